@@ -1,0 +1,88 @@
+# scarce - build, test, bench.   make | make run | make test | make bench | make clean
+#   SANITIZE=1  build with -fsanitize=address,undefined (objects in build/san)
+#   BLAS=0|1    OpenBLAS for large prompt batches (default: used when pkg-config finds it)
+
+CC      := gcc
+SHARED  ?= ../shared
+MODEL   ?= models/stories260K.gguf
+
+CFLAGS  := -std=c11 -O3 -march=native -fopenmp -Wall -Wextra -Wno-unused-parameter \
+           -D_GNU_SOURCE -MMD -MP
+LDLIBS  := -lm -fopenmp
+
+ifeq ($(SANITIZE),1)
+  CFG     := san
+  CFLAGS  += -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+  LDLIBS  += -fsanitize=address,undefined
+else
+  CFG     := release
+endif
+
+BLAS ?= $(shell pkg-config --exists openblas 2>/dev/null && echo 1 || echo 0)
+ifeq ($(BLAS),1)
+  CFLAGS  += -DSCARCE_BLAS $(shell pkg-config --cflags openblas)
+  LDLIBS  += $(shell pkg-config --libs openblas)
+endif
+
+ARCH    := $(shell uname -m)
+B       := build/$(CFG)
+
+LIB_SRC := $(wildcard engine/*.c quant/*.c kernels/*.c kernels/ref/*.c)
+ifeq ($(ARCH),x86_64)
+  LIB_SRC += $(wildcard kernels/x86/*.c)
+endif
+ifeq ($(ARCH),aarch64)
+  LIB_SRC += $(wildcard kernels/arm/*.c)
+endif
+TOOL_SRC := $(wildcard tools/*.c)
+TEST_SRC := $(wildcard tests/*.c)
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
+TOOL_OBJ := $(TOOL_SRC:%.c=$(B)/%.o)
+TEST_OBJ := $(TEST_SRC:%.c=$(B)/%.o)
+
+# SIMD files are compiled for their ISA whatever the build machine; cpu.c picks at run time.
+$(B)/kernels/x86/avx2%.o:   XFLAGS := -mavx2 -mfma -mf16c
+$(B)/kernels/x86/avx512%.o: XFLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -mfma -mf16c
+$(B)/kernels/arm/%.o:       XFLAGS := -march=armv8.2-a+dotprod+fp16
+
+.PHONY: all run test bench fuzz format clean FORCE
+
+all: scarce
+
+scarce: $(B)/scarce FORCE
+	@cp -f $< $@
+
+$(B)/scarce: $(TOOL_OBJ) $(B)/libscarce.a
+	$(CC) -o $@ $(TOOL_OBJ) $(B)/libscarce.a $(LDLIBS)
+
+$(B)/libscarce.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/test_runner: $(TEST_OBJ) $(B)/libscarce.a
+	$(CC) -o $@ $(TEST_OBJ) $(B)/libscarce.a $(LDLIBS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(XFLAGS) -c $< -o $@
+
+$(MODEL):
+	models/fetch.sh $(notdir $(MODEL))
+
+run: scarce $(MODEL)
+	./scarce run -m $(MODEL) -n 200
+
+test: scarce $(B)/test_runner
+	SCARCE_SHARED=$(SHARED) ./$(B)/test_runner $(T)
+
+bench: scarce
+	tools/bench.sh
+
+format:
+	clang-format -i $(wildcard */*.c */*.h */*/*.c */*/*.h)
+
+clean:
+	rm -rf build scarce
+
+-include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

@@ -1,0 +1,53 @@
+/* model.h - what a model is: its configuration (from GGUF metadata) and its weights
+ * (pointers into the mmapped file). Architectures: llama, mixtral (llama + experts). */
+#ifndef SCARCE_MODEL_H
+#define SCARCE_MODEL_H
+
+#include "../kernels/matmul.h"
+#include "error.h"
+#include "gguf.h"
+
+typedef struct {
+    char arch[32];   /* general.architecture */
+    int n_vocab;
+    int n_embd;      /* model width */
+    int n_layer;
+    int n_head;      /* query heads */
+    int n_head_kv;   /* key/value heads (GQA: n_head_kv divides n_head) */
+    int head_dim;    /* n_embd / n_head */
+    int n_ff;        /* FFN hidden width (of one expert for MoE) */
+    int n_ctx_train; /* context length the model was trained with */
+    int n_rot;       /* rope dimensions (head_dim unless the file says otherwise) */
+    float rope_freq_base;
+    float rms_eps;
+    int n_expert;      /* 0 for dense models */
+    int n_expert_used; /* k of top-k routing */
+} model_config;
+
+typedef struct {
+    float *attn_norm, *ffn_norm;    /* [n_embd], converted to f32 at load */
+    qmatrix wq, wk, wv, wo;         /* [n_embd -> n_head*head_dim], [.. -> n_head_kv*head_dim] */
+    qmatrix ffn_gate, ffn_up;       /* dense FFN: [n_embd -> n_ff] */
+    qmatrix ffn_down;               /* [n_ff -> n_embd] */
+    qmatrix ffn_gate_inp;           /* MoE router: [n_embd -> n_expert] */
+    qmatrix *gate_exps, *up_exps, *down_exps; /* MoE: n_expert matrices each */
+} layer_weights;
+
+typedef struct {
+    model_config cfg;
+    gguf_file *file;
+    qmatrix token_embd;  /* [n_vocab rows of n_embd] */
+    float *output_norm;  /* [n_embd] */
+    qmatrix output;      /* [n_vocab rows of n_embd]; token_embd when tied */
+    layer_weights *layers;
+} model;
+
+/* Opens and binds a GGUF model; every shape is checked against the configuration. */
+model *model_load(const char *path, scarce_error *err);
+/* Binds an already open file (takes ownership of f on success). */
+model *model_from_gguf(gguf_file *f, scarce_error *err);
+void model_free(model *m);
+/* Total bytes of all weight tensors. */
+size_t model_weight_bytes(const model *m);
+
+#endif

@@ -1,0 +1,35 @@
+/* tokenizer.h - text <-> token ids from the vocabulary stored in a GGUF file
+ * (tokenizer.ggml.*): SentencePiece ("llama") now, byte-level BPE ("gpt2") beside it. */
+#ifndef SCARCE_TOKENIZER_H
+#define SCARCE_TOKENIZER_H
+
+#include <stddef.h>
+
+#include "error.h"
+#include "gguf.h"
+
+typedef struct tokenizer tokenizer;
+
+tokenizer *tokenizer_load(const gguf_file *f, scarce_error *err);
+void tokenizer_free(tokenizer *t);
+
+int tokenizer_n_vocab(const tokenizer *t);
+int tokenizer_bos(const tokenizer *t); /* -1 when the vocabulary has none */
+int tokenizer_eos(const tokenizer *t);
+int tokenizer_add_bos(const tokenizer *t); /* tokenizer.ggml.add_bos_token (default per model) */
+
+/* Encodes text (NUL-terminated) into at most max_ids ids, BOS first when add_bos.
+ * Returns the number of ids, or -1 with err filled (too many ids, invalid input). */
+int tokenizer_encode(const tokenizer *t, const char *text, int add_bos, int *ids, int max_ids,
+                     scarce_error *err);
+
+/* The bytes token `id` stands for when it follows token `prev` (-1: none): byte tokens
+ * give their byte, SentencePiece's U+2581 a space, and the leading space of the first
+ * piece after BOS is dropped. Returns the length written (at most cap-1, NUL added). */
+int tokenizer_piece(const tokenizer *t, int prev, int id, char *out, int cap);
+
+/* Decodes a whole sequence (same rules); returns bytes written (NUL added) or -1 when
+ * cap is too small. */
+int tokenizer_decode(const tokenizer *t, const int *ids, int n, char *out, size_t cap);
+
+#endif

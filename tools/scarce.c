@@ -1,0 +1,42 @@
+/* scarce.c - the one binary: ./scarce COMMAND [options]. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../kernels/cpu.h"
+#include "cli.h"
+
+typedef struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *help;
+} command;
+
+static const command commands[] = {
+    {"run", cmd_run, "generate text from a prompt"},
+    {"inspect", cmd_inspect, "print a GGUF file's metadata and tensor table"},
+    {"mkmodel", cmd_mkmodel, "write a synthetic llama GGUF of any shape (random weights)"},
+};
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: scarce COMMAND [options]   (scarce COMMAND -h for its options)\n\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    char msg[128];
+    if (kernels_init(NULL, msg) != 0) return cli_error("", EXIT_USAGE, "SCARCE_ISA: %s", msg);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "scarce: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return EXIT_USAGE;
+}
