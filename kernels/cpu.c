@@ -32,18 +32,6 @@ const char *kernels_isa_name(isa_level isa) {
 
 isa_level kernels_isa(void) { return current; }
 
-static void set_dot(uint32_t id, vec_dot_fn fn) {
-    quant_type *t = qtype_mut(id);
-    if (t) t->vec_dot = fn;
-}
-
-/* The scalar reference everywhere: the base every ISA starts from. */
-static void install_reference(void) {
-    set_dot(QT_F32, vec_dot_f32_ref);
-    set_dot(QT_F16, vec_dot_f16_ref);
-    set_dot(QT_BF16, vec_dot_bf16_ref);
-}
-
 int kernels_init(const char *isa, char *msg) {
     if (!isa) isa = getenv("SCARCE_ISA");
     isa_level best = cpu_best_isa(), want = best;
@@ -63,7 +51,8 @@ int kernels_init(const char *isa, char *msg) {
             return -1;
         }
     }
-    install_reference();
+    ref_install();
+    /* ISA-specific kernels are installed here, over the reference. */
     current = want;
     return 0;
 }

@@ -9,4 +9,7 @@ void vec_dot_f32_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_f16_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_bf16_ref(int64_t n, float *s, const void *w, const void *a);
 
+/* Fills every type's vec_dot / from_float with the reference kernels. */
+void ref_install(void);
+
 #endif
