@@ -13,11 +13,16 @@ typedef struct {
 } sampler_params;
 
 typedef struct {
+    float prob;
+    int id;
+} prob_id;
+
+typedef struct {
     sampler_params p;
     int n_vocab;
     uint64_t rng;
     float *probs; /* [n_vocab] */
-    int *index;   /* [n_vocab] */
+    prob_id *cand; /* [n_vocab] candidates, sorted by probability */
 } sampler;
 
 int sampler_init(sampler *s, const sampler_params *p, int n_vocab);

@@ -1,0 +1,208 @@
+/* forward.c - the llama transformer over a batch of B tokens (B = 1 for decode).
+ *
+ * Per layer (PyTorch-style notation, x: [B, n_embd]):
+ *   h = rmsnorm(x) ; q, k, v = h Wq, h Wk, h Wv ; rope(q, k) ; cache <- k, v
+ *   x = x + attention(q, cache) Wo
+ *   h = rmsnorm(x) ; x = x + (silu(h Wgate) * (h Wup)) Wdown      (or the MoE FFN)
+ * Each weight matrix is read once per batch (matmul over B rows), which is what makes
+ * prefill and speculative verification cheaper per token than decode. */
+#include "forward.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../kernels/ops.h"
+#include "moe.h"
+
+#define BATCH_CAP 64 /* tokens per pass; longer inputs are split */
+
+static size_t matrix_bytes(const qmatrix *w) { return (size_t)w->rows * w->row_bytes; }
+
+/* Weight bytes one pass reads whatever its batch: every dense matrix and norm once
+ * (experts are counted by moe_ffn, embedding rows per token). */
+static uint64_t dense_pass_bytes(const model *m, int n_layer) {
+    const model_config *c = &m->cfg;
+    uint64_t bytes = matrix_bytes(&m->output) + (uint64_t)c->n_embd * 4;
+    for (int l = 0; l < n_layer; l++) {
+        const layer_weights *w = &m->layers[l];
+        bytes += matrix_bytes(&w->wq) + matrix_bytes(&w->wk) + matrix_bytes(&w->wv) +
+                 matrix_bytes(&w->wo) + 2ull * c->n_embd * 4;
+        if (!c->n_expert)
+            bytes += matrix_bytes(&w->ffn_gate) + matrix_bytes(&w->ffn_up) +
+                     matrix_bytes(&w->ffn_down);
+    }
+    return bytes;
+}
+
+int session_init(session *s, const model *m, int n_ctx, scarce_error *err) {
+    const model_config *c = &m->cfg;
+    memset(s, 0, sizeof *s);
+    s->m = m;
+    s->n_layer_run = c->n_layer;
+    if (n_ctx <= 0) n_ctx = c->n_ctx_train;
+    const int kv_dim = c->n_head_kv * c->head_dim, q_dim = c->n_head * c->head_dim;
+    if (kvcache_init(&s->cache, c->n_layer, n_ctx, kv_dim, err)) return -1;
+    run_state *rs = &s->rs;
+    const size_t B = BATCH_CAP, ff = (size_t)c->n_ff;
+    rs->batch_cap = BATCH_CAP;
+    rs->x = calloc(B * c->n_embd, sizeof(float));
+    rs->xb = calloc(B * (q_dim > c->n_embd ? q_dim : c->n_embd), sizeof(float));
+    rs->xb2 = calloc(B * (q_dim > c->n_embd ? q_dim : c->n_embd), sizeof(float));
+    rs->q = calloc(B * q_dim, sizeof(float));
+    rs->k = calloc(B * kv_dim, sizeof(float));
+    rs->v = calloc(B * kv_dim, sizeof(float));
+    rs->att = calloc((size_t)c->n_head * n_ctx, sizeof(float));
+    rs->hb = calloc(B * ff, sizeof(float));
+    rs->hb2 = calloc(B * ff, sizeof(float));
+    rs->moe_out = calloc(B * c->n_embd, sizeof(float));
+    rs->router = calloc(B * (c->n_expert ? c->n_expert : 1), sizeof(float));
+    rs->logits = calloc(B * (size_t)c->n_vocab, sizeof(float));
+    if (!rs->x || !rs->xb || !rs->xb2 || !rs->q || !rs->k || !rs->v || !rs->att || !rs->hb ||
+        !rs->hb2 || !rs->moe_out || !rs->router || !rs->logits) {
+        session_free(s);
+        return scarce_fail(err, "out of memory for the run state (context %d)", n_ctx);
+    }
+    return 0;
+}
+
+void session_free(session *s) {
+    run_state *rs = &s->rs;
+    free(rs->x), free(rs->xb), free(rs->xb2), free(rs->q), free(rs->k), free(rs->v);
+    free(rs->att), free(rs->hb), free(rs->hb2), free(rs->moe_out), free(rs->router);
+    free(rs->logits);
+    kvcache_free(&s->cache);
+    memset(s, 0, sizeof *s);
+}
+
+/* x = x + y over n floats */
+static void add_into(float *x, const float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) x[i] += y[i];
+}
+
+/* Attention block of layer l for B tokens at positions pos0..pos0+B-1; result in rs->xb. */
+static void attention_block(session *s, int l, int B, int pos0) {
+    const model *m = s->m;
+    const model_config *c = &m->cfg;
+    const layer_weights *w = &m->layers[l];
+    run_state *rs = &s->rs;
+    const int kv_dim = c->n_head_kv * c->head_dim, q_dim = c->n_head * c->head_dim;
+    for (int b = 0; b < B; b++)
+        rmsnorm(rs->xb + (size_t)b * c->n_embd, rs->x + (size_t)b * c->n_embd, w->attn_norm,
+                c->n_embd, c->rms_eps);
+    matmul(&w->wq, rs->xb, B, rs->q);
+    matmul(&w->wk, rs->xb, B, rs->k);
+    matmul(&w->wv, rs->xb, B, rs->v);
+    for (int b = 0; b < B; b++) {
+        const int pos = pos0 + b;
+        float *q = rs->q + (size_t)b * q_dim, *k = rs->k + (size_t)b * kv_dim;
+        rope(q, c->n_head, c->head_dim, c->n_rot, pos, c->rope_freq_base);
+        rope(k, c->n_head_kv, c->head_dim, c->n_rot, pos, c->rope_freq_base);
+        memcpy(kvcache_k(&s->cache, l, pos), k, (size_t)kv_dim * sizeof(float));
+        memcpy(kvcache_v(&s->cache, l, pos), rs->v + (size_t)b * kv_dim,
+               (size_t)kv_dim * sizeof(float));
+    }
+    for (int b = 0; b < B; b++) { /* causal: token b sees positions 0..pos0+b */
+        const int n_pos = pos0 + b + 1;
+        attention(rs->xb2 + (size_t)b * q_dim, rs->q + (size_t)b * q_dim,
+                  kvcache_k(&s->cache, l, 0), kvcache_v(&s->cache, l, 0), n_pos, c->n_head,
+                  c->n_head_kv, c->head_dim, kv_dim, rs->att);
+        s->stats.kv_bytes += 2ull * n_pos * kv_dim * sizeof(float);
+        s->stats.flops += 4ull * n_pos * q_dim;
+    }
+    matmul(&w->wo, rs->xb2, B, rs->xb);
+}
+
+/* FFN block of layer l; result in rs->xb2. */
+static int ffn_block(session *s, int l, int B, scarce_error *err) {
+    const model_config *c = &s->m->cfg;
+    const layer_weights *w = &s->m->layers[l];
+    run_state *rs = &s->rs;
+    for (int b = 0; b < B; b++)
+        rmsnorm(rs->xb + (size_t)b * c->n_embd, rs->x + (size_t)b * c->n_embd, w->ffn_norm,
+                c->n_embd, c->rms_eps);
+    if (c->n_expert) {
+        if (moe_ffn(s, l, rs->xb, B, rs->moe_out, err)) return -1;
+        memcpy(rs->xb2, rs->moe_out, (size_t)B * c->n_embd * sizeof(float));
+        return 0;
+    }
+    matmul(&w->ffn_gate, rs->xb, B, rs->hb);
+    matmul(&w->ffn_up, rs->xb, B, rs->hb2);
+    swiglu(rs->hb, rs->hb2, B * c->n_ff);
+    matmul(&w->ffn_down, rs->hb, B, rs->xb2);
+    return 0;
+}
+
+static uint64_t dense_flops(const model *m, int n_layer) {
+    const model_config *c = &m->cfg;
+    uint64_t per_layer = (uint64_t)c->n_embd * (2ull * c->n_head * c->head_dim +
+                                                2ull * c->n_head_kv * c->head_dim);
+    if (!c->n_expert) per_layer += 3ull * c->n_embd * c->n_ff;
+    return 2 * (per_layer * n_layer + (uint64_t)c->n_embd * c->n_vocab);
+}
+
+/* One pass over B <= batch_cap tokens; logits of the last token or of all B. */
+static int forward_batch(session *s, const int *tokens, int B, float *logits, int all_logits,
+                         scarce_error *err) {
+    const model *m = s->m;
+    const model_config *c = &m->cfg;
+    run_state *rs = &s->rs;
+    const int pos0 = s->cache.n_pos;
+    for (int b = 0; b < B; b++) qmatrix_row(&m->token_embd, tokens[b], rs->x + (size_t)b * c->n_embd);
+    for (int l = 0; l < s->n_layer_run; l++) {
+        attention_block(s, l, B, pos0);
+        add_into(rs->x, rs->xb, (size_t)B * c->n_embd);
+        if (ffn_block(s, l, B, err)) return -1;
+        add_into(rs->x, rs->xb2, (size_t)B * c->n_embd);
+    }
+    const int first = all_logits ? 0 : B - 1;
+    for (int b = first; b < B; b++)
+        rmsnorm(rs->xb + (size_t)(b - first) * c->n_embd, rs->x + (size_t)b * c->n_embd,
+                m->output_norm, c->n_embd, c->rms_eps);
+    matmul(&m->output, rs->xb, B - first, logits);
+    s->cache.n_pos += B;
+    s->stats.weight_bytes += dense_pass_bytes(m, s->n_layer_run) +
+                             (uint64_t)B * m->token_embd.row_bytes;
+    s->stats.flops += dense_flops(m, s->n_layer_run) * B;
+    return 0;
+}
+
+const float *forward(session *s, const int *tokens, int n, int all_logits, scarce_error *err) {
+    const model_config *c = &s->m->cfg;
+    run_state *rs = &s->rs;
+    if (n <= 0) {
+        scarce_fail(err, "forward: no tokens");
+        return NULL;
+    }
+    if (s->cache.n_pos + n > s->cache.n_ctx) {
+        scarce_fail(err, "context full: %d positions used + %d new > context %d", s->cache.n_pos,
+                    n, s->cache.n_ctx);
+        return NULL;
+    }
+    for (int i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= c->n_vocab) {
+            scarce_fail(err, "token id %d out of range [0, %d)", tokens[i], c->n_vocab);
+            return NULL;
+        }
+    if (all_logits && n > rs->batch_cap) {
+        float *grown = realloc(rs->logits, (size_t)n * c->n_vocab * sizeof(float));
+        if (!grown) {
+            scarce_fail(err, "out of memory for %d rows of logits", n);
+            return NULL;
+        }
+        rs->logits = grown;
+    }
+    const int start_pos = s->cache.n_pos;
+    double t0 = now_seconds();
+    for (int done = 0; done < n; done += rs->batch_cap) {
+        int B = n - done < rs->batch_cap ? n - done : rs->batch_cap;
+        float *out = all_logits ? rs->logits + (size_t)done * c->n_vocab : rs->logits;
+        if (forward_batch(s, tokens + done, B, out, all_logits, err)) {
+            kvcache_truncate(&s->cache, start_pos);
+            return NULL;
+        }
+    }
+    s->stats.t_forward += now_seconds() - t0;
+    s->stats.tokens += n;
+    s->stats.passes++;
+    return rs->logits;
+}

@@ -1,0 +1,38 @@
+/* kvcache.c - per-layer K/V rows, one contiguous allocation. */
+#include "kvcache.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+int kvcache_init(kvcache *c, int n_layer, int n_ctx, int kv_dim, scarce_error *err) {
+    *c = (kvcache){.n_layer = n_layer, .n_ctx = n_ctx, .kv_dim = kv_dim};
+    size_t n = (size_t)n_layer * n_ctx * kv_dim;
+    if (n_layer <= 0 || n_ctx <= 0 || kv_dim <= 0 || n > SIZE_MAX / 8)
+        return scarce_fail(err, "kv cache: bad size %d layers x %d positions x %d", n_layer,
+                           n_ctx, kv_dim);
+    c->k = calloc(n, sizeof(float));
+    c->v = calloc(n, sizeof(float));
+    if (!c->k || !c->v) {
+        kvcache_free(c);
+        return scarce_fail(err, "kv cache: cannot allocate %zu MB", 2 * n * 4 >> 20);
+    }
+    return 0;
+}
+
+void kvcache_free(kvcache *c) {
+    free(c->k);
+    free(c->v);
+    c->k = c->v = NULL;
+}
+
+float *kvcache_k(const kvcache *c, int l, int pos) {
+    return c->k + ((size_t)l * c->n_ctx + pos) * c->kv_dim;
+}
+
+float *kvcache_v(const kvcache *c, int l, int pos) {
+    return c->v + ((size_t)l * c->n_ctx + pos) * c->kv_dim;
+}
+
+void kvcache_truncate(kvcache *c, int n_pos) {
+    if (n_pos >= 0 && n_pos < c->n_pos) c->n_pos = n_pos;
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# fetch.sh NAME - puts model NAME into models/ (see models/README.md), checking its sha256.
+# Looks in $SCARCE_MODELS, then ../shared/models (beside the repository), then downloads
+# from the public URL. Model files are git-ignored.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+name=${1:-}
+if [ -z "$name" ] || [ "$name" = "-h" ]; then
+    echo "usage: models/fetch.sh NAME   (names: see models/README.md)" >&2
+    exit 2
+fi
+
+# name | file | sha256 | url | path inside a local model folder
+catalog() {
+cat <<'CAT'
+stories260K.gguf|stories260K.gguf|270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d|https://huggingface.co/ggml-org/models/resolve/main/tinyllamas/stories260K.gguf|stories260K.gguf
+stories15M.bin|stories15M.bin|cd590644d963867a2b6e5a1107f51fad663c41d79c149fbecbbb1f95fa81f49a|https://huggingface.co/karpathy/tinyllamas/resolve/main/stories15M.bin|stories15M.bin
+stories42M.bin|stories42M.bin|9f65a1000e17d0bc167dd6332e0ce5119a0222a3d920cead5bce413bfab2ee7b|https://huggingface.co/karpathy/tinyllamas/resolve/main/stories42M.bin|stories42M.bin
+stories110M.bin|stories110M.bin|515267168726a1ed1317a64a408492e6af3b67c1f71c5bd98c01d9d721803a24|https://huggingface.co/karpathy/tinyllamas/resolve/main/stories110M.bin|stories110M.bin
+stories15M-q8_0.gguf|stories15M-q8_0.gguf|2eda49203f2f044f3dddf29a7dd7cc861ef5a0340f518a19613d73ba6d9c06b6|https://huggingface.co/ggml-org/models/resolve/main/tinyllamas/stories15M-q8_0.gguf|stories15M-q8_0.gguf
+ggml-vocab-llama-spm.gguf|ggml-vocab-llama-spm.gguf|16c3724582d59aa8bf84711894e833f916ee46a31d80e21312759c48bf8d0e69|https://raw.githubusercontent.com/ggml-org/llama.cpp/master/models/ggml-vocab-llama-spm.gguf|vocab/ggml-vocab-llama-spm.gguf
+CAT
+}
+
+row=$(catalog | awk -F'|' -v n="$name" '$1 == n || $2 == n')
+if [ -z "$row" ]; then
+    echo "fetch.sh: unknown model '$name' (see models/README.md)" >&2
+    exit 2
+fi
+IFS='|' read -r _ file sha url local_path <<<"$row"
+dest="$here/$file"
+
+check() { [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$sha" ]; }
+
+if [ -f "$dest" ] && check "$dest"; then
+    echo "$dest: present, sha256 ok" >&2
+    exit 0
+fi
+tmp="$dest.tmp.$$"
+trap 'rm -f "$tmp"' EXIT
+for dir in "${SCARCE_MODELS:-}" "$here/../../shared/models"; do
+    if [ -n "$dir" ] && [ -f "$dir/$local_path" ]; then
+        cp "$dir/$local_path" "$tmp"
+        if check "$tmp"; then
+            mv "$tmp" "$dest"
+            echo "$dest: copied from $dir, sha256 ok" >&2
+            exit 0
+        fi
+        echo "fetch.sh: $dir/$local_path has the wrong sha256, ignoring it" >&2
+    fi
+done
+echo "fetch.sh: downloading $url" >&2
+if command -v curl >/dev/null; then
+    curl -fL --retry 2 -o "$tmp" "$url"
+else
+    wget -O "$tmp" "$url"
+fi
+if ! check "$tmp"; then
+    echo "fetch.sh: $url: sha256 mismatch (expected $sha)" >&2
+    exit 1
+fi
+mv "$tmp" "$dest"
+echo "$dest: downloaded, sha256 ok" >&2
