@@ -3,5 +3,3 @@
 #include "cli.h"
 
 int cmd_run(int argc, char **argv) { return cli_error("run", EXIT_RUNTIME, "not built yet"); }
-int cmd_inspect(int argc, char **argv) { return cli_error("inspect", EXIT_RUNTIME, "not built yet"); }
-int cmd_mkmodel(int argc, char **argv) { return cli_error("mkmodel", EXIT_RUNTIME, "not built yet"); }
