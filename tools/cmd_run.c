@@ -4,170 +4,103 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "../engine/forward.h"
-#include "../engine/sampler.h"
-#include "../engine/tokenizer.h"
 #include "../kernels/cpu.h"
+#include "../kernels/matmul.h"
 #include "cli.h"
-
-typedef struct {
-    const char *model_path, *prompt;
-    long n_predict, n_threads, n_ctx;
-    sampler_params sp;
-    int seed_given;
-} run_args;
+#include "gen.h"
 
 static volatile sig_atomic_t interrupted;
 static void on_sigint(int sig) { interrupted = sig; }
 
 static void usage(FILE *out) {
-    fprintf(out,
-            "usage: scarce run -m FILE [options]\n"
-            "  -m FILE        GGUF model\n"
-            "  -p TEXT        prompt (default: start from BOS alone)\n"
-            "  -n N           tokens to generate after the prompt (default 256)\n"
-            "  -t N           threads (default: all cores)\n"
-            "  -c N           context length (default: the model's, at most 4096)\n"
-            "  --temp T       temperature, 0 = greedy (default 0.8)\n"
-            "  --top-k K      keep the K most likely tokens, 0 = off (default 40)\n"
-            "  --top-p P      nucleus sampling, 1 = off (default 0.95)\n"
-            "  --min-p P      drop tokens below P x the top probability, 0 = off (default 0.05)\n"
-            "  --seed S       random seed (default: from the clock)\n"
-            "Text goes to stdout; the summary (tokens, tok/s) to stderr.\n");
+    fprintf(out, "usage: scarce run -m FILE [options]\n"
+                 "  -p TEXT        prompt (default: start from BOS alone)\n");
+    gen_opts_usage(out);
+    fprintf(out, "Text goes to stdout; the summary (tokens, tok/s) to stderr.\n");
 }
 
+typedef struct {
+    gen_opts gen;
+    const char *prompt;
+} run_args;
+
+/* 0 ok, 1 = -h printed, -1 usage error printed */
 static int parse_args(int argc, char **argv, run_args *a) {
-    *a = (run_args){.n_predict = 256, .n_threads = sysconf(_SC_NPROCESSORS_ONLN),
-                    .sp = {.temp = 0.8f, .top_k = 40, .top_p = 0.95f, .min_p = 0.05f}};
+    memset(a, 0, sizeof *a);
+    gen_opts_default(&a->gen);
     for (int i = 1; i < argc; i++) {
-        const char *f = argv[i], *v;
-        long n;
-        double d;
+        int r = gen_opts_parse("run", argc, argv, &i, &a->gen);
+        if (r < 0) return -1;
+        if (r > 0) continue;
+        const char *f = argv[i];
         if (!strcmp(f, "-h") || !strcmp(f, "--help")) {
             usage(stdout);
-            exit(EXIT_OK);
-        }
-        if (!(v = cli_value("run", argc, argv, &i))) return -1;
-        if (!strcmp(f, "-m")) a->model_path = v;
-        else if (!strcmp(f, "-p")) a->prompt = v;
-        else if (!strcmp(f, "-n")) { if (cli_int("run", f, v, 0, 1 << 30, &a->n_predict)) return -1; }
-        else if (!strcmp(f, "-t")) { if (cli_int("run", f, v, 1, 1024, &a->n_threads)) return -1; }
-        else if (!strcmp(f, "-c")) { if (cli_int("run", f, v, 1, 1 << 24, &a->n_ctx)) return -1; }
-        else if (!strcmp(f, "--temp")) { if (cli_float("run", f, v, 0, 100, &d)) return -1; a->sp.temp = (float)d; }
-        else if (!strcmp(f, "--top-k")) { if (cli_int("run", f, v, 0, 1 << 30, &n)) return -1; a->sp.top_k = (int)n; }
-        else if (!strcmp(f, "--top-p")) { if (cli_float("run", f, v, 0, 1, &d)) return -1; a->sp.top_p = (float)d; }
-        else if (!strcmp(f, "--min-p")) { if (cli_float("run", f, v, 0, 1, &d)) return -1; a->sp.min_p = (float)d; }
-        else if (!strcmp(f, "--seed")) {
-            char *end;
-            a->sp.seed = strtoull(v, &end, 10);
-            if (*end || end == v) return cli_error("run", EXIT_USAGE, "--seed expects an integer, got '%s'", v), -1;
-            a->seed_given = 1;
+            return 1;
+        } else if (!strcmp(f, "-p")) {
+            if (!(a->prompt = cli_value("run", argc, argv, &i))) return -1;
         } else {
             cli_error("run", EXIT_USAGE, "unknown option %s (see scarce run -h)", f);
             return -1;
         }
     }
-    if (!a->model_path) return cli_error("run", EXIT_USAGE, "-m FILE is required"), -1;
-    if (!a->seed_given) a->sp.seed = (uint64_t)time(NULL);
-    return 0;
+    return gen_opts_finish("run", &a->gen);
 }
 
-static void put_piece(const tokenizer *tok, int prev, int id) {
-    char piece[256];
-    int len = tokenizer_piece(tok, prev, id, piece, sizeof piece);
-    fwrite(piece, 1, (size_t)len, stdout);
-    fflush(stdout);
+static void print_summary(const gen_ctx *g, const gen_result *r, const gen_opts *o) {
+    fprintf(stderr, "\nstopped: %s\n", r->stop);
+    fprintf(stderr, "prompt: %d tokens in %.3f s (%.1f tok/s)\n", r->n_prompt, r->t_prompt,
+            r->n_prompt / (r->t_prompt > 0 ? r->t_prompt : 1e-9));
+    /* the first generated token comes from the prompt's logits: n_gen - 1 decode passes */
+    fprintf(stderr, "decode: %d tokens in %.3f s (%.1f tok/s), %ld threads, %s kernels\n",
+            r->n_gen, r->t_gen, r->n_gen > 1 ? (r->n_gen - 1) / (r->t_gen > 0 ? r->t_gen : 1e-9) : 0.0,
+            o->n_threads, kernels_isa_name(kernels_isa()));
+    (void)g;
 }
 
 int cmd_run(int argc, char **argv) {
     run_args a;
-    if (parse_args(argc, argv, &a)) return EXIT_USAGE;
-    kernels_set_threads((int)a.n_threads);
+    int p = parse_args(argc, argv, &a);
+    if (p) return p > 0 ? EXIT_OK : EXIT_USAGE;
     scarce_error err = {0};
-    int rc = EXIT_RUNTIME, *ids = NULL;
-    session s = {0};
-    sampler smp = {0};
-    tokenizer *tok = NULL;
-    model *m = model_load(a.model_path, &err);
-    if (!m) return cli_error("run", EXIT_RUNTIME, "%s", err.msg);
-    if (!(tok = tokenizer_load(m->file, &err))) {
-        cli_error("run", EXIT_RUNTIME, "%s", err.msg);
-        goto done;
-    }
-    if (tokenizer_n_vocab(tok) != m->cfg.n_vocab) {
-        cli_error("run", EXIT_RUNTIME, "%s: vocabulary has %d tokens, token_embd.weight %d rows",
-                  a.model_path, tokenizer_n_vocab(tok), m->cfg.n_vocab);
-        goto done;
-    }
-    int n_ctx = a.n_ctx ? (int)a.n_ctx : (m->cfg.n_ctx_train < 4096 ? m->cfg.n_ctx_train : 4096);
+    gen_ctx g;
+    if (gen_ctx_open(&g, &a.gen, &err)) return cli_error("run", EXIT_RUNTIME, "%s", err.msg);
+    int rc = EXIT_RUNTIME;
     const char *prompt = a.prompt ? a.prompt : "";
     size_t max_ids = strlen(prompt) + 3;
-    ids = malloc(max_ids * sizeof(int));
-    int n_prompt = ids ? tokenizer_encode(tok, prompt, tokenizer_add_bos(tok) || !*prompt, ids,
-                                          (int)max_ids, &err)
-                       : -1;
-    if (n_prompt < 0) {
-        cli_error("run", EXIT_RUNTIME, "prompt: %s", ids ? err.msg : "out of memory");
+    int *ids = malloc(max_ids * sizeof(int));
+    /* with no prompt, generation starts from BOS alone */
+    int n = ids ? tokenizer_encode(g.tok, prompt, tokenizer_add_bos(g.tok) || !*prompt, ids,
+                                   (int)max_ids, &err)
+                : -1;
+    if (n <= 0) {
+        cli_error("run", EXIT_RUNTIME, "prompt: %s",
+                  n == 0 ? "empty, and the vocabulary has no BOS to start from" : err.msg);
         goto done;
     }
-    if (n_prompt == 0) {
-        cli_error("run", EXIT_RUNTIME, "%s: empty prompt and no BOS token to start from", a.model_path);
-        goto done;
-    }
-    if (n_prompt > n_ctx) {
+    if (n > g.n_ctx) {
         cli_error("run", EXIT_RUNTIME, "prompt is %d tokens, longer than the context of %d (-c)",
-                  n_prompt, n_ctx);
+                  n, g.n_ctx);
         goto done;
     }
-    if (session_init(&s, m, n_ctx, &err) || sampler_init(&smp, &a.sp, m->cfg.n_vocab)) {
-        cli_error("run", EXIT_RUNTIME, "%s", err.msg[0] ? err.msg : "out of memory");
-        goto done;
+    for (int i = 0; i < n; i++) {
+        char piece[256];
+        int len = tokenizer_piece(g.tok, i ? ids[i - 1] : -1, ids[i], piece, sizeof piece);
+        fwrite(piece, 1, (size_t)len, stdout);
     }
+    fflush(stdout);
     signal(SIGINT, on_sigint);
-    for (int i = 0; i < n_prompt; i++) put_piece(tok, i ? ids[i - 1] : -1, ids[i]);
-
-    double t0 = now_seconds();
-    const float *logits = forward(&s, ids, n_prompt, 0, &err);
-    double t_prompt = now_seconds() - t0;
-    if (!logits) {
+    gen_result res;
+    if (gen_stream(&g, ids, n, a.gen.n_predict, -1, stdout, &interrupted, &res, &err)) {
         cli_error("run", EXIT_RUNTIME, "%s", err.msg);
         goto done;
     }
-    int prev = ids[n_prompt - 1], n_gen = 0;
-    const char *stop = "-n tokens generated";
-    double t1 = now_seconds();
-    while (n_gen < a.n_predict) {
-        if (interrupted) { stop = "interrupted (SIGINT)"; break; }
-        int next = sampler_sample(&smp, logits);
-        if (next == tokenizer_eos(tok) || next == tokenizer_bos(tok)) { stop = "end of text"; break; }
-        put_piece(tok, prev, next);
-        n_gen++;
-        prev = next;
-        if (n_gen == a.n_predict) break;
-        if (s.cache.n_pos >= n_ctx) { stop = "context full (-c)"; break; }
-        if (!(logits = forward(&s, &next, 1, 0, &err))) {
-            cli_error("run", EXIT_RUNTIME, "%s", err.msg);
-            goto done;
-        }
-    }
-    double t_gen = now_seconds() - t1;
     fputc('\n', stdout);
     fflush(stdout);
-    fprintf(stderr, "\nstopped: %s\n", stop);
-    fprintf(stderr, "prompt: %d tokens in %.3f s (%.1f tok/s)\n", n_prompt, t_prompt,
-            n_prompt / (t_prompt > 0 ? t_prompt : 1e-9));
-    fprintf(stderr, "decode: %d tokens in %.3f s (%.1f tok/s), %ld threads, %s kernels\n", n_gen,
-            t_gen, n_gen > 1 ? (n_gen - 1) / (t_gen > 0 ? t_gen : 1e-9) : 0.0, a.n_threads,
-            kernels_isa_name(kernels_isa()));
+    print_summary(&g, &res, &a.gen);
     rc = interrupted ? EXIT_RUNTIME : EXIT_OK;
 done:
-    sampler_free(&smp);
-    session_free(&s);
     free(ids);
-    tokenizer_free(tok);
-    model_free(m);
+    gen_ctx_close(&g);
     return rc;
 }
