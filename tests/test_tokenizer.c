@@ -281,3 +281,5 @@ TEST(tokenizer_spm_large_text_speed) {
     tokenizer_free(t);
     gguf_close(f);
 }
+
+TEST(tokenizer_gpt2_vocab_cases) { check_vocab_file("models/vocab/ggml-vocab-gpt-2.gguf"); }
