@@ -139,3 +139,14 @@ TEST(run_cli_errors) {
     snprintf(args, sizeof args, "run -m %s --bogus 1", shared_path(STORIES));
     check_error(args, 2, "--bogus");
 }
+
+/* With top-k and min-p off, sampling is llama2.c's own procedure and generator. */
+TEST(run_sampled_matches_llama2c_seed42) {
+    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    const char *temp0 = "--top-k 0 --min-p 0 --seed 42 -n 200 --temp 1";
+    char args[256];
+    snprintf(args, sizeof args, "%s --top-p 1", temp0);
+    check_run(args, "reference/llama2c-stories260K/stories260K_t1_p1_s42_n200.txt");
+    snprintf(args, sizeof args, "%s --top-p 0.95", temp0);
+    check_run(args, "reference/llama2c-stories260K/stories260K_t1_p0.95_s42_n200.txt");
+}
