@@ -598,3 +598,119 @@ TEST(gguf_unknown_type_mentions_scarce_types) {
     CHECK(strstr(msg, "a.weight") && strstr(msg, "250") && strstr(msg, "does not declare scarce.types"));
     CHECK(open_fails("/nonexistent/file.gguf") && strstr(open_fails("/nonexistent/file.gguf"), "/nonexistent"));
 }
+
+/* ---- the inspect and mkmodel commands ----------------------------------------------------- */
+
+TEST(gguf_inspect_command) {
+    const char *model = shared_path("models/stories260K.gguf");
+    if (!file_exists(model)) SKIP("%s missing", model);
+    char cmd[1024], *out = NULL, *err = NULL;
+    snprintf(cmd, sizeof cmd, "%s inspect %s", scarce_bin(), model);
+    CHECK_EQ_INT(run_cmd(cmd, &out, &err), 0);
+    CHECK(out && strstr(out, "llama.block_count") && strstr(out, "blk.4.ffn_norm.weight") &&
+          strstr(out, "[string x 512]") && strstr(out, "total tensor bytes: 1171200"));
+    free(out), free(err);
+    snprintf(cmd, sizeof cmd, "%s inspect %s/missing.gguf", scarce_bin(), test_tmpdir());
+    CHECK_EQ_INT(run_cmd(cmd, &out, &err), 1);
+    CHECK(err && !strncmp(err, "scarce inspect: ", 16) && strstr(err, "missing.gguf"));
+    free(out), free(err);
+    snprintf(cmd, sizeof cmd, "%s inspect", scarce_bin());
+    CHECK_EQ_INT(run_cmd(cmd, NULL, NULL), 2);
+    snprintf(cmd, sizeof cmd, "%s inspect -h", scarce_bin());
+    CHECK_EQ_INT(run_cmd(cmd, NULL, NULL), 0);
+}
+
+/* Runs mkmodel with the stories260K vocabulary (512 tokens) and extra flags. */
+static int mkmodel(const char *out, const char *flags) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s mkmodel -o %s --vocab %s %s", scarce_bin(), out,
+             shared_path("models/stories260K.gguf"), flags);
+    return run_cmd(cmd, NULL, NULL);
+}
+
+static void check_shape(const gguf_file *f, const char *name, uint32_t type, int64_t ne0,
+                        int64_t ne1, int64_t ne2) {
+    const gguf_tensor *t = gguf_find_tensor(f, name);
+    CHECK_MSG(t, "tensor %s missing", name);
+    if (!t) return;
+    CHECK_MSG(t->type == type && t->ne[0] == ne0 && t->ne[1] == ne1 && t->ne[2] == ne2,
+              "%s: type %u [%lld, %lld, %lld]", name, t->type, (long long)t->ne[0],
+              (long long)t->ne[1], (long long)t->ne[2]);
+}
+
+#define TINY "--n-embd 32 --n-layer 2 --n-head 4 --n-head-kv 2 --n-ff 48 --ctx 256"
+
+TEST(gguf_mkmodel_tiny) {
+    if (!file_exists(shared_path("models/stories260K.gguf"))) SKIP("stories260K.gguf missing");
+    const char *a = tmp_file("a.gguf"), *b = tmp_file("b.gguf"), *c = tmp_file("c.gguf");
+    CHECK_EQ_INT(mkmodel(a, TINY " --seed 7 --type f16"), 0);
+    CHECK_EQ_INT(mkmodel(b, TINY " --seed 7 --type f16"), 0);
+    CHECK_EQ_INT(mkmodel(c, TINY " --seed 8 --type f16"), 0);
+    scarce_error err = {{0}};
+    gguf_file *f = gguf_open(a, &err);
+    REQUIRE_OK(f, err);
+    CHECK_EQ_INT(f->n_tensors, 3 + 2 * 9);
+    check_shape(f, "token_embd.weight", QT_F16, 32, 512, 1);
+    check_shape(f, "output.weight", QT_F16, 32, 512, 1);
+    check_shape(f, "output_norm.weight", QT_F32, 32, 1, 1);
+    check_shape(f, "blk.1.attn_k.weight", QT_F16, 32, 16, 1); /* n_head_kv * head_dim = 2 * 8 */
+    check_shape(f, "blk.1.attn_q.weight", QT_F16, 32, 32, 1);
+    check_shape(f, "blk.1.ffn_down.weight", QT_F16, 48, 32, 1);
+    check_shape(f, "blk.0.ffn_gate.weight", QT_F16, 32, 48, 1);
+    check_shape(f, "blk.0.ffn_norm.weight", QT_F32, 32, 1, 1);
+    uint32_t u = 0;
+    float x = 0;
+    CHECK(!strcmp(gguf_get_str(f, "general.architecture"), "llama"));
+    CHECK(gguf_get_u32(f, "llama.context_length", &u, &err) == 0 && u == 256);
+    CHECK(gguf_get_u32(f, "llama.attention.head_count_kv", &u, &err) == 0 && u == 2);
+    CHECK(gguf_get_u32(f, "llama.rope.dimension_count", &u, &err) == 0 && u == 8);
+    CHECK(gguf_get_u32(f, "general.file_type", &u, &err) == 0 && u == 1);
+    CHECK(gguf_get_f32(f, "llama.rope.freq_base", &x, &err) == 0 && x == 10000.0f);
+    CHECK(gguf_find(f, "tokenizer.ggml.scores") && gguf_get_str(f, "tokenizer.ggml.model"));
+    const gguf_tensor *norm = gguf_find_tensor(f, "blk.0.attn_norm.weight");
+    const gguf_tensor *q = gguf_find_tensor(f, "blk.0.attn_q.weight");
+    REQUIRE(norm && q);
+    CHECK(((const float *)norm->data)[31] == 1.0f);
+    double sum2 = 0; /* std 0.02 over 1024 weights: within 10% */
+    for (int i = 0; i < 1024; i++) {
+        double v = fp16_to_f32(((const uint16_t *)q->data)[i]);
+        sum2 += v * v;
+    }
+    CHECK_NEAR(sqrt(sum2 / 1024), 0.02, 0.002);
+    gguf_close(f);
+    size_t na, nb, nc;
+    char *da = read_file(a, &na), *db = read_file(b, &nb), *dc = read_file(c, &nc);
+    REQUIRE(da && db && dc);
+    CHECK(na == nb && !memcmp(da, db, na)); /* same seed, same bytes */
+    CHECK(na == nc && memcmp(da, dc, na));  /* another seed, other weights */
+    free(da), free(db), free(dc);
+}
+
+TEST(gguf_mkmodel_moe_and_errors) {
+    if (!file_exists(shared_path("models/stories260K.gguf"))) SKIP("stories260K.gguf missing");
+    const char *m = tmp_file("moe.gguf");
+    CHECK_EQ_INT(mkmodel(m, TINY " --n-expert 4 --n-expert-used 2"), 0);
+    scarce_error err = {{0}};
+    gguf_file *f = gguf_open(m, &err);
+    REQUIRE_OK(f, err);
+    uint32_t u = 0;
+    CHECK(gguf_get_u32(f, "llama.expert_count", &u, &err) == 0 && u == 4);
+    CHECK(gguf_get_u32(f, "llama.expert_used_count", &u, &err) == 0 && u == 2);
+    check_shape(f, "blk.1.ffn_gate_inp.weight", QT_F32, 32, 4, 1);
+    check_shape(f, "blk.1.ffn_gate_exps.weight", QT_F32, 32, 48, 4);
+    check_shape(f, "blk.1.ffn_up_exps.weight", QT_F32, 32, 48, 4);
+    check_shape(f, "blk.1.ffn_down_exps.weight", QT_F32, 48, 32, 4);
+    CHECK(gguf_find_tensor(f, "blk.0.ffn_gate.weight") == NULL);
+    gguf_close(f);
+    const char *x = tmp_file("x.gguf");
+    CHECK_EQ_INT(mkmodel(x, "--n-embd 30 --n-layer 1 --n-head 4 --n-head-kv 2 --n-ff 8"), 2);
+    CHECK_EQ_INT(mkmodel(x, "--n-embd 32 --n-layer 1 --n-head 4 --n-head-kv 3 --n-ff 8"), 2);
+    CHECK_EQ_INT(mkmodel(x, "--n-embd 32x --n-layer 1 --n-head 4 --n-head-kv 2 --n-ff 8"), 2);
+    CHECK_EQ_INT(mkmodel(x, "--n-embd 32 --n-layer 1 --n-head 4 --n-head-kv 2"), 2);
+    CHECK_EQ_INT(mkmodel(x, TINY " --type nosuchtype"), 2);
+    CHECK(!file_exists(x));
+    char bad[600];
+    snprintf(bad, sizeof bad, "%s/no/dir/y.gguf", test_tmpdir());
+    CHECK_EQ_INT(mkmodel(bad, TINY), 1);
+    CHECK_EQ_INT(dir_entries(test_tmpdir()), 1); /* moe.gguf only: no partial or temp file */
+}
