@@ -252,9 +252,10 @@ static int write_model(const mk_args *a, const quant_type *qt) {
     uint8_t *dst = NULL;
     int64_t n_vocab = 0;
     scarce_error err = {{0}};
-    int rc = w ? copy_tokenizer(w, a->vocab, &n_vocab) : cli_error(CMD, EXIT_RUNTIME, "out of memory");
-    if (rc) goto done;
+    if (!w) return cli_error(CMD, EXIT_RUNTIME, "out of memory");
     set_keys(w, a, qt);
+    int rc = copy_tokenizer(w, a->vocab, &n_vocab);
+    if (rc) goto done;
     if (build_tensors(a, n_vocab, &l)) {
         rc = cli_error(CMD, EXIT_RUNTIME, "out of memory");
         goto done;
