@@ -17,7 +17,7 @@ static inline double rng_gauss(test_rng *r) {
 }
 
 enum { DATA_UNIFORM, DATA_GAUSS, DATA_OUTLIERS, DATA_ZERO, N_DATA };
-static const char *data_names[N_DATA] = {"uniform", "gauss", "outliers", "zero"};
+__attribute__((unused)) static const char *data_names[N_DATA] = {"uniform", "gauss", "outliers", "zero"};
 
 /* n values of the given kind: uniform in [-1, 1), standard normal, normal with one value in
  * 64 multiplied by 100, or all zeros. */
