@@ -129,3 +129,114 @@ TEST(quant_table_rows_consistent) {
     CHECK_EQ_INT(qtype_row_bytes(QT_Q4_K, 288), 0);
     CHECK_EQ_INT(qtype_row_bytes(QT_Q2_0, 288), 9 * 12);
 }
+
+/* --- the search against naive amax scaling (as ggml's reference quantizers do) --- */
+
+static float round_fp16(float v) { return fp16_to_f32(f32_to_fp16(v)); }
+static float clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* Naive symmetric: the signed extreme maps to qext (-8 for Q4_0 as ggml, 127 for Q8_0),
+ * y = d * clamp(round(x / d), qmin, qmax). */
+static void naive_sym(const float *x, float *y, int n, int qext, int qmin, int qmax) {
+    float xmax = 0;
+    for (int i = 0; i < n; i++)
+        if (fabsf(x[i]) > fabsf(xmax)) xmax = x[i];
+    float d = round_fp16(xmax / qext), inv = d != 0 ? 1 / d : 0;
+    for (int i = 0; i < n; i++) y[i] = d * clampf(rintf(x[i] * inv), qmin, qmax);
+}
+
+/* Naive affine: d = (max - min) / qmax, m = min (clamped to <= 0 for K-quants). */
+static void naive_affine(const float *x, float *y, int n, int qmax, int min_nonpos, float *d_out,
+                         float *m_out) {
+    float lo = x[0], hi = x[0];
+    for (int i = 1; i < n; i++) lo = fminf(lo, x[i]), hi = fmaxf(hi, x[i]);
+    if (min_nonpos && lo > 0) lo = 0;
+    float d = (hi - lo) / qmax, inv = d != 0 ? 1 / d : 0;
+    if (!d_out) d = round_fp16(d), lo = round_fp16(lo);
+    for (int i = 0; i < n; i++) y[i] = d * clampf(rintf((x[i] - lo) * inv), 0, qmax) + lo;
+    if (d_out) *d_out = d, *m_out = lo;
+}
+
+/* Naive FP8: scale = amax / format max, no refinement. */
+static void naive_fp8(const float *x, float *y, int n, int e4m3) {
+    float amax = 0;
+    for (int i = 0; i < n; i++) amax = fmaxf(amax, fabsf(x[i]));
+    float d = round_fp16(amax / (e4m3 ? 448.0f : 57344.0f)), inv = d != 0 ? 1 / d : 0;
+    for (int i = 0; i < n; i++)
+        y[i] = d * (e4m3 ? fp8_e4m3_to_f32(f32_to_fp8_e4m3(x[i] * inv))
+                         : fp8_e5m2_to_f32(f32_to_fp8_e5m2(x[i] * inv)));
+}
+
+/* Naive K-quant (affine): per sub-block (max - min) / qmax, scales and mins to smax levels by
+ * amax / smax, codes re-rounded with the quantized scales. */
+static void naive_k_affine(const float *x, float *y, int nsub, int qmax, int smax) {
+    int sub = 256 / nsub;
+    float sc[16], mn[16], tmp[256], smx = 0, mmx = 0;
+    for (int j = 0; j < nsub; j++) {
+        naive_affine(x + j * sub, tmp, sub, qmax, 1, &sc[j], &mn[j]);
+        mn[j] = -mn[j];
+        smx = fmaxf(smx, sc[j]), mmx = fmaxf(mmx, mn[j]);
+    }
+    float d = round_fp16(smx / smax), dmin = round_fp16(mmx / smax);
+    for (int j = 0; j < nsub; j++) {
+        float s = d * (d ? rintf(sc[j] / d) : 0), m = dmin * (dmin ? rintf(mn[j] / dmin) : 0);
+        float inv = s != 0 ? 1 / s : 0;
+        for (int i = j * sub; i < (j + 1) * sub; i++)
+            y[i] = s * clampf(rintf((x[i] + m) * inv), 0, qmax) - m;
+    }
+}
+
+/* Naive Q6_K: per sub-block extreme -> -32, scales extreme -> -128, codes re-rounded. */
+static void naive_q6_k(const float *x, float *y) {
+    float sc[16], smax = 0;
+    for (int j = 0; j < 16; j++) {
+        float xmax = 0;
+        for (int i = 16 * j; i < 16 * j + 16; i++)
+            if (fabsf(x[i]) > fabsf(xmax)) xmax = x[i];
+        sc[j] = xmax / -32;
+        if (fabsf(sc[j]) > fabsf(smax)) smax = sc[j];
+    }
+    float d = round_fp16(smax / -128);
+    for (int j = 0; j < 16; j++) {
+        float s = d * (d ? clampf(rintf(sc[j] / d), -128, 127) : 0), inv = s != 0 ? 1 / s : 0;
+        for (int i = 16 * j; i < 16 * j + 16; i++) y[i] = s * clampf(rintf(x[i] * inv), -32, 31);
+    }
+}
+
+static void naive_quantize(uint32_t id, const float *x, float *y, int64_t n) {
+    for (int64_t b = 0; b < n; b += id == QT_Q2_K || id == QT_Q4_K || id == QT_Q6_K ? 256 : 32) {
+        const float *xb = x + b;
+        float *yb = y + b;
+        switch (id) {
+        case QT_Q8_0: naive_sym(xb, yb, 32, 127, -127, 127); break;
+        case QT_Q4_0: naive_sym(xb, yb, 32, -8, -8, 7); break;
+        case QT_Q5_0: naive_sym(xb, yb, 32, -16, -16, 15); break;
+        case QT_Q4_1: naive_affine(xb, yb, 32, 15, 0, NULL, NULL); break;
+        case QT_Q5_1: naive_affine(xb, yb, 32, 31, 0, NULL, NULL); break;
+        case QT_Q2_0: naive_affine(xb, yb, 32, 3, 0, NULL, NULL); break;
+        case QT_FP8_E4M3: naive_fp8(xb, yb, 32, 1); break;
+        case QT_FP8_E5M2: naive_fp8(xb, yb, 32, 0); break;
+        case QT_Q2_K: naive_k_affine(xb, yb, 16, 3, 15); break;
+        case QT_Q4_K: naive_k_affine(xb, yb, 8, 15, 63); break;
+        case QT_Q6_K: naive_q6_k(xb, yb); break;
+        }
+    }
+}
+
+/* On Gaussian data the search must beat naive amax scaling by at least 2% of RMSE. */
+TEST(quant_search_beats_naive_amax) {
+    enum { N = 8192 };
+    static float x[N], y[N];
+    fill_data(DATA_GAUSS, x, N, 1234);
+    const uint32_t ids[] = {QT_Q8_0, QT_Q4_0, QT_Q4_1, QT_Q5_0, QT_Q5_1, QT_Q2_0,
+                            QT_FP8_E4M3, QT_FP8_E5M2, QT_Q2_K, QT_Q4_K, QT_Q6_K};
+    for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++) {
+        const quant_type *t = qtype(ids[k]);
+        double ours = roundtrip_rel_rmse(t, x, N, NULL);
+        naive_quantize(t->id, x, y, N);
+        double naive = rmse_of(x, y, N) / rms_of(x, N);
+        printf("    %-9s rmse ours %.5f  naive %.5f  (%.1f%% lower)\n", t->name, ours, naive,
+               100 * (1 - ours / naive));
+        CHECK_MSG(ours < 0.98 * naive, "%s: %g vs naive %g", t->name, ours, naive);
+    }
+}
