@@ -12,12 +12,14 @@
 #include "../engine/tokenizer.h"
 #include "../kernels/cpu.h"
 #include "cli.h"
+#include "run_spec.h"
 
 typedef struct {
     const char *model_path, *prompt;
     long n_predict, n_threads, n_ctx;
     sampler_params sp;
     int seed_given;
+    run_spec_args spec; /* -md / --lookup / --draft-layers: tools/run_spec.c */
 } run_args;
 
 static volatile sig_atomic_t interrupted;
@@ -37,6 +39,7 @@ static void usage(FILE *out) {
             "  --min-p P      drop tokens below P x the top probability, 0 = off (default 0.05)\n"
             "  --seed S       random seed (default: from the clock)\n"
             "Text goes to stdout; the summary (tokens, tok/s) to stderr.\n");
+    run_spec_usage(out);
 }
 
 static int parse_args(int argc, char **argv, run_args *a) {
@@ -49,6 +52,11 @@ static int parse_args(int argc, char **argv, run_args *a) {
         if (!strcmp(f, "-h") || !strcmp(f, "--help")) {
             usage(stdout);
             exit(EXIT_OK);
+        }
+        int spec_flag = run_spec_parse(argc, argv, &i, &a->spec);
+        if (spec_flag) {
+            if (spec_flag < 0) return -1;
+            continue;
         }
         if (!(v = cli_value("run", argc, argv, &i))) return -1;
         if (!strcmp(f, "-m")) a->model_path = v;
@@ -128,6 +136,10 @@ int cmd_run(int argc, char **argv) {
     }
     signal(SIGINT, on_sigint);
     for (int i = 0; i < n_prompt; i++) put_piece(tok, i ? ids[i - 1] : -1, ids[i]);
+    if (a.spec.enabled) {
+        rc = run_spec(&a.spec, m, tok, &s, &smp, ids, n_prompt, a.n_predict, &interrupted, NULL);
+        goto done;
+    }
 
     double t0 = now_seconds();
     const float *logits = forward(&s, ids, n_prompt, 0, &err);
