@@ -366,6 +366,7 @@ static qmatrix tiled_matrix(const quant_type *t, int64_t rows, int64_t cols) {
 TEST(kernels_bench) {
     const char *on = getenv("SCARCE_KBENCH");
     if (!on || strcmp(on, "1") != 0) SKIP("set SCARCE_KBENCH=1 for the kernel figures");
+    REQUIRE(kernels_init(NULL, NULL) == 0);
     int64_t rows = 4096, cols = 4096;
     if (getenv("SCARCE_KBENCH_ROWS")) rows = atoll(getenv("SCARCE_KBENCH_ROWS"));
     if (getenv("SCARCE_KBENCH_COLS")) cols = atoll(getenv("SCARCE_KBENCH_COLS"));
