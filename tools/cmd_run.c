@@ -9,6 +9,7 @@
 #include "../kernels/matmul.h"
 #include "cli.h"
 #include "gen.h"
+#include "run_spec.h"
 
 static volatile sig_atomic_t interrupted;
 static void on_sigint(int sig) { interrupted = sig; }
@@ -17,12 +18,14 @@ static void usage(FILE *out) {
     fprintf(out, "usage: scarce run -m FILE [options]\n"
                  "  -p TEXT        prompt (default: start from BOS alone)\n");
     gen_opts_usage(out);
+    run_spec_usage(out);
     fprintf(out, "Text goes to stdout; the summary (tokens, tok/s) to stderr.\n");
 }
 
 typedef struct {
     gen_opts gen;
     const char *prompt;
+    run_spec_args spec; /* -md / --lookup / --draft-layers: tools/run_spec.c */
 } run_args;
 
 /* 0 ok, 1 = -h printed, -1 usage error printed */
@@ -31,6 +34,7 @@ static int parse_args(int argc, char **argv, run_args *a) {
     gen_opts_default(&a->gen);
     for (int i = 1; i < argc; i++) {
         int r = gen_opts_parse("run", argc, argv, &i, &a->gen);
+        if (!r) r = run_spec_parse(argc, argv, &i, &a->spec);
         if (r < 0) return -1;
         if (r > 0) continue;
         const char *f = argv[i];
@@ -90,6 +94,10 @@ int cmd_run(int argc, char **argv) {
     }
     fflush(stdout);
     signal(SIGINT, on_sigint);
+    if (a.spec.enabled) {
+        rc = run_spec(&a.spec, g.m, g.tok, &g.s, &g.smp, ids, n, a.gen.n_predict, &interrupted, NULL);
+        goto done;
+    }
     gen_result res;
     if (gen_stream(&g, ids, n, a.gen.n_predict, -1, stdout, &interrupted, &res, &err)) {
         cli_error("run", EXIT_RUNTIME, "%s", err.msg);
