@@ -15,6 +15,7 @@ static const command commands[] = {
     {"run", cmd_run, "generate text from a prompt"},
     {"chat", cmd_chat, "talk to a model through its chat template (one turn per stdin line)"},
     {"tokenize", cmd_tokenize, "print the token ids of a text in a model's vocabulary"},
+    {"logits-diff", cmd_logits_diff, "compare our logits with a llama-perplexity --kl-divergence-base file"},
     {"inspect", cmd_inspect, "print a GGUF file's metadata and tensor table"},
     {"mkmodel", cmd_mkmodel, "write a synthetic llama GGUF of any shape (random weights)"},
 };
