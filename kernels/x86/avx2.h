@@ -25,6 +25,7 @@ void quantize_row_q8_0_avx2(const float *x, void *y, int64_t n);
 /* K-quants against Q8_K activations (avx2_kquant.c) */
 void vec_dot_q2_k_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q4_k_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q5_k_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q6_k_avx2(int64_t n, float *s, const void *w, const void *a);
 void quantize_row_q8_k_avx2(const float *x, void *y, int64_t n);
 

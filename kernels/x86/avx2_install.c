@@ -27,8 +27,9 @@ void avx2_install(void) {
     set_dot(QT_FP8_E5M2, vec_dot_fp8_e5m2_avx2);
     set_dot(QT_Q2_K, vec_dot_q2_k_avx2);
     set_dot(QT_Q4_K, vec_dot_q4_k_avx2);
+    set_dot(QT_Q5_K, vec_dot_q5_k_avx2);
     set_dot(QT_Q6_K, vec_dot_q6_k_avx2);
-    /* Q3_K, Q5_K: reference kernels for now */
+    /* Q3_K: reference kernel for now */
     set_from_float(QT_Q8_0, quantize_row_q8_0_avx2);
     set_from_float(QT_Q8_K, quantize_row_q8_k_avx2);
 }

@@ -1,4 +1,4 @@
-/* avx2_kquant.c - K-quant weights (Q2_K, Q4_K, Q6_K) against Q8_K activations, and the
+/* avx2_kquant.c - K-quant weights (Q2_K, Q4_K, Q5_K, Q6_K) against Q8_K activations, and the
  * Q8_K activation quantizer.
  *
  * A super-block of 256 has sub-blocks with integer scales. Per 32 codes: maddubs gives
@@ -74,6 +74,40 @@ void vec_dot_q4_k_avx2(int64_t n, float *s, const void *w, const void *a) {
         for (int p = 0; p < 4; p++) {
             __m256i Q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * p));
             __m256i lo = _mm256_and_si256(Q, low4), hi = _mm256_and_si256(_mm256_srli_epi16(Q, 4), low4);
+            sumi = _mm256_add_epi32(sumi, scaled_dot(lo, y[i].qs + 64 * p, _mm256_set1_epi16(sc[2 * p])));
+            sumi = _mm256_add_epi32(sumi, scaled_dot(hi, y[i].qs + 64 * p + 32, _mm256_set1_epi16(sc[2 * p + 1])));
+        }
+        float d = fp16_to_f32(x[i].d) * y[i].d, dmin = fp16_to_f32(x[i].dmin) * y[i].d;
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(d), acc);
+        acc_min += dmin * (float)min_sum;
+    }
+    *s = hsum_f32x8(acc) - acc_min;
+}
+
+/* Q5_K: Q4_K with a fifth bit per code from qh (bit 2p of qh[l] for code 64p + l, bit
+ * 2p+1 for 64p + 32 + l); q < 32 keeps maddubs exact. */
+void vec_dot_q5_k_avx2(int64_t n, float *s, const void *w, const void *a) {
+    const block_q5_K *x = w;
+    const block_q8_K *y = a;
+    const __m256i low4 = _mm256_set1_epi8(15), one = _mm256_set1_epi8(1);
+    __m256 acc = _mm256_setzero_ps();
+    float acc_min = 0;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        uint8_t sc[8], m[8];
+        int min_sum = 0;
+        for (int j = 0; j < 8; j++) {
+            k4_scale_min(j, x[i].scales, &sc[j], &m[j]);
+            min_sum += m[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+        }
+        __m256i H = _mm256_loadu_si256((const __m256i *)x[i].qh);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int p = 0; p < 4; p++) {
+            __m256i Q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * p));
+            __m256i h_lo = _mm256_and_si256(_mm256_srli_epi16(H, 2 * p), one);
+            __m256i h_hi = _mm256_and_si256(_mm256_srli_epi16(H, 2 * p + 1), one);
+            __m256i lo = _mm256_or_si256(_mm256_and_si256(Q, low4), _mm256_slli_epi16(h_lo, 4));
+            __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(Q, 4), low4),
+                                         _mm256_slli_epi16(h_hi, 4));
             sumi = _mm256_add_epi32(sumi, scaled_dot(lo, y[i].qs + 64 * p, _mm256_set1_epi16(sc[2 * p])));
             sumi = _mm256_add_epi32(sumi, scaled_dot(hi, y[i].qs + 64 * p + 32, _mm256_set1_epi16(sc[2 * p + 1])));
         }
