@@ -15,6 +15,7 @@ static const command commands[] = {
     {"run", cmd_run, "generate text from a prompt"},
     {"inspect", cmd_inspect, "print a GGUF file's metadata and tensor table"},
     {"mkmodel", cmd_mkmodel, "write a synthetic llama GGUF of any shape (random weights)"},
+    {"upcycle", cmd_upcycle, "make a mixture-of-experts model from a dense llama model"},
 };
 
 static void usage(FILE *out) {
