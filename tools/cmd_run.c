@@ -12,12 +12,14 @@
 #include "../engine/tokenizer.h"
 #include "../kernels/cpu.h"
 #include "cli.h"
+#include "moe_report.h"
 
 typedef struct {
     const char *model_path, *prompt;
     long n_predict, n_threads, n_ctx;
     sampler_params sp;
     int seed_given;
+    int moe_stats, trace_moe; /* tools/moe_report.c */
 } run_args;
 
 static volatile sig_atomic_t interrupted;
@@ -36,6 +38,8 @@ static void usage(FILE *out) {
             "  --top-p P      nucleus sampling, 1 = off (default 0.95)\n"
             "  --min-p P      drop tokens below P x the top probability, 0 = off (default 0.05)\n"
             "  --seed S       random seed (default: from the clock)\n"
+            "  --moe-stats    MoE models: per-layer expert choice counts, balance, reuse\n"
+            "  --trace-moe    MoE models: per token, each layer's experts and gate weights\n"
             "Text goes to stdout; the summary (tokens, tok/s) to stderr.\n");
 }
 
@@ -50,6 +54,8 @@ static int parse_args(int argc, char **argv, run_args *a) {
             usage(stdout);
             exit(EXIT_OK);
         }
+        if (!strcmp(f, "--moe-stats")) { a->moe_stats = 1; continue; }
+        if (!strcmp(f, "--trace-moe")) { a->trace_moe = 1; continue; }
         if (!(v = cli_value("run", argc, argv, &i))) return -1;
         if (!strcmp(f, "-m")) a->model_path = v;
         else if (!strcmp(f, "-p")) a->prompt = v;
@@ -126,6 +132,7 @@ int cmd_run(int argc, char **argv) {
         cli_error("run", EXIT_RUNTIME, "%s", err.msg[0] ? err.msg : "out of memory");
         goto done;
     }
+    if (a.moe_stats || a.trace_moe) s.moe = moe_stats_new(m); /* NULL for dense models */
     signal(SIGINT, on_sigint);
     for (int i = 0; i < n_prompt; i++) put_piece(tok, i ? ids[i - 1] : -1, ids[i]);
 
@@ -152,6 +159,7 @@ int cmd_run(int argc, char **argv) {
             cli_error("run", EXIT_RUNTIME, "%s", err.msg);
             goto done;
         }
+        if (a.trace_moe && s.moe) moe_report_trace(stderr, tok, prev, next, s.moe);
     }
     double t_gen = now_seconds() - t1;
     fputc('\n', stdout);
@@ -162,9 +170,12 @@ int cmd_run(int argc, char **argv) {
     fprintf(stderr, "decode: %d tokens in %.3f s (%.1f tok/s), %ld threads, %s kernels\n", n_gen,
             t_gen, n_gen > 1 ? (n_gen - 1) / (t_gen > 0 ? t_gen : 1e-9) : 0.0, a.n_threads,
             kernels_isa_name(kernels_isa()));
+    if (m->cfg.n_expert) moe_report_bytes(stderr, m, &s.stats);
+    if (a.moe_stats && s.moe) moe_report_stats(stderr, s.moe);
     rc = interrupted ? EXIT_RUNTIME : EXIT_OK;
 done:
     sampler_free(&smp);
+    moe_stats_free(s.moe);
     session_free(&s);
     free(ids);
     tokenizer_free(tok);
