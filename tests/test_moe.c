@@ -303,3 +303,62 @@ TEST(moe_batched_equals_one_token) {
     session_free(&b);
     model_free(m);
 }
+
+/* The older per-expert layout (blk.L.ffn_gate.E.weight, 2-D) loads and computes the same
+ * logits as the 3-D _exps layout it was split from. */
+static int write_split(const gguf_file *f, const char *out, scarce_error *err) {
+    gguf_writer *w = gguf_writer_new();
+    int rc = -1;
+    for (uint64_t i = 0; i < f->n_kv; i++) gguf_writer_copy_kv(w, &f->kv[i]);
+    for (int pass = 0; pass < 2; pass++) /* declare, then write in the same order */
+        for (uint64_t i = 0; i < f->n_tensors; i++) {
+            const gguf_tensor *t = &f->tensors[i];
+            int layer;
+            char what[16], name[96];
+            int split = sscanf(t->name, "blk.%d.%15[a-z_]", &layer, what) == 2 && strstr(t->name, "_exps.");
+            if (split) *strstr(what, "_exps") = 0;
+            for (int e = 0; e < (split ? t->ne[2] : 1); e++) {
+                size_t bytes = split ? t->bytes / t->ne[2] : t->bytes;
+                if (pass == 0) {
+                    if (split) snprintf(name, sizeof name, "blk.%d.%s.%d.weight", layer, what, e);
+                    if (gguf_writer_add_tensor(w, split ? name : t->name, t->type, split ? 2 : t->n_dims,
+                                               t->ne, err))
+                        goto done;
+                } else if (gguf_writer_write(w, (const char *)t->data + e * bytes, bytes, err)) {
+                    goto done;
+                }
+            }
+            if (pass == 0 && i + 1 == f->n_tensors && gguf_writer_open(w, out, err)) goto done;
+        }
+    rc = gguf_writer_finish(w, err);
+done:
+    gguf_writer_free(w);
+    return rc;
+}
+
+TEST(moe_split_expert_layout_loads) {
+    if (!file_exists(stories())) SKIP("stories260K.gguf not found");
+    kernels_init(NULL, NULL);
+    char path[512], split[512];
+    REQUIRE(upcycle("noisy-s.gguf", 0.2, 11, path, sizeof path) == 0);
+    snprintf(split, sizeof split, "%s/split.gguf", test_tmpdir());
+    scarce_error err;
+    model *a = model_load(path, &err);
+    REQUIRE(a);
+    REQUIRE(write_split(a->file, split, &err) == 0);
+    model *b = model_load(split, &err);
+    REQUIRE(b);
+    CHECK(gguf_find_tensor(b->file, "blk.0.ffn_down.3.weight") != NULL);
+    CHECK(gguf_find_tensor(b->file, "blk.0.ffn_down_exps.weight") == NULL);
+    int t[12];
+    some_tokens(t, 12, a->cfg.n_vocab, 17);
+    session sa, sb;
+    REQUIRE(session_init(&sa, a, 64, &err) == 0 && session_init(&sb, b, 64, &err) == 0);
+    const float *la = forward(&sa, t, 12, 1, &err), *lb = forward(&sb, t, 12, 1, &err);
+    REQUIRE(la && lb);
+    CHECK(!memcmp(la, lb, 12 * sizeof(float) * a->cfg.n_vocab));
+    session_free(&sa);
+    session_free(&sb);
+    model_free(a);
+    model_free(b);
+}
