@@ -18,6 +18,7 @@ static const command commands[] = {
     {"logits-diff", cmd_logits_diff, "compare our logits with a llama-perplexity --kl-divergence-base file"},
     {"inspect", cmd_inspect, "print a GGUF file's metadata and tensor table"},
     {"mkmodel", cmd_mkmodel, "write a synthetic llama GGUF of any shape (random weights)"},
+    {"upcycle", cmd_upcycle, "make a mixture-of-experts model from a dense llama model"},
 };
 
 static void usage(FILE *out) {
