@@ -45,8 +45,10 @@ for m in "${models[@]}"; do
             echo "   llama.cpp $(head -c 200 "$tmp/theirs.txt")"; status=1
         fi
     done
+    # -fa off -ctk f32 -ctv f32: llama.cpp's defaults keep K/V in f16 under flash attention;
+    # f32 K/V make both sides the same exact computation
     if "$bin/llama-perplexity" -m "$m" -f "$text" -c 128 --chunks 8 -t 2 \
-            --kl-divergence-base "$tmp/base.bin" > "$tmp/ppl.log" 2>&1; then
+            -fa off -ctk f32 -ctv f32 --kl-divergence-base "$tmp/base.bin" > "$tmp/ppl.log" 2>&1; then
         "$scarce" logits-diff -m "$m" --llama-logits "$tmp/base.bin" -f "$text" -t 2 || status=1
     else
         echo "llama-perplexity failed: $(tail -n 2 "$tmp/ppl.log")"; status=1
