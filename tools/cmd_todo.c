@@ -1,6 +1,0 @@
-/* cmd_todo.c - TEMPORARY during the first session's parallel work: commands whose module
- * is being written elsewhere. Each owner deletes its function here when adding its file. */
-#include "cli.h"
-
-int cmd_inspect(int argc, char **argv) { return cli_error("inspect", EXIT_RUNTIME, "not built yet"); }
-int cmd_mkmodel(int argc, char **argv) { return cli_error("mkmodel", EXIT_RUNTIME, "not built yet"); }
