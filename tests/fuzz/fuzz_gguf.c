@@ -4,7 +4,6 @@
  * The bytes go into a memfd that gguf_open reads as /proc/self/fd/N, so the reader is
  * fuzzed through its real entry point (open + fstat + mmap), no extra API. Every failure
  * must come back as NULL with a non-empty one-line message. */
-#define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,7 +5,8 @@
  * Input: byte 0 picks the vocabulary, byte 1 the mode and sizes, the rest is text (encode)
  * or little-endian u16 token ids (decode). Buffers are exact-size heap blocks so ASan sees
  * any write past max_ids / cap. For valid UTF-8 text without NUL, decode(encode(text))
- * must give the text back (set FUZZ_NO_ROUNDTRIP=1 to check crashes only). */
+ * must give the text back (set FUZZ_NO_ROUNDTRIP=1 to check crashes only), except text with
+ * a literal U+2581, which SentencePiece cannot tell from the space it stands for. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,7 +82,8 @@ static void fuzz_encode(const tokenizer *t, int flags, const uint8_t *data, size
     if (n > max_ids) abort();
     for (int i = 0; i < n; i++)
         if (ids[i] < 0 || ids[i] >= tokenizer_n_vocab(t)) abort();
-    if (n >= 0 && !(flags & 2) && roundtrip && add_bos && valid_utf8((uint8_t *)text, len)) {
+    if (n >= 0 && !(flags & 2) && roundtrip && add_bos && valid_utf8((uint8_t *)text, len) &&
+        !strstr(text, "\xe2\x96\x81")) {
         size_t cap = 4 * len + 64;
         char *back = malloc(cap);
         int got = tokenizer_decode(t, ids, n, back, cap);

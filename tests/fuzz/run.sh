@@ -18,10 +18,11 @@ seed_gguf() {
     done
     # small synthetic models: dense and MoE, when mkmodel is built
     if ./scarce mkmodel -h >/dev/null 2>&1; then
-        ./scarce mkmodel -o "$c/mk-dense.gguf" --n-embd 32 --n-layer 1 --n-head 2 --n-ff 64 \
-            >/dev/null 2>&1 || true
-        ./scarce mkmodel -o "$c/mk-moe.gguf" --n-embd 32 --n-layer 1 --n-head 2 --n-ff 64 \
-            --n-expert 4 --n-expert-used 2 >/dev/null 2>&1 || true
+        local mk=(./scarce mkmodel --vocab "$SHARED/models/stories260K.gguf" --n-embd 32
+                  --n-layer 1 --n-head 4 --n-head-kv 2 --n-ff 64)
+        "${mk[@]}" -o "$c/mk-dense.gguf" >/dev/null 2>&1 || true
+        "${mk[@]}" -o "$c/mk-f16.gguf" --type f16 >/dev/null 2>&1 || true
+        "${mk[@]}" -o "$c/mk-moe.gguf" --n-expert 4 --n-expert-used 2 >/dev/null 2>&1 || true
     fi
 }
 
