@@ -260,3 +260,58 @@ TEST(badinput_matrix) {
     printf("      bad-input rows: %d ok, %d failed, %d skipped (command not built)\n", passed,
            failed, skipped);
 }
+
+/* ---- SIGINT ----------------------------------------------------------------------------------
+ * Starts `sh -c "exec CMD"` (so the pid is scarce's), waits until `ready` (if not NULL) has
+ * bytes (the command got to its main loop), waits delay_s more, sends SIGINT, and returns the status. */
+static int interrupt_after(const char *cmd, const char *ready, double delay_s, int *signaled) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    struct stat st;
+    for (int i = 0; ready && i < 2000 && (stat(ready, &st) || st.st_size == 0); i++) usleep(5000);
+    struct timespec ts = {(time_t)delay_s, (long)((delay_s - (time_t)delay_s) * 1e9)};
+    nanosleep(&ts, NULL);
+    kill(pid, SIGINT);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    *signaled = WIFSIGNALED(status) || WCOREDUMP(status);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST(badinput_sigint_run) {
+    const char *model = shared_path("models/stories260K.gguf");
+    if (!file_exists(model)) SKIP("no stories260K.gguf");
+    char cmd[2048], out[600], err[600];
+    snprintf(out, sizeof out, "%s/out.txt", test_tmpdir());
+    snprintf(err, sizeof err, "%s/err.txt", test_tmpdir());
+    /* -c large so generation cannot end by a full context before the signal */
+    snprintf(cmd, sizeof cmd, "exec %s run -m %s -n 100000 -c 60000 --seed 1 >%s 2>%s",
+             scarce_bin(), model, out, err);
+    int signaled, code = interrupt_after(cmd, out, 0.3, &signaled);
+    char *msg = read_file(err, NULL);
+    CHECK_MSG(!signaled && code == 1, "exit %d (signal: %d), want 1", code, signaled);
+    CHECK_MSG(msg && strstr(msg, "interrupted") && strstr(msg, "decode:"),
+              "stderr has no summary: %s", msg ? msg : "(none)");
+    free(msg);
+}
+
+TEST(badinput_sigint_mkmodel) {
+    const char *vocab = shared_path("models/stories260K.gguf");
+    if (!file_exists(vocab)) SKIP("no stories260K.gguf");
+    char cmd[2048], outp[600], err[600];
+    snprintf(outp, sizeof outp, "%s/big.gguf", test_tmpdir());
+    snprintf(err, sizeof err, "%s/err.txt", test_tmpdir());
+    /* 32 layers of 1024 x 4096 f32: ~2 GB, far from done after 0.3 s */
+    snprintf(cmd, sizeof cmd, "exec %s mkmodel -o %s --vocab %s --n-embd 1024 --n-layer 32 "
+             "--n-head 8 --n-head-kv 8 --n-ff 4096 2>%s", scarce_bin(), outp, vocab, err);
+    int signaled, code = interrupt_after(cmd, NULL, 0.3, &signaled);
+    char *msg = read_file(err, NULL);
+    CHECK_MSG(!signaled && code == 1, "exit %d (signal: %d), want 1", code, signaled);
+    CHECK_MSG(msg && !strncmp(msg, "scarce mkmodel: ", 16) && strstr(msg, outp),
+              "stderr: %s", msg ? msg : "(none)");
+    CHECK_MSG(!output_left(outp), "%s or its temp file left behind", outp);
+    free(msg);
+}

@@ -257,6 +257,7 @@ static int write_model(const mk_args *a, const quant_type *qt) {
     uint8_t *dst = NULL;
     int64_t n_vocab = 0;
     scarce_error err = {{0}};
+    signal(SIGINT, on_sigint);
     int rc = w ? copy_tokenizer(w, a->vocab, &n_vocab) : cli_error(CMD, EXIT_RUNTIME, "out of memory");
     if (rc) goto done;
     set_keys(w, a, qt);
@@ -285,7 +286,6 @@ static int write_model(const mk_args *a, const quant_type *qt) {
         rc = cli_error(CMD, EXIT_RUNTIME, "%s", err.msg);
         goto done;
     }
-    signal(SIGINT, on_sigint);
     for (int i = 0; i < l.n && !rc; i++)
         if (interrupted)
             rc = cli_error(CMD, EXIT_RUNTIME, "%s: interrupted (SIGINT), nothing written", a->out);
