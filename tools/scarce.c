@@ -1,4 +1,5 @@
 /* scarce.c - the one binary: ./scarce COMMAND [options]. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,6 +37,9 @@ int main(int argc, char **argv) {
         usage(stdout);
         return EXIT_OK;
     }
+    /* a file size limit (ulimit -f) must fail the write with EFBIG, not kill the process
+     * and leave a temp file behind */
+    signal(SIGXFSZ, SIG_IGN);
     char msg[128];
     if (kernels_init(NULL, msg) != 0) return cli_error("", EXIT_USAGE, "SCARCE_ISA: %s", msg);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
