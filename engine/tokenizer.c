@@ -1,0 +1,422 @@
+/* tokenizer.c - the vocabulary (tokenizer.ggml.*), SentencePiece encoding and decoding.
+ *
+ * SentencePiece ("llama") follows llama.cpp's llm_tokenizer_spm, which is also what
+ * llama2.c's encode does: spaces become U+2581 "▁", a "▁" is put in front of the text
+ * (add_space_prefix), the text is split into UTF-8 characters, and adjacent pieces are
+ * merged greedily: always the pair whose concatenation is a vocabulary piece of highest
+ * score (ties: leftmost). A final piece that is not in the vocabulary (a character the
+ * vocabulary lacks) falls back to one <0xXX> byte token per byte, or <unk> without them.
+ *
+ * Decoding: a piece may be an incomplete UTF-8 sequence (byte tokens emit single bytes);
+ * only the concatenation of the pieces of a sequence is guaranteed to be valid text. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tokenizer_impl.h"
+
+/* ---- vocabulary hash: piece bytes -> id ------------------------------------------------ */
+
+static uint32_t hash_bytes(const char *s, int len) {
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (int i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+int tok_lookup(const tokenizer *t, const char *s, int len) {
+    for (uint32_t i = hash_bytes(s, len) & t->slot_mask;; i = (i + 1) & t->slot_mask) {
+        int id = t->slot[i] - 1;
+        if (id < 0) return -1;
+        if (t->len[id] == len && memcmp(t->text[id], s, (size_t)len) == 0) return id;
+    }
+}
+
+/* Later duplicates win, as in llama.cpp's token_to_id map. */
+static void vocab_insert(tokenizer *t, int id) {
+    for (uint32_t i = hash_bytes(t->text[id], t->len[id]) & t->slot_mask;;
+         i = (i + 1) & t->slot_mask) {
+        int old = t->slot[i] - 1;
+        if (old < 0 || (t->len[old] == t->len[id] &&
+                        memcmp(t->text[old], t->text[id], (size_t)t->len[id]) == 0)) {
+            t->slot[i] = id + 1;
+            return;
+        }
+    }
+}
+
+int tok_utf8_len(unsigned char c) {
+    static const int by_high_nibble[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
+    return by_high_nibble[c >> 4];
+}
+
+/* ---- loading ------------------------------------------------------------------------- */
+
+static int get_id(const gguf_file *f, const char *key, int def, int n_vocab) {
+    int64_t v;
+    if (!gguf_find(f, key) || gguf_get_i64(f, key, &v, NULL) != 0) return def;
+    return v >= 0 && v < n_vocab ? (int)v : -1;
+}
+
+static int get_flag(const gguf_file *f, const char *key, int def) {
+    int v;
+    return gguf_find(f, key) && gguf_get_bool(f, key, &v, NULL) == 0 ? v : def;
+}
+
+static int load_pieces(tokenizer *t, const gguf_file *f, scarce_error *err) {
+    const gguf_kv *tokens = gguf_find(f, "tokenizer.ggml.tokens");
+    if (!tokens || tokens->type != GGUF_ARRAY || tokens->arr_type != GGUF_STRING ||
+        tokens->arr_n == 0 || tokens->arr_n > (1u << 30))
+        return scarce_fail(err, "%s: tokenizer.ggml.tokens: expected a non-empty string array",
+                           f->path);
+    const gguf_kv *scores = gguf_find(f, "tokenizer.ggml.scores");
+    const gguf_kv *types = gguf_find(f, "tokenizer.ggml.token_type");
+    int n = (int)tokens->arr_n;
+    if (scores && (scores->type != GGUF_ARRAY || scores->arr_n != tokens->arr_n ||
+                   !gguf_vtype_size(scores->arr_type)))
+        return scarce_fail(err, "%s: tokenizer.ggml.scores: expected %d numbers", f->path, n);
+    if (types && (types->type != GGUF_ARRAY || types->arr_n != tokens->arr_n ||
+                  !gguf_vtype_size(types->arr_type)))
+        return scarce_fail(err, "%s: tokenizer.ggml.token_type: expected %d integers", f->path,
+                           n);
+    t->n_vocab = n;
+    t->max_piece = 3; /* "▅" for <unk> */
+    t->text = calloc((size_t)n, sizeof *t->text);
+    t->len = calloc((size_t)n, sizeof *t->len);
+    t->score = calloc((size_t)n, sizeof *t->score);
+    t->type = calloc((size_t)n, sizeof *t->type);
+    uint32_t cap = 1;
+    while (cap < 2u * (uint32_t)n) cap <<= 1;
+    t->slot = calloc(cap, sizeof *t->slot);
+    t->slot_mask = cap - 1;
+    if (!t->text || !t->len || !t->score || !t->type || !t->slot)
+        return scarce_fail(err, "%s: out of memory for %d vocabulary pieces", f->path, n);
+    for (int i = 0; i < n; i++) {
+        uint64_t len = tokens->arr_str_len[i];
+        if (len > (1u << 20))
+            return scarce_fail(err, "%s: tokenizer.ggml.tokens[%d]: piece too long", f->path, i);
+        t->len[i] = (int)len;
+        if (t->max_piece < (int)len) t->max_piece = (int)len;
+        if (!(t->text[i] = malloc(len + 1)))
+            return scarce_fail(err, "%s: out of memory for vocabulary piece %d", f->path, i);
+        memcpy(t->text[i], tokens->arr_str[i], len);
+        t->text[i][len] = 0;
+        t->score[i] = scores ? (float)gguf_arr_f64(scores, (uint64_t)i) : 0.0f;
+        t->type[i] = types ? (int)gguf_arr_i64(types, (uint64_t)i) : TOK_NORMAL;
+        vocab_insert(t, i);
+    }
+    return 0;
+}
+
+static void spm_byte_tokens(tokenizer *t) {
+    static const char hex[] = "0123456789ABCDEF";
+    for (int b = 0; b < 256; b++) {
+        char name[7] = {'<', '0', 'x', hex[b >> 4], hex[b & 15], '>', 0};
+        char raw = (char)b;
+        int id = tok_lookup(t, name, 6);
+        if (id < 0) id = tok_lookup(t, &raw, 1); /* llama.cpp's fallback: the byte itself */
+        t->byte_token[b] = id >= 0 ? id : t->unk;
+    }
+}
+
+tokenizer *tokenizer_load(const gguf_file *f, scarce_error *err) {
+    const char *model = gguf_get_str(f, "tokenizer.ggml.model");
+    if (!model) {
+        scarce_fail(err, "%s: tokenizer.ggml.model missing (expected \"llama\" or \"gpt2\")",
+                    f->path);
+        return NULL;
+    }
+    tokenizer *t = calloc(1, sizeof *t);
+    if (!t) {
+        scarce_fail(err, "%s: out of memory for the tokenizer", f->path);
+        return NULL;
+    }
+    if (strcmp(model, "llama") == 0) {
+        t->model = TOK_SPM;
+    } else if (strcmp(model, "gpt2") == 0) {
+        t->model = TOK_BPE;
+    } else {
+        scarce_fail(err, "%s: tokenizer.ggml.model \"%s\" not supported (expected \"llama\" or "
+                    "\"gpt2\")", f->path, model);
+        free(t);
+        return NULL;
+    }
+    if (load_pieces(t, f, err) != 0) goto fail;
+    int n = t->n_vocab, spm = t->model == TOK_SPM;
+    /* defaults as llama.cpp: SPM <unk>=0 <s>=1 </s>=2; GPT-2 <|endoftext|>=50256 (11) */
+    t->bos = get_id(f, "tokenizer.ggml.bos_token_id", spm ? 1 : -1, n);
+    t->eos = get_id(f, "tokenizer.ggml.eos_token_id", spm ? 2 : -1, n);
+    t->unk = get_id(f, "tokenizer.ggml.unknown_token_id", spm ? 0 : -1, n);
+    if (t->bos >= n) t->bos = -1;
+    if (t->eos >= n) t->eos = -1;
+    if (t->unk >= n) t->unk = -1;
+    t->add_bos = get_flag(f, "tokenizer.ggml.add_bos_token", spm) && t->bos >= 0;
+    t->add_space_prefix = get_flag(f, "tokenizer.ggml.add_space_prefix", spm);
+    if (spm) {
+        spm_byte_tokens(t);
+    } else if (bpe_load(t, f, err) != 0) {
+        goto fail;
+    }
+    return t;
+fail:
+    tokenizer_free(t);
+    return NULL;
+}
+
+void tokenizer_free(tokenizer *t) {
+    if (!t) return;
+    if (t->text)
+        for (int i = 0; i < t->n_vocab; i++) free(t->text[i]);
+    free(t->text);
+    free(t->len);
+    free(t->score);
+    free(t->type);
+    free(t->slot);
+    bpe_free(t);
+    free(t);
+}
+
+int tokenizer_n_vocab(const tokenizer *t) { return t->n_vocab; }
+int tokenizer_bos(const tokenizer *t) { return t->bos; }
+int tokenizer_eos(const tokenizer *t) { return t->eos; }
+int tokenizer_add_bos(const tokenizer *t) { return t->add_bos; }
+
+/* ---- SentencePiece encoding ---------------------------------------------------------- */
+
+typedef struct {
+    int start, n; /* bytes of the escaped text; n == 0 once merged into its left neighbour */
+    int prev, next;
+} spm_symbol;
+
+typedef struct {
+    float score;
+    int left, right, size; /* size: bytes of the pair when queued (stale if it changed) */
+} spm_bigram;
+
+typedef struct {
+    spm_bigram *v;
+    int n, cap;
+} bigram_heap;
+
+/* Highest score first; equal scores: leftmost first (llama.cpp's comparator). */
+static int bigram_before(const spm_bigram *a, const spm_bigram *b) {
+    return a->score > b->score || (a->score == b->score && a->left < b->left);
+}
+
+static int heap_push(bigram_heap *h, spm_bigram b) {
+    if (h->n == h->cap) {
+        int cap = h->cap ? 2 * h->cap : 256;
+        spm_bigram *v = realloc(h->v, (size_t)cap * sizeof *v);
+        if (!v) return -1;
+        h->v = v;
+        h->cap = cap;
+    }
+    int i = h->n++;
+    while (i > 0 && bigram_before(&b, &h->v[(i - 1) / 2])) {
+        h->v[i] = h->v[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h->v[i] = b;
+    return 0;
+}
+
+static spm_bigram heap_pop(bigram_heap *h) {
+    spm_bigram top = h->v[0], last = h->v[--h->n];
+    int i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= h->n) break;
+        if (c + 1 < h->n && bigram_before(&h->v[c + 1], &h->v[c])) c++;
+        if (!bigram_before(&h->v[c], &last)) break;
+        h->v[i] = h->v[c];
+        i = c;
+    }
+    if (h->n > 0) h->v[i] = last;
+    return top;
+}
+
+static int spm_try_bigram(const tokenizer *t, const char *s, const spm_symbol *sym, int left,
+                          int right, bigram_heap *h) {
+    if (left < 0 || right < 0) return 0;
+    int size = sym[left].n + sym[right].n;
+    int id = tok_lookup(t, s + sym[left].start, size);
+    if (id < 0) return 0;
+    return heap_push(h, (spm_bigram){t->score[id], left, right, size});
+}
+
+/* " " -> "▁", with a leading "▁" when add_space_prefix (llama.cpp adds it to any non-empty
+ * text). Returns the escaped length, or -1 when out of memory. */
+static int spm_escape(const tokenizer *t, const char *text, size_t len, char **out) {
+    char *s = malloc(3 * len + 4);
+    if (!s) return -1;
+    size_t n = 0;
+    if (t->add_space_prefix && len > 0) {
+        memcpy(s, "\xe2\x96\x81", 3);
+        n = 3;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == ' ') {
+            memcpy(s + n, "\xe2\x96\x81", 3);
+            n += 3;
+        } else {
+            s[n++] = text[i];
+        }
+    }
+    *out = s;
+    return (int)n;
+}
+
+static int emit(int id, int *ids, int *n, int max_ids, scarce_error *err) {
+    if (*n >= max_ids)
+        return scarce_fail(err, "tokenizer: the text needs more than %d ids (max_ids)", max_ids);
+    ids[(*n)++] = id;
+    return 0;
+}
+
+static int spm_merge(const tokenizer *t, const char *s, spm_symbol *sym, int n_sym) {
+    bigram_heap h = {0};
+    int rc = 0;
+    for (int i = 1; i < n_sym && rc == 0; i++) rc = spm_try_bigram(t, s, sym, i - 1, i, &h);
+    while (rc == 0 && h.n > 0) {
+        spm_bigram b = heap_pop(&h);
+        spm_symbol *l = &sym[b.left], *r = &sym[b.right];
+        if (l->n == 0 || r->n == 0 || l->n + r->n != b.size) continue; /* stale */
+        l->n += r->n;
+        r->n = 0;
+        l->next = r->next;
+        if (r->next >= 0) sym[r->next].prev = b.left;
+        rc = spm_try_bigram(t, s, sym, l->prev, b.left, &h);
+        if (rc == 0) rc = spm_try_bigram(t, s, sym, b.left, l->next, &h);
+    }
+    free(h.v);
+    return rc;
+}
+
+static int spm_encode(const tokenizer *t, const char *text, int *ids, int *n, int max_ids,
+                      scarce_error *err) {
+    size_t text_len = strlen(text);
+    if (text_len > (size_t)1 << 28)
+        return scarce_fail(err, "tokenizer: text of %zu bytes is too long", text_len);
+    char *s;
+    int len = spm_escape(t, text, text_len, &s);
+    if (len < 0) return scarce_fail(err, "tokenizer: out of memory");
+    spm_symbol *sym = malloc((size_t)(len + 1) * sizeof *sym);
+    if (!sym) {
+        free(s);
+        return scarce_fail(err, "tokenizer: out of memory");
+    }
+    int n_sym = 0;
+    for (int off = 0; off < len; n_sym++) {
+        int cl = tok_utf8_len((unsigned char)s[off]);
+        if (cl > len - off) cl = len - off;
+        sym[n_sym] = (spm_symbol){off, cl, n_sym - 1, off + cl < len ? n_sym + 1 : -1};
+        off += cl;
+    }
+    int rc = spm_merge(t, s, sym, n_sym);
+    if (rc != 0) rc = scarce_fail(err, "tokenizer: out of memory");
+    for (int i = 0; rc == 0 && n_sym > 0 && i >= 0; i = sym[i].next) {
+        int id = tok_lookup(t, s + sym[i].start, sym[i].n);
+        if (id >= 0) {
+            rc = emit(id, ids, n, max_ids, err);
+            continue;
+        }
+        for (int k = 0; rc == 0 && k < sym[i].n; k++) {
+            int b = t->byte_token[(unsigned char)s[sym[i].start + k]];
+            if (b < 0)
+                rc = scarce_fail(err, "tokenizer: byte 0x%02x has no token and no <unk>",
+                                 (unsigned char)s[sym[i].start + k]);
+            else
+                rc = emit(b, ids, n, max_ids, err);
+        }
+    }
+    free(sym);
+    free(s);
+    return rc;
+}
+
+int tokenizer_encode(const tokenizer *t, const char *text, int add_bos, int *ids, int max_ids,
+                     scarce_error *err) {
+    int n = 0;
+    if (add_bos) {
+        if (t->bos < 0) return scarce_fail(err, "tokenizer: BOS requested but the vocabulary "
+                                                "has no tokenizer.ggml.bos_token_id");
+        if (emit(t->bos, ids, &n, max_ids, err) != 0) return -1;
+    }
+    int rc = t->model == TOK_SPM ? spm_encode(t, text, ids, &n, max_ids, err)
+                                 : bpe_encode(t, text, (int)strlen(text), ids, &n, max_ids, err);
+    return rc == 0 ? n : -1;
+}
+
+/* ---- decoding ------------------------------------------------------------------------ */
+
+static int put(char *out, int cap, int n, const char *s, int len) {
+    for (int i = 0; i < len && n < cap - 1; i++) out[n++] = s[i];
+    return n;
+}
+
+static int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+static int spm_piece(const tokenizer *t, int id, char *out, int cap) {
+    const char *s = t->text[id];
+    int len = t->len[id], n = 0;
+    switch (t->type[id]) {
+    case TOK_BYTE: {
+        int hi = hex_value(s[3]), lo = hex_value(s[4]);
+        if (len == 6 && hi >= 0 && lo >= 0) {
+            char c = (char)(hi * 16 + lo);
+            return put(out, cap, 0, &c, 1);
+        }
+        return put(out, cap, 0, s, len);
+    }
+    case TOK_UNKNOWN: return put(out, cap, 0, "\xe2\x96\x85", 3); /* llama.cpp shows "▅" */
+    case TOK_CONTROL:
+    case TOK_UNUSED: return 0;
+    default:
+        for (int i = 0; i < len;) {
+            if (i + 3 <= len && memcmp(s + i, "\xe2\x96\x81", 3) == 0) {
+                n = put(out, cap, n, " ", 1);
+                i += 3;
+            } else {
+                n = put(out, cap, n, s + i++, 1);
+            }
+        }
+        return n;
+    }
+}
+
+int tokenizer_piece(const tokenizer *t, int prev, int id, char *out, int cap) {
+    if (cap <= 0) return 0;
+    out[0] = 0;
+    if (id < 0 || id >= t->n_vocab) return 0;
+    int n = t->model == TOK_SPM ? spm_piece(t, id, out, cap) : bpe_piece(t, id, out, cap);
+    /* the space add_space_prefix put in front of the text is not part of it (llama2.c
+     * drops it after BOS, llama.cpp at the start of a detokenized sequence) */
+    if (t->add_space_prefix && (prev < 0 || prev == t->bos) && n > 0 && out[0] == ' ') {
+        memmove(out, out + 1, (size_t)n - 1);
+        n--;
+    }
+    out[n] = 0;
+    return n;
+}
+
+int tokenizer_decode(const tokenizer *t, const int *ids, int n, char *out, size_t cap) {
+    size_t used = 0;
+    char *piece = malloc((size_t)t->max_piece + 1); /* a piece never outgrows max_piece */
+    if (!piece) return -1;
+    for (int i = 0; i < n; i++) {
+        int len = tokenizer_piece(t, i > 0 ? ids[i - 1] : -1, ids[i], piece, t->max_piece + 1);
+        if (used + (size_t)len + 1 > cap) {
+            free(piece);
+            return -1;
+        }
+        memcpy(out + used, piece, (size_t)len);
+        used += (size_t)len;
+    }
+    free(piece);
+    if (used + 1 > cap) return -1;
+    out[used] = 0;
+    return (int)used;
+}
