@@ -11,6 +11,10 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 int cmd_run(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_mkmodel(int argc, char **argv);
+int cmd_membw(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_ppl(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 
 /* Prints "scarce CMD: message" on stderr (one line) and returns code. */
 int cli_error(const char *cmd, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

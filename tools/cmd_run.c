@@ -12,16 +12,19 @@
 #include "../engine/tokenizer.h"
 #include "../kernels/cpu.h"
 #include "cli.h"
+#include "report.h"
 
 typedef struct {
     const char *model_path, *prompt;
     long n_predict, n_threads, n_ctx;
     sampler_params sp;
     int seed_given;
+    int json; /* summary as JSON on stdout, generated text on stderr */
 } run_args;
 
 static volatile sig_atomic_t interrupted;
 static void on_sigint(int sig) { interrupted = sig; }
+static FILE *text_out; /* stdout, or stderr with --json */
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -36,6 +39,7 @@ static void usage(FILE *out) {
             "  --top-p P      nucleus sampling, 1 = off (default 0.95)\n"
             "  --min-p P      drop tokens below P x the top probability, 0 = off (default 0.05)\n"
             "  --seed S       random seed (default: from the clock)\n"
+            "  --json         summary as one JSON object on stdout (the text goes to stderr)\n"
             "Text goes to stdout; the summary (tokens, tok/s) to stderr.\n");
 }
 
@@ -50,6 +54,7 @@ static int parse_args(int argc, char **argv, run_args *a) {
             usage(stdout);
             exit(EXIT_OK);
         }
+        if (!strcmp(f, "--json")) { a->json = 1; continue; }
         if (!(v = cli_value("run", argc, argv, &i))) return -1;
         if (!strcmp(f, "-m")) a->model_path = v;
         else if (!strcmp(f, "-p")) a->prompt = v;
@@ -78,14 +83,15 @@ static int parse_args(int argc, char **argv, run_args *a) {
 static void put_piece(const tokenizer *tok, int prev, int id) {
     char piece[256];
     int len = tokenizer_piece(tok, prev, id, piece, sizeof piece);
-    fwrite(piece, 1, (size_t)len, stdout);
-    fflush(stdout);
+    fwrite(piece, 1, (size_t)len, text_out);
+    fflush(text_out);
 }
 
 int cmd_run(int argc, char **argv) {
     run_args a;
     if (parse_args(argc, argv, &a)) return EXIT_USAGE;
     kernels_set_threads((int)a.n_threads);
+    text_out = a.json ? stderr : stdout;
     scarce_error err = {0};
     int rc = EXIT_RUNTIME, *ids = NULL;
     session s = {0};
@@ -136,6 +142,7 @@ int cmd_run(int argc, char **argv) {
         cli_error("run", EXIT_RUNTIME, "%s", err.msg);
         goto done;
     }
+    const run_stats after_prompt = s.stats;
     int prev = ids[n_prompt - 1], n_gen = 0;
     const char *stop = "-n tokens generated";
     double t1 = now_seconds();
@@ -154,14 +161,16 @@ int cmd_run(int argc, char **argv) {
         }
     }
     double t_gen = now_seconds() - t1;
-    fputc('\n', stdout);
-    fflush(stdout);
+    fputc('\n', text_out);
+    fflush(text_out);
     fprintf(stderr, "\nstopped: %s\n", stop);
-    fprintf(stderr, "prompt: %d tokens in %.3f s (%.1f tok/s)\n", n_prompt, t_prompt,
-            n_prompt / (t_prompt > 0 ? t_prompt : 1e-9));
-    fprintf(stderr, "decode: %d tokens in %.3f s (%.1f tok/s), %ld threads, %s kernels\n", n_gen,
-            t_gen, n_gen > 1 ? (n_gen - 1) / (t_gen > 0 ? t_gen : 1e-9) : 0.0, a.n_threads,
-            kernels_isa_name(kernels_isa()));
+    run_summary sum = {.model_path = a.model_path, .type_name = model_type_name(m->file),
+                       .isa = kernels_isa_name(kernels_isa()), .threads = (int)a.n_threads,
+                       .model_bytes = model_weight_bytes(m), .prompt = after_prompt,
+                       .decode = stats_delta(&s.stats, &after_prompt), .t_prompt = t_prompt,
+                       .t_decode = t_gen};
+    report_run_text(stderr, &sum);
+    if (a.json) report_run_json(stdout, &sum);
     rc = interrupted ? EXIT_RUNTIME : EXIT_OK;
 done:
     sampler_free(&smp);
