@@ -203,6 +203,7 @@ const float *forward(session *s, const int *tokens, int n, int all_logits, scarc
         rs->logits = grown;
     }
     const int start_pos = s->cache.n_pos;
+    const run_stats before = s->stats;
     double t0 = now_seconds();
     for (int done = 0; done < n; done += rs->batch_cap) {
         int B = n - done < rs->batch_cap ? n - done : rs->batch_cap;
@@ -215,5 +216,6 @@ const float *forward(session *s, const int *tokens, int n, int all_logits, scarc
     s->stats.t_forward += now_seconds() - t0;
     s->stats.tokens += n;
     s->stats.passes++;
+    if (n == 1) stats_count_decode(&s->stats, &before); /* the decode phase */
     return rs->logits;
 }

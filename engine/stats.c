@@ -25,7 +25,40 @@ run_stats stats_delta(const run_stats *after, const run_stats *before) {
         .t_forward = after->t_forward - before->t_forward,
         .t_matmul = after->t_matmul - before->t_matmul,
         .t_attention = after->t_attention - before->t_attention,
+        .decode = {after->decode.weight_bytes - before->decode.weight_bytes,
+                   after->decode.kv_bytes - before->decode.kv_bytes,
+                   after->decode.flops - before->decode.flops,
+                   after->decode.tokens - before->decode.tokens,
+                   after->decode.passes - before->decode.passes,
+                   after->decode.t_forward - before->decode.t_forward,
+                   after->decode.t_matmul - before->decode.t_matmul,
+                   after->decode.t_attention - before->decode.t_attention},
     };
+}
+
+void stats_count_decode(run_stats *s, const run_stats *before) {
+    decode_counters *d = &s->decode;
+    d->weight_bytes += s->weight_bytes - before->weight_bytes;
+    d->kv_bytes += s->kv_bytes - before->kv_bytes;
+    d->flops += s->flops - before->flops;
+    d->tokens += s->tokens - before->tokens;
+    d->passes += s->passes - before->passes;
+    d->t_forward += s->t_forward - before->t_forward;
+    d->t_matmul += s->t_matmul - before->t_matmul;
+    d->t_attention += s->t_attention - before->t_attention;
+}
+
+run_stats stats_decode_part(const run_stats *s) {
+    const decode_counters *d = &s->decode;
+    return (run_stats){.weight_bytes = d->weight_bytes, .kv_bytes = d->kv_bytes,
+                       .flops = d->flops, .tokens = d->tokens, .passes = d->passes,
+                       .t_forward = d->t_forward, .t_matmul = d->t_matmul,
+                       .t_attention = d->t_attention};
+}
+
+run_stats stats_batched_part(const run_stats *s) {
+    const run_stats d = stats_decode_part(s);
+    return stats_delta(s, &d);
 }
 
 phase_figures stats_figures(const run_stats *phase, double seconds) {

@@ -15,6 +15,12 @@
 
 #include "error.h"
 
+/* The counters of the single-token passes (decode steps) alone. */
+typedef struct {
+    uint64_t weight_bytes, kv_bytes, flops, tokens, passes;
+    double t_forward, t_matmul, t_attention;
+} decode_counters;
+
 typedef struct {
     /* accumulated over every forward() call */
     uint64_t weight_bytes;  /* weight bytes read (a batch reads each row once) */
@@ -26,9 +32,17 @@ typedef struct {
     /* op classes inside forward(); "other" (norms, rope, residuals) is the rest */
     double t_matmul;        /* weight matmuls, MoE FFNs included */
     double t_attention;     /* scores, softmax, weighted sum over the cache */
+    decode_counters decode; /* the part of the above spent in one-token passes */
 } run_stats;
 
 double now_seconds(void);
+
+/* Adds what a one-token pass added since `before` to s->decode (called by forward()). */
+void stats_count_decode(run_stats *s, const run_stats *before);
+/* The decode part as run_stats (its own decode part zeroed); and everything else
+ * (prefill / batched passes): total - decode. */
+run_stats stats_decode_part(const run_stats *s);
+run_stats stats_batched_part(const run_stats *s);
 
 /* after - before, field by field: the cost of one phase (prefill, decode). */
 run_stats stats_delta(const run_stats *after, const run_stats *before);

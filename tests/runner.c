@@ -1,6 +1,5 @@
 /* runner.c - runs every registered test in its own child process.
  * usage: test_runner [substring ...]   (only tests whose name contains one of them) */
-#define _GNU_SOURCE
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>

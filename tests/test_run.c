@@ -28,8 +28,9 @@ static void check_run(const char *args, const char *ref_file) {
 
 TEST(run_greedy_no_prompt_matches_llama2c) {
     if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
-    /* llama2.c -n 200 counts the BOS position: 199 generated tokens */
-    check_run("-n 199", "reference/llama2c-stories260K/stories260K_greedy_n200.txt");
+    /* llama2.c's -n 200 runs positions 0..199 (BOS first) and samples a token after each:
+     * 200 generated tokens, the last from position 199's logits */
+    check_run("-n 200", "reference/llama2c-stories260K/stories260K_greedy_n200.txt");
 }
 
 TEST(run_greedy_prompt_matches_llama2c) {
@@ -43,7 +44,9 @@ TEST(run_greedy_prompt_matches_llama2c) {
     int n = tokenizer_encode(tok, "Once upon a time", 1, ids, 64, &e);
     REQUIRE(n > 1);
     char args[128];
-    snprintf(args, sizeof args, "-p \"Once upon a time\" -n %d", 64 - n); /* 64 positions */
+    /* llama2.c -n 64: positions 0..63, the prompt's n tokens (BOS included) first, one
+     * token sampled after each position from the prompt's last on: 64 - n + 1 tokens */
+    snprintf(args, sizeof args, "-p \"Once upon a time\" -n %d", 64 - n + 1);
     check_run(args, "reference/llama2c-stories260K/stories260K_greedy_prompt_OnceUponATime_n64.txt");
     tokenizer_free(tok);
     gguf_close(f);
@@ -135,4 +138,15 @@ TEST(run_cli_errors) {
     check_error(args, 1, "context");
     snprintf(args, sizeof args, "run -m %s --bogus 1", shared_path(STORIES));
     check_error(args, 2, "--bogus");
+}
+
+/* With top-k and min-p off, sampling is llama2.c's own procedure and generator. */
+TEST(run_sampled_matches_llama2c_seed42) {
+    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    const char *temp0 = "--top-k 0 --min-p 0 --seed 42 -n 200 --temp 1";
+    char args[256];
+    snprintf(args, sizeof args, "%s --top-p 1", temp0);
+    check_run(args, "reference/llama2c-stories260K/stories260K_t1_p1_s42_n200.txt");
+    snprintf(args, sizeof args, "%s --top-p 0.95", temp0);
+    check_run(args, "reference/llama2c-stories260K/stories260K_t1_p0.95_s42_n200.txt");
 }

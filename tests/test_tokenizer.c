@@ -281,3 +281,41 @@ TEST(tokenizer_spm_large_text_speed) {
     tokenizer_free(t);
     gguf_close(f);
 }
+
+TEST(tokenizer_gpt2_vocab_cases) { check_vocab_file("models/vocab/ggml-vocab-gpt-2.gguf"); }
+
+/* An unknown tokenizer.ggml.pre is an error naming the key; invalid UTF-8 round-trips. */
+TEST(tokenizer_gpt2_unknown_pre_and_invalid_utf8) {
+    const char *path = shared_path("models/vocab/ggml-vocab-gpt-2.gguf");
+    if (!file_exists(path)) SKIP("%s missing", path);
+    gguf_file *f;
+    tokenizer *t = open_vocab(path, &f);
+    REQUIRE(t);
+    const char *bad[] = {"\xff", "a\xc3 b", "\xe2\x96", "x\x80\x80y \xf0\x9f\xa6", "<|endoftext|>x"};
+    for (int c = 0; c < 5; c++) {
+        int ids[64];
+        char back[256];
+        int n = tokenizer_encode(t, bad[c], 0, ids, 64, NULL);
+        REQUIRE(n > 0);
+        CHECK(tokenizer_decode(t, ids, n, back, sizeof back) >= 0);
+        CHECK_MSG(strcmp(back, c < 4 ? bad[c] : "x") == 0, "case %d", c);
+        if (c == 4) CHECK_EQ_INT(ids[0], tokenizer_eos(t));
+    }
+    tokenizer_free(t);
+    /* the same vocabulary under a pre-tokenizer name nobody knows */
+    gguf_kv *pre = NULL;
+    for (uint64_t i = 0; i < f->n_kv; i++)
+        if (strcmp(f->kv[i].key, "tokenizer.ggml.pre") == 0) pre = &f->kv[i];
+    REQUIRE(pre);
+    char *saved = pre->str, fake[] = "no-such-pre";
+    uint64_t saved_len = pre->str_len;
+    pre->str = fake;
+    pre->str_len = strlen(fake);
+    scarce_error err = {{0}};
+    CHECK(tokenizer_load(f, &err) == NULL);
+    CHECK_MSG(strstr(err.msg, "tokenizer.ggml.pre") && strstr(err.msg, "no-such-pre"), "%s",
+              err.msg);
+    pre->str = saved;
+    pre->str_len = saved_len;
+    gguf_close(f);
+}
