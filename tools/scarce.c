@@ -19,6 +19,10 @@ static const command commands[] = {
     {"logits-diff", cmd_logits_diff, "compare our logits with a llama-perplexity --kl-divergence-base file"},
     {"inspect", cmd_inspect, "print a GGUF file's metadata and tensor table"},
     {"mkmodel", cmd_mkmodel, "write a synthetic llama GGUF of any shape (random weights)"},
+    {"membw", cmd_membw, "measure memory bandwidth (the peak run/bench quote % of)"},
+    {"bench", cmd_bench, "prefill and decode speed, llama-bench style"},
+    {"ppl", cmd_ppl, "perplexity of a text, KL divergence against a base model"},
+    {"sweep", cmd_sweep, "quantize to every type: accuracy vs speed table and plot"},
     {"upcycle", cmd_upcycle, "make a mixture-of-experts model from a dense llama model"},
 };
 
