@@ -1,9 +1,12 @@
-/* formats.h - the scalar reference quantize/dequantize of every format (one .c each).
- * Internal to quant/: everything else reaches them through the type table (types.h). */
+/* formats.h - the scalar reference quantize/dequantize of every format (one .c each), and
+ * the scale search they share (search.c, kquant.c). Internal to quant/: everything else
+ * reaches formats through the type table (types.h); block layouts are in blocks.h. */
 #ifndef SCARCE_FORMATS_H
 #define SCARCE_FORMATS_H
 
 #include <stdint.h>
+
+#include "blocks.h"
 
 #define DECLARE_FORMAT(fmt)                                                   \
     void dequantize_##fmt(const void *src, float *dst, int64_t n);            \
@@ -12,5 +15,47 @@
 DECLARE_FORMAT(f32)
 DECLARE_FORMAT(f16)
 DECLARE_FORMAT(bf16)
+DECLARE_FORMAT(q8_0)
+DECLARE_FORMAT(q4_0)
+DECLARE_FORMAT(q4_1)
+DECLARE_FORMAT(q5_0)
+DECLARE_FORMAT(q5_1)
+DECLARE_FORMAT(iq4_nl)
+DECLARE_FORMAT(q2_k)
+DECLARE_FORMAT(q3_k)
+DECLARE_FORMAT(q4_k)
+DECLARE_FORMAT(q5_k)
+DECLARE_FORMAT(q6_k)
+DECLARE_FORMAT(q8_k)
+DECLARE_FORMAT(fp8_e4m3)
+DECLARE_FORMAT(fp8_e5m2)
+DECLARE_FORMAT(q2_0)
+
+/* --- search.c: per-block least-squares scale search (see the comment there) --- */
+/* The n weights of a block: importance + offset, or all ones when importance is NULL or
+ * sums to 0 in this block (then buf is filled and returned). */
+const float *q_weights(const float *importance, int64_t offset, int n, float *buf);
+/* x ~ d q, q in [qmin, qmax]: returns d, fills q (n <= QK_K). */
+float qsearch_sym(int n, const float *x, const float *w, int qmin, int qmax, int *q);
+/* x ~ d q + m, q in [0, qmax] (m <= 0 when min_nonpos): returns d, fills *m and q. */
+float qsearch_affine(int n, const float *x, const float *w, int qmax, int min_nonpos, float *m,
+                     int *q);
+/* Codes for a given scale (round + clamp) and the weighted squared error they give. */
+float q_err_sym(int n, const float *x, const float *w, float d, int qmin, int qmax, int *q);
+float q_err_affine(int n, const float *x, const float *w, float d, float m, int qmax, int *q);
+
+/* --- kquant.c: one super-block of QK_K values in nsub sub-blocks --- */
+/* x ~ d*sc[j]*q - dmin*mn[j], q in [0, qmax], sc/mn in [0, smax]; d, dmin as fp16 bits. */
+void kquant_affine(const float *x, const float *w, int nsub, int qmax, int smax, int *q,
+                   int *sc, int *mn, uint16_t *d, uint16_t *dmin);
+/* x ~ d*sc[j]*q, q in [qmin, qmax], sc in [smin, smax]; d as fp16 bits. */
+void kquant_sym(const float *x, const float *w, int nsub, int qmin, int qmax, int smin, int smax,
+                int *q, int *sc, uint16_t *d);
+
+/* --- fp8.c: the two FP8 codecs (exact decode, round-to-nearest-even saturating encode) --- */
+float fp8_e4m3_to_f32(uint8_t c);
+float fp8_e5m2_to_f32(uint8_t c);
+uint8_t f32_to_fp8_e4m3(float x);
+uint8_t f32_to_fp8_e5m2(float x);
 
 #endif

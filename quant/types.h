@@ -64,6 +64,9 @@ quant_type *qtype_mut(uint32_t id);
 size_t qtype_row_bytes(uint32_t id, int64_t n);
 /* Bits per weight of a type (block_bytes * 8 / block). */
 double qtype_bpw(uint32_t id);
+/* Index of the first NaN or infinity in x[0..n), or -1 when all are finite. Quantizers
+ * assume finite input: callers run this first and refuse the tensor otherwise. */
+int quant_check_finite(const float *x, int64_t n);
 /* Iterates over the known types: i = 0, 1, ... until NULL. */
 const quant_type *qtype_at(int i);
 

@@ -9,6 +9,28 @@ void vec_dot_f32_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_f16_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_bf16_ref(int64_t n, float *s, const void *w, const void *a);
 
+/* block-32 weights against Q8_0 activations (dot_q32.c) */
+void vec_dot_q8_0_ref(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q4_0_ref(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q4_1_ref(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q5_0_ref(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q5_1_ref(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq4_nl_ref(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q2_0_ref(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_fp8_e4m3_ref(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_fp8_e5m2_ref(int64_t n, float *s, const void *w, const void *a);
+/* K-quants against Q8_K activations (dot_qk.c) */
+void vec_dot_q2_k_ref(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q3_k_ref(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q4_k_ref(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q5_k_ref(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q6_k_ref(int64_t n, float *s, const void *w, const void *a);
+
+/* Activation quantizers (plain amax / 127 rounding, no search): n floats -> blocks. */
+void quantize_row_q8_0_ref(const float *x, void *y, int64_t n);
+/* Also fills bsums (sum of each 16 codes). */
+void quantize_row_q8_k_ref(const float *x, void *y, int64_t n);
+
 /* Fills every type's vec_dot / from_float with the reference kernels. */
 void ref_install(void);
 

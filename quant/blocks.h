@@ -1,0 +1,99 @@
+/* blocks.h - the byte layouts of the block formats (ggml's, byte for byte, plus ours).
+ *
+ * Shared by quant/ (quantize/dequantize) and kernels/ (vec_dot). Every struct is packed by
+ * construction (only uint8/int8/uint16 after a uint16, or a float first), and its size is
+ * checked below, so sizeof(block_x) == block_bytes of the type table. Half floats are stored
+ * as raw uint16 (IEEE binary16, see fp16.h). */
+#ifndef SCARCE_BLOCKS_H
+#define SCARCE_BLOCKS_H
+
+#include <stdint.h>
+
+#define QK32 32  /* elements per block of the block-32 types */
+#define QK_K 256 /* elements per super-block of the K-quants */
+#define K_SCALE_SIZE 12
+
+/* Q8_0: x[i] = d * qs[i] */
+typedef struct { uint16_t d; int8_t qs[QK32]; } block_q8_0;
+/* Q4_0: x[j] = d * (nibble - 8); qs[j] low nibble = element j, high nibble = element j+16 */
+typedef struct { uint16_t d; uint8_t qs[QK32 / 2]; } block_q4_0;
+/* Q4_1: x[j] = d * nibble + m, nibbles as Q4_0 */
+typedef struct { uint16_t d, m; uint8_t qs[QK32 / 2]; } block_q4_1;
+/* Q5_0: x[j] = d * (q - 16), q = nibble | bit j of qh (little-endian uint32) << 4 */
+typedef struct { uint16_t d; uint8_t qh[4]; uint8_t qs[QK32 / 2]; } block_q5_0;
+/* Q5_1: x[j] = d * q + m, q as Q5_0 */
+typedef struct { uint16_t d, m; uint8_t qh[4]; uint8_t qs[QK32 / 2]; } block_q5_1;
+/* IQ4_NL: x[j] = d * kvalues_iq4nl[index], indices packed as Q4_0's nibbles */
+typedef struct { uint16_t d; uint8_t qs[QK32 / 2]; } block_iq4_nl;
+
+/* Q2_K: 16 sub-blocks of 16; scales[k] = scale (low 4 bits) | min (high 4 bits);
+ * element 128h + 32j + l (h<2, j<4, l<32) = (qs[32h + l] >> 2j) & 3, sub-block 8h + 2j + l/16;
+ * x = d * scale * q - dmin * min. */
+typedef struct { uint8_t scales[QK_K / 16]; uint8_t qs[QK_K / 4]; uint16_t d, dmin; } block_q2_K;
+/* Q3_K: 16 sub-blocks of 16, 6-bit scales (minus 32) packed in 12 bytes (see q3_k.c);
+ * element 128h + 32j + l: low 2 bits (qs[32h + l] >> 2j) & 3, high bit = hmask[l] bit 4h+j;
+ * x = d * (scale - 32) * (low + 4*high - 4). */
+typedef struct { uint8_t hmask[QK_K / 8]; uint8_t qs[QK_K / 4]; uint8_t scales[12]; uint16_t d; } block_q3_K;
+/* Q4_K: 8 sub-blocks of 32, 6-bit scale and min per sub-block packed in 12 bytes (q4_k.c);
+ * element 64p + l (l<32) = qs[32p + l] & 15 (sub-block 2p), 64p + 32 + l = qs[32p + l] >> 4
+ * (sub-block 2p+1); x = d * scale * q - dmin * min. */
+typedef struct { uint16_t d, dmin; uint8_t scales[K_SCALE_SIZE]; uint8_t qs[QK_K / 2]; } block_q4_K;
+/* Q5_K: as Q4_K plus a fifth bit: element 64p + l has bit 2p of qh[l], 64p + 32 + l bit 2p+1. */
+typedef struct { uint16_t d, dmin; uint8_t scales[K_SCALE_SIZE]; uint8_t qh[QK_K / 8]; uint8_t qs[QK_K / 2]; } block_q5_K;
+/* Q6_K: 16 sub-blocks of 16 with int8 scales; for half h (128 elements) and l < 32:
+ * element 128h + l      = (ql[64h + l] & 15)      | ((qh[32h + l] >> 0) & 3) << 4
+ *         128h + 32 + l = (ql[64h + 32 + l] & 15) | ((qh[32h + l] >> 2) & 3) << 4
+ *         128h + 64 + l = (ql[64h + l] >> 4)      | ((qh[32h + l] >> 4) & 3) << 4
+ *         128h + 96 + l = (ql[64h + 32 + l] >> 4) | ((qh[32h + l] >> 6) & 3) << 4
+ * x = d * scales[element / 16] * (q - 32). */
+typedef struct { uint8_t ql[QK_K / 2]; uint8_t qh[QK_K / 4]; int8_t scales[QK_K / 16]; uint16_t d; } block_q6_K;
+/* Q8_K: activations of the K-quant dot products; bsums[k] = sum of qs[16k .. 16k+15]. */
+typedef struct { float d; int8_t qs[QK_K]; int16_t bsums[QK_K / 16]; } block_q8_K;
+
+/* FP8 (scarce): x[j] = d * fp8_decode(qs[j]), E4M3 or E5M2 by type. */
+typedef struct { uint16_t d; uint8_t qs[QK32]; } block_fp8;
+/* Q2_0 (scarce): x[j] = d * q + m, q = (qs[j % 8] >> 2 * (j / 8)) & 3 (see q2_0.c). */
+typedef struct { uint16_t d, m; uint8_t qs[QK32 / 4]; } block_q2_0;
+
+_Static_assert(sizeof(block_q8_0) == 34, "q8_0");
+_Static_assert(sizeof(block_q4_0) == 18, "q4_0");
+_Static_assert(sizeof(block_q4_1) == 20, "q4_1");
+_Static_assert(sizeof(block_q5_0) == 22, "q5_0");
+_Static_assert(sizeof(block_q5_1) == 24, "q5_1");
+_Static_assert(sizeof(block_iq4_nl) == 18, "iq4_nl");
+_Static_assert(sizeof(block_q2_K) == 84, "q2_K");
+_Static_assert(sizeof(block_q3_K) == 110, "q3_K");
+_Static_assert(sizeof(block_q4_K) == 144, "q4_K");
+_Static_assert(sizeof(block_q5_K) == 176, "q5_K");
+_Static_assert(sizeof(block_q6_K) == 210, "q6_K");
+_Static_assert(sizeof(block_q8_K) == 292, "q8_K");
+_Static_assert(sizeof(block_fp8) == 34, "fp8");
+_Static_assert(sizeof(block_q2_0) == 12, "q2_0");
+
+/* ggml's fixed non-linear 4-bit grid of IQ4_NL. */
+static const int8_t kvalues_iq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                         1,    13,   25,  38,  53,  69,  89,  113};
+
+/* Q4_K / Q5_K: the 6-bit scale and min of sub-block j (0..7) from the 12 packed bytes:
+ * j < 4: low 6 bits of bytes j and j+4; j >= 4: low nibble / high nibble of byte j+4 with
+ * the top 2 bits taken from bytes j-4 (scale) and j (min). */
+static inline void k4_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m) {
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *sc = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
+
+/* Q3_K: the 6-bit scale code (0..63, value = code - 32) of sub-block j (0..15): low 4 bits
+ * from byte j (j < 8, low nibble) or j-8 (high nibble), high 2 bits from byte 8 + j%4 at
+ * bit 2*(j/4). */
+static inline int k3_scale(int j, const uint8_t *s) {
+    int lo = j < 8 ? s[j] & 0xF : s[j - 8] >> 4;
+    int hi = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
+    return lo | hi << 4;
+}
+
+#endif

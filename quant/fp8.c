@@ -1,0 +1,138 @@
+/* fp8.c - FP8 weights (scarce types 200, 201): blocks of 32 FP8 codes after one fp16 scale,
+ * 34 bytes (8.5 bits/weight, the same as Q8_0 so the two compare at equal size).
+ * x = d * fp8(code). OCP FP8 (OFP8 spec v1.0):
+ *   E4M3: 1 sign, 4 exponent (bias 7), 3 mantissa; no infinities, S.1111.111 is NaN, max 448,
+ *         subnormals m * 2^-9.
+ *   E5M2: 1 sign, 5 exponent (bias 15), 2 mantissa; IEEE-like: exponent 31 is inf (m = 0) or
+ *         NaN, max 57344, subnormals m * 2^-16.
+ * Encoding rounds to nearest, ties to even, and saturates finite overflow to +-max (OCP's
+ * saturating mode); NaN encodes as NaN, and for E5M2 an infinity as infinity.
+ * The block scale starts at amax / max and is refined (see search_scale). */
+#include <math.h>
+
+#include "formats.h"
+#include "fp16.h"
+
+#define E4M3_MAX_CODE 0x7E /* 448 */
+#define E5M2_MAX_CODE 0x7B /* 57344 */
+
+float fp8_e4m3_to_f32(uint8_t c) {
+    int e = (c >> 3) & 15, m = c & 7;
+    float v;
+    if (e == 15 && m == 7) return NAN;
+    v = e == 0 ? ldexpf((float)m, -9) : ldexpf(1.0f + m / 8.0f, e - 7);
+    return c & 0x80 ? -v : v;
+}
+
+float fp8_e5m2_to_f32(uint8_t c) {
+    int e = (c >> 2) & 31, m = c & 3;
+    float v;
+    if (e == 31) v = m == 0 ? INFINITY : NAN;
+    else v = e == 0 ? ldexpf((float)m, -16) : ldexpf(1.0f + m / 4.0f, e - 15);
+    return c & 0x80 ? -v : v;
+}
+
+/* Positive codes 0..max_code decode to increasing values: binary-search the largest code
+ * not above a, then pick the nearer neighbour (the even code on a tie: mantissa LSB 0). */
+static uint8_t encode_magnitude(float a, float (*decode)(uint8_t), int max_code) {
+    if (a >= decode((uint8_t)max_code)) return (uint8_t)max_code;
+    int lo = 0, hi = max_code; /* decode(lo) <= a < decode(hi) */
+    while (hi - lo > 1) {
+        int mid = (lo + hi) / 2;
+        if (decode((uint8_t)mid) <= a) lo = mid;
+        else hi = mid;
+    }
+    float below = a - decode((uint8_t)lo), above = decode((uint8_t)hi) - a;
+    if (below < above) return (uint8_t)lo;
+    if (above < below) return (uint8_t)hi;
+    return (uint8_t)(lo % 2 == 0 ? lo : hi);
+}
+
+uint8_t f32_to_fp8_e4m3(float x) {
+    uint8_t sign = signbit(x) ? 0x80 : 0;
+    if (isnan(x)) return sign | 0x7F;
+    return sign | encode_magnitude(fabsf(x), fp8_e4m3_to_f32, E4M3_MAX_CODE);
+}
+
+uint8_t f32_to_fp8_e5m2(float x) {
+    uint8_t sign = signbit(x) ? 0x80 : 0;
+    if (isnan(x)) return sign | 0x7F;
+    if (isinf(x)) return sign | 0x7C;
+    return sign | encode_magnitude(fabsf(x), fp8_e5m2_to_f32, E5M2_MAX_CODE);
+}
+
+typedef struct {
+    float (*decode)(uint8_t);
+    uint8_t (*encode)(float);
+    float max;
+} fp8_format;
+
+static const fp8_format E4M3 = {fp8_e4m3_to_f32, f32_to_fp8_e4m3, 448.0f};
+static const fp8_format E5M2 = {fp8_e5m2_to_f32, f32_to_fp8_e5m2, 57344.0f};
+
+/* Encodes the block with scale d (as stored in fp16) and returns the weighted error. */
+static double encode_block(const fp8_format *f, const float *x, const float *w, uint16_t d16,
+                           uint8_t *qs) {
+    float d = fp16_to_f32(d16), inv_d = d != 0 ? 1.0f / d : 0.0f;
+    double err = 0;
+    for (int j = 0; j < QK32; j++) {
+        qs[j] = f->encode(x[j] * inv_d);
+        float e = d * f->decode(qs[j]) - x[j];
+        err += (double)w[j] * e * e;
+    }
+    return err;
+}
+
+/* amax / max puts the block's extreme on the format's largest value. FP8's grid is
+ * logarithmic, so shifting the scale within one octave (16 steps of 2^(-1/16)) moves the
+ * grid against the data; for each start the least-squares scale of the codes found is also
+ * tried (it may clip the extreme). The lowest real error wins. */
+static void quantize_block(const fp8_format *f, const float *x, const float *w, block_fp8 *b) {
+    float amax = 0;
+    for (int j = 0; j < QK32; j++) amax = fmaxf(amax, fabsf(x[j]));
+    uint8_t qs[QK32];
+    b->d = f32_to_fp16(amax / f->max);
+    double best = encode_block(f, x, w, b->d, b->qs);
+    for (int k = 0; k < 16 && amax > 0; k++) {
+        uint16_t d16 = f32_to_fp16(amax / (f->max * exp2f(-k / 16.0f)));
+        for (int r = 0; r < 2; r++) {
+            double err = encode_block(f, x, w, d16, qs);
+            if (err < best) {
+                best = err, b->d = d16;
+                for (int j = 0; j < QK32; j++) b->qs[j] = qs[j];
+            }
+            double svx = 0, sv2 = 0;
+            for (int j = 0; j < QK32; j++) {
+                float v = f->decode(qs[j]);
+                svx += (double)w[j] * v * x[j], sv2 += (double)w[j] * v * v;
+            }
+            if (!(sv2 > 0)) break;
+            d16 = f32_to_fp16((float)(svx / sv2));
+        }
+    }
+}
+
+static void dequantize_fp8(const fp8_format *f, const void *src, float *dst, int64_t n) {
+    const block_fp8 *b = src;
+    for (int64_t i = 0; i < n / QK32; i++) {
+        float d = fp16_to_f32(b[i].d);
+        for (int j = 0; j < QK32; j++) dst[i * QK32 + j] = d * f->decode(b[i].qs[j]);
+    }
+}
+
+static void quantize_fp8(const fp8_format *f, const float *src, void *dst, int64_t n,
+                         const float *importance) {
+    block_fp8 *b = dst;
+    float ones[QK32];
+    for (int64_t i = 0; i < n / QK32; i++)
+        quantize_block(f, src + i * QK32, q_weights(importance, i * QK32, QK32, ones), &b[i]);
+}
+
+void dequantize_fp8_e4m3(const void *src, float *dst, int64_t n) { dequantize_fp8(&E4M3, src, dst, n); }
+void dequantize_fp8_e5m2(const void *src, float *dst, int64_t n) { dequantize_fp8(&E5M2, src, dst, n); }
+void quantize_fp8_e4m3(const float *src, void *dst, int64_t n, const float *importance) {
+    quantize_fp8(&E4M3, src, dst, n, importance);
+}
+void quantize_fp8_e5m2(const float *src, void *dst, int64_t n, const float *importance) {
+    quantize_fp8(&E5M2, src, dst, n, importance);
+}

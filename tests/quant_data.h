@@ -1,0 +1,50 @@
+/* quant_data.h - deterministic test data for the quant tests (header-only, test-local). */
+#ifndef SCARCE_QUANT_DATA_H
+#define SCARCE_QUANT_DATA_H
+
+#include <math.h>
+#include <stdint.h>
+
+typedef struct { uint64_t s; } test_rng;
+
+static inline double rng_uniform(test_rng *r) { /* [0, 1) */
+    r->s ^= r->s << 13, r->s ^= r->s >> 7, r->s ^= r->s << 17;
+    return (double)(r->s >> 11) * (1.0 / 9007199254740992.0);
+}
+static inline double rng_gauss(test_rng *r) {
+    double u = rng_uniform(r) + 1e-12, v = rng_uniform(r);
+    return sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
+}
+
+enum { DATA_UNIFORM, DATA_GAUSS, DATA_OUTLIERS, DATA_ZERO, N_DATA };
+__attribute__((unused)) static const char *data_names[N_DATA] = {"uniform", "gauss", "outliers", "zero"};
+
+/* n values of the given kind: uniform in [-1, 1), standard normal, normal with one value in
+ * 64 multiplied by 100, or all zeros. */
+static inline void fill_data(int kind, float *x, int64_t n, uint64_t seed) {
+    test_rng r = {seed * 2654435761u + 1};
+    for (int64_t i = 0; i < n; i++) {
+        switch (kind) {
+        case DATA_UNIFORM: x[i] = (float)(2 * rng_uniform(&r) - 1); break;
+        case DATA_GAUSS: x[i] = (float)rng_gauss(&r); break;
+        case DATA_OUTLIERS:
+            x[i] = (float)rng_gauss(&r);
+            if (rng_uniform(&r) < 1.0 / 64) x[i] *= 100;
+            break;
+        default: x[i] = 0;
+        }
+    }
+}
+
+static inline double rms_of(const float *x, int64_t n) {
+    double s = 0;
+    for (int64_t i = 0; i < n; i++) s += (double)x[i] * x[i];
+    return sqrt(s / n);
+}
+static inline double rmse_of(const float *x, const float *y, int64_t n) {
+    double s = 0;
+    for (int64_t i = 0; i < n; i++) s += ((double)x[i] - y[i]) * ((double)x[i] - y[i]);
+    return sqrt(s / n);
+}
+
+#endif

@@ -1,0 +1,72 @@
+/* test_ref_dot.c - every reference vec_dot equals the double-precision dot product of the
+ * dequantized weights and the dequantized activations (its dot_type), for several lengths;
+ * and the reference activation quantizers round-trip as plain amax/127 rounding. */
+#include <stdlib.h>
+
+#include "../kernels/ref/ref.h"
+#include "../quant/blocks.h"
+#include "../quant/types.h"
+#include "quant_data.h"
+#include "test.h"
+
+static void check_dot(const quant_type *t, int64_t n, uint64_t seed) {
+    const quant_type *at = qtype(t->dot_type);
+    float *w = malloc(n * sizeof(float)), *a = malloc(n * sizeof(float));
+    float *wd = malloc(n * sizeof(float)), *ad = malloc(n * sizeof(float));
+    void *wq = malloc(qtype_row_bytes(t->id, n)), *aq = malloc(qtype_row_bytes(at->id, n));
+    fill_data(DATA_GAUSS, w, n, seed);
+    fill_data(DATA_GAUSS, a, n, seed + 1000);
+    t->quantize(w, wq, n, NULL);
+    at->from_float(a, aq, n);
+    t->dequantize(wq, wd, n);
+    at->dequantize(aq, ad, n);
+    double want = 0, mag = 0;
+    for (int64_t i = 0; i < n; i++) want += (double)wd[i] * ad[i], mag += fabs((double)wd[i] * ad[i]);
+    float got = -1;
+    t->vec_dot(n, &got, wq, aq);
+    /* float accumulation over blocks: relative to the sum of |products| */
+    CHECK_MSG(fabs(got - want) <= 1e-5 * mag + 1e-6, "%s n=%lld: %.9g vs %.9g", t->name,
+              (long long)n, got, want);
+    free(w), free(a), free(wd), free(ad), free(wq), free(aq);
+}
+
+TEST(ref_dot_matches_dequantized_dot) {
+    ref_install();
+    int checked = 0;
+    for (int i = 0; qtype_at(i); i++) {
+        const quant_type *t = qtype_at(i);
+        if (t->block == 1 || t->id == QT_Q8_K) continue; /* float types; Q8_K is activation-only */
+        REQUIRE(t->vec_dot != NULL && qtype(t->dot_type)->from_float != NULL);
+        const int64_t lengths[] = {256, 512, 2304, 4096};
+        for (int k = 0; k < 4; k++) check_dot(t, lengths[k], 7 * k + i);
+        if (t->block == 32) check_dot(t, 288, 5 + i); /* rows a K-quant cannot take */
+        checked++;
+    }
+    CHECK_EQ_INT(checked, 14);
+}
+
+TEST(ref_activation_quantizers_round_to_amax_over_127) {
+    enum { N = 512 };
+    float x[N], y[N];
+    static block_q8_0 b0[N / 32];
+    static block_q8_K bk[N / 256];
+    fill_data(DATA_UNIFORM, x, N, 3);
+    x[5] = 2.0f; /* block 0's amax: d = 2/127, that element codes to 127 */
+    quantize_row_q8_0_ref(x, b0, N);
+    CHECK_EQ_INT(b0[0].qs[5], 127);
+    qtype(QT_Q8_0)->dequantize(b0, y, N);
+    for (int i = 0; i < N; i++) {
+        float amax = 0;
+        for (int j = i / 32 * 32; j < i / 32 * 32 + 32; j++) amax = fmaxf(amax, fabsf(x[j]));
+        /* half a step, plus 127 codes times the fp16 rounding of d (2^-11 relative) */
+        CHECK(fabsf(y[i] - x[i]) <= (0.5f + 127.0f / 2048) * amax / 127 + 1e-7f);
+    }
+    quantize_row_q8_k_ref(x, bk, N);
+    CHECK_EQ_INT(bk[0].qs[5], 127);
+    for (int k = 0; k < N / 256; k++)
+        for (int s = 0; s < 16; s++) {
+            int sum = 0;
+            for (int j = 0; j < 16; j++) sum += bk[k].qs[16 * s + j];
+            CHECK_EQ_INT(bk[k].bsums[s], sum);
+        }
+}
