@@ -1,4 +1,4 @@
-# scarce - build, test, bench.   make | make run | make test | make bench | make clean
+# scarce - build, test, bench.   make | make run | make test | make bench | make install | make clean
 #   SANITIZE=1  build with -fsanitize=address,undefined (objects in build/san)
 #   BLAS=0|1    OpenBLAS for large prompt batches (default: used when pkg-config finds it)
 
@@ -46,7 +46,9 @@ $(B)/kernels/x86/avx2%.o:   XFLAGS := -mavx2 -mfma -mf16c
 $(B)/kernels/x86/avx512%.o: XFLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -mfma -mf16c
 $(B)/kernels/arm/%.o:       XFLAGS := -march=armv8.2-a+dotprod+fp16
 
-.PHONY: all run test bench fuzz format clean FORCE
+.PHONY: all run test bench fuzz format install clean FORCE
+
+PREFIX ?= /usr/local
 
 all: scarce
 
@@ -78,6 +80,10 @@ test: scarce $(B)/test_runner
 
 bench: scarce
 	tools/bench.sh
+
+install: scarce
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 scarce $(DESTDIR)$(PREFIX)/bin/scarce
 
 format:
 	clang-format -i $(wildcard */*.c */*.h */*/*.c */*/*.h)

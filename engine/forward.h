@@ -23,12 +23,15 @@ typedef struct {
     float *logits;       /* [B][n_vocab] */
 } run_state;
 
+typedef struct moe_stats moe_stats; /* engine/moe.h */
+
 typedef struct {
     const model *m;
     kvcache cache;
     run_state rs;
     run_stats stats;
     int n_layer_run; /* layers actually run (< n_layer only for self-speculative drafts) */
+    moe_stats *moe;  /* MoE routing counters when set by the caller (owned by the caller) */
 } session;
 
 /* n_ctx: positions the cache holds (0 = the model's training context). */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../quant/types.h"
+#include "moe.h"
 
 /* "<arch>.<suffix>" as a key */
 static const char *arch_key(const model *m, const char *suffix, char key[128]) {
@@ -73,6 +74,11 @@ static int read_config(model *m, scarce_error *err) {
     if (c->n_expert && (c->n_expert_used < 1 || c->n_expert_used > c->n_expert))
         return scarce_fail(err, "%s: expert_used_count %d must be in [1, expert_count %d]",
                            m->file->path, c->n_expert_used, c->n_expert);
+    if (c->n_expert > MOE_MAX_EXPERT || c->n_expert_used > MOE_MAX_USED)
+        return scarce_fail(err, "%s: %d experts with %d used: at most %d and %d supported",
+                           m->file->path, c->n_expert, c->n_expert_used, MOE_MAX_EXPERT,
+                           MOE_MAX_USED);
+    c->expert_gating = MOE_GATING_SOFTMAX_RENORM; /* llama/Mixtral; other families set theirs */
     return 0;
 }
 

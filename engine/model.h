@@ -22,6 +22,7 @@ typedef struct {
     float rms_eps;
     int n_expert;      /* 0 for dense models */
     int n_expert_used; /* k of top-k routing */
+    int expert_gating; /* enum moe_gating (engine/moe.h): how router logits become weights */
 } model_config;
 
 typedef struct {

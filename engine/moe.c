@@ -1,4 +1,4 @@
-/* moe.c - mixture-of-experts routing and expert dispatch. */
+/* moe.c - mixture-of-experts routing, expert dispatch grouped by expert, and statistics. */
 #include "moe.h"
 
 #include <math.h>
@@ -7,56 +7,222 @@
 
 #include "../kernels/ops.h"
 
-void moe_route(const float *router_logits, int n_expert, int k, int *chosen, float *weights) {
-    float p[256];
-    int n = n_expert < 256 ? n_expert : 256;
-    memcpy(p, router_logits, (size_t)n * sizeof(float));
-    softmax(p, n);
-    /* top-k by selection: k is small (2 of 8) */
+const char *moe_gating_name(int gating) {
+    switch (gating) {
+    case MOE_GATING_SOFTMAX_RENORM: return "softmax+renorm";
+    case MOE_GATING_SOFTMAX: return "softmax";
+    case MOE_GATING_SIGMOID: return "sigmoid";
+    default: return "unknown";
+    }
+}
+
+void moe_route(const float *router_logits, int n_expert, int k, int gating, int *chosen,
+               float *weights) {
+    float p[MOE_MAX_EXPERT];
+    memcpy(p, router_logits, (size_t)n_expert * sizeof(float));
+    if (gating == MOE_GATING_SIGMOID)
+        for (int e = 0; e < n_expert; e++) p[e] = 1.0f / (1.0f + expf(-p[e]));
+    else
+        softmax(p, n_expert);
+    /* top-k by repeated selection: k is small (2 of 8); strict > keeps the lower index on ties */
+    unsigned char taken[MOE_MAX_EXPERT] = {0};
     float sum = 0.0f;
     for (int j = 0; j < k; j++) {
         int best = -1;
-        for (int e = 0; e < n; e++) {
-            int taken = 0;
-            for (int i = 0; i < j; i++) taken |= chosen[i] == e;
-            if (!taken && (best < 0 || p[e] > p[best])) best = e;
-        }
+        for (int e = 0; e < n_expert; e++)
+            if (!taken[e] && (best < 0 || p[e] > p[best])) best = e;
+        taken[best] = 1;
         chosen[j] = best;
         weights[j] = p[best];
         sum += p[best];
     }
-    for (int j = 0; j < k; j++) weights[j] /= sum; /* renormalise over the chosen k */
+    if (gating == MOE_GATING_SOFTMAX_RENORM && sum > 0.0f)
+        for (int j = 0; j < k; j++) weights[j] /= sum;
+}
+
+static uint64_t matrix_bytes(const qmatrix *w) { return (uint64_t)w->rows * w->row_bytes; }
+
+uint64_t moe_expert_bytes(const model *m, int layer) {
+    const layer_weights *w = &m->layers[layer];
+    return matrix_bytes(&w->gate_exps[0]) + matrix_bytes(&w->up_exps[0]) +
+           matrix_bytes(&w->down_exps[0]);
+}
+
+uint64_t moe_active_bytes(const model *m) {
+    const model_config *c = &m->cfg;
+    uint64_t bytes = matrix_bytes(&m->output) + m->token_embd.row_bytes + (uint64_t)c->n_embd * 4;
+    for (int l = 0; l < c->n_layer; l++) {
+        const layer_weights *w = &m->layers[l];
+        bytes += matrix_bytes(&w->wq) + matrix_bytes(&w->wk) + matrix_bytes(&w->wv) +
+                 matrix_bytes(&w->wo) + 2ull * c->n_embd * 4;
+        if (c->n_expert)
+            bytes += matrix_bytes(&w->ffn_gate_inp) + (uint64_t)c->n_expert_used * moe_expert_bytes(m, l);
+        else
+            bytes += matrix_bytes(&w->ffn_gate) + matrix_bytes(&w->ffn_up) + matrix_bytes(&w->ffn_down);
+    }
+    return bytes;
+}
+
+/* Per-pass scratch: the routing of B tokens and the tokens grouped by expert. */
+typedef struct {
+    int *chosen;    /* [B][k] */
+    float *weight;  /* [B][k] */
+    int *slot;      /* [B*k] indices b*k+j sorted by expert */
+    int *start;     /* [n_expert+1] slot range of each expert */
+    float *xe, *ye; /* [B][n_embd] gathered inputs, expert outputs */
+    void *block;
+} moe_scratch;
+
+static int scratch_alloc(moe_scratch *sc, int B, int k, int n_expert, int n_embd) {
+    size_t nk = (size_t)B * k, floats = 2 * (size_t)B * n_embd;
+    size_t bytes = nk * (2 * sizeof(int) + sizeof(float)) + (n_expert + 1) * sizeof(int) +
+                   floats * sizeof(float) + 64;
+    char *p = sc->block = malloc(bytes);
+    if (!p) return -1;
+    sc->xe = (float *)p, p += (size_t)B * n_embd * sizeof(float);
+    sc->ye = (float *)p, p += (size_t)B * n_embd * sizeof(float);
+    sc->weight = (float *)p, p += nk * sizeof(float);
+    sc->chosen = (int *)p, p += nk * sizeof(int);
+    sc->slot = (int *)p, p += nk * sizeof(int);
+    sc->start = (int *)p;
+    return 0;
+}
+
+/* Counting sort of the B*k (token, expert) choices by expert. */
+static void group_by_expert(moe_scratch *sc, int B, int k, int n_expert) {
+    int *start = sc->start;
+    memset(start, 0, (n_expert + 1) * sizeof(int));
+    for (int i = 0; i < B * k; i++) start[sc->chosen[i] + 1]++;
+    for (int e = 0; e < n_expert; e++) start[e + 1] += start[e];
+    int fill[MOE_MAX_EXPERT];
+    memcpy(fill, start, n_expert * sizeof(int));
+    for (int i = 0; i < B * k; i++) sc->slot[fill[sc->chosen[i]]++] = i;
+}
+
+/* Counts choices and reuse by consecutive tokens (token b-1 of the batch, or the last token
+ * of the previous pass for b = 0). */
+static void stats_update(moe_stats *st, int l, const int *chosen, const float *weight, int B) {
+    const int k = st->k;
+    int *last = st->last_chosen + (size_t)l * k;
+    for (int b = 0; b < B; b++) {
+        const int *cur = chosen + (size_t)b * k;
+        const int *prev = b > 0 ? cur - k : st->has_last[l] ? last : NULL;
+        for (int j = 0; j < k; j++) {
+            st->chosen[(size_t)l * st->n_expert + cur[j]]++;
+            for (int i = 0; prev && i < k; i++) st->reused[l] += prev[i] == cur[j];
+        }
+        st->pairs[l] += prev != NULL;
+    }
+    st->tokens[l] += B;
+    memcpy(last, chosen + (size_t)(B - 1) * k, k * sizeof(int));
+    memcpy(st->last_weight + (size_t)l * k, weight + (size_t)(B - 1) * k, k * sizeof(float));
+    st->has_last[l] = 1;
 }
 
 int moe_ffn(session *s, int layer, const float *x, int B, float *out, scarce_error *err) {
     const model_config *c = &s->m->cfg;
     const layer_weights *w = &s->m->layers[layer];
     run_state *rs = &s->rs;
-    const int k = c->n_expert_used, n_embd = c->n_embd, n_ff = c->n_ff;
+    const int k = c->n_expert_used, n_expert = c->n_expert, n_embd = c->n_embd, n_ff = c->n_ff;
+    if (n_expert > MOE_MAX_EXPERT || k > MOE_MAX_USED)
+        return scarce_fail(err, "layer %d: %d experts, %d used: at most %d, %d supported", layer,
+                           n_expert, k, MOE_MAX_EXPERT, MOE_MAX_USED);
+    moe_scratch sc;
+    if (scratch_alloc(&sc, B, k, n_expert, n_embd))
+        return scarce_fail(err, "layer %d: out of memory for the MoE scratch (%d tokens)", layer, B);
+    /* router: [B][n_expert] = x W_gate_inp^T */
     matmul(&w->ffn_gate_inp, x, B, rs->router);
-    s->stats.weight_bytes += (uint64_t)w->ffn_gate_inp.rows * w->ffn_gate_inp.row_bytes;
+    s->stats.weight_bytes += matrix_bytes(&w->ffn_gate_inp);
+    for (int b = 0; b < B; b++)
+        moe_route(rs->router + (size_t)b * n_expert, n_expert, k, c->expert_gating,
+                  sc.chosen + (size_t)b * k, sc.weight + (size_t)b * k);
+    group_by_expert(&sc, B, k, n_expert);
     memset(out, 0, (size_t)B * n_embd * sizeof(float));
-    int chosen[64];
-    float weight[64];
-    unsigned char used[256] = {0};
-    for (int b = 0; b < B; b++) {
-        moe_route(rs->router + (size_t)b * c->n_expert, c->n_expert, k, chosen, weight);
-        for (int j = 0; j < k; j++) {
-            int e = chosen[j];
-            matvec(&w->gate_exps[e], x + (size_t)b * n_embd, rs->hb);
-            matvec(&w->up_exps[e], x + (size_t)b * n_embd, rs->hb2);
-            swiglu(rs->hb, rs->hb2, n_ff);
-            matvec(&w->down_exps[e], rs->hb, rs->xb2);
-            for (int i = 0; i < n_embd; i++) out[(size_t)b * n_embd + i] += weight[j] * rs->xb2[i];
-            if (!used[e]) {
-                used[e] = 1;
-                s->stats.weight_bytes += (uint64_t)w->gate_exps[e].rows * w->gate_exps[e].row_bytes +
-                                         (uint64_t)w->up_exps[e].rows * w->up_exps[e].row_bytes +
-                                         (uint64_t)w->down_exps[e].rows * w->down_exps[e].row_bytes;
-            }
-            s->stats.flops += 2ull * 3 * n_embd * n_ff;
+    for (int e = 0; e < n_expert; e++) {
+        const int first = sc.start[e], n_tok = sc.start[e + 1] - first;
+        if (!n_tok) continue;
+        for (int i = 0; i < n_tok; i++) /* gather the tokens routed to e */
+            memcpy(sc.xe + (size_t)i * n_embd, x + (size_t)(sc.slot[first + i] / k) * n_embd,
+                   n_embd * sizeof(float));
+        matmul(&w->gate_exps[e], sc.xe, n_tok, rs->hb);
+        matmul(&w->up_exps[e], sc.xe, n_tok, rs->hb2);
+        swiglu(rs->hb, rs->hb2, n_tok * n_ff);
+        matmul(&w->down_exps[e], rs->hb, n_tok, sc.ye);
+        for (int i = 0; i < n_tok; i++) { /* scatter-add with the gate weight */
+            const int choice = sc.slot[first + i];
+            const float g = sc.weight[choice];
+            float *o = out + (size_t)(choice / k) * n_embd;
+            const float *y = sc.ye + (size_t)i * n_embd;
+            for (int d = 0; d < n_embd; d++) o[d] += g * y[d];
         }
+        s->stats.weight_bytes += moe_expert_bytes(s->m, layer); /* once per pass */
+        s->stats.flops += 2ull * 3 * n_embd * n_ff * n_tok;
     }
-    (void)err;
+    s->stats.flops += 2ull * n_embd * n_expert * B;
+    if (s->moe) stats_update(s->moe, layer, sc.chosen, sc.weight, B);
+    free(sc.block);
     return 0;
+}
+
+/* ---- statistics ---------------------------------------------------------------------------- */
+
+moe_stats *moe_stats_new(const model *m) {
+    const model_config *c = &m->cfg;
+    if (!c->n_expert) return NULL;
+    moe_stats *st = calloc(1, sizeof *st);
+    if (!st) return NULL;
+    st->n_layer = c->n_layer, st->n_expert = c->n_expert, st->k = c->n_expert_used;
+    const size_t L = (size_t)c->n_layer;
+    st->tokens = calloc(L, sizeof(uint64_t));
+    st->chosen = calloc(L * c->n_expert, sizeof(uint64_t));
+    st->pairs = calloc(L, sizeof(uint64_t));
+    st->reused = calloc(L, sizeof(uint64_t));
+    st->last_chosen = calloc(L * st->k, sizeof(int));
+    st->last_weight = calloc(L * st->k, sizeof(float));
+    st->has_last = calloc(L, sizeof(int));
+    if (!st->tokens || !st->chosen || !st->pairs || !st->reused || !st->last_chosen ||
+        !st->last_weight || !st->has_last) {
+        moe_stats_free(st);
+        return NULL;
+    }
+    return st;
+}
+
+void moe_stats_free(moe_stats *st) {
+    if (!st) return;
+    free(st->tokens), free(st->chosen), free(st->pairs), free(st->reused);
+    free(st->last_chosen), free(st->last_weight), free(st->has_last);
+    free(st);
+}
+
+void moe_stats_reset(moe_stats *st) {
+    const size_t L = (size_t)st->n_layer;
+    memset(st->tokens, 0, L * sizeof(uint64_t));
+    memset(st->chosen, 0, L * st->n_expert * sizeof(uint64_t));
+    memset(st->pairs, 0, L * sizeof(uint64_t));
+    memset(st->reused, 0, L * sizeof(uint64_t));
+    memset(st->has_last, 0, L * sizeof(int));
+}
+
+double moe_stats_cv(const moe_stats *st, int l) {
+    const uint64_t *n = st->chosen + (size_t)l * st->n_expert;
+    double mean = 0, var = 0;
+    for (int e = 0; e < st->n_expert; e++) mean += (double)n[e];
+    mean /= st->n_expert;
+    if (mean == 0) return 0;
+    for (int e = 0; e < st->n_expert; e++) var += ((double)n[e] - mean) * ((double)n[e] - mean);
+    return sqrt(var / st->n_expert) / mean;
+}
+
+double moe_stats_entropy(const moe_stats *st, int l) {
+    const uint64_t *n = st->chosen + (size_t)l * st->n_expert;
+    double total = 0, h = 0;
+    for (int e = 0; e < st->n_expert; e++) total += (double)n[e];
+    for (int e = 0; e < st->n_expert; e++)
+        if (n[e]) h -= n[e] / total * log(n[e] / total);
+    return h;
+}
+
+double moe_stats_reuse(const moe_stats *st, int l) {
+    return st->pairs[l] ? (double)st->reused[l] / ((double)st->pairs[l] * st->k) : 0;
 }

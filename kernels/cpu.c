@@ -7,6 +7,12 @@
 
 #include "../quant/types.h"
 #include "ref/ref.h"
+#if defined(__x86_64__)
+#include "x86/avx2.h"
+#endif
+#if defined(__aarch64__)
+#include "arm/neon.h"
+#endif
 
 static isa_level current = ISA_SCALAR;
 
@@ -52,7 +58,15 @@ int kernels_init(const char *isa, char *msg) {
         }
     }
     ref_install();
-    /* ISA-specific kernels are installed here, over the reference. */
+    /* ISA kernels go over the reference for the types they cover. There are no AVX-512
+     * kernels yet (none could be tested on the build machine): an AVX-512 CPU runs the
+     * AVX2 set, which it supports. */
+#if defined(__x86_64__)
+    if (want == ISA_AVX2 || want == ISA_AVX512) avx2_install();
+#endif
+#if defined(__aarch64__)
+    if (want == ISA_NEON) neon_install();
+#endif
     current = want;
     return 0;
 }

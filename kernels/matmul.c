@@ -1,10 +1,26 @@
-/* matmul.c - weight matrix x activations for any weight type, rows split over threads. */
+/* matmul.c - weight matrix x activations for any weight type, rows split over threads.
+ *
+ * Decode (B = 1) is memory-bound: each thread streams one contiguous slice of rows, so
+ * its prefetchers see one long sequential read, and slices start on 16-row boundaries so
+ * no two threads write the same 64-byte line of y. Small matrices stay on one thread:
+ * below PARALLEL_MIN_BYTES of weights the fork/join costs more than the second core
+ * brings (measured: tests/test_kernels.c, SCARCE_KBENCH=1).
+ *
+ * Batches (prefill, speculative verify) walk a panel of rows that fits in L1/L2 against
+ * every activation row before moving on: each weight byte comes from DRAM once per batch. */
 #include "matmul.h"
 
 #include <omp.h>
 #include <stdlib.h>
 
 #include "../quant/types.h"
+
+/* Weight bytes below which one thread does the whole matrix. */
+#define PARALLEL_MIN_BYTES (64 * 1024)
+/* Rows of a batch panel: as many as fit in PANEL_BYTES (weights hot while B tokens pass). */
+#define PANEL_BYTES (16 * 1024)
+/* Slice boundaries are multiples of this (16 floats = one cache line of y). */
+#define ROW_ALIGN 16
 
 static int n_threads_set = 1;
 
@@ -37,19 +53,63 @@ static const void *convert_activations(const quant_type *t, const float *X, int6
     return buf;
 }
 
+typedef struct {
+    const char *w, *act;
+    size_t row_bytes, act_row;
+    int64_t rows, cols, B;
+    vec_dot_fn dot;
+    float *Y;
+} matmul_job;
+
+/* Rows [r0, r1) of the job against all B activation rows, panel by panel. */
+static void matmul_rows(const matmul_job *job, int64_t r0, int64_t r1) {
+    const int64_t cols = job->cols, rows = job->rows;
+    if (job->B == 1) {
+        for (int64_t r = r0; r < r1; r++)
+            job->dot(cols, &job->Y[r], job->w + r * job->row_bytes, job->act);
+        return;
+    }
+    int64_t panel = (int64_t)(PANEL_BYTES / (job->row_bytes ? job->row_bytes : 1));
+    if (panel < 1) panel = 1;
+    for (int64_t p0 = r0; p0 < r1; p0 += panel) {
+        int64_t p1 = p0 + panel < r1 ? p0 + panel : r1;
+        for (int64_t b = 0; b < job->B; b++) {
+            const char *x = job->act + b * job->act_row;
+            float *y = job->Y + b * rows;
+            for (int64_t r = p0; r < p1; r++)
+                job->dot(cols, &y[r], job->w + r * job->row_bytes, x);
+        }
+    }
+}
+
+/* Thread `ith` of `nth` gets a contiguous slice of rows, boundaries on ROW_ALIGN. */
+static void slice(int64_t rows, int ith, int nth, int64_t *r0, int64_t *r1) {
+    int64_t units = (rows + ROW_ALIGN - 1) / ROW_ALIGN;
+    int64_t u0 = units * ith / nth, u1 = units * (ith + 1) / nth;
+    *r0 = u0 * ROW_ALIGN < rows ? u0 * ROW_ALIGN : rows;
+    *r1 = u1 * ROW_ALIGN < rows ? u1 * ROW_ALIGN : rows;
+}
+
 void matmul(const qmatrix *W, const float *X, int64_t B, float *Y) {
     const quant_type *t = qtype(W->type);
-    size_t act_row;
     void *owned;
-    const char *act = convert_activations(t, X, B, W->cols, &act_row, &owned);
-    const char *w = W->data;
-    const int64_t rows = W->rows, cols = W->cols;
-    const size_t row_bytes = W->row_bytes;
-    vec_dot_fn dot = t->vec_dot;
-#pragma omp parallel for schedule(static) if (rows * cols * B > 32768)
-    for (int64_t r = 0; r < rows; r++)
-        for (int64_t b = 0; b < B; b++)
-            dot(cols, &Y[b * rows + r], w + r * row_bytes, act + b * act_row);
+    matmul_job job = {.w = W->data, .row_bytes = W->row_bytes, .rows = W->rows,
+                      .cols = W->cols, .B = B, .dot = t->vec_dot, .Y = Y};
+    job.act = convert_activations(t, X, B, W->cols, &job.act_row, &owned);
+    /* Work scales with weight bytes x tokens; rows must give each thread a slice. */
+    double work = (double)W->rows * (double)W->row_bytes * (double)B;
+    int nth = n_threads_set;
+    if (work < PARALLEL_MIN_BYTES || W->rows < 2 * ROW_ALIGN) nth = 1;
+    if (nth == 1) {
+        matmul_rows(&job, 0, W->rows);
+    } else {
+#pragma omp parallel num_threads(nth)
+        {
+            int64_t r0, r1;
+            slice(W->rows, omp_get_thread_num(), omp_get_num_threads(), &r0, &r1);
+            matmul_rows(&job, r0, r1);
+        }
+    }
     free(owned);
 }
 

@@ -8,13 +8,22 @@
  * +-15 steps of 0.1 code) and keep the best. llama.cpp does one pass from +-9 steps with
  * x^2-like weights; we default to w = 1 (plain squared error: what RMSE measures). */
 #include <math.h>
+#include <string.h>
 
 #include "formats.h"
 
 #define N_STEPS 15
 #define N_REFINE 2
 
-static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+/* clamp(round-to-nearest-even(v), lo, hi) without a libm call: clamping first keeps |v| far
+ * below 2^22, where adding 1.5 * 2^23 leaves the rounded integer in the low mantissa bits. */
+static inline int round_clamp(float v, int lo, int hi) {
+    v = v < lo ? (float)lo : v > hi ? (float)hi : v;
+    float t = v + 12582912.0f;
+    int32_t i;
+    memcpy(&i, &t, 4);
+    return (i & 0x007fffff) - 0x00400000;
+}
 
 const float *q_weights(const float *importance, int64_t offset, int n, float *buf) {
     if (importance) {
@@ -31,7 +40,7 @@ static void round_sym(int n, const float *x, const float *w, float inv_d, int qm
                       int *q, double *sumqx, double *sumq2) {
     double qx = 0, q2 = 0;
     for (int i = 0; i < n; i++) {
-        q[i] = clampi((int)lrintf(x[i] * inv_d), qmin, qmax);
+        q[i] = round_clamp(x[i] * inv_d, qmin, qmax);
         qx += (double)w[i] * x[i] * q[i];
         q2 += (double)w[i] * q[i] * q[i];
     }
@@ -79,7 +88,7 @@ float q_err_affine(int n, const float *x, const float *w, float d, float m, int 
     float inv_d = d != 0 ? 1.0f / d : 0.0f;
     double err = 0;
     for (int i = 0; i < n; i++) {
-        q[i] = clampi((int)lrintf((x[i] - m) * inv_d), 0, qmax);
+        q[i] = round_clamp((x[i] - m) * inv_d, 0, qmax);
         float e = d * q[i] + m - x[i];
         err += (double)w[i] * e * e;
     }
@@ -90,7 +99,7 @@ float q_err_sym(int n, const float *x, const float *w, float d, int qmin, int qm
     float inv_d = d != 0 ? 1.0f / d : 0.0f;
     double err = 0;
     for (int i = 0; i < n; i++) {
-        q[i] = clampi((int)lrintf(x[i] * inv_d), qmin, qmax);
+        q[i] = round_clamp(x[i] * inv_d, qmin, qmax);
         float e = d * q[i] - x[i];
         err += (double)w[i] * e * e;
     }

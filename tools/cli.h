@@ -12,6 +12,9 @@ int cmd_run(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_mkmodel(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_logits_diff(int argc, char **argv);
+int cmd_upcycle(int argc, char **argv);
 
 /* Prints "scarce CMD: message" on stderr (one line) and returns code. */
 int cli_error(const char *cmd, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

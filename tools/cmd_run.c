@@ -9,20 +9,27 @@
 #include "../kernels/matmul.h"
 #include "cli.h"
 #include "gen.h"
+#include "moe_report.h"
+#include "run_spec.h"
 
 static volatile sig_atomic_t interrupted;
 static void on_sigint(int sig) { interrupted = sig; }
 
 static void usage(FILE *out) {
     fprintf(out, "usage: scarce run -m FILE [options]\n"
-                 "  -p TEXT        prompt (default: start from BOS alone)\n");
+                 "  -p TEXT        prompt (default: start from BOS alone)\n"
+                 "  --moe-stats    MoE models: per-layer expert choice counts, balance, reuse\n"
+                 "  --trace-moe    MoE models: per token, each layer's experts and gate weights\n");
     gen_opts_usage(out);
+    run_spec_usage(out);
     fprintf(out, "Text goes to stdout; the summary (tokens, tok/s) to stderr.\n");
 }
 
 typedef struct {
     gen_opts gen;
     const char *prompt;
+    run_spec_args spec; /* -md / --lookup / --draft-layers: tools/run_spec.c */
+    int moe_stats, trace_moe; /* tools/moe_report.c */
 } run_args;
 
 /* 0 ok, 1 = -h printed, -1 usage error printed */
@@ -31,12 +38,17 @@ static int parse_args(int argc, char **argv, run_args *a) {
     gen_opts_default(&a->gen);
     for (int i = 1; i < argc; i++) {
         int r = gen_opts_parse("run", argc, argv, &i, &a->gen);
+        if (!r) r = run_spec_parse(argc, argv, &i, &a->spec);
         if (r < 0) return -1;
         if (r > 0) continue;
         const char *f = argv[i];
         if (!strcmp(f, "-h") || !strcmp(f, "--help")) {
             usage(stdout);
             return 1;
+        } else if (!strcmp(f, "--moe-stats")) {
+            a->moe_stats = 1;
+        } else if (!strcmp(f, "--trace-moe")) {
+            a->trace_moe = 1;
         } else if (!strcmp(f, "-p")) {
             if (!(a->prompt = cli_value("run", argc, argv, &i))) return -1;
         } else {
@@ -55,7 +67,12 @@ static void print_summary(const gen_ctx *g, const gen_result *r, const gen_opts 
     fprintf(stderr, "decode: %d tokens in %.3f s (%.1f tok/s), %ld threads, %s kernels\n",
             r->n_gen, r->t_gen, r->n_gen > 1 ? (r->n_gen - 1) / (r->t_gen > 0 ? r->t_gen : 1e-9) : 0.0,
             o->n_threads, kernels_isa_name(kernels_isa()));
-    (void)g;
+    if (g->m->cfg.n_expert) moe_report_bytes(stderr, g->m, &g->s.stats);
+}
+
+static void trace_moe(void *user, const gen_ctx *g, int prev, int token) {
+    (void)user;
+    moe_report_trace(stderr, g->tok, prev, token, g->s.moe);
 }
 
 int cmd_run(int argc, char **argv) {
@@ -66,6 +83,8 @@ int cmd_run(int argc, char **argv) {
     gen_ctx g;
     if (gen_ctx_open(&g, &a.gen, &err)) return cli_error("run", EXIT_RUNTIME, "%s", err.msg);
     int rc = EXIT_RUNTIME;
+    if (a.moe_stats || a.trace_moe) g.s.moe = moe_stats_new(g.m); /* NULL for dense models */
+    if (a.trace_moe && g.s.moe) g.on_token = trace_moe;
     const char *prompt = a.prompt ? a.prompt : "";
     size_t max_ids = strlen(prompt) + 3;
     int *ids = malloc(max_ids * sizeof(int));
@@ -90,6 +109,10 @@ int cmd_run(int argc, char **argv) {
     }
     fflush(stdout);
     signal(SIGINT, on_sigint);
+    if (a.spec.enabled) {
+        rc = run_spec(&a.spec, g.m, g.tok, &g.s, &g.smp, ids, n, a.gen.n_predict, &interrupted, NULL);
+        goto done;
+    }
     gen_result res;
     if (gen_stream(&g, ids, n, a.gen.n_predict, -1, stdout, &interrupted, &res, &err)) {
         cli_error("run", EXIT_RUNTIME, "%s", err.msg);
@@ -98,9 +121,11 @@ int cmd_run(int argc, char **argv) {
     fputc('\n', stdout);
     fflush(stdout);
     print_summary(&g, &res, &a.gen);
+    if (a.moe_stats && g.s.moe) moe_report_stats(stderr, g.s.moe);
     rc = interrupted ? EXIT_RUNTIME : EXIT_OK;
 done:
     free(ids);
+    moe_stats_free(g.s.moe);
     gen_ctx_close(&g);
     return rc;
 }

@@ -132,6 +132,7 @@ int gen_stream(gen_ctx *g, const int *ids, int n, long n_predict, int end_id, FI
         }
         put_piece(g->tok, prev, next, out);
         res->n_gen++;
+        int before = prev;
         prev = next;
         if (res->n_gen == n_predict) break;
         if (g->s.cache.n_pos >= g->n_ctx) {
@@ -140,6 +141,7 @@ int gen_stream(gen_ctx *g, const int *ids, int n, long n_predict, int end_id, FI
         }
         if (!(logits = forward(&g->s, &next, 1, 0, err))) return -1;
         res->last = -1;
+        if (g->on_token) g->on_token(g->on_token_user, g, before, next);
     }
     res->t_gen = now_seconds() - t1;
     return 0;

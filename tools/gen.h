@@ -28,12 +28,15 @@ void gen_opts_usage(FILE *out);
 int gen_opts_finish(const char *cmd, gen_opts *o);
 
 /* Everything one generation needs, loaded from gen_opts. */
-typedef struct {
+typedef struct gen_ctx_s {
     model *m;
     tokenizer *tok;
     session s;
     sampler smp;
     int n_ctx;
+    /* optional: called after each generated token has gone through the model */
+    void (*on_token)(void *user, const struct gen_ctx_s *g, int prev, int token);
+    void *on_token_user;
 } gen_ctx;
 
 int gen_ctx_open(gen_ctx *g, const gen_opts *o, scarce_error *err);

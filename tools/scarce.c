@@ -14,8 +14,11 @@ typedef struct {
 static const command commands[] = {
     {"run", cmd_run, "generate text from a prompt"},
     {"chat", cmd_chat, "talk to a model through its chat template (one turn per stdin line)"},
+    {"tokenize", cmd_tokenize, "print the token ids of a text in a model's vocabulary"},
+    {"logits-diff", cmd_logits_diff, "compare our logits with a llama-perplexity --kl-divergence-base file"},
     {"inspect", cmd_inspect, "print a GGUF file's metadata and tensor table"},
     {"mkmodel", cmd_mkmodel, "write a synthetic llama GGUF of any shape (random weights)"},
+    {"upcycle", cmd_upcycle, "make a mixture-of-experts model from a dense llama model"},
 };
 
 static void usage(FILE *out) {

@@ -1,0 +1,351 @@
+/* speculative.c - the draft / verify loop.
+ *
+ * State between rounds: tokens[0..n_tokens) is the committed text. The target's cache
+ * holds all of it but the last token; a round feeds [last, d_1 .. d_k] in one batch with
+ * all logits, giving the target's distribution after each prefix. The longest agreeing
+ * prefix d_1..d_a is kept plus one token of the target's (correction or bonus), and both
+ * caches are truncated to what is now committed. The draft's cache may lag behind; it
+ * catches up at the start of the next round by feeding the tokens it has not seen.
+ *
+ * Exactness: greedy accepts d_i iff it is the target's argmax, so the text is the
+ * target's greedy text. Sampling uses the rejection rule in spec_accept(), whose output
+ * is distributed exactly as the target's sampler (Leviathan et al. 2023, Theorem 1). */
+#include "speculative.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the acceptance rule ------------------------------------------------------------ */
+
+int spec_sample_probs(const float *probs, int n_vocab, sampler *rng) {
+    double total = 0;
+    for (int i = 0; i < n_vocab; i++) total += probs[i];
+    const double r = sampler_uniform(rng) * total;
+    double cdf = 0;
+    int last = 0;
+    for (int i = 0; i < n_vocab; i++) {
+        if (probs[i] <= 0) continue;
+        cdf += probs[i];
+        last = i;
+        if (r < cdf) return i;
+    }
+    return last; /* rounding: r landed just past the final cdf */
+}
+
+/* Draw from normalize(max(0, p - q)): the part of p the draft under-proposes. */
+static int sample_residual(const float *p, const float *q, int n_vocab, sampler *rng) {
+    double total = 0;
+    for (int i = 0; i < n_vocab; i++) total += p[i] > q[i] ? p[i] - q[i] : 0;
+    if (total <= 0) return spec_sample_probs(p, n_vocab, rng); /* p == q up to rounding */
+    const double r = sampler_uniform(rng) * total;
+    double cdf = 0;
+    int last = 0;
+    for (int i = 0; i < n_vocab; i++) {
+        if (p[i] <= q[i]) continue;
+        cdf += p[i] - q[i];
+        last = i;
+        if (r < cdf) return i;
+    }
+    return last;
+}
+
+int spec_accept(const float *p_target, const float *p_draft, const int *draft, int n_vocab,
+                int drafted, sampler *rng, int *next, float *ratio) {
+    for (int i = 0; i < drafted; i++) {
+        const float *p = p_target + (size_t)i * n_vocab, *q = p_draft + (size_t)i * n_vocab;
+        const int x = draft[i];
+        /* q(x) = 0 cannot have been drawn; treat it as a rejection */
+        const float r = q[x] > 0 ? p[x] / q[x] : 0.0f;
+        if (ratio) ratio[i] = r;
+        if (r >= 1.0f || sampler_uniform(rng) < r) continue;
+        *next = sample_residual(p, q, n_vocab, rng);
+        return i;
+    }
+    *next = spec_sample_probs(p_target + (size_t)drafted * n_vocab, n_vocab, rng);
+    return drafted;
+}
+
+/* ---- set-up ------------------------------------------------------------------------- */
+
+static int token_strings_equal(const gguf_kv *a, const gguf_kv *b, uint64_t i) {
+    return a->arr_str_len[i] == b->arr_str_len[i] &&
+           memcmp(a->arr_str[i], b->arr_str[i], a->arr_str_len[i]) == 0;
+}
+
+int spec_check_vocab(const model *target, const model *draft, scarce_error *err) {
+    const char *tp = target->file->path, *dp = draft->file->path;
+    if (target->cfg.n_vocab != draft->cfg.n_vocab)
+        return scarce_fail(err, "%s: draft vocabulary has %d tokens, target %s has %d", dp,
+                           draft->cfg.n_vocab, tp, target->cfg.n_vocab);
+    const gguf_kv *a = gguf_find(target->file, "tokenizer.ggml.tokens");
+    const gguf_kv *b = gguf_find(draft->file, "tokenizer.ggml.tokens");
+    if (!a && !b) return 0; /* no strings to compare: equal sizes is all we can check */
+    if (!a || !b || a->type != GGUF_ARRAY || b->type != GGUF_ARRAY ||
+        a->arr_type != GGUF_STRING || b->arr_type != GGUF_STRING)
+        return scarce_fail(err, "%s: tokenizer.ggml.tokens missing or not strings in %s", dp,
+                           a ? dp : tp);
+    if (a->arr_n != b->arr_n)
+        return scarce_fail(err, "%s: tokenizer.ggml.tokens has %llu strings, target %s %llu", dp,
+                           (unsigned long long)b->arr_n, tp, (unsigned long long)a->arr_n);
+    for (uint64_t i = 0; i < a->arr_n; i++)
+        if (!token_strings_equal(a, b, i))
+            return scarce_fail(err, "%s: token %llu is '%.40s', target %s has '%.40s' "
+                               "(draft and target need the same vocabulary)", dp,
+                               (unsigned long long)i, b->arr_str[i], tp, a->arr_str[i]);
+    return 0;
+}
+
+static int check_params(const spec_params *p, const model *target, const model *draft_model,
+                        scarce_error *err) {
+    if (p->n_draft_min < 1 || p->n_draft_max > SPEC_MAX_DRAFT ||
+        p->n_draft_min > p->n_draft_max || p->n_draft < p->n_draft_min ||
+        p->n_draft > p->n_draft_max)
+        return scarce_fail(err, "draft length %d must lie in --draft-min %d .. --draft-max %d "
+                           "within 1..%d", p->n_draft, p->n_draft_min, p->n_draft_max,
+                           SPEC_MAX_DRAFT);
+    if (p->source == SPEC_MODEL && !draft_model)
+        return scarce_fail(err, "speculative: no draft model given");
+    if (p->source == SPEC_LAYERS &&
+        (p->draft_layers < 1 || p->draft_layers > target->cfg.n_layer))
+        return scarce_fail(err, "%s: --draft-layers %d, the model has %d layers",
+                           target->file->path, p->draft_layers, target->cfg.n_layer);
+    if (p->source == SPEC_LOOKUP && p->lookup_n < 1)
+        return scarce_fail(err, "--lookup %d: the n-gram needs at least 1 token", p->lookup_n);
+    return 0;
+}
+
+int spec_init(spec_decoder *sd, session *target, sampler *smp, const model *draft_model,
+              const spec_params *p, scarce_error *err) {
+    memset(sd, 0, sizeof *sd);
+    if (check_params(p, target->m, draft_model, err)) return -1;
+    if (p->source == SPEC_MODEL && spec_check_vocab(target->m, draft_model, err)) return -1;
+    sd->p = *p;
+    sd->target = target;
+    sd->smp = smp;
+    sd->draft_len = p->n_draft;
+    const int n_vocab = target->m->cfg.n_vocab, n_ctx = target->cache.n_ctx;
+    if (p->source != SPEC_LOOKUP) {
+        const model *dm = p->source == SPEC_MODEL ? draft_model : target->m;
+        if (session_init(&sd->draft, dm, n_ctx, err)) return -1;
+        sd->has_draft_session = 1;
+        if (p->source == SPEC_LAYERS) sd->draft.n_layer_run = p->draft_layers;
+    }
+    sampler_params dp = smp->p;
+    dp.seed = smp->p.seed ^ 0xD1B54A32D192ED03ull; /* the draft's own stream */
+    sd->cap = n_ctx + SPEC_MAX_DRAFT + 2;
+    sd->tokens = malloc((size_t)sd->cap * sizeof(int));
+    sd->p_target = malloc((size_t)(SPEC_MAX_DRAFT + 1) * n_vocab * sizeof(float));
+    sd->p_draft = malloc((size_t)SPEC_MAX_DRAFT * n_vocab * sizeof(float));
+    if (sampler_init(&sd->draft_smp, &dp, n_vocab) || !sd->tokens || !sd->p_target ||
+        !sd->p_draft) {
+        spec_free(sd);
+        return scarce_fail(err, "out of memory for speculative decoding (vocabulary %d)",
+                           n_vocab);
+    }
+    return 0;
+}
+
+void spec_free(spec_decoder *sd) {
+    if (sd->has_draft_session) session_free(&sd->draft);
+    sampler_free(&sd->draft_smp);
+    free(sd->tokens), free(sd->p_target), free(sd->p_draft);
+    memset(sd, 0, sizeof *sd);
+}
+
+int spec_prefill(spec_decoder *sd, const int *prompt, int n, scarce_error *err) {
+    if (n < 1) return scarce_fail(err, "speculative: the prompt needs at least one token");
+    if (n > sd->target->cache.n_ctx)
+        return scarce_fail(err, "prompt is %d tokens, longer than the context of %d", n,
+                           sd->target->cache.n_ctx);
+    memcpy(sd->tokens, prompt, (size_t)n * sizeof(int));
+    sd->n_tokens = n;
+    /* all but the last token: the first round feeds it together with the draft */
+    if (n > 1 && !forward(sd->target, prompt, n - 1, 0, err)) return -1;
+    return 0;
+}
+
+/* ---- drafting ----------------------------------------------------------------------- */
+
+/* Most recent earlier occurrence of the last n tokens; proposes what followed it. */
+static int draft_lookup(const spec_decoder *sd, int k, int *draft) {
+    const int n = sd->p.lookup_n, len = sd->n_tokens;
+    const int *t = sd->tokens, *suffix = t + len - n;
+    if (len <= n) return 0;
+    for (int j = len - n - 1; j >= 0; j--) {
+        if (memcmp(t + j, suffix, (size_t)n * sizeof(int))) continue;
+        int got = 0;
+        while (got < k && j + n + got < len) draft[got] = t[j + n + got], got++;
+        return got;
+    }
+    return 0;
+}
+
+static int is_greedy(const spec_decoder *sd) { return sd->smp->p.temp <= 0.0f; }
+
+/* Draft model / truncated target: catch up on unseen tokens, then k autoregressive steps. */
+static int draft_model_tokens(spec_decoder *sd, int k, int *draft, scarce_error *err) {
+    session *d = &sd->draft;
+    const int n_vocab = d->m->cfg.n_vocab;
+    if (d->cache.n_pos >= sd->n_tokens) kvcache_truncate(&d->cache, sd->n_tokens - 1);
+    const int from = d->cache.n_pos;
+    const float *logits = forward(d, sd->tokens + from, sd->n_tokens - from, 0, err);
+    for (int i = 0; i < k; i++) {
+        if (!logits) return -1;
+        if (is_greedy(sd)) {
+            draft[i] = argmax(logits, n_vocab);
+        } else {
+            float *q = sd->p_draft + (size_t)i * n_vocab;
+            sampler_probs(&sd->draft_smp, logits, q);
+            draft[i] = spec_sample_probs(q, n_vocab, &sd->draft_smp);
+        }
+        if (i + 1 < k) logits = forward(d, &draft[i], 1, 0, err);
+    }
+    return k;
+}
+
+static int draft_tokens(spec_decoder *sd, int k, int *draft, scarce_error *err) {
+    if (sd->p.source != SPEC_LOOKUP) return draft_model_tokens(sd, k, draft, err);
+    int got = draft_lookup(sd, k, draft);
+    if (!is_greedy(sd)) { /* a deterministic proposal: q is one-hot on the drafted token */
+        const int n_vocab = sd->target->m->cfg.n_vocab;
+        memset(sd->p_draft, 0, (size_t)got * n_vocab * sizeof(float));
+        for (int i = 0; i < got; i++) sd->p_draft[(size_t)i * n_vocab + draft[i]] = 1.0f;
+    }
+    return got;
+}
+
+/* ---- verification ------------------------------------------------------------------- */
+
+/* Target pass over [last, draft..]; returns accepted count, the target's token in *next. */
+static int verify(spec_decoder *sd, const int *draft, int k, spec_pass *pass, scarce_error *err) {
+    const int n_vocab = sd->target->m->cfg.n_vocab;
+    int batch[SPEC_MAX_DRAFT + 1];
+    batch[0] = sd->tokens[sd->n_tokens - 1];
+    memcpy(batch + 1, draft, (size_t)k * sizeof(int));
+    const float *logits = forward(sd->target, batch, k + 1, 1, err);
+    if (!logits) return -1;
+    int a = 0;
+    if (is_greedy(sd)) {
+        while (a < k && draft[a] == argmax(logits + (size_t)a * n_vocab, n_vocab)) {
+            pass->ratio[a] = 1.0f;
+            a++;
+        }
+        if (a < k) pass->ratio[a] = 0.0f;
+        pass->next = argmax(logits + (size_t)a * n_vocab, n_vocab);
+        return a;
+    }
+    for (int i = 0; i <= k; i++)
+        sampler_probs(sd->smp, logits + (size_t)i * n_vocab, sd->p_target + (size_t)i * n_vocab);
+    return spec_accept(sd->p_target, sd->p_draft, draft, n_vocab, k, sd->smp, &pass->next,
+                       pass->ratio);
+}
+
+static void adapt_and_count(spec_decoder *sd, int k, int a) {
+    spec_stats *st = &sd->stats;
+    st->passes++;
+    st->drafted += k;
+    st->accepted += a;
+    st->emitted += a + 1;
+    for (int i = 0; i < k; i++) st->drafted_at[i]++;
+    for (int i = 0; i < a; i++) st->accepted_at[i]++;
+    if (k < sd->draft_len) return; /* a clamped or short draft says nothing about the length */
+    if (a == k && sd->draft_len < sd->p.n_draft_max) sd->draft_len++;
+    if (a < k && sd->draft_len > sd->p.n_draft_min) sd->draft_len--;
+}
+
+int spec_step(spec_decoder *sd, int max_emit, int *out, spec_pass *pass, scarce_error *err) {
+    spec_pass local;
+    if (!pass) pass = &local;
+    session *t = sd->target;
+    const int room = t->cache.n_ctx - sd->n_tokens; /* verify needs n_tokens + k positions */
+    if (room < 0 || max_emit < 1) return 0;
+    int k = sd->draft_len;
+    if (k > room) k = room;
+    if (k > max_emit - 1) k = max_emit - 1;
+    int draft[SPEC_MAX_DRAFT];
+    double t0 = now_seconds();
+    if (k > 0 && (k = draft_tokens(sd, k, draft, err)) < 0) return -1;
+    double t1 = now_seconds();
+    const int n_old = sd->n_tokens;
+    int a = verify(sd, draft, k, pass, err);
+    if (a < 0) return -1;
+    /* commit d_1..d_a and the target's token; roll both caches back to it */
+    memcpy(sd->tokens + n_old, draft, (size_t)a * sizeof(int));
+    sd->tokens[n_old + a] = pass->next;
+    sd->n_tokens = n_old + a + 1;
+    kvcache_truncate(&t->cache, sd->n_tokens - 1);
+    if (sd->has_draft_session) kvcache_truncate(&sd->draft.cache, n_old + a);
+    sd->stats.t_draft += t1 - t0;
+    sd->stats.t_target += now_seconds() - t1;
+    pass->n_drafted = k;
+    pass->n_accepted = a;
+    pass->sampling = !is_greedy(sd);
+    memcpy(pass->drafted, draft, (size_t)k * sizeof(int));
+    adapt_and_count(sd, k, a);
+    memcpy(out, sd->tokens + n_old, (size_t)(a + 1) * sizeof(int));
+    return a + 1;
+}
+
+/* ---- plain vs speculative, measured in one run ------------------------------------- */
+
+/* Plain decoding of n_gen tokens after prompt[0..n-1) was prefilled; returns seconds. */
+static double time_plain(session *s, sampler *smp, int last, int n_gen, scarce_error *err) {
+    double t0 = now_seconds();
+    for (int g = 0; g < n_gen; g++) {
+        const float *logits = forward(s, &last, 1, 0, err);
+        if (!logits) return -1;
+        last = sampler_sample(smp, logits);
+    }
+    return now_seconds() - t0;
+}
+
+static double time_spec(spec_decoder *sd, int n_gen, scarce_error *err) {
+    int out[SPEC_MAX_DRAFT + 1];
+    double t0 = now_seconds();
+    for (int done = 0; done < n_gen;) {
+        int got = spec_step(sd, n_gen - done, out, NULL, err);
+        if (got < 0) return -1;
+        if (got == 0) return scarce_fail(err, "context %d too small for %d tokens",
+                                         sd->target->cache.n_ctx, n_gen);
+        done += got;
+    }
+    return now_seconds() - t0;
+}
+
+int spec_bench(const model *target, const model *draft_model, const spec_params *p,
+               const sampler_params *sp, const int *prompt, int n_prompt, int n_gen, int n_ctx,
+               spec_bench_result *out, scarce_error *err) {
+    memset(out, 0, sizeof *out);
+    if (n_prompt < 1 || n_gen < 1 || n_prompt + n_gen > n_ctx)
+        return scarce_fail(err, "bench: %d prompt + %d generated tokens do not fit context %d",
+                           n_prompt, n_gen, n_ctx);
+    session s;
+    sampler smp;
+    spec_decoder sd;
+    if (session_init(&s, target, n_ctx, err)) return -1;
+    int rc = -1;
+    if (sampler_init(&smp, sp, target->cfg.n_vocab)) {
+        session_free(&s);
+        return scarce_fail(err, "out of memory for the sampler");
+    }
+    double t_plain = -1, t_spec = -1;
+    if (n_prompt == 1 || forward(&s, prompt, n_prompt - 1, 0, err))
+        t_plain = time_plain(&s, &smp, prompt[n_prompt - 1], n_gen, err);
+    if (t_plain < 0) goto done;
+    kvcache_truncate(&s.cache, 0);
+    sampler_free(&smp);
+    if (sampler_init(&smp, sp, target->cfg.n_vocab)) goto done;
+    if (spec_init(&sd, &s, &smp, draft_model, p, err)) goto done;
+    if (!spec_prefill(&sd, prompt, n_prompt, err)) t_spec = time_spec(&sd, n_gen, err);
+    out->stats = sd.stats;
+    spec_free(&sd);
+    if (t_spec < 0) goto done;
+    out->tok_s_plain = n_gen / (t_plain > 0 ? t_plain : 1e-9);
+    out->tok_s_spec = n_gen / (t_spec > 0 ? t_spec : 1e-9);
+    rc = 0;
+done:
+    sampler_free(&smp);
+    session_free(&s);
+    return rc;
+}

@@ -1,0 +1,100 @@
+/* speculative.h - speculative decoding: a cheap draft proposes k tokens, the target
+ * verifies them in one batched pass and keeps the longest prefix it agrees with, plus one
+ * token of its own. The output has exactly the target's distribution (greedy: the same
+ * tokens as plain decoding); what changes is how many target passes it takes.
+ *
+ * Draft sources: a second model with the same vocabulary (SPEC_MODEL), the target's own
+ * first L layers plus its output head (SPEC_LAYERS), or n-gram lookup in the context so
+ * far (SPEC_LOOKUP, no model at all). */
+#ifndef SCARCE_SPECULATIVE_H
+#define SCARCE_SPECULATIVE_H
+
+#include <stdint.h>
+
+#include "forward.h"
+#include "sampler.h"
+
+#define SPEC_MAX_DRAFT 32 /* the verify batch is at most SPEC_MAX_DRAFT + 1 tokens */
+
+typedef enum { SPEC_MODEL, SPEC_LAYERS, SPEC_LOOKUP } spec_source;
+
+typedef struct {
+    spec_source source;
+    int n_draft;      /* initial draft length (--draft) */
+    int n_draft_min;  /* adaptive range: shrink after a rejection, grow after full acceptance */
+    int n_draft_max;
+    int draft_layers; /* SPEC_LAYERS: layers of the target the draft runs */
+    int lookup_n;     /* SPEC_LOOKUP: length of the n-gram matched against the context */
+} spec_params;
+
+typedef struct {
+    uint64_t passes;  /* target verification passes */
+    uint64_t drafted; /* tokens proposed */
+    uint64_t accepted;
+    uint64_t emitted; /* tokens committed: accepted + one per pass */
+    uint64_t drafted_at[SPEC_MAX_DRAFT], accepted_at[SPEC_MAX_DRAFT]; /* by draft position */
+    double t_draft, t_target; /* seconds in drafting / in verification + acceptance */
+} spec_stats;
+
+/* What one target pass did (for the teaching trace). ratio[i] = p_target/p_draft of
+ * drafted token i (1 or 0 when greedy). */
+typedef struct {
+    int n_drafted, n_accepted;
+    int drafted[SPEC_MAX_DRAFT];
+    float ratio[SPEC_MAX_DRAFT];
+    int next;      /* the target's own token: correction, or bonus when all were accepted */
+    int sampling;  /* 0 = greedy */
+} spec_pass;
+
+typedef struct {
+    spec_params p;
+    session *target;
+    session draft;          /* SPEC_MODEL / SPEC_LAYERS */
+    int has_draft_session;
+    sampler *smp;           /* the target's sampler: its generator drives acceptance */
+    sampler draft_smp;      /* same transforms, own generator */
+    float *p_target;        /* [SPEC_MAX_DRAFT + 1][n_vocab] */
+    float *p_draft;         /* [SPEC_MAX_DRAFT][n_vocab] */
+    int *tokens;            /* committed sequence: prompt + generated */
+    int n_tokens, cap;
+    int draft_len;          /* current adaptive length */
+    spec_stats stats;
+} spec_decoder;
+
+/* The acceptance rule (Leviathan et al. 2023, Chen et al. 2023) for `drafted` tokens
+ * draft[i] drawn from p_draft rows: accept draft[i] with probability
+ * min(1, p_target(x)/p_draft(x)); at the first rejection draw the correction from
+ * normalize(max(0, p_target - p_draft)); when all are accepted draw the bonus from row
+ * `drafted` of p_target. Rows are n_vocab floats; p_target has drafted + 1 rows.
+ * Returns the number accepted and the extra token in *next. ratio (may be NULL) gets the
+ * p_target/p_draft ratio of each decided token. */
+int spec_accept(const float *p_target, const float *p_draft, const int *draft, int n_vocab,
+                int drafted, sampler *rng, int *next, float *ratio);
+/* Draw from a probability vector with the generator of rng. */
+int spec_sample_probs(const float *probs, int n_vocab, sampler *rng);
+
+/* Refuses a draft model whose vocabulary (n_vocab and tokenizer.ggml.tokens) differs. */
+int spec_check_vocab(const model *target, const model *draft, scarce_error *err);
+
+/* target: an initialised session (empty cache) and its sampler; draft_model: the second
+ * model for SPEC_MODEL (NULL otherwise). */
+int spec_init(spec_decoder *sd, session *target, sampler *smp, const model *draft_model,
+              const spec_params *p, scarce_error *err);
+void spec_free(spec_decoder *sd);
+/* Feeds the prompt (n >= 1 tokens). */
+int spec_prefill(spec_decoder *sd, const int *prompt, int n, scarce_error *err);
+/* One draft + verify round emitting between 1 and max_emit tokens into out[]; returns
+ * how many, 0 when the context is full, -1 on error. pass (may be NULL) describes it. */
+int spec_step(spec_decoder *sd, int max_emit, int *out, spec_pass *pass, scarce_error *err);
+
+/* Same prompt, n_gen tokens plain then n_gen tokens speculative (fresh sessions, no stop
+ * on end-of-text): the two speeds measured in one run, for `scarce bench --draft`. */
+typedef struct {
+    double tok_s_plain, tok_s_spec;
+    spec_stats stats;
+} spec_bench_result;
+int spec_bench(const model *target, const model *draft_model, const spec_params *p,
+               const sampler_params *sp, const int *prompt, int n_prompt, int n_gen, int n_ctx,
+               spec_bench_result *out, scarce_error *err);
+
+#endif

@@ -1,0 +1,35 @@
+/* avx2.h - the AVX2 (+FMA, F16C) kernels and the table entries they replace.
+ * Every function here has the signature and the result of its scalar reference in
+ * kernels/ref/ (up to float summation order; tests/test_kernels.c holds them to it). */
+#ifndef SCARCE_AVX2_H
+#define SCARCE_AVX2_H
+
+#include <stdint.h>
+
+void vec_dot_f32_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_f16_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_bf16_avx2(int64_t n, float *s, const void *w, const void *a);
+
+/* block-32 weights against Q8_0 activations (avx2_q8.c) */
+void vec_dot_q8_0_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q4_0_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q4_1_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q5_0_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q5_1_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq4_nl_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q2_0_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_fp8_e4m3_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_fp8_e5m2_avx2(int64_t n, float *s, const void *w, const void *a);
+void quantize_row_q8_0_avx2(const float *x, void *y, int64_t n);
+
+/* K-quants against Q8_K activations (avx2_kquant.c) */
+void vec_dot_q2_k_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q4_k_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q5_k_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q6_k_avx2(int64_t n, float *s, const void *w, const void *a);
+void quantize_row_q8_k_avx2(const float *x, void *y, int64_t n);
+
+/* Installs the AVX2 kernels over the reference ones (kernels_init, after ref_install). */
+void avx2_install(void);
+
+#endif

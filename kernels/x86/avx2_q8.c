@@ -1,0 +1,221 @@
+/* avx2_q8.c - block-32 weight types (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_0) against
+ * Q8_0 activations, and the Q8_0 activation quantizer.
+ *
+ * Each block: 32 weight codes expanded to 32 bytes, multiplied with the 32 activation
+ * codes in integers (maddubs + madd: exact), the 8 int32 partial sums turned into floats
+ * and accumulated with the block's scale d_w * d_a by FMA. Types with an offset m
+ * (x = d q + m) add m * d_a * sum(a_q). Only the float accumulation order differs from
+ * the reference. */
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#include "../../quant/blocks.h"
+#include "../../quant/fp16.h"
+#include "avx2.h"
+#include "avx2_util.h"
+
+static inline float half(uint16_t h) { return fp16_to_f32(h); }
+
+/* 16 packed bytes -> 32 codes: lanes 0..15 the low nibbles, 16..31 the high ones. */
+static inline __m256i unpack_nibbles(const uint8_t *qs) {
+    __m128i q = _mm_loadu_si128((const __m128i *)qs);
+    __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
+    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+}
+
+/* Bit i of the 32-bit qh as 0x10 in byte i (the fifth bit of Q5 codes), else 0. */
+static inline __m256i unpack_fifth_bits(const uint8_t *qh) {
+    uint32_t bits;
+    memcpy(&bits, qh, 4);
+    __m256i v = _mm256_set1_epi32((int)bits);
+    /* byte i takes byte i/8 of bits, then tests its bit i%8 */
+    const __m256i spread = _mm256_set_epi64x(0x0303030303030303ll, 0x0202020202020202ll,
+                                             0x0101010101010101ll, 0x0000000000000000ll);
+    v = _mm256_shuffle_epi8(v, spread);
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+    v = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
+}
+
+static inline __m256 i32_to_f32(__m256i v) { return _mm256_cvtepi32_ps(v); }
+
+/* sum over 32 activation codes as 8 int32 lanes */
+static inline __m256i sum_s8(__m256i y) {
+    return dot_u8s8_i32(_mm256_set1_epi8(1), y);
+}
+
+void vec_dot_q8_0_avx2(int64_t n, float *s, const void *w, const void *a) {
+    const block_q8_0 *x = w, *y = a;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK32; i++) {
+        __m256i qx = _mm256_loadu_si256((const __m256i *)x[i].qs);
+        __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
+        __m256 d = _mm256_set1_ps(half(x[i].d) * half(y[i].d));
+        acc = _mm256_fmadd_ps(i32_to_f32(dot_s8s8_i32(qx, qy)), d, acc);
+    }
+    *s = hsum_f32x8(acc);
+}
+
+void vec_dot_q4_0_avx2(int64_t n, float *s, const void *w, const void *a) {
+    const block_q4_0 *x = w;
+    const block_q8_0 *y = a;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK32; i++) {
+        __m256i qx = _mm256_sub_epi8(unpack_nibbles(x[i].qs), _mm256_set1_epi8(8));
+        __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
+        __m256 d = _mm256_set1_ps(half(x[i].d) * half(y[i].d));
+        acc = _mm256_fmadd_ps(i32_to_f32(dot_s8s8_i32(qx, qy)), d, acc);
+    }
+    *s = hsum_f32x8(acc);
+}
+
+/* x = d q + m:  dot = d d_a sum(q a_q) + m d_a sum(a_q) */
+void vec_dot_q4_1_avx2(int64_t n, float *s, const void *w, const void *a) {
+    const block_q4_1 *x = w;
+    const block_q8_0 *y = a;
+    __m256 acc = _mm256_setzero_ps(), acc_m = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK32; i++) {
+        __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
+        float dy = half(y[i].d);
+        __m256i qxy = dot_u8s8_i32(unpack_nibbles(x[i].qs), qy);
+        acc = _mm256_fmadd_ps(i32_to_f32(qxy), _mm256_set1_ps(half(x[i].d) * dy), acc);
+        acc_m = _mm256_fmadd_ps(i32_to_f32(sum_s8(qy)), _mm256_set1_ps(half(x[i].m) * dy), acc_m);
+    }
+    *s = hsum_f32x8(_mm256_add_ps(acc, acc_m));
+}
+
+void vec_dot_q5_0_avx2(int64_t n, float *s, const void *w, const void *a) {
+    const block_q5_0 *x = w;
+    const block_q8_0 *y = a;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK32; i++) {
+        __m256i q = _mm256_or_si256(unpack_nibbles(x[i].qs), unpack_fifth_bits(x[i].qh));
+        __m256i qx = _mm256_sub_epi8(q, _mm256_set1_epi8(16));
+        __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
+        __m256 d = _mm256_set1_ps(half(x[i].d) * half(y[i].d));
+        acc = _mm256_fmadd_ps(i32_to_f32(dot_s8s8_i32(qx, qy)), d, acc);
+    }
+    *s = hsum_f32x8(acc);
+}
+
+void vec_dot_q5_1_avx2(int64_t n, float *s, const void *w, const void *a) {
+    const block_q5_1 *x = w;
+    const block_q8_0 *y = a;
+    __m256 acc = _mm256_setzero_ps(), acc_m = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK32; i++) {
+        __m256i q = _mm256_or_si256(unpack_nibbles(x[i].qs), unpack_fifth_bits(x[i].qh));
+        __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
+        float dy = half(y[i].d);
+        acc = _mm256_fmadd_ps(i32_to_f32(dot_u8s8_i32(q, qy)), _mm256_set1_ps(half(x[i].d) * dy), acc);
+        acc_m = _mm256_fmadd_ps(i32_to_f32(sum_s8(qy)), _mm256_set1_ps(half(x[i].m) * dy), acc_m);
+    }
+    *s = hsum_f32x8(_mm256_add_ps(acc, acc_m));
+}
+
+/* IQ4_NL: the 4-bit index selects one of 16 int8 grid values (a byte shuffle). */
+void vec_dot_iq4_nl_avx2(int64_t n, float *s, const void *w, const void *a) {
+    const block_iq4_nl *x = w;
+    const block_q8_0 *y = a;
+    const __m256i grid = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)kvalues_iq4nl));
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK32; i++) {
+        __m256i qx = _mm256_shuffle_epi8(grid, unpack_nibbles(x[i].qs));
+        __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
+        __m256 d = _mm256_set1_ps(half(x[i].d) * half(y[i].d));
+        acc = _mm256_fmadd_ps(i32_to_f32(dot_s8s8_i32(qx, qy)), d, acc);
+    }
+    *s = hsum_f32x8(acc);
+}
+
+/* Q2_0: code j = (qs[j % 8] >> 2 (j / 8)) & 3: the four 8-lane groups are the 8 bytes
+ * shifted by 0, 2, 4, 6. x = d q + m. */
+void vec_dot_q2_0_avx2(int64_t n, float *s, const void *w, const void *a) {
+    const block_q2_0 *x = w;
+    const block_q8_0 *y = a;
+    const uint64_t low2 = 0x0303030303030303ull;
+    __m256 acc = _mm256_setzero_ps(), acc_m = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK32; i++) {
+        uint64_t v;
+        memcpy(&v, x[i].qs, 8);
+        __m256i q = _mm256_set_epi64x((long long)((v >> 6) & low2), (long long)((v >> 4) & low2),
+                                      (long long)((v >> 2) & low2), (long long)(v & low2));
+        __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
+        float dy = half(y[i].d);
+        acc = _mm256_fmadd_ps(i32_to_f32(dot_u8s8_i32(q, qy)), _mm256_set1_ps(half(x[i].d) * dy), acc);
+        acc_m = _mm256_fmadd_ps(i32_to_f32(sum_s8(qy)), _mm256_set1_ps(half(x[i].m) * dy), acc_m);
+    }
+    *s = hsum_f32x8(_mm256_add_ps(acc, acc_m));
+}
+
+/* Q8_0 activations: d = amax / 127, q = round-to-nearest-even(x / d) (the rounding mode
+ * of cvtps; a tie may round the other way than the reference: within one step). */
+void quantize_row_q8_0_avx2(const float *src, void *dst, int64_t n) {
+    block_q8_0 *y = dst;
+    const __m256 sign_mask = _mm256_set1_ps(-0.0f);
+    for (int64_t i = 0; i < n / QK32; i++) {
+        const float *x = src + i * QK32;
+        __m256 v[4], amax = _mm256_setzero_ps();
+        for (int k = 0; k < 4; k++) {
+            v[k] = _mm256_loadu_ps(x + 8 * k);
+            amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign_mask, v[k]));
+        }
+        __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+        m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+        m = _mm_max_ss(m, _mm_movehdup_ps(m));
+        float d = _mm_cvtss_f32(m) / 127.0f, id = d > 0 ? 1.0f / d : 0.0f;
+        y[i].d = f32_to_fp16(d);
+        __m256 scale = _mm256_set1_ps(id);
+        __m256i q[4];
+        for (int k = 0; k < 4; k++) q[k] = _mm256_cvtps_epi32(_mm256_mul_ps(v[k], scale));
+        /* packs interleave 128-bit lanes: 0 1 2 3 | 4 5 6 7 -> fix with a dword permute */
+        __m256i q16a = _mm256_packs_epi32(q[0], q[1]), q16b = _mm256_packs_epi32(q[2], q[3]);
+        __m256i q8 = _mm256_packs_epi16(q16a, q16b);
+        q8 = _mm256_permutevar8x32_epi32(q8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)y[i].qs, q8);
+    }
+}
+
+/* FP8 weights: E5M2 is the top byte of an IEEE half, and E4M3 placed 7 bits up inside a
+ * half is exactly value * 2^-8 (subnormals included; E4M3's NaN code becomes 480 * 2^-8,
+ * which the quantizer never emits). F16C widens 8 halves at a time to floats. */
+static inline void fp8_block_halves(const uint8_t *qs, int e4m3, __m128i h[4]) {
+    __m256i b = _mm256_loadu_si256((const __m256i *)qs);
+    __m128i lo = _mm256_castsi256_si128(b), hi = _mm256_extracti128_si256(b, 1);
+    __m128i z = _mm_setzero_si128();
+    h[0] = _mm_unpacklo_epi8(z, lo), h[1] = _mm_unpackhi_epi8(z, lo);
+    h[2] = _mm_unpacklo_epi8(z, hi), h[3] = _mm_unpackhi_epi8(z, hi);
+    if (e4m3) {
+        const __m128i sign = _mm_set1_epi16((short)0x8000);
+        for (int k = 0; k < 4; k++)
+            h[k] = _mm_or_si128(_mm_and_si128(h[k], sign),
+                                _mm_srli_epi16(_mm_andnot_si128(sign, h[k]), 1));
+    }
+}
+
+static void vec_dot_fp8(int64_t n, float *s, const void *w, const void *a, int e4m3) {
+    const block_fp8 *x = w;
+    const block_q8_0 *y = a;
+    const float unit = e4m3 ? 256.0f : 1.0f; /* undoes E4M3's 2^-8 */
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK32; i++) {
+        __m128i h[4];
+        fp8_block_halves(x[i].qs, e4m3, h);
+        __m256 block = _mm256_setzero_ps();
+        for (int k = 0; k < 4; k++) {
+            __m128i qy = _mm_loadl_epi64((const __m128i *)(y[i].qs + 8 * k));
+            __m256 fy = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(qy));
+            block = _mm256_fmadd_ps(_mm256_cvtph_ps(h[k]), fy, block);
+        }
+        __m256 d = _mm256_set1_ps(half(x[i].d) * half(y[i].d) * unit);
+        acc = _mm256_fmadd_ps(block, d, acc);
+    }
+    *s = hsum_f32x8(acc);
+}
+
+void vec_dot_fp8_e4m3_avx2(int64_t n, float *s, const void *w, const void *a) {
+    vec_dot_fp8(n, s, w, a, 1);
+}
+void vec_dot_fp8_e5m2_avx2(int64_t n, float *s, const void *w, const void *a) {
+    vec_dot_fp8(n, s, w, a, 0);
+}

@@ -1,0 +1,30 @@
+/* avx2_util.h - small AVX2 helpers shared by the kernels/x86/avx2_*.c files. */
+#ifndef SCARCE_AVX2_UTIL_H
+#define SCARCE_AVX2_UTIL_H
+
+#include <immintrin.h>
+
+/* Sum of the 8 lanes. */
+static inline float hsum_f32x8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* 8 int32 lanes of sum(u8[i] * s8[i]) over groups of 4 bytes (no VNNI on AVX2:
+ * maddubs to int16 pairs, then madd with ones to int32). |s8| <= 127 keeps maddubs
+ * from saturating as long as u8 <= 255 and pairs sum below 32767: u8 <= 127 here. */
+static inline __m256i dot_u8s8_i32(__m256i u, __m256i s) {
+    __m256i pairs = _mm256_maddubs_epi16(u, s);
+    return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+}
+
+/* 32 signed bytes x 32 signed bytes -> 8 int32 lanes (sign moved onto the second). */
+static inline __m256i dot_s8s8_i32(__m256i x, __m256i y) {
+    __m256i ax = _mm256_sign_epi8(x, x);
+    __m256i sy = _mm256_sign_epi8(y, x);
+    return dot_u8s8_i32(ax, sy);
+}
+
+#endif

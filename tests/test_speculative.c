@@ -1,0 +1,309 @@
+/* test_speculative.c - speculative decoding is exact: greedy text equals the target's
+ * plain greedy text for every draft source and length; the sampling acceptance rule
+ * reproduces the target distribution (and visibly fails to without its rejection step);
+ * bad drafts and full contexts give clear errors. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../engine/speculative.h"
+#include "../kernels/cpu.h"
+#include "test.h"
+
+#define STORIES "models/stories260K.gguf"
+#define N_GEN 24
+
+/* Prompts as token ids (BOS = 1 first): the tests need no tokenizer. */
+static const int prompt_a[] = {1};
+static const int prompt_b[] = {1, 403, 407, 261, 378};
+static const int prompt_c[] = {1, 60, 61, 62, 60, 61, 62, 60, 61};
+static const struct {
+    const int *ids;
+    int n;
+} prompts[] = {{prompt_a, 1}, {prompt_b, 5}, {prompt_c, 9}};
+
+/* Plain greedy decoding: the reference every speculative run must reproduce. */
+static int plain_greedy(const model *m, const int *prompt, int n, int n_ctx, int *out, int n_gen) {
+    scarce_error err;
+    session s;
+    if (session_init(&s, m, n_ctx, &err)) return -1;
+    const float *logits = forward(&s, prompt, n, 0, &err);
+    int got = 0;
+    while (logits && got < n_gen) {
+        out[got] = argmax(logits, m->cfg.n_vocab);
+        if (++got < n_gen && s.cache.n_pos < n_ctx) logits = forward(&s, &out[got - 1], 1, 0, &err);
+        else break;
+    }
+    session_free(&s);
+    return got;
+}
+
+/* Speculative decoding of up to n_gen tokens (stops early when the context is full). */
+static int spec_generate(const model *m, const model *dm, const spec_params *p,
+                         const sampler_params *sp, const int *prompt, int n, int n_ctx, int *out,
+                         int n_gen, spec_stats *st) {
+    scarce_error err = {0};
+    session s;
+    sampler smp;
+    spec_decoder sd;
+    if (session_init(&s, m, n_ctx, &err)) return -1;
+    sampler_init(&smp, sp, m->cfg.n_vocab);
+    int got = -1;
+    if (!spec_init(&sd, &s, &smp, dm, p, &err)) {
+        got = spec_prefill(&sd, prompt, n, &err) ? -1 : 0;
+        while (got >= 0 && got < n_gen) {
+            int step = spec_step(&sd, n_gen - got, out + got, NULL, &err);
+            if (step <= 0) break;
+            got += step;
+        }
+        if (st) *st = sd.stats;
+        spec_free(&sd);
+    }
+    if (got < 0) test_fail_at(__FILE__, __LINE__, "%s", err.msg);
+    sampler_free(&smp);
+    session_free(&s);
+    return got;
+}
+
+/* Every prompt and draft length 1..8 (fixed, then adaptive) gives the plain text. */
+static void check_greedy_source(const model *m, const model *dm, spec_params base,
+                                double *acceptance) {
+    const sampler_params greedy = {.temp = 0};
+    uint64_t drafted = 0, accepted = 0;
+    for (size_t pi = 0; pi < sizeof prompts / sizeof prompts[0]; pi++) {
+        int want[N_GEN], got[N_GEN + SPEC_MAX_DRAFT];
+        int n_want = plain_greedy(m, prompts[pi].ids, prompts[pi].n, 256, want, N_GEN);
+        REQUIRE(n_want == N_GEN);
+        static const int lengths[] = {1, 2, 3, 4, 6, 8, 0}; /* 0: adaptive within 1..8 */
+        for (int li = 0; li < 7; li++) {
+            const int k = lengths[li];
+            spec_params p = base;
+            p.n_draft = k ? k : 4;
+            p.n_draft_min = k ? k : 1;
+            p.n_draft_max = k ? k : 8;
+            spec_stats st;
+            int n = spec_generate(m, dm, &p, &greedy, prompts[pi].ids, prompts[pi].n, 256, got,
+                                  N_GEN, &st);
+            CHECK_EQ_INT(n, N_GEN);
+            int same = n == N_GEN && !memcmp(got, want, sizeof want);
+            CHECK_MSG(same, "source %d (layers %d, lookup %d), prompt %zu, draft %d: text differs "
+                      "from plain greedy", (int)p.source, p.draft_layers, p.lookup_n, pi, k);
+            CHECK_EQ_INT(st.emitted, st.accepted + st.passes);
+            drafted += st.drafted, accepted += st.accepted;
+        }
+    }
+    *acceptance = drafted ? (double)accepted / drafted : 0;
+}
+
+static model *load_stories(void) {
+    scarce_error err;
+    kernels_init(NULL, NULL);
+    kernels_set_threads(1);
+    model *m = model_load(shared_path(STORIES), &err);
+    if (!m) test_fail_at(__FILE__, __LINE__, "%s", err.msg);
+    return m;
+}
+
+TEST(spec_greedy_self_draft_layers_equals_plain) {
+    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    model *m = load_stories();
+    REQUIRE(m);
+    double acc;
+    for (int L = 1; L <= 2; L++)
+        check_greedy_source(m, NULL, (spec_params){.source = SPEC_LAYERS, .draft_layers = L}, &acc);
+    model_free(m);
+}
+
+TEST(spec_greedy_lookup_equals_plain) {
+    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    model *m = load_stories();
+    REQUIRE(m);
+    double acc;
+    for (int n = 1; n <= 2; n++)
+        check_greedy_source(m, NULL, (spec_params){.source = SPEC_LOOKUP, .lookup_n = n}, &acc);
+    model_free(m);
+}
+
+TEST(spec_greedy_same_model_draft_accepts_everything) {
+    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    model *m = load_stories(), *dm = load_stories();
+    REQUIRE(m && dm);
+    double acc;
+    check_greedy_source(m, dm, (spec_params){.source = SPEC_MODEL}, &acc);
+    CHECK_NEAR(acc, 1.0, 0);
+    model_free(dm);
+    model_free(m);
+}
+
+/* scarce mkmodel: an unrelated random model with the target's vocabulary. */
+static const char *make_unrelated_draft(void) {
+    static char path[512];
+    char cmd[1536];
+    snprintf(path, sizeof path, "%s/draft.gguf", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "%s mkmodel -o %s --vocab %s --n-embd 32 --n-layer 1 --n-head 4 "
+             "--n-head-kv 2 --n-ff 64", scarce_bin(), path, shared_path(STORIES));
+    return run_cmd(cmd, NULL, NULL) == 0 ? path : NULL;
+}
+
+TEST(spec_greedy_unrelated_draft_equals_plain) {
+    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    const char *draft_path = make_unrelated_draft();
+    REQUIRE(draft_path);
+    scarce_error err;
+    model *m = load_stories(), *dm = model_load(draft_path, &err);
+    REQUIRE(m && dm);
+    double acc;
+    check_greedy_source(m, dm, (spec_params){.source = SPEC_MODEL}, &acc);
+    CHECK(acc < 0.5); /* random weights: mostly rejected, and still the same text */
+    model_free(dm);
+    model_free(m);
+}
+
+TEST(spec_context_full_stops_where_plain_does) {
+    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    model *m = load_stories();
+    REQUIRE(m);
+    const int n_ctx = 20;
+    int want[64], got[64 + SPEC_MAX_DRAFT];
+    /* plain fills the context and samples one token more: n_ctx - prompt + 1 tokens */
+    int n_want = plain_greedy(m, prompt_b, 5, n_ctx, want, 64);
+    CHECK_EQ_INT(n_want, n_ctx - 5 + 1);
+    const sampler_params greedy = {.temp = 0};
+    spec_params p = {.source = SPEC_LAYERS, .draft_layers = m->cfg.n_layer, .n_draft = 6,
+                     .n_draft_min = 6, .n_draft_max = 6};
+    int n = spec_generate(m, NULL, &p, &greedy, prompt_b, 5, n_ctx, got, 64, NULL);
+    CHECK_EQ_INT(n, n_want);
+    CHECK(n == n_want && !memcmp(got, want, (size_t)n * sizeof(int)));
+    /* a prompt longer than the context is refused with a message */
+    session s;
+    sampler smp;
+    spec_decoder sd;
+    scarce_error err = {0};
+    REQUIRE(!session_init(&s, m, 4, &err));
+    sampler_init(&smp, &greedy, m->cfg.n_vocab);
+    REQUIRE(!spec_init(&sd, &s, &smp, NULL, &p, &err));
+    CHECK(spec_prefill(&sd, prompt_b, 5, &err) == -1 && strstr(err.msg, "context"));
+    spec_free(&sd);
+    sampler_free(&smp);
+    session_free(&s);
+    model_free(m);
+}
+
+/* ---- the acceptance rule on hand-made distributions ---------------------------------- */
+
+#define V 6
+static const float p_hand[V] = {0.30f, 0.25f, 0.20f, 0.15f, 0.07f, 0.03f};
+static const float q_hand[V] = {0.05f, 0.10f, 0.15f, 0.20f, 0.20f, 0.30f};
+
+/* chi-square of counts against p over V categories */
+static double chi_square(const long *count, const float *p, long n) {
+    double x2 = 0;
+    for (int i = 0; i < V; i++) {
+        double e = p[i] * (double)n;
+        x2 += (count[i] - e) * (count[i] - e) / e;
+    }
+    return x2;
+}
+
+/* First emitted token of many one-token rounds: draft from q, then spec_accept (or, with
+ * always_accept, the draft token itself - the rule without its rejection step). */
+static double emitted_chi_square(const float *q, int always_accept, int drafted) {
+    sampler_params sp = {.temp = 1, .seed = 12345};
+    sampler rng, draft_rng;
+    sampler_init(&rng, &sp, V);
+    sp.seed = 777;
+    sampler_init(&draft_rng, &sp, V);
+    float pt[(SPEC_MAX_DRAFT + 1) * V], pd[SPEC_MAX_DRAFT * V];
+    for (int i = 0; i <= drafted; i++) memcpy(pt + i * V, p_hand, sizeof p_hand);
+    for (int i = 0; i < drafted; i++) memcpy(pd + i * V, q, V * sizeof(float));
+    long count[V] = {0};
+    const long n = 100000;
+    for (long t = 0; t < n; t++) {
+        int draft[SPEC_MAX_DRAFT], next;
+        for (int i = 0; i < drafted; i++) draft[i] = spec_sample_probs(q, V, &draft_rng);
+        int a = always_accept ? drafted : spec_accept(pt, pd, draft, V, drafted, &rng, &next, NULL);
+        count[a > 0 ? draft[0] : next]++;
+    }
+    sampler_free(&rng);
+    sampler_free(&draft_rng);
+    return chi_square(count, p_hand, n);
+}
+
+#define CHI2_5DF_P001 20.515 /* critical value of chi-square, 5 degrees of freedom, p = 0.001 */
+
+TEST(spec_accept_reproduces_target_distribution) {
+    double x2 = emitted_chi_square(q_hand, 0, 1);
+    CHECK_MSG(x2 < CHI2_5DF_P001, "one drafted token: chi-square %.2f", x2);
+    x2 = emitted_chi_square(q_hand, 0, 3);
+    CHECK_MSG(x2 < CHI2_5DF_P001, "three drafted tokens: chi-square %.2f", x2);
+    /* a deterministic proposal (n-gram lookup): q one-hot on token 5 */
+    static const float one_hot[V] = {0, 0, 0, 0, 0, 1};
+    x2 = emitted_chi_square(one_hot, 0, 1);
+    CHECK_MSG(x2 < CHI2_5DF_P001, "one-hot draft: chi-square %.2f", x2);
+}
+
+TEST(spec_accept_without_rejection_is_detectably_wrong) {
+    double x2 = emitted_chi_square(q_hand, 1, 1);
+    CHECK_MSG(x2 > 100 * CHI2_5DF_P001, "always accepting: chi-square only %.2f", x2);
+}
+
+TEST(spec_accept_greedy_one_hot_is_exact) {
+    sampler_params sp = {.temp = 1, .seed = 1};
+    sampler rng;
+    sampler_init(&rng, &sp, V);
+    float pt[3 * V] = {0}, pd[2 * V];
+    pt[2] = pt[V + 4] = pt[2 * V + 1] = 1; /* target argmax: 2, then 4, then 1 */
+    for (int i = 0; i < 2 * V; i++) pd[i] = 1.0f / V;
+    int next, ok[2] = {2, 4}, bad[2] = {2, 3};
+    for (int t = 0; t < 100; t++) {
+        CHECK_EQ_INT(spec_accept(pt, pd, ok, V, 2, &rng, &next, NULL), 2);
+        CHECK_EQ_INT(next, 1);
+        CHECK_EQ_INT(spec_accept(pt, pd, bad, V, 2, &rng, &next, NULL), 1);
+        CHECK_EQ_INT(next, 4);
+    }
+    sampler_free(&rng);
+}
+
+/* ---- the command line ------------------------------------------------------------------ */
+
+static void check_one_line_error(const char *args, int want_rc, const char *want_text) {
+    char cmd[2048], *out = NULL, *err = NULL;
+    snprintf(cmd, sizeof cmd, "%s run -m %s -t 1 --temp 0 -n 8 %s", scarce_bin(),
+             shared_path(STORIES), args);
+    CHECK_EQ_INT(run_cmd(cmd, &out, &err), want_rc);
+    REQUIRE(err);
+    char *nl = strchr(err, '\n');
+    CHECK_MSG(nl && !nl[1], "expected one line on stderr, got:\n%s", err);
+    CHECK_MSG(strstr(err, want_text), "expected '%s' in: %s", want_text, err);
+    free(out), free(err);
+}
+
+TEST(spec_cli_vocabulary_mismatch_and_overflow_fail_cleanly) {
+    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    const char *other = shared_path("models/vocab/ggml-vocab-llama-spm.gguf");
+    if (!file_exists(other)) SKIP("ggml-vocab-llama-spm.gguf not found");
+    char path[512], cmd[1536], args[1024];
+    snprintf(path, sizeof path, "%s/other_vocab.gguf", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "%s mkmodel -o %s --vocab %s --n-embd 32 --n-layer 1 --n-head 4 "
+             "--n-head-kv 2 --n-ff 64", scarce_bin(), path, other);
+    REQUIRE(run_cmd(cmd, NULL, NULL) == 0);
+    snprintf(args, sizeof args, "-md %s", path);
+    check_one_line_error(args, 1, "vocabulary");
+    check_one_line_error("-c 3 -p \"Once upon a time there was\" --lookup 2", 1, "context");
+    check_one_line_error("--lookup 2 --draft-layers 1", 2, "exactly one");
+    check_one_line_error("--draft-layers 99", 1, "layers");
+}
+
+TEST(spec_cli_greedy_text_equals_plain) {
+    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    char cmd[1024], *plain = NULL, *spec = NULL, *err = NULL;
+    snprintf(cmd, sizeof cmd, "%s run -m %s -t 1 --temp 0 -n 48 -p \"Once upon a time\"",
+             scarce_bin(), shared_path(STORIES));
+    CHECK_EQ_INT(run_cmd(cmd, &plain, NULL), 0);
+    strcat(cmd, " --draft-layers 3 --draft 4 --trace-spec");
+    CHECK_EQ_INT(run_cmd(cmd, &spec, &err), 0);
+    REQUIRE(plain && spec && err);
+    CHECK_MSG(!strcmp(plain, spec), "plain:\n%s\nspeculative:\n%s", plain, spec);
+    CHECK(strstr(err, "spec    1:") && strstr(err, "accepted"));
+    CHECK(!strchr(err, '\033')); /* stderr is a pipe: no colour codes */
+    free(plain), free(spec), free(err);
+}

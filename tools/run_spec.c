@@ -1,0 +1,201 @@
+/* run_spec.c - the speculative side of `scarce run`: flags, the generation loop over
+ * spec_step(), the acceptance report and the --trace-spec teaching trace. */
+#include "run_spec.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../kernels/cpu.h"
+#include "cli.h"
+
+void run_spec_usage(FILE *out) {
+    fprintf(out,
+            "speculative decoding (exact: same text when greedy, same distribution otherwise):\n"
+            "  -md FILE          draft model (same vocabulary as -m)\n"
+            "  --lookup N        draft by n-gram lookup of the last N tokens in the context\n"
+            "  --draft-layers L  self-speculation: the target's first L layers + output head\n"
+            "  --draft N         tokens drafted per target pass (default 5, at most %d)\n"
+            "  --draft-min N     adaptive length: shrink after rejections down to N (default 1)\n"
+            "  --draft-max N     ... grow after full acceptance up to N (default --draft)\n"
+            "  --trace-spec      one line per target pass: drafted, accepted, correction\n"
+            "  --spec-compare    afterwards time plain decoding of as many tokens (speed-up)\n",
+            SPEC_MAX_DRAFT);
+}
+
+int run_spec_parse(int argc, char **argv, int *i, run_spec_args *sa) {
+    const char *f = argv[*i], *v;
+    /* any of them turns speculation on; build_params() then insists on one source */
+    if (!strcmp(f, "--trace-spec")) return sa->enabled = sa->trace = 1;
+    if (!strcmp(f, "--spec-compare")) return sa->enabled = sa->compare = 1;
+    static const char *const valued[] = {"-md", "--lookup", "--draft-layers", "--draft",
+                                         "--draft-min", "--draft-max"};
+    int which = -1;
+    for (int k = 0; k < 6; k++)
+        if (!strcmp(f, valued[k])) which = k;
+    if (which < 0) return 0;
+    if (!(v = cli_value("run", argc, argv, i))) return -1;
+    long *slot[] = {NULL, &sa->lookup_n, &sa->draft_layers, &sa->n_draft, &sa->draft_min,
+                    &sa->draft_max};
+    if (which == 0) sa->draft_path = v;
+    else if (cli_int("run", f, v, 1, which <= 2 ? 1 << 20 : SPEC_MAX_DRAFT, slot[which]))
+        return -1;
+    sa->enabled = 1;
+    if (which <= 2) sa->n_sources++;
+    return 1;
+}
+
+/* ---- the teaching trace ------------------------------------------------------------- */
+
+typedef struct {
+    const char *ok, *bad, *skip, *own, *off;
+} palette;
+
+/* piece of id after prev, with newlines made visible */
+static void piece_text(const tokenizer *tok, int prev, int id, char *out, int cap) {
+    char raw[128];
+    tokenizer_piece(tok, prev, id, raw, sizeof raw);
+    int n = 0;
+    for (const char *c = raw; *c && n < cap - 3; c++) {
+        if (*c == '\n') out[n++] = '\\', out[n++] = 'n';
+        else out[n++] = *c;
+    }
+    out[n] = 0;
+}
+
+static void trace_pass(const tokenizer *tok, const spec_pass *ps, int prev, long pass_no) {
+    static const palette colour = {"\033[32m", "\033[31m", "\033[2m", "\033[1;36m", "\033[0m"};
+    static const palette plain = {"", "", "", "", ""};
+    const palette *c = isatty(STDERR_FILENO) ? &colour : &plain;
+    char text[160];
+    fprintf(stderr, "spec %4ld:", pass_no);
+    for (int i = 0; i < ps->n_drafted; i++) {
+        piece_text(tok, prev, ps->drafted[i], text, sizeof text);
+        prev = ps->drafted[i];
+        const char *mark = i < ps->n_accepted ? "+" : i == ps->n_accepted ? "-" : "~";
+        const char *col = i < ps->n_accepted ? c->ok : i == ps->n_accepted ? c->bad : c->skip;
+        fprintf(stderr, " %s%s\"%s\"", col, mark, text);
+        if (ps->sampling && i <= ps->n_accepted) fprintf(stderr, "(%.2f)", ps->ratio[i]);
+        fputs(c->off, stderr);
+    }
+    prev = ps->n_accepted ? ps->drafted[ps->n_accepted - 1] : prev;
+    piece_text(tok, prev, ps->next, text, sizeof text);
+    fprintf(stderr, " => %s\"%s\"%s %s\n", c->own, text, c->off,
+            !ps->n_drafted ? "(no draft)"
+            : ps->n_accepted == ps->n_drafted ? "(bonus)" : "(correction)");
+}
+
+/* ---- the report ----------------------------------------------------------------------- */
+
+static void print_report(const char *source, const spec_stats *st) {
+    fprintf(stderr, "speculative (%s): %llu target passes, %llu drafted, %llu accepted (%.1f%%), "
+            "%.2f tokens/pass\n", source, (unsigned long long)st->passes,
+            (unsigned long long)st->drafted, (unsigned long long)st->accepted,
+            st->drafted ? 100.0 * st->accepted / st->drafted : 0.0,
+            st->passes ? (double)st->emitted / st->passes : 0.0);
+    fprintf(stderr, "  acceptance by draft position:");
+    for (int i = 0; i < SPEC_MAX_DRAFT && st->drafted_at[i]; i++)
+        fprintf(stderr, " %d:%.0f%%", i + 1, 100.0 * st->accepted_at[i] / st->drafted_at[i]);
+    fprintf(stderr, "\n  time: draft %.3f s, target %.3f s\n", st->t_draft, st->t_target);
+}
+
+static int build_params(const run_spec_args *sa, spec_params *p, char *source, size_t cap) {
+    if (sa->n_sources != 1)
+        return cli_error("run", EXIT_USAGE, "give exactly one of -md, --lookup, --draft-layers");
+    int n = sa->n_draft ? (int)sa->n_draft : 5;
+    *p = (spec_params){.n_draft = n, .n_draft_min = sa->draft_min ? (int)sa->draft_min : 1,
+                       .n_draft_max = sa->draft_max ? (int)sa->draft_max : n,
+                       .lookup_n = (int)sa->lookup_n, .draft_layers = (int)sa->draft_layers};
+    if (p->n_draft < p->n_draft_min) p->n_draft = p->n_draft_min;
+    if (p->n_draft > p->n_draft_max) p->n_draft = p->n_draft_max;
+    if (sa->draft_path) p->source = SPEC_MODEL, snprintf(source, cap, "draft %s", sa->draft_path);
+    else if (sa->lookup_n) p->source = SPEC_LOOKUP, snprintf(source, cap, "lookup %ld", sa->lookup_n);
+    else p->source = SPEC_LAYERS, snprintf(source, cap, "first %ld layers", sa->draft_layers);
+    if (p->n_draft_min > p->n_draft_max)
+        return cli_error("run", EXIT_USAGE, "--draft-min %d is above --draft-max %d",
+                         p->n_draft_min, p->n_draft_max);
+    return 0;
+}
+
+/* Streams the speculative generation; returns the number of tokens or -1. */
+static long generate(spec_decoder *sd, const run_spec_args *sa, const tokenizer *tok,
+                     long n_predict, volatile sig_atomic_t *interrupted, const char **stop,
+                     scarce_error *err) {
+    long n_gen = 0;
+    int out[SPEC_MAX_DRAFT + 1], prev = sd->tokens[sd->n_tokens - 1];
+    spec_pass pass;
+    while (n_gen < n_predict) {
+        if (*interrupted) return *stop = "interrupted (SIGINT)", n_gen;
+        int got = spec_step(sd, (int)(n_predict - n_gen), out, &pass, err);
+        if (got < 0) return -1;
+        if (got == 0) return *stop = "context full (-c)", n_gen;
+        if (sa->trace) trace_pass(tok, &pass, prev, (long)sd->stats.passes);
+        for (int i = 0; i < got; i++) {
+            if (out[i] == tokenizer_eos(tok) || out[i] == tokenizer_bos(tok))
+                return *stop = "end of text", n_gen;
+            char piece[256];
+            int len = tokenizer_piece(tok, prev, out[i], piece, sizeof piece);
+            fwrite(piece, 1, (size_t)len, stdout);
+            prev = out[i];
+            n_gen++;
+        }
+        fflush(stdout);
+    }
+    return n_gen;
+}
+
+static void compare_plain(model *m, const model *dm, const spec_params *p, const sampler *smp,
+                          const int *prompt, int n_prompt, long n_gen, int n_ctx) {
+    spec_bench_result r;
+    scarce_error err = {0};
+    if (n_gen < 1) return;
+    if (spec_bench(m, dm, p, &smp->p, prompt, n_prompt, (int)n_gen, n_ctx, &r, &err)) {
+        fprintf(stderr, "spec-compare: %s\n", err.msg);
+        return;
+    }
+    fprintf(stderr, "spec-compare (%ld tokens, no stop at end of text): plain %.1f tok/s, "
+            "speculative %.1f tok/s, speed-up %.2fx\n", n_gen, r.tok_s_plain, r.tok_s_spec,
+            r.tok_s_spec / r.tok_s_plain);
+}
+
+int run_spec(const run_spec_args *sa, model *m, const tokenizer *tok, session *s,
+             sampler *smp, const int *prompt, int n_prompt, long n_predict,
+             volatile sig_atomic_t *interrupted, spec_stats *stats) {
+    spec_params p;
+    char source[300];
+    if (build_params(sa, &p, source, sizeof source)) return EXIT_USAGE;
+    scarce_error err = {0};
+    model *dm = NULL;
+    spec_decoder sd;
+    if (sa->draft_path && !(dm = model_load(sa->draft_path, &err)))
+        return cli_error("run", EXIT_RUNTIME, "%s", err.msg);
+    int rc = EXIT_RUNTIME;
+    if (spec_init(&sd, s, smp, dm, &p, &err)) {
+        model_free(dm);
+        return cli_error("run", EXIT_RUNTIME, "%s", err.msg);
+    }
+    const char *stop = "-n tokens generated";
+    double t0 = now_seconds();
+    long n_gen = spec_prefill(&sd, prompt, n_prompt, &err) ? -1 : 0;
+    double t_prompt = now_seconds() - t0, t1 = now_seconds();
+    if (n_gen == 0) n_gen = generate(&sd, sa, tok, n_predict, interrupted, &stop, &err);
+    double t_gen = now_seconds() - t1;
+    fputc('\n', stdout);
+    fflush(stdout);
+    if (n_gen < 0) {
+        cli_error("run", EXIT_RUNTIME, "%s", err.msg);
+        goto done;
+    }
+    fprintf(stderr, "\nstopped: %s\n", stop);
+    fprintf(stderr, "prompt: %d tokens in %.3f s\n", n_prompt, t_prompt);
+    fprintf(stderr, "decode: %ld tokens in %.3f s (%.1f tok/s), %s kernels\n", n_gen, t_gen,
+            n_gen / (t_gen > 0 ? t_gen : 1e-9), kernels_isa_name(kernels_isa()));
+    print_report(source, &sd.stats);
+    if (stats) *stats = sd.stats;
+    if (sa->compare) compare_plain(m, dm, &p, smp, prompt, n_prompt, n_gen, s->cache.n_ctx);
+    rc = *interrupted ? EXIT_RUNTIME : EXIT_OK;
+done:
+    spec_free(&sd);
+    model_free(dm);
+    return rc;
+}
