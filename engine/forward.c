@@ -8,6 +8,7 @@
  * prefill and speculative verification cheaper per token than decode. */
 #include "forward.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,6 +75,17 @@ void session_free(session *s) {
     memset(s, 0, sizeof *s);
 }
 
+/* Shows the input of weight blk.l.<what>.weight (or <what>.weight when l < 0) to the
+ * session's observer, if any. */
+static void observe(const session *s, int l, const char *what, const float *x, int B,
+                    int64_t cols) {
+    if (!s->act_hook) return;
+    char name[96];
+    if (l >= 0) snprintf(name, sizeof name, "blk.%d.%s.weight", l, what);
+    else snprintf(name, sizeof name, "%s.weight", what);
+    s->act_hook(s->act_hook_ctx, name, x, B, cols);
+}
+
 /* x = x + y over n floats */
 static void add_into(float *x, const float *y, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] += y[i];
@@ -89,6 +101,9 @@ static void attention_block(session *s, int l, int B, int pos0) {
     for (int b = 0; b < B; b++)
         rmsnorm(rs->xb + (size_t)b * c->n_embd, rs->x + (size_t)b * c->n_embd, w->attn_norm,
                 c->n_embd, c->rms_eps);
+    observe(s, l, "attn_q", rs->xb, B, c->n_embd);
+    observe(s, l, "attn_k", rs->xb, B, c->n_embd);
+    observe(s, l, "attn_v", rs->xb, B, c->n_embd);
     matmul(&w->wq, rs->xb, B, rs->q);
     matmul(&w->wk, rs->xb, B, rs->k);
     matmul(&w->wv, rs->xb, B, rs->v);
@@ -109,6 +124,7 @@ static void attention_block(session *s, int l, int B, int pos0) {
         s->stats.kv_bytes += 2ull * n_pos * kv_dim * sizeof(float);
         s->stats.flops += 4ull * n_pos * q_dim;
     }
+    observe(s, l, "attn_output", rs->xb2, B, q_dim);
     matmul(&w->wo, rs->xb2, B, rs->xb);
 }
 
@@ -125,9 +141,12 @@ static int ffn_block(session *s, int l, int B, scarce_error *err) {
         memcpy(rs->xb2, rs->moe_out, (size_t)B * c->n_embd * sizeof(float));
         return 0;
     }
+    observe(s, l, "ffn_gate", rs->xb, B, c->n_embd);
+    observe(s, l, "ffn_up", rs->xb, B, c->n_embd);
     matmul(&w->ffn_gate, rs->xb, B, rs->hb);
     matmul(&w->ffn_up, rs->xb, B, rs->hb2);
     swiglu(rs->hb, rs->hb2, B * c->n_ff);
+    observe(s, l, "ffn_down", rs->hb, B, c->n_ff);
     matmul(&w->ffn_down, rs->hb, B, rs->xb2);
     return 0;
 }
@@ -158,6 +177,7 @@ static int forward_batch(session *s, const int *tokens, int B, float *logits, in
     for (int b = first; b < B; b++)
         rmsnorm(rs->xb + (size_t)(b - first) * c->n_embd, rs->x + (size_t)b * c->n_embd,
                 m->output_norm, c->n_embd, c->rms_eps);
+    observe(s, -1, "output", rs->xb, B - first, c->n_embd);
     matmul(&m->output, rs->xb, B - first, logits);
     s->cache.n_pos += B;
     s->stats.weight_bytes += dense_pass_bytes(m, s->n_layer_run) +

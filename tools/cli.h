@@ -12,6 +12,8 @@ int cmd_run(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_mkmodel(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
+int cmd_imatrix(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_logits_diff(int argc, char **argv);
 int cmd_upcycle(int argc, char **argv);
