@@ -1,9 +1,12 @@
 /* cmd_quantize.c - scarce quantize IN.gguf OUT.gguf TYPE [--imatrix FILE] [-t N] [--pure]:
  * prints what engine/quantize_model.c did, tensor by tensor. */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../engine/gguf.h"
 #include "../engine/quantize_model.h"
 #include "../quant/policy.h"
 #include "../quant/types.h"
@@ -20,7 +23,10 @@ static void usage(FILE *out) {
                  "  are scarce's own types: other readers refuse such files (scarce.types).\n"
                  "  --imatrix FILE  column importances from scarce imatrix (weights the error)\n"
                  "  --pure          no per-tensor upgrades (output, attn_v, ffn_down ...)\n"
-                 "  -t N            threads (default: all)\n");
+                 "  -t N            threads (default: all)\n"
+                 "       scarce quantize --compare REF.gguf OTHER.gguf\n"
+                 "  prints the RMSE of every tensor of OTHER (any types, e.g. written by\n"
+                 "  llama-quantize) against the same tensor of REF, both dequantized\n");
 }
 
 static void progress_bar(void *ctx, int done, int total, const char *name) {
@@ -32,6 +38,9 @@ static void progress_bar(void *ctx, int done, int total, const char *name) {
 }
 
 static void print_report(const quantize_report *rep) {
+    double e2 = 0;
+    for (int i = 0; i < rep->n_tensors; i++)
+        e2 += rep->tensors[i].rmse * rep->tensors[i].rmse * (double)rep->tensors[i].n_elements;
     printf("%-28s %-9s %-9s %10s %11s %9s  %s\n", "tensor", "from", "type", "bytes", "rmse",
            "rel", "reason");
     for (int i = 0; i < rep->n_tensors; i++) {
@@ -41,12 +50,57 @@ static void print_report(const quantize_report *rep) {
                t->rms_source > 0 ? t->rmse / t->rms_source : 0.0, t->reason,
                t->has_importance ? (t->reason[0] ? " (imatrix)" : "(imatrix)") : "");
     }
-    printf("total: %zu bytes (%.2f MiB), %lld weights, %.4f bits/weight, general.file_type %u\n",
-           rep->total_bytes, rep->total_bytes / 1048576.0, (long long)rep->n_elements,
-           rep->bits_per_weight, rep->file_type);
+    printf("total: %zu bytes (%.2f MiB), %lld weights, %.4f bits/weight, rmse %.5g, "
+           "general.file_type %u\n", rep->total_bytes, rep->total_bytes / 1048576.0,
+           (long long)rep->n_elements, rep->bits_per_weight,
+           rep->n_elements ? sqrt(e2 / (double)rep->n_elements) : 0.0, rep->file_type);
+}
+
+/* RMSE of tensor b against tensor a (same shape), both dequantized row by row. */
+static double tensor_rmse(const gguf_tensor *a, const gguf_tensor *b, double *rms_a) {
+    const int64_t ne0 = a->ne[0], rows = a->ne[1] * a->ne[2] * a->ne[3];
+    float *ra = malloc(sizeof(float) * ne0), *rb = malloc(sizeof(float) * ne0);
+    const size_t ba = qtype_row_bytes(a->type, ne0), bb = qtype_row_bytes(b->type, ne0);
+    double e2 = 0, x2 = 0;
+    for (int64_t r = 0; ra && rb && r < rows; r++) {
+        qtype(a->type)->dequantize((const unsigned char *)a->data + r * ba, ra, ne0);
+        qtype(b->type)->dequantize((const unsigned char *)b->data + r * bb, rb, ne0);
+        for (int64_t j = 0; j < ne0; j++) e2 += (double)(rb[j] - ra[j]) * (rb[j] - ra[j]), x2 += (double)ra[j] * ra[j];
+    }
+    free(ra), free(rb);
+    *rms_a = sqrt(x2 / (double)(ne0 * rows));
+    return sqrt(e2 / (double)(ne0 * rows));
+}
+
+static int compare(const char *ref, const char *other) {
+    scarce_error err;
+    gguf_file *a = gguf_open(ref, &err), *b = a ? gguf_open(other, &err) : NULL;
+    if (!b) {
+        gguf_close(a);
+        return cli_error("quantize", EXIT_RUNTIME, "%s", err.msg);
+    }
+    double e2 = 0, n_all = 0;
+    size_t bytes = 0;
+    printf("%-28s %-9s %10s %11s %9s\n", "tensor", "type", "bytes", "rmse", "rel");
+    for (uint64_t i = 0; i < a->n_tensors; i++) {
+        const gguf_tensor *ta = &a->tensors[i], *tb = gguf_find_tensor(b, ta->name);
+        if (!tb || memcmp(ta->ne, tb->ne, sizeof ta->ne) || !qtype(tb->type) || !qtype(ta->type)) {
+            printf("%-28s missing or of another shape/type in %s\n", ta->name, other);
+            continue;
+        }
+        double rms, rmse = tensor_rmse(ta, tb, &rms);
+        double n = (double)ta->ne[0] * ta->ne[1] * ta->ne[2] * ta->ne[3];
+        e2 += rmse * rmse * n, n_all += n, bytes += tb->bytes;
+        printf("%-28s %-9s %10zu %11.4g %9.4g\n", ta->name, qtype(tb->type)->name, tb->bytes, rmse,
+               rms > 0 ? rmse / rms : 0.0);
+    }
+    printf("total: %zu bytes, %.4f bits/weight, rmse %.5g\n", bytes, 8.0 * bytes / n_all, sqrt(e2 / n_all));
+    gguf_close(a), gguf_close(b);
+    return EXIT_OK;
 }
 
 int cmd_quantize(int argc, char **argv) {
+    if (argc == 4 && !strcmp(argv[1], "--compare")) return compare(argv[2], argv[3]);
     const char *pos[3] = {0};
     int n_pos = 0;
     quantize_opts opts = {0};
