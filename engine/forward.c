@@ -8,6 +8,7 @@
  * prefill and speculative verification cheaper per token than decode. */
 #include "forward.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,8 +75,17 @@ void session_free(session *s) {
     memset(s, 0, sizeof *s);
 }
 
-/* matmul() with its time counted in stats.t_matmul (two clock reads: ~50 ns per call) */
-static void timed_matmul(session *s, const qmatrix *w, const float *x, int B, float *y) {
+/* y = W x for B tokens (W is blk.l.<what>.weight, or <what>.weight when l < 0): shows x to
+ * the session's observer if any (imatrix), and counts the time in stats.t_matmul (two
+ * clock reads: ~50 ns per call). */
+static void weight_matmul(session *s, int l, const char *what, const qmatrix *w, const float *x,
+                          int B, float *y) {
+    if (s->act_hook) {
+        char name[96];
+        if (l >= 0) snprintf(name, sizeof name, "blk.%d.%s.weight", l, what);
+        else snprintf(name, sizeof name, "%s.weight", what);
+        s->act_hook(s->act_hook_ctx, name, x, B, w->cols);
+    }
     double t0 = now_seconds();
     matmul(w, x, B, y);
     s->stats.t_matmul += now_seconds() - t0;
@@ -96,9 +106,9 @@ static void attention_block(session *s, int l, int B, int pos0) {
     for (int b = 0; b < B; b++)
         rmsnorm(rs->xb + (size_t)b * c->n_embd, rs->x + (size_t)b * c->n_embd, w->attn_norm,
                 c->n_embd, c->rms_eps);
-    timed_matmul(s, &w->wq, rs->xb, B, rs->q);
-    timed_matmul(s, &w->wk, rs->xb, B, rs->k);
-    timed_matmul(s, &w->wv, rs->xb, B, rs->v);
+    weight_matmul(s, l, "attn_q", &w->wq, rs->xb, B, rs->q);
+    weight_matmul(s, l, "attn_k", &w->wk, rs->xb, B, rs->k);
+    weight_matmul(s, l, "attn_v", &w->wv, rs->xb, B, rs->v);
     for (int b = 0; b < B; b++) {
         const int pos = pos0 + b;
         float *q = rs->q + (size_t)b * q_dim, *k = rs->k + (size_t)b * kv_dim;
@@ -118,7 +128,7 @@ static void attention_block(session *s, int l, int B, int pos0) {
         s->stats.flops += 4ull * n_pos * q_dim;
     }
     s->stats.t_attention += now_seconds() - t_att;
-    timed_matmul(s, &w->wo, rs->xb2, B, rs->xb);
+    weight_matmul(s, l, "attn_output", &w->wo, rs->xb2, B, rs->xb);
 }
 
 /* FFN block of layer l; result in rs->xb2. */
@@ -136,10 +146,10 @@ static int ffn_block(session *s, int l, int B, scarce_error *err) {
         memcpy(rs->xb2, rs->moe_out, (size_t)B * c->n_embd * sizeof(float));
         return 0;
     }
-    timed_matmul(s, &w->ffn_gate, rs->xb, B, rs->hb);
-    timed_matmul(s, &w->ffn_up, rs->xb, B, rs->hb2);
+    weight_matmul(s, l, "ffn_gate", &w->ffn_gate, rs->xb, B, rs->hb);
+    weight_matmul(s, l, "ffn_up", &w->ffn_up, rs->xb, B, rs->hb2);
     swiglu(rs->hb, rs->hb2, B * c->n_ff);
-    timed_matmul(s, &w->ffn_down, rs->hb, B, rs->xb2);
+    weight_matmul(s, l, "ffn_down", &w->ffn_down, rs->hb, B, rs->xb2);
     return 0;
 }
 
@@ -169,7 +179,7 @@ static int forward_batch(session *s, const int *tokens, int B, float *logits, in
     for (int b = first; b < B; b++)
         rmsnorm(rs->xb + (size_t)(b - first) * c->n_embd, rs->x + (size_t)b * c->n_embd,
                 m->output_norm, c->n_embd, c->rms_eps);
-    timed_matmul(s, &m->output, rs->xb, B - first, logits);
+    weight_matmul(s, -1, "output", &m->output, rs->xb, B - first, logits);
     s->cache.n_pos += B;
     s->stats.weight_bytes += dense_pass_bytes(m, s->n_layer_run) +
                              (uint64_t)B * m->token_embd.row_bytes;

@@ -32,6 +32,11 @@ typedef struct {
     run_stats stats;
     int n_layer_run; /* layers actually run (< n_layer only for self-speculative drafts) */
     moe_stats *moe;  /* MoE routing counters when set by the caller (owned by the caller) */
+    /* Optional observer of weight-matmul inputs (scarce imatrix), NULL = off: called with
+     * the weight's GGUF name ("blk.0.attn_q.weight") and the B rows of cols activations
+     * it is about to multiply (dense layers and output; not MoE experts). */
+    void (*act_hook)(void *ctx, const char *weight, const float *x, int B, int64_t cols);
+    void *act_hook_ctx;
 } session;
 
 /* n_ctx: positions the cache holds (0 = the model's training context). */

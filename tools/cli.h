@@ -16,6 +16,8 @@ int cmd_bench(int argc, char **argv);
 int cmd_ppl(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
+int cmd_imatrix(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_logits_diff(int argc, char **argv);
 int cmd_upcycle(int argc, char **argv);

@@ -75,6 +75,7 @@ static void unload(loaded *l) {
 }
 
 int ppl_run(const ppl_job *job, ppl_result *res) {
+    const char *cmd = job->cmd ? job->cmd : "ppl";
     scarce_error err = {0};
     loaded mod = {0}, base = {0};
     tokenizer *tok = NULL;
@@ -84,18 +85,18 @@ int ppl_run(const ppl_job *job, ppl_result *res) {
     if (load(&mod, job->model, job->n_ctx, &err) || (job->base && load(&base, job->base, job->n_ctx, &err)) ||
         !(tok = tokenizer_load(mod.m->file, &err)) ||
         !(ids = tokenize_file(job->text, tok, &n_ids, &err))) {
-        cli_error("ppl", EXIT_RUNTIME, "%s", err.msg);
+        cli_error(cmd, EXIT_RUNTIME, "%s", err.msg);
         goto done;
     }
     if (base.m && base.m->cfg.n_vocab != mod.m->cfg.n_vocab) {
-        cli_error("ppl", EXIT_RUNTIME, "%s has %d tokens in its vocabulary, %s has %d: KL needs the same vocabulary",
+        cli_error(cmd, EXIT_RUNTIME, "%s has %d tokens in its vocabulary, %s has %d: KL needs the same vocabulary",
                   job->base, base.m->cfg.n_vocab, job->model, mod.m->cfg.n_vocab);
         goto done;
     }
     int n_chunks = n_ids / job->n_ctx;
     if (job->n_chunks > 0 && job->n_chunks < n_chunks) n_chunks = job->n_chunks;
     if (n_chunks < 1) {
-        cli_error("ppl", EXIT_RUNTIME, "%s: %d tokens, fewer than one window of %d (-c)", job->text,
+        cli_error(cmd, EXIT_RUNTIME, "%s: %d tokens, fewer than one window of %d (-c)", job->text,
                   n_ids, job->n_ctx);
         goto done;
     }
@@ -107,7 +108,7 @@ int ppl_run(const ppl_job *job, ppl_result *res) {
     for (int c = 0; c < n_chunks; c++) {
         if (ppl_window(&mod.s, base.m ? &base.s : NULL, ids + (size_t)c * job->n_ctx, job->n_ctx,
                        job->n_batch, tokenizer_bos(tok), &acc, &err)) {
-            cli_error("ppl", EXIT_RUNTIME, "window %d: %s", c, err.msg);
+            cli_error(cmd, EXIT_RUNTIME, "window %d: %s", c, err.msg);
             goto done;
         }
         if (!job->quiet) printf("[%d]%.4f%s", c + 1, ppl_estimate(&acc, NULL), c + 1 < n_chunks ? "," : "\n");

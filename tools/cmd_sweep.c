@@ -12,14 +12,11 @@
 
 #include "../engine/gguf.h"
 #include "../quant/types.h"
+#include "../engine/quantize_model.h"
 #include "cli.h"
 #include "report.h"
 #include "svg.h"
 
-/* The whole-model quantizer (quant/ branch). Declared weak so that sweep links before it
- * lands: when absent, sweep says so and does nothing. */
-int quantize_model(const char *in, const char *out, const char *type, int n_threads,
-                   scarce_error *err) __attribute__((weak));
 
 enum { MAX_TYPES = 32 };
 
@@ -76,7 +73,7 @@ static int measure(const char *path, const char *base, const char *type, const c
     memset(row, 0, sizeof *row);
     snprintf(row->type, sizeof row->type, "%s", type);
     row->bpw = file_bpw(path);
-    ppl_job job = {.model = path, .base = base, .text = text, .n_ctx = n_ctx,
+    ppl_job job = {.cmd = "sweep", .model = path, .base = base, .text = text, .n_ctx = n_ctx,
                    .n_chunks = n_chunks, .quiet = 1};
     ppl_result pr;
     if (ppl_run(&job, &pr)) return -1;
@@ -173,9 +170,6 @@ int cmd_sweep(int argc, char **argv) {
         else return cli_error("sweep", EXIT_USAGE, "unknown option %s (see scarce sweep -h)", f);
     }
     if (!model || !text) return cli_error("sweep", EXIT_USAGE, "-m FILE and -f TEXT are required");
-    if (!quantize_model)
-        return cli_error("sweep", EXIT_RUNTIME, "quantizer not available in this build "
-                                                "(quantize_model() is not linked)");
     kernels_set_threads((int)n_threads);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
@@ -195,7 +189,8 @@ int cmd_sweep(int argc, char **argv) {
         n_temp++;
         scarce_error err = {0};
         fprintf(stderr, "sweep: %s\n", qt->name);
-        if (quantize_model(model, tmp, qt->name, (int)n_threads, &err)) {
+        quantize_opts qo = {.n_threads = (int)n_threads};
+        if (quantize_model(model, tmp, qt->name, &qo, NULL, &err)) {
             fprintf(stderr, "sweep: %s skipped: %s\n", qt->name, err.msg);
             continue;
         }

@@ -43,6 +43,7 @@ typedef struct {
     const char *model, *base, *text; /* base may be NULL */
     int n_ctx, n_chunks, n_batch;    /* n_chunks 0 = all; n_batch 0 = whole window */
     int quiet;                       /* no per-window lines or progress */
+    const char *cmd;                 /* names errors: "ppl" when NULL, "sweep" ... */
 } ppl_job;
 
 typedef struct {

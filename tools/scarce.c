@@ -17,6 +17,8 @@ static const command commands[] = {
     {"chat", cmd_chat, "talk to a model through its chat template (one turn per stdin line)"},
     {"tokenize", cmd_tokenize, "print the token ids of a text in a model's vocabulary"},
     {"logits-diff", cmd_logits_diff, "compare our logits with a llama-perplexity --kl-divergence-base file"},
+    {"quantize", cmd_quantize, "quantize a GGUF model to another type (q8_0, q4_k_m, fp8_e4m3 ...)"},
+    {"imatrix", cmd_imatrix, "collect column importances for quantize --imatrix from a text"},
     {"inspect", cmd_inspect, "print a GGUF file's metadata and tensor table"},
     {"mkmodel", cmd_mkmodel, "write a synthetic llama GGUF of any shape (random weights)"},
     {"membw", cmd_membw, "measure memory bandwidth (the peak run/bench quote % of)"},

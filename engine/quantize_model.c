@@ -1,0 +1,266 @@
+/* quantize_model.c - GGUF -> GGUF quantization driver (see quantize_model.h).
+ *
+ * Two passes over the tensor table: first every tensor's type is chosen (the header must
+ * be complete before data is written), then each tensor is streamed in chunks of rows:
+ * source -> f32 -> finite check -> quantize (rows in parallel) -> dequantize for the RMSE
+ * -> writer. Memory stays O(chunk), whatever the model size. */
+#include "quantize_model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../quant/policy.h"
+#include "../quant/types.h"
+#include "gguf.h"
+
+enum { CHUNK_ELEMENTS = 1 << 20 }; /* floats per streamed chunk (4 MiB) */
+
+typedef struct {
+    gguf_file *in, *imatrix;
+    gguf_writer *w;
+    quantize_tensor_info *info;
+    int n_threads;
+} job;
+
+void quantize_report_free(quantize_report *rep) {
+    if (!rep) return;
+    free(rep->tensors);
+    memset(rep, 0, sizeof *rep);
+}
+
+static int64_t n_elements(const gguf_tensor *t) {
+    int64_t n = 1;
+    for (int d = 0; d < t->n_dims; d++) n *= t->ne[d];
+    return n;
+}
+
+/* What policy.c needs from the metadata; missing keys are left at harmless defaults. */
+static void read_policy_model(const gguf_file *f, policy_model *pm) {
+    const char *arch = gguf_get_str(f, "general.architecture");
+    char key[128];
+    int64_t v = 0, n_head = 1, n_head_kv = 1;
+    if (!arch) arch = "llama";
+    snprintf(key, sizeof key, "%s.block_count", arch);
+    if (!gguf_get_i64(f, key, &v, NULL)) pm->n_layer = (int)v;
+    snprintf(key, sizeof key, "%s.attention.head_count", arch);
+    if (!gguf_get_i64(f, key, &v, NULL) && v > 0) n_head = v;
+    n_head_kv = n_head;
+    snprintf(key, sizeof key, "%s.attention.head_count_kv", arch);
+    if (!gguf_get_i64(f, key, &v, NULL) && v > 0) n_head_kv = v;
+    pm->n_gqa = (int)(n_head / n_head_kv);
+    pm->has_output = gguf_find_tensor(f, "output.weight") != NULL;
+}
+
+/* Column importances of weight `name` (ne0 values) from the imatrix file, or NULL when the
+ * file has none for it. A small floor keeps columns never activated from counting zero. */
+static int load_importance(const gguf_file *im, const char *name, int64_t ne0, float **out,
+                           scarce_error *err) {
+    *out = NULL;
+    const gguf_tensor *t = im ? gguf_find_tensor(im, name) : NULL;
+    if (!t) return 0;
+    if (t->type != QT_F32 || n_elements(t) != ne0)
+        return scarce_fail(err, "%s: imatrix entry %s: expected %lld f32 values, found %lld %s",
+                           im->path, name, (long long)ne0, (long long)n_elements(t),
+                           qtype(t->type) ? qtype(t->type)->name : "?");
+    float *imp = malloc((size_t)ne0 * sizeof *imp);
+    if (!imp) return scarce_fail(err, "out of memory for the importance of %s", name);
+    memcpy(imp, t->data, (size_t)ne0 * sizeof *imp);
+    double mean = 0;
+    for (int64_t j = 0; j < ne0; j++) {
+        if (!isfinite(imp[j]) || imp[j] < 0) {
+            free(imp);
+            return scarce_fail(err, "%s: imatrix entry %s: value %lld is %g (expected >= 0)",
+                               im->path, name, (long long)j, imp[j]);
+        }
+        mean += imp[j];
+    }
+    mean /= (double)ne0;
+    for (int64_t j = 0; j < ne0; j++) imp[j] += (float)(1e-3 * mean + 1e-12);
+    *out = imp;
+    return 0;
+}
+
+/* Source rows [r0, r0+n) of t as f32 into x; fails on the first NaN/Inf. */
+static int source_rows(const gguf_tensor *t, int64_t r0, int64_t n, float *x, scarce_error *err) {
+    const quant_type *st = qtype(t->type);
+    const int64_t ne0 = t->ne[0];
+    const size_t row_bytes = qtype_row_bytes(t->type, ne0);
+    for (int64_t r = 0; r < n; r++)
+        st->dequantize((const uint8_t *)t->data + (size_t)(r0 + r) * row_bytes, x + r * ne0, ne0);
+    int bad = quant_check_finite(x, n * ne0);
+    if (bad >= 0) {
+        int64_t idx = r0 * ne0 + bad;
+        return scarce_fail(err, "tensor %s: element %lld (row %lld, column %lld) is %g: the input "
+                           "must be finite", t->name, (long long)idx, (long long)(idx / ne0),
+                           (long long)(idx % ne0), x[bad]);
+    }
+    return 0;
+}
+
+/* Quantizes n rows of x into dst (rows in parallel); returns the sum of squared errors
+ * and adds the sum of squares of x to *sum_x2. */
+static double quantize_rows(const quant_type *qt, const float *x, int64_t n, int64_t ne0,
+                            const float *imp, uint8_t *dst, float *deq, int n_threads,
+                            double *sum_x2) {
+    const size_t row_bytes = qtype_row_bytes(qt->id, ne0);
+    double err2 = 0, x2 = 0;
+    const int nt = n_threads > 0 ? n_threads : 0;
+#pragma omp parallel for schedule(dynamic, 1) reduction(+ : err2, x2) num_threads(nt ? nt : 1) if (nt != 1)
+    for (int64_t r = 0; r < n; r++) {
+        const float *xr = x + r * ne0;
+        float *dr = deq + r * ne0;
+        qt->quantize(xr, dst + (size_t)r * row_bytes, ne0, imp);
+        qt->dequantize(dst + (size_t)r * row_bytes, dr, ne0);
+        for (int64_t j = 0; j < ne0; j++) {
+            double d = (double)dr[j] - xr[j];
+            err2 += d * d;
+            x2 += (double)xr[j] * xr[j];
+        }
+    }
+    *sum_x2 += x2;
+    return err2;
+}
+
+static int stream_tensor(job *jb, const gguf_tensor *t, quantize_tensor_info *info,
+                         scarce_error *err) {
+    const quant_type *qt = qtype(info->type);
+    const int64_t ne0 = t->ne[0], rows = info->n_elements / ne0;
+    int64_t chunk = CHUNK_ELEMENTS / ne0;
+    if (chunk < 1) chunk = 1;
+    if (chunk > rows) chunk = rows;
+    const size_t row_bytes = qtype_row_bytes(info->type, ne0);
+    float *x = malloc((size_t)(chunk * ne0) * sizeof *x);
+    float *deq = malloc((size_t)(chunk * ne0) * sizeof *deq);
+    uint8_t *dst = malloc((size_t)chunk * row_bytes);
+    float *imp = NULL;
+    int rc = -1;
+    if (!x || !deq || !dst) {
+        scarce_fail(err, "tensor %s: out of memory for %lld rows", t->name, (long long)chunk);
+        goto done;
+    }
+    if (jb->imatrix && load_importance(jb->imatrix, t->name, ne0, &imp, err)) goto done;
+    info->has_importance = imp != NULL;
+    double err2 = 0, x2 = 0;
+    for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+        const int64_t n = rows - r0 < chunk ? rows - r0 : chunk;
+        if (source_rows(t, r0, n, x, err)) goto done;
+        err2 += quantize_rows(qt, x, n, ne0, imp, dst, deq, jb->n_threads, &x2);
+        if (gguf_writer_write(jb->w, dst, (size_t)n * row_bytes, err)) goto done;
+    }
+    info->rmse = sqrt(err2 / (double)info->n_elements);
+    info->rms_source = sqrt(x2 / (double)info->n_elements);
+    rc = 0;
+done:
+    free(x), free(deq), free(dst), free(imp);
+    return rc;
+}
+
+/* Chooses every tensor's type and declares it to the writer. */
+static int plan(job *jb, const quant_scheme *s, const policy_model *pm, quantize_report *rep,
+                scarce_error *err) {
+    const gguf_file *f = jb->in;
+    for (uint64_t i = 0; i < f->n_tensors; i++) {
+        const gguf_tensor *t = &f->tensors[i];
+        quantize_tensor_info *info = &jb->info[i];
+        if (!qtype(t->type) || !qtype(t->type)->dequantize)
+            return scarce_fail(err, "%s: tensor %s has type %u, which cannot be read", f->path,
+                               t->name, t->type);
+        snprintf(info->name, sizeof info->name, "%s", t->name);
+        info->src_type = t->type;
+        info->n_dims = t->n_dims;
+        memcpy(info->ne, t->ne, sizeof info->ne);
+        info->n_elements = n_elements(t);
+        info->type = policy_tensor_type(s, pm, t->name, t->n_dims, t->ne[0], info->reason,
+                                        sizeof info->reason);
+        info->bytes = qtype_row_bytes(info->type, t->ne[0]) * (size_t)(info->n_elements / t->ne[0]);
+        if (t->type != QT_F32 && t->type != QT_F16 && t->type != QT_BF16) rep->dequantized_input = 1;
+        if (gguf_writer_add_tensor(jb->w, t->name, info->type, t->n_dims, t->ne, err)) return -1;
+        rep->total_bytes += info->bytes;
+        rep->n_elements += info->n_elements;
+    }
+    return 0;
+}
+
+/* Metadata: everything from the input but the keys this run decides. */
+static void write_metadata(job *jb, const quant_scheme *s, int n_tensors) {
+    const gguf_file *f = jb->in;
+    for (uint64_t i = 0; i < f->n_kv; i++) {
+        const char *key = f->kv[i].key;
+        if (!strcmp(key, "general.file_type") || !strcmp(key, "scarce.types") ||
+            !strcmp(key, "general.quantization_version"))
+            continue;
+        gguf_writer_copy_kv(jb->w, &f->kv[i]);
+    }
+    gguf_writer_set_u32(jb->w, "general.file_type", s->file_type);
+    int quantized = 0;
+    const char *own[8];
+    int n_own = 0;
+    for (int i = 0; i < n_tensors; i++) {
+        const quant_type *qt = qtype(jb->info[i].type);
+        if (qt->block > 1) quantized = 1;
+        if (!qt->is_scarce) continue;
+        int seen = 0;
+        for (int k = 0; k < n_own; k++) seen |= !strcmp(own[k], qt->name);
+        if (!seen && n_own < 8) own[n_own++] = qt->name;
+    }
+    if (quantized) gguf_writer_set_u32(jb->w, "general.quantization_version", 2);
+    if (n_own) gguf_writer_set_arr_str(jb->w, "scarce.types", own, (uint64_t)n_own);
+}
+
+static int run(job *jb, const char *out, const quant_scheme *s, const policy_model *pm,
+               quantize_report *rep, const quantize_opts *o, scarce_error *err) {
+    const int n = (int)jb->in->n_tensors;
+    if (plan(jb, s, pm, rep, err)) return -1;
+    write_metadata(jb, s, n);
+    if (gguf_writer_open(jb->w, out, err)) return -1;
+    for (int i = 0; i < n; i++) {
+        if (stream_tensor(jb, &jb->in->tensors[i], &jb->info[i], err)) return -1;
+        rep->n_imatrix_used += jb->info[i].has_importance;
+        if (o->progress) o->progress(o->progress_ctx, i + 1, n, jb->info[i].name);
+    }
+    return gguf_writer_finish(jb->w, err);
+}
+
+int quantize_model(const char *in, const char *out, const char *type_name,
+                   const quantize_opts *opts, quantize_report *rep, scarce_error *err) {
+    quantize_opts no_opts = {0};
+    quantize_report local;
+    const quantize_opts *o = opts ? opts : &no_opts;
+    if (!rep) rep = &local;
+    memset(rep, 0, sizeof *rep);
+    const quant_scheme *s = quant_scheme_by_name(type_name);
+    if (!s) return scarce_fail(err, "unknown type '%s' (see scarce quantize -h)", type_name);
+    job jb = {.n_threads = o->n_threads};
+    int rc = -1;
+    if (!(jb.in = gguf_open(in, err))) goto done;
+    if (o->imatrix_path && !(jb.imatrix = gguf_open(o->imatrix_path, err))) goto done;
+    policy_model pm = {.has_imatrix = jb.imatrix != NULL, .pure = o->pure};
+    read_policy_model(jb.in, &pm);
+    if (jb.imatrix) {
+        int64_t chunks = 0;
+        if (!gguf_get_i64(jb.imatrix, "imatrix.chunk_count", &chunks, NULL)) rep->imatrix_chunks = (int)chunks;
+    }
+    jb.info = calloc(jb.in->n_tensors ? jb.in->n_tensors : 1, sizeof *jb.info);
+    jb.w = gguf_writer_new();
+    if (!jb.info || !jb.w) {
+        scarce_fail(err, "out of memory for %s's tensor table", in);
+        goto done;
+    }
+    rep->file_type = s->file_type;
+    rc = run(&jb, out, s, &pm, rep, o, err);
+done:
+    gguf_writer_free(jb.w); /* before finish() this removes the temporary file */
+    if (rc == 0) {
+        rep->n_tensors = (int)jb.in->n_tensors;
+        rep->tensors = jb.info;
+        rep->bits_per_weight = rep->n_elements ? 8.0 * (double)rep->total_bytes / (double)rep->n_elements : 0;
+        jb.info = NULL;
+    }
+    free(jb.info);
+    gguf_close(jb.in);
+    gguf_close(jb.imatrix);
+    if (rep == &local) quantize_report_free(rep);
+    return rc;
+}
