@@ -41,10 +41,19 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 TOOL_OBJ := $(TOOL_SRC:%.c=$(B)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(B)/%.o)
 
+# fuzz: libFuzzer targets tests/fuzz/fuzz_*.c, library rebuilt with clang in build/fuzz
+FB          := build/fuzz
+FUZZ_CC     ?= clang
+FUZZ_CFLAGS := -std=c11 -O1 -g -fno-omit-frame-pointer -march=native -fopenmp -D_GNU_SOURCE \
+               -MMD -MP -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+FUZZ_LDLIBS := -fsanitize=fuzzer,address,undefined -fopenmp -lm
+FUZZ_BIN    := $(patsubst tests/fuzz/%.c,$(FB)/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+
 # SIMD files are compiled for their ISA whatever the build machine; cpu.c picks at run time.
-$(B)/kernels/x86/avx2%.o:   XFLAGS := -mavx2 -mfma -mf16c
-$(B)/kernels/x86/avx512%.o: XFLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -mfma -mf16c
-$(B)/kernels/arm/%.o:       XFLAGS := -march=armv8.2-a+dotprod+fp16
+$(B)/kernels/x86/avx2%.o $(FB)/kernels/x86/avx2%.o:     XFLAGS := -mavx2 -mfma -mf16c
+$(B)/kernels/x86/avx512%.o $(FB)/kernels/x86/avx512%.o: XFLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -mfma -mf16c
+$(B)/kernels/arm/%.o $(FB)/kernels/arm/%.o:             XFLAGS := -march=armv8.2-a+dotprod+fp16
 
 .PHONY: all run test bench fuzz format install clean FORCE
 
@@ -69,6 +78,22 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(XFLAGS) -c $< -o $@
 
+$(FB)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(XFLAGS) -c $< -o $@
+
+$(FB)/libscarce.a: $(LIB_SRC:%.c=$(FB)/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FB)/fuzz_%: $(FB)/tests/fuzz/fuzz_%.o $(FB)/libscarce.a
+	$(FUZZ_CC) -o $@ $^ $(FUZZ_LDLIBS)
+
+.PRECIOUS: $(FB)/%.o
+
+fuzz: scarce $(FUZZ_BIN)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) SCARCE_SHARED=$(SHARED) tests/fuzz/run.sh
+
 $(MODEL):
 	models/fetch.sh $(notdir $(MODEL))
 
@@ -91,4 +116,4 @@ format:
 clean:
 	rm -rf build scarce
 
--include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(wildcard $(FB)/*/*.d $(FB)/*/*/*.d)

@@ -76,7 +76,7 @@ void session_free(session *s) {
 }
 
 /* Shows the input of weight blk.l.<what>.weight (or <what>.weight when l < 0) to the
- * session's observer, if any. */
+ * session's observer, if any (scarce imatrix). */
 static void observe(const session *s, int l, const char *what, const float *x, int B,
                     int64_t cols) {
     if (!s->act_hook) return;
@@ -84,6 +84,13 @@ static void observe(const session *s, int l, const char *what, const float *x, i
     if (l >= 0) snprintf(name, sizeof name, "blk.%d.%s.weight", l, what);
     else snprintf(name, sizeof name, "%s.weight", what);
     s->act_hook(s->act_hook_ctx, name, x, B, cols);
+}
+
+/* matmul() with its time counted in stats.t_matmul (two clock reads: ~50 ns per call) */
+static void timed_matmul(session *s, const qmatrix *w, const float *x, int B, float *y) {
+    double t0 = now_seconds();
+    matmul(w, x, B, y);
+    s->stats.t_matmul += now_seconds() - t0;
 }
 
 /* x = x + y over n floats */
@@ -104,9 +111,9 @@ static void attention_block(session *s, int l, int B, int pos0) {
     observe(s, l, "attn_q", rs->xb, B, c->n_embd);
     observe(s, l, "attn_k", rs->xb, B, c->n_embd);
     observe(s, l, "attn_v", rs->xb, B, c->n_embd);
-    matmul(&w->wq, rs->xb, B, rs->q);
-    matmul(&w->wk, rs->xb, B, rs->k);
-    matmul(&w->wv, rs->xb, B, rs->v);
+    timed_matmul(s, &w->wq, rs->xb, B, rs->q);
+    timed_matmul(s, &w->wk, rs->xb, B, rs->k);
+    timed_matmul(s, &w->wv, rs->xb, B, rs->v);
     for (int b = 0; b < B; b++) {
         const int pos = pos0 + b;
         float *q = rs->q + (size_t)b * q_dim, *k = rs->k + (size_t)b * kv_dim;
@@ -116,6 +123,7 @@ static void attention_block(session *s, int l, int B, int pos0) {
         memcpy(kvcache_v(&s->cache, l, pos), rs->v + (size_t)b * kv_dim,
                (size_t)kv_dim * sizeof(float));
     }
+    double t_att = now_seconds();
     for (int b = 0; b < B; b++) { /* causal: token b sees positions 0..pos0+b */
         const int n_pos = pos0 + b + 1;
         attention(rs->xb2 + (size_t)b * q_dim, rs->q + (size_t)b * q_dim,
@@ -124,8 +132,9 @@ static void attention_block(session *s, int l, int B, int pos0) {
         s->stats.kv_bytes += 2ull * n_pos * kv_dim * sizeof(float);
         s->stats.flops += 4ull * n_pos * q_dim;
     }
+    s->stats.t_attention += now_seconds() - t_att;
     observe(s, l, "attn_output", rs->xb2, B, q_dim);
-    matmul(&w->wo, rs->xb2, B, rs->xb);
+    timed_matmul(s, &w->wo, rs->xb2, B, rs->xb);
 }
 
 /* FFN block of layer l; result in rs->xb2. */
@@ -137,17 +146,19 @@ static int ffn_block(session *s, int l, int B, scarce_error *err) {
         rmsnorm(rs->xb + (size_t)b * c->n_embd, rs->x + (size_t)b * c->n_embd, w->ffn_norm,
                 c->n_embd, c->rms_eps);
     if (c->n_expert) {
+        double t0 = now_seconds();
         if (moe_ffn(s, l, rs->xb, B, rs->moe_out, err)) return -1;
+        s->stats.t_matmul += now_seconds() - t0; /* the experts' matmuls dominate */
         memcpy(rs->xb2, rs->moe_out, (size_t)B * c->n_embd * sizeof(float));
         return 0;
     }
     observe(s, l, "ffn_gate", rs->xb, B, c->n_embd);
     observe(s, l, "ffn_up", rs->xb, B, c->n_embd);
-    matmul(&w->ffn_gate, rs->xb, B, rs->hb);
-    matmul(&w->ffn_up, rs->xb, B, rs->hb2);
+    timed_matmul(s, &w->ffn_gate, rs->xb, B, rs->hb);
+    timed_matmul(s, &w->ffn_up, rs->xb, B, rs->hb2);
     swiglu(rs->hb, rs->hb2, B * c->n_ff);
     observe(s, l, "ffn_down", rs->hb, B, c->n_ff);
-    matmul(&w->ffn_down, rs->hb, B, rs->xb2);
+    timed_matmul(s, &w->ffn_down, rs->hb, B, rs->xb2);
     return 0;
 }
 
@@ -178,7 +189,7 @@ static int forward_batch(session *s, const int *tokens, int B, float *logits, in
         rmsnorm(rs->xb + (size_t)(b - first) * c->n_embd, rs->x + (size_t)b * c->n_embd,
                 m->output_norm, c->n_embd, c->rms_eps);
     observe(s, -1, "output", rs->xb, B - first, c->n_embd);
-    matmul(&m->output, rs->xb, B - first, logits);
+    timed_matmul(s, &m->output, rs->xb, B - first, logits);
     s->cache.n_pos += B;
     s->stats.weight_bytes += dense_pass_bytes(m, s->n_layer_run) +
                              (uint64_t)B * m->token_embd.row_bytes;
@@ -212,6 +223,7 @@ const float *forward(session *s, const int *tokens, int n, int all_logits, scarc
         rs->logits = grown;
     }
     const int start_pos = s->cache.n_pos;
+    const run_stats before = s->stats;
     double t0 = now_seconds();
     for (int done = 0; done < n; done += rs->batch_cap) {
         int B = n - done < rs->batch_cap ? n - done : rs->batch_cap;
@@ -224,5 +236,6 @@ const float *forward(session *s, const int *tokens, int n, int all_logits, scarc
     s->stats.t_forward += now_seconds() - t0;
     s->stats.tokens += n;
     s->stats.passes++;
+    if (n == 1) stats_count_decode(&s->stats, &before); /* the decode phase */
     return rs->logits;
 }

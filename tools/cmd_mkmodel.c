@@ -5,6 +5,7 @@
  * model size). Each row's random numbers come from its own generator seeded by (seed, tensor,
  * row), so the output is identical for a seed whatever the thread count. */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,6 +288,10 @@ static int write_tensor(gguf_writer *w, const mk_tensor *t, int index, uint64_t 
     return 0;
 }
 
+/* SIGINT between tensors ends the write cleanly: the writer then removes its temp file. */
+static volatile sig_atomic_t interrupted;
+static void on_sigint(int sig) { interrupted = sig; }
+
 static int write_model(const mk_args *a, const quant_type *qt) {
     gguf_writer *w = gguf_writer_new();
     tensor_list l = {0};
@@ -295,6 +300,7 @@ static int write_model(const mk_args *a, const quant_type *qt) {
     int64_t n_vocab = 0;
     scarce_error err = {{0}};
     if (!w) return cli_error(CMD, EXIT_RUNTIME, "out of memory");
+    signal(SIGINT, on_sigint);
     set_keys(w, a, qt);
     int rc = copy_tokenizer(w, a->vocab, &n_vocab);
     if (rc) goto done;
@@ -324,7 +330,9 @@ static int write_model(const mk_args *a, const quant_type *qt) {
         goto done;
     }
     for (int i = 0; i < l.n && !rc; i++)
-        if (write_tensor(w, &l.t[i], i, (uint64_t)a->seed, src, dst, &err))
+        if (interrupted)
+            rc = cli_error(CMD, EXIT_RUNTIME, "%s: interrupted (SIGINT), nothing written", a->out);
+        else if (write_tensor(w, &l.t[i], i, (uint64_t)a->seed, src, dst, &err))
             rc = cli_error(CMD, EXIT_RUNTIME, "%s", err.msg);
     if (!rc && gguf_writer_finish(w, &err)) rc = cli_error(CMD, EXIT_RUNTIME, "%s", err.msg);
 done:

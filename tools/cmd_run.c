@@ -9,6 +9,7 @@
 #include "../kernels/matmul.h"
 #include "cli.h"
 #include "gen.h"
+#include "report.h"
 #include "moe_report.h"
 #include "run_spec.h"
 
@@ -19,7 +20,8 @@ static void usage(FILE *out) {
     fprintf(out, "usage: scarce run -m FILE [options]\n"
                  "  -p TEXT        prompt (default: start from BOS alone)\n"
                  "  --moe-stats    MoE models: per-layer expert choice counts, balance, reuse\n"
-                 "  --trace-moe    MoE models: per token, each layer's experts and gate weights\n");
+                 "  --trace-moe    MoE models: per token, each layer's experts and gate weights\n"
+                 "  --json         summary as one JSON object on stdout (the text goes to stderr)\n");
     gen_opts_usage(out);
     run_spec_usage(out);
     fprintf(out, "Text goes to stdout; the summary (tokens, tok/s) to stderr.\n");
@@ -30,6 +32,7 @@ typedef struct {
     const char *prompt;
     run_spec_args spec; /* -md / --lookup / --draft-layers: tools/run_spec.c */
     int moe_stats, trace_moe; /* tools/moe_report.c */
+    int json; /* summary as JSON on stdout, generated text on stderr (tools/report.c) */
 } run_args;
 
 /* 0 ok, 1 = -h printed, -1 usage error printed */
@@ -45,6 +48,8 @@ static int parse_args(int argc, char **argv, run_args *a) {
         if (!strcmp(f, "-h") || !strcmp(f, "--help")) {
             usage(stdout);
             return 1;
+        } else if (!strcmp(f, "--json")) {
+            a->json = 1;
         } else if (!strcmp(f, "--moe-stats")) {
             a->moe_stats = 1;
         } else if (!strcmp(f, "--trace-moe")) {
@@ -59,14 +64,19 @@ static int parse_args(int argc, char **argv, run_args *a) {
     return gen_opts_finish("run", &a->gen);
 }
 
-static void print_summary(const gen_ctx *g, const gen_result *r, const gen_opts *o) {
+static void print_summary(const gen_ctx *g, const gen_result *r, const gen_opts *o, int json) {
     fprintf(stderr, "\nstopped: %s\n", r->stop);
-    fprintf(stderr, "prompt: %d tokens in %.3f s (%.1f tok/s)\n", r->n_prompt, r->t_prompt,
-            r->n_prompt / (r->t_prompt > 0 ? r->t_prompt : 1e-9));
-    /* the first generated token comes from the prompt's logits: n_gen - 1 decode passes */
-    fprintf(stderr, "decode: %d tokens in %.3f s (%.1f tok/s), %ld threads, %s kernels\n",
-            r->n_gen, r->t_gen, r->n_gen > 1 ? (r->n_gen - 1) / (r->t_gen > 0 ? r->t_gen : 1e-9) : 0.0,
-            o->n_threads, kernels_isa_name(kernels_isa()));
+    /* a one-token prompt is a one-token pass: counted (and timed) with the decode steps */
+    const int one = r->n_prompt == 1;
+    run_summary sum = {.model_path = o->model_path, .type_name = model_type_name(g->m->file),
+                       .isa = kernels_isa_name(kernels_isa()), .threads = (int)o->n_threads,
+                       .model_bytes = model_weight_bytes(g->m),
+                       .prompt = stats_batched_part(&g->s.stats),
+                       .decode = stats_decode_part(&g->s.stats),
+                       .t_prompt = one ? 0 : r->t_prompt,
+                       .t_decode = r->t_gen + (one ? r->t_prompt : 0)};
+    report_run_text(stderr, &sum);
+    if (json) report_run_json(stdout, &sum);
     if (g->m->cfg.n_expert) moe_report_bytes(stderr, g->m, &g->s.stats);
 }
 
@@ -85,6 +95,7 @@ int cmd_run(int argc, char **argv) {
     int rc = EXIT_RUNTIME;
     if (a.moe_stats || a.trace_moe) g.s.moe = moe_stats_new(g.m); /* NULL for dense models */
     if (a.trace_moe && g.s.moe) g.on_token = trace_moe;
+    FILE *text = a.json ? stderr : stdout;
     const char *prompt = a.prompt ? a.prompt : "";
     size_t max_ids = strlen(prompt) + 3;
     int *ids = malloc(max_ids * sizeof(int));
@@ -105,22 +116,22 @@ int cmd_run(int argc, char **argv) {
     for (int i = 0; i < n; i++) {
         char piece[256];
         int len = tokenizer_piece(g.tok, i ? ids[i - 1] : -1, ids[i], piece, sizeof piece);
-        fwrite(piece, 1, (size_t)len, stdout);
+        fwrite(piece, 1, (size_t)len, text);
     }
-    fflush(stdout);
+    fflush(text);
     signal(SIGINT, on_sigint);
     if (a.spec.enabled) {
         rc = run_spec(&a.spec, g.m, g.tok, &g.s, &g.smp, ids, n, a.gen.n_predict, &interrupted, NULL);
         goto done;
     }
     gen_result res;
-    if (gen_stream(&g, ids, n, a.gen.n_predict, -1, stdout, &interrupted, &res, &err)) {
+    if (gen_stream(&g, ids, n, a.gen.n_predict, -1, text, &interrupted, &res, &err)) {
         cli_error("run", EXIT_RUNTIME, "%s", err.msg);
         goto done;
     }
-    fputc('\n', stdout);
-    fflush(stdout);
-    print_summary(&g, &res, &a.gen);
+    fputc('\n', text);
+    fflush(text);
+    print_summary(&g, &res, &a.gen, a.json);
     if (a.moe_stats && g.s.moe) moe_report_stats(stderr, g.s.moe);
     rc = interrupted ? EXIT_RUNTIME : EXIT_OK;
 done:

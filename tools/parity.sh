@@ -36,8 +36,10 @@ for m in "${models[@]}"; do
         else echo "ids    DIFFERENT '$p'"; echo "   scarce    $ours"; echo "   llama.cpp $theirs"; status=1; fi
 
         "$scarce" run -m "$m" -p "$p" -n 64 --temp 0 -t 2 2>/dev/null | sed -e '$ { /^$/d }' > "$tmp/ours.txt"
-        "$bin/llama-simple" -m "$m" -n 64 "$p" 2>/dev/null > "$tmp/theirs.txt"
-        # both print the prompt, then the continuation; compare without trailing newlines
+        # llama-simple prints special tokens too: its BOS piece ("<s>" plus the space of the
+        # first SentencePiece word) is dropped; both then print prompt and continuation
+        bos=$("$scarce" tokenize -m "$m" -p "" 2>/dev/null | sed -n "s/^ *[0-9]* -> '\\(.*\\)'$/\\1/p" | head -n 1)
+        "$bin/llama-simple" -m "$m" -n 64 "$p" 2>/dev/null | { if [ -n "$bos" ]; then sed -E -e "1s/^$bos ?//"; else cat; fi; } > "$tmp/theirs.txt"
         if [ "$(cat "$tmp/ours.txt")" = "$(cat "$tmp/theirs.txt")" ]; then echo "greedy equal     (64 tokens)"
         else
             n=$(cmp "$tmp/ours.txt" "$tmp/theirs.txt" 2>/dev/null | sed -n 's/.*byte \([0-9]*\).*/\1/p')

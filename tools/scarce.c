@@ -1,4 +1,5 @@
 /* scarce.c - the one binary: ./scarce COMMAND [options]. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,6 +21,10 @@ static const command commands[] = {
     {"imatrix", cmd_imatrix, "collect column importances for quantize --imatrix from a text"},
     {"inspect", cmd_inspect, "print a GGUF file's metadata and tensor table"},
     {"mkmodel", cmd_mkmodel, "write a synthetic llama GGUF of any shape (random weights)"},
+    {"membw", cmd_membw, "measure memory bandwidth (the peak run/bench quote % of)"},
+    {"bench", cmd_bench, "prefill and decode speed, llama-bench style"},
+    {"ppl", cmd_ppl, "perplexity of a text, KL divergence against a base model"},
+    {"sweep", cmd_sweep, "quantize to every type: accuracy vs speed table and plot"},
     {"upcycle", cmd_upcycle, "make a mixture-of-experts model from a dense llama model"},
 };
 
@@ -38,6 +43,9 @@ int main(int argc, char **argv) {
         usage(stdout);
         return EXIT_OK;
     }
+    /* a file size limit (ulimit -f) must fail the write with EFBIG, not kill the process
+     * and leave a temp file behind */
+    signal(SIGXFSZ, SIG_IGN);
     char msg[128];
     if (kernels_init(NULL, msg) != 0) return cli_error("", EXIT_USAGE, "SCARCE_ISA: %s", msg);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# run.sh - seeds a corpus per fuzz target (git-ignored tests/fuzz/corpus-NAME/) and runs
+# each target for FUZZ_SECONDS. Called by `make fuzz`; binaries are in build/fuzz/.
+# Crashes are left as tests/fuzz/corpus-NAME/../crash-* (libFuzzer's -artifact_prefix).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SECONDS_EACH=${FUZZ_SECONDS:-60}
+SHARED=${SCARCE_SHARED:-../shared}
+export SCARCE_SHARED=$SHARED
+FB=build/fuzz
+F=tests/fuzz
+
+seed_gguf() {
+    local c=$F/corpus-fuzz_gguf
+    mkdir -p "$c"
+    for g in "$SHARED"/models/stories260K.gguf "$SHARED"/models/vocab/*.gguf; do
+        [ -f "$g" ] && cp -f "$g" "$c/$(basename "$g")"
+    done
+    # small synthetic models: dense and MoE, when mkmodel is built
+    if ./scarce mkmodel -h >/dev/null 2>&1; then
+        local mk=(./scarce mkmodel --vocab "$SHARED/models/stories260K.gguf" --n-embd 32
+                  --n-layer 1 --n-head 4 --n-head-kv 2 --n-ff 64)
+        "${mk[@]}" -o "$c/mk-dense.gguf" >/dev/null 2>&1 || true
+        "${mk[@]}" -o "$c/mk-f16.gguf" --type f16 >/dev/null 2>&1 || true
+        "${mk[@]}" -o "$c/mk-moe.gguf" --n-expert 4 --n-expert-used 2 >/dev/null 2>&1 || true
+    fi
+}
+
+seed_tokenizer() {
+    local c=$F/corpus-fuzz_tokenizer
+    mkdir -p "$c"
+    # the test strings of the vocab files (separated by __ggml_vocab_test__ lines), each
+    # prefixed with a vocabulary index byte and a flags byte (encode with BOS)
+    for inp in "$SHARED"/models/vocab/*.inp; do
+        [ -f "$inp" ] || continue
+        awk -v out="$c/$(basename "$inp")" 'BEGIN { first = 1 }
+            /^__ggml_vocab_test__$/ { close(f); n++; first = 1; next }
+            { f = out "-" n; printf "%s%s", (first ? "" : "\n"), $0 > f; first = 0 }' "$inp"
+    done
+    for s in "$c"/*.inp-*; do
+        [ -f "$s" ] || continue
+        for v in 0 1 2; do { printf "\\x0$v\\x01"; cat "$s"; } >"$c/v$v-$(basename "$s")"; done
+        rm -f "$s"
+    done
+}
+
+seed_gguf
+seed_tokenizer
+mkdir -p $F/corpus-fuzz_dequant
+
+status=0
+for bin in $FB/fuzz_*; do
+    [ -x "$bin" ] || continue
+    name=$(basename "$bin")
+    echo "== $name for ${SECONDS_EACH}s"
+    mkdir -p "$F/corpus-$name" "$F/corpus-crashes"
+    if ! "$bin" -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -timeout=10 \
+        -max_len=2000000 -print_final_stats=1 -artifact_prefix="$F/corpus-crashes/$name-" \
+        "$F/corpus-$name" 2>"$F/corpus-crashes/$name.log"; then
+        echo "FAIL $name (see $F/corpus-crashes/$name.log)"
+        tail -n 40 "$F/corpus-crashes/$name.log"
+        status=1
+    else
+        grep -E "^stat::number_of_executed_units|^stat::new_units_added|cov:" \
+            "$F/corpus-crashes/$name.log" | tail -n 3
+    fi
+done
+exit $status

@@ -1,0 +1,335 @@
+/* test_badinput.c - every subcommand against hostile input: a table, one row per case.
+ *
+ * Each row runs `scarce CMD ARGS` and expects: exit code 1 or 2 (never a signal), exactly
+ * one line on stderr starting with "scarce CMD:", naming the cause (the `names` substring),
+ * and no output file (nor its PATH.tmp.* temp file) left behind. Rows of commands that are
+ * not built yet (`scarce CMD -h` does not exit 0) report SKIP and count as neither.
+ * In ARGS: {M} a small good model, {T} the test's temp dir, {V} the vocabulary source. */
+#include <dirent.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../engine/gguf.h"
+#include "test.h"
+
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers" /* rows omit what they do not need */
+
+typedef struct {
+    const char *cmd, *args;
+    int code;           /* expected exit code: 1, 2, or 0 for "1 or 2" */
+    const char *names;  /* the error line must contain this ({T} expanded) */
+    const char *output; /* must not exist afterwards (nor OUTPUT.tmp.*), or NULL */
+    const char *shell;  /* prefix inside the shell, e.g. "ulimit -f 64;", or NULL */
+} bad_row;
+
+#define RUN "-n 4 -m "
+static const bad_row rows[] = {
+    /* bad files: the same rows for every command that reads a model */
+    {"run", RUN "{T}/missing.gguf", 1, "{T}/missing.gguf"},
+    {"run", RUN "{T}", 1, "{T}"},
+    {"run", RUN "{T}/empty.gguf", 1, "{T}/empty.gguf"},
+    {"run", RUN "{T}/text.gguf", 1, "{T}/text.gguf"},
+    {"run", RUN "{T}/half.gguf", 1, "{T}/half.gguf"},
+    {"run", RUN "{T}/badtype.gguf", 1, "blk.0.attn_q.weight"},
+    {"run", RUN "{T}/badshape.gguf", 1, "blk.0.ffn_up.weight"},
+    {"run", RUN "{T}/novocab.gguf", 1, "tokenizer"},
+    {"run", "-n abc -m {M}", 2, "-n"},
+    {"run", "-n -1 -m {M}", 2, "-n"},
+    {"run", "-c 0 -m {M}", 2, "-c"},
+    {"run", "-c 1x -m {M}", 2, "-c"},
+    {"run", "-t 0 -m {M}", 2, "-t"},
+    {"run", "-t 99999999999999999999 -m {M}", 2, "-t"},
+    {"run", "-t", 2, "-t"},
+    {"run", "-c 8 -m {M} -p 'one two three four five six seven eight nine ten'", 1, "-c"},
+    {"run", "--bogus 1 -m {M}", 2, "--bogus"},
+    {"inspect", "{T}/missing.gguf", 1, "{T}/missing.gguf"},
+    {"inspect", "{T}", 1, "{T}"},
+    {"inspect", "{T}/empty.gguf", 1, "{T}/empty.gguf"},
+    {"inspect", "{T}/text.gguf", 1, "{T}/text.gguf"},
+    {"inspect", "{T}/half.gguf", 1, "{T}/half.gguf"},
+    {"inspect", "{T}/badtype.gguf", 1, "blk.0.attn_q.weight"},
+#define MK "mkmodel", "--vocab {V} --n-embd 64 --n-layer 1 --n-head 4 --n-head-kv 2 --n-ff 128 "
+    {MK "-o /nonexistent-dir/out.gguf", 1, "/nonexistent-dir/out.gguf"},
+    {MK "-o {T}", 1, "{T}"},
+    {MK "-o {T}/text.gguf/out.gguf", 1, "{T}/text.gguf/out.gguf"},
+    {MK "-o {T}/full.gguf", 1, "{T}/full.gguf", "{T}/full.gguf", "ulimit -f 64;"},
+    {MK "-o {T}/x.gguf --n-embd abc", 2, "--n-embd", "{T}/x.gguf"},
+    {MK "-o {T}/x.gguf --n-head 0", 2, "--n-head", "{T}/x.gguf"},
+    {MK "-o {T}/x.gguf --n-head 5", 2, "--n-head", "{T}/x.gguf"},
+    {MK "-o {T}/x.gguf --type nope", 2, "nope", "{T}/x.gguf"},
+    {"mkmodel", "-o {T}/x.gguf --vocab {T}/text.gguf --n-embd 64 --n-layer 1 --n-head 4 "
+                "--n-head-kv 2 --n-ff 128", 1, "{T}/text.gguf", "{T}/x.gguf"},
+    /* commands arriving from other branches (SKIP until `scarce CMD -h` works) */
+    {"quantize", "{T}/half.gguf {T}/q.gguf q8_0", 1, "{T}/half.gguf", "{T}/q.gguf"},
+    {"quantize", "{M} /nonexistent-dir/q.gguf q8_0", 1, "/nonexistent-dir/q.gguf"},
+    {"quantize", "{M} {T}/q.gguf q8_0", 1, "{T}/q.gguf", "{T}/q.gguf", "ulimit -f 16;"},
+    {"quantize", "{M} {T}/q.gguf nosuchtype", 2, "nosuchtype", "{T}/q.gguf"},
+    {"ppl", "-m {T}/missing.gguf -f {T}/text.gguf", 1, "{T}/missing.gguf"},
+    {"ppl", "-m {T}/badtype.gguf -f {T}/text.gguf", 1, "blk.0.attn_q.weight"},
+    {"ppl", "-m {M} -f {T}/missing.txt", 1, "{T}/missing.txt"},
+    {"ppl", "-m {M} -f {T}/text.gguf -c abc", 2, "-c"},
+    {"bench", "-m {T}/half.gguf", 1, "{T}/half.gguf"},
+    {"bench", "-m {M} -t 0", 2, "-t"},
+    {"sweep", "-m {T}/text.gguf -f {T}/text.gguf", 1, "{T}/text.gguf"},
+    {"membw", "-t 0", 2, "-t"},
+    {"upcycle", "{T}/half.gguf {T}/u.gguf --experts 4 --used 2", 1, "{T}/half.gguf", "{T}/u.gguf"},
+    {"upcycle", "{M} /nonexistent-dir/u.gguf --experts 4 --used 2", 1, "/nonexistent-dir/u.gguf"},
+    {"upcycle", "{M} {T}/u.gguf --experts 4 --used 9", 2, "--used", "{T}/u.gguf"},
+    {"upcycle", "{M} {T}/u.gguf --experts 4 --used 2", 1, "{T}/u.gguf", "{T}/u.gguf", "ulimit -f 16;"},
+    {"chat", "-m {T}/novocab.gguf", 1, "tokenizer"},
+};
+
+/* s with {T} {M} {V} replaced; static buffer per slot */
+static const char *expand(const char *s, int slot) {
+    static char buf[4][2048];
+    char *out = buf[slot], *o = out;
+    for (; *s && o < out + sizeof buf[0] - 600; s++) {
+        const char *with = NULL;
+        if (s[0] == '{' && s[1] && s[2] == '}') {
+            with = s[1] == 'T' ? test_tmpdir()
+                 : s[1] == 'M' ? "{T}/good.gguf"
+                 : s[1] == 'V' ? shared_path("models/stories260K.gguf") : NULL;
+        }
+        if (!with) { *o++ = *s; continue; }
+        if (s[1] == 'M') o += sprintf(o, "%s/good.gguf", test_tmpdir());
+        else o += sprintf(o, "%s", with);
+        s += 2;
+    }
+    *o = 0;
+    return out;
+}
+
+/* Offset of the tensor info of `name` in a GGUF header: right after its u64 length + bytes. */
+static long tensor_info_at(const unsigned char *buf, size_t len, const char *name) {
+    size_t n = strlen(name);
+    for (size_t i = 0; i + 8 + n < len && i < (1u << 20); i++)
+        if (!memcmp(buf + i + 8, name, n)) {
+            uint64_t l;
+            memcpy(&l, buf + i, 8);
+            if (l == n) return (long)(i + 8 + n);
+        }
+    return -1;
+}
+
+static int write_bytes(const char *path, const void *p, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t w = fwrite(p, 1, n, f);
+    return fclose(f) == 0 && w == n ? 0 : -1;
+}
+
+/* good.gguf minus every tokenizer.* key, through the writer API */
+static int write_novocab(const char *from, const char *to) {
+    scarce_error err = {0};
+    gguf_file *f = gguf_open(from, &err);
+    if (!f) return -1;
+    gguf_writer *w = gguf_writer_new();
+    for (uint64_t i = 0; i < f->n_kv; i++)
+        if (strncmp(f->kv[i].key, "tokenizer.", 10)) gguf_writer_copy_kv(w, &f->kv[i]);
+    int rc = 0;
+    for (uint64_t i = 0; i < f->n_tensors && !rc; i++) {
+        const gguf_tensor *t = &f->tensors[i];
+        rc = gguf_writer_add_tensor(w, t->name, t->type, t->n_dims, t->ne, &err);
+    }
+    rc = rc || gguf_writer_open(w, to, &err);
+    for (uint64_t i = 0; i < f->n_tensors && !rc; i++)
+        rc = gguf_writer_write(w, f->tensors[i].data, f->tensors[i].bytes, &err);
+    rc = rc || gguf_writer_finish(w, &err);
+    if (rc) fprintf(stderr, "    novocab: %s\n", err.msg);
+    gguf_writer_free(w);
+    gguf_close(f);
+    return rc ? -1 : 0;
+}
+
+/* The bad files of the table, all derived from a small mkmodel output. */
+static int make_fixtures(void) {
+    char cmd[4096], path[600];
+    const char *T = test_tmpdir();
+    snprintf(cmd, sizeof cmd, "%s mkmodel -o %s/good.gguf --vocab %s --n-embd 64 --n-layer 1 "
+             "--n-head 4 --n-head-kv 2 --n-ff 128", scarce_bin(), T,
+             shared_path("models/stories260K.gguf"));
+    if (run_cmd(cmd, NULL, NULL) != 0) return -1;
+    snprintf(cmd, sizeof cmd, "%s/good.gguf", T);
+    size_t len;
+    unsigned char *good = (unsigned char *)read_file(cmd, &len);
+    if (!good) return -1;
+    int rc = 0;
+    snprintf(path, sizeof path, "%s/empty.gguf", T);
+    rc |= write_bytes(path, "", 0);
+    snprintf(path, sizeof path, "%s/text.gguf", T);
+    rc |= write_bytes(path, "this is not a GGUF file\n", 24);
+    snprintf(path, sizeof path, "%s/half.gguf", T);
+    rc |= write_bytes(path, good, len / 2);
+    long at = tensor_info_at(good, len, "blk.0.attn_q.weight");
+    if (at < 0) return -1;
+    uint32_t n_dims;
+    memcpy(&n_dims, good + at, 4);
+    unsigned char *bad = malloc(len);
+    memcpy(bad, good, len);
+    uint32_t type = 99; /* no such ggml type */
+    memcpy(bad + at + 4 + 8 * n_dims, &type, 4);
+    snprintf(path, sizeof path, "%s/badtype.gguf", T);
+    rc |= write_bytes(path, bad, len);
+    /* ffn_up [n_embd, n_ff] -> [n_ff, n_embd]: same bytes, wrong shape */
+    memcpy(bad, good, len);
+    at = tensor_info_at(good, len, "blk.0.ffn_up.weight");
+    if (at < 0) return -1;
+    int64_t ne[2];
+    memcpy(ne, good + at + 4, 16);
+    int64_t swapped[2] = {ne[1], ne[0]};
+    memcpy(bad + at + 4, swapped, 16);
+    snprintf(path, sizeof path, "%s/badshape.gguf", T);
+    rc |= write_bytes(path, bad, len);
+    free(bad);
+    free(good);
+    snprintf(cmd, sizeof cmd, "%s/good.gguf", T);
+    snprintf(path, sizeof path, "%s/novocab.gguf", T);
+    rc |= write_novocab(cmd, path);
+    return rc ? -1 : 0;
+}
+
+/* 1 when PATH or PATH.tmp.* exists */
+static int output_left(const char *path) {
+    if (access(path, F_OK) == 0) return 1;
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash) return 0;
+    *slash = 0;
+    const char *base = slash + 1;
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int found = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (!strncmp(e->d_name, base, strlen(base)) && strstr(e->d_name + strlen(base), ".tmp."))
+            found = 1;
+    closedir(d);
+    return found;
+}
+
+static int command_exists(const char *cmd) {
+    char line[512];
+    snprintf(line, sizeof line, "%s %s -h", scarce_bin(), cmd);
+    return run_cmd(line, NULL, NULL) == 0;
+}
+
+/* Checks one row; returns 1 passed, 0 failed, -1 skipped. */
+static int check_row(const bad_row *r) {
+    if (!command_exists(r->cmd)) return -1;
+    const char *args = expand(r->args, 0), *names = expand(r->names, 1);
+    const char *output = r->output ? expand(r->output, 2) : NULL;
+    char line[4096], *err = NULL;
+    snprintf(line, sizeof line, "%s %s %s %s", r->shell ? r->shell : "", scarce_bin(), r->cmd,
+             args);
+    int code = run_cmd(line, NULL, &err);
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "scarce %s: ", r->cmd);
+    int n_lines = 0, ok = 1;
+    const char *msg = "";
+    for (char *s = err ? err : ""; *s;) {
+        char *nl = strchr(s, '\n');
+        if (!strncmp(s, "scarce", 6)) n_lines++, msg = s;
+        if (!nl) break;
+        s = nl + 1;
+    }
+    char first[1024] = "";
+    sscanf(msg, "%1023[^\n]", first);
+    if (r->code ? code != r->code : code != 1 && code != 2) ok = 0;
+    if (n_lines != 1 || strncmp(first, prefix, strlen(prefix)) || !strstr(first, names)) ok = 0;
+    if (output && output_left(output)) ok = 0;
+    if (!ok)
+        test_fail_at(__FILE__, __LINE__, "scarce %s %s: exit %d (want %d), %d error lines, "
+                     "'%s' (want '%s'), output %s", r->cmd, args, code, r->code, n_lines, first,
+                     names, output && output_left(output) ? "LEFT BEHIND" : "none");
+    printf("      %s %-5s %s %s\n", ok ? "ok  " : "FAIL", r->cmd, args, ok ? "" : first);
+    free(err);
+    return ok;
+}
+
+TEST(badinput_matrix) {
+    if (!file_exists(shared_path("models/stories260K.gguf"))) SKIP("no stories260K.gguf");
+    if (!command_exists("mkmodel")) SKIP("scarce mkmodel not built");
+    REQUIRE(make_fixtures() == 0);
+    int passed = 0, failed = 0, skipped = 0;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        int r = check_row(&rows[i]);
+        r > 0 ? passed++ : r == 0 ? failed++ : skipped++;
+    }
+    printf("      bad-input rows: %d ok, %d failed, %d skipped (command not built)\n", passed,
+           failed, skipped);
+}
+
+/* ---- SIGINT ----------------------------------------------------------------------------------
+ * Starts `sh -c "exec CMD"` (so the pid is scarce's), waits until `ready` (if not NULL) has
+ * bytes (the command got to its main loop), waits delay_s more, sends SIGINT, and returns the status. */
+static int interrupt_after(const char *cmd, const char *ready, double delay_s, int *signaled) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    struct stat st;
+    for (int i = 0; ready && i < 2000 && (stat(ready, &st) || st.st_size == 0); i++) usleep(5000);
+    struct timespec ts = {(time_t)delay_s, (long)((delay_s - (time_t)delay_s) * 1e9)};
+    nanosleep(&ts, NULL);
+    kill(pid, SIGINT);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    *signaled = WIFSIGNALED(status) || WCOREDUMP(status);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST(badinput_sigint_run) {
+    const char *vocab = shared_path("models/stories260K.gguf");
+    if (!file_exists(vocab)) SKIP("no stories260K.gguf");
+    char cmd[2048], out[600], err[600], model[600];
+    snprintf(out, sizeof out, "%s/out.txt", test_tmpdir());
+    snprintf(err, sizeof err, "%s/err.txt", test_tmpdir());
+    snprintf(model, sizeof model, "%s/m.gguf", test_tmpdir());
+    /* stories260K itself samples EOS within 0.1 s; this random model decoded greedily does
+     * not (seed fixed), and -c is large so the context cannot fill before the signal */
+    snprintf(cmd, sizeof cmd, "%s mkmodel -o %s --vocab %s --n-embd 256 --n-layer 4 --n-head 4 "
+             "--n-head-kv 4 --n-ff 768 --seed 1", scarce_bin(), model, vocab);
+    if (run_cmd(cmd, NULL, NULL) != 0) SKIP("scarce mkmodel not built");
+    snprintf(cmd, sizeof cmd, "exec %s run -m %s -n 100000 -c 60000 --temp 0 >%s 2>%s",
+             scarce_bin(), model, out, err);
+    int signaled, code = interrupt_after(cmd, out, 0.3, &signaled);
+    char *msg = read_file(err, NULL);
+    CHECK_MSG(!signaled && code == 1, "exit %d (signal: %d), want 1", code, signaled);
+    CHECK_MSG(msg && strstr(msg, "interrupted") && strstr(msg, "decode:"),
+              "stderr has no summary: %s", msg ? msg : "(none)");
+    free(msg);
+}
+
+TEST(badinput_sigint_mkmodel) {
+    const char *vocab = shared_path("models/stories260K.gguf");
+    if (!file_exists(vocab)) SKIP("no stories260K.gguf");
+    char cmd[2048], outp[600], err[600];
+    snprintf(outp, sizeof outp, "%s/big.gguf", test_tmpdir());
+    snprintf(err, sizeof err, "%s/err.txt", test_tmpdir());
+    /* 32 layers of 1024 x 4096 f32: ~2 GB, far from done after 0.3 s */
+    snprintf(cmd, sizeof cmd, "exec %s mkmodel -o %s --vocab %s --n-embd 1024 --n-layer 32 "
+             "--n-head 8 --n-head-kv 8 --n-ff 4096 2>%s", scarce_bin(), outp, vocab, err);
+    int signaled, code = interrupt_after(cmd, NULL, 0.3, &signaled);
+    char *msg = read_file(err, NULL);
+    CHECK_MSG(!signaled && code == 1, "exit %d (signal: %d), want 1", code, signaled);
+    CHECK_MSG(msg && !strncmp(msg, "scarce mkmodel: ", 16) && strstr(msg, outp),
+              "stderr: %s", msg ? msg : "(none)");
+    CHECK_MSG(!output_left(outp), "%s or its temp file left behind", outp);
+    free(msg);
+}
+
+/* Found by fuzz_gguf: a key with a newline in its name made a two-line error message. */
+TEST(badinput_error_one_line) {
+    scarce_error err = {0};
+    scarce_fail(&err, "key '%s': bad", "a\nb\x1b[2J");
+    CHECK(strchr(err.msg, '\n') == NULL && strchr(err.msg, '\x1b') == NULL);
+    CHECK(strstr(err.msg, "a?b?[2J") != NULL);
+}

@@ -1,0 +1,219 @@
+/* cmd_bench.c - scarce bench: prefill and decode speed with llama-bench's habits: one row per
+ * model x threads x test (ppN = one batched forward of N tokens, tgN = N single-token decode
+ * steps), random token ids, one warm-up run not counted, mean +/- stddev over repetitions;
+ * plus what each token cost in weight bytes and the bandwidth that achieved. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../engine/forward.h"
+#include "../kernels/cpu.h"
+#include "cli.h"
+#include "report.h"
+
+enum { MAX_LIST = 16 };
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: scarce bench -m FILE[,FILE...] [options]\n"
+            "  -m FILES     GGUF models, comma-separated\n"
+            "  -p N         prompt test ppN: one batched forward of N tokens (default 128, 0 = off)\n"
+            "  -n N         generation test tgN: N single-token steps (default 64, 0 = off)\n"
+            "  -t LIST      thread counts, comma-separated (default 1,2)\n"
+            "  -r R         timed repetitions after one warm-up (default 5)\n"
+            "  -o FORMAT    md (default), csv or json\n"
+            "Token ids are random (no tokenizer). GB/s = (weight + KV bytes/token) x tok/s;\n"
+            "%% of peak needs scarce membw to have run once.\n");
+}
+
+/* splitmix64: reproducible random token ids */
+static uint64_t next_random(uint64_t *state) {
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Seconds of one test run from an empty cache: prompt (one forward of n tokens) or
+ * generation (n forwards of one token). */
+static double run_test(session *s, const int *ids, int n, int is_prompt, scarce_error *err) {
+    kvcache_truncate(&s->cache, 0);
+    const double t0 = now_seconds();
+    if (is_prompt) {
+        if (!forward(s, ids, n, 0, err)) return -1;
+    } else {
+        for (int i = 0; i < n; i++)
+            if (!forward(s, ids + i, 1, 0, err)) return -1;
+    }
+    return now_seconds() - t0;
+}
+
+static int bench_test(session *s, const int *ids, int n, int is_prompt, int reps, bench_row *row,
+                      scarce_error *err) {
+    if (run_test(s, ids, n, is_prompt, err) < 0) return -1; /* warm-up */
+    double sum = 0, sq = 0;
+    const run_stats before = s->stats;
+    for (int r = 0; r < reps; r++) {
+        const double t = run_test(s, ids, n, is_prompt, err);
+        if (t < 0) return -1;
+        const double tok_s = n / (t > 0 ? t : 1e-9);
+        sum += tok_s, sq += tok_s * tok_s;
+    }
+    const run_stats d = stats_delta(&s->stats, &before);
+    row->tok_s = sum / reps;
+    const double var = reps > 1 ? (sq - sum * sum / reps) / (reps - 1) : 0;
+    row->tok_s_sd = var > 0 ? sqrt(var) : 0;
+    row->weight_bytes_per_token = (double)d.weight_bytes / d.tokens;
+    row->kv_bytes_per_token = (double)d.kv_bytes / d.tokens;
+    row->flops_per_token = (double)d.flops / d.tokens;
+    row->gb_s = (row->weight_bytes_per_token + row->kv_bytes_per_token) * row->tok_s / 1e9;
+    snprintf(row->test, sizeof row->test, "%s%d", is_prompt ? "pp" : "tg", n);
+    return 0;
+}
+
+int bench_model(const char *path, int n_threads, int n_prompt, int n_gen, int reps,
+                bench_row *rows, int *n_rows, scarce_error *err) {
+    *n_rows = 0;
+    model *m = model_load(path, err);
+    if (!m) return -1;
+    session s;
+    const int n_max = n_prompt > n_gen ? n_prompt : n_gen;
+    int *ids = malloc((size_t)(n_max + 1) * sizeof *ids), rc = -1;
+    if (!ids || session_init(&s, m, n_max + 1, err)) {
+        if (!ids) scarce_fail(err, "out of memory");
+        free(ids);
+        model_free(m);
+        return -1;
+    }
+    uint64_t seed = 1234;
+    for (int i = 0; i < n_max; i++) ids[i] = (int)(next_random(&seed) % (uint64_t)m->cfg.n_vocab);
+    kernels_set_threads(n_threads);
+    const int tests[2][2] = {{n_prompt, 1}, {n_gen, 0}};
+    for (int t = 0; t < 2; t++) {
+        if (tests[t][0] <= 0) continue;
+        bench_row *row = &rows[*n_rows];
+        memset(row, 0, sizeof *row);
+        snprintf(row->model, sizeof row->model, "%s", path);
+        snprintf(row->type, sizeof row->type, "%s", model_type_name(m->file));
+        row->model_bytes = model_weight_bytes(m);
+        row->threads = n_threads;
+        if (bench_test(&s, ids, tests[t][0], tests[t][1], reps, row, err)) goto done;
+        const peak_context p = report_peak(row->gb_s, row->model_bytes);
+        row->pct_of_peak = p.pct, row->fits_in_cache = p.fits_in_cache;
+        row->peak_gb_s = p.have_peak ? p.peak_gb_s : NAN;
+        (*n_rows)++;
+    }
+    rc = 0;
+done:
+    session_free(&s);
+    free(ids);
+    model_free(m);
+    return rc;
+}
+
+static const char *base_name(const char *path) {
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+static void print_rows(const bench_row *rows, int n, const char *format) {
+    if (!strcmp(format, "md")) {
+        printf("| model | type | size | threads | test | t/s | weight MB/tok | GB/s | %% of peak |\n"
+               "|---|---|---:|---:|---|---:|---:|---:|---:|\n");
+    } else if (!strcmp(format, "csv")) {
+        printf("model,type,size_bytes,threads,test,tok_s,tok_s_sd,weight_bytes_per_token,"
+               "kv_bytes_per_token,gb_s,pct_of_peak\n");
+    } else {
+        printf("[");
+    }
+    for (int i = 0; i < n; i++) {
+        const bench_row *r = &rows[i];
+        char pct[48];
+        if (r->fits_in_cache) snprintf(pct, sizeof pct, "fits in LLC");
+        else if (r->pct_of_peak >= 0) snprintf(pct, sizeof pct, "%.0f%%", r->pct_of_peak);
+        else snprintf(pct, sizeof pct, "-");
+        if (!strcmp(format, "md"))
+            printf("| %s | %s | %.2f MiB | %d | %s | %.2f ± %.2f | %.3f | %.2f | %s |\n",
+                   base_name(r->model), r->type, r->model_bytes / 1048576.0, r->threads, r->test,
+                   r->tok_s, r->tok_s_sd, r->weight_bytes_per_token / 1e6, r->gb_s, pct);
+        else if (!strcmp(format, "csv"))
+            printf("%s,%s,%zu,%d,%s,%.3f,%.3f,%.0f,%.0f,%.4f,%s\n", r->model, r->type,
+                   r->model_bytes, r->threads, r->test, r->tok_s, r->tok_s_sd,
+                   r->weight_bytes_per_token, r->kv_bytes_per_token, r->gb_s,
+                   r->pct_of_peak >= 0 ? pct : "");
+        else {
+            printf("%s\n  {\"model\": ", i ? "," : "");
+            json_str(stdout, r->model);
+            printf(", \"type\": "), json_str(stdout, r->type);
+            printf(", \"size_bytes\": %zu, \"threads\": %d, \"test\": ", r->model_bytes, r->threads);
+            json_str(stdout, r->test);
+            printf(", \"tok_s\": "), json_num(stdout, r->tok_s);
+            printf(", \"tok_s_sd\": "), json_num(stdout, r->tok_s_sd);
+            printf(", \"weight_bytes_per_token\": "), json_num(stdout, r->weight_bytes_per_token);
+            printf(", \"kv_bytes_per_token\": "), json_num(stdout, r->kv_bytes_per_token);
+            printf(", \"flops_per_token\": "), json_num(stdout, r->flops_per_token);
+            printf(", \"gb_s\": "), json_num(stdout, r->gb_s);
+            printf(", \"peak_gb_s\": "), json_num(stdout, r->peak_gb_s);
+            printf(", \"pct_of_peak\": "), json_num(stdout, r->pct_of_peak >= 0 ? r->pct_of_peak : NAN);
+            printf(", \"fits_in_cache\": %s}", r->fits_in_cache ? "true" : "false");
+        }
+    }
+    if (!strcmp(format, "json")) printf("\n]\n");
+}
+
+/* "a,b,c" -> items (the string is modified) */
+static int split_list(char *s, char **items, int cap) {
+    int n = 0;
+    for (char *tok = strtok(s, ","); tok && n < cap; tok = strtok(NULL, ",")) items[n++] = tok;
+    return n;
+}
+
+int cmd_bench(int argc, char **argv) {
+    char *models[MAX_LIST], *thread_items[MAX_LIST], threads_default[] = "1,2";
+    char *model_list = NULL, *thread_list = threads_default;
+    const char *format = "md";
+    long n_prompt = 128, n_gen = 64, reps = 5;
+    for (int i = 1; i < argc; i++) {
+        const char *f = argv[i], *v;
+        if (!strcmp(f, "-h") || !strcmp(f, "--help")) return usage(stdout), EXIT_OK;
+        if (!(v = cli_value("bench", argc, argv, &i))) return EXIT_USAGE;
+        if (!strcmp(f, "-m")) model_list = argv[i];
+        else if (!strcmp(f, "-t")) thread_list = argv[i];
+        else if (!strcmp(f, "-o")) format = v;
+        else if (!strcmp(f, "-p")) { if (cli_int("bench", f, v, 0, 1 << 16, &n_prompt)) return EXIT_USAGE; }
+        else if (!strcmp(f, "-n")) { if (cli_int("bench", f, v, 0, 1 << 16, &n_gen)) return EXIT_USAGE; }
+        else if (!strcmp(f, "-r")) { if (cli_int("bench", f, v, 1, 1000, &reps)) return EXIT_USAGE; }
+        else return cli_error("bench", EXIT_USAGE, "unknown option %s (see scarce bench -h)", f);
+    }
+    if (!model_list) return cli_error("bench", EXIT_USAGE, "-m FILE[,FILE...] is required");
+    if (strcmp(format, "md") && strcmp(format, "csv") && strcmp(format, "json"))
+        return cli_error("bench", EXIT_USAGE, "-o expects md, csv or json, got '%s'", format);
+    if (!n_prompt && !n_gen) return cli_error("bench", EXIT_USAGE, "-p 0 and -n 0: nothing to run");
+    const int n_models = split_list(model_list, models, MAX_LIST);
+    const int n_threads = split_list(thread_list, thread_items, MAX_LIST);
+    int threads[MAX_LIST];
+    for (int t = 0; t < n_threads; t++) {
+        long v;
+        if (cli_int("bench", "-t", thread_items[t], 1, 1024, &v)) return EXIT_USAGE;
+        threads[t] = (int)v;
+    }
+    bench_row *rows = calloc((size_t)(2 * n_models * n_threads), sizeof *rows);
+    if (!rows) return cli_error("bench", EXIT_RUNTIME, "out of memory");
+    int n_rows = 0, rc = EXIT_OK;
+    scarce_error err = {0};
+    for (int mi = 0; mi < n_models && rc == EXIT_OK; mi++)
+        for (int t = 0; t < n_threads; t++) {
+            int added;
+            if (bench_model(models[mi], threads[t], (int)n_prompt, (int)n_gen, (int)reps,
+                            rows + n_rows, &added, &err)) {
+                rc = cli_error("bench", EXIT_RUNTIME, "%s", err.msg);
+                break;
+            }
+            n_rows += added;
+        }
+    if (rc == EXIT_OK) print_rows(rows, n_rows, format);
+    free(rows);
+    return rc;
+}

@@ -1,0 +1,111 @@
+/* report.c - the run summary: what each token cost in bytes, FLOPs and seconds. */
+#include "report.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "../quant/types.h"
+
+peak_context report_peak(double achieved_gb_s, size_t model_bytes) {
+    peak_context p = {.llc = llc_bytes(), .pct = -1};
+    p.have_peak = membw_peak(&p.peak_gb_s, 0) == 0;
+    p.fits_in_cache = p.llc && model_bytes < p.llc;
+    if (p.have_peak && !p.fits_in_cache && p.peak_gb_s > 0)
+        p.pct = 100 * achieved_gb_s / p.peak_gb_s;
+    return p;
+}
+
+const char *model_type_name(const gguf_file *f) {
+    uint64_t bytes[QT_MAX_ID] = {0};
+    for (uint64_t i = 0; i < f->n_tensors; i++)
+        if (f->tensors[i].n_dims >= 2 && f->tensors[i].type < QT_MAX_ID)
+            bytes[f->tensors[i].type] += f->tensors[i].bytes;
+    int best = 0;
+    for (int t = 1; t < QT_MAX_ID; t++)
+        if (bytes[t] > bytes[best]) best = t;
+    const quant_type *qt = qtype((uint32_t)best);
+    return qt ? qt->name : "?";
+}
+
+phase_figures report_main_phase(const run_summary *s) {
+    if (s->decode.tokens) return stats_figures(&s->decode, s->t_decode);
+    return stats_figures(&s->prompt, s->t_prompt);
+}
+
+static double pct(double part, double whole) { return whole > 0 ? 100 * part / whole : 0; }
+
+void report_run_text(FILE *out, const run_summary *s) {
+    const phase_figures pp = stats_figures(&s->prompt, s->t_prompt);
+    const phase_figures tg = stats_figures(&s->decode, s->t_decode);
+    const phase_figures f = report_main_phase(s);
+    fprintf(out, "prompt: %llu tokens in %.3f s (%.1f tok/s)\n", (unsigned long long)pp.tokens,
+            s->t_prompt, pp.tok_s);
+    fprintf(out, "decode: %llu tokens in %.3f s (%.1f tok/s), %d threads, %s kernels\n",
+            (unsigned long long)tg.tokens, s->t_decode, tg.tok_s, s->threads, s->isa);
+    fprintf(out, "per %s token: weights %.3f MB, KV %.3f MB, %.3f MFLOP, intensity %.2f FLOP/byte\n",
+            s->decode.tokens ? "decoded" : "prompt", f.weight_bytes_per_token / 1e6,
+            f.kv_bytes_per_token / 1e6, f.flops_per_token / 1e6, f.intensity);
+    const peak_context p = report_peak(f.achieved_gb_s, s->model_bytes);
+    fprintf(out, "bandwidth: %.2f GB/s achieved", f.achieved_gb_s);
+    if (p.fits_in_cache)
+        fprintf(out, "; model fits in cache (%.1f MB < LLC %.1f MB): no %% of DRAM peak\n",
+                s->model_bytes / 1e6, p.llc / 1e6);
+    else if (p.have_peak)
+        fprintf(out, " = %.0f%% of measured peak %.2f GB/s\n", p.pct, p.peak_gb_s);
+    else
+        fprintf(out, "; run scarce membw once to get %% of peak\n");
+    const run_stats *ph = s->decode.tokens ? &s->decode : &s->prompt;
+    const double wall = s->decode.tokens ? s->t_decode : s->t_prompt;
+    fprintf(out, "time: matmul %.0f%%, attention %.0f%%, other ops %.0f%%, outside forward "
+                 "(sampling, output) %.0f%%\n",
+            pct(ph->t_matmul, wall), pct(ph->t_attention, wall),
+            pct(ph->t_forward - ph->t_matmul - ph->t_attention, wall),
+            pct(wall - ph->t_forward, wall));
+}
+
+void json_str(FILE *out, const char *s) {
+    fputc('"', out);
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(out, "\\%c", c);
+        else if (c < 0x20) fprintf(out, "\\u%04x", c);
+        else fputc(c, out);
+    }
+    fputc('"', out);
+}
+
+void json_num(FILE *out, double v) {
+    if (isfinite(v)) fprintf(out, "%.6g", v);
+    else fputs("null", out);
+}
+
+void report_run_json(FILE *out, const run_summary *s) {
+    const phase_figures pp = stats_figures(&s->prompt, s->t_prompt);
+    const phase_figures tg = stats_figures(&s->decode, s->t_decode);
+    const phase_figures f = report_main_phase(s);
+    const peak_context p = report_peak(f.achieved_gb_s, s->model_bytes);
+    fputs("{\"model\": ", out), json_str(out, s->model_path);
+    fputs(", \"type\": ", out), json_str(out, s->type_name);
+    fprintf(out, ", \"threads\": %d, \"isa\": ", s->threads), json_str(out, s->isa);
+    fprintf(out, ", \"model_bytes\": %zu", s->model_bytes);
+    fprintf(out, ", \"prompt_tokens\": %llu, \"prompt_tok_s\": ", (unsigned long long)pp.tokens);
+    json_num(out, pp.tok_s);
+    fprintf(out, ", \"decode_tokens\": %llu, \"decode_tok_s\": ", (unsigned long long)tg.tokens);
+    json_num(out, tg.tok_s);
+    fputs(", \"weight_bytes_per_token\": ", out), json_num(out, f.weight_bytes_per_token);
+    fputs(", \"kv_bytes_per_token\": ", out), json_num(out, f.kv_bytes_per_token);
+    fputs(", \"flops_per_token\": ", out), json_num(out, f.flops_per_token);
+    fputs(", \"arithmetic_intensity\": ", out), json_num(out, f.intensity);
+    fputs(", \"achieved_gb_s\": ", out), json_num(out, f.achieved_gb_s);
+    fputs(", \"peak_gb_s\": ", out), json_num(out, p.have_peak ? p.peak_gb_s : NAN);
+    fputs(", \"pct_of_peak\": ", out), json_num(out, p.pct >= 0 ? p.pct : NAN);
+    fprintf(out, ", \"fits_in_cache\": %s, \"llc_bytes\": %zu", p.fits_in_cache ? "true" : "false",
+            p.llc);
+    fputs(", \"t_prompt_s\": ", out), json_num(out, s->t_prompt);
+    fputs(", \"t_decode_s\": ", out), json_num(out, s->t_decode);
+    fputs(", \"t_matmul_s\": ", out), json_num(out, s->prompt.t_matmul + s->decode.t_matmul);
+    fputs(", \"t_attention_s\": ", out),
+        json_num(out, s->prompt.t_attention + s->decode.t_attention);
+    fputs(", \"t_sampling_s\": ", out), json_num(out, s->t_decode - s->decode.t_forward);
+    fputs("}\n", out);
+}

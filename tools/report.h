@@ -1,0 +1,78 @@
+/* report.h - the end-of-run summary shared by run, bench and sweep: per-token bytes and
+ * FLOPs, achieved bandwidth against the machine's measured peak, as text or JSON. */
+#ifndef SCARCE_REPORT_H
+#define SCARCE_REPORT_H
+
+#include <stdio.h>
+
+#include "../engine/gguf.h"
+#include "../engine/stats.h"
+
+typedef struct {
+    const char *model_path, *type_name, *isa;
+    int threads;
+    size_t model_bytes;      /* all weight tensors */
+    run_stats prompt, decode; /* counters of each phase (stats_delta) */
+    double t_prompt, t_decode; /* wall seconds of each phase (decode includes sampling) */
+} run_summary;
+
+/* Bandwidth context of one achieved figure. */
+typedef struct {
+    int have_peak;     /* peak cached by scarce membw */
+    double peak_gb_s;
+    size_t llc;        /* last-level cache bytes (0 unknown) */
+    int fits_in_cache; /* model smaller than the LLC: "bandwidth" is cache bandwidth */
+    double pct;        /* achieved / peak x 100; < 0 when not meaningful */
+} peak_context;
+
+peak_context report_peak(double achieved_gb_s, size_t model_bytes);
+
+/* The dominant weight type of a model file (by bytes, over tensors of 2+ dims). */
+const char *model_type_name(const gguf_file *f);
+
+/* Decode figures (prompt figures when nothing was decoded) of a summary. */
+phase_figures report_main_phase(const run_summary *s);
+
+void report_run_text(FILE *out, const run_summary *s);
+void report_run_json(FILE *out, const run_summary *s);
+
+/* ---- shared by ppl and sweep (tools/cmd_ppl.c) ---- */
+#include "../engine/ppl.h"
+
+typedef struct {
+    const char *model, *base, *text; /* base may be NULL */
+    int n_ctx, n_chunks, n_batch;    /* n_chunks 0 = all; n_batch 0 = whole window */
+    int quiet;                       /* no per-window lines or progress */
+} ppl_job;
+
+typedef struct {
+    int chunks;
+    size_t scored;
+    double ppl, ppl_err, base_ppl;
+    int has_kl;
+    kl_summary kl;
+} ppl_result;
+
+/* Runs a ppl job; errors printed; returns an exit code. */
+int ppl_run(const ppl_job *job, ppl_result *res);
+
+/* ---- shared by bench and sweep (tools/cmd_bench.c) ---- */
+typedef struct {
+    char model[256], type[16], test[16]; /* test: "pp128", "tg64" */
+    size_t model_bytes;
+    int threads;
+    double tok_s, tok_s_sd; /* mean, stddev over repetitions */
+    double weight_bytes_per_token, kv_bytes_per_token, flops_per_token;
+    double gb_s, peak_gb_s, pct_of_peak; /* peak NAN / pct < 0 when unknown */
+    int fits_in_cache;
+} bench_row;
+
+/* ppN and tgN rows (those with N > 0) of one model at n_threads into rows[0..*n_rows). */
+int bench_model(const char *path, int n_threads, int n_prompt, int n_gen, int reps,
+                bench_row *rows, int *n_rows, scarce_error *err);
+
+/* JSON pieces: a quoted, escaped string; a number (null when not finite). */
+void json_str(FILE *out, const char *s);
+void json_num(FILE *out, double v);
+
+#endif
