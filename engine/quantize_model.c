@@ -70,9 +70,10 @@ static int load_importance(const gguf_file *im, const char *name, int64_t ne0, f
     double mean = 0;
     for (int64_t j = 0; j < ne0; j++) {
         if (!isfinite(imp[j]) || imp[j] < 0) {
+            const double bad = imp[j];
             free(imp);
             return scarce_fail(err, "%s: imatrix entry %s: value %lld is %g (expected >= 0)",
-                               im->path, name, (long long)j, imp[j]);
+                               im->path, name, (long long)j, bad);
         }
         mean += imp[j];
     }

@@ -17,7 +17,6 @@
 #include "report.h"
 #include "svg.h"
 
-
 enum { MAX_TYPES = 32 };
 
 /* Temp files to remove: the one piece of global state, for the signal handler. */
