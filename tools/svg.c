@@ -40,6 +40,19 @@ typedef struct {
 static double px(const frame *f, double x) { return f->left + (x - f->x0) / (f->x1 - f->x0) * f->w; }
 static double py(const frame *f, double y) { return f->top + f->h - (y - f->y0) / (f->y1 - f->y0) * f->h; }
 
+/* A round tick step (1, 2 or 5 x 10^k) giving about 5 ticks over span. */
+static double nice_step(double span) {
+    const double raw = span / 5, mag = pow(10, floor(log10(raw))), r = raw / mag;
+    return (r < 1.5 ? 1 : r < 3.5 ? 2 : r < 7.5 ? 5 : 10) * mag;
+}
+
+/* Widens [*lo, *hi] to whole multiples of its nice step. */
+static double round_range(double *lo, double *hi) {
+    const double step = nice_step(*hi - *lo);
+    *lo = floor(*lo / step) * step, *hi = ceil(*hi / step) * step;
+    return step;
+}
+
 static frame panel_frame(const svg_panel *p, int index) {
     frame f = {.x0 = INFINITY, .x1 = -INFINITY, .y0 = INFINITY, .y1 = -INFINITY,
                .left = index * PANEL_W + MARGIN_L, .top = MARGIN_T,
@@ -52,28 +65,32 @@ static frame panel_frame(const svg_panel *p, int index) {
     if (!(f.x1 > f.x0)) f.x0 -= 1, f.x1 += 1;
     if (!(f.y1 > f.y0)) f.y0 -= 1, f.y1 += 1;
     const double dx = (f.x1 - f.x0) * 0.08, dy = (f.y1 - f.y0) * 0.1;
-    f.x0 -= dx, f.x1 += dx, f.y0 -= dy, f.y1 += dy;
-    if (p->log_y) f.y0 = floor(f.y0), f.y1 = ceil(f.y1);
+    f.x0 -= dx, f.x1 += dx;
+    round_range(&f.x0, &f.x1);
+    if (p->log_y) {
+        f.y0 = floor(f.y0 - dy), f.y1 = ceil(f.y1 + dy);
+    } else { /* speeds and sizes: the axis starts at 0 */
+        f.y0 = f.y0 >= 0 ? 0 : f.y0 - dy, f.y1 += dy;
+        round_range(&f.y0, &f.y1);
+    }
     return f;
 }
 
 static void axes(FILE *out, const svg_panel *p, const frame *f) {
     fprintf(out, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#444\"/>\n",
             f->left, f->top, f->w, f->h);
-    for (int t = 0; t <= 5; t++) { /* x ticks */
-        const double x = f->x0 + (f->x1 - f->x0) * t / 5;
-        fprintf(out, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\">%.1f</text>\n",
+    const double x_step = nice_step(f->x1 - f->x0);
+    for (double x = f->x0; x <= f->x1 + x_step / 2; x += x_step) /* x ticks */
+        fprintf(out, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\">%g</text>\n",
                 px(f, x), f->top + f->h + 16, x);
-    }
-    const int n_y = p->log_y ? (int)(f->y1 - f->y0) : 5;
-    for (int t = 0; t <= n_y; t++) {
-        const double y = f->y0 + (f->y1 - f->y0) * t / (n_y ? n_y : 1);
+    const double y_step = p->log_y ? 1 : nice_step(f->y1 - f->y0);
+    for (double y = f->y0; y <= f->y1 + y_step / 2; y += y_step) {
         fprintf(out, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n",
                 f->left, f->left + f->w, py(f, y), py(f, y));
         fprintf(out, "<text x=\"%d\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">", f->left - 4,
                 py(f, y) + 4);
         if (p->log_y) fprintf(out, "1e%d</text>\n", (int)lround(y));
-        else fprintf(out, "%.3g</text>\n", y);
+        else fprintf(out, "%g</text>\n", fabs(y) < y_step / 2 ? 0.0 : y);
     }
     fprintf(out, "<text x=\"%.1f\" y=\"%d\" font-size=\"13\" text-anchor=\"middle\">", f->left + f->w / 2.0,
             f->top + f->h + 40);
@@ -124,11 +141,19 @@ int svg_write(const char *path, const char *title, const svg_panel *panels, int 
         axes(out, p, &f);
         front(out, p, &f);
         for (int i = 0; i < p->n; i++) {
-            const double x = px(&f, p->points[i].x), y = py(&f, y_value(p, p->points[i].y));
+            const svg_point *pt = &p->points[i];
+            int first = 1; /* points that coincide (same file after fallbacks) share one label */
+            for (int j = 0; j < i; j++) first &= !(p->points[j].x == pt->x && p->points[j].y == pt->y);
+            if (!first) continue;
+            const double x = px(&f, pt->x), y = py(&f, y_value(p, pt->y));
             fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/>\n", x, y,
                     svg_on_front(p, i) ? "#d62728" : "#1f77b4");
             fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">", x + 6, y - 5);
-            xml_text(out, p->points[i].label);
+            for (int j = i, n = 0; j < p->n; j++)
+                if (p->points[j].x == pt->x && p->points[j].y == pt->y) {
+                    if (n++) fputs(" = ", out);
+                    xml_text(out, p->points[j].label);
+                }
             fputs("</text>\n", out);
         }
     }
