@@ -150,7 +150,8 @@ void report_spec_json(FILE *out, const spec_summary *sp) {
     fputs(", \"acceptance_by_position\": [", out);
     for (int i = 0; i < SPEC_MAX_DRAFT && st->drafted_at[i]; i++)
         fputs(i ? ", " : "", out), json_num(out, ratio(st->accepted_at[i], st->drafted_at[i]));
-    fputs("], \"mean_tokens_per_target_pass\": ", out), json_num(out, ratio(st->emitted, st->passes));
+    fputs("], \"mean_tokens_per_target_pass\": ", out);
+    json_num(out, ratio(st->emitted, st->passes));
     fputs(", \"t_draft_s\": ", out), json_num(out, st->t_draft);
     fputs(", \"t_target_s\": ", out), json_num(out, st->t_target);
     if (isfinite(sp->tok_s_plain) && isfinite(sp->tok_s_spec) && sp->tok_s_plain > 0) {

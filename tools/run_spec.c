@@ -95,9 +95,12 @@ static int build_params(const run_spec_args *sa, spec_params *p, spec_summary *s
     if (p->n_draft < p->n_draft_min) p->n_draft = p->n_draft_min;
     if (p->n_draft > p->n_draft_max) p->n_draft = p->n_draft_max;
     *sum = (spec_summary){.n_draft = p->n_draft, .tok_s_plain = NAN, .tok_s_spec = NAN};
-    if (sa->draft_path) p->source = SPEC_MODEL, sum->source = "model", sum->draft = sa->draft_path;
-    else if (sa->lookup_n) p->source = SPEC_LOOKUP, sum->source = "lookup", sum->param = sa->lookup_n;
-    else p->source = SPEC_LAYERS, sum->source = "layers", sum->param = sa->draft_layers;
+    if (sa->draft_path)
+        p->source = SPEC_MODEL, sum->source = "model", sum->draft = sa->draft_path;
+    else if (sa->lookup_n)
+        p->source = SPEC_LOOKUP, sum->source = "lookup", sum->param = sa->lookup_n;
+    else
+        p->source = SPEC_LAYERS, sum->source = "layers", sum->param = sa->draft_layers;
     if (p->n_draft_min > p->n_draft_max)
         return cli_error("run", EXIT_USAGE, "--draft-min %d is above --draft-max %d",
                          p->n_draft_min, p->n_draft_max);
@@ -106,7 +109,8 @@ static int build_params(const run_spec_args *sa, spec_params *p, spec_summary *s
 
 /* Streams the speculative generation; returns the number of tokens or -1. */
 static long generate(spec_decoder *sd, const run_spec_args *sa, const tokenizer *tok,
-                     long n_predict, FILE *text, volatile sig_atomic_t *interrupted, const char **stop,
+                     long n_predict, FILE *text, volatile sig_atomic_t *interrupted,
+                     const char **stop,
                      scarce_error *err) {
     long n_gen = 0;
     int out[SPEC_MAX_DRAFT + 1], prev = sd->tokens[sd->n_tokens - 1];
