@@ -1,4 +1,5 @@
 /* test_bench.c - machine-readable output of bench and run, the SVG writer, and sweep. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -115,4 +116,110 @@ TEST(sweep_writes_tables_and_plot) {
         CHECK_EQ_INT(run_cmd(cmd, NULL, NULL), 0);
     }
     free(err);
+}
+
+/* ---- speculative and MoE fields of run --json / bench --draft ------------------------- */
+
+/* The number after "key": (NAN when absent). */
+static double json_number(const char *json, const char *key) {
+    char k[64];
+    snprintf(k, sizeof k, "\"%s\":", key);
+    const char *p = strstr(json, k);
+    return p ? strtod(p + strlen(k), NULL) : NAN;
+}
+
+TEST(run_json_speculative_lookup) {
+    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    char cmd[1024], *out = NULL, *err = NULL;
+    /* greedy stories260K repeats itself within 200 tokens: lookup finds drafts */
+    snprintf(cmd, sizeof cmd, "%s run -m %s -t 1 --temp 0 -n 200 -p 'Once upon' --lookup 2 --json",
+             scarce_bin(), shared_path(STORIES));
+    CHECK_EQ_INT(run_cmd(cmd, &out, &err), 0);
+    REQUIRE(out && err);
+    CHECK_MSG(json_balanced(out), "not JSON:\n%s", out);
+    const char *fields[] = {"decode_tok_s", "weight_bytes_per_token", "achieved_gb_s", "speculative",
+                            "source", "lookup_n", "drafted", "accepted", "acceptance_rate",
+                            "acceptance_by_position", "mean_tokens_per_target_pass", "t_draft_s",
+                            "t_target_s", NULL};
+    check_fields(out, fields);
+    CHECK(strstr(out, "\"source\": \"lookup\""));
+    const double drafted = json_number(out, "drafted"), accepted = json_number(out, "accepted");
+    CHECK_MSG(drafted > 0 && accepted >= 0 && accepted <= drafted, "drafted %g accepted %g",
+              drafted, accepted);
+    /* every committed token is an accepted draft or the target's own one per pass */
+    CHECK_EQ_INT((int)json_number(out, "emitted"),
+                 (int)(accepted + json_number(out, "target_passes")));
+    CHECK_EQ_INT((int)json_number(out, "emitted"), (int)json_number(out, "decode_tokens"));
+    CHECK(strstr(err, "GB/s") && strstr(err, "speculative (lookup 2")); /* text summary too */
+    free(out), free(err);
+}
+
+/* Parses the n unsigned integers after `from` (skipping brackets, commas); returns the end. */
+static const char *read_uints(const char *from, unsigned long long *v, int n) {
+    for (int i = 0; i < n && from; i++) {
+        while (*from && (*from < '0' || *from > '9')) from++;
+        if (!*from) return NULL;
+        char *end;
+        v[i] = strtoull(from, &end, 10);
+        from = end;
+    }
+    return from;
+}
+
+TEST(run_json_moe_counts_sum_to_tokens_times_k) {
+    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    char moe[600], cmd[1536], *out = NULL;
+    snprintf(moe, sizeof moe, "%s/json-moe.gguf", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "%s upcycle %s %s --experts 4 --used 2", scarce_bin(),
+             shared_path(STORIES), moe);
+    REQUIRE(run_cmd(cmd, NULL, NULL) == 0);
+    snprintf(cmd, sizeof cmd, "%s run -m %s -t 1 --temp 0 -n 12 -p 'Once upon' --json --moe-stats",
+             scarce_bin(), moe);
+    CHECK_EQ_INT(run_cmd(cmd, &out, NULL), 0);
+    REQUIRE(out);
+    CHECK_MSG(json_balanced(out), "not JSON:\n%s", out);
+    const char *fields[] = {"moe", "n_expert", "n_expert_used", "active_bytes_per_token",
+                            "total_expert_bytes", "expert_counts", "cv", "entropy", "reuse", NULL};
+    check_fields(out, fields);
+    CHECK_EQ_INT((int)json_number(out, "n_expert"), 4);
+    CHECK_EQ_INT((int)json_number(out, "n_expert_used"), 2);
+    CHECK(json_number(out, "active_bytes_per_token") < json_number(out, "model_bytes"));
+    /* tokens the forward pass processed, from the run counters (not from the MoE stats) */
+    const unsigned long long processed = (unsigned long long)(json_number(out, "prompt_tokens") +
+                                                              json_number(out, "decode_tokens"));
+    const char *p = strstr(out, "\"expert_counts\":");
+    REQUIRE(p);
+    int layers = 0;
+    const char *cv = strstr(out, "\"cv\":");
+    for (p += 16; p && cv && layers < 64; layers++) {
+        const char *row = strchr(p, '[');
+        if (!row || row > cv) break;
+        if (layers == 0) row = strchr(row + 1, '['); /* the outer bracket */
+        unsigned long long c[4], sum = 0;
+        REQUIRE((p = read_uints(row, c, 4)));
+        for (int e = 0; e < 4; e++) sum += c[e];
+        CHECK_MSG(sum == processed * 2, "layer %d: counts sum %llu, tokens %llu x k 2", layers,
+                  sum, processed);
+        p = strchr(p, ']');
+        if (p) p++;
+    }
+    CHECK_EQ_INT(layers, 5); /* stories260K has 5 layers */
+    free(out);
+}
+
+TEST(bench_draft_lookup_json_has_speculative_fields) {
+    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    char cmd[1024], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s bench -m %s -p 0 -n 32 -t 1 -r 1 --draft 4 --lookup 2 -o json",
+             scarce_bin(), shared_path(STORIES));
+    CHECK_EQ_INT(run_cmd(cmd, &out, NULL), 0);
+    REQUIRE(out);
+    CHECK_MSG(json_balanced(out), "not JSON:\n%s", out);
+    const char *fields[] = {"speculative", "plain_tok_s", "spec_tok_s", "speedup_vs_plain",
+                            "acceptance_rate", "drafted", "accepted", "n_draft", "lookup_n", NULL};
+    check_fields(out, fields);
+    CHECK(json_number(out, "plain_tok_s") > 0 && json_number(out, "spec_tok_s") > 0);
+    CHECK(json_number(out, "accepted") <= json_number(out, "drafted"));
+    CHECK_EQ_INT((int)json_number(out, "n_draft"), 4);
+    free(out);
 }

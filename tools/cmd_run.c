@@ -64,20 +64,38 @@ static int parse_args(int argc, char **argv, run_args *a) {
     return gen_opts_finish("run", &a->gen);
 }
 
-static void print_summary(const gen_ctx *g, const gen_result *r, const gen_opts *o, int json) {
+/* The run summary (stderr) and, with --json, the same as one JSON object (stdout). */
+static void print_summary(const gen_ctx *g, const run_args *a, run_summary *sum) {
+    const gen_opts *o = &a->gen;
+    sum->model_path = o->model_path, sum->type_name = model_type_name(g->m->file);
+    sum->isa = kernels_isa_name(kernels_isa()), sum->threads = (int)o->n_threads;
+    sum->model_bytes = model_weight_bytes(g->m);
+    moe_summary moe;
+    if (g->m->cfg.n_expert) moe = report_moe_summary(g->m, a->moe_stats ? g->s.moe : NULL),
+                            sum->moe = &moe;
+    report_run_text(stderr, sum);
+    if (sum->spec) report_spec_text(stderr, sum->spec);
+    if (g->m->cfg.n_expert) moe_report_bytes(stderr, g->m, &sum->decode);
+    if (a->moe_stats && g->s.moe) moe_report_stats(stderr, g->s.moe);
+    if (a->json) report_run_json(stdout, sum);
+}
+
+static void summarize_plain(const gen_ctx *g, const gen_result *r, const run_args *a) {
     fprintf(stderr, "\nstopped: %s\n", r->stop);
     /* a one-token prompt is a one-token pass: counted (and timed) with the decode steps */
     const int one = r->n_prompt == 1;
-    run_summary sum = {.model_path = o->model_path, .type_name = model_type_name(g->m->file),
-                       .isa = kernels_isa_name(kernels_isa()), .threads = (int)o->n_threads,
-                       .model_bytes = model_weight_bytes(g->m),
-                       .prompt = stats_batched_part(&g->s.stats),
+    run_summary sum = {.prompt = stats_batched_part(&g->s.stats),
                        .decode = stats_decode_part(&g->s.stats),
                        .t_prompt = one ? 0 : r->t_prompt,
                        .t_decode = r->t_gen + (one ? r->t_prompt : 0)};
-    report_run_text(stderr, &sum);
-    if (json) report_run_json(stdout, &sum);
-    if (g->m->cfg.n_expert) moe_report_bytes(stderr, g->m, &g->s.stats);
+    print_summary(g, a, &sum);
+}
+
+static void summarize_spec(const gen_ctx *g, const run_spec_result *r, const run_args *a) {
+    fprintf(stderr, "\nstopped: %s\n", r->stop);
+    run_summary sum = {.prompt = r->prompt, .decode = r->decode, .t_prompt = r->t_prompt,
+                       .t_decode = r->t_decode, .spec = &r->spec};
+    print_summary(g, a, &sum);
 }
 
 static void trace_moe(void *user, const gen_ctx *g, int prev, int token) {
@@ -121,7 +139,10 @@ int cmd_run(int argc, char **argv) {
     fflush(text);
     signal(SIGINT, on_sigint);
     if (a.spec.enabled) {
-        rc = run_spec(&a.spec, g.m, g.tok, &g.s, &g.smp, ids, n, a.gen.n_predict, &interrupted, NULL);
+        run_spec_result sr;
+        rc = run_spec(&a.spec, g.m, g.tok, &g.s, &g.smp, ids, n, a.gen.n_predict, text,
+                      &interrupted, &sr);
+        if (rc == EXIT_OK || (rc == EXIT_RUNTIME && interrupted)) summarize_spec(&g, &sr, &a);
         goto done;
     }
     gen_result res;
@@ -131,8 +152,7 @@ int cmd_run(int argc, char **argv) {
     }
     fputc('\n', text);
     fflush(text);
-    print_summary(&g, &res, &a.gen, a.json);
-    if (a.moe_stats && g.s.moe) moe_report_stats(stderr, g.s.moe);
+    summarize_plain(&g, &res, &a);
     rc = interrupted ? EXIT_RUNTIME : EXIT_OK;
 done:
     free(ids);

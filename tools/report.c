@@ -107,5 +107,105 @@ void report_run_json(FILE *out, const run_summary *s) {
     fputs(", \"t_attention_s\": ", out),
         json_num(out, s->prompt.t_attention + s->decode.t_attention);
     fputs(", \"t_sampling_s\": ", out), json_num(out, s->t_decode - s->decode.t_forward);
+    if (s->spec) fputs(", ", out), report_spec_json(out, s->spec);
+    if (s->moe) fputs(", ", out), report_moe_json(out, s->moe);
     fputs("}\n", out);
+}
+
+/* ---- speculative decoding ------------------------------------------------------------- */
+
+static double ratio(uint64_t a, uint64_t b) { return b ? (double)a / b : NAN; }
+
+void report_spec_text(FILE *out, const spec_summary *sp) {
+    const spec_stats *st = &sp->stats;
+    fprintf(out, "speculative (%s", sp->source);
+    if (sp->draft) fprintf(out, " %s", sp->draft);
+    else fprintf(out, " %ld", sp->param);
+    fprintf(out, ", draft %d): %llu target passes, %llu drafted, %llu accepted (%.1f%%), "
+            "%.2f tokens/pass\n", sp->n_draft, (unsigned long long)st->passes,
+            (unsigned long long)st->drafted, (unsigned long long)st->accepted,
+            st->drafted ? 100.0 * st->accepted / st->drafted : 0.0,
+            st->passes ? (double)st->emitted / st->passes : 0.0);
+    fprintf(out, "  acceptance by draft position:");
+    for (int i = 0; i < SPEC_MAX_DRAFT && st->drafted_at[i]; i++)
+        fprintf(out, " %d:%.0f%%", i + 1, 100.0 * st->accepted_at[i] / st->drafted_at[i]);
+    fprintf(out, "\n  time: draft %.3f s, target %.3f s\n", st->t_draft, st->t_target);
+    if (isfinite(sp->tok_s_plain) && isfinite(sp->tok_s_spec) && sp->tok_s_plain > 0)
+        fprintf(out, "spec-compare (no stop at end of text): plain %.1f tok/s, speculative "
+                "%.1f tok/s, speed-up %.2fx\n", sp->tok_s_plain, sp->tok_s_spec,
+                sp->tok_s_spec / sp->tok_s_plain);
+}
+
+void report_spec_json(FILE *out, const spec_summary *sp) {
+    const spec_stats *st = &sp->stats;
+    fputs("\"speculative\": {\"source\": ", out), json_str(out, sp->source);
+    if (sp->draft) fputs(", \"draft_model\": ", out), json_str(out, sp->draft);
+    else fprintf(out, ", \"%s\": %ld", !strcmp(sp->source, "lookup") ? "lookup_n" : "draft_layers",
+                 sp->param);
+    fprintf(out, ", \"n_draft\": %d, \"target_passes\": %llu, \"drafted\": %llu, "
+            "\"accepted\": %llu, \"emitted\": %llu, \"acceptance_rate\": ", sp->n_draft,
+            (unsigned long long)st->passes, (unsigned long long)st->drafted,
+            (unsigned long long)st->accepted, (unsigned long long)st->emitted);
+    json_num(out, ratio(st->accepted, st->drafted));
+    fputs(", \"acceptance_by_position\": [", out);
+    for (int i = 0; i < SPEC_MAX_DRAFT && st->drafted_at[i]; i++)
+        fputs(i ? ", " : "", out), json_num(out, ratio(st->accepted_at[i], st->drafted_at[i]));
+    fputs("], \"mean_tokens_per_target_pass\": ", out);
+    json_num(out, ratio(st->emitted, st->passes));
+    fputs(", \"t_draft_s\": ", out), json_num(out, st->t_draft);
+    fputs(", \"t_target_s\": ", out), json_num(out, st->t_target);
+    if (isfinite(sp->tok_s_plain) && isfinite(sp->tok_s_spec) && sp->tok_s_plain > 0) {
+        fputs(", \"plain_tok_s\": ", out), json_num(out, sp->tok_s_plain);
+        fputs(", \"spec_tok_s\": ", out), json_num(out, sp->tok_s_spec);
+        fputs(", \"speedup_vs_plain\": ", out), json_num(out, sp->tok_s_spec / sp->tok_s_plain);
+    }
+    fputs("}", out);
+}
+
+/* ---- mixture of experts ------------------------------------------------------------------ */
+
+moe_summary report_moe_summary(const model *m, const moe_stats *st) {
+    moe_summary ms = {.n_expert = m->cfg.n_expert, .n_expert_used = m->cfg.n_expert_used,
+                      .gating = moe_gating_name(m->cfg.expert_gating),
+                      .active_bytes_per_token = moe_active_bytes(m),
+                      .total_bytes = model_weight_bytes(m), .st = st};
+    for (int l = 0; l < m->cfg.n_layer; l++)
+        ms.total_expert_bytes += moe_expert_bytes(m, l) * (uint64_t)m->cfg.n_expert;
+    return ms;
+}
+
+/* "key": [f(0), f(1), ...] over the layers */
+static void layer_array(FILE *out, const char *key, const moe_stats *st,
+                        double (*f)(const moe_stats *, int)) {
+    fprintf(out, ", \"%s\": [", key);
+    for (int l = 0; l < st->n_layer; l++) fputs(l ? ", " : "", out), json_num(out, f(st, l));
+    fputs("]", out);
+}
+
+void report_moe_json(FILE *out, const moe_summary *ms) {
+    fprintf(out, "\"moe\": {\"n_expert\": %d, \"n_expert_used\": %d, \"gating\": ",
+            ms->n_expert, ms->n_expert_used);
+    json_str(out, ms->gating);
+    fprintf(out, ", \"active_bytes_per_token\": %llu, \"total_expert_bytes\": %llu, "
+            "\"total_weight_bytes\": %llu", (unsigned long long)ms->active_bytes_per_token,
+            (unsigned long long)ms->total_expert_bytes, (unsigned long long)ms->total_bytes);
+    const moe_stats *st = ms->st;
+    if (st) {
+        fputs(", \"tokens_routed\": [", out);
+        for (int l = 0; l < st->n_layer; l++)
+            fprintf(out, "%s%llu", l ? ", " : "", (unsigned long long)st->tokens[l]);
+        fputs("], \"expert_counts\": [", out);
+        for (int l = 0; l < st->n_layer; l++) {
+            fputs(l ? ", [" : "[", out);
+            for (int e = 0; e < st->n_expert; e++)
+                fprintf(out, "%s%llu", e ? ", " : "",
+                        (unsigned long long)st->chosen[(size_t)l * st->n_expert + e]);
+            fputs("]", out);
+        }
+        fputs("]", out);
+        layer_array(out, "cv", st, moe_stats_cv);
+        layer_array(out, "entropy", st, moe_stats_entropy);
+        layer_array(out, "reuse", st, moe_stats_reuse);
+    }
+    fputs("}", out);
 }

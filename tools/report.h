@@ -6,7 +6,29 @@
 #include <stdio.h>
 
 #include "../engine/gguf.h"
+#include "../engine/moe.h"
+#include "../engine/speculative.h"
 #include "../engine/stats.h"
+
+/* What a speculative run adds to the summary (tools/run_spec.c fills it). */
+typedef struct {
+    const char *source;    /* "model", "lookup", "layers" */
+    const char *draft;     /* SPEC_MODEL: the draft's path */
+    long param;            /* lookup: n-gram length; layers: L */
+    int n_draft;           /* --draft */
+    spec_stats stats;
+    double tok_s_plain, tok_s_spec; /* --spec-compare; NAN when not measured */
+} spec_summary;
+
+/* Weight bytes of a mixture-of-experts model and the routing its run saw. */
+typedef struct {
+    int n_expert, n_expert_used;
+    const char *gating;
+    uint64_t active_bytes_per_token, total_expert_bytes, total_bytes;
+    const moe_stats *st; /* NULL when routing statistics were not kept */
+} moe_summary;
+
+moe_summary report_moe_summary(const model *m, const moe_stats *st);
 
 typedef struct {
     const char *model_path, *type_name, *isa;
@@ -14,6 +36,9 @@ typedef struct {
     size_t model_bytes;      /* all weight tensors */
     run_stats prompt, decode; /* counters of each phase (stats_delta) */
     double t_prompt, t_decode; /* wall seconds of each phase (decode includes sampling) */
+    const spec_summary *spec;  /* speculative runs, else NULL; decode is then per emitted
+                                  token, target + draft counters */
+    const moe_summary *moe;    /* MoE models, else NULL */
 } run_summary;
 
 /* Bandwidth context of one achieved figure. */
@@ -35,6 +60,11 @@ phase_figures report_main_phase(const run_summary *s);
 
 void report_run_text(FILE *out, const run_summary *s);
 void report_run_json(FILE *out, const run_summary *s);
+/* The pieces of the JSON summary: "speculative": {...} and "moe": {...} (no comma before). */
+void report_spec_json(FILE *out, const spec_summary *sp);
+void report_moe_json(FILE *out, const moe_summary *ms);
+/* One text paragraph of the speculative counters. */
+void report_spec_text(FILE *out, const spec_summary *sp);
 
 /* ---- shared by ppl and sweep (tools/cmd_ppl.c) ---- */
 #include "../engine/ppl.h"
@@ -66,6 +96,9 @@ typedef struct {
     double weight_bytes_per_token, kv_bytes_per_token, flops_per_token;
     double gb_s, peak_gb_s, pct_of_peak; /* peak NAN / pct < 0 when unknown */
     int fits_in_cache;
+    double active_bytes_per_token, total_weight_bytes; /* MoE models; 0 when dense */
+    int has_spec;           /* tgN row of bench --draft */
+    spec_summary spec;      /* tok_s_plain / tok_s_spec measured by spec_bench() */
 } bench_row;
 
 /* ppN and tgN rows (those with N > 0) of one model at n_threads into rows[0..*n_rows). */

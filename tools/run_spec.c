@@ -2,11 +2,11 @@
  * spec_step(), the acceptance report and the --trace-spec teaching trace. */
 #include "run_spec.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "../kernels/cpu.h"
 #include "cli.h"
 
 void run_spec_usage(FILE *out) {
@@ -85,21 +85,7 @@ static void trace_pass(const tokenizer *tok, const spec_pass *ps, int prev, long
             : ps->n_accepted == ps->n_drafted ? "(bonus)" : "(correction)");
 }
 
-/* ---- the report ----------------------------------------------------------------------- */
-
-static void print_report(const char *source, const spec_stats *st) {
-    fprintf(stderr, "speculative (%s): %llu target passes, %llu drafted, %llu accepted (%.1f%%), "
-            "%.2f tokens/pass\n", source, (unsigned long long)st->passes,
-            (unsigned long long)st->drafted, (unsigned long long)st->accepted,
-            st->drafted ? 100.0 * st->accepted / st->drafted : 0.0,
-            st->passes ? (double)st->emitted / st->passes : 0.0);
-    fprintf(stderr, "  acceptance by draft position:");
-    for (int i = 0; i < SPEC_MAX_DRAFT && st->drafted_at[i]; i++)
-        fprintf(stderr, " %d:%.0f%%", i + 1, 100.0 * st->accepted_at[i] / st->drafted_at[i]);
-    fprintf(stderr, "\n  time: draft %.3f s, target %.3f s\n", st->t_draft, st->t_target);
-}
-
-static int build_params(const run_spec_args *sa, spec_params *p, char *source, size_t cap) {
+static int build_params(const run_spec_args *sa, spec_params *p, spec_summary *sum) {
     if (sa->n_sources != 1)
         return cli_error("run", EXIT_USAGE, "give exactly one of -md, --lookup, --draft-layers");
     int n = sa->n_draft ? (int)sa->n_draft : 5;
@@ -108,9 +94,13 @@ static int build_params(const run_spec_args *sa, spec_params *p, char *source, s
                        .lookup_n = (int)sa->lookup_n, .draft_layers = (int)sa->draft_layers};
     if (p->n_draft < p->n_draft_min) p->n_draft = p->n_draft_min;
     if (p->n_draft > p->n_draft_max) p->n_draft = p->n_draft_max;
-    if (sa->draft_path) p->source = SPEC_MODEL, snprintf(source, cap, "draft %s", sa->draft_path);
-    else if (sa->lookup_n) p->source = SPEC_LOOKUP, snprintf(source, cap, "lookup %ld", sa->lookup_n);
-    else p->source = SPEC_LAYERS, snprintf(source, cap, "first %ld layers", sa->draft_layers);
+    *sum = (spec_summary){.n_draft = p->n_draft, .tok_s_plain = NAN, .tok_s_spec = NAN};
+    if (sa->draft_path)
+        p->source = SPEC_MODEL, sum->source = "model", sum->draft = sa->draft_path;
+    else if (sa->lookup_n)
+        p->source = SPEC_LOOKUP, sum->source = "lookup", sum->param = sa->lookup_n;
+    else
+        p->source = SPEC_LAYERS, sum->source = "layers", sum->param = sa->draft_layers;
     if (p->n_draft_min > p->n_draft_max)
         return cli_error("run", EXIT_USAGE, "--draft-min %d is above --draft-max %d",
                          p->n_draft_min, p->n_draft_max);
@@ -119,7 +109,8 @@ static int build_params(const run_spec_args *sa, spec_params *p, char *source, s
 
 /* Streams the speculative generation; returns the number of tokens or -1. */
 static long generate(spec_decoder *sd, const run_spec_args *sa, const tokenizer *tok,
-                     long n_predict, volatile sig_atomic_t *interrupted, const char **stop,
+                     long n_predict, FILE *text, volatile sig_atomic_t *interrupted,
+                     const char **stop,
                      scarce_error *err) {
     long n_gen = 0;
     int out[SPEC_MAX_DRAFT + 1], prev = sd->tokens[sd->n_tokens - 1];
@@ -135,17 +126,19 @@ static long generate(spec_decoder *sd, const run_spec_args *sa, const tokenizer 
                 return *stop = "end of text", n_gen;
             char piece[256];
             int len = tokenizer_piece(tok, prev, out[i], piece, sizeof piece);
-            fwrite(piece, 1, (size_t)len, stdout);
+            fwrite(piece, 1, (size_t)len, text);
             prev = out[i];
             n_gen++;
         }
-        fflush(stdout);
+        fflush(text);
     }
     return n_gen;
 }
 
+/* --spec-compare: plain and speculative speed of n_gen tokens, measured afresh */
 static void compare_plain(model *m, const model *dm, const spec_params *p, const sampler *smp,
-                          const int *prompt, int n_prompt, long n_gen, int n_ctx) {
+                          const int *prompt, int n_prompt, long n_gen, int n_ctx,
+                          spec_summary *sum) {
     spec_bench_result r;
     scarce_error err = {0};
     if (n_gen < 1) return;
@@ -153,17 +146,28 @@ static void compare_plain(model *m, const model *dm, const spec_params *p, const
         fprintf(stderr, "spec-compare: %s\n", err.msg);
         return;
     }
-    fprintf(stderr, "spec-compare (%ld tokens, no stop at end of text): plain %.1f tok/s, "
-            "speculative %.1f tok/s, speed-up %.2fx\n", n_gen, r.tok_s_plain, r.tok_s_spec,
-            r.tok_s_spec / r.tok_s_plain);
+    sum->tok_s_plain = r.tok_s_plain, sum->tok_s_spec = r.tok_s_spec;
+}
+
+static run_stats add_stats(run_stats a, const run_stats *b) {
+    a.weight_bytes += b->weight_bytes, a.kv_bytes += b->kv_bytes, a.flops += b->flops;
+    a.tokens += b->tokens, a.passes += b->passes, a.t_forward += b->t_forward;
+    a.t_matmul += b->t_matmul, a.t_attention += b->t_attention;
+    return a;
+}
+
+/* what target and draft have read so far */
+static run_stats both_stats(const spec_decoder *sd) {
+    return sd->has_draft_session ? add_stats(sd->target->stats, &sd->draft.stats)
+                                 : sd->target->stats;
 }
 
 int run_spec(const run_spec_args *sa, model *m, const tokenizer *tok, session *s,
-             sampler *smp, const int *prompt, int n_prompt, long n_predict,
-             volatile sig_atomic_t *interrupted, spec_stats *stats) {
+             sampler *smp, const int *prompt, int n_prompt, long n_predict, FILE *text,
+             volatile sig_atomic_t *interrupted, run_spec_result *res) {
     spec_params p;
-    char source[300];
-    if (build_params(sa, &p, source, sizeof source)) return EXIT_USAGE;
+    memset(res, 0, sizeof *res);
+    if (build_params(sa, &p, &res->spec)) return EXIT_USAGE;
     scarce_error err = {0};
     model *dm = NULL;
     spec_decoder sd;
@@ -174,25 +178,30 @@ int run_spec(const run_spec_args *sa, model *m, const tokenizer *tok, session *s
         model_free(dm);
         return cli_error("run", EXIT_RUNTIME, "%s", err.msg);
     }
-    const char *stop = "-n tokens generated";
+    res->stop = "-n tokens generated";
+    const run_stats start = both_stats(&sd);
     double t0 = now_seconds();
     long n_gen = spec_prefill(&sd, prompt, n_prompt, &err) ? -1 : 0;
-    double t_prompt = now_seconds() - t0, t1 = now_seconds();
-    if (n_gen == 0) n_gen = generate(&sd, sa, tok, n_predict, interrupted, &stop, &err);
-    double t_gen = now_seconds() - t1;
-    fputc('\n', stdout);
-    fflush(stdout);
+    const run_stats after_prefill = both_stats(&sd);
+    double t1 = now_seconds();
+    if (n_gen == 0) n_gen = generate(&sd, sa, tok, n_predict, text, interrupted, &res->stop, &err);
+    res->t_prompt = t1 - t0, res->t_decode = now_seconds() - t1;
+    fputc('\n', text);
+    fflush(text);
     if (n_gen < 0) {
         cli_error("run", EXIT_RUNTIME, "%s", err.msg);
         goto done;
     }
-    fprintf(stderr, "\nstopped: %s\n", stop);
-    fprintf(stderr, "prompt: %d tokens in %.3f s\n", n_prompt, t_prompt);
-    fprintf(stderr, "decode: %ld tokens in %.3f s (%.1f tok/s), %s kernels\n", n_gen, t_gen,
-            n_gen / (t_gen > 0 ? t_gen : 1e-9), kernels_isa_name(kernels_isa()));
-    print_report(source, &sd.stats);
-    if (stats) *stats = sd.stats;
-    if (sa->compare) compare_plain(m, dm, &p, smp, prompt, n_prompt, n_gen, s->cache.n_ctx);
+    const run_stats end = both_stats(&sd);
+    res->prompt = stats_delta(&after_prefill, &start);
+    res->decode = stats_delta(&end, &after_prefill);
+    memset(&res->prompt.decode, 0, sizeof res->prompt.decode);
+    memset(&res->decode.decode, 0, sizeof res->decode.decode);
+    res->prompt.tokens = (uint64_t)n_prompt - 1; /* the last one is fed with the first draft */
+    res->decode.tokens = (uint64_t)n_gen;
+    res->spec.stats = sd.stats;
+    if (sa->compare)
+        compare_plain(m, dm, &p, smp, prompt, n_prompt, n_gen, s->cache.n_ctx, &res->spec);
     rc = *interrupted ? EXIT_RUNTIME : EXIT_OK;
 done:
     spec_free(&sd);

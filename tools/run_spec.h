@@ -9,6 +9,7 @@
 
 #include "../engine/speculative.h"
 #include "../engine/tokenizer.h"
+#include "report.h"
 
 typedef struct {
     int enabled; /* one of -md / --lookup / --draft-layers given */
@@ -24,11 +25,21 @@ void run_spec_usage(FILE *out);
 /* Consumes argv[*i] (and its value) when it is a speculative flag: 1; not ours: 0;
  * bad value: -1 (error printed). */
 int run_spec_parse(int argc, char **argv, int *i, run_spec_args *sa);
+/* What a speculative run did, for the run summary (text or JSON) of cmd_run.c. */
+typedef struct {
+    spec_summary spec;        /* counters and source; tok_s_* NAN unless --spec-compare */
+    run_stats prompt, decode; /* target + draft counters of the prefill and of the rounds;
+                                 decode.tokens = tokens emitted (rejected drafts included in
+                                 the bytes, so bytes/token are per token the user got) */
+    double t_prompt, t_decode;
+    const char *stop;
+} run_spec_result;
+
 /* Generates up to n_predict tokens after the prompt with speculative decoding into the
- * fresh session s, streaming text to stdout and the report to stderr. Returns an exit
- * code; *stats (may be NULL) receives the counters for a JSON printer. */
+ * fresh session s, streaming text to `text`; --trace-spec lines and errors go to stderr.
+ * Returns an exit code; *res receives the counters (res->spec.draft points into sa). */
 int run_spec(const run_spec_args *sa, model *m, const tokenizer *tok, session *s,
-             sampler *smp, const int *prompt, int n_prompt, long n_predict,
-             volatile sig_atomic_t *interrupted, spec_stats *stats);
+             sampler *smp, const int *prompt, int n_prompt, long n_predict, FILE *text,
+             volatile sig_atomic_t *interrupted, run_spec_result *res);
 
 #endif
