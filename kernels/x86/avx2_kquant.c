@@ -49,7 +49,7 @@ void vec_dot_q2_k_avx2(int64_t n, float *s, const void *w, const void *a) {
                 sumi = _mm256_add_epi32(sumi, scaled_dot(q, y[i].qs + 128 * h + 32 * j, scales));
             }
         }
-        float d = fp16_to_f32(x[i].d) * y[i].d, dmin = fp16_to_f32(x[i].dmin) * y[i].d;
+        float d = half_f16c(x[i].d) * y[i].d, dmin = half_f16c(x[i].dmin) * y[i].d;
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(d), acc);
         acc_min += dmin * (float)min_sum;
     }
@@ -77,7 +77,7 @@ void vec_dot_q4_k_avx2(int64_t n, float *s, const void *w, const void *a) {
             sumi = _mm256_add_epi32(sumi, scaled_dot(lo, y[i].qs + 64 * p, _mm256_set1_epi16(sc[2 * p])));
             sumi = _mm256_add_epi32(sumi, scaled_dot(hi, y[i].qs + 64 * p + 32, _mm256_set1_epi16(sc[2 * p + 1])));
         }
-        float d = fp16_to_f32(x[i].d) * y[i].d, dmin = fp16_to_f32(x[i].dmin) * y[i].d;
+        float d = half_f16c(x[i].d) * y[i].d, dmin = half_f16c(x[i].dmin) * y[i].d;
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(d), acc);
         acc_min += dmin * (float)min_sum;
     }
@@ -111,7 +111,7 @@ void vec_dot_q5_k_avx2(int64_t n, float *s, const void *w, const void *a) {
             sumi = _mm256_add_epi32(sumi, scaled_dot(lo, y[i].qs + 64 * p, _mm256_set1_epi16(sc[2 * p])));
             sumi = _mm256_add_epi32(sumi, scaled_dot(hi, y[i].qs + 64 * p + 32, _mm256_set1_epi16(sc[2 * p + 1])));
         }
-        float d = fp16_to_f32(x[i].d) * y[i].d, dmin = fp16_to_f32(x[i].dmin) * y[i].d;
+        float d = half_f16c(x[i].d) * y[i].d, dmin = half_f16c(x[i].dmin) * y[i].d;
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(d), acc);
         acc_min += dmin * (float)min_sum;
     }
@@ -144,7 +144,7 @@ void vec_dot_q6_k_avx2(int64_t n, float *s, const void *w, const void *a) {
                 sumi = _mm256_add_epi32(sumi, scaled_dot(q, y[i].qs + 128 * h + 32 * g, scale_pair(sc[k], sc[k + 1])));
             }
         }
-        float d = fp16_to_f32(x[i].d) * y[i].d;
+        float d = half_f16c(x[i].d) * y[i].d;
         __m256i total = _mm256_sub_epi32(sumi, _mm256_setr_epi32(32 * offset_sum, 0, 0, 0, 0, 0, 0, 0));
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_set1_ps(d), acc);
     }
