@@ -18,7 +18,9 @@
 /* Weight bytes below which one thread does the whole matrix. */
 #define PARALLEL_MIN_BYTES (64 * 1024)
 /* Rows of a batch panel: as many as fit in PANEL_BYTES (weights hot while B tokens pass). */
-#define PANEL_BYTES (16 * 1024)
+#define PANEL_BYTES (32 * 1024)
+/* Batch panels of tiled types are multiples of this (the tile kernels' row group). */
+#define TILE_ROWS 4
 /* Slice boundaries are multiples of this (16 floats = one cache line of y). */
 #define ROW_ALIGN 16
 
@@ -58,12 +60,18 @@ typedef struct {
     size_t row_bytes, act_row;
     int64_t rows, cols, B;
     vec_dot_fn dot;
+    vec_dot_tile_fn tile; /* NULL: dot per (row, token) */
     float *Y;
 } matmul_job;
 
 /* Rows [r0, r1) of the job against all B activation rows, panel by panel. */
 static void matmul_rows(const matmul_job *job, int64_t r0, int64_t r1) {
     const int64_t cols = job->cols, rows = job->rows;
+    if (job->tile && job->B == 1) {
+        job->tile(cols, &job->Y[r0], 0, job->w + r0 * job->row_bytes, job->row_bytes,
+                  (int)(r1 - r0), job->act, job->act_row, 1);
+        return;
+    }
     if (job->B == 1) {
         for (int64_t r = r0; r < r1; r++)
             job->dot(cols, &job->Y[r], job->w + r * job->row_bytes, job->act);
@@ -71,8 +79,14 @@ static void matmul_rows(const matmul_job *job, int64_t r0, int64_t r1) {
     }
     int64_t panel = (int64_t)(PANEL_BYTES / (job->row_bytes ? job->row_bytes : 1));
     if (panel < 1) panel = 1;
+    if (job->tile) panel = panel < TILE_ROWS ? TILE_ROWS : panel / TILE_ROWS * TILE_ROWS;
     for (int64_t p0 = r0; p0 < r1; p0 += panel) {
         int64_t p1 = p0 + panel < r1 ? p0 + panel : r1;
+        if (job->tile) {
+            job->tile(cols, job->Y + p0, (size_t)rows, job->w + p0 * job->row_bytes,
+                      job->row_bytes, (int)(p1 - p0), job->act, job->act_row, (int)job->B);
+            continue;
+        }
         for (int64_t b = 0; b < job->B; b++) {
             const char *x = job->act + b * job->act_row;
             float *y = job->Y + b * rows;
@@ -94,7 +108,7 @@ void matmul(const qmatrix *W, const float *X, int64_t B, float *Y) {
     const quant_type *t = qtype(W->type);
     void *owned;
     matmul_job job = {.w = W->data, .row_bytes = W->row_bytes, .rows = W->rows,
-                      .cols = W->cols, .B = B, .dot = t->vec_dot, .Y = Y};
+                      .cols = W->cols, .B = B, .dot = t->vec_dot, .tile = t->vec_dot_tile, .Y = Y};
     job.act = convert_activations(t, X, B, W->cols, &job.act_row, &owned);
     /* Work scales with weight bytes x tokens; rows must give each thread a slice. */
     double work = (double)W->rows * (double)W->row_bytes * (double)B;
