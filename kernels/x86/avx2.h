@@ -31,6 +31,7 @@ void vec_dot_tile_q8_0_avx2(int64_t n, float *s, size_t s_stride, const void *w,
 
 /* K-quants against Q8_K activations (avx2_kquant.c) */
 void vec_dot_q2_k_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q3_k_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q4_k_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q5_k_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q6_k_avx2(int64_t n, float *s, const void *w, const void *a);

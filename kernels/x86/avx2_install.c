@@ -34,7 +34,7 @@ void avx2_install(void) {
     set_dot(QT_Q4_K, vec_dot_q4_k_avx2);
     set_dot(QT_Q5_K, vec_dot_q5_k_avx2);
     set_dot(QT_Q6_K, vec_dot_q6_k_avx2);
-    /* Q3_K: reference kernel for now */
+    set_dot(QT_Q3_K, vec_dot_q3_k_avx2);
     set_tile(QT_Q8_0, vec_dot_tile_q8_0_avx2);
     set_tile(QT_Q4_0, vec_dot_tile_q4_0_avx2);
     set_from_float(QT_Q8_0, quantize_row_q8_0_avx2);
