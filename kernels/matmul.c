@@ -12,6 +12,7 @@
 
 #include <omp.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../quant/types.h"
 
@@ -25,6 +26,47 @@
 #define ROW_ALIGN 16
 
 static int n_threads_set = 1;
+
+/* Threads or not, learned per size class (log2 of weight bytes x tokens): on a shared
+ * machine a fork/join waits for the other core whenever it is taken (measured: TinyLlama
+ * q4_0 decode, load 6 on 2 cores, -t 2 at 0.8 tok/s vs 4.2 with -t 1), so each class keeps
+ * a running mean of ns per byte for one thread and for all, uses the faster, and retries
+ * the other every EXPLORE_EVERY calls. SCARCE_ADAPT_THREADS=0 always uses all threads.
+ * matmul is called from one thread at a time (the forward pass), so no locking. */
+#define N_CLASSES 48
+#define EXPLORE_EVERY 16
+typedef struct {
+    double ns_per_byte[2]; /* [0] one thread, [1] all; 0 = not measured yet */
+    unsigned calls;
+} thread_choice;
+static thread_choice choices[N_CLASSES];
+static int adapt = -1; /* -1: read SCARCE_ADAPT_THREADS on first use */
+
+static int size_class(double work) {
+    int c = 0;
+    while (work >= 2 && c < N_CLASSES - 1) work /= 2, c++;
+    return c;
+}
+
+/* 1: run this class on all threads. */
+static int choose_parallel(int cls) {
+    if (adapt < 0) {
+        const char *e = getenv("SCARCE_ADAPT_THREADS");
+        adapt = !(e && strcmp(e, "0") == 0);
+    }
+    if (!adapt) return 1;
+    thread_choice *c = &choices[cls];
+    c->calls++;
+    if (c->ns_per_byte[1] == 0) return 1;
+    if (c->ns_per_byte[0] == 0) return 0;
+    int best = c->ns_per_byte[1] < c->ns_per_byte[0];
+    return c->calls % EXPLORE_EVERY == 0 ? !best : best;
+}
+
+static void record_time(int cls, int parallel, double seconds, double work) {
+    double x = seconds * 1e9 / work, *v = &choices[cls].ns_per_byte[parallel];
+    *v = *v == 0 ? x : 0.75 * *v + 0.25 * x;
+}
 
 void kernels_set_threads(int n_threads) {
     n_threads_set = n_threads > 0 ? n_threads : 1;
@@ -114,6 +156,9 @@ void matmul(const qmatrix *W, const float *X, int64_t B, float *Y) {
     double work = (double)W->rows * (double)W->row_bytes * (double)B;
     int nth = n_threads_set;
     if (work < PARALLEL_MIN_BYTES || W->rows < 2 * ROW_ALIGN) nth = 1;
+    int cls = size_class(work), timed = nth > 1;
+    if (timed && !choose_parallel(cls)) nth = 1;
+    double t0 = timed ? omp_get_wtime() : 0;
     if (nth == 1) {
         matmul_rows(&job, 0, W->rows);
     } else {
@@ -124,6 +169,7 @@ void matmul(const qmatrix *W, const float *X, int64_t B, float *Y) {
             matmul_rows(&job, r0, r1);
         }
     }
+    if (timed) record_time(cls, nth > 1, omp_get_wtime() - t0, work);
     free(owned);
 }
 
