@@ -12,17 +12,61 @@
 
 #include <omp.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../quant/types.h"
 
 /* Weight bytes below which one thread does the whole matrix. */
 #define PARALLEL_MIN_BYTES (64 * 1024)
 /* Rows of a batch panel: as many as fit in PANEL_BYTES (weights hot while B tokens pass). */
-#define PANEL_BYTES (16 * 1024)
+#define PANEL_BYTES (32 * 1024)
+/* Batch panels of tiled types are multiples of this (the tile kernels' row group). */
+#define TILE_ROWS 4
 /* Slice boundaries are multiples of this (16 floats = one cache line of y). */
 #define ROW_ALIGN 16
 
 static int n_threads_set = 1;
+
+/* Threads or not, learned per size class (log2 of weight bytes x tokens): on a shared
+ * machine a fork/join waits for the other core whenever it is taken (measured: TinyLlama
+ * q4_0 decode, load 6 on 2 cores, -t 2 at 0.8 tok/s vs 4.2 with -t 1), so each class keeps
+ * a running mean of ns per byte for one thread and for all, uses the faster, and retries
+ * the other every EXPLORE_EVERY calls. SCARCE_ADAPT_THREADS=0 always uses all threads.
+ * matmul is called from one thread at a time (the forward pass), so no locking. */
+#define N_CLASSES 48
+#define EXPLORE_EVERY 16
+typedef struct {
+    double ns_per_byte[2]; /* [0] one thread, [1] all; 0 = not measured yet */
+    unsigned calls;
+} thread_choice;
+static thread_choice choices[N_CLASSES];
+static int adapt = -1; /* -1: read SCARCE_ADAPT_THREADS on first use */
+
+static int size_class(double work) {
+    int c = 0;
+    while (work >= 2 && c < N_CLASSES - 1) work /= 2, c++;
+    return c;
+}
+
+/* 1: run this class on all threads. */
+static int choose_parallel(int cls) {
+    if (adapt < 0) {
+        const char *e = getenv("SCARCE_ADAPT_THREADS");
+        adapt = !(e && strcmp(e, "0") == 0);
+    }
+    if (!adapt) return 1;
+    thread_choice *c = &choices[cls];
+    c->calls++;
+    if (c->ns_per_byte[1] == 0) return 1;
+    if (c->ns_per_byte[0] == 0) return 0;
+    int best = c->ns_per_byte[1] < c->ns_per_byte[0];
+    return c->calls % EXPLORE_EVERY == 0 ? !best : best;
+}
+
+static void record_time(int cls, int parallel, double seconds, double work) {
+    double x = seconds * 1e9 / work, *v = &choices[cls].ns_per_byte[parallel];
+    *v = *v == 0 ? x : 0.75 * *v + 0.25 * x;
+}
 
 void kernels_set_threads(int n_threads) {
     n_threads_set = n_threads > 0 ? n_threads : 1;
@@ -58,12 +102,18 @@ typedef struct {
     size_t row_bytes, act_row;
     int64_t rows, cols, B;
     vec_dot_fn dot;
+    vec_dot_tile_fn tile; /* NULL: dot per (row, token) */
     float *Y;
 } matmul_job;
 
 /* Rows [r0, r1) of the job against all B activation rows, panel by panel. */
 static void matmul_rows(const matmul_job *job, int64_t r0, int64_t r1) {
     const int64_t cols = job->cols, rows = job->rows;
+    if (job->tile && job->B == 1) {
+        job->tile(cols, &job->Y[r0], 0, job->w + r0 * job->row_bytes, job->row_bytes,
+                  (int)(r1 - r0), job->act, job->act_row, 1);
+        return;
+    }
     if (job->B == 1) {
         for (int64_t r = r0; r < r1; r++)
             job->dot(cols, &job->Y[r], job->w + r * job->row_bytes, job->act);
@@ -71,8 +121,14 @@ static void matmul_rows(const matmul_job *job, int64_t r0, int64_t r1) {
     }
     int64_t panel = (int64_t)(PANEL_BYTES / (job->row_bytes ? job->row_bytes : 1));
     if (panel < 1) panel = 1;
+    if (job->tile) panel = panel < TILE_ROWS ? TILE_ROWS : panel / TILE_ROWS * TILE_ROWS;
     for (int64_t p0 = r0; p0 < r1; p0 += panel) {
         int64_t p1 = p0 + panel < r1 ? p0 + panel : r1;
+        if (job->tile) {
+            job->tile(cols, job->Y + p0, (size_t)rows, job->w + p0 * job->row_bytes,
+                      job->row_bytes, (int)(p1 - p0), job->act, job->act_row, (int)job->B);
+            continue;
+        }
         for (int64_t b = 0; b < job->B; b++) {
             const char *x = job->act + b * job->act_row;
             float *y = job->Y + b * rows;
@@ -94,12 +150,15 @@ void matmul(const qmatrix *W, const float *X, int64_t B, float *Y) {
     const quant_type *t = qtype(W->type);
     void *owned;
     matmul_job job = {.w = W->data, .row_bytes = W->row_bytes, .rows = W->rows,
-                      .cols = W->cols, .B = B, .dot = t->vec_dot, .Y = Y};
+                      .cols = W->cols, .B = B, .dot = t->vec_dot, .tile = t->vec_dot_tile, .Y = Y};
     job.act = convert_activations(t, X, B, W->cols, &job.act_row, &owned);
     /* Work scales with weight bytes x tokens; rows must give each thread a slice. */
     double work = (double)W->rows * (double)W->row_bytes * (double)B;
     int nth = n_threads_set;
     if (work < PARALLEL_MIN_BYTES || W->rows < 2 * ROW_ALIGN) nth = 1;
+    int cls = size_class(work), timed = nth > 1;
+    if (timed && !choose_parallel(cls)) nth = 1;
+    double t0 = timed ? omp_get_wtime() : 0;
     if (nth == 1) {
         matmul_rows(&job, 0, W->rows);
     } else {
@@ -110,6 +169,7 @@ void matmul(const qmatrix *W, const float *X, int64_t B, float *Y) {
             matmul_rows(&job, r0, r1);
         }
     }
+    if (timed) record_time(cls, nth > 1, omp_get_wtime() - t0, work);
     free(owned);
 }
 

@@ -34,6 +34,13 @@ enum {
 /* s = dot(w, a) over n elements: w is one row of weights in the row's type, a the
  * activation vector already converted to that type's dot_type. */
 typedef void (*vec_dot_fn)(int64_t n, float *s, const void *w, const void *a);
+/* Tile of dot products: s[j * s_stride + i] = dot(row i of w, activation row j) for
+ * i < nrows, j < nact; weight rows are w_stride bytes apart, activation rows a_stride.
+ * Optional (NULL: vec_dot per pair): several rows share each activation load and several
+ * activations each weight unpack. */
+typedef void (*vec_dot_tile_fn)(int64_t n, float *s, size_t s_stride, const void *w,
+                                size_t w_stride, int nrows, const void *a, size_t a_stride,
+                                int nact);
 /* Converts n floats to this type (used for activations: fast, no error search). */
 typedef void (*from_float_fn)(const float *x, void *y, int64_t n);
 
@@ -52,6 +59,7 @@ typedef struct quant_type {
     /* filled by kernels_init() for this CPU (kernels/cpu.c) */
     vec_dot_fn vec_dot;
     from_float_fn from_float; /* fast activation conversion when this type is a dot_type */
+    vec_dot_tile_fn vec_dot_tile; /* optional, same results as vec_dot up to float order */
 } quant_type;
 
 /* NULL when the id is not known. */

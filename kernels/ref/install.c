@@ -8,6 +8,7 @@ static void set_dot(uint32_t id, vec_dot_fn dot, from_float_fn from_float) {
     if (!t) return;
     t->vec_dot = dot;
     t->from_float = from_float;
+    t->vec_dot_tile = NULL; /* ISA-only: matmul falls back to vec_dot */
 }
 
 void ref_install(void) {

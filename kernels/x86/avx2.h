@@ -4,6 +4,7 @@
 #ifndef SCARCE_AVX2_H
 #define SCARCE_AVX2_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 void vec_dot_f32_avx2(int64_t n, float *s, const void *w, const void *a);
@@ -22,8 +23,15 @@ void vec_dot_fp8_e4m3_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_fp8_e5m2_avx2(int64_t n, float *s, const void *w, const void *a);
 void quantize_row_q8_0_avx2(const float *x, void *y, int64_t n);
 
+/* NR x NA tiles of the above (avx2_tile.c), vec_dot_tile of the type table */
+void vec_dot_tile_q4_0_avx2(int64_t n, float *s, size_t s_stride, const void *w,
+                            size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_q8_0_avx2(int64_t n, float *s, size_t s_stride, const void *w,
+                            size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
+
 /* K-quants against Q8_K activations (avx2_kquant.c) */
 void vec_dot_q2_k_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q3_k_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q4_k_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q5_k_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q6_k_avx2(int64_t n, float *s, const void *w, const void *a);

@@ -12,6 +12,11 @@ static void set_from_float(uint32_t id, from_float_fn from_float) {
     if (t && from_float) t->from_float = from_float;
 }
 
+static void set_tile(uint32_t id, vec_dot_tile_fn tile) {
+    quant_type *t = qtype_mut(id);
+    if (t && tile) t->vec_dot_tile = tile;
+}
+
 void avx2_install(void) {
     set_dot(QT_F32, vec_dot_f32_avx2);
     set_dot(QT_F16, vec_dot_f16_avx2);
@@ -29,7 +34,9 @@ void avx2_install(void) {
     set_dot(QT_Q4_K, vec_dot_q4_k_avx2);
     set_dot(QT_Q5_K, vec_dot_q5_k_avx2);
     set_dot(QT_Q6_K, vec_dot_q6_k_avx2);
-    /* Q3_K: reference kernel for now */
+    set_dot(QT_Q3_K, vec_dot_q3_k_avx2);
+    set_tile(QT_Q8_0, vec_dot_tile_q8_0_avx2);
+    set_tile(QT_Q4_0, vec_dot_tile_q4_0_avx2);
     set_from_float(QT_Q8_0, quantize_row_q8_0_avx2);
     set_from_float(QT_Q8_K, quantize_row_q8_k_avx2);
 }

@@ -1,4 +1,4 @@
-/* avx2_kquant.c - K-quant weights (Q2_K, Q4_K, Q5_K, Q6_K) against Q8_K activations, and the
+/* avx2_kquant.c - K-quant weights (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K) against Q8_K activations, and the
  * Q8_K activation quantizer.
  *
  * A super-block of 256 has sub-blocks with integer scales. Per 32 codes: maddubs gives
@@ -49,11 +49,46 @@ void vec_dot_q2_k_avx2(int64_t n, float *s, const void *w, const void *a) {
                 sumi = _mm256_add_epi32(sumi, scaled_dot(q, y[i].qs + 128 * h + 32 * j, scales));
             }
         }
-        float d = fp16_to_f32(x[i].d) * y[i].d, dmin = fp16_to_f32(x[i].dmin) * y[i].d;
+        float d = half_f16c(x[i].d) * y[i].d, dmin = half_f16c(x[i].dmin) * y[i].d;
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(d), acc);
         acc_min += dmin * (float)min_sum;
     }
     *s = hsum_f32x8(acc) - acc_min;
+}
+
+/* Q3_K: x = d * (sc - 32) * (q - 4), 16 sub-blocks of 16, q = 2 low bits (as Q2_K) | the
+ * hmask bit 4h + j << 2. q (0..7) goes unsigned into maddubs; the -4 is taken out with the
+ * bsums: sum_k s_k (sum q a - 4 bsums[k]). */
+void vec_dot_q3_k_avx2(int64_t n, float *s, const void *w, const void *a) {
+    const block_q3_K *x = w;
+    const block_q8_K *y = a;
+    const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        int sc[16], offset_sum = 0;
+        for (int k = 0; k < 16; k++) {
+            sc[k] = k3_scale(k, x[i].scales) - 32;
+            offset_sum += sc[k] * y[i].bsums[k];
+        }
+        __m256i H = _mm256_loadu_si256((const __m256i *)x[i].hmask);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            __m256i Q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * h));
+            for (int j = 0; j < 4; j++) {
+                __m256i lo = _mm256_and_si256(_mm256_srli_epi16(Q, 2 * j), three);
+                __m256i hi = _mm256_and_si256(_mm256_srli_epi16(H, 4 * h + j), one);
+                __m256i q = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 2));
+                int k = 8 * h + 2 * j;
+                sumi = _mm256_add_epi32(sumi, scaled_dot(q, y[i].qs + 128 * h + 32 * j,
+                                                         scale_pair(sc[k], sc[k + 1])));
+            }
+        }
+        /* exact in int32: |sumi| <= 256 * 32 * 7 * 127 */
+        __m256i total = _mm256_sub_epi32(sumi, _mm256_setr_epi32(4 * offset_sum, 0, 0, 0, 0, 0, 0, 0));
+        float d = half_f16c(x[i].d) * y[i].d;
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_set1_ps(d), acc);
+    }
+    *s = hsum_f32x8(acc);
 }
 
 /* x = d * sc * q - dmin * m, 8 sub-blocks of 32, q = 4 bits */
@@ -77,7 +112,7 @@ void vec_dot_q4_k_avx2(int64_t n, float *s, const void *w, const void *a) {
             sumi = _mm256_add_epi32(sumi, scaled_dot(lo, y[i].qs + 64 * p, _mm256_set1_epi16(sc[2 * p])));
             sumi = _mm256_add_epi32(sumi, scaled_dot(hi, y[i].qs + 64 * p + 32, _mm256_set1_epi16(sc[2 * p + 1])));
         }
-        float d = fp16_to_f32(x[i].d) * y[i].d, dmin = fp16_to_f32(x[i].dmin) * y[i].d;
+        float d = half_f16c(x[i].d) * y[i].d, dmin = half_f16c(x[i].dmin) * y[i].d;
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(d), acc);
         acc_min += dmin * (float)min_sum;
     }
@@ -111,7 +146,7 @@ void vec_dot_q5_k_avx2(int64_t n, float *s, const void *w, const void *a) {
             sumi = _mm256_add_epi32(sumi, scaled_dot(lo, y[i].qs + 64 * p, _mm256_set1_epi16(sc[2 * p])));
             sumi = _mm256_add_epi32(sumi, scaled_dot(hi, y[i].qs + 64 * p + 32, _mm256_set1_epi16(sc[2 * p + 1])));
         }
-        float d = fp16_to_f32(x[i].d) * y[i].d, dmin = fp16_to_f32(x[i].dmin) * y[i].d;
+        float d = half_f16c(x[i].d) * y[i].d, dmin = half_f16c(x[i].dmin) * y[i].d;
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(d), acc);
         acc_min += dmin * (float)min_sum;
     }
@@ -144,7 +179,7 @@ void vec_dot_q6_k_avx2(int64_t n, float *s, const void *w, const void *a) {
                 sumi = _mm256_add_epi32(sumi, scaled_dot(q, y[i].qs + 128 * h + 32 * g, scale_pair(sc[k], sc[k + 1])));
             }
         }
-        float d = fp16_to_f32(x[i].d) * y[i].d;
+        float d = half_f16c(x[i].d) * y[i].d;
         __m256i total = _mm256_sub_epi32(sumi, _mm256_setr_epi32(32 * offset_sum, 0, 0, 0, 0, 0, 0, 0));
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_set1_ps(d), acc);
     }

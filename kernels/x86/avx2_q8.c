@@ -15,7 +15,7 @@
 #include "avx2.h"
 #include "avx2_util.h"
 
-static inline float half(uint16_t h) { return fp16_to_f32(h); }
+static inline float half(uint16_t h) { return half_f16c(h); }
 
 /* 16 packed bytes -> 32 codes: lanes 0..15 the low nibbles, 16..31 the high ones. */
 static inline __m256i unpack_nibbles(const uint8_t *qs) {

@@ -3,6 +3,10 @@
 #define SCARCE_AVX2_UTIL_H
 
 #include <immintrin.h>
+#include <stdint.h>
+
+/* IEEE half -> float with F16C (exact, like fp16_to_f32, but one instruction). */
+static inline float half_f16c(uint16_t h) { return _cvtsh_ss(h); }
 
 /* Sum of the 8 lanes. */
 static inline float hsum_f32x8(__m256 v) {
