@@ -7,25 +7,12 @@
 
 #include "../../quant/blocks.h"
 #include "../../quant/fp16.h"
+#include "../../quant/types.h"
 #include "ref.h"
 
+/* Activations to Q8_K: the format's own quantizer (amax / 127, no search) is the spec. */
 void quantize_row_q8_k_ref(const float *x, void *y, int64_t n) {
-    block_q8_K *b = y;
-    for (int64_t i = 0; i < n / QK_K; i++) {
-        const float *xb = x + i * QK_K;
-        float amax = 0;
-        for (int j = 0; j < QK_K; j++) amax = fmaxf(amax, fabsf(xb[j]));
-        float d = amax / 127, inv_d = d > 0 ? 1 / d : 0;
-        b[i].d = d;
-        for (int k = 0; k < QK_K / 16; k++) {
-            int sum = 0;
-            for (int j = 16 * k; j < 16 * k + 16; j++) {
-                b[i].qs[j] = (int8_t)lrintf(xb[j] * inv_d);
-                sum += b[i].qs[j];
-            }
-            b[i].bsums[k] = (int16_t)sum;
-        }
-    }
+    qtype(QT_Q8_K)->quantize(x, y, n, NULL);
 }
 
 void vec_dot_q2_k_ref(int64_t n, float *s, const void *w, const void *act) {
