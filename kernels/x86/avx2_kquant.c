@@ -91,6 +91,18 @@ void vec_dot_q3_k_avx2(int64_t n, float *s, const void *w, const void *a) {
     *s = hsum_f32x8(acc);
 }
 
+
+/* Q4_K / Q5_K: the 8 sub-block scales into sc, and sum_j min_j * (activation sum of
+ * sub-block j), the integer part of the min term both kernels subtract. */
+static inline int k45_scales(const uint8_t *scales, const int16_t *bsums, uint8_t sc[8]) {
+    int min_sum = 0;
+    for (int j = 0; j < 8; j++) {
+        uint8_t m;
+        k4_scale_min(j, scales, &sc[j], &m);
+        min_sum += m * (bsums[2 * j] + bsums[2 * j + 1]);
+    }
+    return min_sum;
+}
 /* x = d * sc * q - dmin * m, 8 sub-blocks of 32, q = 4 bits */
 void vec_dot_q4_k_avx2(int64_t n, float *s, const void *w, const void *a) {
     const block_q4_K *x = w;
@@ -99,12 +111,8 @@ void vec_dot_q4_k_avx2(int64_t n, float *s, const void *w, const void *a) {
     __m256 acc = _mm256_setzero_ps();
     float acc_min = 0;
     for (int64_t i = 0; i < n / QK_K; i++) {
-        uint8_t sc[8], m[8];
-        int min_sum = 0;
-        for (int j = 0; j < 8; j++) {
-            k4_scale_min(j, x[i].scales, &sc[j], &m[j]);
-            min_sum += m[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
-        }
+        uint8_t sc[8];
+        const int min_sum = k45_scales(x[i].scales, y[i].bsums, sc);
         __m256i sumi = _mm256_setzero_si256();
         for (int p = 0; p < 4; p++) {
             __m256i Q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * p));
@@ -128,12 +136,8 @@ void vec_dot_q5_k_avx2(int64_t n, float *s, const void *w, const void *a) {
     __m256 acc = _mm256_setzero_ps();
     float acc_min = 0;
     for (int64_t i = 0; i < n / QK_K; i++) {
-        uint8_t sc[8], m[8];
-        int min_sum = 0;
-        for (int j = 0; j < 8; j++) {
-            k4_scale_min(j, x[i].scales, &sc[j], &m[j]);
-            min_sum += m[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
-        }
+        uint8_t sc[8];
+        const int min_sum = k45_scales(x[i].scales, y[i].bsums, sc);
         __m256i H = _mm256_loadu_si256((const __m256i *)x[i].qh);
         __m256i sumi = _mm256_setzero_si256();
         for (int p = 0; p < 4; p++) {
