@@ -29,8 +29,10 @@ void vec_dot_tile_q4_0_avx2(int64_t n, float *s, size_t s_stride, const void *w,
 void vec_dot_tile_q8_0_avx2(int64_t n, float *s, size_t s_stride, const void *w,
                             size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
 
-/* K-quants against Q8_K activations (avx2_kquant.c) */
+/* K-quants against Q8_K activations (avx2_kquant.c; Q2_K and its tile: avx2_kquant_q2k.c) */
 void vec_dot_q2_k_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_tile_q2_k_avx2(int64_t n, float *s, size_t s_stride, const void *w,
+                            size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
 void vec_dot_q3_k_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q4_k_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q5_k_avx2(int64_t n, float *s, const void *w, const void *a);

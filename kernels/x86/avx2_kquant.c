@@ -28,34 +28,6 @@ static inline __m256i scaled_dot(__m256i q, const int8_t *a, __m256i scales) {
 
 static inline float hsum_i32x8(__m256i v) { return hsum_f32x8(_mm256_cvtepi32_ps(v)); }
 
-/* x = d * sc * q - dmin * m, 16 sub-blocks of 16, q = 2 bits */
-void vec_dot_q2_k_avx2(int64_t n, float *s, const void *w, const void *a) {
-    const block_q2_K *x = w;
-    const block_q8_K *y = a;
-    const __m256i three = _mm256_set1_epi8(3);
-    __m256 acc = _mm256_setzero_ps();
-    float acc_min = 0;
-    for (int64_t i = 0; i < n / QK_K; i++) {
-        const uint8_t *sc = x[i].scales;
-        int min_sum = 0;
-        for (int k = 0; k < 16; k++) min_sum += (sc[k] >> 4) * y[i].bsums[k];
-        __m256i sumi = _mm256_setzero_si256();
-        for (int h = 0; h < 2; h++) {
-            __m256i Q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * h));
-            for (int j = 0; j < 4; j++) {
-                __m256i q = _mm256_and_si256(_mm256_srli_epi16(Q, 2 * j), three);
-                int k = 8 * h + 2 * j;
-                __m256i scales = scale_pair(sc[k] & 15, sc[k + 1] & 15);
-                sumi = _mm256_add_epi32(sumi, scaled_dot(q, y[i].qs + 128 * h + 32 * j, scales));
-            }
-        }
-        float d = half_f16c(x[i].d) * y[i].d, dmin = half_f16c(x[i].dmin) * y[i].d;
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(d), acc);
-        acc_min += dmin * (float)min_sum;
-    }
-    *s = hsum_f32x8(acc) - acc_min;
-}
-
 /* Q3_K: x = d * (sc - 32) * (q - 4), 16 sub-blocks of 16, q = 2 low bits (as Q2_K) | the
  * hmask bit 4h + j << 2. q (0..7) goes unsigned into maddubs; the -4 is taken out with the
  * bsums: sum_k s_k (sum q a - 4 bsums[k]). */
