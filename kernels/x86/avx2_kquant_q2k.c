@@ -19,8 +19,9 @@
 #include "avx2.h"
 #include "avx2_util.h"
 
-#define MAX_NR 4
-#define MAX_NA 2
+#ifndef MAX_NA
+#define MAX_NA 4 /* activations per weight unpack (measured: 4 > 2 > 1) */
+#endif
 
 /* The lookup tables of one block: lut[h] lane 0 dword j = (0, s, 2s, 3s) of sub-block
  * 8h + 2j, lane 1 dword j the same for sub-block 8h + 2j + 1 (the two sub-blocks of
@@ -42,20 +43,26 @@ static inline __m256i q2k_mins(const uint8_t *scales) {
     return _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc, 4), _mm_set1_epi8(15)));
 }
 
-/* The 8 chunks of 32 scaled codes sc * q of one block (chunk 4h + j = codes 128h + 32j ..). */
+/* The 8 chunks of 32 scaled codes sc * q of one block (chunk 4h + j = codes 128h + 32j ..).
+ * Two chunks share one pshufb table: chunk 2m's index is its code q (bytes 0..3 of the
+ * table = dword m of lut), chunk 2m+1's is 4q, straight from the mask of bits 2-3 without
+ * a shift (bytes 0, 4, 8, 12 = dword m+1's bytes 0..3). Byte 0 is 0 in both. */
 static inline void q2k_unpack(const block_q2_K *x, __m256i c[8]) {
-    const __m256i three = _mm256_set1_epi8(3);
+    const __m256i three = _mm256_set1_epi8(3), twelve = _mm256_set1_epi8(12);
+    const __m256i pair01 = _mm256_setr_epi8(0, 1, 2, 3, 5, -1, -1, -1, 6, -1, -1, -1, 7, -1, -1, -1,
+                                            0, 1, 2, 3, 5, -1, -1, -1, 6, -1, -1, -1, 7, -1, -1, -1);
+    const __m256i pair23 = _mm256_setr_epi8(8, 9, 10, 11, 13, -1, -1, -1, 14, -1, -1, -1, 15, -1, -1, -1,
+                                            8, 9, 10, 11, 13, -1, -1, -1, 14, -1, -1, -1, 15, -1, -1, -1);
     __m256i lut[2];
     q2k_tables(x->scales, lut);
     for (int h = 0; h < 2; h++) {
         __m256i Q = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * h));
-        /* pshufd immediates: dword j of each lane = the tables of chunk j */
-        __m256i t0 = _mm256_shuffle_epi32(lut[h], 0x00), t1 = _mm256_shuffle_epi32(lut[h], 0x55);
-        __m256i t2 = _mm256_shuffle_epi32(lut[h], 0xAA), t3 = _mm256_shuffle_epi32(lut[h], 0xFF);
-        c[4 * h + 0] = _mm256_shuffle_epi8(t0, _mm256_and_si256(Q, three));
-        c[4 * h + 1] = _mm256_shuffle_epi8(t1, _mm256_and_si256(_mm256_srli_epi16(Q, 2), three));
-        c[4 * h + 2] = _mm256_shuffle_epi8(t2, _mm256_and_si256(_mm256_srli_epi16(Q, 4), three));
-        c[4 * h + 3] = _mm256_shuffle_epi8(t3, _mm256_and_si256(_mm256_srli_epi16(Q, 6), three));
+        __m256i Q4 = _mm256_srli_epi16(Q, 4);
+        __m256i t01 = _mm256_shuffle_epi8(lut[h], pair01), t23 = _mm256_shuffle_epi8(lut[h], pair23);
+        c[4 * h + 0] = _mm256_shuffle_epi8(t01, _mm256_and_si256(Q, three));
+        c[4 * h + 1] = _mm256_shuffle_epi8(t01, _mm256_and_si256(Q, twelve));
+        c[4 * h + 2] = _mm256_shuffle_epi8(t23, _mm256_and_si256(Q4, three));
+        c[4 * h + 3] = _mm256_shuffle_epi8(t23, _mm256_and_si256(Q4, twelve));
     }
 }
 
@@ -71,61 +78,48 @@ static inline __m256i q2k_sum(const __m256i c[8], const int8_t *a) {
     return sum;
 }
 
-/* One NR x NA tile over nb blocks; s[j * s_stride + r]. NR, NA are constants at each call
- * site. Each weight block is unpacked once for the NA activations. */
-static inline __attribute__((always_inline)) void tile_q2_k(
-    int64_t nb, float *s, size_t s_stride, const char *w, size_t w_stride, const char *a,
-    size_t a_stride, const int NR, const int NA) {
-    __m256 acc[MAX_NR][MAX_NA];
-    for (int r = 0; r < NR; r++)
-        for (int j = 0; j < NA; j++) acc[r][j] = _mm256_setzero_ps();
+/* One row against NA activations over nb blocks; s[j * s_stride]. NA is a constant at
+ * each call site. The row's blocks are unpacked once for the NA activations. (Several rows
+ * per activation load do not pay here: the kernel is bound by the vector uops of the
+ * unpack, not by loads, and 2 or 4 rows measured slower from register spills.) */
+static inline __attribute__((always_inline)) void row_q2_k(int64_t nb, float *s, size_t s_stride,
+                                                           const block_q2_K *x, const char *a,
+                                                           size_t a_stride, const int NA) {
+    __m256 acc[MAX_NA];
+    for (int j = 0; j < NA; j++) acc[j] = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
-        for (int r = 0; r < NR; r++) {
-            const block_q2_K *x = (const block_q2_K *)(w + r * w_stride) + i;
-            __m256i c[8];
-            q2k_unpack(x, c);
-            __m256i mins = q2k_mins(x->scales);
-            __m256 d = _mm256_set1_ps(half_f16c(x->d)), dmin = _mm256_set1_ps(half_f16c(x->dmin));
-            for (int j = 0; j < NA; j++) {
-                const block_q8_K *y = (const block_q8_K *)(a + j * a_stride) + i;
-                __m256i sum = q2k_sum(c, y->qs);
-                __m256i msum = _mm256_madd_epi16(mins, _mm256_loadu_si256((const __m256i *)y->bsums));
-                __m256 dy = _mm256_set1_ps(y->d);
-                __m256 t = _mm256_fmsub_ps(_mm256_cvtepi32_ps(sum), d, _mm256_mul_ps(_mm256_cvtepi32_ps(msum), dmin));
-                acc[r][j] = _mm256_fmadd_ps(t, dy, acc[r][j]);
-            }
+        __m256i c[8];
+        q2k_unpack(&x[i], c);
+        __m256i mins = q2k_mins(x[i].scales);
+        __m256 d = _mm256_set1_ps(half_f16c(x[i].d)), dmin = _mm256_set1_ps(half_f16c(x[i].dmin));
+        for (int j = 0; j < NA; j++) {
+            const block_q8_K *y = (const block_q8_K *)(a + j * a_stride) + i;
+            __m256i sum = q2k_sum(c, y->qs);
+            __m256i msum = _mm256_madd_epi16(mins, _mm256_loadu_si256((const __m256i *)y->bsums));
+            __m256 t = _mm256_fmsub_ps(_mm256_cvtepi32_ps(sum), d,
+                                       _mm256_mul_ps(_mm256_cvtepi32_ps(msum), dmin));
+            acc[j] = _mm256_fmadd_ps(t, _mm256_set1_ps(y->d), acc[j]);
         }
     }
-    for (int r = 0; r < NR; r++)
-        for (int j = 0; j < NA; j++) s[j * s_stride + r] = hsum_f32x8(acc[r][j]);
+    for (int j = 0; j < NA; j++) s[j * s_stride] = hsum_f32x8(acc[j]);
 }
 
 void vec_dot_q2_k_avx2(int64_t n, float *s, const void *w, const void *a) {
-    tile_q2_k(n / QK_K, s, 0, w, 0, a, 0, 1, 1);
+    row_q2_k(n / QK_K, s, 0, w, a, 0, 1);
 }
 
-/* Rows in groups of 4 (then singles), activations in pairs (then a single). */
+/* Activations in groups of MAX_NA (then single), each group against every row. */
 void vec_dot_tile_q2_k_avx2(int64_t n, float *s, size_t s_stride, const void *w,
                             size_t w_stride, int nrows, const void *a, size_t a_stride, int nact) {
     const int64_t nb = n / QK_K;
     const char *wb = w, *ab = a;
     int j = 0;
-    for (; j + 2 <= nact; j += 2) {
-        int r = 0;
-        for (; r + 4 <= nrows; r += 4)
-            tile_q2_k(nb, s + j * s_stride + r, s_stride, wb + r * w_stride, w_stride,
-                      ab + j * a_stride, a_stride, 4, 2);
-        for (; r < nrows; r++)
-            tile_q2_k(nb, s + j * s_stride + r, s_stride, wb + r * w_stride, w_stride,
-                      ab + j * a_stride, a_stride, 1, 2);
-    }
-    for (; j < nact; j++) {
-        int r = 0;
-        for (; r + 4 <= nrows; r += 4)
-            tile_q2_k(nb, s + j * s_stride + r, s_stride, wb + r * w_stride, w_stride,
-                      ab + j * a_stride, a_stride, 4, 1);
-        for (; r < nrows; r++)
-            tile_q2_k(nb, s + j * s_stride + r, s_stride, wb + r * w_stride, w_stride,
-                      ab + j * a_stride, a_stride, 1, 1);
-    }
+    for (; j + MAX_NA <= nact; j += MAX_NA)
+        for (int r = 0; r < nrows; r++)
+            row_q2_k(nb, s + j * s_stride + r, s_stride, (const block_q2_K *)(wb + r * w_stride),
+                     ab + j * a_stride, a_stride, MAX_NA);
+    for (; j < nact; j++)
+        for (int r = 0; r < nrows; r++)
+            row_q2_k(nb, s + j * s_stride + r, s_stride, (const block_q2_K *)(wb + r * w_stride),
+                     ab + j * a_stride, a_stride, 1);
 }
