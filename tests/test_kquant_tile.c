@@ -5,7 +5,8 @@
  *
  * The integer block sums are exact in both, so the results differ only by the float order:
  * |simd - ref| <= (n / 256 + 16) * FLT_EPSILON * M, where M = sum |d sc q a| + |dmin m a|
- * (each term's magnitude: the two terms of a block may cancel, their rounding does not). */
+ * (each term's magnitude: the two terms of a block may cancel, their rounding does not).
+ * Types: Q2_K (with its tile), Q4_K, Q5_K. */
 #include <float.h>
 #include <math.h>
 #include <stddef.h>
@@ -33,6 +34,8 @@ typedef struct {
 
 static const kq_layout layouts[] = {
     {QT_Q2_K, {offsetof(block_q2_K, d), offsetof(block_q2_K, dmin)}},
+    {QT_Q4_K, {offsetof(block_q4_K, d), offsetof(block_q4_K, dmin)}},
+    {QT_Q5_K, {offsetof(block_q5_K, d), offsetof(block_q5_K, dmin)}},
 };
 
 static void put_half(uint8_t *p, float x) {
@@ -127,7 +130,7 @@ TEST(kquant_simd_raw_blocks_equal_reference) {
         for (int nrows = 1; nrows <= 6; nrows++)
             for (int nact = 1; nact <= 9; nact++) CHECK(compare_raw(l, ref, 2 * QK_K, nrows, nact, -1, -1));
         CHECK(compare_raw(l, ref, 22 * QK_K, 3, 5, -1, -1));
-        /* the bounds: every code and 4-bit scale at its maximum, activations +127 / -128 */
+        /* the bounds: every code, scale and min at its maximum, activations +127 / -128 */
         CHECK(compare_raw(l, ref, 4 * QK_K, 2, 5, 0xFF, 255));
         CHECK(compare_raw(l, ref, 4 * QK_K, 2, 5, 0xFF, 0));
         CHECK(compare_raw(l, ref, 4 * QK_K, 2, 5, 0x00, 255)); /* all-zero codes and scales */

@@ -64,39 +64,57 @@ void vec_dot_q3_k_avx2(int64_t n, float *s, const void *w, const void *a) {
 }
 
 
-/* Q4_K / Q5_K: the 8 sub-block scales into sc, and sum_j min_j * (activation sum of
- * sub-block j), the integer part of the min term both kernels subtract. */
-static inline int k45_scales(const uint8_t *scales, const int16_t *bsums, uint8_t sc[8]) {
-    int min_sum = 0;
-    for (int j = 0; j < 8; j++) {
-        uint8_t m;
-        k4_scale_min(j, scales, &sc[j], &m);
-        min_sum += m * (bsums[2 * j] + bsums[2 * j + 1]);
-    }
-    return min_sum;
+/* Q4_K / Q5_K: k4_scale_min for all 8 sub-blocks at once, on the 3 little-endian 32-bit
+ * words u of the 12 bytes: scales 0-3 = u0 & 63 per byte, mins 0-3 = u1 & 63; scales 4-7 =
+ * low nibbles of u2 | top 2 bits of u0's bytes << 4, mins 4-7 = high nibbles of u2 | top 2
+ * bits of u1's bytes << 4. Gives the scales as int16 in both 128-bit lanes (for
+ * k45_scale) and the min term sum_j m_j (bsums[2j] + bsums[2j+1]) as 8 int32 lanes. */
+static inline __m256i k45_scales(const uint8_t *packed, const int16_t *bsums, __m256i *min_sum) {
+    uint32_t u[3];
+    memcpy(u, packed, sizeof u);
+    const uint32_t low6 = 0x3f3f3f3f, low4 = 0x0f0f0f0f, top2 = 0x03030303;
+    uint64_t sc = (u[0] & low6) | (uint64_t)((u[2] & low4) | ((u[0] >> 6) & top2) << 4) << 32;
+    uint64_t m = (u[1] & low6) | (uint64_t)(((u[2] >> 4) & low4) | ((u[1] >> 6) & top2) << 4) << 32;
+    __m128i m16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)m));
+    /* each min twice: one per bsum of 16 */
+    __m256i m_pairs = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
+    *min_sum = _mm256_madd_epi16(m_pairs, _mm256_loadu_si256((const __m256i *)bsums));
+    return _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc)));
 }
+
+/* Scale j (0..7) of k45_scales in all 16 int16 lanes. */
+static inline __m256i k45_scale(__m256i scales, int j) {
+    static const int8_t words[8][32] = {
+#define W(j) {2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, \
+              2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, \
+              2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, \
+              2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1}
+        W(0), W(1), W(2), W(3), W(4), W(5), W(6), W(7)
+#undef W
+    };
+    return _mm256_shuffle_epi8(scales, _mm256_loadu_si256((const __m256i *)words[j]));
+}
+
 /* x = d * sc * q - dmin * m, 8 sub-blocks of 32, q = 4 bits */
 void vec_dot_q4_k_avx2(int64_t n, float *s, const void *w, const void *a) {
     const block_q4_K *x = w;
     const block_q8_K *y = a;
     const __m256i low4 = _mm256_set1_epi8(15);
-    __m256 acc = _mm256_setzero_ps();
-    float acc_min = 0;
+    __m256 acc = _mm256_setzero_ps(), acc_min = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++) {
-        uint8_t sc[8];
-        const int min_sum = k45_scales(x[i].scales, y[i].bsums, sc);
+        __m256i min_sum, sc = k45_scales(x[i].scales, y[i].bsums, &min_sum);
         __m256i sumi = _mm256_setzero_si256();
         for (int p = 0; p < 4; p++) {
             __m256i Q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * p));
             __m256i lo = _mm256_and_si256(Q, low4), hi = _mm256_and_si256(_mm256_srli_epi16(Q, 4), low4);
-            sumi = _mm256_add_epi32(sumi, scaled_dot(lo, y[i].qs + 64 * p, _mm256_set1_epi16(sc[2 * p])));
-            sumi = _mm256_add_epi32(sumi, scaled_dot(hi, y[i].qs + 64 * p + 32, _mm256_set1_epi16(sc[2 * p + 1])));
+            sumi = _mm256_add_epi32(sumi, scaled_dot(lo, y[i].qs + 64 * p, k45_scale(sc, 2 * p)));
+            sumi = _mm256_add_epi32(sumi, scaled_dot(hi, y[i].qs + 64 * p + 32, k45_scale(sc, 2 * p + 1)));
         }
         float d = half_f16c(x[i].d) * y[i].d, dmin = half_f16c(x[i].dmin) * y[i].d;
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(d), acc);
-        acc_min += dmin * (float)min_sum;
+        acc_min = _mm256_fmadd_ps(_mm256_cvtepi32_ps(min_sum), _mm256_set1_ps(dmin), acc_min);
     }
-    *s = hsum_f32x8(acc) - acc_min;
+    *s = hsum_f32x8(_mm256_sub_ps(acc, acc_min));
 }
 
 /* Q5_K: Q4_K with a fifth bit per code from qh (bit 2p of qh[l] for code 64p + l, bit
@@ -105,11 +123,9 @@ void vec_dot_q5_k_avx2(int64_t n, float *s, const void *w, const void *a) {
     const block_q5_K *x = w;
     const block_q8_K *y = a;
     const __m256i low4 = _mm256_set1_epi8(15), one = _mm256_set1_epi8(1);
-    __m256 acc = _mm256_setzero_ps();
-    float acc_min = 0;
+    __m256 acc = _mm256_setzero_ps(), acc_min = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++) {
-        uint8_t sc[8];
-        const int min_sum = k45_scales(x[i].scales, y[i].bsums, sc);
+        __m256i min_sum, sc = k45_scales(x[i].scales, y[i].bsums, &min_sum);
         __m256i H = _mm256_loadu_si256((const __m256i *)x[i].qh);
         __m256i sumi = _mm256_setzero_si256();
         for (int p = 0; p < 4; p++) {
@@ -119,14 +135,14 @@ void vec_dot_q5_k_avx2(int64_t n, float *s, const void *w, const void *a) {
             __m256i lo = _mm256_or_si256(_mm256_and_si256(Q, low4), _mm256_slli_epi16(h_lo, 4));
             __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(Q, 4), low4),
                                          _mm256_slli_epi16(h_hi, 4));
-            sumi = _mm256_add_epi32(sumi, scaled_dot(lo, y[i].qs + 64 * p, _mm256_set1_epi16(sc[2 * p])));
-            sumi = _mm256_add_epi32(sumi, scaled_dot(hi, y[i].qs + 64 * p + 32, _mm256_set1_epi16(sc[2 * p + 1])));
+            sumi = _mm256_add_epi32(sumi, scaled_dot(lo, y[i].qs + 64 * p, k45_scale(sc, 2 * p)));
+            sumi = _mm256_add_epi32(sumi, scaled_dot(hi, y[i].qs + 64 * p + 32, k45_scale(sc, 2 * p + 1)));
         }
         float d = half_f16c(x[i].d) * y[i].d, dmin = half_f16c(x[i].dmin) * y[i].d;
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(d), acc);
-        acc_min += dmin * (float)min_sum;
+        acc_min = _mm256_fmadd_ps(_mm256_cvtepi32_ps(min_sum), _mm256_set1_ps(dmin), acc_min);
     }
-    *s = hsum_f32x8(acc) - acc_min;
+    *s = hsum_f32x8(_mm256_sub_ps(acc, acc_min));
 }
 
 /* x = d * sc * (q - 32), 16 sub-blocks of 16, q = 6 bits (4 in ql, 2 in qh):
