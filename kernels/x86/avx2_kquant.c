@@ -20,6 +20,21 @@ static inline __m256i scale_pair(int scale_lo, int scale_hi) {
     return _mm256_set_m128i(_mm_set1_epi16((short)scale_hi), _mm_set1_epi16((short)scale_lo));
 }
 
+/* int16 lanes 0..7 = word k, 8..15 = word k + 1 of each lane of w (w: the same 8 words
+ * in both lanes). */
+static inline __m256i word_pair(__m256i w, int k) {
+    static const int8_t pick[4][32] = {
+#define P(k) {2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1,     \
+              2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1,     \
+              2 * k + 2, 2 * k + 3, 2 * k + 2, 2 * k + 3, 2 * k + 2, 2 * k + 3, 2 * k + 2, \
+              2 * k + 3, 2 * k + 2, 2 * k + 3, 2 * k + 2, 2 * k + 3, 2 * k + 2, 2 * k + 3, \
+              2 * k + 2, 2 * k + 3}
+        P(0), P(2), P(4), P(6)
+#undef P
+    };
+    return _mm256_shuffle_epi8(w, _mm256_loadu_si256((const __m256i *)pick[k / 2]));
+}
+
 /* 8 int32 lanes of sum(scale * q * a) over 32 codes, q unsigned (< 64), a int8 */
 static inline __m256i scaled_dot(__m256i q, const int8_t *a, __m256i scales) {
     __m256i pairs = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)a));
@@ -153,9 +168,11 @@ void vec_dot_q6_k_avx2(int64_t n, float *s, const void *w, const void *a) {
     const __m256i low4 = _mm256_set1_epi8(15), low2 = _mm256_set1_epi8(3);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++) {
-        const int8_t *sc = x[i].scales;
-        int offset_sum = 0;
-        for (int k = 0; k < 16; k++) offset_sum += sc[k] * y[i].bsums[k];
+        /* the 16 int8 scales as int16: sum sc bsums in one madd, scale pairs by pshufb */
+        __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales));
+        __m256i offset = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)y[i].bsums));
+        __m256i sc_lanes[2] = {_mm256_permute2x128_si256(sc16, sc16, 0x00),
+                               _mm256_permute2x128_si256(sc16, sc16, 0x11)};
         __m256i sumi = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
             __m256i L0 = _mm256_loadu_si256((const __m256i *)(x[i].ql + 64 * h));
@@ -167,12 +184,11 @@ void vec_dot_q6_k_avx2(int64_t n, float *s, const void *w, const void *a) {
             for (int g = 0; g < 4; g++) {
                 __m256i high = _mm256_and_si256(_mm256_srli_epi16(H, 2 * g), low2);
                 __m256i q = _mm256_or_si256(lows[g], _mm256_slli_epi16(high, 4));
-                int k = 8 * h + 2 * g;
-                sumi = _mm256_add_epi32(sumi, scaled_dot(q, y[i].qs + 128 * h + 32 * g, scale_pair(sc[k], sc[k + 1])));
+                sumi = _mm256_add_epi32(sumi, scaled_dot(q, y[i].qs + 128 * h + 32 * g, word_pair(sc_lanes[h], 2 * g)));
             }
         }
         float d = half_f16c(x[i].d) * y[i].d;
-        __m256i total = _mm256_sub_epi32(sumi, _mm256_setr_epi32(32 * offset_sum, 0, 0, 0, 0, 0, 0, 0));
+        __m256i total = _mm256_sub_epi32(sumi, _mm256_slli_epi32(offset, 5)); /* - 32 sum sc bsums */
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_set1_ps(d), acc);
     }
     *s = hsum_f32x8(acc);
