@@ -19,8 +19,6 @@ void vec_dot_q5_0_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q5_1_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq4_nl_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q2_0_avx2(int64_t n, float *s, const void *w, const void *a);
-void vec_dot_fp8_e4m3_avx2(int64_t n, float *s, const void *w, const void *a);
-void vec_dot_fp8_e5m2_avx2(int64_t n, float *s, const void *w, const void *a);
 void quantize_row_q8_0_avx2(const float *x, void *y, int64_t n);
 
 /* NR x NA tiles of the above (avx2_tile.c), vec_dot_tile of the type table */
@@ -28,6 +26,14 @@ void vec_dot_tile_q4_0_avx2(int64_t n, float *s, size_t s_stride, const void *w,
                             size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
 void vec_dot_tile_q8_0_avx2(int64_t n, float *s, size_t s_stride, const void *w,
                             size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
+
+/* FP8 weights against Q8_0 activations, vec_dot and tile (avx2_fp8.c) */
+void vec_dot_fp8_e4m3_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_fp8_e5m2_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_tile_fp8_e4m3_avx2(int64_t n, float *s, size_t s_stride, const void *w,
+                                size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_fp8_e5m2_avx2(int64_t n, float *s, size_t s_stride, const void *w,
+                                size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
 
 /* K-quants against Q8_K activations (avx2_kquant.c; Q2_K and its tile: avx2_kquant_q2k.c) */
 void vec_dot_q2_k_avx2(int64_t n, float *s, const void *w, const void *a);

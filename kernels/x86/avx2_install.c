@@ -38,6 +38,8 @@ void avx2_install(void) {
     set_tile(QT_Q8_0, vec_dot_tile_q8_0_avx2);
     set_tile(QT_Q4_0, vec_dot_tile_q4_0_avx2);
     set_tile(QT_Q2_K, vec_dot_tile_q2_k_avx2);
+    set_tile(QT_FP8_E4M3, vec_dot_tile_fp8_e4m3_avx2);
+    set_tile(QT_FP8_E5M2, vec_dot_tile_fp8_e5m2_avx2);
     set_from_float(QT_Q8_0, quantize_row_q8_0_avx2);
     set_from_float(QT_Q8_K, quantize_row_q8_k_avx2);
 }

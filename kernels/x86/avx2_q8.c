@@ -1,5 +1,5 @@
 /* avx2_q8.c - block-32 weight types (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_0) against
- * Q8_0 activations, and the Q8_0 activation quantizer.
+ * Q8_0 activations, and the Q8_0 activation quantizer (FP8 weights: avx2_fp8.c).
  *
  * Each block: 32 weight codes expanded to 32 bytes, multiplied with the 32 activation
  * codes in integers (maddubs + madd: exact), the 8 int32 partial sums turned into floats
@@ -174,48 +174,4 @@ void quantize_row_q8_0_avx2(const float *src, void *dst, int64_t n) {
         q8 = _mm256_permutevar8x32_epi32(q8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
         _mm256_storeu_si256((__m256i *)y[i].qs, q8);
     }
-}
-
-/* FP8 weights: E5M2 is the top byte of an IEEE half, and E4M3 placed 7 bits up inside a
- * half is exactly value * 2^-8 (subnormals included; E4M3's NaN code becomes 480 * 2^-8,
- * which the quantizer never emits). F16C widens 8 halves at a time to floats. */
-static inline void fp8_block_halves(const uint8_t *qs, int e4m3, __m128i h[4]) {
-    __m256i b = _mm256_loadu_si256((const __m256i *)qs);
-    __m128i lo = _mm256_castsi256_si128(b), hi = _mm256_extracti128_si256(b, 1);
-    __m128i z = _mm_setzero_si128();
-    h[0] = _mm_unpacklo_epi8(z, lo), h[1] = _mm_unpackhi_epi8(z, lo);
-    h[2] = _mm_unpacklo_epi8(z, hi), h[3] = _mm_unpackhi_epi8(z, hi);
-    if (e4m3) {
-        const __m128i sign = _mm_set1_epi16((short)0x8000);
-        for (int k = 0; k < 4; k++)
-            h[k] = _mm_or_si128(_mm_and_si128(h[k], sign),
-                                _mm_srli_epi16(_mm_andnot_si128(sign, h[k]), 1));
-    }
-}
-
-static void vec_dot_fp8(int64_t n, float *s, const void *w, const void *a, int e4m3) {
-    const block_fp8 *x = w;
-    const block_q8_0 *y = a;
-    const float unit = e4m3 ? 256.0f : 1.0f; /* undoes E4M3's 2^-8 */
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK32; i++) {
-        __m128i h[4];
-        fp8_block_halves(x[i].qs, e4m3, h);
-        __m256 block = _mm256_setzero_ps();
-        for (int k = 0; k < 4; k++) {
-            __m128i qy = _mm_loadl_epi64((const __m128i *)(y[i].qs + 8 * k));
-            __m256 fy = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(qy));
-            block = _mm256_fmadd_ps(_mm256_cvtph_ps(h[k]), fy, block);
-        }
-        __m256 d = _mm256_set1_ps(half(x[i].d) * half(y[i].d) * unit);
-        acc = _mm256_fmadd_ps(block, d, acc);
-    }
-    *s = hsum_f32x8(acc);
-}
-
-void vec_dot_fp8_e4m3_avx2(int64_t n, float *s, const void *w, const void *a) {
-    vec_dot_fp8(n, s, w, a, 1);
-}
-void vec_dot_fp8_e5m2_avx2(int64_t n, float *s, const void *w, const void *a) {
-    vec_dot_fp8(n, s, w, a, 0);
 }
