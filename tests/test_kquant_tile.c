@@ -6,7 +6,7 @@
  * The integer block sums are exact in both, so the results differ only by the float order:
  * |simd - ref| <= (n / 256 + 16) * FLT_EPSILON * M, where M = sum |d sc q a| + |dmin m a|
  * (each term's magnitude: the two terms of a block may cancel, their rounding does not).
- * Types: Q2_K (with its tile), Q4_K, Q5_K, Q6_K. */
+ * Types: Q2_K (with its tile), Q3_K, Q4_K, Q5_K, Q6_K. */
 #include <float.h>
 #include <math.h>
 #include <stddef.h>
@@ -34,6 +34,7 @@ typedef struct {
 
 static const kq_layout layouts[] = {
     {QT_Q2_K, {offsetof(block_q2_K, d), offsetof(block_q2_K, dmin)}},
+    {QT_Q3_K, {offsetof(block_q3_K, d), SIZE_MAX}},
     {QT_Q4_K, {offsetof(block_q4_K, d), offsetof(block_q4_K, dmin)}},
     {QT_Q5_K, {offsetof(block_q5_K, d), offsetof(block_q5_K, dmin)}},
     {QT_Q6_K, {offsetof(block_q6_K, d), SIZE_MAX}},

@@ -15,11 +15,6 @@
 #include "avx2.h"
 #include "avx2_util.h"
 
-/* int16 lanes 0..7 = scale_lo, 8..15 = scale_hi (the two sub-blocks of 16 in 32 codes) */
-static inline __m256i scale_pair(int scale_lo, int scale_hi) {
-    return _mm256_set_m128i(_mm_set1_epi16((short)scale_hi), _mm_set1_epi16((short)scale_lo));
-}
-
 /* int16 lanes 0..7 = word k, 8..15 = word k + 1 of each lane of w (w: the same 8 words
  * in both lanes). */
 static inline __m256i word_pair(__m256i w, int k) {
@@ -43,41 +38,56 @@ static inline __m256i scaled_dot(__m256i q, const int8_t *a, __m256i scales) {
 
 static inline float hsum_i32x8(__m256i v) { return hsum_f32x8(_mm256_cvtepi32_ps(v)); }
 
+/* Q3_K scale codes minus 32 (-32..31) as 16 int16 in sub-block order, on the 3 little-endian
+ * 32-bit words u of the 12 bytes (k3_scale for all 16 at once): scales 0-3 = low nibbles of
+ * u0 | bits 0-1 of u2's bytes << 4, 4-7 = low nibbles of u1 | bits 2-3 of u2, 8-11 = high
+ * nibbles of u0 | bits 4-5 of u2, 12-15 = high nibbles of u1 | bits 6-7 of u2. */
+static inline __m256i q3k_scales(const uint8_t *packed) {
+    uint32_t u[3];
+    memcpy(u, packed, sizeof u);
+    const uint32_t low4 = 0x0f0f0f0f, low2 = 0x03030303;
+    __m128i v = _mm_setr_epi32((int)((u[0] & low4) | (u[2] & low2) << 4),
+                               (int)((u[1] & low4) | ((u[2] >> 2) & low2) << 4),
+                               (int)(((u[0] >> 4) & low4) | ((u[2] >> 4) & low2) << 4),
+                               (int)(((u[1] >> 4) & low4) | ((u[2] >> 6) & low2) << 4));
+    return _mm256_cvtepi8_epi16(_mm_sub_epi8(v, _mm_set1_epi8(32)));
+}
+
 /* Q3_K: x = d * (sc - 32) * (q - 4), 16 sub-blocks of 16, q = 2 low bits (as Q2_K) | the
  * hmask bit 4h + j << 2. q (0..7) goes unsigned into maddubs; the -4 is taken out with the
- * bsums: sum_k s_k (sum q a - 4 bsums[k]). */
+ * bsums in one madd of the 16 scales (as Q6_K): sum s q a - 4 sum s bsums. The hmask bit b
+ * is moved to bit 2 by one 16-bit shift by b - 2 (bits never cross a byte: b <= 7) and one
+ * AND. Scale pairs by pshufb from the int16 scales. */
 void vec_dot_q3_k_avx2(int64_t n, float *s, const void *w, const void *a) {
     const block_q3_K *x = w;
     const block_q8_K *y = a;
-    const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    const __m256i three = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++) {
-        int sc[16], offset_sum = 0;
-        for (int k = 0; k < 16; k++) {
-            sc[k] = k3_scale(k, x[i].scales) - 32;
-            offset_sum += sc[k] * y[i].bsums[k];
-        }
+        __m256i sc16 = q3k_scales(x[i].scales);
+        __m256i offset = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)y[i].bsums));
+        __m256i sc_lanes[2] = {_mm256_permute2x128_si256(sc16, sc16, 0x00),
+                               _mm256_permute2x128_si256(sc16, sc16, 0x11)};
         __m256i H = _mm256_loadu_si256((const __m256i *)x[i].hmask);
         __m256i sumi = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
             __m256i Q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * h));
             for (int j = 0; j < 4; j++) {
+                const int b = 4 * h + j; /* the hmask bit of this chunk */
                 __m256i lo = _mm256_and_si256(_mm256_srli_epi16(Q, 2 * j), three);
-                __m256i hi = _mm256_and_si256(_mm256_srli_epi16(H, 4 * h + j), one);
-                __m256i q = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 2));
-                int k = 8 * h + 2 * j;
+                __m256i hs = b >= 2 ? _mm256_srli_epi16(H, b - 2) : _mm256_slli_epi16(H, 2 - b);
+                __m256i q = _mm256_or_si256(lo, _mm256_and_si256(hs, four));
                 sumi = _mm256_add_epi32(sumi, scaled_dot(q, y[i].qs + 128 * h + 32 * j,
-                                                         scale_pair(sc[k], sc[k + 1])));
+                                                         word_pair(sc_lanes[h], 2 * j)));
             }
         }
-        /* exact in int32: |sumi| <= 256 * 32 * 7 * 127 */
-        __m256i total = _mm256_sub_epi32(sumi, _mm256_setr_epi32(4 * offset_sum, 0, 0, 0, 0, 0, 0, 0));
+        /* exact in int32: |sumi| <= 256 * 32 * 7 * 128, |4 offset| <= 4 * 256 * 32 * 128 */
+        __m256i total = _mm256_sub_epi32(sumi, _mm256_slli_epi32(offset, 2));
         float d = half_f16c(x[i].d) * y[i].d;
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_set1_ps(d), acc);
     }
     *s = hsum_f32x8(acc);
 }
-
 
 /* Q4_K / Q5_K: k4_scale_min for all 8 sub-blocks at once, on the 3 little-endian 32-bit
  * words u of the 12 bytes: scales 0-3 = u0 & 63 per byte, mins 0-3 = u1 & 63; scales 4-7 =
