@@ -14,6 +14,9 @@ typedef struct {
     uint32_t type;
     int64_t rows, cols;
     size_t row_bytes;
+    /* NULL, or the same rows re-laid 8 at a time for decode (kernels/repack.h), owned by
+     * whoever called repack_matrix; data keeps the file layout (rows, batches). */
+    const void *packed;
 } qmatrix;
 
 /* y[rows] = W x[cols] */

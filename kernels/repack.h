@@ -1,0 +1,63 @@
+/* repack.h - Q4_0 / Q8_0 weights re-laid at load time, 8 rows interleaved, for decode.
+ *
+ * Why: a one-row dot product ends every 32-weight block with a float fold (int32 sum ->
+ * float -> x scales -> accumulate) and every row with a horizontal sum. With 8 rows
+ * interleaved, one 256-bit register holds 4 weights of each of 8 rows (lane = row), one
+ * broadcast activation chunk serves all 8, and the fold and the final store work on 8
+ * rows at once: the kernel stops being compute-bound (see tests/test_repack.c bench).
+ *
+ * Layout ("x8"). Rows are taken in groups of 8; a group is stored as its blocks in
+ * column order, and block i of a group (the 8 rows' block i) is
+ *   d[8]        the 8 rows' fp16 scales, row order
+ *   qs[32 * m]  chunks c = 0 .. m-1 of 32 bytes; chunk c holds, for row r = 0..7,
+ *               the row's qs bytes [4c, 4c + 4) at offset 32c + 4r
+ * with m = 4 for Q4_0 (16 qs bytes a row: byte j holds element j in its low nibble and
+ * element j + 16 in its high nibble, unchanged) and m = 8 for Q8_0 (32 qs bytes a row).
+ * A block of a group is exactly 8 original blocks' bytes (144 = 8 x 18, 272 = 8 x 34), so
+ * group g starts at byte 8 g row_bytes: rows [r0, r1) with r0 % 8 == 0 start at r0
+ * row_bytes, as in the file, and bytes streamed per token are unchanged.
+ *
+ * Only matrices with rows % 8 == 0, of a type with a packed kernel for the running ISA,
+ * are packed (repack_matrix); the file's bytes stay mapped and qmatrix.data keeps
+ * pointing at them, so qmatrix_row (embedding lookup) and batches (B > 1) read the
+ * original layout. The packed copy is anonymous memory: RSS grows by its size. */
+#ifndef SCARCE_REPACK_H
+#define SCARCE_REPACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "matmul.h"
+
+#define REPACK_ROWS 8
+
+/* y[rows] = W x for rows % 8 == 0 rows of a packed matrix (first group at `packed`);
+ * act is the activation in the type's dot_type (Q8_0), cols / 32 blocks. */
+typedef void (*repack_gemv_fn)(int64_t cols, float *y, const void *packed, int64_t rows,
+                               const void *act);
+
+/* The packed kernel of a type for the ISA kernels_init() chose; NULL when there is none
+ * (scalar ISA: the file layout and the ordinary kernels stay in use). */
+repack_gemv_fn repack_gemv(uint32_t type);
+/* 1 unless the environment says SCARCE_REPACK=0 (A/B measurement). */
+int repack_enabled(void);
+
+/* Packs W when repack_enabled(), the type has a packed kernel and rows % 8 == 0, and sets
+ * W->packed to a new aligned buffer of rows * row_bytes bytes (free with repack_release).
+ * Returns 0 (also when W stays unpacked), -1 when out of memory. */
+int repack_matrix(qmatrix *W);
+void repack_release(qmatrix *W);
+
+/* The layout itself (any type with a layout: Q4_0, Q8_0); rows % 8 == 0. */
+int repack_has_layout(uint32_t type);
+void repack_rows(uint32_t type, int64_t rows, int64_t cols, const void *src, void *dst);
+void unpack_rows(uint32_t type, int64_t rows, int64_t cols, const void *src, void *dst);
+
+/* Scalar references (kernels/ref/repack_ref.c): the spec of the packed kernels. */
+void gemv_q4_0x8_ref(int64_t cols, float *y, const void *packed, int64_t rows, const void *act);
+void gemv_q8_0x8_ref(int64_t cols, float *y, const void *packed, int64_t rows, const void *act);
+/* AVX2 (kernels/x86/avx2_repack.c) */
+void gemv_q4_0x8_avx2(int64_t cols, float *y, const void *packed, int64_t rows, const void *act);
+void gemv_q8_0x8_avx2(int64_t cols, float *y, const void *packed, int64_t rows, const void *act);
+
+#endif
