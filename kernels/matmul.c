@@ -21,11 +21,13 @@
 #define PARALLEL_MIN_BYTES (64 * 1024)
 /* Rows of a batch panel: as many as fit in PANEL_BYTES (weights hot while B tokens pass). */
 #define PANEL_BYTES (32 * 1024)
-/* Batch panels of tiled types are multiples of this (the tile kernels' row group). */
-#define TILE_ROWS 4
+/* Batch panels of tiled types are multiples of this (the tile kernels' row groups: 4
+ * rows, 8 for packed matrices). */
+#define TILE_ROWS 8
 /* Slice boundaries are multiples of this (16 floats = one cache line of y). */
 #define ROW_ALIGN 16
-_Static_assert(ROW_ALIGN % REPACK_ROWS == 0, "slices must start on a packed row group");
+_Static_assert(ROW_ALIGN % REPACK_ROWS == 0 && TILE_ROWS % REPACK_ROWS == 0,
+               "slices and panels must start on a packed row group");
 
 static int n_threads_set = 1;
 
@@ -105,18 +107,12 @@ typedef struct {
     int64_t rows, cols, B;
     vec_dot_fn dot;
     vec_dot_tile_fn tile; /* NULL: dot per (row, token) */
-    const char *packed;   /* decode on the 8-row interleaved copy (repack.h), or NULL */
-    repack_gemv_fn gemv;
     float *Y;
 } matmul_job;
 
 /* Rows [r0, r1) of the job against all B activation rows, panel by panel. */
 static void matmul_rows(const matmul_job *job, int64_t r0, int64_t r1) {
     const int64_t cols = job->cols, rows = job->rows;
-    if (job->packed) { /* r0 % 8 == 0 (slices are ROW_ALIGN): group r0 / 8 starts here */
-        job->gemv(cols, &job->Y[r0], job->packed + r0 * job->row_bytes, r1 - r0, job->act);
-        return;
-    }
     if (job->tile && job->B == 1) {
         job->tile(cols, &job->Y[r0], 0, job->w + r0 * job->row_bytes, job->row_bytes,
                   (int)(r1 - r0), job->act, job->act_row, 1);
@@ -159,10 +155,10 @@ void matmul(const qmatrix *W, const float *X, int64_t B, float *Y) {
     void *owned;
     matmul_job job = {.w = W->data, .row_bytes = W->row_bytes, .rows = W->rows,
                       .cols = W->cols, .B = B, .dot = t->vec_dot, .tile = t->vec_dot_tile, .Y = Y};
-    /* Batches read the file layout: each weight block is unpacked once for several tokens
-     * there already (tile kernels, panels). */
-    job.gemv = W->packed && B == 1 ? repack_gemv(W->type) : NULL;
-    if (job.gemv) job.packed = W->packed;
+    /* Packed copy (repack.h): its tile kernel takes the same arguments, rows starting at
+     * r0 % 8 == 0 sit at r0 row_bytes as in the file. Larger batches keep the file layout. */
+    vec_dot_tile_fn packed = W->packed && B <= REPACK_MAX_BATCH ? repack_tile(W->type) : NULL;
+    if (packed) job.w = W->packed, job.tile = packed;
     job.act = convert_activations(t, X, B, W->cols, &job.act_row, &owned);
     /* Work scales with weight bytes x tokens; rows must give each thread a slice. */
     double work = (double)W->rows * (double)W->row_bytes * (double)B;

@@ -57,12 +57,12 @@ void unpack_rows(uint32_t type, int64_t rows, int64_t cols, const void *src, voi
     convert(type, rows, cols, src, dst, 0);
 }
 
-repack_gemv_fn repack_gemv(uint32_t type) {
+vec_dot_tile_fn repack_tile(uint32_t type) {
 #if defined(__x86_64__)
     isa_level isa = kernels_isa();
     if (isa == ISA_AVX2 || isa == ISA_AVX512) {
-        if (type == QT_Q4_0) return gemv_q4_0x8_avx2;
-        if (type == QT_Q8_0) return gemv_q8_0x8_avx2;
+        if (type == QT_Q4_0) return tile_q4_0x8_avx2;
+        if (type == QT_Q8_0) return tile_q8_0x8_avx2;
     }
 #endif
     (void)type;
@@ -75,7 +75,7 @@ int repack_enabled(void) {
 }
 
 int repack_matrix(qmatrix *W) {
-    if (W->packed || !repack_enabled() || !repack_gemv(W->type) || !repack_has_layout(W->type) ||
+    if (W->packed || !repack_enabled() || !repack_tile(W->type) || !repack_has_layout(W->type) ||
         W->rows % REPACK_ROWS || W->rows == 0)
         return 0;
     size_t bytes = (size_t)W->rows * W->row_bytes;

@@ -19,7 +19,7 @@
  *
  * Only matrices with rows % 8 == 0, of a type with a packed kernel for the running ISA,
  * are packed (repack_matrix); the file's bytes stay mapped and qmatrix.data keeps
- * pointing at them, so qmatrix_row (embedding lookup) and batches (B > 1) read the
+ * pointing at them, so qmatrix_row (embedding lookup) and large batches read the
  * original layout. The packed copy is anonymous memory: RSS grows by its size. */
 #ifndef SCARCE_REPACK_H
 #define SCARCE_REPACK_H
@@ -27,18 +27,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../quant/types.h"
 #include "matmul.h"
 
 #define REPACK_ROWS 8
 
-/* y[rows] = W x for rows % 8 == 0 rows of a packed matrix (first group at `packed`);
- * act is the activation in the type's dot_type (Q8_0), cols / 32 blocks. */
-typedef void (*repack_gemv_fn)(int64_t cols, float *y, const void *packed, int64_t rows,
-                               const void *act);
+/* Batches up to this many tokens use the packed copy; larger ones the file layout (each
+ * weight block is unpacked once for many tokens there anyway). */
+#define REPACK_MAX_BATCH 16
 
-/* The packed kernel of a type for the ISA kernels_init() chose; NULL when there is none
- * (scalar ISA: the file layout and the ordinary kernels stay in use). */
-repack_gemv_fn repack_gemv(uint32_t type);
+/* Packed kernels have the vec_dot_tile_fn signature (quant/types.h): w is the packed
+ * data of nrows (% 8 == 0) rows from a group start, w_stride the file's row bytes (a group
+ * is 8 w_stride bytes), activations in Q8_0. The packed kernel of a type for the ISA
+ * kernels_init() chose; NULL when there is none (scalar ISA: the file layout and the
+ * ordinary kernels stay in use). */
+vec_dot_tile_fn repack_tile(uint32_t type);
 /* 1 unless the environment says SCARCE_REPACK=0 (A/B measurement). */
 int repack_enabled(void);
 
@@ -54,10 +57,14 @@ void repack_rows(uint32_t type, int64_t rows, int64_t cols, const void *src, voi
 void unpack_rows(uint32_t type, int64_t rows, int64_t cols, const void *src, void *dst);
 
 /* Scalar references (kernels/ref/repack_ref.c): the spec of the packed kernels. */
-void gemv_q4_0x8_ref(int64_t cols, float *y, const void *packed, int64_t rows, const void *act);
-void gemv_q8_0x8_ref(int64_t cols, float *y, const void *packed, int64_t rows, const void *act);
+void tile_q4_0x8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                     int nrows, const void *a, size_t a_stride, int nact);
+void tile_q8_0x8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                     int nrows, const void *a, size_t a_stride, int nact);
 /* AVX2 (kernels/x86/avx2_repack.c) */
-void gemv_q4_0x8_avx2(int64_t cols, float *y, const void *packed, int64_t rows, const void *act);
-void gemv_q8_0x8_avx2(int64_t cols, float *y, const void *packed, int64_t rows, const void *act);
+void tile_q4_0x8_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                      int nrows, const void *a, size_t a_stride, int nact);
+void tile_q8_0x8_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                      int nrows, const void *a, size_t a_stride, int nact);
 
 #endif

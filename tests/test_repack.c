@@ -81,7 +81,7 @@ TEST(repack_round_trip) {
  * reference (vec_dot_*_ref) bit for bit, row by row. */
 TEST(repack_ref_equals_row_reference) {
     vec_dot_fn row_dot[] = {vec_dot_q4_0_ref, vec_dot_q8_0_ref};
-    repack_gemv_fn gemv[] = {gemv_q4_0x8_ref, gemv_q8_0x8_ref};
+    vec_dot_tile_fn tile[] = {tile_q4_0x8_ref, tile_q8_0x8_ref};
     for (int t = 0; t < 2; t++) {
         int64_t rows = 16, cols = 128;
         size_t row_bytes = qtype_row_bytes(types[t], cols);
@@ -89,7 +89,7 @@ TEST(repack_ref_equals_row_reference) {
         block_q8_0 *a = activation(cols, 0, 0);
         float y[16], s;
         repack_rows(types[t], rows, cols, w, packed);
-        gemv[t](cols, y, packed, rows, a);
+        tile[t](cols, y, 0, packed, row_bytes, rows, a, 0, 1);
         for (int r = 0; r < rows; r++) {
             row_dot[t](cols, &s, w + r * row_bytes, a);
             CHECK_MSG(memcmp(&s, &y[r], 4) == 0, "%s row %d: packed %.9g vs row %.9g",
@@ -99,19 +99,22 @@ TEST(repack_ref_equals_row_reference) {
     }
 }
 
-/* y of the AVX2 kernel vs the packed reference on one weight set; 1 = identical bits. */
-static int same_as_ref(int t, const uint8_t *packed, int64_t rows, int64_t cols, const block_q8_0 *a) {
-    repack_gemv_fn ref = t == 0 ? gemv_q4_0x8_ref : gemv_q8_0x8_ref;
-    repack_gemv_fn simd = repack_gemv(types[t]);
-    float *y0 = malloc(rows * 4), *y1 = malloc(rows * 4);
-    ref(cols, y0, packed, rows, a);
-    simd(cols, y1, packed, rows, a);
-    int same = memcmp(y0, y1, rows * 4) == 0;
-    for (int64_t r = 0; r < rows && !same; r++)
-        if (memcmp(&y0[r], &y1[r], 4)) {
-            test_fail_at(__FILE__, __LINE__, "%s rows=%lld cols=%lld row %lld: simd %.9g ref %.9g",
-                         qtype(types[t])->name, (long long)rows, (long long)cols, (long long)r,
-                         y1[r], y0[r]);
+/* The AVX2 tile vs the packed reference on one weight set and nact activations (a_stride
+ * apart); 1 = identical bits. */
+static int same_as_ref(int t, const uint8_t *packed, int64_t rows, int64_t cols,
+                       const block_q8_0 *a, size_t a_stride, int nact) {
+    vec_dot_tile_fn ref = t == 0 ? tile_q4_0x8_ref : tile_q8_0x8_ref;
+    vec_dot_tile_fn simd = repack_tile(types[t]);
+    size_t row_bytes = qtype_row_bytes(types[t], cols), n = (size_t)rows * nact;
+    float *y0 = malloc(n * 4), *y1 = malloc(n * 4);
+    ref(cols, y0, rows, packed, row_bytes, rows, a, a_stride, nact);
+    simd(cols, y1, rows, packed, row_bytes, rows, a, a_stride, nact);
+    int same = memcmp(y0, y1, n * 4) == 0;
+    for (size_t i = 0; i < n && !same; i++)
+        if (memcmp(&y0[i], &y1[i], 4)) {
+            test_fail_at(__FILE__, __LINE__, "%s rows=%lld cols=%lld nact=%d [%zu][%zu]: simd %.9g ref %.9g",
+                         qtype(types[t])->name, (long long)rows, (long long)cols, nact,
+                         i / rows, i % rows, y1[i], y0[i]);
             break;
         }
     free(y0), free(y1);
@@ -123,20 +126,24 @@ TEST(repack_avx2_equals_reference) {
     REQUIRE(kernels_init("avx2", NULL) == 0);
     /* 1, 2 and 3 groups (the 16-row loop and its remainder); 16448 columns run the Q4_0
      * activation sums in two spans */
-    int64_t shapes[][2] = {{8, 32}, {16, 256}, {24, 96}, {40, 16448}};
+    int64_t shapes[][2] = {{8, 32}, {16, 256}, {24, 96}, {16, 16448}};
     for (int t = 0; t < 2; t++)
         for (int s = 0; s < 4; s++) {
             int64_t rows = shapes[s][0], cols = shapes[s][1];
             size_t bytes = qtype_row_bytes(types[t], cols) * rows;
             uint8_t *w = random_rows(types[t], rows, cols), *packed = malloc(bytes);
-            block_q8_0 *a = activation(cols, 0, 0);
+            /* 5 activations: the 4-token tile and its remainder */
+            block_q8_0 *a = activation(5 * cols, 0, 0);
+            size_t a_stride = cols / QK32 * sizeof(block_q8_0);
             repack_rows(types[t], rows, cols, w, packed);
-            CHECK(same_as_ref(t, packed, rows, cols, a));
+            for (int nact = 1; nact <= 5; nact += s == 3 ? 4 : 1)
+                CHECK(same_as_ref(t, packed, rows, cols, a, a_stride, nact));
             /* every code pattern (q8_0: -128 too), finite scales */
             random_bytes(w, bytes);
             tame_scales(types[t], w, bytes / qtype(types[t])->block_bytes);
             repack_rows(types[t], rows, cols, w, packed);
-            CHECK(same_as_ref(t, packed, rows, cols, a));
+            CHECK(same_as_ref(t, packed, rows, cols, a, a_stride, 1));
+            CHECK(same_as_ref(t, packed, rows, cols, a, a_stride, 3));
             free(w), free(packed), free(a);
         }
 }
@@ -163,7 +170,8 @@ TEST(repack_avx2_edge_values) {
                 for (size_t b = 0; b < bytes / bb; b++) memcpy(w + b * bb, &d, 2);
                 block_q8_0 *a = activation(cols, acts[k], k == 1 ? 65504.0f : 0.5f);
                 repack_rows(types[t], rows, cols, w, packed);
-                CHECK_MSG(same_as_ref(t, packed, rows, cols, a), "%s fill %#x act %d",
+                CHECK_MSG(same_as_ref(t, packed, rows, cols, a, 0, 1) &&
+                              same_as_ref(t, packed, rows, cols, a, 0, 2), "%s fill %#x act %d",
                           qtype(types[t])->name, fills[f], acts[k]);
                 free(a);
             }
@@ -172,8 +180,9 @@ TEST(repack_avx2_edge_values) {
 }
 
 /* Which matrices get packed: Q4_0/Q8_0 with rows % 8 == 0, an ISA kernel, and
- * SCARCE_REPACK not 0. matvec on a packed matrix equals the row reference exactly on 1
- * and 2 threads; a batch (file layout) stays within float tolerance of it. */
+ * SCARCE_REPACK not 0. matvec and small batches on a packed matrix equal the row
+ * reference exactly, on 1 and 2 threads; a large batch (file layout) stays within float
+ * tolerance of it. */
 TEST(repack_matrix_rules_and_matvec) {
     if (cpu_best_isa() == ISA_SCALAR) SKIP("no AVX2 on this CPU");
     REQUIRE(kernels_init(NULL, NULL) == 0);
@@ -195,23 +204,34 @@ TEST(repack_matrix_rules_and_matvec) {
         kernels_init(NULL, NULL);
         REQUIRE(repack_matrix(&W) == 0 && W.packed != NULL);
 
-        float *x = malloc(2 * cols * 4), *y1 = malloc(rows * 4), *y2 = malloc(rows * 4);
-        float *Y = malloc(2 * rows * 4), *row = malloc(cols * 4), *row0 = malloc(cols * 4);
-        for (int64_t i = 0; i < 2 * cols; i++) x[i] = next_float();
+        /* tokens 0..NB-1: B <= REPACK_MAX_BATCH run packed, B = NB the file layout */
+        enum { NB = REPACK_MAX_BATCH + 1 };
+        float *x = malloc(NB * cols * 4), *y1 = malloc(rows * 4), *y2 = malloc(rows * 4);
+        float *Y = malloc(NB * rows * 4), *row = malloc(cols * 4), *row0 = malloc(cols * 4);
+        for (int64_t i = 0; i < NB * cols; i++) x[i] = next_float();
         kernels_set_threads(1);
         matvec(&W, x, y1);
         kernels_set_threads(2);
         matvec(&W, x, y2);
         CHECK_MSG(memcmp(y1, y2, rows * 4) == 0, "%s: 1 vs 2 threads", qtype(types[t])->name);
-        matmul(&W, x, 2, Y);
         block_q8_0 *a = malloc(cols / QK32 * sizeof *a);
-        qtype(QT_Q8_0)->from_float(x, a, cols);
-        for (int64_t r = 0; r < rows; r++) {
-            float s;
-            (types[t] == QT_Q4_0 ? vec_dot_q4_0_ref : vec_dot_q8_0_ref)(cols, &s, w + r * row_bytes, a);
-            CHECK_MSG(memcmp(&s, &y1[r], 4) == 0, "%s row %lld: %.9g vs ref %.9g",
-                      qtype(types[t])->name, (long long)r, y1[r], s);
-            CHECK_NEAR(Y[r], y1[r], 1e-4 * (fabs(s) + 1));
+        int64_t batches[] = {2, 5, 9, NB};
+        for (int k = 0; k < 4; k++) {
+            int64_t B = batches[k];
+            matmul(&W, x, B, Y);
+            for (int64_t b = 0; b < B; b++) {
+                qtype(QT_Q8_0)->from_float(x + b * cols, a, cols);
+                for (int64_t r = 0; r < rows; r++) {
+                    float s, got = Y[b * rows + r];
+                    (types[t] == QT_Q4_0 ? vec_dot_q4_0_ref : vec_dot_q8_0_ref)(cols, &s, w + r * row_bytes, a);
+                    if (B == NB)
+                        CHECK_NEAR(got, s, 1e-4 * (fabs(s) + 1));
+                    else
+                        CHECK_MSG(memcmp(&s, &got, 4) == 0, "%s B=%lld [%lld][%lld]: %.9g vs ref %.9g",
+                                  qtype(types[t])->name, (long long)B, (long long)b, (long long)r, got, s);
+                    if (b == 0) CHECK(memcmp(&s, &y1[r], 4) == 0);
+                }
+            }
         }
         /* rows still come from the file layout */
         qmatrix_row(&W, 9, row);
@@ -291,15 +311,16 @@ static double seconds(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static double matvec_gbs(const qmatrix *W, const float *x, float *y) {
-    matvec(W, x, y);
+/* Weight GB/s x B (the matvec-equivalent rate), best call of 0.3 s (shared machine). */
+static double matmul_gbs(const qmatrix *W, const float *x, int64_t B, float *y) {
+    matmul(W, x, B, y);
     double best = 1e30, t0 = seconds();
     do {
         double t1 = seconds();
-        matvec(W, x, y);
+        matmul(W, x, B, y);
         best = fmin(best, seconds() - t1);
     } while (seconds() - t0 < 0.3);
-    return (double)W->rows * W->row_bytes / best / 1e9;
+    return (double)W->rows * W->row_bytes * B / best / 1e9;
 }
 
 TEST(repack_bench) {
@@ -307,23 +328,29 @@ TEST(repack_bench) {
     if (!on || strcmp(on, "1") != 0) SKIP("set SCARCE_KBENCH=1 for the kernel figures");
     REQUIRE(kernels_init(NULL, NULL) == 0);
     const int64_t rows = 4096, cols = 4096;
-    float *x = malloc(cols * 4), *y = malloc(rows * 4);
-    for (int64_t i = 0; i < cols; i++) x[i] = next_float();
-    fprintf(stderr, "matvec %lldx%lld weight GB/s: %-6s %8s %8s %8s %8s\n", (long long)rows,
-            (long long)cols, "type", "rows 1t", "rows 2t", "x8 1t", "x8 2t");
+    enum { NB = 8 };
+    float *x = malloc(NB * cols * 4), *y = malloc(NB * rows * 4);
+    for (int64_t i = 0; i < NB * cols; i++) x[i] = next_float();
+    fprintf(stderr, "%lldx%lld weight GB/s (x B): %-6s %8s %8s %8s %8s %9s %9s\n", (long long)rows,
+            (long long)cols, "type", "rows 1t", "rows 2t", "x8 1t", "x8 2t", "rows B=8", "x8 B=8");
     for (int t = 0; t < 2; t++) {
         uint8_t *w = random_rows(types[t], 64, cols);
         size_t row_bytes = qtype_row_bytes(types[t], cols);
         uint8_t *big = malloc(row_bytes * rows);
         for (int64_t r = 0; r < rows; r += 64) memcpy(big + r * row_bytes, w, 64 * row_bytes);
         qmatrix W = {.data = big, .type = types[t], .rows = rows, .cols = cols, .row_bytes = row_bytes};
-        double g[4];
+        double g[6];
+        kernels_set_threads(1);
+        g[4] = matmul_gbs(&W, x, NB, y);
         for (int k = 0; k < 4; k++) {
             if (k == 2) REQUIRE(repack_matrix(&W) == 0 && W.packed);
             kernels_set_threads(k % 2 + 1);
-            g[k] = matvec_gbs(&W, x, y);
+            g[k] = matmul_gbs(&W, x, 1, y);
         }
-        fprintf(stderr, "%37s %8.2f %8.2f %8.2f %8.2f\n", qtype(types[t])->name, g[0], g[1], g[2], g[3]);
+        kernels_set_threads(1);
+        g[5] = matmul_gbs(&W, x, NB, y);
+        fprintf(stderr, "%40s %8.2f %8.2f %8.2f %8.2f %9.2f %9.2f\n", qtype(types[t])->name, g[0],
+                g[1], g[2], g[3], g[4], g[5]);
         repack_release(&W);
         free(w), free(big);
     }

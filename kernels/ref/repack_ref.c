@@ -39,10 +39,21 @@ static void gemv_x8_ref(int64_t cols, float *y, const uint8_t *w, int64_t rows,
     }
 }
 
-void gemv_q4_0x8_ref(int64_t cols, float *y, const void *packed, int64_t rows, const void *act) {
-    gemv_x8_ref(cols, y, packed, rows, act, REPACK_ROWS * sizeof(block_q4_0), q4_code);
+static void tile_x8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                        int nrows, const void *a, size_t a_stride, int nact,
+                        int (*code)(const uint8_t *, int, int)) {
+    const size_t block_bytes = REPACK_ROWS * (w_stride / (size_t)(n / QK32));
+    for (int j = 0; j < nact; j++)
+        gemv_x8_ref(n, s + j * s_stride, w, nrows, (const block_q8_0 *)((const char *)a + j * a_stride),
+                    block_bytes, code);
 }
 
-void gemv_q8_0x8_ref(int64_t cols, float *y, const void *packed, int64_t rows, const void *act) {
-    gemv_x8_ref(cols, y, packed, rows, act, REPACK_ROWS * sizeof(block_q8_0), q8_code);
+void tile_q4_0x8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                     int nrows, const void *a, size_t a_stride, int nact) {
+    tile_x8_ref(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact, q4_code);
+}
+
+void tile_q8_0x8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                     int nrows, const void *a, size_t a_stride, int nact) {
+    tile_x8_ref(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact, q8_code);
 }
