@@ -327,7 +327,9 @@ TEST(repack_bench) {
     const char *on = getenv("SCARCE_KBENCH");
     if (!on || strcmp(on, "1") != 0) SKIP("set SCARCE_KBENCH=1 for the kernel figures");
     REQUIRE(kernels_init(NULL, NULL) == 0);
-    const int64_t rows = 4096, cols = 4096;
+    int64_t rows = 4096, cols = 4096;
+    if (getenv("SCARCE_KBENCH_ROWS")) rows = atoll(getenv("SCARCE_KBENCH_ROWS")) / 64 * 64;
+    if (getenv("SCARCE_KBENCH_COLS")) cols = atoll(getenv("SCARCE_KBENCH_COLS")) / 32 * 32;
     enum { NB = 8 };
     float *x = malloc(NB * cols * 4), *y = malloc(NB * rows * 4);
     for (int64_t i = 0; i < NB * cols; i++) x[i] = next_float();
