@@ -10,10 +10,14 @@
 
 /* Both types are an fp16 scale followed by qs bytes (blocks.h); the layout only moves
  * whole 4-byte chunks of qs, so one routine serves both. */
-int repack_has_layout(uint32_t type) { return type == QT_Q4_0 || type == QT_Q8_0; }
+int repack_has_layout(uint32_t type) {
+    return type == QT_Q4_0 || type == QT_Q8_0;
+}
 
 /* Bytes of one block of one row, and of its qs part. */
-static size_t block_bytes(uint32_t type) { return qtype(type)->block_bytes; }
+static size_t block_bytes(uint32_t type) {
+    return qtype(type)->block_bytes;
+}
 
 /* Copies one block between the two layouts: row block `one` <-> row r of packed block
  * `x8` (pack = 1: one -> x8). */

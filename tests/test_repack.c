@@ -19,7 +19,9 @@ static uint32_t next_u32(void) {
     rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
     return (uint32_t)(rng >> 16);
 }
-static float next_float(void) { return (float)next_u32() / 4294967296.0f * 2 - 1; }
+static float next_float(void) {
+    return (float)next_u32() / 4294967296.0f * 2 - 1;
+}
 
 static void random_bytes(uint8_t *p, size_t n) {
     for (size_t i = 0; i < n; i++) p[i] = (uint8_t)next_u32();
@@ -52,7 +54,8 @@ static block_q8_0 *activation(int64_t cols, int fill, float d) {
     block_q8_0 *a = malloc(cols / QK32 * sizeof *a);
     for (int64_t i = 0; i < cols / QK32; i++) {
         a[i].d = f32_to_fp16(fill ? d : (next_float() + 1) * 0.01f);
-        for (int k = 0; k < QK32; k++) a[i].qs[k] = (int8_t)(fill ? fill : (int)(next_u32() % 255) - 127);
+        for (int k = 0; k < QK32; k++)
+            a[i].qs[k] = (int8_t)(fill ? fill : (int)(next_u32() % 255) - 127);
     }
     return a;
 }
@@ -68,8 +71,10 @@ TEST(repack_round_trip) {
         random_bytes(src, bytes);
         repack_rows(types[t], rows, cols, src, packed);
         unpack_rows(types[t], rows, cols, packed, back);
-        CHECK_MSG(memcmp(src, back, bytes) == 0, "%s: unpack(repack(rows)) != rows", qtype(types[t])->name);
-        CHECK_MSG(memcmp(src, packed, bytes) != 0, "%s: packing moved nothing", qtype(types[t])->name);
+        CHECK_MSG(memcmp(src, back, bytes) == 0, "%s: unpack(repack(rows)) != rows",
+                  qtype(types[t])->name);
+        CHECK_MSG(memcmp(src, packed, bytes) != 0, "%s: packing moved nothing",
+                  qtype(types[t])->name);
         /* group 1 starts where row 8 starts in the file; its first scale is row 8's */
         size_t row_bytes = qtype_row_bytes(types[t], cols);
         CHECK(memcmp(packed + 8 * row_bytes, src + 8 * row_bytes, 2) == 0);
@@ -112,9 +117,10 @@ static int same_as_ref(int t, const uint8_t *packed, int64_t rows, int64_t cols,
     int same = memcmp(y0, y1, n * 4) == 0;
     for (size_t i = 0; i < n && !same; i++)
         if (memcmp(&y0[i], &y1[i], 4)) {
-            test_fail_at(__FILE__, __LINE__, "%s rows=%lld cols=%lld nact=%d [%zu][%zu]: simd %.9g ref %.9g",
-                         qtype(types[t])->name, (long long)rows, (long long)cols, nact,
-                         i / rows, i % rows, y1[i], y0[i]);
+            test_fail_at(__FILE__, __LINE__,
+                         "%s rows=%lld cols=%lld nact=%d [%zu][%zu]: simd %.9g ref %.9g",
+                         qtype(types[t])->name, (long long)rows, (long long)cols, nact, i / rows,
+                         i % rows, y1[i], y0[i]);
             break;
         }
     free(y0), free(y1);
@@ -171,8 +177,8 @@ TEST(repack_avx2_edge_values) {
                 block_q8_0 *a = activation(cols, acts[k], k == 1 ? 65504.0f : 0.5f);
                 repack_rows(types[t], rows, cols, w, packed);
                 CHECK_MSG(same_as_ref(t, packed, rows, cols, a, 0, 1) &&
-                              same_as_ref(t, packed, rows, cols, a, 0, 2), "%s fill %#x act %d",
-                          qtype(types[t])->name, fills[f], acts[k]);
+                              same_as_ref(t, packed, rows, cols, a, 0, 2),
+                          "%s fill %#x act %d", qtype(types[t])->name, fills[f], acts[k]);
                 free(a);
             }
         free(w), free(packed);
@@ -191,7 +197,8 @@ TEST(repack_matrix_rules_and_matvec) {
         const int64_t rows = 264, cols = 512;
         size_t row_bytes = qtype_row_bytes(types[t], cols);
         uint8_t *w = random_rows(types[t], rows, cols);
-        qmatrix W = {.data = w, .type = types[t], .rows = rows, .cols = cols, .row_bytes = row_bytes};
+        qmatrix W = {
+            .data = w, .type = types[t], .rows = rows, .cols = cols, .row_bytes = row_bytes};
         qmatrix odd = W, f32 = {.data = w, .type = QT_F32, .rows = 8, .cols = 32, .row_bytes = 128};
         odd.rows = 263;
         CHECK(repack_matrix(&odd) == 0 && odd.packed == NULL);
@@ -223,12 +230,14 @@ TEST(repack_matrix_rules_and_matvec) {
                 qtype(QT_Q8_0)->from_float(x + b * cols, a, cols);
                 for (int64_t r = 0; r < rows; r++) {
                     float s, got = Y[b * rows + r];
-                    (types[t] == QT_Q4_0 ? vec_dot_q4_0_ref : vec_dot_q8_0_ref)(cols, &s, w + r * row_bytes, a);
+                    (types[t] == QT_Q4_0 ? vec_dot_q4_0_ref
+                                         : vec_dot_q8_0_ref)(cols, &s, w + r * row_bytes, a);
                     if (B == NB)
                         CHECK_NEAR(got, s, 1e-4 * (fabs(s) + 1));
                     else
-                        CHECK_MSG(memcmp(&s, &got, 4) == 0, "%s B=%lld [%lld][%lld]: %.9g vs ref %.9g",
-                                  qtype(types[t])->name, (long long)B, (long long)b, (long long)r, got, s);
+                        CHECK_MSG(memcmp(&s, &got, 4) == 0,
+                                  "%s B=%lld [%lld][%lld]: %.9g vs ref %.9g", qtype(types[t])->name,
+                                  (long long)B, (long long)b, (long long)r, got, s);
                     if (b == 0) CHECK(memcmp(&s, &y1[r], 4) == 0);
                 }
             }
@@ -244,7 +253,8 @@ TEST(repack_matrix_rules_and_matvec) {
 }
 
 /* Greedy tokens and logits of n steps; logits[n * n_vocab]. */
-static int greedy(const char *path, int n, int *tokens, float *logits, int *packed, scarce_error *err) {
+static int greedy(const char *path, int n, int *tokens, float *logits, int *packed,
+                  scarce_error *err) {
     model *m = model_load(path, err);
     if (!m) return -1;
     *packed = m->layers[0].wq.packed != NULL && m->output.packed != NULL;
@@ -287,12 +297,15 @@ TEST(repack_forward_on_off_same_greedy) {
         scarce_error err = {0};
         for (int k = 0; k < 3; k++) {
             logits[k] = malloc(sizeof(float) * N * V);
-            if (k == 0) setenv("SCARCE_REPACK", "0", 1); else unsetenv("SCARCE_REPACK");
+            if (k == 0)
+                setenv("SCARCE_REPACK", "0", 1);
+            else
+                unsetenv("SCARCE_REPACK");
             kernels_set_threads(k == 2 ? 2 : 1);
             REQUIRE(greedy(path, N, tok[k], logits[k], &packed[k], &err) == 0);
         }
-        CHECK_MSG(!packed[0] && packed[1] && packed[2], "%s: packed %d %d %d", names[t],
-                  packed[0], packed[1], packed[2]);
+        CHECK_MSG(!packed[0] && packed[1] && packed[2], "%s: packed %d %d %d", names[t], packed[0],
+                  packed[1], packed[2]);
         CHECK_MSG(memcmp(tok[0], tok[1], sizeof tok[0]) == 0, "%s: greedy tokens differ", names[t]);
         double worst = 0;
         for (int i = 0; i < N * V; i++) worst = fmax(worst, fabs(logits[0][i] - logits[1][i]));
@@ -340,7 +353,8 @@ TEST(repack_bench) {
         size_t row_bytes = qtype_row_bytes(types[t], cols);
         uint8_t *big = malloc(row_bytes * rows);
         for (int64_t r = 0; r < rows; r += 64) memcpy(big + r * row_bytes, w, 64 * row_bytes);
-        qmatrix W = {.data = big, .type = types[t], .rows = rows, .cols = cols, .row_bytes = row_bytes};
+        qmatrix W = {
+            .data = big, .type = types[t], .rows = rows, .cols = cols, .row_bytes = row_bytes};
         double g[6];
         kernels_set_threads(1);
         g[4] = matmul_gbs(&W, x, NB, y);

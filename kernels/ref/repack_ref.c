@@ -20,8 +20,8 @@ static int q8_code(const uint8_t *qs, int r, int k) {
     return (int8_t)qs[32 * (k / 4) + 4 * r + k % 4];
 }
 
-static void gemv_x8_ref(int64_t cols, float *y, const uint8_t *w, int64_t rows,
-                        const block_q8_0 *a, size_t block_bytes, int (*code)(const uint8_t *, int, int)) {
+static void gemv_x8_ref(int64_t cols, float *y, const uint8_t *w, int64_t rows, const block_q8_0 *a,
+                        size_t block_bytes, int (*code)(const uint8_t *, int, int)) {
     const int64_t nb = cols / QK32;
     for (int64_t g = 0; g < rows / REPACK_ROWS; g++) {
         float sum[REPACK_ROWS] = {0};
@@ -44,8 +44,8 @@ static void tile_x8_ref(int64_t n, float *s, size_t s_stride, const void *w, siz
                         int (*code)(const uint8_t *, int, int)) {
     const size_t block_bytes = REPACK_ROWS * (w_stride / (size_t)(n / QK32));
     for (int j = 0; j < nact; j++)
-        gemv_x8_ref(n, s + j * s_stride, w, nrows, (const block_q8_0 *)((const char *)a + j * a_stride),
-                    block_bytes, code);
+        gemv_x8_ref(n, s + j * s_stride, w, nrows,
+                    (const block_q8_0 *)((const char *)a + j * a_stride), block_bytes, code);
 }
 
 void tile_q4_0x8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,

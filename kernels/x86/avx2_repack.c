@@ -49,11 +49,11 @@ static inline __m256 fold(__m256 acc, __m256i isum, __m256 scale) {
 
 /* What a tile of NG groups x NA activations works on. */
 typedef struct {
-    const uint8_t *w;  /* first group's packed data */
+    const uint8_t *w;   /* first group's packed data */
     size_t group_bytes; /* nb packed blocks */
-    const char *act;   /* activation rows (block_q8_0), act_stride bytes apart */
+    const char *act;    /* activation rows (block_q8_0), act_stride bytes apart */
     size_t act_stride;
-    float *y;          /* y[j * y_stride + 8 g + lane] */
+    float *y; /* y[j * y_stride + 8 g + lane] */
     size_t y_stride;
 } tile_args;
 
@@ -63,16 +63,17 @@ static inline const block_q8_0 *act_row(const tile_args *t, int j) {
 
 /* Q4_0: NG groups x NA activations over blocks [i0, i1); y += (accumulate) or y = sums.
  * ysum8[j][i - i0] = 8 sum of activation j's block i. */
-static inline __attribute__((always_inline)) void q4_tile(const tile_args *t, int64_t i0, int64_t i1,
-                                                          int32_t (*ysum8)[SPAN_BLOCKS],
-                                                          int accumulate, const int NG, const int NA) {
+static inline __attribute__((always_inline)) void q4_tile(const tile_args *t, int64_t i0,
+                                                          int64_t i1, int32_t (*ysum8)[SPAN_BLOCKS],
+                                                          int accumulate, const int NG,
+                                                          const int NA) {
     const size_t bb = REPACK_ROWS * sizeof(block_q4_0);
     const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
     __m256 acc[MAX_NG][MAX_NA];
     for (int g = 0; g < NG; g++)
         for (int j = 0; j < NA; j++)
-            acc[g][j] = accumulate ? _mm256_loadu_ps(t->y + j * t->y_stride + 8 * g)
-                                   : _mm256_setzero_ps();
+            acc[g][j] =
+                accumulate ? _mm256_loadu_ps(t->y + j * t->y_stride + 8 * g) : _mm256_setzero_ps();
     for (int64_t i = i0; i < i1; i++) {
         const uint8_t *blk = t->w + i * bb;
         __m256i s16[MAX_NG][MAX_NA];
@@ -86,8 +87,10 @@ static inline __attribute__((always_inline)) void q4_tile(const tile_args *t, in
                 __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
                 for (int j = 0; j < NA; j++) {
                     const int8_t *qs = act_row(t, j)[i].qs;
-                    s16[g][j] = _mm256_add_epi16(s16[g][j], _mm256_maddubs_epi16(lo, bcast4(qs + 4 * c)));
-                    s16[g][j] = _mm256_add_epi16(s16[g][j], _mm256_maddubs_epi16(hi, bcast4(qs + 16 + 4 * c)));
+                    s16[g][j] =
+                        _mm256_add_epi16(s16[g][j], _mm256_maddubs_epi16(lo, bcast4(qs + 4 * c)));
+                    s16[g][j] = _mm256_add_epi16(s16[g][j],
+                                                 _mm256_maddubs_epi16(hi, bcast4(qs + 16 + 4 * c)));
                 }
             }
         for (int g = 0; g < NG; g++) {
@@ -130,10 +133,18 @@ static void q4_span(const tile_args *t, int64_t n_groups, int64_t i0, int64_t i1
     for (; g < n_groups; g++) {
         u.w = t->w + g * t->group_bytes, u.y = t->y + g * REPACK_ROWS;
         switch (na) {
-        case 1: q4_tile(&u, i0, i1, ysum8, acc, 1, 1); break;
-        case 2: q4_tile(&u, i0, i1, ysum8, acc, 1, 2); break;
-        case 3: q4_tile(&u, i0, i1, ysum8, acc, 1, 3); break;
-        default: q4_tile(&u, i0, i1, ysum8, acc, 1, 4); break;
+        case 1:
+            q4_tile(&u, i0, i1, ysum8, acc, 1, 1);
+            break;
+        case 2:
+            q4_tile(&u, i0, i1, ysum8, acc, 1, 2);
+            break;
+        case 3:
+            q4_tile(&u, i0, i1, ysum8, acc, 1, 3);
+            break;
+        default:
+            q4_tile(&u, i0, i1, ysum8, acc, 1, 4);
+            break;
         }
     }
 }
@@ -144,9 +155,12 @@ void tile_q4_0x8_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_
     int32_t ysum8[MAX_NA][SPAN_BLOCKS];
     for (int j0 = 0; j0 < nact; j0 += MAX_NA) {
         int na = nact - j0 < MAX_NA ? nact - j0 : MAX_NA;
-        tile_args t = {.w = w, .group_bytes = REPACK_ROWS * w_stride,
-                       .act = (const char *)a + j0 * a_stride, .act_stride = a_stride,
-                       .y = s + j0 * s_stride, .y_stride = s_stride};
+        tile_args t = {.w = w,
+                       .group_bytes = REPACK_ROWS * w_stride,
+                       .act = (const char *)a + j0 * a_stride,
+                       .act_stride = a_stride,
+                       .y = s + j0 * s_stride,
+                       .y_stride = s_stride};
         for (int64_t i0 = 0; i0 < nb; i0 += SPAN_BLOCKS) {
             int64_t i1 = i0 + SPAN_BLOCKS < nb ? i0 + SPAN_BLOCKS : nb;
             for (int j = 0; j < na; j++) block_sums8(act_row(&t, j), i0, i1, ysum8[j]);
@@ -194,21 +208,32 @@ void tile_q8_0x8_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_
     const int64_t nb = n / QK32, n_groups = nrows / REPACK_ROWS;
     for (int j0 = 0; j0 < nact; j0 += MAX_NA) {
         int na = nact - j0 < MAX_NA ? nact - j0 : MAX_NA;
-        tile_args t = {.group_bytes = REPACK_ROWS * w_stride, .act = (const char *)a + j0 * a_stride,
-                       .act_stride = a_stride, .y_stride = s_stride};
+        tile_args t = {.group_bytes = REPACK_ROWS * w_stride,
+                       .act = (const char *)a + j0 * a_stride,
+                       .act_stride = a_stride,
+                       .y_stride = s_stride};
         int64_t g = 0;
         if (na == 1)
             for (; g + 2 <= n_groups; g += 2) {
-                t.w = (const uint8_t *)w + g * t.group_bytes, t.y = s + j0 * s_stride + g * REPACK_ROWS;
+                t.w = (const uint8_t *)w + g * t.group_bytes,
+                t.y = s + j0 * s_stride + g * REPACK_ROWS;
                 q8_tile(&t, nb, 2, 1);
             }
         for (; g < n_groups; g++) {
             t.w = (const uint8_t *)w + g * t.group_bytes, t.y = s + j0 * s_stride + g * REPACK_ROWS;
             switch (na) {
-            case 1: q8_tile(&t, nb, 1, 1); break;
-            case 2: q8_tile(&t, nb, 1, 2); break;
-            case 3: q8_tile(&t, nb, 1, 3); break;
-            default: q8_tile(&t, nb, 1, 4); break;
+            case 1:
+                q8_tile(&t, nb, 1, 1);
+                break;
+            case 2:
+                q8_tile(&t, nb, 1, 2);
+                break;
+            case 3:
+                q8_tile(&t, nb, 1, 3);
+                break;
+            default:
+                q8_tile(&t, nb, 1, 4);
+                break;
             }
         }
     }
