@@ -14,7 +14,7 @@ int repack_has_layout(uint32_t type) {
     return type == QT_Q4_0 || type == QT_Q8_0;
 }
 
-/* Bytes of one block of one row, and of its qs part. */
+/* Bytes of one block of one row (2 of scale, the rest qs). */
 static size_t block_bytes(uint32_t type) {
     return qtype(type)->block_bytes;
 }

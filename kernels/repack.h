@@ -1,4 +1,5 @@
-/* repack.h - Q4_0 / Q8_0 weights re-laid at load time, 8 rows interleaved, for decode.
+/* repack.h - Q4_0 / Q8_0 weights re-laid at load time, 8 rows interleaved, for decode
+ * and small batches.
  *
  * Why: a one-row dot product ends every 32-weight block with a float fold (int32 sum ->
  * float -> x scales -> accumulate) and every row with a horizontal sum. With 8 rows

@@ -14,7 +14,11 @@
  *   sum (q - 8) y = sum q y - 8 sum y,
  * with 8 sum y computed once per activation block for all rows. The 8 maddubs of a block
  * add up in int16: 8 x 2 x 15 x 128 = 30720 < 32767. Q8_0 uses the sign trick
- * (|w| x sign(y, w)); its int16 pairs (up to 2 x 128 x 127) go to int32 after each. */
+ * (|w| x sign(y, w)); its int16 pairs (up to 2 x 128 x 127) go to int32 after each.
+ *
+ * ggml's block_q4_0x8 interleaves 8-byte chunks and stores nibbles xor 0x88 (signed, times
+ * 16), which needs a sign fix-up per multiply; 4-byte chunks and unsigned nibbles need one
+ * dword broadcast per chunk and one subtraction per block instead. */
 /* Register-pressure-aware scheduling before allocation: without it gcc 12 starts every
  * broadcast and maddubs of a block early and spills the sums and accumulators to the
  * stack (263 ymm stack accesses vs 58; measured faster, see tests/test_repack.c bench). */
