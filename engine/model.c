@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../kernels/repack.h"
 #include "../quant/types.h"
 #include "moe.h"
 
@@ -109,7 +110,8 @@ static int bind_matrix(const model *m, const char *name, int64_t cols, int64_t r
                        qmatrix *out, scarce_error *err) {
     const gguf_tensor *t = find_shaped(m, name, cols, rows, 1, err);
     if (!t) return -1;
-    *out = (qmatrix){t->data, t->type, rows, cols, qtype_row_bytes(t->type, cols)};
+    *out = (qmatrix){.data = t->data, .type = t->type, .rows = rows, .cols = cols,
+                     .row_bytes = qtype_row_bytes(t->type, cols)};
     return 0;
 }
 
@@ -148,8 +150,8 @@ static int bind_experts(const model *m, int l, const char *what, int64_t cols, i
         if (!t) return -1;
         size_t row_bytes = qtype_row_bytes(t->type, cols);
         for (int i = 0; i < n; i++)
-            e[i] = (qmatrix){(const char *)t->data + (size_t)i * rows * row_bytes, t->type,
-                             rows, cols, row_bytes};
+            e[i] = (qmatrix){.data = (const char *)t->data + (size_t)i * rows * row_bytes,
+                             .type = t->type, .rows = rows, .cols = cols, .row_bytes = row_bytes};
         return 0;
     }
     for (int i = 0; i < n; i++) {
@@ -188,6 +190,29 @@ static int bind_layer(model *m, int l, scarce_error *err) {
                : 0;
 }
 
+/* Calls fn on every matrix used as a matmul weight. token_embd is read row by row
+ * (embedding lookup) and is not one; a tied output is its own qmatrix (a copy of
+ * token_embd's), so it can be packed while the lookup keeps reading the file. */
+static int each_matmul_weight(model *m, int (*fn)(qmatrix *)) {
+    int rc = fn(&m->output);
+    for (int l = 0; m->layers && l < m->cfg.n_layer; l++) {
+        layer_weights *w = &m->layers[l];
+        qmatrix *dense[] = {&w->wq, &w->wk, &w->wv, &w->wo, &w->ffn_gate, &w->ffn_up,
+                            &w->ffn_down, &w->ffn_gate_inp};
+        for (size_t i = 0; i < sizeof dense / sizeof *dense; i++)
+            if (dense[i]->data) rc |= fn(dense[i]);
+        qmatrix *exps[] = {w->gate_exps, w->up_exps, w->down_exps};
+        for (int k = 0; k < 3; k++)
+            for (int e = 0; exps[k] && e < m->cfg.n_expert; e++) rc |= fn(&exps[k][e]);
+    }
+    return rc;
+}
+
+static int release_packed(qmatrix *w) {
+    repack_release(w);
+    return 0;
+}
+
 model *model_from_gguf(gguf_file *f, scarce_error *err) {
     model *m = calloc(1, sizeof *m);
     if (!m) {
@@ -222,6 +247,13 @@ model *model_from_gguf(gguf_file *f, scarce_error *err) {
     }
     for (int l = 0; l < m->cfg.n_layer; l++)
         if (bind_layer(m, l, err)) goto fail;
+    /* Decode kernels read Q4_0/Q8_0 weights 8 rows interleaved (kernels/repack.h); the
+     * copies add their size to RSS. SCARCE_REPACK=0 keeps the file layout. */
+    if (each_matmul_weight(m, repack_matrix)) {
+        scarce_fail(err, "%s: out of memory for the repacked weights (SCARCE_REPACK=0 reads "
+                    "them in place)", f->path);
+        goto fail;
+    }
     return m;
 fail:
     m->file = NULL; /* the caller still owns f on failure */
@@ -239,6 +271,7 @@ model *model_load(const char *path, scarce_error *err) {
 
 void model_free(model *m) {
     if (!m) return;
+    each_matmul_weight(m, release_packed);
     for (int l = 0; m->layers && l < m->cfg.n_layer; l++) {
         layer_weights *w = &m->layers[l];
         free(w->attn_norm);

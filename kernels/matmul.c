@@ -15,15 +15,19 @@
 #include <string.h>
 
 #include "../quant/types.h"
+#include "repack.h"
 
 /* Weight bytes below which one thread does the whole matrix. */
 #define PARALLEL_MIN_BYTES (64 * 1024)
 /* Rows of a batch panel: as many as fit in PANEL_BYTES (weights hot while B tokens pass). */
 #define PANEL_BYTES (32 * 1024)
-/* Batch panels of tiled types are multiples of this (the tile kernels' row group). */
-#define TILE_ROWS 4
+/* Batch panels of tiled types are multiples of this (the tile kernels' row groups: 4
+ * rows, 8 for packed matrices). */
+#define TILE_ROWS 8
 /* Slice boundaries are multiples of this (16 floats = one cache line of y). */
 #define ROW_ALIGN 16
+_Static_assert(ROW_ALIGN % REPACK_ROWS == 0 && TILE_ROWS % REPACK_ROWS == 0,
+               "slices and panels must start on a packed row group");
 
 static int n_threads_set = 1;
 
@@ -151,6 +155,10 @@ void matmul(const qmatrix *W, const float *X, int64_t B, float *Y) {
     void *owned;
     matmul_job job = {.w = W->data, .row_bytes = W->row_bytes, .rows = W->rows,
                       .cols = W->cols, .B = B, .dot = t->vec_dot, .tile = t->vec_dot_tile, .Y = Y};
+    /* Packed copy (repack.h): its tile kernel takes the same arguments, rows starting at
+     * r0 % 8 == 0 sit at r0 row_bytes as in the file. Larger batches keep the file layout. */
+    vec_dot_tile_fn packed = W->packed && B <= REPACK_MAX_BATCH ? repack_tile(W->type) : NULL;
+    if (packed) job.w = W->packed, job.tile = packed;
     job.act = convert_activations(t, X, B, W->cols, &job.act_row, &owned);
     /* Work scales with weight bytes x tokens; rows must give each thread a slice. */
     double work = (double)W->rows * (double)W->row_bytes * (double)B;

@@ -14,6 +14,10 @@ typedef struct {
     uint32_t type;
     int64_t rows, cols;
     size_t row_bytes;
+    /* NULL, or the same rows re-laid 8 at a time (kernels/repack.h) that matvec and batches
+     * up to REPACK_MAX_BATCH read; owned by whoever called repack_matrix. data keeps the
+     * file layout (qmatrix_row, larger batches). */
+    const void *packed;
 } qmatrix;
 
 /* y[rows] = W x[cols] */

@@ -1,0 +1,59 @@
+/* repack_ref.c - scalar gemv over the 8-row interleaved layout (kernels/repack.h): the spec
+ * of the packed kernels.
+ *
+ * Each row's sum is formed exactly as vec_dot_q4_0_ref / vec_dot_q8_0_ref form it: per
+ * block the exact integer sum, times (weight scale x activation scale), added in block
+ * order. So packed and unpacked references agree bit for bit, and so must the SIMD
+ * kernels (they do the same float operations, one lane per row). */
+#include "../../quant/blocks.h"
+#include "../../quant/fp16.h"
+#include "../repack.h"
+
+/* Weight code of row r, element k of a packed block's qs (m chunks of 32 bytes). */
+static int q4_code(const uint8_t *qs, int r, int k) {
+    int j = k % 16; /* qs byte j holds elements j (low nibble) and j + 16 (high) */
+    uint8_t byte = qs[32 * (j / 4) + 4 * r + j % 4];
+    return (k < 16 ? byte & 0xF : byte >> 4) - 8;
+}
+
+static int q8_code(const uint8_t *qs, int r, int k) {
+    return (int8_t)qs[32 * (k / 4) + 4 * r + k % 4];
+}
+
+static void gemv_x8_ref(int64_t cols, float *y, const uint8_t *w, int64_t rows, const block_q8_0 *a,
+                        size_t block_bytes, int (*code)(const uint8_t *, int, int)) {
+    const int64_t nb = cols / QK32;
+    for (int64_t g = 0; g < rows / REPACK_ROWS; g++) {
+        float sum[REPACK_ROWS] = {0};
+        for (int64_t i = 0; i < nb; i++) {
+            const uint8_t *blk = w + (g * nb + i) * block_bytes;
+            const uint16_t *d = (const uint16_t *)blk;
+            const uint8_t *qs = blk + 2 * REPACK_ROWS;
+            for (int r = 0; r < REPACK_ROWS; r++) {
+                int sumi = 0;
+                for (int k = 0; k < QK32; k++) sumi += code(qs, r, k) * a[i].qs[k];
+                sum[r] += (float)sumi * (fp16_to_f32(d[r]) * fp16_to_f32(a[i].d));
+            }
+        }
+        for (int r = 0; r < REPACK_ROWS; r++) y[g * REPACK_ROWS + r] = sum[r];
+    }
+}
+
+static void tile_x8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                        int nrows, const void *a, size_t a_stride, int nact,
+                        int (*code)(const uint8_t *, int, int)) {
+    const size_t block_bytes = REPACK_ROWS * (w_stride / (size_t)(n / QK32));
+    for (int j = 0; j < nact; j++)
+        gemv_x8_ref(n, s + j * s_stride, w, nrows,
+                    (const block_q8_0 *)((const char *)a + j * a_stride), block_bytes, code);
+}
+
+void tile_q4_0x8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                     int nrows, const void *a, size_t a_stride, int nact) {
+    tile_x8_ref(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact, q4_code);
+}
+
+void tile_q8_0x8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                     int nrows, const void *a, size_t a_stride, int nact) {
+    tile_x8_ref(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact, q8_code);
+}

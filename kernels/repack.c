@@ -1,0 +1,97 @@
+/* repack.c - the 8-row interleaved layout (see repack.h): conversion both ways, which
+ * kernel runs it on this ISA, and the packed copies' lifetime. */
+#include "repack.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../quant/types.h"
+#include "cpu.h"
+
+/* Both types are an fp16 scale followed by qs bytes (blocks.h); the layout only moves
+ * whole 4-byte chunks of qs, so one routine serves both. */
+int repack_has_layout(uint32_t type) {
+    return type == QT_Q4_0 || type == QT_Q8_0;
+}
+
+/* Bytes of one block of one row (2 of scale, the rest qs). */
+static size_t block_bytes(uint32_t type) {
+    return qtype(type)->block_bytes;
+}
+
+/* Copies one block between the two layouts: row block `one` <-> row r of packed block
+ * `x8` (pack = 1: one -> x8). */
+static void move_block(uint8_t *x8, uint8_t *one, int r, size_t bb, int pack) {
+    const size_t qs_bytes = bb - 2;
+    uint8_t *d = x8 + 2 * r, *qs = x8 + 2 * REPACK_ROWS;
+    if (pack)
+        memcpy(d, one, 2);
+    else
+        memcpy(one, d, 2);
+    for (size_t c = 0; c < qs_bytes / 4; c++) {
+        uint8_t *chunk = qs + 32 * c + 4 * r;
+        if (pack)
+            memcpy(chunk, one + 2 + 4 * c, 4);
+        else
+            memcpy(one + 2 + 4 * c, chunk, 4);
+    }
+}
+
+static void convert(uint32_t type, int64_t rows, int64_t cols, const uint8_t *src, uint8_t *dst,
+                    int pack) {
+    const size_t bb = block_bytes(type);
+    const int64_t nb = cols / qtype(type)->block;
+    const size_t row_bytes = (size_t)nb * bb;
+    const uint8_t *packed = pack ? dst : src, *plain = pack ? src : dst;
+    for (int64_t g = 0; g < rows / REPACK_ROWS; g++)
+        for (int64_t i = 0; i < nb; i++) {
+            uint8_t *x8 = (uint8_t *)packed + (g * nb + i) * REPACK_ROWS * bb;
+            for (int r = 0; r < REPACK_ROWS; r++) {
+                uint8_t *one = (uint8_t *)plain + (g * REPACK_ROWS + r) * row_bytes + i * bb;
+                move_block(x8, one, r, bb, pack);
+            }
+        }
+}
+
+void repack_rows(uint32_t type, int64_t rows, int64_t cols, const void *src, void *dst) {
+    convert(type, rows, cols, src, dst, 1);
+}
+
+void unpack_rows(uint32_t type, int64_t rows, int64_t cols, const void *src, void *dst) {
+    convert(type, rows, cols, src, dst, 0);
+}
+
+vec_dot_tile_fn repack_tile(uint32_t type) {
+#if defined(__x86_64__)
+    isa_level isa = kernels_isa();
+    if (isa == ISA_AVX2 || isa == ISA_AVX512) {
+        if (type == QT_Q4_0) return tile_q4_0x8_avx2;
+        if (type == QT_Q8_0) return tile_q8_0x8_avx2;
+    }
+#endif
+    (void)type;
+    return NULL;
+}
+
+int repack_enabled(void) {
+    const char *e = getenv("SCARCE_REPACK");
+    return !(e && strcmp(e, "0") == 0);
+}
+
+int repack_matrix(qmatrix *W) {
+    if (W->packed || !repack_enabled() || !repack_tile(W->type) || !repack_has_layout(W->type) ||
+        W->rows % REPACK_ROWS || W->rows == 0)
+        return 0;
+    size_t bytes = (size_t)W->rows * W->row_bytes;
+    /* 64-byte lines: each group's first block starts a cache line when row_bytes allows */
+    void *buf = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!buf) return -1;
+    repack_rows(W->type, W->rows, W->cols, W->data, buf);
+    W->packed = buf;
+    return 0;
+}
+
+void repack_release(qmatrix *W) {
+    free((void *)W->packed);
+    W->packed = NULL;
+}

@@ -1,0 +1,375 @@
+/* test_repack.c - the 8-row interleaved layout (kernels/repack.h): round trip, the packed
+ * references against the row references, the AVX2 kernels against the packed references
+ * (bit for bit), when matrices are packed, and whole forwards with packing on and off. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../engine/forward.h"
+#include "../kernels/cpu.h"
+#include "../kernels/ref/ref.h"
+#include "../kernels/repack.h"
+#include "../quant/blocks.h"
+#include "../quant/fp16.h"
+#include "../quant/types.h"
+#include "test.h"
+
+static uint64_t rng = 0x243f6a8885a308d3ull;
+static uint32_t next_u32(void) {
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (uint32_t)(rng >> 16);
+}
+static float next_float(void) {
+    return (float)next_u32() / 4294967296.0f * 2 - 1;
+}
+
+static void random_bytes(uint8_t *p, size_t n) {
+    for (size_t i = 0; i < n; i++) p[i] = (uint8_t)next_u32();
+}
+
+/* Rows of a type from random floats (realistic codes and scales). */
+static uint8_t *random_rows(uint32_t type, int64_t rows, int64_t cols) {
+    size_t row_bytes = qtype_row_bytes(type, cols);
+    uint8_t *w = malloc(row_bytes * rows);
+    float *x = malloc(cols * sizeof(float));
+    for (int64_t r = 0; r < rows; r++) {
+        for (int64_t i = 0; i < cols; i++) x[i] = next_float();
+        qtype(type)->quantize(x, w + r * row_bytes, cols, NULL);
+    }
+    free(x);
+    return w;
+}
+
+/* Random blocks whose scales are finite fp16 (|d| < 2): every code pattern, no inf/nan. */
+static void tame_scales(uint32_t type, uint8_t *rows, size_t n_blocks) {
+    size_t bb = qtype(type)->block_bytes;
+    for (size_t b = 0; b < n_blocks; b++) {
+        uint16_t d = f32_to_fp16(next_float() * 2);
+        memcpy(rows + b * bb, &d, 2);
+    }
+}
+
+/* Q8_0 activation blocks: random, or all codes `fill` with scale `d` when fill != 0. */
+static block_q8_0 *activation(int64_t cols, int fill, float d) {
+    block_q8_0 *a = malloc(cols / QK32 * sizeof *a);
+    for (int64_t i = 0; i < cols / QK32; i++) {
+        a[i].d = f32_to_fp16(fill ? d : (next_float() + 1) * 0.01f);
+        for (int k = 0; k < QK32; k++)
+            a[i].qs[k] = (int8_t)(fill ? fill : (int)(next_u32() % 255) - 127);
+    }
+    return a;
+}
+
+static const uint32_t types[] = {QT_Q4_0, QT_Q8_0};
+
+TEST(repack_round_trip) {
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    for (int t = 0; t < 2; t++) {
+        int64_t rows = 24, cols = 96;
+        size_t bytes = qtype_row_bytes(types[t], cols) * rows;
+        uint8_t *src = malloc(bytes), *packed = malloc(bytes), *back = malloc(bytes);
+        random_bytes(src, bytes);
+        repack_rows(types[t], rows, cols, src, packed);
+        unpack_rows(types[t], rows, cols, packed, back);
+        CHECK_MSG(memcmp(src, back, bytes) == 0, "%s: unpack(repack(rows)) != rows",
+                  qtype(types[t])->name);
+        CHECK_MSG(memcmp(src, packed, bytes) != 0, "%s: packing moved nothing",
+                  qtype(types[t])->name);
+        /* group 1 starts where row 8 starts in the file; its first scale is row 8's */
+        size_t row_bytes = qtype_row_bytes(types[t], cols);
+        CHECK(memcmp(packed + 8 * row_bytes, src + 8 * row_bytes, 2) == 0);
+        free(src), free(packed), free(back);
+    }
+}
+
+/* The packed reference reads the layout as the header describes: it equals the row
+ * reference (vec_dot_*_ref) bit for bit, row by row. */
+TEST(repack_ref_equals_row_reference) {
+    vec_dot_fn row_dot[] = {vec_dot_q4_0_ref, vec_dot_q8_0_ref};
+    vec_dot_tile_fn tile[] = {tile_q4_0x8_ref, tile_q8_0x8_ref};
+    for (int t = 0; t < 2; t++) {
+        int64_t rows = 16, cols = 128;
+        size_t row_bytes = qtype_row_bytes(types[t], cols);
+        uint8_t *w = random_rows(types[t], rows, cols), *packed = malloc(row_bytes * rows);
+        block_q8_0 *a = activation(cols, 0, 0);
+        float y[16], s;
+        repack_rows(types[t], rows, cols, w, packed);
+        tile[t](cols, y, 0, packed, row_bytes, rows, a, 0, 1);
+        for (int r = 0; r < rows; r++) {
+            row_dot[t](cols, &s, w + r * row_bytes, a);
+            CHECK_MSG(memcmp(&s, &y[r], 4) == 0, "%s row %d: packed %.9g vs row %.9g",
+                      qtype(types[t])->name, r, y[r], s);
+        }
+        free(w), free(packed), free(a);
+    }
+}
+
+/* The AVX2 tile vs the packed reference on one weight set and nact activations (a_stride
+ * apart); 1 = identical bits. */
+static int same_as_ref(int t, const uint8_t *packed, int64_t rows, int64_t cols,
+                       const block_q8_0 *a, size_t a_stride, int nact) {
+    vec_dot_tile_fn ref = t == 0 ? tile_q4_0x8_ref : tile_q8_0x8_ref;
+    vec_dot_tile_fn simd = repack_tile(types[t]);
+    size_t row_bytes = qtype_row_bytes(types[t], cols), n = (size_t)rows * nact;
+    float *y0 = malloc(n * 4), *y1 = malloc(n * 4);
+    ref(cols, y0, rows, packed, row_bytes, rows, a, a_stride, nact);
+    simd(cols, y1, rows, packed, row_bytes, rows, a, a_stride, nact);
+    int same = memcmp(y0, y1, n * 4) == 0;
+    for (size_t i = 0; i < n && !same; i++)
+        if (memcmp(&y0[i], &y1[i], 4)) {
+            test_fail_at(__FILE__, __LINE__,
+                         "%s rows=%lld cols=%lld nact=%d [%zu][%zu]: simd %.9g ref %.9g",
+                         qtype(types[t])->name, (long long)rows, (long long)cols, nact, i / rows,
+                         i % rows, y1[i], y0[i]);
+            break;
+        }
+    free(y0), free(y1);
+    return same;
+}
+
+TEST(repack_avx2_equals_reference) {
+    if (cpu_best_isa() == ISA_SCALAR) SKIP("no AVX2 on this CPU");
+    REQUIRE(kernels_init("avx2", NULL) == 0);
+    /* 1, 2 and 3 groups (the 16-row loop and its remainder); 16448 columns run the Q4_0
+     * activation sums in two spans */
+    int64_t shapes[][2] = {{8, 32}, {16, 256}, {24, 96}, {16, 16448}};
+    for (int t = 0; t < 2; t++)
+        for (int s = 0; s < 4; s++) {
+            int64_t rows = shapes[s][0], cols = shapes[s][1];
+            size_t bytes = qtype_row_bytes(types[t], cols) * rows;
+            uint8_t *w = random_rows(types[t], rows, cols), *packed = malloc(bytes);
+            /* 5 activations: the 4-token tile and its remainder */
+            block_q8_0 *a = activation(5 * cols, 0, 0);
+            size_t a_stride = cols / QK32 * sizeof(block_q8_0);
+            repack_rows(types[t], rows, cols, w, packed);
+            for (int nact = 1; nact <= 5; nact += s == 3 ? 4 : 1)
+                CHECK(same_as_ref(t, packed, rows, cols, a, a_stride, nact));
+            /* every code pattern (q8_0: -128 too), finite scales */
+            random_bytes(w, bytes);
+            tame_scales(types[t], w, bytes / qtype(types[t])->block_bytes);
+            repack_rows(types[t], rows, cols, w, packed);
+            CHECK(same_as_ref(t, packed, rows, cols, a, a_stride, 1));
+            CHECK(same_as_ref(t, packed, rows, cols, a, a_stride, 3));
+            free(w), free(packed), free(a);
+        }
+}
+
+/* Zeros, and the largest codes with the largest scales (int16 sums at their limit;
+ * products overflow to inf in both the same way). Weights take any byte; activation
+ * codes -128 only against Q4_0: the Q8_0 kernel negates activation codes (sign trick),
+ * and activation quantizers give codes in [-127, 127] (amax / 127 scale). */
+TEST(repack_avx2_edge_values) {
+    if (cpu_best_isa() == ISA_SCALAR) SKIP("no AVX2 on this CPU");
+    REQUIRE(kernels_init("avx2", NULL) == 0);
+    const int64_t rows = 16, cols = 64;
+    for (int t = 0; t < 2; t++) {
+        size_t bytes = qtype_row_bytes(types[t], cols) * rows, bb = qtype(types[t])->block_bytes;
+        uint8_t *w = malloc(bytes), *packed = malloc(bytes);
+        int fills[] = {0x00, 0xFF, 0x80, 0x77};
+        float scales[] = {0.0f, 65504.0f, 1.0f, -65504.0f};
+        int acts[] = {127, -127, -128, 1};
+        for (int f = 0; f < 4; f++)
+            for (int k = 0; k < 4; k++) {
+                if (types[t] == QT_Q8_0 && acts[k] == -128) continue;
+                memset(w, fills[f], bytes);
+                uint16_t d = f32_to_fp16(scales[(f + k) % 4]);
+                for (size_t b = 0; b < bytes / bb; b++) memcpy(w + b * bb, &d, 2);
+                block_q8_0 *a = activation(cols, acts[k], k == 1 ? 65504.0f : 0.5f);
+                repack_rows(types[t], rows, cols, w, packed);
+                CHECK_MSG(same_as_ref(t, packed, rows, cols, a, 0, 1) &&
+                              same_as_ref(t, packed, rows, cols, a, 0, 2),
+                          "%s fill %#x act %d", qtype(types[t])->name, fills[f], acts[k]);
+                free(a);
+            }
+        free(w), free(packed);
+    }
+}
+
+/* Which matrices get packed: Q4_0/Q8_0 with rows % 8 == 0, an ISA kernel, and
+ * SCARCE_REPACK not 0. matvec and small batches on a packed matrix equal the row
+ * reference exactly, on 1 and 2 threads; a large batch (file layout) stays within float
+ * tolerance of it. */
+TEST(repack_matrix_rules_and_matvec) {
+    if (cpu_best_isa() == ISA_SCALAR) SKIP("no AVX2 on this CPU");
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    setenv("SCARCE_ADAPT_THREADS", "0", 1);
+    for (int t = 0; t < 2; t++) {
+        const int64_t rows = 264, cols = 512;
+        size_t row_bytes = qtype_row_bytes(types[t], cols);
+        uint8_t *w = random_rows(types[t], rows, cols);
+        qmatrix W = {
+            .data = w, .type = types[t], .rows = rows, .cols = cols, .row_bytes = row_bytes};
+        qmatrix odd = W, f32 = {.data = w, .type = QT_F32, .rows = 8, .cols = 32, .row_bytes = 128};
+        odd.rows = 263;
+        CHECK(repack_matrix(&odd) == 0 && odd.packed == NULL);
+        CHECK(repack_matrix(&f32) == 0 && f32.packed == NULL);
+        setenv("SCARCE_REPACK", "0", 1);
+        CHECK(repack_matrix(&W) == 0 && W.packed == NULL);
+        unsetenv("SCARCE_REPACK");
+        kernels_init("scalar", NULL);
+        CHECK(repack_matrix(&W) == 0 && W.packed == NULL);
+        kernels_init(NULL, NULL);
+        REQUIRE(repack_matrix(&W) == 0 && W.packed != NULL);
+
+        /* tokens 0..NB-1: B <= REPACK_MAX_BATCH run packed, B = NB the file layout */
+        enum { NB = REPACK_MAX_BATCH + 1 };
+        float *x = malloc(NB * cols * 4), *y1 = malloc(rows * 4), *y2 = malloc(rows * 4);
+        float *Y = malloc(NB * rows * 4), *row = malloc(cols * 4), *row0 = malloc(cols * 4);
+        for (int64_t i = 0; i < NB * cols; i++) x[i] = next_float();
+        kernels_set_threads(1);
+        matvec(&W, x, y1);
+        kernels_set_threads(2);
+        matvec(&W, x, y2);
+        CHECK_MSG(memcmp(y1, y2, rows * 4) == 0, "%s: 1 vs 2 threads", qtype(types[t])->name);
+        block_q8_0 *a = malloc(cols / QK32 * sizeof *a);
+        int64_t batches[] = {2, 5, 9, NB};
+        for (int k = 0; k < 4; k++) {
+            int64_t B = batches[k];
+            matmul(&W, x, B, Y);
+            for (int64_t b = 0; b < B; b++) {
+                qtype(QT_Q8_0)->from_float(x + b * cols, a, cols);
+                for (int64_t r = 0; r < rows; r++) {
+                    float s, got = Y[b * rows + r];
+                    (types[t] == QT_Q4_0 ? vec_dot_q4_0_ref
+                                         : vec_dot_q8_0_ref)(cols, &s, w + r * row_bytes, a);
+                    if (B == NB)
+                        CHECK_NEAR(got, s, 1e-4 * (fabs(s) + 1));
+                    else
+                        CHECK_MSG(memcmp(&s, &got, 4) == 0,
+                                  "%s B=%lld [%lld][%lld]: %.9g vs ref %.9g", qtype(types[t])->name,
+                                  (long long)B, (long long)b, (long long)r, got, s);
+                    if (b == 0) CHECK(memcmp(&s, &y1[r], 4) == 0);
+                }
+            }
+        }
+        /* rows still come from the file layout */
+        qmatrix_row(&W, 9, row);
+        qtype(types[t])->dequantize(w + 9 * row_bytes, row0, cols);
+        CHECK(memcmp(row, row0, cols * 4) == 0);
+        repack_release(&W);
+        CHECK(W.packed == NULL);
+        free(x), free(y1), free(y2), free(Y), free(row), free(row0), free(a), free(w);
+    }
+}
+
+/* Greedy tokens and logits of n steps; logits[n * n_vocab]. */
+static int greedy(const char *path, int n, int *tokens, float *logits, int *packed,
+                  scarce_error *err) {
+    model *m = model_load(path, err);
+    if (!m) return -1;
+    *packed = m->layers[0].wq.packed != NULL && m->output.packed != NULL;
+    session s;
+    if (session_init(&s, m, 64, err)) return -1;
+    int tok = 1;
+    for (int i = 0; i < n; i++) {
+        const float *l = forward(&s, &tok, 1, 0, err);
+        if (!l) return -1;
+        memcpy(logits + (size_t)i * m->cfg.n_vocab, l, m->cfg.n_vocab * sizeof(float));
+        int best = 0;
+        for (int v = 1; v < m->cfg.n_vocab; v++)
+            if (l[v] > l[best]) best = v;
+        tokens[i] = tok = best;
+    }
+    session_free(&s);
+    model_free(m);
+    return 0;
+}
+
+/* Synthetic stories260K-size models (vocab 512, n_embd 64): repack on and off give the same
+ * greedy tokens and logits within float tolerance; 1 and 2 threads the same bits. */
+TEST(repack_forward_on_off_same_greedy) {
+    if (!file_exists(shared_path("models/stories260K.gguf"))) SKIP("stories260K.gguf not found");
+    if (cpu_best_isa() == ISA_SCALAR) SKIP("no AVX2 on this CPU");
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    setenv("SCARCE_ADAPT_THREADS", "0", 1);
+    const char *names[] = {"q4_0", "q8_0"};
+    enum { N = 24, V = 512 };
+    for (int t = 0; t < 2; t++) {
+        char path[512], cmd[1024];
+        snprintf(path, sizeof path, "%s/r-%s.gguf", test_tmpdir(), names[t]);
+        snprintf(cmd, sizeof cmd,
+                 "%s mkmodel -o %s --vocab %s --n-embd 128 --n-layer 2 --n-head 8 --n-head-kv 4 "
+                 "--n-ff 256 --seed 11 --type %s",
+                 scarce_bin(), path, shared_path("models/stories260K.gguf"), names[t]);
+        REQUIRE(run_cmd(cmd, NULL, NULL) == 0);
+        int tok[3][N], packed[3];
+        float *logits[3];
+        scarce_error err = {0};
+        for (int k = 0; k < 3; k++) {
+            logits[k] = malloc(sizeof(float) * N * V);
+            if (k == 0)
+                setenv("SCARCE_REPACK", "0", 1);
+            else
+                unsetenv("SCARCE_REPACK");
+            kernels_set_threads(k == 2 ? 2 : 1);
+            REQUIRE(greedy(path, N, tok[k], logits[k], &packed[k], &err) == 0);
+        }
+        CHECK_MSG(!packed[0] && packed[1] && packed[2], "%s: packed %d %d %d", names[t], packed[0],
+                  packed[1], packed[2]);
+        CHECK_MSG(memcmp(tok[0], tok[1], sizeof tok[0]) == 0, "%s: greedy tokens differ", names[t]);
+        double worst = 0;
+        for (int i = 0; i < N * V; i++) worst = fmax(worst, fabs(logits[0][i] - logits[1][i]));
+        CHECK_MSG(worst < 1e-3, "%s: repack on/off max |logit diff| %.3g", names[t], worst);
+        CHECK_MSG(memcmp(logits[1], logits[2], sizeof(float) * N * V) == 0,
+                  "%s: packed 1 vs 2 threads differ", names[t]);
+        for (int k = 0; k < 3; k++) free(logits[k]);
+    }
+}
+
+/* ---- SCARCE_KBENCH=1: figures, not checks ---- */
+
+static double seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Weight GB/s x B (the matvec-equivalent rate), best call of 0.3 s (shared machine). */
+static double matmul_gbs(const qmatrix *W, const float *x, int64_t B, float *y) {
+    matmul(W, x, B, y);
+    double best = 1e30, t0 = seconds();
+    do {
+        double t1 = seconds();
+        matmul(W, x, B, y);
+        best = fmin(best, seconds() - t1);
+    } while (seconds() - t0 < 0.3);
+    return (double)W->rows * W->row_bytes * B / best / 1e9;
+}
+
+TEST(repack_bench) {
+    const char *on = getenv("SCARCE_KBENCH");
+    if (!on || strcmp(on, "1") != 0) SKIP("set SCARCE_KBENCH=1 for the kernel figures");
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    int64_t rows = 4096, cols = 4096;
+    if (getenv("SCARCE_KBENCH_ROWS")) rows = atoll(getenv("SCARCE_KBENCH_ROWS")) / 64 * 64;
+    if (getenv("SCARCE_KBENCH_COLS")) cols = atoll(getenv("SCARCE_KBENCH_COLS")) / 32 * 32;
+    enum { NB = 8 };
+    float *x = malloc(NB * cols * 4), *y = malloc(NB * rows * 4);
+    for (int64_t i = 0; i < NB * cols; i++) x[i] = next_float();
+    fprintf(stderr, "%lldx%lld weight GB/s (x B): %-6s %8s %8s %8s %8s %9s %9s\n", (long long)rows,
+            (long long)cols, "type", "rows 1t", "rows 2t", "x8 1t", "x8 2t", "rows B=8", "x8 B=8");
+    for (int t = 0; t < 2; t++) {
+        uint8_t *w = random_rows(types[t], 64, cols);
+        size_t row_bytes = qtype_row_bytes(types[t], cols);
+        uint8_t *big = malloc(row_bytes * rows);
+        for (int64_t r = 0; r < rows; r += 64) memcpy(big + r * row_bytes, w, 64 * row_bytes);
+        qmatrix W = {
+            .data = big, .type = types[t], .rows = rows, .cols = cols, .row_bytes = row_bytes};
+        double g[6];
+        kernels_set_threads(1);
+        g[4] = matmul_gbs(&W, x, NB, y);
+        for (int k = 0; k < 4; k++) {
+            if (k == 2) REQUIRE(repack_matrix(&W) == 0 && W.packed);
+            kernels_set_threads(k % 2 + 1);
+            g[k] = matmul_gbs(&W, x, 1, y);
+        }
+        kernels_set_threads(1);
+        g[5] = matmul_gbs(&W, x, NB, y);
+        fprintf(stderr, "%40s %8.2f %8.2f %8.2f %8.2f %9.2f %9.2f\n", qtype(types[t])->name, g[0],
+                g[1], g[2], g[3], g[4], g[5]);
+        repack_release(&W);
+        free(w), free(big);
+    }
+    free(x), free(y);
+    CHECK(1);
+}
