@@ -7,7 +7,9 @@
  * brings (measured: tests/test_kernels.c, SCARCE_KBENCH=1).
  *
  * Batches (prefill, speculative verify) walk a panel of rows that fits in L1/L2 against
- * every activation row before moving on: each weight byte comes from DRAM once per batch. */
+ * every activation row before moving on: each weight byte comes from DRAM once per batch.
+ * Large batches go through f32 instead (kernels/gemm.c: dequantized panels x an f32 GEMM,
+ * ours or OpenBLAS's) when gemm_choose() says that is faster for the type and B. */
 #include "matmul.h"
 
 #include <omp.h>
@@ -15,6 +17,7 @@
 #include <string.h>
 
 #include "../quant/types.h"
+#include "gemm.h"
 
 /* Weight bytes below which one thread does the whole matrix. */
 #define PARALLEL_MIN_BYTES (64 * 1024)
@@ -104,11 +107,20 @@ typedef struct {
     vec_dot_fn dot;
     vec_dot_tile_fn tile; /* NULL: dot per (row, token) */
     float *Y;
+    gemm_method gemm;     /* GEMM_TILES: the fields above; else the f32 path below */
+    const quant_type *t;
+    const float *gemm_x;  /* gemm_prepare()'s activations */
 } matmul_job;
 
 /* Rows [r0, r1) of the job against all B activation rows, panel by panel. */
 static void matmul_rows(const matmul_job *job, int64_t r0, int64_t r1) {
     const int64_t cols = job->cols, rows = job->rows;
+    if (job->gemm != GEMM_TILES) {
+        if (gemm_rows(job->gemm, job->t, job->w, job->row_bytes, r0, r1, cols, job->gemm_x,
+                      job->gemm_x, job->B, job->Y, (size_t)rows) != 0)
+            abort(); /* a panel of ~100 KiB: out of memory here is not recoverable */
+        return;
+    }
     if (job->tile && job->B == 1) {
         job->tile(cols, &job->Y[r0], 0, job->w + r0 * job->row_bytes, job->row_bytes,
                   (int)(r1 - r0), job->act, job->act_row, 1);
@@ -149,9 +161,17 @@ static void slice(int64_t rows, int ith, int nth, int64_t *r0, int64_t *r1) {
 void matmul(const qmatrix *W, const float *X, int64_t B, float *Y) {
     const quant_type *t = qtype(W->type);
     void *owned;
+    float *gemm_owned = NULL;
     matmul_job job = {.w = W->data, .row_bytes = W->row_bytes, .rows = W->rows,
-                      .cols = W->cols, .B = B, .dot = t->vec_dot, .tile = t->vec_dot_tile, .Y = Y};
-    job.act = convert_activations(t, X, B, W->cols, &job.act_row, &owned);
+                      .cols = W->cols, .B = B, .dot = t->vec_dot, .tile = t->vec_dot_tile, .Y = Y,
+                      .t = t, .gemm = gemm_choose(W->type, W->cols, B)};
+    if (job.gemm != GEMM_TILES) {
+        job.gemm_x = gemm_prepare(job.gemm, X, B, W->cols, &gemm_owned);
+        if (!job.gemm_x) abort(); /* B x cols floats, as for convert_activations */
+        owned = NULL;
+    } else {
+        job.act = convert_activations(t, X, B, W->cols, &job.act_row, &owned);
+    }
     /* Work scales with weight bytes x tokens; rows must give each thread a slice. */
     double work = (double)W->rows * (double)W->row_bytes * (double)B;
     int nth = n_threads_set;
@@ -171,6 +191,7 @@ void matmul(const qmatrix *W, const float *X, int64_t B, float *Y) {
     }
     if (timed) record_time(cls, nth > 1, omp_get_wtime() - t0, work);
     free(owned);
+    free(gemm_owned);
 }
 
 void matvec(const qmatrix *W, const float *x, float *y) { matmul(W, x, 1, y); }

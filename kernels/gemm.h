@@ -1,0 +1,72 @@
+/* gemm.h - batched matmul through f32: weight panels dequantized, then an f32 GEMM.
+ *
+ * For large batches (prompt prefill) the quantized dot products stop being memory-bound
+ * and become compute-bound; an f32 GEMM on dequantized weights does more useful FLOPs per
+ * cycle than int8 dot products with their per-block scaling. Each weight row is
+ * dequantized once per batch, so the conversion cost is spread over the B tokens.
+ *
+ * Two GEMMs: our own register-tiled micro-kernel (6 rows x 16 tokens of accumulators,
+ * AVX2 where the CPU has it, plain C otherwise) and, when built with BLAS=1, OpenBLAS
+ * sgemm. gemm_choose() says which path matmul() takes for a type and batch size. */
+#ifndef SCARCE_GEMM_H
+#define SCARCE_GEMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct quant_type;
+
+typedef enum {
+    GEMM_TILES = 0, /* quantized dot products (vec_dot_tile / vec_dot), no f32 GEMM */
+    GEMM_OWN,       /* dequantized panel x our micro-kernel */
+    GEMM_BLAS,      /* dequantized panel x OpenBLAS sgemm (BLAS=1 builds only) */
+} gemm_method;
+
+/* Tokens per group of packed activations (the micro-kernel's width). */
+#define GEMM_NT 16
+/* Weight rows per micro-kernel call. */
+#define GEMM_NR 6
+
+/* Path for B tokens of weight type `type` with rows of `cols` elements. $SCARCE_GEMM =
+ * tiles|own|blas forces one (blas falls back to own in builds without BLAS). */
+gemm_method gemm_choose(uint32_t type, int64_t cols, int64_t B);
+/* 1 when this build links OpenBLAS. */
+int gemm_have_blas(void);
+const char *gemm_method_name(gemm_method m);
+
+/* X[B][cols] transposed into groups of GEMM_NT tokens, xt[g][k][GEMM_NT], tokens past B
+ * zero; what GEMM_OWN reads. Returns NULL when out of memory. free() it. */
+float *gemm_pack_x(const float *X, int64_t B, int64_t cols);
+/* The activations method m reads, from the calling (single) thread before gemm_rows:
+ * gemm_pack_x(X) for GEMM_OWN (*owned = it, free() after), X for GEMM_BLAS (and OpenBLAS
+ * is set to one thread: it runs inside ours). NULL when out of memory. */
+const float *gemm_prepare(gemm_method m, const float *X, int64_t B, int64_t cols,
+                          float **owned);
+
+/* Y[b * ldy + r] = dot(row r of W, X[b]) for r in [r0, r1), b < B. W's rows are
+ * row_bytes apart, of type t. xt is gemm_pack_x(X) for GEMM_OWN (X is then unused), X
+ * itself for GEMM_BLAS. Called from several threads at once on disjoint row ranges.
+ * Returns -1 when a panel buffer cannot be allocated. */
+int gemm_rows(gemm_method m, const struct quant_type *t, const char *w, size_t row_bytes,
+              int64_t r0, int64_t r1, int64_t cols, const float *X, const float *xt, int64_t B,
+              float *Y, size_t ldy);
+
+/* The micro-kernel: c[r][t] (+)= sum_k w[r * ldw + k] * xt[k][t] for r < nr <= GEMM_NR,
+ * t < GEMM_NT; accumulate = 0 overwrites c. */
+typedef void (*gemm_tile_fn)(int64_t kc, const float *xt, const float *w, size_t ldw,
+                             float *c, int nr, int accumulate);
+void gemm_tile_f32_ref(int64_t kc, const float *xt, const float *w, size_t ldw, float *c,
+                       int nr, int accumulate);
+/* The fastest dequantizer of type t on this CPU (t->dequantize where there is no other). */
+typedef void (*dequantize_fn)(const void *src, float *dst, int64_t n);
+dequantize_fn gemm_dequantizer(const struct quant_type *t);
+#if defined(__x86_64__)
+void gemm_tile_f32_avx2(int64_t kc, const float *xt, const float *w, size_t ldw, float *c,
+                        int nr, int accumulate);
+/* Same values as the reference dequantizers (quant/), for filling panels. */
+void dequantize_f16_avx2(const void *src, float *dst, int64_t n);
+void dequantize_q8_0_avx2(const void *src, float *dst, int64_t n);
+void dequantize_q4_0_avx2(const void *src, float *dst, int64_t n);
+#endif
+
+#endif
