@@ -20,6 +20,7 @@ typedef enum {
     GEMM_TILES = 0, /* quantized dot products (vec_dot_tile / vec_dot), no f32 GEMM */
     GEMM_OWN,       /* dequantized panel x our micro-kernel */
     GEMM_BLAS,      /* dequantized panel x OpenBLAS sgemm (BLAS=1 builds only) */
+    GEMM_Q4X8,      /* q4_0 panel repacked 8 rows interleaved x q8_0 activations (AVX2) */
 } gemm_method;
 
 /* Tokens per group of packed activations (the micro-kernel's width). */
@@ -51,6 +52,11 @@ int gemm_rows(gemm_method m, const struct quant_type *t, const char *w, size_t r
               int64_t r0, int64_t r1, int64_t cols, const float *X, const float *xt, int64_t B,
               float *Y, size_t ldy);
 
+/* GEMM_Q4X8: Y[b * ldy + r] for r in [r0, r1), b < B, from q4_0 rows and the q8_0
+ * activations act (B rows of act_row bytes, as matmul converts them). -1: out of memory. */
+int gemm_q4x8_rows(const char *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+                   const void *act, size_t act_row, int64_t B, float *Y, size_t ldy);
+
 /* The micro-kernel: c[r][t] (+)= sum_k w[r * ldw + k] * xt[k][t] for r < nr <= GEMM_NR,
  * t < GEMM_NT; accumulate = 0 overwrites c. */
 typedef void (*gemm_tile_fn)(int64_t kc, const float *xt, const float *w, size_t ldw,
@@ -67,6 +73,14 @@ void gemm_tile_f32_avx2(int64_t kc, const float *xt, const float *w, size_t ldw,
 void dequantize_f16_avx2(const void *src, float *dst, int64_t n);
 void dequantize_q8_0_avx2(const void *src, float *dst, int64_t n);
 void dequantize_q4_0_avx2(const void *src, float *dst, int64_t n);
+/* 8 rows (nrows <= 8 real, the rest zero) of nb q4_0 blocks into the interleaved layout
+ * of avx2_gemm_q4.c: qs[nb * 256] nibbles, d[nb * 8] scales. */
+void gemm_pack_q4_0x8_avx2(const void *w, size_t row_bytes, int nrows, int64_t nb,
+                           uint8_t *qs, float *d);
+/* y[j * ldy + r] = row r of the packed 8 x token j of act, j < nact <= 4; ysum8[j * nb +
+ * i] = 8 * (sum of token j's block i quants). */
+void gemm_q4_0x8_avx2(int64_t nb, const uint8_t *qs, const float *d, const void *act,
+                      size_t act_row, const int32_t *ysum8, int nact, float *y, size_t ldy);
 #endif
 
 #endif

@@ -115,6 +115,12 @@ typedef struct {
 /* Rows [r0, r1) of the job against all B activation rows, panel by panel. */
 static void matmul_rows(const matmul_job *job, int64_t r0, int64_t r1) {
     const int64_t cols = job->cols, rows = job->rows;
+    if (job->gemm == GEMM_Q4X8) {
+        if (gemm_q4x8_rows(job->w, job->row_bytes, r0, r1, cols, job->act, job->act_row,
+                           job->B, job->Y, (size_t)rows) != 0)
+            abort(); /* a packed panel of 128 KiB: out of memory is not recoverable here */
+        return;
+    }
     if (job->gemm != GEMM_TILES) {
         if (gemm_rows(job->gemm, job->t, job->w, job->row_bytes, r0, r1, cols, job->gemm_x,
                       job->gemm_x, job->B, job->Y, (size_t)rows) != 0)
@@ -165,7 +171,7 @@ void matmul(const qmatrix *W, const float *X, int64_t B, float *Y) {
     matmul_job job = {.w = W->data, .row_bytes = W->row_bytes, .rows = W->rows,
                       .cols = W->cols, .B = B, .dot = t->vec_dot, .tile = t->vec_dot_tile, .Y = Y,
                       .t = t, .gemm = gemm_choose(W->type, W->cols, B)};
-    if (job.gemm != GEMM_TILES) {
+    if (job.gemm == GEMM_OWN || job.gemm == GEMM_BLAS) {
         job.gemm_x = gemm_prepare(job.gemm, X, B, W->cols, &gemm_owned);
         if (!job.gemm_x) abort(); /* B x cols floats, as for convert_activations */
         owned = NULL;
