@@ -1,16 +1,16 @@
-/* gemm.c - batched matmul through f32 (see gemm.h): panels, packing, the BLAS call.
+/* gemm.c - batched matmul paths for large batches (see gemm.h): panels, packing, BLAS.
  *
- * GEMM_OWN, per thread, for a panel of OWN_PANEL rows:
- *   for each KC-column chunk: dequantize the panel's chunk (OWN_PANEL x KC floats, 96 KiB:
- *   L2) then, for each group of 16 tokens (their packed chunk, 16 KiB: L1), run the
- *   micro-kernel over the panel 6 rows at a time, accumulating into c[group][row][token];
- *   at the end write c out transposed into Y[token][row].
- * So each weight element is dequantized once per batch, each activation chunk is loaded
- * into L1 once per panel and chunk, and the micro-kernel reads both from cache.
- *
+ * GEMM_OWN, per thread, for a panel of rows (OWN_PANEL_BYTES of floats, L2):
+ *   dequantize each row once, sequentially (the prefetchers follow one row at a time),
+ *   chunk-major (wbuf[chunk of KC columns][row][KC]); then per chunk and group of 16
+ *   tokens (16 KiB of packed activations: L1) run the 6 x 16 micro-kernel over the
+ *   panel, accumulating in c[group][row][token], written out transposed into Y at the end.
  * GEMM_BLAS, per thread: dequantize BLAS_PANEL_BYTES of whole rows, one cblas_sgemm
- * Y[B x P] = X[B x cols] * panel^T with ldc = rows. OpenBLAS runs single-threaded inside
- * our OpenMP threads (its own threads would fight OpenMP's for the same cores). */
+ *   Y[B x P] = X[B x cols] * panel^T with ldc = rows. OpenBLAS runs single-threaded inside
+ *   our OpenMP threads (its own threads would fight OpenMP's for the same cores).
+ * GEMM_I8X8 (q4_0, q8_0 on AVX2), per thread: repack I8X8_PANEL_BYTES of rows into 8-row
+ *   interleaved int8 (kernels/x86/avx2_gemm_i8.c), then 8 rows x 4 tokens per call on the
+ *   q8_0 activations matmul already made. */
 #include "gemm.h"
 
 #include <stdlib.h>
@@ -33,8 +33,8 @@
 #define BLAS_PANEL_BYTES (256 * 1024)
 
 const char *gemm_method_name(gemm_method m) {
-    static const char *names[] = {"tiles", "own", "blas", "q4x8"};
-    return m >= GEMM_TILES && m <= GEMM_Q4X8 ? names[m] : "?";
+    static const char *names[] = {"tiles", "own", "blas", "i8x8"};
+    return m >= GEMM_TILES && m <= GEMM_I8X8 ? names[m] : "?";
 }
 
 int gemm_have_blas(void) {
@@ -52,7 +52,7 @@ static int forced_method(void) {
     if (strcmp(e, "tiles") == 0) return GEMM_TILES;
     if (strcmp(e, "own") == 0) return GEMM_OWN;
     if (strcmp(e, "blas") == 0) return gemm_have_blas() ? GEMM_BLAS : GEMM_OWN;
-    if (strcmp(e, "q4x8") == 0) return GEMM_Q4X8;
+    if (strcmp(e, "i8x8") == 0) return GEMM_I8X8;
     return -1;
 }
 
@@ -60,24 +60,27 @@ gemm_method gemm_choose(uint32_t type, int64_t cols, int64_t B) {
     if (B < 2) return GEMM_TILES;
     const quant_type *t = qtype(type);
     if (!t || !t->dequantize || KC % t->block != 0) return GEMM_TILES;
-    int q4x8 = 0;
+    int i8x8 = 0;
 #if defined(__x86_64__)
-    q4x8 = type == QT_Q4_0 && (kernels_isa() == ISA_AVX2 || kernels_isa() == ISA_AVX512);
+    i8x8 = (type == QT_Q4_0 || type == QT_Q8_0) && (kernels_isa() == ISA_AVX2 || kernels_isa() == ISA_AVX512);
 #endif
     int forced = forced_method();
-    if (forced == GEMM_Q4X8 && !q4x8) forced = GEMM_TILES;
+    if (forced == GEMM_I8X8 && !i8x8) forced = GEMM_TILES;
     if (forced >= 0) return (gemm_method)forced;
-    /* Measured (SCARCE_KBENCH=1 make test T=gemm_bench, Zen1, 1 thread, 16384 x 2048,
-     * GFLOP/s at B = 2 / 8 / 64): q4_0 tiles 16 / 18 / 19, q4x8 17 / 33 / 44; f16 tiles
-     * 8.5 / 8.2 / 8.9, own 1.5 / 5.8 / 12.8, blas 3.5 / 10.5 / 11.1; f32 tiles 10 / 16 /
-     * 17.5, own 2 / 7.6 / 18.2. q8_0 and the k-quants: the int8 tiles beat both f32
-     * GEMMs at every B (q8_0 B=64: 17.5 vs 15.3 own, 12.7 blas): f32 FMAs are no
-     * faster than int8 maddubs on this core and dequantizing costs on top. */
-    /* B < 16 (speculative verification, B = 2..9) stays on the tiles even where q4x8
-     * is faster (B = 8: 33 vs 18): the tiles sum in the same order as matvec, so a
-     * verified token's logits are bit-identical to decoding it alone and greedy
-     * speculative output equals plain greedy output exactly, not just almost always. */
-    if (q4x8 && B >= 16) return GEMM_Q4X8;
+    /* Measured (SCARCE_KBENCH=1 make test T=gemm_bench, Zen1, 1 thread, loaded machine,
+     * 16384 x 2048, GFLOP/s at B = 2 / 8 / 64):
+     *   q4_0 tiles 16 / 18 / 19    i8x8 17 / 33 / 44    own 2 / 8 / 18   blas 4 / 12 / 16
+     *   q8_0 tiles 16 / 20 / 21    i8x8 14 / 24 / 30    own 2 / 8 / 18   blas 5 / 14 / 17
+     *   f16  tiles 8.5 / 8.2 / 8.9 own 1.5 / 5.8 / 12.8 blas 3.5 / 10.5 / 11.1
+     *   f32  tiles 10 / 16 / 17.5  own 2 / 7.6 / 18.2   (k-quants: tiles 16-24, f32 <= 8)
+     * f32 FMAs are no faster than int8 maddubs on this core and dequantizing costs on
+     * top, so the f32 GEMMs only win for float weights; OpenBLAS never beats ours at the
+     * B where the f32 path is taken (B < 16 pads ours to 16 tokens, hence its low
+     * figures there). B < 16 (speculative verification, B = 2..9) stays on the tiles
+     * even where i8x8 is faster (q4_0 B = 8: 33 vs 18): the tiles sum in the same order
+     * as matvec, so a verified token's logits are bit-identical to decoding it alone and
+     * greedy speculative output equals plain greedy output exactly. */
+    if (i8x8 && B >= 16) return GEMM_I8X8;
     if (t->dot_type == QT_F32 && B >= 16) return GEMM_OWN;
     return GEMM_TILES;
 }
@@ -232,16 +235,22 @@ int gemm_rows(gemm_method m, const quant_type *t, const char *w, size_t row_byte
     return own_rows(t, w, row_bytes, r0, r1, cols, xt, B, Y, ldy);
 }
 
-/* ---- GEMM_Q4X8 ---- */
+/* ---- GEMM_I8X8 ---- */
 
-/* Packed bytes per panel of GEMM_Q4X8 (half of L2: the panel is reread per 4 tokens). */
-#define Q4X8_PANEL_BYTES (128 * 1024)
+/* Packed bytes per panel of GEMM_I8X8 (half of L2: the panel is reread per 4 tokens). */
+#define I8X8_PANEL_BYTES (128 * 1024)
 
-int gemm_q4x8_rows(const char *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+int gemm_i8x8_rows(uint32_t type, const char *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                    const void *act, size_t act_row, int64_t B, float *Y, size_t ldy) {
 #if defined(__x86_64__)
+    typedef void (*pack_fn)(const void *, size_t, int, int64_t, uint8_t *, float *);
+    typedef void (*kernel_fn)(int64_t, const uint8_t *, const float *, const void *, size_t,
+                              const int32_t *, int, float *, size_t);
+    pack_fn pack = type == QT_Q4_0 ? gemm_pack_q4_0x8_avx2 : gemm_pack_q8_0x8_avx2;
+    kernel_fn kernel = type == QT_Q4_0 ? gemm_q4_0x8_avx2 : gemm_q8_0x8_avx2;
+    if (type != QT_Q4_0 && type != QT_Q8_0) return -1;
     const int64_t nb = cols / 32;
-    int64_t panel = Q4X8_PANEL_BYTES / cols / 8 * 8;
+    int64_t panel = I8X8_PANEL_BYTES / cols / 8 * 8;
     if (panel < 8) panel = 8;
     uint8_t *qs = aligned_alloc(64, (size_t)panel * cols);
     float *d = malloc((size_t)panel * nb * sizeof(float));
@@ -257,7 +266,7 @@ int gemm_q4x8_rows(const char *w, size_t row_bytes, int64_t r0, int64_t r1, int6
     for (int64_t p0 = r0; ok && p0 < r1; p0 += panel) {
         int64_t np = r1 - p0 < panel ? r1 - p0 : panel;
         for (int64_t g = 0; g * 8 < np; g++)
-            gemm_pack_q4_0x8_avx2(w + (p0 + g * 8) * row_bytes, row_bytes,
+            pack(w + (p0 + g * 8) * row_bytes, row_bytes,
                                   np - g * 8 < 8 ? (int)(np - g * 8) : 8, nb,
                                   qs + g * 8 * cols, d + g * 8 * nb);
         for (int64_t b0 = 0; b0 < B; b0 += 4) {
@@ -266,7 +275,7 @@ int gemm_q4x8_rows(const char *w, size_t row_bytes, int64_t r0, int64_t r1, int6
             for (int64_t g = 0; g * 8 < np; g++) {
                 float *y = Y + b0 * ldy + p0 + g * 8, tmp[4 * 8];
                 int full = np - g * 8 >= 8;
-                gemm_q4_0x8_avx2(nb, qs + g * 8 * cols, d + g * 8 * nb, a, act_row,
+                kernel(nb, qs + g * 8 * cols, d + g * 8 * nb, a, act_row,
                                  ysum8 + b0 * nb, na, full ? y : tmp, full ? ldy : 8);
                 for (int j = 0; !full && j < na; j++)
                     memcpy(y + j * ldy, tmp + j * 8, (size_t)(np - g * 8) * sizeof(float));

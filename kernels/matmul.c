@@ -115,8 +115,8 @@ typedef struct {
 /* Rows [r0, r1) of the job against all B activation rows, panel by panel. */
 static void matmul_rows(const matmul_job *job, int64_t r0, int64_t r1) {
     const int64_t cols = job->cols, rows = job->rows;
-    if (job->gemm == GEMM_Q4X8) {
-        if (gemm_q4x8_rows(job->w, job->row_bytes, r0, r1, cols, job->act, job->act_row,
+    if (job->gemm == GEMM_I8X8) {
+        if (gemm_i8x8_rows(job->t->id, job->w, job->row_bytes, r0, r1, cols, job->act, job->act_row,
                            job->B, job->Y, (size_t)rows) != 0)
             abort(); /* a packed panel of 128 KiB: out of memory is not recoverable here */
         return;

@@ -218,7 +218,7 @@ TEST(gemm_bench) {
     int64_t rows = 2048, cols = 2048; /* TinyLlama's attn_q; GEMM_BENCH_SHAPE=ROWSxCOLS */
     const char *shape = getenv("GEMM_BENCH_SHAPE");
     if (shape) sscanf(shape, "%ldx%ld", &rows, &cols);
-    const char *mt[] = {"tiles", "own", "blas", "q4x8"};
+    const char *mt[] = {"tiles", "own", "blas", "i8x8"};
     printf("\nGFLOP/s, %lld x %lld, %d thread(s): tiles (int8/vec_dot) | own | blas\n",
            (long long)rows, (long long)cols, kernels_threads());
     float *X = malloc(64 * cols * sizeof(float)), *Y = malloc(64 * rows * sizeof(float));
@@ -233,7 +233,7 @@ TEST(gemm_bench) {
             if (bl && atoll(bl) != Bs[b]) continue;
             printf("%-5s B=%-3lld", t->name, (long long)Bs[b]);
             for (int m = 0; m < 4; m++)
-                if ((m < 2 || (m == 2 && gemm_have_blas()) || (m == 3 && ids[i] == QT_Q4_0)))
+                if ((m < 2 || (m == 2 && gemm_have_blas()) || (m == 3 && (ids[i] == QT_Q4_0 || ids[i] == QT_Q8_0))))
                     printf(" %s %6.1f", mt[m], bench_one(&W, X, Bs[b], Y, mt[m]));
             printf("\n");
         }
@@ -259,32 +259,25 @@ TEST(gemm_dequantizer_equals_reference) {
     }
 }
 
-/* GEMM_Q4X8 through matmul: q4_0 weights x the q8_0 activations matmul makes, against
- * the dequantized q4_0 x dequantized q8_0 product in double. The block sums are exact
- * integers in both, so only the float accumulation over blocks differs:
- * tol = (blocks + 16) * FLT_EPSILON * sum |w_k a_k|. */
-TEST(gemm_q4x8_equals_reference) {
-    REQUIRE(kernels_init(NULL, NULL) == 0);
-    setenv("SCARCE_GEMM", "q4x8", 1);
-    int have = gemm_choose(QT_Q4_0, 256, 16) == GEMM_Q4X8;
-    if (!have) {
-        unsetenv("SCARCE_GEMM");
-        SKIP("no AVX2: GEMM_Q4X8 not available");
-    }
-    const quant_type *t = qtype(QT_Q4_0), *q8 = qtype(QT_Q8_0);
+/* GEMM_I8X8 through matmul: q4_0 / q8_0 weights x the q8_0 activations matmul makes,
+ * against the dequantized weights x dequantized q8_0 activations in double. The block
+ * sums are exact integers in both, so only the float accumulation over blocks differs:
+ * tol = (cols + 16) * FLT_EPSILON * sum |w_k a_k| (check_against_reference). */
+static void check_i8x8(uint32_t id) {
+    const quant_type *t = qtype(id), *q8 = qtype(QT_Q8_0);
     int64_t cols_list[] = {256, 288}, rows_list[] = {7, 13, 101}, B_list[] = {2, 3, 5, 17, 64};
     for (int ci = 0; ci < 2; ci++)
         for (int ri = 0; ri < 3; ri++) {
             int64_t cols = cols_list[ci], rows = rows_list[ri];
             size_t row_bytes, arow = qtype_row_bytes(QT_Q8_0, cols);
             char *w = make_weights(t, rows, cols, &row_bytes);
-            qmatrix W = {.data = w, .type = QT_Q4_0, .rows = rows, .cols = cols, .row_bytes = row_bytes};
+            qmatrix W = {.data = w, .type = id, .rows = rows, .cols = cols, .row_bytes = row_bytes};
             for (int bi = 0; bi < 5; bi++) {
                 int64_t B = B_list[bi];
                 /* B = 64 without forcing: the path matmul takes for prefill */
                 if (B == 64) unsetenv("SCARCE_GEMM");
-                else setenv("SCARCE_GEMM", "q4x8", 1);
-                CHECK(gemm_choose(QT_Q4_0, cols, B) == GEMM_Q4X8);
+                else setenv("SCARCE_GEMM", "i8x8", 1);
+                CHECK(gemm_choose(id, cols, B) == GEMM_I8X8);
                 float *X = malloc(B * cols * sizeof(float)), *Y = malloc(B * rows * sizeof(float));
                 float *Xq = malloc(B * cols * sizeof(float));
                 char *a = malloc(arow);
@@ -297,7 +290,7 @@ TEST(gemm_q4x8_equals_reference) {
                     kernels_set_threads(nth);
                     for (int64_t i = 0; i < B * rows; i++) Y[i] = NAN;
                     matmul(&W, X, B, Y);
-                    check_against_reference(t, w, row_bytes, rows, cols, Xq, B, Y, "q4x8");
+                    check_against_reference(t, w, row_bytes, rows, cols, Xq, B, Y, "i8x8");
                 }
                 free(X), free(Y), free(Xq), free(a);
             }
@@ -305,4 +298,14 @@ TEST(gemm_q4x8_equals_reference) {
         }
     kernels_set_threads(1);
     unsetenv("SCARCE_GEMM");
+}
+
+TEST(gemm_i8x8_equals_reference) {
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    setenv("SCARCE_GEMM", "i8x8", 1);
+    int have = gemm_choose(QT_Q4_0, 256, 16) == GEMM_I8X8;
+    unsetenv("SCARCE_GEMM");
+    if (!have) SKIP("no AVX2: GEMM_I8X8 not available");
+    check_i8x8(QT_Q4_0);
+    check_i8x8(QT_Q8_0);
 }
