@@ -32,6 +32,9 @@
 /* Dequantized bytes per panel of GEMM_BLAS (about half of a 512 KiB L2). */
 #define BLAS_PANEL_BYTES (256 * 1024)
 
+/* Cache-line aligned buffer (C11 aligned_alloc wants the size a multiple of it). */
+static void *alloc64(size_t bytes) { return aligned_alloc(64, (bytes + 63) / 64 * 64); }
+
 const char *gemm_method_name(gemm_method m) {
     static const char *names[] = {"tiles", "own", "blas", "i8x8"};
     return m >= GEMM_TILES && m <= GEMM_I8X8 ? names[m] : "?";
@@ -87,7 +90,7 @@ gemm_method gemm_choose(uint32_t type, int64_t cols, int64_t B) {
 
 float *gemm_pack_x(const float *X, int64_t B, int64_t cols) {
     int64_t groups = (B + GEMM_NT - 1) / GEMM_NT;
-    float *xt = aligned_alloc(64, ((size_t)groups * cols * GEMM_NT * sizeof(float) + 63) / 64 * 64);
+    float *xt = alloc64((size_t)groups * cols * GEMM_NT * sizeof(float));
     if (!xt) return NULL;
     for (int64_t g = 0; g < groups; g++) {
         float *dst = xt + g * cols * GEMM_NT;
@@ -187,8 +190,8 @@ static int own_rows(const quant_type *t, const char *w, size_t row_bytes, int64_
                     size_t ldy) {
     int64_t groups = (B + GEMM_NT - 1) / GEMM_NT;
     int panel = own_panel_rows(cols);
-    float *wbuf = aligned_alloc(64, (size_t)panel * cols * sizeof(float));
-    float *c = aligned_alloc(64, (size_t)groups * panel * GEMM_NT * sizeof(float));
+    float *wbuf = alloc64((size_t)panel * cols * sizeof(float));
+    float *c = alloc64((size_t)groups * panel * GEMM_NT * sizeof(float));
     int ok = wbuf && c;
     dequantize_fn dequantize = gemm_dequantizer(t);
     gemm_tile_fn kernel = tile_kernel();
@@ -211,7 +214,7 @@ static int blas_rows(const quant_type *t, const char *w, size_t row_bytes, int64
                      size_t ldy) {
     int64_t panel = BLAS_PANEL_BYTES / ((size_t)cols * sizeof(float));
     if (panel < 8) panel = 8;
-    float *wbuf = aligned_alloc(64, (size_t)panel * cols * sizeof(float));
+    float *wbuf = alloc64((size_t)panel * cols * sizeof(float));
     if (!wbuf) return -1;
     dequantize_fn dequantize = gemm_dequantizer(t);
     for (int64_t p0 = r0; p0 < r1; p0 += panel) {
@@ -252,7 +255,7 @@ int gemm_i8x8_rows(uint32_t type, const char *w, size_t row_bytes, int64_t r0, i
     const int64_t nb = cols / 32;
     int64_t panel = I8X8_PANEL_BYTES / cols / 8 * 8;
     if (panel < 8) panel = 8;
-    uint8_t *qs = aligned_alloc(64, (size_t)panel * cols);
+    uint8_t *qs = alloc64((size_t)panel * cols);
     float *d = malloc((size_t)panel * nb * sizeof(float));
     int32_t *ysum8 = malloc((size_t)B * nb * sizeof(int32_t));
     int ok = qs && d && ysum8;
