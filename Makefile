@@ -1,6 +1,8 @@
 # scarce - build, test, bench.   make | make run | make test | make bench | make install | make clean
 #   SANITIZE=1  build with -fsanitize=address,undefined (objects in build/san)
-#   BLAS=0|1    OpenBLAS for large prompt batches (default: used when pkg-config finds it)
+#   BLAS=0|1    link OpenBLAS (default: when pkg-config finds it); prefill uses it only with
+#               SCARCE_GEMM=blas (our kernels measured faster, kernels/gemm.c); BLAS=0 objects
+#               go to build/<cfg>-noblas so the two builds never mix
 
 CC      := gcc
 SHARED  ?= ../shared
@@ -22,6 +24,8 @@ BLAS ?= $(shell pkg-config --exists openblas 2>/dev/null && echo 1 || echo 0)
 ifeq ($(BLAS),1)
   CFLAGS  += -DSCARCE_BLAS $(shell pkg-config --cflags openblas)
   LDLIBS  += $(shell pkg-config --libs openblas)
+else
+  CFG     := $(CFG)-noblas
 endif
 
 ARCH    := $(shell uname -m)

@@ -7,7 +7,9 @@
  * brings (measured: tests/test_kernels.c, SCARCE_KBENCH=1).
  *
  * Batches (prefill, speculative verify) walk a panel of rows that fits in L1/L2 against
- * every activation row before moving on: each weight byte comes from DRAM once per batch. */
+ * every activation row before moving on: each weight byte comes from DRAM once per batch.
+ * Large batches go through f32 instead (kernels/gemm.c: dequantized panels x an f32 GEMM,
+ * ours or OpenBLAS's) when gemm_choose() says that is faster for the type and B. */
 #include "matmul.h"
 
 #include <omp.h>
@@ -15,6 +17,7 @@
 #include <string.h>
 
 #include "../quant/types.h"
+#include "gemm.h"
 #include "repack.h"
 
 /* Weight bytes below which one thread does the whole matrix. */
@@ -28,6 +31,8 @@
 #define ROW_ALIGN 16
 _Static_assert(ROW_ALIGN % REPACK_ROWS == 0 && TILE_ROWS % REPACK_ROWS == 0,
                "slices and panels must start on a packed row group");
+/* Rows per dynamically scheduled chunk of the large-batch paths (a multiple of ROW_ALIGN). */
+#define BATCH_CHUNK_ROWS 64
 
 static int n_threads_set = 1;
 
@@ -108,11 +113,26 @@ typedef struct {
     vec_dot_fn dot;
     vec_dot_tile_fn tile; /* NULL: dot per (row, token) */
     float *Y;
+    gemm_method gemm;     /* GEMM_TILES: the fields above; else the f32 path below */
+    const quant_type *t;
+    const float *gemm_x;  /* gemm_prepare()'s activations */
 } matmul_job;
 
 /* Rows [r0, r1) of the job against all B activation rows, panel by panel. */
 static void matmul_rows(const matmul_job *job, int64_t r0, int64_t r1) {
     const int64_t cols = job->cols, rows = job->rows;
+    if (job->gemm == GEMM_I8X8) {
+        if (gemm_i8x8_rows(job->t->id, job->w, job->row_bytes, r0, r1, cols, job->act, job->act_row,
+                           job->B, job->Y, (size_t)rows) != 0)
+            abort(); /* a packed panel of 128 KiB: out of memory is not recoverable here */
+        return;
+    }
+    if (job->gemm != GEMM_TILES) {
+        if (gemm_rows(job->gemm, job->t, job->w, job->row_bytes, r0, r1, cols, job->gemm_x,
+                      job->gemm_x, job->B, job->Y, (size_t)rows) != 0)
+            abort(); /* a panel of ~100 KiB: out of memory here is not recoverable */
+        return;
+    }
     if (job->tile && job->B == 1) {
         job->tile(cols, &job->Y[r0], 0, job->w + r0 * job->row_bytes, job->row_bytes,
                   (int)(r1 - r0), job->act, job->act_row, 1);
@@ -153,13 +173,21 @@ static void slice(int64_t rows, int ith, int nth, int64_t *r0, int64_t *r1) {
 void matmul(const qmatrix *W, const float *X, int64_t B, float *Y) {
     const quant_type *t = qtype(W->type);
     void *owned;
+    float *gemm_owned = NULL;
     matmul_job job = {.w = W->data, .row_bytes = W->row_bytes, .rows = W->rows,
-                      .cols = W->cols, .B = B, .dot = t->vec_dot, .tile = t->vec_dot_tile, .Y = Y};
+                      .cols = W->cols, .B = B, .dot = t->vec_dot, .tile = t->vec_dot_tile, .Y = Y,
+                      .t = t, .gemm = gemm_choose(W->type, W->cols, B)};
     /* Packed copy (repack.h): its tile kernel takes the same arguments, rows starting at
      * r0 % 8 == 0 sit at r0 row_bytes as in the file. Larger batches keep the file layout. */
     vec_dot_tile_fn packed = W->packed && B <= REPACK_MAX_BATCH ? repack_tile(W->type) : NULL;
-    if (packed) job.w = W->packed, job.tile = packed;
-    job.act = convert_activations(t, X, B, W->cols, &job.act_row, &owned);
+    if (packed) job.w = W->packed, job.tile = packed, job.gemm = GEMM_TILES;
+    if (job.gemm == GEMM_OWN || job.gemm == GEMM_BLAS) {
+        job.gemm_x = gemm_prepare(job.gemm, X, B, W->cols, &gemm_owned);
+        if (!job.gemm_x) abort(); /* B x cols floats, as for convert_activations */
+        owned = NULL;
+    } else {
+        job.act = convert_activations(t, X, B, W->cols, &job.act_row, &owned);
+    }
     /* Work scales with weight bytes x tokens; rows must give each thread a slice. */
     double work = (double)W->rows * (double)W->row_bytes * (double)B;
     int nth = n_threads_set;
@@ -169,6 +197,18 @@ void matmul(const qmatrix *W, const float *X, int64_t B, float *Y) {
     double t0 = timed ? omp_get_wtime() : 0;
     if (nth == 1) {
         matmul_rows(&job, 0, W->rows);
+    } else if (job.gemm != GEMM_TILES) {
+        /* Large batches are compute-bound: chunks handed out as threads come free, so a
+         * thread whose core is shared with another process does less instead of making
+         * the others wait at the join (TinyLlama q4_0 pp128 -t 2 with load 6 on 2 cores,
+         * alternating runs: halves 3.6 / 5.7 tok/s, chunks 5.7 / 5.8; noisy but never
+         * worse). One thread keeps the single call above. */
+        int64_t n_chunks = (W->rows + BATCH_CHUNK_ROWS - 1) / BATCH_CHUNK_ROWS;
+#pragma omp parallel for num_threads(nth) schedule(dynamic, 1)
+        for (int64_t c = 0; c < n_chunks; c++) {
+            int64_t r0 = c * BATCH_CHUNK_ROWS, r1 = r0 + BATCH_CHUNK_ROWS;
+            matmul_rows(&job, r0, r1 < W->rows ? r1 : W->rows);
+        }
     } else {
 #pragma omp parallel num_threads(nth)
         {
@@ -179,6 +219,7 @@ void matmul(const qmatrix *W, const float *X, int64_t B, float *Y) {
     }
     if (timed) record_time(cls, nth > 1, omp_get_wtime() - t0, work);
     free(owned);
+    free(gemm_owned);
 }
 
 void matvec(const qmatrix *W, const float *x, float *y) { matmul(W, x, 1, y); }

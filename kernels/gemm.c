@@ -1,0 +1,293 @@
+/* gemm.c - batched matmul paths for large batches (see gemm.h): panels, packing, BLAS.
+ *
+ * GEMM_OWN, per thread, for a panel of rows (OWN_PANEL_BYTES of floats, L2):
+ *   dequantize each row once, sequentially (the prefetchers follow one row at a time),
+ *   chunk-major (wbuf[chunk of KC columns][row][KC]); then per chunk and group of 16
+ *   tokens (16 KiB of packed activations: L1) run the 6 x 16 micro-kernel over the
+ *   panel, accumulating in c[group][row][token], written out transposed into Y at the end.
+ * GEMM_BLAS, per thread: dequantize BLAS_PANEL_BYTES of whole rows, one cblas_sgemm
+ *   Y[B x P] = X[B x cols] * panel^T with ldc = rows. OpenBLAS runs single-threaded inside
+ *   our OpenMP threads (its own threads would fight OpenMP's for the same cores).
+ * GEMM_I8X8 (q4_0, q8_0 on AVX2), per thread: repack I8X8_PANEL_BYTES of rows into 8-row
+ *   interleaved int8 (kernels/x86/avx2_gemm_i8.c), then 8 rows x 4 tokens per call on the
+ *   q8_0 activations matmul already made. */
+#include "gemm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../quant/blocks.h"
+#include "../quant/types.h"
+#include "cpu.h"
+
+#ifdef SCARCE_BLAS
+#include <cblas.h>
+#endif
+
+/* Columns per chunk of GEMM_OWN: a multiple of every block size (1, 32, 256). */
+#define KC 256
+/* Dequantized bytes per panel of GEMM_OWN, and a cap on its rows (a multiple of GEMM_NR). */
+#define OWN_PANEL_BYTES (256 * 1024)
+#define OWN_PANEL_MAX 96
+/* Dequantized bytes per panel of GEMM_BLAS (about half of a 512 KiB L2). */
+#define BLAS_PANEL_BYTES (256 * 1024)
+
+/* Cache-line aligned buffer (C11 aligned_alloc wants the size a multiple of it). */
+static void *alloc64(size_t bytes) { return aligned_alloc(64, (bytes + 63) / 64 * 64); }
+
+const char *gemm_method_name(gemm_method m) {
+    static const char *names[] = {"tiles", "own", "blas", "i8x8"};
+    return m >= GEMM_TILES && m <= GEMM_I8X8 ? names[m] : "?";
+}
+
+int gemm_have_blas(void) {
+#ifdef SCARCE_BLAS
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+/* $SCARCE_GEMM, or -1 for the measured default. */
+static int forced_method(void) {
+    const char *e = getenv("SCARCE_GEMM");
+    if (!e || !*e || strcmp(e, "auto") == 0) return -1;
+    if (strcmp(e, "tiles") == 0) return GEMM_TILES;
+    if (strcmp(e, "own") == 0) return GEMM_OWN;
+    if (strcmp(e, "blas") == 0) return gemm_have_blas() ? GEMM_BLAS : GEMM_OWN;
+    if (strcmp(e, "i8x8") == 0) return GEMM_I8X8;
+    return -1;
+}
+
+gemm_method gemm_choose(uint32_t type, int64_t cols, int64_t B) {
+    if (B < 2) return GEMM_TILES;
+    const quant_type *t = qtype(type);
+    if (!t || !t->dequantize || KC % t->block != 0) return GEMM_TILES;
+    int i8x8 = 0;
+#if defined(__x86_64__)
+    i8x8 = (type == QT_Q4_0 || type == QT_Q8_0) && (kernels_isa() == ISA_AVX2 || kernels_isa() == ISA_AVX512);
+#endif
+    int forced = forced_method();
+    if (forced == GEMM_I8X8 && !i8x8) forced = GEMM_TILES;
+    if (forced >= 0) return (gemm_method)forced;
+    /* Measured (SCARCE_KBENCH=1 make test T=gemm_bench, Zen1, 1 thread, loaded machine,
+     * 16384 x 2048, GFLOP/s at B = 2 / 8 / 64):
+     *   q4_0 tiles 16 / 18 / 19    i8x8 17 / 33 / 44    own 2 / 8 / 18   blas 4 / 12 / 16
+     *   q8_0 tiles 16 / 20 / 21    i8x8 14 / 24 / 30    own 2 / 8 / 18   blas 5 / 14 / 17
+     *   f16  tiles 8.5 / 8.2 / 8.9 own 1.5 / 5.8 / 12.8 blas 3.5 / 10.5 / 11.1
+     *   f32  tiles 10 / 16 / 17.5  own 2 / 7.6 / 18.2   (k-quants: tiles 16-24, f32 <= 8)
+     * f32 FMAs are no faster than int8 maddubs on this core and dequantizing costs on
+     * top, so the f32 GEMMs only win for float weights; OpenBLAS never beats ours at the
+     * B where the f32 path is taken (B < 16 pads ours to 16 tokens, hence its low
+     * figures there). B < 16 (speculative verification, B = 2..9) stays on the tiles
+     * even where i8x8 is faster (q4_0 B = 8: 33 vs 18): the tiles sum in the same order
+     * as matvec, so a verified token's logits are bit-identical to decoding it alone and
+     * greedy speculative output equals plain greedy output exactly. */
+    if (i8x8 && B >= 16) return GEMM_I8X8;
+    if (t->dot_type == QT_F32 && B >= 16) return GEMM_OWN;
+    return GEMM_TILES;
+}
+
+float *gemm_pack_x(const float *X, int64_t B, int64_t cols) {
+    int64_t groups = (B + GEMM_NT - 1) / GEMM_NT;
+    float *xt = alloc64((size_t)groups * cols * GEMM_NT * sizeof(float));
+    if (!xt) return NULL;
+    for (int64_t g = 0; g < groups; g++) {
+        float *dst = xt + g * cols * GEMM_NT;
+        for (int t = 0; t < GEMM_NT; t++) {
+            int64_t b = g * GEMM_NT + t;
+            if (b >= B) {
+                for (int64_t k = 0; k < cols; k++) dst[k * GEMM_NT + t] = 0;
+                continue;
+            }
+            for (int64_t k = 0; k < cols; k++) dst[k * GEMM_NT + t] = X[b * cols + k];
+        }
+    }
+    return xt;
+}
+
+const float *gemm_prepare(gemm_method m, const float *X, int64_t B, int64_t cols,
+                          float **owned) {
+    *owned = NULL;
+#ifdef SCARCE_BLAS
+    if (m == GEMM_BLAS) {
+        /* OpenBLAS's thread count is its own global; setting it is idempotent, and this
+         * runs on the one thread that calls matmul, before our threads call sgemm. */
+        static int single_threaded;
+        if (!single_threaded) openblas_set_num_threads(1), single_threaded = 1;
+        return X;
+    }
+#endif
+    return *owned = gemm_pack_x(X, B, cols);
+}
+
+void gemm_tile_f32_ref(int64_t kc, const float *xt, const float *w, size_t ldw, float *c,
+                       int nr, int accumulate) {
+    for (int r = 0; r < nr; r++) {
+        float acc[GEMM_NT];
+        for (int t = 0; t < GEMM_NT; t++) acc[t] = accumulate ? c[r * GEMM_NT + t] : 0;
+        for (int64_t k = 0; k < kc; k++)
+            for (int t = 0; t < GEMM_NT; t++) acc[t] += w[r * ldw + k] * xt[k * GEMM_NT + t];
+        memcpy(c + r * GEMM_NT, acc, sizeof acc);
+    }
+}
+
+static gemm_tile_fn tile_kernel(void) {
+#if defined(__x86_64__)
+    if (kernels_isa() == ISA_AVX2 || kernels_isa() == ISA_AVX512) return gemm_tile_f32_avx2;
+#endif
+    return gemm_tile_f32_ref;
+}
+
+dequantize_fn gemm_dequantizer(const quant_type *t) {
+#if defined(__x86_64__)
+    if (kernels_isa() == ISA_AVX2 || kernels_isa() == ISA_AVX512) {
+        if (t->id == QT_F16) return dequantize_f16_avx2;
+        if (t->id == QT_Q8_0) return dequantize_q8_0_avx2;
+        if (t->id == QT_Q4_0) return dequantize_q4_0_avx2;
+    }
+#endif
+    return t->dequantize;
+}
+
+/* Rows per panel of GEMM_OWN for rows of `cols` floats: OWN_PANEL_BYTES of them, a
+ * multiple of GEMM_NR, at least GEMM_NR. */
+static int own_panel_rows(int64_t cols) {
+    int64_t p = OWN_PANEL_BYTES / ((size_t)cols * sizeof(float)) / GEMM_NR * GEMM_NR;
+    return p < GEMM_NR ? GEMM_NR : p > OWN_PANEL_MAX ? OWN_PANEL_MAX : (int)p;
+}
+
+/* Rows [p0, p0 + np) of W against all groups; c is [groups][panel][GEMM_NT]. The panel is
+ * dequantized row by row first (one sequential read of each row: the prefetchers follow
+ * it, where chunk-by-chunk reads of many rows would wait on DRAM), chunk-major:
+ * wbuf[chunk][row][KC], so the micro-kernel reads each chunk of rows contiguously. */
+static void own_panel(const quant_type *t, dequantize_fn dequantize, const char *w,
+                      size_t row_bytes, int64_t p0, int np, int panel, int64_t cols,
+                      const float *xt, int64_t groups, float *wbuf, float *c,
+                      gemm_tile_fn kernel) {
+    for (int r = 0; r < np; r++) {
+        const char *src = w + (p0 + r) * row_bytes;
+        for (int64_t k0 = 0; k0 < cols; k0 += KC) { /* KC is a multiple of the block */
+            int64_t kc = cols - k0 < KC ? cols - k0 : KC;
+            dequantize(src + k0 / t->block * t->block_bytes, wbuf + k0 * np + r * kc, kc);
+        }
+    }
+    for (int64_t k0 = 0; k0 < cols; k0 += KC) {
+        int64_t kc = cols - k0 < KC ? cols - k0 : KC;
+        const float *wk = wbuf + k0 * np;
+        for (int64_t g = 0; g < groups; g++) {
+            const float *xg = xt + (g * cols + k0) * GEMM_NT;
+            float *cg = c + g * panel * GEMM_NT;
+            for (int r = 0; r < np; r += GEMM_NR)
+                kernel(kc, xg, wk + r * kc, (size_t)kc, cg + r * GEMM_NT,
+                       np - r < GEMM_NR ? np - r : GEMM_NR, k0 > 0);
+        }
+    }
+}
+
+static int own_rows(const quant_type *t, const char *w, size_t row_bytes, int64_t r0,
+                    int64_t r1, int64_t cols, const float *xt, int64_t B, float *Y,
+                    size_t ldy) {
+    int64_t groups = (B + GEMM_NT - 1) / GEMM_NT;
+    int panel = own_panel_rows(cols);
+    float *wbuf = alloc64((size_t)panel * cols * sizeof(float));
+    float *c = alloc64((size_t)groups * panel * GEMM_NT * sizeof(float));
+    int ok = wbuf && c;
+    dequantize_fn dequantize = gemm_dequantizer(t);
+    gemm_tile_fn kernel = tile_kernel();
+    for (int64_t p0 = r0; ok && p0 < r1; p0 += panel) {
+        int np = r1 - p0 < panel ? (int)(r1 - p0) : panel;
+        own_panel(t, dequantize, w, row_bytes, p0, np, panel, cols, xt, groups, wbuf, c, kernel);
+        for (int64_t b = 0; b < B; b++) {
+            const float *cb = c + (b / GEMM_NT) * panel * GEMM_NT + b % GEMM_NT;
+            float *y = Y + b * ldy + p0;
+            for (int r = 0; r < np; r++) y[r] = cb[r * GEMM_NT];
+        }
+    }
+    free(wbuf), free(c);
+    return ok ? 0 : -1;
+}
+
+#ifdef SCARCE_BLAS
+static int blas_rows(const quant_type *t, const char *w, size_t row_bytes, int64_t r0,
+                     int64_t r1, int64_t cols, const float *X, int64_t B, float *Y,
+                     size_t ldy) {
+    int64_t panel = BLAS_PANEL_BYTES / ((size_t)cols * sizeof(float));
+    if (panel < 8) panel = 8;
+    float *wbuf = alloc64((size_t)panel * cols * sizeof(float));
+    if (!wbuf) return -1;
+    dequantize_fn dequantize = gemm_dequantizer(t);
+    for (int64_t p0 = r0; p0 < r1; p0 += panel) {
+        int64_t np = r1 - p0 < panel ? r1 - p0 : panel;
+        for (int64_t r = 0; r < np; r++)
+            dequantize(w + (p0 + r) * row_bytes, wbuf + r * cols, cols);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)np, (int)cols, 1.0f,
+                    X, (int)cols, wbuf, (int)cols, 0.0f, Y + p0, (int)ldy);
+    }
+    free(wbuf);
+    return 0;
+}
+#endif
+
+int gemm_rows(gemm_method m, const quant_type *t, const char *w, size_t row_bytes,
+              int64_t r0, int64_t r1, int64_t cols, const float *X, const float *xt, int64_t B,
+              float *Y, size_t ldy) {
+#ifdef SCARCE_BLAS
+    if (m == GEMM_BLAS) return blas_rows(t, w, row_bytes, r0, r1, cols, X, B, Y, ldy);
+#endif
+    return own_rows(t, w, row_bytes, r0, r1, cols, xt, B, Y, ldy);
+}
+
+/* ---- GEMM_I8X8 ---- */
+
+/* Packed bytes per panel of GEMM_I8X8 (half of L2: the panel is reread per 4 tokens). */
+#define I8X8_PANEL_BYTES (128 * 1024)
+
+int gemm_i8x8_rows(uint32_t type, const char *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+                   const void *act, size_t act_row, int64_t B, float *Y, size_t ldy) {
+#if defined(__x86_64__)
+    typedef void (*pack_fn)(const void *, size_t, int, int64_t, uint8_t *, float *);
+    typedef void (*kernel_fn)(int64_t, const uint8_t *, const float *, const void *, size_t,
+                              const int32_t *, int, float *, size_t);
+    pack_fn pack = type == QT_Q4_0 ? gemm_pack_q4_0x8_avx2 : gemm_pack_q8_0x8_avx2;
+    kernel_fn kernel = type == QT_Q4_0 ? gemm_q4_0x8_avx2 : gemm_q8_0x8_avx2;
+    if (type != QT_Q4_0 && type != QT_Q8_0) return -1;
+    const int64_t nb = cols / 32;
+    int64_t panel = I8X8_PANEL_BYTES / cols / 8 * 8;
+    if (panel < 8) panel = 8;
+    uint8_t *qs = alloc64((size_t)panel * cols);
+    float *d = malloc((size_t)panel * nb * sizeof(float));
+    int32_t *ysum8 = malloc((size_t)B * nb * sizeof(int32_t));
+    int ok = qs && d && ysum8;
+    for (int64_t b = 0; ok && b < B; b++)
+        for (int64_t i = 0; i < nb; i++) {
+            const int8_t *q = ((const block_q8_0 *)((const char *)act + b * act_row) + i)->qs;
+            int32_t sum = 0;
+            for (int k = 0; k < 32; k++) sum += q[k];
+            ysum8[b * nb + i] = 8 * sum;
+        }
+    for (int64_t p0 = r0; ok && p0 < r1; p0 += panel) {
+        int64_t np = r1 - p0 < panel ? r1 - p0 : panel;
+        for (int64_t g = 0; g * 8 < np; g++)
+            pack(w + (p0 + g * 8) * row_bytes, row_bytes,
+                                  np - g * 8 < 8 ? (int)(np - g * 8) : 8, nb,
+                                  qs + g * 8 * cols, d + g * 8 * nb);
+        for (int64_t b0 = 0; b0 < B; b0 += 4) {
+            int na = B - b0 < 4 ? (int)(B - b0) : 4;
+            const char *a = (const char *)act + b0 * act_row;
+            for (int64_t g = 0; g * 8 < np; g++) {
+                float *y = Y + b0 * ldy + p0 + g * 8, tmp[4 * 8];
+                int full = np - g * 8 >= 8;
+                kernel(nb, qs + g * 8 * cols, d + g * 8 * nb, a, act_row,
+                                 ysum8 + b0 * nb, na, full ? y : tmp, full ? ldy : 8);
+                for (int j = 0; !full && j < na; j++)
+                    memcpy(y + j * ldy, tmp + j * 8, (size_t)(np - g * 8) * sizeof(float));
+            }
+        }
+    }
+    free(qs), free(d), free(ysum8);
+    return ok ? 0 : -1;
+#else
+    return -1;
+#endif
+}

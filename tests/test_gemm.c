@@ -1,0 +1,311 @@
+/* test_gemm.c - the f32 batch path (kernels/gemm.c) against dequantize + double dot.
+ *
+ * Every method (ours, OpenBLAS when linked) on several weight types, odd batch sizes and
+ * row counts (panel and tile remainders), columns that are not a multiple of the chunk,
+ * 1 and 2 threads calling at once. Tolerance: the f32 GEMM sums cols products in float,
+ * in an order that is neither the reference's nor fixed (OpenBLAS blocks differently per
+ * shape), so |y - ref| <= (cols + 16) * FLT_EPSILON * sum |w_k x_k| (the worst-case
+ * bound of a float sum; the reference itself is exact in double).
+ *
+ * SCARCE_KBENCH=1 adds gemm_bench: GFLOP/s of matmul per type, method and B (the figures
+ * behind gemm_choose()). */
+#include <float.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../kernels/cpu.h"
+#include "../kernels/gemm.h"
+#include "../kernels/matmul.h"
+#include "../quant/types.h"
+#include "test.h"
+
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+static float uniform(void) { /* [-1, 1) */
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (float)((rng >> 40) * (2.0 / 16777216.0) - 1.0);
+}
+
+/* A rows x cols matrix of type t from random floats (f32: the floats themselves). */
+static void *make_weights(const quant_type *t, int64_t rows, int64_t cols, size_t *row_bytes) {
+    *row_bytes = qtype_row_bytes(t->id, cols);
+    char *w = malloc(*row_bytes * rows);
+    float *row = malloc(cols * sizeof(float));
+    for (int64_t r = 0; r < rows; r++) {
+        for (int64_t k = 0; k < cols; k++) row[k] = uniform();
+        if (t->id == QT_F32)
+            memcpy(w + r * *row_bytes, row, cols * sizeof(float));
+        else
+            t->quantize(row, w + r * *row_bytes, cols, NULL);
+    }
+    free(row);
+    return w;
+}
+
+/* Checks Y[B][rows] against the dequantized weights times X in double; returns failures. */
+static int check_against_reference(const quant_type *t, const char *w, size_t row_bytes,
+                                   int64_t rows, int64_t cols, const float *X, int64_t B,
+                                   const float *Y, const char *what) {
+    float *wd = malloc(cols * sizeof(float));
+    int bad = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        t->dequantize(w + r * row_bytes, wd, cols);
+        for (int64_t b = 0; b < B; b++) {
+            double sum = 0, mag = 0;
+            for (int64_t k = 0; k < cols; k++) {
+                sum += (double)wd[k] * X[b * cols + k];
+                mag += fabs((double)wd[k] * X[b * cols + k]);
+            }
+            double tol = (cols + 16) * FLT_EPSILON * mag;
+            if (!(fabs(Y[b * rows + r] - sum) <= tol) && bad++ < 3)
+                test_fail_at(__FILE__, __LINE__, "%s %s rows=%lld cols=%lld B=%lld: y[%lld][%lld] %.9g ref %.9g tol %.3g",
+                             what, t->name, (long long)rows, (long long)cols, (long long)B,
+                             (long long)b, (long long)r, Y[b * rows + r], sum, tol);
+        }
+    }
+    free(wd);
+    return bad;
+}
+
+/* gemm_rows over all rows with nth threads, each on its own contiguous slice. */
+static void run_gemm(gemm_method m, const quant_type *t, const char *w, size_t row_bytes,
+                     int64_t rows, int64_t cols, const float *X, int64_t B, float *Y, int nth) {
+    float *owned;
+    const float *gx = gemm_prepare(m, X, B, cols, &owned);
+    int failed = 0;
+#pragma omp parallel num_threads(nth) reduction(+ : failed)
+    {
+        int ith = omp_get_thread_num(), n = omp_get_num_threads();
+        int64_t r0 = rows * ith / n, r1 = rows * (ith + 1) / n;
+        failed += gemm_rows(m, t, w, row_bytes, r0, r1, cols, gx, gx, B, Y, (size_t)rows) != 0;
+    }
+    CHECK(failed == 0);
+    free(owned);
+}
+
+static void check_type(gemm_method m, uint32_t id) {
+    const quant_type *t = qtype(id);
+    int64_t cols_list[] = {256, 288, 768}; /* 288: a 32-column tail after the 256 chunk */
+    int64_t rows_list[] = {1, 7, 101};     /* below, off and across tiles and panels */
+    int64_t B_list[] = {2, 5, 16, 17, 33};
+    for (int ci = 0; ci < 3; ci++) {
+        int64_t cols = cols_list[ci];
+        if (cols % t->block) continue;
+        for (int ri = 0; ri < 3; ri++) {
+            int64_t rows = rows_list[ri];
+            size_t row_bytes;
+            char *w = make_weights(t, rows, cols, &row_bytes);
+            for (int bi = 0; bi < 5; bi++) {
+                int64_t B = B_list[bi];
+                float *X = malloc(B * cols * sizeof(float)), *Y = malloc(B * rows * sizeof(float));
+                for (int64_t i = 0; i < B * cols; i++) X[i] = uniform() * 2.0f;
+                for (int nth = 1; nth <= 2; nth++) {
+                    for (int64_t i = 0; i < B * rows; i++) Y[i] = NAN; /* every y written */
+                    run_gemm(m, t, w, row_bytes, rows, cols, X, B, Y, nth);
+                    check_against_reference(t, w, row_bytes, rows, cols, X, B, Y,
+                                            gemm_method_name(m));
+                }
+                free(X), free(Y);
+            }
+            free(w);
+        }
+    }
+}
+
+static const uint32_t tested_types[] = {QT_F32, QT_F16, QT_Q8_0, QT_Q4_0, QT_Q4_K, QT_Q6_K};
+
+TEST(gemm_own_equals_reference) {
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    for (size_t i = 0; i < sizeof tested_types / sizeof *tested_types; i++)
+        check_type(GEMM_OWN, tested_types[i]);
+}
+
+TEST(gemm_own_scalar_kernel_equals_reference) {
+    REQUIRE(kernels_init("scalar", NULL) == 0);
+    check_type(GEMM_OWN, QT_Q8_0);
+    check_type(GEMM_OWN, QT_F16);
+}
+
+TEST(gemm_blas_equals_reference) {
+    if (!gemm_have_blas()) SKIP("built without BLAS (BLAS=0)");
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    for (size_t i = 0; i < sizeof tested_types / sizeof *tested_types; i++)
+        check_type(GEMM_BLAS, tested_types[i]);
+}
+
+/* OpenBLAS called from two of our threads at once, many times: same result every time
+ * (each call is single-threaded and deterministic for its shape) and right. */
+TEST(gemm_blas_concurrent_calls_are_safe) {
+    if (!gemm_have_blas()) SKIP("built without BLAS (BLAS=0)");
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    const quant_type *t = qtype(QT_Q8_0);
+    int64_t rows = 200, cols = 512, B = 24;
+    size_t row_bytes;
+    char *w = make_weights(t, rows, cols, &row_bytes);
+    float *X = malloc(B * cols * sizeof(float)), *Y0 = malloc(B * rows * sizeof(float)),
+          *Y = malloc(B * rows * sizeof(float));
+    for (int64_t i = 0; i < B * cols; i++) X[i] = uniform();
+    run_gemm(GEMM_BLAS, t, w, row_bytes, rows, cols, X, B, Y0, 2);
+    check_against_reference(t, w, row_bytes, rows, cols, X, B, Y0, "blas 2 threads");
+    int differ = 0;
+    for (int rep = 0; rep < 50; rep++) {
+        run_gemm(GEMM_BLAS, t, w, row_bytes, rows, cols, X, B, Y, 2);
+        differ += memcmp(Y, Y0, B * rows * sizeof(float)) != 0;
+    }
+    CHECK_EQ_INT(differ, 0);
+    free(w), free(X), free(Y0), free(Y);
+}
+
+/* matmul() takes the f32 path for large batches of float weights: same figures as the
+ * reference, on 1 and 2 threads. */
+TEST(gemm_matmul_large_batch_equals_reference) {
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    int64_t rows = 300, cols = 512, B = 64;
+    const uint32_t ids[] = {QT_F16, QT_F32};
+    for (int i = 0; i < 2; i++) {
+        uint32_t id = ids[i];
+        const quant_type *t = qtype(id);
+        size_t row_bytes;
+        char *w = make_weights(t, rows, cols, &row_bytes);
+        qmatrix W = {.data = w, .type = id, .rows = rows, .cols = cols, .row_bytes = row_bytes};
+        float *X = malloc(B * cols * sizeof(float)), *Y = malloc(B * rows * sizeof(float));
+        for (int64_t i = 0; i < B * cols; i++) X[i] = uniform();
+        CHECK(gemm_choose(id, cols, B) != GEMM_TILES || getenv("SCARCE_GEMM"));
+        for (int nth = 1; nth <= 2; nth++) {
+            kernels_set_threads(nth);
+            matmul(&W, X, B, Y);
+            check_against_reference(t, w, row_bytes, rows, cols, X, B, Y, "matmul");
+        }
+        kernels_set_threads(1);
+        free(w), free(X), free(Y);
+    }
+}
+
+/* ---- SCARCE_KBENCH=1: figures, not checks ---- */
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* GFLOP/s of matmul (fastest call in 0.5 s) with $SCARCE_GEMM = method. */
+static double bench_one(const qmatrix *W, const float *X, int64_t B, float *Y, const char *method) {
+    setenv("SCARCE_GEMM", method, 1);
+    matmul(W, X, B, Y);
+    double best = 1e30, t0 = now_seconds();
+    do {
+        double t1 = now_seconds();
+        matmul(W, X, B, Y);
+        double t = now_seconds() - t1;
+        if (t < best) best = t;
+    } while (now_seconds() - t0 < 0.5);
+    unsetenv("SCARCE_GEMM");
+    return 2.0 * W->rows * W->cols * B / best / 1e9;
+}
+
+TEST(gemm_bench) {
+    if (!getenv("SCARCE_KBENCH")) SKIP("set SCARCE_KBENCH=1 for the GEMM figures");
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    const char *tl = getenv("GEMM_BENCH_THREADS");
+    kernels_set_threads(tl ? atoi(tl) : 1);
+    uint32_t ids[] = {QT_F32, QT_Q8_0, QT_Q4_0, QT_F16, QT_Q4_K, QT_Q6_K};
+    const char *only = getenv("GEMM_BENCH_TYPE");
+    int64_t Bs[] = {2, 4, 8, 16, 32, 64};
+    const char *bl = getenv("GEMM_BENCH_B");
+    int64_t rows = 2048, cols = 2048; /* TinyLlama's attn_q; GEMM_BENCH_SHAPE=ROWSxCOLS */
+    const char *shape = getenv("GEMM_BENCH_SHAPE");
+    if (shape) sscanf(shape, "%ldx%ld", &rows, &cols);
+    const char *mt[] = {"tiles", "own", "blas", "i8x8"};
+    printf("\nGFLOP/s, %lld x %lld, %d thread(s): tiles (int8/vec_dot) | own | blas\n",
+           (long long)rows, (long long)cols, kernels_threads());
+    float *X = malloc(64 * cols * sizeof(float)), *Y = malloc(64 * rows * sizeof(float));
+    for (int64_t i = 0; i < 64 * cols; i++) X[i] = uniform();
+    for (size_t i = 0; i < sizeof ids / sizeof *ids; i++) {
+        const quant_type *t = qtype(ids[i]);
+        if (only && !strstr(only, t->name)) continue;
+        size_t row_bytes;
+        char *w = make_weights(t, rows, cols, &row_bytes);
+        qmatrix W = {.data = w, .type = ids[i], .rows = rows, .cols = cols, .row_bytes = row_bytes};
+        for (size_t b = 0; b < sizeof Bs / sizeof *Bs; b++) {
+            if (bl && atoll(bl) != Bs[b]) continue;
+            printf("%-5s B=%-3lld", t->name, (long long)Bs[b]);
+            for (int m = 0; m < 4; m++)
+                if ((m < 2 || (m == 2 && gemm_have_blas()) || (m == 3 && (ids[i] == QT_Q4_0 || ids[i] == QT_Q8_0))))
+                    printf(" %s %6.1f", mt[m], bench_one(&W, X, Bs[b], Y, mt[m]));
+            printf("\n");
+        }
+        free(w);
+    }
+    free(X), free(Y);
+    kernels_set_threads(1);
+}
+
+/* The panel dequantizers give the reference's values exactly. */
+TEST(gemm_dequantizer_equals_reference) {
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    for (size_t i = 0; i < sizeof tested_types / sizeof *tested_types; i++) {
+        const quant_type *t = qtype(tested_types[i]);
+        int64_t cols = t->block == 1 ? 1003 : 8 * t->block;
+        size_t row_bytes;
+        char *w = make_weights(t, 1, cols, &row_bytes);
+        float *a = malloc(cols * sizeof(float)), *b = malloc(cols * sizeof(float));
+        t->dequantize(w, a, cols);
+        gemm_dequantizer(t)(w, b, cols);
+        CHECK_MSG(memcmp(a, b, cols * sizeof(float)) == 0, "%s", t->name);
+        free(w), free(a), free(b);
+    }
+}
+
+/* GEMM_I8X8 through matmul: q4_0 / q8_0 weights x the q8_0 activations matmul makes,
+ * against the dequantized weights x dequantized q8_0 activations in double. The block
+ * sums are exact integers in both, so only the float accumulation over blocks differs:
+ * tol = (cols + 16) * FLT_EPSILON * sum |w_k a_k| (check_against_reference). */
+static void check_i8x8(uint32_t id) {
+    const quant_type *t = qtype(id), *q8 = qtype(QT_Q8_0);
+    int64_t cols_list[] = {256, 288}, rows_list[] = {7, 13, 101}, B_list[] = {2, 3, 5, 17, 64};
+    for (int ci = 0; ci < 2; ci++)
+        for (int ri = 0; ri < 3; ri++) {
+            int64_t cols = cols_list[ci], rows = rows_list[ri];
+            size_t row_bytes, arow = qtype_row_bytes(QT_Q8_0, cols);
+            char *w = make_weights(t, rows, cols, &row_bytes);
+            qmatrix W = {.data = w, .type = id, .rows = rows, .cols = cols, .row_bytes = row_bytes};
+            for (int bi = 0; bi < 5; bi++) {
+                int64_t B = B_list[bi];
+                /* B = 64 without forcing: the path matmul takes for prefill */
+                if (B == 64) unsetenv("SCARCE_GEMM");
+                else setenv("SCARCE_GEMM", "i8x8", 1);
+                CHECK(gemm_choose(id, cols, B) == GEMM_I8X8);
+                float *X = malloc(B * cols * sizeof(float)), *Y = malloc(B * rows * sizeof(float));
+                float *Xq = malloc(B * cols * sizeof(float));
+                char *a = malloc(arow);
+                for (int64_t i = 0; i < B * cols; i++) X[i] = uniform() * 3.0f;
+                for (int64_t b = 0; b < B; b++) { /* what matmul's activations stand for */
+                    q8->from_float(X + b * cols, a, cols);
+                    q8->dequantize(a, Xq + b * cols, cols);
+                }
+                for (int nth = 1; nth <= 2; nth++) {
+                    kernels_set_threads(nth);
+                    for (int64_t i = 0; i < B * rows; i++) Y[i] = NAN;
+                    matmul(&W, X, B, Y);
+                    check_against_reference(t, w, row_bytes, rows, cols, Xq, B, Y, "i8x8");
+                }
+                free(X), free(Y), free(Xq), free(a);
+            }
+            free(w);
+        }
+    kernels_set_threads(1);
+    unsetenv("SCARCE_GEMM");
+}
+
+TEST(gemm_i8x8_equals_reference) {
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    setenv("SCARCE_GEMM", "i8x8", 1);
+    int have = gemm_choose(QT_Q4_0, 256, 16) == GEMM_I8X8;
+    unsetenv("SCARCE_GEMM");
+    if (!have) SKIP("no AVX2: GEMM_I8X8 not available");
+    check_i8x8(QT_Q4_0);
+    check_i8x8(QT_Q8_0);
+}
