@@ -8,10 +8,11 @@
  * GEMM_BLAS, per thread: dequantize BLAS_PANEL_BYTES of whole rows, one cblas_sgemm
  *   Y[B x P] = X[B x cols] * panel^T with ldc = rows. OpenBLAS runs single-threaded inside
  *   our OpenMP threads (its own threads would fight OpenMP's for the same cores).
- * GEMM_I8X8 (q4_0, q8_0 on AVX2), per thread: repack I8X8_PANEL_BYTES of rows into 8-row
- *   interleaved int8 (kernels/x86/avx2_gemm_i8.c), then 8 rows x 4 tokens per call on the
- *   q8_0 activations matmul already made. */
+ * GEMM_I8X8 (q4_0, q8_0 on AVX2), per thread, for weights not packed at load: repack
+ *   I8X8_PANEL_BYTES of rows into repack.h's 8-row interleaved layout and run its kernel
+ *   (8 rows x 4 tokens per weight unpack) on the q8_0 activations matmul already made. */
 #include "gemm.h"
+#include "repack.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,9 @@
 #define BLAS_PANEL_BYTES (256 * 1024)
 
 /* Cache-line aligned buffer (C11 aligned_alloc wants the size a multiple of it). */
-static void *alloc64(size_t bytes) { return aligned_alloc(64, (bytes + 63) / 64 * 64); }
+static void *alloc64(size_t bytes) {
+    return aligned_alloc(64, (bytes + 63) / 64 * 64);
+}
 
 const char *gemm_method_name(gemm_method m) {
     static const char *names[] = {"tiles", "own", "blas", "i8x8"};
@@ -65,7 +68,8 @@ gemm_method gemm_choose(uint32_t type, int64_t cols, int64_t B) {
     if (!t || !t->dequantize || KC % t->block != 0) return GEMM_TILES;
     int i8x8 = 0;
 #if defined(__x86_64__)
-    i8x8 = (type == QT_Q4_0 || type == QT_Q8_0) && (kernels_isa() == ISA_AVX2 || kernels_isa() == ISA_AVX512);
+    i8x8 = (type == QT_Q4_0 || type == QT_Q8_0) &&
+           (kernels_isa() == ISA_AVX2 || kernels_isa() == ISA_AVX512);
 #endif
     int forced = forced_method();
     if (forced == GEMM_I8X8 && !i8x8) forced = GEMM_TILES;
@@ -106,8 +110,7 @@ float *gemm_pack_x(const float *X, int64_t B, int64_t cols) {
     return xt;
 }
 
-const float *gemm_prepare(gemm_method m, const float *X, int64_t B, int64_t cols,
-                          float **owned) {
+const float *gemm_prepare(gemm_method m, const float *X, int64_t B, int64_t cols, float **owned) {
     *owned = NULL;
 #ifdef SCARCE_BLAS
     if (m == GEMM_BLAS) {
@@ -121,8 +124,8 @@ const float *gemm_prepare(gemm_method m, const float *X, int64_t B, int64_t cols
     return *owned = gemm_pack_x(X, B, cols);
 }
 
-void gemm_tile_f32_ref(int64_t kc, const float *xt, const float *w, size_t ldw, float *c,
-                       int nr, int accumulate) {
+void gemm_tile_f32_ref(int64_t kc, const float *xt, const float *w, size_t ldw, float *c, int nr,
+                       int accumulate) {
     for (int r = 0; r < nr; r++) {
         float acc[GEMM_NT];
         for (int t = 0; t < GEMM_NT; t++) acc[t] = accumulate ? c[r * GEMM_NT + t] : 0;
@@ -163,8 +166,7 @@ static int own_panel_rows(int64_t cols) {
  * wbuf[chunk][row][KC], so the micro-kernel reads each chunk of rows contiguously. */
 static void own_panel(const quant_type *t, dequantize_fn dequantize, const char *w,
                       size_t row_bytes, int64_t p0, int np, int panel, int64_t cols,
-                      const float *xt, int64_t groups, float *wbuf, float *c,
-                      gemm_tile_fn kernel) {
+                      const float *xt, int64_t groups, float *wbuf, float *c, gemm_tile_fn kernel) {
     for (int r = 0; r < np; r++) {
         const char *src = w + (p0 + r) * row_bytes;
         for (int64_t k0 = 0; k0 < cols; k0 += KC) { /* KC is a multiple of the block */
@@ -185,9 +187,8 @@ static void own_panel(const quant_type *t, dequantize_fn dequantize, const char 
     }
 }
 
-static int own_rows(const quant_type *t, const char *w, size_t row_bytes, int64_t r0,
-                    int64_t r1, int64_t cols, const float *xt, int64_t B, float *Y,
-                    size_t ldy) {
+static int own_rows(const quant_type *t, const char *w, size_t row_bytes, int64_t r0, int64_t r1,
+                    int64_t cols, const float *xt, int64_t B, float *Y, size_t ldy) {
     int64_t groups = (B + GEMM_NT - 1) / GEMM_NT;
     int panel = own_panel_rows(cols);
     float *wbuf = alloc64((size_t)panel * cols * sizeof(float));
@@ -209,9 +210,8 @@ static int own_rows(const quant_type *t, const char *w, size_t row_bytes, int64_
 }
 
 #ifdef SCARCE_BLAS
-static int blas_rows(const quant_type *t, const char *w, size_t row_bytes, int64_t r0,
-                     int64_t r1, int64_t cols, const float *X, int64_t B, float *Y,
-                     size_t ldy) {
+static int blas_rows(const quant_type *t, const char *w, size_t row_bytes, int64_t r0, int64_t r1,
+                     int64_t cols, const float *X, int64_t B, float *Y, size_t ldy) {
     int64_t panel = BLAS_PANEL_BYTES / ((size_t)cols * sizeof(float));
     if (panel < 8) panel = 8;
     float *wbuf = alloc64((size_t)panel * cols * sizeof(float));
@@ -221,17 +221,17 @@ static int blas_rows(const quant_type *t, const char *w, size_t row_bytes, int64
         int64_t np = r1 - p0 < panel ? r1 - p0 : panel;
         for (int64_t r = 0; r < np; r++)
             dequantize(w + (p0 + r) * row_bytes, wbuf + r * cols, cols);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)np, (int)cols, 1.0f,
-                    X, (int)cols, wbuf, (int)cols, 0.0f, Y + p0, (int)ldy);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)np, (int)cols, 1.0f, X,
+                    (int)cols, wbuf, (int)cols, 0.0f, Y + p0, (int)ldy);
     }
     free(wbuf);
     return 0;
 }
 #endif
 
-int gemm_rows(gemm_method m, const quant_type *t, const char *w, size_t row_bytes,
-              int64_t r0, int64_t r1, int64_t cols, const float *X, const float *xt, int64_t B,
-              float *Y, size_t ldy) {
+int gemm_rows(gemm_method m, const quant_type *t, const char *w, size_t row_bytes, int64_t r0,
+              int64_t r1, int64_t cols, const float *X, const float *xt, int64_t B, float *Y,
+              size_t ldy) {
 #ifdef SCARCE_BLAS
     if (m == GEMM_BLAS) return blas_rows(t, w, row_bytes, r0, r1, cols, X, B, Y, ldy);
 #endif
@@ -243,51 +243,29 @@ int gemm_rows(gemm_method m, const quant_type *t, const char *w, size_t row_byte
 /* Packed bytes per panel of GEMM_I8X8 (half of L2: the panel is reread per 4 tokens). */
 #define I8X8_PANEL_BYTES (128 * 1024)
 
-int gemm_i8x8_rows(uint32_t type, const char *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
-                   const void *act, size_t act_row, int64_t B, float *Y, size_t ldy) {
-#if defined(__x86_64__)
-    typedef void (*pack_fn)(const void *, size_t, int, int64_t, uint8_t *, float *);
-    typedef void (*kernel_fn)(int64_t, const uint8_t *, const float *, const void *, size_t,
-                              const int32_t *, int, float *, size_t);
-    pack_fn pack = type == QT_Q4_0 ? gemm_pack_q4_0x8_avx2 : gemm_pack_q8_0x8_avx2;
-    kernel_fn kernel = type == QT_Q4_0 ? gemm_q4_0x8_avx2 : gemm_q8_0x8_avx2;
-    if (type != QT_Q4_0 && type != QT_Q8_0) return -1;
-    const int64_t nb = cols / 32;
-    int64_t panel = I8X8_PANEL_BYTES / cols / 8 * 8;
-    if (panel < 8) panel = 8;
-    uint8_t *qs = alloc64((size_t)panel * cols);
-    float *d = malloc((size_t)panel * nb * sizeof(float));
-    int32_t *ysum8 = malloc((size_t)B * nb * sizeof(int32_t));
-    int ok = qs && d && ysum8;
-    for (int64_t b = 0; ok && b < B; b++)
-        for (int64_t i = 0; i < nb; i++) {
-            const int8_t *q = ((const block_q8_0 *)((const char *)act + b * act_row) + i)->qs;
-            int32_t sum = 0;
-            for (int k = 0; k < 32; k++) sum += q[k];
-            ysum8[b * nb + i] = 8 * sum;
+/* The load-time layout of repack.h, made per batch for weights that were not packed at
+ * load (SCARCE_REPACK=0): panels of rows into the 8-row interleaved layout, then repack.h's
+ * kernel; the last rows % 8 go through the type's own tile. */
+int gemm_i8x8_rows(uint32_t type, const char *w, size_t row_bytes, int64_t r0, int64_t r1,
+                   int64_t cols, const void *act, size_t act_row, int64_t B, float *Y, size_t ldy) {
+    vec_dot_tile_fn packed = repack_tile(type);
+    const quant_type *t = qtype(type);
+    if (!packed || !repack_has_layout(type)) return -1;
+    int64_t panel = (int64_t)(I8X8_PANEL_BYTES / row_bytes) / REPACK_ROWS * REPACK_ROWS;
+    if (panel < REPACK_ROWS) panel = REPACK_ROWS;
+    char *buf = alloc64((size_t)panel * row_bytes);
+    if (!buf) return -1;
+    for (int64_t p0 = r0; p0 < r1; p0 += panel) {
+        int64_t np = r1 - p0 < panel ? r1 - p0 : panel, full = np / REPACK_ROWS * REPACK_ROWS;
+        if (full) {
+            repack_rows(type, full, cols, w + p0 * row_bytes, buf);
+            packed(cols, Y + p0, ldy, buf, row_bytes, (int)full, act, act_row, (int)B);
         }
-    for (int64_t p0 = r0; ok && p0 < r1; p0 += panel) {
-        int64_t np = r1 - p0 < panel ? r1 - p0 : panel;
-        for (int64_t g = 0; g * 8 < np; g++)
-            pack(w + (p0 + g * 8) * row_bytes, row_bytes,
-                                  np - g * 8 < 8 ? (int)(np - g * 8) : 8, nb,
-                                  qs + g * 8 * cols, d + g * 8 * nb);
-        for (int64_t b0 = 0; b0 < B; b0 += 4) {
-            int na = B - b0 < 4 ? (int)(B - b0) : 4;
-            const char *a = (const char *)act + b0 * act_row;
-            for (int64_t g = 0; g * 8 < np; g++) {
-                float *y = Y + b0 * ldy + p0 + g * 8, tmp[4 * 8];
-                int full = np - g * 8 >= 8;
-                kernel(nb, qs + g * 8 * cols, d + g * 8 * nb, a, act_row,
-                                 ysum8 + b0 * nb, na, full ? y : tmp, full ? ldy : 8);
-                for (int j = 0; !full && j < na; j++)
-                    memcpy(y + j * ldy, tmp + j * 8, (size_t)(np - g * 8) * sizeof(float));
-            }
-        }
+        for (int64_t r = p0 + full; r < p0 + np; r++)
+            for (int64_t b = 0; b < B; b++)
+                t->vec_dot(cols, &Y[b * ldy + r], w + r * row_bytes,
+                           (const char *)act + b * act_row);
     }
-    free(qs), free(d), free(ysum8);
-    return ok ? 0 : -1;
-#else
-    return -1;
-#endif
+    free(buf);
+    return 0;
 }

@@ -2,7 +2,8 @@
  *
  * With B tokens each weight byte feeds B multiply-adds, so prefill is compute-bound and
  * the question is which instructions do the most multiply-adds per cycle:
- *  - GEMM_I8X8: q4_0 / q8_0 rows repacked per batch into 8 interleaved rows, so one int8
+ *  - GEMM_I8X8: q4_0 / q8_0 rows repacked per batch into repack.h's 8 interleaved rows (for
+ *    weights not packed at load), so one int8
  *    maddubs serves 8 rows and the block scaling is one fma per 8 rows (AVX2).
  *  - GEMM_OWN: rows dequantized to f32 per batch, then a register-tiled f32 micro-kernel
  *    (6 rows x 16 tokens; AVX2 where the CPU has it, plain C otherwise).
@@ -43,8 +44,7 @@ float *gemm_pack_x(const float *X, int64_t B, int64_t cols);
 /* The activations method m reads, from the calling (single) thread before gemm_rows:
  * gemm_pack_x(X) for GEMM_OWN (*owned = it, free() after), X for GEMM_BLAS (and OpenBLAS
  * is set to one thread: it runs inside ours). NULL when out of memory. */
-const float *gemm_prepare(gemm_method m, const float *X, int64_t B, int64_t cols,
-                          float **owned);
+const float *gemm_prepare(gemm_method m, const float *X, int64_t B, int64_t cols, float **owned);
 
 /* Y[b * ldy + r] = dot(row r of W, X[b]) for r in [r0, r1), b < B. W's rows are
  * row_bytes apart, of type t. xt is gemm_pack_x(X) for GEMM_OWN (X is then unused), X
@@ -57,38 +57,25 @@ int gemm_rows(gemm_method m, const struct quant_type *t, const char *w, size_t r
 /* GEMM_I8X8: Y[b * ldy + r] for r in [r0, r1), b < B, from q4_0 or q8_0 rows (type) and
  * the q8_0 activations act (B rows of act_row bytes, as matmul converts them). -1: out of
  * memory or no kernel for the type. */
-int gemm_i8x8_rows(uint32_t type, const char *w, size_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
-                   const void *act, size_t act_row, int64_t B, float *Y, size_t ldy);
+int gemm_i8x8_rows(uint32_t type, const char *w, size_t row_bytes, int64_t r0, int64_t r1,
+                   int64_t cols, const void *act, size_t act_row, int64_t B, float *Y, size_t ldy);
 
 /* The micro-kernel: c[r][t] (+)= sum_k w[r * ldw + k] * xt[k][t] for r < nr <= GEMM_NR,
  * t < GEMM_NT; accumulate = 0 overwrites c. */
-typedef void (*gemm_tile_fn)(int64_t kc, const float *xt, const float *w, size_t ldw,
-                             float *c, int nr, int accumulate);
-void gemm_tile_f32_ref(int64_t kc, const float *xt, const float *w, size_t ldw, float *c,
-                       int nr, int accumulate);
+typedef void (*gemm_tile_fn)(int64_t kc, const float *xt, const float *w, size_t ldw, float *c,
+                             int nr, int accumulate);
+void gemm_tile_f32_ref(int64_t kc, const float *xt, const float *w, size_t ldw, float *c, int nr,
+                       int accumulate);
 /* The fastest dequantizer of type t on this CPU (t->dequantize where there is no other). */
 typedef void (*dequantize_fn)(const void *src, float *dst, int64_t n);
 dequantize_fn gemm_dequantizer(const struct quant_type *t);
 #if defined(__x86_64__)
-void gemm_tile_f32_avx2(int64_t kc, const float *xt, const float *w, size_t ldw, float *c,
-                        int nr, int accumulate);
+void gemm_tile_f32_avx2(int64_t kc, const float *xt, const float *w, size_t ldw, float *c, int nr,
+                        int accumulate);
 /* Same values as the reference dequantizers (quant/), for filling panels. */
 void dequantize_f16_avx2(const void *src, float *dst, int64_t n);
 void dequantize_q8_0_avx2(const void *src, float *dst, int64_t n);
 void dequantize_q4_0_avx2(const void *src, float *dst, int64_t n);
-/* 8 rows (nrows <= 8 real, the rest zero) of nb q4_0 blocks into the interleaved layout
- * of avx2_gemm_i8.c: qs[nb * 256] nibbles, d[nb * 8] scales. */
-void gemm_pack_q4_0x8_avx2(const void *w, size_t row_bytes, int nrows, int64_t nb,
-                           uint8_t *qs, float *d);
-/* y[j * ldy + r] = row r of the packed 8 x token j of act, j < nact <= 4; ysum8[j * nb +
- * i] = 8 * (sum of token j's block i quants). */
-void gemm_q4_0x8_avx2(int64_t nb, const uint8_t *qs, const float *d, const void *act,
-                      size_t act_row, const int32_t *ysum8, int nact, float *y, size_t ldy);
-/* The same for q8_0 rows (ysum8 unused). */
-void gemm_pack_q8_0x8_avx2(const void *w, size_t row_bytes, int nrows, int64_t nb,
-                           uint8_t *qs, float *d);
-void gemm_q8_0x8_avx2(int64_t nb, const uint8_t *qs, const float *d, const void *act,
-                      size_t act_row, const int32_t *ysum8, int nact, float *y, size_t ldy);
 #endif
 
 #endif

@@ -82,11 +82,13 @@ void kernels_set_threads(int n_threads) {
     omp_set_num_threads(n_threads_set);
 }
 
-int kernels_threads(void) { return n_threads_set; }
+int kernels_threads(void) {
+    return n_threads_set;
+}
 
 /* Converts B activation rows to the weight type's dot_type; returns X itself for f32. */
-static const void *convert_activations(const quant_type *t, const float *X, int64_t B,
-                                       int64_t cols, size_t *act_row, void **owned) {
+static const void *convert_activations(const quant_type *t, const float *X, int64_t B, int64_t cols,
+                                       size_t *act_row, void **owned) {
     *owned = NULL;
     if (t->dot_type == QT_F32) {
         *act_row = (size_t)cols * sizeof(float);
@@ -113,9 +115,9 @@ typedef struct {
     vec_dot_fn dot;
     vec_dot_tile_fn tile; /* NULL: dot per (row, token) */
     float *Y;
-    gemm_method gemm;     /* GEMM_TILES: the fields above; else the f32 path below */
+    gemm_method gemm; /* GEMM_TILES: the fields above; else the f32 path below */
     const quant_type *t;
-    const float *gemm_x;  /* gemm_prepare()'s activations */
+    const float *gemm_x; /* gemm_prepare()'s activations */
 } matmul_job;
 
 /* Rows [r0, r1) of the job against all B activation rows, panel by panel. */
@@ -149,15 +151,14 @@ static void matmul_rows(const matmul_job *job, int64_t r0, int64_t r1) {
     for (int64_t p0 = r0; p0 < r1; p0 += panel) {
         int64_t p1 = p0 + panel < r1 ? p0 + panel : r1;
         if (job->tile) {
-            job->tile(cols, job->Y + p0, (size_t)rows, job->w + p0 * job->row_bytes,
-                      job->row_bytes, (int)(p1 - p0), job->act, job->act_row, (int)job->B);
+            job->tile(cols, job->Y + p0, (size_t)rows, job->w + p0 * job->row_bytes, job->row_bytes,
+                      (int)(p1 - p0), job->act, job->act_row, (int)job->B);
             continue;
         }
         for (int64_t b = 0; b < job->B; b++) {
             const char *x = job->act + b * job->act_row;
             float *y = job->Y + b * rows;
-            for (int64_t r = p0; r < p1; r++)
-                job->dot(cols, &y[r], job->w + r * job->row_bytes, x);
+            for (int64_t r = p0; r < p1; r++) job->dot(cols, &y[r], job->w + r * job->row_bytes, x);
         }
     }
 }
@@ -174,9 +175,16 @@ void matmul(const qmatrix *W, const float *X, int64_t B, float *Y) {
     const quant_type *t = qtype(W->type);
     void *owned;
     float *gemm_owned = NULL;
-    matmul_job job = {.w = W->data, .row_bytes = W->row_bytes, .rows = W->rows,
-                      .cols = W->cols, .B = B, .dot = t->vec_dot, .tile = t->vec_dot_tile, .Y = Y,
-                      .t = t, .gemm = gemm_choose(W->type, W->cols, B)};
+    matmul_job job = {.w = W->data,
+                      .row_bytes = W->row_bytes,
+                      .rows = W->rows,
+                      .cols = W->cols,
+                      .B = B,
+                      .dot = t->vec_dot,
+                      .tile = t->vec_dot_tile,
+                      .Y = Y,
+                      .t = t,
+                      .gemm = gemm_choose(W->type, W->cols, B)};
     /* Packed copy (repack.h): its tile kernel takes the same arguments, rows starting at
      * r0 % 8 == 0 sit at r0 row_bytes as in the file. Larger batches keep the file layout. */
     vec_dot_tile_fn packed = W->packed && B <= REPACK_MAX_BATCH ? repack_tile(W->type) : NULL;
@@ -222,7 +230,9 @@ void matmul(const qmatrix *W, const float *X, int64_t B, float *Y) {
     free(gemm_owned);
 }
 
-void matvec(const qmatrix *W, const float *x, float *y) { matmul(W, x, 1, y); }
+void matvec(const qmatrix *W, const float *x, float *y) {
+    matmul(W, x, 1, y);
+}
 
 void qmatrix_row(const qmatrix *W, int64_t r, float *out) {
     qtype(W->type)->dequantize((const char *)W->data + r * W->row_bytes, out, W->cols);
