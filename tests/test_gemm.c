@@ -20,6 +20,7 @@
 #include "../kernels/gemm.h"
 #include "../kernels/matmul.h"
 #include "../quant/types.h"
+#include "bench_util.h"
 #include "test.h"
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
@@ -185,23 +186,10 @@ TEST(gemm_matmul_large_batch_equals_reference) {
 
 /* ---- SCARCE_KBENCH=1: figures, not checks ---- */
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* GFLOP/s of matmul (fastest call in 0.5 s) with $SCARCE_GEMM = method. */
 static double bench_one(const qmatrix *W, const float *X, int64_t B, float *Y, const char *method) {
     setenv("SCARCE_GEMM", method, 1);
-    matmul(W, X, B, Y);
-    double best = 1e30, t0 = now_seconds();
-    do {
-        double t1 = now_seconds();
-        matmul(W, X, B, Y);
-        double t = now_seconds() - t1;
-        if (t < best) best = t;
-    } while (now_seconds() - t0 < 0.5);
+    double best = bench_best_matmul(W, X, B, Y, 0.5);
     unsetenv("SCARCE_GEMM");
     return 2.0 * W->rows * W->cols * B / best / 1e9;
 }

@@ -26,6 +26,7 @@
 #include "../kernels/ref/ref.h"
 #include "../quant/fp16.h"
 #include "../quant/types.h"
+#include "bench_util.h"
 #include "test.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -379,24 +380,9 @@ TEST(kernels_matmul_equals_matvecs_double_reference_and_threads) {
 
 /* ---- SCARCE_KBENCH=1: figures, not checks ---- */
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* Weight GB/s of matvec (B=1) or of matmul with B tokens: the fastest of the calls made
- * in 0.3 s (the machine is shared: the minimum time is the least disturbed one). */
+/* Weight GB/s of matmul with B tokens, fastest call of 0.3 s. */
 static double bench_matmul(const qmatrix *W, const float *X, int64_t B, float *Y) {
-    matmul(W, X, B, Y);
-    double best = 1e30, t0 = now_seconds();
-    do {
-        double t1 = now_seconds();
-        matmul(W, X, B, Y);
-        double t = now_seconds() - t1;
-        if (t < best) best = t;
-    } while (now_seconds() - t0 < 0.3);
-    return (double)W->rows * W->row_bytes / best / 1e9;
+    return (double)W->rows * W->row_bytes / bench_best_matmul(W, X, B, Y, 0.3) / 1e9;
 }
 
 /* Streaming read of 2 GiB with all threads: the machine's read bandwidth. */
@@ -409,10 +395,10 @@ static double bench_read_bandwidth(int n_threads) {
     double best = 0;
     for (int rep = 0; rep < 3; rep++) {
         uint64_t sum = 0;
-        double t0 = now_seconds();
+        double t0 = bench_now();
 #pragma omp parallel for num_threads(n_threads) reduction(+ : sum)
         for (size_t i = 0; i < n; i++) sum += buf[i];
-        double gbs = n * 8.0 / (now_seconds() - t0) / 1e9;
+        double gbs = n * 8.0 / (bench_now() - t0) / 1e9;
         if (gbs > best && sum) best = gbs;
     }
     free(buf);

@@ -12,6 +12,7 @@
 #include "../quant/blocks.h"
 #include "../quant/fp16.h"
 #include "../quant/types.h"
+#include "bench_util.h"
 #include "test.h"
 
 static uint64_t rng = 0x243f6a8885a308d3ull;
@@ -318,22 +319,9 @@ TEST(repack_forward_on_off_same_greedy) {
 
 /* ---- SCARCE_KBENCH=1: figures, not checks ---- */
 
-static double seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Weight GB/s x B (the matvec-equivalent rate), best call of 0.3 s (shared machine). */
 static double matmul_gbs(const qmatrix *W, const float *x, int64_t B, float *y) {
-    matmul(W, x, B, y);
-    double best = 1e30, t0 = seconds();
-    do {
-        double t1 = seconds();
-        matmul(W, x, B, y);
-        best = fmin(best, seconds() - t1);
-    } while (seconds() - t0 < 0.3);
-    return (double)W->rows * W->row_bytes * B / best / 1e9;
+    return (double)W->rows * W->row_bytes * B / bench_best_matmul(W, x, B, y, 0.3) / 1e9;
 }
 
 TEST(repack_bench) {
