@@ -8,38 +8,48 @@
 #include "../quant/types.h"
 #include "cpu.h"
 
-/* Both types are an fp16 scale followed by qs bytes (blocks.h); the layout only moves
- * whole 4-byte chunks of qs, so one routine serves both. */
+/* Each type is fp16 fields (Q4_0 / Q8_0: d; Q4_1: d, m) followed by qs bytes (blocks.h);
+ * the layout groups each field over the 8 rows and moves whole 4-byte chunks of qs, so
+ * one routine serves all three. */
 int repack_has_layout(uint32_t type) {
-    return type == QT_Q4_0 || type == QT_Q8_0;
+    return type == QT_Q4_0 || type == QT_Q8_0 || type == QT_Q4_1;
 }
 
-/* Bytes of one block of one row (2 of scale, the rest qs). */
+/* Bytes of one block of one row (the fp16 fields, then qs). */
 static size_t block_bytes(uint32_t type) {
     return qtype(type)->block_bytes;
 }
 
+/* fp16 fields at the start of a block: 2 for Q4_1 (d, m), 1 for the others (d). */
+static int n_fields(uint32_t type) {
+    return type == QT_Q4_1 ? 2 : 1;
+}
+
 /* Copies one block between the two layouts: row block `one` <-> row r of packed block
  * `x8` (pack = 1: one -> x8). */
-static void move_block(uint8_t *x8, uint8_t *one, int r, size_t bb, int pack) {
-    const size_t qs_bytes = bb - 2;
-    uint8_t *d = x8 + 2 * r, *qs = x8 + 2 * REPACK_ROWS;
-    if (pack)
-        memcpy(d, one, 2);
-    else
-        memcpy(one, d, 2);
+static void move_block(uint8_t *x8, uint8_t *one, int r, size_t bb, int nf, int pack) {
+    const size_t head = 2 * (size_t)nf, qs_bytes = bb - head;
+    uint8_t *qs = x8 + head * REPACK_ROWS;
+    for (int f = 0; f < nf; f++) {
+        uint8_t *field = x8 + 2 * REPACK_ROWS * f + 2 * r;
+        if (pack)
+            memcpy(field, one + 2 * f, 2);
+        else
+            memcpy(one + 2 * f, field, 2);
+    }
     for (size_t c = 0; c < qs_bytes / 4; c++) {
         uint8_t *chunk = qs + 32 * c + 4 * r;
         if (pack)
-            memcpy(chunk, one + 2 + 4 * c, 4);
+            memcpy(chunk, one + head + 4 * c, 4);
         else
-            memcpy(one + 2 + 4 * c, chunk, 4);
+            memcpy(one + head + 4 * c, chunk, 4);
     }
 }
 
 static void convert(uint32_t type, int64_t rows, int64_t cols, const uint8_t *src, uint8_t *dst,
                     int pack) {
     const size_t bb = block_bytes(type);
+    const int nf = n_fields(type);
     const int64_t nb = cols / qtype(type)->block;
     const size_t row_bytes = (size_t)nb * bb;
     const uint8_t *packed = pack ? dst : src, *plain = pack ? src : dst;
@@ -48,7 +58,7 @@ static void convert(uint32_t type, int64_t rows, int64_t cols, const uint8_t *sr
             uint8_t *x8 = (uint8_t *)packed + (g * nb + i) * REPACK_ROWS * bb;
             for (int r = 0; r < REPACK_ROWS; r++) {
                 uint8_t *one = (uint8_t *)plain + (g * REPACK_ROWS + r) * row_bytes + i * bb;
-                move_block(x8, one, r, bb, pack);
+                move_block(x8, one, r, bb, nf, pack);
             }
         }
 }
@@ -67,6 +77,7 @@ vec_dot_tile_fn repack_tile(uint32_t type) {
     if (isa == ISA_AVX2 || isa == ISA_AVX512) {
         if (type == QT_Q4_0) return tile_q4_0x8_avx2;
         if (type == QT_Q8_0) return tile_q8_0x8_avx2;
+        if (type == QT_Q4_1) return tile_q4_1x8_avx2;
     }
 #endif
     (void)type;

@@ -1,4 +1,4 @@
-/* repack.h - Q4_0 / Q8_0 weights re-laid at load time, 8 rows interleaved, for decode
+/* repack.h - Q4_0 / Q4_1 / Q8_0 weights re-laid at load time, 8 rows interleaved, for decode
  * and small batches.
  *
  * Why: a one-row dot product ends every 32-weight block with a float fold (int32 sum ->
@@ -10,13 +10,15 @@
  * Layout ("x8"). Rows are taken in groups of 8; a group is stored as its blocks in
  * column order, and block i of a group (the 8 rows' block i) is
  *   d[8]        the 8 rows' fp16 scales, row order
- *   qs[32 * m]  chunks c = 0 .. m-1 of 32 bytes; chunk c holds, for row r = 0..7,
+ *   m[8]        Q4_1 only: the 8 rows' fp16 minimums, row order
+ *   qs[32 * nc] chunks c = 0 .. nc-1 of 32 bytes; chunk c holds, for row r = 0..7,
  *               the row's qs bytes [4c, 4c + 4) at offset 32c + 4r
- * with m = 4 for Q4_0 (16 qs bytes a row: byte j holds element j in its low nibble and
- * element j + 16 in its high nibble, unchanged) and m = 8 for Q8_0 (32 qs bytes a row).
- * A block of a group is exactly 8 original blocks' bytes (144 = 8 x 18, 272 = 8 x 34), so
- * group g starts at byte 8 g row_bytes: rows [r0, r1) with r0 % 8 == 0 start at r0
- * row_bytes, as in the file, and bytes streamed per token are unchanged.
+ * with nc = 4 for Q4_0 and Q4_1 (16 qs bytes a row: byte j holds element j in its low
+ * nibble and element j + 16 in its high nibble, unchanged) and nc = 8 for Q8_0 (32 qs
+ * bytes a row). A block of a group is exactly 8 original blocks' bytes (144 = 8 x 18,
+ * Q4_1 160 = 8 x 20, 272 = 8 x 34), so group g starts at byte 8 g row_bytes: rows
+ * [r0, r1) with r0 % 8 == 0 start at r0 row_bytes, as in the file, and bytes streamed per
+ * token are unchanged.
  *
  * Only matrices with rows % 8 == 0, of a type with a packed kernel for the running ISA,
  * are packed (repack_matrix); the file's bytes stay mapped and qmatrix.data keeps
@@ -54,7 +56,7 @@ int repack_enabled(void);
 int repack_matrix(qmatrix *W);
 void repack_release(qmatrix *W);
 
-/* The layout itself (any type with a layout: Q4_0, Q8_0); rows % 8 == 0. */
+/* The layout itself (any type with a layout: Q4_0, Q4_1, Q8_0); rows % 8 == 0. */
 int repack_has_layout(uint32_t type);
 void repack_rows(uint32_t type, int64_t rows, int64_t cols, const void *src, void *dst);
 void unpack_rows(uint32_t type, int64_t rows, int64_t cols, const void *src, void *dst);
@@ -64,10 +66,14 @@ void tile_q4_0x8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t
                      int nrows, const void *a, size_t a_stride, int nact);
 void tile_q8_0x8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                      int nrows, const void *a, size_t a_stride, int nact);
+void tile_q4_1x8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                     int nrows, const void *a, size_t a_stride, int nact);
 /* AVX2 (kernels/x86/avx2_repack.c) */
 void tile_q4_0x8_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                       int nrows, const void *a, size_t a_stride, int nact);
 void tile_q8_0x8_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                      int nrows, const void *a, size_t a_stride, int nact);
+void tile_q4_1x8_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                       int nrows, const void *a, size_t a_stride, int nact);
 
 #endif

@@ -41,13 +41,20 @@ static uint8_t *random_rows(uint32_t type, int64_t rows, int64_t cols) {
     return w;
 }
 
-/* Random blocks whose scales are finite fp16 (|d| < 2): every code pattern, no inf/nan. */
+/* fp16 fields at the start of a block: Q4_1 d and m, the others d. */
+static int n_fields(uint32_t type) {
+    return type == QT_Q4_1 ? 2 : 1;
+}
+
+/* Random blocks whose scales (and Q4_1 minimums) are finite fp16 (|d| < 2): every code
+ * pattern, no inf/nan. */
 static void tame_scales(uint32_t type, uint8_t *rows, size_t n_blocks) {
     size_t bb = qtype(type)->block_bytes;
-    for (size_t b = 0; b < n_blocks; b++) {
-        uint16_t d = f32_to_fp16(next_float() * 2);
-        memcpy(rows + b * bb, &d, 2);
-    }
+    for (size_t b = 0; b < n_blocks; b++)
+        for (int f = 0; f < n_fields(type); f++) {
+            uint16_t d = f32_to_fp16(next_float() * 2);
+            memcpy(rows + b * bb + 2 * f, &d, 2);
+        }
 }
 
 /* Q8_0 activation blocks: random, or all codes `fill` with scale `d` when fill != 0. */
@@ -61,11 +68,14 @@ static block_q8_0 *activation(int64_t cols, int fill, float d) {
     return a;
 }
 
-static const uint32_t types[] = {QT_Q4_0, QT_Q8_0};
+static const uint32_t types[] = {QT_Q4_0, QT_Q8_0, QT_Q4_1};
+enum { NT = sizeof types / sizeof types[0] };
+static const vec_dot_fn row_dots[NT] = {vec_dot_q4_0_ref, vec_dot_q8_0_ref, vec_dot_q4_1_ref};
+static const vec_dot_tile_fn ref_tiles[NT] = {tile_q4_0x8_ref, tile_q8_0x8_ref, tile_q4_1x8_ref};
 
 TEST(repack_round_trip) {
     REQUIRE(kernels_init(NULL, NULL) == 0);
-    for (int t = 0; t < 2; t++) {
+    for (int t = 0; t < NT; t++) {
         int64_t rows = 24, cols = 96;
         size_t bytes = qtype_row_bytes(types[t], cols) * rows;
         uint8_t *src = malloc(bytes), *packed = malloc(bytes), *back = malloc(bytes);
@@ -86,18 +96,16 @@ TEST(repack_round_trip) {
 /* The packed reference reads the layout as the header describes: it equals the row
  * reference (vec_dot_*_ref) bit for bit, row by row. */
 TEST(repack_ref_equals_row_reference) {
-    vec_dot_fn row_dot[] = {vec_dot_q4_0_ref, vec_dot_q8_0_ref};
-    vec_dot_tile_fn tile[] = {tile_q4_0x8_ref, tile_q8_0x8_ref};
-    for (int t = 0; t < 2; t++) {
+    for (int t = 0; t < NT; t++) {
         int64_t rows = 16, cols = 128;
         size_t row_bytes = qtype_row_bytes(types[t], cols);
         uint8_t *w = random_rows(types[t], rows, cols), *packed = malloc(row_bytes * rows);
         block_q8_0 *a = activation(cols, 0, 0);
         float y[16], s;
         repack_rows(types[t], rows, cols, w, packed);
-        tile[t](cols, y, 0, packed, row_bytes, rows, a, 0, 1);
+        ref_tiles[t](cols, y, 0, packed, row_bytes, rows, a, 0, 1);
         for (int r = 0; r < rows; r++) {
-            row_dot[t](cols, &s, w + r * row_bytes, a);
+            row_dots[t](cols, &s, w + r * row_bytes, a);
             CHECK_MSG(memcmp(&s, &y[r], 4) == 0, "%s row %d: packed %.9g vs row %.9g",
                       qtype(types[t])->name, r, y[r], s);
         }
@@ -109,7 +117,7 @@ TEST(repack_ref_equals_row_reference) {
  * apart); 1 = identical bits. */
 static int same_as_ref(int t, const uint8_t *packed, int64_t rows, int64_t cols,
                        const block_q8_0 *a, size_t a_stride, int nact) {
-    vec_dot_tile_fn ref = t == 0 ? tile_q4_0x8_ref : tile_q8_0x8_ref;
+    vec_dot_tile_fn ref = ref_tiles[t];
     vec_dot_tile_fn simd = repack_tile(types[t]);
     size_t row_bytes = qtype_row_bytes(types[t], cols), n = (size_t)rows * nact;
     float *y0 = malloc(n * 4), *y1 = malloc(n * 4);
@@ -134,7 +142,7 @@ TEST(repack_avx2_equals_reference) {
     /* 1, 2 and 3 groups (the 16-row loop and its remainder); 16448 columns run the Q4_0
      * activation sums in two spans */
     int64_t shapes[][2] = {{8, 32}, {16, 256}, {24, 96}, {16, 16448}};
-    for (int t = 0; t < 2; t++)
+    for (int t = 0; t < NT; t++)
         for (int s = 0; s < 4; s++) {
             int64_t rows = shapes[s][0], cols = shapes[s][1];
             size_t bytes = qtype_row_bytes(types[t], cols) * rows;
@@ -163,7 +171,7 @@ TEST(repack_avx2_edge_values) {
     if (cpu_best_isa() == ISA_SCALAR) SKIP("no AVX2 on this CPU");
     REQUIRE(kernels_init("avx2", NULL) == 0);
     const int64_t rows = 16, cols = 64;
-    for (int t = 0; t < 2; t++) {
+    for (int t = 0; t < NT; t++) {
         size_t bytes = qtype_row_bytes(types[t], cols) * rows, bb = qtype(types[t])->block_bytes;
         uint8_t *w = malloc(bytes), *packed = malloc(bytes);
         int fills[] = {0x00, 0xFF, 0x80, 0x77};
@@ -173,8 +181,10 @@ TEST(repack_avx2_edge_values) {
             for (int k = 0; k < 4; k++) {
                 if (types[t] == QT_Q8_0 && acts[k] == -128) continue;
                 memset(w, fills[f], bytes);
-                uint16_t d = f32_to_fp16(scales[(f + k) % 4]);
-                for (size_t b = 0; b < bytes / bb; b++) memcpy(w + b * bb, &d, 2);
+                for (int i = 0; i < n_fields(types[t]); i++) { /* Q4_1 m: the next scale */
+                    uint16_t d = f32_to_fp16(scales[(f + k + i) % 4]);
+                    for (size_t b = 0; b < bytes / bb; b++) memcpy(w + b * bb + 2 * i, &d, 2);
+                }
                 block_q8_0 *a = activation(cols, acts[k], k == 1 ? 65504.0f : 0.5f);
                 repack_rows(types[t], rows, cols, w, packed);
                 CHECK_MSG(same_as_ref(t, packed, rows, cols, a, 0, 1) &&
@@ -186,7 +196,7 @@ TEST(repack_avx2_edge_values) {
     }
 }
 
-/* Which matrices get packed: Q4_0/Q8_0 with rows % 8 == 0, an ISA kernel, and
+/* Which matrices get packed: Q4_0/Q4_1/Q8_0 with rows % 8 == 0, an ISA kernel, and
  * SCARCE_REPACK not 0. matvec and small batches on a packed matrix equal the row
  * reference exactly, on 1 and 2 threads; a large batch (file layout) stays within float
  * tolerance of it. */
@@ -194,7 +204,7 @@ TEST(repack_matrix_rules_and_matvec) {
     if (cpu_best_isa() == ISA_SCALAR) SKIP("no AVX2 on this CPU");
     REQUIRE(kernels_init(NULL, NULL) == 0);
     setenv("SCARCE_ADAPT_THREADS", "0", 1);
-    for (int t = 0; t < 2; t++) {
+    for (int t = 0; t < NT; t++) {
         const int64_t rows = 264, cols = 512;
         size_t row_bytes = qtype_row_bytes(types[t], cols);
         uint8_t *w = random_rows(types[t], rows, cols);
@@ -231,8 +241,7 @@ TEST(repack_matrix_rules_and_matvec) {
                 qtype(QT_Q8_0)->from_float(x + b * cols, a, cols);
                 for (int64_t r = 0; r < rows; r++) {
                     float s, got = Y[b * rows + r];
-                    (types[t] == QT_Q4_0 ? vec_dot_q4_0_ref
-                                         : vec_dot_q8_0_ref)(cols, &s, w + r * row_bytes, a);
+                    row_dots[t](cols, &s, w + r * row_bytes, a);
                     if (B == NB)
                         CHECK_NEAR(got, s, 1e-4 * (fabs(s) + 1));
                     else
@@ -277,15 +286,18 @@ static int greedy(const char *path, int n, int *tokens, float *logits, int *pack
 }
 
 /* Synthetic stories260K-size models (vocab 512, n_embd 64): repack on and off give the same
- * greedy tokens and logits within float tolerance; 1 and 2 threads the same bits. */
+ * greedy tokens and logits within float tolerance; 1 and 2 threads the same bits.
+ * Tolerance 1e-3, Q4_1 1e-2: from step 1 on, the unpacked AVX2 Q4_1 forward (repack off)
+ * differs from the scalar-ISA forward by 4.1e-3 on this model (measured), while the packed
+ * one equals the scalar forward bit for bit. */
 TEST(repack_forward_on_off_same_greedy) {
     if (!file_exists(shared_path("models/stories260K.gguf"))) SKIP("stories260K.gguf not found");
     if (cpu_best_isa() == ISA_SCALAR) SKIP("no AVX2 on this CPU");
     REQUIRE(kernels_init(NULL, NULL) == 0);
     setenv("SCARCE_ADAPT_THREADS", "0", 1);
-    const char *names[] = {"q4_0", "q8_0"};
+    const char *names[] = {"q4_0", "q8_0", "q4_1"};
     enum { N = 24, V = 512 };
-    for (int t = 0; t < 2; t++) {
+    for (int t = 0; t < NT; t++) {
         char path[512], cmd[1024];
         snprintf(path, sizeof path, "%s/r-%s.gguf", test_tmpdir(), names[t]);
         snprintf(cmd, sizeof cmd,
@@ -310,7 +322,7 @@ TEST(repack_forward_on_off_same_greedy) {
         CHECK_MSG(memcmp(tok[0], tok[1], sizeof tok[0]) == 0, "%s: greedy tokens differ", names[t]);
         double worst = 0;
         for (int i = 0; i < N * V; i++) worst = fmax(worst, fabs(logits[0][i] - logits[1][i]));
-        CHECK_MSG(worst < 1e-3, "%s: repack on/off max |logit diff| %.3g", names[t], worst);
+        CHECK_MSG(worst < (types[t] == QT_Q4_1 ? 1e-2 : 1e-3), "%s: repack on/off max |logit diff| %.3g", names[t], worst);
         CHECK_MSG(memcmp(logits[1], logits[2], sizeof(float) * N * V) == 0,
                   "%s: packed 1 vs 2 threads differ", names[t]);
         for (int k = 0; k < 3; k++) free(logits[k]);
@@ -336,7 +348,7 @@ TEST(repack_bench) {
     for (int64_t i = 0; i < NB * cols; i++) x[i] = next_float();
     fprintf(stderr, "%lldx%lld weight GB/s (x B): %-6s %8s %8s %8s %8s %9s %9s\n", (long long)rows,
             (long long)cols, "type", "rows 1t", "rows 2t", "x8 1t", "x8 2t", "rows B=8", "x8 B=8");
-    for (int t = 0; t < 2; t++) {
+    for (int t = 0; t < NT; t++) {
         uint8_t *w = random_rows(types[t], 64, cols);
         size_t row_bytes = qtype_row_bytes(types[t], cols);
         uint8_t *big = malloc(row_bytes * rows);

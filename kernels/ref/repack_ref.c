@@ -3,8 +3,11 @@
  *
  * Each row's sum is formed exactly as vec_dot_q4_0_ref / vec_dot_q8_0_ref form it: per
  * block the exact integer sum, times (weight scale x activation scale), added in block
- * order. So packed and unpacked references agree bit for bit, and so must the SIMD
- * kernels (they do the same float operations, one lane per row). */
+ * order. Q4_1 (x = d q + m) forms it as vec_dot_q4_1_ref does: per block
+ *   sum += (float)sum(q y) x (d dy) + (float)sum(y) x (m dy),
+ * the two products added first, then to the sum. So packed and unpacked references agree
+ * bit for bit, and so must the SIMD kernels (they do the same float operations, one lane
+ * per row). */
 #include "../../quant/blocks.h"
 #include "../../quant/fp16.h"
 #include "../repack.h"
@@ -56,4 +59,36 @@ void tile_q4_0x8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t
 void tile_q8_0x8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                      int nrows, const void *a, size_t a_stride, int nact) {
     tile_x8_ref(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact, q8_code);
+}
+
+/* Q4_1: codes 0..15 and the m term (packed block: d[8], m[8], then 4 qs chunks). */
+static void gemv_q4_1x8_ref(int64_t cols, float *y, const uint8_t *w, int64_t rows,
+                            const block_q8_0 *a) {
+    const int64_t nb = cols / QK32;
+    for (int64_t g = 0; g < rows / REPACK_ROWS; g++) {
+        float sum[REPACK_ROWS] = {0};
+        for (int64_t i = 0; i < nb; i++) {
+            const uint8_t *blk = w + (g * nb + i) * REPACK_ROWS * sizeof(block_q4_1);
+            const uint16_t *d = (const uint16_t *)blk, *m = d + REPACK_ROWS;
+            const uint8_t *qs = blk + 4 * REPACK_ROWS;
+            const float da = fp16_to_f32(a[i].d);
+            int sumy = 0;
+            for (int k = 0; k < QK32; k++) sumy += a[i].qs[k];
+            for (int r = 0; r < REPACK_ROWS; r++) {
+                int sumi = 0;
+                for (int k = 0; k < QK32; k++) sumi += (q4_code(qs, r, k) + 8) * a[i].qs[k];
+                sum[r] += (float)sumi * (fp16_to_f32(d[r]) * da) +
+                          (float)sumy * (fp16_to_f32(m[r]) * da);
+            }
+        }
+        for (int r = 0; r < REPACK_ROWS; r++) y[g * REPACK_ROWS + r] = sum[r];
+    }
+}
+
+void tile_q4_1x8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                     int nrows, const void *a, size_t a_stride, int nact) {
+    (void)w_stride; /* packed blocks are 8 x sizeof(block_q4_1) */
+    for (int j = 0; j < nact; j++)
+        gemv_q4_1x8_ref(n, s + j * s_stride, w, nrows,
+                        (const block_q8_0 *)((const char *)a + j * a_stride));
 }

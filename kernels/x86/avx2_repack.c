@@ -1,4 +1,4 @@
-/* avx2_repack.c - gemv over the 8-row interleaved Q4_0 / Q8_0 layout (kernels/repack.h).
+/* avx2_repack.c - gemv over the 8-row interleaved Q4_0 / Q4_1 / Q8_0 layout (kernels/repack.h).
  *
  * One 256-bit load of a packed block holds 4 weights of each of 8 rows (lane = row), so
  * the activation is broadcast 4 bytes at a time and one maddubs multiplies 32 weights of
@@ -13,7 +13,9 @@
  * Q4_0: nibbles q (0..15) stay unsigned, so maddubs(q, y) needs no sign trick and
  *   sum (q - 8) y = sum q y - 8 sum y,
  * with 8 sum y computed once per activation block for all rows. The 8 maddubs of a block
- * add up in int16: 8 x 2 x 15 x 128 = 30720 < 32767. Q8_0 uses the sign trick
+ * add up in int16: 8 x 2 x 15 x 128 = 30720 < 32767. Q4_1 (x = d q + m) is the same loop
+ * without the subtraction; its m term, m dy sum y, uses sum y computed once per activation
+ * block as well. Q8_0 uses the sign trick
  * (|w| x sign(y, w)); its int16 pairs (up to 2 x 128 x 127) go to int32 after each.
  *
  * ggml's block_q4_0x8 interleaves 8-byte chunks and stores nibbles xor 0x88 (signed, times
@@ -70,13 +72,24 @@ static inline const block_q8_0 *act_row(const tile_args *t, int j) {
     return (const block_q8_0 *)(t->act + j * t->act_stride);
 }
 
-/* Q4_0: NG groups x NA activations over blocks [i0, i1); y += (accumulate) or y = sums.
- * ysum8[j][i - i0] = 8 sum of activation j's block i. */
+/* The fold of a Q4_1 block, as the reference rounds it: acc + (isum x d dy + ysum x m dy) */
+static inline __m256 fold_q4_1(__m256 acc, __m256i isum, __m256 dx, __m256 mx, uint16_t dy,
+                               int32_t ysum) {
+    __m256 fdy = _mm256_set1_ps(half_f16c(dy));
+    __m256 qy = _mm256_mul_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dx, fdy));
+    __m256 my = _mm256_mul_ps(_mm256_set1_ps((float)ysum), _mm256_mul_ps(mx, fdy));
+    return _mm256_add_ps(acc, _mm256_add_ps(qy, my));
+}
+
+/* Q4_0 (AFF = 0) / Q4_1 (AFF = 1): NG groups x NA activations over blocks [i0, i1);
+ * y += (accumulate) or y = sums. ysum[j][i - i0] = sum of activation j's block i, times 8
+ * for Q4_0 (the code offset). */
 static inline __attribute__((always_inline)) void q4_tile(const tile_args *t, int64_t i0,
-                                                          int64_t i1, int32_t (*ysum8)[SPAN_BLOCKS],
+                                                          int64_t i1, int32_t (*ysum)[SPAN_BLOCKS],
                                                           int accumulate, const int NG,
-                                                          const int NA) {
-    const size_t bb = REPACK_ROWS * sizeof(block_q4_0);
+                                                          const int NA, const int AFF) {
+    const size_t bb = REPACK_ROWS * (AFF ? sizeof(block_q4_1) : sizeof(block_q4_0));
+    const size_t head = (AFF ? 4 : 2) * REPACK_ROWS; /* d[8] (and m[8]) before the qs */
     const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
     __m256 acc[MAX_NG][MAX_NA];
     for (int g = 0; g < NG; g++)
@@ -91,7 +104,7 @@ static inline __attribute__((always_inline)) void q4_tile(const tile_args *t, in
         for (int c = 0; c < 4; c++)
             for (int g = 0; g < NG; g++) {
                 __m256i raw = _mm256_loadu_si256(
-                    (const __m256i *)(blk + g * t->group_bytes + 2 * REPACK_ROWS + 32 * c));
+                    (const __m256i *)(blk + g * t->group_bytes + head + 32 * c));
                 __m256i lo = _mm256_and_si256(raw, m4);
                 __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
                 for (int j = 0; j < NA; j++) {
@@ -105,9 +118,15 @@ static inline __attribute__((always_inline)) void q4_tile(const tile_args *t, in
         for (int g = 0; g < NG; g++) {
             __m256 dx = load_scales(blk + g * t->group_bytes);
             for (int j = 0; j < NA; j++) {
-                __m256i isum = _mm256_sub_epi32(_mm256_madd_epi16(s16[g][j], ones),
-                                                _mm256_set1_epi32(ysum8[j][i - i0]));
-                acc[g][j] = fold(acc[g][j], isum, block_scales(dx, act_row(t, j)[i].d));
+                __m256i isum = _mm256_madd_epi16(s16[g][j], ones);
+                if (AFF) {
+                    __m256 mx = load_scales(blk + g * t->group_bytes + 2 * REPACK_ROWS);
+                    acc[g][j] = fold_q4_1(acc[g][j], isum, dx, mx, act_row(t, j)[i].d,
+                                          ysum[j][i - i0]);
+                } else {
+                    isum = _mm256_sub_epi32(isum, _mm256_set1_epi32(ysum[j][i - i0]));
+                    acc[g][j] = fold(acc[g][j], isum, block_scales(dx, act_row(t, j)[i].d));
+                }
             }
         }
     }
@@ -115,8 +134,8 @@ static inline __attribute__((always_inline)) void q4_tile(const tile_args *t, in
         for (int j = 0; j < NA; j++) _mm256_storeu_ps(t->y + j * t->y_stride + 8 * g, acc[g][j]);
 }
 
-/* 8 sum of the codes of activation blocks [i0, i1). */
-static void block_sums8(const block_q8_0 *a, int64_t i0, int64_t i1, int32_t *out) {
+/* mult x sum of the codes of activation blocks [i0, i1). */
+static void block_sums(const block_q8_0 *a, int64_t i0, int64_t i1, int32_t mult, int32_t *out) {
     const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
     for (int64_t i = i0; i < i1; i++) {
         __m256i q = _mm256_loadu_si256((const __m256i *)a[i].qs);
@@ -124,44 +143,49 @@ static void block_sums8(const block_q8_0 *a, int64_t i0, int64_t i1, int32_t *ou
         __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
         h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4E));
         h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xB1));
-        out[i - i0] = 8 * _mm_cvtsi128_si32(h);
+        out[i - i0] = mult * _mm_cvtsi128_si32(h);
     }
 }
 
 /* Groups of one span against NA (1..4) activations: pairs of groups for one activation. */
-static void q4_span(const tile_args *t, int64_t n_groups, int64_t i0, int64_t i1,
-                    int32_t (*ysum8)[SPAN_BLOCKS], int na) {
+static inline __attribute__((always_inline)) void q4_span(const tile_args *t, int64_t n_groups,
+                                                          int64_t i0, int64_t i1,
+                                                          int32_t (*ysum)[SPAN_BLOCKS], int na,
+                                                          const int AFF) {
     tile_args u = *t;
     int acc = i0 > 0;
     int64_t g = 0;
     if (na == 1)
         for (; g + 2 <= n_groups; g += 2) {
             u.w = t->w + g * t->group_bytes, u.y = t->y + g * REPACK_ROWS;
-            q4_tile(&u, i0, i1, ysum8, acc, 2, 1);
+            q4_tile(&u, i0, i1, ysum, acc, 2, 1, AFF);
         }
     for (; g < n_groups; g++) {
         u.w = t->w + g * t->group_bytes, u.y = t->y + g * REPACK_ROWS;
         switch (na) {
         case 1:
-            q4_tile(&u, i0, i1, ysum8, acc, 1, 1);
+            q4_tile(&u, i0, i1, ysum, acc, 1, 1, AFF);
             break;
         case 2:
-            q4_tile(&u, i0, i1, ysum8, acc, 1, 2);
+            q4_tile(&u, i0, i1, ysum, acc, 1, 2, AFF);
             break;
         case 3:
-            q4_tile(&u, i0, i1, ysum8, acc, 1, 3);
+            q4_tile(&u, i0, i1, ysum, acc, 1, 3, AFF);
             break;
         default:
-            q4_tile(&u, i0, i1, ysum8, acc, 1, 4);
+            q4_tile(&u, i0, i1, ysum, acc, 1, 4, AFF);
             break;
         }
     }
 }
 
-void tile_q4_0x8_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
-                      int nrows, const void *a, size_t a_stride, int nact) {
+static inline __attribute__((always_inline)) void q4_gemv(int64_t n, float *s, size_t s_stride,
+                                                          const void *w, size_t w_stride,
+                                                          int nrows, const void *a,
+                                                          size_t a_stride, int nact,
+                                                          const int AFF) {
     const int64_t nb = n / QK32;
-    int32_t ysum8[MAX_NA][SPAN_BLOCKS];
+    int32_t ysum[MAX_NA][SPAN_BLOCKS];
     for (int j0 = 0; j0 < nact; j0 += MAX_NA) {
         int na = nact - j0 < MAX_NA ? nact - j0 : MAX_NA;
         tile_args t = {.w = w,
@@ -172,10 +196,20 @@ void tile_q4_0x8_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_
                        .y_stride = s_stride};
         for (int64_t i0 = 0; i0 < nb; i0 += SPAN_BLOCKS) {
             int64_t i1 = i0 + SPAN_BLOCKS < nb ? i0 + SPAN_BLOCKS : nb;
-            for (int j = 0; j < na; j++) block_sums8(act_row(&t, j), i0, i1, ysum8[j]);
-            q4_span(&t, nrows / REPACK_ROWS, i0, i1, ysum8, na);
+            for (int j = 0; j < na; j++) block_sums(act_row(&t, j), i0, i1, AFF ? 1 : 8, ysum[j]);
+            q4_span(&t, nrows / REPACK_ROWS, i0, i1, ysum, na, AFF);
         }
     }
+}
+
+void tile_q4_0x8_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                      int nrows, const void *a, size_t a_stride, int nact) {
+    q4_gemv(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact, 0);
+}
+
+void tile_q4_1x8_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                      int nrows, const void *a, size_t a_stride, int nact) {
+    q4_gemv(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact, 1);
 }
 
 /* Q8_0: NG groups x NA activations over all blocks. */
