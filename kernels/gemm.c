@@ -230,12 +230,11 @@ static int blas_rows(const quant_type *t, const char *w, size_t row_bytes, int64
 #endif
 
 int gemm_rows(gemm_method m, const quant_type *t, const char *w, size_t row_bytes, int64_t r0,
-              int64_t r1, int64_t cols, const float *X, const float *xt, int64_t B, float *Y,
-              size_t ldy) {
+              int64_t r1, int64_t cols, const float *x, int64_t B, float *Y, size_t ldy) {
 #ifdef SCARCE_BLAS
-    if (m == GEMM_BLAS) return blas_rows(t, w, row_bytes, r0, r1, cols, X, B, Y, ldy);
+    if (m == GEMM_BLAS) return blas_rows(t, w, row_bytes, r0, r1, cols, x, B, Y, ldy);
 #endif
-    return own_rows(t, w, row_bytes, r0, r1, cols, xt, B, Y, ldy);
+    return own_rows(t, w, row_bytes, r0, r1, cols, x, B, Y, ldy);
 }
 
 /* ---- GEMM_I8X8 ---- */

@@ -47,12 +47,12 @@ float *gemm_pack_x(const float *X, int64_t B, int64_t cols);
 const float *gemm_prepare(gemm_method m, const float *X, int64_t B, int64_t cols, float **owned);
 
 /* Y[b * ldy + r] = dot(row r of W, X[b]) for r in [r0, r1), b < B. W's rows are
- * row_bytes apart, of type t. xt is gemm_pack_x(X) for GEMM_OWN (X is then unused), X
- * itself for GEMM_BLAS. Called from several threads at once on disjoint row ranges.
- * Returns -1 when a panel buffer cannot be allocated. */
+ * row_bytes apart, of type t; x is what gemm_prepare(m, X, ...) returned. Called from
+ * several threads at once on disjoint row ranges. Returns -1 when a panel buffer cannot
+ * be allocated. */
 int gemm_rows(gemm_method m, const struct quant_type *t, const char *w, size_t row_bytes,
-              int64_t r0, int64_t r1, int64_t cols, const float *X, const float *xt, int64_t B,
-              float *Y, size_t ldy);
+              int64_t r0, int64_t r1, int64_t cols, const float *x, int64_t B, float *Y,
+              size_t ldy);
 
 /* GEMM_I8X8: Y[b * ldy + r] for r in [r0, r1), b < B, from q4_0 or q8_0 rows (type) and
  * the q8_0 activations act (B rows of act_row bytes, as matmul converts them). -1: out of

@@ -130,8 +130,8 @@ static void matmul_rows(const matmul_job *job, int64_t r0, int64_t r1) {
         return;
     }
     if (job->gemm != GEMM_TILES) {
-        if (gemm_rows(job->gemm, job->t, job->w, job->row_bytes, r0, r1, cols, job->gemm_x,
-                      job->gemm_x, job->B, job->Y, (size_t)rows) != 0)
+        if (gemm_rows(job->gemm, job->t, job->w, job->row_bytes, r0, r1, cols, job->gemm_x, job->B,
+                      job->Y, (size_t)rows) != 0)
             abort(); /* a panel of ~100 KiB: out of memory here is not recoverable */
         return;
     }

@@ -61,9 +61,11 @@ static int check_against_reference(const quant_type *t, const char *w, size_t ro
             }
             double tol = (cols + 16) * FLT_EPSILON * mag;
             if (!(fabs(Y[b * rows + r] - sum) <= tol) && bad++ < 3)
-                test_fail_at(__FILE__, __LINE__, "%s %s rows=%lld cols=%lld B=%lld: y[%lld][%lld] %.9g ref %.9g tol %.3g",
-                             what, t->name, (long long)rows, (long long)cols, (long long)B,
-                             (long long)b, (long long)r, Y[b * rows + r], sum, tol);
+                test_fail_at(
+                    __FILE__, __LINE__,
+                    "%s %s rows=%lld cols=%lld B=%lld: y[%lld][%lld] %.9g ref %.9g tol %.3g", what,
+                    t->name, (long long)rows, (long long)cols, (long long)B, (long long)b,
+                    (long long)r, Y[b * rows + r], sum, tol);
         }
     }
     free(wd);
@@ -80,7 +82,7 @@ static void run_gemm(gemm_method m, const quant_type *t, const char *w, size_t r
     {
         int ith = omp_get_thread_num(), n = omp_get_num_threads();
         int64_t r0 = rows * ith / n, r1 = rows * (ith + 1) / n;
-        failed += gemm_rows(m, t, w, row_bytes, r0, r1, cols, gx, gx, B, Y, (size_t)rows) != 0;
+        failed += gemm_rows(m, t, w, row_bytes, r0, r1, cols, gx, B, Y, (size_t)rows) != 0;
     }
     CHECK(failed == 0);
     free(owned);
@@ -221,7 +223,8 @@ TEST(gemm_bench) {
             if (bl && atoll(bl) != Bs[b]) continue;
             printf("%-5s B=%-3lld", t->name, (long long)Bs[b]);
             for (int m = 0; m < 4; m++)
-                if ((m < 2 || (m == 2 && gemm_have_blas()) || (m == 3 && (ids[i] == QT_Q4_0 || ids[i] == QT_Q8_0))))
+                if ((m < 2 || (m == 2 && gemm_have_blas()) ||
+                     (m == 3 && (ids[i] == QT_Q4_0 || ids[i] == QT_Q8_0))))
                     printf(" %s %6.1f", mt[m], bench_one(&W, X, Bs[b], Y, mt[m]));
             printf("\n");
         }
@@ -263,8 +266,10 @@ static void check_i8x8(uint32_t id) {
             for (int bi = 0; bi < 5; bi++) {
                 int64_t B = B_list[bi];
                 /* B = 64 without forcing: the path matmul takes for prefill */
-                if (B == 64) unsetenv("SCARCE_GEMM");
-                else setenv("SCARCE_GEMM", "i8x8", 1);
+                if (B == 64)
+                    unsetenv("SCARCE_GEMM");
+                else
+                    setenv("SCARCE_GEMM", "i8x8", 1);
                 CHECK(gemm_choose(id, cols, B) == GEMM_I8X8);
                 float *X = malloc(B * cols * sizeof(float)), *Y = malloc(B * rows * sizeof(float));
                 float *Xq = malloc(B * cols * sizeof(float));
