@@ -91,30 +91,26 @@ static inline __attribute__((always_inline)) void tile_q8_0(
 
 /* Rows in groups of 4 (then singles), activations in pairs (then a single). */
 #define DEFINE_TILE(name, tile)                                                               \
+    static inline __attribute__((always_inline)) void name##_rows(                           \
+        int64_t nb, float *s, size_t s_stride, const char *w, size_t w_stride, int nrows,     \
+        const char *a, size_t a_stride, const int NA) {                                       \
+        int r = 0;                                                                            \
+        for (; r + 4 <= nrows; r += 4)                                                        \
+            tile(nb, s + r, s_stride, w + r * w_stride, w_stride, a, a_stride, 4, NA);        \
+        for (; r < nrows; r++)                                                                \
+            tile(nb, s + r, s_stride, w + r * w_stride, w_stride, a, a_stride, 1, NA);        \
+    }                                                                                         \
     void vec_dot_tile_##name##_avx2(int64_t n, float *s, size_t s_stride, const void *w,     \
                                     size_t w_stride, int nrows, const void *a,                \
                                     size_t a_stride, int nact) {                              \
         const int64_t nb = n / QK32;                                                          \
-        const char *wb = w, *ab = a;                                                          \
         int j = 0;                                                                            \
-        for (; j + 2 <= nact; j += 2) {                                                       \
-            int r = 0;                                                                        \
-            for (; r + 4 <= nrows; r += 4)                                                    \
-                tile(nb, s + j * s_stride + r, s_stride, wb + r * w_stride, w_stride,         \
-                     ab + j * a_stride, a_stride, 4, 2);                                      \
-            for (; r < nrows; r++)                                                            \
-                tile(nb, s + j * s_stride + r, s_stride, wb + r * w_stride, w_stride,         \
-                     ab + j * a_stride, a_stride, 1, 2);                                      \
-        }                                                                                     \
-        for (; j < nact; j++) {                                                               \
-            int r = 0;                                                                        \
-            for (; r + 4 <= nrows; r += 4)                                                    \
-                tile(nb, s + j * s_stride + r, s_stride, wb + r * w_stride, w_stride,         \
-                     ab + j * a_stride, a_stride, 4, 1);                                      \
-            for (; r < nrows; r++)                                                            \
-                tile(nb, s + j * s_stride + r, s_stride, wb + r * w_stride, w_stride,         \
-                     ab + j * a_stride, a_stride, 1, 1);                                      \
-        }                                                                                     \
+        for (; j + 2 <= nact; j += 2)                                                         \
+            name##_rows(nb, s + j * s_stride, s_stride, w, w_stride, nrows,                   \
+                        (const char *)a + j * a_stride, a_stride, 2);                         \
+        for (; j < nact; j++)                                                                 \
+            name##_rows(nb, s + j * s_stride, s_stride, w, w_stride, nrows,                   \
+                        (const char *)a + j * a_stride, a_stride, 1);                         \
     }
 
 DEFINE_TILE(q4_0, tile_q4_0)
