@@ -119,11 +119,11 @@ static void attention_block(session *s, int l, int B, int pos0) {
                (size_t)kv_dim * sizeof(float));
     }
     double t_att = now_seconds();
-    for (int b = 0; b < B; b++) { /* causal: token b sees positions 0..pos0+b */
+    /* causal: token b sees positions 0..pos0+b */
+    attention_batch(rs->xb2, rs->q, kvcache_k(&s->cache, l, 0), kvcache_v(&s->cache, l, 0), B,
+                    pos0, c->n_head, c->n_head_kv, c->head_dim, kv_dim);
+    for (int b = 0; b < B; b++) {
         const int n_pos = pos0 + b + 1;
-        attention(rs->xb2 + (size_t)b * q_dim, rs->q + (size_t)b * q_dim,
-                  kvcache_k(&s->cache, l, 0), kvcache_v(&s->cache, l, 0), n_pos, c->n_head,
-                  c->n_head_kv, c->head_dim, kv_dim, rs->att);
         s->stats.kv_bytes += 2ull * n_pos * kv_dim * sizeof(float);
         s->stats.flops += 4ull * n_pos * q_dim;
     }

@@ -1,8 +1,21 @@
-/* ops.c - rmsnorm, rope, softmax, swiglu, attention (f32). */
+/* ops.c - rmsnorm, rope, softmax, swiglu, attention (f32), and the batched attention
+ * driver over the ISA's attention kernel. */
 #include "ops.h"
 
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Part of the dispatch table (kernels/cpu.h): set by kernels_init only. */
+static ops_kernels current = {attention_heads_ref, swiglu_ref};
+
+void ops_install(const ops_kernels *k) {
+    current.attention_heads = k && k->attention_heads ? k->attention_heads : attention_heads_ref;
+    current.swiglu = k && k->swiglu ? k->swiglu : swiglu_ref;
+}
 
 /* x * rsqrt(mean(x^2) + eps) * w  (llama: RMSNorm) */
 void rmsnorm(float *out, const float *x, const float *weight, int n, float eps) {
@@ -36,7 +49,9 @@ void softmax(float *x, int n) {
     for (int i = 0; i < n; i++) x[i] /= sum;
 }
 
-void swiglu(float *gate, const float *up, int n) {
+void swiglu(float *gate, const float *up, int n) { current.swiglu(gate, up, n); }
+
+void swiglu_ref(float *gate, const float *up, int n) {
     for (int i = 0; i < n; i++) gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
 }
 
@@ -62,5 +77,77 @@ void attention(float *out, const float *q, const float *k, const float *v, int n
             const float *vt = v + (size_t)t * kv_stride + kv_off;
             for (int i = 0; i < head_dim; i++) oh[i] += a[t] * vt[i];
         }
+    }
+}
+
+/* Online softmax (Milakov & Gimelshein 2018): one pass over t keeping the running max m,
+ * sum l = sum_t exp(s_t - m) and o = sum_t exp(s_t - m) v_t; when m grows to m', l and o
+ * are rescaled by exp(m - m'). out = o / l, no n_pos scratch. */
+void attention_heads_ref(float *out, const float *q, const float *k, const float *v, int n_pos,
+                         int n_group, int head_dim, int kv_stride, float scale) {
+    for (int h = 0; h < n_group; h++) {
+        const float *qh = q + (size_t)h * head_dim;
+        float *oh = out + (size_t)h * head_dim;
+        float max = -INFINITY, sum = 0.0f;
+        for (int i = 0; i < head_dim; i++) oh[i] = 0.0f;
+        for (int t = 0; t < n_pos; t++) {
+            const float *kt = k + (size_t)t * kv_stride, *vt = v + (size_t)t * kv_stride;
+            float score = 0.0f;
+            for (int i = 0; i < head_dim; i++) score += qh[i] * kt[i];
+            score *= scale;
+            if (score > max) {
+                float rescale = expf(max - score);
+                sum *= rescale;
+                for (int i = 0; i < head_dim; i++) oh[i] *= rescale;
+                max = score;
+            }
+            float p = expf(score - max);
+            sum += p;
+            for (int i = 0; i < head_dim; i++) oh[i] += p * vt[i];
+        }
+        for (int i = 0; i < head_dim; i++) oh[i] /= sum;
+    }
+}
+
+/* Cost of query b's items in key positions, plus a fixed per-item overhead. */
+static int64_t item_cost(int pos0, int b) { return pos0 + b + 1 + 8; }
+
+/* Items (b, g) in b-major order go to thread floor(start * n_threads / total), start being
+ * the item's cost prefix: contiguous runs of about total / n_threads each, so the threads
+ * that take the late (long) queries take fewer of them. */
+static void attention_items(float *out, const float *q, const float *k, const float *v, int B,
+                            int pos0, int n_head, int n_head_kv, int head_dim, int kv_stride,
+                            int thread, int n_threads) {
+    const int group = n_head / n_head_kv, q_dim = n_head * head_dim;
+    const float scale = 1.0f / sqrtf((float)head_dim);
+    int64_t total = 0, start = 0;
+    for (int b = 0; b < B; b++) total += item_cost(pos0, b) * n_head_kv;
+    for (int b = 0; b < B; b++) {
+        const int64_t cost = item_cost(pos0, b);
+        for (int g = 0; g < n_head_kv; g++, start += cost) {
+            const int64_t owner = start * n_threads / total;
+            if (owner > thread) return;
+            if (owner < thread) continue;
+            const size_t qo = (size_t)b * q_dim + (size_t)g * group * head_dim;
+            const size_t kvo = (size_t)g * head_dim;
+            current.attention_heads(out + qo, q + qo, k + kvo, v + kvo, pos0 + b + 1, group,
+                                    head_dim, kv_stride, scale);
+        }
+    }
+}
+
+void attention_batch(float *out, const float *q, const float *k, const float *v, int B,
+                     int pos0, int n_head, int n_head_kv, int head_dim, int kv_stride) {
+    /* positions read by the whole batch, times the query width: below ~64K multiply-adds
+     * a parallel region costs more than it saves */
+    const int64_t work = ((int64_t)B * pos0 + (int64_t)B * (B + 1) / 2) * n_head * head_dim;
+#pragma omp parallel if (work > 65536)
+    {
+        int thread = 0, n_threads = 1;
+#ifdef _OPENMP
+        thread = omp_get_thread_num(), n_threads = omp_get_num_threads();
+#endif
+        attention_items(out, q, k, v, B, pos0, n_head, n_head_kv, head_dim, kv_stride, thread,
+                        n_threads);
     }
 }

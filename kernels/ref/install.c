@@ -1,6 +1,7 @@
 /* install.c - puts the scalar reference kernels into the type table: the base every ISA
  * starts from (an ISA replaces only the entries it has faster versions of). */
 #include "../../quant/types.h"
+#include "../ops.h"
 #include "ref.h"
 
 static void set_dot(uint32_t id, vec_dot_fn dot, from_float_fn from_float) {
@@ -30,4 +31,5 @@ void ref_install(void) {
     set_dot(QT_Q5_K, vec_dot_q5_k_ref, NULL);
     set_dot(QT_Q6_K, vec_dot_q6_k_ref, NULL);
     set_dot(QT_Q8_K, NULL, quantize_row_q8_k_ref); /* activation-only */
+    ops_install(NULL); /* scalar attention and swiglu */
 }

@@ -1,5 +1,6 @@
 /* avx2_install.c - puts the AVX2 kernels into the type table over the reference ones. */
 #include "../../quant/types.h"
+#include "../ops.h"
 #include "avx2.h"
 
 static void set_dot(uint32_t id, vec_dot_fn dot) {
@@ -42,4 +43,5 @@ void avx2_install(void) {
     set_tile(QT_FP8_E5M2, vec_dot_tile_fp8_e5m2_avx2);
     set_from_float(QT_Q8_0, quantize_row_q8_0_avx2);
     set_from_float(QT_Q8_K, quantize_row_q8_k_avx2);
+    ops_install(&(ops_kernels){.attention_heads = attention_heads_avx2, .swiglu = swiglu_avx2});
 }
