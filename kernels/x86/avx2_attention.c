@@ -84,44 +84,42 @@ static inline __m256 sum_lanes_8x8(const __m256 d[8]) {
                          _mm256_permute2f128_ps(u0, u1, 0x31));
 }
 
-/* q.k for the 8 key rows k, k + kv_stride, ... (head_dim a multiple of 8) */
-static inline __m256 dot_8_rows(const float *q, const float *k, int kv_stride, int head_dim) {
+/* Lane j = q.k for the key rows k + j kv_stride, j < n_rows <= 8 (0 for j >= n_rows);
+ * head_dim a multiple of 8. Columns outer so the 8 sums stay in registers. */
+static inline __m256 dot_rows(const float *q, const float *k, int kv_stride, int head_dim,
+                              int n_rows) {
     __m256 d[8];
-    for (int j = 0; j < 8; j++) {
-        const float *kj = k + (size_t)j * kv_stride;
-        __m256 a = _mm256_mul_ps(_mm256_loadu_ps(q), _mm256_loadu_ps(kj));
-        for (int c = 8; c < head_dim; c += 8)
-            a = _mm256_fmadd_ps(_mm256_loadu_ps(q + c), _mm256_loadu_ps(kj + c), a);
-        d[j] = a;
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++) d[j] = _mm256_setzero_ps();
+    for (int c = 0; c < head_dim; c += 8) {
+        const __m256 qc = _mm256_loadu_ps(q + c);
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++)
+            if (j < n_rows)
+                d[j] = _mm256_fmadd_ps(qc, _mm256_loadu_ps(k + (size_t)j * kv_stride + c), d[j]);
     }
     return sum_lanes_8x8(d);
 }
 
-static inline float dot_row(const float *q, const float *k, int head_dim) {
-    __m256 a = _mm256_mul_ps(_mm256_loadu_ps(q), _mm256_loadu_ps(k));
-    for (int c = 8; c < head_dim; c += 8)
-        a = _mm256_fmadd_ps(_mm256_loadu_ps(q + c), _mm256_loadu_ps(k + c), a);
-    return hsum_f32x8(a);
-}
-
-/* s[0..nb) = scale q.k[t]; s padded with -inf to a multiple of 8. Returns the max. */
+/* s[0..nb) = scale q.k[t], padded with -inf to a multiple of 8. Returns the max. */
 static float block_scores(float *s, const float *q, const float *k, int nb, int head_dim,
                           int kv_stride, float scale) {
     const __m256 scale8 = _mm256_set1_ps(scale);
     __m256 max8 = _mm256_set1_ps(-INFINITY);
     int j = 0;
     for (; j + 8 <= nb; j += 8) {
-        __m256 s8 = _mm256_mul_ps(dot_8_rows(q, k + (size_t)j * kv_stride, kv_stride, head_dim), scale8);
+        __m256 s8 = _mm256_mul_ps(dot_rows(q, k + (size_t)j * kv_stride, kv_stride, head_dim, 8), scale8);
         _mm256_store_ps(s + j, s8);
         max8 = _mm256_max_ps(max8, s8);
     }
-    float max = hmax_f32x8(max8);
-    for (; j < nb; j++) {
-        s[j] = dot_row(q, k + (size_t)j * kv_stride, head_dim) * scale;
-        max = s[j] > max ? s[j] : max;
+    if (j < nb) {
+        const int n_rows = nb - j;
+        __m256 s8 = _mm256_mul_ps(dot_rows(q, k + (size_t)j * kv_stride, kv_stride, head_dim, n_rows), scale8);
+        _mm256_store_ps(s + j, s8);
+        for (int r = n_rows; r < 8; r++) s[j + r] = -INFINITY;
+        max8 = _mm256_max_ps(max8, _mm256_load_ps(s + j));
     }
-    for (; j % 8; j++) s[j] = -INFINITY;
-    return max;
+    return hmax_f32x8(max8);
 }
 
 /* s[j] = exp(s[j] - max) over the padded block; returns their sum (padding adds 0). */
