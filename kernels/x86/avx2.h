@@ -47,7 +47,7 @@ void quantize_row_q8_k_avx2(const float *x, void *y, int64_t n);
 
 /* Attention and swiglu (avx2_attention.c): attention_heads_fn and swiglu of kernels/ops.h
  * (head_dim not a multiple of 8 falls back to the reference); exp_f32_avx2: y = e^x with
- * the 8-lane exp they use (2 ulp, see the file). */
+ * the 8-lane exp they use (relative error 1.2e-7, see the file). */
 void attention_heads_avx2(float *out, const float *q, const float *k, const float *v, int n_pos,
                           int n_group, int head_dim, int kv_stride, float scale);
 void swiglu_avx2(float *gate, const float *up, int n);
