@@ -82,18 +82,22 @@ static inline const block_q8_K *act_row(const tile_args *t, int j) {
     return (const block_q8_K *)(t->act + j * t->act_stride);
 }
 
-/* The row sums sc-weighted of sub-block pair m (int32 per row) and of the mins, added to
- * isum and msum, for NG groups x NA activations of block i. */
+/* The sc-weighted row sums of sub-block pair m (int32 per row), added to isum, for NG
+ * groups x NA activations of block i. */
 static inline __attribute__((always_inline)) void pair_sums(const tile_args *t, int64_t i,
                                                             int64_t i0, int m,
                                                             __m256i isum[MAX_NG][MAX_NA],
-                                                            __m256i msum[MAX_NG][MAX_NA],
                                                             const int NG, const int NA) {
     const int h = m / 4, j = m % 4;
     const __m256i mask = _mm256_set1_epi8(j % 2 ? 12 : 3), low4 = _mm256_set1_epi16(0x0F);
+    /* A compiler barrier per m: without it gcc 12 keeps the chunks loaded for m across the
+     * other m of the unrolled block and hoists every broadcast, and spills most of them
+     * (tile_1x1: 146 of 442 ymm instructions touched the stack). */
+    __asm__ volatile("" ::: "memory");
     __m256i s16[MAX_NG][MAX_NA];
     for (int g = 0; g < NG; g++)
         for (int a = 0; a < NA; a++) s16[g][a] = _mm256_setzero_si256();
+#pragma GCC unroll 8
     for (int p = 0; p < 8; p++)
         for (int g = 0; g < NG; g++) {
             const uint8_t *blk = t->w + g * t->group_bytes + i * X8_BYTES;
@@ -106,17 +110,30 @@ static inline __attribute__((always_inline)) void pair_sums(const tile_args *t, 
         }
     for (int g = 0; g < NG; g++) {
         const uint8_t *blk = t->w + g * t->group_bytes + i * X8_BYTES;
-        __m256i bytes = _mm256_cvtepu8_epi16(
-            _mm_loadu_si128((const __m128i *)(blk + SCALES_AT + 16 * m)));
-        __m256i scales = _mm256_and_si256(bytes, low4), mins = _mm256_srli_epi16(bytes, 4);
+        __m256i scales = _mm256_and_si256(
+            _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(blk + SCALES_AT + 16 * m))),
+            low4);
         for (int a = 0; a < NA; a++) {
             __m256i prod = _mm256_madd_epi16(s16[g][a], scales);
             if (j % 2) prod = _mm256_srai_epi32(prod, 2); /* codes were 4 q */
             isum[g][a] = _mm256_add_epi32(isum[g][a], prod);
-            __m256i bsums = bcast4((const int8_t *)(act_row(t, a)[i].bsums + 2 * m));
-            msum[g][a] = _mm256_add_epi32(msum[g][a], _mm256_madd_epi16(mins, bsums));
         }
     }
+}
+
+/* summ of block i (int32 per row) for activation a: the mins pairs (m_2m, m_2m+1) of
+ * each row times the broadcast (bsums_2m, bsums_2m+1). Done after the codes, so that
+ * only one sum per activation is live at a time. */
+static inline __m256i min_sums(const uint8_t *blk, const block_q8_K *y) {
+    __m256i msum = _mm256_setzero_si256();
+    for (int m = 0; m < 8; m++) {
+        __m256i mins = _mm256_srli_epi16(
+            _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(blk + SCALES_AT + 16 * m))),
+            4);
+        __m256i bsums = bcast4((const int8_t *)(y->bsums + 2 * m));
+        msum = _mm256_add_epi32(msum, _mm256_madd_epi16(mins, bsums));
+    }
+    return msum;
 }
 
 /* NG groups x NA activations over blocks [i0, i1) of the span; y += (accumulate) or
@@ -130,11 +147,12 @@ static inline __attribute__((always_inline)) void q2k_tile(const tile_args *t, i
             acc[g][a] =
                 accumulate ? _mm256_loadu_ps(t->y + a * t->y_stride + 8 * g) : _mm256_setzero_ps();
     for (int64_t i = i0; i < i1; i++) {
-        __m256i isum[MAX_NG][MAX_NA], msum[MAX_NG][MAX_NA];
+        __m256i isum[MAX_NG][MAX_NA];
         for (int g = 0; g < NG; g++)
-            for (int a = 0; a < NA; a++)
-                isum[g][a] = _mm256_setzero_si256(), msum[g][a] = _mm256_setzero_si256();
-        for (int m = 0; m < 8; m++) pair_sums(t, i, i0, m, isum, msum, NG, NA);
+            for (int a = 0; a < NA; a++) isum[g][a] = _mm256_setzero_si256();
+        /* unrolled: h, j and the chunk offsets become constants, no branch on j */
+#pragma GCC unroll 8
+        for (int m = 0; m < 8; m++) pair_sums(t, i, i0, m, isum, NG, NA);
         for (int g = 0; g < NG; g++) {
             const uint8_t *blk = t->w + g * t->group_bytes + i * X8_BYTES;
             __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)blk));
@@ -142,7 +160,8 @@ static inline __attribute__((always_inline)) void q2k_tile(const tile_args *t, i
             for (int a = 0; a < NA; a++) {
                 /* the reference's da * (d * sumi - dmin * summ), then += */
                 __m256 di = _mm256_mul_ps(d, _mm256_cvtepi32_ps(isum[g][a]));
-                __m256 dm = _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(msum[g][a]));
+                __m256i msum = min_sums(blk, act_row(t, a) + i);
+                __m256 dm = _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(msum));
                 __m256 da = _mm256_set1_ps(act_row(t, a)[i].d);
                 acc[g][a] = _mm256_add_ps(acc[g][a], _mm256_mul_ps(da, _mm256_sub_ps(di, dm)));
             }
@@ -152,6 +171,18 @@ static inline __attribute__((always_inline)) void q2k_tile(const tile_args *t, i
         for (int a = 0; a < NA; a++) _mm256_storeu_ps(t->y + a * t->y_stride + 8 * g, acc[g][a]);
 }
 
+/* The tile shapes, each its own function (register allocation per shape). */
+#define TILE_SHAPE(NG, NA)                                                                         \
+    static __attribute__((noinline)) void tile_##NG##x##NA(const tile_args *t, int64_t i0,       \
+                                                           int64_t i1, int accumulate) {         \
+        q2k_tile(t, i0, i1, accumulate, NG, NA);                                                 \
+    }
+TILE_SHAPE(2, 1)
+TILE_SHAPE(1, 1)
+TILE_SHAPE(1, 2)
+TILE_SHAPE(1, 3)
+TILE_SHAPE(1, 4)
+
 /* All groups of one span against na (1..4) activations: pairs of groups for one. */
 static void q2k_span(const tile_args *t, int64_t n_groups, int64_t i0, int64_t i1, int na) {
     tile_args u = *t;
@@ -160,22 +191,22 @@ static void q2k_span(const tile_args *t, int64_t n_groups, int64_t i0, int64_t i
     if (na == 1)
         for (; g + 2 <= n_groups; g += 2) {
             u.w = t->w + g * t->group_bytes, u.y = t->y + g * REPACK_ROWS;
-            q2k_tile(&u, i0, i1, acc, 2, 1);
+            tile_2x1(&u, i0, i1, acc);
         }
     for (; g < n_groups; g++) {
         u.w = t->w + g * t->group_bytes, u.y = t->y + g * REPACK_ROWS;
         switch (na) {
         case 1:
-            q2k_tile(&u, i0, i1, acc, 1, 1);
+            tile_1x1(&u, i0, i1, acc);
             break;
         case 2:
-            q2k_tile(&u, i0, i1, acc, 1, 2);
+            tile_1x2(&u, i0, i1, acc);
             break;
         case 3:
-            q2k_tile(&u, i0, i1, acc, 1, 3);
+            tile_1x3(&u, i0, i1, acc);
             break;
         default:
-            q2k_tile(&u, i0, i1, acc, 1, 4);
+            tile_1x4(&u, i0, i1, acc);
             break;
         }
     }
