@@ -125,7 +125,8 @@ static void gemv_q2_kx8_ref(int64_t cols, float *y, const uint8_t *w, const bloc
                 sumi += (q2k_scale(scales, r, k) & 0xF) * sub;
                 summ += (q2k_scale(scales, r, k) >> 4) * a[i].bsums[k];
             }
-            sum[r] += a[i].d * (fp16_to_f32(d[r]) * (float)sumi - fp16_to_f32(dmin[r]) * (float)summ);
+            sum[r] +=
+                a[i].d * (fp16_to_f32(d[r]) * (float)sumi - fp16_to_f32(dmin[r]) * (float)summ);
         }
     }
     for (int r = 0; r < REPACK_ROWS; r++) y[r] = sum[r];

@@ -133,8 +133,7 @@ static inline __m256i min_sums(const uint8_t *blk, const block_q8_K *y) {
     __m256i msum = _mm256_setzero_si256();
     for (int m = 0; m < 8; m++) {
         __m256i mins = _mm256_srli_epi16(
-            _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(blk + SCALES_AT + 16 * m))),
-            4);
+            _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(blk + SCALES_AT + 16 * m))), 4);
         __m256i bsums = bcast4((const int8_t *)(y->bsums + 2 * m));
         msum = _mm256_add_epi32(msum, _mm256_madd_epi16(mins, bsums));
     }
@@ -143,19 +142,18 @@ static inline __m256i min_sums(const uint8_t *blk, const block_q8_K *y) {
 
 /* NG groups x NA activations over blocks [i0, i1) of the span; y += (accumulate) or
  * y = sums. */
-static inline __attribute__((always_inline)) void q2k_tile(const tile_args *t, int64_t i0,
-                                                           int64_t i1, int accumulate,
-                                                           const int NG, const int NA) {
+static inline __attribute__((always_inline)) void
+q2k_tile(const tile_args *t, int64_t i0, int64_t i1, int accumulate, const int NG, const int NA) {
     __m256 acc[MAX_NG][MAX_NA];
     for (int g = 0; g < NG; g++)
         for (int a = 0; a < NA; a++)
             acc[g][a] =
                 accumulate ? _mm256_loadu_ps(t->y + a * t->y_stride + 8 * g) : _mm256_setzero_ps();
     for (int64_t i = i0; i < i1; i++) {
+        /* pairs m unrolled: h, j and the chunk offsets become constants, no branch on j */
         __m256i isum[MAX_NG][MAX_NA];
         for (int g = 0; g < NG; g++)
             for (int a = 0; a < NA; a++) isum[g][a] = _mm256_setzero_si256();
-        /* unrolled: h, j and the chunk offsets become constants, no branch on j */
 #pragma GCC unroll 8
         for (int m = 0; m < 8; m++) pair_sums(t, i, i0, m, isum, NG, NA);
         for (int g = 0; g < NG; g++) {
@@ -178,9 +176,9 @@ static inline __attribute__((always_inline)) void q2k_tile(const tile_args *t, i
 
 /* The tile shapes, each its own function (register allocation per shape). */
 #define TILE_SHAPE(NG, NA)                                                                         \
-    static __attribute__((noinline)) void tile_##NG##x##NA(const tile_args *t, int64_t i0,       \
-                                                           int64_t i1, int accumulate) {         \
-        q2k_tile(t, i0, i1, accumulate, NG, NA);                                                 \
+    static __attribute__((noinline)) void tile_##NG##x##NA(const tile_args *t, int64_t i0,         \
+                                                           int64_t i1, int accumulate) {           \
+        q2k_tile(t, i0, i1, accumulate, NG, NA);                                                   \
     }
 TILE_SHAPE(2, 1)
 TILE_SHAPE(1, 1)
@@ -227,7 +225,7 @@ void tile_q2_kx8_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_
                        .group_bytes = REPACK_ROWS * w_stride,
                        .act = (const char *)a + j0 * a_stride,
                        .act_stride = a_stride,
-                       .quads = (const int8_t(*)[SPAN_BLOCKS * QK_K])quads,
+                       .quads = (const int8_t(*)[SPAN_BLOCKS * QK_K]) quads,
                        .y = s + j0 * s_stride,
                        .y_stride = s_stride};
         for (int64_t i0 = 0; i0 < nb; i0 += SPAN_BLOCKS) {
