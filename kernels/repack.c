@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../quant/blocks.h"
 #include "../quant/types.h"
 #include "cpu.h"
 
@@ -12,7 +13,7 @@
  * the layout groups each field over the 8 rows and moves whole 4-byte chunks of qs, so
  * one routine serves all three. */
 int repack_has_layout(uint32_t type) {
-    return type == QT_Q4_0 || type == QT_Q8_0 || type == QT_Q4_1;
+    return type == QT_Q4_0 || type == QT_Q8_0 || type == QT_Q4_1 || type == QT_Q2_K;
 }
 
 /* Bytes of one block of one row (the fp16 fields, then qs). */
@@ -46,6 +47,35 @@ static void move_block(uint8_t *x8, uint8_t *one, int r, size_t bb, int nf, int 
     }
 }
 
+/* Q2_K: every field moves in 2-byte pieces (scale pairs, qs byte pairs, d, dmin), so a
+ * block is 42 pieces; piece k of row r goes from byte 2k of its block to
+ * q2k_at(k) + q2k_row_step(k) r of the packed block (layout in repack.h). */
+enum { Q2K_PIECES = sizeof(block_q2_K) / 2 };
+
+static size_t q2k_at(int k) {
+    const int byte = 2 * k;
+    if (byte < 16) return 32 + 8 * (size_t)byte; /* scales[2m, 2m+1]: 32 + 16 m */
+    if (byte < 80) {
+        int b = byte - 16, h = b / 32, l = b % 32, half = l / 16, p = (l % 16) / 2;
+        return 160 + 32 * (size_t)(8 * h + p) + 2 * (size_t)half;
+    }
+    return byte == 80 ? 0 : 16; /* d, dmin */
+}
+
+static size_t q2k_row_step(int k) {
+    return 2 * k >= 16 && 2 * k < 80 ? 4 : 2;
+}
+
+static void move_block_q2_k(uint8_t *x8, uint8_t *one, int r, int pack) {
+    for (int k = 0; k < Q2K_PIECES; k++) {
+        uint8_t *at = x8 + q2k_at(k) + q2k_row_step(k) * (size_t)r;
+        if (pack)
+            memcpy(at, one + 2 * k, 2);
+        else
+            memcpy(one + 2 * k, at, 2);
+    }
+}
+
 static void convert(uint32_t type, int64_t rows, int64_t cols, const uint8_t *src, uint8_t *dst,
                     int pack) {
     const size_t bb = block_bytes(type);
@@ -58,7 +88,10 @@ static void convert(uint32_t type, int64_t rows, int64_t cols, const uint8_t *sr
             uint8_t *x8 = (uint8_t *)packed + (g * nb + i) * REPACK_ROWS * bb;
             for (int r = 0; r < REPACK_ROWS; r++) {
                 uint8_t *one = (uint8_t *)plain + (g * REPACK_ROWS + r) * row_bytes + i * bb;
-                move_block(x8, one, r, bb, nf, pack);
+                if (type == QT_Q2_K)
+                    move_block_q2_k(x8, one, r, pack);
+                else
+                    move_block(x8, one, r, bb, nf, pack);
             }
         }
 }
@@ -78,6 +111,7 @@ vec_dot_tile_fn repack_tile(uint32_t type) {
         if (type == QT_Q4_0) return tile_q4_0x8_avx2;
         if (type == QT_Q8_0) return tile_q8_0x8_avx2;
         if (type == QT_Q4_1) return tile_q4_1x8_avx2;
+        if (type == QT_Q2_K) return tile_q2_kx8_avx2;
     }
 #endif
     (void)type;

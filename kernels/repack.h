@@ -1,5 +1,5 @@
-/* repack.h - Q4_0 / Q4_1 / Q8_0 weights re-laid at load time, 8 rows interleaved, for decode
- * and small batches.
+/* repack.h - Q4_0 / Q4_1 / Q8_0 / Q2_K weights re-laid at load time, 8 rows interleaved, for
+ * decode and small batches.
  *
  * Why: a one-row dot product ends every 32-weight block with a float fold (int32 sum ->
  * float -> x scales -> accumulate) and every row with a horizontal sum. With 8 rows
@@ -19,6 +19,20 @@
  * Q4_1 160 = 8 x 20, 272 = 8 x 34), so group g starts at byte 8 g row_bytes: rows
  * [r0, r1) with r0 % 8 == 0 start at r0 row_bytes, as in the file, and bytes streamed per
  * token are unchanged.
+ *
+ * Q2_K ("q2_kx8", activations in Q8_K). Block i of a group (672 = 8 x 84 bytes) is
+ *   d[8]        at   0: the 8 rows' fp16 d, row order
+ *   dmin[8]     at  16: the 8 rows' fp16 dmin
+ *   scales[128] at  32: for sub-block pair m = 0..7, 16 bytes: row r's scales[2m],
+ *               scales[2m + 1] at 32 + 16 m + 2 r (scale | min << 4, unchanged)
+ *   qs[512]     at 160: chunks c = 8 h + p (h = 0..1, p = 0..7) of 32 bytes; row r's
+ *               dword at 160 + 32 c + 4 r holds its qs bytes 32h + 2p, 32h + 2p + 1,
+ *               32h + 16 + 2p, 32h + 17 + 2p
+ * qs byte 32h + l holds elements 128h + 32j + l in bits 2j..2j+1 (blocks.h), so after
+ * the shift by 2j the low int16 of a row's dword covers sub-block 8h + 2j and the high
+ * one sub-block 8h + 2j + 1: a maddubs result is a pair of sub-block sums, and one madd
+ * with the pair of scales (scales[2m], scales[2m + 1], m = 4h + j) applies both
+ * (kernels/x86/avx2_repack_q2k.c).
  *
  * Only matrices with rows % 8 == 0, of a type with a packed kernel for the running ISA,
  * are packed (repack_matrix); the file's bytes stay mapped and qmatrix.data keeps
@@ -43,9 +57,9 @@
 
 /* Packed kernels have the vec_dot_tile_fn signature (quant/types.h): w is the packed
  * data of nrows (% 8 == 0) rows from a group start, w_stride the file's row bytes (a group
- * is 8 w_stride bytes), activations in Q8_0. The packed kernel of a type for the ISA
- * kernels_init() chose; NULL when there is none (scalar ISA: the file layout and the
- * ordinary kernels stay in use). */
+ * is 8 w_stride bytes), activations in the type's dot_type (Q8_0; Q8_K for Q2_K). The
+ * packed kernel of a type for the ISA kernels_init() chose; NULL when there is none
+ * (scalar ISA: the file layout and the ordinary kernels stay in use). */
 vec_dot_tile_fn repack_tile(uint32_t type);
 /* 1 unless the environment says SCARCE_REPACK=0 (A/B measurement). */
 int repack_enabled(void);
@@ -56,7 +70,7 @@ int repack_enabled(void);
 int repack_matrix(qmatrix *W);
 void repack_release(qmatrix *W);
 
-/* The layout itself (any type with a layout: Q4_0, Q4_1, Q8_0); rows % 8 == 0. */
+/* The layout itself (any type with a layout: Q4_0, Q4_1, Q8_0, Q2_K); rows % 8 == 0. */
 int repack_has_layout(uint32_t type);
 void repack_rows(uint32_t type, int64_t rows, int64_t cols, const void *src, void *dst);
 void unpack_rows(uint32_t type, int64_t rows, int64_t cols, const void *src, void *dst);
@@ -68,12 +82,17 @@ void tile_q8_0x8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t
                      int nrows, const void *a, size_t a_stride, int nact);
 void tile_q4_1x8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                      int nrows, const void *a, size_t a_stride, int nact);
-/* AVX2 (kernels/x86/avx2_repack.c) */
+/* Q2_K: per row exactly vec_dot_q2_k_ref's sum (activations block_q8_K). */
+void tile_q2_kx8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                     int nrows, const void *a, size_t a_stride, int nact);
+/* AVX2 (kernels/x86/avx2_repack.c; Q2_K: kernels/x86/avx2_repack_q2k.c) */
 void tile_q4_0x8_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                       int nrows, const void *a, size_t a_stride, int nact);
 void tile_q8_0x8_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                       int nrows, const void *a, size_t a_stride, int nact);
 void tile_q4_1x8_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                      int nrows, const void *a, size_t a_stride, int nact);
+void tile_q2_kx8_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                       int nrows, const void *a, size_t a_stride, int nact);
 
 #endif

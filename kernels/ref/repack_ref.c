@@ -1,4 +1,4 @@
-/* repack_ref.c - scalar gemv over the 8-row interleaved layout (kernels/repack.h): the spec
+/* repack_ref.c - scalar gemv over the 8-row interleaved layouts (kernels/repack.h): the spec
  * of the packed kernels.
  *
  * Each row's sum is formed exactly as vec_dot_q4_0_ref / vec_dot_q8_0_ref form it: per
@@ -91,4 +91,53 @@ void tile_q4_1x8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t
     for (int j = 0; j < nact; j++)
         gemv_q4_1x8_ref(n, s + j * s_stride, w, nrows,
                         (const block_q8_0 *)((const char *)a + j * a_stride));
+}
+
+/* Q2_K (packed block: d[8], dmin[8], scales[128], qs[512]; repack.h). Code of row r,
+ * element e = 128h + 32j + l: bits 2j of qs byte 32h + l, which sits in chunk 8h + p,
+ * p = (l % 16) / 2, at byte 2 (l / 16) + l % 2 of the row's dword. */
+static int q2k_code(const uint8_t *qs, int r, int e) {
+    int h = e / 128, j = (e % 128) / 32, l = e % 32;
+    uint8_t byte = qs[32 * (8 * h + (l % 16) / 2) + 4 * r + 2 * (l / 16) + l % 2];
+    return (byte >> 2 * j) & 3;
+}
+
+/* Scale byte of row r, sub-block k (scale | min << 4). */
+static int q2k_scale(const uint8_t *scales, int r, int k) {
+    return scales[16 * (k / 2) + 2 * r + k % 2];
+}
+
+/* One group of 8 rows, as vec_dot_q2_k_ref sums one row: per block the exact integers
+ * sumi = sum_k sc_k sum q a and summ = sum_k m_k bsums_k, then
+ *   sum += da (d sumi - dmin summ). */
+static void gemv_q2_kx8_ref(int64_t cols, float *y, const uint8_t *w, const block_q8_K *a) {
+    const int64_t nb = cols / QK_K;
+    float sum[REPACK_ROWS] = {0};
+    for (int64_t i = 0; i < nb; i++) {
+        const uint8_t *blk = w + i * REPACK_ROWS * sizeof(block_q2_K);
+        const uint16_t *d = (const uint16_t *)blk, *dmin = d + REPACK_ROWS;
+        const uint8_t *scales = blk + 32, *qs = blk + 160;
+        for (int r = 0; r < REPACK_ROWS; r++) {
+            int sumi = 0, summ = 0;
+            for (int k = 0; k < 16; k++) {
+                int sub = 0;
+                for (int e = 16 * k; e < 16 * k + 16; e++) sub += q2k_code(qs, r, e) * a[i].qs[e];
+                sumi += (q2k_scale(scales, r, k) & 0xF) * sub;
+                summ += (q2k_scale(scales, r, k) >> 4) * a[i].bsums[k];
+            }
+            sum[r] +=
+                a[i].d * (fp16_to_f32(d[r]) * (float)sumi - fp16_to_f32(dmin[r]) * (float)summ);
+        }
+    }
+    for (int r = 0; r < REPACK_ROWS; r++) y[r] = sum[r];
+}
+
+void tile_q2_kx8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                     int nrows, const void *a, size_t a_stride, int nact) {
+    const size_t group_bytes = REPACK_ROWS * w_stride;
+    for (int j = 0; j < nact; j++)
+        for (int g = 0; g < nrows / REPACK_ROWS; g++)
+            gemv_q2_kx8_ref(n, s + j * s_stride + g * REPACK_ROWS,
+                            (const uint8_t *)w + g * group_bytes,
+                            (const block_q8_K *)((const char *)a + j * a_stride));
 }
