@@ -16,19 +16,25 @@
 static inline __attribute__((always_inline)) void tile(int64_t kc, const float *xt,
                                                        const float *w, size_t ldw, float *c,
                                                        int accumulate, const int NR) {
+    /* The row loops must be unrolled before gcc's scalar replacement of acc[][]: left as
+     * loops, gcc 12 kept acc in memory and stored all 12 accumulators every k (12 stores
+     * per 12 FMAs; measured 19 GFLOP/s in L1, 37 unrolled). */
     __m256 acc[GEMM_NR][2];
+#pragma GCC unroll 6
     for (int r = 0; r < NR; r++) {
         acc[r][0] = accumulate ? _mm256_loadu_ps(c + r * GEMM_NT) : _mm256_setzero_ps();
         acc[r][1] = accumulate ? _mm256_loadu_ps(c + r * GEMM_NT + 8) : _mm256_setzero_ps();
     }
     for (int64_t k = 0; k < kc; k++) {
         __m256 x0 = _mm256_loadu_ps(xt + k * GEMM_NT), x1 = _mm256_loadu_ps(xt + k * GEMM_NT + 8);
+#pragma GCC unroll 6
         for (int r = 0; r < NR; r++) {
             __m256 wr = _mm256_broadcast_ss(w + r * ldw + k);
             acc[r][0] = _mm256_fmadd_ps(wr, x0, acc[r][0]);
             acc[r][1] = _mm256_fmadd_ps(wr, x1, acc[r][1]);
         }
     }
+#pragma GCC unroll 6
     for (int r = 0; r < NR; r++) {
         _mm256_storeu_ps(c + r * GEMM_NT, acc[r][0]);
         _mm256_storeu_ps(c + r * GEMM_NT + 8, acc[r][1]);
