@@ -74,6 +74,7 @@ void gemm_tile_f32_avx2(int64_t kc, const float *xt, const float *w, size_t ldw,
                         int accumulate);
 /* Same values as the reference dequantizers (quant/), for filling panels. */
 void dequantize_f16_avx2(const void *src, float *dst, int64_t n);
+void dequantize_bf16_avx2(const void *src, float *dst, int64_t n);
 void dequantize_q8_0_avx2(const void *src, float *dst, int64_t n);
 void dequantize_q4_0_avx2(const void *src, float *dst, int64_t n);
 #endif
