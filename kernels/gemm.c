@@ -161,20 +161,6 @@ static int own_panel_rows(int64_t cols) {
     return p < GEMM_NR ? GEMM_NR : p > OWN_PANEL_MAX ? OWN_PANEL_MAX : (int)p;
 }
 
-/* The weight bytes a panel reads, for prefetching the next panel during this one. */
-typedef struct {
-    const char *next;  /* first byte of the next panel's rows (NULL: none) */
-    size_t next_bytes; /* its rows are contiguous: np * row_bytes */
-} panel_prefetch;
-
-/* Prefetches lines [line0, line1) of the next panel into L2 (rows of the next panel are
- * read from DRAM by its dequantization; spread over this panel's kernel calls, the reads
- * overlap compute instead of stalling the dequantizer: measured below at own_rows). */
-static void prefetch_lines(const panel_prefetch *pf, size_t line0, size_t line1) {
-    for (size_t l = line0; l < line1 && l * 64 < pf->next_bytes; l++)
-        __builtin_prefetch(pf->next + l * 64, 0, 2);
-}
-
 /* Rows [p0, p0 + np) of W against all groups; c is [groups][panel][GEMM_NT]. The panel is
  * dequantized row by row first (one sequential read of each row: the prefetchers follow
  * it, where chunk-by-chunk reads of many rows would wait on DRAM), chunk-major:
@@ -182,8 +168,7 @@ static void prefetch_lines(const panel_prefetch *pf, size_t line0, size_t line1)
  * rows need no conversion: the kernel reads them in place (wbuf NULL, ldw = the row). */
 static void own_panel(const quant_type *t, dequantize_fn dequantize, const char *w,
                       size_t row_bytes, int64_t p0, int np, int panel, int64_t cols,
-                      const float *xt, int64_t groups, float *wbuf, float *c, gemm_tile_fn kernel,
-                      const panel_prefetch *pf) {
+                      const float *xt, int64_t groups, float *wbuf, float *c, gemm_tile_fn kernel) {
     for (int r = 0; wbuf && r < np; r++) {
         const char *src = w + (p0 + r) * row_bytes;
         for (int64_t k0 = 0; k0 < cols; k0 += KC) { /* KC is a multiple of the block */
@@ -191,9 +176,6 @@ static void own_panel(const quant_type *t, dequantize_fn dequantize, const char 
             dequantize(src + k0 / t->block * t->block_bytes, wbuf + k0 * np + r * kc, kc);
         }
     }
-    int64_t tiles = (np + GEMM_NR - 1) / GEMM_NR, chunks = (cols + KC - 1) / KC;
-    size_t calls = (size_t)(chunks * groups * tiles), call = 0;
-    size_t lines = (pf->next_bytes + 63) / 64, per_call = (lines + calls - 1) / calls;
     for (int64_t k0 = 0; k0 < cols; k0 += KC) {
         int64_t kc = cols - k0 < KC ? cols - k0 : KC;
         const float *wk = wbuf ? wbuf + k0 * np : (const float *)(w + p0 * row_bytes) + k0;
@@ -201,11 +183,9 @@ static void own_panel(const quant_type *t, dequantize_fn dequantize, const char 
         for (int64_t g = 0; g < groups; g++) {
             const float *xg = xt + (g * cols + k0) * GEMM_NT;
             float *cg = c + g * panel * GEMM_NT;
-            for (int r = 0; r < np; r += GEMM_NR, call++) {
-                if (pf->next) prefetch_lines(pf, call * per_call, (call + 1) * per_call);
+            for (int r = 0; r < np; r += GEMM_NR)
                 kernel(kc, xg, wk + r * ldw, ldw, cg + r * GEMM_NT,
                        np - r < GEMM_NR ? np - r : GEMM_NR, k0 > 0);
-            }
         }
     }
 }
@@ -221,11 +201,7 @@ static int own_rows(const quant_type *t, const char *w, size_t row_bytes, int64_
     gemm_tile_fn kernel = tile_kernel();
     for (int64_t p0 = r0; ok && p0 < r1; p0 += panel) {
         int np = r1 - p0 < panel ? (int)(r1 - p0) : panel;
-        int64_t next_np = r1 - (p0 + np) < panel ? r1 - (p0 + np) : panel;
-        panel_prefetch pf = {next_np > 0 ? w + (p0 + np) * row_bytes : NULL,
-                             next_np > 0 ? (size_t)next_np * row_bytes : 0};
-        own_panel(t, dequantize, w, row_bytes, p0, np, panel, cols, xt, groups, wbuf, c, kernel,
-                  &pf);
+        own_panel(t, dequantize, w, row_bytes, p0, np, panel, cols, xt, groups, wbuf, c, kernel);
         for (int64_t b = 0; b < B; b++) {
             const float *cb = c + (b / GEMM_NT) * panel * GEMM_NT + b % GEMM_NT;
             float *y = Y + b * ldy + p0;
