@@ -146,6 +146,7 @@ dequantize_fn gemm_dequantizer(const quant_type *t) {
 #if defined(__x86_64__)
     if (kernels_isa() == ISA_AVX2 || kernels_isa() == ISA_AVX512) {
         if (t->id == QT_F16) return dequantize_f16_avx2;
+        if (t->id == QT_BF16) return dequantize_bf16_avx2;
         if (t->id == QT_Q8_0) return dequantize_q8_0_avx2;
         if (t->id == QT_Q4_0) return dequantize_q4_0_avx2;
     }
@@ -163,11 +164,12 @@ static int own_panel_rows(int64_t cols) {
 /* Rows [p0, p0 + np) of W against all groups; c is [groups][panel][GEMM_NT]. The panel is
  * dequantized row by row first (one sequential read of each row: the prefetchers follow
  * it, where chunk-by-chunk reads of many rows would wait on DRAM), chunk-major:
- * wbuf[chunk][row][KC], so the micro-kernel reads each chunk of rows contiguously. */
+ * wbuf[chunk][row][KC], so the micro-kernel reads each chunk of rows contiguously. f32
+ * rows need no conversion: the kernel reads them in place (wbuf NULL, ldw = the row). */
 static void own_panel(const quant_type *t, dequantize_fn dequantize, const char *w,
                       size_t row_bytes, int64_t p0, int np, int panel, int64_t cols,
                       const float *xt, int64_t groups, float *wbuf, float *c, gemm_tile_fn kernel) {
-    for (int r = 0; r < np; r++) {
+    for (int r = 0; wbuf && r < np; r++) {
         const char *src = w + (p0 + r) * row_bytes;
         for (int64_t k0 = 0; k0 < cols; k0 += KC) { /* KC is a multiple of the block */
             int64_t kc = cols - k0 < KC ? cols - k0 : KC;
@@ -176,12 +178,13 @@ static void own_panel(const quant_type *t, dequantize_fn dequantize, const char 
     }
     for (int64_t k0 = 0; k0 < cols; k0 += KC) {
         int64_t kc = cols - k0 < KC ? cols - k0 : KC;
-        const float *wk = wbuf + k0 * np;
+        const float *wk = wbuf ? wbuf + k0 * np : (const float *)(w + p0 * row_bytes) + k0;
+        size_t ldw = wbuf ? (size_t)kc : row_bytes / sizeof(float);
         for (int64_t g = 0; g < groups; g++) {
             const float *xg = xt + (g * cols + k0) * GEMM_NT;
             float *cg = c + g * panel * GEMM_NT;
             for (int r = 0; r < np; r += GEMM_NR)
-                kernel(kc, xg, wk + r * kc, (size_t)kc, cg + r * GEMM_NT,
+                kernel(kc, xg, wk + r * ldw, ldw, cg + r * GEMM_NT,
                        np - r < GEMM_NR ? np - r : GEMM_NR, k0 > 0);
         }
     }
@@ -190,10 +193,10 @@ static void own_panel(const quant_type *t, dequantize_fn dequantize, const char 
 static int own_rows(const quant_type *t, const char *w, size_t row_bytes, int64_t r0, int64_t r1,
                     int64_t cols, const float *xt, int64_t B, float *Y, size_t ldy) {
     int64_t groups = (B + GEMM_NT - 1) / GEMM_NT;
-    int panel = own_panel_rows(cols);
-    float *wbuf = alloc64((size_t)panel * cols * sizeof(float));
+    int panel = own_panel_rows(cols), in_place = t->id == QT_F32;
+    float *wbuf = in_place ? NULL : alloc64((size_t)panel * cols * sizeof(float));
     float *c = alloc64((size_t)groups * panel * GEMM_NT * sizeof(float));
-    int ok = wbuf && c;
+    int ok = (wbuf || in_place) && c;
     dequantize_fn dequantize = gemm_dequantizer(t);
     gemm_tile_fn kernel = tile_kernel();
     for (int64_t p0 = r0; ok && p0 < r1; p0 += panel) {

@@ -117,7 +117,8 @@ static void check_type(gemm_method m, uint32_t id) {
     }
 }
 
-static const uint32_t tested_types[] = {QT_F32, QT_F16, QT_Q8_0, QT_Q4_0, QT_Q4_K, QT_Q6_K};
+static const uint32_t tested_types[] = {QT_F32,  QT_F16,  QT_BF16, QT_Q8_0,
+                                        QT_Q4_0, QT_Q4_K, QT_Q6_K};
 
 TEST(gemm_own_equals_reference) {
     REQUIRE(kernels_init(NULL, NULL) == 0);
@@ -201,7 +202,7 @@ TEST(gemm_bench) {
     REQUIRE(kernels_init(NULL, NULL) == 0);
     const char *tl = getenv("GEMM_BENCH_THREADS");
     kernels_set_threads(tl ? atoi(tl) : 1);
-    uint32_t ids[] = {QT_F32, QT_Q8_0, QT_Q4_0, QT_F16, QT_Q4_K, QT_Q6_K};
+    uint32_t ids[] = {QT_F32, QT_Q8_0, QT_Q4_0, QT_F16, QT_BF16, QT_Q4_K, QT_Q6_K};
     const char *only = getenv("GEMM_BENCH_TYPE");
     int64_t Bs[] = {2, 4, 8, 16, 32, 64};
     const char *bl = getenv("GEMM_BENCH_B");
@@ -301,4 +302,92 @@ TEST(gemm_i8x8_equals_reference) {
     if (!have) SKIP("no AVX2: GEMM_I8X8 not available");
     check_i8x8(QT_Q4_0);
     check_i8x8(QT_Q8_0);
+}
+
+/* The AVX2 micro-kernel against gemm_tile_f32_ref, every row count (tails of the 6-row
+ * tile), k lengths below, at and off the 256 chunk, overwrite and accumulate, weights in
+ * a panel (ldw = kc) and in place (ldw > kc, f32 rows). Both sum in float in the same k
+ * order, one with fma, one with mul + add: |diff| <= 2 (kc + 1) FLT_EPSILON sum |terms|. */
+TEST(gemm_tile_avx2_equals_reference) {
+#if defined(__x86_64__)
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    if (kernels_isa() != ISA_AVX2 && kernels_isa() != ISA_AVX512) SKIP("no AVX2");
+    const int64_t kcs[] = {1, 7, 256, 300};
+    for (int ki = 0; ki < 4; ki++)
+        for (int pad = 0; pad <= 5; pad += 5)
+            for (int nr = 1; nr <= GEMM_NR; nr++)
+                for (int accumulate = 0; accumulate <= 1; accumulate++) {
+                    int64_t kc = kcs[ki];
+                    size_t ldw = (size_t)kc + pad;
+                    float *w = malloc(GEMM_NR * ldw * sizeof(float));
+                    float *xt = malloc(kc * GEMM_NT * sizeof(float));
+                    float c0[GEMM_NR * GEMM_NT], c_ref[GEMM_NR * GEMM_NT], c[GEMM_NR * GEMM_NT];
+                    for (size_t i = 0; i < GEMM_NR * ldw; i++) w[i] = uniform();
+                    for (int64_t i = 0; i < kc * GEMM_NT; i++) xt[i] = uniform();
+                    for (int i = 0; i < GEMM_NR * GEMM_NT; i++) c0[i] = uniform();
+                    memcpy(c_ref, c0, sizeof c0), memcpy(c, c0, sizeof c0);
+                    gemm_tile_f32_ref(kc, xt, w, ldw, c_ref, nr, accumulate);
+                    gemm_tile_f32_avx2(kc, xt, w, ldw, c, nr, accumulate);
+                    int bad = 0;
+                    for (int r = 0; r < GEMM_NR; r++)
+                        for (int t = 0; t < GEMM_NT; t++) {
+                            int i = r * GEMM_NT + t;
+                            if (r >= nr) { /* rows past nr are not touched */
+                                bad += c[i] != c0[i];
+                                continue;
+                            }
+                            double mag = accumulate ? fabs(c0[i]) : 0;
+                            for (int64_t k = 0; k < kc; k++)
+                                mag += fabs((double)w[r * ldw + k] * xt[k * GEMM_NT + t]);
+                            bad += !(fabs(c[i] - c_ref[i]) <= 2 * (kc + 1) * FLT_EPSILON * mag);
+                        }
+                    CHECK_MSG(bad == 0, "kc=%lld ldw=%zu nr=%d accumulate=%d: %d wrong",
+                              (long long)kc, ldw, nr, accumulate, bad);
+                    free(w), free(xt);
+                }
+#else
+    SKIP("not x86-64");
+#endif
+}
+
+/* A NaN or an Inf weight reaches every token's output of its row (the panel converters
+ * and the kernel neither drop nor saturate them); the other rows stay finite. Tails
+ * everywhere: 13 rows, B = 17, 288 columns. */
+static void check_nan_inf(uint32_t id) {
+    const quant_type *t = qtype(id);
+    int64_t rows = 13, cols = 288, B = 17, nan_row = 4, inf_row = 11;
+    size_t row_bytes;
+    char *w = make_weights(t, rows, cols, &row_bytes);
+    float *row = malloc(cols * sizeof(float));
+    for (int64_t k = 0; k < cols; k++) row[k] = uniform();
+    row[cols - 3] = NAN;
+    t->quantize(row, w + nan_row * row_bytes, cols, NULL);
+    row[cols - 3] = 0.5f, row[7] = INFINITY;
+    t->quantize(row, w + inf_row * row_bytes, cols, NULL);
+    float *X = malloc(B * cols * sizeof(float)), *Y = malloc(B * rows * sizeof(float));
+    for (int64_t i = 0; i < B * cols; i++) X[i] = 0.25f + fabsf(uniform()); /* no 0 * Inf */
+    for (int nth = 1; nth <= 2; nth++) {
+        run_gemm(GEMM_OWN, t, w, row_bytes, rows, cols, X, B, Y, nth);
+        int bad = 0;
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t r = 0; r < rows; r++) {
+                float y = Y[b * rows + r];
+                bad += r == nan_row   ? !isnan(y)
+                       : r == inf_row ? !(isinf(y) && y > 0)
+                                      : !isfinite(y);
+            }
+        CHECK_MSG(bad == 0, "%s, %d thread(s): %d outputs without the NaN / Inf", t->name, nth,
+                  bad);
+    }
+    free(w), free(row), free(X), free(Y);
+}
+
+TEST(gemm_own_propagates_nan_inf) {
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    check_nan_inf(QT_F32);
+    check_nan_inf(QT_F16);
+    check_nan_inf(QT_BF16);
+    REQUIRE(kernels_init("scalar", NULL) == 0);
+    check_nan_inf(QT_F16);
+    REQUIRE(kernels_init(NULL, NULL) == 0);
 }
