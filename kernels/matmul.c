@@ -86,25 +86,43 @@ int kernels_threads(void) {
     return n_threads_set;
 }
 
-/* Converts B activation rows to the weight type's dot_type; returns X itself for f32. */
+/* Activation buffers reused from call to call (a malloc + free per matmul was ~7 per layer
+ * per token), one set per calling thread so concurrent callers never share one. Slot i
+ * holds the i-th distinct dot type of a matmul_multi call. They live until the thread
+ * ends (a few KB per token, B x cols at most). */
+#define ACT_SLOTS 4
+static _Thread_local struct {
+    char *buf;
+    size_t cap;
+} act_slots[ACT_SLOTS];
+
+static char *act_buffer(int slot, size_t bytes) {
+    if (act_slots[slot].cap < bytes) {
+        free(act_slots[slot].buf);
+        act_slots[slot].buf = malloc(bytes);
+        if (!act_slots[slot].buf) abort(); /* B x cols bytes: out of memory is not recoverable */
+        act_slots[slot].cap = bytes;
+    }
+    return act_slots[slot].buf;
+}
+
+/* Converts B activation rows to the weight type's dot_type into buffer `slot`; returns X
+ * itself for f32. */
 static const void *convert_activations(const quant_type *t, const float *X, int64_t B, int64_t cols,
-                                       size_t *act_row, void **owned) {
-    *owned = NULL;
+                                       size_t *act_row, int slot) {
     if (t->dot_type == QT_F32) {
         *act_row = (size_t)cols * sizeof(float);
         return X;
     }
     const quant_type *dt = qtype(t->dot_type);
     *act_row = qtype_row_bytes(t->dot_type, cols);
-    char *buf = malloc(*act_row * (size_t)B);
-    if (!buf) abort(); /* a few KB per token: out of memory here is not recoverable */
+    char *buf = act_buffer(slot, *act_row * (size_t)B);
     for (int64_t b = 0; b < B; b++) {
         if (dt->from_float)
             dt->from_float(X + b * cols, buf + b * *act_row, cols);
         else
             dt->quantize(X + b * cols, buf + b * *act_row, cols, NULL);
     }
-    *owned = buf;
     return buf;
 }
 
@@ -171,10 +189,9 @@ static void slice(int64_t rows, int ith, int nth, int64_t *r0, int64_t *r1) {
     *r1 = u1 * ROW_ALIGN < rows ? u1 * ROW_ALIGN : rows;
 }
 
-void matmul(const qmatrix *W, const float *X, int64_t B, float *Y) {
+/* The job for W x B tokens into Y, without its activations (job.act / job.gemm_x). */
+static matmul_job make_job(const qmatrix *W, int64_t B, float *Y) {
     const quant_type *t = qtype(W->type);
-    void *owned;
-    float *gemm_owned = NULL;
     matmul_job job = {.w = W->data,
                       .row_bytes = W->row_bytes,
                       .rows = W->rows,
@@ -189,19 +206,31 @@ void matmul(const qmatrix *W, const float *X, int64_t B, float *Y) {
      * r0 % 8 == 0 sit at r0 row_bytes as in the file. Larger batches keep the file layout. */
     vec_dot_tile_fn packed = W->packed && B <= REPACK_MAX_BATCH ? repack_tile(W->type) : NULL;
     if (packed) job.w = W->packed, job.tile = packed, job.gemm = GEMM_TILES;
+    return job;
+}
+
+/* Threads for `work` (weight bytes x tokens) over `rows` rows in all; *timed = 1 when the
+ * caller must record_time() the class. */
+static int threads_for(double work, int64_t rows, int *cls, int *timed) {
+    int nth = n_threads_set;
+    if (work < PARALLEL_MIN_BYTES || rows < 2 * ROW_ALIGN) nth = 1;
+    *cls = size_class(work), *timed = nth > 1;
+    if (*timed && !choose_parallel(*cls)) nth = 1;
+    return nth;
+}
+
+void matmul(const qmatrix *W, const float *X, int64_t B, float *Y) {
+    float *gemm_owned = NULL;
+    matmul_job job = make_job(W, B, Y);
     if (job.gemm == GEMM_OWN || job.gemm == GEMM_BLAS) {
         job.gemm_x = gemm_prepare(job.gemm, X, B, W->cols, &gemm_owned);
         if (!job.gemm_x) abort(); /* B x cols floats, as for convert_activations */
-        owned = NULL;
     } else {
-        job.act = convert_activations(t, X, B, W->cols, &job.act_row, &owned);
+        job.act = convert_activations(job.t, X, B, W->cols, &job.act_row, 0);
     }
     /* Work scales with weight bytes x tokens; rows must give each thread a slice. */
     double work = (double)W->rows * (double)W->row_bytes * (double)B;
-    int nth = n_threads_set;
-    if (work < PARALLEL_MIN_BYTES || W->rows < 2 * ROW_ALIGN) nth = 1;
-    int cls = size_class(work), timed = nth > 1;
-    if (timed && !choose_parallel(cls)) nth = 1;
+    int cls, timed, nth = threads_for(work, W->rows, &cls, &timed);
     double t0 = timed ? omp_get_wtime() : 0;
     if (nth == 1) {
         matmul_rows(&job, 0, W->rows);
@@ -226,8 +255,98 @@ void matmul(const qmatrix *W, const float *X, int64_t B, float *Y) {
         }
     }
     if (timed) record_time(cls, nth > 1, omp_get_wtime() - t0, work);
-    free(owned);
     free(gemm_owned);
+}
+
+/* matmul_multi: the n matrices' ROW_ALIGN-row units laid end to end, unit u of matrix i
+ * costing ROW_ALIGN x row_bytes. Boundary k of nth is the first unit (global index) where
+ * the bytes before it reach k/nth of the total, so each thread streams about the same
+ * bytes, mostly from one matrix (q/k/v at 2 threads: 5/8 of wq | the rest of wq, wk, wv;
+ * gate/up: gate | up). */
+static int64_t units_of(const matmul_job *job) { return (job->rows + ROW_ALIGN - 1) / ROW_ALIGN; }
+
+static int64_t multi_boundary(const matmul_job *jobs, int n, int k, int nth) {
+    double total = 0;
+    for (int i = 0; i < n; i++) total += (double)units_of(&jobs[i]) * jobs[i].row_bytes;
+    const double target = total * k / nth;
+    double before = 0;
+    int64_t first_unit = 0; /* global index of matrix i's first unit */
+    for (int i = 0; i < n; i++) {
+        const double unit_bytes = (double)jobs[i].row_bytes, units = (double)units_of(&jobs[i]);
+        if (before + units * unit_bytes >= target && unit_bytes > 0) {
+            double u = (target - before) / unit_bytes;
+            int64_t iu = (int64_t)u;
+            return first_unit + (iu < u ? iu + 1 : iu);
+        }
+        before += units * unit_bytes;
+        first_unit += units_of(&jobs[i]);
+    }
+    return first_unit;
+}
+
+/* Runs global units [u0, u1) of the jobs. */
+static void multi_run(const matmul_job *jobs, int n, int64_t u0, int64_t u1) {
+    int64_t first_unit = 0;
+    for (int i = 0; i < n && first_unit < u1; i++) {
+        const int64_t units = units_of(&jobs[i]);
+        int64_t a = u0 > first_unit ? u0 - first_unit : 0, b = u1 - first_unit;
+        if (b > units) b = units;
+        if (a < b) {
+            int64_t r1 = b * ROW_ALIGN < jobs[i].rows ? b * ROW_ALIGN : jobs[i].rows;
+            matmul_rows(&jobs[i], a * ROW_ALIGN, r1);
+        }
+        first_unit += units;
+    }
+}
+
+/* The n matrices' activations: one conversion per distinct dot type. 0, or -1 when the
+ * types need more than ACT_SLOTS buffers. */
+static int multi_activations(matmul_job *jobs, int n, const float *X, int64_t B) {
+    int slots = 0;
+    for (int i = 0; i < n; i++) {
+        int same = -1;
+        for (int j = 0; j < i && same < 0; j++)
+            if (jobs[j].t->dot_type == jobs[i].t->dot_type && jobs[j].cols == jobs[i].cols) same = j;
+        if (same >= 0) {
+            jobs[i].act = jobs[same].act, jobs[i].act_row = jobs[same].act_row;
+            continue;
+        }
+        if (slots == ACT_SLOTS) return -1;
+        jobs[i].act = convert_activations(jobs[i].t, X, B, jobs[i].cols, &jobs[i].act_row, slots);
+        slots += jobs[i].t->dot_type != QT_F32;
+    }
+    return 0;
+}
+
+void matmul_multi(const qmatrix *const *W, int n, const float *X, int64_t B, float *const *Y) {
+    matmul_job jobs[MATMUL_MULTI_MAX];
+    int fused = n <= MATMUL_MULTI_MAX;
+    double work = 0;
+    int64_t rows = 0;
+    for (int i = 0; i < n && fused; i++) {
+        jobs[i] = make_job(W[i], B, Y[i]);
+        fused = jobs[i].gemm == GEMM_TILES && W[i]->cols == W[0]->cols;
+        work += (double)W[i]->rows * (double)W[i]->row_bytes * (double)B;
+        rows += W[i]->rows;
+    }
+    /* Large batches (f32 GEMM, per-batch repack) are compute-bound: one region per matrix
+     * costs nothing there, so they keep matmul(). */
+    if (!fused || multi_activations(jobs, n, X, B) != 0) {
+        for (int i = 0; i < n; i++) matmul(W[i], X, B, Y[i]);
+        return;
+    }
+    int cls, timed, nth = threads_for(work, rows, &cls, &timed);
+    double t0 = timed ? omp_get_wtime() : 0;
+    if (nth == 1) {
+        for (int i = 0; i < n; i++) matmul_rows(&jobs[i], 0, jobs[i].rows);
+    } else {
+#pragma omp parallel num_threads(nth)
+        {
+            const int ith = omp_get_thread_num(), nt = omp_get_num_threads();
+            multi_run(jobs, n, multi_boundary(jobs, n, ith, nt), multi_boundary(jobs, n, ith + 1, nt));
+        }
+    }
+    if (timed) record_time(cls, nth > 1, omp_get_wtime() - t0, work);
 }
 
 void matvec(const qmatrix *W, const float *x, float *y) {
