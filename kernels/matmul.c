@@ -13,6 +13,7 @@
 #include "matmul.h"
 
 #include <omp.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -181,12 +182,105 @@ static void matmul_rows(const matmul_job *job, int64_t r0, int64_t r1) {
     }
 }
 
-/* Thread `ith` of `nth` gets a contiguous slice of rows, boundaries on ROW_ALIGN. */
-static void slice(int64_t rows, int ith, int nth, int64_t *r0, int64_t *r1) {
-    int64_t units = (rows + ROW_ALIGN - 1) / ROW_ALIGN;
-    int64_t u0 = units * ith / nth, u1 = units * (ith + 1) / nth;
-    *r0 = u0 * ROW_ALIGN < rows ? u0 * ROW_ALIGN : rows;
-    *r1 = u1 * ROW_ALIGN < rows ? u1 * ROW_ALIGN : rows;
+/* matmul_multi: the n matrices' ROW_ALIGN-row units laid end to end, unit u of matrix i
+ * costing ROW_ALIGN x row_bytes. Boundary k of nth is the first unit (global index) where
+ * the bytes before it reach k/nth of the total, so each thread streams about the same
+ * bytes, mostly from one matrix (q/k/v at 2 threads: 5/8 of wq | the rest of wq, wk, wv;
+ * gate/up: gate | up). */
+static int64_t units_of(const matmul_job *job) { return (job->rows + ROW_ALIGN - 1) / ROW_ALIGN; }
+
+static int64_t multi_boundary(const matmul_job *jobs, int n, int k, int nth) {
+    double total = 0;
+    for (int i = 0; i < n; i++) total += (double)units_of(&jobs[i]) * jobs[i].row_bytes;
+    const double target = total * k / nth;
+    double before = 0;
+    int64_t first_unit = 0; /* global index of matrix i's first unit */
+    for (int i = 0; i < n; i++) {
+        const double unit_bytes = (double)jobs[i].row_bytes, units = (double)units_of(&jobs[i]);
+        if (before + units * unit_bytes >= target && unit_bytes > 0) {
+            double u = (target - before) / unit_bytes;
+            int64_t iu = (int64_t)u;
+            return first_unit + (iu < u ? iu + 1 : iu);
+        }
+        before += units * unit_bytes;
+        first_unit += units_of(&jobs[i]);
+    }
+    return first_unit;
+}
+
+/* Runs global units [u0, u1) of the jobs. */
+static void multi_run(const matmul_job *jobs, int n, int64_t u0, int64_t u1) {
+    int64_t first_unit = 0;
+    for (int i = 0; i < n && first_unit < u1; i++) {
+        const int64_t units = units_of(&jobs[i]);
+        int64_t a = u0 > first_unit ? u0 - first_unit : 0, b = u1 - first_unit;
+        if (b > units) b = units;
+        if (a < b) {
+            int64_t r1 = b * ROW_ALIGN < jobs[i].rows ? b * ROW_ALIGN : jobs[i].rows;
+            matmul_rows(&jobs[i], a * ROW_ALIGN, r1);
+        }
+        first_unit += units;
+    }
+}
+
+/* Each thread's share of units, handed out in pieces so that a thread done early takes
+ * the rest of a late one's share from its far end (its core shared with another process:
+ * on this 2-core machine static halves made -t 2 wait for the slow half at every join).
+ * front (low 32 bits) and back (high 32) of the units not yet taken, in one word so that
+ * owner and thief claim with one compare-and-swap; one cache line per thread. The owner
+ * streams its share front to back as with static halves (the brief's dynamic chunks were
+ * slower for B = 1: interleaved slices break the prefetchers' streams). */
+#define MAX_THREADS 64
+#define STEAL_UNITS 4 /* 64 rows: ~70 KB of TinyLlama q4_0, ~5 us of streaming */
+typedef struct {
+    _Alignas(64) _Atomic uint64_t range;
+} share;
+
+static uint64_t pack_range(uint64_t front, uint64_t back) { return front | back << 32; }
+
+/* Claims units [*u0, *u1) from the front (owner) or the back (thief); 0 when none left. */
+static int claim(share *sh, int from_back, int64_t *u0, int64_t *u1) {
+    uint64_t old = atomic_load_explicit(&sh->range, memory_order_relaxed), want;
+    do {
+        uint64_t front = old & 0xffffffffu, back = old >> 32, left = back - front;
+        if (front >= back) return 0;
+        /* The owner takes an eighth of what is left (few atomics), at least a piece. */
+        uint64_t take = from_back ? STEAL_UNITS : (left / 8 > STEAL_UNITS ? left / 8 : STEAL_UNITS);
+        if (take > left) take = left;
+        if (from_back) *u0 = (int64_t)(back - take), *u1 = (int64_t)back, want = pack_range(front, back - take);
+        else *u0 = (int64_t)front, *u1 = (int64_t)(front + take), want = pack_range(front + take, back);
+    } while (!atomic_compare_exchange_weak_explicit(&sh->range, &old, want, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    return 1;
+}
+
+static int steal_enabled(void) {
+    static int enabled = -1; /* $SCARCE_STEAL=0: static shares only (A/B measurement) */
+    if (enabled < 0) {
+        const char *e = getenv("SCARCE_STEAL");
+        enabled = !(e && strcmp(e, "0") == 0);
+    }
+    return enabled;
+}
+
+/* The jobs' rows on nth threads: share k = units [multi_boundary(k), multi_boundary(k + 1)). */
+static void run_shared(const matmul_job *jobs, int n, int nth) {
+    if (nth > MAX_THREADS) nth = MAX_THREADS;
+    share shares[MAX_THREADS];
+    for (int k = 0; k < nth; k++)
+        atomic_init(&shares[k].range, pack_range((uint64_t)multi_boundary(jobs, n, k, nth),
+                                                 (uint64_t)multi_boundary(jobs, n, k + 1, nth)));
+    const int steal = steal_enabled();
+#pragma omp parallel num_threads(nth)
+    {
+        const int ith = omp_get_thread_num(), nt = omp_get_num_threads();
+        int64_t u0, u1;
+        /* Fewer threads than asked (nt < nth): the shares nobody owns are stolen. */
+        for (int k = ith; k < nth; k += nt)
+            while (claim(&shares[k], 0, &u0, &u1)) multi_run(jobs, n, u0, u1);
+        for (int d = 1; d < nth && (steal || nt < nth); d++)
+            while (claim(&shares[(ith + d) % nth], 1, &u0, &u1)) multi_run(jobs, n, u0, u1);
+    }
 }
 
 /* The job for W x B tokens into Y, without its activations (job.act / job.gemm_x). */
@@ -247,56 +341,10 @@ void matmul(const qmatrix *W, const float *X, int64_t B, float *Y) {
             matmul_rows(&job, r0, r1 < W->rows ? r1 : W->rows);
         }
     } else {
-#pragma omp parallel num_threads(nth)
-        {
-            int64_t r0, r1;
-            slice(W->rows, omp_get_thread_num(), omp_get_num_threads(), &r0, &r1);
-            matmul_rows(&job, r0, r1);
-        }
+        run_shared(&job, 1, nth);
     }
     if (timed) record_time(cls, nth > 1, omp_get_wtime() - t0, work);
     free(gemm_owned);
-}
-
-/* matmul_multi: the n matrices' ROW_ALIGN-row units laid end to end, unit u of matrix i
- * costing ROW_ALIGN x row_bytes. Boundary k of nth is the first unit (global index) where
- * the bytes before it reach k/nth of the total, so each thread streams about the same
- * bytes, mostly from one matrix (q/k/v at 2 threads: 5/8 of wq | the rest of wq, wk, wv;
- * gate/up: gate | up). */
-static int64_t units_of(const matmul_job *job) { return (job->rows + ROW_ALIGN - 1) / ROW_ALIGN; }
-
-static int64_t multi_boundary(const matmul_job *jobs, int n, int k, int nth) {
-    double total = 0;
-    for (int i = 0; i < n; i++) total += (double)units_of(&jobs[i]) * jobs[i].row_bytes;
-    const double target = total * k / nth;
-    double before = 0;
-    int64_t first_unit = 0; /* global index of matrix i's first unit */
-    for (int i = 0; i < n; i++) {
-        const double unit_bytes = (double)jobs[i].row_bytes, units = (double)units_of(&jobs[i]);
-        if (before + units * unit_bytes >= target && unit_bytes > 0) {
-            double u = (target - before) / unit_bytes;
-            int64_t iu = (int64_t)u;
-            return first_unit + (iu < u ? iu + 1 : iu);
-        }
-        before += units * unit_bytes;
-        first_unit += units_of(&jobs[i]);
-    }
-    return first_unit;
-}
-
-/* Runs global units [u0, u1) of the jobs. */
-static void multi_run(const matmul_job *jobs, int n, int64_t u0, int64_t u1) {
-    int64_t first_unit = 0;
-    for (int i = 0; i < n && first_unit < u1; i++) {
-        const int64_t units = units_of(&jobs[i]);
-        int64_t a = u0 > first_unit ? u0 - first_unit : 0, b = u1 - first_unit;
-        if (b > units) b = units;
-        if (a < b) {
-            int64_t r1 = b * ROW_ALIGN < jobs[i].rows ? b * ROW_ALIGN : jobs[i].rows;
-            matmul_rows(&jobs[i], a * ROW_ALIGN, r1);
-        }
-        first_unit += units;
-    }
 }
 
 /* The n matrices' activations: one conversion per distinct dot type. 0, or -1 when the
@@ -340,11 +388,7 @@ void matmul_multi(const qmatrix *const *W, int n, const float *X, int64_t B, flo
     if (nth == 1) {
         for (int i = 0; i < n; i++) matmul_rows(&jobs[i], 0, jobs[i].rows);
     } else {
-#pragma omp parallel num_threads(nth)
-        {
-            const int ith = omp_get_thread_num(), nt = omp_get_num_threads();
-            multi_run(jobs, n, multi_boundary(jobs, n, ith, nt), multi_boundary(jobs, n, ith + 1, nt));
-        }
+        run_shared(jobs, n, nth);
     }
     if (timed) record_time(cls, nth > 1, omp_get_wtime() - t0, work);
 }
