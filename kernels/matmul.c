@@ -1,10 +1,12 @@
 /* matmul.c - weight matrix x activations for any weight type, rows split over threads.
  *
- * Decode (B = 1) is memory-bound: each thread streams one contiguous slice of rows, so
- * its prefetchers see one long sequential read, and slices start on 16-row boundaries so
- * no two threads write the same 64-byte line of y. Small matrices stay on one thread:
- * below PARALLEL_MIN_BYTES of weights the fork/join costs more than the second core
- * brings (measured: tests/test_kernels.c, SCARCE_KBENCH=1).
+ * Decode (B = 1) is memory-bound: each thread streams one contiguous share of rows, so
+ * its prefetchers see one long sequential read (a thread done early steals pieces from the
+ * far end of another's share), and pieces start on 16-row boundaries so no two threads
+ * write the same 64-byte line of y. matmul_multi runs several matrices with the same input
+ * (q/k/v, gate/up) in one parallel region, their rows split end to end. Small matrices
+ * stay on one thread: below PARALLEL_MIN_BYTES of weights the fork/join costs more than
+ * the second core brings (measured: tests/test_kernels.c, SCARCE_KBENCH=1).
  *
  * Batches (prefill, speculative verify) walk a panel of rows that fits in L1/L2 against
  * every activation row before moving on: each weight byte comes from DRAM once per batch.
@@ -233,8 +235,8 @@ static void multi_run(const matmul_job *jobs, int n, int64_t u0, int64_t u1) {
  * on this 2-core machine static halves made -t 2 wait for the slow half at every join).
  * front (low 32 bits) and back (high 32) of the units not yet taken, in one word so that
  * owner and thief claim with one compare-and-swap; one cache line per thread. The owner
- * streams its share front to back as with static halves (the brief's dynamic chunks were
- * slower for B = 1: interleaved slices break the prefetchers' streams). */
+ * streams its share front to back as with static halves (dynamic chunks handed out in
+ * turn were measured slower for B = 1: interleaved slices break the prefetchers' streams). */
 #define MAX_THREADS 64
 #define STEAL_UNITS 4 /* 64 rows: ~70 KB of TinyLlama q4_0, ~5 us of streaming */
 typedef struct {
