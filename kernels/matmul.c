@@ -72,12 +72,7 @@ static int choose_parallel(int cls) {
     if (c->ns_per_byte[1] == 0) return 1;
     if (c->ns_per_byte[0] == 0) return 0;
     int best = c->ns_per_byte[1] < c->ns_per_byte[0];
-    /* A retry of a choice twice as slow costs more than the retries win back (a small
-     * matrix on a busy machine: a sleeping thread's wake-up is most of the call), so the
-     * clear loser is retried 8x less often. */
-    double ratio = c->ns_per_byte[!best] / c->ns_per_byte[best];
-    unsigned every = ratio > 2 ? 8 * EXPLORE_EVERY : EXPLORE_EVERY;
-    return c->calls % every == 0 ? !best : best;
+    return c->calls % EXPLORE_EVERY == 0 ? !best : best;
 }
 
 static void record_time(int cls, int parallel, double seconds, double work) {
