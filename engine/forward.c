@@ -91,6 +91,22 @@ static void weight_matmul(session *s, int l, const char *what, const qmatrix *w,
     s->stats.t_matmul += now_seconds() - t0;
 }
 
+/* Y[i] = W[i] x for matrices that share their input (q/k/v, gate/up): weight_matmul's
+ * observer and time accounting per matrix, one fused matmul_multi call (one parallel
+ * region per group instead of one per matrix). */
+static void weight_matmul_multi(session *s, int l, const char *const *what,
+                                const qmatrix *const *w, int n, const float *x, int B,
+                                float *const *y) {
+    for (int i = 0; s->act_hook && i < n; i++) {
+        char name[96];
+        snprintf(name, sizeof name, "blk.%d.%s.weight", l, what[i]);
+        s->act_hook(s->act_hook_ctx, name, x, B, w[i]->cols);
+    }
+    double t0 = now_seconds();
+    matmul_multi(w, n, x, B, y);
+    s->stats.t_matmul += now_seconds() - t0;
+}
+
 /* x = x + y over n floats */
 static void add_into(float *x, const float *y, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] += y[i];
@@ -106,9 +122,10 @@ static void attention_block(session *s, int l, int B, int pos0) {
     for (int b = 0; b < B; b++)
         rmsnorm(rs->xb + (size_t)b * c->n_embd, rs->x + (size_t)b * c->n_embd, w->attn_norm,
                 c->n_embd, c->rms_eps);
-    weight_matmul(s, l, "attn_q", &w->wq, rs->xb, B, rs->q);
-    weight_matmul(s, l, "attn_k", &w->wk, rs->xb, B, rs->k);
-    weight_matmul(s, l, "attn_v", &w->wv, rs->xb, B, rs->v);
+    const char *const qkv_names[3] = {"attn_q", "attn_k", "attn_v"};
+    const qmatrix *const qkv[3] = {&w->wq, &w->wk, &w->wv};
+    float *const qkv_out[3] = {rs->q, rs->k, rs->v};
+    weight_matmul_multi(s, l, qkv_names, qkv, 3, rs->xb, B, qkv_out);
     for (int b = 0; b < B; b++) {
         const int pos = pos0 + b;
         float *q = rs->q + (size_t)b * q_dim, *k = rs->k + (size_t)b * kv_dim;
@@ -146,8 +163,10 @@ static int ffn_block(session *s, int l, int B, scarce_error *err) {
         memcpy(rs->xb2, rs->moe_out, (size_t)B * c->n_embd * sizeof(float));
         return 0;
     }
-    weight_matmul(s, l, "ffn_gate", &w->ffn_gate, rs->xb, B, rs->hb);
-    weight_matmul(s, l, "ffn_up", &w->ffn_up, rs->xb, B, rs->hb2);
+    const char *const gate_up_names[2] = {"ffn_gate", "ffn_up"};
+    const qmatrix *const gate_up[2] = {&w->ffn_gate, &w->ffn_up};
+    float *const gate_up_out[2] = {rs->hb, rs->hb2};
+    weight_matmul_multi(s, l, gate_up_names, gate_up, 2, rs->xb, B, gate_up_out);
     swiglu(rs->hb, rs->hb2, B * c->n_ff);
     weight_matmul(s, l, "ffn_down", &w->ffn_down, rs->hb, B, rs->xb2);
     return 0;

@@ -1,10 +1,12 @@
 /* matmul.c - weight matrix x activations for any weight type, rows split over threads.
  *
- * Decode (B = 1) is memory-bound: each thread streams one contiguous slice of rows, so
- * its prefetchers see one long sequential read, and slices start on 16-row boundaries so
- * no two threads write the same 64-byte line of y. Small matrices stay on one thread:
- * below PARALLEL_MIN_BYTES of weights the fork/join costs more than the second core
- * brings (measured: tests/test_kernels.c, SCARCE_KBENCH=1).
+ * Decode (B = 1) is memory-bound: each thread streams one contiguous share of rows, so
+ * its prefetchers see one long sequential read (a thread done early steals pieces from the
+ * far end of another's share), and pieces start on 16-row boundaries so no two threads
+ * write the same 64-byte line of y. matmul_multi runs several matrices with the same input
+ * (q/k/v, gate/up) in one parallel region, their rows split end to end. Small matrices
+ * stay on one thread: below PARALLEL_MIN_BYTES of weights the fork/join costs more than
+ * the second core brings (measured: tests/test_kernels.c, SCARCE_KBENCH=1).
  *
  * Batches (prefill, speculative verify) walk a panel of rows that fits in L1/L2 against
  * every activation row before moving on: each weight byte comes from DRAM once per batch.
@@ -13,6 +15,7 @@
 #include "matmul.h"
 
 #include <omp.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,25 +89,43 @@ int kernels_threads(void) {
     return n_threads_set;
 }
 
-/* Converts B activation rows to the weight type's dot_type; returns X itself for f32. */
+/* Activation buffers reused from call to call (a malloc + free per matmul was ~7 per layer
+ * per token), one set per calling thread so concurrent callers never share one. Slot i
+ * holds the i-th distinct dot type of a matmul_multi call. They live until the thread
+ * ends (a few KB per token, B x cols at most). */
+#define ACT_SLOTS 4
+static _Thread_local struct {
+    char *buf;
+    size_t cap;
+} act_slots[ACT_SLOTS];
+
+static char *act_buffer(int slot, size_t bytes) {
+    if (act_slots[slot].cap < bytes) {
+        free(act_slots[slot].buf);
+        act_slots[slot].buf = malloc(bytes);
+        if (!act_slots[slot].buf) abort(); /* B x cols bytes: out of memory is not recoverable */
+        act_slots[slot].cap = bytes;
+    }
+    return act_slots[slot].buf;
+}
+
+/* Converts B activation rows to the weight type's dot_type into buffer `slot`; returns X
+ * itself for f32. */
 static const void *convert_activations(const quant_type *t, const float *X, int64_t B, int64_t cols,
-                                       size_t *act_row, void **owned) {
-    *owned = NULL;
+                                       size_t *act_row, int slot) {
     if (t->dot_type == QT_F32) {
         *act_row = (size_t)cols * sizeof(float);
         return X;
     }
     const quant_type *dt = qtype(t->dot_type);
     *act_row = qtype_row_bytes(t->dot_type, cols);
-    char *buf = malloc(*act_row * (size_t)B);
-    if (!buf) abort(); /* a few KB per token: out of memory here is not recoverable */
+    char *buf = act_buffer(slot, *act_row * (size_t)B);
     for (int64_t b = 0; b < B; b++) {
         if (dt->from_float)
             dt->from_float(X + b * cols, buf + b * *act_row, cols);
         else
             dt->quantize(X + b * cols, buf + b * *act_row, cols, NULL);
     }
-    *owned = buf;
     return buf;
 }
 
@@ -163,18 +184,110 @@ static void matmul_rows(const matmul_job *job, int64_t r0, int64_t r1) {
     }
 }
 
-/* Thread `ith` of `nth` gets a contiguous slice of rows, boundaries on ROW_ALIGN. */
-static void slice(int64_t rows, int ith, int nth, int64_t *r0, int64_t *r1) {
-    int64_t units = (rows + ROW_ALIGN - 1) / ROW_ALIGN;
-    int64_t u0 = units * ith / nth, u1 = units * (ith + 1) / nth;
-    *r0 = u0 * ROW_ALIGN < rows ? u0 * ROW_ALIGN : rows;
-    *r1 = u1 * ROW_ALIGN < rows ? u1 * ROW_ALIGN : rows;
+/* matmul_multi: the n matrices' ROW_ALIGN-row units laid end to end, unit u of matrix i
+ * costing ROW_ALIGN x row_bytes. Boundary k of nth is the first unit (global index) where
+ * the bytes before it reach k/nth of the total, so each thread streams about the same
+ * bytes, mostly from one matrix (q/k/v at 2 threads: 5/8 of wq | the rest of wq, wk, wv;
+ * gate/up: gate | up). */
+static int64_t units_of(const matmul_job *job) { return (job->rows + ROW_ALIGN - 1) / ROW_ALIGN; }
+
+static int64_t multi_boundary(const matmul_job *jobs, int n, int k, int nth) {
+    double total = 0;
+    for (int i = 0; i < n; i++) total += (double)units_of(&jobs[i]) * jobs[i].row_bytes;
+    const double target = total * k / nth;
+    double before = 0;
+    int64_t first_unit = 0; /* global index of matrix i's first unit */
+    for (int i = 0; i < n; i++) {
+        const double unit_bytes = (double)jobs[i].row_bytes, units = (double)units_of(&jobs[i]);
+        if (before + units * unit_bytes >= target && unit_bytes > 0) {
+            double u = (target - before) / unit_bytes;
+            int64_t iu = (int64_t)u;
+            return first_unit + (iu < u ? iu + 1 : iu);
+        }
+        before += units * unit_bytes;
+        first_unit += units_of(&jobs[i]);
+    }
+    return first_unit;
 }
 
-void matmul(const qmatrix *W, const float *X, int64_t B, float *Y) {
+/* Runs global units [u0, u1) of the jobs. */
+static void multi_run(const matmul_job *jobs, int n, int64_t u0, int64_t u1) {
+    int64_t first_unit = 0;
+    for (int i = 0; i < n && first_unit < u1; i++) {
+        const int64_t units = units_of(&jobs[i]);
+        int64_t a = u0 > first_unit ? u0 - first_unit : 0, b = u1 - first_unit;
+        if (b > units) b = units;
+        if (a < b) {
+            int64_t r1 = b * ROW_ALIGN < jobs[i].rows ? b * ROW_ALIGN : jobs[i].rows;
+            matmul_rows(&jobs[i], a * ROW_ALIGN, r1);
+        }
+        first_unit += units;
+    }
+}
+
+/* Each thread's share of units, handed out in pieces so that a thread done early takes
+ * the rest of a late one's share from its far end (its core shared with another process:
+ * on this 2-core machine static halves made -t 2 wait for the slow half at every join).
+ * front (low 32 bits) and back (high 32) of the units not yet taken, in one word so that
+ * owner and thief claim with one compare-and-swap; one cache line per thread. The owner
+ * streams its share front to back as with static halves (dynamic chunks handed out in
+ * turn were measured slower for B = 1: interleaved slices break the prefetchers' streams). */
+#define MAX_THREADS 64
+#define STEAL_UNITS 4 /* 64 rows: ~70 KB of TinyLlama q4_0, ~5 us of streaming */
+typedef struct {
+    _Alignas(64) _Atomic uint64_t range;
+} share;
+
+static uint64_t pack_range(uint64_t front, uint64_t back) { return front | back << 32; }
+
+/* Claims units [*u0, *u1) from the front (owner) or the back (thief); 0 when none left. */
+static int claim(share *sh, int from_back, int64_t *u0, int64_t *u1) {
+    uint64_t old = atomic_load_explicit(&sh->range, memory_order_relaxed), want;
+    do {
+        uint64_t front = old & 0xffffffffu, back = old >> 32, left = back - front;
+        if (front >= back) return 0;
+        /* The owner takes an eighth of what is left (few atomics), at least a piece. */
+        uint64_t take = from_back ? STEAL_UNITS : (left / 8 > STEAL_UNITS ? left / 8 : STEAL_UNITS);
+        if (take > left) take = left;
+        if (from_back) *u0 = (int64_t)(back - take), *u1 = (int64_t)back, want = pack_range(front, back - take);
+        else *u0 = (int64_t)front, *u1 = (int64_t)(front + take), want = pack_range(front + take, back);
+    } while (!atomic_compare_exchange_weak_explicit(&sh->range, &old, want, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    return 1;
+}
+
+static int steal_enabled(void) {
+    static int enabled = -1; /* $SCARCE_STEAL=0: static shares only (A/B measurement) */
+    if (enabled < 0) {
+        const char *e = getenv("SCARCE_STEAL");
+        enabled = !(e && strcmp(e, "0") == 0);
+    }
+    return enabled;
+}
+
+/* The jobs' rows on nth threads: share k = units [multi_boundary(k), multi_boundary(k + 1)). */
+static void run_shared(const matmul_job *jobs, int n, int nth) {
+    if (nth > MAX_THREADS) nth = MAX_THREADS;
+    share shares[MAX_THREADS];
+    for (int k = 0; k < nth; k++)
+        atomic_init(&shares[k].range, pack_range((uint64_t)multi_boundary(jobs, n, k, nth),
+                                                 (uint64_t)multi_boundary(jobs, n, k + 1, nth)));
+    const int steal = steal_enabled();
+#pragma omp parallel num_threads(nth)
+    {
+        const int ith = omp_get_thread_num(), nt = omp_get_num_threads();
+        int64_t u0, u1;
+        /* Fewer threads than asked (nt < nth): the shares nobody owns are stolen. */
+        for (int k = ith; k < nth; k += nt)
+            while (claim(&shares[k], 0, &u0, &u1)) multi_run(jobs, n, u0, u1);
+        for (int d = 1; d < nth && (steal || nt < nth); d++)
+            while (claim(&shares[(ith + d) % nth], 1, &u0, &u1)) multi_run(jobs, n, u0, u1);
+    }
+}
+
+/* The job for W x B tokens into Y, without its activations (job.act / job.gemm_x). */
+static matmul_job make_job(const qmatrix *W, int64_t B, float *Y) {
     const quant_type *t = qtype(W->type);
-    void *owned;
-    float *gemm_owned = NULL;
     matmul_job job = {.w = W->data,
                       .row_bytes = W->row_bytes,
                       .rows = W->rows,
@@ -189,19 +302,31 @@ void matmul(const qmatrix *W, const float *X, int64_t B, float *Y) {
      * r0 % 8 == 0 sit at r0 row_bytes as in the file. Larger batches keep the file layout. */
     vec_dot_tile_fn packed = W->packed && B <= REPACK_MAX_BATCH ? repack_tile(W->type) : NULL;
     if (packed) job.w = W->packed, job.tile = packed, job.gemm = GEMM_TILES;
+    return job;
+}
+
+/* Threads for `work` (weight bytes x tokens) over `rows` rows in all; *timed = 1 when the
+ * caller must record_time() the class. */
+static int threads_for(double work, int64_t rows, int *cls, int *timed) {
+    int nth = n_threads_set;
+    if (work < PARALLEL_MIN_BYTES || rows < 2 * ROW_ALIGN) nth = 1;
+    *cls = size_class(work), *timed = nth > 1;
+    if (*timed && !choose_parallel(*cls)) nth = 1;
+    return nth;
+}
+
+void matmul(const qmatrix *W, const float *X, int64_t B, float *Y) {
+    float *gemm_owned = NULL;
+    matmul_job job = make_job(W, B, Y);
     if (job.gemm == GEMM_OWN || job.gemm == GEMM_BLAS) {
         job.gemm_x = gemm_prepare(job.gemm, X, B, W->cols, &gemm_owned);
         if (!job.gemm_x) abort(); /* B x cols floats, as for convert_activations */
-        owned = NULL;
     } else {
-        job.act = convert_activations(t, X, B, W->cols, &job.act_row, &owned);
+        job.act = convert_activations(job.t, X, B, W->cols, &job.act_row, 0);
     }
     /* Work scales with weight bytes x tokens; rows must give each thread a slice. */
     double work = (double)W->rows * (double)W->row_bytes * (double)B;
-    int nth = n_threads_set;
-    if (work < PARALLEL_MIN_BYTES || W->rows < 2 * ROW_ALIGN) nth = 1;
-    int cls = size_class(work), timed = nth > 1;
-    if (timed && !choose_parallel(cls)) nth = 1;
+    int cls, timed, nth = threads_for(work, W->rows, &cls, &timed);
     double t0 = timed ? omp_get_wtime() : 0;
     if (nth == 1) {
         matmul_rows(&job, 0, W->rows);
@@ -218,16 +343,56 @@ void matmul(const qmatrix *W, const float *X, int64_t B, float *Y) {
             matmul_rows(&job, r0, r1 < W->rows ? r1 : W->rows);
         }
     } else {
-#pragma omp parallel num_threads(nth)
-        {
-            int64_t r0, r1;
-            slice(W->rows, omp_get_thread_num(), omp_get_num_threads(), &r0, &r1);
-            matmul_rows(&job, r0, r1);
-        }
+        run_shared(&job, 1, nth);
     }
     if (timed) record_time(cls, nth > 1, omp_get_wtime() - t0, work);
-    free(owned);
     free(gemm_owned);
+}
+
+/* The n matrices' activations: one conversion per distinct dot type. 0, or -1 when the
+ * types need more than ACT_SLOTS buffers. */
+static int multi_activations(matmul_job *jobs, int n, const float *X, int64_t B) {
+    int slots = 0;
+    for (int i = 0; i < n; i++) {
+        int same = -1;
+        for (int j = 0; j < i && same < 0; j++)
+            if (jobs[j].t->dot_type == jobs[i].t->dot_type && jobs[j].cols == jobs[i].cols) same = j;
+        if (same >= 0) {
+            jobs[i].act = jobs[same].act, jobs[i].act_row = jobs[same].act_row;
+            continue;
+        }
+        if (slots == ACT_SLOTS) return -1;
+        jobs[i].act = convert_activations(jobs[i].t, X, B, jobs[i].cols, &jobs[i].act_row, slots);
+        slots += jobs[i].t->dot_type != QT_F32;
+    }
+    return 0;
+}
+
+void matmul_multi(const qmatrix *const *W, int n, const float *X, int64_t B, float *const *Y) {
+    matmul_job jobs[MATMUL_MULTI_MAX];
+    int fused = n <= MATMUL_MULTI_MAX;
+    double work = 0;
+    int64_t rows = 0;
+    for (int i = 0; i < n && fused; i++) {
+        jobs[i] = make_job(W[i], B, Y[i]);
+        fused = jobs[i].gemm == GEMM_TILES && W[i]->cols == W[0]->cols;
+        work += (double)W[i]->rows * (double)W[i]->row_bytes * (double)B;
+        rows += W[i]->rows;
+    }
+    /* Large batches (f32 GEMM, per-batch repack) are compute-bound: one region per matrix
+     * costs nothing there, so they keep matmul(). */
+    if (!fused || multi_activations(jobs, n, X, B) != 0) {
+        for (int i = 0; i < n; i++) matmul(W[i], X, B, Y[i]);
+        return;
+    }
+    int cls, timed, nth = threads_for(work, rows, &cls, &timed);
+    double t0 = timed ? omp_get_wtime() : 0;
+    if (nth == 1) {
+        for (int i = 0; i < n; i++) matmul_rows(&jobs[i], 0, jobs[i].rows);
+    } else {
+        run_shared(jobs, n, nth);
+    }
+    if (timed) record_time(cls, nth > 1, omp_get_wtime() - t0, work);
 }
 
 void matvec(const qmatrix *W, const float *x, float *y) {

@@ -24,6 +24,13 @@ typedef struct {
 void matvec(const qmatrix *W, const float *x, float *y);
 /* Y[b][rows] = W X[b][cols] for b < B: every weight row is read once for the batch. */
 void matmul(const qmatrix *W, const float *X, int64_t B, float *Y);
+/* Y[i] = W[i] X for i < n, as n matmul() calls would give bit for bit, but with one
+ * conversion of X per distinct dot type and one parallel region whose threads split the
+ * n matrices' rows end to end (decode: fewer fork/joins and each thread busy for longer).
+ * The W[i] share cols. Batches that take an f32 GEMM path, or n > MATMUL_MULTI_MAX, run
+ * as separate matmul() calls. */
+#define MATMUL_MULTI_MAX 8
+void matmul_multi(const qmatrix *const *W, int n, const float *X, int64_t B, float *const *Y);
 /* Dequantizes row r of W into out[cols] (embedding lookup). */
 void qmatrix_row(const qmatrix *W, int64_t r, float *out);
 
