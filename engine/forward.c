@@ -52,13 +52,12 @@ int session_init(session *s, const model *m, int n_ctx, scarce_error *err) {
     rs->q = calloc(B * q_dim, sizeof(float));
     rs->k = calloc(B * kv_dim, sizeof(float));
     rs->v = calloc(B * kv_dim, sizeof(float));
-    rs->att = calloc((size_t)c->n_head * n_ctx, sizeof(float));
     rs->hb = calloc(B * ff, sizeof(float));
     rs->hb2 = calloc(B * ff, sizeof(float));
     rs->moe_out = calloc(B * c->n_embd, sizeof(float));
     rs->router = calloc(B * (c->n_expert ? c->n_expert : 1), sizeof(float));
     rs->logits = calloc(B * (size_t)c->n_vocab, sizeof(float));
-    if (!rs->x || !rs->xb || !rs->xb2 || !rs->q || !rs->k || !rs->v || !rs->att || !rs->hb ||
+    if (!rs->x || !rs->xb || !rs->xb2 || !rs->q || !rs->k || !rs->v || !rs->hb ||
         !rs->hb2 || !rs->moe_out || !rs->router || !rs->logits) {
         session_free(s);
         return scarce_fail(err, "out of memory for the run state (context %d)", n_ctx);
@@ -69,7 +68,7 @@ int session_init(session *s, const model *m, int n_ctx, scarce_error *err) {
 void session_free(session *s) {
     run_state *rs = &s->rs;
     free(rs->x), free(rs->xb), free(rs->xb2), free(rs->q), free(rs->k), free(rs->v);
-    free(rs->att), free(rs->hb), free(rs->hb2), free(rs->moe_out), free(rs->router);
+    free(rs->hb), free(rs->hb2), free(rs->moe_out), free(rs->router);
     free(rs->logits);
     kvcache_free(&s->cache);
     memset(s, 0, sizeof *s);

@@ -16,7 +16,6 @@ typedef struct {
     float *xb, *xb2;     /* [B][n_embd] */
     float *q;            /* [B][n_head*head_dim] */
     float *k, *v;        /* [B][kv_dim] */
-    float *att;          /* [n_head][n_ctx] attention scores */
     float *hb, *hb2;     /* [B][n_ff] */
     float *moe_out;      /* [B][n_embd] */
     float *router;       /* [B][n_expert] */
