@@ -38,12 +38,6 @@
 /* Activation blocks whose sums are kept at once (16384 columns: one span for most models) */
 #define SPAN_BLOCKS 512
 
-static inline __m256i bcast4(const int8_t *p) {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return _mm256_set1_epi32(v);
-}
-
 /* The 8 rows' scales of a packed block times the activation block's scale. */
 static inline __m256 block_scales(__m256 dx, uint16_t dy) {
     return _mm256_mul_ps(dx, _mm256_set1_ps(half_f16c(dy)));

@@ -44,6 +44,7 @@
 
 #include "../../quant/blocks.h"
 #include "../repack.h"
+#include "avx2_util.h"
 
 #define MAX_NG 2
 #define MAX_NA 4
@@ -51,12 +52,6 @@
 #define SPAN_BLOCKS 32
 
 enum { X8_BYTES = REPACK_ROWS * sizeof(block_q2_K), SCALES_AT = 32, QS_AT = 160 };
-
-static inline __m256i bcast4(const int8_t *p) {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return _mm256_set1_epi32(v);
-}
 
 /* Activation blocks [i0, i1) in quad order: the 32 bytes of (h, j) at 32 (4h + j), quad p
  * = bytes {2p, 2p+1, 16+2p, 17+2p} of a[128h + 32j ..]: words of the low and high 16 bytes

@@ -4,6 +4,15 @@
 
 #include <immintrin.h>
 #include <stdint.h>
+#include <string.h>
+
+/* 4 bytes at p (any alignment) in every 32-bit lane: one activation quad against the 8
+ * rows of a packed x8 block (kernels/repack.h). */
+static inline __m256i bcast4(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+}
 
 /* IEEE half -> float with F16C (exact, like fp16_to_f32, but one instruction). */
 static inline float half_f16c(uint16_t h) { return _cvtsh_ss(h); }
