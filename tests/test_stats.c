@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "../engine/forward.h"
+#include "../engine/machine.h"
+#include "../engine/membw.h"
 #include "../kernels/cpu.h"
 #include "test.h"
 

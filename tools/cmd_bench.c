@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../engine/forward.h"
+#include "../engine/machine.h"
 #include "../engine/moe.h"
 #include "../engine/speculative.h"
 #include "../kernels/cpu.h"

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../engine/machine.h"
 #include "../engine/ppl.h"
 #include "../engine/tokenizer.h"
 #include "../kernels/matmul.h"
