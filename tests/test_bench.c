@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../tools/svg.c" /* tools/ is not in the test library: compile the writer here */
+#include "../tools/svg.h"
 #include "test.h"
 
 #define STORIES "models/stories260K.gguf"
