@@ -7,9 +7,9 @@
  * "FAIL name (timed out after N s)"; the suite goes on with the next test. So one hung
  * test costs its limit, not the whole run.
  *
- * SCARCE_TEST_SELFTEST=DIR runs, instead of the registered tests, two fixed ones (one that
- * hangs, one that passes) so that tests/test_timeout.c can check the limit in a separate
- * runner process with a small limit; see selftest_cases below. */
+ * SCARCE_TEST_SELFTEST=DIR runs, instead of the registered tests, the fixed ones of
+ * selftest_cases below (one hangs, one passes, one lacks its shared file), so that
+ * tests/test_timeout.c can check the limit in a separate runner with a small limit. */
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -69,6 +69,12 @@ const char *shared_path(const char *relative) {
 }
 
 int file_exists(const char *path) { return access(path, R_OK) == 0; }
+
+int test_need_file(const char *path) {
+    if (file_exists(path)) return 1;
+    test_skip_reason("needs %s, not found", path);
+    return 0;
+}
 
 const char *test_tmpdir(void) { return tmpdir_path; }
 
@@ -187,9 +193,15 @@ static void selftest_hangs(void) {
 
 static void selftest_passes(void) {}
 
+static void selftest_needs_missing_file(void) {
+    NEED_SHARED("no/such/file.gguf");
+    test_fail_at(__FILE__, __LINE__, "NEED_SHARED did not return");
+}
+
 static const test_case selftest_cases[] = {
     {"selftest_hangs", __FILE__, selftest_hangs},
     {"selftest_passes", __FILE__, selftest_passes},
+    {"selftest_needs_missing_file", __FILE__, selftest_needs_missing_file},
 };
 
 /* ---- the run --------------------------------------------------------------------------- */

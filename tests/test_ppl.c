@@ -9,7 +9,7 @@
 #define STORIES "models/stories260K.gguf"
 
 TEST(ppl_window_equals_direct_nll) {
-    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    NEED_SHARED(STORIES);
     scarce_error e;
     kernels_init(NULL, NULL);
     model *m = model_load(shared_path(STORIES), &e);
@@ -42,7 +42,7 @@ TEST(ppl_window_equals_direct_nll) {
 }
 
 TEST(ppl_kl_of_model_against_itself_is_zero) {
-    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    NEED_SHARED(STORIES);
     scarce_error e;
     kernels_init(NULL, NULL);
     model *m = model_load(shared_path(STORIES), &e);

@@ -24,7 +24,7 @@ static uint64_t table_bytes_per_token(const gguf_file *f) {
 }
 
 TEST(stats_weight_bytes_per_token_match_tensor_table) {
-    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    NEED_SHARED(STORIES);
     scarce_error e;
     kernels_init(NULL, NULL);
     model *m = model_load(shared_path(STORIES), &e);

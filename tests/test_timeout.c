@@ -1,6 +1,6 @@
-/* test_timeout.c - the runner's per-test time limit (tests/runner.c), checked in a second
- * runner process with a limit of a fraction of a second, so the suite pays well under a
- * second for it. */
+/* test_timeout.c - the runner's per-test time limit and NEED_SHARED (tests/runner.c),
+ * checked in a second runner process with a limit of a fraction of a second, so the suite
+ * pays well under a second for it. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,7 +44,10 @@ TEST(runner_kills_a_hung_test_and_goes_on) {
     CHECK_MSG(strstr(out, "FAIL selftest_hangs") && strstr(out, "(timed out after 0.3 s)"),
               "no timeout line:\n%s", out);
     CHECK_MSG(strstr(out, "ok   selftest_passes"), "the suite did not go on:\n%s", out);
-    CHECK_MSG(strstr(out, "1 passed, 1 failed\n"), "wrong tally:\n%s", out);
+    CHECK_MSG(strstr(out, "skip selftest_needs_missing_file") &&
+                  strstr(out, "(needs ") && strstr(out, "no/such/file.gguf, not found)"),
+              "NEED_SHARED did not skip naming the file:\n%s", out);
+    CHECK_MSG(strstr(out, "1 passed, 1 failed, 1 skipped\n"), "wrong tally:\n%s", out);
     /* the hung test's sleep 60 was killed with it, not waited for */
     const double dt = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
     CHECK_MSG(dt < 30, "the runner took %.1f s", dt);
