@@ -5,6 +5,7 @@
 
 #include "../engine/tokenizer.h"
 #include "ref_forward.h"
+#include "shared_data.h"
 #include "test.h"
 
 #define STORIES "models/stories260K.gguf"
@@ -34,12 +35,10 @@ TEST(run_greedy_no_prompt_matches_llama2c) {
 }
 
 TEST(run_greedy_prompt_matches_llama2c) {
-    NEED_SHARED(STORIES);
+    gguf_file *f;
+    tokenizer *tok = shared_tokenizer(STORIES, &f);
+    if (!tok) return;
     scarce_error e;
-    gguf_file *f = gguf_open(shared_path(STORIES), &e);
-    REQUIRE(f);
-    tokenizer *tok = tokenizer_load(f, &e);
-    REQUIRE(tok);
     int ids[64];
     int n = tokenizer_encode(tok, "Once upon a time", 1, ids, 64, &e);
     REQUIRE(n > 1);
@@ -76,12 +75,9 @@ static char *reference_greedy(const gguf_file *f, tokenizer *tok, const char *pr
 }
 
 TEST(run_greedy_other_prompts_match_reference_forward) {
-    NEED_SHARED(STORIES);
-    scarce_error e;
-    gguf_file *f = gguf_open(shared_path(STORIES), &e);
-    REQUIRE(f);
-    tokenizer *tok = tokenizer_load(f, &e);
-    REQUIRE(tok);
+    gguf_file *f;
+    tokenizer *tok = shared_tokenizer(STORIES, &f);
+    if (!tok) return;
     const char *prompts[] = {"Lily and Ben went to the zoo", "The dog", "One day, a little bird"};
     const int lengths[] = {40, 25, 33};
     for (int i = 0; i < 3; i++) {

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/gguf.h"
 #include "../tools/textfile.h"
+#include "shared_data.h"
 #include "test.h"
 
 /* Writes n bytes of a repeating pattern to dir/name; returns the path (static). */
@@ -48,12 +48,10 @@ TEST(textfile_errors_name_the_path) {
 }
 
 TEST(textfile_tokens_equal_encoding_the_text) {
-    const char *model = shared_path("models/stories260K.gguf");
-    NEED_FILE(model);
+    gguf_file *f;
+    tokenizer *tok = shared_tokenizer("models/stories260K.gguf", &f);
+    if (!tok) return;
     scarce_error err = {{0}};
-    gguf_file *f = gguf_open(model, &err);
-    tokenizer *tok = f ? tokenizer_load(f, &err) : NULL;
-    REQUIRE(tok);
     const char *text = "Once upon a time, there was a little cat.\nIt liked milk.";
     char path[600];
     snprintf(path, sizeof path, "%s/story.txt", test_tmpdir());
