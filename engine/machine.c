@@ -16,9 +16,12 @@ double now_seconds(void) {
 static size_t parse_size(const char *text) {
     char *end;
     unsigned long long v = strtoull(text, &end, 10);
-    if (*end == 'K') v <<= 10;
-    else if (*end == 'M') v <<= 20;
-    else if (*end == 'G') v <<= 30;
+    if (*end == 'K')
+        v <<= 10;
+    else if (*end == 'M')
+        v <<= 20;
+    else if (*end == 'G')
+        v <<= 30;
     return (size_t)v;
 }
 

@@ -169,7 +169,8 @@ static int cache_lookup(double *gbs, int *threads) {
 
 int membw_cache_store(double read_gb_s, int n_threads, scarce_error *err) {
     char path[512], tmp[560], cpu[256], line[512];
-    if (membw_cache_path(path, sizeof path)) return scarce_fail(err, "membw cache: $HOME is not set");
+    if (membw_cache_path(path, sizeof path))
+        return scarce_fail(err, "membw cache: $HOME is not set");
     cpu_model_name(cpu, sizeof cpu);
     char dir[512];
     snprintf(dir, sizeof dir, "%s", path);

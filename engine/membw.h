@@ -18,8 +18,7 @@ typedef struct {
 } membw_result;
 
 /* Measures 1..max_threads threads into out[0..max_threads). */
-int membw_measure(int max_threads, size_t bytes, int reps, membw_result *out,
-                  scarce_error *err);
+int membw_measure(int max_threads, size_t bytes, int reps, membw_result *out, scarce_error *err);
 
 /* The cache file ~/.cache/scarce/membw: one line per CPU, "read_gb_s threads model name".
  * membw_cache_path() fills out (0 ok, -1 when $HOME is not set). */

@@ -145,7 +145,10 @@ static void on_stop(int sig) {
     raise(sig);
 }
 
-static void on_child(int sig) { (void)sig; } /* SIGCHLD only has to stay pending */
+/* SIGCHLD only has to stay pending (an ignored signal would be discarded) */
+static void on_child(int sig) {
+    (void)sig;
+}
 
 /* SCARCE_TEST_TIMEOUT in seconds (0 = none); -1 when it is not a number >= 0. */
 static double time_limit(void) {
@@ -268,8 +271,10 @@ static void run_one(const test_case *t, const char *base, double limit, tally *n
 int main(int argc, char **argv) {
     const double limit = time_limit();
     if (limit < 0) {
-        fprintf(stderr, "test_runner: SCARCE_TEST_TIMEOUT must be a number of seconds >= 0, "
-                        "got '%s'\n", getenv("SCARCE_TEST_TIMEOUT"));
+        fprintf(stderr,
+                "test_runner: SCARCE_TEST_TIMEOUT must be a number of seconds >= 0, "
+                "got '%s'\n",
+                getenv("SCARCE_TEST_TIMEOUT"));
         return 2;
     }
     const test_case *list = tests;

@@ -44,8 +44,8 @@ TEST(runner_kills_a_hung_test_and_goes_on) {
     CHECK_MSG(strstr(out, "FAIL selftest_hangs") && strstr(out, "(timed out after 0.3 s)"),
               "no timeout line:\n%s", out);
     CHECK_MSG(strstr(out, "ok   selftest_passes"), "the suite did not go on:\n%s", out);
-    CHECK_MSG(strstr(out, "skip selftest_needs_missing_file") &&
-                  strstr(out, "(needs ") && strstr(out, "no/such/file.gguf, not found)"),
+    CHECK_MSG(strstr(out, "skip selftest_needs_missing_file") && strstr(out, "(needs ") &&
+                  strstr(out, "no/such/file.gguf, not found)"),
               "NEED_SHARED did not skip naming the file:\n%s", out);
     CHECK_MSG(strstr(out, "1 passed, 1 failed, 1 skipped\n"), "wrong tally:\n%s", out);
     /* the hung test's sleep 60 was killed with it, not waited for */
