@@ -186,3 +186,28 @@ TEST(roofline_svg_is_xml_with_one_point_per_bench_row) {
     CHECK_MSG(out && atoi(out) == 0, "temporary files left in %s", dir);
     free(out);
 }
+
+TEST(roofline_svg_of_run_without_membw_says_so) {
+    NEED_SHARED(STORIES);
+    const char *dir = test_tmpdir(); /* an empty HOME: no cached peak */
+    char cmd[4 * PATH_MAX];
+    snprintf(cmd, sizeof cmd,
+             "HOME=%s %s run -m %s -t 1 --temp 0 -n 8 -p 'Once upon a time' --svg %s/run.svg", dir,
+             scarce_bin(), shared_path(STORIES), dir);
+    CHECK_EQ_INT(run_cmd(cmd, NULL, NULL), 0);
+    snprintf(cmd, sizeof cmd, "%s/run.svg", dir);
+    char *svg = read_file(cmd, NULL);
+    REQUIRE(svg);
+    CHECK_EQ_INT(count(svg, "class=\"point\""), 2); /* the prompt and the decode phase */
+    CHECK_EQ_INT(count(svg, "class=\"memory-roof\""), 0);
+    CHECK(strstr(svg, "run scarce membw") && strstr(svg, "f32 t1 pp") && strstr(svg, "f32 t1 tg"));
+    CHECK(strstr(svg, "</svg>"));
+    free(svg);
+    /* a directory that does not exist: one error line, exit 1, nothing half-written */
+    snprintf(cmd, sizeof cmd, "%s run -m %s -n 2 --svg %s/no/such/dir.svg", scarce_bin(),
+             shared_path(STORIES), dir);
+    char *err = NULL;
+    CHECK_EQ_INT(run_cmd(cmd, NULL, &err), 1);
+    CHECK(err && strstr(err, "dir.svg"));
+    free(err);
+}

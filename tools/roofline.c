@@ -376,12 +376,15 @@ static roofline_point point_of(const char *type, int threads, const char *test, 
 int roofline_write_bench(const char *path, const bench_row *rows, int n, scarce_error *err) {
     roofline_point *pts = calloc((size_t)n + 1, sizeof *pts);
     if (!pts) return scarce_fail(err, "roofline: out of memory");
+    int n_pts = 0;
     for (int i = 0; i < n; i++) {
         const bench_row *r = &rows[i];
-        pts[i] = point_of(r->type, r->threads, r->test, r->flops_per_token,
-                          r->weight_bytes_per_token + r->kv_bytes_per_token, r->tok_s);
+        if (!(r->tok_s > 0) || !(r->flops_per_token > 0)) continue; /* no place on log axes */
+        pts[n_pts++] = point_of(r->type, r->threads, r->test, r->flops_per_token,
+                                r->weight_bytes_per_token + r->kv_bytes_per_token, r->tok_s);
     }
-    const int rc = roofline_write(path, pts, n, err);
+    const int rc = n_pts ? roofline_write(path, pts, n_pts, err)
+                         : scarce_fail(err, "%s: nothing was timed to plot", path);
     free(pts);
     return rc;
 }
