@@ -176,7 +176,8 @@ TEST(roofline_svg_is_xml_with_one_point_per_bench_row) {
     REQUIRE(svg);
     CHECK_EQ_INT(count(svg, "class=\"point\""), rows);
     CHECK_EQ_INT(count(svg, "class=\"memory-roof\""), 1);
-    CHECK_EQ_INT(count(svg, "class=\"compute-roof\""), 2); /* f32 at 1 and 2 threads */
+    CHECK_EQ_INT(count(svg, "class=\"compute-roof\""), 1); /* f32, at 2 threads */
+    CHECK(strstr(svg, "f32 kernels, 2 threads"));
     CHECK_MSG(strstr(svg, "12.50 GB/s") && strstr(svg, "f32 t2 tg4") && strstr(svg, "f32 t1 pp8"),
               "labels missing:\n%s", svg);
     free(svg);

@@ -183,41 +183,58 @@ typedef struct {
     double x, y, w, h; /* box: x, y top-left */
 } box;
 
+enum { LINE_H = 3 }; /* height of the box a roof line occupies */
+
 static int overlaps(const box *a, const box *b) {
     return a->x < b->x + b->w && b->x < a->x + a->w && a->y < b->y + b->h && b->y < a->y + a->h;
 }
 
-/* Moves *b down (then up) in 13 px steps until it touches none of placed[0..n) and stays in
- * the plot; returns 1 when it had to move. */
-static int place(box *b, const box *placed, int n) {
-    const double y_start = b->y;
-    for (int step = 0; step < 80; step++) {
-        const int k = (step + 1) / 2, sign = step % 2 ? 1 : -1;
-        b->y = y_start + (step ? sign * 13.0 * k : 0);
-        if (b->y < TOP + 2 || b->y + b->h > H - BOTTOM - 2) continue;
-        int clear = 1;
-        for (int i = 0; i < n && clear; i++) clear = !overlaps(b, &placed[i]);
-        if (clear) return step != 0;
+/* In the plot and touching nothing placed; line_y (not NAN): a roof label, which may lie on
+ * other roof lines within 5 px of its own line (roofs that nearly coincide). */
+static int fits(const box *b, const box *placed, int n, double line_y) {
+    if (b->x < LEFT + 2 || b->x + b->w > W - RIGHT - 2 || b->y < TOP + 2 ||
+        b->y + b->h > H - BOTTOM - 2)
+        return 0;
+    for (int i = 0; i < n; i++) {
+        const int near_line = placed[i].h == LINE_H && fabs(placed[i].y + 1.5 - line_y) < 5;
+        if (!near_line && overlaps(b, &placed[i])) return 0;
     }
-    b->y = y_start;
-    return 0;
+    return 1;
+}
+
+/* The first of the candidate boxes (positions next to the anchor, best first) that is in
+ * the plot and touches nothing placed; when none is free, the first moved down (then up)
+ * in 13 px steps until it is. */
+static box place(const box *cand, int n_cand, const box *placed, int n, double line_y) {
+    for (int c = 0; c < n_cand; c++)
+        if (fits(&cand[c], placed, n, line_y)) return cand[c];
+    box b = cand[0];
+    for (int step = 1; step < 80; step++) {
+        b.y = cand[0].y + (step % 2 ? 13.0 : -13.0) * ((step + 1) / 2);
+        if (fits(&b, placed, n, line_y)) return b;
+    }
+    return cand[0];
 }
 
 static double text_width(const char *s) {
     return 6.4 * (double)strlen(s);
 } /* 11 px sans */
 
-/* label text at its placed box, with a thin leader line from the anchor when it moved */
-static void label(FILE *out, box *b, box *placed, int *n_placed, double ax, double ay,
-                  const char *text, const char *colour) {
-    const int moved = place(b, placed, *n_placed);
-    placed[(*n_placed)++] = *b;
-    if (moved)
+/* The label at the first free candidate position; a thin leader line from the anchor
+ * when the label ended up away from it. ax NAN: the anchor is a horizontal line at ay,
+ * anywhere under the label. */
+static void label(FILE *out, const box *cand, int n_cand, box *placed, int *n_placed, double ax,
+                  double ay, const char *text, const char *colour) {
+    const box b = place(cand, n_cand, placed, *n_placed, isnan(ax) ? ay : NAN);
+    placed[(*n_placed)++] = b;
+    if (isnan(ax)) ax = b.x + b.w / 2;
+    const double nx = fmin(fmax(ax, b.x), b.x + b.w), ny = fmin(fmax(ay, b.y), b.y + b.h);
+    if (hypot(nx - ax, ny - ay) > 14)
         fprintf(out,
                 "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" "
                 "stroke-width=\"0.7\"/>\n",
-                ax, ay, b->x - 1, b->y + b->h / 2);
-    fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"%s\">", b->x, b->y + b->h - 2,
+                ax, ay, nx, ny);
+    fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"%s\">", b.x, b.y + b.h - 2,
             colour);
     svg_escape(out, text);
     fputs("</text>\n", out);
@@ -239,7 +256,7 @@ static void roof_lines(FILE *out, const frame *f, const roof *roofs, int n_roofs
                 "<line class=\"compute-roof\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
                 "stroke=\"#c05621\" stroke-width=\"2\"/>\n",
                 x0, y, px(f, xr), y);
-        placed[(*n_placed)++] = (box){x0, y - 1.5, px(f, xr) - x0, 3};
+        placed[(*n_placed)++] = (box){x0, y - 1.5, px(f, xr) - x0, LINE_H};
     }
 }
 
@@ -250,15 +267,21 @@ static void roof_labels(FILE *out, const frame *f, const roof *roofs, int n_roof
         snprintf(text, sizeof text, "memory roof %.1f GB/s", bw);
         double x = pow(10, f->x0) * 2;
         if (bw * x < pow(10, f->y0)) x = pow(10, f->y0) * 2 / bw;
-        box b = {px(f, x) + 10, py(f, bw * x) - 4, text_width(text), 13};
-        label(out, &b, placed, n_placed, px(f, x), py(f, bw * x), text, "#2b6cb0");
+        const double ax = px(f, x), ay = py(f, bw * x), w = text_width(text);
+        const box cand[] = {{ax + 10, ay - 4, w, 13}, {ax - w - 10, ay - 18, w, 13}};
+        label(out, cand, 2, placed, n_placed, ax, ay, text, "#2b6cb0");
     }
-    for (int r = 0; r < n_roofs; r++) { /* right end, just above its line */
+    for (int r = 0; r < n_roofs; r++) { /* on its line: above or below, right end first */
         snprintf(text, sizeof text, "%s kernels, %d thread%s: %.1f GFLOP/s", roofs[r].type,
                  roofs[r].threads, roofs[r].threads > 1 ? "s" : "", roofs[r].gflops);
         const double w = text_width(text), y = py(f, roofs[r].gflops);
-        box b = {W - RIGHT - w - 6, y - 16, w, 13};
-        label(out, &b, placed, n_placed, b.x + w / 2, y, text, "#c05621");
+        const double x_min = px(f, fmax(bw > 0 ? roofs[r].gflops / bw : 0, pow(10, f->x0)));
+        box cand[24];
+        int n = 0;
+        for (double x = W - RIGHT - w - 6; x >= x_min && n + 2 <= 24; x -= 70)
+            cand[n++] = (box){x, y - 15, w, 13}, cand[n++] = (box){x, y + 3, w, 13};
+        if (!n) cand[n++] = (box){W - RIGHT - w - 6, y - 15, w, 13};
+        label(out, cand, n, placed, n_placed, NAN, y, text, "#c05621");
     }
 }
 
@@ -281,9 +304,11 @@ static void point_labels(FILE *out, const frame *f, const roofline_point *pts, i
         char text[64];
         snprintf(text, sizeof text, "%s t%d %s", pts[i].type, pts[i].threads, pts[i].test);
         const double x = px(f, pts[i].intensity), y = py(f, pts[i].gflops);
-        box b = {x + 8, y - 6, text_width(text), 13};
-        if (b.x + b.w > W - RIGHT) b.x = x - 8 - b.w; /* no room on the right: go left */
-        label(out, &b, placed, n_placed, x, y, text, "#222");
+        const double w = text_width(text);
+        const box cand[] = {{x + 8, y - 6, w, 13},      {x - 8 - w, y - 6, w, 13},
+                            {x + 2, y - 21, w, 13},     {x + 2, y + 8, w, 13},
+                            {x - w - 2, y - 21, w, 13}, {x - w - 2, y + 8, w, 13}};
+        label(out, cand, 6, placed, n_placed, x, y, text, "#222");
     }
 }
 
@@ -305,12 +330,11 @@ static void notes(FILE *out, double bw, const roof *roofs, int n_roofs) {
     else
         fputs("no memory roof: run scarce membw once to measure this machine's read bandwidth",
               out);
-    fprintf(
-        out,
-        "</text>\n<text x=\"%d\" y=\"%d\">compute roof%s: the faster of the type's dot kernel on "
-        "rows in L1 and a 32-token matmul from L2, measured while drawing</text>\n"
-        "<text x=\"%d\" y=\"%d\">machine: ",
-        LEFT, y + 36, n_roofs > 1 ? "s" : "", LEFT, y + 54);
+    fprintf(out,
+            "</text>\n<text x=\"%d\" y=\"%d\">compute roof%s, measured while drawing: the faster "
+            "of the type's dot kernel on rows in L1</text>\n<text x=\"%d\" y=\"%d\">and a "
+            "32-token matmul from L2, with the most threads of the type's points.   machine: ",
+            LEFT, y + 36, n_roofs > 1 ? "s" : "", LEFT + 12, y + 54);
     svg_escape(out, cpu);
     fputs("</text>\n</g>\n", out);
 }
@@ -323,16 +347,17 @@ int roofline_write(const char *path, const roofline_point *pts, int n, scarce_er
         return scarce_fail(err, "roofline: out of memory");
     }
     int n_roofs = 0, n_placed = 0, rc = -1;
-    for (int i = 0; i < n; i++) { /* one compute roof per (type, threads) */
-        int seen = 0;
-        for (int r = 0; r < n_roofs; r++)
-            seen |= !strcmp(roofs[r].type, pts[i].type) && roofs[r].threads == pts[i].threads;
-        if (seen) continue;
-        roof *r = &roofs[n_roofs];
-        snprintf(r->type, sizeof r->type, "%s", pts[i].type), r->threads = pts[i].threads;
-        if (roofline_compute_peak(r->type, r->threads, &r->gflops, err)) goto done;
-        n_roofs++;
+    /* one compute roof per type, at the most threads any of its points used: the most
+     * this machine multiplies that type (more roofs than types crowd the picture) */
+    for (int i = 0; i < n; i++) {
+        int r = 0;
+        while (r < n_roofs && strcmp(roofs[r].type, pts[i].type)) r++;
+        if (r == n_roofs) snprintf(roofs[n_roofs++].type, sizeof roofs->type, "%s", pts[i].type);
+        if (pts[i].threads > roofs[r].threads) roofs[r].threads = pts[i].threads;
     }
+    for (int r = 0; r < n_roofs; r++)
+        if (roofline_compute_peak(roofs[r].type, roofs[r].threads, &roofs[r].gflops, err))
+            goto done;
     double bw = 0;
     if (membw_peak(&bw, 0)) bw = 0;
     const frame f = make_frame(pts, n, roofs, n_roofs, bw);

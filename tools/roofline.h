@@ -23,8 +23,8 @@ typedef struct {
 int roofline_compute_peak(const char *type, int threads, double *gflops, scarce_error *err);
 
 /* Draws the points, the memory roof (when scarce membw has cached a peak; otherwise the
- * picture says so) and one compute roof per (type, threads) of the points; written
- * atomically. Each point is one <circle class="point">. */
+ * picture says so) and one compute roof per weight type of the points (at the most threads
+ * its points used); written atomically. Each point is one <circle class="point">. */
 int roofline_write(const char *path, const roofline_point *pts, int n, scarce_error *err);
 
 /* The points of bench's rows and of a run's prompt and decode phases. */
