@@ -212,3 +212,29 @@ TEST(roofline_svg_of_run_without_membw_says_so) {
     CHECK(err && strstr(err, "dir.svg"));
     free(err);
 }
+
+/* --trace-moe piped: plain text, one line per token, the layers in the same column */
+TEST(moe_trace_is_aligned_plain_text_when_piped) {
+    NEED_SHARED(STORIES);
+    char moe[PATH_MAX], cmd[2 * PATH_MAX], *err = NULL;
+    snprintf(moe, sizeof moe, "%s/moe.gguf", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "%s upcycle %s %s --experts 4 --used 2", scarce_bin(),
+             shared_path(STORIES), moe);
+    REQUIRE(run_cmd(cmd, NULL, NULL) == 0);
+    snprintf(cmd, sizeof cmd, "%s run -m %s -t 1 --temp 0 -n 8 -p 'Once upon a time' --trace-moe",
+             scarce_bin(), moe);
+    CHECK_EQ_INT(run_cmd(cmd, NULL, &err), 0);
+    REQUIRE(err);
+    CHECK(!strchr(err, '\033'));
+    int lines = 0, column = -1;
+    for (char *line = err; line && *line == '"';
+         line = strchr(line, '\n'), line = line ? line + 1 : 0) {
+        const char *bar = strstr(line, " | L0 ");
+        REQUIRE(bar);
+        if (column < 0) column = (int)(bar - line);
+        CHECK_EQ_INT(bar - line, column);
+        lines++;
+    }
+    CHECK_EQ_INT(lines, 7); /* -n 8: the last token is never fed back */
+    free(err);
+}
