@@ -19,6 +19,9 @@
 #include "../kernels/cpu.h"
 #include "../kernels/gemm.h"
 #include "../kernels/matmul.h"
+#if defined(__x86_64__)
+#include "../kernels/x86/avx2.h"
+#endif
 #include "../quant/types.h"
 #include "bench_util.h"
 #include "test.h"
@@ -245,7 +248,7 @@ TEST(gemm_dequantizer_equals_reference) {
         char *w = make_weights(t, 1, cols, &row_bytes);
         float *a = malloc(cols * sizeof(float)), *b = malloc(cols * sizeof(float));
         t->dequantize(w, a, cols);
-        gemm_dequantizer(t)(w, b, cols);
+        kernels_for(kernels_isa(), t->id)->dequantize(w, b, cols);
         CHECK_MSG(memcmp(a, b, cols * sizeof(float)) == 0, "%s", t->name);
         free(w), free(a), free(b);
     }
@@ -277,7 +280,7 @@ static void check_i8x8(uint32_t id) {
                 char *a = malloc(arow);
                 for (int64_t i = 0; i < B * cols; i++) X[i] = uniform() * 3.0f;
                 for (int64_t b = 0; b < B; b++) { /* what matmul's activations stand for */
-                    q8->from_float(X + b * cols, a, cols);
+                    kernels_for(kernels_isa(), QT_Q8_0)->from_float(X + b * cols, a, cols);
                     q8->dequantize(a, Xq + b * cols, cols);
                 }
                 for (int nth = 1; nth <= 2; nth++) {
@@ -311,7 +314,7 @@ TEST(gemm_i8x8_equals_reference) {
 TEST(gemm_tile_avx2_equals_reference) {
 #if defined(__x86_64__)
     REQUIRE(kernels_init(NULL, NULL) == 0);
-    if (kernels_isa() != ISA_AVX2 && kernels_isa() != ISA_AVX512) SKIP("no AVX2");
+    if (!kernels_isa_supported(ISA_AVX2)) SKIP("no AVX2");
     const int64_t kcs[] = {1, 7, 256, 300};
     for (int ki = 0; ki < 4; ki++)
         for (int pad = 0; pad <= 5; pad += 5)
