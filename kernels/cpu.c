@@ -58,7 +58,9 @@ const char *kernels_isa_name(isa_level isa) {
     return isa >= ISA_SCALAR && isa < ISA_COUNT ? isa_names[isa] : "?";
 }
 
-isa_level kernels_isa(void) { return current; }
+isa_level kernels_isa(void) {
+    return current;
+}
 
 /* The CPU runs isa when it is the best one or one the best builds on. */
 int kernels_isa_supported(isa_level isa) {

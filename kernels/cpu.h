@@ -31,7 +31,7 @@ typedef struct type_kernels {
      * on it. Matrices are packed only where the ISA has packed_tile. */
     const struct x8_layout *packed_layout;
     vec_dot_tile_fn packed_tile;
-    int gemm_i8x8; /* large batches repack each panel per batch (GEMM_I8X8, gemm.h) */
+    int gemm_i8x8;            /* large batches repack each panel per batch (GEMM_I8X8, gemm.h) */
     dequantize_fn dequantize; /* fastest dequantizer, for the f32 GEMM panels */
 } type_kernels;
 

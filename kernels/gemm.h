@@ -7,7 +7,8 @@
  *    per 8 rows (the types whose kernels set gemm_i8x8: q4_0 / q8_0 on AVX2).
  *  - GEMM_OWN: rows dequantized to f32 per batch (f32 rows read in place), then a
  *    register-tiled f32 micro-kernel (6 rows x 16 tokens; the ISA table's gemm_tile: AVX2
- *    where the CPU has it, plain C otherwise; ~37 GFLOP/s on one Zen1 core in L1, ~93% of its FMA peak).
+ *    where the CPU has it, plain C otherwise; ~37 GFLOP/s on one Zen1 core in L1, ~93% of
+ *    its FMA peak).
  *  - GEMM_BLAS: the same dequantized panels through OpenBLAS sgemm (BLAS=1 builds).
  * Each weight row is converted once per batch, so the conversion is spread over B tokens.
  * gemm_choose() says which path matmul() takes for a type and B (measured; see there). */

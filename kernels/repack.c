@@ -36,18 +36,16 @@ static void convert(const x8_layout *l, int64_t rows, int64_t cols, const uint8_
         for (int64_t i = 0; i < nb; i++) {
             uint8_t *x8 = (uint8_t *)packed + (g * nb + i) * REPACK_ROWS * bb;
             for (int r = 0; r < REPACK_ROWS; r++)
-                move_block(l, x8, (uint8_t *)plain + (g * REPACK_ROWS + r) * row_bytes + i * bb,
-                           r, pack);
+                move_block(l, x8, (uint8_t *)plain + (g * REPACK_ROWS + r) * row_bytes + i * bb, r,
+                           pack);
         }
 }
 
-void repack_rows(const x8_layout *layout, int64_t rows, int64_t cols, const void *src,
-                 void *dst) {
+void repack_rows(const x8_layout *layout, int64_t rows, int64_t cols, const void *src, void *dst) {
     convert(layout, rows, cols, src, dst, 1);
 }
 
-void unpack_rows(const x8_layout *layout, int64_t rows, int64_t cols, const void *src,
-                 void *dst) {
+void unpack_rows(const x8_layout *layout, int64_t rows, int64_t cols, const void *src, void *dst) {
     convert(layout, rows, cols, src, dst, 0);
 }
 

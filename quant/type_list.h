@@ -33,6 +33,7 @@
  *   x8_layout (kernels/repack.h, with its reference tile in kernels/ref/repack_ref.c).
  * tests/test_type_table.c then checks the new row has every field its kind requires. */
 
+// clang-format off
 /*     NAME      fmt       id   block bytes ftype scarce dot   kind */
 QTYPE(F32,      f32,      0,   1,    4,    0,    0,     F32,  WA)
 QTYPE(F16,      f16,      1,   1,    2,    1,    0,     F32,  W)
@@ -58,5 +59,6 @@ QTYPE(Q8_K,     q8_k,     15,  256,  292,  -1,   0,     Q8_K, A)
 QTYPE(FP8_E4M3, fp8_e4m3, 200, 32,   34,   200,  1,     Q8_0, W)
 QTYPE(FP8_E5M2, fp8_e5m2, 201, 32,   34,   201,  1,     Q8_0, W)
 QTYPE(Q2_0,     q2_0,     202, 32,   12,   202,  1,     Q8_0, W)
+// clang-format on
 
 #undef QTYPE

@@ -7,16 +7,16 @@
 #include "formats.h"
 
 static const quant_type table[QT_COUNT] = {
-#define QTYPE(NAME, fmt, id_, block_, bytes, ftype, scarce, dot, kind_)                        \
-    [QT_INDEX_##NAME] = {.name = #fmt,                                                         \
-                         .id = id_,                                                            \
-                         .block = block_,                                                      \
-                         .block_bytes = bytes,                                                 \
-                         .file_type = ftype,                                                   \
-                         .is_scarce = scarce,                                                  \
-                         .kind = QT_KIND_##kind_,                                              \
-                         .dequantize = dequantize_##fmt,                                       \
-                         .quantize = quantize_##fmt,                                           \
+#define QTYPE(NAME, fmt, id_, block_, bytes, ftype, scarce, dot, kind_)                            \
+    [QT_INDEX_##NAME] = {.name = #fmt,                                                             \
+                         .id = id_,                                                                \
+                         .block = block_,                                                          \
+                         .block_bytes = bytes,                                                     \
+                         .file_type = ftype,                                                       \
+                         .is_scarce = scarce,                                                      \
+                         .kind = QT_KIND_##kind_,                                                  \
+                         .dequantize = dequantize_##fmt,                                           \
+                         .quantize = quantize_##fmt,                                               \
                          .dot_type = QT_##dot},
 #include "type_list.h"
 };
@@ -28,7 +28,9 @@ static const uint8_t index_of[QT_MAX_ID] = {
 };
 _Static_assert(QT_COUNT < 255, "index_of holds index + 1 in a byte");
 
-int qtype_index(uint32_t id) { return id < QT_MAX_ID ? (int)index_of[id] - 1 : -1; }
+int qtype_index(uint32_t id) {
+    return id < QT_MAX_ID ? (int)index_of[id] - 1 : -1;
+}
 
 const quant_type *qtype(uint32_t id) {
     int i = qtype_index(id);
@@ -41,7 +43,9 @@ const quant_type *qtype_by_name(const char *name) {
     return NULL;
 }
 
-const quant_type *qtype_at(int i) { return i >= 0 && i < QT_COUNT ? &table[i] : NULL; }
+const quant_type *qtype_at(int i) {
+    return i >= 0 && i < QT_COUNT ? &table[i] : NULL;
+}
 
 size_t qtype_row_bytes(uint32_t id, int64_t n) {
     const quant_type *t = qtype(id);

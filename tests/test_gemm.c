@@ -19,9 +19,6 @@
 #include "../kernels/cpu.h"
 #include "../kernels/gemm.h"
 #include "../kernels/matmul.h"
-#if defined(__x86_64__)
-#include "../kernels/x86/avx2.h"
-#endif
 #include "../quant/types.h"
 #include "bench_util.h"
 #include "test.h"
@@ -312,9 +309,9 @@ TEST(gemm_i8x8_equals_reference) {
  * a panel (ldw = kc) and in place (ldw > kc, f32 rows). Both sum in float in the same k
  * order, one with fma, one with mul + add: |diff| <= 2 (kc + 1) FLT_EPSILON sum |terms|. */
 TEST(gemm_tile_avx2_equals_reference) {
-#if defined(__x86_64__)
     REQUIRE(kernels_init(NULL, NULL) == 0);
     if (!kernels_isa_supported(ISA_AVX2)) SKIP("no AVX2");
+    const gemm_tile_fn simd = kernels_of(ISA_AVX2)->gemm_tile;
     const int64_t kcs[] = {1, 7, 256, 300};
     for (int ki = 0; ki < 4; ki++)
         for (int pad = 0; pad <= 5; pad += 5)
@@ -330,7 +327,7 @@ TEST(gemm_tile_avx2_equals_reference) {
                     for (int i = 0; i < GEMM_NR * GEMM_NT; i++) c0[i] = uniform();
                     memcpy(c_ref, c0, sizeof c0), memcpy(c, c0, sizeof c0);
                     gemm_tile_f32_ref(kc, xt, w, ldw, c_ref, nr, accumulate);
-                    gemm_tile_f32_avx2(kc, xt, w, ldw, c, nr, accumulate);
+                    simd(kc, xt, w, ldw, c, nr, accumulate);
                     int bad = 0;
                     for (int r = 0; r < GEMM_NR; r++)
                         for (int t = 0; t < GEMM_NT; t++) {
@@ -348,9 +345,6 @@ TEST(gemm_tile_avx2_equals_reference) {
                               (long long)kc, ldw, nr, accumulate, bad);
                     free(w), free(xt);
                 }
-#else
-    SKIP("not x86-64");
-#endif
 }
 
 /* A NaN or an Inf weight reaches every token's output of its row (the panel converters

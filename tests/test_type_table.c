@@ -69,12 +69,16 @@ static void layout_problems(const x8_layout *l, const quant_type *t, problems *p
         for (int c = 0; c < run->count; c++)
             for (int b = 0; b < run->len; b++) {
                 size_t from = run->from + (size_t)c * run->len + b;
-                if (from < bb) src[from]++;
-                else problem(p, t->name, "packed layout reads past the block");
+                if (from < bb)
+                    src[from]++;
+                else
+                    problem(p, t->name, "packed layout reads past the block");
                 for (int r = 0; r < REPACK_ROWS; r++) {
                     size_t at = run->at + (size_t)c * run->at_step + (size_t)r * run->row_step + b;
-                    if (at < REPACK_ROWS * bb) dst[at]++;
-                    else problem(p, t->name, "packed layout writes past the packed block");
+                    if (at < REPACK_ROWS * bb)
+                        dst[at]++;
+                    else
+                        problem(p, t->name, "packed layout writes past the packed block");
                 }
             }
     }
@@ -168,7 +172,7 @@ TEST(type_table_checker_catches_missing_fields) {
     bad[3].dot_type = 199;     /* unknown */
     bad[4].block = 0;
     bad[5].is_scarce = 1;
-    bad[6].kind = QT_KIND_A; /* an activation format with a file type, not its own dot */
+    bad[6].kind = QT_KIND_A;   /* an activation format with a file type, not its own dot */
     bad[7].dot_type = QT_Q8_K; /* block 32 is no multiple of 256 */
     for (int i = 0; i < 8; i++) {
         problems q = {0};
