@@ -7,6 +7,7 @@
 
 #include "../engine/machine.h"
 #include "../engine/membw.h"
+#include "../kernels/cpu.h"
 #include "../kernels/matmul.h"
 #include "../quant/types.h"
 #include "atomic_file.h"
@@ -20,31 +21,32 @@ enum { PEAK_COLS = 512, PEAK_ROWS = 96, PEAK_BATCH = 32, DOT_ROWS = 4 };
 
 /* a row of PEAK_COLS floats in type t (its quantizer; else its fast conversion; else zeros) */
 static void fill_row(const quant_type *t, const float *x, void *out) {
+    const type_kernels *k = kernels_for(kernels_isa(), t->id);
     if (t->id == QT_F32)
         memcpy(out, x, PEAK_COLS * sizeof(float));
     else if (t->quantize)
         t->quantize(x, out, PEAK_COLS, NULL);
-    else if (t->from_float)
-        t->from_float(x, out, PEAK_COLS);
+    else if (k && k->from_float)
+        k->from_float(x, out, PEAK_COLS);
     else
         memset(out, 0, qtype_row_bytes(t->id, PEAK_COLS));
 }
 
 /* 4 x 4 dot products of w's first rows with a's (the tile kernel when the type has one) */
-static void dot_tile(const quant_type *wt, const char *w, size_t w_row, const char *a, size_t a_row,
-                     float *s) {
-    if (wt->vec_dot_tile) {
-        wt->vec_dot_tile(PEAK_COLS, s, DOT_ROWS, w, w_row, DOT_ROWS, a, a_row, DOT_ROWS);
+static void dot_tile(const type_kernels *wk, const char *w, size_t w_row, const char *a,
+                     size_t a_row, float *s) {
+    if (wk->vec_dot_tile) {
+        wk->vec_dot_tile(PEAK_COLS, s, DOT_ROWS, w, w_row, DOT_ROWS, a, a_row, DOT_ROWS);
         return;
     }
     for (int j = 0; j < DOT_ROWS; j++)
         for (int i = 0; i < DOT_ROWS; i++)
-            wt->vec_dot(PEAK_COLS, &s[j * DOT_ROWS + i], w + i * w_row, a + j * a_row);
+            wk->vec_dot(PEAK_COLS, &s[j * DOT_ROWS + i], w + i * w_row, a + j * a_row);
 }
 
 /* GFLOP/s of the dot kernel on L1 rows, summed over threads that each time themselves (a
  * thread the OS parks for a while on a busy machine then does not pull the others down) */
-static double dot_rate(const quant_type *wt, const char *w, size_t w_row, const char *a,
+static double dot_rate(const type_kernels *wk, const char *w, size_t w_row, const char *a,
                        size_t a_row, int threads) {
     double total = 0;
 #pragma omp parallel num_threads(threads) reduction(+ : total)
@@ -55,7 +57,7 @@ static double dot_rate(const quant_type *wt, const char *w, size_t w_row, const 
         for (; t < PEAK_SECONDS && calls < (1L << 30); calls *= 2) {
             const double t0 = now_seconds();
             for (long c = 0; c < calls; c++) {
-                dot_tile(wt, w, w_row, a, a_row, s);
+                dot_tile(wk, w, w_row, a, a_row, s);
                 __asm__ volatile("" : : "r"(s) : "memory"); /* keep the results */
             }
             t = now_seconds() - t0;
@@ -84,7 +86,8 @@ static double matmul_rate(const qmatrix *W, const float *X, float *Y, int thread
 
 int roofline_compute_peak(const char *type, int threads, double *gflops, scarce_error *err) {
     const quant_type *wt = qtype_by_name(type), *at = wt ? qtype(wt->dot_type) : NULL;
-    if (!wt || !at || !wt->vec_dot)
+    const type_kernels *wk = wt ? kernels_for(kernels_isa(), wt->id) : NULL;
+    if (!wt || !at || !wk || !wk->vec_dot)
         return scarce_fail(err, "roofline: no dot kernel for '%s'", type);
     const size_t w_row = qtype_row_bytes(wt->id, PEAK_COLS),
                  a_row = qtype_row_bytes(at->id, PEAK_COLS);
@@ -107,7 +110,7 @@ int roofline_compute_peak(const char *type, int threads, double *gflops, scarce_
     for (int r = 0; r < DOT_ROWS; r++) fill_row(at, x + r * PEAK_COLS, a + r * a_row);
     const qmatrix W = {
         .data = w, .type = wt->id, .rows = PEAK_ROWS, .cols = PEAK_COLS, .row_bytes = w_row};
-    *gflops = fmax(dot_rate(wt, w, w_row, a, a_row, threads), matmul_rate(&W, x, y, threads));
+    *gflops = fmax(dot_rate(wk, w, w_row, a, a_row, threads), matmul_rate(&W, x, y, threads));
     free(w), free(a), free(x), free(y);
     return 0;
 }
