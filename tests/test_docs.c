@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../engine/machine.h"
+#include "shared_data.h"
 #include "test.h"
 
 #define STORIES "models/stories260K.gguf"
@@ -58,13 +59,9 @@ static char *stdout_of(const char *fmt, const char *a, const char *b) {
 }
 
 TEST(docs_numbers_explains_every_json_key_and_csv_column) {
-    NEED_SHARED(STORIES);
+    const char *m = shared_path(STORIES), *moe = shared_moe_model();
+    if (!moe) return;
     REQUIRE((numbers_md = read_file(NUMBERS, NULL)));
-    const char *m = shared_path(STORIES);
-    char moe[PATH_MAX];
-    snprintf(moe, sizeof moe, "%s/moe.gguf", test_tmpdir());
-    char *up = stdout_of("%s upcycle %s %s --experts 4 --used 2 2>&1", m, moe);
-    free(up);
     const char *runs[][2] = {
         {"%s run -m %s -t 1 --temp 0 -n 8 -p 'Once upon a time' --json%s", ""},
         {"%s run -m %s -t 1 --temp 0 -n 8 -p 'Once upon a time' --json --lookup 2%s", ""},
@@ -216,11 +213,9 @@ TEST(roofline_svg_of_run_without_membw_says_so) {
 /* --trace-moe piped: plain text, one line per token, the layers in the same column */
 TEST(moe_trace_is_aligned_plain_text_when_piped) {
     NEED_SHARED(STORIES);
-    char moe[PATH_MAX], cmd[2 * PATH_MAX], *err = NULL;
-    snprintf(moe, sizeof moe, "%s/moe.gguf", test_tmpdir());
-    snprintf(cmd, sizeof cmd, "%s upcycle %s %s --experts 4 --used 2", scarce_bin(),
-             shared_path(STORIES), moe);
-    REQUIRE(run_cmd(cmd, NULL, NULL) == 0);
+    const char *moe = shared_moe_model();
+    if (!moe) return;
+    char cmd[2 * PATH_MAX], *err = NULL;
     snprintf(cmd, sizeof cmd, "%s run -m %s -t 1 --temp 0 -n 8 -p 'Once upon a time' --trace-moe",
              scarce_bin(), moe);
     CHECK_EQ_INT(run_cmd(cmd, NULL, &err), 0);
