@@ -16,10 +16,10 @@ typedef struct {
     double gflops;    /* FLOPs per token x tok/s / 1e9 */
 } roofline_point;
 
-/* The compute roof of a weight type at `threads` threads, measured now (~0.1 s): the larger
- * of (a) its dot kernel (vec_dot_tile, else vec_dot) on rows in L1, each thread timing
- * itself, summed, and (b) matmul() of a 32-token batch over a matrix in L2 (the prefill
- * path, with the GEMMs of kernels/gemm.c). In GFLOP/s; 0 ok, -1 with err set. */
+/* The compute roof of a weight type at `threads` threads, measured now (~0.2 s): the best of
+ * 3 tries of the larger of (a) its dot kernel (vec_dot_tile, else vec_dot) on rows in L1,
+ * each thread timing itself, summed, and (b) matmul() of a 32-token batch over a matrix in
+ * L2 (the prefill path, with the GEMMs of kernels/gemm.c). GFLOP/s; 0 ok, -1 with err set. */
 int roofline_compute_peak(const char *type, int threads, double *gflops, scarce_error *err);
 
 /* Draws the points, the memory roof (when scarce membw has cached a peak; otherwise the
