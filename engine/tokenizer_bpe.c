@@ -95,7 +95,8 @@ int bpe_load(tokenizer *t, const gguf_file *f, scarce_error *err) {
     if (!pre) pre = "default";
     if (!strcmp(pre, "default") || !strcmp(pre, "gpt2") || !strcmp(pre, "gpt-2")) {
         t->pre = PRE_GPT2;
-    } else if (!strcmp(pre, "smollm")) {
+    } else if (!strcmp(pre, "smollm") || !strcmp(pre, "starcoder") || !strcmp(pre, "refact")) {
+        /* one regex in llama.cpp for all three */
         t->pre = PRE_SMOLLM;
     } else if (!strcmp(pre, "qwen2") || !strcmp(pre, "qwen2.5") || !strcmp(pre, "qwen-2.5")) {
         t->pre = PRE_QWEN2;
@@ -104,7 +105,7 @@ int bpe_load(tokenizer *t, const gguf_file *f, scarce_error *err) {
         t->ignore_merges = 1; /* llama.cpp: a word that is a token is taken whole */
     } else {
         return scarce_fail(err, "%s: tokenizer.ggml.pre \"%s\" not supported (expected one of "
-                           "default, gpt2, gpt-2, smollm, qwen2, llama-bpe)", f->path, pre);
+                           "default, gpt2, gpt-2, smollm, starcoder, refact, qwen2, llama-bpe)", f->path, pre);
     }
     if (load_merges(t, f, err) != 0) return -1;
     for (int b = 0; b < 256; b++) {

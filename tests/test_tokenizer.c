@@ -26,7 +26,7 @@ static void free_cases(vocab_cases *c) {
 
 /* 0 ok; -1 when the files are missing or disagree on the number of cases. */
 static int load_cases(const char *vocab, vocab_cases *c) {
-    char inp_path[512], out_path[512];
+    char inp_path[1100], out_path[1100];
     snprintf(inp_path, sizeof inp_path, "%s.inp", vocab);
     snprintf(out_path, sizeof out_path, "%s.out", vocab);
     size_t inp_len, out_len;
@@ -78,11 +78,27 @@ static tokenizer *open_vocab(const char *path, gguf_file **f) {
     return t;
 }
 
+/* A llama.cpp vocabulary test file by name (ggml-vocab-NAME.gguf): from
+ * $SCARCE_LLAMA_VOCAB_DIR (llama.cpp's models/ folder) when it holds it, else from
+ * ../shared/models/vocab. */
+static const char *vocab_path(const char *name) {
+    static char buf[1024];
+    const char *dir = getenv("SCARCE_LLAMA_VOCAB_DIR");
+    if (dir && *dir) {
+        snprintf(buf, sizeof buf, "%s/ggml-vocab-%s.gguf", dir, name);
+        if (file_exists(buf)) return buf;
+    }
+    snprintf(buf, sizeof buf, "models/vocab/ggml-vocab-%s.gguf", name);
+    return shared_path(buf);
+}
+
 /* Every case encodes to the .out ids (no BOS) and decodes back to its text. */
-static void check_vocab_file(const char *name) {
-    const char *path = shared_path(name);
+static void check_vocab_file(const char *vocab) {
+    const char *path = vocab_path(vocab), *name = vocab;
     vocab_cases c;
-    if (!file_exists(path) || load_cases(path, &c) != 0) SKIP("%s(.inp/.out) missing", path);
+    if (!file_exists(path) || load_cases(path, &c) != 0)
+        SKIP("%s(.inp/.out) missing (llama.cpp's models/ggml-vocab-%s.gguf: set "
+             "$SCARCE_LLAMA_VOCAB_DIR to llama.cpp's models/ folder)", path, vocab);
     gguf_file *f;
     tokenizer *t = open_vocab(path, &f);
     REQUIRE(t);
@@ -110,7 +126,7 @@ static void check_vocab_file(const char *name) {
     free_cases(&c);
 }
 
-TEST(tokenizer_llama_spm_vocab_cases) { check_vocab_file("models/vocab/ggml-vocab-llama-spm.gguf"); }
+TEST(tokenizer_llama_spm_vocab_cases) { check_vocab_file("llama-spm"); }
 
 /* ---- stories260K: llama2.c's rule, checked with llama2.c's own tok512.bin -------------- */
 
@@ -282,7 +298,12 @@ TEST(tokenizer_spm_large_text_speed) {
     gguf_close(f);
 }
 
-TEST(tokenizer_gpt2_vocab_cases) { check_vocab_file("models/vocab/ggml-vocab-gpt-2.gguf"); }
+TEST(tokenizer_gpt2_vocab_cases) { check_vocab_file("gpt-2"); }
+TEST(tokenizer_llama_bpe_vocab_cases) { check_vocab_file("llama-bpe"); }
+TEST(tokenizer_qwen2_vocab_cases) { check_vocab_file("qwen2"); }
+TEST(tokenizer_phi3_vocab_cases) { check_vocab_file("phi-3"); }
+TEST(tokenizer_starcoder_vocab_cases) { check_vocab_file("starcoder"); }
+TEST(tokenizer_refact_vocab_cases) { check_vocab_file("refact"); }
 
 /* An unknown tokenizer.ggml.pre is an error naming the key; invalid UTF-8 round-trips. */
 TEST(tokenizer_gpt2_unknown_pre_and_invalid_utf8) {
