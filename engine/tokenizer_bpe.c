@@ -1,7 +1,6 @@
 /* tokenizer_bpe.c - byte-level BPE ("gpt2" model) as llama.cpp's llm_tokenizer_bpe.
  *
- * encode: control / user-defined tokens found in the text are emitted as they are (longest
- * first at each position); the text between them is split into words by the model's
+ * encode: the text between special tokens (tokenizer.c finds those) is split into words by the model's
  * pre-tokenizer regex (tokenizer.ggml.pre, hand-written matchers below); each word's bytes
  * become GPT-2's byte-level characters (bytes 33..126, 161..172, 174..255 stand for
  * themselves, the other 68 bytes for U+0100 + n in byte order), one symbol each, and
@@ -84,12 +83,6 @@ static int load_merges(tokenizer *t, const gguf_file *f, scarce_error *err) {
     return 0;
 }
 
-static int cmp_special(const void *a, const void *b, void *t) {
-    const tokenizer *tk = t;
-    int la = tk->len[*(const int *)a], lb = tk->len[*(const int *)b];
-    return la != lb ? lb - la : *(const int *)a - *(const int *)b;
-}
-
 int bpe_load(tokenizer *t, const gguf_file *f, scarce_error *err) {
     const char *pre = gguf_get_str(f, "tokenizer.ggml.pre");
     if (!pre) pre = "default";
@@ -112,19 +105,10 @@ int bpe_load(tokenizer *t, const gguf_file *f, scarce_error *err) {
         char s[4];
         t->byte_token[b] = tok_lookup(t, s, utf8_put(byte_cp(b), s));
     }
-    if (!(t->special = malloc(sizeof(int) * (size_t)t->n_vocab)))
-        return scarce_fail(err, "%s: out of memory", f->path);
-    for (int i = 0; i < t->n_vocab; i++)
-        if ((t->type[i] == TOK_CONTROL || t->type[i] == TOK_USER_DEFINED) && t->len[i] > 0)
-            t->special[t->n_special++] = i;
-    qsort_r(t->special, (size_t)t->n_special, sizeof(int), cmp_special, t);
     return 0;
 }
 
-void bpe_free(tokenizer *t) {
-    free(t->merges);
-    free(t->special);
-}
+void bpe_free(tokenizer *t) { free(t->merges); }
 
 /* ---- pre-tokenizers ------------------------------------------------------------------ *
  * Each matcher returns the end of the word starting at pos in cp[pos..end); lookahead never
@@ -315,7 +299,7 @@ full:
     return scarce_fail(err, "tokenizer: the text needs more than %d ids (max_ids)", max_ids);
 }
 
-/* Splits text[0..len) (no special tokens inside) into words and encodes each. */
+/* Splits text[0..len) into words and encodes each. */
 static int bpe_fragment(const tokenizer *t, bpe_work *w, const char *text, int len, int *ids,
                         int *n, int max_ids, scarce_error *err) {
     uint32_t *cp = malloc(sizeof *cp * (size_t)(len + 1));
@@ -354,37 +338,14 @@ static int bpe_fragment(const tokenizer *t, bpe_work *w, const char *text, int l
     return rc;
 }
 
-static int special_at(const tokenizer *t, const char *s, int left) {
-    for (int i = 0; i < t->n_special; i++) {
-        int id = t->special[i];
-        if (t->len[id] <= left && memcmp(s, t->text[id], (size_t)t->len[id]) == 0) return id;
-    }
-    return -1;
-}
-
 int bpe_encode(const tokenizer *t, const char *text, int len, int *ids, int *n, int max_ids,
                scarce_error *err) {
     bpe_work w = {0};
-    int rc = 0, start = 0;
-    for (int i = 0; i <= len && rc == 0; i++) {
-        int id = i < len && t->n_special ? special_at(t, text + i, len - i) : -1;
-        if (id < 0 && i < len) continue;
-        if (i > start) rc = bpe_fragment(t, &w, text + start, i - start, ids, n, max_ids, err);
-        if (rc == 0 && id >= 0) {
-            if (*n >= max_ids)
-                rc = scarce_fail(err, "tokenizer: the text needs more than %d ids (max_ids)",
-                                 max_ids);
-            else
-                ids[(*n)++] = id;
-            i += t->len[id] - 1;
-        }
-        start = i + 1;
-    }
+    int rc = len > 0 ? bpe_fragment(t, &w, text, len, ids, n, max_ids, err) : 0;
     free(w.heap);
     free(w.sym);
     return rc;
 }
-
 /* ---- decoding ------------------------------------------------------------------------ */
 
 int bpe_piece(const tokenizer *t, int id, char *out, int cap) {

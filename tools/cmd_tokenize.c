@@ -33,9 +33,11 @@ int cmd_tokenize(int argc, char **argv) {
     gguf_file *f = gguf_open(path, &err);
     if (!f) return cli_error("tokenize", EXIT_RUNTIME, "%s", err.msg);
     tokenizer *tok = tokenizer_load(f, &err);
-    size_t cap = strlen(text) + 2;
+    size_t cap = strlen(text) + 3;
     int *ids = malloc(cap * sizeof(int)), n = -1;
-    if (tok && ids) n = tokenizer_encode(tok, text, !no_bos && tokenizer_add_bos(tok), ids, (int)cap, &err);
+    /* BOS and EOS as the file says (llama-tokenize's add_special), --no-bos drops BOS */
+    int flags = tok ? tokenizer_file_flags(tok) & ~(no_bos ? TOKENIZE_BOS : 0) : 0;
+    if (tok && ids) n = tokenizer_encode(tok, text, flags, ids, (int)cap, &err);
     if (n < 0) {
         free(ids);
         tokenizer_free(tok);
