@@ -267,6 +267,8 @@ tokenizer *tokenizer_load(const gguf_file *f, scarce_error *err) {
         spm_byte_tokens(t);
     } else if (bpe_load(t, f, err) != 0) {
         goto fail;
+    } else if (t->pre == PRE_LLAMA3 && !gguf_find(f, "tokenizer.ggml.add_bos_token")) {
+        t->add_bos = t->bos >= 0; /* llama.cpp's default for the Llama 3 pre-tokenizer */
     }
     return t;
 fail:

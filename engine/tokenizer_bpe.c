@@ -91,14 +91,18 @@ int bpe_load(tokenizer *t, const gguf_file *f, scarce_error *err) {
     } else if (!strcmp(pre, "smollm") || !strcmp(pre, "starcoder") || !strcmp(pre, "refact")) {
         /* one regex in llama.cpp for all three */
         t->pre = PRE_SMOLLM;
-    } else if (!strcmp(pre, "qwen2") || !strcmp(pre, "qwen2.5") || !strcmp(pre, "qwen-2.5")) {
+    } else if (!strcmp(pre, "qwen2") || !strcmp(pre, "qwen2.5") || !strcmp(pre, "qwen-2.5") ||
+               !strcmp(pre, "deepseek-r1-qwen") || !strcmp(pre, "megrez")) {
         t->pre = PRE_QWEN2;
-    } else if (!strcmp(pre, "llama-bpe") || !strcmp(pre, "llama3")) {
+    } else if (!strcmp(pre, "gpt-4o") || !strcmp(pre, "llama4")) {
+        t->pre = PRE_GPT4O;
+    } else if (!strcmp(pre, "llama-bpe") || !strcmp(pre, "llama3") || !strcmp(pre, "llama-v3") ||
+               !strcmp(pre, "falcon3") || !strcmp(pre, "pixtral")) {
         t->pre = PRE_LLAMA3;
         t->ignore_merges = 1; /* llama.cpp: a word that is a token is taken whole */
     } else {
         return scarce_fail(err, "%s: tokenizer.ggml.pre \"%s\" not supported (expected one of "
-                           "default, gpt2, gpt-2, smollm, starcoder, refact, qwen2, llama-bpe)", f->path, pre);
+                           "default, gpt2, gpt-2, smollm, starcoder, refact, qwen2, llama-bpe, llama3, gpt-4o)", f->path, pre);
     }
     if (load_merges(t, f, err) != 0) return -1;
     for (int b = 0; b < 256; b++) {
@@ -189,8 +193,69 @@ static int match_llama3(const span *s, int pos, int max_digits) {
     return whitespace_run(s, pos);
 }
 
+/* gpt-4o (Phi-4-mini, Llama 4). As llama.cpp runs it (std::regex over text whose non-ASCII
+ * characters are collapsed to their category), "upper" is a letter other than a-z and
+ * "lower" a letter other than A-Z, so a non-ASCII letter is both:
+ *   [^\r\n\p{L}\p{N}]?U*L+('s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?U+L*(...)?|
+ *   \p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+
+ * Alternatives are tried in order with backtracking, as the regex engine does. */
+static int is_upper(const span *s, int i) {
+    return cat_at(s, i) == UCAT_LETTER && !(s->cp[i] >= 'a' && s->cp[i] <= 'z');
+}
+static int is_lower(const span *s, int i) {
+    return cat_at(s, i) == UCAT_LETTER && !(s->cp[i] >= 'A' && s->cp[i] <= 'Z');
+}
+
+/* U*L+ (upper_first == 0) or U+L* (1) from q, then an optional contraction; -1: no match */
+static int cased_word(const span *s, int q, int upper_first) {
+    int u = q;
+    while (is_upper(s, u)) u++;
+    if (upper_first) {
+        if (u == q) return -1;
+        int l = u;
+        while (is_lower(s, l)) l++;
+        return l + contraction(s, l, 1);
+    }
+    for (int k = u; k >= q; k--) { /* U* gives back characters until L+ can match */
+        if (!is_lower(s, k)) continue;
+        int l = k;
+        while (is_lower(s, l)) l++;
+        return l + contraction(s, l, 1);
+    }
+    return -1;
+}
+
+static int match_gpt4o(const span *s, int pos) {
+    uint32_t cp = s->cp[pos];
+    int k = s->cat[pos];
+    int prefix = !is_crlf(cp) && k != UCAT_LETTER && k != UCAT_NUMBER;
+    for (int alt = 0; alt < 2; alt++)
+        for (int pre = prefix; pre >= 0; pre--) {
+            int end = cased_word(s, pos + pre, alt);
+            if (end >= 0) return end;
+        }
+    if (k == UCAT_NUMBER) {
+        int p = pos + 1;
+        while (p - pos < 3 && cat_at(s, p) == UCAT_NUMBER) p++;
+        return p;
+    }
+    int k2 = cp == ' ' ? cat_at(s, pos + 1) : k;
+    if (k2 == UCAT_OTHER) {
+        int p = pos + (cp == ' ');
+        while (cat_at(s, p) == UCAT_OTHER) p++;
+        while (p < s->end && (is_crlf(s->cp[p]) || s->cp[p] == '/')) p++;
+        return p;
+    }
+    int last_crlf = -1, n = 0;
+    for (; cat_at(s, pos + n) == UCAT_SPACE; n++)
+        if (is_crlf(s->cp[pos + n])) last_crlf = pos + n + 1;
+    if (last_crlf > 0) return last_crlf;
+    return whitespace_run(s, pos);
+}
+
 static int next_word(const tokenizer *t, const span *s, int pos) {
     switch (t->pre) {
+    case PRE_GPT4O: return match_gpt4o(s, pos);
     case PRE_QWEN2: return match_llama3(s, pos, 1);
     case PRE_LLAMA3: return match_llama3(s, pos, 3);
     default: return match_gpt2(s, pos);

@@ -16,7 +16,7 @@ enum tok_type {
 };
 
 /* BPE pre-tokenizers (tokenizer.ggml.pre); each is one of llama.cpp's split regexes. */
-enum tok_pre { PRE_GPT2, PRE_SMOLLM, PRE_QWEN2, PRE_LLAMA3 };
+enum tok_pre { PRE_GPT2, PRE_SMOLLM, PRE_QWEN2, PRE_LLAMA3, PRE_GPT4O };
 
 typedef struct {
     uint64_t key; /* (left id << 32 | right id) + 1; 0 = empty slot */

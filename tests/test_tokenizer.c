@@ -340,3 +340,52 @@ TEST(tokenizer_gpt2_unknown_pre_and_invalid_utf8) {
     pre->str_len = saved_len;
     gguf_close(f);
 }
+
+/* gpt-4o's split (Phi-4-mini, Llama 4), on the GPT-2 vocabulary with tokenizer.ggml.pre set
+ * to "gpt-4o": BPE never merges across words, so the ids of a text are the ids of its words
+ * encoded one by one. The words are what llama.cpp's adapted gpt-4o regex gives (a letter
+ * other than a-z is "upper", other than A-Z "lower": À is both). */
+TEST(tokenizer_gpt4o_split) {
+    const char *path = vocab_path("gpt-2");
+    if (!file_exists(path)) SKIP("%s missing", path);
+    scarce_error err = {{0}};
+    gguf_file *f = gguf_open(path, &err);
+    REQUIRE(f);
+    gguf_kv *pre = NULL;
+    for (uint64_t i = 0; i < f->n_kv; i++)
+        if (strcmp(f->kv[i].key, "tokenizer.ggml.pre") == 0) pre = &f->kv[i];
+    REQUIRE(pre);
+    char *saved = pre->str, name[] = "gpt-4o";
+    uint64_t saved_len = pre->str_len;
+    pre->str = name;
+    pre->str_len = strlen(name);
+    tokenizer *t = tokenizer_load(f, &err);
+    pre->str = saved;
+    pre->str_len = saved_len;
+    REQUIRE(t);
+    static const char *const cases[][8] = {
+        {"HelloWorld", "Hello", "World"},
+        {"HELLO world's", "HELLO", " world's"},
+        {"iPhone 12345", "i", "Phone", " ", "123", "45"},
+        {"\xc3\x80" "BC", "\xc3\x80", "BC"}, /* ÀBC */
+        {"x.../\nand", "x", ".../\n", "and"},
+        {"  (Yes)\n\n", " ", " (", "Yes", ")\n\n"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        int whole[64], words[64], n_words = 0;
+        int n = tokenizer_encode(t, cases[c][0], 0, whole, 64, &err);
+        for (int w = 1; w < 8 && cases[c][w]; w++) {
+            int k = tokenizer_encode(t, cases[c][w], 0, words + n_words, 64 - n_words, &err);
+            REQUIRE(k > 0);
+            n_words += k;
+        }
+        int same = n == n_words && memcmp(whole, words, sizeof(int) * (size_t)n) == 0;
+        CHECK_MSG(same, "case %zu \"%s\": not split as expected", c, cases[c][0]);
+        if (!same) {
+            print_ids("got ", whole, n);
+            print_ids("want", words, n_words);
+        }
+    }
+    tokenizer_free(t);
+    gguf_close(f);
+}
