@@ -20,8 +20,8 @@ static const chat_template templates[T_COUNT] = {
                   "<|im_start|>", 0},
     /* Llama 2: [INST] with the system prompt inside the first instruction; replies end
      * with EOS */
-    [T_LLAMA2] = {"llama2", NULL, "<<SYS>>\n%s\n<</SYS>>\n\n", "[INST] %s [/INST]", NULL, "",
-                  NULL, 0},
+    [T_LLAMA2] = {"llama2", NULL, "<<SYS>>\n%s\n<</SYS>>\n\n", "[INST] %s [/INST]", NULL, "", NULL,
+                  0},
     /* Llama 3.x: header tokens around the role, <|eot_id|> after every message */
     [T_LLAMA3] = {"llama3", "<|start_header_id|>system<|end_header_id|>\n\n%s<|eot_id|>", NULL,
                   "<|start_header_id|>user<|end_header_id|>\n\n%s<|eot_id|>"
@@ -46,7 +46,9 @@ const chat_template *chat_template_find(const char *name) {
     return NULL;
 }
 
-const char *chat_template_names(void) { return "chatml, llama2, llama3, gemma, phi3, phi4"; }
+const char *chat_template_names(void) {
+    return "chatml, llama2, llama3, gemma, phi3, phi4";
+}
 
 /* llama.cpp's order: ChatML markers first (Phi-4 shares them), then [INST], Phi-3, Gemma,
  * Llama 3. */
@@ -96,7 +98,9 @@ static void put(strbuf *b, const char *s, size_t len) {
     b->s[b->n] = 0;
 }
 
-static int is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+static int is_space(char c) {
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
 
 /* fmt with its one "%s" replaced by text (trimmed of surrounding whitespace when trim). */
 static void put_format(strbuf *b, const char *fmt, const char *text, int trim) {
@@ -111,8 +115,8 @@ static void put_format(strbuf *b, const char *fmt, const char *text, int trim) {
     put(b, hole + 2, strlen(hole + 2));
 }
 
-char *chat_template_turn(const chat_template *t, const char *system, const char *user,
-                         int first, int closed) {
+char *chat_template_turn(const chat_template *t, const char *system, const char *user, int first,
+                         int closed) {
     strbuf b = {0};
     put(&b, "", 0);
     if (!first) {
@@ -128,8 +132,10 @@ char *chat_template_turn(const chat_template *t, const char *system, const char 
         strbuf u = {0};
         put_format(&u, t->fold_system, system, t->trim);
         put_format(&u, "%s", user, t->trim);
-        if (u.failed) b.failed = 1;
-        else put_format(&b, t->user, u.s, 0);
+        if (u.failed)
+            b.failed = 1;
+        else
+            put_format(&b, t->user, u.s, 0);
         free(u.s);
     }
     if (b.failed) {

@@ -5,14 +5,14 @@
 #define SCARCE_CHAT_TEMPLATE_H
 
 typedef struct {
-    const char *name;        /* --chat-template NAME */
-    const char *system;      /* the system turn, "%s" = its text; NULL: folded into user */
-    const char *fold_system; /* when system is NULL: the system text before the first user text */
-    const char *user;        /* a user turn and the header of the assistant's reply */
-    const char *end;         /* the token that ends the assistant's reply (NULL: EOS) */
-    const char *after_end;   /* what follows that token before the next turn */
+    const char *name;         /* --chat-template NAME */
+    const char *system;       /* the system turn, "%s" = its text; NULL: folded into user */
+    const char *fold_system;  /* when system is NULL: the system text before the first user text */
+    const char *user;         /* a user turn and the header of the assistant's reply */
+    const char *end;          /* the token that ends the assistant's reply (NULL: EOS) */
+    const char *after_end;    /* what follows that token before the next turn */
     const char *vocab_marker; /* a token only this family's vocabulary has (guess w/o template) */
-    int trim;                /* system and user texts are trimmed (Gemma, Llama 3) */
+    int trim;                 /* system and user texts are trimmed (Gemma, Llama 3) */
 } chat_template;
 
 /* The template called name, or NULL. */
@@ -30,7 +30,7 @@ const char *chat_template_names(void);
  * on later turns first what closes the previous reply: its end token when the reply did not
  * end with it (closed == 0), then after_end. Returns a malloc'd string, NULL when out of
  * memory. */
-char *chat_template_turn(const chat_template *t, const char *system, const char *user,
-                         int first, int closed);
+char *chat_template_turn(const chat_template *t, const char *system, const char *user, int first,
+                         int closed);
 
 #endif

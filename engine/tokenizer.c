@@ -75,8 +75,7 @@ static int load_pieces(tokenizer *t, const gguf_file *f, scarce_error *err) {
         return scarce_fail(err, "%s: tokenizer.ggml.scores: expected %d numbers", f->path, n);
     if (types && (types->type != GGUF_ARRAY || types->arr_n != tokens->arr_n ||
                   !gguf_vtype_size(types->arr_type)))
-        return scarce_fail(err, "%s: tokenizer.ggml.token_type: expected %d integers", f->path,
-                           n);
+        return scarce_fail(err, "%s: tokenizer.ggml.token_type: expected %d integers", f->path, n);
     t->n_vocab = n;
     t->max_piece = 3; /* "▅" for <unk> */
     t->text = calloc((size_t)n, sizeof *t->text);
@@ -188,11 +187,29 @@ static int names_phi3(const gguf_file *f) {
 /* ---- end of generation ----------------------------------------------------------------- *
  * llama.cpp ends generation at EOS, EOT, EOM and at every token spelled like one of these
  * (llama_vocab's special_eog_ids), and treats those tokens as control tokens (not printed). */
-static const char *const eog_texts[] = {
-    "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
-    "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]",
-    "[EOS]", "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
-    "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>", "[e~["};
+static const char *const eog_texts[] = {"<|eot_id|>",
+                                        "<|im_end|>",
+                                        "<|end|>",
+                                        "<|return|>",
+                                        "<|call|>",
+                                        "<|flush|>",
+                                        "<|calls|>",
+                                        "<end_of_turn>",
+                                        "<|endoftext|>",
+                                        "</s>",
+                                        "<|eom_id|>",
+                                        "<EOT>",
+                                        "_<EOT>",
+                                        "[EOT]",
+                                        "[EOS]",
+                                        "<|end_of_text|>",
+                                        "<end_of_utterance>",
+                                        "<eos>",
+                                        "<turn|>",
+                                        "<|tool_response>",
+                                        "<\xef\xbd\x9c"
+                                        "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
+                                        "[e~["};
 
 static void add_eog(tokenizer *t, int id) {
     if (id < 0 || t->n_eog == (int)(sizeof t->eog / sizeof t->eog[0])) return;
@@ -240,8 +257,10 @@ tokenizer *tokenizer_load(const gguf_file *f, scarce_error *err) {
     } else if (strcmp(model, "gpt2") == 0) {
         t->model = TOK_BPE;
     } else {
-        scarce_fail(err, "%s: tokenizer.ggml.model \"%s\" not supported (expected \"llama\" or "
-                    "\"gpt2\")", f->path, model);
+        scarce_fail(err,
+                    "%s: tokenizer.ggml.model \"%s\" not supported (expected \"llama\" or "
+                    "\"gpt2\")",
+                    f->path, model);
         free(t);
         return NULL;
     }
@@ -290,11 +309,21 @@ void tokenizer_free(tokenizer *t) {
     free(t);
 }
 
-int tokenizer_n_vocab(const tokenizer *t) { return t->n_vocab; }
-int tokenizer_bos(const tokenizer *t) { return t->bos; }
-int tokenizer_eos(const tokenizer *t) { return t->eos; }
-int tokenizer_add_bos(const tokenizer *t) { return t->add_bos; }
-int tokenizer_add_eos(const tokenizer *t) { return t->add_eos; }
+int tokenizer_n_vocab(const tokenizer *t) {
+    return t->n_vocab;
+}
+int tokenizer_bos(const tokenizer *t) {
+    return t->bos;
+}
+int tokenizer_eos(const tokenizer *t) {
+    return t->eos;
+}
+int tokenizer_add_bos(const tokenizer *t) {
+    return t->add_bos;
+}
+int tokenizer_add_eos(const tokenizer *t) {
+    return t->add_eos;
+}
 int tokenizer_file_flags(const tokenizer *t) {
     return (t->add_bos ? TOKENIZE_BOS : 0) | (t->add_eos ? TOKENIZE_EOS : 0);
 }
@@ -452,15 +481,16 @@ static int spm_encode(const tokenizer *t, const char *text, int text_len, int pr
 
 /* SentencePiece puts the dummy-prefix space in front of the text and of every piece of
  * text that follows a special token (llama.cpp's is_prev_special). */
-static int encode_text(const tokenizer *t, const char *text, int len, int after_special,
-                       int *ids, int *n, int max_ids, scarce_error *err) {
+static int encode_text(const tokenizer *t, const char *text, int len, int after_special, int *ids,
+                       int *n, int max_ids, scarce_error *err) {
     if (t->model == TOK_SPM)
-        return spm_encode(t, text, len, t->add_space_prefix && after_special, ids, n, max_ids,
-                          err);
+        return spm_encode(t, text, len, t->add_space_prefix && after_special, ids, n, max_ids, err);
     return bpe_encode(t, text, len, ids, n, max_ids, err);
 }
 
-static int is_ascii_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+static int is_ascii_space(char c) {
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
 
 int tokenizer_encode(const tokenizer *t, const char *text, int flags, int *ids, int max_ids,
                      scarce_error *err) {
@@ -469,8 +499,9 @@ int tokenizer_encode(const tokenizer *t, const char *text, int flags, int *ids, 
     if (text_len > (size_t)1 << 28)
         return scarce_fail(err, "tokenizer: text of %zu bytes is too long", text_len);
     if (flags & TOKENIZE_BOS) {
-        if (t->bos < 0) return scarce_fail(err, "tokenizer: BOS requested but the vocabulary "
-                                                "has no tokenizer.ggml.bos_token_id");
+        if (t->bos < 0)
+            return scarce_fail(err, "tokenizer: BOS requested but the vocabulary "
+                                    "has no tokenizer.ggml.bos_token_id");
         if (emit(t->bos, ids, &n, max_ids, err) != 0) return -1;
     }
     int len = (int)text_len, start = 0, after_special = 1, rc = 0;
@@ -491,8 +522,9 @@ int tokenizer_encode(const tokenizer *t, const char *text, int flags, int *ids, 
         start = i + 1;
     }
     if (rc == 0 && (flags & TOKENIZE_EOS)) {
-        if (t->eos < 0) return scarce_fail(err, "tokenizer: EOS requested but the vocabulary "
-                                                "has no tokenizer.ggml.eos_token_id");
+        if (t->eos < 0)
+            return scarce_fail(err, "tokenizer: EOS requested but the vocabulary "
+                                    "has no tokenizer.ggml.eos_token_id");
         rc = emit(t->eos, ids, &n, max_ids, err);
     }
     return rc == 0 ? n : -1;
@@ -524,9 +556,11 @@ static int spm_piece(const tokenizer *t, int id, char *out, int cap) {
         }
         return put(out, cap, 0, s, len);
     }
-    case TOK_UNKNOWN: return put(out, cap, 0, "\xe2\x96\x85", 3); /* llama.cpp shows "▅" */
+    case TOK_UNKNOWN:
+        return put(out, cap, 0, "\xe2\x96\x85", 3); /* llama.cpp shows "▅" */
     case TOK_CONTROL:
-    case TOK_UNUSED: return 0;
+    case TOK_UNUSED:
+        return 0;
     default:
         for (int i = 0; i < len;) {
             if (i + 3 <= len && memcmp(s + i, "\xe2\x96\x81", 3) == 0) {

@@ -1,7 +1,7 @@
 /* tokenizer_bpe.c - byte-level BPE ("gpt2" model) as llama.cpp's llm_tokenizer_bpe.
  *
- * encode: the text between special tokens (tokenizer.c finds those) is split into words by the model's
- * pre-tokenizer regex (tokenizer.ggml.pre, hand-written matchers below); each word's bytes
+ * encode: the text between special tokens (tokenizer.c finds those) is split into words by the
+ * model's pre-tokenizer regex (tokenizer.ggml.pre, hand-written matchers below); each word's bytes
  * become GPT-2's byte-level characters (bytes 33..126, 161..172, 174..255 stand for
  * themselves, the other 68 bytes for U+0100 + n in byte order), one symbol each, and
  * adjacent symbols are merged by the rank of tokenizer.ggml.merges ("a b", rank = index;
@@ -40,9 +40,13 @@ static int utf8_put(uint32_t cp, char *s) {
 
 /* ---- merges: (left id, right id) -> rank, merged id ----------------------------------- */
 
-static uint64_t pair_key(int l, int r) { return (((uint64_t)(uint32_t)l << 32) | (uint32_t)r) + 1; }
+static uint64_t pair_key(int l, int r) {
+    return (((uint64_t)(uint32_t)l << 32) | (uint32_t)r) + 1;
+}
 
-static uint32_t pair_hash(uint64_t k) { return (uint32_t)((k * 0x9E3779B97F4A7C15ull) >> 32); }
+static uint32_t pair_hash(uint64_t k) {
+    return (uint32_t)((k * 0x9E3779B97F4A7C15ull) >> 32);
+}
 
 static const tok_merge *merge_find(const tokenizer *t, int l, int r) {
     uint64_t k = pair_key(l, r);
@@ -73,7 +77,8 @@ static int load_merges(tokenizer *t, const gguf_file *f, scarce_error *err) {
         int nl = (int)(sp - m), nr = len - nl - 1;
         memcpy(buf, m, (size_t)nl);
         memcpy(buf + nl, sp + 1, (size_t)nr);
-        int l = tok_lookup(t, m, nl), r = tok_lookup(t, sp + 1, nr), lr = tok_lookup(t, buf, nl + nr);
+        int l = tok_lookup(t, m, nl), r = tok_lookup(t, sp + 1, nr),
+            lr = tok_lookup(t, buf, nl + nr);
         if (l < 0 || r < 0 || lr < 0) continue; /* cannot apply to vocabulary pieces */
         uint64_t k = pair_key(l, r);
         uint32_t s = pair_hash(k) & t->merge_mask;
@@ -101,8 +106,11 @@ int bpe_load(tokenizer *t, const gguf_file *f, scarce_error *err) {
         t->pre = PRE_LLAMA3;
         t->ignore_merges = 1; /* llama.cpp: a word that is a token is taken whole */
     } else {
-        return scarce_fail(err, "%s: tokenizer.ggml.pre \"%s\" not supported (expected one of "
-                           "default, gpt2, gpt-2, smollm, starcoder, refact, qwen2, llama-bpe, llama3, gpt-4o)", f->path, pre);
+        return scarce_fail(
+            err,
+            "%s: tokenizer.ggml.pre \"%s\" not supported (expected one of "
+            "default, gpt2, gpt-2, smollm, starcoder, refact, qwen2, llama-bpe, llama3, gpt-4o)",
+            f->path, pre);
     }
     if (load_merges(t, f, err) != 0) return -1;
     for (int b = 0; b < 256; b++) {
@@ -112,7 +120,9 @@ int bpe_load(tokenizer *t, const gguf_file *f, scarce_error *err) {
     return 0;
 }
 
-void bpe_free(tokenizer *t) { free(t->merges); }
+void bpe_free(tokenizer *t) {
+    free(t->merges);
+}
 
 /* ---- pre-tokenizers ------------------------------------------------------------------ *
  * Each matcher returns the end of the word starting at pos in cp[pos..end); lookahead never
@@ -124,9 +134,15 @@ typedef struct {
     int end;
 } span;
 
-static int cat_at(const span *s, int i) { return i < s->end ? s->cat[i] : -1; }
-static uint32_t cp_at(const span *s, int i) { return i < s->end ? s->cp[i] : 0xFFFFFFFF; }
-static uint32_t lower(uint32_t c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+static int cat_at(const span *s, int i) {
+    return i < s->end ? s->cat[i] : -1;
+}
+static uint32_t cp_at(const span *s, int i) {
+    return i < s->end ? s->cp[i] : 0xFFFFFFFF;
+}
+static uint32_t lower(uint32_t c) {
+    return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
 
 /* 's 't 're 've 'm 'll 'd (any case when fold): length matched, 0 if none */
 static int contraction(const span *s, int pos, int fold) {
@@ -159,7 +175,9 @@ static int match_gpt2(const span *s, int pos) {
     return whitespace_run(s, pos);
 }
 
-static int is_crlf(uint32_t c) { return c == '\r' || c == '\n'; }
+static int is_crlf(uint32_t c) {
+    return c == '\r' || c == '\n';
+}
 
 /* (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,max_digits}|
  *  ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+        (llama3: 3 digits, qwen2: 1) */
@@ -255,10 +273,14 @@ static int match_gpt4o(const span *s, int pos) {
 
 static int next_word(const tokenizer *t, const span *s, int pos) {
     switch (t->pre) {
-    case PRE_GPT4O: return match_gpt4o(s, pos);
-    case PRE_QWEN2: return match_llama3(s, pos, 1);
-    case PRE_LLAMA3: return match_llama3(s, pos, 3);
-    default: return match_gpt2(s, pos);
+    case PRE_GPT4O:
+        return match_gpt4o(s, pos);
+    case PRE_QWEN2:
+        return match_llama3(s, pos, 1);
+    case PRE_LLAMA3:
+        return match_llama3(s, pos, 3);
+    default:
+        return match_gpt2(s, pos);
     }
 }
 
@@ -324,8 +346,8 @@ static int whole_word_token(const tokenizer *t, const unsigned char *word, int l
     return tok_lookup(t, buf, n);
 }
 
-static int bpe_word(const tokenizer *t, bpe_work *w, const unsigned char *word, int len,
-                    int *ids, int *n, int max_ids, scarce_error *err) {
+static int bpe_word(const tokenizer *t, bpe_work *w, const unsigned char *word, int len, int *ids,
+                    int *n, int max_ids, scarce_error *err) {
     int id = t->ignore_merges ? whole_word_token(t, word, len) : -1;
     if (id >= 0) {
         if (*n >= max_ids) goto full;
@@ -393,8 +415,8 @@ static int bpe_fragment(const tokenizer *t, bpe_work *w, const char *text, int l
         span s = {cp, cat, b};
         for (int pos = a; pos < b && rc == 0;) {
             int end = next_word(t, &s, pos);
-            rc = bpe_word(t, w, (const unsigned char *)text + off[pos], off[end] - off[pos], ids,
-                          n, max_ids, err);
+            rc = bpe_word(t, w, (const unsigned char *)text + off[pos], off[end] - off[pos], ids, n,
+                          max_ids, err);
             pos = end;
         }
         a = b;

@@ -11,7 +11,11 @@ enum tok_model { TOK_SPM, TOK_BPE };
 
 /* tokenizer.ggml.token_type values */
 enum tok_type {
-    TOK_NORMAL = 1, TOK_UNKNOWN = 2, TOK_CONTROL = 3, TOK_USER_DEFINED = 4, TOK_UNUSED = 5,
+    TOK_NORMAL = 1,
+    TOK_UNKNOWN = 2,
+    TOK_CONTROL = 3,
+    TOK_USER_DEFINED = 4,
+    TOK_UNUSED = 5,
     TOK_BYTE = 6
 };
 

@@ -30,7 +30,8 @@ TEST(chat_needs_a_template) {
     if (!file_exists(shared_path("models/stories260K.gguf"))) SKIP("stories260K.gguf not found");
     char cmd[512], *err = NULL;
     /* stories260K has no tokenizer.chat_template: the user must name one */
-    snprintf(cmd, sizeof cmd, "%s chat -m %s", scarce_bin(), shared_path("models/stories260K.gguf"));
+    snprintf(cmd, sizeof cmd, "%s chat -m %s", scarce_bin(),
+             shared_path("models/stories260K.gguf"));
     CHECK_EQ_INT(run_cmd(cmd, NULL, &err), 1);
     CHECK(err && strstr(err, "chat-template"));
     free(err);
@@ -64,17 +65,20 @@ TEST(chat_templates_render_the_documented_format) {
     static const struct {
         const char *name, *replies[2], *want;
     } cases[] = {
-        {"chatml", {"Hi there", "   I am an assistant   "},
+        {"chatml",
+         {"Hi there", "   I am an assistant   "},
          "<|im_start|>system\nYou are a helpful assistant<|im_end|>\n<|im_start|>user\nHello"
          "<|im_end|>\n<|im_start|>assistant\nHi there<|im_end|>\n<|im_start|>user\nWho are you"
          "<|im_end|>\n<|im_start|>assistant\n   I am an assistant   <|im_end|>\n<|im_start|>user"
          "\nAnother question<|im_end|>\n<|im_start|>assistant\n"},
-        {"gemma", {"Hi there", "I am an assistant"},
+        {"gemma",
+         {"Hi there", "I am an assistant"},
          "<start_of_turn>user\nYou are a helpful assistant\n\nHello<end_of_turn>\n"
          "<start_of_turn>model\nHi there<end_of_turn>\n<start_of_turn>user\nWho are you"
          "<end_of_turn>\n<start_of_turn>model\nI am an assistant<end_of_turn>\n"
          "<start_of_turn>user\nAnother question<end_of_turn>\n<start_of_turn>model\n"},
-        {"llama3", {"Hi there", "I am an assistant"},
+        {"llama3",
+         {"Hi there", "I am an assistant"},
          "<|start_header_id|>system<|end_header_id|>\n\nYou are a helpful assistant<|eot_id|>"
          "<|start_header_id|>user<|end_header_id|>\n\nHello<|eot_id|><|start_header_id|>"
          "assistant<|end_header_id|>\n\nHi there<|eot_id|><|start_header_id|>user"
@@ -82,18 +86,21 @@ TEST(chat_templates_render_the_documented_format) {
          "<|end_header_id|>\n\nI am an assistant<|eot_id|><|start_header_id|>user"
          "<|end_header_id|>\n\nAnother question<|eot_id|><|start_header_id|>assistant"
          "<|end_header_id|>\n\n"},
-        {"phi3", {"Hi there", "   I am an assistant   "},
+        {"phi3",
+         {"Hi there", "   I am an assistant   "},
          "<|system|>\nYou are a helpful assistant<|end|>\n<|user|>\nHello<|end|>\n<|assistant|>"
          "\nHi there<|end|>\n<|user|>\nWho are you<|end|>\n<|assistant|>\n   I am an assistant"
          "   <|end|>\n<|user|>\nAnother question<|end|>\n<|assistant|>\n"},
-        {"phi4", {"Hi there", "   I am an assistant   "},
+        {"phi4",
+         {"Hi there", "   I am an assistant   "},
          "<|im_start|>system<|im_sep|>You are a helpful assistant<|im_end|><|im_start|>user"
          "<|im_sep|>Hello<|im_end|><|im_start|>assistant<|im_sep|>Hi there<|im_end|>"
          "<|im_start|>user<|im_sep|>Who are you<|im_end|><|im_start|>assistant<|im_sep|>   I am"
          " an assistant   <|im_end|><|im_start|>user<|im_sep|>Another question<|im_end|>"
          "<|im_start|>assistant<|im_sep|>"},
         /* Llama 2 replies end with EOS, which the model writes and the text does not */
-        {"llama2", {" Hi there", " I am an assistant"},
+        {"llama2",
+         {" Hi there", " I am an assistant"},
          "[INST] <<SYS>>\nYou are a helpful assistant\n<</SYS>>\n\nHello [/INST] Hi there"
          "[INST] Who are you [/INST] I am an assistant[INST] Another question [/INST]"},
     };
@@ -119,7 +126,8 @@ TEST(chat_template_closes_a_cut_reply) {
     char *turn = chat_template_turn(t, NULL, "  Next  ", 0, 0);
     REQUIRE(turn);
     CHECK_MSG(strcmp(turn, "<end_of_turn>\n<start_of_turn>user\nNext<end_of_turn>\n"
-                           "<start_of_turn>model\n") == 0, "'%s'", turn);
+                           "<start_of_turn>model\n") == 0,
+              "'%s'", turn);
     free(turn);
 }
 
@@ -131,18 +139,22 @@ TEST(chat_template_detected_from_real_templates) {
     } cases[] = {
         /* teknium/OpenHermes-2.5-Mistral-7B (ChatML, as Qwen2.5 and SmolLM2) */
         {"{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
-         "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}", "chatml"},
+         "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}",
+         "chatml"},
         /* google/gemma-7b-it */
         {"{% if (message['role'] == 'assistant') %}{% set role = 'model' %}{% else %}{% set "
          "role = message['role'] %}{% endif %}{{ '<start_of_turn>' + role + '\\n' + "
-         "message['content'] | trim + '<end_of_turn>\\n' }}", "gemma"},
+         "message['content'] | trim + '<end_of_turn>\\n' }}",
+         "gemma"},
         /* Llama-3 */
         {"{% set content = '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n'"
-         "+ message['content'] | trim + '<|eot_id|>' %}", "llama3"},
+         "+ message['content'] | trim + '<|eot_id|>' %}",
+         "llama3"},
         /* Phi-3-mini */
         {"{{ bos_token }}{% for message in messages %}{% if (message['role'] == 'user') %}"
          "{{'<|user|>' + '\\n' + message['content'] + '<|end|>' + '\\n' + '<|assistant|>' + "
-         "'\\n'}}", "phi3"},
+         "'\\n'}}",
+         "phi3"},
         /* phi-4 */
         {"{{'<|im_start|>system<|im_sep|>' + message['content'] + '<|im_end|>'}}", "phi4"},
         /* mistralai/Mistral-7B-Instruct-v0.2 */

@@ -97,8 +97,7 @@ static void check_vocab_file(const char *vocab) {
     const char *path = vocab_path(vocab), *name = vocab;
     vocab_cases c;
     if (!file_exists(path) || load_cases(path, &c) != 0)
-        SKIP("%s(.inp/.out) missing (llama.cpp's models/ggml-vocab-%s.gguf: set "
-             "$SCARCE_LLAMA_VOCAB_DIR to llama.cpp's models/ folder)", path, vocab);
+        SKIP("%s(.inp/.out) missing ($SCARCE_LLAMA_VOCAB_DIR: llama.cpp's models/)", path);
     gguf_file *f;
     tokenizer *t = open_vocab(path, &f);
     REQUIRE(t);
@@ -126,7 +125,9 @@ static void check_vocab_file(const char *vocab) {
     free_cases(&c);
 }
 
-TEST(tokenizer_llama_spm_vocab_cases) { check_vocab_file("llama-spm"); }
+TEST(tokenizer_llama_spm_vocab_cases) {
+    check_vocab_file("llama-spm");
+}
 
 /* ---- stories260K: llama2.c's rule, checked with llama2.c's own tok512.bin -------------- */
 
@@ -175,7 +176,8 @@ static int llama2c_encode(const llama2c_vocab *v, const char *text, int *ids) {
         char ch[8] = {0};
         memcpy(ch, p, (size_t)cl);
         int id = llama2c_find(v, ch);
-        if (id >= 0) ids[n++] = id;
+        if (id >= 0)
+            ids[n++] = id;
         else
             for (int k = 0; k < cl; k++) ids[n++] = (unsigned char)p[k] + 3;
         p += cl;
@@ -210,8 +212,10 @@ TEST(tokenizer_stories260k_matches_llama2c) {
     CHECK_EQ_INT(tokenizer_n_vocab(t), 512);
     CHECK_EQ_INT(tokenizer_bos(t), 1);
     CHECK(tokenizer_add_bos(t));
-    const char *texts[] = {"Once upon a time", "Once upon a time, there was a little girl named "
-                           "Lily. She liked to play outside.", "Tom said: \"Hi!\" 123 ü ☃"};
+    const char *texts[] = {"Once upon a time",
+                           "Once upon a time, there was a little girl named "
+                           "Lily. She liked to play outside.",
+                           "Tom said: \"Hi!\" 123 ü ☃"};
     for (int c = 0; c < 3; c++) {
         int ids[512], n = tokenizer_encode(t, texts[c], 1, ids, 512, NULL);
         REQUIRE(n > 1);
@@ -298,12 +302,24 @@ TEST(tokenizer_spm_large_text_speed) {
     gguf_close(f);
 }
 
-TEST(tokenizer_gpt2_vocab_cases) { check_vocab_file("gpt-2"); }
-TEST(tokenizer_llama_bpe_vocab_cases) { check_vocab_file("llama-bpe"); }
-TEST(tokenizer_qwen2_vocab_cases) { check_vocab_file("qwen2"); }
-TEST(tokenizer_phi3_vocab_cases) { check_vocab_file("phi-3"); }
-TEST(tokenizer_starcoder_vocab_cases) { check_vocab_file("starcoder"); }
-TEST(tokenizer_refact_vocab_cases) { check_vocab_file("refact"); }
+TEST(tokenizer_gpt2_vocab_cases) {
+    check_vocab_file("gpt-2");
+}
+TEST(tokenizer_llama_bpe_vocab_cases) {
+    check_vocab_file("llama-bpe");
+}
+TEST(tokenizer_qwen2_vocab_cases) {
+    check_vocab_file("qwen2");
+}
+TEST(tokenizer_phi3_vocab_cases) {
+    check_vocab_file("phi-3");
+}
+TEST(tokenizer_starcoder_vocab_cases) {
+    check_vocab_file("starcoder");
+}
+TEST(tokenizer_refact_vocab_cases) {
+    check_vocab_file("refact");
+}
 
 /* An unknown tokenizer.ggml.pre is an error naming the key; invalid UTF-8 round-trips. */
 TEST(tokenizer_gpt2_unknown_pre_and_invalid_utf8) {
@@ -312,7 +328,8 @@ TEST(tokenizer_gpt2_unknown_pre_and_invalid_utf8) {
     gguf_file *f;
     tokenizer *t = open_vocab(path, &f);
     REQUIRE(t);
-    const char *bad[] = {"\xff", "a\xc3 b", "\xe2\x96", "x\x80\x80y \xf0\x9f\xa6", "<|endoftext|>x"};
+    const char *bad[] = {"\xff", "a\xc3 b", "\xe2\x96", "x\x80\x80y \xf0\x9f\xa6",
+                         "<|endoftext|>x"};
     for (int c = 0; c < 5; c++) {
         int ids[64];
         char back[256];
@@ -367,7 +384,9 @@ TEST(tokenizer_gpt4o_split) {
         {"HelloWorld", "Hello", "World"},
         {"HELLO world's", "HELLO", " world's"},
         {"iPhone 12345", "i", "Phone", " ", "123", "45"},
-        {"\xc3\x80" "BC", "\xc3\x80", "BC"}, /* ÀBC */
+        {"\xc3\x80"
+         "BC",
+         "\xc3\x80", "BC"}, /* ÀBC */
         {"x.../\nand", "x", ".../\n", "and"},
         {"  (Yes)\n\n", " ", " (", "Yes", ")\n\n"},
     };

@@ -14,26 +14,31 @@
 #include "gen.h"
 
 static volatile sig_atomic_t interrupted;
-static void on_sigint(int sig) { interrupted = sig; }
+static void on_sigint(int sig) {
+    interrupted = sig;
+}
 
 static void usage(FILE *out) {
-    fprintf(out, "usage: scarce chat -m FILE [options]   (one user turn per line on stdin)\n"
-                 "  --system TEXT          system prompt\n"
-                 "  --chat-template NAME   %s (default: recognised in the file's\n"
-                 "                         tokenizer.chat_template, else from its vocabulary)\n",
+    fprintf(out,
+            "usage: scarce chat -m FILE [options]   (one user turn per line on stdin)\n"
+            "  --system TEXT          system prompt\n"
+            "  --chat-template NAME   %s (default: recognised in the file's\n"
+            "                         tokenizer.chat_template, else from its vocabulary)\n",
             chat_template_names());
     gen_opts_usage(out);
 }
 
-static int vocab_has(void *tok, const char *text) { return tokenizer_find(tok, text) >= 0; }
+static int vocab_has(void *tok, const char *text) {
+    return tokenizer_find(tok, text) >= 0;
+}
 
 /* The template of the file: recognised in tokenizer.chat_template (a Jinja text), or, when
  * the file has none (the Gemma 3 270M GGUF), guessed from the family's turn tokens. */
 static const chat_template *detect_template(const gguf_file *f, const tokenizer *tok,
                                             scarce_error *err) {
     const char *jinja = gguf_get_str(f, "tokenizer.chat_template");
-    const chat_template *t = jinja ? chat_template_detect(jinja)
-                                   : chat_template_from_vocab(vocab_has, (void *)tok);
+    const chat_template *t =
+        jinja ? chat_template_detect(jinja) : chat_template_from_vocab(vocab_has, (void *)tok);
     if (!t)
         scarce_fail(err, "%s: %s: pass --chat-template NAME (%s)", f->path,
                     jinja ? "chat template not recognised"
@@ -42,8 +47,7 @@ static const chat_template *detect_template(const gguf_file *f, const tokenizer 
     return t;
 }
 
-static int parse(int argc, char **argv, gen_opts *o, const char **system,
-                 const chat_template **t) {
+static int parse(int argc, char **argv, gen_opts *o, const char **system, const chat_template **t) {
     gen_opts_default(o);
     for (int i = 1; i < argc; i++) {
         int r = gen_opts_parse("chat", argc, argv, &i, o);
