@@ -179,6 +179,24 @@ static int is_crlf(uint32_t c) {
     return c == '\r' || c == '\n';
 }
 
+/* The tail the llama3, qwen2 and gpt-4o regexes share:
+ *  ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+   (gpt-4o: [\r\n/]* after the symbols) */
+static int symbols_or_space(const span *s, int pos, int slash) {
+    uint32_t cp = s->cp[pos];
+    int k = cp == ' ' ? cat_at(s, pos + 1) : s->cat[pos];
+    if (k == UCAT_OTHER) {
+        int p = pos + (cp == ' ');
+        while (cat_at(s, p) == UCAT_OTHER) p++;
+        while (p < s->end && (is_crlf(s->cp[p]) || (slash && s->cp[p] == '/'))) p++;
+        return p;
+    }
+    int last_crlf = -1, n = 0;
+    for (; cat_at(s, pos + n) == UCAT_SPACE; n++)
+        if (is_crlf(s->cp[pos + n])) last_crlf = pos + n + 1;
+    if (last_crlf > 0) return last_crlf;
+    return whitespace_run(s, pos);
+}
+
 /* (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,max_digits}|
  *  ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+        (llama3: 3 digits, qwen2: 1) */
 static int match_llama3(const span *s, int pos, int max_digits) {
@@ -197,18 +215,7 @@ static int match_llama3(const span *s, int pos, int max_digits) {
         while (p - pos < max_digits && cat_at(s, p) == UCAT_NUMBER) p++;
         return p;
     }
-    int k2 = cp == ' ' ? cat_at(s, pos + 1) : k;
-    if (k2 == UCAT_OTHER) {
-        int p = pos + (cp == ' ');
-        while (cat_at(s, p) == UCAT_OTHER) p++;
-        while (p < s->end && is_crlf(s->cp[p])) p++;
-        return p;
-    }
-    int last_crlf = -1, n = 0;
-    for (; cat_at(s, pos + n) == UCAT_SPACE; n++)
-        if (is_crlf(s->cp[pos + n])) last_crlf = pos + n + 1;
-    if (last_crlf > 0) return last_crlf;
-    return whitespace_run(s, pos);
+    return symbols_or_space(s, pos, 0);
 }
 
 /* gpt-4o (Phi-4-mini, Llama 4). As llama.cpp runs it (std::regex over text whose non-ASCII
@@ -257,18 +264,7 @@ static int match_gpt4o(const span *s, int pos) {
         while (p - pos < 3 && cat_at(s, p) == UCAT_NUMBER) p++;
         return p;
     }
-    int k2 = cp == ' ' ? cat_at(s, pos + 1) : k;
-    if (k2 == UCAT_OTHER) {
-        int p = pos + (cp == ' ');
-        while (cat_at(s, p) == UCAT_OTHER) p++;
-        while (p < s->end && (is_crlf(s->cp[p]) || s->cp[p] == '/')) p++;
-        return p;
-    }
-    int last_crlf = -1, n = 0;
-    for (; cat_at(s, pos + n) == UCAT_SPACE; n++)
-        if (is_crlf(s->cp[pos + n])) last_crlf = pos + n + 1;
-    if (last_crlf > 0) return last_crlf;
-    return whitespace_run(s, pos);
+    return symbols_or_space(s, pos, 1);
 }
 
 static int next_word(const tokenizer *t, const span *s, int pos) {

@@ -78,18 +78,49 @@ static tokenizer *open_vocab(const char *path, gguf_file **f) {
     return t;
 }
 
-/* A llama.cpp vocabulary test file by name (ggml-vocab-NAME.gguf): from
- * $SCARCE_LLAMA_VOCAB_DIR (llama.cpp's models/ folder) when it holds it, else from
- * ../shared/models/vocab. */
-static const char *vocab_path(const char *name) {
+/* $env/file when $env names a folder holding it, else local/file when local is given and
+ * holds it, else ../shared/<shared_dir>/file. */
+static const char *find_data(const char *env, const char *local, const char *shared_dir,
+                             const char *file) {
     static char buf[1024];
-    const char *dir = getenv("SCARCE_LLAMA_VOCAB_DIR");
+    const char *dir = getenv(env);
     if (dir && *dir) {
-        snprintf(buf, sizeof buf, "%s/ggml-vocab-%s.gguf", dir, name);
+        snprintf(buf, sizeof buf, "%s/%s", dir, file);
         if (file_exists(buf)) return buf;
     }
-    snprintf(buf, sizeof buf, "models/vocab/ggml-vocab-%s.gguf", name);
+    if (local) {
+        snprintf(buf, sizeof buf, "%s/%s", local, file);
+        if (file_exists(buf)) return buf;
+    }
+    snprintf(buf, sizeof buf, "%s/%s", shared_dir, file);
     return shared_path(buf);
+}
+
+/* A llama.cpp vocabulary test file (ggml-vocab-NAME.gguf) from $SCARCE_LLAMA_VOCAB_DIR
+ * (llama.cpp's models/ folder) or ../shared/models/vocab. */
+static const char *vocab_path(const char *name) {
+    char file[256];
+    snprintf(file, sizeof file, "ggml-vocab-%s.gguf", name);
+    return find_data("SCARCE_LLAMA_VOCAB_DIR", NULL, "models/vocab", file);
+}
+
+/* The vocabulary of path loaded as if its tokenizer.ggml.pre were pre. */
+static tokenizer *load_with_pre(const char *path, const char *pre_name, gguf_file **f,
+                                scarce_error *err) {
+    if (!(*f = gguf_open(path, err))) return NULL;
+    gguf_kv *pre = NULL;
+    for (uint64_t i = 0; i < (*f)->n_kv; i++)
+        if (strcmp((*f)->kv[i].key, "tokenizer.ggml.pre") == 0) pre = &(*f)->kv[i];
+    if (!pre) return NULL;
+    char *saved = pre->str, name[64];
+    uint64_t saved_len = pre->str_len;
+    snprintf(name, sizeof name, "%s", pre_name);
+    pre->str = name;
+    pre->str_len = strlen(name);
+    tokenizer *t = tokenizer_load(*f, err);
+    pre->str = saved;
+    pre->str_len = saved_len;
+    return t;
 }
 
 /* Every case encodes to the .out ids (no BOS) and decodes back to its text. */
@@ -340,21 +371,12 @@ TEST(tokenizer_gpt2_unknown_pre_and_invalid_utf8) {
         if (c == 4) CHECK_EQ_INT(ids[0], tokenizer_eos(t));
     }
     tokenizer_free(t);
+    gguf_close(f);
     /* the same vocabulary under a pre-tokenizer name nobody knows */
-    gguf_kv *pre = NULL;
-    for (uint64_t i = 0; i < f->n_kv; i++)
-        if (strcmp(f->kv[i].key, "tokenizer.ggml.pre") == 0) pre = &f->kv[i];
-    REQUIRE(pre);
-    char *saved = pre->str, fake[] = "no-such-pre";
-    uint64_t saved_len = pre->str_len;
-    pre->str = fake;
-    pre->str_len = strlen(fake);
     scarce_error err = {{0}};
-    CHECK(tokenizer_load(f, &err) == NULL);
+    CHECK(load_with_pre(path, "no-such-pre", &f, &err) == NULL);
     CHECK_MSG(strstr(err.msg, "tokenizer.ggml.pre") && strstr(err.msg, "no-such-pre"), "%s",
               err.msg);
-    pre->str = saved;
-    pre->str_len = saved_len;
     gguf_close(f);
 }
 
@@ -366,20 +388,13 @@ TEST(tokenizer_gpt4o_split) {
     const char *path = vocab_path("gpt-2");
     if (!file_exists(path)) SKIP("%s missing", path);
     scarce_error err = {{0}};
-    gguf_file *f = gguf_open(path, &err);
-    REQUIRE(f);
-    gguf_kv *pre = NULL;
-    for (uint64_t i = 0; i < f->n_kv; i++)
-        if (strcmp(f->kv[i].key, "tokenizer.ggml.pre") == 0) pre = &f->kv[i];
-    REQUIRE(pre);
-    char *saved = pre->str, name[] = "gpt-4o";
-    uint64_t saved_len = pre->str_len;
-    pre->str = name;
-    pre->str_len = strlen(name);
-    tokenizer *t = tokenizer_load(f, &err);
-    pre->str = saved;
-    pre->str_len = saved_len;
-    REQUIRE(t);
+    gguf_file *f;
+    tokenizer *t = load_with_pre(path, "gpt-4o", &f, &err);
+    CHECK_MSG(t, "%s", err.msg);
+    if (!t) {
+        gguf_close(f);
+        return;
+    }
     static const char *const cases[][8] = {
         {"HelloWorld", "Hello", "World"},
         {"HELLO world's", "HELLO", " world's"},
@@ -408,3 +423,61 @@ TEST(tokenizer_gpt4o_split) {
     tokenizer_free(t);
     gguf_close(f);
 }
+
+/* ---- real model files: our ids equal llama.cpp's --------------------------------------
+ * The ids below were recorded with llama.cpp's tokenizer (BOS/EOS as the file says, special
+ * tokens parsed, the text byte for byte):
+ *   printf '%s' "$TEXT" > p.txt
+ *   llama-tokenize -m MODEL.gguf -f p.txt --no-escape --ids --log-disable
+ * (llama.cpp built from the llama_cpp_python 0.3.36 sources). A model that is not there
+ * (models/, $SCARCE_MODELS or ../shared/models; models/fetch.sh NAME) skips its test. */
+
+typedef struct {
+    const char *text, *ids;
+} token_case;
+
+static void check_model_cases(const char *file, const char *fetch_name, const token_case *cases,
+                              int n_cases) {
+    const char *path = find_data("SCARCE_MODELS", "models", "models", file);
+    if (!file_exists(path))
+        SKIP("%s not found (models/fetch.sh %s, or set $SCARCE_MODELS)", file, fetch_name);
+    scarce_error err = {{0}};
+    gguf_file *f = gguf_open(path, &err);
+    REQUIRE(f);
+    tokenizer *t = tokenizer_load(f, &err);
+    CHECK_MSG(t, "%s", err.msg);
+    if (!t) {
+        gguf_close(f);
+        return;
+    }
+    int ids[512], want[512];
+    char back[4096];
+    for (int c = 0; c < n_cases; c++) {
+        int n = tokenizer_encode(t, cases[c].text, tokenizer_file_flags(t), ids, 512, &err);
+        int n_want = 0;
+        for (const char *p = cases[c].ids; *p && n_want < 512;) {
+            char *end;
+            want[n_want++] = (int)strtol(p, &end, 10);
+            p = end;
+            while (*p == ' ') p++;
+        }
+        int same = n == n_want && memcmp(ids, want, sizeof(int) * (size_t)n_want) == 0;
+        CHECK_MSG(same, "%s case %d \"%s\": ids differ from llama.cpp's (%s)", file, c,
+                  cases[c].text, n < 0 ? err.msg : "");
+        if (!same) {
+            fprintf(stderr, "      got :");
+            for (int i = 0; i < n; i++) fprintf(stderr, " %d", ids[i]);
+            fprintf(stderr, "\n      want: %s\n", cases[c].ids);
+        }
+        /* decoding gives the text back, special tokens aside (they print nothing) */
+        if (n > 0 && !strchr(cases[c].text, '<')) {
+            int len = tokenizer_decode(t, ids, n, back, sizeof back);
+            CHECK_MSG(len >= 0 && strcmp(back, cases[c].text) == 0, "%s case %d: decoded \"%s\"",
+                      file, c, len >= 0 ? back : "(error)");
+        }
+    }
+    tokenizer_free(t);
+    gguf_close(f);
+}
+
+/* CASES */
