@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "../engine/chat_template.h"
+#include "../engine/gguf.h"
+#include "../engine/tokenizer.h"
 #include "test.h"
 
 static int chat(const char *turns, char **out, char **err) {
@@ -168,4 +170,50 @@ TEST(chat_template_detected_from_real_templates) {
     }
     CHECK(chat_template_detect("{{ 'USER: ' + content }}") == NULL);
     CHECK(chat_template_detect(NULL) == NULL);
+}
+
+static int vocab_has(void *tok, const char *text) {
+    return tokenizer_find(tok, text) >= 0;
+}
+
+/* The template real files get: SmolLM2's tokenizer.chat_template is ChatML; the Gemma 3
+ * 270M file has none, and its vocabulary's <start_of_turn> picks Gemma's turns. Each turn
+ * marker is one token, as llama.cpp tokenizes it. */
+TEST(chat_template_of_real_files) {
+    static const struct {
+        const char *file, *fetch, *want, *marker;
+    } files[] = {
+        {"SmolLM2-135M-Instruct.Q4_1.gguf", "smollm2-135m", "chatml", "<|im_start|>"},
+        {"gemma-3-270m-q4_k_m.gguf", "gemma3-270m", "gemma", "<start_of_turn>"},
+    };
+    int found = 0;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char local[256];
+        snprintf(local, sizeof local, "models/%s", files[i].file);
+        const char *env = getenv("SCARCE_MODELS");
+        char in_env[1024];
+        snprintf(in_env, sizeof in_env, "%s/%s", env ? env : ".", files[i].file);
+        const char *path = env && file_exists(in_env) ? in_env : local;
+        if (!file_exists(path)) continue;
+        found++;
+        scarce_error err = {{0}};
+        gguf_file *f = gguf_open(path, &err);
+        tokenizer *t = f ? tokenizer_load(f, &err) : NULL;
+        CHECK_MSG(t, "%s: %s", path, err.msg);
+        if (t) {
+            const char *jinja = gguf_get_str(f, "tokenizer.chat_template");
+            const chat_template *tpl =
+                jinja ? chat_template_detect(jinja) : chat_template_from_vocab(vocab_has, t);
+            CHECK_MSG(tpl && strcmp(tpl->name, files[i].want) == 0, "%s: %s, want %s", path,
+                      tpl ? tpl->name : "none", files[i].want);
+            int ids[8];
+            CHECK_EQ_INT(tokenizer_encode(t, files[i].marker, 0, ids, 8, &err), 1);
+            CHECK(tpl && tpl->end && tokenizer_is_eog(t, tokenizer_find(t, tpl->end)));
+        }
+        tokenizer_free(t);
+        gguf_close(f);
+    }
+    if (!found)
+        SKIP("neither model in models/ or $SCARCE_MODELS (models/fetch.sh smollm2-135m, "
+             "gemma3-270m)");
 }
