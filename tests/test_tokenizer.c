@@ -436,11 +436,12 @@ typedef struct {
     const char *text, *ids;
 } token_case;
 
-static void check_model_cases(const char *file, const char *fetch_name, const token_case *cases,
+/* Every case of a model (or vocabulary) file encodes to llama.cpp's ids. hint: how to get
+ * the file, for the skip message. */
+static void check_model_cases(const char *path, const char *hint, const token_case *cases,
                               int n_cases) {
-    const char *path = find_data("SCARCE_MODELS", "models", "models", file);
-    if (!file_exists(path))
-        SKIP("%s not found (models/fetch.sh %s, or set $SCARCE_MODELS)", file, fetch_name);
+    const char *file = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    if (!file_exists(path)) SKIP("%s not found (%s)", path, hint);
     scarce_error err = {{0}};
     gguf_file *f = gguf_open(path, &err);
     REQUIRE(f);
