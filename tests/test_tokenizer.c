@@ -127,8 +127,8 @@ static tokenizer *load_with_pre(const char *path, const char *pre_name, gguf_fil
 static void check_vocab_file(const char *vocab) {
     const char *path = vocab_path(vocab), *name = vocab;
     vocab_cases c;
-    if (!file_exists(path) || load_cases(path, &c) != 0)
-        SKIP("%s(.inp/.out) missing ($SCARCE_LLAMA_VOCAB_DIR: llama.cpp's models/)", path);
+    NEED_FILE(path);
+    if (load_cases(path, &c) != 0) SKIP("%s.inp/.out missing", path);
     gguf_file *f;
     tokenizer *t = open_vocab(path, &f);
     REQUIRE(t);
@@ -236,7 +236,8 @@ static int llama2c_encode(const llama2c_vocab *v, const char *text, int *ids) {
 TEST(tokenizer_stories260k_matches_llama2c) {
     const char *model = shared_path("models/stories260K.gguf");
     const char *tok512 = shared_path("models/llama2c/tok512.bin");
-    if (!file_exists(model)) SKIP("%s missing", model);
+    NEED_FILE(model);
+    NEED_FILE(tok512); /* the comparison this test is named after */
     gguf_file *f;
     tokenizer *t = open_vocab(model, &f);
     REQUIRE(t);
@@ -261,7 +262,10 @@ TEST(tokenizer_stories260k_matches_llama2c) {
         CHECK_MSG(spaced[0] == ' ' && strcmp(spaced + 1, piece) == 0, "\"%s\" / \"%s\"", spaced,
                   piece);
         llama2c_vocab v;
-        if (!file_exists(tok512) || llama2c_load(tok512, 512, &v) != 0) continue;
+        if (llama2c_load(tok512, 512, &v) != 0) {
+            CHECK_MSG(0, "%s: cannot load", tok512);
+            continue;
+        }
         int want[512], n_want = llama2c_encode(&v, texts[c], want);
         int same = n == n_want && memcmp(ids, want, sizeof(int) * (size_t)n) == 0;
         CHECK_MSG(same, "\"%s\" differs from llama2.c's encode", texts[c]);
@@ -280,7 +284,7 @@ TEST(tokenizer_stories260k_matches_llama2c) {
 /* Invalid UTF-8 must not crash and comes back byte for byte through <0xXX> tokens. */
 TEST(tokenizer_spm_invalid_utf8_round_trips) {
     const char *path = shared_path("models/vocab/ggml-vocab-llama-spm.gguf");
-    if (!file_exists(path)) SKIP("%s missing", path);
+    NEED_FILE(path);
     gguf_file *f;
     tokenizer *t = open_vocab(path, &f);
     REQUIRE(t);
@@ -308,7 +312,8 @@ TEST(tokenizer_spm_invalid_utf8_round_trips) {
 TEST(tokenizer_spm_large_text_speed) {
     const char *model = shared_path("models/stories260K.gguf");
     const char *data = shared_path("data/tinystories-valid.txt");
-    if (!file_exists(model) || !file_exists(data)) SKIP("%s or %s missing", model, data);
+    NEED_FILE(model);
+    NEED_FILE(data);
     size_t len;
     char *text = read_file(data, &len);
     REQUIRE(text);
@@ -355,7 +360,7 @@ TEST(tokenizer_refact_vocab_cases) {
 /* An unknown tokenizer.ggml.pre is an error naming the key; invalid UTF-8 round-trips. */
 TEST(tokenizer_gpt2_unknown_pre_and_invalid_utf8) {
     const char *path = shared_path("models/vocab/ggml-vocab-gpt-2.gguf");
-    if (!file_exists(path)) SKIP("%s missing", path);
+    NEED_FILE(path);
     gguf_file *f;
     tokenizer *t = open_vocab(path, &f);
     REQUIRE(t);
@@ -386,7 +391,7 @@ TEST(tokenizer_gpt2_unknown_pre_and_invalid_utf8) {
  * other than a-z is "upper", other than A-Z "lower": À is both). */
 TEST(tokenizer_gpt4o_split) {
     const char *path = vocab_path("gpt-2");
-    if (!file_exists(path)) SKIP("%s missing", path);
+    NEED_FILE(path);
     scarce_error err = {{0}};
     gguf_file *f;
     tokenizer *t = load_with_pre(path, "gpt-4o", &f, &err);
