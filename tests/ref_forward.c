@@ -16,7 +16,7 @@ struct ref_model {
     char arch[32];
     int n_embd, n_layer, n_head, n_head_kv, head_dim, n_rot, n_ff, n_vocab, n_ctx, pos;
     int neox, gelu, n_swa, no_rope_step;
-    double eps, base, base_swa, freq_scale, embd_scale, attn_scale, softcap;
+    double eps, base, base_swa, freq_scale, attn_factor, embd_scale, attn_scale, softcap;
     double *rope_freqs; /* [n_rot/2] or NULL */
     double *kc, *vc;    /* [layer][n_ctx][kv_dim] */
 };
@@ -83,9 +83,16 @@ ref_model *ref_model_open(const gguf_file *f) {
     r->base_swa = key_float(r, "rope.freq_base_swa", 10000.0);
     r->no_rope_step = is(r, "smollm3") ? 4 : 0;
     r->softcap = key_float(r, "final_logit_softcapping", 0.0);
-    r->rope_freqs = tensor_d(f, "rope_freqs.weight");
+    r->attn_factor = key_float(r, "rope.scaling.attn_factor", 1.0);
     r->n_vocab = (int)gguf_find_tensor(f, "token_embd.weight")->ne[1];
     r->n_ctx = 256;
+    /* Llama 3 factors; else Phi-3's long ones when the context passes the original */
+    const long orig =
+        key_int(r, "rope.scaling.original_context_length", key_int(r, "context_length", 2048));
+    r->rope_freqs = tensor_d(f, "rope_freqs.weight");
+    if (!r->rope_freqs)
+        r->rope_freqs =
+            tensor_d(f, r->n_ctx > orig ? "rope_factors_long.weight" : "rope_factors_short.weight");
     size_t kv = (size_t)r->n_layer * r->n_ctx * r->n_head_kv * r->head_dim;
     r->kc = calloc(kv, sizeof(double));
     r->vc = calloc(kv, sizeof(double));
@@ -130,8 +137,9 @@ static void rot(const ref_model *r, double *v, int n_heads, int pos, double base
             if (r->rope_freqs) th /= r->rope_freqs[j];
             int i0 = r->neox ? j : 2 * j, i1 = r->neox ? j + half : 2 * j + 1;
             double a = v[h * hd + i0], b = v[h * hd + i1];
-            v[h * hd + i0] = a * cos(th) - b * sin(th);
-            v[h * hd + i1] = a * sin(th) + b * cos(th);
+            double c = cos(th) * r->attn_factor, s = sin(th) * r->attn_factor;
+            v[h * hd + i0] = a * c - b * s;
+            v[h * hd + i1] = a * s + b * c;
         }
 }
 

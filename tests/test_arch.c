@@ -31,10 +31,19 @@ static const arch_case cases[] = {
     /* layers 0-4 local (window 6, rope base 10000), layer 5 global (base 1e6) */
     {"gemma3", "--arch gemma3 --n-layer 6 --swa 6 --head-dim 32 --rope-base 1000000"},
     {"phi3", "--arch phi3"},
+    /* Phi-3 128k: original context 64 < the test's 128 (reference: 256), so the long
+     * factors and the attention factor apply */
+    {"phi3_longrope", "--arch phi3 --longrope 1 --ctx 2048"},
     /* layer 3 has no rope */
     {"smollm3", "--arch smollm3 --n-layer 4"},
 };
 enum { N_CASES = sizeof cases / sizeof *cases };
+
+static const arch_case *find_case(const char *name) {
+    for (int i = 0; i < N_CASES; i++)
+        if (!strcmp(cases[i].name, name)) return &cases[i];
+    return NULL;
+}
 
 /* Writes the case's model to tmpdir/<name>.gguf; returns its path or NULL. */
 static const char *make_arch_model(const arch_case *c, char *path, size_t size) {
@@ -201,6 +210,30 @@ TEST(arch_gemma3_window_changes_logits) {
     model_free(mn), model_free(mw);
 }
 
+/* Phi-3 picks its long rope factors only for a context past the original (64 here): a
+ * session of 64 positions and one of 128 differ from the second token on. */
+TEST(arch_phi3_long_factors_follow_the_context) {
+    char path[512];
+    if (!make_arch_model(find_case("phi3_longrope"), path, sizeof path))
+        SKIP("stories260K.gguf or mkmodel missing");
+    kernels_init(NULL, NULL);
+    scarce_error err = {0};
+    model *m = model_load(path, &err);
+    REQUIRE(m && m->rope_long && m->rope_short);
+    CHECK_EQ_INT(m->cfg.n_ctx_orig, 64);
+    session a, b;
+    REQUIRE(session_init(&a, m, 64, &err) == 0 && session_init(&b, m, 128, &err) == 0);
+    int t[8];
+    some_tokens(t, 8, m->cfg.n_vocab);
+    const float *la = forward(&a, t, 8, 0, &err), *lb = forward(&b, t, 8, 0, &err);
+    REQUIRE(la && lb);
+    double d = 0;
+    for (int v = 0; v < m->cfg.n_vocab; v++) d = fmax(d, fabs(la[v] - lb[v]));
+    CHECK_MSG(d > 1e-4, "long and short factors gave the same logits (%.3g)", d);
+    session_free(&a), session_free(&b);
+    model_free(m);
+}
+
 /* Copies src to dst without tensor `drop`, or with tensor `shrink` one row shorter. */
 static int copy_altered(const char *src, const char *dst, const char *drop, const char *shrink) {
     scarce_error err = {0};
@@ -254,17 +287,18 @@ static void check_bad_file(const arch_case *c, const char *drop, const char *shr
 
 TEST(arch_bad_files_name_the_tensor) {
     if (!file_exists(shared_path("models/stories260K.gguf"))) SKIP("stories260K.gguf not found");
-    check_bad_file(&cases[4], "blk.1.post_ffw_norm.weight", NULL); /* gemma3 */
-    check_bad_file(&cases[4], "blk.0.post_attention_norm.weight", NULL);
-    check_bad_file(&cases[3], "blk.0.attn_k_norm.weight", NULL); /* qwen3 */
-    check_bad_file(&cases[2], "blk.1.attn_v.bias", NULL);        /* qwen2 */
-    check_bad_file(&cases[5], NULL, "blk.0.attn_qkv.weight");    /* phi3 */
-    check_bad_file(&cases[5], NULL, "blk.1.ffn_up.weight");
+    check_bad_file(find_case("gemma3"), "blk.1.post_ffw_norm.weight", NULL);
+    check_bad_file(find_case("gemma3"), "blk.0.post_attention_norm.weight", NULL);
+    check_bad_file(find_case("qwen3"), "blk.0.attn_k_norm.weight", NULL);
+    check_bad_file(find_case("qwen2"), "blk.1.attn_v.bias", NULL);
+    check_bad_file(find_case("phi3"), NULL, "blk.0.attn_qkv.weight");
+    check_bad_file(find_case("phi3"), NULL, "blk.1.ffn_up.weight");
 }
 
 TEST(arch_unknown_architecture_lists_supported) {
     char good[512], bad[600], cmd[1400];
-    if (!make_arch_model(&cases[0], good, sizeof good)) SKIP("stories260K.gguf or mkmodel missing");
+    if (!make_arch_model(find_case("llama"), good, sizeof good))
+        SKIP("stories260K.gguf or mkmodel missing");
     scarce_error e = {0};
     gguf_file *f = gguf_open(good, &e);
     REQUIRE(f);

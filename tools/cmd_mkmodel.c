@@ -22,7 +22,7 @@ typedef struct {
     const arch_desc *arch;
     long n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx, n_expert, n_expert_used, seed;
     long head_dim, n_rot, swa; /* 0 = n_embd / n_head, head_dim, none */
-    long rope_base, rope_freqs, random_norms; /* rope_freqs, random_norms: 0/1 */
+    long rope_base, rope_freqs, longrope, random_norms; /* the last three: 0/1 */
 } mk_args;
 
 static void usage(FILE *out) {
@@ -30,13 +30,15 @@ static void usage(FILE *out) {
             "usage: scarce mkmodel -o OUT.gguf --vocab VOCAB.gguf --n-embd N --n-layer L\n"
             "         --n-head H --n-head-kv K --n-ff F [--seed S] [--type T] [--ctx C]\n"
             "         [--n-expert E --n-expert-used K] [--arch NAME] [--head-dim D]\n"
-            "         [--n-rot R] [--swa W] [--rope-base B] [--rope-freqs 1] [--random-norms 1]\n"
+            "         [--n-rot R] [--swa W] [--rope-base B] [--rope-freqs 1] [--longrope 1]\n"
+            "         [--random-norms 1]\n"
             "  writes a GGUF with random weights (normal, std 0.02; norms 1.0, f32) and the\n"
             "  tokenizer of VOCAB.gguf, with the keys and tensor names llama.cpp expects for\n"
             "  --arch (default llama; see engine/arch.c). --type: weight matrix type (default\n"
             "  f32). --head-dim: attention.key_length (default n_embd / n_head); --n-rot:\n"
             "  rope.dimension_count; --swa: attention.sliding_window (gemma3); --rope-freqs 1:\n"
-            "  a Llama 3.1-style rope_freqs.weight; --random-norms 1: norms 1 + N(0, 0.1).\n");
+            "  a Llama 3.1-style rope_freqs.weight; --longrope 1: Phi-3 rope_factors_long/short\n"
+            "  (original context --ctx / 32); --random-norms 1: norms 1 + N(0, 0.1).\n");
 }
 
 /* ---- random numbers: splitmix64 seeds a xoshiro256** stream; Box-Muller for normals ---- */
@@ -87,6 +89,7 @@ typedef struct {
     int64_t ne[3];
     int is_norm; /* all ones (or 1 + noise with --random-norms) */
     int is_rope_freqs; /* Llama 3.1 frequency factors */
+    float longrope;    /* > 0: Phi-3 style factors 1 + longrope * i */
 } mk_tensor;
 
 typedef struct {
@@ -175,6 +178,12 @@ static int build_tensors(const mk_args *a, int64_t n_vocab, tensor_list *l) {
         rc |= add(l, "rope_freqs.weight", 1, a->n_rot / 2, 1, 1);
         if (!rc) l->t[l->n - 1].is_norm = 0, l->t[l->n - 1].is_rope_freqs = 1;
     }
+    if (!rc && a->longrope) { /* Phi-3: factors for contexts past the original, and within */
+        rc |= add(l, "rope_factors_long.weight", 1, a->n_rot / 2, 1, 1);
+        if (!rc) l->t[l->n - 1].is_norm = 0, l->t[l->n - 1].longrope = 0.5f;
+        rc |= add(l, "rope_factors_short.weight", 1, a->n_rot / 2, 1, 1);
+        if (!rc) l->t[l->n - 1].is_norm = 0, l->t[l->n - 1].longrope = 0.05f;
+    }
     for (long i = 0; i < a->n_layer && !rc; i++)
         rc |= attention_tensors(a, i, l) || ffn_tensors(a, i, l);
     return rc;
@@ -251,6 +260,12 @@ static void set_keys(gguf_writer *w, const mk_args *a, const quant_type *qt) {
     arch_f32(w, a, "rope.freq_base", (float)a->rope_base);
     arch_f32(w, a, "attention.layer_norm_rms_epsilon", 1e-5f);
     if (a->swa) arch_u32(w, a, "attention.sliding_window", a->swa);
+    if (a->longrope) { /* Phi-3 128k: trained on 1/32 of the context, attention rescaled */
+        const long orig = a->n_ctx / 32 > 0 ? a->n_ctx / 32 : 1;
+        arch_u32(w, a, "rope.scaling.original_context_length", orig);
+        arch_f32(w, a, "rope.scaling.attn_factor",
+                 orig > 1 ? sqrtf(1.0f + logf((float)a->n_ctx / orig) / logf((float)orig)) : 1.0f);
+    }
     if (a->n_expert > 0) {
         arch_u32(w, a, "expert_count", a->n_expert);
         arch_u32(w, a, "expert_used_count", a->n_expert_used);
@@ -345,6 +360,8 @@ static void fill_vector(const mk_args *a, const mk_tensor *t, int index, float *
     rng_seed(&g, (uint64_t)a->seed, (uint64_t)index, 0);
     if (t->is_rope_freqs) {
         for (int64_t j = 0; j < t->ne[0]; j++) x[j] = llama3_rope_factor(a, (int)j);
+    } else if (t->longrope > 0) {
+        for (int64_t j = 0; j < t->ne[0]; j++) x[j] = 1.0f + t->longrope * (float)j;
     } else if (t->is_norm) {
         fill_normal(&g, x, t->ne[0], 0.1f);
         for (int64_t j = 0; j < t->ne[0]; j++) x[j] = a->random_norms ? 1.0f + x[j] : 1.0f;
@@ -457,6 +474,7 @@ static long *int_flag(mk_args *a, const char *flag, long *hi) {
     if (!strcmp(flag, "--swa")) return &a->swa;
     if (!strcmp(flag, "--rope-base")) return *hi = 1L << 30, &a->rope_base;
     if (!strcmp(flag, "--rope-freqs")) return *hi = 1, &a->rope_freqs;
+    if (!strcmp(flag, "--longrope")) return *hi = 1, &a->longrope;
     if (!strcmp(flag, "--random-norms")) return *hi = 1, &a->random_norms;
     return NULL;
 }
@@ -494,7 +512,8 @@ static int parse_args(int argc, char **argv, mk_args *a) {
         }
         if (!(v = cli_value(CMD, argc, argv, &i))) return EXIT_USAGE;
         long lo = field == &a->seed || field == &a->n_expert || field == &a->n_expert_used ||
-                          field == &a->swa || field == &a->rope_freqs || field == &a->random_norms
+                          field == &a->swa || field == &a->rope_freqs || field == &a->longrope ||
+                          field == &a->random_norms
                       ? 0
                       : 1;
         if (field) {
