@@ -95,23 +95,34 @@ static double diff_vs_reference(model *m, const int *t, int n) {
     return worst;
 }
 
-TEST(arch_forward_matches_double_reference) {
+/* Makes and loads each case's model and runs check on it with N_TOK tokens; -1 when the
+ * vocabulary or mkmodel is missing (the caller skips). */
+static int each_case(void (*check)(const arch_case *c, model *m, const int *t)) {
     for (int i = 0; i < N_CASES; i++) {
         char path[512];
-        if (!make_arch_model(&cases[i], path, sizeof path))
-            SKIP("stories260K.gguf or mkmodel missing");
+        if (!make_arch_model(&cases[i], path, sizeof path)) return -1;
         scarce_error err = {0};
-        kernels_init("scalar", NULL);
         model *m = model_load(path, &err);
         CHECK_MSG(m != NULL, "%s: %s", cases[i].name, err.msg);
         if (!m) continue;
         int t[N_TOK];
         some_tokens(t, N_TOK, m->cfg.n_vocab);
-        double d = diff_vs_reference(m, t, N_TOK);
-        CHECK_MSG(d < 1e-4, "%s: max |logit diff| %.3g >= 1e-4", cases[i].name, d);
+        check(&cases[i], m, t);
         model_free(m);
     }
+    return 0;
+}
+
+static void check_vs_reference(const arch_case *c, model *m, const int *t) {
+    double d = diff_vs_reference(m, t, N_TOK);
+    CHECK_MSG(d < 1e-4, "%s: max |logit diff| %.3g >= 1e-4", c->name, d);
+}
+
+TEST(arch_forward_matches_double_reference) {
+    kernels_init("scalar", NULL);
+    int rc = each_case(check_vs_reference);
     kernels_init(NULL, NULL);
+    if (rc) SKIP("stories260K.gguf or mkmodel missing");
 }
 
 /* All-logits prefill of n tokens against feeding them one by one (this ISA's kernels). */
@@ -154,24 +165,16 @@ static double rollback_diff(model *m, const int *t, int n, int keep) {
     return worst;
 }
 
+static void check_batched_and_rollback(const arch_case *c, model *m, const int *t) {
+    double d = batched_vs_sequential(m, t, N_TOK);
+    CHECK_MSG(d < 1e-4, "%s: batched vs sequential max diff %.3g", c->name, d);
+    d = rollback_diff(m, t, N_TOK, 17);
+    CHECK_MSG(d < 1e-4, "%s: after rollback max diff %.3g", c->name, d);
+}
+
 TEST(arch_batched_prefill_and_rollback) {
     kernels_init(NULL, NULL);
-    for (int i = 0; i < N_CASES; i++) {
-        char path[512];
-        if (!make_arch_model(&cases[i], path, sizeof path))
-            SKIP("stories260K.gguf or mkmodel missing");
-        scarce_error err = {0};
-        model *m = model_load(path, &err);
-        CHECK_MSG(m != NULL, "%s: %s", cases[i].name, err.msg);
-        if (!m) continue;
-        int t[N_TOK];
-        some_tokens(t, N_TOK, m->cfg.n_vocab);
-        double d = batched_vs_sequential(m, t, N_TOK);
-        CHECK_MSG(d < 1e-4, "%s: batched vs sequential max diff %.3g", cases[i].name, d);
-        d = rollback_diff(m, t, N_TOK, 17);
-        CHECK_MSG(d < 1e-4, "%s: after rollback max diff %.3g", cases[i].name, d);
-        model_free(m);
-    }
+    if (each_case(check_batched_and_rollback)) SKIP("stories260K.gguf or mkmodel missing");
 }
 
 /* The sliding window matters: gemma3 with the window as long as the context (every layer
