@@ -97,12 +97,13 @@ static void weight_matmul(session *s, int l, const char *what, const qmatrix *w,
 }
 
 /* Y[i] = W[i] x for matrices that share their input (q/k/v, gate/up): weight_matmul's
- * observer and time accounting per matrix, one fused matmul_multi call (one parallel
+ * observer per matrix (per file tensor: what[i] NULL for views of a fused one) and time, one fused matmul_multi call (one parallel
  * region per group instead of one per matrix). */
 static void weight_matmul_multi(session *s, int l, const char *const *what,
                                 const qmatrix *const *w, int n, const float *x, int B,
                                 float *const *y) {
     for (int i = 0; s->act_hook && i < n; i++) {
+        if (!what[i]) continue;
         char name[96];
         snprintf(name, sizeof name, "blk.%d.%s.weight", l, what[i]);
         s->act_hook(s->act_hook_ctx, name, x, B, w[i]->cols);
@@ -146,7 +147,8 @@ static void attention_block(session *s, int l, int B, int pos0) {
     for (int b = 0; b < B; b++)
         rmsnorm(rs->xb + (size_t)b * c->n_embd, rs->x + (size_t)b * c->n_embd, w->attn_norm,
                 c->n_embd, c->rms_eps);
-    const char *const qkv_names[3] = {"attn_q", "attn_k", "attn_v"};
+    const char *const qkv_names[3] = {w->fused_qkv ? "attn_qkv" : "attn_q",
+                                      w->fused_qkv ? NULL : "attn_k", w->fused_qkv ? NULL : "attn_v"};
     const qmatrix *const qkv[3] = {&w->wq, &w->wk, &w->wv};
     float *const qkv_out[3] = {rs->q, rs->k, rs->v};
     weight_matmul_multi(s, l, qkv_names, qkv, 3, rs->xb, B, qkv_out);
@@ -188,7 +190,8 @@ static void dense_ffn(session *s, int l, int B) {
     const model_config *c = &s->m->cfg;
     const layer_weights *w = &s->m->layers[l];
     run_state *rs = &s->rs;
-    const char *const gate_up_names[2] = {"ffn_gate", "ffn_up"};
+    const char *const gate_up_names[2] = {w->fused_up ? "ffn_up" : "ffn_gate",
+                                          w->fused_up ? NULL : "ffn_up"};
     const qmatrix *const gate_up[2] = {&w->ffn_gate, &w->ffn_up};
     float *const gate_up_out[2] = {rs->hb, rs->hb2};
     weight_matmul_multi(s, l, gate_up_names, gate_up, 2, rs->xb, B, gate_up_out);

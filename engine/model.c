@@ -268,6 +268,7 @@ static int bind_attention(model *m, int l, scarce_error *err) {
         w->wq = row_view(&qkv, 0, q_dim);
         w->wk = row_view(&qkv, q_dim, kv_dim);
         w->wv = row_view(&qkv, q_dim + kv_dim, kv_dim);
+        w->fused_qkv = 1;
     } else if ((flags & ARCH_FUSED_QKV) && !gguf_find_tensor(m->file, LAYER_NAME(name, l, "attn_q.weight"))) {
         return scarce_fail(err, "%s: missing tensor %s (or attn_q/attn_k/attn_v)",
                            m->file->path, LAYER_NAME(name, l, "attn_qkv.weight"));
@@ -305,6 +306,7 @@ static int bind_dense_ffn(model *m, int l, scarce_error *err) {
             return -1;
         w->ffn_gate = row_view(&gate_up, 0, c->n_ff); /* ggml_swiglu: first half is the gate */
         w->ffn_up = row_view(&gate_up, c->n_ff, c->n_ff);
+        w->fused_up = 1;
     } else if (bind_matrix(m, LAYER_NAME(name, l, "ffn_gate.weight"), c->n_embd, c->n_ff, &w->ffn_gate, err) ||
                bind_matrix(m, LAYER_NAME(name, l, "ffn_up.weight"), c->n_embd, c->n_ff, &w->ffn_up, err)) {
         return -1;

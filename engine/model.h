@@ -48,6 +48,7 @@ typedef struct {
     float *q_norm, *k_norm;         /* [head_dim] RMSNorm weights per head, before rope */
     float *post_attn_norm, *post_ffn_norm; /* [n_embd] norms of the block outputs (Gemma) */
     /* per-layer attention: */
+    int fused_qkv, fused_up; /* wq/wk/wv, ffn_gate/ffn_up are views of one file tensor */
     int window;        /* sliding window (positions seen, current included); 0 = all */
     int use_rope;      /* 0: this layer has no positional encoding (SmolLM3) */
     float rope_base, rope_scale; /* local layers have their own base and no scaling */
