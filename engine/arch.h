@@ -23,14 +23,6 @@ enum ffn_act {
     FFN_GELU_TANH = 1, /* GeGLU with the tanh approximation of GELU (Gemma) */
 };
 
-/* The attention's 1/sqrt(d) factor: which d. */
-enum attn_scale_rule {
-    ATTN_SCALE_HEAD_DIM = 0, /* 1/sqrt(key_length) */
-    /* Gemma 3: 1/sqrt(key_length), except the 27B (62 layers): 1/sqrt(n_embd/n_head)
-     * (query_pre_attn_scalar in gemma_pytorch's config) */
-    ATTN_SCALE_GEMMA3 = 1,
-};
-
 /* Optional parts; a flag set = the file must have them (checked at load). */
 enum {
     ARCH_QKV_BIAS = 1 << 0,   /* blk.N.attn_{q,k,v}.bias (Qwen2); optional elsewhere */
@@ -40,8 +32,9 @@ enum {
     /* blk.N.attn_qkv.weight holds the q, k, v rows (Phi-3 files). Any architecture may
      * come fused or not (llama.cpp's create_tensor_qkv); the flag says what mkmodel writes */
     ARCH_FUSED_QKV = 1 << 4,
-    ARCH_FUSED_UP = 1 << 5, /* blk.N.ffn_up.weight holds gate rows then up rows (Phi-3) */
-    ARCH_MOE = 1 << 6,      /* may have experts (<arch>.expert_count) */
+    ARCH_FUSED_UP = 1 << 5,    /* blk.N.ffn_up.weight holds gate rows then up rows (Phi-3) */
+    ARCH_MOE = 1 << 6,         /* may have experts (<arch>.expert_count) */
+    ARCH_TIED_OUTPUT = 1 << 7, /* the output matrix is token_embd (what mkmodel writes) */
 };
 
 typedef struct {
@@ -49,13 +42,22 @@ typedef struct {
     unsigned flags;
     enum rope_style rope;
     enum ffn_act ffn;
-    enum attn_scale_rule attn_scale;
+    /* Attention scores are q.k / sqrt(key_length), except for a model of exactly this many
+     * layers: / sqrt(n_embd / n_head) (the Gemma 27B's query_pre_attn_scalar; llama.cpp
+     * tells them by layer count). 0 = no exception. */
+    int attn_scale_embd_layers;
     /* Interleaved sliding-window layers: with <arch>.attention.sliding_window set, layer l
      * is local unless l % swa_pattern == swa_pattern - 1 (Gemma 3: 5 local, 1 global);
      * <arch>.attention.sliding_window_pattern overrides it. 0 = no sliding window. Local
      * layers use rope base swa_rope_base (or <arch>.rope.freq_base_swa), no scaling. */
     int swa_pattern;
-    float swa_rope_base;
+    int swa_window;      /* window when the file has no attention.sliding_window (0: none) */
+    float swa_rope_base; /* 0: local layers rope as the global ones (Gemma 2) */
+    /* Soft-capping s -> cap tanh(s / cap) of attention scores and of the final logits;
+     * defaults when <arch>.attn_logit_softcapping / final_logit_softcapping are absent
+     * (read only for architectures with reads_softcap; 0 = none). */
+    int reads_softcap;
+    float attn_softcap, final_softcap;
     /* Layers without rope: layer l skips it when (l + 1) % no_rope_step == 0 (SmolLM3: 4).
      * 0 = every layer uses rope. */
     int no_rope_step;

@@ -173,7 +173,7 @@ static void attention_block(session *s, int l, int B, int pos0) {
     /* causal: token b sees positions 0..pos0+b, or its last `window` of them */
     attention_batch_window(rs->xb2, rs->q, kvcache_k(&s->cache, l, 0), kvcache_v(&s->cache, l, 0),
                            B, pos0, c->n_head, c->n_head_kv, c->head_dim, kv_dim, c->attn_scale,
-                           w->window);
+                           w->window, c->attn_softcap);
     for (int b = 0; b < B; b++) {
         int n_pos = pos0 + b + 1;
         if (w->window && n_pos > w->window) n_pos = w->window;

@@ -100,11 +100,13 @@ static int read_arch_numbers(model *m, scarce_error *err) {
     c->ffn_act = d->ffn;
     c->embd_scale = d->flags & ARCH_EMBD_SCALE ? sqrtf((float)c->n_embd) : 1.0f;
     c->attn_scale = 1.0f / sqrtf((float)c->head_dim);
-    if (d->attn_scale == ATTN_SCALE_GEMMA3 && c->n_layer == 62) /* Gemma 3 27B */
+    if (d->attn_scale_embd_layers && c->n_layer == d->attn_scale_embd_layers)
         c->attn_scale = 1.0f / sqrtf((float)(c->n_embd / c->n_head));
-    c->final_softcap = 0.0f;
-    if (get_float(m, "final_logit_softcapping", &c->final_softcap, err)) return -1;
-    c->n_swa = 0;
+    c->attn_softcap = d->attn_softcap, c->final_softcap = d->final_softcap;
+    if (d->reads_softcap && (get_float(m, "attn_logit_softcapping", &c->attn_softcap, err) ||
+                             get_float(m, "final_logit_softcapping", &c->final_softcap, err)))
+        return -1;
+    c->n_swa = d->swa_window;
     if (d->swa_pattern && get_int(m, "attention.sliding_window", 0, &c->n_swa, 0, err)) return -1;
     return 0;
 }
@@ -362,8 +364,10 @@ static int layer_attention(model *m, scarce_error *err) {
             local = per_layer ? gguf_arr_i64(pattern, (uint64_t)l) != 0
                               : period == 0 || l % period < period - 1;
         w->window = local ? c->n_swa : 0;
-        w->rope_base = local ? base_swa : c->rope_freq_base;
-        w->rope_scale = local ? 1.0f : c->rope_freq_scale;
+        /* local layers have their own base, unscaled (Gemma 3), or the global rope (Gemma 2) */
+        const int own_rope = local && base_swa > 0.0f;
+        w->rope_base = own_rope ? base_swa : c->rope_freq_base;
+        w->rope_scale = own_rope ? 1.0f : c->rope_freq_scale;
         w->use_rope = !(d->no_rope_step && (l + 1) % d->no_rope_step == 0);
     }
     return 0;

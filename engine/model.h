@@ -31,6 +31,7 @@ typedef struct {
     float rms_eps;
     float embd_scale;       /* embeddings are multiplied by it (Gemma: sqrt(n_embd)) */
     float attn_scale;       /* attention scores are q.k times it (1/sqrt(head_dim) mostly) */
+    float attn_softcap;     /* scores = c tanh(scores / c) when > 0 (attn_logit_softcapping) */
     float final_softcap;    /* logits = c tanh(logits / c) when > 0 (final_logit_softcapping) */
     int ffn_act;            /* enum ffn_act (arch.h): SiLU or GELU(tanh) gate */
     int n_swa;              /* attention.sliding_window of the local layers (0 = none) */

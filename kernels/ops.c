@@ -113,6 +113,12 @@ void attention(float *out, const float *q, const float *k, const float *v, int n
  * are rescaled by exp(m - m'). out = o / l, no n_pos scratch. */
 void attention_heads_ref(float *out, const float *q, const float *k, const float *v, int n_pos,
                          int n_group, int head_dim, int kv_stride, float scale) {
+    attention_heads_capped(out, q, k, v, n_pos, n_group, head_dim, kv_stride, scale, 0.0f);
+}
+
+void attention_heads_capped(float *out, const float *q, const float *k, const float *v,
+                            int n_pos, int n_group, int head_dim, int kv_stride, float scale,
+                            float softcap) {
     for (int h = 0; h < n_group; h++) {
         const float *qh = q + (size_t)h * head_dim;
         float *oh = out + (size_t)h * head_dim;
@@ -123,6 +129,7 @@ void attention_heads_ref(float *out, const float *q, const float *k, const float
             float score = 0.0f;
             for (int i = 0; i < head_dim; i++) score += qh[i] * kt[i];
             score *= scale;
+            if (softcap > 0.0f) score = softcap * tanhf(score / softcap);
             if (score > max) {
                 float rescale = expf(max - score);
                 sum *= rescale;
@@ -145,7 +152,7 @@ static int64_t item_cost(int pos0, int b) { return pos0 + b + 1 + 8; }
  * that take the late (long) queries take fewer of them. */
 static void attention_items(float *out, const float *q, const float *k, const float *v, int B,
                             int pos0, int n_head, int n_head_kv, int head_dim, int kv_stride,
-                            float scale, int window, int thread, int n_threads) {
+                            float scale, int window, float softcap, int thread, int n_threads) {
     const int group = n_head / n_head_kv, q_dim = n_head * head_dim;
     int64_t total = 0, start = 0;
     for (int b = 0; b < B; b++) total += item_cost(pos0, b) * n_head_kv;
@@ -159,8 +166,12 @@ static void attention_items(float *out, const float *q, const float *k, const fl
             /* the window's first position: earlier keys are masked, so skipped */
             const int pos = pos0 + b, first = window > 0 && pos >= window ? pos - window + 1 : 0;
             const size_t kvo = (size_t)first * kv_stride + (size_t)g * head_dim;
-            current.attention_heads(out + qo, q + qo, k + kvo, v + kvo, pos - first + 1, group,
-                                    head_dim, kv_stride, scale);
+            if (softcap > 0.0f) /* scalar only: Gemma 2's capped scores */
+                attention_heads_capped(out + qo, q + qo, k + kvo, v + kvo, pos - first + 1, group,
+                                       head_dim, kv_stride, scale, softcap);
+            else
+                current.attention_heads(out + qo, q + qo, k + kvo, v + kvo, pos - first + 1,
+                                        group, head_dim, kv_stride, scale);
         }
     }
 }
@@ -168,12 +179,12 @@ static void attention_items(float *out, const float *q, const float *k, const fl
 void attention_batch(float *out, const float *q, const float *k, const float *v, int B,
                      int pos0, int n_head, int n_head_kv, int head_dim, int kv_stride) {
     attention_batch_window(out, q, k, v, B, pos0, n_head, n_head_kv, head_dim, kv_stride,
-                           1.0f / sqrtf((float)head_dim), 0);
+                           1.0f / sqrtf((float)head_dim), 0, 0.0f);
 }
 
 void attention_batch_window(float *out, const float *q, const float *k, const float *v, int B,
                             int pos0, int n_head, int n_head_kv, int head_dim, int kv_stride,
-                            float scale, int window) {
+                            float scale, int window, float softcap) {
     /* positions read by the whole batch, times the query width: below ~64K multiply-adds
      * a parallel region costs more than it saves */
     const int64_t work = ((int64_t)B * pos0 + (int64_t)B * (B + 1) / 2) * n_head * head_dim;
@@ -184,6 +195,6 @@ void attention_batch_window(float *out, const float *q, const float *k, const fl
         thread = omp_get_thread_num(), n_threads = omp_get_num_threads();
 #endif
         attention_items(out, q, k, v, B, pos0, n_head, n_head_kv, head_dim, kv_stride, scale,
-                        window, thread, n_threads);
+                        window, softcap, thread, n_threads);
     }
 }

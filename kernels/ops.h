@@ -45,12 +45,13 @@ void attention(float *out, const float *q, const float *k, const float *v, int n
  * all B * n_head_kv (query, kv group) items in one parallel region, split by cost. */
 void attention_batch(float *out, const float *q, const float *k, const float *v, int B,
                      int pos0, int n_head, int n_head_kv, int head_dim, int kv_stride);
-/* attention_batch with the score scale given (not 1/sqrt(head_dim)) and, when window > 0,
- * a sliding window: query at position p sees positions max(0, p - window + 1)..p
- * (llama.cpp's LLAMA_SWA_TYPE_STANDARD masks p - p_key >= window). */
+/* attention_batch with the score scale given (not 1/sqrt(head_dim)); when window > 0, a
+ * sliding window: query at position p sees positions max(0, p - window + 1)..p (llama.cpp's
+ * LLAMA_SWA_TYPE_STANDARD masks p - p_key >= window); when softcap > 0, scores s become
+ * softcap tanh(s / softcap) (Gemma 2; scalar code). */
 void attention_batch_window(float *out, const float *q, const float *k, const float *v, int B,
                             int pos0, int n_head, int n_head_kv, int head_dim, int kv_stride,
-                            float scale, int window);
+                            float scale, int window, float softcap);
 
 /* One work item of attention_batch: the n_group heads sharing one kv head, for one query
  * over n_pos positions. q, out: n_group * head_dim floats; k, v: that kv head's first
@@ -61,6 +62,10 @@ typedef void (*attention_heads_fn)(float *out, const float *q, const float *k, c
 /* Scalar reference: online softmax (running max, rescaled sum), libm expf. */
 void attention_heads_ref(float *out, const float *q, const float *k, const float *v, int n_pos,
                          int n_group, int head_dim, int kv_stride, float scale);
+/* attention_heads_ref with scores soft-capped: s -> softcap tanh(s / softcap) (0 = off). */
+void attention_heads_capped(float *out, const float *q, const float *k, const float *v,
+                            int n_pos, int n_group, int head_dim, int kv_stride, float scale,
+                            float softcap);
 void swiglu_ref(float *gate, const float *up, int n);
 
 /* The ISA-specific ops; NULL fields (or k == NULL) select the scalar references.

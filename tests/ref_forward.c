@@ -15,8 +15,9 @@ struct ref_model {
     const gguf_file *f;
     char arch[32];
     int n_embd, n_layer, n_head, n_head_kv, head_dim, n_rot, n_ff, n_vocab, n_ctx, pos;
-    int neox, gelu, n_swa, no_rope_step;
-    double eps, base, base_swa, freq_scale, attn_factor, embd_scale, attn_scale, softcap;
+    int neox, gelu, n_swa, swa_period, no_rope_step;
+    double eps, base, base_swa, freq_scale, attn_factor, embd_scale, attn_scale, attn_softcap,
+        softcap;
     double *rope_freqs; /* [n_rot/2] or NULL */
     double *kc, *vc;    /* [layer][n_ctx][kv_dim] */
 };
@@ -75,14 +76,19 @@ ref_model *ref_model_open(const gguf_file *f) {
     double factor = key_float(r, "rope.scaling.factor", 0.0);
     r->freq_scale = factor > 0 ? 1.0 / factor : 1.0;
     /* LLAMA_ROPE_TYPE_NEOX for these (llama_model_rope_type), NORM for llama/smollm3 */
-    r->neox = is(r, "qwen2") || is(r, "qwen3") || is(r, "gemma3") || is(r, "phi3");
-    r->gelu = is(r, "gemma3");
-    r->embd_scale = is(r, "gemma3") ? sqrt((double)r->n_embd) : 1.0;
+    const int gemma2 = is(r, "gemma2"), gemma = gemma2 || is(r, "gemma3");
+    r->neox = gemma || is(r, "qwen2") || is(r, "qwen3") || is(r, "phi3");
+    r->gelu = gemma;
+    r->embd_scale = gemma ? sqrt((double)r->n_embd) : 1.0;
     r->attn_scale = 1.0 / sqrt((double)r->head_dim);
-    r->n_swa = is(r, "gemma3") ? key_int(r, "attention.sliding_window", 0) : 0;
-    r->base_swa = key_float(r, "rope.freq_base_swa", 10000.0);
+    /* gemma2: even layers local (window 4096 by default), rope as the global ones;
+     * gemma3: layers l % 6 < 5 local, rope base 10000 unscaled */
+    r->n_swa = gemma ? key_int(r, "attention.sliding_window", gemma2 ? 4096 : 0) : 0;
+    r->swa_period = gemma2 ? 2 : 6;
+    r->base_swa = key_float(r, "rope.freq_base_swa", gemma2 ? 0.0 : 10000.0);
     r->no_rope_step = is(r, "smollm3") ? 4 : 0;
-    r->softcap = key_float(r, "final_logit_softcapping", 0.0);
+    r->attn_softcap = gemma2 ? key_float(r, "attn_logit_softcapping", 50.0) : 0.0;
+    r->softcap = gemma ? key_float(r, "final_logit_softcapping", gemma2 ? 30.0 : 0.0) : 0.0;
     r->attn_factor = key_float(r, "rope.scaling.attn_factor", 1.0);
     r->n_vocab = (int)gguf_find_tensor(f, "token_embd.weight")->ne[1];
     r->n_ctx = 256;
@@ -156,6 +162,7 @@ static void attend(const ref_model *r, double *o, const double *q, const double 
             double s = 0;
             for (int i = 0; i < hd; i++) s += q[hh * hd + i] * kc[(size_t)t * kvd + kh * hd + i];
             att[t] = s * r->attn_scale;
+            if (r->attn_softcap > 0) att[t] = r->attn_softcap * tanh(att[t] / r->attn_softcap);
             if (att[t] > mx) mx = att[t];
         }
         for (int t = first; t <= p; t++) sum += att[t] = exp(att[t] - mx);
@@ -167,6 +174,11 @@ static void attend(const ref_model *r, double *o, const double *q, const double 
         }
     }
     free(att);
+}
+
+/* Sliding-window layer: all but every swa_period-th (llama_hparams::set_swa_pattern). */
+static int is_local(const ref_model *r, int l) {
+    return r->n_swa > 0 && l % r->swa_period < r->swa_period - 1;
 }
 
 /* q, k, v of layer l from the normed input h: separate or fused weights, optional biases,
@@ -188,12 +200,12 @@ static void qkv(const ref_model *r, int l, const double *h, double *q, double *k
         rms(q + hh * r->head_dim, q + hh * r->head_dim, qn, r->head_dim, r->eps);
     for (int hh = 0; kn && hh < r->n_head_kv; hh++)
         rms(k + hh * r->head_dim, k + hh * r->head_dim, kn, r->head_dim, r->eps);
-    /* gemma3: layer l is local (window, base_swa, no scaling) unless l % 6 == 5 */
-    const int local = r->n_swa > 0 && l % 6 < 5;
+    const int local = is_local(r, l);
     const int use_rope = !(r->no_rope_step && (l + 1) % r->no_rope_step == 0);
+    const int own = local && r->base_swa > 0; /* the local layers' own rope */
     if (use_rope) {
-        rot(r, q, r->n_head, r->pos, local ? r->base_swa : r->base, local ? 1.0 : r->freq_scale);
-        rot(r, k, r->n_head_kv, r->pos, local ? r->base_swa : r->base, local ? 1.0 : r->freq_scale);
+        rot(r, q, r->n_head, r->pos, own ? r->base_swa : r->base, own ? 1.0 : r->freq_scale);
+        rot(r, k, r->n_head_kv, r->pos, own ? r->base_swa : r->base, own ? 1.0 : r->freq_scale);
     }
     if (!fused) free(wq), free(wk), free(wv);
     free(fused), free(bq), free(bk), free(bv), free(qn), free(kn);
@@ -243,7 +255,7 @@ void ref_model_step(ref_model *r, int token, double *logits) {
         double *kc = r->kc + (size_t)l * r->n_ctx * kvd, *vc = r->vc + (size_t)l * r->n_ctx * kvd;
         memcpy(kc + (size_t)p * kvd, k, sizeof(double) * kvd);
         memcpy(vc + (size_t)p * kvd, v, sizeof(double) * kvd);
-        const int local = r->n_swa > 0 && l % 6 < 5;
+        const int local = is_local(r, l);
         attend(r, o, q, kc, vc, local && p >= r->n_swa ? p - r->n_swa + 1 : 0, p);
         mv(h, wo, o, E, qd, NULL);
         add_post_normed(r, l, "post_attention_norm.weight", x, h);

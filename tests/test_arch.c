@@ -30,6 +30,10 @@ static const arch_case cases[] = {
     {"qwen3", "--arch qwen3 --head-dim 24 --rope-base 1000000"},
     /* layers 0-4 local (window 6, rope base 10000), layer 5 global (base 1e6) */
     {"gemma3", "--arch gemma3 --n-layer 6 --swa 6 --head-dim 32 --rope-base 1000000"},
+    /* scores and logits capped small enough to change them (random weights give small
+     * ones); even layers local with a window of 5 */
+    {"gemma2", "--arch gemma2 --n-layer 4 --swa 5 --head-dim 32 --attn-softcap 0.05 "
+               "--final-softcap 0.1"},
     {"phi3", "--arch phi3"},
     /* Phi-3 128k: original context 64 < the test's 128 (reference: 256), so the long
      * factors and the attention factor apply */

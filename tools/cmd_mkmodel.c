@@ -23,6 +23,7 @@ typedef struct {
     long n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx, n_expert, n_expert_used, seed;
     long head_dim, n_rot, swa; /* 0 = n_embd / n_head, head_dim, none */
     long rope_base, rope_freqs, longrope, random_norms; /* the last three: 0/1 */
+    double attn_softcap, final_softcap;                 /* written when > 0 */
 } mk_args;
 
 static void usage(FILE *out) {
@@ -31,14 +32,15 @@ static void usage(FILE *out) {
             "         --n-head H --n-head-kv K --n-ff F [--seed S] [--type T] [--ctx C]\n"
             "         [--n-expert E --n-expert-used K] [--arch NAME] [--head-dim D]\n"
             "         [--n-rot R] [--swa W] [--rope-base B] [--rope-freqs 1] [--longrope 1]\n"
-            "         [--random-norms 1]\n"
+            "         [--random-norms 1] [--attn-softcap X] [--final-softcap X]\n"
             "  writes a GGUF with random weights (normal, std 0.02; norms 1.0, f32) and the\n"
             "  tokenizer of VOCAB.gguf, with the keys and tensor names llama.cpp expects for\n"
             "  --arch (default llama; see engine/arch.c). --type: weight matrix type (default\n"
             "  f32). --head-dim: attention.key_length (default n_embd / n_head); --n-rot:\n"
             "  rope.dimension_count; --swa: attention.sliding_window (gemma3); --rope-freqs 1:\n"
             "  a Llama 3.1-style rope_freqs.weight; --longrope 1: Phi-3 rope_factors_long/short\n"
-            "  (original context --ctx / 32); --random-norms 1: norms 1 + N(0, 0.1).\n");
+            "  (original context --ctx / 32); --random-norms 1: norms 1 + N(0, 0.1);\n"
+            "  --attn-softcap, --final-softcap: gemma2's soft-capping keys.\n");
 }
 
 /* ---- random numbers: splitmix64 seeds a xoshiro256** stream; Box-Muller for normals ---- */
@@ -173,7 +175,7 @@ static int ffn_tensors(const mk_args *a, long i, tensor_list *l) {
 static int build_tensors(const mk_args *a, int64_t n_vocab, tensor_list *l) {
     int rc = add(l, "token_embd.weight", 2, a->n_embd, n_vocab, 1);
     rc |= add(l, "output_norm.weight", 1, a->n_embd, 1, 1);
-    rc |= add(l, "output.weight", 2, a->n_embd, n_vocab, 1);
+    if (!(a->arch->flags & ARCH_TIED_OUTPUT)) rc |= add(l, "output.weight", 2, a->n_embd, n_vocab, 1);
     if (!rc && a->rope_freqs) {
         rc |= add(l, "rope_freqs.weight", 1, a->n_rot / 2, 1, 1);
         if (!rc) l->t[l->n - 1].is_norm = 0, l->t[l->n - 1].is_rope_freqs = 1;
@@ -260,6 +262,8 @@ static void set_keys(gguf_writer *w, const mk_args *a, const quant_type *qt) {
     arch_f32(w, a, "rope.freq_base", (float)a->rope_base);
     arch_f32(w, a, "attention.layer_norm_rms_epsilon", 1e-5f);
     if (a->swa) arch_u32(w, a, "attention.sliding_window", a->swa);
+    if (a->attn_softcap > 0) arch_f32(w, a, "attn_logit_softcapping", (float)a->attn_softcap);
+    if (a->final_softcap > 0) arch_f32(w, a, "final_logit_softcapping", (float)a->final_softcap);
     if (a->longrope) { /* Phi-3 128k: trained on 1/32 of the context, attention rescaled */
         const long orig = a->n_ctx / 32 > 0 ? a->n_ctx / 32 : 1;
         arch_u32(w, a, "rope.scaling.original_context_length", orig);
@@ -522,6 +526,13 @@ static int parse_args(int argc, char **argv, mk_args *a) {
         else if (!strcmp(argv[i - 1], "--vocab")) a->vocab = v;
         else if (!strcmp(argv[i - 1], "--type")) a->type_name = v;
         else if (!strcmp(argv[i - 1], "--arch")) a->arch_name = v;
+        else if (!strcmp(argv[i - 1], "--attn-softcap") || !strcmp(argv[i - 1], "--final-softcap")) {
+            char *end;
+            double x = strtod(v, &end);
+            if (*end || !(x > 0) || x > 1e6)
+                return cli_error(CMD, EXIT_USAGE, "%s %s: expected a number > 0", argv[i - 1], v);
+            *(argv[i - 1][2] == 'a' ? &a->attn_softcap : &a->final_softcap) = x;
+        }
         else return cli_error(CMD, EXIT_USAGE, "unknown option %s", argv[i - 1]);
     }
     if (!a->out || !a->vocab) return cli_error(CMD, EXIT_USAGE, "-o and --vocab are required");
