@@ -244,8 +244,10 @@ static void arch_f32(gguf_writer *w, const mk_args *a, const char *suffix, float
 
 static void set_keys(gguf_writer *w, const mk_args *a, const quant_type *qt) {
     char name[96];
-    snprintf(name, sizeof name, "scarce-mkmodel-%s-%ldx%ld%s", a->arch->name, a->n_embd,
-             a->n_layer, a->n_expert > 0 ? "-moe" : "");
+    /* no architecture in the name: llama.cpp's vocabulary loader gives "phi3" names
+     * Phi-3's special tokens, which a borrowed vocabulary lacks */
+    snprintf(name, sizeof name, "scarce-mkmodel-%ldx%ld%s", a->n_embd, a->n_layer,
+             a->n_expert > 0 ? "-moe" : "");
     gguf_writer_set_str(w, "general.architecture", a->arch->name);
     gguf_writer_set_str(w, "general.name", name);
     arch_u32(w, a, "context_length", a->n_ctx);
