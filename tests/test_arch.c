@@ -49,17 +49,21 @@ static const arch_case *find_case(const char *name) {
     return NULL;
 }
 
-/* Writes the case's model to tmpdir/<name>.gguf; returns its path or NULL. */
+#define VOCAB "models/stories260K.gguf" /* its tokenizer goes into every model */
+
+/* Writes the case's model to tmpdir/<name>.gguf; returns its path, or NULL (the test
+ * failed) when mkmodel fails. */
 static const char *make_arch_model(const arch_case *c, char *path, size_t size) {
-    const char *vocab = shared_path("models/stories260K.gguf");
-    if (!file_exists(vocab)) return NULL;
+    const char *vocab = shared_path(VOCAB);
     snprintf(path, size, "%s/%s.gguf", test_tmpdir(), c->name);
     char cmd[1024];
     snprintf(cmd, sizeof cmd,
              "%s mkmodel -o %s --vocab %s --n-embd 64 --n-layer 2 --n-head 4 --n-head-kv 2 "
              "--n-ff 96 --seed 11 --random-norms 1 %s",
              scarce_bin(), path, vocab, c->flags);
-    return run_cmd(cmd, NULL, NULL) == 0 ? path : NULL;
+    if (run_cmd(cmd, NULL, NULL) == 0) return path;
+    test_fail_at(__FILE__, __LINE__, "%s: mkmodel failed: %s", c->name, cmd);
+    return NULL;
 }
 
 static void some_tokens(int *t, int n, int vocab) {
@@ -99,12 +103,11 @@ static double diff_vs_reference(model *m, const int *t, int n) {
     return worst;
 }
 
-/* Makes and loads each case's model and runs check on it with N_TOK tokens; -1 when the
- * vocabulary or mkmodel is missing (the caller skips). */
-static int each_case(void (*check)(const arch_case *c, model *m, const int *t)) {
+/* Makes and loads each case's model and runs check on it with N_TOK tokens. */
+static void each_case(void (*check)(const arch_case *c, model *m, const int *t)) {
     for (int i = 0; i < N_CASES; i++) {
         char path[512];
-        if (!make_arch_model(&cases[i], path, sizeof path)) return -1;
+        if (!make_arch_model(&cases[i], path, sizeof path)) continue;
         scarce_error err = {0};
         model *m = model_load(path, &err);
         CHECK_MSG(m != NULL, "%s: %s", cases[i].name, err.msg);
@@ -114,7 +117,6 @@ static int each_case(void (*check)(const arch_case *c, model *m, const int *t)) 
         check(&cases[i], m, t);
         model_free(m);
     }
-    return 0;
 }
 
 static void check_vs_reference(const arch_case *c, model *m, const int *t) {
@@ -123,10 +125,10 @@ static void check_vs_reference(const arch_case *c, model *m, const int *t) {
 }
 
 TEST(arch_forward_matches_double_reference) {
+    NEED_SHARED(VOCAB);
     kernels_init("scalar", NULL);
-    int rc = each_case(check_vs_reference);
+    each_case(check_vs_reference);
     kernels_init(NULL, NULL);
-    if (rc) SKIP("stories260K.gguf or mkmodel missing");
 }
 
 /* All-logits prefill of n tokens against feeding them one by one (this ISA's kernels). */
@@ -177,8 +179,9 @@ static void check_batched_and_rollback(const arch_case *c, model *m, const int *
 }
 
 TEST(arch_batched_prefill_and_rollback) {
+    NEED_SHARED(VOCAB);
     kernels_init(NULL, NULL);
-    if (each_case(check_batched_and_rollback)) SKIP("stories260K.gguf or mkmodel missing");
+    each_case(check_batched_and_rollback);
 }
 
 /* The sliding window matters: gemma3 with the window as long as the context (every layer
@@ -187,8 +190,8 @@ TEST(arch_gemma3_window_changes_logits) {
     const arch_case narrow = {"gemma3_w6", "--arch gemma3 --n-layer 6 --swa 6 --head-dim 32"};
     const arch_case wide = {"gemma3_w128", "--arch gemma3 --n-layer 6 --swa 128 --head-dim 32"};
     char pn[512], pw[512];
-    if (!make_arch_model(&narrow, pn, sizeof pn) || !make_arch_model(&wide, pw, sizeof pw))
-        SKIP("stories260K.gguf or mkmodel missing");
+    NEED_SHARED(VOCAB);
+    if (!make_arch_model(&narrow, pn, sizeof pn) || !make_arch_model(&wide, pw, sizeof pw)) return;
     kernels_init(NULL, NULL);
     scarce_error err = {0};
     model *mn = model_load(pn, &err), *mw = model_load(pw, &err);
@@ -221,8 +224,8 @@ TEST(arch_gemma3_window_changes_logits) {
  * session of 64 positions and one of 128 differ from the second token on. */
 TEST(arch_phi3_long_factors_follow_the_context) {
     char path[512];
-    if (!make_arch_model(find_case("phi3_longrope"), path, sizeof path))
-        SKIP("stories260K.gguf or mkmodel missing");
+    NEED_SHARED(VOCAB);
+    if (!make_arch_model(find_case("phi3_longrope"), path, sizeof path)) return;
     kernels_init(NULL, NULL);
     scarce_error err = {0};
     model *m = model_load(path, &err);
@@ -273,10 +276,7 @@ static int copy_altered(const char *src, const char *dst, const char *drop, cons
 /* `scarce run` on the altered file: exit 1 and one error line naming the tensor. */
 static void check_bad_file(const arch_case *c, const char *drop, const char *shrink) {
     char good[512], bad[600], cmd[1400];
-    if (!make_arch_model(c, good, sizeof good)) {
-        CHECK_MSG(0, "%s: mkmodel failed", c->name);
-        return;
-    }
+    if (!make_arch_model(c, good, sizeof good)) return;
     snprintf(bad, sizeof bad, "%s/bad-%s.gguf", test_tmpdir(), c->name);
     REQUIRE(copy_altered(good, bad, drop, shrink) == 0);
     snprintf(cmd, sizeof cmd, "%s run -m %s -p hello -n 1", scarce_bin(), bad);
@@ -293,7 +293,7 @@ static void check_bad_file(const arch_case *c, const char *drop, const char *shr
 }
 
 TEST(arch_bad_files_name_the_tensor) {
-    if (!file_exists(shared_path("models/stories260K.gguf"))) SKIP("stories260K.gguf not found");
+    NEED_SHARED(VOCAB);
     check_bad_file(find_case("gemma3"), "blk.1.post_ffw_norm.weight", NULL);
     check_bad_file(find_case("gemma3"), "blk.0.post_attention_norm.weight", NULL);
     check_bad_file(find_case("qwen3"), "blk.0.attn_k_norm.weight", NULL);
@@ -304,8 +304,8 @@ TEST(arch_bad_files_name_the_tensor) {
 
 TEST(arch_unknown_architecture_lists_supported) {
     char good[512], bad[600], cmd[1400];
-    if (!make_arch_model(find_case("llama"), good, sizeof good))
-        SKIP("stories260K.gguf or mkmodel missing");
+    NEED_SHARED(VOCAB);
+    if (!make_arch_model(find_case("llama"), good, sizeof good)) return;
     scarce_error e = {0};
     gguf_file *f = gguf_open(good, &e);
     REQUIRE(f);
