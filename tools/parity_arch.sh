@@ -17,6 +17,10 @@ shared=${SCARCE_SHARED:-$here/../shared}
 vocab=$shared/models/stories260K.gguf
 text=${PARITY_TEXT:-$shared/data/tinystories-valid.txt}
 scarce=$here/scarce
+if [ ! -f "$vocab" ]; then
+    echo "parity_arch.sh: no vocabulary at $vocab (set SCARCE_SHARED); skipping" >&2
+    exit 0
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # name | mkmodel flags (6 layers: gemma3 has local and global ones; the llama.cpp loader
