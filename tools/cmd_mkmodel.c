@@ -35,12 +35,15 @@ static void usage(FILE *out) {
             "         [--random-norms 1] [--attn-softcap X] [--final-softcap X]\n"
             "  writes a GGUF with random weights (normal, std 0.02; norms 1.0, f32) and the\n"
             "  tokenizer of VOCAB.gguf, with the keys and tensor names llama.cpp expects for\n"
-            "  --arch (default llama; see engine/arch.c). --type: weight matrix type (default\n"
+            "  --arch (default llama). --type: weight matrix type (default\n"
             "  f32). --head-dim: attention.key_length (default n_embd / n_head); --n-rot:\n"
             "  rope.dimension_count; --swa: attention.sliding_window (gemma3); --rope-freqs 1:\n"
             "  a Llama 3.1-style rope_freqs.weight; --longrope 1: Phi-3 rope_factors_long/short\n"
             "  (original context --ctx / 32); --random-norms 1: norms 1 + N(0, 0.1);\n"
             "  --attn-softcap, --final-softcap: gemma2's soft-capping keys.\n");
+    char names[256];
+    arch_names(names, sizeof names);
+    fprintf(out, "  architectures: %s\n", names);
 }
 
 /* ---- random numbers: splitmix64 seeds a xoshiro256** stream; Box-Muller for normals ---- */
