@@ -15,7 +15,7 @@
 #include "../kernels/ops.h"
 #include "moe.h"
 
-#define BATCH_CAP 64 /* tokens per pass; longer inputs are split */
+#define BATCH_CAP FORWARD_BATCH_CAP /* tokens per pass; longer inputs are split */
 
 static size_t matrix_bytes(const qmatrix *w) { return (size_t)w->rows * w->row_bytes; }
 
@@ -74,11 +74,16 @@ void session_free(session *s) {
     memset(s, 0, sizeof *s);
 }
 
+/* The model's kernel context's error, as the forward pass's. */
+static int kernel_failed(session *s, int l, const char *what, scarce_error *err) {
+    return scarce_fail(err, "layer %d, %s: %s", l, what, kernel_ctx_error(s->m->kernels));
+}
+
 /* y = W x for B tokens (W is blk.l.<what>.weight, or <what>.weight when l < 0): shows x to
  * the session's observer if any (imatrix), and counts the time in stats.t_matmul (two
  * clock reads: ~50 ns per call). */
-static void weight_matmul(session *s, int l, const char *what, const qmatrix *w, const float *x,
-                          int B, float *y) {
+static int weight_matmul(session *s, int l, const char *what, const qmatrix *w, const float *x,
+                         int B, float *y, scarce_error *err) {
     if (s->act_hook) {
         char name[96];
         if (l >= 0) snprintf(name, sizeof name, "blk.%d.%s.weight", l, what);
@@ -86,24 +91,26 @@ static void weight_matmul(session *s, int l, const char *what, const qmatrix *w,
         s->act_hook(s->act_hook_ctx, name, x, B, w->cols);
     }
     double t0 = now_seconds();
-    matmul(w, x, B, y);
+    if (matmul(s->m->kernels, w, x, B, y)) return kernel_failed(s, l, what, err);
     s->stats.t_matmul += now_seconds() - t0;
+    return 0;
 }
 
 /* Y[i] = W[i] x for matrices that share their input (q/k/v, gate/up): weight_matmul's
  * observer and time accounting per matrix, one fused matmul_multi call (one parallel
  * region per group instead of one per matrix). */
-static void weight_matmul_multi(session *s, int l, const char *const *what,
-                                const qmatrix *const *w, int n, const float *x, int B,
-                                float *const *y) {
+static int weight_matmul_multi(session *s, int l, const char *const *what,
+                               const qmatrix *const *w, int n, const float *x, int B,
+                               float *const *y, scarce_error *err) {
     for (int i = 0; s->act_hook && i < n; i++) {
         char name[96];
         snprintf(name, sizeof name, "blk.%d.%s.weight", l, what[i]);
         s->act_hook(s->act_hook_ctx, name, x, B, w[i]->cols);
     }
     double t0 = now_seconds();
-    matmul_multi(w, n, x, B, y);
+    if (matmul_multi(s->m->kernels, w, n, x, B, y)) return kernel_failed(s, l, what[0], err);
     s->stats.t_matmul += now_seconds() - t0;
+    return 0;
 }
 
 /* x = x + y over n floats */
@@ -112,7 +119,7 @@ static void add_into(float *x, const float *y, size_t n) {
 }
 
 /* Attention block of layer l for B tokens at positions pos0..pos0+B-1; result in rs->xb. */
-static void attention_block(session *s, int l, int B, int pos0) {
+static int attention_block(session *s, int l, int B, int pos0, scarce_error *err) {
     const model *m = s->m;
     const model_config *c = &m->cfg;
     const layer_weights *w = &m->layers[l];
@@ -124,7 +131,7 @@ static void attention_block(session *s, int l, int B, int pos0) {
     const char *const qkv_names[3] = {"attn_q", "attn_k", "attn_v"};
     const qmatrix *const qkv[3] = {&w->wq, &w->wk, &w->wv};
     float *const qkv_out[3] = {rs->q, rs->k, rs->v};
-    weight_matmul_multi(s, l, qkv_names, qkv, 3, rs->xb, B, qkv_out);
+    if (weight_matmul_multi(s, l, qkv_names, qkv, 3, rs->xb, B, qkv_out, err)) return -1;
     for (int b = 0; b < B; b++) {
         const int pos = pos0 + b;
         float *q = rs->q + (size_t)b * q_dim, *k = rs->k + (size_t)b * kv_dim;
@@ -144,7 +151,7 @@ static void attention_block(session *s, int l, int B, int pos0) {
         s->stats.flops += 4ull * n_pos * q_dim;
     }
     s->stats.t_attention += now_seconds() - t_att;
-    weight_matmul(s, l, "attn_output", &w->wo, rs->xb2, B, rs->xb);
+    return weight_matmul(s, l, "attn_output", &w->wo, rs->xb2, B, rs->xb, err);
 }
 
 /* FFN block of layer l; result in rs->xb2. */
@@ -165,10 +172,10 @@ static int ffn_block(session *s, int l, int B, scarce_error *err) {
     const char *const gate_up_names[2] = {"ffn_gate", "ffn_up"};
     const qmatrix *const gate_up[2] = {&w->ffn_gate, &w->ffn_up};
     float *const gate_up_out[2] = {rs->hb, rs->hb2};
-    weight_matmul_multi(s, l, gate_up_names, gate_up, 2, rs->xb, B, gate_up_out);
+    if (weight_matmul_multi(s, l, gate_up_names, gate_up, 2, rs->xb, B, gate_up_out, err))
+        return -1;
     swiglu(rs->hb, rs->hb2, B * c->n_ff);
-    weight_matmul(s, l, "ffn_down", &w->ffn_down, rs->hb, B, rs->xb2);
-    return 0;
+    return weight_matmul(s, l, "ffn_down", &w->ffn_down, rs->hb, B, rs->xb2, err);
 }
 
 static uint64_t dense_flops(const model *m, int n_layer) {
@@ -188,7 +195,7 @@ static int forward_batch(session *s, const int *tokens, int B, float *logits, in
     const int pos0 = s->cache.n_pos;
     for (int b = 0; b < B; b++) qmatrix_row(&m->token_embd, tokens[b], rs->x + (size_t)b * c->n_embd);
     for (int l = 0; l < s->n_layer_run; l++) {
-        attention_block(s, l, B, pos0);
+        if (attention_block(s, l, B, pos0, err)) return -1;
         add_into(rs->x, rs->xb, (size_t)B * c->n_embd);
         if (ffn_block(s, l, B, err)) return -1;
         add_into(rs->x, rs->xb2, (size_t)B * c->n_embd);
@@ -197,7 +204,7 @@ static int forward_batch(session *s, const int *tokens, int B, float *logits, in
     for (int b = first; b < B; b++)
         rmsnorm(rs->xb + (size_t)(b - first) * c->n_embd, rs->x + (size_t)b * c->n_embd,
                 m->output_norm, c->n_embd, c->rms_eps);
-    weight_matmul(s, -1, "output", &m->output, rs->xb, B - first, logits);
+    if (weight_matmul(s, -1, "output", &m->output, rs->xb, B - first, logits, err)) return -1;
     s->cache.n_pos += B;
     s->stats.weight_bytes += dense_pass_bytes(m, s->n_layer_run) +
                              (uint64_t)B * m->token_embd.row_bytes;

@@ -213,7 +213,46 @@ static int release_packed(qmatrix *w) {
     return 0;
 }
 
-model *model_from_gguf(gguf_file *f, scarce_error *err) {
+model_options model_options_default(void) {
+    return (model_options){.kernels = kernel_config_default()};
+}
+
+/* The largest matrix any matmul of the model multiplies (experts of a layer share one
+ * shape), for FORWARD_BATCH_CAP tokens. */
+static kernel_shape shape_of(const model *m) {
+    kernel_shape shape = {.max_batch = FORWARD_BATCH_CAP};
+    kernel_shape_add(&shape, &m->output);
+    for (int l = 0; m->layers && l < m->cfg.n_layer; l++) {
+        const layer_weights *w = &m->layers[l];
+        const qmatrix *each[] = {&w->wq, &w->wk, &w->wv, &w->wo, &w->ffn_gate, &w->ffn_up,
+                                 &w->ffn_down, &w->ffn_gate_inp};
+        for (size_t i = 0; i < sizeof each / sizeof *each; i++)
+            if (each[i]->data) kernel_shape_add(&shape, each[i]);
+        const qmatrix *exps[] = {w->gate_exps, w->up_exps, w->down_exps};
+        for (int k = 0; k < 3; k++)
+            if (exps[k] && m->cfg.n_expert) kernel_shape_add(&shape, &exps[k][0]);
+    }
+    return shape;
+}
+
+/* The kernel context (configuration + scratch for the largest matrix) and, when the
+ * configuration says so, the repacked weights. */
+static int bind_kernels(model *m, const model_options *opts, scarce_error *err) {
+    const model_options defaults = model_options_default();
+    if (!opts) opts = &defaults;
+    kernel_shape shape = shape_of(m);
+    char msg[128];
+    if (!(m->kernels = kernel_ctx_new(&opts->kernels, &shape, msg)))
+        return scarce_fail(err, "%s: %s", m->file->path, msg);
+    /* Decode kernels read Q4_0/Q8_0 weights 8 rows interleaved (kernels/repack.h); the
+     * copies add their size to RSS. repack = 0 (SCARCE_REPACK=0) keeps the file layout. */
+    if (opts->kernels.repack && each_matmul_weight(m, repack_matrix))
+        return scarce_fail(err, "%s: out of memory for the repacked weights (SCARCE_REPACK=0 "
+                           "reads them in place)", m->file->path);
+    return 0;
+}
+
+model *model_from_gguf(gguf_file *f, const model_options *opts, scarce_error *err) {
     model *m = calloc(1, sizeof *m);
     if (!m) {
         scarce_fail(err, "out of memory");
@@ -247,13 +286,7 @@ model *model_from_gguf(gguf_file *f, scarce_error *err) {
     }
     for (int l = 0; l < m->cfg.n_layer; l++)
         if (bind_layer(m, l, err)) goto fail;
-    /* Decode kernels read Q4_0/Q8_0 weights 8 rows interleaved (kernels/repack.h); the
-     * copies add their size to RSS. SCARCE_REPACK=0 keeps the file layout. */
-    if (each_matmul_weight(m, repack_matrix)) {
-        scarce_fail(err, "%s: out of memory for the repacked weights (SCARCE_REPACK=0 reads "
-                    "them in place)", f->path);
-        goto fail;
-    }
+    if (bind_kernels(m, opts, err)) goto fail;
     return m;
 fail:
     m->file = NULL; /* the caller still owns f on failure */
@@ -261,10 +294,10 @@ fail:
     return NULL;
 }
 
-model *model_load(const char *path, scarce_error *err) {
+model *model_load(const char *path, const model_options *opts, scarce_error *err) {
     gguf_file *f = gguf_open(path, err);
     if (!f) return NULL;
-    model *m = model_from_gguf(f, err);
+    model *m = model_from_gguf(f, opts, err);
     if (!m) gguf_close(f);
     return m;
 }
@@ -272,6 +305,7 @@ model *model_load(const char *path, scarce_error *err) {
 void model_free(model *m) {
     if (!m) return;
     each_matmul_weight(m, release_packed);
+    kernel_ctx_free(m->kernels);
     for (int l = 0; m->layers && l < m->cfg.n_layer; l++) {
         layer_weights *w = &m->layers[l];
         free(w->attn_norm);
@@ -284,6 +318,17 @@ void model_free(model *m) {
     free(m->output_norm);
     if (m->file) gguf_close(m->file);
     free(m);
+}
+
+int model_set_threads(model *m, int n_threads, scarce_error *err) {
+    char msg[128];
+    if (kernel_ctx_set_threads(m->kernels, n_threads, msg))
+        return scarce_fail(err, "%s: %s", m->file->path, msg);
+    return 0;
+}
+
+const kernel_config *model_kernel_config(const model *m) {
+    return kernel_ctx_config(m->kernels);
 }
 
 size_t model_weight_bytes(const model *m) {

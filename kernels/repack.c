@@ -118,13 +118,8 @@ vec_dot_tile_fn repack_tile(uint32_t type) {
     return NULL;
 }
 
-int repack_enabled(void) {
-    const char *e = getenv("SCARCE_REPACK");
-    return !(e && strcmp(e, "0") == 0);
-}
-
 int repack_matrix(qmatrix *W) {
-    if (W->packed || !repack_enabled() || !repack_tile(W->type) || !repack_has_layout(W->type) ||
+    if (W->packed || !repack_tile(W->type) || !repack_has_layout(W->type) ||
         W->rows % REPACK_ROWS || W->rows == 0)
         return 0;
     size_t bytes = (size_t)W->rows * W->row_bytes;

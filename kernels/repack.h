@@ -61,10 +61,8 @@
  * packed kernel of a type for the ISA kernels_init() chose; NULL when there is none
  * (scalar ISA: the file layout and the ordinary kernels stay in use). */
 vec_dot_tile_fn repack_tile(uint32_t type);
-/* 1 unless the environment says SCARCE_REPACK=0 (A/B measurement). */
-int repack_enabled(void);
-
-/* Packs W when repack_enabled(), the type has a packed kernel and rows % 8 == 0, and sets
+/* Packs W when the type has a packed kernel and rows % 8 == 0 (a kernel configuration
+ * with repack = 0 does not call it: engine/model.c), and sets
  * W->packed to a new aligned buffer of rows * row_bytes bytes (free with repack_release).
  * Returns 0 (also when W stays unpacked), -1 when out of memory. */
 int repack_matrix(qmatrix *W);
