@@ -12,7 +12,7 @@ TEST(ppl_window_equals_direct_nll) {
     if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
     scarce_error e;
     kernels_init(NULL, NULL);
-    model *m = model_load(shared_path(STORIES), &e);
+    model *m = model_load(shared_path(STORIES), NULL, &e);
     REQUIRE(m);
     enum { C = 24 };
     int ids[C];
@@ -45,7 +45,7 @@ TEST(ppl_kl_of_model_against_itself_is_zero) {
     if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
     scarce_error e;
     kernels_init(NULL, NULL);
-    model *m = model_load(shared_path(STORIES), &e);
+    model *m = model_load(shared_path(STORIES), NULL, &e);
     REQUIRE(m);
     enum { C = 16 };
     int ids[C];

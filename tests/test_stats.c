@@ -25,7 +25,7 @@ TEST(stats_weight_bytes_per_token_match_tensor_table) {
     if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
     scarce_error e;
     kernels_init(NULL, NULL);
-    model *m = model_load(shared_path(STORIES), &e);
+    model *m = model_load(shared_path(STORIES), NULL, &e);
     REQUIRE(m);
     session s;
     REQUIRE(session_init(&s, m, 64, &e) == 0);

@@ -1,0 +1,35 @@
+/* kernel_ctx_util.c - see kernel_ctx_util.h. */
+#include "kernel_ctx_util.h"
+
+static kernel_ctx *ctx;
+
+int test_kernel_set(const kernel_config *cfg) {
+    kernel_config want = *cfg;
+    want.isa = kernels_isa();
+    const kernel_shape shape = {.max_cols = TEST_KERNEL_MAX_COLS,
+                                .max_row_bytes = TEST_KERNEL_MAX_COLS * sizeof(float),
+                                .max_batch = TEST_KERNEL_MAX_BATCH};
+    char msg[128];
+    kernel_ctx *made = kernel_ctx_new(&want, &shape, msg);
+    if (!made) return -1;
+    kernel_ctx_free(ctx);
+    ctx = made;
+    return 0;
+}
+
+kernel_ctx *test_kernels(void) {
+    if (!ctx || kernel_ctx_config(ctx)->isa != kernels_isa()) {
+        const kernel_config cfg = ctx ? *kernel_ctx_config(ctx) : kernel_config_default();
+        if (test_kernel_set(&cfg)) return NULL;
+    }
+    return ctx;
+}
+
+kernel_config test_kernel_config(void) {
+    return *kernel_ctx_config(test_kernels());
+}
+
+void test_kernel_threads(int n_threads) {
+    char msg[128];
+    kernel_ctx_set_threads(test_kernels(), n_threads, msg);
+}
