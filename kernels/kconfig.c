@@ -8,8 +8,12 @@
 #include "gemm.h"
 
 kernel_config kernel_config_default(void) {
-    return (kernel_config){.isa = kernels_isa(), .repack = 1, .gemm = -1, .adapt_threads = 1,
-                           .steal = 1, .threads = 1};
+    return (kernel_config){.isa = kernels_isa(),
+                           .repack = 1,
+                           .gemm = -1,
+                           .adapt_threads = 1,
+                           .steal = 1,
+                           .threads = 1};
 }
 
 /* 1 unless the variable is "0" (the A/B switches: unset means on). */
@@ -84,7 +88,6 @@ const char *kernel_config_gemm_name(const kernel_config *cfg) {
 
 void kernel_config_describe(const kernel_config *cfg, char *buf, size_t size) {
     snprintf(buf, size, "isa=%s repack=%s gemm=%s adapt_threads=%s steal=%s threads=%d",
-             kernels_isa_name(cfg->isa), cfg->repack ? "on" : "off",
-             kernel_config_gemm_name(cfg), cfg->adapt_threads ? "on" : "off",
-             cfg->steal ? "on" : "off", cfg->threads);
+             kernels_isa_name(cfg->isa), cfg->repack ? "on" : "off", kernel_config_gemm_name(cfg),
+             cfg->adapt_threads ? "on" : "off", cfg->steal ? "on" : "off", cfg->threads);
 }

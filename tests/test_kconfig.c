@@ -39,7 +39,8 @@ static qmatrix random_matrix(uint32_t type, int64_t rows, int64_t cols) {
         qtype(type)->quantize(row, data + r * row_bytes, cols, NULL);
     }
     free(row);
-    return (qmatrix){.data = data, .type = type, .rows = rows, .cols = cols, .row_bytes = row_bytes};
+    return (qmatrix){
+        .data = data, .type = type, .rows = rows, .cols = cols, .row_bytes = row_bytes};
 }
 
 TEST(kconfig_from_env_reads_each_variable) {
@@ -57,7 +58,8 @@ TEST(kconfig_from_env_reads_each_variable) {
     char text[160];
     kernel_config_describe(&c, text, sizeof text);
     CHECK_MSG(strcmp(text, "isa=scalar repack=off gemm=own adapt_threads=off steal=off "
-                           "threads=1") == 0, "%s", text);
+                           "threads=1") == 0,
+              "%s", text);
     /* the defaults never look at the environment */
     const kernel_config d = kernel_config_default();
     CHECK(d.repack && d.gemm == -1 && d.adapt_threads && d.steal && d.threads == 1);
@@ -211,7 +213,8 @@ TEST(kconfig_two_models_two_configs_each_as_alone) {
     for (int k = 0; k < 2; k++) REQUIRE(open_run(&both[k], path, opts[k]) == 0);
     CHECK(both[0].m->output.packed != NULL || cpu_best_isa() == ISA_SCALAR);
     CHECK(both[1].m->output.packed == NULL);
-    CHECK(model_kernel_config(both[0].m)->threads == 1 && model_kernel_config(both[1].m)->threads == 2);
+    CHECK(model_kernel_config(both[0].m)->threads == 1 &&
+          model_kernel_config(both[1].m)->threads == 2);
     for (int i = 0; i <= N_TOK; i++) /* interleaved: a, b, a, b ... */
         for (int k = 0; k < 2; k++) REQUIRE(step(&both[k], i) == 0);
     for (int k = 0; k < 2; k++)
@@ -221,7 +224,8 @@ TEST(kconfig_two_models_two_configs_each_as_alone) {
     CHECK(memcmp(both[0].logits[0], both[1].logits[0], sizeof both[0].logits[0]) != 0);
     /* threads through the engine's API */
     scarce_error err = {0};
-    CHECK(model_set_threads(both[0].m, 2, &err) == 0 && model_kernel_config(both[0].m)->threads == 2);
+    CHECK(model_set_threads(both[0].m, 2, &err) == 0 &&
+          model_kernel_config(both[0].m)->threads == 2);
     CHECK(model_set_threads(both[0].m, 0, &err) == -1 && strstr(err.msg, "threads"));
     for (int k = 0; k < 2; k++) close_run(&both[k]);
     free(alone), free(both);
@@ -233,17 +237,18 @@ TEST(kconfig_cli_version_and_bad_env) {
     CHECK_EQ_INT(run_cmd(cmd, &out, NULL), 0);
     REQUIRE(out);
     CHECK_MSG(strstr(out, "ISA detected: ") && strstr(out, "OpenBLAS: ") &&
-                  strstr(out, "gemm=own") && strstr(out, "steal=off") && strstr(out, "build flags: "),
+                  strstr(out, "gemm=own") && strstr(out, "steal=off") &&
+                  strstr(out, "build flags: "),
               "%s", out);
     free(out), out = NULL;
     snprintf(cmd, sizeof cmd, "SCARCE_GEMM=fastest %s run -m x.gguf", scarce_bin());
     CHECK_EQ_INT(run_cmd(cmd, NULL, &err), 2);
-    CHECK_MSG(err && strstr(err, "SCARCE_GEMM") && strchr(err, '\n') == err + strlen(err) - 1,
-              "%s", err ? err : "");
+    CHECK_MSG(err && strstr(err, "SCARCE_GEMM") && strchr(err, '\n') == err + strlen(err) - 1, "%s",
+              err ? err : "");
     free(err);
     if (!file_exists(shared_path("models/stories260K.gguf"))) SKIP("stories260K.gguf not found");
-    snprintf(cmd, sizeof cmd, "SCARCE_REPACK=0 %s run -m %s -n 2 -t 2 --temp 0 --json", scarce_bin(),
-             shared_path("models/stories260K.gguf"));
+    snprintf(cmd, sizeof cmd, "SCARCE_REPACK=0 %s run -m %s -n 2 -t 2 --temp 0 --json",
+             scarce_bin(), shared_path("models/stories260K.gguf"));
     CHECK_EQ_INT(run_cmd(cmd, &out, NULL), 0);
     CHECK_MSG(out && strstr(out, "\"kernels\": {\"isa\": ") && strstr(out, "\"repack\": false") &&
                   strstr(out, "\"threads\": 2}"),

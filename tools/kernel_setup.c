@@ -23,7 +23,9 @@ model_options kernel_setup_options(int n_threads) {
     return o;
 }
 
-const kernel_config *kernel_setup_config(void) { return &startup; }
+const kernel_config *kernel_setup_config(void) {
+    return &startup;
+}
 
 /* The kernel sets this binary carries (each is picked at run time, kernels/cpu.c). */
 static const char *isa_compiled(void) {
