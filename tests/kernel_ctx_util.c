@@ -1,6 +1,10 @@
 /* kernel_ctx_util.c - see kernel_ctx_util.h. */
 #include "kernel_ctx_util.h"
 
+#include <stdlib.h>
+
+#include "../quant/types.h"
+
 static kernel_ctx *ctx;
 
 int test_kernel_set(const kernel_config *cfg) {
@@ -32,4 +36,24 @@ kernel_config test_kernel_config(void) {
 void test_kernel_threads(int n_threads) {
     char msg[128];
     kernel_ctx_set_threads(test_kernels(), n_threads, msg);
+}
+
+static unsigned rng = 99;
+
+float test_uniform(void) {
+    rng = rng * 1664525u + 1013904223u;
+    return (float)(rng >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
+}
+
+qmatrix test_random_matrix(uint32_t type, int64_t rows, int64_t cols) {
+    const size_t row_bytes = qtype_row_bytes(type, cols);
+    char *data = malloc(row_bytes * rows);
+    float *row = malloc(cols * sizeof(float));
+    for (int64_t r = 0; r < rows; r++) {
+        for (int64_t i = 0; i < cols; i++) row[i] = test_uniform();
+        qtype(type)->quantize(row, data + r * row_bytes, cols, NULL);
+    }
+    free(row);
+    return (qmatrix){
+        .data = data, .type = type, .rows = rows, .cols = cols, .row_bytes = row_bytes};
 }

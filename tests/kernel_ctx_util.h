@@ -19,4 +19,10 @@ int test_kernel_set(const kernel_config *cfg);
 /* Threads of its matmuls. */
 void test_kernel_threads(int n_threads);
 
+/* Uniform in [-1, 1), one fixed sequence per process. */
+float test_uniform(void);
+/* rows x cols of `type` quantized from uniform floats in [-1, 1) (one fixed sequence per
+ * process), quant/'s quantizer; free((void *)W.data). */
+qmatrix test_random_matrix(uint32_t type, int64_t rows, int64_t cols);
+
 #endif

@@ -14,6 +14,7 @@
 #include "../kernels/gemm.h"
 #include "../kernels/matmul.h"
 #include "../quant/types.h"
+#include "kernel_ctx_util.h"
 #include "test.h"
 
 static const char *env_names[] = {"SCARCE_ISA", "SCARCE_REPACK", "SCARCE_GEMM",
@@ -21,26 +22,6 @@ static const char *env_names[] = {"SCARCE_ISA", "SCARCE_REPACK", "SCARCE_GEMM",
 
 static void clear_env(void) {
     for (size_t i = 0; i < sizeof env_names / sizeof *env_names; i++) unsetenv(env_names[i]);
-}
-
-static unsigned rng = 99;
-static float uniform(void) {
-    rng = rng * 1664525u + 1013904223u;
-    return (float)(rng >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
-}
-
-/* rows x cols of type `type`, random; free() the data. */
-static qmatrix random_matrix(uint32_t type, int64_t rows, int64_t cols) {
-    const size_t row_bytes = qtype_row_bytes(type, cols);
-    char *data = malloc(row_bytes * rows);
-    float *row = malloc(cols * sizeof(float));
-    for (int64_t r = 0; r < rows; r++) {
-        for (int64_t i = 0; i < cols; i++) row[i] = uniform();
-        qtype(type)->quantize(row, data + r * row_bytes, cols, NULL);
-    }
-    free(row);
-    return (qmatrix){
-        .data = data, .type = type, .rows = rows, .cols = cols, .row_bytes = row_bytes};
 }
 
 TEST(kconfig_from_env_reads_each_variable) {
@@ -87,7 +68,7 @@ TEST(kconfig_env_changes_after_start_up_change_nothing) {
     char msg[128];
     REQUIRE(kernel_config_from_env(&cfg, msg) == 0);
     const kernel_config saved = cfg;
-    qmatrix W = random_matrix(QT_Q8_0, 96, 256);
+    qmatrix W = test_random_matrix(QT_Q8_0, 96, 256);
     kernel_shape shape = {.max_batch = 32};
     kernel_shape_add(&shape, &W);
     kernel_ctx *k = kernel_ctx_new(&cfg, &shape, msg);
@@ -95,7 +76,7 @@ TEST(kconfig_env_changes_after_start_up_change_nothing) {
     enum { B = 32 };
     float *X = malloc(sizeof(float) * B * 256), *Y0 = malloc(sizeof(float) * B * 96),
           *Y1 = malloc(sizeof(float) * B * 96);
-    for (int i = 0; i < B * 256; i++) X[i] = uniform();
+    for (int i = 0; i < B * 256; i++) X[i] = test_uniform();
     REQUIRE(matmul(k, &W, X, B, Y0) == 0);
     /* what the old code read per call or lazily */
     setenv("SCARCE_GEMM", "tiles", 1), setenv("SCARCE_REPACK", "1", 1);
@@ -117,7 +98,7 @@ TEST(kconfig_env_changes_after_start_up_change_nothing) {
 
 TEST(kconfig_matmul_beyond_scratch_fails_without_abort) {
     REQUIRE(kernels_init(NULL, NULL) == 0);
-    qmatrix W = random_matrix(QT_Q4_0, 64, 256), wide = random_matrix(QT_Q4_0, 8, 512);
+    qmatrix W = test_random_matrix(QT_Q4_0, 64, 256), wide = test_random_matrix(QT_Q4_0, 8, 512);
     kernel_shape shape = {.max_batch = 4};
     kernel_shape_add(&shape, &W);
     kernel_config cfg = kernel_config_default();
@@ -125,7 +106,7 @@ TEST(kconfig_matmul_beyond_scratch_fails_without_abort) {
     kernel_ctx *k = kernel_ctx_new(&cfg, &shape, msg);
     REQUIRE(k != NULL);
     float X[5 * 512], Y[5 * 64];
-    for (int i = 0; i < 5 * 512; i++) X[i] = uniform();
+    for (int i = 0; i < 5 * 512; i++) X[i] = test_uniform();
     for (int i = 0; i < 5 * 64; i++) Y[i] = 7.0f;
     CHECK(matmul(k, &W, X, 4, Y) == 0);
     Y[4 * 64] = 7.0f;

@@ -32,15 +32,7 @@ static void random_bytes(uint8_t *p, size_t n) {
 
 /* Rows of a type from random floats (realistic codes and scales). */
 static uint8_t *random_rows(uint32_t type, int64_t rows, int64_t cols) {
-    size_t row_bytes = qtype_row_bytes(type, cols);
-    uint8_t *w = malloc(row_bytes * rows);
-    float *x = malloc(cols * sizeof(float));
-    for (int64_t r = 0; r < rows; r++) {
-        for (int64_t i = 0; i < cols; i++) x[i] = next_float();
-        qtype(type)->quantize(x, w + r * row_bytes, cols, NULL);
-    }
-    free(x);
-    return w;
+    return (uint8_t *)test_random_matrix(type, rows, cols).data;
 }
 
 /* fp16 fields of a block: Q4_1 d and m, Q2_K d and dmin, the others d. */
