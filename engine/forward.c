@@ -237,6 +237,7 @@ const float *forward(session *s, const int *tokens, int n, int all_logits, scarc
         }
         rs->logits = grown;
     }
+    kernel_ctx_bind_threads(s->m->kernels); /* attention runs on the model's threads too */
     const int start_pos = s->cache.n_pos;
     const run_stats before = s->stats;
     double t0 = now_seconds();

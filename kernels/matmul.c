@@ -138,7 +138,6 @@ kernel_ctx *kernel_ctx_new(const kernel_config *cfg, const kernel_shape *shape, 
     for (int i = 0; i < ACT_SLOTS; i++)
         if (!(k->act[i] = alloc64(k->act_bytes))) goto oom;
     if (!(k->xt = alloc64(k->xt_bytes)) || alloc_thread_scratch(k, 0, cfg->threads)) goto oom;
-    omp_set_num_threads(cfg->threads);
     return k;
 oom:
     kernel_ctx_free(k);
@@ -168,9 +167,10 @@ int kernel_ctx_set_threads(kernel_ctx *k, int n_threads, char *msg) {
         return -1;
     }
     k->cfg.threads = n_threads;
-    omp_set_num_threads(n_threads);
     return 0;
 }
+
+void kernel_ctx_bind_threads(const kernel_ctx *k) { omp_set_num_threads(k->cfg.threads); }
 
 /* Converts B activation rows to the weight type's dot_type into buffer `slot`; returns X
  * itself for f32. */

@@ -45,10 +45,13 @@ void kernel_shape_add(kernel_shape *shape, const qmatrix *W);
 kernel_ctx *kernel_ctx_new(const kernel_config *cfg, const kernel_shape *shape, char *msg);
 void kernel_ctx_free(kernel_ctx *k);
 const kernel_config *kernel_ctx_config(const kernel_ctx *k);
-/* Threads of the context's matmuls (1 .. KERNEL_MAX_THREADS), also the calling thread's
- * OpenMP default (ops.c's parallel regions). -1 (msg, 128 bytes) when out of range or
- * out of memory for the new threads' scratch; the context is then unchanged. */
+/* Threads of the context's matmuls (1 .. KERNEL_MAX_THREADS). -1 (msg, 128 bytes) when
+ * out of range or out of memory for the new threads' scratch; the context is then
+ * unchanged. */
 int kernel_ctx_set_threads(kernel_ctx *k, int n_threads, char *msg);
+/* Makes k's thread count the calling thread's OpenMP default, for the parallel regions
+ * outside matmul (ops.c's attention): the forward pass calls it before each pass. */
+void kernel_ctx_bind_threads(const kernel_ctx *k);
 /* Why the last call that returned -1 failed. */
 const char *kernel_ctx_error(const kernel_ctx *k);
 
