@@ -172,7 +172,7 @@ static void close_run(run *r) {
 }
 
 TEST(kconfig_two_models_two_configs_each_as_alone) {
-    if (!file_exists(shared_path("models/stories260K.gguf"))) SKIP("stories260K.gguf not found");
+    NEED_SHARED("models/stories260K.gguf");
     REQUIRE(kernels_init(NULL, NULL) == 0);
     char path[512], cmd[1024];
     snprintf(path, sizeof path, "%s/k.gguf", test_tmpdir());
@@ -227,7 +227,7 @@ TEST(kconfig_cli_version_and_bad_env) {
     CHECK_MSG(err && strstr(err, "SCARCE_GEMM") && strchr(err, '\n') == err + strlen(err) - 1, "%s",
               err ? err : "");
     free(err);
-    if (!file_exists(shared_path("models/stories260K.gguf"))) SKIP("stories260K.gguf not found");
+    NEED_SHARED("models/stories260K.gguf");
     snprintf(cmd, sizeof cmd, "SCARCE_REPACK=0 %s run -m %s -n 2 -t 2 --temp 0 --json",
              scarce_bin(), shared_path("models/stories260K.gguf"));
     CHECK_EQ_INT(run_cmd(cmd, &out, NULL), 0);

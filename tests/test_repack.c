@@ -323,7 +323,7 @@ static int greedy(const char *path, const model_options *opts, int n, int *token
  * reference by 9.2e-3 on this model (max |logit| 0.87), while the packed kernel gives the
  * scalar reference's logits (measured identical), which is checked at 1e-5. */
 TEST(repack_forward_on_off_same_greedy) {
-    if (!file_exists(shared_path("models/stories260K.gguf"))) SKIP("stories260K.gguf not found");
+    NEED_SHARED("models/stories260K.gguf");
     if (cpu_best_isa() == ISA_SCALAR) SKIP("no AVX2 on this CPU");
     REQUIRE(kernels_init(NULL, NULL) == 0);
     model_options opts = model_options_default();

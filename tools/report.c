@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "../engine/machine.h"
+#include "../engine/membw.h"
 #include "../quant/types.h"
 #include "kernel_setup.h"
 
