@@ -96,12 +96,13 @@ void kernel_shape_add(kernel_shape *shape, const qmatrix *W) {
     if (W->row_bytes > shape->max_row_bytes) shape->max_row_bytes = W->row_bytes;
 }
 
-/* Bytes of the widest activation row of `cols` in any dot type (whole blocks). */
+/* Bytes of the widest converted activation row of `cols` in any dot type (whole blocks;
+ * f32 activations are used in place). */
 static size_t max_act_row(int64_t cols) {
-    size_t most = (size_t)cols * sizeof(float);
+    size_t most = 64;
     for (int i = 0; qtype_at(i); i++) {
         const quant_type *dt = qtype(qtype_at(i)->dot_type);
-        if (!dt) continue;
+        if (!dt || dt->id == QT_F32) continue;
         size_t bytes = (size_t)((cols + dt->block - 1) / dt->block) * dt->block_bytes;
         if (bytes > most) most = bytes;
     }
