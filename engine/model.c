@@ -190,26 +190,33 @@ static int bind_layer(model *m, int l, scarce_error *err) {
                : 0;
 }
 
-/* Calls fn on every matrix used as a matmul weight. token_embd is read row by row
- * (embedding lookup) and is not one; a tied output is its own qmatrix (a copy of
+/* Calls fn(matrix, arg) on every matrix used as a matmul weight. token_embd is read row by
+ * row (embedding lookup) and is not one; a tied output is its own qmatrix (a copy of
  * token_embd's), so it can be packed while the lookup keeps reading the file. */
-static int each_matmul_weight(model *m, int (*fn)(qmatrix *)) {
-    int rc = fn(&m->output);
+static int each_matmul_weight(model *m, int (*fn)(qmatrix *, void *), void *arg) {
+    int rc = fn(&m->output, arg);
     for (int l = 0; m->layers && l < m->cfg.n_layer; l++) {
         layer_weights *w = &m->layers[l];
         qmatrix *dense[] = {&w->wq, &w->wk, &w->wv, &w->wo, &w->ffn_gate, &w->ffn_up,
                             &w->ffn_down, &w->ffn_gate_inp};
         for (size_t i = 0; i < sizeof dense / sizeof *dense; i++)
-            if (dense[i]->data) rc |= fn(dense[i]);
+            if (dense[i]->data) rc |= fn(dense[i], arg);
         qmatrix *exps[] = {w->gate_exps, w->up_exps, w->down_exps};
         for (int k = 0; k < 3; k++)
-            for (int e = 0; exps[k] && e < m->cfg.n_expert; e++) rc |= fn(&exps[k][e]);
+            for (int e = 0; exps[k] && e < m->cfg.n_expert; e++) rc |= fn(&exps[k][e], arg);
     }
     return rc;
 }
 
-static int release_packed(qmatrix *w) {
+static int release_packed(qmatrix *w, void *unused) {
     repack_release(w);
+    return 0;
+}
+
+static int pack(qmatrix *w, void *unused) { return repack_matrix(w); }
+
+static int add_to_shape(qmatrix *w, void *shape) {
+    kernel_shape_add(shape, w);
     return 0;
 }
 
@@ -217,36 +224,19 @@ model_options model_options_default(void) {
     return (model_options){.kernels = kernel_config_default()};
 }
 
-/* The largest matrix any matmul of the model multiplies (experts of a layer share one
- * shape), for FORWARD_BATCH_CAP tokens. */
-static kernel_shape shape_of(const model *m) {
-    kernel_shape shape = {.max_batch = FORWARD_BATCH_CAP};
-    kernel_shape_add(&shape, &m->output);
-    for (int l = 0; m->layers && l < m->cfg.n_layer; l++) {
-        const layer_weights *w = &m->layers[l];
-        const qmatrix *each[] = {&w->wq, &w->wk, &w->wv, &w->wo, &w->ffn_gate, &w->ffn_up,
-                                 &w->ffn_down, &w->ffn_gate_inp};
-        for (size_t i = 0; i < sizeof each / sizeof *each; i++)
-            if (each[i]->data) kernel_shape_add(&shape, each[i]);
-        const qmatrix *exps[] = {w->gate_exps, w->up_exps, w->down_exps};
-        for (int k = 0; k < 3; k++)
-            if (exps[k] && m->cfg.n_expert) kernel_shape_add(&shape, &exps[k][0]);
-    }
-    return shape;
-}
-
 /* The kernel context (configuration + scratch for the largest matrix) and, when the
  * configuration says so, the repacked weights. */
 static int bind_kernels(model *m, const model_options *opts, scarce_error *err) {
     const model_options defaults = model_options_default();
     if (!opts) opts = &defaults;
-    kernel_shape shape = shape_of(m);
+    kernel_shape shape = {.max_batch = FORWARD_BATCH_CAP}; /* the largest matrix, a full pass */
+    each_matmul_weight(m, add_to_shape, &shape);
     char msg[128];
     if (!(m->kernels = kernel_ctx_new(&opts->kernels, &shape, msg)))
         return scarce_fail(err, "%s: %s", m->file->path, msg);
     /* Decode kernels read Q4_0/Q8_0 weights 8 rows interleaved (kernels/repack.h); the
      * copies add their size to RSS. repack = 0 (SCARCE_REPACK=0) keeps the file layout. */
-    if (opts->kernels.repack && each_matmul_weight(m, repack_matrix))
+    if (opts->kernels.repack && each_matmul_weight(m, pack, NULL))
         return scarce_fail(err, "%s: out of memory for the repacked weights (SCARCE_REPACK=0 "
                            "reads them in place)", m->file->path);
     return 0;
@@ -304,7 +294,7 @@ model *model_load(const char *path, const model_options *opts, scarce_error *err
 
 void model_free(model *m) {
     if (!m) return;
-    each_matmul_weight(m, release_packed);
+    each_matmul_weight(m, release_packed, NULL);
     kernel_ctx_free(m->kernels);
     for (int l = 0; m->layers && l < m->cfg.n_layer; l++) {
         layer_weights *w = &m->layers[l];
