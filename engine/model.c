@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../kernels/cpu.h"
 #include "../kernels/repack.h"
 #include "../quant/types.h"
 #include "moe.h"
@@ -98,7 +99,8 @@ static const gguf_tensor *find_shaped(const model *m, const char *name, int64_t 
         return NULL;
     }
     const quant_type *qt = qtype(t->type);
-    if (!qt || !qt->vec_dot || !qt->dequantize) {
+    const type_kernels *k = kernels_for(kernels_isa(), t->type);
+    if (!qt || !k || !k->vec_dot) {
         scarce_fail(err, "tensor %s: type %s (id %u) cannot be computed with", name,
                     qt ? qt->name : "unknown", t->type);
         return NULL;
@@ -213,7 +215,9 @@ static int release_packed(qmatrix *w, void *unused) {
     return 0;
 }
 
-static int pack(qmatrix *w, void *unused) { return repack_matrix(w); }
+static int pack(qmatrix *w, void *kernels) {
+    return repack_matrix(w, kernel_ctx_config(kernels)->isa);
+}
 
 static int add_to_shape(qmatrix *w, void *shape) {
     kernel_shape_add(shape, w);
@@ -236,7 +240,7 @@ static int bind_kernels(model *m, const model_options *opts, scarce_error *err) 
         return scarce_fail(err, "%s: %s", m->file->path, msg);
     /* Decode kernels read Q4_0/Q8_0 weights 8 rows interleaved (kernels/repack.h); the
      * copies add their size to RSS. repack = 0 (SCARCE_REPACK=0) keeps the file layout. */
-    if (opts->kernels.repack && each_matmul_weight(m, pack, NULL))
+    if (opts->kernels.repack && each_matmul_weight(m, pack, m->kernels))
         return scarce_fail(err, "%s: out of memory for the repacked weights (SCARCE_REPACK=0 "
                            "reads them in place)", m->file->path);
     return 0;

@@ -1,11 +1,10 @@
-/* cpu.c - ISA detection and the dispatch table (the vec_dot fields of the type table). */
+/* cpu.c - ISA detection and the dispatch tables (one isa_kernels per ISA, see cpu.h). */
 #include "cpu.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../quant/types.h"
 #include "ref/ref.h"
 #if defined(__x86_64__)
 #include "x86/avx2.h"
@@ -14,6 +13,30 @@
 #include "arm/neon.h"
 #endif
 
+static const char *const isa_names[ISA_COUNT] = {"scalar", "avx2", "avx512", "neon"};
+
+/* Each ISA's table starts as a copy of the one of the ISA it builds on (base; -1 for the
+ * scalar root), then its install function puts its kernels over it. An ISA not built for
+ * this architecture has no line (cpu_best_isa never returns it). */
+typedef struct {
+    int base;
+    void (*install)(isa_kernels *k);
+} isa_line;
+
+static const isa_line isa_list[ISA_COUNT] = {
+    [ISA_SCALAR] = {-1, ref_install},
+#if defined(__x86_64__)
+    [ISA_AVX2] = {ISA_SCALAR, avx2_install},
+    /* no AVX-512 kernels yet: an AVX-512 CPU runs the AVX2 set, which it supports */
+    [ISA_AVX512] = {ISA_AVX2, NULL},
+#endif
+#if defined(__aarch64__)
+    [ISA_NEON] = {ISA_SCALAR, neon_install},
+#endif
+};
+
+static isa_kernels tables[ISA_COUNT];
+static int filled[ISA_COUNT];
 static isa_level current = ISA_SCALAR;
 
 isa_level cpu_best_isa(void) {
@@ -32,41 +55,75 @@ isa_level cpu_best_isa(void) {
 }
 
 const char *kernels_isa_name(isa_level isa) {
-    static const char *names[] = {"scalar", "avx2", "avx512", "neon"};
-    return isa >= ISA_SCALAR && isa <= ISA_NEON ? names[isa] : "?";
+    return isa >= ISA_SCALAR && isa < ISA_COUNT ? isa_names[isa] : "?";
 }
 
-isa_level kernels_isa(void) { return current; }
+isa_level kernels_isa(void) {
+    return current;
+}
+
+/* The CPU runs isa when it is the best one or one the best builds on. */
+int kernels_isa_supported(isa_level isa) {
+    for (int i = cpu_best_isa(); i >= 0; i = isa_list[i].base)
+        if (i == (int)isa) return 1;
+    return 0;
+}
+
+static void fill(isa_level isa) {
+    if (filled[isa]) return;
+    const isa_line *line = &isa_list[isa];
+    if (line->base >= 0) {
+        fill(line->base);
+        tables[isa] = tables[line->base];
+    }
+    if (line->install) line->install(&tables[isa]);
+    filled[isa] = 1;
+}
 
 int kernels_init(const char *isa, char *msg) {
     if (!isa) isa = getenv("SCARCE_ISA");
     isa_level best = cpu_best_isa(), want = best;
     if (isa && *isa) {
         int found = 0;
-        for (int i = ISA_SCALAR; i <= ISA_NEON; i++)
-            if (strcmp(isa, kernels_isa_name(i)) == 0) want = i, found = 1;
+        for (int i = ISA_SCALAR; i < ISA_COUNT; i++)
+            if (strcmp(isa, isa_names[i]) == 0) want = i, found = 1;
         if (!found) {
             if (msg) snprintf(msg, 128, "unknown ISA '%s' (scalar, avx2, avx512, neon)", isa);
             return -1;
         }
-        int ok = want == ISA_SCALAR || want == best || (want == ISA_AVX2 && best == ISA_AVX512);
-        if (!ok) {
+        if (!kernels_isa_supported(want)) {
             if (msg)
                 snprintf(msg, 128, "ISA '%s' is not supported by this CPU (best: %s)", isa,
                          kernels_isa_name(best));
             return -1;
         }
     }
-    ref_install();
-    /* ISA kernels go over the reference for the types they cover. There are no AVX-512
-     * kernels yet (none could be tested on the build machine): an AVX-512 CPU runs the
-     * AVX2 set, which it supports. */
-#if defined(__x86_64__)
-    if (want == ISA_AVX2 || want == ISA_AVX512) avx2_install();
-#endif
-#if defined(__aarch64__)
-    if (want == ISA_NEON) neon_install();
-#endif
+    for (int i = ISA_SCALAR; i < ISA_COUNT; i++)
+        if (kernels_isa_supported(i)) fill(i);
     current = want;
+    ops_install(&tables[want].ops); /* until ops take a kernel configuration */
     return 0;
+}
+
+const isa_kernels *kernels_of(isa_level isa) {
+    return isa >= ISA_SCALAR && isa < ISA_COUNT && filled[isa] ? &tables[isa] : NULL;
+}
+
+const type_kernels *kernels_for(isa_level isa, uint32_t type) {
+    const isa_kernels *k = kernels_of(isa);
+    int i = qtype_index(type);
+    return k && i >= 0 ? &k->type[i] : NULL;
+}
+
+void kernels_set(isa_kernels *k, uint32_t type, type_kernels with) {
+    int i = qtype_index(type);
+    if (i < 0) return;
+    type_kernels *t = &k->type[i];
+    if (with.vec_dot) t->vec_dot = with.vec_dot;
+    if (with.from_float) t->from_float = with.from_float;
+    if (with.vec_dot_tile) t->vec_dot_tile = with.vec_dot_tile;
+    if (with.packed_layout) t->packed_layout = with.packed_layout;
+    if (with.packed_tile) t->packed_tile = with.packed_tile;
+    if (with.gemm_i8x8) t->gemm_i8x8 = with.gemm_i8x8;
+    if (with.dequantize) t->dequantize = with.dequantize;
 }

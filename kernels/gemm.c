@@ -46,15 +46,19 @@ int gemm_have_blas(void) {
 #endif
 }
 
-gemm_method gemm_choose(uint32_t type, int64_t cols, int64_t B, int forced) {
+/* The kernels of a type on one ISA's table. */
+static const type_kernels *of_type(const isa_kernels *isa, uint32_t type) {
+    const int i = qtype_index(type);
+    return isa && i >= 0 ? &isa->type[i] : NULL;
+}
+
+gemm_method gemm_choose(const isa_kernels *isa, uint32_t type, int64_t cols, int64_t B,
+                        int forced) {
     if (B < 2) return GEMM_TILES;
     const quant_type *t = qtype(type);
-    if (!t || !t->dequantize || KC % t->block != 0) return GEMM_TILES;
-    int i8x8 = 0;
-#if defined(__x86_64__)
-    i8x8 = (type == QT_Q4_0 || type == QT_Q8_0) &&
-           (kernels_isa() == ISA_AVX2 || kernels_isa() == ISA_AVX512);
-#endif
+    const type_kernels *k = of_type(isa, type);
+    if (!t || !k || !k->dequantize || KC % t->block != 0) return GEMM_TILES;
+    const int i8x8 = k->gemm_i8x8;
     if (forced == GEMM_BLAS && !gemm_have_blas()) forced = GEMM_OWN;
     if (forced == GEMM_I8X8 && !i8x8) forced = GEMM_TILES;
     if (forced >= 0) return (gemm_method)forced;
@@ -120,25 +124,6 @@ void gemm_tile_f32_ref(int64_t kc, const float *xt, const float *w, size_t ldw, 
             for (int t = 0; t < GEMM_NT; t++) acc[t] += w[r * ldw + k] * xt[k * GEMM_NT + t];
         memcpy(c + r * GEMM_NT, acc, sizeof acc);
     }
-}
-
-static gemm_tile_fn tile_kernel(void) {
-#if defined(__x86_64__)
-    if (kernels_isa() == ISA_AVX2 || kernels_isa() == ISA_AVX512) return gemm_tile_f32_avx2;
-#endif
-    return gemm_tile_f32_ref;
-}
-
-dequantize_fn gemm_dequantizer(const quant_type *t) {
-#if defined(__x86_64__)
-    if (kernels_isa() == ISA_AVX2 || kernels_isa() == ISA_AVX512) {
-        if (t->id == QT_F16) return dequantize_f16_avx2;
-        if (t->id == QT_BF16) return dequantize_bf16_avx2;
-        if (t->id == QT_Q8_0) return dequantize_q8_0_avx2;
-        if (t->id == QT_Q4_0) return dequantize_q4_0_avx2;
-    }
-#endif
-    return t->dequantize;
 }
 
 /* Rows per panel of GEMM_OWN for rows of `cols` floats: OWN_PANEL_BYTES of them, a
@@ -210,15 +195,15 @@ static void own_panel(const quant_type *t, dequantize_fn dequantize, const char 
 
 static int own_rows(const quant_type *t, const char *w, size_t row_bytes, int64_t r0, int64_t r1,
                     int64_t cols, const float *xt, int64_t B, float *Y, size_t ldy,
-                    const gemm_scratch *scratch) {
+                    const isa_kernels *isa, const gemm_scratch *scratch) {
     int64_t groups = (B + GEMM_NT - 1) / GEMM_NT;
     int panel = own_panel_rows(cols), in_place = t->id == QT_F32;
     if ((!in_place && (size_t)panel * cols * sizeof(float) > scratch->panel_bytes) ||
         (size_t)groups * panel * GEMM_NT * sizeof(float) > scratch->acc_bytes)
         return -1;
     float *wbuf = in_place ? NULL : scratch->panel, *c = scratch->acc;
-    dequantize_fn dequantize = gemm_dequantizer(t);
-    gemm_tile_fn kernel = tile_kernel();
+    dequantize_fn dequantize = of_type(isa, t->id)->dequantize;
+    gemm_tile_fn kernel = isa->gemm_tile;
     for (int64_t p0 = r0; p0 < r1; p0 += panel) {
         int np = r1 - p0 < panel ? (int)(r1 - p0) : panel;
         own_panel(t, dequantize, w, row_bytes, p0, np, panel, cols, xt, groups, wbuf, c, kernel);
@@ -234,11 +219,11 @@ static int own_rows(const quant_type *t, const char *w, size_t row_bytes, int64_
 #ifdef SCARCE_BLAS
 static int blas_rows(const quant_type *t, const char *w, size_t row_bytes, int64_t r0, int64_t r1,
                      int64_t cols, const float *X, int64_t B, float *Y, size_t ldy,
-                     const gemm_scratch *scratch) {
+                     const isa_kernels *isa, const gemm_scratch *scratch) {
     int64_t panel = blas_panel_rows(cols);
     if ((size_t)panel * cols * sizeof(float) > scratch->panel_bytes) return -1;
     float *wbuf = scratch->panel;
-    dequantize_fn dequantize = gemm_dequantizer(t);
+    dequantize_fn dequantize = of_type(isa, t->id)->dequantize;
     for (int64_t p0 = r0; p0 < r1; p0 += panel) {
         int64_t np = r1 - p0 < panel ? r1 - p0 : panel;
         for (int64_t r = 0; r < np; r++)
@@ -252,11 +237,12 @@ static int blas_rows(const quant_type *t, const char *w, size_t row_bytes, int64
 
 int gemm_rows(gemm_method m, const quant_type *t, const char *w, size_t row_bytes, int64_t r0,
               int64_t r1, int64_t cols, const float *x, int64_t B, float *Y, size_t ldy,
-              const gemm_scratch *scratch) {
+              const isa_kernels *isa, const gemm_scratch *scratch) {
 #ifdef SCARCE_BLAS
-    if (m == GEMM_BLAS) return blas_rows(t, w, row_bytes, r0, r1, cols, x, B, Y, ldy, scratch);
+    if (m == GEMM_BLAS)
+        return blas_rows(t, w, row_bytes, r0, r1, cols, x, B, Y, ldy, isa, scratch);
 #endif
-    return own_rows(t, w, row_bytes, r0, r1, cols, x, B, Y, ldy, scratch);
+    return own_rows(t, w, row_bytes, r0, r1, cols, x, B, Y, ldy, isa, scratch);
 }
 
 /* ---- GEMM_I8X8 ---- */
@@ -266,22 +252,21 @@ int gemm_rows(gemm_method m, const quant_type *t, const char *w, size_t row_byte
  * kernel; the last rows % 8 go through the type's own tile. */
 int gemm_i8x8_rows(uint32_t type, const char *w, size_t row_bytes, int64_t r0, int64_t r1,
                    int64_t cols, const void *act, size_t act_row, int64_t B, float *Y, size_t ldy,
-                   const gemm_scratch *scratch) {
-    vec_dot_tile_fn packed = repack_tile(type);
-    const quant_type *t = qtype(type);
-    if (!packed || !repack_has_layout(type)) return -1;
+                   const isa_kernels *isa, const gemm_scratch *scratch) {
+    const type_kernels *k = of_type(isa, type);
+    if (!k || !k->packed_tile || !k->packed_layout) return -1;
     int64_t panel = i8x8_panel_rows(row_bytes);
     if ((size_t)panel * row_bytes > scratch->panel_bytes) return -1;
     char *buf = scratch->panel;
     for (int64_t p0 = r0; p0 < r1; p0 += panel) {
         int64_t np = r1 - p0 < panel ? r1 - p0 : panel, full = np / REPACK_ROWS * REPACK_ROWS;
         if (full) {
-            repack_rows(type, full, cols, w + p0 * row_bytes, buf);
-            packed(cols, Y + p0, ldy, buf, row_bytes, (int)full, act, act_row, (int)B);
+            repack_rows(k->packed_layout, full, cols, w + p0 * row_bytes, buf);
+            k->packed_tile(cols, Y + p0, ldy, buf, row_bytes, (int)full, act, act_row, (int)B);
         }
         for (int64_t r = p0 + full; r < p0 + np; r++)
             for (int64_t b = 0; b < B; b++)
-                t->vec_dot(cols, &Y[b * ldy + r], w + r * row_bytes,
+                k->vec_dot(cols, &Y[b * ldy + r], w + r * row_bytes,
                            (const char *)act + b * act_row);
     }
     return 0;

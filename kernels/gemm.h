@@ -2,12 +2,13 @@
  *
  * With B tokens each weight byte feeds B multiply-adds, so prefill is compute-bound and
  * the question is which instructions do the most multiply-adds per cycle:
- *  - GEMM_I8X8: q4_0 / q8_0 rows repacked per batch into repack.h's 8 interleaved rows (for
- *    weights not packed at load), so one int8
- *    maddubs serves 8 rows and the block scaling is one fma per 8 rows (AVX2).
+ *  - GEMM_I8X8: rows repacked per batch into repack.h's 8 interleaved rows (for weights not
+ *    packed at load), so one int8 maddubs serves 8 rows and the block scaling is one fma
+ *    per 8 rows (the types whose kernels set gemm_i8x8: q4_0 / q8_0 on AVX2).
  *  - GEMM_OWN: rows dequantized to f32 per batch (f32 rows read in place), then a
- *    register-tiled f32 micro-kernel (6 rows x 16 tokens; AVX2 where the CPU has it, plain
- *    C otherwise; ~37 GFLOP/s on one Zen1 core in L1, ~93% of its FMA peak).
+ *    register-tiled f32 micro-kernel (6 rows x 16 tokens; the ISA table's gemm_tile: AVX2
+ *    where the CPU has it, plain C otherwise; ~37 GFLOP/s on one Zen1 core in L1, ~93% of
+ *    its FMA peak).
  *  - GEMM_BLAS: the same dequantized panels through OpenBLAS sgemm (BLAS=1 builds).
  * Each weight row is converted once per batch, so the conversion is spread over B tokens.
  * gemm_choose() says which path matmul() takes for a type and B (measured; see there). */
@@ -18,6 +19,7 @@
 #include <stdint.h>
 
 struct quant_type;
+struct isa_kernels; /* kernels/cpu.h: the kernel table of one ISA */
 
 typedef enum {
     GEMM_TILES = 0, /* quantized dot products (vec_dot_tile / vec_dot), no f32 GEMM */
@@ -32,10 +34,11 @@ typedef enum {
 /* Weight rows per micro-kernel call. */
 #define GEMM_NR 6
 
-/* Path for B tokens of weight type `type` with rows of `cols` elements. forced: -1 for
- * the measured choice, or the method a kernel configuration forces (kernels/kconfig.h;
- * i8x8 where the type or ISA has none runs the tiles). */
-gemm_method gemm_choose(uint32_t type, int64_t cols, int64_t B, int forced);
+/* Path for B tokens of weight type `type` with rows of `cols` elements on the kernels of
+ * isa. forced: -1 for the measured choice, or the method a kernel configuration forces
+ * (kernels/kconfig.h; i8x8 where the type or ISA has none runs the tiles). */
+gemm_method gemm_choose(const struct isa_kernels *isa, uint32_t type, int64_t cols, int64_t B,
+                        int forced);
 /* 1 when this build links OpenBLAS. */
 int gemm_have_blas(void);
 const char *gemm_method_name(gemm_method m);
@@ -70,14 +73,14 @@ const float *gemm_prepare(gemm_method m, const float *X, int64_t B, int64_t cols
  * when the scratch is too small for cols and B. */
 int gemm_rows(gemm_method m, const struct quant_type *t, const char *w, size_t row_bytes,
               int64_t r0, int64_t r1, int64_t cols, const float *x, int64_t B, float *Y,
-              size_t ldy, const gemm_scratch *scratch);
+              size_t ldy, const struct isa_kernels *isa, const gemm_scratch *scratch);
 
 /* GEMM_I8X8: Y[b * ldy + r] for r in [r0, r1), b < B, from q4_0 or q8_0 rows (type) and
  * the q8_0 activations act (B rows of act_row bytes, as matmul converts them). -1: the
  * scratch is too small for row_bytes, or no kernel for the type. */
 int gemm_i8x8_rows(uint32_t type, const char *w, size_t row_bytes, int64_t r0, int64_t r1,
                    int64_t cols, const void *act, size_t act_row, int64_t B, float *Y, size_t ldy,
-                   const gemm_scratch *scratch);
+                   const struct isa_kernels *isa, const gemm_scratch *scratch);
 
 /* The micro-kernel: c[r][t] (+)= sum_k w[r * ldw + k] * xt[k][t] for r < nr <= GEMM_NR,
  * t < GEMM_NT; accumulate = 0 overwrites c. */
@@ -85,17 +88,8 @@ typedef void (*gemm_tile_fn)(int64_t kc, const float *xt, const float *w, size_t
                              int nr, int accumulate);
 void gemm_tile_f32_ref(int64_t kc, const float *xt, const float *w, size_t ldw, float *c, int nr,
                        int accumulate);
-/* The fastest dequantizer of type t on this CPU (t->dequantize where there is no other). */
+/* A dequantizer (quant_type.dequantize's signature); the fastest one of each type on each
+ * ISA fills the f32 panels (type_kernels.dequantize, kernels/cpu.h). */
 typedef void (*dequantize_fn)(const void *src, float *dst, int64_t n);
-dequantize_fn gemm_dequantizer(const struct quant_type *t);
-#if defined(__x86_64__)
-void gemm_tile_f32_avx2(int64_t kc, const float *xt, const float *w, size_t ldw, float *c, int nr,
-                        int accumulate);
-/* Same values as the reference dequantizers (quant/), for filling panels. */
-void dequantize_f16_avx2(const void *src, float *dst, int64_t n);
-void dequantize_bf16_avx2(const void *src, float *dst, int64_t n);
-void dequantize_q8_0_avx2(const void *src, float *dst, int64_t n);
-void dequantize_q4_0_avx2(const void *src, float *dst, int64_t n);
-#endif
 
 #endif

@@ -23,7 +23,7 @@ static int env_on(const char *name) {
 }
 
 static int parse_isa(const char *name, isa_level *isa) {
-    for (int i = ISA_SCALAR; i <= ISA_NEON; i++)
+    for (int i = ISA_SCALAR; i < ISA_COUNT; i++)
         if (strcmp(name, kernels_isa_name((isa_level)i)) == 0) {
             *isa = (isa_level)i;
             return 0;
@@ -59,15 +59,14 @@ int kernel_config_from_env(kernel_config *cfg, char *msg) {
 }
 
 int kernel_config_check(const kernel_config *cfg, char *msg) {
-    const isa_level best = cpu_best_isa(), want = cfg->isa;
-    if (want < ISA_SCALAR || want > ISA_NEON) {
+    const isa_level want = cfg->isa;
+    if (want < ISA_SCALAR || want >= ISA_COUNT) {
         snprintf(msg, 128, "kernel configuration: ISA %d is not one of ours", (int)want);
         return -1;
     }
-    /* an AVX-512 CPU also runs the AVX2 kernels */
-    if (!(want == ISA_SCALAR || want == best || (want == ISA_AVX2 && best == ISA_AVX512))) {
+    if (!kernels_isa_supported(want)) {
         snprintf(msg, 128, "ISA '%s' is not supported by this CPU (best: %s)",
-                 kernels_isa_name(want), kernels_isa_name(best));
+                 kernels_isa_name(want), kernels_isa_name(cpu_best_isa()));
         return -1;
     }
     if (cfg->gemm < -1 || cfg->gemm > GEMM_I8X8) {

@@ -16,12 +16,12 @@
 
 #include <omp.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <stdio.h>
-
 #include "../quant/types.h"
+#include "cpu.h"
 #include "gemm.h"
 #include "repack.h"
 
@@ -57,6 +57,7 @@ typedef struct {
 
 struct kernel_ctx {
     kernel_config cfg;
+    const isa_kernels *kernels; /* the table of cfg.isa (kernels/cpu.h) */
     kernel_shape shape;
     thread_choice choices[N_CLASSES];
     char *act[ACT_SLOTS]; /* act_bytes each: max_batch rows of the widest dot-type row */
@@ -129,9 +130,13 @@ static int alloc_thread_scratch(kernel_ctx *k, int from, int to) {
 
 kernel_ctx *kernel_ctx_new(const kernel_config *cfg, const kernel_shape *shape, char *msg) {
     if (kernel_config_check(cfg, msg)) return NULL;
+    if (!kernels_of(cfg->isa)) {
+        snprintf(msg, 128, "no %s kernels: kernels_init has not run", kernels_isa_name(cfg->isa));
+        return NULL;
+    }
     kernel_ctx *k = calloc(1, sizeof *k);
     if (!k) goto oom;
-    k->cfg = *cfg, k->shape = *shape;
+    k->cfg = *cfg, k->shape = *shape, k->kernels = kernels_of(cfg->isa);
     if (k->shape.max_batch < 1) k->shape.max_batch = 1;
     if (k->shape.max_cols < 1) k->shape.max_cols = 1;
     k->act_bytes = max_act_row(k->shape.max_cols) * (size_t)k->shape.max_batch;
@@ -182,11 +187,12 @@ static const void *convert_activations(kernel_ctx *k, const quant_type *t, const
         return X;
     }
     const quant_type *dt = qtype(t->dot_type);
+    from_float_fn from_float = kernels_for(k->cfg.isa, t->dot_type)->from_float;
     *act_row = qtype_row_bytes(t->dot_type, cols);
     char *buf = k->act[slot]; /* fits: check_fits() bounds B and cols */
     for (int64_t b = 0; b < B; b++) {
-        if (dt->from_float)
-            dt->from_float(X + b * cols, buf + b * *act_row, cols);
+        if (from_float)
+            from_float(X + b * cols, buf + b * *act_row, cols);
         else
             dt->quantize(X + b * cols, buf + b * *act_row, cols, NULL);
     }
@@ -202,7 +208,8 @@ typedef struct {
     float *Y;
     gemm_method gemm; /* GEMM_TILES: the fields above; else the f32 path below */
     const quant_type *t;
-    const float *gemm_x; /* gemm_prepare()'s activations */
+    const float *gemm_x;     /* gemm_prepare()'s activations */
+    const isa_kernels *isa; /* the context's ISA table (the GEMM paths' kernels) */
 } matmul_job;
 
 /* Rows [r0, r1) of the job against all B activation rows, panel by panel, with the
@@ -211,10 +218,10 @@ static int matmul_rows(const matmul_job *job, int64_t r0, int64_t r1, const gemm
     const int64_t cols = job->cols, rows = job->rows;
     if (job->gemm == GEMM_I8X8)
         return gemm_i8x8_rows(job->t->id, job->w, job->row_bytes, r0, r1, cols, job->act,
-                              job->act_row, job->B, job->Y, (size_t)rows, sc);
+                              job->act_row, job->B, job->Y, (size_t)rows, job->isa, sc);
     if (job->gemm != GEMM_TILES)
         return gemm_rows(job->gemm, job->t, job->w, job->row_bytes, r0, r1, cols, job->gemm_x,
-                         job->B, job->Y, (size_t)rows, sc);
+                         job->B, job->Y, (size_t)rows, job->isa, sc);
     if (job->tile && job->B == 1) {
         job->tile(cols, &job->Y[r0], 0, job->w + r0 * job->row_bytes, job->row_bytes,
                   (int)(r1 - r0), job->act, job->act_row, 1);
@@ -343,21 +350,23 @@ static int run_shared(kernel_ctx *kc, const matmul_job *jobs, int n, int nth) {
 }
 
 /* The job for W x B tokens into Y, without its activations (job.act / job.gemm_x). */
-static matmul_job make_job(const qmatrix *W, int64_t B, float *Y, int forced_gemm) {
+static matmul_job make_job(const kernel_ctx *kc, const qmatrix *W, int64_t B, float *Y) {
     const quant_type *t = qtype(W->type);
+    const type_kernels *k = kernels_for(kc->cfg.isa, W->type);
     matmul_job job = {.w = W->data,
                       .row_bytes = W->row_bytes,
                       .rows = W->rows,
                       .cols = W->cols,
                       .B = B,
-                      .dot = t->vec_dot,
-                      .tile = t->vec_dot_tile,
+                      .dot = k->vec_dot,
+                      .tile = k->vec_dot_tile,
                       .Y = Y,
                       .t = t,
-                      .gemm = gemm_choose(W->type, W->cols, B, forced_gemm)};
+                      .isa = kc->kernels,
+                      .gemm = gemm_choose(kc->kernels, W->type, W->cols, B, kc->cfg.gemm)};
     /* Packed copy (repack.h): its tile kernel takes the same arguments, rows starting at
      * r0 % 8 == 0 sit at r0 row_bytes as in the file. Larger batches keep the file layout. */
-    vec_dot_tile_fn packed = W->packed && B <= REPACK_MAX_BATCH ? repack_tile(W->type) : NULL;
+    vec_dot_tile_fn packed = W->packed && B <= REPACK_MAX_BATCH ? k->packed_tile : NULL;
     if (packed) job.w = W->packed, job.tile = packed, job.gemm = GEMM_TILES;
     return job;
 }
@@ -412,7 +421,7 @@ static int run_job(kernel_ctx *k, const matmul_job *job, int nth) {
 
 int matmul(kernel_ctx *k, const qmatrix *W, const float *X, int64_t B, float *Y) {
     if (check_fits(k, W, B)) return -1;
-    matmul_job job = make_job(W, B, Y, k->cfg.gemm);
+    matmul_job job = make_job(k, W, B, Y);
     if (job.gemm == GEMM_OWN || job.gemm == GEMM_BLAS) {
         job.gemm_x = gemm_prepare(job.gemm, X, B, W->cols, k->xt, k->xt_bytes);
         if (!job.gemm_x)
@@ -459,7 +468,7 @@ int matmul_multi(kernel_ctx *k, const qmatrix *const *W, int n, const float *X, 
     for (int i = 0; i < n; i++)
         if (check_fits(k, W[i], B)) return -1;
     for (int i = 0; i < n && fused; i++) {
-        jobs[i] = make_job(W[i], B, Y[i], k->cfg.gemm);
+        jobs[i] = make_job(k, W[i], B, Y[i]);
         fused = jobs[i].gemm == GEMM_TILES && W[i]->cols == W[0]->cols;
         work += (double)W[i]->rows * (double)W[i]->row_bytes * (double)B;
         rows += W[i]->rows;

@@ -37,7 +37,7 @@ static qmatrix random_matrix(uint32_t type, int64_t rows, int pack) {
         t->quantize(row, data + r * row_bytes, COLS, NULL);
     }
     qmatrix W = {.data = data, .type = type, .rows = rows, .cols = COLS, .row_bytes = row_bytes};
-    if (pack && repack_matrix(&W) != 0) W.packed = NULL;
+    if (pack && repack_matrix(&W, kernels_isa()) != 0) W.packed = NULL;
     return W;
 }
 

@@ -1,5 +1,5 @@
 /* avx2_tile.c - Q4_0 and Q8_0 weights against Q8_0 activations, NR rows x NA activations
- * at a time (vec_dot_tile of the type table).
+ * at a time (vec_dot_tile of the ISA tables, kernels/cpu.h).
  *
  * Decode (one activation) walks 4 rows together: each activation block is loaded and
  * summed once for 4 rows, and 4 independent accumulators hide the FMA latency. Batches
