@@ -161,7 +161,8 @@ void gemm_scratch_size(int64_t max_cols, size_t max_row_bytes, int64_t max_B,
     if (I8X8_PANEL_BYTES > need) need = I8X8_PANEL_BYTES;
     if (REPACK_ROWS * max_row_bytes > need) need = REPACK_ROWS * max_row_bytes;
     *panel_bytes = need;
-    *acc_bytes = (size_t)((max_B + GEMM_NT - 1) / GEMM_NT) * OWN_PANEL_MAX * GEMM_NT * sizeof(float);
+    const size_t groups = (size_t)((max_B + GEMM_NT - 1) / GEMM_NT);
+    *acc_bytes = groups * OWN_PANEL_MAX * GEMM_NT * sizeof(float);
 }
 
 /* Rows [p0, p0 + np) of W against all groups; c is [groups][panel][GEMM_NT]. The panel is

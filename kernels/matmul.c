@@ -147,7 +147,8 @@ kernel_ctx *kernel_ctx_new(const kernel_config *cfg, const kernel_shape *shape, 
     return k;
 oom:
     kernel_ctx_free(k);
-    snprintf(msg, 128, "out of memory for the kernel scratch (%lld columns, %lld tokens, %d threads)",
+    snprintf(msg, 128,
+             "out of memory for the kernel scratch (%lld columns, %lld tokens, %d threads)",
              (long long)shape->max_cols, (long long)shape->max_batch, cfg->threads);
     return NULL;
 }
@@ -453,7 +454,8 @@ static int multi_activations(kernel_ctx *k, matmul_job *jobs, int n, const float
             continue;
         }
         if (slots == ACT_SLOTS) return -1;
-        jobs[i].act = convert_activations(k, jobs[i].t, X, B, jobs[i].cols, &jobs[i].act_row, slots);
+        jobs[i].act =
+            convert_activations(k, jobs[i].t, X, B, jobs[i].cols, &jobs[i].act_row, slots);
         slots += jobs[i].t->dot_type != QT_F32;
     }
     return 0;
@@ -484,7 +486,8 @@ int matmul_multi(kernel_ctx *k, const qmatrix *const *W, int n, const float *X, 
     double t0 = timed ? omp_get_wtime() : 0;
     int failed = 0;
     if (nth == 1) {
-        for (int i = 0; i < n; i++) failed |= matmul_rows(&jobs[i], 0, jobs[i].rows, &k->scratch[0]);
+        for (int i = 0; i < n; i++)
+            failed |= matmul_rows(&jobs[i], 0, jobs[i].rows, &k->scratch[0]);
     } else {
         failed = run_shared(k, jobs, n, nth);
     }

@@ -289,7 +289,8 @@ static void check_i8x8(uint32_t id) {
                 int64_t B = B_list[bi];
                 /* B = 64 without forcing: the path matmul takes for prefill */
                 force_gemm(B == 64 ? -1 : GEMM_I8X8);
-                CHECK(gemm_choose(kernels_of(kernels_isa()), id, cols, B, test_kernel_config().gemm) == GEMM_I8X8);
+                CHECK(gemm_choose(kernels_of(kernels_isa()), id, cols, B,
+                                  test_kernel_config().gemm) == GEMM_I8X8);
                 float *X = malloc(B * cols * sizeof(float)), *Y = malloc(B * rows * sizeof(float));
                 float *Xq = malloc(B * cols * sizeof(float));
                 char *a = malloc(arow);

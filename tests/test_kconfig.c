@@ -171,36 +171,54 @@ static void close_run(run *r) {
     model_free(r->m);
 }
 
+/* A model of `type` with the stories260K vocabulary (n_embd 128), written to path. */
+static int make_model(const char *type, char *path, size_t size) {
+    char cmd[1024];
+    snprintf(path, size, "%s/k.gguf", test_tmpdir());
+    snprintf(cmd, sizeof cmd,
+             "%s mkmodel -o %s --vocab %s --n-embd 128 --n-layer 2 --n-head 8 --n-head-kv 4 "
+             "--n-ff 384 --seed 5 --type %s",
+             scarce_bin(), path, shared_path("models/stories260K.gguf"), type);
+    return run_cmd(cmd, NULL, NULL);
+}
+
+/* Runs the model with options a, then b, each alone; then both loaded at once, their steps
+ * interleaved, into both[0..1] (left open): each must give the bits it gave alone. */
+static int side_by_side(const char *path, const model_options *a, const model_options *b,
+                        run *both) {
+    run *alone = calloc(2, sizeof *alone);
+    const model_options *opts[2] = {a, b};
+    int ok = alone != NULL;
+    for (int k = 0; ok && k < 2; k++) {
+        ok = open_run(&alone[k], path, opts[k]) == 0;
+        for (int i = 0; ok && i <= N_TOK; i++) ok = step(&alone[k], i) == 0;
+        close_run(&alone[k]);
+    }
+    for (int k = 0; ok && k < 2; k++) ok = open_run(&both[k], path, opts[k]) == 0;
+    for (int i = 0; ok && i <= N_TOK; i++) /* interleaved: a, b, a, b ... */
+        for (int k = 0; ok && k < 2; k++) ok = step(&both[k], i) == 0;
+    CHECK_MSG(ok, "loading or running a model failed");
+    for (int k = 0; ok && k < 2; k++)
+        CHECK_MSG(memcmp(alone[k].logits, both[k].logits, sizeof alone[k].logits) == 0,
+                  "model %c: logits loaded beside the other differ from loaded alone", 'a' + k);
+    free(alone);
+    return ok ? 0 : -1;
+}
+
 TEST(kconfig_two_models_two_configs_each_as_alone) {
     NEED_SHARED("models/stories260K.gguf");
     REQUIRE(kernels_init(NULL, NULL) == 0);
-    char path[512], cmd[1024];
-    snprintf(path, sizeof path, "%s/k.gguf", test_tmpdir());
-    snprintf(cmd, sizeof cmd,
-             "%s mkmodel -o %s --vocab %s --n-embd 128 --n-layer 2 --n-head 8 --n-head-kv 4 "
-             "--n-ff 384 --seed 5 --type q4_0",
-             scarce_bin(), path, shared_path("models/stories260K.gguf"));
-    REQUIRE(run_cmd(cmd, NULL, NULL) == 0);
+    char path[512];
+    REQUIRE(make_model("q4_0", path, sizeof path) == 0);
     model_options a = model_options_default(), b = a;
     b.kernels.threads = 2, b.kernels.repack = 0, b.kernels.gemm = GEMM_OWN;
     b.kernels.adapt_threads = 0, b.kernels.steal = 0;
-    run *alone = calloc(2, sizeof *alone), *both = calloc(2, sizeof *both);
-    const model_options *opts[2] = {&a, &b};
-    for (int k = 0; k < 2; k++) { /* each alone */
-        REQUIRE(open_run(&alone[k], path, opts[k]) == 0);
-        for (int i = 0; i <= N_TOK; i++) REQUIRE(step(&alone[k], i) == 0);
-        close_run(&alone[k]);
-    }
-    for (int k = 0; k < 2; k++) REQUIRE(open_run(&both[k], path, opts[k]) == 0);
+    run *both = calloc(2, sizeof *both);
+    REQUIRE(side_by_side(path, &a, &b, both) == 0);
     CHECK(both[0].m->output.packed != NULL || cpu_best_isa() == ISA_SCALAR);
     CHECK(both[1].m->output.packed == NULL);
     CHECK(model_kernel_config(both[0].m)->threads == 1 &&
           model_kernel_config(both[1].m)->threads == 2);
-    for (int i = 0; i <= N_TOK; i++) /* interleaved: a, b, a, b ... */
-        for (int k = 0; k < 2; k++) REQUIRE(step(&both[k], i) == 0);
-    for (int k = 0; k < 2; k++)
-        CHECK_MSG(memcmp(alone[k].logits, both[k].logits, sizeof alone[k].logits) == 0,
-                  "model %c: logits loaded beside the other differ from loaded alone", 'a' + k);
     /* the two configurations really differ (forced f32 prefill, no repack) */
     CHECK(memcmp(both[0].logits[0], both[1].logits[0], sizeof both[0].logits[0]) != 0);
     /* threads through the engine's API */
@@ -209,7 +227,27 @@ TEST(kconfig_two_models_two_configs_each_as_alone) {
           model_kernel_config(both[0].m)->threads == 2);
     CHECK(model_set_threads(both[0].m, 0, &err) == -1 && strstr(err.msg, "threads"));
     for (int k = 0; k < 2; k++) close_run(&both[k]);
-    free(alone), free(both);
+    free(both);
+}
+
+/* Model a on the scalar kernels, model b on the best ISA, in one process. f16 weights: the
+ * SIMD dot products sum in another order than the scalar ones, so the two ISAs give
+ * different bits (the packed q4_0 kernels give the scalar reference's exactly). */
+TEST(kconfig_two_models_two_isas_each_as_alone) {
+    NEED_SHARED("models/stories260K.gguf");
+    if (cpu_best_isa() == ISA_SCALAR) SKIP("the CPU has no SIMD ISA: nothing to compare");
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    char path[512];
+    REQUIRE(make_model("f16", path, sizeof path) == 0);
+    model_options a = model_options_default(), b = a;
+    a.kernels.isa = ISA_SCALAR, b.kernels.isa = cpu_best_isa();
+    run *both = calloc(2, sizeof *both);
+    REQUIRE(side_by_side(path, &a, &b, both) == 0);
+    CHECK(model_kernel_config(both[0].m)->isa == ISA_SCALAR);
+    CHECK_MSG(memcmp(both[0].logits, both[1].logits, sizeof both[0].logits) != 0,
+              "scalar and %s kernels gave the same bits", kernels_isa_name(cpu_best_isa()));
+    for (int k = 0; k < 2; k++) close_run(&both[k]);
+    free(both);
 }
 
 TEST(kconfig_cli_version_and_bad_env) {
