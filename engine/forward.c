@@ -75,9 +75,10 @@ void session_free(session *s) {
     memset(s, 0, sizeof *s);
 }
 
-/* The model's kernel context's error, as the forward pass's. */
+/* The model's kernel context's error, as the forward pass's, naming the weight. */
 static int kernel_failed(session *s, int l, const char *what, scarce_error *err) {
-    return scarce_fail(err, "layer %d, %s: %s", l, what, kernel_ctx_error(s->m->kernels));
+    if (l < 0) return scarce_fail(err, "%s.weight: %s", what, kernel_ctx_error(s->m->kernels));
+    return scarce_fail(err, "blk.%d.%s.weight: %s", l, what, kernel_ctx_error(s->m->kernels));
 }
 
 /* y = W x for B tokens (W is blk.l.<what>.weight, or <what>.weight when l < 0): shows x to

@@ -166,7 +166,7 @@ int moe_ffn(session *s, int layer, const float *x, int B, float *out, scarce_err
     return 0;
 kernel_failed:
     free(sc.block);
-    return scarce_fail(err, "layer %d, experts: %s", layer, kernel_ctx_error(kc));
+    return scarce_fail(err, "blk.%d experts: %s", layer, kernel_ctx_error(kc));
 }
 
 /* ---- statistics ---------------------------------------------------------------------------- */
