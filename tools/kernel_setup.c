@@ -47,7 +47,7 @@ void kernel_setup_print_version(FILE *out) {
     fprintf(out, "ISA compiled: %s\n", isa_compiled());
     fprintf(out, "ISA detected: %s\n", kernels_isa_name(cpu_best_isa()));
     fprintf(out, "OpenBLAS: %s\n", gemm_have_blas() ? "linked" : "not linked");
-    fprintf(out, "kernels: %s\n", cfg);
+    fprintf(out, "kernels: %s (threads: each command's -t)\n", cfg);
 }
 
 void kernel_config_json(FILE *out, const kernel_config *cfg) {
