@@ -58,6 +58,8 @@ FUZZ_SECONDS ?= 60
 $(B)/kernels/x86/avx2%.o $(FB)/kernels/x86/avx2%.o:     XFLAGS := -mavx2 -mfma -mf16c
 $(B)/kernels/x86/avx512%.o $(FB)/kernels/x86/avx512%.o: XFLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -mfma -mf16c
 $(B)/kernels/arm/%.o $(FB)/kernels/arm/%.o:             XFLAGS := -march=armv8.2-a+dotprod+fp16
+# scarce --version prints the flags this build was compiled with
+$(B)/tools/kernel_setup.o: XFLAGS := -DSCARCE_BUILD_FLAGS='"$(CFLAGS)"'
 
 .PHONY: all run test bench fuzz format install clean FORCE
 

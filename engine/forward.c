@@ -22,7 +22,7 @@
 #include "machine.h"
 #include "moe.h"
 
-#define BATCH_CAP 64 /* tokens per pass; longer inputs are split */
+#define BATCH_CAP FORWARD_BATCH_CAP /* tokens per pass; longer inputs are split */
 
 static size_t matrix_bytes(const qmatrix *w) { return (size_t)w->rows * w->row_bytes; }
 
@@ -81,11 +81,17 @@ void session_free(session *s) {
     memset(s, 0, sizeof *s);
 }
 
+/* The model's kernel context's error, as the forward pass's, naming the weight. */
+static int kernel_failed(session *s, int l, const char *what, scarce_error *err) {
+    if (l < 0) return scarce_fail(err, "%s.weight: %s", what, kernel_ctx_error(s->m->kernels));
+    return scarce_fail(err, "blk.%d.%s.weight: %s", l, what, kernel_ctx_error(s->m->kernels));
+}
+
 /* y = W x for B tokens (W is blk.l.<what>.weight, or <what>.weight when l < 0): shows x to
  * the session's observer if any (imatrix), and counts the time in stats.t_matmul (two
  * clock reads: ~50 ns per call). */
-static void weight_matmul(session *s, int l, const char *what, const qmatrix *w, const float *x,
-                          int B, float *y) {
+static int weight_matmul(session *s, int l, const char *what, const qmatrix *w, const float *x,
+                         int B, float *y, scarce_error *err) {
     if (s->act_hook) {
         char name[96];
         if (l >= 0) snprintf(name, sizeof name, "blk.%d.%s.weight", l, what);
@@ -93,16 +99,17 @@ static void weight_matmul(session *s, int l, const char *what, const qmatrix *w,
         s->act_hook(s->act_hook_ctx, name, x, B, w->cols);
     }
     double t0 = now_seconds();
-    matmul(w, x, B, y);
+    if (matmul(s->m->kernels, w, x, B, y)) return kernel_failed(s, l, what, err);
     s->stats.t_matmul += now_seconds() - t0;
+    return 0;
 }
 
 /* Y[i] = W[i] x for matrices that share their input (q/k/v, gate/up): weight_matmul's
  * observer per matrix (per file tensor: what[i] NULL for views of a fused one) and time, one fused matmul_multi call (one parallel
  * region per group instead of one per matrix). */
-static void weight_matmul_multi(session *s, int l, const char *const *what,
-                                const qmatrix *const *w, int n, const float *x, int B,
-                                float *const *y) {
+static int weight_matmul_multi(session *s, int l, const char *const *what,
+                               const qmatrix *const *w, int n, const float *x, int B,
+                               float *const *y, scarce_error *err) {
     for (int i = 0; s->act_hook && i < n; i++) {
         if (!what[i]) continue;
         char name[96];
@@ -110,8 +117,9 @@ static void weight_matmul_multi(session *s, int l, const char *const *what,
         s->act_hook(s->act_hook_ctx, name, x, B, w[i]->cols);
     }
     double t0 = now_seconds();
-    matmul_multi(w, n, x, B, y);
+    if (matmul_multi(s->m->kernels, w, n, x, B, y)) return kernel_failed(s, l, what[0], err);
     s->stats.t_matmul += now_seconds() - t0;
+    return 0;
 }
 
 /* x = x + y over n floats */
@@ -139,7 +147,7 @@ static void rmsnorm_rows(float *x, const float *weight, int B, const model_confi
 }
 
 /* Attention block of layer l for B tokens at positions pos0..pos0+B-1; result in rs->xb. */
-static void attention_block(session *s, int l, int B, int pos0) {
+static int attention_block(session *s, int l, int B, int pos0, scarce_error *err) {
     const model *m = s->m;
     const model_config *c = &m->cfg;
     const layer_weights *w = &m->layers[l];
@@ -152,7 +160,7 @@ static void attention_block(session *s, int l, int B, int pos0) {
                                       w->fused_qkv ? NULL : "attn_k", w->fused_qkv ? NULL : "attn_v"};
     const qmatrix *const qkv[3] = {&w->wq, &w->wk, &w->wv};
     float *const qkv_out[3] = {rs->q, rs->k, rs->v};
-    weight_matmul_multi(s, l, qkv_names, qkv, 3, rs->xb, B, qkv_out);
+    if (weight_matmul_multi(s, l, qkv_names, qkv, 3, rs->xb, B, qkv_out, err)) return -1;
     if (w->bq) add_bias(rs->q, w->bq, B, q_dim);
     if (w->bk) add_bias(rs->k, w->bk, B, kv_dim);
     if (w->bv) add_bias(rs->v, w->bv, B, kv_dim);
@@ -182,12 +190,13 @@ static void attention_block(session *s, int l, int B, int pos0) {
         s->stats.flops += 4ull * n_pos * q_dim;
     }
     s->stats.t_attention += now_seconds() - t_att;
-    weight_matmul(s, l, "attn_output", &w->wo, rs->xb2, B, rs->xb);
+    if (weight_matmul(s, l, "attn_output", &w->wo, rs->xb2, B, rs->xb, err)) return -1;
     if (w->post_attn_norm) rmsnorm_rows(rs->xb, w->post_attn_norm, B, c);
+    return 0;
 }
 
 /* Dense gated FFN of layer l on rs->xb; result in rs->xb2. */
-static void dense_ffn(session *s, int l, int B) {
+static int dense_ffn(session *s, int l, int B, scarce_error *err) {
     const model_config *c = &s->m->cfg;
     const layer_weights *w = &s->m->layers[l];
     run_state *rs = &s->rs;
@@ -195,10 +204,11 @@ static void dense_ffn(session *s, int l, int B) {
                                           w->fused_up ? NULL : "ffn_up"};
     const qmatrix *const gate_up[2] = {&w->ffn_gate, &w->ffn_up};
     float *const gate_up_out[2] = {rs->hb, rs->hb2};
-    weight_matmul_multi(s, l, gate_up_names, gate_up, 2, rs->xb, B, gate_up_out);
+    if (weight_matmul_multi(s, l, gate_up_names, gate_up, 2, rs->xb, B, gate_up_out, err))
+        return -1;
     if (c->ffn_act == FFN_GELU_TANH) geglu_tanh(rs->hb, rs->hb2, B * c->n_ff);
     else swiglu(rs->hb, rs->hb2, B * c->n_ff);
-    weight_matmul(s, l, "ffn_down", &w->ffn_down, rs->hb, B, rs->xb2);
+    return weight_matmul(s, l, "ffn_down", &w->ffn_down, rs->hb, B, rs->xb2, err);
 }
 
 /* FFN block of layer l; result in rs->xb2. */
@@ -215,7 +225,7 @@ static int ffn_block(session *s, int l, int B, scarce_error *err) {
         s->stats.t_matmul += now_seconds() - t0; /* the experts' matmuls dominate */
         memcpy(rs->xb2, rs->moe_out, (size_t)B * c->n_embd * sizeof(float));
     } else {
-        dense_ffn(s, l, B);
+        if (dense_ffn(s, l, B, err)) return -1;
     }
     if (w->post_ffn_norm) rmsnorm_rows(rs->xb2, w->post_ffn_norm, B, c);
     return 0;
@@ -239,7 +249,7 @@ static int forward_batch(session *s, const int *tokens, int B, float *logits, in
     if (c->embd_scale != 1.0f)
         for (size_t i = 0; i < (size_t)B * c->n_embd; i++) rs->x[i] *= c->embd_scale;
     for (int l = 0; l < s->n_layer_run; l++) {
-        attention_block(s, l, B, pos0);
+        if (attention_block(s, l, B, pos0, err)) return -1;
         add_into(rs->x, rs->xb, (size_t)B * c->n_embd);
         if (ffn_block(s, l, B, err)) return -1;
         add_into(rs->x, rs->xb2, (size_t)B * c->n_embd);
@@ -248,7 +258,7 @@ static int forward_batch(session *s, const int *tokens, int B, float *logits, in
     for (int b = first; b < B; b++)
         rmsnorm(rs->xb + (size_t)(b - first) * c->n_embd, rs->x + (size_t)b * c->n_embd,
                 m->output_norm, c->n_embd, c->rms_eps);
-    weight_matmul(s, -1, "output", &m->output, rs->xb, B - first, logits);
+    if (weight_matmul(s, -1, "output", &m->output, rs->xb, B - first, logits, err)) return -1;
     if (c->final_softcap > 0.0f)
         for (size_t i = 0; i < (size_t)(B - first) * c->n_vocab; i++)
             logits[i] = c->final_softcap * tanhf(logits[i] / c->final_softcap);
@@ -284,6 +294,7 @@ const float *forward(session *s, const int *tokens, int n, int all_logits, scarc
         }
         rs->logits = grown;
     }
+    kernel_ctx_bind_threads(s->m->kernels); /* attention runs on the model's threads too */
     const int start_pos = s->cache.n_pos;
     const run_stats before = s->stats;
     double t0 = now_seconds();

@@ -385,30 +385,61 @@ static int bind_rope_factors(model *m, scarce_error *err) {
                : 0;
 }
 
-/* Calls fn on every matrix used as a matmul weight. token_embd is read row by row
- * (embedding lookup) and is not one; a tied output is its own qmatrix (a copy of
+/* Calls fn(matrix, arg) on every matrix used as a matmul weight. token_embd is read row by
+ * row (embedding lookup) and is not one; a tied output is its own qmatrix (a copy of
  * token_embd's), so it can be packed while the lookup keeps reading the file. */
-static int each_matmul_weight(model *m, int (*fn)(qmatrix *)) {
-    int rc = fn(&m->output);
+static int each_matmul_weight(model *m, int (*fn)(qmatrix *, void *), void *arg) {
+    int rc = fn(&m->output, arg);
     for (int l = 0; m->layers && l < m->cfg.n_layer; l++) {
         layer_weights *w = &m->layers[l];
         qmatrix *dense[] = {&w->wq, &w->wk, &w->wv, &w->wo, &w->ffn_gate, &w->ffn_up,
                             &w->ffn_down, &w->ffn_gate_inp};
         for (size_t i = 0; i < sizeof dense / sizeof *dense; i++)
-            if (dense[i]->data) rc |= fn(dense[i]);
+            if (dense[i]->data) rc |= fn(dense[i], arg);
         qmatrix *exps[] = {w->gate_exps, w->up_exps, w->down_exps};
         for (int k = 0; k < 3; k++)
-            for (int e = 0; exps[k] && e < m->cfg.n_expert; e++) rc |= fn(&exps[k][e]);
+            for (int e = 0; exps[k] && e < m->cfg.n_expert; e++) rc |= fn(&exps[k][e], arg);
     }
     return rc;
 }
 
-static int release_packed(qmatrix *w) {
+static int release_packed(qmatrix *w, void *unused) {
     repack_release(w);
     return 0;
 }
 
-model *model_from_gguf(gguf_file *f, scarce_error *err) {
+static int pack(qmatrix *w, void *kernels) {
+    return repack_matrix(w, kernel_ctx_config(kernels)->isa);
+}
+
+static int add_to_shape(qmatrix *w, void *shape) {
+    kernel_shape_add(shape, w);
+    return 0;
+}
+
+model_options model_options_default(void) {
+    return (model_options){.kernels = kernel_config_default()};
+}
+
+/* The kernel context (configuration + scratch for the largest matrix) and, when the
+ * configuration says so, the repacked weights. */
+static int bind_kernels(model *m, const model_options *opts, scarce_error *err) {
+    const model_options defaults = model_options_default();
+    if (!opts) opts = &defaults;
+    kernel_shape shape = {.max_batch = FORWARD_BATCH_CAP}; /* the largest matrix, a full pass */
+    each_matmul_weight(m, add_to_shape, &shape);
+    char msg[128];
+    if (!(m->kernels = kernel_ctx_new(&opts->kernels, &shape, msg)))
+        return scarce_fail(err, "%s: %s", m->file->path, msg);
+    /* Decode kernels read Q4_0/Q8_0 weights 8 rows interleaved (kernels/repack.h); the
+     * copies add their size to RSS. repack = 0 (SCARCE_REPACK=0) keeps the file layout. */
+    if (opts->kernels.repack && each_matmul_weight(m, pack, m->kernels))
+        return scarce_fail(err, "%s: out of memory for the repacked weights (SCARCE_REPACK=0 "
+                           "reads them in place)", m->file->path);
+    return 0;
+}
+
+model *model_from_gguf(gguf_file *f, const model_options *opts, scarce_error *err) {
     model *m = calloc(1, sizeof *m);
     if (!m) {
         scarce_fail(err, "out of memory");
@@ -443,13 +474,7 @@ model *model_from_gguf(gguf_file *f, scarce_error *err) {
     for (int l = 0; l < m->cfg.n_layer; l++)
         if (bind_layer(m, l, err)) goto fail;
     if (layer_attention(m, err) || bind_rope_factors(m, err)) goto fail;
-    /* Decode kernels read Q4_0/Q8_0 weights 8 rows interleaved (kernels/repack.h); the
-     * copies add their size to RSS. SCARCE_REPACK=0 keeps the file layout. */
-    if (each_matmul_weight(m, repack_matrix)) {
-        scarce_fail(err, "%s: out of memory for the repacked weights (SCARCE_REPACK=0 reads "
-                    "them in place)", f->path);
-        goto fail;
-    }
+    if (bind_kernels(m, opts, err)) goto fail;
     return m;
 fail:
     m->file = NULL; /* the caller still owns f on failure */
@@ -457,17 +482,18 @@ fail:
     return NULL;
 }
 
-model *model_load(const char *path, scarce_error *err) {
+model *model_load(const char *path, const model_options *opts, scarce_error *err) {
     gguf_file *f = gguf_open(path, err);
     if (!f) return NULL;
-    model *m = model_from_gguf(f, err);
+    model *m = model_from_gguf(f, opts, err);
     if (!m) gguf_close(f);
     return m;
 }
 
 void model_free(model *m) {
     if (!m) return;
-    each_matmul_weight(m, release_packed);
+    each_matmul_weight(m, release_packed, NULL);
+    kernel_ctx_free(m->kernels);
     for (int l = 0; m->layers && l < m->cfg.n_layer; l++) {
         layer_weights *w = &m->layers[l];
         free(w->attn_norm);
@@ -483,6 +509,17 @@ void model_free(model *m) {
     free(m->rope_freqs), free(m->rope_long), free(m->rope_short);
     if (m->file) gguf_close(m->file);
     free(m);
+}
+
+int model_set_threads(model *m, int n_threads, scarce_error *err) {
+    char msg[128];
+    if (kernel_ctx_set_threads(m->kernels, n_threads, msg))
+        return scarce_fail(err, "%s: %s", m->file->path, msg);
+    return 0;
+}
+
+const kernel_config *model_kernel_config(const model *m) {
+    return kernel_ctx_config(m->kernels);
 }
 
 size_t model_weight_bytes(const model *m) {

@@ -60,9 +60,13 @@ typedef struct {
     qmatrix *gate_exps, *up_exps, *down_exps; /* MoE: n_expert matrices each */
 } layer_weights;
 
+/* Tokens per forward pass (longer inputs are split): the kernel scratch is sized for it. */
+#define FORWARD_BATCH_CAP 64
+
 typedef struct {
     model_config cfg;
     gguf_file *file;
+    kernel_ctx *kernels; /* this model's kernel configuration, thread choices and scratch */
     qmatrix token_embd;  /* [n_vocab rows of n_embd] */
     float *output_norm;  /* [n_embd] */
     qmatrix output;      /* [n_vocab rows of n_embd]; token_embd when tied */
@@ -71,11 +75,24 @@ typedef struct {
     layer_weights *layers;
 } model;
 
-/* Opens and binds a GGUF model; every shape is checked against the configuration. */
-model *model_load(const char *path, scarce_error *err);
+/* How a model is loaded: how its kernels run (tools: kernel_config_from_env at start-up,
+ * then the -t threads). */
+typedef struct {
+    kernel_config kernels;
+} model_options;
+
+/* The defaults: kernel_config_default() (no environment read). */
+model_options model_options_default(void);
+
+/* Opens and binds a GGUF model; every shape is checked against the configuration.
+ * opts NULL: model_options_default(). */
+model *model_load(const char *path, const model_options *opts, scarce_error *err);
 /* Binds an already open file (takes ownership of f on success). */
-model *model_from_gguf(gguf_file *f, scarce_error *err);
+model *model_from_gguf(gguf_file *f, const model_options *opts, scarce_error *err);
 void model_free(model *m);
+/* Threads of this model's matmuls (1 .. KERNEL_MAX_THREADS). */
+int model_set_threads(model *m, int n_threads, scarce_error *err);
+const kernel_config *model_kernel_config(const model *m);
 /* Total bytes of all weight tensors. */
 size_t model_weight_bytes(const model *m);
 

@@ -109,7 +109,7 @@ static void each_case(void (*check)(const arch_case *c, model *m, const int *t))
         char path[512];
         if (!make_arch_model(&cases[i], path, sizeof path)) continue;
         scarce_error err = {0};
-        model *m = model_load(path, &err);
+        model *m = model_load(path, NULL, &err);
         CHECK_MSG(m != NULL, "%s: %s", cases[i].name, err.msg);
         if (!m) continue;
         int t[N_TOK];
@@ -194,7 +194,7 @@ TEST(arch_gemma3_window_changes_logits) {
     if (!make_arch_model(&narrow, pn, sizeof pn) || !make_arch_model(&wide, pw, sizeof pw)) return;
     kernels_init(NULL, NULL);
     scarce_error err = {0};
-    model *mn = model_load(pn, &err), *mw = model_load(pw, &err);
+    model *mn = model_load(pn, NULL, &err), *mw = model_load(pw, NULL, &err);
     REQUIRE(mn && mw);
     CHECK_EQ_INT(mn->layers[0].window, 6);
     CHECK_EQ_INT(mn->layers[5].window, 0); /* every 6th layer is global */
@@ -228,7 +228,7 @@ TEST(arch_phi3_long_factors_follow_the_context) {
     if (!make_arch_model(find_case("phi3_longrope"), path, sizeof path)) return;
     kernels_init(NULL, NULL);
     scarce_error err = {0};
-    model *m = model_load(path, &err);
+    model *m = model_load(path, NULL, &err);
     REQUIRE(m && m->rope_long && m->rope_short);
     CHECK_EQ_INT(m->cfg.n_ctx_orig, 64);
     session a, b;

@@ -27,6 +27,7 @@
 #include "../quant/fp16.h"
 #include "../quant/types.h"
 #include "bench_util.h"
+#include "kernel_ctx_util.h"
 #include "test.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -337,7 +338,7 @@ static void reference_matmul(const qmatrix *W, const float *X, int64_t B, double
 
 TEST(kernels_matmul_equals_matvecs_double_reference_and_threads) {
     REQUIRE(kernels_init(NULL, NULL) == 0);
-    int saved_threads = kernels_threads();
+    int saved_threads = test_kernel_config().threads;
     for (int ti = 0; qtype_at(ti); ti++) {
         const quant_type *t = qtype_at(ti);
         if (!(t->kind & QT_KIND_W)) continue;
@@ -354,15 +355,15 @@ TEST(kernels_matmul_equals_matvecs_double_reference_and_threads) {
             fill_random(X, 9 * cols, 1.0f);
             reference_matmul(&W, X, 9, Yd, tol);
             for (int64_t B = 1; B <= 9; B++) {
-                kernels_set_threads(1);
-                matmul(&W, X, B, Y);
-                kernels_set_threads(2);
-                if (rows > 64) matmul(&W, X, B, Y2); /* smaller ones run on one thread */
+                test_kernel_threads(1);
+                matmul(test_kernels(), &W, X, B, Y);
+                test_kernel_threads(2);
+                if (rows > 64) matmul(test_kernels(), &W, X, B, Y2); /* smaller ones run on one thread */
                 else memcpy(Y2, Y, B * rows * 4);
                 CHECK_MSG(memcmp(Y, Y2, B * rows * 4) == 0, "%s rows=%lld B=%lld: 1 vs 2 threads",
                           t->name, (long long)rows, (long long)B);
                 for (int64_t b = 0; b < B; b++) {
-                    matvec(&W, X + b * cols, y);
+                    matvec(test_kernels(), &W, X + b * cols, y);
                     CHECK_MSG(memcmp(y, Y + b * rows, rows * 4) == 0,
                               "%s rows=%lld B=%lld b=%lld: matmul != matvec", t->name,
                               (long long)rows, (long long)B, (long long)b);
@@ -377,7 +378,7 @@ TEST(kernels_matmul_equals_matvecs_double_reference_and_threads) {
         }
         free((void *)W_all.data);
     }
-    kernels_set_threads(saved_threads);
+    test_kernel_threads(saved_threads);
 }
 
 /* ---- SCARCE_KBENCH=1: figures, not checks ---- */
@@ -443,7 +444,7 @@ TEST(kernels_bench) {
         double g[6] = {0};
         for (int k = with_ref ? 0 : 2; k < 6; k++) {
             kernels_init(k < 2 ? "scalar" : NULL, NULL);
-            kernels_set_threads(k % 2 + 1);
+            test_kernel_threads(k % 2 + 1);
             /* B=64: weight GB/s x 64 tokens (the matvec-equivalent rate) */
             g[k] = k < 4 ? bench_matmul(&W, X, 1, Y) : bench_matmul(&W, X, 64, Y) * 64;
         }

@@ -123,7 +123,7 @@ TEST(quantize_stories_every_type) {
         }
         quantize_report_free(&rep);
         scarce_error err;
-        model *m = model_load(out, &err);
+        model *m = model_load(out, NULL, &err);
         CHECK_MSG(m != NULL, "%s: %s", types[k], err.msg);
         model_free(m);
     }
@@ -180,7 +180,7 @@ static void log_softmax(const float *x, int n, double *out) {
 static int compare_models(const char *ref_path, const char *q_path, const int *ids, int n,
                           int window, agreement *a) {
     scarce_error err;
-    model *mr = model_load(ref_path, &err), *mq = model_load(q_path, &err);
+    model *mr = model_load(ref_path, NULL, &err), *mq = model_load(q_path, NULL, &err);
     session sr, sq;
     int rc = -1;
     if (!mr || !mq || session_init(&sr, mr, window, &err)) goto out_models;

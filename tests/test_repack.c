@@ -14,6 +14,7 @@
 #include "../quant/fp16.h"
 #include "../quant/types.h"
 #include "bench_util.h"
+#include "kernel_ctx_util.h"
 #include "test.h"
 
 static uint64_t rng = 0x243f6a8885a308d3ull;
@@ -31,15 +32,7 @@ static void random_bytes(uint8_t *p, size_t n) {
 
 /* Rows of a type from random floats (realistic codes and scales). */
 static uint8_t *random_rows(uint32_t type, int64_t rows, int64_t cols) {
-    size_t row_bytes = qtype_row_bytes(type, cols);
-    uint8_t *w = malloc(row_bytes * rows);
-    float *x = malloc(cols * sizeof(float));
-    for (int64_t r = 0; r < rows; r++) {
-        for (int64_t i = 0; i < cols; i++) x[i] = next_float();
-        qtype(type)->quantize(x, w + r * row_bytes, cols, NULL);
-    }
-    free(x);
-    return w;
+    return (uint8_t *)test_random_matrix(type, rows, cols).data;
 }
 
 /* fp16 fields of a block: Q4_1 d and m, Q2_K d and dmin, the others d. */
@@ -231,14 +224,16 @@ TEST(repack_avx2_edge_values) {
     }
 }
 
-/* Which matrices get packed: Q4_0/Q4_1/Q8_0/Q2_K with rows % 8 == 0, an ISA kernel, and
- * SCARCE_REPACK not 0. matvec and small batches on a packed matrix equal the row
+/* Which matrices get packed: Q4_0/Q4_1/Q8_0/Q2_K with rows % 8 == 0 and an ISA kernel
+ * (a configuration with repack off does not call repack_matrix). matvec and small batches on a packed matrix equal the row
  * reference exactly, on 1 and 2 threads; a large batch (file layout) stays within float
  * tolerance of it. */
 TEST(repack_matrix_rules_and_matvec) {
     if (cpu_best_isa() == ISA_SCALAR) SKIP("no AVX2 on this CPU");
     REQUIRE(kernels_init(NULL, NULL) == 0);
-    setenv("SCARCE_ADAPT_THREADS", "0", 1);
+    kernel_config fixed = kernel_config_default();
+    fixed.adapt_threads = 0;
+    REQUIRE(test_kernel_set(&fixed) == 0);
     for (int t = 0; t < NT; t++) {
         const int64_t rows = 264, cols = 512;
         size_t row_bytes = qtype_row_bytes(types[t], cols);
@@ -247,32 +242,27 @@ TEST(repack_matrix_rules_and_matvec) {
             .data = w, .type = types[t], .rows = rows, .cols = cols, .row_bytes = row_bytes};
         qmatrix odd = W, f32 = {.data = w, .type = QT_F32, .rows = 8, .cols = 32, .row_bytes = 128};
         odd.rows = 263;
-        CHECK(repack_matrix(&odd) == 0 && odd.packed == NULL);
-        CHECK(repack_matrix(&f32) == 0 && f32.packed == NULL);
-        setenv("SCARCE_REPACK", "0", 1);
-        CHECK(repack_matrix(&W) == 0 && W.packed == NULL);
-        unsetenv("SCARCE_REPACK");
-        kernels_init("scalar", NULL);
-        CHECK(repack_matrix(&W) == 0 && W.packed == NULL);
-        kernels_init(NULL, NULL);
-        REQUIRE(repack_matrix(&W) == 0 && W.packed != NULL);
+        CHECK(repack_matrix(&odd, kernels_isa()) == 0 && odd.packed == NULL);
+        CHECK(repack_matrix(&f32, kernels_isa()) == 0 && f32.packed == NULL);
+        CHECK(repack_matrix(&W, ISA_SCALAR) == 0 && W.packed == NULL);
+        REQUIRE(repack_matrix(&W, kernels_isa()) == 0 && W.packed != NULL);
 
         /* tokens 0..NB-1: B <= REPACK_MAX_BATCH run packed, B = NB the file layout */
         enum { NB = REPACK_MAX_BATCH + 1 };
         float *x = malloc(NB * cols * 4), *y1 = malloc(rows * 4), *y2 = malloc(rows * 4);
         float *Y = malloc(NB * rows * 4), *row = malloc(cols * 4), *row0 = malloc(cols * 4);
         for (int64_t i = 0; i < NB * cols; i++) x[i] = next_float();
-        kernels_set_threads(1);
-        matvec(&W, x, y1);
-        kernels_set_threads(2);
-        matvec(&W, x, y2);
+        test_kernel_threads(1);
+        matvec(test_kernels(), &W, x, y1);
+        test_kernel_threads(2);
+        matvec(test_kernels(), &W, x, y2);
         CHECK_MSG(memcmp(y1, y2, rows * 4) == 0, "%s: 1 vs 2 threads", qtype(types[t])->name);
         const quant_type *dt = qtype(qtype(types[t])->dot_type);
         void *a = malloc(act_bytes(types[t], cols));
         int64_t batches[] = {2, 5, 9, NB};
         for (int k = 0; k < 4; k++) {
             int64_t B = batches[k];
-            matmul(&W, x, B, Y);
+            matmul(test_kernels(), &W, x, B, Y);
             for (int64_t b = 0; b < B; b++) {
                 kernels_for(kernels_isa(), dt->id)->from_float(x + b * cols, a, cols);
                 for (int64_t r = 0; r < rows; r++) {
@@ -299,9 +289,9 @@ TEST(repack_matrix_rules_and_matvec) {
 }
 
 /* Greedy tokens and logits of n steps; logits[n * n_vocab]. */
-static int greedy(const char *path, int n, int *tokens, float *logits, int *packed,
-                  scarce_error *err) {
-    model *m = model_load(path, err);
+static int greedy(const char *path, const model_options *opts, int n, int *tokens,
+                  float *logits, int *packed, scarce_error *err) {
+    model *m = model_load(path, opts, err);
     if (!m) return -1;
     *packed = m->layers[0].wq.packed != NULL && m->output.packed != NULL;
     session s;
@@ -333,7 +323,8 @@ TEST(repack_forward_on_off_same_greedy) {
     NEED_SHARED("models/stories260K.gguf");
     if (cpu_best_isa() == ISA_SCALAR) SKIP("no AVX2 on this CPU");
     REQUIRE(kernels_init(NULL, NULL) == 0);
-    setenv("SCARCE_ADAPT_THREADS", "0", 1);
+    model_options opts = model_options_default();
+    opts.kernels.adapt_threads = 0;
     const char *names[] = {"q4_0", "q8_0", "q4_1", "q2_k"};
     enum { N = 24, V = 512 };
     for (int t = 0; t < NT; t++) {
@@ -351,12 +342,9 @@ TEST(repack_forward_on_off_same_greedy) {
         scarce_error err = {0};
         for (int k = 0; k < 3; k++) {
             logits[k] = malloc(sizeof(float) * N * V);
-            if (k == 0)
-                setenv("SCARCE_REPACK", "0", 1);
-            else
-                unsetenv("SCARCE_REPACK");
-            kernels_set_threads(k == 2 ? 2 : 1);
-            REQUIRE(greedy(path, N, tok[k], logits[k], &packed[k], &err) == 0);
+            opts.kernels.repack = k != 0;
+            opts.kernels.threads = k == 2 ? 2 : 1;
+            REQUIRE(greedy(path, &opts, N, tok[k], logits[k], &packed[k], &err) == 0);
         }
         CHECK_MSG(!packed[0] && packed[1] && packed[2], "%s: packed %d %d %d", names[t], packed[0],
                   packed[1], packed[2]);
@@ -367,7 +355,8 @@ TEST(repack_forward_on_off_same_greedy) {
                   "%s: repack on/off max |logit diff| %.3g", names[t], worst);
         if (types[t] == QT_Q2_K) { /* the packed kernel sums as the reference does */
             kernels_init("scalar", NULL);
-            REQUIRE(greedy(path, N, tok[0], logits[0], &packed[0], &err) == 0);
+            const model_options scalar = model_options_default();
+            REQUIRE(greedy(path, &scalar, N, tok[0], logits[0], &packed[0], &err) == 0);
             kernels_init(NULL, NULL);
             worst = 0;
             for (int i = 0; i < N * V; i++) worst = fmax(worst, fabs(logits[0][i] - logits[1][i]));
@@ -407,14 +396,14 @@ TEST(repack_bench) {
         qmatrix W = {
             .data = big, .type = types[t], .rows = rows, .cols = cols, .row_bytes = row_bytes};
         double g[6];
-        kernels_set_threads(1);
+        test_kernel_threads(1);
         g[4] = matmul_gbs(&W, x, NB, y);
         for (int k = 0; k < 4; k++) {
-            if (k == 2) REQUIRE(repack_matrix(&W) == 0 && W.packed);
-            kernels_set_threads(k % 2 + 1);
+            if (k == 2) REQUIRE(repack_matrix(&W, kernels_isa()) == 0 && W.packed);
+            test_kernel_threads(k % 2 + 1);
             g[k] = matmul_gbs(&W, x, 1, y);
         }
-        kernels_set_threads(1);
+        test_kernel_threads(1);
         g[5] = matmul_gbs(&W, x, NB, y);
         fprintf(stderr, "%40s %8.2f %8.2f %8.2f %8.2f %9.2f %9.2f\n", qtype(types[t])->name, g[0],
                 g[1], g[2], g[3], g[4], g[5]);
