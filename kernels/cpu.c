@@ -9,6 +9,7 @@
 #include "ref/ref.h"
 #if defined(__x86_64__)
 #include "x86/avx2.h"
+#include "x86/avx512.h"
 #endif
 #if defined(__aarch64__)
 #include "arm/neon.h"
@@ -16,11 +17,34 @@
 
 static isa_level current = ISA_SCALAR;
 
+int cpu_missing_avx512(char *names, size_t size) {
+    static const char *const needed[] = {"avx512f", "avx512bw", "avx512vl", "avx512dq",
+                                         "avx512vnni"};
+    int have[5] = {0}, n_missing = 0;
+#if defined(__x86_64__)
+    /* the set the avx512 kernels are compiled for (Makefile: avx512*.o), each from CPUID
+     * (libgcc also checks that the OS saves the zmm state) */
+    __builtin_cpu_init();
+    have[0] = __builtin_cpu_supports("avx512f"), have[1] = __builtin_cpu_supports("avx512bw");
+    have[2] = __builtin_cpu_supports("avx512vl"), have[3] = __builtin_cpu_supports("avx512dq");
+    have[4] = __builtin_cpu_supports("avx512vnni");
+#endif
+    if (names && size) names[0] = 0;
+    for (int i = 0; i < 5; i++) {
+        if (have[i]) continue;
+        if (names && size) {
+            size_t len = strlen(names);
+            snprintf(names + len, size - len, "%s%s", n_missing ? "/" : "", needed[i]);
+        }
+        n_missing++;
+    }
+    return n_missing;
+}
+
 isa_level cpu_best_isa(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl"))
+    if (!cpu_missing_avx512(NULL, 0) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         return ISA_AVX512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ISA_AVX2;
     return ISA_SCALAR;
@@ -51,18 +75,23 @@ int kernels_init(const char *isa, char *msg) {
         }
         int ok = want == ISA_SCALAR || want == best || (want == ISA_AVX2 && best == ISA_AVX512);
         if (!ok) {
-            if (msg)
+            char lacks[64];
+            if (msg && want == ISA_AVX512 && cpu_missing_avx512(lacks, sizeof lacks))
+                snprintf(msg, 128, "ISA 'avx512' is not supported by this CPU (lacks %s; best: %s)",
+                         lacks, kernels_isa_name(best));
+            else if (msg)
                 snprintf(msg, 128, "ISA '%s' is not supported by this CPU (best: %s)", isa,
                          kernels_isa_name(best));
             return -1;
         }
     }
     ref_install();
-    /* ISA kernels go over the reference for the types they cover. There are no AVX-512
-     * kernels yet (none could be tested on the build machine): an AVX-512 CPU runs the
-     * AVX2 set, which it supports. */
+    /* ISA kernels go over the reference for the types they cover; the AVX-512 set goes
+     * over the AVX2 one (an AVX-512 CPU has AVX2), so types without an AVX-512 kernel run
+     * the AVX2 kernel. */
 #if defined(__x86_64__)
     if (want == ISA_AVX2 || want == ISA_AVX512) avx2_install();
+    if (want == ISA_AVX512) avx512_install();
 #endif
 #if defined(__aarch64__)
     if (want == ISA_NEON) neon_install();

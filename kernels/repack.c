@@ -8,6 +8,9 @@
 #include "../quant/blocks.h"
 #include "../quant/types.h"
 #include "cpu.h"
+#if defined(__x86_64__)
+#include "x86/avx512.h"
+#endif
 
 /* Each type is fp16 fields (Q4_0 / Q8_0: d; Q4_1: d, m) followed by qs bytes (blocks.h);
  * the layout groups each field over the 8 rows and moves whole 4-byte chunks of qs, so
@@ -107,6 +110,12 @@ void unpack_rows(uint32_t type, int64_t rows, int64_t cols, const void *src, voi
 vec_dot_tile_fn repack_tile(uint32_t type) {
 #if defined(__x86_64__)
     isa_level isa = kernels_isa();
+    if (isa == ISA_AVX512) {
+        if (type == QT_Q4_0) return tile_q4_0x8_avx512;
+        if (type == QT_Q8_0) return tile_q8_0x8_avx512;
+        if (type == QT_Q4_1) return tile_q4_1x8_avx512;
+        if (type == QT_Q2_K) return tile_q2_kx8_avx512;
+    }
     if (isa == ISA_AVX2 || isa == ISA_AVX512) {
         if (type == QT_Q4_0) return tile_q4_0x8_avx2;
         if (type == QT_Q8_0) return tile_q8_0x8_avx2;
