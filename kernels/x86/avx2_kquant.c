@@ -14,21 +14,7 @@
 #include "../../quant/fp16.h"
 #include "avx2.h"
 #include "avx2_util.h"
-
-/* int16 lanes 0..7 = word k, 8..15 = word k + 1 of each lane of w (w: the same 8 words
- * in both lanes). */
-static inline __m256i word_pair(__m256i w, int k) {
-    static const int8_t pick[4][32] = {
-#define P(k) {2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1,     \
-              2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1,     \
-              2 * k + 2, 2 * k + 3, 2 * k + 2, 2 * k + 3, 2 * k + 2, 2 * k + 3, 2 * k + 2, \
-              2 * k + 3, 2 * k + 2, 2 * k + 3, 2 * k + 2, 2 * k + 3, 2 * k + 2, 2 * k + 3, \
-              2 * k + 2, 2 * k + 3}
-        P(0), P(2), P(4), P(6)
-#undef P
-    };
-    return _mm256_shuffle_epi8(w, _mm256_loadu_si256((const __m256i *)pick[k / 2]));
-}
+#include "kquant_unpack.h"
 
 /* 8 int32 lanes of sum(scale * q * a) over 32 codes, q unsigned (< 64), a int8 */
 static inline __m256i scaled_dot(__m256i q, const int8_t *a, __m256i scales) {
@@ -37,21 +23,6 @@ static inline __m256i scaled_dot(__m256i q, const int8_t *a, __m256i scales) {
 }
 
 static inline float hsum_i32x8(__m256i v) { return hsum_f32x8(_mm256_cvtepi32_ps(v)); }
-
-/* Q3_K scale codes minus 32 (-32..31) as 16 int16 in sub-block order, on the 3 little-endian
- * 32-bit words u of the 12 bytes (k3_scale for all 16 at once): scales 0-3 = low nibbles of
- * u0 | bits 0-1 of u2's bytes << 4, 4-7 = low nibbles of u1 | bits 2-3 of u2, 8-11 = high
- * nibbles of u0 | bits 4-5 of u2, 12-15 = high nibbles of u1 | bits 6-7 of u2. */
-static inline __m256i q3k_scales(const uint8_t *packed) {
-    uint32_t u[3];
-    memcpy(u, packed, sizeof u);
-    const uint32_t low4 = 0x0f0f0f0f, low2 = 0x03030303;
-    __m128i v = _mm_setr_epi32((int)((u[0] & low4) | (u[2] & low2) << 4),
-                               (int)((u[1] & low4) | ((u[2] >> 2) & low2) << 4),
-                               (int)(((u[0] >> 4) & low4) | ((u[2] >> 4) & low2) << 4),
-                               (int)(((u[1] >> 4) & low4) | ((u[2] >> 6) & low2) << 4));
-    return _mm256_cvtepi8_epi16(_mm_sub_epi8(v, _mm_set1_epi8(32)));
-}
 
 /* Q3_K: x = d * (sc - 32) * (q - 4), 16 sub-blocks of 16, q = 2 low bits (as Q2_K) | the
  * hmask bit 4h + j << 2. q (0..7) goes unsigned into maddubs; the -4 is taken out with the
@@ -87,37 +58,6 @@ void vec_dot_q3_k_avx2(int64_t n, float *s, const void *w, const void *a) {
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_set1_ps(d), acc);
     }
     *s = hsum_f32x8(acc);
-}
-
-/* Q4_K / Q5_K: k4_scale_min for all 8 sub-blocks at once, on the 3 little-endian 32-bit
- * words u of the 12 bytes: scales 0-3 = u0 & 63 per byte, mins 0-3 = u1 & 63; scales 4-7 =
- * low nibbles of u2 | top 2 bits of u0's bytes << 4, mins 4-7 = high nibbles of u2 | top 2
- * bits of u1's bytes << 4. Gives the scales as int16 in both 128-bit lanes (for
- * k45_scale) and the min term sum_j m_j (bsums[2j] + bsums[2j+1]) as 8 int32 lanes. */
-static inline __m256i k45_scales(const uint8_t *packed, const int16_t *bsums, __m256i *min_sum) {
-    uint32_t u[3];
-    memcpy(u, packed, sizeof u);
-    const uint32_t low6 = 0x3f3f3f3f, low4 = 0x0f0f0f0f, top2 = 0x03030303;
-    uint64_t sc = (u[0] & low6) | (uint64_t)((u[2] & low4) | ((u[0] >> 6) & top2) << 4) << 32;
-    uint64_t m = (u[1] & low6) | (uint64_t)(((u[2] >> 4) & low4) | ((u[1] >> 6) & top2) << 4) << 32;
-    __m128i m16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)m));
-    /* each min twice: one per bsum of 16 */
-    __m256i m_pairs = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
-    *min_sum = _mm256_madd_epi16(m_pairs, _mm256_loadu_si256((const __m256i *)bsums));
-    return _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc)));
-}
-
-/* Scale j (0..7) of k45_scales in all 16 int16 lanes. */
-static inline __m256i k45_scale(__m256i scales, int j) {
-    static const int8_t words[8][32] = {
-#define W(j) {2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, \
-              2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, \
-              2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, \
-              2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1}
-        W(0), W(1), W(2), W(3), W(4), W(5), W(6), W(7)
-#undef W
-    };
-    return _mm256_shuffle_epi8(scales, _mm256_loadu_si256((const __m256i *)words[j]));
 }
 
 /* x = d * sc * q - dmin * m, 8 sub-blocks of 32, q = 4 bits */

@@ -38,7 +38,7 @@ static inline __m256i load32(const int8_t *p) { return _mm256_loadu_si256((const
 
 /* acc + isum x (d_w d_a), as avx2_q8.c folds a block */
 static inline __m256 fold(__m256 acc, __m256i isum, uint16_t dw, uint16_t da) {
-    __m256 d = _mm256_set1_ps(half_to_f32(dw) * half_to_f32(da));
+    __m256 d = _mm256_set1_ps(half_f16c(dw) * half_f16c(da));
     return _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), d, acc);
 }
 
@@ -54,7 +54,7 @@ void vec_dot_q8_0_avx512(int64_t n, float *s, const void *w, const void *a) {
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK32; i++)
         acc = fold(acc, dot_s8s8(load32(x[i].qs), load32(y[i].qs)), x[i].d, y[i].d);
-    *s = hsum8_f32(acc);
+    *s = hsum_f32x8(acc);
 }
 
 void vec_dot_q4_0_avx512(int64_t n, float *s, const void *w, const void *a) {
@@ -63,7 +63,7 @@ void vec_dot_q4_0_avx512(int64_t n, float *s, const void *w, const void *a) {
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK32; i++)
         acc = fold(acc, dot_offset(unpack_nibbles(x[i].qs), load32(y[i].qs), 8), x[i].d, y[i].d);
-    *s = hsum8_f32(acc);
+    *s = hsum_f32x8(acc);
 }
 
 void vec_dot_q5_0_avx512(int64_t n, float *s, const void *w, const void *a) {
@@ -74,7 +74,7 @@ void vec_dot_q5_0_avx512(int64_t n, float *s, const void *w, const void *a) {
         __m256i q = _mm256_or_si256(unpack_nibbles(x[i].qs), unpack_fifth_bits(x[i].qh));
         acc = fold(acc, dot_offset(q, load32(y[i].qs), 16), x[i].d, y[i].d);
     }
-    *s = hsum8_f32(acc);
+    *s = hsum_f32x8(acc);
 }
 
 /* IQ4_NL: the 4-bit index selects a grid value g (a byte shuffle); the grid is stored
@@ -90,17 +90,17 @@ void vec_dot_iq4_nl_avx512(int64_t n, float *s, const void *w, const void *a) {
         __m256i u = _mm256_shuffle_epi8(grid, unpack_nibbles(x[i].qs));
         acc = fold(acc, dot_offset(u, load32(y[i].qs), 128), x[i].d, y[i].d);
     }
-    *s = hsum8_f32(acc);
+    *s = hsum_f32x8(acc);
 }
 
 /* x = d q + m: dot = d d_a sum(q a) + m d_a sum(a), both terms in one accumulator block
  * by block, with the float operations of vec_dot_q4_1_avx2 (see there why). */
 static inline __m256 fold_affine(__m256 acc, __m256i qa, __m256i a, uint16_t d, uint16_t m,
                                  uint16_t da) {
-    float fda = half_to_f32(da);
-    __m256 mt = _mm256_mul_ps(_mm256_cvtepi32_ps(sum_s8(a)), _mm256_set1_ps(half_to_f32(m) * fda));
+    float fda = half_f16c(da);
+    __m256 mt = _mm256_mul_ps(_mm256_cvtepi32_ps(sum_s8(a)), _mm256_set1_ps(half_f16c(m) * fda));
     return _mm256_add_ps(
-        acc, _mm256_fmadd_ps(_mm256_cvtepi32_ps(qa), _mm256_set1_ps(half_to_f32(d) * fda), mt));
+        acc, _mm256_fmadd_ps(_mm256_cvtepi32_ps(qa), _mm256_set1_ps(half_f16c(d) * fda), mt));
 }
 
 void vec_dot_q4_1_avx512(int64_t n, float *s, const void *w, const void *a) {
@@ -112,7 +112,7 @@ void vec_dot_q4_1_avx512(int64_t n, float *s, const void *w, const void *a) {
         __m256i qa = dpbusd(_mm256_setzero_si256(), unpack_nibbles(x[i].qs), qy);
         acc = fold_affine(acc, qa, qy, x[i].d, x[i].m, y[i].d);
     }
-    *s = hsum8_f32(acc);
+    *s = hsum_f32x8(acc);
 }
 
 void vec_dot_q5_1_avx512(int64_t n, float *s, const void *w, const void *a) {
@@ -124,7 +124,7 @@ void vec_dot_q5_1_avx512(int64_t n, float *s, const void *w, const void *a) {
         __m256i qy = load32(y[i].qs);
         acc = fold_affine(acc, dpbusd(_mm256_setzero_si256(), q, qy), qy, x[i].d, x[i].m, y[i].d);
     }
-    *s = hsum8_f32(acc);
+    *s = hsum_f32x8(acc);
 }
 
 /* Q2_0: code j = (qs[j % 8] >> 2 (j / 8)) & 3: the four 8-lane groups are the 8 bytes
@@ -142,7 +142,7 @@ void vec_dot_q2_0_avx512(int64_t n, float *s, const void *w, const void *a) {
         __m256i qy = load32(y[i].qs);
         acc = fold_affine(acc, dpbusd(_mm256_setzero_si256(), q, qy), qy, x[i].d, x[i].m, y[i].d);
     }
-    *s = hsum8_f32(acc);
+    *s = hsum_f32x8(acc);
 }
 
 /* Q8_0 activations: d = amax / 127, q = round-to-nearest-even(x / d), the operations of

@@ -1,4 +1,4 @@
-/* avx512_util.h - small helpers shared by the kernels/x86/avx512_*.c files (compiled with
+/* avx512_util.h - small VNNI helpers shared by the kernels/x86/avx512_*.c files (compiled with
  * -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni; see the Makefile). */
 #ifndef SCARCE_AVX512_UTIL_H
 #define SCARCE_AVX512_UTIL_H
@@ -7,23 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
-/* 4 bytes at p (any alignment) in every 32-bit lane of a 256-bit register. */
-static inline __m256i bcast4_256(const int8_t *p) {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return _mm256_set1_epi32(v);
-}
-
-/* IEEE half -> float (exact). */
-static inline float half_to_f32(uint16_t h) { return _cvtsh_ss(h); }
-
-/* Sum of 8 float lanes, in the order hsum_f32x8 (avx2_util.h) uses. */
-static inline float hsum8_f32(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
+#include "avx2_util.h" /* bcast4, half_f16c, hsum_f32x8: AVX2 instructions, fine here */
 
 /* acc + 8 int32 lanes of sum(u8[i] * s8[i]) over groups of 4 bytes: vpdpbusd. Unlike
  * maddubs there is no int16 intermediate: exact for every u8 and s8 code. */
