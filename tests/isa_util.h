@@ -7,10 +7,10 @@
 #include "../kernels/cpu.h"
 #include "test.h"
 
-#define SKIP_WITHOUT_AVX512()                                                            \
-    do {                                                                                 \
-        char lacks_[96];                                                                 \
-        if (cpu_missing_avx512(lacks_, sizeof lacks_)) SKIP("CPU lacks %s", lacks_);     \
+#define SKIP_WITHOUT_AVX512()                                                                      \
+    do {                                                                                           \
+        char lacks_[96];                                                                           \
+        if (cpu_missing_avx512(lacks_, sizeof lacks_)) SKIP("CPU lacks %s", lacks_);               \
     } while (0)
 
 #endif

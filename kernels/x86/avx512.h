@@ -35,9 +35,15 @@ void vec_dot_iq4_nl_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q2_0_avx512(int64_t n, float *s, const void *w, const void *a);
 void quantize_row_q8_0_avx512(const float *x, void *y, int64_t n);
 
-/* FP8 weights against Q8_0 activations (avx512_fp8.c) */
+/* FP8 weights against Q8_0 activations, vec_dot and tile (avx512_fp8.c) */
 void vec_dot_fp8_e4m3_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_fp8_e5m2_avx512(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_tile_fp8_e4m3_avx512(int64_t n, float *s, size_t s_stride, const void *w,
+                                  size_t w_stride, int nrows, const void *a, size_t a_stride,
+                                  int nact);
+void vec_dot_tile_fp8_e5m2_avx512(int64_t n, float *s, size_t s_stride, const void *w,
+                                  size_t w_stride, int nrows, const void *a, size_t a_stride,
+                                  int nact);
 
 /* K-quants against Q8_K activations, and the Q8_K quantizer (avx512_kquant.c) */
 void vec_dot_q2_k_avx512(int64_t n, float *s, const void *w, const void *a);

@@ -9,7 +9,9 @@
 #include "avx512.h"
 
 /* 16 weights of each kind from p as 16 floats; the masked forms load lanes of `mask` only. */
-static inline __m512 load_f32(const void *p) { return _mm512_loadu_ps(p); }
+static inline __m512 load_f32(const void *p) {
+    return _mm512_loadu_ps(p);
+}
 static inline __m512 load_f16(const void *p) {
     return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
 }
@@ -28,27 +30,27 @@ static inline __m512 load_bf16_mask(const void *p, __mmask16 mask) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(u, 16));
 }
 
-#define DEFINE_FLOAT_DOT(name, elem_t, load, load_mask)                                    \
-    void vec_dot_##name##_avx512(int64_t n, float *s, const void *w, const void *a) {     \
-        const elem_t *x = w;                                                               \
-        const float *y = a;                                                                \
-        __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;          \
-        int64_t i = 0;                                                                     \
-        for (; i + 64 <= n; i += 64) {                                                     \
-            acc0 = _mm512_fmadd_ps(load(x + i), _mm512_loadu_ps(y + i), acc0);             \
-            acc1 = _mm512_fmadd_ps(load(x + i + 16), _mm512_loadu_ps(y + i + 16), acc1);   \
-            acc2 = _mm512_fmadd_ps(load(x + i + 32), _mm512_loadu_ps(y + i + 32), acc2);   \
-            acc3 = _mm512_fmadd_ps(load(x + i + 48), _mm512_loadu_ps(y + i + 48), acc3);   \
-        }                                                                                  \
-        for (; i + 16 <= n; i += 16)                                                       \
-            acc0 = _mm512_fmadd_ps(load(x + i), _mm512_loadu_ps(y + i), acc0);             \
-        if (i < n) {                                                                       \
-            __mmask16 tail = (__mmask16)((1u << (n - i)) - 1);                             \
-            acc1 = _mm512_fmadd_ps(load_mask(x + i, tail), _mm512_maskz_loadu_ps(tail, y + i), \
-                                   acc1);                                                  \
-        }                                                                                  \
-        *s = _mm512_reduce_add_ps(                                                         \
-            _mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));          \
+#define DEFINE_FLOAT_DOT(name, elem_t, load, load_mask)                                            \
+    void vec_dot_##name##_avx512(int64_t n, float *s, const void *w, const void *a) {              \
+        const elem_t *x = w;                                                                       \
+        const float *y = a;                                                                        \
+        __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;                  \
+        int64_t i = 0;                                                                             \
+        for (; i + 64 <= n; i += 64) {                                                             \
+            acc0 = _mm512_fmadd_ps(load(x + i), _mm512_loadu_ps(y + i), acc0);                     \
+            acc1 = _mm512_fmadd_ps(load(x + i + 16), _mm512_loadu_ps(y + i + 16), acc1);           \
+            acc2 = _mm512_fmadd_ps(load(x + i + 32), _mm512_loadu_ps(y + i + 32), acc2);           \
+            acc3 = _mm512_fmadd_ps(load(x + i + 48), _mm512_loadu_ps(y + i + 48), acc3);           \
+        }                                                                                          \
+        for (; i + 16 <= n; i += 16)                                                               \
+            acc0 = _mm512_fmadd_ps(load(x + i), _mm512_loadu_ps(y + i), acc0);                     \
+        if (i < n) {                                                                               \
+            __mmask16 tail = (__mmask16)((1u << (n - i)) - 1);                                     \
+            acc1 =                                                                                 \
+                _mm512_fmadd_ps(load_mask(x + i, tail), _mm512_maskz_loadu_ps(tail, y + i), acc1); \
+        }                                                                                          \
+        *s = _mm512_reduce_add_ps(                                                                 \
+            _mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));                  \
     }
 
 DEFINE_FLOAT_DOT(f32, float, load_f32, load_f32_mask)

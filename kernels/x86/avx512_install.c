@@ -13,6 +13,11 @@ static void set_from_float(uint32_t id, from_float_fn from_float) {
     if (t && from_float) t->from_float = from_float;
 }
 
+static void set_tile(uint32_t id, vec_dot_tile_fn tile) {
+    quant_type *t = qtype_mut(id);
+    if (t && tile) t->vec_dot_tile = tile;
+}
+
 void avx512_install(void) {
     set_dot(QT_F32, vec_dot_f32_avx512);
     set_dot(QT_F16, vec_dot_f16_avx512);
@@ -31,6 +36,8 @@ void avx512_install(void) {
     set_dot(QT_Q4_K, vec_dot_q4_k_avx512);
     set_dot(QT_Q5_K, vec_dot_q5_k_avx512);
     set_dot(QT_Q6_K, vec_dot_q6_k_avx512);
+    set_tile(QT_FP8_E4M3, vec_dot_tile_fp8_e4m3_avx512);
+    set_tile(QT_FP8_E5M2, vec_dot_tile_fp8_e5m2_avx512);
     set_from_float(QT_Q8_0, quantize_row_q8_0_avx512);
     set_from_float(QT_Q8_K, quantize_row_q8_k_avx512);
 }

@@ -45,8 +45,8 @@ void vec_dot_q3_k_avx512(int64_t n, float *s, const void *w, const void *a) {
                 __m256i lo = _mm256_and_si256(_mm256_srli_epi16(Q, 2 * j), three);
                 __m256i hs = b >= 2 ? _mm256_srli_epi16(H, b - 2) : _mm256_slli_epi16(H, 2 - b);
                 __m256i q = _mm256_or_si256(lo, _mm256_and_si256(hs, four));
-                sumi = scaled_dot(sumi, q, y[i].qs + 128 * h + 32 * j,
-                                  word_pair(sc_lanes[h], 2 * j));
+                sumi =
+                    scaled_dot(sumi, q, y[i].qs + 128 * h + 32 * j, word_pair(sc_lanes[h], 2 * j));
             }
         }
         __m256i total = _mm256_sub_epi32(sumi, _mm256_slli_epi32(offset, 2));
@@ -58,16 +58,18 @@ void vec_dot_q3_k_avx512(int64_t n, float *s, const void *w, const void *a) {
 
 /* Q4_K (qh NULL) and Q5_K (fifth bit of code 64p + l: bit 2p of qh[l], of 64p + 32 + l:
  * bit 2p + 1): x = d sc q - dmin m, 8 sub-blocks of 32. */
-static inline __attribute__((always_inline)) void
-k45_block(const uint8_t *scales, const uint8_t *qs, const uint8_t *qh, const block_q8_K *y,
-          __m256i *sumi, __m256i *min_sum) {
+static inline __attribute__((always_inline)) void k45_block(const uint8_t *scales,
+                                                            const uint8_t *qs, const uint8_t *qh,
+                                                            const block_q8_K *y, __m256i *sumi,
+                                                            __m256i *min_sum) {
     const __m256i low4 = _mm256_set1_epi8(15), one = _mm256_set1_epi8(1);
     __m256i sc = k45_scales(scales, y->bsums, min_sum);
     __m256i H = qh ? _mm256_loadu_si256((const __m256i *)qh) : _mm256_setzero_si256();
     *sumi = _mm256_setzero_si256();
     for (int p = 0; p < 4; p++) {
         __m256i Q = _mm256_loadu_si256((const __m256i *)(qs + 32 * p));
-        __m256i lo = _mm256_and_si256(Q, low4), hi = _mm256_and_si256(_mm256_srli_epi16(Q, 4), low4);
+        __m256i lo = _mm256_and_si256(Q, low4),
+                hi = _mm256_and_si256(_mm256_srli_epi16(Q, 4), low4);
         if (qh) {
             __m256i h_lo = _mm256_and_si256(_mm256_srli_epi16(H, 2 * p), one);
             __m256i h_hi = _mm256_and_si256(_mm256_srli_epi16(H, 2 * p + 1), one);
@@ -79,11 +81,11 @@ k45_block(const uint8_t *scales, const uint8_t *qs, const uint8_t *qh, const blo
     }
 }
 
-static inline __m256 k45_fold(__m256 acc, __m256i sumi, __m256i min_sum, uint16_t d,
-                              uint16_t dmin, float da) {
+static inline __m256 k45_fold(__m256 acc, __m256i sumi, __m256i min_sum, uint16_t d, uint16_t dmin,
+                              float da) {
     __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(min_sum), _mm256_set1_ps(half_f16c(dmin) * da));
-    return _mm256_add_ps(acc, _mm256_fmsub_ps(_mm256_cvtepi32_ps(sumi),
-                                              _mm256_set1_ps(half_f16c(d) * da), t));
+    return _mm256_add_ps(
+        acc, _mm256_fmsub_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(half_f16c(d) * da), t));
 }
 
 void vec_dot_q4_k_avx512(int64_t n, float *s, const void *w, const void *a) {
@@ -133,8 +135,8 @@ void vec_dot_q6_k_avx512(int64_t n, float *s, const void *w, const void *a) {
             for (int g = 0; g < 4; g++) {
                 __m256i high = _mm256_and_si256(_mm256_srli_epi16(H, 2 * g), low2);
                 __m256i q = _mm256_or_si256(lows[g], _mm256_slli_epi16(high, 4));
-                sumi = scaled_dot(sumi, q, y[i].qs + 128 * h + 32 * g,
-                                  word_pair(sc_lanes[h], 2 * g));
+                sumi =
+                    scaled_dot(sumi, q, y[i].qs + 128 * h + 32 * g, word_pair(sc_lanes[h], 2 * g));
             }
         }
         float d = half_f16c(x[i].d) * y[i].d;
@@ -158,9 +160,9 @@ void vec_dot_q2_k_avx512(int64_t n, float *s, const void *w, const void *a) {
             sum = dpbusd(sum, c[k], _mm256_loadu_si256((const __m256i *)(y[i].qs + 32 * k)));
         __m256i msum = _mm256_madd_epi16(q2k_mins(x[i].scales),
                                          _mm256_loadu_si256((const __m256i *)y[i].bsums));
-        __m256 t = _mm256_fmsub_ps(_mm256_cvtepi32_ps(sum), _mm256_set1_ps(half_f16c(x[i].d)),
-                                   _mm256_mul_ps(_mm256_cvtepi32_ps(msum),
-                                                 _mm256_set1_ps(half_f16c(x[i].dmin))));
+        __m256 t = _mm256_fmsub_ps(
+            _mm256_cvtepi32_ps(sum), _mm256_set1_ps(half_f16c(x[i].d)),
+            _mm256_mul_ps(_mm256_cvtepi32_ps(msum), _mm256_set1_ps(half_f16c(x[i].dmin))));
         acc = _mm256_fmadd_ps(t, _mm256_set1_ps(y[i].d), acc);
     }
     *s = hsum_f32x8(acc);

@@ -34,7 +34,9 @@ static inline __m256i unpack_fifth_bits(const uint8_t *qh) {
     return _mm256_maskz_mov_epi8((__mmask32)bits, _mm256_set1_epi8(0x10));
 }
 
-static inline __m256i load32(const int8_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
+static inline __m256i load32(const int8_t *p) {
+    return _mm256_loadu_si256((const __m256i *)p);
+}
 
 /* acc + isum x (d_w d_a), as avx2_q8.c folds a block */
 static inline __m256 fold(__m256 acc, __m256i isum, uint16_t dw, uint16_t da) {

@@ -58,8 +58,8 @@ static inline size_t head_bytes(const int KIND) {
 
 /* acc + the block's contribution, as the reference rounds it. ysum: k sum y (Q4_0: 8 sum y,
  * Q8_0: 128 sum y, Q4_1: sum y). */
-static inline __m256 fold(__m256 acc, __m256i isum, const uint8_t *blk, uint16_t dy,
-                          int32_t ysum, const int KIND) {
+static inline __m256 fold(__m256 acc, __m256i isum, const uint8_t *blk, uint16_t dy, int32_t ysum,
+                          const int KIND) {
     __m256 fdy = _mm256_set1_ps(half_f16c(dy)), dx = load_scales(blk);
     if (KIND == KIND_Q4_1) {
         __m256 mx = load_scales(blk + 2 * REPACK_ROWS);
@@ -91,13 +91,13 @@ static inline __attribute__((always_inline)) void x8_tile(const tile_args *t, in
             for (int j = 0; j < NA; j++) s32[g][j] = _mm256_setzero_si256();
         for (int c = 0; c < (KIND == KIND_Q8_0 ? 8 : 4); c++)
             for (int g = 0; g < NG; g++) {
-                __m256i raw = _mm256_loadu_si256(
-                    (const __m256i *)(blk + g * t->group_bytes + head + 32 * c));
+                __m256i raw =
+                    _mm256_loadu_si256((const __m256i *)(blk + g * t->group_bytes + head + 32 * c));
                 for (int j = 0; j < NA; j++) {
                     const int8_t *qs = act_row(t, j)[i].qs;
                     if (KIND == KIND_Q8_0) {
-                        s32[g][j] = dpbusd(s32[g][j], _mm256_xor_si256(raw, bias),
-                                           bcast4(qs + 4 * c));
+                        s32[g][j] =
+                            dpbusd(s32[g][j], _mm256_xor_si256(raw, bias), bcast4(qs + 4 * c));
                     } else {
                         __m256i lo = _mm256_and_si256(raw, m4);
                         __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
@@ -108,8 +108,8 @@ static inline __attribute__((always_inline)) void x8_tile(const tile_args *t, in
             }
         for (int g = 0; g < NG; g++)
             for (int j = 0; j < NA; j++)
-                acc[g][j] = fold(acc[g][j], s32[g][j], blk + g * t->group_bytes,
-                                 act_row(t, j)[i].d, ysum[j][i - i0], KIND);
+                acc[g][j] = fold(acc[g][j], s32[g][j], blk + g * t->group_bytes, act_row(t, j)[i].d,
+                                 ysum[j][i - i0], KIND);
     }
     for (int g = 0; g < NG; g++)
         for (int j = 0; j < NA; j++) _mm256_storeu_ps(t->y + j * t->y_stride + 8 * g, acc[g][j]);
@@ -153,9 +153,8 @@ static inline __attribute__((always_inline)) void x8_span(const tile_args *t, in
 }
 
 static inline __attribute__((always_inline)) void x8_gemv(int64_t n, float *s, size_t s_stride,
-                                                          const void *w, size_t w_stride,
-                                                          int nrows, const void *a,
-                                                          size_t a_stride, int nact,
+                                                          const void *w, size_t w_stride, int nrows,
+                                                          const void *a, size_t a_stride, int nact,
                                                           const int KIND) {
     const int64_t nb = n / QK32;
     const int32_t mult = KIND == KIND_Q8_0 ? 128 : KIND == KIND_Q4_0 ? 8 : 1;

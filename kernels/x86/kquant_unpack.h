@@ -13,11 +13,11 @@
  * in both lanes). */
 static inline __m256i word_pair(__m256i w, int k) {
     static const int8_t pick[4][32] = {
-#define P(k) {2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1,     \
-              2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1,     \
-              2 * k + 2, 2 * k + 3, 2 * k + 2, 2 * k + 3, 2 * k + 2, 2 * k + 3, 2 * k + 2, \
-              2 * k + 3, 2 * k + 2, 2 * k + 3, 2 * k + 2, 2 * k + 3, 2 * k + 2, 2 * k + 3, \
-              2 * k + 2, 2 * k + 3}
+#define P(k)                                                                                       \
+    {2 * k,     2 * k + 1, 2 * k,     2 * k + 1, 2 * k,     2 * k + 1, 2 * k,     2 * k + 1,       \
+     2 * k,     2 * k + 1, 2 * k,     2 * k + 1, 2 * k,     2 * k + 1, 2 * k,     2 * k + 1,       \
+     2 * k + 2, 2 * k + 3, 2 * k + 2, 2 * k + 3, 2 * k + 2, 2 * k + 3, 2 * k + 2, 2 * k + 3,       \
+     2 * k + 2, 2 * k + 3, 2 * k + 2, 2 * k + 3, 2 * k + 2, 2 * k + 3, 2 * k + 2, 2 * k + 3}
         P(0), P(2), P(4), P(6)
 #undef P
     };
@@ -60,11 +60,13 @@ static inline __m256i k45_scales(const uint8_t *packed, const int16_t *bsums, __
 /* Scale j (0..7) of k45_scales in all 16 int16 lanes. */
 static inline __m256i k45_scale(__m256i scales, int j) {
     static const int8_t words[8][32] = {
-#define W(j) {2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, \
-              2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, \
-              2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, \
-              2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1}
-        W(0), W(1), W(2), W(3), W(4), W(5), W(6), W(7)
+#define W(j)                                                                                       \
+    {2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1,                       \
+     2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1,                       \
+     2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1,                       \
+     2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1, 2 * j, 2 * j + 1}
+        W(0), W(1), W(2), W(3), W(4),
+        W(5), W(6), W(7)
 #undef W
     };
     return _mm256_shuffle_epi8(scales, _mm256_loadu_si256((const __m256i *)words[j]));
@@ -96,16 +98,19 @@ static inline __m256i q2k_mins(const uint8_t *scales) {
  * a shift (bytes 0, 4, 8, 12 = dword m+1's bytes 0..3). Byte 0 is 0 in both. */
 static inline void q2k_unpack(const block_q2_K *x, __m256i c[8]) {
     const __m256i three = _mm256_set1_epi8(3), twelve = _mm256_set1_epi8(12);
-    const __m256i pair01 = _mm256_setr_epi8(0, 1, 2, 3, 5, -1, -1, -1, 6, -1, -1, -1, 7, -1, -1, -1,
-                                            0, 1, 2, 3, 5, -1, -1, -1, 6, -1, -1, -1, 7, -1, -1, -1);
-    const __m256i pair23 = _mm256_setr_epi8(8, 9, 10, 11, 13, -1, -1, -1, 14, -1, -1, -1, 15, -1, -1, -1,
-                                            8, 9, 10, 11, 13, -1, -1, -1, 14, -1, -1, -1, 15, -1, -1, -1);
+    const __m256i pair01 =
+        _mm256_setr_epi8(0, 1, 2, 3, 5, -1, -1, -1, 6, -1, -1, -1, 7, -1, -1, -1, 0, 1, 2, 3, 5, -1,
+                         -1, -1, 6, -1, -1, -1, 7, -1, -1, -1);
+    const __m256i pair23 =
+        _mm256_setr_epi8(8, 9, 10, 11, 13, -1, -1, -1, 14, -1, -1, -1, 15, -1, -1, -1, 8, 9, 10, 11,
+                         13, -1, -1, -1, 14, -1, -1, -1, 15, -1, -1, -1);
     __m256i lut[2];
     q2k_tables(x->scales, lut);
     for (int h = 0; h < 2; h++) {
         __m256i Q = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * h));
         __m256i Q4 = _mm256_srli_epi16(Q, 4);
-        __m256i t01 = _mm256_shuffle_epi8(lut[h], pair01), t23 = _mm256_shuffle_epi8(lut[h], pair23);
+        __m256i t01 = _mm256_shuffle_epi8(lut[h], pair01),
+                t23 = _mm256_shuffle_epi8(lut[h], pair23);
         c[4 * h + 0] = _mm256_shuffle_epi8(t01, _mm256_and_si256(Q, three));
         c[4 * h + 1] = _mm256_shuffle_epi8(t01, _mm256_and_si256(Q, twelve));
         c[4 * h + 2] = _mm256_shuffle_epi8(t23, _mm256_and_si256(Q4, three));
