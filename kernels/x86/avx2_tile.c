@@ -18,12 +18,6 @@
 #define MAX_NR 4
 #define MAX_NA 2
 
-static inline __m256i nibbles(const uint8_t *qs) {
-    __m128i q = _mm_loadu_si128((const __m128i *)qs);
-    __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
-    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
-}
-
 /* One NR x NA tile over all blocks; s[j * s_stride + r]. NR, NA are constants at each
  * call site, so the arrays below live in registers. */
 static inline __attribute__((always_inline)) void tile_q4_0(
@@ -44,7 +38,7 @@ static inline __attribute__((always_inline)) void tile_q4_0(
         }
         for (int r = 0; r < NR; r++) {
             const block_q4_0 *x = (const block_q4_0 *)(w + r * w_stride) + i;
-            __m256i qx = nibbles(x->qs);
+            __m256i qx = unpack_nibbles(x->qs);
             __m256 dx = _mm256_set1_ps(half_f16c(x->d));
             for (int j = 0; j < NA; j++) {
                 __m256i pairs = _mm256_sub_epi16(_mm256_maddubs_epi16(qx, qy[j]), y8[j]);
