@@ -94,20 +94,8 @@ static inline __attribute__((always_inline)) void x8_tile(const tile_args *t, in
         for (int j = 0; j < NA; j++) _mm256_storeu_ps(t->y + j * t->y_stride + 8 * g, acc[g][j]);
 }
 
-static void block_sums(const block_q8_0 *a, int64_t i0, int64_t i1, int32_t mult, int32_t *out) {
-    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
-    if (mult == 0) { /* Q8_0 */
-        memset(out, 0, (size_t)(i1 - i0) * sizeof *out);
-        return;
-    }
-    for (int64_t i = i0; i < i1; i++) {
-        __m256i q = _mm256_loadu_si256((const __m256i *)a[i].qs);
-        __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, q), ones16);
-        __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-        h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4E));
-        h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xB1));
-        out[i - i0] = mult * _mm_cvtsi128_si32(h);
-    }
+static inline __m256i code_sums(__m256i q) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), q), _mm256_set1_epi16(1));
 }
 
 void tile_q4_0x8_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,

@@ -4,12 +4,14 @@
  * activations in batches; the activation blocks' code sums are computed once per span of
  * blocks for all rows. The including file defines (declared below) the parts where the ISAs
  * differ: x8_tile (the integer products of NG groups x NA activations and the fold),
- * block_sums and ysum_mult (the multiple of sum y that the fold takes off: the code offset). */
+ * code_sums (lane sums of activation codes) and ysum_mult (the multiple of sum y that the
+ * fold takes off: the code offset; 0 = none). */
 #ifndef SCARCE_REPACK_X8_WALK_H
 #define SCARCE_REPACK_X8_WALK_H
 
 #include <immintrin.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "../../quant/blocks.h"
 #include "../repack.h"
@@ -72,8 +74,23 @@ static inline __attribute__((always_inline)) void x8_tile(const tile_args *t, in
                                                           int64_t i1, int32_t (*ysum)[SPAN_BLOCKS],
                                                           int accumulate, const int NG,
                                                           const int NA, const int KIND);
+/* 8 int32 lanes of partial sums of the 32 activation codes q (4 codes a lane). */
+static inline __m256i code_sums(__m256i q);
+
 /* out[i - i0] = mult x the sum of the codes of activation block i, i in [i0, i1). */
-static void block_sums(const block_q8_0 *a, int64_t i0, int64_t i1, int32_t mult, int32_t *out);
+static void block_sums(const block_q8_0 *a, int64_t i0, int64_t i1, int32_t mult, int32_t *out) {
+    if (mult == 0) {
+        memset(out, 0, (size_t)(i1 - i0) * sizeof *out);
+        return;
+    }
+    for (int64_t i = i0; i < i1; i++) {
+        __m256i s = code_sums(_mm256_loadu_si256((const __m256i *)a[i].qs));
+        __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+        h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4E));
+        h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xB1));
+        out[i - i0] = mult * _mm_cvtsi128_si32(h);
+    }
+}
 static inline int32_t ysum_mult(const int KIND);
 
 /* Groups of one span against na (1..4) activations: pairs of groups for one. */
