@@ -75,8 +75,13 @@ $(B)/libscarce.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/test_runner: $(TEST_OBJ) $(B)/libscarce.a
-	$(CC) -o $@ $(TEST_OBJ) $(B)/libscarce.a $(LDLIBS)
+# the tools but their main(), so tests link the tool code they test (svg, textfile...)
+$(B)/libtools.a: $(filter-out $(B)/tools/scarce.o,$(TOOL_OBJ))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/test_runner: $(TEST_OBJ) $(B)/libtools.a $(B)/libscarce.a
+	$(CC) -o $@ $(TEST_OBJ) $(B)/libtools.a $(B)/libscarce.a $(LDLIBS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)

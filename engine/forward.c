@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../kernels/ops.h"
+#include "machine.h"
 #include "moe.h"
 
 #define BATCH_CAP 64 /* tokens per pass; longer inputs are split */

@@ -1,18 +1,25 @@
-/* membw.c - streaming memory bandwidth: the speed limit of token generation.
+/* membw.c - streaming memory bandwidth: the speed limit of token generation, and the
+ * per-CPU cache of its peak.
  *
  * Read: every thread sums its contiguous slice of a buffer much larger than the last-level
  * cache with independent accumulators (so the loop is bound by loads, not by the latency of
  * one add chain); copy: memcpy of one half of the buffer onto the other. Pages are touched
  * first by the thread that later reads them (first-touch placement). */
+#include "membw.h"
+
 #include <omp.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
 
-#include "stats.h"
+#include "machine.h"
 
 /* Portable read: four uint64 accumulators; gcc -O3 vectorises this integer reduction. */
 static uint64_t read_sum_generic(const uint64_t *p, size_t n) {
@@ -127,5 +134,97 @@ int membw_measure(int max_threads, size_t bytes, int reps, membw_result *out,
     }
     free(times);
     free(buf);
+    return 0;
+}
+
+/* ---- the cache file ----------------------------------------------------------------- */
+
+int membw_cache_path(char *out, size_t cap) {
+    const char *home = getenv("HOME");
+    if (!home || !*home) return -1;
+    snprintf(out, cap, "%s/.cache/scarce/membw", home);
+    return 0;
+}
+
+/* The cached line of this CPU: 0 with *gbs and *threads, -1 when absent. */
+static int cache_lookup(double *gbs, int *threads) {
+    char path[512], cpu[256], line[512];
+    if (membw_cache_path(path, sizeof path)) return -1;
+    cpu_model_name(cpu, sizeof cpu);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    int found = -1;
+    while (found && fgets(line, sizeof line, f)) {
+        double g;
+        int t, name_at = 0;
+        line[strcspn(line, "\r\n")] = 0;
+        if (sscanf(line, "%lf %d %n", &g, &t, &name_at) >= 2 && name_at &&
+            !strcmp(line + name_at, cpu) && g > 0) {
+            *gbs = g, *threads = t, found = 0;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+int membw_cache_store(double read_gb_s, int n_threads, scarce_error *err) {
+    char path[512], tmp[560], cpu[256], line[512];
+    if (membw_cache_path(path, sizeof path))
+        return scarce_fail(err, "membw cache: $HOME is not set");
+    cpu_model_name(cpu, sizeof cpu);
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s", path);
+    for (char *p = dir + 1; *p; p++) /* mkdir -p of the file's directory */
+        if (*p == '/') {
+            *p = 0;
+            mkdir(dir, 0755);
+            *p = '/';
+        }
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    FILE *out = fopen(tmp, "w");
+    if (!out) return scarce_fail(err, "membw cache %s: cannot write", tmp);
+    FILE *in = fopen(path, "r");
+    while (in && fgets(line, sizeof line, in)) { /* keep the other CPUs' lines */
+        int name_at = 0;
+        double g;
+        int t;
+        char copy[512];
+        snprintf(copy, sizeof copy, "%s", line);
+        copy[strcspn(copy, "\r\n")] = 0;
+        if (sscanf(copy, "%lf %d %n", &g, &t, &name_at) >= 2 && name_at &&
+            strcmp(copy + name_at, cpu))
+            fprintf(out, "%s\n", copy);
+    }
+    if (in) fclose(in);
+    fprintf(out, "%.3f %d %s\n", read_gb_s, n_threads, cpu);
+    /* fsync before rename: a crash leaves the old file or the new one, never a torn one */
+    const int synced = fflush(out) == 0 && fsync(fileno(out)) == 0;
+    if (fclose(out) || !synced || rename(tmp, path)) {
+        unlink(tmp);
+        return scarce_fail(err, "membw cache %s: cannot replace", path);
+    }
+    return 0;
+}
+
+int membw_peak(double *gbs, int measure_if_missing) {
+    int threads;
+    if (!cache_lookup(gbs, &threads)) return 0;
+    if (!measure_if_missing) return -1;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    int max_threads = n > 0 && n < 256 ? (int)n : 1;
+    membw_result *r = calloc((size_t)max_threads, sizeof *r);
+    size_t bytes = (size_t)1 << 30;
+    if (bytes < 8 * llc_bytes()) bytes = 8 * llc_bytes();
+    scarce_error err;
+    if (!r || membw_measure(max_threads, bytes, 5, r, &err)) {
+        free(r);
+        return -1;
+    }
+    int best = 0;
+    for (int t = 1; t < max_threads; t++)
+        if (r[t].read_gb_s > r[best].read_gb_s) best = t;
+    *gbs = r[best].read_gb_s;
+    membw_cache_store(*gbs, r[best].n_threads, &err);
+    free(r);
     return 0;
 }

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "machine.h"
+
 /* ---- the acceptance rule ------------------------------------------------------------ */
 
 int spec_sample_probs(const float *probs, int n_vocab, sampler *rng) {

@@ -1,5 +1,5 @@
-/* stats.h - what a run costs: counters filled by the forward pass itself, the figures
- * derived from them, and the machine's memory bandwidth they are compared to.
+/* stats.h - what a run costs: counters filled by the forward pass itself and the figures
+ * derived from them. The machine's peak bandwidth they are compared to is membw.h's.
  *
  * Per token (see ../shared/DESIGN.md, "Instrumentation"):
  *   weight bytes/token = weight_bytes / tokens   (a batch reads each row once)
@@ -10,10 +10,7 @@
 #ifndef SCARCE_STATS_H
 #define SCARCE_STATS_H
 
-#include <stddef.h>
 #include <stdint.h>
-
-#include "error.h"
 
 /* The counters of the single-token passes (decode steps) alone. */
 typedef struct {
@@ -35,8 +32,6 @@ typedef struct {
     decode_counters decode; /* the part of the above spent in one-token passes */
 } run_stats;
 
-double now_seconds(void);
-
 /* Adds what a one-token pass added since `before` to s->decode (called by forward()). */
 void stats_count_decode(run_stats *s, const run_stats *before);
 /* The decode part as run_stats (its own decode part zeroed); and everything else
@@ -57,36 +52,5 @@ typedef struct {
 } phase_figures;
 
 phase_figures stats_figures(const run_stats *phase, double seconds);
-
-/* ---- the machine ------------------------------------------------------------------ */
-
-/* Size of the last-level cache in bytes from /sys/devices/system/cpu/cpu0/cache (0 when
- * unknown). */
-size_t llc_bytes(void);
-/* "model name" of /proc/cpuinfo (or "unknown"), written to out. */
-void cpu_model_name(char *out, size_t cap);
-
-/* Streaming bandwidth with n_threads threads over a buffer of `bytes` (first-touched by
- * the threads that read it): read = sum of every 8-byte word with independent
- * accumulators, copy = memcpy of half the buffer onto the other half (counted as read +
- * write bytes, like STREAM). Medians of `reps` timed runs after one warm-up; GB = 1e9. */
-typedef struct {
-    int n_threads;
-    double read_gb_s, copy_gb_s;
-} membw_result;
-
-/* Measures 1..max_threads threads into out[0..max_threads). */
-int membw_measure(int max_threads, size_t bytes, int reps, membw_result *out,
-                  scarce_error *err);
-
-/* The cache file ~/.cache/scarce/membw: one line per CPU, "read_gb_s threads model name".
- * membw_cache_path() fills out (0 ok, -1 when $HOME is not set). */
-int membw_cache_path(char *out, size_t cap);
-/* Stores this CPU's peak (replacing its line). */
-int membw_cache_store(double read_gb_s, int n_threads, scarce_error *err);
-/* Peak read bandwidth of this CPU in GB/s: from the cache; when missing and
- * measure_if_missing, measured now (all threads, default size) and cached.
- * Returns 0 with *gbs set, or -1 when unknown. */
-int membw_peak(double *gbs, int measure_if_missing);
 
 #endif

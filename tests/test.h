@@ -63,6 +63,16 @@ void test_skip_reason(const char *fmt, ...) __attribute__((format(printf, 1, 2))
 const char *shared_path(const char *relative);
 /* 1 when the file exists and is readable. */
 int file_exists(const char *path);
+/* For tests that need data they cannot make (models, vocabularies, texts in ../shared):
+ * NEED_FILE(path) skips the running test, returning from it, with a reason naming the
+ * missing file when path is not readable; NEED_SHARED("models/x.gguf") does so for a
+ * file in ../shared. test_need_file returns 1 when present, else records the skip. */
+int test_need_file(const char *path);
+#define NEED_FILE(path)                                                                  \
+    do {                                                                                 \
+        if (!test_need_file(path)) return;                                               \
+    } while (0)
+#define NEED_SHARED(relative) NEED_FILE(shared_path(relative))
 /* A fresh temporary directory for this test (removed by the runner afterwards). */
 const char *test_tmpdir(void);
 /* Runs a shell command, captures stdout into *out (malloc'd, NUL-terminated; may be NULL)

@@ -254,7 +254,7 @@ static int check_row(const bad_row *r) {
 }
 
 TEST(badinput_matrix) {
-    if (!file_exists(shared_path("models/stories260K.gguf"))) SKIP("no stories260K.gguf");
+    NEED_SHARED("models/stories260K.gguf");
     if (!command_exists("mkmodel")) SKIP("scarce mkmodel not built");
     REQUIRE(make_fixtures() == 0);
     int passed = 0, failed = 0, skipped = 0;
@@ -288,7 +288,7 @@ static int interrupt_after(const char *cmd, const char *ready, double delay_s, i
 
 TEST(badinput_sigint_run) {
     const char *vocab = shared_path("models/stories260K.gguf");
-    if (!file_exists(vocab)) SKIP("no stories260K.gguf");
+    NEED_FILE(vocab);
     char cmd[2048], out[600], err[600], model[600];
     snprintf(out, sizeof out, "%s/out.txt", test_tmpdir());
     snprintf(err, sizeof err, "%s/err.txt", test_tmpdir());
@@ -310,7 +310,7 @@ TEST(badinput_sigint_run) {
 
 TEST(badinput_sigint_mkmodel) {
     const char *vocab = shared_path("models/stories260K.gguf");
-    if (!file_exists(vocab)) SKIP("no stories260K.gguf");
+    NEED_FILE(vocab);
     char cmd[2048], outp[600], err[600];
     snprintf(outp, sizeof outp, "%s/big.gguf", test_tmpdir());
     snprintf(err, sizeof err, "%s/err.txt", test_tmpdir());

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../tools/svg.c" /* tools/ is not in the test library: compile the writer here */
+#include "../tools/svg.h"
 #include "test.h"
 
 #define STORIES "models/stories260K.gguf"
@@ -37,7 +37,7 @@ static void check_fields(const char *json, const char *const *fields) {
 }
 
 TEST(bench_json_has_documented_fields) {
-    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    NEED_SHARED(STORIES);
     char cmd[1024], *out = NULL;
     snprintf(cmd, sizeof cmd, "%s bench -m %s -p 16 -n 8 -t 1 -r 2 -o json", scarce_bin(),
              shared_path(STORIES));
@@ -52,7 +52,7 @@ TEST(bench_json_has_documented_fields) {
 }
 
 TEST(run_json_has_documented_fields) {
-    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    NEED_SHARED(STORIES);
     char cmd[1024], *out = NULL, *err = NULL;
     snprintf(cmd, sizeof cmd, "%s run -m %s -t 1 --temp 0 -n 8 -p 'Once upon' --json",
              scarce_bin(), shared_path(STORIES));
@@ -89,7 +89,7 @@ TEST(svg_writer_is_well_formed_and_finds_front) {
 }
 
 TEST(sweep_writes_tables_and_plot) {
-    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    NEED_SHARED(STORIES);
     char cmd[1536], *err = NULL;
     snprintf(cmd, sizeof cmd, "%s sweep -m %s -f %s -c 64 --chunks 2 -n 8 -t 1 -o %s/sweep",
              scarce_bin(), shared_path(STORIES), shared_path("data/tinystories-valid.txt"),
@@ -129,7 +129,7 @@ static double json_number(const char *json, const char *key) {
 }
 
 TEST(run_json_speculative_lookup) {
-    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    NEED_SHARED(STORIES);
     char cmd[1024], *out = NULL, *err = NULL;
     /* greedy stories260K repeats itself within 200 tokens: lookup finds drafts */
     snprintf(cmd, sizeof cmd, "%s run -m %s -t 1 --temp 0 -n 200 -p 'Once upon' --lookup 2 --json",
@@ -167,7 +167,7 @@ static const char *read_uints(const char *from, unsigned long long *v, int n) {
 }
 
 TEST(run_json_moe_counts_sum_to_tokens_times_k) {
-    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    NEED_SHARED(STORIES);
     char moe[600], cmd[1536], *out = NULL;
     snprintf(moe, sizeof moe, "%s/json-moe.gguf", test_tmpdir());
     snprintf(cmd, sizeof cmd, "%s upcycle %s %s --experts 4 --used 2", scarce_bin(),
@@ -208,7 +208,7 @@ TEST(run_json_moe_counts_sum_to_tokens_times_k) {
 }
 
 TEST(bench_draft_lookup_json_has_speculative_fields) {
-    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    NEED_SHARED(STORIES);
     char cmd[1024], *out = NULL;
     snprintf(cmd, sizeof cmd, "%s bench -m %s -p 0 -n 32 -t 1 -r 1 --draft 4 --lookup 2 -o json",
              scarce_bin(), shared_path(STORIES));

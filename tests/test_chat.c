@@ -13,7 +13,7 @@ static int chat(const char *turns, char **out, char **err) {
 }
 
 TEST(chat_two_turns_two_replies) {
-    if (!file_exists(shared_path("models/stories260K.gguf"))) SKIP("stories260K.gguf not found");
+    NEED_SHARED("models/stories260K.gguf");
     char *one = NULL, *two = NULL, *err = NULL;
     CHECK_EQ_INT(chat("Tell me a story\\n", &one, &err), 0);
     CHECK_EQ_INT(chat("Tell me a story\\nWhat did the dog do?\\n", &two, NULL), 0);
@@ -26,7 +26,7 @@ TEST(chat_two_turns_two_replies) {
 }
 
 TEST(chat_needs_a_template) {
-    if (!file_exists(shared_path("models/stories260K.gguf"))) SKIP("stories260K.gguf not found");
+    NEED_SHARED("models/stories260K.gguf");
     char cmd[512], *err = NULL;
     /* stories260K has no tokenizer.chat_template: the user must name one */
     snprintf(cmd, sizeof cmd, "%s chat -m %s", scarce_bin(), shared_path("models/stories260K.gguf"));

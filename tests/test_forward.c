@@ -53,7 +53,7 @@ static void some_tokens(int *t, int n, int vocab) {
 
 TEST(forward_stories260K_matches_double_reference) {
     const char *path = shared_path("models/stories260K.gguf");
-    if (!file_exists(path)) SKIP("%s not found", path);
+    NEED_FILE(path);
     int t[40];
     some_tokens(t, 40, 512);
     double d = max_diff_vs_reference(path, t, 40);
@@ -70,7 +70,7 @@ static int make_synthetic(const char *out, const char *type, int n_head_kv) {
 }
 
 TEST(forward_synthetic_gqa_matches_double_reference) {
-    if (!file_exists(shared_path("models/stories260K.gguf"))) SKIP("stories260K.gguf not found");
+    NEED_SHARED("models/stories260K.gguf");
     const char *types[] = {"f32", "f16", "bf16"};
     for (int i = 0; i < 3; i++) {
         char path[512];
@@ -87,7 +87,7 @@ TEST(forward_synthetic_gqa_matches_double_reference) {
 /* Logits of a batched prefill equal those of feeding the same tokens one at a time. */
 TEST(forward_batched_equals_sequential) {
     const char *path = shared_path("models/stories260K.gguf");
-    if (!file_exists(path)) SKIP("%s not found", path);
+    NEED_FILE(path);
     kernels_init(NULL, NULL);
     scarce_error err;
     model *m = model_load(path, &err);
@@ -116,7 +116,7 @@ TEST(forward_batched_equals_sequential) {
 /* Truncating the cache and re-running gives the logits of the first run. */
 TEST(forward_kvcache_rollback) {
     const char *path = shared_path("models/stories260K.gguf");
-    if (!file_exists(path)) SKIP("%s not found", path);
+    NEED_FILE(path);
     kernels_init(NULL, NULL);
     scarce_error err;
     model *m = model_load(path, &err);

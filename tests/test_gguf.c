@@ -62,7 +62,7 @@ static const char *open_fails(const char *path) {
 
 TEST(gguf_open_stories260K) {
     const char *path = shared_path("models/stories260K.gguf");
-    if (!file_exists(path)) SKIP("%s missing", path);
+    NEED_FILE(path);
     scarce_error err = {{0}};
     gguf_file *f = gguf_open(path, &err);
     CHECK_MSG(f, "%s", err.msg);
@@ -100,7 +100,7 @@ TEST(gguf_open_stories260K) {
 
 TEST(gguf_open_vocab_llama_spm) {
     const char *path = shared_path("models/vocab/ggml-vocab-llama-spm.gguf");
-    if (!file_exists(path)) SKIP("%s missing", path);
+    NEED_FILE(path);
     scarce_error err = {{0}};
     gguf_file *f = gguf_open(path, &err);
     CHECK_MSG(f, "%s", err.msg);
@@ -290,7 +290,7 @@ TEST(gguf_write_read_round_trip) {
 
 TEST(gguf_round_trip_stories260K) {
     const char *path = shared_path("models/stories260K.gguf");
-    if (!file_exists(path)) SKIP("%s missing", path);
+    NEED_FILE(path);
     scarce_error err = {{0}};
     gguf_file *f = gguf_open(path, &err);
     REQUIRE(f);
@@ -504,7 +504,7 @@ TEST(gguf_truncated_everywhere) {
 
 TEST(gguf_truncated_real_header) {
     const char *src = shared_path("models/stories260K.gguf");
-    if (!file_exists(src)) SKIP("%s missing", src);
+    NEED_FILE(src);
     size_t len;
     char *data = read_file(src, &len);
     REQUIRE(data);
@@ -603,7 +603,7 @@ TEST(gguf_unknown_type_mentions_scarce_types) {
 
 TEST(gguf_inspect_command) {
     const char *model = shared_path("models/stories260K.gguf");
-    if (!file_exists(model)) SKIP("%s missing", model);
+    NEED_FILE(model);
     char cmd[1024], *out = NULL, *err = NULL;
     snprintf(cmd, sizeof cmd, "%s inspect %s", scarce_bin(), model);
     CHECK_EQ_INT(run_cmd(cmd, &out, &err), 0);
@@ -641,7 +641,7 @@ static void check_shape(const gguf_file *f, const char *name, uint32_t type, int
 #define TINY "--n-embd 32 --n-layer 2 --n-head 4 --n-head-kv 2 --n-ff 48 --ctx 256"
 
 TEST(gguf_mkmodel_tiny) {
-    if (!file_exists(shared_path("models/stories260K.gguf"))) SKIP("stories260K.gguf missing");
+    NEED_SHARED("models/stories260K.gguf");
     const char *a = tmp_file("a.gguf"), *b = tmp_file("b.gguf"), *c = tmp_file("c.gguf");
     CHECK_EQ_INT(mkmodel(a, TINY " --seed 7 --type f16"), 0);
     CHECK_EQ_INT(mkmodel(b, TINY " --seed 7 --type f16"), 0);
@@ -687,7 +687,7 @@ TEST(gguf_mkmodel_tiny) {
 }
 
 TEST(gguf_mkmodel_moe_and_errors) {
-    if (!file_exists(shared_path("models/stories260K.gguf"))) SKIP("stories260K.gguf missing");
+    NEED_SHARED("models/stories260K.gguf");
     const char *m = tmp_file("moe.gguf");
     CHECK_EQ_INT(mkmodel(m, TINY " --n-expert 4 --n-expert-used 2"), 0);
     scarce_error err = {{0}};

@@ -23,7 +23,7 @@ static long rss_kb(void) {
 
 TEST(memory_mmap_no_copy) {
     const char *vocab = shared_path("models/vocab/ggml-vocab-llama-spm.gguf");
-    if (!file_exists(vocab)) SKIP("no ggml-vocab-llama-spm.gguf");
+    NEED_FILE(vocab);
     char path[600], cmd[2048];
     snprintf(path, sizeof path, "%s/big.gguf", test_tmpdir());
     /* 8 layers x 12.6M + 2 x 32000 x 1024 weights, f16: ~270 MB */

@@ -74,7 +74,7 @@ TEST(moe_route_rules) {
 
 /* Identical experts and weights summing to 1: the dense model's greedy text, any router. */
 TEST(moe_upcycled_noise0_greedy_equals_dense) {
-    if (!file_exists(stories())) SKIP("stories260K.gguf not found");
+    NEED_FILE(stories());
     kernels_init(NULL, NULL);
     scarce_error err;
     model *dense = model_load(stories(), &err);
@@ -167,7 +167,7 @@ static void layer0_router_probs(const model *m, int token, double *p) {
 }
 
 TEST(moe_routing_matches_reference_and_counts_add_up) {
-    if (!file_exists(stories())) SKIP("stories260K.gguf not found");
+    NEED_FILE(stories());
     kernels_init(NULL, NULL);
     char path[512];
     REQUIRE(upcycle("noisy.gguf", 0.2, 5, path, sizeof path) == 0);
@@ -240,7 +240,7 @@ static uint64_t expected_bytes(const model *m, int n_tokens, const moe_stats *st
 }
 
 TEST(moe_weight_bytes_per_token) {
-    if (!file_exists(stories())) SKIP("stories260K.gguf not found");
+    NEED_FILE(stories());
     kernels_init(NULL, NULL);
     char path[512], cmd[1024];
     snprintf(path, sizeof path, "%s/syn-moe.gguf", test_tmpdir());
@@ -277,7 +277,7 @@ TEST(moe_weight_bytes_per_token) {
 }
 
 TEST(moe_batched_equals_one_token) {
-    if (!file_exists(stories())) SKIP("stories260K.gguf not found");
+    NEED_FILE(stories());
     kernels_init(NULL, NULL);
     char path[512];
     REQUIRE(upcycle("noisy-b.gguf", 0.2, 9, path, sizeof path) == 0);
@@ -337,7 +337,7 @@ done:
 }
 
 TEST(moe_split_expert_layout_loads) {
-    if (!file_exists(stories())) SKIP("stories260K.gguf not found");
+    NEED_FILE(stories());
     kernels_init(NULL, NULL);
     char path[512], split[512];
     REQUIRE(upcycle("noisy-s.gguf", 0.2, 11, path, sizeof path) == 0);

@@ -57,7 +57,7 @@ static void make_file(const char *path, float shift0) {
 }
 
 TEST(parity_logits_diff_reads_llama_perplexity_format) {
-    if (!file_exists(shared_path("models/stories260K.gguf"))) SKIP("stories260K.gguf not found");
+    NEED_SHARED("models/stories260K.gguf");
     kernels_init(NULL, NULL);
     char same[512], off[512], cmd[1400], *out = NULL;
     snprintf(same, sizeof same, "%s/same.bin", test_tmpdir());

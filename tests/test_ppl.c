@@ -3,17 +3,15 @@
 #include <string.h>
 
 #include "../engine/ppl.h"
-#include "../kernels/cpu.h"
+#include "shared_data.h"
 #include "test.h"
 
 #define STORIES "models/stories260K.gguf"
 
 TEST(ppl_window_equals_direct_nll) {
-    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    model *m = shared_model(STORIES);
+    if (!m) return;
     scarce_error e;
-    kernels_init(NULL, NULL);
-    model *m = model_load(shared_path(STORIES), &e);
-    REQUIRE(m);
     enum { C = 24 };
     int ids[C];
     for (int i = 0; i < C; i++) ids[i] = 3 + (i * 37) % (m->cfg.n_vocab - 3);
@@ -42,11 +40,9 @@ TEST(ppl_window_equals_direct_nll) {
 }
 
 TEST(ppl_kl_of_model_against_itself_is_zero) {
-    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    model *m = shared_model(STORIES);
+    if (!m) return;
     scarce_error e;
-    kernels_init(NULL, NULL);
-    model *m = model_load(shared_path(STORIES), &e);
-    REQUIRE(m);
     enum { C = 16 };
     int ids[C];
     for (int i = 0; i < C; i++) ids[i] = 7 + (i * 11) % 400;

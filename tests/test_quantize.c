@@ -95,7 +95,7 @@ static const char *tmp_file(const char *name) {
 /* stories260K: rows of 64 (fit block 32, not 256) and ffn_down rows of 172 (fit nothing). */
 TEST(quantize_stories_every_type) {
     const char *in = shared_path(STORIES);
-    if (!file_exists(in)) SKIP("stories260K.gguf not found");
+    NEED_FILE(in);
     kernels_init(NULL, NULL);
     static const char *types[] = {"f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1",
                                   "iq4_nl", "q2_0", "q2_k", "q3_k", "q4_k",
@@ -132,7 +132,7 @@ TEST(quantize_stories_every_type) {
 /* A model of 256-multiple rows: every K-quant applies without fallback; generation runs. */
 TEST(quantize_synthetic_kquants) {
     const char *vocab = shared_path(STORIES);
-    if (!file_exists(vocab)) SKIP("stories260K.gguf not found");
+    NEED_FILE(vocab);
     kernels_init(NULL, NULL);
     const char *f32 = tmp_file("syn.gguf");
     char cmd[2048], *out = NULL, *errs = NULL;
@@ -245,7 +245,8 @@ static int valid_tokens(const char *model_path, int *ids, int n_max) {
 /* Accuracy against F32 on stories260K: thresholds for 8-bit, the order of the families. */
 TEST(quantize_accuracy_stories) {
     const char *in = shared_path(STORIES);
-    if (!file_exists(in) || !file_exists(shared_path(VALID))) SKIP("stories260K or tinystories-valid missing");
+    NEED_FILE(in);
+    NEED_SHARED(VALID);
     kernels_init(NULL, NULL);
     enum { N = 2048, WINDOW = 256 };
     int *ids = malloc(sizeof(int) * N);
@@ -364,7 +365,8 @@ static double weighted_error(const char *ref, const char *q, const char *imatrix
 /* scarce imatrix writes E[x^2] per column; quantize --imatrix lowers the weighted error. */
 TEST(quantize_imatrix) {
     const char *in = shared_path(STORIES);
-    if (!file_exists(in) || !file_exists(shared_path(VALID))) SKIP("stories260K or tinystories-valid missing");
+    NEED_FILE(in);
+    NEED_SHARED(VALID);
     kernels_init(NULL, NULL);
     const char *imf = tmp_file("im.gguf"), *q_plain = tmp_file("plain.gguf"), *q_im = tmp_file("imq.gguf");
     char cmd[2048], *out = NULL;

@@ -352,7 +352,7 @@ static int greedy(const char *path, int n, int *tokens, float *logits, int *pack
  * reference by 9.2e-3 on this model (max |logit| 0.87), while the packed kernel gives the
  * scalar reference's logits (measured identical), which is checked at 1e-5. */
 TEST(repack_forward_on_off_same_greedy) {
-    if (!file_exists(shared_path("models/stories260K.gguf"))) SKIP("stories260K.gguf not found");
+    NEED_SHARED("models/stories260K.gguf");
     if (cpu_best_isa() == ISA_SCALAR) SKIP("no AVX2 on this CPU");
     REQUIRE(kernels_init(NULL, NULL) == 0);
     setenv("SCARCE_ADAPT_THREADS", "0", 1);

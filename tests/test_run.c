@@ -5,6 +5,7 @@
 
 #include "../engine/tokenizer.h"
 #include "ref_forward.h"
+#include "shared_data.h"
 #include "test.h"
 
 #define STORIES "models/stories260K.gguf"
@@ -27,19 +28,17 @@ static void check_run(const char *args, const char *ref_file) {
 }
 
 TEST(run_greedy_no_prompt_matches_llama2c) {
-    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    NEED_SHARED(STORIES);
     /* llama2.c's -n 200 runs positions 0..199 (BOS first) and samples a token after each:
      * 200 generated tokens, the last from position 199's logits */
     check_run("-n 200", "reference/llama2c-stories260K/stories260K_greedy_n200.txt");
 }
 
 TEST(run_greedy_prompt_matches_llama2c) {
-    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    gguf_file *f;
+    tokenizer *tok = shared_tokenizer(STORIES, &f);
+    if (!tok) return;
     scarce_error e;
-    gguf_file *f = gguf_open(shared_path(STORIES), &e);
-    REQUIRE(f);
-    tokenizer *tok = tokenizer_load(f, &e);
-    REQUIRE(tok);
     int ids[64];
     int n = tokenizer_encode(tok, "Once upon a time", 1, ids, 64, &e);
     REQUIRE(n > 1);
@@ -76,12 +75,9 @@ static char *reference_greedy(const gguf_file *f, tokenizer *tok, const char *pr
 }
 
 TEST(run_greedy_other_prompts_match_reference_forward) {
-    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
-    scarce_error e;
-    gguf_file *f = gguf_open(shared_path(STORIES), &e);
-    REQUIRE(f);
-    tokenizer *tok = tokenizer_load(f, &e);
-    REQUIRE(tok);
+    gguf_file *f;
+    tokenizer *tok = shared_tokenizer(STORIES, &f);
+    if (!tok) return;
     const char *prompts[] = {"Lily and Ben went to the zoo", "The dog", "One day, a little bird"};
     const int lengths[] = {40, 25, 33};
     for (int i = 0; i < 3; i++) {
@@ -101,7 +97,7 @@ TEST(run_greedy_other_prompts_match_reference_forward) {
 }
 
 TEST(run_same_seed_same_text) {
-    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    NEED_SHARED(STORIES);
     char cmd[512], *a = NULL, *b = NULL, *c = NULL;
     snprintf(cmd, sizeof cmd, "%s run -m %s -n 60 --temp 1 --seed 42", scarce_bin(), shared_path(STORIES));
     CHECK_EQ_INT(run_cmd(cmd, &a, NULL), 0);
@@ -129,7 +125,7 @@ TEST(run_cli_errors) {
     check_error("run", 2, "-m");
     check_error("run -m /nonexistent/model.gguf", 1, "/nonexistent/model.gguf");
     check_error("nosuchcommand", 2, "unknown command");
-    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    NEED_SHARED(STORIES);
     snprintf(args, sizeof args, "run -m %s -n abc", shared_path(STORIES));
     check_error(args, 2, "-n");
     snprintf(args, sizeof args, "run -m %s -t 0", shared_path(STORIES));
@@ -142,7 +138,7 @@ TEST(run_cli_errors) {
 
 /* With top-k and min-p off, sampling is llama2.c's own procedure and generator. */
 TEST(run_sampled_matches_llama2c_seed42) {
-    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    NEED_SHARED(STORIES);
     const char *temp0 = "--top-k 0 --min-p 0 --seed 42 -n 200 --temp 1";
     char args[256];
     snprintf(args, sizeof args, "%s --top-p 1", temp0);

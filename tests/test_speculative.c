@@ -104,7 +104,7 @@ static model *load_stories(void) {
 }
 
 TEST(spec_greedy_self_draft_layers_equals_plain) {
-    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    NEED_SHARED(STORIES);
     model *m = load_stories();
     REQUIRE(m);
     double acc;
@@ -114,7 +114,7 @@ TEST(spec_greedy_self_draft_layers_equals_plain) {
 }
 
 TEST(spec_greedy_lookup_equals_plain) {
-    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    NEED_SHARED(STORIES);
     model *m = load_stories();
     REQUIRE(m);
     double acc;
@@ -124,7 +124,7 @@ TEST(spec_greedy_lookup_equals_plain) {
 }
 
 TEST(spec_greedy_same_model_draft_accepts_everything) {
-    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    NEED_SHARED(STORIES);
     model *m = load_stories(), *dm = load_stories();
     REQUIRE(m && dm);
     double acc;
@@ -145,7 +145,7 @@ static const char *make_unrelated_draft(void) {
 }
 
 TEST(spec_greedy_unrelated_draft_equals_plain) {
-    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    NEED_SHARED(STORIES);
     const char *draft_path = make_unrelated_draft();
     REQUIRE(draft_path);
     scarce_error err;
@@ -159,7 +159,7 @@ TEST(spec_greedy_unrelated_draft_equals_plain) {
 }
 
 TEST(spec_context_full_stops_where_plain_does) {
-    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    NEED_SHARED(STORIES);
     model *m = load_stories();
     REQUIRE(m);
     const int n_ctx = 20;
@@ -278,9 +278,9 @@ static void check_one_line_error(const char *args, int want_rc, const char *want
 }
 
 TEST(spec_cli_vocabulary_mismatch_and_overflow_fail_cleanly) {
-    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    NEED_SHARED(STORIES);
     const char *other = shared_path("models/vocab/ggml-vocab-llama-spm.gguf");
-    if (!file_exists(other)) SKIP("ggml-vocab-llama-spm.gguf not found");
+    NEED_FILE(other);
     char path[512], cmd[1536], args[1024];
     snprintf(path, sizeof path, "%s/other_vocab.gguf", test_tmpdir());
     snprintf(cmd, sizeof cmd, "%s mkmodel -o %s --vocab %s --n-embd 32 --n-layer 1 --n-head 4 "
@@ -294,7 +294,7 @@ TEST(spec_cli_vocabulary_mismatch_and_overflow_fail_cleanly) {
 }
 
 TEST(spec_cli_greedy_text_equals_plain) {
-    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    NEED_SHARED(STORIES);
     char cmd[1024], *plain = NULL, *spec = NULL, *err = NULL;
     snprintf(cmd, sizeof cmd, "%s run -m %s -t 1 --temp 0 -n 48 -p \"Once upon a time\"",
              scarce_bin(), shared_path(STORIES));

@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "../engine/forward.h"
-#include "../kernels/cpu.h"
+#include "../engine/machine.h"
+#include "../engine/membw.h"
+#include "shared_data.h"
 #include "test.h"
 
 #define STORIES "models/stories260K.gguf"
@@ -22,11 +24,9 @@ static uint64_t table_bytes_per_token(const gguf_file *f) {
 }
 
 TEST(stats_weight_bytes_per_token_match_tensor_table) {
-    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    model *m = shared_model(STORIES);
+    if (!m) return;
     scarce_error e;
-    kernels_init(NULL, NULL);
-    model *m = model_load(shared_path(STORIES), &e);
-    REQUIRE(m);
     session s;
     REQUIRE(session_init(&s, m, 64, &e) == 0);
     int ids[3] = {1, 50, 60};

@@ -82,7 +82,8 @@ static tokenizer *open_vocab(const char *path, gguf_file **f) {
 static void check_vocab_file(const char *name) {
     const char *path = shared_path(name);
     vocab_cases c;
-    if (!file_exists(path) || load_cases(path, &c) != 0) SKIP("%s(.inp/.out) missing", path);
+    NEED_FILE(path);
+    if (load_cases(path, &c) != 0) SKIP("%s.inp/.out missing", path);
     gguf_file *f;
     tokenizer *t = open_vocab(path, &f);
     REQUIRE(t);
@@ -187,7 +188,8 @@ static int llama2c_encode(const llama2c_vocab *v, const char *text, int *ids) {
 TEST(tokenizer_stories260k_matches_llama2c) {
     const char *model = shared_path("models/stories260K.gguf");
     const char *tok512 = shared_path("models/llama2c/tok512.bin");
-    if (!file_exists(model)) SKIP("%s missing", model);
+    NEED_FILE(model);
+    NEED_FILE(tok512); /* the comparison this test is named after */
     gguf_file *f;
     tokenizer *t = open_vocab(model, &f);
     REQUIRE(t);
@@ -210,7 +212,10 @@ TEST(tokenizer_stories260k_matches_llama2c) {
         CHECK_MSG(spaced[0] == ' ' && strcmp(spaced + 1, piece) == 0, "\"%s\" / \"%s\"", spaced,
                   piece);
         llama2c_vocab v;
-        if (!file_exists(tok512) || llama2c_load(tok512, 512, &v) != 0) continue;
+        if (llama2c_load(tok512, 512, &v) != 0) {
+            CHECK_MSG(0, "%s: cannot load", tok512);
+            continue;
+        }
         int want[512], n_want = llama2c_encode(&v, texts[c], want);
         int same = n == n_want && memcmp(ids, want, sizeof(int) * (size_t)n) == 0;
         CHECK_MSG(same, "\"%s\" differs from llama2.c's encode", texts[c]);
@@ -229,7 +234,7 @@ TEST(tokenizer_stories260k_matches_llama2c) {
 /* Invalid UTF-8 must not crash and comes back byte for byte through <0xXX> tokens. */
 TEST(tokenizer_spm_invalid_utf8_round_trips) {
     const char *path = shared_path("models/vocab/ggml-vocab-llama-spm.gguf");
-    if (!file_exists(path)) SKIP("%s missing", path);
+    NEED_FILE(path);
     gguf_file *f;
     tokenizer *t = open_vocab(path, &f);
     REQUIRE(t);
@@ -257,7 +262,8 @@ TEST(tokenizer_spm_invalid_utf8_round_trips) {
 TEST(tokenizer_spm_large_text_speed) {
     const char *model = shared_path("models/stories260K.gguf");
     const char *data = shared_path("data/tinystories-valid.txt");
-    if (!file_exists(model) || !file_exists(data)) SKIP("%s or %s missing", model, data);
+    NEED_FILE(model);
+    NEED_FILE(data);
     size_t len;
     char *text = read_file(data, &len);
     REQUIRE(text);
@@ -287,7 +293,7 @@ TEST(tokenizer_gpt2_vocab_cases) { check_vocab_file("models/vocab/ggml-vocab-gpt
 /* An unknown tokenizer.ggml.pre is an error naming the key; invalid UTF-8 round-trips. */
 TEST(tokenizer_gpt2_unknown_pre_and_invalid_utf8) {
     const char *path = shared_path("models/vocab/ggml-vocab-gpt-2.gguf");
-    if (!file_exists(path)) SKIP("%s missing", path);
+    NEED_FILE(path);
     gguf_file *f;
     tokenizer *t = open_vocab(path, &f);
     REQUIRE(t);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../engine/forward.h"
+#include "../engine/machine.h"
 #include "../engine/moe.h"
 #include "../engine/speculative.h"
 #include "../kernels/cpu.h"
@@ -204,80 +205,104 @@ static void print_spec_md(const bench_row *rows, int n) {
     }
 }
 
-static void print_rows(const bench_row *rows, int n, const char *format) {
+/* "fits in LLC", "42%" or "-": the % of peak column of one row */
+static void pct_cell(const bench_row *r, char *out, size_t cap) {
+    if (r->fits_in_cache) snprintf(out, cap, "fits in LLC");
+    else if (r->pct_of_peak >= 0) snprintf(out, cap, "%.0f%%", r->pct_of_peak);
+    else snprintf(out, cap, "-");
+}
+
+static void print_rows_md(const bench_row *rows, int n) {
     int any_moe = 0, any_spec = 0;
     for (int i = 0; i < n; i++)
         any_moe |= rows[i].active_bytes_per_token > 0, any_spec |= rows[i].has_spec;
-    if (!strcmp(format, "md")) {
-        printf("| model | type | size | threads | test | t/s | weight MB/tok |%s GB/s | %% of peak |\n"
-               "|---|---|---:|---:|---|---:|---:|%s---:|---:|\n",
-               any_moe ? " MoE active/total MB |" : "", any_moe ? "---:|" : "");
-    } else if (!strcmp(format, "csv")) {
-        printf("model,type,size_bytes,threads,test,tok_s,tok_s_sd,weight_bytes_per_token,"
-               "kv_bytes_per_token,gb_s,pct_of_peak,moe_active_bytes_per_token,"
-               "moe_total_weight_bytes,spec_source,spec_param,spec_n_draft,spec_plain_tok_s,"
-               "spec_tok_s,spec_acceptance_rate,spec_speedup\n");
-    } else {
-        printf("[");
-    }
+    printf("| model | type | size | threads | test | t/s | weight MB/tok |%s GB/s | %% of peak |\n"
+           "|---|---|---:|---:|---|---:|---:|%s---:|---:|\n",
+           any_moe ? " MoE active/total MB |" : "", any_moe ? "---:|" : "");
     for (int i = 0; i < n; i++) {
         const bench_row *r = &rows[i];
-        char pct[48];
-        if (r->fits_in_cache) snprintf(pct, sizeof pct, "fits in LLC");
-        else if (r->pct_of_peak >= 0) snprintf(pct, sizeof pct, "%.0f%%", r->pct_of_peak);
-        else snprintf(pct, sizeof pct, "-");
-        char moe[64] = "";
+        char pct[48], moe[64] = "";
+        pct_cell(r, pct, sizeof pct);
         if (any_moe && r->active_bytes_per_token > 0)
             snprintf(moe, sizeof moe, " %.2f / %.2f |", r->active_bytes_per_token / 1e6,
                      r->total_weight_bytes / 1e6);
         else if (any_moe) snprintf(moe, sizeof moe, " - |");
-        if (!strcmp(format, "md")) {
-            printf("| %s | %s | %.2f MiB | %d | %s | %.2f ± %.2f | %.3f |%s %.2f | %s |\n",
-                   base_name(r->model), r->type, r->model_bytes / 1048576.0, r->threads, r->test,
-                   r->tok_s, r->tok_s_sd, r->weight_bytes_per_token / 1e6, moe, r->gb_s, pct);
-        } else if (!strcmp(format, "csv")) {
-            printf("%s,%s,%zu,%d,%s,%.3f,%.3f,%.0f,%.0f,%.4f,%s,", r->model, r->type,
-                   r->model_bytes, r->threads, r->test, r->tok_s, r->tok_s_sd,
-                   r->weight_bytes_per_token, r->kv_bytes_per_token, r->gb_s,
-                   r->pct_of_peak >= 0 ? pct : "");
-            if (r->active_bytes_per_token > 0)
-                printf("%.0f,%.0f,", r->active_bytes_per_token, r->total_weight_bytes);
-            else printf(",,");
-            if (r->has_spec) {
-                const spec_summary *sp = &r->spec;
-                printf("%s,%ld,%d,%.3f,%.3f,", sp->draft ? sp->draft : sp->source, sp->param,
-                       sp->n_draft, sp->tok_s_plain, sp->tok_s_spec);
-                if (sp->stats.drafted) printf("%.4f", accept_rate(&sp->stats));
-                printf(",%.4f\n", sp->tok_s_spec / sp->tok_s_plain);
-            } else {
-                printf(",,,,,,\n");
-            }
+        printf("| %s | %s | %.2f MiB | %d | %s | %.2f ± %.2f | %.3f |%s %.2f | %s |\n",
+               base_name(r->model), r->type, r->model_bytes / 1048576.0, r->threads, r->test,
+               r->tok_s, r->tok_s_sd, r->weight_bytes_per_token / 1e6, moe, r->gb_s, pct);
+    }
+    if (any_spec) print_spec_md(rows, n);
+}
+
+/* One line per row; the MoE and speculative columns stay empty where they do not apply. */
+static void print_rows_csv(const bench_row *rows, int n) {
+    printf("model,type,size_bytes,threads,test,tok_s,tok_s_sd,weight_bytes_per_token,"
+           "kv_bytes_per_token,gb_s,pct_of_peak,moe_active_bytes_per_token,"
+           "moe_total_weight_bytes,spec_source,spec_param,spec_n_draft,spec_plain_tok_s,"
+           "spec_tok_s,spec_acceptance_rate,spec_speedup\n");
+    for (int i = 0; i < n; i++) {
+        const bench_row *r = &rows[i];
+        char pct[48];
+        pct_cell(r, pct, sizeof pct);
+        printf("%s,%s,%zu,%d,%s,%.3f,%.3f,%.0f,%.0f,%.4f,%s,", r->model, r->type,
+               r->model_bytes, r->threads, r->test, r->tok_s, r->tok_s_sd,
+               r->weight_bytes_per_token, r->kv_bytes_per_token, r->gb_s,
+               r->pct_of_peak >= 0 ? pct : "");
+        if (r->active_bytes_per_token > 0)
+            printf("%.0f,%.0f,", r->active_bytes_per_token, r->total_weight_bytes);
+        else printf(",,");
+        if (r->has_spec) {
+            const spec_summary *sp = &r->spec;
+            printf("%s,%ld,%d,%.3f,%.3f,", sp->draft ? sp->draft : sp->source, sp->param,
+                   sp->n_draft, sp->tok_s_plain, sp->tok_s_spec);
+            if (sp->stats.drafted) printf("%.4f", accept_rate(&sp->stats));
+            printf(",%.4f\n", sp->tok_s_spec / sp->tok_s_plain);
         } else {
-            printf("%s\n  {\"model\": ", i ? "," : "");
-            json_str(stdout, r->model);
-            printf(", \"type\": "), json_str(stdout, r->type);
-            printf(", \"size_bytes\": %zu, \"threads\": %d, \"test\": ", r->model_bytes, r->threads);
-            json_str(stdout, r->test);
-            printf(", \"tok_s\": "), json_num(stdout, r->tok_s);
-            printf(", \"tok_s_sd\": "), json_num(stdout, r->tok_s_sd);
-            printf(", \"weight_bytes_per_token\": "), json_num(stdout, r->weight_bytes_per_token);
-            printf(", \"kv_bytes_per_token\": "), json_num(stdout, r->kv_bytes_per_token);
-            printf(", \"flops_per_token\": "), json_num(stdout, r->flops_per_token);
-            printf(", \"gb_s\": "), json_num(stdout, r->gb_s);
-            printf(", \"peak_gb_s\": "), json_num(stdout, r->peak_gb_s);
-            printf(", \"pct_of_peak\": "), json_num(stdout, r->pct_of_peak >= 0 ? r->pct_of_peak : NAN);
-            printf(", \"fits_in_cache\": %s", r->fits_in_cache ? "true" : "false");
-            if (r->active_bytes_per_token > 0) {
-                printf(", \"moe_active_bytes_per_token\": ");
-                json_num(stdout, r->active_bytes_per_token);
-                printf(", \"moe_total_weight_bytes\": "), json_num(stdout, r->total_weight_bytes);
-            }
-            if (r->has_spec) printf(", "), report_spec_json(stdout, &r->spec);
-            printf("}");
+            printf(",,,,,,\n");
         }
     }
-    if (!strcmp(format, "json")) printf("\n]\n");
-    if (!strcmp(format, "md") && any_spec) print_spec_md(rows, n);
+}
+
+static void print_rows_json(const bench_row *rows, int n) {
+    printf("[");
+    for (int i = 0; i < n; i++) {
+        const bench_row *r = &rows[i];
+        printf("%s\n  {\"model\": ", i ? "," : "");
+        json_str(stdout, r->model);
+        printf(", \"type\": "), json_str(stdout, r->type);
+        printf(", \"size_bytes\": %zu, \"threads\": %d, \"test\": ", r->model_bytes, r->threads);
+        json_str(stdout, r->test);
+        printf(", \"tok_s\": "), json_num(stdout, r->tok_s);
+        printf(", \"tok_s_sd\": "), json_num(stdout, r->tok_s_sd);
+        printf(", \"weight_bytes_per_token\": "), json_num(stdout, r->weight_bytes_per_token);
+        printf(", \"kv_bytes_per_token\": "), json_num(stdout, r->kv_bytes_per_token);
+        printf(", \"flops_per_token\": "), json_num(stdout, r->flops_per_token);
+        printf(", \"gb_s\": "), json_num(stdout, r->gb_s);
+        printf(", \"peak_gb_s\": "), json_num(stdout, r->peak_gb_s);
+        printf(", \"pct_of_peak\": "), json_num(stdout, r->pct_of_peak >= 0 ? r->pct_of_peak : NAN);
+        printf(", \"fits_in_cache\": %s", r->fits_in_cache ? "true" : "false");
+        if (r->active_bytes_per_token > 0) {
+            printf(", \"moe_active_bytes_per_token\": ");
+            json_num(stdout, r->active_bytes_per_token);
+            printf(", \"moe_total_weight_bytes\": "), json_num(stdout, r->total_weight_bytes);
+        }
+        if (r->has_spec) printf(", "), report_spec_json(stdout, &r->spec);
+        printf("}");
+    }
+    printf("\n]\n");
+}
+
+typedef void (*rows_printer)(const bench_row *rows, int n);
+
+/* The printer of -o FORMAT, or NULL when there is none. */
+static rows_printer printer_of(const char *format) {
+    static const struct {
+        const char *name;
+        rows_printer print;
+    } printers[] = {{"md", print_rows_md}, {"csv", print_rows_csv}, {"json", print_rows_json}};
+    for (size_t i = 0; i < sizeof printers / sizeof printers[0]; i++)
+        if (!strcmp(format, printers[i].name)) return printers[i].print;
+    return NULL;
 }
 
 /* "a,b,c" -> items (the string is modified) */
@@ -311,7 +336,8 @@ int cmd_bench(int argc, char **argv) {
         else return cli_error("bench", EXIT_USAGE, "unknown option %s (see scarce bench -h)", f);
     }
     if (!model_list) return cli_error("bench", EXIT_USAGE, "-m FILE[,FILE...] is required");
-    if (strcmp(format, "md") && strcmp(format, "csv") && strcmp(format, "json"))
+    const rows_printer print_rows = printer_of(format);
+    if (!print_rows)
         return cli_error("bench", EXIT_USAGE, "-o expects md, csv or json, got '%s'", format);
     if (!n_prompt && !n_gen) return cli_error("bench", EXIT_USAGE, "-p 0 and -n 0: nothing to run");
     if (want_spec && n_sources != 1)
@@ -350,7 +376,7 @@ int cmd_bench(int argc, char **argv) {
                 break;
             }
         }
-    if (rc == EXIT_OK) print_rows(rows, n_rows, format);
+    if (rc == EXIT_OK) print_rows(rows, n_rows);
     model_free(bs.draft);
     free(rows);
     return rc;

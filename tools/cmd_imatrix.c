@@ -8,9 +8,11 @@
 
 #include "../engine/forward.h"
 #include "../engine/imatrix.h"
+#include "../engine/ppl.h"
 #include "../engine/tokenizer.h"
 #include "../kernels/matmul.h"
 #include "cli.h"
+#include "textfile.h"
 
 #define CMD "imatrix"
 
@@ -19,32 +21,6 @@ static void usage(FILE *out) {
                  "  runs the model over up to N chunks of c tokens of TEXT (all of it by default)\n"
                  "  and writes the mean squared activation of every input column of every\n"
                  "  weight matrix to FILE (a GGUF), for scarce quantize --imatrix FILE.\n");
-}
-
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    if (f && fseek(f, 0, SEEK_END) == 0) {
-        long n = ftell(f);
-        if (n >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) &&
-            fread(buf, 1, (size_t)n, f) == (size_t)n) {
-            buf[n] = 0;
-            *len = (size_t)n;
-        } else {
-            free(buf), buf = NULL;
-        }
-    }
-    if (f) fclose(f);
-    return buf;
-}
-
-/* -log p(target) of one row of logits */
-static double nll(const float *logits, int n_vocab, int target) {
-    float mx = logits[0];
-    for (int i = 1; i < n_vocab; i++) mx = logits[i] > mx ? logits[i] : mx;
-    double sum = 0;
-    for (int i = 0; i < n_vocab; i++) sum += exp((double)logits[i] - mx);
-    return log(sum) - ((double)logits[target] - mx);
 }
 
 typedef struct {
@@ -79,23 +55,15 @@ int cmd_imatrix(int argc, char **argv) {
     tokenizer *tok = NULL;
     imatrix *im = imatrix_new();
     session s = {0};
-    int *ids = NULL, rc = EXIT_RUNTIME, have_session = 0;
-    size_t len = 0;
-    char *text = slurp(a.text, &len);
-    if (!text) {
-        cli_error(CMD, EXIT_RUNTIME, "%s: cannot read", a.text);
-        goto done;
-    }
+    int *ids = NULL, n_tok = 0, rc = EXIT_RUNTIME, have_session = 0;
     if (!(m = model_load(a.model, &err)) || !(tok = tokenizer_load(m->file, &err)) || !im ||
         session_init(&s, m, (int)a.n_ctx, &err)) {
         cli_error(CMD, EXIT_RUNTIME, "%s", im ? err.msg : "out of memory");
         goto done;
     }
     have_session = 1;
-    ids = malloc((len + 2) * sizeof *ids);
-    int n_tok = ids ? tokenizer_encode(tok, text, tokenizer_add_bos(tok), ids, (int)len + 2, &err) : -1;
-    if (n_tok < 0) {
-        cli_error(CMD, EXIT_RUNTIME, "%s: %s", a.text, ids ? err.msg : "out of memory");
+    if (!(ids = tokenize_file(a.text, tok, &n_tok, &err))) {
+        cli_error(CMD, EXIT_RUNTIME, "%s", err.msg);
         goto done;
     }
     int n_chunks = n_tok / (int)a.n_ctx;
@@ -117,7 +85,7 @@ int cmd_imatrix(int argc, char **argv) {
             goto done;
         }
         for (long t = 0; t + 1 < a.n_ctx; t++, n_scored++)
-            sum_nll += nll(logits + (size_t)t * m->cfg.n_vocab, m->cfg.n_vocab, chunk[t + 1]);
+            sum_nll += nll_row(logits + (size_t)t * m->cfg.n_vocab, m->cfg.n_vocab, chunk[t + 1]);
     }
     if (imatrix_write(im, a.out, n_chunks, (int)a.n_ctx, a.text, &err)) {
         cli_error(CMD, EXIT_RUNTIME, "%s", err.msg);
@@ -131,6 +99,6 @@ done:
     tokenizer_free(tok);
     model_free(m);
     imatrix_free(im);
-    free(ids), free(text);
+    free(ids);
     return rc;
 }

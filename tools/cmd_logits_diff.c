@@ -16,6 +16,7 @@
 #include "../engine/tokenizer.h"
 #include "../kernels/matmul.h"
 #include "cli.h"
+#include "textfile.h"
 
 #define CMD "logits-diff"
 
@@ -119,24 +120,15 @@ int cmd_logits_diff(int argc, char **argv) {
         goto done;
     }
     if (text_path) { /* tokenization parity over the whole evaluated span */
-        size_t n_tok = (size_t)l.n_ctx * l.n_chunk, len;
-        FILE *tf = fopen(text_path, "rb");
-        char *text = NULL;
-        if (tf && fseek(tf, 0, SEEK_END) == 0 && (len = (size_t)ftell(tf)) > 0 && fseek(tf, 0, SEEK_SET) == 0 &&
-            (text = malloc(len + 1)) && fread(text, 1, len, tf) == len) {
-            text[len] = 0;
-            int *ids = malloc((len + 2) * sizeof(int));
-            int n = ids ? tokenizer_encode(tok, text, tokenizer_add_bos(tok), ids, (int)len + 2, &err) : -1;
-            size_t same = 0;
-            while (n > 0 && same < n_tok && same < (size_t)n && ids[same] == l.tokens[same]) same++;
+        size_t n_tok = (size_t)l.n_ctx * l.n_chunk, same = 0;
+        int n = 0, *ids = tokenize_file(text_path, tok, &n, &err);
+        while (ids && same < n_tok && same < (size_t)n && ids[same] == l.tokens[same]) same++;
+        if (ids)
             printf("tokens: %zu of the %zu llama.cpp evaluated are identical%s\n", same, n_tok,
                    same == n_tok ? " (all)" : "");
-            free(ids);
-        } else {
-            printf("tokens: cannot read %s\n", text_path);
-        }
-        free(text);
-        if (tf) fclose(tf);
+        else
+            printf("tokens: %s\n", err.msg);
+        free(ids);
     }
     const int first = l.n_ctx / 2, nv = 2 * ((l.n_vocab + 1) / 2) + 4, n_rows = l.n_ctx - 1 - first;
     uint16_t *rows = malloc((size_t)n_rows * nv * 2);

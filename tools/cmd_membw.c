@@ -6,7 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../engine/stats.h"
+#include "../engine/machine.h"
+#include "../engine/membw.h"
 #include "cli.h"
 
 static void usage(FILE *out) {

@@ -6,11 +6,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../engine/machine.h"
 #include "../engine/ppl.h"
 #include "../engine/tokenizer.h"
 #include "../kernels/matmul.h"
 #include "cli.h"
 #include "report.h"
+#include "textfile.h"
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -24,32 +26,6 @@ static void usage(FILE *out) {
             "  --kl-base FILE   base model (same vocabulary): KL(base || model), top-1\n"
             "                   agreement and PPL ratio on the same positions\n"
             "Windows do not overlap; each starts with BOS; positions c/2 .. c-1 are scored.\n");
-}
-
-/* The whole text as token ids (BOS first when the tokenizer adds one). */
-static int *tokenize_file(const char *path, const tokenizer *tok, int *n_out, scarce_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return scarce_fail(err, "%s: cannot open", path), NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = len >= 0 ? malloc((size_t)len + 1) : NULL;
-    int *ids = text ? malloc(((size_t)len + 2) * sizeof *ids) : NULL;
-    int n = -1;
-    if (ids && fread(text, 1, (size_t)len, f) == (size_t)len) {
-        text[len] = 0;
-        n = tokenizer_encode(tok, text, tokenizer_add_bos(tok), ids, (int)len + 2, err);
-    } else {
-        scarce_fail(err, "%s: cannot read %ld bytes", path, len);
-    }
-    fclose(f);
-    free(text);
-    if (n < 0) {
-        free(ids);
-        return NULL;
-    }
-    *n_out = n;
-    return ids;
 }
 
 typedef struct {

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../engine/machine.h"
 #include "../kernels/matmul.h"
 #include "cli.h"
 

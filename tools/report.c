@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "../engine/machine.h"
+#include "../engine/membw.h"
 #include "../quant/types.h"
 
 peak_context report_peak(double achieved_gb_s, size_t model_bytes) {

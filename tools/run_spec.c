@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../engine/machine.h"
 #include "cli.h"
 
 void run_spec_usage(FILE *out) {

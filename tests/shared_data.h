@@ -1,0 +1,19 @@
+/* shared_data.h - opening what tests need from ../shared. A helper whose file is missing
+ * skips the running test (the reason names the file, as NEED_FILE does); one whose file
+ * does not load fails it with the loader's message. Either way it returns NULL, so a test
+ * reads: model *m = shared_model(STORIES); if (!m) return; */
+#ifndef SCARCE_SHARED_DATA_H
+#define SCARCE_SHARED_DATA_H
+
+#include "../engine/gguf.h"
+#include "../engine/model.h"
+#include "../engine/tokenizer.h"
+
+/* The model ../shared/relative, with the kernels initialised (model_free it). */
+model *shared_model(const char *relative);
+
+/* The tokenizer of ../shared/relative and, in *file, the open file it reads from
+ * (tokenizer_free, then gguf_close). */
+tokenizer *shared_tokenizer(const char *relative, gguf_file **file);
+
+#endif
