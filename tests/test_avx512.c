@@ -238,7 +238,7 @@ TEST(avx512_isa_request_names_missing_features) {
 /* SCARCE_ISA=avx512 from the command line: on a CPU without it one error line naming the
  * missing features and exit code 2, no output; with it, a run whose summary names avx512. */
 TEST(avx512_scarce_isa_env_refused_or_named) {
-    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    NEED_SHARED(STORIES);
     char lacks[96], cmd[1024], *out = NULL, *err = NULL;
     int n_missing = cpu_missing_avx512(lacks, sizeof lacks);
     snprintf(cmd, sizeof cmd, "SCARCE_ISA=avx512 %s run -m %s -t 1 --temp 0 -n 4", scarce_bin(),
@@ -291,14 +291,14 @@ static void same_text_under(const char *const *isas, int n_isas) {
 }
 
 TEST(isa_greedy_text_same_scalar_avx2) {
-    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    NEED_SHARED(STORIES);
     if (cpu_best_isa() == ISA_SCALAR || cpu_best_isa() == ISA_NEON) SKIP("no AVX2 on this CPU");
     const char *isas[] = {"scalar", "avx2"};
     same_text_under(isas, 2);
 }
 
 TEST(isa_greedy_text_same_avx512) {
-    if (!file_exists(shared_path(STORIES))) SKIP("stories260K.gguf not found");
+    NEED_SHARED(STORIES);
     SKIP_WITHOUT_AVX512();
     const char *isas[] = {"avx2", "avx512", "scalar"};
     same_text_under(isas, 3);
