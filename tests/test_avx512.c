@@ -150,8 +150,7 @@ TEST(avx512_f16_bf16_nan_and_inf_at_every_position) {
                 for (int i = 0; i < n; i++) w[i] = one, a[i] = 0.5f + 0.25f * rand_float();
                 float s = 0;
                 dot(n, &s, w, a);
-                CHECK_MSG(s > 0 && isfinite(s), "%s n=%d: %g", qtype(ids[t])->name, n,
-                          s);
+                CHECK_MSG(s > 0 && isfinite(s), "%s n=%d: %g", qtype(ids[t])->name, n, s);
                 w[pos] = nan;
                 dot(n, &s, w, a);
                 CHECK_MSG(isnan(s), "%s n=%d pos=%d: NaN gave %g", qtype(ids[t])->name, n, pos, s);
@@ -194,7 +193,7 @@ TEST(avx512_quantizers_equal_avx2_bytes) {
 
 /* The install replaces the AVX2 kernels it has and keeps the others: each row kernel of a
  * type listed in avx512_install differs from AVX2's, and the vec_dot_tile of every type but
- * FP8 (the only AVX-512 row tiles) is AVX2's. */
+ * Q2_K and FP8 (the AVX-512 row tiles) is AVX2's. */
 TEST(avx512_install_goes_over_avx2) {
     SKIP_WITHOUT_AVX512();
     const uint32_t replaced[] = {QT_F32,  QT_F16,  QT_BF16,   QT_Q8_0,     QT_Q4_0,    QT_Q4_1,
@@ -211,9 +210,10 @@ TEST(avx512_install_goes_over_avx2) {
     for (int k = 0; k < NR; k++) {
         CHECK_MSG(qtype(replaced[k])->vec_dot != avx2[k], "%s: still the AVX2 vec_dot",
                   qtype(replaced[k])->name);
-        int fp8 = replaced[k] == QT_FP8_E4M3 || replaced[k] == QT_FP8_E5M2;
-        CHECK_MSG((qtype(replaced[k])->vec_dot_tile == tiles[k]) == !fp8, "%s: tile %s",
-                  qtype(replaced[k])->name, fp8 ? "not replaced" : "changed");
+        const uint32_t id = replaced[k];
+        int tiled = id == QT_Q2_K || id == QT_FP8_E4M3 || id == QT_FP8_E5M2;
+        CHECK_MSG((qtype(id)->vec_dot_tile == tiles[k]) == !tiled, "%s: tile %s", qtype(id)->name,
+                  tiled ? "not replaced" : "changed");
     }
 }
 

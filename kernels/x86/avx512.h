@@ -1,12 +1,15 @@
-/* avx512.h - the AVX-512 kernels (F, BW, VL, VNNI; BF16 optional) and their install.
+/* avx512.h - the AVX-512 kernels (F, BW, VL, DQ, VNNI: cpu_missing_avx512) and their install.
  *
  * Same signatures and results as the scalar references in kernels/ref/ (integer block sums
  * exactly, floats up to summation order; packed tiles bit for bit): tests/test_avx512.c.
  * Integer products use VNNI: vpdpbusd (u8 x s8, 4 products summed into int32, no int16
  * saturation) and vpdpwssd (s16 x s16 pairs into int32) in 256-bit registers through VL,
- * so each kernel keeps the structure of its AVX2 sibling (kernels/x86/avx2_*.c); float
- * kernels and the activation quantizers use 512-bit registers. Types without an AVX-512
- * kernel keep the AVX2 one: avx2_install() runs first.
+ * so each kernel keeps the structure of its AVX2 sibling (kernels/x86/avx2_*.c; where only
+ * the product differs the code is shared: kquant_rows.h, q2k_rows.h, repack_x8_walk.h,
+ * repack_q2k_walk.h, fp8_walk.h); float kernels, FP8 and the activation quantizers use
+ * 512-bit registers. Types without an AVX-512 kernel keep the AVX2 one: avx2_install()
+ * runs first. Checked on an AVX2 machine under an emulation of these instructions only:
+ * their speed is not measured.
  *
  * BF16 weights do not use vdpbf16ps: it multiplies bf16 by bf16, and the activations of
  * vec_dot_bf16 are f32 (dot_type QT_F32). Rounding them to bf16 leaves 8 bits of each (far
@@ -47,6 +50,8 @@ void vec_dot_tile_fp8_e5m2_avx512(int64_t n, float *s, size_t s_stride, const vo
 
 /* K-quants against Q8_K activations, and the Q8_K quantizer (avx512_kquant.c) */
 void vec_dot_q2_k_avx512(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_tile_q2_k_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                              int nrows, const void *a, size_t a_stride, int nact);
 void vec_dot_q3_k_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q4_k_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q5_k_avx512(int64_t n, float *s, const void *w, const void *a);

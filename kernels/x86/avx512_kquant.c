@@ -39,26 +39,24 @@ void vec_dot_q6_k_avx512(int64_t n, float *s, const void *w, const void *a) {
     dot_q6_k(n, s, w, a);
 }
 
-/* Q2_K: x = d sc q - dmin m, 16 sub-blocks of 16. The chunks of scaled codes sc q
- * (q2k_unpack) go into vpdpbusd against the activation: the block's sum sc q a in 8 int32
- * lanes; the mins take one madd with the bsums. The float fold is vec_dot_q2_k_avx2's. */
+/* Q2_K: the chunks of scaled codes sc q (q2k_unpack, sc q <= 45) go into vpdpbusd
+ * against the activation: the block's sum sc q a in 8 int32 lanes, no int16 step. */
+static inline __m256i q2k_sum(const __m256i c[8], const int8_t *a) {
+    __m256i sum = _mm256_setzero_si256();
+    for (int k = 0; k < 8; k++)
+        sum = dpbusd(sum, c[k], _mm256_loadu_si256((const __m256i *)(a + 32 * k)));
+    return sum;
+}
+
+#include "q2k_rows.h"
+
 void vec_dot_q2_k_avx512(int64_t n, float *s, const void *w, const void *a) {
-    const block_q2_K *x = w;
-    const block_q8_K *y = a;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK_K; i++) {
-        __m256i c[8], sum = _mm256_setzero_si256();
-        q2k_unpack(&x[i], c);
-        for (int k = 0; k < 8; k++)
-            sum = dpbusd(sum, c[k], _mm256_loadu_si256((const __m256i *)(y[i].qs + 32 * k)));
-        __m256i msum = _mm256_madd_epi16(q2k_mins(x[i].scales),
-                                         _mm256_loadu_si256((const __m256i *)y[i].bsums));
-        __m256 t = _mm256_fmsub_ps(
-            _mm256_cvtepi32_ps(sum), _mm256_set1_ps(half_f16c(x[i].d)),
-            _mm256_mul_ps(_mm256_cvtepi32_ps(msum), _mm256_set1_ps(half_f16c(x[i].dmin))));
-        acc = _mm256_fmadd_ps(t, _mm256_set1_ps(y[i].d), acc);
-    }
-    *s = hsum_f32x8(acc);
+    row_q2_k(n / QK_K, s, 0, w, a, 0, 1);
+}
+
+void vec_dot_tile_q2_k_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                              int nrows, const void *a, size_t a_stride, int nact) {
+    tile_q2_k(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact);
 }
 
 /* Q8_K activations: d = amax / 127 (a float), q = round-to-nearest-even(x / d), bsums[k] =
