@@ -193,7 +193,7 @@ TEST(avx512_quantizers_equal_avx2_bytes) {
 
 /* The install replaces the AVX2 kernels it has and keeps the others: each row kernel of a
  * type listed in avx512_install differs from AVX2's, and the vec_dot_tile of every type but
- * Q2_K and FP8 (the AVX-512 row tiles) is AVX2's. */
+ * Q4_0, Q8_0, Q2_K and FP8 (the AVX-512 row tiles) is AVX2's. */
 TEST(avx512_install_goes_over_avx2) {
     SKIP_WITHOUT_AVX512();
     const uint32_t replaced[] = {QT_F32,  QT_F16,  QT_BF16,   QT_Q8_0,     QT_Q4_0,    QT_Q4_1,
@@ -211,7 +211,8 @@ TEST(avx512_install_goes_over_avx2) {
         CHECK_MSG(qtype(replaced[k])->vec_dot != avx2[k], "%s: still the AVX2 vec_dot",
                   qtype(replaced[k])->name);
         const uint32_t id = replaced[k];
-        int tiled = id == QT_Q2_K || id == QT_FP8_E4M3 || id == QT_FP8_E5M2;
+        int tiled = id == QT_Q4_0 || id == QT_Q8_0 || id == QT_Q2_K || id == QT_FP8_E4M3 ||
+                    id == QT_FP8_E5M2;
         CHECK_MSG((qtype(id)->vec_dot_tile == tiles[k]) == !tiled, "%s: tile %s", qtype(id)->name,
                   tiled ? "not replaced" : "changed");
     }

@@ -5,11 +5,11 @@
  * Integer products use VNNI: vpdpbusd (u8 x s8, 4 products summed into int32, no int16
  * saturation) and vpdpwssd (s16 x s16 pairs into int32) in 256-bit registers through VL,
  * so each kernel keeps the structure of its AVX2 sibling (kernels/x86/avx2_*.c; where only
- * the product differs the code is shared: kquant_rows.h, q2k_rows.h, repack_x8_walk.h,
- * repack_q2k_walk.h, fp8_walk.h); float kernels, FP8 and the activation quantizers use
- * 512-bit registers. Types without an AVX-512 kernel keep the AVX2 one: avx2_install()
- * runs first. Checked on an AVX2 machine under an emulation of these instructions only:
- * their speed is not measured.
+ * the product differs the code is shared: kquant_rows.h, q2k_rows.h, tile_rows.h,
+ * repack_x8_walk.h, repack_q2k_walk.h, fp8_walk.h); float kernels, FP8 and the activation
+ * quantizers use 512-bit registers. Types without an AVX-512 kernel keep the AVX2 one:
+ * avx2_install() runs first. Checked on an AVX2 machine under an emulation of these instructions
+ * only: their speed is not measured.
  *
  * BF16 weights do not use vdpbf16ps: it multiplies bf16 by bf16, and the activations of
  * vec_dot_bf16 are f32 (dot_type QT_F32). Rounding them to bf16 leaves 8 bits of each (far
@@ -37,6 +37,12 @@ void vec_dot_q5_1_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq4_nl_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q2_0_avx512(int64_t n, float *s, const void *w, const void *a);
 void quantize_row_q8_0_avx512(const float *x, void *y, int64_t n);
+
+/* NR x NA tiles of Q4_0 and Q8_0 in the file layout (avx512_tile.c), vec_dot_tile */
+void vec_dot_tile_q4_0_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                              int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_q8_0_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                              int nrows, const void *a, size_t a_stride, int nact);
 
 /* FP8 weights against Q8_0 activations, vec_dot and tile (avx512_fp8.c) */
 void vec_dot_fp8_e4m3_avx512(int64_t n, float *s, const void *w, const void *a);

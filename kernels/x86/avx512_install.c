@@ -36,6 +36,8 @@ void avx512_install(void) {
     set_dot(QT_Q4_K, vec_dot_q4_k_avx512);
     set_dot(QT_Q5_K, vec_dot_q5_k_avx512);
     set_dot(QT_Q6_K, vec_dot_q6_k_avx512);
+    set_tile(QT_Q8_0, vec_dot_tile_q8_0_avx512);
+    set_tile(QT_Q4_0, vec_dot_tile_q4_0_avx512);
     set_tile(QT_Q2_K, vec_dot_tile_q2_k_avx512);
     set_tile(QT_FP8_E4M3, vec_dot_tile_fp8_e4m3_avx512);
     set_tile(QT_FP8_E5M2, vec_dot_tile_fp8_e5m2_avx512);
