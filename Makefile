@@ -63,7 +63,7 @@ $(B)/kernels/arm/%.o $(FB)/kernels/arm/%.o:             XFLAGS := -march=armv8.2
 # compiled for AVX2 with tests/avx512_emu.h forced in (a scalar model of each AVX-512
 # intrinsic they use) and cpu.c with every CPU feature reported present. It checks the
 # kernels' logic against the references, not the instructions' hardware behaviour or speed.
-EB      := build/emu512
+EB      := $(B)-emu512
 EMU_OBJ := $(patsubst %.c,$(EB)/%.o,$(wildcard kernels/x86/avx512*.c)) $(EB)/kernels/cpu.o
 EMU_LIB := $(filter-out $(B)/kernels/cpu.o $(B)/kernels/x86/avx512%,$(LIB_OBJ)) $(EMU_OBJ)
 
@@ -154,4 +154,4 @@ format:
 clean:
 	rm -rf build scarce
 
--include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(wildcard $(FB)/*/*.d $(FB)/*/*/*.d)
+-include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(wildcard $(FB)/*/*.d $(FB)/*/*/*.d) $(EMU_OBJ:.o=.d)

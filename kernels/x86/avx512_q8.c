@@ -46,9 +46,11 @@ static inline __m256i dot_offset(__m256i u, __m256i a, int k) {
 
 void vec_dot_q8_0_avx512(int64_t n, float *s, const void *w, const void *a) {
     const block_q8_0 *x = w, *y = a;
+    const __m256i bias = _mm256_set1_epi8((char)0x80); /* x ^ 0x80 = x + 128 read unsigned */
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK32; i++)
-        acc = fold(acc, dot_s8s8(load32(x[i].qs), load32(y[i].qs)), x[i].d, y[i].d);
+        acc = fold(acc, dot_offset(_mm256_xor_si256(load32(x[i].qs), bias), load32(y[i].qs), 128),
+                   x[i].d, y[i].d);
     *s = hsum_f32x8(acc);
 }
 

@@ -20,15 +20,6 @@ static inline __m256i dpwssd(__m256i acc, __m256i a, __m256i b) {
     return _mm256_dpwssd_epi32(acc, a, b);
 }
 
-/* 32 signed bytes x 32 signed bytes -> 8 int32 lanes, exact for every code (-128 too):
- * sum x y = sum (x + 128) y - 128 sum y, x + 128 = x ^ 0x80 read unsigned. */
-static inline __m256i dot_s8s8(__m256i x, __m256i y) {
-    const __m256i bias = _mm256_set1_epi8((char)0x80), ones = _mm256_set1_epi8(1);
-    __m256i biased = dpbusd(_mm256_setzero_si256(), _mm256_xor_si256(x, bias), y);
-    __m256i ysum = dpbusd(_mm256_setzero_si256(), ones, y);
-    return _mm256_sub_epi32(biased, _mm256_slli_epi32(ysum, 7));
-}
-
 /* 8 int32 lanes of partial sums of the 32 signed bytes y (4 bytes a lane). */
 static inline __m256i sum_s8(__m256i y) {
     return dpbusd(_mm256_setzero_si256(), _mm256_set1_epi8(1), y);
