@@ -1,5 +1,7 @@
 /* test_kernels.c - every SIMD kernel against its scalar reference, and matmul against
- * matvec, a double-precision product and itself on 1 vs 2 threads.
+ * matvec, a double-precision product and itself on 1 vs 2 threads. The kernel checks run
+ * for the AVX2 (or NEON) set as kernels_simd_* and for the AVX-512 set as kernels_avx512_*
+ * (skipped, naming the missing features, on a CPU without it).
  *
  * Tolerances (|simd - ref| <= tol * sum_i |w_i * a_i|, w and a dequantized):
  *   f32, f16, bf16: (n + 16) * FLT_EPSILON  - both are float sums of the same products in
