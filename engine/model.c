@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../kernels/cpu.h"
 #include "../kernels/repack.h"
 #include "../quant/types.h"
 #include "moe.h"
@@ -98,7 +99,8 @@ static const gguf_tensor *find_shaped(const model *m, const char *name, int64_t 
         return NULL;
     }
     const quant_type *qt = qtype(t->type);
-    if (!qt || !qt->vec_dot || !qt->dequantize) {
+    const type_kernels *k = kernels_for(kernels_isa(), t->type);
+    if (!qt || !k || !k->vec_dot) {
         scarce_fail(err, "tensor %s: type %s (id %u) cannot be computed with", name,
                     qt ? qt->name : "unknown", t->type);
         return NULL;

@@ -1,11 +1,10 @@
-/* cpu.c - ISA detection and the dispatch table (the vec_dot fields of the type table). */
+/* cpu.c - ISA detection and the dispatch tables (one isa_kernels per ISA, see cpu.h). */
 #include "cpu.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../quant/types.h"
 #include "ref/ref.h"
 #if defined(__x86_64__)
 #include "x86/avx2.h"
@@ -15,6 +14,30 @@
 #include "arm/neon.h"
 #endif
 
+static const char *const isa_names[ISA_COUNT] = {"scalar", "avx2", "avx512", "neon"};
+
+/* Each ISA's table starts as a copy of the one of the ISA it builds on (base; -1 for the
+ * scalar root), then its install function puts its kernels over it. An ISA not built for
+ * this architecture has no line (cpu_best_isa never returns it). */
+typedef struct {
+    int base;
+    void (*install)(isa_kernels *k);
+} isa_line;
+
+static const isa_line isa_list[ISA_COUNT] = {
+    [ISA_SCALAR] = {-1, ref_install},
+#if defined(__x86_64__)
+    [ISA_AVX2] = {ISA_SCALAR, avx2_install},
+    /* the AVX-512 set goes over the AVX2 one: formats without an AVX-512 kernel run AVX2's */
+    [ISA_AVX512] = {ISA_AVX2, avx512_install},
+#endif
+#if defined(__aarch64__)
+    [ISA_NEON] = {ISA_SCALAR, neon_install},
+#endif
+};
+
+static isa_kernels tables[ISA_COUNT];
+static int filled[ISA_COUNT];
 static isa_level current = ISA_SCALAR;
 
 int cpu_missing_avx512(char *names, size_t size) {
@@ -44,7 +67,8 @@ int cpu_missing_avx512(char *names, size_t size) {
 isa_level cpu_best_isa(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    if (!cpu_missing_avx512(NULL, 0) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    if (!cpu_missing_avx512(NULL, 0) && __builtin_cpu_supports("avx2") &&
+        __builtin_cpu_supports("fma"))
         return ISA_AVX512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ISA_AVX2;
     return ISA_SCALAR;
@@ -56,25 +80,43 @@ isa_level cpu_best_isa(void) {
 }
 
 const char *kernels_isa_name(isa_level isa) {
-    static const char *names[] = {"scalar", "avx2", "avx512", "neon"};
-    return isa >= ISA_SCALAR && isa <= ISA_NEON ? names[isa] : "?";
+    return isa >= ISA_SCALAR && isa < ISA_COUNT ? isa_names[isa] : "?";
 }
 
-isa_level kernels_isa(void) { return current; }
+isa_level kernels_isa(void) {
+    return current;
+}
+
+/* The CPU runs isa when it is the best one or one the best builds on. */
+int kernels_isa_supported(isa_level isa) {
+    for (int i = cpu_best_isa(); i >= 0; i = isa_list[i].base)
+        if (i == (int)isa) return 1;
+    return 0;
+}
+
+static void fill(isa_level isa) {
+    if (filled[isa]) return;
+    const isa_line *line = &isa_list[isa];
+    if (line->base >= 0) {
+        fill(line->base);
+        tables[isa] = tables[line->base];
+    }
+    if (line->install) line->install(&tables[isa]);
+    filled[isa] = 1;
+}
 
 int kernels_init(const char *isa, char *msg) {
     if (!isa) isa = getenv("SCARCE_ISA");
     isa_level best = cpu_best_isa(), want = best;
     if (isa && *isa) {
         int found = 0;
-        for (int i = ISA_SCALAR; i <= ISA_NEON; i++)
-            if (strcmp(isa, kernels_isa_name(i)) == 0) want = i, found = 1;
+        for (int i = ISA_SCALAR; i < ISA_COUNT; i++)
+            if (strcmp(isa, isa_names[i]) == 0) want = i, found = 1;
         if (!found) {
             if (msg) snprintf(msg, 128, "unknown ISA '%s' (scalar, avx2, avx512, neon)", isa);
             return -1;
         }
-        int ok = want == ISA_SCALAR || want == best || (want == ISA_AVX2 && best == ISA_AVX512);
-        if (!ok) {
+        if (!kernels_isa_supported(want)) {
             char lacks[64];
             if (msg && want == ISA_AVX512 && cpu_missing_avx512(lacks, sizeof lacks))
                 snprintf(msg, 128, "ISA 'avx512' is not supported by this CPU (lacks %s; best: %s)",
@@ -85,17 +127,32 @@ int kernels_init(const char *isa, char *msg) {
             return -1;
         }
     }
-    ref_install();
-    /* ISA kernels go over the reference for the types they cover; the AVX-512 set goes
-     * over the AVX2 one (an AVX-512 CPU has AVX2), so types without an AVX-512 kernel run
-     * the AVX2 kernel. */
-#if defined(__x86_64__)
-    if (want == ISA_AVX2 || want == ISA_AVX512) avx2_install();
-    if (want == ISA_AVX512) avx512_install();
-#endif
-#if defined(__aarch64__)
-    if (want == ISA_NEON) neon_install();
-#endif
+    for (int i = ISA_SCALAR; i < ISA_COUNT; i++)
+        if (kernels_isa_supported(i)) fill(i);
     current = want;
+    ops_install(&tables[want].ops); /* until ops take a kernel configuration */
     return 0;
+}
+
+const isa_kernels *kernels_of(isa_level isa) {
+    return isa >= ISA_SCALAR && isa < ISA_COUNT && filled[isa] ? &tables[isa] : NULL;
+}
+
+const type_kernels *kernels_for(isa_level isa, uint32_t type) {
+    const isa_kernels *k = kernels_of(isa);
+    int i = qtype_index(type);
+    return k && i >= 0 ? &k->type[i] : NULL;
+}
+
+void kernels_set(isa_kernels *k, uint32_t type, type_kernels with) {
+    int i = qtype_index(type);
+    if (i < 0) return;
+    type_kernels *t = &k->type[i];
+    if (with.vec_dot) t->vec_dot = with.vec_dot;
+    if (with.from_float) t->from_float = with.from_float;
+    if (with.vec_dot_tile) t->vec_dot_tile = with.vec_dot_tile;
+    if (with.packed_layout) t->packed_layout = with.packed_layout;
+    if (with.packed_tile) t->packed_tile = with.packed_tile;
+    if (with.gemm_i8x8) t->gemm_i8x8 = with.gemm_i8x8;
+    if (with.dequantize) t->dequantize = with.dequantize;
 }

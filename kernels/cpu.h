@@ -1,19 +1,53 @@
-/* cpu.h - feature detection and the dispatch table (vec_dot / from_float of every type).
+/* cpu.h - feature detection and the dispatch tables: which kernel computes each format on
+ * each ISA.
  *
- * kernels_init() runs once at start-up: it detects the ISA (or takes SCARCE_ISA=scalar|avx2|
- * avx512|neon from the environment, or the argument) and fills each quant_type's vec_dot
- * and from_float with the best kernel this CPU has, the scalar reference (kernels/ref/)
- * where there is none. This is the only global mutable state of the program. */
+ * kernels_init() runs once at start-up: it fills one table per ISA this CPU supports (the
+ * scalar references of kernels/ref/ first, then each ISA's install function over the table
+ * of the ISA it builds on), and picks the default ISA ($SCARCE_ISA=scalar|avx2|avx512|neon,
+ * the argument, or the best available). These tables are the only global mutable state of
+ * the program; after kernels_init they are read-only. Callers look kernels up by ISA and
+ * type (kernels_for) and never test types or ISAs themselves.
+ *
+ * Adding an ISA: its install function (it calls kernels_set per type it has kernels for, and
+ * sets the non-type fields it improves) and its line in cpu.c's isa list. */
 #ifndef SCARCE_CPU_H
 #define SCARCE_CPU_H
 
 #include <stddef.h>
 
-typedef enum { ISA_SCALAR = 0, ISA_AVX2, ISA_AVX512, ISA_NEON } isa_level;
+#include "../quant/types.h"
+#include "gemm.h"
+#include "ops.h"
+
+typedef enum { ISA_SCALAR = 0, ISA_AVX2, ISA_AVX512, ISA_NEON, ISA_COUNT } isa_level;
+
+struct x8_layout; /* kernels/repack.h */
+
+/* The kernels of one format on one ISA. NULL / 0 fields: the format has none there. */
+typedef struct type_kernels {
+    vec_dot_fn vec_dot;           /* row dot; every weight format has one on every ISA */
+    from_float_fn from_float;     /* activations -> this format, when it is a dot format
+                                     (NULL for f32: activations are used as they are) */
+    vec_dot_tile_fn vec_dot_tile; /* NULL: vec_dot per (row, token) */
+    /* The 8-row interleaved copy made at load (kernels/repack.h): its layout and the kernel
+     * on it. Matrices are packed only where the ISA has packed_tile. */
+    const struct x8_layout *packed_layout;
+    vec_dot_tile_fn packed_tile;
+    int gemm_i8x8;            /* large batches repack each panel per batch (GEMM_I8X8, gemm.h) */
+    dequantize_fn dequantize; /* fastest dequantizer, for the f32 GEMM panels */
+} type_kernels;
+
+/* Everything one ISA runs: per format (indexed by qtype_index), and the rest. */
+typedef struct isa_kernels {
+    type_kernels type[QT_COUNT];
+    gemm_tile_fn gemm_tile; /* the f32 GEMM micro-kernel (GEMM_OWN) */
+    ops_kernels ops;        /* attention and swiglu */
+} isa_kernels;
 
 /* isa: NULL = $SCARCE_ISA or the best available. Returns 0, or -1 when the requested ISA
  * is unknown or not supported by this CPU (msg, if not NULL, says why; 128 bytes). */
 int kernels_init(const char *isa, char *msg);
+/* The default ISA, chosen by kernels_init. */
 isa_level kernels_isa(void);
 const char *kernels_isa_name(isa_level isa);
 /* How many of the features the avx512 kernels need (AVX-512 F, BW, VL, DQ, VNNI) this CPU
@@ -22,5 +56,16 @@ const char *kernels_isa_name(isa_level isa);
 int cpu_missing_avx512(char *names, size_t size);
 /* Best ISA the CPU supports. */
 isa_level cpu_best_isa(void);
+/* 1 when this CPU (and build) runs isa. */
+int kernels_isa_supported(isa_level isa);
+
+/* The table of an ISA, NULL when the CPU does not support it or kernels_init has not run. */
+const isa_kernels *kernels_of(isa_level isa);
+/* The kernels of format `type` on isa; NULL when the type is unknown or kernels_of is. */
+const type_kernels *kernels_for(isa_level isa, uint32_t type);
+
+/* For install functions only: sets the non-NULL (non-zero) fields of `with` as type's
+ * kernels in k, keeping the others (those of the ISA k builds on). */
+void kernels_set(isa_kernels *k, uint32_t type, type_kernels with);
 
 #endif

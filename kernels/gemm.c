@@ -62,15 +62,18 @@ static int forced_method(void) {
     return -1;
 }
 
+/* The kernels of a type on the default ISA, until each model carries its kernel
+ * configuration. */
+static const type_kernels *kernels_of_type(uint32_t type) {
+    return kernels_for(kernels_isa(), type);
+}
+
 gemm_method gemm_choose(uint32_t type, int64_t cols, int64_t B) {
     if (B < 2) return GEMM_TILES;
     const quant_type *t = qtype(type);
-    if (!t || !t->dequantize || KC % t->block != 0) return GEMM_TILES;
-    int i8x8 = 0;
-#if defined(__x86_64__)
-    i8x8 = (type == QT_Q4_0 || type == QT_Q8_0) &&
-           (kernels_isa() == ISA_AVX2 || kernels_isa() == ISA_AVX512);
-#endif
+    const type_kernels *k = kernels_of_type(type);
+    if (!t || !k || !k->dequantize || KC % t->block != 0) return GEMM_TILES;
+    const int i8x8 = k->gemm_i8x8;
     int forced = forced_method();
     if (forced == GEMM_I8X8 && !i8x8) forced = GEMM_TILES;
     if (forced >= 0) return (gemm_method)forced;
@@ -135,25 +138,6 @@ void gemm_tile_f32_ref(int64_t kc, const float *xt, const float *w, size_t ldw, 
     }
 }
 
-static gemm_tile_fn tile_kernel(void) {
-#if defined(__x86_64__)
-    if (kernels_isa() == ISA_AVX2 || kernels_isa() == ISA_AVX512) return gemm_tile_f32_avx2;
-#endif
-    return gemm_tile_f32_ref;
-}
-
-dequantize_fn gemm_dequantizer(const quant_type *t) {
-#if defined(__x86_64__)
-    if (kernels_isa() == ISA_AVX2 || kernels_isa() == ISA_AVX512) {
-        if (t->id == QT_F16) return dequantize_f16_avx2;
-        if (t->id == QT_BF16) return dequantize_bf16_avx2;
-        if (t->id == QT_Q8_0) return dequantize_q8_0_avx2;
-        if (t->id == QT_Q4_0) return dequantize_q4_0_avx2;
-    }
-#endif
-    return t->dequantize;
-}
-
 /* Rows per panel of GEMM_OWN for rows of `cols` floats: OWN_PANEL_BYTES of them, a
  * multiple of GEMM_NR, at least GEMM_NR. */
 static int own_panel_rows(int64_t cols) {
@@ -197,8 +181,8 @@ static int own_rows(const quant_type *t, const char *w, size_t row_bytes, int64_
     float *wbuf = in_place ? NULL : alloc64((size_t)panel * cols * sizeof(float));
     float *c = alloc64((size_t)groups * panel * GEMM_NT * sizeof(float));
     int ok = (wbuf || in_place) && c;
-    dequantize_fn dequantize = gemm_dequantizer(t);
-    gemm_tile_fn kernel = tile_kernel();
+    dequantize_fn dequantize = kernels_of_type(t->id)->dequantize;
+    gemm_tile_fn kernel = kernels_of(kernels_isa())->gemm_tile;
     for (int64_t p0 = r0; ok && p0 < r1; p0 += panel) {
         int np = r1 - p0 < panel ? (int)(r1 - p0) : panel;
         own_panel(t, dequantize, w, row_bytes, p0, np, panel, cols, xt, groups, wbuf, c, kernel);
@@ -219,7 +203,7 @@ static int blas_rows(const quant_type *t, const char *w, size_t row_bytes, int64
     if (panel < 8) panel = 8;
     float *wbuf = alloc64((size_t)panel * cols * sizeof(float));
     if (!wbuf) return -1;
-    dequantize_fn dequantize = gemm_dequantizer(t);
+    dequantize_fn dequantize = kernels_of_type(t->id)->dequantize;
     for (int64_t p0 = r0; p0 < r1; p0 += panel) {
         int64_t np = r1 - p0 < panel ? r1 - p0 : panel;
         for (int64_t r = 0; r < np; r++)
@@ -250,9 +234,8 @@ int gemm_rows(gemm_method m, const quant_type *t, const char *w, size_t row_byte
  * kernel; the last rows % 8 go through the type's own tile. */
 int gemm_i8x8_rows(uint32_t type, const char *w, size_t row_bytes, int64_t r0, int64_t r1,
                    int64_t cols, const void *act, size_t act_row, int64_t B, float *Y, size_t ldy) {
-    vec_dot_tile_fn packed = repack_tile(type);
-    const quant_type *t = qtype(type);
-    if (!packed || !repack_has_layout(type)) return -1;
+    const type_kernels *k = kernels_of_type(type);
+    if (!k || !k->packed_tile || !k->packed_layout) return -1;
     int64_t panel = (int64_t)(I8X8_PANEL_BYTES / row_bytes) / REPACK_ROWS * REPACK_ROWS;
     if (panel < REPACK_ROWS) panel = REPACK_ROWS;
     char *buf = alloc64((size_t)panel * row_bytes);
@@ -260,12 +243,12 @@ int gemm_i8x8_rows(uint32_t type, const char *w, size_t row_bytes, int64_t r0, i
     for (int64_t p0 = r0; p0 < r1; p0 += panel) {
         int64_t np = r1 - p0 < panel ? r1 - p0 : panel, full = np / REPACK_ROWS * REPACK_ROWS;
         if (full) {
-            repack_rows(type, full, cols, w + p0 * row_bytes, buf);
-            packed(cols, Y + p0, ldy, buf, row_bytes, (int)full, act, act_row, (int)B);
+            repack_rows(k->packed_layout, full, cols, w + p0 * row_bytes, buf);
+            k->packed_tile(cols, Y + p0, ldy, buf, row_bytes, (int)full, act, act_row, (int)B);
         }
         for (int64_t r = p0 + full; r < p0 + np; r++)
             for (int64_t b = 0; b < B; b++)
-                t->vec_dot(cols, &Y[b * ldy + r], w + r * row_bytes,
+                k->vec_dot(cols, &Y[b * ldy + r], w + r * row_bytes,
                            (const char *)act + b * act_row);
     }
     free(buf);

@@ -2,12 +2,13 @@
  *
  * With B tokens each weight byte feeds B multiply-adds, so prefill is compute-bound and
  * the question is which instructions do the most multiply-adds per cycle:
- *  - GEMM_I8X8: q4_0 / q8_0 rows repacked per batch into repack.h's 8 interleaved rows (for
- *    weights not packed at load), so one int8
- *    maddubs serves 8 rows and the block scaling is one fma per 8 rows (AVX2).
+ *  - GEMM_I8X8: rows repacked per batch into repack.h's 8 interleaved rows (for weights not
+ *    packed at load), so one int8 maddubs serves 8 rows and the block scaling is one fma
+ *    per 8 rows (the types whose kernels set gemm_i8x8: q4_0 / q8_0 on AVX2).
  *  - GEMM_OWN: rows dequantized to f32 per batch (f32 rows read in place), then a
- *    register-tiled f32 micro-kernel (6 rows x 16 tokens; AVX2 where the CPU has it, plain
- *    C otherwise; ~37 GFLOP/s on one Zen1 core in L1, ~93% of its FMA peak).
+ *    register-tiled f32 micro-kernel (6 rows x 16 tokens; the ISA table's gemm_tile: AVX2
+ *    where the CPU has it, plain C otherwise; ~37 GFLOP/s on one Zen1 core in L1, ~93% of
+ *    its FMA peak).
  *  - GEMM_BLAS: the same dequantized panels through OpenBLAS sgemm (BLAS=1 builds).
  * Each weight row is converted once per batch, so the conversion is spread over B tokens.
  * gemm_choose() says which path matmul() takes for a type and B (measured; see there). */
@@ -67,17 +68,8 @@ typedef void (*gemm_tile_fn)(int64_t kc, const float *xt, const float *w, size_t
                              int nr, int accumulate);
 void gemm_tile_f32_ref(int64_t kc, const float *xt, const float *w, size_t ldw, float *c, int nr,
                        int accumulate);
-/* The fastest dequantizer of type t on this CPU (t->dequantize where there is no other). */
+/* A dequantizer (quant_type.dequantize's signature); the fastest one of each type on each
+ * ISA fills the f32 panels (type_kernels.dequantize, kernels/cpu.h). */
 typedef void (*dequantize_fn)(const void *src, float *dst, int64_t n);
-dequantize_fn gemm_dequantizer(const struct quant_type *t);
-#if defined(__x86_64__)
-void gemm_tile_f32_avx2(int64_t kc, const float *xt, const float *w, size_t ldw, float *c, int nr,
-                        int accumulate);
-/* Same values as the reference dequantizers (quant/), for filling panels. */
-void dequantize_f16_avx2(const void *src, float *dst, int64_t n);
-void dequantize_bf16_avx2(const void *src, float *dst, int64_t n);
-void dequantize_q8_0_avx2(const void *src, float *dst, int64_t n);
-void dequantize_q4_0_avx2(const void *src, float *dst, int64_t n);
-#endif
 
 #endif

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "../quant/types.h"
+#include "cpu.h"
 #include "gemm.h"
 #include "repack.h"
 
@@ -118,11 +119,12 @@ static const void *convert_activations(const quant_type *t, const float *X, int6
         return X;
     }
     const quant_type *dt = qtype(t->dot_type);
+    from_float_fn from_float = kernels_for(kernels_isa(), t->dot_type)->from_float;
     *act_row = qtype_row_bytes(t->dot_type, cols);
     char *buf = act_buffer(slot, *act_row * (size_t)B);
     for (int64_t b = 0; b < B; b++) {
-        if (dt->from_float)
-            dt->from_float(X + b * cols, buf + b * *act_row, cols);
+        if (from_float)
+            from_float(X + b * cols, buf + b * *act_row, cols);
         else
             dt->quantize(X + b * cols, buf + b * *act_row, cols, NULL);
     }
@@ -288,19 +290,20 @@ static void run_shared(const matmul_job *jobs, int n, int nth) {
 /* The job for W x B tokens into Y, without its activations (job.act / job.gemm_x). */
 static matmul_job make_job(const qmatrix *W, int64_t B, float *Y) {
     const quant_type *t = qtype(W->type);
+    const type_kernels *k = kernels_for(kernels_isa(), W->type); /* default ISA for now */
     matmul_job job = {.w = W->data,
                       .row_bytes = W->row_bytes,
                       .rows = W->rows,
                       .cols = W->cols,
                       .B = B,
-                      .dot = t->vec_dot,
-                      .tile = t->vec_dot_tile,
+                      .dot = k->vec_dot,
+                      .tile = k->vec_dot_tile,
                       .Y = Y,
                       .t = t,
                       .gemm = gemm_choose(W->type, W->cols, B)};
     /* Packed copy (repack.h): its tile kernel takes the same arguments, rows starting at
      * r0 % 8 == 0 sit at r0 row_bytes as in the file. Larger batches keep the file layout. */
-    vec_dot_tile_fn packed = W->packed && B <= REPACK_MAX_BATCH ? repack_tile(W->type) : NULL;
+    vec_dot_tile_fn packed = W->packed && B <= REPACK_MAX_BATCH ? k->packed_tile : NULL;
     if (packed) job.w = W->packed, job.tile = packed, job.gemm = GEMM_TILES;
     return job;
 }

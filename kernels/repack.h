@@ -55,25 +55,48 @@
  * path (dequantize + sgemm) comes. */
 #define REPACK_MAX_BATCH 64
 
-/* Packed kernels have the vec_dot_tile_fn signature (quant/types.h): w is the packed
- * data of nrows (% 8 == 0) rows from a group start, w_stride the file's row bytes (a group
- * is 8 w_stride bytes), activations in the type's dot_type (Q8_0; Q8_K for Q2_K). The
- * packed kernel of a type for the ISA kernels_init() chose; NULL when there is none
- * (scalar ISA: the file layout and the ordinary kernels stay in use). */
-vec_dot_tile_fn repack_tile(uint32_t type);
+/* A layout as data: each run moves `count` pieces of `len` bytes; piece c of a row's block
+ * starts at byte from + c len there, and for row r (0..7) at byte
+ * at + c at_step + r row_step of the packed block (8 blocks' bytes). Q4_0 is
+ *   {from 0, len 2, count 1, at 0, at_step 0, row_step 2}      d
+ *   {from 2, len 4, count 4, at 16, at_step 32, row_step 4}    qs chunks
+ * The runs of a layout cover the block's bytes once and the packed block's once
+ * (tests/test_type_table.c checks it). */
+typedef struct {
+    uint16_t from, len, count, at, at_step, row_step;
+} x8_run;
+
+#define X8_MAX_RUNS 8
+typedef struct x8_layout {
+    uint32_t type; /* the format whose rows it re-lays */
+    int n_runs;
+    x8_run runs[X8_MAX_RUNS];
+    /* The scalar reference of the packed kernels of this layout (the spec they are held
+     * to): vec_dot_tile_fn signature, as packed_tile of the ISA tables (kernels/cpu.h). */
+    vec_dot_tile_fn ref_tile;
+} x8_layout;
+
+/* The layouts above (kernels/ref/repack_ref.c); ref_install gives them to their types. */
+extern const x8_layout x8_q4_0, x8_q4_1, x8_q8_0, x8_q2_k;
+
+/* Packed kernels (packed_tile of a type's kernels, kernels/cpu.h) have the vec_dot_tile_fn
+ * signature (quant/types.h): w is the packed data of nrows (% 8 == 0) rows from a group
+ * start, w_stride the file's row bytes (a group is 8 w_stride bytes), activations in the
+ * type's dot_type (Q8_0; Q8_K for Q2_K). An ISA without a packed kernel for a type (scalar:
+ * none) keeps the file layout and the ordinary kernels. */
+
 /* 1 unless the environment says SCARCE_REPACK=0 (A/B measurement). */
 int repack_enabled(void);
 
-/* Packs W when repack_enabled(), the type has a packed kernel and rows % 8 == 0, and sets
- * W->packed to a new aligned buffer of rows * row_bytes bytes (free with repack_release).
- * Returns 0 (also when W stays unpacked), -1 when out of memory. */
+/* Packs W when repack_enabled(), the type has a packed kernel on the default ISA and
+ * rows % 8 == 0, and sets W->packed to a new aligned buffer of rows * row_bytes bytes (free
+ * with repack_release). Returns 0 (also when W stays unpacked), -1 when out of memory. */
 int repack_matrix(qmatrix *W);
 void repack_release(qmatrix *W);
 
-/* The layout itself (any type with a layout: Q4_0, Q4_1, Q8_0, Q2_K); rows % 8 == 0. */
-int repack_has_layout(uint32_t type);
-void repack_rows(uint32_t type, int64_t rows, int64_t cols, const void *src, void *dst);
-void unpack_rows(uint32_t type, int64_t rows, int64_t cols, const void *src, void *dst);
+/* The layout itself, rows % 8 == 0 rows of `cols` of layout->type. */
+void repack_rows(const x8_layout *layout, int64_t rows, int64_t cols, const void *src, void *dst);
+void unpack_rows(const x8_layout *layout, int64_t rows, int64_t cols, const void *src, void *dst);
 
 /* Scalar references (kernels/ref/repack_ref.c): the spec of the packed kernels. */
 void tile_q4_0x8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,

@@ -12,24 +12,9 @@
     void dequantize_##fmt(const void *src, float *dst, int64_t n);            \
     void quantize_##fmt(const float *src, void *dst, int64_t n, const float *importance);
 
-DECLARE_FORMAT(f32)
-DECLARE_FORMAT(f16)
-DECLARE_FORMAT(bf16)
-DECLARE_FORMAT(q8_0)
-DECLARE_FORMAT(q4_0)
-DECLARE_FORMAT(q4_1)
-DECLARE_FORMAT(q5_0)
-DECLARE_FORMAT(q5_1)
-DECLARE_FORMAT(iq4_nl)
-DECLARE_FORMAT(q2_k)
-DECLARE_FORMAT(q3_k)
-DECLARE_FORMAT(q4_k)
-DECLARE_FORMAT(q5_k)
-DECLARE_FORMAT(q6_k)
-DECLARE_FORMAT(q8_k)
-DECLARE_FORMAT(fp8_e4m3)
-DECLARE_FORMAT(fp8_e5m2)
-DECLARE_FORMAT(q2_0)
+/* every format of the list (type_list.h) */
+#define QTYPE(NAME, fmt, ...) DECLARE_FORMAT(fmt)
+#include "type_list.h"
 
 /* --- search.c: per-block least-squares scale search (see the comment there) --- */
 /* The n weights of a block: importance + offset, or all ones when importance is NULL or

@@ -8,22 +8,15 @@
 
 #include "types.h"
 
+/* Pure schemes: one per format that has a file type, named as the format, every matrix in
+ * it (type_list.h gives its file_type). llama.cpp's output rule (output.weight gets Q6_K)
+ * applies to its own quantized formats; float formats and ours are pure without exception.
+ * Formats with no file type (-1: activation-only) are no scheme (skipped below). */
+#define PURE_MIX(block, scarce) ((block) == 1 || (scarce) ? MIX_PURE : MIX_NONE)
 static const quant_scheme schemes[] = {
-    {"f32", QT_F32, 0, MIX_PURE},
-    {"f16", QT_F16, 1, MIX_PURE},
-    {"bf16", QT_BF16, 32, MIX_PURE},
-    {"q8_0", QT_Q8_0, 7, MIX_NONE},
-    {"q4_0", QT_Q4_0, 2, MIX_NONE},
-    {"q4_1", QT_Q4_1, 3, MIX_NONE},
-    {"q5_0", QT_Q5_0, 8, MIX_NONE},
-    {"q5_1", QT_Q5_1, 9, MIX_NONE},
-    {"iq4_nl", QT_IQ4_NL, 25, MIX_NONE},
-    /* plain K-quant names: every matrix in that type (output rule kept) */
-    {"q2_k", QT_Q2_K, 10, MIX_NONE},
-    {"q3_k", QT_Q3_K, 11, MIX_NONE},
-    {"q4_k", QT_Q4_K, 14, MIX_NONE},
-    {"q5_k", QT_Q5_K, 16, MIX_NONE},
-    {"q6_k", QT_Q6_K, 18, MIX_NONE},
+#define QTYPE(NAME, fmt, id, block, bytes, ftype, scarce, dot, kind)                            \
+    {#fmt, QT_##NAME, (uint32_t)(ftype), PURE_MIX(block, scarce)},
+#include "type_list.h"
     /* llama.cpp's mixes */
     {"q2_k_m", QT_Q2_K, 10, MIX_Q2_K},
     {"q2_k_s", QT_Q2_K, 21, MIX_Q2_K_S},
@@ -34,20 +27,21 @@ static const quant_scheme schemes[] = {
     {"q4_k_m", QT_Q4_K, 15, MIX_Q4_K_M},
     {"q5_k_s", QT_Q5_K, 16, MIX_Q5_K_S},
     {"q5_k_m", QT_Q5_K, 17, MIX_Q5_K_M},
-    /* ours: file_type numbers >= 200, never read by llama.cpp */
-    {"fp8_e4m3", QT_FP8_E4M3, 200, MIX_PURE},
-    {"fp8_e5m2", QT_FP8_E5M2, 201, MIX_PURE},
-    {"q2_0", QT_Q2_0, 202, MIX_PURE},
 };
 enum { N_SCHEMES = sizeof schemes / sizeof schemes[0] };
 
+/* A format without a file type is no scheme. */
+static int is_scheme(const quant_scheme *s) { return s->file_type != (uint32_t)-1; }
+
 const quant_scheme *quant_scheme_at(int i) {
-    return i >= 0 && i < N_SCHEMES ? &schemes[i] : NULL;
+    for (int k = 0; k < N_SCHEMES; k++)
+        if (is_scheme(&schemes[k]) && i-- == 0) return &schemes[k];
+    return NULL;
 }
 
 const quant_scheme *quant_scheme_by_name(const char *name) {
     for (int i = 0; i < N_SCHEMES; i++)
-        if (!strcasecmp(schemes[i].name, name)) return &schemes[i];
+        if (is_scheme(&schemes[i]) && !strcasecmp(schemes[i].name, name)) return &schemes[i];
     return NULL;
 }
 

@@ -1,4 +1,4 @@
-/* types.c - the type table. One designated-initialiser row per format. */
+/* types.c - the type table: one row per line of type_list.h. */
 #include "types.h"
 
 #include <math.h>
@@ -6,55 +6,46 @@
 
 #include "formats.h"
 
-static quant_type table[] = {
-    {.name = "f32", .id = QT_F32, .block = 1, .block_bytes = 4, .dequantize = dequantize_f32,
-     .quantize = quantize_f32, .dot_type = QT_F32},
-    {.name = "f16", .id = QT_F16, .block = 1, .block_bytes = 2, .dequantize = dequantize_f16,
-     .quantize = quantize_f16, .dot_type = QT_F32},
-    {.name = "bf16", .id = QT_BF16, .block = 1, .block_bytes = 2, .dequantize = dequantize_bf16,
-     .quantize = quantize_bf16, .dot_type = QT_F32},
-#define ROW(nm, ID, blk, bytes, fmt, q, dot, own)                                        \
-    {.name = nm, .id = ID, .block = blk, .block_bytes = bytes, .is_scarce = own,         \
-     .dequantize = dequantize_##fmt, .quantize = q, .dot_type = dot}
-    /* block-32 integer types: activations in Q8_0 (Q4_1 / Q5_1 too: their dot products take
-     * the activation block sums from the Q8_0 codes, so no Q8_1 is needed) */
-    ROW("q8_0", QT_Q8_0, 32, 34, q8_0, quantize_q8_0, QT_Q8_0, 0),
-    ROW("q4_0", QT_Q4_0, 32, 18, q4_0, quantize_q4_0, QT_Q8_0, 0),
-    ROW("q4_1", QT_Q4_1, 32, 20, q4_1, quantize_q4_1, QT_Q8_0, 0),
-    ROW("q5_0", QT_Q5_0, 32, 22, q5_0, quantize_q5_0, QT_Q8_0, 0),
-    ROW("q5_1", QT_Q5_1, 32, 24, q5_1, quantize_q5_1, QT_Q8_0, 0),
-    ROW("iq4_nl", QT_IQ4_NL, 32, 18, iq4_nl, quantize_iq4_nl, QT_Q8_0, 0),
-    /* K-quants: super-blocks of 256, activations in Q8_K */
-    ROW("q2_k", QT_Q2_K, 256, 84, q2_k, quantize_q2_k, QT_Q8_K, 0),
-    ROW("q3_k", QT_Q3_K, 256, 110, q3_k, quantize_q3_k, QT_Q8_K, 0),
-    ROW("q4_k", QT_Q4_K, 256, 144, q4_k, quantize_q4_k, QT_Q8_K, 0),
-    ROW("q5_k", QT_Q5_K, 256, 176, q5_k, quantize_q5_k, QT_Q8_K, 0),
-    ROW("q6_k", QT_Q6_K, 256, 210, q6_k, quantize_q6_k, QT_Q8_K, 0),
-    ROW("q8_k", QT_Q8_K, 256, 292, q8_k, quantize_q8_k, QT_Q8_K, 0),
-    /* scarce's own */
-    ROW("fp8_e4m3", QT_FP8_E4M3, 32, 34, fp8_e4m3, quantize_fp8_e4m3, QT_Q8_0, 1),
-    ROW("fp8_e5m2", QT_FP8_E5M2, 32, 34, fp8_e5m2, quantize_fp8_e5m2, QT_Q8_0, 1),
-    ROW("q2_0", QT_Q2_0, 32, 12, q2_0, quantize_q2_0, QT_Q8_0, 1),
-#undef ROW
+static const quant_type table[QT_COUNT] = {
+#define QTYPE(NAME, fmt, id_, block_, bytes, ftype, scarce, dot, kind_)                            \
+    [QT_INDEX_##NAME] = {.name = #fmt,                                                             \
+                         .id = id_,                                                                \
+                         .block = block_,                                                          \
+                         .block_bytes = bytes,                                                     \
+                         .file_type = ftype,                                                       \
+                         .is_scarce = scarce,                                                      \
+                         .kind = QT_KIND_##kind_,                                                  \
+                         .dequantize = dequantize_##fmt,                                           \
+                         .quantize = quantize_##fmt,                                               \
+                         .dot_type = QT_##dot},
+#include "type_list.h"
 };
 
-enum { N_TYPES = sizeof table / sizeof table[0] };
+/* id -> index + 1 (0: unknown) */
+static const uint8_t index_of[QT_MAX_ID] = {
+#define QTYPE(NAME, fmt, id, ...) [id] = QT_INDEX_##NAME + 1,
+#include "type_list.h"
+};
+_Static_assert(QT_COUNT < 255, "index_of holds index + 1 in a byte");
 
-quant_type *qtype_mut(uint32_t id) {
-    for (int i = 0; i < N_TYPES; i++)
-        if (table[i].id == id) return &table[i];
-    return NULL;
+int qtype_index(uint32_t id) {
+    return id < QT_MAX_ID ? (int)index_of[id] - 1 : -1;
 }
 
-const quant_type *qtype(uint32_t id) { return qtype_mut(id); }
+const quant_type *qtype(uint32_t id) {
+    int i = qtype_index(id);
+    return i >= 0 ? &table[i] : NULL;
+}
 
 const quant_type *qtype_by_name(const char *name) {
-    for (int i = 0; i < N_TYPES; i++)
+    for (int i = 0; i < QT_COUNT; i++)
         if (strcasecmp(table[i].name, name) == 0) return &table[i];
     return NULL;
 }
 
-const quant_type *qtype_at(int i) { return i >= 0 && i < N_TYPES ? &table[i] : NULL; }
+const quant_type *qtype_at(int i) {
+    return i >= 0 && i < QT_COUNT ? &table[i] : NULL;
+}
 
 size_t qtype_row_bytes(uint32_t id, int64_t n) {
     const quant_type *t = qtype(id);

@@ -39,7 +39,7 @@ enum { N_Q32 = sizeof q32_types / sizeof q32_types[0] };
 
 static int dots_of(const char *isa, vec_dot_fn dots[N_Q32]) {
     if (kernels_init(isa, NULL) != 0) return -1;
-    for (int k = 0; k < N_Q32; k++) dots[k] = qtype(q32_types[k])->vec_dot;
+    for (int k = 0; k < N_Q32; k++) dots[k] = kernels_for(kernels_isa(), q32_types[k])->vec_dot;
     return 0;
 }
 
@@ -139,7 +139,7 @@ TEST(avx512_f16_bf16_nan_and_inf_at_every_position) {
     REQUIRE(kernels_init("avx512", NULL) == 0);
     const uint32_t ids[2] = {QT_F16, QT_BF16};
     for (int t = 0; t < 2; t++) {
-        vec_dot_fn dot = qtype(ids[t])->vec_dot;
+        vec_dot_fn dot = kernels_for(ISA_AVX512, ids[t])->vec_dot;
         const uint16_t nan = ids[t] == QT_F16 ? 0x7E00 : 0x7FC0;
         const uint16_t inf = ids[t] == QT_F16 ? 0x7C00 : 0x7F80;
         const uint16_t one = ids[t] == QT_F16 ? 0x3C00 : 0x3F80;
@@ -178,11 +178,9 @@ TEST(avx512_quantizers_equal_avx2_bytes) {
                 x[i] = round == 4 ? (float)((int)(rand_u32() % 255) - 127) * 0.5f
                                   : rand_float() * scales[round];
             memset(x + QK_K, 0, QK_K * sizeof(float)); /* an all-zero block */
-            REQUIRE(kernels_init("avx2", NULL) == 0);
-            qtype(ids[t])->from_float(x, q2, n);
             REQUIRE(kernels_init("avx512", NULL) == 0);
-            from_float_fn f = qtype(ids[t])->from_float;
-            f(x, q5, n);
+            kernels_for(ISA_AVX2, ids[t])->from_float(x, q2, n);
+            kernels_for(ISA_AVX512, ids[t])->from_float(x, q5, n);
             CHECK_MSG(memcmp(q2, q5, bytes) == 0, "%s round %d: avx512 bytes differ from avx2",
                       qtype(ids[t])->name, round);
         }
@@ -191,31 +189,37 @@ TEST(avx512_quantizers_equal_avx2_bytes) {
     free(x);
 }
 
-/* The install replaces the AVX2 kernels it has and keeps the others: each row kernel of a
- * type listed in avx512_install differs from AVX2's, and the vec_dot_tile of every type but
- * Q4_0, Q8_0, Q2_K and FP8 (the AVX-512 row tiles) is AVX2's. */
+/* The AVX-512 table is the AVX2 one with avx512_install's kernels over it: each format's
+ * row kernel differs from AVX2's, the row tiles of Q4_0, Q8_0, Q2_K and FP8 and the packed
+ * tiles of Q4_0, Q4_1, Q8_0 and Q2_K differ, and everything else (other tiles, packed
+ * layouts, the GEMM dequantizers and flags) is AVX2's. */
 TEST(avx512_install_goes_over_avx2) {
     SKIP_WITHOUT_AVX512();
     const uint32_t replaced[] = {QT_F32,  QT_F16,  QT_BF16,   QT_Q8_0,     QT_Q4_0,    QT_Q4_1,
                                  QT_Q5_0, QT_Q5_1, QT_IQ4_NL, QT_Q2_0,     QT_Q2_K,    QT_Q3_K,
                                  QT_Q4_K, QT_Q5_K, QT_Q6_K,   QT_FP8_E4M3, QT_FP8_E5M2};
-    enum { NR = sizeof replaced / sizeof replaced[0] };
-    vec_dot_fn avx2[NR];
-    vec_dot_tile_fn tiles[NR];
-    REQUIRE(kernels_init("avx2", NULL) == 0);
-    for (int k = 0; k < NR; k++)
-        avx2[k] = qtype(replaced[k])->vec_dot, tiles[k] = qtype(replaced[k])->vec_dot_tile;
     REQUIRE(kernels_init("avx512", NULL) == 0);
     CHECK_EQ_INT(kernels_isa(), ISA_AVX512);
-    for (int k = 0; k < NR; k++) {
-        CHECK_MSG(qtype(replaced[k])->vec_dot != avx2[k], "%s: still the AVX2 vec_dot",
-                  qtype(replaced[k])->name);
+    for (size_t k = 0; k < sizeof replaced / sizeof replaced[0]; k++) {
         const uint32_t id = replaced[k];
+        const type_kernels *k2 = kernels_for(ISA_AVX2, id), *k5 = kernels_for(ISA_AVX512, id);
+        REQUIRE(k2 && k5);
+        const char *name = qtype(id)->name;
         int tiled = id == QT_Q4_0 || id == QT_Q8_0 || id == QT_Q2_K || id == QT_FP8_E4M3 ||
                     id == QT_FP8_E5M2;
-        CHECK_MSG((qtype(id)->vec_dot_tile == tiles[k]) == !tiled, "%s: tile %s", qtype(id)->name,
-                  tiled ? "not replaced" : "changed");
+        int packed = id == QT_Q4_0 || id == QT_Q4_1 || id == QT_Q8_0 || id == QT_Q2_K;
+        CHECK_MSG(k5->vec_dot && k5->vec_dot != k2->vec_dot, "%s: not the AVX-512 vec_dot", name);
+        CHECK_MSG((k5->vec_dot_tile != k2->vec_dot_tile) == tiled, "%s: vec_dot_tile", name);
+        CHECK_MSG((k5->packed_tile != k2->packed_tile) == packed, "%s: packed_tile", name);
+        CHECK_MSG(!packed || k5->packed_tile, "%s: no packed_tile", name);
+        CHECK(k5->packed_layout == k2->packed_layout && k5->dequantize == k2->dequantize &&
+              k5->gemm_i8x8 == k2->gemm_i8x8);
     }
+    /* the activation quantizers */
+    CHECK(kernels_for(ISA_AVX512, QT_Q8_0)->from_float !=
+          kernels_for(ISA_AVX2, QT_Q8_0)->from_float);
+    CHECK(kernels_for(ISA_AVX512, QT_Q8_K)->from_float !=
+          kernels_for(ISA_AVX2, QT_Q8_K)->from_float);
 }
 
 /* kernels_init("avx512") on this CPU: accepted when it has every feature, else refused with

@@ -55,9 +55,13 @@ static double magnitude(const quant_type *t, const uint8_t *w, const block_q8_0 
     return m;
 }
 
+/* The kernels of type id on the ISA kernels_init chose. */
+static const type_kernels *simd(uint32_t id) { return kernels_for(kernels_isa(), id); }
+
 /* Builds the case, runs reference vec_dot, SIMD vec_dot and SIMD tile; 1 when all agree. */
 static int run_case(const case_t *c, vec_dot_fn ref) {
     const quant_type *t = qtype(c->id);
+    const type_kernels *k = simd(c->id);
     const int64_t nb = c->n / QK32;
     const size_t w_stride = nb * sizeof(block_fp8), a_stride = nb * sizeof(block_q8_0);
     block_fp8 *w = malloc(w_stride * c->nrows);
@@ -77,7 +81,7 @@ static int run_case(const case_t *c, vec_dot_fn ref) {
         for (int j = 0; j < QK32; j++) a[i].qs[j] = (int8_t)((int)(rand_u32() % 255) - 127);
     }
     for (int k = 0; k < c->nrows * c->nact; k++) s[k] = -12345.0f;
-    t->vec_dot_tile(c->n, s, c->nrows, w, w_stride, c->nrows, a, a_stride, c->nact);
+    k->vec_dot_tile(c->n, s, c->nrows, w, w_stride, c->nrows, a, a_stride, c->nact);
     int ok = 1;
     for (int r = 0; r < c->nrows; r++)
         for (int j = 0; j < c->nact; j++) {
@@ -85,7 +89,7 @@ static int run_case(const case_t *c, vec_dot_fn ref) {
             const block_q8_0 *aj = a + j * nb;
             float want = 0, dot = 0, tile = s[j * c->nrows + r];
             ref(c->n, &want, wr, aj);
-            t->vec_dot(c->n, &dot, wr, aj);
+            k->vec_dot(c->n, &dot, wr, aj);
             int good;
             if (isnan(want)) good = isnan(dot) && isnan(tile);
             else if (isinf(want)) good = dot == want && tile == want;
@@ -103,14 +107,12 @@ static int run_case(const case_t *c, vec_dot_fn ref) {
     return ok;
 }
 
-/* The reference vec_dot of the type, then the ISA `isa` installed (NULL: AVX2 on x86,
- * whatever the CPU's best; the AVX-512 variants pass "avx512"). */
+/* The reference vec_dot of the type, after kernels_init of the ISA `isa` (NULL: AVX2 on
+ * x86, whatever the CPU's best; the AVX-512 variants pass "avx512"). */
 static vec_dot_fn setup(uint32_t id, const char *isa) {
-    if (kernels_init("scalar", NULL) != 0) return NULL;
-    vec_dot_fn ref = qtype(id)->vec_dot;
     if (!isa && cpu_best_isa() == ISA_AVX512) isa = "avx2";
     if (kernels_init(isa, NULL) != 0) return NULL;
-    return ref;
+    return kernels_for(ISA_SCALAR, id)->vec_dot;
 }
 
 static const uint32_t fp8_ids[2] = {QT_FP8_E4M3, QT_FP8_E5M2};
@@ -118,7 +120,7 @@ static const uint32_t fp8_ids[2] = {QT_FP8_E4M3, QT_FP8_E5M2};
 static void check_random_and_every_code(const char *isa) {
     for (int k = 0; k < 2; k++) {
         vec_dot_fn ref = setup(fp8_ids[k], isa);
-        REQUIRE(ref && qtype(fp8_ids[k])->vec_dot_tile);
+        REQUIRE(ref && simd(fp8_ids[k])->vec_dot_tile);
         for (int nrows = 1; nrows <= 6; nrows++)
             for (int nact = 1; nact <= 5; nact++)
                 CHECK(run_case(&(case_t){fp8_ids[k], 3 * QK32, nrows, nact, -1, 0}, ref));
@@ -179,12 +181,12 @@ static void check_nan_and_inf_codes(const char *isa) {
             w[2 * nb + pos / QK32].qs[pos % QK32] = (uint8_t)c;
             a[pos / QK32].qs[pos % QK32] = 0; /* NaN * 0 stays NaN, inf * 0 is NaN */
             float s[12];
-            t->vec_dot_tile(n, s, 6, w, nb * sizeof(block_fp8), 6, a, nb * sizeof(block_q8_0), 2);
+            simd(id)->vec_dot_tile(n, s, 6, w, nb * sizeof(block_fp8), 6, a, nb * sizeof(block_q8_0), 2);
             for (int r = 0; r < 6; r++)
                 for (int j = 0; j < 2; j++) {
                     float want, dot;
                     ref(n, &want, w + r * nb, a + j * nb);
-                    t->vec_dot(n, &dot, w + r * nb, a + j * nb);
+                    simd(id)->vec_dot(n, &dot, w + r * nb, a + j * nb);
                     float tile = s[j * 6 + r];
                     int same = isnan(want) ? isnan(dot) && isnan(tile)
                                            : (isinf(want) ? dot == want && tile == want

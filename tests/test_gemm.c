@@ -245,7 +245,7 @@ TEST(gemm_dequantizer_equals_reference) {
         char *w = make_weights(t, 1, cols, &row_bytes);
         float *a = malloc(cols * sizeof(float)), *b = malloc(cols * sizeof(float));
         t->dequantize(w, a, cols);
-        gemm_dequantizer(t)(w, b, cols);
+        kernels_for(kernels_isa(), t->id)->dequantize(w, b, cols);
         CHECK_MSG(memcmp(a, b, cols * sizeof(float)) == 0, "%s", t->name);
         free(w), free(a), free(b);
     }
@@ -277,7 +277,7 @@ static void check_i8x8(uint32_t id) {
                 char *a = malloc(arow);
                 for (int64_t i = 0; i < B * cols; i++) X[i] = uniform() * 3.0f;
                 for (int64_t b = 0; b < B; b++) { /* what matmul's activations stand for */
-                    q8->from_float(X + b * cols, a, cols);
+                    kernels_for(kernels_isa(), QT_Q8_0)->from_float(X + b * cols, a, cols);
                     q8->dequantize(a, Xq + b * cols, cols);
                 }
                 for (int nth = 1; nth <= 2; nth++) {
@@ -309,9 +309,9 @@ TEST(gemm_i8x8_equals_reference) {
  * a panel (ldw = kc) and in place (ldw > kc, f32 rows). Both sum in float in the same k
  * order, one with fma, one with mul + add: |diff| <= 2 (kc + 1) FLT_EPSILON sum |terms|. */
 TEST(gemm_tile_avx2_equals_reference) {
-#if defined(__x86_64__)
     REQUIRE(kernels_init(NULL, NULL) == 0);
-    if (kernels_isa() != ISA_AVX2 && kernels_isa() != ISA_AVX512) SKIP("no AVX2");
+    if (!kernels_isa_supported(ISA_AVX2)) SKIP("no AVX2");
+    const gemm_tile_fn simd = kernels_of(ISA_AVX2)->gemm_tile;
     const int64_t kcs[] = {1, 7, 256, 300};
     for (int ki = 0; ki < 4; ki++)
         for (int pad = 0; pad <= 5; pad += 5)
@@ -327,7 +327,7 @@ TEST(gemm_tile_avx2_equals_reference) {
                     for (int i = 0; i < GEMM_NR * GEMM_NT; i++) c0[i] = uniform();
                     memcpy(c_ref, c0, sizeof c0), memcpy(c, c0, sizeof c0);
                     gemm_tile_f32_ref(kc, xt, w, ldw, c_ref, nr, accumulate);
-                    gemm_tile_f32_avx2(kc, xt, w, ldw, c, nr, accumulate);
+                    simd(kc, xt, w, ldw, c, nr, accumulate);
                     int bad = 0;
                     for (int r = 0; r < GEMM_NR; r++)
                         for (int t = 0; t < GEMM_NT; t++) {
@@ -345,9 +345,6 @@ TEST(gemm_tile_avx2_equals_reference) {
                               (long long)kc, ldw, nr, accumulate, bad);
                     free(w), free(xt);
                 }
-#else
-    SKIP("not x86-64");
-#endif
 }
 
 /* A NaN or an Inf weight reaches every token's output of its row (the panel converters

@@ -41,28 +41,31 @@ static void fill_random(float *x, int64_t n, float scale) {
     for (int64_t i = 0; i < n; i++) x[i] = rand_uniform() * scale;
 }
 
-/* The dot and from_float entries one ISA installs, per type (index = position in the table). */
+/* The dot, tile and from_float entries of one ISA, per type (index = position in the table). */
 typedef struct {
-    vec_dot_fn dot[64];
-    from_float_fn from_float[64];
+    vec_dot_fn dot[QT_COUNT];
+    vec_dot_tile_fn tile[QT_COUNT];
+    from_float_fn from_float[QT_COUNT];
 } isa_table;
 
-static void snapshot(isa_table *tab) {
-    for (int i = 0; qtype_at(i) && i < 64; i++)
-        tab->dot[i] = qtype_at(i)->vec_dot, tab->from_float[i] = qtype_at(i)->from_float;
+static void snapshot(isa_table *tab, isa_level isa) {
+    for (int i = 0; i < QT_COUNT; i++) {
+        const type_kernels *k = kernels_for(isa, qtype_at(i)->id);
+        tab->dot[i] = k->vec_dot, tab->tile[i] = k->vec_dot_tile, tab->from_float[i] = k->from_float;
+    }
 }
 
 /* Tables of the scalar reference and of the SIMD ISA `isa` (NULL: AVX2 on x86, whatever
  * the CPU's best; the AVX-512 variants of the tests pass "avx512"); 0 when this CPU has
  * no SIMD ISA. */
 static int load_tables(isa_table *ref, isa_table *simd, const char *isa) {
-    if (kernels_init("scalar", NULL) != 0) return -1;
-    snapshot(ref);
     isa_level best = cpu_best_isa();
+    if (kernels_init(kernels_isa_name(best), NULL) != 0) return -1;
+    snapshot(ref, ISA_SCALAR);
     if (best == ISA_SCALAR) return 0;
     if (!isa) isa = best == ISA_AVX512 ? "avx2" : kernels_isa_name(best);
     if (kernels_init(isa, NULL) != 0) return -1;
-    snapshot(simd);
+    snapshot(simd, kernels_isa());
     return 1;
 }
 
@@ -156,7 +159,7 @@ TEST(kernels_avx512_dot_equals_reference_all_types) {
 
 /* vec_dot_tile of type index ti: nrows x nact dot products of random rows (scaled by
  * w_scale / a_scale) each within the reference vec_dot's tolerance. */
-static int compare_tile(const isa_table *ref, int ti, int64_t n, int nrows, int nact,
+static int compare_tile(const isa_table *ref, const isa_table *simd, int ti, int64_t n, int nrows, int nact,
                         float w_scale, float a_scale) {
     const quant_type *t = qtype_at(ti), *dt = qtype(t->dot_type);
     size_t w_stride = qtype_row_bytes(t->id, n), a_stride = qtype_row_bytes(dt->id, n);
@@ -174,7 +177,7 @@ static int compare_tile(const isa_table *ref, int ti, int64_t n, int nrows, int 
     float *s = malloc(sizeof(float) * nrows * nact);
     for (int k = 0; k < nrows * nact; k++) s[k] = NAN;
     size_t s_stride = (size_t)nrows;
-    t->vec_dot_tile(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact);
+    simd->tile[ti](n, s, s_stride, w, w_stride, nrows, a, a_stride, nact);
     int ok = 1;
     float *wd = malloc(n * sizeof(float)), *ad = malloc(n * sizeof(float));
     for (int r = 0; r < nrows && ok; r++)
@@ -205,15 +208,15 @@ static void check_tile_equals_reference(const char *isa) {
     int n_tiled = 0;
     for (int ti = 0; qtype_at(ti); ti++) {
         const quant_type *t = qtype_at(ti);
-        if (!t->vec_dot_tile || !t->quantize) continue;
+        if (!simd.tile[ti] || !t->quantize) continue;
         n_tiled++;
         for (int nrows = 1; nrows <= 9; nrows++)
             for (int nact = 1; nact <= 5; nact++)
-                CHECK(compare_tile(&ref, ti, 3 * t->block, nrows, nact, 1.0f, 1.0f));
-        CHECK(compare_tile(&ref, ti, 4096, 5, 3, 0.05f, 20.0f));
-        CHECK(compare_tile(&ref, ti, 256, 4, 2, 1e4f, 1e3f));
-        CHECK(compare_tile(&ref, ti, 256, 4, 2, 1e-3f, 1e-4f));
-        CHECK(compare_tile(&ref, ti, 256, 4, 2, 0.0f, 1.0f)); /* zero weights */
+                CHECK(compare_tile(&ref, &simd, ti, 3 * t->block, nrows, nact, 1.0f, 1.0f));
+        CHECK(compare_tile(&ref, &simd, ti, 4096, 5, 3, 0.05f, 20.0f));
+        CHECK(compare_tile(&ref, &simd, ti, 256, 4, 2, 1e4f, 1e3f));
+        CHECK(compare_tile(&ref, &simd, ti, 256, 4, 2, 1e-3f, 1e-4f));
+        CHECK(compare_tile(&ref, &simd, ti, 256, 4, 2, 0.0f, 1.0f)); /* zero weights */
     }
     if (!n_tiled) SKIP("no vec_dot_tile kernels for this ISA");
 }
@@ -350,7 +353,7 @@ static void reference_matmul(const qmatrix *W, const float *X, int64_t B, double
     float *wd = malloc(cols * 4), *ad = malloc(B * cols * 4);
     void *act = malloc(qtype_row_bytes(dt->id, cols) + 64);
     for (int64_t b = 0; b < B; b++) {
-        to_type(dt, dt->from_float, X + b * cols, act, cols);
+        to_type(dt, kernels_for(kernels_isa(), dt->id)->from_float, X + b * cols, act, cols);
         dt->dequantize(act, ad + b * cols, cols);
     }
     double blocks = per_element_sum(t) ? (double)cols : (double)(cols / t->block);
@@ -374,7 +377,7 @@ TEST(kernels_matmul_equals_matvecs_double_reference_and_threads) {
     int saved_threads = kernels_threads();
     for (int ti = 0; qtype_at(ti); ti++) {
         const quant_type *t = qtype_at(ti);
-        if (!t->quantize || !t->vec_dot) continue;
+        if (!(t->kind & QT_KIND_W)) continue;
         int64_t cols = t->block == 1 ? 67 * 3 : 2 * (t->block > 32 ? t->block : 128);
         int64_t row_counts[] = {1, 37, 333};
         qmatrix W_all = random_matrix_period(t, 333, cols, 61);
@@ -471,7 +474,7 @@ TEST(kernels_bench) {
             "simd 2t", "B=64 1t", "B=64 2t");
     for (int ti = 0; qtype_at(ti); ti++) {
         const quant_type *t = qtype_at(ti);
-        if (!t->quantize || !t->vec_dot || cols % t->block) continue;
+        if (!(t->kind & QT_KIND_W) || cols % t->block) continue;
         if (only && !strstr(only, t->name)) continue;
         qmatrix W = tiled_matrix(t, rows, cols);
         double g[6] = {0};

@@ -94,6 +94,7 @@ static double magnitude(const kq_layout *l, const quant_type *t, const uint8_t *
 static int compare_raw(const kq_layout *l, vec_dot_fn ref, int64_t n, int nrows, int nact,
                        int w_fill, int a_fill) {
     const quant_type *t = qtype(l->id);
+    const type_kernels *k = kernels_for(kernels_isa(), l->id);
     const int64_t nb = n / QK_K;
     const size_t w_stride = nb * t->block_bytes, a_stride = nb * sizeof(block_q8_K);
     uint8_t *w = malloc(w_stride * nrows);
@@ -102,7 +103,7 @@ static int compare_raw(const kq_layout *l, vec_dot_fn ref, int64_t n, int nrows,
     make_weights(l, t, w, nb * nrows, w_fill);
     make_activations(a, nb * nact, a_fill);
     for (int k = 0; k < nrows * nact; k++) s[k] = NAN;
-    if (t->vec_dot_tile) t->vec_dot_tile(n, s, nrows, w, w_stride, nrows, a, a_stride, nact);
+    if (k->vec_dot_tile) k->vec_dot_tile(n, s, nrows, w, w_stride, nrows, a, a_stride, nact);
     int ok = 1;
     for (int r = 0; r < nrows; r++)
         for (int j = 0; j < nact; j++) {
@@ -110,9 +111,9 @@ static int compare_raw(const kq_layout *l, vec_dot_fn ref, int64_t n, int nrows,
             const block_q8_K *aj = a + j * nb;
             float want = NAN, dot = NAN;
             ref(n, &want, wr, aj);
-            t->vec_dot(n, &dot, wr, aj);
+            k->vec_dot(n, &dot, wr, aj);
             double lim = (double)(nb + 16) * FLT_EPSILON * magnitude(l, t, wr, aj, n);
-            float tile = t->vec_dot_tile ? s[j * nrows + r] : dot;
+            float tile = k->vec_dot_tile ? s[j * nrows + r] : dot;
             if (!(fabs((double)dot - want) <= lim) || !(fabs((double)tile - want) <= lim)) {
                 test_fail_at(__FILE__, __LINE__, "%s n=%lld fill %d/%d (%d,%d): dot %.9g tile %.9g ref %.9g",
                              t->name, (long long)n, w_fill, a_fill, r, j, dot, tile, want);
@@ -128,9 +129,8 @@ static void check_raw_blocks(const char *isa) {
     if (!isa && cpu_best_isa() == ISA_AVX512) isa = "avx2";
     for (size_t k = 0; k < sizeof layouts / sizeof layouts[0]; k++) {
         const kq_layout *l = &layouts[k];
-        REQUIRE(kernels_init("scalar", NULL) == 0);
-        vec_dot_fn ref = qtype(l->id)->vec_dot;
         REQUIRE(kernels_init(isa, NULL) == 0);
+        vec_dot_fn ref = kernels_for(ISA_SCALAR, l->id)->vec_dot;
         for (int nrows = 1; nrows <= 6; nrows++)
             for (int nact = 1; nact <= 9; nact++) CHECK(compare_raw(l, ref, 2 * QK_K, nrows, nact, -1, -1));
         CHECK(compare_raw(l, ref, 22 * QK_K, 3, 5, -1, -1));

@@ -9,6 +9,9 @@
 #include "quant_data.h"
 #include "test.h"
 
+/* The scalar ISA's table, filled by ref_install alone (no kernels_init). */
+static isa_kernels ref;
+
 static void check_dot(const quant_type *t, int64_t n, uint64_t seed) {
     const quant_type *at = qtype(t->dot_type);
     float *w = malloc(n * sizeof(float)), *a = malloc(n * sizeof(float));
@@ -17,13 +20,13 @@ static void check_dot(const quant_type *t, int64_t n, uint64_t seed) {
     fill_data(DATA_GAUSS, w, n, seed);
     fill_data(DATA_GAUSS, a, n, seed + 1000);
     t->quantize(w, wq, n, NULL);
-    at->from_float(a, aq, n);
+    ref.type[qtype_index(at->id)].from_float(a, aq, n);
     t->dequantize(wq, wd, n);
     at->dequantize(aq, ad, n);
     double want = 0, mag = 0;
     for (int64_t i = 0; i < n; i++) want += (double)wd[i] * ad[i], mag += fabs((double)wd[i] * ad[i]);
     float got = -1;
-    t->vec_dot(n, &got, wq, aq);
+    ref.type[qtype_index(t->id)].vec_dot(n, &got, wq, aq);
     /* float accumulation over blocks: relative to the sum of |products| */
     CHECK_MSG(fabs(got - want) <= 1e-5 * mag + 1e-6, "%s n=%lld: %.9g vs %.9g", t->name,
               (long long)n, got, want);
@@ -31,12 +34,13 @@ static void check_dot(const quant_type *t, int64_t n, uint64_t seed) {
 }
 
 TEST(ref_dot_matches_dequantized_dot) {
-    ref_install();
+    ref_install(&ref);
     int checked = 0;
     for (int i = 0; qtype_at(i); i++) {
         const quant_type *t = qtype_at(i);
         if (t->block == 1 || t->id == QT_Q8_K) continue; /* float types; Q8_K is activation-only */
-        REQUIRE(t->vec_dot != NULL && qtype(t->dot_type)->from_float != NULL);
+        REQUIRE(ref.type[i].vec_dot != NULL &&
+                ref.type[qtype_index(t->dot_type)].from_float != NULL);
         const int64_t lengths[] = {256, 512, 2304, 4096};
         for (int k = 0; k < 4; k++) check_dot(t, lengths[k], 7 * k + i);
         if (t->block == 32) check_dot(t, 288, 5 + i); /* rows a K-quant cannot take */

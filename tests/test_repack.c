@@ -105,8 +105,7 @@ static const uint32_t types[] = {QT_Q4_0, QT_Q8_0, QT_Q4_1, QT_Q2_K};
 enum { NT = sizeof types / sizeof types[0] };
 static const vec_dot_fn row_dots[NT] = {vec_dot_q4_0_ref, vec_dot_q8_0_ref, vec_dot_q4_1_ref,
                                         vec_dot_q2_k_ref};
-static const vec_dot_tile_fn ref_tiles[NT] = {tile_q4_0x8_ref, tile_q8_0x8_ref, tile_q4_1x8_ref,
-                                              tile_q2_kx8_ref};
+static const x8_layout *const layouts[NT] = {&x8_q4_0, &x8_q8_0, &x8_q4_1, &x8_q2_k};
 
 TEST(repack_round_trip) {
     REQUIRE(kernels_init(NULL, NULL) == 0);
@@ -115,8 +114,8 @@ TEST(repack_round_trip) {
         size_t bytes = qtype_row_bytes(types[t], cols) * rows;
         uint8_t *src = malloc(bytes), *packed = malloc(bytes), *back = malloc(bytes);
         random_bytes(src, bytes);
-        repack_rows(types[t], rows, cols, src, packed);
-        unpack_rows(types[t], rows, cols, packed, back);
+        repack_rows(layouts[t], rows, cols, src, packed);
+        unpack_rows(layouts[t], rows, cols, packed, back);
         CHECK_MSG(memcmp(src, back, bytes) == 0, "%s: unpack(repack(rows)) != rows",
                   qtype(types[t])->name);
         CHECK_MSG(memcmp(src, packed, bytes) != 0, "%s: packing moved nothing",
@@ -137,8 +136,8 @@ TEST(repack_ref_equals_row_reference) {
         uint8_t *w = random_rows(types[t], rows, cols), *packed = malloc(row_bytes * rows);
         void *a = activation(types[t], cols, 0, 0);
         float y[16], s;
-        repack_rows(types[t], rows, cols, w, packed);
-        ref_tiles[t](cols, y, 0, packed, row_bytes, rows, a, 0, 1);
+        repack_rows(layouts[t], rows, cols, w, packed);
+        layouts[t]->ref_tile(cols, y, 0, packed, row_bytes, rows, a, 0, 1);
         for (int r = 0; r < rows; r++) {
             row_dots[t](cols, &s, w + r * row_bytes, a);
             CHECK_MSG(memcmp(&s, &y[r], 4) == 0, "%s row %d: packed %.9g vs row %.9g",
@@ -152,8 +151,8 @@ TEST(repack_ref_equals_row_reference) {
  * apart); 1 = identical bits. */
 static int same_as_ref(int t, const uint8_t *packed, int64_t rows, int64_t cols, const void *a,
                        size_t a_stride, int nact) {
-    vec_dot_tile_fn ref = ref_tiles[t];
-    vec_dot_tile_fn simd = repack_tile(types[t]);
+    vec_dot_tile_fn ref = layouts[t]->ref_tile;
+    vec_dot_tile_fn simd = kernels_for(kernels_isa(), types[t])->packed_tile;
     size_t row_bytes = qtype_row_bytes(types[t], cols), n = (size_t)rows * nact;
     float *y0 = malloc(n * 4), *y1 = malloc(n * 4);
     ref(cols, y0, rows, packed, row_bytes, rows, a, a_stride, nact);
@@ -173,7 +172,7 @@ static int same_as_ref(int t, const uint8_t *packed, int64_t rows, int64_t cols,
 
 static void check_tiles_equal_reference(const char *isa) {
     REQUIRE(kernels_init(isa, NULL) == 0);
-    for (int t = 0; t < NT; t++) REQUIRE(repack_tile(types[t]) != NULL);
+    for (int t = 0; t < NT; t++) REQUIRE(kernels_for(kernels_isa(), types[t])->packed_tile);
     /* 1, 2, 3 and 5 groups (the 16-row loop and its remainder); 16448 columns run the Q4_0
      * activation sums in two spans, Q2_K (16640) its activation reorder in three */
     int64_t shapes[][2] = {{8, 32}, {16, 256}, {24, 96}, {16, 16448}, {40, 512}};
@@ -185,13 +184,13 @@ static void check_tiles_equal_reference(const char *isa) {
             /* 5 activations: the 4-token tile and its remainder */
             void *a = activation(types[t], 5 * cols, 0, 0);
             size_t a_stride = act_bytes(types[t], cols);
-            repack_rows(types[t], rows, cols, w, packed);
+            repack_rows(layouts[t], rows, cols, w, packed);
             for (int nact = 1; nact <= 5; nact += s == 3 ? 4 : 1)
                 CHECK(same_as_ref(t, packed, rows, cols, a, a_stride, nact));
             /* every code pattern (q8_0: -128 too), finite scales */
             random_bytes(w, bytes);
             tame_scales(types[t], w, bytes / qtype(types[t])->block_bytes);
-            repack_rows(types[t], rows, cols, w, packed);
+            repack_rows(layouts[t], rows, cols, w, packed);
             CHECK(same_as_ref(t, packed, rows, cols, a, a_stride, 1));
             CHECK(same_as_ref(t, packed, rows, cols, a, a_stride, 3));
             free(w), free(packed), free(a);
@@ -199,7 +198,7 @@ static void check_tiles_equal_reference(const char *isa) {
 }
 
 TEST(repack_avx2_equals_reference) {
-    if (cpu_best_isa() == ISA_SCALAR) SKIP("no AVX2 on this CPU");
+    if (!kernels_isa_supported(ISA_AVX2)) SKIP("no AVX2 on this CPU");
     check_tiles_equal_reference("avx2");
 }
 
@@ -233,7 +232,7 @@ static void check_tile_edge_values(const char *isa, int q8_minus128) {
                         memcpy(w + b * bb + field_at(types[t], i), &d, 2);
                 }
                 void *a = activation(types[t], cols, acts[k], k == 1 ? 65504.0f : 0.5f);
-                repack_rows(types[t], rows, cols, w, packed);
+                repack_rows(layouts[t], rows, cols, w, packed);
                 CHECK_MSG(same_as_ref(t, packed, rows, cols, a, 0, 1) &&
                               same_as_ref(t, packed, rows, cols, a, 0, 2),
                           "%s fill %#x act %d", qtype(types[t])->name, fills[f], acts[k]);
@@ -244,7 +243,7 @@ static void check_tile_edge_values(const char *isa, int q8_minus128) {
 }
 
 TEST(repack_avx2_edge_values) {
-    if (cpu_best_isa() == ISA_SCALAR) SKIP("no AVX2 on this CPU");
+    if (!kernels_isa_supported(ISA_AVX2)) SKIP("no AVX2 on this CPU");
     check_tile_edge_values("avx2", 0);
 }
 
@@ -296,7 +295,7 @@ TEST(repack_matrix_rules_and_matvec) {
             int64_t B = batches[k];
             matmul(&W, x, B, Y);
             for (int64_t b = 0; b < B; b++) {
-                dt->from_float(x + b * cols, a, cols);
+                kernels_for(kernels_isa(), dt->id)->from_float(x + b * cols, a, cols);
                 for (int64_t r = 0; r < rows; r++) {
                     float s, got = Y[b * rows + r];
                     row_dots[t](cols, &s, w + r * row_bytes, a);

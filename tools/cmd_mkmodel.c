@@ -148,27 +148,6 @@ static void assign_types(tensor_list *l, const quant_type *qt) {
     }
 }
 
-/* llama.cpp's general.file_type (LLAMA_FTYPE_*) of a model whose matrices are of type id. */
-static int file_type_of(uint32_t id) {
-    switch (id) {
-    case QT_F32: return 0;
-    case QT_F16: return 1;
-    case QT_Q4_0: return 2;
-    case QT_Q4_1: return 3;
-    case QT_Q8_0: return 7;
-    case QT_Q5_0: return 8;
-    case QT_Q5_1: return 9;
-    case QT_Q2_K: return 10;
-    case QT_Q3_K: return 12;
-    case QT_Q4_K: return 15;
-    case QT_Q5_K: return 17;
-    case QT_Q6_K: return 18;
-    case QT_IQ4_NL: return 25;
-    case QT_BF16: return 32;
-    default: return -1;
-    }
-}
-
 /* ---- metadata ----------------------------------------------------------------------------- */
 
 static void set_keys(gguf_writer *w, const mk_args *a, const quant_type *qt) {
@@ -190,8 +169,8 @@ static void set_keys(gguf_writer *w, const mk_args *a, const quant_type *qt) {
         gguf_writer_set_u32(w, "llama.expert_count", (uint32_t)a->n_expert);
         gguf_writer_set_u32(w, "llama.expert_used_count", (uint32_t)a->n_expert_used);
     }
-    int ftype = file_type_of(qt->id);
-    if (ftype >= 0) gguf_writer_set_u32(w, "general.file_type", (uint32_t)ftype);
+    /* the type table's file type of a file of qt (llama.cpp's LLAMA_FTYPE_*, ours >= 200) */
+    if (qt->file_type >= 0) gguf_writer_set_u32(w, "general.file_type", (uint32_t)qt->file_type);
     if (qt->is_scarce) { /* our own type ids: other readers must fail with "unknown type" */
         const char *names[1] = {qt->name};
         gguf_writer_set_arr_str(w, "scarce.types", names, 1);
@@ -401,7 +380,7 @@ int cmd_mkmodel(int argc, char **argv) {
     int rc = parse_args(argc, argv, &a);
     if (rc) return rc == 1 ? EXIT_OK : rc;
     const quant_type *qt = qtype_by_name(a.type_name);
-    if (!qt || !qt->quantize)
+    if (!qt || !(qt->kind & QT_KIND_W)) /* activation-only formats hold no matrices */
         return cli_error(CMD, EXIT_USAGE, "--type %s: unknown type or one that cannot be written",
                          a.type_name);
     return write_model(&a, qt);

@@ -180,8 +180,8 @@ int cmd_sweep(int argc, char **argv) {
     n++;
     for (int i = 0; qtype_at(i) && n < MAX_TYPES; i++) {
         const quant_type *qt = qtype_at(i);
-        /* weight formats with a quantizer; Q8_K / Q8_1 are activation formats only */
-        if (!qt->quantize || qt->id == QT_Q8_K || qt->id == QT_Q8_1 || qt->id == QT_F32) continue;
+        /* weight formats other than the f32 input; Q8_K is an activation format only */
+        if (!(qt->kind & QT_KIND_W) || qt->id == QT_F32) continue;
         char *tmp = temp_paths[n_temp];
         snprintf(tmp, sizeof temp_paths[0], "%s/scarce-sweep-%d-%s.gguf",
                  getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid(), qt->name);

@@ -6,12 +6,14 @@
 
 #include <stdint.h>
 
+#include "../cpu.h"
+
 void vec_dot_f32_neon(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_f16_neon(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q8_0_neon(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q4_0_neon(int64_t n, float *s, const void *w, const void *a);
 
-/* Installs the NEON kernels over the reference ones (kernels_init, after ref_install). */
-void neon_install(void);
+/* The NEON ISA's table: its kernels over the reference ones (kernels_init). */
+void neon_install(isa_kernels *k);
 
 #endif

@@ -1,15 +1,9 @@
-/* neon_install.c - puts the NEON kernels into the type table over the reference ones. */
-#include "../../quant/types.h"
+/* neon_install.c - the NEON ISA's table: its kernels over the reference ones (kernels/cpu.h). */
 #include "neon.h"
 
-static void set_dot(uint32_t id, vec_dot_fn dot) {
-    quant_type *t = qtype_mut(id);
-    if (t && dot) t->vec_dot = dot;
-}
-
-void neon_install(void) {
-    set_dot(QT_F32, vec_dot_f32_neon);
-    set_dot(QT_F16, vec_dot_f16_neon);
-    set_dot(QT_Q8_0, vec_dot_q8_0_neon);
-    set_dot(QT_Q4_0, vec_dot_q4_0_neon);
+void neon_install(isa_kernels *k) {
+    kernels_set(k, QT_F32, (type_kernels){.vec_dot = vec_dot_f32_neon});
+    kernels_set(k, QT_F16, (type_kernels){.vec_dot = vec_dot_f16_neon});
+    kernels_set(k, QT_Q8_0, (type_kernels){.vec_dot = vec_dot_q8_0_neon});
+    kernels_set(k, QT_Q4_0, (type_kernels){.vec_dot = vec_dot_q4_0_neon});
 }

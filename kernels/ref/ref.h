@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "../cpu.h"
+
 void vec_dot_f32_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_f16_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_bf16_ref(int64_t n, float *s, const void *w, const void *a);
@@ -31,7 +33,8 @@ void quantize_row_q8_0_ref(const float *x, void *y, int64_t n);
 /* Also fills bsums (sum of each 16 codes). */
 void quantize_row_q8_k_ref(const float *x, void *y, int64_t n);
 
-/* Fills every type's vec_dot / from_float with the reference kernels. */
-void ref_install(void);
+/* The scalar ISA's table: every format's reference kernels (kernels_init; the base that
+ * every other ISA's table starts from). */
+void ref_install(isa_kernels *k);
 
 #endif

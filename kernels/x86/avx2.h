@@ -1,4 +1,4 @@
-/* avx2.h - the AVX2 (+FMA, F16C) kernels and the table entries they replace.
+/* avx2.h - the AVX2 (+FMA, F16C) kernels, and avx2_install that puts them in the AVX2 table.
  * Every function here has the signature and the result of its scalar reference in
  * kernels/ref/ (up to float summation order; tests/test_kernels.c holds them to it). */
 #ifndef SCARCE_AVX2_H
@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "../cpu.h"
 
 void vec_dot_f32_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_f16_avx2(int64_t n, float *s, const void *w, const void *a);
@@ -21,7 +23,7 @@ void vec_dot_iq4_nl_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q2_0_avx2(int64_t n, float *s, const void *w, const void *a);
 void quantize_row_q8_0_avx2(const float *x, void *y, int64_t n);
 
-/* NR x NA tiles of the above (avx2_tile.c), vec_dot_tile of the type table */
+/* NR x NA tiles of the above (avx2_tile.c), vec_dot_tile of the AVX2 table */
 void vec_dot_tile_q4_0_avx2(int64_t n, float *s, size_t s_stride, const void *w,
                             size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
 void vec_dot_tile_q8_0_avx2(int64_t n, float *s, size_t s_stride, const void *w,
@@ -45,6 +47,15 @@ void vec_dot_q5_k_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q6_k_avx2(int64_t n, float *s, const void *w, const void *a);
 void quantize_row_q8_k_avx2(const float *x, void *y, int64_t n);
 
+/* f32 GEMM micro-kernel (gemm_tile_fn of kernels/gemm.h) and the dequantizers that fill its
+ * panels, same values as the reference dequantizers of quant/ (avx2_gemm.c) */
+void gemm_tile_f32_avx2(int64_t kc, const float *xt, const float *w, size_t ldw, float *c, int nr,
+                        int accumulate);
+void dequantize_f16_avx2(const void *src, float *dst, int64_t n);
+void dequantize_bf16_avx2(const void *src, float *dst, int64_t n);
+void dequantize_q8_0_avx2(const void *src, float *dst, int64_t n);
+void dequantize_q4_0_avx2(const void *src, float *dst, int64_t n);
+
 /* Attention and swiglu (avx2_attention.c): attention_heads_fn and swiglu of kernels/ops.h
  * (head_dim not a multiple of 8 falls back to the reference); exp_f32_avx2: y = e^x with
  * the 8-lane exp they use (relative error 1.2e-7, see the file). */
@@ -53,7 +64,7 @@ void attention_heads_avx2(float *out, const float *q, const float *k, const floa
 void swiglu_avx2(float *gate, const float *up, int n);
 void exp_f32_avx2(float *y, const float *x, int n);
 
-/* Installs the AVX2 kernels over the reference ones (kernels_init, after ref_install). */
-void avx2_install(void);
+/* The AVX2 ISA's table: its kernels over the reference ones (kernels_init). */
+void avx2_install(isa_kernels *k);
 
 #endif

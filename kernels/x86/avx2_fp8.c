@@ -1,5 +1,5 @@
 /* avx2_fp8.c - FP8 weights (E4M3, E5M2; quant/fp8.c) against Q8_0 activations: vec_dot
- * and NR x NA tiles (vec_dot_tile of the type table).
+ * and NR x NA tiles (vec_dot_tile of the ISA tables, kernels/cpu.h).
  *
  * Decode of the weights, exact, 8 at a time by F16C:
  *   E5M2 is the top byte of an IEEE half: a byte unpack into the high half of 16-bit lanes

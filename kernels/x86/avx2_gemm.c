@@ -14,6 +14,7 @@
 
 #include "../../quant/blocks.h"
 #include "../gemm.h"
+#include "avx2.h"
 #include "avx2_util.h"
 
 static inline __attribute__((always_inline)) void tile(int64_t kc, const float *xt, const float *w,

@@ -1,5 +1,6 @@
 /* avx2_tile.c - Q4_0 and Q8_0 weights against Q8_0 activations, NR rows x NA activations
- * at a time (vec_dot_tile of the type table): the walk of tile_rows.h with AVX2 products.
+ * at a time (vec_dot_tile of the ISA tables, kernels/cpu.h): the walk of tile_rows.h with
+ * AVX2 products.
  *
  * Q4_0 without the sign trick: the nibbles q (0..15) are unsigned, so
  *   sum (q - 8) y = sum q y - sum 8 y,

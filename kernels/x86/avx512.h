@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../cpu.h"
+
 /* f32 / f16 / bf16 weights against f32 activations (avx512_float.c) */
 void vec_dot_f32_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_f16_avx512(int64_t n, float *s, const void *w, const void *a);
@@ -75,7 +77,8 @@ void tile_q4_1x8_avx512(int64_t n, float *s, size_t s_stride, const void *w, siz
 void tile_q2_kx8_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                         int nrows, const void *a, size_t a_stride, int nact);
 
-/* Installs the AVX-512 kernels over the AVX2 ones (kernels_init, after avx2_install). */
-void avx512_install(void);
+/* The AVX-512 table: fills k (a copy of the AVX2 table) with the kernels above (cpu.c's ISA
+ * list; kernels/cpu.h). */
+void avx512_install(isa_kernels *k);
 
 #endif

@@ -1,5 +1,5 @@
 /* avx512_tile.c - Q4_0 and Q8_0 weights (file layout) against Q8_0 activations, NR rows x
- * NA activations at a time (vec_dot_tile of the type table): the walk of tile_rows.h with
+ * NA activations at a time (vec_dot_tile of the ISA tables): the walk of tile_rows.h with
  * VNNI products. The codes go into vpdpbusd unsigned, the offset comes off with the
  * activation's code sum, computed once per activation block for all rows:
  *   Q4_0: sum (q - 8) y = sum q y - 8 sum y            (q = the nibble, 0..15)

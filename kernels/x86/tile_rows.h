@@ -1,5 +1,5 @@
 /* tile_rows.h - Q4_0 and Q8_0 weights (file layout) against Q8_0 activations, NR rows x NA
- * activations at a time (vec_dot_tile of the type table): the walk shared by the AVX2 and
+ * activations at a time (vec_dot_tile of the ISA tables, kernels/cpu.h): the walk shared by the AVX2 and
  * AVX-512 kernels, tile_all.
  *
  * Decode (one activation) walks 4 rows together: each activation block is loaded and
