@@ -85,8 +85,8 @@ static inline __attribute__((always_inline)) void x8_tile(const tile_args *t, in
             __m256 dx = load_scales(gblk);
             for (int j = 0; j < NA; j++) {
                 __m256i isum = KIND == KIND_Q8_0 ? sum[g][j] : _mm256_madd_epi16(sum[g][j], ones);
-                acc[g][j] =
-                    fold(acc[g][j], isum, dx, gblk, act_row(t, j)[i].d, ysum[j][i - i0], KIND);
+                acc[g][j] = fold(acc[g][j], isum, dx, gblk, act_row(t, j)[i].d,
+                                 ysum_mult(KIND) ? ysum[j][i - i0] : 0, KIND);
             }
         }
     }

@@ -66,8 +66,8 @@ static inline __attribute__((always_inline)) void x8_tile(const tile_args *t, in
             const uint8_t *gblk = blk + g * t->group_bytes;
             __m256 dx = load_scales(gblk);
             for (int j = 0; j < NA; j++)
-                acc[g][j] =
-                    fold(acc[g][j], s32[g][j], dx, gblk, act_row(t, j)[i].d, ysum[j][i - i0], KIND);
+                acc[g][j] = fold(acc[g][j], s32[g][j], dx, gblk, act_row(t, j)[i].d,
+                                 ysum_mult(KIND) ? ysum[j][i - i0] : 0, KIND);
         }
     }
     for (int g = 0; g < NG; g++)

@@ -5,13 +5,12 @@
  * blocks for all rows. The including file defines (declared below) the parts where the ISAs
  * differ: x8_tile (the integer products of NG groups x NA activations and the fold),
  * code_sums (lane sums of activation codes) and ysum_mult (the multiple of sum y that the
- * fold takes off: the code offset; 0 = none). */
+ * fold takes off: the code offset; 0 = none, and no sums are formed). */
 #ifndef SCARCE_REPACK_X8_WALK_H
 #define SCARCE_REPACK_X8_WALK_H
 
 #include <immintrin.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "../../quant/blocks.h"
 #include "../repack.h"
@@ -52,6 +51,8 @@ static inline size_t head_bytes(const int KIND) {
     return (KIND == KIND_Q4_1 ? 4 : 2) * REPACK_ROWS;
 }
 
+static inline int32_t ysum_mult(const int KIND);
+
 /* acc + the block's contribution, as the reference rounds it: Q4_1 (isum = sum q y,
  * ysum = sum y) acc + (isum d dy + ysum m dy); the others (isum - ysum) d dy. dx: the 8 rows'
  * d (load_scales(blk)), loaded once for the NA activations. */
@@ -64,7 +65,7 @@ static inline __m256 fold(__m256 acc, __m256i isum, __m256 dx, const uint8_t *bl
         __m256 my = _mm256_mul_ps(_mm256_set1_ps((float)ysum), _mm256_mul_ps(mx, fdy));
         return _mm256_add_ps(acc, _mm256_add_ps(qy, my));
     }
-    isum = _mm256_sub_epi32(isum, _mm256_set1_epi32(ysum));
+    if (ysum_mult(KIND)) isum = _mm256_sub_epi32(isum, _mm256_set1_epi32(ysum));
     return _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dx, fdy)));
 }
 
@@ -79,10 +80,6 @@ static inline __m256i code_sums(__m256i q);
 
 /* out[i - i0] = mult x the sum of the codes of activation block i, i in [i0, i1). */
 static void block_sums(const block_q8_0 *a, int64_t i0, int64_t i1, int32_t mult, int32_t *out) {
-    if (mult == 0) {
-        memset(out, 0, (size_t)(i1 - i0) * sizeof *out);
-        return;
-    }
     for (int64_t i = i0; i < i1; i++) {
         __m256i s = code_sums(_mm256_loadu_si256((const __m256i *)a[i].qs));
         __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
@@ -91,7 +88,6 @@ static void block_sums(const block_q8_0 *a, int64_t i0, int64_t i1, int32_t mult
         out[i - i0] = mult * _mm_cvtsi128_si32(h);
     }
 }
-static inline int32_t ysum_mult(const int KIND);
 
 /* Groups of one span against na (1..4) activations: pairs of groups for one. */
 static inline __attribute__((always_inline)) void x8_span(const tile_args *t, int64_t n_groups,
@@ -136,7 +132,7 @@ static inline __attribute__((always_inline)) void x8_gemv(int64_t n, float *s, s
                        .y_stride = s_stride};
         for (int64_t i0 = 0; i0 < nb; i0 += SPAN_BLOCKS) {
             int64_t i1 = i0 + SPAN_BLOCKS < nb ? i0 + SPAN_BLOCKS : nb;
-            for (int j = 0; j < na; j++) block_sums(act_row(&t, j), i0, i1, mult, ysum[j]);
+            for (int j = 0; j < na && mult; j++) block_sums(act_row(&t, j), i0, i1, mult, ysum[j]);
             x8_span(&t, nrows / REPACK_ROWS, i0, i1, ysum, na, KIND);
         }
     }
