@@ -60,9 +60,9 @@ static int has_nan_code(const block_fp8 *x, int64_t nb) {
 /* NR rows x NA activations over nb blocks (w: the rows' first block of the chunk, act: the
  * converted chunk, act j at j * nb blocks). s[j * s_stride + r] is set (add = 0) or added
  * to. NR, NA and e4m3 are constants at each call site: the arrays live in registers. */
-static inline __attribute__((always_inline)) void tile_fp8(
-    int64_t nb, float *s, size_t s_stride, const char *w, size_t w_stride, const act_floats *act,
-    int add, const int NR, const int NA, const int e4m3) {
+static inline __attribute__((always_inline)) void
+tile_fp8(int64_t nb, float *s, size_t s_stride, const char *w, size_t w_stride,
+         const act_floats *act, int add, const int NR, const int NA, const int e4m3) {
     __m256 acc[MAX_NR][MAX_NA];
     __m256i nan_max = _mm256_setzero_si256();
     for (int r = 0; r < NR; r++)
@@ -95,11 +95,13 @@ static inline __attribute__((always_inline)) void tile_fp8(
 }
 
 void vec_dot_tile_fp8_e4m3_avx2(int64_t n, float *s, size_t s_stride, const void *w,
-                                size_t w_stride, int nrows, const void *a, size_t a_stride, int nact) {
+                                size_t w_stride, int nrows, const void *a, size_t a_stride,
+                                int nact) {
     tile_fp8_all(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact, 1);
 }
 void vec_dot_tile_fp8_e5m2_avx2(int64_t n, float *s, size_t s_stride, const void *w,
-                                size_t w_stride, int nrows, const void *a, size_t a_stride, int nact) {
+                                size_t w_stride, int nrows, const void *a, size_t a_stride,
+                                int nact) {
     tile_fp8_all(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact, 0);
 }
 

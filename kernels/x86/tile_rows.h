@@ -1,6 +1,6 @@
 /* tile_rows.h - Q4_0 and Q8_0 weights (file layout) against Q8_0 activations, NR rows x NA
- * activations at a time (vec_dot_tile of the ISA tables, kernels/cpu.h): the walk shared by the AVX2 and
- * AVX-512 kernels, tile_all.
+ * activations at a time (vec_dot_tile of the ISA tables, kernels/cpu.h): the walk shared by the
+ * AVX2 and AVX-512 kernels, tile_all.
  *
  * Decode (one activation) walks 4 rows together: each activation block is loaded and
  * prepared once for 4 rows, and 4 independent accumulators hide the FMA latency. Batches
