@@ -65,8 +65,7 @@ int kernel_config_check(const kernel_config *cfg, char *msg) {
         return -1;
     }
     if (!kernels_isa_supported(want)) {
-        snprintf(msg, 128, "ISA '%s' is not supported by this CPU (best: %s)",
-                 kernels_isa_name(want), kernels_isa_name(cpu_best_isa()));
+        kernels_explain_unsupported(want, msg);
         return -1;
     }
     if (cfg->gemm < -1 || cfg->gemm > GEMM_I8X8) {

@@ -1,5 +1,7 @@
 /* test_kernels.c - every SIMD kernel against its scalar reference, and matmul against
- * matvec, a double-precision product and itself on 1 vs 2 threads.
+ * matvec, a double-precision product and itself on 1 vs 2 threads. The kernel checks run
+ * for the AVX2 (or NEON) set as kernels_simd_* and for the AVX-512 set as kernels_avx512_*
+ * (skipped, naming the missing features, on a CPU without it).
  *
  * Tolerances (|simd - ref| <= tol * sum_i |w_i * a_i|, w and a dequantized):
  *   f32, f16, bf16: (n + 16) * FLT_EPSILON  - both are float sums of the same products in
@@ -27,6 +29,7 @@
 #include "../quant/fp16.h"
 #include "../quant/types.h"
 #include "bench_util.h"
+#include "isa_util.h"
 #include "kernel_ctx_util.h"
 #include "test.h"
 
@@ -53,13 +56,17 @@ static void snapshot(isa_table *tab, isa_level isa) {
     }
 }
 
-/* Tables of the scalar reference and of the best SIMD ISA; 0 when this CPU has none. */
-static int load_tables(isa_table *ref, isa_table *simd) {
+/* Tables of the scalar reference and of the SIMD ISA `isa` (NULL: AVX2 on x86, whatever
+ * the CPU's best; the AVX-512 variants of the tests pass "avx512"); 0 when this CPU has
+ * no SIMD ISA. */
+static int load_tables(isa_table *ref, isa_table *simd, const char *isa) {
     isa_level best = cpu_best_isa();
     if (kernels_init(kernels_isa_name(best), NULL) != 0) return -1;
     snapshot(ref, ISA_SCALAR);
     if (best == ISA_SCALAR) return 0;
-    snapshot(simd, best);
+    if (!isa) isa = best == ISA_AVX512 ? "avx2" : kernels_isa_name(best);
+    if (kernels_init(isa, NULL) != 0) return -1;
+    snapshot(simd, kernels_isa());
     return 1;
 }
 
@@ -118,9 +125,9 @@ static int compare_dot(const isa_table *ref, const isa_table *simd, int ti, int6
     return ok;
 }
 
-TEST(kernels_simd_dot_equals_reference_all_types) {
+static void check_dot_equals_reference_all_types(const char *isa) {
     isa_table ref, simd;
-    int have = load_tables(&ref, &simd);
+    int have = load_tables(&ref, &simd, isa);
     REQUIRE(have >= 0);
     if (!have) SKIP("no SIMD ISA on this CPU");
     int n_compared = 0;
@@ -143,6 +150,12 @@ TEST(kernels_simd_dot_equals_reference_all_types) {
         compare_dot(&ref, &simd, ti, n, 1e-3f, 1e-4f);
     }
     CHECK(n_compared >= 3);
+}
+
+TEST(kernels_simd_dot_equals_reference_all_types) { check_dot_equals_reference_all_types(NULL); }
+TEST(kernels_avx512_dot_equals_reference_all_types) {
+    SKIP_WITHOUT_AVX512();
+    check_dot_equals_reference_all_types("avx512");
 }
 
 /* vec_dot_tile of type index ti: nrows x nact dot products of random rows (scaled by
@@ -188,9 +201,9 @@ static int compare_tile(const isa_table *ref, const isa_table *simd, int ti, int
     return ok;
 }
 
-TEST(kernels_simd_tile_equals_reference) {
+static void check_tile_equals_reference(const char *isa) {
     isa_table ref, simd;
-    int have = load_tables(&ref, &simd);
+    int have = load_tables(&ref, &simd, isa);
     REQUIRE(have >= 0);
     if (!have) SKIP("no SIMD ISA on this CPU");
     int n_tiled = 0;
@@ -209,9 +222,15 @@ TEST(kernels_simd_tile_equals_reference) {
     if (!n_tiled) SKIP("no vec_dot_tile kernels for this ISA");
 }
 
-TEST(kernels_simd_dot_of_zeros_is_zero) {
+TEST(kernels_simd_tile_equals_reference) { check_tile_equals_reference(NULL); }
+TEST(kernels_avx512_tile_equals_reference) {
+    SKIP_WITHOUT_AVX512();
+    check_tile_equals_reference("avx512");
+}
+
+static void check_dot_of_zeros_is_zero(const char *isa) {
     isa_table ref, simd;
-    int have = load_tables(&ref, &simd);
+    int have = load_tables(&ref, &simd, isa);
     REQUIRE(have >= 0);
     if (!have) SKIP("no SIMD ISA on this CPU");
     enum { N = 1024 };
@@ -225,10 +244,16 @@ TEST(kernels_simd_dot_of_zeros_is_zero) {
     }
 }
 
+TEST(kernels_simd_dot_of_zeros_is_zero) { check_dot_of_zeros_is_zero(NULL); }
+TEST(kernels_avx512_dot_of_zeros_is_zero) {
+    SKIP_WITHOUT_AVX512();
+    check_dot_of_zeros_is_zero("avx512");
+}
+
 /* f32 weights: NaN anywhere gives NaN, +Inf x positive gives +Inf, at every position class. */
-TEST(kernels_simd_f32_propagates_nan_and_inf) {
+static void check_f32_propagates_nan_and_inf(const char *isa) {
     isa_table ref, simd;
-    int have = load_tables(&ref, &simd);
+    int have = load_tables(&ref, &simd, isa);
     REQUIRE(have >= 0);
     if (!have) SKIP("no SIMD ISA on this CPU");
     vec_dot_fn dot = simd.dot[0];
@@ -248,10 +273,16 @@ TEST(kernels_simd_f32_propagates_nan_and_inf) {
         }
 }
 
+TEST(kernels_simd_f32_propagates_nan_and_inf) { check_f32_propagates_nan_and_inf(NULL); }
+TEST(kernels_avx512_f32_propagates_nan_and_inf) {
+    SKIP_WITHOUT_AVX512();
+    check_f32_propagates_nan_and_inf("avx512");
+}
+
 /* The activation quantizers (from_float of the dot types) against the reference ones. */
-TEST(kernels_simd_from_float_equals_reference) {
+static void check_from_float_equals_reference(const char *isa) {
     isa_table ref, simd;
-    int have = load_tables(&ref, &simd);
+    int have = load_tables(&ref, &simd, isa);
     REQUIRE(have >= 0);
     if (!have) SKIP("no SIMD ISA on this CPU");
     int n_compared = 0;
@@ -284,6 +315,12 @@ TEST(kernels_simd_from_float_equals_reference) {
         free(x), free(dr), free(ds), free(qr), free(qs);
     }
     if (cpu_best_isa() != ISA_SCALAR && !n_compared) SKIP("no SIMD from_float installed yet");
+}
+
+TEST(kernels_simd_from_float_equals_reference) { check_from_float_equals_reference(NULL); }
+TEST(kernels_avx512_from_float_equals_reference) {
+    SKIP_WITHOUT_AVX512();
+    check_from_float_equals_reference("avx512");
 }
 
 /* A rows x cols matrix of type t: `period` distinct random rows repeated (quantizing is

@@ -1,6 +1,6 @@
 /* test_repack.c - the 8-row interleaved layout (kernels/repack.h): round trip, the packed
- * references against the row references, the AVX2 kernels against the packed references
- * (bit for bit), when matrices are packed, and whole forwards with packing on and off. */
+ * references against the row references, the AVX2 and AVX-512 kernels against the packed
+ * references (bit for bit), when matrices are packed, and whole forwards with packing on and off. */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +14,7 @@
 #include "../quant/fp16.h"
 #include "../quant/types.h"
 #include "bench_util.h"
+#include "isa_util.h"
 #include "kernel_ctx_util.h"
 #include "test.h"
 
@@ -144,7 +145,7 @@ TEST(repack_ref_equals_row_reference) {
 static int same_as_ref(int t, const uint8_t *packed, int64_t rows, int64_t cols, const void *a,
                        size_t a_stride, int nact) {
     vec_dot_tile_fn ref = layouts[t]->ref_tile;
-    vec_dot_tile_fn simd = kernels_for(ISA_AVX2, types[t])->packed_tile;
+    vec_dot_tile_fn simd = kernels_for(kernels_isa(), types[t])->packed_tile;
     size_t row_bytes = qtype_row_bytes(types[t], cols), n = (size_t)rows * nact;
     float *y0 = malloc(n * 4), *y1 = malloc(n * 4);
     ref(cols, y0, rows, packed, row_bytes, rows, a, a_stride, nact);
@@ -162,9 +163,9 @@ static int same_as_ref(int t, const uint8_t *packed, int64_t rows, int64_t cols,
     return same;
 }
 
-TEST(repack_avx2_equals_reference) {
-    if (!kernels_isa_supported(ISA_AVX2)) SKIP("no AVX2 on this CPU");
-    REQUIRE(kernels_init("avx2", NULL) == 0);
+static void check_tiles_equal_reference(const char *isa) {
+    REQUIRE(kernels_init(isa, NULL) == 0);
+    for (int t = 0; t < NT; t++) REQUIRE(kernels_for(kernels_isa(), types[t])->packed_tile);
     /* 1, 2, 3 and 5 groups (the 16-row loop and its remainder); 16448 columns run the Q4_0
      * activation sums in two spans, Q2_K (16640) its activation reorder in three */
     int64_t shapes[][2] = {{8, 32}, {16, 256}, {24, 96}, {16, 16448}, {40, 512}};
@@ -189,13 +190,23 @@ TEST(repack_avx2_equals_reference) {
         }
 }
 
+TEST(repack_avx2_equals_reference) {
+    if (!kernels_isa_supported(ISA_AVX2)) SKIP("no AVX2 on this CPU");
+    check_tiles_equal_reference("avx2");
+}
+
+TEST(repack_avx512_equals_reference) {
+    SKIP_WITHOUT_AVX512();
+    check_tiles_equal_reference("avx512");
+}
+
 /* Zeros, and the largest codes with the largest scales (int16 sums at their limit;
  * products overflow to inf in both the same way). Weights take any byte; activation
- * codes -128 only against Q4_0: the Q8_0 kernel negates activation codes (sign trick),
- * and activation quantizers give codes in [-127, 127] (amax / 127 scale). */
-TEST(repack_avx2_edge_values) {
-    if (!kernels_isa_supported(ISA_AVX2)) SKIP("no AVX2 on this CPU");
-    REQUIRE(kernels_init("avx2", NULL) == 0);
+ * codes -128 against Q8_0 only when q8_minus128 (the AVX2 Q8_0 kernel negates activation
+ * codes: sign trick; the AVX-512 one is exact for every code), and activation quantizers
+ * give codes in [-127, 127] (amax / 127 scale). */
+static void check_tile_edge_values(const char *isa, int q8_minus128) {
+    REQUIRE(kernels_init(isa, NULL) == 0);
     const int64_t rows = 16;
     for (int t = 0; t < NT; t++) {
         const int64_t cols = cols_for(types[t], 64);
@@ -206,7 +217,7 @@ TEST(repack_avx2_edge_values) {
         int acts[] = {127, -127, -128, 1};
         for (int f = 0; f < 4; f++)
             for (int k = 0; k < 4; k++) {
-                if (types[t] == QT_Q8_0 && acts[k] == -128) continue;
+                if (types[t] == QT_Q8_0 && acts[k] == -128 && !q8_minus128) continue;
                 memset(w, fills[f], bytes);
                 for (int i = 0; i < n_fields(types[t]); i++) { /* m, dmin: the next scale */
                     uint16_t d = f32_to_fp16(scales[(f + k + i) % 4]);
@@ -224,8 +235,19 @@ TEST(repack_avx2_edge_values) {
     }
 }
 
+TEST(repack_avx2_edge_values) {
+    if (!kernels_isa_supported(ISA_AVX2)) SKIP("no AVX2 on this CPU");
+    check_tile_edge_values("avx2", 0);
+}
+
+TEST(repack_avx512_edge_values) {
+    SKIP_WITHOUT_AVX512();
+    check_tile_edge_values("avx512", 1);
+}
+
 /* Which matrices get packed: Q4_0/Q4_1/Q8_0/Q2_K with rows % 8 == 0 and an ISA kernel
- * (a configuration with repack off does not call repack_matrix). matvec and small batches on a packed matrix equal the row
+ * (a configuration with repack off does not call repack_matrix). matvec and small batches
+ * on a packed matrix equal the row
  * reference exactly, on 1 and 2 threads; a large batch (file layout) stays within float
  * tolerance of it. */
 TEST(repack_matrix_rules_and_matvec) {

@@ -14,6 +14,14 @@ static inline __m256i bcast4(const int8_t *p) {
     return _mm256_set1_epi32(v);
 }
 
+/* 16 packed bytes of Q4-style nibbles -> 32 codes: lanes 0..15 the low nibbles (elements
+ * 0..15), 16..31 the high ones (elements 16..31). */
+static inline __m256i unpack_nibbles(const uint8_t *qs) {
+    __m128i q = _mm_loadu_si128((const __m128i *)qs);
+    __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
+    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+}
+
 /* IEEE half -> float with F16C (exact, like fp16_to_f32, but one instruction). */
 static inline float half_f16c(uint16_t h) { return _cvtsh_ss(h); }
 
