@@ -8,6 +8,7 @@
 #define SCARCE_BLOCKS_H
 
 #include <stdint.h>
+#include <string.h>
 
 #define QK32 32  /* elements per block of the block-32 types */
 #define QK_K 256 /* elements per super-block of the K-quants */
@@ -25,6 +26,9 @@ typedef struct { uint16_t d; uint8_t qh[4]; uint8_t qs[QK32 / 2]; } block_q5_0;
 typedef struct { uint16_t d, m; uint8_t qh[4]; uint8_t qs[QK32 / 2]; } block_q5_1;
 /* IQ4_NL: x[j] = d * kvalues_iq4nl[index], indices packed as Q4_0's nibbles */
 typedef struct { uint16_t d; uint8_t qs[QK32 / 2]; } block_iq4_nl;
+/* MXFP4: x[j] = 2^(e - 128) * kvalues_mxfp4[index]: E8M0 exponent e, then 4-bit E2M1
+ * codes packed as Q4_0's nibbles (see mxfp4.c) */
+typedef struct { uint8_t e; uint8_t qs[QK32 / 2]; } block_mxfp4;
 
 /* Q2_K: 16 sub-blocks of 16; scales[k] = scale (low 4 bits) | min (high 4 bits);
  * element 128h + 32j + l (h<2, j<4, l<32) = (qs[32h + l] >> 2j) & 3, sub-block 8h + 2j + l/16;
@@ -61,6 +65,7 @@ _Static_assert(sizeof(block_q4_1) == 20, "q4_1");
 _Static_assert(sizeof(block_q5_0) == 22, "q5_0");
 _Static_assert(sizeof(block_q5_1) == 24, "q5_1");
 _Static_assert(sizeof(block_iq4_nl) == 18, "iq4_nl");
+_Static_assert(sizeof(block_mxfp4) == 17, "mxfp4");
 _Static_assert(sizeof(block_q2_K) == 84, "q2_K");
 _Static_assert(sizeof(block_q3_K) == 110, "q3_K");
 _Static_assert(sizeof(block_q4_K) == 144, "q4_K");
@@ -73,6 +78,21 @@ _Static_assert(sizeof(block_q2_0) == 12, "q2_0");
 /* ggml's fixed non-linear 4-bit grid of IQ4_NL. */
 static const int8_t kvalues_iq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
                                          1,    13,   25,  38,  53,  69,  89,  113};
+
+/* The 16 E2M1 (FP4) values doubled, so they are integers: code = sign bit (8) | 3-bit
+ * magnitude 0, 0.5, 1, 1.5, 2, 3, 4, 6 (times 2). As ggml, which halves the block scale to
+ * match (e8m0_half). */
+static const int8_t kvalues_mxfp4[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+
+/* Half of the E8M0 scale 2^(e - 127), i.e. 2^(e - 128), exactly (as ggml's
+ * GGML_E8M0_TO_FP32_HALF): e = 0 and 1 are the denormals 2^-128 and 2^-127, e = 255 is
+ * 2^127 (ggml keeps it a number; OCP's NaN code is not used). */
+static inline float e8m0_half(uint8_t e) {
+    uint32_t bits = e < 2 ? 0x00200000u << e : (uint32_t)(e - 1) << 23;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
 
 /* Q4_K / Q5_K: the 6-bit scale and min of sub-block j (0..7) from the 12 packed bytes:
  * j < 4: low 6 bits of bytes j and j+4; j >= 4: low nibble / high nibble of byte j+4 with

@@ -123,6 +123,22 @@ void vec_dot_iq4_nl_ref(int64_t n, float *s, const void *w, const void *act) {
     *s = sum;
 }
 
+/* MXFP4: integer grid values (doubled E2M1) times codes, the halved power-of-two scale
+ * applied per block as ggml does (vec_dot_mxfp4_q8_0). */
+void vec_dot_mxfp4_ref(int64_t n, float *s, const void *w, const void *act) {
+    const block_mxfp4 *x = w;
+    const block_q8_0 *a = act;
+    float sum = 0;
+    for (int64_t i = 0; i < n / QK32; i++) {
+        int sumi = 0;
+        for (int j = 0; j < QK32 / 2; j++)
+            sumi += kvalues_mxfp4[x[i].qs[j] & 0xF] * a[i].qs[j] +
+                    kvalues_mxfp4[x[i].qs[j] >> 4] * a[i].qs[j + 16];
+        sum += (float)sumi * (e8m0_half(x[i].e) * fp16_to_f32(a[i].d));
+    }
+    *s = sum;
+}
+
 void vec_dot_q2_0_ref(int64_t n, float *s, const void *w, const void *act) {
     const block_q2_0 *x = w;
     const block_q8_0 *a = act;

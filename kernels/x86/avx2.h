@@ -37,6 +37,10 @@ void vec_dot_tile_fp8_e4m3_avx2(int64_t n, float *s, size_t s_stride, const void
 void vec_dot_tile_fp8_e5m2_avx2(int64_t n, float *s, size_t s_stride, const void *w,
                                 size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
 
+/* MXFP4 weights against Q8_0 activations, and its batch dequantizer (avx2_fp4.c) */
+void vec_dot_mxfp4_avx2(int64_t n, float *s, const void *w, const void *a);
+void dequantize_mxfp4_avx2(const void *src, float *dst, int64_t n);
+
 /* K-quants against Q8_K activations (avx2_kquant.c; Q2_K and its tile: avx2_kquant_q2k.c) */
 void vec_dot_q2_k_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_tile_q2_k_avx2(int64_t n, float *s, size_t s_stride, const void *w,

@@ -19,13 +19,6 @@ static inline float half(uint16_t h) {
     return half_f16c(h);
 }
 
-/* 16 packed bytes -> 32 codes: lanes 0..15 the low nibbles, 16..31 the high ones. */
-static inline __m256i unpack_nibbles(const uint8_t *qs) {
-    __m128i q = _mm_loadu_si128((const __m128i *)qs);
-    __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
-    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
-}
-
 /* Bit i of the 32-bit qh as 0x10 in byte i (the fifth bit of Q5 codes), else 0. */
 static inline __m256i unpack_fifth_bits(const uint8_t *qh) {
     uint32_t bits;
