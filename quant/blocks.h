@@ -51,6 +51,9 @@ typedef struct { uint16_t d, dmin; uint8_t scales[K_SCALE_SIZE]; uint8_t qh[QK_K
  *         128h + 96 + l = (ql[64h + 32 + l] >> 4) | ((qh[32h + l] >> 6) & 3) << 4
  * x = d * scales[element / 16] * (q - 32). */
 typedef struct { uint8_t ql[QK_K / 2]; uint8_t qh[QK_K / 4]; int8_t scales[QK_K / 16]; uint16_t d; } block_q6_K;
+/* TQ2_0: x = d * (q - 1), q in 0..2 (3 decodes as 2: ggml's kernels allow it); element
+ * 128h + 32l + m (h < 2, l < 4, m < 32) = (qs[32h + m] >> 2l) & 3. */
+typedef struct { uint8_t qs[QK_K / 4]; uint16_t d; } block_tq2_0;
 /* Q8_K: activations of the K-quant dot products; bsums[k] = sum of qs[16k .. 16k+15]. */
 typedef struct { float d; int8_t qs[QK_K]; int16_t bsums[QK_K / 16]; } block_q8_K;
 
@@ -72,6 +75,7 @@ _Static_assert(sizeof(block_q4_K) == 144, "q4_K");
 _Static_assert(sizeof(block_q5_K) == 176, "q5_K");
 _Static_assert(sizeof(block_q6_K) == 210, "q6_K");
 _Static_assert(sizeof(block_q8_K) == 292, "q8_K");
+_Static_assert(sizeof(block_tq2_0) == 66, "tq2_0");
 _Static_assert(sizeof(block_fp8) == 34, "fp8");
 _Static_assert(sizeof(block_q2_0) == 12, "q2_0");
 
