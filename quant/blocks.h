@@ -54,6 +54,11 @@ typedef struct { uint8_t ql[QK_K / 2]; uint8_t qh[QK_K / 4]; int8_t scales[QK_K 
 /* TQ2_0: x = d * (q - 1), q in 0..2 (3 decodes as 2: ggml's kernels allow it); element
  * 128h + 32l + m (h < 2, l < 4, m < 32) = (qs[32h + m] >> 2l) & 3. */
 typedef struct { uint8_t qs[QK_K / 4]; uint16_t d; } block_tq2_0;
+/* TQ1_0: x = d * (trit - 1), 5 trits per byte (4 in qh) as base-3 digits scaled to a byte:
+ * byte = ceil(v * 256 / 243) for v = sum trit_n 3^(4-n), so trit n of byte b is
+ * ((uint8_t)(b * 3^n) * 3) >> 8. Element k: k < 160 trit k/32 of qs[k%32]; k < 240 trit
+ * (k-160)/16 of qs[32 + (k-160)%16]; else trit (k-240)/4 of qh[(k-240)%4] (tq1_0.c). */
+typedef struct { uint8_t qs[48]; uint8_t qh[4]; uint16_t d; } block_tq1_0;
 /* Q8_K: activations of the K-quant dot products; bsums[k] = sum of qs[16k .. 16k+15]. */
 typedef struct { float d; int8_t qs[QK_K]; int16_t bsums[QK_K / 16]; } block_q8_K;
 
@@ -76,6 +81,7 @@ _Static_assert(sizeof(block_q5_K) == 176, "q5_K");
 _Static_assert(sizeof(block_q6_K) == 210, "q6_K");
 _Static_assert(sizeof(block_q8_K) == 292, "q8_K");
 _Static_assert(sizeof(block_tq2_0) == 66, "tq2_0");
+_Static_assert(sizeof(block_tq1_0) == 54, "tq1_0");
 _Static_assert(sizeof(block_fp8) == 34, "fp8");
 _Static_assert(sizeof(block_q2_0) == 12, "q2_0");
 
@@ -96,6 +102,22 @@ static inline float e8m0_half(uint8_t e) {
     float f;
     memcpy(&f, &bits, sizeof f);
     return f;
+}
+
+/* TQ1_0: trit n (0 = the most significant base-3 digit) of a packed byte. */
+static inline int tq1_trit(uint8_t b, int n) {
+    static const uint8_t pow3[5] = {1, 3, 9, 27, 81};
+    return ((uint8_t)(b * pow3[n]) * 3) >> 8;
+}
+/* TQ1_0: where element k (0..255) of a block is: returns the byte position (0..47 in qs,
+ * 48..51 for qh[0..3]) and sets its trit (see block_tq1_0). */
+static inline int tq1_pos(int k, int *trit) {
+    if (k < 160) return *trit = k / 32, k % 32;
+    if (k < 240) return *trit = (k - 160) / 16, 32 + (k - 160) % 16;
+    return *trit = (k - 240) / 4, 48 + (k - 240) % 4;
+}
+static inline uint8_t tq1_byte(const block_tq1_0 *b, int pos) {
+    return pos < 48 ? b->qs[pos] : b->qh[pos - 48];
 }
 
 /* Q4_K / Q5_K: the 6-bit scale and min of sub-block j (0..7) from the 12 packed bytes:

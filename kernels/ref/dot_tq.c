@@ -19,3 +19,18 @@ void vec_dot_tq2_0_ref(int64_t n, float *s, const void *w, const void *act) {
     }
     *s = sum;
 }
+
+void vec_dot_tq1_0_ref(int64_t n, float *s, const void *w, const void *act) {
+    const block_tq1_0 *x = w;
+    const block_q8_K *a = act;
+    float sum = 0;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        int sumi = 0;
+        for (int k = 0; k < QK_K; k++) {
+            int trit, pos = tq1_pos(k, &trit);
+            sumi += (tq1_trit(tq1_byte(&x[i], pos), trit) - 1) * a[i].qs[k];
+        }
+        sum += (float)sumi * (fp16_to_f32(x[i].d) * a[i].d);
+    }
+    *s = sum;
+}

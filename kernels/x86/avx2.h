@@ -53,6 +53,7 @@ void quantize_row_q8_k_avx2(const float *x, void *y, int64_t n);
 
 /* ternary weights against Q8_K activations (avx2_ternary.c) */
 void vec_dot_tq2_0_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_tq1_0_avx2(int64_t n, float *s, const void *w, const void *a);
 
 /* f32 GEMM micro-kernel (gemm_tile_fn of kernels/gemm.h) and the dequantizers that fill its
  * panels, same values as the reference dequantizers of quant/ (avx2_gemm.c) */

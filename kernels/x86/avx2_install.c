@@ -46,6 +46,7 @@ void avx2_install(isa_kernels *k) {
     kernels_set(k, QT_Q5_K, (type_kernels){.vec_dot = vec_dot_q5_k_avx2});
     kernels_set(k, QT_Q6_K, (type_kernels){.vec_dot = vec_dot_q6_k_avx2});
     kernels_set(k, QT_TQ2_0, (type_kernels){.vec_dot = vec_dot_tq2_0_avx2});
+    kernels_set(k, QT_TQ1_0, (type_kernels){.vec_dot = vec_dot_tq1_0_avx2});
     kernels_set(k, QT_Q8_K, (type_kernels){.from_float = quantize_row_q8_k_avx2});
     k->gemm_tile = gemm_tile_f32_avx2;
     k->ops = (ops_kernels){.attention_heads = attention_heads_avx2, .swiglu = swiglu_avx2};
