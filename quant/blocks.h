@@ -64,8 +64,8 @@ typedef struct { float d; int8_t qs[QK_K]; int16_t bsums[QK_K / 16]; } block_q8_
 
 /* FP8 (scarce): x[j] = d * fp8_decode(qs[j]), E4M3 or E5M2 by type. */
 typedef struct { uint16_t d; uint8_t qs[QK32]; } block_fp8;
-/* Q2_0 (scarce): x[j] = d * q + m, q = (qs[j % 8] >> 2 * (j / 8)) & 3 (see q2_0.c). */
-typedef struct { uint16_t d, m; uint8_t qs[QK32 / 4]; } block_q2_0;
+/* Q2_0_32 (scarce): x[j] = d * q + m, q = (qs[j % 8] >> 2 * (j / 8)) & 3 (see q2_0_32.c). */
+typedef struct { uint16_t d, m; uint8_t qs[QK32 / 4]; } block_q2_0_32;
 
 _Static_assert(sizeof(block_q8_0) == 34, "q8_0");
 _Static_assert(sizeof(block_q4_0) == 18, "q4_0");
@@ -83,7 +83,7 @@ _Static_assert(sizeof(block_q8_K) == 292, "q8_K");
 _Static_assert(sizeof(block_tq2_0) == 66, "tq2_0");
 _Static_assert(sizeof(block_tq1_0) == 54, "tq1_0");
 _Static_assert(sizeof(block_fp8) == 34, "fp8");
-_Static_assert(sizeof(block_q2_0) == 12, "q2_0");
+_Static_assert(sizeof(block_q2_0_32) == 12, "q2_0_32");
 
 /* ggml's fixed non-linear 4-bit grid of IQ4_NL. */
 static const int8_t kvalues_iq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10,

@@ -60,11 +60,12 @@ QTYPE(Q8_K,     q8_k,     15,  256,  292,  -1,   0,     Q8_K, A)
 /* ternary (BitNet b1.58): x = d t, t in {-1, 0, 1}; 2 bits per code, or 5 codes per byte */
 QTYPE(TQ2_0,    tq2_0,    35,  256,  66,   37,   0,     Q8_K, W)
 QTYPE(TQ1_0,    tq1_0,    34,  256,  54,   36,   0,     Q8_K, W)
-/* scarce's own: FP8 is 32 x E4M3 / E5M2 + an fp16 scale; q2_0 is 2-bit, block 32, for rows
+/* scarce's own: FP8 is 32 x E4M3 / E5M2 + an fp16 scale; q2_0_32 (called q2_0 before
+ * llama.cpp took the name for its id 42) is 2-bit, block 32, for rows
  * that are not multiples of 256 */
 QTYPE(FP8_E4M3, fp8_e4m3, 200, 32,   34,   200,  1,     Q8_0, W)
 QTYPE(FP8_E5M2, fp8_e5m2, 201, 32,   34,   201,  1,     Q8_0, W)
-QTYPE(Q2_0,     q2_0,     202, 32,   12,   202,  1,     Q8_0, W)
+QTYPE(Q2_0_32,  q2_0_32,  202, 32,   12,   202,  1,     Q8_0, W)
 // clang-format on
 
 #undef QTYPE

@@ -139,8 +139,8 @@ void vec_dot_mxfp4_ref(int64_t n, float *s, const void *w, const void *act) {
     *s = sum;
 }
 
-void vec_dot_q2_0_ref(int64_t n, float *s, const void *w, const void *act) {
-    const block_q2_0 *x = w;
+void vec_dot_q2_0_32_ref(int64_t n, float *s, const void *w, const void *act) {
+    const block_q2_0_32 *x = w;
     const block_q8_0 *a = act;
     float sum = 0;
     for (int64_t i = 0; i < n / QK32; i++) {

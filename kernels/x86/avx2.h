@@ -20,7 +20,7 @@ void vec_dot_q4_1_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q5_0_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q5_1_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq4_nl_avx2(int64_t n, float *s, const void *w, const void *a);
-void vec_dot_q2_0_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q2_0_32_avx2(int64_t n, float *s, const void *w, const void *a);
 void quantize_row_q8_0_avx2(const float *x, void *y, int64_t n);
 
 /* NR x NA tiles of the above (avx2_tile.c), vec_dot_tile of the AVX2 table */

@@ -1,5 +1,7 @@
-/* q2_0.c - Q2_0 (scarce type 202): 2-bit weights in blocks of 32, for rows whose length is a
- * multiple of 32 but not of 256 (where Q2_K cannot go, e.g. n_embd = 288).
+/* q2_0_32.c - Q2_0_32 (scarce type 202): 2-bit weights in blocks of 32, for rows whose
+ * length is a multiple of 32 but not of 256 (where Q2_K cannot go, e.g. n_embd = 288).
+ * Named q2_0 until llama.cpp gave that name to its own type (id 42, blocks of 64); files
+ * written then still load: they say id 202.
  *
  * Layout, 12 bytes per block = 3.0 bits/weight:
  *   uint16 d   fp16 scale
@@ -13,8 +15,8 @@
 #include "formats.h"
 #include "fp16.h"
 
-void dequantize_q2_0(const void *src, float *dst, int64_t n) {
-    const block_q2_0 *b = src;
+void dequantize_q2_0_32(const void *src, float *dst, int64_t n) {
+    const block_q2_0_32 *b = src;
     for (int64_t i = 0; i < n / QK32; i++) {
         float d = fp16_to_f32(b[i].d), m = fp16_to_f32(b[i].m);
         for (int j = 0; j < QK32; j++)
@@ -22,8 +24,8 @@ void dequantize_q2_0(const void *src, float *dst, int64_t n) {
     }
 }
 
-void quantize_q2_0(const float *src, void *dst, int64_t n, const float *importance) {
-    block_q2_0 *b = dst;
+void quantize_q2_0_32(const float *src, void *dst, int64_t n, const float *importance) {
+    block_q2_0_32 *b = dst;
     float ones[QK32], m;
     int q[QK32];
     for (int64_t i = 0; i < n / QK32; i++) {
