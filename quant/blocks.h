@@ -26,6 +26,8 @@ typedef struct { uint16_t d; uint8_t qh[4]; uint8_t qs[QK32 / 2]; } block_q5_0;
 typedef struct { uint16_t d, m; uint8_t qh[4]; uint8_t qs[QK32 / 2]; } block_q5_1;
 /* IQ4_NL: x[j] = d * kvalues_iq4nl[index], indices packed as Q4_0's nibbles */
 typedef struct { uint16_t d; uint8_t qs[QK32 / 2]; } block_iq4_nl;
+/* Q2_0 (llama.cpp's, block 64): x[j] = d * (q - 1), q = (qs[j / 4] >> 2 (j % 4)) & 3 */
+typedef struct { uint16_t d; uint8_t qs[16]; } block_q2_0;
 /* MXFP4: x[j] = 2^(e - 128) * kvalues_mxfp4[index]: E8M0 exponent e, then 4-bit E2M1
  * codes packed as Q4_0's nibbles (see mxfp4.c) */
 typedef struct { uint8_t e; uint8_t qs[QK32 / 2]; } block_mxfp4;
@@ -74,6 +76,7 @@ _Static_assert(sizeof(block_q5_0) == 22, "q5_0");
 _Static_assert(sizeof(block_q5_1) == 24, "q5_1");
 _Static_assert(sizeof(block_iq4_nl) == 18, "iq4_nl");
 _Static_assert(sizeof(block_mxfp4) == 17, "mxfp4");
+_Static_assert(sizeof(block_q2_0) == 18, "q2_0");
 _Static_assert(sizeof(block_q2_K) == 84, "q2_K");
 _Static_assert(sizeof(block_q3_K) == 110, "q3_K");
 _Static_assert(sizeof(block_q4_K) == 144, "q4_K");

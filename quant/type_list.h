@@ -49,6 +49,8 @@ QTYPE(IQ4_NL,   iq4_nl,   20,  32,   18,   25,   0,     Q8_0, W)
 /* FP4: E2M1 codes with one E8M0 exponent per block of 32 (OCP MX); llama.cpp names a file
  * of it MXFP4_MOE (38) */
 QTYPE(MXFP4,    mxfp4,    39,  32,   17,   38,   0,     Q8_0, W)
+/* llama.cpp's 2-bit: 64 codes -1..2 times one fp16 d; activations in Q8_0 (2 blocks) */
+QTYPE(Q2_0,     q2_0,     42,  64,   18,   41,   0,     Q8_0, W)
 /* K-quants: super-blocks of 256, activations in Q8_K. A file of Q3_K/Q4_K/Q5_K matrices is
  * llama.cpp's _M file type (its loader's guess, and llama-quantize's alias for the name). */
 QTYPE(Q2_K,     q2_k,     10,  256,  84,   10,   0,     Q8_K, W)

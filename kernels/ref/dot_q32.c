@@ -139,6 +139,28 @@ void vec_dot_mxfp4_ref(int64_t n, float *s, const void *w, const void *act) {
     *s = sum;
 }
 
+/* Q2_0 (block 64 = two Q8_0 blocks): per Q8_0 half the integer sum of (q - 1) a_q times its
+ * d_a, the two added in float, then times d, as ggml (vec_dot_q2_0_q8_0). */
+void vec_dot_q2_0_ref(int64_t n, float *s, const void *w, const void *act) {
+    const block_q2_0 *x = w;
+    const block_q8_0 *a = act;
+    float sum = 0;
+    for (int64_t i = 0; i < n / 64; i++) {
+        float part = 0;
+        for (int h = 0; h < 2; h++) {
+            const block_q8_0 *ah = &a[2 * i + h];
+            int sumi = 0;
+            for (int j = 0; j < QK32; j++) {
+                int e = QK32 * h + j;
+                sumi += (((x[i].qs[e / 4] >> 2 * (e % 4)) & 3) - 1) * ah->qs[j];
+            }
+            part += fp16_to_f32(ah->d) * (float)sumi;
+        }
+        sum += fp16_to_f32(x[i].d) * part;
+    }
+    *s = sum;
+}
+
 void vec_dot_q2_0_32_ref(int64_t n, float *s, const void *w, const void *act) {
     const block_q2_0_32 *x = w;
     const block_q8_0 *a = act;

@@ -20,6 +20,7 @@ void ref_install(isa_kernels *k) {
     kernels_set(k, QT_Q5_1, (type_kernels){.vec_dot = vec_dot_q5_1_ref});
     kernels_set(k, QT_IQ4_NL, (type_kernels){.vec_dot = vec_dot_iq4_nl_ref});
     kernels_set(k, QT_MXFP4, (type_kernels){.vec_dot = vec_dot_mxfp4_ref});
+    kernels_set(k, QT_Q2_0, (type_kernels){.vec_dot = vec_dot_q2_0_ref});
     kernels_set(k, QT_Q2_0_32, (type_kernels){.vec_dot = vec_dot_q2_0_32_ref});
     kernels_set(k, QT_FP8_E4M3, (type_kernels){.vec_dot = vec_dot_fp8_e4m3_ref});
     kernels_set(k, QT_FP8_E5M2, (type_kernels){.vec_dot = vec_dot_fp8_e5m2_ref});

@@ -19,6 +19,7 @@ void vec_dot_q5_0_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q5_1_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq4_nl_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_mxfp4_ref(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q2_0_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q2_0_32_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_fp8_e4m3_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_fp8_e5m2_ref(int64_t n, float *s, const void *w, const void *a);

@@ -37,6 +37,9 @@ void vec_dot_tile_fp8_e4m3_avx2(int64_t n, float *s, size_t s_stride, const void
 void vec_dot_tile_fp8_e5m2_avx2(int64_t n, float *s, size_t s_stride, const void *w,
                                 size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
 
+/* llama.cpp's Q2_0 (block 64) against Q8_0 activations (avx2_q2_0.c) */
+void vec_dot_q2_0_avx2(int64_t n, float *s, const void *w, const void *a);
+
 /* MXFP4 weights against Q8_0 activations, and its batch dequantizer (avx2_fp4.c) */
 void vec_dot_mxfp4_avx2(int64_t n, float *s, const void *w, const void *a);
 void dequantize_mxfp4_avx2(const void *src, float *dst, int64_t n);

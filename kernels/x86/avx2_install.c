@@ -30,6 +30,7 @@ void avx2_install(isa_kernels *k) {
     kernels_set(k, QT_IQ4_NL, (type_kernels){.vec_dot = vec_dot_iq4_nl_avx2});
     kernels_set(k, QT_MXFP4,
                 (type_kernels){.vec_dot = vec_dot_mxfp4_avx2, .dequantize = dequantize_mxfp4_avx2});
+    kernels_set(k, QT_Q2_0, (type_kernels){.vec_dot = vec_dot_q2_0_avx2});
     kernels_set(k, QT_Q2_0_32, (type_kernels){.vec_dot = vec_dot_q2_0_32_avx2});
     kernels_set(k, QT_FP8_E4M3,
                 (type_kernels){.vec_dot = vec_dot_fp8_e4m3_avx2,

@@ -11,13 +11,6 @@
 #include "avx2.h"
 #include "avx2_util.h"
 
-static inline int hsum_i32x8(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
-    return _mm_cvtsi128_si32(s);
-}
-
 /* sum over the 256 activation codes, from the 16 bsums, as 8 int32 lanes */
 static inline __m256i sum_activations(const block_q8_K *a) {
     __m256i bsums = _mm256_loadu_si256((const __m256i *)a->bsums);
@@ -39,7 +32,7 @@ void vec_dot_tq2_0_avx2(int64_t n, float *s, const void *w, const void *act) {
                 acc = _mm256_add_epi32(acc, dot_u8s8_i32(q, y));
             }
         }
-        int sumi = hsum_i32x8(_mm256_sub_epi32(acc, sum_activations(&a[i])));
+        int sumi = isum_i32x8(_mm256_sub_epi32(acc, sum_activations(&a[i])));
         sum += (float)sumi * (half_f16c(x[i].d) * a[i].d);
     }
     *s = sum;
@@ -89,7 +82,7 @@ void vec_dot_tq1_0_avx2(int64_t n, float *s, const void *w, const void *act) {
         __m256i tail = _mm256_setr_m128i(v16, _mm_set1_epi32((int)qh));
         acc = _mm256_add_epi32(
             acc, dot_u8s8_i32(trits(tail, last), _mm256_loadu_si256((const __m256i *)(y + 224))));
-        int sumi = hsum_i32x8(_mm256_sub_epi32(acc, sum_activations(&a[i])));
+        int sumi = isum_i32x8(_mm256_sub_epi32(acc, sum_activations(&a[i])));
         sum += (float)sumi * (half_f16c(x[i].d) * a[i].d);
     }
     *s = sum;

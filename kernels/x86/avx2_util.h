@@ -25,6 +25,14 @@ static inline float hsum_f32x8(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+/* Sum of the 8 int32 lanes. */
+static inline int isum_i32x8(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(s);
+}
+
 /* 8 int32 lanes of sum(u8[i] * s8[i]) over groups of 4 bytes (no VNNI on AVX2:
  * maddubs to int16 pairs, then madd with ones to int32). |s8| <= 127 keeps maddubs
  * from saturating as long as u8 <= 255 and pairs sum below 32767: u8 <= 127 here. */
