@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "formats.h"
+#include "fp16.h"
 
 #define N_STEPS 15
 #define N_REFINE 2
@@ -170,7 +171,7 @@ static int by_abs_desc(const void *a, const void *b) {
     return (x < y) - (x > y);
 }
 
-float qsearch_ternary(int n, const float *x, const float *w) {
+static float ternary_scale(int n, const float *x, const float *w) {
     abs_index order[QK_K];
     for (int i = 0; i < n; i++) order[i] = (abs_index){fabsf(x[i]), i};
     qsort(order, (size_t)n, sizeof order[0], by_abs_desc);
@@ -181,4 +182,10 @@ float qsearch_ternary(int n, const float *x, const float *w) {
         if (s_w > 0 && s_ax * s_ax / s_w > best) best = s_ax * s_ax / s_w, best_d = s_ax / s_w;
     }
     return (float)best_d;
+}
+
+uint16_t qsearch_ternary(int n, const float *x, const float *w, int *t) {
+    uint16_t d = f32_to_fp16(ternary_scale(n, x, w));
+    q_err_sym(n, x, w, fp16_to_f32(d), -1, 1, t); /* codes for the d that is stored */
+    return d;
 }

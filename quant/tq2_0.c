@@ -28,8 +28,7 @@ void quantize_tq2_0(const float *src, void *dst, int64_t n, const float *importa
     int t[QK_K];
     for (int64_t i = 0; i < n / QK_K; i++) {
         const float *x = src + i * QK_K, *w = q_weights(importance, i * QK_K, QK_K, ones);
-        b[i].d = f32_to_fp16(qsearch_ternary(QK_K, x, w));
-        q_err_sym(QK_K, x, w, fp16_to_f32(b[i].d), -1, 1, t);
+        b[i].d = qsearch_ternary(QK_K, x, w, t);
         for (int j = 0; j < QK_K / 4; j++) b[i].qs[j] = 0;
         for (int k = 0; k < QK_K; k++)
             b[i].qs[code_byte(k)] |= (uint8_t)((t[k] + 1) << code_shift(k));

@@ -15,12 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../engine/gguf.h"
 #include "../kernels/cpu.h"
 #include "../kernels/ref/ref.h"
 #include "../quant/blocks.h"
 #include "../quant/fp16.h"
 #include "../quant/types.h"
 #include "quant_data.h"
+#include "quantize_run.h"
 #include "test.h"
 
 enum { N_BLOCKS = 6 };
@@ -230,18 +232,16 @@ TEST(mxfp4_avx2_dot_equals_reference) {
 TEST(mxfp4_quantized_model_runs) {
     const char *in = shared_path("models/stories260K.gguf");
     NEED_FILE(in);
-    char out_path[512], cmd[2048], *out = NULL, *errs = NULL;
+    char out_path[512];
     snprintf(out_path, sizeof out_path, "%s/mxfp4.gguf", test_tmpdir());
-    snprintf(cmd, sizeof cmd, "%s quantize %s %s mxfp4", scarce_bin(), in, out_path);
-    CHECK_EQ_INT(run_cmd(cmd, &out, &errs), 0);
-    CHECK_MSG(out && strstr(out, "mxfp4"), "quantize said '%s' / '%s'", out ? out : "",
-              errs ? errs : "");
-    free(out), free(errs);
-    out = errs = NULL;
-    snprintf(cmd, sizeof cmd, "%s run -m %s -n 24 --temp 0 -t 1 -p \"Once upon a time\"",
-             scarce_bin(), out_path);
-    CHECK_EQ_INT(run_cmd(cmd, &out, &errs), 0);
-    CHECK_MSG(out && strlen(out) > strlen("Once upon a time") + 10, "run printed '%s' / '%s'",
-              out ? out : "", errs ? errs : "");
-    free(out), free(errs);
+    char *text = quantize_and_run(in, out_path, "mxfp4", 24);
+    CHECK(text && strlen(text) > strlen("Once upon a time") + 10);
+    free(text);
+    scarce_error err;
+    gguf_file *f = gguf_open(out_path, &err);
+    REQUIRE(f);
+    int n_mxfp4 = 0;
+    for (uint64_t i = 0; i < f->n_tensors; i++) n_mxfp4 += f->tensors[i].type == QT_MXFP4;
+    CHECK(n_mxfp4 > 0 && !gguf_find(f, "scarce.types"));
+    gguf_close(f);
 }

@@ -18,6 +18,7 @@
 #include "../quant/fp16.h"
 #include "../quant/types.h"
 #include "quant_data.h"
+#include "quantize_run.h"
 #include "test.h"
 
 static const uint16_t block_d[2] = {0x3C00, 0xB555}; /* 1.0, -0.333 */
@@ -125,15 +126,11 @@ TEST(q2_0_avx2_dot_equals_reference) {
 TEST(q2_0_quantized_model_runs) {
     const char *in = shared_path("models/stories260K.gguf");
     NEED_FILE(in);
-    char out_path[512], cmd[2048], *out = NULL, *errs = NULL;
+    char out_path[512];
     snprintf(out_path, sizeof out_path, "%s/q2_0.gguf", test_tmpdir());
-    snprintf(cmd, sizeof cmd,
-             "%s quantize %s %s q2_0 && %s run -m %s -n 16 --temp 0 -t 1 -p "
-             "\"Once upon a time\"",
-             scarce_bin(), in, out_path, scarce_bin(), out_path);
-    CHECK_EQ_INT(run_cmd(cmd, &out, &errs), 0);
-    CHECK_MSG(out && strstr(out, "Once upon a time"), "printed '%s' / '%s'", out ? out : "",
-              errs ? errs : "");
+    char *text = quantize_and_run(in, out_path, "q2_0", 16);
+    CHECK(text != NULL);
+    free(text);
     scarce_error err;
     gguf_file *f = gguf_open(out_path, &err);
     REQUIRE(f);
@@ -143,5 +140,4 @@ TEST(q2_0_quantized_model_runs) {
     for (uint64_t i = 0; i < f->n_tensors; i++) n_q2_0 += f->tensors[i].type == QT_Q2_0;
     CHECK(n_q2_0 > 0 && !gguf_find(f, "scarce.types"));
     gguf_close(f);
-    free(out), free(errs);
 }

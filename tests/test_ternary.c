@@ -19,6 +19,7 @@
 #include "../quant/fp16.h"
 #include "../quant/types.h"
 #include "quant_data.h"
+#include "quantize_run.h"
 #include "test.h"
 
 static const uint16_t block_d[2] = {0x3C00, 0xB555}; /* 1.0, -0.333 */
@@ -187,7 +188,7 @@ TEST(ternary_avx2_dot_equals_reference) {
 TEST(ternary_quantized_model_runs) {
     const char *vocab = shared_path("models/stories260K.gguf");
     NEED_FILE(vocab);
-    char f32[512], out_path[512], cmd[2048], *out = NULL, *errs = NULL;
+    char f32[512], out_path[512], cmd[2048];
     snprintf(f32, sizeof f32, "%s/syn.gguf", test_tmpdir());
     snprintf(cmd, sizeof cmd,
              "%s mkmodel -o %s --vocab %s --n-embd 256 --n-layer 1 --n-head 4 --n-head-kv 4 "
@@ -197,18 +198,8 @@ TEST(ternary_quantized_model_runs) {
     for (int c = 0; c < N_CASES; c++) {
         const char *name = qtype(cases[c].id)->name;
         snprintf(out_path, sizeof out_path, "%s/%s.gguf", test_tmpdir(), name);
-        snprintf(cmd, sizeof cmd, "%s quantize %s %s %s", scarce_bin(), f32, out_path, name);
-        CHECK_EQ_INT(run_cmd(cmd, &out, &errs), 0);
-        CHECK_MSG(out && strstr(out, name), "quantize %s said '%s' / '%s'", name, out ? out : "",
-                  errs ? errs : "");
-        free(out), free(errs);
-        out = errs = NULL;
-        snprintf(cmd, sizeof cmd, "%s run -m %s -n 16 --temp 0 -t 1 -p \"Once upon a time\"",
-                 scarce_bin(), out_path);
-        CHECK_EQ_INT(run_cmd(cmd, &out, &errs), 0);
-        CHECK_MSG(out && strlen(out) > strlen("Once upon a time"), "%s: run printed '%s' / '%s'",
-                  name, out ? out : "", errs ? errs : "");
-        free(out), free(errs);
-        out = errs = NULL;
+        char *text = quantize_and_run(f32, out_path, name, 16);
+        CHECK_MSG(text != NULL, "%s", name);
+        free(text);
     }
 }

@@ -21,10 +21,8 @@ void vec_dot_mxfp4_avx2(int64_t n, float *s, const void *w, const void *a) {
     const __m256i grid = grid_mxfp4();
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK32; i++) {
-        __m256i qx = _mm256_shuffle_epi8(grid, unpack_nibbles(x[i].qs));
-        __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
         __m256 d = _mm256_set1_ps(e8m0_half(x[i].e) * half_f16c(y[i].d));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_s8s8_i32(qx, qy)), d, acc);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_grid_q8(grid, x[i].qs, y[i].qs)), d, acc);
     }
     *s = hsum_f32x8(acc);
 }

@@ -15,7 +15,9 @@ static inline __m256i bcast4(const int8_t *p) {
 }
 
 /* IEEE half -> float with F16C (exact, like fp16_to_f32, but one instruction). */
-static inline float half_f16c(uint16_t h) { return _cvtsh_ss(h); }
+static inline float half_f16c(uint16_t h) {
+    return _cvtsh_ss(h);
+}
 
 /* Sum of the 8 lanes. */
 static inline float hsum_f32x8(__m256 v) {
@@ -53,6 +55,13 @@ static inline __m256i dot_s8s8_i32(__m256i x, __m256i y) {
     __m256i ax = _mm256_sign_epi8(x, x);
     __m256i sy = _mm256_sign_epi8(y, x);
     return dot_u8s8_i32(ax, sy);
+}
+
+/* 4-bit indices packed as Q4_0's nibbles, looked up in a 16-entry int8 grid (in both
+ * 128-bit lanes), times 32 activation codes: 8 int32 lanes of exact partial sums. */
+static inline __m256i dot_grid_q8(__m256i grid, const uint8_t *qs, const int8_t *aq) {
+    __m256i qx = _mm256_shuffle_epi8(grid, unpack_nibbles(qs));
+    return dot_s8s8_i32(qx, _mm256_loadu_si256((const __m256i *)aq));
 }
 
 #endif
