@@ -75,8 +75,7 @@ static int load_pieces(tokenizer *t, const gguf_file *f, scarce_error *err) {
         return scarce_fail(err, "%s: tokenizer.ggml.scores: expected %d numbers", f->path, n);
     if (types && (types->type != GGUF_ARRAY || types->arr_n != tokens->arr_n ||
                   !gguf_vtype_size(types->arr_type)))
-        return scarce_fail(err, "%s: tokenizer.ggml.token_type: expected %d integers", f->path,
-                           n);
+        return scarce_fail(err, "%s: tokenizer.ggml.token_type: expected %d integers", f->path, n);
     t->n_vocab = n;
     t->max_piece = 3; /* "▅" for <unk> */
     t->text = calloc((size_t)n, sizeof *t->text);
@@ -117,6 +116,130 @@ static void spm_byte_tokens(tokenizer *t) {
     }
 }
 
+/* ---- special tokens ------------------------------------------------------------------ *
+ * llama.cpp splits the text at control, user-defined and unknown tokens before tokenizing
+ * the rest (tokenizer_st_partition, with special tokens parsed): "<|im_start|>" is one id,
+ * and so are Gemma's user-defined runs of newlines and spaces and its HTML tags. We scan
+ * left to right and take the longest special token at each position; llama.cpp takes the
+ * longest token first over the whole text, which differs only when two special tokens
+ * overlap (none of the supported vocabularies has such a pair). */
+
+static int is_special(const tokenizer *t, int id) {
+    int type = t->type[id];
+    return (type == TOK_CONTROL || type == TOK_USER_DEFINED || type == TOK_UNKNOWN) &&
+           t->len[id] > 0;
+}
+
+static int index_specials(tokenizer *t) {
+    int n_long = 0;
+    for (int id = 0; id < t->n_vocab; id++) {
+        if (!is_special(t, id)) continue;
+        if (t->len[id] <= 64)
+            t->special_lens[(unsigned char)t->text[id][0]] |= 1ull << (t->len[id] - 1);
+        else
+            n_long++;
+    }
+    if (n_long && !(t->long_special = malloc(sizeof(int) * (size_t)n_long))) return -1;
+    for (int id = 0; id < t->n_vocab; id++)
+        if (is_special(t, id) && t->len[id] > 64) t->long_special[t->n_long_special++] = id;
+    return 0;
+}
+
+/* Id of the longest special token at s (left bytes remain), or -1. */
+static int special_at(const tokenizer *t, const char *s, int left) {
+    int best = -1;
+    for (int i = 0; i < t->n_long_special; i++) {
+        int id = t->long_special[i];
+        if (t->len[id] <= left && (best < 0 || t->len[id] > t->len[best]) &&
+            memcmp(s, t->text[id], (size_t)t->len[id]) == 0)
+            best = id;
+    }
+    if (best >= 0) return best;
+    uint64_t lens = t->special_lens[(unsigned char)s[0]];
+    if (left < 64) lens &= (1ull << left) - 1;
+    while (lens) {
+        int len = 64 - __builtin_clzll(lens); /* longest first */
+        int id = tok_lookup(t, s, len);
+        if (id >= 0 && is_special(t, id)) return id;
+        lens &= ~(1ull << (len - 1));
+    }
+    return -1;
+}
+
+/* llama.cpp gives Phi-3's special tokens the RSTRIP attribute (whitespace after them is not
+ * text), chosen by general.name, except these three. */
+static int strips_right(const tokenizer *t, int id) {
+    if (!t->rstrip_special) return 0;
+    return strcmp(t->text[id], "<unk>") && strcmp(t->text[id], "<s>") &&
+           strcmp(t->text[id], "<|endoftext|>");
+}
+
+static int names_phi3(const gguf_file *f) {
+    const char *name = gguf_get_str(f, "general.name");
+    char low[256];
+    int n = 0;
+    for (; name && name[n] && n < (int)sizeof low - 1; n++)
+        low[n] = (char)(name[n] >= 'A' && name[n] <= 'Z' ? name[n] + 32 : name[n]);
+    low[n] = 0;
+    return strstr(low, "phi-3") || strstr(low, "phi3");
+}
+
+/* ---- end of generation ----------------------------------------------------------------- *
+ * llama.cpp ends generation at EOS, EOT, EOM and at every token spelled like one of these
+ * (llama_vocab's special_eog_ids), and treats those tokens as control tokens (not printed). */
+static const char *const eog_texts[] = {"<|eot_id|>",
+                                        "<|im_end|>",
+                                        "<|end|>",
+                                        "<|return|>",
+                                        "<|call|>",
+                                        "<|flush|>",
+                                        "<|calls|>",
+                                        "<end_of_turn>",
+                                        "<|endoftext|>",
+                                        "</s>",
+                                        "<|eom_id|>",
+                                        "<EOT>",
+                                        "_<EOT>",
+                                        "[EOT]",
+                                        "[EOS]",
+                                        "<|end_of_text|>",
+                                        "<end_of_utterance>",
+                                        "<eos>",
+                                        "<turn|>",
+                                        "<|tool_response>",
+                                        "<\xef\xbd\x9c"
+                                        "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
+                                        "[e~["};
+
+static void add_eog(tokenizer *t, int id) {
+    if (id < 0 || t->n_eog == (int)(sizeof t->eog / sizeof t->eog[0])) return;
+    for (int i = 0; i < t->n_eog; i++)
+        if (t->eog[i] == id) return;
+    t->eog[t->n_eog++] = id;
+}
+
+static void find_eog(tokenizer *t, const gguf_file *f) {
+    add_eog(t, t->eos);
+    add_eog(t, get_id(f, "tokenizer.ggml.eot_token_id", -1, t->n_vocab));
+    add_eog(t, get_id(f, "tokenizer.ggml.eom_token_id", -1, t->n_vocab));
+    for (size_t i = 0; i < sizeof eog_texts / sizeof eog_texts[0]; i++) {
+        int id = tok_lookup(t, eog_texts[i], (int)strlen(eog_texts[i]));
+        if (id < 0) continue;
+        add_eog(t, id);
+        t->type[id] = TOK_CONTROL;
+    }
+}
+
+int tokenizer_is_eog(const tokenizer *t, int id) {
+    for (int i = 0; i < t->n_eog; i++)
+        if (t->eog[i] == id) return 1;
+    return 0;
+}
+
+int tokenizer_find(const tokenizer *t, const char *text) {
+    return tok_lookup(t, text, (int)strlen(text));
+}
+
 tokenizer *tokenizer_load(const gguf_file *f, scarce_error *err) {
     const char *model = gguf_get_str(f, "tokenizer.ggml.model");
     if (!model) {
@@ -134,8 +257,10 @@ tokenizer *tokenizer_load(const gguf_file *f, scarce_error *err) {
     } else if (strcmp(model, "gpt2") == 0) {
         t->model = TOK_BPE;
     } else {
-        scarce_fail(err, "%s: tokenizer.ggml.model \"%s\" not supported (expected \"llama\" or "
-                    "\"gpt2\")", f->path, model);
+        scarce_fail(err,
+                    "%s: tokenizer.ggml.model \"%s\" not supported (expected \"llama\" or "
+                    "\"gpt2\")",
+                    f->path, model);
         free(t);
         return NULL;
     }
@@ -149,11 +274,20 @@ tokenizer *tokenizer_load(const gguf_file *f, scarce_error *err) {
     if (t->eos >= n) t->eos = -1;
     if (t->unk >= n) t->unk = -1;
     t->add_bos = get_flag(f, "tokenizer.ggml.add_bos_token", spm) && t->bos >= 0;
+    t->add_eos = get_flag(f, "tokenizer.ggml.add_eos_token", 0) && t->eos >= 0;
     t->add_space_prefix = get_flag(f, "tokenizer.ggml.add_space_prefix", spm);
+    t->rstrip_special = names_phi3(f);
+    find_eog(t, f);
+    if (index_specials(t) != 0) {
+        scarce_fail(err, "%s: out of memory for special tokens", f->path);
+        goto fail;
+    }
     if (spm) {
         spm_byte_tokens(t);
     } else if (bpe_load(t, f, err) != 0) {
         goto fail;
+    } else if (t->pre == PRE_LLAMA3 && !gguf_find(f, "tokenizer.ggml.add_bos_token")) {
+        t->add_bos = t->bos >= 0; /* llama.cpp's default for the Llama 3 pre-tokenizer */
     }
     return t;
 fail:
@@ -170,14 +304,29 @@ void tokenizer_free(tokenizer *t) {
     free(t->score);
     free(t->type);
     free(t->slot);
+    free(t->long_special);
     bpe_free(t);
     free(t);
 }
 
-int tokenizer_n_vocab(const tokenizer *t) { return t->n_vocab; }
-int tokenizer_bos(const tokenizer *t) { return t->bos; }
-int tokenizer_eos(const tokenizer *t) { return t->eos; }
-int tokenizer_add_bos(const tokenizer *t) { return t->add_bos; }
+int tokenizer_n_vocab(const tokenizer *t) {
+    return t->n_vocab;
+}
+int tokenizer_bos(const tokenizer *t) {
+    return t->bos;
+}
+int tokenizer_eos(const tokenizer *t) {
+    return t->eos;
+}
+int tokenizer_add_bos(const tokenizer *t) {
+    return t->add_bos;
+}
+int tokenizer_add_eos(const tokenizer *t) {
+    return t->add_eos;
+}
+int tokenizer_file_flags(const tokenizer *t) {
+    return (t->add_bos ? TOKENIZE_BOS : 0) | (t->add_eos ? TOKENIZE_EOS : 0);
+}
 
 /* ---- SentencePiece encoding ---------------------------------------------------------- */
 
@@ -242,13 +391,13 @@ static int spm_try_bigram(const tokenizer *t, const char *s, const spm_symbol *s
     return heap_push(h, (spm_bigram){t->score[id], left, right, size});
 }
 
-/* " " -> "▁", with a leading "▁" when add_space_prefix (llama.cpp adds it to any non-empty
- * text). Returns the escaped length, or -1 when out of memory. */
-static int spm_escape(const tokenizer *t, const char *text, size_t len, char **out) {
+/* " " -> "▁", with a leading "▁" when prefix. Returns the escaped length, or -1 when out
+ * of memory. */
+static int spm_escape(const char *text, size_t len, int prefix, char **out) {
     char *s = malloc(3 * len + 4);
     if (!s) return -1;
     size_t n = 0;
-    if (t->add_space_prefix && len > 0) {
+    if (prefix && len > 0) {
         memcpy(s, "\xe2\x96\x81", 3);
         n = 3;
     }
@@ -290,13 +439,11 @@ static int spm_merge(const tokenizer *t, const char *s, spm_symbol *sym, int n_s
     return rc;
 }
 
-static int spm_encode(const tokenizer *t, const char *text, int *ids, int *n, int max_ids,
-                      scarce_error *err) {
-    size_t text_len = strlen(text);
-    if (text_len > (size_t)1 << 28)
-        return scarce_fail(err, "tokenizer: text of %zu bytes is too long", text_len);
+/* text[0..text_len) holds no special token; prefix: put the dummy "▁" in front. */
+static int spm_encode(const tokenizer *t, const char *text, int text_len, int prefix, int *ids,
+                      int *n, int max_ids, scarce_error *err) {
     char *s;
-    int len = spm_escape(t, text, text_len, &s);
+    int len = spm_escape(text, (size_t)text_len, prefix, &s);
     if (len < 0) return scarce_fail(err, "tokenizer: out of memory");
     spm_symbol *sym = malloc((size_t)(len + 1) * sizeof *sym);
     if (!sym) {
@@ -332,16 +479,54 @@ static int spm_encode(const tokenizer *t, const char *text, int *ids, int *n, in
     return rc;
 }
 
-int tokenizer_encode(const tokenizer *t, const char *text, int add_bos, int *ids, int max_ids,
+/* SentencePiece puts the dummy-prefix space in front of the text and of every piece of
+ * text that follows a special token (llama.cpp's is_prev_special). */
+static int encode_text(const tokenizer *t, const char *text, int len, int after_special, int *ids,
+                       int *n, int max_ids, scarce_error *err) {
+    if (t->model == TOK_SPM)
+        return spm_encode(t, text, len, t->add_space_prefix && after_special, ids, n, max_ids, err);
+    return bpe_encode(t, text, len, ids, n, max_ids, err);
+}
+
+static int is_ascii_space(char c) {
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+int tokenizer_encode(const tokenizer *t, const char *text, int flags, int *ids, int max_ids,
                      scarce_error *err) {
     int n = 0;
-    if (add_bos) {
-        if (t->bos < 0) return scarce_fail(err, "tokenizer: BOS requested but the vocabulary "
-                                                "has no tokenizer.ggml.bos_token_id");
+    size_t text_len = strlen(text);
+    if (text_len > (size_t)1 << 28)
+        return scarce_fail(err, "tokenizer: text of %zu bytes is too long", text_len);
+    if (flags & TOKENIZE_BOS) {
+        if (t->bos < 0)
+            return scarce_fail(err, "tokenizer: BOS requested but the vocabulary "
+                                    "has no tokenizer.ggml.bos_token_id");
         if (emit(t->bos, ids, &n, max_ids, err) != 0) return -1;
     }
-    int rc = t->model == TOK_SPM ? spm_encode(t, text, ids, &n, max_ids, err)
-                                 : bpe_encode(t, text, (int)strlen(text), ids, &n, max_ids, err);
+    int len = (int)text_len, start = 0, after_special = 1, rc = 0;
+    for (int i = 0; i <= len && rc == 0; i++) {
+        int id = i < len ? special_at(t, text + i, len - i) : -1;
+        if (id < 0 && i < len) continue;
+        if (i > start) {
+            rc = encode_text(t, text + start, i - start, after_special, ids, &n, max_ids, err);
+            after_special = 0;
+        }
+        if (id >= 0 && rc == 0) {
+            rc = emit(id, ids, &n, max_ids, err);
+            after_special = 1;
+            i += t->len[id] - 1;
+            if (strips_right(t, id))
+                while (i + 1 < len && is_ascii_space(text[i + 1])) i++;
+        }
+        start = i + 1;
+    }
+    if (rc == 0 && (flags & TOKENIZE_EOS)) {
+        if (t->eos < 0)
+            return scarce_fail(err, "tokenizer: EOS requested but the vocabulary "
+                                    "has no tokenizer.ggml.eos_token_id");
+        rc = emit(t->eos, ids, &n, max_ids, err);
+    }
     return rc == 0 ? n : -1;
 }
 
@@ -371,9 +556,11 @@ static int spm_piece(const tokenizer *t, int id, char *out, int cap) {
         }
         return put(out, cap, 0, s, len);
     }
-    case TOK_UNKNOWN: return put(out, cap, 0, "\xe2\x96\x85", 3); /* llama.cpp shows "▅" */
+    case TOK_UNKNOWN:
+        return put(out, cap, 0, "\xe2\x96\x85", 3); /* llama.cpp shows "▅" */
     case TOK_CONTROL:
-    case TOK_UNUSED: return 0;
+    case TOK_UNUSED:
+        return 0;
     default:
         for (int i = 0; i < len;) {
             if (i + 3 <= len && memcmp(s + i, "\xe2\x96\x81", 3) == 0) {

@@ -1,8 +1,7 @@
 /* tokenizer_bpe.c - byte-level BPE ("gpt2" model) as llama.cpp's llm_tokenizer_bpe.
  *
- * encode: control / user-defined tokens found in the text are emitted as they are (longest
- * first at each position); the text between them is split into words by the model's
- * pre-tokenizer regex (tokenizer.ggml.pre, hand-written matchers below); each word's bytes
+ * encode: the text between special tokens (tokenizer.c finds those) is split into words by the
+ * model's pre-tokenizer regex (tokenizer.ggml.pre, hand-written matchers below); each word's bytes
  * become GPT-2's byte-level characters (bytes 33..126, 161..172, 174..255 stand for
  * themselves, the other 68 bytes for U+0100 + n in byte order), one symbol each, and
  * adjacent symbols are merged by the rank of tokenizer.ggml.merges ("a b", rank = index;
@@ -41,9 +40,13 @@ static int utf8_put(uint32_t cp, char *s) {
 
 /* ---- merges: (left id, right id) -> rank, merged id ----------------------------------- */
 
-static uint64_t pair_key(int l, int r) { return (((uint64_t)(uint32_t)l << 32) | (uint32_t)r) + 1; }
+static uint64_t pair_key(int l, int r) {
+    return (((uint64_t)(uint32_t)l << 32) | (uint32_t)r) + 1;
+}
 
-static uint32_t pair_hash(uint64_t k) { return (uint32_t)((k * 0x9E3779B97F4A7C15ull) >> 32); }
+static uint32_t pair_hash(uint64_t k) {
+    return (uint32_t)((k * 0x9E3779B97F4A7C15ull) >> 32);
+}
 
 static const tok_merge *merge_find(const tokenizer *t, int l, int r) {
     uint64_t k = pair_key(l, r);
@@ -74,7 +77,8 @@ static int load_merges(tokenizer *t, const gguf_file *f, scarce_error *err) {
         int nl = (int)(sp - m), nr = len - nl - 1;
         memcpy(buf, m, (size_t)nl);
         memcpy(buf + nl, sp + 1, (size_t)nr);
-        int l = tok_lookup(t, m, nl), r = tok_lookup(t, sp + 1, nr), lr = tok_lookup(t, buf, nl + nr);
+        int l = tok_lookup(t, m, nl), r = tok_lookup(t, sp + 1, nr),
+            lr = tok_lookup(t, buf, nl + nr);
         if (l < 0 || r < 0 || lr < 0) continue; /* cannot apply to vocabulary pieces */
         uint64_t k = pair_key(l, r);
         uint32_t s = pair_hash(k) & t->merge_mask;
@@ -84,45 +88,40 @@ static int load_merges(tokenizer *t, const gguf_file *f, scarce_error *err) {
     return 0;
 }
 
-static int cmp_special(const void *a, const void *b, void *t) {
-    const tokenizer *tk = t;
-    int la = tk->len[*(const int *)a], lb = tk->len[*(const int *)b];
-    return la != lb ? lb - la : *(const int *)a - *(const int *)b;
-}
-
 int bpe_load(tokenizer *t, const gguf_file *f, scarce_error *err) {
     const char *pre = gguf_get_str(f, "tokenizer.ggml.pre");
     if (!pre) pre = "default";
     if (!strcmp(pre, "default") || !strcmp(pre, "gpt2") || !strcmp(pre, "gpt-2")) {
         t->pre = PRE_GPT2;
-    } else if (!strcmp(pre, "smollm")) {
+    } else if (!strcmp(pre, "smollm") || !strcmp(pre, "starcoder") || !strcmp(pre, "refact")) {
+        /* one regex in llama.cpp for all three */
         t->pre = PRE_SMOLLM;
-    } else if (!strcmp(pre, "qwen2") || !strcmp(pre, "qwen2.5") || !strcmp(pre, "qwen-2.5")) {
+    } else if (!strcmp(pre, "qwen2") || !strcmp(pre, "qwen2.5") || !strcmp(pre, "qwen-2.5") ||
+               !strcmp(pre, "deepseek-r1-qwen") || !strcmp(pre, "megrez")) {
         t->pre = PRE_QWEN2;
-    } else if (!strcmp(pre, "llama-bpe") || !strcmp(pre, "llama3")) {
+    } else if (!strcmp(pre, "gpt-4o") || !strcmp(pre, "llama4")) {
+        t->pre = PRE_GPT4O;
+    } else if (!strcmp(pre, "llama-bpe") || !strcmp(pre, "llama3") || !strcmp(pre, "llama-v3") ||
+               !strcmp(pre, "falcon3") || !strcmp(pre, "pixtral")) {
         t->pre = PRE_LLAMA3;
         t->ignore_merges = 1; /* llama.cpp: a word that is a token is taken whole */
     } else {
-        return scarce_fail(err, "%s: tokenizer.ggml.pre \"%s\" not supported (expected one of "
-                           "default, gpt2, gpt-2, smollm, qwen2, llama-bpe)", f->path, pre);
+        return scarce_fail(
+            err,
+            "%s: tokenizer.ggml.pre \"%s\" not supported (expected one of "
+            "default, gpt2, gpt-2, smollm, starcoder, refact, qwen2, llama-bpe, llama3, gpt-4o)",
+            f->path, pre);
     }
     if (load_merges(t, f, err) != 0) return -1;
     for (int b = 0; b < 256; b++) {
         char s[4];
         t->byte_token[b] = tok_lookup(t, s, utf8_put(byte_cp(b), s));
     }
-    if (!(t->special = malloc(sizeof(int) * (size_t)t->n_vocab)))
-        return scarce_fail(err, "%s: out of memory", f->path);
-    for (int i = 0; i < t->n_vocab; i++)
-        if ((t->type[i] == TOK_CONTROL || t->type[i] == TOK_USER_DEFINED) && t->len[i] > 0)
-            t->special[t->n_special++] = i;
-    qsort_r(t->special, (size_t)t->n_special, sizeof(int), cmp_special, t);
     return 0;
 }
 
 void bpe_free(tokenizer *t) {
     free(t->merges);
-    free(t->special);
 }
 
 /* ---- pre-tokenizers ------------------------------------------------------------------ *
@@ -135,9 +134,15 @@ typedef struct {
     int end;
 } span;
 
-static int cat_at(const span *s, int i) { return i < s->end ? s->cat[i] : -1; }
-static uint32_t cp_at(const span *s, int i) { return i < s->end ? s->cp[i] : 0xFFFFFFFF; }
-static uint32_t lower(uint32_t c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+static int cat_at(const span *s, int i) {
+    return i < s->end ? s->cat[i] : -1;
+}
+static uint32_t cp_at(const span *s, int i) {
+    return i < s->end ? s->cp[i] : 0xFFFFFFFF;
+}
+static uint32_t lower(uint32_t c) {
+    return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
 
 /* 's 't 're 've 'm 'll 'd (any case when fold): length matched, 0 if none */
 static int contraction(const span *s, int pos, int fold) {
@@ -170,7 +175,27 @@ static int match_gpt2(const span *s, int pos) {
     return whitespace_run(s, pos);
 }
 
-static int is_crlf(uint32_t c) { return c == '\r' || c == '\n'; }
+static int is_crlf(uint32_t c) {
+    return c == '\r' || c == '\n';
+}
+
+/* The tail the llama3, qwen2 and gpt-4o regexes share:
+ *  ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+   (gpt-4o: [\r\n/]* after the symbols) */
+static int symbols_or_space(const span *s, int pos, int slash) {
+    uint32_t cp = s->cp[pos];
+    int k = cp == ' ' ? cat_at(s, pos + 1) : s->cat[pos];
+    if (k == UCAT_OTHER) {
+        int p = pos + (cp == ' ');
+        while (cat_at(s, p) == UCAT_OTHER) p++;
+        while (p < s->end && (is_crlf(s->cp[p]) || (slash && s->cp[p] == '/'))) p++;
+        return p;
+    }
+    int last_crlf = -1, n = 0;
+    for (; cat_at(s, pos + n) == UCAT_SPACE; n++)
+        if (is_crlf(s->cp[pos + n])) last_crlf = pos + n + 1;
+    if (last_crlf > 0) return last_crlf;
+    return whitespace_run(s, pos);
+}
 
 /* (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,max_digits}|
  *  ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+        (llama3: 3 digits, qwen2: 1) */
@@ -190,25 +215,68 @@ static int match_llama3(const span *s, int pos, int max_digits) {
         while (p - pos < max_digits && cat_at(s, p) == UCAT_NUMBER) p++;
         return p;
     }
-    int k2 = cp == ' ' ? cat_at(s, pos + 1) : k;
-    if (k2 == UCAT_OTHER) {
-        int p = pos + (cp == ' ');
-        while (cat_at(s, p) == UCAT_OTHER) p++;
-        while (p < s->end && is_crlf(s->cp[p])) p++;
+    return symbols_or_space(s, pos, 0);
+}
+
+/* gpt-4o (Phi-4-mini, Llama 4). As llama.cpp runs it (std::regex over text whose non-ASCII
+ * characters are collapsed to their category), "upper" is a letter other than a-z and
+ * "lower" a letter other than A-Z, so a non-ASCII letter is both:
+ *   [^\r\n\p{L}\p{N}]?U*L+('s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?U+L*(...)?|
+ *   \p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+
+ * Alternatives are tried in order with backtracking, as the regex engine does. */
+static int is_upper(const span *s, int i) {
+    return cat_at(s, i) == UCAT_LETTER && !(s->cp[i] >= 'a' && s->cp[i] <= 'z');
+}
+static int is_lower(const span *s, int i) {
+    return cat_at(s, i) == UCAT_LETTER && !(s->cp[i] >= 'A' && s->cp[i] <= 'Z');
+}
+
+/* U*L+ (upper_first == 0) or U+L* (1) from q, then an optional contraction; -1: no match */
+static int cased_word(const span *s, int q, int upper_first) {
+    int u = q;
+    while (is_upper(s, u)) u++;
+    if (upper_first) {
+        if (u == q) return -1;
+        int l = u;
+        while (is_lower(s, l)) l++;
+        return l + contraction(s, l, 1);
+    }
+    for (int k = u; k >= q; k--) { /* U* gives back characters until L+ can match */
+        if (!is_lower(s, k)) continue;
+        int l = k;
+        while (is_lower(s, l)) l++;
+        return l + contraction(s, l, 1);
+    }
+    return -1;
+}
+
+static int match_gpt4o(const span *s, int pos) {
+    uint32_t cp = s->cp[pos];
+    int k = s->cat[pos];
+    int prefix = !is_crlf(cp) && k != UCAT_LETTER && k != UCAT_NUMBER;
+    for (int alt = 0; alt < 2; alt++)
+        for (int pre = prefix; pre >= 0; pre--) {
+            int end = cased_word(s, pos + pre, alt);
+            if (end >= 0) return end;
+        }
+    if (k == UCAT_NUMBER) {
+        int p = pos + 1;
+        while (p - pos < 3 && cat_at(s, p) == UCAT_NUMBER) p++;
         return p;
     }
-    int last_crlf = -1, n = 0;
-    for (; cat_at(s, pos + n) == UCAT_SPACE; n++)
-        if (is_crlf(s->cp[pos + n])) last_crlf = pos + n + 1;
-    if (last_crlf > 0) return last_crlf;
-    return whitespace_run(s, pos);
+    return symbols_or_space(s, pos, 1);
 }
 
 static int next_word(const tokenizer *t, const span *s, int pos) {
     switch (t->pre) {
-    case PRE_QWEN2: return match_llama3(s, pos, 1);
-    case PRE_LLAMA3: return match_llama3(s, pos, 3);
-    default: return match_gpt2(s, pos);
+    case PRE_GPT4O:
+        return match_gpt4o(s, pos);
+    case PRE_QWEN2:
+        return match_llama3(s, pos, 1);
+    case PRE_LLAMA3:
+        return match_llama3(s, pos, 3);
+    default:
+        return match_gpt2(s, pos);
     }
 }
 
@@ -274,8 +342,8 @@ static int whole_word_token(const tokenizer *t, const unsigned char *word, int l
     return tok_lookup(t, buf, n);
 }
 
-static int bpe_word(const tokenizer *t, bpe_work *w, const unsigned char *word, int len,
-                    int *ids, int *n, int max_ids, scarce_error *err) {
+static int bpe_word(const tokenizer *t, bpe_work *w, const unsigned char *word, int len, int *ids,
+                    int *n, int max_ids, scarce_error *err) {
     int id = t->ignore_merges ? whole_word_token(t, word, len) : -1;
     if (id >= 0) {
         if (*n >= max_ids) goto full;
@@ -314,7 +382,7 @@ full:
     return scarce_fail(err, "tokenizer: the text needs more than %d ids (max_ids)", max_ids);
 }
 
-/* Splits text[0..len) (no special tokens inside) into words and encodes each. */
+/* Splits text[0..len) into words and encodes each. */
 static int bpe_fragment(const tokenizer *t, bpe_work *w, const char *text, int len, int *ids,
                         int *n, int max_ids, scarce_error *err) {
     uint32_t *cp = malloc(sizeof *cp * (size_t)(len + 1));
@@ -343,8 +411,8 @@ static int bpe_fragment(const tokenizer *t, bpe_work *w, const char *text, int l
         span s = {cp, cat, b};
         for (int pos = a; pos < b && rc == 0;) {
             int end = next_word(t, &s, pos);
-            rc = bpe_word(t, w, (const unsigned char *)text + off[pos], off[end] - off[pos], ids,
-                          n, max_ids, err);
+            rc = bpe_word(t, w, (const unsigned char *)text + off[pos], off[end] - off[pos], ids, n,
+                          max_ids, err);
             pos = end;
         }
         a = b;
@@ -353,37 +421,14 @@ static int bpe_fragment(const tokenizer *t, bpe_work *w, const char *text, int l
     return rc;
 }
 
-static int special_at(const tokenizer *t, const char *s, int left) {
-    for (int i = 0; i < t->n_special; i++) {
-        int id = t->special[i];
-        if (t->len[id] <= left && memcmp(s, t->text[id], (size_t)t->len[id]) == 0) return id;
-    }
-    return -1;
-}
-
 int bpe_encode(const tokenizer *t, const char *text, int len, int *ids, int *n, int max_ids,
                scarce_error *err) {
     bpe_work w = {0};
-    int rc = 0, start = 0;
-    for (int i = 0; i <= len && rc == 0; i++) {
-        int id = i < len && t->n_special ? special_at(t, text + i, len - i) : -1;
-        if (id < 0 && i < len) continue;
-        if (i > start) rc = bpe_fragment(t, &w, text + start, i - start, ids, n, max_ids, err);
-        if (rc == 0 && id >= 0) {
-            if (*n >= max_ids)
-                rc = scarce_fail(err, "tokenizer: the text needs more than %d ids (max_ids)",
-                                 max_ids);
-            else
-                ids[(*n)++] = id;
-            i += t->len[id] - 1;
-        }
-        start = i + 1;
-    }
+    int rc = len > 0 ? bpe_fragment(t, &w, text, len, ids, n, max_ids, err) : 0;
     free(w.heap);
     free(w.sym);
     return rc;
 }
-
 /* ---- decoding ------------------------------------------------------------------------ */
 
 int bpe_piece(const tokenizer *t, int id, char *out, int cap) {

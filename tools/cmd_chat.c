@@ -1,70 +1,53 @@
 /* cmd_chat.c - scarce chat: an interactive loop over the model's chat template.
  *
  * Each user line becomes one turn; the KV cache is kept across turns, so a turn only
- * prefills its own tokens. Templates: ChatML (SmolLM2, Qwen) and Llama-2 [INST]. */
+ * prefills its own tokens. Templates (engine/chat_template.c): ChatML (Qwen, SmolLM),
+ * Llama 2 [INST], Llama 3 headers, Gemma <start_of_turn>, Phi-3 <|user|>, Phi-4. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../engine/chat_template.h"
 #include "cli.h"
 #include "gen.h"
 
-typedef enum { TEMPLATE_CHATML, TEMPLATE_LLAMA2 } chat_template;
-
 static volatile sig_atomic_t interrupted;
-static void on_sigint(int sig) { interrupted = sig; }
+static void on_sigint(int sig) {
+    interrupted = sig;
+}
 
 static void usage(FILE *out) {
-    fprintf(out, "usage: scarce chat -m FILE [options]   (one user turn per line on stdin)\n"
-                 "  --system TEXT          system prompt\n"
-                 "  --chat-template NAME   chatml or llama2 (default: from tokenizer.chat_template)\n");
+    fprintf(out,
+            "usage: scarce chat -m FILE [options]   (one user turn per line on stdin)\n"
+            "  --system TEXT          system prompt\n"
+            "  --chat-template NAME   %s (default: recognised in the file's\n"
+            "                         tokenizer.chat_template, else from its vocabulary)\n",
+            chat_template_names());
     gen_opts_usage(out);
 }
 
-/* The template named in the file's tokenizer.chat_template (a Jinja text). */
-static int detect_template(const gguf_file *f, chat_template *t, scarce_error *err) {
+static int vocab_has(void *tok, const char *text) {
+    return tokenizer_find(tok, text) >= 0;
+}
+
+/* The template of the file: recognised in tokenizer.chat_template (a Jinja text), or, when
+ * the file has none (the Gemma 3 270M GGUF), guessed from the family's turn tokens. */
+static const chat_template *detect_template(const gguf_file *f, const tokenizer *tok,
+                                            scarce_error *err) {
     const char *jinja = gguf_get_str(f, "tokenizer.chat_template");
-    if (!jinja)
-        return scarce_fail(err, "%s has no tokenizer.chat_template: pass --chat-template chatml|llama2",
-                           f->path);
-    if (strstr(jinja, "<|im_start|>")) *t = TEMPLATE_CHATML;
-    else if (strstr(jinja, "[INST]")) *t = TEMPLATE_LLAMA2;
-    else
-        return scarce_fail(err, "%s: chat template not recognised (ChatML and Llama-2 are): pass "
-                                "--chat-template chatml|llama2", f->path);
-    return 0;
+    const chat_template *t =
+        jinja ? chat_template_detect(jinja) : chat_template_from_vocab(vocab_has, (void *)tok);
+    if (!t)
+        scarce_fail(err, "%s: %s: pass --chat-template NAME (%s)", f->path,
+                    jinja ? "chat template not recognised"
+                          : "no tokenizer.chat_template and no known turn tokens",
+                    chat_template_names());
+    return t;
 }
 
-/* Id of the vocabulary entry spelled exactly `text`, or -1. */
-static int find_token(const gguf_file *f, const char *text) {
-    const gguf_kv *kv = gguf_find(f, "tokenizer.ggml.tokens");
-    if (!kv || kv->type != GGUF_ARRAY || kv->arr_type != GGUF_STRING) return -1;
-    for (uint64_t i = 0; i < kv->arr_n; i++)
-        if (!strcmp(kv->arr_str[i], text)) return (int)i;
-    return -1;
-}
-
-/* The text of one user turn in the template (system prompt on the first turn). */
-static char *format_turn(chat_template t, const char *system, const char *user, int first) {
-    size_t len = strlen(user) + (system ? strlen(system) : 0) + 128;
-    char *s = malloc(len);
-    if (!s) return NULL;
-    if (t == TEMPLATE_CHATML) {
-        int n = 0;
-        if (first && system) n = snprintf(s, len, "<|im_start|>system\n%s<|im_end|>\n", system);
-        snprintf(s + n, len - n, "<|im_start|>user\n%s<|im_end|>\n<|im_start|>assistant\n", user);
-    } else if (first && system) {
-        snprintf(s, len, "[INST] <<SYS>>\n%s\n<</SYS>>\n\n%s [/INST]", system, user);
-    } else {
-        snprintf(s, len, "[INST] %s [/INST]", user);
-    }
-    return s;
-}
-
-static int parse(int argc, char **argv, gen_opts *o, const char **system, int *forced,
-                 chat_template *t) {
+static int parse(int argc, char **argv, gen_opts *o, const char **system, const chat_template **t) {
     gen_opts_default(o);
     for (int i = 1; i < argc; i++) {
         int r = gen_opts_parse("chat", argc, argv, &i, o);
@@ -82,11 +65,9 @@ static int parse(int argc, char **argv, gen_opts *o, const char **system, int *f
         if (!(v = cli_value("chat", argc, argv, &i))) return -1;
         if (!strcmp(f, "--system")) {
             *system = v;
-        } else if (!strcmp(v, "chatml") || !strcmp(v, "llama2")) {
-            *t = !strcmp(v, "chatml") ? TEMPLATE_CHATML : TEMPLATE_LLAMA2;
-            *forced = 1;
-        } else {
-            cli_error("chat", EXIT_USAGE, "--chat-template: '%s' is not chatml or llama2", v);
+        } else if (!(*t = chat_template_find(v))) {
+            cli_error("chat", EXIT_USAGE, "--chat-template: '%s' is not one of %s", v,
+                      chat_template_names());
             return -1;
         }
     }
@@ -118,20 +99,20 @@ static int chat_turn(gen_ctx *g, const char *text, int first, int pending, long 
 int cmd_chat(int argc, char **argv) {
     gen_opts o;
     const char *system = NULL;
-    int forced = 0;
-    chat_template tpl = TEMPLATE_CHATML;
-    int p = parse(argc, argv, &o, &system, &forced, &tpl);
+    const chat_template *tpl = NULL;
+    int p = parse(argc, argv, &o, &system, &tpl);
     if (p) return p > 0 ? EXIT_OK : EXIT_USAGE;
     scarce_error err = {0};
     gen_ctx g;
     if (gen_ctx_open(&g, &o, &err)) return cli_error("chat", EXIT_RUNTIME, "%s", err.msg);
     int rc = EXIT_RUNTIME;
-    if (!forced && detect_template(g.m->file, &tpl, &err)) {
+    if (!tpl && !(tpl = detect_template(g.m->file, g.tok, &err))) {
         cli_error("chat", EXIT_RUNTIME, "%s", err.msg);
         goto done;
     }
-    /* ChatML ends a turn with <|im_end|>; Llama-2 with EOS (handled by gen_stream) */
-    int end_id = tpl == TEMPLATE_CHATML ? find_token(g.m->file, "<|im_end|>") : -1;
+    /* the reply ends at the template's end of turn; EOS and the other end-of-generation
+     * tokens end it too (gen_stream) */
+    int end_id = tpl->end ? tokenizer_find(g.tok, tpl->end) : -1;
     signal(SIGINT, on_sigint);
     char line[8192];
     int first = 1, pending = -1;
@@ -140,7 +121,9 @@ int cmd_chat(int argc, char **argv) {
         if (!fgets(line, sizeof line, stdin)) break; /* EOF / Ctrl-D */
         line[strcspn(line, "\n")] = 0;
         if (!line[0]) continue;
-        char *text = format_turn(tpl, system, line, first);
+        /* a reply cut short (-n) did not end with an end token: the turn text closes it */
+        int closed = pending < 0 || pending == end_id || tokenizer_is_eog(g.tok, pending);
+        char *text = chat_template_turn(tpl, system, line, first, closed);
         int last;
         int r = text ? chat_turn(&g, text, first, pending, o.n_predict, end_id, &last, &err)
                      : scarce_fail(&err, "out of memory");

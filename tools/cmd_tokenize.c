@@ -18,8 +18,10 @@ int cmd_tokenize(int argc, char **argv) {
     int no_bos = 0, ids_only = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return usage(stdout), EXIT_OK;
-        if (!strcmp(argv[i], "--no-bos")) no_bos = 1;
-        else if (!strcmp(argv[i], "--ids")) ids_only = 1;
+        if (!strcmp(argv[i], "--no-bos"))
+            no_bos = 1;
+        else if (!strcmp(argv[i], "--ids"))
+            ids_only = 1;
         else if (!strcmp(argv[i], "-m") || !strcmp(argv[i], "-p")) {
             const char *v = cli_value("tokenize", argc, argv, &i);
             if (!v) return EXIT_USAGE;
@@ -28,14 +30,17 @@ int cmd_tokenize(int argc, char **argv) {
             return cli_error("tokenize", EXIT_USAGE, "unknown option %s", argv[i]);
         }
     }
-    if (!path || !text) return cli_error("tokenize", EXIT_USAGE, "-m FILE and -p TEXT are required");
+    if (!path || !text)
+        return cli_error("tokenize", EXIT_USAGE, "-m FILE and -p TEXT are required");
     scarce_error err = {0};
     gguf_file *f = gguf_open(path, &err);
     if (!f) return cli_error("tokenize", EXIT_RUNTIME, "%s", err.msg);
     tokenizer *tok = tokenizer_load(f, &err);
-    size_t cap = strlen(text) + 2;
+    size_t cap = strlen(text) + 3;
     int *ids = malloc(cap * sizeof(int)), n = -1;
-    if (tok && ids) n = tokenizer_encode(tok, text, !no_bos && tokenizer_add_bos(tok), ids, (int)cap, &err);
+    /* BOS and EOS as the file says (llama-tokenize's add_special), --no-bos drops BOS */
+    int flags = tok ? tokenizer_file_flags(tok) & ~(no_bos ? TOKENIZE_BOS : 0) : 0;
+    if (tok && ids) n = tokenizer_encode(tok, text, flags, ids, (int)cap, &err);
     if (n < 0) {
         free(ids);
         tokenizer_free(tok);
@@ -45,8 +50,10 @@ int cmd_tokenize(int argc, char **argv) {
     const gguf_kv *pieces = gguf_find(f, "tokenizer.ggml.tokens");
     if (ids_only) putchar('[');
     for (int i = 0; i < n; i++) {
-        if (ids_only) printf("%s%d", i ? ", " : "", ids[i]);
-        else printf("%6d -> '%s'\n", ids[i], pieces->arr_str[ids[i]]);
+        if (ids_only)
+            printf("%s%d", i ? ", " : "", ids[i]);
+        else
+            printf("%6d -> '%s'\n", ids[i], pieces->arr_str[ids[i]]);
     }
     if (ids_only) puts("]");
     free(ids);

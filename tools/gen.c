@@ -127,7 +127,7 @@ int gen_stream(gen_ctx *g, const int *ids, int n, long n_predict, int end_id, FI
         }
         int next = sampler_sample(&g->smp, logits);
         res->last = next;
-        if (next == end_id || next == tokenizer_eos(g->tok) || next == tokenizer_bos(g->tok)) {
+        if (next == end_id || tokenizer_is_eog(g->tok, next) || next == tokenizer_bos(g->tok)) {
             res->stop = "end of text";
             break;
         }

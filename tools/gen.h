@@ -50,7 +50,8 @@ typedef struct {
 } gen_result;
 
 /* Prefills ids[0..n) after what the session already holds, then samples up to n_predict
- * tokens, writing each piece to out as it is generated. Stops at EOS/BOS, at end_id (>= 0,
+ * tokens, writing each piece to out as it is generated. Stops at an end-of-generation token
+ * (tokenizer_is_eog) or BOS, at end_id (>= 0,
  * e.g. a chat template's end of turn), at n_predict, at the context end, or when
  * *interrupted becomes non-zero. The last sampled token (the one that ended generation,
  * or the last printed) is not in the cache yet: res->last, for a caller that goes on. */
