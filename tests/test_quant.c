@@ -86,7 +86,8 @@ TEST(quant_importance_lowers_weighted_error) {
     fill_data(DATA_GAUSS, x, N, 77);
     test_rng r = {99};
     for (int i = 0; i < N; i++) imp[i] = rng_uniform(&r) < 0.1 ? 50.0f : 0.1f;
-    const uint32_t ids[] = {QT_Q4_0, QT_Q4_K, QT_Q2_K, QT_Q6_K, QT_Q2_0_32, QT_IQ4_NL, QT_FP8_E4M3};
+    const uint32_t ids[] = {QT_Q4_0,     QT_Q4_K,  QT_Q2_K,  QT_Q6_K,  QT_Q2_0_32, QT_IQ4_NL,
+                            QT_FP8_E4M3, QT_MXFP4, QT_TQ2_0, QT_TQ1_0, QT_Q2_0};
     for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++) {
         const quant_type *t = qtype(ids[k]);
         t->quantize(x, q, N, NULL);
