@@ -10,7 +10,7 @@
  *                   another order within and across blocks.
  *   other blocks:   (n / block + 16) * FLT_EPSILON  - the integer block sums are exact in
  *                   both; only the float sum of n / block scaled block sums is reordered
- *                   (q8_0 q4_0 q4_1 q5_0 q5_1 iq4_nl q2_0 q2_k q4_k q5_k q6_k).
+ *                   (q8_0 q4_0 q4_1 q5_0 q5_1 iq4_nl q2_0_32 q2_k q4_k q5_k q6_k).
  * Activation quantizers (from_float): same scale as the reference to 1e-6 relative, each
  * quantized value within one step (ties may round the other way), bsums consistent.
  *
