@@ -34,7 +34,7 @@ static float rand_float(void) { /* [-1, 1) */
 
 /* The vec_dot of every block-32 type with a Q8_0 dot type, for one ISA. */
 static const uint32_t q32_types[] = {QT_Q8_0, QT_Q4_0,   QT_Q4_1, QT_Q5_0,
-                                     QT_Q5_1, QT_IQ4_NL, QT_Q2_0};
+                                     QT_Q5_1, QT_IQ4_NL, QT_Q2_0_32};
 enum { N_Q32 = sizeof q32_types / sizeof q32_types[0] };
 
 static int dots_of(const char *isa, vec_dot_fn dots[N_Q32]) {
@@ -46,7 +46,7 @@ static int dots_of(const char *isa, vec_dot_fn dots[N_Q32]) {
 /* Offsets of the fp16 fields (d, and m for the affine types) of a block-32 type. */
 static int half_fields(uint32_t id, size_t at[2]) {
     at[0] = 0, at[1] = 2;
-    return id == QT_Q4_1 || id == QT_Q5_1 || id == QT_Q2_0 ? 2 : 1;
+    return id == QT_Q4_1 || id == QT_Q5_1 || id == QT_Q2_0_32 ? 2 : 1;
 }
 
 /* nb blocks of type id: code bytes random (fill < 0) or all `fill`; fp16 fields random
@@ -106,7 +106,7 @@ static int compare_q32(const vec_dot_fn ref[N_Q32], const vec_dot_fn simd[N_Q32]
     return ok;
 }
 
-/* Every byte pattern of the weights (Q8_0 and Q2_0 codes -128 / 0xFF included) against
+/* Every byte pattern of the weights (Q8_0 and Q2_0_32 codes -128 / 0xFF included) against
  * activations of every code (-128 too: the AVX-512 kernels are exact for every code), at
  * 1..9 blocks and a long row; then zeros, the largest codes, and extreme scales. */
 TEST(avx512_block32_raw_blocks_equal_reference) {
@@ -196,7 +196,7 @@ TEST(avx512_quantizers_equal_avx2_bytes) {
 TEST(avx512_install_goes_over_avx2) {
     SKIP_WITHOUT_AVX512();
     const uint32_t replaced[] = {QT_F32,  QT_F16,  QT_BF16,   QT_Q8_0,     QT_Q4_0,    QT_Q4_1,
-                                 QT_Q5_0, QT_Q5_1, QT_IQ4_NL, QT_Q2_0,     QT_Q2_K,    QT_Q3_K,
+                                 QT_Q5_0, QT_Q5_1, QT_IQ4_NL, QT_Q2_0_32,     QT_Q2_K,    QT_Q3_K,
                                  QT_Q4_K, QT_Q5_K, QT_Q6_K,   QT_FP8_E4M3, QT_FP8_E5M2};
     REQUIRE(kernels_init("avx512", NULL) == 0);
     CHECK_EQ_INT(kernels_isa(), ISA_AVX512);

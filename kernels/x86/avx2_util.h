@@ -51,13 +51,6 @@ static inline __m256i dot_u8s8_i32(__m256i u, __m256i s) {
     return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
 }
 
-/* 16 packed bytes -> 32 codes: lanes 0..15 the low nibbles, 16..31 the high ones. */
-static inline __m256i unpack_nibbles(const uint8_t *qs) {
-    __m128i q = _mm_loadu_si128((const __m128i *)qs);
-    __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
-    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
-}
-
 /* 32 signed bytes x 32 signed bytes -> 8 int32 lanes (sign moved onto the second). */
 static inline __m256i dot_s8s8_i32(__m256i x, __m256i y) {
     __m256i ax = _mm256_sign_epi8(x, x);

@@ -37,7 +37,7 @@ void vec_dot_q4_1_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q5_0_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q5_1_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq4_nl_avx512(int64_t n, float *s, const void *w, const void *a);
-void vec_dot_q2_0_avx512(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q2_0_32_avx512(int64_t n, float *s, const void *w, const void *a);
 void quantize_row_q8_0_avx512(const float *x, void *y, int64_t n);
 
 /* NR x NA tiles of Q4_0 and Q8_0 in the file layout (avx512_tile.c), vec_dot_tile */

@@ -23,7 +23,7 @@ void avx512_install(isa_kernels *k) {
     kernels_set(k, QT_Q5_0, (type_kernels){.vec_dot = vec_dot_q5_0_avx512});
     kernels_set(k, QT_Q5_1, (type_kernels){.vec_dot = vec_dot_q5_1_avx512});
     kernels_set(k, QT_IQ4_NL, (type_kernels){.vec_dot = vec_dot_iq4_nl_avx512});
-    kernels_set(k, QT_Q2_0, (type_kernels){.vec_dot = vec_dot_q2_0_avx512});
+    kernels_set(k, QT_Q2_0_32, (type_kernels){.vec_dot = vec_dot_q2_0_32_avx512});
     kernels_set(k, QT_FP8_E4M3,
                 (type_kernels){.vec_dot = vec_dot_fp8_e4m3_avx512,
                                .vec_dot_tile = vec_dot_tile_fp8_e4m3_avx512});

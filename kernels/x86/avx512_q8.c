@@ -1,4 +1,4 @@
-/* avx512_q8.c - block-32 weight types (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_0) against
+/* avx512_q8.c - block-32 weight types (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_0_32) against
  * Q8_0 activations, and the Q8_0 activation quantizer, with AVX-512 VNNI.
  *
  * The structure of avx2_q8.c: per block the 32 weight codes expanded to 32 bytes, the
@@ -124,10 +124,10 @@ void vec_dot_q5_1_avx512(int64_t n, float *s, const void *w, const void *a) {
     *s = hsum_f32x8(acc);
 }
 
-/* Q2_0: code j = (qs[j % 8] >> 2 (j / 8)) & 3: the four 8-lane groups are the 8 bytes
+/* Q2_0_32: code j = (qs[j % 8] >> 2 (j / 8)) & 3: the four 8-lane groups are the 8 bytes
  * shifted by 0, 2, 4, 6. x = d q + m. */
-void vec_dot_q2_0_avx512(int64_t n, float *s, const void *w, const void *a) {
-    const block_q2_0 *x = w;
+void vec_dot_q2_0_32_avx512(int64_t n, float *s, const void *w, const void *a) {
+    const block_q2_0_32 *x = w;
     const block_q8_0 *y = a;
     const uint64_t low2 = 0x0303030303030303ull;
     __m256 acc = _mm256_setzero_ps();
