@@ -58,8 +58,39 @@ FUZZ_SECONDS ?= 60
 $(B)/kernels/x86/avx2%.o $(FB)/kernels/x86/avx2%.o:     XFLAGS := -mavx2 -mfma -mf16c
 $(B)/kernels/x86/avx512%.o $(FB)/kernels/x86/avx512%.o: XFLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -mfma -mf16c
 $(B)/kernels/arm/%.o $(FB)/kernels/arm/%.o:             XFLAGS := -march=armv8.2-a+dotprod+fp16
+# scarce --version prints the flags this build was compiled with
+$(B)/tools/kernel_setup.o: XFLAGS := -DSCARCE_BUILD_FLAGS='"$(CFLAGS)"'
 
-.PHONY: all run test bench fuzz format install clean FORCE
+# test-emu512: the AVX-512 kernel tests on a CPU without AVX-512. kernels/x86/avx512*.c are
+# compiled for AVX2 with tests/avx512_emu.h forced in (a scalar model of each AVX-512
+# intrinsic they use) and cpu.c with every CPU feature reported present. It checks the
+# kernels' logic against the references, not the instructions' hardware behaviour or speed.
+EB      := $(B)-emu512
+EMU_OBJ := $(patsubst %.c,$(EB)/%.o,$(wildcard kernels/x86/avx512*.c)) $(EB)/kernels/cpu.o
+EMU_LIB := $(filter-out $(B)/kernels/cpu.o $(B)/kernels/x86/avx512%,$(LIB_OBJ)) $(EMU_OBJ)
+
+$(EB)/kernels/x86/avx512%.o: kernels/x86/avx512%.c tests/avx512_emu.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-psabi -mavx2 -mfma -mf16c -include tests/avx512_emu.h -c $< -o $@
+
+$(EB)/kernels/cpu.o: kernels/cpu.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) '-D__builtin_cpu_supports(feature)=1' -c $< -o $@
+
+$(EB)/libscarce.a: $(EMU_LIB)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(EB)/scarce: $(TOOL_OBJ) $(EB)/libscarce.a
+	$(CC) -o $@ $(TOOL_OBJ) $(EB)/libscarce.a $(LDLIBS)
+
+$(EB)/test_runner: $(TEST_OBJ) $(B)/libtools.a $(EB)/libscarce.a
+	$(CC) -o $@ $(TEST_OBJ) $(B)/libtools.a $(EB)/libscarce.a $(LDLIBS)
+
+test-emu512: $(EB)/scarce $(EB)/test_runner
+	SCARCE_SHARED=$(SHARED) SCARCE_BIN=$(EB)/scarce ./$(EB)/test_runner $(or $(T),avx512 isa_)
+
+.PHONY: all run test test-emu512 bench fuzz format install clean FORCE
 
 PREFIX ?= /usr/local
 
@@ -125,4 +156,4 @@ format:
 clean:
 	rm -rf build scarce
 
--include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(wildcard $(FB)/*/*.d $(FB)/*/*/*.d)
+-include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(wildcard $(FB)/*/*.d $(FB)/*/*/*.d) $(EMU_OBJ:.o=.d)

@@ -1,13 +1,19 @@
-/* forward.c - the llama transformer over a batch of B tokens (B = 1 for decode).
+/* forward.c - the transformer over a batch of B tokens (B = 1 for decode).
  *
- * Per layer (PyTorch-style notation, x: [B, n_embd]):
- *   h = rmsnorm(x) ; q, k, v = h Wq, h Wk, h Wv ; rope(q, k) ; cache <- k, v
- *   x = x + attention(q, cache) Wo
- *   h = rmsnorm(x) ; x = x + (silu(h Wgate) * (h Wup)) Wdown      (or the MoE FFN)
+ * Per layer (PyTorch-style notation, x: [B, n_embd]; [..] = only when the model has it):
+ *   h = rmsnorm(x) ; q, k, v = h Wq [+ bq], h Wk [+ bk], h Wv [+ bv]
+ *   [q, k = rmsnorm per head (q_norm, k_norm)] ; [rope(q, k)] ; cache <- k, v
+ *   a = attention(q * scale, cache [within the layer's window]) Wo ; [a = rmsnorm(a)]
+ *   x = x + a
+ *   h = rmsnorm(x) ; f = (act(h Wgate) * (h Wup)) Wdown (or the MoE FFN) ; [f = rmsnorm(f)]
+ *   x = x + f
+ * with x = embedding * embd_scale at the start and act = SiLU or GELU(tanh). Which parts a
+ * model has comes from its architecture's row (engine/arch.c) through model.c.
  * Each weight matrix is read once per batch (matmul over B rows), which is what makes
  * prefill and speculative verification cheaper per token than decode. */
 #include "forward.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +22,7 @@
 #include "machine.h"
 #include "moe.h"
 
-#define BATCH_CAP 64 /* tokens per pass; longer inputs are split */
+#define BATCH_CAP FORWARD_BATCH_CAP /* tokens per pass; longer inputs are split */
 
 static size_t matrix_bytes(const qmatrix *w) { return (size_t)w->rows * w->row_bytes; }
 
@@ -75,11 +81,17 @@ void session_free(session *s) {
     memset(s, 0, sizeof *s);
 }
 
+/* The model's kernel context's error, as the forward pass's, naming the weight. */
+static int kernel_failed(session *s, int l, const char *what, scarce_error *err) {
+    if (l < 0) return scarce_fail(err, "%s.weight: %s", what, kernel_ctx_error(s->m->kernels));
+    return scarce_fail(err, "blk.%d.%s.weight: %s", l, what, kernel_ctx_error(s->m->kernels));
+}
+
 /* y = W x for B tokens (W is blk.l.<what>.weight, or <what>.weight when l < 0): shows x to
  * the session's observer if any (imatrix), and counts the time in stats.t_matmul (two
  * clock reads: ~50 ns per call). */
-static void weight_matmul(session *s, int l, const char *what, const qmatrix *w, const float *x,
-                          int B, float *y) {
+static int weight_matmul(session *s, int l, const char *what, const qmatrix *w, const float *x,
+                         int B, float *y, scarce_error *err) {
     if (s->act_hook) {
         char name[96];
         if (l >= 0) snprintf(name, sizeof name, "blk.%d.%s.weight", l, what);
@@ -87,24 +99,27 @@ static void weight_matmul(session *s, int l, const char *what, const qmatrix *w,
         s->act_hook(s->act_hook_ctx, name, x, B, w->cols);
     }
     double t0 = now_seconds();
-    matmul(w, x, B, y);
+    if (matmul(s->m->kernels, w, x, B, y)) return kernel_failed(s, l, what, err);
     s->stats.t_matmul += now_seconds() - t0;
+    return 0;
 }
 
 /* Y[i] = W[i] x for matrices that share their input (q/k/v, gate/up): weight_matmul's
- * observer and time accounting per matrix, one fused matmul_multi call (one parallel
+ * observer per matrix (per file tensor: what[i] NULL for views of a fused one) and time, one fused matmul_multi call (one parallel
  * region per group instead of one per matrix). */
-static void weight_matmul_multi(session *s, int l, const char *const *what,
-                                const qmatrix *const *w, int n, const float *x, int B,
-                                float *const *y) {
+static int weight_matmul_multi(session *s, int l, const char *const *what,
+                               const qmatrix *const *w, int n, const float *x, int B,
+                               float *const *y, scarce_error *err) {
     for (int i = 0; s->act_hook && i < n; i++) {
+        if (!what[i]) continue;
         char name[96];
         snprintf(name, sizeof name, "blk.%d.%s.weight", l, what[i]);
         s->act_hook(s->act_hook_ctx, name, x, B, w[i]->cols);
     }
     double t0 = now_seconds();
-    matmul_multi(w, n, x, B, y);
+    if (matmul_multi(s->m->kernels, w, n, x, B, y)) return kernel_failed(s, l, what[0], err);
     s->stats.t_matmul += now_seconds() - t0;
+    return 0;
 }
 
 /* x = x + y over n floats */
@@ -112,8 +127,27 @@ static void add_into(float *x, const float *y, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] += y[i];
 }
 
+/* The rope of layer l: its base and scaling (local layers differ), the model's style,
+ * and frequency factors (Llama 3.x; Phi-3's long ones past the original context). */
+static rope_params layer_rope(const session *s, const layer_weights *w) {
+    const model *m = s->m;
+    const model_config *c = &m->cfg;
+    const float *factors = m->rope_freqs;
+    if (!factors) factors = s->cache.n_ctx > c->n_ctx_orig ? m->rope_long : m->rope_short;
+    return (rope_params){.n_rot = c->n_rot, .neox = c->rope_neox, .freq_base = w->rope_base,
+                         .freq_scale = w->rope_scale, .attn_factor = c->rope_attn_factor,
+                         .freq_factors = factors};
+}
+
+/* rmsnorm of B rows of n_embd in place (Gemma's post-attention / post-FFN norms). */
+static void rmsnorm_rows(float *x, const float *weight, int B, const model_config *c) {
+    for (int b = 0; b < B; b++)
+        rmsnorm(x + (size_t)b * c->n_embd, x + (size_t)b * c->n_embd, weight, c->n_embd,
+                c->rms_eps);
+}
+
 /* Attention block of layer l for B tokens at positions pos0..pos0+B-1; result in rs->xb. */
-static void attention_block(session *s, int l, int B, int pos0) {
+static int attention_block(session *s, int l, int B, int pos0, scarce_error *err) {
     const model *m = s->m;
     const model_config *c = &m->cfg;
     const layer_weights *w = &m->layers[l];
@@ -122,30 +156,59 @@ static void attention_block(session *s, int l, int B, int pos0) {
     for (int b = 0; b < B; b++)
         rmsnorm(rs->xb + (size_t)b * c->n_embd, rs->x + (size_t)b * c->n_embd, w->attn_norm,
                 c->n_embd, c->rms_eps);
-    const char *const qkv_names[3] = {"attn_q", "attn_k", "attn_v"};
+    const char *const qkv_names[3] = {w->fused_qkv ? "attn_qkv" : "attn_q",
+                                      w->fused_qkv ? NULL : "attn_k", w->fused_qkv ? NULL : "attn_v"};
     const qmatrix *const qkv[3] = {&w->wq, &w->wk, &w->wv};
     float *const qkv_out[3] = {rs->q, rs->k, rs->v};
-    weight_matmul_multi(s, l, qkv_names, qkv, 3, rs->xb, B, qkv_out);
+    if (weight_matmul_multi(s, l, qkv_names, qkv, 3, rs->xb, B, qkv_out, err)) return -1;
+    if (w->bq) add_bias(rs->q, w->bq, B, q_dim);
+    if (w->bk) add_bias(rs->k, w->bk, B, kv_dim);
+    if (w->bv) add_bias(rs->v, w->bv, B, kv_dim);
+    const rope_params rp = layer_rope(s, w);
     for (int b = 0; b < B; b++) {
         const int pos = pos0 + b;
         float *q = rs->q + (size_t)b * q_dim, *k = rs->k + (size_t)b * kv_dim;
-        rope(q, c->n_head, c->head_dim, c->n_rot, pos, c->rope_freq_base);
-        rope(k, c->n_head_kv, c->head_dim, c->n_rot, pos, c->rope_freq_base);
+        if (w->q_norm) rmsnorm_heads(q, w->q_norm, c->n_head, c->head_dim, c->rms_eps);
+        if (w->k_norm) rmsnorm_heads(k, w->k_norm, c->n_head_kv, c->head_dim, c->rms_eps);
+        if (w->use_rope) {
+            rope_ext(q, c->n_head, c->head_dim, pos, &rp);
+            rope_ext(k, c->n_head_kv, c->head_dim, pos, &rp);
+        }
         memcpy(kvcache_k(&s->cache, l, pos), k, (size_t)kv_dim * sizeof(float));
         memcpy(kvcache_v(&s->cache, l, pos), rs->v + (size_t)b * kv_dim,
                (size_t)kv_dim * sizeof(float));
     }
     double t_att = now_seconds();
-    /* causal: token b sees positions 0..pos0+b */
-    attention_batch(rs->xb2, rs->q, kvcache_k(&s->cache, l, 0), kvcache_v(&s->cache, l, 0), B,
-                    pos0, c->n_head, c->n_head_kv, c->head_dim, kv_dim);
+    /* causal: token b sees positions 0..pos0+b, or its last `window` of them */
+    attention_batch_window(rs->xb2, rs->q, kvcache_k(&s->cache, l, 0), kvcache_v(&s->cache, l, 0),
+                           B, pos0, c->n_head, c->n_head_kv, c->head_dim, kv_dim, c->attn_scale,
+                           w->window, c->attn_softcap);
     for (int b = 0; b < B; b++) {
-        const int n_pos = pos0 + b + 1;
+        int n_pos = pos0 + b + 1;
+        if (w->window && n_pos > w->window) n_pos = w->window;
         s->stats.kv_bytes += 2ull * n_pos * kv_dim * sizeof(float);
         s->stats.flops += 4ull * n_pos * q_dim;
     }
     s->stats.t_attention += now_seconds() - t_att;
-    weight_matmul(s, l, "attn_output", &w->wo, rs->xb2, B, rs->xb);
+    if (weight_matmul(s, l, "attn_output", &w->wo, rs->xb2, B, rs->xb, err)) return -1;
+    if (w->post_attn_norm) rmsnorm_rows(rs->xb, w->post_attn_norm, B, c);
+    return 0;
+}
+
+/* Dense gated FFN of layer l on rs->xb; result in rs->xb2. */
+static int dense_ffn(session *s, int l, int B, scarce_error *err) {
+    const model_config *c = &s->m->cfg;
+    const layer_weights *w = &s->m->layers[l];
+    run_state *rs = &s->rs;
+    const char *const gate_up_names[2] = {w->fused_up ? "ffn_up" : "ffn_gate",
+                                          w->fused_up ? NULL : "ffn_up"};
+    const qmatrix *const gate_up[2] = {&w->ffn_gate, &w->ffn_up};
+    float *const gate_up_out[2] = {rs->hb, rs->hb2};
+    if (weight_matmul_multi(s, l, gate_up_names, gate_up, 2, rs->xb, B, gate_up_out, err))
+        return -1;
+    if (c->ffn_act == FFN_GELU_TANH) geglu_tanh(rs->hb, rs->hb2, B * c->n_ff);
+    else swiglu(rs->hb, rs->hb2, B * c->n_ff);
+    return weight_matmul(s, l, "ffn_down", &w->ffn_down, rs->hb, B, rs->xb2, err);
 }
 
 /* FFN block of layer l; result in rs->xb2. */
@@ -161,17 +224,12 @@ static int ffn_block(session *s, int l, int B, scarce_error *err) {
         if (moe_ffn(s, l, rs->xb, B, rs->moe_out, err)) return -1;
         s->stats.t_matmul += now_seconds() - t0; /* the experts' matmuls dominate */
         memcpy(rs->xb2, rs->moe_out, (size_t)B * c->n_embd * sizeof(float));
-        return 0;
+    } else {
+        if (dense_ffn(s, l, B, err)) return -1;
     }
-    const char *const gate_up_names[2] = {"ffn_gate", "ffn_up"};
-    const qmatrix *const gate_up[2] = {&w->ffn_gate, &w->ffn_up};
-    float *const gate_up_out[2] = {rs->hb, rs->hb2};
-    weight_matmul_multi(s, l, gate_up_names, gate_up, 2, rs->xb, B, gate_up_out);
-    swiglu(rs->hb, rs->hb2, B * c->n_ff);
-    weight_matmul(s, l, "ffn_down", &w->ffn_down, rs->hb, B, rs->xb2);
+    if (w->post_ffn_norm) rmsnorm_rows(rs->xb2, w->post_ffn_norm, B, c);
     return 0;
 }
-
 static uint64_t dense_flops(const model *m, int n_layer) {
     const model_config *c = &m->cfg;
     uint64_t per_layer = (uint64_t)c->n_embd * (2ull * c->n_head * c->head_dim +
@@ -188,8 +246,10 @@ static int forward_batch(session *s, const int *tokens, int B, float *logits, in
     run_state *rs = &s->rs;
     const int pos0 = s->cache.n_pos;
     for (int b = 0; b < B; b++) qmatrix_row(&m->token_embd, tokens[b], rs->x + (size_t)b * c->n_embd);
+    if (c->embd_scale != 1.0f)
+        for (size_t i = 0; i < (size_t)B * c->n_embd; i++) rs->x[i] *= c->embd_scale;
     for (int l = 0; l < s->n_layer_run; l++) {
-        attention_block(s, l, B, pos0);
+        if (attention_block(s, l, B, pos0, err)) return -1;
         add_into(rs->x, rs->xb, (size_t)B * c->n_embd);
         if (ffn_block(s, l, B, err)) return -1;
         add_into(rs->x, rs->xb2, (size_t)B * c->n_embd);
@@ -198,7 +258,10 @@ static int forward_batch(session *s, const int *tokens, int B, float *logits, in
     for (int b = first; b < B; b++)
         rmsnorm(rs->xb + (size_t)(b - first) * c->n_embd, rs->x + (size_t)b * c->n_embd,
                 m->output_norm, c->n_embd, c->rms_eps);
-    weight_matmul(s, -1, "output", &m->output, rs->xb, B - first, logits);
+    if (weight_matmul(s, -1, "output", &m->output, rs->xb, B - first, logits, err)) return -1;
+    if (c->final_softcap > 0.0f)
+        for (size_t i = 0; i < (size_t)(B - first) * c->n_vocab; i++)
+            logits[i] = c->final_softcap * tanhf(logits[i] / c->final_softcap);
     s->cache.n_pos += B;
     s->stats.weight_bytes += dense_pass_bytes(m, s->n_layer_run) +
                              (uint64_t)B * m->token_embd.row_bytes;
@@ -231,6 +294,7 @@ const float *forward(session *s, const int *tokens, int n, int all_logits, scarc
         }
         rs->logits = grown;
     }
+    kernel_ctx_bind_threads(s->m->kernels); /* attention runs on the model's threads too */
     const int start_pos = s->cache.n_pos;
     const run_stats before = s->stats;
     double t0 = now_seconds();

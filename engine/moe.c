@@ -131,7 +131,8 @@ int moe_ffn(session *s, int layer, const float *x, int B, float *out, scarce_err
     if (scratch_alloc(&sc, B, k, n_expert, n_embd))
         return scarce_fail(err, "layer %d: out of memory for the MoE scratch (%d tokens)", layer, B);
     /* router: [B][n_expert] = x W_gate_inp^T */
-    matmul(&w->ffn_gate_inp, x, B, rs->router);
+    kernel_ctx *kc = s->m->kernels;
+    if (matmul(kc, &w->ffn_gate_inp, x, B, rs->router)) goto kernel_failed;
     s->stats.weight_bytes += matrix_bytes(&w->ffn_gate_inp);
     for (int b = 0; b < B; b++)
         moe_route(rs->router + (size_t)b * n_expert, n_expert, k, c->expert_gating,
@@ -144,10 +145,11 @@ int moe_ffn(session *s, int layer, const float *x, int B, float *out, scarce_err
         for (int i = 0; i < n_tok; i++) /* gather the tokens routed to e */
             memcpy(sc.xe + (size_t)i * n_embd, x + (size_t)(sc.slot[first + i] / k) * n_embd,
                    n_embd * sizeof(float));
-        matmul(&w->gate_exps[e], sc.xe, n_tok, rs->hb);
-        matmul(&w->up_exps[e], sc.xe, n_tok, rs->hb2);
+        if (matmul(kc, &w->gate_exps[e], sc.xe, n_tok, rs->hb) ||
+            matmul(kc, &w->up_exps[e], sc.xe, n_tok, rs->hb2))
+            goto kernel_failed;
         swiglu(rs->hb, rs->hb2, n_tok * n_ff);
-        matmul(&w->down_exps[e], rs->hb, n_tok, sc.ye);
+        if (matmul(kc, &w->down_exps[e], rs->hb, n_tok, sc.ye)) goto kernel_failed;
         for (int i = 0; i < n_tok; i++) { /* scatter-add with the gate weight */
             const int choice = sc.slot[first + i];
             const float g = sc.weight[choice];
@@ -162,6 +164,9 @@ int moe_ffn(session *s, int layer, const float *x, int B, float *out, scarce_err
     if (s->moe) stats_update(s->moe, layer, sc.chosen, sc.weight, B);
     free(sc.block);
     return 0;
+kernel_failed:
+    free(sc.block);
+    return scarce_fail(err, "blk.%d experts: %s", layer, kernel_ctx_error(kc));
 }
 
 /* ---- statistics ---------------------------------------------------------------------------- */

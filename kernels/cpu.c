@@ -8,6 +8,7 @@
 #include "ref/ref.h"
 #if defined(__x86_64__)
 #include "x86/avx2.h"
+#include "x86/avx512.h"
 #endif
 #if defined(__aarch64__)
 #include "arm/neon.h"
@@ -27,8 +28,8 @@ static const isa_line isa_list[ISA_COUNT] = {
     [ISA_SCALAR] = {-1, ref_install},
 #if defined(__x86_64__)
     [ISA_AVX2] = {ISA_SCALAR, avx2_install},
-    /* no AVX-512 kernels yet: an AVX-512 CPU runs the AVX2 set, which it supports */
-    [ISA_AVX512] = {ISA_AVX2, NULL},
+    /* the AVX-512 set goes over the AVX2 one: formats without an AVX-512 kernel run AVX2's */
+    [ISA_AVX512] = {ISA_AVX2, avx512_install},
 #endif
 #if defined(__aarch64__)
     [ISA_NEON] = {ISA_SCALAR, neon_install},
@@ -39,11 +40,35 @@ static isa_kernels tables[ISA_COUNT];
 static int filled[ISA_COUNT];
 static isa_level current = ISA_SCALAR;
 
+int cpu_missing_avx512(char *names, size_t size) {
+    static const char *const needed[] = {"avx512f", "avx512bw", "avx512vl", "avx512dq",
+                                         "avx512vnni"};
+    int have[5] = {0}, n_missing = 0;
+#if defined(__x86_64__)
+    /* the set the avx512 kernels are compiled for (Makefile: avx512*.o), each from CPUID
+     * (libgcc also checks that the OS saves the zmm state) */
+    __builtin_cpu_init();
+    have[0] = __builtin_cpu_supports("avx512f"), have[1] = __builtin_cpu_supports("avx512bw");
+    have[2] = __builtin_cpu_supports("avx512vl"), have[3] = __builtin_cpu_supports("avx512dq");
+    have[4] = __builtin_cpu_supports("avx512vnni");
+#endif
+    if (names && size) names[0] = 0;
+    for (int i = 0; i < 5; i++) {
+        if (have[i]) continue;
+        if (names && size) {
+            size_t len = strlen(names);
+            snprintf(names + len, size - len, "%s%s", n_missing ? "/" : "", needed[i]);
+        }
+        n_missing++;
+    }
+    return n_missing;
+}
+
 isa_level cpu_best_isa(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl"))
+    if (!cpu_missing_avx512(NULL, 0) && __builtin_cpu_supports("avx2") &&
+        __builtin_cpu_supports("fma"))
         return ISA_AVX512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ISA_AVX2;
     return ISA_SCALAR;
@@ -80,6 +105,16 @@ static void fill(isa_level isa) {
     filled[isa] = 1;
 }
 
+void kernels_explain_unsupported(isa_level isa, char *msg) {
+    char lacks[64];
+    if (isa == ISA_AVX512 && cpu_missing_avx512(lacks, sizeof lacks))
+        snprintf(msg, 128, "ISA 'avx512' is not supported by this CPU (lacks %s; best: %s)", lacks,
+                 kernels_isa_name(cpu_best_isa()));
+    else
+        snprintf(msg, 128, "ISA '%s' is not supported by this CPU (best: %s)",
+                 kernels_isa_name(isa), kernels_isa_name(cpu_best_isa()));
+}
+
 int kernels_init(const char *isa, char *msg) {
     if (!isa) isa = getenv("SCARCE_ISA");
     isa_level best = cpu_best_isa(), want = best;
@@ -92,9 +127,7 @@ int kernels_init(const char *isa, char *msg) {
             return -1;
         }
         if (!kernels_isa_supported(want)) {
-            if (msg)
-                snprintf(msg, 128, "ISA '%s' is not supported by this CPU (best: %s)", isa,
-                         kernels_isa_name(best));
+            if (msg) kernels_explain_unsupported(want, msg);
             return -1;
         }
     }

@@ -13,6 +13,8 @@
 #ifndef SCARCE_CPU_H
 #define SCARCE_CPU_H
 
+#include <stddef.h>
+
 #include "../quant/types.h"
 #include "gemm.h"
 #include "ops.h"
@@ -48,6 +50,12 @@ int kernels_init(const char *isa, char *msg);
 /* The default ISA, chosen by kernels_init. */
 isa_level kernels_isa(void);
 const char *kernels_isa_name(isa_level isa);
+/* How many of the features the avx512 kernels need (AVX-512 F, BW, VL, DQ, VNNI) this CPU
+ * lacks: 0 = all there. names (size bytes, may be NULL) gets the missing ones, as
+ * "avx512f/avx512vnni". */
+int cpu_missing_avx512(char *names, size_t size);
+/* msg (128 bytes) = why `isa` cannot run here, naming the missing AVX-512 features. */
+void kernels_explain_unsupported(isa_level isa, char *msg);
 /* Best ISA the CPU supports. */
 isa_level cpu_best_isa(void);
 /* 1 when this CPU (and build) runs isa. */

@@ -33,11 +33,6 @@
 /* Dequantized bytes per panel of GEMM_BLAS (about half of a 512 KiB L2). */
 #define BLAS_PANEL_BYTES (256 * 1024)
 
-/* Cache-line aligned buffer (C11 aligned_alloc wants the size a multiple of it). */
-static void *alloc64(size_t bytes) {
-    return aligned_alloc(64, (bytes + 63) / 64 * 64);
-}
-
 const char *gemm_method_name(gemm_method m) {
     static const char *names[] = {"tiles", "own", "blas", "i8x8"};
     return m >= GEMM_TILES && m <= GEMM_I8X8 ? names[m] : "?";
@@ -51,30 +46,20 @@ int gemm_have_blas(void) {
 #endif
 }
 
-/* $SCARCE_GEMM, or -1 for the measured default. */
-static int forced_method(void) {
-    const char *e = getenv("SCARCE_GEMM");
-    if (!e || !*e || strcmp(e, "auto") == 0) return -1;
-    if (strcmp(e, "tiles") == 0) return GEMM_TILES;
-    if (strcmp(e, "own") == 0) return GEMM_OWN;
-    if (strcmp(e, "blas") == 0) return gemm_have_blas() ? GEMM_BLAS : GEMM_OWN;
-    if (strcmp(e, "i8x8") == 0) return GEMM_I8X8;
-    return -1;
+/* The kernels of a type on one ISA's table. */
+static const type_kernels *of_type(const isa_kernels *isa, uint32_t type) {
+    const int i = qtype_index(type);
+    return isa && i >= 0 ? &isa->type[i] : NULL;
 }
 
-/* The kernels of a type on the default ISA, until each model carries its kernel
- * configuration. */
-static const type_kernels *kernels_of_type(uint32_t type) {
-    return kernels_for(kernels_isa(), type);
-}
-
-gemm_method gemm_choose(uint32_t type, int64_t cols, int64_t B) {
+gemm_method gemm_choose(const isa_kernels *isa, uint32_t type, int64_t cols, int64_t B,
+                        int forced) {
     if (B < 2) return GEMM_TILES;
     const quant_type *t = qtype(type);
-    const type_kernels *k = kernels_of_type(type);
+    const type_kernels *k = of_type(isa, type);
     if (!t || !k || !k->dequantize || KC % t->block != 0) return GEMM_TILES;
     const int i8x8 = k->gemm_i8x8;
-    int forced = forced_method();
+    if (forced == GEMM_BLAS && !gemm_have_blas()) forced = GEMM_OWN;
     if (forced == GEMM_I8X8 && !i8x8) forced = GEMM_TILES;
     if (forced >= 0) return (gemm_method)forced;
     /* Measured (SCARCE_KBENCH=1 make test T=gemm_bench, Zen1, 1 thread, loaded machine,
@@ -95,10 +80,12 @@ gemm_method gemm_choose(uint32_t type, int64_t cols, int64_t B) {
     return GEMM_TILES;
 }
 
-float *gemm_pack_x(const float *X, int64_t B, int64_t cols) {
+size_t gemm_pack_x_bytes(int64_t B, int64_t cols) {
+    return (size_t)((B + GEMM_NT - 1) / GEMM_NT) * (size_t)cols * GEMM_NT * sizeof(float);
+}
+
+void gemm_pack_x(const float *X, int64_t B, int64_t cols, float *xt) {
     int64_t groups = (B + GEMM_NT - 1) / GEMM_NT;
-    float *xt = alloc64((size_t)groups * cols * GEMM_NT * sizeof(float));
-    if (!xt) return NULL;
     for (int64_t g = 0; g < groups; g++) {
         float *dst = xt + g * cols * GEMM_NT;
         for (int t = 0; t < GEMM_NT; t++) {
@@ -110,11 +97,10 @@ float *gemm_pack_x(const float *X, int64_t B, int64_t cols) {
             for (int64_t k = 0; k < cols; k++) dst[k * GEMM_NT + t] = X[b * cols + k];
         }
     }
-    return xt;
 }
 
-const float *gemm_prepare(gemm_method m, const float *X, int64_t B, int64_t cols, float **owned) {
-    *owned = NULL;
+const float *gemm_prepare(gemm_method m, const float *X, int64_t B, int64_t cols, float *xt,
+                          size_t xt_bytes) {
 #ifdef SCARCE_BLAS
     if (m == GEMM_BLAS) {
         /* OpenBLAS's thread count is its own global; setting it is idempotent, and this
@@ -124,7 +110,9 @@ const float *gemm_prepare(gemm_method m, const float *X, int64_t B, int64_t cols
         return X;
     }
 #endif
-    return *owned = gemm_pack_x(X, B, cols);
+    if (gemm_pack_x_bytes(B, cols) > xt_bytes) return NULL;
+    gemm_pack_x(X, B, cols, xt);
+    return xt;
 }
 
 void gemm_tile_f32_ref(int64_t kc, const float *xt, const float *w, size_t ldw, float *c, int nr,
@@ -143,6 +131,38 @@ void gemm_tile_f32_ref(int64_t kc, const float *xt, const float *w, size_t ldw, 
 static int own_panel_rows(int64_t cols) {
     int64_t p = OWN_PANEL_BYTES / ((size_t)cols * sizeof(float)) / GEMM_NR * GEMM_NR;
     return p < GEMM_NR ? GEMM_NR : p > OWN_PANEL_MAX ? OWN_PANEL_MAX : (int)p;
+}
+
+#ifdef SCARCE_BLAS
+/* Rows per panel of GEMM_BLAS: BLAS_PANEL_BYTES of floats, at least 8. */
+static int64_t blas_panel_rows(int64_t cols) {
+    int64_t panel = BLAS_PANEL_BYTES / ((size_t)cols * sizeof(float));
+    return panel < 8 ? 8 : panel;
+}
+#endif
+
+/* Packed bytes per panel of GEMM_I8X8 (half of L2: the panel is reread per 4 tokens). */
+#define I8X8_PANEL_BYTES (128 * 1024)
+
+/* Rows per panel of GEMM_I8X8: I8X8_PANEL_BYTES of them, whole packed groups. */
+static int64_t i8x8_panel_rows(size_t row_bytes) {
+    int64_t panel = (int64_t)(I8X8_PANEL_BYTES / row_bytes) / REPACK_ROWS * REPACK_ROWS;
+    return panel < REPACK_ROWS ? REPACK_ROWS : panel;
+}
+
+/* Each panel size above is at most max(its byte budget, its minimum rows x the row), so
+ * the largest matrix bounds every smaller one. */
+void gemm_scratch_size(int64_t max_cols, size_t max_row_bytes, int64_t max_B,
+                       size_t *panel_bytes, size_t *acc_bytes) {
+    size_t f32_row = (size_t)max_cols * sizeof(float), need = OWN_PANEL_BYTES;
+    if (GEMM_NR * f32_row > need) need = GEMM_NR * f32_row;
+    if (BLAS_PANEL_BYTES > need) need = BLAS_PANEL_BYTES;
+    if (8 * f32_row > need) need = 8 * f32_row;
+    if (I8X8_PANEL_BYTES > need) need = I8X8_PANEL_BYTES;
+    if (REPACK_ROWS * max_row_bytes > need) need = REPACK_ROWS * max_row_bytes;
+    *panel_bytes = need;
+    const size_t groups = (size_t)((max_B + GEMM_NT - 1) / GEMM_NT);
+    *acc_bytes = groups * OWN_PANEL_MAX * GEMM_NT * sizeof(float);
 }
 
 /* Rows [p0, p0 + np) of W against all groups; c is [groups][panel][GEMM_NT]. The panel is
@@ -175,15 +195,17 @@ static void own_panel(const quant_type *t, dequantize_fn dequantize, const char 
 }
 
 static int own_rows(const quant_type *t, const char *w, size_t row_bytes, int64_t r0, int64_t r1,
-                    int64_t cols, const float *xt, int64_t B, float *Y, size_t ldy) {
+                    int64_t cols, const float *xt, int64_t B, float *Y, size_t ldy,
+                    const isa_kernels *isa, const gemm_scratch *scratch) {
     int64_t groups = (B + GEMM_NT - 1) / GEMM_NT;
     int panel = own_panel_rows(cols), in_place = t->id == QT_F32;
-    float *wbuf = in_place ? NULL : alloc64((size_t)panel * cols * sizeof(float));
-    float *c = alloc64((size_t)groups * panel * GEMM_NT * sizeof(float));
-    int ok = (wbuf || in_place) && c;
-    dequantize_fn dequantize = kernels_of_type(t->id)->dequantize;
-    gemm_tile_fn kernel = kernels_of(kernels_isa())->gemm_tile;
-    for (int64_t p0 = r0; ok && p0 < r1; p0 += panel) {
+    if ((!in_place && (size_t)panel * cols * sizeof(float) > scratch->panel_bytes) ||
+        (size_t)groups * panel * GEMM_NT * sizeof(float) > scratch->acc_bytes)
+        return -1;
+    float *wbuf = in_place ? NULL : scratch->panel, *c = scratch->acc;
+    dequantize_fn dequantize = of_type(isa, t->id)->dequantize;
+    gemm_tile_fn kernel = isa->gemm_tile;
+    for (int64_t p0 = r0; p0 < r1; p0 += panel) {
         int np = r1 - p0 < panel ? (int)(r1 - p0) : panel;
         own_panel(t, dequantize, w, row_bytes, p0, np, panel, cols, xt, groups, wbuf, c, kernel);
         for (int64_t b = 0; b < B; b++) {
@@ -192,18 +214,17 @@ static int own_rows(const quant_type *t, const char *w, size_t row_bytes, int64_
             for (int r = 0; r < np; r++) y[r] = cb[r * GEMM_NT];
         }
     }
-    free(wbuf), free(c);
-    return ok ? 0 : -1;
+    return 0;
 }
 
 #ifdef SCARCE_BLAS
 static int blas_rows(const quant_type *t, const char *w, size_t row_bytes, int64_t r0, int64_t r1,
-                     int64_t cols, const float *X, int64_t B, float *Y, size_t ldy) {
-    int64_t panel = BLAS_PANEL_BYTES / ((size_t)cols * sizeof(float));
-    if (panel < 8) panel = 8;
-    float *wbuf = alloc64((size_t)panel * cols * sizeof(float));
-    if (!wbuf) return -1;
-    dequantize_fn dequantize = kernels_of_type(t->id)->dequantize;
+                     int64_t cols, const float *X, int64_t B, float *Y, size_t ldy,
+                     const isa_kernels *isa, const gemm_scratch *scratch) {
+    int64_t panel = blas_panel_rows(cols);
+    if ((size_t)panel * cols * sizeof(float) > scratch->panel_bytes) return -1;
+    float *wbuf = scratch->panel;
+    dequantize_fn dequantize = of_type(isa, t->id)->dequantize;
     for (int64_t p0 = r0; p0 < r1; p0 += panel) {
         int64_t np = r1 - p0 < panel ? r1 - p0 : panel;
         for (int64_t r = 0; r < np; r++)
@@ -211,35 +232,33 @@ static int blas_rows(const quant_type *t, const char *w, size_t row_bytes, int64
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)np, (int)cols, 1.0f, X,
                     (int)cols, wbuf, (int)cols, 0.0f, Y + p0, (int)ldy);
     }
-    free(wbuf);
     return 0;
 }
 #endif
 
 int gemm_rows(gemm_method m, const quant_type *t, const char *w, size_t row_bytes, int64_t r0,
-              int64_t r1, int64_t cols, const float *x, int64_t B, float *Y, size_t ldy) {
+              int64_t r1, int64_t cols, const float *x, int64_t B, float *Y, size_t ldy,
+              const isa_kernels *isa, const gemm_scratch *scratch) {
 #ifdef SCARCE_BLAS
-    if (m == GEMM_BLAS) return blas_rows(t, w, row_bytes, r0, r1, cols, x, B, Y, ldy);
+    if (m == GEMM_BLAS)
+        return blas_rows(t, w, row_bytes, r0, r1, cols, x, B, Y, ldy, isa, scratch);
 #endif
-    return own_rows(t, w, row_bytes, r0, r1, cols, x, B, Y, ldy);
+    return own_rows(t, w, row_bytes, r0, r1, cols, x, B, Y, ldy, isa, scratch);
 }
 
 /* ---- GEMM_I8X8 ---- */
-
-/* Packed bytes per panel of GEMM_I8X8 (half of L2: the panel is reread per 4 tokens). */
-#define I8X8_PANEL_BYTES (128 * 1024)
 
 /* The load-time layout of repack.h, made per batch for weights that were not packed at
  * load (SCARCE_REPACK=0): panels of rows into the 8-row interleaved layout, then repack.h's
  * kernel; the last rows % 8 go through the type's own tile. */
 int gemm_i8x8_rows(uint32_t type, const char *w, size_t row_bytes, int64_t r0, int64_t r1,
-                   int64_t cols, const void *act, size_t act_row, int64_t B, float *Y, size_t ldy) {
-    const type_kernels *k = kernels_of_type(type);
+                   int64_t cols, const void *act, size_t act_row, int64_t B, float *Y, size_t ldy,
+                   const isa_kernels *isa, const gemm_scratch *scratch) {
+    const type_kernels *k = of_type(isa, type);
     if (!k || !k->packed_tile || !k->packed_layout) return -1;
-    int64_t panel = (int64_t)(I8X8_PANEL_BYTES / row_bytes) / REPACK_ROWS * REPACK_ROWS;
-    if (panel < REPACK_ROWS) panel = REPACK_ROWS;
-    char *buf = alloc64((size_t)panel * row_bytes);
-    if (!buf) return -1;
+    int64_t panel = i8x8_panel_rows(row_bytes);
+    if ((size_t)panel * row_bytes > scratch->panel_bytes) return -1;
+    char *buf = scratch->panel;
     for (int64_t p0 = r0; p0 < r1; p0 += panel) {
         int64_t np = r1 - p0 < panel ? r1 - p0 : panel, full = np / REPACK_ROWS * REPACK_ROWS;
         if (full) {
@@ -251,6 +270,5 @@ int gemm_i8x8_rows(uint32_t type, const char *w, size_t row_bytes, int64_t r0, i
                 k->vec_dot(cols, &Y[b * ldy + r], w + r * row_bytes,
                            (const char *)act + b * act_row);
     }
-    free(buf);
     return 0;
 }

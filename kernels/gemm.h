@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 struct quant_type;
+struct isa_kernels; /* kernels/cpu.h: the kernel table of one ISA */
 
 typedef enum {
     GEMM_TILES = 0, /* quantized dot products (vec_dot_tile / vec_dot), no f32 GEMM */
@@ -33,34 +34,53 @@ typedef enum {
 /* Weight rows per micro-kernel call. */
 #define GEMM_NR 6
 
-/* Path for B tokens of weight type `type` with rows of `cols` elements. $SCARCE_GEMM =
- * tiles|own|blas forces one (blas falls back to own in builds without BLAS). */
-gemm_method gemm_choose(uint32_t type, int64_t cols, int64_t B);
+/* Path for B tokens of weight type `type` with rows of `cols` elements on the kernels of
+ * isa. forced: -1 for the measured choice, or the method a kernel configuration forces
+ * (kernels/kconfig.h; i8x8 where the type or ISA has none runs the tiles). */
+gemm_method gemm_choose(const struct isa_kernels *isa, uint32_t type, int64_t cols, int64_t B,
+                        int forced);
 /* 1 when this build links OpenBLAS. */
 int gemm_have_blas(void);
 const char *gemm_method_name(gemm_method m);
 
+/* Scratch of one thread for gemm_rows / gemm_i8x8_rows, allocated once (matmul.c: per
+ * thread of a kernel context, at model load) so that no batch allocates. */
+typedef struct {
+    void *panel;       /* dequantized (own, blas) or repacked (i8x8) rows; 64-byte aligned */
+    size_t panel_bytes;
+    float *acc;        /* GEMM_OWN's accumulators [groups][panel rows][GEMM_NT]; aligned */
+    size_t acc_bytes;
+} gemm_scratch;
+/* Bytes a gemm_scratch needs for every matrix of at most max_cols columns and
+ * max_row_bytes bytes per row, and batches of at most max_B tokens. */
+void gemm_scratch_size(int64_t max_cols, size_t max_row_bytes, int64_t max_B,
+                       size_t *panel_bytes, size_t *acc_bytes);
+/* Bytes of gemm_pack_x's output for B tokens of cols. */
+size_t gemm_pack_x_bytes(int64_t B, int64_t cols);
+
 /* X[B][cols] transposed into groups of GEMM_NT tokens, xt[g][k][GEMM_NT], tokens past B
- * zero; what GEMM_OWN reads. Returns NULL when out of memory. free() it. */
-float *gemm_pack_x(const float *X, int64_t B, int64_t cols);
+ * zero, into xt (gemm_pack_x_bytes, 64-byte aligned); what GEMM_OWN reads. */
+void gemm_pack_x(const float *X, int64_t B, int64_t cols, float *xt);
 /* The activations method m reads, from the calling (single) thread before gemm_rows:
- * gemm_pack_x(X) for GEMM_OWN (*owned = it, free() after), X for GEMM_BLAS (and OpenBLAS
- * is set to one thread: it runs inside ours). NULL when out of memory. */
-const float *gemm_prepare(gemm_method m, const float *X, int64_t B, int64_t cols, float **owned);
+ * gemm_pack_x(X) into xt for GEMM_OWN, X for GEMM_BLAS (and OpenBLAS is set to one
+ * thread: it runs inside ours). NULL when xt_bytes is too small for B x cols. */
+const float *gemm_prepare(gemm_method m, const float *X, int64_t B, int64_t cols, float *xt,
+                          size_t xt_bytes);
 
 /* Y[b * ldy + r] = dot(row r of W, X[b]) for r in [r0, r1), b < B. W's rows are
  * row_bytes apart, of type t; x is what gemm_prepare(m, X, ...) returned. Called from
- * several threads at once on disjoint row ranges. Returns -1 when a panel buffer cannot
- * be allocated. */
+ * several threads at once on disjoint row ranges, each with its own scratch. Returns -1
+ * when the scratch is too small for cols and B. */
 int gemm_rows(gemm_method m, const struct quant_type *t, const char *w, size_t row_bytes,
               int64_t r0, int64_t r1, int64_t cols, const float *x, int64_t B, float *Y,
-              size_t ldy);
+              size_t ldy, const struct isa_kernels *isa, const gemm_scratch *scratch);
 
 /* GEMM_I8X8: Y[b * ldy + r] for r in [r0, r1), b < B, from q4_0 or q8_0 rows (type) and
- * the q8_0 activations act (B rows of act_row bytes, as matmul converts them). -1: out of
- * memory or no kernel for the type. */
+ * the q8_0 activations act (B rows of act_row bytes, as matmul converts them). -1: the
+ * scratch is too small for row_bytes, or no kernel for the type. */
 int gemm_i8x8_rows(uint32_t type, const char *w, size_t row_bytes, int64_t r0, int64_t r1,
-                   int64_t cols, const void *act, size_t act_row, int64_t B, float *Y, size_t ldy);
+                   int64_t cols, const void *act, size_t act_row, int64_t B, float *Y, size_t ldy,
+                   const struct isa_kernels *isa, const gemm_scratch *scratch);
 
 /* The micro-kernel: c[r][t] (+)= sum_k w[r * ldw + k] * xt[k][t] for r < nr <= GEMM_NR,
  * t < GEMM_NT; accumulate = 0 overwrites c. */

@@ -16,6 +16,7 @@
 
 #include <omp.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,22 +39,34 @@ _Static_assert(ROW_ALIGN % REPACK_ROWS == 0 && TILE_ROWS % REPACK_ROWS == 0,
 /* Rows per dynamically scheduled chunk of the large-batch paths (a multiple of ROW_ALIGN). */
 #define BATCH_CHUNK_ROWS 64
 
-static int n_threads_set = 1;
-
 /* Threads or not, learned per size class (log2 of weight bytes x tokens): on a shared
  * machine a fork/join waits for the other core whenever it is taken (measured: TinyLlama
  * q4_0 decode, load 6 on 2 cores, -t 2 at 0.8 tok/s vs 4.2 with -t 1), so each class keeps
  * a running mean of ns per byte for one thread and for all, uses the faster, and retries
- * the other every EXPLORE_EVERY calls. SCARCE_ADAPT_THREADS=0 always uses all threads.
- * matmul is called from one thread at a time (the forward pass), so no locking. */
+ * the other every EXPLORE_EVERY calls. adapt_threads = 0 always uses all threads. A
+ * context is used from one thread at a time (the forward pass), so no locking. */
 #define N_CLASSES 48
 #define EXPLORE_EVERY 16
 typedef struct {
     double ns_per_byte[2]; /* [0] one thread, [1] all; 0 = not measured yet */
     unsigned calls;
 } thread_choice;
-static thread_choice choices[N_CLASSES];
-static int adapt = -1; /* -1: read SCARCE_ADAPT_THREADS on first use */
+
+/* Activation conversions: slot i holds the i-th distinct dot type of a matmul_multi call. */
+#define ACT_SLOTS 4
+
+struct kernel_ctx {
+    kernel_config cfg;
+    const isa_kernels *kernels; /* the table of cfg.isa (kernels/cpu.h) */
+    kernel_shape shape;
+    thread_choice choices[N_CLASSES];
+    char *act[ACT_SLOTS]; /* act_bytes each: max_batch rows of the widest dot-type row */
+    size_t act_bytes;
+    float *xt; /* GEMM_OWN's packed activations, xt_bytes */
+    size_t xt_bytes;
+    gemm_scratch scratch[KERNEL_MAX_THREADS]; /* [0, cfg.threads) allocated */
+    char error[160];
+};
 
 static int size_class(double work) {
     int c = 0;
@@ -62,13 +75,9 @@ static int size_class(double work) {
 }
 
 /* 1: run this class on all threads. */
-static int choose_parallel(int cls) {
-    if (adapt < 0) {
-        const char *e = getenv("SCARCE_ADAPT_THREADS");
-        adapt = !(e && strcmp(e, "0") == 0);
-    }
-    if (!adapt) return 1;
-    thread_choice *c = &choices[cls];
+static int choose_parallel(kernel_ctx *k, int cls) {
+    if (!k->cfg.adapt_threads) return 1;
+    thread_choice *c = &k->choices[cls];
     c->calls++;
     if (c->ns_per_byte[1] == 0) return 1;
     if (c->ns_per_byte[0] == 0) return 0;
@@ -76,52 +85,112 @@ static int choose_parallel(int cls) {
     return c->calls % EXPLORE_EVERY == 0 ? !best : best;
 }
 
-static void record_time(int cls, int parallel, double seconds, double work) {
-    double x = seconds * 1e9 / work, *v = &choices[cls].ns_per_byte[parallel];
+static void record_time(kernel_ctx *k, int cls, int parallel, double seconds, double work) {
+    double x = seconds * 1e9 / work, *v = &k->choices[cls].ns_per_byte[parallel];
     *v = *v == 0 ? x : 0.75 * *v + 0.25 * x;
 }
 
-void kernels_set_threads(int n_threads) {
-    n_threads_set = n_threads > 0 ? n_threads : 1;
-    omp_set_num_threads(n_threads_set);
+/* ---- the context: configuration, learned choices, scratch ---- */
+
+void kernel_shape_add(kernel_shape *shape, const qmatrix *W) {
+    if (W->cols > shape->max_cols) shape->max_cols = W->cols;
+    if (W->row_bytes > shape->max_row_bytes) shape->max_row_bytes = W->row_bytes;
 }
 
-int kernels_threads(void) {
-    return n_threads_set;
-}
-
-/* Activation buffers reused from call to call (a malloc + free per matmul was ~7 per layer
- * per token), one set per calling thread so concurrent callers never share one. Slot i
- * holds the i-th distinct dot type of a matmul_multi call. They live until the thread
- * ends (a few KB per token, B x cols at most). */
-#define ACT_SLOTS 4
-static _Thread_local struct {
-    char *buf;
-    size_t cap;
-} act_slots[ACT_SLOTS];
-
-static char *act_buffer(int slot, size_t bytes) {
-    if (act_slots[slot].cap < bytes) {
-        free(act_slots[slot].buf);
-        act_slots[slot].buf = malloc(bytes);
-        if (!act_slots[slot].buf) abort(); /* B x cols bytes: out of memory is not recoverable */
-        act_slots[slot].cap = bytes;
+/* Bytes of the widest converted activation row of `cols` in any dot type (whole blocks;
+ * f32 activations are used in place). */
+static size_t max_act_row(int64_t cols) {
+    size_t most = 64;
+    for (int i = 0; qtype_at(i); i++) {
+        const quant_type *dt = qtype(qtype_at(i)->dot_type);
+        if (!dt || dt->id == QT_F32) continue;
+        size_t bytes = (size_t)((cols + dt->block - 1) / dt->block) * dt->block_bytes;
+        if (bytes > most) most = bytes;
     }
-    return act_slots[slot].buf;
+    return most;
 }
+
+/* Cache-line aligned buffer (C11 aligned_alloc wants the size a multiple of it). */
+static void *alloc64(size_t bytes) {
+    return aligned_alloc(64, (bytes + 63) / 64 * 64);
+}
+
+/* Scratch of threads [from, to); -1 when out of memory (those allocated stay). */
+static int alloc_thread_scratch(kernel_ctx *k, int from, int to) {
+    size_t panel, acc;
+    gemm_scratch_size(k->shape.max_cols, k->shape.max_row_bytes, k->shape.max_batch, &panel, &acc);
+    for (int t = from; t < to; t++) {
+        gemm_scratch *sc = &k->scratch[t];
+        if (!sc->panel && !(sc->panel = alloc64(panel))) return -1;
+        if (!sc->acc && !(sc->acc = alloc64(acc))) return -1;
+        sc->panel_bytes = panel, sc->acc_bytes = acc;
+    }
+    return 0;
+}
+
+kernel_ctx *kernel_ctx_new(const kernel_config *cfg, const kernel_shape *shape, char *msg) {
+    if (kernel_config_check(cfg, msg)) return NULL;
+    if (!kernels_of(cfg->isa)) {
+        snprintf(msg, 128, "no %s kernels: kernels_init has not run", kernels_isa_name(cfg->isa));
+        return NULL;
+    }
+    kernel_ctx *k = calloc(1, sizeof *k);
+    if (!k) goto oom;
+    k->cfg = *cfg, k->shape = *shape, k->kernels = kernels_of(cfg->isa);
+    if (k->shape.max_batch < 1) k->shape.max_batch = 1;
+    if (k->shape.max_cols < 1) k->shape.max_cols = 1;
+    k->act_bytes = max_act_row(k->shape.max_cols) * (size_t)k->shape.max_batch;
+    k->xt_bytes = gemm_pack_x_bytes(k->shape.max_batch, k->shape.max_cols);
+    for (int i = 0; i < ACT_SLOTS; i++)
+        if (!(k->act[i] = alloc64(k->act_bytes))) goto oom;
+    if (!(k->xt = alloc64(k->xt_bytes)) || alloc_thread_scratch(k, 0, cfg->threads)) goto oom;
+    return k;
+oom:
+    kernel_ctx_free(k);
+    snprintf(msg, 128,
+             "out of memory for the kernel scratch (%lld columns, %lld tokens, %d threads)",
+             (long long)shape->max_cols, (long long)shape->max_batch, cfg->threads);
+    return NULL;
+}
+
+void kernel_ctx_free(kernel_ctx *k) {
+    if (!k) return;
+    for (int i = 0; i < ACT_SLOTS; i++) free(k->act[i]);
+    for (int t = 0; t < KERNEL_MAX_THREADS; t++) free(k->scratch[t].panel), free(k->scratch[t].acc);
+    free(k->xt);
+    free(k);
+}
+
+const kernel_config *kernel_ctx_config(const kernel_ctx *k) { return &k->cfg; }
+
+const char *kernel_ctx_error(const kernel_ctx *k) { return k->error; }
+
+int kernel_ctx_set_threads(kernel_ctx *k, int n_threads, char *msg) {
+    kernel_config want = k->cfg;
+    want.threads = n_threads;
+    if (kernel_config_check(&want, msg)) return -1;
+    if (alloc_thread_scratch(k, 0, n_threads)) {
+        snprintf(msg, 128, "out of memory for the kernel scratch of %d threads", n_threads);
+        return -1;
+    }
+    k->cfg.threads = n_threads;
+    return 0;
+}
+
+void kernel_ctx_bind_threads(const kernel_ctx *k) { omp_set_num_threads(k->cfg.threads); }
 
 /* Converts B activation rows to the weight type's dot_type into buffer `slot`; returns X
  * itself for f32. */
-static const void *convert_activations(const quant_type *t, const float *X, int64_t B, int64_t cols,
-                                       size_t *act_row, int slot) {
+static const void *convert_activations(kernel_ctx *k, const quant_type *t, const float *X,
+                                       int64_t B, int64_t cols, size_t *act_row, int slot) {
     if (t->dot_type == QT_F32) {
         *act_row = (size_t)cols * sizeof(float);
         return X;
     }
     const quant_type *dt = qtype(t->dot_type);
-    from_float_fn from_float = kernels_for(kernels_isa(), t->dot_type)->from_float;
+    from_float_fn from_float = kernels_for(k->cfg.isa, t->dot_type)->from_float;
     *act_row = qtype_row_bytes(t->dot_type, cols);
-    char *buf = act_buffer(slot, *act_row * (size_t)B);
+    char *buf = k->act[slot]; /* fits: check_fits() bounds B and cols */
     for (int64_t b = 0; b < B; b++) {
         if (from_float)
             from_float(X + b * cols, buf + b * *act_row, cols);
@@ -140,33 +209,29 @@ typedef struct {
     float *Y;
     gemm_method gemm; /* GEMM_TILES: the fields above; else the f32 path below */
     const quant_type *t;
-    const float *gemm_x; /* gemm_prepare()'s activations */
+    const float *gemm_x;     /* gemm_prepare()'s activations */
+    const isa_kernels *isa; /* the context's ISA table (the GEMM paths' kernels) */
 } matmul_job;
 
-/* Rows [r0, r1) of the job against all B activation rows, panel by panel. */
-static void matmul_rows(const matmul_job *job, int64_t r0, int64_t r1) {
+/* Rows [r0, r1) of the job against all B activation rows, panel by panel, with the
+ * calling thread's scratch. -1 when a GEMM path finds the scratch too small. */
+static int matmul_rows(const matmul_job *job, int64_t r0, int64_t r1, const gemm_scratch *sc) {
     const int64_t cols = job->cols, rows = job->rows;
-    if (job->gemm == GEMM_I8X8) {
-        if (gemm_i8x8_rows(job->t->id, job->w, job->row_bytes, r0, r1, cols, job->act, job->act_row,
-                           job->B, job->Y, (size_t)rows) != 0)
-            abort(); /* a packed panel of 128 KiB: out of memory is not recoverable here */
-        return;
-    }
-    if (job->gemm != GEMM_TILES) {
-        if (gemm_rows(job->gemm, job->t, job->w, job->row_bytes, r0, r1, cols, job->gemm_x, job->B,
-                      job->Y, (size_t)rows) != 0)
-            abort(); /* a panel of ~100 KiB: out of memory here is not recoverable */
-        return;
-    }
+    if (job->gemm == GEMM_I8X8)
+        return gemm_i8x8_rows(job->t->id, job->w, job->row_bytes, r0, r1, cols, job->act,
+                              job->act_row, job->B, job->Y, (size_t)rows, job->isa, sc);
+    if (job->gemm != GEMM_TILES)
+        return gemm_rows(job->gemm, job->t, job->w, job->row_bytes, r0, r1, cols, job->gemm_x,
+                         job->B, job->Y, (size_t)rows, job->isa, sc);
     if (job->tile && job->B == 1) {
         job->tile(cols, &job->Y[r0], 0, job->w + r0 * job->row_bytes, job->row_bytes,
                   (int)(r1 - r0), job->act, job->act_row, 1);
-        return;
+        return 0;
     }
     if (job->B == 1) {
         for (int64_t r = r0; r < r1; r++)
             job->dot(cols, &job->Y[r], job->w + r * job->row_bytes, job->act);
-        return;
+        return 0;
     }
     int64_t panel = (int64_t)(PANEL_BYTES / (job->row_bytes ? job->row_bytes : 1));
     if (panel < 1) panel = 1;
@@ -184,6 +249,7 @@ static void matmul_rows(const matmul_job *job, int64_t r0, int64_t r1) {
             for (int64_t r = p0; r < p1; r++) job->dot(cols, &y[r], job->w + r * job->row_bytes, x);
         }
     }
+    return 0;
 }
 
 /* matmul_multi: the n matrices' ROW_ALIGN-row units laid end to end, unit u of matrix i
@@ -212,19 +278,22 @@ static int64_t multi_boundary(const matmul_job *jobs, int n, int k, int nth) {
     return first_unit;
 }
 
-/* Runs global units [u0, u1) of the jobs. */
-static void multi_run(const matmul_job *jobs, int n, int64_t u0, int64_t u1) {
+/* Runs global units [u0, u1) of the jobs; -1 when one of them fails. */
+static int multi_run(const matmul_job *jobs, int n, int64_t u0, int64_t u1,
+                     const gemm_scratch *sc) {
     int64_t first_unit = 0;
+    int rc = 0;
     for (int i = 0; i < n && first_unit < u1; i++) {
         const int64_t units = units_of(&jobs[i]);
         int64_t a = u0 > first_unit ? u0 - first_unit : 0, b = u1 - first_unit;
         if (b > units) b = units;
         if (a < b) {
             int64_t r1 = b * ROW_ALIGN < jobs[i].rows ? b * ROW_ALIGN : jobs[i].rows;
-            matmul_rows(&jobs[i], a * ROW_ALIGN, r1);
+            rc |= matmul_rows(&jobs[i], a * ROW_ALIGN, r1, sc);
         }
         first_unit += units;
     }
+    return rc;
 }
 
 /* Each thread's share of units, handed out in pieces so that a thread done early takes
@@ -234,7 +303,6 @@ static void multi_run(const matmul_job *jobs, int n, int64_t u0, int64_t u1) {
  * owner and thief claim with one compare-and-swap; one cache line per thread. The owner
  * streams its share front to back as with static halves (dynamic chunks handed out in
  * turn were measured slower for B = 1: interleaved slices break the prefetchers' streams). */
-#define MAX_THREADS 64
 #define STEAL_UNITS 4 /* 64 rows: ~70 KB of TinyLlama q4_0, ~5 us of streaming */
 typedef struct {
     _Alignas(64) _Atomic uint64_t range;
@@ -258,39 +326,34 @@ static int claim(share *sh, int from_back, int64_t *u0, int64_t *u1) {
     return 1;
 }
 
-static int steal_enabled(void) {
-    static int enabled = -1; /* $SCARCE_STEAL=0: static shares only (A/B measurement) */
-    if (enabled < 0) {
-        const char *e = getenv("SCARCE_STEAL");
-        enabled = !(e && strcmp(e, "0") == 0);
-    }
-    return enabled;
-}
-
-/* The jobs' rows on nth threads: share k = units [multi_boundary(k), multi_boundary(k + 1)). */
-static void run_shared(const matmul_job *jobs, int n, int nth) {
-    if (nth > MAX_THREADS) nth = MAX_THREADS;
-    share shares[MAX_THREADS];
+/* The jobs' rows on nth <= cfg.threads threads: share k = units [multi_boundary(k),
+ * multi_boundary(k + 1)). cfg.steal = 0: static shares only (A/B measurement). */
+static int run_shared(kernel_ctx *kc, const matmul_job *jobs, int n, int nth) {
+    share shares[KERNEL_MAX_THREADS];
     for (int k = 0; k < nth; k++)
         atomic_init(&shares[k].range, pack_range((uint64_t)multi_boundary(jobs, n, k, nth),
                                                  (uint64_t)multi_boundary(jobs, n, k + 1, nth)));
-    const int steal = steal_enabled();
-#pragma omp parallel num_threads(nth)
+    const int steal = kc->cfg.steal;
+    int failed = 0;
+#pragma omp parallel num_threads(nth) reduction(| : failed)
     {
         const int ith = omp_get_thread_num(), nt = omp_get_num_threads();
+        const gemm_scratch *sc = &kc->scratch[ith];
         int64_t u0, u1;
         /* Fewer threads than asked (nt < nth): the shares nobody owns are stolen. */
         for (int k = ith; k < nth; k += nt)
-            while (claim(&shares[k], 0, &u0, &u1)) multi_run(jobs, n, u0, u1);
+            while (claim(&shares[k], 0, &u0, &u1)) failed |= multi_run(jobs, n, u0, u1, sc);
         for (int d = 1; d < nth && (steal || nt < nth); d++)
-            while (claim(&shares[(ith + d) % nth], 1, &u0, &u1)) multi_run(jobs, n, u0, u1);
+            while (claim(&shares[(ith + d) % nth], 1, &u0, &u1))
+                failed |= multi_run(jobs, n, u0, u1, sc);
     }
+    return failed ? -1 : 0;
 }
 
 /* The job for W x B tokens into Y, without its activations (job.act / job.gemm_x). */
-static matmul_job make_job(const qmatrix *W, int64_t B, float *Y) {
+static matmul_job make_job(const kernel_ctx *kc, const qmatrix *W, int64_t B, float *Y) {
     const quant_type *t = qtype(W->type);
-    const type_kernels *k = kernels_for(kernels_isa(), W->type); /* default ISA for now */
+    const type_kernels *k = kernels_for(kc->cfg.isa, W->type);
     matmul_job job = {.w = W->data,
                       .row_bytes = W->row_bytes,
                       .rows = W->rows,
@@ -300,7 +363,8 @@ static matmul_job make_job(const qmatrix *W, int64_t B, float *Y) {
                       .tile = k->vec_dot_tile,
                       .Y = Y,
                       .t = t,
-                      .gemm = gemm_choose(W->type, W->cols, B)};
+                      .isa = kc->kernels,
+                      .gemm = gemm_choose(kc->kernels, W->type, W->cols, B, kc->cfg.gemm)};
     /* Packed copy (repack.h): its tile kernel takes the same arguments, rows starting at
      * r0 % 8 == 0 sit at r0 row_bytes as in the file. Larger batches keep the file layout. */
     vec_dot_tile_fn packed = W->packed && B <= REPACK_MAX_BATCH ? k->packed_tile : NULL;
@@ -310,51 +374,76 @@ static matmul_job make_job(const qmatrix *W, int64_t B, float *Y) {
 
 /* Threads for `work` (weight bytes x tokens) over `rows` rows in all; *timed = 1 when the
  * caller must record_time() the class. */
-static int threads_for(double work, int64_t rows, int *cls, int *timed) {
-    int nth = n_threads_set;
+static int threads_for(kernel_ctx *k, double work, int64_t rows, int *cls, int *timed) {
+    int nth = k->cfg.threads;
     if (work < PARALLEL_MIN_BYTES || rows < 2 * ROW_ALIGN) nth = 1;
     *cls = size_class(work), *timed = nth > 1;
-    if (*timed && !choose_parallel(*cls)) nth = 1;
+    if (*timed && !choose_parallel(k, *cls)) nth = 1;
     return nth;
 }
 
-void matmul(const qmatrix *W, const float *X, int64_t B, float *Y) {
-    float *gemm_owned = NULL;
-    matmul_job job = make_job(W, B, Y);
+static int fail(kernel_ctx *k, const char *fmt, long long a, long long b) {
+    snprintf(k->error, sizeof k->error, fmt, a, b);
+    return -1;
+}
+
+/* 0 when W x B tokens fits the context's scratch (kernel_ctx_new's shape); every
+ * scratch size grows with cols, row bytes and B, so the shape bounds them all. */
+static int check_fits(kernel_ctx *k, const qmatrix *W, int64_t B) {
+    const kernel_shape *s = &k->shape;
+    if (B < 1 || B > s->max_batch)
+        return fail(k, "matmul: batch of %lld tokens, the kernel scratch holds %lld", B,
+                    s->max_batch);
+    if (W->cols > s->max_cols || W->row_bytes > s->max_row_bytes)
+        return fail(k, "matmul: rows of %lld columns, the kernel scratch holds %lld", W->cols,
+                    s->max_cols);
+    return 0;
+}
+
+/* Runs the job on nth threads (rows split as the path wants); -1 when a path fails. */
+static int run_job(kernel_ctx *k, const matmul_job *job, int nth) {
+    if (nth == 1) return matmul_rows(job, 0, job->rows, &k->scratch[0]);
+    if (job->gemm == GEMM_TILES) return run_shared(k, job, 1, nth);
+    /* Large batches are compute-bound: chunks handed out as threads come free, so a
+     * thread whose core is shared with another process does less instead of making
+     * the others wait at the join (TinyLlama q4_0 pp128 -t 2 with load 6 on 2 cores,
+     * alternating runs: halves 3.6 / 5.7 tok/s, chunks 5.7 / 5.8; noisy but never
+     * worse). One thread keeps the single call above. */
+    const int64_t n_chunks = (job->rows + BATCH_CHUNK_ROWS - 1) / BATCH_CHUNK_ROWS;
+    int failed = 0;
+#pragma omp parallel for num_threads(nth) schedule(dynamic, 1) reduction(| : failed)
+    for (int64_t c = 0; c < n_chunks; c++) {
+        int64_t r0 = c * BATCH_CHUNK_ROWS, r1 = r0 + BATCH_CHUNK_ROWS;
+        failed |= matmul_rows(job, r0, r1 < job->rows ? r1 : job->rows,
+                              &k->scratch[omp_get_thread_num()]);
+    }
+    return failed ? -1 : 0;
+}
+
+int matmul(kernel_ctx *k, const qmatrix *W, const float *X, int64_t B, float *Y) {
+    if (check_fits(k, W, B)) return -1;
+    matmul_job job = make_job(k, W, B, Y);
     if (job.gemm == GEMM_OWN || job.gemm == GEMM_BLAS) {
-        job.gemm_x = gemm_prepare(job.gemm, X, B, W->cols, &gemm_owned);
-        if (!job.gemm_x) abort(); /* B x cols floats, as for convert_activations */
+        job.gemm_x = gemm_prepare(job.gemm, X, B, W->cols, k->xt, k->xt_bytes);
+        if (!job.gemm_x)
+            return fail(k, "matmul: %lld x %lld packed activations do not fit", B, W->cols);
     } else {
-        job.act = convert_activations(job.t, X, B, W->cols, &job.act_row, 0);
+        job.act = convert_activations(k, job.t, X, B, W->cols, &job.act_row, 0);
     }
     /* Work scales with weight bytes x tokens; rows must give each thread a slice. */
     double work = (double)W->rows * (double)W->row_bytes * (double)B;
-    int cls, timed, nth = threads_for(work, W->rows, &cls, &timed);
+    int cls, timed, nth = threads_for(k, work, W->rows, &cls, &timed);
     double t0 = timed ? omp_get_wtime() : 0;
-    if (nth == 1) {
-        matmul_rows(&job, 0, W->rows);
-    } else if (job.gemm != GEMM_TILES) {
-        /* Large batches are compute-bound: chunks handed out as threads come free, so a
-         * thread whose core is shared with another process does less instead of making
-         * the others wait at the join (TinyLlama q4_0 pp128 -t 2 with load 6 on 2 cores,
-         * alternating runs: halves 3.6 / 5.7 tok/s, chunks 5.7 / 5.8; noisy but never
-         * worse). One thread keeps the single call above. */
-        int64_t n_chunks = (W->rows + BATCH_CHUNK_ROWS - 1) / BATCH_CHUNK_ROWS;
-#pragma omp parallel for num_threads(nth) schedule(dynamic, 1)
-        for (int64_t c = 0; c < n_chunks; c++) {
-            int64_t r0 = c * BATCH_CHUNK_ROWS, r1 = r0 + BATCH_CHUNK_ROWS;
-            matmul_rows(&job, r0, r1 < W->rows ? r1 : W->rows);
-        }
-    } else {
-        run_shared(&job, 1, nth);
-    }
-    if (timed) record_time(cls, nth > 1, omp_get_wtime() - t0, work);
-    free(gemm_owned);
+    if (run_job(k, &job, nth))
+        return fail(k, "matmul: a batch panel of %lld columns x %lld tokens does not fit the "
+                    "kernel scratch", W->cols, B);
+    if (timed) record_time(k, cls, nth > 1, omp_get_wtime() - t0, work);
+    return 0;
 }
 
 /* The n matrices' activations: one conversion per distinct dot type. 0, or -1 when the
  * types need more than ACT_SLOTS buffers. */
-static int multi_activations(matmul_job *jobs, int n, const float *X, int64_t B) {
+static int multi_activations(kernel_ctx *k, matmul_job *jobs, int n, const float *X, int64_t B) {
     int slots = 0;
     for (int i = 0; i < n; i++) {
         int same = -1;
@@ -365,41 +454,50 @@ static int multi_activations(matmul_job *jobs, int n, const float *X, int64_t B)
             continue;
         }
         if (slots == ACT_SLOTS) return -1;
-        jobs[i].act = convert_activations(jobs[i].t, X, B, jobs[i].cols, &jobs[i].act_row, slots);
+        jobs[i].act =
+            convert_activations(k, jobs[i].t, X, B, jobs[i].cols, &jobs[i].act_row, slots);
         slots += jobs[i].t->dot_type != QT_F32;
     }
     return 0;
 }
 
-void matmul_multi(const qmatrix *const *W, int n, const float *X, int64_t B, float *const *Y) {
+int matmul_multi(kernel_ctx *k, const qmatrix *const *W, int n, const float *X, int64_t B,
+                 float *const *Y) {
     matmul_job jobs[MATMUL_MULTI_MAX];
     int fused = n <= MATMUL_MULTI_MAX;
     double work = 0;
     int64_t rows = 0;
+    for (int i = 0; i < n; i++)
+        if (check_fits(k, W[i], B)) return -1;
     for (int i = 0; i < n && fused; i++) {
-        jobs[i] = make_job(W[i], B, Y[i]);
+        jobs[i] = make_job(k, W[i], B, Y[i]);
         fused = jobs[i].gemm == GEMM_TILES && W[i]->cols == W[0]->cols;
         work += (double)W[i]->rows * (double)W[i]->row_bytes * (double)B;
         rows += W[i]->rows;
     }
     /* Large batches (f32 GEMM, per-batch repack) are compute-bound: one region per matrix
      * costs nothing there, so they keep matmul(). */
-    if (!fused || multi_activations(jobs, n, X, B) != 0) {
-        for (int i = 0; i < n; i++) matmul(W[i], X, B, Y[i]);
-        return;
+    if (!fused || multi_activations(k, jobs, n, X, B) != 0) {
+        for (int i = 0; i < n; i++)
+            if (matmul(k, W[i], X, B, Y[i])) return -1;
+        return 0;
     }
-    int cls, timed, nth = threads_for(work, rows, &cls, &timed);
+    int cls, timed, nth = threads_for(k, work, rows, &cls, &timed);
     double t0 = timed ? omp_get_wtime() : 0;
+    int failed = 0;
     if (nth == 1) {
-        for (int i = 0; i < n; i++) matmul_rows(&jobs[i], 0, jobs[i].rows);
+        for (int i = 0; i < n; i++)
+            failed |= matmul_rows(&jobs[i], 0, jobs[i].rows, &k->scratch[0]);
     } else {
-        run_shared(jobs, n, nth);
+        failed = run_shared(k, jobs, n, nth);
     }
-    if (timed) record_time(cls, nth > 1, omp_get_wtime() - t0, work);
+    if (failed) return fail(k, "matmul_multi: %lld matrices x %lld tokens failed", n, B);
+    if (timed) record_time(k, cls, nth > 1, omp_get_wtime() - t0, work);
+    return 0;
 }
 
-void matvec(const qmatrix *W, const float *x, float *y) {
-    matmul(W, x, 1, y);
+int matvec(kernel_ctx *k, const qmatrix *W, const float *x, float *y) {
+    return matmul(k, W, x, 1, y);
 }
 
 void qmatrix_row(const qmatrix *W, int64_t r, float *out) {

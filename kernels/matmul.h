@@ -2,12 +2,21 @@
  *
  * A weight matrix is `rows` rows of `cols` elements in one type (GGUF: ne[0] = cols,
  * ne[1] = rows). Activations are f32; they are converted once per call to the type's
- * dot_type and reused for every row. Threads split rows. */
+ * dot_type and reused for every row. Threads split rows.
+ *
+ * Every call runs in a kernel context: a kernel configuration (kconfig.h), what matmul
+ * learned about threads per size class, and scratch memory (activation conversions, GEMM
+ * panels, per thread) allocated once for the largest matrix and batch it will see. A
+ * loaded model owns one (engine/model.h), so a target and a draft model share nothing.
+ * A context is used by one calling thread at a time; matmul allocates nothing and
+ * returns -1 (kernel_ctx_error says why) for work larger than its context was sized for. */
 #ifndef SCARCE_MATMUL_H
 #define SCARCE_MATMUL_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "kconfig.h"
 
 typedef struct {
     const void *data;
@@ -20,21 +29,46 @@ typedef struct {
     const void *packed;
 } qmatrix;
 
-/* y[rows] = W x[cols] */
-void matvec(const qmatrix *W, const float *x, float *y);
-/* Y[b][rows] = W X[b][cols] for b < B: every weight row is read once for the batch. */
-void matmul(const qmatrix *W, const float *X, int64_t B, float *Y);
+typedef struct kernel_ctx kernel_ctx;
+
+/* The largest work a context is sized for. */
+typedef struct {
+    int64_t max_cols;     /* columns of the widest matrix */
+    size_t max_row_bytes; /* bytes of the longest row, in its own type */
+    int64_t max_batch;    /* tokens per call */
+} kernel_shape;
+
+/* Grows shape to hold W. */
+void kernel_shape_add(kernel_shape *shape, const qmatrix *W);
+/* A context for cfg (checked: kernel_config_check) and work up to shape. NULL when the
+ * configuration is invalid or out of memory (msg, 128 bytes, says which). */
+kernel_ctx *kernel_ctx_new(const kernel_config *cfg, const kernel_shape *shape, char *msg);
+void kernel_ctx_free(kernel_ctx *k);
+const kernel_config *kernel_ctx_config(const kernel_ctx *k);
+/* Threads of the context's matmuls (1 .. KERNEL_MAX_THREADS). -1 (msg, 128 bytes) when
+ * out of range or out of memory for the new threads' scratch; the context is then
+ * unchanged. */
+int kernel_ctx_set_threads(kernel_ctx *k, int n_threads, char *msg);
+/* Makes k's thread count the calling thread's OpenMP default, for the parallel regions
+ * outside matmul (ops.c's attention): the forward pass calls it before each pass. */
+void kernel_ctx_bind_threads(const kernel_ctx *k);
+/* Why the last call that returned -1 failed. */
+const char *kernel_ctx_error(const kernel_ctx *k);
+
+/* y[rows] = W x[cols]. 0, or -1 (kernel_ctx_error) when W is larger than k was sized for. */
+int matvec(kernel_ctx *k, const qmatrix *W, const float *x, float *y);
+/* Y[b][rows] = W X[b][cols] for b < B: every weight row is read once for the batch.
+ * 0, or -1 when W or B is larger than k was sized for. */
+int matmul(kernel_ctx *k, const qmatrix *W, const float *X, int64_t B, float *Y);
 /* Y[i] = W[i] X for i < n, as n matmul() calls would give bit for bit, but with one
  * conversion of X per distinct dot type and one parallel region whose threads split the
  * n matrices' rows end to end (decode: fewer fork/joins and each thread busy for longer).
  * The W[i] share cols. Batches that take an f32 GEMM path, or n > MATMUL_MULTI_MAX, run
  * as separate matmul() calls. */
 #define MATMUL_MULTI_MAX 8
-void matmul_multi(const qmatrix *const *W, int n, const float *X, int64_t B, float *const *Y);
+int matmul_multi(kernel_ctx *k, const qmatrix *const *W, int n, const float *X, int64_t B,
+                 float *const *Y);
 /* Dequantizes row r of W into out[cols] (embedding lookup). */
 void qmatrix_row(const qmatrix *W, int64_t r, float *out);
-
-void kernels_set_threads(int n_threads);
-int kernels_threads(void);
 
 #endif

@@ -25,17 +25,45 @@ void rmsnorm(float *out, const float *x, const float *weight, int n, float eps) 
     for (int i = 0; i < n; i++) out[i] = x[i] * scale * weight[i];
 }
 
-void rope(float *x, int n_head, int head_dim, int n_rot, int pos, float freq_base) {
-    for (int i = 0; i < n_rot; i += 2) {
-        float theta = pos * powf(freq_base, -(float)i / n_rot);
-        float c = cosf(theta), s = sinf(theta);
+void rope_ext(float *x, int n_head, int head_dim, int pos, const rope_params *p) {
+    const int half = p->n_rot / 2;
+    for (int i = 0; i < half; i++) {
+        float theta = p->freq_scale * pos * powf(p->freq_base, -(float)(2 * i) / p->n_rot);
+        if (p->freq_factors) theta /= p->freq_factors[i];
+        const float c = cosf(theta) * p->attn_factor, s = sinf(theta) * p->attn_factor;
+        /* the pair's two elements: adjacent (llama) or half the rotated span apart (NeoX) */
+        const int i0 = p->neox ? i : 2 * i, i1 = p->neox ? i + half : 2 * i + 1;
         for (int h = 0; h < n_head; h++) {
-            float *v = x + h * head_dim + i;
-            float a = v[0], b = v[1];
-            v[0] = a * c - b * s;
-            v[1] = a * s + b * c;
+            float *v = x + (size_t)h * head_dim;
+            const float a = v[i0], b = v[i1];
+            v[i0] = a * c - b * s;
+            v[i1] = a * s + b * c;
         }
     }
+}
+
+void rmsnorm_heads(float *x, const float *weight, int n_head, int head_dim, float eps) {
+    for (int h = 0; h < n_head; h++)
+        rmsnorm(x + (size_t)h * head_dim, x + (size_t)h * head_dim, weight, head_dim, eps);
+}
+
+void add_bias(float *x, const float *bias, int B, int n) {
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < n; i++) x[(size_t)b * n + i] += bias[i];
+}
+
+void geglu_tanh(float *gate, const float *up, int n) {
+    const float sqrt_2_over_pi = 0.79788456080286535588f;
+    for (int i = 0; i < n; i++) {
+        const float x = gate[i];
+        gate[i] = 0.5f * x * (1.0f + tanhf(sqrt_2_over_pi * (x + 0.044715f * x * x * x))) * up[i];
+    }
+}
+
+void rope(float *x, int n_head, int head_dim, int n_rot, int pos, float freq_base) {
+    const rope_params p = {.n_rot = n_rot, .freq_base = freq_base, .freq_scale = 1.0f,
+                           .attn_factor = 1.0f};
+    rope_ext(x, n_head, head_dim, pos, &p);
 }
 
 void softmax(float *x, int n) {
@@ -85,6 +113,12 @@ void attention(float *out, const float *q, const float *k, const float *v, int n
  * are rescaled by exp(m - m'). out = o / l, no n_pos scratch. */
 void attention_heads_ref(float *out, const float *q, const float *k, const float *v, int n_pos,
                          int n_group, int head_dim, int kv_stride, float scale) {
+    attention_heads_capped(out, q, k, v, n_pos, n_group, head_dim, kv_stride, scale, 0.0f);
+}
+
+void attention_heads_capped(float *out, const float *q, const float *k, const float *v,
+                            int n_pos, int n_group, int head_dim, int kv_stride, float scale,
+                            float softcap) {
     for (int h = 0; h < n_group; h++) {
         const float *qh = q + (size_t)h * head_dim;
         float *oh = out + (size_t)h * head_dim;
@@ -95,6 +129,7 @@ void attention_heads_ref(float *out, const float *q, const float *k, const float
             float score = 0.0f;
             for (int i = 0; i < head_dim; i++) score += qh[i] * kt[i];
             score *= scale;
+            if (softcap > 0.0f) score = softcap * tanhf(score / softcap);
             if (score > max) {
                 float rescale = expf(max - score);
                 sum *= rescale;
@@ -117,9 +152,8 @@ static int64_t item_cost(int pos0, int b) { return pos0 + b + 1 + 8; }
  * that take the late (long) queries take fewer of them. */
 static void attention_items(float *out, const float *q, const float *k, const float *v, int B,
                             int pos0, int n_head, int n_head_kv, int head_dim, int kv_stride,
-                            int thread, int n_threads) {
+                            float scale, int window, float softcap, int thread, int n_threads) {
     const int group = n_head / n_head_kv, q_dim = n_head * head_dim;
-    const float scale = 1.0f / sqrtf((float)head_dim);
     int64_t total = 0, start = 0;
     for (int b = 0; b < B; b++) total += item_cost(pos0, b) * n_head_kv;
     for (int b = 0; b < B; b++) {
@@ -129,15 +163,28 @@ static void attention_items(float *out, const float *q, const float *k, const fl
             if (owner > thread) return;
             if (owner < thread) continue;
             const size_t qo = (size_t)b * q_dim + (size_t)g * group * head_dim;
-            const size_t kvo = (size_t)g * head_dim;
-            current.attention_heads(out + qo, q + qo, k + kvo, v + kvo, pos0 + b + 1, group,
-                                    head_dim, kv_stride, scale);
+            /* the window's first position: earlier keys are masked, so skipped */
+            const int pos = pos0 + b, first = window > 0 && pos >= window ? pos - window + 1 : 0;
+            const size_t kvo = (size_t)first * kv_stride + (size_t)g * head_dim;
+            if (softcap > 0.0f) /* scalar only: Gemma 2's capped scores */
+                attention_heads_capped(out + qo, q + qo, k + kvo, v + kvo, pos - first + 1, group,
+                                       head_dim, kv_stride, scale, softcap);
+            else
+                current.attention_heads(out + qo, q + qo, k + kvo, v + kvo, pos - first + 1,
+                                        group, head_dim, kv_stride, scale);
         }
     }
 }
 
 void attention_batch(float *out, const float *q, const float *k, const float *v, int B,
                      int pos0, int n_head, int n_head_kv, int head_dim, int kv_stride) {
+    attention_batch_window(out, q, k, v, B, pos0, n_head, n_head_kv, head_dim, kv_stride,
+                           1.0f / sqrtf((float)head_dim), 0, 0.0f);
+}
+
+void attention_batch_window(float *out, const float *q, const float *k, const float *v, int B,
+                            int pos0, int n_head, int n_head_kv, int head_dim, int kv_stride,
+                            float scale, int window, float softcap) {
     /* positions read by the whole batch, times the query width: below ~64K multiply-adds
      * a parallel region costs more than it saves */
     const int64_t work = ((int64_t)B * pos0 + (int64_t)B * (B + 1) / 2) * n_head * head_dim;
@@ -147,7 +194,7 @@ void attention_batch(float *out, const float *q, const float *k, const float *v,
 #ifdef _OPENMP
         thread = omp_get_thread_num(), n_threads = omp_get_num_threads();
 #endif
-        attention_items(out, q, k, v, B, pos0, n_head, n_head_kv, head_dim, kv_stride, thread,
-                        n_threads);
+        attention_items(out, q, k, v, B, pos0, n_head, n_head_kv, head_dim, kv_stride, scale,
+                        window, softcap, thread, n_threads);
     }
 }

@@ -9,6 +9,24 @@ void rmsnorm(float *out, const float *x, const float *weight, int n, float eps);
 /* Rotary position embedding on consecutive pairs (x[2i], x[2i+1]) of each head
  * (llama's "normal" rope): angle = pos * freq_base^(-2i / n_rot), for 2i < n_rot. */
 void rope(float *x, int n_head, int head_dim, int n_rot, int pos, float freq_base);
+/* Rope with every variant the architectures use (ggml_rope_ext without YaRN):
+ * pair i < n_rot/2 turns by theta_i = freq_scale * pos * freq_base^(-2i/n_rot) /
+ * freq_factors[i] (factors: Llama 3.x rope_freqs, Phi-3 long/short; NULL = 1), and the
+ * rotated values are scaled by attn_factor. Dimensions >= n_rot pass through. */
+typedef struct {
+    int n_rot;
+    int neox; /* 0: pairs (x[2i], x[2i+1]) (llama); 1: pairs (x[i], x[i + n_rot/2]) (NeoX) */
+    float freq_base, freq_scale, attn_factor;
+    const float *freq_factors; /* [n_rot/2] or NULL */
+} rope_params;
+void rope_ext(float *x, int n_head, int head_dim, int pos, const rope_params *p);
+/* rmsnorm of each of n_head vectors of head_dim, one weight[head_dim] for all (q/k norm). */
+void rmsnorm_heads(float *x, const float *weight, int n_head, int head_dim, float eps);
+/* x[b][i] += bias[i] for B rows of n. */
+void add_bias(float *x, const float *bias, int B, int n);
+/* gate = gelu(gate) * up with GELU's tanh approximation:
+ * gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+void geglu_tanh(float *gate, const float *up, int n);
 /* In place, numerically stable (subtracts the max). */
 void softmax(float *x, int n);
 /* gate = silu(gate) * up, silu(x) = x / (1 + exp(-x)) */
@@ -27,6 +45,13 @@ void attention(float *out, const float *q, const float *k, const float *v, int n
  * all B * n_head_kv (query, kv group) items in one parallel region, split by cost. */
 void attention_batch(float *out, const float *q, const float *k, const float *v, int B,
                      int pos0, int n_head, int n_head_kv, int head_dim, int kv_stride);
+/* attention_batch with the score scale given (not 1/sqrt(head_dim)); when window > 0, a
+ * sliding window: query at position p sees positions max(0, p - window + 1)..p (llama.cpp's
+ * LLAMA_SWA_TYPE_STANDARD masks p - p_key >= window); when softcap > 0, scores s become
+ * softcap tanh(s / softcap) (Gemma 2; scalar code). */
+void attention_batch_window(float *out, const float *q, const float *k, const float *v, int B,
+                            int pos0, int n_head, int n_head_kv, int head_dim, int kv_stride,
+                            float scale, int window, float softcap);
 
 /* One work item of attention_batch: the n_group heads sharing one kv head, for one query
  * over n_pos positions. q, out: n_group * head_dim floats; k, v: that kv head's first
@@ -37,6 +62,10 @@ typedef void (*attention_heads_fn)(float *out, const float *q, const float *k, c
 /* Scalar reference: online softmax (running max, rescaled sum), libm expf. */
 void attention_heads_ref(float *out, const float *q, const float *k, const float *v, int n_pos,
                          int n_group, int head_dim, int kv_stride, float scale);
+/* attention_heads_ref with scores soft-capped: s -> softcap tanh(s / softcap) (0 = off). */
+void attention_heads_capped(float *out, const float *q, const float *k, const float *v,
+                            int n_pos, int n_group, int head_dim, int kv_stride, float scale,
+                            float softcap);
 void swiglu_ref(float *gate, const float *up, int n);
 
 /* The ISA-specific ops; NULL fields (or k == NULL) select the scalar references.

@@ -49,15 +49,9 @@ void unpack_rows(const x8_layout *layout, int64_t rows, int64_t cols, const void
     convert(layout, rows, cols, src, dst, 0);
 }
 
-int repack_enabled(void) {
-    const char *e = getenv("SCARCE_REPACK");
-    return !(e && strcmp(e, "0") == 0);
-}
-
-int repack_matrix(qmatrix *W) {
-    /* the default ISA until each model carries its kernel configuration */
-    const type_kernels *k = kernels_for(kernels_isa(), W->type);
-    if (W->packed || !repack_enabled() || !k || !k->packed_tile || !k->packed_layout ||
+int repack_matrix(qmatrix *W, isa_level isa) {
+    const type_kernels *k = kernels_for(isa, W->type);
+    if (W->packed || !k || !k->packed_tile || !k->packed_layout ||
         W->rows % REPACK_ROWS || W->rows == 0)
         return 0;
     size_t bytes = (size_t)W->rows * W->row_bytes;

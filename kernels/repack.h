@@ -85,13 +85,11 @@ extern const x8_layout x8_q4_0, x8_q4_1, x8_q8_0, x8_q2_k;
  * type's dot_type (Q8_0; Q8_K for Q2_K). An ISA without a packed kernel for a type (scalar:
  * none) keeps the file layout and the ordinary kernels. */
 
-/* 1 unless the environment says SCARCE_REPACK=0 (A/B measurement). */
-int repack_enabled(void);
-
-/* Packs W when repack_enabled(), the type has a packed kernel on the default ISA and
- * rows % 8 == 0, and sets W->packed to a new aligned buffer of rows * row_bytes bytes (free
- * with repack_release). Returns 0 (also when W stays unpacked), -1 when out of memory. */
-int repack_matrix(qmatrix *W);
+/* Packs W when the type has a packed kernel on `isa` and rows % 8 == 0, and sets W->packed
+ * to a new aligned buffer of rows * row_bytes bytes (free with repack_release). A kernel
+ * configuration with repack = 0 does not call it (engine/model.c). Returns 0 (also when W
+ * stays unpacked), -1 when out of memory. */
+int repack_matrix(qmatrix *W, isa_level isa);
 void repack_release(qmatrix *W);
 
 /* The layout itself, rows % 8 == 0 rows of `cols` of layout->type. */

@@ -8,6 +8,7 @@
 #define SCARCE_BLOCKS_H
 
 #include <stdint.h>
+#include <string.h>
 
 #define QK32 32  /* elements per block of the block-32 types */
 #define QK_K 256 /* elements per super-block of the K-quants */
@@ -25,6 +26,11 @@ typedef struct { uint16_t d; uint8_t qh[4]; uint8_t qs[QK32 / 2]; } block_q5_0;
 typedef struct { uint16_t d, m; uint8_t qh[4]; uint8_t qs[QK32 / 2]; } block_q5_1;
 /* IQ4_NL: x[j] = d * kvalues_iq4nl[index], indices packed as Q4_0's nibbles */
 typedef struct { uint16_t d; uint8_t qs[QK32 / 2]; } block_iq4_nl;
+/* Q2_0 (llama.cpp's, block 64): x[j] = d * (q - 1), q = (qs[j / 4] >> 2 (j % 4)) & 3 */
+typedef struct { uint16_t d; uint8_t qs[16]; } block_q2_0;
+/* MXFP4: x[j] = 2^(e - 128) * kvalues_mxfp4[index]: E8M0 exponent e, then 4-bit E2M1
+ * codes packed as Q4_0's nibbles (see mxfp4.c) */
+typedef struct { uint8_t e; uint8_t qs[QK32 / 2]; } block_mxfp4;
 
 /* Q2_K: 16 sub-blocks of 16; scales[k] = scale (low 4 bits) | min (high 4 bits);
  * element 128h + 32j + l (h<2, j<4, l<32) = (qs[32h + l] >> 2j) & 3, sub-block 8h + 2j + l/16;
@@ -47,13 +53,21 @@ typedef struct { uint16_t d, dmin; uint8_t scales[K_SCALE_SIZE]; uint8_t qh[QK_K
  *         128h + 96 + l = (ql[64h + 32 + l] >> 4) | ((qh[32h + l] >> 6) & 3) << 4
  * x = d * scales[element / 16] * (q - 32). */
 typedef struct { uint8_t ql[QK_K / 2]; uint8_t qh[QK_K / 4]; int8_t scales[QK_K / 16]; uint16_t d; } block_q6_K;
+/* TQ2_0: x = d * (q - 1), q in 0..2 (3 decodes as 2: ggml's kernels allow it); element
+ * 128h + 32l + m (h < 2, l < 4, m < 32) = (qs[32h + m] >> 2l) & 3. */
+typedef struct { uint8_t qs[QK_K / 4]; uint16_t d; } block_tq2_0;
+/* TQ1_0: x = d * (trit - 1), 5 trits per byte (4 in qh) as base-3 digits scaled to a byte:
+ * byte = ceil(v * 256 / 243) for v = sum trit_n 3^(4-n), so trit n of byte b is
+ * ((uint8_t)(b * 3^n) * 3) >> 8. Element k: k < 160 trit k/32 of qs[k%32]; k < 240 trit
+ * (k-160)/16 of qs[32 + (k-160)%16]; else trit (k-240)/4 of qh[(k-240)%4] (tq1_0.c). */
+typedef struct { uint8_t qs[48]; uint8_t qh[4]; uint16_t d; } block_tq1_0;
 /* Q8_K: activations of the K-quant dot products; bsums[k] = sum of qs[16k .. 16k+15]. */
 typedef struct { float d; int8_t qs[QK_K]; int16_t bsums[QK_K / 16]; } block_q8_K;
 
 /* FP8 (scarce): x[j] = d * fp8_decode(qs[j]), E4M3 or E5M2 by type. */
 typedef struct { uint16_t d; uint8_t qs[QK32]; } block_fp8;
-/* Q2_0 (scarce): x[j] = d * q + m, q = (qs[j % 8] >> 2 * (j / 8)) & 3 (see q2_0.c). */
-typedef struct { uint16_t d, m; uint8_t qs[QK32 / 4]; } block_q2_0;
+/* Q2_0_32 (scarce): x[j] = d * q + m, q = (qs[j % 8] >> 2 * (j / 8)) & 3 (see q2_0_32.c). */
+typedef struct { uint16_t d, m; uint8_t qs[QK32 / 4]; } block_q2_0_32;
 
 _Static_assert(sizeof(block_q8_0) == 34, "q8_0");
 _Static_assert(sizeof(block_q4_0) == 18, "q4_0");
@@ -61,18 +75,53 @@ _Static_assert(sizeof(block_q4_1) == 20, "q4_1");
 _Static_assert(sizeof(block_q5_0) == 22, "q5_0");
 _Static_assert(sizeof(block_q5_1) == 24, "q5_1");
 _Static_assert(sizeof(block_iq4_nl) == 18, "iq4_nl");
+_Static_assert(sizeof(block_mxfp4) == 17, "mxfp4");
+_Static_assert(sizeof(block_q2_0) == 18, "q2_0");
 _Static_assert(sizeof(block_q2_K) == 84, "q2_K");
 _Static_assert(sizeof(block_q3_K) == 110, "q3_K");
 _Static_assert(sizeof(block_q4_K) == 144, "q4_K");
 _Static_assert(sizeof(block_q5_K) == 176, "q5_K");
 _Static_assert(sizeof(block_q6_K) == 210, "q6_K");
 _Static_assert(sizeof(block_q8_K) == 292, "q8_K");
+_Static_assert(sizeof(block_tq2_0) == 66, "tq2_0");
+_Static_assert(sizeof(block_tq1_0) == 54, "tq1_0");
 _Static_assert(sizeof(block_fp8) == 34, "fp8");
-_Static_assert(sizeof(block_q2_0) == 12, "q2_0");
+_Static_assert(sizeof(block_q2_0_32) == 12, "q2_0_32");
 
 /* ggml's fixed non-linear 4-bit grid of IQ4_NL. */
 static const int8_t kvalues_iq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
                                          1,    13,   25,  38,  53,  69,  89,  113};
+
+/* The 16 E2M1 (FP4) values doubled, so they are integers: code = sign bit (8) | 3-bit
+ * magnitude 0, 0.5, 1, 1.5, 2, 3, 4, 6 (times 2). As ggml, which halves the block scale to
+ * match (e8m0_half). */
+static const int8_t kvalues_mxfp4[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+
+/* Half of the E8M0 scale 2^(e - 127), i.e. 2^(e - 128), exactly (as ggml's
+ * GGML_E8M0_TO_FP32_HALF): e = 0 and 1 are the denormals 2^-128 and 2^-127, e = 255 is
+ * 2^127 (ggml keeps it a number; OCP's NaN code is not used). */
+static inline float e8m0_half(uint8_t e) {
+    uint32_t bits = e < 2 ? 0x00200000u << e : (uint32_t)(e - 1) << 23;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/* TQ1_0: trit n (0 = the most significant base-3 digit) of a packed byte. */
+static inline int tq1_trit(uint8_t b, int n) {
+    static const uint8_t pow3[5] = {1, 3, 9, 27, 81};
+    return ((uint8_t)(b * pow3[n]) * 3) >> 8;
+}
+/* TQ1_0: where element k (0..255) of a block is: returns the byte position (0..47 in qs,
+ * 48..51 for qh[0..3]) and sets its trit (see block_tq1_0). */
+static inline int tq1_pos(int k, int *trit) {
+    if (k < 160) return *trit = k / 32, k % 32;
+    if (k < 240) return *trit = (k - 160) / 16, 32 + (k - 160) % 16;
+    return *trit = (k - 240) / 4, 48 + (k - 240) % 4;
+}
+static inline uint8_t tq1_byte(const block_tq1_0 *b, int pos) {
+    return pos < 48 ? b->qs[pos] : b->qh[pos - 48];
+}
 
 /* Q4_K / Q5_K: the 6-bit scale and min of sub-block j (0..7) from the 12 packed bytes:
  * j < 4: low 6 bits of bytes j and j+4; j >= 4: low nibble / high nibble of byte j+4 with

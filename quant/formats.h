@@ -25,6 +25,9 @@ float qsearch_sym(int n, const float *x, const float *w, int qmin, int qmax, int
 /* x ~ d q + m, q in [0, qmax] (m <= 0 when min_nonpos): returns d, fills *m and q. */
 float qsearch_affine(int n, const float *x, const float *w, int qmax, int min_nonpos, float *m,
                      int *q);
+/* x ~ d t, t in {-1, 0, 1} (n <= QK_K): d of the exact least-squares optimum as fp16 bits,
+ * and the codes t for that rounded d. */
+uint16_t qsearch_ternary(int n, const float *x, const float *w, int *t);
 /* Codes for a given scale (round + clamp) and the weighted squared error they give. */
 float q_err_sym(int n, const float *x, const float *w, float d, int qmin, int qmax, int *q);
 float q_err_affine(int n, const float *x, const float *w, float d, float m, int qmax, int *q);

@@ -8,9 +8,11 @@
  * +-15 steps of 0.1 code) and keep the best. llama.cpp does one pass from +-9 steps with
  * x^2-like weights; we default to w = 1 (plain squared error: what RMSE measures). */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "formats.h"
+#include "fp16.h"
 
 #define N_STEPS 15
 #define N_REFINE 2
@@ -153,4 +155,37 @@ float qsearch_affine(int n, const float *x, const float *w, int qmax, int min_no
     q_err_affine(n, x, w, best_d, best_m, qmax, q);
     *m = best_m;
     return best_d;
+}
+
+/* Ternary codes (TQ1_0, TQ2_0): x ~ d t, t in {-1, 0, 1}. For a given d the best codes are
+ * t = sign(x) where |x| > d / 2, so the optimal support is the k largest |x| for some k;
+ * for that support the least-squares d is sum w|x| / sum w and the error drops by
+ * (sum w|x|)^2 / sum w. Trying every k (|x| sorted once) gives the exact optimum. */
+typedef struct {
+    float ax;
+    int i;
+} abs_index;
+
+static int by_abs_desc(const void *a, const void *b) {
+    float x = ((const abs_index *)a)->ax, y = ((const abs_index *)b)->ax;
+    return (x < y) - (x > y);
+}
+
+static float ternary_scale(int n, const float *x, const float *w) {
+    abs_index order[QK_K];
+    for (int i = 0; i < n; i++) order[i] = (abs_index){fabsf(x[i]), i};
+    qsort(order, (size_t)n, sizeof order[0], by_abs_desc);
+    double s_ax = 0, s_w = 0, best = 0, best_d = 0;
+    for (int k = 0; k < n && order[k].ax > 0; k++) {
+        s_ax += (double)w[order[k].i] * order[k].ax;
+        s_w += w[order[k].i];
+        if (s_w > 0 && s_ax * s_ax / s_w > best) best = s_ax * s_ax / s_w, best_d = s_ax / s_w;
+    }
+    return (float)best_d;
+}
+
+uint16_t qsearch_ternary(int n, const float *x, const float *w, int *t) {
+    uint16_t d = f32_to_fp16(ternary_scale(n, x, w));
+    q_err_sym(n, x, w, fp16_to_f32(d), -1, 1, t); /* codes for the d that is stored */
+    return d;
 }

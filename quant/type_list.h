@@ -46,6 +46,11 @@ QTYPE(Q4_1,     q4_1,     3,   32,   20,   3,    0,     Q8_0, W)
 QTYPE(Q5_0,     q5_0,     6,   32,   22,   8,    0,     Q8_0, W)
 QTYPE(Q5_1,     q5_1,     7,   32,   24,   9,    0,     Q8_0, W)
 QTYPE(IQ4_NL,   iq4_nl,   20,  32,   18,   25,   0,     Q8_0, W)
+/* FP4: E2M1 codes with one E8M0 exponent per block of 32 (OCP MX); llama.cpp names a file
+ * of it MXFP4_MOE (38) */
+QTYPE(MXFP4,    mxfp4,    39,  32,   17,   38,   0,     Q8_0, W)
+/* llama.cpp's 2-bit: 64 codes -1..2 times one fp16 d; activations in Q8_0 (2 blocks) */
+QTYPE(Q2_0,     q2_0,     42,  64,   18,   41,   0,     Q8_0, W)
 /* K-quants: super-blocks of 256, activations in Q8_K. A file of Q3_K/Q4_K/Q5_K matrices is
  * llama.cpp's _M file type (its loader's guess, and llama-quantize's alias for the name). */
 QTYPE(Q2_K,     q2_k,     10,  256,  84,   10,   0,     Q8_K, W)
@@ -54,11 +59,15 @@ QTYPE(Q4_K,     q4_k,     12,  256,  144,  15,   0,     Q8_K, W)
 QTYPE(Q5_K,     q5_k,     13,  256,  176,  17,   0,     Q8_K, W)
 QTYPE(Q6_K,     q6_k,     14,  256,  210,  18,   0,     Q8_K, W)
 QTYPE(Q8_K,     q8_k,     15,  256,  292,  -1,   0,     Q8_K, A)
-/* scarce's own: FP8 is 32 x E4M3 / E5M2 + an fp16 scale; q2_0 is 2-bit, block 32, for rows
+/* ternary (BitNet b1.58): x = d t, t in {-1, 0, 1}; 2 bits per code, or 5 codes per byte */
+QTYPE(TQ2_0,    tq2_0,    35,  256,  66,   37,   0,     Q8_K, W)
+QTYPE(TQ1_0,    tq1_0,    34,  256,  54,   36,   0,     Q8_K, W)
+/* scarce's own: FP8 is 32 x E4M3 / E5M2 + an fp16 scale; q2_0_32 (called q2_0 before
+ * llama.cpp took the name for its id 42) is 2-bit, block 32, for rows
  * that are not multiples of 256 */
 QTYPE(FP8_E4M3, fp8_e4m3, 200, 32,   34,   200,  1,     Q8_0, W)
 QTYPE(FP8_E5M2, fp8_e5m2, 201, 32,   34,   201,  1,     Q8_0, W)
-QTYPE(Q2_0,     q2_0,     202, 32,   12,   202,  1,     Q8_0, W)
+QTYPE(Q2_0_32,  q2_0_32,  202, 32,   12,   202,  1,     Q8_0, W)
 // clang-format on
 
 #undef QTYPE

@@ -1,4 +1,7 @@
-/* ref_forward.c - see ref_forward.h. Written from the llama equations, in double. */
+/* ref_forward.c - see ref_forward.h. Written from the equations of each architecture's
+ * llama.cpp graph (src/models/<arch>.cpp), in double. It decides from the architecture
+ * name and from the tensors the file holds, on its own: nothing here comes from
+ * engine/arch.c, so a wrong row there shows up as a difference. */
 #include "ref_forward.h"
 
 #include <math.h>
@@ -10,18 +13,31 @@
 
 struct ref_model {
     const gguf_file *f;
-    int n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff, n_vocab, n_ctx, pos;
-    double eps, base;
-    double *kc, *vc; /* [layer][n_ctx][kv_dim] */
+    char arch[32];
+    int n_embd, n_layer, n_head, n_head_kv, head_dim, n_rot, n_ff, n_vocab, n_ctx, pos;
+    int neox, gelu, n_swa, swa_period, no_rope_step;
+    double eps, base, base_swa, freq_scale, attn_factor, embd_scale, attn_scale, attn_softcap,
+        softcap;
+    double *rope_freqs; /* [n_rot/2] or NULL */
+    double *kc, *vc;    /* [layer][n_ctx][kv_dim] */
 };
 
-static long key_int(const gguf_file *f, const char *k, long def) {
+static long key_int(const ref_model *r, const char *suffix, long def) {
+    char k[128];
     int64_t v;
-    return gguf_find(f, k) && gguf_get_i64(f, k, &v, NULL) == 0 ? (long)v : def;
+    snprintf(k, sizeof k, "%s.%s", r->arch, suffix);
+    return gguf_find(r->f, k) && gguf_get_i64(r->f, k, &v, NULL) == 0 ? (long)v : def;
 }
 
-/* Whole tensor as doubles (caller frees). */
-static double *tensor_d(const gguf_file *f, const char *name, long *n_out) {
+static double key_float(const ref_model *r, const char *suffix, double def) {
+    char k[128];
+    float v;
+    snprintf(k, sizeof k, "%s.%s", r->arch, suffix);
+    return gguf_find(r->f, k) && gguf_get_f32(r->f, k, &v, NULL) == 0 ? v : def;
+}
+
+/* Whole tensor as doubles (caller frees); NULL when the file has no such tensor. */
+static double *tensor_d(const gguf_file *f, const char *name) {
     const gguf_tensor *t = gguf_find_tensor(f, name);
     if (!t) return NULL;
     long n = (long)(t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3]);
@@ -30,30 +46,59 @@ static double *tensor_d(const gguf_file *f, const char *name, long *n_out) {
     double *d = malloc(sizeof(double) * n);
     for (long i = 0; i < n; i++) d[i] = tmp[i];
     free(tmp);
-    if (n_out) *n_out = n;
     return d;
 }
 
 static double *layer_tensor(const ref_model *r, int l, const char *what) {
     char name[96];
-    snprintf(name, sizeof name, "blk.%d.%s.weight", l, what);
-    return tensor_d(r->f, name, NULL);
+    snprintf(name, sizeof name, "blk.%d.%s", l, what);
+    return tensor_d(r->f, name);
+}
+
+static int is(const ref_model *r, const char *a) {
+    return !strcmp(r->arch, a);
 }
 
 ref_model *ref_model_open(const gguf_file *f) {
     ref_model *r = calloc(1, sizeof *r);
     r->f = f;
-    r->n_embd = key_int(f, "llama.embedding_length", 0);
-    r->n_layer = key_int(f, "llama.block_count", 0);
-    r->n_head = key_int(f, "llama.attention.head_count", 0);
-    r->n_head_kv = key_int(f, "llama.attention.head_count_kv", r->n_head);
-    r->n_ff = key_int(f, "llama.feed_forward_length", 0);
-    r->head_dim = r->n_embd / r->n_head;
-    float v;
-    r->eps = gguf_get_f32(f, "llama.attention.layer_norm_rms_epsilon", &v, NULL) == 0 ? v : 1e-5;
-    r->base = gguf_get_f32(f, "llama.rope.freq_base", &v, NULL) == 0 ? v : 10000.0;
+    const char *arch = gguf_get_str(f, "general.architecture");
+    snprintf(r->arch, sizeof r->arch, "%s", arch ? arch : "llama");
+    r->n_embd = key_int(r, "embedding_length", 0);
+    r->n_layer = key_int(r, "block_count", 0);
+    r->n_head = key_int(r, "attention.head_count", 0);
+    r->n_head_kv = key_int(r, "attention.head_count_kv", r->n_head);
+    r->n_ff = key_int(r, "feed_forward_length", 0);
+    r->head_dim = key_int(r, "attention.key_length", r->n_embd / r->n_head);
+    r->n_rot = key_int(r, "rope.dimension_count", r->head_dim);
+    r->eps = key_float(r, "attention.layer_norm_rms_epsilon", 1e-5);
+    r->base = key_float(r, "rope.freq_base", 10000.0);
+    double factor = key_float(r, "rope.scaling.factor", 0.0);
+    r->freq_scale = factor > 0 ? 1.0 / factor : 1.0;
+    /* LLAMA_ROPE_TYPE_NEOX for these (llama_model_rope_type), NORM for llama/smollm3 */
+    const int gemma2 = is(r, "gemma2"), gemma = gemma2 || is(r, "gemma3");
+    r->neox = gemma || is(r, "qwen2") || is(r, "qwen3") || is(r, "phi3");
+    r->gelu = gemma;
+    r->embd_scale = gemma ? sqrt((double)r->n_embd) : 1.0;
+    r->attn_scale = 1.0 / sqrt((double)r->head_dim);
+    /* gemma2: even layers local (window 4096 by default), rope as the global ones;
+     * gemma3: layers l % 6 < 5 local, rope base 10000 unscaled */
+    r->n_swa = gemma ? key_int(r, "attention.sliding_window", gemma2 ? 4096 : 0) : 0;
+    r->swa_period = gemma2 ? 2 : 6;
+    r->base_swa = key_float(r, "rope.freq_base_swa", gemma2 ? 0.0 : 10000.0);
+    r->no_rope_step = is(r, "smollm3") ? 4 : 0;
+    r->attn_softcap = gemma2 ? key_float(r, "attn_logit_softcapping", 50.0) : 0.0;
+    r->softcap = gemma ? key_float(r, "final_logit_softcapping", gemma2 ? 30.0 : 0.0) : 0.0;
+    r->attn_factor = key_float(r, "rope.scaling.attn_factor", 1.0);
     r->n_vocab = (int)gguf_find_tensor(f, "token_embd.weight")->ne[1];
     r->n_ctx = 256;
+    /* Llama 3 factors; else Phi-3's long ones when the context passes the original */
+    const long orig =
+        key_int(r, "rope.scaling.original_context_length", key_int(r, "context_length", 2048));
+    r->rope_freqs = tensor_d(f, "rope_freqs.weight");
+    if (!r->rope_freqs)
+        r->rope_freqs =
+            tensor_d(f, r->n_ctx > orig ? "rope_factors_long.weight" : "rope_factors_short.weight");
     size_t kv = (size_t)r->n_layer * r->n_ctx * r->n_head_kv * r->head_dim;
     r->kc = calloc(kv, sizeof(double));
     r->vc = calloc(kv, sizeof(double));
@@ -64,10 +109,13 @@ void ref_model_free(ref_model *r) {
     if (!r) return;
     free(r->kc);
     free(r->vc);
+    free(r->rope_freqs);
     free(r);
 }
 
-int ref_model_vocab(const ref_model *r) { return r->n_vocab; }
+int ref_model_vocab(const ref_model *r) {
+    return r->n_vocab;
+}
 
 static void rms(double *out, const double *x, const double *w, int n, double eps) {
     double ss = 0;
@@ -76,79 +124,155 @@ static void rms(double *out, const double *x, const double *w, int n, double eps
     for (int i = 0; i < n; i++) out[i] = x[i] * s * w[i];
 }
 
-/* y[rows] = W[rows][cols] x */
-static void mv(double *y, const double *W, const double *x, int rows, int cols) {
+/* y[rows] = W[rows][cols] x (+ b) */
+static void mv(double *y, const double *W, const double *x, int rows, int cols, const double *b) {
     for (int r = 0; r < rows; r++) {
-        double s = 0;
+        double s = b ? b[r] : 0;
         for (int c = 0; c < cols; c++) s += W[(size_t)r * cols + c] * x[c];
         y[r] = s;
     }
 }
 
-static void rot(double *v, int n_heads, int hd, int pos, double base) {
+/* ggml_rope_ext without YaRN: pair j turns by pos * scale * base^(-2j/n_rot) / factor_j;
+ * the pair is (2j, 2j+1) (normal) or (j, j + n_rot/2) (NeoX). */
+static void rot(const ref_model *r, double *v, int n_heads, int pos, double base, double scale) {
+    const int hd = r->head_dim, half = r->n_rot / 2;
     for (int h = 0; h < n_heads; h++)
-        for (int i = 0; i < hd; i += 2) {
-            double th = pos * pow(base, -(double)i / hd), a = v[h * hd + i], b = v[h * hd + i + 1];
-            v[h * hd + i] = a * cos(th) - b * sin(th);
-            v[h * hd + i + 1] = a * sin(th) + b * cos(th);
+        for (int j = 0; j < half; j++) {
+            double th = scale * pos * pow(base, -2.0 * j / r->n_rot);
+            if (r->rope_freqs) th /= r->rope_freqs[j];
+            int i0 = r->neox ? j : 2 * j, i1 = r->neox ? j + half : 2 * j + 1;
+            double a = v[h * hd + i0], b = v[h * hd + i1];
+            double c = cos(th) * r->attn_factor, s = sin(th) * r->attn_factor;
+            v[h * hd + i0] = a * c - b * s;
+            v[h * hd + i1] = a * s + b * c;
         }
 }
 
+/* Causal attention of one query at position p over the layer's cache, positions
+ * [first, p]; o[n_head * head_dim]. */
+static void attend(const ref_model *r, double *o, const double *q, const double *kc,
+                   const double *vc, int first, int p) {
+    const int hd = r->head_dim, kvd = r->n_head_kv * hd;
+    double *att = calloc((size_t)p + 1, sizeof(double));
+    for (int hh = 0; hh < r->n_head; hh++) {
+        int kh = hh / (r->n_head / r->n_head_kv);
+        double mx = -1e300, sum = 0;
+        for (int t = first; t <= p; t++) {
+            double s = 0;
+            for (int i = 0; i < hd; i++) s += q[hh * hd + i] * kc[(size_t)t * kvd + kh * hd + i];
+            att[t] = s * r->attn_scale;
+            if (r->attn_softcap > 0) att[t] = r->attn_softcap * tanh(att[t] / r->attn_softcap);
+            if (att[t] > mx) mx = att[t];
+        }
+        for (int t = first; t <= p; t++) sum += att[t] = exp(att[t] - mx);
+        for (int i = 0; i < hd; i++) {
+            double acc = 0;
+            for (int t = first; t <= p; t++)
+                acc += att[t] / sum * vc[(size_t)t * kvd + kh * hd + i];
+            o[hh * hd + i] = acc;
+        }
+    }
+    free(att);
+}
+
+/* Sliding-window layer: all but every swa_period-th (llama_hparams::set_swa_pattern). */
+static int is_local(const ref_model *r, int l) {
+    return r->n_swa > 0 && l % r->swa_period < r->swa_period - 1;
+}
+
+/* q, k, v of layer l from the normed input h: separate or fused weights, optional biases,
+ * optional per-head q/k norms, rope unless the layer has none. */
+static void qkv(const ref_model *r, int l, const double *h, double *q, double *k, double *v) {
+    const int E = r->n_embd, qd = r->n_head * r->head_dim, kvd = r->n_head_kv * r->head_dim;
+    double *fused = layer_tensor(r, l, "attn_qkv.weight");
+    double *wq = fused ? fused : layer_tensor(r, l, "attn_q.weight");
+    double *wk = fused ? fused + (size_t)qd * E : layer_tensor(r, l, "attn_k.weight");
+    double *wv = fused ? fused + (size_t)(qd + kvd) * E : layer_tensor(r, l, "attn_v.weight");
+    double *bq = layer_tensor(r, l, "attn_q.bias"), *bk = layer_tensor(r, l, "attn_k.bias"),
+           *bv = layer_tensor(r, l, "attn_v.bias");
+    mv(q, wq, h, qd, E, bq);
+    mv(k, wk, h, kvd, E, bk);
+    mv(v, wv, h, kvd, E, bv);
+    double *qn = layer_tensor(r, l, "attn_q_norm.weight"),
+           *kn = layer_tensor(r, l, "attn_k_norm.weight");
+    for (int hh = 0; qn && hh < r->n_head; hh++)
+        rms(q + hh * r->head_dim, q + hh * r->head_dim, qn, r->head_dim, r->eps);
+    for (int hh = 0; kn && hh < r->n_head_kv; hh++)
+        rms(k + hh * r->head_dim, k + hh * r->head_dim, kn, r->head_dim, r->eps);
+    const int local = is_local(r, l);
+    const int use_rope = !(r->no_rope_step && (l + 1) % r->no_rope_step == 0);
+    const int own = local && r->base_swa > 0; /* the local layers' own rope */
+    if (use_rope) {
+        rot(r, q, r->n_head, r->pos, own ? r->base_swa : r->base, own ? 1.0 : r->freq_scale);
+        rot(r, k, r->n_head_kv, r->pos, own ? r->base_swa : r->base, own ? 1.0 : r->freq_scale);
+    }
+    if (!fused) free(wq), free(wk), free(wv);
+    free(fused), free(bq), free(bk), free(bv), free(qn), free(kn);
+}
+
+/* The gated FFN of layer l on h, into out[n_embd]: gate/up separate or one ffn_up holding
+ * gate rows then up rows (phi3); SiLU or GELU(tanh). */
+static void ffn(const ref_model *r, int l, const double *h, double *out) {
+    const int E = r->n_embd, F = r->n_ff;
+    double *g = calloc(F, 8), *u = calloc(F, 8);
+    double *wg = layer_tensor(r, l, "ffn_gate.weight"), *wu = layer_tensor(r, l, "ffn_up.weight"),
+           *wd = layer_tensor(r, l, "ffn_down.weight");
+    mv(g, wg ? wg : wu, h, F, E, NULL);
+    mv(u, wg ? wu : wu + (size_t)F * E, h, F, E, NULL);
+    for (int i = 0; i < F; i++) {
+        double x = g[i];
+        double act = r->gelu ? 0.5 * x * (1 + tanh(sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)))
+                             : x / (1 + exp(-x));
+        g[i] = act * u[i];
+    }
+    mv(out, wd, g, E, F, NULL);
+    free(g), free(u), free(wg), free(wu), free(wd);
+}
+
+/* x = x + rmsnorm(y) with the post-norm when the file has it, else x + y. */
+static void add_post_normed(const ref_model *r, int l, const char *post, double *x, double *y) {
+    double *pn = layer_tensor(r, l, post);
+    if (pn) rms(y, y, pn, r->n_embd, r->eps);
+    for (int i = 0; i < r->n_embd; i++) x[i] += y[i];
+    free(pn);
+}
+
 void ref_model_step(ref_model *r, int token, double *logits) {
-    const int E = r->n_embd, hd = r->head_dim, kvd = r->n_head_kv * hd, F = r->n_ff, p = r->pos;
-    double *x = calloc(E, 8), *h = calloc(E, 8), *q = calloc(E, 8), *k = calloc(kvd, 8),
-           *v = calloc(kvd, 8), *o = calloc(E, 8), *g = calloc(F, 8), *u = calloc(F, 8),
-           *att = calloc(r->n_ctx, 8);
-    double *emb = tensor_d(r->f, "token_embd.weight", NULL);
-    memcpy(x, emb + (size_t)token * E, sizeof(double) * E);
+    const int E = r->n_embd, qd = r->n_head * r->head_dim, kvd = r->n_head_kv * r->head_dim;
+    const int p = r->pos;
+    double *x = calloc(E, 8), *h = calloc(E, 8), *q = calloc(qd, 8), *k = calloc(kvd, 8),
+           *v = calloc(kvd, 8), *o = calloc(qd, 8);
+    double *emb = tensor_d(r->f, "token_embd.weight");
+    for (int i = 0; i < E; i++) x[i] = emb[(size_t)token * E + i] * r->embd_scale;
     free(emb);
     for (int l = 0; l < r->n_layer; l++) {
-        double *an = layer_tensor(r, l, "attn_norm"), *wq = layer_tensor(r, l, "attn_q"),
-               *wk = layer_tensor(r, l, "attn_k"), *wv = layer_tensor(r, l, "attn_v"),
-               *wo = layer_tensor(r, l, "attn_output"), *fn = layer_tensor(r, l, "ffn_norm"),
-               *wg = layer_tensor(r, l, "ffn_gate"), *wu = layer_tensor(r, l, "ffn_up"),
-               *wd = layer_tensor(r, l, "ffn_down");
+        double *an = layer_tensor(r, l, "attn_norm.weight"),
+               *fn = layer_tensor(r, l, "ffn_norm.weight"),
+               *wo = layer_tensor(r, l, "attn_output.weight");
         rms(h, x, an, E, r->eps);
-        mv(q, wq, h, E, E);
-        mv(k, wk, h, kvd, E);
-        mv(v, wv, h, kvd, E);
-        rot(q, r->n_head, hd, p, r->base);
-        rot(k, r->n_head_kv, hd, p, r->base);
+        qkv(r, l, h, q, k, v);
         double *kc = r->kc + (size_t)l * r->n_ctx * kvd, *vc = r->vc + (size_t)l * r->n_ctx * kvd;
         memcpy(kc + (size_t)p * kvd, k, sizeof(double) * kvd);
         memcpy(vc + (size_t)p * kvd, v, sizeof(double) * kvd);
-        for (int hh = 0; hh < r->n_head; hh++) {
-            int kh = hh / (r->n_head / r->n_head_kv);
-            double mx = -1e300, sum = 0;
-            for (int t = 0; t <= p; t++) {
-                double s = 0;
-                for (int i = 0; i < hd; i++) s += q[hh * hd + i] * kc[(size_t)t * kvd + kh * hd + i];
-                att[t] = s / sqrt((double)hd);
-                if (att[t] > mx) mx = att[t];
-            }
-            for (int t = 0; t <= p; t++) sum += att[t] = exp(att[t] - mx);
-            for (int i = 0; i < hd; i++) {
-                double acc = 0;
-                for (int t = 0; t <= p; t++) acc += att[t] / sum * vc[(size_t)t * kvd + kh * hd + i];
-                o[hh * hd + i] = acc;
-            }
-        }
-        mv(h, wo, o, E, E);
-        for (int i = 0; i < E; i++) x[i] += h[i];
+        const int local = is_local(r, l);
+        attend(r, o, q, kc, vc, local && p >= r->n_swa ? p - r->n_swa + 1 : 0, p);
+        mv(h, wo, o, E, qd, NULL);
+        add_post_normed(r, l, "post_attention_norm.weight", x, h);
         rms(h, x, fn, E, r->eps);
-        mv(g, wg, h, F, E);
-        mv(u, wu, h, F, E);
-        for (int i = 0; i < F; i++) g[i] = g[i] / (1 + exp(-g[i])) * u[i];
-        mv(h, wd, g, E, F);
-        for (int i = 0; i < E; i++) x[i] += h[i];
-        free(an), free(wq), free(wk), free(wv), free(wo), free(fn), free(wg), free(wu), free(wd);
+        double *f = calloc(E, 8);
+        ffn(r, l, h, f);
+        add_post_normed(r, l, "post_ffw_norm.weight", x, f);
+        free(f), free(an), free(fn), free(wo);
     }
-    double *onorm = tensor_d(r->f, "output_norm.weight", NULL);
-    double *out = tensor_d(r->f, "output.weight", NULL);
-    if (!out) out = tensor_d(r->f, "token_embd.weight", NULL);
+    double *onorm = tensor_d(r->f, "output_norm.weight");
+    double *out = tensor_d(r->f, "output.weight");
+    if (!out) out = tensor_d(r->f, "token_embd.weight");
     rms(h, x, onorm, E, r->eps);
-    mv(logits, out, h, r->n_vocab, E);
+    mv(logits, out, h, r->n_vocab, E, NULL);
+    for (int i = 0; r->softcap > 0 && i < r->n_vocab; i++)
+        logits[i] = r->softcap * tanh(logits[i] / r->softcap);
     free(onorm), free(out);
-    free(x), free(h), free(q), free(k), free(v), free(o), free(g), free(u), free(att);
+    free(x), free(h), free(q), free(k), free(v), free(o);
     r->pos++;
 }

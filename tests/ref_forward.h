@@ -1,4 +1,5 @@
-/* ref_forward.h - an independent double-precision llama forward pass for tests: reads
+/* ref_forward.h - an independent double-precision forward pass (llama, qwen2, qwen3,
+ * gemma3, phi3, smollm3) for tests: reads
  * the GGUF tensors itself (f32/f16/bf16 or any type through the type table's dequantize),
  * one token at a time, no batching, no shared code with engine/forward.c or kernels/. */
 #ifndef SCARCE_REF_FORWARD_H

@@ -12,7 +12,7 @@ model *shared_model(const char *relative) {
     if (!test_need_file(path)) return NULL;
     scarce_error err = {{0}};
     kernels_init(NULL, NULL);
-    model *m = model_load(path, &err);
+    model *m = model_load(path, NULL, &err);
     if (!m) test_fail_at(__FILE__, __LINE__, "%s", err.msg);
     return m;
 }

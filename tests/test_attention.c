@@ -12,11 +12,11 @@
  *   swiglu: relative 1e-6 of |gate * up| (exp 3 ulp, then one add and a divide). */
 #include <float.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../kernels/cpu.h"
-#include "../kernels/matmul.h"
 #include "../kernels/ops.h"
 #include "bench_util.h"
 #include "test.h"
@@ -196,10 +196,10 @@ TEST(attention_batch_matches_per_query_spec) {
                 const size_t q_dim = (size_t)shapes[s].n_head * shapes[s].head_dim;
                 float *one = malloc(B * q_dim * sizeof(float)), *two = malloc(B * q_dim * sizeof(float));
                 uint64_t seed = rng;
-                kernels_set_threads(1);
+                omp_set_num_threads(1);
                 double e = batch_error(&shapes[s], B, pos0, one);
                 rng = seed;
-                kernels_set_threads(2);
+                omp_set_num_threads(2);
                 batch_error(&shapes[s], B, pos0, two);
                 CHECK_MSG(e <= 0, "%s head_dim %d n_head %d/%d B %d pos0 %d: error %.3g over",
                           isa ? "avx2" : "scalar", shapes[s].head_dim, shapes[s].n_head,
@@ -209,7 +209,7 @@ TEST(attention_batch_matches_per_query_spec) {
                 free(one), free(two);
             }
     }
-    kernels_set_threads(1);
+    omp_set_num_threads(1);
     kernels_init(NULL, NULL);
 }
 
@@ -237,12 +237,12 @@ TEST(attention_bench) {
         for (int isa = 0; isa < 1 + have_avx2(); isa++)
             for (int t = 1; t <= 2; t++) {
                 kernels_init(isa ? "avx2" : "scalar", NULL);
-                kernels_set_threads(t);
+                omp_set_num_threads(t);
                 /* prefill of 128 tokens in two batches of 64, like forward.c */
                 double sec = best_batch_seconds(&sh[s], 64, 0, 50) + best_batch_seconds(&sh[s], 64, 64, 50);
                 printf("  %-22s %-6s t=%d  pp128 attention of one layer: %8.1f us\n", names[s],
                        isa ? "avx2" : "scalar", t, sec * 1e6);
             }
-    kernels_set_threads(1);
+    omp_set_num_threads(1);
     kernels_init(NULL, NULL);
 }

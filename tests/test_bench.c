@@ -46,7 +46,8 @@ TEST(bench_json_has_documented_fields) {
     REQUIRE(out);
     CHECK_MSG(json_balanced(out), "not JSON:\n%s", out);
     const char *fields[] = {"model", "type", "size_bytes", "threads", "test", "tok_s", "tok_s_sd",
-                            "weight_bytes_per_token", "gb_s", "pct_of_peak", NULL};
+                            "weight_bytes_per_token", "gb_s", "pct_of_peak", "kernels", "isa",
+                            "repack", "gemm", "adapt_threads", "steal", NULL};
     check_fields(out, fields);
     CHECK(strstr(out, "\"pp16\"") && strstr(out, "\"tg8\""));
     free(out);
@@ -63,7 +64,8 @@ TEST(run_json_has_documented_fields) {
     const char *fields[] = {"prompt_tokens", "prompt_tok_s", "decode_tokens", "decode_tok_s",
                             "weight_bytes_per_token", "kv_bytes_per_token", "achieved_gb_s",
                             "peak_gb_s", "pct_of_peak", "flops_per_token", "model", "type",
-                            "threads", "isa", NULL};
+                            "threads", "isa", "kernels", "repack", "gemm", "adapt_threads",
+                            "steal", NULL};
     check_fields(out, fields);
     CHECK(strstr(err, "Once upon")); /* the text went to stderr */
     CHECK(strstr(err, "GB/s"));

@@ -13,7 +13,7 @@
 static double max_diff_vs_reference(const char *path, const int *tokens, int n) {
     scarce_error err = {0};
     kernels_init("scalar", NULL);
-    model *m = model_load(path, &err);
+    model *m = model_load(path, NULL, &err);
     if (!m) {
         test_fail_at(__FILE__, __LINE__, "%s", err.msg);
         return INFINITY;
@@ -90,7 +90,7 @@ TEST(forward_batched_equals_sequential) {
     NEED_FILE(path);
     kernels_init(NULL, NULL);
     scarce_error err;
-    model *m = model_load(path, &err);
+    model *m = model_load(path, NULL, &err);
     REQUIRE(m);
     enum { N = 75 }; /* more than one internal batch */
     int t[N];
@@ -119,7 +119,7 @@ TEST(forward_kvcache_rollback) {
     NEED_FILE(path);
     kernels_init(NULL, NULL);
     scarce_error err;
-    model *m = model_load(path, &err);
+    model *m = model_load(path, NULL, &err);
     REQUIRE(m);
     session s;
     REQUIRE(session_init(&s, m, 64, &err) == 0);

@@ -17,6 +17,7 @@
 #include "../quant/blocks.h"
 #include "../quant/fp16.h"
 #include "../quant/types.h"
+#include "isa_util.h"
 #include "test.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -54,7 +55,7 @@ static double magnitude(const quant_type *t, const uint8_t *w, const block_q8_0 
     return m;
 }
 
-/* The kernels of type id on the ISA kernels_init chose (the best one). */
+/* The kernels of type id on the ISA kernels_init chose. */
 static const type_kernels *simd(uint32_t id) { return kernels_for(kernels_isa(), id); }
 
 /* Builds the case, runs reference vec_dot, SIMD vec_dot and SIMD tile; 1 when all agree. */
@@ -106,18 +107,19 @@ static int run_case(const case_t *c, vec_dot_fn ref) {
     return ok;
 }
 
-/* The reference vec_dot of the type, then the best ISA installed. */
-static vec_dot_fn setup(uint32_t id) {
-    if (kernels_init(NULL, NULL) != 0) return NULL;
+/* The reference vec_dot of the type, after kernels_init of the ISA `isa` (NULL: AVX2 on
+ * x86, whatever the CPU's best; the AVX-512 variants pass "avx512"). */
+static vec_dot_fn setup(uint32_t id, const char *isa) {
+    if (!isa && cpu_best_isa() == ISA_AVX512) isa = "avx2";
+    if (kernels_init(isa, NULL) != 0) return NULL;
     return kernels_for(ISA_SCALAR, id)->vec_dot;
 }
 
 static const uint32_t fp8_ids[2] = {QT_FP8_E4M3, QT_FP8_E5M2};
 
-TEST(fp8_simd_random_and_every_code_equal_reference) {
-    if (cpu_best_isa() == ISA_SCALAR) SKIP("no SIMD ISA on this CPU");
+static void check_random_and_every_code(const char *isa) {
     for (int k = 0; k < 2; k++) {
-        vec_dot_fn ref = setup(fp8_ids[k]);
+        vec_dot_fn ref = setup(fp8_ids[k], isa);
         REQUIRE(ref && simd(fp8_ids[k])->vec_dot_tile);
         for (int nrows = 1; nrows <= 6; nrows++)
             for (int nact = 1; nact <= 5; nact++)
@@ -140,13 +142,22 @@ TEST(fp8_simd_random_and_every_code_equal_reference) {
     }
 }
 
+TEST(fp8_simd_random_and_every_code_equal_reference) {
+    if (cpu_best_isa() == ISA_SCALAR) SKIP("no SIMD ISA on this CPU");
+    check_random_and_every_code(NULL);
+}
+
+TEST(fp8_avx512_random_and_every_code_equal_reference) {
+    SKIP_WITHOUT_AVX512();
+    check_random_and_every_code("avx512");
+}
+
 /* Each special code alone in an otherwise random finite row, at several positions, and
  * every code 0..255 (specials included) in each lane: NaN rows NaN, the others finite. */
-TEST(fp8_simd_nan_and_inf_codes_match_reference) {
-    if (cpu_best_isa() == ISA_SCALAR) SKIP("no SIMD ISA on this CPU");
+static void check_nan_and_inf_codes(const char *isa) {
     for (int k = 0; k < 2; k++) {
         uint32_t id = fp8_ids[k];
-        vec_dot_fn ref = setup(id);
+        vec_dot_fn ref = setup(id, isa);
         REQUIRE(ref);
         const quant_type *t = qtype(id);
         for (int c = 0; c < 256; c++) {
@@ -190,4 +201,14 @@ TEST(fp8_simd_nan_and_inf_codes_match_reference) {
         /* all 256 codes in each lane position, NaN/inf included: rows NaN as the reference */
         CHECK(run_case(&(case_t){id, 256 * QK32, 3, 2, -2, 1}, ref));
     }
+}
+
+TEST(fp8_simd_nan_and_inf_codes_match_reference) {
+    if (cpu_best_isa() == ISA_SCALAR) SKIP("no SIMD ISA on this CPU");
+    check_nan_and_inf_codes(NULL);
+}
+
+TEST(fp8_avx512_nan_and_inf_codes_match_reference) {
+    SKIP_WITHOUT_AVX512();
+    check_nan_and_inf_codes("avx512");
 }

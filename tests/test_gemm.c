@@ -21,6 +21,7 @@
 #include "../kernels/matmul.h"
 #include "../quant/types.h"
 #include "bench_util.h"
+#include "kernel_ctx_util.h"
 #include "test.h"
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
@@ -72,20 +73,40 @@ static int check_against_reference(const quant_type *t, const char *w, size_t ro
     return bad;
 }
 
-/* gemm_rows over all rows with nth threads, each on its own contiguous slice. */
+static void *alloc64(size_t bytes) {
+    return aligned_alloc(64, (bytes + 63) / 64 * 64);
+}
+
+/* gemm_rows over all rows with nth threads, each on its own contiguous slice with its own
+ * scratch (sized by gemm_scratch_size, as a kernel context does). */
 static void run_gemm(gemm_method m, const quant_type *t, const char *w, size_t row_bytes,
                      int64_t rows, int64_t cols, const float *X, int64_t B, float *Y, int nth) {
-    float *owned;
-    const float *gx = gemm_prepare(m, X, B, cols, &owned);
-    int failed = 0;
+    const size_t xt_bytes = gemm_pack_x_bytes(B, cols);
+    float *xt = alloc64(xt_bytes);
+    const float *gx = gemm_prepare(m, X, B, cols, xt, xt_bytes);
+    size_t panel, acc;
+    gemm_scratch_size(cols, row_bytes, B, &panel, &acc);
+    int failed = gx == NULL;
 #pragma omp parallel num_threads(nth) reduction(+ : failed)
     {
         int ith = omp_get_thread_num(), n = omp_get_num_threads();
         int64_t r0 = rows * ith / n, r1 = rows * (ith + 1) / n;
-        failed += gemm_rows(m, t, w, row_bytes, r0, r1, cols, gx, B, Y, (size_t)rows) != 0;
+        gemm_scratch sc = {.panel = alloc64(panel), .panel_bytes = panel, .acc = alloc64(acc),
+                           .acc_bytes = acc};
+        failed += gemm_rows(m, t, w, row_bytes, r0, r1, cols, gx, B, Y, (size_t)rows,
+                            kernels_of(kernels_isa()), &sc) != 0;
+        free(sc.panel), free(sc.acc);
     }
     CHECK(failed == 0);
-    free(owned);
+    free(xt);
+}
+
+/* The test context's batch path: -1 the measured choice, else forced (what SCARCE_GEMM
+ * sets through kernel_config_from_env). */
+static void force_gemm(int method) {
+    kernel_config cfg = test_kernel_config();
+    cfg.gemm = method;
+    CHECK(test_kernel_set(&cfg) == 0);
 }
 
 static void check_type(gemm_method m, uint32_t id) {
@@ -176,24 +197,24 @@ TEST(gemm_matmul_large_batch_equals_reference) {
         qmatrix W = {.data = w, .type = id, .rows = rows, .cols = cols, .row_bytes = row_bytes};
         float *X = malloc(B * cols * sizeof(float)), *Y = malloc(B * rows * sizeof(float));
         for (int64_t i = 0; i < B * cols; i++) X[i] = uniform();
-        CHECK(gemm_choose(id, cols, B) != GEMM_TILES || getenv("SCARCE_GEMM"));
+        CHECK(gemm_choose(kernels_of(kernels_isa()), id, cols, B, -1) != GEMM_TILES);
         for (int nth = 1; nth <= 2; nth++) {
-            kernels_set_threads(nth);
-            matmul(&W, X, B, Y);
+            test_kernel_threads(nth);
+            matmul(test_kernels(), &W, X, B, Y);
             check_against_reference(t, w, row_bytes, rows, cols, X, B, Y, "matmul");
         }
-        kernels_set_threads(1);
+        test_kernel_threads(1);
         free(w), free(X), free(Y);
     }
 }
 
 /* ---- SCARCE_KBENCH=1: figures, not checks ---- */
 
-/* GFLOP/s of matmul (fastest call in 0.5 s) with $SCARCE_GEMM = method. */
-static double bench_one(const qmatrix *W, const float *X, int64_t B, float *Y, const char *method) {
-    setenv("SCARCE_GEMM", method, 1);
+/* GFLOP/s of matmul (fastest call in 0.5 s) on the batch path `method`. */
+static double bench_one(const qmatrix *W, const float *X, int64_t B, float *Y, int method) {
+    force_gemm(method);
     double best = bench_best_matmul(W, X, B, Y, 0.5);
-    unsetenv("SCARCE_GEMM");
+    force_gemm(-1);
     return 2.0 * W->rows * W->cols * B / best / 1e9;
 }
 
@@ -201,7 +222,7 @@ TEST(gemm_bench) {
     if (!getenv("SCARCE_KBENCH")) SKIP("set SCARCE_KBENCH=1 for the GEMM figures");
     REQUIRE(kernels_init(NULL, NULL) == 0);
     const char *tl = getenv("GEMM_BENCH_THREADS");
-    kernels_set_threads(tl ? atoi(tl) : 1);
+    test_kernel_threads(tl ? atoi(tl) : 1);
     uint32_t ids[] = {QT_F32, QT_Q8_0, QT_Q4_0, QT_F16, QT_BF16, QT_Q4_K, QT_Q6_K};
     const char *only = getenv("GEMM_BENCH_TYPE");
     int64_t Bs[] = {2, 4, 8, 16, 32, 64};
@@ -211,7 +232,7 @@ TEST(gemm_bench) {
     if (shape) sscanf(shape, "%ldx%ld", &rows, &cols);
     const char *mt[] = {"tiles", "own", "blas", "i8x8"};
     printf("\nGFLOP/s, %lld x %lld, %d thread(s): tiles (int8/vec_dot) | own | blas\n",
-           (long long)rows, (long long)cols, kernels_threads());
+           (long long)rows, (long long)cols, test_kernel_config().threads);
     float *X = malloc(64 * cols * sizeof(float)), *Y = malloc(64 * rows * sizeof(float));
     for (int64_t i = 0; i < 64 * cols; i++) X[i] = uniform();
     for (size_t i = 0; i < sizeof ids / sizeof *ids; i++) {
@@ -226,13 +247,13 @@ TEST(gemm_bench) {
             for (int m = 0; m < 4; m++)
                 if ((m < 2 || (m == 2 && gemm_have_blas()) ||
                      (m == 3 && (ids[i] == QT_Q4_0 || ids[i] == QT_Q8_0))))
-                    printf(" %s %6.1f", mt[m], bench_one(&W, X, Bs[b], Y, mt[m]));
+                    printf(" %s %6.1f", mt[m], bench_one(&W, X, Bs[b], Y, m));
             printf("\n");
         }
         free(w);
     }
     free(X), free(Y);
-    kernels_set_threads(1);
+    test_kernel_threads(1);
 }
 
 /* The panel dequantizers give the reference's values exactly. */
@@ -267,11 +288,9 @@ static void check_i8x8(uint32_t id) {
             for (int bi = 0; bi < 5; bi++) {
                 int64_t B = B_list[bi];
                 /* B = 64 without forcing: the path matmul takes for prefill */
-                if (B == 64)
-                    unsetenv("SCARCE_GEMM");
-                else
-                    setenv("SCARCE_GEMM", "i8x8", 1);
-                CHECK(gemm_choose(id, cols, B) == GEMM_I8X8);
+                force_gemm(B == 64 ? -1 : GEMM_I8X8);
+                CHECK(gemm_choose(kernels_of(kernels_isa()), id, cols, B,
+                                  test_kernel_config().gemm) == GEMM_I8X8);
                 float *X = malloc(B * cols * sizeof(float)), *Y = malloc(B * rows * sizeof(float));
                 float *Xq = malloc(B * cols * sizeof(float));
                 char *a = malloc(arow);
@@ -281,24 +300,22 @@ static void check_i8x8(uint32_t id) {
                     q8->dequantize(a, Xq + b * cols, cols);
                 }
                 for (int nth = 1; nth <= 2; nth++) {
-                    kernels_set_threads(nth);
+                    test_kernel_threads(nth);
                     for (int64_t i = 0; i < B * rows; i++) Y[i] = NAN;
-                    matmul(&W, X, B, Y);
+                    matmul(test_kernels(), &W, X, B, Y);
                     check_against_reference(t, w, row_bytes, rows, cols, Xq, B, Y, "i8x8");
                 }
                 free(X), free(Y), free(Xq), free(a);
             }
             free(w);
         }
-    kernels_set_threads(1);
-    unsetenv("SCARCE_GEMM");
+    test_kernel_threads(1);
+    force_gemm(-1);
 }
 
 TEST(gemm_i8x8_equals_reference) {
     REQUIRE(kernels_init(NULL, NULL) == 0);
-    setenv("SCARCE_GEMM", "i8x8", 1);
-    int have = gemm_choose(QT_Q4_0, 256, 16) == GEMM_I8X8;
-    unsetenv("SCARCE_GEMM");
+    int have = gemm_choose(kernels_of(kernels_isa()), QT_Q4_0, 256, 16, GEMM_I8X8) == GEMM_I8X8;
     if (!have) SKIP("no AVX2: GEMM_I8X8 not available");
     check_i8x8(QT_Q4_0);
     check_i8x8(QT_Q8_0);

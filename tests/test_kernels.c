@@ -1,5 +1,7 @@
 /* test_kernels.c - every SIMD kernel against its scalar reference, and matmul against
- * matvec, a double-precision product and itself on 1 vs 2 threads.
+ * matvec, a double-precision product and itself on 1 vs 2 threads. The kernel checks run
+ * for the AVX2 (or NEON) set as kernels_simd_* and for the AVX-512 set as kernels_avx512_*
+ * (skipped, naming the missing features, on a CPU without it).
  *
  * Tolerances (|simd - ref| <= tol * sum_i |w_i * a_i|, w and a dequantized):
  *   f32, f16, bf16: (n + 16) * FLT_EPSILON  - both are float sums of the same products in
@@ -8,7 +10,7 @@
  *                   another order within and across blocks.
  *   other blocks:   (n / block + 16) * FLT_EPSILON  - the integer block sums are exact in
  *                   both; only the float sum of n / block scaled block sums is reordered
- *                   (q8_0 q4_0 q4_1 q5_0 q5_1 iq4_nl q2_0 q2_k q4_k q5_k q6_k).
+ *                   (q8_0 q4_0 q4_1 q5_0 q5_1 iq4_nl q2_0_32 q2_k q4_k q5_k q6_k).
  * Activation quantizers (from_float): same scale as the reference to 1e-6 relative, each
  * quantized value within one step (ties may round the other way), bsums consistent.
  *
@@ -27,6 +29,8 @@
 #include "../quant/fp16.h"
 #include "../quant/types.h"
 #include "bench_util.h"
+#include "isa_util.h"
+#include "kernel_ctx_util.h"
 #include "test.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -52,13 +56,17 @@ static void snapshot(isa_table *tab, isa_level isa) {
     }
 }
 
-/* Tables of the scalar reference and of the best SIMD ISA; 0 when this CPU has none. */
-static int load_tables(isa_table *ref, isa_table *simd) {
+/* Tables of the scalar reference and of the SIMD ISA `isa` (NULL: AVX2 on x86, whatever
+ * the CPU's best; the AVX-512 variants of the tests pass "avx512"); 0 when this CPU has
+ * no SIMD ISA. */
+static int load_tables(isa_table *ref, isa_table *simd, const char *isa) {
     isa_level best = cpu_best_isa();
     if (kernels_init(kernels_isa_name(best), NULL) != 0) return -1;
     snapshot(ref, ISA_SCALAR);
     if (best == ISA_SCALAR) return 0;
-    snapshot(simd, best);
+    if (!isa) isa = best == ISA_AVX512 ? "avx2" : kernels_isa_name(best);
+    if (kernels_init(isa, NULL) != 0) return -1;
+    snapshot(simd, kernels_isa());
     return 1;
 }
 
@@ -117,9 +125,9 @@ static int compare_dot(const isa_table *ref, const isa_table *simd, int ti, int6
     return ok;
 }
 
-TEST(kernels_simd_dot_equals_reference_all_types) {
+static void check_dot_equals_reference_all_types(const char *isa) {
     isa_table ref, simd;
-    int have = load_tables(&ref, &simd);
+    int have = load_tables(&ref, &simd, isa);
     REQUIRE(have >= 0);
     if (!have) SKIP("no SIMD ISA on this CPU");
     int n_compared = 0;
@@ -142,6 +150,12 @@ TEST(kernels_simd_dot_equals_reference_all_types) {
         compare_dot(&ref, &simd, ti, n, 1e-3f, 1e-4f);
     }
     CHECK(n_compared >= 3);
+}
+
+TEST(kernels_simd_dot_equals_reference_all_types) { check_dot_equals_reference_all_types(NULL); }
+TEST(kernels_avx512_dot_equals_reference_all_types) {
+    SKIP_WITHOUT_AVX512();
+    check_dot_equals_reference_all_types("avx512");
 }
 
 /* vec_dot_tile of type index ti: nrows x nact dot products of random rows (scaled by
@@ -187,9 +201,9 @@ static int compare_tile(const isa_table *ref, const isa_table *simd, int ti, int
     return ok;
 }
 
-TEST(kernels_simd_tile_equals_reference) {
+static void check_tile_equals_reference(const char *isa) {
     isa_table ref, simd;
-    int have = load_tables(&ref, &simd);
+    int have = load_tables(&ref, &simd, isa);
     REQUIRE(have >= 0);
     if (!have) SKIP("no SIMD ISA on this CPU");
     int n_tiled = 0;
@@ -208,9 +222,15 @@ TEST(kernels_simd_tile_equals_reference) {
     if (!n_tiled) SKIP("no vec_dot_tile kernels for this ISA");
 }
 
-TEST(kernels_simd_dot_of_zeros_is_zero) {
+TEST(kernels_simd_tile_equals_reference) { check_tile_equals_reference(NULL); }
+TEST(kernels_avx512_tile_equals_reference) {
+    SKIP_WITHOUT_AVX512();
+    check_tile_equals_reference("avx512");
+}
+
+static void check_dot_of_zeros_is_zero(const char *isa) {
     isa_table ref, simd;
-    int have = load_tables(&ref, &simd);
+    int have = load_tables(&ref, &simd, isa);
     REQUIRE(have >= 0);
     if (!have) SKIP("no SIMD ISA on this CPU");
     enum { N = 1024 };
@@ -224,10 +244,16 @@ TEST(kernels_simd_dot_of_zeros_is_zero) {
     }
 }
 
+TEST(kernels_simd_dot_of_zeros_is_zero) { check_dot_of_zeros_is_zero(NULL); }
+TEST(kernels_avx512_dot_of_zeros_is_zero) {
+    SKIP_WITHOUT_AVX512();
+    check_dot_of_zeros_is_zero("avx512");
+}
+
 /* f32 weights: NaN anywhere gives NaN, +Inf x positive gives +Inf, at every position class. */
-TEST(kernels_simd_f32_propagates_nan_and_inf) {
+static void check_f32_propagates_nan_and_inf(const char *isa) {
     isa_table ref, simd;
-    int have = load_tables(&ref, &simd);
+    int have = load_tables(&ref, &simd, isa);
     REQUIRE(have >= 0);
     if (!have) SKIP("no SIMD ISA on this CPU");
     vec_dot_fn dot = simd.dot[0];
@@ -247,10 +273,16 @@ TEST(kernels_simd_f32_propagates_nan_and_inf) {
         }
 }
 
+TEST(kernels_simd_f32_propagates_nan_and_inf) { check_f32_propagates_nan_and_inf(NULL); }
+TEST(kernels_avx512_f32_propagates_nan_and_inf) {
+    SKIP_WITHOUT_AVX512();
+    check_f32_propagates_nan_and_inf("avx512");
+}
+
 /* The activation quantizers (from_float of the dot types) against the reference ones. */
-TEST(kernels_simd_from_float_equals_reference) {
+static void check_from_float_equals_reference(const char *isa) {
     isa_table ref, simd;
-    int have = load_tables(&ref, &simd);
+    int have = load_tables(&ref, &simd, isa);
     REQUIRE(have >= 0);
     if (!have) SKIP("no SIMD ISA on this CPU");
     int n_compared = 0;
@@ -283,6 +315,12 @@ TEST(kernels_simd_from_float_equals_reference) {
         free(x), free(dr), free(ds), free(qr), free(qs);
     }
     if (cpu_best_isa() != ISA_SCALAR && !n_compared) SKIP("no SIMD from_float installed yet");
+}
+
+TEST(kernels_simd_from_float_equals_reference) { check_from_float_equals_reference(NULL); }
+TEST(kernels_avx512_from_float_equals_reference) {
+    SKIP_WITHOUT_AVX512();
+    check_from_float_equals_reference("avx512");
 }
 
 /* A rows x cols matrix of type t: `period` distinct random rows repeated (quantizing is
@@ -337,7 +375,7 @@ static void reference_matmul(const qmatrix *W, const float *X, int64_t B, double
 
 TEST(kernels_matmul_equals_matvecs_double_reference_and_threads) {
     REQUIRE(kernels_init(NULL, NULL) == 0);
-    int saved_threads = kernels_threads();
+    int saved_threads = test_kernel_config().threads;
     for (int ti = 0; qtype_at(ti); ti++) {
         const quant_type *t = qtype_at(ti);
         if (!(t->kind & QT_KIND_W)) continue;
@@ -354,15 +392,15 @@ TEST(kernels_matmul_equals_matvecs_double_reference_and_threads) {
             fill_random(X, 9 * cols, 1.0f);
             reference_matmul(&W, X, 9, Yd, tol);
             for (int64_t B = 1; B <= 9; B++) {
-                kernels_set_threads(1);
-                matmul(&W, X, B, Y);
-                kernels_set_threads(2);
-                if (rows > 64) matmul(&W, X, B, Y2); /* smaller ones run on one thread */
+                test_kernel_threads(1);
+                matmul(test_kernels(), &W, X, B, Y);
+                test_kernel_threads(2);
+                if (rows > 64) matmul(test_kernels(), &W, X, B, Y2); /* smaller ones run on one thread */
                 else memcpy(Y2, Y, B * rows * 4);
                 CHECK_MSG(memcmp(Y, Y2, B * rows * 4) == 0, "%s rows=%lld B=%lld: 1 vs 2 threads",
                           t->name, (long long)rows, (long long)B);
                 for (int64_t b = 0; b < B; b++) {
-                    matvec(&W, X + b * cols, y);
+                    matvec(test_kernels(), &W, X + b * cols, y);
                     CHECK_MSG(memcmp(y, Y + b * rows, rows * 4) == 0,
                               "%s rows=%lld B=%lld b=%lld: matmul != matvec", t->name,
                               (long long)rows, (long long)B, (long long)b);
@@ -377,7 +415,7 @@ TEST(kernels_matmul_equals_matvecs_double_reference_and_threads) {
         }
         free((void *)W_all.data);
     }
-    kernels_set_threads(saved_threads);
+    test_kernel_threads(saved_threads);
 }
 
 /* ---- SCARCE_KBENCH=1: figures, not checks ---- */
@@ -443,7 +481,7 @@ TEST(kernels_bench) {
         double g[6] = {0};
         for (int k = with_ref ? 0 : 2; k < 6; k++) {
             kernels_init(k < 2 ? "scalar" : NULL, NULL);
-            kernels_set_threads(k % 2 + 1);
+            test_kernel_threads(k % 2 + 1);
             /* B=64: weight GB/s x 64 tokens (the matvec-equivalent rate) */
             g[k] = k < 4 ? bench_matmul(&W, X, 1, Y) : bench_matmul(&W, X, 64, Y) * 64;
         }

@@ -14,6 +14,7 @@
 #include "../kernels/matmul.h"
 #include "../kernels/repack.h"
 #include "../quant/types.h"
+#include "kernel_ctx_util.h"
 #include "test.h"
 
 #define COLS 512
@@ -36,7 +37,7 @@ static qmatrix random_matrix(uint32_t type, int64_t rows, int pack) {
         t->quantize(row, data + r * row_bytes, COLS, NULL);
     }
     qmatrix W = {.data = data, .type = type, .rows = rows, .cols = COLS, .row_bytes = row_bytes};
-    if (pack && repack_matrix(&W) != 0) W.packed = NULL;
+    if (pack && repack_matrix(&W, kernels_isa()) != 0) W.packed = NULL;
     return W;
 }
 
@@ -59,15 +60,15 @@ static int check_group(const char *label, qmatrix *W, int n) {
         Wp[i] = &W[i];
     }
     for (int nth = 1; nth <= 2; nth++) {
-        kernels_set_threads(nth);
+        test_kernel_threads(nth);
         for (int k = 0; k < 3; k++) {
             const int64_t B = batches[k];
             for (int i = 0; i < n; i++) {
                 size_t len = (size_t)W[i].rows * B;
                 for (size_t j = 0; j <= len; j++) fused[i][j] = CANARY;
-                matmul(&W[i], X, B, sep[i]);
+                matmul(test_kernels(), &W[i], X, B, sep[i]);
             }
-            matmul_multi(Wp, n, X, B, fused);
+            matmul_multi(test_kernels(), Wp, n, X, B, fused);
             for (int i = 0; i < n; i++) {
                 size_t len = (size_t)W[i].rows * B;
                 int same = memcmp(sep[i], fused[i], len * sizeof(float)) == 0;
@@ -86,8 +87,10 @@ static int check_group(const char *label, qmatrix *W, int n) {
 }
 
 static void setup(void) {
-    setenv("SCARCE_ADAPT_THREADS", "0", 1); /* read at the first matmul of this process */
     kernels_init(NULL, NULL);
+    kernel_config cfg = kernel_config_default();
+    cfg.adapt_threads = 0; /* so that 2 threads really split the rows */
+    test_kernel_set(&cfg);
 }
 
 TEST(matmul_multi_qkv_pattern_equals_separate_calls) {
@@ -110,7 +113,7 @@ TEST(matmul_multi_qkv_pattern_equals_separate_calls) {
             check_group(label, W, 3);
             for (int i = 0; i < 3; i++) free_matrix(&W[i]);
         }
-    kernels_set_threads(1);
+    test_kernel_threads(1);
 }
 
 TEST(matmul_multi_gate_up_and_mixed_types_equal_separate_calls) {
@@ -127,5 +130,5 @@ TEST(matmul_multi_gate_up_and_mixed_types_equal_separate_calls) {
     qmatrix one = random_matrix(QT_Q8_0, 264, 0);
     check_group("single q8_0", &one, 1);
     free_matrix(&one);
-    kernels_set_threads(1);
+    test_kernel_threads(1);
 }

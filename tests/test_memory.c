@@ -37,7 +37,7 @@ TEST(memory_mmap_no_copy) {
     kernels_init(NULL, NULL);
     long before = rss_kb();
     scarce_error err = {0};
-    model *m = model_load(path, &err);
+    model *m = model_load(path, NULL, &err);
     CHECK_MSG(m != NULL, "model_load: %s", err.msg);
     if (!m) return;
     double load_mb = (rss_kb() - before) / 1024.0;
@@ -45,7 +45,7 @@ TEST(memory_mmap_no_copy) {
     CHECK_MSG(load_mb < 0.1 * file_mb, "model_load grew RSS by %.1f MB for a %.0f MB file",
               load_mb, file_mb);
 
-    kernels_set_threads(2);
+    REQUIRE(model_set_threads(m, 2, &err) == 0);
     session s = {0};
     int n_ctx = 64;
     REQUIRE(session_init(&s, m, n_ctx, &err) == 0);

@@ -77,7 +77,7 @@ TEST(moe_upcycled_noise0_greedy_equals_dense) {
     NEED_FILE(stories());
     kernels_init(NULL, NULL);
     scarce_error err;
-    model *dense = model_load(stories(), &err);
+    model *dense = model_load(stories(), NULL, &err);
     REQUIRE(dense);
     tokenizer *tok = tokenizer_load(dense->file, &err);
     REQUIRE(tok);
@@ -85,7 +85,7 @@ TEST(moe_upcycled_noise0_greedy_equals_dense) {
     for (int seed = 1; seed <= 2; seed++) {
         char path[512];
         REQUIRE(upcycle(seed == 1 ? "up1.gguf" : "up2.gguf", 0, seed * 77, path, sizeof path) == 0);
-        model *moe = model_load(path, &err);
+        model *moe = model_load(path, NULL, &err);
         REQUIRE(moe);
         CHECK_EQ_INT(moe->cfg.n_expert, 4);
         CHECK_EQ_INT(moe->cfg.n_expert_used, 2);
@@ -172,7 +172,7 @@ TEST(moe_routing_matches_reference_and_counts_add_up) {
     char path[512];
     REQUIRE(upcycle("noisy.gguf", 0.2, 5, path, sizeof path) == 0);
     scarce_error err;
-    model *m = model_load(path, &err);
+    model *m = model_load(path, NULL, &err);
     REQUIRE(m);
     const int k = m->cfg.n_expert_used, N = m->cfg.n_expert;
     session s;
@@ -250,7 +250,7 @@ TEST(moe_weight_bytes_per_token) {
              scarce_bin(), path, stories());
     REQUIRE(run_cmd(cmd, NULL, NULL) == 0);
     scarce_error err;
-    model *m = model_load(path, &err);
+    model *m = model_load(path, NULL, &err);
     REQUIRE(m);
     session s;
     REQUIRE(session_init(&s, m, 128, &err) == 0);
@@ -282,7 +282,7 @@ TEST(moe_batched_equals_one_token) {
     char path[512];
     REQUIRE(upcycle("noisy-b.gguf", 0.2, 9, path, sizeof path) == 0);
     scarce_error err;
-    model *m = model_load(path, &err);
+    model *m = model_load(path, NULL, &err);
     REQUIRE(m);
     enum { N = 70 }; /* more than one internal batch */
     int t[N];
@@ -343,10 +343,10 @@ TEST(moe_split_expert_layout_loads) {
     REQUIRE(upcycle("noisy-s.gguf", 0.2, 11, path, sizeof path) == 0);
     snprintf(split, sizeof split, "%s/split.gguf", test_tmpdir());
     scarce_error err;
-    model *a = model_load(path, &err);
+    model *a = model_load(path, NULL, &err);
     REQUIRE(a);
     REQUIRE(write_split(a->file, split, &err) == 0);
-    model *b = model_load(split, &err);
+    model *b = model_load(split, NULL, &err);
     REQUIRE(b);
     CHECK(gguf_find_tensor(b->file, "blk.0.ffn_down.3.weight") != NULL);
     CHECK(gguf_find_tensor(b->file, "blk.0.ffn_down_exps.weight") == NULL);

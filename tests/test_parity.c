@@ -33,7 +33,7 @@ static void write_row(FILE *f, const float *logits, int n_vocab, float shift0) {
 
 static void make_file(const char *path, float shift0) {
     scarce_error e;
-    model *m = model_load(shared_path("models/stories260K.gguf"), &e);
+    model *m = model_load(shared_path("models/stories260K.gguf"), NULL, &e);
     session s;
     session_init(&s, m, 64, &e);
     int32_t n_ctx = 32, n_vocab = m->cfg.n_vocab, n_chunk = 2, tokens[64];

@@ -31,7 +31,7 @@ static const struct { uint32_t id; double bound[3]; } roundtrip_bounds[] = {
     {QT_Q8_K, {0.005, 0.0086, 0.035}},     /* 0.0040 0.0069 0.0283 (plain amax/127) */
     {QT_FP8_E4M3, {0.0245, 0.023, 0.0045}}, /* 0.0196 0.0184 0.0035 */
     {QT_FP8_E5M2, {0.049, 0.047, 0.012}},  /* 0.0395 0.0377 0.0096 */
-    {QT_Q2_0, {0.29, 0.37, 0.10}},         /* 0.233 0.295 0.080 */
+    {QT_Q2_0_32, {0.29, 0.37, 0.10}},         /* 0.233 0.295 0.080 */
 };
 
 static double roundtrip_rel_rmse(const quant_type *t, const float *x, int64_t n, const float *imp) {
@@ -86,7 +86,8 @@ TEST(quant_importance_lowers_weighted_error) {
     fill_data(DATA_GAUSS, x, N, 77);
     test_rng r = {99};
     for (int i = 0; i < N; i++) imp[i] = rng_uniform(&r) < 0.1 ? 50.0f : 0.1f;
-    const uint32_t ids[] = {QT_Q4_0, QT_Q4_K, QT_Q2_K, QT_Q6_K, QT_Q2_0, QT_IQ4_NL, QT_FP8_E4M3};
+    const uint32_t ids[] = {QT_Q4_0,     QT_Q4_K,  QT_Q2_K,  QT_Q6_K,  QT_Q2_0_32, QT_IQ4_NL,
+                            QT_FP8_E4M3, QT_MXFP4, QT_TQ2_0, QT_TQ1_0, QT_Q2_0};
     for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++) {
         const quant_type *t = qtype(ids[k]);
         t->quantize(x, q, N, NULL);
@@ -125,9 +126,9 @@ TEST(quant_table_rows_consistent) {
     }
     CHECK_EQ_INT(qtype(QT_Q4_K)->block_bytes, 144);
     CHECK_NEAR(qtype_bpw(QT_Q6_K), 6.5625, 0);
-    CHECK_NEAR(qtype_bpw(QT_Q2_0), 3.0, 0);
+    CHECK_NEAR(qtype_bpw(QT_Q2_0_32), 3.0, 0);
     CHECK_EQ_INT(qtype_row_bytes(QT_Q4_K, 288), 0);
-    CHECK_EQ_INT(qtype_row_bytes(QT_Q2_0, 288), 9 * 12);
+    CHECK_EQ_INT(qtype_row_bytes(QT_Q2_0_32, 288), 9 * 12);
 }
 
 /* --- the search against naive amax scaling (as ggml's reference quantizers do) --- */
@@ -213,7 +214,7 @@ static void naive_quantize(uint32_t id, const float *x, float *y, int64_t n) {
         case QT_Q5_0: naive_sym(xb, yb, 32, -16, -16, 15); break;
         case QT_Q4_1: naive_affine(xb, yb, 32, 15, 0, NULL, NULL); break;
         case QT_Q5_1: naive_affine(xb, yb, 32, 31, 0, NULL, NULL); break;
-        case QT_Q2_0: naive_affine(xb, yb, 32, 3, 0, NULL, NULL); break;
+        case QT_Q2_0_32: naive_affine(xb, yb, 32, 3, 0, NULL, NULL); break;
         case QT_FP8_E4M3: naive_fp8(xb, yb, 32, 1); break;
         case QT_FP8_E5M2: naive_fp8(xb, yb, 32, 0); break;
         case QT_Q2_K: naive_k_affine(xb, yb, 16, 3, 15); break;
@@ -228,7 +229,7 @@ TEST(quant_search_beats_naive_amax) {
     enum { N = 8192 };
     static float x[N], y[N];
     fill_data(DATA_GAUSS, x, N, 1234);
-    const uint32_t ids[] = {QT_Q8_0, QT_Q4_0, QT_Q4_1, QT_Q5_0, QT_Q5_1, QT_Q2_0,
+    const uint32_t ids[] = {QT_Q8_0, QT_Q4_0, QT_Q4_1, QT_Q5_0, QT_Q5_1, QT_Q2_0_32,
                             QT_FP8_E4M3, QT_FP8_E5M2, QT_Q2_K, QT_Q4_K, QT_Q6_K};
     for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++) {
         const quant_type *t = qtype(ids[k]);

@@ -150,11 +150,11 @@ TEST(layout_q8_k) {
     check_block(QT_Q8_K, &b, (int[]){3, 255}, (float[]){-1, 31.75f}, 2, 0);
 }
 
-TEST(layout_q2_0) {
-    block_q2_0 b = {.d = 0x3C00, .m = 0xBE00}; /* 1.0, -1.5 */
+TEST(layout_q2_0_32) {
+    block_q2_0_32 b = {.d = 0x3C00, .m = 0xBE00}; /* 1.0, -1.5 */
     b.qs[0] = 0x1B; /* 0b00011011: element 0 = 3, 8 = 2, 16 = 1, 24 = 0 */
     b.qs[7] = 0xC0; /* element 31 = 3, elements 7, 15, 23 = 0 */
-    check_block(QT_Q2_0, &b, (int[]){0, 8, 16, 31}, (float[]){1.5f, 0.5f, -0.5f, 1.5f}, 4, -1.5f);
+    check_block(QT_Q2_0_32, &b, (int[]){0, 8, 16, 31}, (float[]){1.5f, 0.5f, -0.5f, 1.5f}, 4, -1.5f);
 }
 
 TEST(layout_fp8) {

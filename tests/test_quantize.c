@@ -98,7 +98,7 @@ TEST(quantize_stories_every_type) {
     NEED_FILE(in);
     kernels_init(NULL, NULL);
     static const char *types[] = {"f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1",
-                                  "iq4_nl", "q2_0", "q2_k", "q3_k", "q4_k",
+                                  "iq4_nl", "q2_0_32", "q2_k", "q3_k", "q4_k",
                                   "q5_k", "q6_k", "q4_k_m", "q2_k_m"};
     for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
         const quant_scheme *s = quant_scheme_by_name(types[k]);
@@ -118,12 +118,12 @@ TEST(quantize_stories_every_type) {
                 CHECK_MSG(t->type == want, "%s: %s is %s", types[k], t->name, qtype(t->type)->name);
             }
             if (t->type != QT_F32 && t->type != QT_F16 && t->type != QT_BF16)
-                CHECK_MSG(t->rmse > 0 && t->rmse < (t->type == QT_Q2_0 ? 0.5 : 0.25) * t->rms_source, "%s: %s rmse %g of %g",
+                CHECK_MSG(t->rmse > 0 && t->rmse < (t->type == QT_Q2_0_32 ? 0.5 : 0.25) * t->rms_source, "%s: %s rmse %g of %g",
                           types[k], t->name, t->rmse, t->rms_source);
         }
         quantize_report_free(&rep);
         scarce_error err;
-        model *m = model_load(out, &err);
+        model *m = model_load(out, NULL, &err);
         CHECK_MSG(m != NULL, "%s: %s", types[k], err.msg);
         model_free(m);
     }
@@ -180,7 +180,7 @@ static void log_softmax(const float *x, int n, double *out) {
 static int compare_models(const char *ref_path, const char *q_path, const int *ids, int n,
                           int window, agreement *a) {
     scarce_error err;
-    model *mr = model_load(ref_path, &err), *mq = model_load(q_path, &err);
+    model *mr = model_load(ref_path, NULL, &err), *mq = model_load(q_path, NULL, &err);
     session sr, sq;
     int rc = -1;
     if (!mr || !mq || session_init(&sr, mr, window, &err)) goto out_models;
@@ -251,7 +251,7 @@ TEST(quantize_accuracy_stories) {
     enum { N = 2048, WINDOW = 256 };
     int *ids = malloc(sizeof(int) * N);
     REQUIRE(ids && valid_tokens(in, ids, N) == N);
-    static const char *types[] = {"q8_0", "fp8_e4m3", "q4_0", "q2_0"};
+    static const char *types[] = {"q8_0", "fp8_e4m3", "q4_0", "q2_0_32"};
     agreement a[4];
     for (int k = 0; k < 4; k++) {
         const char *q = tmp_file("acc.gguf");
@@ -388,9 +388,9 @@ TEST(quantize_imatrix) {
     CHECK(lo > 0 && hi > lo); /* rmsnorm outputs: positive, uneven across columns */
     gguf_close(im);
     quantize_report rep;
-    REQUIRE(quantize_to(in, q_plain, "q2_0", NULL, &rep) == 0);
+    REQUIRE(quantize_to(in, q_plain, "q2_0_32", NULL, &rep) == 0);
     quantize_report_free(&rep);
-    REQUIRE(quantize_to(in, q_im, "q2_0", imf, &rep) == 0);
+    REQUIRE(quantize_to(in, q_im, "q2_0_32", imf, &rep) == 0);
     CHECK_EQ_INT(rep.n_imatrix_used, 5 * 7 + 1);
     CHECK_EQ_INT(rep.imatrix_chunks, 4);
     quantize_report_free(&rep);

@@ -46,7 +46,7 @@ TEST(ref_dot_matches_dequantized_dot) {
         if (t->block == 32) check_dot(t, 288, 5 + i); /* rows a K-quant cannot take */
         checked++;
     }
-    CHECK_EQ_INT(checked, 14);
+    CHECK(checked >= 14); /* the block formats main had when this was written; more may come */
 }
 
 TEST(ref_activation_quantizers_round_to_amax_over_127) {

@@ -1,6 +1,6 @@
 /* test_repack.c - the 8-row interleaved layout (kernels/repack.h): round trip, the packed
- * references against the row references, the AVX2 kernels against the packed references
- * (bit for bit), when matrices are packed, and whole forwards with packing on and off. */
+ * references against the row references, the AVX2 and AVX-512 kernels against the packed
+ * references (bit for bit), when matrices are packed, and whole forwards with packing on and off. */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +14,8 @@
 #include "../quant/fp16.h"
 #include "../quant/types.h"
 #include "bench_util.h"
+#include "isa_util.h"
+#include "kernel_ctx_util.h"
 #include "test.h"
 
 static uint64_t rng = 0x243f6a8885a308d3ull;
@@ -31,15 +33,7 @@ static void random_bytes(uint8_t *p, size_t n) {
 
 /* Rows of a type from random floats (realistic codes and scales). */
 static uint8_t *random_rows(uint32_t type, int64_t rows, int64_t cols) {
-    size_t row_bytes = qtype_row_bytes(type, cols);
-    uint8_t *w = malloc(row_bytes * rows);
-    float *x = malloc(cols * sizeof(float));
-    for (int64_t r = 0; r < rows; r++) {
-        for (int64_t i = 0; i < cols; i++) x[i] = next_float();
-        qtype(type)->quantize(x, w + r * row_bytes, cols, NULL);
-    }
-    free(x);
-    return w;
+    return (uint8_t *)test_random_matrix(type, rows, cols).data;
 }
 
 /* fp16 fields of a block: Q4_1 d and m, Q2_K d and dmin, the others d. */
@@ -151,7 +145,7 @@ TEST(repack_ref_equals_row_reference) {
 static int same_as_ref(int t, const uint8_t *packed, int64_t rows, int64_t cols, const void *a,
                        size_t a_stride, int nact) {
     vec_dot_tile_fn ref = layouts[t]->ref_tile;
-    vec_dot_tile_fn simd = kernels_for(ISA_AVX2, types[t])->packed_tile;
+    vec_dot_tile_fn simd = kernels_for(kernels_isa(), types[t])->packed_tile;
     size_t row_bytes = qtype_row_bytes(types[t], cols), n = (size_t)rows * nact;
     float *y0 = malloc(n * 4), *y1 = malloc(n * 4);
     ref(cols, y0, rows, packed, row_bytes, rows, a, a_stride, nact);
@@ -169,9 +163,9 @@ static int same_as_ref(int t, const uint8_t *packed, int64_t rows, int64_t cols,
     return same;
 }
 
-TEST(repack_avx2_equals_reference) {
-    if (!kernels_isa_supported(ISA_AVX2)) SKIP("no AVX2 on this CPU");
-    REQUIRE(kernels_init("avx2", NULL) == 0);
+static void check_tiles_equal_reference(const char *isa) {
+    REQUIRE(kernels_init(isa, NULL) == 0);
+    for (int t = 0; t < NT; t++) REQUIRE(kernels_for(kernels_isa(), types[t])->packed_tile);
     /* 1, 2, 3 and 5 groups (the 16-row loop and its remainder); 16448 columns run the Q4_0
      * activation sums in two spans, Q2_K (16640) its activation reorder in three */
     int64_t shapes[][2] = {{8, 32}, {16, 256}, {24, 96}, {16, 16448}, {40, 512}};
@@ -196,13 +190,23 @@ TEST(repack_avx2_equals_reference) {
         }
 }
 
+TEST(repack_avx2_equals_reference) {
+    if (!kernels_isa_supported(ISA_AVX2)) SKIP("no AVX2 on this CPU");
+    check_tiles_equal_reference("avx2");
+}
+
+TEST(repack_avx512_equals_reference) {
+    SKIP_WITHOUT_AVX512();
+    check_tiles_equal_reference("avx512");
+}
+
 /* Zeros, and the largest codes with the largest scales (int16 sums at their limit;
  * products overflow to inf in both the same way). Weights take any byte; activation
- * codes -128 only against Q4_0: the Q8_0 kernel negates activation codes (sign trick),
- * and activation quantizers give codes in [-127, 127] (amax / 127 scale). */
-TEST(repack_avx2_edge_values) {
-    if (!kernels_isa_supported(ISA_AVX2)) SKIP("no AVX2 on this CPU");
-    REQUIRE(kernels_init("avx2", NULL) == 0);
+ * codes -128 against Q8_0 only when q8_minus128 (the AVX2 Q8_0 kernel negates activation
+ * codes: sign trick; the AVX-512 one is exact for every code), and activation quantizers
+ * give codes in [-127, 127] (amax / 127 scale). */
+static void check_tile_edge_values(const char *isa, int q8_minus128) {
+    REQUIRE(kernels_init(isa, NULL) == 0);
     const int64_t rows = 16;
     for (int t = 0; t < NT; t++) {
         const int64_t cols = cols_for(types[t], 64);
@@ -213,7 +217,7 @@ TEST(repack_avx2_edge_values) {
         int acts[] = {127, -127, -128, 1};
         for (int f = 0; f < 4; f++)
             for (int k = 0; k < 4; k++) {
-                if (types[t] == QT_Q8_0 && acts[k] == -128) continue;
+                if (types[t] == QT_Q8_0 && acts[k] == -128 && !q8_minus128) continue;
                 memset(w, fills[f], bytes);
                 for (int i = 0; i < n_fields(types[t]); i++) { /* m, dmin: the next scale */
                     uint16_t d = f32_to_fp16(scales[(f + k + i) % 4]);
@@ -231,14 +235,27 @@ TEST(repack_avx2_edge_values) {
     }
 }
 
-/* Which matrices get packed: Q4_0/Q4_1/Q8_0/Q2_K with rows % 8 == 0, an ISA kernel, and
- * SCARCE_REPACK not 0. matvec and small batches on a packed matrix equal the row
+TEST(repack_avx2_edge_values) {
+    if (!kernels_isa_supported(ISA_AVX2)) SKIP("no AVX2 on this CPU");
+    check_tile_edge_values("avx2", 0);
+}
+
+TEST(repack_avx512_edge_values) {
+    SKIP_WITHOUT_AVX512();
+    check_tile_edge_values("avx512", 1);
+}
+
+/* Which matrices get packed: Q4_0/Q4_1/Q8_0/Q2_K with rows % 8 == 0 and an ISA kernel
+ * (a configuration with repack off does not call repack_matrix). matvec and small batches
+ * on a packed matrix equal the row
  * reference exactly, on 1 and 2 threads; a large batch (file layout) stays within float
  * tolerance of it. */
 TEST(repack_matrix_rules_and_matvec) {
     if (cpu_best_isa() == ISA_SCALAR) SKIP("no AVX2 on this CPU");
     REQUIRE(kernels_init(NULL, NULL) == 0);
-    setenv("SCARCE_ADAPT_THREADS", "0", 1);
+    kernel_config fixed = kernel_config_default();
+    fixed.adapt_threads = 0;
+    REQUIRE(test_kernel_set(&fixed) == 0);
     for (int t = 0; t < NT; t++) {
         const int64_t rows = 264, cols = 512;
         size_t row_bytes = qtype_row_bytes(types[t], cols);
@@ -247,32 +264,27 @@ TEST(repack_matrix_rules_and_matvec) {
             .data = w, .type = types[t], .rows = rows, .cols = cols, .row_bytes = row_bytes};
         qmatrix odd = W, f32 = {.data = w, .type = QT_F32, .rows = 8, .cols = 32, .row_bytes = 128};
         odd.rows = 263;
-        CHECK(repack_matrix(&odd) == 0 && odd.packed == NULL);
-        CHECK(repack_matrix(&f32) == 0 && f32.packed == NULL);
-        setenv("SCARCE_REPACK", "0", 1);
-        CHECK(repack_matrix(&W) == 0 && W.packed == NULL);
-        unsetenv("SCARCE_REPACK");
-        kernels_init("scalar", NULL);
-        CHECK(repack_matrix(&W) == 0 && W.packed == NULL);
-        kernels_init(NULL, NULL);
-        REQUIRE(repack_matrix(&W) == 0 && W.packed != NULL);
+        CHECK(repack_matrix(&odd, kernels_isa()) == 0 && odd.packed == NULL);
+        CHECK(repack_matrix(&f32, kernels_isa()) == 0 && f32.packed == NULL);
+        CHECK(repack_matrix(&W, ISA_SCALAR) == 0 && W.packed == NULL);
+        REQUIRE(repack_matrix(&W, kernels_isa()) == 0 && W.packed != NULL);
 
         /* tokens 0..NB-1: B <= REPACK_MAX_BATCH run packed, B = NB the file layout */
         enum { NB = REPACK_MAX_BATCH + 1 };
         float *x = malloc(NB * cols * 4), *y1 = malloc(rows * 4), *y2 = malloc(rows * 4);
         float *Y = malloc(NB * rows * 4), *row = malloc(cols * 4), *row0 = malloc(cols * 4);
         for (int64_t i = 0; i < NB * cols; i++) x[i] = next_float();
-        kernels_set_threads(1);
-        matvec(&W, x, y1);
-        kernels_set_threads(2);
-        matvec(&W, x, y2);
+        test_kernel_threads(1);
+        matvec(test_kernels(), &W, x, y1);
+        test_kernel_threads(2);
+        matvec(test_kernels(), &W, x, y2);
         CHECK_MSG(memcmp(y1, y2, rows * 4) == 0, "%s: 1 vs 2 threads", qtype(types[t])->name);
         const quant_type *dt = qtype(qtype(types[t])->dot_type);
         void *a = malloc(act_bytes(types[t], cols));
         int64_t batches[] = {2, 5, 9, NB};
         for (int k = 0; k < 4; k++) {
             int64_t B = batches[k];
-            matmul(&W, x, B, Y);
+            matmul(test_kernels(), &W, x, B, Y);
             for (int64_t b = 0; b < B; b++) {
                 kernels_for(kernels_isa(), dt->id)->from_float(x + b * cols, a, cols);
                 for (int64_t r = 0; r < rows; r++) {
@@ -299,9 +311,9 @@ TEST(repack_matrix_rules_and_matvec) {
 }
 
 /* Greedy tokens and logits of n steps; logits[n * n_vocab]. */
-static int greedy(const char *path, int n, int *tokens, float *logits, int *packed,
-                  scarce_error *err) {
-    model *m = model_load(path, err);
+static int greedy(const char *path, const model_options *opts, int n, int *tokens,
+                  float *logits, int *packed, scarce_error *err) {
+    model *m = model_load(path, opts, err);
     if (!m) return -1;
     *packed = m->layers[0].wq.packed != NULL && m->output.packed != NULL;
     session s;
@@ -333,7 +345,8 @@ TEST(repack_forward_on_off_same_greedy) {
     NEED_SHARED("models/stories260K.gguf");
     if (cpu_best_isa() == ISA_SCALAR) SKIP("no AVX2 on this CPU");
     REQUIRE(kernels_init(NULL, NULL) == 0);
-    setenv("SCARCE_ADAPT_THREADS", "0", 1);
+    model_options opts = model_options_default();
+    opts.kernels.adapt_threads = 0;
     const char *names[] = {"q4_0", "q8_0", "q4_1", "q2_k"};
     enum { N = 24, V = 512 };
     for (int t = 0; t < NT; t++) {
@@ -351,12 +364,9 @@ TEST(repack_forward_on_off_same_greedy) {
         scarce_error err = {0};
         for (int k = 0; k < 3; k++) {
             logits[k] = malloc(sizeof(float) * N * V);
-            if (k == 0)
-                setenv("SCARCE_REPACK", "0", 1);
-            else
-                unsetenv("SCARCE_REPACK");
-            kernels_set_threads(k == 2 ? 2 : 1);
-            REQUIRE(greedy(path, N, tok[k], logits[k], &packed[k], &err) == 0);
+            opts.kernels.repack = k != 0;
+            opts.kernels.threads = k == 2 ? 2 : 1;
+            REQUIRE(greedy(path, &opts, N, tok[k], logits[k], &packed[k], &err) == 0);
         }
         CHECK_MSG(!packed[0] && packed[1] && packed[2], "%s: packed %d %d %d", names[t], packed[0],
                   packed[1], packed[2]);
@@ -367,7 +377,8 @@ TEST(repack_forward_on_off_same_greedy) {
                   "%s: repack on/off max |logit diff| %.3g", names[t], worst);
         if (types[t] == QT_Q2_K) { /* the packed kernel sums as the reference does */
             kernels_init("scalar", NULL);
-            REQUIRE(greedy(path, N, tok[0], logits[0], &packed[0], &err) == 0);
+            const model_options scalar = model_options_default();
+            REQUIRE(greedy(path, &scalar, N, tok[0], logits[0], &packed[0], &err) == 0);
             kernels_init(NULL, NULL);
             worst = 0;
             for (int i = 0; i < N * V; i++) worst = fmax(worst, fabs(logits[0][i] - logits[1][i]));
@@ -407,14 +418,14 @@ TEST(repack_bench) {
         qmatrix W = {
             .data = big, .type = types[t], .rows = rows, .cols = cols, .row_bytes = row_bytes};
         double g[6];
-        kernels_set_threads(1);
+        test_kernel_threads(1);
         g[4] = matmul_gbs(&W, x, NB, y);
         for (int k = 0; k < 4; k++) {
-            if (k == 2) REQUIRE(repack_matrix(&W) == 0 && W.packed);
-            kernels_set_threads(k % 2 + 1);
+            if (k == 2) REQUIRE(repack_matrix(&W, kernels_isa()) == 0 && W.packed);
+            test_kernel_threads(k % 2 + 1);
             g[k] = matmul_gbs(&W, x, 1, y);
         }
-        kernels_set_threads(1);
+        test_kernel_threads(1);
         g[5] = matmul_gbs(&W, x, NB, y);
         fprintf(stderr, "%40s %8.2f %8.2f %8.2f %8.2f %9.2f %9.2f\n", qtype(types[t])->name, g[0],
                 g[1], g[2], g[3], g[4], g[5]);

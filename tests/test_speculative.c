@@ -97,8 +97,7 @@ static void check_greedy_source(const model *m, const model *dm, spec_params bas
 static model *load_stories(void) {
     scarce_error err;
     kernels_init(NULL, NULL);
-    kernels_set_threads(1);
-    model *m = model_load(shared_path(STORIES), &err);
+    model *m = model_load(shared_path(STORIES), NULL, &err);
     if (!m) test_fail_at(__FILE__, __LINE__, "%s", err.msg);
     return m;
 }
@@ -149,7 +148,7 @@ TEST(spec_greedy_unrelated_draft_equals_plain) {
     const char *draft_path = make_unrelated_draft();
     REQUIRE(draft_path);
     scarce_error err;
-    model *m = load_stories(), *dm = model_load(draft_path, &err);
+    model *m = load_stories(), *dm = model_load(draft_path, NULL, &err);
     REQUIRE(m && dm);
     double acc;
     check_greedy_source(m, dm, (spec_params){.source = SPEC_MODEL}, &acc);

@@ -8,7 +8,7 @@
 set -e
 cd "$(dirname "$0")/.."
 SHARED=${SHARED:-../shared}
-TYPES=${BENCH_TYPES:-"f32 f16 bf16 q8_0 fp8_e4m3 fp8_e5m2 q6_k q5_k q4_k q4_0 q4_1 iq4_nl q3_k q2_k q2_0"}
+TYPES=${BENCH_TYPES:-"f32 f16 bf16 q8_0 fp8_e4m3 fp8_e5m2 q6_k q5_k q4_k q4_0 q4_1 iq4_nl q3_k q2_k q2_0_32"}
 SHAPES=${BENCH_SHAPES:-"stories 110m tinyllama"}
 REPS=${BENCH_REPS:-3}
 THREADS=${BENCH_THREADS:-1,2}

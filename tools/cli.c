@@ -10,7 +10,7 @@
 int cli_error(const char *cmd, int code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "scarce %s: ", cmd);
+    fprintf(stderr, *cmd ? "scarce %s: " : "scarce: ", cmd);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);

@@ -12,8 +12,8 @@
 #include "../engine/machine.h"
 #include "../engine/moe.h"
 #include "../engine/speculative.h"
-#include "../kernels/cpu.h"
 #include "cli.h"
+#include "kernel_setup.h"
 #include "report.h"
 #include "roofline.h"
 
@@ -86,7 +86,8 @@ static int bench_test(session *s, const int *ids, int n, int is_prompt, int reps
 int bench_model(const char *path, int n_threads, int n_prompt, int n_gen, int reps,
                 bench_row *rows, int *n_rows, scarce_error *err) {
     *n_rows = 0;
-    model *m = model_load(path, err);
+    const model_options opts = kernel_setup_options(n_threads);
+    model *m = model_load(path, &opts, err);
     if (!m) return -1;
     session s;
     const int n_max = n_prompt > n_gen ? n_prompt : n_gen;
@@ -99,7 +100,6 @@ int bench_model(const char *path, int n_threads, int n_prompt, int n_gen, int re
     }
     uint64_t seed = 1234;
     for (int i = 0; i < n_max; i++) ids[i] = (int)(next_random(&seed) % (uint64_t)m->cfg.n_vocab);
-    kernels_set_threads(n_threads);
     const int tests[2][2] = {{n_prompt, 1}, {n_gen, 0}};
     for (int t = 0; t < 2; t++) {
         if (tests[t][0] <= 0) continue;
@@ -109,6 +109,7 @@ int bench_model(const char *path, int n_threads, int n_prompt, int n_gen, int re
         snprintf(row->type, sizeof row->type, "%s", model_type_name(m->file));
         row->model_bytes = model_weight_bytes(m);
         row->threads = n_threads;
+        row->kernels = *model_kernel_config(m);
         if (m->cfg.n_expert) row->active_bytes_per_token = (double)moe_active_bytes(m),
                              row->total_weight_bytes = (double)row->model_bytes;
         if (bench_test(&s, ids, tests[t][0], tests[t][1], reps, row, err)) goto done;
@@ -138,13 +139,14 @@ typedef struct {
  * added to the tgN row. */
 static int bench_spec_row(const char *path, int n_threads, int n_gen, const bench_spec *bs,
                           bench_row *row, scarce_error *err) {
-    model *m = model_load(path, err);
+    const model_options opts = kernel_setup_options(n_threads);
+    model *m = model_load(path, &opts, err);
     if (!m) return -1;
     int prompt[8], rc = -1;
     uint64_t seed = 1234;
     for (int i = 0; i < 8; i++) prompt[i] = (int)(next_random(&seed) % (uint64_t)m->cfg.n_vocab);
     if (bs->draft && spec_check_vocab(m, bs->draft, err)) goto done;
-    kernels_set_threads(n_threads);
+    if (bs->draft && model_set_threads(bs->draft, n_threads, err)) goto done;
     const sampler_params greedy = {.temp = 0, .top_p = 1, .seed = 1};
     spec_bench_result r;
     if (spec_bench(m, bs->draft, &bs->p, &greedy, prompt, 8, n_gen, 8 + n_gen, &r, err)) goto done;
@@ -290,6 +292,7 @@ static void print_rows_json(const bench_row *rows, int n) {
             printf(", \"moe_total_weight_bytes\": "), json_num(stdout, r->total_weight_bytes);
         }
         if (r->has_spec) printf(", "), report_spec_json(stdout, &r->spec);
+        printf(", \"kernels\": "), kernel_config_json(stdout, &r->kernels);
         printf("}");
     }
     printf("\n]\n");
@@ -361,7 +364,8 @@ int cmd_bench(int argc, char **argv) {
     if (!rows) return cli_error("bench", EXIT_RUNTIME, "out of memory");
     int n_rows = 0, rc = EXIT_OK;
     scarce_error err = {0};
-    if (bs.draft_path && !(bs.draft = model_load(bs.draft_path, &err))) {
+    const model_options draft_opts = kernel_setup_options(threads[0]);
+    if (bs.draft_path && !(bs.draft = model_load(bs.draft_path, &draft_opts, &err))) {
         free(rows);
         return cli_error("bench", EXIT_RUNTIME, "%s", err.msg);
     }

@@ -10,8 +10,8 @@
 #include "../engine/imatrix.h"
 #include "../engine/ppl.h"
 #include "../engine/tokenizer.h"
-#include "../kernels/matmul.h"
 #include "cli.h"
+#include "kernel_setup.h"
 #include "textfile.h"
 
 #define CMD "imatrix"
@@ -49,14 +49,14 @@ int cmd_imatrix(int argc, char **argv) {
     args a = {.n_ctx = 256};
     int p = parse(argc, argv, &a);
     if (p) return p > 0 ? EXIT_OK : EXIT_USAGE;
-    if (a.threads) kernels_set_threads((int)a.threads);
     scarce_error err;
     model *m = NULL;
     tokenizer *tok = NULL;
     imatrix *im = imatrix_new();
     session s = {0};
     int *ids = NULL, n_tok = 0, rc = EXIT_RUNTIME, have_session = 0;
-    if (!(m = model_load(a.model, &err)) || !(tok = tokenizer_load(m->file, &err)) || !im ||
+    const model_options opts = kernel_setup_options(a.threads ? (int)a.threads : 1);
+    if (!(m = model_load(a.model, &opts, &err)) || !(tok = tokenizer_load(m->file, &err)) || !im ||
         session_init(&s, m, (int)a.n_ctx, &err)) {
         cli_error(CMD, EXIT_RUNTIME, "%s", im ? err.msg : "out of memory");
         goto done;

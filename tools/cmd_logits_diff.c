@@ -14,8 +14,8 @@
 
 #include "../engine/forward.h"
 #include "../engine/tokenizer.h"
-#include "../kernels/matmul.h"
 #include "cli.h"
+#include "kernel_setup.h"
 #include "textfile.h"
 
 #define CMD "logits-diff"
@@ -103,14 +103,14 @@ int cmd_logits_diff(int argc, char **argv) {
         else return cli_error(CMD, EXIT_USAGE, "unknown option %s", f);
     }
     if (!model_path || !logits_path) return cli_error(CMD, EXIT_USAGE, "-m and --llama-logits are required");
-    kernels_set_threads((int)threads);
     scarce_error err = {0};
     llama_logits l;
     model *m = NULL;
     tokenizer *tok = NULL;
     session s = {0};
     int rc = EXIT_RUNTIME;
-    if (open_logits(logits_path, &l, &err) || !(m = model_load(model_path, &err)) ||
+    const model_options opts = kernel_setup_options((int)threads);
+    if (open_logits(logits_path, &l, &err) || !(m = model_load(model_path, &opts, &err)) ||
         !(tok = tokenizer_load(m->file, &err))) {
         cli_error(CMD, EXIT_RUNTIME, "%s", err.msg);
         goto done;

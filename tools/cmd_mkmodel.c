@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../engine/arch.h"
 #include "../engine/gguf.h"
 #include "../quant/types.h"
 #include "cli.h"
@@ -17,17 +18,32 @@
 #define CMD "mkmodel"
 
 typedef struct {
-    const char *out, *vocab, *type_name;
+    const char *out, *vocab, *type_name, *arch_name;
+    const arch_desc *arch;
     long n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx, n_expert, n_expert_used, seed;
+    long head_dim, n_rot, swa; /* 0 = n_embd / n_head, head_dim, none */
+    long rope_base, rope_freqs, longrope, random_norms; /* the last three: 0/1 */
+    double attn_softcap, final_softcap;                 /* written when > 0 */
 } mk_args;
 
 static void usage(FILE *out) {
     fprintf(out,
             "usage: scarce mkmodel -o OUT.gguf --vocab VOCAB.gguf --n-embd N --n-layer L\n"
             "         --n-head H --n-head-kv K --n-ff F [--seed S] [--type T] [--ctx C]\n"
-            "         [--n-expert E --n-expert-used K]\n"
-            "  writes a llama GGUF with random weights (normal, std 0.02; norms 1.0, f32) and\n"
-            "  the tokenizer of VOCAB.gguf. --type: weight matrix type (default f32).\n");
+            "         [--n-expert E --n-expert-used K] [--arch NAME] [--head-dim D]\n"
+            "         [--n-rot R] [--swa W] [--rope-base B] [--rope-freqs 1] [--longrope 1]\n"
+            "         [--random-norms 1] [--attn-softcap X] [--final-softcap X]\n"
+            "  writes a GGUF with random weights (normal, std 0.02; norms 1.0, f32) and the\n"
+            "  tokenizer of VOCAB.gguf, with the keys and tensor names llama.cpp expects for\n"
+            "  --arch (default llama). --type: weight matrix type (default\n"
+            "  f32). --head-dim: attention.key_length (default n_embd / n_head); --n-rot:\n"
+            "  rope.dimension_count; --swa: attention.sliding_window (gemma3); --rope-freqs 1:\n"
+            "  a Llama 3.1-style rope_freqs.weight; --longrope 1: Phi-3 rope_factors_long/short\n"
+            "  (original context --ctx / 32); --random-norms 1: norms 1 + N(0, 0.1);\n"
+            "  --attn-softcap, --final-softcap: gemma2's soft-capping keys.\n");
+    char names[256];
+    arch_names(names, sizeof names);
+    fprintf(out, "  architectures: %s\n", names);
 }
 
 /* ---- random numbers: splitmix64 seeds a xoshiro256** stream; Box-Muller for normals ---- */
@@ -76,7 +92,9 @@ typedef struct {
     uint32_t type;
     int n_dims;
     int64_t ne[3];
-    int is_norm; /* all ones */
+    int is_norm; /* all ones (or 1 + noise with --random-norms) */
+    int is_rope_freqs; /* Llama 3.1 frequency factors */
+    float longrope;    /* > 0: Phi-3 style factors 1 + longrope * i */
 } mk_tensor;
 
 typedef struct {
@@ -102,33 +120,77 @@ static int add(tensor_list *l, const char *name, int n_dims, int64_t ne0, int64_
     return 0;
 }
 
+/* Attention tensors of layer i as the architecture's files hold them. */
+static int attention_tensors(const mk_args *a, long i, tensor_list *l) {
+    const unsigned flags = a->arch->flags;
+    const int64_t q_dim = a->n_head * a->head_dim, kv_dim = a->n_head_kv * a->head_dim;
+    char nm[64];
+    int rc = 0;
+#define T(suffix, nd, x, y) (snprintf(nm, sizeof nm, "blk.%ld." suffix, i), rc |= add(l, nm, nd, x, y, 1))
+    T("attn_norm.weight", 1, a->n_embd, 1);
+    if (flags & ARCH_FUSED_QKV) {
+        T("attn_qkv.weight", 2, a->n_embd, q_dim + 2 * kv_dim);
+    } else {
+        T("attn_q.weight", 2, a->n_embd, q_dim);
+        T("attn_k.weight", 2, a->n_embd, kv_dim);
+        T("attn_v.weight", 2, a->n_embd, kv_dim);
+    }
+    if (flags & ARCH_QKV_BIAS) { /* random values, not norms */
+        T("attn_q.bias", 1, q_dim, 1), l->t[l->n - 1].is_norm = 0;
+        T("attn_k.bias", 1, kv_dim, 1), l->t[l->n - 1].is_norm = 0;
+        T("attn_v.bias", 1, kv_dim, 1), l->t[l->n - 1].is_norm = 0;
+    }
+    if (flags & ARCH_QK_NORM) {
+        T("attn_q_norm.weight", 1, a->head_dim, 1);
+        T("attn_k_norm.weight", 1, a->head_dim, 1);
+    }
+    T("attn_output.weight", 2, q_dim, a->n_embd);
+    if (flags & ARCH_POST_NORMS) T("post_attention_norm.weight", 1, a->n_embd, 1);
+#undef T
+    return rc;
+}
+
+/* FFN tensors of layer i: experts, a fused gate+up, or gate/up/down. */
+static int ffn_tensors(const mk_args *a, long i, tensor_list *l) {
+    char nm[64];
+    int rc = 0;
+#define T(suffix, nd, x, y, z) (snprintf(nm, sizeof nm, "blk.%ld." suffix, i), rc |= add(l, nm, nd, x, y, z))
+    T("ffn_norm.weight", 1, a->n_embd, 1, 1);
+    if (a->n_expert > 0) {
+        T("ffn_gate_inp.weight", 2, a->n_embd, a->n_expert, 1);
+        T("ffn_gate_exps.weight", 3, a->n_embd, a->n_ff, a->n_expert);
+        T("ffn_up_exps.weight", 3, a->n_embd, a->n_ff, a->n_expert);
+        T("ffn_down_exps.weight", 3, a->n_ff, a->n_embd, a->n_expert);
+    } else if (a->arch->flags & ARCH_FUSED_UP) {
+        T("ffn_up.weight", 2, a->n_embd, 2 * a->n_ff, 1);
+        T("ffn_down.weight", 2, a->n_ff, a->n_embd, 1);
+    } else {
+        T("ffn_gate.weight", 2, a->n_embd, a->n_ff, 1);
+        T("ffn_up.weight", 2, a->n_embd, a->n_ff, 1);
+        T("ffn_down.weight", 2, a->n_ff, a->n_embd, 1);
+    }
+    if (a->arch->flags & ARCH_POST_NORMS) T("post_ffw_norm.weight", 1, a->n_embd, 1, 1);
+#undef T
+    return rc;
+}
+
 /* llama.cpp's tensor names and GGUF shapes (ne[0] = row length = input features). */
 static int build_tensors(const mk_args *a, int64_t n_vocab, tensor_list *l) {
-    int64_t head_dim = a->n_embd / a->n_head, n_kv = a->n_head_kv * head_dim;
-    char nm[64];
     int rc = add(l, "token_embd.weight", 2, a->n_embd, n_vocab, 1);
     rc |= add(l, "output_norm.weight", 1, a->n_embd, 1, 1);
-    rc |= add(l, "output.weight", 2, a->n_embd, n_vocab, 1);
-    for (long i = 0; i < a->n_layer && !rc; i++) {
-#define T(suffix, nd, x, y, z) (snprintf(nm, sizeof nm, "blk.%ld." suffix, i), rc |= add(l, nm, nd, x, y, z))
-        T("attn_norm.weight", 1, a->n_embd, 1, 1);
-        T("attn_q.weight", 2, a->n_embd, a->n_embd, 1);
-        T("attn_k.weight", 2, a->n_embd, n_kv, 1);
-        T("attn_v.weight", 2, a->n_embd, n_kv, 1);
-        T("attn_output.weight", 2, a->n_embd, a->n_embd, 1);
-        T("ffn_norm.weight", 1, a->n_embd, 1, 1);
-        if (a->n_expert > 0) {
-            T("ffn_gate_inp.weight", 2, a->n_embd, a->n_expert, 1);
-            T("ffn_gate_exps.weight", 3, a->n_embd, a->n_ff, a->n_expert);
-            T("ffn_up_exps.weight", 3, a->n_embd, a->n_ff, a->n_expert);
-            T("ffn_down_exps.weight", 3, a->n_ff, a->n_embd, a->n_expert);
-        } else {
-            T("ffn_gate.weight", 2, a->n_embd, a->n_ff, 1);
-            T("ffn_up.weight", 2, a->n_embd, a->n_ff, 1);
-            T("ffn_down.weight", 2, a->n_ff, a->n_embd, 1);
-        }
-#undef T
+    if (!(a->arch->flags & ARCH_TIED_OUTPUT)) rc |= add(l, "output.weight", 2, a->n_embd, n_vocab, 1);
+    if (!rc && a->rope_freqs) {
+        rc |= add(l, "rope_freqs.weight", 1, a->n_rot / 2, 1, 1);
+        if (!rc) l->t[l->n - 1].is_norm = 0, l->t[l->n - 1].is_rope_freqs = 1;
     }
+    if (!rc && a->longrope) { /* Phi-3: factors for contexts past the original, and within */
+        rc |= add(l, "rope_factors_long.weight", 1, a->n_rot / 2, 1, 1);
+        if (!rc) l->t[l->n - 1].is_norm = 0, l->t[l->n - 1].longrope = 0.5f;
+        rc |= add(l, "rope_factors_short.weight", 1, a->n_rot / 2, 1, 1);
+        if (!rc) l->t[l->n - 1].is_norm = 0, l->t[l->n - 1].longrope = 0.05f;
+    }
+    for (long i = 0; i < a->n_layer && !rc; i++)
+        rc |= attention_tensors(a, i, l) || ffn_tensors(a, i, l);
     return rc;
 }
 
@@ -137,7 +199,7 @@ static int build_tensors(const mk_args *a, int64_t n_vocab, tensor_list *l) {
 static void assign_types(tensor_list *l, const quant_type *qt) {
     for (int i = 0; i < l->n; i++) {
         mk_tensor *t = &l->t[i];
-        if (t->is_norm || strstr(t->name, "ffn_gate_inp")) continue;
+        if (t->n_dims == 1 || strstr(t->name, "ffn_gate_inp")) continue;
         if (t->ne[0] % qt->block == 0) {
             t->type = qt->id;
         } else {
@@ -150,24 +212,51 @@ static void assign_types(tensor_list *l, const quant_type *qt) {
 
 /* ---- metadata ----------------------------------------------------------------------------- */
 
+static void arch_u32(gguf_writer *w, const mk_args *a, const char *suffix, long v) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", a->arch->name, suffix);
+    gguf_writer_set_u32(w, key, (uint32_t)v);
+}
+
+static void arch_f32(gguf_writer *w, const mk_args *a, const char *suffix, float v) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", a->arch->name, suffix);
+    gguf_writer_set_f32(w, key, v);
+}
+
 static void set_keys(gguf_writer *w, const mk_args *a, const quant_type *qt) {
     char name[96];
+    /* no architecture in the name: llama.cpp's vocabulary loader gives "phi3" names
+     * Phi-3's special tokens, which a borrowed vocabulary lacks */
     snprintf(name, sizeof name, "scarce-mkmodel-%ldx%ld%s", a->n_embd, a->n_layer,
              a->n_expert > 0 ? "-moe" : "");
-    gguf_writer_set_str(w, "general.architecture", "llama");
+    gguf_writer_set_str(w, "general.architecture", a->arch->name);
     gguf_writer_set_str(w, "general.name", name);
-    gguf_writer_set_u32(w, "llama.context_length", (uint32_t)a->n_ctx);
-    gguf_writer_set_u32(w, "llama.embedding_length", (uint32_t)a->n_embd);
-    gguf_writer_set_u32(w, "llama.block_count", (uint32_t)a->n_layer);
-    gguf_writer_set_u32(w, "llama.feed_forward_length", (uint32_t)a->n_ff);
-    gguf_writer_set_u32(w, "llama.attention.head_count", (uint32_t)a->n_head);
-    gguf_writer_set_u32(w, "llama.attention.head_count_kv", (uint32_t)a->n_head_kv);
-    gguf_writer_set_u32(w, "llama.rope.dimension_count", (uint32_t)(a->n_embd / a->n_head));
-    gguf_writer_set_f32(w, "llama.rope.freq_base", 10000.0f);
-    gguf_writer_set_f32(w, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
+    arch_u32(w, a, "context_length", a->n_ctx);
+    arch_u32(w, a, "embedding_length", a->n_embd);
+    arch_u32(w, a, "block_count", a->n_layer);
+    arch_u32(w, a, "feed_forward_length", a->n_ff);
+    arch_u32(w, a, "attention.head_count", a->n_head);
+    arch_u32(w, a, "attention.head_count_kv", a->n_head_kv);
+    if (a->head_dim != a->n_embd / a->n_head || (a->arch->flags & ARCH_QK_NORM)) {
+        arch_u32(w, a, "attention.key_length", a->head_dim); /* as the Qwen3/Gemma converters */
+        arch_u32(w, a, "attention.value_length", a->head_dim);
+    }
+    arch_u32(w, a, "rope.dimension_count", a->n_rot);
+    arch_f32(w, a, "rope.freq_base", (float)a->rope_base);
+    arch_f32(w, a, "attention.layer_norm_rms_epsilon", 1e-5f);
+    if (a->swa) arch_u32(w, a, "attention.sliding_window", a->swa);
+    if (a->attn_softcap > 0) arch_f32(w, a, "attn_logit_softcapping", (float)a->attn_softcap);
+    if (a->final_softcap > 0) arch_f32(w, a, "final_logit_softcapping", (float)a->final_softcap);
+    if (a->longrope) { /* Phi-3 128k: trained on 1/32 of the context, attention rescaled */
+        const long orig = a->n_ctx / 32 > 0 ? a->n_ctx / 32 : 1;
+        arch_u32(w, a, "rope.scaling.original_context_length", orig);
+        arch_f32(w, a, "rope.scaling.attn_factor",
+                 orig > 1 ? sqrtf(1.0f + logf((float)a->n_ctx / orig) / logf((float)orig)) : 1.0f);
+    }
     if (a->n_expert > 0) {
-        gguf_writer_set_u32(w, "llama.expert_count", (uint32_t)a->n_expert);
-        gguf_writer_set_u32(w, "llama.expert_used_count", (uint32_t)a->n_expert_used);
+        arch_u32(w, a, "expert_count", a->n_expert);
+        arch_u32(w, a, "expert_used_count", a->n_expert_used);
     }
     /* the type table's file type of a file of qt (llama.cpp's LLAMA_FTYPE_*, ours >= 200) */
     if (qt->file_type >= 0) gguf_writer_set_u32(w, "general.file_type", (uint32_t)qt->file_type);
@@ -239,12 +328,48 @@ static int write_pooled(gguf_writer *w, const mk_tensor *t, int index, uint64_t 
     return rc;
 }
 
+/* Llama 3.1's rope scaling as frequency divisors (the converter's rope_freqs.weight):
+ * factor 8 for wavelengths above the original context (here --ctx), 1 below a quarter
+ * of it, a smooth blend between. */
+static float llama3_rope_factor(const mk_args *a, int i) {
+    const double factor = 8.0, low_freq_factor = 1.0, high_freq_factor = 4.0;
+    const double freq = pow((double)a->rope_base, -2.0 * i / a->n_rot);
+    const double wavelen = 2 * M_PI / freq, orig = (double)a->n_ctx;
+    if (wavelen < orig / high_freq_factor) return 1.0f;
+    if (wavelen > orig / low_freq_factor) return (float)factor;
+    const double smooth = (orig / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor);
+    return (float)(1.0 / ((1 - smooth) / factor + smooth));
+}
+
+/* A 1-D tensor: norm weights (ones, or 1 + N(0, 0.1) with --random-norms), rope
+ * frequency factors, or a bias (N(0, 0.2): large enough to matter in the tests). */
+static void fill_vector(const mk_args *a, const mk_tensor *t, int index, float *x) {
+    rng g;
+    rng_seed(&g, (uint64_t)a->seed, (uint64_t)index, 0);
+    if (t->is_rope_freqs) {
+        for (int64_t j = 0; j < t->ne[0]; j++) x[j] = llama3_rope_factor(a, (int)j);
+    } else if (t->longrope > 0) {
+        for (int64_t j = 0; j < t->ne[0]; j++) x[j] = 1.0f + t->longrope * (float)j;
+    } else if (t->is_norm) {
+        fill_normal(&g, x, t->ne[0], 0.1f);
+        for (int64_t j = 0; j < t->ne[0]; j++) x[j] = a->random_norms ? 1.0f + x[j] : 1.0f;
+    } else {
+        fill_normal(&g, x, t->ne[0], 0.2f);
+    }
+}
+
 /* Generates and writes one tensor, a chunk of rows at a time. */
-static int write_tensor(gguf_writer *w, const mk_tensor *t, int index, uint64_t seed,
+static int write_tensor(gguf_writer *w, const mk_args *a, const mk_tensor *t, int index,
                         float *src, uint8_t *dst, scarce_error *err) {
     const quant_type *qt = qtype(t->type);
+    const uint64_t seed = (uint64_t)a->seed;
     int64_t ne0 = t->ne[0], n_rows = t->ne[1] * t->ne[2];
-    if (qt->block > 1 && n_rows > POOL_ROWS && !t->is_norm)
+    if (t->n_dims == 1) {
+        fill_vector(a, t, index, src);
+        qt->quantize(src, dst, ne0, NULL);
+        return gguf_writer_write(w, dst, qtype_row_bytes(t->type, ne0), err);
+    }
+    if (qt->block > 1 && n_rows > POOL_ROWS)
         return write_pooled(w, t, index, seed, src, dst, err);
     size_t row_bytes = qtype_row_bytes(t->type, ne0);
     int64_t chunk = ne0 >= CHUNK_FLOATS ? 1 : CHUNK_FLOATS / ne0;
@@ -253,13 +378,9 @@ static int write_tensor(gguf_writer *w, const mk_tensor *t, int index, uint64_t 
 #pragma omp parallel for schedule(static)
         for (int64_t r = 0; r < nr; r++) {
             float *x = src + r * ne0;
-            if (t->is_norm) {
-                for (int64_t j = 0; j < ne0; j++) x[j] = 1.0f;
-            } else {
-                rng g;
-                rng_seed(&g, seed, (uint64_t)index, (uint64_t)(r0 + r));
-                fill_normal(&g, x, ne0, 0.02f);
-            }
+            rng g;
+            rng_seed(&g, seed, (uint64_t)index, (uint64_t)(r0 + r));
+            fill_normal(&g, x, ne0, 0.02f);
             qt->quantize(x, dst + r * row_bytes, ne0, NULL);
         }
         if (gguf_writer_write(w, dst, (size_t)nr * row_bytes, err)) return -1;
@@ -311,7 +432,7 @@ static int write_model(const mk_args *a, const quant_type *qt) {
     for (int i = 0; i < l.n && !rc; i++)
         if (interrupted)
             rc = cli_error(CMD, EXIT_RUNTIME, "%s: interrupted (SIGINT), nothing written", a->out);
-        else if (write_tensor(w, &l.t[i], i, (uint64_t)a->seed, src, dst, &err))
+        else if (write_tensor(w, a, &l.t[i], i, src, dst, &err))
             rc = cli_error(CMD, EXIT_RUNTIME, "%s", err.msg);
     if (!rc && gguf_writer_finish(w, &err)) rc = cli_error(CMD, EXIT_RUNTIME, "%s", err.msg);
 done:
@@ -336,11 +457,40 @@ static long *int_flag(mk_args *a, const char *flag, long *hi) {
     if (!strcmp(flag, "--n-expert")) return *hi = 1024, &a->n_expert;
     if (!strcmp(flag, "--n-expert-used")) return *hi = 1024, &a->n_expert_used;
     if (!strcmp(flag, "--seed")) return *hi = 0x7fffffffL, &a->seed;
+    if (!strcmp(flag, "--head-dim")) return &a->head_dim;
+    if (!strcmp(flag, "--n-rot")) return &a->n_rot;
+    if (!strcmp(flag, "--swa")) return &a->swa;
+    if (!strcmp(flag, "--rope-base")) return *hi = 1L << 30, &a->rope_base;
+    if (!strcmp(flag, "--rope-freqs")) return *hi = 1, &a->rope_freqs;
+    if (!strcmp(flag, "--longrope")) return *hi = 1, &a->longrope;
+    if (!strcmp(flag, "--random-norms")) return *hi = 1, &a->random_norms;
     return NULL;
 }
 
+/* The architecture and what it allows: head size, rope dimensions, window, experts. */
+static int check_arch_args(mk_args *a) {
+    if (!(a->arch = arch_find(a->arch_name))) {
+        char names[256];
+        arch_names(names, sizeof names);
+        return cli_error(CMD, EXIT_USAGE, "--arch %s: not one of %s", a->arch_name, names);
+    }
+    if (!a->head_dim) a->head_dim = a->n_embd / a->n_head;
+    if (!a->n_rot) a->n_rot = a->head_dim;
+    if (a->n_rot > a->head_dim || a->n_rot % 2)
+        return cli_error(CMD, EXIT_USAGE, "--n-rot %ld must be even and <= head dim %ld",
+                         a->n_rot, a->head_dim);
+    if (a->swa && !a->arch->swa_pattern)
+        return cli_error(CMD, EXIT_USAGE, "--swa: architecture %s has no sliding window",
+                         a->arch->name);
+    if (a->n_expert > 0 && !(a->arch->flags & ARCH_MOE))
+        return cli_error(CMD, EXIT_USAGE, "--n-expert: architecture %s has no experts here",
+                         a->arch->name);
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, mk_args *a) {
-    *a = (mk_args){.type_name = "f32", .n_ctx = 2048, .seed = 42};
+    *a = (mk_args){.type_name = "f32", .arch_name = "llama", .n_ctx = 2048, .seed = 42,
+                   .rope_base = 10000};
     for (int i = 1; i < argc; i++) {
         long hi, *field = int_flag(a, argv[i], &hi);
         const char *v;
@@ -349,12 +499,24 @@ static int parse_args(int argc, char **argv, mk_args *a) {
             return 1;
         }
         if (!(v = cli_value(CMD, argc, argv, &i))) return EXIT_USAGE;
-        long lo = field == &a->seed || field == &a->n_expert || field == &a->n_expert_used ? 0 : 1;
+        long lo = field == &a->seed || field == &a->n_expert || field == &a->n_expert_used ||
+                          field == &a->swa || field == &a->rope_freqs || field == &a->longrope ||
+                          field == &a->random_norms
+                      ? 0
+                      : 1;
         if (field) {
             if (cli_int(CMD, argv[i - 1], v, lo, hi, field)) return EXIT_USAGE;
         } else if (!strcmp(argv[i - 1], "-o")) a->out = v;
         else if (!strcmp(argv[i - 1], "--vocab")) a->vocab = v;
         else if (!strcmp(argv[i - 1], "--type")) a->type_name = v;
+        else if (!strcmp(argv[i - 1], "--arch")) a->arch_name = v;
+        else if (!strcmp(argv[i - 1], "--attn-softcap") || !strcmp(argv[i - 1], "--final-softcap")) {
+            char *end;
+            double x = strtod(v, &end);
+            if (*end || !(x > 0) || x > 1e6)
+                return cli_error(CMD, EXIT_USAGE, "%s %s: expected a number > 0", argv[i - 1], v);
+            *(argv[i - 1][2] == 'a' ? &a->attn_softcap : &a->final_softcap) = x;
+        }
         else return cli_error(CMD, EXIT_USAGE, "unknown option %s", argv[i - 1]);
     }
     if (!a->out || !a->vocab) return cli_error(CMD, EXIT_USAGE, "-o and --vocab are required");
@@ -372,7 +534,7 @@ static int parse_args(int argc, char **argv, mk_args *a) {
                          a->n_expert);
     if (a->n_expert == 0 && a->n_expert_used)
         return cli_error(CMD, EXIT_USAGE, "--n-expert-used needs --n-expert");
-    return 0;
+    return check_arch_args(a);
 }
 
 int cmd_mkmodel(int argc, char **argv) {

@@ -9,8 +9,8 @@
 #include "../engine/machine.h"
 #include "../engine/ppl.h"
 #include "../engine/tokenizer.h"
-#include "../kernels/matmul.h"
 #include "cli.h"
+#include "kernel_setup.h"
 #include "report.h"
 #include "textfile.h"
 
@@ -33,9 +33,10 @@ typedef struct {
     session s;
 } loaded;
 
-static int load(loaded *l, const char *path, int n_ctx, scarce_error *err) {
+static int load(loaded *l, const char *path, int n_ctx, int n_threads, scarce_error *err) {
     memset(l, 0, sizeof *l);
-    if (!(l->m = model_load(path, err))) return -1;
+    const model_options opts = kernel_setup_options(n_threads > 0 ? n_threads : 1);
+    if (!(l->m = model_load(path, &opts, err))) return -1;
     if (session_init(&l->s, l->m, n_ctx, err)) {
         model_free(l->m);
         l->m = NULL;
@@ -58,7 +59,8 @@ int ppl_run(const ppl_job *job, ppl_result *res) {
     int *ids = NULL, n_ids = 0, rc = EXIT_RUNTIME;
     ppl_acc acc = {0};
     memset(res, 0, sizeof *res);
-    if (load(&mod, job->model, job->n_ctx, &err) || (job->base && load(&base, job->base, job->n_ctx, &err)) ||
+    if (load(&mod, job->model, job->n_ctx, job->n_threads, &err) ||
+        (job->base && load(&base, job->base, job->n_ctx, job->n_threads, &err)) ||
         !(tok = tokenizer_load(mod.m->file, &err)) ||
         !(ids = tokenize_file(job->text, tok, &n_ids, &err))) {
         cli_error(cmd, EXIT_RUNTIME, "%s", err.msg);
@@ -130,7 +132,7 @@ int cmd_ppl(int argc, char **argv) {
         else return cli_error("ppl", EXIT_USAGE, "unknown option %s (see scarce ppl -h)", f);
     }
     if (!job.model || !job.text) return cli_error("ppl", EXIT_USAGE, "-m FILE and -f TEXT are required");
-    kernels_set_threads((int)n_threads);
+    job.n_threads = (int)n_threads;
     ppl_result r;
     int rc = ppl_run(&job, &r);
     if (rc) return rc;

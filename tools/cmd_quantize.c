@@ -19,7 +19,7 @@ static void usage(FILE *out) {
     fprintf(out, "\n  q2_k..q6_k are the plain K-quants; q2_k_m, q3_k_m, q4_k_m ... are llama.cpp's\n"
                  "  mixes (its Q2_K is our q2_k_m). 1-D tensors stay f32; a tensor whose rows fit\n"
                  "  no block of its type falls back to the nearest type with at least as many\n"
-                 "  bits (f16 when none fits) and the table says so. fp8_e4m3, fp8_e5m2 and q2_0\n"
+                 "  bits (f16 when none fits) and the table says so. fp8_e4m3, fp8_e5m2 and q2_0_32\n"
                  "  are scarce's own types: other readers refuse such files (scarce.types).\n"
                  "  --imatrix FILE  column importances from scarce imatrix (weights the error)\n"
                  "  --pure          no per-tensor upgrades (output, attn_v, ffn_down ...)\n"

@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernels/cpu.h"
-#include "../kernels/matmul.h"
 #include "cli.h"
 #include "gen.h"
 #include "report.h"
@@ -81,7 +79,8 @@ static int write_svg(const run_args *a, const run_summary *sum) {
 static int print_summary(const gen_ctx *g, const run_args *a, run_summary *sum) {
     const gen_opts *o = &a->gen;
     sum->model_path = o->model_path, sum->type_name = model_type_name(g->m->file);
-    sum->isa = kernels_isa_name(kernels_isa()), sum->threads = (int)o->n_threads;
+    sum->kernels = model_kernel_config(g->m);
+    sum->isa = kernels_isa_name(sum->kernels->isa), sum->threads = sum->kernels->threads;
     sum->model_bytes = model_weight_bytes(g->m);
     moe_summary moe;
     if (g->m->cfg.n_expert) moe = report_moe_summary(g->m, a->moe_stats ? g->s.moe : NULL),

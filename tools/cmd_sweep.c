@@ -73,7 +73,7 @@ static int measure(const char *path, const char *base, const char *type, const c
     snprintf(row->type, sizeof row->type, "%s", type);
     row->bpw = file_bpw(path);
     ppl_job job = {.cmd = "sweep", .model = path, .base = base, .text = text, .n_ctx = n_ctx,
-                   .n_chunks = n_chunks, .quiet = 1};
+                   .n_chunks = n_chunks, .quiet = 1, .n_threads = n_threads};
     ppl_result pr;
     if (ppl_run(&job, &pr)) return -1;
     row->ppl = pr.ppl, row->ppl_err = pr.ppl_err;
@@ -169,7 +169,6 @@ int cmd_sweep(int argc, char **argv) {
         else return cli_error("sweep", EXIT_USAGE, "unknown option %s (see scarce sweep -h)", f);
     }
     if (!model || !text) return cli_error("sweep", EXIT_USAGE, "-m FILE and -f TEXT are required");
-    kernels_set_threads((int)n_threads);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     sweep_row rows[MAX_TYPES + 1];

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "../engine/machine.h"
-#include "../kernels/matmul.h"
 #include "cli.h"
+#include "kernel_setup.h"
 
 void gen_opts_default(gen_opts *o) {
     *o = (gen_opts){.n_predict = 256, .n_threads = sysconf(_SC_NPROCESSORS_ONLN),
@@ -72,8 +72,8 @@ int gen_opts_finish(const char *cmd, gen_opts *o) {
 
 int gen_ctx_open(gen_ctx *g, const gen_opts *o, scarce_error *err) {
     memset(g, 0, sizeof *g);
-    kernels_set_threads((int)o->n_threads);
-    if (!(g->m = model_load(o->model_path, err))) return -1;
+    const model_options opts = kernel_setup_options((int)o->n_threads);
+    if (!(g->m = model_load(o->model_path, &opts, err))) return -1;
     if (!(g->tok = tokenizer_load(g->m->file, err))) goto fail;
     if (tokenizer_n_vocab(g->tok) != g->m->cfg.n_vocab) {
         scarce_fail(err, "%s: vocabulary has %d tokens, token_embd.weight %d rows",

@@ -7,6 +7,7 @@
 #include "../engine/machine.h"
 #include "../engine/membw.h"
 #include "../quant/types.h"
+#include "kernel_setup.h"
 
 peak_context report_peak(double achieved_gb_s, size_t model_bytes) {
     peak_context p = {.llc = llc_bytes(), .pct = -1};
@@ -90,6 +91,7 @@ void report_run_json(FILE *out, const run_summary *s) {
     fputs(", \"type\": ", out), json_str(out, s->type_name);
     fprintf(out, ", \"threads\": %d, \"isa\": ", s->threads), json_str(out, s->isa);
     fprintf(out, ", \"model_bytes\": %zu", s->model_bytes);
+    if (s->kernels) fputs(", \"kernels\": ", out), kernel_config_json(out, s->kernels);
     fprintf(out, ", \"prompt_tokens\": %llu, \"prompt_tok_s\": ", (unsigned long long)pp.tokens);
     json_num(out, pp.tok_s);
     fprintf(out, ", \"decode_tokens\": %llu, \"decode_tok_s\": ", (unsigned long long)tg.tokens);

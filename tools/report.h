@@ -33,6 +33,7 @@ moe_summary report_moe_summary(const model *m, const moe_stats *st);
 typedef struct {
     const char *model_path, *type_name, *isa;
     int threads;
+    const kernel_config *kernels; /* the model's kernel configuration */
     size_t model_bytes;      /* all weight tensors */
     run_stats prompt, decode; /* counters of each phase (stats_delta) */
     double t_prompt, t_decode; /* wall seconds of each phase (decode includes sampling) */
@@ -74,6 +75,7 @@ typedef struct {
     int n_ctx, n_chunks, n_batch;    /* n_chunks 0 = all; n_batch 0 = whole window */
     int quiet;                       /* no per-window lines or progress */
     const char *cmd;                 /* names errors: "ppl" when NULL, "sweep" ... */
+    int n_threads;                   /* 0 = 1 */
 } ppl_job;
 
 typedef struct {
@@ -99,6 +101,7 @@ typedef struct {
     double active_bytes_per_token, total_weight_bytes; /* MoE models; 0 when dense */
     int has_spec;           /* tgN row of bench --draft */
     spec_summary spec;      /* tok_s_plain / tok_s_spec measured by spec_bench() */
+    kernel_config kernels;  /* how the model's kernels ran */
 } bench_row;
 
 /* ppN and tgN rows (those with N > 0) of one model at n_threads into rows[0..*n_rows). */

@@ -173,7 +173,9 @@ int run_spec(const run_spec_args *sa, model *m, const tokenizer *tok, session *s
     scarce_error err = {0};
     model *dm = NULL;
     spec_decoder sd;
-    if (sa->draft_path && !(dm = model_load(sa->draft_path, &err)))
+    /* the draft runs as the target does (same start-up configuration and -t) */
+    const model_options draft_opts = {.kernels = *model_kernel_config(m)};
+    if (sa->draft_path && !(dm = model_load(sa->draft_path, &draft_opts, &err)))
         return cli_error("run", EXIT_RUNTIME, "%s", err.msg);
     int rc = EXIT_RUNTIME;
     if (spec_init(&sd, s, smp, dm, &p, &err)) {

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../kernels/cpu.h"
 #include "cli.h"
+#include "kernel_setup.h"
 
 typedef struct {
     const char *name;
@@ -29,7 +29,8 @@ static const command commands[] = {
 };
 
 static void usage(FILE *out) {
-    fprintf(out, "usage: scarce COMMAND [options]   (scarce COMMAND -h for its options)\n\n");
+    fprintf(out, "usage: scarce COMMAND [options]   (scarce COMMAND -h for its options)\n"
+                 "       scarce --version           build, CPU and kernel configuration\n\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
 }
@@ -47,7 +48,12 @@ int main(int argc, char **argv) {
      * and leave a temp file behind */
     signal(SIGXFSZ, SIG_IGN);
     char msg[128];
-    if (kernels_init(NULL, msg) != 0) return cli_error("", EXIT_USAGE, "SCARCE_ISA: %s", msg);
+    /* the environment's kernel settings are read here, once */
+    if (kernel_setup_from_env(msg) != 0) return cli_error("", EXIT_USAGE, "%s", msg);
+    if (!strcmp(argv[1], "--version")) {
+        kernel_setup_print_version(stdout);
+        return EXIT_OK;
+    }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "scarce: unknown command '%s'\n", argv[1]);

@@ -109,22 +109,62 @@ void vec_dot_q5_1_ref(int64_t n, float *s, const void *w, const void *act) {
     *s = sum;
 }
 
+/* sum of grid[index] * a_q over a block of 4-bit indices packed as Q4_0's nibbles */
+static int dot_grid_codes(const int8_t *grid, const uint8_t *qs, const int8_t *aq) {
+    int sumi = 0;
+    for (int j = 0; j < QK32 / 2; j++)
+        sumi += grid[qs[j] & 0xF] * aq[j] + grid[qs[j] >> 4] * aq[j + 16];
+    return sumi;
+}
+
 void vec_dot_iq4_nl_ref(int64_t n, float *s, const void *w, const void *act) {
     const block_iq4_nl *x = w;
     const block_q8_0 *a = act;
     float sum = 0;
     for (int64_t i = 0; i < n / QK32; i++) {
-        int sumi = 0;
-        for (int j = 0; j < QK32 / 2; j++)
-            sumi += kvalues_iq4nl[x[i].qs[j] & 0xF] * a[i].qs[j] +
-                    kvalues_iq4nl[x[i].qs[j] >> 4] * a[i].qs[j + 16];
+        int sumi = dot_grid_codes(kvalues_iq4nl, x[i].qs, a[i].qs);
         sum += (float)sumi * (fp16_to_f32(x[i].d) * fp16_to_f32(a[i].d));
     }
     *s = sum;
 }
 
+/* MXFP4: integer grid values (doubled E2M1) times codes, the halved power-of-two scale
+ * applied per block as ggml does (vec_dot_mxfp4_q8_0). */
+void vec_dot_mxfp4_ref(int64_t n, float *s, const void *w, const void *act) {
+    const block_mxfp4 *x = w;
+    const block_q8_0 *a = act;
+    float sum = 0;
+    for (int64_t i = 0; i < n / QK32; i++) {
+        int sumi = dot_grid_codes(kvalues_mxfp4, x[i].qs, a[i].qs);
+        sum += (float)sumi * (e8m0_half(x[i].e) * fp16_to_f32(a[i].d));
+    }
+    *s = sum;
+}
+
+/* Q2_0 (block 64 = two Q8_0 blocks): per Q8_0 half the integer sum of (q - 1) a_q times its
+ * d_a, the two added in float, then times d, as ggml (vec_dot_q2_0_q8_0). */
 void vec_dot_q2_0_ref(int64_t n, float *s, const void *w, const void *act) {
     const block_q2_0 *x = w;
+    const block_q8_0 *a = act;
+    float sum = 0;
+    for (int64_t i = 0; i < n / 64; i++) {
+        float part = 0;
+        for (int h = 0; h < 2; h++) {
+            const block_q8_0 *ah = &a[2 * i + h];
+            int sumi = 0;
+            for (int j = 0; j < QK32; j++) {
+                int e = QK32 * h + j;
+                sumi += (((x[i].qs[e / 4] >> 2 * (e % 4)) & 3) - 1) * ah->qs[j];
+            }
+            part += fp16_to_f32(ah->d) * (float)sumi;
+        }
+        sum += fp16_to_f32(x[i].d) * part;
+    }
+    *s = sum;
+}
+
+void vec_dot_q2_0_32_ref(int64_t n, float *s, const void *w, const void *act) {
+    const block_q2_0_32 *x = w;
     const block_q8_0 *a = act;
     float sum = 0;
     for (int64_t i = 0; i < n / QK32; i++) {

@@ -19,7 +19,9 @@ void ref_install(isa_kernels *k) {
     kernels_set(k, QT_Q5_0, (type_kernels){.vec_dot = vec_dot_q5_0_ref});
     kernels_set(k, QT_Q5_1, (type_kernels){.vec_dot = vec_dot_q5_1_ref});
     kernels_set(k, QT_IQ4_NL, (type_kernels){.vec_dot = vec_dot_iq4_nl_ref});
+    kernels_set(k, QT_MXFP4, (type_kernels){.vec_dot = vec_dot_mxfp4_ref});
     kernels_set(k, QT_Q2_0, (type_kernels){.vec_dot = vec_dot_q2_0_ref});
+    kernels_set(k, QT_Q2_0_32, (type_kernels){.vec_dot = vec_dot_q2_0_32_ref});
     kernels_set(k, QT_FP8_E4M3, (type_kernels){.vec_dot = vec_dot_fp8_e4m3_ref});
     kernels_set(k, QT_FP8_E5M2, (type_kernels){.vec_dot = vec_dot_fp8_e5m2_ref});
     kernels_set(k, QT_Q2_K, (type_kernels){.vec_dot = vec_dot_q2_k_ref, .packed_layout = &x8_q2_k});
@@ -27,6 +29,8 @@ void ref_install(isa_kernels *k) {
     kernels_set(k, QT_Q4_K, (type_kernels){.vec_dot = vec_dot_q4_k_ref});
     kernels_set(k, QT_Q5_K, (type_kernels){.vec_dot = vec_dot_q5_k_ref});
     kernels_set(k, QT_Q6_K, (type_kernels){.vec_dot = vec_dot_q6_k_ref});
+    kernels_set(k, QT_TQ2_0, (type_kernels){.vec_dot = vec_dot_tq2_0_ref});
+    kernels_set(k, QT_TQ1_0, (type_kernels){.vec_dot = vec_dot_tq1_0_ref});
     kernels_set(k, QT_Q8_K, (type_kernels){.from_float = quantize_row_q8_k_ref});
     /* no tiles and no packed kernels: the scalar ISA runs vec_dot per (row, token) and the
      * file layout (the packed references are the spec of the ISA kernels, not a speed-up) */

@@ -18,7 +18,9 @@ void vec_dot_q4_1_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q5_0_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q5_1_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq4_nl_ref(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_mxfp4_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q2_0_ref(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q2_0_32_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_fp8_e4m3_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_fp8_e5m2_ref(int64_t n, float *s, const void *w, const void *a);
 /* K-quants against Q8_K activations (dot_qk.c) */
@@ -27,6 +29,9 @@ void vec_dot_q3_k_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q4_k_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q5_k_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q6_k_ref(int64_t n, float *s, const void *w, const void *a);
+/* ternary weights against Q8_K activations (dot_tq.c) */
+void vec_dot_tq2_0_ref(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_tq1_0_ref(int64_t n, float *s, const void *w, const void *a);
 
 /* Activation quantizers (plain amax / 127 rounding, no search): n floats -> blocks. */
 void quantize_row_q8_0_ref(const float *x, void *y, int64_t n);

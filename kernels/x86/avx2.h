@@ -20,7 +20,7 @@ void vec_dot_q4_1_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q5_0_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q5_1_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq4_nl_avx2(int64_t n, float *s, const void *w, const void *a);
-void vec_dot_q2_0_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q2_0_32_avx2(int64_t n, float *s, const void *w, const void *a);
 void quantize_row_q8_0_avx2(const float *x, void *y, int64_t n);
 
 /* NR x NA tiles of the above (avx2_tile.c), vec_dot_tile of the AVX2 table */
@@ -37,6 +37,13 @@ void vec_dot_tile_fp8_e4m3_avx2(int64_t n, float *s, size_t s_stride, const void
 void vec_dot_tile_fp8_e5m2_avx2(int64_t n, float *s, size_t s_stride, const void *w,
                                 size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
 
+/* llama.cpp's Q2_0 (block 64) against Q8_0 activations (avx2_q2_0.c) */
+void vec_dot_q2_0_avx2(int64_t n, float *s, const void *w, const void *a);
+
+/* MXFP4 weights against Q8_0 activations, and its batch dequantizer (avx2_fp4.c) */
+void vec_dot_mxfp4_avx2(int64_t n, float *s, const void *w, const void *a);
+void dequantize_mxfp4_avx2(const void *src, float *dst, int64_t n);
+
 /* K-quants against Q8_K activations (avx2_kquant.c; Q2_K and its tile: avx2_kquant_q2k.c) */
 void vec_dot_q2_k_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_tile_q2_k_avx2(int64_t n, float *s, size_t s_stride, const void *w,
@@ -46,6 +53,10 @@ void vec_dot_q4_k_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q5_k_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q6_k_avx2(int64_t n, float *s, const void *w, const void *a);
 void quantize_row_q8_k_avx2(const float *x, void *y, int64_t n);
+
+/* ternary weights against Q8_K activations (avx2_ternary.c) */
+void vec_dot_tq2_0_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_tq1_0_avx2(int64_t n, float *s, const void *w, const void *a);
 
 /* f32 GEMM micro-kernel (gemm_tile_fn of kernels/gemm.h) and the dequantizers that fill its
  * panels, same values as the reference dequantizers of quant/ (avx2_gemm.c) */

@@ -23,17 +23,12 @@
  * ran at the same speed, and it makes float denormals of the fp8 subnormals: not kept. */
 #include <immintrin.h>
 #include <math.h>
-#include <stdalign.h>
 
 #include "../../quant/blocks.h"
 #include "avx2.h"
 #include "avx2_util.h"
 
-#define MAX_NR 4
-#define MAX_NA 2
-/* Floats of converted activations per call: 32 KiB, all of a decode row up to 8192 columns
- * (longer rows go in chunks; each chunk adds into s). */
-#define CHUNK_FLOATS 8192
+#include "fp8_walk.h"
 
 /* The 32 codes of one block as floats, in the order 0-7, 8-15, 16-23, 24-31. E4M3 values
  * are scaled by 2^-8. *nan_max collects max(b | 0x80) for the E4M3 NaN test. */
@@ -54,28 +49,6 @@ static inline __attribute__((always_inline)) void fp8_decode(const uint8_t *qs, 
     f[3] = _mm256_cvtph_ps(_mm256_extracti128_si256(hi, 1));
 }
 
-/* Converted activations: codes as floats (block i at q + 32 i) and d_a * unit per block. */
-typedef struct {
-    alignas(32) float q[CHUNK_FLOATS];
-    float d[CHUNK_FLOATS / QK32];
-} act_floats;
-
-/* Blocks [b0, b0 + nb) of na activation rows into buf; act j at buf q + j * nb * 32. */
-static void convert_activations(const char *a, size_t a_stride, int na, int64_t b0, int64_t nb,
-                                float unit, act_floats *buf) {
-    for (int j = 0; j < na; j++) {
-        const block_q8_0 *y = (const block_q8_0 *)(a + j * a_stride) + b0;
-        float *q = buf->q + j * nb * QK32, *d = buf->d + j * nb;
-        for (int64_t i = 0; i < nb; i++) {
-            for (int k = 0; k < 4; k++) {
-                __m128i c = _mm_loadl_epi64((const __m128i *)(y[i].qs + 8 * k));
-                _mm256_store_ps(q + 32 * i + 8 * k, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(c)));
-            }
-            d[i] = half_f16c(y[i].d) * unit;
-        }
-    }
-}
-
 /* 1 when the E4M3 row's blocks hold a NaN code (magnitude 0x7F). */
 static int has_nan_code(const block_fp8 *x, int64_t nb) {
     for (int64_t i = 0; i < nb; i++)
@@ -87,9 +60,9 @@ static int has_nan_code(const block_fp8 *x, int64_t nb) {
 /* NR rows x NA activations over nb blocks (w: the rows' first block of the chunk, act: the
  * converted chunk, act j at j * nb blocks). s[j * s_stride + r] is set (add = 0) or added
  * to. NR, NA and e4m3 are constants at each call site: the arrays live in registers. */
-static inline __attribute__((always_inline)) void tile_fp8(
-    int64_t nb, float *s, size_t s_stride, const char *w, size_t w_stride, const act_floats *act,
-    int add, const int NR, const int NA, const int e4m3) {
+static inline __attribute__((always_inline)) void
+tile_fp8(int64_t nb, float *s, size_t s_stride, const char *w, size_t w_stride,
+         const act_floats *act, int add, const int NR, const int NA, const int e4m3) {
     __m256 acc[MAX_NR][MAX_NA];
     __m256i nan_max = _mm256_setzero_si256();
     for (int r = 0; r < NR; r++)
@@ -121,46 +94,14 @@ static inline __attribute__((always_inline)) void tile_fp8(
     }
 }
 
-/* Rows in groups of 4 (then singles) against the converted chunk of NA activations. */
-static inline __attribute__((always_inline)) void rows_fp8(
-    int64_t nb, float *s, size_t s_stride, const char *w, size_t w_stride, int nrows,
-    const act_floats *act, int add, const int NA, const int e4m3) {
-    int r = 0;
-    for (; r + MAX_NR <= nrows; r += MAX_NR)
-        tile_fp8(nb, s + r, s_stride, w + r * w_stride, w_stride, act, add, MAX_NR, NA, e4m3);
-    for (; r < nrows; r++)
-        tile_fp8(nb, s + r, s_stride, w + r * w_stride, w_stride, act, add, 1, NA, e4m3);
-}
-
-/* Activations in pairs (then a single); per pair, the columns in chunks that fit the buffer. */
-static inline __attribute__((always_inline)) void tile_fp8_all(
-    int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride, int nrows,
-    const void *a, size_t a_stride, int nact, const int e4m3) {
-    act_floats buf;
-    const int64_t nb_all = n / QK32;
-    const char *wb = w, *ab = a;
-    for (int j = 0; j < nact;) {
-        const int na = nact - j >= MAX_NA ? MAX_NA : 1;
-        const int64_t chunk = CHUNK_FLOATS / QK32 / na;
-        for (int64_t b0 = 0; b0 < nb_all; b0 += chunk) {
-            int64_t nb = nb_all - b0 < chunk ? nb_all - b0 : chunk;
-            convert_activations(ab + j * a_stride, a_stride, na, b0, nb, e4m3 ? 256.0f : 1.0f, &buf);
-            const char *wc = wb + b0 * sizeof(block_fp8);
-            if (na == MAX_NA)
-                rows_fp8(nb, s + j * s_stride, s_stride, wc, w_stride, nrows, &buf, b0 > 0, MAX_NA, e4m3);
-            else
-                rows_fp8(nb, s + j * s_stride, s_stride, wc, w_stride, nrows, &buf, b0 > 0, 1, e4m3);
-        }
-        j += na;
-    }
-}
-
 void vec_dot_tile_fp8_e4m3_avx2(int64_t n, float *s, size_t s_stride, const void *w,
-                                size_t w_stride, int nrows, const void *a, size_t a_stride, int nact) {
+                                size_t w_stride, int nrows, const void *a, size_t a_stride,
+                                int nact) {
     tile_fp8_all(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact, 1);
 }
 void vec_dot_tile_fp8_e5m2_avx2(int64_t n, float *s, size_t s_stride, const void *w,
-                                size_t w_stride, int nrows, const void *a, size_t a_stride, int nact) {
+                                size_t w_stride, int nrows, const void *a, size_t a_stride,
+                                int nact) {
     tile_fp8_all(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact, 0);
 }
 

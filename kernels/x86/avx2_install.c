@@ -28,7 +28,10 @@ void avx2_install(isa_kernels *k) {
     kernels_set(k, QT_Q5_0, (type_kernels){.vec_dot = vec_dot_q5_0_avx2});
     kernels_set(k, QT_Q5_1, (type_kernels){.vec_dot = vec_dot_q5_1_avx2});
     kernels_set(k, QT_IQ4_NL, (type_kernels){.vec_dot = vec_dot_iq4_nl_avx2});
+    kernels_set(k, QT_MXFP4,
+                (type_kernels){.vec_dot = vec_dot_mxfp4_avx2, .dequantize = dequantize_mxfp4_avx2});
     kernels_set(k, QT_Q2_0, (type_kernels){.vec_dot = vec_dot_q2_0_avx2});
+    kernels_set(k, QT_Q2_0_32, (type_kernels){.vec_dot = vec_dot_q2_0_32_avx2});
     kernels_set(k, QT_FP8_E4M3,
                 (type_kernels){.vec_dot = vec_dot_fp8_e4m3_avx2,
                                .vec_dot_tile = vec_dot_tile_fp8_e4m3_avx2});
@@ -43,6 +46,8 @@ void avx2_install(isa_kernels *k) {
     kernels_set(k, QT_Q4_K, (type_kernels){.vec_dot = vec_dot_q4_k_avx2});
     kernels_set(k, QT_Q5_K, (type_kernels){.vec_dot = vec_dot_q5_k_avx2});
     kernels_set(k, QT_Q6_K, (type_kernels){.vec_dot = vec_dot_q6_k_avx2});
+    kernels_set(k, QT_TQ2_0, (type_kernels){.vec_dot = vec_dot_tq2_0_avx2});
+    kernels_set(k, QT_TQ1_0, (type_kernels){.vec_dot = vec_dot_tq1_0_avx2});
     kernels_set(k, QT_Q8_K, (type_kernels){.from_float = quantize_row_q8_k_avx2});
     k->gemm_tile = gemm_tile_f32_avx2;
     k->ops = (ops_kernels){.attention_heads = attention_heads_avx2, .swiglu = swiglu_avx2};

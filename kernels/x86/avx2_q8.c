@@ -1,4 +1,4 @@
-/* avx2_q8.c - block-32 weight types (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_0) against
+/* avx2_q8.c - block-32 weight types (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_0_32) against
  * Q8_0 activations, and the Q8_0 activation quantizer (FP8 weights: avx2_fp8.c).
  *
  * Each block: 32 weight codes expanded to 32 bytes, multiplied with the 32 activation
@@ -17,13 +17,6 @@
 
 static inline float half(uint16_t h) {
     return half_f16c(h);
-}
-
-/* 16 packed bytes -> 32 codes: lanes 0..15 the low nibbles, 16..31 the high ones. */
-static inline __m256i unpack_nibbles(const uint8_t *qs) {
-    __m128i q = _mm_loadu_si128((const __m128i *)qs);
-    __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
-    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
 }
 
 /* Bit i of the 32-bit qh as 0x10 in byte i (the fifth bit of Q5 codes), else 0. */
@@ -130,18 +123,16 @@ void vec_dot_iq4_nl_avx2(int64_t n, float *s, const void *w, const void *a) {
         _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)kvalues_iq4nl));
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK32; i++) {
-        __m256i qx = _mm256_shuffle_epi8(grid, unpack_nibbles(x[i].qs));
-        __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
         __m256 d = _mm256_set1_ps(half(x[i].d) * half(y[i].d));
-        acc = _mm256_fmadd_ps(i32_to_f32(dot_s8s8_i32(qx, qy)), d, acc);
+        acc = _mm256_fmadd_ps(i32_to_f32(dot_grid_q8(grid, x[i].qs, y[i].qs)), d, acc);
     }
     *s = hsum_f32x8(acc);
 }
 
-/* Q2_0: code j = (qs[j % 8] >> 2 (j / 8)) & 3: the four 8-lane groups are the 8 bytes
+/* Q2_0_32: code j = (qs[j % 8] >> 2 (j / 8)) & 3: the four 8-lane groups are the 8 bytes
  * shifted by 0, 2, 4, 6. x = d q + m. */
-void vec_dot_q2_0_avx2(int64_t n, float *s, const void *w, const void *a) {
-    const block_q2_0 *x = w;
+void vec_dot_q2_0_32_avx2(int64_t n, float *s, const void *w, const void *a) {
+    const block_q2_0_32 *x = w;
     const block_q8_0 *y = a;
     const uint64_t low2 = 0x0303030303030303ull;
     __m256 acc = _mm256_setzero_ps(), acc_m = _mm256_setzero_ps();

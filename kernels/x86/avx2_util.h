@@ -14,8 +14,18 @@ static inline __m256i bcast4(const int8_t *p) {
     return _mm256_set1_epi32(v);
 }
 
+/* 16 packed bytes of Q4-style nibbles -> 32 codes: lanes 0..15 the low nibbles (elements
+ * 0..15), 16..31 the high ones (elements 16..31). */
+static inline __m256i unpack_nibbles(const uint8_t *qs) {
+    __m128i q = _mm_loadu_si128((const __m128i *)qs);
+    __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
+    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+}
+
 /* IEEE half -> float with F16C (exact, like fp16_to_f32, but one instruction). */
-static inline float half_f16c(uint16_t h) { return _cvtsh_ss(h); }
+static inline float half_f16c(uint16_t h) {
+    return _cvtsh_ss(h);
+}
 
 /* Sum of the 8 lanes. */
 static inline float hsum_f32x8(__m256 v) {
@@ -23,6 +33,14 @@ static inline float hsum_f32x8(__m256 v) {
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+}
+
+/* Sum of the 8 int32 lanes. */
+static inline int isum_i32x8(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(s);
 }
 
 /* 8 int32 lanes of sum(u8[i] * s8[i]) over groups of 4 bytes (no VNNI on AVX2:
@@ -38,6 +56,13 @@ static inline __m256i dot_s8s8_i32(__m256i x, __m256i y) {
     __m256i ax = _mm256_sign_epi8(x, x);
     __m256i sy = _mm256_sign_epi8(y, x);
     return dot_u8s8_i32(ax, sy);
+}
+
+/* 4-bit indices packed as Q4_0's nibbles, looked up in a 16-entry int8 grid (in both
+ * 128-bit lanes), times 32 activation codes: 8 int32 lanes of exact partial sums. */
+static inline __m256i dot_grid_q8(__m256i grid, const uint8_t *qs, const int8_t *aq) {
+    __m256i qx = _mm256_shuffle_epi8(grid, unpack_nibbles(qs));
+    return dot_s8s8_i32(qx, _mm256_loadu_si256((const __m256i *)aq));
 }
 
 #endif

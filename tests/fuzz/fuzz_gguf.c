@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         return 0;
     }
     exercise_tokenizer(f);
-    model *m = model_from_gguf(f, &err);
+    model *m = model_from_gguf(f, NULL, &err);
     if (m) {
         model_free(m); /* owns f now */
     } else {

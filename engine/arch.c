@@ -1,0 +1,56 @@
+/* arch.c - the architecture table (see arch.h). */
+#include "arch.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const arch_desc table[] = {
+    /* Llama 1/2/3.x, SmolLM2, TinyLlama; Llama 3.x rope scaling comes as rope_freqs.weight */
+    {.name = "llama", .flags = ARCH_MOE, .rope = ROPE_NORM},
+    {.name = "mixtral", .flags = ARCH_MOE, .rope = ROPE_NORM},
+    {.name = "qwen2", .flags = ARCH_QKV_BIAS, .rope = ROPE_NEOX},
+    {.name = "qwen3", .flags = ARCH_QK_NORM, .rope = ROPE_NEOX},
+    /* Gemma 2: local and global layers alternate (window 4096 unless the file says),
+     * both with the global rope; scores capped at 50, logits at 30 */
+    {.name = "gemma2",
+     .flags = ARCH_POST_NORMS | ARCH_EMBD_SCALE | ARCH_TIED_OUTPUT,
+     .rope = ROPE_NEOX,
+     .ffn = FFN_GELU_TANH,
+     .attn_scale_embd_layers = 46,
+     .swa_pattern = 2,
+     .swa_window = 4096,
+     .reads_softcap = 1,
+     .attn_softcap = 50.0f,
+     .final_softcap = 30.0f},
+    /* Gemma 3: five local layers (rope base 10000) for one global; no score capping */
+    {.name = "gemma3",
+     .flags = ARCH_QK_NORM | ARCH_POST_NORMS | ARCH_EMBD_SCALE | ARCH_TIED_OUTPUT,
+     .rope = ROPE_NEOX,
+     .ffn = FFN_GELU_TANH,
+     .attn_scale_embd_layers = 62,
+     .swa_pattern = 6,
+     .swa_rope_base = 10000.0f,
+     .reads_softcap = 1},
+    /* llama.cpp ignores Phi-3's attention.sliding_window (SWA disabled for phi3), so do we */
+    {.name = "phi3", .flags = ARCH_FUSED_QKV | ARCH_FUSED_UP, .rope = ROPE_NEOX},
+    {.name = "smollm3", .rope = ROPE_NORM, .no_rope_step = 4},
+};
+
+enum { N_ARCH = sizeof table / sizeof *table };
+
+const arch_desc *arch_find(const char *name) {
+    for (int i = 0; name && i < N_ARCH; i++)
+        if (!strcmp(table[i].name, name)) return &table[i];
+    return NULL;
+}
+
+const arch_desc *arch_at(int i) {
+    return i >= 0 && i < N_ARCH ? &table[i] : NULL;
+}
+
+void arch_names(char *buf, size_t size) {
+    size_t n = 0;
+    buf[0] = 0;
+    for (int i = 0; i < N_ARCH && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "", table[i].name);
+}

@@ -1,0 +1,44 @@
+/* kconfig.h - how the kernels run: which ISA, whether weights are repacked at load, the
+ * batch path, the thread policy and the thread count.
+ *
+ * Read from the environment once, at start-up, by tools/ (kernel_config_from_env); from
+ * then on it is a value: each loaded model owns a copy in its kernel context (matmul.h),
+ * so a target and a draft model can run differently, and library code never calls
+ * getenv. Environment (all optional):
+ *   SCARCE_ISA=scalar|avx2|avx512|neon   kernels (default: the best this CPU has)
+ *   SCARCE_REPACK=0                      keep the file layout (no 8-row interleaving)
+ *   SCARCE_GEMM=auto|tiles|own|blas|i8x8 force one batch path (kernels/gemm.h)
+ *   SCARCE_ADAPT_THREADS=0               always use all threads (no learned choice)
+ *   SCARCE_STEAL=0                       static row shares (no work stealing) */
+#ifndef SCARCE_KCONFIG_H
+#define SCARCE_KCONFIG_H
+
+#include <stddef.h>
+
+#include "cpu.h"
+
+#define KERNEL_MAX_THREADS 64
+
+typedef struct {
+    isa_level isa;     /* kernels to run; supported by this CPU */
+    int repack;        /* 1: Q4_0/Q8_0/... weights re-laid 8 rows at a time at load */
+    int gemm;          /* -1: the measured choice (gemm_choose); else the gemm_method used */
+    int adapt_threads; /* 1: learn per size class whether threads pay (matmul.c) */
+    int steal;         /* 1: a thread done early takes rows from a late one's share */
+    int threads;       /* 1 .. KERNEL_MAX_THREADS */
+} kernel_config;
+
+/* The defaults, without reading the environment: the ISA kernels_init installed, repack
+ * on, measured batch path, adaptive threads, stealing, one thread. */
+kernel_config kernel_config_default(void);
+/* The defaults overridden by the environment variables above. 0, or -1 when a value is
+ * unknown or the ISA is not supported by this CPU (msg, 128 bytes, names the variable). */
+int kernel_config_from_env(kernel_config *cfg, char *msg);
+/* 0 when every field is in range and the ISA runs on this CPU; else -1 with msg (128). */
+int kernel_config_check(const kernel_config *cfg, char *msg);
+/* "isa=avx2 repack=on gemm=auto adapt_threads=on steal=on threads=2" */
+void kernel_config_describe(const kernel_config *cfg, char *buf, size_t size);
+/* Name of cfg->gemm: "auto", or gemm_method_name(). */
+const char *kernel_config_gemm_name(const kernel_config *cfg);
+
+#endif

@@ -1,0 +1,84 @@
+/* avx512.h - the AVX-512 kernels (F, BW, VL, DQ, VNNI: cpu_missing_avx512) and their install.
+ *
+ * Same signatures and results as the scalar references in kernels/ref/ (integer block sums
+ * exactly, floats up to summation order; packed tiles bit for bit): tests/test_avx512.c.
+ * Integer products use VNNI: vpdpbusd (u8 x s8, 4 products summed into int32, no int16
+ * saturation) and vpdpwssd (s16 x s16 pairs into int32) in 256-bit registers through VL,
+ * so each kernel keeps the structure of its AVX2 sibling (kernels/x86/avx2_*.c; where only
+ * the product differs the code is shared: kquant_rows.h, q2k_rows.h, tile_rows.h,
+ * repack_x8_walk.h, repack_q2k_walk.h, fp8_walk.h); float kernels, FP8 and the activation
+ * quantizers use 512-bit registers. Types without an AVX-512 kernel keep the AVX2 one:
+ * avx2_install() runs first. Checked on an AVX2 machine under an emulation of these instructions
+ * only: their speed is not measured.
+ *
+ * BF16 weights do not use vdpbf16ps: it multiplies bf16 by bf16, and the activations of
+ * vec_dot_bf16 are f32 (dot_type QT_F32). Rounding them to bf16 leaves 8 bits of each (far
+ * outside the reference tolerance); splitting each into three bf16 parts is exact but
+ * costs more per element than widening the weights (one shift) and an f32 FMA, which is
+ * what avx512_float.c does. vdpbf16ps pays once activations are converted to bf16 once per
+ * matvec (a dot_type of bf16: a type-table change). */
+#ifndef SCARCE_AVX512_H
+#define SCARCE_AVX512_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../cpu.h"
+
+/* f32 / f16 / bf16 weights against f32 activations (avx512_float.c) */
+void vec_dot_f32_avx512(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_f16_avx512(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_bf16_avx512(int64_t n, float *s, const void *w, const void *a);
+
+/* block-32 weights against Q8_0 activations, and the Q8_0 quantizer (avx512_q8.c) */
+void vec_dot_q8_0_avx512(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q4_0_avx512(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q4_1_avx512(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q5_0_avx512(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q5_1_avx512(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq4_nl_avx512(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q2_0_32_avx512(int64_t n, float *s, const void *w, const void *a);
+void quantize_row_q8_0_avx512(const float *x, void *y, int64_t n);
+
+/* NR x NA tiles of Q4_0 and Q8_0 in the file layout (avx512_tile.c), vec_dot_tile */
+void vec_dot_tile_q4_0_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                              int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_q8_0_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                              int nrows, const void *a, size_t a_stride, int nact);
+
+/* FP8 weights against Q8_0 activations, vec_dot and tile (avx512_fp8.c) */
+void vec_dot_fp8_e4m3_avx512(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_fp8_e5m2_avx512(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_tile_fp8_e4m3_avx512(int64_t n, float *s, size_t s_stride, const void *w,
+                                  size_t w_stride, int nrows, const void *a, size_t a_stride,
+                                  int nact);
+void vec_dot_tile_fp8_e5m2_avx512(int64_t n, float *s, size_t s_stride, const void *w,
+                                  size_t w_stride, int nrows, const void *a, size_t a_stride,
+                                  int nact);
+
+/* K-quants against Q8_K activations, and the Q8_K quantizer (avx512_kquant.c) */
+void vec_dot_q2_k_avx512(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_tile_q2_k_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                              int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_q3_k_avx512(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q4_k_avx512(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q5_k_avx512(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q6_k_avx512(int64_t n, float *s, const void *w, const void *a);
+void quantize_row_q8_k_avx512(const float *x, void *y, int64_t n);
+
+/* Packed 8-row tiles (kernels/repack.h layouts; avx512_repack.c, avx512_repack_q2k.c):
+ * bit-identical to tile_*x8_ref. */
+void tile_q4_0x8_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                        int nrows, const void *a, size_t a_stride, int nact);
+void tile_q8_0x8_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                        int nrows, const void *a, size_t a_stride, int nact);
+void tile_q4_1x8_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                        int nrows, const void *a, size_t a_stride, int nact);
+void tile_q2_kx8_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                        int nrows, const void *a, size_t a_stride, int nact);
+
+/* The AVX-512 table: fills k (a copy of the AVX2 table) with the kernels above (cpu.c's ISA
+ * list; kernels/cpu.h). */
+void avx512_install(isa_kernels *k);
+
+#endif

@@ -1,0 +1,28 @@
+/* avx512_util.h - small VNNI helpers shared by the kernels/x86/avx512_*.c files (compiled with
+ * -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni; see the Makefile). */
+#ifndef SCARCE_AVX512_UTIL_H
+#define SCARCE_AVX512_UTIL_H
+
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "avx2_util.h" /* bcast4, half_f16c, hsum_f32x8: AVX2 instructions, fine here */
+
+/* acc + 8 int32 lanes of sum(u8[i] * s8[i]) over groups of 4 bytes: vpdpbusd. Unlike
+ * maddubs there is no int16 intermediate: exact for every u8 and s8 code. */
+static inline __m256i dpbusd(__m256i acc, __m256i u, __m256i s) {
+    return _mm256_dpbusd_epi32(acc, u, s);
+}
+
+/* acc + 8 int32 lanes of s16 pairs a[2i] b[2i] + a[2i+1] b[2i+1]: vpdpwssd (madd + add). */
+static inline __m256i dpwssd(__m256i acc, __m256i a, __m256i b) {
+    return _mm256_dpwssd_epi32(acc, a, b);
+}
+
+/* 8 int32 lanes of partial sums of the 32 signed bytes y (4 bytes a lane). */
+static inline __m256i sum_s8(__m256i y) {
+    return dpbusd(_mm256_setzero_si256(), _mm256_set1_epi8(1), y);
+}
+
+#endif

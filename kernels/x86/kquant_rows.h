@@ -1,0 +1,134 @@
+/* kquant_rows.h - the Q3_K, Q4_K, Q5_K and Q6_K row dot products shared by the AVX2 and
+ * AVX-512 kernels (avx2_kquant.c explains them): dot_q3_k, dot_q4_k, dot_q5_k, dot_q6_k. The
+ * including file defines, before including this,
+ *   __m256i scaled_dot(__m256i sum, __m256i q, const int8_t *a, __m256i scales)
+ * = sum + 8 int32 lanes of sum(scale * q * a) over 32 codes (q unsigned < 64, a int8,
+ * scales int16 for each pair of codes): the one step where the ISAs differ. */
+#ifndef SCARCE_KQUANT_ROWS_H
+#define SCARCE_KQUANT_ROWS_H
+
+#include <immintrin.h>
+#include <stdint.h>
+
+#include "../../quant/blocks.h"
+#include "avx2_util.h"
+#include "kquant_unpack.h"
+
+/* Q3_K: x = d * (sc - 32) * (q - 4), 16 sub-blocks of 16, q = 2 low bits (as Q2_K) | the
+ * hmask bit 4h + j << 2. q (0..7) goes unsigned into maddubs; the -4 is taken out with the
+ * bsums in one madd of the 16 scales (as Q6_K): sum s q a - 4 sum s bsums. The hmask bit b
+ * is moved to bit 2 by one 16-bit shift by b - 2 (bits never cross a byte: b <= 7) and one
+ * AND. Scale pairs by pshufb from the int16 scales. */
+static void dot_q3_k(int64_t n, float *s, const void *w, const void *a) {
+    const block_q3_K *x = w;
+    const block_q8_K *y = a;
+    const __m256i three = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        __m256i sc16 = q3k_scales(x[i].scales);
+        __m256i offset = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)y[i].bsums));
+        __m256i sc_lanes[2] = {_mm256_permute2x128_si256(sc16, sc16, 0x00),
+                               _mm256_permute2x128_si256(sc16, sc16, 0x11)};
+        __m256i H = _mm256_loadu_si256((const __m256i *)x[i].hmask);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            __m256i Q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * h));
+            for (int j = 0; j < 4; j++) {
+                const int b = 4 * h + j; /* the hmask bit of this chunk */
+                __m256i lo = _mm256_and_si256(_mm256_srli_epi16(Q, 2 * j), three);
+                __m256i hs = b >= 2 ? _mm256_srli_epi16(H, b - 2) : _mm256_slli_epi16(H, 2 - b);
+                __m256i q = _mm256_or_si256(lo, _mm256_and_si256(hs, four));
+                sumi =
+                    scaled_dot(sumi, q, y[i].qs + 128 * h + 32 * j, word_pair(sc_lanes[h], 2 * j));
+            }
+        }
+        /* exact in int32: |sumi| <= 256 * 32 * 7 * 128, |4 offset| <= 4 * 256 * 32 * 128 */
+        __m256i total = _mm256_sub_epi32(sumi, _mm256_slli_epi32(offset, 2));
+        float d = half_f16c(x[i].d) * y[i].d;
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_set1_ps(d), acc);
+    }
+    *s = hsum_f32x8(acc);
+}
+
+/* Q4_K (five = 0) and Q5_K (five = 1): x = d * sc * q - dmin * m, 8 sub-blocks of 32, q = 4
+ * bits; Q5_K's fifth bit of code 64p + l is bit 2p of qh[l], of 64p + 32 + l bit 2p + 1
+ * (q < 32 keeps maddubs exact). The two block layouts differ only in where qs starts. */
+static inline __attribute__((always_inline)) void dot_q45_k(int64_t n, float *s, const void *w,
+                                                            const void *a, const int five) {
+    const block_q8_K *y = a;
+    const __m256i low4 = _mm256_set1_epi8(15), one = _mm256_set1_epi8(1);
+    __m256 acc = _mm256_setzero_ps(), acc_min = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        /* d, dmin and scales sit at the same offsets in both block types */
+        const block_q4_K *x4 = five ? NULL : (const block_q4_K *)w + i;
+        const block_q5_K *x5 = five ? (const block_q5_K *)w + i : NULL;
+        const uint8_t *scales = five ? x5->scales : x4->scales, *qs = five ? x5->qs : x4->qs;
+        const uint16_t d16 = five ? x5->d : x4->d, dmin16 = five ? x5->dmin : x4->dmin;
+        __m256i min_sum, sc = k45_scales(scales, y[i].bsums, &min_sum);
+        __m256i H = five ? _mm256_loadu_si256((const __m256i *)x5->qh) : _mm256_setzero_si256();
+        __m256i sumi = _mm256_setzero_si256();
+        for (int p = 0; p < 4; p++) {
+            __m256i Q = _mm256_loadu_si256((const __m256i *)(qs + 32 * p));
+            __m256i lo = _mm256_and_si256(Q, low4);
+            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(Q, 4), low4);
+            if (five) {
+                __m256i h_lo = _mm256_and_si256(_mm256_srli_epi16(H, 2 * p), one);
+                __m256i h_hi = _mm256_and_si256(_mm256_srli_epi16(H, 2 * p + 1), one);
+                lo = _mm256_or_si256(lo, _mm256_slli_epi16(h_lo, 4));
+                hi = _mm256_or_si256(hi, _mm256_slli_epi16(h_hi, 4));
+            }
+            sumi = scaled_dot(sumi, lo, y[i].qs + 64 * p, k45_scale(sc, 2 * p));
+            sumi = scaled_dot(sumi, hi, y[i].qs + 64 * p + 32, k45_scale(sc, 2 * p + 1));
+        }
+        float d = half_f16c(d16) * y[i].d, dmin = half_f16c(dmin16) * y[i].d;
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(d), acc);
+        acc_min = _mm256_fmadd_ps(_mm256_cvtepi32_ps(min_sum), _mm256_set1_ps(dmin), acc_min);
+    }
+    *s = hsum_f32x8(_mm256_sub_ps(acc, acc_min));
+}
+
+static void dot_q4_k(int64_t n, float *s, const void *w, const void *a) {
+    dot_q45_k(n, s, w, a, 0);
+}
+
+static void dot_q5_k(int64_t n, float *s, const void *w, const void *a) {
+    dot_q45_k(n, s, w, a, 1);
+}
+
+/* x = d * sc * (q - 32), 16 sub-blocks of 16, q = 6 bits (4 in ql, 2 in qh):
+ * sum sc (q - 32) a = sum sc q a - 32 sum sc bsum. */
+static void dot_q6_k(int64_t n, float *s, const void *w, const void *a) {
+    const block_q6_K *x = w;
+    const block_q8_K *y = a;
+    const __m256i low4 = _mm256_set1_epi8(15), low2 = _mm256_set1_epi8(3);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        /* the 16 int8 scales as int16: sum sc bsums in one madd, scale pairs by pshufb */
+        __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales));
+        __m256i offset = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)y[i].bsums));
+        __m256i sc_lanes[2] = {_mm256_permute2x128_si256(sc16, sc16, 0x00),
+                               _mm256_permute2x128_si256(sc16, sc16, 0x11)};
+        __m256i sumi = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            __m256i L0 = _mm256_loadu_si256((const __m256i *)(x[i].ql + 64 * h));
+            __m256i L1 = _mm256_loadu_si256((const __m256i *)(x[i].ql + 64 * h + 32));
+            __m256i H = _mm256_loadu_si256((const __m256i *)(x[i].qh + 32 * h));
+            __m256i lows[4] = {_mm256_and_si256(L0, low4), _mm256_and_si256(L1, low4),
+                               _mm256_and_si256(_mm256_srli_epi16(L0, 4), low4),
+                               _mm256_and_si256(_mm256_srli_epi16(L1, 4), low4)};
+            for (int g = 0; g < 4; g++) {
+                __m256i high = _mm256_and_si256(_mm256_srli_epi16(H, 2 * g), low2);
+                __m256i q = _mm256_or_si256(lows[g], _mm256_slli_epi16(high, 4));
+                sumi =
+                    scaled_dot(sumi, q, y[i].qs + 128 * h + 32 * g, word_pair(sc_lanes[h], 2 * g));
+            }
+        }
+        float d = half_f16c(x[i].d) * y[i].d;
+        __m256i total =
+            _mm256_sub_epi32(sumi, _mm256_slli_epi32(offset, 5)); /* - 32 sum sc bsums */
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_set1_ps(d), acc);
+    }
+    *s = hsum_f32x8(acc);
+}
+
+#endif

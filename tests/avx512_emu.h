@@ -1,0 +1,302 @@
+/* avx512_emu.h - scalar models of the AVX-512 intrinsics the kernels/x86/avx512_*.c files
+ * use, so that `make test-emu512` can run the AVX-512 kernel tests on a CPU without
+ * AVX-512 (the files are then compiled for AVX2 with this header forced in first).
+ *
+ * What it checks: the kernels' logic (layouts, lanes, offsets, tails, integer bounds, the
+ * float operations) against the scalar references. What it does not: that the hardware
+ * instructions behave as these models (each is written from Intel's description, quoted
+ * in its comment), nor speed. A kernel that starts using an intrinsic not modelled here
+ * fails to compile in that build (its AVX-512 inline cannot be inlined into AVX2 code):
+ * add the model. */
+#ifndef SCARCE_AVX512_EMU_H
+#define SCARCE_AVX512_EMU_H
+
+#include <immintrin.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef union {
+    __m128i v;
+    int8_t s8[16];
+} emu128;
+typedef union {
+    __m256i v;
+    uint8_t u8[32];
+    int8_t s8[32];
+    uint16_t u16[16];
+    int16_t s16[16];
+    int32_t s32[8];
+} emu256;
+typedef union {
+    __m512i v;
+    uint16_t u16[32];
+    int32_t s32[16];
+} emu512i;
+typedef union {
+    __m512 v;
+    float f[16];
+} emu512;
+
+/* vpdpbusd: "multiply groups of 4 adjacent pairs of unsigned 8-bit integers in a with
+ * corresponding signed 8-bit integers in b ... sum these 4 results with the corresponding
+ * 32-bit integer in src" (no saturation: wraps) */
+static inline __m256i emu_dpbusd(__m256i src, __m256i a, __m256i b) {
+    emu256 r = {src}, x = {a}, y = {b};
+    for (int i = 0; i < 8; i++) {
+        int32_t t = 0;
+        for (int k = 0; k < 4; k++) t += (int32_t)x.u8[4 * i + k] * y.s8[4 * i + k];
+        r.s32[i] = (int32_t)((uint32_t)r.s32[i] + (uint32_t)t);
+    }
+    return r.v;
+}
+
+/* vpdpwssd: "multiply groups of 2 adjacent pairs of signed 16-bit integers in a with
+ * corresponding 16-bit integers in b ... sum these 2 results with the corresponding 32-bit
+ * integer in src" (no saturation) */
+static inline __m256i emu_dpwssd(__m256i src, __m256i a, __m256i b) {
+    emu256 r = {src}, x = {a}, y = {b};
+    for (int i = 0; i < 8; i++) {
+        uint32_t t = (uint32_t)(x.s16[2 * i] * y.s16[2 * i]) +
+                     (uint32_t)(x.s16[2 * i + 1] * y.s16[2 * i + 1]);
+        r.s32[i] = (int32_t)((uint32_t)r.s32[i] + t);
+    }
+    return r.v;
+}
+
+/* byte i of a where bit i of k is set, else 0 */
+static inline __m256i emu_maskz_mov_epi8(__mmask32 k, __m256i a) {
+    emu256 r = {a};
+    for (int i = 0; i < 32; i++)
+        if (!((k >> i) & 1)) r.s8[i] = 0;
+    return r.v;
+}
+
+/* bit i set where byte i of a equals byte i of b */
+static inline __mmask32 emu_cmpeq_epi8_mask(__m256i a, __m256i b) {
+    emu256 x = {a}, y = {b};
+    __mmask32 k = 0;
+    for (int i = 0; i < 32; i++)
+        if (x.u8[i] == y.u8[i]) k |= (__mmask32)1 << i;
+    return k;
+}
+
+/* masked loads: lanes whose bit is clear are 0 and their memory is not read */
+static inline __m256i emu_maskz_loadu_epi16(__mmask16 k, const void *p) {
+    emu256 r;
+    for (int i = 0; i < 16; i++) {
+        uint16_t v = 0;
+        if ((k >> i) & 1) memcpy(&v, (const char *)p + 2 * i, 2);
+        r.u16[i] = v;
+    }
+    return r.v;
+}
+static inline __m512 emu_maskz_loadu_ps(__mmask16 k, const void *p) {
+    emu512 r;
+    for (int i = 0; i < 16; i++) {
+        r.f[i] = 0;
+        if ((k >> i) & 1) memcpy(&r.f[i], (const char *)p + 4 * i, 4);
+    }
+    return r.v;
+}
+static inline __m512 emu_loadu_ps(const void *p) {
+    emu512 r;
+    memcpy(r.f, p, 64);
+    return r.v;
+}
+
+/* float lane operations (fmadd: one rounding, as fmaf) */
+static inline __m512 emu_set1_ps(float f) {
+    emu512 r;
+    for (int i = 0; i < 16; i++) r.f[i] = f;
+    return r.v;
+}
+static inline __m512 emu_setzero_ps(void) {
+    return emu_set1_ps(0.0f);
+}
+static inline __m512 emu_abs_ps(__m512 a) {
+    emu512 r = {a};
+    for (int i = 0; i < 16; i++) r.f[i] = fabsf(r.f[i]);
+    return r.v;
+}
+/* maxps: the second operand when either is NaN or both are zero */
+static inline __m512 emu_max_ps(__m512 a, __m512 b) {
+    emu512 x = {a}, y = {b};
+    for (int i = 0; i < 16; i++) x.f[i] = x.f[i] > y.f[i] ? x.f[i] : y.f[i];
+    return x.v;
+}
+static inline __m512 emu_add_ps(__m512 a, __m512 b) {
+    emu512 x = {a}, y = {b};
+    for (int i = 0; i < 16; i++) x.f[i] += y.f[i];
+    return x.v;
+}
+static inline __m512 emu_mul_ps(__m512 a, __m512 b) {
+    emu512 x = {a}, y = {b};
+    for (int i = 0; i < 16; i++) x.f[i] *= y.f[i];
+    return x.v;
+}
+static inline __m512 emu_fmadd_ps(__m512 a, __m512 b, __m512 c) {
+    emu512 x = {a}, y = {b}, z = {c};
+    for (int i = 0; i < 16; i++) x.f[i] = fmaf(x.f[i], y.f[i], z.f[i]);
+    return x.v;
+}
+/* reductions: the order of the additions differs from gcc's shuffle tree (results agree
+ * to rounding; the tests allow for float order) */
+static inline float emu_reduce_add_ps(__m512 a) {
+    emu512 x = {a};
+    float s = 0;
+    for (int i = 0; i < 16; i++) s += x.f[i];
+    return s;
+}
+static inline float emu_reduce_max_ps(__m512 a) {
+    emu512 x = {a};
+    float m = x.f[0];
+    for (int i = 1; i < 16; i++) m = m > x.f[i] ? m : x.f[i];
+    return m;
+}
+static inline int emu_reduce_add_epi32(__m512i a) {
+    emu512i x = {a};
+    uint32_t s = 0;
+    for (int i = 0; i < 16; i++) s += (uint32_t)x.s32[i];
+    return (int)s;
+}
+
+/* conversions: cvtps2dq rounds to nearest even (the default MXCSR mode, as lrintf);
+ * vpmovsdb saturates to [-128, 127]; vcvtph2ps is exact */
+static inline __m512i emu_cvtps_epi32(__m512 a) {
+    emu512 x = {a};
+    emu512i r;
+    for (int i = 0; i < 16; i++) r.s32[i] = (int32_t)lrintf(x.f[i]);
+    return r.v;
+}
+static inline __m128i emu_cvtsepi32_epi8(__m512i a) {
+    emu512i x = {a};
+    emu128 r;
+    for (int i = 0; i < 16; i++)
+        r.s8[i] = (int8_t)(x.s32[i] > 127 ? 127 : x.s32[i] < -128 ? -128 : x.s32[i]);
+    return r.v;
+}
+static inline __m512 emu_cvtph_ps(__m256i h) {
+    emu256 x = {h};
+    emu512 r;
+    for (int i = 0; i < 16; i++) r.f[i] = _cvtsh_ss(x.u16[i]);
+    return r.v;
+}
+static inline __m512i emu_cvtepu16_epi32(__m256i a) {
+    emu256 x = {a};
+    emu512i r;
+    for (int i = 0; i < 16; i++) r.s32[i] = x.u16[i];
+    return r.v;
+}
+static inline __m512i emu_cvtepu8_epi16(__m256i a) {
+    emu256 x = {a};
+    emu512i r;
+    for (int i = 0; i < 32; i++) r.u16[i] = x.u8[i];
+    return r.v;
+}
+
+/* integer lane operations and casts */
+static inline __m512i emu_slli_epi32(__m512i a, unsigned k) {
+    emu512i x = {a};
+    for (int i = 0; i < 16; i++) x.s32[i] = k > 31 ? 0 : (int32_t)((uint32_t)x.s32[i] << k);
+    return x.v;
+}
+static inline __m512i emu_slli_epi16(__m512i a, unsigned k) {
+    emu512i x = {a};
+    for (int i = 0; i < 32; i++) x.u16[i] = k > 15 ? 0 : (uint16_t)(x.u16[i] << k);
+    return x.v;
+}
+static inline __m512i emu_srai_epi16(__m512i a, unsigned k) {
+    emu512i x = {a};
+    for (int i = 0; i < 32; i++) x.u16[i] = (uint16_t)((int16_t)x.u16[i] >> (k > 15 ? 15 : k));
+    return x.v;
+}
+static inline __m512i emu_and_si512(__m512i a, __m512i b) {
+    emu512i x = {a}, y = {b};
+    for (int i = 0; i < 16; i++) x.s32[i] &= y.s32[i];
+    return x.v;
+}
+static inline __m512i emu_set1_epi16(short v) {
+    emu512i r;
+    for (int i = 0; i < 32; i++) r.u16[i] = (uint16_t)v;
+    return r.v;
+}
+static inline __m512 emu_castsi512_ps(__m512i a) {
+    emu512 r;
+    memcpy(&r, &a, 64);
+    return r.v;
+}
+static inline __m256i emu_castsi512_si256(__m512i a) {
+    emu256 r;
+    memcpy(&r, &a, 32);
+    return r.v;
+}
+static inline __m256i emu_extracti64x4_epi64(__m512i a, int upper) {
+    emu256 r;
+    memcpy(&r, (const char *)&a + 32 * (upper & 1), 32);
+    return r.v;
+}
+
+/* The intrinsics (some are macros in gcc's headers when not optimizing) become the models. */
+#undef _mm256_dpbusd_epi32
+#define _mm256_dpbusd_epi32 emu_dpbusd
+#undef _mm256_dpwssd_epi32
+#define _mm256_dpwssd_epi32 emu_dpwssd
+#undef _mm256_maskz_mov_epi8
+#define _mm256_maskz_mov_epi8 emu_maskz_mov_epi8
+#undef _mm256_cmpeq_epi8_mask
+#define _mm256_cmpeq_epi8_mask emu_cmpeq_epi8_mask
+#undef _mm256_maskz_loadu_epi16
+#define _mm256_maskz_loadu_epi16 emu_maskz_loadu_epi16
+#undef _mm512_maskz_loadu_ps
+#define _mm512_maskz_loadu_ps emu_maskz_loadu_ps
+#undef _mm512_loadu_ps
+#define _mm512_loadu_ps emu_loadu_ps
+#undef _mm512_set1_ps
+#define _mm512_set1_ps emu_set1_ps
+#undef _mm512_setzero_ps
+#define _mm512_setzero_ps emu_setzero_ps
+#undef _mm512_abs_ps
+#define _mm512_abs_ps emu_abs_ps
+#undef _mm512_max_ps
+#define _mm512_max_ps emu_max_ps
+#undef _mm512_add_ps
+#define _mm512_add_ps emu_add_ps
+#undef _mm512_mul_ps
+#define _mm512_mul_ps emu_mul_ps
+#undef _mm512_fmadd_ps
+#define _mm512_fmadd_ps emu_fmadd_ps
+#undef _mm512_reduce_add_ps
+#define _mm512_reduce_add_ps emu_reduce_add_ps
+#undef _mm512_reduce_max_ps
+#define _mm512_reduce_max_ps emu_reduce_max_ps
+#undef _mm512_reduce_add_epi32
+#define _mm512_reduce_add_epi32 emu_reduce_add_epi32
+#undef _mm512_cvtps_epi32
+#define _mm512_cvtps_epi32 emu_cvtps_epi32
+#undef _mm512_cvtsepi32_epi8
+#define _mm512_cvtsepi32_epi8 emu_cvtsepi32_epi8
+#undef _mm512_cvtph_ps
+#define _mm512_cvtph_ps emu_cvtph_ps
+#undef _mm512_cvtepu16_epi32
+#define _mm512_cvtepu16_epi32 emu_cvtepu16_epi32
+#undef _mm512_cvtepu8_epi16
+#define _mm512_cvtepu8_epi16 emu_cvtepu8_epi16
+#undef _mm512_slli_epi32
+#define _mm512_slli_epi32 emu_slli_epi32
+#undef _mm512_slli_epi16
+#define _mm512_slli_epi16 emu_slli_epi16
+#undef _mm512_srai_epi16
+#define _mm512_srai_epi16 emu_srai_epi16
+#undef _mm512_and_si512
+#define _mm512_and_si512 emu_and_si512
+#undef _mm512_set1_epi16
+#define _mm512_set1_epi16 emu_set1_epi16
+#undef _mm512_castsi512_ps
+#define _mm512_castsi512_ps emu_castsi512_ps
+#undef _mm512_castsi512_si256
+#define _mm512_castsi512_si256 emu_castsi512_si256
+#undef _mm512_extracti64x4_epi64
+#define _mm512_extracti64x4_epi64 emu_extracti64x4_epi64
+
+#endif

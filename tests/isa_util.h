@@ -1,0 +1,16 @@
+/* isa_util.h - kernel tests that run once per SIMD kernel set: SKIP_WITHOUT_AVX512() at the
+ * top of an AVX-512 variant skips it (reported as skipped, never passed) on a CPU that
+ * lacks a feature the avx512 kernels need, naming the features. */
+#ifndef SCARCE_TEST_ISA_UTIL_H
+#define SCARCE_TEST_ISA_UTIL_H
+
+#include "../kernels/cpu.h"
+#include "test.h"
+
+#define SKIP_WITHOUT_AVX512()                                                                      \
+    do {                                                                                           \
+        char lacks_[96];                                                                           \
+        if (cpu_missing_avx512(lacks_, sizeof lacks_)) SKIP("CPU lacks %s", lacks_);               \
+    } while (0)
+
+#endif

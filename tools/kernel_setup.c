@@ -1,0 +1,59 @@
+/* kernel_setup.c - the process's kernel configuration and how it is printed. */
+#include "kernel_setup.h"
+
+#include "../kernels/gemm.h"
+#include "report.h"
+
+#define SCARCE_VERSION "0.1.0"
+#ifndef SCARCE_BUILD_FLAGS
+#define SCARCE_BUILD_FLAGS "?"
+#endif
+
+/* Set once by kernel_setup_from_env before any command runs; read-only afterwards. */
+static kernel_config startup;
+
+int kernel_setup_from_env(char *msg) {
+    if (kernel_config_from_env(&startup, msg)) return -1;
+    return kernels_init(kernels_isa_name(startup.isa), msg);
+}
+
+model_options kernel_setup_options(int n_threads) {
+    model_options o = {.kernels = startup};
+    o.kernels.threads = n_threads;
+    return o;
+}
+
+const kernel_config *kernel_setup_config(void) {
+    return &startup;
+}
+
+/* The kernel sets this binary carries (each is picked at run time, kernels/cpu.c). */
+static const char *isa_compiled(void) {
+#if defined(__x86_64__)
+    return "scalar avx2";
+#elif defined(__aarch64__)
+    return "scalar neon";
+#else
+    return "scalar";
+#endif
+}
+
+void kernel_setup_print_version(FILE *out) {
+    char cfg[160];
+    kernel_config_describe(&startup, cfg, sizeof cfg);
+    fprintf(out, "scarce %s\n", SCARCE_VERSION);
+    fprintf(out, "compiler: %s\n", __VERSION__);
+    fprintf(out, "build flags: %s\n", SCARCE_BUILD_FLAGS);
+    fprintf(out, "ISA compiled: %s\n", isa_compiled());
+    fprintf(out, "ISA detected: %s\n", kernels_isa_name(cpu_best_isa()));
+    fprintf(out, "OpenBLAS: %s\n", gemm_have_blas() ? "linked" : "not linked");
+    fprintf(out, "kernels: %s (threads: each command's -t)\n", cfg);
+}
+
+void kernel_config_json(FILE *out, const kernel_config *cfg) {
+    fputs("{\"isa\": ", out), json_str(out, kernels_isa_name(cfg->isa));
+    fprintf(out, ", \"repack\": %s", cfg->repack ? "true" : "false");
+    fputs(", \"gemm\": ", out), json_str(out, kernel_config_gemm_name(cfg));
+    fprintf(out, ", \"adapt_threads\": %s", cfg->adapt_threads ? "true" : "false");
+    fprintf(out, ", \"steal\": %s, \"threads\": %d}", cfg->steal ? "true" : "false", cfg->threads);
+}
