@@ -11,6 +11,7 @@
 #include "../kernels/matmul.h"
 #include "../quant/types.h"
 #include "atomic_file.h"
+#include "kernel_setup.h"
 #include "svg.h"
 
 /* ---- the compute roof: the type's kernels on data already in cache ---------------------- */
@@ -22,7 +23,7 @@ enum { PEAK_TRIES = 3 };
 
 /* a row of PEAK_COLS floats in type t (its quantizer; else its fast conversion; else zeros) */
 static void fill_row(const quant_type *t, const float *x, void *out) {
-    const type_kernels *k = kernels_for(kernels_isa(), t->id);
+    const type_kernels *k = kernels_for(kernel_setup_config()->isa, t->id);
     if (t->id == QT_F32)
         memcpy(out, x, PEAK_COLS * sizeof(float));
     else if (t->quantize)
@@ -69,25 +70,33 @@ static double dot_rate(const type_kernels *wk, const char *w, size_t w_row, cons
 }
 
 /* GFLOP/s of matmul() of a batch of PEAK_BATCH over an L2-resident matrix: the path prefill
- * takes (the register-tiled GEMMs of kernels/gemm.c where the type has one) */
+ * takes (the register-tiled GEMMs of kernels/gemm.c where the type has one), in a kernel
+ * context of the process's configuration with `threads` threads; 0 when it cannot run */
 static double matmul_rate(const qmatrix *W, const float *X, float *Y, int threads) {
-    const int saved = kernels_threads();
-    kernels_set_threads(threads);
-    matmul(W, X, PEAK_BATCH, Y); /* warm-up: threads started, caches filled */
+    kernel_config cfg = *kernel_setup_config();
+    cfg.threads = threads;
+    kernel_shape shape = {.max_batch = PEAK_BATCH};
+    kernel_shape_add(&shape, W);
+    char msg[128];
+    kernel_ctx *k = kernel_ctx_new(&cfg, &shape, msg);
     double t = 0;
     long calls = 1;
+    if (!k || matmul(k, W, X, PEAK_BATCH, Y)) { /* warm-up: threads started, caches filled */
+        kernel_ctx_free(k);
+        return 0;
+    }
     for (; t < PEAK_SECONDS && calls < (1L << 24); calls *= 2) {
         const double t0 = now_seconds();
-        for (long c = 0; c < calls; c++) matmul(W, X, PEAK_BATCH, Y);
+        for (long c = 0; c < calls; c++) matmul(k, W, X, PEAK_BATCH, Y);
         t = now_seconds() - t0;
     }
-    kernels_set_threads(saved);
+    kernel_ctx_free(k);
     return 2.0 * PEAK_ROWS * PEAK_COLS * PEAK_BATCH * (double)(calls / 2) / t / 1e9;
 }
 
 int roofline_compute_peak(const char *type, int threads, double *gflops, scarce_error *err) {
     const quant_type *wt = qtype_by_name(type), *at = wt ? qtype(wt->dot_type) : NULL;
-    const type_kernels *wk = wt ? kernels_for(kernels_isa(), wt->id) : NULL;
+    const type_kernels *wk = wt ? kernels_for(kernel_setup_config()->isa, wt->id) : NULL;
     if (!wt || !at || !wk || !wk->vec_dot)
         return scarce_fail(err, "roofline: no dot kernel for '%s'", type);
     const size_t w_row = qtype_row_bytes(wt->id, PEAK_COLS),
