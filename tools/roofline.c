@@ -132,7 +132,11 @@ int roofline_compute_peak(const char *type, int threads, double *gflops, scarce_
 
 /* ---- the picture ------------------------------------------------------------------------ */
 
-enum { W = 960, H = 640, LEFT = 90, RIGHT = 40, TOP = 60, BOTTOM = 150 };
+enum { W = 960, H = 690, LEFT = 90, RIGHT = 40, TOP = 60, BOTTOM = 200 };
+
+/* compute roofs: one colour each, told apart from the memory roof (blue) */
+static const char *const roof_colour[] = {"#c05621", "#2f855a", "#805ad5",
+                                          "#b7791f", "#c53030", "#4a5568"};
 
 typedef struct {
     char type[16];
@@ -201,20 +205,21 @@ typedef struct {
     double x, y, w, h; /* box: x, y top-left */
 } box;
 
-enum { LINE_H = 3 }; /* height of the box a roof line occupies */
+enum { LINE_H = 3 };        /* height of the box a flat roof line occupies */
+enum { SLANT_BOXES = 120 }; /* boxes along the memory roof (8 px each, ~7 px apart) */
 
 static int overlaps(const box *a, const box *b) {
     return a->x < b->x + b->w && b->x < a->x + a->w && a->y < b->y + b->h && b->y < a->y + a->h;
 }
 
 /* In the plot and touching nothing placed; line_y (not NAN): a roof label, which may lie on
- * other roof lines within 5 px of its own line (roofs that nearly coincide). */
+ * other roof lines within 3 px of its own line (roofs that coincide). */
 static int fits(const box *b, const box *placed, int n, double line_y) {
     if (b->x < LEFT + 2 || b->x + b->w > W - RIGHT - 2 || b->y < TOP + 2 ||
         b->y + b->h > H - BOTTOM - 2)
         return 0;
     for (int i = 0; i < n; i++) {
-        const int near_line = placed[i].h == LINE_H && fabs(placed[i].y + 1.5 - line_y) < 5;
+        const int near_line = placed[i].h == LINE_H && fabs(placed[i].y + 1.5 - line_y) < 3;
         if (!near_line && overlaps(b, &placed[i])) return 0;
     }
     return 1;
@@ -262,18 +267,26 @@ static void label(FILE *out, const box *cand, int n_cand, box *placed, int *n_pl
 static void roof_lines(FILE *out, const frame *f, const roof *roofs, int n_roofs, double bw,
                        box *placed, int *n_placed) {
     const double xr = pow(10, f->x1), xl = pow(10, f->x0);
-    if (bw > 0) /* memory roof: y = bw x intensity, clipped to the plot */
+    if (bw > 0) { /* memory roof: y = bw x intensity, clipped to the plot */
+        const double x0 = px(f, xl), y0 = py(f, bw * xl), x1 = px(f, xr), y1 = py(f, bw * xr);
         fprintf(out,
                 "<line class=\"memory-roof\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
                 "stroke=\"#2b6cb0\" stroke-width=\"2\" clip-path=\"url(#plot)\"/>\n",
-                px(f, xl), py(f, bw * xl), px(f, xr), py(f, bw * xr));
+                x0, y0, x1, y1);
+        /* the slanted line as a chain of small boxes, so labels avoid it too */
+        for (int i = 0; i < SLANT_BOXES; i++) {
+            const double t = (i + 0.5) / SLANT_BOXES, y = y0 + t * (y1 - y0);
+            if (y > TOP && y < H - BOTTOM)
+                placed[(*n_placed)++] = (box){x0 + t * (x1 - x0) - 4, y - 4, 8, 8};
+        }
+    }
     for (int r = 0; r < n_roofs; r++) {
         const double x0 = px(f, fmax(bw > 0 ? roofs[r].gflops / bw : xl, xl)),
                      y = py(f, roofs[r].gflops);
         fprintf(out,
                 "<line class=\"compute-roof\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-                "stroke=\"#c05621\" stroke-width=\"2\"/>\n",
-                x0, y, px(f, xr), y);
+                "stroke=\"%s\" stroke-width=\"2\"/>\n",
+                x0, y, px(f, xr), y, roof_colour[r % 6]);
         placed[(*n_placed)++] = (box){x0, y - 1.5, px(f, xr) - x0, LINE_H};
     }
 }
@@ -289,17 +302,18 @@ static void roof_labels(FILE *out, const frame *f, const roof *roofs, int n_roof
         const box cand[] = {{ax + 10, ay - 4, w, 13}, {ax - w - 10, ay - 18, w, 13}};
         label(out, cand, 2, placed, n_placed, ax, ay, text, "#2b6cb0");
     }
-    for (int r = 0; r < n_roofs; r++) { /* on its line: above or below, right end first */
-        snprintf(text, sizeof text, "%s kernels, %d thread%s: %.1f GFLOP/s", roofs[r].type,
-                 roofs[r].threads, roofs[r].threads > 1 ? "s" : "", roofs[r].gflops);
+    for (int r = 0; r < n_roofs; r++) { /* a tag on its line; the figures go in the legend */
+        snprintf(text, sizeof text, "%s", roofs[r].type);
         const double w = text_width(text), y = py(f, roofs[r].gflops);
         const double x_min = px(f, fmax(bw > 0 ? roofs[r].gflops / bw : 0, pow(10, f->x0)));
-        box cand[24];
+        /* just above or below the line, at x positions from the right end leftwards */
+        box cand[64];
         int n = 0;
-        for (double x = W - RIGHT - w - 6; x >= x_min && n + 2 <= 24; x -= 70)
-            cand[n++] = (box){x, y - 15, w, 13}, cand[n++] = (box){x, y + 3, w, 13};
+        for (int k = 0; k < 2; k++)
+            for (double x = W - RIGHT - w - 6; x >= x_min && n < 64; x -= 30)
+                cand[n++] = (box){x, y + (k ? 3 : -15), w, 13};
         if (!n) cand[n++] = (box){W - RIGHT - w - 6, y - 15, w, 13};
-        label(out, cand, n, placed, n_placed, NAN, y, text, "#c05621");
+        label(out, cand, n, placed, n_placed, NAN, y, text, roof_colour[r % 6]);
     }
 }
 
@@ -354,12 +368,20 @@ static void notes(FILE *out, double bw, const roof *roofs, int n_roofs) {
             "32-token matmul from L2, with the most threads of the type's points.   machine: ",
             LEFT, y + 36, n_roofs > 1 ? "s" : "", LEFT + 12, y + 54);
     svg_escape(out, cpu);
-    fputs("</text>\n</g>\n", out);
+    fputs("</text>\n", out);
+    for (int r = 0; r < n_roofs; r++) /* the legend of the compute roofs, 3 per line */
+        fprintf(out,
+                "<text x=\"%d\" y=\"%d\"><tspan fill=\"%s\" font-weight=\"bold\">&#8212;</tspan> "
+                "%s kernels, %d thread%s: %.1f GFLOP/s</text>\n",
+                LEFT + (r % 3) * 270, y + 76 + (r / 3) * 18, roof_colour[r % 6], roofs[r].type,
+                roofs[r].threads, roofs[r].threads > 1 ? "s" : "", roofs[r].gflops);
+    fputs("</g>\n", out);
 }
 
 int roofline_write(const char *path, const roofline_point *pts, int n, scarce_error *err) {
     roof *roofs = calloc((size_t)n + 1, sizeof *roofs);
-    box *placed = calloc(4 * (size_t)n + 4, sizeof *placed); /* lines, circles, labels */
+    /* the slanted roof's boxes, the flat roofs, circles, labels */
+    box *placed = calloc(SLANT_BOXES + 4 * (size_t)n + 4, sizeof *placed);
     if (!roofs || !placed) {
         free(roofs), free(placed);
         return scarce_fail(err, "roofline: out of memory");
