@@ -48,6 +48,12 @@ void report_run_text(FILE *out, const run_summary *s) {
     fprintf(out, "per %s token: weights %.3f MB, KV %.3f MB, %.3f MFLOP, intensity %.2f FLOP/byte\n",
             s->decode.tokens ? "decoded" : "prompt", f.weight_bytes_per_token / 1e6,
             f.kv_bytes_per_token / 1e6, f.flops_per_token / 1e6, f.intensity);
+    /* A large vocabulary makes the output matrix the largest read of a token (Gemma 3:
+     * 262,144 rows, ~70% of a 270M model's bytes). */
+    if (s->output_bytes && s->decode.tokens)
+        fprintf(out, "output matrix: %.3f MB of them (%.0f%%, %d-token vocabulary)\n",
+                s->output_bytes / 1e6, pct((double)s->output_bytes, f.weight_bytes_per_token),
+                s->n_vocab);
     const peak_context p = report_peak(f.achieved_gb_s, s->model_bytes);
     fprintf(out, "bandwidth: %.2f GB/s achieved", f.achieved_gb_s);
     if (p.fits_in_cache)
@@ -97,6 +103,7 @@ void report_run_json(FILE *out, const run_summary *s) {
     fprintf(out, ", \"decode_tokens\": %llu, \"decode_tok_s\": ", (unsigned long long)tg.tokens);
     json_num(out, tg.tok_s);
     fputs(", \"weight_bytes_per_token\": ", out), json_num(out, f.weight_bytes_per_token);
+    fprintf(out, ", \"output_bytes_per_pass\": %zu", s->output_bytes);
     fputs(", \"kv_bytes_per_token\": ", out), json_num(out, f.kv_bytes_per_token);
     fputs(", \"flops_per_token\": ", out), json_num(out, f.flops_per_token);
     fputs(", \"arithmetic_intensity\": ", out), json_num(out, f.intensity);

@@ -35,6 +35,8 @@ typedef struct {
     int threads;
     const kernel_config *kernels; /* the model's kernel configuration */
     size_t model_bytes;      /* all weight tensors */
+    size_t output_bytes;     /* the output matrix, read once per pass (tied: token_embd) */
+    int n_vocab;             /* its rows */
     run_stats prompt, decode; /* counters of each phase (stats_delta) */
     double t_prompt, t_decode; /* wall seconds of each phase (decode includes sampling) */
     const spec_summary *spec;  /* speculative runs, else NULL; decode is then per emitted
