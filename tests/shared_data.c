@@ -1,6 +1,9 @@
 /* shared_data.c - see shared_data.h. */
 #include "shared_data.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "../kernels/cpu.h"
 #include "test.h"
 
@@ -28,4 +31,17 @@ tokenizer *shared_tokenizer(const char *relative, gguf_file **file) {
     }
     *file = f;
     return tok;
+}
+
+const char *shared_moe_model(void) {
+    static char path[1024];
+    const char *dense = shared_path("models/stories260K.gguf");
+    if (!test_need_file(dense)) return NULL;
+    char cmd[3072], *err = NULL;
+    snprintf(path, sizeof path, "%s/stories260K-moe4.gguf", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "%s upcycle %s %s --experts 4 --used 2", scarce_bin(), dense, path);
+    const int rc = run_cmd(cmd, NULL, &err);
+    if (rc) test_fail_at(__FILE__, __LINE__, "upcycle: exit %d: %s", rc, err ? err : "");
+    free(err);
+    return rc ? NULL : path;
 }

@@ -16,4 +16,8 @@ model *shared_model(const char *relative);
  * (tokenizer_free, then gguf_close). */
 tokenizer *shared_tokenizer(const char *relative, gguf_file **file);
 
+/* ../shared/models/stories260K.gguf upcycled by `scarce upcycle` to 4 experts, top-2 (noise
+ * 0), written to the test's tmpdir: its path, or NULL with the test skipped or failed. */
+const char *shared_moe_model(void);
+
 #endif

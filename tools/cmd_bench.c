@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "kernel_setup.h"
 #include "report.h"
+#include "roofline.h"
 
 enum { MAX_LIST = 16 };
 
@@ -27,6 +28,8 @@ static void usage(FILE *out) {
             "  -t LIST      thread counts, comma-separated (default 1,2)\n"
             "  -r R         timed repetitions after one warm-up (default 5)\n"
             "  -o FORMAT    md (default), csv or json\n"
+            "  --svg FILE   also draw the roofline: every row against the memory and compute\n"
+            "               roofs of this machine (docs/bandwidth.md)\n"
             "  --draft N    also time speculative decoding of the tgN tokens (greedy, N drafted\n"
             "               per target pass, adaptive 1..N) against plain decoding, with one of:\n"
             "  -md FILE     draft model;  --lookup N  n-gram lookup;  --draft-layers L  self-draft\n"
@@ -318,7 +321,7 @@ static int split_list(char *s, char **items, int cap) {
 int cmd_bench(int argc, char **argv) {
     char *models[MAX_LIST], *thread_items[MAX_LIST], threads_default[] = "1,2";
     char *model_list = NULL, *thread_list = threads_default;
-    const char *format = "md";
+    const char *format = "md", *svg_path = NULL;
     long n_prompt = 128, n_gen = 64, reps = 5;
     bench_spec bs = {.p = {.n_draft = 5, .n_draft_min = 1, .n_draft_max = 5},
                      .sum = {.n_draft = 5, .tok_s_plain = NAN, .tok_s_spec = NAN}};
@@ -333,6 +336,7 @@ int cmd_bench(int argc, char **argv) {
         if (!strcmp(f, "-m")) model_list = argv[i];
         else if (!strcmp(f, "-t")) thread_list = argv[i];
         else if (!strcmp(f, "-o")) format = v;
+        else if (!strcmp(f, "--svg")) svg_path = v;
         else if (!strcmp(f, "-p")) { if (cli_int("bench", f, v, 0, 1 << 16, &n_prompt)) return EXIT_USAGE; }
         else if (!strcmp(f, "-n")) { if (cli_int("bench", f, v, 0, 1 << 16, &n_gen)) return EXIT_USAGE; }
         else if (!strcmp(f, "-r")) { if (cli_int("bench", f, v, 1, 1000, &reps)) return EXIT_USAGE; }
@@ -381,6 +385,8 @@ int cmd_bench(int argc, char **argv) {
             }
         }
     if (rc == EXIT_OK) print_rows(rows, n_rows);
+    if (rc == EXIT_OK && svg_path && roofline_write_bench(svg_path, rows, n_rows, &err))
+        rc = cli_error("bench", EXIT_RUNTIME, "%s", err.msg);
     model_free(bs.draft);
     free(rows);
     return rc;

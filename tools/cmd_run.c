@@ -9,6 +9,7 @@
 #include "gen.h"
 #include "report.h"
 #include "moe_report.h"
+#include "roofline.h"
 #include "run_spec.h"
 
 static volatile sig_atomic_t interrupted;
@@ -19,7 +20,8 @@ static void usage(FILE *out) {
                  "  -p TEXT        prompt (default: start from BOS alone)\n"
                  "  --moe-stats    MoE models: per-layer expert choice counts, balance, reuse\n"
                  "  --trace-moe    MoE models: per token, each layer's experts and gate weights\n"
-                 "  --json         summary as one JSON object on stdout (the text goes to stderr)\n");
+                 "  --json         summary as one JSON object on stdout (the text goes to stderr)\n"
+                 "  --svg FILE     the roofline: this run against the machine's limits\n");
     gen_opts_usage(out);
     run_spec_usage(out);
     fprintf(out, "Text goes to stdout; the summary (tokens, tok/s) to stderr.\n");
@@ -31,6 +33,7 @@ typedef struct {
     run_spec_args spec; /* -md / --lookup / --draft-layers: tools/run_spec.c */
     int moe_stats, trace_moe; /* tools/moe_report.c */
     int json; /* summary as JSON on stdout, generated text on stderr (tools/report.c) */
+    const char *svg; /* --svg FILE: the roofline (tools/roofline.c) */
 } run_args;
 
 /* 0 ok, 1 = -h printed, -1 usage error printed */
@@ -52,6 +55,8 @@ static int parse_args(int argc, char **argv, run_args *a) {
             a->moe_stats = 1;
         } else if (!strcmp(f, "--trace-moe")) {
             a->trace_moe = 1;
+        } else if (!strcmp(f, "--svg")) {
+            if (!(a->svg = cli_value("run", argc, argv, &i))) return -1;
         } else if (!strcmp(f, "-p")) {
             if (!(a->prompt = cli_value("run", argc, argv, &i))) return -1;
         } else {
@@ -62,8 +67,16 @@ static int parse_args(int argc, char **argv, run_args *a) {
     return gen_opts_finish("run", &a->gen);
 }
 
-/* The run summary (stderr) and, with --json, the same as one JSON object (stdout). */
-static void print_summary(const gen_ctx *g, const run_args *a, run_summary *sum) {
+/* --svg: 0, or EXIT_RUNTIME with the error printed */
+static int write_svg(const run_args *a, const run_summary *sum) {
+    scarce_error err = {0};
+    if (!a->svg || !roofline_write_run(a->svg, sum, &err)) return 0;
+    return cli_error("run", EXIT_RUNTIME, "%s", err.msg);
+}
+
+/* The run summary (stderr) and, with --json, the same as one JSON object (stdout); with
+ * --svg the roofline. Returns 0 or the exit code of a failed --svg. */
+static int print_summary(const gen_ctx *g, const run_args *a, run_summary *sum) {
     const gen_opts *o = &a->gen;
     sum->model_path = o->model_path, sum->type_name = model_type_name(g->m->file);
     sum->kernels = model_kernel_config(g->m);
@@ -79,9 +92,10 @@ static void print_summary(const gen_ctx *g, const run_args *a, run_summary *sum)
     if (g->m->cfg.n_expert) moe_report_bytes(stderr, g->m, &sum->decode);
     if (a->moe_stats && g->s.moe) moe_report_stats(stderr, g->s.moe);
     if (a->json) report_run_json(stdout, sum);
+    return write_svg(a, sum);
 }
 
-static void summarize_plain(const gen_ctx *g, const gen_result *r, const run_args *a) {
+static int summarize_plain(const gen_ctx *g, const gen_result *r, const run_args *a) {
     fprintf(stderr, "\nstopped: %s\n", r->stop);
     /* a one-token prompt is a one-token pass: counted (and timed) with the decode steps */
     const int one = r->n_prompt == 1;
@@ -89,14 +103,14 @@ static void summarize_plain(const gen_ctx *g, const gen_result *r, const run_arg
                        .decode = stats_decode_part(&g->s.stats),
                        .t_prompt = one ? 0 : r->t_prompt,
                        .t_decode = r->t_gen + (one ? r->t_prompt : 0)};
-    print_summary(g, a, &sum);
+    return print_summary(g, a, &sum);
 }
 
-static void summarize_spec(const gen_ctx *g, const run_spec_result *r, const run_args *a) {
+static int summarize_spec(const gen_ctx *g, const run_spec_result *r, const run_args *a) {
     fprintf(stderr, "\nstopped: %s\n", r->stop);
     run_summary sum = {.prompt = r->prompt, .decode = r->decode, .t_prompt = r->t_prompt,
                        .t_decode = r->t_decode, .spec = &r->spec};
-    print_summary(g, a, &sum);
+    return print_summary(g, a, &sum);
 }
 
 static void trace_moe(void *user, const gen_ctx *g, int prev, int token) {
@@ -143,7 +157,8 @@ int cmd_run(int argc, char **argv) {
         run_spec_result sr;
         rc = run_spec(&a.spec, g.m, g.tok, &g.s, &g.smp, ids, n, a.gen.n_predict, text,
                       &interrupted, &sr);
-        if (rc == EXIT_OK || (rc == EXIT_RUNTIME && interrupted)) summarize_spec(&g, &sr, &a);
+        if ((rc == EXIT_OK || (rc == EXIT_RUNTIME && interrupted)) && summarize_spec(&g, &sr, &a))
+            rc = EXIT_RUNTIME;
         goto done;
     }
     gen_result res;
@@ -153,8 +168,7 @@ int cmd_run(int argc, char **argv) {
     }
     fputc('\n', text);
     fflush(text);
-    summarize_plain(&g, &res, &a);
-    rc = interrupted ? EXIT_RUNTIME : EXIT_OK;
+    rc = summarize_plain(&g, &res, &a) || interrupted ? EXIT_RUNTIME : EXIT_OK;
 done:
     free(ids);
     moe_stats_free(g.s.moe);

@@ -8,7 +8,8 @@
 #include "../engine/moe.h"
 #include "../engine/tokenizer.h"
 
-/* One line: "piece" | L0 3:.62 1:.38 | L1 ...  (the routing of the token last run). */
+/* One line: "piece" (padded to a column) | L0 3:.62 1:.38 | L1 ... (the routing of the
+ * token last run); each expert in its own colour when out is a terminal. */
 void moe_report_trace(FILE *out, const tokenizer *tok, int prev, int id, const moe_stats *st);
 /* Per layer: how often each expert was chosen, load balance, reuse by consecutive tokens. */
 void moe_report_stats(FILE *out, const moe_stats *st);

@@ -69,7 +69,8 @@ static void trace_pass(const tokenizer *tok, const spec_pass *ps, int prev, long
     static const palette plain = {"", "", "", "", ""};
     const palette *c = isatty(STDERR_FILENO) ? &colour : &plain;
     char text[160];
-    fprintf(stderr, "spec %4ld:", pass_no);
+    /* fixed columns first (pass, accepted/drafted), so the lines align on a terminal */
+    fprintf(stderr, "spec %4ld: %2d/%-2d |", pass_no, ps->n_accepted, ps->n_drafted);
     for (int i = 0; i < ps->n_drafted; i++) {
         piece_text(tok, prev, ps->drafted[i], text, sizeof text);
         prev = ps->drafted[i];

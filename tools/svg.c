@@ -1,5 +1,7 @@
-/* svg.c - scatter panels as SVG 1.1 (well-formed XML: text is escaped). */
+/* svg.c - scatter panels as SVG 1.1 (well-formed XML: text is escaped), written atomically. */
 #include "svg.h"
+
+#include "atomic_file.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -7,7 +9,7 @@
 
 enum { PANEL_W = 440, PANEL_H = 400, MARGIN_L = 70, MARGIN_R = 20, MARGIN_T = 50, MARGIN_B = 60 };
 
-static void xml_text(FILE *f, const char *s) {
+void svg_escape(FILE *f, const char *s) {
     for (; s && *s; s++) {
         if (*s == '<') fputs("&lt;", f);
         else if (*s == '>') fputs("&gt;", f);
@@ -94,13 +96,13 @@ static void axes(FILE *out, const svg_panel *p, const frame *f) {
     }
     fprintf(out, "<text x=\"%.1f\" y=\"%d\" font-size=\"13\" text-anchor=\"middle\">", f->left + f->w / 2.0,
             f->top + f->h + 40);
-    xml_text(out, p->x_label);
+    svg_escape(out, p->x_label);
     fprintf(out, "</text>\n<text transform=\"translate(%d,%.1f) rotate(-90)\" font-size=\"13\" "
                  "text-anchor=\"middle\">", f->left - 50, f->top + f->h / 2.0);
-    xml_text(out, p->y_label);
+    svg_escape(out, p->y_label);
     fprintf(out, "</text>\n<text x=\"%.1f\" y=\"%d\" font-size=\"14\" font-weight=\"bold\" "
                  "text-anchor=\"middle\">", f->left + f->w / 2.0, f->top - 12);
-    xml_text(out, p->title);
+    svg_escape(out, p->title);
     fputs("</text>\n", out);
 }
 
@@ -124,8 +126,9 @@ static void front(FILE *out, const svg_panel *p, const frame *f) {
 
 int svg_write(const char *path, const char *title, const svg_panel *panels, int n_panels,
               scarce_error *err) {
-    FILE *out = fopen(path, "w");
-    if (!out) return scarce_fail(err, "%s: cannot write", path);
+    atomic_file af;
+    if (atomic_open(&af, path, err)) return -1;
+    FILE *out = af.fp;
     const int width = n_panels * PANEL_W, height = PANEL_H + 30;
     fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                  "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
@@ -133,7 +136,7 @@ int svg_write(const char *path, const char *title, const svg_panel *panels, int 
                  "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
                  "<text x=\"%d\" y=\"20\" font-size=\"15\" text-anchor=\"middle\">",
             width, height, width, height, width / 2);
-    xml_text(out, title);
+    svg_escape(out, title);
     fputs("</text>\n", out);
     for (int k = 0; k < n_panels; k++) {
         const svg_panel *p = &panels[k];
@@ -152,12 +155,11 @@ int svg_write(const char *path, const char *title, const svg_panel *panels, int 
             for (int j = i, n = 0; j < p->n; j++)
                 if (p->points[j].x == pt->x && p->points[j].y == pt->y) {
                     if (n++) fputs(" = ", out);
-                    xml_text(out, p->points[j].label);
+                    svg_escape(out, p->points[j].label);
                 }
             fputs("</text>\n", out);
         }
     }
     fputs("</svg>\n", out);
-    if (fclose(out)) return scarce_fail(err, "%s: write failed", path);
-    return 0;
+    return atomic_commit(&af, err);
 }

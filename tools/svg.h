@@ -3,6 +3,8 @@
 #ifndef SCARCE_SVG_H
 #define SCARCE_SVG_H
 
+#include <stdio.h>
+
 #include "../engine/error.h"
 
 typedef struct {
@@ -25,5 +27,8 @@ int svg_write(const char *path, const char *title, const svg_panel *panels, int 
 /* 1 when point i is on the Pareto front: no other point has x <= and y at least as good,
  * one of the two strictly. */
 int svg_on_front(const svg_panel *p, int i);
+
+/* Writes s with the XML special characters escaped (text and attribute values). */
+void svg_escape(FILE *f, const char *s);
 
 #endif
