@@ -230,12 +230,14 @@ static int ffn_block(session *s, int l, int B, scarce_error *err) {
     if (w->post_ffn_norm) rmsnorm_rows(rs->xb2, w->post_ffn_norm, B, c);
     return 0;
 }
-static uint64_t dense_flops(const model *m, int n_layer) {
+/* FLOPs of the dense matmuls of a pass: B tokens through n_layer layers, and the output
+ * matrix only for the n_logits rows of logits it computes (a prompt needs the last one). */
+static uint64_t dense_flops(const model *m, int n_layer, int B, int n_logits) {
     const model_config *c = &m->cfg;
     uint64_t per_layer = (uint64_t)c->n_embd * (2ull * c->n_head * c->head_dim +
                                                 2ull * c->n_head_kv * c->head_dim);
     if (!c->n_expert) per_layer += 3ull * c->n_embd * c->n_ff;
-    return 2 * (per_layer * n_layer + (uint64_t)c->n_embd * c->n_vocab);
+    return 2 * (per_layer * n_layer * B + (uint64_t)c->n_embd * c->n_vocab * n_logits);
 }
 
 /* One pass over B <= batch_cap tokens; logits of the last token or of all B. */
@@ -265,7 +267,7 @@ static int forward_batch(session *s, const int *tokens, int B, float *logits, in
     s->cache.n_pos += B;
     s->stats.weight_bytes += dense_pass_bytes(m, s->n_layer_run) +
                              (uint64_t)B * m->token_embd.row_bytes;
-    s->stats.flops += dense_flops(m, s->n_layer_run) * B;
+    s->stats.flops += dense_flops(m, s->n_layer_run, B, B - first);
     return 0;
 }
 
