@@ -24,7 +24,9 @@
 
 #define BATCH_CAP FORWARD_BATCH_CAP /* tokens per pass; longer inputs are split */
 
-static size_t matrix_bytes(const qmatrix *w) { return (size_t)w->rows * w->row_bytes; }
+static size_t matrix_bytes(const qmatrix *w) {
+    return (size_t)w->rows * w->row_bytes;
+}
 
 /* Weight bytes one pass reads whatever its batch: every dense matrix and norm once
  * (experts are counted by moe_ffn, embedding rows per token). */
@@ -36,8 +38,8 @@ static uint64_t dense_pass_bytes(const model *m, int n_layer) {
         bytes += matrix_bytes(&w->wq) + matrix_bytes(&w->wk) + matrix_bytes(&w->wv) +
                  matrix_bytes(&w->wo) + 2ull * c->n_embd * 4;
         if (!c->n_expert)
-            bytes += matrix_bytes(&w->ffn_gate) + matrix_bytes(&w->ffn_up) +
-                     matrix_bytes(&w->ffn_down);
+            bytes +=
+                matrix_bytes(&w->ffn_gate) + matrix_bytes(&w->ffn_up) + matrix_bytes(&w->ffn_down);
     }
     return bytes;
 }
@@ -64,8 +66,8 @@ int session_init(session *s, const model *m, int n_ctx, scarce_error *err) {
     rs->moe_out = calloc(B * c->n_embd, sizeof(float));
     rs->router = calloc(B * (c->n_expert ? c->n_expert : 1), sizeof(float));
     rs->logits = calloc(B * (size_t)c->n_vocab, sizeof(float));
-    if (!rs->x || !rs->xb || !rs->xb2 || !rs->q || !rs->k || !rs->v || !rs->hb ||
-        !rs->hb2 || !rs->moe_out || !rs->router || !rs->logits) {
+    if (!rs->x || !rs->xb || !rs->xb2 || !rs->q || !rs->k || !rs->v || !rs->hb || !rs->hb2 ||
+        !rs->moe_out || !rs->router || !rs->logits) {
         session_free(s);
         return scarce_fail(err, "out of memory for the run state (context %d)", n_ctx);
     }
@@ -94,8 +96,10 @@ static int weight_matmul(session *s, int l, const char *what, const qmatrix *w, 
                          int B, float *y, scarce_error *err) {
     if (s->act_hook) {
         char name[96];
-        if (l >= 0) snprintf(name, sizeof name, "blk.%d.%s.weight", l, what);
-        else snprintf(name, sizeof name, "%s.weight", what);
+        if (l >= 0)
+            snprintf(name, sizeof name, "blk.%d.%s.weight", l, what);
+        else
+            snprintf(name, sizeof name, "%s.weight", what);
         s->act_hook(s->act_hook_ctx, name, x, B, w->cols);
     }
     double t0 = now_seconds();
@@ -105,11 +109,10 @@ static int weight_matmul(session *s, int l, const char *what, const qmatrix *w, 
 }
 
 /* Y[i] = W[i] x for matrices that share their input (q/k/v, gate/up): weight_matmul's
- * observer per matrix (per file tensor: what[i] NULL for views of a fused one) and time, one fused matmul_multi call (one parallel
- * region per group instead of one per matrix). */
-static int weight_matmul_multi(session *s, int l, const char *const *what,
-                               const qmatrix *const *w, int n, const float *x, int B,
-                               float *const *y, scarce_error *err) {
+ * observer per matrix (per file tensor: what[i] NULL for views of a fused one) and time, one fused
+ * matmul_multi call (one parallel region per group instead of one per matrix). */
+static int weight_matmul_multi(session *s, int l, const char *const *what, const qmatrix *const *w,
+                               int n, const float *x, int B, float *const *y, scarce_error *err) {
     for (int i = 0; s->act_hook && i < n; i++) {
         if (!what[i]) continue;
         char name[96];
@@ -134,8 +137,11 @@ static rope_params layer_rope(const session *s, const layer_weights *w) {
     const model_config *c = &m->cfg;
     const float *factors = m->rope_freqs;
     if (!factors) factors = s->cache.n_ctx > c->n_ctx_orig ? m->rope_long : m->rope_short;
-    return (rope_params){.n_rot = c->n_rot, .neox = c->rope_neox, .freq_base = w->rope_base,
-                         .freq_scale = w->rope_scale, .attn_factor = c->rope_attn_factor,
+    return (rope_params){.n_rot = c->n_rot,
+                         .neox = c->rope_neox,
+                         .freq_base = w->rope_base,
+                         .freq_scale = w->rope_scale,
+                         .attn_factor = c->rope_attn_factor,
                          .freq_factors = factors};
 }
 
@@ -157,7 +163,8 @@ static int attention_block(session *s, int l, int B, int pos0, scarce_error *err
         rmsnorm(rs->xb + (size_t)b * c->n_embd, rs->x + (size_t)b * c->n_embd, w->attn_norm,
                 c->n_embd, c->rms_eps);
     const char *const qkv_names[3] = {w->fused_qkv ? "attn_qkv" : "attn_q",
-                                      w->fused_qkv ? NULL : "attn_k", w->fused_qkv ? NULL : "attn_v"};
+                                      w->fused_qkv ? NULL : "attn_k",
+                                      w->fused_qkv ? NULL : "attn_v"};
     const qmatrix *const qkv[3] = {&w->wq, &w->wk, &w->wv};
     float *const qkv_out[3] = {rs->q, rs->k, rs->v};
     if (weight_matmul_multi(s, l, qkv_names, qkv, 3, rs->xb, B, qkv_out, err)) return -1;
@@ -180,9 +187,9 @@ static int attention_block(session *s, int l, int B, int pos0, scarce_error *err
     }
     double t_att = now_seconds();
     /* causal: token b sees positions 0..pos0+b, or its last `window` of them */
-    attention_batch_window(rs->xb2, rs->q, kvcache_k(&s->cache, l, 0), kvcache_v(&s->cache, l, 0),
-                           B, pos0, c->n_head, c->n_head_kv, c->head_dim, kv_dim, c->attn_scale,
-                           w->window, c->attn_softcap);
+    attention_batch_window(kernel_ctx_ops(m->kernels), rs->xb2, rs->q, kvcache_k(&s->cache, l, 0),
+                           kvcache_v(&s->cache, l, 0), B, pos0, c->n_head, c->n_head_kv,
+                           c->head_dim, kv_dim, c->attn_scale, w->window, c->attn_softcap);
     for (int b = 0; b < B; b++) {
         int n_pos = pos0 + b + 1;
         if (w->window && n_pos > w->window) n_pos = w->window;
@@ -206,8 +213,10 @@ static int dense_ffn(session *s, int l, int B, scarce_error *err) {
     float *const gate_up_out[2] = {rs->hb, rs->hb2};
     if (weight_matmul_multi(s, l, gate_up_names, gate_up, 2, rs->xb, B, gate_up_out, err))
         return -1;
-    if (c->ffn_act == FFN_GELU_TANH) geglu_tanh(rs->hb, rs->hb2, B * c->n_ff);
-    else swiglu(rs->hb, rs->hb2, B * c->n_ff);
+    if (c->ffn_act == FFN_GELU_TANH)
+        geglu_tanh(rs->hb, rs->hb2, B * c->n_ff);
+    else
+        ops_swiglu(kernel_ctx_ops(s->m->kernels), rs->hb, rs->hb2, B * c->n_ff);
     return weight_matmul(s, l, "ffn_down", &w->ffn_down, rs->hb, B, rs->xb2, err);
 }
 
@@ -234,8 +243,8 @@ static int ffn_block(session *s, int l, int B, scarce_error *err) {
  * matrix only for the n_logits rows of logits it computes (a prompt needs the last one). */
 static uint64_t dense_flops(const model *m, int n_layer, int B, int n_logits) {
     const model_config *c = &m->cfg;
-    uint64_t per_layer = (uint64_t)c->n_embd * (2ull * c->n_head * c->head_dim +
-                                                2ull * c->n_head_kv * c->head_dim);
+    uint64_t per_layer =
+        (uint64_t)c->n_embd * (2ull * c->n_head * c->head_dim + 2ull * c->n_head_kv * c->head_dim);
     if (!c->n_expert) per_layer += 3ull * c->n_embd * c->n_ff;
     return 2 * (per_layer * n_layer * B + (uint64_t)c->n_embd * c->n_vocab * n_logits);
 }
@@ -247,7 +256,8 @@ static int forward_batch(session *s, const int *tokens, int B, float *logits, in
     const model_config *c = &m->cfg;
     run_state *rs = &s->rs;
     const int pos0 = s->cache.n_pos;
-    for (int b = 0; b < B; b++) qmatrix_row(&m->token_embd, tokens[b], rs->x + (size_t)b * c->n_embd);
+    for (int b = 0; b < B; b++)
+        qmatrix_row(&m->token_embd, tokens[b], rs->x + (size_t)b * c->n_embd);
     if (c->embd_scale != 1.0f)
         for (size_t i = 0; i < (size_t)B * c->n_embd; i++) rs->x[i] *= c->embd_scale;
     for (int l = 0; l < s->n_layer_run; l++) {
@@ -265,8 +275,8 @@ static int forward_batch(session *s, const int *tokens, int B, float *logits, in
         for (size_t i = 0; i < (size_t)(B - first) * c->n_vocab; i++)
             logits[i] = c->final_softcap * tanhf(logits[i] / c->final_softcap);
     s->cache.n_pos += B;
-    s->stats.weight_bytes += dense_pass_bytes(m, s->n_layer_run) +
-                             (uint64_t)B * m->token_embd.row_bytes;
+    s->stats.weight_bytes +=
+        dense_pass_bytes(m, s->n_layer_run) + (uint64_t)B * m->token_embd.row_bytes;
     s->stats.flops += dense_flops(m, s->n_layer_run, B, B - first);
     return 0;
 }
@@ -279,8 +289,8 @@ const float *forward(session *s, const int *tokens, int n, int all_logits, scarc
         return NULL;
     }
     if (s->cache.n_pos + n > s->cache.n_ctx) {
-        scarce_fail(err, "context full: %d positions used + %d new > context %d", s->cache.n_pos,
-                    n, s->cache.n_ctx);
+        scarce_fail(err, "context full: %d positions used + %d new > context %d", s->cache.n_pos, n,
+                    s->cache.n_ctx);
         return NULL;
     }
     for (int i = 0; i < n; i++)

@@ -148,7 +148,7 @@ int moe_ffn(session *s, int layer, const float *x, int B, float *out, scarce_err
         if (matmul(kc, &w->gate_exps[e], sc.xe, n_tok, rs->hb) ||
             matmul(kc, &w->up_exps[e], sc.xe, n_tok, rs->hb2))
             goto kernel_failed;
-        swiglu(rs->hb, rs->hb2, n_tok * n_ff);
+        ops_swiglu(kernel_ctx_ops(kc), rs->hb, rs->hb2, n_tok * n_ff);
         if (matmul(kc, &w->down_exps[e], rs->hb, n_tok, sc.ye)) goto kernel_failed;
         for (int i = 0; i < n_tok; i++) { /* scatter-add with the gate weight */
             const int choice = sc.slot[first + i];

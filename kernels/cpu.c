@@ -134,7 +134,7 @@ int kernels_init(const char *isa, char *msg) {
     for (int i = ISA_SCALAR; i < ISA_COUNT; i++)
         if (kernels_isa_supported(i)) fill(i);
     current = want;
-    ops_install(&tables[want].ops); /* until ops take a kernel configuration */
+    ops_install(&tables[want].ops); /* the default of ops called without a kernel set */
     return 0;
 }
 

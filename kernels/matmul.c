@@ -163,6 +163,8 @@ void kernel_ctx_free(kernel_ctx *k) {
 
 const kernel_config *kernel_ctx_config(const kernel_ctx *k) { return &k->cfg; }
 
+const ops_kernels *kernel_ctx_ops(const kernel_ctx *k) { return &k->kernels->ops; }
+
 const char *kernel_ctx_error(const kernel_ctx *k) { return k->error; }
 
 int kernel_ctx_set_threads(kernel_ctx *k, int n_threads, char *msg) {

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "kconfig.h"
+#include "ops.h"
 
 typedef struct {
     const void *data;
@@ -45,6 +46,8 @@ void kernel_shape_add(kernel_shape *shape, const qmatrix *W);
 kernel_ctx *kernel_ctx_new(const kernel_config *cfg, const kernel_shape *shape, char *msg);
 void kernel_ctx_free(kernel_ctx *k);
 const kernel_config *kernel_ctx_config(const kernel_ctx *k);
+/* Attention and swiglu of the context's ISA. */
+const ops_kernels *kernel_ctx_ops(const kernel_ctx *k);
 /* Threads of the context's matmuls (1 .. KERNEL_MAX_THREADS). -1 (msg, 128 bytes) when
  * out of range or out of memory for the new threads' scratch; the context is then
  * unchanged. */

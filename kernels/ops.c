@@ -61,8 +61,8 @@ void geglu_tanh(float *gate, const float *up, int n) {
 }
 
 void rope(float *x, int n_head, int head_dim, int n_rot, int pos, float freq_base) {
-    const rope_params p = {.n_rot = n_rot, .freq_base = freq_base, .freq_scale = 1.0f,
-                           .attn_factor = 1.0f};
+    const rope_params p = {
+        .n_rot = n_rot, .freq_base = freq_base, .freq_scale = 1.0f, .attn_factor = 1.0f};
     rope_ext(x, n_head, head_dim, pos, &p);
 }
 
@@ -77,14 +77,20 @@ void softmax(float *x, int n) {
     for (int i = 0; i < n; i++) x[i] /= sum;
 }
 
-void swiglu(float *gate, const float *up, int n) { current.swiglu(gate, up, n); }
+void ops_swiglu(const ops_kernels *ops, float *gate, const float *up, int n) {
+    (ops && ops->swiglu ? ops->swiglu : current.swiglu)(gate, up, n);
+}
+
+void swiglu(float *gate, const float *up, int n) {
+    ops_swiglu(NULL, gate, up, n);
+}
 
 void swiglu_ref(float *gate, const float *up, int n) {
     for (int i = 0; i < n; i++) gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
 }
 
-void attention(float *out, const float *q, const float *k, const float *v, int n_pos,
-               int n_head, int n_head_kv, int head_dim, int kv_stride, float *att) {
+void attention(float *out, const float *q, const float *k, const float *v, int n_pos, int n_head,
+               int n_head_kv, int head_dim, int kv_stride, float *att) {
     const int group = n_head / n_head_kv;
     const float scale = 1.0f / sqrtf((float)head_dim);
 #pragma omp parallel for schedule(static) if (n_head * n_pos * head_dim > 65536)
@@ -116,9 +122,8 @@ void attention_heads_ref(float *out, const float *q, const float *k, const float
     attention_heads_capped(out, q, k, v, n_pos, n_group, head_dim, kv_stride, scale, 0.0f);
 }
 
-void attention_heads_capped(float *out, const float *q, const float *k, const float *v,
-                            int n_pos, int n_group, int head_dim, int kv_stride, float scale,
-                            float softcap) {
+void attention_heads_capped(float *out, const float *q, const float *k, const float *v, int n_pos,
+                            int n_group, int head_dim, int kv_stride, float scale, float softcap) {
     for (int h = 0; h < n_group; h++) {
         const float *qh = q + (size_t)h * head_dim;
         float *oh = out + (size_t)h * head_dim;
@@ -145,14 +150,17 @@ void attention_heads_capped(float *out, const float *q, const float *k, const fl
 }
 
 /* Cost of query b's items in key positions, plus a fixed per-item overhead. */
-static int64_t item_cost(int pos0, int b) { return pos0 + b + 1 + 8; }
+static int64_t item_cost(int pos0, int b) {
+    return pos0 + b + 1 + 8;
+}
 
 /* Items (b, g) in b-major order go to thread floor(start * n_threads / total), start being
  * the item's cost prefix: contiguous runs of about total / n_threads each, so the threads
  * that take the late (long) queries take fewer of them. */
-static void attention_items(float *out, const float *q, const float *k, const float *v, int B,
-                            int pos0, int n_head, int n_head_kv, int head_dim, int kv_stride,
-                            float scale, int window, float softcap, int thread, int n_threads) {
+static void attention_items(attention_heads_fn heads, float *out, const float *q, const float *k,
+                            const float *v, int B, int pos0, int n_head, int n_head_kv,
+                            int head_dim, int kv_stride, float scale, int window, float softcap,
+                            int thread, int n_threads) {
     const int group = n_head / n_head_kv, q_dim = n_head * head_dim;
     int64_t total = 0, start = 0;
     for (int b = 0; b < B; b++) total += item_cost(pos0, b) * n_head_kv;
@@ -170,23 +178,25 @@ static void attention_items(float *out, const float *q, const float *k, const fl
                 attention_heads_capped(out + qo, q + qo, k + kvo, v + kvo, pos - first + 1, group,
                                        head_dim, kv_stride, scale, softcap);
             else
-                current.attention_heads(out + qo, q + qo, k + kvo, v + kvo, pos - first + 1,
-                                        group, head_dim, kv_stride, scale);
+                heads(out + qo, q + qo, k + kvo, v + kvo, pos - first + 1, group, head_dim,
+                      kv_stride, scale);
         }
     }
 }
 
-void attention_batch(float *out, const float *q, const float *k, const float *v, int B,
-                     int pos0, int n_head, int n_head_kv, int head_dim, int kv_stride) {
-    attention_batch_window(out, q, k, v, B, pos0, n_head, n_head_kv, head_dim, kv_stride,
+void attention_batch(float *out, const float *q, const float *k, const float *v, int B, int pos0,
+                     int n_head, int n_head_kv, int head_dim, int kv_stride) {
+    attention_batch_window(NULL, out, q, k, v, B, pos0, n_head, n_head_kv, head_dim, kv_stride,
                            1.0f / sqrtf((float)head_dim), 0, 0.0f);
 }
 
-void attention_batch_window(float *out, const float *q, const float *k, const float *v, int B,
-                            int pos0, int n_head, int n_head_kv, int head_dim, int kv_stride,
-                            float scale, int window, float softcap) {
+void attention_batch_window(const ops_kernels *ops, float *out, const float *q, const float *k,
+                            const float *v, int B, int pos0, int n_head, int n_head_kv,
+                            int head_dim, int kv_stride, float scale, int window, float softcap) {
     /* positions read by the whole batch, times the query width: below ~64K multiply-adds
      * a parallel region costs more than it saves */
+    const attention_heads_fn heads =
+        ops && ops->attention_heads ? ops->attention_heads : current.attention_heads;
     const int64_t work = ((int64_t)B * pos0 + (int64_t)B * (B + 1) / 2) * n_head * head_dim;
 #pragma omp parallel if (work > 65536)
     {
@@ -194,7 +204,7 @@ void attention_batch_window(float *out, const float *q, const float *k, const fl
 #ifdef _OPENMP
         thread = omp_get_thread_num(), n_threads = omp_get_num_threads();
 #endif
-        attention_items(out, q, k, v, B, pos0, n_head, n_head_kv, head_dim, kv_stride, scale,
+        attention_items(heads, out, q, k, v, B, pos0, n_head, n_head_kv, head_dim, kv_stride, scale,
                         window, softcap, thread, n_threads);
     }
 }

@@ -29,29 +29,33 @@ void add_bias(float *x, const float *bias, int B, int n);
 void geglu_tanh(float *gate, const float *up, int n);
 /* In place, numerically stable (subtracts the max). */
 void softmax(float *x, int n);
-/* gate = silu(gate) * up, silu(x) = x / (1 + exp(-x)) */
+/* The ISA-specific ops of one kernel set (defined below). Functions taking one use it;
+ * NULL means the set kernels_init chose at start-up. */
+typedef struct ops_kernels ops_kernels;
+/* gate = silu(gate) * up, silu(x) = x / (1 + exp(-x)); swiglu() with the start-up set. */
+void ops_swiglu(const ops_kernels *ops, float *gate, const float *up, int n);
 void swiglu(float *gate, const float *up, int n);
 /* One query position over n_pos cached positions, grouped-query attention:
  * out[h] = sum_t softmax_t(q[h].k[t][h/group] / sqrt(head_dim)) v[t][h/group].
  * k, v: n_pos rows of kv_stride floats (n_head_kv * head_dim used). att: n_pos scratch
  * floats per head (n_head * n_pos). Heads are split over threads. The spec (two-pass
  * softmax, libm expf) that attention_batch and its kernels are tested against. */
-void attention(float *out, const float *q, const float *k, const float *v, int n_pos,
-               int n_head, int n_head_kv, int head_dim, int kv_stride, float *att);
+void attention(float *out, const float *q, const float *k, const float *v, int n_pos, int n_head,
+               int n_head_kv, int head_dim, int kv_stride, float *att);
 
 /* Causal attention of a batch: query b (at position pos0 + b) sees positions
  * 0..pos0+b. q, out: B rows of n_head * head_dim; k, v: the cache from position 0,
  * rows of kv_stride floats. Equals attention() per query up to float rounding; runs
  * all B * n_head_kv (query, kv group) items in one parallel region, split by cost. */
-void attention_batch(float *out, const float *q, const float *k, const float *v, int B,
-                     int pos0, int n_head, int n_head_kv, int head_dim, int kv_stride);
+void attention_batch(float *out, const float *q, const float *k, const float *v, int B, int pos0,
+                     int n_head, int n_head_kv, int head_dim, int kv_stride);
 /* attention_batch with the score scale given (not 1/sqrt(head_dim)); when window > 0, a
  * sliding window: query at position p sees positions max(0, p - window + 1)..p (llama.cpp's
  * LLAMA_SWA_TYPE_STANDARD masks p - p_key >= window); when softcap > 0, scores s become
  * softcap tanh(s / softcap) (Gemma 2; scalar code). */
-void attention_batch_window(float *out, const float *q, const float *k, const float *v, int B,
-                            int pos0, int n_head, int n_head_kv, int head_dim, int kv_stride,
-                            float scale, int window, float softcap);
+void attention_batch_window(const ops_kernels *ops, float *out, const float *q, const float *k,
+                            const float *v, int B, int pos0, int n_head, int n_head_kv,
+                            int head_dim, int kv_stride, float scale, int window, float softcap);
 
 /* One work item of attention_batch: the n_group heads sharing one kv head, for one query
  * over n_pos positions. q, out: n_group * head_dim floats; k, v: that kv head's first
@@ -63,17 +67,16 @@ typedef void (*attention_heads_fn)(float *out, const float *q, const float *k, c
 void attention_heads_ref(float *out, const float *q, const float *k, const float *v, int n_pos,
                          int n_group, int head_dim, int kv_stride, float scale);
 /* attention_heads_ref with scores soft-capped: s -> softcap tanh(s / softcap) (0 = off). */
-void attention_heads_capped(float *out, const float *q, const float *k, const float *v,
-                            int n_pos, int n_group, int head_dim, int kv_stride, float scale,
-                            float softcap);
+void attention_heads_capped(float *out, const float *q, const float *k, const float *v, int n_pos,
+                            int n_group, int head_dim, int kv_stride, float scale, float softcap);
 void swiglu_ref(float *gate, const float *up, int n);
 
 /* The ISA-specific ops; NULL fields (or k == NULL) select the scalar references.
  * Set by kernels_init (ref_install, then an ISA's install), like the type table. */
-typedef struct {
+struct ops_kernels {
     attention_heads_fn attention_heads;
     void (*swiglu)(float *gate, const float *up, int n);
-} ops_kernels;
+};
 void ops_install(const ops_kernels *k);
 
 #endif
