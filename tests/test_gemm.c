@@ -183,13 +183,14 @@ TEST(gemm_blas_concurrent_calls_are_safe) {
     free(w), free(X), free(Y0), free(Y);
 }
 
-/* matmul() takes the f32 path for large batches of float weights: same figures as the
- * reference, on 1 and 2 threads. */
+/* matmul() takes the f32 path for large batches of float weights, and of block-32 types
+ * with neither a tile nor a packed kernel (q5_0, iq4_nl): same figures as the reference
+ * (f32 activations, not rounded to Q8_0), on 1 and 2 threads. */
 TEST(gemm_matmul_large_batch_equals_reference) {
     REQUIRE(kernels_init(NULL, NULL) == 0);
     int64_t rows = 300, cols = 512, B = 64;
-    const uint32_t ids[] = {QT_F16, QT_F32};
-    for (int i = 0; i < 2; i++) {
+    const uint32_t ids[] = {QT_F16, QT_F32, QT_Q5_0, QT_IQ4_NL};
+    for (int i = 0; i < 4; i++) {
         uint32_t id = ids[i];
         const quant_type *t = qtype(id);
         size_t row_bytes;
