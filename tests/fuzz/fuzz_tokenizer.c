@@ -83,12 +83,15 @@ static void fuzz_encode(const tokenizer *t, int flags, const uint8_t *data, size
     for (int i = 0; i < n; i++)
         if (ids[i] < 0 || ids[i] >= tokenizer_n_vocab(t)) abort();
     /* control tokens matched in the text (e.g. "<|endoftext|>") decode to nothing, as
-     * llama.cpp's detokenizer does without specials: no round trip through them */
+     * llama.cpp's detokenizer does without specials, and "<unk>" matched in the text
+     * decodes to U+2585 as in llama.cpp: no round trip through either */
     int has_control = 0;
+    const int unk = tokenizer_find(t, "<unk>");
     for (int i = 0; i < n; i++) {
         char piece[64];
         if (!(i == 0 && add_bos) && tokenizer_piece(t, -1, ids[i], piece, sizeof piece) == 0)
             has_control = 1;
+        if (unk >= 0 && ids[i] == unk) has_control = 1;
     }
     if (n >= 0 && !(flags & 2) && roundtrip && add_bos && !has_control &&
         valid_utf8((uint8_t *)text, len) && !strstr(text, "\xe2\x96\x81")) {

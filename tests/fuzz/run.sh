@@ -37,6 +37,8 @@ seed_tokenizer() {
             /^__ggml_vocab_test__$/ { close(f); n++; first = 1; next }
             { f = out "-" n; printf "%s%s", (first ? "" : "\n"), $0 > f; first = 0 }' "$inp"
     done
+    # inputs that once failed (tests/fuzz/regress-NAME/: "<unk>" typed in the text)
+    cp "$F"/regress-fuzz_tokenizer/* "$c"/ 2>/dev/null || true
     for s in "$c"/*.inp-*; do
         [ -f "$s" ] || continue
         for v in 0 1 2; do { printf "\\x0$v\\x01"; cat "$s"; } >"$c/v$v-$(basename "$s")"; done
