@@ -45,3 +45,14 @@ const char *shared_moe_model(void) {
     free(err);
     return rc ? NULL : path;
 }
+
+const char *real_model_path(const char *file) {
+    static char buf[1024];
+    const char *dir = getenv("SCARCE_MODELS");
+    if (dir && *dir) {
+        snprintf(buf, sizeof buf, "%s/%s", dir, file);
+        if (file_exists(buf)) return buf;
+    }
+    snprintf(buf, sizeof buf, "models/%s", file);
+    return file_exists(buf) ? buf : NULL;
+}

@@ -9,6 +9,10 @@
 #include "../engine/model.h"
 #include "../engine/tokenizer.h"
 
+/* A real model fetched by models/fetch.sh: $SCARCE_MODELS/file, else models/file; NULL
+ * when neither exists (the returned buffer is reused by the next call). */
+const char *real_model_path(const char *file);
+
 /* The model ../shared/relative, with the kernels initialised (model_free it). */
 model *shared_model(const char *relative);
 

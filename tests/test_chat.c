@@ -5,6 +5,7 @@
 #include "../engine/chat_template.h"
 #include "../engine/gguf.h"
 #include "../engine/tokenizer.h"
+#include "shared_data.h"
 #include "test.h"
 
 static int chat(const char *turns, char **out, char **err) {
@@ -188,13 +189,8 @@ TEST(chat_template_of_real_files) {
     };
     int found = 0;
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        char local[256];
-        snprintf(local, sizeof local, "models/%s", files[i].file);
-        const char *env = getenv("SCARCE_MODELS");
-        char in_env[1024];
-        snprintf(in_env, sizeof in_env, "%s/%s", env ? env : ".", files[i].file);
-        const char *path = env && file_exists(in_env) ? in_env : local;
-        if (!file_exists(path)) continue;
+        const char *path = real_model_path(files[i].file);
+        if (!path) continue;
         found++;
         scarce_error err = {{0}};
         gguf_file *f = gguf_open(path, &err);

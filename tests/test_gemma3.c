@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shared_data.h"
 #include "test.h"
 
 static const struct {
@@ -31,20 +32,8 @@ static const struct {
                           "       return 1\n    elif n == \n"},
 };
 
-/* The model from $SCARCE_MODELS or models/; NULL when absent. */
-static const char *gemma_path(void) {
-    static char buf[1024];
-    const char *dir = getenv("SCARCE_MODELS");
-    if (dir && *dir) {
-        snprintf(buf, sizeof buf, "%s/gemma-3-270m-q4_k_m.gguf", dir);
-        if (file_exists(buf)) return buf;
-    }
-    snprintf(buf, sizeof buf, "models/gemma-3-270m-q4_k_m.gguf");
-    return file_exists(buf) ? buf : NULL;
-}
-
 TEST(gemma3_270m_greedy_text_equals_llama_cpp) {
-    const char *path = gemma_path();
+    const char *path = real_model_path("gemma-3-270m-q4_k_m.gguf");
     if (!path)
         SKIP("needs gemma-3-270m-q4_k_m.gguf in models/ or $SCARCE_MODELS "
              "(models/fetch.sh gemma3-270m)");
