@@ -187,9 +187,13 @@ static int attention_block(session *s, int l, int B, int pos0, scarce_error *err
     }
     double t_att = now_seconds();
     /* causal: token b sees positions 0..pos0+b, or its last `window` of them */
-    attention_batch_window(kernel_ctx_ops(m->kernels), rs->xb2, rs->q, kvcache_k(&s->cache, l, 0),
-                           kvcache_v(&s->cache, l, 0), B, pos0, c->n_head, c->n_head_kv,
-                           c->head_dim, kv_dim, c->attn_scale, w->window, c->attn_softcap);
+    const attention_args att = {.ops = kernel_ctx_ops(m->kernels), .out = rs->xb2, .q = rs->q,
+                                .k = kvcache_k(&s->cache, l, 0), .v = kvcache_v(&s->cache, l, 0),
+                                .B = B, .pos0 = pos0, .n_head = c->n_head,
+                                .n_head_kv = c->n_head_kv, .head_dim = c->head_dim,
+                                .kv_stride = kv_dim, .scale = c->attn_scale, .window = w->window,
+                                .softcap = c->attn_softcap};
+    kernel_ctx_attention(m->kernels, &att);
     for (int b = 0; b < B; b++) {
         int n_pos = pos0 + b + 1;
         if (w->window && n_pos > w->window) n_pos = w->window;
@@ -306,7 +310,6 @@ const float *forward(session *s, const int *tokens, int n, int all_logits, scarc
         }
         rs->logits = grown;
     }
-    kernel_ctx_bind_threads(s->m->kernels); /* attention runs on the model's threads too */
     const int start_pos = s->cache.n_pos;
     const run_stats before = s->stats;
     double t0 = now_seconds();

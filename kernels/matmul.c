@@ -14,7 +14,6 @@
  * ours or OpenBLAS's) when gemm_choose() says that is faster for the type and B. */
 #include "matmul.h"
 
-#include <omp.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include "../quant/types.h"
 #include "cpu.h"
 #include "gemm.h"
+#include "pool.h"
 #include "repack.h"
 
 /* Weight bytes below which one thread does the whole matrix. */
@@ -39,19 +39,6 @@ _Static_assert(ROW_ALIGN % REPACK_ROWS == 0 && TILE_ROWS % REPACK_ROWS == 0,
 /* Rows per dynamically scheduled chunk of the large-batch paths (a multiple of ROW_ALIGN). */
 #define BATCH_CHUNK_ROWS 64
 
-/* Threads or not, learned per size class (log2 of weight bytes x tokens): on a shared
- * machine a fork/join waits for the other core whenever it is taken (measured: TinyLlama
- * q4_0 decode, load 6 on 2 cores, -t 2 at 0.8 tok/s vs 4.2 with -t 1), so each class keeps
- * a running mean of ns per byte for one thread and for all, uses the faster, and retries
- * the other every EXPLORE_EVERY calls. adapt_threads = 0 always uses all threads. A
- * context is used from one thread at a time (the forward pass), so no locking. */
-#define N_CLASSES 48
-#define EXPLORE_EVERY 16
-typedef struct {
-    double ns_per_byte[2]; /* [0] one thread, [1] all; 0 = not measured yet */
-    unsigned calls;
-} thread_choice;
-
 /* Activation conversions: slot i holds the i-th distinct dot type of a matmul_multi call. */
 #define ACT_SLOTS 4
 
@@ -59,7 +46,7 @@ struct kernel_ctx {
     kernel_config cfg;
     const isa_kernels *kernels; /* the table of cfg.isa (kernels/cpu.h) */
     kernel_shape shape;
-    thread_choice choices[N_CLASSES];
+    thread_pool *pool;          /* cfg.threads threads: the caller and its workers */
     char *act[ACT_SLOTS]; /* act_bytes each: max_batch rows of the widest dot-type row */
     size_t act_bytes;
     float *xt; /* GEMM_OWN's packed activations, xt_bytes */
@@ -67,28 +54,6 @@ struct kernel_ctx {
     gemm_scratch scratch[KERNEL_MAX_THREADS]; /* [0, cfg.threads) allocated */
     char error[160];
 };
-
-static int size_class(double work) {
-    int c = 0;
-    while (work >= 2 && c < N_CLASSES - 1) work /= 2, c++;
-    return c;
-}
-
-/* 1: run this class on all threads. */
-static int choose_parallel(kernel_ctx *k, int cls) {
-    if (!k->cfg.adapt_threads) return 1;
-    thread_choice *c = &k->choices[cls];
-    c->calls++;
-    if (c->ns_per_byte[1] == 0) return 1;
-    if (c->ns_per_byte[0] == 0) return 0;
-    int best = c->ns_per_byte[1] < c->ns_per_byte[0];
-    return c->calls % EXPLORE_EVERY == 0 ? !best : best;
-}
-
-static void record_time(kernel_ctx *k, int cls, int parallel, double seconds, double work) {
-    double x = seconds * 1e9 / work, *v = &k->choices[cls].ns_per_byte[parallel];
-    *v = *v == 0 ? x : 0.75 * *v + 0.25 * x;
-}
 
 /* ---- the context: configuration, learned choices, scratch ---- */
 
@@ -144,6 +109,10 @@ kernel_ctx *kernel_ctx_new(const kernel_config *cfg, const kernel_shape *shape, 
     for (int i = 0; i < ACT_SLOTS; i++)
         if (!(k->act[i] = alloc64(k->act_bytes))) goto oom;
     if (!(k->xt = alloc64(k->xt_bytes)) || alloc_thread_scratch(k, 0, cfg->threads)) goto oom;
+    if (!(k->pool = pool_new(cfg->threads, msg))) {
+        kernel_ctx_free(k);
+        return NULL;
+    }
     return k;
 oom:
     kernel_ctx_free(k);
@@ -158,6 +127,7 @@ void kernel_ctx_free(kernel_ctx *k) {
     for (int i = 0; i < ACT_SLOTS; i++) free(k->act[i]);
     for (int t = 0; t < KERNEL_MAX_THREADS; t++) free(k->scratch[t].panel), free(k->scratch[t].acc);
     free(k->xt);
+    pool_free(k->pool);
     free(k);
 }
 
@@ -175,11 +145,17 @@ int kernel_ctx_set_threads(kernel_ctx *k, int n_threads, char *msg) {
         snprintf(msg, 128, "out of memory for the kernel scratch of %d threads", n_threads);
         return -1;
     }
+    if (n_threads != pool_threads(k->pool)) {
+        thread_pool *pool = pool_new(n_threads, msg);
+        if (!pool) return -1;
+        pool_free(k->pool);
+        k->pool = pool;
+    }
     k->cfg.threads = n_threads;
     return 0;
 }
 
-void kernel_ctx_bind_threads(const kernel_ctx *k) { omp_set_num_threads(k->cfg.threads); }
+pool_stats kernel_ctx_pool_stats(const kernel_ctx *k) { return pool_get_stats(k->pool); }
 
 /* Converts B activation rows to the weight type's dot_type into buffer `slot`; returns X
  * itself for f32. */
@@ -298,58 +274,39 @@ static int multi_run(const matmul_job *jobs, int n, int64_t u0, int64_t u1,
     return rc;
 }
 
-/* Each thread's share of units, handed out in pieces so that a thread done early takes
- * the rest of a late one's share from its far end (its core shared with another process:
- * on this 2-core machine static halves made -t 2 wait for the slow half at every join).
- * front (low 32 bits) and back (high 32) of the units not yet taken, in one word so that
- * owner and thief claim with one compare-and-swap; one cache line per thread. The owner
- * streams its share front to back as with static halves (dynamic chunks handed out in
- * turn were measured slower for B = 1: interleaved slices break the prefetchers' streams). */
-#define STEAL_UNITS 4 /* 64 rows: ~70 KB of TinyLlama q4_0, ~5 us of streaming */
+/* The pool's piece: 4 units (64 rows: ~70 KB of TinyLlama q4_0, ~5 us of streaming). Each
+ * thread streams its own share front to back in pieces (one long sequential read for the
+ * prefetchers: dynamic chunks handed out in turn were measured slower for B = 1), and a
+ * thread done early takes pieces from the far end of a late one's share (pool.h). */
+#define STEAL_UNITS 4
+
 typedef struct {
-    _Alignas(64) _Atomic uint64_t range;
-} share;
+    kernel_ctx *kc;
+    const matmul_job *jobs;
+    int n;
+} multi_call;
 
-static uint64_t pack_range(uint64_t front, uint64_t back) { return front | back << 32; }
-
-/* Claims units [*u0, *u1) from the front (owner) or the back (thief); 0 when none left. */
-static int claim(share *sh, int from_back, int64_t *u0, int64_t *u1) {
-    uint64_t old = atomic_load_explicit(&sh->range, memory_order_relaxed), want;
-    do {
-        uint64_t front = old & 0xffffffffu, back = old >> 32, left = back - front;
-        if (front >= back) return 0;
-        /* The owner takes an eighth of what is left (few atomics), at least a piece. */
-        uint64_t take = from_back ? STEAL_UNITS : (left / 8 > STEAL_UNITS ? left / 8 : STEAL_UNITS);
-        if (take > left) take = left;
-        if (from_back) *u0 = (int64_t)(back - take), *u1 = (int64_t)back, want = pack_range(front, back - take);
-        else *u0 = (int64_t)front, *u1 = (int64_t)(front + take), want = pack_range(front + take, back);
-    } while (!atomic_compare_exchange_weak_explicit(&sh->range, &old, want, memory_order_relaxed,
-                                                    memory_order_relaxed));
-    return 1;
+static int multi_piece(void *arg, int64_t u0, int64_t u1, int thread) {
+    const multi_call *c = arg;
+    return multi_run(c->jobs, c->n, u0, u1, &c->kc->scratch[thread]);
 }
 
-/* The jobs' rows on nth <= cfg.threads threads: share k = units [multi_boundary(k),
- * multi_boundary(k + 1)). cfg.steal = 0: static shares only (A/B measurement). */
-static int run_shared(kernel_ctx *kc, const matmul_job *jobs, int n, int nth) {
-    share shares[KERNEL_MAX_THREADS];
-    for (int k = 0; k < nth; k++)
-        atomic_init(&shares[k].range, pack_range((uint64_t)multi_boundary(jobs, n, k, nth),
-                                                 (uint64_t)multi_boundary(jobs, n, k + 1, nth)));
-    const int steal = kc->cfg.steal;
-    int failed = 0;
-#pragma omp parallel num_threads(nth) reduction(| : failed)
-    {
-        const int ith = omp_get_thread_num(), nt = omp_get_num_threads();
-        const gemm_scratch *sc = &kc->scratch[ith];
-        int64_t u0, u1;
-        /* Fewer threads than asked (nt < nth): the shares nobody owns are stolen. */
-        for (int k = ith; k < nth; k += nt)
-            while (claim(&shares[k], 0, &u0, &u1)) failed |= multi_run(jobs, n, u0, u1, sc);
-        for (int d = 1; d < nth && (steal || nt < nth); d++)
-            while (claim(&shares[(ith + d) % nth], 1, &u0, &u1))
-                failed |= multi_run(jobs, n, u0, u1, sc);
-    }
-    return failed ? -1 : 0;
+/* The jobs' rows on the context's threads (parallel = 0: on the caller alone): share k =
+ * units [multi_boundary(k), multi_boundary(k + 1)). cfg.steal = 0: static shares only
+ * (A/B measurement). */
+static int run_shared(kernel_ctx *kc, const matmul_job *jobs, int n, int parallel) {
+    const int nth = kc->cfg.threads;
+    int64_t bounds[KERNEL_MAX_THREADS + 1];
+    for (int k = 0; k <= nth; k++) bounds[k] = multi_boundary(jobs, n, k, nth);
+    multi_call call = {kc, jobs, n};
+    pool_task task = {.fn = multi_piece,
+                      .arg = &call,
+                      .n_items = bounds[nth],
+                      .bounds = bounds,
+                      .piece = parallel ? STEAL_UNITS : bounds[nth],
+                      .steal = kc->cfg.steal,
+                      .adapt = kc->cfg.adapt_threads};
+    return pool_run(kc->pool, &task);
 }
 
 /* The job for W x B tokens into Y, without its activations (job.act / job.gemm_x). */
@@ -374,14 +331,10 @@ static matmul_job make_job(const kernel_ctx *kc, const qmatrix *W, int64_t B, fl
     return job;
 }
 
-/* Threads for `work` (weight bytes x tokens) over `rows` rows in all; *timed = 1 when the
- * caller must record_time() the class. */
-static int threads_for(kernel_ctx *k, double work, int64_t rows, int *cls, int *timed) {
-    int nth = k->cfg.threads;
-    if (work < PARALLEL_MIN_BYTES || rows < 2 * ROW_ALIGN) nth = 1;
-    *cls = size_class(work), *timed = nth > 1;
-    if (*timed && !choose_parallel(k, *cls)) nth = 1;
-    return nth;
+/* 1 when `work` (weight bytes x tokens) over `rows` rows in all is worth more than one
+ * thread: below PARALLEL_MIN_BYTES a call costs more than a second core brings. */
+static int worth_threads(const kernel_ctx *k, double work, int64_t rows) {
+    return k->cfg.threads > 1 && work >= PARALLEL_MIN_BYTES && rows >= 2 * ROW_ALIGN;
 }
 
 static int fail(kernel_ctx *k, const char *fmt, long long a, long long b) {
@@ -402,24 +355,35 @@ static int check_fits(kernel_ctx *k, const qmatrix *W, int64_t B) {
     return 0;
 }
 
-/* Runs the job on nth threads (rows split as the path wants); -1 when a path fails. */
-static int run_job(kernel_ctx *k, const matmul_job *job, int nth) {
-    if (nth == 1) return matmul_rows(job, 0, job->rows, &k->scratch[0]);
-    if (job->gemm == GEMM_TILES) return run_shared(k, job, 1, nth);
-    /* Large batches are compute-bound: chunks handed out as threads come free, so a
+typedef struct {
+    kernel_ctx *kc;
+    const matmul_job *job;
+} chunk_call;
+
+static int chunk_piece(void *arg, int64_t c0, int64_t c1, int thread) {
+    const chunk_call *c = arg;
+    int64_t r1 = c1 * BATCH_CHUNK_ROWS < c->job->rows ? c1 * BATCH_CHUNK_ROWS : c->job->rows;
+    return matmul_rows(c->job, c0 * BATCH_CHUNK_ROWS, r1, &c->kc->scratch[thread]);
+}
+
+/* Runs the job on the context's threads (parallel = 0: on the caller alone); -1 when a
+ * path fails. */
+static int run_job(kernel_ctx *k, const matmul_job *job, int parallel) {
+    if (!parallel) return matmul_rows(job, 0, job->rows, &k->scratch[0]);
+    if (job->gemm == GEMM_TILES) return run_shared(k, job, 1, 1);
+    /* Large batches are compute-bound: chunks of BATCH_CHUNK_ROWS, one per claim, so a
      * thread whose core is shared with another process does less instead of making
      * the others wait at the join (TinyLlama q4_0 pp128 -t 2 with load 6 on 2 cores,
      * alternating runs: halves 3.6 / 5.7 tok/s, chunks 5.7 / 5.8; noisy but never
-     * worse). One thread keeps the single call above. */
-    const int64_t n_chunks = (job->rows + BATCH_CHUNK_ROWS - 1) / BATCH_CHUNK_ROWS;
-    int failed = 0;
-#pragma omp parallel for num_threads(nth) schedule(dynamic, 1) reduction(| : failed)
-    for (int64_t c = 0; c < n_chunks; c++) {
-        int64_t r0 = c * BATCH_CHUNK_ROWS, r1 = r0 + BATCH_CHUNK_ROWS;
-        failed |= matmul_rows(job, r0, r1 < job->rows ? r1 : job->rows,
-                              &k->scratch[omp_get_thread_num()]);
-    }
-    return failed ? -1 : 0;
+     * worse). */
+    chunk_call call = {k, job};
+    pool_task task = {.fn = chunk_piece,
+                      .arg = &call,
+                      .n_items = (job->rows + BATCH_CHUNK_ROWS - 1) / BATCH_CHUNK_ROWS,
+                      .piece = 1,
+                      .steal = k->cfg.steal,
+                      .adapt = k->cfg.adapt_threads};
+    return pool_run(k->pool, &task);
 }
 
 int matmul(kernel_ctx *k, const qmatrix *W, const float *X, int64_t B, float *Y) {
@@ -434,12 +398,9 @@ int matmul(kernel_ctx *k, const qmatrix *W, const float *X, int64_t B, float *Y)
     }
     /* Work scales with weight bytes x tokens; rows must give each thread a slice. */
     double work = (double)W->rows * (double)W->row_bytes * (double)B;
-    int cls, timed, nth = threads_for(k, work, W->rows, &cls, &timed);
-    double t0 = timed ? omp_get_wtime() : 0;
-    if (run_job(k, &job, nth))
+    if (run_job(k, &job, worth_threads(k, work, W->rows)))
         return fail(k, "matmul: a batch panel of %lld columns x %lld tokens does not fit the "
                     "kernel scratch", W->cols, B);
-    if (timed) record_time(k, cls, nth > 1, omp_get_wtime() - t0, work);
     return 0;
 }
 
@@ -484,17 +445,8 @@ int matmul_multi(kernel_ctx *k, const qmatrix *const *W, int n, const float *X, 
             if (matmul(k, W[i], X, B, Y[i])) return -1;
         return 0;
     }
-    int cls, timed, nth = threads_for(k, work, rows, &cls, &timed);
-    double t0 = timed ? omp_get_wtime() : 0;
-    int failed = 0;
-    if (nth == 1) {
-        for (int i = 0; i < n; i++)
-            failed |= matmul_rows(&jobs[i], 0, jobs[i].rows, &k->scratch[0]);
-    } else {
-        failed = run_shared(k, jobs, n, nth);
-    }
-    if (failed) return fail(k, "matmul_multi: %lld matrices x %lld tokens failed", n, B);
-    if (timed) record_time(k, cls, nth > 1, omp_get_wtime() - t0, work);
+    if (run_shared(k, jobs, n, worth_threads(k, work, rows)))
+        return fail(k, "matmul_multi: %lld matrices x %lld tokens failed", n, B);
     return 0;
 }
 
@@ -504,4 +456,32 @@ int matvec(kernel_ctx *k, const qmatrix *W, const float *x, float *y) {
 
 void qmatrix_row(const qmatrix *W, int64_t r, float *out) {
     qtype(W->type)->dequantize((const char *)W->data + r * W->row_bytes, out, W->cols);
+}
+
+/* Attention items below this many multiply-adds stay on the caller (a call costs more). */
+#define ATTENTION_PARALLEL_MIN 65536
+
+static int attention_piece(void *arg, int64_t i0, int64_t i1, int thread) {
+    attention_items(arg, i0, i1);
+    return 0;
+}
+
+void kernel_ctx_attention(kernel_ctx *k, const attention_args *a) {
+    const int nth = k->cfg.threads;
+    const int64_t n_items = (int64_t)a->B * a->n_head_kv;
+    if (nth == 1 || attention_work(a) <= ATTENTION_PARALLEL_MIN) {
+        attention_items(a, 0, n_items);
+        return;
+    }
+    int64_t bounds[KERNEL_MAX_THREADS + 1];
+    for (int i = 0; i <= nth; i++) bounds[i] = attention_boundary(a, i, nth);
+    bounds[nth] = n_items;
+    pool_task task = {.fn = attention_piece,
+                      .arg = (void *)a,
+                      .n_items = n_items,
+                      .bounds = bounds,
+                      .piece = 1,
+                      .steal = k->cfg.steal,
+                      .adapt = k->cfg.adapt_threads};
+    pool_run(k->pool, &task);
 }

@@ -1,11 +1,11 @@
-/* matmul.h - weight matrix x activations, any weight type, threaded (OpenMP).
+/* matmul.h - weight matrix x activations, any weight type, on the context's threads.
  *
  * A weight matrix is `rows` rows of `cols` elements in one type (GGUF: ne[0] = cols,
  * ne[1] = rows). Activations are f32; they are converted once per call to the type's
  * dot_type and reused for every row. Threads split rows.
  *
- * Every call runs in a kernel context: a kernel configuration (kconfig.h), what matmul
- * learned about threads per size class, and scratch memory (activation conversions, GEMM
+ * Every call runs in a kernel context: a kernel configuration (kconfig.h), a thread pool
+ * (pool.h: workers created once, woken per call, no OpenMP per token) and scratch memory (activation conversions, GEMM
  * panels, per thread) allocated once for the largest matrix and batch it will see. A
  * loaded model owns one (engine/model.h), so a target and a draft model share nothing.
  * A context is used by one calling thread at a time; matmul allocates nothing and
@@ -18,6 +18,7 @@
 
 #include "kconfig.h"
 #include "ops.h"
+#include "pool.h"
 
 typedef struct {
     const void *data;
@@ -52,9 +53,10 @@ const ops_kernels *kernel_ctx_ops(const kernel_ctx *k);
  * out of range or out of memory for the new threads' scratch; the context is then
  * unchanged. */
 int kernel_ctx_set_threads(kernel_ctx *k, int n_threads, char *msg);
-/* Makes k's thread count the calling thread's OpenMP default, for the parallel regions
- * outside matmul (ops.c's attention): the forward pass calls it before each pass. */
-void kernel_ctx_bind_threads(const kernel_ctx *k);
+/* attention_items (ops.h) over all of a's items on the context's threads. */
+void kernel_ctx_attention(kernel_ctx *k, const attention_args *a);
+/* What the context's thread pool decided so far (pool.h). */
+pool_stats kernel_ctx_pool_stats(const kernel_ctx *k);
 /* Why the last call that returned -1 failed. */
 const char *kernel_ctx_error(const kernel_ctx *k);
 

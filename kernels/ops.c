@@ -154,34 +154,40 @@ static int64_t item_cost(int pos0, int b) {
     return pos0 + b + 1 + 8;
 }
 
-/* Items (b, g) in b-major order go to thread floor(start * n_threads / total), start being
- * the item's cost prefix: contiguous runs of about total / n_threads each, so the threads
+/* Items (b, g) in b-major order: share k of n starts at the first item whose cost prefix
+ * reaches k/n of the total, so contiguous runs cost about total / n each and the threads
  * that take the late (long) queries take fewer of them. */
-static void attention_items(attention_heads_fn heads, float *out, const float *q, const float *k,
-                            const float *v, int B, int pos0, int n_head, int n_head_kv,
-                            int head_dim, int kv_stride, float scale, int window, float softcap,
-                            int thread, int n_threads) {
-    const int group = n_head / n_head_kv, q_dim = n_head * head_dim;
+int64_t attention_boundary(const attention_args *a, int k, int n) {
     int64_t total = 0, start = 0;
-    for (int b = 0; b < B; b++) total += item_cost(pos0, b) * n_head_kv;
-    for (int b = 0; b < B; b++) {
-        const int64_t cost = item_cost(pos0, b);
-        for (int g = 0; g < n_head_kv; g++, start += cost) {
-            const int64_t owner = start * n_threads / total;
-            if (owner > thread) return;
-            if (owner < thread) continue;
-            const size_t qo = (size_t)b * q_dim + (size_t)g * group * head_dim;
-            /* the window's first position: earlier keys are masked, so skipped */
-            const int pos = pos0 + b, first = window > 0 && pos >= window ? pos - window + 1 : 0;
-            const size_t kvo = (size_t)first * kv_stride + (size_t)g * head_dim;
-            if (softcap > 0.0f) /* scalar only: Gemma 2's capped scores */
-                attention_heads_capped(out + qo, q + qo, k + kvo, v + kvo, pos - first + 1, group,
-                                       head_dim, kv_stride, scale, softcap);
-            else
-                heads(out + qo, q + qo, k + kvo, v + kvo, pos - first + 1, group, head_dim,
-                      kv_stride, scale);
-        }
+    for (int b = 0; b < a->B; b++) total += item_cost(a->pos0, b) * a->n_head_kv;
+    for (int b = 0; b < a->B; b++)
+        for (int g = 0; g < a->n_head_kv; g++, start += item_cost(a->pos0, b))
+            if (start * n >= total * k) return (int64_t)b * a->n_head_kv + g;
+    return (int64_t)a->B * a->n_head_kv;
+}
+
+void attention_items(const attention_args *a, int64_t i0, int64_t i1) {
+    const attention_heads_fn heads = a->ops && a->ops->attention_heads ? a->ops->attention_heads
+                                                                       : current.attention_heads;
+    const int group = a->n_head / a->n_head_kv, q_dim = a->n_head * a->head_dim;
+    for (int64_t i = i0; i < i1; i++) {
+        const int b = (int)(i / a->n_head_kv), g = (int)(i % a->n_head_kv);
+        const size_t qo = (size_t)b * q_dim + (size_t)g * group * a->head_dim;
+        /* the window's first position: earlier keys are masked, so skipped */
+        const int pos = a->pos0 + b;
+        const int first = a->window > 0 && pos >= a->window ? pos - a->window + 1 : 0;
+        const size_t kvo = (size_t)first * a->kv_stride + (size_t)g * a->head_dim;
+        if (a->softcap > 0.0f) /* scalar only: Gemma 2's capped scores */
+            attention_heads_capped(a->out + qo, a->q + qo, a->k + kvo, a->v + kvo, pos - first + 1,
+                                   group, a->head_dim, a->kv_stride, a->scale, a->softcap);
+        else
+            heads(a->out + qo, a->q + qo, a->k + kvo, a->v + kvo, pos - first + 1, group,
+                  a->head_dim, a->kv_stride, a->scale);
     }
+}
+
+int64_t attention_work(const attention_args *a) {
+    return ((int64_t)a->B * a->pos0 + (int64_t)a->B * (a->B + 1) / 2) * a->n_head * a->head_dim;
 }
 
 void attention_batch(float *out, const float *q, const float *k, const float *v, int B, int pos0,
@@ -193,18 +199,9 @@ void attention_batch(float *out, const float *q, const float *k, const float *v,
 void attention_batch_window(const ops_kernels *ops, float *out, const float *q, const float *k,
                             const float *v, int B, int pos0, int n_head, int n_head_kv,
                             int head_dim, int kv_stride, float scale, int window, float softcap) {
-    /* positions read by the whole batch, times the query width: below ~64K multiply-adds
-     * a parallel region costs more than it saves */
-    const attention_heads_fn heads =
-        ops && ops->attention_heads ? ops->attention_heads : current.attention_heads;
-    const int64_t work = ((int64_t)B * pos0 + (int64_t)B * (B + 1) / 2) * n_head * head_dim;
-#pragma omp parallel if (work > 65536)
-    {
-        int thread = 0, n_threads = 1;
-#ifdef _OPENMP
-        thread = omp_get_thread_num(), n_threads = omp_get_num_threads();
-#endif
-        attention_items(heads, out, q, k, v, B, pos0, n_head, n_head_kv, head_dim, kv_stride, scale,
-                        window, softcap, thread, n_threads);
-    }
+    const attention_args a = {.ops = ops, .out = out, .q = q, .k = k, .v = v, .B = B,
+                              .pos0 = pos0, .n_head = n_head, .n_head_kv = n_head_kv,
+                              .head_dim = head_dim, .kv_stride = kv_stride, .scale = scale,
+                              .window = window, .softcap = softcap};
+    attention_items(&a, 0, (int64_t)B * n_head_kv);
 }

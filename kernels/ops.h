@@ -46,7 +46,8 @@ void attention(float *out, const float *q, const float *k, const float *v, int n
 /* Causal attention of a batch: query b (at position pos0 + b) sees positions
  * 0..pos0+b. q, out: B rows of n_head * head_dim; k, v: the cache from position 0,
  * rows of kv_stride floats. Equals attention() per query up to float rounding; runs
- * all B * n_head_kv (query, kv group) items in one parallel region, split by cost. */
+ * its B * n_head_kv (query, kv group) items on the calling thread (a model's forward pass
+ * runs them on its threads: kernel_ctx_attention, matmul.h). */
 void attention_batch(float *out, const float *q, const float *k, const float *v, int B, int pos0,
                      int n_head, int n_head_kv, int head_dim, int kv_stride);
 /* attention_batch with the score scale given (not 1/sqrt(head_dim)); when window > 0, a
@@ -56,6 +57,22 @@ void attention_batch(float *out, const float *q, const float *k, const float *v,
 void attention_batch_window(const ops_kernels *ops, float *out, const float *q, const float *k,
                             const float *v, int B, int pos0, int n_head, int n_head_kv,
                             int head_dim, int kv_stride, float scale, int window, float softcap);
+
+/* attention_batch_window's arguments, for running its items on several threads. */
+typedef struct {
+    const ops_kernels *ops;
+    float *out;
+    const float *q, *k, *v;
+    int B, pos0, n_head, n_head_kv, head_dim, kv_stride, window;
+    float scale, softcap;
+} attention_args;
+/* Items [i0, i1) of the B * n_head_kv, item i = (query i / n_head_kv, kv head i % n_head_kv):
+ * each writes only its own heads of out, so any split gives the same bits. */
+void attention_items(const attention_args *a, int64_t i0, int64_t i1);
+/* The first item of share k of n when items are split by cost (key positions read). */
+int64_t attention_boundary(const attention_args *a, int k, int n);
+/* Multiply-adds of the whole batch (positions read x query width). */
+int64_t attention_work(const attention_args *a);
 
 /* One work item of attention_batch: the n_group heads sharing one kv head, for one query
  * over n_pos positions. q, out: n_group * head_dim floats; k, v: that kv head's first

@@ -1,0 +1,59 @@
+/* pool.h - a persistent thread pool for the per-token parallel work (matmul rows, attention
+ * heads): workers created once, woken per call, and a caller that never waits for a worker
+ * that has not started.
+ *
+ * A call splits items [0, n_items) into one contiguous share per thread. Each thread claims
+ * its own share from the front, piece by piece; a thread with nothing left takes pieces from
+ * the back of the others' shares. The calling thread is thread 0 and works too. A worker that
+ * has not woken up by the time every piece is claimed does nothing for that call, so a
+ * worker whose core is busy with another process costs at most the piece it holds.
+ *
+ * Workers spin briefly on a generation counter (calls of one token follow each other within
+ * microseconds), then sleep on a condition variable. With adapt on, the pool measures per
+ * call what the workers saved (their items at the caller's rate) against what the caller
+ * waited for them at the end; when recent calls lost, it runs calls on the caller alone and
+ * invites the workers again on every PROBE_EVERY-th call (pool.c).
+ *
+ * A pool belongs to one owner (a model's kernel context) and is driven by one thread at a
+ * time; two pools in one process are independent. */
+#ifndef SCARCE_POOL_H
+#define SCARCE_POOL_H
+
+#include <stdint.h>
+
+typedef struct thread_pool thread_pool;
+
+/* Computes items [i0, i1) on thread `thread` (0 = the caller, 1.. = workers: an index for
+ * per-thread scratch). 0, or -1 on failure (pool_run then returns -1). */
+typedef int (*pool_fn)(void *arg, int64_t i0, int64_t i1, int thread);
+
+typedef struct {
+    pool_fn fn;
+    void *arg;
+    int64_t n_items;
+    /* pool_threads() + 1 share boundaries (bounds[0] = 0, last = n_items), or NULL for
+     * equal shares */
+    const int64_t *bounds;
+    int64_t piece; /* items per claim (>= 1) */
+    int steal;     /* 0: every share is done by its owner, the caller waits (A/B only) */
+    int adapt;     /* 1: the pool may run this call on the caller alone (see above) */
+} pool_task;
+
+/* A pool of n_threads (the caller + n_threads - 1 workers, 1 .. 256). NULL when threads or
+ * memory cannot be had (msg, 128 bytes, says which). */
+thread_pool *pool_new(int n_threads, char *msg);
+/* Stops and joins the workers. NULL: nothing. */
+void pool_free(thread_pool *p);
+int pool_threads(const thread_pool *p);
+/* Runs the task to completion. 0, or -1 when a call of fn returned -1. */
+int pool_run(thread_pool *p, const pool_task *task);
+
+/* What the pool decided so far (tests, reports). */
+typedef struct {
+    uint64_t calls;    /* pool_run calls with more than one thread and more than one piece */
+    uint64_t solo;     /* of those, run on the caller alone because recent calls lost */
+    uint64_t worker_items; /* items computed by workers */
+} pool_stats;
+pool_stats pool_get_stats(const thread_pool *p);
+
+#endif
