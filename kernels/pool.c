@@ -23,8 +23,9 @@
 /* Seconds a worker polls for the next call before it sleeps: the calls of one token follow
  * each other within microseconds; between tokens (sampling, output) it may sleep. */
 #define SPIN_SECONDS 200e-6
-/* Pauses a waiting thread spins before it yields its core at each check (a thread it waits
- * for may be queued on the same core). */
+/* Pauses a waiting caller spins before it yields its core at each check, when the worker it
+ * waits for last ran on the caller's core (queued behind it). Otherwise it keeps spinning:
+ * a yield on a loaded machine hands the core to another process for a whole time slice. */
 #define RELAX_SPINS 256
 /* While recent calls lost, one call in PROBE_EVERY invites the workers again. */
 #define PROBE_EVERY 16
@@ -54,6 +55,7 @@ struct thread_pool {
     _Atomic int sleepers, stop;
     _Alignas(64) _Atomic uint64_t state;
     _Atomic int failed;
+    _Atomic int worker_cpu; /* the CPU of the last worker to enter a call */
     const pool_task *task; /* valid for workers that entered the current generation */
     /* the caller's own fields */
     _Alignas(64) uint32_t last_gen;
@@ -76,9 +78,9 @@ static inline void cpu_pause(void) {
 #endif
 }
 
-/* One step of a wait: spin a while, then let other threads of this core run. */
-static void relax(unsigned *spins) {
-    if (++*spins < RELAX_SPINS)
+/* One step of the caller's wait: spin, and let a worker queued on this core run. */
+static void relax(thread_pool *p, unsigned *spins) {
+    if (++*spins < RELAX_SPINS || sched_getcpu() != atomic_load(&p->worker_cpu))
         cpu_pause();
     else
         sched_yield();
@@ -155,6 +157,7 @@ static void *worker_main(void *arg) {
         seen = await_call(p, seen);
         if (atomic_load(&p->stop)) return NULL;
         if (!enter(p, seen)) continue;
+        atomic_store_explicit(&p->worker_cpu, sched_getcpu(), memory_order_relaxed);
         int rc = 0;
         work(p, p->task, w->index, &rc);
         if (rc) atomic_store(&p->failed, 1);
@@ -171,6 +174,7 @@ thread_pool *pool_new(int n_threads, char *msg) {
     if (!p) goto oom;
     memset(p, 0, sizeof *p);
     p->n_threads = n_threads;
+    atomic_init(&p->worker_cpu, -1);
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->wake, NULL);
     p->shares = aligned_alloc(64, sizeof(share) * (size_t)n_threads);
@@ -250,22 +254,25 @@ static void join(thread_pool *p, const pool_task *t) {
         for (;;) {
             uint64_t r = atomic_load_explicit(&p->shares[k].range, memory_order_relaxed);
             if ((r & 0xffffffffu) >= r >> 32) break;
-            relax(&spins);
+            relax(p, &spins);
         }
     }
     uint64_t s = atomic_fetch_or_explicit(&p->state, CLOSED, memory_order_acq_rel);
     while (s & BUSY_MASK) {
-        relax(&spins);
+        relax(p, &spins);
         s = atomic_load_explicit(&p->state, memory_order_acquire);
     }
 }
 
-/* The call's saving: the workers' items at the caller's rate, less the caller's wait. */
+/* The call's saving: the workers' items at the caller's rate, less the caller's wait. The
+ * caller's rate beside a worker is lower than alone (they share the memory bus), which
+ * overstates the saving up to 2x for bandwidth-bound decode: half of it is counted, so a
+ * worker stays invited only where it clearly pays. */
 static void score_call(thread_pool *p, int64_t n_items, int64_t mine, double t0, double t1,
                        double t2) {
     p->stats.worker_items += (uint64_t)(n_items - mine);
     if (mine <= 0) return;
-    const double saved = (double)(n_items - mine) * (t1 - t0) / (double)mine - (t2 - t1);
+    const double saved = 0.5 * (double)(n_items - mine) * (t1 - t0) / (double)mine - (t2 - t1);
     p->score += (saved - p->score) / SCORE_CALLS;
 }
 

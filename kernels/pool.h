@@ -10,8 +10,8 @@
  *
  * Workers spin briefly on a generation counter (calls of one token follow each other within
  * microseconds), then sleep on a condition variable. With adapt on, the pool measures per
- * call what the workers saved (their items at the caller's rate) against what the caller
- * waited for them at the end; when recent calls lost, it runs calls on the caller alone and
+ * call what the workers saved (half their items' time at the caller's rate) against what the
+ * caller waited for them at the end; when recent calls lost, it runs calls on the caller alone and
  * invites the workers again on every PROBE_EVERY-th call (pool.c).
  *
  * A pool belongs to one owner (a model's kernel context) and is driven by one thread at a
