@@ -12,6 +12,18 @@ void vec_dot_f32_neon(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_f16_neon(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q8_0_neon(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q4_0_neon(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_bf16_neon(int64_t n, float *s, const void *w, const void *a);
+/* neon_q32.c */
+void vec_dot_q4_1_neon(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q5_0_neon(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q5_1_neon(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq4_nl_neon(int64_t n, float *s, const void *w, const void *a);
+/* neon_kquant.c */
+void vec_dot_q2_k_neon(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q3_k_neon(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q4_k_neon(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q5_k_neon(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q6_k_neon(int64_t n, float *s, const void *w, const void *a);
 
 /* The NEON ISA's table: its kernels over the reference ones (kernels_init). */
 void neon_install(isa_kernels *k);

@@ -1,4 +1,4 @@
-/* neon_dot.c - AArch64 NEON (+dotprod, fp16) dot products: f32, f16 x f32 activations,
+/* neon_dot.c - AArch64 NEON (+dotprod, fp16) dot products: f32, f16, bf16 x f32 activations,
  * Q8_0 and Q4_0 x Q8_0 activations. Same contract as the AVX2 kernels: the integer block
  * sums are exact (sdot), only the float accumulation order differs from the reference. */
 #include <arm_neon.h>
@@ -6,6 +6,7 @@
 #include "../../quant/blocks.h"
 #include "../../quant/fp16.h"
 #include "neon.h"
+#include "neon_util.h"
 
 void vec_dot_f32_neon(int64_t n, float *s, const void *w, const void *a) {
     const float *x = w, *y = a;
@@ -38,17 +39,30 @@ void vec_dot_f16_neon(int64_t n, float *s, const void *w, const void *a) {
     *s = sum;
 }
 
-/* 32 int8 x 32 int8 -> 4 int32 lanes with the dot-product instruction */
-static inline int32x4_t dot32(int8x16_t x0, int8x16_t x1, const int8_t *y) {
-    int32x4_t acc = vdotq_s32(vdupq_n_s32(0), x0, vld1q_s8(y));
-    return vdotq_s32(acc, x1, vld1q_s8(y + 16));
+/* bf16 is the high half of an f32: widen by a 16-bit shift. */
+void vec_dot_bf16_neon(int64_t n, float *s, const void *w, const void *a) {
+    const uint16_t *x = w;
+    const float *y = a;
+    float32x4_t acc0 = vdupq_n_f32(0), acc1 = acc0;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint16x8_t h = vld1q_u16(x + i);
+        float32x4_t lo = vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(h), 16));
+        float32x4_t hi = vreinterpretq_f32_u32(vshll_high_n_u16(h, 16));
+        acc0 = vfmaq_f32(acc0, lo, vld1q_f32(y + i));
+        acc1 = vfmaq_f32(acc1, hi, vld1q_f32(y + i + 4));
+    }
+    float sum = vaddvq_f32(vaddq_f32(acc0, acc1));
+    for (; i < n; i++) sum += bf16_to_f32(x[i]) * y[i];
+    *s = sum;
 }
+
 
 void vec_dot_q8_0_neon(int64_t n, float *s, const void *w, const void *a) {
     const block_q8_0 *x = w, *y = a;
     float32x4_t acc = vdupq_n_f32(0);
     for (int64_t i = 0; i < n / QK32; i++) {
-        int32x4_t p = dot32(vld1q_s8(x[i].qs), vld1q_s8(x[i].qs + 16), y[i].qs);
+        int32x4_t p = neon_dot32(vld1q_s8(x[i].qs), vld1q_s8(x[i].qs + 16), y[i].qs);
         float d = fp16_to_f32(x[i].d) * fp16_to_f32(y[i].d);
         acc = vfmaq_n_f32(acc, vcvtq_f32_s32(p), d);
     }
@@ -66,7 +80,7 @@ void vec_dot_q4_0_neon(int64_t n, float *s, const void *w, const void *a) {
         int8x16_t lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(q, vdupq_n_u8(15))), eight);
         int8x16_t hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), eight);
         float d = fp16_to_f32(x[i].d) * fp16_to_f32(y[i].d);
-        acc = vfmaq_n_f32(acc, vcvtq_f32_s32(dot32(lo, hi, y[i].qs)), d);
+        acc = vfmaq_n_f32(acc, vcvtq_f32_s32(neon_dot32(lo, hi, y[i].qs)), d);
     }
     *s = vaddvq_f32(acc);
 }

@@ -6,4 +6,14 @@ void neon_install(isa_kernels *k) {
     kernels_set(k, QT_F16, (type_kernels){.vec_dot = vec_dot_f16_neon});
     kernels_set(k, QT_Q8_0, (type_kernels){.vec_dot = vec_dot_q8_0_neon});
     kernels_set(k, QT_Q4_0, (type_kernels){.vec_dot = vec_dot_q4_0_neon});
+    kernels_set(k, QT_BF16, (type_kernels){.vec_dot = vec_dot_bf16_neon});
+    kernels_set(k, QT_Q4_1, (type_kernels){.vec_dot = vec_dot_q4_1_neon});
+    kernels_set(k, QT_Q5_0, (type_kernels){.vec_dot = vec_dot_q5_0_neon});
+    kernels_set(k, QT_Q5_1, (type_kernels){.vec_dot = vec_dot_q5_1_neon});
+    kernels_set(k, QT_IQ4_NL, (type_kernels){.vec_dot = vec_dot_iq4_nl_neon});
+    kernels_set(k, QT_Q2_K, (type_kernels){.vec_dot = vec_dot_q2_k_neon});
+    kernels_set(k, QT_Q3_K, (type_kernels){.vec_dot = vec_dot_q3_k_neon});
+    kernels_set(k, QT_Q4_K, (type_kernels){.vec_dot = vec_dot_q4_k_neon});
+    kernels_set(k, QT_Q5_K, (type_kernels){.vec_dot = vec_dot_q5_k_neon});
+    kernels_set(k, QT_Q6_K, (type_kernels){.vec_dot = vec_dot_q6_k_neon});
 }

@@ -1,0 +1,94 @@
+/* neon_q32.c - NEON dot products of the block-32 types Q4_1, Q5_0, Q5_1 and IQ4_NL with
+ * Q8_0 activations. As the references (kernels/ref/dot_q32.c): per block the exact integer
+ * sum of code products, times the scales; only the float accumulation differs (none: blocks
+ * are added in order, as the reference adds them). */
+#include "../../quant/blocks.h"
+#include "../../quant/fp16.h"
+#include "neon.h"
+#include "neon_util.h"
+
+/* Low nibbles (elements 0..15) and high nibbles (16..31) of a Q4-style block. */
+static inline void nibbles(const uint8_t *qs, uint8x16_t *lo, uint8x16_t *hi) {
+    uint8x16_t q = vld1q_u8(qs);
+    *lo = vandq_u8(q, vdupq_n_u8(15)), *hi = vshrq_n_u8(q, 4);
+}
+
+/* Sum of the 32 activation codes of a Q8_0 block (the affine types' m term). */
+static inline int sum_codes(const block_q8_0 *a) {
+    int16x8_t s = vaddq_s16(vpaddlq_s8(vld1q_s8(a->qs)), vpaddlq_s8(vld1q_s8(a->qs + 16)));
+    return vaddvq_s16(s);
+}
+
+static uint32_t qh_bits(const uint8_t *qh) {
+    return qh[0] | qh[1] << 8 | qh[2] << 16 | (uint32_t)qh[3] << 24;
+}
+
+/* The 5-bit codes of a Q5 block: nibble | fifth bit << 4, minus offset. */
+static inline void q5_codes(const uint8_t *qs, const uint8_t *qh4, int offset, int8x16_t *lo,
+                            int8x16_t *hi) {
+    uint8x16_t l, h;
+    nibbles(qs, &l, &h);
+    const uint32_t qh = qh_bits(qh4);
+    l = vorrq_u8(l, neon_bits_to_bytes(qh & 0xffff, 16));
+    h = vorrq_u8(h, neon_bits_to_bytes(qh >> 16, 16));
+    *lo = vsubq_s8(vreinterpretq_s8_u8(l), vdupq_n_s8((int8_t)offset));
+    *hi = vsubq_s8(vreinterpretq_s8_u8(h), vdupq_n_s8((int8_t)offset));
+}
+
+void vec_dot_q4_1_neon(int64_t n, float *s, const void *w, const void *act) {
+    const block_q4_1 *x = w;
+    const block_q8_0 *a = act;
+    float sum = 0;
+    for (int64_t i = 0; i < n / QK32; i++) {
+        uint8x16_t lo, hi;
+        nibbles(x[i].qs, &lo, &hi);
+        int sumi = vaddvq_s32(neon_dot32(vreinterpretq_s8_u8(lo), vreinterpretq_s8_u8(hi), a[i].qs));
+        float da = fp16_to_f32(a[i].d);
+        sum += (float)sumi * (fp16_to_f32(x[i].d) * da) +
+               (float)sum_codes(&a[i]) * (fp16_to_f32(x[i].m) * da);
+    }
+    *s = sum;
+}
+
+void vec_dot_q5_0_neon(int64_t n, float *s, const void *w, const void *act) {
+    const block_q5_0 *x = w;
+    const block_q8_0 *a = act;
+    float sum = 0;
+    for (int64_t i = 0; i < n / QK32; i++) {
+        int8x16_t lo, hi;
+        q5_codes(x[i].qs, x[i].qh, 16, &lo, &hi);
+        int sumi = vaddvq_s32(neon_dot32(lo, hi, a[i].qs));
+        sum += (float)sumi * (fp16_to_f32(x[i].d) * fp16_to_f32(a[i].d));
+    }
+    *s = sum;
+}
+
+void vec_dot_q5_1_neon(int64_t n, float *s, const void *w, const void *act) {
+    const block_q5_1 *x = w;
+    const block_q8_0 *a = act;
+    float sum = 0;
+    for (int64_t i = 0; i < n / QK32; i++) {
+        int8x16_t lo, hi;
+        q5_codes(x[i].qs, x[i].qh, 0, &lo, &hi);
+        int sumi = vaddvq_s32(neon_dot32(lo, hi, a[i].qs));
+        float da = fp16_to_f32(a[i].d);
+        sum += (float)sumi * (fp16_to_f32(x[i].d) * da) +
+               (float)sum_codes(&a[i]) * (fp16_to_f32(x[i].m) * da);
+    }
+    *s = sum;
+}
+
+/* The 4-bit indices looked up in the grid with one table instruction per 16. */
+void vec_dot_iq4_nl_neon(int64_t n, float *s, const void *w, const void *act) {
+    const block_iq4_nl *x = w;
+    const block_q8_0 *a = act;
+    const int8x16_t grid = vld1q_s8(kvalues_iq4nl);
+    float sum = 0;
+    for (int64_t i = 0; i < n / QK32; i++) {
+        uint8x16_t lo, hi;
+        nibbles(x[i].qs, &lo, &hi);
+        int sumi = vaddvq_s32(neon_dot32(vqtbl1q_s8(grid, lo), vqtbl1q_s8(grid, hi), a[i].qs));
+        sum += (float)sumi * (fp16_to_f32(x[i].d) * fp16_to_f32(a[i].d));
+    }
+    *s = sum;
+}
