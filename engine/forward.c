@@ -110,7 +110,7 @@ static int weight_matmul(session *s, int l, const char *what, const qmatrix *w, 
 
 /* Y[i] = W[i] x for matrices that share their input (q/k/v, gate/up): weight_matmul's
  * observer per matrix (per file tensor: what[i] NULL for views of a fused one) and time, one fused
- * matmul_multi call (one parallel region per group instead of one per matrix). */
+ * matmul_multi call (one pool call per group instead of one per matrix). */
 static int weight_matmul_multi(session *s, int l, const char *const *what, const qmatrix *const *w,
                                int n, const float *x, int B, float *const *y, scarce_error *err) {
     for (int i = 0; s->act_hook && i < n; i++) {
@@ -187,11 +187,19 @@ static int attention_block(session *s, int l, int B, int pos0, scarce_error *err
     }
     double t_att = now_seconds();
     /* causal: token b sees positions 0..pos0+b, or its last `window` of them */
-    const attention_args att = {.ops = kernel_ctx_ops(m->kernels), .out = rs->xb2, .q = rs->q,
-                                .k = kvcache_k(&s->cache, l, 0), .v = kvcache_v(&s->cache, l, 0),
-                                .B = B, .pos0 = pos0, .n_head = c->n_head,
-                                .n_head_kv = c->n_head_kv, .head_dim = c->head_dim,
-                                .kv_stride = kv_dim, .scale = c->attn_scale, .window = w->window,
+    const attention_args att = {.ops = kernel_ctx_ops(m->kernels),
+                                .out = rs->xb2,
+                                .q = rs->q,
+                                .k = kvcache_k(&s->cache, l, 0),
+                                .v = kvcache_v(&s->cache, l, 0),
+                                .B = B,
+                                .pos0 = pos0,
+                                .n_head = c->n_head,
+                                .n_head_kv = c->n_head_kv,
+                                .head_dim = c->head_dim,
+                                .kv_stride = kv_dim,
+                                .scale = c->attn_scale,
+                                .window = w->window,
                                 .softcap = c->attn_softcap};
     kernel_ctx_attention(m->kernels, &att);
     for (int b = 0; b < B; b++) {

@@ -8,7 +8,7 @@
  *   SCARCE_ISA=scalar|avx2|avx512|neon   kernels (default: the best this CPU has)
  *   SCARCE_REPACK=0                      keep the file layout (no 8-row interleaving)
  *   SCARCE_GEMM=auto|tiles|own|blas|i8x8 force one batch path (kernels/gemm.h)
- *   SCARCE_ADAPT_THREADS=0               always use all threads (no learned choice)
+ *   SCARCE_ADAPT_THREADS=0               always use all threads (no solo mode, pool.h)
  *   SCARCE_STEAL=0                       static row shares (no work stealing) */
 #ifndef SCARCE_KCONFIG_H
 #define SCARCE_KCONFIG_H
@@ -23,7 +23,7 @@ typedef struct {
     isa_level isa;     /* kernels to run; supported by this CPU */
     int repack;        /* 1: Q4_0/Q8_0/... weights re-laid 8 rows at a time at load */
     int gemm;          /* -1: the measured choice (gemm_choose); else the gemm_method used */
-    int adapt_threads; /* 1: learn per size class whether threads pay (matmul.c) */
+    int adapt_threads; /* 1: calls run on the caller alone while workers lose (pool.h) */
     int steal;         /* 1: a thread done early takes rows from a late one's share */
     int threads;       /* 1 .. KERNEL_MAX_THREADS */
 } kernel_config;

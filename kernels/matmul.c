@@ -4,9 +4,9 @@
  * its prefetchers see one long sequential read (a thread done early steals pieces from the
  * far end of another's share), and pieces start on 16-row boundaries so no two threads
  * write the same 64-byte line of y. matmul_multi runs several matrices with the same input
- * (q/k/v, gate/up) in one parallel region, their rows split end to end. Small matrices
- * stay on one thread: below PARALLEL_MIN_BYTES of weights the fork/join costs more than
- * the second core brings (measured: tests/test_kernels.c, SCARCE_KBENCH=1).
+ * (q/k/v, gate/up) in one pool call (pool.h), their rows split end to end. Small matrices
+ * stay on one thread: below PARALLEL_MIN_BYTES of weights a call costs more than the
+ * second core brings (measured: tests/test_kernels.c, SCARCE_KBENCH=1).
  *
  * Batches (prefill, speculative verify) walk a panel of rows that fits in L1/L2 against
  * every activation row before moving on: each weight byte comes from DRAM once per batch.

@@ -5,11 +5,11 @@
  * dot_type and reused for every row. Threads split rows.
  *
  * Every call runs in a kernel context: a kernel configuration (kconfig.h), a thread pool
- * (pool.h: workers created once, woken per call, no OpenMP per token) and scratch memory (activation conversions, GEMM
- * panels, per thread) allocated once for the largest matrix and batch it will see. A
- * loaded model owns one (engine/model.h), so a target and a draft model share nothing.
- * A context is used by one calling thread at a time; matmul allocates nothing and
- * returns -1 (kernel_ctx_error says why) for work larger than its context was sized for. */
+ * (pool.h: workers created once, woken per call, no OpenMP per token) and scratch memory
+ * (activation conversions, GEMM panels, per thread) allocated once for the largest matrix and batch
+ * it will see. A loaded model owns one (engine/model.h), so a target and a draft model share
+ * nothing. A context is used by one calling thread at a time; matmul allocates nothing and returns
+ * -1 (kernel_ctx_error says why) for work larger than its context was sized for. */
 #ifndef SCARCE_MATMUL_H
 #define SCARCE_MATMUL_H
 
@@ -66,8 +66,8 @@ int matvec(kernel_ctx *k, const qmatrix *W, const float *x, float *y);
  * 0, or -1 when W or B is larger than k was sized for. */
 int matmul(kernel_ctx *k, const qmatrix *W, const float *X, int64_t B, float *Y);
 /* Y[i] = W[i] X for i < n, as n matmul() calls would give bit for bit, but with one
- * conversion of X per distinct dot type and one parallel region whose threads split the
- * n matrices' rows end to end (decode: fewer fork/joins and each thread busy for longer).
+ * conversion of X per distinct dot type and one pool call whose threads split the n
+ * matrices' rows end to end (decode: fewer wake-ups and each thread busy for longer).
  * The W[i] share cols. Batches that take an f32 GEMM path, or n > MATMUL_MULTI_MAX, run
  * as separate matmul() calls. */
 #define MATMUL_MULTI_MAX 8

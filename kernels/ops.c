@@ -167,8 +167,8 @@ int64_t attention_boundary(const attention_args *a, int k, int n) {
 }
 
 void attention_items(const attention_args *a, int64_t i0, int64_t i1) {
-    const attention_heads_fn heads = a->ops && a->ops->attention_heads ? a->ops->attention_heads
-                                                                       : current.attention_heads;
+    const attention_heads_fn heads =
+        a->ops && a->ops->attention_heads ? a->ops->attention_heads : current.attention_heads;
     const int group = a->n_head / a->n_head_kv, q_dim = a->n_head * a->head_dim;
     for (int64_t i = i0; i < i1; i++) {
         const int b = (int)(i / a->n_head_kv), g = (int)(i % a->n_head_kv);
@@ -199,9 +199,19 @@ void attention_batch(float *out, const float *q, const float *k, const float *v,
 void attention_batch_window(const ops_kernels *ops, float *out, const float *q, const float *k,
                             const float *v, int B, int pos0, int n_head, int n_head_kv,
                             int head_dim, int kv_stride, float scale, int window, float softcap) {
-    const attention_args a = {.ops = ops, .out = out, .q = q, .k = k, .v = v, .B = B,
-                              .pos0 = pos0, .n_head = n_head, .n_head_kv = n_head_kv,
-                              .head_dim = head_dim, .kv_stride = kv_stride, .scale = scale,
-                              .window = window, .softcap = softcap};
+    const attention_args a = {.ops = ops,
+                              .out = out,
+                              .q = q,
+                              .k = k,
+                              .v = v,
+                              .B = B,
+                              .pos0 = pos0,
+                              .n_head = n_head,
+                              .n_head_kv = n_head_kv,
+                              .head_dim = head_dim,
+                              .kv_stride = kv_stride,
+                              .scale = scale,
+                              .window = window,
+                              .softcap = softcap};
     attention_items(&a, 0, (int64_t)B * n_head_kv);
 }

@@ -56,7 +56,7 @@ struct thread_pool {
     _Alignas(64) _Atomic uint64_t state;
     _Atomic int failed;
     _Atomic int worker_cpu; /* the CPU of the last worker to enter a call */
-    const pool_task *task; /* valid for workers that entered the current generation */
+    const pool_task *task;  /* valid for workers that entered the current generation */
     /* the caller's own fields */
     _Alignas(64) uint32_t last_gen;
     double score; /* running mean of seconds the workers saved per call (< 0: they cost) */
@@ -86,7 +86,9 @@ static void relax(thread_pool *p, unsigned *spins) {
         sched_yield();
 }
 
-static uint64_t pack_range(uint64_t front, uint64_t back) { return front | back << 32; }
+static uint64_t pack_range(uint64_t front, uint64_t back) {
+    return front | back << 32;
+}
 
 /* Claims up to `piece` items from the front (owner) or the back (thief) of sh; 0 when
  * none are left. */
@@ -97,9 +99,11 @@ static int claim(share *sh, int from_back, int64_t piece, int64_t *i0, int64_t *
         if (front >= back) return 0;
         uint64_t take = back - front < (uint64_t)piece ? back - front : (uint64_t)piece;
         if (from_back)
-            *i0 = (int64_t)(back - take), *i1 = (int64_t)back, want = pack_range(front, back - take);
+            *i0 = (int64_t)(back - take), *i1 = (int64_t)back,
+            want = pack_range(front, back - take);
         else
-            *i0 = (int64_t)front, *i1 = (int64_t)(front + take), want = pack_range(front + take, back);
+            *i0 = (int64_t)front, *i1 = (int64_t)(front + take),
+            want = pack_range(front + take, back);
     } while (!atomic_compare_exchange_weak_explicit(&sh->range, &old, want, memory_order_relaxed,
                                                     memory_order_relaxed));
     return 1;
@@ -212,9 +216,13 @@ void pool_free(thread_pool *p) {
     free(p);
 }
 
-int pool_threads(const thread_pool *p) { return p->n_threads; }
+int pool_threads(const thread_pool *p) {
+    return p->n_threads;
+}
 
-pool_stats pool_get_stats(const thread_pool *p) { return p->stats; }
+pool_stats pool_get_stats(const thread_pool *p) {
+    return p->stats;
+}
 
 /* 1 when this call invites the workers: always unless recent calls lost, then one in
  * PROBE_EVERY (so that a core that became free is used again). */

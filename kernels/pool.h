@@ -50,8 +50,8 @@ int pool_run(thread_pool *p, const pool_task *task);
 
 /* What the pool decided so far (tests, reports). */
 typedef struct {
-    uint64_t calls;    /* pool_run calls with more than one thread and more than one piece */
-    uint64_t solo;     /* of those, run on the caller alone because recent calls lost */
+    uint64_t calls;        /* pool_run calls with more than one thread and more than one piece */
+    uint64_t solo;         /* of those, run on the caller alone because recent calls lost */
     uint64_t worker_items; /* items computed by workers */
 } pool_stats;
 pool_stats pool_get_stats(const thread_pool *p);

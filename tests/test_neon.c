@@ -9,7 +9,7 @@
 TEST(neon_installs_a_kernel_per_claimed_type) {
     if (!kernels_isa_supported(ISA_NEON)) SKIP("not an aarch64 build: make test-arm runs this");
     REQUIRE(kernels_init("neon", NULL) == 0);
-    static const uint32_t claimed[] = {QT_F32,  QT_F16,  QT_BF16, QT_Q8_0, QT_Q4_0,
+    static const uint32_t claimed[] = {QT_F32,  QT_F16,  QT_BF16, QT_Q8_0,   QT_Q4_0,
                                        QT_Q4_1, QT_Q5_0, QT_Q5_1, QT_IQ4_NL, QT_Q2_K,
                                        QT_Q3_K, QT_Q4_K, QT_Q5_K, QT_Q6_K};
     for (size_t i = 0; i < sizeof claimed / sizeof *claimed; i++) {

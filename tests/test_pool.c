@@ -50,8 +50,9 @@ static int run_once_each(thread_pool *p, pool_task *t, count_arg *c, int64_t n) 
     t->fn = count_items, t->arg = c, t->n_items = n;
     int rc = pool_run(p, t), ok = rc == 0;
     for (int64_t i = 0; i < n && ok; i++) ok = atomic_load(&c->count[i]) == 1;
-    CHECK_MSG(ok, "%d threads, %lld items, piece %lld, steal %d, bounds %s: rc %d or an item "
-                  "not computed exactly once",
+    CHECK_MSG(ok,
+              "%d threads, %lld items, piece %lld, steal %d, bounds %s: rc %d or an item "
+              "not computed exactly once",
               pool_threads(p), (long long)n, (long long)t->piece, t->steal,
               t->bounds ? "given" : "equal", rc);
     return ok;
@@ -73,7 +74,8 @@ TEST(pool_computes_every_item_once) {
                     run_once_each(p, &t, &c, sizes[s]);
                     /* uneven boundaries: the last thread owns most, the first none */
                     int64_t bounds[5] = {0};
-                    for (int i = 1; i <= nth; i++) bounds[i] = sizes[s] * (i == nth ? 4 : i - 1) / 4;
+                    for (int i = 1; i <= nth; i++)
+                        bounds[i] = sizes[s] * (i == nth ? 4 : i - 1) / 4;
                     t.bounds = bounds;
                     run_once_each(p, &t, &c, sizes[s]);
                 }
@@ -113,8 +115,8 @@ static void *drive(void *arg) {
     d->ok = 1;
     for (int rep = 0; rep < 200 && d->ok; rep++) {
         for (int i = 0; i < 5000; i++) atomic_store(&d->c.count[i], 0);
-        pool_task t = {.fn = count_items, .arg = &d->c, .n_items = 5000, .piece = 16, .steal = 1,
-                       .adapt = 1};
+        pool_task t = {
+            .fn = count_items, .arg = &d->c, .n_items = 5000, .piece = 16, .steal = 1, .adapt = 1};
         d->ok = pool_run(d->pool, &t) == 0;
         for (int i = 0; i < 5000 && d->ok; i++) d->ok = atomic_load(&d->c.count[i]) == 1;
     }

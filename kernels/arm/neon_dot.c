@@ -57,7 +57,6 @@ void vec_dot_bf16_neon(int64_t n, float *s, const void *w, const void *a) {
     *s = sum;
 }
 
-
 void vec_dot_q8_0_neon(int64_t n, float *s, const void *w, const void *a) {
     const block_q8_0 *x = w, *y = a;
     float32x4_t acc = vdupq_n_f32(0);

@@ -24,8 +24,10 @@ void vec_dot_q2_k_neon(int64_t n, float *s, const void *w, const void *act) {
                 const uint8x16_t q = vld1q_u8(x[i].qs + 32 * h + 16 * half);
                 for (int j = 0; j < 4; j++) {
                     const int e = 128 * h + 32 * j + 16 * half, k = e / 16;
-                    uint8x16_t c = vandq_u8(vshlq_u8(q, vdupq_n_s8((int8_t)(-2 * j))), vdupq_n_u8(3));
-                    sumi += (x[i].scales[k] & 0xF) * neon_dot16(vreinterpretq_s8_u8(c), a[i].qs + e);
+                    uint8x16_t c =
+                        vandq_u8(vshlq_u8(q, vdupq_n_s8((int8_t)(-2 * j))), vdupq_n_u8(3));
+                    sumi +=
+                        (x[i].scales[k] & 0xF) * neon_dot16(vreinterpretq_s8_u8(c), a[i].qs + e);
                 }
             }
         for (int k = 0; k < 16; k++) summ += (x[i].scales[k] >> 4) * a[i].bsums[k];
@@ -46,7 +48,8 @@ void vec_dot_q3_k_neon(int64_t n, float *s, const void *w, const void *act) {
                 const uint8x16_t q = vld1q_u8(x[i].qs + 32 * h + 16 * half);
                 for (int j = 0; j < 4; j++) {
                     const int e = 128 * h + 32 * j + 16 * half, k = e / 16;
-                    uint8x16_t c = vandq_u8(vshlq_u8(q, vdupq_n_s8((int8_t)(-2 * j))), vdupq_n_u8(3));
+                    uint8x16_t c =
+                        vandq_u8(vshlq_u8(q, vdupq_n_s8((int8_t)(-2 * j))), vdupq_n_u8(3));
                     c = vorrq_u8(c, bit_bytes(hm, (uint8_t)(1 << (4 * h + j)), 4));
                     int8x16_t v = vsubq_s8(vreinterpretq_s8_u8(c), vdupq_n_s8(4));
                     sumi += (k3_scale(k, x[i].scales) - 32) * neon_dot16(v, a[i].qs + e);
@@ -78,8 +81,10 @@ static float dot_q45_k(const uint16_t *dd, const uint8_t *scales, const uint8_t 
         k4_scale_min(2 * p, scales, &sc_lo, &m_lo);
         k4_scale_min(2 * p + 1, scales, &sc_hi, &m_hi);
         const int8_t *y = a->qs + 64 * p;
-        sumi += sc_lo * vaddvq_s32(neon_dot32(vreinterpretq_s8_u8(lo0), vreinterpretq_s8_u8(lo1), y));
-        sumi += sc_hi * vaddvq_s32(neon_dot32(vreinterpretq_s8_u8(hi0), vreinterpretq_s8_u8(hi1), y + 32));
+        sumi +=
+            sc_lo * vaddvq_s32(neon_dot32(vreinterpretq_s8_u8(lo0), vreinterpretq_s8_u8(lo1), y));
+        sumi += sc_hi *
+                vaddvq_s32(neon_dot32(vreinterpretq_s8_u8(hi0), vreinterpretq_s8_u8(hi1), y + 32));
         summ += m_lo * (a->bsums[4 * p] + a->bsums[4 * p + 1]);
         summ += m_hi * (a->bsums[4 * p + 2] + a->bsums[4 * p + 3]);
     }
@@ -125,7 +130,8 @@ void vec_dot_q6_k_neon(int64_t n, float *s, const void *w, const void *act) {
                                            vshrq_n_u8(ql1, 4)};
                 for (int part = 0; part < 4; part++) {
                     const int e = 128 * h + 32 * part + l0;
-                    uint8x16_t hb = vandq_u8(vshlq_u8(qh, vdupq_n_s8((int8_t)(-2 * part))), vdupq_n_u8(3));
+                    uint8x16_t hb =
+                        vandq_u8(vshlq_u8(qh, vdupq_n_s8((int8_t)(-2 * part))), vdupq_n_u8(3));
                     uint8x16_t c = vorrq_u8(low[part], vshlq_n_u8(hb, 4));
                     int8x16_t v = vsubq_s8(vreinterpretq_s8_u8(c), vdupq_n_s8(32));
                     sumi += x[i].scales[e / 16] * neon_dot16(v, a[i].qs + e);

@@ -42,7 +42,8 @@ void vec_dot_q4_1_neon(int64_t n, float *s, const void *w, const void *act) {
     for (int64_t i = 0; i < n / QK32; i++) {
         uint8x16_t lo, hi;
         nibbles(x[i].qs, &lo, &hi);
-        int sumi = vaddvq_s32(neon_dot32(vreinterpretq_s8_u8(lo), vreinterpretq_s8_u8(hi), a[i].qs));
+        int sumi =
+            vaddvq_s32(neon_dot32(vreinterpretq_s8_u8(lo), vreinterpretq_s8_u8(hi), a[i].qs));
         float da = fp16_to_f32(a[i].d);
         sum += (float)sumi * (fp16_to_f32(x[i].d) * da) +
                (float)sum_codes(&a[i]) * (fp16_to_f32(x[i].m) * da);
