@@ -18,6 +18,12 @@ void vec_dot_q4_1_neon(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q5_0_neon(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q5_1_neon(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq4_nl_neon(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_mxfp4_neon(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q2_0_neon(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q2_0_32_neon(int64_t n, float *s, const void *w, const void *a);
+/* neon_fp8.c */
+void vec_dot_fp8_e4m3_neon(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_fp8_e5m2_neon(int64_t n, float *s, const void *w, const void *a);
 /* neon_kquant.c */
 void vec_dot_q2_k_neon(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q3_k_neon(int64_t n, float *s, const void *w, const void *a);

@@ -11,6 +11,11 @@ void neon_install(isa_kernels *k) {
     kernels_set(k, QT_Q5_0, (type_kernels){.vec_dot = vec_dot_q5_0_neon});
     kernels_set(k, QT_Q5_1, (type_kernels){.vec_dot = vec_dot_q5_1_neon});
     kernels_set(k, QT_IQ4_NL, (type_kernels){.vec_dot = vec_dot_iq4_nl_neon});
+    kernels_set(k, QT_MXFP4, (type_kernels){.vec_dot = vec_dot_mxfp4_neon});
+    kernels_set(k, QT_Q2_0, (type_kernels){.vec_dot = vec_dot_q2_0_neon});
+    kernels_set(k, QT_Q2_0_32, (type_kernels){.vec_dot = vec_dot_q2_0_32_neon});
+    kernels_set(k, QT_FP8_E4M3, (type_kernels){.vec_dot = vec_dot_fp8_e4m3_neon});
+    kernels_set(k, QT_FP8_E5M2, (type_kernels){.vec_dot = vec_dot_fp8_e5m2_neon});
     kernels_set(k, QT_Q2_K, (type_kernels){.vec_dot = vec_dot_q2_k_neon});
     kernels_set(k, QT_Q3_K, (type_kernels){.vec_dot = vec_dot_q3_k_neon});
     kernels_set(k, QT_Q4_K, (type_kernels){.vec_dot = vec_dot_q4_k_neon});

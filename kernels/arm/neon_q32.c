@@ -93,3 +93,71 @@ void vec_dot_iq4_nl_neon(int64_t n, float *s, const void *w, const void *act) {
     }
     *s = sum;
 }
+
+/* MXFP4: as IQ4_NL with the doubled E2M1 grid and the halved power-of-two scale. */
+void vec_dot_mxfp4_neon(int64_t n, float *s, const void *w, const void *act) {
+    const block_mxfp4 *x = w;
+    const block_q8_0 *a = act;
+    const int8x16_t grid = vld1q_s8(kvalues_mxfp4);
+    float sum = 0;
+    for (int64_t i = 0; i < n / QK32; i++) {
+        uint8x16_t lo, hi;
+        nibbles(x[i].qs, &lo, &hi);
+        int sumi = vaddvq_s32(neon_dot32(vqtbl1q_s8(grid, lo), vqtbl1q_s8(grid, hi), a[i].qs));
+        sum += (float)sumi * (e8m0_half(x[i].e) * fp16_to_f32(a[i].d));
+    }
+    *s = sum;
+}
+
+/* The 2-bit codes of bytes qs[0..15] at shifts 0, 2, 4, 6: element 4 b + k of the group. */
+static inline uint8x16_t crumbs(uint8x16_t q, int k) {
+    return vandq_u8(vshlq_u8(q, vdupq_n_s8((int8_t)(-2 * k))), vdupq_n_u8(3));
+}
+
+/* Q2_0 (block 64): element e is crumb e % 4 of byte e / 4; the codes are deinterleaved into
+ * element order with two unzips, then each Q8_0 half as the reference does. */
+void vec_dot_q2_0_neon(int64_t n, float *s, const void *w, const void *act) {
+    const block_q2_0 *x = w;
+    const block_q8_0 *a = act;
+    float sum = 0;
+    for (int64_t i = 0; i < n / 64; i++) {
+        const uint8x16_t q = vld1q_u8(x[i].qs);
+        /* c_k[b] = element 4 b + k; zip to element order: e = 4 b + k */
+        const uint8x16_t c0 = crumbs(q, 0), c1 = crumbs(q, 1), c2 = crumbs(q, 2), c3 = crumbs(q, 3);
+        const uint8x16x2_t z02 = vzipq_u8(c0, c2), z13 = vzipq_u8(c1, c3);
+        const uint8x16x2_t e0 = vzipq_u8(z02.val[0], z13.val[0]),
+                           e1 = vzipq_u8(z02.val[1], z13.val[1]);
+        const uint8x16_t el[4] = {e0.val[0], e0.val[1], e1.val[0], e1.val[1]};
+        float part = 0;
+        for (int h = 0; h < 2; h++) {
+            const int8x16_t v0 = vsubq_s8(vreinterpretq_s8_u8(el[2 * h]), vdupq_n_s8(1));
+            const int8x16_t v1 = vsubq_s8(vreinterpretq_s8_u8(el[2 * h + 1]), vdupq_n_s8(1));
+            const block_q8_0 *ah = &a[2 * i + h];
+            part += fp16_to_f32(ah->d) * (float)vaddvq_s32(neon_dot32(v0, v1, ah->qs));
+        }
+        sum += fp16_to_f32(x[i].d) * part;
+    }
+    *s = sum;
+}
+
+/* Q2_0_32: element j is crumb j / 8 of byte j % 8 (8 bytes, duplicated to 16 lanes). */
+void vec_dot_q2_0_32_neon(int64_t n, float *s, const void *w, const void *act) {
+    const block_q2_0_32 *x = w;
+    const block_q8_0 *a = act;
+    float sum = 0;
+    for (int64_t i = 0; i < n / QK32; i++) {
+        const uint8x8_t b = vld1_u8(x[i].qs);
+        const uint8x16_t q = vcombine_u8(b, b);
+        /* lanes 0..7 crumb 0, 8..15 crumb 1: elements 0..15; then crumbs 2 and 3 */
+        const int8x16_t sh01 = vcombine_s8(vdup_n_s8(0), vdup_n_s8(-2));
+        const int8x16_t sh23 = vcombine_s8(vdup_n_s8(-4), vdup_n_s8(-6));
+        const uint8x16_t lo = vandq_u8(vshlq_u8(q, sh01), vdupq_n_u8(3));
+        const uint8x16_t hi = vandq_u8(vshlq_u8(q, sh23), vdupq_n_u8(3));
+        int sumi =
+            vaddvq_s32(neon_dot32(vreinterpretq_s8_u8(lo), vreinterpretq_s8_u8(hi), a[i].qs));
+        float da = fp16_to_f32(a[i].d);
+        sum += (float)sumi * (fp16_to_f32(x[i].d) * da) +
+               (float)sum_codes(&a[i]) * (fp16_to_f32(x[i].m) * da);
+    }
+    *s = sum;
+}
