@@ -19,6 +19,12 @@ static inline int sum_codes(const block_q8_0 *a) {
     return vaddvq_s16(s);
 }
 
+/* One block of an affine type (x = d q + m), as the reference: d sumi da + m sum(a) da. */
+static inline float affine_block(int sumi, uint16_t d, uint16_t m, const block_q8_0 *a) {
+    float da = fp16_to_f32(a->d);
+    return (float)sumi * (fp16_to_f32(d) * da) + (float)sum_codes(a) * (fp16_to_f32(m) * da);
+}
+
 static uint32_t qh_bits(const uint8_t *qh) {
     return qh[0] | qh[1] << 8 | qh[2] << 16 | (uint32_t)qh[3] << 24;
 }
@@ -44,9 +50,7 @@ void vec_dot_q4_1_neon(int64_t n, float *s, const void *w, const void *act) {
         nibbles(x[i].qs, &lo, &hi);
         int sumi =
             vaddvq_s32(neon_dot32(vreinterpretq_s8_u8(lo), vreinterpretq_s8_u8(hi), a[i].qs));
-        float da = fp16_to_f32(a[i].d);
-        sum += (float)sumi * (fp16_to_f32(x[i].d) * da) +
-               (float)sum_codes(&a[i]) * (fp16_to_f32(x[i].m) * da);
+        sum += affine_block(sumi, x[i].d, x[i].m, &a[i]);
     }
     *s = sum;
 }
@@ -72,9 +76,7 @@ void vec_dot_q5_1_neon(int64_t n, float *s, const void *w, const void *act) {
         int8x16_t lo, hi;
         q5_codes(x[i].qs, x[i].qh, 0, &lo, &hi);
         int sumi = vaddvq_s32(neon_dot32(lo, hi, a[i].qs));
-        float da = fp16_to_f32(a[i].d);
-        sum += (float)sumi * (fp16_to_f32(x[i].d) * da) +
-               (float)sum_codes(&a[i]) * (fp16_to_f32(x[i].m) * da);
+        sum += affine_block(sumi, x[i].d, x[i].m, &a[i]);
     }
     *s = sum;
 }
@@ -155,9 +157,7 @@ void vec_dot_q2_0_32_neon(int64_t n, float *s, const void *w, const void *act) {
         const uint8x16_t hi = vandq_u8(vshlq_u8(q, sh23), vdupq_n_u8(3));
         int sumi =
             vaddvq_s32(neon_dot32(vreinterpretq_s8_u8(lo), vreinterpretq_s8_u8(hi), a[i].qs));
-        float da = fp16_to_f32(a[i].d);
-        sum += (float)sumi * (fp16_to_f32(x[i].d) * da) +
-               (float)sum_codes(&a[i]) * (fp16_to_f32(x[i].m) * da);
+        sum += affine_block(sumi, x[i].d, x[i].m, &a[i]);
     }
     *s = sum;
 }
