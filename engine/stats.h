@@ -16,6 +16,7 @@
 typedef struct {
     uint64_t weight_bytes, kv_bytes, flops, tokens, passes;
     double t_forward, t_matmul, t_attention;
+    double mm_work, mm_thread_work;
 } decode_counters;
 
 typedef struct {
@@ -29,6 +30,9 @@ typedef struct {
     /* op classes inside forward(); "other" (norms, rope, residuals) is the rest */
     double t_matmul;        /* weight matmuls, MoE FFNs included */
     double t_attention;     /* scores, softmax, weighted sum over the cache */
+    /* the threads the matmuls really ran on (kernel_usage, kernels/matmul.h): weight bytes x
+     * tokens, and the same times threads; mm_thread_work / mm_work = mean threads */
+    double mm_work, mm_thread_work;
     decode_counters decode; /* the part of the above spent in one-token passes */
 } run_stats;
 
@@ -52,5 +56,7 @@ typedef struct {
 } phase_figures;
 
 phase_figures stats_figures(const run_stats *phase, double seconds);
+/* Mean threads of a phase's matmuls, weighted by their work; 0 when it ran none. */
+double stats_mean_threads(const run_stats *phase);
 
 #endif

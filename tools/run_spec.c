@@ -155,6 +155,7 @@ static run_stats add_stats(run_stats a, const run_stats *b) {
     a.weight_bytes += b->weight_bytes, a.kv_bytes += b->kv_bytes, a.flops += b->flops;
     a.tokens += b->tokens, a.passes += b->passes, a.t_forward += b->t_forward;
     a.t_matmul += b->t_matmul, a.t_attention += b->t_attention;
+    a.mm_work += b->mm_work, a.mm_thread_work += b->mm_thread_work;
     return a;
 }
 
