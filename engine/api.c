@@ -32,15 +32,16 @@ int api_fail_err(char *buf, int status, const scarce_error *err) {
 }
 
 const char *scarce_status_name(int status) {
-    static const char *const names[] = {"SCARCE_OK",          "SCARCE_ERR_ARGUMENT",
-                                        "SCARCE_ERR_IO",      "SCARCE_ERR_FORMAT",
-                                        "SCARCE_ERR_TOKEN",   "SCARCE_ERR_CONTEXT",
-                                        "SCARCE_ERR_ISA",     "SCARCE_ERR_MEMORY",
-                                        "SCARCE_ERR_RUNTIME"};
+    static const char *const names[] = {
+        "SCARCE_OK",         "SCARCE_ERR_ARGUMENT", "SCARCE_ERR_IO",
+        "SCARCE_ERR_FORMAT", "SCARCE_ERR_TOKEN",    "SCARCE_ERR_CONTEXT",
+        "SCARCE_ERR_ISA",    "SCARCE_ERR_MEMORY",   "SCARCE_ERR_RUNTIME"};
     return status <= 0 && -status < (int)(sizeof names / sizeof *names) ? names[-status] : "?";
 }
 
-const char *scarce_version(void) { return "0.1.0"; }
+const char *scarce_version(void) {
+    return "0.1.0";
+}
 
 /* ---- the dispatch table, filled once per process -------------------------------------- */
 
@@ -82,8 +83,8 @@ static int model_options_of(const scarce_model_params *p, model_options *o, char
     int threads = p->n_threads ? p->n_threads : cpu_physical_cores();
     if (!p->n_threads && threads > KERNEL_MAX_THREADS) threads = KERNEL_MAX_THREADS;
     if (threads < 1 || threads > KERNEL_MAX_THREADS)
-        return api_fail(errbuf, SCARCE_ERR_ARGUMENT, "n_threads %d: expected 0 .. %d",
-                        p->n_threads, KERNEL_MAX_THREADS);
+        return api_fail(errbuf, SCARCE_ERR_ARGUMENT, "n_threads %d: expected 0 .. %d", p->n_threads,
+                        KERNEL_MAX_THREADS);
     o->kernels.threads = threads;
     o->kernels.repack = p->repack != 0;
     return 0;
@@ -159,7 +160,9 @@ uint64_t scarce_model_weight_bytes(const scarce_model *sm) {
     return sm ? model_weight_bytes(sm->m) : 0;
 }
 
-const char *scarce_model_arch(const scarce_model *sm) { return sm ? sm->m->cfg.arch : ""; }
+const char *scarce_model_arch(const scarce_model *sm) {
+    return sm ? sm->m->cfg.arch : "";
+}
 
 const char *scarce_model_isa(const scarce_model *sm) {
     return sm ? kernels_isa_name(model_kernel_config(sm->m)->isa) : "";
@@ -176,8 +179,10 @@ int scarce_token_eos(const scarce_model *sm) {
 }
 
 static int bad_token(scarce_model *sm, int32_t id, const char *what) {
-    return api_fail(sm->error, SCARCE_ERR_TOKEN, "%s: token id %d is outside the vocabulary "
-                    "of %d", what, id, sm->m->cfg.n_vocab);
+    return api_fail(sm->error, SCARCE_ERR_TOKEN,
+                    "%s: token id %d is outside the vocabulary "
+                    "of %d",
+                    what, id, sm->m->cfg.n_vocab);
 }
 
 int scarce_token_is_eog(const scarce_model *sm, int32_t token) {
@@ -190,7 +195,9 @@ int scarce_tokenize(scarce_model *sm, const char *text, int add_bos, int32_t *id
     if (!sm) return SCARCE_ERR_ARGUMENT;
     if (!text || !ids || max_ids < 0)
         return api_fail(sm->error, SCARCE_ERR_ARGUMENT, "scarce_tokenize: %s",
-                        !text ? "text is NULL" : !ids ? "ids is NULL" : "max_ids < 0");
+                        !text  ? "text is NULL"
+                        : !ids ? "ids is NULL"
+                               : "max_ids < 0");
     scarce_error err = {0};
     int n = tokenizer_encode(sm->tok, text, add_bos ? TOKENIZE_BOS : 0, ids, max_ids, &err);
     return n < 0 ? api_fail_err(sm->error, SCARCE_ERR_ARGUMENT, &err) : n;
@@ -254,8 +261,8 @@ int scarce_context_new(scarce_model *sm, const scarce_context_params *params,
         free(ctx);
         return api_fail_err(sm->error, SCARCE_ERR_MEMORY, &err);
     }
-    const sampler_params sp = {.temp = p.temp, .top_k = p.top_k, .top_p = p.top_p,
-                               .min_p = p.min_p, .seed = p.seed};
+    const sampler_params sp = {
+        .temp = p.temp, .top_k = p.top_k, .top_p = p.top_p, .min_p = p.min_p, .seed = p.seed};
     if (sampler_init(&ctx->smp, &sp, sm->m->cfg.n_vocab)) {
         scarce_context_free(ctx);
         return api_fail(sm->error, SCARCE_ERR_MEMORY, "out of memory for the sampler");
@@ -296,8 +303,8 @@ int api_check_ids(scarce_context *ctx, const int32_t *ids, int n) {
     for (int i = 0; i < n; i++)
         if (ids[i] < 0 || ids[i] >= n_vocab)
             return api_fail(ctx->error, SCARCE_ERR_TOKEN,
-                            "token %d of %d: id %d is outside the vocabulary of %d", i, n,
-                            ids[i], n_vocab);
+                            "token %d of %d: id %d is outside the vocabulary of %d", i, n, ids[i],
+                            n_vocab);
     return SCARCE_OK;
 }
 
@@ -306,7 +313,9 @@ int scarce_eval(scarce_context *ctx, const int32_t *ids, int n, int all_logits,
     if (!ctx) return SCARCE_ERR_ARGUMENT;
     if (!ids || n < 1 || !logits)
         return api_fail(ctx->error, SCARCE_ERR_ARGUMENT, "scarce_eval: %s",
-                        !ids ? "ids is NULL" : !logits ? "logits is NULL" : "n < 1");
+                        !ids      ? "ids is NULL"
+                        : !logits ? "logits is NULL"
+                                  : "n < 1");
     *logits = NULL;
     int rc = api_check_ids(ctx, ids, n);
     if (rc) return rc;
@@ -351,7 +360,8 @@ static void fill_phase_figures(scarce_stats *o, const api_run *r, const model *m
     o->fits_in_cache = llc && model_weight_bytes(m) < llc;
     o->pct_of_peak = -1;
     if (membw_peak(&o->peak_gb_s, 0)) o->peak_gb_s = 0;
-    if (o->peak_gb_s > 0 && !o->fits_in_cache) o->pct_of_peak = 100 * o->achieved_gb_s / o->peak_gb_s;
+    if (o->peak_gb_s > 0 && !o->fits_in_cache)
+        o->pct_of_peak = 100 * o->achieved_gb_s / o->peak_gb_s;
 }
 
 int scarce_context_stats(const scarce_context *ctx, scarce_stats *out) {

@@ -93,9 +93,11 @@ int scarce_generate(scarce_context *ctx, const char *prompt, int n_predict,
     if (n_generated) *n_generated = rc;
     /* as `scarce run`: a one-token prompt is a one-token pass, counted with decode */
     const int one = n == 1;
-    ctx->run = (api_run){.valid = 1, .prompt = stats_batched_part(&ctx->s.stats),
+    ctx->run = (api_run){.valid = 1,
+                         .prompt = stats_batched_part(&ctx->s.stats),
                          .decode = stats_decode_part(&ctx->s.stats),
-                         .t_prompt = one ? 0 : t1 - t0, .t_decode = t2 - t1 + (one ? t1 - t0 : 0)};
+                         .t_prompt = one ? 0 : t1 - t0,
+                         .t_decode = t2 - t1 + (one ? t1 - t0 : 0)};
     return SCARCE_OK;
 }
 
@@ -123,8 +125,11 @@ static int spec_params_of(scarce_context *ctx, const scarce_spec_params *in, spe
         return api_fail(ctx->error, SCARCE_ERR_ARGUMENT, "unknown draft source %d", in->source);
     if (in->source == SCARCE_DRAFT_MODEL && !in->draft_model)
         return api_fail(ctx->error, SCARCE_ERR_ARGUMENT, "SCARCE_DRAFT_MODEL without draft_model");
-    *p = (spec_params){.source = sources[in->source], .n_draft = n, .n_draft_min = 1,
-                       .n_draft_max = n, .draft_layers = in->draft_layers,
+    *p = (spec_params){.source = sources[in->source],
+                       .n_draft = n,
+                       .n_draft_min = 1,
+                       .n_draft_max = n,
+                       .draft_layers = in->draft_layers,
                        .lookup_n = in->lookup_n};
     return SCARCE_OK;
 }
@@ -180,9 +185,12 @@ int scarce_generate_spec(scarce_context *ctx, const char *prompt, int n_predict,
     if (rc >= 0) {
         if (n_generated) *n_generated = rc;
         /* as tools/run_spec.c: the prompt's last token goes in with the first draft */
-        ctx->run = (api_run){.valid = 1, .prompt = stats_delta(&prefilled, &begin),
-                             .decode = stats_delta(&end, &prefilled), .t_prompt = t1 - t0,
-                             .t_decode = t2 - t1, .spec = sd.stats};
+        ctx->run = (api_run){.valid = 1,
+                             .prompt = stats_delta(&prefilled, &begin),
+                             .decode = stats_delta(&end, &prefilled),
+                             .t_prompt = t1 - t0,
+                             .t_decode = t2 - t1,
+                             .spec = sd.stats};
         ctx->run.prompt.tokens = (uint64_t)n - 1, ctx->run.decode.tokens = (uint64_t)rc;
         rc = SCARCE_OK;
     }

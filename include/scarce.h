@@ -82,8 +82,7 @@ int scarce_token_is_eog(const scarce_model *model, int32_t token);
 
 /* Encodes text into at most max_ids ids, BOS first when add_bos. Returns the number of ids
  * or a status (< 0): SCARCE_ERR_ARGUMENT when more than max_ids would be needed. */
-int scarce_tokenize(scarce_model *model, const char *text, int add_bos, int32_t *ids,
-                    int max_ids);
+int scarce_tokenize(scarce_model *model, const char *text, int add_bos, int32_t *ids, int max_ids);
 /* The text of token after prev (-1: none; SentencePiece drops the space of the first
  * piece after BOS). Returns bytes written (NUL added, at most cap-1) or a status. */
 int scarce_token_piece(scarce_model *model, int32_t prev, int32_t token, char *out, size_t cap);
@@ -94,11 +93,11 @@ int scarce_detokenize(scarce_model *model, const int32_t *ids, int n, char *out,
 /* ---- contexts: one sequence ----------------------------------------------------------- */
 
 typedef struct {
-    int n_ctx;    /* positions; 0 = the model's training context, at most 4096 */
-    float temp;   /* 0 = greedy */
-    int top_k;    /* 0 = off */
-    float top_p;  /* 1 = off */
-    float min_p;  /* 0 = off */
+    int n_ctx;   /* positions; 0 = the model's training context, at most 4096 */
+    float temp;  /* 0 = greedy */
+    int top_k;   /* 0 = off */
+    float top_p; /* 1 = off */
+    float min_p; /* 0 = off */
     uint64_t seed;
 } scarce_context_params;
 
@@ -166,9 +165,9 @@ typedef struct {
     double t_prompt_s, t_decode_s, prompt_tok_s, decode_tok_s;
     double weight_bytes_per_token, kv_bytes_per_token, flops_per_token;
     double achieved_gb_s;
-    double peak_gb_s;          /* `scarce membw`'s cached read bandwidth; 0 when unknown */
-    double pct_of_peak;        /* < 0 when unknown or the model fits in cache */
-    int fits_in_cache;         /* the model is smaller than the last-level cache */
+    double peak_gb_s;   /* `scarce membw`'s cached read bandwidth; 0 when unknown */
+    double pct_of_peak; /* < 0 when unknown or the model fits in cache */
+    int fits_in_cache;  /* the model is smaller than the last-level cache */
     double threads_prefill, threads_decode; /* threads the matmuls really ran on (mean) */
     /* mixture of experts (0 for dense models) */
     int n_expert, n_expert_used;
