@@ -91,17 +91,24 @@ static int model_options_of(const scarce_model_params *p, model_options *o, char
 }
 
 /* Loads model and vocabulary into sm; 0 or a status with sm->error filled. */
-static int load(scarce_model *sm, const char *path, const model_options *opts) {
+static int load(scarce_model *sm, const char *path, const model_options *opts, int vocab_only) {
     FILE *f = fopen(path, "rb");
     if (!f) return api_fail(sm->error, SCARCE_ERR_IO, "%s: %s", path, strerror(errno));
     fclose(f);
     scarce_error err = {0};
+    if (vocab_only) {
+        if (!(sm->vocab = gguf_open(path, &err)) || !(sm->tok = tokenizer_load(sm->vocab, &err)))
+            return api_fail_err(sm->error, SCARCE_ERR_FORMAT, &err);
+        sm->n_vocab = tokenizer_n_vocab(sm->tok);
+        return 0;
+    }
     if (!(sm->m = model_load(path, opts, &err)) || !(sm->tok = tokenizer_load(sm->m->file, &err)))
         return api_fail_err(sm->error, SCARCE_ERR_FORMAT, &err);
     if (tokenizer_n_vocab(sm->tok) != sm->m->cfg.n_vocab)
         return api_fail(sm->error, SCARCE_ERR_FORMAT,
                         "%s: vocabulary has %d tokens, token_embd.weight %d rows", path,
                         tokenizer_n_vocab(sm->tok), sm->m->cfg.n_vocab);
+    sm->n_vocab = sm->m->cfg.n_vocab;
     return 0;
 }
 
@@ -122,7 +129,7 @@ int scarce_model_open(const char *path, const scarce_model_params *params, scarc
     } else if (!(rc = model_options_of(params ? params : &defaults, &opts, msg))) {
         if (!(sm = calloc(1, sizeof *sm))) {
             rc = api_fail(msg, SCARCE_ERR_MEMORY, "%s: out of memory", path);
-        } else if ((rc = load(sm, path, &opts))) {
+        } else if ((rc = load(sm, path, &opts, (params ? params : &defaults)->vocab_only))) {
             memcpy(msg, sm->error, sizeof msg);
             scarce_model_close(sm);
         } else {
@@ -137,6 +144,7 @@ void scarce_model_close(scarce_model *sm) {
     if (!sm) return;
     tokenizer_free(sm->tok);
     model_free(sm->m);
+    if (sm->vocab) gguf_close(sm->vocab);
     free(sm);
 }
 
@@ -145,27 +153,27 @@ const char *scarce_model_error(const scarce_model *sm) {
 }
 
 int scarce_model_n_vocab(const scarce_model *sm) {
-    return sm ? sm->m->cfg.n_vocab : SCARCE_ERR_ARGUMENT;
+    return sm ? sm->n_vocab : SCARCE_ERR_ARGUMENT;
 }
 
 int scarce_model_n_ctx_train(const scarce_model *sm) {
-    return sm ? sm->m->cfg.n_ctx_train : SCARCE_ERR_ARGUMENT;
+    return !sm ? SCARCE_ERR_ARGUMENT : sm->m ? sm->m->cfg.n_ctx_train : 0;
 }
 
 int scarce_model_n_threads(const scarce_model *sm) {
-    return sm ? model_kernel_config(sm->m)->threads : SCARCE_ERR_ARGUMENT;
+    return !sm ? SCARCE_ERR_ARGUMENT : sm->m ? model_kernel_config(sm->m)->threads : 0;
 }
 
 uint64_t scarce_model_weight_bytes(const scarce_model *sm) {
-    return sm ? model_weight_bytes(sm->m) : 0;
+    return sm && sm->m ? model_weight_bytes(sm->m) : 0;
 }
 
 const char *scarce_model_arch(const scarce_model *sm) {
-    return sm ? sm->m->cfg.arch : "";
+    return sm && sm->m ? sm->m->cfg.arch : "";
 }
 
 const char *scarce_model_isa(const scarce_model *sm) {
-    return sm ? kernels_isa_name(model_kernel_config(sm->m)->isa) : "";
+    return sm && sm->m ? kernels_isa_name(model_kernel_config(sm->m)->isa) : "";
 }
 
 /* ---- vocabulary ----------------------------------------------------------------------- */
@@ -179,19 +187,30 @@ int scarce_token_eos(const scarce_model *sm) {
 }
 
 static int bad_token(scarce_model *sm, int32_t id, const char *what) {
-    return api_fail(sm->error, SCARCE_ERR_TOKEN,
-                    "%s: token id %d is outside the vocabulary "
-                    "of %d",
-                    what, id, sm->m->cfg.n_vocab);
+    return api_fail(sm->error, SCARCE_ERR_TOKEN, "%s: token id %d is outside the vocabulary of %d",
+                    what, id, sm->n_vocab);
 }
 
 int scarce_token_is_eog(const scarce_model *sm, int32_t token) {
     if (!sm) return SCARCE_ERR_ARGUMENT;
-    if (token < 0 || token >= sm->m->cfg.n_vocab) return SCARCE_ERR_TOKEN;
+    if (token < 0 || token >= sm->n_vocab) return SCARCE_ERR_TOKEN;
     return tokenizer_is_eog(sm->tok, token) != 0;
 }
 
-int scarce_tokenize(scarce_model *sm, const char *text, int add_bos, int32_t *ids, int max_ids) {
+const char *scarce_token_text(const scarce_model *sm, int32_t token) {
+    if (!sm || token < 0 || token >= sm->n_vocab) return NULL;
+    const gguf_kv *kv = gguf_find(sm->m ? sm->m->file : sm->vocab, "tokenizer.ggml.tokens");
+    return kv && kv->arr_str && (uint64_t)token < kv->arr_n ? kv->arr_str[token] : NULL;
+}
+
+_Static_assert(SCARCE_ADD_BOS == TOKENIZE_BOS && SCARCE_ADD_EOS == TOKENIZE_EOS,
+               "scarce.h's flags are the tokenizer's");
+
+int scarce_token_add_flags(const scarce_model *sm) {
+    return sm ? tokenizer_file_flags(sm->tok) : SCARCE_ERR_ARGUMENT;
+}
+
+int scarce_tokenize(scarce_model *sm, const char *text, int flags, int32_t *ids, int max_ids) {
     if (!sm) return SCARCE_ERR_ARGUMENT;
     if (!text || !ids || max_ids < 0)
         return api_fail(sm->error, SCARCE_ERR_ARGUMENT, "scarce_tokenize: %s",
@@ -199,7 +218,11 @@ int scarce_tokenize(scarce_model *sm, const char *text, int add_bos, int32_t *id
                         : !ids ? "ids is NULL"
                                : "max_ids < 0");
     scarce_error err = {0};
-    int n = tokenizer_encode(sm->tok, text, add_bos ? TOKENIZE_BOS : 0, ids, max_ids, &err);
+    const int known = SCARCE_ADD_BOS | SCARCE_ADD_EOS;
+    if (flags & ~known)
+        return api_fail(sm->error, SCARCE_ERR_ARGUMENT, "scarce_tokenize: unknown flags 0x%x",
+                        flags & ~known);
+    int n = tokenizer_encode(sm->tok, text, flags, ids, max_ids, &err);
     return n < 0 ? api_fail_err(sm->error, SCARCE_ERR_ARGUMENT, &err) : n;
 }
 
@@ -208,8 +231,8 @@ int scarce_token_piece(scarce_model *sm, int32_t prev, int32_t token, char *out,
     if (!out || cap < 1 || cap > (1u << 30))
         return api_fail(sm->error, SCARCE_ERR_ARGUMENT, "scarce_token_piece: %s",
                         out ? "cap must be 1 .. 2^30 bytes" : "out is NULL");
-    if (token < 0 || token >= sm->m->cfg.n_vocab) return bad_token(sm, token, "scarce_token_piece");
-    if (prev < -1 || prev >= sm->m->cfg.n_vocab) return bad_token(sm, prev, "scarce_token_piece");
+    if (token < 0 || token >= sm->n_vocab) return bad_token(sm, token, "scarce_token_piece");
+    if (prev < -1 || prev >= sm->n_vocab) return bad_token(sm, prev, "scarce_token_piece");
     return tokenizer_piece(sm->tok, prev, token, out, (int)cap);
 }
 
@@ -219,8 +242,7 @@ int scarce_detokenize(scarce_model *sm, const int32_t *ids, int n, char *out, si
         return api_fail(sm->error, SCARCE_ERR_ARGUMENT,
                         "scarce_detokenize: ids, n or out/cap invalid (n %d, cap %zu)", n, cap);
     for (int i = 0; i < n; i++)
-        if (ids[i] < 0 || ids[i] >= sm->m->cfg.n_vocab)
-            return bad_token(sm, ids[i], "scarce_detokenize");
+        if (ids[i] < 0 || ids[i] >= sm->n_vocab) return bad_token(sm, ids[i], "scarce_detokenize");
     int len = tokenizer_decode(sm->tok, ids, n, out, cap);
     return len < 0 ? api_fail(sm->error, SCARCE_ERR_ARGUMENT,
                               "scarce_detokenize: the text needs more than %zu bytes", cap)
@@ -250,6 +272,7 @@ int scarce_context_new(scarce_model *sm, const scarce_context_params *params,
     *out = NULL;
     const scarce_context_params p = params ? *params : scarce_context_default_params();
     const char *bad = check_params(&p);
+    if (!bad && !sm->m) bad = "the model was opened vocab_only";
     if (bad) return api_fail(sm->error, SCARCE_ERR_ARGUMENT, "scarce_context_new: %s", bad);
     scarce_context *ctx = calloc(1, sizeof *ctx);
     if (!ctx) return api_fail(sm->error, SCARCE_ERR_MEMORY, "out of memory for a context");

@@ -103,15 +103,10 @@ int scarce_generate(scarce_context *ctx, const char *prompt, int n_predict,
 
 /* ---- speculative ---------------------------------------------------------------------- */
 
+/* what target and draft have read */
 static run_stats both_stats(const spec_decoder *sd) {
-    run_stats a = sd->target->stats;
-    if (!sd->has_draft_session) return a;
-    const run_stats *b = &sd->draft.stats;
-    a.weight_bytes += b->weight_bytes, a.kv_bytes += b->kv_bytes, a.flops += b->flops;
-    a.tokens += b->tokens, a.passes += b->passes, a.t_forward += b->t_forward;
-    a.t_matmul += b->t_matmul, a.t_attention += b->t_attention;
-    a.mm_work += b->mm_work, a.mm_thread_work += b->mm_thread_work;
-    return a;
+    return sd->has_draft_session ? stats_add(sd->target->stats, &sd->draft.stats)
+                                 : sd->target->stats;
 }
 
 /* spec_params from the public ones; 0 or a status. */

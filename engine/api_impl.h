@@ -12,8 +12,10 @@
 #define API_ERROR_CAP 512
 
 struct scarce_model {
-    model *m;
+    model *m;         /* NULL when vocab_only */
+    gguf_file *vocab; /* the open file of a vocab_only model (else m->file) */
     tokenizer *tok;
+    int n_vocab;
     char error[API_ERROR_CAP];
 };
 

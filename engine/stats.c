@@ -26,6 +26,23 @@ run_stats stats_delta(const run_stats *after, const run_stats *before) {
     };
 }
 
+/* d += e, the decode counters */
+static void add_decode(decode_counters *d, const decode_counters *e) {
+    d->weight_bytes += e->weight_bytes, d->kv_bytes += e->kv_bytes, d->flops += e->flops;
+    d->tokens += e->tokens, d->passes += e->passes, d->t_forward += e->t_forward;
+    d->t_matmul += e->t_matmul, d->t_attention += e->t_attention;
+    d->mm_work += e->mm_work, d->mm_thread_work += e->mm_thread_work;
+}
+
+run_stats stats_add(run_stats a, const run_stats *b) {
+    a.weight_bytes += b->weight_bytes, a.kv_bytes += b->kv_bytes, a.flops += b->flops;
+    a.tokens += b->tokens, a.passes += b->passes, a.t_forward += b->t_forward;
+    a.t_matmul += b->t_matmul, a.t_attention += b->t_attention;
+    a.mm_work += b->mm_work, a.mm_thread_work += b->mm_thread_work;
+    add_decode(&a.decode, &b->decode);
+    return a;
+}
+
 void stats_count_decode(run_stats *s, const run_stats *before) {
     decode_counters *d = &s->decode;
     d->weight_bytes += s->weight_bytes - before->weight_bytes;

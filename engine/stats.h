@@ -43,6 +43,9 @@ void stats_count_decode(run_stats *s, const run_stats *before);
 run_stats stats_decode_part(const run_stats *s);
 run_stats stats_batched_part(const run_stats *s);
 
+/* a + b, field by field (decode part included): a target's and its draft's counters. */
+run_stats stats_add(run_stats a, const run_stats *b);
+
 /* after - before, field by field: the cost of one phase (prefill, decode). */
 run_stats stats_delta(const run_stats *after, const run_stats *before);
 

@@ -52,6 +52,8 @@ typedef struct {
     int n_threads;   /* matmul threads; 0 = the physical cores this process may use */
     const char *isa; /* "scalar", "avx2", "avx512", "neon"; NULL = the best of this CPU */
     int repack;      /* 1 = re-lay Q4_0/Q4_1/Q8_0/Q2_K rows 8 at a time at load (faster) */
+    int vocab_only;  /* 1 = the vocabulary alone (any GGUF with tokenizer.ggml.*, such as
+                        llama.cpp's vocab-only files): tokenize and detokenize, no contexts */
 } scarce_model_params;
 
 scarce_model_params scarce_model_default_params(void);
@@ -64,8 +66,9 @@ void scarce_model_close(scarce_model *model); /* NULL is fine; close its context
 /* The message of the last failed call on this model ("" when none; never NULL). */
 const char *scarce_model_error(const scarce_model *model);
 
-int scarce_model_n_vocab(const scarce_model *model);     /* < 0 on a NULL handle */
-int scarce_model_n_ctx_train(const scarce_model *model); /* context the model was trained for */
+int scarce_model_n_vocab(const scarce_model *model); /* < 0 on a NULL handle */
+/* Context the model was trained for, and its matmul threads: 0 for a vocab_only model. */
+int scarce_model_n_ctx_train(const scarce_model *model);
 int scarce_model_n_threads(const scarce_model *model);
 /* Bytes of all weight tensors. */
 uint64_t scarce_model_weight_bytes(const scarce_model *model);
@@ -80,9 +83,18 @@ int scarce_token_eos(const scarce_model *model);
 /* 1 when generation ends at token (EOS, end of turn ...), 0 when not, < 0 on error. */
 int scarce_token_is_eog(const scarce_model *model, int32_t token);
 
-/* Encodes text into at most max_ids ids, BOS first when add_bos. Returns the number of ids
- * or a status (< 0): SCARCE_ERR_ARGUMENT when more than max_ids would be needed. */
-int scarce_tokenize(scarce_model *model, const char *text, int add_bos, int32_t *ids, int max_ids);
+/* The vocabulary entry of token as stored ("\u2581the", "<0x0A>"); NULL when out of range. */
+const char *scarce_token_text(const scarce_model *model, int32_t token);
+
+enum { SCARCE_ADD_BOS = 1, SCARCE_ADD_EOS = 2 };
+/* The SCARCE_ADD_* flags the vocabulary asks for (tokenizer.ggml.add_bos/eos_token), as
+ * llama.cpp's add_special; < 0 on a NULL handle. */
+int scarce_token_add_flags(const scarce_model *model);
+/* Encodes text into at most max_ids ids: BOS first with SCARCE_ADD_BOS, EOS last with
+ * SCARCE_ADD_EOS; special tokens spelled in the text ("<|im_start|>") are their own ids.
+ * Returns the number of ids or a status (< 0): SCARCE_ERR_ARGUMENT when more than max_ids
+ * would be needed. */
+int scarce_tokenize(scarce_model *model, const char *text, int flags, int32_t *ids, int max_ids);
 /* The text of token after prev (-1: none; SentencePiece drops the space of the first
  * piece after BOS). Returns bytes written (NUL added, at most cap-1) or a status. */
 int scarce_token_piece(scarce_model *model, int32_t prev, int32_t token, char *out, size_t cap);
@@ -104,7 +116,8 @@ typedef struct {
 /* llama.cpp's sampling defaults (temp 0.8, top-k 40, top-p 0.95, min-p 0.05), seed 0. */
 scarce_context_params scarce_context_default_params(void);
 
-/* On failure *out is NULL and scarce_model_error(model) says why. */
+/* On failure *out is NULL and scarce_model_error(model) says why (a vocab_only model has
+ * no contexts: SCARCE_ERR_ARGUMENT). */
 int scarce_context_new(scarce_model *model, const scarce_context_params *params,
                        scarce_context **out);
 void scarce_context_free(scarce_context *ctx);

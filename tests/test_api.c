@@ -43,7 +43,7 @@ static int generate_text(scarce_model *m, const scarce_context_params *cp, const
                          int n, text_buf *out) {
     memset(out, 0, sizeof *out);
     int32_t ids[256];
-    int n_ids = scarce_tokenize(m, prompt, 1, ids, 256);
+    int n_ids = scarce_tokenize(m, prompt, SCARCE_ADD_BOS, ids, 256);
     if (n_ids < 0) return n_ids;
     for (int i = 0; i < n_ids; i++) {
         char piece[256];
@@ -207,7 +207,7 @@ TEST(api_eval_sample_and_stats) {
     scarce_context *ctx;
     REQUIRE(scarce_context_new(m, &cp, &ctx) == SCARCE_OK);
     int32_t ids[64];
-    int n = scarce_tokenize(m, PROMPT, 1, ids, 64);
+    int n = scarce_tokenize(m, PROMPT, SCARCE_ADD_BOS, ids, 64);
     REQUIRE(n > 2);
     CHECK_EQ_INT(ids[0], scarce_token_bos(m));
     char text[256];
@@ -317,8 +317,8 @@ TEST(api_errors_on_a_model) {
     check_status(scarce_detokenize(m, story, 2, buf, 4), SCARCE_ERR_ARGUMENT, "small cap",
                  scarce_model_error(m));
     check_status(scarce_token_is_eog(m, -1), SCARCE_ERR_TOKEN, "is_eog id", NULL);
-    check_status(scarce_tokenize(m, "Once upon a time there was", 1, ids, 2), SCARCE_ERR_ARGUMENT,
-                 "tokenize into too few ids", scarce_model_error(m));
+    check_status(scarce_tokenize(m, "Once upon a time there was", SCARCE_ADD_BOS, ids, 2),
+                 SCARCE_ERR_ARGUMENT, "tokenize into too few ids", scarce_model_error(m));
     scarce_context_params cp = scarce_context_default_params();
     scarce_context *ctx = NULL;
     cp.top_p = 2;
@@ -384,4 +384,35 @@ TEST(api_example_python_ctypes) {
     CHECK_MSG(!strncmp(out, PROMPT, strlen(PROMPT)) && strstr(out, "tok/s") && strstr(out, "GB/s"),
               "%s%s", out, err ? err : "");
     free(out), free(err);
+}
+
+/* ---- vocabulary alone ------------------------------------------------------------------- */
+
+TEST(api_vocab_only_tokenizes_and_has_no_contexts) {
+    NEED_SHARED("models/vocab/ggml-vocab-llama-spm.gguf");
+    char err[512];
+    scarce_model *v = NULL;
+    scarce_model_params mp = scarce_model_default_params();
+    mp.vocab_only = 1;
+    REQUIRE(scarce_model_open(shared_path("models/vocab/ggml-vocab-llama-spm.gguf"), &mp, &v, err,
+                              sizeof err) == SCARCE_OK);
+    CHECK_EQ_INT(scarce_model_n_vocab(v), 32000);
+    CHECK_EQ_INT(scarce_model_n_ctx_train(v), 0);
+    CHECK_EQ_INT(scarce_token_add_flags(v) & SCARCE_ADD_BOS, SCARCE_ADD_BOS);
+    int32_t ids[16];
+    int n = scarce_tokenize(v, "Hello world", scarce_token_add_flags(v), ids, 16);
+    REQUIRE(n >= 3);
+    CHECK_EQ_INT(ids[0], scarce_token_bos(v));
+    CHECK(scarce_token_text(v, ids[1]) &&
+          !strcmp(scarce_token_text(v, ids[1]), "\xe2\x96\x81Hello"));
+    CHECK(scarce_token_text(v, 32000) == NULL && scarce_token_text(v, -1) == NULL);
+    char text[64];
+    CHECK(scarce_detokenize(v, ids, n, text, sizeof text) > 0 && !strcmp(text, "Hello world"));
+    scarce_context *ctx = (scarce_context *)1;
+    check_status(scarce_context_new(v, NULL, &ctx), SCARCE_ERR_ARGUMENT, "vocab_only context",
+                 scarce_model_error(v));
+    CHECK(ctx == NULL);
+    check_status(scarce_tokenize(v, "a", 8, ids, 16), SCARCE_ERR_ARGUMENT, "unknown flag",
+                 scarce_model_error(v));
+    scarce_model_close(v);
 }
