@@ -70,9 +70,10 @@ int scarce_model_n_vocab(const scarce_model *model); /* < 0 on a NULL handle */
 /* Context the model was trained for, and its matmul threads: 0 for a vocab_only model. */
 int scarce_model_n_ctx_train(const scarce_model *model);
 int scarce_model_n_threads(const scarce_model *model);
-/* Bytes of all weight tensors. */
+/* Bytes of all weight tensors (0 for NULL or vocab_only). */
 uint64_t scarce_model_weight_bytes(const scarce_model *model);
-/* general.architecture ("llama"); the kernel set its matmuls run ("avx2"). */
+/* general.architecture ("llama"); the kernel set its matmuls run ("avx2"); "" for NULL or
+ * vocab_only. */
 const char *scarce_model_arch(const scarce_model *model);
 const char *scarce_model_isa(const scarce_model *model);
 
