@@ -44,7 +44,7 @@ if unshare -n true 2>/dev/null; then
     elif grep -q "fetch.sh: could not fetch stories260K.gguf .*models/" "$log.run"; then
         say "make run: no default model offline (listed below as missing data):"
         grep "fetch.sh: could not fetch" "$log.run" | sed 's/^/    /'
-        echo "make run|stories260K.gguf is not in the repository and the network is cut" \
+        echo "make run|stories260K.gguf is in neither models/ nor ../shared/models, and the network is cut" \
             >>"$tmp/data_skips"
     else
         say "make run: FAILED without saying where to put the model:"
@@ -84,8 +84,9 @@ if [ -s "$tmp/skips" ]; then
     while IFS='|' read -r name why; do
         printf '%s|%s|%s\n' "$(classify "$why")" "$name" "$why"
     done <"$tmp/skips" | sort | awk -F'|' '
-        $1 != group { group = $1; print "  " group ":" }
-        { print "    " $2 " (" $3 ")" }'
+        $1 != group { group = $1; order[++n] = group }
+        { count[group]++; lines[group] = lines[group] "    " $2 " (" $3 ")\n" }
+        END { for (i = 1; i <= n; i++) printf "  %s: %d\n%s", order[i], count[order[i]], lines[order[i]] }'
     if grep -q . <(while IFS='|' read -r _ why; do
         [ "$(classify "$why")" = UNEXPECTED ] && echo x
     done <"$tmp/skips"); then
