@@ -64,8 +64,9 @@ scarce_model_params scarce_model_default_params(void) {
 
 /* The kernel configuration of params; 0 or a status with errbuf filled. */
 static int model_options_of(const scarce_model_params *p, model_options *o, char *errbuf) {
+    /* the ISA the dispatch table was set up with: the best of this CPU, unless the program
+     * chose one itself before (the scarce tools: $SCARCE_ISA) */
     o->kernels = kernel_config_default();
-    o->kernels.isa = cpu_best_isa();
     if (p->isa) {
         int found = -1;
         for (int i = 0; i < ISA_COUNT && found < 0; i++)

@@ -50,7 +50,8 @@ typedef struct scarce_context scarce_context;
 
 typedef struct {
     int n_threads;   /* matmul threads; 0 = the physical cores this process may use */
-    const char *isa; /* "scalar", "avx2", "avx512", "neon"; NULL = the best of this CPU */
+    const char *isa; /* "scalar", "avx2", "avx512", "neon"; NULL = the process default
+                        (the best of this CPU) */
     int repack;      /* 1 = re-lay Q4_0/Q4_1/Q8_0/Q2_K rows 8 at a time at load (faster) */
     int vocab_only;  /* 1 = the vocabulary alone (any GGUF with tokenizer.ggml.*, such as
                         llama.cpp's vocab-only files): tokenize and detokenize, no contexts */

@@ -416,3 +416,32 @@ TEST(api_vocab_only_tokenizes_and_has_no_contexts) {
                  scarce_model_error(v));
     scarce_model_close(v);
 }
+
+/* ---- the ISA override -------------------------------------------------------------------- */
+
+TEST(api_isa_override) {
+    NEED_SHARED(STORIES);
+    char err[512];
+    scarce_model *m = NULL;
+    scarce_model_params mp = scarce_model_default_params();
+    mp.isa = "scalar", mp.n_threads = 1;
+    REQUIRE(scarce_model_open(shared_path(STORIES), &mp, &m, err, sizeof err) == SCARCE_OK);
+    CHECK(!strcmp(scarce_model_isa(m), "scalar"));
+    scarce_context *ctx;
+    REQUIRE(scarce_context_new(m, NULL, &ctx) == SCARCE_OK);
+    int n_gen = 0;
+    CHECK_EQ_INT(scarce_generate(ctx, PROMPT, 8, NULL, NULL, &n_gen), SCARCE_OK);
+    CHECK(n_gen > 0);
+    scarce_context_free(ctx);
+    scarce_model_close(m);
+    /* avx512 on a CPU without it: refused, naming what is missing */
+    mp.isa = "avx512";
+    int rc = scarce_model_open(shared_path(STORIES), &mp, &m, err, sizeof err);
+    if (rc == SCARCE_OK) {
+        CHECK(!strcmp(scarce_model_isa(m), "avx512"));
+        scarce_model_close(m);
+    } else {
+        check_status(rc, SCARCE_ERR_ISA, "avx512", err);
+        CHECK_MSG(strstr(err, "avx512"), "%s", err);
+    }
+}
