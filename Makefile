@@ -4,6 +4,9 @@
 #               SCARCE_GEMM=blas (our kernels measured faster, kernels/gemm.c); BLAS=0 objects
 #               go to build/<cfg>-noblas so the two builds never mix
 
+# `make` = all (the test-emu512 rules below come first in the file)
+.DEFAULT_GOAL := all
+
 CC      := gcc
 SHARED  ?= ../shared
 MODEL   ?= models/stories260K.gguf
