@@ -52,6 +52,7 @@ struct kernel_ctx {
     float *xt; /* GEMM_OWN's packed activations, xt_bytes */
     size_t xt_bytes;
     gemm_scratch scratch[KERNEL_MAX_THREADS]; /* [0, cfg.threads) allocated */
+    kernel_usage usage;
     char error[160];
 };
 
@@ -156,6 +157,8 @@ int kernel_ctx_set_threads(kernel_ctx *k, int n_threads, char *msg) {
 }
 
 pool_stats kernel_ctx_pool_stats(const kernel_ctx *k) { return pool_get_stats(k->pool); }
+
+kernel_usage kernel_ctx_usage(const kernel_ctx *k) { return k->usage; }
 
 /* Converts B activation rows to the weight type's dot_type into buffer `slot`; returns X
  * itself for f32. */
@@ -291,7 +294,8 @@ static int multi_piece(void *arg, int64_t u0, int64_t u1, int thread) {
     return multi_run(c->jobs, c->n, u0, u1, &c->kc->scratch[thread]);
 }
 
-/* The jobs' rows on the context's threads (parallel = 0: on the caller alone): share k =
+/* The jobs' rows on the context's threads (parallel = 0: on the caller alone; returns the
+ * threads that computed rows, or -1): share k =
  * units [multi_boundary(k), multi_boundary(k + 1)). cfg.steal = 0: static shares only
  * (A/B measurement). */
 static int run_shared(kernel_ctx *kc, const matmul_job *jobs, int n, int parallel) {
@@ -366,10 +370,10 @@ static int chunk_piece(void *arg, int64_t c0, int64_t c1, int thread) {
     return matmul_rows(c->job, c0 * BATCH_CHUNK_ROWS, r1, &c->kc->scratch[thread]);
 }
 
-/* Runs the job on the context's threads (parallel = 0: on the caller alone); -1 when a
- * path fails. */
+/* Runs the job on the context's threads (parallel = 0: on the caller alone): the threads
+ * that computed rows, or -1 when a path fails. */
 static int run_job(kernel_ctx *k, const matmul_job *job, int parallel) {
-    if (!parallel) return matmul_rows(job, 0, job->rows, &k->scratch[0]);
+    if (!parallel) return matmul_rows(job, 0, job->rows, &k->scratch[0]) ? -1 : 1;
     if (job->gemm == GEMM_TILES) return run_shared(k, job, 1, 1);
     /* Large batches are compute-bound: chunks of BATCH_CHUNK_ROWS, one per claim, so a
      * thread whose core is shared with another process does less instead of making
@@ -398,9 +402,11 @@ int matmul(kernel_ctx *k, const qmatrix *W, const float *X, int64_t B, float *Y)
     }
     /* Work scales with weight bytes x tokens; rows must give each thread a slice. */
     double work = (double)W->rows * (double)W->row_bytes * (double)B;
-    if (run_job(k, &job, worth_threads(k, work, W->rows)))
+    const int used = run_job(k, &job, worth_threads(k, work, W->rows));
+    if (used < 0)
         return fail(k, "matmul: a batch panel of %lld columns x %lld tokens does not fit the "
                     "kernel scratch", W->cols, B);
+    k->usage.work += work, k->usage.thread_work += work * used;
     return 0;
 }
 
@@ -445,8 +451,9 @@ int matmul_multi(kernel_ctx *k, const qmatrix *const *W, int n, const float *X, 
             if (matmul(k, W[i], X, B, Y[i])) return -1;
         return 0;
     }
-    if (run_shared(k, jobs, n, worth_threads(k, work, rows)))
-        return fail(k, "matmul_multi: %lld matrices x %lld tokens failed", n, B);
+    const int used = run_shared(k, jobs, n, worth_threads(k, work, rows));
+    if (used < 0) return fail(k, "matmul_multi: %lld matrices x %lld tokens failed", n, B);
+    k->usage.work += work, k->usage.thread_work += work * used;
     return 0;
 }
 

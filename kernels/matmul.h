@@ -57,6 +57,14 @@ int kernel_ctx_set_threads(kernel_ctx *k, int n_threads, char *msg);
 void kernel_ctx_attention(kernel_ctx *k, const attention_args *a);
 /* What the context's thread pool decided so far (pool.h). */
 pool_stats kernel_ctx_pool_stats(const kernel_ctx *k);
+/* How many threads the matmuls really ran on (the pool may run a call on the caller alone,
+ * and a worker may come too late to take part): work = weight bytes x tokens of every call,
+ * thread_work = the same times the threads that computed rows of it, so thread_work / work
+ * is the work-weighted mean thread count. */
+typedef struct {
+    double work, thread_work;
+} kernel_usage;
+kernel_usage kernel_ctx_usage(const kernel_ctx *k);
 /* Why the last call that returned -1 failed. */
 const char *kernel_ctx_error(const kernel_ctx *k);
 

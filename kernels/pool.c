@@ -56,6 +56,7 @@ struct thread_pool {
     _Alignas(64) _Atomic uint64_t state;
     _Atomic int failed;
     _Atomic int worker_cpu; /* the CPU of the last worker to enter a call */
+    _Atomic int helpers;    /* workers that computed items of the current call */
     const pool_task *task;  /* valid for workers that entered the current generation */
     /* the caller's own fields */
     _Alignas(64) uint32_t last_gen;
@@ -163,7 +164,7 @@ static void *worker_main(void *arg) {
         if (!enter(p, seen)) continue;
         atomic_store_explicit(&p->worker_cpu, sched_getcpu(), memory_order_relaxed);
         int rc = 0;
-        work(p, p->task, w->index, &rc);
+        if (work(p, p->task, w->index, &rc) > 0) atomic_fetch_add(&p->helpers, 1);
         if (rc) atomic_store(&p->failed, 1);
         atomic_fetch_sub_explicit(&p->state, 1, memory_order_release); /* leave */
     }
@@ -244,6 +245,7 @@ static void launch(thread_pool *p, const pool_task *t) {
     }
     p->task = t;
     atomic_store_explicit(&p->failed, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->helpers, 0, memory_order_relaxed);
     const uint32_t g = ++p->last_gen;
     atomic_store_explicit(&p->state, (uint64_t)g << 32, memory_order_release);
     atomic_store(&p->gen, g); /* sequentially consistent with the sleepers check below */
@@ -287,11 +289,11 @@ static void score_call(thread_pool *p, int64_t n_items, int64_t mine, double t0,
 int pool_run(thread_pool *p, const pool_task *t) {
     const int n = p->n_threads;
     if (n == 1 || t->n_items <= t->piece || t->n_items >= (int64_t)1 << 32)
-        return t->fn(t->arg, 0, t->n_items, 0);
+        return t->fn(t->arg, 0, t->n_items, 0) ? -1 : 1;
     p->stats.calls++;
     if (!invite(p, t)) {
         p->stats.solo++;
-        return t->fn(t->arg, 0, t->n_items, 0);
+        return t->fn(t->arg, 0, t->n_items, 0) ? -1 : 1;
     }
     launch(p, t);
     int rc = 0;
@@ -300,5 +302,6 @@ int pool_run(thread_pool *p, const pool_task *t) {
     const double t1 = now_seconds();
     join(p, t);
     score_call(p, t->n_items, mine, t0, t1, now_seconds());
-    return rc || atomic_load_explicit(&p->failed, memory_order_relaxed) ? -1 : 0;
+    if (rc || atomic_load_explicit(&p->failed, memory_order_relaxed)) return -1;
+    return (mine > 0) + atomic_load_explicit(&p->helpers, memory_order_relaxed);
 }
