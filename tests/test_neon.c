@@ -7,7 +7,8 @@
 #include "test.h"
 
 TEST(neon_installs_a_kernel_per_claimed_type) {
-    if (!kernels_isa_supported(ISA_NEON)) SKIP("not an aarch64 build: make test-arm runs this");
+    if (!kernels_isa_supported(ISA_NEON))
+        SKIP("the CPU has no NEON (not an aarch64 build): make test-arm runs this");
     REQUIRE(kernels_init("neon", NULL) == 0);
     static const uint32_t claimed[] = {QT_F32,  QT_F16,     QT_BF16,     QT_Q8_0,    QT_Q4_0,
                                        QT_Q4_1, QT_Q5_0,    QT_Q5_1,     QT_IQ4_NL,  QT_Q2_K,
