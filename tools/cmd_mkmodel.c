@@ -14,17 +14,7 @@
 #include "../engine/gguf.h"
 #include "../quant/types.h"
 #include "cli.h"
-
-#define CMD "mkmodel"
-
-typedef struct {
-    const char *out, *vocab, *type_name, *arch_name;
-    const arch_desc *arch;
-    long n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx, n_expert, n_expert_used, seed;
-    long head_dim, n_rot, swa; /* 0 = n_embd / n_head, head_dim, none */
-    long rope_base, rope_freqs, longrope, random_norms; /* the last three: 0/1 */
-    double attn_softcap, final_softcap;                 /* written when > 0 */
-} mk_args;
+#include "mkmodel.h"
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -41,6 +31,7 @@ static void usage(FILE *out) {
             "  a Llama 3.1-style rope_freqs.weight; --longrope 1: Phi-3 rope_factors_long/short\n"
             "  (original context --ctx / 32); --random-norms 1: norms 1 + N(0, 0.1);\n"
             "  --attn-softcap, --final-softcap: gemma2's soft-capping keys.\n");
+    mk_moe_usage(out);
     char names[256];
     arch_names(names, sizeof names);
     fprintf(out, "  architectures: %s\n", names);
@@ -87,23 +78,7 @@ static void fill_normal(rng *r, float *x, int64_t n, float std) {
 
 /* ---- the tensor list ---------------------------------------------------------------------- */
 
-typedef struct {
-    char name[64];
-    uint32_t type;
-    int n_dims;
-    int64_t ne[3];
-    int is_norm; /* all ones (or 1 + noise with --random-norms) */
-    int is_rope_freqs; /* Llama 3.1 frequency factors */
-    float longrope;    /* > 0: Phi-3 style factors 1 + longrope * i */
-} mk_tensor;
-
-typedef struct {
-    mk_tensor *t;
-    int n, cap;
-} tensor_list;
-
-static int add(tensor_list *l, const char *name, int n_dims, int64_t ne0, int64_t ne1,
-               int64_t ne2) {
+int mk_add(tensor_list *l, const char *name, int n_dims, int64_t ne0, int64_t ne1, int64_t ne2) {
     if (l->n == l->cap) {
         l->cap = l->cap ? 2 * l->cap : 64;
         mk_tensor *p = realloc(l->t, l->cap * sizeof *p);
@@ -126,7 +101,8 @@ static int attention_tensors(const mk_args *a, long i, tensor_list *l) {
     const int64_t q_dim = a->n_head * a->head_dim, kv_dim = a->n_head_kv * a->head_dim;
     char nm[64];
     int rc = 0;
-#define T(suffix, nd, x, y) (snprintf(nm, sizeof nm, "blk.%ld." suffix, i), rc |= add(l, nm, nd, x, y, 1))
+#define T(suffix, nd, x, y) (snprintf(nm, sizeof nm, "blk.%ld." suffix, i), rc |= mk_add(l, nm, nd, x, y, 1))
+    if (flags & ARCH_MLA) return mk_mla_tensors(a, i, l);
     T("attn_norm.weight", 1, a->n_embd, 1);
     if (flags & ARCH_FUSED_QKV) {
         T("attn_qkv.weight", 2, a->n_embd, q_dim + 2 * kv_dim);
@@ -140,9 +116,9 @@ static int attention_tensors(const mk_args *a, long i, tensor_list *l) {
         T("attn_k.bias", 1, kv_dim, 1), l->t[l->n - 1].is_norm = 0;
         T("attn_v.bias", 1, kv_dim, 1), l->t[l->n - 1].is_norm = 0;
     }
-    if (flags & ARCH_QK_NORM) {
-        T("attn_q_norm.weight", 1, a->head_dim, 1);
-        T("attn_k_norm.weight", 1, a->head_dim, 1);
+    if (flags & ARCH_QK_NORM) { /* per head, or over all heads (OLMoE) */
+        T("attn_q_norm.weight", 1, flags & ARCH_QK_NORM_FULL ? q_dim : a->head_dim, 1);
+        T("attn_k_norm.weight", 1, flags & ARCH_QK_NORM_FULL ? kv_dim : a->head_dim, 1);
     }
     T("attn_output.weight", 2, q_dim, a->n_embd);
     if (flags & ARCH_POST_NORMS) T("post_attention_norm.weight", 1, a->n_embd, 1);
@@ -154,13 +130,10 @@ static int attention_tensors(const mk_args *a, long i, tensor_list *l) {
 static int ffn_tensors(const mk_args *a, long i, tensor_list *l) {
     char nm[64];
     int rc = 0;
-#define T(suffix, nd, x, y, z) (snprintf(nm, sizeof nm, "blk.%ld." suffix, i), rc |= add(l, nm, nd, x, y, z))
+#define T(suffix, nd, x, y, z) (snprintf(nm, sizeof nm, "blk.%ld." suffix, i), rc |= mk_add(l, nm, nd, x, y, z))
     T("ffn_norm.weight", 1, a->n_embd, 1, 1);
-    if (a->n_expert > 0) {
-        T("ffn_gate_inp.weight", 2, a->n_embd, a->n_expert, 1);
-        T("ffn_gate_exps.weight", 3, a->n_embd, a->n_ff, a->n_expert);
-        T("ffn_up_exps.weight", 3, a->n_embd, a->n_ff, a->n_expert);
-        T("ffn_down_exps.weight", 3, a->n_ff, a->n_embd, a->n_expert);
+    if (a->n_expert > 0 && i >= a->n_dense_lead) {
+        rc |= mk_moe_ffn_tensors(a, i, l);
     } else if (a->arch->flags & ARCH_FUSED_UP) {
         T("ffn_up.weight", 2, a->n_embd, 2 * a->n_ff, 1);
         T("ffn_down.weight", 2, a->n_ff, a->n_embd, 1);
@@ -176,17 +149,17 @@ static int ffn_tensors(const mk_args *a, long i, tensor_list *l) {
 
 /* llama.cpp's tensor names and GGUF shapes (ne[0] = row length = input features). */
 static int build_tensors(const mk_args *a, int64_t n_vocab, tensor_list *l) {
-    int rc = add(l, "token_embd.weight", 2, a->n_embd, n_vocab, 1);
-    rc |= add(l, "output_norm.weight", 1, a->n_embd, 1, 1);
-    if (!(a->arch->flags & ARCH_TIED_OUTPUT)) rc |= add(l, "output.weight", 2, a->n_embd, n_vocab, 1);
+    int rc = mk_add(l, "token_embd.weight", 2, a->n_embd, n_vocab, 1);
+    rc |= mk_add(l, "output_norm.weight", 1, a->n_embd, 1, 1);
+    if (!(a->arch->flags & ARCH_TIED_OUTPUT)) rc |= mk_add(l, "output.weight", 2, a->n_embd, n_vocab, 1);
     if (!rc && a->rope_freqs) {
-        rc |= add(l, "rope_freqs.weight", 1, a->n_rot / 2, 1, 1);
+        rc |= mk_add(l, "rope_freqs.weight", 1, a->n_rot / 2, 1, 1);
         if (!rc) l->t[l->n - 1].is_norm = 0, l->t[l->n - 1].is_rope_freqs = 1;
     }
     if (!rc && a->longrope) { /* Phi-3: factors for contexts past the original, and within */
-        rc |= add(l, "rope_factors_long.weight", 1, a->n_rot / 2, 1, 1);
+        rc |= mk_add(l, "rope_factors_long.weight", 1, a->n_rot / 2, 1, 1);
         if (!rc) l->t[l->n - 1].is_norm = 0, l->t[l->n - 1].longrope = 0.5f;
-        rc |= add(l, "rope_factors_short.weight", 1, a->n_rot / 2, 1, 1);
+        rc |= mk_add(l, "rope_factors_short.weight", 1, a->n_rot / 2, 1, 1);
         if (!rc) l->t[l->n - 1].is_norm = 0, l->t[l->n - 1].longrope = 0.05f;
     }
     for (long i = 0; i < a->n_layer && !rc; i++)
@@ -212,13 +185,13 @@ static void assign_types(tensor_list *l, const quant_type *qt) {
 
 /* ---- metadata ----------------------------------------------------------------------------- */
 
-static void arch_u32(gguf_writer *w, const mk_args *a, const char *suffix, long v) {
+void arch_u32(gguf_writer *w, const mk_args *a, const char *suffix, long v) {
     char key[128];
     snprintf(key, sizeof key, "%s.%s", a->arch->name, suffix);
     gguf_writer_set_u32(w, key, (uint32_t)v);
 }
 
-static void arch_f32(gguf_writer *w, const mk_args *a, const char *suffix, float v) {
+void arch_f32(gguf_writer *w, const mk_args *a, const char *suffix, float v) {
     char key[128];
     snprintf(key, sizeof key, "%s.%s", a->arch->name, suffix);
     gguf_writer_set_f32(w, key, v);
@@ -238,7 +211,14 @@ static void set_keys(gguf_writer *w, const mk_args *a, const quant_type *qt) {
     arch_u32(w, a, "feed_forward_length", a->n_ff);
     arch_u32(w, a, "attention.head_count", a->n_head);
     arch_u32(w, a, "attention.head_count_kv", a->n_head_kv);
-    if (a->head_dim != a->n_embd / a->n_head || (a->arch->flags & ARCH_QK_NORM)) {
+    if (a->arch->flags & ARCH_MLA) { /* the cached latent's widths, then the heads' */
+        arch_u32(w, a, "attention.key_length", a->kv_lora_rank + a->n_rot);
+        arch_u32(w, a, "attention.value_length", a->kv_lora_rank);
+        arch_u32(w, a, "attention.key_length_mla", a->head_dim);
+        arch_u32(w, a, "attention.value_length_mla", a->v_head_dim);
+        arch_u32(w, a, "attention.q_lora_rank", a->q_lora_rank);
+        arch_u32(w, a, "attention.kv_lora_rank", a->kv_lora_rank);
+    } else if (a->head_dim != a->n_embd / a->n_head || (a->arch->flags & ARCH_QK_NORM)) {
         arch_u32(w, a, "attention.key_length", a->head_dim); /* as the Qwen3/Gemma converters */
         arch_u32(w, a, "attention.value_length", a->head_dim);
     }
@@ -257,6 +237,7 @@ static void set_keys(gguf_writer *w, const mk_args *a, const quant_type *qt) {
     if (a->n_expert > 0) {
         arch_u32(w, a, "expert_count", a->n_expert);
         arch_u32(w, a, "expert_used_count", a->n_expert_used);
+        mk_moe_keys(w, a);
     }
     /* the type table's file type of a file of qt (llama.cpp's LLAMA_FTYPE_*, ours >= 200) */
     if (qt->file_type >= 0) gguf_writer_set_u32(w, "general.file_type", (uint32_t)qt->file_type);
@@ -464,7 +445,7 @@ static long *int_flag(mk_args *a, const char *flag, long *hi) {
     if (!strcmp(flag, "--rope-freqs")) return *hi = 1, &a->rope_freqs;
     if (!strcmp(flag, "--longrope")) return *hi = 1, &a->longrope;
     if (!strcmp(flag, "--random-norms")) return *hi = 1, &a->random_norms;
-    return NULL;
+    return mk_moe_int_flag(a, flag, hi);
 }
 
 /* The architecture and what it allows: head size, rope dimensions, window, experts. */
@@ -485,7 +466,7 @@ static int check_arch_args(mk_args *a) {
     if (a->n_expert > 0 && !(a->arch->flags & ARCH_MOE))
         return cli_error(CMD, EXIT_USAGE, "--n-expert: architecture %s has no experts here",
                          a->arch->name);
-    return 0;
+    return mk_moe_check(a);
 }
 
 static int parse_args(int argc, char **argv, mk_args *a) {
@@ -501,7 +482,7 @@ static int parse_args(int argc, char **argv, mk_args *a) {
         if (!(v = cli_value(CMD, argc, argv, &i))) return EXIT_USAGE;
         long lo = field == &a->seed || field == &a->n_expert || field == &a->n_expert_used ||
                           field == &a->swa || field == &a->rope_freqs || field == &a->longrope ||
-                          field == &a->random_norms
+                          field == &a->random_norms || mk_moe_zero_ok(a, field)
                       ? 0
                       : 1;
         if (field) {
@@ -510,6 +491,13 @@ static int parse_args(int argc, char **argv, mk_args *a) {
         else if (!strcmp(argv[i - 1], "--vocab")) a->vocab = v;
         else if (!strcmp(argv[i - 1], "--type")) a->type_name = v;
         else if (!strcmp(argv[i - 1], "--arch")) a->arch_name = v;
+        else if (!strcmp(argv[i - 1], "--expert-weights-scale")) {
+            char *end;
+            a->weights_scale = strtod(v, &end);
+            if (*end || !(a->weights_scale > 0) || a->weights_scale > 1e3)
+                return cli_error(CMD, EXIT_USAGE, "%s %s: expected a number in (0, 1000]",
+                                 argv[i - 1], v);
+        }
         else if (!strcmp(argv[i - 1], "--attn-softcap") || !strcmp(argv[i - 1], "--final-softcap")) {
             char *end;
             double x = strtod(v, &end);

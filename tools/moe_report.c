@@ -77,7 +77,7 @@ void moe_report_bytes(FILE *out, const model *m, const run_stats *rs) {
     fprintf(out, "weights: %.2f MB total, %.2f MB active per token", total / 1e6, active / 1e6);
     if (c->n_expert)
         fprintf(out, " (router + %d of %d experts, %s)", c->n_expert_used, c->n_expert,
-                moe_gating_name(c->expert_gating));
+                c->route_name);
     if (rs->tokens)
         fprintf(out, "; this run read %.2f MB per token", rs->weight_bytes / 1e6 / rs->tokens);
     fputc('\n', out);
