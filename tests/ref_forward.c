@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../quant/types.h"
+#include "ref_moe.h"
 
 struct ref_model {
     const gguf_file *f;
@@ -20,6 +21,10 @@ struct ref_model {
         softcap;
     double *rope_freqs; /* [n_rot/2] or NULL */
     double *kc, *vc;    /* [layer][n_ctx][kv_dim] */
+    int mla;            /* deepseek2: latent attention (ref_moe.c) */
+    ref_mla_shape mla_shape;
+    double *latent;     /* [layer][n_ctx][kv_lora + n_rot] */
+    int chosen[64][REF_MAX_USED], n_chosen[64]; /* MoE: the last token's experts per layer */
 };
 
 static long key_int(const ref_model *r, const char *suffix, long def) {
@@ -77,7 +82,8 @@ ref_model *ref_model_open(const gguf_file *f) {
     r->freq_scale = factor > 0 ? 1.0 / factor : 1.0;
     /* LLAMA_ROPE_TYPE_NEOX for these (llama_model_rope_type), NORM for llama/smollm3 */
     const int gemma2 = is(r, "gemma2"), gemma = gemma2 || is(r, "gemma3");
-    r->neox = gemma || is(r, "qwen2") || is(r, "qwen3") || is(r, "phi3");
+    r->neox = gemma || is(r, "qwen2") || is(r, "qwen3") || is(r, "phi3") || is(r, "qwen2moe") ||
+              is(r, "qwen3moe") || is(r, "olmoe");
     r->gelu = gemma;
     r->embd_scale = gemma ? sqrt((double)r->n_embd) : 1.0;
     r->attn_scale = 1.0 / sqrt((double)r->head_dim);
@@ -102,6 +108,12 @@ ref_model *ref_model_open(const gguf_file *f) {
     size_t kv = (size_t)r->n_layer * r->n_ctx * r->n_head_kv * r->head_dim;
     r->kc = calloc(kv, sizeof(double));
     r->vc = calloc(kv, sizeof(double));
+    if ((r->mla = is(r, "deepseek2"))) {
+        r->mla_shape = ref_mla_read(f, r->arch);
+        r->latent = calloc((size_t)r->n_layer * r->n_ctx *
+                               (r->mla_shape.kv_lora + r->mla_shape.n_rot),
+                           sizeof(double));
+    }
     return r;
 }
 
@@ -110,11 +122,17 @@ void ref_model_free(ref_model *r) {
     free(r->kc);
     free(r->vc);
     free(r->rope_freqs);
+    free(r->latent);
     free(r);
 }
 
 int ref_model_vocab(const ref_model *r) {
     return r->n_vocab;
+}
+
+int ref_model_chosen(const ref_model *r, int l, int *chosen) {
+    memcpy(chosen, r->chosen[l], sizeof(int) * r->n_chosen[l]);
+    return r->n_chosen[l];
 }
 
 static void rms(double *out, const double *x, const double *w, int n, double eps) {
@@ -196,9 +214,17 @@ static void qkv(const ref_model *r, int l, const double *h, double *q, double *k
     mv(v, wv, h, kvd, E, bv);
     double *qn = layer_tensor(r, l, "attn_q_norm.weight"),
            *kn = layer_tensor(r, l, "attn_k_norm.weight");
-    for (int hh = 0; qn && hh < r->n_head; hh++)
+    char name[96];
+    snprintf(name, sizeof name, "blk.%d.attn_q_norm.weight", l);
+    /* a norm as wide as all heads (olmoe) normalises the whole vector at once */
+    const int full = qn && gguf_find_tensor(r->f, name)->ne[0] == qd && qd != r->head_dim;
+    if (full) {
+        rms(q, q, qn, qd, r->eps);
+        rms(k, k, kn, kvd, r->eps);
+    }
+    for (int hh = 0; qn && !full && hh < r->n_head; hh++)
         rms(q + hh * r->head_dim, q + hh * r->head_dim, qn, r->head_dim, r->eps);
-    for (int hh = 0; kn && hh < r->n_head_kv; hh++)
+    for (int hh = 0; kn && !full && hh < r->n_head_kv; hh++)
         rms(k + hh * r->head_dim, k + hh * r->head_dim, kn, r->head_dim, r->eps);
     const int local = is_local(r, l);
     const int use_rope = !(r->no_rope_step && (l + 1) % r->no_rope_step == 0);
@@ -213,8 +239,9 @@ static void qkv(const ref_model *r, int l, const double *h, double *q, double *k
 
 /* The gated FFN of layer l on h, into out[n_embd]: gate/up separate or one ffn_up holding
  * gate rows then up rows (phi3); SiLU or GELU(tanh). */
-static void ffn(const ref_model *r, int l, const double *h, double *out) {
+static void ffn(ref_model *r, int l, const double *h, double *out) {
     const int E = r->n_embd, F = r->n_ff;
+    if ((r->n_chosen[l] = ref_moe_ffn(r->f, r->arch, l, h, E, out, r->chosen[l]))) return;
     double *g = calloc(F, 8), *u = calloc(F, 8);
     double *wg = layer_tensor(r, l, "ffn_gate.weight"), *wu = layer_tensor(r, l, "ffn_up.weight"),
            *wd = layer_tensor(r, l, "ffn_down.weight");
@@ -251,13 +278,22 @@ void ref_model_step(ref_model *r, int token, double *logits) {
                *fn = layer_tensor(r, l, "ffn_norm.weight"),
                *wo = layer_tensor(r, l, "attn_output.weight");
         rms(h, x, an, E, r->eps);
-        qkv(r, l, h, q, k, v);
-        double *kc = r->kc + (size_t)l * r->n_ctx * kvd, *vc = r->vc + (size_t)l * r->n_ctx * kvd;
-        memcpy(kc + (size_t)p * kvd, k, sizeof(double) * kvd);
-        memcpy(vc + (size_t)p * kvd, v, sizeof(double) * kvd);
-        const int local = is_local(r, l);
-        attend(r, o, q, kc, vc, local && p >= r->n_swa ? p - r->n_swa + 1 : 0, p);
-        mv(h, wo, o, E, qd, NULL);
+        if (r->mla) {
+            const ref_mla_shape *ms = &r->mla_shape;
+            double *o_mla = calloc((size_t)ms->n_head * ms->v_mla, 8);
+            ref_mla_attention(r->f, ms, l, p, h,
+                              r->latent + (size_t)l * r->n_ctx * (ms->kv_lora + ms->n_rot), o_mla);
+            mv(h, wo, o_mla, E, ms->n_head * ms->v_mla, NULL);
+            free(o_mla);
+        } else {
+            qkv(r, l, h, q, k, v);
+            double *kc = r->kc + (size_t)l * r->n_ctx * kvd, *vc = r->vc + (size_t)l * r->n_ctx * kvd;
+            memcpy(kc + (size_t)p * kvd, k, sizeof(double) * kvd);
+            memcpy(vc + (size_t)p * kvd, v, sizeof(double) * kvd);
+            const int local = is_local(r, l);
+            attend(r, o, q, kc, vc, local && p >= r->n_swa ? p - r->n_swa + 1 : 0, p);
+            mv(h, wo, o, E, qd, NULL);
+        }
         add_post_normed(r, l, "post_attention_norm.weight", x, h);
         rms(h, x, fn, E, r->eps);
         double *f = calloc(E, 8);

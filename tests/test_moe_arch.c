@@ -1,0 +1,178 @@
+/* test_moe_arch.c - every MoE architecture on a synthetic f32 model made by
+ * `scarce mkmodel --arch`: the forward pass and the chosen experts against the
+ * double-precision reference (tests/ref_forward.c + ref_moe.c), batched prefill against one
+ * token at a time, routing counts, and the weight bytes a token reads (dense + router +
+ * chosen experts, from the tensor table). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../engine/forward.h"
+#include "../engine/moe.h"
+#include "../kernels/cpu.h"
+#include "ref_forward.h"
+#include "test.h"
+
+typedef struct {
+    const char *name, *flags;
+} moe_case;
+
+/* 64 wide, 4 heads, 8 experts of 32 (qwen*moe) or 96 (olmoe), random norms */
+static const moe_case cases[] = {
+    {"qwen3moe", "--arch qwen3moe --head-dim 24 --n-expert-used 3 --n-ff-exp 32"},
+    {"olmoe", "--arch olmoe --n-head-kv 4"},
+    {"qwen2moe", "--arch qwen2moe --n-ff-exp 32 --n-ff-shexp 48"},
+};
+enum { N_CASES = sizeof cases / sizeof *cases, N_TOK = 40 };
+
+#define VOCAB "models/stories260K.gguf"
+
+static model *make_model(const moe_case *c) {
+    char path[512], cmd[1200];
+    snprintf(path, sizeof path, "%s/moe-%s.gguf", test_tmpdir(), c->name);
+    snprintf(cmd, sizeof cmd,
+             "%s mkmodel -o %s --vocab %s --n-embd 64 --n-layer 2 --n-head 4 --n-head-kv 2 "
+             "--n-ff 96 --n-expert 8 --n-expert-used 2 --seed 21 --random-norms 1 %s",
+             scarce_bin(), path, shared_path(VOCAB), c->flags);
+    if (run_cmd(cmd, NULL, NULL)) {
+        test_fail_at(__FILE__, __LINE__, "%s: mkmodel failed: %s", c->name, cmd);
+        return NULL;
+    }
+    scarce_error err = {0};
+    model *m = model_load(path, NULL, &err);
+    CHECK_MSG(m != NULL, "%s: %s", c->name, err.msg);
+    return m;
+}
+
+static void some_tokens(int *t, int n, int vocab) {
+    uint32_t x = 4242;
+    t[0] = 1;
+    for (int i = 1; i < n; i++) {
+        x = x * 1664525u + 1013904223u;
+        t[i] = 3 + (int)((x >> 8) % (uint32_t)(vocab - 3));
+    }
+}
+
+/* One token at a time against the reference: logits and, in every MoE layer, the chosen
+ * experts in order. */
+static void check_reference(const moe_case *c, model *m, const int *t) {
+    scarce_error err = {0};
+    session s;
+    REQUIRE(session_init(&s, m, 128, &err) == 0);
+    s.moe = moe_stats_new(m);
+    ref_model *r = ref_model_open(m->file);
+    const int V = m->cfg.n_vocab, k = m->cfg.n_expert_used;
+    double *ref = malloc(sizeof(double) * V), worst = 0;
+    int routed = 0, differ = 0;
+    for (int i = 0; i < N_TOK; i++) {
+        const float *logits = forward(&s, &t[i], 1, 0, &err);
+        REQUIRE(logits);
+        ref_model_step(r, t[i], ref);
+        for (int v = 0; v < V; v++) worst = fmax(worst, fabs(logits[v] - ref[v]));
+        for (int l = 0; l < m->cfg.n_layer; l++) {
+            int want[16];
+            const int n = ref_model_chosen(r, l, want);
+            if (!n) continue;
+            CHECK_EQ_INT(n, k);
+            routed++;
+            for (int j = 0; j < k; j++) differ += s.moe->last_chosen[(size_t)l * k + j] != want[j];
+        }
+    }
+    CHECK_MSG(worst < 1e-4, "%s: max |logit diff| vs reference %.3g", c->name, worst);
+    CHECK_MSG(routed > 0 && differ == 0, "%s: %d of %d routings differ from the reference",
+              c->name, differ, routed);
+    free(ref);
+    ref_model_free(r);
+    moe_stats_free(s.moe);
+    session_free(&s);
+}
+
+/* Prefill of all N_TOK (with all logits) against one at a time, on this ISA's kernels; the
+ * counts of the batched run sum to n_tokens x k in every MoE layer. */
+static void check_batched(const moe_case *c, model *m, const int *t) {
+    scarce_error err = {0};
+    session a, b;
+    REQUIRE(session_init(&a, m, 128, &err) == 0 && session_init(&b, m, 128, &err) == 0);
+    a.moe = moe_stats_new(m);
+    const float *all = forward(&a, t, N_TOK, 1, &err);
+    REQUIRE(all);
+    double worst = 0;
+    for (int i = 0; i < N_TOK; i++) {
+        const float *one = forward(&b, &t[i], 1, 0, &err);
+        REQUIRE(one);
+        for (int v = 0; v < m->cfg.n_vocab; v++)
+            worst = fmax(worst, fabs(one[v] - all[(size_t)i * m->cfg.n_vocab + v]));
+    }
+    CHECK_MSG(worst < 1e-4, "%s: batched vs one token max diff %.3g", c->name, worst);
+    const int N = m->cfg.n_expert, k = m->cfg.n_expert_used;
+    for (int l = 0; l < m->cfg.n_layer; l++) {
+        uint64_t total = 0;
+        for (int e = 0; e < N; e++) total += a.moe->chosen[(size_t)l * N + e];
+        const uint64_t want = m->layers[l].gate_exps ? (uint64_t)N_TOK * k : 0;
+        CHECK_MSG(total == want, "%s layer %d: %llu choices, expected %llu", c->name, l,
+                  (unsigned long long)total, (unsigned long long)want);
+    }
+    moe_stats_free(a.moe);
+    session_free(&a), session_free(&b);
+}
+
+/* What a token alone must read, from the tensor table: every tensor but token_embd and the
+ * routed experts' (_exps), one embedding row (the whole matrix again when the output is
+ * tied), and k / n_expert of each _exps tensor. */
+static uint64_t table_active_bytes(const model *m) {
+    const gguf_file *f = m->file;
+    const gguf_tensor *embd = gguf_find_tensor(f, "token_embd.weight");
+    uint64_t bytes = embd->bytes / (uint64_t)embd->ne[1];
+    if (!gguf_find_tensor(f, "output.weight")) bytes += embd->bytes;
+    for (uint64_t i = 0; i < f->n_tensors; i++) {
+        const gguf_tensor *t = &f->tensors[i];
+        if (t == embd) continue;
+        bytes += strstr(t->name, "_exps.")
+                     ? t->bytes / (uint64_t)t->ne[2] * (uint64_t)m->cfg.n_expert_used
+                     : t->bytes;
+    }
+    return bytes;
+}
+
+static void check_bytes(const moe_case *c, model *m, const int *t) {
+    scarce_error err = {0};
+    session s;
+    REQUIRE(session_init(&s, m, 16, &err) == 0);
+    REQUIRE(forward(&s, t, 1, 0, &err));
+    const uint64_t want = table_active_bytes(m);
+    CHECK_MSG(s.stats.weight_bytes == want, "%s: %llu bytes read, the table says %llu", c->name,
+              (unsigned long long)s.stats.weight_bytes, (unsigned long long)want);
+    CHECK_EQ_INT(moe_active_bytes(m), want);
+    session_free(&s);
+}
+
+static void each_case(void (*check)(const moe_case *, model *, const int *)) {
+    for (int i = 0; i < N_CASES; i++) {
+        model *m = make_model(&cases[i]);
+        if (!m) continue;
+        int t[N_TOK];
+        some_tokens(t, N_TOK, m->cfg.n_vocab);
+        check(&cases[i], m, t);
+        model_free(m);
+    }
+}
+
+TEST(moe_arch_forward_and_routing_match_reference) {
+    NEED_SHARED(VOCAB);
+    kernels_init("scalar", NULL);
+    each_case(check_reference);
+    kernels_init(NULL, NULL);
+}
+
+TEST(moe_arch_batched_equals_one_token_and_counts) {
+    NEED_SHARED(VOCAB);
+    kernels_init(NULL, NULL);
+    each_case(check_batched);
+}
+
+TEST(moe_arch_bytes_per_token_are_active_bytes) {
+    NEED_SHARED(VOCAB);
+    kernels_init(NULL, NULL);
+    each_case(check_bytes);
+}
