@@ -49,6 +49,13 @@ static const arch_desc table[] = {
      .flags = ARCH_QKV_BIAS | ARCH_MOE | ARCH_EXPERTS | ARCH_SHEXP | ARCH_SHEXP_GATE,
      .rope = ROPE_NEOX,
      .moe_ff_per_used = 1},
+    /* DeepSeek-V2/V3 (and Moonlight, GLM-4.7-Flash...): latent attention, shared experts,
+     * leading dense layers; the file states its routing (softmax or sigmoid, renormalised
+     * or not, scale, groups). Rope on consecutive pairs. */
+    {.name = "deepseek2",
+     .flags = ARCH_MLA | ARCH_MOE | ARCH_EXPERTS | ARCH_SHEXP,
+     .rope = ROPE_NORM,
+     .moe_reads_keys = 1},
 };
 
 enum { N_ARCH = sizeof table / sizeof *table };

@@ -20,6 +20,7 @@
 
 #include "../kernels/ops.h"
 #include "machine.h"
+#include "mla.h"
 #include "moe.h"
 
 #define BATCH_CAP FORWARD_BATCH_CAP /* tokens per pass; longer inputs are split */
@@ -40,7 +41,11 @@ int session_init(session *s, const model *m, int n_ctx, scarce_error *err) {
     s->n_layer_run = c->n_layer;
     if (n_ctx <= 0) n_ctx = c->n_ctx_train;
     const int kv_dim = c->n_head_kv * c->head_dim, q_dim = c->n_head * c->head_dim;
-    if (kvcache_init(&s->cache, c->n_layer, n_ctx, kv_dim, err)) return -1;
+    /* latent attention caches one row of kv_lora_rank + n_rot per position, no values */
+    const int mla = c->desc->flags & ARCH_MLA;
+    if (kvcache_init(&s->cache, c->n_layer, n_ctx, mla ? mla_cache_width(c) : kv_dim,
+                     mla ? 0 : kv_dim, err))
+        return -1;
     run_state *rs = &s->rs;
     const size_t B = BATCH_CAP, ff = (size_t)c->n_ff_max;
     rs->batch_cap = BATCH_CAP;
@@ -151,6 +156,7 @@ static int attention_block(session *s, int l, int B, int pos0, scarce_error *err
     for (int b = 0; b < B; b++)
         rmsnorm(rs->xb + (size_t)b * c->n_embd, rs->x + (size_t)b * c->n_embd, w->attn_norm,
                 c->n_embd, c->rms_eps);
+    if (c->desc->flags & ARCH_MLA) return mla_attention(s, l, B, pos0, err);
     const char *const qkv_names[3] = {w->fused_qkv ? "attn_qkv" : "attn_q",
                                       w->fused_qkv ? NULL : "attn_k",
                                       w->fused_qkv ? NULL : "attn_v"};

@@ -137,7 +137,8 @@ static int read_config(model *m, scarce_error *err) {
         get_int(m, "expert_count", 0, &c->n_expert, 0, err) ||
         get_int(m, "expert_used_count", 0, &c->n_expert_used, 0, err))
         return -1;
-    if (read_heads(m, err) || read_rope(m, err) || read_arch_numbers(m, err) ||
+    if ((c->desc->flags & ARCH_MLA ? mla_read_config(m, err) : read_heads(m, err)) ||
+        read_rope(m, err) || read_arch_numbers(m, err) ||
         get_float(m, "attention.layer_norm_rms_epsilon", &c->rms_eps, err))
         return -1;
     return model_read_moe(m, err);
@@ -227,6 +228,7 @@ static int bind_attention(model *m, int l, scarce_error *err) {
     const model_config *c = &m->cfg;
     const unsigned flags = c->desc->flags;
     layer_weights *w = &m->layers[l];
+    if (flags & ARCH_MLA) return mla_bind_layer(m, l, err);
     const int64_t q_dim = (int64_t)c->n_head * c->head_dim;
     const int64_t kv_dim = (int64_t)c->n_head_kv * c->head_dim;
     char name[96];

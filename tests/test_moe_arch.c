@@ -23,6 +23,16 @@ static const moe_case cases[] = {
     {"qwen3moe", "--arch qwen3moe --head-dim 24 --n-expert-used 3 --n-ff-exp 32"},
     {"olmoe", "--arch olmoe --n-head-kv 4"},
     {"qwen2moe", "--arch qwen2moe --n-ff-exp 32 --n-ff-shexp 48"},
+    /* DeepSeek-V2-Lite style: q without bottleneck, softmax, one leading dense layer */
+    {"deepseek2", "--arch deepseek2 --n-layer 3 --leading-dense 1 --n-ff-exp 32 "
+                  "--kv-lora-rank 32 --head-dim 24 --n-rot 8 --v-head-dim 16"},
+    /* V3 style: q bottleneck, sigmoid, renormalised and scaled, 2 shared experts, 2 of 4
+     * groups, selection bias */
+    {"deepseek3", "--arch deepseek2 --n-layer 3 --leading-dense 1 --n-ff-exp 32 "
+                  "--kv-lora-rank 32 --q-lora-rank 24 --head-dim 24 --n-rot 8 --v-head-dim 16 "
+                  "--n-expert-shared 2 --gating 2 --expert-weights-norm 1 "
+                  "--expert-weights-scale 2.5 --expert-groups 4 --expert-groups-used 2 "
+                  "--probs-bias 1"},
 };
 enum { N_CASES = sizeof cases / sizeof *cases, N_TOK = 40 };
 
@@ -175,4 +185,38 @@ TEST(moe_arch_bytes_per_token_are_active_bytes) {
     NEED_SHARED(VOCAB);
     kernels_init(NULL, NULL);
     each_case(check_bytes);
+}
+
+/* deepseek2: the cache holds the latent (kv_lora_rank + n_rot floats per layer and
+ * position, no values), and a prompt past 2 x the batch in one call (three internal
+ * passes) gives the reference's logits for its last token. */
+TEST(moe_arch_deepseek2_latent_cache_and_long_context) {
+    NEED_SHARED(VOCAB);
+    kernels_init("scalar", NULL);
+    model *m = make_model(&cases[4]);
+    if (!m) return;
+    scarce_error err = {0};
+    session s;
+    enum { N = 2 * FORWARD_BATCH_CAP + 12 };
+    REQUIRE(session_init(&s, m, N + 4, &err) == 0);
+    const model_config *c = &m->cfg;
+    CHECK_EQ_INT(s.cache.kv_dim, c->n_lora_kv + c->n_rot);
+    CHECK_EQ_INT(s.cache.kv_dim, 40);
+    CHECK_EQ_INT(s.cache.v_dim, 0);
+    CHECK(s.cache.v == NULL);
+    CHECK_EQ_INT(kvcache_bytes_per_pos(&s.cache), (size_t)c->n_layer * 40 * sizeof(float));
+    int t[N];
+    some_tokens(t, N, c->n_vocab);
+    const float *logits = forward(&s, t, N, 0, &err);
+    REQUIRE(logits);
+    ref_model *r = ref_model_open(m->file);
+    double *ref = malloc(sizeof(double) * c->n_vocab), worst = 0;
+    for (int i = 0; i < N; i++) ref_model_step(r, t[i], ref);
+    for (int v = 0; v < c->n_vocab; v++) worst = fmax(worst, fabs(logits[v] - ref[v]));
+    CHECK_MSG(worst < 1e-4, "deepseek2 after %d tokens: max |logit diff| %.3g", N, worst);
+    free(ref);
+    ref_model_free(r);
+    session_free(&s);
+    model_free(m);
+    kernels_init(NULL, NULL);
 }

@@ -210,7 +210,8 @@ static void set_keys(gguf_writer *w, const mk_args *a, const quant_type *qt) {
     arch_u32(w, a, "block_count", a->n_layer);
     arch_u32(w, a, "feed_forward_length", a->n_ff);
     arch_u32(w, a, "attention.head_count", a->n_head);
-    arch_u32(w, a, "attention.head_count_kv", a->n_head_kv);
+    /* latent attention is one shared key/value head for llama.cpp (its converter writes 1) */
+    arch_u32(w, a, "attention.head_count_kv", a->arch->flags & ARCH_MLA ? 1 : a->n_head_kv);
     if (a->arch->flags & ARCH_MLA) { /* the cached latent's widths, then the heads' */
         arch_u32(w, a, "attention.key_length", a->kv_lora_rank + a->n_rot);
         arch_u32(w, a, "attention.value_length", a->kv_lora_rank);
