@@ -220,3 +220,71 @@ TEST(moe_arch_deepseek2_latent_cache_and_long_context) {
     model_free(m);
     kernels_init(NULL, NULL);
 }
+
+/* ---- bad files: one error line, exit 1 ---------------------------------------------------- */
+
+/* src with key (u32) set to value (key NULL: none) and without tensor drop (NULL: none). */
+static int rewrite(const char *src, const char *dst, const char *key, uint32_t value,
+                   const char *drop) {
+    scarce_error err = {0};
+    gguf_file *f = gguf_open(src, &err);
+    if (!f) return -1;
+    gguf_writer *w = gguf_writer_new();
+    for (uint64_t i = 0; i < f->n_kv; i++)
+        if (!key || strcmp(f->kv[i].key, key)) gguf_writer_copy_kv(w, &f->kv[i]);
+    if (key && value) gguf_writer_set_u32(w, key, value); /* 0: the key removed */
+    int rc = 0;
+    for (int pass = 0; pass < 2 && !rc; pass++) {
+        for (uint64_t i = 0; i < f->n_tensors && !rc; i++) {
+            const gguf_tensor *t = &f->tensors[i];
+            if (drop && !strcmp(t->name, drop)) continue;
+            rc = pass == 0 ? gguf_writer_add_tensor(w, t->name, t->type, t->n_dims, t->ne, &err)
+                           : gguf_writer_write(w, t->data, t->bytes, &err);
+        }
+        if (pass == 0 && !rc) rc = gguf_writer_open(w, dst, &err);
+    }
+    rc = rc || gguf_writer_finish(w, &err);
+    gguf_writer_free(w);
+    gguf_close(f);
+    return rc ? -1 : 0;
+}
+
+/* `scarce run` on a bad variant of case c's file: exit 1, one stderr line naming `names`. */
+static void check_bad(const moe_case *c, const char *key, uint32_t value, const char *drop,
+                      const char *names) {
+    char good[512], bad[600], cmd[1400];
+    model *m = make_model(c); /* writes tmpdir/moe-<name>.gguf */
+    if (!m) return;
+    model_free(m);
+    snprintf(good, sizeof good, "%s/moe-%s.gguf", test_tmpdir(), c->name);
+    snprintf(bad, sizeof bad, "%s/bad-moe.gguf", test_tmpdir());
+    REQUIRE(rewrite(good, bad, key, value, drop) == 0);
+    snprintf(cmd, sizeof cmd, "%s run -m %s -p hello -n 1", scarce_bin(), bad);
+    char *err = NULL;
+    const int code = run_cmd(cmd, NULL, &err);
+    int lines = 0;
+    for (const char *p = err; p && *p; p++) lines += *p == '\n';
+    CHECK_MSG(code == 1 && lines == 1 && err && strstr(err, names),
+              "%s (%s %u, drop %s): exit %d, %d lines, want '%s': %s", c->name,
+              key ? key : "-", value, drop ? drop : "-", code, lines, names, err ? err : "");
+    free(err);
+}
+
+TEST(moe_arch_bad_files_one_line) {
+    NEED_SHARED(VOCAB);
+    kernels_init(NULL, NULL);
+    /* metadata says 6 experts, the tensors hold 8 */
+    check_bad(&cases[2], "qwen2moe.expert_count", 6, NULL, "blk.0.ffn_gate_inp.weight");
+    /* top-k beyond the experts */
+    check_bad(&cases[0], "qwen3moe.expert_used_count", 9, NULL, "expert_used_count 9");
+    /* an MoE architecture without experts */
+    check_bad(&cases[1], "olmoe.expert_count", 0, NULL, "olmoe.expert_count is missing");
+    /* missing shared expert, missing shared expert gate */
+    check_bad(&cases[2], NULL, 0, "blk.1.ffn_gate_shexp.weight", "blk.1.ffn_gate_shexp.weight");
+    check_bad(&cases[2], NULL, 0, "blk.0.ffn_gate_inp_shexp.weight",
+              "blk.0.ffn_gate_inp_shexp.weight");
+    check_bad(&cases[3], NULL, 0, "blk.2.ffn_down_shexp.weight", "blk.2.ffn_down_shexp.weight");
+    /* latent attention: a missing per-head matrix; groups that do not divide the experts */
+    check_bad(&cases[3], NULL, 0, "blk.0.attn_k_b.weight", "blk.0.attn_k_b.weight");
+    check_bad(&cases[4], "deepseek2.expert_group_count", 3, NULL, "expert_group_count 3");
+}
