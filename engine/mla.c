@@ -163,7 +163,8 @@ int mla_attention(session *s, int l, int B, int pos0, scarce_error *err) {
     const int W = mla_cache_width(c), R = c->n_lora_kv, H = c->n_head;
     const int k_mla = c->n_embd_head_k_mla, nope = k_mla - c->n_rot, v = c->n_embd_head_v_mla;
     const rope_params rp = {.n_rot = c->n_rot, .neox = c->rope_neox, .freq_base = w->rope_base,
-                            .freq_scale = w->rope_scale, .attn_factor = c->rope_attn_factor};
+                            .freq_scale = w->rope_scale, .attn_factor = c->rope_attn_factor,
+                            .freq_factors = m->rope_freqs}; /* YaRN's, when the file has it */
     mla_scratch sc;
     if (scratch_alloc(&sc, c, B))
         return scarce_fail(err, "blk.%d: out of memory for latent attention (%d tokens)", l, B);

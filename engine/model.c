@@ -68,9 +68,27 @@ static int read_heads(model *m, scarce_error *err) {
     return 0;
 }
 
+/* YaRN's magnitude, and DeepSeek's score scale (src/models/deepseek2.cpp: kq_scale =
+ * mscale^2 / sqrt(key_length_mla) with its yarn_log_multiplier, stored / 0.1). */
+static int read_yarn(model *m, const char *type, scarce_error *err) {
+    model_config *c = &m->cfg;
+    const float factor = 1.0f / c->rope_freq_scale, ln = logf(factor);
+    float log_mul = 0.0f;
+    const int mla = c->desc->flags & ARCH_MLA;
+    if (mla && get_float(m, "rope.scaling.yarn_log_multiplier", &log_mul, err)) return -1;
+    log_mul /= 0.1f;
+    c->rope_yarn = type && !strcmp(type, "yarn") && factor != 1.0f;
+    const float a = c->rope_yarn ? yarn_attn_factor(factor, c->rope_attn_factor, log_mul, mla)
+                                 : c->rope_attn_factor;
+    if (c->rope_yarn) c->rope_attn_factor = a * (1.0f + 0.1f * ln); /* ggml's own factor */
+    c->attn_mscale = mla ? a * (1.0f + 0.1f * ln) * (1.0f + 0.1f * log_mul * ln) : 1.0f;
+    return 0;
+}
+
 /* Rope base and scaling as llama.cpp reads them (llama_model::load_hparams): linear
  * scaling divides positions by rope.scaling.factor; "longrope" (Phi-3) is frequency
- * factors plus attn_factor; YaRN is not implemented and refused. */
+ * factors plus attn_factor; YaRN (engine/yarn.c) becomes frequency factors and a
+ * magnitude (and, for DeepSeek's latent attention, a score scale). */
 static int read_rope(model *m, scarce_error *err) {
     model_config *c = &m->cfg;
     char buf[128];
@@ -78,8 +96,9 @@ static int read_rope(model *m, scarce_error *err) {
     c->rope_neox = c->desc->rope == ROPE_NEOX;
     c->n_ctx_orig = c->n_ctx_train;
     const char *type = gguf_get_str(m->file, arch_key(m, "rope.scaling.type", buf));
-    if (type && strcmp(type, "none") && strcmp(type, "linear") && strcmp(type, "longrope"))
-        return scarce_fail(err, "%s: %s = '%s' is not supported (none, linear, longrope)",
+    if (type && strcmp(type, "none") && strcmp(type, "linear") && strcmp(type, "longrope") &&
+        strcmp(type, "yarn"))
+        return scarce_fail(err, "%s: %s = '%s' is not supported (none, linear, longrope, yarn)",
                            m->file->path, buf, type);
     float factor = 0.0f;
     if (get_float(m, "rope.freq_base", &c->rope_freq_base, err) ||
@@ -92,7 +111,7 @@ static int read_rope(model *m, scarce_error *err) {
         return scarce_fail(err, "%s: rope.freq_base %g / rope.scaling.factor %g out of range",
                            m->file->path, c->rope_freq_base, factor);
     if (factor > 0.0f && !(type && !strcmp(type, "none"))) c->rope_freq_scale = 1.0f / factor;
-    return 0;
+    return read_yarn(m, type, err);
 }
 
 /* What the architecture row implies: activation, embedding and attention scales, window. */
@@ -101,7 +120,7 @@ static int read_arch_numbers(model *m, scarce_error *err) {
     const arch_desc *d = c->desc;
     c->ffn_act = d->ffn;
     c->embd_scale = d->flags & ARCH_EMBD_SCALE ? sqrtf((float)c->n_embd) : 1.0f;
-    c->attn_scale = 1.0f / sqrtf((float)c->head_dim);
+    c->attn_scale = c->attn_mscale * c->attn_mscale / sqrtf((float)c->head_dim);
     if (d->attn_scale_embd_layers && c->n_layer == d->attn_scale_embd_layers)
         c->attn_scale = 1.0f / sqrtf((float)(c->n_embd / c->n_head));
     c->attn_softcap = d->attn_softcap, c->final_softcap = d->final_softcap;
@@ -338,12 +357,21 @@ static int layer_attention(model *m, scarce_error *err) {
 
 /* Frequency factors of rope: Llama 3.x rope_freqs, Phi-3 rope_factors_long/short. */
 static int bind_rope_factors(model *m, scarce_error *err) {
-    const int64_t n = m->cfg.n_rot / 2;
-    return bind_optional(m, "rope_freqs.weight", n, &m->rope_freqs, err) ||
-                   bind_optional(m, "rope_factors_long.weight", n, &m->rope_long, err) ||
-                   bind_optional(m, "rope_factors_short.weight", n, &m->rope_short, err)
-               ? -1
-               : 0;
+    const model_config *c = &m->cfg;
+    const int64_t n = c->n_rot / 2;
+    if (bind_optional(m, "rope_freqs.weight", n, &m->rope_freqs, err) ||
+        bind_optional(m, "rope_factors_long.weight", n, &m->rope_long, err) ||
+        bind_optional(m, "rope_factors_short.weight", n, &m->rope_short, err))
+        return -1;
+    if (!c->rope_yarn) return 0;
+    /* YaRN as factors (on top of rope_freqs when both), applied with freq_scale 1 */
+    if (!m->rope_freqs && !(m->rope_freqs = malloc(n * sizeof(float))))
+        return scarce_fail(err, "out of memory");
+    for (int64_t i = 0; !gguf_find_tensor(m->file, "rope_freqs.weight") && i < n; i++)
+        m->rope_freqs[i] = 1.0f;
+    yarn_factors(m->rope_freqs, c->n_rot, c->n_ctx_orig, c->rope_freq_base, c->rope_freq_scale);
+    for (int l = 0; l < c->n_layer; l++) m->layers[l].rope_scale = 1.0f;
+    return 0;
 }
 
 /* Calls fn(matrix, arg) on every matrix used as a matmul weight. token_embd is read row by

@@ -32,11 +32,14 @@ typedef struct {
     int n_ctx_train; /* context length the model was trained with */
     int n_rot;       /* rope dimensions (head_dim unless the file says otherwise) */
     float rope_freq_base;   /* global layers' base (local ones: layer_weights.rope_base) */
-    float rope_freq_scale;  /* 1 / rope.scaling.factor (linear scaling; 1 = none) */
+    float rope_freq_scale;  /* 1 / rope.scaling.factor (linear scaling; 1 = none; YaRN's
+                               scaling is in model.rope_freqs, layers rope with scale 1) */
     float rope_attn_factor; /* rope.scaling.attn_factor: scales rotated values (Phi-3) */
     int rope_neox;          /* rope pairs (x[i], x[i + n_rot/2]) instead of (x[2i], x[2i+1]) */
     int n_ctx_orig;         /* rope.scaling.original_context_length: above it Phi-3 uses its
                                long rope factors */
+    int rope_yarn;          /* YaRN (engine/yarn.c): model.rope_freqs holds its factors */
+    float attn_mscale;      /* scores times attn_mscale^2 (DeepSeek's YaRN mscale; 1 = none) */
     float rms_eps;
     float embd_scale;       /* embeddings are multiplied by it (Gemma: sqrt(n_embd)) */
     float attn_scale;       /* attention scores are q.k times it (1/sqrt(head_dim) mostly) */

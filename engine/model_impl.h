@@ -33,4 +33,10 @@ void model_count_bytes(model *m);
 int mla_read_config(model *m, scarce_error *err);
 int mla_bind_layer(model *m, int l, scarce_error *err);
 
+/* yarn.c: factors[i] *= 1 / YaRN's per-pair scale (see yarn.c); the attention factor
+ * llama.cpp hands ggml (before ggml's own 1 + 0.1 ln factor). log_mul_own: DeepSeek's
+ * yarn_log_multiplier is both mscale and mscale_all_dim. */
+void yarn_factors(float *factors, int n_rot, int n_ctx_orig, float base, float freq_scale);
+float yarn_attn_factor(float factor, float rope_attn_factor, float log_mul, int log_mul_own);
+
 #endif

@@ -20,6 +20,7 @@ struct ref_model {
     double eps, base, base_swa, freq_scale, attn_factor, embd_scale, attn_scale, attn_softcap,
         softcap;
     double *rope_freqs; /* [n_rot/2] or NULL */
+    int yarn, n_ctx_orig; /* rope.scaling.type yarn over original_context_length */
     double *kc, *vc;    /* [layer][n_ctx][kv_dim] */
     int mla;            /* deepseek2: latent attention (ref_moe.c) */
     ref_mla_shape mla_shape;
@@ -96,6 +97,12 @@ ref_model *ref_model_open(const gguf_file *f) {
     r->attn_softcap = gemma2 ? key_float(r, "attn_logit_softcapping", 50.0) : 0.0;
     r->softcap = gemma ? key_float(r, "final_logit_softcapping", gemma2 ? 30.0 : 0.0) : 0.0;
     r->attn_factor = key_float(r, "rope.scaling.attn_factor", 1.0);
+    char type_key[128];
+    snprintf(type_key, sizeof type_key, "%s.rope.scaling.type", r->arch);
+    const char *type = gguf_get_str(f, type_key);
+    r->yarn = type && !strcmp(type, "yarn");
+    r->n_ctx_orig = (int)key_int(r, "rope.scaling.original_context_length",
+                                 key_int(r, "context_length", 2048));
     r->n_vocab = (int)gguf_find_tensor(f, "token_embd.weight")->ne[1];
     r->n_ctx = 256;
     /* Llama 3 factors; else Phi-3's long ones when the context passes the original */
@@ -151,17 +158,18 @@ static void mv(double *y, const double *W, const double *x, int rows, int cols, 
     }
 }
 
-/* ggml_rope_ext without YaRN: pair j turns by pos * scale * base^(-2j/n_rot) / factor_j;
+/* ggml_rope_ext: pair j turns by pos * scale * base^(-2j/n_rot) / factor_j (YaRN: ref_moe.c);
  * the pair is (2j, 2j+1) (normal) or (j, j + n_rot/2) (NeoX). */
 static void rot(const ref_model *r, double *v, int n_heads, int pos, double base, double scale) {
     const int hd = r->head_dim, half = r->n_rot / 2;
     for (int h = 0; h < n_heads; h++)
         for (int j = 0; j < half; j++) {
-            double th = scale * pos * pow(base, -2.0 * j / r->n_rot);
-            if (r->rope_freqs) th /= r->rope_freqs[j];
+            double mag = r->attn_factor;
+            const double th = ref_rope_theta(j, r->n_rot, pos, base, scale, r->rope_freqs, r->yarn,
+                                             r->n_ctx_orig, &mag);
             int i0 = r->neox ? j : 2 * j, i1 = r->neox ? j + half : 2 * j + 1;
             double a = v[h * hd + i0], b = v[h * hd + i1];
-            double c = cos(th) * r->attn_factor, s = sin(th) * r->attn_factor;
+            double c = cos(th) * mag, s = sin(th) * mag;
             v[h * hd + i0] = a * c - b * s;
             v[h * hd + i1] = a * s + b * c;
         }

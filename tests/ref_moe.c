@@ -180,8 +180,44 @@ int ref_moe_ffn(const gguf_file *f, const char *arch, int l, const double *h, in
     return k;
 }
 
+double ref_rope_theta(int j, int n_rot, int pos, double base, double scale, const double *ff,
+                      int yarn, int n_ctx_orig, double *mag) {
+    double extrap = pos * pow(base, -2.0 * j / n_rot);
+    if (ff) extrap /= ff[j];
+    if (!yarn) return scale * extrap;
+    /* the pairs that turn 32 and 1 times over the original context bound the ramp */
+    const double lo = fmax(0, floor(n_rot * log(n_ctx_orig / (32 * 2 * M_PI)) / (2 * log(base))));
+    const double hi = fmin(n_rot - 1, ceil(n_rot * log(n_ctx_orig / (2 * M_PI)) / (2 * log(base))));
+    const double ramp = 1 - fmin(1, fmax(0, (j - lo) / fmax(0.001, hi - lo)));
+    *mag *= 1 + 0.1 * log(1 / scale);
+    return scale * extrap * (1 - ramp) + extrap * ramp;
+}
+
+static const char *rope_type(const gguf_file *f, const char *arch) {
+    char k[128];
+    snprintf(k, sizeof k, "%s.rope.scaling.type", arch);
+    return gguf_get_str(f, k);
+}
+
 ref_mla_shape ref_mla_read(const gguf_file *f, const char *arch) {
-    return (ref_mla_shape){.n_embd = (int)key(f, arch, "embedding_length", 0),
+    const double factor = keyf(f, arch, "rope.scaling.factor", 1.0);
+    const char *type = rope_type(f, arch);
+    const int yarn = type && !strcmp(type, "yarn");
+    /* deepseek2.cpp: kq_scale = mscale^2 / sqrt(k_mla), mscale = attn_factor (1 + 0.1 ln f)
+     * (1 + 0.1 log_mul ln f); attn_factor is 1 / (1 + 0.1 ln f) with YaRN and the file's
+     * yarn_log_multiplier (stored as 0.1 log_mul), else 1 (rope.scaling.attn_factor absent) */
+    const double lm = keyf(f, arch, "rope.scaling.yarn_log_multiplier", 0.0) / 0.1, ln = log(factor);
+    double attn = 1;
+    if (yarn && factor > 1)
+        attn = (lm != 0 ? 1.0 : 1 + 0.1 * ln) / (1 + 0.1 * ln);
+    const double ms = attn * (1 + 0.1 * ln) * (1 + 0.1 * lm * ln);
+    return (ref_mla_shape){.freq_scale = 1 / factor,
+                           .rope_attn = attn,
+                           .yarn = yarn,
+                           .n_ctx_orig = (int)key(f, arch, "rope.scaling.original_context_length",
+                                                  key(f, arch, "context_length", 2048)),
+                           .kq_scale = ms * ms / sqrt((double)key(f, arch, "attention.key_length_mla", 1)),
+                           .n_embd = (int)key(f, arch, "embedding_length", 0),
                            .n_head = (int)key(f, arch, "attention.head_count", 0),
                            .n_rot = (int)key(f, arch, "rope.dimension_count", 0),
                            .kv_lora = (int)key(f, arch, "attention.kv_lora_rank", 0),
@@ -199,12 +235,16 @@ static void rms_in_place(double *x, int n, const double *w, double eps) {
     for (int i = 0; i < n; i++) x[i] *= s * w[i];
 }
 
-/* deepseek2 ropes consecutive pairs (LLAMA_ROPE_TYPE_NORM) */
-static void rope_pairs(double *v, int n_rot, int pos, double base) {
-    for (int j = 0; j < n_rot / 2; j++) {
-        const double th = pos * pow(base, -2.0 * j / n_rot), a = v[2 * j], b = v[2 * j + 1];
-        v[2 * j] = a * cos(th) - b * sin(th);
-        v[2 * j + 1] = a * sin(th) + b * cos(th);
+/* deepseek2 ropes consecutive pairs (LLAMA_ROPE_TYPE_NORM); YaRN's attn_factor here is
+ * the 1 / (1 + 0.1 ln f) that ggml's own factor cancels when the file has a log_mul */
+static void rope_pairs(const ref_mla_shape *s, double *v, int pos) {
+    for (int j = 0; j < s->n_rot / 2; j++) {
+        double mag = s->rope_attn;
+        const double th = ref_rope_theta(j, s->n_rot, pos, s->base, s->freq_scale, NULL, s->yarn,
+                                         s->n_ctx_orig, &mag);
+        const double a = v[2 * j], b = v[2 * j + 1];
+        v[2 * j] = (a * cos(th) - b * sin(th)) * mag;
+        v[2 * j + 1] = (a * sin(th) + b * cos(th)) * mag;
     }
 }
 
@@ -235,7 +275,7 @@ void ref_mla_attention(const gguf_file *f, const ref_mla_shape *s, int l, int po
     double *c = cache + (size_t)pos * row;
     matvec(c, wkv, h, row, s->n_embd);
     rms_in_place(c, R, na, s->eps);
-    rope_pairs(c + R, s->n_rot, pos, s->base);
+    rope_pairs(s, c + R, pos);
     /* expanded: per head, k_nope_t = W_kb^T c_t and v_t = W_vb c_t from every cached latent */
     double *wkb = blk(f, l, "attn_k_b.weight", 0, (int64_t)R * s->n_head);
     double *wvb = blk(f, l, "attn_v_b.weight", 0, (int64_t)s->v_mla * s->n_head);
@@ -243,7 +283,7 @@ void ref_mla_attention(const gguf_file *f, const ref_mla_shape *s, int l, int po
     for (int hd = 0; hd < s->n_head; hd++) {
         double *qh = q + (size_t)hd * s->k_mla, mx = -INFINITY, z = 0;
         const double *kb = wkb + (size_t)hd * R * nope, *vb = wvb + (size_t)hd * s->v_mla * R;
-        rope_pairs(qh + nope, s->n_rot, pos, s->base);
+        rope_pairs(s, qh + nope, pos);
         for (int t = 0; t <= pos; t++) {
             const double *ct = cache + (size_t)t * row;
             double score = 0;
@@ -253,7 +293,7 @@ void ref_mla_attention(const gguf_file *f, const ref_mla_shape *s, int l, int po
                 score += qh[i] * k_i;
             }
             for (int j = 0; j < s->n_rot; j++) score += qh[nope + j] * ct[R + j];
-            a[t] = score / sqrt((double)s->k_mla);
+            a[t] = score * s->kq_scale;
             mx = fmax(mx, a[t]);
         }
         for (int t = 0; t <= pos; t++) z += a[t] = exp(a[t] - mx);

@@ -17,9 +17,19 @@ enum { REF_MAX_USED = 16 };
 int ref_moe_ffn(const gguf_file *f, const char *arch, int l, const double *h, int n_embd,
                 double *out, int *chosen);
 
+/* The angle of rope pair j at pos (ggml_rope_ext): pos base^(-2j/n_rot) / ff[j] (ff NULL:
+ * 1) times scale, or with yarn (ext_factor 1) that mixed with the unscaled angle by YaRN's
+ * ramp over n_ctx_orig; *mag is multiplied by YaRN's 1 + 0.1 ln(1 / scale). */
+double ref_rope_theta(int j, int n_rot, int pos, double base, double scale, const double *ff,
+                      int yarn, int n_ctx_orig, double *mag);
+
 typedef struct {
     int n_embd, n_head, n_rot, kv_lora, q_lora, k_mla, v_mla;
     double eps, base;
+    double freq_scale; /* 1 / rope.scaling.factor */
+    int yarn, n_ctx_orig;
+    double kq_scale;   /* 1 / sqrt(k_mla), times DeepSeek's YaRN mscale^2 */
+    double rope_attn;  /* the attn_factor llama.cpp gives ggml_rope_ext */
 } ref_mla_shape;
 
 /* The shape from the file's keys (deepseek2). */

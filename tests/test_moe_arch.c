@@ -33,6 +33,13 @@ static const moe_case cases[] = {
                   "--n-expert-shared 2 --gating 2 --expert-weights-norm 1 "
                   "--expert-weights-scale 2.5 --expert-groups 4 --expert-groups-used 2 "
                   "--probs-bias 1"},
+    /* YaRN (original context 256 / 8 = 32: one pair extrapolated, three interpolated),
+     * with DeepSeek's yarn_log_multiplier on the scores, and on an ordinary attention */
+    {"deepseek2_yarn", "--arch deepseek2 --n-layer 3 --leading-dense 1 --n-ff-exp 32 "
+                       "--kv-lora-rank 32 --head-dim 24 --n-rot 8 --v-head-dim 16 --yarn 8 "
+                       "--yarn-log-mul 0.707 --ctx 256"},
+    {"qwen3moe_yarn", "--arch qwen3moe --head-dim 24 --n-expert-used 3 --n-ff-exp 32 "
+                      "--yarn 4 --ctx 256"},
 };
 enum { N_CASES = sizeof cases / sizeof *cases, N_TOK = 40 };
 

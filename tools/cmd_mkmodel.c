@@ -30,7 +30,9 @@ static void usage(FILE *out) {
             "  rope.dimension_count; --swa: attention.sliding_window (gemma3); --rope-freqs 1:\n"
             "  a Llama 3.1-style rope_freqs.weight; --longrope 1: Phi-3 rope_factors_long/short\n"
             "  (original context --ctx / 32); --random-norms 1: norms 1 + N(0, 0.1);\n"
-            "  --attn-softcap, --final-softcap: gemma2's soft-capping keys.\n");
+            "  --attn-softcap, --final-softcap: gemma2's soft-capping keys; --yarn F: YaRN\n"
+            "  rope scaling by F over an original context of --ctx / F (--yarn-log-mul M:\n"
+            "  DeepSeek's mscale_all_dim).\n");
     mk_moe_usage(out);
     char names[256];
     arch_names(names, sizeof names);
@@ -229,6 +231,16 @@ static void set_keys(gguf_writer *w, const mk_args *a, const quant_type *qt) {
     if (a->swa) arch_u32(w, a, "attention.sliding_window", a->swa);
     if (a->attn_softcap > 0) arch_f32(w, a, "attn_logit_softcapping", (float)a->attn_softcap);
     if (a->final_softcap > 0) arch_f32(w, a, "final_logit_softcapping", (float)a->final_softcap);
+    if (a->yarn > 1) { /* YaRN over an original context of --ctx / factor */
+        char key[128];
+        snprintf(key, sizeof key, "%s.rope.scaling.type", a->arch->name);
+        gguf_writer_set_str(w, key, "yarn");
+        arch_f32(w, a, "rope.scaling.factor", (float)a->yarn);
+        const long orig = (long)(a->n_ctx / a->yarn);
+        arch_u32(w, a, "rope.scaling.original_context_length", orig > 0 ? orig : 1);
+        if (a->yarn_log_mul > 0) /* the DeepSeek converter stores 0.1 mscale_all_dim */
+            arch_f32(w, a, "rope.scaling.yarn_log_multiplier", (float)(0.1 * a->yarn_log_mul));
+    }
     if (a->longrope) { /* Phi-3 128k: trained on 1/32 of the context, attention rescaled */
         const long orig = a->n_ctx / 32 > 0 ? a->n_ctx / 32 : 1;
         arch_u32(w, a, "rope.scaling.original_context_length", orig);
@@ -492,12 +504,15 @@ static int parse_args(int argc, char **argv, mk_args *a) {
         else if (!strcmp(argv[i - 1], "--vocab")) a->vocab = v;
         else if (!strcmp(argv[i - 1], "--type")) a->type_name = v;
         else if (!strcmp(argv[i - 1], "--arch")) a->arch_name = v;
-        else if (!strcmp(argv[i - 1], "--expert-weights-scale")) {
+        else if (!strcmp(argv[i - 1], "--expert-weights-scale") ||
+                 !strcmp(argv[i - 1], "--yarn") || !strcmp(argv[i - 1], "--yarn-log-mul")) {
             char *end;
-            a->weights_scale = strtod(v, &end);
-            if (*end || !(a->weights_scale > 0) || a->weights_scale > 1e3)
+            double x = strtod(v, &end);
+            if (*end || !(x > 0) || x > 1e3)
                 return cli_error(CMD, EXIT_USAGE, "%s %s: expected a number in (0, 1000]",
                                  argv[i - 1], v);
+            *(argv[i - 1][2] == 'e' ? &a->weights_scale
+              : argv[i - 1][6] == 0 ? &a->yarn : &a->yarn_log_mul) = x;
         }
         else if (!strcmp(argv[i - 1], "--attn-softcap") || !strcmp(argv[i - 1], "--final-softcap")) {
             char *end;

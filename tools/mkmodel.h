@@ -25,6 +25,7 @@ typedef struct {
     double weights_scale;
     /* latent attention (deepseek2): ranks; value head width (0 = head_dim) */
     long q_lora_rank, kv_lora_rank, v_head_dim;
+    double yarn, yarn_log_mul; /* YaRN factor (> 1: rope.scaling.type yarn), DeepSeek's mscale_all_dim */
 } mk_args;
 
 typedef struct {
