@@ -56,6 +56,15 @@ static const arch_desc table[] = {
      .flags = ARCH_MLA | ARCH_MOE | ARCH_EXPERTS | ARCH_SHEXP,
      .rope = ROPE_NORM,
      .moe_reads_keys = 1},
+    /* gpt-oss: every other layer local (even ones, window attention.sliding_window) with the
+     * global rope (YaRN), sinks, biases everywhere, top-k of the logits then softmax */
+    {.name = "gpt-oss",
+     .flags = ARCH_QKV_BIAS | ARCH_MOE | ARCH_EXPERTS | ARCH_SINKS,
+     .rope = ROPE_NEOX,
+     .ffn = FFN_SWIGLU_OAI,
+     .swa_pattern = 2,
+     .moe_gating = MOE_GATING_SOFTMAX_WEIGHT,
+     .moe_ff_per_used = 1},
 };
 
 enum { N_ARCH = sizeof table / sizeof *table };

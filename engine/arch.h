@@ -21,6 +21,9 @@ enum rope_style {
 enum ffn_act {
     FFN_SILU = 0,      /* SwiGLU */
     FFN_GELU_TANH = 1, /* GeGLU with the tanh approximation of GELU (Gemma) */
+    /* gpt-oss: g = min(gate, 7), u = clamp(up, -7, 7), g sigmoid(1.702 g) (u + 1)
+     * (ggml_swiglu_oai with llama.cpp's alpha 1.702, limit 7) */
+    FFN_SWIGLU_OAI = 2,
 };
 
 /* Optional parts; a flag set = the file must have them (checked at load). */
@@ -44,6 +47,9 @@ enum {
     ARCH_SHEXP_GATE = 1 << 11,
     /* multi-head latent attention (DeepSeek-V2/V3): attn_kv_a_mqa, attn_k_b, attn_v_b, ... */
     ARCH_MLA = 1 << 12,
+    /* gpt-oss: attn_sinks (a per-head logit in every softmax's denominator), biases on the
+     * attention output, the router and every expert; the FFN's norm is post_attention_norm */
+    ARCH_SINKS = 1 << 13,
 };
 
 /* How router logits become expert weights (llama.cpp's llama_expert_gating_func_type

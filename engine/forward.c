@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "../kernels/ops.h"
+#include "attn_sinks.h"
 #include "machine.h"
 #include "mla.h"
 #include "moe.h"
@@ -187,9 +188,15 @@ static int attention_block(session *s, int l, int B, int pos0, scarce_error *err
     }
     double t_att = now_seconds();
     /* causal: token b sees positions 0..pos0+b, or its last `window` of them */
-    attention_batch_window(kernel_ctx_ops(m->kernels), rs->xb2, rs->q, kvcache_k(&s->cache, l, 0),
-                           kvcache_v(&s->cache, l, 0), B, pos0, c->n_head, c->n_head_kv,
-                           c->head_dim, kv_dim, c->attn_scale, w->window, c->attn_softcap);
+    if (w->sinks) /* gpt-oss */
+        attention_sinks(rs->xb2, rs->q, kvcache_k(&s->cache, l, 0), kvcache_v(&s->cache, l, 0), B,
+                        pos0, c->n_head, c->n_head_kv, c->head_dim, kv_dim, c->attn_scale,
+                        w->window, w->sinks);
+    else
+        attention_batch_window(kernel_ctx_ops(m->kernels), rs->xb2, rs->q,
+                               kvcache_k(&s->cache, l, 0), kvcache_v(&s->cache, l, 0), B, pos0,
+                               c->n_head, c->n_head_kv, c->head_dim, kv_dim, c->attn_scale,
+                               w->window, c->attn_softcap);
     for (int b = 0; b < B; b++) {
         int n_pos = pos0 + b + 1;
         if (w->window && n_pos > w->window) n_pos = w->window;
@@ -198,6 +205,7 @@ static int attention_block(session *s, int l, int B, int pos0, scarce_error *err
     }
     s->stats.t_attention += now_seconds() - t_att;
     if (weight_matmul(s, l, "attn_output", &w->wo, rs->xb2, B, rs->xb, err)) return -1;
+    if (w->bo) add_bias(rs->xb, w->bo, B, c->n_embd);
     if (w->post_attn_norm) rmsnorm_rows(rs->xb, w->post_attn_norm, B, c);
     return 0;
 }

@@ -283,6 +283,10 @@ static int bind_attention(model *m, int l, scarce_error *err) {
         bind_required(m, LAYER_NAME(name, l, "post_attention_norm.weight"), c->n_embd,
                       &w->post_attn_norm, err))
         return -1;
+    if ((flags & ARCH_SINKS) &&
+        (bind_required(m, LAYER_NAME(name, l, "attn_sinks.weight"), c->n_head, &w->sinks, err) ||
+         bind_required(m, LAYER_NAME(name, l, "attn_output.bias"), c->n_embd, &w->bo, err)))
+        return -1;
     return bind_matrix(m, LAYER_NAME(name, l, "attn_output.weight"), q_dim, c->n_embd, &w->wo, err);
 }
 
@@ -312,7 +316,10 @@ static int bind_layer(model *m, int l, scarce_error *err) {
     layer_weights *w = &m->layers[l];
     char name[96];
     if (!(w->attn_norm = bind_vector(m, LAYER_NAME(name, l, "attn_norm.weight"), c->n_embd, err)) ||
-        !(w->ffn_norm = bind_vector(m, LAYER_NAME(name, l, "ffn_norm.weight"), c->n_embd, err)) ||
+        !(w->ffn_norm = bind_vector(m, c->desc->flags & ARCH_SINKS /* gpt-oss's name for it */
+                                           ? LAYER_NAME(name, l, "post_attention_norm.weight")
+                                           : LAYER_NAME(name, l, "ffn_norm.weight"),
+                                    c->n_embd, err)) ||
         bind_attention(m, l, err))
         return -1;
     if ((c->desc->flags & ARCH_POST_NORMS) &&
@@ -498,7 +505,8 @@ void model_free(model *m) {
         free(w->gate_exps);
         free(w->up_exps);
         free(w->down_exps);
-        free(w->exp_probs_b), free(w->shexp_gate_inp);
+        free(w->exp_probs_b), free(w->shexp_gate_inp), free(w->sinks), free(w->bo);
+        free(w->gate_inp_b), free(w->gate_exps_b), free(w->up_exps_b), free(w->down_exps_b);
         free(w->q_a_norm), free(w->kv_a_norm), free(w->wk_b), free(w->wv_b);
     }
     free(m->layers);

@@ -80,6 +80,9 @@ typedef struct {
     qmatrix ffn_down;               /* [n_ff -> n_embd] */
     qmatrix ffn_gate_inp;           /* MoE router: [n_embd -> n_expert] */
     qmatrix *gate_exps, *up_exps, *down_exps; /* MoE: n_expert matrices each; NULL = dense layer */
+    float *sinks, *bo;              /* gpt-oss: [n_head] attention sinks, [n_embd] output bias */
+    float *gate_inp_b;              /* [n_expert] router bias (gpt-oss) or NULL */
+    float *gate_exps_b, *up_exps_b, *down_exps_b; /* [n_expert][n_ff_exp], .., [n_expert][n_embd] */
     float *exp_probs_b;             /* [n_expert] bias added to choose experts, not to weigh
                                        them (DeepSeek-V3) or NULL */
     qmatrix shexp_gate, shexp_up, shexp_down; /* shared experts (data NULL = none) */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../quant/types.h"
 #include "model_impl.h"
 #include "moe.h"
 
@@ -172,6 +173,39 @@ static int bind_shared(model *m, int l, scarce_error *err) {
                                &w->shexp_gate_inp, err);
 }
 
+/* A per-expert bias blk.l.<what>_exps.bias of [cols, n_expert] as f32 rows (gpt-oss). */
+static int bind_expert_bias(const model *m, int l, const char *what, int64_t cols, float **out,
+                            scarce_error *err) {
+    char name[96];
+    snprintf(name, sizeof name, "blk.%d.%s_exps.bias", l, what);
+    const gguf_tensor *t = gguf_find_tensor(m->file, name);
+    if (!t)
+        return scarce_fail(err, "%s: missing tensor %s (architecture %s has it)", m->file->path,
+                           name, m->cfg.arch);
+    if (t->ne[0] != cols || t->ne[1] != m->cfg.n_expert || t->ne[2] * t->ne[3] != 1 ||
+        !qtype(t->type))
+        return scarce_fail(err, "tensor %s: expected [%lld, %d]", name, (long long)cols,
+                           m->cfg.n_expert);
+    if (!(*out = malloc((size_t)cols * m->cfg.n_expert * sizeof(float))))
+        return scarce_fail(err, "tensor %s: out of memory", name);
+    qtype(t->type)->dequantize(t->data, *out, cols * m->cfg.n_expert);
+    return 0;
+}
+
+/* gpt-oss: biases of the router and of every expert's three matrices. */
+static int bind_biases(model *m, int l, scarce_error *err) {
+    const model_config *c = &m->cfg;
+    layer_weights *w = &m->layers[l];
+    char name[96];
+    return model_bind_required(m, LAYER_NAME(name, l, "ffn_gate_inp.bias"), c->n_expert,
+                               &w->gate_inp_b, err) ||
+                   bind_expert_bias(m, l, "ffn_gate", c->n_ff_exp, &w->gate_exps_b, err) ||
+                   bind_expert_bias(m, l, "ffn_up", c->n_ff_exp, &w->up_exps_b, err) ||
+                   bind_expert_bias(m, l, "ffn_down", c->n_embd, &w->down_exps_b, err)
+               ? -1
+               : 0;
+}
+
 int model_bind_moe_ffn(model *m, int l, scarce_error *err) {
     const model_config *c = &m->cfg;
     layer_weights *w = &m->layers[l];
@@ -185,7 +219,8 @@ int model_bind_moe_ffn(model *m, int l, scarce_error *err) {
                             &w->exp_probs_b, err) ||
         bind_experts(m, l, "ffn_gate", c->n_embd, c->n_ff_exp, &w->gate_exps, err) ||
         bind_experts(m, l, "ffn_up", c->n_embd, c->n_ff_exp, &w->up_exps, err) ||
-        bind_experts(m, l, "ffn_down", c->n_ff_exp, c->n_embd, &w->down_exps, err))
+        bind_experts(m, l, "ffn_down", c->n_ff_exp, c->n_embd, &w->down_exps, err) ||
+        ((c->desc->flags & ARCH_SINKS) && bind_biases(m, l, err)))
         return -1;
     return c->n_expert_shared ? bind_shared(m, l, err) : 0;
 }

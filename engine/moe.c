@@ -133,6 +133,16 @@ static void stats_update(moe_stats *st, int l, const int *chosen, const float *w
     st->has_last[l] = 1;
 }
 
+/* gpt-oss's clamped SwiGLU (ggml_swiglu_oai, alpha 1.702, limit 7):
+ * gate = min(gate, 7) sigmoid(1.702 min(gate, 7)) (clamp(up, -7, 7) + 1). */
+static void swiglu_oai(float *gate, const float *up, int n) {
+    const float alpha = 1.702f, limit = 7.0f;
+    for (int i = 0; i < n; i++) {
+        const float x = fminf(gate[i], limit), y = fminf(fmaxf(up[i], -limit), limit);
+        gate[i] = x / (1.0f + expf(-alpha * x)) * (y + 1.0f);
+    }
+}
+
 /* The experts chosen in the pass, one after another: gather its tokens, gate and up in
  * one pass over the expert's rows, SwiGLU, down, scatter-add with the gate weights. */
 static int run_experts(session *s, int layer, const float *x, moe_scratch *sc, int B,
@@ -152,8 +162,16 @@ static int run_experts(session *s, int layer, const float *x, moe_scratch *sc, i
         const qmatrix *const gate_up[2] = {&w->gate_exps[e], &w->up_exps[e]};
         float *const gate_up_out[2] = {rs->hb, rs->hb2};
         if (matmul_multi(kc, gate_up, 2, sc->xe, n_tok, gate_up_out)) return -1;
-        ops_swiglu(kernel_ctx_ops(kc), rs->hb, rs->hb2, n_tok * n_ff);
+        if (w->gate_exps_b) { /* gpt-oss: each expert's biases */
+            add_bias(rs->hb, w->gate_exps_b + (size_t)e * n_ff, n_tok, n_ff);
+            add_bias(rs->hb2, w->up_exps_b + (size_t)e * n_ff, n_tok, n_ff);
+        }
+        if (c->ffn_act == FFN_SWIGLU_OAI)
+            swiglu_oai(rs->hb, rs->hb2, n_tok * n_ff);
+        else
+            ops_swiglu(kernel_ctx_ops(kc), rs->hb, rs->hb2, n_tok * n_ff);
         if (matmul(kc, &w->down_exps[e], rs->hb, n_tok, sc->ye)) return -1;
+        if (w->down_exps_b) add_bias(sc->ye, w->down_exps_b + (size_t)e * n_embd, n_tok, n_embd);
         for (int i = 0; i < n_tok; i++) { /* scatter-add with the gate weight */
             const int choice = sc->slot[first + i];
             const float g = sc->weight[choice];
@@ -206,6 +224,7 @@ int moe_ffn(session *s, int layer, const float *x, int B, float *out, scarce_err
     /* router: [B][n_expert] = x W_gate_inp^T */
     kernel_ctx *kc = s->m->kernels;
     if (matmul(kc, &w->ffn_gate_inp, x, B, rs->router)) goto kernel_failed;
+    if (w->gate_inp_b) add_bias(rs->router, w->gate_inp_b, B, n_expert);
     for (int b = 0; b < B; b++)
         moe_route(&c->route, rs->router + (size_t)b * n_expert, w->exp_probs_b, n_expert, k,
                   sc.chosen + (size_t)b * k, sc.weight + (size_t)b * k);

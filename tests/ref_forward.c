@@ -83,16 +83,17 @@ ref_model *ref_model_open(const gguf_file *f) {
     r->freq_scale = factor > 0 ? 1.0 / factor : 1.0;
     /* LLAMA_ROPE_TYPE_NEOX for these (llama_model_rope_type), NORM for llama/smollm3 */
     const int gemma2 = is(r, "gemma2"), gemma = gemma2 || is(r, "gemma3");
+    const int oss = is(r, "gpt-oss"); /* even layers local, global rope; sinks */
     r->neox = gemma || is(r, "qwen2") || is(r, "qwen3") || is(r, "phi3") || is(r, "qwen2moe") ||
-              is(r, "qwen3moe") || is(r, "olmoe");
+              is(r, "qwen3moe") || is(r, "olmoe") || oss;
     r->gelu = gemma;
     r->embd_scale = gemma ? sqrt((double)r->n_embd) : 1.0;
     r->attn_scale = 1.0 / sqrt((double)r->head_dim);
     /* gemma2: even layers local (window 4096 by default), rope as the global ones;
      * gemma3: layers l % 6 < 5 local, rope base 10000 unscaled */
-    r->n_swa = gemma ? key_int(r, "attention.sliding_window", gemma2 ? 4096 : 0) : 0;
-    r->swa_period = gemma2 ? 2 : 6;
-    r->base_swa = key_float(r, "rope.freq_base_swa", gemma2 ? 0.0 : 10000.0);
+    r->n_swa = gemma || oss ? key_int(r, "attention.sliding_window", gemma2 ? 4096 : 0) : 0;
+    r->swa_period = gemma2 || oss ? 2 : 6;
+    r->base_swa = key_float(r, "rope.freq_base_swa", gemma2 || oss ? 0.0 : 10000.0);
     r->no_rope_step = is(r, "smollm3") ? 4 : 0;
     r->attn_softcap = gemma2 ? key_float(r, "attn_logit_softcapping", 50.0) : 0.0;
     r->softcap = gemma ? key_float(r, "final_logit_softcapping", gemma2 ? 30.0 : 0.0) : 0.0;
@@ -176,9 +177,10 @@ static void rot(const ref_model *r, double *v, int n_heads, int pos, double base
 }
 
 /* Causal attention of one query at position p over the layer's cache, positions
- * [first, p]; o[n_head * head_dim]. */
+ * [first, p]; o[n_head * head_dim]. sinks (gpt-oss): a logit per head in the softmax's
+ * denominator only. */
 static void attend(const ref_model *r, double *o, const double *q, const double *kc,
-                   const double *vc, int first, int p) {
+                   const double *vc, int first, int p, const double *sinks) {
     const int hd = r->head_dim, kvd = r->n_head_kv * hd;
     double *att = calloc((size_t)p + 1, sizeof(double));
     for (int hh = 0; hh < r->n_head; hh++) {
@@ -191,7 +193,9 @@ static void attend(const ref_model *r, double *o, const double *q, const double 
             if (r->attn_softcap > 0) att[t] = r->attn_softcap * tanh(att[t] / r->attn_softcap);
             if (att[t] > mx) mx = att[t];
         }
+        if (sinks) mx = fmax(mx, sinks[hh]);
         for (int t = first; t <= p; t++) sum += att[t] = exp(att[t] - mx);
+        if (sinks) sum += exp(sinks[hh] - mx);
         for (int i = 0; i < hd; i++) {
             double acc = 0;
             for (int t = first; t <= p; t++)
@@ -284,6 +288,8 @@ void ref_model_step(ref_model *r, int token, double *logits) {
     for (int l = 0; l < r->n_layer; l++) {
         double *an = layer_tensor(r, l, "attn_norm.weight"),
                *fn = layer_tensor(r, l, "ffn_norm.weight"),
+               *sinks = layer_tensor(r, l, "attn_sinks.weight"),
+               *bo = layer_tensor(r, l, "attn_output.bias"),
                *wo = layer_tensor(r, l, "attn_output.weight");
         rms(h, x, an, E, r->eps);
         if (r->mla) {
@@ -299,15 +305,20 @@ void ref_model_step(ref_model *r, int token, double *logits) {
             memcpy(kc + (size_t)p * kvd, k, sizeof(double) * kvd);
             memcpy(vc + (size_t)p * kvd, v, sizeof(double) * kvd);
             const int local = is_local(r, l);
-            attend(r, o, q, kc, vc, local && p >= r->n_swa ? p - r->n_swa + 1 : 0, p);
-            mv(h, wo, o, E, qd, NULL);
+            attend(r, o, q, kc, vc, local && p >= r->n_swa ? p - r->n_swa + 1 : 0, p, sinks);
+            mv(h, wo, o, E, qd, bo);
         }
-        add_post_normed(r, l, "post_attention_norm.weight", x, h);
+        if (!fn) { /* gpt-oss: its post_attention_norm is the FFN's input norm */
+            for (int i = 0; i < E; i++) x[i] += h[i];
+            fn = layer_tensor(r, l, "post_attention_norm.weight");
+        } else {
+            add_post_normed(r, l, "post_attention_norm.weight", x, h);
+        }
         rms(h, x, fn, E, r->eps);
         double *f = calloc(E, 8);
         ffn(r, l, h, f);
         add_post_normed(r, l, "post_ffw_norm.weight", x, f);
-        free(f), free(an), free(fn), free(wo);
+        free(f), free(an), free(fn), free(wo), free(sinks), free(bo);
     }
     double *onorm = tensor_d(r->f, "output_norm.weight");
     double *out = tensor_d(r->f, "output.weight");

@@ -54,19 +54,39 @@ static void matvec(double *y, const double *W, const double *x, int rows, int co
 
 static double silu(double x) { return x / (1 + exp(-x)); }
 
-/* y[n_embd] = down(silu(gate h) * up h) with rows [e * n_ff, (e+1) * n_ff) of the stacked
- * tensors blk.l.<gate>, <up> and matrix e of <down> (or plain matrices when e < 0). */
-static void swiglu_ffn(const gguf_file *f, int l, const char *gate, const char *up,
-                       const char *down, int e, int n_ff, const double *h, int n_embd,
-                       double *y) {
+/* gpt-oss's clamped SwiGLU: min(g, 7) sigmoid(1.702 min(g, 7)) (clamp(u, -7, 7) + 1) */
+static double swiglu_oai(double g, double u) {
+    g = fmin(g, 7.0), u = fmax(-7.0, fmin(u, 7.0));
+    return g / (1 + exp(-1.702 * g)) * (u + 1);
+}
+
+/* Row e of a per-expert bias blk.l.<what> ([cols, n_expert]) added to v, when present. */
+static void add_row(const gguf_file *f, int l, const char *what, int e, double *v, int cols) {
+    double *b = e < 0 ? NULL : blk(f, l, what, e, 1);
+    for (int i = 0; b && i < cols; i++) v[i] += b[i];
+    free(b);
+}
+
+/* y[n_embd] = down(act(gate h) * up h) with rows [e * n_ff, (e+1) * n_ff) of the stacked
+ * tensors blk.l.<gate>_exps, <up> and matrix e of <down> (or the plain matrices
+ * blk.l.<gate>_shexp... when e < 0); gpt-oss: the experts' biases and its activation. */
+static void swiglu_ffn(const gguf_file *f, int l, const char *kind, int e, int n_ff,
+                       const double *h, int n_embd, int oai, double *y) {
+    char gate[64], up[64], down[64];
+    snprintf(gate, sizeof gate, "ffn_gate_%s.weight", kind);
+    snprintf(up, sizeof up, "ffn_up_%s.weight", kind);
+    snprintf(down, sizeof down, "ffn_down_%s.weight", kind);
     const int64_t r0 = e < 0 ? 0 : (int64_t)e * n_ff;
     double *wg = blk(f, l, gate, r0, n_ff), *wu = blk(f, l, up, r0, n_ff);
     double *wd = blk(f, l, down, e < 0 ? 0 : (int64_t)e * n_embd, n_embd);
     double *g = malloc(sizeof(double) * n_ff), *u = malloc(sizeof(double) * n_ff);
     matvec(g, wg, h, n_ff, n_embd);
     matvec(u, wu, h, n_ff, n_embd);
-    for (int i = 0; i < n_ff; i++) g[i] = silu(g[i]) * u[i];
+    add_row(f, l, "ffn_gate_exps.bias", oai ? e : -1, g, n_ff);
+    add_row(f, l, "ffn_up_exps.bias", oai ? e : -1, u, n_ff);
+    for (int i = 0; i < n_ff; i++) g[i] = oai ? swiglu_oai(g[i], u[i]) : silu(g[i]) * u[i];
     matvec(y, wd, g, n_embd, n_ff);
+    add_row(f, l, "ffn_down_exps.bias", oai ? e : -1, y, n_embd);
     free(wg), free(wu), free(wd), free(g), free(u);
 }
 
@@ -142,9 +162,11 @@ int ref_moe_ffn(const gguf_file *f, const char *arch, int l, const double *h, in
     const rule r = read_rule(f, arch);
     double *W = blk(f, l, "ffn_gate_inp.weight", 0, n), *p = malloc(sizeof(double) * n);
     matvec(p, W, h, n, n_embd);
+    const int oai = !strcmp(arch, "gpt-oss"); /* router bias; top-k of logits, softmax of k */
+    add_row(f, l, "ffn_gate_inp.bias", oai ? 0 : -1, p, n);
     if (r.sigmoid) {
         for (int e = 0; e < n; e++) p[e] = 1 / (1 + exp(-p[e]));
-    } else {
+    } else if (!oai) { /* gpt-oss selects on the logits themselves */
         double mx = p[0], z = 0;
         for (int e = 1; e < n; e++) mx = fmax(mx, p[e]);
         for (int e = 0; e < n; e++) z += p[e] = exp(p[e] - mx);
@@ -154,19 +176,23 @@ int ref_moe_ffn(const gguf_file *f, const char *arch, int l, const double *h, in
     choose(&r, p, bias, n, k, chosen);
     double w[REF_MAX_USED], sum = 0;
     for (int j = 0; j < k; j++) sum += w[j] = p[chosen[j]];
+    if (oai) { /* softmax over the k chosen logits (no renormalisation after) */
+        double mx = w[0], z = 0;
+        for (int j = 1; j < k; j++) mx = fmax(mx, w[j]);
+        for (int j = 0; j < k; j++) z += w[j] = exp(w[j] - mx);
+        for (int j = 0; j < k; j++) w[j] /= z;
+    }
     for (int j = 0; j < k; j++) w[j] = (r.norm ? w[j] / fmax(sum, 6.103515625e-5) : w[j]) * r.scale;
     double *y = malloc(sizeof(double) * n_embd);
     memset(out, 0, sizeof(double) * n_embd);
     for (int j = 0; j < k; j++) {
-        swiglu_ffn(f, l, "ffn_gate_exps.weight", "ffn_up_exps.weight", "ffn_down_exps.weight",
-                   chosen[j], ff, h, n_embd, y);
+        swiglu_ffn(f, l, "exps", chosen[j], ff, h, n_embd, oai, y);
         for (int i = 0; i < n_embd; i++) out[i] += w[j] * y[i];
     }
     snprintf(name, sizeof name, "blk.%d.ffn_gate_shexp.weight", l);
     const gguf_tensor *sh = gguf_find_tensor(f, name);
     if (sh) { /* shared experts, with qwen2moe's sigmoid gate when present */
-        swiglu_ffn(f, l, "ffn_gate_shexp.weight", "ffn_up_shexp.weight", "ffn_down_shexp.weight",
-                   -1, (int)sh->ne[1], h, n_embd, y);
+        swiglu_ffn(f, l, "shexp", -1, (int)sh->ne[1], h, n_embd, 0, y);
         double *gi = blk(f, l, "ffn_gate_inp_shexp.weight", 0, 1), g = 1;
         if (gi) {
             double dot = 0;

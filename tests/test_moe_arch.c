@@ -40,6 +40,8 @@ static const moe_case cases[] = {
                        "--yarn-log-mul 0.707 --ctx 256"},
     {"qwen3moe_yarn", "--arch qwen3moe --head-dim 24 --n-expert-used 3 --n-ff-exp 32 "
                       "--yarn 4 --ctx 256"},
+    /* gpt-oss: layers 0 and 2 local (window 5), sinks, biases, clamped SwiGLU, YaRN */
+    {"gpt-oss", "--arch gpt-oss --n-layer 4 --n-ff-exp 32 --swa 5 --yarn 8 --ctx 256"},
 };
 enum { N_CASES = sizeof cases / sizeof *cases, N_TOK = 40 };
 
@@ -136,7 +138,7 @@ static void check_batched(const moe_case *c, model *m, const int *t) {
 
 /* What a token alone must read, from the tensor table: every tensor but token_embd and the
  * routed experts' (_exps), one embedding row (the whole matrix again when the output is
- * tied), and k / n_expert of each _exps tensor. */
+ * tied), and k / n_expert of each _exps tensor (weights, and gpt-oss's biases). */
 static uint64_t table_active_bytes(const model *m) {
     const gguf_file *f = m->file;
     const gguf_tensor *embd = gguf_find_tensor(f, "token_embd.weight");
@@ -146,7 +148,7 @@ static uint64_t table_active_bytes(const model *m) {
         const gguf_tensor *t = &f->tensors[i];
         if (t == embd) continue;
         bytes += strstr(t->name, "_exps.")
-                     ? t->bytes / (uint64_t)t->ne[2] * (uint64_t)m->cfg.n_expert_used
+                     ? t->bytes / (uint64_t)m->cfg.n_expert * (uint64_t)m->cfg.n_expert_used
                      : t->bytes;
     }
     return bytes;

@@ -124,6 +124,10 @@ static int attention_tensors(const mk_args *a, long i, tensor_list *l) {
     }
     T("attn_output.weight", 2, q_dim, a->n_embd);
     if (flags & ARCH_POST_NORMS) T("post_attention_norm.weight", 1, a->n_embd, 1);
+    if (flags & ARCH_SINKS) { /* gpt-oss: random sinks and output bias */
+        T("attn_sinks.weight", 1, a->n_head, 1), l->t[l->n - 1].is_norm = 0;
+        T("attn_output.bias", 1, a->n_embd, 1), l->t[l->n - 1].is_norm = 0;
+    }
 #undef T
     return rc;
 }
@@ -133,7 +137,10 @@ static int ffn_tensors(const mk_args *a, long i, tensor_list *l) {
     char nm[64];
     int rc = 0;
 #define T(suffix, nd, x, y, z) (snprintf(nm, sizeof nm, "blk.%ld." suffix, i), rc |= mk_add(l, nm, nd, x, y, z))
-    T("ffn_norm.weight", 1, a->n_embd, 1, 1);
+    if (a->arch->flags & ARCH_SINKS) /* gpt-oss's name for the FFN's input norm */
+        T("post_attention_norm.weight", 1, a->n_embd, 1, 1);
+    else
+        T("ffn_norm.weight", 1, a->n_embd, 1, 1);
     if (a->n_expert > 0 && i >= a->n_dense_lead) {
         rc |= mk_moe_ffn_tensors(a, i, l);
     } else if (a->arch->flags & ARCH_FUSED_UP) {
@@ -174,7 +181,7 @@ static int build_tensors(const mk_args *a, int64_t n_vocab, tensor_list *l) {
 static void assign_types(tensor_list *l, const quant_type *qt) {
     for (int i = 0; i < l->n; i++) {
         mk_tensor *t = &l->t[i];
-        if (t->n_dims == 1 || strstr(t->name, "ffn_gate_inp")) continue;
+        if (t->n_dims == 1 || strstr(t->name, "ffn_gate_inp") || strstr(t->name, ".bias")) continue;
         if (t->ne[0] % qt->block == 0) {
             t->type = qt->id;
         } else {

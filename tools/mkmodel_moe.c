@@ -64,6 +64,9 @@ int mk_moe_check(mk_args *a) {
     if ((flags & ARCH_QK_NORM_FULL) && a->n_head_kv != a->n_head)
         return cli_error(CMD, EXIT_USAGE, "--arch %s: llama.cpp wants --n-head-kv = --n-head "
                          "(its k norm is n_embd wide)", a->arch->name);
+    if ((flags & ARCH_SINKS) && (!a->swa || a->n_rot != a->head_dim))
+        return cli_error(CMD, EXIT_USAGE, "--arch %s needs --swa W and --n-rot = head dim",
+                         a->arch->name);
     if (flags & ARCH_MLA) {
         if (a->kv_lora_rank < 1)
             return cli_error(CMD, EXIT_USAGE, "--arch %s needs --kv-lora-rank", a->arch->name);
@@ -87,6 +90,12 @@ int mk_moe_ffn_tensors(const mk_args *a, long i, tensor_list *l) {
     T("ffn_gate_exps.weight", 3, a->n_embd, a->n_ff_exp, a->n_expert);
     T("ffn_up_exps.weight", 3, a->n_embd, a->n_ff_exp, a->n_expert);
     T("ffn_down_exps.weight", 3, a->n_ff_exp, a->n_embd, a->n_expert);
+    if ((flags & ARCH_SINKS) && !rc) { /* gpt-oss: biases of the router and the experts */
+        T("ffn_gate_inp.bias", 1, a->n_expert, 1, 1), RANDOM_VECTOR();
+        T("ffn_gate_exps.bias", 2, a->n_ff_exp, a->n_expert, 1);
+        T("ffn_up_exps.bias", 2, a->n_ff_exp, a->n_expert, 1);
+        T("ffn_down_exps.bias", 2, a->n_embd, a->n_expert, 1);
+    }
     if (!(flags & ARCH_SHEXP)) return rc;
     const long shexp = flags & ARCH_MLA ? a->n_ff_exp * a->n_expert_shared : a->n_ff_shexp;
     if ((flags & ARCH_SHEXP_GATE) && !rc)

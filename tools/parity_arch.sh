@@ -42,6 +42,7 @@ cases=(
     "deepseek2|--arch deepseek2 --n-expert 8 --n-expert-used 2 --n-ff-exp 32 --leading-dense 1 --kv-lora-rank 32 --head-dim 24 --n-rot 8 --v-head-dim 16"
     "deepseek2-yarn|--arch deepseek2 --n-expert 8 --n-expert-used 2 --n-ff-exp 32 --leading-dense 1 --kv-lora-rank 32 --head-dim 24 --n-rot 8 --v-head-dim 16 --yarn 8 --yarn-log-mul 0.707 --ctx 256"
     "qwen3moe-yarn|--arch qwen3moe --head-dim 24 --n-expert 8 --n-expert-used 3 --n-ff-exp 32 --yarn 4 --ctx 256"
+    "gpt-oss|--arch gpt-oss --n-expert 8 --n-expert-used 2 --n-ff-exp 32 --swa 5 --yarn 8 --ctx 256"
     "deepseek3|--arch deepseek2 --n-expert 8 --n-expert-used 2 --n-ff-exp 32 --leading-dense 1 --kv-lora-rank 32 --q-lora-rank 24 --head-dim 24 --n-rot 8 --v-head-dim 16 --n-expert-shared 2 --gating 2 --expert-weights-norm 1 --expert-weights-scale 2.5 --expert-groups 4 --expert-groups-used 2 --probs-bias 1"
 )
 status=0
