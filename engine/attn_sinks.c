@@ -20,7 +20,8 @@ void attention_sinks(float *out, const float *q, const float *k, const float *v,
             float mx = sinks[h], sum = 0.0f;
             for (int t = first; t <= p; t++) {
                 float dot = 0.0f;
-                for (int i = 0; i < head_dim; i++) dot += qh[i] * k[(size_t)t * kv_stride + off + i];
+                for (int i = 0; i < head_dim; i++)
+                    dot += qh[i] * k[(size_t)t * kv_stride + off + i];
                 s[t - first] = dot * scale;
                 mx = fmaxf(mx, s[t - first]);
             }

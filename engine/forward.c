@@ -249,13 +249,20 @@ static int ffn_block(session *s, int l, int B, scarce_error *err) {
 }
 /* FLOPs of the dense matmuls of a pass: B tokens through n_layer layers, and the output
  * matrix only for the n_logits rows of logits it computes (a prompt needs the last one). */
+static uint64_t matrix_macs(const qmatrix *w) {
+    return w->data ? (uint64_t)w->rows * w->cols : 0;
+}
+
 static uint64_t dense_flops(const model *m, int n_layer, int B, int n_logits) {
     const model_config *c = &m->cfg;
-    const uint64_t attn =
-        (uint64_t)c->n_embd * (2ull * c->n_head * c->head_dim + 2ull * c->n_head_kv * c->head_dim);
     uint64_t macs = (uint64_t)c->n_embd * c->n_vocab * n_logits;
-    for (int l = 0; l < n_layer; l++) /* MoE layers count their experts in moe_ffn */
-        macs += (attn + (m->layers[l].gate_exps ? 0 : 3ull * c->n_embd * c->n_ff)) * B;
+    for (int l = 0; l < n_layer; l++) { /* MoE layers count their experts in moe_ffn, MLA
+                                           its per-head matrices in mla.c */
+        const layer_weights *w = &m->layers[l];
+        const qmatrix *each[] = {&w->wq,   &w->wk,   &w->wv,       &w->wo,     &w->wq_a,
+                                 &w->wq_b, &w->wkv_a, &w->ffn_gate, &w->ffn_up, &w->ffn_down};
+        for (size_t i = 0; i < sizeof each / sizeof *each; i++) macs += matrix_macs(each[i]) * B;
+    }
     return 2 * macs;
 }
 

@@ -27,8 +27,10 @@ int mla_read_config(model *m, scarce_error *err) {
     char key[128];
     snprintf(key, sizeof key, "%s.attention.key_length_mla", c->arch);
     if (!gguf_find(m->file, key))
-        return scarce_fail(err, "%s: missing key %s: the older %s layout (attn_kv_b) is not "
-                           "supported; convert with a current llama.cpp", path, key, c->arch);
+        return scarce_fail(err,
+                           "%s: missing key %s: the older %s layout (attn_kv_b) is not "
+                           "supported; convert with a current llama.cpp",
+                           path, key, c->arch);
     if (model_key_int(m, "attention.kv_lora_rank", 1, &c->n_lora_kv, err) ||
         model_key_int(m, "attention.q_lora_rank", 0, &c->n_lora_q, err) ||
         model_key_int(m, "attention.key_length_mla", 1, &c->n_embd_head_k_mla, err) ||
@@ -36,7 +38,8 @@ int mla_read_config(model *m, scarce_error *err) {
         model_key_int(m, "rope.dimension_count", 2, &c->n_rot, err))
         return -1;
     if (!c->n_lora_kv || !c->n_rot || c->n_rot % 2 || c->n_rot >= c->n_embd_head_k_mla)
-        return scarce_fail(err, "%s: %s.attention.kv_lora_rank %d, rope.dimension_count %d, "
+        return scarce_fail(err,
+                           "%s: %s.attention.kv_lora_rank %d, rope.dimension_count %d, "
                            "key_length_mla %d: need a rank, an even rope part < the head",
                            path, c->arch, c->n_lora_kv, c->n_rot, c->n_embd_head_k_mla);
     int k_len = mla_cache_width(c), v_len = c->n_lora_kv;
@@ -44,9 +47,10 @@ int mla_read_config(model *m, scarce_error *err) {
         model_key_int(m, "attention.value_length", 1, &v_len, err))
         return -1;
     if (k_len != mla_cache_width(c) || v_len != c->n_lora_kv)
-        return scarce_fail(err, "%s: %s.attention.key_length %d / value_length %d, expected "
-                           "kv_lora_rank + rope %d / kv_lora_rank %d", path, c->arch, k_len,
-                           v_len, mla_cache_width(c), c->n_lora_kv);
+        return scarce_fail(err,
+                           "%s: %s.attention.key_length %d / value_length %d, expected "
+                           "kv_lora_rank + rope %d / kv_lora_rank %d",
+                           path, c->arch, k_len, v_len, mla_cache_width(c), c->n_lora_kv);
     c->head_dim = c->n_embd_head_k_mla; /* a query head; scores / sqrt(it) */
     c->n_head_kv = c->n_head;
     return 0;
@@ -96,10 +100,11 @@ typedef struct {
 } mla_scratch;
 
 static int scratch_alloc(mla_scratch *sc, const model_config *c, int B) {
-    const size_t W = mla_cache_width(c), H = c->n_head, R = c->n_lora_kv,
-                 v = c->n_embd_head_v_mla, nope = c->n_embd_head_k_mla - c->n_rot;
-    const size_t sizes[6] = {B * H * W, B * H * W, B * (size_t)(c->n_lora_q + 1),
-                             B * (nope > R ? nope : R), B * (R > v ? R : v), B * H * v};
+    const size_t W = mla_cache_width(c), H = c->n_head, R = c->n_lora_kv, v = c->n_embd_head_v_mla,
+                 nope = c->n_embd_head_k_mla - c->n_rot;
+    const size_t sizes[6] = {
+        B * H * W,           B * H * W, B * (size_t)(c->n_lora_q + 1), B * (nope > R ? nope : R),
+        B * (R > v ? R : v), B * H * v};
     size_t total = 0;
     for (int i = 0; i < 6; i++) total += sizes[i];
     float *p = sc->block = malloc(total * sizeof(float));
@@ -162,8 +167,11 @@ int mla_attention(session *s, int l, int B, int pos0, scarce_error *err) {
     run_state *rs = &s->rs;
     const int W = mla_cache_width(c), R = c->n_lora_kv, H = c->n_head;
     const int k_mla = c->n_embd_head_k_mla, nope = k_mla - c->n_rot, v = c->n_embd_head_v_mla;
-    const rope_params rp = {.n_rot = c->n_rot, .neox = c->rope_neox, .freq_base = w->rope_base,
-                            .freq_scale = w->rope_scale, .attn_factor = c->rope_attn_factor,
+    const rope_params rp = {.n_rot = c->n_rot,
+                            .neox = c->rope_neox,
+                            .freq_base = w->rope_base,
+                            .freq_scale = w->rope_scale,
+                            .attn_factor = c->rope_attn_factor,
                             .freq_factors = m->rope_freqs}; /* YaRN's, when the file has it */
     mla_scratch sc;
     if (scratch_alloc(&sc, c, B))

@@ -16,9 +16,12 @@ int model_layer_is_moe(const model_config *c, int l) {
 
 static const char *gating_name(int gating) {
     switch (gating) {
-    case MOE_GATING_SIGMOID: return "sigmoid";
-    case MOE_GATING_SOFTMAX_WEIGHT: return "softmax-of-top-k";
-    default: return "softmax";
+    case MOE_GATING_SIGMOID:
+        return "sigmoid";
+    case MOE_GATING_SOFTMAX_WEIGHT:
+        return "softmax-of-top-k";
+    default:
+        return "softmax";
     }
 }
 
@@ -30,8 +33,8 @@ static void name_route(model_config *c) {
     if (r->scale != 1.0f && n < (int)sizeof c->route_name)
         n += snprintf(c->route_name + n, sizeof c->route_name - n, " x%g", r->scale);
     if (r->n_group > 1 && n < (int)sizeof c->route_name)
-        snprintf(c->route_name + n, sizeof c->route_name - n, ", groups %d of %d",
-                 r->n_group_used, r->n_group);
+        snprintf(c->route_name + n, sizeof c->route_name - n, ", groups %d of %d", r->n_group_used,
+                 r->n_group);
 }
 
 /* Gating function, weight normalisation and scale: the row's, or the file's (DeepSeek). */
@@ -47,8 +50,10 @@ static int read_rule(model *m, scarce_error *err) {
         int gating = 0;
         if (model_key_int(m, "expert_gating_func", 0, &gating, err)) return -1;
         if (gating > MOE_GATING_SOFTMAX_WEIGHT)
-            return scarce_fail(err, "%s: %s.expert_gating_func = %d: expected 1 (softmax), 2 "
-                               "(sigmoid) or 3", m->file->path, c->arch, gating);
+            return scarce_fail(err,
+                               "%s: %s.expert_gating_func = %d: expected 1 (softmax), 2 "
+                               "(sigmoid) or 3",
+                               m->file->path, c->arch, gating);
         if (gating) r->gating = gating;
         snprintf(key, sizeof key, "%s.expert_weights_norm", c->arch);
         if (gguf_find(m->file, key) && gguf_get_bool(m->file, key, &r->norm, err)) return -1;
@@ -62,12 +67,14 @@ static int read_rule(model *m, scarce_error *err) {
     if (model_key_int(m, "expert_group_count", 0, &r->n_group, err) ||
         model_key_int(m, "expert_group_used_count", 0, &r->n_group_used, err))
         return -1;
-    if (r->n_group > 1 && (c->n_expert % r->n_group || r->n_group_used < 1 ||
-                           r->n_group_used >= r->n_group ||
-                           r->n_group_used * (c->n_expert / r->n_group) < c->n_expert_used))
-        return scarce_fail(err, "%s: expert_group_count %d / expert_group_used_count %d do not "
-                           "fit %d experts with %d used", m->file->path, r->n_group,
-                           r->n_group_used, c->n_expert, c->n_expert_used);
+    if (r->n_group > 1 &&
+        (c->n_expert % r->n_group || r->n_group_used < 1 || r->n_group_used >= r->n_group ||
+         r->n_group_used * (c->n_expert / r->n_group) < c->n_expert_used))
+        return scarce_fail(err,
+                           "%s: expert_group_count %d / expert_group_used_count %d do not "
+                           "fit %d experts with %d used",
+                           m->file->path, r->n_group, r->n_group_used, c->n_expert,
+                           c->n_expert_used);
     if (r->n_group <= 1) r->n_group = r->n_group_used = 0;
     name_route(c);
     return 0;
@@ -82,9 +89,9 @@ static int read_widths(model *m, scarce_error *err) {
     c->n_expert_shared = d->flags & ARCH_SHEXP ? 1 : 0;
     if (((d->moe_ff_per_used || d->moe_reads_keys) &&
          model_key_int(m, "expert_feed_forward_length", 1, &c->n_ff_exp, err)) ||
-        (d->moe_reads_keys && (model_key_int(m, "expert_shared_count", 0, &c->n_expert_shared, err) ||
-                               model_key_int(m, "leading_dense_block_count", 0,
-                                             &c->n_layer_dense_lead, err))))
+        (d->moe_reads_keys &&
+         (model_key_int(m, "expert_shared_count", 0, &c->n_expert_shared, err) ||
+          model_key_int(m, "leading_dense_block_count", 0, &c->n_layer_dense_lead, err))))
         return -1;
     if (c->n_ff_exp < 1)
         return scarce_fail(err, "%s: expert width %d (feed_forward_length / expert_used_count)",
@@ -93,8 +100,10 @@ static int read_widths(model *m, scarce_error *err) {
         return scarce_fail(err, "%s: %s.leading_dense_block_count %d > block_count %d",
                            m->file->path, c->arch, c->n_layer_dense_lead, c->n_layer);
     if ((d->flags & ARCH_SHEXP) && c->n_expert_shared < 1)
-        return scarce_fail(err, "%s: %s.expert_shared_count is 0: architecture %s has shared "
-                           "experts", m->file->path, c->arch, c->arch);
+        return scarce_fail(err,
+                           "%s: %s.expert_shared_count is 0: architecture %s has shared "
+                           "experts",
+                           m->file->path, c->arch, c->arch);
     if (d->moe_reads_keys) { /* DeepSeek: n_expert_shared experts of n_ff_exp side by side */
         c->n_ff_shexp = c->n_ff_exp * c->n_expert_shared;
         return 0;
@@ -111,8 +120,10 @@ int model_read_moe(model *m, scarce_error *err) {
         return scarce_fail(err, "%s: %s.expert_count %d: experts are not supported for %s",
                            m->file->path, c->arch, c->n_expert, c->arch);
     if (!c->n_expert && (flags & ARCH_EXPERTS))
-        return scarce_fail(err, "%s: %s.expert_count is missing or 0: architecture %s has "
-                           "experts", m->file->path, c->arch, c->arch);
+        return scarce_fail(err,
+                           "%s: %s.expert_count is missing or 0: architecture %s has "
+                           "experts",
+                           m->file->path, c->arch, c->arch);
     if (!c->n_expert) return 0;
     if (c->n_expert_used < 1 || c->n_expert_used > c->n_expert)
         return scarce_fail(err, "%s: %s.expert_used_count %d must be in [1, expert_count %d]",
@@ -163,10 +174,10 @@ static int bind_shared(model *m, int l, scarce_error *err) {
         return scarce_fail(err, "%s: missing tensor %s (architecture %s has shared experts)",
                            m->file->path, name, c->arch);
     if (model_bind_matrix(m, name, c->n_embd, c->n_ff_shexp, &w->shexp_gate, err) ||
-        model_bind_matrix(m, LAYER_NAME(name, l, "ffn_up_shexp.weight"), c->n_embd,
-                          c->n_ff_shexp, &w->shexp_up, err) ||
-        model_bind_matrix(m, LAYER_NAME(name, l, "ffn_down_shexp.weight"), c->n_ff_shexp,
-                          c->n_embd, &w->shexp_down, err))
+        model_bind_matrix(m, LAYER_NAME(name, l, "ffn_up_shexp.weight"), c->n_embd, c->n_ff_shexp,
+                          &w->shexp_up, err) ||
+        model_bind_matrix(m, LAYER_NAME(name, l, "ffn_down_shexp.weight"), c->n_ff_shexp, c->n_embd,
+                          &w->shexp_down, err))
         return -1;
     if (!(c->desc->flags & ARCH_SHEXP_GATE)) return 0;
     return model_bind_required(m, LAYER_NAME(name, l, "ffn_gate_inp_shexp.weight"), c->n_embd,
@@ -210,7 +221,8 @@ int model_bind_moe_ffn(model *m, int l, scarce_error *err) {
     const model_config *c = &m->cfg;
     layer_weights *w = &m->layers[l];
     char name[96];
-    const gguf_tensor *router = gguf_find_tensor(m->file, LAYER_NAME(name, l, "ffn_gate_inp.weight"));
+    const gguf_tensor *router =
+        gguf_find_tensor(m->file, LAYER_NAME(name, l, "ffn_gate_inp.weight"));
     if (router && router->ne[0] == c->n_embd && router->ne[1] != c->n_expert)
         return scarce_fail(err, "tensor %s routes to %lld experts, %s.expert_count says %d", name,
                            (long long)router->ne[1], c->arch, c->n_expert);
@@ -229,7 +241,8 @@ void model_count_bytes(model *m) {
     const gguf_file *f = m->file;
     const gguf_tensor *embd = gguf_find_tensor(f, "token_embd.weight");
     m->global_pass_bytes = m->output.data == m->token_embd.data ? embd->bytes : 0;
-    for (int l = 0; l < m->cfg.n_layer; l++) m->layers[l].pass_bytes = m->layers[l].expert_bytes = 0;
+    for (int l = 0; l < m->cfg.n_layer; l++)
+        m->layers[l].pass_bytes = m->layers[l].expert_bytes = 0;
     for (uint64_t i = 0; i < f->n_tensors; i++) {
         const gguf_tensor *t = &f->tensors[i];
         int l, e;

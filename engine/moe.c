@@ -135,7 +135,7 @@ static void stats_update(moe_stats *st, int l, const int *chosen, const float *w
 
 /* gpt-oss's clamped SwiGLU (ggml_swiglu_oai, alpha 1.702, limit 7):
  * gate = min(gate, 7) sigmoid(1.702 min(gate, 7)) (clamp(up, -7, 7) + 1). */
-static void swiglu_oai(float *gate, const float *up, int n) {
+void moe_swiglu_oai(float *gate, const float *up, int n) {
     const float alpha = 1.702f, limit = 7.0f;
     for (int i = 0; i < n; i++) {
         const float x = fminf(gate[i], limit), y = fminf(fmaxf(up[i], -limit), limit);
@@ -167,7 +167,7 @@ static int run_experts(session *s, int layer, const float *x, moe_scratch *sc, i
             add_bias(rs->hb2, w->up_exps_b + (size_t)e * n_ff, n_tok, n_ff);
         }
         if (c->ffn_act == FFN_SWIGLU_OAI)
-            swiglu_oai(rs->hb, rs->hb2, n_tok * n_ff);
+            moe_swiglu_oai(rs->hb, rs->hb2, n_tok * n_ff);
         else
             ops_swiglu(kernel_ctx_ops(kc), rs->hb, rs->hb2, n_tok * n_ff);
         if (matmul(kc, &w->down_exps[e], rs->hb, n_tok, sc->ye)) return -1;

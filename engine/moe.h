@@ -28,6 +28,10 @@
 void moe_route(const moe_rule *rule, const float *router_logits, const float *sel_bias,
                int n_expert, int k, int *chosen, float *weights);
 
+/* gpt-oss's clamped SwiGLU in place: gate = min(gate, 7) sigmoid(1.702 min(gate, 7))
+ * (clamp(up, -7, 7) + 1). */
+void moe_swiglu_oai(float *gate, const float *up, int n);
+
 /* out[b] = MoE FFN of x[b] for b < B (x: [B][n_embd], normed). Adds
  * each distinct chosen expert's bytes (once per pass) to s->stats (the router's and the
  * shared experts' are in the layer's pass_bytes); updates s->moe when set. */

@@ -52,7 +52,9 @@ static void matvec(double *y, const double *W, const double *x, int rows, int co
     }
 }
 
-static double silu(double x) { return x / (1 + exp(-x)); }
+static double silu(double x) {
+    return x / (1 + exp(-x));
+}
 
 /* gpt-oss's clamped SwiGLU: min(g, 7) sigmoid(1.702 min(g, 7)) (clamp(u, -7, 7) + 1) */
 static double swiglu_oai(double g, double u) {
@@ -98,8 +100,8 @@ typedef struct {
 /* mixtral, qwen3moe: softmax, renormalised; olmoe, qwen2moe: softmax as is; deepseek2:
  * the file's expert_gating_func (1 softmax, 2 sigmoid), expert_weights_norm, _scale. */
 static rule read_rule(const gguf_file *f, const char *arch) {
-    rule r = {.norm = !strcmp(arch, "mixtral") || !strcmp(arch, "llama") ||
-                      !strcmp(arch, "qwen3moe"),
+    rule r = {.norm =
+                  !strcmp(arch, "mixtral") || !strcmp(arch, "llama") || !strcmp(arch, "qwen3moe"),
               .scale = 1.0};
     if (!strcmp(arch, "deepseek2")) {
         char k[128];
@@ -116,8 +118,7 @@ static rule read_rule(const gguf_file *f, const char *arch) {
 
 /* Chooses k experts: p = softmax or sigmoid of the logits; selection score p + bias,
  * restricted to the best n_group_used groups (by the sum of their two best scores) */
-static void choose(const rule *r, const double *p, const double *bias, int n, int k,
-                   int *chosen) {
+static void choose(const rule *r, const double *p, const double *bias, int n, int k, int *chosen) {
     double *s = malloc(sizeof(double) * n);
     for (int e = 0; e < n; e++) s[e] = p[e] + (bias ? bias[e] : 0);
     if (r->n_group > 1) {
@@ -126,13 +127,16 @@ static void choose(const rule *r, const double *p, const double *bias, int n, in
         for (int g = 0; g < r->n_group; g++) { /* sum of the two best */
             int a = -1, b = -1;
             for (int i = g * per; i < (g + 1) * per; i++)
-                if (a < 0 || s[i] > s[a]) b = a, a = i;
-                else if (b < 0 || s[i] > s[b]) b = i;
+                if (a < 0 || s[i] > s[a])
+                    b = a, a = i;
+                else if (b < 0 || s[i] > s[b])
+                    b = i;
             gs[g] = s[a] + (b >= 0 ? s[b] : 0);
         }
         for (int g = 0; g < r->n_group; g++) {
             int better = 0; /* groups ahead of g: g is kept when fewer than n_group_used */
-            for (int o = 0; o < r->n_group; o++) better += gs[o] > gs[g] || (gs[o] == gs[g] && o < g);
+            for (int o = 0; o < r->n_group; o++)
+                better += gs[o] > gs[g] || (gs[o] == gs[g] && o < g);
             if (better >= r->n_group_used)
                 for (int i = g * per; i < (g + 1) * per; i++) s[i] = -INFINITY;
         }
@@ -232,17 +236,18 @@ ref_mla_shape ref_mla_read(const gguf_file *f, const char *arch) {
     /* deepseek2.cpp: kq_scale = mscale^2 / sqrt(k_mla), mscale = attn_factor (1 + 0.1 ln f)
      * (1 + 0.1 log_mul ln f); attn_factor is 1 / (1 + 0.1 ln f) with YaRN and the file's
      * yarn_log_multiplier (stored as 0.1 log_mul), else 1 (rope.scaling.attn_factor absent) */
-    const double lm = keyf(f, arch, "rope.scaling.yarn_log_multiplier", 0.0) / 0.1, ln = log(factor);
+    const double lm = keyf(f, arch, "rope.scaling.yarn_log_multiplier", 0.0) / 0.1,
+                 ln = log(factor);
     double attn = 1;
-    if (yarn && factor > 1)
-        attn = (lm != 0 ? 1.0 : 1 + 0.1 * ln) / (1 + 0.1 * ln);
+    if (yarn && factor > 1) attn = (lm != 0 ? 1.0 : 1 + 0.1 * ln) / (1 + 0.1 * ln);
     const double ms = attn * (1 + 0.1 * ln) * (1 + 0.1 * lm * ln);
     return (ref_mla_shape){.freq_scale = 1 / factor,
                            .rope_attn = attn,
                            .yarn = yarn,
                            .n_ctx_orig = (int)key(f, arch, "rope.scaling.original_context_length",
                                                   key(f, arch, "context_length", 2048)),
-                           .kq_scale = ms * ms / sqrt((double)key(f, arch, "attention.key_length_mla", 1)),
+                           .kq_scale =
+                               ms * ms / sqrt((double)key(f, arch, "attention.key_length_mla", 1)),
                            .n_embd = (int)key(f, arch, "embedding_length", 0),
                            .n_head = (int)key(f, arch, "attention.head_count", 0),
                            .n_rot = (int)key(f, arch, "rope.dimension_count", 0),
@@ -279,8 +284,10 @@ static double *mla_query(const gguf_file *f, const ref_mla_shape *s, int l, cons
     const int qd = s->n_head * s->k_mla;
     double *q = malloc(sizeof(double) * qd);
     if (s->q_lora) {
-        double *wa = blk(f, l, "attn_q_a.weight", 0, s->q_lora), *wb = blk(f, l, "attn_q_b.weight", 0, qd);
-        double *na = blk(f, l, "attn_q_a_norm.weight", 0, 1), *qa = malloc(sizeof(double) * s->q_lora);
+        double *wa = blk(f, l, "attn_q_a.weight", 0, s->q_lora),
+               *wb = blk(f, l, "attn_q_b.weight", 0, qd);
+        double *na = blk(f, l, "attn_q_a_norm.weight", 0, 1),
+               *qa = malloc(sizeof(double) * s->q_lora);
         matvec(qa, wa, h, s->q_lora, s->n_embd);
         rms_in_place(qa, s->q_lora, na, s->eps);
         matvec(q, wb, qa, qd, s->q_lora);
@@ -293,11 +300,12 @@ static double *mla_query(const gguf_file *f, const ref_mla_shape *s, int l, cons
     return q;
 }
 
-void ref_mla_attention(const gguf_file *f, const ref_mla_shape *s, int l, int pos,
-                       const double *h, double *cache, double *o) {
+void ref_mla_attention(const gguf_file *f, const ref_mla_shape *s, int l, int pos, const double *h,
+                       double *cache, double *o) {
     const int R = s->kv_lora, row = R + s->n_rot, nope = s->k_mla - s->n_rot;
     double *q = mla_query(f, s, l, h);
-    double *wkv = blk(f, l, "attn_kv_a_mqa.weight", 0, row), *na = blk(f, l, "attn_kv_a_norm.weight", 0, 1);
+    double *wkv = blk(f, l, "attn_kv_a_mqa.weight", 0, row),
+           *na = blk(f, l, "attn_kv_a_norm.weight", 0, 1);
     double *c = cache + (size_t)pos * row;
     matvec(c, wkv, h, row, s->n_embd);
     rms_in_place(c, R, na, s->eps);

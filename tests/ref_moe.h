@@ -28,8 +28,8 @@ typedef struct {
     double eps, base;
     double freq_scale; /* 1 / rope.scaling.factor */
     int yarn, n_ctx_orig;
-    double kq_scale;   /* 1 / sqrt(k_mla), times DeepSeek's YaRN mscale^2 */
-    double rope_attn;  /* the attn_factor llama.cpp gives ggml_rope_ext */
+    double kq_scale;  /* 1 / sqrt(k_mla), times DeepSeek's YaRN mscale^2 */
+    double rope_attn; /* the attn_factor llama.cpp gives ggml_rope_ext */
 } ref_mla_shape;
 
 /* The shape from the file's keys (deepseek2). */
@@ -37,7 +37,7 @@ ref_mla_shape ref_mla_read(const gguf_file *f, const char *arch);
 /* Latent attention of layer l for the token at pos with normed input h: appends its
  * latent and rope key to cache (rows of kv_lora + n_rot, positions 0..pos) and writes
  * o[n_head * v_mla], the input of attn_output. */
-void ref_mla_attention(const gguf_file *f, const ref_mla_shape *s, int l, int pos,
-                       const double *h, double *cache, double *o);
+void ref_mla_attention(const gguf_file *f, const ref_mla_shape *s, int l, int pos, const double *h,
+                       double *cache, double *o);
 
 #endif

@@ -98,6 +98,15 @@ TEST(moe_route_rules) {
     CHECK_NEAR(w[2], exp(1.5) / zk, 1e-6);
 }
 
+/* gpt-oss's activation: the clamps bite above 7 (gate) and outside [-7, 7] (up). */
+TEST(moe_swiglu_oai_clamps) {
+    float gate[5] = {0.5f, 9.0f, -3.0f, 7.0f, 2.0f}, up[5] = {1.0f, 2.0f, 0.5f, 20.0f, -30.0f};
+    const double g[5] = {0.5, 7.0, -3.0, 7.0, 2.0}, u[5] = {1.0, 2.0, 0.5, 7.0, -7.0};
+    moe_swiglu_oai(gate, up, 5);
+    for (int i = 0; i < 5; i++)
+        CHECK_NEAR(gate[i], g[i] / (1 + exp(-1.702 * g[i])) * (u[i] + 1), 1e-5 * (1 + fabs(gate[i])));
+}
+
 /* Identical experts and weights summing to 1: the dense model's greedy text, any router. */
 TEST(moe_upcycled_noise0_greedy_equals_dense) {
     NEED_FILE(stories());

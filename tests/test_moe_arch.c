@@ -99,8 +99,8 @@ static void check_reference(const moe_case *c, model *m, const int *t) {
         }
     }
     CHECK_MSG(worst < 1e-4, "%s: max |logit diff| vs reference %.3g", c->name, worst);
-    CHECK_MSG(routed > 0 && differ == 0, "%s: %d of %d routings differ from the reference",
-              c->name, differ, routed);
+    CHECK_MSG(routed > 0 && differ == 0, "%s: %d of %d routings differ from the reference", c->name,
+              differ, routed);
     free(ref);
     ref_model_free(r);
     moe_stats_free(s.moe);
@@ -274,8 +274,8 @@ static void check_bad(const moe_case *c, const char *key, uint32_t value, const 
     int lines = 0;
     for (const char *p = err; p && *p; p++) lines += *p == '\n';
     CHECK_MSG(code == 1 && lines == 1 && err && strstr(err, names),
-              "%s (%s %u, drop %s): exit %d, %d lines, want '%s': %s", c->name,
-              key ? key : "-", value, drop ? drop : "-", code, lines, names, err ? err : "");
+              "%s (%s %u, drop %s): exit %d, %d lines, want '%s': %s", c->name, key ? key : "-",
+              value, drop ? drop : "-", code, lines, names, err ? err : "");
     free(err);
 }
 

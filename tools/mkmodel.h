@@ -16,7 +16,7 @@ typedef struct {
     const char *out, *vocab, *type_name, *arch_name;
     const arch_desc *arch;
     long n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx, n_expert, n_expert_used, seed;
-    long head_dim, n_rot, swa; /* 0 = n_embd / n_head, head_dim, none */
+    long head_dim, n_rot, swa;                          /* 0 = n_embd / n_head, head_dim, none */
     long rope_base, rope_freqs, longrope, random_norms; /* the last three: 0/1 */
     double attn_softcap, final_softcap;                 /* written when > 0 */
     /* MoE (mkmodel_moe.c); 0 = the architecture's default */
@@ -25,7 +25,8 @@ typedef struct {
     double weights_scale;
     /* latent attention (deepseek2): ranks; value head width (0 = head_dim) */
     long q_lora_rank, kv_lora_rank, v_head_dim;
-    double yarn, yarn_log_mul; /* YaRN factor (> 1: rope.scaling.type yarn), DeepSeek's mscale_all_dim */
+    double yarn,
+        yarn_log_mul; /* YaRN factor (> 1: rope.scaling.type yarn), DeepSeek's mscale_all_dim */
 } mk_args;
 
 typedef struct {

@@ -57,13 +57,17 @@ int mk_moe_check(mk_args *a) {
     if (a->n_dense_lead >= a->n_layer && a->n_expert > 0)
         return cli_error(CMD, EXIT_USAGE, "--leading-dense %ld leaves no MoE layer of %ld",
                          a->n_dense_lead, a->n_layer);
-    if (a->n_group > 1 && (a->n_expert % a->n_group || a->n_group_used < 1 ||
-                           a->n_group_used >= a->n_group))
-        return cli_error(CMD, EXIT_USAGE, "--expert-groups %ld must divide --n-expert %ld and "
-                         "--expert-groups-used be in [1, groups)", a->n_group, a->n_expert);
+    if (a->n_group > 1 &&
+        (a->n_expert % a->n_group || a->n_group_used < 1 || a->n_group_used >= a->n_group))
+        return cli_error(CMD, EXIT_USAGE,
+                         "--expert-groups %ld must divide --n-expert %ld and "
+                         "--expert-groups-used be in [1, groups)",
+                         a->n_group, a->n_expert);
     if ((flags & ARCH_QK_NORM_FULL) && a->n_head_kv != a->n_head)
-        return cli_error(CMD, EXIT_USAGE, "--arch %s: llama.cpp wants --n-head-kv = --n-head "
-                         "(its k norm is n_embd wide)", a->arch->name);
+        return cli_error(CMD, EXIT_USAGE,
+                         "--arch %s: llama.cpp wants --n-head-kv = --n-head "
+                         "(its k norm is n_embd wide)",
+                         a->arch->name);
     if ((flags & ARCH_SINKS) && (!a->swa || a->n_rot != a->head_dim))
         return cli_error(CMD, EXIT_USAGE, "--arch %s needs --swa W and --n-rot = head dim",
                          a->arch->name);
@@ -71,13 +75,15 @@ int mk_moe_check(mk_args *a) {
         if (a->kv_lora_rank < 1)
             return cli_error(CMD, EXIT_USAGE, "--arch %s needs --kv-lora-rank", a->arch->name);
         if (a->n_rot >= a->head_dim)
-            return cli_error(CMD, EXIT_USAGE, "--n-rot %ld must be < --head-dim %ld (the rest "
-                             "is the no-rope part)", a->n_rot, a->head_dim);
+            return cli_error(CMD, EXIT_USAGE,
+                             "--n-rot %ld must be < --head-dim %ld (the rest "
+                             "is the no-rope part)",
+                             a->n_rot, a->head_dim);
     }
     return 0;
 }
 
-#define T(suffix, nd, x, y, z)                                                                    \
+#define T(suffix, nd, x, y, z)                                                                     \
     (snprintf(nm, sizeof nm, "blk.%ld." suffix, i), rc |= mk_add(l, nm, nd, x, y, z))
 #define RANDOM_VECTOR() (l->t[l->n - 1].is_norm = 0) /* a 1-D tensor that is not a norm */
 
