@@ -116,6 +116,14 @@ int model_read_moe(model *m, scarce_error *err) {
     model_config *c = &m->cfg;
     const unsigned flags = c->desc->flags;
     c->n_ff_max = c->n_ff;
+    /* the last nextn_predict_layers blocks predict further tokens (GLM-4.x MTP); the main
+     * pass, like llama.cpp's, runs the others and never reads them */
+    int nextn = 0;
+    if (model_key_int(m, "nextn_predict_layers", 0, &nextn, err)) return -1;
+    if (nextn >= c->n_layer)
+        return scarce_fail(err, "%s: %s.nextn_predict_layers %d leaves no layer of %d",
+                           m->file->path, c->arch, nextn, c->n_layer);
+    c->n_layer -= nextn;
     if (c->n_expert && !(flags & ARCH_MOE))
         return scarce_fail(err, "%s: %s.expert_count %d: experts are not supported for %s",
                            m->file->path, c->arch, c->n_expert, c->arch);
@@ -247,8 +255,10 @@ void model_count_bytes(model *m) {
         const gguf_tensor *t = &f->tensors[i];
         int l, e;
         if (t == embd) continue; /* its rows are counted per token */
-        if (sscanf(t->name, "blk.%d.", &l) != 1 || l < 0 || l >= m->cfg.n_layer)
+        if (sscanf(t->name, "blk.%d.", &l) != 1)
             m->global_pass_bytes += t->bytes;
+        else if (l < 0 || l >= m->cfg.n_layer) /* blocks the pass does not run (MTP) */
+            continue;
         else if (strstr(t->name, "_exps.") && m->cfg.n_expert)
             m->layers[l].expert_bytes += t->bytes / (uint64_t)m->cfg.n_expert;
         else if (sscanf(t->name, "blk.%*d.ffn_%*[a-z].%d.weight", &e) == 1)
