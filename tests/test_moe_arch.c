@@ -1,8 +1,8 @@
 /* test_moe_arch.c - every MoE architecture on a synthetic f32 model made by
  * `scarce mkmodel --arch`: the forward pass and the chosen experts against the
  * double-precision reference (tests/ref_forward.c + ref_moe.c), batched prefill against one
- * token at a time, routing counts, and the weight bytes a token reads (dense + router +
- * chosen experts, from the tensor table). */
+ * token at a time, routing counts, rollback, bad files, and the weight bytes a token reads (dense +
+ * router + chosen experts, from the tensor table). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -296,4 +296,33 @@ TEST(moe_arch_bad_files_one_line) {
     /* latent attention: a missing per-head matrix; groups that do not divide the experts */
     check_bad(&cases[3], NULL, 0, "blk.0.attn_k_b.weight", "blk.0.attn_k_b.weight");
     check_bad(&cases[4], "deepseek2.expert_group_count", 3, NULL, "expert_group_count 3");
+}
+
+/* Speculative decoding's rollback on every case (the latent cache of deepseek2, the
+ * windowed layers of gpt-oss): run the tokens, roll back to 17, run a rejected draft, roll
+ * back again and rerun the rest one by one: the last logits are the first run's. */
+static void check_rollback(const moe_case *c, model *m, const int *t) {
+    scarce_error err = {0};
+    session s;
+    REQUIRE(session_init(&s, m, 128, &err) == 0);
+    const int V = m->cfg.n_vocab, keep = 17, draft[5] = {5, 9, 7, 3, 4};
+    float *first = malloc(sizeof(float) * V);
+    const float *l = forward(&s, t, N_TOK, 0, &err);
+    REQUIRE(l);
+    memcpy(first, l, sizeof(float) * V);
+    kvcache_truncate(&s.cache, keep);
+    REQUIRE(forward(&s, draft, 5, 0, &err));
+    kvcache_truncate(&s.cache, keep);
+    for (int i = keep; i < N_TOK; i++) REQUIRE((l = forward(&s, &t[i], 1, 0, &err)));
+    double worst = 0;
+    for (int v = 0; v < V; v++) worst = fmax(worst, fabs(l[v] - first[v]));
+    CHECK_MSG(worst < 1e-4, "%s: after rollback max diff %.3g", c->name, worst);
+    free(first);
+    session_free(&s);
+}
+
+TEST(moe_arch_rollback) {
+    NEED_SHARED(VOCAB);
+    kernels_init(NULL, NULL);
+    each_case(check_rollback);
 }
