@@ -174,7 +174,8 @@ static int attention_block(session *s, int l, int B, int pos0, scarce_error *err
         /* per head, or over the whole vector (OLMoE) */
         const int full = c->desc->flags & ARCH_QK_NORM_FULL;
         if (w->q_norm)
-            rmsnorm_heads(q, w->q_norm, full ? 1 : c->n_head, full ? q_dim : c->head_dim, c->rms_eps);
+            rmsnorm_heads(q, w->q_norm, full ? 1 : c->n_head, full ? q_dim : c->head_dim,
+                          c->rms_eps);
         if (w->k_norm)
             rmsnorm_heads(k, w->k_norm, full ? 1 : c->n_head_kv, full ? kv_dim : c->head_dim,
                           c->rms_eps);

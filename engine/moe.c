@@ -70,10 +70,10 @@ uint64_t moe_expert_bytes(const model *m, int layer) {
 uint64_t moe_active_bytes(const model *m) {
     const model_config *c = &m->cfg;
     uint64_t bytes = m->global_pass_bytes + m->token_embd.row_bytes;
-    for (int l = 0; l < c->n_layer; l++)
-        bytes += m->layers[l].pass_bytes + (m->layers[l].gate_exps
-                                                ? (uint64_t)c->n_expert_used * m->layers[l].expert_bytes
-                                                : 0);
+    for (int l = 0; l < c->n_layer; l++) {
+        const layer_weights *w = &m->layers[l];
+        bytes += w->pass_bytes + (w->gate_exps ? (uint64_t)c->n_expert_used * w->expert_bytes : 0);
+    }
     return bytes;
 }
 
@@ -220,7 +220,8 @@ int moe_ffn(session *s, int layer, const float *x, int B, float *out, scarce_err
     const int k = c->n_expert_used, n_expert = c->n_expert;
     moe_scratch sc;
     if (scratch_alloc(&sc, B, k, n_expert, c->n_embd))
-        return scarce_fail(err, "layer %d: out of memory for the MoE scratch (%d tokens)", layer, B);
+        return scarce_fail(err, "layer %d: out of memory for the MoE scratch (%d tokens)", layer,
+                           B);
     /* router: [B][n_expert] = x W_gate_inp^T */
     kernel_ctx *kc = s->m->kernels;
     if (matmul(kc, &w->ffn_gate_inp, x, B, rs->router)) goto kernel_failed;

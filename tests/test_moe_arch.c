@@ -1,8 +1,8 @@
 /* test_moe_arch.c - every MoE architecture on a synthetic f32 model made by
  * `scarce mkmodel --arch`: the forward pass and the chosen experts against the
  * double-precision reference (tests/ref_forward.c + ref_moe.c), batched prefill against one
- * token at a time, routing counts, rollback, bad files, and the weight bytes a token reads (dense +
- * router + chosen experts, from the tensor table). */
+ * token at a time, routing counts, rollback, bad files, and the weight bytes a token reads
+ * (dense + router + chosen experts, from the tensor table). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
