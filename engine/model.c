@@ -527,3 +527,8 @@ size_t model_weight_bytes(const model *m) {
     for (uint64_t i = 0; i < m->file->n_tensors; i++) total += m->file->tensors[i].bytes;
     return total;
 }
+
+/* For engine/draft_quant.c, which builds a model whose matrices are its own copies. */
+int model_each_matmul_weight(model *m, int (*fn)(qmatrix *, void *), void *arg) {
+    return each_matmul_weight(m, fn, arg);
+}
