@@ -30,6 +30,7 @@ typedef struct {
     isa_level isa;
     int n_threads;
     draft_quant_info *info;
+    const qmatrix *output; /* the copy's output head */
     uint8_t *arena; /* NULL while planning */
     size_t used;
     scarce_error *err;
@@ -50,7 +51,11 @@ static const quant_type *usable(const quant_type *qt, const qmatrix *w, isa_leve
  * not); NULL = keep the matrix as it is. */
 static const quant_type *draft_type(const build *b, const qmatrix *w, int *fallback) {
     static const uint32_t fallbacks[] = {QT_Q4_0, QT_Q8_0};
-    const quant_type *qt = usable(b->want, w, b->isa);
+    /* the head picks the token the target checks: an error there costs acceptance most
+     * (SmolLM2-135M f16 target, q4_0 draft: measured 56% accepted with a q4_0 head, see
+     * docs/speculative.md), so it stays at 8 bits as llama.cpp's quantizations keep it */
+    const quant_type *want = w == b->output && qtype_bpw(b->want->id) < 8.5 ? qtype(QT_Q8_0) : b->want;
+    const quant_type *qt = usable(want, w, b->isa);
     *fallback = 0;
     for (size_t i = 0; !qt && i < sizeof fallbacks / sizeof *fallbacks; i++)
         qt = usable(qtype(fallbacks[i]), w, b->isa), *fallback = qt != NULL;
@@ -59,34 +64,74 @@ static const quant_type *draft_type(const build *b, const qmatrix *w, int *fallb
     return qt;
 }
 
+/* One Q4_0 block: values q - 8 in [-8, 7] for scale d; returns sum(x q') and sum(q'^2). */
+static void round_block_q4_0(const float *x, float d, int *q, double *sumqx, double *sumq2) {
+    const float id = d ? 1 / d : 0;
+    *sumqx = *sumq2 = 0;
+    for (int j = 0; j < QK32; j++) {
+        int v = (int)lrintf(x[j] * id);
+        v = v < -8 ? -8 : v > 7 ? 7 : v;
+        q[j] = v;
+        *sumqx += (double)x[j] * v, *sumq2 += (double)v * v;
+    }
+}
+
 /* Q4_0 by rounding to nearest with ggml's reference scale (d = the block's largest-magnitude
- * value / -8): one pass, no search. The type table's quantizer searches scales for the
- * least error and takes about 0.7 us a weight (SmolLM2-135M: 95 s on one core of the EPYC
- * of the README); a draft only has to agree with the target often, and exactness never
- * depends on it. */
+ * value / -8), then once more with the least-squares scale of that rounding, keeping the
+ * better: two passes, no search. The type table's quantizer searches dozens of scales per
+ * block and takes about 0.7 us a weight (SmolLM2-135M: 95 s on one core of the EPYC of the
+ * README); a draft only has to agree with the target often, and exactness never depends
+ * on it. */
 static void round_q4_0(const float *x, void *dst, int64_t n) {
     block_q4_0 *b = dst;
     for (int64_t i = 0; i < n / QK32; i++, x += QK32) {
         float max = 0;
         for (int j = 0; j < QK32; j++)
             if (fabsf(x[j]) > fabsf(max)) max = x[j];
-        const float d = max / -8, id = d ? 1 / d : 0;
+        int q[QK32], q2[QK32];
+        double sumqx, sumq2, sumqx2, sumq22;
+        float d = max / -8;
+        round_block_q4_0(x, d, q, &sumqx, &sumq2);
+        if (sumq2 > 0) { /* error = sum x^2 - sumqx^2 / sumq2 at the best d: larger is better */
+            const float d2 = (float)(sumqx / sumq2);
+            round_block_q4_0(x, d2, q2, &sumqx2, &sumq22);
+            if (sumq22 > 0 && sumqx2 * sumqx2 / sumq22 > sumqx * sumqx / sumq2) {
+                memcpy(q, q2, sizeof q);
+                sumqx = sumqx2, sumq2 = sumq22;
+            }
+            d = (float)(sumqx / sumq2);
+        }
         b[i].d = f32_to_fp16(d);
+        for (int j = 0; j < QK32 / 2; j++)
+            b[i].qs[j] = (uint8_t)((q[j] + 8) | (q[j + 16] + 8) << 4);
+    }
+}
+
+/* Q4_1 by rounding to nearest between the block's minimum and maximum (ggml's reference
+ * rule): m = min, d = (max - min) / 15. */
+static void round_q4_1(const float *x, void *dst, int64_t n) {
+    block_q4_1 *b = dst;
+    for (int64_t i = 0; i < n / QK32; i++, x += QK32) {
+        float lo = x[0], hi = x[0];
+        for (int j = 1; j < QK32; j++) lo = x[j] < lo ? x[j] : lo, hi = x[j] > hi ? x[j] : hi;
+        const float d = (hi - lo) / 15, id = d ? 1 / d : 0;
+        b[i].d = f32_to_fp16(d), b[i].m = f32_to_fp16(lo);
         int q[QK32];
         for (int j = 0; j < QK32; j++) {
-            const int v = (int)lrintf(x[j] * id) + 8;
+            const int v = (int)lrintf((x[j] - lo) * id);
             q[j] = v < 0 ? 0 : v > 15 ? 15 : v;
         }
         for (int j = 0; j < QK32 / 2; j++) b[i].qs[j] = (uint8_t)(q[j] | q[j + 16] << 4);
     }
 }
 
-/* The fastest quantizer of a type: Q4_0 above; Q8_0 the kernels' activation converter
- * (also round to nearest); otherwise the type table's. */
+/* The fastest quantizer of a type: Q4_0 and Q4_1 above; Q8_0 the kernels' activation
+ * converter (also round to nearest); otherwise the type table's (slow: it searches). */
 static void quantize_row(const quant_type *qt, isa_level isa, const float *x, void *dst,
                          int64_t n) {
     const type_kernels *k = kernels_for(isa, qt->id);
     if (qt->id == QT_Q4_0) round_q4_0(x, dst, n);
+    else if (qt->id == QT_Q4_1) round_q4_1(x, dst, n);
     else if (qt->id == QT_Q8_0 && k->from_float) k->from_float(x, dst, n);
     else qt->quantize(x, dst, n, NULL);
 }
@@ -94,6 +139,7 @@ static void quantize_row(const quant_type *qt, isa_level isa, const float *x, vo
 /* rows of w quantized to qt into dst; -1 on a non-finite weight */
 static int quantize_matrix(const build *b, const qmatrix *w, const quant_type *qt, uint8_t *dst) {
     const quant_type *src = qtype(w->type);
+    const type_kernels *fast = kernels_for(b->isa, w->type); /* its dequantizer, if any */
     const size_t row_bytes = qtype_row_bytes(qt->id, w->cols);
     float *rows = malloc((size_t)b->n_threads * (size_t)w->cols * sizeof(float));
     if (!rows) return -1;
@@ -101,7 +147,9 @@ static int quantize_matrix(const build *b, const qmatrix *w, const quant_type *q
 #pragma omp parallel for schedule(static) num_threads(b->n_threads)
     for (int64_t r = 0; r < w->rows; r++) {
         float *x = rows + (size_t)omp_get_thread_num() * (size_t)w->cols;
-        src->dequantize((const uint8_t *)w->data + (size_t)r * w->row_bytes, x, w->cols);
+        const uint8_t *row = (const uint8_t *)w->data + (size_t)r * w->row_bytes;
+        if (fast && fast->dequantize) fast->dequantize(row, x, w->cols);
+        else src->dequantize(row, x, w->cols);
         if (quant_check_finite(x, w->cols) >= 0) {
 #pragma omp atomic write
             bad_row = r;
@@ -225,7 +273,7 @@ model *draft_quant_new(const model *target, const char *type_name, const model_o
         return NULL;
     }
     build b = {.want = want, .isa = cfg.isa, .n_threads = cfg.threads > 0 ? cfg.threads : 1,
-               .info = info, .err = err};
+               .info = info, .err = err, .output = &c->m.output};
     model_each_matmul_weight(&c->m, visit, &b);
     info->bytes = b.used;
     if (!(c->arena = aligned_alloc(ALIGN, b.used ? b.used : ALIGN))) {

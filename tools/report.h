@@ -108,6 +108,10 @@ typedef struct {
     double active_bytes_per_token, total_weight_bytes; /* MoE models; 0 when dense */
     int has_spec;           /* tgN row of bench --draft */
     spec_summary spec;      /* tok_s_plain / tok_s_spec measured by spec_bench() */
+    int spec_extra;         /* a copy of the tgN row for a further draft (tools/bench_spec.c) */
+    draft_quant_info quant; /* --draft-quant: spec.quant points here */
+    double verify_cost[4];  /* bench --draft: verify(k+1) / decode(1), k = 1, 2, 4, 8; 0 =
+                               not measured */
     kernel_config kernels;  /* how the model's kernels ran */
 } bench_row;
 
