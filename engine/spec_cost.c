@@ -51,11 +51,14 @@ void spec_cost_init(spec_cost *c, int k_min, int k_max, int draft_is_free) {
     }
 }
 
-static void ewma(double *avg, double x) {
-    if (*avg <= 0) {
+/* n = timings seen before x. The first few keep the smallest (noise only ever adds
+ * time, and a size's first pass runs cold); then a moving average. */
+static void ewma(double *avg, double x, int n) {
+    if (*avg <= 0 || (n < 3 && x < *avg)) {
         *avg = x;
         return;
     }
+    if (n < 3) return;
     if (x > 2 * *avg) x = 2 * *avg;
     if (x < 0.5 * *avg) x = 0.5 * *avg;
     *avg += EWMA_WEIGHT * (x - *avg);
@@ -65,11 +68,10 @@ void spec_cost_observe(spec_cost *c, int k, int accepted, double t_draft, double
     if (k > 0) {
         c->accepted = DECAY * c->accepted + accepted;
         c->rejected = DECAY * c->rejected + (accepted < k);
-        if (t_draft >= 0 && !c->draft_is_free) ewma(&c->t_draft_step, t_draft / k);
+        if (t_draft >= 0 && !c->draft_is_free) ewma(&c->t_draft_step, t_draft / k, c->n_draft++);
     }
     if (k + 1 < SPEC_COST_MAX + 2 && t_verify > 0) {
-        ewma(&c->t_pass[k + 1], t_verify);
-        c->n_pass[k + 1]++;
+        ewma(&c->t_pass[k + 1], t_verify, c->n_pass[k + 1]++);
     }
 }
 
@@ -122,7 +124,8 @@ spec_choice spec_cost_next(spec_cost *c) {
         c->drafting_run = 0;
         if (++c->plain_run >= SPEC_COST_PROBE) {
             c->plain_run = 0;
-            ch.k = c->k_min, ch.why = SPEC_WHY_PROBE, ch.verify_cost = v[ch.k];
+            /* at the length that would pay first: its cost is measured again too */
+            ch.k = ch.best_k, ch.why = SPEC_WHY_PROBE, ch.verify_cost = v[ch.k];
             ch.expected_speedup = spec_expected_tokens(a, ch.k) / (v[ch.k] + ch.k * d);
         }
     } else {

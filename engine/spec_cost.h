@@ -12,9 +12,10 @@
  * The figures are learnt during the run (spec_cost_observe): v from the timed target
  * passes of each size (EWMA; sizes not yet seen are interpolated linearly), d from the
  * timed draft steps, a from the passes' outcomes with older passes discounted. A few
- * warm-up passes of chosen sizes measure them first; while decoding plain, a one-token
- * draft every SPEC_COST_PROBE passes keeps the acceptance current; while drafting, a plain
- * step every SPEC_COST_REFRESH passes keeps the plain time current. */
+ * warm-up passes of chosen sizes measure them first; while decoding plain, a draft of
+ * the length that would pay first (best_k) every SPEC_COST_PROBE passes keeps the
+ * acceptance and that length's cost current; while drafting, a plain step every
+ * SPEC_COST_REFRESH passes keeps the plain time current. */
 #ifndef SCARCE_SPEC_COST_H
 #define SCARCE_SPEC_COST_H
 
@@ -49,6 +50,7 @@ typedef struct {
     double t_pass[SPEC_COST_MAX + 2];  /* seconds of a target pass of b tokens; 0 = unseen */
     int n_pass[SPEC_COST_MAX + 2];     /* passes timed at each size */
     double t_draft_step;  /* seconds of one draft step; 0 = unseen */
+    int n_draft;          /* draft timings seen */
     double accepted, rejected; /* discounted counts: kept drafts; passes ending in a rejection */
     int warmup_k[4], n_warmup; /* the warm-up's lengths */
     int warmup;           /* warm-up passes done */

@@ -35,11 +35,20 @@ static void quant_text(FILE *out, const draft_quant_info *q) {
             q->seconds, q->weight_bytes / 1e6, q->target_bytes / 1e6);
 }
 
+/* The last pass's length judged on the final figures (the choice itself was made on the
+ * figures of its time). */
+static spec_choice final_choice(const spec_stats *st) {
+    return spec_cost_at(&st->cost, st->cost.last.k, st->cost.last.why);
+}
+
 static void cost_text(FILE *out, const spec_summary *sp) {
     const spec_stats *st = &sp->stats;
     const cost_view c = cost_of(st);
-    const spec_choice *ch = &st->cost.last;
-    if (!c.known) return;
+    const spec_choice now = final_choice(st), *ch = &now;
+    if (!c.known) {
+        fprintf(out, "  cost model: no plain step was timed, so no figures\n");
+        return;
+    }
     fprintf(out, "  cost model: acceptance %.2f, draft step %.3f plain steps (%.2f ms), "
             "verify(k+1)/decode(1):", ch->acceptance, c.d, c.plain_s * 1e3);
     for (int k = 1; k <= c.k_max; k++) fprintf(out, " %d:%.2f", k, c.v[k]);
@@ -56,7 +65,7 @@ static void cost_text(FILE *out, const spec_summary *sp) {
     else
         fprintf(out, "  no draft length pays: the best, k=%d, expects %.2fx; decoded plain "
                 "(a %d-token probe every %d passes)\n", ch->best_k, ch->best_speedup,
-                st->cost.k_min, SPEC_COST_PROBE);
+                ch->best_k, SPEC_COST_PROBE);
     fprintf(out, "  speed-up of this run against its own timed plain steps: %.2fx "
             "(%llu of %llu passes plain)\n", c.run_speedup,
             (unsigned long long)st->passes_by_length[0], (unsigned long long)st->passes);
@@ -111,7 +120,7 @@ static void quant_json(FILE *out, const draft_quant_info *q) {
 
 static void cost_json(FILE *out, const spec_stats *st) {
     const cost_view c = cost_of(st);
-    const spec_choice *ch = &st->cost.last;
+    const spec_choice now = final_choice(st), *ch = &now;
     fputs(", \"cost_model\": {\"plain_step_s\": ", out), json_num(out, c.known ? c.plain_s : NAN);
     fputs(", \"acceptance_estimate\": ", out), json_num(out, ch->acceptance);
     fputs(", \"draft_cost\": ", out), json_num(out, c.known ? c.d : NAN);
