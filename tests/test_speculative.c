@@ -392,6 +392,10 @@ TEST(spec_cli_vocabulary_mismatch_and_overflow_fail_cleanly) {
     check_one_line_error("-c 3 -p \"Once upon a time there was\" --lookup 2", 1, "context");
     check_one_line_error("--lookup 2 --draft-layers 1", 2, "exactly one");
     check_one_line_error("--draft-layers 99", 1, "layers");
+    check_one_line_error("--draft-quant q9_9", 1, "q9_9");
+    check_one_line_error("--lookup-file /nonexistent/notes.txt", 1, "/nonexistent/notes.txt");
+    check_one_line_error("--lookup 2 --draft-policy fast", 2, "--draft-policy");
+    check_one_line_error("--draft-quant q4_0 --lookup 2", 2, "exactly one");
 }
 
 TEST(spec_cli_greedy_text_equals_plain) {
@@ -406,5 +410,29 @@ TEST(spec_cli_greedy_text_equals_plain) {
     CHECK_MSG(!strcmp(plain, spec), "plain:\n%s\nspeculative:\n%s", plain, spec);
     CHECK(strstr(err, "spec    1:") && strstr(err, "accepted"));
     CHECK(!strchr(err, '\033')); /* stderr is a pipe: no colour codes */
-    free(plain), free(spec), free(err);
+    free(spec), free(err);
+    /* the in-memory copy and lookup in a file, through the command line */
+    char file[512], args[3][700], cmd2[2048];
+    snprintf(file, sizeof file, "%s/lookup.txt", test_tmpdir());
+    FILE *f = fopen(file, "w");
+    REQUIRE(f);
+    fputs("Once upon a time, there was a little girl named Lily.\n", f);
+    fclose(f);
+    snprintf(args[0], sizeof args[0], "--draft-quant q4_0 --json");
+    snprintf(args[1], sizeof args[1], "--lookup 3 --lookup-file %s --draft 6", file);
+    snprintf(args[2], sizeof args[2], "--draft-quant q8_0 --draft-policy adapt --draft 3");
+    for (int i = 0; i < 3; i++) {
+        snprintf(cmd2, sizeof cmd2, "%s run -m %s -t 1 --temp 0 -n 48 -p \"Once upon a time\" %s",
+                 scarce_bin(), shared_path(STORIES), args[i]);
+        spec = err = NULL;
+        CHECK_EQ_INT(run_cmd(cmd2, &spec, &err), 0);
+        REQUIRE(spec && err);
+        /* --json puts the text on stderr and the summary on stdout */
+        const char *text = i == 0 ? err : spec;
+        CHECK_MSG(!strncmp(text, plain, strlen(plain)), "%s:\n%s\nplain:\n%s", args[i], text, plain);
+        if (i == 0) CHECK(strstr(spec, "\"draft_quant\"") && strstr(spec, "\"cost_model\""));
+        if (i == 1) CHECK(strstr(err, "lookup:") && strstr(err, "lookup.txt"));
+        free(spec), free(err);
+    }
+    free(plain);
 }
