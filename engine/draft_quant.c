@@ -31,12 +31,14 @@ typedef struct {
     int n_threads;
     draft_quant_info *info;
     const qmatrix *output; /* the copy's output head */
-    uint8_t *arena; /* NULL while planning */
+    uint8_t *arena;        /* NULL while planning */
     size_t used;
     scarce_error *err;
 } build;
 
-static size_t aligned(size_t n) { return (n + ALIGN - 1) / ALIGN * ALIGN; }
+static size_t aligned(size_t n) {
+    return (n + ALIGN - 1) / ALIGN * ALIGN;
+}
 
 /* qt when matrices of w's shape can be stored in it and computed with on isa */
 static const quant_type *usable(const quant_type *qt, const qmatrix *w, isa_level isa) {
@@ -54,7 +56,8 @@ static const quant_type *draft_type(const build *b, const qmatrix *w, int *fallb
     /* the head picks the token the target checks: an error there costs acceptance most
      * (SmolLM2-135M f16 target, q4_0 draft: measured 56% accepted with a q4_0 head, see
      * docs/speculative.md), so it stays at 8 bits as llama.cpp's quantizations keep it */
-    const quant_type *want = w == b->output && qtype_bpw(b->want->id) < 8.5 ? qtype(QT_Q8_0) : b->want;
+    const quant_type *want =
+        w == b->output && qtype_bpw(b->want->id) < 8.5 ? qtype(QT_Q8_0) : b->want;
     const quant_type *qt = usable(want, w, b->isa);
     *fallback = 0;
     for (size_t i = 0; !qt && i < sizeof fallbacks / sizeof *fallbacks; i++)
@@ -130,10 +133,14 @@ static void round_q4_1(const float *x, void *dst, int64_t n) {
 static void quantize_row(const quant_type *qt, isa_level isa, const float *x, void *dst,
                          int64_t n) {
     const type_kernels *k = kernels_for(isa, qt->id);
-    if (qt->id == QT_Q4_0) round_q4_0(x, dst, n);
-    else if (qt->id == QT_Q4_1) round_q4_1(x, dst, n);
-    else if (qt->id == QT_Q8_0 && k->from_float) k->from_float(x, dst, n);
-    else qt->quantize(x, dst, n, NULL);
+    if (qt->id == QT_Q4_0)
+        round_q4_0(x, dst, n);
+    else if (qt->id == QT_Q4_1)
+        round_q4_1(x, dst, n);
+    else if (qt->id == QT_Q8_0 && k->from_float)
+        k->from_float(x, dst, n);
+    else
+        qt->quantize(x, dst, n, NULL);
 }
 
 /* rows of w quantized to qt into dst; -1 on a non-finite weight */
@@ -148,8 +155,10 @@ static int quantize_matrix(const build *b, const qmatrix *w, const quant_type *q
     for (int64_t r = 0; r < w->rows; r++) {
         float *x = rows + (size_t)omp_get_thread_num() * (size_t)w->cols;
         const uint8_t *row = (const uint8_t *)w->data + (size_t)r * w->row_bytes;
-        if (fast && fast->dequantize) fast->dequantize(row, x, w->cols);
-        else src->dequantize(row, x, w->cols);
+        if (fast && fast->dequantize)
+            fast->dequantize(row, x, w->cols);
+        else
+            src->dequantize(row, x, w->cols);
         if (quant_check_finite(x, w->cols) >= 0) {
 #pragma omp atomic write
             bad_row = r;
@@ -172,18 +181,26 @@ static int visit(qmatrix *w, void *arg) {
         info->n_matrices++;
         info->target_bytes += (size_t)w->rows * w->row_bytes;
         info->weight_bytes += qt ? bytes : (size_t)w->rows * w->row_bytes;
-        if (!qt) info->n_shared++;
-        else if (fallback) info->n_fallback++, info->fallback = info->fallback ? info->fallback : qt->name;
-        else info->n_quantized++;
+        if (!qt)
+            info->n_shared++;
+        else if (fallback)
+            info->n_fallback++, info->fallback = info->fallback ? info->fallback : qt->name;
+        else
+            info->n_quantized++;
         b->used += aligned(bytes);
         return 0;
     }
     if (!qt) return 0; /* shared with the target, packed copy included */
     uint8_t *dst = b->arena + b->used;
     if (quantize_matrix(b, w, qt, dst))
-        return scarce_fail(b->err, "draft-quant: a %lld x %lld matrix has a non-finite weight "
-                           "(or out of memory)", (long long)w->rows, (long long)w->cols);
-    *w = (qmatrix){.data = dst, .type = qt->id, .rows = w->rows, .cols = w->cols,
+        return scarce_fail(b->err,
+                           "draft-quant: a %lld x %lld matrix has a non-finite weight "
+                           "(or out of memory)",
+                           (long long)w->rows, (long long)w->cols);
+    *w = (qmatrix){.data = dst,
+                   .type = qt->id,
+                   .rows = w->rows,
+                   .cols = w->cols,
                    .row_bytes = qtype_row_bytes(qt->id, w->cols)};
     b->used += aligned(bytes);
     return 0;
@@ -272,8 +289,12 @@ model *draft_quant_new(const model *target, const char *type_name, const model_o
         scarce_fail(err, "draft-quant: out of memory for the layer table");
         return NULL;
     }
-    build b = {.want = want, .isa = cfg.isa, .n_threads = cfg.threads > 0 ? cfg.threads : 1,
-               .info = info, .err = err, .output = &c->m.output};
+    build b = {.want = want,
+               .isa = cfg.isa,
+               .n_threads = cfg.threads > 0 ? cfg.threads : 1,
+               .info = info,
+               .err = err,
+               .output = &c->m.output};
     model_each_matmul_weight(&c->m, visit, &b);
     info->bytes = b.used;
     if (!(c->arena = aligned_alloc(ALIGN, b.used ? b.used : ALIGN))) {

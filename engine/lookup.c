@@ -77,8 +77,8 @@ static int find_next(const lookup_source *src, const int *key, int n) {
     return s->n && s->next < src->len ? s->next : -1;
 }
 
-int lookup_draft(const lookup_source *sources, int n_sources, const int *ctx, int ctx_len,
-                 int k, int *draft, int *matched_n, int *source) {
+int lookup_draft(const lookup_source *sources, int n_sources, const int *ctx, int ctx_len, int k,
+                 int *draft, int *matched_n, int *source) {
     int n_max = 0;
     for (int i = 0; i < n_sources; i++)
         if (sources[i].ix->n_max > n_max) n_max = sources[i].ix->n_max;

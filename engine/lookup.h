@@ -47,7 +47,7 @@ typedef struct {
  * ctx[0..ctx_len) of n tokens is looked up and up to k tokens that followed it are
  * copied to draft. Returns how many (0: no match); *matched_n gets n, *source the source's
  * index (either may be NULL). */
-int lookup_draft(const lookup_source *sources, int n_sources, const int *ctx, int ctx_len,
-                 int k, int *draft, int *matched_n, int *source);
+int lookup_draft(const lookup_source *sources, int n_sources, const int *ctx, int ctx_len, int k,
+                 int *draft, int *matched_n, int *source);
 
 #endif

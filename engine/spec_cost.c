@@ -16,8 +16,7 @@ double spec_expected_tokens(double a, int k) {
     return (1.0 - pow(a, k + 1)) / (1.0 - a);
 }
 
-int spec_choose_length(const double *v, double d, double a, int k_min, int k_max,
-                       spec_choice *c) {
+int spec_choose_length(const double *v, double d, double a, int k_min, int k_max, spec_choice *c) {
     memset(c, 0, sizeof *c);
     c->acceptance = a, c->draft_cost = d;
     c->best_speedup = -1;
@@ -75,7 +74,9 @@ void spec_cost_observe(spec_cost *c, int k, int accepted, double t_draft, double
     }
 }
 
-double spec_cost_plain_seconds(const spec_cost *c) { return c->t_pass[1]; }
+double spec_cost_plain_seconds(const spec_cost *c) {
+    return c->t_pass[1];
+}
 
 /* seconds of a pass of b tokens: measured, else interpolated between measured sizes, else
  * extended from the two largest below it (never falling) */
@@ -107,8 +108,10 @@ spec_choice spec_cost_next(spec_cost *c) {
     double v[SPEC_COST_MAX + 1], d;
     const double a = c->accepted / (c->accepted + c->rejected);
     const int known = spec_cost_figures(c, v, &d);
-    if (known) spec_choose_length(v, d, a, c->k_min, c->k_max, &ch);
-    else memset(&ch, 0, sizeof ch), ch.acceptance = a;
+    if (known)
+        spec_choose_length(v, d, a, c->k_min, c->k_max, &ch);
+    else
+        memset(&ch, 0, sizeof ch), ch.acceptance = a;
     if (c->warmup < c->n_warmup) {
         const int k = c->warmup_k[c->warmup++];
         ch.k = k, ch.why = SPEC_WHY_WARMUP;
@@ -153,7 +156,7 @@ spec_choice spec_cost_at(const spec_cost *c, int k, spec_why why) {
 }
 
 const char *spec_why_name(spec_why why) {
-    static const char *const names[] = {"warm-up", "best", "no length pays", "probe",
-                                        "plain re-timing", "fixed by policy"};
+    static const char *const names[] = {
+        "warm-up", "best", "no length pays", "probe", "plain re-timing", "fixed by policy"};
     return why <= SPEC_WHY_FIXED ? names[why] : "?";
 }

@@ -19,22 +19,22 @@
 #ifndef SCARCE_SPEC_COST_H
 #define SCARCE_SPEC_COST_H
 
-#define SPEC_COST_MAX 32      /* longest draft considered (= SPEC_MAX_DRAFT) */
-#define SPEC_COST_PROBE 8     /* plain passes between probes */
-#define SPEC_COST_REFRESH 48  /* drafting passes between plain steps that re-time a step */
+#define SPEC_COST_MAX 32     /* longest draft considered (= SPEC_MAX_DRAFT) */
+#define SPEC_COST_PROBE 8    /* plain passes between probes */
+#define SPEC_COST_REFRESH 48 /* drafting passes between plain steps that re-time a step */
 
 /* Why a length was chosen */
 typedef enum {
-    SPEC_WHY_WARMUP,    /* measuring: the first passes try fixed lengths */
-    SPEC_WHY_BEST,      /* the largest expected speed-up, above 1 */
-    SPEC_WHY_NO_GAIN,   /* no length is expected to beat plain decoding: plain step */
-    SPEC_WHY_PROBE,     /* plain decoding, but a short draft to re-measure acceptance */
-    SPEC_WHY_REFRESH,   /* drafting, but a plain step to re-time plain decoding */
-    SPEC_WHY_FIXED,     /* the length was not the cost model's to choose (policy) */
+    SPEC_WHY_WARMUP,  /* measuring: the first passes try fixed lengths */
+    SPEC_WHY_BEST,    /* the largest expected speed-up, above 1 */
+    SPEC_WHY_NO_GAIN, /* no length is expected to beat plain decoding: plain step */
+    SPEC_WHY_PROBE,   /* plain decoding, but a short draft to re-measure acceptance */
+    SPEC_WHY_REFRESH, /* drafting, but a plain step to re-time plain decoding */
+    SPEC_WHY_FIXED,   /* the length was not the cost model's to choose (policy) */
 } spec_why;
 
 typedef struct {
-    int k;                   /* the chosen length; 0 = a plain step */
+    int k; /* the chosen length; 0 = a plain step */
     spec_why why;
     double acceptance;       /* estimate a */
     double draft_cost;       /* d */
@@ -45,18 +45,18 @@ typedef struct {
 } spec_choice;
 
 typedef struct {
-    int k_min, k_max;     /* lengths considered besides 0 */
-    int draft_is_free;    /* lookup: d = 0 */
-    double t_pass[SPEC_COST_MAX + 2];  /* seconds of a target pass of b tokens; 0 = unseen */
-    int n_pass[SPEC_COST_MAX + 2];     /* passes timed at each size */
-    double t_draft_step;  /* seconds of one draft step; 0 = unseen */
-    int n_draft;          /* draft timings seen */
+    int k_min, k_max;                 /* lengths considered besides 0 */
+    int draft_is_free;                /* lookup: d = 0 */
+    double t_pass[SPEC_COST_MAX + 2]; /* seconds of a target pass of b tokens; 0 = unseen */
+    int n_pass[SPEC_COST_MAX + 2];    /* passes timed at each size */
+    double t_draft_step;              /* seconds of one draft step; 0 = unseen */
+    int n_draft;                      /* draft timings seen */
     double accepted, rejected; /* discounted counts: kept drafts; passes ending in a rejection */
     int warmup_k[4], n_warmup; /* the warm-up's lengths */
-    int warmup;           /* warm-up passes done */
-    int plain_run;        /* consecutive passes the model chose plain decoding */
-    int drafting_run;     /* consecutive drafting passes */
-    spec_choice last;     /* the latest decision */
+    int warmup;                /* warm-up passes done */
+    int plain_run;             /* consecutive passes the model chose plain decoding */
+    int drafting_run;          /* consecutive drafting passes */
+    spec_choice last;          /* the latest decision */
 } spec_cost;
 
 /* E(a, k): expected tokens emitted by a pass drafting k tokens at acceptance a. */
@@ -64,8 +64,7 @@ double spec_expected_tokens(double a, int k);
 /* The chooser on given figures: v[k] (k = 0..k_max, v[0] = 1) relative verify costs, d
  * the relative draft step, a the acceptance. Returns the k in {0} U [k_min, k_max] with
  * the largest S(k), 0 unless that S exceeds 1; fills c (c->why: BEST or NO_GAIN). */
-int spec_choose_length(const double *v, double d, double a, int k_min, int k_max,
-                       spec_choice *c);
+int spec_choose_length(const double *v, double d, double a, int k_min, int k_max, spec_choice *c);
 
 void spec_cost_init(spec_cost *c, int k_min, int k_max, int draft_is_free);
 /* The length of the next pass (warm-up, chooser, probe or refresh). */

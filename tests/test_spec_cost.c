@@ -174,8 +174,10 @@ TEST(lookup_index_matches_brute_force_longest_first) {
         /* brute force: n from 5 down to 2, the context before the file */
         int want_next = -1, want_n = 0, want_src = -1;
         for (int n = len < 5 ? len : 5; n >= 2 && want_next < 0; n--) {
-            if ((want_next = brute_next(t, len, t + len - n, n)) >= 0) want_src = 0;
-            else if ((want_next = brute_next(file, FILE_LEN, t + len - n, n)) >= 0) want_src = 1;
+            if ((want_next = brute_next(t, len, t + len - n, n)) >= 0)
+                want_src = 0;
+            else if ((want_next = brute_next(file, FILE_LEN, t + len - n, n)) >= 0)
+                want_src = 1;
             want_n = n;
         }
         if (want_next < 0) {

@@ -23,7 +23,7 @@ void bench_spec_usage(FILE *out) {
 }
 
 int bench_spec_parse(int argc, char **argv, int *i, bench_spec *bs) {
-    static const char *const flags[] = {"-md", "--draft-quant", "--lookup", "--draft-layers",
+    static const char *const flags[] = {"-md",     "--draft-quant", "--lookup", "--draft-layers",
                                         "--draft", "--draft-policy"};
     static const spec_source sources[] = {SPEC_MODEL, SPEC_QUANT, SPEC_LOOKUP, SPEC_LAYERS};
     const char *f = argv[*i], *v;
@@ -51,8 +51,9 @@ int bench_spec_parse(int argc, char **argv, int *i, bench_spec *bs) {
 int bench_spec_check(const bench_spec *bs, long n_gen) {
     if (!bs->want) return 0;
     if (!bs->n_drafts)
-        return cli_error("bench", EXIT_USAGE,
-                         "--draft needs at least one of -md, --draft-quant, --lookup, --draft-layers");
+        return cli_error(
+            "bench", EXIT_USAGE,
+            "--draft needs at least one of -md, --draft-quant, --lookup, --draft-layers");
     if (bs->policy && strcmp(bs->policy, "cost") && strcmp(bs->policy, "adapt"))
         return cli_error("bench", EXIT_USAGE, "--draft-policy expects cost or adapt, got '%s'",
                          bs->policy);
@@ -90,12 +91,12 @@ static int verify_costs(const model *m, const int *ids, double out[4], scarce_er
 
 /* The draft model of d for target m (NULL for lookup and layers); *copy when it is an
  * in-memory copy (draft_quant_free). */
-static int open_draft(const bench_draft *d, model *m, int n_threads, bench_row *row,
-                      model **dm, scarce_error *err) {
+static int open_draft(const bench_draft *d, model *m, int n_threads, bench_row *row, model **dm,
+                      scarce_error *err) {
     *dm = NULL;
     const model_options opts = kernel_setup_options(n_threads);
-    if (d->source == SPEC_MODEL && (!(*dm = model_load(d->arg, &opts, err)) ||
-                                    spec_check_vocab(m, *dm, err)))
+    if (d->source == SPEC_MODEL &&
+        (!(*dm = model_load(d->arg, &opts, err)) || spec_check_vocab(m, *dm, err)))
         return -1;
     if (d->source == SPEC_QUANT) {
         if (!(*dm = draft_quant_new(m, d->arg, &opts, &row->quant, err))) return -1;
@@ -105,8 +106,10 @@ static int open_draft(const bench_draft *d, model *m, int n_threads, bench_row *
 }
 
 static void close_draft(const bench_draft *d, model *dm) {
-    if (d->source == SPEC_QUANT) draft_quant_free(dm);
-    else model_free(dm);
+    if (d->source == SPEC_QUANT)
+        draft_quant_free(dm);
+    else
+        model_free(dm);
 }
 
 static int draft_row(model *m, const int *ids, int n_threads, int n_gen, const bench_spec *bs,
@@ -116,12 +119,18 @@ static int draft_row(model *m, const int *ids, int n_threads, int n_gen, const b
     const char *policy = bs->policy ? bs->policy : "cost";
     const spec_params p = {.source = d->source,
                            .policy = strcmp(policy, "adapt") ? SPEC_COST : SPEC_ADAPT,
-                           .n_draft = n, .n_draft_min = 1, .n_draft_max = n,
+                           .n_draft = n,
+                           .n_draft_min = 1,
+                           .n_draft_max = n,
                            .lookup_n = d->source == SPEC_LOOKUP ? (int)d->n : 0,
                            .draft_layers = d->source == SPEC_LAYERS ? (int)d->n : 0};
     row->has_spec = 1;
-    row->spec = (spec_summary){.source = names[d->source], .n_draft = n, .policy = policy,
-                               .param = d->n, .tok_s_plain = NAN, .tok_s_spec = NAN};
+    row->spec = (spec_summary){.source = names[d->source],
+                               .n_draft = n,
+                               .policy = policy,
+                               .param = d->n,
+                               .tok_s_plain = NAN,
+                               .tok_s_spec = NAN};
     if (d->source == SPEC_MODEL || d->source == SPEC_QUANT) row->spec.draft = d->arg;
     model *dm;
     if (open_draft(d, m, n_threads, row, &dm, err)) return -1;
@@ -135,8 +144,8 @@ static int draft_row(model *m, const int *ids, int n_threads, int n_gen, const b
     return 0;
 }
 
-int bench_spec_rows(const char *path, int n_threads, int n_gen, const bench_spec *bs,
-                    bench_row *tg, scarce_error *err) {
+int bench_spec_rows(const char *path, int n_threads, int n_gen, const bench_spec *bs, bench_row *tg,
+                    scarce_error *err) {
     const model_options opts = kernel_setup_options(n_threads);
     model *m = model_load(path, &opts, err);
     if (!m) return -1;
@@ -174,17 +183,19 @@ void bench_spec_print_md(const bench_row *rows, int n) {
         const spec_stats *st = &r->spec.stats;
         char src[300], acc[32] = "-";
         if (st->drafted) snprintf(acc, sizeof acc, "%.1f%%", 100.0 * st->accepted / st->drafted);
-        if (r->spec.draft) snprintf(src, sizeof src, "%s %s", r->spec.source,
-                                    path_base_name(r->spec.draft));
-        else snprintf(src, sizeof src, "%s %ld", r->spec.source, r->spec.param);
+        if (r->spec.draft)
+            snprintf(src, sizeof src, "%s %s", r->spec.source, path_base_name(r->spec.draft));
+        else
+            snprintf(src, sizeof src, "%s %ld", r->spec.source, r->spec.param);
         printf("| %s | %d | %s | %s | %.2f | %.2f | %s | %.2f | %d | %.2fx | %.2fx |\n",
                path_base_name(r->model), r->threads, src, r->spec.policy, r->spec.tok_s_plain,
                r->spec.tok_s_spec, acc, st->passes ? (double)st->emitted / st->passes : 0.0,
                usual_length(st), st->cost.last.best_speedup,
                r->spec.tok_s_spec / r->spec.tok_s_plain);
     }
-    printf("\nverify(k+1)/decode(1): a target pass over k+1 tokens against one decode step\n\n"
-           "| model | type | threads | k=1 | k=2 | k=4 | k=8 |\n|---|---|---:|---:|---:|---:|---:|\n");
+    printf(
+        "\nverify(k+1)/decode(1): a target pass over k+1 tokens against one decode step\n\n"
+        "| model | type | threads | k=1 | k=2 | k=4 | k=8 |\n|---|---|---:|---:|---:|---:|---:|\n");
     for (int i = 0; i < n; i++) {
         const bench_row *r = &rows[i];
         if (!r->has_spec || r->spec_extra) continue;

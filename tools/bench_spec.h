@@ -18,8 +18,8 @@ typedef struct {
 } bench_draft;
 
 typedef struct {
-    int want;        /* --draft or a draft source was given */
-    long n_draft;    /* --draft N: the longest draft (default 8) */
+    int want;           /* --draft or a draft source was given */
+    long n_draft;       /* --draft N: the longest draft (default 8) */
     const char *policy; /* --draft-policy: cost (default) or adapt */
     bench_draft drafts[BENCH_MAX_DRAFTS];
     int n_drafts;
@@ -33,8 +33,8 @@ int bench_spec_check(const bench_spec *bs, long n_gen);
 /* For the tgN row tg of the model at path: one speculative result per draft, the first in
  * tg itself and the others in copies of it at tg[1..n_drafts) (marked spec_extra), and
  * the verify costs. */
-int bench_spec_rows(const char *path, int n_threads, int n_gen, const bench_spec *bs,
-                    bench_row *tg, scarce_error *err);
+int bench_spec_rows(const char *path, int n_threads, int n_gen, const bench_spec *bs, bench_row *tg,
+                    scarce_error *err);
 /* md: the acceptance / speed-up table and the verify-cost table. */
 void bench_spec_print_md(const bench_row *rows, int n);
 
