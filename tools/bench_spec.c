@@ -89,15 +89,17 @@ static int verify_costs(const model *m, const int *ids, double out[4], scarce_er
     return 0;
 }
 
-/* The draft model of d for target m (NULL for lookup and layers); *copy when it is an
- * in-memory copy (draft_quant_free). */
+/* The draft model of d for target m (NULL for lookup and layers; close_draft frees it). */
 static int open_draft(const bench_draft *d, model *m, int n_threads, bench_row *row, model **dm,
                       scarce_error *err) {
     *dm = NULL;
     const model_options opts = kernel_setup_options(n_threads);
     if (d->source == SPEC_MODEL &&
-        (!(*dm = model_load(d->arg, &opts, err)) || spec_check_vocab(m, *dm, err)))
+        (!(*dm = model_load(d->arg, &opts, err)) || spec_check_vocab(m, *dm, err))) {
+        model_free(*dm);
+        *dm = NULL;
         return -1;
+    }
     if (d->source == SPEC_QUANT) {
         if (!(*dm = draft_quant_new(m, d->arg, &opts, &row->quant, err))) return -1;
         row->spec.quant = &row->quant;
