@@ -2,7 +2,9 @@
  * speculative decoding (--draft-quant TYPE): the same weights, fewer bytes per token.
  *
  * Every matmul weight (attention, FFN, router, experts, output head) is dequantized row by
- * row to f32 and quantized to TYPE with the type table's quantizer; everything else (the
+ * row to f32 and quantized to TYPE (q4_0, q4_1, q8_0 by rounding to nearest, other types
+ * with the type table's slower error-minimising quantizer; the output head at 8 bits
+ * when TYPE has fewer); everything else (the
  * token embedding read row by row, norms, rope factors, the configuration, the GGUF file
  * and so the tokenizer) is shared with the target, so the copy costs only its matrices.
  * No file is written. */

@@ -29,7 +29,8 @@ static void quant_text(FILE *out, const draft_quant_info *q) {
     fprintf(out, "  draft-quant: %s copy in memory of %d matrices (%d %s", q->type, q->n_matrices,
             q->n_quantized, q->type);
     if (q->n_fallback)
-        fprintf(out, ", %d %s: rows not a multiple of the block", q->n_fallback, q->fallback);
+        fprintf(out, ", %d %s: rows not a multiple of its block, or no kernel", q->n_fallback,
+                q->fallback);
     if (q->n_shared) fprintf(out, ", %d kept", q->n_shared);
     fprintf(out, "), %.1f MB", q->bytes / 1e6);
     if (q->packed_bytes) fprintf(out, " + %.1f MB repacked", q->packed_bytes / 1e6);
