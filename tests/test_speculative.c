@@ -412,7 +412,7 @@ TEST(spec_cli_greedy_text_equals_plain) {
     CHECK(!strchr(err, '\033')); /* stderr is a pipe: no colour codes */
     free(spec), free(err);
     /* the in-memory copy and lookup in a file, through the command line */
-    char file[512], args[3][700], cmd2[2048];
+    char file[512], args[3][700], cmd2[3200];
     snprintf(file, sizeof file, "%s/lookup.txt", test_tmpdir());
     FILE *f = fopen(file, "w");
     REQUIRE(f);
