@@ -14,7 +14,7 @@
 #include "formats.h"
 #include "fp16.h"
 
-#define N_STEPS 15
+#define N_STEPS 15 /* qsearch_affine: starting scales +-15 steps of 0.1 code */
 #define N_REFINE 2
 
 /* clamp(round-to-nearest-even(v), lo, hi) without a libm call: clamping first keeps |v| far
@@ -37,17 +37,66 @@ const float *q_weights(const float *importance, int64_t offset, int n, float *bu
     return buf;
 }
 
-/* Rounds with scale d into [qmin, qmax]; returns sum w x q and sum w q^2. */
-static void round_sym(int n, const float *x, const float *w, float inv_d, int qmin, int qmax,
-                      int *q, double *sumqx, double *sumq2) {
-    double qx = 0, q2 = 0;
-    for (int i = 0; i < n; i++) {
-        q[i] = round_clamp(x[i] * inv_d, qmin, qmax);
-        qx += (double)w[i] * x[i] * q[i];
-        q2 += (double)w[i] * q[i] * q[i];
+/* The scale sweep of qsearch_sym, for one sign of the scale. With y = sgn x and codes
+ * q_i(s) = clamp(round(s y_i), qmin, qmax) (s > 0), |q_i| grows by one each time s crosses
+ * (k + 0.5) / |y_i|, up to the limit of y_i's sign. Each crossing changes
+ * sum w y q by w_i |y_i| and sum w q^2 by w_i (2k + 1), so walking the crossings in order of
+ * s evaluates the score (sum w y q)^2 / sum w q^2 (the error drop of the best d for those
+ * codes) for every distinct code vector in [s_lo, s_hi]: the exact optimum over the window,
+ * where a grid of trial scales can step over the best one. Returns the best score and a
+ * scale inside its interval. */
+typedef struct {
+    float s;
+    int i;
+} crossing;
+
+static void sort_crossings(crossing *c, int n) {
+    for (int a = 1; a < n; a++) { /* insertion sort: n is ~2-5 per element, nearly sorted */
+        crossing v = c[a];
+        int b = a - 1;
+        while (b >= 0 && c[b].s > v.s) c[b + 1] = c[b], b--;
+        c[b + 1] = v;
     }
-    *sumqx = qx;
-    *sumq2 = q2;
+}
+
+static double sweep_scales(int n, const float *x, const float *w, float sgn, int qmin, int qmax,
+                           float s_lo, float s_hi, float *best_s) {
+    enum { MAX_CROSS = QK_K * 8 };
+    crossing c[MAX_CROSS];
+    int k[QK_K], n_c = 0;
+    double sum_yq = 0, sum_q2 = 0;
+    for (int i = 0; i < n; i++) {
+        const float y = sgn * x[i], a = fabsf(y);
+        const int lim = y > 0 ? qmax : -qmin;
+        /* the code at s_lo counts the crossings at or below it, computed as the crossings
+         * themselves are (a tie with s_lo is common: weights that were quantized before) */
+        int j = (int)(s_lo * a) - 1;
+        j = j < 0 ? 0 : j > lim ? (lim < 0 ? 0 : lim) : j;
+        while (j < lim && a > 0 && ((float)j + 0.5f) / a <= s_lo) j++;
+        k[i] = j;
+        sum_yq += (double)w[i] * a * k[i];
+        sum_q2 += (double)w[i] * k[i] * k[i];
+        for (; j < lim && a > 0 && n_c < MAX_CROSS; j++) {
+            const float s = ((float)j + 0.5f) / a;
+            if (s > s_hi) break;
+            c[n_c++] = (crossing){s, i};
+        }
+    }
+    sort_crossings(c, n_c);
+    double best = sum_q2 > 0 ? sum_yq * sum_yq / sum_q2 : -1;
+    float best_lo = s_lo, best_hi = n_c ? c[0].s : s_hi;
+    for (int e = 0; e < n_c; e++) {
+        const int i = c[e].i;
+        sum_yq += (double)w[i] * fabsf(x[i]);
+        sum_q2 += (double)w[i] * (2 * k[i] + 1);
+        k[i]++;
+        const float next = e + 1 < n_c ? c[e + 1].s : s_hi;
+        if (next == c[e].s || !(sum_q2 > 0)) continue; /* codes only realisable together */
+        const double score = sum_yq * sum_yq / sum_q2;
+        if (score > best) best = score, best_lo = c[e].s, best_hi = next;
+    }
+    *best_s = 0.5f * (best_lo + best_hi);
+    return best;
 }
 
 float qsearch_sym(int n, const float *x, const float *w, int qmin, int qmax, int *q) {
@@ -58,32 +107,28 @@ float qsearch_sym(int n, const float *x, const float *w, int qmin, int qmax, int
         for (int i = 0; i < n; i++) q[i] = 0;
         return 0.0f;
     }
-    int tmp[QK_K];
-    double best_score = -1;
-    float best_d = 0;
-    /* the extreme value mapped to either end of the range (the ends differ: [-8, 7]) */
-    int ends[2] = {qmax, qmin};
-    for (int e = 0; e < 2; e++) {
-        if (ends[e] == 0) continue;
-        for (int k = -N_STEPS; k <= N_STEPS; k++) {
-            float inv_d = ((float)ends[e] + 0.1f * k) / xmax;
-            double sumqx, sumq2;
-            round_sym(n, x, w, inv_d, qmin, qmax, tmp, &sumqx, &sumq2);
-            /* E(d*) = sum w x^2 - sumqx^2 / sumq2: maximise the second term */
-            for (int r = 0; sumq2 > 0 && r <= N_REFINE; r++) {
-                double score = sumqx * sumqx / sumq2;
-                if (score > best_score) {
-                    best_score = score;
-                    best_d = (float)(sumqx / sumq2);
-                    for (int i = 0; i < n; i++) q[i] = tmp[i];
-                }
-                float d = (float)(sumqx / sumq2);
-                if (d == 0) break;
-                round_sym(n, x, w, 1.0f / d, qmin, qmax, tmp, &sumqx, &sumq2);
-            }
-        }
+    /* The window: the extreme value mapped from 2 codes inside its end of the range to 3
+     * beyond it (clipping). The former grid search (+-1.5 codes and two refinements)
+     * never found its best outside; tests/test_quantize_search.c holds that search. */
+    double best = -1;
+    float best_s = 0, best_sgn = 1;
+    const int n_signs = qmin < 0 && qmin != -qmax ? 2 : 1;
+    for (int g = 0; g < n_signs; g++) {
+        const float sgn = g ? -1.0f : 1.0f;
+        const float end = (float)(sgn * xmax > 0 ? qmax : -qmin);
+        if (end <= 0) continue;
+        const float s_lo = fmaxf(end - 2.0f, 0.25f) / amax, s_hi = (end + 3.0f) / amax;
+        float s;
+        const double score = sweep_scales(n, x, w, sgn, qmin, qmax, s_lo, s_hi, &s);
+        if (score > best) best = score, best_s = s, best_sgn = sgn;
     }
-    return best_d;
+    double sum_xq = 0, sum_q2 = 0;
+    for (int i = 0; i < n; i++) {
+        q[i] = round_clamp(best_sgn * best_s * x[i], qmin, qmax);
+        sum_xq += (double)w[i] * x[i] * q[i];
+        sum_q2 += (double)w[i] * q[i] * q[i];
+    }
+    return sum_q2 > 0 ? (float)(sum_xq / sum_q2) : 0.0f;
 }
 
 float q_err_affine(int n, const float *x, const float *w, float d, float m, int qmax, int *q) {
@@ -108,25 +153,42 @@ float q_err_sym(int n, const float *x, const float *w, float d, int qmin, int qm
     return (float)err;
 }
 
-/* Weighted least squares of x ~ d q + m for fixed codes (m <= 0 when min_nonpos). */
-static void fit_affine(int n, const float *x, const float *w, const int *q, int min_nonpos,
-                       float *d, float *m) {
-    double sw = 0, sq = 0, sq2 = 0, sx = 0, sqx = 0;
+/* The sums of the weighted least-squares fit x ~ d q + m for fixed codes. */
+typedef struct {
+    double sw, sq, sq2, sx, sqx;
+} affine_sums;
+
+/* One pass at (d, m): the codes it rounds to, their weighted squared error (returned, as
+ * q_err_affine computes it) and the fit sums of those codes, so that each refinement step
+ * of qsearch_affine reads the block once instead of three times. */
+static float affine_pass(int n, const float *x, const float *w, float d, float m, int qmax,
+                         affine_sums *s) {
+    const float inv_d = d != 0 ? 1.0f / d : 0.0f;
+    double err = 0, sw = 0, sq = 0, sq2 = 0, sx = 0, sqx = 0;
     for (int i = 0; i < n; i++) {
-        sw += w[i], sq += w[i] * q[i], sq2 += (double)w[i] * q[i] * q[i];
-        sx += w[i] * x[i], sqx += (double)w[i] * q[i] * x[i];
+        const int q = round_clamp((x[i] - m) * inv_d, 0, qmax);
+        const float e = d * q + m - x[i];
+        err += (double)w[i] * e * e;
+        sw += w[i], sq += w[i] * q, sq2 += (double)w[i] * q * q;
+        sx += w[i] * x[i], sqx += (double)w[i] * q * x[i];
     }
-    double det = sw * sq2 - sq * sq;
+    *s = (affine_sums){sw, sq, sq2, sx, sqx};
+    return (float)err;
+}
+
+/* Weighted least squares of x ~ d q + m from the sums (m <= 0 when min_nonpos). */
+static void fit_affine(const affine_sums *s, int min_nonpos, float *d, float *m) {
+    const double det = s->sw * s->sq2 - s->sq * s->sq;
     if (det > 0) {
-        *d = (float)((sw * sqx - sq * sx) / det);
-        *m = (float)((sq2 * sx - sq * sqx) / det);
+        *d = (float)((s->sw * s->sqx - s->sq * s->sx) / det);
+        *m = (float)((s->sq2 * s->sx - s->sq * s->sqx) / det);
     } else { /* all codes equal: only the offset is determined */
         *d = 0;
-        *m = sw > 0 ? (float)(sx / sw) : 0;
+        *m = s->sw > 0 ? (float)(s->sx / s->sw) : 0;
     }
     if (min_nonpos && *m > 0) {
         *m = 0;
-        *d = sq2 > 0 ? (float)(sqx / sq2) : 0;
+        *d = s->sq2 > 0 ? (float)(s->sqx / s->sq2) : 0;
     }
 }
 
@@ -140,15 +202,16 @@ float qsearch_affine(int n, const float *x, const float *w, int qmax, int min_no
         *m = lo;
         return 0.0f;
     }
-    int tmp[QK_K];
     float best_err = INFINITY, best_d = 0, best_m = lo;
     for (int k = -N_STEPS; k <= N_STEPS; k++) {
         float d = (hi - lo) / ((float)qmax + 0.1f * k), mm = lo;
+        affine_sums sums;
+        if (!(d > 0)) continue;
+        affine_pass(n, x, w, d, mm, qmax, &sums);
         for (int r = 0; r <= N_REFINE; r++) {
             if (!(d > 0)) break;
-            q_err_affine(n, x, w, d, mm, qmax, tmp);
-            fit_affine(n, x, w, tmp, min_nonpos, &d, &mm);
-            float err = q_err_affine(n, x, w, d, mm, qmax, tmp);
+            fit_affine(&sums, min_nonpos, &d, &mm);
+            const float err = affine_pass(n, x, w, d, mm, qmax, &sums);
             if (err < best_err) best_err = err, best_d = d, best_m = mm;
         }
     }
