@@ -37,65 +37,63 @@ const float *q_weights(const float *importance, int64_t offset, int n, float *bu
     return buf;
 }
 
-/* The scale sweep of qsearch_sym, for one sign of the scale. With y = sgn x and codes
- * q_i(s) = clamp(round(s y_i), qmin, qmax) (s > 0), |q_i| grows by one each time s crosses
- * (k + 0.5) / |y_i|, up to the limit of y_i's sign. Each crossing changes
- * sum w y q by w_i |y_i| and sum w q^2 by w_i (2k + 1), so walking the crossings in order of
- * s evaluates the score (sum w y q)^2 / sum w q^2 (the error drop of the best d for those
- * codes) for every distinct code vector in [s_lo, s_hi]: the exact optimum over the window,
- * where a grid of trial scales can step over the best one. Returns the best score and a
- * scale inside its interval. */
-typedef struct {
-    float s;
-    int i;
-} crossing;
-
-static void sort_crossings(crossing *c, int n) {
-    for (int a = 1; a < n; a++) { /* insertion sort: n is ~2-5 per element, nearly sorted */
-        crossing v = c[a];
-        int b = a - 1;
-        while (b >= 0 && c[b].s > v.s) c[b + 1] = c[b], b--;
-        c[b + 1] = v;
-    }
+float q_mean_square(const float *x, int64_t n) {
+    double sum = 0;
+    for (int64_t i = 0; i < n; i++) sum += (double)x[i] * x[i];
+    return n > 0 ? (float)(sum / (double)n) : 0.0f;
 }
 
+const float *q_weights_x(const float *importance, int64_t offset, const float *x, int n,
+                         float sigma2, float *buf) {
+    float ones[QK_K];
+    const float *imp = q_weights(importance, offset, n, ones);
+    for (int i = 0; i < n; i++) buf[i] = imp[i] * sqrtf(sigma2 + x[i] * x[i]);
+    return buf;
+}
+
+/* The scale sweep of qsearch_sym, for one sign of the scale. With y = sgn x and codes
+ * q_i(s) = clamp(round(s y_i), qmin, qmax) (s > 0), the codes change only where s crosses
+ * (k + 0.5) / |y_i|. Scoring just above every crossing in [s_lo, s_hi] (and at s_lo) by
+ * (sum w y q)^2 / sum w q^2 (the error drop of the best d for those codes) visits every
+ * distinct code vector of the window: the exact optimum there, where a grid of trial scales
+ * can step over the best one. Each score is one vectorised pass over the block.
+ * Returns the best score and its scale. */
 static double sweep_scales(int n, const float *x, const float *w, float sgn, int qmin, int qmax,
                            float s_lo, float s_hi, float *best_s) {
-    enum { MAX_CROSS = QK_K * 8 };
-    crossing c[MAX_CROSS];
-    int k[QK_K], n_c = 0;
-    double sum_yq = 0, sum_q2 = 0;
+    enum { MAX_CAND = QK_K * 8 };
+    const float above = 1.0f + 0x1p-20f; /* just past a crossing, before any distinct one */
+    float y[QK_K], cand[MAX_CAND];
+    int n_c = 0;
+    cand[n_c++] = s_lo;
     for (int i = 0; i < n; i++) {
-        const float y = sgn * x[i], a = fabsf(y);
-        const int lim = y > 0 ? qmax : -qmin;
-        /* the code at s_lo counts the crossings at or below it, computed as the crossings
-         * themselves are (a tie with s_lo is common: weights that were quantized before) */
-        int j = (int)(s_lo * a) - 1;
-        j = j < 0 ? 0 : j > lim ? (lim < 0 ? 0 : lim) : j;
-        while (j < lim && a > 0 && ((float)j + 0.5f) / a <= s_lo) j++;
-        k[i] = j;
-        sum_yq += (double)w[i] * a * k[i];
-        sum_q2 += (double)w[i] * k[i] * k[i];
-        for (; j < lim && a > 0 && n_c < MAX_CROSS; j++) {
-            const float s = ((float)j + 0.5f) / a;
-            if (s > s_hi) break;
-            c[n_c++] = (crossing){s, i};
+        y[i] = sgn * x[i];
+        const float a = fabsf(y[i]);
+        const int lim = y[i] > 0 ? qmax : -qmin;
+        if (!(a > 0)) continue;
+        int j = (int)(s_lo * a - 0.5f);
+        for (j = j < 0 ? 0 : j; j < lim && n_c < MAX_CAND; j++) {
+            const float c = ((float)j + 0.5f) / a;
+            if (c > s_hi) break;
+            if (c > s_lo) cand[n_c++] = c * above;
         }
     }
-    sort_crossings(c, n_c);
-    double best = sum_q2 > 0 ? sum_yq * sum_yq / sum_q2 : -1;
-    float best_lo = s_lo, best_hi = n_c ? c[0].s : s_hi;
-    for (int e = 0; e < n_c; e++) {
-        const int i = c[e].i;
-        sum_yq += (double)w[i] * fabsf(x[i]);
-        sum_q2 += (double)w[i] * (2 * k[i] + 1);
-        k[i]++;
-        const float next = e + 1 < n_c ? c[e + 1].s : s_hi;
-        if (next == c[e].s || !(sum_q2 > 0)) continue; /* codes only realisable together */
-        const double score = sum_yq * sum_yq / sum_q2;
-        if (score > best) best = score, best_lo = c[e].s, best_hi = next;
+    const float lo = (float)qmin, hi = (float)qmax;
+    double best = -1;
+    *best_s = s_lo;
+    for (int k = 0; k < n_c; k++) {
+        const float s = cand[k];
+        double syq = 0, sq2 = 0; /* double: near-ties decide the fp16 scale's rounding */
+#pragma omp simd reduction(+ : syq, sq2)
+        for (int i = 0; i < n; i++) {
+            float q = rintf(s * y[i]);
+            q = q < lo ? lo : q;
+            q = q > hi ? hi : q;
+            const double wq = (double)w[i] * q;
+            syq += wq * y[i];
+            sq2 += wq * q;
+        }
+        if (sq2 > 0 && syq * syq / sq2 > best) best = syq * syq / sq2, *best_s = s;
     }
-    *best_s = 0.5f * (best_lo + best_hi);
     return best;
 }
 
@@ -124,7 +122,8 @@ float qsearch_sym(int n, const float *x, const float *w, int qmin, int qmax, int
     }
     double sum_xq = 0, sum_q2 = 0;
     for (int i = 0; i < n; i++) {
-        q[i] = round_clamp(best_sgn * best_s * x[i], qmin, qmax);
+        const float v = rintf(best_s * (best_sgn * x[i])); /* as sweep_scales rounds */
+        q[i] = v < qmin ? qmin : v > qmax ? qmax : (int)v;
         sum_xq += (double)w[i] * x[i] * q[i];
         sum_q2 += (double)w[i] * q[i] * q[i];
     }
