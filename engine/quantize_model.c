@@ -14,11 +14,13 @@
 #include "../quant/policy.h"
 #include "../quant/types.h"
 #include "gguf.h"
+#include "imatrix.h"
 
 enum { CHUNK_ELEMENTS = 1 << 20 }; /* floats per streamed chunk (4 MiB) */
 
 typedef struct {
-    gguf_file *in, *imatrix;
+    gguf_file *in;
+    imatrix_file *imatrix;
     gguf_writer *w;
     quantize_tensor_info *info;
     const quantize_opts *o;
@@ -56,28 +58,18 @@ static void read_policy_model(const gguf_file *f, policy_model *pm) {
 
 /* Column importances of weight `name` (ne0 values) from the imatrix file, or NULL when the
  * file has none for it. A small floor keeps columns never activated from counting zero. */
-static int load_importance(const gguf_file *im, const char *name, int64_t ne0, float **out,
+static int load_importance(const imatrix_file *im, const char *name, int64_t ne0, float **out,
                            scarce_error *err) {
     *out = NULL;
-    const gguf_tensor *t = im ? gguf_find_tensor(im, name) : NULL;
-    if (!t) return 0;
-    if (t->type != QT_F32 || n_elements(t) != ne0)
-        return scarce_fail(err, "%s: imatrix entry %s: expected %lld f32 values, found %lld %s",
-                           im->path, name, (long long)ne0, (long long)n_elements(t),
-                           qtype(t->type) ? qtype(t->type)->name : "?");
     float *imp = malloc((size_t)ne0 * sizeof *imp);
     if (!imp) return scarce_fail(err, "out of memory for the importance of %s", name);
-    memcpy(imp, t->data, (size_t)ne0 * sizeof *imp);
-    double mean = 0;
-    for (int64_t j = 0; j < ne0; j++) {
-        if (!isfinite(imp[j]) || imp[j] < 0) {
-            const double bad = imp[j];
-            free(imp);
-            return scarce_fail(err, "%s: imatrix entry %s: value %lld is %g (expected >= 0)",
-                               im->path, name, (long long)j, bad);
-        }
-        mean += imp[j];
+    const int found = imatrix_get(im, name, ne0, imp, err);
+    if (found != 1) {
+        free(imp);
+        return found;
     }
+    double mean = 0;
+    for (int64_t j = 0; j < ne0; j++) mean += imp[j];
     mean /= (double)ne0;
     for (int64_t j = 0; j < ne0; j++) imp[j] += (float)(1e-3 * mean + 1e-12);
     *out = imp;
@@ -248,14 +240,10 @@ int quantize_model(const char *in, const char *out, const char *type_name,
     job jb = {.o = o};
     int rc = -1;
     if (!(jb.in = gguf_open(in, err))) goto done;
-    if (o->imatrix_path && !(jb.imatrix = gguf_open(o->imatrix_path, err))) goto done;
+    if (o->imatrix_path && !(jb.imatrix = imatrix_open(o->imatrix_path, err))) goto done;
     policy_model pm = {.has_imatrix = jb.imatrix != NULL, .pure = o->pure};
     read_policy_model(jb.in, &pm);
-    if (jb.imatrix) {
-        int64_t chunks = 0;
-        if (!gguf_get_i64(jb.imatrix, "imatrix.chunk_count", &chunks, NULL))
-            rep->imatrix_chunks = (int)chunks;
-    }
+    if (jb.imatrix) rep->imatrix_chunks = imatrix_chunks(jb.imatrix);
     jb.info = calloc(jb.in->n_tensors ? jb.in->n_tensors : 1, sizeof *jb.info);
     jb.w = gguf_writer_new();
     if (!jb.info || !jb.w) {
@@ -275,7 +263,7 @@ done:
     }
     free(jb.info);
     gguf_close(jb.in);
-    gguf_close(jb.imatrix);
+    imatrix_close(jb.imatrix);
     if (rep == &local) quantize_report_free(rep);
     return rc;
 }

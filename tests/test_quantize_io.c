@@ -10,8 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../engine/gguf.h"
 #include "../engine/quantize_model.h"
 #include "../kernels/cpu.h"
+#include "../quant/types.h"
 #include "test.h"
 
 #define STORIES "models/stories260K.gguf"
@@ -133,4 +135,66 @@ TEST(quantize_disk_full_leaves_no_file) {
     CHECK_MSG(msg && strstr(msg, "full-out.gguf"), "stderr: %s", msg ? msg : "");
     free(msg);
     check_nothing_left("full-out");
+}
+
+/* llama-imatrix's GGUF (name.in_sum2 / name.counts) and legacy .dat files, written here
+ * from one of ours, give the same quantization as ours. */
+TEST(quantize_reads_llama_imatrix_formats) {
+    NEED_SHARED(STORIES);
+    NEED_SHARED("data/tinystories-valid.txt");
+    kernels_init(NULL, NULL);
+    const char *ours = tmp_path("im.gguf"), *dat = tmp_path("im.dat"),
+               *lg = tmp_path("im-llama.gguf");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s imatrix -m %s -f %s -c 64 --chunks 2 -o %s -t 1", scarce_bin(),
+             shared_path(STORIES), shared_path("data/tinystories-valid.txt"), ours);
+    REQUIRE(run_cmd(cmd, NULL, NULL) == 0);
+    scarce_error err;
+    gguf_file *im = gguf_open(ours, &err);
+    REQUIRE(im);
+    FILE *fp = fopen(dat, "wb");
+    gguf_writer *w = gguf_writer_new();
+    REQUIRE(fp && w);
+    const int32_t n = (int32_t)im->n_tensors, ncall = 8;
+    fwrite(&n, 4, 1, fp);
+    gguf_writer_set_str(w, "general.type", "imatrix");
+    for (uint64_t i = 0; i < im->n_tensors; i++) {
+        const gguf_tensor *t = &im->tensors[i];
+        char name[256];
+        int64_t ne[2] = {t->ne[0], 1}, one[1] = {1};
+        snprintf(name, sizeof name, "%s.in_sum2", t->name);
+        CHECK(gguf_writer_add_tensor(w, name, QT_F32, 2, ne, &err) == 0);
+        snprintf(name, sizeof name, "%s.counts", t->name);
+        CHECK(gguf_writer_add_tensor(w, name, QT_F32, 1, one, &err) == 0);
+    }
+    REQUIRE(gguf_writer_open(w, lg, &err) == 0);
+    for (uint64_t i = 0; i < im->n_tensors; i++) {
+        const gguf_tensor *t = &im->tensors[i];
+        const int32_t len = (int32_t)strlen(t->name), nval = (int32_t)t->ne[0];
+        float *v = malloc(sizeof(float) * (size_t)nval), count = (float)ncall;
+        for (int32_t j = 0; j < nval; j++) v[j] = ((const float *)t->data)[j] * ncall;
+        fwrite(&len, 4, 1, fp), fwrite(t->name, 1, (size_t)len, fp);
+        fwrite(&ncall, 4, 1, fp), fwrite(&nval, 4, 1, fp), fwrite(v, 4, (size_t)nval, fp);
+        CHECK(gguf_writer_write(w, v, sizeof(float) * (size_t)nval, &err) == 0);
+        CHECK(gguf_writer_write(w, &count, sizeof count, &err) == 0);
+        free(v);
+    }
+    fclose(fp);
+    REQUIRE(gguf_writer_finish(w, &err) == 0);
+    gguf_writer_free(w);
+    gguf_close(im);
+    char outs[3][512]; /* tmp_path's buffers rotate: the inputs' names are still in use */
+    const char *paths[3] = {ours, dat, lg};
+    for (int k = 0; k < 3; k++) snprintf(outs[k], sizeof outs[k], "%s/q%d.gguf", test_tmpdir(), k);
+    for (int k = 0; k < 3; k++) {
+        quantize_opts o = {.n_threads = 1, .imatrix_path = paths[k]};
+        quantize_report rep;
+        CHECK_MSG(quantize_model(shared_path(STORIES), outs[k], "q4_0", &o, &rep, &err) == 0, "%s",
+                  err.msg);
+        CHECK_MSG(rep.n_imatrix_used == 5 * 7 + 1, "%s: %d tensors with importance", paths[k],
+                  rep.n_imatrix_used);
+        quantize_report_free(&rep);
+    }
+    CHECK_MSG(same_bytes(outs[0], outs[1]), "the .dat imatrix quantized differently");
+    CHECK_MSG(same_bytes(outs[0], outs[2]), "llama-imatrix's GGUF quantized differently");
 }
