@@ -97,7 +97,8 @@ void report_spec_text(FILE *out, const spec_summary *sp);
 #include "../engine/ppl.h"
 
 typedef struct {
-    const char *model, *base, *text; /* base may be NULL */
+    const char *model, *base, *text; /* base: NULL, a model or a KL base file (kl_base.h) */
+    const char *base_out;            /* write the model's rows as a KL base file; may be NULL */
     int n_ctx, n_chunks, n_batch;    /* n_chunks 0 = all; n_batch 0 = whole window */
     int quiet;                       /* no per-window lines or progress */
     const char *cmd;                 /* names errors: "ppl" when NULL, "sweep" ... */
