@@ -50,25 +50,4 @@ static inline __m256i block_dot(const __m256i w[2], __m256i qy, __m256i prep, co
     return KIND == TILE_Q5_1 ? qa : _mm256_sub_epi32(qa, prep);
 }
 
-#define TILE_FN(name, KIND)                                                                        \
-    void vec_dot_tile_##name##_avx512(int64_t n, float *s, size_t s_stride, const void *w,        \
-                                      size_t w_stride, int nrows, const void *a, size_t a_stride, \
-                                      int nact) {                                                  \
-        tile_all(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact, KIND);                     \
-    }
-TILE_FN(q4_0, TILE_Q4_0)
-TILE_FN(q8_0, TILE_Q8_0)
-TILE_FN(q5_0, TILE_Q5_0)
-TILE_FN(q5_1, TILE_Q5_1)
-TILE_FN(iq4_nl, TILE_IQ4_NL)
-
-/* The row kernels of the types whose only AVX-512 code is the tile: the 1 x 1 tile. */
-void vec_dot_q5_0_avx512(int64_t n, float *s, const void *w, const void *a) {
-    tile_all(n, s, 0, w, 0, 1, a, 0, 1, TILE_Q5_0);
-}
-void vec_dot_q5_1_avx512(int64_t n, float *s, const void *w, const void *a) {
-    tile_all(n, s, 0, w, 0, 1, a, 0, 1, TILE_Q5_1);
-}
-void vec_dot_iq4_nl_avx512(int64_t n, float *s, const void *w, const void *a) {
-    tile_all(n, s, 0, w, 0, 1, a, 0, 1, TILE_IQ4_NL);
-}
+TILE_ROWS_ENTRY_POINTS(avx512)

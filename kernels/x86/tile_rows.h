@@ -110,4 +110,26 @@ tile_all(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride, i
                   (const char *)a + j * a_stride, a_stride, 1, KIND);
 }
 
+/* The entry points of an ISA's file (isa = avx2, avx512): the tiles of the five kinds, and
+ * the row kernels of Q5_0, Q5_1 and IQ4_NL, which are the 1 x 1 tile. */
+#define TILE_ENTRY(isa, name, KIND)                                                                \
+    void vec_dot_tile_##name##_##isa(int64_t n, float *s, size_t s_stride, const void *w,         \
+                                     size_t w_stride, int nrows, const void *a, size_t a_stride,  \
+                                     int nact) {                                                   \
+        tile_all(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact, KIND);                     \
+    }
+#define ROW_ENTRY(isa, name, KIND)                                                                 \
+    void vec_dot_##name##_##isa(int64_t n, float *s, const void *w, const void *a) {              \
+        tile_all(n, s, 0, w, 0, 1, a, 0, 1, KIND);                                                 \
+    }
+#define TILE_ROWS_ENTRY_POINTS(isa)                                                                \
+    TILE_ENTRY(isa, q4_0, TILE_Q4_0)                                                               \
+    TILE_ENTRY(isa, q8_0, TILE_Q8_0)                                                               \
+    TILE_ENTRY(isa, q5_0, TILE_Q5_0)                                                               \
+    TILE_ENTRY(isa, q5_1, TILE_Q5_1)                                                               \
+    TILE_ENTRY(isa, iq4_nl, TILE_IQ4_NL)                                                           \
+    ROW_ENTRY(isa, q5_0, TILE_Q5_0)                                                                \
+    ROW_ENTRY(isa, q5_1, TILE_Q5_1)                                                                \
+    ROW_ENTRY(isa, iq4_nl, TILE_IQ4_NL)
+
 #endif
