@@ -26,7 +26,9 @@ static inline int signed_codes(const int KIND) {
 
 /* Q4_0 / Q5_0: the int16 pairs of k y; Q5_1: sum y as 8 int32 lanes; signed codes: nothing */
 static inline __m256i act_prep(__m256i qy, const int KIND) {
-    if (KIND == TILE_Q5_1) return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), qy), _mm256_set1_epi16(1));
+    if (KIND == TILE_Q5_1)
+        return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), qy),
+                                 _mm256_set1_epi16(1));
     if (signed_codes(KIND)) return qy;
     return _mm256_maddubs_epi16(_mm256_set1_epi8(KIND == TILE_Q4_0 ? 8 : 16), qy);
 }

@@ -30,8 +30,9 @@ static inline void row_prep(const uint8_t *blk, const int KIND, __m256i w[2]) {
     if (KIND == TILE_Q4_0) {
         w[0] = unpack_nibbles(blk + offsetof(block_q4_0, qs));
     } else if (KIND == TILE_Q8_0) {
-        w[0] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(blk + offsetof(block_q8_0, qs))),
-                                _mm256_set1_epi8((char)0x80));
+        w[0] =
+            _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(blk + offsetof(block_q8_0, qs))),
+                             _mm256_set1_epi8((char)0x80));
     } else if (KIND == TILE_IQ4_NL) {
         const __m256i grid = _mm256_xor_si256(
             _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)kvalues_iq4nl)),

@@ -98,10 +98,12 @@ static inline __attribute__((always_inline)) void row_q45_k(int64_t nb, float *s
         }
         for (int j = 0; j < NA; j++) {
             const block_q8_K *y = kq_act(a, a_stride, j, i);
-            __m256i min_sum = _mm256_madd_epi16(m_pairs, _mm256_loadu_si256((const __m256i *)y->bsums));
+            __m256i min_sum =
+                _mm256_madd_epi16(m_pairs, _mm256_loadu_si256((const __m256i *)y->bsums));
             float d = half_f16c(d16) * y->d, dmin = half_f16c(dmin16) * y->d;
             acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[j]), _mm256_set1_ps(d), acc[j]);
-            acc_min[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(min_sum), _mm256_set1_ps(dmin), acc_min[j]);
+            acc_min[j] =
+                _mm256_fmadd_ps(_mm256_cvtepi32_ps(min_sum), _mm256_set1_ps(dmin), acc_min[j]);
         }
     }
     for (int j = 0; j < NA; j++) s[j * s_stride] = hsum_f32x8(_mm256_sub_ps(acc[j], acc_min[j]));
@@ -134,14 +136,16 @@ static inline __attribute__((always_inline)) void row_q6_k(int64_t nb, float *s,
                 __m256i q = _mm256_or_si256(low, _mm256_slli_epi16(high, 4));
                 __m256i sp = word_pair(sc_lanes[h], 2 * g);
                 for (int j = 0; j < NA; j++)
-                    sumi[j] = scaled_dot(sumi[j], q, kq_act(a, a_stride, j, i)->qs + 128 * h + 32 * g, sp);
+                    sumi[j] = scaled_dot(sumi[j], q,
+                                         kq_act(a, a_stride, j, i)->qs + 128 * h + 32 * g, sp);
             }
         }
         for (int j = 0; j < NA; j++) {
             const block_q8_K *y = kq_act(a, a_stride, j, i);
             __m256i offset = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)y->bsums));
             float d = half_f16c(x[i].d) * y->d;
-            __m256i total = _mm256_sub_epi32(sumi[j], _mm256_slli_epi32(offset, 5)); /* - 32 sum sc bsums */
+            __m256i total =
+                _mm256_sub_epi32(sumi[j], _mm256_slli_epi32(offset, 5)); /* - 32 sum sc bsums */
             acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_set1_ps(d), acc[j]);
         }
     }
@@ -165,25 +169,31 @@ static inline __attribute__((always_inline)) void kq_rows(int64_t nb, float *s, 
                                                           const char *w, size_t w_stride, int nrows,
                                                           const char *a, size_t a_stride,
                                                           const int NA, const int TYPE) {
-    for (int r = 0; r < nrows; r++) kq_row(nb, s + r, s_stride, w + r * w_stride, a, a_stride, NA, TYPE);
+    for (int r = 0; r < nrows; r++)
+        kq_row(nb, s + r, s_stride, w + r * w_stride, a, a_stride, NA, TYPE);
 }
 
 /* The NR x NA tile of vec_dot_tile: activations in groups of KQ_NA (then 2, then 1), each
  * against every row. Per (row, activation) exactly the row dot (the NA = 1 walk): the same
  * integer sums and float operations, so the results are bit-identical to it. */
-static inline __attribute__((always_inline)) void
-tile_kq(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride, int nrows,
-        const void *a, size_t a_stride, int nact, const int TYPE) {
+static inline __attribute__((always_inline)) void tile_kq(int64_t n, float *s, size_t s_stride,
+                                                          const void *w, size_t w_stride, int nrows,
+                                                          const void *a, size_t a_stride, int nact,
+                                                          const int TYPE) {
     const int64_t nb = n / QK_K;
     const char *ab = a;
     int j = 0;
     for (; j + KQ_NA <= nact; j += KQ_NA)
-        kq_rows(nb, s + j * s_stride, s_stride, w, w_stride, nrows, ab + j * a_stride, a_stride, KQ_NA, TYPE);
+        kq_rows(nb, s + j * s_stride, s_stride, w, w_stride, nrows, ab + j * a_stride, a_stride,
+                KQ_NA, TYPE);
     if (j + 2 <= nact) {
-        kq_rows(nb, s + j * s_stride, s_stride, w, w_stride, nrows, ab + j * a_stride, a_stride, 2, TYPE);
+        kq_rows(nb, s + j * s_stride, s_stride, w, w_stride, nrows, ab + j * a_stride, a_stride, 2,
+                TYPE);
         j += 2;
     }
-    if (j < nact) kq_rows(nb, s + j * s_stride, s_stride, w, w_stride, nrows, ab + j * a_stride, a_stride, 1, TYPE);
+    if (j < nact)
+        kq_rows(nb, s + j * s_stride, s_stride, w, w_stride, nrows, ab + j * a_stride, a_stride, 1,
+                TYPE);
 }
 
 static void dot_q4_k(int64_t n, float *s, const void *w, const void *a) {

@@ -73,8 +73,10 @@ tile_x(int64_t nb, float *s, size_t s_stride, const char *w, size_t w_stride, co
             for (int j = 0; j < NA; j++) {
                 __m256 p = _mm256_cvtepi32_ps(block_dot(wq, qy[j], prep[j], KIND));
                 if (KIND == TILE_Q5_1) {
-                    __m256 m = _mm256_mul_ps(ysum[j], _mm256_mul_ps(_mm256_set1_ps(half_f16c(d[1])), dy[j]));
-                    acc[r][j] = _mm256_add_ps(acc[r][j], _mm256_fmadd_ps(p, _mm256_mul_ps(dx, dy[j]), m));
+                    __m256 m = _mm256_mul_ps(ysum[j],
+                                             _mm256_mul_ps(_mm256_set1_ps(half_f16c(d[1])), dy[j]));
+                    acc[r][j] =
+                        _mm256_add_ps(acc[r][j], _mm256_fmadd_ps(p, _mm256_mul_ps(dx, dy[j]), m));
                 } else {
                     acc[r][j] = _mm256_fmadd_ps(p, _mm256_mul_ps(dx, dy[j]), acc[r][j]);
                 }
@@ -113,13 +115,13 @@ tile_all(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride, i
 /* The entry points of an ISA's file (isa = avx2, avx512): the tiles of the five kinds, and
  * the row kernels of Q5_0, Q5_1 and IQ4_NL, which are the 1 x 1 tile. */
 #define TILE_ENTRY(isa, name, KIND)                                                                \
-    void vec_dot_tile_##name##_##isa(int64_t n, float *s, size_t s_stride, const void *w,         \
-                                     size_t w_stride, int nrows, const void *a, size_t a_stride,  \
+    void vec_dot_tile_##name##_##isa(int64_t n, float *s, size_t s_stride, const void *w,          \
+                                     size_t w_stride, int nrows, const void *a, size_t a_stride,   \
                                      int nact) {                                                   \
         tile_all(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact, KIND);                     \
     }
 #define ROW_ENTRY(isa, name, KIND)                                                                 \
-    void vec_dot_##name##_##isa(int64_t n, float *s, const void *w, const void *a) {              \
+    void vec_dot_##name##_##isa(int64_t n, float *s, const void *w, const void *a) {               \
         tile_all(n, s, 0, w, 0, 1, a, 0, 1, KIND);                                                 \
     }
 #define TILE_ROWS_ENTRY_POINTS(isa)                                                                \
