@@ -83,7 +83,8 @@ gemm_method gemm_choose(const isa_kernels *isa, uint32_t type, int64_t cols, int
      * Measured: Gemma 3 270M Q4_K_M (81 of 127 matrices q5_0), pp128 tok/s at 1 / 2
      * threads, 2-core AMD EPYC VM (AVX2), alternating runs: row dots 89-98 / 120-146,
      * this path 146-155 / 234-277. */
-    if (t->block == 32 && !k->vec_dot_tile && !k->packed_tile && B >= 16) return GEMM_OWN;
+    if ((t->block == 32 || type == QT_IQ4_XS) && !k->vec_dot_tile && !k->packed_tile && B >= 16)
+        return GEMM_OWN;
     return GEMM_TILES;
 }
 

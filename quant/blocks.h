@@ -61,6 +61,10 @@ typedef struct { uint8_t qs[QK_K / 4]; uint16_t d; } block_tq2_0;
  * ((uint8_t)(b * 3^n) * 3) >> 8. Element k: k < 160 trit k/32 of qs[k%32]; k < 240 trit
  * (k-160)/16 of qs[32 + (k-160)%16]; else trit (k-240)/4 of qh[(k-240)%4] (tq1_0.c). */
 typedef struct { uint8_t qs[48]; uint8_t qh[4]; uint16_t d; } block_tq1_0;
+/* IQ4_XS: 8 sub-blocks of 32, x = d * (l - 32) * kvalues_iq4nl[index]; l (6 bits) of
+ * sub-block ib = nibble ib % 2 of scales_l[ib / 2] | bits 2ib..2ib+1 of scales_h << 4;
+ * indices of sub-block ib in qs[16 ib ..] packed as Q4_0's nibbles (iq4_xs.c). */
+typedef struct { uint16_t d; uint16_t scales_h; uint8_t scales_l[QK_K / 64]; uint8_t qs[QK_K / 2]; } block_iq4_xs;
 /* Q8_K: activations of the K-quant dot products; bsums[k] = sum of qs[16k .. 16k+15]. */
 typedef struct { float d; int8_t qs[QK_K]; int16_t bsums[QK_K / 16]; } block_q8_K;
 
@@ -83,6 +87,7 @@ _Static_assert(sizeof(block_q4_K) == 144, "q4_K");
 _Static_assert(sizeof(block_q5_K) == 176, "q5_K");
 _Static_assert(sizeof(block_q6_K) == 210, "q6_K");
 _Static_assert(sizeof(block_q8_K) == 292, "q8_K");
+_Static_assert(sizeof(block_iq4_xs) == 136, "iq4_xs");
 _Static_assert(sizeof(block_tq2_0) == 66, "tq2_0");
 _Static_assert(sizeof(block_tq1_0) == 54, "tq1_0");
 _Static_assert(sizeof(block_fp8) == 34, "fp8");
@@ -134,6 +139,11 @@ static inline void k4_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m
         *sc = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
         *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
     }
+}
+
+/* IQ4_XS: the 6-bit scale code l (0..63, value l - 32) of sub-block ib (0..7). */
+static inline int iq4xs_scale(const block_iq4_xs *b, int ib) {
+    return ((b->scales_l[ib / 2] >> 4 * (ib % 2)) & 0xF) | ((b->scales_h >> 2 * ib) & 3) << 4;
 }
 
 /* Q3_K: the 6-bit scale code (0..63, value = code - 32) of sub-block j (0..15): low 4 bits

@@ -58,6 +58,10 @@ void quantize_row_q8_k_avx2(const float *x, void *y, int64_t n);
 void vec_dot_tq2_0_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_tq1_0_avx2(int64_t n, float *s, const void *w, const void *a);
 
+/* IQ4_XS weights against Q8_K activations, and its batch dequantizer (avx2_iq4_xs.c) */
+void vec_dot_iq4_xs_avx2(int64_t n, float *s, const void *w, const void *a);
+void dequantize_iq4_xs_avx2(const void *src, float *dst, int64_t n);
+
 /* f32 GEMM micro-kernel (gemm_tile_fn of kernels/gemm.h) and the dequantizers that fill its
  * panels, same values as the reference dequantizers of quant/ (avx2_gemm.c) */
 void gemm_tile_f32_avx2(int64_t kc, const float *xt, const float *w, size_t ldw, float *c, int nr,

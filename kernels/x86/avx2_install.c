@@ -48,6 +48,8 @@ void avx2_install(isa_kernels *k) {
     kernels_set(k, QT_Q6_K, (type_kernels){.vec_dot = vec_dot_q6_k_avx2});
     kernels_set(k, QT_TQ2_0, (type_kernels){.vec_dot = vec_dot_tq2_0_avx2});
     kernels_set(k, QT_TQ1_0, (type_kernels){.vec_dot = vec_dot_tq1_0_avx2});
+    kernels_set(k, QT_IQ4_XS,
+                (type_kernels){.vec_dot = vec_dot_iq4_xs_avx2, .dequantize = dequantize_iq4_xs_avx2});
     kernels_set(k, QT_Q8_K, (type_kernels){.from_float = quantize_row_q8_k_avx2});
     k->gemm_tile = gemm_tile_f32_avx2;
     k->ops = (ops_kernels){.attention_heads = attention_heads_avx2, .swiglu = swiglu_avx2};

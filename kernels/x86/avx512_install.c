@@ -38,5 +38,6 @@ void avx512_install(isa_kernels *k) {
     kernels_set(k, QT_Q4_K, (type_kernels){.vec_dot = vec_dot_q4_k_avx512});
     kernels_set(k, QT_Q5_K, (type_kernels){.vec_dot = vec_dot_q5_k_avx512});
     kernels_set(k, QT_Q6_K, (type_kernels){.vec_dot = vec_dot_q6_k_avx512});
+    kernels_set(k, QT_IQ4_XS, (type_kernels){.vec_dot = vec_dot_iq4_xs_avx512});
     kernels_set(k, QT_Q8_K, (type_kernels){.from_float = quantize_row_q8_k_avx512});
 }
