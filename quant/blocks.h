@@ -31,6 +31,12 @@ typedef struct { uint16_t d; uint8_t qs[16]; } block_q2_0;
 /* MXFP4: x[j] = 2^(e - 128) * kvalues_mxfp4[index]: E8M0 exponent e, then 4-bit E2M1
  * codes packed as Q4_0's nibbles (see mxfp4.c) */
 typedef struct { uint8_t e; uint8_t qs[QK32 / 2]; } block_mxfp4;
+/* NVFP4 (block 64): 4 sub-blocks of 16, each with a UE4M3 scale d[s]; x = ue4m3_half(d[s]) *
+ * kvalues_mxfp4[code]; sub-block s's codes in qs[8s .. 8s+7]: low nibble element 16s + j,
+ * high nibble 16s + 8 + j. A tensor may carry a per-tensor f32 scale (nvfp4.c). */
+typedef struct { uint8_t d[4]; uint8_t qs[32]; } block_nvfp4;
+/* Q1_0 (block 128): x = bit ? d : -d, element j is bit j % 8 of qs[j / 8]. */
+typedef struct { uint16_t d; uint8_t qs[16]; } block_q1_0;
 
 /* Q2_K: 16 sub-blocks of 16; scales[k] = scale (low 4 bits) | min (high 4 bits);
  * element 128h + 32j + l (h<2, j<4, l<32) = (qs[32h + l] >> 2j) & 3, sub-block 8h + 2j + l/16;
@@ -81,6 +87,8 @@ _Static_assert(sizeof(block_q5_1) == 24, "q5_1");
 _Static_assert(sizeof(block_iq4_nl) == 18, "iq4_nl");
 _Static_assert(sizeof(block_mxfp4) == 17, "mxfp4");
 _Static_assert(sizeof(block_q2_0) == 18, "q2_0");
+_Static_assert(sizeof(block_nvfp4) == 36, "nvfp4");
+_Static_assert(sizeof(block_q1_0) == 18, "q1_0");
 _Static_assert(sizeof(block_q2_K) == 84, "q2_K");
 _Static_assert(sizeof(block_q3_K) == 110, "q3_K");
 _Static_assert(sizeof(block_q4_K) == 144, "q4_K");
@@ -110,6 +118,19 @@ static inline float e8m0_half(uint8_t e) {
     float f;
     memcpy(&f, &bits, sizeof f);
     return f;
+}
+
+/* Half of an unsigned E4M3 (UE4M3) scale, halved like e8m0_half to go with the doubled
+ * kvalues_mxfp4 (as ggml's ggml_ue4m3_to_fp32): 4 exponent bits (bias 7), 3 mantissa bits,
+ * exponent 0 denormal (m 2^-9); codes 0 and 0x7F (NaN in E4M3) are 0. Exact in float. */
+static inline float ue4m3_half(uint8_t c) {
+    if (c == 0 || c == 0x7F) return 0.0f;
+    int e = (c >> 3) & 0xF, m = c & 7;
+    if (e == 0) return (float)m / 1024.0f; /* m 2^-9, halved */
+    float v = (float)(8 + m) / 16.0f;      /* (1 + m / 8) / 2, times 2^(e - 7): */
+    for (int k = e; k > 7; k--) v *= 2.0f;
+    for (int k = e; k < 7; k++) v *= 0.5f;
+    return v;
 }
 
 /* TQ1_0: trit n (0 = the most significant base-3 digit) of a packed byte. */

@@ -49,6 +49,10 @@ QTYPE(IQ4_NL,   iq4_nl,   20,  32,   18,   25,   0,     Q8_0, W)
 /* FP4: E2M1 codes with one E8M0 exponent per block of 32 (OCP MX); llama.cpp names a file
  * of it MXFP4_MOE (38) */
 QTYPE(MXFP4,    mxfp4,    39,  32,   17,   38,   0,     Q8_0, W)
+/* FP4: 4 sub-blocks of 16 E2M1 codes, each with a UE4M3 scale (NVIDIA's NVFP4) */
+QTYPE(NVFP4,    nvfp4,    40,  64,   36,   39,   0,     Q8_0, W)
+/* llama.cpp's 1-bit: signs of 128 values times one fp16 d; activations in Q8_0 (4 blocks) */
+QTYPE(Q1_0,     q1_0,     41,  128,  18,   40,   0,     Q8_0, W)
 /* llama.cpp's 2-bit: 64 codes -1..2 times one fp16 d; activations in Q8_0 (2 blocks) */
 QTYPE(Q2_0,     q2_0,     42,  64,   18,   41,   0,     Q8_0, W)
 /* K-quants: super-blocks of 256, activations in Q8_K. A file of Q3_K/Q4_K/Q5_K matrices is

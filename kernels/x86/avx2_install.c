@@ -48,6 +48,8 @@ void avx2_install(isa_kernels *k) {
     kernels_set(k, QT_Q6_K, (type_kernels){.vec_dot = vec_dot_q6_k_avx2});
     kernels_set(k, QT_TQ2_0, (type_kernels){.vec_dot = vec_dot_tq2_0_avx2});
     kernels_set(k, QT_TQ1_0, (type_kernels){.vec_dot = vec_dot_tq1_0_avx2});
+    kernels_set(k, QT_NVFP4, (type_kernels){.vec_dot = vec_dot_nvfp4_avx2});
+    kernels_set(k, QT_Q1_0, (type_kernels){.vec_dot = vec_dot_q1_0_avx2});
     kernels_set(k, QT_IQ4_XS,
                 (type_kernels){.vec_dot = vec_dot_iq4_xs_avx2, .dequantize = dequantize_iq4_xs_avx2});
     kernels_set(k, QT_Q8_K, (type_kernels){.from_float = quantize_row_q8_k_avx2});
