@@ -71,6 +71,9 @@ typedef struct { uint8_t qs[48]; uint8_t qh[4]; uint16_t d; } block_tq1_0;
  * sub-block ib = nibble ib % 2 of scales_l[ib / 2] | bits 2ib..2ib+1 of scales_h << 4;
  * indices of sub-block ib in qs[16 ib ..] packed as Q4_0's nibbles (iq4_xs.c). */
 typedef struct { uint16_t d; uint16_t scales_h; uint8_t scales_l[QK_K / 64]; uint8_t qs[QK_K / 2]; } block_iq4_xs;
+/* IQ2_XXS: 8 sub-blocks of 8 bytes: 4 grid indices, then 4 x 7 sign bits and a 4-bit scale
+ * (iq2_xxs.c). Stored as ggml does, uint16 units. */
+typedef struct { uint16_t d; uint16_t qs[QK_K / 8]; } block_iq2_xxs;
 /* Q8_K: activations of the K-quant dot products; bsums[k] = sum of qs[16k .. 16k+15]. */
 typedef struct { float d; int8_t qs[QK_K]; int16_t bsums[QK_K / 16]; } block_q8_K;
 
@@ -96,6 +99,7 @@ _Static_assert(sizeof(block_q5_K) == 176, "q5_K");
 _Static_assert(sizeof(block_q6_K) == 210, "q6_K");
 _Static_assert(sizeof(block_q8_K) == 292, "q8_K");
 _Static_assert(sizeof(block_iq4_xs) == 136, "iq4_xs");
+_Static_assert(sizeof(block_iq2_xxs) == 66, "iq2_xxs");
 _Static_assert(sizeof(block_tq2_0) == 66, "tq2_0");
 _Static_assert(sizeof(block_tq1_0) == 54, "tq1_0");
 _Static_assert(sizeof(block_fp8) == 34, "fp8");

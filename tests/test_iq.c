@@ -33,6 +33,7 @@ typedef struct {
 
 static const iq_case cases[] = {
     {QT_IQ4_XS, 0, 0x159c1122215599e9ull, {0x1.5ep+9, 0x1.6cp+8, -0x1.57p+10, 0x1.6cp+8}},
+    {QT_IQ2_XXS, 0, 0x73e24ae7000429a0ull, {-0x1.cp+2, 0x1.5ep+4, -0x1.5ep+4, 0x1.cp+2}},
 };
 enum { N_CASES = sizeof cases / sizeof cases[0] };
 

@@ -62,6 +62,9 @@ void vec_dot_tq1_0_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_nvfp4_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q1_0_avx2(int64_t n, float *s, const void *w, const void *a);
 
+/* codebook formats against Q8_K activations (avx2_iq2.c) */
+void vec_dot_iq2_xxs_avx2(int64_t n, float *s, const void *w, const void *a);
+
 /* IQ4_XS weights against Q8_K activations, and its batch dequantizer (avx2_iq4_xs.c) */
 void vec_dot_iq4_xs_avx2(int64_t n, float *s, const void *w, const void *a);
 void dequantize_iq4_xs_avx2(const void *src, float *dst, int64_t n);

@@ -14,17 +14,6 @@
 #include "avx2.h"
 #include "avx2_util.h"
 
-/* 0xFF in byte j where bit j of the 32-bit word is clear, else 0 */
-static inline __m256i clear_bits(const uint8_t *qs) {
-    uint32_t bits;
-    memcpy(&bits, qs, 4);
-    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2,
-                                            2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-    const __m256i mask = _mm256_set1_epi64x((long long)0x8040201008040201ull);
-    __m256i b = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits), spread);
-    return _mm256_cmpeq_epi8(_mm256_and_si256(b, mask), _mm256_setzero_si256());
-}
-
 void vec_dot_q1_0_avx2(int64_t n, float *s, const void *w, const void *act) {
     const block_q1_0 *x = w;
     const block_q8_0 *a = act;
@@ -34,9 +23,10 @@ void vec_dot_q1_0_avx2(int64_t n, float *s, const void *w, const void *act) {
         __m256 block = _mm256_setzero_ps();
         for (int k = 0; k < 4; k++) {
             const block_q8_0 *y = &a[4 * i + k];
-            __m256i m = clear_bits(x[i].qs + 4 * k);
+            uint32_t bits;
+            memcpy(&bits, x[i].qs + 4 * k, 4);
             __m256i v =
-                _mm256_sub_epi8(_mm256_xor_si256(_mm256_loadu_si256((const __m256i *)y->qs), m), m);
+                negate_where(_mm256_loadu_si256((const __m256i *)y->qs), bits_to_bytes(~bits));
             __m256i sums = dot_u8s8_i32(ones, v);
             block =
                 _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(half_f16c(y->d)), block);
