@@ -3,7 +3,7 @@
  * signs, 2.0625 bits/weight. Sub-block ib is 8 bytes at qs + 4 ib (uint16 units): bytes 0..3
  * the 4 grid indices, then a little-endian uint32 whose bits 7l..7l+6 are group l's sign
  * bits (the 8th by parity, iq_signs8) and bits 28..31 the scale s:
- *   x = d (0.5 + s) / 4 * grid value * sign.
+ *   x = d (0.5 + s) / 4 * grid value * sign = d (2 s + 1) / 8 * grid value * sign.
  * Quantizer: our codebook search (iq_search.c), without ggml's importance requirement. */
 #include <string.h>
 
@@ -40,7 +40,7 @@ void quantize_iq2_xxs(const float *src, void *dst, int64_t n, const float *impor
     for (int64_t i = 0; i < n / QK_K; i++) {
         const float *x = src + i * QK_K, *w = q_weights(importance, i * QK_K, QK_K, ones);
         for (int k = 0; k < 32; k++) signs[k] = iq_signs(x + 8 * k, w + 8 * k, 1, t + 8 * k);
-        b[i].d = iq_fit_super(&grid, 8, 32, t, w, 0.25f, 15, s, entry);
+        b[i].d = iq_fit_super(&grid, 8, 32, t, w, 0.125f, 15, s, entry);
         for (int ib = 0; ib < 8; ib++) {
             uint8_t *q = (uint8_t *)(b[i].qs + 4 * ib);
             uint32_t aux = (uint32_t)s[ib] << 28;

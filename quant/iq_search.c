@@ -74,12 +74,13 @@ static float search_sub(const iq_grid *g, int n, const float *t, const float *w)
     if (tmax <= 0 || gmax == 0) return 0;
     float best_dl = 0;
     double best = INFINITY;
-    for (int k = 0; k < 8; k++) {
-        float dl = tmax / gmax * (0.55f + 0.1f * k);
-        iq_fit(g, n, t, w, dl, entry);
-        float dl2 = refit(g, n, t, w, entry);
-        double err = iq_fit(g, n, t, w, dl2, entry);
-        if (err < best) best = err, best_dl = dl2;
+    for (int k = 0; k < 6; k++) {
+        float dl = tmax / gmax * (0.3f + 0.2f * k);
+        for (int r = 0; r < 2; r++) {
+            double err = iq_fit(g, n, t, w, dl, entry);
+            if (err < best) best = err, best_dl = dl;
+            dl = refit(g, n, t, w, entry);
+        }
     }
     return best_dl;
 }
