@@ -25,7 +25,8 @@ static int nearest_index(float v) {
 }
 
 /* Indices for inverse scale inv_d; returns sum w x k and sum w k^2 (k the grid values). */
-static void assign(const float *x, const float *w, float inv_d, int *idx, double *skx, double *sk2) {
+static void assign(const float *x, const float *w, float inv_d, int *idx, double *skx,
+                   double *sk2) {
     *skx = *sk2 = 0;
     for (int j = 0; j < QK32; j++) {
         idx[j] = nearest_index(x[j] * inv_d);

@@ -6,7 +6,9 @@
 #include "iq_search.h"
 
 #include <math.h>
+#include <string.h>
 
+#include "formats.h"
 #include "fp16.h"
 
 uint8_t iq_signs(const float *x, const float *w, int parity, float *t) {
@@ -110,4 +112,37 @@ uint16_t iq_fit_super(const iq_grid *g, int nsub, int sub_n, const float *t, con
         }
     }
     return d_h;
+}
+
+void iq_dequantize(const void *src, float *dst, int64_t n, size_t bytes, iq_unpack_fn unpack,
+                   float factor) {
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const uint8_t *block = (const uint8_t *)src + i * bytes;
+        uint16_t d_h;
+        memcpy(&d_h, block, 2);
+        float d = fp16_to_f32(d_h), *y = dst + i * QK_K;
+        for (int ib = 0; ib < 8; ib++) {
+            iq_sub u;
+            unpack(block, ib, &u);
+            for (int j = 0; j < 32; j++) {
+                float db = d * (float)u.ls[j / 16] * factor;
+                float g = (float)((u.mag[j / 8] >> 8 * (j % 8)) & 255);
+                y[32 * ib + j] = db * g * (u.signs >> j & 1 ? -1.0f : 1.0f);
+            }
+        }
+    }
+}
+
+void iq_quantize(const iq_format *f, const float *src, void *dst, int64_t n, size_t bytes,
+                 const float *importance) {
+    float ones[QK_K], t[QK_K];
+    int s[16], entry[64];
+    uint8_t signs[32];
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const float *x = src + i * QK_K, *w = q_weights(importance, i * QK_K, QK_K, ones);
+        for (int k = 0; k < 32; k++)
+            signs[k] = iq_signs(x + 8 * k, w + 8 * k, f->parity, t + 8 * k);
+        uint16_t d = iq_fit_super(&f->grid, QK_K / f->sub_n, f->sub_n, t, w, f->unit, 15, s, entry);
+        f->pack((uint8_t *)dst + i * bytes, d, s, entry, signs);
+    }
 }

@@ -4,7 +4,10 @@
 #ifndef SCARCE_IQ_SEARCH_H
 #define SCARCE_IQ_SEARCH_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "iq_unpack.h"
 
 typedef struct {
     const uint64_t *grid64; /* entries of 8 values, or */
@@ -29,5 +32,25 @@ double iq_fit(const iq_grid *g, int n, const float *t, const float *w, float dl,
  * each s (among its rounding and neighbours), with the entries for them. */
 uint16_t iq_fit_super(const iq_grid *g, int nsub, int sub_n, const float *t, const float *w,
                       float unit, int smax, int *s, int *entry);
+
+/* --- the whole format: every codebook format is its unpack + factor, and for quantizing
+ * its grid, sign rule, scale unit and a pack function --- */
+
+/* n values of blocks of `bytes` bytes (fp16 d first): x = d ls factor magnitude sign. */
+void iq_dequantize(const void *src, float *dst, int64_t n, size_t bytes, iq_unpack_fn unpack,
+                   float factor);
+
+typedef struct {
+    iq_grid grid;
+    int parity; /* signs stored as 7 bits + parity (iq_signs) */
+    int sub_n;  /* values per scale: 32, or 16 (IQ2_XS, IQ2_S) */
+    float unit; /* dl = d unit (2 s + 1), s in 0..15 */
+    /* writes one block: d (fp16 bits), the QK_K / sub_n scales s, one grid entry per 8 or 4
+     * values, the 32 sign bytes (bit j: element j of the group negative) */
+    void (*pack)(void *block, uint16_t d, const int *s, const int *entry, const uint8_t *signs);
+} iq_format;
+
+void iq_quantize(const iq_format *f, const float *src, void *dst, int64_t n, size_t bytes,
+                 const float *importance);
 
 #endif

@@ -67,6 +67,10 @@ QTYPE(Q8_K,     q8_k,     15,  256,  292,  -1,   0,     Q8_K, A)
 QTYPE(IQ4_XS,   iq4_xs,   23,  256,  136,  30,   0,     Q8_K, W)
 /* codebooks: groups of 8 (or 4) values from a fixed grid, signs apart, 4-bit scales */
 QTYPE(IQ2_XXS,  iq2_xxs,  16,  256,  66,   19,   0,     Q8_K, W)
+QTYPE(IQ2_XS,   iq2_xs,   17,  256,  74,   20,   0,     Q8_K, W)
+QTYPE(IQ2_S,    iq2_s,    22,  256,  82,   28,   0,     Q8_K, W)
+QTYPE(IQ3_XXS,  iq3_xxs,  18,  256,  98,   23,   0,     Q8_K, W)
+QTYPE(IQ3_S,    iq3_s,    21,  256,  110,  26,   0,     Q8_K, W)
 /* ternary (BitNet b1.58): x = d t, t in {-1, 0, 1}; 2 bits per code, or 5 codes per byte */
 QTYPE(TQ2_0,    tq2_0,    35,  256,  66,   37,   0,     Q8_K, W)
 QTYPE(TQ1_0,    tq1_0,    34,  256,  54,   36,   0,     Q8_K, W)

@@ -6,7 +6,7 @@
 
 #include "../../quant/blocks.h"
 #include "../../quant/fp16.h"
-#include "../../quant/iq_grids.h"
+#include "../../quant/iq_unpack.h"
 #include "ref.h"
 
 void vec_dot_iq4_xs_ref(int64_t n, float *s, const void *w, const void *act) {
@@ -29,29 +29,46 @@ void vec_dot_iq4_xs_ref(int64_t n, float *s, const void *w, const void *act) {
     *s = sum;
 }
 
-/* IQ2_XXS: ggml's sum of (2 s + 1) x (grid value x sign x a) per super-block, scaled by
- * d d_a, and the common factor 1/8 of (0.5 + s) / 4 applied once at the end. */
-void vec_dot_iq2_xxs_ref(int64_t n, float *s, const void *w, const void *act) {
-    const block_iq2_xxs *x = w;
-    const block_q8_K *a = act;
+/* The codebook formats (quant/iq_unpack.h): ggml's sum over sub-blocks of ls x (magnitude x
+ * sign x a) per super-block, times d d_a, and the format's power-of-two factor once at the
+ * end (ggml's vec_dot_iq2_xxs_q8_K ... iq3_s). */
+static inline float dot_codebook(int64_t n, const void *w, const block_q8_K *a, size_t bytes,
+                                 iq_unpack_fn unpack, float factor) {
     float sum = 0;
     for (int64_t i = 0; i < n / QK_K; i++) {
+        const uint8_t *block = (const uint8_t *)w + i * bytes;
+        uint16_t d;
+        memcpy(&d, block, 2);
         int bsum = 0;
         for (int ib = 0; ib < 8; ib++) {
-            const uint8_t *q = (const uint8_t *)(x[i].qs + 4 * ib);
-            uint32_t aux;
-            memcpy(&aux, q + 4, 4);
-            int sumi = 0;
-            for (int l = 0; l < 4; l++) {
-                uint8_t signs = iq_signs8(aux >> 7 * l);
-                for (int j = 0; j < 8; j++) {
-                    int v = iq_grid_byte64(iq2xxs_grid, q[l], j) * a[i].qs[32 * ib + 8 * l + j];
-                    sumi += signs >> j & 1 ? -v : v;
+            iq_sub u;
+            unpack(block, ib, &u);
+            for (int h = 0; h < 2; h++) {
+                int sumi = 0;
+                for (int j = 16 * h; j < 16 * h + 16; j++) {
+                    int v = (int)((u.mag[j / 8] >> 8 * (j % 8)) & 255) * a[i].qs[32 * ib + j];
+                    sumi += u.signs >> j & 1 ? -v : v;
                 }
+                bsum += u.ls[h] * sumi;
             }
-            bsum += sumi * (int)(2 * (aux >> 28) + 1);
         }
-        sum += fp16_to_f32(x[i].d) * a[i].d * (float)bsum;
+        sum += fp16_to_f32(d) * a[i].d * (float)bsum;
     }
-    *s = 0.125f * sum;
+    return factor * sum;
+}
+
+void vec_dot_iq2_xxs_ref(int64_t n, float *s, const void *w, const void *a) {
+    *s = dot_codebook(n, w, a, sizeof(block_iq2_xxs), iq2_xxs_sub, 0.125f);
+}
+void vec_dot_iq2_xs_ref(int64_t n, float *s, const void *w, const void *a) {
+    *s = dot_codebook(n, w, a, sizeof(block_iq2_xs), iq2_xs_sub, 0.125f);
+}
+void vec_dot_iq2_s_ref(int64_t n, float *s, const void *w, const void *a) {
+    *s = dot_codebook(n, w, a, sizeof(block_iq2_s), iq2_s_sub, 0.125f);
+}
+void vec_dot_iq3_xxs_ref(int64_t n, float *s, const void *w, const void *a) {
+    *s = dot_codebook(n, w, a, sizeof(block_iq3_xxs), iq3_xxs_sub, 0.25f);
+}
+void vec_dot_iq3_s_ref(int64_t n, float *s, const void *w, const void *a) {
+    *s = dot_codebook(n, w, a, sizeof(block_iq3_s), iq3_s_sub, 1.0f);
 }

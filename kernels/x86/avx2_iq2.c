@@ -1,41 +1,54 @@
-/* avx2_iq2.c - the 2- and 3-bit codebook formats (IQ2_XXS ...) against Q8_K activations.
+/* avx2_iq2.c - the codebook formats (IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S) against Q8_K
+ * activations.
  *
- * Per sub-block of 32: the 4 groups' grid entries (8 magnitude bytes each) are loaded as one
- * vector, the sign bits spread to byte masks negate the matching activations, maddubs
- * multiplies magnitudes (<= 62) by the signed activations into int16 pairs (no
- * saturation: 2 * 62 * 127 < 32767), and madd against the sub-block's odd scale 2 s + 1
- * sums them into int32. The super-block's integer sum is exact and is scaled as the
- * reference does: equal to it bit for bit. */
+ * Per sub-block of 32 (quant/iq_unpack.h): the 4 words of grid magnitudes are one vector,
+ * the 32 sign bits spread to byte masks negate the matching activations, maddubs
+ * multiplies magnitudes (<= 62) by the signed activations into int16 pairs (no saturation:
+ * 2 * 62 * 127 < 32767), and madd against the halves' odd scales ls (lane 0: elements
+ * 0..15, lane 1: 16..31) sums them into int32. The super-block's integer sum is exact and
+ * is scaled as the reference does: equal to it bit for bit. */
 #include <immintrin.h>
-#include <string.h>
 
-#include "../../quant/blocks.h"
-#include "../../quant/iq_grids.h"
+#include "../../quant/iq_unpack.h"
 #include "avx2.h"
 #include "avx2_util.h"
 
-void vec_dot_iq2_xxs_avx2(int64_t n, float *s, const void *w, const void *act) {
-    const block_iq2_xxs *x = w;
-    const block_q8_K *a = act;
+static inline float dot_codebook(int64_t n, const void *w, const block_q8_K *a, size_t bytes,
+                                 iq_unpack_fn unpack, float factor) {
     float sum = 0;
     for (int64_t i = 0; i < n / QK_K; i++) {
+        const uint8_t *block = (const uint8_t *)w + i * bytes;
+        uint16_t d;
+        memcpy(&d, block, 2);
         __m256i acc = _mm256_setzero_si256();
         for (int ib = 0; ib < 8; ib++) {
-            const uint8_t *q = (const uint8_t *)(x[i].qs + 4 * ib);
-            uint32_t aux;
-            memcpy(&aux, q + 4, 4);
-            __m256i grid =
-                _mm256_setr_epi64x((long long)iq2xxs_grid[q[0]], (long long)iq2xxs_grid[q[1]],
-                                   (long long)iq2xxs_grid[q[2]], (long long)iq2xxs_grid[q[3]]);
-            uint32_t signs = iq_signs8(aux) | (uint32_t)iq_signs8(aux >> 7) << 8 |
-                             (uint32_t)iq_signs8(aux >> 14) << 16 |
-                             (uint32_t)iq_signs8(aux >> 21) << 24;
+            iq_sub u;
+            unpack(block, ib, &u);
+            __m256i mag = _mm256_setr_epi64x((long long)u.mag[0], (long long)u.mag[1],
+                                             (long long)u.mag[2], (long long)u.mag[3]);
             __m256i y = _mm256_loadu_si256((const __m256i *)(a[i].qs + 32 * ib));
-            __m256i pairs = _mm256_maddubs_epi16(grid, negate_where(y, bits_to_bytes(signs)));
-            acc = _mm256_add_epi32(
-                acc, _mm256_madd_epi16(pairs, _mm256_set1_epi16((short)(2 * (aux >> 28) + 1))));
+            __m256i pairs = _mm256_maddubs_epi16(mag, negate_where(y, bits_to_bytes(u.signs)));
+            __m256i ls =
+                _mm256_setr_m128i(_mm_set1_epi16((short)u.ls[0]), _mm_set1_epi16((short)u.ls[1]));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, ls));
         }
-        sum += half_f16c(x[i].d) * a[i].d * (float)isum_i32x8(acc);
+        sum += half_f16c(d) * a[i].d * (float)isum_i32x8(acc);
     }
-    *s = 0.125f * sum;
+    return factor * sum;
+}
+
+void vec_dot_iq2_xxs_avx2(int64_t n, float *s, const void *w, const void *a) {
+    *s = dot_codebook(n, w, a, sizeof(block_iq2_xxs), iq2_xxs_sub, 0.125f);
+}
+void vec_dot_iq2_xs_avx2(int64_t n, float *s, const void *w, const void *a) {
+    *s = dot_codebook(n, w, a, sizeof(block_iq2_xs), iq2_xs_sub, 0.125f);
+}
+void vec_dot_iq2_s_avx2(int64_t n, float *s, const void *w, const void *a) {
+    *s = dot_codebook(n, w, a, sizeof(block_iq2_s), iq2_s_sub, 0.125f);
+}
+void vec_dot_iq3_xxs_avx2(int64_t n, float *s, const void *w, const void *a) {
+    *s = dot_codebook(n, w, a, sizeof(block_iq3_xxs), iq3_xxs_sub, 0.25f);
+}
+void vec_dot_iq3_s_avx2(int64_t n, float *s, const void *w, const void *a) {
+    *s = dot_codebook(n, w, a, sizeof(block_iq3_s), iq3_s_sub, 1.0f);
 }

@@ -1,7 +1,8 @@
-/* iq_grids2.c - ggml's codebook grids of the IQ formats, transcribed as data from llama.cpp's
- * ggml/src/ggml-common.h (llama-cpp-python 0.3.36's vendor tree; tables iq2xxs_grid, iq2xs_grid, iq2s_grid, iq3xxs_grid, iq3s_grid).
- * Byte compatibility needs them exactly: each entry is 8 (uint64) or 4 (uint32) grid values,
- * one per byte, element 0 in the low byte (copied from that file by a script, not kept). */
+/* iq_grids.c - ggml's codebook grids of the IQ2 / IQ3 formats, transcribed as data from
+ * llama.cpp's ggml/src/ggml-common.h (llama-cpp-python 0.3.36's vendor tree; its tables
+ * iq2xxs_grid, iq2xs_grid, iq2s_grid, iq3xxs_grid, iq3s_grid, copied by a script that is
+ * not kept). Byte compatibility needs them exactly: each entry is 8 (uint64) or 4 (uint32)
+ * grid values, one per byte, element 0 in the low byte. */
 #include "iq_grids.h"
 
 // clang-format off
