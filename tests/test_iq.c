@@ -5,8 +5,8 @@
  *
  * How the expected hashes were recorded: a throwaway C program (not in the repository)
  * linked against the llama.cpp build's ggml (/work/cache/llama/build/bin/libggml-base.so,
- * llama-cpp-python 0.3.36's vendor tree) filled N_BLOCKS blocks exactly as make_blocks()
- * does (xorshift bytes from the seed below, then the fp16 d of block i set to block_d[i % 4]),
+ * llama-cpp-python 0.3.36's vendor tree) filled N_BLOCKS blocks exactly as
+ * quant_data.h's ggml_probe_blocks does,
  * called ggml_get_type_traits(type)->to_float on them and printed the FNV-1a 64 hash of the
  * float bits (hash_floats) and the first values; both are checked here. */
 #include <float.h>
@@ -24,12 +24,11 @@
 #include "test.h"
 
 enum { N_BLOCKS = 8 };
-static const uint16_t block_d[4] = {0x3C00, 0xB555, 0x1400, 0x5BFF}; /* 1, -0.333, 2^-10, 255.9 */
 
 typedef struct {
     uint32_t id;
     int d_offset;       /* byte offset of the fp16 d in a block */
-    uint64_t ggml_hash; /* of ggml's to_float on make_blocks() */
+    uint64_t ggml_hash; /* of ggml's to_float on ggml_probe_blocks() */
     float first[4];     /* ggml's first four values */
     double gauss_bound; /* ggml's relative RMSE on Gaussian data: ours must be below */
 } iq_case;
@@ -50,25 +49,6 @@ static uint32_t next_u32(void) {
     return (uint32_t)(rng >> 32);
 }
 
-static void make_blocks(const iq_case *c, uint8_t *b) {
-    size_t bb = qtype(c->id)->block_bytes;
-    rng = 0x9E3779B97F4A7C15ull ^ c->id;
-    for (int i = 0; i < N_BLOCKS; i++) {
-        for (size_t j = 0; j < bb; j++) b[i * bb + j] = (uint8_t)next_u32();
-        memcpy(b + i * bb + c->d_offset, &block_d[i % 4], 2);
-    }
-}
-
-static uint64_t hash_floats(const float *y, int64_t n) {
-    uint64_t h = 1469598103934665603ull;
-    for (int64_t k = 0; k < n; k++) {
-        uint32_t u;
-        memcpy(&u, &y[k], 4);
-        for (int s = 0; s < 4; s++) h = (h ^ ((u >> 8 * s) & 255)) * 1099511628211ull;
-    }
-    return h;
-}
-
 TEST(iq_dequantize_equals_ggml) {
     REQUIRE(kernels_init(NULL, NULL) == 0);
     static uint8_t blocks[N_BLOCKS * 256];
@@ -77,7 +57,7 @@ TEST(iq_dequantize_equals_ggml) {
         const quant_type *t = qtype(cases[c].id);
         REQUIRE(t && t->block == QK_K && !t->is_scarce && t->block_bytes <= 256);
         CHECK(qtype_by_name(t->name) == t);
-        make_blocks(&cases[c], blocks);
+        ggml_probe_blocks(blocks, t->block_bytes, N_BLOCKS, t->id, cases[c].d_offset);
         for (int isa = 0; isa < ISA_COUNT; isa++) {
             if (!kernels_isa_supported(isa)) continue;
             memset(y, 0, sizeof y);
@@ -174,21 +154,8 @@ TEST(iq_quantize_at_most_ggml_error) {
 
 /* The codebook types (IQ4_XS: test_iq4_xs.c) written by `scarce quantize` load and run. */
 TEST(iq_quantized_models_run) {
-    const char *vocab = shared_path("models/stories260K.gguf");
-    NEED_FILE(vocab);
-    char f32[512], out_path[512], cmd[2048];
-    snprintf(f32, sizeof f32, "%s/syn_iq.gguf", test_tmpdir());
-    snprintf(cmd, sizeof cmd,
-             "%s mkmodel -o %s --vocab %s --n-embd 256 --n-layer 1 --n-head 4 --n-head-kv 4 "
-             "--n-ff 256 --seed 11",
-             scarce_bin(), f32, vocab);
-    REQUIRE(run_cmd(cmd, NULL, NULL) == 0);
-    for (int c = 0; c < N_CASES; c++) {
-        if (cases[c].id == QT_IQ4_XS) continue;
-        const char *name = qtype(cases[c].id)->name;
-        snprintf(out_path, sizeof out_path, "%s/%s.gguf", test_tmpdir(), name);
-        char *text = quantize_and_run(f32, out_path, name, 8);
-        CHECK_MSG(text != NULL, "%s", name);
-        free(text);
-    }
+    static const char *const types[] = {"iq2_xxs", "iq2_xs", "iq2_s", "iq3_xxs", "iq3_s"};
+    int ran = synthetic_model_runs(types, 5, 256, 11);
+    if (ran < 0) SKIP("models/stories260K.gguf not found");
+    CHECK(ran == 5);
 }

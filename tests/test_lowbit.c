@@ -5,9 +5,8 @@
  *
  * How the expected hashes were recorded: a throwaway C program (not in the repository)
  * linked against the llama.cpp build's ggml (/work/cache/llama/build/bin/libggml-base.so,
- * llama-cpp-python 0.3.36's vendor tree) filled 8 blocks as make_blocks() does (xorshift
- * bytes seeded with 0x9E3779B97F4A7C15 ^ type id; Q1_0's fp16 d then set to block_d[i % 4]),
- * called ggml_get_type_traits(type)->to_float and printed the FNV-1a 64 hash of the float
+ * llama-cpp-python 0.3.36's vendor tree) filled 8 blocks as quant_data.h's
+ * ggml_probe_blocks does (Q1_0's fp16 d at offset 0, NVFP4 all random bytes), called ggml_get_type_traits(type)->to_float and printed the FNV-1a 64 hash of the float
  * bits and the first values. NVFP4's random scale bytes cover normal, denormal, 0 and the
  * NaN code 0x7F (which ggml reads as 0). */
 #include <float.h>
@@ -24,7 +23,6 @@
 #include "test.h"
 
 enum { N_BLOCKS = 8 };
-static const uint16_t block_d[4] = {0x3C00, 0xB555, 0x1400, 0x5BFF};
 
 typedef struct {
     uint32_t id;
@@ -45,16 +43,6 @@ static uint32_t next_u32(void) {
     return (uint32_t)(rng >> 32);
 }
 
-static uint64_t hash_floats(const float *y, int64_t n) {
-    uint64_t h = 1469598103934665603ull;
-    for (int64_t k = 0; k < n; k++) {
-        uint32_t u;
-        memcpy(&u, &y[k], 4);
-        for (int s = 0; s < 4; s++) h = (h ^ ((u >> 8 * s) & 255)) * 1099511628211ull;
-    }
-    return h;
-}
-
 TEST(lowbit_dequantize_equals_ggml) {
     static uint8_t blocks[N_BLOCKS * 64];
     static float y[N_BLOCKS * 128];
@@ -62,13 +50,7 @@ TEST(lowbit_dequantize_equals_ggml) {
         const quant_type *t = qtype(cases[c].id);
         REQUIRE(t && !t->is_scarce && t->block_bytes <= 64 && t->block <= 128);
         CHECK(qtype_by_name(t->name) == t);
-        rng = 0x9E3779B97F4A7C15ull ^ t->id;
-        for (int i = 0; i < N_BLOCKS; i++) {
-            for (size_t j = 0; j < t->block_bytes; j++)
-                blocks[i * t->block_bytes + j] = (uint8_t)next_u32();
-            if (cases[c].d_offset >= 0)
-                memcpy(blocks + i * t->block_bytes + cases[c].d_offset, &block_d[i % 4], 2);
-        }
+        ggml_probe_blocks(blocks, t->block_bytes, N_BLOCKS, t->id, cases[c].d_offset);
         int64_t n = N_BLOCKS * t->block;
         t->dequantize(blocks, y, n);
         CHECK_MSG(hash_floats(y, n) == cases[c].ggml_hash, "%s: hash %#llx, ggml %#llx", t->name,
@@ -205,20 +187,8 @@ TEST(lowbit_avx2_dot_equals_reference) {
 }
 
 TEST(lowbit_quantized_models_run) {
-    const char *vocab = shared_path("models/stories260K.gguf");
-    NEED_FILE(vocab);
-    char f32[512], out_path[512], cmd[2048];
-    snprintf(f32, sizeof f32, "%s/syn_lowbit.gguf", test_tmpdir());
-    snprintf(cmd, sizeof cmd,
-             "%s mkmodel -o %s --vocab %s --n-embd 256 --n-layer 1 --n-head 4 --n-head-kv 4 "
-             "--n-ff 512 --seed 9",
-             scarce_bin(), f32, vocab);
-    REQUIRE(run_cmd(cmd, NULL, NULL) == 0);
-    for (int c = 0; c < N_CASES; c++) {
-        const char *name = qtype(cases[c].id)->name;
-        snprintf(out_path, sizeof out_path, "%s/%s.gguf", test_tmpdir(), name);
-        char *text = quantize_and_run(f32, out_path, name, 16);
-        CHECK_MSG(text != NULL, "%s", name);
-        free(text);
-    }
+    static const char *const types[] = {"nvfp4", "q1_0"};
+    int ran = synthetic_model_runs(types, 2, 512, 9);
+    if (ran < 0) SKIP("models/stories260K.gguf not found");
+    CHECK(ran == 2);
 }
