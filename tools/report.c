@@ -252,7 +252,7 @@ void report_spec_json(FILE *out, const spec_summary *sp) {
 
 moe_summary report_moe_summary(const model *m, const moe_stats *st) {
     moe_summary ms = {.n_expert = m->cfg.n_expert, .n_expert_used = m->cfg.n_expert_used,
-                      .gating = moe_gating_name(m->cfg.expert_gating),
+                      .gating = m->cfg.route_name,
                       .active_bytes_per_token = moe_active_bytes(m),
                       .total_bytes = model_weight_bytes(m), .st = st};
     for (int l = 0; l < m->cfg.n_layer; l++)
