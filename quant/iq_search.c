@@ -2,7 +2,8 @@
  *
  * A brute-force search: every grid entry is tried for every group (256 to 1024 entries of 8
  * or 4 values), where ggml precomputes neighbour lists to try a few. It is exact for a
- * given scale, and slow: about 50x ggml's per weight, fine for small models and tests. */
+ * given scale, and slow (every group tries every entry: not measured against ggml's, and
+ * meant for small models and tests until a neighbour search replaces it). */
 #include "iq_search.h"
 
 #include <math.h>
