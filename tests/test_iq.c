@@ -127,6 +127,10 @@ TEST(iq_avx2_dot_equals_reference) {
 TEST(iq_avx512_dot_equals_reference) {
     SKIP_WITHOUT_AVX512();
     REQUIRE(kernels_init(NULL, NULL) == 0);
+    for (int c = 0; c < N_CASES; c++) /* its own kernel, not AVX2's carried over */
+        CHECK_MSG(kernels_for(ISA_AVX512, cases[c].id)->vec_dot !=
+                      kernels_for(ISA_AVX2, cases[c].id)->vec_dot,
+                  "%s has no avx512 dot", qtype(cases[c].id)->name);
     check_dots(ISA_AVX512);
 }
 
