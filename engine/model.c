@@ -570,3 +570,8 @@ int model_bind_optional(const model *m, const char *name, int64_t n, float **out
                         scarce_error *err) {
     return bind_optional(m, name, n, out, err);
 }
+
+/* For engine/draft_quant.c, which builds a model whose matrices are its own copies. */
+int model_each_matmul_weight(model *m, int (*fn)(qmatrix *, void *), void *arg) {
+    return each_matmul_weight(m, fn, arg);
+}

@@ -133,5 +133,8 @@ int model_set_threads(model *m, int n_threads, scarce_error *err);
 const kernel_config *model_kernel_config(const model *m);
 /* Total bytes of all weight tensors. */
 size_t model_weight_bytes(const model *m);
+/* Calls fn(matrix, arg) on every matrix used as a matmul weight (output, attention, FFN,
+ * router, experts; not token_embd, read row by row); returns the OR of the results. */
+int model_each_matmul_weight(model *m, int (*fn)(qmatrix *, void *), void *arg);
 
 #endif
