@@ -84,7 +84,8 @@ gemm_method gemm_choose(const isa_kernels *isa, uint32_t type, int64_t cols, int
      * at 1 / 2 threads, 2-core AMD EPYC VM (AVX2), alternating runs: row dots 89-98 /
      * 120-146, this path 146-155 / 234-277. q5_0 and iq4_nl now take GEMM_I8X8 (rewritten
      * as Q8_0, exact), q5_1 its int8 tile. */
-    if (t->block == 32 && !k->vec_dot_tile && !k->packed_tile && B >= 16) return GEMM_OWN;
+    if ((t->block == 32 || type == QT_IQ4_XS) && !k->vec_dot_tile && !k->packed_tile && B >= 16)
+        return GEMM_OWN;
     return GEMM_TILES;
 }
 

@@ -31,6 +31,12 @@ typedef struct { uint16_t d; uint8_t qs[16]; } block_q2_0;
 /* MXFP4: x[j] = 2^(e - 128) * kvalues_mxfp4[index]: E8M0 exponent e, then 4-bit E2M1
  * codes packed as Q4_0's nibbles (see mxfp4.c) */
 typedef struct { uint8_t e; uint8_t qs[QK32 / 2]; } block_mxfp4;
+/* NVFP4 (block 64): 4 sub-blocks of 16, each with a UE4M3 scale d[s]; x = ue4m3_half(d[s]) *
+ * kvalues_mxfp4[code]; sub-block s's codes in qs[8s .. 8s+7]: low nibble element 16s + j,
+ * high nibble 16s + 8 + j. A tensor may carry a per-tensor f32 scale (nvfp4.c). */
+typedef struct { uint8_t d[4]; uint8_t qs[32]; } block_nvfp4;
+/* Q1_0 (block 128): x = bit ? d : -d, element j is bit j % 8 of qs[j / 8]. */
+typedef struct { uint16_t d; uint8_t qs[16]; } block_q1_0;
 
 /* Q2_K: 16 sub-blocks of 16; scales[k] = scale (low 4 bits) | min (high 4 bits);
  * element 128h + 32j + l (h<2, j<4, l<32) = (qs[32h + l] >> 2j) & 3, sub-block 8h + 2j + l/16;
@@ -61,6 +67,18 @@ typedef struct { uint8_t qs[QK_K / 4]; uint16_t d; } block_tq2_0;
  * ((uint8_t)(b * 3^n) * 3) >> 8. Element k: k < 160 trit k/32 of qs[k%32]; k < 240 trit
  * (k-160)/16 of qs[32 + (k-160)%16]; else trit (k-240)/4 of qh[(k-240)%4] (tq1_0.c). */
 typedef struct { uint8_t qs[48]; uint8_t qh[4]; uint16_t d; } block_tq1_0;
+/* IQ4_XS: 8 sub-blocks of 32, x = d * (l - 32) * kvalues_iq4nl[index]; l (6 bits) of
+ * sub-block ib = nibble ib % 2 of scales_l[ib / 2] | bits 2ib..2ib+1 of scales_h << 4;
+ * indices of sub-block ib in qs[16 ib ..] packed as Q4_0's nibbles (iq4_xs.c). */
+typedef struct { uint16_t d; uint16_t scales_h; uint8_t scales_l[QK_K / 64]; uint8_t qs[QK_K / 2]; } block_iq4_xs;
+/* IQ2_XXS: 8 sub-blocks of 8 bytes: 4 grid indices, then 4 x 7 sign bits and a 4-bit scale
+ * (iq2_xxs.c). Stored as ggml does, uint16 units. */
+typedef struct { uint16_t d; uint16_t qs[QK_K / 8]; } block_iq2_xxs;
+/* IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S: sub-block layouts in iq_unpack.h */
+typedef struct { uint16_t d; uint16_t qs[QK_K / 8]; uint8_t scales[QK_K / 32]; } block_iq2_xs;
+typedef struct { uint16_t d; uint8_t qs[QK_K / 4]; uint8_t qh[QK_K / 32]; uint8_t scales[QK_K / 32]; } block_iq2_s;
+typedef struct { uint16_t d; uint8_t qs[3 * QK_K / 8]; } block_iq3_xxs;
+typedef struct { uint16_t d; uint8_t qs[QK_K / 4]; uint8_t qh[QK_K / 32]; uint8_t signs[QK_K / 8]; uint8_t scales[QK_K / 64]; } block_iq3_s;
 /* Q8_K: activations of the K-quant dot products; bsums[k] = sum of qs[16k .. 16k+15]. */
 typedef struct { float d; int8_t qs[QK_K]; int16_t bsums[QK_K / 16]; } block_q8_K;
 
@@ -77,12 +95,20 @@ _Static_assert(sizeof(block_q5_1) == 24, "q5_1");
 _Static_assert(sizeof(block_iq4_nl) == 18, "iq4_nl");
 _Static_assert(sizeof(block_mxfp4) == 17, "mxfp4");
 _Static_assert(sizeof(block_q2_0) == 18, "q2_0");
+_Static_assert(sizeof(block_nvfp4) == 36, "nvfp4");
+_Static_assert(sizeof(block_q1_0) == 18, "q1_0");
 _Static_assert(sizeof(block_q2_K) == 84, "q2_K");
 _Static_assert(sizeof(block_q3_K) == 110, "q3_K");
 _Static_assert(sizeof(block_q4_K) == 144, "q4_K");
 _Static_assert(sizeof(block_q5_K) == 176, "q5_K");
 _Static_assert(sizeof(block_q6_K) == 210, "q6_K");
 _Static_assert(sizeof(block_q8_K) == 292, "q8_K");
+_Static_assert(sizeof(block_iq4_xs) == 136, "iq4_xs");
+_Static_assert(sizeof(block_iq2_xxs) == 66, "iq2_xxs");
+_Static_assert(sizeof(block_iq2_xs) == 74, "iq2_xs");
+_Static_assert(sizeof(block_iq2_s) == 82, "iq2_s");
+_Static_assert(sizeof(block_iq3_xxs) == 98, "iq3_xxs");
+_Static_assert(sizeof(block_iq3_s) == 110, "iq3_s");
 _Static_assert(sizeof(block_tq2_0) == 66, "tq2_0");
 _Static_assert(sizeof(block_tq1_0) == 54, "tq1_0");
 _Static_assert(sizeof(block_fp8) == 34, "fp8");
@@ -105,6 +131,19 @@ static inline float e8m0_half(uint8_t e) {
     float f;
     memcpy(&f, &bits, sizeof f);
     return f;
+}
+
+/* Half of an unsigned E4M3 (UE4M3) scale, halved like e8m0_half to go with the doubled
+ * kvalues_mxfp4 (as ggml's ggml_ue4m3_to_fp32): 4 exponent bits (bias 7), 3 mantissa bits,
+ * exponent 0 denormal (m 2^-9); codes 0 and 0x7F (NaN in E4M3) are 0. Exact in float. */
+static inline float ue4m3_half(uint8_t c) {
+    if (c == 0 || c == 0x7F) return 0.0f;
+    int e = (c >> 3) & 0xF, m = c & 7;
+    if (e == 0) return (float)m / 1024.0f; /* m 2^-9, halved */
+    float v = (float)(8 + m) / 16.0f;      /* (1 + m / 8) / 2, times 2^(e - 7): */
+    for (int k = e; k > 7; k--) v *= 2.0f;
+    for (int k = e; k < 7; k++) v *= 0.5f;
+    return v;
 }
 
 /* TQ1_0: trit n (0 = the most significant base-3 digit) of a packed byte. */
@@ -134,6 +173,11 @@ static inline void k4_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m
         *sc = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
         *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
     }
+}
+
+/* IQ4_XS: the 6-bit scale code l (0..63, value l - 32) of sub-block ib (0..7). */
+static inline int iq4xs_scale(const block_iq4_xs *b, int ib) {
+    return ((b->scales_l[ib / 2] >> 4 * (ib % 2)) & 0xF) | ((b->scales_h >> 2 * ib) & 3) << 4;
 }
 
 /* Q3_K: the 6-bit scale code (0..63, value = code - 32) of sub-block j (0..15): low 4 bits

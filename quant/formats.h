@@ -39,6 +39,9 @@ uint16_t qsearch_ternary(int n, const float *x, const float *w, int *t);
 float q_err_sym(int n, const float *x, const float *w, float d, int qmin, int qmax, int *q);
 float q_err_affine(int n, const float *x, const float *w, float d, float m, int qmax, int *q);
 
+/* --- iq4_nl.c: x ~ d kvalues_iq4nl[idx] for one block of 32 (also IQ4_XS's sub-blocks) --- */
+float iq4nl_search_block(const float *x, const float *w, int *idx);
+
 /* --- kquant.c: one super-block of QK_K values in nsub sub-blocks --- */
 /* x ~ d*sc[j]*q - dmin*mn[j], q in [0, qmax], sc/mn in [0, smax]; d, dmin as fp16 bits. */
 void kquant_affine(const float *x, const float *w, int nsub, int qmax, int smax, int *q, int *sc,

@@ -25,7 +25,8 @@ static int nearest_index(float v) {
 }
 
 /* Indices for inverse scale inv_d; returns sum w x k and sum w k^2 (k the grid values). */
-static void assign(const float *x, const float *w, float inv_d, int *idx, double *skx, double *sk2) {
+static void assign(const float *x, const float *w, float inv_d, int *idx, double *skx,
+                   double *sk2) {
     *skx = *sk2 = 0;
     for (int j = 0; j < QK32; j++) {
         idx[j] = nearest_index(x[j] * inv_d);
@@ -36,8 +37,9 @@ static void assign(const float *x, const float *w, float inv_d, int *idx, double
 }
 
 /* Same search as search.c, on the non-linear grid: start from the extreme value mapped to
- * either end of the grid (+-15 grid units), solve d by least squares, re-assign, keep best. */
-static float search_block(const float *x, const float *w, int *idx) {
+ * either end of the grid (+-15 grid units), solve d by least squares, re-assign, keep best.
+ * Also IQ4_XS's per-sub-block search (iq4_xs.c). */
+float iq4nl_search_block(const float *x, const float *w, int *idx) {
     float amax = 0, xmax = 0;
     for (int j = 0; j < QK32; j++)
         if (fabsf(x[j]) > amax) amax = fabsf(x[j]), xmax = x[j];
@@ -69,7 +71,7 @@ void quantize_iq4_nl(const float *src, void *dst, int64_t n, const float *import
     int idx[QK32];
     for (int64_t i = 0; i < n / QK32; i++) {
         const float *x = src + i * QK32, *w = q_weights(importance, i * QK32, QK32, ones);
-        b[i].d = f32_to_fp16(search_block(x, w, idx));
+        b[i].d = f32_to_fp16(iq4nl_search_block(x, w, idx));
         for (int j = 0; j < QK32 / 2; j++) b[i].qs[j] = (uint8_t)(idx[j] | idx[j + 16] << 4);
     }
 }

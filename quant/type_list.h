@@ -49,6 +49,10 @@ QTYPE(IQ4_NL,   iq4_nl,   20,  32,   18,   25,   0,     Q8_0, W)
 /* FP4: E2M1 codes with one E8M0 exponent per block of 32 (OCP MX); llama.cpp names a file
  * of it MXFP4_MOE (38) */
 QTYPE(MXFP4,    mxfp4,    39,  32,   17,   38,   0,     Q8_0, W)
+/* FP4: 4 sub-blocks of 16 E2M1 codes, each with a UE4M3 scale (NVIDIA's NVFP4) */
+QTYPE(NVFP4,    nvfp4,    40,  64,   36,   39,   0,     Q8_0, W)
+/* llama.cpp's 1-bit: signs of 128 values times one fp16 d; activations in Q8_0 (4 blocks) */
+QTYPE(Q1_0,     q1_0,     41,  128,  18,   40,   0,     Q8_0, W)
 /* llama.cpp's 2-bit: 64 codes -1..2 times one fp16 d; activations in Q8_0 (2 blocks) */
 QTYPE(Q2_0,     q2_0,     42,  64,   18,   41,   0,     Q8_0, W)
 /* K-quants: super-blocks of 256, activations in Q8_K. A file of Q3_K/Q4_K/Q5_K matrices is
@@ -59,6 +63,14 @@ QTYPE(Q4_K,     q4_k,     12,  256,  144,  15,   0,     Q8_K, W)
 QTYPE(Q5_K,     q5_k,     13,  256,  176,  17,   0,     Q8_K, W)
 QTYPE(Q6_K,     q6_k,     14,  256,  210,  18,   0,     Q8_K, W)
 QTYPE(Q8_K,     q8_k,     15,  256,  292,  -1,   0,     Q8_K, A)
+/* IQ4_NL's grid with a 6-bit scale per sub-block of 32 (4.25 bits/weight) */
+QTYPE(IQ4_XS,   iq4_xs,   23,  256,  136,  30,   0,     Q8_K, W)
+/* codebooks: groups of 8 (or 4) values from a fixed grid, signs apart, 4-bit scales */
+QTYPE(IQ2_XXS,  iq2_xxs,  16,  256,  66,   19,   0,     Q8_K, W)
+QTYPE(IQ2_XS,   iq2_xs,   17,  256,  74,   20,   0,     Q8_K, W)
+QTYPE(IQ2_S,    iq2_s,    22,  256,  82,   28,   0,     Q8_K, W)
+QTYPE(IQ3_XXS,  iq3_xxs,  18,  256,  98,   23,   0,     Q8_K, W)
+QTYPE(IQ3_S,    iq3_s,    21,  256,  110,  26,   0,     Q8_K, W)
 /* ternary (BitNet b1.58): x = d t, t in {-1, 0, 1}; 2 bits per code, or 5 codes per byte */
 QTYPE(TQ2_0,    tq2_0,    35,  256,  66,   37,   0,     Q8_K, W)
 QTYPE(TQ1_0,    tq1_0,    34,  256,  54,   36,   0,     Q8_K, W)

@@ -191,8 +191,8 @@ TEST(gemm_blas_concurrent_calls_are_safe) {
 TEST(gemm_matmul_large_batch_equals_reference) {
     REQUIRE(kernels_init(NULL, NULL) == 0);
     int64_t rows = 300, cols = 512, B = 64;
-    const uint32_t ids[] = {QT_F16, QT_F32, QT_MXFP4};
-    for (int i = 0; i < 3; i++) {
+    const uint32_t ids[] = {QT_F16, QT_F32, QT_MXFP4, QT_IQ4_XS};
+    for (int i = 0; i < 4; i++) {
         uint32_t id = ids[i];
         const quant_type *t = qtype(id);
         size_t row_bytes;

@@ -31,6 +31,14 @@ void ref_install(isa_kernels *k) {
     kernels_set(k, QT_Q6_K, (type_kernels){.vec_dot = vec_dot_q6_k_ref});
     kernels_set(k, QT_TQ2_0, (type_kernels){.vec_dot = vec_dot_tq2_0_ref});
     kernels_set(k, QT_TQ1_0, (type_kernels){.vec_dot = vec_dot_tq1_0_ref});
+    kernels_set(k, QT_NVFP4, (type_kernels){.vec_dot = vec_dot_nvfp4_ref});
+    kernels_set(k, QT_Q1_0, (type_kernels){.vec_dot = vec_dot_q1_0_ref});
+    kernels_set(k, QT_IQ4_XS, (type_kernels){.vec_dot = vec_dot_iq4_xs_ref});
+    kernels_set(k, QT_IQ2_XXS, (type_kernels){.vec_dot = vec_dot_iq2_xxs_ref});
+    kernels_set(k, QT_IQ2_XS, (type_kernels){.vec_dot = vec_dot_iq2_xs_ref});
+    kernels_set(k, QT_IQ2_S, (type_kernels){.vec_dot = vec_dot_iq2_s_ref});
+    kernels_set(k, QT_IQ3_XXS, (type_kernels){.vec_dot = vec_dot_iq3_xxs_ref});
+    kernels_set(k, QT_IQ3_S, (type_kernels){.vec_dot = vec_dot_iq3_s_ref});
     kernels_set(k, QT_Q8_K, (type_kernels){.from_float = quantize_row_q8_k_ref});
     /* no tiles and no packed kernels: the scalar ISA runs vec_dot per (row, token) and the
      * file layout (the packed references are the spec of the ISA kernels, not a speed-up) */

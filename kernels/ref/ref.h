@@ -32,6 +32,16 @@ void vec_dot_q6_k_ref(int64_t n, float *s, const void *w, const void *a);
 /* ternary weights against Q8_K activations (dot_tq.c) */
 void vec_dot_tq2_0_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_tq1_0_ref(int64_t n, float *s, const void *w, const void *a);
+/* NVFP4 and Q1_0 against Q8_0 activations (dot_lowbit.c) */
+void vec_dot_nvfp4_ref(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q1_0_ref(int64_t n, float *s, const void *w, const void *a);
+/* IQ formats against Q8_K activations (dot_iq.c) */
+void vec_dot_iq4_xs_ref(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq2_xxs_ref(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq2_xs_ref(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq2_s_ref(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq3_xxs_ref(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq3_s_ref(int64_t n, float *s, const void *w, const void *a);
 
 /* Activation quantizers (plain amax / 127 rounding, no search): n floats -> blocks. */
 void quantize_row_q8_0_ref(const float *x, void *y, int64_t n);

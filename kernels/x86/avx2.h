@@ -74,6 +74,21 @@ void quantize_row_q8_k_avx2(const float *x, void *y, int64_t n);
 void vec_dot_tq2_0_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_tq1_0_avx2(int64_t n, float *s, const void *w, const void *a);
 
+/* NVFP4 and Q1_0 against Q8_0 activations (avx2_nvfp4.c, avx2_q1_0.c) */
+void vec_dot_nvfp4_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q1_0_avx2(int64_t n, float *s, const void *w, const void *a);
+
+/* codebook formats against Q8_K activations (avx2_iq2.c) */
+void vec_dot_iq2_xxs_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq2_xs_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq2_s_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq3_xxs_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq3_s_avx2(int64_t n, float *s, const void *w, const void *a);
+
+/* IQ4_XS weights against Q8_K activations, and its batch dequantizer (avx2_iq4_xs.c) */
+void vec_dot_iq4_xs_avx2(int64_t n, float *s, const void *w, const void *a);
+void dequantize_iq4_xs_avx2(const void *src, float *dst, int64_t n);
+
 /* f32 GEMM micro-kernel (gemm_tile_fn of kernels/gemm.h) and the dequantizers that fill its
  * panels, same values as the reference dequantizers of quant/ (avx2_gemm.c) */
 void gemm_tile_f32_avx2(int64_t kc, const float *xt, const float *w, size_t ldw, float *c, int nr,

@@ -65,6 +65,15 @@ void avx2_install(isa_kernels *k) {
         (type_kernels){.vec_dot = vec_dot_q6_k_avx2, .vec_dot_tile = vec_dot_tile_q6_k_avx2});
     kernels_set(k, QT_TQ2_0, (type_kernels){.vec_dot = vec_dot_tq2_0_avx2});
     kernels_set(k, QT_TQ1_0, (type_kernels){.vec_dot = vec_dot_tq1_0_avx2});
+    kernels_set(k, QT_NVFP4, (type_kernels){.vec_dot = vec_dot_nvfp4_avx2});
+    kernels_set(k, QT_Q1_0, (type_kernels){.vec_dot = vec_dot_q1_0_avx2});
+    kernels_set(k, QT_IQ4_XS,
+                (type_kernels){.vec_dot = vec_dot_iq4_xs_avx2, .dequantize = dequantize_iq4_xs_avx2});
+    kernels_set(k, QT_IQ2_XXS, (type_kernels){.vec_dot = vec_dot_iq2_xxs_avx2});
+    kernels_set(k, QT_IQ2_XS, (type_kernels){.vec_dot = vec_dot_iq2_xs_avx2});
+    kernels_set(k, QT_IQ2_S, (type_kernels){.vec_dot = vec_dot_iq2_s_avx2});
+    kernels_set(k, QT_IQ3_XXS, (type_kernels){.vec_dot = vec_dot_iq3_xxs_avx2});
+    kernels_set(k, QT_IQ3_S, (type_kernels){.vec_dot = vec_dot_iq3_s_avx2});
     kernels_set(k, QT_Q8_K, (type_kernels){.from_float = quantize_row_q8_k_avx2});
     k->gemm_tile = gemm_tile_f32_avx2;
     k->ops = (ops_kernels){.attention_heads = attention_heads_avx2, .swiglu = swiglu_avx2};

@@ -37,6 +37,20 @@ static inline __m256i unpack_nibbles(const uint8_t *qs) {
     return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
 }
 
+/* Bit j of bits (j < 32) as 0xFF in byte j where set, 0 where clear. */
+static inline __m256i bits_to_bytes(uint32_t bits) {
+    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2,
+                                            2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i mask = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+    __m256i b = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits), spread);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(b, mask), mask);
+}
+
+/* y negated in the bytes where m is 0xFF ((y ^ m) - m); |y| <= 127 keeps it exact. */
+static inline __m256i negate_where(__m256i y, __m256i m) {
+    return _mm256_sub_epi8(_mm256_xor_si256(y, m), m);
+}
+
 /* IEEE half -> float with F16C (exact, like fp16_to_f32, but one instruction). */
 static inline float half_f16c(uint16_t h) {
     return _cvtsh_ss(h);

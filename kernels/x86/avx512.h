@@ -78,6 +78,14 @@ void vec_dot_tile_q5_k_avx512(int64_t n, float *s, size_t s_stride, const void *
 void vec_dot_tile_q6_k_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                               int nrows, const void *a, size_t a_stride, int nact);
 void quantize_row_q8_k_avx512(const float *x, void *y, int64_t n);
+/* IQ4_XS against Q8_K activations (avx512_iq4_xs.c) */
+void vec_dot_iq4_xs_avx512(int64_t n, float *s, const void *w, const void *a);
+/* codebook formats against Q8_K activations (avx512_iq2.c) */
+void vec_dot_iq2_xxs_avx512(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq2_xs_avx512(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq2_s_avx512(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq3_xxs_avx512(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq3_s_avx512(int64_t n, float *s, const void *w, const void *a);
 
 /* Packed 8-row tiles (kernels/repack.h layouts; avx512_repack.c, avx512_repack_q2k.c):
  * bit-identical to tile_*x8_ref. */

@@ -1,0 +1,96 @@
+/* iq_unpack.h - one sub-block of 32 of the codebook formats (IQ2_XXS, IQ2_XS, IQ2_S,
+ * IQ3_XXS, IQ3_S) in a common form: 32 grid magnitudes (4 words of 8 bytes, element 0 in
+ * the low byte), 32 sign bits (bit j set: element j negative) and the odd integer scales
+ * ls = 2 s + 1 of its two halves of 16. Every value of these formats is
+ *   x = d * ls * factor * magnitude * sign,   factor 1/8 (IQ2), 1/4 (IQ3_XXS), 1 (IQ3_S),
+ * which is ggml's d (0.5 + s) / 4 (IQ2), d (0.5 + s) / 2 (IQ3_XXS), d (1 + 2 s) (IQ3_S)
+ * exactly (a power-of-two factor does not change float rounding). Layouts from ggml's
+ * ggml-common.h and dequantize_row_iq*; the dequantizers (quant/iq_codebook.c), reference dots
+ * (kernels/ref/dot_iq.c) and AVX2 dots (kernels/x86/avx2_iq2.c) all read the blocks here. */
+#ifndef SCARCE_IQ_UNPACK_H
+#define SCARCE_IQ_UNPACK_H
+
+#include <string.h>
+
+#include "blocks.h"
+#include "iq_grids.h"
+
+typedef struct {
+    uint64_t mag[4];
+    uint32_t signs;
+    int ls[2];
+} iq_sub;
+
+typedef void (*iq_unpack_fn)(const void *block, int ib, iq_sub *u);
+
+static inline uint32_t iq_le32(const uint8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* IQ2_XXS: 8 bytes per sub-block: 4 grid indices, then 4 x 7 sign bits + the scale s. */
+static inline void iq2_xxs_sub(const void *block, int ib, iq_sub *u) {
+    const uint8_t *q = (const uint8_t *)((const block_iq2_xxs *)block)->qs + 8 * ib;
+    uint32_t aux = iq_le32(q + 4);
+    u->signs = 0;
+    for (int l = 0; l < 4; l++) {
+        u->mag[l] = iq2xxs_grid[q[l]];
+        u->signs |= (uint32_t)iq_signs8(aux >> 7 * l) << 8 * l;
+    }
+    u->ls[0] = u->ls[1] = (int)(2 * (aux >> 28) + 1);
+}
+
+/* IQ2_XS: per group a uint16 of 9-bit grid index and 7 sign bits; a 4-bit scale per 16. */
+static inline void iq2_xs_sub(const void *block, int ib, iq_sub *u) {
+    const block_iq2_xs *b = block;
+    u->signs = 0;
+    for (int l = 0; l < 4; l++) {
+        uint16_t v = b->qs[4 * ib + l];
+        u->mag[l] = iq2xs_grid[v & 511];
+        u->signs |= (uint32_t)iq_signs8(v >> 9) << 8 * l;
+    }
+    u->ls[0] = 2 * (b->scales[ib] & 15) + 1, u->ls[1] = 2 * (b->scales[ib] >> 4) + 1;
+}
+
+/* IQ2_S: 10-bit grid index (low byte in qs, 2 high bits in qh), 8 explicit sign bits. */
+static inline void iq2_s_sub(const void *block, int ib, iq_sub *u) {
+    const block_iq2_s *b = block;
+    u->signs = 0;
+    for (int l = 0; l < 4; l++) {
+        int idx = b->qs[4 * ib + l] | ((b->qh[ib] << (8 - 2 * l)) & 0x300);
+        u->mag[l] = iq2s_grid[idx];
+        u->signs |= (uint32_t)b->qs[32 + 4 * ib + l] << 8 * l;
+    }
+    u->ls[0] = 2 * (b->scales[ib] & 15) + 1, u->ls[1] = 2 * (b->scales[ib] >> 4) + 1;
+}
+
+/* IQ3_XXS: two 4-value grid entries per group (qs[8 ib + 2l], +1), then per sub-block a
+ * uint32 of 4 x 7 sign bits + the scale s. */
+static inline void iq3_xxs_sub(const void *block, int ib, iq_sub *u) {
+    const uint8_t *q = ((const block_iq3_xxs *)block)->qs;
+    uint32_t aux = iq_le32(q + 64 + 4 * ib);
+    u->signs = 0;
+    for (int l = 0; l < 4; l++) {
+        u->mag[l] = iq3xxs_grid[q[8 * ib + 2 * l]] | (uint64_t)iq3xxs_grid[q[8 * ib + 2 * l + 1]]
+                                                         << 32;
+        u->signs |= (uint32_t)iq_signs8(aux >> 7 * l) << 8 * l;
+    }
+    u->ls[0] = u->ls[1] = (int)(2 * (aux >> 28) + 1);
+}
+
+/* IQ3_S: 9-bit indices of two 4-value entries per group (high bits in qh[ib]), 8 explicit
+ * sign bits, a 4-bit scale per sub-block (two per byte). */
+static inline void iq3_s_sub(const void *block, int ib, iq_sub *u) {
+    const block_iq3_s *b = block;
+    u->signs = 0;
+    for (int l = 0; l < 4; l++) {
+        int i1 = b->qs[8 * ib + 2 * l] | ((b->qh[ib] << (8 - 2 * l)) & 256);
+        int i2 = b->qs[8 * ib + 2 * l + 1] | ((b->qh[ib] << (7 - 2 * l)) & 256);
+        u->mag[l] = iq3s_grid[i1] | (uint64_t)iq3s_grid[i2] << 32;
+        u->signs |= (uint32_t)b->signs[4 * ib + l] << 8 * l;
+    }
+    u->ls[0] = u->ls[1] = 2 * ((b->scales[ib / 2] >> 4 * (ib % 2)) & 15) + 1;
+}
+
+#endif
