@@ -63,8 +63,9 @@ static int read_heads(model *m, scarce_error *err) {
     c->n_rot = c->head_dim;
     if (get_int(m, "rope.dimension_count", 2, &c->n_rot, 0, err)) return -1;
     if (c->n_rot > c->head_dim || c->n_rot % 2)
-        return scarce_fail(err, "%s: rope.dimension_count %d must be even and <= head_dim %d",
-                           m->file->path, c->n_rot, c->head_dim);
+        return scarce_fail(err, "%s: %s.rope.dimension_count %d must be even and <= head_dim "
+                           "%d (%s.attention.head_count %d)", m->file->path, c->arch, c->n_rot,
+                           c->head_dim, c->arch, c->n_head);
     return 0;
 }
 

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "../engine/gguf.h"
+#include "hostile_meta.h"
+#include "shared_data.h"
 #include "test.h"
 
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers" /* rows omit what they do not need */
@@ -264,6 +266,45 @@ TEST(badinput_matrix) {
     }
     printf("      bad-input rows: %d ok, %d failed, %d skipped (command not built)\n", passed,
            failed, skipped);
+}
+
+/* Metadata that lies (tests/hostile_meta.c): each file gives `run` exit 1 and one line
+ * naming the key, the piece or the tensor that disagrees. The files are built from
+ * stories260K, its MoE upcycle and a mkmodel gemma3 by our writer. */
+TEST(badinput_hostile_metadata) {
+    const char *stories = shared_path("models/stories260K.gguf");
+    NEED_FILE(stories);
+    if (!command_exists("mkmodel")) SKIP("scarce mkmodel not built");
+    const char *T = test_tmpdir();
+    char cmd[2048], gemma3[600];
+    snprintf(gemma3, sizeof gemma3, "%s/gemma3.gguf", T);
+    snprintf(cmd, sizeof cmd, "%s mkmodel -o %s --vocab %s --arch gemma3 --n-embd 64 "
+             "--n-layer 2 --n-head 2 --n-head-kv 1 --n-ff 128 --swa 8 --head-dim 32",
+             scarce_bin(), gemma3, stories);
+    REQUIRE(run_cmd(cmd, NULL, NULL) == 0);
+    const char *moe = shared_moe_model();
+    if (!moe) return;
+    REQUIRE(hostile_write_all(T, stories, moe, gemma3) == 0);
+    /* the control: the same copy with an edit that does not lie runs */
+    const hostile_file same = {"same.gguf", "stories", "llama.block_count", EDIT_U32, 0, 5};
+    scarce_error err = {0};
+    gguf_file *f = gguf_open(stories, &err);
+    REQUIRE(f);
+    char path[700];
+    snprintf(path, sizeof path, "%s/same.gguf", T);
+    int wrote = hostile_write_one(f, &same, path);
+    gguf_close(f);
+    REQUIRE(wrote == 0);
+    snprintf(cmd, sizeof cmd, "%s run -n 4 -p 'Once upon' -m %s", scarce_bin(), path);
+    CHECK_MSG(run_cmd(cmd, NULL, NULL) == 0, "%s: the unedited copy does not run", path);
+    int passed = 0;
+    for (int i = 0; i < n_hostile_files; i++) {
+        char args[700];
+        snprintf(args, sizeof args, "-n 4 -p 'Once upon' -m %s/%s", T, hostile_files[i].file);
+        const bad_row row = {"run", args, 1, hostile_files[i].names};
+        passed += check_row(&row) > 0;
+    }
+    printf("      hostile metadata files: %d of %d refused as expected\n", passed, n_hostile_files);
 }
 
 /* ---- SIGINT ----------------------------------------------------------------------------------
