@@ -157,7 +157,7 @@ static int read_config(model *m, scarce_error *err) {
                            m->file->path, c->n_expert, c->n_expert_used, MOE_MAX_EXPERT,
                            MOE_MAX_USED);
     c->expert_gating = MOE_GATING_SOFTMAX_RENORM; /* llama/Mixtral; other families set theirs */
-    return meta_check_config(m->file, c, err) || meta_check_block_count(m->file, c, err) ? -1 : 0;
+    return 0;
 }
 
 /* Looks a tensor up and checks its shape is [ne0, ne1, ne2] (ne2 = 1 for matrices). */
@@ -459,7 +459,9 @@ model *model_from_gguf(gguf_file *f, const model_options *opts, scarce_error *er
         return NULL;
     }
     m->file = f;
-    if (read_config(m, err)) goto fail;
+    if (read_config(m, err) || meta_check_config(f, &m->cfg, err) ||
+        meta_check_block_count(f, &m->cfg, err))
+        goto fail;
     const gguf_tensor *embd = gguf_find_tensor(f, "token_embd.weight");
     if (!embd) {
         scarce_fail(err, "%s: missing tensor token_embd.weight", f->path);
