@@ -374,3 +374,29 @@ TEST(badinput_error_one_line) {
     CHECK(strchr(err.msg, '\n') == NULL && strchr(err.msg, '\x1b') == NULL);
     CHECK(strstr(err.msg, "a?b?[2J") != NULL);
 }
+
+/* The other side of the strict byte pieces: lower-case hex digits are a byte piece too
+ * (llama.cpp reads them with strtol), so "<0x0a>" decodes to a newline. */
+TEST(badinput_byte_piece_lower_case) {
+    const char *stories = shared_path("models/stories260K.gguf");
+    NEED_FILE(stories);
+    scarce_error err = {0};
+    gguf_file *f = gguf_open(stories, &err);
+    REQUIRE(f);
+    const hostile_file lower = {"lower.gguf", "stories", "tokenizer.ggml.tokens", EDIT_BYTE_PIECE,
+                                0, 3 + 0x0a, "<0x0a>"};
+    char path[700];
+    snprintf(path, sizeof path, "%s/lower.gguf", test_tmpdir());
+    int wrote = hostile_write_one(f, &lower, path);
+    gguf_close(f);
+    REQUIRE(wrote == 0);
+    REQUIRE((f = gguf_open(path, &err)));
+    tokenizer *t = tokenizer_load(f, &err);
+    CHECK_MSG(t, "%s", err.msg);
+    if (t) {
+        char out[16];
+        CHECK(tokenizer_piece(t, 5, 3 + 0x0a, out, sizeof out) == 1 && out[0] == '\n');
+        tokenizer_free(t);
+    }
+    gguf_close(f);
+}
