@@ -125,5 +125,10 @@ int gguf_writer_open(gguf_writer *w, const char *path, scarce_error *err);
  * pieces: the data of one tensor may be passed in several calls that add up. */
 int gguf_writer_write(gguf_writer *w, const void *data, size_t bytes, scarce_error *err);
 int gguf_writer_finish(gguf_writer *w, scarce_error *err);
+/* The keys set so far with every tensor of f (its shapes, types and bytes), written to
+ * path: add_tensor, open, write and finish in one call (tests and fuzzers that rewrite a
+ * file's metadata). */
+int gguf_writer_write_tensors_of(gguf_writer *w, const gguf_file *f, const char *path,
+                                 scarce_error *err);
 
 #endif

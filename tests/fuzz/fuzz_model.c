@@ -168,15 +168,7 @@ static int write_mutant(const gguf_file *f, input *in) {
     gguf_writer *w = gguf_writer_new();
     for (uint64_t i = 0; i < f->n_kv; i++) gguf_writer_copy_kv(w, &f->kv[i]);
     apply_edits(w, f, in);
-    int rc = 0;
-    for (uint64_t i = 0; i < f->n_tensors && !rc; i++) {
-        const gguf_tensor *t = &f->tensors[i];
-        rc = gguf_writer_add_tensor(w, t->name, t->type, t->n_dims, t->ne, &err);
-    }
-    rc = rc || gguf_writer_open(w, out_path, &err);
-    for (uint64_t i = 0; i < f->n_tensors && !rc; i++)
-        rc = gguf_writer_write(w, f->tensors[i].data, f->tensors[i].bytes, &err);
-    rc = rc || gguf_writer_finish(w, &err);
+    int rc = gguf_writer_write_tensors_of(w, f, out_path, &err);
     gguf_writer_free(w);
     return rc;
 }
