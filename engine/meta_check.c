@@ -21,8 +21,10 @@ int meta_check_block_count(const gguf_file *f, const model_config *c, scarce_err
         if (l > last) last = l;
     }
     if (last + 1 != c->n_layer)
-        return scarce_fail(err, "%s: %s.block_count = %d, but the tensors are of %ld layers "
-                           "(blk.0 .. blk.%ld)", f->path, c->arch, c->n_layer, last + 1, last);
+        return scarce_fail(err,
+                           "%s: %s.block_count = %d, but the tensors are of %ld layers "
+                           "(blk.0 .. blk.%ld)",
+                           f->path, c->arch, c->n_layer, last + 1, last);
     return 0;
 }
 
@@ -53,8 +55,9 @@ int meta_check_config(const gguf_file *f, const model_config *c, scarce_error *e
 int meta_check_vocab(const gguf_file *f, int64_t n_vocab, scarce_error *err) {
     const gguf_kv *tokens = gguf_find(f, "tokenizer.ggml.tokens");
     if (tokens && tokens->type == GGUF_ARRAY && tokens->arr_n != (uint64_t)n_vocab)
-        return scarce_fail(err, "%s: tokenizer.ggml.tokens has %llu pieces, token_embd.weight "
-                           "%lld rows", f->path, (unsigned long long)tokens->arr_n,
-                           (long long)n_vocab);
+        return scarce_fail(err,
+                           "%s: tokenizer.ggml.tokens has %llu pieces, token_embd.weight "
+                           "%lld rows",
+                           f->path, (unsigned long long)tokens->arr_n, (long long)n_vocab);
     return 0;
 }

@@ -39,8 +39,8 @@ const hostile_file hostile_files[] = {
     {"arch_u32.gguf", "stories", "general.architecture", EDIT_U32, 0, 1, NULL,
      "general.architecture: expected string, found uint32"},
     /* the bits of 1e-5f declared uint32 would read as 925353388 */
-    {"eps_u32.gguf", "stories", "llama.attention.layer_norm_rms_epsilon", EDIT_RETYPE, GGUF_U32, 0, NULL,
-     "llama.attention.layer_norm_rms_epsilon: expected float32, found uint32"},
+    {"eps_u32.gguf", "stories", "llama.attention.layer_norm_rms_epsilon", EDIT_RETYPE, GGUF_U32, 0,
+     NULL, "llama.attention.layer_norm_rms_epsilon: expected float32, found uint32"},
     {"eps_nan.gguf", "stories", "llama.attention.layer_norm_rms_epsilon", EDIT_F32, 0, NAN, NULL,
      "llama.attention.layer_norm_rms_epsilon = nan"},
     {"eps_zero.gguf", "stories", "llama.attention.layer_norm_rms_epsilon", EDIT_F32, 0, 0, NULL,
@@ -124,12 +124,24 @@ static void edit_pieces(gguf_writer *w, const gguf_file *f, uint64_t at, const c
 static void apply(gguf_writer *w, const gguf_file *f, const hostile_file *h) {
     const gguf_kv *kv = gguf_find(f, h->key);
     switch (h->edit) {
-    case EDIT_RETYPE: retype(w, kv, h->type); break;
-    case EDIT_U32: gguf_writer_set_u32(w, h->key, (uint32_t)h->num); break;
-    case EDIT_F32: gguf_writer_set_f32(w, h->key, (float)h->num); break;
-    case EDIT_STR: gguf_writer_set_str(w, h->key, h->str); break;
-    case EDIT_BYTE_PIECE: edit_pieces(w, f, (uint64_t)h->num, h->str); break;
-    case EDIT_DROP_TOKEN: edit_pieces(w, f, 0, NULL); break;
+    case EDIT_RETYPE:
+        retype(w, kv, h->type);
+        break;
+    case EDIT_U32:
+        gguf_writer_set_u32(w, h->key, (uint32_t)h->num);
+        break;
+    case EDIT_F32:
+        gguf_writer_set_f32(w, h->key, (float)h->num);
+        break;
+    case EDIT_STR:
+        gguf_writer_set_str(w, h->key, h->str);
+        break;
+    case EDIT_BYTE_PIECE:
+        edit_pieces(w, f, (uint64_t)h->num, h->str);
+        break;
+    case EDIT_DROP_TOKEN:
+        edit_pieces(w, f, 0, NULL);
+        break;
     }
 }
 
@@ -149,8 +161,7 @@ int hostile_write_one(const gguf_file *f, const hostile_file *h, const char *pat
     return rc ? -1 : 0;
 }
 
-int hostile_write_all(const char *dir, const char *stories, const char *moe,
-                      const char *gemma3) {
+int hostile_write_all(const char *dir, const char *stories, const char *moe, const char *gemma3) {
     const char *names[] = {"stories", "moe", "gemma3"}, *paths[] = {stories, moe, gemma3};
     int rc = 0;
     for (int b = 0; b < 3; b++) {

@@ -35,8 +35,7 @@ extern const int n_hostile_files;
 
 /* Writes every file of the table into dir from the bases (paths; NULL skips its rows).
  * 0 ok; -1 with the reason printed. */
-int hostile_write_all(const char *dir, const char *stories, const char *moe,
-                      const char *gemma3);
+int hostile_write_all(const char *dir, const char *stories, const char *moe, const char *gemma3);
 
 /* base f with h's edit applied, written to path; 0 ok. */
 int hostile_write_one(const gguf_file *f, const hostile_file *h, const char *path);

@@ -29,24 +29,56 @@ static char out_path[128];
 
 /* Keys a loader reads; "%s." is the architecture's prefix (general.architecture). */
 static const char *const known[] = {
-    "%s.context_length", "%s.embedding_length", "%s.block_count", "%s.feed_forward_length",
-    "%s.attention.head_count", "%s.attention.head_count_kv", "%s.attention.key_length",
-    "%s.attention.value_length", "%s.rope.dimension_count", "%s.rope.freq_base",
-    "%s.rope.scaling.type", "%s.rope.scaling.factor", "%s.rope.scaling.attn_factor",
-    "%s.rope.scaling.original_context_length", "%s.rope.scale_linear",
-    "%s.attention.layer_norm_rms_epsilon", "%s.expert_count", "%s.expert_used_count",
-    "%s.attention.sliding_window", "%s.attention.sliding_window_pattern",
-    "%s.rope.freq_base_swa", "%s.attn_logit_softcapping", "%s.final_logit_softcapping",
-    "%s.expert_feed_forward_length", "%s.expert_shared_count",
-    "%s.expert_shared_feed_forward_length", "%s.attention.kv_lora_rank",
-    "%s.attention.q_lora_rank", "%s.expert_weights_scale", "%s.expert_weights_norm",
-    "%s.expert_gating_func", "%s.leading_dense_block_count", "general.architecture",
-    "general.name", "general.alignment", "tokenizer.ggml.model", "tokenizer.ggml.pre",
-    "tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type",
-    "tokenizer.ggml.merges", "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id",
-    "tokenizer.ggml.unknown_token_id", "tokenizer.ggml.eot_token_id",
-    "tokenizer.ggml.eom_token_id", "tokenizer.ggml.add_bos_token",
-    "tokenizer.ggml.add_eos_token", "tokenizer.ggml.add_space_prefix", "tokenizer.chat_template",
+    "%s.context_length",
+    "%s.embedding_length",
+    "%s.block_count",
+    "%s.feed_forward_length",
+    "%s.attention.head_count",
+    "%s.attention.head_count_kv",
+    "%s.attention.key_length",
+    "%s.attention.value_length",
+    "%s.rope.dimension_count",
+    "%s.rope.freq_base",
+    "%s.rope.scaling.type",
+    "%s.rope.scaling.factor",
+    "%s.rope.scaling.attn_factor",
+    "%s.rope.scaling.original_context_length",
+    "%s.rope.scale_linear",
+    "%s.attention.layer_norm_rms_epsilon",
+    "%s.expert_count",
+    "%s.expert_used_count",
+    "%s.attention.sliding_window",
+    "%s.attention.sliding_window_pattern",
+    "%s.rope.freq_base_swa",
+    "%s.attn_logit_softcapping",
+    "%s.final_logit_softcapping",
+    "%s.expert_feed_forward_length",
+    "%s.expert_shared_count",
+    "%s.expert_shared_feed_forward_length",
+    "%s.attention.kv_lora_rank",
+    "%s.attention.q_lora_rank",
+    "%s.expert_weights_scale",
+    "%s.expert_weights_norm",
+    "%s.expert_gating_func",
+    "%s.leading_dense_block_count",
+    "general.architecture",
+    "general.name",
+    "general.alignment",
+    "tokenizer.ggml.model",
+    "tokenizer.ggml.pre",
+    "tokenizer.ggml.tokens",
+    "tokenizer.ggml.scores",
+    "tokenizer.ggml.token_type",
+    "tokenizer.ggml.merges",
+    "tokenizer.ggml.bos_token_id",
+    "tokenizer.ggml.eos_token_id",
+    "tokenizer.ggml.unknown_token_id",
+    "tokenizer.ggml.eot_token_id",
+    "tokenizer.ggml.eom_token_id",
+    "tokenizer.ggml.add_bos_token",
+    "tokenizer.ggml.add_eos_token",
+    "tokenizer.ggml.add_space_prefix",
+    "tokenizer.chat_template",
 };
 enum { N_KNOWN = sizeof known / sizeof known[0] };
 
@@ -64,8 +96,7 @@ static int load_bases(void) {
     }
     if (d) closedir(d);
     if (!n_bases) {
-        fprintf(stderr, "fuzz_model: no base models in %s (tests/fuzz/run.sh writes them)\n",
-                dir);
+        fprintf(stderr, "fuzz_model: no base models in %s (tests/fuzz/run.sh writes them)\n", dir);
         abort();
     }
     snprintf(out_path, sizeof out_path, "/dev/shm/fuzz_model.%d.gguf", (int)getpid());
@@ -121,11 +152,25 @@ static void set_value(gguf_writer *w, const char *key, uint32_t type, uint8_t le
     uint32_t lo = (uint32_t)v;
     memcpy(&f, &lo, 4);
     switch (type) {
-    case GGUF_F32: case GGUF_F64: gguf_writer_set_f32(w, key, f); break;
-    case GGUF_BOOL: gguf_writer_set_bool(w, key, (int)(v & 1)); break;
-    case GGUF_I32: case GGUF_I8: case GGUF_I16: gguf_writer_set_i32(w, key, (int32_t)lo); break;
-    case GGUF_U64: case GGUF_I64: gguf_writer_set_u64(w, key, v); break;
-    default: gguf_writer_set_u32(w, key, lo); break;
+    case GGUF_F32:
+    case GGUF_F64:
+        gguf_writer_set_f32(w, key, f);
+        break;
+    case GGUF_BOOL:
+        gguf_writer_set_bool(w, key, (int)(v & 1));
+        break;
+    case GGUF_I32:
+    case GGUF_I8:
+    case GGUF_I16:
+        gguf_writer_set_i32(w, key, (int32_t)lo);
+        break;
+    case GGUF_U64:
+    case GGUF_I64:
+        gguf_writer_set_u64(w, key, v);
+        break;
+    default:
+        gguf_writer_set_u32(w, key, lo);
+        break;
     }
 }
 
