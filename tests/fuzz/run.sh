@@ -55,7 +55,7 @@ seed_model() {
     local archs
     archs=$(./scarce mkmodel --arch '?' -o /dev/null --vocab "$SHARED/models/stories260K.gguf" \
             --n-embd 64 --n-layer 2 --n-head 4 --n-head-kv 2 --n-ff 128 2>&1 |
-            sed -n 's/.*not one of //p' | tr -d ',')
+            sed -n 's/.*not one of //p' | tr -d ',' || true)
     local i=0
     for a in $archs; do
         local mk=(./scarce mkmodel --vocab "$SHARED/models/stories260K.gguf" --arch "$a"
