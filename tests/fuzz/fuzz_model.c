@@ -253,7 +253,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     tokenizer *t = tokenizer_load(f, &err);
     if (!t) check_message(&err, "tokenizer_load");
-    model *m = model_from_gguf(f, NULL, &err);
+    /* the tensors never change: repacking them again on every input would only cost time */
+    model_options opts = model_options_default();
+    opts.kernels.repack = 0;
+    model *m = model_from_gguf(f, &opts, &err);
     if (!m) {
         check_message(&err, "model_from_gguf");
         gguf_close(f);
