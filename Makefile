@@ -4,6 +4,9 @@
 #               SCARCE_GEMM=blas (our kernels measured faster, kernels/gemm.c); BLAS=0 objects
 #               go to build/<cfg>-noblas so the two builds never mix
 
+# `make` = all (the test-emu512 rules below come first in the file)
+.DEFAULT_GOAL := all
+
 CC      := gcc
 SHARED  ?= ../shared
 MODEL   ?= models/stories260K.gguf
@@ -54,10 +57,14 @@ FUZZ_LDLIBS := -fsanitize=fuzzer,address,undefined -fopenmp -lm
 FUZZ_BIN    := $(patsubst tests/fuzz/%.c,$(FB)/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
 
+# libscarce.so: the library's objects again, position-independent, in their own folder
+PB      := $(B)-pic
+PIC_OBJ := $(LIB_SRC:%.c=$(PB)/%.o)
+
 # SIMD files are compiled for their ISA whatever the build machine; cpu.c picks at run time.
-$(B)/kernels/x86/avx2%.o $(FB)/kernels/x86/avx2%.o:     XFLAGS := -mavx2 -mfma -mf16c
-$(B)/kernels/x86/avx512%.o $(FB)/kernels/x86/avx512%.o: XFLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -mfma -mf16c
-$(B)/kernels/arm/%.o $(FB)/kernels/arm/%.o:             XFLAGS := -march=armv8.2-a+dotprod+fp16
+$(B)/kernels/x86/avx2%.o $(FB)/kernels/x86/avx2%.o $(PB)/kernels/x86/avx2%.o:     XFLAGS := -mavx2 -mfma -mf16c
+$(B)/kernels/x86/avx512%.o $(FB)/kernels/x86/avx512%.o $(PB)/kernels/x86/avx512%.o: XFLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -mfma -mf16c
+$(B)/kernels/arm/%.o $(FB)/kernels/arm/%.o $(PB)/kernels/arm/%.o:             XFLAGS := -march=armv8.2-a+dotprod+fp16
 # scarce --version prints the flags this build was compiled with
 $(B)/tools/kernel_setup.o: XFLAGS := -DSCARCE_BUILD_FLAGS='"$(CFLAGS)"'
 
@@ -90,14 +97,35 @@ $(EB)/test_runner: $(TEST_OBJ) $(B)/libtools.a $(EB)/libscarce.a
 test-emu512: $(EB)/scarce $(EB)/test_runner
 	SCARCE_SHARED=$(SHARED) SCARCE_BIN=$(EB)/scarce ./$(EB)/test_runner $(or $(T),avx512 isa_)
 
-.PHONY: all run test test-emu512 bench fuzz format install clean FORCE
+.PHONY: all lib run test test-emu512 bench fuzz format install clean FORCE
 
 PREFIX ?= /usr/local
 
-all: scarce
+all: scarce lib
 
 scarce: $(B)/scarce FORCE
 	@cp -f $< $@
+
+# the library for other programs: include/scarce.h, libscarce.a, libscarce.so
+lib: libscarce.a libscarce.so
+
+libscarce.a: $(B)/libscarce.a FORCE
+	@cp -f $< $@
+
+libscarce.so: $(B)/libscarce.so FORCE
+	@cp -f $< $@
+
+$(B)/libscarce.so: $(PIC_OBJ)
+	$(CC) -shared -Wl,-soname,libscarce.so -o $@ $^ $(LDLIBS)
+
+$(PB)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC $(XFLAGS) -c $< -o $@
+
+# examples/ on the public header alone: built, and run by tests/test_api.c
+$(B)/examples/generate: examples/generate.c include/scarce.h $(B)/libscarce.a
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -Wall -Wextra -Iinclude -o $@ $< $(B)/libscarce.a $(LDLIBS)
 
 $(B)/scarce: $(TOOL_OBJ) $(B)/libscarce.a
 	$(CC) -o $@ $(TOOL_OBJ) $(B)/libscarce.a $(LDLIBS)
@@ -140,20 +168,30 @@ $(MODEL):
 run: scarce $(MODEL)
 	./scarce run -m $(MODEL) -n 200
 
-test: scarce $(B)/test_runner
-	SCARCE_SHARED=$(SHARED) ./$(B)/test_runner $(T)
+# the ctypes example loads libscarce.so (not built sanitized: python cannot load ASan)
+ifneq ($(SANITIZE),1)
+  TEST_SO := libscarce.so
+endif
+test: scarce $(TEST_SO) $(B)/examples/generate $(B)/test_runner
+	SCARCE_SHARED=$(SHARED) SCARCE_EXAMPLES=$(B)/examples SCARCE_SANITIZED=$(SANITIZE) \
+	    ./$(B)/test_runner $(T)
 
 bench: scarce
 	tools/bench.sh
 
-install: scarce
-	install -d $(DESTDIR)$(PREFIX)/bin
+install: scarce lib
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 755 scarce $(DESTDIR)$(PREFIX)/bin/scarce
+	install -m 644 include/scarce.h $(DESTDIR)$(PREFIX)/include/scarce.h
+	install -m 644 libscarce.a $(DESTDIR)$(PREFIX)/lib/libscarce.a
+	install -m 755 libscarce.so $(DESTDIR)$(PREFIX)/lib/libscarce.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBS@|$(LDLIBS)|' tools/scarce.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/scarce.pc
 
 format:
 	clang-format -i $(wildcard */*.c */*.h */*/*.c */*/*.h)
 
 clean:
-	rm -rf build scarce
+	rm -rf build scarce libscarce.a libscarce.so
 
--include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(wildcard $(FB)/*/*.d $(FB)/*/*/*.d) $(EMU_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(PIC_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(wildcard $(FB)/*/*.d $(FB)/*/*/*.d) $(EMU_OBJ:.o=.d)

@@ -309,6 +309,7 @@ const float *forward(session *s, const int *tokens, int n, int all_logits, scarc
     kernel_ctx_bind_threads(s->m->kernels); /* attention runs on the model's threads too */
     const int start_pos = s->cache.n_pos;
     const run_stats before = s->stats;
+    const kernel_usage used = kernel_ctx_usage(s->m->kernels);
     double t0 = now_seconds();
     for (int done = 0; done < n; done += rs->batch_cap) {
         int B = n - done < rs->batch_cap ? n - done : rs->batch_cap;
@@ -321,6 +322,9 @@ const float *forward(session *s, const int *tokens, int n, int all_logits, scarc
     s->stats.t_forward += now_seconds() - t0;
     s->stats.tokens += n;
     s->stats.passes++;
+    const kernel_usage now = kernel_ctx_usage(s->m->kernels);
+    s->stats.mm_work += now.work - used.work;
+    s->stats.mm_thread_work += now.thread_work - used.thread_work;
     if (n == 1) stats_count_decode(&s->stats, &before); /* the decode phase */
     return rs->logits;
 }

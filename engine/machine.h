@@ -16,4 +16,9 @@ size_t llc_bytes(void);
 /* "model name" of /proc/cpuinfo (or "unknown"), written to out. */
 void cpu_model_name(char *out, size_t cap);
 
+/* Physical cores among the CPUs this process may run on (sched_getaffinity): distinct
+ * (package, core) pairs of their sysfs topology, so SMT siblings count once. Falls back to
+ * the number of those CPUs when the topology cannot be read; at least 1. */
+int cpu_physical_cores(void);
+
 #endif

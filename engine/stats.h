@@ -16,6 +16,7 @@
 typedef struct {
     uint64_t weight_bytes, kv_bytes, flops, tokens, passes;
     double t_forward, t_matmul, t_attention;
+    double mm_work, mm_thread_work;
 } decode_counters;
 
 typedef struct {
@@ -29,6 +30,9 @@ typedef struct {
     /* op classes inside forward(); "other" (norms, rope, residuals) is the rest */
     double t_matmul;        /* weight matmuls, MoE FFNs included */
     double t_attention;     /* scores, softmax, weighted sum over the cache */
+    /* the threads the matmuls really ran on (kernel_usage, kernels/matmul.h): weight bytes x
+     * tokens, and the same times threads; mm_thread_work / mm_work = mean threads */
+    double mm_work, mm_thread_work;
     decode_counters decode; /* the part of the above spent in one-token passes */
 } run_stats;
 
@@ -38,6 +42,9 @@ void stats_count_decode(run_stats *s, const run_stats *before);
  * (prefill / batched passes): total - decode. */
 run_stats stats_decode_part(const run_stats *s);
 run_stats stats_batched_part(const run_stats *s);
+
+/* a + b, field by field (decode part included): a target's and its draft's counters. */
+run_stats stats_add(run_stats a, const run_stats *b);
 
 /* after - before, field by field: the cost of one phase (prefill, decode). */
 run_stats stats_delta(const run_stats *after, const run_stats *before);
@@ -52,5 +59,7 @@ typedef struct {
 } phase_figures;
 
 phase_figures stats_figures(const run_stats *phase, double seconds);
+/* Mean threads of a phase's matmuls, weighted by their work; 0 when it ran none. */
+double stats_mean_threads(const run_stats *phase);
 
 #endif

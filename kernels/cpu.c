@@ -148,6 +148,29 @@ const type_kernels *kernels_for(isa_level isa, uint32_t type) {
     return k && i >= 0 ? &k->type[i] : NULL;
 }
 
+static int same_kernel(const type_kernels *a, const type_kernels *b, int packed) {
+    if (packed && a->packed_tile) return a->packed_tile == b->packed_tile;
+    if (a->vec_dot_tile) return a->vec_dot_tile == b->vec_dot_tile;
+    return a->vec_dot == b->vec_dot;
+}
+
+int kernels_origin(isa_level isa, uint32_t type, int packed) {
+    int i = qtype_index(type), at = isa;
+    if (i < 0 || !kernels_of(isa)) return -1;
+    /* down the chain while the ISA below has the same function */
+    for (int b = isa_list[at].base; b >= 0 && filled[b]; at = b, b = isa_list[b].base)
+        if (!same_kernel(&tables[at].type[i], &tables[b].type[i], packed)) break;
+    return at;
+}
+
+int kernels_ops_origin(isa_level isa) {
+    int at = isa;
+    if (!kernels_of(isa)) return -1;
+    for (int b = isa_list[at].base; b >= 0 && filled[b]; at = b, b = isa_list[b].base)
+        if (tables[at].ops.attention_heads != tables[b].ops.attention_heads) break;
+    return at;
+}
+
 void kernels_set(isa_kernels *k, uint32_t type, type_kernels with) {
     int i = qtype_index(type);
     if (i < 0) return;

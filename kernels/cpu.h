@@ -66,6 +66,14 @@ const isa_kernels *kernels_of(isa_level isa);
 /* The kernels of format `type` on isa; NULL when the type is unknown or kernels_of is. */
 const type_kernels *kernels_for(isa_level isa, uint32_t type);
 
+/* Which ISA's code really runs: the ISA whose install function put the kernel that isa
+ * runs for format `type` (its packed tile when packed, else its row tile, else vec_dot).
+ * isa itself, or an ISA it builds on when isa has no kernel of its own for the format (an
+ * avx512 set runs avx2 code for formats without an AVX-512 kernel). -1 when unknown. */
+int kernels_origin(isa_level isa, uint32_t type, int packed);
+/* The same for attention. */
+int kernels_ops_origin(isa_level isa);
+
 /* For install functions only: sets the non-NULL (non-zero) fields of `with` as type's
  * kernels in k, keeping the others (those of the ISA k builds on). */
 void kernels_set(isa_kernels *k, uint32_t type, type_kernels with);

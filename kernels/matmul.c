@@ -65,6 +65,7 @@ struct kernel_ctx {
     float *xt; /* GEMM_OWN's packed activations, xt_bytes */
     size_t xt_bytes;
     gemm_scratch scratch[KERNEL_MAX_THREADS]; /* [0, cfg.threads) allocated */
+    kernel_usage usage;
     char error[160];
 };
 
@@ -178,6 +179,8 @@ int kernel_ctx_set_threads(kernel_ctx *k, int n_threads, char *msg) {
     k->cfg.threads = n_threads;
     return 0;
 }
+
+kernel_usage kernel_ctx_usage(const kernel_ctx *k) { return k->usage; }
 
 void kernel_ctx_bind_threads(const kernel_ctx *k) { omp_set_num_threads(k->cfg.threads); }
 
@@ -381,6 +384,7 @@ static int threads_for(kernel_ctx *k, double work, int64_t rows, int *cls, int *
     if (work < PARALLEL_MIN_BYTES || rows < 2 * ROW_ALIGN) nth = 1;
     *cls = size_class(work), *timed = nth > 1;
     if (*timed && !choose_parallel(k, *cls)) nth = 1;
+    k->usage.work += work, k->usage.thread_work += work * nth;
     return nth;
 }
 

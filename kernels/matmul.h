@@ -55,6 +55,14 @@ int kernel_ctx_set_threads(kernel_ctx *k, int n_threads, char *msg);
 /* Makes k's thread count the calling thread's OpenMP default, for the parallel regions
  * outside matmul (ops.c's attention): the forward pass calls it before each pass. */
 void kernel_ctx_bind_threads(const kernel_ctx *k);
+/* How many threads the matmuls really ran on (the adaptive choice may take 1 of -t N):
+ * work = weight bytes x tokens of every call, thread_work = the same times the threads it
+ * ran on, so thread_work / work is the work-weighted mean thread count. */
+typedef struct {
+    double work, thread_work;
+} kernel_usage;
+kernel_usage kernel_ctx_usage(const kernel_ctx *k);
+
 /* Why the last call that returned -1 failed. */
 const char *kernel_ctx_error(const kernel_ctx *k);
 

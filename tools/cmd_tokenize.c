@@ -1,10 +1,10 @@
-/* cmd_tokenize.c - scarce tokenize: the ids (and pieces) a model's vocabulary gives a text. */
+/* cmd_tokenize.c - scarce tokenize: the ids (and pieces) a model's vocabulary gives a text.
+ * It uses include/scarce.h only: the way the other commands are to go. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/gguf.h"
-#include "../engine/tokenizer.h"
+#include "../include/scarce.h"
 #include "cli.h"
 
 static void usage(FILE *out) {
@@ -32,32 +32,34 @@ int cmd_tokenize(int argc, char **argv) {
     }
     if (!path || !text)
         return cli_error("tokenize", EXIT_USAGE, "-m FILE and -p TEXT are required");
-    scarce_error err = {0};
-    gguf_file *f = gguf_open(path, &err);
-    if (!f) return cli_error("tokenize", EXIT_RUNTIME, "%s", err.msg);
-    tokenizer *tok = tokenizer_load(f, &err);
-    size_t cap = strlen(text) + 3;
-    int *ids = malloc(cap * sizeof(int)), n = -1;
+    /* through include/scarce.h alone: the vocabulary, not the weights, is loaded */
+    char err[512];
+    scarce_model *vocab;
+    scarce_model_params mp = scarce_model_default_params();
+    mp.vocab_only = 1;
+    if (scarce_model_open(path, &mp, &vocab, err, sizeof err))
+        return cli_error("tokenize", EXIT_RUNTIME, "%s", err);
+    const size_t cap = strlen(text) + 3;
+    int32_t *ids = cap < (size_t)1 << 30 ? malloc(cap * sizeof *ids) : NULL;
     /* BOS and EOS as the file says (llama-tokenize's add_special), --no-bos drops BOS */
-    int flags = tok ? tokenizer_file_flags(tok) & ~(no_bos ? TOKENIZE_BOS : 0) : 0;
-    if (tok && ids) n = tokenizer_encode(tok, text, flags, ids, (int)cap, &err);
+    const int flags = scarce_token_add_flags(vocab) & ~(no_bos ? SCARCE_ADD_BOS : 0);
+    const int n = ids ? scarce_tokenize(vocab, text, flags, ids, (int)cap) : SCARCE_ERR_MEMORY;
     if (n < 0) {
+        int rc = cli_error("tokenize", EXIT_RUNTIME, "%s",
+                           ids ? scarce_model_error(vocab) : "out of memory");
         free(ids);
-        tokenizer_free(tok);
-        gguf_close(f);
-        return cli_error("tokenize", EXIT_RUNTIME, "%s", ids ? err.msg : "out of memory");
+        scarce_model_close(vocab);
+        return rc;
     }
-    const gguf_kv *pieces = gguf_find(f, "tokenizer.ggml.tokens");
     if (ids_only) putchar('[');
     for (int i = 0; i < n; i++) {
         if (ids_only)
             printf("%s%d", i ? ", " : "", ids[i]);
         else
-            printf("%6d -> '%s'\n", ids[i], pieces->arr_str[ids[i]]);
+            printf("%6d -> '%s'\n", ids[i], scarce_token_text(vocab, ids[i]));
     }
     if (ids_only) puts("]");
     free(ids);
-    tokenizer_free(tok);
-    gguf_close(f);
+    scarce_model_close(vocab);
     return EXIT_OK;
 }

@@ -1,6 +1,9 @@
 /* kernel_setup.c - the process's kernel configuration and how it is printed. */
 #include "kernel_setup.h"
 
+#include <unistd.h>
+
+#include "../engine/machine.h"
 #include "../kernels/gemm.h"
 #include "report.h"
 
@@ -30,7 +33,7 @@ const kernel_config *kernel_setup_config(void) {
 /* The kernel sets this binary carries (each is picked at run time, kernels/cpu.c). */
 static const char *isa_compiled(void) {
 #if defined(__x86_64__)
-    return "scalar avx2";
+    return "scalar avx2 avx512"; /* kernels/x86/avx512_*.c are built on every x86-64 */
 #elif defined(__aarch64__)
     return "scalar neon";
 #else
@@ -45,7 +48,13 @@ void kernel_setup_print_version(FILE *out) {
     fprintf(out, "compiler: %s\n", __VERSION__);
     fprintf(out, "build flags: %s\n", SCARCE_BUILD_FLAGS);
     fprintf(out, "ISA compiled: %s\n", isa_compiled());
-    fprintf(out, "ISA detected: %s\n", kernels_isa_name(cpu_best_isa()));
+    char cpu[128], lacks[64] = "";
+    cpu_model_name(cpu, sizeof cpu);
+    fprintf(out, "CPU: %s, %d physical cores (the default -t), %ld online CPUs\n", cpu,
+            cpu_physical_cores(), sysconf(_SC_NPROCESSORS_ONLN));
+    if (cpu_missing_avx512(lacks, sizeof lacks) == 0) lacks[0] = 0;
+    fprintf(out, "ISA detected: %s%s%s%s\n", kernels_isa_name(cpu_best_isa()),
+            lacks[0] ? " (no avx512: lacks " : "", lacks, lacks[0] ? ")" : "");
     fprintf(out, "OpenBLAS: %s\n", gemm_have_blas() ? "linked" : "not linked");
     fprintf(out, "kernels: %s (threads: each command's -t)\n", cfg);
 }

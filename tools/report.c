@@ -6,6 +6,7 @@
 
 #include "../engine/machine.h"
 #include "../engine/membw.h"
+#include "../kernels/cpu.h"
 #include "../quant/types.h"
 #include "kernel_setup.h"
 
@@ -30,6 +31,47 @@ const char *model_type_name(const gguf_file *f) {
     return qt ? qt->name : "?";
 }
 
+static const char *type_name(uint32_t type) {
+    const quant_type *qt = qtype(type);
+    return qt ? qt->name : "?";
+}
+
+void report_kernels_run(const model *m, kernels_run *out) {
+    const kernel_config *cfg = model_kernel_config(m);
+    memset(out, 0, sizeof *out);
+    out->set = kernels_isa_name(cfg->isa);
+    out->attention = kernels_isa_name(kernels_ops_origin(cfg->isa));
+    const gguf_file *f = m->file;
+    for (uint64_t i = 0; i < f->n_tensors; i++) {
+        const gguf_tensor *t = &f->tensors[i];
+        if (t->n_dims < 2) continue;
+        int k = 0;
+        while (k < out->n && strcmp(out->matmul[k].type, type_name(t->type))) k++;
+        if (k == out->n) {
+            if (out->n == REPORT_MAX_FORMATS) continue;
+            const type_kernels *tk = kernels_for(cfg->isa, t->type);
+            const int packed = cfg->repack && tk && tk->packed_tile;
+            out->matmul[out->n].type = type_name(t->type);
+            out->matmul[out->n++].isa = kernels_isa_name(kernels_origin(cfg->isa, t->type, packed));
+        }
+        out->matmul[k].bytes += t->bytes;
+    }
+    /* largest first */
+    for (int i = 1; i < out->n; i++)
+        for (int j = i; j > 0 && out->matmul[j].bytes > out->matmul[j - 1].bytes; j--) {
+            __typeof__(out->matmul[0]) tmp = out->matmul[j];
+            out->matmul[j] = out->matmul[j - 1], out->matmul[j - 1] = tmp;
+        }
+}
+
+void report_kernels_run_text(const kernels_run *kr, char *buf, size_t cap) {
+    size_t len = (size_t)snprintf(buf, cap, "%s set; matmul", kr->set);
+    for (int i = 0; i < kr->n && len < cap; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s %s %s", i ? "," : "",
+                                kr->matmul[i].type, kr->matmul[i].isa);
+    if (len < cap) snprintf(buf + len, cap - len, "; attention %s", kr->attention);
+}
+
 phase_figures report_main_phase(const run_summary *s) {
     if (s->decode.tokens) return stats_figures(&s->decode, s->t_decode);
     return stats_figures(&s->prompt, s->t_prompt);
@@ -37,14 +79,28 @@ phase_figures report_main_phase(const run_summary *s) {
 
 static double pct(double part, double whole) { return whole > 0 ? 100 * part / whole : 0; }
 
+/* ", 1.6 of 2 threads" (the matmuls' work-weighted mean: adaptive threads may run small
+ * matrices on one) and the end of the line */
+static void phase_threads(FILE *out, const run_stats *phase, int threads) {
+    if (phase->mm_work > 0) fprintf(out, ", %.1f of %d threads", stats_mean_threads(phase), threads);
+    fputc('\n', out);
+}
+
 void report_run_text(FILE *out, const run_summary *s) {
     const phase_figures pp = stats_figures(&s->prompt, s->t_prompt);
     const phase_figures tg = stats_figures(&s->decode, s->t_decode);
     const phase_figures f = report_main_phase(s);
-    fprintf(out, "prompt: %llu tokens in %.3f s (%.1f tok/s)\n", (unsigned long long)pp.tokens,
+    fprintf(out, "prompt: %llu tokens in %.3f s (%.1f tok/s)", (unsigned long long)pp.tokens,
             s->t_prompt, pp.tok_s);
-    fprintf(out, "decode: %llu tokens in %.3f s (%.1f tok/s), %d threads, %s kernels\n",
-            (unsigned long long)tg.tokens, s->t_decode, tg.tok_s, s->threads, s->isa);
+    phase_threads(out, &s->prompt, s->threads);
+    fprintf(out, "decode: %llu tokens in %.3f s (%.1f tok/s)", (unsigned long long)tg.tokens,
+            s->t_decode, tg.tok_s);
+    phase_threads(out, &s->decode, s->threads);
+    char cpu[128], kr[256];
+    cpu_model_name(cpu, sizeof cpu);
+    if (s->kernels_run) report_kernels_run_text(s->kernels_run, kr, sizeof kr);
+    else snprintf(kr, sizeof kr, "%s set", s->isa);
+    fprintf(out, "kernels: %s; CPU %s, %d physical cores\n", kr, cpu, cpu_physical_cores());
     fprintf(out, "per %s token: weights %.3f MB, KV %.3f MB, %.3f MFLOP, intensity %.2f FLOP/byte\n",
             s->decode.tokens ? "decoded" : "prompt", f.weight_bytes_per_token / 1e6,
             f.kv_bytes_per_token / 1e6, f.flops_per_token / 1e6, f.intensity);
@@ -88,6 +144,18 @@ void json_num(FILE *out, double v) {
     else fputs("null", out);
 }
 
+static void kernels_run_json(FILE *out, const kernels_run *kr) {
+    fputs("{\"set\": ", out), json_str(out, kr->set);
+    fputs(", \"matmul\": [", out);
+    for (int i = 0; i < kr->n; i++) {
+        fputs(i ? ", {\"type\": " : "{\"type\": ", out), json_str(out, kr->matmul[i].type);
+        fputs(", \"isa\": ", out), json_str(out, kr->matmul[i].isa);
+        fprintf(out, ", \"bytes\": %llu}", (unsigned long long)kr->matmul[i].bytes);
+    }
+    fputs("], \"attention\": ", out), json_str(out, kr->attention);
+    fputs("}", out);
+}
+
 void report_run_json(FILE *out, const run_summary *s) {
     const phase_figures pp = stats_figures(&s->prompt, s->t_prompt);
     const phase_figures tg = stats_figures(&s->decode, s->t_decode);
@@ -98,6 +166,13 @@ void report_run_json(FILE *out, const run_summary *s) {
     fprintf(out, ", \"threads\": %d, \"isa\": ", s->threads), json_str(out, s->isa);
     fprintf(out, ", \"model_bytes\": %zu", s->model_bytes);
     if (s->kernels) fputs(", \"kernels\": ", out), kernel_config_json(out, s->kernels);
+    if (s->kernels_run) fputs(", \"kernels_run\": ", out), kernels_run_json(out, s->kernels_run);
+    char cpu[128];
+    cpu_model_name(cpu, sizeof cpu);
+    fputs(", \"cpu_model\": ", out), json_str(out, cpu);
+    fprintf(out, ", \"physical_cores\": %d", cpu_physical_cores());
+    fputs(", \"threads_prefill\": ", out), json_num(out, stats_mean_threads(&s->prompt));
+    fputs(", \"threads_decode\": ", out), json_num(out, stats_mean_threads(&s->decode));
     fprintf(out, ", \"prompt_tokens\": %llu, \"prompt_tok_s\": ", (unsigned long long)pp.tokens);
     json_num(out, pp.tok_s);
     fprintf(out, ", \"decode_tokens\": %llu, \"decode_tok_s\": ", (unsigned long long)tg.tokens);

@@ -30,6 +30,24 @@ typedef struct {
 
 moe_summary report_moe_summary(const model *m, const moe_stats *st);
 
+/* The kernel code a model really runs: for each weight format of its matrices (largest
+ * first), the ISA whose kernel it is (kernels_origin: an avx512 set runs avx2 code for
+ * formats without an AVX-512 kernel), and attention's. */
+#define REPORT_MAX_FORMATS 8
+typedef struct {
+    const char *set; /* the configured kernel set (SCARCE_ISA / the best of this CPU) */
+    int n;
+    struct {
+        const char *type, *isa;
+        uint64_t bytes; /* weight bytes of this format */
+    } matmul[REPORT_MAX_FORMATS];
+    const char *attention;
+} kernels_run;
+
+void report_kernels_run(const model *m, kernels_run *out);
+/* "avx2 set; matmul f32 avx2, q6_k avx2; attention avx2" */
+void report_kernels_run_text(const kernels_run *kr, char *buf, size_t cap);
+
 typedef struct {
     const char *model_path, *type_name, *isa;
     int threads;
@@ -42,6 +60,7 @@ typedef struct {
     const spec_summary *spec;  /* speculative runs, else NULL; decode is then per emitted
                                   token, target + draft counters */
     const moe_summary *moe;    /* MoE models, else NULL */
+    const kernels_run *kernels_run; /* the kernel code that ran, else NULL */
 } run_summary;
 
 /* Bandwidth context of one achieved figure. */

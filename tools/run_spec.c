@@ -151,16 +151,9 @@ static void compare_plain(model *m, const model *dm, const spec_params *p, const
     sum->tok_s_plain = r.tok_s_plain, sum->tok_s_spec = r.tok_s_spec;
 }
 
-static run_stats add_stats(run_stats a, const run_stats *b) {
-    a.weight_bytes += b->weight_bytes, a.kv_bytes += b->kv_bytes, a.flops += b->flops;
-    a.tokens += b->tokens, a.passes += b->passes, a.t_forward += b->t_forward;
-    a.t_matmul += b->t_matmul, a.t_attention += b->t_attention;
-    return a;
-}
-
 /* what target and draft have read so far */
 static run_stats both_stats(const spec_decoder *sd) {
-    return sd->has_draft_session ? add_stats(sd->target->stats, &sd->draft.stats)
+    return sd->has_draft_session ? stats_add(sd->target->stats, &sd->draft.stats)
                                  : sd->target->stats;
 }
 

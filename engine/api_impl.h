@@ -1,0 +1,46 @@
+/* api_impl.h - what the handles of include/scarce.h hold, shared by engine/api.c (models,
+ * vocabulary, contexts, statistics) and engine/api_gen.c (generation). */
+#ifndef SCARCE_API_IMPL_H
+#define SCARCE_API_IMPL_H
+
+#include "../include/scarce.h"
+#include "forward.h"
+#include "sampler.h"
+#include "speculative.h"
+#include "tokenizer.h"
+
+#define API_ERROR_CAP 512
+
+struct scarce_model {
+    model *m;         /* NULL when vocab_only */
+    gguf_file *vocab; /* the open file of a vocab_only model (else m->file) */
+    tokenizer *tok;
+    int n_vocab;
+    char error[API_ERROR_CAP];
+};
+
+/* What the last generation cost, in the form tools/report.c prints it. */
+typedef struct {
+    int valid; /* 0: only scarce_eval ran since the reset */
+    run_stats prompt, decode;
+    double t_prompt, t_decode;
+    spec_stats spec;
+} api_run;
+
+struct scarce_context {
+    scarce_model *model;
+    session s;
+    sampler smp;
+    int n_ctx;
+    api_run run;
+    char error[API_ERROR_CAP];
+};
+
+/* Formats the message into buf (API_ERROR_CAP) and returns status. */
+int api_fail(char *buf, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* An engine error's message with status. */
+int api_fail_err(char *buf, int status, const scarce_error *err);
+/* SCARCE_ERR_TOKEN unless every id is in [0, n_vocab). */
+int api_check_ids(scarce_context *ctx, const int32_t *ids, int n);
+
+#endif

@@ -1,0 +1,200 @@
+/* scarce.h - the library interface of scarce: load a GGUF model, tokenize, evaluate,
+ * sample, generate (plain or speculative) and read what the run cost.
+ *
+ * Two handles: a scarce_model (the weights, mmapped, and the vocabulary) and a
+ * scarce_context (one sequence on a model: its KV cache, sampler and counters). A model
+ * can serve several contexts; a model or context is used by one thread at a time, and
+ * different models (with their contexts) run in different threads at once: the library
+ * keeps no global state besides the CPU dispatch table, filled once on first use.
+ *
+ * Errors: every function that can fail returns a scarce_status (< 0) and never prints,
+ * exits or aborts. The message of the last failure is scarce_model_error() /
+ * scarce_context_error() of the handle it was called on; scarce_model_open, which has no
+ * handle yet, writes it into the caller's buffer. NULL handles give SCARCE_ERR_ARGUMENT.
+ *
+ * Link: `pkg-config --cflags --libs scarce` (libscarce.so or libscarce.a; the static one
+ * also needs -fopenmp -lm and, when built with it, OpenBLAS). */
+#ifndef SCARCE_H
+#define SCARCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SCARCE_API_VERSION 1
+
+typedef enum {
+    SCARCE_OK = 0,
+    SCARCE_ERR_ARGUMENT = -1, /* NULL handle or pointer, value out of range */
+    SCARCE_ERR_IO = -2,       /* a file cannot be opened or read */
+    SCARCE_ERR_FORMAT = -3,   /* not a model this library can load (the message says why) */
+    SCARCE_ERR_TOKEN = -4,    /* a token id outside the vocabulary */
+    SCARCE_ERR_CONTEXT = -5,  /* the tokens do not fit in the context (n_ctx) */
+    SCARCE_ERR_ISA = -6,      /* the requested kernel set does not run on this CPU */
+    SCARCE_ERR_MEMORY = -7,   /* out of memory */
+    SCARCE_ERR_RUNTIME = -8,  /* anything else (the message says what) */
+} scarce_status;
+
+/* "SCARCE_ERR_TOKEN" ...; "?" for an unknown value. */
+const char *scarce_status_name(int status);
+/* "0.1.0" */
+const char *scarce_version(void);
+
+typedef struct scarce_model scarce_model;
+typedef struct scarce_context scarce_context;
+
+/* ---- models --------------------------------------------------------------------------- */
+
+typedef struct {
+    int n_threads;   /* matmul threads; 0 = the physical cores this process may use */
+    const char *isa; /* "scalar", "avx2", "avx512", "neon"; NULL = the process default
+                        (the best of this CPU) */
+    int repack;      /* 1 = re-lay Q4_0/Q4_1/Q8_0/Q2_K rows 8 at a time at load (faster) */
+    int vocab_only;  /* 1 = the vocabulary alone (any GGUF with tokenizer.ggml.*, such as
+                        llama.cpp's vocab-only files): tokenize and detokenize, no contexts */
+} scarce_model_params;
+
+scarce_model_params scarce_model_default_params(void);
+
+/* Opens a GGUF model. On failure *out is NULL and errbuf (errcap bytes, may be NULL) holds
+ * one line naming the file and what was wrong. */
+int scarce_model_open(const char *path, const scarce_model_params *params, scarce_model **out,
+                      char *errbuf, size_t errcap);
+void scarce_model_close(scarce_model *model); /* NULL is fine; close its contexts first */
+/* The message of the last failed call on this model ("" when none; never NULL). */
+const char *scarce_model_error(const scarce_model *model);
+
+int scarce_model_n_vocab(const scarce_model *model); /* < 0 on a NULL handle */
+/* Context the model was trained for, and its matmul threads: 0 for a vocab_only model. */
+int scarce_model_n_ctx_train(const scarce_model *model);
+int scarce_model_n_threads(const scarce_model *model);
+/* Bytes of all weight tensors (0 for NULL or vocab_only). */
+uint64_t scarce_model_weight_bytes(const scarce_model *model);
+/* general.architecture ("llama"); the kernel set its matmuls run ("avx2"); "" for NULL or
+ * vocab_only. */
+const char *scarce_model_arch(const scarce_model *model);
+const char *scarce_model_isa(const scarce_model *model);
+
+/* ---- vocabulary ----------------------------------------------------------------------- */
+
+int scarce_token_bos(const scarce_model *model); /* -1 when the vocabulary has none */
+int scarce_token_eos(const scarce_model *model);
+/* 1 when generation ends at token (EOS, end of turn ...), 0 when not, < 0 on error. */
+int scarce_token_is_eog(const scarce_model *model, int32_t token);
+
+/* The vocabulary entry of token as stored ("\u2581the", "<0x0A>"); NULL when out of range. */
+const char *scarce_token_text(const scarce_model *model, int32_t token);
+
+enum { SCARCE_ADD_BOS = 1, SCARCE_ADD_EOS = 2 };
+/* The SCARCE_ADD_* flags the vocabulary asks for (tokenizer.ggml.add_bos/eos_token), as
+ * llama.cpp's add_special; < 0 on a NULL handle. */
+int scarce_token_add_flags(const scarce_model *model);
+/* Encodes text into at most max_ids ids: BOS first with SCARCE_ADD_BOS, EOS last with
+ * SCARCE_ADD_EOS; special tokens spelled in the text ("<|im_start|>") are their own ids.
+ * Returns the number of ids or a status (< 0): SCARCE_ERR_ARGUMENT when more than max_ids
+ * would be needed. */
+int scarce_tokenize(scarce_model *model, const char *text, int flags, int32_t *ids, int max_ids);
+/* The text of token after prev (-1: none; SentencePiece drops the space of the first
+ * piece after BOS). Returns bytes written (NUL added, at most cap-1) or a status. */
+int scarce_token_piece(scarce_model *model, int32_t prev, int32_t token, char *out, size_t cap);
+/* The text of ids[0..n). Returns bytes written (NUL added) or a status
+ * (SCARCE_ERR_ARGUMENT when cap is too small). */
+int scarce_detokenize(scarce_model *model, const int32_t *ids, int n, char *out, size_t cap);
+
+/* ---- contexts: one sequence ----------------------------------------------------------- */
+
+typedef struct {
+    int n_ctx;   /* positions; 0 = the model's training context, at most 4096 */
+    float temp;  /* 0 = greedy */
+    int top_k;   /* 0 = off */
+    float top_p; /* 1 = off */
+    float min_p; /* 0 = off */
+    uint64_t seed;
+} scarce_context_params;
+
+/* llama.cpp's sampling defaults (temp 0.8, top-k 40, top-p 0.95, min-p 0.05), seed 0. */
+scarce_context_params scarce_context_default_params(void);
+
+/* On failure *out is NULL and scarce_model_error(model) says why (a vocab_only model has
+ * no contexts: SCARCE_ERR_ARGUMENT). */
+int scarce_context_new(scarce_model *model, const scarce_context_params *params,
+                       scarce_context **out);
+void scarce_context_free(scarce_context *ctx);
+const char *scarce_context_error(const scarce_context *ctx);
+int scarce_context_n_ctx(const scarce_context *ctx);
+/* Positions the context holds now. */
+int scarce_context_n_pos(const scarce_context *ctx);
+/* Forgets the sequence (positions, counters); the sampler's generator goes on. */
+int scarce_context_reset(scarce_context *ctx);
+
+/* Runs ids[0..n) after what the context holds (one batched pass; a prompt). *logits gets
+ * n_vocab floats for the last token, or n rows of them when all_logits; valid until the
+ * next call on ctx. Nothing changes on failure (SCARCE_ERR_TOKEN, SCARCE_ERR_CONTEXT ...). */
+int scarce_eval(scarce_context *ctx, const int32_t *ids, int n, int all_logits,
+                const float **logits);
+/* Draws the next token from n_vocab logits with the context's sampler settings. */
+int scarce_sample(scarce_context *ctx, const float *logits, int32_t *token);
+
+/* Called with each generated token and its text; return non-zero to stop. */
+typedef int (*scarce_token_callback)(void *user, int32_t token, const char *piece, size_t len);
+
+/* Starts a new sequence (scarce_context_reset), tokenizes prompt (BOS as the model asks;
+ * an empty prompt starts from BOS alone), prefills it and samples up to n_predict tokens,
+ * calling cb (may be NULL) for each. Stops at an end-of-generation token, n_predict, the
+ * end of the context or when cb returns non-zero. *n_generated (may be NULL) gets the
+ * number of tokens given to cb. */
+int scarce_generate(scarce_context *ctx, const char *prompt, int n_predict,
+                    scarce_token_callback cb, void *user, int *n_generated);
+
+/* Speculative generation: a draft proposes tokens, the context's model verifies them in
+ * one batched pass. The text has the target's distribution (greedy: the same tokens as
+ * scarce_generate). */
+typedef enum {
+    SCARCE_DRAFT_MODEL = 0,  /* draft_model: another model with the same vocabulary */
+    SCARCE_DRAFT_LAYERS = 1, /* the target's first draft_layers layers + its output head */
+    SCARCE_DRAFT_LOOKUP = 2, /* n-gram lookup of the last lookup_n tokens in the context */
+} scarce_draft_source;
+
+typedef struct {
+    scarce_draft_source source;
+    scarce_model *draft_model;
+    int draft_layers, lookup_n;
+    int n_draft; /* tokens drafted per target pass (1 .. 32; 0 = 5) */
+} scarce_spec_params;
+
+int scarce_generate_spec(scarce_context *ctx, const char *prompt, int n_predict,
+                         const scarce_spec_params *spec, scarce_token_callback cb, void *user,
+                         int *n_generated);
+
+/* ---- what a run cost ------------------------------------------------------------------ */
+
+/* Of the last scarce_generate / scarce_generate_spec call (of everything since the last
+ * reset when only scarce_eval ran: all of it counted as prompt). Rates are 0 when their
+ * phase ran no tokens; per-token figures are of decode (of the prompt when nothing was
+ * decoded). docs/numbers.md explains each. */
+typedef struct {
+    uint64_t prompt_tokens, decode_tokens;
+    double t_prompt_s, t_decode_s, prompt_tok_s, decode_tok_s;
+    double weight_bytes_per_token, kv_bytes_per_token, flops_per_token;
+    double achieved_gb_s;
+    double peak_gb_s;   /* `scarce membw`'s cached read bandwidth; 0 when unknown */
+    double pct_of_peak; /* < 0 when unknown or the model fits in cache */
+    int fits_in_cache;  /* the model is smaller than the last-level cache */
+    double threads_prefill, threads_decode; /* threads the matmuls really ran on (mean) */
+    /* mixture of experts (0 for dense models) */
+    int n_expert, n_expert_used;
+    uint64_t moe_active_bytes_per_token;
+    /* speculative (0 for plain generation) */
+    uint64_t spec_passes, spec_drafted, spec_accepted, spec_emitted;
+} scarce_stats;
+
+int scarce_context_stats(const scarce_context *ctx, scarce_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
