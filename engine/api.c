@@ -204,7 +204,7 @@ const char *scarce_token_text(const scarce_model *sm, int32_t token) {
     return kv && kv->arr_str && (uint64_t)token < kv->arr_n ? kv->arr_str[token] : NULL;
 }
 
-_Static_assert(SCARCE_ADD_BOS == TOKENIZE_BOS && SCARCE_ADD_EOS == TOKENIZE_EOS,
+_Static_assert((int)SCARCE_ADD_BOS == (int)TOKENIZE_BOS && (int)SCARCE_ADD_EOS == (int)TOKENIZE_EOS,
                "scarce.h's flags are the tokenizer's");
 
 int scarce_token_add_flags(const scarce_model *sm) {

@@ -6,8 +6,8 @@
 
 static const arch_desc table[] = {
     /* Llama 1/2/3.x, SmolLM2, TinyLlama; Llama 3.x rope scaling comes as rope_freqs.weight */
-    {.name = "llama", .flags = ARCH_MOE, .rope = ROPE_NORM},
-    {.name = "mixtral", .flags = ARCH_MOE, .rope = ROPE_NORM},
+    {.name = "llama", .flags = ARCH_MOE, .rope = ROPE_NORM, .moe_norm = 1},
+    {.name = "mixtral", .flags = ARCH_MOE, .rope = ROPE_NORM, .moe_norm = 1},
     {.name = "qwen2", .flags = ARCH_QKV_BIAS, .rope = ROPE_NEOX},
     {.name = "qwen3", .flags = ARCH_QK_NORM, .rope = ROPE_NEOX},
     /* Gemma 2: local and global layers alternate (window 4096 unless the file says),
@@ -34,6 +34,37 @@ static const arch_desc table[] = {
     /* llama.cpp ignores Phi-3's attention.sliding_window (SWA disabled for phi3), so do we */
     {.name = "phi3", .flags = ARCH_FUSED_QKV | ARCH_FUSED_UP, .rope = ROPE_NEOX},
     {.name = "smollm3", .rope = ROPE_NORM, .no_rope_step = 4},
+    /* Mixture-of-experts families (llama.cpp src/models/<arch>.cpp, build_moe_ffn's
+     * arguments): softmax over the experts, top-k, then renormalised (Qwen3-MoE's
+     * norm_topk_prob) or used as they are (OLMoE, Qwen2-MoE) */
+    {.name = "qwen3moe",
+     .flags = ARCH_QK_NORM | ARCH_MOE | ARCH_EXPERTS,
+     .rope = ROPE_NEOX,
+     .moe_norm = 1,
+     .moe_ff_per_used = 1},
+    {.name = "olmoe",
+     .flags = ARCH_QK_NORM | ARCH_QK_NORM_FULL | ARCH_MOE | ARCH_EXPERTS,
+     .rope = ROPE_NEOX},
+    {.name = "qwen2moe",
+     .flags = ARCH_QKV_BIAS | ARCH_MOE | ARCH_EXPERTS | ARCH_SHEXP | ARCH_SHEXP_GATE,
+     .rope = ROPE_NEOX,
+     .moe_ff_per_used = 1},
+    /* DeepSeek-V2/V3 (and Moonlight, GLM-4.7-Flash...): latent attention, shared experts,
+     * leading dense layers; the file states its routing (softmax or sigmoid, renormalised
+     * or not, scale, groups). Rope on consecutive pairs. */
+    {.name = "deepseek2",
+     .flags = ARCH_MLA | ARCH_MOE | ARCH_EXPERTS | ARCH_SHEXP,
+     .rope = ROPE_NORM,
+     .moe_reads_keys = 1},
+    /* gpt-oss: every other layer local (even ones, window attention.sliding_window) with the
+     * global rope (YaRN), sinks, biases everywhere, top-k of the logits then softmax */
+    {.name = "gpt-oss",
+     .flags = ARCH_QKV_BIAS | ARCH_MOE | ARCH_EXPERTS | ARCH_SINKS,
+     .rope = ROPE_NEOX,
+     .ffn = FFN_SWIGLU_OAI,
+     .swa_pattern = 2,
+     .moe_gating = MOE_GATING_SOFTMAX_WEIGHT,
+     .moe_ff_per_used = 1},
 };
 
 enum { N_ARCH = sizeof table / sizeof *table };

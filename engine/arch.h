@@ -21,6 +21,9 @@ enum rope_style {
 enum ffn_act {
     FFN_SILU = 0,      /* SwiGLU */
     FFN_GELU_TANH = 1, /* GeGLU with the tanh approximation of GELU (Gemma) */
+    /* gpt-oss: g = min(gate, 7), u = clamp(up, -7, 7), g sigmoid(1.702 g) (u + 1)
+     * (ggml_swiglu_oai with llama.cpp's alpha 1.702, limit 7) */
+    FFN_SWIGLU_OAI = 2,
 };
 
 /* Optional parts; a flag set = the file must have them (checked at load). */
@@ -35,6 +38,26 @@ enum {
     ARCH_FUSED_UP = 1 << 5,    /* blk.N.ffn_up.weight holds gate rows then up rows (Phi-3) */
     ARCH_MOE = 1 << 6,         /* may have experts (<arch>.expert_count) */
     ARCH_TIED_OUTPUT = 1 << 7, /* the output matrix is token_embd (what mkmodel writes) */
+    /* q/k norms span the whole q and k vectors, not one head (OLMoE: attn_q_norm is
+     * [n_embd], applied before the heads are split) */
+    ARCH_QK_NORM_FULL = 1 << 8,
+    ARCH_EXPERTS = 1 << 9,  /* experts required (expert_count > 0): qwen3moe, olmoe, ... */
+    ARCH_SHEXP = 1 << 10,   /* MoE layers add shared experts blk.N.ffn_{gate,up,down}_shexp */
+    /* the shared expert's output is scaled by sigmoid(ffn_gate_inp_shexp . x) (Qwen2-MoE) */
+    ARCH_SHEXP_GATE = 1 << 11,
+    /* multi-head latent attention (DeepSeek-V2/V3): attn_kv_a_mqa, attn_k_b, attn_v_b, ... */
+    ARCH_MLA = 1 << 12,
+    /* gpt-oss: attn_sinks (a per-head logit in every softmax's denominator), biases on the
+     * attention output, the router and every expert; the FFN's norm is post_attention_norm */
+    ARCH_SINKS = 1 << 13,
+};
+
+/* How router logits become expert weights (llama.cpp's llama_expert_gating_func_type
+ * numbers, the values of <arch>.expert_gating_func). */
+enum moe_gating {
+    MOE_GATING_SOFTMAX = 1,        /* p = softmax(logits) over all experts; top-k of p */
+    MOE_GATING_SIGMOID = 2,        /* p = sigmoid(logits) per expert; top-k of p */
+    MOE_GATING_SOFTMAX_WEIGHT = 3, /* top-k of the logits, softmax over the k (gpt-oss) */
 };
 
 typedef struct {
@@ -61,6 +84,14 @@ typedef struct {
     /* Layers without rope: layer l skips it when (l + 1) % no_rope_step == 0 (SmolLM3: 4).
      * 0 = every layer uses rope. */
     int no_rope_step;
+    /* Routing of MoE layers (the teaching output prints it): the gating function (0 =
+     * softmax), whether the k chosen weights are renormalised to sum 1, and whether the file's
+     * expert_gating_func / expert_weights_norm / expert_weights_scale keys override them
+     * (DeepSeek); llama.cpp ignores those keys for the other architectures. */
+    int moe_gating, moe_norm, moe_reads_keys;
+    /* Without <arch>.expert_feed_forward_length an expert is n_ff / n_expert_used wide
+     * (Qwen2/3-MoE in llama.cpp), else n_ff wide (Mixtral). */
+    int moe_ff_per_used;
 } arch_desc;
 
 /* The row for general.architecture = name, or NULL. */

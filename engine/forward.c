@@ -19,28 +19,19 @@
 #include <string.h>
 
 #include "../kernels/ops.h"
+#include "attn_sinks.h"
 #include "machine.h"
+#include "mla.h"
 #include "moe.h"
 
 #define BATCH_CAP FORWARD_BATCH_CAP /* tokens per pass; longer inputs are split */
 
-static size_t matrix_bytes(const qmatrix *w) {
-    return (size_t)w->rows * w->row_bytes;
-}
-
-/* Weight bytes one pass reads whatever its batch: every dense matrix and norm once
- * (experts are counted by moe_ffn, embedding rows per token). */
+/* Weight bytes one pass reads whatever its batch: every tensor of the layers run but the
+ * routed experts (counted by moe_ffn), the output matrix and norm (model.c counts them from
+ * the tensor table); embedding rows are counted per token. */
 static uint64_t dense_pass_bytes(const model *m, int n_layer) {
-    const model_config *c = &m->cfg;
-    uint64_t bytes = matrix_bytes(&m->output) + (uint64_t)c->n_embd * 4;
-    for (int l = 0; l < n_layer; l++) {
-        const layer_weights *w = &m->layers[l];
-        bytes += matrix_bytes(&w->wq) + matrix_bytes(&w->wk) + matrix_bytes(&w->wv) +
-                 matrix_bytes(&w->wo) + 2ull * c->n_embd * 4;
-        if (!c->n_expert)
-            bytes +=
-                matrix_bytes(&w->ffn_gate) + matrix_bytes(&w->ffn_up) + matrix_bytes(&w->ffn_down);
-    }
+    uint64_t bytes = m->global_pass_bytes;
+    for (int l = 0; l < n_layer; l++) bytes += m->layers[l].pass_bytes;
     return bytes;
 }
 
@@ -51,9 +42,13 @@ int session_init(session *s, const model *m, int n_ctx, scarce_error *err) {
     s->n_layer_run = c->n_layer;
     if (n_ctx <= 0) n_ctx = c->n_ctx_train;
     const int kv_dim = c->n_head_kv * c->head_dim, q_dim = c->n_head * c->head_dim;
-    if (kvcache_init(&s->cache, c->n_layer, n_ctx, kv_dim, err)) return -1;
+    /* latent attention caches one row of kv_lora_rank + n_rot per position, no values */
+    const int mla = c->desc->flags & ARCH_MLA;
+    if (kvcache_init(&s->cache, c->n_layer, n_ctx, mla ? mla_cache_width(c) : kv_dim,
+                     mla ? 0 : kv_dim, err))
+        return -1;
     run_state *rs = &s->rs;
-    const size_t B = BATCH_CAP, ff = (size_t)c->n_ff;
+    const size_t B = BATCH_CAP, ff = (size_t)c->n_ff_max;
     rs->batch_cap = BATCH_CAP;
     rs->x = calloc(B * c->n_embd, sizeof(float));
     rs->xb = calloc(B * (q_dim > c->n_embd ? q_dim : c->n_embd), sizeof(float));
@@ -162,6 +157,7 @@ static int attention_block(session *s, int l, int B, int pos0, scarce_error *err
     for (int b = 0; b < B; b++)
         rmsnorm(rs->xb + (size_t)b * c->n_embd, rs->x + (size_t)b * c->n_embd, w->attn_norm,
                 c->n_embd, c->rms_eps);
+    if (c->desc->flags & ARCH_MLA) return mla_attention(s, l, B, pos0, err);
     const char *const qkv_names[3] = {w->fused_qkv ? "attn_qkv" : "attn_q",
                                       w->fused_qkv ? NULL : "attn_k",
                                       w->fused_qkv ? NULL : "attn_v"};
@@ -175,8 +171,14 @@ static int attention_block(session *s, int l, int B, int pos0, scarce_error *err
     for (int b = 0; b < B; b++) {
         const int pos = pos0 + b;
         float *q = rs->q + (size_t)b * q_dim, *k = rs->k + (size_t)b * kv_dim;
-        if (w->q_norm) rmsnorm_heads(q, w->q_norm, c->n_head, c->head_dim, c->rms_eps);
-        if (w->k_norm) rmsnorm_heads(k, w->k_norm, c->n_head_kv, c->head_dim, c->rms_eps);
+        /* per head, or over the whole vector (OLMoE) */
+        const int full = c->desc->flags & ARCH_QK_NORM_FULL;
+        if (w->q_norm)
+            rmsnorm_heads(q, w->q_norm, full ? 1 : c->n_head, full ? q_dim : c->head_dim,
+                          c->rms_eps);
+        if (w->k_norm)
+            rmsnorm_heads(k, w->k_norm, full ? 1 : c->n_head_kv, full ? kv_dim : c->head_dim,
+                          c->rms_eps);
         if (w->use_rope) {
             rope_ext(q, c->n_head, c->head_dim, pos, &rp);
             rope_ext(k, c->n_head_kv, c->head_dim, pos, &rp);
@@ -187,9 +189,15 @@ static int attention_block(session *s, int l, int B, int pos0, scarce_error *err
     }
     double t_att = now_seconds();
     /* causal: token b sees positions 0..pos0+b, or its last `window` of them */
-    attention_batch_window(kernel_ctx_ops(m->kernels), rs->xb2, rs->q, kvcache_k(&s->cache, l, 0),
-                           kvcache_v(&s->cache, l, 0), B, pos0, c->n_head, c->n_head_kv,
-                           c->head_dim, kv_dim, c->attn_scale, w->window, c->attn_softcap);
+    if (w->sinks) /* gpt-oss */
+        attention_sinks(rs->xb2, rs->q, kvcache_k(&s->cache, l, 0), kvcache_v(&s->cache, l, 0), B,
+                        pos0, c->n_head, c->n_head_kv, c->head_dim, kv_dim, c->attn_scale,
+                        w->window, w->sinks);
+    else
+        attention_batch_window(kernel_ctx_ops(m->kernels), rs->xb2, rs->q,
+                               kvcache_k(&s->cache, l, 0), kvcache_v(&s->cache, l, 0), B, pos0,
+                               c->n_head, c->n_head_kv, c->head_dim, kv_dim, c->attn_scale,
+                               w->window, c->attn_softcap);
     for (int b = 0; b < B; b++) {
         int n_pos = pos0 + b + 1;
         if (w->window && n_pos > w->window) n_pos = w->window;
@@ -198,6 +206,7 @@ static int attention_block(session *s, int l, int B, int pos0, scarce_error *err
     }
     s->stats.t_attention += now_seconds() - t_att;
     if (weight_matmul(s, l, "attn_output", &w->wo, rs->xb2, B, rs->xb, err)) return -1;
+    if (w->bo) add_bias(rs->xb, w->bo, B, c->n_embd);
     if (w->post_attn_norm) rmsnorm_rows(rs->xb, w->post_attn_norm, B, c);
     return 0;
 }
@@ -228,7 +237,7 @@ static int ffn_block(session *s, int l, int B, scarce_error *err) {
     for (int b = 0; b < B; b++)
         rmsnorm(rs->xb + (size_t)b * c->n_embd, rs->x + (size_t)b * c->n_embd, w->ffn_norm,
                 c->n_embd, c->rms_eps);
-    if (c->n_expert) {
+    if (w->gate_exps) {
         double t0 = now_seconds();
         if (moe_ffn(s, l, rs->xb, B, rs->moe_out, err)) return -1;
         s->stats.t_matmul += now_seconds() - t0; /* the experts' matmuls dominate */
@@ -241,12 +250,21 @@ static int ffn_block(session *s, int l, int B, scarce_error *err) {
 }
 /* FLOPs of the dense matmuls of a pass: B tokens through n_layer layers, and the output
  * matrix only for the n_logits rows of logits it computes (a prompt needs the last one). */
+static uint64_t matrix_macs(const qmatrix *w) {
+    return w->data ? (uint64_t)w->rows * w->cols : 0;
+}
+
 static uint64_t dense_flops(const model *m, int n_layer, int B, int n_logits) {
     const model_config *c = &m->cfg;
-    uint64_t per_layer =
-        (uint64_t)c->n_embd * (2ull * c->n_head * c->head_dim + 2ull * c->n_head_kv * c->head_dim);
-    if (!c->n_expert) per_layer += 3ull * c->n_embd * c->n_ff;
-    return 2 * (per_layer * n_layer * B + (uint64_t)c->n_embd * c->n_vocab * n_logits);
+    uint64_t macs = (uint64_t)c->n_embd * c->n_vocab * n_logits;
+    for (int l = 0; l < n_layer; l++) { /* MoE layers count their experts in moe_ffn, MLA
+                                           its per-head matrices in mla.c */
+        const layer_weights *w = &m->layers[l];
+        const qmatrix *each[] = {&w->wq,   &w->wk,   &w->wv,       &w->wo,     &w->wq_a,
+                                 &w->wq_b, &w->wkv_a, &w->ffn_gate, &w->ffn_up, &w->ffn_down};
+        for (size_t i = 0; i < sizeof each / sizeof *each; i++) macs += matrix_macs(each[i]) * B;
+    }
+    return 2 * macs;
 }
 
 /* One pass over B <= batch_cap tokens; logits of the last token or of all B. */

@@ -25,4 +25,22 @@ int imatrix_count(const imatrix *im);
 int imatrix_write(const imatrix *im, const char *path, int n_chunks, int chunk_size,
                   const char *dataset, scarce_error *err);
 
+/* ---- reading (imatrix_read.c): the three files quantizers meet ----
+ *   - ours (above): one f32 tensor of means per weight, named like the weight;
+ *   - llama-imatrix's GGUF: "<weight>.in_sum2" (f32 [cols, n_mat]) and "<weight>.counts"
+ *     (f32 [n_mat]): mean = sum / count (the first matrix when there are several);
+ *   - llama-imatrix's legacy .dat: int32 n_entries, then per entry int32 len, name[len],
+ *     int32 ncall, int32 n_values, float values[n_values] holding mean * ncall.
+ * (layouts from llama.cpp common/imatrix-loader.cpp and tools/quantize/quantize.cpp) */
+typedef struct imatrix_file imatrix_file;
+
+imatrix_file *imatrix_open(const char *path, scarce_error *err);
+void imatrix_close(imatrix_file *f);
+/* Chunks the file says it was computed over (0 when it does not say). */
+int imatrix_chunks(const imatrix_file *f);
+/* The cols mean squared activations of `weight` into out: 1 found, 0 absent, -1 (err) when
+ * the entry has another length or a negative or non-finite value. */
+int imatrix_get(const imatrix_file *f, const char *weight, int64_t cols, float *out,
+                scarce_error *err);
+
 #endif

@@ -11,6 +11,7 @@
 #include "../kernels/repack.h"
 #include "../quant/types.h"
 #include "meta_check.h"
+#include "model_impl.h"
 #include "moe.h"
 
 /* "<arch>.<suffix>" as a key */
@@ -69,9 +70,27 @@ static int read_heads(model *m, scarce_error *err) {
     return 0;
 }
 
+/* YaRN's magnitude, and DeepSeek's score scale (src/models/deepseek2.cpp: kq_scale =
+ * mscale^2 / sqrt(key_length_mla) with its yarn_log_multiplier, stored / 0.1). */
+static int read_yarn(model *m, const char *type, scarce_error *err) {
+    model_config *c = &m->cfg;
+    const float factor = 1.0f / c->rope_freq_scale, ln = logf(factor);
+    float log_mul = 0.0f;
+    const int mla = c->desc->flags & ARCH_MLA;
+    if (mla && get_float(m, "rope.scaling.yarn_log_multiplier", &log_mul, err)) return -1;
+    log_mul /= 0.1f;
+    c->rope_yarn = type && !strcmp(type, "yarn") && factor != 1.0f;
+    const float a = c->rope_yarn ? yarn_attn_factor(factor, c->rope_attn_factor, log_mul, mla)
+                                 : c->rope_attn_factor;
+    if (c->rope_yarn) c->rope_attn_factor = a * (1.0f + 0.1f * ln); /* ggml's own factor */
+    c->attn_mscale = mla ? a * (1.0f + 0.1f * ln) * (1.0f + 0.1f * log_mul * ln) : 1.0f;
+    return 0;
+}
+
 /* Rope base and scaling as llama.cpp reads them (llama_model::load_hparams): linear
  * scaling divides positions by rope.scaling.factor; "longrope" (Phi-3) is frequency
- * factors plus attn_factor; YaRN is not implemented and refused. */
+ * factors plus attn_factor; YaRN (engine/yarn.c) becomes frequency factors and a
+ * magnitude (and, for DeepSeek's latent attention, a score scale). */
 static int read_rope(model *m, scarce_error *err) {
     model_config *c = &m->cfg;
     char buf[128];
@@ -82,8 +101,9 @@ static int read_rope(model *m, scarce_error *err) {
     if (gguf_find(m->file, arch_key(m, "rope.scaling.type", buf)) &&
         gguf_get_string(m->file, buf, &type, err))
         return -1;
-    if (type && strcmp(type, "none") && strcmp(type, "linear") && strcmp(type, "longrope"))
-        return scarce_fail(err, "%s: %s = '%s' is not supported (none, linear, longrope)",
+    if (type && strcmp(type, "none") && strcmp(type, "linear") && strcmp(type, "longrope") &&
+        strcmp(type, "yarn"))
+        return scarce_fail(err, "%s: %s = '%s' is not supported (none, linear, longrope, yarn)",
                            m->file->path, buf, type);
     float factor = 0.0f;
     if (get_float(m, "rope.freq_base", &c->rope_freq_base, err) ||
@@ -96,7 +116,7 @@ static int read_rope(model *m, scarce_error *err) {
         return scarce_fail(err, "%s: rope.freq_base %g / rope.scaling.factor %g out of range",
                            m->file->path, c->rope_freq_base, factor);
     if (factor > 0.0f && !(type && !strcmp(type, "none"))) c->rope_freq_scale = 1.0f / factor;
-    return 0;
+    return read_yarn(m, type, err);
 }
 
 /* What the architecture row implies: activation, embedding and attention scales, window. */
@@ -105,7 +125,7 @@ static int read_arch_numbers(model *m, scarce_error *err) {
     const arch_desc *d = c->desc;
     c->ffn_act = d->ffn;
     c->embd_scale = d->flags & ARCH_EMBD_SCALE ? sqrtf((float)c->n_embd) : 1.0f;
-    c->attn_scale = 1.0f / sqrtf((float)c->head_dim);
+    c->attn_scale = c->attn_mscale * c->attn_mscale / sqrtf((float)c->head_dim);
     if (d->attn_scale_embd_layers && c->n_layer == d->attn_scale_embd_layers)
         c->attn_scale = 1.0f / sqrtf((float)(c->n_embd / c->n_head));
     c->attn_softcap = d->attn_softcap, c->final_softcap = d->final_softcap;
@@ -143,21 +163,11 @@ static int read_config(model *m, scarce_error *err) {
         get_int(m, "expert_count", 0, &c->n_expert, 0, err) ||
         get_int(m, "expert_used_count", 0, &c->n_expert_used, 0, err))
         return -1;
-    if (read_heads(m, err) || read_rope(m, err) || read_arch_numbers(m, err) ||
+    if ((c->desc->flags & ARCH_MLA ? mla_read_config(m, err) : read_heads(m, err)) ||
+        read_rope(m, err) || read_arch_numbers(m, err) ||
         get_float(m, "attention.layer_norm_rms_epsilon", &c->rms_eps, err))
         return -1;
-    if (c->n_expert && !(c->desc->flags & ARCH_MOE))
-        return scarce_fail(err, "%s: %s.expert_count %d: experts are not supported for %s",
-                           m->file->path, c->arch, c->n_expert, c->arch);
-    if (c->n_expert && (c->n_expert_used < 1 || c->n_expert_used > c->n_expert))
-        return scarce_fail(err, "%s: expert_used_count %d must be in [1, expert_count %d]",
-                           m->file->path, c->n_expert_used, c->n_expert);
-    if (c->n_expert > MOE_MAX_EXPERT || c->n_expert_used > MOE_MAX_USED)
-        return scarce_fail(err, "%s: %d experts with %d used: at most %d and %d supported",
-                           m->file->path, c->n_expert, c->n_expert_used, MOE_MAX_EXPERT,
-                           MOE_MAX_USED);
-    c->expert_gating = MOE_GATING_SOFTMAX_RENORM; /* llama/Mixtral; other families set theirs */
-    return 0;
+    return model_read_moe(m, err);
 }
 
 /* Looks a tensor up and checks its shape is [ne0, ne1, ne2] (ne2 = 1 for matrices). */
@@ -220,32 +230,6 @@ static float *bind_vector(const model *m, const char *name, int64_t n, scarce_er
     return v;
 }
 
-/* Experts: one 3-D tensor blk.L.<what>_exps [cols, rows, n_expert] (llama.cpp today) or
- * the older per-expert blk.L.<what>.E.weight matrices. */
-static int bind_experts(const model *m, int l, const char *what, int64_t cols, int64_t rows,
-                        qmatrix **out, scarce_error *err) {
-    int n = m->cfg.n_expert;
-    char name[96];
-    qmatrix *e = calloc((size_t)n, sizeof *e);
-    if (!e) return scarce_fail(err, "out of memory");
-    *out = e;
-    snprintf(name, sizeof name, "blk.%d.%s_exps.weight", l, what);
-    if (gguf_find_tensor(m->file, name)) {
-        const gguf_tensor *t = find_shaped(m, name, cols, rows, n, err);
-        if (!t) return -1;
-        size_t row_bytes = qtype_row_bytes(t->type, cols);
-        for (int i = 0; i < n; i++)
-            e[i] = (qmatrix){.data = (const char *)t->data + (size_t)i * rows * row_bytes,
-                             .type = t->type, .rows = rows, .cols = cols, .row_bytes = row_bytes};
-        return 0;
-    }
-    for (int i = 0; i < n; i++) {
-        snprintf(name, sizeof name, "blk.%d.%s.%d.weight", l, what, i);
-        if (bind_matrix(m, name, cols, rows, &e[i], err)) return -1;
-    }
-    return 0;
-}
-
 /* A vector the architecture may have: *out = NULL when the file has no such tensor. */
 static int bind_optional(const model *m, const char *name, int64_t n, float **out,
                          scarce_error *err) {
@@ -270,6 +254,7 @@ static int bind_attention(model *m, int l, scarce_error *err) {
     const model_config *c = &m->cfg;
     const unsigned flags = c->desc->flags;
     layer_weights *w = &m->layers[l];
+    if (flags & ARCH_MLA) return mla_bind_layer(m, l, err);
     const int64_t q_dim = (int64_t)c->n_head * c->head_dim;
     const int64_t kv_dim = (int64_t)c->n_head_kv * c->head_dim;
     char name[96];
@@ -294,13 +279,20 @@ static int bind_attention(model *m, int l, scarce_error *err) {
         bias(m, LAYER_NAME(name, l, "attn_k.bias"), kv_dim, &w->bk, err) ||
         bias(m, LAYER_NAME(name, l, "attn_v.bias"), kv_dim, &w->bv, err))
         return -1;
+    const int full = flags & ARCH_QK_NORM_FULL; /* one norm over all heads (OLMoE) */
     if ((flags & ARCH_QK_NORM) &&
-        (bind_required(m, LAYER_NAME(name, l, "attn_q_norm.weight"), c->head_dim, &w->q_norm, err) ||
-         bind_required(m, LAYER_NAME(name, l, "attn_k_norm.weight"), c->head_dim, &w->k_norm, err)))
+        (bind_required(m, LAYER_NAME(name, l, "attn_q_norm.weight"), full ? q_dim : c->head_dim,
+                       &w->q_norm, err) ||
+         bind_required(m, LAYER_NAME(name, l, "attn_k_norm.weight"), full ? kv_dim : c->head_dim,
+                       &w->k_norm, err)))
         return -1;
     if ((flags & ARCH_POST_NORMS) &&
         bind_required(m, LAYER_NAME(name, l, "post_attention_norm.weight"), c->n_embd,
                       &w->post_attn_norm, err))
+        return -1;
+    if ((flags & ARCH_SINKS) &&
+        (bind_required(m, LAYER_NAME(name, l, "attn_sinks.weight"), c->n_head, &w->sinks, err) ||
+         bind_required(m, LAYER_NAME(name, l, "attn_output.bias"), c->n_embd, &w->bo, err)))
         return -1;
     return bind_matrix(m, LAYER_NAME(name, l, "attn_output.weight"), q_dim, c->n_embd, &w->wo, err);
 }
@@ -331,22 +323,17 @@ static int bind_layer(model *m, int l, scarce_error *err) {
     layer_weights *w = &m->layers[l];
     char name[96];
     if (!(w->attn_norm = bind_vector(m, LAYER_NAME(name, l, "attn_norm.weight"), c->n_embd, err)) ||
-        !(w->ffn_norm = bind_vector(m, LAYER_NAME(name, l, "ffn_norm.weight"), c->n_embd, err)) ||
+        !(w->ffn_norm = bind_vector(m, c->desc->flags & ARCH_SINKS /* gpt-oss's name for it */
+                                           ? LAYER_NAME(name, l, "post_attention_norm.weight")
+                                           : LAYER_NAME(name, l, "ffn_norm.weight"),
+                                    c->n_embd, err)) ||
         bind_attention(m, l, err))
         return -1;
     if ((c->desc->flags & ARCH_POST_NORMS) &&
         bind_required(m, LAYER_NAME(name, l, "post_ffw_norm.weight"), c->n_embd, &w->post_ffn_norm,
                       err))
         return -1;
-    if (c->n_expert == 0) return bind_dense_ffn(m, l, err);
-    if (bind_matrix(m, LAYER_NAME(name, l, "ffn_gate_inp.weight"), c->n_embd, c->n_expert,
-                    &w->ffn_gate_inp, err))
-        return -1;
-    return bind_experts(m, l, "ffn_gate", c->n_embd, c->n_ff, &w->gate_exps, err) ||
-                   bind_experts(m, l, "ffn_up", c->n_embd, c->n_ff, &w->up_exps, err) ||
-                   bind_experts(m, l, "ffn_down", c->n_ff, c->n_embd, &w->down_exps, err)
-               ? -1
-               : 0;
+    return model_layer_is_moe(c, l) ? model_bind_moe_ffn(m, l, err) : bind_dense_ffn(m, l, err);
 }
 
 /* Per-layer attention settings: sliding window (local) or global, its rope base and
@@ -390,12 +377,21 @@ static int layer_attention(model *m, scarce_error *err) {
 
 /* Frequency factors of rope: Llama 3.x rope_freqs, Phi-3 rope_factors_long/short. */
 static int bind_rope_factors(model *m, scarce_error *err) {
-    const int64_t n = m->cfg.n_rot / 2;
-    return bind_optional(m, "rope_freqs.weight", n, &m->rope_freqs, err) ||
-                   bind_optional(m, "rope_factors_long.weight", n, &m->rope_long, err) ||
-                   bind_optional(m, "rope_factors_short.weight", n, &m->rope_short, err)
-               ? -1
-               : 0;
+    const model_config *c = &m->cfg;
+    const int64_t n = c->n_rot / 2;
+    if (bind_optional(m, "rope_freqs.weight", n, &m->rope_freqs, err) ||
+        bind_optional(m, "rope_factors_long.weight", n, &m->rope_long, err) ||
+        bind_optional(m, "rope_factors_short.weight", n, &m->rope_short, err))
+        return -1;
+    if (!c->rope_yarn) return 0;
+    /* YaRN as factors (on top of rope_freqs when both), applied with freq_scale 1 */
+    if (!m->rope_freqs && !(m->rope_freqs = malloc(n * sizeof(float))))
+        return scarce_fail(err, "out of memory");
+    for (int64_t i = 0; !gguf_find_tensor(m->file, "rope_freqs.weight") && i < n; i++)
+        m->rope_freqs[i] = 1.0f;
+    yarn_factors(m->rope_freqs, c->n_rot, c->n_ctx_orig, c->rope_freq_base, c->rope_freq_scale);
+    for (int l = 0; l < c->n_layer; l++) m->layers[l].rope_scale = 1.0f;
+    return 0;
 }
 
 /* Calls fn(matrix, arg) on every matrix used as a matmul weight. token_embd is read row by
@@ -405,13 +401,18 @@ static int each_matmul_weight(model *m, int (*fn)(qmatrix *, void *), void *arg)
     int rc = fn(&m->output, arg);
     for (int l = 0; m->layers && l < m->cfg.n_layer; l++) {
         layer_weights *w = &m->layers[l];
-        qmatrix *dense[] = {&w->wq, &w->wk, &w->wv, &w->wo, &w->ffn_gate, &w->ffn_up,
-                            &w->ffn_down, &w->ffn_gate_inp};
+        qmatrix *dense[] = {&w->wq,         &w->wk,        &w->wv,          &w->wo,
+                            &w->ffn_gate,   &w->ffn_up,    &w->ffn_down,    &w->ffn_gate_inp,
+                            &w->shexp_gate, &w->shexp_up,  &w->shexp_down,  &w->wq_a,
+                            &w->wq_b,       &w->wkv_a};
         for (size_t i = 0; i < sizeof dense / sizeof *dense; i++)
             if (dense[i]->data) rc |= fn(dense[i], arg);
         qmatrix *exps[] = {w->gate_exps, w->up_exps, w->down_exps};
         for (int k = 0; k < 3; k++)
             for (int e = 0; exps[k] && e < m->cfg.n_expert; e++) rc |= fn(&exps[k][e], arg);
+        qmatrix *heads[] = {w->wk_b, w->wv_b}; /* MLA: one matrix per head */
+        for (int k = 0; k < 2; k++)
+            for (int h = 0; heads[k] && h < m->cfg.n_head; h++) rc |= fn(&heads[k][h], arg);
     }
     return rc;
 }
@@ -490,6 +491,7 @@ model *model_from_gguf(gguf_file *f, const model_options *opts, scarce_error *er
     for (int l = 0; l < m->cfg.n_layer; l++)
         if (bind_layer(m, l, err)) goto fail;
     if (layer_attention(m, err) || bind_rope_factors(m, err)) goto fail;
+    model_count_bytes(m);
     if (bind_kernels(m, opts, err)) goto fail;
     return m;
 fail:
@@ -519,6 +521,9 @@ void model_free(model *m) {
         free(w->gate_exps);
         free(w->up_exps);
         free(w->down_exps);
+        free(w->exp_probs_b), free(w->shexp_gate_inp), free(w->sinks), free(w->bo);
+        free(w->gate_inp_b), free(w->gate_exps_b), free(w->up_exps_b), free(w->down_exps_b);
+        free(w->q_a_norm), free(w->kv_a_norm), free(w->wk_b), free(w->wv_b);
     }
     free(m->layers);
     free(m->output_norm);
@@ -542,4 +547,47 @@ size_t model_weight_bytes(const model *m) {
     size_t total = 0;
     for (uint64_t i = 0; i < m->file->n_tensors; i++) total += m->file->tensors[i].bytes;
     return total;
+}
+
+/* ---- for the binding code of model_moe.c and mla.c (model_impl.h) -------------------------- */
+
+int model_key_int(const model *m, const char *suffix, int lo, int *out, scarce_error *err) {
+    return get_int(m, suffix, lo, out, 0, err);
+}
+
+int model_key_float(const model *m, const char *suffix, float *out, scarce_error *err) {
+    return get_float(m, suffix, out, err);
+}
+
+int model_bind_matrix(const model *m, const char *name, int64_t cols, int64_t rows, qmatrix *out,
+                      scarce_error *err) {
+    return bind_matrix(m, name, cols, rows, out, err);
+}
+
+int model_bind_stack(const model *m, const char *name, int64_t cols, int64_t rows, int n,
+                     qmatrix **out, scarce_error *err) {
+    qmatrix *e = *out = calloc((size_t)n, sizeof *e);
+    if (!e) return scarce_fail(err, "out of memory");
+    const gguf_tensor *t = find_shaped(m, name, cols, rows, n, err);
+    if (!t) return -1;
+    const size_t row_bytes = qtype_row_bytes(t->type, cols);
+    for (int i = 0; i < n; i++)
+        e[i] = (qmatrix){.data = (const char *)t->data + (size_t)i * rows * row_bytes,
+                         .type = t->type, .rows = rows, .cols = cols, .row_bytes = row_bytes};
+    return 0;
+}
+
+int model_bind_required(const model *m, const char *name, int64_t n, float **out,
+                        scarce_error *err) {
+    return bind_required(m, name, n, out, err);
+}
+
+int model_bind_optional(const model *m, const char *name, int64_t n, float **out,
+                        scarce_error *err) {
+    return bind_optional(m, name, n, out, err);
+}
+
+/* For engine/draft_quant.c, which builds a model whose matrices are its own copies. */
+int model_each_matmul_weight(model *m, int (*fn)(qmatrix *, void *), void *arg) {
+    return each_matmul_weight(m, fn, arg);
 }

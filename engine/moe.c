@@ -7,58 +7,72 @@
 
 #include "../kernels/ops.h"
 
-const char *moe_gating_name(int gating) {
-    switch (gating) {
-    case MOE_GATING_SOFTMAX_RENORM: return "softmax+renorm";
-    case MOE_GATING_SOFTMAX: return "softmax";
-    case MOE_GATING_SIGMOID: return "sigmoid";
-    default: return "unknown";
+/* Keeps the n_group_used groups of experts whose two best selection scores sum highest;
+ * the others' scores become -inf (llama.cpp's build_moe_ffn, after DeepSeek-V3's
+ * modeling_deepseek.py). */
+static void mask_groups(float *sel, int n_expert, int n_group, int n_group_used) {
+    const int per = n_expert / n_group;
+    float score[MOE_MAX_EXPERT];
+    for (int g = 0; g < n_group; g++) {
+        const float *v = sel + (size_t)g * per;
+        float best = -INFINITY, second = -INFINITY;
+        for (int i = 0; i < per; i++)
+            if (v[i] > best) second = best, best = v[i];
+            else if (v[i] > second) second = v[i];
+        score[g] = per > 1 ? best + second : best;
     }
+    unsigned char keep[MOE_MAX_EXPERT] = {0};
+    for (int j = 0; j < n_group_used; j++) {
+        int top = -1;
+        for (int g = 0; g < n_group; g++)
+            if (!keep[g] && (top < 0 || score[g] > score[top])) top = g;
+        keep[top] = 1;
+    }
+    for (int e = 0; e < n_expert; e++)
+        if (!keep[e / per]) sel[e] = -INFINITY;
 }
 
-void moe_route(const float *router_logits, int n_expert, int k, int gating, int *chosen,
-               float *weights) {
-    float p[MOE_MAX_EXPERT];
+void moe_route(const moe_rule *rule, const float *router_logits, const float *sel_bias,
+               int n_expert, int k, int *chosen, float *weights) {
+    float p[MOE_MAX_EXPERT], sel[MOE_MAX_EXPERT];
     memcpy(p, router_logits, (size_t)n_expert * sizeof(float));
-    if (gating == MOE_GATING_SIGMOID)
+    if (rule->gating == MOE_GATING_SIGMOID)
         for (int e = 0; e < n_expert; e++) p[e] = 1.0f / (1.0f + expf(-p[e]));
-    else
+    else if (rule->gating != MOE_GATING_SOFTMAX_WEIGHT)
         softmax(p, n_expert);
-    /* top-k by repeated selection: k is small (2 of 8); strict > keeps the lower index on ties */
+    for (int e = 0; e < n_expert; e++) sel[e] = p[e] + (sel_bias ? sel_bias[e] : 0.0f);
+    if (rule->n_group > 1) mask_groups(sel, n_expert, rule->n_group, rule->n_group_used);
+    /* top-k by repeated selection: k is small; strict > keeps the lower index on ties */
     unsigned char taken[MOE_MAX_EXPERT] = {0};
-    float sum = 0.0f;
     for (int j = 0; j < k; j++) {
         int best = -1;
         for (int e = 0; e < n_expert; e++)
-            if (!taken[e] && (best < 0 || p[e] > p[best])) best = e;
+            if (!taken[e] && (best < 0 || sel[e] > sel[best])) best = e;
         taken[best] = 1;
         chosen[j] = best;
         weights[j] = p[best];
-        sum += p[best];
     }
-    if (gating == MOE_GATING_SOFTMAX_RENORM && sum > 0.0f)
+    if (rule->gating == MOE_GATING_SOFTMAX_WEIGHT) softmax(weights, k);
+    if (rule->norm) {
+        float sum = 0.0f;
+        for (int j = 0; j < k; j++) sum += weights[j];
+        if (sum < 6.103515625e-5f) sum = 6.103515625e-5f; /* llama.cpp's clamp (fp16 min) */
         for (int j = 0; j < k; j++) weights[j] /= sum;
+    }
+    if (rule->scale != 1.0f)
+        for (int j = 0; j < k; j++) weights[j] *= rule->scale;
 }
 
-static uint64_t matrix_bytes(const qmatrix *w) { return (uint64_t)w->rows * w->row_bytes; }
-
 uint64_t moe_expert_bytes(const model *m, int layer) {
-    const layer_weights *w = &m->layers[layer];
-    return matrix_bytes(&w->gate_exps[0]) + matrix_bytes(&w->up_exps[0]) +
-           matrix_bytes(&w->down_exps[0]);
+    return m->layers[layer].expert_bytes;
 }
 
 uint64_t moe_active_bytes(const model *m) {
     const model_config *c = &m->cfg;
-    uint64_t bytes = matrix_bytes(&m->output) + m->token_embd.row_bytes + (uint64_t)c->n_embd * 4;
+    uint64_t bytes = m->global_pass_bytes + m->token_embd.row_bytes;
     for (int l = 0; l < c->n_layer; l++) {
         const layer_weights *w = &m->layers[l];
-        bytes += matrix_bytes(&w->wq) + matrix_bytes(&w->wk) + matrix_bytes(&w->wv) +
-                 matrix_bytes(&w->wo) + 2ull * c->n_embd * 4;
-        if (c->n_expert)
-            bytes += matrix_bytes(&w->ffn_gate_inp) + (uint64_t)c->n_expert_used * moe_expert_bytes(m, l);
-        else
-            bytes += matrix_bytes(&w->ffn_gate) + matrix_bytes(&w->ffn_up) + matrix_bytes(&w->ffn_down);
+        bytes += w->pass_bytes + (w->gate_exps ? (uint64_t)c->n_expert_used * w->expert_bytes : 0);
     }
     return bytes;
 }
@@ -119,48 +133,106 @@ static void stats_update(moe_stats *st, int l, const int *chosen, const float *w
     st->has_last[l] = 1;
 }
 
+/* gpt-oss's clamped SwiGLU (ggml_swiglu_oai, alpha 1.702, limit 7):
+ * gate = min(gate, 7) sigmoid(1.702 min(gate, 7)) (clamp(up, -7, 7) + 1). */
+void moe_swiglu_oai(float *gate, const float *up, int n) {
+    const float alpha = 1.702f, limit = 7.0f;
+    for (int i = 0; i < n; i++) {
+        const float x = fminf(gate[i], limit), y = fminf(fmaxf(up[i], -limit), limit);
+        gate[i] = x / (1.0f + expf(-alpha * x)) * (y + 1.0f);
+    }
+}
+
+/* The experts chosen in the pass, one after another: gather its tokens, gate and up in
+ * one pass over the expert's rows, SwiGLU, down, scatter-add with the gate weights. */
+static int run_experts(session *s, int layer, const float *x, moe_scratch *sc, int B,
+                       float *out) {
+    const model_config *c = &s->m->cfg;
+    const layer_weights *w = &s->m->layers[layer];
+    run_state *rs = &s->rs;
+    kernel_ctx *kc = s->m->kernels;
+    const int k = c->n_expert_used, n_embd = c->n_embd, n_ff = c->n_ff_exp;
+    memset(out, 0, (size_t)B * n_embd * sizeof(float));
+    for (int e = 0; e < c->n_expert; e++) {
+        const int first = sc->start[e], n_tok = sc->start[e + 1] - first;
+        if (!n_tok) continue;
+        for (int i = 0; i < n_tok; i++) /* gather the tokens routed to e */
+            memcpy(sc->xe + (size_t)i * n_embd, x + (size_t)(sc->slot[first + i] / k) * n_embd,
+                   n_embd * sizeof(float));
+        const qmatrix *const gate_up[2] = {&w->gate_exps[e], &w->up_exps[e]};
+        float *const gate_up_out[2] = {rs->hb, rs->hb2};
+        if (matmul_multi(kc, gate_up, 2, sc->xe, n_tok, gate_up_out)) return -1;
+        if (w->gate_exps_b) { /* gpt-oss: each expert's biases */
+            add_bias(rs->hb, w->gate_exps_b + (size_t)e * n_ff, n_tok, n_ff);
+            add_bias(rs->hb2, w->up_exps_b + (size_t)e * n_ff, n_tok, n_ff);
+        }
+        if (c->ffn_act == FFN_SWIGLU_OAI)
+            moe_swiglu_oai(rs->hb, rs->hb2, n_tok * n_ff);
+        else
+            ops_swiglu(kernel_ctx_ops(kc), rs->hb, rs->hb2, n_tok * n_ff);
+        if (matmul(kc, &w->down_exps[e], rs->hb, n_tok, sc->ye)) return -1;
+        if (w->down_exps_b) add_bias(sc->ye, w->down_exps_b + (size_t)e * n_embd, n_tok, n_embd);
+        for (int i = 0; i < n_tok; i++) { /* scatter-add with the gate weight */
+            const int choice = sc->slot[first + i];
+            const float g = sc->weight[choice];
+            float *o = out + (size_t)(choice / k) * n_embd;
+            const float *y = sc->ye + (size_t)i * n_embd;
+            for (int d = 0; d < n_embd; d++) o[d] += g * y[d];
+        }
+        s->stats.weight_bytes += w->expert_bytes; /* once per pass */
+        s->stats.flops += 2ull * 3 * n_embd * n_ff * n_tok;
+    }
+    return 0;
+}
+
+/* Shared experts: every token, out += g * down(silu(gate x) * up x), g = sigmoid(w . x)
+ * when the layer has the gate vector (Qwen2-MoE), else 1. */
+static int run_shared(session *s, int layer, const float *x, moe_scratch *sc, int B, float *out) {
+    const model_config *c = &s->m->cfg;
+    const layer_weights *w = &s->m->layers[layer];
+    run_state *rs = &s->rs;
+    kernel_ctx *kc = s->m->kernels;
+    const int n_embd = c->n_embd, n_ff = c->n_ff_shexp;
+    const qmatrix *const gate_up[2] = {&w->shexp_gate, &w->shexp_up};
+    float *const gate_up_out[2] = {rs->hb, rs->hb2};
+    if (matmul_multi(kc, gate_up, 2, x, B, gate_up_out)) return -1;
+    ops_swiglu(kernel_ctx_ops(kc), rs->hb, rs->hb2, B * n_ff);
+    if (matmul(kc, &w->shexp_down, rs->hb, B, sc->ye)) return -1;
+    for (int b = 0; b < B; b++) {
+        const float *xb = x + (size_t)b * n_embd, *y = sc->ye + (size_t)b * n_embd;
+        float g = 1.0f;
+        if (w->shexp_gate_inp) {
+            float dot = 0.0f;
+            for (int d = 0; d < n_embd; d++) dot += w->shexp_gate_inp[d] * xb[d];
+            g = 1.0f / (1.0f + expf(-dot));
+        }
+        float *o = out + (size_t)b * n_embd;
+        for (int d = 0; d < n_embd; d++) o[d] += g * y[d];
+    }
+    s->stats.flops += 2ull * 3 * n_embd * n_ff * B + (w->shexp_gate_inp ? 2ull * n_embd * B : 0);
+    return 0;
+}
+
 int moe_ffn(session *s, int layer, const float *x, int B, float *out, scarce_error *err) {
     const model_config *c = &s->m->cfg;
     const layer_weights *w = &s->m->layers[layer];
     run_state *rs = &s->rs;
-    const int k = c->n_expert_used, n_expert = c->n_expert, n_embd = c->n_embd, n_ff = c->n_ff;
-    if (n_expert > MOE_MAX_EXPERT || k > MOE_MAX_USED)
-        return scarce_fail(err, "layer %d: %d experts, %d used: at most %d, %d supported", layer,
-                           n_expert, k, MOE_MAX_EXPERT, MOE_MAX_USED);
+    const int k = c->n_expert_used, n_expert = c->n_expert;
     moe_scratch sc;
-    if (scratch_alloc(&sc, B, k, n_expert, n_embd))
-        return scarce_fail(err, "layer %d: out of memory for the MoE scratch (%d tokens)", layer, B);
+    if (scratch_alloc(&sc, B, k, n_expert, c->n_embd))
+        return scarce_fail(err, "layer %d: out of memory for the MoE scratch (%d tokens)", layer,
+                           B);
     /* router: [B][n_expert] = x W_gate_inp^T */
     kernel_ctx *kc = s->m->kernels;
     if (matmul(kc, &w->ffn_gate_inp, x, B, rs->router)) goto kernel_failed;
-    s->stats.weight_bytes += matrix_bytes(&w->ffn_gate_inp);
+    if (w->gate_inp_b) add_bias(rs->router, w->gate_inp_b, B, n_expert);
     for (int b = 0; b < B; b++)
-        moe_route(rs->router + (size_t)b * n_expert, n_expert, k, c->expert_gating,
+        moe_route(&c->route, rs->router + (size_t)b * n_expert, w->exp_probs_b, n_expert, k,
                   sc.chosen + (size_t)b * k, sc.weight + (size_t)b * k);
     group_by_expert(&sc, B, k, n_expert);
-    memset(out, 0, (size_t)B * n_embd * sizeof(float));
-    for (int e = 0; e < n_expert; e++) {
-        const int first = sc.start[e], n_tok = sc.start[e + 1] - first;
-        if (!n_tok) continue;
-        for (int i = 0; i < n_tok; i++) /* gather the tokens routed to e */
-            memcpy(sc.xe + (size_t)i * n_embd, x + (size_t)(sc.slot[first + i] / k) * n_embd,
-                   n_embd * sizeof(float));
-        if (matmul(kc, &w->gate_exps[e], sc.xe, n_tok, rs->hb) ||
-            matmul(kc, &w->up_exps[e], sc.xe, n_tok, rs->hb2))
-            goto kernel_failed;
-        ops_swiglu(kernel_ctx_ops(kc), rs->hb, rs->hb2, n_tok * n_ff);
-        if (matmul(kc, &w->down_exps[e], rs->hb, n_tok, sc.ye)) goto kernel_failed;
-        for (int i = 0; i < n_tok; i++) { /* scatter-add with the gate weight */
-            const int choice = sc.slot[first + i];
-            const float g = sc.weight[choice];
-            float *o = out + (size_t)(choice / k) * n_embd;
-            const float *y = sc.ye + (size_t)i * n_embd;
-            for (int d = 0; d < n_embd; d++) o[d] += g * y[d];
-        }
-        s->stats.weight_bytes += moe_expert_bytes(s->m, layer); /* once per pass */
-        s->stats.flops += 2ull * 3 * n_embd * n_ff * n_tok;
-    }
-    s->stats.flops += 2ull * n_embd * n_expert * B;
+    if (run_experts(s, layer, x, &sc, B, out)) goto kernel_failed;
+    if (w->shexp_gate.data && run_shared(s, layer, x, &sc, B, out)) goto kernel_failed;
+    s->stats.flops += 2ull * c->n_embd * n_expert * B;
     if (s->moe) stats_update(s->moe, layer, sc.chosen, sc.weight, B);
     free(sc.block);
     return 0;

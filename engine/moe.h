@@ -1,13 +1,18 @@
 /* moe.h - mixture-of-experts FFN.
  *
- * Per token x (normed, [n_embd]):
+ * Per token x (normed, [n_embd]), with the layer's routing rule (model_config.route):
  *   logits = W_gate_inp x                      ([n_expert], the router)
- *   p      = gating(logits)                    (softmax for Mixtral)
- *   S      = the k largest p (k = n_expert_used)
- *   w_e    = p_e / sum_{j in S} p_j            (Mixtral renormalises over the chosen k)
+ *   p      = gating(logits)                    (softmax, or sigmoid per expert)
+ *   s      = p + exp_probs_b                   (selection only: DeepSeek-V3's bias)
+ *   groups: with n_group > 1 only the n_group_used groups of experts with the best
+ *           top-2 sums of s compete (DeepSeek-V3's group-limited routing)
+ *   S      = the k largest s (k = n_expert_used)
+ *   w_e    = p_e [/ sum_{j in S} p_j if norm] [* scale]
  *   y      = sum_{e in S} w_e * down_e(silu(gate_e x) * up_e x)
- * Only the chosen experts run. In a batch, tokens are grouped by expert so that each
- * chosen expert's weights are read once per pass, whatever the number of its tokens. */
+ *            [+ g * down_sh(silu(gate_sh x) * up_sh x), g = sigmoid(w_sh . x) or 1]
+ * (llama.cpp's build_moe_ffn). Only the chosen experts run. In a batch, tokens are grouped
+ * by expert so that each chosen expert's weights are read once per pass, whatever the
+ * number of its tokens. */
 #ifndef SCARCE_MOE_H
 #define SCARCE_MOE_H
 
@@ -15,30 +20,27 @@
 
 #include "forward.h"
 
-#define MOE_MAX_EXPERT 256 /* experts per layer (Mixtral 8, DeepSeek 256) */
+#define MOE_MAX_EXPERT 256 /* experts per layer (Mixtral 8, Qwen3 128, DeepSeek-V3 256) */
 #define MOE_MAX_USED 16    /* k of top-k */
 
-/* How router logits become expert weights; new families add a value here. */
-enum moe_gating {
-    MOE_GATING_SOFTMAX_RENORM = 0, /* softmax over all, top-k, renormalise (Mixtral) */
-    MOE_GATING_SOFTMAX = 1,        /* softmax over all, top-k, weights used as they are */
-    MOE_GATING_SIGMOID = 2,        /* sigmoid per expert, top-k, weights as they are */
-};
-const char *moe_gating_name(int gating);
+/* The routing of one token: chosen[0..k) by descending selection score, their weights.
+ * Ties go to the lower expert index. sel_bias: [n_expert] or NULL. */
+void moe_route(const moe_rule *rule, const float *router_logits, const float *sel_bias,
+               int n_expert, int k, int *chosen, float *weights);
 
-/* The routing of one token: chosen[0..k) by descending weight, their weights. Ties go to
- * the lower expert index. */
-void moe_route(const float *router_logits, int n_expert, int k, int gating, int *chosen,
-               float *weights);
+/* gpt-oss's clamped SwiGLU in place: gate = min(gate, 7) sigmoid(1.702 min(gate, 7))
+ * (clamp(up, -7, 7) + 1). */
+void moe_swiglu_oai(float *gate, const float *up, int n);
 
-/* out[b] = MoE FFN of x[b] for b < B (x: [B][n_embd], normed). Adds the router's bytes and
- * each distinct chosen expert's bytes (once per pass) to s->stats; updates s->moe when set. */
+/* out[b] = MoE FFN of x[b] for b < B (x: [B][n_embd], normed). Adds
+ * each distinct chosen expert's bytes (once per pass) to s->stats (the router's and the
+ * shared experts' are in the layer's pass_bytes); updates s->moe when set. */
 int moe_ffn(session *s, int layer, const float *x, int B, float *out, scarce_error *err);
 
-/* Bytes of one expert (gate + up + down) of a layer. */
+/* Bytes of one routed expert (its rows of every _exps tensor) of a layer; 0 for a dense one. */
 uint64_t moe_expert_bytes(const model *m, int layer);
-/* Weight bytes one token reads when routed alone: everything but the experts (embedding
- * row included), plus the router and k of the n_expert experts of every layer. */
+/* Weight bytes one token reads when routed alone: every tensor but the embedding matrix
+ * and the routed experts, one embedding row, and k routed experts of every MoE layer. */
 uint64_t moe_active_bytes(const model *m);
 
 /* ---- routing statistics (kept by moe_ffn when session.moe points to one) ---------------- */

@@ -14,14 +14,17 @@
 #include "../quant/policy.h"
 #include "../quant/types.h"
 #include "gguf.h"
+#include "imatrix.h"
 
 enum { CHUNK_ELEMENTS = 1 << 20 }; /* floats per streamed chunk (4 MiB) */
 
 typedef struct {
-    gguf_file *in, *imatrix;
+    gguf_file *in;
+    imatrix_file *imatrix;
     gguf_writer *w;
     quantize_tensor_info *info;
-    int n_threads;
+    const quantize_opts *o;
+    quantize_progress at; /* what the progress callback is told */
 } job;
 
 void quantize_report_free(quantize_report *rep) {
@@ -55,28 +58,18 @@ static void read_policy_model(const gguf_file *f, policy_model *pm) {
 
 /* Column importances of weight `name` (ne0 values) from the imatrix file, or NULL when the
  * file has none for it. A small floor keeps columns never activated from counting zero. */
-static int load_importance(const gguf_file *im, const char *name, int64_t ne0, float **out,
+static int load_importance(const imatrix_file *im, const char *name, int64_t ne0, float **out,
                            scarce_error *err) {
     *out = NULL;
-    const gguf_tensor *t = im ? gguf_find_tensor(im, name) : NULL;
-    if (!t) return 0;
-    if (t->type != QT_F32 || n_elements(t) != ne0)
-        return scarce_fail(err, "%s: imatrix entry %s: expected %lld f32 values, found %lld %s",
-                           im->path, name, (long long)ne0, (long long)n_elements(t),
-                           qtype(t->type) ? qtype(t->type)->name : "?");
     float *imp = malloc((size_t)ne0 * sizeof *imp);
     if (!imp) return scarce_fail(err, "out of memory for the importance of %s", name);
-    memcpy(imp, t->data, (size_t)ne0 * sizeof *imp);
-    double mean = 0;
-    for (int64_t j = 0; j < ne0; j++) {
-        if (!isfinite(imp[j]) || imp[j] < 0) {
-            const double bad = imp[j];
-            free(imp);
-            return scarce_fail(err, "%s: imatrix entry %s: value %lld is %g (expected >= 0)",
-                               im->path, name, (long long)j, bad);
-        }
-        mean += imp[j];
+    const int found = imatrix_get(im, name, ne0, imp, err);
+    if (found != 1) {
+        free(imp);
+        return found;
     }
+    double mean = 0;
+    for (int64_t j = 0; j < ne0; j++) mean += imp[j];
     mean /= (double)ne0;
     for (int64_t j = 0; j < ne0; j++) imp[j] += (float)(1e-3 * mean + 1e-12);
     *out = imp;
@@ -93,9 +86,11 @@ static int source_rows(const gguf_tensor *t, int64_t r0, int64_t n, float *x, sc
     int bad = quant_check_finite(x, n * ne0);
     if (bad >= 0) {
         int64_t idx = r0 * ne0 + bad;
-        return scarce_fail(err, "tensor %s: element %lld (row %lld, column %lld) is %g: the input "
-                           "must be finite", t->name, (long long)idx, (long long)(idx / ne0),
-                           (long long)(idx % ne0), x[bad]);
+        return scarce_fail(err,
+                           "tensor %s: element %lld (row %lld, column %lld) is %g: the input "
+                           "must be finite",
+                           t->name, (long long)idx, (long long)(idx / ne0), (long long)(idx % ne0),
+                           x[bad]);
     }
     return 0;
 }
@@ -147,8 +142,14 @@ static int stream_tensor(job *jb, const gguf_tensor *t, quantize_tensor_info *in
     for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
         const int64_t n = rows - r0 < chunk ? rows - r0 : chunk;
         if (source_rows(t, r0, n, x, err)) goto done;
-        err2 += quantize_rows(qt, x, n, ne0, imp, dst, deq, jb->n_threads, &x2);
+        err2 += quantize_rows(qt, x, n, ne0, imp, dst, deq, jb->o->n_threads, &x2);
         if (gguf_writer_write(jb->w, dst, (size_t)n * row_bytes, err)) goto done;
+        if (jb->o->cancel && *jb->o->cancel) {
+            scarce_fail(err, "interrupted at tensor %s: nothing written", t->name);
+            goto done;
+        }
+        jb->at.bytes_done += (int64_t)(n * qtype_row_bytes(t->type, ne0));
+        if (jb->o->progress) jb->o->progress(jb->o->progress_ctx, &jb->at);
     }
     info->rmse = sqrt(err2 / (double)info->n_elements);
     info->rms_source = sqrt(x2 / (double)info->n_elements);
@@ -176,7 +177,8 @@ static int plan(job *jb, const quant_scheme *s, const policy_model *pm, quantize
         info->type = policy_tensor_type(s, pm, t->name, t->n_dims, t->ne[0], info->reason,
                                         sizeof info->reason);
         info->bytes = qtype_row_bytes(info->type, t->ne[0]) * (size_t)(info->n_elements / t->ne[0]);
-        if (t->type != QT_F32 && t->type != QT_F16 && t->type != QT_BF16) rep->dequantized_input = 1;
+        if (t->type != QT_F32 && t->type != QT_F16 && t->type != QT_BF16)
+            rep->dequantized_input = 1;
         if (gguf_writer_add_tensor(jb->w, t->name, info->type, t->n_dims, t->ne, err)) return -1;
         rep->total_bytes += info->bytes;
         rep->n_elements += info->n_elements;
@@ -211,15 +213,17 @@ static void write_metadata(job *jb, const quant_scheme *s, int n_tensors) {
 }
 
 static int run(job *jb, const char *out, const quant_scheme *s, const policy_model *pm,
-               quantize_report *rep, const quantize_opts *o, scarce_error *err) {
+               quantize_report *rep, scarce_error *err) {
     const int n = (int)jb->in->n_tensors;
     if (plan(jb, s, pm, rep, err)) return -1;
     write_metadata(jb, s, n);
     if (gguf_writer_open(jb->w, out, err)) return -1;
+    jb->at.n_tensors = n;
+    for (int i = 0; i < n; i++) jb->at.bytes_total += (int64_t)jb->in->tensors[i].bytes;
     for (int i = 0; i < n; i++) {
+        jb->at.tensor = i, jb->at.name = jb->info[i].name;
         if (stream_tensor(jb, &jb->in->tensors[i], &jb->info[i], err)) return -1;
         rep->n_imatrix_used += jb->info[i].has_importance;
-        if (o->progress) o->progress(o->progress_ctx, i + 1, n, jb->info[i].name);
     }
     return gguf_writer_finish(jb->w, err);
 }
@@ -233,16 +237,13 @@ int quantize_model(const char *in, const char *out, const char *type_name,
     memset(rep, 0, sizeof *rep);
     const quant_scheme *s = quant_scheme_by_name(type_name);
     if (!s) return scarce_fail(err, "unknown type '%s' (see scarce quantize -h)", type_name);
-    job jb = {.n_threads = o->n_threads};
+    job jb = {.o = o};
     int rc = -1;
     if (!(jb.in = gguf_open(in, err))) goto done;
-    if (o->imatrix_path && !(jb.imatrix = gguf_open(o->imatrix_path, err))) goto done;
+    if (o->imatrix_path && !(jb.imatrix = imatrix_open(o->imatrix_path, err))) goto done;
     policy_model pm = {.has_imatrix = jb.imatrix != NULL, .pure = o->pure};
     read_policy_model(jb.in, &pm);
-    if (jb.imatrix) {
-        int64_t chunks = 0;
-        if (!gguf_get_i64(jb.imatrix, "imatrix.chunk_count", &chunks, NULL)) rep->imatrix_chunks = (int)chunks;
-    }
+    if (jb.imatrix) rep->imatrix_chunks = imatrix_chunks(jb.imatrix);
     jb.info = calloc(jb.in->n_tensors ? jb.in->n_tensors : 1, sizeof *jb.info);
     jb.w = gguf_writer_new();
     if (!jb.info || !jb.w) {
@@ -250,18 +251,19 @@ int quantize_model(const char *in, const char *out, const char *type_name,
         goto done;
     }
     rep->file_type = s->file_type;
-    rc = run(&jb, out, s, &pm, rep, o, err);
+    rc = run(&jb, out, s, &pm, rep, err);
 done:
     gguf_writer_free(jb.w); /* before finish() this removes the temporary file */
     if (rc == 0) {
         rep->n_tensors = (int)jb.in->n_tensors;
         rep->tensors = jb.info;
-        rep->bits_per_weight = rep->n_elements ? 8.0 * (double)rep->total_bytes / (double)rep->n_elements : 0;
+        rep->bits_per_weight =
+            rep->n_elements ? 8.0 * (double)rep->total_bytes / (double)rep->n_elements : 0;
         jb.info = NULL;
     }
     free(jb.info);
     gguf_close(jb.in);
-    gguf_close(jb.imatrix);
+    imatrix_close(jb.imatrix);
     if (rep == &local) quantize_report_free(rep);
     return rc;
 }

@@ -106,14 +106,31 @@ static int check_params(const spec_params *p, const model *target, const model *
         return scarce_fail(err, "draft length %d must lie in --draft-min %d .. --draft-max %d "
                            "within 1..%d", p->n_draft, p->n_draft_min, p->n_draft_max,
                            SPEC_MAX_DRAFT);
-    if (p->source == SPEC_MODEL && !draft_model)
+    if ((p->source == SPEC_MODEL || p->source == SPEC_QUANT) && !draft_model)
         return scarce_fail(err, "speculative: no draft model given");
     if (p->source == SPEC_LAYERS &&
         (p->draft_layers < 1 || p->draft_layers > target->cfg.n_layer))
         return scarce_fail(err, "%s: --draft-layers %d, the model has %d layers",
                            target->file->path, p->draft_layers, target->cfg.n_layer);
-    if (p->source == SPEC_LOOKUP && p->lookup_n < 1)
-        return scarce_fail(err, "--lookup %d: the n-gram needs at least 1 token", p->lookup_n);
+    if (p->source == SPEC_LOOKUP &&
+        (p->lookup_n < 1 || p->lookup_n > LOOKUP_MAX_N || p->lookup_min > p->lookup_n))
+        return scarce_fail(err, "--lookup %d (shortest n-gram %d): the n-grams need 1 to %d "
+                           "tokens", p->lookup_n, p->lookup_min, LOOKUP_MAX_N);
+    return 0;
+}
+
+/* The index of the context (filled as tokens are committed) and of the lookup file. */
+static int init_lookup(spec_decoder *sd, scarce_error *err) {
+    const spec_params *p = &sd->p;
+    const int n_min = p->lookup_min > 0 ? p->lookup_min : 1;
+    if (lookup_index_init(&sd->lookup_ctx, n_min, p->lookup_n) ||
+        (p->lookup_file && (lookup_index_init(&sd->lookup_file, n_min, p->lookup_n) ||
+                            lookup_index_update(&sd->lookup_file, p->lookup_file,
+                                                p->n_lookup_file)))) {
+        lookup_index_free(&sd->lookup_ctx), lookup_index_free(&sd->lookup_file);
+        return scarce_fail(err, "out of memory for the n-gram index (%d lookup-file tokens)",
+                           p->n_lookup_file);
+    }
     return 0;
 }
 
@@ -126,9 +143,11 @@ int spec_init(spec_decoder *sd, session *target, sampler *smp, const model *draf
     sd->target = target;
     sd->smp = smp;
     sd->draft_len = p->n_draft;
+    spec_cost_init(&sd->stats.cost, p->n_draft_min, p->n_draft_max, p->source == SPEC_LOOKUP);
     const int n_vocab = target->m->cfg.n_vocab, n_ctx = target->cache.n_ctx;
+    if (p->source == SPEC_LOOKUP && init_lookup(sd, err)) return -1;
     if (p->source != SPEC_LOOKUP) {
-        const model *dm = p->source == SPEC_MODEL ? draft_model : target->m;
+        const model *dm = p->source == SPEC_LAYERS ? target->m : draft_model;
         if (session_init(&sd->draft, dm, n_ctx, err)) return -1;
         sd->has_draft_session = 1;
         if (p->source == SPEC_LAYERS) sd->draft.n_layer_run = p->draft_layers;
@@ -150,6 +169,7 @@ int spec_init(spec_decoder *sd, session *target, sampler *smp, const model *draf
 
 void spec_free(spec_decoder *sd) {
     if (sd->has_draft_session) session_free(&sd->draft);
+    lookup_index_free(&sd->lookup_ctx), lookup_index_free(&sd->lookup_file);
     sampler_free(&sd->draft_smp);
     free(sd->tokens), free(sd->p_target), free(sd->p_draft);
     memset(sd, 0, sizeof *sd);
@@ -169,18 +189,15 @@ int spec_prefill(spec_decoder *sd, const int *prompt, int n, scarce_error *err) 
 
 /* ---- drafting ----------------------------------------------------------------------- */
 
-/* Most recent earlier occurrence of the last n tokens; proposes what followed it. */
-static int draft_lookup(const spec_decoder *sd, int k, int *draft) {
-    const int n = sd->p.lookup_n, len = sd->n_tokens;
-    const int *t = sd->tokens, *suffix = t + len - n;
-    if (len <= n) return 0;
-    for (int j = len - n - 1; j >= 0; j--) {
-        if (memcmp(t + j, suffix, (size_t)n * sizeof(int))) continue;
-        int got = 0;
-        while (got < k && j + n + got < len) draft[got] = t[j + n + got], got++;
-        return got;
-    }
-    return 0;
+/* The longest n-gram ending the text that occurred before, in the text or the file. */
+static int draft_lookup(spec_decoder *sd, int k, int *draft) {
+    lookup_index_update(&sd->lookup_ctx, sd->tokens, sd->n_tokens); /* out of memory: fewer */
+    const lookup_source sources[2] = {{&sd->lookup_ctx, sd->tokens, sd->n_tokens},
+                                      {&sd->lookup_file, sd->p.lookup_file, sd->p.n_lookup_file}};
+    const int got = lookup_draft(sources, sd->p.lookup_file ? 2 : 1, sd->tokens, sd->n_tokens,
+                                 k, draft, NULL, NULL);
+    if (k > 0 && !got) sd->stats.lookup_misses++;
+    return got;
 }
 
 static int is_greedy(const spec_decoder *sd) { return sd->smp->p.temp <= 0.0f; }
@@ -191,6 +208,7 @@ static int draft_model_tokens(spec_decoder *sd, int k, int *draft, scarce_error 
     const int n_vocab = d->m->cfg.n_vocab;
     if (d->cache.n_pos >= sd->n_tokens) kvcache_truncate(&d->cache, sd->n_tokens - 1);
     const int from = d->cache.n_pos;
+    sd->draft_fed = sd->n_tokens - from;
     const float *logits = forward(d, sd->tokens + from, sd->n_tokens - from, 0, err);
     for (int i = 0; i < k; i++) {
         if (!logits) return -1;
@@ -243,17 +261,41 @@ static int verify(spec_decoder *sd, const int *draft, int k, spec_pass *pass, sc
                        pass->ratio);
 }
 
-static void adapt_and_count(spec_decoder *sd, int k, int a) {
+static void count_pass(spec_decoder *sd, int k, int a) {
     spec_stats *st = &sd->stats;
     st->passes++;
     st->drafted += k;
     st->accepted += a;
     st->emitted += a + 1;
+    st->passes_by_length[k]++;
     for (int i = 0; i < k; i++) st->drafted_at[i]++;
     for (int i = 0; i < a; i++) st->accepted_at[i]++;
+}
+
+/* SPEC_ADAPT: one longer after a fully accepted draft, one shorter after a rejection */
+static void adapt(spec_decoder *sd, int k, int a) {
     if (k < sd->draft_len) return; /* a clamped or short draft says nothing about the length */
     if (a == k && sd->draft_len < sd->p.n_draft_max) sd->draft_len++;
     if (a < k && sd->draft_len > sd->p.n_draft_min) sd->draft_len--;
+}
+
+/* The length of this pass: the cost model's choice, or the adaptive / fixed length with
+ * what the cost model expects of it. */
+static spec_choice next_choice(spec_decoder *sd) {
+    if (sd->p.policy == SPEC_COST) return spec_cost_next(&sd->stats.cost);
+    return sd->stats.cost.last = spec_cost_at(&sd->stats.cost, sd->draft_len, SPEC_WHY_FIXED);
+}
+
+/* What the pass taught the cost model: a draft time counts when it was k clean steps,
+ * not a catch-up over many tokens (the first pass, or after plain steps). */
+static void observe(spec_decoder *sd, int k, int a, double t_draft, double t_verify) {
+    const int clean = sd->p.source == SPEC_LOOKUP || sd->draft_fed <= 2;
+    spec_cost_observe(&sd->stats.cost, k, a, k > 0 && clean ? t_draft : -1, t_verify);
+}
+
+static double running_speedup(const spec_stats *st) {
+    const double spent = st->t_draft + st->t_target;
+    return spent > 0 ? st->emitted * spec_cost_plain_seconds(&st->cost) / spent : 0;
 }
 
 int spec_step(spec_decoder *sd, int max_emit, int *out, spec_pass *pass, scarce_error *err) {
@@ -262,16 +304,18 @@ int spec_step(spec_decoder *sd, int max_emit, int *out, spec_pass *pass, scarce_
     session *t = sd->target;
     const int room = t->cache.n_ctx - sd->n_tokens; /* verify needs n_tokens + k positions */
     if (room < 0 || max_emit < 1) return 0;
-    int k = sd->draft_len;
+    pass->choice = next_choice(sd);
+    int k = pass->choice.k;
     if (k > room) k = room;
     if (k > max_emit - 1) k = max_emit - 1;
     int draft[SPEC_MAX_DRAFT];
-    double t0 = now_seconds();
+    const double t0 = now_seconds();
     if (k > 0 && (k = draft_tokens(sd, k, draft, err)) < 0) return -1;
-    double t1 = now_seconds();
+    const double t1 = now_seconds();
     const int n_old = sd->n_tokens;
     int a = verify(sd, draft, k, pass, err);
     if (a < 0) return -1;
+    const double t2 = now_seconds();
     /* commit d_1..d_a and the target's token; roll both caches back to it */
     memcpy(sd->tokens + n_old, draft, (size_t)a * sizeof(int));
     sd->tokens[n_old + a] = pass->next;
@@ -284,7 +328,10 @@ int spec_step(spec_decoder *sd, int max_emit, int *out, spec_pass *pass, scarce_
     pass->n_accepted = a;
     pass->sampling = !is_greedy(sd);
     memcpy(pass->drafted, draft, (size_t)k * sizeof(int));
-    adapt_and_count(sd, k, a);
+    count_pass(sd, k, a);
+    if (sd->p.policy == SPEC_ADAPT) adapt(sd, k, a);
+    observe(sd, k, a, t1 - t0, t2 - t1);
+    pass->running_speedup = running_speedup(&sd->stats);
     memcpy(out, sd->tokens + n_old, (size_t)(a + 1) * sizeof(int));
     return a + 1;
 }

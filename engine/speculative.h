@@ -3,28 +3,41 @@
  * token of its own. The output has exactly the target's distribution (greedy: the same
  * tokens as plain decoding); what changes is how many target passes it takes.
  *
- * Draft sources: a second model with the same vocabulary (SPEC_MODEL), the target's own
- * first L layers plus its output head (SPEC_LAYERS), or n-gram lookup in the context so
- * far (SPEC_LOOKUP, no model at all). */
+ * Draft sources: a second model with the same vocabulary (SPEC_MODEL), a low-bit copy of
+ * the target built in memory (SPEC_QUANT, engine/draft_quant.h, given as the draft model),
+ * the target's own first L layers plus its output head (SPEC_LAYERS), or n-gram lookup in
+ * the context so far and an optional token file (SPEC_LOOKUP, engine/lookup.h, no model).
+ *
+ * The draft length of each pass: fixed (n_draft_min == n_draft_max), the adaptive rule
+ * (SPEC_ADAPT: one longer after a fully accepted draft, one shorter after a rejection), or
+ * the cost model (SPEC_COST, engine/spec_cost.h: the length with the largest expected
+ * speed-up from measured costs and acceptance, plain steps when none pays). */
 #ifndef SCARCE_SPECULATIVE_H
 #define SCARCE_SPECULATIVE_H
 
 #include <stdint.h>
 
 #include "forward.h"
+#include "lookup.h"
 #include "sampler.h"
+#include "spec_cost.h"
 
 #define SPEC_MAX_DRAFT 32 /* the verify batch is at most SPEC_MAX_DRAFT + 1 tokens */
 
-typedef enum { SPEC_MODEL, SPEC_LAYERS, SPEC_LOOKUP } spec_source;
+typedef enum { SPEC_MODEL, SPEC_LAYERS, SPEC_LOOKUP, SPEC_QUANT } spec_source;
+typedef enum { SPEC_ADAPT, SPEC_COST } spec_policy;
 
 typedef struct {
     spec_source source;
+    spec_policy policy;
     int n_draft;      /* initial draft length (--draft) */
-    int n_draft_min;  /* adaptive range: shrink after a rejection, grow after full acceptance */
+    int n_draft_min;  /* the range of lengths (equal: fixed length) */
     int n_draft_max;
     int draft_layers; /* SPEC_LAYERS: layers of the target the draft runs */
-    int lookup_n;     /* SPEC_LOOKUP: length of the n-gram matched against the context */
+    int lookup_n;     /* SPEC_LOOKUP: the longest n-gram matched against the context */
+    int lookup_min;   /* ... and the shortest (0 = 1) */
+    const int *lookup_file; /* SPEC_LOOKUP: more text to find n-grams in (NULL = none) */
+    int n_lookup_file;
 } spec_params;
 
 typedef struct {
@@ -34,6 +47,9 @@ typedef struct {
     uint64_t emitted; /* tokens committed: accepted + one per pass */
     uint64_t drafted_at[SPEC_MAX_DRAFT], accepted_at[SPEC_MAX_DRAFT]; /* by draft position */
     double t_draft, t_target; /* seconds in drafting / in verification + acceptance */
+    uint64_t passes_by_length[SPEC_MAX_DRAFT + 1]; /* passes that drafted k (0: plain) */
+    uint64_t lookup_misses;   /* SPEC_LOOKUP: passes that wanted a draft and found none */
+    spec_cost cost;           /* the cost model's figures and its latest choice */
 } spec_stats;
 
 /* What one target pass did (for the teaching trace). ratio[i] = p_target/p_draft of
@@ -44,6 +60,8 @@ typedef struct {
     float ratio[SPEC_MAX_DRAFT];
     int next;      /* the target's own token: correction, or bonus when all were accepted */
     int sampling;  /* 0 = greedy */
+    spec_choice choice;     /* the length asked for and why (the draft may be shorter) */
+    double running_speedup; /* plain-step time x tokens emitted / time spent, so far */
 } spec_pass;
 
 typedef struct {
@@ -58,6 +76,8 @@ typedef struct {
     int *tokens;            /* committed sequence: prompt + generated */
     int n_tokens, cap;
     int draft_len;          /* current adaptive length */
+    lookup_index lookup_ctx, lookup_file; /* SPEC_LOOKUP: n-grams of tokens[], of the file */
+    int draft_fed;          /* tokens the draft model's last catch-up fed */
     spec_stats stats;
 } spec_decoder;
 

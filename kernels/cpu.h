@@ -23,6 +23,9 @@ typedef enum { ISA_SCALAR = 0, ISA_AVX2, ISA_AVX512, ISA_NEON, ISA_COUNT } isa_l
 
 struct x8_layout; /* kernels/repack.h */
 
+/* n elements of a block-32 type rewritten as n / 32 block_q8_0 (type_kernels.to_q8_0). */
+typedef void (*to_q8_0_fn)(const void *src, void *dst, int64_t n);
+
 /* The kernels of one format on one ISA. NULL / 0 fields: the format has none there. */
 typedef struct type_kernels {
     vec_dot_fn vec_dot;           /* row dot; every weight format has one on every ISA */
@@ -34,6 +37,10 @@ typedef struct type_kernels {
     const struct x8_layout *packed_layout;
     vec_dot_tile_fn packed_tile;
     int gemm_i8x8;            /* large batches repack each panel per batch (GEMM_I8X8, gemm.h) */
+    /* Block-32 types whose codes are int8 values times the block's d (Q5_0, IQ4_NL): n
+     * elements rewritten as Q8_0 blocks, exactly (same d, same values), so that GEMM_I8X8
+     * runs them on Q8_0's packed kernel. NULL: the type's own packed_tile runs them. */
+    to_q8_0_fn to_q8_0;
     dequantize_fn dequantize; /* fastest dequantizer, for the f32 GEMM panels */
 } type_kernels;
 

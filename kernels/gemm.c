@@ -77,12 +77,13 @@ gemm_method gemm_choose(const isa_kernels *isa, uint32_t type, int64_t cols, int
      * greedy speculative output equals plain greedy output exactly. */
     if (i8x8 && B >= 16) return GEMM_I8X8;
     if (t->dot_type == QT_F32 && B >= 16) return GEMM_OWN;
-    /* Block-32 types with neither a tile nor a packed kernel (q5_0, q5_1, iq4_nl, mxfp4,
-     * ...) would take one row dot per row and token; their panels dequantize cheaply, so
-     * the f32 GEMM wins. Its activations stay f32 (not rounded to Q8_0 as in decode).
-     * Measured: Gemma 3 270M Q4_K_M (81 of 127 matrices q5_0), pp128 tok/s at 1 / 2
-     * threads, 2-core AMD EPYC VM (AVX2), alternating runs: row dots 89-98 / 120-146,
-     * this path 146-155 / 234-277. */
+    /* Block-32 types with neither a tile nor a packed kernel (mxfp4, ...) would take one
+     * row dot per row and token; their panels dequantize cheaply, so the f32 GEMM wins. Its
+     * activations stay f32 (not rounded to Q8_0 as in decode). Measured with q5_0 before it
+     * had its tile and to_q8_0: Gemma 3 270M Q4_K_M (81 of 127 matrices q5_0), pp128 tok/s
+     * at 1 / 2 threads, 2-core AMD EPYC VM (AVX2), alternating runs: row dots 89-98 /
+     * 120-146, this path 146-155 / 234-277. q5_0 and iq4_nl now take GEMM_I8X8 (rewritten
+     * as Q8_0, exact), q5_1 its int8 tile. */
     if (t->block == 32 && !k->vec_dot_tile && !k->packed_tile && B >= 16) return GEMM_OWN;
     return GEMM_TILES;
 }
@@ -262,15 +263,22 @@ int gemm_i8x8_rows(uint32_t type, const char *w, size_t row_bytes, int64_t r0, i
                    int64_t cols, const void *act, size_t act_row, int64_t B, float *Y, size_t ldy,
                    const isa_kernels *isa, const gemm_scratch *scratch) {
     const type_kernels *k = of_type(isa, type);
-    if (!k || !k->packed_tile || !k->packed_layout) return -1;
-    int64_t panel = i8x8_panel_rows(row_bytes);
-    if ((size_t)panel * row_bytes > scratch->panel_bytes) return -1;
+    /* the kernels that run the packed panels: Q8_0's for types rewritten as Q8_0 */
+    const type_kernels *run = k && k->to_q8_0 ? of_type(isa, QT_Q8_0) : k;
+    if (!run || !run->packed_tile || !run->packed_layout) return -1;
+    const size_t packed_row = k->to_q8_0 ? qtype_row_bytes(QT_Q8_0, cols) : row_bytes;
+    int64_t panel = i8x8_panel_rows(packed_row);
+    if ((size_t)panel * packed_row > scratch->panel_bytes) return -1;
     char *buf = scratch->panel;
     for (int64_t p0 = r0; p0 < r1; p0 += panel) {
         int64_t np = r1 - p0 < panel ? r1 - p0 : panel, full = np / REPACK_ROWS * REPACK_ROWS;
         if (full) {
-            repack_rows(k->packed_layout, full, cols, w + p0 * row_bytes, buf);
-            k->packed_tile(cols, Y + p0, ldy, buf, row_bytes, (int)full, act, act_row, (int)B);
+            if (k->to_q8_0)
+                repack_rows_to_q8_0(run->packed_layout, k->to_q8_0, type, full, cols,
+                                    w + p0 * row_bytes, buf);
+            else
+                repack_rows(k->packed_layout, full, cols, w + p0 * row_bytes, buf);
+            run->packed_tile(cols, Y + p0, ldy, buf, packed_row, (int)full, act, act_row, (int)B);
         }
         for (int64_t r = p0 + full; r < p0 + np; r++)
             for (int64_t b = 0; b < B; b++)

@@ -4,7 +4,8 @@
  * the question is which instructions do the most multiply-adds per cycle:
  *  - GEMM_I8X8: rows repacked per batch into repack.h's 8 interleaved rows (for weights not
  *    packed at load), so one int8 maddubs serves 8 rows and the block scaling is one fma
- *    per 8 rows (the types whose kernels set gemm_i8x8: q4_0 / q8_0 on AVX2).
+ *    per 8 rows (the types whose kernels set gemm_i8x8: q4_0 / q8_0 on AVX2, and q5_0 /
+ *    iq4_nl rewritten as Q8_0 per panel, type_kernels.to_q8_0).
  *  - GEMM_OWN: rows dequantized to f32 per batch (f32 rows read in place), then a
  *    register-tiled f32 micro-kernel (6 rows x 16 tokens; the ISA table's gemm_tile: AVX2
  *    where the CPU has it, plain C otherwise; ~37 GFLOP/s on one Zen1 core in L1, ~93% of
@@ -25,7 +26,8 @@ typedef enum {
     GEMM_TILES = 0, /* quantized dot products (vec_dot_tile / vec_dot), no f32 GEMM */
     GEMM_OWN,       /* dequantized panel x our micro-kernel */
     GEMM_BLAS,      /* dequantized panel x OpenBLAS sgemm (BLAS=1 builds only) */
-    GEMM_I8X8,      /* q4_0 / q8_0 panel repacked 8 rows interleaved x q8_0 activations
+    GEMM_I8X8,      /* q4_0 / q8_0 (q5_0 / iq4_nl as q8_0) panel repacked 8 rows
+                       interleaved x q8_0 activations
                        (AVX2) */
 } gemm_method;
 

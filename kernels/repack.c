@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../quant/blocks.h"
 #include "../quant/types.h"
 #include "cpu.h"
 
@@ -47,6 +48,24 @@ void repack_rows(const x8_layout *layout, int64_t rows, int64_t cols, const void
 
 void unpack_rows(const x8_layout *layout, int64_t rows, int64_t cols, const void *src, void *dst) {
     convert(layout, rows, cols, src, dst, 0);
+}
+
+void repack_rows_to_q8_0(const x8_layout *layout, to_q8_0_fn to_q8_0, uint32_t from,
+                         int64_t rows, int64_t cols, const void *src, void *dst) {
+    const quant_type *t = qtype(from);
+    const int64_t nb = cols / QK32;
+    const size_t row_bytes = (size_t)nb * t->block_bytes;
+    for (int64_t g = 0; g < rows / REPACK_ROWS; g++)
+        for (int64_t i = 0; i < nb; i++) {
+            uint8_t *x8 = (uint8_t *)dst + (g * nb + i) * REPACK_ROWS * sizeof(block_q8_0);
+            for (int r = 0; r < REPACK_ROWS; r++) {
+                block_q8_0 one;
+                to_q8_0((const uint8_t *)src + (g * REPACK_ROWS + r) * row_bytes +
+                            i * t->block_bytes,
+                        &one, QK32);
+                move_block(layout, x8, (uint8_t *)&one, r, 1);
+            }
+        }
 }
 
 int repack_matrix(qmatrix *W, isa_level isa) {

@@ -95,6 +95,10 @@ void repack_release(qmatrix *W);
 /* The layout itself, rows % 8 == 0 rows of `cols` of layout->type. */
 void repack_rows(const x8_layout *layout, int64_t rows, int64_t cols, const void *src, void *dst);
 void unpack_rows(const x8_layout *layout, int64_t rows, int64_t cols, const void *src, void *dst);
+/* repack_rows of layout (Q8_0's) from rows of another block-32 type `from`, each block first
+ * rewritten by to_q8_0 (type_kernels.to_q8_0): GEMM_I8X8 of Q5_0 and IQ4_NL. */
+void repack_rows_to_q8_0(const x8_layout *layout, to_q8_0_fn to_q8_0, uint32_t from,
+                         int64_t rows, int64_t cols, const void *src, void *dst);
 
 /* Scalar references (kernels/ref/repack_ref.c): the spec of the packed kernels. */
 void tile_q4_0x8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,

@@ -16,10 +16,12 @@ void dequantize_q4_0(const void *src, float *dst, int64_t n) {
 
 void quantize_q4_0(const float *src, void *dst, int64_t n, const float *importance) {
     block_q4_0 *b = dst;
-    float ones[QK32];
+    float buf[QK32];
     int q[QK32];
+    const float sigma2 = q_mean_square(src, n);
     for (int64_t i = 0; i < n / QK32; i++) {
-        const float *x = src + i * QK32, *w = q_weights(importance, i * QK32, QK32, ones);
+        const float *x = src + i * QK32,
+                    *w = q_weights_x(importance, i * QK32, x, QK32, sigma2, buf);
         b[i].d = f32_to_fp16(qsearch_sym(QK32, x, w, -8, 7, q));
         for (int j = 0; j < QK32 / 2; j++)
             b[i].qs[j] = (uint8_t)((q[j] + 8) | (q[j + 16] + 8) << 4);

@@ -16,10 +16,12 @@ void dequantize_q4_1(const void *src, float *dst, int64_t n) {
 
 void quantize_q4_1(const float *src, void *dst, int64_t n, const float *importance) {
     block_q4_1 *b = dst;
-    float ones[QK32], m;
+    float buf[QK32], m;
     int q[QK32];
+    const float sigma2 = q_mean_square(src, n);
     for (int64_t i = 0; i < n / QK32; i++) {
-        const float *x = src + i * QK32, *w = q_weights(importance, i * QK32, QK32, ones);
+        const float *x = src + i * QK32;
+        const float *w = q_weights_x(importance, i * QK32, x, QK32, sigma2, buf);
         b[i].d = f32_to_fp16(qsearch_affine(QK32, x, w, 15, 0, &m, q));
         b[i].m = f32_to_fp16(m);
         /* re-round with the fp16 values actually stored */

@@ -20,10 +20,12 @@ void dequantize_q5_0(const void *src, float *dst, int64_t n) {
 
 void quantize_q5_0(const float *src, void *dst, int64_t n, const float *importance) {
     block_q5_0 *b = dst;
-    float ones[QK32];
+    float buf[QK32];
     int q[QK32];
+    const float sigma2 = q_mean_square(src, n);
     for (int64_t i = 0; i < n / QK32; i++) {
-        const float *x = src + i * QK32, *w = q_weights(importance, i * QK32, QK32, ones);
+        const float *x = src + i * QK32;
+        const float *w = q_weights_x(importance, i * QK32, x, QK32, sigma2, buf);
         b[i].d = f32_to_fp16(qsearch_sym(QK32, x, w, -16, 15, q));
         uint32_t qh = 0;
         for (int j = 0; j < QK32; j++) {

@@ -14,7 +14,7 @@
 #include "formats.h"
 #include "fp16.h"
 
-#define N_STEPS 15
+#define N_STEPS 15 /* qsearch_affine: starting scales +-15 steps of 0.1 code */
 #define N_REFINE 2
 
 /* clamp(round-to-nearest-even(v), lo, hi) without a libm call: clamping first keeps |v| far
@@ -37,17 +37,64 @@ const float *q_weights(const float *importance, int64_t offset, int n, float *bu
     return buf;
 }
 
-/* Rounds with scale d into [qmin, qmax]; returns sum w x q and sum w q^2. */
-static void round_sym(int n, const float *x, const float *w, float inv_d, int qmin, int qmax,
-                      int *q, double *sumqx, double *sumq2) {
-    double qx = 0, q2 = 0;
+float q_mean_square(const float *x, int64_t n) {
+    double sum = 0;
+    for (int64_t i = 0; i < n; i++) sum += (double)x[i] * x[i];
+    return n > 0 ? (float)(sum / (double)n) : 0.0f;
+}
+
+const float *q_weights_x(const float *importance, int64_t offset, const float *x, int n,
+                         float sigma2, float *buf) {
+    float ones[QK_K];
+    const float *imp = q_weights(importance, offset, n, ones);
+    for (int i = 0; i < n; i++) buf[i] = imp[i] * sqrtf(sigma2 + x[i] * x[i]);
+    return buf;
+}
+
+/* The scale sweep of qsearch_sym, for one sign of the scale. With y = sgn x and codes
+ * q_i(s) = clamp(round(s y_i), qmin, qmax) (s > 0), the codes change only where s crosses
+ * (k + 0.5) / |y_i|. Scoring just above every crossing in [s_lo, s_hi] (and at s_lo) by
+ * (sum w y q)^2 / sum w q^2 (the error drop of the best d for those codes) visits every
+ * distinct code vector of the window: the exact optimum there, where a grid of trial scales
+ * can step over the best one. Each score is one vectorised pass over the block.
+ * Returns the best score and its scale. */
+static double sweep_scales(int n, const float *x, const float *w, float sgn, int qmin, int qmax,
+                           float s_lo, float s_hi, float *best_s) {
+    enum { MAX_CAND = QK_K * 8 };
+    const float above = 1.0f + 0x1p-20f; /* just past a crossing, before any distinct one */
+    float y[QK_K], cand[MAX_CAND];
+    int n_c = 0;
+    cand[n_c++] = s_lo;
     for (int i = 0; i < n; i++) {
-        q[i] = round_clamp(x[i] * inv_d, qmin, qmax);
-        qx += (double)w[i] * x[i] * q[i];
-        q2 += (double)w[i] * q[i] * q[i];
+        y[i] = sgn * x[i];
+        const float a = fabsf(y[i]);
+        const int lim = y[i] > 0 ? qmax : -qmin;
+        if (!(a > 0)) continue;
+        int j = (int)(s_lo * a - 0.5f);
+        for (j = j < 0 ? 0 : j; j < lim && n_c < MAX_CAND; j++) {
+            const float c = ((float)j + 0.5f) / a;
+            if (c > s_hi) break;
+            if (c > s_lo) cand[n_c++] = c * above;
+        }
     }
-    *sumqx = qx;
-    *sumq2 = q2;
+    const float lo = (float)qmin, hi = (float)qmax;
+    double best = -1;
+    *best_s = s_lo;
+    for (int k = 0; k < n_c; k++) {
+        const float s = cand[k];
+        double syq = 0, sq2 = 0; /* double: near-ties decide the fp16 scale's rounding */
+#pragma omp simd reduction(+ : syq, sq2)
+        for (int i = 0; i < n; i++) {
+            float q = rintf(s * y[i]);
+            q = q < lo ? lo : q;
+            q = q > hi ? hi : q;
+            const double wq = (double)w[i] * q;
+            syq += wq * y[i];
+            sq2 += wq * q;
+        }
+        if (sq2 > 0 && syq * syq / sq2 > best) best = syq * syq / sq2, *best_s = s;
+    }
+    return best;
 }
 
 float qsearch_sym(int n, const float *x, const float *w, int qmin, int qmax, int *q) {
@@ -58,32 +105,29 @@ float qsearch_sym(int n, const float *x, const float *w, int qmin, int qmax, int
         for (int i = 0; i < n; i++) q[i] = 0;
         return 0.0f;
     }
-    int tmp[QK_K];
-    double best_score = -1;
-    float best_d = 0;
-    /* the extreme value mapped to either end of the range (the ends differ: [-8, 7]) */
-    int ends[2] = {qmax, qmin};
-    for (int e = 0; e < 2; e++) {
-        if (ends[e] == 0) continue;
-        for (int k = -N_STEPS; k <= N_STEPS; k++) {
-            float inv_d = ((float)ends[e] + 0.1f * k) / xmax;
-            double sumqx, sumq2;
-            round_sym(n, x, w, inv_d, qmin, qmax, tmp, &sumqx, &sumq2);
-            /* E(d*) = sum w x^2 - sumqx^2 / sumq2: maximise the second term */
-            for (int r = 0; sumq2 > 0 && r <= N_REFINE; r++) {
-                double score = sumqx * sumqx / sumq2;
-                if (score > best_score) {
-                    best_score = score;
-                    best_d = (float)(sumqx / sumq2);
-                    for (int i = 0; i < n; i++) q[i] = tmp[i];
-                }
-                float d = (float)(sumqx / sumq2);
-                if (d == 0) break;
-                round_sym(n, x, w, 1.0f / d, qmin, qmax, tmp, &sumqx, &sumq2);
-            }
-        }
+    /* The window: the extreme value mapped from 2 codes inside its end of the range to 3
+     * beyond it (clipping). The former grid search (+-1.5 codes and two refinements)
+     * never found its best outside; tests/test_quantize_search.c holds that search. */
+    double best = -1;
+    float best_s = 0, best_sgn = 1;
+    const int n_signs = qmin < 0 && qmin != -qmax ? 2 : 1;
+    for (int g = 0; g < n_signs; g++) {
+        const float sgn = g ? -1.0f : 1.0f;
+        const float end = (float)(sgn * xmax > 0 ? qmax : -qmin);
+        if (end <= 0) continue;
+        const float s_lo = fmaxf(end - 2.0f, 0.25f) / amax, s_hi = (end + 3.0f) / amax;
+        float s;
+        const double score = sweep_scales(n, x, w, sgn, qmin, qmax, s_lo, s_hi, &s);
+        if (score > best) best = score, best_s = s, best_sgn = sgn;
     }
-    return best_d;
+    double sum_xq = 0, sum_q2 = 0;
+    for (int i = 0; i < n; i++) {
+        const float v = rintf(best_s * (best_sgn * x[i])); /* as sweep_scales rounds */
+        q[i] = v < qmin ? qmin : v > qmax ? qmax : (int)v;
+        sum_xq += (double)w[i] * x[i] * q[i];
+        sum_q2 += (double)w[i] * q[i] * q[i];
+    }
+    return sum_q2 > 0 ? (float)(sum_xq / sum_q2) : 0.0f;
 }
 
 float q_err_affine(int n, const float *x, const float *w, float d, float m, int qmax, int *q) {
@@ -108,25 +152,42 @@ float q_err_sym(int n, const float *x, const float *w, float d, int qmin, int qm
     return (float)err;
 }
 
-/* Weighted least squares of x ~ d q + m for fixed codes (m <= 0 when min_nonpos). */
-static void fit_affine(int n, const float *x, const float *w, const int *q, int min_nonpos,
-                       float *d, float *m) {
-    double sw = 0, sq = 0, sq2 = 0, sx = 0, sqx = 0;
+/* The sums of the weighted least-squares fit x ~ d q + m for fixed codes. */
+typedef struct {
+    double sw, sq, sq2, sx, sqx;
+} affine_sums;
+
+/* One pass at (d, m): the codes it rounds to, their weighted squared error (returned, as
+ * q_err_affine computes it) and the fit sums of those codes, so that each refinement step
+ * of qsearch_affine reads the block once instead of three times. */
+static float affine_pass(int n, const float *x, const float *w, float d, float m, int qmax,
+                         affine_sums *s) {
+    const float inv_d = d != 0 ? 1.0f / d : 0.0f;
+    double err = 0, sw = 0, sq = 0, sq2 = 0, sx = 0, sqx = 0;
     for (int i = 0; i < n; i++) {
-        sw += w[i], sq += w[i] * q[i], sq2 += (double)w[i] * q[i] * q[i];
-        sx += w[i] * x[i], sqx += (double)w[i] * q[i] * x[i];
+        const int q = round_clamp((x[i] - m) * inv_d, 0, qmax);
+        const float e = d * q + m - x[i];
+        err += (double)w[i] * e * e;
+        sw += w[i], sq += w[i] * q, sq2 += (double)w[i] * q * q;
+        sx += w[i] * x[i], sqx += (double)w[i] * q * x[i];
     }
-    double det = sw * sq2 - sq * sq;
+    *s = (affine_sums){sw, sq, sq2, sx, sqx};
+    return (float)err;
+}
+
+/* Weighted least squares of x ~ d q + m from the sums (m <= 0 when min_nonpos). */
+static void fit_affine(const affine_sums *s, int min_nonpos, float *d, float *m) {
+    const double det = s->sw * s->sq2 - s->sq * s->sq;
     if (det > 0) {
-        *d = (float)((sw * sqx - sq * sx) / det);
-        *m = (float)((sq2 * sx - sq * sqx) / det);
+        *d = (float)((s->sw * s->sqx - s->sq * s->sx) / det);
+        *m = (float)((s->sq2 * s->sx - s->sq * s->sqx) / det);
     } else { /* all codes equal: only the offset is determined */
         *d = 0;
-        *m = sw > 0 ? (float)(sx / sw) : 0;
+        *m = s->sw > 0 ? (float)(s->sx / s->sw) : 0;
     }
     if (min_nonpos && *m > 0) {
         *m = 0;
-        *d = sq2 > 0 ? (float)(sqx / sq2) : 0;
+        *d = s->sq2 > 0 ? (float)(s->sqx / s->sq2) : 0;
     }
 }
 
@@ -140,15 +201,16 @@ float qsearch_affine(int n, const float *x, const float *w, int qmax, int min_no
         *m = lo;
         return 0.0f;
     }
-    int tmp[QK_K];
     float best_err = INFINITY, best_d = 0, best_m = lo;
     for (int k = -N_STEPS; k <= N_STEPS; k++) {
         float d = (hi - lo) / ((float)qmax + 0.1f * k), mm = lo;
+        affine_sums sums;
+        if (!(d > 0)) continue;
+        affine_pass(n, x, w, d, mm, qmax, &sums);
         for (int r = 0; r <= N_REFINE; r++) {
             if (!(d > 0)) break;
-            q_err_affine(n, x, w, d, mm, qmax, tmp);
-            fit_affine(n, x, w, tmp, min_nonpos, &d, &mm);
-            float err = q_err_affine(n, x, w, d, mm, qmax, tmp);
+            fit_affine(&sums, min_nonpos, &d, &mm);
+            const float err = affine_pass(n, x, w, d, mm, qmax, &sums);
             if (err < best_err) best_err = err, best_d = d, best_m = mm;
         }
     }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../quant/types.h"
+#include "ref_moe.h"
 
 struct ref_model {
     const gguf_file *f;
@@ -19,7 +20,12 @@ struct ref_model {
     double eps, base, base_swa, freq_scale, attn_factor, embd_scale, attn_scale, attn_softcap,
         softcap;
     double *rope_freqs; /* [n_rot/2] or NULL */
+    int yarn, n_ctx_orig; /* rope.scaling.type yarn over original_context_length */
     double *kc, *vc;    /* [layer][n_ctx][kv_dim] */
+    int mla;            /* deepseek2: latent attention (ref_moe.c) */
+    ref_mla_shape mla_shape;
+    double *latent;     /* [layer][n_ctx][kv_lora + n_rot] */
+    int chosen[64][REF_MAX_USED], n_chosen[64]; /* MoE: the last token's experts per layer */
 };
 
 static long key_int(const ref_model *r, const char *suffix, long def) {
@@ -77,19 +83,27 @@ ref_model *ref_model_open(const gguf_file *f) {
     r->freq_scale = factor > 0 ? 1.0 / factor : 1.0;
     /* LLAMA_ROPE_TYPE_NEOX for these (llama_model_rope_type), NORM for llama/smollm3 */
     const int gemma2 = is(r, "gemma2"), gemma = gemma2 || is(r, "gemma3");
-    r->neox = gemma || is(r, "qwen2") || is(r, "qwen3") || is(r, "phi3");
+    const int oss = is(r, "gpt-oss"); /* even layers local, global rope; sinks */
+    r->neox = gemma || is(r, "qwen2") || is(r, "qwen3") || is(r, "phi3") || is(r, "qwen2moe") ||
+              is(r, "qwen3moe") || is(r, "olmoe") || oss;
     r->gelu = gemma;
     r->embd_scale = gemma ? sqrt((double)r->n_embd) : 1.0;
     r->attn_scale = 1.0 / sqrt((double)r->head_dim);
     /* gemma2: even layers local (window 4096 by default), rope as the global ones;
      * gemma3: layers l % 6 < 5 local, rope base 10000 unscaled */
-    r->n_swa = gemma ? key_int(r, "attention.sliding_window", gemma2 ? 4096 : 0) : 0;
-    r->swa_period = gemma2 ? 2 : 6;
-    r->base_swa = key_float(r, "rope.freq_base_swa", gemma2 ? 0.0 : 10000.0);
+    r->n_swa = gemma || oss ? key_int(r, "attention.sliding_window", gemma2 ? 4096 : 0) : 0;
+    r->swa_period = gemma2 || oss ? 2 : 6;
+    r->base_swa = key_float(r, "rope.freq_base_swa", gemma2 || oss ? 0.0 : 10000.0);
     r->no_rope_step = is(r, "smollm3") ? 4 : 0;
     r->attn_softcap = gemma2 ? key_float(r, "attn_logit_softcapping", 50.0) : 0.0;
     r->softcap = gemma ? key_float(r, "final_logit_softcapping", gemma2 ? 30.0 : 0.0) : 0.0;
     r->attn_factor = key_float(r, "rope.scaling.attn_factor", 1.0);
+    char type_key[128];
+    snprintf(type_key, sizeof type_key, "%s.rope.scaling.type", r->arch);
+    const char *type = gguf_get_str(f, type_key);
+    r->yarn = type && !strcmp(type, "yarn");
+    r->n_ctx_orig = (int)key_int(r, "rope.scaling.original_context_length",
+                                 key_int(r, "context_length", 2048));
     r->n_vocab = (int)gguf_find_tensor(f, "token_embd.weight")->ne[1];
     r->n_ctx = 256;
     /* Llama 3 factors; else Phi-3's long ones when the context passes the original */
@@ -102,6 +116,12 @@ ref_model *ref_model_open(const gguf_file *f) {
     size_t kv = (size_t)r->n_layer * r->n_ctx * r->n_head_kv * r->head_dim;
     r->kc = calloc(kv, sizeof(double));
     r->vc = calloc(kv, sizeof(double));
+    if ((r->mla = is(r, "deepseek2"))) {
+        r->mla_shape = ref_mla_read(f, r->arch);
+        r->latent = calloc((size_t)r->n_layer * r->n_ctx *
+                               (r->mla_shape.kv_lora + r->mla_shape.n_rot),
+                           sizeof(double));
+    }
     return r;
 }
 
@@ -110,11 +130,17 @@ void ref_model_free(ref_model *r) {
     free(r->kc);
     free(r->vc);
     free(r->rope_freqs);
+    free(r->latent);
     free(r);
 }
 
 int ref_model_vocab(const ref_model *r) {
     return r->n_vocab;
+}
+
+int ref_model_chosen(const ref_model *r, int l, int *chosen) {
+    memcpy(chosen, r->chosen[l], sizeof(int) * r->n_chosen[l]);
+    return r->n_chosen[l];
 }
 
 static void rms(double *out, const double *x, const double *w, int n, double eps) {
@@ -133,26 +159,28 @@ static void mv(double *y, const double *W, const double *x, int rows, int cols, 
     }
 }
 
-/* ggml_rope_ext without YaRN: pair j turns by pos * scale * base^(-2j/n_rot) / factor_j;
+/* ggml_rope_ext: pair j turns by pos * scale * base^(-2j/n_rot) / factor_j (YaRN: ref_moe.c);
  * the pair is (2j, 2j+1) (normal) or (j, j + n_rot/2) (NeoX). */
 static void rot(const ref_model *r, double *v, int n_heads, int pos, double base, double scale) {
     const int hd = r->head_dim, half = r->n_rot / 2;
     for (int h = 0; h < n_heads; h++)
         for (int j = 0; j < half; j++) {
-            double th = scale * pos * pow(base, -2.0 * j / r->n_rot);
-            if (r->rope_freqs) th /= r->rope_freqs[j];
+            double mag = r->attn_factor;
+            const double th = ref_rope_theta(j, r->n_rot, pos, base, scale, r->rope_freqs, r->yarn,
+                                             r->n_ctx_orig, &mag);
             int i0 = r->neox ? j : 2 * j, i1 = r->neox ? j + half : 2 * j + 1;
             double a = v[h * hd + i0], b = v[h * hd + i1];
-            double c = cos(th) * r->attn_factor, s = sin(th) * r->attn_factor;
+            double c = cos(th) * mag, s = sin(th) * mag;
             v[h * hd + i0] = a * c - b * s;
             v[h * hd + i1] = a * s + b * c;
         }
 }
 
 /* Causal attention of one query at position p over the layer's cache, positions
- * [first, p]; o[n_head * head_dim]. */
+ * [first, p]; o[n_head * head_dim]. sinks (gpt-oss): a logit per head in the softmax's
+ * denominator only. */
 static void attend(const ref_model *r, double *o, const double *q, const double *kc,
-                   const double *vc, int first, int p) {
+                   const double *vc, int first, int p, const double *sinks) {
     const int hd = r->head_dim, kvd = r->n_head_kv * hd;
     double *att = calloc((size_t)p + 1, sizeof(double));
     for (int hh = 0; hh < r->n_head; hh++) {
@@ -165,7 +193,9 @@ static void attend(const ref_model *r, double *o, const double *q, const double 
             if (r->attn_softcap > 0) att[t] = r->attn_softcap * tanh(att[t] / r->attn_softcap);
             if (att[t] > mx) mx = att[t];
         }
+        if (sinks) mx = fmax(mx, sinks[hh]);
         for (int t = first; t <= p; t++) sum += att[t] = exp(att[t] - mx);
+        if (sinks) sum += exp(sinks[hh] - mx);
         for (int i = 0; i < hd; i++) {
             double acc = 0;
             for (int t = first; t <= p; t++)
@@ -196,9 +226,17 @@ static void qkv(const ref_model *r, int l, const double *h, double *q, double *k
     mv(v, wv, h, kvd, E, bv);
     double *qn = layer_tensor(r, l, "attn_q_norm.weight"),
            *kn = layer_tensor(r, l, "attn_k_norm.weight");
-    for (int hh = 0; qn && hh < r->n_head; hh++)
+    char name[96];
+    snprintf(name, sizeof name, "blk.%d.attn_q_norm.weight", l);
+    /* a norm as wide as all heads (olmoe) normalises the whole vector at once */
+    const int full = qn && gguf_find_tensor(r->f, name)->ne[0] == qd && qd != r->head_dim;
+    if (full) {
+        rms(q, q, qn, qd, r->eps);
+        rms(k, k, kn, kvd, r->eps);
+    }
+    for (int hh = 0; qn && !full && hh < r->n_head; hh++)
         rms(q + hh * r->head_dim, q + hh * r->head_dim, qn, r->head_dim, r->eps);
-    for (int hh = 0; kn && hh < r->n_head_kv; hh++)
+    for (int hh = 0; kn && !full && hh < r->n_head_kv; hh++)
         rms(k + hh * r->head_dim, k + hh * r->head_dim, kn, r->head_dim, r->eps);
     const int local = is_local(r, l);
     const int use_rope = !(r->no_rope_step && (l + 1) % r->no_rope_step == 0);
@@ -213,8 +251,9 @@ static void qkv(const ref_model *r, int l, const double *h, double *q, double *k
 
 /* The gated FFN of layer l on h, into out[n_embd]: gate/up separate or one ffn_up holding
  * gate rows then up rows (phi3); SiLU or GELU(tanh). */
-static void ffn(const ref_model *r, int l, const double *h, double *out) {
+static void ffn(ref_model *r, int l, const double *h, double *out) {
     const int E = r->n_embd, F = r->n_ff;
+    if ((r->n_chosen[l] = ref_moe_ffn(r->f, r->arch, l, h, E, out, r->chosen[l]))) return;
     double *g = calloc(F, 8), *u = calloc(F, 8);
     double *wg = layer_tensor(r, l, "ffn_gate.weight"), *wu = layer_tensor(r, l, "ffn_up.weight"),
            *wd = layer_tensor(r, l, "ffn_down.weight");
@@ -249,21 +288,37 @@ void ref_model_step(ref_model *r, int token, double *logits) {
     for (int l = 0; l < r->n_layer; l++) {
         double *an = layer_tensor(r, l, "attn_norm.weight"),
                *fn = layer_tensor(r, l, "ffn_norm.weight"),
+               *sinks = layer_tensor(r, l, "attn_sinks.weight"),
+               *bo = layer_tensor(r, l, "attn_output.bias"),
                *wo = layer_tensor(r, l, "attn_output.weight");
         rms(h, x, an, E, r->eps);
-        qkv(r, l, h, q, k, v);
-        double *kc = r->kc + (size_t)l * r->n_ctx * kvd, *vc = r->vc + (size_t)l * r->n_ctx * kvd;
-        memcpy(kc + (size_t)p * kvd, k, sizeof(double) * kvd);
-        memcpy(vc + (size_t)p * kvd, v, sizeof(double) * kvd);
-        const int local = is_local(r, l);
-        attend(r, o, q, kc, vc, local && p >= r->n_swa ? p - r->n_swa + 1 : 0, p);
-        mv(h, wo, o, E, qd, NULL);
-        add_post_normed(r, l, "post_attention_norm.weight", x, h);
+        if (r->mla) {
+            const ref_mla_shape *ms = &r->mla_shape;
+            double *o_mla = calloc((size_t)ms->n_head * ms->v_mla, 8);
+            ref_mla_attention(r->f, ms, l, p, h,
+                              r->latent + (size_t)l * r->n_ctx * (ms->kv_lora + ms->n_rot), o_mla);
+            mv(h, wo, o_mla, E, ms->n_head * ms->v_mla, NULL);
+            free(o_mla);
+        } else {
+            qkv(r, l, h, q, k, v);
+            double *kc = r->kc + (size_t)l * r->n_ctx * kvd, *vc = r->vc + (size_t)l * r->n_ctx * kvd;
+            memcpy(kc + (size_t)p * kvd, k, sizeof(double) * kvd);
+            memcpy(vc + (size_t)p * kvd, v, sizeof(double) * kvd);
+            const int local = is_local(r, l);
+            attend(r, o, q, kc, vc, local && p >= r->n_swa ? p - r->n_swa + 1 : 0, p, sinks);
+            mv(h, wo, o, E, qd, bo);
+        }
+        if (!fn) { /* gpt-oss: its post_attention_norm is the FFN's input norm */
+            for (int i = 0; i < E; i++) x[i] += h[i];
+            fn = layer_tensor(r, l, "post_attention_norm.weight");
+        } else {
+            add_post_normed(r, l, "post_attention_norm.weight", x, h);
+        }
         rms(h, x, fn, E, r->eps);
         double *f = calloc(E, 8);
         ffn(r, l, h, f);
         add_post_normed(r, l, "post_ffw_norm.weight", x, f);
-        free(f), free(an), free(fn), free(wo);
+        free(f), free(an), free(fn), free(wo), free(sinks), free(bo);
     }
     double *onorm = tensor_d(r->f, "output_norm.weight");
     double *out = tensor_d(r->f, "output.weight");

@@ -190,7 +190,8 @@ TEST(avx512_quantizers_equal_avx2_bytes) {
 }
 
 /* The AVX-512 table is the AVX2 one with avx512_install's kernels over it: each format's
- * row kernel differs from AVX2's, the row tiles of Q4_0, Q8_0, Q2_K and FP8 and the packed
+ * row kernel differs from AVX2's, the row tiles of Q4_0, Q8_0, Q5_0, Q5_1, IQ4_NL, Q2_K,
+ * Q4_K, Q5_K, Q6_K and FP8 and the packed
  * tiles of Q4_0, Q4_1, Q8_0 and Q2_K differ, and everything else (other tiles, packed
  * layouts, the GEMM dequantizers and flags) is AVX2's. */
 TEST(avx512_install_goes_over_avx2) {
@@ -206,7 +207,8 @@ TEST(avx512_install_goes_over_avx2) {
         REQUIRE(k2 && k5);
         const char *name = qtype(id)->name;
         int tiled = id == QT_Q4_0 || id == QT_Q8_0 || id == QT_Q2_K || id == QT_FP8_E4M3 ||
-                    id == QT_FP8_E5M2;
+                    id == QT_FP8_E5M2 || id == QT_Q5_0 || id == QT_Q5_1 || id == QT_IQ4_NL ||
+                    id == QT_Q4_K || id == QT_Q5_K || id == QT_Q6_K;
         int packed = id == QT_Q4_0 || id == QT_Q4_1 || id == QT_Q8_0 || id == QT_Q2_K;
         CHECK_MSG(k5->vec_dot && k5->vec_dot != k2->vec_dot, "%s: not the AVX-512 vec_dot", name);
         CHECK_MSG((k5->vec_dot_tile != k2->vec_dot_tile) == tiled, "%s: vec_dot_tile", name);

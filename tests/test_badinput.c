@@ -67,6 +67,12 @@ static const bad_row rows[] = {
     {MK "-o {T}/x.gguf --type nope", 2, "nope", "{T}/x.gguf"},
     {"mkmodel", "-o {T}/x.gguf --vocab {T}/text.gguf --n-embd 64 --n-layer 1 --n-head 4 "
                 "--n-head-kv 2 --n-ff 128", 1, "{T}/text.gguf", "{T}/x.gguf"},
+    /* moe (issue 17): MoE architectures' flags; their bad files are in test_moe_arch.c */
+    {MK "-o {T}/x.gguf --arch qwen3moe", 2, "--n-expert", "{T}/x.gguf"},
+    {MK "-o {T}/x.gguf --arch olmoe --n-expert 4 --n-expert-used 5", 2, "--n-expert-used", "{T}/x.gguf"},
+    {MK "-o {T}/x.gguf --arch deepseek2 --n-expert 4 --n-expert-used 2", 2, "--kv-lora-rank", "{T}/x.gguf"},
+    {MK "-o {T}/x.gguf --arch qwen3moe --n-expert 8 --n-expert-used 2 --expert-groups 3 "
+        "--expert-groups-used 1", 2, "--expert-groups", "{T}/x.gguf"},
     /* commands arriving from other branches (SKIP until `scarce CMD -h` works) */
     {"quantize", "{T}/half.gguf {T}/q.gguf q8_0", 1, "{T}/half.gguf", "{T}/q.gguf"},
     {"quantize", "{M} /nonexistent-dir/q.gguf q8_0", 1, "/nonexistent-dir/q.gguf"},

@@ -65,6 +65,8 @@ TEST(docs_numbers_explains_every_json_key_and_csv_column) {
     const char *runs[][2] = {
         {"%s run -m %s -t 1 --temp 0 -n 8 -p 'Once upon a time' --json%s", ""},
         {"%s run -m %s -t 1 --temp 0 -n 8 -p 'Once upon a time' --json --lookup 2%s", ""},
+        {"%s run -m %s -t 1 --temp 0 -n 8 -p 'Once upon a time' --json --draft-quant q8_0%s", ""},
+        {"%s run -m %s -t 1 --temp 0 -n 8 -p 'Once' --json --lookup-file README.md%s", ""},
         {"%s run -m %s -t 1 --temp 0 -n 8 -p 'Once upon a time' --json --moe-stats%s", "moe"},
         {"%s bench -m %s -t 1 -p 8 -n 4 -r 1 -o json --lookup 2 --draft 2%s", ""},
         {"%s bench -m %s -t 1 -p 8 -n 4 -r 1 -o json%s", "moe"},

@@ -19,8 +19,10 @@
 #include "../kernels/cpu.h"
 #include "../kernels/gemm.h"
 #include "../kernels/matmul.h"
+#include "../quant/blocks.h"
 #include "../quant/types.h"
 #include "bench_util.h"
+#include "isa_util.h"
 #include "kernel_ctx_util.h"
 #include "test.h"
 
@@ -184,13 +186,13 @@ TEST(gemm_blas_concurrent_calls_are_safe) {
 }
 
 /* matmul() takes the f32 path for large batches of float weights, and of block-32 types
- * with neither a tile nor a packed kernel (q5_0, iq4_nl): same figures as the reference
- * (f32 activations, not rounded to Q8_0), on 1 and 2 threads. */
+ * with neither a tile nor a packed kernel (mxfp4): same figures as the reference (f32
+ * activations, not rounded to Q8_0), on 1 and 2 threads. */
 TEST(gemm_matmul_large_batch_equals_reference) {
     REQUIRE(kernels_init(NULL, NULL) == 0);
     int64_t rows = 300, cols = 512, B = 64;
-    const uint32_t ids[] = {QT_F16, QT_F32, QT_Q5_0, QT_IQ4_NL};
-    for (int i = 0; i < 4; i++) {
+    const uint32_t ids[] = {QT_F16, QT_F32, QT_MXFP4};
+    for (int i = 0; i < 3; i++) {
         uint32_t id = ids[i];
         const quant_type *t = qtype(id);
         size_t row_bytes;
@@ -273,7 +275,7 @@ TEST(gemm_dequantizer_equals_reference) {
     }
 }
 
-/* GEMM_I8X8 through matmul: q4_0 / q8_0 weights x the q8_0 activations matmul makes,
+/* GEMM_I8X8 through matmul: q4_0 / q8_0 / q5_0 / iq4_nl weights x the q8_0 activations matmul makes,
  * against the dequantized weights x dequantized q8_0 activations in double. The block
  * sums are exact integers in both, so only the float accumulation over blocks differs:
  * tol = (cols + 16) * FLT_EPSILON * sum |w_k a_k| (check_against_reference). */
@@ -320,6 +322,8 @@ TEST(gemm_i8x8_equals_reference) {
     if (!have) SKIP("no AVX2: GEMM_I8X8 not available");
     check_i8x8(QT_Q4_0);
     check_i8x8(QT_Q8_0);
+    check_i8x8(QT_Q5_0);   /* rewritten as Q8_0 per panel (to_q8_0) */
+    check_i8x8(QT_IQ4_NL);
 }
 
 /* The AVX2 micro-kernel against gemm_tile_f32_ref, every row count (tails of the 6-row
@@ -405,4 +409,115 @@ TEST(gemm_own_propagates_nan_inf) {
     REQUIRE(kernels_init("scalar", NULL) == 0);
     check_nan_inf(QT_F16);
     REQUIRE(kernels_init(NULL, NULL) == 0);
+}
+
+/* ---- the batch tiles (vec_dot_tile) against the row kernels, bit for bit ---- */
+
+/* Every type with a tile on `isa`: nrows x nact dot products equal vec_dot of the same ISA
+ * exactly (same integer sums, same float operations in the same order), so a token
+ * verified in a batch gets the logits decoding it alone gives. Weights from random floats
+ * (the type's quantizer) and, for block-32 types, blocks of random bytes with a sane d
+ * (every code, every fifth-bit pattern); activations from the ISA's own quantizer. */
+static int tile_matches_rows(const type_kernels *k, const quant_type *t, int64_t n, int nrows,
+                             int nact, int raw) {
+    const quant_type *dt = qtype(t->dot_type);
+    from_float_fn from_float = kernels_for(kernels_isa(), dt->id)->from_float;
+    size_t w_stride = qtype_row_bytes(t->id, n), a_stride = qtype_row_bytes(dt->id, n);
+    char *w = malloc(w_stride * nrows), *a = malloc(a_stride * nact);
+    float *x = malloc(n * sizeof(float)), *s = malloc(sizeof(float) * nrows * nact);
+    for (int r = 0; r < nrows; r++) {
+        for (int64_t i = 0; i < n; i++) x[i] = uniform();
+        t->quantize(x, w + r * w_stride, n, NULL);
+        for (size_t b = 0; raw && b < w_stride; b++)
+            if (b % t->block_bytes >= 4) w[r * w_stride + b] = (char)(uniform() * 256); /* keeps d (and m) */
+    }
+    for (int j = 0; j < nact; j++) {
+        for (int64_t i = 0; i < n; i++) x[i] = uniform() * 4;
+        from_float(x, a + j * a_stride, n);
+    }
+    k->vec_dot_tile(n, s, (size_t)nrows, w, w_stride, nrows, a, a_stride, nact);
+    int same = 1;
+    for (int r = 0; r < nrows; r++)
+        for (int j = 0; j < nact; j++) {
+            float row = NAN;
+            k->vec_dot(n, &row, w + r * w_stride, a + j * a_stride);
+            if (memcmp(&row, &s[j * nrows + r], sizeof row) != 0) {
+                if (same)
+                    test_fail_at(__FILE__, __LINE__, "%s n=%lld %dx%d (%d,%d): tile %.9g row %.9g",
+                                 t->name, (long long)n, nrows, nact, r, j, s[j * nrows + r], row);
+                same = 0;
+            }
+        }
+    free(w), free(a), free(x), free(s);
+    return same;
+}
+
+static void check_tiles_match_rows(const char *isa) {
+    REQUIRE(kernels_init(isa, NULL) == 0);
+    int n_tiled = 0;
+    for (int i = 0; qtype_at(i); i++) {
+        const quant_type *t = qtype_at(i);
+        const type_kernels *k = kernels_for(kernels_isa(), t->id);
+        if (!k->vec_dot_tile || !t->quantize) continue;
+        n_tiled++;
+        /* raw bytes: block-32 types whose bytes after the scales are codes only */
+        int raw = t->block == 32 && t->id != QT_FP8_E4M3 && t->id != QT_FP8_E5M2;
+        for (int nrows = 1; nrows <= 9; nrows++)
+            for (int nact = 1; nact <= 9; nact++)
+                CHECK(tile_matches_rows(k, t, 2 * (t->block > 32 ? t->block : 64), nrows, nact, 0));
+        CHECK(tile_matches_rows(k, t, 4096, 5, 3, 0));
+        if (raw) CHECK(tile_matches_rows(k, t, 1024, 6, 4, 1));
+    }
+    CHECK(n_tiled >= 5);
+}
+
+TEST(gemm_tiles_equal_row_kernels_bitwise) {
+    if (cpu_best_isa() == ISA_SCALAR) SKIP("no SIMD ISA on this CPU");
+    check_tiles_match_rows(cpu_best_isa() == ISA_AVX512 ? "avx2" : NULL);
+    kernels_init(NULL, NULL);
+}
+
+TEST(gemm_avx512_tiles_equal_row_kernels_bitwise) {
+    SKIP_WITHOUT_AVX512();
+    check_tiles_match_rows("avx512");
+    kernels_init(NULL, NULL);
+}
+
+/* The sign trick of the AVX2 signed-code kernels (|w| x sign(a, w): Q8_0, IQ4_NL, and the
+ * Q8_0 x8 tile) is wrong for an activation code of -128: -(-128) does not fit in int8. The
+ * Q8_0 activation quantizers give codes in [-127, 127] only: d = amax / 127 bounds finite
+ * codes, and the SIMD ones clamp what inf, NaN or a block so small that 1 / d overflows
+ * would make. Checked on every ISA's from_float, on such blocks as well. */
+static int min_code(from_float_fn from_float, const float *x, int64_t n) {
+    block_q8_0 q[8];
+    from_float(x, q, n);
+    int lo = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (q[i / 32].qs[i % 32] < lo) lo = q[i / 32].qs[i % 32];
+    return lo;
+}
+
+TEST(gemm_every_isa_q8_0_activations_never_minus_128) {
+    for (int isa = ISA_SCALAR; isa < ISA_COUNT; isa++) {
+        if (!kernels_isa_supported((isa_level)isa)) continue;
+        REQUIRE(kernels_init(kernels_isa_name((isa_level)isa), NULL) == 0);
+        from_float_fn from_float = kernels_for(kernels_isa(), QT_Q8_0)->from_float;
+        float x[256];
+        for (int trial = 0; trial < 200; trial++) { /* random, one element at -amax */
+            for (int i = 0; i < 256; i++) x[i] = uniform() * (trial % 7 + 1);
+            x[trial % 256] = -(float)(trial % 7 + 1);
+            CHECK_MSG(min_code(from_float, x, 256) >= -127, "%s: code -128",
+                      kernels_isa_name((isa_level)isa));
+        }
+        for (int i = 0; i < 256; i++) x[i] = -1.0f + 0x1p-24f * (float)i; /* near -amax */
+        CHECK(min_code(from_float, x, 256) >= -127);
+        if (isa == ISA_SCALAR) continue; /* below: inputs the reference leaves unspecified */
+        const float odd[] = {-INFINITY, NAN, -1e-38f, -3e-39f, -1e-45f};
+        for (int k = 0; k < 5; k++) {
+            for (int i = 0; i < 256; i++) x[i] = i % 3 ? odd[k] : 0.0f;
+            CHECK_MSG(min_code(from_float, x, 256) >= -127, "%s: code -128 for %g",
+                      kernels_isa_name((isa_level)isa), odd[k]);
+        }
+    }
+    kernels_init(NULL, NULL);
 }

@@ -6,7 +6,7 @@
  * The integer block sums are exact in both, so the results differ only by the float order:
  * |simd - ref| <= (n / 256 + 16) * FLT_EPSILON * M, where M = sum |d sc q a| + |dmin m a|
  * (each term's magnitude: the two terms of a block may cancel, their rounding does not).
- * Types: Q2_K (with its tile), Q3_K, Q4_K, Q5_K, Q6_K. */
+ * Types: Q2_K, Q4_K, Q5_K, Q6_K (with their tiles), Q3_K. */
 #include <float.h>
 #include <math.h>
 #include <stddef.h>

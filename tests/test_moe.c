@@ -56,7 +56,8 @@ TEST(moe_route_rules) {
     double p[8], z = 0;
     for (int e = 0; e < 8; e++) z += exp(logits[e]);
     for (int e = 0; e < 8; e++) p[e] = exp(logits[e]) / z;
-    moe_route(logits, 8, 3, MOE_GATING_SOFTMAX_RENORM, chosen, w);
+    const moe_rule renorm = {.gating = MOE_GATING_SOFTMAX, .norm = 1, .scale = 1.0f};
+    moe_route(&renorm, logits, NULL, 8, 3, chosen, w);
     CHECK_EQ_INT(chosen[0], 1); /* tie 1 vs 5: the lower index first */
     CHECK_EQ_INT(chosen[1], 5);
     CHECK_EQ_INT(chosen[2], 3);
@@ -64,12 +65,46 @@ TEST(moe_route_rules) {
     CHECK_NEAR(w[0], p[1] / sum, 1e-6);
     CHECK_NEAR(w[2], p[3] / sum, 1e-6);
     CHECK_NEAR(w[0] + w[1] + w[2], 1.0, 1e-6);
-    moe_route(logits, 8, 2, MOE_GATING_SOFTMAX, chosen, w);
+    const moe_rule plain = {.gating = MOE_GATING_SOFTMAX, .scale = 1.0f};
+    moe_route(&plain, logits, NULL, 8, 2, chosen, w);
     CHECK_NEAR(w[0], p[1], 1e-6);
     CHECK_NEAR(w[1], p[5], 1e-6);
-    moe_route(logits, 8, 1, MOE_GATING_SIGMOID, chosen, w);
+    const moe_rule sigmoid = {.gating = MOE_GATING_SIGMOID, .scale = 2.5f};
+    moe_route(&sigmoid, logits, NULL, 8, 1, chosen, w);
     CHECK_EQ_INT(chosen[0], 1);
-    CHECK_NEAR(w[0], 1 / (1 + exp(-2.0)), 1e-6);
+    CHECK_NEAR(w[0], 2.5 / (1 + exp(-2.0)), 1e-6);
+    /* the selection bias moves the choice, not the weight: expert 7 (logit 0) wins */
+    float bias[8] = {0, 0, 0, 0, 0, 0, 0, 1.0f};
+    moe_route(&sigmoid, logits, bias, 8, 1, chosen, w);
+    CHECK_EQ_INT(chosen[0], 7);
+    CHECK_NEAR(w[0], 2.5 * 0.5, 1e-6);
+    /* groups {0,1} {2,3} {4,5} {6,7}, top-2 sums 2.1, 0.5, 2.3, 0: with one group only
+     * experts 4 and 5 compete; with two, 1 and 5 (and 0 before 4) */
+    const moe_rule grouped = {.gating = MOE_GATING_SOFTMAX, .scale = 1.0f, .n_group = 4,
+                              .n_group_used = 1};
+    moe_route(&grouped, logits, NULL, 8, 2, chosen, w);
+    CHECK_EQ_INT(chosen[0], 5);
+    CHECK_EQ_INT(chosen[1], 4);
+    CHECK_NEAR(w[1], p[4], 1e-6);
+    const moe_rule two = {.gating = MOE_GATING_SOFTMAX, .scale = 1.0f, .n_group = 4,
+                          .n_group_used = 2};
+    moe_route(&two, logits, NULL, 8, 3, chosen, w);
+    CHECK_EQ_INT(chosen[2], 4);
+    /* gpt-oss: top-k of the logits, softmax over the k */
+    const moe_rule oai = {.gating = MOE_GATING_SOFTMAX_WEIGHT, .scale = 1.0f};
+    moe_route(&oai, logits, NULL, 8, 3, chosen, w);
+    const double zk = exp(2.0) * 2 + exp(1.5);
+    CHECK_NEAR(w[0], exp(2.0) / zk, 1e-6);
+    CHECK_NEAR(w[2], exp(1.5) / zk, 1e-6);
+}
+
+/* gpt-oss's activation: the clamps bite above 7 (gate) and outside [-7, 7] (up). */
+TEST(moe_swiglu_oai_clamps) {
+    float gate[5] = {0.5f, 9.0f, -3.0f, 7.0f, 2.0f}, up[5] = {1.0f, 2.0f, 0.5f, 20.0f, -30.0f};
+    const double g[5] = {0.5, 7.0, -3.0, 7.0, 2.0}, u[5] = {1.0, 2.0, 0.5, 7.0, -7.0};
+    moe_swiglu_oai(gate, up, 5);
+    for (int i = 0; i < 5; i++)
+        CHECK_NEAR(gate[i], g[i] / (1 + exp(-1.702 * g[i])) * (u[i] + 1), 1e-5 * (1 + fabs(gate[i])));
 }
 
 /* Identical experts and weights summing to 1: the dense model's greedy text, any router. */

@@ -1,12 +1,17 @@
 /* test_speculative.c - speculative decoding is exact: greedy text equals the target's
- * plain greedy text for every draft source and length; the sampling acceptance rule
+ * plain greedy text for every draft source (model file, in-memory low-bit copy, first
+ * layers, n-gram lookup in the context and in a file) and every length 1..8, fixed,
+ * adaptive or chosen by the cost model, on stories260K and on SmolLM2 when present; the
+ * sampling acceptance rule
  * reproduces the target distribution (and visibly fails to without its rejection step);
  * bad drafts and full contexts give clear errors. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "../engine/draft_quant.h"
 #include "../engine/speculative.h"
 #include "../kernels/cpu.h"
+#include "shared_data.h"
 #include "test.h"
 
 #define STORIES "models/stories260K.gguf"
@@ -16,10 +21,11 @@
 static const int prompt_a[] = {1};
 static const int prompt_b[] = {1, 403, 407, 261, 378};
 static const int prompt_c[] = {1, 60, 61, 62, 60, 61, 62, 60, 61};
-static const struct {
+typedef struct {
     const int *ids;
     int n;
-} prompts[] = {{prompt_a, 1}, {prompt_b, 5}, {prompt_c, 9}};
+} prompt_ids;
+static const prompt_ids prompts[] = {{prompt_a, 1}, {prompt_b, 5}, {prompt_c, 9}};
 
 /* Plain greedy decoding: the reference every speculative run must reproduce. */
 static int plain_greedy(const model *m, const int *prompt, int n, int n_ctx, int *out, int n_gen) {
@@ -64,34 +70,43 @@ static int spec_generate(const model *m, const model *dm, const spec_params *p,
     return got;
 }
 
-/* Every prompt and draft length 1..8 (fixed, then adaptive) gives the plain text. */
-static void check_greedy_source(const model *m, const model *dm, spec_params base,
-                                double *acceptance) {
+/* Every prompt and draft length 1..8 (fixed, then adaptive, then the cost model's)
+ * gives the plain text; n_prompts of the prompts above. */
+static void check_greedy_prompts(const model *m, const model *dm, spec_params base,
+                                 const prompt_ids *prompts, size_t n_prompts, int n_gen,
+                                 double *acceptance) {
     const sampler_params greedy = {.temp = 0};
     uint64_t drafted = 0, accepted = 0;
-    for (size_t pi = 0; pi < sizeof prompts / sizeof prompts[0]; pi++) {
+    for (size_t pi = 0; pi < n_prompts; pi++) {
         int want[N_GEN], got[N_GEN + SPEC_MAX_DRAFT];
-        int n_want = plain_greedy(m, prompts[pi].ids, prompts[pi].n, 256, want, N_GEN);
-        REQUIRE(n_want == N_GEN);
-        static const int lengths[] = {1, 2, 3, 4, 6, 8, 0}; /* 0: adaptive within 1..8 */
-        for (int li = 0; li < 7; li++) {
-            const int k = lengths[li];
+        int n_want = plain_greedy(m, prompts[pi].ids, prompts[pi].n, 256, want, n_gen);
+        REQUIRE(n_want == n_gen);
+        for (int li = 1; li <= 10; li++) { /* 9: adaptive within 1..8, 10: cost model */
+            const int k = li <= 8 ? li : 0;
             spec_params p = base;
+            p.policy = li == 10 ? SPEC_COST : SPEC_ADAPT;
             p.n_draft = k ? k : 4;
             p.n_draft_min = k ? k : 1;
             p.n_draft_max = k ? k : 8;
             spec_stats st;
             int n = spec_generate(m, dm, &p, &greedy, prompts[pi].ids, prompts[pi].n, 256, got,
-                                  N_GEN, &st);
-            CHECK_EQ_INT(n, N_GEN);
-            int same = n == N_GEN && !memcmp(got, want, sizeof want);
-            CHECK_MSG(same, "source %d (layers %d, lookup %d), prompt %zu, draft %d: text differs "
-                      "from plain greedy", (int)p.source, p.draft_layers, p.lookup_n, pi, k);
+                                  n_gen, &st);
+            CHECK_EQ_INT(n, n_gen);
+            int same = n == n_gen && !memcmp(got, want, (size_t)n_gen * sizeof(int));
+            CHECK_MSG(same, "source %d (layers %d, lookup %d), prompt %zu, draft %d (policy %d): "
+                      "text differs from plain greedy", (int)p.source, p.draft_layers,
+                      p.lookup_n, pi, k, (int)p.policy);
             CHECK_EQ_INT(st.emitted, st.accepted + st.passes);
             drafted += st.drafted, accepted += st.accepted;
         }
     }
     *acceptance = drafted ? (double)accepted / drafted : 0;
+}
+
+static void check_greedy_source(const model *m, const model *dm, spec_params base,
+                                double *acceptance) {
+    check_greedy_prompts(m, dm, base, prompts, sizeof prompts / sizeof prompts[0], N_GEN,
+                         acceptance);
 }
 
 static model *load_stories(void) {
@@ -153,6 +168,93 @@ TEST(spec_greedy_unrelated_draft_equals_plain) {
     double acc;
     check_greedy_source(m, dm, (spec_params){.source = SPEC_MODEL}, &acc);
     CHECK(acc < 0.5); /* random weights: mostly rejected, and still the same text */
+    model_free(dm);
+    model_free(m);
+}
+
+TEST(spec_greedy_draft_quant_equals_plain) {
+    NEED_SHARED(STORIES);
+    model *m = load_stories();
+    REQUIRE(m);
+    int before[N_GEN], after[N_GEN];
+    REQUIRE(plain_greedy(m, prompt_b, 5, 256, before, N_GEN) == N_GEN);
+    /* q2_k needs rows of 256: stories260K's 64 take the q4_0 fallback */
+    static const char *const types[] = {"q8_0", "q4_0", "q4_1", "q2_k"};
+    for (int i = 0; i < 4; i++) {
+        draft_quant_info info;
+        scarce_error err = {0};
+        model *dm = draft_quant_new(m, types[i], NULL, &info, &err);
+        CHECK_MSG(dm != NULL, "%s: %s", types[i], err.msg);
+        if (!dm) continue;
+        CHECK_EQ_INT(info.n_quantized + info.n_fallback + info.n_shared, info.n_matrices);
+        CHECK(info.bytes > 0 && info.weight_bytes < info.target_bytes && info.seconds >= 0);
+        CHECK(i < 3 ? info.n_quantized > 0 : info.n_fallback > 0 && !strcmp(info.fallback, "q4_0"));
+        double acc;
+        check_greedy_source(m, dm, (spec_params){.source = SPEC_QUANT}, &acc);
+        if (i == 0) CHECK_MSG(acc > 0.7, "a q8_0 copy was accepted only %.2f", acc);
+        draft_quant_free(dm);
+    }
+    /* the target kept everything the copies shared */
+    CHECK(plain_greedy(m, prompt_b, 5, 256, after, N_GEN) == N_GEN &&
+          !memcmp(before, after, sizeof before));
+    draft_quant_info info;
+    scarce_error err = {0};
+    CHECK(!draft_quant_new(m, "q9_9", NULL, &info, &err) && strstr(err.msg, "q9_9"));
+    CHECK(!draft_quant_new(m, "q8_k", NULL, &info, &err)); /* an activation type */
+    model_free(m);
+}
+
+TEST(spec_greedy_lookup_file_equals_plain_and_is_used) {
+    NEED_SHARED(STORIES);
+    model *m = load_stories();
+    REQUIRE(m);
+    /* the file holds the plain continuation of prompt_b: drafts from it are right */
+    int file[5 + N_GEN];
+    memcpy(file, prompt_b, sizeof prompt_b);
+    REQUIRE(plain_greedy(m, prompt_b, 5, 256, file + 5, N_GEN) == N_GEN);
+    spec_params p = {.source = SPEC_LOOKUP, .lookup_n = 4, .lookup_min = 2,
+                     .lookup_file = file, .n_lookup_file = 5 + N_GEN};
+    double acc;
+    check_greedy_source(m, NULL, p, &acc);
+    const sampler_params greedy = {.temp = 0};
+    int got[N_GEN + SPEC_MAX_DRAFT];
+    spec_stats with, without;
+    p.n_draft = p.n_draft_min = p.n_draft_max = 4;
+    CHECK_EQ_INT(spec_generate(m, NULL, &p, &greedy, prompt_b, 5, 256, got, N_GEN, &with), N_GEN);
+    p.lookup_file = NULL, p.n_lookup_file = 0;
+    CHECK_EQ_INT(spec_generate(m, NULL, &p, &greedy, prompt_b, 5, 256, got, N_GEN, &without),
+                 N_GEN);
+    CHECK_MSG(with.accepted >= N_GEN / 2 && with.accepted > without.accepted,
+              "accepted %llu with the file, %llu without", (unsigned long long)with.accepted,
+              (unsigned long long)without.accepted);
+    model_free(m);
+}
+
+/* SmolLM2-135M (when fetched): every source, lengths 1..8 and both policies, one prompt
+ * with a repeated phrase (so lookup finds n-grams) */
+TEST(spec_greedy_smollm2_every_source_equals_plain) {
+    const char *path = real_model_path("SmolLM2-135M-Instruct.Q4_1.gguf");
+    if (!path) SKIP("needs SmolLM2-135M-Instruct.Q4_1.gguf in models/ or $SCARCE_MODELS");
+    static const int ids[] = {504, 2365, 6354, 30, 504, 2365, 6354, 30, 504};
+    static const prompt_ids smol_prompt[] = {{ids, 9}};
+    scarce_error err = {0};
+    kernels_init(NULL, NULL);
+    model *m = model_load(path, NULL, &err), *dm = model_load(path, NULL, &err);
+    REQUIRE(m && dm);
+    draft_quant_info info;
+    model *copy = draft_quant_new(m, "q4_0", NULL, &info, &err);
+    REQUIRE(copy);
+    CHECK(info.n_quantized > 0 && info.weight_bytes < info.target_bytes);
+    double acc;
+    const int n_gen = 8;
+    check_greedy_prompts(m, dm, (spec_params){.source = SPEC_MODEL}, smol_prompt, 1, n_gen, &acc);
+    CHECK_NEAR(acc, 1.0, 0); /* the file drafting for itself */
+    check_greedy_prompts(m, copy, (spec_params){.source = SPEC_QUANT}, smol_prompt, 1, n_gen, &acc);
+    check_greedy_prompts(m, NULL, (spec_params){.source = SPEC_LAYERS, .draft_layers = 10},
+                         smol_prompt, 1, n_gen, &acc);
+    check_greedy_prompts(m, NULL, (spec_params){.source = SPEC_LOOKUP, .lookup_n = 3},
+                         smol_prompt, 1, n_gen, &acc);
+    draft_quant_free(copy);
     model_free(dm);
     model_free(m);
 }
@@ -290,6 +392,10 @@ TEST(spec_cli_vocabulary_mismatch_and_overflow_fail_cleanly) {
     check_one_line_error("-c 3 -p \"Once upon a time there was\" --lookup 2", 1, "context");
     check_one_line_error("--lookup 2 --draft-layers 1", 2, "exactly one");
     check_one_line_error("--draft-layers 99", 1, "layers");
+    check_one_line_error("--draft-quant q9_9", 1, "q9_9");
+    check_one_line_error("--lookup-file /nonexistent/notes.txt", 1, "/nonexistent/notes.txt");
+    check_one_line_error("--lookup 2 --draft-policy fast", 2, "--draft-policy");
+    check_one_line_error("--draft-quant q4_0 --lookup 2", 2, "exactly one");
 }
 
 TEST(spec_cli_greedy_text_equals_plain) {
@@ -304,5 +410,29 @@ TEST(spec_cli_greedy_text_equals_plain) {
     CHECK_MSG(!strcmp(plain, spec), "plain:\n%s\nspeculative:\n%s", plain, spec);
     CHECK(strstr(err, "spec    1:") && strstr(err, "accepted"));
     CHECK(!strchr(err, '\033')); /* stderr is a pipe: no colour codes */
-    free(plain), free(spec), free(err);
+    free(spec), free(err);
+    /* the in-memory copy and lookup in a file, through the command line */
+    char file[512], args[3][700], cmd2[3200];
+    snprintf(file, sizeof file, "%s/lookup.txt", test_tmpdir());
+    FILE *f = fopen(file, "w");
+    REQUIRE(f);
+    fputs("Once upon a time, there was a little girl named Lily.\n", f);
+    fclose(f);
+    snprintf(args[0], sizeof args[0], "--draft-quant q4_0 --json");
+    snprintf(args[1], sizeof args[1], "--lookup 3 --lookup-file %s --draft 6", file);
+    snprintf(args[2], sizeof args[2], "--draft-quant q8_0 --draft-policy adapt --draft 3");
+    for (int i = 0; i < 3; i++) {
+        snprintf(cmd2, sizeof cmd2, "%s run -m %s -t 1 --temp 0 -n 48 -p \"Once upon a time\" %s",
+                 scarce_bin(), shared_path(STORIES), args[i]);
+        spec = err = NULL;
+        CHECK_EQ_INT(run_cmd(cmd2, &spec, &err), 0);
+        REQUIRE(spec && err);
+        /* --json puts the text on stderr and the summary on stdout */
+        const char *text = i == 0 ? err : spec;
+        CHECK_MSG(!strncmp(text, plain, strlen(plain)), "%s:\n%s\nplain:\n%s", args[i], text, plain);
+        if (i == 0) CHECK(strstr(spec, "\"draft_quant\"") && strstr(spec, "\"cost_model\""));
+        if (i == 1) CHECK(strstr(err, "lookup:") && strstr(err, "lookup.txt"));
+        free(spec), free(err);
+    }
+    free(plain);
 }

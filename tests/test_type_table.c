@@ -110,7 +110,7 @@ static void kernel_problems(const quant_type *t, const type_kernels *k, const ty
         problem(p, t->name, "dot kernels on a format that holds no matrices");
     if (k->vec_dot_tile && !k->vec_dot) problem(p, t->name, "tile without a row dot");
     if (k->packed_tile && !k->packed_layout) problem(p, t->name, "packed tile without a layout");
-    if (k->gemm_i8x8 && !k->packed_tile)
+    if (k->gemm_i8x8 && !k->packed_tile && !k->to_q8_0)
         problem(p, t->name, "GEMM_I8X8 without a packed tile to run the panels");
     if (k->packed_layout) layout_problems(k->packed_layout, t, p);
 }

@@ -11,7 +11,7 @@
 #include "../engine/forward.h"
 #include "../engine/machine.h"
 #include "../engine/moe.h"
-#include "../engine/speculative.h"
+#include "bench_spec.h"
 #include "cli.h"
 #include "kernel_setup.h"
 #include "report.h"
@@ -30,16 +30,14 @@ static void usage(FILE *out) {
             "  -o FORMAT    md (default), csv or json\n"
             "  --svg FILE   also draw the roofline: every row against the memory and compute\n"
             "               roofs of this machine (docs/bandwidth.md)\n"
-            "  --draft N    also time speculative decoding of the tgN tokens (greedy, N drafted\n"
-            "               per target pass, adaptive 1..N) against plain decoding, with one of:\n"
-            "  -md FILE     draft model;  --lookup N  n-gram lookup;  --draft-layers L  self-draft\n"
             "Token ids are random (no tokenizer; --draft starts from 8 of them).\n"
             "GB/s = (weight + KV bytes/token) x tok/s;\n"
             "%% of peak needs scarce membw to have run once.\n");
+    bench_spec_usage(out);
 }
 
 /* splitmix64: reproducible random token ids */
-static uint64_t next_random(uint64_t *state) {
+uint64_t bench_next_random(uint64_t *state) {
     uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
@@ -99,7 +97,7 @@ int bench_model(const char *path, int n_threads, int n_prompt, int n_gen, int re
         return -1;
     }
     uint64_t seed = 1234;
-    for (int i = 0; i < n_max; i++) ids[i] = (int)(next_random(&seed) % (uint64_t)m->cfg.n_vocab);
+    for (int i = 0; i < n_max; i++) ids[i] = (int)(bench_next_random(&seed) % (uint64_t)m->cfg.n_vocab);
     const int tests[2][2] = {{n_prompt, 1}, {n_gen, 0}};
     for (int t = 0; t < 2; t++) {
         if (tests[t][0] <= 0) continue;
@@ -126,88 +124,9 @@ done:
     return rc;
 }
 
-/* ---- speculative decoding (--draft) ----------------------------------------------------- */
-
-typedef struct {
-    spec_params p;
-    spec_summary sum;   /* source, param, n_draft */
-    const char *draft_path;
-    model *draft;       /* SPEC_MODEL */
-} bench_spec;
-
-/* Plain vs speculative decoding of n_gen greedy tokens after 8 random ids (spec_bench),
- * added to the tgN row. */
-static int bench_spec_row(const char *path, int n_threads, int n_gen, const bench_spec *bs,
-                          bench_row *row, scarce_error *err) {
-    const model_options opts = kernel_setup_options(n_threads);
-    model *m = model_load(path, &opts, err);
-    if (!m) return -1;
-    int prompt[8], rc = -1;
-    uint64_t seed = 1234;
-    for (int i = 0; i < 8; i++) prompt[i] = (int)(next_random(&seed) % (uint64_t)m->cfg.n_vocab);
-    if (bs->draft && spec_check_vocab(m, bs->draft, err)) goto done;
-    if (bs->draft && model_set_threads(bs->draft, n_threads, err)) goto done;
-    const sampler_params greedy = {.temp = 0, .top_p = 1, .seed = 1};
-    spec_bench_result r;
-    if (spec_bench(m, bs->draft, &bs->p, &greedy, prompt, 8, n_gen, 8 + n_gen, &r, err)) goto done;
-    row->has_spec = 1;
-    row->spec = bs->sum;
-    row->spec.stats = r.stats;
-    row->spec.tok_s_plain = r.tok_s_plain, row->spec.tok_s_spec = r.tok_s_spec;
-    rc = 0;
-done:
-    model_free(m);
-    return rc;
-}
-
-/* -md / --lookup / --draft-layers / --draft: 1 consumed, 0 not ours, -1 error printed */
-static int parse_spec(int argc, char **argv, int *i, bench_spec *bs, int *n_sources) {
-    const char *f = argv[*i], *v;
-    if (strcmp(f, "-md") && strcmp(f, "--lookup") && strcmp(f, "--draft-layers") &&
-        strcmp(f, "--draft"))
-        return 0;
-    if (!(v = cli_value("bench", argc, argv, i))) return -1;
-    long n;
-    if (!strcmp(f, "-md")) {
-        bs->draft_path = v, bs->p.source = SPEC_MODEL, bs->sum.source = "model", bs->sum.draft = v;
-        return ++*n_sources, 1;
-    }
-    if (cli_int("bench", f, v, 1, !strcmp(f, "--draft") ? SPEC_MAX_DRAFT : 1 << 20, &n)) return -1;
-    if (!strcmp(f, "--draft")) bs->p.n_draft = bs->p.n_draft_max = bs->sum.n_draft = (int)n;
-    else if (!strcmp(f, "--lookup"))
-        bs->p.source = SPEC_LOOKUP, bs->p.lookup_n = (int)n, bs->sum.source = "lookup";
-    else
-        bs->p.source = SPEC_LAYERS, bs->p.draft_layers = (int)n, bs->sum.source = "layers";
-    if (strcmp(f, "--draft")) bs->sum.param = n, ++*n_sources;
-    return 1;
-}
-
-static const char *base_name(const char *path) {
+const char *path_base_name(const char *path) {
     const char *slash = strrchr(path, '/');
     return slash ? slash + 1 : path;
-}
-
-static double accept_rate(const spec_stats *st) {
-    return st->drafted ? (double)st->accepted / st->drafted : NAN;
-}
-
-/* md: a second table, one line per row that ran --draft */
-static void print_spec_md(const bench_row *rows, int n) {
-    printf("\n| model | threads | draft | n_draft | plain t/s | speculative t/s | accepted | "
-           "tokens/pass | speed-up |\n|---|---:|---|---:|---:|---:|---:|---:|---:|\n");
-    for (int i = 0; i < n; i++) {
-        const bench_row *r = &rows[i];
-        if (!r->has_spec) continue;
-        const spec_stats *st = &r->spec.stats;
-        char src[300], acc[32] = "-";
-        if (st->drafted) snprintf(acc, sizeof acc, "%.1f%%", 100 * accept_rate(st));
-        if (r->spec.draft) snprintf(src, sizeof src, "model %s", base_name(r->spec.draft));
-        else snprintf(src, sizeof src, "%s %ld", r->spec.source, r->spec.param);
-        printf("| %s | %d | %s | %d | %.2f | %.2f | %s | %.2f | %.2fx |\n", base_name(r->model),
-               r->threads, src, r->spec.n_draft, r->spec.tok_s_plain, r->spec.tok_s_spec, acc,
-               st->passes ? (double)st->emitted / st->passes : 0.0,
-               r->spec.tok_s_spec / r->spec.tok_s_plain);
-    }
 }
 
 /* "fits in LLC", "42%" or "-": the % of peak column of one row */
@@ -226,6 +145,7 @@ static void print_rows_md(const bench_row *rows, int n) {
            any_moe ? " MoE active/total MB |" : "", any_moe ? "---:|" : "");
     for (int i = 0; i < n; i++) {
         const bench_row *r = &rows[i];
+        if (r->spec_extra) continue; /* the same tgN row with another draft */
         char pct[48], moe[64] = "";
         pct_cell(r, pct, sizeof pct);
         if (any_moe && r->active_bytes_per_token > 0)
@@ -233,10 +153,10 @@ static void print_rows_md(const bench_row *rows, int n) {
                      r->total_weight_bytes / 1e6);
         else if (any_moe) snprintf(moe, sizeof moe, " - |");
         printf("| %s | %s | %.2f MiB | %d | %s | %.2f ± %.2f | %.3f |%s %.2f | %s |\n",
-               base_name(r->model), r->type, r->model_bytes / 1048576.0, r->threads, r->test,
+               path_base_name(r->model), r->type, r->model_bytes / 1048576.0, r->threads, r->test,
                r->tok_s, r->tok_s_sd, r->weight_bytes_per_token / 1e6, moe, r->gb_s, pct);
     }
-    if (any_spec) print_spec_md(rows, n);
+    if (any_spec) bench_spec_print_md(rows, n);
 }
 
 /* One line per row; the MoE and speculative columns stay empty where they do not apply. */
@@ -244,7 +164,8 @@ static void print_rows_csv(const bench_row *rows, int n) {
     printf("model,type,size_bytes,threads,test,tok_s,tok_s_sd,weight_bytes_per_token,"
            "kv_bytes_per_token,gb_s,pct_of_peak,moe_active_bytes_per_token,"
            "moe_total_weight_bytes,spec_source,spec_param,spec_n_draft,spec_plain_tok_s,"
-           "spec_tok_s,spec_acceptance_rate,spec_speedup\n");
+           "spec_tok_s,spec_acceptance_rate,spec_speedup,spec_policy,spec_expected_speedup,"
+           "verify_k1,verify_k2,verify_k4,verify_k8\n");
     for (int i = 0; i < n; i++) {
         const bench_row *r = &rows[i];
         char pct[48];
@@ -258,12 +179,16 @@ static void print_rows_csv(const bench_row *rows, int n) {
         else printf(",,");
         if (r->has_spec) {
             const spec_summary *sp = &r->spec;
-            printf("%s,%ld,%d,%.3f,%.3f,", sp->draft ? sp->draft : sp->source, sp->param,
-                   sp->n_draft, sp->tok_s_plain, sp->tok_s_spec);
-            if (sp->stats.drafted) printf("%.4f", accept_rate(&sp->stats));
-            printf(",%.4f\n", sp->tok_s_spec / sp->tok_s_plain);
+            if (!strcmp(sp->source, "quant")) printf("quant:%s,", sp->draft);
+            else printf("%s,", sp->draft ? sp->draft : sp->source);
+            printf("%ld,%d,%.3f,%.3f,", sp->param, sp->n_draft, sp->tok_s_plain, sp->tok_s_spec);
+            if (sp->stats.drafted) printf("%.4f", (double)sp->stats.accepted / sp->stats.drafted);
+            printf(",%.4f,%s,%.4f", sp->tok_s_spec / sp->tok_s_plain, sp->policy,
+                   sp->stats.cost.last.best_speedup);
+            for (int j = 0; j < 4; j++) printf(",%.4f", r->verify_cost[j]);
+            printf("\n");
         } else {
-            printf(",,,,,,\n");
+            printf(",,,,,,,,,,,,\n");
         }
     }
 }
@@ -291,7 +216,11 @@ static void print_rows_json(const bench_row *rows, int n) {
             json_num(stdout, r->active_bytes_per_token);
             printf(", \"moe_total_weight_bytes\": "), json_num(stdout, r->total_weight_bytes);
         }
-        if (r->has_spec) printf(", "), report_spec_json(stdout, &r->spec);
+        if (r->has_spec) {
+            printf(", \"verify_over_decode\": [");
+            for (int j = 0; j < 4; j++) printf(j ? ", " : ""), json_num(stdout, r->verify_cost[j]);
+            printf("], "), report_spec_json(stdout, &r->spec);
+        }
         printf(", \"kernels\": "), kernel_config_json(stdout, &r->kernels);
         printf("}");
     }
@@ -323,15 +252,13 @@ int cmd_bench(int argc, char **argv) {
     char *model_list = NULL, *thread_list = threads_default;
     const char *format = "md", *svg_path = NULL;
     long n_prompt = 128, n_gen = 64, reps = 5;
-    bench_spec bs = {.p = {.n_draft = 5, .n_draft_min = 1, .n_draft_max = 5},
-                     .sum = {.n_draft = 5, .tok_s_plain = NAN, .tok_s_spec = NAN}};
-    int n_sources = 0, want_spec = 0;
+    bench_spec bs = {0};
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v;
         if (!strcmp(f, "-h") || !strcmp(f, "--help")) return usage(stdout), EXIT_OK;
-        const int sp = parse_spec(argc, argv, &i, &bs, &n_sources);
+        const int sp = bench_spec_parse(argc, argv, &i, &bs);
         if (sp < 0) return EXIT_USAGE;
-        if (sp > 0) { want_spec = 1; continue; }
+        if (sp > 0) continue;
         if (!(v = cli_value("bench", argc, argv, &i))) return EXIT_USAGE;
         if (!strcmp(f, "-m")) model_list = argv[i];
         else if (!strcmp(f, "-t")) thread_list = argv[i];
@@ -347,11 +274,8 @@ int cmd_bench(int argc, char **argv) {
     if (!print_rows)
         return cli_error("bench", EXIT_USAGE, "-o expects md, csv or json, got '%s'", format);
     if (!n_prompt && !n_gen) return cli_error("bench", EXIT_USAGE, "-p 0 and -n 0: nothing to run");
-    if (want_spec && n_sources != 1)
-        return cli_error("bench", EXIT_USAGE,
-                         "--draft needs exactly one of -md, --lookup, --draft-layers");
-    if (want_spec && !n_gen)
-        return cli_error("bench", EXIT_USAGE, "--draft times the tgN test, and -n is 0");
+    const int spec_rc = bench_spec_check(&bs, n_gen);
+    if (spec_rc) return spec_rc;
     const int n_models = split_list(model_list, models, MAX_LIST);
     const int n_threads = split_list(thread_list, thread_items, MAX_LIST);
     int threads[MAX_LIST];
@@ -360,15 +284,12 @@ int cmd_bench(int argc, char **argv) {
         if (cli_int("bench", "-t", thread_items[t], 1, 1024, &v)) return EXIT_USAGE;
         threads[t] = (int)v;
     }
-    bench_row *rows = calloc((size_t)(2 * n_models * n_threads), sizeof *rows);
+    /* ppN, tgN and a copy of tgN for each further draft */
+    const int per_run = 2 + (bs.n_drafts > 1 ? bs.n_drafts - 1 : 0);
+    bench_row *rows = calloc((size_t)(per_run * n_models * n_threads), sizeof *rows);
     if (!rows) return cli_error("bench", EXIT_RUNTIME, "out of memory");
     int n_rows = 0, rc = EXIT_OK;
     scarce_error err = {0};
-    const model_options draft_opts = kernel_setup_options(threads[0]);
-    if (bs.draft_path && !(bs.draft = model_load(bs.draft_path, &draft_opts, &err))) {
-        free(rows);
-        return cli_error("bench", EXIT_RUNTIME, "%s", err.msg);
-    }
     for (int mi = 0; mi < n_models && rc == EXIT_OK; mi++)
         for (int t = 0; t < n_threads; t++) {
             int added;
@@ -378,16 +299,16 @@ int cmd_bench(int argc, char **argv) {
                 break;
             }
             n_rows += added;
-            if (want_spec && bench_spec_row(models[mi], threads[t], (int)n_gen, &bs,
-                                            &rows[n_rows - 1], &err)) {
+            if (bs.want && bench_spec_rows(models[mi], threads[t], (int)n_gen, &bs,
+                                           &rows[n_rows - 1], &err)) {
                 rc = cli_error("bench", EXIT_RUNTIME, "%s --draft: %s", models[mi], err.msg);
                 break;
             }
+            if (bs.want) n_rows += bs.n_drafts - 1;
         }
     if (rc == EXIT_OK) print_rows(rows, n_rows);
     if (rc == EXIT_OK && svg_path && roofline_write_bench(svg_path, rows, n_rows, &err))
         rc = cli_error("bench", EXIT_RUNTIME, "%s", err.msg);
-    model_free(bs.draft);
     free(rows);
     return rc;
 }

@@ -14,17 +14,7 @@
 #include "../engine/gguf.h"
 #include "../quant/types.h"
 #include "cli.h"
-
-#define CMD "mkmodel"
-
-typedef struct {
-    const char *out, *vocab, *type_name, *arch_name;
-    const arch_desc *arch;
-    long n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx, n_expert, n_expert_used, seed;
-    long head_dim, n_rot, swa; /* 0 = n_embd / n_head, head_dim, none */
-    long rope_base, rope_freqs, longrope, random_norms; /* the last three: 0/1 */
-    double attn_softcap, final_softcap;                 /* written when > 0 */
-} mk_args;
+#include "mkmodel.h"
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -40,7 +30,10 @@ static void usage(FILE *out) {
             "  rope.dimension_count; --swa: attention.sliding_window (gemma3); --rope-freqs 1:\n"
             "  a Llama 3.1-style rope_freqs.weight; --longrope 1: Phi-3 rope_factors_long/short\n"
             "  (original context --ctx / 32); --random-norms 1: norms 1 + N(0, 0.1);\n"
-            "  --attn-softcap, --final-softcap: gemma2's soft-capping keys.\n");
+            "  --attn-softcap, --final-softcap: gemma2's soft-capping keys; --yarn F: YaRN\n"
+            "  rope scaling by F over an original context of --ctx / F (--yarn-log-mul M:\n"
+            "  DeepSeek's mscale_all_dim).\n");
+    mk_moe_usage(out);
     char names[256];
     arch_names(names, sizeof names);
     fprintf(out, "  architectures: %s\n", names);
@@ -87,23 +80,7 @@ static void fill_normal(rng *r, float *x, int64_t n, float std) {
 
 /* ---- the tensor list ---------------------------------------------------------------------- */
 
-typedef struct {
-    char name[64];
-    uint32_t type;
-    int n_dims;
-    int64_t ne[3];
-    int is_norm; /* all ones (or 1 + noise with --random-norms) */
-    int is_rope_freqs; /* Llama 3.1 frequency factors */
-    float longrope;    /* > 0: Phi-3 style factors 1 + longrope * i */
-} mk_tensor;
-
-typedef struct {
-    mk_tensor *t;
-    int n, cap;
-} tensor_list;
-
-static int add(tensor_list *l, const char *name, int n_dims, int64_t ne0, int64_t ne1,
-               int64_t ne2) {
+int mk_add(tensor_list *l, const char *name, int n_dims, int64_t ne0, int64_t ne1, int64_t ne2) {
     if (l->n == l->cap) {
         l->cap = l->cap ? 2 * l->cap : 64;
         mk_tensor *p = realloc(l->t, l->cap * sizeof *p);
@@ -126,7 +103,8 @@ static int attention_tensors(const mk_args *a, long i, tensor_list *l) {
     const int64_t q_dim = a->n_head * a->head_dim, kv_dim = a->n_head_kv * a->head_dim;
     char nm[64];
     int rc = 0;
-#define T(suffix, nd, x, y) (snprintf(nm, sizeof nm, "blk.%ld." suffix, i), rc |= add(l, nm, nd, x, y, 1))
+#define T(suffix, nd, x, y) (snprintf(nm, sizeof nm, "blk.%ld." suffix, i), rc |= mk_add(l, nm, nd, x, y, 1))
+    if (flags & ARCH_MLA) return mk_mla_tensors(a, i, l);
     T("attn_norm.weight", 1, a->n_embd, 1);
     if (flags & ARCH_FUSED_QKV) {
         T("attn_qkv.weight", 2, a->n_embd, q_dim + 2 * kv_dim);
@@ -140,12 +118,16 @@ static int attention_tensors(const mk_args *a, long i, tensor_list *l) {
         T("attn_k.bias", 1, kv_dim, 1), l->t[l->n - 1].is_norm = 0;
         T("attn_v.bias", 1, kv_dim, 1), l->t[l->n - 1].is_norm = 0;
     }
-    if (flags & ARCH_QK_NORM) {
-        T("attn_q_norm.weight", 1, a->head_dim, 1);
-        T("attn_k_norm.weight", 1, a->head_dim, 1);
+    if (flags & ARCH_QK_NORM) { /* per head, or over all heads (OLMoE) */
+        T("attn_q_norm.weight", 1, flags & ARCH_QK_NORM_FULL ? q_dim : a->head_dim, 1);
+        T("attn_k_norm.weight", 1, flags & ARCH_QK_NORM_FULL ? kv_dim : a->head_dim, 1);
     }
     T("attn_output.weight", 2, q_dim, a->n_embd);
     if (flags & ARCH_POST_NORMS) T("post_attention_norm.weight", 1, a->n_embd, 1);
+    if (flags & ARCH_SINKS) { /* gpt-oss: random sinks and output bias */
+        T("attn_sinks.weight", 1, a->n_head, 1), l->t[l->n - 1].is_norm = 0;
+        T("attn_output.bias", 1, a->n_embd, 1), l->t[l->n - 1].is_norm = 0;
+    }
 #undef T
     return rc;
 }
@@ -154,13 +136,13 @@ static int attention_tensors(const mk_args *a, long i, tensor_list *l) {
 static int ffn_tensors(const mk_args *a, long i, tensor_list *l) {
     char nm[64];
     int rc = 0;
-#define T(suffix, nd, x, y, z) (snprintf(nm, sizeof nm, "blk.%ld." suffix, i), rc |= add(l, nm, nd, x, y, z))
-    T("ffn_norm.weight", 1, a->n_embd, 1, 1);
-    if (a->n_expert > 0) {
-        T("ffn_gate_inp.weight", 2, a->n_embd, a->n_expert, 1);
-        T("ffn_gate_exps.weight", 3, a->n_embd, a->n_ff, a->n_expert);
-        T("ffn_up_exps.weight", 3, a->n_embd, a->n_ff, a->n_expert);
-        T("ffn_down_exps.weight", 3, a->n_ff, a->n_embd, a->n_expert);
+#define T(suffix, nd, x, y, z) (snprintf(nm, sizeof nm, "blk.%ld." suffix, i), rc |= mk_add(l, nm, nd, x, y, z))
+    if (a->arch->flags & ARCH_SINKS) /* gpt-oss's name for the FFN's input norm */
+        T("post_attention_norm.weight", 1, a->n_embd, 1, 1);
+    else
+        T("ffn_norm.weight", 1, a->n_embd, 1, 1);
+    if (a->n_expert > 0 && i >= a->n_dense_lead) {
+        rc |= mk_moe_ffn_tensors(a, i, l);
     } else if (a->arch->flags & ARCH_FUSED_UP) {
         T("ffn_up.weight", 2, a->n_embd, 2 * a->n_ff, 1);
         T("ffn_down.weight", 2, a->n_ff, a->n_embd, 1);
@@ -176,17 +158,17 @@ static int ffn_tensors(const mk_args *a, long i, tensor_list *l) {
 
 /* llama.cpp's tensor names and GGUF shapes (ne[0] = row length = input features). */
 static int build_tensors(const mk_args *a, int64_t n_vocab, tensor_list *l) {
-    int rc = add(l, "token_embd.weight", 2, a->n_embd, n_vocab, 1);
-    rc |= add(l, "output_norm.weight", 1, a->n_embd, 1, 1);
-    if (!(a->arch->flags & ARCH_TIED_OUTPUT)) rc |= add(l, "output.weight", 2, a->n_embd, n_vocab, 1);
+    int rc = mk_add(l, "token_embd.weight", 2, a->n_embd, n_vocab, 1);
+    rc |= mk_add(l, "output_norm.weight", 1, a->n_embd, 1, 1);
+    if (!(a->arch->flags & ARCH_TIED_OUTPUT)) rc |= mk_add(l, "output.weight", 2, a->n_embd, n_vocab, 1);
     if (!rc && a->rope_freqs) {
-        rc |= add(l, "rope_freqs.weight", 1, a->n_rot / 2, 1, 1);
+        rc |= mk_add(l, "rope_freqs.weight", 1, a->n_rot / 2, 1, 1);
         if (!rc) l->t[l->n - 1].is_norm = 0, l->t[l->n - 1].is_rope_freqs = 1;
     }
     if (!rc && a->longrope) { /* Phi-3: factors for contexts past the original, and within */
-        rc |= add(l, "rope_factors_long.weight", 1, a->n_rot / 2, 1, 1);
+        rc |= mk_add(l, "rope_factors_long.weight", 1, a->n_rot / 2, 1, 1);
         if (!rc) l->t[l->n - 1].is_norm = 0, l->t[l->n - 1].longrope = 0.5f;
-        rc |= add(l, "rope_factors_short.weight", 1, a->n_rot / 2, 1, 1);
+        rc |= mk_add(l, "rope_factors_short.weight", 1, a->n_rot / 2, 1, 1);
         if (!rc) l->t[l->n - 1].is_norm = 0, l->t[l->n - 1].longrope = 0.05f;
     }
     for (long i = 0; i < a->n_layer && !rc; i++)
@@ -199,7 +181,7 @@ static int build_tensors(const mk_args *a, int64_t n_vocab, tensor_list *l) {
 static void assign_types(tensor_list *l, const quant_type *qt) {
     for (int i = 0; i < l->n; i++) {
         mk_tensor *t = &l->t[i];
-        if (t->n_dims == 1 || strstr(t->name, "ffn_gate_inp")) continue;
+        if (t->n_dims == 1 || strstr(t->name, "ffn_gate_inp") || strstr(t->name, ".bias")) continue;
         if (t->ne[0] % qt->block == 0) {
             t->type = qt->id;
         } else {
@@ -212,13 +194,13 @@ static void assign_types(tensor_list *l, const quant_type *qt) {
 
 /* ---- metadata ----------------------------------------------------------------------------- */
 
-static void arch_u32(gguf_writer *w, const mk_args *a, const char *suffix, long v) {
+void arch_u32(gguf_writer *w, const mk_args *a, const char *suffix, long v) {
     char key[128];
     snprintf(key, sizeof key, "%s.%s", a->arch->name, suffix);
     gguf_writer_set_u32(w, key, (uint32_t)v);
 }
 
-static void arch_f32(gguf_writer *w, const mk_args *a, const char *suffix, float v) {
+void arch_f32(gguf_writer *w, const mk_args *a, const char *suffix, float v) {
     char key[128];
     snprintf(key, sizeof key, "%s.%s", a->arch->name, suffix);
     gguf_writer_set_f32(w, key, v);
@@ -237,8 +219,16 @@ static void set_keys(gguf_writer *w, const mk_args *a, const quant_type *qt) {
     arch_u32(w, a, "block_count", a->n_layer);
     arch_u32(w, a, "feed_forward_length", a->n_ff);
     arch_u32(w, a, "attention.head_count", a->n_head);
-    arch_u32(w, a, "attention.head_count_kv", a->n_head_kv);
-    if (a->head_dim != a->n_embd / a->n_head || (a->arch->flags & ARCH_QK_NORM)) {
+    /* latent attention is one shared key/value head for llama.cpp (its converter writes 1) */
+    arch_u32(w, a, "attention.head_count_kv", a->arch->flags & ARCH_MLA ? 1 : a->n_head_kv);
+    if (a->arch->flags & ARCH_MLA) { /* the cached latent's widths, then the heads' */
+        arch_u32(w, a, "attention.key_length", a->kv_lora_rank + a->n_rot);
+        arch_u32(w, a, "attention.value_length", a->kv_lora_rank);
+        arch_u32(w, a, "attention.key_length_mla", a->head_dim);
+        arch_u32(w, a, "attention.value_length_mla", a->v_head_dim);
+        arch_u32(w, a, "attention.q_lora_rank", a->q_lora_rank);
+        arch_u32(w, a, "attention.kv_lora_rank", a->kv_lora_rank);
+    } else if (a->head_dim != a->n_embd / a->n_head || (a->arch->flags & ARCH_QK_NORM)) {
         arch_u32(w, a, "attention.key_length", a->head_dim); /* as the Qwen3/Gemma converters */
         arch_u32(w, a, "attention.value_length", a->head_dim);
     }
@@ -248,6 +238,16 @@ static void set_keys(gguf_writer *w, const mk_args *a, const quant_type *qt) {
     if (a->swa) arch_u32(w, a, "attention.sliding_window", a->swa);
     if (a->attn_softcap > 0) arch_f32(w, a, "attn_logit_softcapping", (float)a->attn_softcap);
     if (a->final_softcap > 0) arch_f32(w, a, "final_logit_softcapping", (float)a->final_softcap);
+    if (a->yarn > 1) { /* YaRN over an original context of --ctx / factor */
+        char key[128];
+        snprintf(key, sizeof key, "%s.rope.scaling.type", a->arch->name);
+        gguf_writer_set_str(w, key, "yarn");
+        arch_f32(w, a, "rope.scaling.factor", (float)a->yarn);
+        const long orig = (long)(a->n_ctx / a->yarn);
+        arch_u32(w, a, "rope.scaling.original_context_length", orig > 0 ? orig : 1);
+        if (a->yarn_log_mul > 0) /* the DeepSeek converter stores 0.1 mscale_all_dim */
+            arch_f32(w, a, "rope.scaling.yarn_log_multiplier", (float)(0.1 * a->yarn_log_mul));
+    }
     if (a->longrope) { /* Phi-3 128k: trained on 1/32 of the context, attention rescaled */
         const long orig = a->n_ctx / 32 > 0 ? a->n_ctx / 32 : 1;
         arch_u32(w, a, "rope.scaling.original_context_length", orig);
@@ -257,6 +257,7 @@ static void set_keys(gguf_writer *w, const mk_args *a, const quant_type *qt) {
     if (a->n_expert > 0) {
         arch_u32(w, a, "expert_count", a->n_expert);
         arch_u32(w, a, "expert_used_count", a->n_expert_used);
+        mk_moe_keys(w, a);
     }
     /* the type table's file type of a file of qt (llama.cpp's LLAMA_FTYPE_*, ours >= 200) */
     if (qt->file_type >= 0) gguf_writer_set_u32(w, "general.file_type", (uint32_t)qt->file_type);
@@ -464,7 +465,7 @@ static long *int_flag(mk_args *a, const char *flag, long *hi) {
     if (!strcmp(flag, "--rope-freqs")) return *hi = 1, &a->rope_freqs;
     if (!strcmp(flag, "--longrope")) return *hi = 1, &a->longrope;
     if (!strcmp(flag, "--random-norms")) return *hi = 1, &a->random_norms;
-    return NULL;
+    return mk_moe_int_flag(a, flag, hi);
 }
 
 /* The architecture and what it allows: head size, rope dimensions, window, experts. */
@@ -485,7 +486,7 @@ static int check_arch_args(mk_args *a) {
     if (a->n_expert > 0 && !(a->arch->flags & ARCH_MOE))
         return cli_error(CMD, EXIT_USAGE, "--n-expert: architecture %s has no experts here",
                          a->arch->name);
-    return 0;
+    return mk_moe_check(a);
 }
 
 static int parse_args(int argc, char **argv, mk_args *a) {
@@ -501,7 +502,7 @@ static int parse_args(int argc, char **argv, mk_args *a) {
         if (!(v = cli_value(CMD, argc, argv, &i))) return EXIT_USAGE;
         long lo = field == &a->seed || field == &a->n_expert || field == &a->n_expert_used ||
                           field == &a->swa || field == &a->rope_freqs || field == &a->longrope ||
-                          field == &a->random_norms
+                          field == &a->random_norms || mk_moe_zero_ok(a, field)
                       ? 0
                       : 1;
         if (field) {
@@ -510,6 +511,16 @@ static int parse_args(int argc, char **argv, mk_args *a) {
         else if (!strcmp(argv[i - 1], "--vocab")) a->vocab = v;
         else if (!strcmp(argv[i - 1], "--type")) a->type_name = v;
         else if (!strcmp(argv[i - 1], "--arch")) a->arch_name = v;
+        else if (!strcmp(argv[i - 1], "--expert-weights-scale") ||
+                 !strcmp(argv[i - 1], "--yarn") || !strcmp(argv[i - 1], "--yarn-log-mul")) {
+            char *end;
+            double x = strtod(v, &end);
+            if (*end || !(x > 0) || x > 1e3)
+                return cli_error(CMD, EXIT_USAGE, "%s %s: expected a number in (0, 1000]",
+                                 argv[i - 1], v);
+            *(argv[i - 1][2] == 'e' ? &a->weights_scale
+              : argv[i - 1][6] == 0 ? &a->yarn : &a->yarn_log_mul) = x;
+        }
         else if (!strcmp(argv[i - 1], "--attn-softcap") || !strcmp(argv[i - 1], "--final-softcap")) {
             char *end;
             double x = strtod(v, &end);

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "../engine/gguf.h"
-#include "../quant/types.h"
 #include "../engine/quantize_model.h"
+#include "../quant/types.h"
 #include "cli.h"
 #include "report.h"
 #include "svg.h"
@@ -49,7 +49,10 @@ static void usage(FILE *out) {
             "  --chunks N   windows scored per type (default 8)\n"
             "  -n N         decode steps of the speed test (default 32)\n"
             "  -t N         threads (default: all cores)\n"
-            "  -o PREFIX    output files PREFIX.md .csv .json .svg (default: sweep)\n");
+            "  -o PREFIX    output files PREFIX.md .csv .json .svg (default: sweep)\n"
+            "  --types A,B  only these types (default: every weight type)\n"
+            "The input's distributions are computed once (a KL base file, as ppl --kl-base-out\n"
+            "writes) and every type is scored against it.\n");
 }
 
 /* Bits per weight of a file: tensor bytes x 8 / elements. */
@@ -67,13 +70,22 @@ static double file_bpw(const char *path) {
     return n > 0 ? bits / n : NAN;
 }
 
-static int measure(const char *path, const char *base, const char *type, const char *text,
-                   int n_ctx, int n_chunks, int n_gen, int n_threads, sweep_row *row) {
+/* base: the KL base file of the input (NULL for the input itself, which writes base_out). */
+static int measure(const char *path, const char *base, const char *base_out, const char *type,
+                   const char *text, int n_ctx, int n_chunks, int n_gen, int n_threads,
+                   sweep_row *row) {
     memset(row, 0, sizeof *row);
     snprintf(row->type, sizeof row->type, "%s", type);
     row->bpw = file_bpw(path);
-    ppl_job job = {.cmd = "sweep", .model = path, .base = base, .text = text, .n_ctx = n_ctx,
-                   .n_chunks = n_chunks, .quiet = 1, .n_threads = n_threads};
+    ppl_job job = {.cmd = "sweep",
+                   .model = path,
+                   .base = base,
+                   .base_out = base_out,
+                   .text = text,
+                   .n_ctx = n_ctx,
+                   .n_chunks = n_chunks,
+                   .quiet = 1,
+                   .n_threads = n_threads};
     ppl_result pr;
     if (ppl_run(&job, &pr)) return -1;
     row->ppl = pr.ppl, row->ppl_err = pr.ppl_err;
@@ -89,6 +101,18 @@ static int measure(const char *path, const char *base, const char *type, const c
     return 0;
 }
 
+/* 1 when name is one of the comma-separated list's items */
+static int in_list(const char *list, const char *name) {
+    const size_t len = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        const size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n == len && !strncmp(p, name, n)) return 1;
+        p += n + (end != NULL);
+    }
+    return 0;
+}
+
 static FILE *open_out(const char *prefix, const char *ext) {
     char path[600];
     snprintf(path, sizeof path, "%s.%s", prefix, ext);
@@ -98,32 +122,37 @@ static FILE *open_out(const char *prefix, const char *ext) {
 }
 
 static int write_tables(const char *prefix, const char *model, const sweep_row *r, int n) {
-    FILE *md = open_out(prefix, "md"), *csv = open_out(prefix, "csv"), *js = open_out(prefix, "json");
+    FILE *md = open_out(prefix, "md"), *csv = open_out(prefix, "csv"),
+         *js = open_out(prefix, "json");
     if (!md || !csv || !js) {
         if (md) fclose(md);
         if (csv) fclose(csv);
         if (js) fclose(js);
         return -1;
     }
-    fprintf(md, "| type | bits/weight | PPL | KL mean | KL median | KL p99 | KL max | top-1 %% | "
-                "decode tok/s | weight MB/token |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    fprintf(csv, "type,bpw,ppl,ppl_err,kl_mean,kl_median,kl_p99,kl_max,top1_pct,tg_tok_s,tg_tok_s_sd,"
-                 "weight_mb_per_token\n");
+    fprintf(
+        md,
+        "| type | bits/weight | PPL | KL mean | KL median | KL p99 | KL max | top-1 %% | "
+        "decode tok/s | weight MB/token |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    fprintf(csv,
+            "type,bpw,ppl,ppl_err,kl_mean,kl_median,kl_p99,kl_max,top1_pct,tg_tok_s,tg_tok_s_sd,"
+            "weight_mb_per_token\n");
     fputs("{\"model\": ", js), json_str(js, model), fputs(", \"types\": [", js);
     for (int i = 0; i < n; i++) {
-        fprintf(md, "| %s | %.3f | %.4f ± %.4f | %.6f | %.6f | %.6f | %.6f | %.2f | %.1f ± %.1f | %.3f |\n",
-                r[i].type, r[i].bpw, r[i].ppl, r[i].ppl_err, r[i].kl_mean, r[i].kl_median,
-                r[i].kl_p99, r[i].kl_max, r[i].top1_pct, r[i].tg_tok_s, r[i].tg_sd,
-                r[i].weight_mb_per_token);
+        fprintf(
+            md,
+            "| %s | %.3f | %.4f ± %.4f | %.6f | %.6f | %.6f | %.6f | %.2f | %.1f ± %.1f | %.3f |\n",
+            r[i].type, r[i].bpw, r[i].ppl, r[i].ppl_err, r[i].kl_mean, r[i].kl_median, r[i].kl_p99,
+            r[i].kl_max, r[i].top1_pct, r[i].tg_tok_s, r[i].tg_sd, r[i].weight_mb_per_token);
         fprintf(csv, "%s,%.4f,%.6f,%.6f,%.8f,%.8f,%.8f,%.8f,%.3f,%.3f,%.3f,%.4f\n", r[i].type,
                 r[i].bpw, r[i].ppl, r[i].ppl_err, r[i].kl_mean, r[i].kl_median, r[i].kl_p99,
                 r[i].kl_max, r[i].top1_pct, r[i].tg_tok_s, r[i].tg_sd, r[i].weight_mb_per_token);
         fprintf(js, "%s\n  {\"type\": ", i ? "," : ""), json_str(js, r[i].type);
-        const double v[] = {r[i].bpw, r[i].ppl, r[i].ppl_err, r[i].kl_mean, r[i].kl_median,
-                            r[i].kl_p99, r[i].kl_max, r[i].top1_pct, r[i].tg_tok_s,
-                            r[i].weight_mb_per_token};
-        const char *k[] = {"bpw", "ppl", "ppl_err", "kl_mean", "kl_median", "kl_p99", "kl_max",
-                           "top1_pct", "tg_tok_s", "weight_mb_per_token"};
+        const double v[] = {
+            r[i].bpw,    r[i].ppl,    r[i].ppl_err,  r[i].kl_mean,  r[i].kl_median,
+            r[i].kl_p99, r[i].kl_max, r[i].top1_pct, r[i].tg_tok_s, r[i].weight_mb_per_token};
+        const char *k[] = {"bpw",    "ppl",    "ppl_err",  "kl_mean",  "kl_median",
+                           "kl_p99", "kl_max", "top1_pct", "tg_tok_s", "weight_mb_per_token"};
         for (int j = 0; j < 10; j++) fprintf(js, ", \"%s\": ", k[j]), json_num(js, v[j]);
         fputc('}', js);
     }
@@ -153,34 +182,51 @@ static int write_plot(const char *prefix, const sweep_row *r, int n) {
 }
 
 int cmd_sweep(int argc, char **argv) {
-    const char *model = NULL, *text = NULL, *prefix = "sweep";
+    const char *model = NULL, *text = NULL, *prefix = "sweep", *types = NULL;
     long n_ctx = 128, n_chunks = 8, n_gen = 32, n_threads = sysconf(_SC_NPROCESSORS_ONLN);
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v;
         if (!strcmp(f, "-h") || !strcmp(f, "--help")) return usage(stdout), EXIT_OK;
         if (!(v = cli_value("sweep", argc, argv, &i))) return EXIT_USAGE;
-        if (!strcmp(f, "-m")) model = v;
-        else if (!strcmp(f, "-f")) text = v;
-        else if (!strcmp(f, "-o")) prefix = v;
-        else if (!strcmp(f, "-c")) { if (cli_int("sweep", f, v, 4, 1 << 20, &n_ctx)) return EXIT_USAGE; }
-        else if (!strcmp(f, "--chunks")) { if (cli_int("sweep", f, v, 1, 1 << 30, &n_chunks)) return EXIT_USAGE; }
-        else if (!strcmp(f, "-n")) { if (cli_int("sweep", f, v, 1, 1 << 16, &n_gen)) return EXIT_USAGE; }
-        else if (!strcmp(f, "-t")) { if (cli_int("sweep", f, v, 1, 1024, &n_threads)) return EXIT_USAGE; }
-        else return cli_error("sweep", EXIT_USAGE, "unknown option %s (see scarce sweep -h)", f);
+        if (!strcmp(f, "-m"))
+            model = v;
+        else if (!strcmp(f, "-f"))
+            text = v;
+        else if (!strcmp(f, "-o"))
+            prefix = v;
+        else if (!strcmp(f, "--types"))
+            types = v;
+        else if (!strcmp(f, "-c")) {
+            if (cli_int("sweep", f, v, 4, 1 << 20, &n_ctx)) return EXIT_USAGE;
+        } else if (!strcmp(f, "--chunks")) {
+            if (cli_int("sweep", f, v, 1, 1 << 30, &n_chunks)) return EXIT_USAGE;
+        } else if (!strcmp(f, "-n")) {
+            if (cli_int("sweep", f, v, 1, 1 << 16, &n_gen)) return EXIT_USAGE;
+        } else if (!strcmp(f, "-t")) {
+            if (cli_int("sweep", f, v, 1, 1024, &n_threads)) return EXIT_USAGE;
+        } else
+            return cli_error("sweep", EXIT_USAGE, "unknown option %s (see scarce sweep -h)", f);
     }
     if (!model || !text) return cli_error("sweep", EXIT_USAGE, "-m FILE and -f TEXT are required");
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     sweep_row rows[MAX_TYPES + 1];
     int n = 0, rc = EXIT_RUNTIME;
+    /* the input's distributions are computed once, into a KL base file every type reads */
+    char *kl_base = temp_paths[n_temp];
+    snprintf(kl_base, sizeof temp_paths[0], "%s/scarce-sweep-%d-base.kl",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
+    n_temp++;
     fprintf(stderr, "sweep: %s (input)\n", model);
-    if (measure(model, NULL, "input", text, (int)n_ctx, (int)n_chunks, (int)n_gen, (int)n_threads, &rows[n]))
+    if (measure(model, NULL, kl_base, "input", text, (int)n_ctx, (int)n_chunks, (int)n_gen,
+                (int)n_threads, &rows[n]))
         goto done;
     n++;
     for (int i = 0; qtype_at(i) && n < MAX_TYPES; i++) {
         const quant_type *qt = qtype_at(i);
         /* weight formats other than the f32 input; Q8_K is an activation format only */
         if (!(qt->kind & QT_KIND_W) || qt->id == QT_F32) continue;
+        if (types && !in_list(types, qt->name)) continue;
         char *tmp = temp_paths[n_temp];
         snprintf(tmp, sizeof temp_paths[0], "%s/scarce-sweep-%d-%s.gguf",
                  getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid(), qt->name);
@@ -192,7 +238,8 @@ int cmd_sweep(int argc, char **argv) {
             fprintf(stderr, "sweep: %s skipped: %s\n", qt->name, err.msg);
             continue;
         }
-        if (measure(tmp, model, qt->name, text, (int)n_ctx, (int)n_chunks, (int)n_gen, (int)n_threads, &rows[n]))
+        if (measure(tmp, kl_base, NULL, qt->name, text, (int)n_ctx, (int)n_chunks, (int)n_gen,
+                    (int)n_threads, &rows[n]))
             goto done;
         n++;
         unlink(tmp);

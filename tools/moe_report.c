@@ -2,6 +2,8 @@
 #include "moe_report.h"
 
 #include <math.h>
+
+#include "../engine/mla.h"
 #include <unistd.h>
 
 /* The piece with control characters escaped, so a trace line stays one line; returns the
@@ -36,14 +38,16 @@ void moe_report_trace(FILE *out, const tokenizer *tok, int prev, int id, const m
     fputc('"', out);
     fprintf(out, "%*s", width < PIECE_COLUMN ? PIECE_COLUMN - width : 0, "");
     for (int l = 0; l < st->n_layer; l++) {
+        if (!st->has_last[l]) continue; /* a dense layer (DeepSeek's leading ones) */
         fprintf(out, " | L%d", l);
         for (int j = 0; j < st->k; j++) {
             const float w = st->last_weight[(size_t)l * st->k + j];
             const int e = st->last_chosen[(size_t)l * st->k + j];
             if (tty) fputs(colour[e % 6], out);
-            /* ".62" as in the papers' figures; 1.0 when a single expert takes it all */
+            /* ".62" as in the papers' figures; 1.0 when a single expert takes it all,
+             * more when the rule scales the weights (DeepSeek's expert_weights_scale) */
             if (w >= 0.995f)
-                fprintf(out, " %d:1.0", e);
+                fprintf(out, " %d:%.1f", e, w);
             else
                 fprintf(out, " %d:.%02d", e, (int)lrintf(w * 100));
             if (tty) fputs("\033[0m", out);
@@ -62,6 +66,7 @@ void moe_report_stats(FILE *out, const moe_stats *st) {
         st->n_expert, st->k, uniform, random_reuse);
     for (int l = 0; l < st->n_layer; l++) {
         const uint64_t *n = st->chosen + (size_t)l * st->n_expert;
+        if (!st->tokens[l]) continue; /* a dense layer */
         double total = (double)st->tokens[l] * st->k;
         fprintf(out, "L%-3d", l);
         for (int e = 0; e < st->n_expert; e++)
@@ -77,8 +82,16 @@ void moe_report_bytes(FILE *out, const model *m, const run_stats *rs) {
     fprintf(out, "weights: %.2f MB total, %.2f MB active per token", total / 1e6, active / 1e6);
     if (c->n_expert)
         fprintf(out, " (router + %d of %d experts, %s)", c->n_expert_used, c->n_expert,
-                moe_gating_name(c->expert_gating));
+                c->route_name);
     if (rs->tokens)
         fprintf(out, "; this run read %.2f MB per token", rs->weight_bytes / 1e6 / rs->tokens);
     fputc('\n', out);
+    if (c->desc->flags & ARCH_MLA) { /* what the latent saves: per position, all layers */
+        const double latent = 4.0 * c->n_layer * mla_cache_width(c);
+        const double expanded = 4.0 * c->n_layer * mla_expanded_width(c);
+        fprintf(out, "kv cache: latent attention keeps %d floats per layer and position "
+                "(kv_lora_rank %d + rope %d) = %.0f bytes per token; the heads' own keys and "
+                "values would be %.0f (%.1fx)\n", mla_cache_width(c), c->n_lora_kv, c->n_rot,
+                latent, expanded, expanded / latent);
+    }
 }

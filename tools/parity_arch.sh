@@ -24,7 +24,8 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # name | mkmodel flags (6 layers: gemma3 has local and global ones; the llama.cpp loader
-# wants rope.dimension_count == head size for llama, so no --n-rot here)
+# wants rope.dimension_count == head size for llama, so no --n-rot here; later flags
+# override the common shape, e.g. olmoe's --n-head-kv 4)
 cases=(
     "llama|--arch llama"
     "llama3-rope|--arch llama --rope-freqs 1 --ctx 64"
@@ -35,6 +36,14 @@ cases=(
     "phi3|--arch phi3"
     "phi3-longrope|--arch phi3 --longrope 1 --ctx 2048"
     "smollm3|--arch smollm3"
+    "qwen3moe|--arch qwen3moe --head-dim 24 --n-expert 8 --n-expert-used 3 --n-ff-exp 32"
+    "olmoe|--arch olmoe --n-head-kv 4 --n-expert 8 --n-expert-used 2"
+    "qwen2moe|--arch qwen2moe --n-expert 8 --n-expert-used 2 --n-ff-exp 32 --n-ff-shexp 48"
+    "deepseek2|--arch deepseek2 --n-expert 8 --n-expert-used 2 --n-ff-exp 32 --leading-dense 1 --kv-lora-rank 32 --head-dim 24 --n-rot 8 --v-head-dim 16"
+    "deepseek2-yarn|--arch deepseek2 --n-expert 8 --n-expert-used 2 --n-ff-exp 32 --leading-dense 1 --kv-lora-rank 32 --head-dim 24 --n-rot 8 --v-head-dim 16 --yarn 8 --yarn-log-mul 0.707 --ctx 256"
+    "qwen3moe-yarn|--arch qwen3moe --head-dim 24 --n-expert 8 --n-expert-used 3 --n-ff-exp 32 --yarn 4 --ctx 256"
+    "gpt-oss|--arch gpt-oss --n-expert 8 --n-expert-used 2 --n-ff-exp 32 --swa 5 --yarn 8 --ctx 256"
+    "deepseek3|--arch deepseek2 --n-expert 8 --n-expert-used 2 --n-ff-exp 32 --leading-dense 1 --kv-lora-rank 32 --q-lora-rank 24 --head-dim 24 --n-rot 8 --v-head-dim 16 --n-expert-shared 2 --gating 2 --expert-weights-norm 1 --expert-weights-scale 2.5 --expert-groups 4 --expert-groups-used 2 --probs-bias 1"
 )
 status=0
 for c in "${cases[@]}"; do

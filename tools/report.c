@@ -198,61 +198,13 @@ void report_run_json(FILE *out, const run_summary *s) {
     fputs("}\n", out);
 }
 
-/* ---- speculative decoding ------------------------------------------------------------- */
-
-static double ratio(uint64_t a, uint64_t b) { return b ? (double)a / b : NAN; }
-
-void report_spec_text(FILE *out, const spec_summary *sp) {
-    const spec_stats *st = &sp->stats;
-    fprintf(out, "speculative (%s", sp->source);
-    if (sp->draft) fprintf(out, " %s", sp->draft);
-    else fprintf(out, " %ld", sp->param);
-    fprintf(out, ", draft %d): %llu target passes, %llu drafted, %llu accepted (%.1f%%), "
-            "%.2f tokens/pass\n", sp->n_draft, (unsigned long long)st->passes,
-            (unsigned long long)st->drafted, (unsigned long long)st->accepted,
-            st->drafted ? 100.0 * st->accepted / st->drafted : 0.0,
-            st->passes ? (double)st->emitted / st->passes : 0.0);
-    fprintf(out, "  acceptance by draft position:");
-    for (int i = 0; i < SPEC_MAX_DRAFT && st->drafted_at[i]; i++)
-        fprintf(out, " %d:%.0f%%", i + 1, 100.0 * st->accepted_at[i] / st->drafted_at[i]);
-    fprintf(out, "\n  time: draft %.3f s, target %.3f s\n", st->t_draft, st->t_target);
-    if (isfinite(sp->tok_s_plain) && isfinite(sp->tok_s_spec) && sp->tok_s_plain > 0)
-        fprintf(out, "spec-compare (no stop at end of text): plain %.1f tok/s, speculative "
-                "%.1f tok/s, speed-up %.2fx\n", sp->tok_s_plain, sp->tok_s_spec,
-                sp->tok_s_spec / sp->tok_s_plain);
-}
-
-void report_spec_json(FILE *out, const spec_summary *sp) {
-    const spec_stats *st = &sp->stats;
-    fputs("\"speculative\": {\"source\": ", out), json_str(out, sp->source);
-    if (sp->draft) fputs(", \"draft_model\": ", out), json_str(out, sp->draft);
-    else fprintf(out, ", \"%s\": %ld", !strcmp(sp->source, "lookup") ? "lookup_n" : "draft_layers",
-                 sp->param);
-    fprintf(out, ", \"n_draft\": %d, \"target_passes\": %llu, \"drafted\": %llu, "
-            "\"accepted\": %llu, \"emitted\": %llu, \"acceptance_rate\": ", sp->n_draft,
-            (unsigned long long)st->passes, (unsigned long long)st->drafted,
-            (unsigned long long)st->accepted, (unsigned long long)st->emitted);
-    json_num(out, ratio(st->accepted, st->drafted));
-    fputs(", \"acceptance_by_position\": [", out);
-    for (int i = 0; i < SPEC_MAX_DRAFT && st->drafted_at[i]; i++)
-        fputs(i ? ", " : "", out), json_num(out, ratio(st->accepted_at[i], st->drafted_at[i]));
-    fputs("], \"mean_tokens_per_target_pass\": ", out);
-    json_num(out, ratio(st->emitted, st->passes));
-    fputs(", \"t_draft_s\": ", out), json_num(out, st->t_draft);
-    fputs(", \"t_target_s\": ", out), json_num(out, st->t_target);
-    if (isfinite(sp->tok_s_plain) && isfinite(sp->tok_s_spec) && sp->tok_s_plain > 0) {
-        fputs(", \"plain_tok_s\": ", out), json_num(out, sp->tok_s_plain);
-        fputs(", \"spec_tok_s\": ", out), json_num(out, sp->tok_s_spec);
-        fputs(", \"speedup_vs_plain\": ", out), json_num(out, sp->tok_s_spec / sp->tok_s_plain);
-    }
-    fputs("}", out);
-}
+/* ---- speculative decoding: tools/spec_report.c ------------------------------------------ */
 
 /* ---- mixture of experts ------------------------------------------------------------------ */
 
 moe_summary report_moe_summary(const model *m, const moe_stats *st) {
     moe_summary ms = {.n_expert = m->cfg.n_expert, .n_expert_used = m->cfg.n_expert_used,
-                      .gating = moe_gating_name(m->cfg.expert_gating),
+                      .gating = m->cfg.route_name,
                       .active_bytes_per_token = moe_active_bytes(m),
                       .total_bytes = model_weight_bytes(m), .st = st};
     for (int l = 0; l < m->cfg.n_layer; l++)

@@ -7,17 +7,22 @@
 
 #include "../engine/gguf.h"
 #include "../engine/moe.h"
+#include "../engine/draft_quant.h"
 #include "../engine/speculative.h"
 #include "../engine/stats.h"
 
 /* What a speculative run adds to the summary (tools/run_spec.c fills it). */
 typedef struct {
-    const char *source;    /* "model", "lookup", "layers" */
-    const char *draft;     /* SPEC_MODEL: the draft's path */
+    const char *source;    /* "model", "quant", "lookup", "layers" */
+    const char *draft;     /* SPEC_MODEL: the draft's path; SPEC_QUANT: the type */
     long param;            /* lookup: n-gram length; layers: L */
     int n_draft;           /* --draft */
+    const char *policy;    /* "cost" or "adapt" (--draft-policy) */
     spec_stats stats;
     double tok_s_plain, tok_s_spec; /* --spec-compare; NAN when not measured */
+    const draft_quant_info *quant; /* --draft-quant: how the copy was built, else NULL */
+    const char *lookup_file; /* --lookup-file, else NULL */
+    int n_lookup_file;       /* its tokens */
 } spec_summary;
 
 /* Weight bytes of a mixture-of-experts model and the routing its run saw. */
@@ -92,7 +97,8 @@ void report_spec_text(FILE *out, const spec_summary *sp);
 #include "../engine/ppl.h"
 
 typedef struct {
-    const char *model, *base, *text; /* base may be NULL */
+    const char *model, *base, *text; /* base: NULL, a model or a KL base file (kl_base.h) */
+    const char *base_out;            /* write the model's rows as a KL base file; may be NULL */
     int n_ctx, n_chunks, n_batch;    /* n_chunks 0 = all; n_batch 0 = whole window */
     int quiet;                       /* no per-window lines or progress */
     const char *cmd;                 /* names errors: "ppl" when NULL, "sweep" ... */
@@ -122,6 +128,10 @@ typedef struct {
     double active_bytes_per_token, total_weight_bytes; /* MoE models; 0 when dense */
     int has_spec;           /* tgN row of bench --draft */
     spec_summary spec;      /* tok_s_plain / tok_s_spec measured by spec_bench() */
+    int spec_extra;         /* a copy of the tgN row for a further draft (tools/bench_spec.c) */
+    draft_quant_info quant; /* --draft-quant: spec.quant points here */
+    double verify_cost[4];  /* bench --draft: verify(k+1) / decode(1), k = 1, 2, 4, 8; 0 =
+                               not measured */
     kernel_config kernels;  /* how the model's kernels ran */
 } bench_row;
 

@@ -1,5 +1,6 @@
-/* run_spec.c - the speculative side of `scarce run`: flags, the generation loop over
- * spec_step(), the acceptance report and the --trace-spec teaching trace. */
+/* run_spec.c - the speculative side of `scarce run`: flags, the draft (a model file, an
+ * in-memory low-bit copy, lookup sources), the generation loop over spec_step() and the
+ * --trace-spec teaching trace. The summary is tools/spec_report.c. */
 #include "run_spec.h"
 
 #include <math.h>
@@ -9,17 +10,27 @@
 
 #include "../engine/machine.h"
 #include "cli.h"
+#include "textfile.h"
 
 void run_spec_usage(FILE *out) {
     fprintf(out,
             "speculative decoding (exact: same text when greedy, same distribution otherwise):\n"
             "  -md FILE          draft model (same vocabulary as -m)\n"
-            "  --lookup N        draft by n-gram lookup of the last N tokens in the context\n"
+            "  --draft-quant T   draft with a copy of -m quantized to type T in memory (q4_0,\n"
+            "                    q2_k, tq2_0, ...; RAM and build time are reported)\n"
             "  --draft-layers L  self-speculation: the target's first L layers + output head\n"
-            "  --draft N         tokens drafted per target pass (default 5, at most %d)\n"
-            "  --draft-min N     adaptive length: shrink after rejections down to N (default 1)\n"
-            "  --draft-max N     ... grow after full acceptance up to N (default --draft)\n"
-            "  --trace-spec      one line per target pass: drafted, accepted, correction\n"
+            "  --lookup N        draft by n-gram lookup in the context: the longest n <= N\n"
+            "  --lookup-min N    ... down to n-grams of N tokens (default 1)\n"
+            "  --lookup-file F   also find n-grams in the text of F (lookup; implies --lookup 4)\n"
+            "  --draft N         the longest draft (default 8, at most %d)\n"
+            "  --draft-policy P  cost (default): each pass drafts the length with the best\n"
+            "                    expected speed-up from measured costs and acceptance, plain\n"
+            "                    steps when none pays; adapt: one longer after a fully accepted\n"
+            "                    draft, one shorter after a rejection\n"
+            "  --draft-min N     the shortest draft (default 1; = --draft-max: a fixed length)\n"
+            "  --draft-max N     the longest draft (default --draft)\n"
+            "  --trace-spec      one line per target pass: drafted, accepted, correction, the\n"
+            "                    length chosen and why, the run's speed-up so far\n"
             "  --spec-compare    afterwards time plain decoding of as many tokens (speed-up)\n",
             SPEC_MAX_DRAFT);
 }
@@ -29,21 +40,29 @@ int run_spec_parse(int argc, char **argv, int *i, run_spec_args *sa) {
     /* any of them turns speculation on; build_params() then insists on one source */
     if (!strcmp(f, "--trace-spec")) return sa->enabled = sa->trace = 1;
     if (!strcmp(f, "--spec-compare")) return sa->enabled = sa->compare = 1;
-    static const char *const valued[] = {"-md", "--lookup", "--draft-layers", "--draft",
-                                         "--draft-min", "--draft-max"};
-    int which = -1;
-    for (int k = 0; k < 6; k++)
-        if (!strcmp(f, valued[k])) which = k;
-    if (which < 0) return 0;
-    if (!(v = cli_value("run", argc, argv, i))) return -1;
-    long *slot[] = {NULL, &sa->lookup_n, &sa->draft_layers, &sa->n_draft, &sa->draft_min,
-                    &sa->draft_max};
-    if (which == 0) sa->draft_path = v;
-    else if (cli_int("run", f, v, 1, which <= 2 ? 1 << 20 : SPEC_MAX_DRAFT, slot[which]))
-        return -1;
-    sa->enabled = 1;
-    if (which <= 2) sa->n_sources++;
-    return 1;
+    static const char *const text_flags[] = {"-md", "--draft-quant", "--lookup-file",
+                                              "--draft-policy"};
+    static const char *const int_flags[] = {"--lookup", "--draft-layers", "--lookup-min",
+                                            "--draft", "--draft-min", "--draft-max"};
+    const char **text[] = {&sa->draft_path, &sa->draft_quant, &sa->lookup_file, &sa->policy};
+    long *num[] = {&sa->lookup_n, &sa->draft_layers, &sa->lookup_min, &sa->n_draft,
+                   &sa->draft_min, &sa->draft_max};
+    const long hi[] = {LOOKUP_MAX_N, 1 << 20, LOOKUP_MAX_N, SPEC_MAX_DRAFT, SPEC_MAX_DRAFT,
+                       SPEC_MAX_DRAFT};
+    for (int k = 0; k < 4; k++) {
+        if (strcmp(f, text_flags[k])) continue;
+        if (!(*text[k] = cli_value("run", argc, argv, i))) return -1;
+        sa->n_sources += k < 2; /* -md, --draft-quant */
+        return sa->enabled = 1;
+    }
+    for (int k = 0; k < 6; k++) {
+        if (strcmp(f, int_flags[k])) continue;
+        if (!(v = cli_value("run", argc, argv, i)) || cli_int("run", f, v, 1, hi[k], num[k]))
+            return -1;
+        sa->n_sources += k < 2; /* --lookup, --draft-layers */
+        return sa->enabled = 1;
+    }
+    return 0;
 }
 
 /* ---- the teaching trace ------------------------------------------------------------- */
@@ -82,30 +101,49 @@ static void trace_pass(const tokenizer *tok, const spec_pass *ps, int prev, long
     }
     prev = ps->n_accepted ? ps->drafted[ps->n_accepted - 1] : prev;
     piece_text(tok, prev, ps->next, text, sizeof text);
-    fprintf(stderr, " => %s\"%s\"%s %s\n", c->own, text, c->off,
+    fprintf(stderr, " => %s\"%s\"%s %s", c->own, text, c->off,
             !ps->n_drafted ? "(no draft)"
             : ps->n_accepted == ps->n_drafted ? "(bonus)" : "(correction)");
+    const spec_choice *ch = &ps->choice;
+    fprintf(stderr, "  [k=%d %s", ch->k, spec_why_name(ch->why));
+    if (ch->expected_speedup > 0) fprintf(stderr, ", expects %.2fx", ch->expected_speedup);
+    if (ps->running_speedup > 0) fprintf(stderr, "; run %.2fx", ps->running_speedup);
+    fputs("]\n", stderr);
 }
 
 static int build_params(const run_spec_args *sa, spec_params *p, spec_summary *sum) {
-    if (sa->n_sources != 1)
-        return cli_error("run", EXIT_USAGE, "give exactly one of -md, --lookup, --draft-layers");
-    int n = sa->n_draft ? (int)sa->n_draft : 5;
-    *p = (spec_params){.n_draft = n, .n_draft_min = sa->draft_min ? (int)sa->draft_min : 1,
+    const int lookup = sa->lookup_n || sa->lookup_file;
+    if (sa->n_sources + (sa->lookup_file && !sa->lookup_n) != 1)
+        return cli_error("run", EXIT_USAGE, "give exactly one of -md, --draft-quant, --lookup "
+                         "(or --lookup-file), --draft-layers");
+    const char *policy = sa->policy ? sa->policy : "cost";
+    if (strcmp(policy, "cost") && strcmp(policy, "adapt"))
+        return cli_error("run", EXIT_USAGE, "--draft-policy expects cost or adapt, got '%s'",
+                         policy);
+    int n = sa->n_draft ? (int)sa->n_draft : 8;
+    *p = (spec_params){.policy = !strcmp(policy, "cost") ? SPEC_COST : SPEC_ADAPT,
+                       .n_draft = n, .n_draft_min = sa->draft_min ? (int)sa->draft_min : 1,
                        .n_draft_max = sa->draft_max ? (int)sa->draft_max : n,
-                       .lookup_n = (int)sa->lookup_n, .draft_layers = (int)sa->draft_layers};
+                       .lookup_n = lookup ? (sa->lookup_n ? (int)sa->lookup_n : 4) : 0,
+                       .lookup_min = (int)sa->lookup_min, .draft_layers = (int)sa->draft_layers};
     if (p->n_draft < p->n_draft_min) p->n_draft = p->n_draft_min;
     if (p->n_draft > p->n_draft_max) p->n_draft = p->n_draft_max;
-    *sum = (spec_summary){.n_draft = p->n_draft, .tok_s_plain = NAN, .tok_s_spec = NAN};
+    *sum = (spec_summary){.n_draft = p->n_draft, .policy = policy, .tok_s_plain = NAN,
+                          .tok_s_spec = NAN, .lookup_file = sa->lookup_file};
     if (sa->draft_path)
         p->source = SPEC_MODEL, sum->source = "model", sum->draft = sa->draft_path;
-    else if (sa->lookup_n)
-        p->source = SPEC_LOOKUP, sum->source = "lookup", sum->param = sa->lookup_n;
+    else if (sa->draft_quant)
+        p->source = SPEC_QUANT, sum->source = "quant", sum->draft = sa->draft_quant;
+    else if (lookup)
+        p->source = SPEC_LOOKUP, sum->source = "lookup", sum->param = p->lookup_n;
     else
         p->source = SPEC_LAYERS, sum->source = "layers", sum->param = sa->draft_layers;
     if (p->n_draft_min > p->n_draft_max)
         return cli_error("run", EXIT_USAGE, "--draft-min %d is above --draft-max %d",
                          p->n_draft_min, p->n_draft_max);
+    if (p->lookup_min > p->lookup_n && lookup)
+        return cli_error("run", EXIT_USAGE, "--lookup-min %d is above --lookup %d",
+                         p->lookup_min, p->lookup_n);
     return 0;
 }
 
@@ -157,6 +195,43 @@ static run_stats both_stats(const spec_decoder *sd) {
                                  : sd->target->stats;
 }
 
+/* What the draft side owns: the draft model (-md file or --draft-quant copy) and the
+ * lookup file's tokens. */
+typedef struct {
+    model *dm;
+    int is_copy; /* dm came from draft_quant_new */
+    int *file_ids;
+} draft_side;
+
+static void close_draft(draft_side *ds) {
+    if (ds->is_copy) draft_quant_free(ds->dm);
+    else model_free(ds->dm);
+    free(ds->file_ids);
+    memset(ds, 0, sizeof *ds);
+}
+
+static int open_draft(const run_spec_args *sa, model *m, const tokenizer *tok, spec_params *p,
+                      run_spec_result *res, draft_side *ds, scarce_error *err) {
+    memset(ds, 0, sizeof *ds);
+    /* the draft runs as the target does (same start-up configuration and -t) */
+    const model_options draft_opts = {.kernels = *model_kernel_config(m)};
+    if (sa->draft_path && !(ds->dm = model_load(sa->draft_path, &draft_opts, err))) return -1;
+    if (sa->draft_quant) {
+        ds->is_copy = 1;
+        if (!(ds->dm = draft_quant_new(m, sa->draft_quant, &draft_opts, &res->quant, err)))
+            return -1;
+        res->spec.quant = &res->quant;
+    }
+    if (sa->lookup_file) {
+        int n = 0;
+        if (!(ds->file_ids = tokenize_file(sa->lookup_file, tok, &n, err))) return -1;
+        const int skip = n > 0 && ds->file_ids[0] == tokenizer_bos(tok); /* not text */
+        p->lookup_file = ds->file_ids + skip, p->n_lookup_file = n - skip;
+        res->spec.n_lookup_file = p->n_lookup_file;
+    }
+    return 0;
+}
+
 int run_spec(const run_spec_args *sa, model *m, const tokenizer *tok, session *s,
              sampler *smp, const int *prompt, int n_prompt, long n_predict, FILE *text,
              volatile sig_atomic_t *interrupted, run_spec_result *res) {
@@ -164,17 +239,13 @@ int run_spec(const run_spec_args *sa, model *m, const tokenizer *tok, session *s
     memset(res, 0, sizeof *res);
     if (build_params(sa, &p, &res->spec)) return EXIT_USAGE;
     scarce_error err = {0};
-    model *dm = NULL;
+    draft_side ds;
     spec_decoder sd;
-    /* the draft runs as the target does (same start-up configuration and -t) */
-    const model_options draft_opts = {.kernels = *model_kernel_config(m)};
-    if (sa->draft_path && !(dm = model_load(sa->draft_path, &draft_opts, &err)))
-        return cli_error("run", EXIT_RUNTIME, "%s", err.msg);
-    int rc = EXIT_RUNTIME;
-    if (spec_init(&sd, s, smp, dm, &p, &err)) {
-        model_free(dm);
+    if (open_draft(sa, m, tok, &p, res, &ds, &err) || spec_init(&sd, s, smp, ds.dm, &p, &err)) {
+        close_draft(&ds);
         return cli_error("run", EXIT_RUNTIME, "%s", err.msg);
     }
+    int rc = EXIT_RUNTIME;
     res->stop = "-n tokens generated";
     const run_stats start = both_stats(&sd);
     double t0 = now_seconds();
@@ -198,10 +269,10 @@ int run_spec(const run_spec_args *sa, model *m, const tokenizer *tok, session *s
     res->decode.tokens = (uint64_t)n_gen;
     res->spec.stats = sd.stats;
     if (sa->compare)
-        compare_plain(m, dm, &p, smp, prompt, n_prompt, n_gen, s->cache.n_ctx, &res->spec);
+        compare_plain(m, ds.dm, &p, smp, prompt, n_prompt, n_gen, s->cache.n_ctx, &res->spec);
     rc = *interrupted ? EXIT_RUNTIME : EXIT_OK;
 done:
     spec_free(&sd);
-    model_free(dm);
+    close_draft(&ds);
     return rc;
 }

@@ -1,5 +1,5 @@
-/* run_spec.h - `scarce run` with speculative decoding (-md FILE, --lookup N,
- * --draft-layers L). cmd_run.c hands its flags and, when one of them was given, the
+/* run_spec.h - `scarce run` with speculative decoding (-md FILE, --draft-quant TYPE,
+ * --lookup N, --lookup-file FILE, --draft-layers L). cmd_run.c hands its flags and, when one of them was given, the
  * generation loop over to this file. */
 #ifndef SCARCE_RUN_SPEC_H
 #define SCARCE_RUN_SPEC_H
@@ -12,11 +12,12 @@
 #include "report.h"
 
 typedef struct {
-    int enabled; /* one of -md / --lookup / --draft-layers given */
+    int enabled; /* one of -md / --draft-quant / --lookup / --draft-layers given */
     int n_sources;
-    const char *draft_path;
-    long lookup_n, draft_layers;
+    const char *draft_path, *draft_quant, *lookup_file;
+    long lookup_n, lookup_min, draft_layers;
     long n_draft, draft_min, draft_max; /* 0 = default */
+    const char *policy; /* --draft-policy: "cost" (default) or "adapt" */
     int trace;   /* --trace-spec */
     int compare; /* --spec-compare: also time plain decoding of the same length */
 } run_spec_args;
@@ -33,6 +34,7 @@ typedef struct {
                                  the bytes, so bytes/token are per token the user got) */
     double t_prompt, t_decode;
     const char *stop;
+    draft_quant_info quant; /* --draft-quant (spec.quant points here) */
 } run_spec_result;
 
 /* Generates up to n_predict tokens after the prompt with speculative decoding into the

@@ -23,11 +23,21 @@ void vec_dot_iq4_nl_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q2_0_32_avx2(int64_t n, float *s, const void *w, const void *a);
 void quantize_row_q8_0_avx2(const float *x, void *y, int64_t n);
 
-/* NR x NA tiles of the above (avx2_tile.c), vec_dot_tile of the AVX2 table */
+/* NR x NA tiles of Q4_0, Q8_0, Q5_0, Q5_1, IQ4_NL (avx2_tile.c, which also has the Q5_0, Q5_1
+ * and IQ4_NL row kernels: the 1 x 1 tile), vec_dot_tile of the AVX2 table */
 void vec_dot_tile_q4_0_avx2(int64_t n, float *s, size_t s_stride, const void *w,
                             size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
 void vec_dot_tile_q8_0_avx2(int64_t n, float *s, size_t s_stride, const void *w,
                             size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_q5_0_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+    int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_q5_1_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+    int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_iq4_nl_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+    int nrows, const void *a, size_t a_stride, int nact);
+/* Q5_0 / IQ4_NL blocks rewritten as Q8_0 blocks, exactly (type_kernels.to_q8_0) */
+void q5_0_to_q8_0_avx2(const void *src, void *dst, int64_t n);
+void iq4_nl_to_q8_0_avx2(const void *src, void *dst, int64_t n);
 
 /* FP8 weights against Q8_0 activations, vec_dot and tile (avx2_fp8.c) */
 void vec_dot_fp8_e4m3_avx2(int64_t n, float *s, const void *w, const void *a);
@@ -52,6 +62,12 @@ void vec_dot_q3_k_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q4_k_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q5_k_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q6_k_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_tile_q4_k_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+    int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_q5_k_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+    int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_q6_k_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+    int nrows, const void *a, size_t a_stride, int nact);
 void quantize_row_q8_k_avx2(const float *x, void *y, int64_t n);
 
 /* ternary weights against Q8_K activations (avx2_ternary.c) */

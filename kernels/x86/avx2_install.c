@@ -9,7 +9,8 @@ void avx2_install(isa_kernels *k) {
                 (type_kernels){.vec_dot = vec_dot_f16_avx2, .dequantize = dequantize_f16_avx2});
     kernels_set(k, QT_BF16,
                 (type_kernels){.vec_dot = vec_dot_bf16_avx2, .dequantize = dequantize_bf16_avx2});
-    /* Q4_0 and Q8_0: large batches repack each panel per batch (GEMM_I8X8, gemm.c) */
+    /* Q4_0 and Q8_0: large batches repack each panel per batch (GEMM_I8X8, gemm.c); Q5_0 and
+     * IQ4_NL too, rewritten as Q8_0 (to_q8_0) */
     kernels_set(k, QT_Q8_0,
                 (type_kernels){.vec_dot = vec_dot_q8_0_avx2,
                                .from_float = quantize_row_q8_0_avx2,
@@ -25,9 +26,19 @@ void avx2_install(isa_kernels *k) {
                                .dequantize = dequantize_q4_0_avx2});
     kernels_set(k, QT_Q4_1,
                 (type_kernels){.vec_dot = vec_dot_q4_1_avx2, .packed_tile = tile_q4_1x8_avx2});
-    kernels_set(k, QT_Q5_0, (type_kernels){.vec_dot = vec_dot_q5_0_avx2});
-    kernels_set(k, QT_Q5_1, (type_kernels){.vec_dot = vec_dot_q5_1_avx2});
-    kernels_set(k, QT_IQ4_NL, (type_kernels){.vec_dot = vec_dot_iq4_nl_avx2});
+    kernels_set(k, QT_Q5_0,
+                (type_kernels){.vec_dot = vec_dot_q5_0_avx2,
+                               .vec_dot_tile = vec_dot_tile_q5_0_avx2,
+                               .gemm_i8x8 = 1,
+                               .to_q8_0 = q5_0_to_q8_0_avx2});
+    kernels_set(
+        k, QT_Q5_1,
+        (type_kernels){.vec_dot = vec_dot_q5_1_avx2, .vec_dot_tile = vec_dot_tile_q5_1_avx2});
+    kernels_set(k, QT_IQ4_NL,
+                (type_kernels){.vec_dot = vec_dot_iq4_nl_avx2,
+                               .vec_dot_tile = vec_dot_tile_iq4_nl_avx2,
+                               .gemm_i8x8 = 1,
+                               .to_q8_0 = iq4_nl_to_q8_0_avx2});
     kernels_set(k, QT_MXFP4,
                 (type_kernels){.vec_dot = vec_dot_mxfp4_avx2, .dequantize = dequantize_mxfp4_avx2});
     kernels_set(k, QT_Q2_0, (type_kernels){.vec_dot = vec_dot_q2_0_avx2});
@@ -43,9 +54,15 @@ void avx2_install(isa_kernels *k) {
                                .vec_dot_tile = vec_dot_tile_q2_k_avx2,
                                .packed_tile = tile_q2_kx8_avx2});
     kernels_set(k, QT_Q3_K, (type_kernels){.vec_dot = vec_dot_q3_k_avx2});
-    kernels_set(k, QT_Q4_K, (type_kernels){.vec_dot = vec_dot_q4_k_avx2});
-    kernels_set(k, QT_Q5_K, (type_kernels){.vec_dot = vec_dot_q5_k_avx2});
-    kernels_set(k, QT_Q6_K, (type_kernels){.vec_dot = vec_dot_q6_k_avx2});
+    kernels_set(
+        k, QT_Q4_K,
+        (type_kernels){.vec_dot = vec_dot_q4_k_avx2, .vec_dot_tile = vec_dot_tile_q4_k_avx2});
+    kernels_set(
+        k, QT_Q5_K,
+        (type_kernels){.vec_dot = vec_dot_q5_k_avx2, .vec_dot_tile = vec_dot_tile_q5_k_avx2});
+    kernels_set(
+        k, QT_Q6_K,
+        (type_kernels){.vec_dot = vec_dot_q6_k_avx2, .vec_dot_tile = vec_dot_tile_q6_k_avx2});
     kernels_set(k, QT_TQ2_0, (type_kernels){.vec_dot = vec_dot_tq2_0_avx2});
     kernels_set(k, QT_TQ1_0, (type_kernels){.vec_dot = vec_dot_tq1_0_avx2});
     kernels_set(k, QT_Q8_K, (type_kernels){.from_float = quantize_row_q8_k_avx2});

@@ -42,6 +42,20 @@ void vec_dot_q6_k_avx2(int64_t n, float *s, const void *w, const void *a) {
     dot_q6_k(n, s, w, a);
 }
 
+/* Batches: each block unpacked once for up to KQ_NA tokens (kquant_rows.h) */
+void vec_dot_tile_q4_k_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                            int nrows, const void *a, size_t a_stride, int nact) {
+    tile_kq(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact, KQ_Q4_K);
+}
+void vec_dot_tile_q5_k_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                            int nrows, const void *a, size_t a_stride, int nact) {
+    tile_kq(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact, KQ_Q5_K);
+}
+void vec_dot_tile_q6_k_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                            int nrows, const void *a, size_t a_stride, int nact) {
+    tile_kq(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact, KQ_Q6_K);
+}
+
 /* Q8_K activations: d = amax / 127 (a float), q = round-to-nearest-even(x / d) as lrintf,
  * bsums[k] = sum of codes 16k .. 16k+15. */
 void quantize_row_q8_k_avx2(const float *src, void *dst, int64_t n) {

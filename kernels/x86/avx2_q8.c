@@ -1,5 +1,6 @@
-/* avx2_q8.c - block-32 weight types (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_0_32) against
- * Q8_0 activations, and the Q8_0 activation quantizer (FP8 weights: avx2_fp8.c).
+/* avx2_q8.c - block-32 weight types (Q8_0, Q4_0, Q4_1, Q2_0_32) against Q8_0 activations, and
+ * the Q8_0 activation quantizer (FP8 weights: avx2_fp8.c; Q5_0, Q5_1, IQ4_NL: the 1 x 1 tile
+ * of avx2_tile.c).
  *
  * Each block: 32 weight codes expanded to 32 bytes, multiplied with the 32 activation
  * codes in integers (maddubs + madd: exact), the 8 int32 partial sums turned into floats
@@ -17,20 +18,6 @@
 
 static inline float half(uint16_t h) {
     return half_f16c(h);
-}
-
-/* Bit i of the 32-bit qh as 0x10 in byte i (the fifth bit of Q5 codes), else 0. */
-static inline __m256i unpack_fifth_bits(const uint8_t *qh) {
-    uint32_t bits;
-    memcpy(&bits, qh, 4);
-    __m256i v = _mm256_set1_epi32((int)bits);
-    /* byte i takes byte i/8 of bits, then tests its bit i%8 */
-    const __m256i spread = _mm256_set_epi64x(0x0303030303030303ll, 0x0202020202020202ll,
-                                             0x0101010101010101ll, 0x0000000000000000ll);
-    v = _mm256_shuffle_epi8(v, spread);
-    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
-    v = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
-    return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
 }
 
 static inline __m256 i32_to_f32(__m256i v) {
@@ -86,49 +73,6 @@ void vec_dot_q4_1_avx2(int64_t n, float *s, const void *w, const void *a) {
     *s = hsum_f32x8(acc);
 }
 
-void vec_dot_q5_0_avx2(int64_t n, float *s, const void *w, const void *a) {
-    const block_q5_0 *x = w;
-    const block_q8_0 *y = a;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK32; i++) {
-        __m256i q = _mm256_or_si256(unpack_nibbles(x[i].qs), unpack_fifth_bits(x[i].qh));
-        __m256i qx = _mm256_sub_epi8(q, _mm256_set1_epi8(16));
-        __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
-        __m256 d = _mm256_set1_ps(half(x[i].d) * half(y[i].d));
-        acc = _mm256_fmadd_ps(i32_to_f32(dot_s8s8_i32(qx, qy)), d, acc);
-    }
-    *s = hsum_f32x8(acc);
-}
-
-void vec_dot_q5_1_avx2(int64_t n, float *s, const void *w, const void *a) {
-    const block_q5_1 *x = w;
-    const block_q8_0 *y = a;
-    __m256 acc = _mm256_setzero_ps(), acc_m = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK32; i++) {
-        __m256i q = _mm256_or_si256(unpack_nibbles(x[i].qs), unpack_fifth_bits(x[i].qh));
-        __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
-        float dy = half(y[i].d);
-        acc = _mm256_fmadd_ps(i32_to_f32(dot_u8s8_i32(q, qy)), _mm256_set1_ps(half(x[i].d) * dy),
-                              acc);
-        acc_m = _mm256_fmadd_ps(i32_to_f32(sum_s8(qy)), _mm256_set1_ps(half(x[i].m) * dy), acc_m);
-    }
-    *s = hsum_f32x8(_mm256_add_ps(acc, acc_m));
-}
-
-/* IQ4_NL: the 4-bit index selects one of 16 int8 grid values (a byte shuffle). */
-void vec_dot_iq4_nl_avx2(int64_t n, float *s, const void *w, const void *a) {
-    const block_iq4_nl *x = w;
-    const block_q8_0 *y = a;
-    const __m256i grid =
-        _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)kvalues_iq4nl));
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK32; i++) {
-        __m256 d = _mm256_set1_ps(half(x[i].d) * half(y[i].d));
-        acc = _mm256_fmadd_ps(i32_to_f32(dot_grid_q8(grid, x[i].qs, y[i].qs)), d, acc);
-    }
-    *s = hsum_f32x8(acc);
-}
-
 /* Q2_0_32: code j = (qs[j % 8] >> 2 (j / 8)) & 3: the four 8-lane groups are the 8 bytes
  * shifted by 0, 2, 4, 6. x = d q + m. */
 void vec_dot_q2_0_32_avx2(int64_t n, float *s, const void *w, const void *a) {
@@ -151,7 +95,12 @@ void vec_dot_q2_0_32_avx2(int64_t n, float *s, const void *w, const void *a) {
 }
 
 /* Q8_0 activations: d = amax / 127, q = round-to-nearest-even(x / d) (the rounding mode
- * of cvtps; a tie may round the other way than the reference: within one step). */
+ * of cvtps; a tie may round the other way than the reference: within one step).
+ * Codes are in [-127, 127], never -128: the sign trick of the signed-code kernels
+ * (dot_s8s8_i32, the Q8_0 / IQ4_NL tiles, the Q8_0 x8 tile) cannot negate -128. Finite
+ * blocks give |x / d| <= 127 anyway; the clamp covers what cvtps makes of inf and NaN
+ * (INT_MIN, packed to -128), as in a block so small that 1 / d overflows (its fp16 d is 0
+ * then: the codes do not count). tests/test_gemm.c checks it. */
 void quantize_row_q8_0_avx2(const float *src, void *dst, int64_t n) {
     block_q8_0 *y = dst;
     const __m256 sign_mask = _mm256_set1_ps(-0.0f);
@@ -174,6 +123,7 @@ void quantize_row_q8_0_avx2(const float *src, void *dst, int64_t n) {
         __m256i q16a = _mm256_packs_epi32(q[0], q[1]), q16b = _mm256_packs_epi32(q[2], q[3]);
         __m256i q8 = _mm256_packs_epi16(q16a, q16b);
         q8 = _mm256_permutevar8x32_epi32(q8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        q8 = _mm256_max_epi8(q8, _mm256_set1_epi8(-127));
         _mm256_storeu_si256((__m256i *)y[i].qs, q8);
     }
 }

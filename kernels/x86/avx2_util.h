@@ -3,8 +3,23 @@
 #define SCARCE_AVX2_UTIL_H
 
 #include <immintrin.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+/* Bit i of the 32-bit qh as 0x10 in byte i (the fifth bit of Q5 codes), else 0. */
+static inline __m256i q5_fifth_bits(const uint8_t *qh) {
+    uint32_t bits;
+    memcpy(&bits, qh, 4);
+    __m256i v = _mm256_set1_epi32((int)bits);
+    /* byte i takes byte i/8 of bits, then tests its bit i%8 */
+    const __m256i spread = _mm256_set_epi64x(0x0303030303030303ll, 0x0202020202020202ll,
+                                             0x0101010101010101ll, 0x0000000000000000ll);
+    v = _mm256_shuffle_epi8(v, spread);
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+    v = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
+}
 
 /* 4 bytes at p (any alignment) in every 32-bit lane: one activation quad against the 8
  * rows of a packed x8 block (kernels/repack.h). */
@@ -51,7 +66,9 @@ static inline __m256i dot_u8s8_i32(__m256i u, __m256i s) {
     return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
 }
 
-/* 32 signed bytes x 32 signed bytes -> 8 int32 lanes (sign moved onto the second). */
+/* 32 signed bytes x 32 signed bytes -> 8 int32 lanes (sign moved onto the second). Exact
+ * for every x and every y but -128 (sign_epi8 cannot negate it): y is an activation code,
+ * and the Q8_0 activation quantizers give [-127, 127] (quantize_row_q8_0_avx2). */
 static inline __m256i dot_s8s8_i32(__m256i x, __m256i y) {
     __m256i ax = _mm256_sign_epi8(x, x);
     __m256i sy = _mm256_sign_epi8(y, x);

@@ -45,6 +45,13 @@ void vec_dot_tile_q4_0_avx512(int64_t n, float *s, size_t s_stride, const void *
                               int nrows, const void *a, size_t a_stride, int nact);
 void vec_dot_tile_q8_0_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                               int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_q5_0_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                              int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_q5_1_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                              int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_iq4_nl_avx512(int64_t n, float *s, size_t s_stride, const void *w,
+                                size_t w_stride, int nrows, const void *a, size_t a_stride,
+                                int nact);
 
 /* FP8 weights against Q8_0 activations, vec_dot and tile (avx512_fp8.c) */
 void vec_dot_fp8_e4m3_avx512(int64_t n, float *s, const void *w, const void *a);
@@ -64,6 +71,12 @@ void vec_dot_q3_k_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q4_k_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q5_k_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q6_k_avx512(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_tile_q4_k_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                              int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_q5_k_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                              int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_q6_k_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                              int nrows, const void *a, size_t a_stride, int nact);
 void quantize_row_q8_k_avx512(const float *x, void *y, int64_t n);
 
 /* Packed 8-row tiles (kernels/repack.h layouts; avx512_repack.c, avx512_repack_q2k.c):

@@ -20,9 +20,15 @@ void avx512_install(isa_kernels *k) {
                                .packed_tile = tile_q4_0x8_avx512});
     kernels_set(k, QT_Q4_1,
                 (type_kernels){.vec_dot = vec_dot_q4_1_avx512, .packed_tile = tile_q4_1x8_avx512});
-    kernels_set(k, QT_Q5_0, (type_kernels){.vec_dot = vec_dot_q5_0_avx512});
-    kernels_set(k, QT_Q5_1, (type_kernels){.vec_dot = vec_dot_q5_1_avx512});
-    kernels_set(k, QT_IQ4_NL, (type_kernels){.vec_dot = vec_dot_iq4_nl_avx512});
+    kernels_set(
+        k, QT_Q5_0,
+        (type_kernels){.vec_dot = vec_dot_q5_0_avx512, .vec_dot_tile = vec_dot_tile_q5_0_avx512});
+    kernels_set(
+        k, QT_Q5_1,
+        (type_kernels){.vec_dot = vec_dot_q5_1_avx512, .vec_dot_tile = vec_dot_tile_q5_1_avx512});
+    kernels_set(k, QT_IQ4_NL,
+                (type_kernels){.vec_dot = vec_dot_iq4_nl_avx512,
+                               .vec_dot_tile = vec_dot_tile_iq4_nl_avx512});
     kernels_set(k, QT_Q2_0_32, (type_kernels){.vec_dot = vec_dot_q2_0_32_avx512});
     kernels_set(k, QT_FP8_E4M3,
                 (type_kernels){.vec_dot = vec_dot_fp8_e4m3_avx512,
@@ -35,8 +41,14 @@ void avx512_install(isa_kernels *k) {
                                .vec_dot_tile = vec_dot_tile_q2_k_avx512,
                                .packed_tile = tile_q2_kx8_avx512});
     kernels_set(k, QT_Q3_K, (type_kernels){.vec_dot = vec_dot_q3_k_avx512});
-    kernels_set(k, QT_Q4_K, (type_kernels){.vec_dot = vec_dot_q4_k_avx512});
-    kernels_set(k, QT_Q5_K, (type_kernels){.vec_dot = vec_dot_q5_k_avx512});
-    kernels_set(k, QT_Q6_K, (type_kernels){.vec_dot = vec_dot_q6_k_avx512});
+    kernels_set(
+        k, QT_Q4_K,
+        (type_kernels){.vec_dot = vec_dot_q4_k_avx512, .vec_dot_tile = vec_dot_tile_q4_k_avx512});
+    kernels_set(
+        k, QT_Q5_K,
+        (type_kernels){.vec_dot = vec_dot_q5_k_avx512, .vec_dot_tile = vec_dot_tile_q5_k_avx512});
+    kernels_set(
+        k, QT_Q6_K,
+        (type_kernels){.vec_dot = vec_dot_q6_k_avx512, .vec_dot_tile = vec_dot_tile_q6_k_avx512});
     kernels_set(k, QT_Q8_K, (type_kernels){.from_float = quantize_row_q8_k_avx512});
 }

@@ -39,6 +39,20 @@ void vec_dot_q6_k_avx512(int64_t n, float *s, const void *w, const void *a) {
     dot_q6_k(n, s, w, a);
 }
 
+/* Batches: each block unpacked once for up to KQ_NA tokens (kquant_rows.h) */
+void vec_dot_tile_q4_k_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                              int nrows, const void *a, size_t a_stride, int nact) {
+    tile_kq(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact, KQ_Q4_K);
+}
+void vec_dot_tile_q5_k_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                              int nrows, const void *a, size_t a_stride, int nact) {
+    tile_kq(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact, KQ_Q5_K);
+}
+void vec_dot_tile_q6_k_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                              int nrows, const void *a, size_t a_stride, int nact) {
+    tile_kq(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact, KQ_Q6_K);
+}
+
 /* Q2_K: the chunks of scaled codes sc q (q2k_unpack, sc q <= 45) go into vpdpbusd
  * against the activation: the block's sum sc q a in 8 int32 lanes, no int16 step. */
 static inline __m256i q2k_sum(const __m256i c[8], const int8_t *a) {

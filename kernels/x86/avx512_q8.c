@@ -1,5 +1,6 @@
-/* avx512_q8.c - block-32 weight types (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_0_32) against
- * Q8_0 activations, and the Q8_0 activation quantizer, with AVX-512 VNNI.
+/* avx512_q8.c - block-32 weight types (Q8_0, Q4_0, Q4_1, Q2_0_32) against Q8_0 activations,
+ * and the Q8_0 activation quantizer, with AVX-512 VNNI (Q5_0, Q5_1, IQ4_NL: the 1 x 1 tile
+ * of avx512_tile.c).
  *
  * The structure of avx2_q8.c: per block the 32 weight codes expanded to 32 bytes, the
  * integer products summed exactly into 8 int32 lanes, one FMA with d_w * d_a into a float
@@ -18,14 +19,6 @@
 #include "../../quant/fp16.h"
 #include "avx512.h"
 #include "avx512_util.h"
-
-/* Bit i of the 32-bit qh as 0x10 in byte i (the fifth bit of Q5 codes), else 0: a mask
- * register holds the 32 bits as they are (AVX512BW). */
-static inline __m256i unpack_fifth_bits(const uint8_t *qh) {
-    uint32_t bits;
-    memcpy(&bits, qh, 4);
-    return _mm256_maskz_mov_epi8((__mmask32)bits, _mm256_set1_epi8(0x10));
-}
 
 static inline __m256i load32(const int8_t *p) {
     return _mm256_loadu_si256((const __m256i *)p);
@@ -63,33 +56,6 @@ void vec_dot_q4_0_avx512(int64_t n, float *s, const void *w, const void *a) {
     *s = hsum_f32x8(acc);
 }
 
-void vec_dot_q5_0_avx512(int64_t n, float *s, const void *w, const void *a) {
-    const block_q5_0 *x = w;
-    const block_q8_0 *y = a;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK32; i++) {
-        __m256i q = _mm256_or_si256(unpack_nibbles(x[i].qs), unpack_fifth_bits(x[i].qh));
-        acc = fold(acc, dot_offset(q, load32(y[i].qs), 16), x[i].d, y[i].d);
-    }
-    *s = hsum_f32x8(acc);
-}
-
-/* IQ4_NL: the 4-bit index selects a grid value g (a byte shuffle); the grid is stored
- * shifted by 128 (g + 128 = g ^ 0x80, 1..241), so the looked-up byte is unsigned. */
-void vec_dot_iq4_nl_avx512(int64_t n, float *s, const void *w, const void *a) {
-    const block_iq4_nl *x = w;
-    const block_q8_0 *y = a;
-    const __m256i grid = _mm256_xor_si256(
-        _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)kvalues_iq4nl)),
-        _mm256_set1_epi8((char)0x80));
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK32; i++) {
-        __m256i u = _mm256_shuffle_epi8(grid, unpack_nibbles(x[i].qs));
-        acc = fold(acc, dot_offset(u, load32(y[i].qs), 128), x[i].d, y[i].d);
-    }
-    *s = hsum_f32x8(acc);
-}
-
 /* x = d q + m: dot = d d_a sum(q a) + m d_a sum(a), both terms in one accumulator block
  * by block, with the float operations of vec_dot_q4_1_avx2 (see there why). */
 static inline __m256 fold_affine(__m256 acc, __m256i qa, __m256i a, uint16_t d, uint16_t m,
@@ -108,18 +74,6 @@ void vec_dot_q4_1_avx512(int64_t n, float *s, const void *w, const void *a) {
         __m256i qy = load32(y[i].qs);
         __m256i qa = dpbusd(_mm256_setzero_si256(), unpack_nibbles(x[i].qs), qy);
         acc = fold_affine(acc, qa, qy, x[i].d, x[i].m, y[i].d);
-    }
-    *s = hsum_f32x8(acc);
-}
-
-void vec_dot_q5_1_avx512(int64_t n, float *s, const void *w, const void *a) {
-    const block_q5_1 *x = w;
-    const block_q8_0 *y = a;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK32; i++) {
-        __m256i q = _mm256_or_si256(unpack_nibbles(x[i].qs), unpack_fifth_bits(x[i].qh));
-        __m256i qy = load32(y[i].qs);
-        acc = fold_affine(acc, dpbusd(_mm256_setzero_si256(), q, qy), qy, x[i].d, x[i].m, y[i].d);
     }
     *s = hsum_f32x8(acc);
 }
@@ -156,6 +110,8 @@ void quantize_row_q8_0_avx512(const float *src, void *dst, int64_t n) {
         __m512 scale = _mm512_set1_ps(id);
         __m128i q0 = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v0, scale)));
         __m128i q1 = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v1, scale)));
+        /* never -128, as quantize_row_q8_0_avx2 (the AVX2 kernels' sign trick) */
+        q0 = _mm_max_epi8(q0, _mm_set1_epi8(-127)), q1 = _mm_max_epi8(q1, _mm_set1_epi8(-127));
         _mm_storeu_si128((__m128i *)y[i].qs, q0);
         _mm_storeu_si128((__m128i *)(y[i].qs + 16), q1);
     }

@@ -9,6 +9,14 @@
 
 #include "avx2_util.h" /* bcast4, half_f16c, hsum_f32x8: AVX2 instructions, fine here */
 
+/* Bit i of the 32-bit qh as 0x10 in byte i (the fifth bit of Q5 codes), else 0: a mask
+ * register holds the 32 bits as they are (AVX512BW). */
+static inline __m256i q5_fifth_bits_k(const uint8_t *qh) {
+    uint32_t bits;
+    memcpy(&bits, qh, 4);
+    return _mm256_maskz_mov_epi8((__mmask32)bits, _mm256_set1_epi8(0x10));
+}
+
 /* acc + 8 int32 lanes of sum(u8[i] * s8[i]) over groups of 4 bytes: vpdpbusd. Unlike
  * maddubs there is no int16 intermediate: exact for every u8 and s8 code. */
 static inline __m256i dpbusd(__m256i acc, __m256i u, __m256i s) {

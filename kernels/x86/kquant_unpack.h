@@ -43,8 +43,9 @@ static inline __m256i q3k_scales(const uint8_t *packed) {
  * words u of the 12 bytes: scales 0-3 = u0 & 63 per byte, mins 0-3 = u1 & 63; scales 4-7 =
  * low nibbles of u2 | top 2 bits of u0's bytes << 4, mins 4-7 = high nibbles of u2 | top 2
  * bits of u1's bytes << 4. Gives the scales as int16 in both 128-bit lanes (for
- * k45_scale) and the min term sum_j m_j (bsums[2j] + bsums[2j+1]) as 8 int32 lanes. */
-static inline __m256i k45_scales(const uint8_t *packed, const int16_t *bsums, __m256i *min_sum) {
+ * k45_scale) and *m_pairs, each min twice as int16 (one per bsum of 16): the min term
+ * sum_j m_j (bsums[2j] + bsums[2j+1]) is madd(*m_pairs, bsums), per activation. */
+static inline __m256i k45_scales(const uint8_t *packed, __m256i *m_pairs) {
     uint32_t u[3];
     memcpy(u, packed, sizeof u);
     const uint32_t low6 = 0x3f3f3f3f, low4 = 0x0f0f0f0f, top2 = 0x03030303;
@@ -52,8 +53,7 @@ static inline __m256i k45_scales(const uint8_t *packed, const int16_t *bsums, __
     uint64_t m = (u[1] & low6) | (uint64_t)(((u[2] >> 4) & low4) | ((u[1] >> 6) & top2) << 4) << 32;
     __m128i m16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)m));
     /* each min twice: one per bsum of 16 */
-    __m256i m_pairs = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
-    *min_sum = _mm256_madd_epi16(m_pairs, _mm256_loadu_si256((const __m256i *)bsums));
+    *m_pairs = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
     return _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc)));
 }
 

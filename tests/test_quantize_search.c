@@ -1,0 +1,229 @@
+/* test_quantize_search.c - the scale search (quant/search.c) against the search it replaced,
+ * kept here as the reference: on real weight rows (stories260K and, when fetched, SmolLM2),
+ * for the block size and code range of every format that uses it, the total weighted
+ * squared error of the new search is never above the reference's. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../engine/gguf.h"
+#include "../quant/formats.h"
+#include "../quant/fp16.h"
+#include "../quant/types.h"
+#include "shared_data.h"
+#include "test.h"
+
+/* ---- the former search (grid of 31 starting scales per end, two refinements) ---- */
+static int ref_round_clamp(float v, int lo, int hi) {
+    v = v < lo ? (float)lo : v > hi ? (float)hi : v;
+    return (int)nearbyintf(v);
+}
+
+static void ref_round_sym(int n, const float *x, const float *w, float inv_d, int qmin, int qmax,
+                          int *q, double *sumqx, double *sumq2) {
+    double qx = 0, q2 = 0;
+    for (int i = 0; i < n; i++) {
+        q[i] = ref_round_clamp(x[i] * inv_d, qmin, qmax);
+        qx += (double)w[i] * x[i] * q[i];
+        q2 += (double)w[i] * q[i] * q[i];
+    }
+    *sumqx = qx, *sumq2 = q2;
+}
+
+static float ref_qsearch_sym(int n, const float *x, const float *w, int qmin, int qmax, int *q) {
+    float amax = 0, xmax = 0;
+    for (int i = 0; i < n; i++)
+        if (fabsf(x[i]) > amax) amax = fabsf(x[i]), xmax = x[i];
+    if (amax < 1e-30f) {
+        for (int i = 0; i < n; i++) q[i] = 0;
+        return 0.0f;
+    }
+    int tmp[QK_K];
+    double best_score = -1;
+    float best_d = 0;
+    int ends[2] = {qmax, qmin};
+    for (int e = 0; e < 2; e++) {
+        if (ends[e] == 0) continue;
+        for (int k = -15; k <= 15; k++) {
+            float inv_d = ((float)ends[e] + 0.1f * k) / xmax;
+            double sumqx, sumq2;
+            ref_round_sym(n, x, w, inv_d, qmin, qmax, tmp, &sumqx, &sumq2);
+            for (int r = 0; sumq2 > 0 && r <= 2; r++) {
+                double score = sumqx * sumqx / sumq2;
+                if (score > best_score) {
+                    best_score = score;
+                    best_d = (float)(sumqx / sumq2);
+                    memcpy(q, tmp, sizeof(int) * (size_t)n);
+                }
+                float d = (float)(sumqx / sumq2);
+                if (d == 0) break;
+                ref_round_sym(n, x, w, 1.0f / d, qmin, qmax, tmp, &sumqx, &sumq2);
+            }
+        }
+    }
+    return best_d;
+}
+
+static float ref_q_err_affine(int n, const float *x, const float *w, float d, float m, int qmax,
+                              int *q) {
+    float inv_d = d != 0 ? 1.0f / d : 0.0f;
+    double err = 0;
+    for (int i = 0; i < n; i++) {
+        q[i] = ref_round_clamp((x[i] - m) * inv_d, 0, qmax);
+        float e = d * q[i] + m - x[i];
+        err += (double)w[i] * e * e;
+    }
+    return (float)err;
+}
+
+static void ref_fit_affine(int n, const float *x, const float *w, const int *q, int min_nonpos,
+                           float *d, float *m) {
+    double sw = 0, sq = 0, sq2 = 0, sx = 0, sqx = 0;
+    for (int i = 0; i < n; i++) {
+        sw += w[i], sq += w[i] * q[i], sq2 += (double)w[i] * q[i] * q[i];
+        sx += w[i] * x[i], sqx += (double)w[i] * q[i] * x[i];
+    }
+    double det = sw * sq2 - sq * sq;
+    if (det > 0) {
+        *d = (float)((sw * sqx - sq * sx) / det);
+        *m = (float)((sq2 * sx - sq * sqx) / det);
+    } else {
+        *d = 0;
+        *m = sw > 0 ? (float)(sx / sw) : 0;
+    }
+    if (min_nonpos && *m > 0) {
+        *m = 0;
+        *d = sq2 > 0 ? (float)(sqx / sq2) : 0;
+    }
+}
+
+static float ref_qsearch_affine(int n, const float *x, const float *w, int qmax, int min_nonpos,
+                                float *m, int *q) {
+    float lo = x[0], hi = x[0];
+    for (int i = 1; i < n; i++) lo = fminf(lo, x[i]), hi = fmaxf(hi, x[i]);
+    if (min_nonpos && lo > 0) lo = 0;
+    if (hi - lo < 1e-30f * fmaxf(1.0f, fabsf(lo))) {
+        for (int i = 0; i < n; i++) q[i] = 0;
+        *m = lo;
+        return 0.0f;
+    }
+    int tmp[QK_K];
+    float best_err = INFINITY, best_d = 0, best_m = lo;
+    for (int k = -15; k <= 15; k++) {
+        float d = (hi - lo) / ((float)qmax + 0.1f * k), mm = lo;
+        for (int r = 0; r <= 2; r++) {
+            if (!(d > 0)) break;
+            ref_q_err_affine(n, x, w, d, mm, qmax, tmp);
+            ref_fit_affine(n, x, w, tmp, min_nonpos, &d, &mm);
+            float err = ref_q_err_affine(n, x, w, d, mm, qmax, tmp);
+            if (err < best_err) best_err = err, best_d = d, best_m = mm;
+        }
+    }
+    ref_q_err_affine(n, x, w, best_d, best_m, qmax, q);
+    *m = best_m;
+    return best_d;
+}
+
+/* ---- rows of real weights ---- */
+typedef struct {
+    float *x;
+    int64_t n;
+} rows;
+
+/* Up to max_values values of every 2-D tensor of path, dequantized, from evenly spaced rows. */
+static int load_rows(const char *path, int64_t max_values, rows *out) {
+    scarce_error err;
+    gguf_file *f = gguf_open(path, &err);
+    if (!f) return -1;
+    out->x = malloc(sizeof(float) * (size_t)max_values);
+    out->n = 0;
+    int n_mats = 0;
+    for (uint64_t i = 0; i < f->n_tensors; i++) n_mats += f->tensors[i].n_dims == 2;
+    for (uint64_t i = 0; out->x && i < f->n_tensors; i++) {
+        const gguf_tensor *t = &f->tensors[i];
+        const int64_t ne0 = t->ne[0];
+        if (t->n_dims != 2 || ne0 % 64 || !qtype(t->type)->dequantize) continue;
+        const int64_t per = max_values / n_mats, stride = t->ne[1] / (per / ne0 + 1) + 1;
+        const size_t rb = qtype_row_bytes(t->type, ne0);
+        for (int64_t r = 0; r < t->ne[1] && out->n + ne0 <= max_values; r += stride) {
+            qtype(t->type)->dequantize((const uint8_t *)t->data + (size_t)r * rb, out->x + out->n,
+                                       ne0);
+            out->n += ne0;
+        }
+    }
+    gguf_close(f);
+    return out->x && out->n > 0 ? 0 : -1;
+}
+
+/* ---- the comparison ---- */
+typedef struct {
+    const char *type; /* the format whose blocks these are */
+    int n, qmin, qmax;
+} sym_case;
+
+/* x^2-like weights as the quantizers derive them without an imatrix (0: all ones) */
+static void block_weights(const float *x, int n, int kind, float *w) {
+    for (int i = 0; i < n; i++) w[i] = kind == 0 ? 1.0f : x[i] * x[i] + 1e-4f * (1 + i % 7);
+}
+
+/* sum over blocks of sum w (x - fp16(d) q)^2, the error a stored block has */
+static double sym_error(float (*search)(int, const float *, const float *, int, int, int *),
+                        const sym_case *c, const rows *r, int weights) {
+    double e = 0;
+    float w[QK_K];
+    int q[QK_K];
+    for (int64_t b = 0; b + c->n <= r->n; b += c->n) {
+        const float *x = r->x + b;
+        block_weights(x, c->n, weights, w);
+        const float d = fp16_to_f32(f32_to_fp16(search(c->n, x, w, c->qmin, c->qmax, q)));
+        for (int i = 0; i < c->n; i++) e += (double)w[i] * (x[i] - d * q[i]) * (x[i] - d * q[i]);
+    }
+    return e;
+}
+
+static void compare_on(const char *path) {
+    rows r;
+    REQUIRE(load_rows(path, 1 << 18, &r) == 0);
+    static const sym_case cases[] = {
+        {"q8_0", 32, -127, 127}, {"q5_0", 32, -16, 15}, {"q4_0", 32, -8, 7},
+        {"q2_0", 64, -1, 2},     {"q6_k", 16, -32, 31}, {"q3_k", 16, -4, 3},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        for (int weights = 0; weights < 2; weights++) {
+            const double e_new = sym_error(qsearch_sym, &cases[k], &r, weights);
+            const double e_ref = sym_error(ref_qsearch_sym, &cases[k], &r, weights);
+            printf("  %-5s %s: squared error %.6g (reference %.6g)\n", cases[k].type,
+                   weights ? "x^2 weights" : "unweighted ", e_new, e_ref);
+            CHECK_MSG(e_new <= e_ref, "%s (%s weights) on %s: %.9g > reference %.9g", cases[k].type,
+                      weights ? "x^2" : "unit", path, e_new, e_ref);
+        }
+    /* the affine search (q4_1, q5_1, q2_0_32, K-quant sub-blocks) reads the block fewer
+     * times, with the same arithmetic: the same scale, offset and codes */
+    static const int affine[][3] = {{32, 15, 0}, {32, 31, 0}, {32, 3, 0}, {32, 15, 1}, {16, 3, 1}};
+    int mismatches = 0;
+    for (size_t k = 0; k < sizeof affine / sizeof affine[0]; k++) {
+        const int n = affine[k][0], qmax = affine[k][1], nonpos = affine[k][2];
+        float w[QK_K], m_new, m_ref;
+        int q_new[QK_K], q_ref[QK_K];
+        for (int64_t b = 0; b + n <= r.n; b += n) {
+            block_weights(r.x + b, n, (int)(b / n) % 2, w);
+            const float d_new = qsearch_affine(n, r.x + b, w, qmax, nonpos, &m_new, q_new);
+            const float d_ref = ref_qsearch_affine(n, r.x + b, w, qmax, nonpos, &m_ref, q_ref);
+            mismatches += d_new != d_ref || m_new != m_ref || memcmp(q_new, q_ref, sizeof(int) * n);
+        }
+    }
+    CHECK_MSG(mismatches == 0, "%s: %d affine blocks differ from the reference search", path,
+              mismatches);
+    free(r.x);
+}
+
+TEST(quantize_search_never_worse_stories) {
+    const char *path = shared_path("models/stories260K.gguf");
+    NEED_FILE(path);
+    compare_on(path);
+}
+
+TEST(quantize_search_never_worse_smollm2) {
+    const char *path = real_model_path("SmolLM2-135M-Instruct.Q4_1.gguf");
+    if (!path) SKIP("SmolLM2-135M-Instruct.Q4_1.gguf not fetched (models/fetch.sh)");
+    compare_on(path);
+}
