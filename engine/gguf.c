@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -80,9 +81,10 @@ size_t gguf_vtype_size(uint32_t type) {
 }
 
 const char *gguf_vtype_name(uint32_t type) {
-    static const char *names[GGUF_NTYPES] = {"u8",  "i8",  "u16",    "i16",   "u32",
-                                             "i32", "f32", "bool",   "string", "array",
-                                             "u64", "i64", "f64"};
+    /* llama.cpp's gguf_type_name spelling, so that messages read the same in both */
+    static const char *names[GGUF_NTYPES] = {"uint8",  "int8",    "uint16", "int16", "uint32",
+                                             "int32",  "float32", "bool",   "string", "array",
+                                             "uint64", "int64",   "float64"};
     return type < GGUF_NTYPES ? names[type] : "unknown";
 }
 
@@ -464,10 +466,29 @@ const gguf_tensor *gguf_find_tensor(const gguf_file *f, const char *name) {
     return NULL;
 }
 
-/* ---- typed getters ----------------------------------------------------------------------- */
+/* ---- typed getters ----------------------------------------------------------------------
+ * What a key may hold is what llama.cpp's loader accepts (llama_model_loader::get_key and
+ * get_arr, llama_vocab::load), with one widening: an integer key may be of any integer type
+ * whose value fits, because the value is decoded at its declared width and no byte is
+ * reinterpreted. A float key must be a float: the bits of 1e-5f declared u32 read as
+ * 925353388. The error names the key, the expected and the found type. */
 
 static int is_int_type(uint32_t t) {
     return t <= GGUF_I32 || t == GGUF_U64 || t == GGUF_I64;
+}
+
+/* "uint32", or "array of float32" for an array value */
+static const char *type_desc(const gguf_kv *kv, char buf[40]) {
+    if (kv->type != GGUF_ARRAY) return gguf_vtype_name(kv->type);
+    snprintf(buf, 40, "array of %s", gguf_vtype_name(kv->arr_type));
+    return buf;
+}
+
+static int wrong_type(const gguf_file *f, const gguf_kv *kv, const char *expected,
+                      scarce_error *err) {
+    char buf[40];
+    return scarce_fail(err, "%s: %s: expected %s, found %s", f->path, kv->key, expected,
+                       type_desc(kv, buf));
 }
 
 static const gguf_kv *find_or_fail(const gguf_file *f, const char *key, scarce_error *err) {
@@ -479,11 +500,9 @@ static const gguf_kv *find_or_fail(const gguf_file *f, const char *key, scarce_e
 int gguf_get_i64(const gguf_file *f, const char *key, int64_t *out, scarce_error *err) {
     const gguf_kv *kv = find_or_fail(f, key, err);
     if (!kv) return -1;
-    if (!is_int_type(kv->type))
-        return scarce_fail(err, "%s: key %s is a %s, expected an integer", f->path, key,
-                           gguf_vtype_name(kv->type));
+    if (!is_int_type(kv->type)) return wrong_type(f, kv, "an integer", err);
     if (kv->type == GGUF_U64 && kv->u64 > INT64_MAX)
-        return scarce_fail(err, "%s: key %s = %llu does not fit in int64", f->path, key,
+        return scarce_fail(err, "%s: %s = %llu does not fit in int64", f->path, key,
                            (unsigned long long)kv->u64);
     *out = kv->i64;
     return 0;
@@ -493,7 +512,7 @@ int gguf_get_u32(const gguf_file *f, const char *key, uint32_t *out, scarce_erro
     int64_t v;
     if (gguf_get_i64(f, key, &v, err)) return -1;
     if (v < 0 || v > UINT32_MAX)
-        return scarce_fail(err, "%s: key %s = %lld is out of the u32 range", f->path, key,
+        return scarce_fail(err, "%s: %s = %lld is out of the uint32 range", f->path, key,
                            (long long)v);
     *out = (uint32_t)v;
     return 0;
@@ -502,25 +521,60 @@ int gguf_get_u32(const gguf_file *f, const char *key, uint32_t *out, scarce_erro
 int gguf_get_f32(const gguf_file *f, const char *key, float *out, scarce_error *err) {
     const gguf_kv *kv = find_or_fail(f, key, err);
     if (!kv) return -1;
-    if (kv->type == GGUF_F32 || kv->type == GGUF_F64) *out = (float)kv->f64;
-    else if (is_int_type(kv->type)) *out = kv->type == GGUF_U64 ? (float)kv->u64 : (float)kv->i64;
-    else
-        return scarce_fail(err, "%s: key %s is a %s, expected a number", f->path, key,
-                           gguf_vtype_name(kv->type));
+    if (kv->type != GGUF_F32 && kv->type != GGUF_F64) return wrong_type(f, kv, "float32", err);
+    *out = (float)kv->f64;
     return 0;
 }
 
 int gguf_get_bool(const gguf_file *f, const char *key, int *out, scarce_error *err) {
     const gguf_kv *kv = find_or_fail(f, key, err);
     if (!kv) return -1;
-    if (kv->type != GGUF_BOOL)
-        return scarce_fail(err, "%s: key %s is a %s, expected bool", f->path, key,
-                           gguf_vtype_name(kv->type));
+    if (kv->type != GGUF_BOOL) return wrong_type(f, kv, "bool", err);
     *out = (int)kv->i64;
+    return 0;
+}
+
+int gguf_get_string(const gguf_file *f, const char *key, const char **out, scarce_error *err) {
+    const gguf_kv *kv = find_or_fail(f, key, err);
+    if (!kv) return -1;
+    if (kv->type != GGUF_STRING) return wrong_type(f, kv, "string", err);
+    if (strlen(kv->str) != kv->str_len)
+        return scarce_fail(err, "%s: %s: string holds a NUL byte", f->path, key);
+    *out = kv->str;
     return 0;
 }
 
 const char *gguf_get_str(const gguf_file *f, const char *key) {
     const gguf_kv *kv = gguf_find(f, key);
     return kv && kv->type == GGUF_STRING ? kv->str : NULL;
+}
+
+/* "float32 or int32" for a mask of element types */
+static void mask_desc(unsigned mask, char *buf, size_t size) {
+    size_t n = (size_t)snprintf(buf, size, "array of ");
+    const char *sep = "";
+    for (uint32_t t = 0; t < GGUF_NTYPES && n < size; t++)
+        if (mask & GGUF_TYPE_BIT(t)) {
+            n += (size_t)snprintf(buf + n, size - n, "%s%s", sep, gguf_vtype_name(t));
+            sep = " or ";
+        }
+}
+
+const gguf_kv *gguf_get_array(const gguf_file *f, const char *key, unsigned elem_types,
+                              uint64_t n, scarce_error *err) {
+    const gguf_kv *kv = find_or_fail(f, key, err);
+    if (!kv) return NULL;
+    char expected[160];
+    mask_desc(elem_types, expected, sizeof expected);
+    if (kv->type != GGUF_ARRAY || kv->arr_type >= GGUF_NTYPES ||
+        !(elem_types & GGUF_TYPE_BIT(kv->arr_type))) {
+        wrong_type(f, kv, expected, err);
+        return NULL;
+    }
+    if (n != GGUF_ANY_LENGTH && kv->arr_n != n) {
+        scarce_fail(err, "%s: %s: expected %llu elements, found %llu", f->path, key,
+                    (unsigned long long)n, (unsigned long long)kv->arr_n);
+        return NULL;
+    }
+    return kv;
 }

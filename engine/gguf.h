@@ -66,14 +66,27 @@ void gguf_close(gguf_file *f);
 const gguf_kv *gguf_find(const gguf_file *f, const char *key);
 const gguf_tensor *gguf_find_tensor(const gguf_file *f, const char *name);
 
-/* Typed getters: 0 ok; -1 when absent (err says so) or of an unusable type/range.
- * Integer getters accept any integer type whose value fits; float getters any number. */
+/* Typed getters: 0 ok; -1 when absent or of the wrong type or range, with err naming the
+ * key, the expected and the found type ("x: expected float32, found uint32"). Integer
+ * getters accept any integer type whose value fits; float getters float32 and float64 only
+ * (an integer in a float key is the sign of a type lie, as in llama.cpp); bool only bool.
+ * For an optional key: gguf_find(f, key) && gguf_get_...(...) fails only when present. */
 int gguf_get_i64(const gguf_file *f, const char *key, int64_t *out, scarce_error *err);
 int gguf_get_u32(const gguf_file *f, const char *key, uint32_t *out, scarce_error *err);
 int gguf_get_f32(const gguf_file *f, const char *key, float *out, scarce_error *err);
 int gguf_get_bool(const gguf_file *f, const char *key, int *out, scarce_error *err);
-/* NULL when absent or not a string (no error needed: used for optional keys). */
+/* A string without NUL bytes inside; *out points into f. */
+int gguf_get_string(const gguf_file *f, const char *key, const char **out, scarce_error *err);
+/* NULL when absent or not a string, no error: for tools that only display a key. */
 const char *gguf_get_str(const gguf_file *f, const char *key);
+
+/* An array whose element type is one of elem_types (GGUF_TYPE_BIT(GGUF_F32) | ...) and,
+ * unless n is GGUF_ANY_LENGTH, of exactly n elements; NULL with err otherwise
+ * ("tokenizer.ggml.scores: expected array of float32, found array of int32"). */
+#define GGUF_TYPE_BIT(t) (1u << (t))
+#define GGUF_ANY_LENGTH UINT64_MAX
+const gguf_kv *gguf_get_array(const gguf_file *f, const char *key, unsigned elem_types,
+                              uint64_t n, scarce_error *err);
 /* Element i of a numeric array as double / int64 (caller checks i < arr_n). */
 double gguf_arr_f64(const gguf_kv *kv, uint64_t i);
 int64_t gguf_arr_i64(const gguf_kv *kv, uint64_t i);
@@ -112,5 +125,10 @@ int gguf_writer_open(gguf_writer *w, const char *path, scarce_error *err);
  * pieces: the data of one tensor may be passed in several calls that add up. */
 int gguf_writer_write(gguf_writer *w, const void *data, size_t bytes, scarce_error *err);
 int gguf_writer_finish(gguf_writer *w, scarce_error *err);
+/* The keys set so far with every tensor of f (its shapes, types and bytes), written to
+ * path: add_tensor, open, write and finish in one call (tests and fuzzers that rewrite a
+ * file's metadata). */
+int gguf_writer_write_tensors_of(gguf_writer *w, const gguf_file *f, const char *path,
+                                 scarce_error *err);
 
 #endif

@@ -420,3 +420,16 @@ void gguf_writer_free(gguf_writer *w) {
     free(w->tmp_path);
     free(w);
 }
+
+int gguf_writer_write_tensors_of(gguf_writer *w, const gguf_file *f, const char *path,
+                                 scarce_error *err) {
+    int rc = 0;
+    for (uint64_t i = 0; i < f->n_tensors && !rc; i++) {
+        const gguf_tensor *t = &f->tensors[i];
+        rc = gguf_writer_add_tensor(w, t->name, t->type, t->n_dims, t->ne, err);
+    }
+    rc = rc || gguf_writer_open(w, path, err);
+    for (uint64_t i = 0; i < f->n_tensors && !rc; i++)
+        rc = gguf_writer_write(w, f->tensors[i].data, f->tensors[i].bytes, err);
+    return rc || gguf_writer_finish(w, err) ? -1 : 0;
+}

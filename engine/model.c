@@ -10,6 +10,7 @@
 #include "../kernels/cpu.h"
 #include "../kernels/repack.h"
 #include "../quant/types.h"
+#include "meta_check.h"
 #include "model_impl.h"
 #include "moe.h"
 
@@ -63,8 +64,9 @@ static int read_heads(model *m, scarce_error *err) {
     c->n_rot = c->head_dim;
     if (get_int(m, "rope.dimension_count", 2, &c->n_rot, 0, err)) return -1;
     if (c->n_rot > c->head_dim || c->n_rot % 2)
-        return scarce_fail(err, "%s: rope.dimension_count %d must be even and <= head_dim %d",
-                           m->file->path, c->n_rot, c->head_dim);
+        return scarce_fail(err, "%s: %s.rope.dimension_count %d must be even and <= head_dim "
+                           "%d (%s.attention.head_count %d)", m->file->path, c->arch, c->n_rot,
+                           c->head_dim, c->arch, c->n_head);
     return 0;
 }
 
@@ -95,7 +97,10 @@ static int read_rope(model *m, scarce_error *err) {
     c->rope_freq_base = 10000.0f, c->rope_freq_scale = 1.0f, c->rope_attn_factor = 1.0f;
     c->rope_neox = c->desc->rope == ROPE_NEOX;
     c->n_ctx_orig = c->n_ctx_train;
-    const char *type = gguf_get_str(m->file, arch_key(m, "rope.scaling.type", buf));
+    const char *type = NULL;
+    if (gguf_find(m->file, arch_key(m, "rope.scaling.type", buf)) &&
+        gguf_get_string(m->file, buf, &type, err))
+        return -1;
     if (type && strcmp(type, "none") && strcmp(type, "linear") && strcmp(type, "longrope") &&
         strcmp(type, "yarn"))
         return scarce_fail(err, "%s: %s = '%s' is not supported (none, linear, longrope, yarn)",
@@ -134,8 +139,10 @@ static int read_arch_numbers(model *m, scarce_error *err) {
 
 static int read_config(model *m, scarce_error *err) {
     model_config *c = &m->cfg;
-    const char *arch = gguf_get_str(m->file, "general.architecture");
-    if (!arch) return scarce_fail(err, "%s: missing key general.architecture", m->file->path);
+    const char *arch;
+    if (!gguf_find(m->file, "general.architecture"))
+        return scarce_fail(err, "%s: missing key general.architecture", m->file->path);
+    if (gguf_get_string(m->file, "general.architecture", &arch, err)) return -1;
     if (!(c->desc = arch_find(arch))) {
         char names[256];
         arch_names(names, sizeof names);
@@ -339,11 +346,17 @@ static int layer_attention(model *m, scarce_error *err) {
     float base_swa = d->swa_rope_base;
     int period = d->swa_pattern;
     if (get_float(m, "rope.freq_base_swa", &base_swa, err)) return -1;
+    if (!isfinite(base_swa) || base_swa < 0.0f)
+        return scarce_fail(err, "%s: rope.freq_base_swa = %g is out of range", m->file->path,
+                           base_swa);
     const gguf_kv *pattern = gguf_find(m->file, arch_key(m, "attention.sliding_window_pattern", key));
     const int per_layer = pattern && pattern->type == GGUF_ARRAY;
-    if (per_layer && (pattern->arr_n != (uint64_t)c->n_layer || !gguf_vtype_size(pattern->arr_type)))
-        return scarce_fail(err, "%s: %s must be %d numbers or bools, one per layer",
-                           m->file->path, key, c->n_layer);
+    /* one bool (or int32/uint32, as llama.cpp's get_key_or_arr takes) per layer */
+    if (per_layer && !gguf_get_array(m->file, key,
+                                     GGUF_TYPE_BIT(GGUF_BOOL) | GGUF_TYPE_BIT(GGUF_I32) |
+                                         GGUF_TYPE_BIT(GGUF_U32),
+                                     (uint64_t)c->n_layer, err))
+        return -1;
     if (pattern && !per_layer && get_int(m, "attention.sliding_window_pattern", 0, &period, 0, err))
         return -1;
     for (int l = 0; l < c->n_layer; l++) {
@@ -447,7 +460,9 @@ model *model_from_gguf(gguf_file *f, const model_options *opts, scarce_error *er
         return NULL;
     }
     m->file = f;
-    if (read_config(m, err)) goto fail;
+    if (read_config(m, err) || meta_check_config(f, &m->cfg, err) ||
+        meta_check_block_count(f, &m->cfg, err))
+        goto fail;
     const gguf_tensor *embd = gguf_find_tensor(f, "token_embd.weight");
     if (!embd) {
         scarce_fail(err, "%s: missing tensor token_embd.weight", f->path);
@@ -458,7 +473,8 @@ model *model_from_gguf(gguf_file *f, const model_options *opts, scarce_error *er
         scarce_fail(err, "tensor token_embd.weight: vocabulary of %lld", (long long)embd->ne[1]);
         goto fail;
     }
-    if (bind_matrix(m, "token_embd.weight", m->cfg.n_embd, m->cfg.n_vocab, &m->token_embd, err))
+    if (meta_check_vocab(f, m->cfg.n_vocab, err) ||
+        bind_matrix(m, "token_embd.weight", m->cfg.n_embd, m->cfg.n_vocab, &m->token_embd, err))
         goto fail;
     if (gguf_find_tensor(f, "output.weight")) {
         if (bind_matrix(m, "output.weight", m->cfg.n_embd, m->cfg.n_vocab, &m->output, err))

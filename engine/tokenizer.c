@@ -50,32 +50,95 @@ int tok_utf8_len(unsigned char c) {
 
 /* ---- loading ------------------------------------------------------------------------- */
 
-static int get_id(const gguf_file *f, const char *key, int def, int n_vocab) {
+/* An optional token id key: *id keeps def when absent, -1 when out of the vocabulary (as
+ * llama.cpp, which warns and keeps no token); a key of another type is refused. */
+static int get_id(const gguf_file *f, const char *key, int def, int n_vocab, int *id,
+                  scarce_error *err) {
     int64_t v;
-    if (!gguf_find(f, key) || gguf_get_i64(f, key, &v, NULL) != 0) return def;
-    return v >= 0 && v < n_vocab ? (int)v : -1;
+    *id = def;
+    if (!gguf_find(f, key)) return 0;
+    if (gguf_get_i64(f, key, &v, err)) return -1;
+    *id = v >= 0 && v < n_vocab ? (int)v : -1;
+    return 0;
 }
 
-static int get_flag(const gguf_file *f, const char *key, int def) {
-    int v;
-    return gguf_find(f, key) && gguf_get_bool(f, key, &v, NULL) == 0 ? v : def;
+static int get_flag(const gguf_file *f, const char *key, int def, int *out, scarce_error *err) {
+    *out = def;
+    return gguf_find(f, key) && gguf_get_bool(f, key, out, err) ? -1 : 0;
+}
+
+/* An optional string key: *out = NULL when absent. */
+static int get_opt_str(const gguf_file *f, const char *key, const char **out,
+                       scarce_error *err) {
+    *out = NULL;
+    return gguf_find(f, key) && gguf_get_string(f, key, out, err) ? -1 : 0;
+}
+
+static int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+/* The byte a byte-fallback piece stands for: exactly "<0xHH>", two hex digits of either case
+ * (llama.cpp's token_to_byte reads them with strtol base 16, which would also take a sign
+ * or a space: those are refused here), or -1. */
+static int byte_piece_value(const char *s, int len) {
+    if (len != 6 || memcmp(s, "<0x", 3) != 0 || s[5] != '>') return -1;
+    int hi = hex_value(s[3]), lo = hex_value(s[4]);
+    return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}
+
+/* An int32 score is an integer score (llama.cpp reads them as such); a float32's bits
+ * declared int32 read as at least 2^23 in magnitude (for any normal float), a value no
+ * integer-scored vocabulary has: the file is refused rather than ranked by those bits. */
+#define INT_SCORE_LIMIT (1 << 23)
+
+static int check_piece(const tokenizer *t, const gguf_file *f, const gguf_kv *scores, int i,
+                       scarce_error *err) {
+    if (t->type[i] == TOK_BYTE && byte_piece_value(t->text[i], t->len[i]) < 0)
+        return scarce_fail(err, "%s: tokenizer.ggml.tokens[%d] \"%.40s\": a byte token "
+                           "(token_type 6) must read <0xHH>", f->path, i, t->text[i]);
+    if (scores && scores->arr_type == GGUF_I32) {
+        int64_t v = gguf_arr_i64(scores, (uint64_t)i);
+        if (v <= -INT_SCORE_LIMIT || v >= INT_SCORE_LIMIT)
+            return scarce_fail(err, "%s: tokenizer.ggml.scores[%d] = %lld: an int32 score "
+                               "beyond 2^23 (float32 bits declared int32?)", f->path, i,
+                               (long long)v);
+    }
+    if (t->score[i] != t->score[i])
+        return scarce_fail(err, "%s: tokenizer.ggml.scores[%d] is not a number", f->path, i);
+    return 0;
+}
+
+/* The arrays of the vocabulary, typed as llama_vocab::load reads them: tokens strings,
+ * scores float32 (or int32), token_type int32, each of one element per token. */
+static int vocab_arrays(const gguf_file *f, const gguf_kv **tokens, const gguf_kv **scores,
+                        const gguf_kv **types, scarce_error *err) {
+    *scores = *types = NULL;
+    *tokens = gguf_get_array(f, "tokenizer.ggml.tokens", GGUF_TYPE_BIT(GGUF_STRING),
+                             GGUF_ANY_LENGTH, err);
+    if (!*tokens) return -1;
+    uint64_t n = (*tokens)->arr_n;
+    if (n == 0 || n > (1u << 30))
+        return scarce_fail(err, "%s: tokenizer.ggml.tokens: %llu pieces, expected 1..2^30",
+                           f->path, (unsigned long long)n);
+    if (gguf_find(f, "tokenizer.ggml.scores") &&
+        !(*scores = gguf_get_array(f, "tokenizer.ggml.scores",
+                                   GGUF_TYPE_BIT(GGUF_F32) | GGUF_TYPE_BIT(GGUF_I32), n, err)))
+        return -1;
+    if (gguf_find(f, "tokenizer.ggml.token_type") &&
+        !(*types = gguf_get_array(f, "tokenizer.ggml.token_type", GGUF_TYPE_BIT(GGUF_I32), n,
+                                  err)))
+        return -1;
+    return 0;
 }
 
 static int load_pieces(tokenizer *t, const gguf_file *f, scarce_error *err) {
-    const gguf_kv *tokens = gguf_find(f, "tokenizer.ggml.tokens");
-    if (!tokens || tokens->type != GGUF_ARRAY || tokens->arr_type != GGUF_STRING ||
-        tokens->arr_n == 0 || tokens->arr_n > (1u << 30))
-        return scarce_fail(err, "%s: tokenizer.ggml.tokens: expected a non-empty string array",
-                           f->path);
-    const gguf_kv *scores = gguf_find(f, "tokenizer.ggml.scores");
-    const gguf_kv *types = gguf_find(f, "tokenizer.ggml.token_type");
+    const gguf_kv *tokens, *scores, *types;
+    if (vocab_arrays(f, &tokens, &scores, &types, err)) return -1;
     int n = (int)tokens->arr_n;
-    if (scores && (scores->type != GGUF_ARRAY || scores->arr_n != tokens->arr_n ||
-                   !gguf_vtype_size(scores->arr_type)))
-        return scarce_fail(err, "%s: tokenizer.ggml.scores: expected %d numbers", f->path, n);
-    if (types && (types->type != GGUF_ARRAY || types->arr_n != tokens->arr_n ||
-                  !gguf_vtype_size(types->arr_type)))
-        return scarce_fail(err, "%s: tokenizer.ggml.token_type: expected %d integers", f->path, n);
     t->n_vocab = n;
     t->max_piece = 3; /* "▅" for <unk> */
     t->text = calloc((size_t)n, sizeof *t->text);
@@ -100,6 +163,7 @@ static int load_pieces(tokenizer *t, const gguf_file *f, scarce_error *err) {
         t->text[i][len] = 0;
         t->score[i] = scores ? (float)gguf_arr_f64(scores, (uint64_t)i) : 0.0f;
         t->type[i] = types ? (int)gguf_arr_i64(types, (uint64_t)i) : TOK_NORMAL;
+        if (check_piece(t, f, scores, i, err)) return -1;
         vocab_insert(t, i);
     }
     return 0;
@@ -174,8 +238,7 @@ static int strips_right(const tokenizer *t, int id) {
            strcmp(t->text[id], "<|endoftext|>");
 }
 
-static int names_phi3(const gguf_file *f) {
-    const char *name = gguf_get_str(f, "general.name");
+static int names_phi3(const char *name) {
     char low[256];
     int n = 0;
     for (; name && name[n] && n < (int)sizeof low - 1; n++)
@@ -218,16 +281,21 @@ static void add_eog(tokenizer *t, int id) {
     t->eog[t->n_eog++] = id;
 }
 
-static void find_eog(tokenizer *t, const gguf_file *f) {
+static int find_eog(tokenizer *t, const gguf_file *f, scarce_error *err) {
+    int eot, eom;
+    if (get_id(f, "tokenizer.ggml.eot_token_id", -1, t->n_vocab, &eot, err) ||
+        get_id(f, "tokenizer.ggml.eom_token_id", -1, t->n_vocab, &eom, err))
+        return -1;
     add_eog(t, t->eos);
-    add_eog(t, get_id(f, "tokenizer.ggml.eot_token_id", -1, t->n_vocab));
-    add_eog(t, get_id(f, "tokenizer.ggml.eom_token_id", -1, t->n_vocab));
+    add_eog(t, eot);
+    add_eog(t, eom);
     for (size_t i = 0; i < sizeof eog_texts / sizeof eog_texts[0]; i++) {
         int id = tok_lookup(t, eog_texts[i], (int)strlen(eog_texts[i]));
         if (id < 0) continue;
         add_eog(t, id);
         t->type[id] = TOK_CONTROL;
     }
+    return 0;
 }
 
 int tokenizer_is_eog(const tokenizer *t, int id) {
@@ -240,11 +308,33 @@ int tokenizer_find(const tokenizer *t, const char *text) {
     return tok_lookup(t, text, (int)strlen(text));
 }
 
+/* Special ids and flags; llama.cpp's defaults: SPM <unk>=0 <s>=1 </s>=2, BPE none. */
+static int read_specials(tokenizer *t, const gguf_file *f, scarce_error *err) {
+    int n = t->n_vocab, spm = t->model == TOK_SPM, add_bos, add_eos;
+    const char *name;
+    if (get_id(f, "tokenizer.ggml.bos_token_id", spm ? 1 : -1, n, &t->bos, err) ||
+        get_id(f, "tokenizer.ggml.eos_token_id", spm ? 2 : -1, n, &t->eos, err) ||
+        get_id(f, "tokenizer.ggml.unknown_token_id", spm ? 0 : -1, n, &t->unk, err) ||
+        get_flag(f, "tokenizer.ggml.add_bos_token", spm, &add_bos, err) ||
+        get_flag(f, "tokenizer.ggml.add_eos_token", 0, &add_eos, err) ||
+        get_flag(f, "tokenizer.ggml.add_space_prefix", spm, &t->add_space_prefix, err) ||
+        get_opt_str(f, "general.name", &name, err))
+        return -1;
+    if (t->bos >= n) t->bos = -1;
+    if (t->eos >= n) t->eos = -1;
+    if (t->unk >= n) t->unk = -1;
+    t->add_bos = add_bos && t->bos >= 0;
+    t->add_eos = add_eos && t->eos >= 0;
+    t->rstrip_special = names_phi3(name);
+    return find_eog(t, f, err);
+}
+
 tokenizer *tokenizer_load(const gguf_file *f, scarce_error *err) {
-    const char *model = gguf_get_str(f, "tokenizer.ggml.model");
-    if (!model) {
-        scarce_fail(err, "%s: tokenizer.ggml.model missing (expected \"llama\" or \"gpt2\")",
-                    f->path);
+    const char *model;
+    if (gguf_get_string(f, "tokenizer.ggml.model", &model, err)) {
+        if (!gguf_find(f, "tokenizer.ggml.model"))
+            scarce_fail(err, "%s: tokenizer.ggml.model missing (expected \"llama\" or "
+                        "\"gpt2\")", f->path);
         return NULL;
     }
     tokenizer *t = calloc(1, sizeof *t);
@@ -264,25 +354,12 @@ tokenizer *tokenizer_load(const gguf_file *f, scarce_error *err) {
         free(t);
         return NULL;
     }
-    if (load_pieces(t, f, err) != 0) goto fail;
-    int n = t->n_vocab, spm = t->model == TOK_SPM;
-    /* defaults as llama.cpp: SPM <unk>=0 <s>=1 </s>=2; GPT-2 <|endoftext|>=50256 (11) */
-    t->bos = get_id(f, "tokenizer.ggml.bos_token_id", spm ? 1 : -1, n);
-    t->eos = get_id(f, "tokenizer.ggml.eos_token_id", spm ? 2 : -1, n);
-    t->unk = get_id(f, "tokenizer.ggml.unknown_token_id", spm ? 0 : -1, n);
-    if (t->bos >= n) t->bos = -1;
-    if (t->eos >= n) t->eos = -1;
-    if (t->unk >= n) t->unk = -1;
-    t->add_bos = get_flag(f, "tokenizer.ggml.add_bos_token", spm) && t->bos >= 0;
-    t->add_eos = get_flag(f, "tokenizer.ggml.add_eos_token", 0) && t->eos >= 0;
-    t->add_space_prefix = get_flag(f, "tokenizer.ggml.add_space_prefix", spm);
-    t->rstrip_special = names_phi3(f);
-    find_eog(t, f);
+    if (load_pieces(t, f, err) != 0 || read_specials(t, f, err) != 0) goto fail;
     if (index_specials(t) != 0) {
         scarce_fail(err, "%s: out of memory for special tokens", f->path);
         goto fail;
     }
-    if (spm) {
+    if (t->model == TOK_SPM) {
         spm_byte_tokens(t);
     } else if (bpe_load(t, f, err) != 0) {
         goto fail;
@@ -537,24 +614,13 @@ static int put(char *out, int cap, int n, const char *s, int len) {
     return n;
 }
 
-static int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
 static int spm_piece(const tokenizer *t, int id, char *out, int cap) {
     const char *s = t->text[id];
     int len = t->len[id], n = 0;
     switch (t->type[id]) {
-    case TOK_BYTE: {
-        int hi = hex_value(s[3]), lo = hex_value(s[4]);
-        if (len == 6 && hi >= 0 && lo >= 0) {
-            char c = (char)(hi * 16 + lo);
-            return put(out, cap, 0, &c, 1);
-        }
-        return put(out, cap, 0, s, len);
+    case TOK_BYTE: { /* "<0xHH>", checked at load */
+        char c = (char)byte_piece_value(s, len);
+        return put(out, cap, 0, &c, 1);
     }
     case TOK_UNKNOWN:
         return put(out, cap, 0, "\xe2\x96\x85", 3); /* llama.cpp shows "▅" */

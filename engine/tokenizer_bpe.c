@@ -57,10 +57,12 @@ static const tok_merge *merge_find(const tokenizer *t, int l, int r) {
 }
 
 static int load_merges(tokenizer *t, const gguf_file *f, scarce_error *err) {
-    const gguf_kv *kv = gguf_find(f, "tokenizer.ggml.merges");
-    if (!kv || kv->type != GGUF_ARRAY || kv->arr_type != GGUF_STRING || kv->arr_n > (1u << 28))
-        return scarce_fail(err, "%s: tokenizer.ggml.merges: expected a string array (\"a b\")",
-                           f->path);
+    const gguf_kv *kv = gguf_get_array(f, "tokenizer.ggml.merges", GGUF_TYPE_BIT(GGUF_STRING),
+                                       GGUF_ANY_LENGTH, err);
+    if (!kv) return -1;
+    if (kv->arr_n > (1u << 28))
+        return scarce_fail(err, "%s: tokenizer.ggml.merges: %llu merges, at most 2^28",
+                           f->path, (unsigned long long)kv->arr_n);
     uint32_t cap = 1;
     while (cap < 2 * kv->arr_n + 2) cap <<= 1;
     if (!(t->merges = calloc(cap, sizeof *t->merges)))
@@ -89,8 +91,9 @@ static int load_merges(tokenizer *t, const gguf_file *f, scarce_error *err) {
 }
 
 int bpe_load(tokenizer *t, const gguf_file *f, scarce_error *err) {
-    const char *pre = gguf_get_str(f, "tokenizer.ggml.pre");
-    if (!pre) pre = "default";
+    const char *pre = "default";
+    if (gguf_find(f, "tokenizer.ggml.pre") && gguf_get_string(f, "tokenizer.ggml.pre", &pre, err))
+        return -1;
     if (!strcmp(pre, "default") || !strcmp(pre, "gpt2") || !strcmp(pre, "gpt-2")) {
         t->pre = PRE_GPT2;
     } else if (!strcmp(pre, "smollm") || !strcmp(pre, "starcoder") || !strcmp(pre, "refact")) {

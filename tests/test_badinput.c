@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "../engine/gguf.h"
+#include "hostile_meta.h"
+#include "shared_data.h"
 #include "test.h"
 
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers" /* rows omit what they do not need */
@@ -138,15 +140,7 @@ static int write_novocab(const char *from, const char *to) {
     gguf_writer *w = gguf_writer_new();
     for (uint64_t i = 0; i < f->n_kv; i++)
         if (strncmp(f->kv[i].key, "tokenizer.", 10)) gguf_writer_copy_kv(w, &f->kv[i]);
-    int rc = 0;
-    for (uint64_t i = 0; i < f->n_tensors && !rc; i++) {
-        const gguf_tensor *t = &f->tensors[i];
-        rc = gguf_writer_add_tensor(w, t->name, t->type, t->n_dims, t->ne, &err);
-    }
-    rc = rc || gguf_writer_open(w, to, &err);
-    for (uint64_t i = 0; i < f->n_tensors && !rc; i++)
-        rc = gguf_writer_write(w, f->tensors[i].data, f->tensors[i].bytes, &err);
-    rc = rc || gguf_writer_finish(w, &err);
+    int rc = gguf_writer_write_tensors_of(w, f, to, &err);
     if (rc) fprintf(stderr, "    novocab: %s\n", err.msg);
     gguf_writer_free(w);
     gguf_close(f);
@@ -272,6 +266,45 @@ TEST(badinput_matrix) {
            failed, skipped);
 }
 
+/* Metadata that lies (tests/hostile_meta.c): each file gives `run` exit 1 and one line
+ * naming the key, the piece or the tensor that disagrees. The files are built from
+ * stories260K, its MoE upcycle and a mkmodel gemma3 by our writer. */
+TEST(badinput_hostile_metadata) {
+    const char *stories = shared_path("models/stories260K.gguf");
+    NEED_FILE(stories);
+    if (!command_exists("mkmodel")) SKIP("scarce mkmodel not built");
+    const char *T = test_tmpdir();
+    char cmd[2048], gemma3[600];
+    snprintf(gemma3, sizeof gemma3, "%s/gemma3.gguf", T);
+    snprintf(cmd, sizeof cmd, "%s mkmodel -o %s --vocab %s --arch gemma3 --n-embd 64 "
+             "--n-layer 2 --n-head 2 --n-head-kv 1 --n-ff 128 --swa 8 --head-dim 32",
+             scarce_bin(), gemma3, stories);
+    REQUIRE(run_cmd(cmd, NULL, NULL) == 0);
+    const char *moe = shared_moe_model();
+    if (!moe) return;
+    REQUIRE(hostile_write_all(T, stories, moe, gemma3) == 0);
+    /* the control: the same copy with an edit that does not lie runs */
+    const hostile_file same = {"same.gguf", "stories", "llama.block_count", EDIT_U32, 0, 5};
+    scarce_error err = {0};
+    gguf_file *f = gguf_open(stories, &err);
+    REQUIRE(f);
+    char path[700];
+    snprintf(path, sizeof path, "%s/same.gguf", T);
+    int wrote = hostile_write_one(f, &same, path);
+    gguf_close(f);
+    REQUIRE(wrote == 0);
+    snprintf(cmd, sizeof cmd, "%s run -n 4 -p 'Once upon' -m %s", scarce_bin(), path);
+    CHECK_MSG(run_cmd(cmd, NULL, NULL) == 0, "%s: the unedited copy does not run", path);
+    int passed = 0;
+    for (int i = 0; i < n_hostile_files; i++) {
+        char args[700];
+        snprintf(args, sizeof args, "-n 4 -p 'Once upon' -m %s/%s", T, hostile_files[i].file);
+        const bad_row row = {"run", args, 1, hostile_files[i].names};
+        passed += check_row(&row) > 0;
+    }
+    printf("      hostile metadata files: %d of %d refused as expected\n", passed, n_hostile_files);
+}
+
 /* ---- SIGINT ----------------------------------------------------------------------------------
  * Starts `sh -c "exec CMD"` (so the pid is scarce's), waits until `ready` (if not NULL) has
  * bytes (the command got to its main loop), waits delay_s more, sends SIGINT, and returns the status. */
@@ -338,4 +371,30 @@ TEST(badinput_error_one_line) {
     scarce_fail(&err, "key '%s': bad", "a\nb\x1b[2J");
     CHECK(strchr(err.msg, '\n') == NULL && strchr(err.msg, '\x1b') == NULL);
     CHECK(strstr(err.msg, "a?b?[2J") != NULL);
+}
+
+/* The other side of the strict byte pieces: lower-case hex digits are a byte piece too
+ * (llama.cpp reads them with strtol), so "<0x0a>" decodes to a newline. */
+TEST(badinput_byte_piece_lower_case) {
+    const char *stories = shared_path("models/stories260K.gguf");
+    NEED_FILE(stories);
+    scarce_error err = {0};
+    gguf_file *f = gguf_open(stories, &err);
+    REQUIRE(f);
+    const hostile_file lower = {"lower.gguf", "stories", "tokenizer.ggml.tokens", EDIT_BYTE_PIECE,
+                                0, 3 + 0x0a, "<0x0a>"};
+    char path[700];
+    snprintf(path, sizeof path, "%s/lower.gguf", test_tmpdir());
+    int wrote = hostile_write_one(f, &lower, path);
+    gguf_close(f);
+    REQUIRE(wrote == 0);
+    REQUIRE((f = gguf_open(path, &err)));
+    tokenizer *t = tokenizer_load(f, &err);
+    CHECK_MSG(t, "%s", err.msg);
+    if (t) {
+        char out[16];
+        CHECK(tokenizer_piece(t, 5, 3 + 0x0a, out, sizeof out) == 1 && out[0] == '\n');
+        tokenizer_free(t);
+    }
+    gguf_close(f);
 }

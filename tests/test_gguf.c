@@ -74,12 +74,34 @@ TEST(gguf_open_stories260K) {
     uint32_t u = 0;
     int64_t i64 = 0;
     float eps = 0;
+    int add_bos_dummy = 0;
     CHECK(gguf_get_u32(f, "llama.embedding_length", &u, &err) == 0 && u == 64);
     CHECK(gguf_get_i64(f, "llama.block_count", &i64, &err) == 0 && i64 == 5);
     CHECK(gguf_get_f32(f, "llama.attention.layer_norm_rms_epsilon", &eps, &err) == 0);
     CHECK_NEAR(eps, 1e-5, 1e-9);
-    CHECK(gguf_get_f32(f, "llama.block_count", &eps, &err) == 0 && eps == 5.0f); /* int -> f32 */
-    CHECK(gguf_get_u32(f, "general.architecture", &u, &err) == -1 && strstr(err.msg, "general.architecture"));
+    /* an integer in a float key may be a float's bits under the wrong type: refused */
+    CHECK(gguf_get_f32(f, "llama.block_count", &eps, &err) == -1 &&
+          strstr(err.msg, "llama.block_count: expected float32, found uint32"));
+    CHECK(gguf_get_u32(f, "general.architecture", &u, &err) == -1 &&
+          strstr(err.msg, "general.architecture: expected an integer, found string"));
+    const char *s = NULL;
+    CHECK(gguf_get_string(f, "general.architecture", &s, &err) == 0 && s && !strcmp(s, "llama"));
+    CHECK(gguf_get_string(f, "llama.block_count", &s, &err) == -1 &&
+          strstr(err.msg, "llama.block_count: expected string, found uint32"));
+    CHECK(gguf_get_bool(f, "llama.block_count", &add_bos_dummy, &err) == -1 &&
+          strstr(err.msg, "expected bool, found uint32"));
+    CHECK(gguf_get_array(f, "tokenizer.ggml.tokens", GGUF_TYPE_BIT(GGUF_STRING), GGUF_ANY_LENGTH,
+                         &err) != NULL);
+    CHECK(gguf_get_array(f, "tokenizer.ggml.tokens", GGUF_TYPE_BIT(GGUF_STRING), 3, &err) == NULL &&
+          strstr(err.msg, "tokenizer.ggml.tokens: expected 3 elements"));
+    CHECK(gguf_get_array(f, "tokenizer.ggml.tokens",
+                         GGUF_TYPE_BIT(GGUF_F32) | GGUF_TYPE_BIT(GGUF_I32), GGUF_ANY_LENGTH,
+                         &err) == NULL &&
+          strstr(err.msg, "tokenizer.ggml.tokens: expected array of int32 or float32, found "
+                          "array of string"));
+    CHECK(gguf_get_array(f, "llama.block_count", GGUF_TYPE_BIT(GGUF_I32), GGUF_ANY_LENGTH,
+                         &err) == NULL &&
+          strstr(err.msg, "expected array of int32, found uint32"));
     CHECK(gguf_get_u32(f, "no.such.key", &u, &err) == -1 && strstr(err.msg, "no.such.key"));
     const gguf_kv *tok = gguf_find(f, "tokenizer.ggml.tokens");
     REQUIRE(tok && tok->type == GGUF_ARRAY && tok->arr_type == GGUF_STRING);
@@ -232,10 +254,10 @@ static void check_values(const gguf_file *f) {
     const gguf_kv *s = gguf_find(f, "a.str");
     REQUIRE(s && s->arr_type == GGUF_STRING && s->arr_n == 3);
     CHECK(!strcmp(s->arr_str[2], "long string with spaces") && s->arr_str_len[1] == 0);
-    const gguf_kv *a16 = gguf_find(f, "a.i16");
+    const gguf_kv *a16 = gguf_find(f, "a.int16");
     REQUIRE(a16 && a16->arr_n == 32);
     CHECK(gguf_arr_i64(a16, 0) == (int16_t)(1 | 0 << 8)); /* raw[0]=1, raw[1]=0 */
-    CHECK(gguf_arr_f64(gguf_find(f, "a.u8"), 3) == (uint8_t)(3 * 37 + 5));
+    CHECK(gguf_arr_f64(gguf_find(f, "a.uint8"), 3) == (uint8_t)(3 * 37 + 5));
     /* insertion order, with the replaced key where it was first set */
     CHECK(!strcmp(f->kv[0].key, "general.architecture") && !strcmp(f->kv[5].key, "v.u32"));
     CHECK(f->kv[5].type == GGUF_U32);

@@ -1,4 +1,6 @@
-/* fuzz_dequant.c - random bytes as whole blocks of every type in the type table.
+/* fuzz_dequant.c - random bytes as whole blocks of every type in the type table, through
+ * its dequantizer and through the row dot of every ISA this CPU runs (new formats join by
+ * their table row and install lines, no edit here).
  *
  * Input: byte 0 picks the type (index into qtype_at), the rest are its blocks (a trailing
  * partial block is dropped). dequantize must not crash or read past the blocks (ASan), and
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../kernels/cpu.h"
 #include "../../quant/fp16.h"
 #include "../../quant/types.h"
 
@@ -58,6 +61,31 @@ static int scales_finite(const scale_layout *l, const uint8_t *block) {
     return 1;
 }
 
+/* vec_dot of the blocks with a fixed activation row, on every ISA: no read past the
+ * blocks or the activation (ASan); the value is not checked (fuzzed scales may be NaN). */
+static void dot_every_isa(const quant_type *t, const uint8_t *src, int64_t n) {
+    static int ready;
+    if (!ready && kernels_init(NULL, NULL) == 0) ready = 1;
+    if (!ready) return;
+    float *x = malloc((size_t)n * sizeof(float));
+    if (!x) abort();
+    for (int64_t i = 0; i < n; i++) x[i] = (float)((i * 7919) % 17 - 8) / 8.0f;
+    for (int isa = 0; isa < ISA_COUNT; isa++) {
+        const type_kernels *k = kernels_isa_supported(isa) ? kernels_for(isa, t->id) : NULL;
+        if (!k || !k->vec_dot) continue;
+        const type_kernels *ak = kernels_for(isa, t->dot_type);
+        void *act = x;
+        if (ak && ak->from_float) {
+            if (!(act = malloc(qtype_row_bytes(t->dot_type, n)))) abort();
+            ak->from_float(x, act, n);
+        }
+        float s;
+        k->vec_dot(n, &s, src, act);
+        if (act != x) free(act);
+    }
+    free(x);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
     int n_types = 0;
@@ -73,6 +101,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!src || !dst) abort();
     memcpy(src, data, n_blocks * t->block_bytes);
     t->dequantize(src, dst, (int64_t)(n_blocks * (size_t)t->block));
+    if (n_blocks * (size_t)t->block % (size_t)qtype(t->dot_type)->block == 0)
+        dot_every_isa(t, src, (int64_t)(n_blocks * (size_t)t->block));
 
     const scale_layout *l = layout_of(t);
     for (size_t b = 0; l && b < n_blocks; b++) {

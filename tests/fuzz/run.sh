@@ -46,18 +46,55 @@ seed_tokenizer() {
     done
 }
 
+# fuzz_model's base models: one small mkmodel file per architecture of the table (the
+# names from mkmodel's own --arch error), dense and, where the row has experts, MoE
+seed_model() {
+    local bases=$FB/bases c=$F/corpus-fuzz_model
+    mkdir -p "$bases" "$c"
+    ./scarce mkmodel -h >/dev/null 2>&1 || return 0
+    local archs
+    archs=$(./scarce mkmodel --arch '?' -o /dev/null --vocab "$SHARED/models/stories260K.gguf" \
+            --n-embd 64 --n-layer 2 --n-head 4 --n-head-kv 2 --n-ff 128 2>&1 |
+            sed -n 's/.*not one of //p' | tr -d ',' || true)
+    local i=0
+    for a in $archs; do
+        local mk=(./scarce mkmodel --vocab "$SHARED/models/stories260K.gguf" --arch "$a"
+                  --n-embd 64 --n-layer 2 --n-head 4 --n-head-kv 2 --n-ff 128)
+        "${mk[@]}" -o "$bases/$a.gguf" >/dev/null 2>&1 ||
+            "${mk[@]}" --n-expert 4 --n-expert-used 2 -o "$bases/$a.gguf" >/dev/null 2>&1 || true
+        "${mk[@]}" --n-expert 4 --n-expert-used 2 -o "$bases/$a-moe.gguf" >/dev/null 2>&1 || true
+    done
+    # seeds: each base unchanged (byte 0 picks it), then one edit of each kind
+    for b in "$bases"/*.gguf; do
+        printf "\\x$(printf %02x $i)" >"$c/base-$i"
+        printf "\\x$(printf %02x $i)\\x01\\x02\\x04\\x00\\x07\\x00\\x00\\x00\\x00\\x00\\x00\\x00" >"$c/blocks-$i"
+        printf "\\x$(printf %02x $i)\\x03\\x08\\x05\\x00" >"$c/scores-$i"
+        i=$((i + 1))
+    done
+}
+
 seed_gguf
 seed_tokenizer
-mkdir -p $F/corpus-fuzz_dequant
+seed_model
+mkdir -p $F/corpus-fuzz_dequant $F/corpus-fuzz_chat_template
+for t in "Hello <|im_start|>" "[INST] x" "<|assistant|><|end|>" "<start_of_turn>" \
+         "<|start_header_id|><|end_header_id|>" "<|im_start|><|im_sep|>"; do
+    printf '%s\0system\0 user text ' "$t" >"$F/corpus-fuzz_chat_template/$(echo "$t" | md5sum | cut -c1-8)"
+done
 
 status=0
+# FUZZ_TARGETS="fuzz_model fuzz_gguf" runs only those (default: every built target)
 for bin in $FB/fuzz_*; do
+    [ -z "${FUZZ_TARGETS:-}" ] || [[ " $FUZZ_TARGETS " == *" $(basename "$bin") "* ]] || continue
     [ -x "$bin" ] || continue
     name=$(basename "$bin")
     echo "== $name for ${SECONDS_EACH}s"
     mkdir -p "$F/corpus-$name" "$F/corpus-crashes"
-    if ! "$bin" -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -timeout=10 \
-        -max_len=2000000 -print_final_stats=1 -artifact_prefix="$F/corpus-crashes/$name-" \
+    dict=()
+    case $name in fuzz_gguf | fuzz_model) dict=(-dict=$F/gguf.dict) ;; esac
+    if ! SCARCE_FUZZ_BASES=$FB/bases "$bin" -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 \
+        -timeout=10 -max_len=2000000 -print_final_stats=1 "${dict[@]}" \
+        -artifact_prefix="$F/corpus-crashes/$name-" \
         "$F/corpus-$name" 2>"$F/corpus-crashes/$name.log"; then
         echo "FAIL $name (see $F/corpus-crashes/$name.log)"
         tail -n 40 "$F/corpus-crashes/$name.log"

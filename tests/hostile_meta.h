@@ -1,0 +1,43 @@
+/* hostile_meta.h - GGUF files whose metadata lies, built by our writer from a good file
+ * (stories260K, its MoE upcycle, a mkmodel gemma3): one edit of one key per file. The
+ * bad-input matrix (test_badinput.c) runs commands on them; the edits are the classes of
+ * issue 21 (type-confused arrays and scalars, forged byte pieces, counts that disagree
+ * with the tensors). */
+#ifndef SCARCE_HOSTILE_META_H
+#define SCARCE_HOSTILE_META_H
+
+#include <stdint.h>
+
+#include "../engine/gguf.h"
+
+enum hostile_edit {
+    EDIT_RETYPE,     /* same elements, element (or scalar) type `type`: the type lies */
+    EDIT_U32,        /* scalar uint32 = num */
+    EDIT_F32,        /* scalar float32 = num */
+    EDIT_STR,        /* string = str */
+    EDIT_BYTE_PIECE, /* tokenizer.ggml.tokens[num] = str, its token_type BYTE */
+    EDIT_DROP_TOKEN, /* the last piece (and its score and type) removed */
+};
+
+typedef struct {
+    const char *file; /* written to DIR/file */
+    const char *base; /* "stories", "moe" or "gemma3" */
+    const char *key;
+    enum hostile_edit edit;
+    uint32_t type;
+    double num;
+    const char *str;
+    const char *names; /* what the one-line error must contain */
+} hostile_file;
+
+extern const hostile_file hostile_files[];
+extern const int n_hostile_files;
+
+/* Writes every file of the table into dir from the bases (paths; NULL skips its rows).
+ * 0 ok; -1 with the reason printed. */
+int hostile_write_all(const char *dir, const char *stories, const char *moe, const char *gemma3);
+
+/* base f with h's edit applied, written to path; 0 ok. */
+int hostile_write_one(const gguf_file *f, const hostile_file *h, const char *path);
+
+#endif
