@@ -55,6 +55,15 @@ static inline double rmse_of(const float *x, const float *y, int64_t n) {
     for (int64_t i = 0; i < n; i++) s += ((double)x[i] - y[i]) * ((double)x[i] - y[i]);
     return sqrt(s / n);
 }
+/* How many blocks of `block` values y (our round trip of x) reconstructs worse than g
+ * (ggml's rule's round trip): a search must never lose to the rule it replaces. */
+static inline int blocks_worse(const float *x, const float *y, const float *g, int64_t n,
+                               int64_t block) {
+    int worse = 0;
+    for (int64_t o = 0; o < n; o += block)
+        worse += rmse_of(x + o, y + o, block) > rmse_of(x + o, g + o, block) * (1 + 1e-6);
+    return worse;
+}
 
 /* The blocks the throwaway ggml probes of test_iq.c / test_lowbit.c filled: nb blocks of
  * `bytes` xorshift bytes seeded with 0x9E3779B97F4A7C15 ^ id, then (d_offset >= 0) the

@@ -6,9 +6,10 @@
  * How the expected hashes were recorded: a throwaway C program (not in the repository)
  * linked against the llama.cpp build's ggml (/work/cache/llama/build/bin/libggml-base.so,
  * llama-cpp-python 0.3.36's vendor tree) filled 8 blocks as quant_data.h's
- * ggml_probe_blocks does (Q1_0's fp16 d at offset 0, NVFP4 all random bytes), called ggml_get_type_traits(type)->to_float and printed the FNV-1a 64 hash of the float
- * bits and the first values. NVFP4's random scale bytes cover normal, denormal, 0 and the
- * NaN code 0x7F (which ggml reads as 0). */
+ * ggml_probe_blocks does (Q1_0's fp16 d at offset 0, NVFP4 all random bytes), called
+ * ggml_get_type_traits(type)->to_float and printed the FNV-1a 64 hash of the float bits and the
+ * first values. NVFP4's random scale bytes cover normal, denormal, 0 and the NaN code 0x7F (which
+ * ggml reads as 0). */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -113,12 +114,7 @@ TEST(lowbit_quantize_at_most_ggml_error) {
             t->quantize(x, q, N, NULL);
             t->dequantize(q, y, N);
             ggml_rule_roundtrip(t->id, x, g, N);
-            int worse = 0;
-            for (int b = 0; b < N / t->block; b++) {
-                int64_t o = b * t->block;
-                worse +=
-                    rmse_of(x + o, y + o, t->block) > rmse_of(x + o, g + o, t->block) * (1 + 1e-6);
-            }
+            const int worse = blocks_worse(x, y, g, N, t->block);
             double ours = rmse_of(x, y, N) / rms_of(x, N), theirs = rmse_of(x, g, N) / rms_of(x, N);
             printf("    %-6s %-8s rel rmse %.4f, ggml's rule %.4f\n", t->name, data_names[kind],
                    ours, theirs);
