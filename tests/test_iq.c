@@ -27,7 +27,7 @@ enum { N_BLOCKS = 8 };
 
 typedef struct {
     uint32_t id;
-    int d_offset;       /* byte offset of the fp16 d in a block */
+    int d_offset;       /* byte offset of the fp16 d in a block; -1: IQ1_M's scale nibbles */
     uint64_t ggml_hash; /* of ggml's to_float on ggml_probe_blocks() */
     float first[4];     /* ggml's first four values */
     double gauss_bound; /* ggml's relative RMSE on Gaussian data: ours must be below */
@@ -40,8 +40,25 @@ static const iq_case cases[] = {
     {QT_IQ2_S, 0, 0x9a5d2d63c2aade88ull, {-0x1.bp+4, 0x1.bp+4, -0x1.518p+6, 0x1.224p+7}, 0.2466},
     {QT_IQ3_XXS, 0, 0x52ad634383052e91ull, {-0x1.08p+5, -0x1.34p+6, -0x1.b8p+5, 0x1.6p+3}, 0.1811},
     {QT_IQ3_S, 0, 0xe112ad2662862961ull, {0x1.7p+4, -0x1.7p+4, 0x1.7p+4, -0x1.59p+8}, 0.1361},
+    {QT_IQ1_S, 0, 0x31b7b030e56d9b18ull, {-0x1.ap+0, 0x1.6cp+3, -0x1.ap+0, 0x1.6cp+3}, 0.4850},
+    {QT_IQ1_M, -1, 0x42a684a226f5e0d3ull, {0x1.34p+3, -0x1.8cp+3, 0x1.34p+3, 0x1.34p+3}, 0.4525},
 };
 enum { N_CASES = sizeof cases / sizeof cases[0] };
+
+/* Writes the fp16 d of a block: at d_offset, or (IQ1_M) into the top nibbles of its 4
+ * little-endian scale words at byte 48. */
+static void put_d(const iq_case *c, uint8_t *block, uint16_t d) {
+    if (c->d_offset >= 0) {
+        memcpy(block + c->d_offset, &d, 2);
+        return;
+    }
+    for (int k = 0; k < 4; k++) {
+        uint16_t sc;
+        memcpy(&sc, block + 48 + 2 * k, 2);
+        sc = (uint16_t)((sc & 0x0fff) | ((d >> 4 * k) & 15) << 12);
+        memcpy(block + 48 + 2 * k, &sc, 2);
+    }
+}
 
 static uint64_t rng;
 static uint32_t next_u32(void) {
@@ -58,6 +75,10 @@ TEST(iq_dequantize_equals_ggml) {
         REQUIRE(t && t->block == QK_K && !t->is_scarce && t->block_bytes <= 256);
         CHECK(qtype_by_name(t->name) == t);
         ggml_probe_blocks(blocks, t->block_bytes, N_BLOCKS, t->id, cases[c].d_offset);
+        if (cases[c].d_offset < 0) /* the probe's d values (quant_data.h), as IQ1_M keeps d */
+            for (int i = 0; i < N_BLOCKS; i++)
+                put_d(&cases[c], blocks + i * t->block_bytes,
+                      (const uint16_t[4]){0x3C00, 0xB555, 0x1400, 0x5BFF}[i % 4]);
         for (int isa = 0; isa < ISA_COUNT; isa++) {
             if (!kernels_isa_supported(isa)) continue;
             memset(y, 0, sizeof y);
@@ -81,7 +102,7 @@ static void random_operands(const iq_case *c, uint8_t *w, block_q8_K *a, int nb,
         uint8_t *b = w + i * bb;
         for (size_t j = 0; j < bb; j++) b[j] = (uint8_t)(fill < 0 ? next_u32() : (uint32_t)fill);
         uint16_t d = f32_to_fp16(fill >= 0 ? 65504.0f : (float)(next_u32() % 1000) / 997 - 0.5f);
-        memcpy(b + c->d_offset, &d, 2);
+        put_d(c, b, d);
         a[i].d = fill >= 0 ? 1e-3f : (float)(next_u32() % 1000) / 1e5f;
         for (int j = 0; j < QK_K; j++)
             a[i].qs[j] = (int8_t)(fill >= 0 ? (j % 3 ? 127 : -127) : (int)(next_u32() % 255) - 127);
@@ -137,8 +158,9 @@ TEST(iq_avx512_dot_equals_reference) {
 /* Our quantizers are at most as far off as ggml's: relative RMSE on 16 x 256 Gaussian
  * values below ggml's on the same kind of data (64 x 256 standard normal values through
  * ggml_quantize_chunk with unit importance, in the throwaway program above): iq4_xs 0.0752,
- * iq2_xxs 0.3424, iq2_xs 0.2983, iq2_s 0.2466, iq3_xxs 0.1811, iq3_s 0.1361. Ours measured
- * (2026): 0.0727, 0.3263, 0.2844, 0.2365, 0.1768, 0.1296. */
+ * iq2_xxs 0.3424, iq2_xs 0.2983, iq2_s 0.2466, iq3_xxs 0.1811, iq3_s 0.1361, iq1_s 0.4850,
+ * iq1_m 0.4525. Ours measured (2026): 0.0727, 0.3263, 0.2844, 0.2365, 0.1768, 0.1296, and
+ * IQ1 (weights sqrt(sigma2 + x^2) as llama.cpp's, importance 1) below. */
 TEST(iq_quantize_at_most_ggml_error) {
     enum { N = 16 * QK_K };
     static float x[N], y[N];

@@ -24,7 +24,8 @@ static void check_dot(const quant_type *t, int64_t n, uint64_t seed) {
     t->dequantize(wq, wd, n);
     at->dequantize(aq, ad, n);
     double want = 0, mag = 0;
-    for (int64_t i = 0; i < n; i++) want += (double)wd[i] * ad[i], mag += fabs((double)wd[i] * ad[i]);
+    for (int64_t i = 0; i < n; i++)
+        want += (double)wd[i] * ad[i], mag += fabs((double)wd[i] * ad[i]);
     float got = -1;
     ref.type[qtype_index(t->id)].vec_dot(n, &got, wq, aq);
     /* float accumulation over blocks: relative to the sum of |products| */
@@ -75,8 +76,8 @@ TEST(ref_q8_k_quantizer_is_ggmls) {
     float x[N], y[N];
     static block_q8_K bk[N / 256];
     fill_data(DATA_UNIFORM, x, N, 3);
-    x[5] = 2.0f, x[9] = -2.0f;        /* block 0: positive max first */
-    x[256 + 7] = -3.0f;               /* block 1: negative max */
+    x[5] = 2.0f, x[9] = -2.0f; /* block 0: positive max first */
+    x[256 + 7] = -3.0f;        /* block 1: negative max */
     /* block 2: max 127/128 makes iscale -128 exactly, so (k + 0.5) / 128 are exact ties */
     x[512 + 1] = 127.0f / 128;
     for (int j = 2; j < 256; j++) x[512 + j] = (j % 2 ? 1 : -1) * (0.5f + (float)(j % 5)) / 128;

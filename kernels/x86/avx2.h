@@ -84,6 +84,8 @@ void vec_dot_iq2_xs_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq2_s_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq3_xxs_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq3_s_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq1_s_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq1_m_avx2(int64_t n, float *s, const void *w, const void *a);
 
 /* IQ4_XS weights against Q8_K activations, and its batch dequantizer (avx2_iq4_xs.c) */
 void vec_dot_iq4_xs_avx2(int64_t n, float *s, const void *w, const void *a);

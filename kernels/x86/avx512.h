@@ -86,6 +86,8 @@ void vec_dot_iq2_xs_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq2_s_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq3_xxs_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq3_s_avx512(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq1_s_avx512(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq1_m_avx512(int64_t n, float *s, const void *w, const void *a);
 
 /* Packed 8-row tiles (kernels/repack.h layouts; avx512_repack.c, avx512_repack_q2k.c):
  * bit-identical to tile_*x8_ref. */

@@ -56,5 +56,7 @@ void avx512_install(isa_kernels *k) {
     kernels_set(k, QT_IQ2_S, (type_kernels){.vec_dot = vec_dot_iq2_s_avx512});
     kernels_set(k, QT_IQ3_XXS, (type_kernels){.vec_dot = vec_dot_iq3_xxs_avx512});
     kernels_set(k, QT_IQ3_S, (type_kernels){.vec_dot = vec_dot_iq3_s_avx512});
+    kernels_set(k, QT_IQ1_S, (type_kernels){.vec_dot = vec_dot_iq1_s_avx512});
+    kernels_set(k, QT_IQ1_M, (type_kernels){.vec_dot = vec_dot_iq1_m_avx512});
     kernels_set(k, QT_Q8_K, (type_kernels){.from_float = quantize_row_q8_k_avx512});
 }

@@ -17,11 +17,9 @@ static inline float iq_dot_rows(int64_t n, const void *w, const block_q8_K *a, s
     float sum = 0;
     for (int64_t i = 0; i < n / QK_K; i++) {
         const uint8_t *block = (const uint8_t *)w + i * bytes;
-        uint16_t d;
-        memcpy(&d, block, 2);
         __m256i acc = _mm256_setzero_si256();
+        iq_sub u;
         for (int ib = 0; ib < 8; ib++) {
-            iq_sub u;
             unpack(block, ib, &u);
             __m256i mag = _mm256_setr_epi64x((long long)u.mag[0], (long long)u.mag[1],
                                              (long long)u.mag[2], (long long)u.mag[3]);
@@ -29,7 +27,7 @@ static inline float iq_dot_rows(int64_t n, const void *w, const block_q8_K *a, s
             __m256i ya = negate_where(y, bits_to_bytes(u.signs));
             acc = _mm256_add_epi32(acc, scaled_sub(mag, ya, u.ls[0], u.ls[1]));
         }
-        sum += half_f16c(d) * a[i].d * (float)isum_i32x8(acc);
+        sum += half_f16c(u.d) * a[i].d * (float)isum_i32x8(acc);
     }
     return factor * sum;
 }
@@ -44,6 +42,8 @@ static inline float iq_dot_rows(int64_t n, const void *w, const block_q8_K *a, s
     IQ_DOT(iq2_xs, isa, 0.125f)                                                                    \
     IQ_DOT(iq2_s, isa, 0.125f)                                                                     \
     IQ_DOT(iq3_xxs, isa, 0.25f)                                                                    \
-    IQ_DOT(iq3_s, isa, 1.0f)
+    IQ_DOT(iq3_s, isa, 1.0f)                                                                       \
+    IQ_DOT(iq1_s, isa, 0.125f)                                                                     \
+    IQ_DOT(iq1_m, isa, 0.125f)
 
 #endif
