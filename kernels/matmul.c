@@ -46,7 +46,7 @@ struct kernel_ctx {
     kernel_config cfg;
     const isa_kernels *kernels; /* the table of cfg.isa (kernels/cpu.h) */
     kernel_shape shape;
-    thread_pool *pool;          /* cfg.threads threads: the caller and its workers */
+    thread_pool *pool;    /* cfg.threads threads: the caller and its workers */
     char *act[ACT_SLOTS]; /* act_bytes each: max_batch rows of the widest dot-type row */
     size_t act_bytes;
     float *xt; /* GEMM_OWN's packed activations, xt_bytes */
@@ -132,11 +132,17 @@ void kernel_ctx_free(kernel_ctx *k) {
     free(k);
 }
 
-const kernel_config *kernel_ctx_config(const kernel_ctx *k) { return &k->cfg; }
+const kernel_config *kernel_ctx_config(const kernel_ctx *k) {
+    return &k->cfg;
+}
 
-const ops_kernels *kernel_ctx_ops(const kernel_ctx *k) { return &k->kernels->ops; }
+const ops_kernels *kernel_ctx_ops(const kernel_ctx *k) {
+    return &k->kernels->ops;
+}
 
-const char *kernel_ctx_error(const kernel_ctx *k) { return k->error; }
+const char *kernel_ctx_error(const kernel_ctx *k) {
+    return k->error;
+}
 
 int kernel_ctx_set_threads(kernel_ctx *k, int n_threads, char *msg) {
     kernel_config want = k->cfg;
@@ -156,9 +162,13 @@ int kernel_ctx_set_threads(kernel_ctx *k, int n_threads, char *msg) {
     return 0;
 }
 
-pool_stats kernel_ctx_pool_stats(const kernel_ctx *k) { return pool_get_stats(k->pool); }
+pool_stats kernel_ctx_pool_stats(const kernel_ctx *k) {
+    return pool_get_stats(k->pool);
+}
 
-kernel_usage kernel_ctx_usage(const kernel_ctx *k) { return k->usage; }
+kernel_usage kernel_ctx_usage(const kernel_ctx *k) {
+    return k->usage;
+}
 
 /* Converts B activation rows to the weight type's dot_type into buffer `slot`; returns X
  * itself for f32. */
@@ -190,13 +200,14 @@ typedef struct {
     float *Y;
     gemm_method gemm; /* GEMM_TILES: the fields above; else the f32 path below */
     const quant_type *t;
-    const float *gemm_x;     /* gemm_prepare()'s activations */
+    const float *gemm_x;    /* gemm_prepare()'s activations */
     const isa_kernels *isa; /* the context's ISA table (the GEMM paths' kernels) */
+    float scale;            /* W's per-tensor scale (qmatrix.scale), 0: none */
 } matmul_job;
 
 /* Rows [r0, r1) of the job against all B activation rows, panel by panel, with the
  * calling thread's scratch. -1 when a GEMM path finds the scratch too small. */
-static int matmul_rows(const matmul_job *job, int64_t r0, int64_t r1, const gemm_scratch *sc) {
+static int product_rows(const matmul_job *job, int64_t r0, int64_t r1, const gemm_scratch *sc) {
     const int64_t cols = job->cols, rows = job->rows;
     if (job->gemm == GEMM_I8X8)
         return gemm_i8x8_rows(job->t->id, job->w, job->row_bytes, r0, r1, cols, job->act,
@@ -233,12 +244,24 @@ static int matmul_rows(const matmul_job *job, int64_t r0, int64_t r1, const gemm
     return 0;
 }
 
+/* product_rows, then times the matrix's per-tensor scale (llama.cpp's ggml_mul of the
+ * matmul result by the weight's *_s tensor), on the same rows by the same thread. */
+static int matmul_rows(const matmul_job *job, int64_t r0, int64_t r1, const gemm_scratch *sc) {
+    const int rc = product_rows(job, r0, r1, sc);
+    if (rc || job->scale == 0) return rc;
+    for (int64_t b = 0; b < job->B; b++)
+        for (int64_t r = r0; r < r1; r++) job->Y[b * job->rows + r] *= job->scale;
+    return 0;
+}
+
 /* matmul_multi: the n matrices' ROW_ALIGN-row units laid end to end, unit u of matrix i
  * costing ROW_ALIGN x row_bytes. Boundary k of nth is the first unit (global index) where
  * the bytes before it reach k/nth of the total, so each thread streams about the same
  * bytes, mostly from one matrix (q/k/v at 2 threads: 5/8 of wq | the rest of wq, wk, wv;
  * gate/up: gate | up). */
-static int64_t units_of(const matmul_job *job) { return (job->rows + ROW_ALIGN - 1) / ROW_ALIGN; }
+static int64_t units_of(const matmul_job *job) {
+    return (job->rows + ROW_ALIGN - 1) / ROW_ALIGN;
+}
 
 static int64_t multi_boundary(const matmul_job *jobs, int n, int k, int nth) {
     double total = 0;
@@ -327,6 +350,7 @@ static matmul_job make_job(const kernel_ctx *kc, const qmatrix *W, int64_t B, fl
                       .Y = Y,
                       .t = t,
                       .isa = kc->kernels,
+                      .scale = W->scale,
                       .gemm = gemm_choose(kc->kernels, W->type, W->cols, B, kc->cfg.gemm)};
     /* Packed copy (repack.h): its tile kernel takes the same arguments, rows starting at
      * r0 % 8 == 0 sit at r0 row_bytes as in the file. Larger batches keep the file layout. */
@@ -404,8 +428,10 @@ int matmul(kernel_ctx *k, const qmatrix *W, const float *X, int64_t B, float *Y)
     double work = (double)W->rows * (double)W->row_bytes * (double)B;
     const int used = run_job(k, &job, worth_threads(k, work, W->rows));
     if (used < 0)
-        return fail(k, "matmul: a batch panel of %lld columns x %lld tokens does not fit the "
-                    "kernel scratch", W->cols, B);
+        return fail(k,
+                    "matmul: a batch panel of %lld columns x %lld tokens does not fit the "
+                    "kernel scratch",
+                    W->cols, B);
     k->usage.work += work, k->usage.thread_work += work * used;
     return 0;
 }
@@ -417,7 +443,8 @@ static int multi_activations(kernel_ctx *k, matmul_job *jobs, int n, const float
     for (int i = 0; i < n; i++) {
         int same = -1;
         for (int j = 0; j < i && same < 0; j++)
-            if (jobs[j].t->dot_type == jobs[i].t->dot_type && jobs[j].cols == jobs[i].cols) same = j;
+            if (jobs[j].t->dot_type == jobs[i].t->dot_type && jobs[j].cols == jobs[i].cols)
+                same = j;
         if (same >= 0) {
             jobs[i].act = jobs[same].act, jobs[i].act_row = jobs[same].act_row;
             continue;
