@@ -31,7 +31,8 @@ static int get_int(const model *m, const char *suffix, int lo, int *out, int req
     }
     if (gguf_get_i64(m->file, key, &v, err)) return -1;
     if (v < lo || v > (1 << 24))
-        return scarce_fail(err, "%s: %s = %lld is out of range", m->file->path, key, (long long)v);
+        return scarce_fail(err, "%s: %s = %lld is out of range", m->file->path, key,
+                           (long long)v);
     *out = (int)v;
     return 0;
 }
@@ -47,29 +48,25 @@ static int get_float(const model *m, const char *suffix, float *out, scarce_erro
 static int read_heads(model *m, scarce_error *err) {
     model_config *c = &m->cfg;
     if (c->n_head % c->n_head_kv)
-        return scarce_fail(err, "%s: n_head %d is not a multiple of n_head_kv %d", m->file->path,
-                           c->n_head, c->n_head_kv);
+        return scarce_fail(err, "%s: n_head %d is not a multiple of n_head_kv %d",
+                           m->file->path, c->n_head, c->n_head_kv);
     c->head_dim = c->n_embd % c->n_head ? 0 : c->n_embd / c->n_head;
     if (get_int(m, "attention.key_length", 1, &c->head_dim, 0, err)) return -1;
     if (c->head_dim == 0)
-        return scarce_fail(err,
-                           "%s: n_embd %d is not a multiple of n_head %d and %s.%s is "
-                           "missing",
-                           m->file->path, c->n_embd, c->n_head, c->arch, "attention.key_length");
+        return scarce_fail(err, "%s: n_embd %d is not a multiple of n_head %d and %s.%s is "
+                           "missing", m->file->path, c->n_embd, c->n_head, c->arch,
+                           "attention.key_length");
     int value_length = c->head_dim;
     if (get_int(m, "attention.value_length", 1, &value_length, 0, err)) return -1;
     if (value_length != c->head_dim)
-        return scarce_fail(err,
-                           "%s: %s.attention.value_length %d differs from key_length %d: "
-                           "not supported",
-                           m->file->path, c->arch, value_length, c->head_dim);
+        return scarce_fail(err, "%s: %s.attention.value_length %d differs from key_length %d: "
+                           "not supported", m->file->path, c->arch, value_length, c->head_dim);
     c->n_rot = c->head_dim;
     if (get_int(m, "rope.dimension_count", 2, &c->n_rot, 0, err)) return -1;
     if (c->n_rot > c->head_dim || c->n_rot % 2)
-        return scarce_fail(err,
-                           "%s: %s.rope.dimension_count %d must be even and <= head_dim "
-                           "%d (%s.attention.head_count %d)",
-                           m->file->path, c->arch, c->n_rot, c->head_dim, c->arch, c->n_head);
+        return scarce_fail(err, "%s: %s.rope.dimension_count %d must be even and <= head_dim "
+                           "%d (%s.attention.head_count %d)", m->file->path, c->arch, c->n_rot,
+                           c->head_dim, c->arch, c->n_head);
     return 0;
 }
 
@@ -149,8 +146,8 @@ static int read_config(model *m, scarce_error *err) {
     if (!(c->desc = arch_find(arch))) {
         char names[256];
         arch_names(names, sizeof names);
-        return scarce_fail(err, "%s: architecture '%s' is not supported (%s)", m->file->path, arch,
-                           names);
+        return scarce_fail(err, "%s: architecture '%s' is not supported (%s)", m->file->path,
+                           arch, names);
     }
     snprintf(c->arch, sizeof c->arch, "%s", arch);
     if (get_int(m, "embedding_length", 1, &c->n_embd, 1, err) ||
@@ -174,8 +171,8 @@ static int read_config(model *m, scarce_error *err) {
 }
 
 /* Looks a tensor up and checks its shape is [ne0, ne1, ne2] (ne2 = 1 for matrices). */
-static const gguf_tensor *find_shaped(const model *m, const char *name, int64_t ne0, int64_t ne1,
-                                      int64_t ne2, scarce_error *err) {
+static const gguf_tensor *find_shaped(const model *m, const char *name, int64_t ne0,
+                                      int64_t ne1, int64_t ne2, scarce_error *err) {
     const gguf_tensor *t = gguf_find_tensor(m->file, name);
     if (!t) {
         scarce_fail(err, "%s: missing tensor %s", m->file->path, name);
@@ -217,14 +214,11 @@ static int bind_scales(const model *m, const char *name, int n, float *out, scar
     return 0;
 }
 
-static int bind_matrix(const model *m, const char *name, int64_t cols, int64_t rows, qmatrix *out,
-                       scarce_error *err) {
+static int bind_matrix(const model *m, const char *name, int64_t cols, int64_t rows,
+                       qmatrix *out, scarce_error *err) {
     const gguf_tensor *t = find_shaped(m, name, cols, rows, 1, err);
     if (!t) return -1;
-    *out = (qmatrix){.data = t->data,
-                     .type = t->type,
-                     .rows = rows,
-                     .cols = cols,
+    *out = (qmatrix){.data = t->data, .type = t->type, .rows = rows, .cols = cols,
                      .row_bytes = qtype_row_bytes(t->type, cols)};
     return bind_scales(m, name, 1, &out->scale, err);
 }
@@ -233,10 +227,7 @@ static int bind_matrix(const model *m, const char *name, int64_t cols, int64_t r
  * attn_qkv / ffn_up tensors are split this way, reading the file's bytes in place. */
 static qmatrix row_view(const qmatrix *w, int64_t row0, int64_t rows) {
     return (qmatrix){.data = (const char *)w->data + (size_t)row0 * w->row_bytes,
-                     .type = w->type,
-                     .rows = rows,
-                     .cols = w->cols,
-                     .row_bytes = w->row_bytes,
+                     .type = w->type, .rows = rows, .cols = w->cols, .row_bytes = w->row_bytes,
                      .scale = w->scale};
 }
 
@@ -295,16 +286,12 @@ static int bind_attention(model *m, int l, scarce_error *err) {
         w->wk = row_view(&qkv, q_dim, kv_dim);
         w->wv = row_view(&qkv, q_dim + kv_dim, kv_dim);
         w->fused_qkv = 1;
-    } else if ((flags & ARCH_FUSED_QKV) &&
-               !gguf_find_tensor(m->file, LAYER_NAME(name, l, "attn_q.weight"))) {
-        return scarce_fail(err, "%s: missing tensor %s (or attn_q/attn_k/attn_v)", m->file->path,
-                           LAYER_NAME(name, l, "attn_qkv.weight"));
-    } else if (bind_matrix(m, LAYER_NAME(name, l, "attn_q.weight"), c->n_embd, q_dim, &w->wq,
-                           err) ||
-               bind_matrix(m, LAYER_NAME(name, l, "attn_k.weight"), c->n_embd, kv_dim, &w->wk,
-                           err) ||
-               bind_matrix(m, LAYER_NAME(name, l, "attn_v.weight"), c->n_embd, kv_dim, &w->wv,
-                           err)) {
+    } else if ((flags & ARCH_FUSED_QKV) && !gguf_find_tensor(m->file, LAYER_NAME(name, l, "attn_q.weight"))) {
+        return scarce_fail(err, "%s: missing tensor %s (or attn_q/attn_k/attn_v)",
+                           m->file->path, LAYER_NAME(name, l, "attn_qkv.weight"));
+    } else if (bind_matrix(m, LAYER_NAME(name, l, "attn_q.weight"), c->n_embd, q_dim, &w->wq, err) ||
+               bind_matrix(m, LAYER_NAME(name, l, "attn_k.weight"), c->n_embd, kv_dim, &w->wk, err) ||
+               bind_matrix(m, LAYER_NAME(name, l, "attn_v.weight"), c->n_embd, kv_dim, &w->wv, err)) {
         return -1;
     }
     int (*bias)(const model *, const char *, int64_t, float **, scarce_error *) =
@@ -314,10 +301,11 @@ static int bind_attention(model *m, int l, scarce_error *err) {
         bias(m, LAYER_NAME(name, l, "attn_v.bias"), kv_dim, &w->bv, err))
         return -1;
     const int full = flags & ARCH_QK_NORM_FULL; /* one norm over all heads (OLMoE) */
-    if ((flags & ARCH_QK_NORM) && (bind_required(m, LAYER_NAME(name, l, "attn_q_norm.weight"),
-                                                 full ? q_dim : c->head_dim, &w->q_norm, err) ||
-                                   bind_required(m, LAYER_NAME(name, l, "attn_k_norm.weight"),
-                                                 full ? kv_dim : c->head_dim, &w->k_norm, err)))
+    if ((flags & ARCH_QK_NORM) &&
+        (bind_required(m, LAYER_NAME(name, l, "attn_q_norm.weight"), full ? q_dim : c->head_dim,
+                       &w->q_norm, err) ||
+         bind_required(m, LAYER_NAME(name, l, "attn_k_norm.weight"), full ? kv_dim : c->head_dim,
+                       &w->k_norm, err)))
         return -1;
     if ((flags & ARCH_POST_NORMS) &&
         bind_required(m, LAYER_NAME(name, l, "post_attention_norm.weight"), c->n_embd,
@@ -343,14 +331,12 @@ static int bind_dense_ffn(model *m, int l, scarce_error *err) {
         w->ffn_gate = row_view(&gate_up, 0, c->n_ff); /* ggml_swiglu: first half is the gate */
         w->ffn_up = row_view(&gate_up, c->n_ff, c->n_ff);
         w->fused_up = 1;
-    } else if (bind_matrix(m, LAYER_NAME(name, l, "ffn_gate.weight"), c->n_embd, c->n_ff,
-                           &w->ffn_gate, err) ||
-               bind_matrix(m, LAYER_NAME(name, l, "ffn_up.weight"), c->n_embd, c->n_ff, &w->ffn_up,
-                           err)) {
+    } else if (bind_matrix(m, LAYER_NAME(name, l, "ffn_gate.weight"), c->n_embd, c->n_ff, &w->ffn_gate, err) ||
+               bind_matrix(m, LAYER_NAME(name, l, "ffn_up.weight"), c->n_embd, c->n_ff, &w->ffn_up, err)) {
         return -1;
     }
-    return bind_matrix(m, LAYER_NAME(name, l, "ffn_down.weight"), c->n_ff, c->n_embd, &w->ffn_down,
-                       err);
+    return bind_matrix(m, LAYER_NAME(name, l, "ffn_down.weight"), c->n_ff, c->n_embd,
+                       &w->ffn_down, err);
 }
 
 static int bind_layer(model *m, int l, scarce_error *err) {
@@ -358,10 +344,9 @@ static int bind_layer(model *m, int l, scarce_error *err) {
     layer_weights *w = &m->layers[l];
     char name[96];
     if (!(w->attn_norm = bind_vector(m, LAYER_NAME(name, l, "attn_norm.weight"), c->n_embd, err)) ||
-        !(w->ffn_norm = bind_vector(m,
-                                    c->desc->flags & ARCH_SINKS /* gpt-oss's name for it */
-                                        ? LAYER_NAME(name, l, "post_attention_norm.weight")
-                                        : LAYER_NAME(name, l, "ffn_norm.weight"),
+        !(w->ffn_norm = bind_vector(m, c->desc->flags & ARCH_SINKS /* gpt-oss's name for it */
+                                           ? LAYER_NAME(name, l, "post_attention_norm.weight")
+                                           : LAYER_NAME(name, l, "ffn_norm.weight"),
                                     c->n_embd, err)) ||
         bind_attention(m, l, err))
         return -1;
@@ -385,8 +370,7 @@ static int layer_attention(model *m, scarce_error *err) {
     if (!isfinite(base_swa) || base_swa < 0.0f)
         return scarce_fail(err, "%s: rope.freq_base_swa = %g is out of range", m->file->path,
                            base_swa);
-    const gguf_kv *pattern =
-        gguf_find(m->file, arch_key(m, "attention.sliding_window_pattern", key));
+    const gguf_kv *pattern = gguf_find(m->file, arch_key(m, "attention.sliding_window_pattern", key));
     const int per_layer = pattern && pattern->type == GGUF_ARRAY;
     /* one bool (or int32/uint32, as llama.cpp's get_key_or_arr takes) per layer */
     if (per_layer && !gguf_get_array(m->file, key,
@@ -438,9 +422,9 @@ static int each_matmul_weight(model *m, int (*fn)(qmatrix *, void *), void *arg)
     int rc = fn(&m->output, arg);
     for (int l = 0; m->layers && l < m->cfg.n_layer; l++) {
         layer_weights *w = &m->layers[l];
-        qmatrix *dense[] = {&w->wq,         &w->wk,       &w->wv,         &w->wo,
-                            &w->ffn_gate,   &w->ffn_up,   &w->ffn_down,   &w->ffn_gate_inp,
-                            &w->shexp_gate, &w->shexp_up, &w->shexp_down, &w->wq_a,
+        qmatrix *dense[] = {&w->wq,         &w->wk,        &w->wv,          &w->wo,
+                            &w->ffn_gate,   &w->ffn_up,    &w->ffn_down,    &w->ffn_gate_inp,
+                            &w->shexp_gate, &w->shexp_up,  &w->shexp_down,  &w->wq_a,
                             &w->wq_b,       &w->wkv_a};
         for (size_t i = 0; i < sizeof dense / sizeof *dense; i++)
             if (dense[i]->data) rc |= fn(dense[i], arg);
@@ -485,10 +469,8 @@ static int bind_kernels(model *m, const model_options *opts, scarce_error *err) 
     /* Decode kernels read Q4_0/Q8_0 weights 8 rows interleaved (kernels/repack.h); the
      * copies add their size to RSS. repack = 0 (SCARCE_REPACK=0) keeps the file layout. */
     if (opts->kernels.repack && each_matmul_weight(m, pack, m->kernels))
-        return scarce_fail(err,
-                           "%s: out of memory for the repacked weights (SCARCE_REPACK=0 "
-                           "reads them in place)",
-                           m->file->path);
+        return scarce_fail(err, "%s: out of memory for the repacked weights (SCARCE_REPACK=0 "
+                           "reads them in place)", m->file->path);
     return 0;
 }
 
@@ -615,10 +597,7 @@ int model_bind_stack(const model *m, const char *name, int64_t cols, int64_t row
     const int rc = bind_scales(m, name, n, scales, err);
     for (int i = 0; i < n; i++)
         e[i] = (qmatrix){.data = (const char *)t->data + (size_t)i * rows * row_bytes,
-                         .type = t->type,
-                         .rows = rows,
-                         .cols = cols,
-                         .row_bytes = row_bytes,
+                         .type = t->type, .rows = rows, .cols = cols, .row_bytes = row_bytes,
                          .scale = scales[i]};
     free(scales);
     return rc;

@@ -46,7 +46,7 @@ struct kernel_ctx {
     kernel_config cfg;
     const isa_kernels *kernels; /* the table of cfg.isa (kernels/cpu.h) */
     kernel_shape shape;
-    thread_pool *pool;    /* cfg.threads threads: the caller and its workers */
+    thread_pool *pool;          /* cfg.threads threads: the caller and its workers */
     char *act[ACT_SLOTS]; /* act_bytes each: max_batch rows of the widest dot-type row */
     size_t act_bytes;
     float *xt; /* GEMM_OWN's packed activations, xt_bytes */
@@ -132,17 +132,11 @@ void kernel_ctx_free(kernel_ctx *k) {
     free(k);
 }
 
-const kernel_config *kernel_ctx_config(const kernel_ctx *k) {
-    return &k->cfg;
-}
+const kernel_config *kernel_ctx_config(const kernel_ctx *k) { return &k->cfg; }
 
-const ops_kernels *kernel_ctx_ops(const kernel_ctx *k) {
-    return &k->kernels->ops;
-}
+const ops_kernels *kernel_ctx_ops(const kernel_ctx *k) { return &k->kernels->ops; }
 
-const char *kernel_ctx_error(const kernel_ctx *k) {
-    return k->error;
-}
+const char *kernel_ctx_error(const kernel_ctx *k) { return k->error; }
 
 int kernel_ctx_set_threads(kernel_ctx *k, int n_threads, char *msg) {
     kernel_config want = k->cfg;
@@ -162,13 +156,9 @@ int kernel_ctx_set_threads(kernel_ctx *k, int n_threads, char *msg) {
     return 0;
 }
 
-pool_stats kernel_ctx_pool_stats(const kernel_ctx *k) {
-    return pool_get_stats(k->pool);
-}
+pool_stats kernel_ctx_pool_stats(const kernel_ctx *k) { return pool_get_stats(k->pool); }
 
-kernel_usage kernel_ctx_usage(const kernel_ctx *k) {
-    return k->usage;
-}
+kernel_usage kernel_ctx_usage(const kernel_ctx *k) { return k->usage; }
 
 /* Converts B activation rows to the weight type's dot_type into buffer `slot`; returns X
  * itself for f32. */
@@ -200,7 +190,7 @@ typedef struct {
     float *Y;
     gemm_method gemm; /* GEMM_TILES: the fields above; else the f32 path below */
     const quant_type *t;
-    const float *gemm_x;    /* gemm_prepare()'s activations */
+    const float *gemm_x;     /* gemm_prepare()'s activations */
     const isa_kernels *isa; /* the context's ISA table (the GEMM paths' kernels) */
     float scale;            /* W's per-tensor scale (qmatrix.scale), 0: none */
 } matmul_job;
@@ -259,9 +249,7 @@ static int matmul_rows(const matmul_job *job, int64_t r0, int64_t r1, const gemm
  * the bytes before it reach k/nth of the total, so each thread streams about the same
  * bytes, mostly from one matrix (q/k/v at 2 threads: 5/8 of wq | the rest of wq, wk, wv;
  * gate/up: gate | up). */
-static int64_t units_of(const matmul_job *job) {
-    return (job->rows + ROW_ALIGN - 1) / ROW_ALIGN;
-}
+static int64_t units_of(const matmul_job *job) { return (job->rows + ROW_ALIGN - 1) / ROW_ALIGN; }
 
 static int64_t multi_boundary(const matmul_job *jobs, int n, int k, int nth) {
     double total = 0;
@@ -428,10 +416,8 @@ int matmul(kernel_ctx *k, const qmatrix *W, const float *X, int64_t B, float *Y)
     double work = (double)W->rows * (double)W->row_bytes * (double)B;
     const int used = run_job(k, &job, worth_threads(k, work, W->rows));
     if (used < 0)
-        return fail(k,
-                    "matmul: a batch panel of %lld columns x %lld tokens does not fit the "
-                    "kernel scratch",
-                    W->cols, B);
+        return fail(k, "matmul: a batch panel of %lld columns x %lld tokens does not fit the "
+                    "kernel scratch", W->cols, B);
     k->usage.work += work, k->usage.thread_work += work * used;
     return 0;
 }
@@ -443,8 +429,7 @@ static int multi_activations(kernel_ctx *k, matmul_job *jobs, int n, const float
     for (int i = 0; i < n; i++) {
         int same = -1;
         for (int j = 0; j < i && same < 0; j++)
-            if (jobs[j].t->dot_type == jobs[i].t->dot_type && jobs[j].cols == jobs[i].cols)
-                same = j;
+            if (jobs[j].t->dot_type == jobs[i].t->dot_type && jobs[j].cols == jobs[i].cols) same = j;
         if (same >= 0) {
             jobs[i].act = jobs[same].act, jobs[i].act_row = jobs[same].act_row;
             continue;
