@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../engine/forward.h"
 #include "../kernels/cpu.h"
 #include "../quant/blocks.h"
 #include "../quant/fp16.h"
@@ -21,6 +22,7 @@
 #include "isa_util.h"
 #include "quant_data.h"
 #include "quantize_run.h"
+#include "shared_data.h"
 #include "test.h"
 
 enum { N_BLOCKS = 8 };
@@ -184,4 +186,55 @@ TEST(iq_quantized_models_run) {
     int ran = synthetic_model_runs(types, 5, 256, 11);
     if (ran < 0) SKIP("models/stories260K.gguf not found");
     CHECK(ran == 5);
+}
+
+/* llama-quantize's IQ1 files of SmolLM2-135M load and run, and predict llama.cpp's greedy
+ * next token after "The capital of France is" (token ids from llama-tokenize; most of
+ * SmolLM2's matrices have rows of 576, no multiple of 256, so llama-quantize keeps those in
+ * IQ4_NL and only the rest are IQ1). Made with llama.cpp 0c1e570 (not in the repository):
+ *   scarce imatrix -m smollm2-f16.gguf -f wikitext-2-test.raw (first 60000 bytes) -c 256
+ *       --chunks 20 -o smol.imatrix, rewritten as llama.cpp's imatrix GGUF (X.in_sum2 and
+ *       X.counts tensors, imatrix.datasets), then
+ *   llama-quantize --allow-requantize --imatrix smol2.imatrix smollm2-f16.gguf
+ *       models/smollm2-iq1_s.gguf IQ1_S   (and IQ1_M)
+ *   llama-completion -m FILE -p "The capital of France is" -n 32 --temp 0 -fa off
+ *       -ctk f32 -ctv f32 -no-cnv --no-warmup   (its first token: " Paris", id 7042) */
+TEST(iq1_llama_quantize_files_run) {
+    static const struct {
+        const char *file;
+        uint32_t type;
+        int next;
+    } files[] = {{"smollm2-iq1_s.gguf", QT_IQ1_S, 7042}, {"smollm2-iq1_m.gguf", QT_IQ1_M, 7042}};
+    const int prompt[] = {504, 3575, 282, 4649, 314};
+    int ran = 0;
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    for (int f = 0; f < 2; f++) {
+        const char *path = real_model_path(files[f].file);
+        if (!path) continue;
+        scarce_error err = {0};
+        model *m = model_load(path, NULL, &err);
+        CHECK_MSG(m, "%s: %s", files[f].file, err.msg);
+        if (!m) continue;
+        int n_type = 0;
+        for (uint64_t i = 0; i < m->file->n_tensors; i++)
+            n_type += m->file->tensors[i].type == files[f].type;
+        CHECK_MSG(n_type > 0, "%s has no %s matrix", files[f].file, qtype(files[f].type)->name);
+        session s;
+        const float *logits = NULL;
+        if (session_init(&s, m, 64, &err) == 0) {
+            logits = forward(&s, prompt, 5, 0, &err);
+            CHECK_MSG(logits, "%s: %s", files[f].file, err.msg);
+            int best = 0;
+            for (int v = 0; logits && v < m->cfg.n_vocab; v++) {
+                CHECK(isfinite(logits[v]));
+                if (logits[v] > logits[best]) best = v;
+            }
+            CHECK_MSG(!logits || best == files[f].next, "%s: greedy token %d, llama.cpp's %d",
+                      files[f].file, best, files[f].next);
+            session_free(&s);
+            ran++;
+        }
+        model_free(m);
+    }
+    if (!ran) SKIP("models/smollm2-iq1_s.gguf / smollm2-iq1_m.gguf not found (made as above)");
 }
