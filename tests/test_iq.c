@@ -157,6 +157,51 @@ TEST(iq_avx512_dot_equals_reference) {
     check_dots(ISA_AVX512);
 }
 
+/* The tiles (each sub-block unpacked once for several tokens) equal the scalar reference
+ * bit for bit for every (row, token): 3 rows x 1..9 tokens (tails of the 4-token groups). */
+static void check_tiles(isa_level isa) {
+    enum { NB = 3, ROWS = 3, NACT = 9 };
+    static uint8_t w[ROWS * NB * 256];
+    static block_q8_K a[NACT * NB];
+    rng = 0x5eed5eed5eed5eedull;
+    for (int c = 0; c < N_CASES; c++) {
+        const quant_type *t = qtype(cases[c].id);
+        vec_dot_tile_fn tile = kernels_for(isa, t->id)->vec_dot_tile;
+        if (t->id == QT_IQ4_XS) continue; /* its own kernels (test_iq4_xs.c) */
+        CHECK_MSG(tile, "%s has no %s tile", t->name, kernels_isa_name(isa));
+        if (!tile) continue;
+        const size_t row_bytes = NB * t->block_bytes;
+        for (int r = 0; r < ROWS; r++) random_operands(&cases[c], w + r * row_bytes, a, NB, -1);
+        for (int j = 0; j < NACT; j++)
+            random_operands(&cases[c], w + 2 * row_bytes, a + j * NB, NB, -1);
+        for (int nact = 1; nact <= NACT; nact++) {
+            float s[NACT * ROWS];
+            tile(NB * QK_K, s, ROWS, w, row_bytes, ROWS, a, NB * sizeof(block_q8_K), nact);
+            for (int j = 0; j < nact; j++)
+                for (int r = 0; r < ROWS; r++) {
+                    float ref = NAN;
+                    kernels_for(ISA_SCALAR, t->id)
+                        ->vec_dot(NB * QK_K, &ref, w + r * row_bytes, a + j * NB);
+                    CHECK_MSG(!memcmp(&ref, &s[j * ROWS + r], sizeof ref),
+                              "%s %s nact=%d (%d,%d): %.9g ref %.9g", t->name,
+                              kernels_isa_name(isa), nact, r, j, s[j * ROWS + r], ref);
+                }
+        }
+    }
+}
+
+TEST(iq_avx2_tile_equals_reference) {
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    if (!kernels_isa_supported(ISA_AVX2)) SKIP("no AVX2 on this CPU");
+    check_tiles(ISA_AVX2);
+}
+
+TEST(iq_avx512_tile_equals_reference) {
+    SKIP_WITHOUT_AVX512();
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    check_tiles(ISA_AVX512);
+}
+
 /* Our quantizers are at most as far off as ggml's: relative RMSE on 16 x 256 Gaussian
  * values below ggml's on the same kind of data (64 x 256 standard normal values through
  * ggml_quantize_chunk with unit importance, in the throwaway program above): iq4_xs 0.0752,
