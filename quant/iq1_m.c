@@ -16,7 +16,8 @@ void dequantize_iq1_m(const void *src, float *dst, int64_t n) {
     iq_dequantize(src, dst, n, sizeof(block_iq1_m), iq1_m_sub, 0.125f);
 }
 
-static void pack(block_iq1_m *b, uint16_t d, const int *s, const int *entry, const int *neg) {
+static void pack(void *block, uint16_t d, const int *s, const int *entry, const int *neg) {
+    block_iq1_m *b = block;
     uint16_t sc[4] = {0, 0, 0, 0};
     memset(b->qh, 0, sizeof b->qh);
     for (int ib = 0; ib < 8; ib++) {
@@ -32,15 +33,5 @@ static void pack(block_iq1_m *b, uint16_t d, const int *s, const int *entry, con
 }
 
 void quantize_iq1_m(const float *src, void *dst, int64_t n, const float *importance) {
-    iq1_lookup lk;
-    iq1_lookup_init(&lk);
-    const float sigma2 = q_mean_square(src, n);
-    float buf[QK_K];
-    int s[16], entry[32], neg[32];
-    for (int64_t i = 0; i < n / QK_K; i++) {
-        const float *x = src + i * QK_K;
-        const float *w = q_weights_x(importance, i * QK_K, x, QK_K, sigma2, buf);
-        uint16_t d = iq1_fit_super(&lk, 2, 0, x, w, s, entry, neg);
-        pack((block_iq1_m *)dst + i, d, s, entry, neg);
-    }
+    iq1_quantize(src, dst, n, importance, 2, 0, sizeof(block_iq1_m), pack);
 }

@@ -15,7 +15,8 @@ void dequantize_iq1_s(const void *src, float *dst, int64_t n) {
     iq_dequantize(src, dst, n, sizeof(block_iq1_s), iq1_s_sub, 0.125f);
 }
 
-static void pack(block_iq1_s *b, uint16_t d, const int *s, const int *entry, const int *neg) {
+static void pack(void *block, uint16_t d, const int *s, const int *entry, const int *neg) {
+    block_iq1_s *b = block;
     b->d = d;
     for (int ib = 0; ib < 8; ib++) {
         unsigned qh = (unsigned)s[ib] << 12 | (unsigned)neg[4 * ib] << 15;
@@ -28,15 +29,5 @@ static void pack(block_iq1_s *b, uint16_t d, const int *s, const int *entry, con
 }
 
 void quantize_iq1_s(const float *src, void *dst, int64_t n, const float *importance) {
-    iq1_lookup lk;
-    iq1_lookup_init(&lk);
-    const float sigma2 = q_mean_square(src, n);
-    float buf[QK_K];
-    int s[8], entry[32], neg[32];
-    for (int64_t i = 0; i < n / QK_K; i++) {
-        const float *x = src + i * QK_K;
-        const float *w = q_weights_x(importance, i * QK_K, x, QK_K, sigma2, buf);
-        uint16_t d = iq1_fit_super(&lk, 4, 1, x, w, s, entry, neg);
-        pack((block_iq1_s *)dst + i, d, s, entry, neg);
-    }
+    iq1_quantize(src, dst, n, importance, 4, 1, sizeof(block_iq1_s), pack);
 }

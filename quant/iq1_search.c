@@ -141,3 +141,18 @@ uint16_t iq1_fit_super(const iq1_lookup *lk, int sub_groups, int shared_delta, c
     }
     return d_h;
 }
+
+void iq1_quantize(const float *src, void *dst, int64_t n, const float *importance, int sub_groups,
+                  int shared_delta, size_t bytes, iq1_pack_fn pack) {
+    iq1_lookup lk;
+    iq1_lookup_init(&lk);
+    const float sigma2 = q_mean_square(src, n);
+    float buf[QK_K];
+    int s[16], entry[32], neg[32];
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const float *x = src + i * QK_K;
+        const float *w = q_weights_x(importance, i * QK_K, x, QK_K, sigma2, buf);
+        uint16_t d = iq1_fit_super(&lk, sub_groups, shared_delta, x, w, s, entry, neg);
+        pack((uint8_t *)dst + i * bytes, d, s, entry, neg);
+    }
+}

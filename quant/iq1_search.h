@@ -3,6 +3,7 @@
 #ifndef SCARCE_IQ1_SEARCH_H
 #define SCARCE_IQ1_SEARCH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* The grid by code vector: index_of[base-3 number of the 8 codes + 1, element 0 the lowest
@@ -25,5 +26,12 @@ float iq1_search_scale(const iq1_lookup *lk, int ngroups, int shared_delta, cons
  * d (fp16 bits), fills each unit's s (0..7), and each group's entry and delta sign. */
 uint16_t iq1_fit_super(const iq1_lookup *lk, int sub_groups, int shared_delta, const float *x,
                        const float *w, int *s, int *entry, int *neg);
+
+/* The whole quantizer: each super-block of src fitted (weights importance x sqrt(sigma2 +
+ * x^2), as llama.cpp's IQ1 quantizers) and written by pack(block, d, s, entry, neg). */
+typedef void (*iq1_pack_fn)(void *block, uint16_t d, const int *s, const int *entry,
+                            const int *neg);
+void iq1_quantize(const float *src, void *dst, int64_t n, const float *importance, int sub_groups,
+                  int shared_delta, size_t bytes, iq1_pack_fn pack);
 
 #endif
