@@ -88,6 +88,11 @@ static int model_options_of(const scarce_model_params *p, model_options *o, char
                         KERNEL_MAX_THREADS);
     o->kernels.threads = threads;
     o->kernels.repack = p->repack != 0;
+    if (p->gemm && (o->kernels.gemm = kernel_config_parse_gemm(p->gemm)) == -2)
+        return api_fail(errbuf, SCARCE_ERR_ARGUMENT,
+                        "unknown gemm path '%s' (auto, tiles, own, blas, i8x8)", p->gemm);
+    o->kernels.adapt_threads = !p->fixed_threads;
+    o->kernels.steal = !p->static_rows;
     return 0;
 }
 
