@@ -99,7 +99,7 @@ static int model_options_of(const scarce_model_params *p, model_options *o, char
 /* Loads model and vocabulary into sm; 0 or a status with sm->error filled. */
 static int load(scarce_model *sm, const char *path, const model_options *opts, int vocab_only) {
     FILE *f = fopen(path, "rb");
-    if (!f) return api_fail(sm->error, SCARCE_ERR_IO, "%s: %s", path, strerror(errno));
+    if (!f) return api_fail(sm->error, SCARCE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     fclose(f);
     scarce_error err = {0};
     if (vocab_only) {

@@ -263,7 +263,7 @@ static int header_only(const char *file, int depth) {
 TEST(tools_converted_use_only_the_header) {
     /* README.md's "Which interface each command uses" lists these as on include/scarce.h */
     static const char *converted[] = {"cmd_tokenize.c", "cmd_inspect.c", "cmd_membw.c",
-                                      "cmd_logits_diff.c"};
+                                      "cmd_logits_diff.c", "cmd_chat.c"};
     for (size_t i = 0; i < sizeof converted / sizeof *converted; i++)
         CHECK_MSG(header_only(converted[i], 0), "%s", converted[i]);
 }
