@@ -193,11 +193,11 @@ const char *scarce_chat_template_of(scarce_model *model);
 /* The text of one user turn in template `name`, up to the header of the assistant's reply:
  * on the first turn with the system prompt (system may be NULL); on later turns after what
  * follows the end of the previous reply, and, when that reply did not end with the
- * template's end token (closed = 0: cut short by n_predict), that token first. Writes at most cap bytes (NUL added) and returns the length of the
- * whole text, as snprintf: a result >= cap means out was too small. A status for an
- * unknown name or NULL arguments. */
-int scarce_chat_turn(const char *name, const char *system, const char *user, int first,
-                     int closed, char *out, size_t cap);
+ * template's end token (closed = 0: cut short by n_predict), that token first. Writes at most cap
+ * bytes (NUL added) and returns the length of the whole text, as snprintf: a result >= cap means
+ * out was too small. A status for an unknown name or NULL arguments. */
+int scarce_chat_turn(const char *name, const char *system, const char *user, int first, int closed,
+                     char *out, size_t cap);
 /* The token that ends a reply in template `name` (ChatML's "<|im_end|>"): its id in the
  * model's vocabulary, -1 when the template ends replies with EOS or the vocabulary lacks
  * it; a status for an unknown name. */
@@ -221,18 +221,28 @@ int scarce_gguf_get_info(const scarce_gguf *gguf, scarce_gguf_info *out);
 
 /* GGUF's value types (their numbers in the file). */
 enum {
-    SCARCE_GGUF_U8 = 0, SCARCE_GGUF_I8, SCARCE_GGUF_U16, SCARCE_GGUF_I16, SCARCE_GGUF_U32,
-    SCARCE_GGUF_I32, SCARCE_GGUF_F32, SCARCE_GGUF_BOOL, SCARCE_GGUF_STRING, SCARCE_GGUF_ARRAY,
-    SCARCE_GGUF_U64, SCARCE_GGUF_I64, SCARCE_GGUF_F64
+    SCARCE_GGUF_U8 = 0,
+    SCARCE_GGUF_I8,
+    SCARCE_GGUF_U16,
+    SCARCE_GGUF_I16,
+    SCARCE_GGUF_U32,
+    SCARCE_GGUF_I32,
+    SCARCE_GGUF_F32,
+    SCARCE_GGUF_BOOL,
+    SCARCE_GGUF_STRING,
+    SCARCE_GGUF_ARRAY,
+    SCARCE_GGUF_U64,
+    SCARCE_GGUF_I64,
+    SCARCE_GGUF_F64
 };
 /* GGUF's spelling, as llama.cpp's: "uint32", "string" ...; "unknown" for other values. */
 const char *scarce_gguf_type_name(int type);
 
 typedef struct {
     const char *key;
-    int type;       /* SCARCE_GGUF_* */
-    int elem_type;  /* arrays: the elements' type */
-    uint64_t n;     /* arrays: elements; else 1 */
+    int type;      /* SCARCE_GGUF_* */
+    int elem_type; /* arrays: the elements' type */
+    uint64_t n;    /* arrays: elements; else 1 */
 } scarce_gguf_kv;
 
 /* Key i (0 .. n_kv-1). SCARCE_ERR_ARGUMENT when i is out of range. */
@@ -255,7 +265,7 @@ typedef struct {
     const char *name;
     const char *type; /* "q4_0", "f32" ...; "?" for a type this library does not know */
     int n_dims;
-    int64_t ne[4]; /* ne[0] is the row length; unused dims are 1 */
+    int64_t ne[4];          /* ne[0] is the row length; unused dims are 1 */
     uint64_t offset, bytes; /* from the start of the data section */
 } scarce_gguf_tensor;
 
@@ -281,8 +291,8 @@ typedef struct {
 
 /* Measures 1 .. max_threads threads over a buffer of `bytes` (the median of reps timed
  * repetitions) into out[0 .. max_threads). On failure errbuf holds one line. */
-int scarce_membw_measure(int max_threads, size_t bytes, int reps, scarce_membw *out,
-                         char *errbuf, size_t errcap);
+int scarce_membw_measure(int max_threads, size_t bytes, int reps, scarce_membw *out, char *errbuf,
+                         size_t errcap);
 /* Stores read_gb_s as this CPU's peak in the cache (~/.cache/scarce/membw, one line per CPU
  * model) that scarce_stats' pct_of_peak divides by; the file's path into path (may be NULL). */
 int scarce_membw_store_peak(double read_gb_s, int n_threads, char *path, size_t path_cap,

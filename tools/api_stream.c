@@ -39,7 +39,8 @@ int api_stream(scarce_context *ctx, scarce_model *m, const int32_t *ids, int n, 
             res->stop = "end of text";
             break;
         }
-        if (put_piece(m, prev, next, out)) return snprintf(msg, 512, "%s", scarce_model_error(m)), -1;
+        if (put_piece(m, prev, next, out))
+            return snprintf(msg, 512, "%s", scarce_model_error(m)), -1;
         res->n_gen++;
         prev = next;
         if (res->n_gen == n_predict) break;
