@@ -161,18 +161,33 @@ int scarce_generate(scarce_context *ctx, const char *prompt, int n_predict,
 
 /* Speculative generation: a draft proposes tokens, the context's model verifies them in
  * one batched pass. The text has the target's distribution (greedy: the same tokens as
- * scarce_generate). */
+ * scarce_generate). SCARCE_ERR_ARGUMENT for parameters out of range (the message names
+ * the field), SCARCE_ERR_TOKEN for a lookup token outside the vocabulary. */
 typedef enum {
     SCARCE_DRAFT_MODEL = 0,  /* draft_model: another model with the same vocabulary */
     SCARCE_DRAFT_LAYERS = 1, /* the target's first draft_layers layers + its output head */
     SCARCE_DRAFT_LOOKUP = 2, /* n-gram lookup of the last lookup_n tokens in the context */
+    SCARCE_DRAFT_QUANT = 3,  /* a copy of the target with its matrices in draft_type, built
+                                in memory by each call (seconds for a large model: for many
+                                calls, quantize a file and use SCARCE_DRAFT_MODEL) */
 } scarce_draft_source;
 
+/* Zero-initialised fields take their defaults. */
 typedef struct {
     scarce_draft_source source;
     scarce_model *draft_model;
     int draft_layers, lookup_n;
-    int n_draft; /* tokens drafted per target pass (1 .. 32; 0 = 5) */
+    int n_draft;                  /* the first draft length (1 .. 32; 0 = 5) */
+    int n_draft_min, n_draft_max; /* the lengths the policy may choose (0 = 1, n_draft;
+                                     equal: a fixed length) */
+    int adapt;      /* 0: each pass drafts the length with the best expected speed-up from the
+                       measured costs and acceptance, plain steps when none pays (`scarce run`'s
+                       default); 1: one longer after a fully accepted draft, one shorter after a
+                       rejection */
+    int lookup_min; /* SCARCE_DRAFT_LOOKUP: the shortest n-gram matched (0 = 1) */
+    const int32_t *lookup_tokens; /* SCARCE_DRAFT_LOOKUP: more text to find n-grams in */
+    int n_lookup_tokens;
+    const char *draft_type; /* SCARCE_DRAFT_QUANT: "q4_0", "q2_k", "tq2_0" ... */
 } scarce_spec_params;
 
 int scarce_generate_spec(scarce_context *ctx, const char *prompt, int n_predict,

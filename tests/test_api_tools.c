@@ -79,6 +79,79 @@ TEST(api_model_kernel_switches) {
     scarce_model_close(m);
 }
 
+/* ---- speculative: the draft-source struct carries `scarce run`'s options ------------- */
+
+/* Greedy speculative text of 40 tokens after "Once upon a time" into text (4096); status. */
+static int spec_text(scarce_context *ctx, const scarce_spec_params *sp, char *text,
+                     scarce_stats *st) {
+    text[0] = 0;
+    int rc = scarce_generate_spec(ctx, "Once upon a time", 40, sp, append, text, NULL);
+    if (!rc) scarce_context_stats(ctx, st);
+    return rc;
+}
+
+TEST(api_spec_quant_lookup_text_and_lengths) {
+    NEED_SHARED(STORIES);
+    scarce_model_params mp = scarce_model_default_params();
+    mp.n_threads = 1;
+    scarce_model *m = open_with(shared_path(STORIES), &mp);
+    REQUIRE(m);
+    scarce_context_params cp = scarce_context_default_params();
+    cp.temp = 0;
+    scarce_context *ctx;
+    REQUIRE(scarce_context_new(m, &cp, &ctx) == SCARCE_OK);
+    char plain[4096], got[4096];
+    plain[0] = 0;
+    REQUIRE(scarce_generate(ctx, "Once upon a time", 40, append, plain, NULL) == SCARCE_OK);
+    int32_t ids[512];
+    const int n_ids = scarce_tokenize(m, plain, 0, ids, 512);
+    REQUIRE(n_ids > 10);
+    scarce_stats st;
+    /* an in-memory q8_0 copy drafts; a fixed length of 3 */
+    const scarce_spec_params quant = {
+        .source = SCARCE_DRAFT_QUANT, .draft_type = "q8_0", .n_draft_min = 3, .n_draft_max = 3};
+    CHECK_MSG(spec_text(ctx, &quant, got, &st) == SCARCE_OK, "%s", scarce_context_error(ctx));
+    CHECK_MSG(!strcmp(got, plain), "q8_0 draft: '%s' vs '%s'", got, plain);
+    CHECK(st.spec_passes > 0 && st.spec_drafted > 0 && st.spec_accepted <= st.spec_drafted);
+    /* lookup in a text that holds the continuation: drafts are found and mostly accepted */
+    const scarce_spec_params look = {.source = SCARCE_DRAFT_LOOKUP,
+                                     .lookup_n = 3,
+                                     .lookup_min = 2,
+                                     .lookup_tokens = ids,
+                                     .n_lookup_tokens = n_ids,
+                                     .adapt = 1,
+                                     .n_draft = 4};
+    CHECK_MSG(spec_text(ctx, &look, got, &st) == SCARCE_OK, "%s", scarce_context_error(ctx));
+    CHECK_MSG(!strcmp(got, plain), "lookup text: '%s' vs '%s'", got, plain);
+    CHECK_MSG(st.spec_drafted > 0 && 2 * st.spec_accepted > st.spec_drafted,
+              "drafted %llu, accepted %llu", (unsigned long long)st.spec_drafted,
+              (unsigned long long)st.spec_accepted);
+    /* errors name what is wrong; nothing runs */
+    scarce_spec_params bad = quant;
+    bad.draft_type = NULL;
+    status_is(spec_text(ctx, &bad, got, &st), SCARCE_ERR_ARGUMENT, "no type",
+              scarce_context_error(ctx));
+    bad.draft_type = "q9_9";
+    status_is(spec_text(ctx, &bad, got, &st), SCARCE_ERR_ARGUMENT, "q9_9",
+              scarce_context_error(ctx));
+    CHECK_MSG(strstr(scarce_context_error(ctx), "q9_9"), "%s", scarce_context_error(ctx));
+    bad = quant, bad.n_draft_min = 4, bad.n_draft_max = 2;
+    status_is(spec_text(ctx, &bad, got, &st), SCARCE_ERR_ARGUMENT, "min > max",
+              scarce_context_error(ctx));
+    bad = look, bad.lookup_tokens = NULL;
+    status_is(spec_text(ctx, &bad, got, &st), SCARCE_ERR_ARGUMENT, "NULL tokens",
+              scarce_context_error(ctx));
+    int32_t wrong[2] = {1, 1 << 24};
+    bad = look, bad.lookup_tokens = wrong, bad.n_lookup_tokens = 2;
+    status_is(spec_text(ctx, &bad, got, &st), SCARCE_ERR_TOKEN, "token id",
+              scarce_context_error(ctx));
+    bad = look, bad.source = (scarce_draft_source)7;
+    status_is(spec_text(ctx, &bad, got, &st), SCARCE_ERR_ARGUMENT, "source 7",
+              scarce_context_error(ctx));
+    scarce_context_free(ctx);
+    scarce_model_close(m);
+}
+
 /* ---- GGUF metadata --------------------------------------------------------------------- */
 
 /* Index of key in g, or -1. */
