@@ -235,7 +235,7 @@ static int dense_ffn(session *s, int l, int B, scarce_error *err) {
     if (weight_matmul_multi(s, l, gate_up_names, gate_up, 2, rs->xb, B, gate_up_out, err))
         return -1;
     if (c->ffn_act == FFN_GELU_TANH)
-        geglu_tanh(rs->hb, rs->hb2, B * c->n_ff);
+        ops_geglu(kernel_ctx_ops(s->m->kernels), rs->hb, rs->hb2, B * c->n_ff);
     else
         ops_swiglu(kernel_ctx_ops(s->m->kernels), rs->hb, rs->hb2, B * c->n_ff);
     return weight_matmul(s, l, "ffn_down", &w->ffn_down, rs->hb, B, rs->xb2, err);

@@ -10,11 +10,12 @@
 #endif
 
 /* Part of the dispatch table (kernels/cpu.h): set by kernels_init only. */
-static ops_kernels current = {attention_heads_ref, swiglu_ref};
+static ops_kernels current = {attention_heads_ref, swiglu_ref, geglu_tanh};
 
 void ops_install(const ops_kernels *k) {
     current.attention_heads = k && k->attention_heads ? k->attention_heads : attention_heads_ref;
     current.swiglu = k && k->swiglu ? k->swiglu : swiglu_ref;
+    current.geglu = k && k->geglu ? k->geglu : geglu_tanh;
 }
 
 /* x * rsqrt(mean(x^2) + eps) * w  (llama: RMSNorm) */
@@ -58,6 +59,10 @@ void geglu_tanh(float *gate, const float *up, int n) {
         const float x = gate[i];
         gate[i] = 0.5f * x * (1.0f + tanhf(sqrt_2_over_pi * (x + 0.044715f * x * x * x))) * up[i];
     }
+}
+
+void ops_geglu(const ops_kernels *ops, float *gate, const float *up, int n) {
+    (ops && ops->geglu ? ops->geglu : current.geglu)(gate, up, n);
 }
 
 void rope(float *x, int n_head, int head_dim, int n_rot, int pos, float freq_base) {

@@ -27,11 +27,13 @@ void add_bias(float *x, const float *bias, int B, int n);
 /* gate = gelu(gate) * up with GELU's tanh approximation:
  * gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
 void geglu_tanh(float *gate, const float *up, int n);
+/* geglu_tanh with the ISA's kernel (NULL: the start-up set); geglu_tanh is its reference. */
+typedef struct ops_kernels ops_kernels;
+void ops_geglu(const ops_kernels *ops, float *gate, const float *up, int n);
 /* In place, numerically stable (subtracts the max). */
 void softmax(float *x, int n);
 /* The ISA-specific ops of one kernel set (defined below). Functions taking one use it;
  * NULL means the set kernels_init chose at start-up. */
-typedef struct ops_kernels ops_kernels;
 /* gate = silu(gate) * up, silu(x) = x / (1 + exp(-x)); swiglu() with the start-up set. */
 void ops_swiglu(const ops_kernels *ops, float *gate, const float *up, int n);
 void swiglu(float *gate, const float *up, int n);
@@ -93,6 +95,7 @@ void swiglu_ref(float *gate, const float *up, int n);
 struct ops_kernels {
     attention_heads_fn attention_heads;
     void (*swiglu)(float *gate, const float *up, int n);
+    void (*geglu)(float *gate, const float *up, int n);
 };
 void ops_install(const ops_kernels *k);
 
