@@ -164,8 +164,8 @@ static int per_head(session *s, const qmatrix *M, mla_scratch *sc, int B, const 
     for (int h = 0; h < H; h++) {
         float *x = sc->gather + (size_t)h * B * cols, *y = sc->head_out + (size_t)h * B * rows;
         if (B == 1) {
-            sc->items[h] = (matmul_item){&M[h], src + (size_t)h * src_head, 1,
-                                         dst + (size_t)h * dst_head};
+            sc->items[h] =
+                (matmul_item){&M[h], src + (size_t)h * src_head, 1, dst + (size_t)h * dst_head};
             continue;
         }
         for (int b = 0; b < B; b++)

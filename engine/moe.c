@@ -17,8 +17,10 @@ static void mask_groups(float *sel, int n_expert, int n_group, int n_group_used)
         const float *v = sel + (size_t)g * per;
         float best = -INFINITY, second = -INFINITY;
         for (int i = 0; i < per; i++)
-            if (v[i] > best) second = best, best = v[i];
-            else if (v[i] > second) second = v[i];
+            if (v[i] > best)
+                second = best, best = v[i];
+            else if (v[i] > second)
+                second = v[i];
         score[g] = per > 1 ? best + second : best;
     }
     unsigned char keep[MOE_MAX_EXPERT] = {0};
@@ -82,13 +84,13 @@ uint64_t moe_active_bytes(const model *m) {
  * expert's gate and up outputs and its output, so that all chosen experts run in two
  * matmul_each calls. */
 typedef struct {
-    int *chosen;         /* [B][k] */
-    float *weight;       /* [B][k] */
-    int *slot;           /* [B*k] indices b*k+j sorted by expert */
-    int *start;          /* [n_expert+1] slot range of each expert */
-    float *xe, *ye;      /* [B*k][n_embd] gathered inputs, expert outputs */
-    float *gate, *up;    /* [B*k][n_ff_exp] */
-    matmul_item *items;  /* [2][n_expert] */
+    int *chosen;        /* [B][k] */
+    float *weight;      /* [B][k] */
+    int *slot;          /* [B*k] indices b*k+j sorted by expert */
+    int *start;         /* [n_expert+1] slot range of each expert */
+    float *xe, *ye;     /* [B*k][n_embd] gathered inputs, expert outputs */
+    float *gate, *up;   /* [B*k][n_ff_exp] */
+    matmul_item *items; /* [2][n_expert] */
 } moe_scratch;
 
 /* The scratch's pieces at p (or their total size from p = NULL), each 64-byte aligned. */
@@ -193,8 +195,7 @@ static int list_gate_up(const model_config *c, const layer_weights *w, const flo
  * one sequential stream, the threads splitting all experts' rows end to end), SwiGLU,
  * down of all of them in a second, then the scatter-add with the gate weights in expert
  * order. */
-static int run_experts(session *s, int layer, const float *x, moe_scratch *sc, int B,
-                       float *out) {
+static int run_experts(session *s, int layer, const float *x, moe_scratch *sc, int B, float *out) {
     const model_config *c = &s->m->cfg;
     const layer_weights *w = &s->m->layers[layer];
     kernel_ctx *kc = s->m->kernels;
@@ -213,7 +214,8 @@ static int run_experts(session *s, int layer, const float *x, moe_scratch *sc, i
             moe_swiglu_oai(gate, up, n_tok * n_ff);
         else
             ops_swiglu(kernel_ctx_ops(kc), gate, up, n_tok * n_ff);
-        sc->items[i++] = (matmul_item){&w->down_exps[e], gate, n_tok, sc->ye + (size_t)first * n_embd};
+        sc->items[i++] =
+            (matmul_item){&w->down_exps[e], gate, n_tok, sc->ye + (size_t)first * n_embd};
         s->stats.weight_bytes += w->expert_bytes; /* once per pass */
         s->stats.flops += 2ull * 3 * n_embd * n_ff * n_tok;
     }
