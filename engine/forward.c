@@ -62,8 +62,8 @@ int session_init(session *s, const model *m, int n_ctx, scarce_error *err) {
     rs->logits = calloc(B * (size_t)c->n_vocab, sizeof(float));
     const size_t moe_bytes = moe_scratch_bytes(c, B), mla_bytes = mla ? mla_scratch_bytes(c, B) : 0;
     rs->scratch = aligned_alloc(64, (moe_bytes > mla_bytes ? moe_bytes : mla_bytes) / 64 * 64 + 64);
-    if (!rs->scratch || !rs->x || !rs->xb || !rs->xb2 || !rs->q || !rs->k || !rs->v || !rs->hb || !rs->hb2 ||
-        !rs->moe_out || !rs->router || !rs->logits) {
+    if (!rs->scratch || !rs->x || !rs->xb || !rs->xb2 || !rs->q || !rs->k || !rs->v || !rs->hb ||
+        !rs->hb2 || !rs->moe_out || !rs->router || !rs->logits) {
         session_free(s);
         return scarce_fail(err, "out of memory for the run state (context %d)", n_ctx);
     }
