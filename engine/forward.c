@@ -60,7 +60,9 @@ int session_init(session *s, const model *m, int n_ctx, scarce_error *err) {
     rs->moe_out = calloc(B * c->n_embd, sizeof(float));
     rs->router = calloc(B * (c->n_expert ? c->n_expert : 1), sizeof(float));
     rs->logits = calloc(B * (size_t)c->n_vocab, sizeof(float));
-    const size_t moe_bytes = moe_scratch_bytes(c, B), mla_bytes = mla ? mla_scratch_bytes(c, B) : 0;
+    /* the MoE FFN and latent attention run one after the other: one buffer serves both */
+    const size_t moe_bytes = moe_scratch_bytes(c, B);
+    const size_t mla_bytes = mla ? mla_scratch_bytes(c, B) : 0;
     rs->scratch = aligned_alloc(64, (moe_bytes > mla_bytes ? moe_bytes : mla_bytes) / 64 * 64 + 64);
     if (!rs->scratch || !rs->x || !rs->xb || !rs->xb2 || !rs->q || !rs->k || !rs->v || !rs->hb ||
         !rs->hb2 || !rs->moe_out || !rs->router || !rs->logits) {
