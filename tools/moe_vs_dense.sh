@@ -7,11 +7,12 @@
 #   dense-total  the same layers with one dense FFN of n_ff 64 x 1024: the same total bytes
 #   dense-active the same layers with one dense FFN of n_ff 8 x 1024: the same bytes read per
 #                token (the MoE's active bytes, less its router)
-# with `SCARCE bench -p 0 -n 32 -r 3 -t 1,2` (median of the repetitions; GB/s and % of the
+# with `SCARCE bench -p 0 -n 32 -r 3 -t 1,2` (mean of the repetitions; GB/s and % of the
 # peak from scarce membw) and, when LLAMA_BIN_DIR holds llama-bench, llama.cpp's decode on the
 # same files at 2 threads. Needs the llama SentencePiece vocabulary of the shared data
 # (SCARCE_SHARED, default ../shared beside the checkout); without it, it says so and exits 0.
-# Benchmarks run under `flock /work/cache/bench.lock` when that lock file exists.
+# Benchmarks run under `flock $BENCH_LOCK` (default /work/cache/bench.lock) when that file
+# exists. MOE_VS_DENSE_LAYERS (default 16) makes all three shallower, for a quick check.
 set -uo pipefail
 if [ $# -lt 2 ]; then
     echo "usage: moe_vs_dense.sh SCARCE OUT_DIR [LLAMA_BIN_DIR]" >&2
@@ -34,13 +35,14 @@ if [ -n "$llama" ] && [ ! -x "$llama/llama-bench" ]; then
     llama=
 fi
 mkdir -p "$out" || exit 1
-lock=()
-[ -f /work/cache/bench.lock ] && command -v flock > /dev/null && lock=(flock /work/cache/bench.lock)
+lock=() lock_file=${BENCH_LOCK-/work/cache/bench.lock}
+[ -n "$lock_file" ] && [ -f "$lock_file" ] && command -v flock > /dev/null && lock=(flock "$lock_file")
+layers=${MOE_VS_DENSE_LAYERS:-16}
 
-common=(--vocab "$vocab" --n-embd 2048 --n-layer 16 --n-head 16 --n-head-kv 16 --type q4_0
+common=(--vocab "$vocab" --n-embd 2048 --n-layer "$layers" --n-head 16 --n-head-kv 16 --type q4_0
         --seed 1)
 make_model() { # name, mkmodel flags
-    local f=$out/$1.gguf
+    local f=$out/$1-$layers.gguf
     [ -f "$f" ] && return 0
     echo "moe_vs_dense.sh: writing $f" >&2
     "$scarce" mkmodel -o "$f" "${common[@]}" "${@:2}" > /dev/null || exit 1
@@ -55,7 +57,7 @@ col() { awk -F, -v name="$1" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name
 echo "| model | total GB | read MB/token | tok/s, 1 thread | tok/s, 2 threads | GB/s, 2 threads | % of peak | llama.cpp tok/s, 2 threads |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 for name in moe dense-total dense-active; do
-    f=$out/$name.gguf
+    f=$out/$name-$layers.gguf
     csv=$("${lock[@]}" "$scarce" bench -m "$f" -p 0 -n 32 -r 3 -t 1,2 -o csv 2> /dev/null)
     if [ -z "$csv" ]; then
         echo "| $name | bench failed | | | | | | |"
@@ -69,12 +71,12 @@ for name in moe dense-total dense-active; do
         NR > 1 { t[$th] = $ts; if ($th == 2) { g = $gb; p = $pct }
                  bytes = $w + $kv; total = $size }
         END { printf "%.2f | %.0f | %.2f | %.2f | %.1f | %s", total / 1e9, bytes / 1e6, t[1], t[2],
-                     g, p == "" ? "-" : p "%" }' <<< "$csv")
+                     g, p == "" ? "-" : p }' <<< "$csv")
     ref=-
     if [ -n "$llama" ]; then
         lcsv=$(LD_LIBRARY_PATH=$llama "${lock[@]}" "$llama/llama-bench" -m "$f" -p 0 -n 32 -r 3 \
             -t 2 -o csv 2> /dev/null)
-        c_avg=$(col '"avg_ts"' <<< "$lcsv")
+        c_avg=$(col avg_ts <<< "$lcsv")
         [ -n "$c_avg" ] && ref=$(awk -F, -v c="$c_avg" 'NR == 2 { gsub(/"/, "", $c);
             printf "%.2f", $c }' <<< "$lcsv")
     fi
