@@ -127,12 +127,14 @@ void attention_heads_ref(float *out, const float *q, const float *k, const float
     attention_heads_capped(out, q, k, v, n_pos, n_group, head_dim, kv_stride, scale, 0.0f);
 }
 
-void attention_heads_capped(float *out, const float *q, const float *k, const float *v, int n_pos,
-                            int n_group, int head_dim, int kv_stride, float scale, float softcap) {
+/* The scalar online softmax; sinks (or NULL) seed each head's max and sum. */
+static void heads_scalar(float *out, const float *q, const float *k, const float *v, int n_pos,
+                         int n_group, int head_dim, int kv_stride, float scale, float softcap,
+                         const float *sinks) {
     for (int h = 0; h < n_group; h++) {
         const float *qh = q + (size_t)h * head_dim;
         float *oh = out + (size_t)h * head_dim;
-        float max = -INFINITY, sum = 0.0f;
+        float max = sinks ? sinks[h] : -INFINITY, sum = sinks ? 1.0f : 0.0f;
         for (int i = 0; i < head_dim; i++) oh[i] = 0.0f;
         for (int t = 0; t < n_pos; t++) {
             const float *kt = k + (size_t)t * kv_stride, *vt = v + (size_t)t * kv_stride;
@@ -152,6 +154,17 @@ void attention_heads_capped(float *out, const float *q, const float *k, const fl
         }
         for (int i = 0; i < head_dim; i++) oh[i] /= sum;
     }
+}
+
+void attention_heads_capped(float *out, const float *q, const float *k, const float *v, int n_pos,
+                            int n_group, int head_dim, int kv_stride, float scale, float softcap) {
+    heads_scalar(out, q, k, v, n_pos, n_group, head_dim, kv_stride, scale, softcap, NULL);
+}
+
+void attention_heads_sinks(float *out, const float *q, const float *k, const float *v, int n_pos,
+                           int n_group, int head_dim, int kv_stride, float scale,
+                           const float *sinks) {
+    heads_scalar(out, q, k, v, n_pos, n_group, head_dim, kv_stride, scale, 0.0f, sinks);
 }
 
 /* Cost of query b's items in key positions, plus a fixed per-item overhead. */
@@ -182,7 +195,11 @@ void attention_items(const attention_args *a, int64_t i0, int64_t i1) {
         const int pos = a->pos0 + b;
         const int first = a->window > 0 && pos >= a->window ? pos - a->window + 1 : 0;
         const size_t kvo = (size_t)first * a->kv_stride + (size_t)g * a->head_dim;
-        if (a->softcap > 0.0f) /* scalar only: Gemma 2's capped scores */
+        if (a->sinks) /* scalar only: gpt-oss */
+            attention_heads_sinks(a->out + qo, a->q + qo, a->k + kvo, a->v + kvo, pos - first + 1,
+                                  group, a->head_dim, a->kv_stride, a->scale,
+                                  a->sinks + (size_t)g * group);
+        else if (a->softcap > 0.0f) /* scalar only: Gemma 2's capped scores */
             attention_heads_capped(a->out + qo, a->q + qo, a->k + kvo, a->v + kvo, pos - first + 1,
                                    group, a->head_dim, a->kv_stride, a->scale, a->softcap);
         else
