@@ -85,5 +85,6 @@ void avx2_install(isa_kernels *k) {
                 (type_kernels){.vec_dot = vec_dot_iq1_m_avx2, .vec_dot_tile = vec_dot_tile_iq1_m_avx2});
     kernels_set(k, QT_Q8_K, (type_kernels){.from_float = quantize_row_q8_k_avx2});
     k->gemm_tile = gemm_tile_f32_avx2;
-    k->ops = (ops_kernels){.attention_heads = attention_heads_avx2, .swiglu = swiglu_avx2};
+    k->ops = (ops_kernels){.attention_heads = attention_heads_avx2, .swiglu = swiglu_avx2,
+                             .geglu = geglu_avx2};
 }
