@@ -194,20 +194,41 @@ static const gguf_tensor *find_shaped(const model *m, const char *name, int64_t 
     return t;
 }
 
+/* The per-tensor scales of weight `name` ("X.weight"): the n values of "X.scale" (NVFP4
+ * checkpoints' second-level scale; one per expert for a stack), or all 0 (none) when the
+ * file has no such tensor. llama.cpp 0c1e570 loads them the same way (llama-model.cpp's
+ * generic ".scale" pass) and multiplies the matmul result by them. */
+static int bind_scales(const model *m, const char *name, int n, float *out, scarce_error *err) {
+    char scale_name[160];
+    const size_t len = strlen(name);
+    for (int i = 0; i < n; i++) out[i] = 0;
+    if (len < 7 || strcmp(name + len - 7, ".weight") || len + 1 > sizeof scale_name) return 0;
+    snprintf(scale_name, sizeof scale_name, "%.*s.scale", (int)(len - 7), name);
+    const gguf_tensor *t = gguf_find_tensor(m->file, scale_name);
+    if (!t) return 0;
+    const quant_type *qt = qtype(t->type);
+    if (!qt || qt->block != 1 || t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3] != n)
+        return scarce_fail(err, "tensor %s: expected %d float scale%s for %s", scale_name, n,
+                           n == 1 ? "" : "s", name);
+    qt->dequantize(t->data, out, n);
+    return 0;
+}
+
 static int bind_matrix(const model *m, const char *name, int64_t cols, int64_t rows,
                        qmatrix *out, scarce_error *err) {
     const gguf_tensor *t = find_shaped(m, name, cols, rows, 1, err);
     if (!t) return -1;
     *out = (qmatrix){.data = t->data, .type = t->type, .rows = rows, .cols = cols,
                      .row_bytes = qtype_row_bytes(t->type, cols)};
-    return 0;
+    return bind_scales(m, name, 1, &out->scale, err);
 }
 
 /* Rows [row0, row0 + rows) of a bound matrix as a matrix of their own: the fused
  * attn_qkv / ffn_up tensors are split this way, reading the file's bytes in place. */
 static qmatrix row_view(const qmatrix *w, int64_t row0, int64_t rows) {
     return (qmatrix){.data = (const char *)w->data + (size_t)row0 * w->row_bytes,
-                     .type = w->type, .rows = rows, .cols = w->cols, .row_bytes = w->row_bytes};
+                     .type = w->type, .rows = rows, .cols = w->cols, .row_bytes = w->row_bytes,
+                     .scale = w->scale};
 }
 
 /* A norm weight vector, converted to f32 whatever its stored type. */
@@ -571,10 +592,15 @@ int model_bind_stack(const model *m, const char *name, int64_t cols, int64_t row
     const gguf_tensor *t = find_shaped(m, name, cols, rows, n, err);
     if (!t) return -1;
     const size_t row_bytes = qtype_row_bytes(t->type, cols);
+    float *scales = malloc((size_t)n * sizeof *scales);
+    if (!scales) return scarce_fail(err, "out of memory");
+    const int rc = bind_scales(m, name, n, scales, err);
     for (int i = 0; i < n; i++)
         e[i] = (qmatrix){.data = (const char *)t->data + (size_t)i * rows * row_bytes,
-                         .type = t->type, .rows = rows, .cols = cols, .row_bytes = row_bytes};
-    return 0;
+                         .type = t->type, .rows = rows, .cols = cols, .row_bytes = row_bytes,
+                         .scale = scales[i]};
+    free(scales);
+    return rc;
 }
 
 int model_bind_required(const model *m, const char *name, int64_t n, float **out,

@@ -198,11 +198,12 @@ typedef struct {
     const quant_type *t;
     const float *gemm_x;     /* gemm_prepare()'s activations */
     const isa_kernels *isa; /* the context's ISA table (the GEMM paths' kernels) */
+    float scale;            /* W's per-tensor scale (qmatrix.scale), 0: none */
 } matmul_job;
 
 /* Rows [r0, r1) of the job against all B activation rows, panel by panel, with the
  * calling thread's scratch. -1 when a GEMM path finds the scratch too small. */
-static int matmul_rows(const matmul_job *job, int64_t r0, int64_t r1, const gemm_scratch *sc) {
+static int product_rows(const matmul_job *job, int64_t r0, int64_t r1, const gemm_scratch *sc) {
     const int64_t cols = job->cols, rows = job->rows;
     if (job->gemm == GEMM_I8X8)
         return gemm_i8x8_rows(job->t->id, job->w, job->row_bytes, r0, r1, cols, job->act,
@@ -236,6 +237,16 @@ static int matmul_rows(const matmul_job *job, int64_t r0, int64_t r1, const gemm
             for (int64_t r = p0; r < p1; r++) job->dot(cols, &y[r], job->w + r * job->row_bytes, x);
         }
     }
+    return 0;
+}
+
+/* product_rows, then times the matrix's per-tensor scale (llama.cpp's ggml_mul of the
+ * matmul result by the weight's *_s tensor), on the same rows by the same thread. */
+static int matmul_rows(const matmul_job *job, int64_t r0, int64_t r1, const gemm_scratch *sc) {
+    const int rc = product_rows(job, r0, r1, sc);
+    if (rc || job->scale == 0) return rc;
+    for (int64_t b = 0; b < job->B; b++)
+        for (int64_t r = r0; r < r1; r++) job->Y[b * job->rows + r] *= job->scale;
     return 0;
 }
 
@@ -333,6 +344,7 @@ static matmul_job make_job(const kernel_ctx *kc, const qmatrix *W, int64_t B, fl
                       .Y = Y,
                       .t = t,
                       .isa = kc->kernels,
+                      .scale = W->scale,
                       .gemm = gemm_choose(kc->kernels, W->type, W->cols, B, kc->cfg.gemm)};
     /* Packed copy (repack.h): its tile kernel takes the same arguments, rows starting at
      * r0 % 8 == 0 sit at r0 row_bytes as in the file. Larger batches keep the file layout. */

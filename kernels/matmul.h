@@ -29,6 +29,9 @@ typedef struct {
      * up to REPACK_MAX_BATCH read; owned by whoever called repack_matrix. data keeps the
      * file layout (qmatrix_row, larger batches). */
     const void *packed;
+    /* 0, or a per-tensor factor of W x (NVFP4 checkpoints' second-level scale: the f32
+     * tensor "<name>.scale" beside "<name>.weight", as llama.cpp stores and applies it) */
+    float scale;
 } qmatrix;
 
 typedef struct kernel_ctx kernel_ctx;

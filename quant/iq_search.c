@@ -119,12 +119,11 @@ void iq_dequantize(const void *src, float *dst, int64_t n, size_t bytes, iq_unpa
                    float factor) {
     for (int64_t i = 0; i < n / QK_K; i++) {
         const uint8_t *block = (const uint8_t *)src + i * bytes;
-        uint16_t d_h;
-        memcpy(&d_h, block, 2);
-        float d = fp16_to_f32(d_h), *y = dst + i * QK_K;
+        float *y = dst + i * QK_K;
         for (int ib = 0; ib < 8; ib++) {
             iq_sub u;
             unpack(block, ib, &u);
+            const float d = fp16_to_f32(u.d);
             for (int j = 0; j < 32; j++) {
                 float db = d * (float)u.ls[j / 16] * factor;
                 float g = (float)((u.mag[j / 8] >> 8 * (j % 8)) & 255);

@@ -4,8 +4,10 @@
  *
  * Per-tensor scale: a checkpoint converted from NVIDIA's NVFP4 carries, for a weight
  * "X.weight", an f32 tensor "X.scale" of one element that multiplies the matmul's output
- * (llama.cpp loads it as the weight's optional *_s tensor). llama-quantize and `scarce
- * quantize` write none (scale 1): the block scales carry the whole range.
+ * (llama.cpp 0c1e570 loads it as the weight's optional *_s tensor, {n_expert} values for
+ * an expert stack, and multiplies the matmul result by it). scarce does the same:
+ * engine/model.c binds it as qmatrix.scale, kernels/matmul.c applies it. llama-quantize and
+ * `scarce quantize` write none (scale 1): the block scales carry the whole range.
  *
  * Quantizer: ggml's rule picks the scale code of amax / 6 (the largest E2M1 value at the
  * sub-block's largest magnitude) and the nearest codes; we try that code and its 6

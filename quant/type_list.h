@@ -71,6 +71,9 @@ QTYPE(IQ2_XS,   iq2_xs,   17,  256,  74,   20,   0,     Q8_K, W)
 QTYPE(IQ2_S,    iq2_s,    22,  256,  82,   28,   0,     Q8_K, W)
 QTYPE(IQ3_XXS,  iq3_xxs,  18,  256,  98,   23,   0,     Q8_K, W)
 QTYPE(IQ3_S,    iq3_s,    21,  256,  110,  26,   0,     Q8_K, W)
+/* 1.5 / 1.75 bits: groups of 8 from a grid of {-1, 0, 1} values, shifted by +-1/8 */
+QTYPE(IQ1_S,    iq1_s,    19,  256,  50,   24,   0,     Q8_K, W)
+QTYPE(IQ1_M,    iq1_m,    29,  256,  56,   31,   0,     Q8_K, W)
 /* ternary (BitNet b1.58): x = d t, t in {-1, 0, 1}; 2 bits per code, or 5 codes per byte */
 QTYPE(TQ2_0,    tq2_0,    35,  256,  66,   37,   0,     Q8_K, W)
 QTYPE(TQ1_0,    tq1_0,    34,  256,  54,   36,   0,     Q8_K, W)

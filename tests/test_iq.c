@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../engine/forward.h"
 #include "../kernels/cpu.h"
 #include "../quant/blocks.h"
 #include "../quant/fp16.h"
@@ -21,13 +22,14 @@
 #include "isa_util.h"
 #include "quant_data.h"
 #include "quantize_run.h"
+#include "shared_data.h"
 #include "test.h"
 
 enum { N_BLOCKS = 8 };
 
 typedef struct {
     uint32_t id;
-    int d_offset;       /* byte offset of the fp16 d in a block */
+    int d_offset;       /* byte offset of the fp16 d in a block; -1: IQ1_M's scale nibbles */
     uint64_t ggml_hash; /* of ggml's to_float on ggml_probe_blocks() */
     float first[4];     /* ggml's first four values */
     double gauss_bound; /* ggml's relative RMSE on Gaussian data: ours must be below */
@@ -40,8 +42,25 @@ static const iq_case cases[] = {
     {QT_IQ2_S, 0, 0x9a5d2d63c2aade88ull, {-0x1.bp+4, 0x1.bp+4, -0x1.518p+6, 0x1.224p+7}, 0.2466},
     {QT_IQ3_XXS, 0, 0x52ad634383052e91ull, {-0x1.08p+5, -0x1.34p+6, -0x1.b8p+5, 0x1.6p+3}, 0.1811},
     {QT_IQ3_S, 0, 0xe112ad2662862961ull, {0x1.7p+4, -0x1.7p+4, 0x1.7p+4, -0x1.59p+8}, 0.1361},
+    {QT_IQ1_S, 0, 0x31b7b030e56d9b18ull, {-0x1.ap+0, 0x1.6cp+3, -0x1.ap+0, 0x1.6cp+3}, 0.4850},
+    {QT_IQ1_M, -1, 0x42a684a226f5e0d3ull, {0x1.34p+3, -0x1.8cp+3, 0x1.34p+3, 0x1.34p+3}, 0.4525},
 };
 enum { N_CASES = sizeof cases / sizeof cases[0] };
+
+/* Writes the fp16 d of a block: at d_offset, or (IQ1_M) into the top nibbles of its 4
+ * little-endian scale words at byte 48. */
+static void put_d(const iq_case *c, uint8_t *block, uint16_t d) {
+    if (c->d_offset >= 0) {
+        memcpy(block + c->d_offset, &d, 2);
+        return;
+    }
+    for (int k = 0; k < 4; k++) {
+        uint16_t sc;
+        memcpy(&sc, block + 48 + 2 * k, 2);
+        sc = (uint16_t)((sc & 0x0fff) | ((d >> 4 * k) & 15) << 12);
+        memcpy(block + 48 + 2 * k, &sc, 2);
+    }
+}
 
 static uint64_t rng;
 static uint32_t next_u32(void) {
@@ -58,6 +77,10 @@ TEST(iq_dequantize_equals_ggml) {
         REQUIRE(t && t->block == QK_K && !t->is_scarce && t->block_bytes <= 256);
         CHECK(qtype_by_name(t->name) == t);
         ggml_probe_blocks(blocks, t->block_bytes, N_BLOCKS, t->id, cases[c].d_offset);
+        if (cases[c].d_offset < 0) /* the probe's d values (quant_data.h), as IQ1_M keeps d */
+            for (int i = 0; i < N_BLOCKS; i++)
+                put_d(&cases[c], blocks + i * t->block_bytes,
+                      (const uint16_t[4]){0x3C00, 0xB555, 0x1400, 0x5BFF}[i % 4]);
         for (int isa = 0; isa < ISA_COUNT; isa++) {
             if (!kernels_isa_supported(isa)) continue;
             memset(y, 0, sizeof y);
@@ -81,7 +104,7 @@ static void random_operands(const iq_case *c, uint8_t *w, block_q8_K *a, int nb,
         uint8_t *b = w + i * bb;
         for (size_t j = 0; j < bb; j++) b[j] = (uint8_t)(fill < 0 ? next_u32() : (uint32_t)fill);
         uint16_t d = f32_to_fp16(fill >= 0 ? 65504.0f : (float)(next_u32() % 1000) / 997 - 0.5f);
-        memcpy(b + c->d_offset, &d, 2);
+        put_d(c, b, d);
         a[i].d = fill >= 0 ? 1e-3f : (float)(next_u32() % 1000) / 1e5f;
         for (int j = 0; j < QK_K; j++)
             a[i].qs[j] = (int8_t)(fill >= 0 ? (j % 3 ? 127 : -127) : (int)(next_u32() % 255) - 127);
@@ -134,11 +157,57 @@ TEST(iq_avx512_dot_equals_reference) {
     check_dots(ISA_AVX512);
 }
 
+/* The tiles (each sub-block unpacked once for several tokens) equal the scalar reference
+ * bit for bit for every (row, token): 3 rows x 1..9 tokens (tails of the 4-token groups). */
+static void check_tiles(isa_level isa) {
+    enum { NB = 3, ROWS = 3, NACT = 9 };
+    static uint8_t w[ROWS * NB * 256];
+    static block_q8_K a[NACT * NB];
+    rng = 0x5eed5eed5eed5eedull;
+    for (int c = 0; c < N_CASES; c++) {
+        const quant_type *t = qtype(cases[c].id);
+        vec_dot_tile_fn tile = kernels_for(isa, t->id)->vec_dot_tile;
+        if (t->id == QT_IQ4_XS) continue; /* its own kernels (test_iq4_xs.c) */
+        CHECK_MSG(tile, "%s has no %s tile", t->name, kernels_isa_name(isa));
+        if (!tile) continue;
+        const size_t row_bytes = NB * t->block_bytes;
+        for (int r = 0; r < ROWS; r++) random_operands(&cases[c], w + r * row_bytes, a, NB, -1);
+        for (int j = 0; j < NACT; j++)
+            random_operands(&cases[c], w + 2 * row_bytes, a + j * NB, NB, -1);
+        for (int nact = 1; nact <= NACT; nact++) {
+            float s[NACT * ROWS];
+            tile(NB * QK_K, s, ROWS, w, row_bytes, ROWS, a, NB * sizeof(block_q8_K), nact);
+            for (int j = 0; j < nact; j++)
+                for (int r = 0; r < ROWS; r++) {
+                    float ref = NAN;
+                    kernels_for(ISA_SCALAR, t->id)
+                        ->vec_dot(NB * QK_K, &ref, w + r * row_bytes, a + j * NB);
+                    CHECK_MSG(!memcmp(&ref, &s[j * ROWS + r], sizeof ref),
+                              "%s %s nact=%d (%d,%d): %.9g ref %.9g", t->name,
+                              kernels_isa_name(isa), nact, r, j, s[j * ROWS + r], ref);
+                }
+        }
+    }
+}
+
+TEST(iq_avx2_tile_equals_reference) {
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    if (!kernels_isa_supported(ISA_AVX2)) SKIP("no AVX2 on this CPU");
+    check_tiles(ISA_AVX2);
+}
+
+TEST(iq_avx512_tile_equals_reference) {
+    SKIP_WITHOUT_AVX512();
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    check_tiles(ISA_AVX512);
+}
+
 /* Our quantizers are at most as far off as ggml's: relative RMSE on 16 x 256 Gaussian
  * values below ggml's on the same kind of data (64 x 256 standard normal values through
  * ggml_quantize_chunk with unit importance, in the throwaway program above): iq4_xs 0.0752,
- * iq2_xxs 0.3424, iq2_xs 0.2983, iq2_s 0.2466, iq3_xxs 0.1811, iq3_s 0.1361. Ours measured
- * (2026): 0.0727, 0.3263, 0.2844, 0.2365, 0.1768, 0.1296. */
+ * iq2_xxs 0.3424, iq2_xs 0.2983, iq2_s 0.2466, iq3_xxs 0.1811, iq3_s 0.1361, iq1_s 0.4850,
+ * iq1_m 0.4525. Ours measured (2026): 0.0727, 0.3263, 0.2844, 0.2365, 0.1768, 0.1296, and
+ * IQ1 (weights sqrt(sigma2 + x^2) as llama.cpp's, importance 1) below. */
 TEST(iq_quantize_at_most_ggml_error) {
     enum { N = 16 * QK_K };
     static float x[N], y[N];
@@ -162,4 +231,56 @@ TEST(iq_quantized_models_run) {
     int ran = synthetic_model_runs(types, 5, 256, 11);
     if (ran < 0) SKIP("models/stories260K.gguf not found");
     CHECK(ran == 5);
+}
+
+/* llama-quantize's IQ1 files of SmolLM2-135M load and run, and predict llama.cpp's greedy
+ * next token after "The capital of France is" (token ids from llama-tokenize; most of
+ * SmolLM2's matrices have rows of 576, no multiple of 256, so llama-quantize keeps those in
+ * IQ4_NL and only the rest are IQ1). Made with llama.cpp 0c1e570 (not in the repository):
+ *   scarce imatrix -m smollm2-f16.gguf -f wikitext-2-test.raw (first 60000 bytes) -c 256
+ *       --chunks 20 -o smol.imatrix, rewritten as llama.cpp's imatrix GGUF (X.in_sum2 and
+ *       X.counts tensors, imatrix.datasets), then
+ *   llama-quantize --allow-requantize --imatrix smol2.imatrix smollm2-f16.gguf
+ *       models/smollm2-iq1_s.gguf IQ1_S   (and IQ1_M)
+ *   llama-completion -m FILE -p "The capital of France is" -n 32 --temp 0 -fa off
+ *       -ctk f32 -ctv f32 -no-cnv --no-warmup   (first token: IQ1_S " Paris" 7042, IQ1_M
+ *       " Latin" 5671; scarce's IQ1_M greedy text equals llama.cpp's for 12 tokens there) */
+TEST(iq1_llama_quantize_files_run) {
+    static const struct {
+        const char *file;
+        uint32_t type;
+        int next;
+    } files[] = {{"smollm2-iq1_s.gguf", QT_IQ1_S, 7042}, {"smollm2-iq1_m.gguf", QT_IQ1_M, 5671}};
+    const int prompt[] = {504, 3575, 282, 4649, 314};
+    int ran = 0;
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    for (int f = 0; f < 2; f++) {
+        const char *path = real_model_path(files[f].file);
+        if (!path) continue;
+        scarce_error err = {0};
+        model *m = model_load(path, NULL, &err);
+        CHECK_MSG(m, "%s: %s", files[f].file, err.msg);
+        if (!m) continue;
+        int n_type = 0;
+        for (uint64_t i = 0; i < m->file->n_tensors; i++)
+            n_type += m->file->tensors[i].type == files[f].type;
+        CHECK_MSG(n_type > 0, "%s has no %s matrix", files[f].file, qtype(files[f].type)->name);
+        session s;
+        const float *logits = NULL;
+        if (session_init(&s, m, 64, &err) == 0) {
+            logits = forward(&s, prompt, 5, 0, &err);
+            CHECK_MSG(logits, "%s: %s", files[f].file, err.msg);
+            int best = 0;
+            for (int v = 0; logits && v < m->cfg.n_vocab; v++) {
+                CHECK(isfinite(logits[v]));
+                if (logits[v] > logits[best]) best = v;
+            }
+            CHECK_MSG(!logits || best == files[f].next, "%s: greedy token %d, llama.cpp's %d",
+                      files[f].file, best, files[f].next);
+            session_free(&s);
+            ran++;
+        }
+        model_free(m);
+    }
+    if (!ran) SKIP("models/smollm2-iq1_s.gguf / smollm2-iq1_m.gguf not found (made as above)");
 }

@@ -15,12 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../engine/forward.h"
 #include "../kernels/cpu.h"
 #include "../quant/blocks.h"
 #include "../quant/fp16.h"
 #include "../quant/types.h"
 #include "quant_data.h"
 #include "quantize_run.h"
+#include "shared_data.h"
 #include "test.h"
 
 enum { N_BLOCKS = 8 };
@@ -187,4 +189,77 @@ TEST(lowbit_quantized_models_run) {
     int ran = synthetic_model_runs(types, 2, 512, 9);
     if (ran < 0) SKIP("models/stories260K.gguf not found");
     CHECK(ran == 2);
+}
+
+/* A copy of f at path: every tensor, blk.0.ffn_down.weight times `times` (f32), plus the
+ * tensor blk.0.ffn_down.scale = scale when scale != 0. */
+static int write_scaled_copy(const gguf_file *f, const char *path, float times, float scale,
+                             scarce_error *err) {
+    gguf_writer *w = gguf_writer_new();
+    int rc = 0;
+    const int64_t one = 1;
+    for (uint64_t i = 0; i < f->n_kv; i++) gguf_writer_copy_kv(w, &f->kv[i]);
+    for (uint64_t i = 0; i < f->n_tensors && !rc; i++)
+        rc = gguf_writer_add_tensor(w, f->tensors[i].name, f->tensors[i].type, f->tensors[i].n_dims,
+                                    f->tensors[i].ne, err);
+    if (!rc && scale != 0)
+        rc = gguf_writer_add_tensor(w, "blk.0.ffn_down.scale", QT_F32, 1, &one, err);
+    if (!rc) rc = gguf_writer_open(w, path, err);
+    for (uint64_t i = 0; i < f->n_tensors && !rc; i++) {
+        const gguf_tensor *t = &f->tensors[i];
+        if (strcmp(t->name, "blk.0.ffn_down.weight")) {
+            rc = gguf_writer_write(w, t->data, t->bytes, err);
+            continue;
+        }
+        float *x = malloc(t->bytes);
+        memcpy(x, t->data, t->bytes);
+        for (size_t k = 0; k < t->bytes / 4; k++) x[k] *= times;
+        rc = gguf_writer_write(w, x, t->bytes, err);
+        free(x);
+    }
+    if (!rc && scale != 0) rc = gguf_writer_write(w, &scale, 4, err);
+    if (!rc) rc = gguf_writer_finish(w, err);
+    gguf_writer_free(w);
+    return rc;
+}
+
+/* Greedy logits of 6 tokens fed one by one (the last step's), into out[n_vocab]. */
+static int last_logits(const char *path, float *out, int n_vocab, scarce_error *err) {
+    model *m = model_load(path, NULL, err);
+    if (!m) return -1;
+    session s;
+    int rc = session_init(&s, m, 32, err);
+    const float *logits = NULL;
+    for (int i = 0; i < 6 && !rc; i++) {
+        const int token = 1 + 37 * i;
+        if (!(logits = forward(&s, &token, 1, 0, err))) rc = -1;
+    }
+    if (!rc) memcpy(out, logits, (size_t)n_vocab * sizeof(float));
+    if (m && !rc) session_free(&s);
+    model_free(m);
+    return rc;
+}
+
+/* NVFP4's per-tensor scale as llama.cpp stores it: an f32 tensor "X.scale" of one element
+ * beside "X.weight" multiplies X's product. On stories260K (f32), a scale of 2 on
+ * blk.0.ffn_down gives the logits of that matrix doubled in place, bit for bit (a power of
+ * two commutes with every rounding), and differs from the unscaled model. */
+TEST(nvfp4_per_tensor_scale_multiplies_the_product) {
+    model *m = shared_model("models/stories260K.gguf");
+    if (!m) return;
+    char scaled[512], doubled[512];
+    snprintf(scaled, sizeof scaled, "%s/scale_tensor.gguf", test_tmpdir());
+    snprintf(doubled, sizeof doubled, "%s/doubled.gguf", test_tmpdir());
+    scarce_error err = {0};
+    const int n_vocab = m->cfg.n_vocab;
+    float *a = malloc(3 * (size_t)n_vocab * sizeof(float)), *b = a + n_vocab, *plain = b + n_vocab;
+    int rc = write_scaled_copy(m->file, scaled, 1.0f, 2.0f, &err) ||
+             write_scaled_copy(m->file, doubled, 2.0f, 0.0f, &err) ||
+             last_logits(scaled, a, n_vocab, &err) || last_logits(doubled, b, n_vocab, &err) ||
+             last_logits(m->file->path, plain, n_vocab, &err);
+    CHECK_MSG(!rc, "%s", err.msg);
+    CHECK(!rc && memcmp(a, b, (size_t)n_vocab * sizeof(float)) == 0);
+    CHECK(!rc && memcmp(a, plain, (size_t)n_vocab * sizeof(float)) != 0);
+    free(a);
+    model_free(m);
 }

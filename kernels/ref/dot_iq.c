@@ -37,11 +37,9 @@ static inline float dot_codebook(int64_t n, const void *w, const block_q8_K *a, 
     float sum = 0;
     for (int64_t i = 0; i < n / QK_K; i++) {
         const uint8_t *block = (const uint8_t *)w + i * bytes;
-        uint16_t d;
-        memcpy(&d, block, 2);
         int bsum = 0;
+        iq_sub u;
         for (int ib = 0; ib < 8; ib++) {
-            iq_sub u;
             unpack(block, ib, &u);
             for (int h = 0; h < 2; h++) {
                 int sumi = 0;
@@ -52,7 +50,7 @@ static inline float dot_codebook(int64_t n, const void *w, const block_q8_K *a, 
                 bsum += u.ls[h] * sumi;
             }
         }
-        sum += fp16_to_f32(d) * a[i].d * (float)bsum;
+        sum += fp16_to_f32(u.d) * a[i].d * (float)bsum;
     }
     return factor * sum;
 }
@@ -71,4 +69,13 @@ void vec_dot_iq3_xxs_ref(int64_t n, float *s, const void *w, const void *a) {
 }
 void vec_dot_iq3_s_ref(int64_t n, float *s, const void *w, const void *a) {
     *s = dot_codebook(n, w, a, sizeof(block_iq3_s), iq3_s_sub, 1.0f);
+}
+/* IQ1_S / IQ1_M: the delta is folded into the magnitudes (8 g +- 1, iq1_group), so the
+ * integer sum is ggml's 8 sumi + sumi1 (its sumi + sumi1 / 8 scaled by 8, both exact below
+ * 2^24) and the result its float value: d d_a (sumi + sumi1 / 8) rounds the same number. */
+void vec_dot_iq1_s_ref(int64_t n, float *s, const void *w, const void *a) {
+    *s = dot_codebook(n, w, a, sizeof(block_iq1_s), iq1_s_sub, 0.125f);
+}
+void vec_dot_iq1_m_ref(int64_t n, float *s, const void *w, const void *a) {
+    *s = dot_codebook(n, w, a, sizeof(block_iq1_m), iq1_m_sub, 0.125f);
 }

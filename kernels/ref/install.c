@@ -39,6 +39,8 @@ void ref_install(isa_kernels *k) {
     kernels_set(k, QT_IQ2_S, (type_kernels){.vec_dot = vec_dot_iq2_s_ref});
     kernels_set(k, QT_IQ3_XXS, (type_kernels){.vec_dot = vec_dot_iq3_xxs_ref});
     kernels_set(k, QT_IQ3_S, (type_kernels){.vec_dot = vec_dot_iq3_s_ref});
+    kernels_set(k, QT_IQ1_S, (type_kernels){.vec_dot = vec_dot_iq1_s_ref});
+    kernels_set(k, QT_IQ1_M, (type_kernels){.vec_dot = vec_dot_iq1_m_ref});
     kernels_set(k, QT_Q8_K, (type_kernels){.from_float = quantize_row_q8_k_ref});
     /* no tiles and no packed kernels: the scalar ISA runs vec_dot per (row, token) and the
      * file layout (the packed references are the spec of the ISA kernels, not a speed-up) */

@@ -42,6 +42,8 @@ void vec_dot_iq2_xs_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq2_s_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq3_xxs_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq3_s_ref(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq1_s_ref(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq1_m_ref(int64_t n, float *s, const void *w, const void *a);
 
 /* Activation quantizers (plain amax / 127 rounding, no search): n floats -> blocks. */
 void quantize_row_q8_0_ref(const float *x, void *y, int64_t n);

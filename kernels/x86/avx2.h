@@ -84,6 +84,23 @@ void vec_dot_iq2_xs_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq2_s_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq3_xxs_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq3_s_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq1_s_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq1_m_avx2(int64_t n, float *s, const void *w, const void *a);
+/* their tiles: each sub-block unpacked once for up to 4 tokens (iq_rows.h) */
+void vec_dot_tile_iq2_xxs_avx2(int64_t n, float *s, size_t s_stride, const void *w,
+    size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_iq2_xs_avx2(int64_t n, float *s, size_t s_stride, const void *w,
+    size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_iq2_s_avx2(int64_t n, float *s, size_t s_stride, const void *w,
+    size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_iq3_xxs_avx2(int64_t n, float *s, size_t s_stride, const void *w,
+    size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_iq3_s_avx2(int64_t n, float *s, size_t s_stride, const void *w,
+    size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_iq1_s_avx2(int64_t n, float *s, size_t s_stride, const void *w,
+    size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_iq1_m_avx2(int64_t n, float *s, size_t s_stride, const void *w,
+    size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
 
 /* IQ4_XS weights against Q8_K activations, and its batch dequantizer (avx2_iq4_xs.c) */
 void vec_dot_iq4_xs_avx2(int64_t n, float *s, const void *w, const void *a);

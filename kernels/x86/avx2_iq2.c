@@ -1,5 +1,5 @@
-/* avx2_iq2.c - the codebook formats (IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S) against Q8_K
- * activations.
+/* avx2_iq2.c - the codebook formats (IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ1_S, IQ1_M) against
+ * Q8_K activations.
  *
  * Per sub-block of 32 (quant/iq_unpack.h): the 4 words of grid magnitudes are one vector,
  * the 32 sign bits spread to byte masks negate the matching activations, maddubs

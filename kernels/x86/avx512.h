@@ -86,6 +86,23 @@ void vec_dot_iq2_xs_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq2_s_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq3_xxs_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq3_s_avx512(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq1_s_avx512(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq1_m_avx512(int64_t n, float *s, const void *w, const void *a);
+/* their tiles: each sub-block unpacked once for up to 4 tokens (iq_rows.h) */
+void vec_dot_tile_iq2_xxs_avx512(int64_t n, float *s, size_t s_stride, const void *w,
+    size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_iq2_xs_avx512(int64_t n, float *s, size_t s_stride, const void *w,
+    size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_iq2_s_avx512(int64_t n, float *s, size_t s_stride, const void *w,
+    size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_iq3_xxs_avx512(int64_t n, float *s, size_t s_stride, const void *w,
+    size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_iq3_s_avx512(int64_t n, float *s, size_t s_stride, const void *w,
+    size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_iq1_s_avx512(int64_t n, float *s, size_t s_stride, const void *w,
+    size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_iq1_m_avx512(int64_t n, float *s, size_t s_stride, const void *w,
+    size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
 
 /* Packed 8-row tiles (kernels/repack.h layouts; avx512_repack.c, avx512_repack_q2k.c):
  * bit-identical to tile_*x8_ref. */

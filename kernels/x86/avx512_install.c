@@ -51,10 +51,19 @@ void avx512_install(isa_kernels *k) {
         k, QT_Q6_K,
         (type_kernels){.vec_dot = vec_dot_q6_k_avx512, .vec_dot_tile = vec_dot_tile_q6_k_avx512});
     kernels_set(k, QT_IQ4_XS, (type_kernels){.vec_dot = vec_dot_iq4_xs_avx512});
-    kernels_set(k, QT_IQ2_XXS, (type_kernels){.vec_dot = vec_dot_iq2_xxs_avx512});
-    kernels_set(k, QT_IQ2_XS, (type_kernels){.vec_dot = vec_dot_iq2_xs_avx512});
-    kernels_set(k, QT_IQ2_S, (type_kernels){.vec_dot = vec_dot_iq2_s_avx512});
-    kernels_set(k, QT_IQ3_XXS, (type_kernels){.vec_dot = vec_dot_iq3_xxs_avx512});
-    kernels_set(k, QT_IQ3_S, (type_kernels){.vec_dot = vec_dot_iq3_s_avx512});
+    kernels_set(k, QT_IQ2_XXS,
+                (type_kernels){.vec_dot = vec_dot_iq2_xxs_avx512, .vec_dot_tile = vec_dot_tile_iq2_xxs_avx512});
+    kernels_set(k, QT_IQ2_XS,
+                (type_kernels){.vec_dot = vec_dot_iq2_xs_avx512, .vec_dot_tile = vec_dot_tile_iq2_xs_avx512});
+    kernels_set(k, QT_IQ2_S,
+                (type_kernels){.vec_dot = vec_dot_iq2_s_avx512, .vec_dot_tile = vec_dot_tile_iq2_s_avx512});
+    kernels_set(k, QT_IQ3_XXS,
+                (type_kernels){.vec_dot = vec_dot_iq3_xxs_avx512, .vec_dot_tile = vec_dot_tile_iq3_xxs_avx512});
+    kernels_set(k, QT_IQ3_S,
+                (type_kernels){.vec_dot = vec_dot_iq3_s_avx512, .vec_dot_tile = vec_dot_tile_iq3_s_avx512});
+    kernels_set(k, QT_IQ1_S,
+                (type_kernels){.vec_dot = vec_dot_iq1_s_avx512, .vec_dot_tile = vec_dot_tile_iq1_s_avx512});
+    kernels_set(k, QT_IQ1_M,
+                (type_kernels){.vec_dot = vec_dot_iq1_m_avx512, .vec_dot_tile = vec_dot_tile_iq1_m_avx512});
     kernels_set(k, QT_Q8_K, (type_kernels){.from_float = quantize_row_q8_k_avx512});
 }
