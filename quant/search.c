@@ -56,13 +56,34 @@ const float *q_weights_x(const float *importance, int64_t offset, const float *x
  * (k + 0.5) / |y_i|. Scoring just above every crossing in [s_lo, s_hi] (and at s_lo) by
  * (sum w y q)^2 / sum w q^2 (the error drop of the best d for those codes) visits every
  * distinct code vector of the window: the exact optimum there, where a grid of trial scales
- * can step over the best one. Each score is one vectorised pass over the block.
+ * can step over the best one. Candidates are scored LANES at a time, one per SIMD lane
+ * (score_lanes), so the sums run in element order: the same bits on every ISA.
  * Returns the best score and its scale. */
+enum { LANES = 8, MAX_CAND = QK_K * 8 };
+
+/* Scores of the candidate scales s[0..LANES) over the n values y with weights w. */
+static void score_lanes(int n, const float *y, const float *w, float lo, float hi, const float *s,
+                        double *score) {
+    float syq[LANES] = {0}, sq2[LANES] = {0};
+    for (int i = 0; i < n; i++) {
+        const float yi = y[i], wi = w[i];
+#pragma omp simd
+        for (int l = 0; l < LANES; l++) {
+            float q = rintf(s[l] * yi);
+            q = q < lo ? lo : q;
+            q = q > hi ? hi : q;
+            const float wq = wi * q;
+            syq[l] += wq * yi;
+            sq2[l] += wq * q;
+        }
+    }
+    for (int l = 0; l < LANES; l++) score[l] = sq2[l] > 0 ? (double)syq[l] * syq[l] / sq2[l] : -1;
+}
+
 static double sweep_scales(int n, const float *x, const float *w, float sgn, int qmin, int qmax,
                            float s_lo, float s_hi, float *best_s) {
-    enum { MAX_CAND = QK_K * 8 };
     const float above = 1.0f + 0x1p-20f; /* just past a crossing, before any distinct one */
-    float y[QK_K], cand[MAX_CAND];
+    float y[QK_K], cand[MAX_CAND + LANES];
     int n_c = 0;
     cand[n_c++] = s_lo;
     for (int i = 0; i < n; i++) {
@@ -70,29 +91,21 @@ static double sweep_scales(int n, const float *x, const float *w, float sgn, int
         const float a = fabsf(y[i]);
         const int lim = y[i] > 0 ? qmax : -qmin;
         if (!(a > 0)) continue;
+        const float inv_a = 1.0f / a;
         int j = (int)(s_lo * a - 0.5f);
         for (j = j < 0 ? 0 : j; j < lim && n_c < MAX_CAND; j++) {
-            const float c = ((float)j + 0.5f) / a;
+            const float c = ((float)j + 0.5f) * inv_a;
             if (c > s_hi) break;
             if (c > s_lo) cand[n_c++] = c * above;
         }
     }
-    const float lo = (float)qmin, hi = (float)qmax;
-    double best = -1;
+    for (int k = n_c; k % LANES; k++) cand[k] = cand[n_c - 1]; /* ties keep the first */
+    double best = -1, score[LANES];
     *best_s = s_lo;
-    for (int k = 0; k < n_c; k++) {
-        const float s = cand[k];
-        double syq = 0, sq2 = 0; /* double: near-ties decide the fp16 scale's rounding */
-#pragma omp simd reduction(+ : syq, sq2)
-        for (int i = 0; i < n; i++) {
-            float q = rintf(s * y[i]);
-            q = q < lo ? lo : q;
-            q = q > hi ? hi : q;
-            const double wq = (double)w[i] * q;
-            syq += wq * y[i];
-            sq2 += wq * q;
-        }
-        if (sq2 > 0 && syq * syq / sq2 > best) best = syq * syq / sq2, *best_s = s;
+    for (int k = 0; k < n_c; k += LANES) {
+        score_lanes(n, y, w, (float)qmin, (float)qmax, cand + k, score);
+        for (int l = 0; l < LANES; l++)
+            if (score[l] > best) best = score[l], *best_s = cand[k + l];
     }
     return best;
 }
