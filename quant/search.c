@@ -51,43 +51,78 @@ const float *q_weights_x(const float *importance, int64_t offset, const float *x
     return buf;
 }
 
-/* The scale sweep of qsearch_sym, for one sign of the scale. With y = sgn x and codes
- * q_i(s) = clamp(round(s y_i), qmin, qmax) (s > 0), the codes change only where s crosses
- * (k + 0.5) / |y_i|. Scoring just above every crossing in [s_lo, s_hi] (and at s_lo) by
- * (sum w y q)^2 / sum w q^2 (the error drop of the best d for those codes) visits every
- * distinct code vector of the window: the exact optimum there, where a grid of trial scales
- * can step over the best one. Candidates are scored LANES at a time, one per SIMD lane
- * (score_lanes), so the sums run in element order: the same bits on every ISA.
- * Returns the best score and its scale. */
-enum { LANES = 8, MAX_CAND = QK_K * 8 };
+/* The scale search of qsearch_sym. With y = sgn x (sgn the sign of the scale) and codes
+ * q_i(s) = clamp(round(s y_i), qmin, qmax) (s > 0), a candidate inverse scale s is scored
+ * by (sum w y q)^2 / sum w q^2, the error drop of the best d for its codes. The codes change
+ * only where s crosses (k + 0.5) / |y_i|: scoring just above every crossing of an interval
+ * visits every distinct code vector there (the exact optimum of the interval, where a grid
+ * of trial scales can step over the best one). That costs one pass per crossing, so a
+ * coarse grid of COARSE scales over the whole window (both signs) first finds where the
+ * best is, and the exact crossing sweep then runs one grid step either side of it.
+ * Candidates are scored LANES at a time, one per SIMD lane (score_lanes), with the sums in
+ * element order: the same bits on every ISA. */
+enum { LANES = 8, COARSE = 2 * LANES, MAX_CAND = QK_K * 8 };
 
-/* Scores of the candidate scales s[0..LANES) over the n values y with weights w. */
-static void score_lanes(int n, const float *y, const float *w, float lo, float hi, const float *s,
-                        double *score) {
+/* Scores of the candidate scales s[0..LANES) over the n values y, wy = w y, weights w. */
+static void score_lanes(int n, const float *y, const float *wy, const float *w, float lo, float hi,
+                        const float *s, double *score) {
     float syq[LANES] = {0}, sq2[LANES] = {0};
     for (int i = 0; i < n; i++) {
-        const float yi = y[i], wi = w[i];
+        const float yi = y[i], wyi = wy[i], wi = w[i];
 #pragma omp simd
         for (int l = 0; l < LANES; l++) {
             float q = rintf(s[l] * yi);
             q = q < lo ? lo : q;
             q = q > hi ? hi : q;
-            const float wq = wi * q;
-            syq[l] += wq * yi;
-            sq2[l] += wq * q;
+            syq[l] = fmaf(wyi, q, syq[l]);
+            sq2[l] = fmaf(wi * q, q, sq2[l]);
         }
     }
     for (int l = 0; l < LANES; l++) score[l] = sq2[l] > 0 ? (double)syq[l] * syq[l] / sq2[l] : -1;
 }
 
-static double sweep_scales(int n, const float *x, const float *w, float sgn, int qmin, int qmax,
-                           float s_lo, float s_hi, float *best_s) {
+/* Score of one scale s, and its least-squares d (sum w y q / sum w q^2); the elements are
+ * the lanes here, summed in a fixed order (n a multiple of LANES, as every block is). */
+static double score_one(int n, const float *y, const float *wy, const float *w, float lo, float hi,
+                        float s, float *d) {
+    float syq[LANES] = {0}, sq2[LANES] = {0};
+    for (int i = 0; i + LANES <= n; i += LANES) {
+#pragma omp simd
+        for (int l = 0; l < LANES; l++) {
+            float q = rintf(s * y[i + l]);
+            q = q < lo ? lo : q;
+            q = q > hi ? hi : q;
+            syq[l] = fmaf(wy[i + l], q, syq[l]);
+            sq2[l] = fmaf(w[i + l] * q, q, sq2[l]);
+        }
+    }
+    double a = 0, b = 0;
+    for (int l = 0; l < LANES; l++) a += syq[l], b += sq2[l];
+    *d = b > 0 ? (float)(a / b) : 0;
+    return b > 0 ? a * a / b : -1;
+}
+
+/* The best of the n_c candidates cand[] (padded here to whole lane groups). */
+static double best_of(int n, const float *y, const float *wy, const float *w, int qmin, int qmax,
+                      float *cand, int n_c, float *best_s) {
+    for (int k = n_c; k % LANES; k++) cand[k] = cand[n_c - 1]; /* ties keep the first */
+    double best = -1, score[LANES];
+    for (int k = 0; k < n_c; k += LANES) {
+        score_lanes(n, y, wy, w, (float)qmin, (float)qmax, cand + k, score);
+        for (int l = 0; l < LANES; l++)
+            if (score[l] > best) best = score[l], *best_s = cand[k + l];
+    }
+    return best;
+}
+
+/* Every distinct code vector of s in [s_lo, s_hi]: s_lo and just above each crossing. */
+static double sweep_crossings(int n, const float *y, const float *wy, const float *w, int qmin,
+                              int qmax, float s_lo, float s_hi, float *best_s) {
     const float above = 1.0f + 0x1p-20f; /* just past a crossing, before any distinct one */
-    float y[QK_K], cand[MAX_CAND + LANES];
+    float cand[MAX_CAND + LANES];
     int n_c = 0;
     cand[n_c++] = s_lo;
     for (int i = 0; i < n; i++) {
-        y[i] = sgn * x[i];
         const float a = fabsf(y[i]);
         const int lim = y[i] > 0 ? qmax : -qmin;
         if (!(a > 0)) continue;
@@ -99,15 +134,7 @@ static double sweep_scales(int n, const float *x, const float *w, float sgn, int
             if (c > s_lo) cand[n_c++] = c * above;
         }
     }
-    for (int k = n_c; k % LANES; k++) cand[k] = cand[n_c - 1]; /* ties keep the first */
-    double best = -1, score[LANES];
-    *best_s = s_lo;
-    for (int k = 0; k < n_c; k += LANES) {
-        score_lanes(n, y, w, (float)qmin, (float)qmax, cand + k, score);
-        for (int l = 0; l < LANES; l++)
-            if (score[l] > best) best = score[l], *best_s = cand[k + l];
-    }
-    return best;
+    return best_of(n, y, wy, w, qmin, qmax, cand, n_c, best_s);
 }
 
 float qsearch_sym(int n, const float *x, const float *w, int qmin, int qmax, int *q) {
@@ -121,21 +148,56 @@ float qsearch_sym(int n, const float *x, const float *w, int qmin, int qmax, int
     /* The window: the extreme value mapped from 2 codes inside its end of the range to 3
      * beyond it (clipping). The former grid search (+-1.5 codes and two refinements)
      * never found its best outside; tests/test_quantize_search.c holds that search. */
+    float y[2][QK_K], wy[2][QK_K], win[2][2], grid[COARSE], step[2] = {0, 0};
     double best = -1;
-    float best_s = 0, best_sgn = 1;
+    float best_s = 0;
+    int best_g = 0;
     const int n_signs = qmin < 0 && qmin != -qmax ? 2 : 1;
+    const int few = qmax - qmin < 16;
     for (int g = 0; g < n_signs; g++) {
         const float sgn = g ? -1.0f : 1.0f;
         const float end = (float)(sgn * xmax > 0 ? qmax : -qmin);
         if (end <= 0) continue;
-        const float s_lo = fmaxf(end - 2.0f, 0.25f) / amax, s_hi = (end + 3.0f) / amax;
-        float s;
-        const double score = sweep_scales(n, x, w, sgn, qmin, qmax, s_lo, s_hi, &s);
-        if (score > best) best = score, best_s = s, best_sgn = sgn;
+        win[g][0] = fmaxf(end - 2.0f, 0.25f) / amax, win[g][1] = (end + 3.0f) / amax;
+        step[g] = (win[g][1] - win[g][0]) / (COARSE - 1);
+        for (int i = 0; i < n; i++) y[g][i] = sgn * x[i], wy[g][i] = w[i] * y[g][i];
+        if (few) continue;
+        for (int k = 0; k < COARSE; k++) grid[k] = win[g][0] + step[g] * (float)k;
+        float s = 0;
+        const double score = best_of(n, y[g], wy[g], w, qmin, qmax, grid, COARSE, &s);
+        if (score > best) best = score, best_s = s, best_g = g;
     }
+    /* Few codes (<= 16: q4_0, q3_k, q2_0): the grid steps over optima that the former
+     * search found (test_quantize_search.c), and a full sweep has few crossings: sweep
+     * the whole window of both signs. */
+    float s = best_s;
+    for (int g = 0; g < n_signs; g++) {
+        if ((!few && g != best_g) || step[g] == 0) continue;
+        const float lo = few ? win[g][0] : fmaxf(best_s - step[g], win[g][0]);
+        const float hi = few ? win[g][1] : fminf(best_s + step[g], win[g][1]);
+        const double fine = sweep_crossings(n, y[g], wy[g], w, qmin, qmax, lo, hi, &s);
+        if (fine > best) best = fine, best_s = s, best_g = g;
+    }
+    if (best < 0) {
+        for (int i = 0; i < n; i++) q[i] = 0;
+        return 0.0f;
+    }
+    /* polish: the scale of the best codes' least-squares d, twice (the former search's
+     * refinement step) */
+    for (int r = 0; r < 2 && n % LANES == 0; r++) {
+        float d;
+        score_one(n, y[best_g], wy[best_g], w, (float)qmin, (float)qmax, best_s, &d);
+        if (!(d > 0)) break;
+        const float s_ls = 1.0f / d;
+        const double sc =
+            score_one(n, y[best_g], wy[best_g], w, (float)qmin, (float)qmax, s_ls, &d);
+        if (!(sc > best)) break;
+        best = sc, best_s = s_ls;
+    }
+    const float best_sgn = best_g ? -1.0f : 1.0f;
     double sum_xq = 0, sum_q2 = 0;
     for (int i = 0; i < n; i++) {
-        const float v = rintf(best_s * (best_sgn * x[i])); /* as sweep_scales rounds */
+        const float v = rintf(best_s * (best_sgn * x[i])); /* as score_lanes rounds */
         q[i] = v < qmin ? qmin : v > qmax ? qmax : (int)v;
         sum_xq += (double)w[i] * x[i] * q[i];
         sum_q2 += (double)w[i] * q[i] * q[i];
