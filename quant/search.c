@@ -232,22 +232,34 @@ typedef struct {
     double sw, sq, sq2, sx, sqx;
 } affine_sums;
 
-/* One pass at (d, m): the codes it rounds to, their weighted squared error (returned, as
- * q_err_affine computes it) and the fit sums of those codes, so that each refinement step
- * of qsearch_affine reads the block once instead of three times. */
+/* One pass at (d, m): the weighted squared error of the codes it rounds to (returned) and
+ * the fit sums of those codes, so that each refinement step of qsearch_affine reads the
+ * block once. Double sums in LANES lanes (element i in lane i % LANES), added in lane order:
+ * the same bits on every ISA. n is a multiple of LANES (every block is). */
 static float affine_pass(int n, const float *x, const float *w, float d, float m, int qmax,
                          affine_sums *s) {
-    const float inv_d = d != 0 ? 1.0f / d : 0.0f;
-    double err = 0, sw = 0, sq = 0, sq2 = 0, sx = 0, sqx = 0;
-    for (int i = 0; i < n; i++) {
-        const int q = round_clamp((x[i] - m) * inv_d, 0, qmax);
-        const float e = d * q + m - x[i];
-        err += (double)w[i] * e * e;
-        sw += w[i], sq += w[i] * q, sq2 += (double)w[i] * q * q;
-        sx += w[i] * x[i], sqx += (double)w[i] * q * x[i];
+    const float inv_d = d != 0 ? 1.0f / d : 0.0f, hi = (float)qmax;
+    double err[LANES] = {0}, sw[LANES] = {0}, sq[LANES] = {0}, sq2[LANES] = {0};
+    double sx[LANES] = {0}, sqx[LANES] = {0};
+    for (int i = 0; i + LANES <= n; i += LANES) {
+#pragma omp simd
+        for (int l = 0; l < LANES; l++) {
+            const float xi = x[i + l], wi = w[i + l];
+            float q = rintf((xi - m) * inv_d);
+            q = q < 0 ? 0 : q;
+            q = q > hi ? hi : q;
+            const float e = d * q + m - xi; /* as q_err_affine */
+            const double wd = wi, wq = wd * q;
+            err[l] += wd * e * e;
+            sw[l] += wd, sq[l] += wq, sq2[l] += wq * q;
+            sx[l] += wd * xi, sqx[l] += wq * xi;
+        }
     }
-    *s = (affine_sums){sw, sq, sq2, sx, sqx};
-    return (float)err;
+    double t[6] = {0};
+    for (int l = 0; l < LANES; l++)
+        t[0] += err[l], t[1] += sw[l], t[2] += sq[l], t[3] += sq2[l], t[4] += sx[l], t[5] += sqx[l];
+    *s = (affine_sums){t[1], t[2], t[3], t[4], t[5]};
+    return (float)t[0];
 }
 
 /* Weighted least squares of x ~ d q + m from the sums (m <= 0 when min_nonpos). */
