@@ -227,39 +227,49 @@ float q_err_sym(int n, const float *x, const float *w, float d, int qmin, int qm
     return (float)err;
 }
 
-/* The sums of the weighted least-squares fit x ~ d q + m for fixed codes. */
+/* The sums of the weighted least-squares fit x ~ d q + m for fixed codes; sw, sx, sx2 do
+ * not depend on the codes (one pass per block). */
 typedef struct {
-    double sw, sq, sq2, sx, sqx;
+    double sw, sq, sq2, sx, sqx, sx2;
 } affine_sums;
 
-/* One pass at (d, m): the weighted squared error of the codes it rounds to (returned) and
- * the fit sums of those codes, so that each refinement step of qsearch_affine reads the
- * block once. Double sums in LANES lanes (element i in lane i % LANES), added in lane order:
- * the same bits on every ISA. n is a multiple of LANES (every block is). */
-static float affine_pass(int n, const float *x, const float *w, float d, float m, int qmax,
-                         affine_sums *s) {
+/* One pass at (d, m): the codes it rounds to give the code sums sq, sq2, sqx of s, and the
+ * weighted squared error, returned, is expanded from the sums:
+ *   sum w (d q + m - x)^2 = d^2 sq2 + 2 d m sq - 2 d sqx + m^2 sw - 2 m sx + sx2,
+ * so each refinement step of qsearch_affine reads the block once with three running sums.
+ * Double sums in LANES lanes (element i in lane i % LANES), added in lane order: the same
+ * bits on every ISA. n is a multiple of LANES (every block is). */
+static double affine_pass(int n, const float *x, const float *w, float d, float m, int qmax,
+                          affine_sums *s) {
     const float inv_d = d != 0 ? 1.0f / d : 0.0f, hi = (float)qmax;
-    double err[LANES] = {0}, sw[LANES] = {0}, sq[LANES] = {0}, sq2[LANES] = {0};
-    double sx[LANES] = {0}, sqx[LANES] = {0};
+    double sq[LANES] = {0}, sq2[LANES] = {0}, sqx[LANES] = {0};
     for (int i = 0; i + LANES <= n; i += LANES) {
 #pragma omp simd
         for (int l = 0; l < LANES; l++) {
-            const float xi = x[i + l], wi = w[i + l];
-            float q = rintf((xi - m) * inv_d);
+            float q = rintf((x[i + l] - m) * inv_d);
             q = q < 0 ? 0 : q;
             q = q > hi ? hi : q;
-            const float e = d * q + m - xi; /* as q_err_affine */
-            const double wd = wi, wq = wd * q;
-            err[l] += wd * e * e;
-            sw[l] += wd, sq[l] += wq, sq2[l] += wq * q;
-            sx[l] += wd * xi, sqx[l] += wq * xi;
+            const double wq = (double)w[i + l] * q;
+            sq[l] += wq, sq2[l] += wq * q, sqx[l] += wq * x[i + l];
         }
     }
-    double t[6] = {0};
-    for (int l = 0; l < LANES; l++)
-        t[0] += err[l], t[1] += sw[l], t[2] += sq[l], t[3] += sq2[l], t[4] += sx[l], t[5] += sqx[l];
-    *s = (affine_sums){t[1], t[2], t[3], t[4], t[5]};
-    return (float)t[0];
+    s->sq = s->sq2 = s->sqx = 0;
+    for (int l = 0; l < LANES; l++) s->sq += sq[l], s->sq2 += sq2[l], s->sqx += sqx[l];
+    const double dd = d, mm = m;
+    return dd * (dd * s->sq2 + 2 * mm * s->sq - 2 * s->sqx) + mm * (mm * s->sw - 2 * s->sx) +
+           s->sx2;
+}
+
+/* The code-independent sums sw, sx, sx2 of a block (lanes as affine_pass). */
+static void affine_block_sums(int n, const float *x, const float *w, affine_sums *s) {
+    double sw[LANES] = {0}, sx[LANES] = {0}, sx2[LANES] = {0};
+    for (int i = 0; i + LANES <= n; i += LANES)
+        for (int l = 0; l < LANES; l++) {
+            const double wx = (double)w[i + l] * x[i + l];
+            sw[l] += w[i + l], sx[l] += wx, sx2[l] += wx * x[i + l];
+        }
+    *s = (affine_sums){0};
+    for (int l = 0; l < LANES; l++) s->sw += sw[l], s->sx += sx[l], s->sx2 += sx2[l];
 }
 
 /* Weighted least squares of x ~ d q + m from the sums (m <= 0 when min_nonpos). */
@@ -288,16 +298,18 @@ float qsearch_affine(int n, const float *x, const float *w, int qmax, int min_no
         *m = lo;
         return 0.0f;
     }
-    float best_err = INFINITY, best_d = 0, best_m = lo;
+    double best_err = INFINITY;
+    float best_d = 0, best_m = lo;
+    affine_sums sums;
+    affine_block_sums(n, x, w, &sums);
     for (int k = -N_STEPS; k <= N_STEPS; k++) {
         float d = (hi - lo) / ((float)qmax + 0.1f * k), mm = lo;
-        affine_sums sums;
         if (!(d > 0)) continue;
         affine_pass(n, x, w, d, mm, qmax, &sums);
         for (int r = 0; r <= N_REFINE; r++) {
             if (!(d > 0)) break;
             fit_affine(&sums, min_nonpos, &d, &mm);
-            const float err = affine_pass(n, x, w, d, mm, qmax, &sums);
+            const double err = affine_pass(n, x, w, d, mm, qmax, &sums);
             if (err < best_err) best_err = err, best_d = d, best_m = mm;
         }
     }

@@ -196,10 +196,11 @@ static void compare_on(const char *path) {
             CHECK_MSG(e_new <= e_ref, "%s (%s weights) on %s: %.9g > reference %.9g", cases[k].type,
                       weights ? "x^2" : "unit", path, e_new, e_ref);
         }
-    /* the affine search (q4_1, q5_1, q2_0_32, K-quant sub-blocks): float sums in SIMD
-     * lanes (double) where the reference sums in element order, so exact ties between
-     * starting points may fall the other way; the total weighted error of the stored (fp16)
-     * scale and offset is never above the reference's beyond that summation noise (1e-9) */
+    /* the affine search (q4_1, q5_1, q2_0_32, K-quant sub-blocks): the same starts and
+     * refinements, its errors in double from the fit sums where the reference compares
+     * them rounded to float, so candidates within a float ulp (1e-7 relative) may be
+     * chosen the other way; beyond that the total weighted error of the stored (fp16)
+     * scale and offset is never above the reference's */
     static const int affine[][3] = {{32, 15, 0}, {32, 31, 0}, {32, 3, 0}, {32, 15, 1}, {16, 3, 1}};
     for (size_t k = 0; k < sizeof affine / sizeof affine[0]; k++) {
         const int n = affine[k][0], qmax = affine[k][1], nonpos = affine[k][2];
@@ -218,7 +219,7 @@ static void compare_on(const char *path) {
         }
         printf("  affine n=%d qmax=%d%s: squared error %.6g (reference %.6g)\n", n, qmax,
                nonpos ? " m<=0" : "", e_new, e_ref);
-        CHECK_MSG(e_new <= e_ref * (1 + 1e-9), "affine n=%d qmax=%d on %s: %.9g > reference %.9g",
+        CHECK_MSG(e_new <= e_ref * (1 + 1e-6), "affine n=%d qmax=%d on %s: %.9g > reference %.9g",
                   n, qmax, path, e_new, e_ref);
     }
     free(r.x);
