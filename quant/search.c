@@ -205,26 +205,40 @@ float qsearch_sym(int n, const float *x, const float *w, int qmin, int qmax, int
     return sum_q2 > 0 ? (float)(sum_xq / sum_q2) : 0.0f;
 }
 
-float q_err_affine(int n, const float *x, const float *w, float d, float m, int qmax, int *q) {
-    float inv_d = d != 0 ? 1.0f / d : 0.0f;
-    double err = 0;
-    for (int i = 0; i < n; i++) {
-        q[i] = round_clamp((x[i] - m) * inv_d, 0, qmax);
-        float e = d * q[i] + m - x[i];
-        err += (double)w[i] * e * e;
+/* Codes for (d, m) and their weighted squared error: LANES lanes (element i in lane
+ * i % LANES, a scalar tail), added in lane order, the same bits on every ISA. */
+static float q_err_lanes(int n, const float *x, const float *w, float d, float m, int qmin,
+                         int qmax, int *q) {
+    const float inv_d = d != 0 ? 1.0f / d : 0.0f, lo = (float)qmin, hi = (float)qmax;
+    double err[LANES] = {0};
+    int i = 0;
+    for (; i + LANES <= n; i += LANES) {
+#pragma omp simd
+        for (int l = 0; l < LANES; l++) {
+            float c = rintf((x[i + l] - m) * inv_d);
+            c = c < lo ? lo : c;
+            c = c > hi ? hi : c;
+            q[i + l] = (int)c;
+            const float e = d * c + m - x[i + l];
+            err[l] += (double)w[i + l] * e * e;
+        }
     }
-    return (float)err;
+    for (; i < n; i++) {
+        q[i] = round_clamp((x[i] - m) * inv_d, qmin, qmax);
+        const float e = d * q[i] + m - x[i];
+        err[i % LANES] += (double)w[i] * e * e;
+    }
+    double total = 0;
+    for (int l = 0; l < LANES; l++) total += err[l];
+    return (float)total;
+}
+
+float q_err_affine(int n, const float *x, const float *w, float d, float m, int qmax, int *q) {
+    return q_err_lanes(n, x, w, d, m, 0, qmax, q);
 }
 
 float q_err_sym(int n, const float *x, const float *w, float d, int qmin, int qmax, int *q) {
-    float inv_d = d != 0 ? 1.0f / d : 0.0f;
-    double err = 0;
-    for (int i = 0; i < n; i++) {
-        q[i] = round_clamp(x[i] * inv_d, qmin, qmax);
-        float e = d * q[i] - x[i];
-        err += (double)w[i] * e * e;
-    }
-    return (float)err;
+    return q_err_lanes(n, x, w, d, 0.0f, qmin, qmax, q);
 }
 
 /* The sums of the weighted least-squares fit x ~ d q + m for fixed codes; sw, sx, sx2 do
