@@ -302,6 +302,36 @@ static void fit_affine(const affine_sums *s, int min_nonpos, float *d, float *m)
     }
 }
 
+/* The code sums (sq, sq2, sqx) that qsearch_affine has fitted in this block, each with the
+ * refinement step r it was fitted at: equal sums mean the same fit, so a chain that reaches
+ * them again at a step >= r repeats one already run (and no further) and is cut short: the
+ * same results as running it, with fewer passes. Open addressing on the bits of sqx. */
+enum { SEEN_SLOTS = 256 };
+typedef struct {
+    double key[SEEN_SLOTS][3];
+    unsigned char used[SEEN_SLOTS]; /* 0: empty, else 1 + the step */
+} seen_codes;
+
+static int seen_before(seen_codes *t, const affine_sums *s, int r) {
+    uint64_t h;
+    memcpy(&h, &s->sqx, 8);
+    h ^= h >> 29, h *= 0x9E3779B97F4A7C15ull;
+    for (unsigned i = (unsigned)(h >> 56), probes = 0; probes < SEEN_SLOTS; i++, probes++) {
+        i %= SEEN_SLOTS;
+        if (!t->used[i]) {
+            t->used[i] = (unsigned char)(1 + r);
+            t->key[i][0] = s->sq, t->key[i][1] = s->sq2, t->key[i][2] = s->sqx;
+            return 0;
+        }
+        if (t->key[i][0] == s->sq && t->key[i][1] == s->sq2 && t->key[i][2] == s->sqx) {
+            if (t->used[i] <= 1 + r) return 1;
+            t->used[i] = (unsigned char)(1 + r); /* now run from an earlier step */
+            return 0;
+        }
+    }
+    return 0;
+}
+
 float qsearch_affine(int n, const float *x, const float *w, int qmax, int min_nonpos, float *m,
                      int *q) {
     float lo = x[0], hi = x[0];
@@ -316,12 +346,14 @@ float qsearch_affine(int n, const float *x, const float *w, int qmax, int min_no
     float best_d = 0, best_m = lo;
     affine_sums sums;
     affine_block_sums(n, x, w, &sums);
+    seen_codes seen = {0};
     for (int k = -N_STEPS; k <= N_STEPS; k++) {
         float d = (hi - lo) / ((float)qmax + 0.1f * k), mm = lo;
         if (!(d > 0)) continue;
         affine_pass(n, x, w, d, mm, qmax, &sums);
         for (int r = 0; r <= N_REFINE; r++) {
-            if (!(d > 0)) break;
+            /* codes met before: the fit and everything after it repeat a chain already run */
+            if (!(d > 0) || seen_before(&seen, &sums, r)) break;
             fit_affine(&sums, min_nonpos, &d, &mm);
             const double err = affine_pass(n, x, w, d, mm, qmax, &sums);
             if (err < best_err) best_err = err, best_d = d, best_m = mm;
