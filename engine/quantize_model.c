@@ -2,15 +2,17 @@
  *
  * Two passes over the tensor table: first every tensor's type is chosen (the header must
  * be complete before data is written), then each tensor is streamed in chunks of rows:
- * source -> f32 -> finite check -> quantize (rows in parallel) -> dequantize for the RMSE
- * -> writer. Memory stays O(chunk), whatever the model size. */
+ * source -> f32 -> finite check -> quantize -> dequantize for the RMSE, every step of a row
+ * on the thread that owns the row -> writer. Memory stays O(chunk), whatever the model size. */
 #include "quantize_model.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../kernels/cpu.h"
 #include "../quant/policy.h"
 #include "../quant/types.h"
 #include "gguf.h"
@@ -76,47 +78,70 @@ static int load_importance(const imatrix_file *im, const char *name, int64_t ne0
     return 0;
 }
 
-/* Source rows [r0, r0+n) of t as f32 into x; fails on the first NaN/Inf. */
-static int source_rows(const gguf_tensor *t, int64_t r0, int64_t n, float *x, scarce_error *err) {
-    const quant_type *st = qtype(t->type);
-    const int64_t ne0 = t->ne[0];
-    const size_t row_bytes = qtype_row_bytes(t->type, ne0);
-    for (int64_t r = 0; r < n; r++)
-        st->dequantize((const uint8_t *)t->data + (size_t)(r0 + r) * row_bytes, x + r * ne0, ne0);
-    int bad = quant_check_finite(x, n * ne0);
-    if (bad >= 0) {
-        int64_t idx = r0 * ne0 + bad;
-        return scarce_fail(err,
-                           "tensor %s: element %lld (row %lld, column %lld) is %g: the input "
-                           "must be finite",
-                           t->name, (long long)idx, (long long)(idx / ne0), (long long)(idx % ne0),
-                           x[bad]);
-    }
-    return 0;
+/* The fastest dequantizer of a type on this CPU (kernels/cpu.h), else its reference. */
+static dequantize_fn fast_dequantize(uint32_t type) {
+    const type_kernels *k = kernels_for(kernels_isa(), type);
+    return k && k->dequantize ? k->dequantize : qtype(type)->dequantize;
 }
 
-/* Quantizes n rows of x into dst (rows in parallel); returns the sum of squared errors
- * and adds the sum of squares of x to *sum_x2. */
-static double quantize_rows(const quant_type *qt, const float *x, int64_t n, int64_t ne0,
-                            const float *imp, uint8_t *dst, float *deq, int n_threads,
-                            double *sum_x2) {
-    const size_t row_bytes = qtype_row_bytes(qt->id, ne0);
-    double err2 = 0, x2 = 0;
-    const int nt = n_threads > 0 ? n_threads : 0;
-#pragma omp parallel for schedule(dynamic, 1) reduction(+ : err2, x2) num_threads(nt ? nt : 1) if (nt != 1)
-    for (int64_t r = 0; r < n; r++) {
-        const float *xr = x + r * ne0;
-        float *dr = deq + r * ne0;
-        qt->quantize(xr, dst + (size_t)r * row_bytes, ne0, imp);
-        qt->dequantize(dst + (size_t)r * row_bytes, dr, ne0);
-        for (int64_t j = 0; j < ne0; j++) {
-            double d = (double)dr[j] - xr[j];
-            err2 += d * d;
-            x2 += (double)xr[j] * xr[j];
+/* What one chunk of rows needs: where they come from and where they go. */
+typedef struct {
+    const gguf_tensor *t;
+    const quant_type *qt;
+    dequantize_fn src_to_f32, out_to_f32;
+    const float *imp;
+    int n_threads;
+} chunk_job;
+
+/* Quantizes rows [r0, r0+n) of the tensor into dst, rows in parallel, each row read from
+ * the mmap, converted, checked, quantized and dequantized again (for the RMSE) by the
+ * thread that owns it: nothing runs on one thread between chunks but the write.
+ * x and deq hold one row per thread. Adds the squared error and the sum of squares of the
+ * source to *err2 and *x2; returns the first row (from r0) holding a NaN/Inf, or -1. */
+static int64_t quantize_chunk(const chunk_job *c, int64_t r0, int64_t n, uint8_t *dst, float *x,
+                              float *deq, double *err2, double *x2) {
+    const int64_t ne0 = c->t->ne[0];
+    const size_t src_bytes = qtype_row_bytes(c->t->type, ne0);
+    const size_t row_bytes = qtype_row_bytes(c->qt->id, ne0);
+    double e2 = 0, s2 = 0;
+    int64_t bad_row = n;
+    const int nt = c->n_threads > 0 ? c->n_threads : omp_get_max_threads();
+#pragma omp parallel num_threads(nt) if (nt > 1) reduction(+ : e2, s2) reduction(min : bad_row)
+    {
+        const int me = omp_get_thread_num();
+        float *xr = x + (size_t)me * ne0, *dr = deq + (size_t)me * ne0;
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t r = 0; r < n; r++) {
+            c->src_to_f32((const uint8_t *)c->t->data + (size_t)(r0 + r) * src_bytes, xr, ne0);
+            if (quant_check_finite(xr, ne0) >= 0) {
+                if (r < bad_row) bad_row = r;
+                continue;
+            }
+            uint8_t *out = dst + (size_t)r * row_bytes;
+            c->qt->quantize(xr, out, ne0, c->imp);
+            c->out_to_f32(out, dr, ne0);
+            for (int64_t j = 0; j < ne0; j++) {
+                const double d = (double)dr[j] - xr[j];
+                e2 += d * d;
+                s2 += (double)xr[j] * xr[j];
+            }
         }
     }
-    *sum_x2 += x2;
-    return err2;
+    *err2 += e2, *x2 += s2;
+    return bad_row < n ? bad_row : -1;
+}
+
+/* The error for a NaN/Inf in row r of t (the first such element). */
+static int non_finite(const gguf_tensor *t, int64_t r, float *x, scarce_error *err) {
+    const int64_t ne0 = t->ne[0];
+    qtype(t->type)->dequantize((const uint8_t *)t->data + (size_t)r * qtype_row_bytes(t->type, ne0),
+                               x, ne0);
+    const int64_t idx = r * ne0 + quant_check_finite(x, ne0);
+    return scarce_fail(err,
+                       "tensor %s: element %lld (row %lld, column %lld) is %g: the input "
+                       "must be finite",
+                       t->name, (long long)idx, (long long)(idx / ne0), (long long)(idx % ne0),
+                       x[idx % ne0]);
 }
 
 static int stream_tensor(job *jb, const gguf_tensor *t, quantize_tensor_info *info,
@@ -127,8 +152,9 @@ static int stream_tensor(job *jb, const gguf_tensor *t, quantize_tensor_info *in
     if (chunk < 1) chunk = 1;
     if (chunk > rows) chunk = rows;
     const size_t row_bytes = qtype_row_bytes(info->type, ne0);
-    float *x = malloc((size_t)(chunk * ne0) * sizeof *x);
-    float *deq = malloc((size_t)(chunk * ne0) * sizeof *deq);
+    const int slots = jb->o->n_threads > 0 ? jb->o->n_threads : omp_get_max_threads();
+    float *x = malloc((size_t)(slots * ne0) * sizeof *x);
+    float *deq = malloc((size_t)(slots * ne0) * sizeof *deq);
     uint8_t *dst = malloc((size_t)chunk * row_bytes);
     float *imp = NULL;
     int rc = -1;
@@ -138,11 +164,16 @@ static int stream_tensor(job *jb, const gguf_tensor *t, quantize_tensor_info *in
     }
     if (jb->imatrix && load_importance(jb->imatrix, t->name, ne0, &imp, err)) goto done;
     info->has_importance = imp != NULL;
+    const chunk_job c = {
+        t, qt, fast_dequantize(t->type), fast_dequantize(qt->id), imp, jb->o->n_threads};
     double err2 = 0, x2 = 0;
     for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
         const int64_t n = rows - r0 < chunk ? rows - r0 : chunk;
-        if (source_rows(t, r0, n, x, err)) goto done;
-        err2 += quantize_rows(qt, x, n, ne0, imp, dst, deq, jb->o->n_threads, &x2);
+        const int64_t bad = quantize_chunk(&c, r0, n, dst, x, deq, &err2, &x2);
+        if (bad >= 0) {
+            non_finite(t, r0 + bad, x, err);
+            goto done;
+        }
         if (gguf_writer_write(jb->w, dst, (size_t)n * row_bytes, err)) goto done;
         if (jb->o->cancel && *jb->o->cancel) {
             scarce_fail(err, "interrupted at tensor %s: nothing written", t->name);

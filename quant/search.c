@@ -51,50 +51,90 @@ const float *q_weights_x(const float *importance, int64_t offset, const float *x
     return buf;
 }
 
-/* The scale sweep of qsearch_sym, for one sign of the scale. With y = sgn x and codes
- * q_i(s) = clamp(round(s y_i), qmin, qmax) (s > 0), the codes change only where s crosses
- * (k + 0.5) / |y_i|. Scoring just above every crossing in [s_lo, s_hi] (and at s_lo) by
- * (sum w y q)^2 / sum w q^2 (the error drop of the best d for those codes) visits every
- * distinct code vector of the window: the exact optimum there, where a grid of trial scales
- * can step over the best one. Each score is one vectorised pass over the block.
- * Returns the best score and its scale. */
-static double sweep_scales(int n, const float *x, const float *w, float sgn, int qmin, int qmax,
-                           float s_lo, float s_hi, float *best_s) {
-    enum { MAX_CAND = QK_K * 8 };
+/* The scale search of qsearch_sym. With y = sgn x (sgn the sign of the scale) and codes
+ * q_i(s) = clamp(round(s y_i), qmin, qmax) (s > 0), a candidate inverse scale s is scored
+ * by (sum w y q)^2 / sum w q^2, the error drop of the best d for its codes. The codes change
+ * only where s crosses (k + 0.5) / |y_i|: scoring just above every crossing of an interval
+ * visits every distinct code vector there (the exact optimum of the interval, where a grid
+ * of trial scales can step over the best one). That costs one pass per crossing, so a
+ * coarse grid of COARSE scales over the whole window (both signs) first finds where the
+ * best is, and the exact crossing sweep then runs one grid step either side of it.
+ * Candidates are scored LANES at a time, one per SIMD lane (score_lanes), with the sums in
+ * element order: the same bits on every ISA. */
+enum { LANES = 8, COARSE = 2 * LANES, MAX_CAND = QK_K * 8 };
+
+/* Scores of the candidate scales s[0..LANES) over the n values y, wy = w y, weights w. */
+static void score_lanes(int n, const float *y, const float *wy, const float *w, float lo, float hi,
+                        const float *s, double *score) {
+    float syq[LANES] = {0}, sq2[LANES] = {0};
+    for (int i = 0; i < n; i++) {
+        const float yi = y[i], wyi = wy[i], wi = w[i];
+#pragma omp simd
+        for (int l = 0; l < LANES; l++) {
+            float q = rintf(s[l] * yi);
+            q = q < lo ? lo : q;
+            q = q > hi ? hi : q;
+            syq[l] = fmaf(wyi, q, syq[l]);
+            sq2[l] = fmaf(wi * q, q, sq2[l]);
+        }
+    }
+    for (int l = 0; l < LANES; l++) score[l] = sq2[l] > 0 ? (double)syq[l] * syq[l] / sq2[l] : -1;
+}
+
+/* Score of one scale s, and its least-squares d (sum w y q / sum w q^2); the elements are
+ * the lanes here, summed in a fixed order (n a multiple of LANES, as every block is). */
+static double score_one(int n, const float *y, const float *wy, const float *w, float lo, float hi,
+                        float s, float *d) {
+    float syq[LANES] = {0}, sq2[LANES] = {0};
+    for (int i = 0; i + LANES <= n; i += LANES) {
+#pragma omp simd
+        for (int l = 0; l < LANES; l++) {
+            float q = rintf(s * y[i + l]);
+            q = q < lo ? lo : q;
+            q = q > hi ? hi : q;
+            syq[l] = fmaf(wy[i + l], q, syq[l]);
+            sq2[l] = fmaf(w[i + l] * q, q, sq2[l]);
+        }
+    }
+    double a = 0, b = 0;
+    for (int l = 0; l < LANES; l++) a += syq[l], b += sq2[l];
+    *d = b > 0 ? (float)(a / b) : 0;
+    return b > 0 ? a * a / b : -1;
+}
+
+/* The best of the n_c candidates cand[] (padded here to whole lane groups). */
+static double best_of(int n, const float *y, const float *wy, const float *w, int qmin, int qmax,
+                      float *cand, int n_c, float *best_s) {
+    for (int k = n_c; k % LANES; k++) cand[k] = cand[n_c - 1]; /* ties keep the first */
+    double best = -1, score[LANES];
+    for (int k = 0; k < n_c; k += LANES) {
+        score_lanes(n, y, wy, w, (float)qmin, (float)qmax, cand + k, score);
+        for (int l = 0; l < LANES; l++)
+            if (score[l] > best) best = score[l], *best_s = cand[k + l];
+    }
+    return best;
+}
+
+/* Every distinct code vector of s in [s_lo, s_hi]: s_lo and just above each crossing. */
+static double sweep_crossings(int n, const float *y, const float *wy, const float *w, int qmin,
+                              int qmax, float s_lo, float s_hi, float *best_s) {
     const float above = 1.0f + 0x1p-20f; /* just past a crossing, before any distinct one */
-    float y[QK_K], cand[MAX_CAND];
+    float cand[MAX_CAND + LANES];
     int n_c = 0;
     cand[n_c++] = s_lo;
     for (int i = 0; i < n; i++) {
-        y[i] = sgn * x[i];
         const float a = fabsf(y[i]);
         const int lim = y[i] > 0 ? qmax : -qmin;
         if (!(a > 0)) continue;
+        const float inv_a = 1.0f / a;
         int j = (int)(s_lo * a - 0.5f);
         for (j = j < 0 ? 0 : j; j < lim && n_c < MAX_CAND; j++) {
-            const float c = ((float)j + 0.5f) / a;
+            const float c = ((float)j + 0.5f) * inv_a;
             if (c > s_hi) break;
             if (c > s_lo) cand[n_c++] = c * above;
         }
     }
-    const float lo = (float)qmin, hi = (float)qmax;
-    double best = -1;
-    *best_s = s_lo;
-    for (int k = 0; k < n_c; k++) {
-        const float s = cand[k];
-        double syq = 0, sq2 = 0; /* double: near-ties decide the fp16 scale's rounding */
-#pragma omp simd reduction(+ : syq, sq2)
-        for (int i = 0; i < n; i++) {
-            float q = rintf(s * y[i]);
-            q = q < lo ? lo : q;
-            q = q > hi ? hi : q;
-            const double wq = (double)w[i] * q;
-            syq += wq * y[i];
-            sq2 += wq * q;
-        }
-        if (sq2 > 0 && syq * syq / sq2 > best) best = syq * syq / sq2, *best_s = s;
-    }
-    return best;
+    return best_of(n, y, wy, w, qmin, qmax, cand, n_c, best_s);
 }
 
 float qsearch_sym(int n, const float *x, const float *w, int qmin, int qmax, int *q) {
@@ -108,21 +148,56 @@ float qsearch_sym(int n, const float *x, const float *w, int qmin, int qmax, int
     /* The window: the extreme value mapped from 2 codes inside its end of the range to 3
      * beyond it (clipping). The former grid search (+-1.5 codes and two refinements)
      * never found its best outside; tests/test_quantize_search.c holds that search. */
+    float y[2][QK_K], wy[2][QK_K], win[2][2], grid[COARSE], step[2] = {0, 0};
     double best = -1;
-    float best_s = 0, best_sgn = 1;
+    float best_s = 0;
+    int best_g = 0;
     const int n_signs = qmin < 0 && qmin != -qmax ? 2 : 1;
+    const int few = qmax - qmin < 16;
     for (int g = 0; g < n_signs; g++) {
         const float sgn = g ? -1.0f : 1.0f;
         const float end = (float)(sgn * xmax > 0 ? qmax : -qmin);
         if (end <= 0) continue;
-        const float s_lo = fmaxf(end - 2.0f, 0.25f) / amax, s_hi = (end + 3.0f) / amax;
-        float s;
-        const double score = sweep_scales(n, x, w, sgn, qmin, qmax, s_lo, s_hi, &s);
-        if (score > best) best = score, best_s = s, best_sgn = sgn;
+        win[g][0] = fmaxf(end - 2.0f, 0.25f) / amax, win[g][1] = (end + 3.0f) / amax;
+        step[g] = (win[g][1] - win[g][0]) / (COARSE - 1);
+        for (int i = 0; i < n; i++) y[g][i] = sgn * x[i], wy[g][i] = w[i] * y[g][i];
+        if (few) continue;
+        for (int k = 0; k < COARSE; k++) grid[k] = win[g][0] + step[g] * (float)k;
+        float s = 0;
+        const double score = best_of(n, y[g], wy[g], w, qmin, qmax, grid, COARSE, &s);
+        if (score > best) best = score, best_s = s, best_g = g;
     }
+    /* Few codes (<= 16: q4_0, q3_k, q2_0): the grid steps over optima that the former
+     * search found (test_quantize_search.c), and a full sweep has few crossings: sweep
+     * the whole window of both signs. */
+    float s = best_s;
+    for (int g = 0; g < n_signs; g++) {
+        if ((!few && g != best_g) || step[g] == 0) continue;
+        const float lo = few ? win[g][0] : fmaxf(best_s - step[g], win[g][0]);
+        const float hi = few ? win[g][1] : fminf(best_s + step[g], win[g][1]);
+        const double fine = sweep_crossings(n, y[g], wy[g], w, qmin, qmax, lo, hi, &s);
+        if (fine > best) best = fine, best_s = s, best_g = g;
+    }
+    if (best < 0) {
+        for (int i = 0; i < n; i++) q[i] = 0;
+        return 0.0f;
+    }
+    /* polish: the scale of the best codes' least-squares d, twice (the former search's
+     * refinement step) */
+    for (int r = 0; r < 2 && n % LANES == 0; r++) {
+        float d;
+        score_one(n, y[best_g], wy[best_g], w, (float)qmin, (float)qmax, best_s, &d);
+        if (!(d > 0)) break;
+        const float s_ls = 1.0f / d;
+        const double sc =
+            score_one(n, y[best_g], wy[best_g], w, (float)qmin, (float)qmax, s_ls, &d);
+        if (!(sc > best)) break;
+        best = sc, best_s = s_ls;
+    }
+    const float best_sgn = best_g ? -1.0f : 1.0f;
     double sum_xq = 0, sum_q2 = 0;
     for (int i = 0; i < n; i++) {
-        const float v = rintf(best_s * (best_sgn * x[i])); /* as sweep_scales rounds */
+        const float v = rintf(best_s * (best_sgn * x[i])); /* as score_lanes rounds */
         q[i] = v < qmin ? qmin : v > qmax ? qmax : (int)v;
         sum_xq += (double)w[i] * x[i] * q[i];
         sum_q2 += (double)w[i] * q[i] * q[i];
@@ -130,49 +205,85 @@ float qsearch_sym(int n, const float *x, const float *w, int qmin, int qmax, int
     return sum_q2 > 0 ? (float)(sum_xq / sum_q2) : 0.0f;
 }
 
-float q_err_affine(int n, const float *x, const float *w, float d, float m, int qmax, int *q) {
-    float inv_d = d != 0 ? 1.0f / d : 0.0f;
-    double err = 0;
-    for (int i = 0; i < n; i++) {
-        q[i] = round_clamp((x[i] - m) * inv_d, 0, qmax);
-        float e = d * q[i] + m - x[i];
-        err += (double)w[i] * e * e;
+/* Codes for (d, m) and their weighted squared error: LANES lanes (element i in lane
+ * i % LANES, a scalar tail), added in lane order, the same bits on every ISA. */
+static float q_err_lanes(int n, const float *x, const float *w, float d, float m, int qmin,
+                         int qmax, int *q) {
+    const float inv_d = d != 0 ? 1.0f / d : 0.0f, lo = (float)qmin, hi = (float)qmax;
+    double err[LANES] = {0};
+    int i = 0;
+    for (; i + LANES <= n; i += LANES) {
+#pragma omp simd
+        for (int l = 0; l < LANES; l++) {
+            float c = rintf((x[i + l] - m) * inv_d);
+            c = c < lo ? lo : c;
+            c = c > hi ? hi : c;
+            q[i + l] = (int)c;
+            const float e = d * c + m - x[i + l];
+            err[l] += (double)w[i + l] * e * e;
+        }
     }
-    return (float)err;
+    for (; i < n; i++) {
+        q[i] = round_clamp((x[i] - m) * inv_d, qmin, qmax);
+        const float e = d * q[i] + m - x[i];
+        err[i % LANES] += (double)w[i] * e * e;
+    }
+    double total = 0;
+    for (int l = 0; l < LANES; l++) total += err[l];
+    return (float)total;
+}
+
+float q_err_affine(int n, const float *x, const float *w, float d, float m, int qmax, int *q) {
+    return q_err_lanes(n, x, w, d, m, 0, qmax, q);
 }
 
 float q_err_sym(int n, const float *x, const float *w, float d, int qmin, int qmax, int *q) {
-    float inv_d = d != 0 ? 1.0f / d : 0.0f;
-    double err = 0;
-    for (int i = 0; i < n; i++) {
-        q[i] = round_clamp(x[i] * inv_d, qmin, qmax);
-        float e = d * q[i] - x[i];
-        err += (double)w[i] * e * e;
-    }
-    return (float)err;
+    return q_err_lanes(n, x, w, d, 0.0f, qmin, qmax, q);
 }
 
-/* The sums of the weighted least-squares fit x ~ d q + m for fixed codes. */
+/* The sums of the weighted least-squares fit x ~ d q + m for fixed codes; sw, sx, sx2 do
+ * not depend on the codes (one pass per block). */
 typedef struct {
-    double sw, sq, sq2, sx, sqx;
+    double sw, sq, sq2, sx, sqx, sx2;
 } affine_sums;
 
-/* One pass at (d, m): the codes it rounds to, their weighted squared error (returned, as
- * q_err_affine computes it) and the fit sums of those codes, so that each refinement step
- * of qsearch_affine reads the block once instead of three times. */
-static float affine_pass(int n, const float *x, const float *w, float d, float m, int qmax,
-                         affine_sums *s) {
-    const float inv_d = d != 0 ? 1.0f / d : 0.0f;
-    double err = 0, sw = 0, sq = 0, sq2 = 0, sx = 0, sqx = 0;
-    for (int i = 0; i < n; i++) {
-        const int q = round_clamp((x[i] - m) * inv_d, 0, qmax);
-        const float e = d * q + m - x[i];
-        err += (double)w[i] * e * e;
-        sw += w[i], sq += w[i] * q, sq2 += (double)w[i] * q * q;
-        sx += w[i] * x[i], sqx += (double)w[i] * q * x[i];
+/* One pass at (d, m): the codes it rounds to give the code sums sq, sq2, sqx of s, and the
+ * weighted squared error, returned, is expanded from the sums:
+ *   sum w (d q + m - x)^2 = d^2 sq2 + 2 d m sq - 2 d sqx + m^2 sw - 2 m sx + sx2,
+ * so each refinement step of qsearch_affine reads the block once with three running sums.
+ * Double sums in LANES lanes (element i in lane i % LANES), added in lane order: the same
+ * bits on every ISA. n is a multiple of LANES (every block is). */
+static double affine_pass(int n, const float *x, const float *w, float d, float m, int qmax,
+                          affine_sums *s) {
+    const float inv_d = d != 0 ? 1.0f / d : 0.0f, hi = (float)qmax;
+    double sq[LANES] = {0}, sq2[LANES] = {0}, sqx[LANES] = {0};
+    for (int i = 0; i + LANES <= n; i += LANES) {
+#pragma omp simd
+        for (int l = 0; l < LANES; l++) {
+            float q = rintf((x[i + l] - m) * inv_d);
+            q = q < 0 ? 0 : q;
+            q = q > hi ? hi : q;
+            const double wq = (double)w[i + l] * q;
+            sq[l] += wq, sq2[l] += wq * q, sqx[l] += wq * x[i + l];
+        }
     }
-    *s = (affine_sums){sw, sq, sq2, sx, sqx};
-    return (float)err;
+    s->sq = s->sq2 = s->sqx = 0;
+    for (int l = 0; l < LANES; l++) s->sq += sq[l], s->sq2 += sq2[l], s->sqx += sqx[l];
+    const double dd = d, mm = m;
+    return dd * (dd * s->sq2 + 2 * mm * s->sq - 2 * s->sqx) + mm * (mm * s->sw - 2 * s->sx) +
+           s->sx2;
+}
+
+/* The code-independent sums sw, sx, sx2 of a block (lanes as affine_pass). */
+static void affine_block_sums(int n, const float *x, const float *w, affine_sums *s) {
+    double sw[LANES] = {0}, sx[LANES] = {0}, sx2[LANES] = {0};
+    for (int i = 0; i + LANES <= n; i += LANES)
+        for (int l = 0; l < LANES; l++) {
+            const double wx = (double)w[i + l] * x[i + l];
+            sw[l] += w[i + l], sx[l] += wx, sx2[l] += wx * x[i + l];
+        }
+    *s = (affine_sums){0};
+    for (int l = 0; l < LANES; l++) s->sw += sw[l], s->sx += sx[l], s->sx2 += sx2[l];
 }
 
 /* Weighted least squares of x ~ d q + m from the sums (m <= 0 when min_nonpos). */
@@ -191,6 +302,36 @@ static void fit_affine(const affine_sums *s, int min_nonpos, float *d, float *m)
     }
 }
 
+/* The code sums (sq, sq2, sqx) that qsearch_affine has fitted in this block, each with the
+ * refinement step r it was fitted at: equal sums mean the same fit, so a chain that reaches
+ * them again at a step >= r repeats one already run (and no further) and is cut short: the
+ * same results as running it, with fewer passes. Open addressing on the bits of sqx. */
+enum { SEEN_SLOTS = 256 };
+typedef struct {
+    double key[SEEN_SLOTS][3];
+    unsigned char used[SEEN_SLOTS]; /* 0: empty, else 1 + the step */
+} seen_codes;
+
+static int seen_before(seen_codes *t, const affine_sums *s, int r) {
+    uint64_t h;
+    memcpy(&h, &s->sqx, 8);
+    h ^= h >> 29, h *= 0x9E3779B97F4A7C15ull;
+    for (unsigned i = (unsigned)(h >> 56), probes = 0; probes < SEEN_SLOTS; i++, probes++) {
+        i %= SEEN_SLOTS;
+        if (!t->used[i]) {
+            t->used[i] = (unsigned char)(1 + r);
+            t->key[i][0] = s->sq, t->key[i][1] = s->sq2, t->key[i][2] = s->sqx;
+            return 0;
+        }
+        if (t->key[i][0] == s->sq && t->key[i][1] == s->sq2 && t->key[i][2] == s->sqx) {
+            if (t->used[i] <= 1 + r) return 1;
+            t->used[i] = (unsigned char)(1 + r); /* now run from an earlier step */
+            return 0;
+        }
+    }
+    return 0;
+}
+
 float qsearch_affine(int n, const float *x, const float *w, int qmax, int min_nonpos, float *m,
                      int *q) {
     float lo = x[0], hi = x[0];
@@ -201,16 +342,20 @@ float qsearch_affine(int n, const float *x, const float *w, int qmax, int min_no
         *m = lo;
         return 0.0f;
     }
-    float best_err = INFINITY, best_d = 0, best_m = lo;
+    double best_err = INFINITY;
+    float best_d = 0, best_m = lo;
+    affine_sums sums;
+    affine_block_sums(n, x, w, &sums);
+    seen_codes seen = {0};
     for (int k = -N_STEPS; k <= N_STEPS; k++) {
         float d = (hi - lo) / ((float)qmax + 0.1f * k), mm = lo;
-        affine_sums sums;
         if (!(d > 0)) continue;
         affine_pass(n, x, w, d, mm, qmax, &sums);
         for (int r = 0; r <= N_REFINE; r++) {
-            if (!(d > 0)) break;
+            /* codes met before: the fit and everything after it repeat a chain already run */
+            if (!(d > 0) || seen_before(&seen, &sums, r)) break;
             fit_affine(&sums, min_nonpos, &d, &mm);
-            const float err = affine_pass(n, x, w, d, mm, qmax, &sums);
+            const double err = affine_pass(n, x, w, d, mm, qmax, &sums);
             if (err < best_err) best_err = err, best_d = d, best_m = mm;
         }
     }
