@@ -51,6 +51,14 @@ REWRITE="Rewrite the paragraph below, keeping every fact.
 Paragraph: $PARAGRAPH
 Rewritten paragraph: $(echo "$PARAGRAPH" | cut -c1-40)"
 
+prompt_of() {
+    case $1 in
+    story) echo "$STORY" ;;
+    question) echo "$QUESTION" ;;
+    code) echo "$CODE" ;;
+    esac
+}
+
 # The value of a scalar key in scarce's one-line --json object ("-" when absent or null).
 jkey() { sed -n "s/.*\"$1\": \([-0-9.e+]*\).*/\1/p" "$2" | head -n 1 | grep . || echo -; }
 # The generated text of a --json run: stderr up to the report's "stopped:" line.
@@ -83,11 +91,7 @@ echo
 echo "| prompt | draft | plain tok/s | speculative tok/s | acceptance | tokens/pass | speed-up | same text |"
 echo "|---|---|---:|---:|---:|---:|---:|---|"
 for which in story question code; do
-    case $which in
-    story) P=$STORY ;;
-    question) P=$QUESTION ;;
-    code) P=$CODE ;;
-    esac
+    P=$(prompt_of "$which")
     plain_text "$P"
     for d in $DRAFTS; do spec_row "$which" "$P" --draft-quant "$d"; done
     spec_row "$which" "$P" -md "$DRAFT_FILE"
@@ -120,11 +124,7 @@ echo
 echo "| prompt | draft | speculative tok/s | acceptance |"
 echo "|---|---|---:|---:|"
 for which in story question code; do
-    case $which in
-    story) P=$STORY ;;
-    question) P=$QUESTION ;;
-    code) P=$CODE ;;
-    esac
+    P=$(prompt_of "$which")
     "$LLAMA/llama-speculative" -m "$M" -md "$DRAFT_FILE" -p "$P" -n "$N" --temp 0 -t "$T" \
         --spec-draft-n-max 8 -c 1024 >"$WORK/llama.out" 2>&1 || true
     speed=$(sed -n 's/.*decoded.*speed: *\([0-9.]*\) t\/s.*/\1/p' "$WORK/llama.out" | tail -n 1)

@@ -18,6 +18,7 @@
 #include "../../quant/fp16.h"
 #include "avx2.h"
 #include "avx2_util.h"
+#include "float_tile_walk.h"
 
 /* Columns converted per chunk (a multiple of 32): 2 KiB of f32 in L1 beside the tokens'
  * activation chunks. */
@@ -63,21 +64,6 @@ static void chunk_tokens(const float *wf, int64_t kc, const float *y, size_t ys,
     if (nact - j == 1) group_1(wf, kc, y + j * ys, ys, acc + j);
 }
 
-/* Loads 8 weights of each kind as 8 floats (as avx2_float.c does). */
-static inline __m256 load_f32(const void *p) {
-    return _mm256_loadu_ps(p);
-}
-static inline __m256 load_f16(const void *p) {
-    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
-}
-static inline __m256 load_bf16(const void *p) {
-    __m256i u = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(u, 16));
-}
-static inline float f32_identity(float f) {
-    return f;
-}
-
 /* The row dot's last steps for one (row, token) from its 4 accumulators after the 32-element
  * steps [0, i): 8-element steps into accumulator 0, the horizontal sum, the scalar tail. */
 #define DEFINE_FINISH(name, elem_t, load, to_f32)                                                  \
@@ -91,42 +77,10 @@ static inline float f32_identity(float f) {
         return sum;                                                                                \
     }
 
-/* Rows x tokens: per row and block of MAX_ACT tokens, chunk by chunk: convert KC weights
- * (f32 rows are read in place), run every token over them; then each pair's finish. One
- * token keeps the row dot itself (nothing to share the conversion with). */
 #define DEFINE_FLOAT_TILE(name, elem_t, load, to_f32, in_place)                                    \
     DEFINE_FINISH(name, elem_t, load, to_f32)                                                      \
-    void vec_dot_tile_##name##_avx2(int64_t n, float *s, size_t s_stride, const void *w,           \
-                                    size_t w_stride, int nrows, const void *a, size_t a_stride,    \
-                                    int nact) {                                                    \
-        const size_t ys = a_stride / sizeof(float);                                                \
-        const int64_t n32 = n / 32 * 32;                                                           \
-        _Alignas(32) float buf[KC];                                                                \
-        acc4 acc[MAX_ACT];                                                                         \
-        for (int r = 0; r < nrows; r++) {                                                          \
-            const elem_t *x = (const elem_t *)((const char *)w + r * w_stride);                    \
-            if (nact == 1) {                                                                       \
-                vec_dot_##name##_avx2(n, &s[r], x, a);                                             \
-                continue;                                                                          \
-            }                                                                                      \
-            for (int j0 = 0; j0 < nact; j0 += MAX_ACT) {                                           \
-                const int nb = nact - j0 < MAX_ACT ? nact - j0 : MAX_ACT;                          \
-                const float *y = (const float *)a + j0 * ys;                                       \
-                for (int j = 0; j < nb; j++)                                                       \
-                    for (int q = 0; q < 4; q++) acc[j].q[q] = _mm256_setzero_ps();                 \
-                for (int64_t k0 = 0; k0 < n32; k0 += KC) {                                         \
-                    const int64_t kc = n32 - k0 < KC ? n32 - k0 : KC;                              \
-                    const float *wf = in_place ? (const float *)(const void *)(x + k0) : buf;      \
-                    for (int64_t i = 0; !in_place && i < kc; i += 8)                               \
-                        _mm256_store_ps(buf + i, load(x + k0 + i));                                \
-                    chunk_tokens(wf, kc, y + k0, ys, nb, acc);                                     \
-                }                                                                                  \
-                for (int j = 0; j < nb; j++)                                                       \
-                    s[(j0 + j) * s_stride + r] = finish_##name(x, y + j * ys, n32, n, acc[j]);     \
-            }                                                                                      \
-        }                                                                                          \
-    }
+    FLOAT_TILE_WALK(avx2, name, elem_t, load, in_place, 32, __m256, 8, _mm256_setzero_ps)
 
-DEFINE_FLOAT_TILE(f32, float, load_f32, f32_identity, 1)
-DEFINE_FLOAT_TILE(f16, uint16_t, load_f16, fp16_to_f32, 0)
-DEFINE_FLOAT_TILE(bf16, uint16_t, load_bf16, bf16_to_f32, 0)
+DEFINE_FLOAT_TILE(f32, float, load8_f32, f32_identity, 1)
+DEFINE_FLOAT_TILE(f16, uint16_t, load8_f16, fp16_to_f32, 0)
+DEFINE_FLOAT_TILE(bf16, uint16_t, load8_bf16, bf16_to_f32, 0)

@@ -9,9 +9,10 @@
  * tail into accumulator 1 and the same reduction (tests/test_float_tile.c, under
  * `make test-emu512` on a machine without AVX-512: not timed). */
 #include <immintrin.h>
-#include <string.h>
 
 #include "avx512.h"
+#include "avx512_util.h"
+#include "float_tile_walk.h"
 
 /* Columns converted per chunk (a multiple of 64): 2 KiB of f32. */
 #define KC 512
@@ -65,28 +66,6 @@ static void chunk_tokens(const float *wf, int64_t kc, const float *y, size_t ys,
     }
 }
 
-/* 16 weights of each kind as 16 floats; the masked forms load lanes of `mask` only. */
-static inline __m512 load_f32(const void *p) {
-    return _mm512_loadu_ps(p);
-}
-static inline __m512 load_f16(const void *p) {
-    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
-}
-static inline __m512 load_bf16(const void *p) {
-    __m512i u = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p));
-    return _mm512_castsi512_ps(_mm512_slli_epi32(u, 16));
-}
-static inline __m512 load_f32_mask(const void *p, __mmask16 mask) {
-    return _mm512_maskz_loadu_ps(mask, p);
-}
-static inline __m512 load_f16_mask(const void *p, __mmask16 mask) {
-    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, p));
-}
-static inline __m512 load_bf16_mask(const void *p, __mmask16 mask) {
-    __m512i u = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, p));
-    return _mm512_castsi512_ps(_mm512_slli_epi32(u, 16));
-}
-
 /* The row dot's last steps for one (row, token) after the 64-element steps [0, i). */
 #define DEFINE_FINISH(name, elem_t, load, load_mask)                                               \
     static inline float finish_##name(const elem_t *x, const float *y, int64_t i, int64_t n,       \
@@ -104,39 +83,8 @@ static inline __m512 load_bf16_mask(const void *p, __mmask16 mask) {
 
 #define DEFINE_FLOAT_TILE(name, elem_t, load, load_mask, in_place)                                 \
     DEFINE_FINISH(name, elem_t, load, load_mask)                                                   \
-    void vec_dot_tile_##name##_avx512(int64_t n, float *s, size_t s_stride, const void *w,         \
-                                      size_t w_stride, int nrows, const void *a, size_t a_stride,  \
-                                      int nact) {                                                  \
-        const size_t ys = a_stride / sizeof(float);                                                \
-        const int64_t n64 = n / 64 * 64;                                                           \
-        _Alignas(64) float buf[KC];                                                                \
-        acc4 acc[MAX_ACT];                                                                         \
-        for (int r = 0; r < nrows; r++) {                                                          \
-            const elem_t *x = (const elem_t *)((const char *)w + r * w_stride);                    \
-            if (nact == 1) {                                                                       \
-                vec_dot_##name##_avx512(n, &s[r], x, a);                                           \
-                continue;                                                                          \
-            }                                                                                      \
-            for (int j0 = 0; j0 < nact; j0 += MAX_ACT) {                                           \
-                const int nb = nact - j0 < MAX_ACT ? nact - j0 : MAX_ACT;                          \
-                const float *y = (const float *)a + j0 * ys;                                       \
-                for (int j = 0; j < nb; j++)                                                       \
-                    for (int q = 0; q < 4; q++) acc[j].q[q] = _mm512_setzero_ps();                 \
-                for (int64_t k0 = 0; k0 < n64; k0 += KC) {                                         \
-                    const int64_t kc = n64 - k0 < KC ? n64 - k0 : KC;                              \
-                    const float *wf = in_place ? (const float *)(const void *)(x + k0) : buf;      \
-                    for (int64_t i = 0; !in_place && i < kc; i += 16) {                            \
-                        const __m512 v = load(x + k0 + i); /* memcpy: a plain vmovups */           \
-                        memcpy(buf + i, &v, sizeof v);                                             \
-                    }                                                                              \
-                    chunk_tokens(wf, kc, y + k0, ys, nb, acc);                                     \
-                }                                                                                  \
-                for (int j = 0; j < nb; j++)                                                       \
-                    s[(j0 + j) * s_stride + r] = finish_##name(x, y + j * ys, n64, n, acc[j]);     \
-            }                                                                                      \
-        }                                                                                          \
-    }
+    FLOAT_TILE_WALK(avx512, name, elem_t, load, in_place, 64, __m512, 16, _mm512_setzero_ps)
 
-DEFINE_FLOAT_TILE(f32, float, load_f32, load_f32_mask, 1)
-DEFINE_FLOAT_TILE(f16, uint16_t, load_f16, load_f16_mask, 0)
-DEFINE_FLOAT_TILE(bf16, uint16_t, load_bf16, load_bf16_mask, 0)
+DEFINE_FLOAT_TILE(f32, float, load16_f32, load16_f32_mask, 1)
+DEFINE_FLOAT_TILE(f16, uint16_t, load16_f16, load16_f16_mask, 0)
+DEFINE_FLOAT_TILE(bf16, uint16_t, load16_bf16, load16_bf16_mask, 0)
