@@ -32,25 +32,7 @@ typedef struct {
     __m256 q[4];
 } acc4;
 
-/* acc[t] += the 32-element steps of wf[0, kc) x token t's activations y + t * ys, t < NT:
- * one weight load for NT FMAs. */
-#define DEFINE_GROUP(NT)                                                                           \
-    static inline void group_##NT(const float *wf, int64_t kc, const float *y, size_t ys,          \
-                                  acc4 *acc) {                                                     \
-        __m256 c[NT][4];                                                                           \
-        for (int t = 0; t < NT; t++)                                                               \
-            for (int q = 0; q < 4; q++) c[t][q] = acc[t].q[q];                                     \
-        for (int64_t i = 0; i < kc; i += 32)                                                       \
-            for (int q = 0; q < 4; q++) {                                                          \
-                const __m256 w = _mm256_loadu_ps(wf + i + 8 * q);                                  \
-                for (int t = 0; t < NT; t++)                                                       \
-                    c[t][q] =                                                                      \
-                        _mm256_fmadd_ps(w, _mm256_loadu_ps(y + t * ys + i + 8 * q), c[t][q]);      \
-            }                                                                                      \
-        for (int t = 0; t < NT; t++)                                                               \
-            for (int q = 0; q < 4; q++) acc[t].q[q] = c[t][q];                                     \
-    }
-
+#define DEFINE_GROUP(NT) FLOAT_TILE_GROUP(NT, __m256, 8, _mm256_loadu_ps, _mm256_fmadd_ps)
 DEFINE_GROUP(1)
 DEFINE_GROUP(2)
 DEFINE_GROUP(3)

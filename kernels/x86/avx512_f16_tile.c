@@ -25,45 +25,24 @@ typedef struct {
     __m512 q[4];
 } acc4;
 
-/* acc[t] += the 64-element steps of wf[0, kc) x token t's activations y + t * ys, t < nt. */
-static inline __attribute__((always_inline)) void
-group_tokens(const float *wf, int64_t kc, const float *y, size_t ys, int nt, acc4 *acc) {
-    __m512 c[GROUP][4];
-    for (int t = 0; t < nt; t++)
-        for (int q = 0; q < 4; q++) c[t][q] = acc[t].q[q];
-    for (int64_t i = 0; i < kc; i += 64)
-        for (int q = 0; q < 4; q++) {
-            const __m512 w = _mm512_loadu_ps(wf + i + 16 * q);
-            for (int t = 0; t < nt; t++)
-                c[t][q] = _mm512_fmadd_ps(w, _mm512_loadu_ps(y + t * ys + i + 16 * q), c[t][q]);
-        }
-    for (int t = 0; t < nt; t++)
-        for (int q = 0; q < 4; q++) acc[t].q[q] = c[t][q];
-}
+#define DEFINE_GROUP(NT) FLOAT_TILE_GROUP(NT, __m512, 16, _mm512_loadu_ps, _mm512_fmadd_ps)
+DEFINE_GROUP(1)
+DEFINE_GROUP(2)
+DEFINE_GROUP(3)
+DEFINE_GROUP(4)
+DEFINE_GROUP(5)
+DEFINE_GROUP(6)
 
-/* Tokens [0, nact) over one chunk, GROUP at a time; the group sizes are constants so each
- * call unrolls into registers. */
+/* Tokens [0, nact) over one chunk, GROUP at a time, then the rest in one smaller group (each
+ * group size its own function, so its accumulators unroll into registers). */
 static void chunk_tokens(const float *wf, int64_t kc, const float *y, size_t ys, int nact,
                          acc4 *acc) {
+    typedef void (*group_fn)(const float *, int64_t, const float *, size_t, acc4 *);
+    static const group_fn groups[GROUP + 1] = {NULL,    group_1, group_2, group_3,
+                                               group_4, group_5, group_6};
     int j = 0;
-    for (; j + GROUP <= nact; j += GROUP) group_tokens(wf, kc, y + j * ys, ys, GROUP, acc + j);
-    switch (nact - j) {
-    case 5:
-        group_tokens(wf, kc, y + j * ys, ys, 5, acc + j);
-        break;
-    case 4:
-        group_tokens(wf, kc, y + j * ys, ys, 4, acc + j);
-        break;
-    case 3:
-        group_tokens(wf, kc, y + j * ys, ys, 3, acc + j);
-        break;
-    case 2:
-        group_tokens(wf, kc, y + j * ys, ys, 2, acc + j);
-        break;
-    case 1:
-        group_tokens(wf, kc, y + j * ys, ys, 1, acc + j);
-        break;
-    }
+    for (; j + GROUP <= nact; j += GROUP) group_6(wf, kc, y + j * ys, ys, acc + j);
+    if (j < nact) groups[nact - j](wf, kc, y + j * ys, ys, acc + j);
 }
 
 /* The row dot's last steps for one (row, token) after the 64-element steps [0, i). */

@@ -11,6 +11,24 @@
 
 #include <string.h>
 
+/* group_<NT>: acc[t] += the STEP-element steps (4 registers of LANES) of wf[0, kc) x token
+ * t's activations y + t * ys, t < NT: one weight load for NT FMAs, NT x 4 accumulators in
+ * registers (each group size its own function, so they unroll). */
+#define FLOAT_TILE_GROUP(NT, VEC, LANES, LOADU, FMADD)                                             \
+    static void group_##NT(const float *wf, int64_t kc, const float *y, size_t ys, acc4 *acc) {    \
+        VEC c[NT][4];                                                                              \
+        for (int t = 0; t < NT; t++)                                                               \
+            for (int q = 0; q < 4; q++) c[t][q] = acc[t].q[q];                                     \
+        for (int64_t i = 0; i < kc; i += 4 * (LANES))                                              \
+            for (int q = 0; q < 4; q++) {                                                          \
+                const VEC w = LOADU(wf + i + (LANES)*q);                                           \
+                for (int t = 0; t < NT; t++)                                                       \
+                    c[t][q] = FMADD(w, LOADU(y + t * ys + i + (LANES)*q), c[t][q]);                \
+            }                                                                                      \
+        for (int t = 0; t < NT; t++)                                                               \
+            for (int q = 0; q < 4; q++) acc[t].q[q] = c[t][q];                                     \
+    }
+
 /* isa: the name suffix; STEP: elements per 4-accumulator step; VEC, LANES, SETZERO: the
  * register type, its floats, its zero. */
 #define FLOAT_TILE_WALK(isa, name, elem_t, load, in_place, STEP, VEC, LANES, SETZERO)              \
