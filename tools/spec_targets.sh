@@ -41,7 +41,9 @@ DRAFT_FILE=$WORK/$(basename "$M" .gguf)-q4_0.gguf
 [ -f "$DRAFT_FILE" ] || ./scarce quantize "$M" "$DRAFT_FILE" q4_0 >/dev/null
 
 STORY="Once upon a time, in a small village at the edge of a forest, there lived a girl who"
-QUESTION="Question: Why is the sky blue during the day and red at sunset? Answer:"
+# (a question alone makes SmolLM2-Instruct end the text at once: the answer is begun)
+QUESTION="Question: Why is the sky blue during the day and red at sunset?
+Answer: The sky is blue because"
 CODE="def fibonacci(n):
     \"\"\"Return the n-th Fibonacci number.\"\"\""
 PARAGRAPH="The library opens at nine in the morning and closes at six in the evening. Children \
@@ -116,9 +118,8 @@ if [ -z "$LLAMA" ] || [ ! -x "$LLAMA/llama-speculative" ]; then
     exit 0
 fi
 export LD_LIBRARY_PATH="$LLAMA${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-plain=$("$LLAMA/llama-bench" -m "$M" -p 0 -n "$N" -t "$T" -r 3 -o csv 2>/dev/null |
-    awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) if ($i ~ /avg_ts/) c = i} NR > 1 {print $c}' |
-    tr -d '"')
+plain=$("$LLAMA/llama-bench" -m "$M" -p 0 -n "$N" -t "$T" -r 3 -o json 2>/dev/null |
+    sed -n 's/.*"avg_ts": *\([0-9.e+-]*\).*/\1/p' | head -n 1)
 echo "## llama.cpp on the same files: plain decode (llama-bench tg$N) ${plain:-?} tok/s"
 echo
 echo "| prompt | draft | speculative tok/s | acceptance |"
