@@ -129,6 +129,6 @@ for which in story question code; do
     "$LLAMA/llama-speculative" -m "$M" -md "$DRAFT_FILE" -p "$P" -n "$N" --temp 0 -t "$T" \
         --spec-draft-n-max 8 -c 1024 >"$WORK/llama.out" 2>&1 || true
     speed=$(sed -n 's/.*decoded.*speed: *\([0-9.]*\) t\/s.*/\1/p' "$WORK/llama.out" | tail -n 1)
-    accept=$(sed -n 's/^accept *= *\([0-9.]*%\).*/\1/p' "$WORK/llama.out" | tail -n 1)
+    accept=$(sed -n 's/.*accept *= *\([0-9.]*%\).*/\1/p' "$WORK/llama.out" | tail -n 1)
     echo "| $which | -md $(basename "$DRAFT_FILE") | ${speed:-failed} | ${accept:--} |"
 done
