@@ -206,7 +206,8 @@ TEST(avx512_install_goes_over_avx2) {
         const type_kernels *k2 = kernels_for(ISA_AVX2, id), *k5 = kernels_for(ISA_AVX512, id);
         REQUIRE(k2 && k5);
         const char *name = qtype(id)->name;
-        int tiled = id == QT_Q4_0 || id == QT_Q8_0 || id == QT_Q2_K || id == QT_FP8_E4M3 ||
+        int tiled = id == QT_F32 || id == QT_F16 || id == QT_BF16 || id == QT_Q4_0 ||
+                    id == QT_Q8_0 || id == QT_Q2_K || id == QT_FP8_E4M3 ||
                     id == QT_FP8_E5M2 || id == QT_Q5_0 || id == QT_Q5_1 || id == QT_IQ4_NL ||
                     id == QT_Q4_K || id == QT_Q5_K || id == QT_Q6_K;
         int packed = id == QT_Q4_0 || id == QT_Q4_1 || id == QT_Q8_0 || id == QT_Q2_K;

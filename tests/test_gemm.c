@@ -433,7 +433,10 @@ static int tile_matches_rows(const type_kernels *k, const quant_type *t, int64_t
     }
     for (int j = 0; j < nact; j++) {
         for (int64_t i = 0; i < n; i++) x[i] = uniform() * 4;
-        from_float(x, a + j * a_stride, n);
+        if (from_float)
+            from_float(x, a + j * a_stride, n);
+        else /* f32 activations (float weights) are used as they are */
+            memcpy(a + j * a_stride, x, n * sizeof(float));
     }
     k->vec_dot_tile(n, s, (size_t)nrows, w, w_stride, nrows, a, a_stride, nact);
     int same = 1;

@@ -24,3 +24,27 @@ void vec_dot_bf16_ref(int64_t n, float *s, const void *w, const void *a) {
     for (int64_t i = 0; i < n; i++) sum += bf16_to_f32(x[i]) * y[i];
     *s = sum;
 }
+
+/* s[j * s_stride + i] = dot(row i, activation row j) by the row dot `dot`. */
+static void tile_by_rows(vec_dot_fn dot, int64_t n, float *s, size_t s_stride, const void *w,
+                         size_t w_stride, int nrows, const void *a, size_t a_stride, int nact) {
+    for (int j = 0; j < nact; j++)
+        for (int i = 0; i < nrows; i++)
+            dot(n, &s[j * s_stride + i], (const char *)w + i * w_stride,
+                (const char *)a + j * a_stride);
+}
+
+void vec_dot_tile_f32_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                          int nrows, const void *a, size_t a_stride, int nact) {
+    tile_by_rows(vec_dot_f32_ref, n, s, s_stride, w, w_stride, nrows, a, a_stride, nact);
+}
+
+void vec_dot_tile_f16_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                          int nrows, const void *a, size_t a_stride, int nact) {
+    tile_by_rows(vec_dot_f16_ref, n, s, s_stride, w, w_stride, nrows, a, a_stride, nact);
+}
+
+void vec_dot_tile_bf16_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                           int nrows, const void *a, size_t a_stride, int nact) {
+    tile_by_rows(vec_dot_bf16_ref, n, s, s_stride, w, w_stride, nrows, a, a_stride, nact);
+}

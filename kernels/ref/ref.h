@@ -3,6 +3,7 @@
 #ifndef SCARCE_REF_H
 #define SCARCE_REF_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../cpu.h"
@@ -10,6 +11,14 @@
 void vec_dot_f32_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_f16_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_bf16_ref(int64_t n, float *s, const void *w, const void *a);
+/* nrows x nact of the row dots above (vec_dot_tile_fn): the spec of the SIMD float tiles
+ * (not installed: the scalar ISA runs vec_dot per pair) */
+void vec_dot_tile_f32_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                          int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_f16_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                          int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_bf16_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                           int nrows, const void *a, size_t a_stride, int nact);
 
 /* block-32 weights against Q8_0 activations (dot_q32.c) */
 void vec_dot_q8_0_ref(int64_t n, float *s, const void *w, const void *a);

@@ -8,16 +8,6 @@
 #include "avx2.h"
 #include "avx2_util.h"
 
-/* Loads 8 weights of each kind as 8 floats. */
-static inline __m256 load_f32(const void *p) { return _mm256_loadu_ps(p); }
-static inline __m256 load_f16(const void *p) {
-    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
-}
-static inline __m256 load_bf16(const void *p) {
-    __m256i u = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(u, 16));
-}
-
 #define DEFINE_FLOAT_DOT(name, elem_t, load, to_f32)                                     \
     void vec_dot_##name##_avx2(int64_t n, float *s, const void *w, const void *a) {     \
         const elem_t *x = w;                                                             \
@@ -36,8 +26,6 @@ static inline __m256 load_bf16(const void *p) {
         *s = sum;                                                                        \
     }
 
-static inline float f32_identity(float f) { return f; }
-
-DEFINE_FLOAT_DOT(f32, float, load_f32, f32_identity)
-DEFINE_FLOAT_DOT(f16, uint16_t, load_f16, fp16_to_f32)
-DEFINE_FLOAT_DOT(bf16, uint16_t, load_bf16, bf16_to_f32)
+DEFINE_FLOAT_DOT(f32, float, load8_f32, f32_identity)
+DEFINE_FLOAT_DOT(f16, uint16_t, load8_f16, fp16_to_f32)
+DEFINE_FLOAT_DOT(bf16, uint16_t, load8_bf16, bf16_to_f32)

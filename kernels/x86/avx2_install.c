@@ -4,11 +4,16 @@
 #include "avx2.h"
 
 void avx2_install(isa_kernels *k) {
-    kernels_set(k, QT_F32, (type_kernels){.vec_dot = vec_dot_f32_avx2});
+    kernels_set(k, QT_F32,
+                (type_kernels){.vec_dot = vec_dot_f32_avx2, .vec_dot_tile = vec_dot_tile_f32_avx2});
     kernels_set(k, QT_F16,
-                (type_kernels){.vec_dot = vec_dot_f16_avx2, .dequantize = dequantize_f16_avx2});
+                (type_kernels){.vec_dot = vec_dot_f16_avx2,
+                               .vec_dot_tile = vec_dot_tile_f16_avx2,
+                               .dequantize = dequantize_f16_avx2});
     kernels_set(k, QT_BF16,
-                (type_kernels){.vec_dot = vec_dot_bf16_avx2, .dequantize = dequantize_bf16_avx2});
+                (type_kernels){.vec_dot = vec_dot_bf16_avx2,
+                               .vec_dot_tile = vec_dot_tile_bf16_avx2,
+                               .dequantize = dequantize_bf16_avx2});
     /* Q4_0 and Q8_0: large batches repack each panel per batch (GEMM_I8X8, gemm.c); Q5_0 and
      * IQ4_NL too, rewritten as Q8_0 (to_q8_0) */
     kernels_set(k, QT_Q8_0,

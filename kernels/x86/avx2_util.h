@@ -39,8 +39,8 @@ static inline __m256i unpack_nibbles(const uint8_t *qs) {
 
 /* Bit j of bits (j < 32) as 0xFF in byte j where set, 0 where clear. */
 static inline __m256i bits_to_bytes(uint32_t bits) {
-    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2,
-                                            2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2,
+                                            2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
     const __m256i mask = _mm256_set1_epi64x((long long)0x8040201008040201ull);
     __m256i b = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits), spread);
     return _mm256_cmpeq_epi8(_mm256_and_si256(b, mask), mask);
@@ -94,6 +94,21 @@ static inline __m256i dot_s8s8_i32(__m256i x, __m256i y) {
 static inline __m256i dot_grid_q8(__m256i grid, const uint8_t *qs, const int8_t *aq) {
     __m256i qx = _mm256_shuffle_epi8(grid, unpack_nibbles(qs));
     return dot_s8s8_i32(qx, _mm256_loadu_si256((const __m256i *)aq));
+}
+
+/* 8 weights of each float kind as 8 floats (the f32 / f16 / bf16 row dots and tiles). */
+static inline __m256 load8_f32(const void *p) {
+    return _mm256_loadu_ps(p);
+}
+static inline __m256 load8_f16(const void *p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+}
+static inline __m256 load8_bf16(const void *p) {
+    __m256i u = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(u, 16));
+}
+static inline float f32_identity(float f) {
+    return f;
 }
 
 #endif

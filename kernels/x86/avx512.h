@@ -29,6 +29,14 @@
 void vec_dot_f32_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_f16_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_bf16_avx512(int64_t n, float *s, const void *w, const void *a);
+/* the same rows x several activation rows, each row converted once (avx512_f16_tile.c),
+ * vec_dot_tile of the AVX-512 table: bit for bit the row dots above */
+void vec_dot_tile_f32_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                             int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_f16_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                             int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_bf16_avx512(int64_t n, float *s, size_t s_stride, const void *w,
+                              size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
 
 /* block-32 weights against Q8_0 activations, and the Q8_0 quantizer (avx512_q8.c) */
 void vec_dot_q8_0_avx512(int64_t n, float *s, const void *w, const void *a);

@@ -7,28 +7,7 @@
 #include <immintrin.h>
 
 #include "avx512.h"
-
-/* 16 weights of each kind from p as 16 floats; the masked forms load lanes of `mask` only. */
-static inline __m512 load_f32(const void *p) {
-    return _mm512_loadu_ps(p);
-}
-static inline __m512 load_f16(const void *p) {
-    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
-}
-static inline __m512 load_bf16(const void *p) {
-    __m512i u = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p));
-    return _mm512_castsi512_ps(_mm512_slli_epi32(u, 16));
-}
-static inline __m512 load_f32_mask(const void *p, __mmask16 mask) {
-    return _mm512_maskz_loadu_ps(mask, p);
-}
-static inline __m512 load_f16_mask(const void *p, __mmask16 mask) {
-    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, p));
-}
-static inline __m512 load_bf16_mask(const void *p, __mmask16 mask) {
-    __m512i u = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, p));
-    return _mm512_castsi512_ps(_mm512_slli_epi32(u, 16));
-}
+#include "avx512_util.h"
 
 #define DEFINE_FLOAT_DOT(name, elem_t, load, load_mask)                                            \
     void vec_dot_##name##_avx512(int64_t n, float *s, const void *w, const void *a) {              \
@@ -53,6 +32,6 @@ static inline __m512 load_bf16_mask(const void *p, __mmask16 mask) {
             _mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));                  \
     }
 
-DEFINE_FLOAT_DOT(f32, float, load_f32, load_f32_mask)
-DEFINE_FLOAT_DOT(f16, uint16_t, load_f16, load_f16_mask)
-DEFINE_FLOAT_DOT(bf16, uint16_t, load_bf16, load_bf16_mask)
+DEFINE_FLOAT_DOT(f32, float, load16_f32, load16_f32_mask)
+DEFINE_FLOAT_DOT(f16, uint16_t, load16_f16, load16_f16_mask)
+DEFINE_FLOAT_DOT(bf16, uint16_t, load16_bf16, load16_bf16_mask)

@@ -6,9 +6,15 @@
 #include "avx512.h"
 
 void avx512_install(isa_kernels *k) {
-    kernels_set(k, QT_F32, (type_kernels){.vec_dot = vec_dot_f32_avx512});
-    kernels_set(k, QT_F16, (type_kernels){.vec_dot = vec_dot_f16_avx512});
-    kernels_set(k, QT_BF16, (type_kernels){.vec_dot = vec_dot_bf16_avx512});
+    kernels_set(k, QT_F32,
+                (type_kernels){.vec_dot = vec_dot_f32_avx512,
+                               .vec_dot_tile = vec_dot_tile_f32_avx512});
+    kernels_set(k, QT_F16,
+                (type_kernels){.vec_dot = vec_dot_f16_avx512,
+                               .vec_dot_tile = vec_dot_tile_f16_avx512});
+    kernels_set(k, QT_BF16,
+                (type_kernels){.vec_dot = vec_dot_bf16_avx512,
+                               .vec_dot_tile = vec_dot_tile_bf16_avx512});
     kernels_set(k, QT_Q8_0,
                 (type_kernels){.vec_dot = vec_dot_q8_0_avx512,
                                .from_float = quantize_row_q8_0_avx512,

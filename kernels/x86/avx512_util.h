@@ -33,4 +33,27 @@ static inline __m256i sum_s8(__m256i y) {
     return dpbusd(_mm256_setzero_si256(), _mm256_set1_epi8(1), y);
 }
 
+/* 16 weights of each float kind as 16 floats; the masked forms load lanes of `mask` only
+ * (masked-off lanes read nothing and give 0). */
+static inline __m512 load16_f32(const void *p) {
+    return _mm512_loadu_ps(p);
+}
+static inline __m512 load16_f16(const void *p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+}
+static inline __m512 load16_bf16(const void *p) {
+    __m512i u = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(u, 16));
+}
+static inline __m512 load16_f32_mask(const void *p, __mmask16 mask) {
+    return _mm512_maskz_loadu_ps(mask, p);
+}
+static inline __m512 load16_f16_mask(const void *p, __mmask16 mask) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, p));
+}
+static inline __m512 load16_bf16_mask(const void *p, __mmask16 mask) {
+    __m512i u = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, p));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(u, 16));
+}
+
 #endif

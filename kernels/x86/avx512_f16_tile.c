@@ -1,0 +1,62 @@
+/* avx512_f16_tile.c - f16 / bf16 / f32 weight rows x several f32 activation rows, 16 lanes a
+ * register: the AVX-512 sibling of avx2_f16_tile.c (why, and the measurement, are there).
+ * GROUP = 6 tokens share each weight register, with the row dot's 4 accumulators each (24 of
+ * the 32 zmm registers, one for the weights).
+ *
+ * Bit for bit the row dot's result (avx512_float.c) for every (row, token): the same 4
+ * accumulators over 64-element steps, the 16-element steps into accumulator 0, the masked
+ * tail into accumulator 1 and the same reduction (tests/test_float_tile.c, under
+ * `make test-emu512` on a machine without AVX-512: not timed). */
+#include <immintrin.h>
+
+#include "avx512.h"
+#include "avx512_util.h"
+#include "float_tile_walk.h"
+
+/* Tokens per register group (6 x 4 accumulators + 1 weight register of 32 zmm). */
+#define GROUP 6
+
+typedef struct {
+    __m512 q[4];
+} acc4;
+
+/* The row dot's last steps for one (row, token) after the 64-element steps [0, i). */
+#define DEFINE_FINISH(name, elem_t, load, load_mask)                                               \
+    static inline float finish_##name(const elem_t *x, const float *y, int64_t i, int64_t n,       \
+                                      acc4 a) {                                                    \
+        for (; i + 16 <= n; i += 16)                                                               \
+            a.q[0] = _mm512_fmadd_ps(load(x + i), _mm512_loadu_ps(y + i), a.q[0]);                 \
+        if (i < n) {                                                                               \
+            __mmask16 tail = (__mmask16)((1u << (n - i)) - 1);                                     \
+            a.q[1] = _mm512_fmadd_ps(load_mask(x + i, tail), _mm512_maskz_loadu_ps(tail, y + i),   \
+                                     a.q[1]);                                                      \
+        }                                                                                          \
+        return _mm512_reduce_add_ps(                                                               \
+            _mm512_add_ps(_mm512_add_ps(a.q[0], a.q[1]), _mm512_add_ps(a.q[2], a.q[3])));          \
+    }
+
+#define DEFINE_FLOAT_TILE(name, elem_t, load, load_mask)                                           \
+    DEFINE_FINISH(name, elem_t, load, load_mask)                                                   \
+    DEFINE_GROUP(1, name, elem_t, load)                                                            \
+    DEFINE_GROUP(2, name, elem_t, load)                                                            \
+    DEFINE_GROUP(3, name, elem_t, load)                                                            \
+    DEFINE_GROUP(4, name, elem_t, load)                                                            \
+    DEFINE_GROUP(5, name, elem_t, load)                                                            \
+    DEFINE_GROUP(6, name, elem_t, load)                                                            \
+    static void (*const groups_##name[GROUP + 1])(const elem_t *, int64_t, const float *, size_t,  \
+                                                  acc4 *) = {NULL,                                 \
+                                                             group_##name##_1,                     \
+                                                             group_##name##_2,                     \
+                                                             group_##name##_3,                     \
+                                                             group_##name##_4,                     \
+                                                             group_##name##_5,                     \
+                                                             group_##name##_6};                    \
+    FLOAT_TILE_WALK(avx512, name, elem_t, 64, groups_##name)
+
+#define DEFINE_GROUP(NT, name, elem_t, load)                                                       \
+    FLOAT_TILE_GROUP(NT, name, elem_t, load, __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps,       \
+                     _mm512_fmadd_ps)
+
+DEFINE_FLOAT_TILE(f32, float, load16_f32, load16_f32_mask)
+DEFINE_FLOAT_TILE(f16, uint16_t, load16_f16, load16_f16_mask)
+DEFINE_FLOAT_TILE(bf16, uint16_t, load16_bf16, load16_bf16_mask)
