@@ -204,7 +204,8 @@ static int visit(qmatrix *w, void *arg) {
                    .type = qt->id,
                    .rows = w->rows,
                    .cols = w->cols,
-                   .row_bytes = qtype_row_bytes(qt->id, w->cols)};
+                   .row_bytes = qtype_row_bytes(qt->id, w->cols),
+                   .scale = w->scale}; /* NVFP4's per-tensor factor applies to the copy too */
     b->used += aligned(bytes);
     return 0;
 }
