@@ -24,7 +24,7 @@
 extern "C" {
 #endif
 
-#define SCARCE_API_VERSION 1
+#define SCARCE_API_VERSION 2 /* 2: scarce_kernels_run, scarce_stats' time and output figures */
 
 typedef enum {
     SCARCE_OK = 0,
@@ -87,6 +87,26 @@ const char *scarce_model_isa(const scarce_model *model);
  * written (NUL added) or a status: SCARCE_ERR_ARGUMENT for a vocab_only model or a cap too
  * small for the line. */
 int scarce_model_kernels(scarce_model *model, char *out, size_t cap);
+
+/* The kernel code the model really runs: for each weight format of its matrices (largest
+ * first, at most SCARCE_MAX_FORMATS), the ISA whose kernel it is (an avx512 set runs avx2
+ * code for formats without an AVX-512 kernel), and attention's. The strings are static. */
+#define SCARCE_MAX_FORMATS 8
+typedef struct {
+    size_t size;     /* the caller sets sizeof(scarce_kernels_run) (the layout's version) */
+    const char *set; /* the configured kernel set ("avx2") */
+    int n_formats;
+    struct {
+        const char *type, *isa; /* "q4_1", "avx2" */
+        uint64_t bytes;         /* weight bytes in this format */
+    } matmul[SCARCE_MAX_FORMATS];
+    const char *attention;
+    uint64_t output_bytes; /* the output matrix, read once per pass (tied: token_embd) */
+    int n_vocab;           /* its rows */
+} scarce_kernels_run;
+
+/* SCARCE_ERR_ARGUMENT for NULL, a vocab_only model or a size that is not this header's. */
+int scarce_model_kernels_run(scarce_model *model, scarce_kernels_run *out);
 
 /* ---- vocabulary ----------------------------------------------------------------------- */
 
@@ -333,6 +353,12 @@ typedef struct {
     uint64_t moe_active_bytes_per_token;
     /* speculative (0 for plain generation) */
     uint64_t spec_passes, spec_drafted, spec_accepted, spec_emitted;
+    /* where each phase's time went (API version 2): in the forward passes (the rest of the
+     * phase's wall time is sampling and output), of it in the matmuls and in attention */
+    double t_forward_prompt_s, t_matmul_prompt_s, t_attention_prompt_s;
+    double t_forward_decode_s, t_matmul_decode_s, t_attention_decode_s;
+    uint64_t model_bytes; /* all weight tensors (what fits_in_cache compares) */
+    uint64_t llc_bytes;   /* the last-level cache; 0 when unknown */
 } scarce_stats;
 
 int scarce_context_stats(const scarce_context *ctx, scarce_stats *out);

@@ -236,6 +236,15 @@ TEST(api_eval_sample_and_stats) {
     CHECK_NEAR(st.threads_decode, 1.0, 1e-9); /* opened with one thread */
     CHECK_EQ_INT(st.n_expert, 0);
     CHECK_EQ_INT(st.spec_passes, 0);
+    /* each phase's time splits into forward (matmul + attention + other) and the rest */
+    CHECK(st.t_forward_decode_s > 0 && st.t_forward_decode_s <= st.t_decode_s);
+    CHECK(st.t_forward_prompt_s > 0 && st.t_forward_prompt_s <= st.t_prompt_s + 1e-9);
+    CHECK(st.t_matmul_decode_s > 0 &&
+          st.t_matmul_decode_s + st.t_attention_decode_s <= st.t_forward_decode_s);
+    CHECK(st.t_matmul_prompt_s > 0 &&
+          st.t_matmul_prompt_s + st.t_attention_prompt_s <= st.t_forward_prompt_s);
+    CHECK_EQ_INT(st.model_bytes, scarce_model_weight_bytes(m));
+    CHECK_EQ_INT(st.fits_in_cache, st.llc_bytes && st.model_bytes < st.llc_bytes);
     scarce_context_free(ctx);
     scarce_model_close(m);
 }
@@ -246,6 +255,48 @@ static void check_status(int got, int want, const char *what, const char *msg) {
     CHECK_MSG(got == want, "%s: %s, expected %s (%s)", what, scarce_status_name(got),
               scarce_status_name(want), msg ? msg : "");
     CHECK_MSG(!msg || msg[0], "%s: no message", what);
+}
+
+TEST(api_kernels_run_names_each_format_and_checks_its_size) {
+    NEED_SHARED(STORIES);
+    scarce_model *m = open_model(shared_path(STORIES), 1);
+    REQUIRE(m);
+    scarce_kernels_run kr = {.size = sizeof kr};
+    CHECK_EQ_INT(scarce_model_kernels_run(m, &kr), SCARCE_OK);
+    CHECK(!strcmp(kr.set, scarce_model_isa(m)) && kr.attention && *kr.attention);
+    CHECK_EQ_INT(kr.n_vocab, scarce_model_n_vocab(m));
+    CHECK(kr.output_bytes > 0 && kr.output_bytes <= scarce_model_weight_bytes(m));
+    /* formats largest first, each once, their bytes at most the model's */
+    REQUIRE(kr.n_formats >= 1 && kr.n_formats <= SCARCE_MAX_FORMATS);
+    uint64_t sum = 0;
+    for (int i = 0; i < kr.n_formats; i++) {
+        CHECK(kr.matmul[i].bytes > 0 && kr.matmul[i].isa && *kr.matmul[i].isa);
+        if (i) CHECK(kr.matmul[i].bytes <= kr.matmul[i - 1].bytes);
+        for (int j = 0; j < i; j++) CHECK(strcmp(kr.matmul[i].type, kr.matmul[j].type));
+        sum += kr.matmul[i].bytes;
+    }
+    CHECK(sum <= scarce_model_weight_bytes(m));
+    /* a scalar model runs scalar code everywhere */
+    scarce_model_params mp = scarce_model_default_params();
+    mp.isa = "scalar";
+    scarce_model *s;
+    char err[256];
+    REQUIRE(scarce_model_open(shared_path(STORIES), &mp, &s, err, sizeof err) == SCARCE_OK);
+    scarce_kernels_run ks = {.size = sizeof ks};
+    CHECK_EQ_INT(scarce_model_kernels_run(s, &ks), SCARCE_OK);
+    CHECK(!strcmp(ks.set, "scalar") && !strcmp(ks.attention, "scalar"));
+    for (int i = 0; i < ks.n_formats; i++) CHECK(!strcmp(ks.matmul[i].isa, "scalar"));
+    scarce_model_close(s);
+    /* errors */
+    check_status(scarce_model_kernels_run(NULL, &kr), SCARCE_ERR_ARGUMENT, "kernels_run(NULL)",
+                 NULL);
+    check_status(scarce_model_kernels_run(m, NULL), SCARCE_ERR_ARGUMENT, "kernels_run out NULL",
+                 scarce_model_error(m));
+    scarce_kernels_run bad = {.size = sizeof bad - 8};
+    check_status(scarce_model_kernels_run(m, &bad), SCARCE_ERR_ARGUMENT, "kernels_run size",
+                 scarce_model_error(m));
+    CHECK(strstr(scarce_model_error(m), "size") != NULL);
+    scarce_model_close(m);
 }
 
 TEST(api_errors_are_statuses) {
@@ -413,6 +464,9 @@ TEST(api_vocab_only_tokenizes_and_has_no_contexts) {
                  scarce_model_error(v));
     CHECK(ctx == NULL);
     check_status(scarce_tokenize(v, "a", 8, ids, 16), SCARCE_ERR_ARGUMENT, "unknown flag",
+                 scarce_model_error(v));
+    scarce_kernels_run kr = {.size = sizeof kr};
+    check_status(scarce_model_kernels_run(v, &kr), SCARCE_ERR_ARGUMENT, "vocab_only kernels_run",
                  scarce_model_error(v));
     scarce_model_close(v);
 }
