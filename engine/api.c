@@ -303,6 +303,7 @@ int scarce_context_new(scarce_model *sm, const scarce_context_params *params,
 void scarce_context_free(scarce_context *ctx) {
     if (!ctx) return;
     sampler_free(&ctx->smp);
+    moe_stats_free(ctx->s.moe);
     session_free(&ctx->s);
     free(ctx);
 }
@@ -324,6 +325,7 @@ int scarce_context_reset(scarce_context *ctx) {
     kvcache_truncate(&ctx->s.cache, 0);
     memset(&ctx->s.stats, 0, sizeof ctx->s.stats);
     memset(&ctx->run, 0, sizeof ctx->run);
+    if (ctx->s.moe) moe_stats_reset(ctx->s.moe);
     return SCARCE_OK;
 }
 

@@ -363,6 +363,32 @@ typedef struct {
 
 int scarce_context_stats(const scarce_context *ctx, scarce_stats *out);
 
+/* ---- mixture of experts: what the router chose ------------------------------------------ */
+
+/* on = 1: the context counts, per layer, the experts its router chooses (from the next
+ * scarce_eval / generate on; scarce_context_reset and generate start the counts anew);
+ * on = 0: stops and forgets. SCARCE_ERR_ARGUMENT for a dense model. */
+int scarce_context_moe_track(scarce_context *ctx, int on);
+
+typedef struct {
+    size_t size;           /* the caller sets sizeof(scarce_moe_layer) (the layout's version) */
+    int n_expert, k;       /* experts of the layer, experts chosen per token */
+    uint64_t tokens;       /* tokens routed */
+    const uint64_t *counts; /* [n_expert]: times each expert was chosen */
+    double cv;             /* std / mean of counts (0 = perfectly even) */
+    double entropy;        /* of the choice frequencies, nats (at most log(n_expert)) */
+    double reuse;          /* fraction of a token's experts the previous token also chose */
+    /* The routing of the last token the model ran (k experts and gate weights; n_last 0
+     * before any): read it in a scarce_token_callback for a per-token trace. */
+    int n_last;
+    const int *last_experts;
+    const float *last_weights;
+} scarce_moe_layer;
+
+/* Layer (0 .. n_layer-1) of a tracking context; the pointers are valid until the next call
+ * on ctx. SCARCE_ERR_ARGUMENT when not tracking, a layer out of range or a wrong size. */
+int scarce_context_moe_layer(const scarce_context *ctx, int layer, scarce_moe_layer *out);
+
 #ifdef __cplusplus
 }
 #endif

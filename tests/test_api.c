@@ -499,3 +499,88 @@ TEST(api_isa_override) {
         CHECK_MSG(strstr(err, "avx512"), "%s", err);
     }
 }
+
+/* ---- mixture of experts ------------------------------------------------------------------ */
+
+typedef struct {
+    scarce_context *ctx;
+    int calls, bad; /* tokens seen, tokens whose layer-0 routing was not k experts in range */
+} moe_trace;
+
+static int trace_routing(void *user, int32_t token, const char *piece, size_t len) {
+    moe_trace *t = user;
+    scarce_moe_layer ml = {.size = sizeof ml};
+    t->calls++;
+    if (scarce_context_moe_layer(t->ctx, 0, &ml) != SCARCE_OK || ml.n_last != ml.k) t->bad++;
+    else
+        for (int i = 0; i < ml.n_last; i++)
+            if (ml.last_experts[i] < 0 || ml.last_experts[i] >= ml.n_expert) t->bad++;
+    return 0;
+}
+
+TEST(api_moe_router_counts_and_trace) {
+    NEED_SHARED(STORIES);
+    char path[512], cmd[1024], err[256];
+    snprintf(path, sizeof path, "%s/api-moe.gguf", test_tmpdir());
+    snprintf(cmd, sizeof cmd,
+             "%s mkmodel -o %s --vocab %s --n-embd 64 --n-layer 2 --n-head 8 --n-head-kv 4 "
+             "--n-ff 96 --n-expert 4 --n-expert-used 2 --seed 3 --type f16",
+             scarce_bin(), path, shared_path(STORIES));
+    REQUIRE(run_cmd(cmd, NULL, NULL) == 0);
+    scarce_model *m;
+    REQUIRE(scarce_model_open(path, NULL, &m, err, sizeof err) == SCARCE_OK);
+    scarce_context_params cp = scarce_context_default_params();
+    cp.temp = 0;
+    scarce_context *ctx;
+    REQUIRE(scarce_context_new(m, &cp, &ctx) == SCARCE_OK);
+    scarce_moe_layer ml = {.size = sizeof ml};
+    check_status(scarce_context_moe_layer(ctx, 0, &ml), SCARCE_ERR_ARGUMENT, "not tracking",
+                 scarce_context_error(ctx));
+    CHECK_EQ_INT(scarce_context_moe_track(ctx, 1), SCARCE_OK);
+    moe_trace tr = {.ctx = ctx};
+    int n_gen = 0;
+    CHECK_EQ_INT(scarce_generate(ctx, PROMPT, 12, trace_routing, &tr, &n_gen), SCARCE_OK);
+    CHECK(n_gen > 0 && tr.calls == n_gen && tr.bad == 0);
+    scarce_stats st;
+    CHECK_EQ_INT(scarce_context_stats(ctx, &st), SCARCE_OK);
+    for (int l = 0; l < 2; l++) {
+        CHECK_EQ_INT(scarce_context_moe_layer(ctx, l, &ml), SCARCE_OK);
+        CHECK_EQ_INT(ml.n_expert, 4);
+        CHECK_EQ_INT(ml.k, 2);
+        /* every token the model ran was routed once per layer, to k experts */
+        CHECK(ml.tokens >= st.prompt_tokens && ml.tokens <= st.prompt_tokens + st.decode_tokens);
+        uint64_t sum = 0;
+        for (int e = 0; e < ml.n_expert; e++) sum += ml.counts[e];
+        CHECK_EQ_INT(sum, ml.tokens * 2);
+        CHECK(ml.cv >= 0 && ml.entropy >= 0 && ml.entropy <= 1.3863 + 1e-6);
+        CHECK(ml.reuse >= 0 && ml.reuse <= 1);
+    }
+    /* a new generation counts anew */
+    CHECK_EQ_INT(scarce_generate(ctx, PROMPT, 1, NULL, NULL, NULL), SCARCE_OK);
+    CHECK_EQ_INT(scarce_context_moe_layer(ctx, 0, &ml), SCARCE_OK);
+    CHECK_EQ_INT(ml.tokens, st.prompt_tokens);
+    check_status(scarce_context_moe_layer(ctx, 2, &ml), SCARCE_ERR_ARGUMENT, "layer 2",
+                 scarce_context_error(ctx));
+    check_status(scarce_context_moe_layer(ctx, -1, &ml), SCARCE_ERR_ARGUMENT, "layer -1",
+                 scarce_context_error(ctx));
+    scarce_moe_layer bad = {.size = 1};
+    check_status(scarce_context_moe_layer(ctx, 0, &bad), SCARCE_ERR_ARGUMENT, "size",
+                 scarce_context_error(ctx));
+    check_status(scarce_context_moe_layer(ctx, 0, NULL), SCARCE_ERR_ARGUMENT, "NULL out",
+                 scarce_context_error(ctx));
+    check_status(scarce_context_moe_layer(NULL, 0, &ml), SCARCE_ERR_ARGUMENT, "NULL ctx", NULL);
+    CHECK_EQ_INT(scarce_context_moe_track(ctx, 0), SCARCE_OK);
+    check_status(scarce_context_moe_layer(ctx, 0, &ml), SCARCE_ERR_ARGUMENT, "stopped",
+                 scarce_context_error(ctx));
+    scarce_context_free(ctx);
+    scarce_model_close(m);
+    /* a dense model has no router */
+    scarce_model *d = open_model(shared_path(STORIES), 1);
+    REQUIRE(d);
+    REQUIRE(scarce_context_new(d, &cp, &ctx) == SCARCE_OK);
+    check_status(scarce_context_moe_track(ctx, 1), SCARCE_ERR_ARGUMENT, "dense model",
+                 scarce_context_error(ctx));
+    check_status(scarce_context_moe_track(NULL, 1), SCARCE_ERR_ARGUMENT, "track NULL", NULL);
+    scarce_context_free(ctx);
+    scarce_model_close(d);
+}
