@@ -192,6 +192,24 @@ typedef enum {
                                 calls, quantize a file and use SCARCE_DRAFT_MODEL) */
 } scarce_draft_source;
 
+/* What one target pass of scarce_generate_spec did (`scarce run --trace-spec`'s line). */
+#define SCARCE_MAX_DRAFT 32
+typedef struct {
+    int n_drafted, n_accepted;         /* the draft's tokens, of them the target kept */
+    int32_t drafted[SCARCE_MAX_DRAFT]; /* [n_drafted] */
+    float ratio[SCARCE_MAX_DRAFT];     /* p_target / p_draft of each (greedy: 1 kept, 0 not) */
+    int32_t next;           /* the target's own token: the correction, or the bonus when all
+                               were accepted */
+    int sampling;           /* 0 = greedy */
+    int n_asked;            /* the length the policy chose (the draft may be shorter) */
+    double expected_speedup; /* the cost policy's estimate for n_asked */
+    double running_speedup; /* plain-step time x tokens emitted / time spent, so far */
+} scarce_spec_pass;
+
+/* Return non-zero to stop the generation here: the pass's tokens are not given to the token
+ * callback. */
+typedef int (*scarce_spec_pass_callback)(void *user, const scarce_spec_pass *pass);
+
 /* Zero-initialised fields take their defaults. */
 typedef struct {
     scarce_draft_source source;
@@ -208,6 +226,9 @@ typedef struct {
     const int32_t *lookup_tokens; /* SCARCE_DRAFT_LOOKUP: more text to find n-grams in */
     int n_lookup_tokens;
     const char *draft_type; /* SCARCE_DRAFT_QUANT: "q4_0", "q2_k", "tq2_0" ... */
+    scarce_spec_pass_callback on_pass; /* after each target pass, before its tokens reach the
+                                          token callback (may be NULL; API version 2) */
+    void *pass_user;
 } scarce_spec_params;
 
 int scarce_generate_spec(scarce_context *ctx, const char *prompt, int n_predict,

@@ -584,3 +584,62 @@ TEST(api_moe_router_counts_and_trace) {
     scarce_context_free(ctx);
     scarce_model_close(d);
 }
+
+/* ---- speculative passes ------------------------------------------------------------------ */
+
+typedef struct {
+    int passes, drafted, accepted, emitted_tokens, bad, stop_at;
+} pass_log;
+
+static int log_pass(void *user, const scarce_spec_pass *p) {
+    pass_log *l = user;
+    l->passes++;
+    l->drafted += p->n_drafted, l->accepted += p->n_accepted;
+    if (p->n_accepted < 0 || p->n_accepted > p->n_drafted || p->n_drafted > SCARCE_MAX_DRAFT ||
+        p->next < 0 || p->sampling)
+        l->bad++;
+    /* greedy: the kept tokens have ratio 1, the first rejected 0 */
+    for (int i = 0; i < p->n_accepted; i++)
+        if (p->ratio[i] != 1) l->bad++;
+    if (p->n_accepted < p->n_drafted && p->ratio[p->n_accepted] != 0) l->bad++;
+    return l->stop_at && l->passes == l->stop_at;
+}
+
+static int count_tokens(void *user, int32_t token, const char *piece, size_t len) {
+    ((pass_log *)user)->emitted_tokens++;
+    return 0;
+}
+
+TEST(api_spec_pass_callback_sees_each_pass) {
+    NEED_SHARED(STORIES);
+    scarce_model *m = open_model(shared_path(STORIES), 1);
+    REQUIRE(m);
+    scarce_context_params cp = scarce_context_default_params();
+    cp.temp = 0;
+    scarce_context *ctx;
+    REQUIRE(scarce_context_new(m, &cp, &ctx) == SCARCE_OK);
+    pass_log log = {0};
+    scarce_spec_params sp = {.source = SCARCE_DRAFT_LAYERS, .draft_layers = 2, .n_draft = 3,
+                             .adapt = 1, .on_pass = log_pass, .pass_user = &log};
+    int n_gen = 0;
+    CHECK_MSG(scarce_generate_spec(ctx, PROMPT, 40, &sp, count_tokens, &log, &n_gen) == SCARCE_OK,
+              "%s", scarce_context_error(ctx));
+    scarce_stats st;
+    CHECK_EQ_INT(scarce_context_stats(ctx, &st), SCARCE_OK);
+    /* the callback's passes and counts are the run's */
+    CHECK(log.passes > 0 && log.bad == 0);
+    CHECK_EQ_INT(log.passes, st.spec_passes);
+    CHECK_EQ_INT(log.drafted, st.spec_drafted);
+    CHECK_EQ_INT(log.accepted, st.spec_accepted);
+    CHECK_EQ_INT(log.emitted_tokens, n_gen);
+    /* a non-zero return stops before that pass's tokens */
+    pass_log first = {.stop_at = 1};
+    sp.pass_user = &first;
+    CHECK_EQ_INT(scarce_generate_spec(ctx, PROMPT, 40, &sp, count_tokens, &first, &n_gen),
+                 SCARCE_OK);
+    CHECK_EQ_INT(first.passes, 1);
+    CHECK_EQ_INT(n_gen, 0);
+    CHECK_EQ_INT(first.emitted_tokens, 0);
+    scarce_context_free(ctx);
+    scarce_model_close(m);
+}
