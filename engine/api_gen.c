@@ -171,8 +171,11 @@ static int draft_model_of(scarce_context *ctx, const scarce_spec_params *in, mod
 
 /* Streams spec_step() rounds; returns tokens given to cb or a status. */
 static scarce_spec_pass pass_of(const spec_pass *ps) {
-    scarce_spec_pass o = {.n_drafted = ps->n_drafted, .n_accepted = ps->n_accepted,
-                          .next = ps->next, .sampling = ps->sampling, .n_asked = ps->choice.k,
+    scarce_spec_pass o = {.n_drafted = ps->n_drafted,
+                          .n_accepted = ps->n_accepted,
+                          .next = ps->next,
+                          .sampling = ps->sampling,
+                          .n_asked = ps->choice.k,
                           .expected_speedup = ps->choice.expected_speedup,
                           .running_speedup = ps->running_speedup};
     for (int i = 0; i < ps->n_drafted && i < SCARCE_MAX_DRAFT; i++)

@@ -61,7 +61,7 @@ int scarce_model_kernels_run(scarce_model *sm, scarce_kernels_run *out) {
     if (!sm) return SCARCE_ERR_ARGUMENT;
     if (!out || out->size != sizeof *out || !sm->m)
         return api_fail(sm->error, SCARCE_ERR_ARGUMENT, "scarce_model_kernels_run: %s",
-                        !out                      ? "out is NULL"
+                        !out                       ? "out is NULL"
                         : out->size != sizeof *out ? "out->size is not sizeof(scarce_kernels_run)"
                                                    : "the model was opened vocab_only");
     api_kernels_run(sm->m, out);

@@ -17,9 +17,9 @@ int scarce_context_moe_track(scarce_context *ctx, int on) {
                         "scarce_context_moe_track: the model has no experts");
     if (ctx->s.moe) return SCARCE_OK;
     ctx->s.moe = moe_stats_new(ctx->model->m);
-    return ctx->s.moe ? SCARCE_OK
-                      : api_fail(ctx->error, SCARCE_ERR_MEMORY,
-                                 "scarce_context_moe_track: out of memory");
+    return ctx->s.moe
+               ? SCARCE_OK
+               : api_fail(ctx->error, SCARCE_ERR_MEMORY, "scarce_context_moe_track: out of memory");
 }
 
 int scarce_context_moe_layer(const scarce_context *ctx, int layer, scarce_moe_layer *out) {
@@ -34,8 +34,7 @@ int scarce_context_moe_layer(const scarce_context *ctx, int layer, scarce_moe_la
                         "scarce_context_moe_layer: not tracking (scarce_context_moe_track)");
     if (layer < 0 || layer >= st->n_layer)
         return api_fail(err, SCARCE_ERR_ARGUMENT,
-                        "scarce_context_moe_layer: layer %d outside 0..%d", layer,
-                        st->n_layer - 1);
+                        "scarce_context_moe_layer: layer %d outside 0..%d", layer, st->n_layer - 1);
     const size_t size = out->size;
     memset(out, 0, sizeof *out);
     out->size = size;

@@ -198,12 +198,12 @@ typedef struct {
     int n_drafted, n_accepted;         /* the draft's tokens, of them the target kept */
     int32_t drafted[SCARCE_MAX_DRAFT]; /* [n_drafted] */
     float ratio[SCARCE_MAX_DRAFT];     /* p_target / p_draft of each (greedy: 1 kept, 0 not) */
-    int32_t next;           /* the target's own token: the correction, or the bonus when all
-                               were accepted */
-    int sampling;           /* 0 = greedy */
-    int n_asked;            /* the length the policy chose (the draft may be shorter) */
+    int32_t next;            /* the target's own token: the correction, or the bonus when all
+                                were accepted */
+    int sampling;            /* 0 = greedy */
+    int n_asked;             /* the length the policy chose (the draft may be shorter) */
     double expected_speedup; /* the cost policy's estimate for n_asked */
-    double running_speedup; /* plain-step time x tokens emitted / time spent, so far */
+    double running_speedup;  /* plain-step time x tokens emitted / time spent, so far */
 } scarce_spec_pass;
 
 /* Return non-zero to stop the generation here: the pass's tokens are not given to the token
@@ -225,7 +225,7 @@ typedef struct {
     int lookup_min; /* SCARCE_DRAFT_LOOKUP: the shortest n-gram matched (0 = 1) */
     const int32_t *lookup_tokens; /* SCARCE_DRAFT_LOOKUP: more text to find n-grams in */
     int n_lookup_tokens;
-    const char *draft_type; /* SCARCE_DRAFT_QUANT: "q4_0", "q2_k", "tq2_0" ... */
+    const char *draft_type;            /* SCARCE_DRAFT_QUANT: "q4_0", "q2_k", "tq2_0" ... */
     scarce_spec_pass_callback on_pass; /* after each target pass, before its tokens reach the
                                           token callback (may be NULL; API version 2) */
     void *pass_user;
@@ -392,13 +392,13 @@ int scarce_context_stats(const scarce_context *ctx, scarce_stats *out);
 int scarce_context_moe_track(scarce_context *ctx, int on);
 
 typedef struct {
-    size_t size;           /* the caller sets sizeof(scarce_moe_layer) (the layout's version) */
-    int n_expert, k;       /* experts of the layer, experts chosen per token */
-    uint64_t tokens;       /* tokens routed */
+    size_t size;            /* the caller sets sizeof(scarce_moe_layer) (the layout's version) */
+    int n_expert, k;        /* experts of the layer, experts chosen per token */
+    uint64_t tokens;        /* tokens routed */
     const uint64_t *counts; /* [n_expert]: times each expert was chosen */
-    double cv;             /* std / mean of counts (0 = perfectly even) */
-    double entropy;        /* of the choice frequencies, nats (at most log(n_expert)) */
-    double reuse;          /* fraction of a token's experts the previous token also chose */
+    double cv;              /* std / mean of counts (0 = perfectly even) */
+    double entropy;         /* of the choice frequencies, nats (at most log(n_expert)) */
+    double reuse;           /* fraction of a token's experts the previous token also chose */
     /* The routing of the last token the model ran (k experts and gate weights; n_last 0
      * before any): read it in a scarce_token_callback for a per-token trace. */
     int n_last;

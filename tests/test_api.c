@@ -38,6 +38,16 @@ static scarce_model *open_model(const char *path, int n_threads) {
     return m;
 }
 
+/* A greedy context on m; NULL (the failure checked) when it cannot be made. */
+static scarce_context *greedy_context(scarce_model *m) {
+    scarce_context_params cp = scarce_context_default_params();
+    cp.temp = 0;
+    scarce_context *ctx = NULL;
+    const int rc = scarce_context_new(m, &cp, &ctx);
+    CHECK_MSG(rc == SCARCE_OK && ctx, "context: %s", scarce_model_error(m));
+    return ctx;
+}
+
 /* The prompt as `scarce run` echoes it (its tokens' pieces), then the generated text. */
 static int generate_text(scarce_model *m, const scarce_context_params *cp, const char *prompt,
                          int n, text_buf *out) {
@@ -511,7 +521,8 @@ static int trace_routing(void *user, int32_t token, const char *piece, size_t le
     moe_trace *t = user;
     scarce_moe_layer ml = {.size = sizeof ml};
     t->calls++;
-    if (scarce_context_moe_layer(t->ctx, 0, &ml) != SCARCE_OK || ml.n_last != ml.k) t->bad++;
+    if (scarce_context_moe_layer(t->ctx, 0, &ml) != SCARCE_OK || ml.n_last != ml.k)
+        t->bad++;
     else
         for (int i = 0; i < ml.n_last; i++)
             if (ml.last_experts[i] < 0 || ml.last_experts[i] >= ml.n_expert) t->bad++;
@@ -529,10 +540,8 @@ TEST(api_moe_router_counts_and_trace) {
     REQUIRE(run_cmd(cmd, NULL, NULL) == 0);
     scarce_model *m;
     REQUIRE(scarce_model_open(path, NULL, &m, err, sizeof err) == SCARCE_OK);
-    scarce_context_params cp = scarce_context_default_params();
-    cp.temp = 0;
-    scarce_context *ctx;
-    REQUIRE(scarce_context_new(m, &cp, &ctx) == SCARCE_OK);
+    scarce_context *ctx = greedy_context(m);
+    REQUIRE(ctx);
     scarce_moe_layer ml = {.size = sizeof ml};
     check_status(scarce_context_moe_layer(ctx, 0, &ml), SCARCE_ERR_ARGUMENT, "not tracking",
                  scarce_context_error(ctx));
@@ -577,7 +586,7 @@ TEST(api_moe_router_counts_and_trace) {
     /* a dense model has no router */
     scarce_model *d = open_model(shared_path(STORIES), 1);
     REQUIRE(d);
-    REQUIRE(scarce_context_new(d, &cp, &ctx) == SCARCE_OK);
+    REQUIRE((ctx = greedy_context(d)));
     check_status(scarce_context_moe_track(ctx, 1), SCARCE_ERR_ARGUMENT, "dense model",
                  scarce_context_error(ctx));
     check_status(scarce_context_moe_track(NULL, 1), SCARCE_ERR_ARGUMENT, "track NULL", NULL);
@@ -614,13 +623,15 @@ TEST(api_spec_pass_callback_sees_each_pass) {
     NEED_SHARED(STORIES);
     scarce_model *m = open_model(shared_path(STORIES), 1);
     REQUIRE(m);
-    scarce_context_params cp = scarce_context_default_params();
-    cp.temp = 0;
-    scarce_context *ctx;
-    REQUIRE(scarce_context_new(m, &cp, &ctx) == SCARCE_OK);
+    scarce_context *ctx = greedy_context(m);
+    REQUIRE(ctx);
     pass_log log = {0};
-    scarce_spec_params sp = {.source = SCARCE_DRAFT_LAYERS, .draft_layers = 2, .n_draft = 3,
-                             .adapt = 1, .on_pass = log_pass, .pass_user = &log};
+    scarce_spec_params sp = {.source = SCARCE_DRAFT_LAYERS,
+                             .draft_layers = 2,
+                             .n_draft = 3,
+                             .adapt = 1,
+                             .on_pass = log_pass,
+                             .pass_user = &log};
     int n_gen = 0;
     CHECK_MSG(scarce_generate_spec(ctx, PROMPT, 40, &sp, count_tokens, &log, &n_gen) == SCARCE_OK,
               "%s", scarce_context_error(ctx));
