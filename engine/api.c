@@ -303,6 +303,7 @@ int scarce_context_new(scarce_model *sm, const scarce_context_params *params,
 void scarce_context_free(scarce_context *ctx) {
     if (!ctx) return;
     sampler_free(&ctx->smp);
+    moe_stats_free(ctx->s.moe);
     session_free(&ctx->s);
     free(ctx);
 }
@@ -324,6 +325,7 @@ int scarce_context_reset(scarce_context *ctx) {
     kvcache_truncate(&ctx->s.cache, 0);
     memset(&ctx->s.stats, 0, sizeof ctx->s.stats);
     memset(&ctx->run, 0, sizeof ctx->run);
+    if (ctx->s.moe) moe_stats_reset(ctx->s.moe);
     return SCARCE_OK;
 }
 
@@ -387,6 +389,11 @@ static void fill_phase_figures(scarce_stats *o, const api_run *r, const model *m
      * cache, so a % of DRAM peak would mean nothing */
     const size_t llc = llc_bytes();
     o->fits_in_cache = llc && model_weight_bytes(m) < llc;
+    o->model_bytes = model_weight_bytes(m), o->llc_bytes = llc;
+    o->t_forward_prompt_s = r->prompt.t_forward, o->t_forward_decode_s = r->decode.t_forward;
+    o->t_matmul_prompt_s = r->prompt.t_matmul, o->t_matmul_decode_s = r->decode.t_matmul;
+    o->t_attention_prompt_s = r->prompt.t_attention;
+    o->t_attention_decode_s = r->decode.t_attention;
     o->pct_of_peak = -1;
     if (membw_peak(&o->peak_gb_s, 0)) o->peak_gb_s = 0;
     if (o->peak_gb_s > 0 && !o->fits_in_cache)

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "api_impl.h"
+
+_Static_assert(SCARCE_MAX_DRAFT == SPEC_MAX_DRAFT, "scarce.h's draft bound is the engine's");
 #include "draft_quant.h"
 #include "machine.h"
 
@@ -168,14 +170,32 @@ static int draft_model_of(scarce_context *ctx, const scarce_spec_params *in, mod
 }
 
 /* Streams spec_step() rounds; returns tokens given to cb or a status. */
+static scarce_spec_pass pass_of(const spec_pass *ps) {
+    scarce_spec_pass o = {.n_drafted = ps->n_drafted,
+                          .n_accepted = ps->n_accepted,
+                          .next = ps->next,
+                          .sampling = ps->sampling,
+                          .n_asked = ps->choice.k,
+                          .expected_speedup = ps->choice.expected_speedup,
+                          .running_speedup = ps->running_speedup};
+    for (int i = 0; i < ps->n_drafted && i < SCARCE_MAX_DRAFT; i++)
+        o.drafted[i] = ps->drafted[i], o.ratio[i] = ps->ratio[i];
+    return o;
+}
+
 static int spec_decode(scarce_context *ctx, spec_decoder *sd, int n_predict,
-                       scarce_token_callback cb, void *user) {
+                       const scarce_spec_params *spec, scarce_token_callback cb, void *user) {
     int n_gen = 0, out[SPEC_MAX_DRAFT + 1], prev = sd->tokens[sd->n_tokens - 1];
     scarce_error err = {0};
     while (n_gen < n_predict) {
-        int got = spec_step(sd, n_predict - n_gen, out, NULL, &err);
+        spec_pass ps = {0};
+        int got = spec_step(sd, n_predict - n_gen, out, spec->on_pass ? &ps : NULL, &err);
         if (got < 0) return api_fail_err(ctx->error, SCARCE_ERR_RUNTIME, &err);
         if (got == 0) break; /* context full */
+        if (spec->on_pass) {
+            const scarce_spec_pass sp = pass_of(&ps);
+            if (spec->on_pass(spec->pass_user, &sp)) return n_gen;
+        }
         for (int i = 0; i < got; i++) {
             if (ends(ctx, out[i])) return n_gen;
             n_gen++;
@@ -216,7 +236,7 @@ int scarce_generate_spec(scarce_context *ctx, const char *prompt, int n_predict,
     rc = spec_prefill(&sd, ids, n, &err) ? api_fail_err(ctx->error, SCARCE_ERR_RUNTIME, &err) : 0;
     const run_stats prefilled = both_stats(&sd);
     const double t1 = now_seconds();
-    if (!rc) rc = spec_decode(ctx, &sd, n_predict, cb, user);
+    if (!rc) rc = spec_decode(ctx, &sd, n_predict, spec, cb, user);
     const run_stats end = both_stats(&sd);
     const double t2 = now_seconds();
     if (rc >= 0) {

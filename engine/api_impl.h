@@ -36,6 +36,10 @@ struct scarce_context {
     char error[API_ERROR_CAP];
 };
 
+/* The kernel code model m runs (scarce_model_kernels_run without the checks); tools/report.c
+ * prints it for run and bench until they open models through the header. */
+void api_kernels_run(const model *m, scarce_kernels_run *out);
+
 /* Formats the message into buf (API_ERROR_CAP) and returns status. */
 int api_fail(char *buf, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* An engine error's message with status. */

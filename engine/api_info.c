@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../kernels/cpu.h"
 #include "../quant/types.h"
 #include "api_impl.h"
 #include "chat_template.h"
@@ -17,6 +18,54 @@
 static int fail_into(char *errbuf, size_t errcap, int status, const char *msg) {
     if (errbuf && errcap) snprintf(errbuf, errcap, "%s", msg);
     return status;
+}
+
+static const char *type_name(uint32_t type) {
+    const quant_type *qt = qtype(type);
+    return qt ? qt->name : "?";
+}
+
+void api_kernels_run(const model *m, scarce_kernels_run *out) {
+    const kernel_config *cfg = model_kernel_config(m);
+    memset(out, 0, sizeof *out);
+    out->size = sizeof *out;
+    out->set = kernels_isa_name(cfg->isa);
+    out->attention = kernels_isa_name(kernels_ops_origin(cfg->isa));
+    out->output_bytes = (uint64_t)m->output.rows * m->output.row_bytes;
+    out->n_vocab = m->cfg.n_vocab;
+    const gguf_file *f = m->file;
+    for (uint64_t i = 0; i < f->n_tensors; i++) {
+        const gguf_tensor *t = &f->tensors[i];
+        if (t->n_dims < 2) continue;
+        int k = 0;
+        while (k < out->n_formats && strcmp(out->matmul[k].type, type_name(t->type))) k++;
+        if (k == out->n_formats) {
+            if (out->n_formats == SCARCE_MAX_FORMATS) continue;
+            const type_kernels *tk = kernels_for(cfg->isa, t->type);
+            const int packed = cfg->repack && tk && tk->packed_tile;
+            out->matmul[k].type = type_name(t->type);
+            out->matmul[k].isa = kernels_isa_name(kernels_origin(cfg->isa, t->type, packed));
+            out->n_formats++;
+        }
+        out->matmul[k].bytes += t->bytes;
+    }
+    /* largest first (insertion sort: at most SCARCE_MAX_FORMATS) */
+    for (int i = 1; i < out->n_formats; i++)
+        for (int j = i; j > 0 && out->matmul[j].bytes > out->matmul[j - 1].bytes; j--) {
+            __typeof__(out->matmul[0]) tmp = out->matmul[j];
+            out->matmul[j] = out->matmul[j - 1], out->matmul[j - 1] = tmp;
+        }
+}
+
+int scarce_model_kernels_run(scarce_model *sm, scarce_kernels_run *out) {
+    if (!sm) return SCARCE_ERR_ARGUMENT;
+    if (!out || out->size != sizeof *out || !sm->m)
+        return api_fail(sm->error, SCARCE_ERR_ARGUMENT, "scarce_model_kernels_run: %s",
+                        !out                       ? "out is NULL"
+                        : out->size != sizeof *out ? "out->size is not sizeof(scarce_kernels_run)"
+                                                   : "the model was opened vocab_only");
+    api_kernels_run(sm->m, out);
+    return SCARCE_OK;
 }
 
 int scarce_model_kernels(scarce_model *sm, char *out, size_t cap) {

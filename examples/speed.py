@@ -22,7 +22,11 @@ class Stats(C.Structure):  # scarce_stats in include/scarce.h, field for field
                 ("threads_decode", C.c_double), ("n_expert", C.c_int),
                 ("n_expert_used", C.c_int), ("moe_active_bytes_per_token", C.c_uint64),
                 ("spec_passes", C.c_uint64), ("spec_drafted", C.c_uint64),
-                ("spec_accepted", C.c_uint64), ("spec_emitted", C.c_uint64)]
+                ("spec_accepted", C.c_uint64), ("spec_emitted", C.c_uint64),
+                ("t_forward_prompt_s", C.c_double), ("t_matmul_prompt_s", C.c_double),
+                ("t_attention_prompt_s", C.c_double), ("t_forward_decode_s", C.c_double),
+                ("t_matmul_decode_s", C.c_double), ("t_attention_decode_s", C.c_double),
+                ("model_bytes", C.c_uint64), ("llc_bytes", C.c_uint64)]
 
 
 class ModelParams(C.Structure):  # scarce_model_params, field for field

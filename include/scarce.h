@@ -24,7 +24,7 @@
 extern "C" {
 #endif
 
-#define SCARCE_API_VERSION 1
+#define SCARCE_API_VERSION 2 /* 2: scarce_kernels_run, scarce_stats' time and output figures */
 
 typedef enum {
     SCARCE_OK = 0,
@@ -87,6 +87,26 @@ const char *scarce_model_isa(const scarce_model *model);
  * written (NUL added) or a status: SCARCE_ERR_ARGUMENT for a vocab_only model or a cap too
  * small for the line. */
 int scarce_model_kernels(scarce_model *model, char *out, size_t cap);
+
+/* The kernel code the model really runs: for each weight format of its matrices (largest
+ * first, at most SCARCE_MAX_FORMATS), the ISA whose kernel it is (an avx512 set runs avx2
+ * code for formats without an AVX-512 kernel), and attention's. The strings are static. */
+#define SCARCE_MAX_FORMATS 8
+typedef struct {
+    size_t size;     /* the caller sets sizeof(scarce_kernels_run) (the layout's version) */
+    const char *set; /* the configured kernel set ("avx2") */
+    int n_formats;
+    struct {
+        const char *type, *isa; /* "q4_1", "avx2" */
+        uint64_t bytes;         /* weight bytes in this format */
+    } matmul[SCARCE_MAX_FORMATS];
+    const char *attention;
+    uint64_t output_bytes; /* the output matrix, read once per pass (tied: token_embd) */
+    int n_vocab;           /* its rows */
+} scarce_kernels_run;
+
+/* SCARCE_ERR_ARGUMENT for NULL, a vocab_only model or a size that is not this header's. */
+int scarce_model_kernels_run(scarce_model *model, scarce_kernels_run *out);
 
 /* ---- vocabulary ----------------------------------------------------------------------- */
 
@@ -172,6 +192,24 @@ typedef enum {
                                 calls, quantize a file and use SCARCE_DRAFT_MODEL) */
 } scarce_draft_source;
 
+/* What one target pass of scarce_generate_spec did (`scarce run --trace-spec`'s line). */
+#define SCARCE_MAX_DRAFT 32
+typedef struct {
+    int n_drafted, n_accepted;         /* the draft's tokens, of them the target kept */
+    int32_t drafted[SCARCE_MAX_DRAFT]; /* [n_drafted] */
+    float ratio[SCARCE_MAX_DRAFT];     /* p_target / p_draft of each (greedy: 1 kept, 0 not) */
+    int32_t next;            /* the target's own token: the correction, or the bonus when all
+                                were accepted */
+    int sampling;            /* 0 = greedy */
+    int n_asked;             /* the length the policy chose (the draft may be shorter) */
+    double expected_speedup; /* the cost policy's estimate for n_asked */
+    double running_speedup;  /* plain-step time x tokens emitted / time spent, so far */
+} scarce_spec_pass;
+
+/* Return non-zero to stop the generation here: the pass's tokens are not given to the token
+ * callback. */
+typedef int (*scarce_spec_pass_callback)(void *user, const scarce_spec_pass *pass);
+
 /* Zero-initialised fields take their defaults. */
 typedef struct {
     scarce_draft_source source;
@@ -187,7 +225,10 @@ typedef struct {
     int lookup_min; /* SCARCE_DRAFT_LOOKUP: the shortest n-gram matched (0 = 1) */
     const int32_t *lookup_tokens; /* SCARCE_DRAFT_LOOKUP: more text to find n-grams in */
     int n_lookup_tokens;
-    const char *draft_type; /* SCARCE_DRAFT_QUANT: "q4_0", "q2_k", "tq2_0" ... */
+    const char *draft_type;            /* SCARCE_DRAFT_QUANT: "q4_0", "q2_k", "tq2_0" ... */
+    scarce_spec_pass_callback on_pass; /* after each target pass, before its tokens reach the
+                                          token callback (may be NULL; API version 2) */
+    void *pass_user;
 } scarce_spec_params;
 
 int scarce_generate_spec(scarce_context *ctx, const char *prompt, int n_predict,
@@ -333,9 +374,41 @@ typedef struct {
     uint64_t moe_active_bytes_per_token;
     /* speculative (0 for plain generation) */
     uint64_t spec_passes, spec_drafted, spec_accepted, spec_emitted;
+    /* where each phase's time went (API version 2): in the forward passes (the rest of the
+     * phase's wall time is sampling and output), of it in the matmuls and in attention */
+    double t_forward_prompt_s, t_matmul_prompt_s, t_attention_prompt_s;
+    double t_forward_decode_s, t_matmul_decode_s, t_attention_decode_s;
+    uint64_t model_bytes; /* all weight tensors (what fits_in_cache compares) */
+    uint64_t llc_bytes;   /* the last-level cache; 0 when unknown */
 } scarce_stats;
 
 int scarce_context_stats(const scarce_context *ctx, scarce_stats *out);
+
+/* ---- mixture of experts: what the router chose ------------------------------------------ */
+
+/* on = 1: the context counts, per layer, the experts its router chooses (from the next
+ * scarce_eval / generate on; scarce_context_reset and generate start the counts anew);
+ * on = 0: stops and forgets. SCARCE_ERR_ARGUMENT for a dense model. */
+int scarce_context_moe_track(scarce_context *ctx, int on);
+
+typedef struct {
+    size_t size;            /* the caller sets sizeof(scarce_moe_layer) (the layout's version) */
+    int n_expert, k;        /* experts of the layer, experts chosen per token */
+    uint64_t tokens;        /* tokens routed */
+    const uint64_t *counts; /* [n_expert]: times each expert was chosen */
+    double cv;              /* std / mean of counts (0 = perfectly even) */
+    double entropy;         /* of the choice frequencies, nats (at most log(n_expert)) */
+    double reuse;           /* fraction of a token's experts the previous token also chose */
+    /* The routing of the last token the model ran (k experts and gate weights; n_last 0
+     * before any): read it in a scarce_token_callback for a per-token trace. */
+    int n_last;
+    const int *last_experts;
+    const float *last_weights;
+} scarce_moe_layer;
+
+/* Layer (0 .. n_layer-1) of a tracking context; the pointers are valid until the next call
+ * on ctx. SCARCE_ERR_ARGUMENT when not tracking, a layer out of range or a wrong size. */
+int scarce_context_moe_layer(const scarce_context *ctx, int layer, scarce_moe_layer *out);
 
 #ifdef __cplusplus
 }

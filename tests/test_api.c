@@ -38,6 +38,16 @@ static scarce_model *open_model(const char *path, int n_threads) {
     return m;
 }
 
+/* A greedy context on m; NULL (the failure checked) when it cannot be made. */
+static scarce_context *greedy_context(scarce_model *m) {
+    scarce_context_params cp = scarce_context_default_params();
+    cp.temp = 0;
+    scarce_context *ctx = NULL;
+    const int rc = scarce_context_new(m, &cp, &ctx);
+    CHECK_MSG(rc == SCARCE_OK && ctx, "context: %s", scarce_model_error(m));
+    return ctx;
+}
+
 /* The prompt as `scarce run` echoes it (its tokens' pieces), then the generated text. */
 static int generate_text(scarce_model *m, const scarce_context_params *cp, const char *prompt,
                          int n, text_buf *out) {
@@ -236,6 +246,15 @@ TEST(api_eval_sample_and_stats) {
     CHECK_NEAR(st.threads_decode, 1.0, 1e-9); /* opened with one thread */
     CHECK_EQ_INT(st.n_expert, 0);
     CHECK_EQ_INT(st.spec_passes, 0);
+    /* each phase's time splits into forward (matmul + attention + other) and the rest */
+    CHECK(st.t_forward_decode_s > 0 && st.t_forward_decode_s <= st.t_decode_s);
+    CHECK(st.t_forward_prompt_s > 0 && st.t_forward_prompt_s <= st.t_prompt_s + 1e-9);
+    CHECK(st.t_matmul_decode_s > 0 &&
+          st.t_matmul_decode_s + st.t_attention_decode_s <= st.t_forward_decode_s);
+    CHECK(st.t_matmul_prompt_s > 0 &&
+          st.t_matmul_prompt_s + st.t_attention_prompt_s <= st.t_forward_prompt_s);
+    CHECK_EQ_INT(st.model_bytes, scarce_model_weight_bytes(m));
+    CHECK_EQ_INT(st.fits_in_cache, st.llc_bytes && st.model_bytes < st.llc_bytes);
     scarce_context_free(ctx);
     scarce_model_close(m);
 }
@@ -246,6 +265,48 @@ static void check_status(int got, int want, const char *what, const char *msg) {
     CHECK_MSG(got == want, "%s: %s, expected %s (%s)", what, scarce_status_name(got),
               scarce_status_name(want), msg ? msg : "");
     CHECK_MSG(!msg || msg[0], "%s: no message", what);
+}
+
+TEST(api_kernels_run_names_each_format_and_checks_its_size) {
+    NEED_SHARED(STORIES);
+    scarce_model *m = open_model(shared_path(STORIES), 1);
+    REQUIRE(m);
+    scarce_kernels_run kr = {.size = sizeof kr};
+    CHECK_EQ_INT(scarce_model_kernels_run(m, &kr), SCARCE_OK);
+    CHECK(!strcmp(kr.set, scarce_model_isa(m)) && kr.attention && *kr.attention);
+    CHECK_EQ_INT(kr.n_vocab, scarce_model_n_vocab(m));
+    CHECK(kr.output_bytes > 0 && kr.output_bytes <= scarce_model_weight_bytes(m));
+    /* formats largest first, each once, their bytes at most the model's */
+    REQUIRE(kr.n_formats >= 1 && kr.n_formats <= SCARCE_MAX_FORMATS);
+    uint64_t sum = 0;
+    for (int i = 0; i < kr.n_formats; i++) {
+        CHECK(kr.matmul[i].bytes > 0 && kr.matmul[i].isa && *kr.matmul[i].isa);
+        if (i) CHECK(kr.matmul[i].bytes <= kr.matmul[i - 1].bytes);
+        for (int j = 0; j < i; j++) CHECK(strcmp(kr.matmul[i].type, kr.matmul[j].type));
+        sum += kr.matmul[i].bytes;
+    }
+    CHECK(sum <= scarce_model_weight_bytes(m));
+    /* a scalar model runs scalar code everywhere */
+    scarce_model_params mp = scarce_model_default_params();
+    mp.isa = "scalar";
+    scarce_model *s;
+    char err[256];
+    REQUIRE(scarce_model_open(shared_path(STORIES), &mp, &s, err, sizeof err) == SCARCE_OK);
+    scarce_kernels_run ks = {.size = sizeof ks};
+    CHECK_EQ_INT(scarce_model_kernels_run(s, &ks), SCARCE_OK);
+    CHECK(!strcmp(ks.set, "scalar") && !strcmp(ks.attention, "scalar"));
+    for (int i = 0; i < ks.n_formats; i++) CHECK(!strcmp(ks.matmul[i].isa, "scalar"));
+    scarce_model_close(s);
+    /* errors */
+    check_status(scarce_model_kernels_run(NULL, &kr), SCARCE_ERR_ARGUMENT, "kernels_run(NULL)",
+                 NULL);
+    check_status(scarce_model_kernels_run(m, NULL), SCARCE_ERR_ARGUMENT, "kernels_run out NULL",
+                 scarce_model_error(m));
+    scarce_kernels_run bad = {.size = sizeof bad - 8};
+    check_status(scarce_model_kernels_run(m, &bad), SCARCE_ERR_ARGUMENT, "kernels_run size",
+                 scarce_model_error(m));
+    CHECK(strstr(scarce_model_error(m), "size") != NULL);
+    scarce_model_close(m);
 }
 
 TEST(api_errors_are_statuses) {
@@ -414,6 +475,9 @@ TEST(api_vocab_only_tokenizes_and_has_no_contexts) {
     CHECK(ctx == NULL);
     check_status(scarce_tokenize(v, "a", 8, ids, 16), SCARCE_ERR_ARGUMENT, "unknown flag",
                  scarce_model_error(v));
+    scarce_kernels_run kr = {.size = sizeof kr};
+    check_status(scarce_model_kernels_run(v, &kr), SCARCE_ERR_ARGUMENT, "vocab_only kernels_run",
+                 scarce_model_error(v));
     scarce_model_close(v);
 }
 
@@ -444,4 +508,149 @@ TEST(api_isa_override) {
         check_status(rc, SCARCE_ERR_ISA, "avx512", err);
         CHECK_MSG(strstr(err, "avx512"), "%s", err);
     }
+}
+
+/* ---- mixture of experts ------------------------------------------------------------------ */
+
+typedef struct {
+    scarce_context *ctx;
+    int calls, bad; /* tokens seen, tokens whose layer-0 routing was not k experts in range */
+} moe_trace;
+
+static int trace_routing(void *user, int32_t token, const char *piece, size_t len) {
+    moe_trace *t = user;
+    scarce_moe_layer ml = {.size = sizeof ml};
+    t->calls++;
+    if (scarce_context_moe_layer(t->ctx, 0, &ml) != SCARCE_OK || ml.n_last != ml.k)
+        t->bad++;
+    else
+        for (int i = 0; i < ml.n_last; i++)
+            if (ml.last_experts[i] < 0 || ml.last_experts[i] >= ml.n_expert) t->bad++;
+    return 0;
+}
+
+TEST(api_moe_router_counts_and_trace) {
+    NEED_SHARED(STORIES);
+    char path[512], cmd[1024], err[256];
+    snprintf(path, sizeof path, "%s/api-moe.gguf", test_tmpdir());
+    snprintf(cmd, sizeof cmd,
+             "%s mkmodel -o %s --vocab %s --n-embd 64 --n-layer 2 --n-head 8 --n-head-kv 4 "
+             "--n-ff 96 --n-expert 4 --n-expert-used 2 --seed 3 --type f16",
+             scarce_bin(), path, shared_path(STORIES));
+    REQUIRE(run_cmd(cmd, NULL, NULL) == 0);
+    scarce_model *m;
+    REQUIRE(scarce_model_open(path, NULL, &m, err, sizeof err) == SCARCE_OK);
+    scarce_context *ctx = greedy_context(m);
+    REQUIRE(ctx);
+    scarce_moe_layer ml = {.size = sizeof ml};
+    check_status(scarce_context_moe_layer(ctx, 0, &ml), SCARCE_ERR_ARGUMENT, "not tracking",
+                 scarce_context_error(ctx));
+    CHECK_EQ_INT(scarce_context_moe_track(ctx, 1), SCARCE_OK);
+    moe_trace tr = {.ctx = ctx};
+    int n_gen = 0;
+    CHECK_EQ_INT(scarce_generate(ctx, PROMPT, 12, trace_routing, &tr, &n_gen), SCARCE_OK);
+    CHECK(n_gen > 0 && tr.calls == n_gen && tr.bad == 0);
+    scarce_stats st;
+    CHECK_EQ_INT(scarce_context_stats(ctx, &st), SCARCE_OK);
+    for (int l = 0; l < 2; l++) {
+        CHECK_EQ_INT(scarce_context_moe_layer(ctx, l, &ml), SCARCE_OK);
+        CHECK_EQ_INT(ml.n_expert, 4);
+        CHECK_EQ_INT(ml.k, 2);
+        /* every token the model ran was routed once per layer, to k experts */
+        CHECK(ml.tokens >= st.prompt_tokens && ml.tokens <= st.prompt_tokens + st.decode_tokens);
+        uint64_t sum = 0;
+        for (int e = 0; e < ml.n_expert; e++) sum += ml.counts[e];
+        CHECK_EQ_INT(sum, ml.tokens * 2);
+        CHECK(ml.cv >= 0 && ml.entropy >= 0 && ml.entropy <= 1.3863 + 1e-6);
+        CHECK(ml.reuse >= 0 && ml.reuse <= 1);
+    }
+    /* a new generation counts anew */
+    CHECK_EQ_INT(scarce_generate(ctx, PROMPT, 1, NULL, NULL, NULL), SCARCE_OK);
+    CHECK_EQ_INT(scarce_context_moe_layer(ctx, 0, &ml), SCARCE_OK);
+    CHECK_EQ_INT(ml.tokens, st.prompt_tokens);
+    check_status(scarce_context_moe_layer(ctx, 2, &ml), SCARCE_ERR_ARGUMENT, "layer 2",
+                 scarce_context_error(ctx));
+    check_status(scarce_context_moe_layer(ctx, -1, &ml), SCARCE_ERR_ARGUMENT, "layer -1",
+                 scarce_context_error(ctx));
+    scarce_moe_layer bad = {.size = 1};
+    check_status(scarce_context_moe_layer(ctx, 0, &bad), SCARCE_ERR_ARGUMENT, "size",
+                 scarce_context_error(ctx));
+    check_status(scarce_context_moe_layer(ctx, 0, NULL), SCARCE_ERR_ARGUMENT, "NULL out",
+                 scarce_context_error(ctx));
+    check_status(scarce_context_moe_layer(NULL, 0, &ml), SCARCE_ERR_ARGUMENT, "NULL ctx", NULL);
+    CHECK_EQ_INT(scarce_context_moe_track(ctx, 0), SCARCE_OK);
+    check_status(scarce_context_moe_layer(ctx, 0, &ml), SCARCE_ERR_ARGUMENT, "stopped",
+                 scarce_context_error(ctx));
+    scarce_context_free(ctx);
+    scarce_model_close(m);
+    /* a dense model has no router */
+    scarce_model *d = open_model(shared_path(STORIES), 1);
+    REQUIRE(d);
+    REQUIRE((ctx = greedy_context(d)));
+    check_status(scarce_context_moe_track(ctx, 1), SCARCE_ERR_ARGUMENT, "dense model",
+                 scarce_context_error(ctx));
+    check_status(scarce_context_moe_track(NULL, 1), SCARCE_ERR_ARGUMENT, "track NULL", NULL);
+    scarce_context_free(ctx);
+    scarce_model_close(d);
+}
+
+/* ---- speculative passes ------------------------------------------------------------------ */
+
+typedef struct {
+    int passes, drafted, accepted, emitted_tokens, bad, stop_at;
+} pass_log;
+
+static int log_pass(void *user, const scarce_spec_pass *p) {
+    pass_log *l = user;
+    l->passes++;
+    l->drafted += p->n_drafted, l->accepted += p->n_accepted;
+    if (p->n_accepted < 0 || p->n_accepted > p->n_drafted || p->n_drafted > SCARCE_MAX_DRAFT ||
+        p->next < 0 || p->sampling)
+        l->bad++;
+    /* greedy: the kept tokens have ratio 1, the first rejected 0 */
+    for (int i = 0; i < p->n_accepted; i++)
+        if (p->ratio[i] != 1) l->bad++;
+    if (p->n_accepted < p->n_drafted && p->ratio[p->n_accepted] != 0) l->bad++;
+    return l->stop_at && l->passes == l->stop_at;
+}
+
+static int count_tokens(void *user, int32_t token, const char *piece, size_t len) {
+    ((pass_log *)user)->emitted_tokens++;
+    return 0;
+}
+
+TEST(api_spec_pass_callback_sees_each_pass) {
+    NEED_SHARED(STORIES);
+    scarce_model *m = open_model(shared_path(STORIES), 1);
+    REQUIRE(m);
+    scarce_context *ctx = greedy_context(m);
+    REQUIRE(ctx);
+    pass_log log = {0};
+    scarce_spec_params sp = {.source = SCARCE_DRAFT_LAYERS,
+                             .draft_layers = 2,
+                             .n_draft = 3,
+                             .adapt = 1,
+                             .on_pass = log_pass,
+                             .pass_user = &log};
+    int n_gen = 0;
+    CHECK_MSG(scarce_generate_spec(ctx, PROMPT, 40, &sp, count_tokens, &log, &n_gen) == SCARCE_OK,
+              "%s", scarce_context_error(ctx));
+    scarce_stats st;
+    CHECK_EQ_INT(scarce_context_stats(ctx, &st), SCARCE_OK);
+    /* the callback's passes and counts are the run's */
+    CHECK(log.passes > 0 && log.bad == 0);
+    CHECK_EQ_INT(log.passes, st.spec_passes);
+    CHECK_EQ_INT(log.drafted, st.spec_drafted);
+    CHECK_EQ_INT(log.accepted, st.spec_accepted);
+    CHECK_EQ_INT(log.emitted_tokens, n_gen);
+    /* a non-zero return stops before that pass's tokens */
+    pass_log first = {.stop_at = 1};
+    sp.pass_user = &first;
+    CHECK_EQ_INT(scarce_generate_spec(ctx, PROMPT, 40, &sp, count_tokens, &first, &n_gen),
+                 SCARCE_OK);
+    CHECK_EQ_INT(first.passes, 1);
+    CHECK_EQ_INT(n_gen, 0);
+    CHECK_EQ_INT(first.emitted_tokens, 0);
+    scarce_context_free(ctx);
+    scarce_model_close(m);
 }

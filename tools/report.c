@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../engine/api_impl.h"
 #include "../engine/machine.h"
 #include "../engine/membw.h"
 #include "../kernels/cpu.h"
@@ -31,42 +32,11 @@ const char *model_type_name(const gguf_file *f) {
     return qt ? qt->name : "?";
 }
 
-static const char *type_name(uint32_t type) {
-    const quant_type *qt = qtype(type);
-    return qt ? qt->name : "?";
-}
-
-void report_kernels_run(const model *m, kernels_run *out) {
-    const kernel_config *cfg = model_kernel_config(m);
-    memset(out, 0, sizeof *out);
-    out->set = kernels_isa_name(cfg->isa);
-    out->attention = kernels_isa_name(kernels_ops_origin(cfg->isa));
-    const gguf_file *f = m->file;
-    for (uint64_t i = 0; i < f->n_tensors; i++) {
-        const gguf_tensor *t = &f->tensors[i];
-        if (t->n_dims < 2) continue;
-        int k = 0;
-        while (k < out->n && strcmp(out->matmul[k].type, type_name(t->type))) k++;
-        if (k == out->n) {
-            if (out->n == REPORT_MAX_FORMATS) continue;
-            const type_kernels *tk = kernels_for(cfg->isa, t->type);
-            const int packed = cfg->repack && tk && tk->packed_tile;
-            out->matmul[out->n].type = type_name(t->type);
-            out->matmul[out->n++].isa = kernels_isa_name(kernels_origin(cfg->isa, t->type, packed));
-        }
-        out->matmul[k].bytes += t->bytes;
-    }
-    /* largest first */
-    for (int i = 1; i < out->n; i++)
-        for (int j = i; j > 0 && out->matmul[j].bytes > out->matmul[j - 1].bytes; j--) {
-            __typeof__(out->matmul[0]) tmp = out->matmul[j];
-            out->matmul[j] = out->matmul[j - 1], out->matmul[j - 1] = tmp;
-        }
-}
+void report_kernels_run(const model *m, kernels_run *out) { api_kernels_run(m, out); }
 
 void report_kernels_run_text(const kernels_run *kr, char *buf, size_t cap) {
     size_t len = (size_t)snprintf(buf, cap, "%s set; matmul", kr->set);
-    for (int i = 0; i < kr->n && len < cap; i++)
+    for (int i = 0; i < kr->n_formats && len < cap; i++)
         len += (size_t)snprintf(buf + len, cap - len, "%s %s %s", i ? "," : "",
                                 kr->matmul[i].type, kr->matmul[i].isa);
     if (len < cap) snprintf(buf + len, cap - len, "; attention %s", kr->attention);
@@ -147,7 +117,7 @@ void json_num(FILE *out, double v) {
 static void kernels_run_json(FILE *out, const kernels_run *kr) {
     fputs("{\"set\": ", out), json_str(out, kr->set);
     fputs(", \"matmul\": [", out);
-    for (int i = 0; i < kr->n; i++) {
+    for (int i = 0; i < kr->n_formats; i++) {
         fputs(i ? ", {\"type\": " : "{\"type\": ", out), json_str(out, kr->matmul[i].type);
         fputs(", \"isa\": ", out), json_str(out, kr->matmul[i].isa);
         fprintf(out, ", \"bytes\": %llu}", (unsigned long long)kr->matmul[i].bytes);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "../engine/gguf.h"
+#include "../include/scarce.h"
 #include "../engine/moe.h"
 #include "../engine/draft_quant.h"
 #include "../engine/speculative.h"
@@ -38,17 +39,7 @@ moe_summary report_moe_summary(const model *m, const moe_stats *st);
 /* The kernel code a model really runs: for each weight format of its matrices (largest
  * first), the ISA whose kernel it is (kernels_origin: an avx512 set runs avx2 code for
  * formats without an AVX-512 kernel), and attention's. */
-#define REPORT_MAX_FORMATS 8
-typedef struct {
-    const char *set; /* the configured kernel set (SCARCE_ISA / the best of this CPU) */
-    int n;
-    struct {
-        const char *type, *isa;
-        uint64_t bytes; /* weight bytes of this format */
-    } matmul[REPORT_MAX_FORMATS];
-    const char *attention;
-} kernels_run;
-
+typedef scarce_kernels_run kernels_run; /* include/scarce.h */
 void report_kernels_run(const model *m, kernels_run *out);
 /* "avx2 set; matmul f32 avx2, q6_k avx2; attention avx2" */
 void report_kernels_run_text(const kernels_run *kr, char *buf, size_t cap);
