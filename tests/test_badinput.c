@@ -266,25 +266,46 @@ TEST(badinput_matrix) {
            failed, skipped);
 }
 
-/* Metadata that lies (tests/hostile_meta.c): each file gives `run` exit 1 and one line
- * naming the key, the piece or the tensor that disagrees. The files are built from
- * stories260K, its MoE upcycle and a mkmodel gemma3 by our writer. */
+/* The command line that must refuse hostile file h (in dir T). */
+static void hostile_row(const hostile_file *h, const char *T, char *args, size_t size,
+                        char *out, size_t out_size) {
+    out[0] = 0;
+    if (h->cmd && !strcmp(h->cmd, "quantize")) {
+        snprintf(out, out_size, "%s/q-%s", T, h->file);
+        snprintf(args, size, "%s/%s %s q8_0", T, h->file, out);
+    } else if (h->cmd && !strcmp(h->cmd, "chat")) {
+        snprintf(args, size, "-n 4 -m %s/%s </dev/null", T, h->file);
+    } else {
+        snprintf(args, size, "-n 4 -p 'Once upon' -m %s/%s", T, h->file);
+    }
+}
+
+/* Metadata that lies (tests/hostile_meta.c): each file gives its command (run unless the
+ * row says) exit 1 and one line naming the key, the piece or the tensor that disagrees.
+ * The files are built by our writer from stories260K, its MoE upcycle and mkmodel files of
+ * the architectures with their own keys (gemma3, deepseek2, gpt-oss). */
 TEST(badinput_hostile_metadata) {
     const char *stories = shared_path("models/stories260K.gguf");
     NEED_FILE(stories);
     if (!command_exists("mkmodel")) SKIP("scarce mkmodel not built");
     const char *T = test_tmpdir();
-    char cmd[2048], gemma3[600];
-    snprintf(gemma3, sizeof gemma3, "%s/gemma3.gguf", T);
-    snprintf(cmd, sizeof cmd, "%s mkmodel -o %s --vocab %s --arch gemma3 --n-embd 64 "
-             "--n-layer 2 --n-head 2 --n-head-kv 1 --n-ff 128 --swa 8 --head-dim 32",
-             scarce_bin(), gemma3, stories);
-    REQUIRE(run_cmd(cmd, NULL, NULL) == 0);
-    const char *moe = shared_moe_model();
-    if (!moe) return;
-    REQUIRE(hostile_write_all(T, stories, moe, gemma3) == 0);
+    char cmd[4096], base[N_BASES][600];
+    const char *paths[N_BASES] = {stories, shared_moe_model()};
+    if (!paths[BASE_MOE]) return;
+    for (int b = 0; b < N_BASES; b++) {
+        if (!hostile_base_args[b]) continue;
+        snprintf(base[b], sizeof base[b], "%s/base-%s.gguf", T, hostile_base_names[b]);
+        snprintf(cmd, sizeof cmd, "%s mkmodel -o %s --vocab %s %s", scarce_bin(), base[b],
+                 stories, hostile_base_args[b]);
+        REQUIRE(run_cmd(cmd, NULL, NULL) == 0);
+        /* the control: each base runs as it is */
+        snprintf(cmd, sizeof cmd, "%s run -n 4 -p 'Once upon' -m %s", scarce_bin(), base[b]);
+        CHECK_MSG(run_cmd(cmd, NULL, NULL) == 0, "%s: the unedited base does not run", base[b]);
+        paths[b] = base[b];
+    }
+    REQUIRE(hostile_write_all(T, paths) == 0);
     /* the control: the same copy with an edit that does not lie runs */
-    const hostile_file same = {"same.gguf", "stories", "llama.block_count", EDIT_U32, 0, 5};
+    const hostile_file same = {"same.gguf", BASE_STORIES, "llama.block_count", EDIT_U32, 0, 5};
     scarce_error err = {0};
     gguf_file *f = gguf_open(stories, &err);
     REQUIRE(f);
@@ -297,9 +318,10 @@ TEST(badinput_hostile_metadata) {
     CHECK_MSG(run_cmd(cmd, NULL, NULL) == 0, "%s: the unedited copy does not run", path);
     int passed = 0;
     for (int i = 0; i < n_hostile_files; i++) {
-        char args[700];
-        snprintf(args, sizeof args, "-n 4 -p 'Once upon' -m %s/%s", T, hostile_files[i].file);
-        const bad_row row = {"run", args, 1, hostile_files[i].names};
+        const hostile_file *h = &hostile_files[i];
+        char args[1400], out[700];
+        hostile_row(h, T, args, sizeof args, out, sizeof out);
+        const bad_row row = {h->cmd ? h->cmd : "run", args, 1, h->names, out[0] ? out : NULL};
         passed += check_row(&row) > 0;
     }
     printf("      hostile metadata files: %d of %d refused as expected\n", passed, n_hostile_files);
@@ -381,7 +403,7 @@ TEST(badinput_byte_piece_lower_case) {
     scarce_error err = {0};
     gguf_file *f = gguf_open(stories, &err);
     REQUIRE(f);
-    const hostile_file lower = {"lower.gguf", "stories", "tokenizer.ggml.tokens", EDIT_BYTE_PIECE,
+    const hostile_file lower = {"lower.gguf", BASE_STORIES, "tokenizer.ggml.tokens", EDIT_BYTE_PIECE,
                                 0, 3 + 0x0a, "<0x0a>"};
     char path[700];
     snprintf(path, sizeof path, "%s/lower.gguf", test_tmpdir());

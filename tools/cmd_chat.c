@@ -36,7 +36,10 @@ static int vocab_has(void *tok, const char *text) {
  * the file has none (the Gemma 3 270M GGUF), guessed from the family's turn tokens. */
 static const chat_template *detect_template(const gguf_file *f, const tokenizer *tok,
                                             scarce_error *err) {
-    const char *jinja = gguf_get_str(f, "tokenizer.chat_template");
+    const char *jinja = NULL; /* a string when present: a number or an array is a lie */
+    if (gguf_find(f, "tokenizer.chat_template") &&
+        gguf_get_string(f, "tokenizer.chat_template", &jinja, err))
+        return NULL;
     const chat_template *t =
         jinja ? chat_template_detect(jinja) : chat_template_from_vocab(vocab_has, (void *)tok);
     if (!t)
