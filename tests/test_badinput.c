@@ -91,6 +91,49 @@ static const bad_row rows[] = {
     {"upcycle", "{M} {T}/u.gguf --experts 4 --used 9", 2, "--used", "{T}/u.gguf"},
     {"upcycle", "{M} {T}/u.gguf --experts 4 --used 2", 1, "{T}/u.gguf", "{T}/u.gguf", "ulimit -f 16;"},
     {"chat", "-m {T}/novocab.gguf", 1, "tokenizer"},
+    /* issue 21 item 5: the newer subcommands and flags. Speculative decoding's inputs */
+#define RUNP "-n 4 -p 'Once upon' -m {M} "
+    {"run", RUNP "--lookup-file {T}/missing.txt", 1, "{T}/missing.txt"},
+    {"run", RUNP "--lookup-file {T}/empty.gguf", 1, "{T}/empty.gguf: --lookup-file has 0 tokens"},
+    {"run", RUNP "--lookup-file {T}/half.gguf", 1, "{T}/half.gguf: a NUL byte at offset"},
+    {"run", RUNP "--lookup-file {T}", 1, "{T}"},
+    {"run", RUNP "--lookup 0", 2, "--lookup"},
+    {"run", RUNP "--lookup 4 --lookup-min 5", 2, "--lookup-min"},
+    {"run", RUNP "--draft-quant nope", 0, "nope"},
+    {"run", RUNP "-md {T}/text.gguf", 1, "{T}/text.gguf"},
+    {"run", RUNP "-md {T}/half.gguf", 1, "{T}/half.gguf"},
+    {"run", RUNP "--draft-layers 9", 1, "--draft-layers 9"},
+    {"run", RUNP "--lookup 2 --draft-layers 1", 2, "exactly one of"},
+    {"bench", "-m {M} --draft 4 -md {T}/text.gguf", 1, "{T}/text.gguf"},
+    {"bench", "-m {M} --draft 4 --draft-quant nope", 1, "nope"},
+    {"bench", "-m {M} --draft 4", 2, "--draft"},
+    {"bench", "-m {M} --draft abc --lookup 2", 2, "--draft"},
+    {"bench", "-m {M} --draft 4 --lookup 99", 2, "--lookup"},
+    /* ppl's KL base: a file that is not one, and no partial --kl-base-out */
+    {"ppl", "-m {M} -f {T}/long.txt -c 16 --kl-base {T}/text.gguf", 1, "{T}/text.gguf"},
+    {"ppl", "-m {M} -f {T}/long.txt -c 16 --kl-base {T}/half.gguf", 1, "{T}/half.gguf"},
+    {"ppl", "-m {M} -f {T}/long.txt -c 16 --kl-base {T}/empty.gguf", 1, "{T}/empty.gguf"},
+    {"ppl", "-m {M} -f {T}/long.txt -c 16 --kl-base {T}/missing.kl", 1, "{T}/missing.kl"},
+    {"ppl", "-m {M} -f {T}/half.gguf -c 16", 1, "{T}/half.gguf: a NUL byte"},
+    {"ppl", "-m {M} -f {T}/long.txt -c 16 --kl-base-out /nonexistent-dir/b.kl", 1,
+     "/nonexistent-dir/b.kl"},
+    {"ppl", "-m {T}/half.gguf -f {T}/long.txt -c 16 --kl-base-out {T}/b.kl", 1, "{T}/half.gguf",
+     "{T}/b.kl"},
+    {"ppl", "-m {M} -f {T}/long.txt -c 16 --kl-base-out {T}/b.kl", 1, "{T}/b.kl", "{T}/b.kl",
+     "ulimit -f 1;"},
+    /* quantize --imatrix: not an imatrix, or one whose keys lie; never an output file */
+#define QI "quantize", "{M} {T}/q.gguf q4_0 --imatrix "
+    {QI "{T}/text.gguf", 1, "{T}/text.gguf", "{T}/q.gguf"},
+    {QI "{T}/half.gguf", 1, "{T}/half.gguf", "{T}/q.gguf"},
+    {QI "{T}/empty.gguf", 1, "{T}/empty.gguf", "{T}/q.gguf"},
+    {QI "{T}/missing.dat", 1, "{T}/missing.dat", "{T}/q.gguf"},
+    {QI "{T}", 1, "{T}", "{T}/q.gguf"},
+    {QI "{T}/im_chunks_str.gguf", 1, "imatrix.chunk_count: expected an integer, found string",
+     "{T}/q.gguf"},
+    {QI "{T}/im_chunks_neg.gguf", 1, "imatrix.chunk_count = -3 is out of range", "{T}/q.gguf"},
+    {"imatrix", "-m {M} -f {T}/half.gguf -o {T}/im2.gguf", 1, "{T}/half.gguf", "{T}/im2.gguf"},
+    {"imatrix", "-m {M} -f {T}/long.txt -c 16 -o /nonexistent-dir/im.gguf", 1,
+     "/nonexistent-dir/im.gguf"},
 };
 
 /* s with {T} {M} {V} replaced; static buffer per slot */
@@ -147,6 +190,44 @@ static int write_novocab(const char *from, const char *to) {
     return rc ? -1 : 0;
 }
 
+static int command_exists(const char *cmd);
+
+/* im.gguf (a good imatrix) with imatrix.chunk_count replaced: a string, or a negative int */
+static int write_lying_imatrix(const char *T) {
+    char from[700], to[700];
+    snprintf(from, sizeof from, "%s/im.gguf", T);
+    scarce_error err = {0};
+    gguf_file *f = gguf_open(from, &err);
+    if (!f) return -1;
+    int rc = 0;
+    for (int k = 0; k < 2; k++) {
+        gguf_writer *w = gguf_writer_new();
+        for (uint64_t i = 0; i < f->n_kv; i++) gguf_writer_copy_kv(w, &f->kv[i]);
+        if (k == 0) gguf_writer_set_str(w, "imatrix.chunk_count", "16");
+        else gguf_writer_set_i32(w, "imatrix.chunk_count", -3);
+        snprintf(to, sizeof to, "%s/%s", T, k == 0 ? "im_chunks_str.gguf" : "im_chunks_neg.gguf");
+        rc |= gguf_writer_write_tensors_of(w, f, to, &err);
+        gguf_writer_free(w);
+    }
+    gguf_close(f);
+    return rc ? -1 : 0;
+}
+
+/* long.txt: enough text for windows of 16 tokens; im.gguf: its imatrix */
+static int make_text_fixtures(const char *T) {
+    char path[700], cmd[4096];
+    snprintf(path, sizeof path, "%s/long.txt", T);
+    FILE *fp = fopen(path, "w");
+    if (!fp) return -1;
+    for (int i = 0; i < 40; i++) fputs("Once upon a time there was a little girl who liked cats. ", fp);
+    if (fclose(fp)) return -1;
+    snprintf(cmd, sizeof cmd, "%s imatrix -m %s/good.gguf -f %s -c 16 -o %s/im.gguf", scarce_bin(),
+             T, path, T);
+    if (!command_exists("imatrix")) return 0; /* its rows skip */
+    if (run_cmd(cmd, NULL, NULL) != 0) return -1;
+    return write_lying_imatrix(T);
+}
+
 /* The bad files of the table, all derived from a small mkmodel output. */
 static int make_fixtures(void) {
     char cmd[4096], path[600];
@@ -191,6 +272,7 @@ static int make_fixtures(void) {
     snprintf(cmd, sizeof cmd, "%s/good.gguf", T);
     snprintf(path, sizeof path, "%s/novocab.gguf", T);
     rc |= write_novocab(cmd, path);
+    rc |= make_text_fixtures(T);
     return rc ? -1 : 0;
 }
 
