@@ -94,6 +94,12 @@ const hostile_file hostile_files[] = {
      "gemma3.attention.sliding_window: expected an integer, found float32"},
     {"softcap_nan.gguf", BASE_GEMMA3, "gemma3.final_logit_softcapping", EDIT_F32, 0, NAN, NULL,
      "gemma3.final_logit_softcapping = nan"},
+    /* counts that size allocations (a huge context_length does not: -c sizes the cache;
+     * special ids out of the vocabulary are dropped with no token, as llama.cpp does) */
+    {"kv_zero.gguf", BASE_STORIES, "llama.attention.head_count_kv", EDIT_U32, 0, 0, NULL,
+     "llama.attention.head_count_kv"},
+    {"embd_huge.gguf", BASE_STORIES, "llama.embedding_length", EDIT_U32, 0, 1 << 24, NULL,
+     "token_embd.weight"},
     /* the newer architectures' counts and widths (issue 21 item 2) */
     {"lora_rank.gguf", BASE_DEEPSEEK2, "deepseek2.attention.kv_lora_rank", EDIT_U32, 0, 8, NULL,
      "kv_lora_rank"},
