@@ -115,6 +115,10 @@ static const bad_row rows[] = {
     {"ppl", "-m {M} -f {T}/long.txt -c 16 --kl-base {T}/empty.gguf", 1, "{T}/empty.gguf"},
     {"ppl", "-m {M} -f {T}/long.txt -c 16 --kl-base {T}/missing.kl", 1, "{T}/missing.kl"},
     {"ppl", "-m {M} -f {T}/half.gguf -c 16", 1, "{T}/half.gguf: a NUL byte"},
+    {"ppl", "-m {M} --kl-base {T}/kl_vocab.kl", 1, "300"},
+    {"ppl", "-m {M} --kl-base {T}/kl_token.kl", 1, "9999"},
+    {"ppl", "-m {M} --kl-base {T}/kl_short.kl", 1, "{T}/kl_short.kl"},
+    {"ppl", "-m {M} --kl-base {T}/kl_long.kl", 1, "{T}/kl_long.kl"},
     {"ppl", "-m {M} -f {T}/long.txt -c 16 --kl-base-out /nonexistent-dir/b.kl", 1,
      "/nonexistent-dir/b.kl"},
     {"ppl", "-m {T}/half.gguf -f {T}/long.txt -c 16 --kl-base-out {T}/b.kl", 1, "{T}/half.gguf",
@@ -213,6 +217,22 @@ static int write_lying_imatrix(const char *T) {
     return rc ? -1 : 0;
 }
 
+/* A KL base file (llama-perplexity's "_logits_" format: n_ctx, n_vocab, n_chunk, the
+ * tokens, then a row of 2 * ((n_vocab + 1) / 2) + 4 u16 per scored position) with one
+ * window of 16 tokens, all `token`, and its size off by `extra` bytes. */
+static int write_kl_base(const char *path, int32_t n_vocab, int32_t token, long extra) {
+    const uint32_t n_ctx = 16;
+    const int32_t n_chunk = 1;
+    const long rows = n_ctx - 1 - n_ctx / 2, row_len = 2 * ((n_vocab + 1) / 2) + 4;
+    FILE *fp = fopen(path, "wb");
+    if (!fp) return -1;
+    fwrite("_logits_", 1, 8, fp);
+    fwrite(&n_ctx, 4, 1, fp), fwrite(&n_vocab, 4, 1, fp), fwrite(&n_chunk, 4, 1, fp);
+    for (uint32_t i = 0; i < n_ctx; i++) fwrite(&token, 4, 1, fp);
+    for (long i = 0; i < 2 * row_len * rows + extra; i++) fputc(0, fp);
+    return fclose(fp) ? -1 : 0;
+}
+
 /* long.txt: enough text for windows of 16 tokens; im.gguf: its imatrix */
 static int make_text_fixtures(const char *T) {
     char path[700], cmd[4096];
@@ -221,6 +241,14 @@ static int make_text_fixtures(const char *T) {
     if (!fp) return -1;
     for (int i = 0; i < 40; i++) fputs("Once upon a time there was a little girl who liked cats. ", fp);
     if (fclose(fp)) return -1;
+    const struct { const char *name; int32_t n_vocab, token; long extra; } kl[] = {
+        {"kl_vocab.kl", 300, 1, 0}, {"kl_token.kl", 512, 9999, 0}, {"kl_short.kl", 512, 1, -7},
+        {"kl_long.kl", 512, 1, 5}};
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/%s", T, kl[i].name);
+        if (write_kl_base(path, kl[i].n_vocab, kl[i].token, kl[i].extra)) return -1;
+    }
+    snprintf(path, sizeof path, "%s/long.txt", T);
     snprintf(cmd, sizeof cmd, "%s imatrix -m %s/good.gguf -f %s -c 16 -o %s/im.gguf", scarce_bin(),
              T, path, T);
     if (!command_exists("imatrix")) return 0; /* its rows skip */
