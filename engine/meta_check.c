@@ -46,8 +46,7 @@ static int check_float_keys(const gguf_file *f, const model_config *c, scarce_er
         if ((kv->type != GGUF_F32 && kv->type != GGUF_F64) || strncmp(kv->key, c->arch, n) ||
             kv->key[n] != '.' || isfinite(kv->f64))
             continue;
-        return scarce_fail(err, "%s: %s = %g, expected a finite number", f->path, kv->key,
-                           kv->f64);
+        return scarce_fail(err, "%s: %s = %g, expected a finite number", f->path, kv->key, kv->f64);
     }
     return 0;
 }

@@ -9,7 +9,7 @@
 #include "../engine/gguf.h"
 
 const char *const hostile_base_names[N_BASES] = {"stories", "moe", "gemma3", "deepseek2",
-                                                  "gpt-oss"};
+                                                 "gpt-oss"};
 #define MK_COMMON "--n-embd 64 --n-layer 2 --n-head 4 --n-ff 128 "
 const char *const hostile_base_args[N_BASES] = {
     [BASE_GEMMA3] = "--arch gemma3 --n-embd 64 --n-layer 2 --n-head 2 --n-head-kv 1 --n-ff 128 "
@@ -56,8 +56,8 @@ const hostile_file hostile_files[] = {
     {"arch_u32.gguf", BASE_STORIES, "general.architecture", EDIT_U32, 0, 1, NULL,
      "general.architecture: expected string, found uint32"},
     /* the bits of 1e-5f declared uint32 would read as 925353388 */
-    {"eps_u32.gguf", BASE_STORIES, "llama.attention.layer_norm_rms_epsilon", EDIT_RETYPE, GGUF_U32, 0,
-     NULL, "llama.attention.layer_norm_rms_epsilon: expected float32, found uint32"},
+    {"eps_u32.gguf", BASE_STORIES, "llama.attention.layer_norm_rms_epsilon", EDIT_RETYPE, GGUF_U32,
+     0, NULL, "llama.attention.layer_norm_rms_epsilon: expected float32, found uint32"},
     {"eps_nan.gguf", BASE_STORIES, "llama.attention.layer_norm_rms_epsilon", EDIT_F32, 0, NAN, NULL,
      "llama.attention.layer_norm_rms_epsilon = nan"},
     {"eps_zero.gguf", BASE_STORIES, "llama.attention.layer_norm_rms_epsilon", EDIT_F32, 0, 0, NULL,
@@ -90,8 +90,8 @@ const hostile_file hostile_files[] = {
      "expert_used_count 5"},
     {"window_wide.gguf", BASE_GEMMA3, "gemma3.attention.sliding_window", EDIT_U32, 0, 1 << 20, NULL,
      "gemma3.attention.sliding_window = 1048576 is wider"},
-    {"window_f32.gguf", BASE_GEMMA3, "gemma3.attention.sliding_window", EDIT_RETYPE, GGUF_F32, 0, NULL,
-     "gemma3.attention.sliding_window: expected an integer, found float32"},
+    {"window_f32.gguf", BASE_GEMMA3, "gemma3.attention.sliding_window", EDIT_RETYPE, GGUF_F32, 0,
+     NULL, "gemma3.attention.sliding_window: expected an integer, found float32"},
     {"softcap_nan.gguf", BASE_GEMMA3, "gemma3.final_logit_softcapping", EDIT_F32, 0, NAN, NULL,
      "gemma3.final_logit_softcapping = nan"},
     /* counts that size allocations (a huge context_length does not: -c sizes the cache;

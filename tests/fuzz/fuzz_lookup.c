@@ -74,7 +74,8 @@ ORACLE static int scan_draft(const lookup_source *src, int n_src, const int *ctx
             const int next = at[i][n];
             if (next < 0) continue;
             int got = 0;
-            while (got < k && next + got < src[i].len) draft[got] = src[i].tokens[next + got], got++;
+            while (got < k && next + got < src[i].len)
+                draft[got] = src[i].tokens[next + got], got++;
             *matched_n = n, *source = i;
             return got;
         }
@@ -95,7 +96,8 @@ static int *file_ids(const uint8_t *p, size_t bytes, int as_text, int alphabet, 
         *n = tokenizer_encode(vocab, text, tokenizer_add_bos(vocab), ids, (int)bytes + 2, &err);
         free(text);
         if (*n < 0) return free(ids), NULL;
-        if (*n > 0 && ids[0] == tokenizer_bos(vocab)) memmove(ids, ids + 1, (size_t)--*n * sizeof *ids);
+        if (*n > 0 && ids[0] == tokenizer_bos(vocab))
+            memmove(ids, ids + 1, (size_t)-- * n * sizeof *ids);
         return ids;
     }
     *n = (int)(bytes / 2);
