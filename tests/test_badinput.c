@@ -505,6 +505,40 @@ TEST(badinput_error_one_line) {
     CHECK(strstr(err.msg, "a?b?[2J") != NULL);
 }
 
+/* Found while building the --lookup-file rows: an invalid UTF-8 lead byte before a space
+ * (SentencePiece's 3-byte "\u2581") makes more ids than bytes, and every caller sized its
+ * ids as len + 3: such a prompt or text file was refused ("needs more than N ids"). */
+TEST(badinput_prompt_more_ids_than_bytes) {
+    const char *stories = shared_path("models/stories260K.gguf");
+    NEED_FILE(stories);
+    char prompt[400] = "", cmd[4096], path[700];
+    for (int i = 0; i < 40; i++) strcat(prompt, "\\345  "); /* octal for the shell's printf */
+    snprintf(cmd, sizeof cmd, "%s run -n 1 -m %s -p \"$(printf '%s%s%s%s')\"", scarce_bin(),
+             stories, prompt, prompt, prompt, prompt);
+    char *err = NULL;
+    int rc = run_cmd(cmd, NULL, &err);
+    CHECK_MSG(rc == 0, "exit %d: %s", rc, err ? err : "");
+    free(err);
+    snprintf(path, sizeof path, "%s/spaces.txt", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "printf '%s%s%s%s' > %s && %s run -n 1 -m %s -p 'Once' --lookup-file %s",
+             prompt, prompt, prompt, prompt, path, scarce_bin(), stories, path);
+    err = NULL;
+    rc = run_cmd(cmd, NULL, &err);
+    CHECK_MSG(rc == 0, "--lookup-file: exit %d: %s", rc, err ? err : "");
+    free(err);
+    scarce_error e = {0};
+    gguf_file *f = gguf_open(stories, &e);
+    REQUIRE(f);
+    tokenizer *t = tokenizer_load(f, &e);
+    REQUIRE(t);
+    const char text[] = "\xe5 \xe5 \xe5 \xe5 ";
+    int ids[64];
+    const int n = tokenizer_encode(t, text, TOKENIZE_BOS, ids, (int)tokenizer_max_ids(8), &e);
+    CHECK_MSG(n > 8 + 3, "%d ids for 8 bytes: the case this test is about no longer arises", n);
+    tokenizer_free(t);
+    gguf_close(f);
+}
+
 /* The other side of the strict byte pieces: lower-case hex digits are a byte piece too
  * (llama.cpp reads them with strtol), so "<0x0a>" decodes to a newline. */
 TEST(badinput_byte_piece_lower_case) {

@@ -81,7 +81,7 @@ static int parse(int argc, char **argv, gen_opts *o, const char **system, const 
  * the reply. Returns 0, or -1 with err filled. */
 static int chat_turn(gen_ctx *g, const char *text, int first, int pending, long n_predict,
                      int end_id, int *last, scarce_error *err) {
-    size_t cap = strlen(text) + 8;
+    size_t cap = tokenizer_max_ids(strlen(text)) + 1; /* + the pending end token */
     int *ids = malloc(cap * sizeof(int)), n = 0;
     if (!ids) return scarce_fail(err, "out of memory");
     if (pending >= 0) ids[n++] = pending;

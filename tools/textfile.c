@@ -42,14 +42,11 @@ int *tokenize_file(const char *path, const tokenizer *tok, int *n_out, scarce_er
         free(text);
         return scarce_fail(err, "%s: a NUL byte at offset %zu: not a text file", path, at), NULL;
     }
-    /* ids per byte: SentencePiece writes a space (1 byte) as "\u2581" (3 bytes), which falls
-     * back to 3 byte tokens when the vocabulary lacks it, plus a dummy prefix and BOS; a
-     * byte-level BPE emits at most one id per byte */
-    if (len > ((size_t)INT_MAX - 4) / 3) {
+    if (len > ((size_t)INT_MAX - 5) / 3) {
         free(text);
         return scarce_fail(err, "%s: %zu bytes, more than one text can hold", path, len), NULL;
     }
-    const size_t max_ids = 3 * len + 4;
+    const size_t max_ids = tokenizer_max_ids(len);
     int *ids = malloc(max_ids * sizeof *ids);
     int n = ids ? tokenizer_encode(tok, text, tokenizer_add_bos(tok), ids, (int)max_ids, err)
                 : scarce_fail(err, "out of memory for %zu token ids", max_ids);

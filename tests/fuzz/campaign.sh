@@ -40,16 +40,17 @@ for name in "${targets[@]}"; do
             "${dict[@]}" -artifact_prefix="$DIR/$name-" "$F/corpus-$name" 2>>"$log" || true
         # executions of this run: the final stats, or the last status line after a crash
         n=$(tail -n +$((from + 1)) "$log" | grep -E '^stat::number_of_executed_units' |
-            tail -n 1 | awk '{print $2}')
+            tail -n 1 | awk '{print $2}' || true)
         [ -n "$n" ] || n=$(tail -n +$((from + 1)) "$log" | grep -E '^#[0-9]+' | tail -n 1 |
-                           sed 's/^#\([0-9]*\).*/\1/')
+                           sed 's/^#\([0-9]*\).*/\1/' || true)
         execs=$((execs + ${n:-0}))
         echo "== run ended after $(($(date +%s) - start)) s, $execs executions so far" >>"$log"
     done
-    last=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -n 1)
+    # (|| true: with pipefail, a grep or ls that finds nothing would end the campaign)
+    last=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -n 1 || true)
     cov=$(sed -n 's/.*cov: \([0-9]*\).*/\1/p' <<<"$last")
     ft=$(sed -n 's/.*ft: \([0-9]*\).*/\1/p' <<<"$last")
-    findings=$(ls "$DIR"/"$name"-* 2>/dev/null | grep -v '\.log$' | wc -l)
+    findings=$( (ls "$DIR"/"$name"-* 2>/dev/null || true) | (grep -vc '\.log$' || true))
     printf '%-20s %8d %12d %8s %8s %s\n' "$name" $(($(date +%s) - start)) $execs "${cov:-?}" \
         "${ft:-?}" "$findings"
 done
