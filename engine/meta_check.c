@@ -60,6 +60,13 @@ int meta_check_config(const gguf_file *f, const model_config *c, scarce_error *e
         check_float(f, c, "attn_logit_softcapping", c->attn_softcap, 0.0f, 0, err) ||
         check_float(f, c, "final_logit_softcapping", c->final_softcap, 0.0f, 0, err))
         return -1;
+    /* finite keys can still multiply out of range: YaRN's mscale with a yarn_log_multiplier
+     * of 1e30 squares to inf (found by test_hostile_sweep) */
+    if (!(isfinite(c->attn_scale) && c->attn_scale > 0.0f && isfinite(c->rope_attn_factor)))
+        return scarce_fail(err,
+                           "%s: attention scale %g / rope attn_factor %g: %s.rope.scaling.factor, "
+                           "attn_factor and yarn_log_multiplier give no finite positive scale",
+                           f->path, c->attn_scale, c->rope_attn_factor, c->arch);
     char key[128];
     snprintf(key, sizeof key, "%s.attention.sliding_window", c->arch);
     if (gguf_find(f, key) && c->n_swa > c->n_ctx_train)

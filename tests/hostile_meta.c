@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "../engine/gguf.h"
+#include "shared_data.h"
+#include "test.h"
 
 const char *const hostile_base_names[N_BASES] = {"stories", "moe", "gemma3", "deepseek2",
                                                  "gpt-oss"};
@@ -139,6 +141,8 @@ const hostile_file hostile_files[] = {
      0, 0, NULL, "rope.scaling.original_context_length"},
     {"yarn_logmul.gguf", BASE_DEEPSEEK2, "deepseek2.rope.scaling.yarn_log_multiplier", EDIT_F32, 0,
      NAN, NULL, "deepseek2.rope.scaling.yarn_log_multiplier = nan"},
+    {"yarn_logmul_huge.gguf", BASE_DEEPSEEK2, "deepseek2.rope.scaling.yarn_log_multiplier",
+     EDIT_F32, 0, 1e30, NULL, "yarn_log_multiplier give no finite positive scale"},
     {"yarn_type.gguf", BASE_DEEPSEEK2, "deepseek2.rope.scaling.type", EDIT_U32, 0, 2, NULL,
      "deepseek2.rope.scaling.type: expected string, found uint32"},
     {"sink_heads.gguf", BASE_GPTOSS, "gpt-oss.attention.head_count", EDIT_U32, 0, 8, NULL,
@@ -216,6 +220,9 @@ static void apply(gguf_writer *w, const gguf_file *f, const hostile_file *h) {
     case EDIT_F32:
         gguf_writer_set_f32(w, h->key, (float)h->num);
         break;
+    case EDIT_I32:
+        gguf_writer_set_i32(w, h->key, (int32_t)h->num);
+        break;
     case EDIT_STR:
         gguf_writer_set_str(w, h->key, h->str);
         break;
@@ -263,4 +270,25 @@ int hostile_write_all(const char *dir, const char *const base_paths[N_BASES]) {
         gguf_close(f);
     }
     return rc;
+}
+
+int hostile_make_bases(const char *dir, const char *paths[N_BASES]) {
+    static char made[N_BASES][700];
+    const char *stories = shared_path("models/stories260K.gguf");
+    int rc = 0;
+    for (int b = 0; b < N_BASES; b++) paths[b] = NULL;
+    if (!test_need_file(stories)) return -1;
+    paths[BASE_STORIES] = stories;
+    paths[BASE_MOE] = shared_moe_model();
+    for (int b = 0; b < N_BASES; b++) {
+        if (!hostile_base_args[b]) continue;
+        char cmd[8192];
+        snprintf(made[b], sizeof made[b], "%s/base-%s.gguf", dir, hostile_base_names[b]);
+        snprintf(cmd, sizeof cmd,
+                 "%s mkmodel -o %s --vocab %s %s && %s run -n 4 -p 'Once upon' -m %s", scarce_bin(),
+                 made[b], stories, hostile_base_args[b], scarce_bin(), made[b]);
+        if (run_cmd(cmd, NULL, NULL) == 0) paths[b] = made[b];
+    }
+    for (int b = 0; b < N_BASES; b++) rc |= !paths[b];
+    return rc ? -1 : 0;
 }

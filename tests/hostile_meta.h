@@ -18,6 +18,7 @@ enum hostile_edit {
     EDIT_STR,        /* string = str */
     EDIT_BYTE_PIECE, /* tokenizer.ggml.tokens[num] = str, its token_type BYTE */
     EDIT_DROP_TOKEN, /* the last piece (and its score and type) removed */
+    EDIT_I32,        /* scalar int32 = num */
 };
 
 /* The good files the edits start from (hostile_base_args: how test_badinput makes them). */
@@ -41,6 +42,11 @@ typedef struct {
 
 extern const hostile_file hostile_files[];
 extern const int n_hostile_files;
+
+/* Makes the bases into dir (base-NAME.gguf by `scarce mkmodel`; stories and its upcycle
+ * from the shared data), each checked to run; paths[b] NULL for a base that could not
+ * be made. 0 when all were made. */
+int hostile_make_bases(const char *dir, const char *paths[N_BASES]);
 
 /* Writes every file of the table into dir from the bases (paths; NULL skips its rows).
  * 0 ok; -1 with the reason printed. */

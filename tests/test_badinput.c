@@ -399,20 +399,10 @@ TEST(badinput_hostile_metadata) {
     NEED_FILE(stories);
     if (!command_exists("mkmodel")) SKIP("scarce mkmodel not built");
     const char *T = test_tmpdir();
-    char cmd[4096], base[N_BASES][600];
-    const char *paths[N_BASES] = {stories, shared_moe_model()};
-    if (!paths[BASE_MOE]) return;
-    for (int b = 0; b < N_BASES; b++) {
-        if (!hostile_base_args[b]) continue;
-        snprintf(base[b], sizeof base[b], "%s/base-%s.gguf", T, hostile_base_names[b]);
-        snprintf(cmd, sizeof cmd, "%s mkmodel -o %s --vocab %s %s", scarce_bin(), base[b],
-                 stories, hostile_base_args[b]);
-        REQUIRE(run_cmd(cmd, NULL, NULL) == 0);
-        /* the control: each base runs as it is */
-        snprintf(cmd, sizeof cmd, "%s run -n 4 -p 'Once upon' -m %s", scarce_bin(), base[b]);
-        CHECK_MSG(run_cmd(cmd, NULL, NULL) == 0, "%s: the unedited base does not run", base[b]);
-        paths[b] = base[b];
-    }
+    char cmd[4096];
+    const char *paths[N_BASES];
+    /* the control: each base runs as it is (hostile_make_bases runs each) */
+    CHECK_MSG(hostile_make_bases(T, paths) == 0, "a base could not be made or does not run");
     REQUIRE(hostile_write_all(T, paths) == 0);
     /* the control: the same copy with an edit that does not lie runs */
     const hostile_file same = {"same.gguf", BASE_STORIES, "llama.block_count", EDIT_U32, 0, 5};
