@@ -4,6 +4,8 @@
 # timings). A crash does not end a target's time: libFuzzer stops at the first one, so the
 # target is started again on its grown corpus until its time is used up. Prints one table
 # row per target: seconds, executions, libFuzzer's cov and ft at the end, findings.
+# Timeouts are 60 s, not run.sh's 10: at nice 19 on a shared machine a unit can wait that
+# long for a core.
 #
 # Usage: tests/fuzz/campaign.sh [target ...]   (after `make fuzz FUZZ_SECONDS=1` built and
 # seeded everything). Binaries are copied first, so a rebuild during the campaign does not
@@ -36,7 +38,7 @@ for name in "${targets[@]}"; do
         [ $left -gt 5 ] || break
         from=$(wc -l <"$log")
         SCARCE_FUZZ_BASES=$DIR/bin/bases nice -n 19 "$DIR/bin/$name" -max_total_time=$left \
-            -rss_limit_mb=2048 -timeout=10 -max_len=$max_len -print_final_stats=1 \
+            -rss_limit_mb=2048 -timeout=60 -max_len=$max_len -print_final_stats=1 \
             "${dict[@]}" -artifact_prefix="$DIR/$name-" "$F/corpus-$name" 2>>"$log" || true
         # executions of this run: the final stats, or the last status line after a crash
         n=$(tail -n +$((from + 1)) "$log" | grep -E '^stat::number_of_executed_units' |
@@ -50,7 +52,9 @@ for name in "${targets[@]}"; do
     last=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -n 1 || true)
     cov=$(sed -n 's/.*cov: \([0-9]*\).*/\1/p' <<<"$last")
     ft=$(sed -n 's/.*ft: \([0-9]*\).*/\1/p' <<<"$last")
-    findings=$( (ls "$DIR"/"$name"-* 2>/dev/null || true) | (grep -vc '\.log$' || true))
+    # crash-, leak-, timeout-, oom- files; a slow-unit- file is no finding on a loaded machine
+    findings=$( (ls "$DIR"/"$name"-* 2>/dev/null || true) |
+                (grep -Ec '/'"$name"'-(crash|leak|timeout|oom)-' || true))
     printf '%-20s %8d %12d %8s %8s %s\n' "$name" $(($(date +%s) - start)) $execs "${cov:-?}" \
         "${ft:-?}" "$findings"
 done
