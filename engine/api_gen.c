@@ -14,10 +14,10 @@ _Static_assert(SCARCE_MAX_DRAFT == SPEC_MAX_DRAFT, "scarce.h's draft bound is th
  * empty prompt starts from BOS alone. *ids is malloc'ed; returns their number or a status. */
 static int encode_prompt(scarce_context *ctx, const char *prompt, int **ids) {
     const tokenizer *tok = ctx->model->tok;
-    const size_t max_ids = strlen(prompt) + 3;
+    const size_t max_ids = tokenizer_max_ids(strlen(prompt));
     if (max_ids > (size_t)1 << 30)
         return api_fail(ctx->error, SCARCE_ERR_ARGUMENT, "prompt of %zu bytes is too long",
-                        max_ids - 3);
+                        strlen(prompt));
     if (!(*ids = malloc(max_ids * sizeof **ids)))
         return api_fail(ctx->error, SCARCE_ERR_MEMORY, "out of memory for the prompt's ids");
     scarce_error err = {0};

@@ -100,7 +100,11 @@ static int vocab_has(void *tok, const char *text) {
 const char *scarce_chat_template_of(scarce_model *sm) {
     if (!sm) return NULL;
     const gguf_file *f = sm->m ? sm->m->file : sm->vocab;
-    const char *jinja = gguf_get_str(f, "tokenizer.chat_template");
+    const char *jinja = NULL; /* a string when present: a number or an array is a lie */
+    scarce_error err = {0};
+    if (gguf_find(f, "tokenizer.chat_template") &&
+        gguf_get_string(f, "tokenizer.chat_template", &jinja, &err))
+        return api_fail_err(sm->error, SCARCE_ERR_FORMAT, &err), NULL;
     /* a file without tokenizer.chat_template (the Gemma 3 270M GGUF): the family's turn
      * tokens tell */
     const chat_template *t =

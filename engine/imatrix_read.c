@@ -1,4 +1,5 @@
 /* imatrix_read.c - importance matrices as quantizers read them (see imatrix.h). */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,9 +83,14 @@ imatrix_file *imatrix_open(const char *path, scarce_error *err) {
     if (!memcmp(magic, "GGUF", 4)) {
         fclose(fp);
         rc = (f->gguf = gguf_open(path, err)) ? 0 : -1;
-        int64_t chunks = 0;
-        if (!rc && !gguf_get_i64(f->gguf, "imatrix.chunk_count", &chunks, NULL))
-            f->chunks = (int)chunks;
+        int64_t chunks = 0; /* optional; an integer when present (issue 21) */
+        if (!rc && gguf_find(f->gguf, "imatrix.chunk_count") &&
+            gguf_get_i64(f->gguf, "imatrix.chunk_count", &chunks, err))
+            rc = -1;
+        else if (!rc && (chunks < 0 || chunks > INT_MAX))
+            rc = scarce_fail(err, "%s: imatrix.chunk_count = %lld is out of range", path,
+                             (long long)chunks);
+        f->chunks = (int)chunks;
     } else {
         rewind(fp);
         rc = read_dat(f, fp, err);

@@ -36,14 +36,37 @@ static int check_float(const gguf_file *f, const model_config *c, const char *su
                        suffix, v, open ? ">" : ">=", lo);
 }
 
+/* Every float key of the architecture is a finite number: a NaN rope.scaling.factor would
+ * otherwise read as "no scaling" (factor > 0 is false), a NaN yarn_log_multiplier would be
+ * reported under the attn_factor it spoils. */
+static int check_float_keys(const gguf_file *f, const model_config *c, scarce_error *err) {
+    const size_t n = strlen(c->arch);
+    for (uint64_t i = 0; i < f->n_kv; i++) {
+        const gguf_kv *kv = &f->kv[i];
+        if ((kv->type != GGUF_F32 && kv->type != GGUF_F64) || strncmp(kv->key, c->arch, n) ||
+            kv->key[n] != '.' || isfinite(kv->f64))
+            continue;
+        return scarce_fail(err, "%s: %s = %g, expected a finite number", f->path, kv->key, kv->f64);
+    }
+    return 0;
+}
+
 int meta_check_config(const gguf_file *f, const model_config *c, scarce_error *err) {
-    if (check_float(f, c, "attention.layer_norm_rms_epsilon", c->rms_eps, 0.0f, 1, err) ||
+    if (check_float_keys(f, c, err) ||
+        check_float(f, c, "attention.layer_norm_rms_epsilon", c->rms_eps, 0.0f, 1, err) ||
         check_float(f, c, "rope.freq_base", c->rope_freq_base, 0.0f, 1, err) ||
         check_float(f, c, "rope.scaling.factor", c->rope_freq_scale, 0.0f, 1, err) ||
         check_float(f, c, "rope.scaling.attn_factor", c->rope_attn_factor, 0.0f, 1, err) ||
         check_float(f, c, "attn_logit_softcapping", c->attn_softcap, 0.0f, 0, err) ||
         check_float(f, c, "final_logit_softcapping", c->final_softcap, 0.0f, 0, err))
         return -1;
+    /* finite keys can still multiply out of range: YaRN's mscale with a yarn_log_multiplier
+     * of 1e30 squares to inf (found by test_hostile_sweep) */
+    if (!(isfinite(c->attn_scale) && c->attn_scale > 0.0f && isfinite(c->rope_attn_factor)))
+        return scarce_fail(err,
+                           "%s: attention scale %g / rope attn_factor %g: %s.rope.scaling.factor, "
+                           "attn_factor and yarn_log_multiplier give no finite positive scale",
+                           f->path, c->attn_scale, c->rope_attn_factor, c->arch);
     char key[128];
     snprintf(key, sizeof key, "%s.attention.sliding_window", c->arch);
     if (gguf_find(f, key) && c->n_swa > c->n_ctx_train)

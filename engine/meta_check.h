@@ -12,7 +12,8 @@
  * layers missing would be allocated for nothing. */
 int meta_check_block_count(const gguf_file *f, const model_config *c, scarce_error *err);
 
-/* The floats of the configuration are finite and in their domain (rms epsilon > 0, rope
+/* Every float key "<arch>.*" is finite; the floats of the configuration are finite and in
+ * their domain (rms epsilon > 0, rope
  * base > 0, soft-caps >= 0), the sliding window no wider than the training context. */
 int meta_check_config(const gguf_file *f, const model_config *c, scarce_error *err);
 

@@ -41,21 +41,52 @@ static int64_t n_elements(const gguf_tensor *t) {
     return n;
 }
 
-/* What policy.c needs from the metadata; missing keys are left at harmless defaults. */
-static void read_policy_model(const gguf_file *f, policy_model *pm) {
-    const char *arch = gguf_get_str(f, "general.architecture");
-    char key[128];
-    int64_t v = 0, n_head = 1, n_head_kv = 1;
-    if (!arch) arch = "llama";
-    snprintf(key, sizeof key, "%s.block_count", arch);
-    if (!gguf_get_i64(f, key, &v, NULL)) pm->n_layer = (int)v;
-    snprintf(key, sizeof key, "%s.attention.head_count", arch);
-    if (!gguf_get_i64(f, key, &v, NULL) && v > 0) n_head = v;
-    n_head_kv = n_head;
-    snprintf(key, sizeof key, "%s.attention.head_count_kv", arch);
-    if (!gguf_get_i64(f, key, &v, NULL) && v > 0) n_head_kv = v;
+/* An optional count "<arch>.<suffix>" for the policy: an integer in [lo, 2^24], or, for the
+ * per-layer head counts some architectures store, an array of them (its first element
+ * serves: the policy only wants a ratio). Absent: *out is unchanged. A value of another
+ * type or out of range is a lying file, refused like the loader refuses it. */
+static int policy_count(const gguf_file *f, const char *arch, const char *suffix, int64_t lo,
+                        int64_t *out, scarce_error *err) {
+    char key[160];
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    const gguf_kv *kv = gguf_find(f, key);
+    if (!kv) return 0;
+    int64_t v;
+    if (kv->type == GGUF_ARRAY) {
+        const unsigned ints = GGUF_TYPE_BIT(GGUF_I32) | GGUF_TYPE_BIT(GGUF_U32);
+        if (!gguf_get_array(f, key, ints, GGUF_ANY_LENGTH, err)) return -1;
+        if (!kv->arr_n) return scarce_fail(err, "%s: %s is an empty array", f->path, key);
+        v = gguf_arr_i64(kv, 0);
+    } else if (gguf_get_i64(f, key, &v, err)) {
+        return -1;
+    }
+    if (v < lo || v > (1 << 24))
+        return scarce_fail(err, "%s: %s = %lld is out of range [%lld, %d]", f->path, key,
+                           (long long)v, (long long)lo, 1 << 24);
+    *out = v;
+    return 0;
+}
+
+/* What policy.c needs from the metadata; missing keys are left at harmless defaults, keys
+ * of the wrong type or range are refused (issue 21: no silent reinterpretation). */
+static int read_policy_model(const gguf_file *f, policy_model *pm, scarce_error *err) {
+    const char *arch = "llama";
+    if (gguf_find(f, "general.architecture") &&
+        gguf_get_string(f, "general.architecture", &arch, err))
+        return -1;
+    int64_t n_layer = 0, n_head = 1, n_head_kv = 0;
+    if (policy_count(f, arch, "block_count", 0, &n_layer, err) ||
+        policy_count(f, arch, "attention.head_count", 1, &n_head, err) ||
+        policy_count(f, arch, "attention.head_count_kv", 1, &n_head_kv, err))
+        return -1;
+    if (!n_head_kv) n_head_kv = n_head;
+    if (n_head_kv > n_head)
+        return scarce_fail(err, "%s: %s.attention.head_count_kv %lld > head_count %lld", f->path,
+                           arch, (long long)n_head_kv, (long long)n_head);
+    pm->n_layer = (int)n_layer;
     pm->n_gqa = (int)(n_head / n_head_kv);
     pm->has_output = gguf_find_tensor(f, "output.weight") != NULL;
+    return 0;
 }
 
 /* Column importances of weight `name` (ne0 values) from the imatrix file, or NULL when the
@@ -273,7 +304,7 @@ int quantize_model(const char *in, const char *out, const char *type_name,
     if (!(jb.in = gguf_open(in, err))) goto done;
     if (o->imatrix_path && !(jb.imatrix = imatrix_open(o->imatrix_path, err))) goto done;
     policy_model pm = {.has_imatrix = jb.imatrix != NULL, .pure = o->pure};
-    read_policy_model(jb.in, &pm);
+    if (read_policy_model(jb.in, &pm, err)) goto done;
     if (jb.imatrix) rep->imatrix_chunks = imatrix_chunks(jb.imatrix);
     jb.info = calloc(jb.in->n_tensors ? jb.in->n_tensors : 1, sizeof *jb.info);
     jb.w = gguf_writer_new();

@@ -490,6 +490,10 @@ static int spm_escape(const char *text, size_t len, int prefix, char **out) {
     return (int)n;
 }
 
+size_t tokenizer_max_ids(size_t text_len) {
+    return 3 * text_len + 3 + 2; /* spm_escape's bound, one id per escaped byte, BOS, EOS */
+}
+
 static int emit(int id, int *ids, int *n, int max_ids, scarce_error *err) {
     if (*n >= max_ids)
         return scarce_fail(err, "tokenizer: the text needs more than %d ids (max_ids)", max_ids);

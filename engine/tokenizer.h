@@ -33,6 +33,10 @@ enum { TOKENIZE_BOS = 1, TOKENIZE_EOS = 2 };
  * user-defined: "<|im_start|>", "<start_of_turn>") are their own ids, as llama.cpp's
  * tokenizer does with special-token parsing on. Returns the number of ids, or -1 with err
  * filled (too many ids, invalid input). */
+/* The most ids tokenizer_encode can return for text_len bytes, BOS and EOS included: a
+ * SentencePiece space becomes "\u2581" (3 bytes), and an invalid UTF-8 lead byte before
+ * it can swallow 2 of them into a symbol that falls back to one id per byte. */
+size_t tokenizer_max_ids(size_t text_len);
 int tokenizer_encode(const tokenizer *t, const char *text, int flags, int *ids, int max_ids,
                      scarce_error *err);
 /* The TOKENIZE_* flags the file asks for (add_bos_token, add_eos_token). */

@@ -91,6 +91,53 @@ static const bad_row rows[] = {
     {"upcycle", "{M} {T}/u.gguf --experts 4 --used 9", 2, "--used", "{T}/u.gguf"},
     {"upcycle", "{M} {T}/u.gguf --experts 4 --used 2", 1, "{T}/u.gguf", "{T}/u.gguf", "ulimit -f 16;"},
     {"chat", "-m {T}/novocab.gguf", 1, "tokenizer"},
+    /* issue 21 item 5: the newer subcommands and flags. Speculative decoding's inputs */
+#define RUNP "-n 4 -p 'Once upon' -m {M} "
+    {"run", RUNP "--lookup-file {T}/missing.txt", 1, "{T}/missing.txt"},
+    {"run", RUNP "--lookup-file {T}/empty.gguf", 1, "{T}/empty.gguf: --lookup-file has 0 tokens"},
+    {"run", RUNP "--lookup-file {T}/half.gguf", 1, "{T}/half.gguf: a NUL byte at offset"},
+    {"run", RUNP "--lookup-file {T}", 1, "{T}"},
+    {"run", RUNP "--lookup 0", 2, "--lookup"},
+    {"run", RUNP "--lookup 4 --lookup-min 5", 2, "--lookup-min"},
+    {"run", RUNP "--draft-quant nope", 0, "nope"},
+    {"run", RUNP "-md {T}/text.gguf", 1, "{T}/text.gguf"},
+    {"run", RUNP "-md {T}/half.gguf", 1, "{T}/half.gguf"},
+    {"run", RUNP "--draft-layers 9", 1, "--draft-layers 9"},
+    {"run", RUNP "--lookup 2 --draft-layers 1", 2, "exactly one of"},
+    {"bench", "-m {M} --draft 4 -md {T}/text.gguf", 1, "{T}/text.gguf"},
+    {"bench", "-m {M} --draft 4 --draft-quant nope", 1, "nope"},
+    {"bench", "-m {M} --draft 4", 2, "--draft"},
+    {"bench", "-m {M} --draft abc --lookup 2", 2, "--draft"},
+    {"bench", "-m {M} --draft 4 --lookup 99", 2, "--lookup"},
+    /* ppl's KL base: a file that is not one, and no partial --kl-base-out */
+    {"ppl", "-m {M} -f {T}/long.txt -c 16 --kl-base {T}/text.gguf", 1, "{T}/text.gguf"},
+    {"ppl", "-m {M} -f {T}/long.txt -c 16 --kl-base {T}/half.gguf", 1, "{T}/half.gguf"},
+    {"ppl", "-m {M} -f {T}/long.txt -c 16 --kl-base {T}/empty.gguf", 1, "{T}/empty.gguf"},
+    {"ppl", "-m {M} -f {T}/long.txt -c 16 --kl-base {T}/missing.kl", 1, "{T}/missing.kl"},
+    {"ppl", "-m {M} -f {T}/half.gguf -c 16", 1, "{T}/half.gguf: a NUL byte"},
+    {"ppl", "-m {M} --kl-base {T}/kl_vocab.kl", 1, "300"},
+    {"ppl", "-m {M} --kl-base {T}/kl_token.kl", 1, "9999"},
+    {"ppl", "-m {M} --kl-base {T}/kl_short.kl", 1, "{T}/kl_short.kl"},
+    {"ppl", "-m {M} --kl-base {T}/kl_long.kl", 1, "{T}/kl_long.kl"},
+    {"ppl", "-m {M} -f {T}/long.txt -c 16 --kl-base-out /nonexistent-dir/b.kl", 1,
+     "/nonexistent-dir/b.kl"},
+    {"ppl", "-m {T}/half.gguf -f {T}/long.txt -c 16 --kl-base-out {T}/b.kl", 1, "{T}/half.gguf",
+     "{T}/b.kl"},
+    {"ppl", "-m {M} -f {T}/long.txt -c 16 --kl-base-out {T}/b.kl", 1, "{T}/b.kl", "{T}/b.kl",
+     "ulimit -f 1;"},
+    /* quantize --imatrix: not an imatrix, or one whose keys lie; never an output file */
+#define QI "quantize", "{M} {T}/q.gguf q4_0 --imatrix "
+    {QI "{T}/text.gguf", 1, "{T}/text.gguf", "{T}/q.gguf"},
+    {QI "{T}/half.gguf", 1, "{T}/half.gguf", "{T}/q.gguf"},
+    {QI "{T}/empty.gguf", 1, "{T}/empty.gguf", "{T}/q.gguf"},
+    {QI "{T}/missing.dat", 1, "{T}/missing.dat", "{T}/q.gguf"},
+    {QI "{T}", 1, "{T}", "{T}/q.gguf"},
+    {QI "{T}/im_chunks_str.gguf", 1, "imatrix.chunk_count: expected an integer, found string",
+     "{T}/q.gguf"},
+    {QI "{T}/im_chunks_neg.gguf", 1, "imatrix.chunk_count = -3 is out of range", "{T}/q.gguf"},
+    {"imatrix", "-m {M} -f {T}/half.gguf -o {T}/im2.gguf", 1, "{T}/half.gguf", "{T}/im2.gguf"},
+    {"imatrix", "-m {M} -f {T}/long.txt -c 16 -o /nonexistent-dir/im.gguf", 1,
+     "/nonexistent-dir/im.gguf"},
 };
 
 /* s with {T} {M} {V} replaced; static buffer per slot */
@@ -147,6 +194,68 @@ static int write_novocab(const char *from, const char *to) {
     return rc ? -1 : 0;
 }
 
+static int command_exists(const char *cmd);
+
+/* im.gguf (a good imatrix) with imatrix.chunk_count replaced: a string, or a negative int */
+static int write_lying_imatrix(const char *T) {
+    char from[700], to[700];
+    snprintf(from, sizeof from, "%s/im.gguf", T);
+    scarce_error err = {0};
+    gguf_file *f = gguf_open(from, &err);
+    if (!f) return -1;
+    int rc = 0;
+    for (int k = 0; k < 2; k++) {
+        gguf_writer *w = gguf_writer_new();
+        for (uint64_t i = 0; i < f->n_kv; i++) gguf_writer_copy_kv(w, &f->kv[i]);
+        if (k == 0) gguf_writer_set_str(w, "imatrix.chunk_count", "16");
+        else gguf_writer_set_i32(w, "imatrix.chunk_count", -3);
+        snprintf(to, sizeof to, "%s/%s", T, k == 0 ? "im_chunks_str.gguf" : "im_chunks_neg.gguf");
+        rc |= gguf_writer_write_tensors_of(w, f, to, &err);
+        gguf_writer_free(w);
+    }
+    gguf_close(f);
+    return rc ? -1 : 0;
+}
+
+/* A KL base file (llama-perplexity's "_logits_" format: n_ctx, n_vocab, n_chunk, the
+ * tokens, then a row of 2 * ((n_vocab + 1) / 2) + 4 u16 per scored position) with one
+ * window of 16 tokens, all `token`, and its size off by `extra` bytes. */
+static int write_kl_base(const char *path, int32_t n_vocab, int32_t token, long extra) {
+    const uint32_t n_ctx = 16;
+    const int32_t n_chunk = 1;
+    const long rows = n_ctx - 1 - n_ctx / 2, row_len = 2 * ((n_vocab + 1) / 2) + 4;
+    FILE *fp = fopen(path, "wb");
+    if (!fp) return -1;
+    fwrite("_logits_", 1, 8, fp);
+    fwrite(&n_ctx, 4, 1, fp), fwrite(&n_vocab, 4, 1, fp), fwrite(&n_chunk, 4, 1, fp);
+    for (uint32_t i = 0; i < n_ctx; i++) fwrite(&token, 4, 1, fp);
+    for (long i = 0; i < 2 * row_len * rows + extra; i++) fputc(0, fp);
+    return fclose(fp) ? -1 : 0;
+}
+
+/* long.txt: enough text for windows of 16 tokens; im.gguf: its imatrix */
+static int make_text_fixtures(const char *T) {
+    char path[700], cmd[4096];
+    snprintf(path, sizeof path, "%s/long.txt", T);
+    FILE *fp = fopen(path, "w");
+    if (!fp) return -1;
+    for (int i = 0; i < 40; i++) fputs("Once upon a time there was a little girl who liked cats. ", fp);
+    if (fclose(fp)) return -1;
+    const struct { const char *name; int32_t n_vocab, token; long extra; } kl[] = {
+        {"kl_vocab.kl", 300, 1, 0}, {"kl_token.kl", 512, 9999, 0}, {"kl_short.kl", 512, 1, -7},
+        {"kl_long.kl", 512, 1, 5}};
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/%s", T, kl[i].name);
+        if (write_kl_base(path, kl[i].n_vocab, kl[i].token, kl[i].extra)) return -1;
+    }
+    snprintf(path, sizeof path, "%s/long.txt", T);
+    snprintf(cmd, sizeof cmd, "%s imatrix -m %s/good.gguf -f %s -c 16 -o %s/im.gguf", scarce_bin(),
+             T, path, T);
+    if (!command_exists("imatrix")) return 0; /* its rows skip */
+    if (run_cmd(cmd, NULL, NULL) != 0) return -1;
+    return write_lying_imatrix(T);
+}
+
 /* The bad files of the table, all derived from a small mkmodel output. */
 static int make_fixtures(void) {
     char cmd[4096], path[600];
@@ -191,6 +300,7 @@ static int make_fixtures(void) {
     snprintf(cmd, sizeof cmd, "%s/good.gguf", T);
     snprintf(path, sizeof path, "%s/novocab.gguf", T);
     rc |= write_novocab(cmd, path);
+    rc |= make_text_fixtures(T);
     return rc ? -1 : 0;
 }
 
@@ -266,25 +376,36 @@ TEST(badinput_matrix) {
            failed, skipped);
 }
 
-/* Metadata that lies (tests/hostile_meta.c): each file gives `run` exit 1 and one line
- * naming the key, the piece or the tensor that disagrees. The files are built from
- * stories260K, its MoE upcycle and a mkmodel gemma3 by our writer. */
+/* The command line that must refuse hostile file h (in dir T). */
+static void hostile_row(const hostile_file *h, const char *T, char *args, size_t size,
+                        char *out, size_t out_size) {
+    out[0] = 0;
+    if (h->cmd && !strcmp(h->cmd, "quantize")) {
+        snprintf(out, out_size, "%s/q-%s", T, h->file);
+        snprintf(args, size, "%s/%s %s q8_0", T, h->file, out);
+    } else if (h->cmd && !strcmp(h->cmd, "chat")) {
+        snprintf(args, size, "-n 4 -m %s/%s </dev/null", T, h->file);
+    } else {
+        snprintf(args, size, "-n 4 -p 'Once upon' -m %s/%s", T, h->file);
+    }
+}
+
+/* Metadata that lies (tests/hostile_meta.c): each file gives its command (run unless the
+ * row says) exit 1 and one line naming the key, the piece or the tensor that disagrees.
+ * The files are built by our writer from stories260K, its MoE upcycle and mkmodel files of
+ * the architectures with their own keys (gemma3, deepseek2, gpt-oss). */
 TEST(badinput_hostile_metadata) {
     const char *stories = shared_path("models/stories260K.gguf");
     NEED_FILE(stories);
     if (!command_exists("mkmodel")) SKIP("scarce mkmodel not built");
     const char *T = test_tmpdir();
-    char cmd[2048], gemma3[600];
-    snprintf(gemma3, sizeof gemma3, "%s/gemma3.gguf", T);
-    snprintf(cmd, sizeof cmd, "%s mkmodel -o %s --vocab %s --arch gemma3 --n-embd 64 "
-             "--n-layer 2 --n-head 2 --n-head-kv 1 --n-ff 128 --swa 8 --head-dim 32",
-             scarce_bin(), gemma3, stories);
-    REQUIRE(run_cmd(cmd, NULL, NULL) == 0);
-    const char *moe = shared_moe_model();
-    if (!moe) return;
-    REQUIRE(hostile_write_all(T, stories, moe, gemma3) == 0);
+    char cmd[4096];
+    const char *paths[N_BASES];
+    /* the control: each base runs as it is (hostile_make_bases runs each) */
+    CHECK_MSG(hostile_make_bases(T, paths) == 0, "a base could not be made or does not run");
+    REQUIRE(hostile_write_all(T, paths) == 0);
     /* the control: the same copy with an edit that does not lie runs */
-    const hostile_file same = {"same.gguf", "stories", "llama.block_count", EDIT_U32, 0, 5};
+    const hostile_file same = {"same.gguf", BASE_STORIES, "llama.block_count", EDIT_U32, 0, 5};
     scarce_error err = {0};
     gguf_file *f = gguf_open(stories, &err);
     REQUIRE(f);
@@ -297,9 +418,10 @@ TEST(badinput_hostile_metadata) {
     CHECK_MSG(run_cmd(cmd, NULL, NULL) == 0, "%s: the unedited copy does not run", path);
     int passed = 0;
     for (int i = 0; i < n_hostile_files; i++) {
-        char args[700];
-        snprintf(args, sizeof args, "-n 4 -p 'Once upon' -m %s/%s", T, hostile_files[i].file);
-        const bad_row row = {"run", args, 1, hostile_files[i].names};
+        const hostile_file *h = &hostile_files[i];
+        char args[1400], out[700];
+        hostile_row(h, T, args, sizeof args, out, sizeof out);
+        const bad_row row = {h->cmd ? h->cmd : "run", args, 1, h->names, out[0] ? out : NULL};
         passed += check_row(&row) > 0;
     }
     printf("      hostile metadata files: %d of %d refused as expected\n", passed, n_hostile_files);
@@ -373,6 +495,40 @@ TEST(badinput_error_one_line) {
     CHECK(strstr(err.msg, "a?b?[2J") != NULL);
 }
 
+/* Found while building the --lookup-file rows: an invalid UTF-8 lead byte before a space
+ * (SentencePiece's 3-byte "\u2581") makes more ids than bytes, and every caller sized its
+ * ids as len + 3: such a prompt or text file was refused ("needs more than N ids"). */
+TEST(badinput_prompt_more_ids_than_bytes) {
+    const char *stories = shared_path("models/stories260K.gguf");
+    NEED_FILE(stories);
+    char prompt[400] = "", cmd[4096], path[700];
+    for (int i = 0; i < 40; i++) strcat(prompt, "\\345  "); /* octal for the shell's printf */
+    snprintf(cmd, sizeof cmd, "%s run -n 1 -m %s -p \"$(printf '%s%s%s%s')\"", scarce_bin(),
+             stories, prompt, prompt, prompt, prompt);
+    char *err = NULL;
+    int rc = run_cmd(cmd, NULL, &err);
+    CHECK_MSG(rc == 0, "exit %d: %s", rc, err ? err : "");
+    free(err);
+    snprintf(path, sizeof path, "%s/spaces.txt", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "printf '%s%s%s%s' > %s && %s run -n 1 -m %s -p 'Once' --lookup-file %s",
+             prompt, prompt, prompt, prompt, path, scarce_bin(), stories, path);
+    err = NULL;
+    rc = run_cmd(cmd, NULL, &err);
+    CHECK_MSG(rc == 0, "--lookup-file: exit %d: %s", rc, err ? err : "");
+    free(err);
+    scarce_error e = {0};
+    gguf_file *f = gguf_open(stories, &e);
+    REQUIRE(f);
+    tokenizer *t = tokenizer_load(f, &e);
+    REQUIRE(t);
+    const char text[] = "\xe5 \xe5 \xe5 \xe5 ";
+    int ids[64];
+    const int n = tokenizer_encode(t, text, TOKENIZE_BOS, ids, (int)tokenizer_max_ids(8), &e);
+    CHECK_MSG(n > 8 + 3, "%d ids for 8 bytes: the case this test is about no longer arises", n);
+    tokenizer_free(t);
+    gguf_close(f);
+}
+
 /* The other side of the strict byte pieces: lower-case hex digits are a byte piece too
  * (llama.cpp reads them with strtol), so "<0x0a>" decodes to a newline. */
 TEST(badinput_byte_piece_lower_case) {
@@ -381,7 +537,7 @@ TEST(badinput_byte_piece_lower_case) {
     scarce_error err = {0};
     gguf_file *f = gguf_open(stories, &err);
     REQUIRE(f);
-    const hostile_file lower = {"lower.gguf", "stories", "tokenizer.ggml.tokens", EDIT_BYTE_PIECE,
+    const hostile_file lower = {"lower.gguf", BASE_STORIES, "tokenizer.ggml.tokens", EDIT_BYTE_PIECE,
                                 0, 3 + 0x0a, "<0x0a>"};
     char path[700];
     snprintf(path, sizeof path, "%s/lower.gguf", test_tmpdir());

@@ -70,7 +70,7 @@ static char *turn_text(const char *tpl, const char *system, const char *line, in
  * the reply. Returns 0, or -1 with msg (512 bytes) filled. */
 static int chat_turn(scarce_context *ctx, scarce_model *m, const char *text, int first,
                      int pending, long n_predict, int end_id, int *last, char *msg) {
-    size_t cap = strlen(text) + 8;
+    size_t cap = 3 * strlen(text) + 6; /* tokenizer_max_ids(): 3-byte spaces, BOS, EOS, pending */
     int32_t *ids = malloc(cap * sizeof *ids);
     int n = 0;
     if (!ids) return snprintf(msg, 512, "out of memory"), -1;

@@ -133,7 +133,7 @@ int cmd_run(int argc, char **argv) {
     if (a.trace_moe && g.s.moe) g.on_token = trace_moe;
     FILE *text = a.json ? stderr : stdout;
     const char *prompt = a.prompt ? a.prompt : "";
-    size_t max_ids = strlen(prompt) + 3;
+    size_t max_ids = tokenizer_max_ids(strlen(prompt));
     int *ids = malloc(max_ids * sizeof(int));
     /* with no prompt, generation starts from BOS alone */
     int n = ids ? tokenizer_encode(g.tok, prompt, tokenizer_add_bos(g.tok) || !*prompt, ids,

@@ -39,7 +39,7 @@ int cmd_tokenize(int argc, char **argv) {
     mp.vocab_only = 1;
     if (scarce_model_open(path, &mp, &vocab, err, sizeof err))
         return cli_error("tokenize", EXIT_RUNTIME, "%s", err);
-    const size_t cap = strlen(text) + 3;
+    const size_t cap = 3 * strlen(text) + 5; /* tokenizer_max_ids(): 3-byte spaces, BOS, EOS */
     int32_t *ids = cap < (size_t)1 << 30 ? malloc(cap * sizeof *ids) : NULL;
     /* BOS and EOS as the file says (llama-tokenize's add_special), --no-bos drops BOS */
     const int flags = scarce_token_add_flags(vocab) & ~(no_bos ? SCARCE_ADD_BOS : 0);

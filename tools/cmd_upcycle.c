@@ -175,7 +175,10 @@ static int get_key(const gguf_file *f, const char *key, int64_t *v) {
 
 static int upcycle(const up_args *a, gguf_file *f) {
     scarce_error err = {{0}};
-    const char *arch = gguf_get_str(f, "general.architecture");
+    const char *arch = NULL;
+    if (gguf_find(f, "general.architecture") &&
+        gguf_get_string(f, "general.architecture", &arch, &err))
+        return cli_error(CMD, EXIT_RUNTIME, "%s", err.msg);
     if (!arch || strcmp(arch, "llama"))
         return cli_error(CMD, EXIT_RUNTIME, "%s: general.architecture is '%s', expected 'llama'",
                          a->in, arch ? arch : "(missing)");

@@ -226,6 +226,9 @@ static int open_draft(const run_spec_args *sa, model *m, const tokenizer *tok, s
         int n = 0;
         if (!(ds->file_ids = tokenize_file(sa->lookup_file, tok, &n, err))) return -1;
         const int skip = n > 0 && ds->file_ids[0] == tokenizer_bos(tok); /* not text */
+        if (n - skip < 2) /* no n-gram with a token after it: nothing could ever be found */
+            return scarce_fail(err, "%s: --lookup-file has %d tokens of text, need 2 or more",
+                               sa->lookup_file, n - skip);
         p->lookup_file = ds->file_ids + skip, p->n_lookup_file = n - skip;
         res->spec.n_lookup_file = p->n_lookup_file;
     }

@@ -44,14 +44,21 @@ int *tokenize_file(const char *path, const tokenizer *tok, int *n_out, scarce_er
     size_t len;
     char *text = read_whole_file(path, &len, err);
     if (!text) return NULL;
-    /* a token covers at least one byte, plus BOS: len + 2 ids always suffice */
-    if (len > (size_t)INT_MAX - 2) {
+    /* the tokenizer reads a C string: a NUL would end the text there, silently */
+    const char *nul = memchr(text, 0, len);
+    if (nul) {
+        const size_t at = (size_t)(nul - text);
+        free(text);
+        return scarce_fail(err, "%s: a NUL byte at offset %zu: not a text file", path, at), NULL;
+    }
+    if (len > ((size_t)INT_MAX - 5) / 3) {
         free(text);
         return scarce_fail(err, "%s: %zu bytes, more than one text can hold", path, len), NULL;
     }
-    int *ids = malloc((len + 2) * sizeof *ids);
-    int n = ids ? tokenizer_encode(tok, text, tokenizer_add_bos(tok), ids, (int)len + 2, err)
-                : scarce_fail(err, "out of memory for %zu token ids", len + 2);
+    const size_t max_ids = tokenizer_max_ids(len);
+    int *ids = malloc(max_ids * sizeof *ids);
+    int n = ids ? tokenizer_encode(tok, text, tokenizer_add_bos(tok), ids, (int)max_ids, err)
+                : scarce_fail(err, "out of memory for %zu token ids", max_ids);
     free(text);
     if (n < 0) {
         free(ids);
@@ -61,6 +68,7 @@ int *tokenize_file(const char *path, const tokenizer *tok, int *n_out, scarce_er
         }
         return NULL;
     }
+    int *fit = realloc(ids, ((size_t)n + 1) * sizeof *ids); /* usually a third of it */
     *n_out = n;
-    return ids;
+    return fit ? fit : ids;
 }

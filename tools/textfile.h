@@ -14,7 +14,8 @@
 char *read_whole_file(const char *path, size_t *len, scarce_error *err);
 
 /* The whole text of the file as token ids, BOS first when the tokenizer adds one
- * (malloc'd, *n_out ids). NULL with err naming the path on failure. */
+ * (malloc'd, *n_out ids). NULL with err naming the path on failure, or when the file
+ * holds a NUL byte (a binary file, not text). */
 int *tokenize_file(const char *path, const tokenizer *tok, int *n_out, scarce_error *err);
 
 #endif
