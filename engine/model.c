@@ -211,6 +211,10 @@ static int bind_scales(const model *m, const char *name, int n, float *out, scar
         return scarce_fail(err, "tensor %s: expected %d float scale%s for %s", scale_name, n,
                            n == 1 ? "" : "s", name);
     qt->dequantize(t->data, out, n);
+    for (int i = 0; i < n; i++) /* 0 means "no scale" in qmatrix: a stored 0 cannot be honoured */
+        if (!isfinite(out[i]) || out[i] == 0)
+            return scarce_fail(err, "tensor %s: scale %d is %g (must be finite and non-zero)",
+                               scale_name, i, out[i]);
     return 0;
 }
 

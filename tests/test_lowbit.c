@@ -202,7 +202,8 @@ static int write_scaled_copy(const gguf_file *f, const char *path, float times, 
     for (uint64_t i = 0; i < f->n_tensors && !rc; i++)
         rc = gguf_writer_add_tensor(w, f->tensors[i].name, f->tensors[i].type, f->tensors[i].n_dims,
                                     f->tensors[i].ne, err);
-    if (!rc && scale != 0)
+    const int has_scale = scale != 0 || signbit(scale); /* +0: no scale tensor; -0: store it */
+    if (!rc && has_scale)
         rc = gguf_writer_add_tensor(w, "blk.0.ffn_down.scale", QT_F32, 1, &one, err);
     if (!rc) rc = gguf_writer_open(w, path, err);
     for (uint64_t i = 0; i < f->n_tensors && !rc; i++) {
@@ -217,7 +218,7 @@ static int write_scaled_copy(const gguf_file *f, const char *path, float times, 
         rc = gguf_writer_write(w, x, t->bytes, err);
         free(x);
     }
-    if (!rc && scale != 0) rc = gguf_writer_write(w, &scale, 4, err);
+    if (!rc && has_scale) rc = gguf_writer_write(w, &scale, 4, err);
     if (!rc) rc = gguf_writer_finish(w, err);
     gguf_writer_free(w);
     return rc;
@@ -261,5 +262,24 @@ TEST(nvfp4_per_tensor_scale_multiplies_the_product) {
     CHECK(!rc && memcmp(a, b, (size_t)n_vocab * sizeof(float)) == 0);
     CHECK(!rc && memcmp(a, plain, (size_t)n_vocab * sizeof(float)) != 0);
     free(a);
+    model_free(m);
+}
+
+TEST(nvfp4_per_tensor_scale_must_be_finite_and_nonzero) {
+    model *m = shared_model("models/stories260K.gguf");
+    if (!m) return;
+    const float bad[] = {NAN, INFINITY, -0.0f};
+    for (int i = 0; i < 3; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/bad_scale%d.gguf", test_tmpdir(), i);
+        scarce_error err = {0};
+        int rc = write_scaled_copy(m->file, path, 1.0f, bad[i], &err);
+        CHECK_MSG(!rc, "%s", err.msg);
+        if (rc) continue;
+        model *bad_model = model_load(path, NULL, &err);
+        CHECK_MSG(bad_model == NULL, "scale %g was accepted", bad[i]);
+        CHECK_MSG(strstr(err.msg, "blk.0.ffn_down.scale") != NULL, "%s", err.msg);
+        if (bad_model) model_free(bad_model);
+    }
     model_free(m);
 }
