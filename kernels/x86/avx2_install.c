@@ -1,5 +1,6 @@
 /* avx2_install.c - the AVX2 ISA's table: its kernels over the reference ones (kernels/cpu.h).
  * Which kernel runs each format on AVX2 is decided here and nowhere else. */
+#include "../lut.h"
 #include "../repack.h"
 #include "avx2.h"
 
@@ -41,7 +42,12 @@ void avx2_install(isa_kernels *k) {
                                .to_q8_0 = iq4_nl_to_q8_0_avx2});
     kernels_set(k, QT_MXFP4,
                 (type_kernels){.vec_dot = vec_dot_mxfp4_avx2, .dequantize = dequantize_mxfp4_avx2});
-    kernels_set(k, QT_Q2_0, (type_kernels){.vec_dot = vec_dot_q2_0_avx2});
+    /* LUT kernels (kernels/lut.h) beside the multiply ones; which runs by default was
+     * measured (LUT_ON / LUT_OFF, see the figures there) */
+    kernels_set(k, QT_Q2_0,
+                (type_kernels){.vec_dot = vec_dot_q2_0_avx2,
+                               .packed_tile = tile_lut_q2_0_avx2,
+                               .lut = LUT_ON});
     kernels_set(k, QT_Q2_0_32, (type_kernels){.vec_dot = vec_dot_q2_0_32_avx2});
     kernels_set(k, QT_FP8_E4M3,
                 (type_kernels){.vec_dot = vec_dot_fp8_e4m3_avx2,
@@ -63,10 +69,16 @@ void avx2_install(isa_kernels *k) {
     kernels_set(
         k, QT_Q6_K,
         (type_kernels){.vec_dot = vec_dot_q6_k_avx2, .vec_dot_tile = vec_dot_tile_q6_k_avx2});
-    kernels_set(k, QT_TQ2_0, (type_kernels){.vec_dot = vec_dot_tq2_0_avx2});
+    kernels_set(k, QT_TQ2_0,
+                (type_kernels){.vec_dot = vec_dot_tq2_0_avx2,
+                               .packed_tile = tile_lut_tq2_0_avx2,
+                               .lut = LUT_ON});
     kernels_set(k, QT_TQ1_0, (type_kernels){.vec_dot = vec_dot_tq1_0_avx2});
     kernels_set(k, QT_NVFP4, (type_kernels){.vec_dot = vec_dot_nvfp4_avx2});
-    kernels_set(k, QT_Q1_0, (type_kernels){.vec_dot = vec_dot_q1_0_avx2});
+    kernels_set(k, QT_Q1_0,
+                (type_kernels){.vec_dot = vec_dot_q1_0_avx2,
+                               .packed_tile = tile_lut_q1_0_avx2,
+                               .lut = LUT_ON});
     kernels_set(k, QT_IQ4_XS,
                 (type_kernels){.vec_dot = vec_dot_iq4_xs_avx2, .dequantize = dequantize_iq4_xs_avx2});
     kernels_set(k, QT_IQ2_XXS, (type_kernels){.vec_dot = vec_dot_iq2_xxs_avx2});

@@ -1,0 +1,94 @@
+/* lut_pack.c - the LUT layouts of kernels/lut.h: file blocks <-> 8-row bit-plane blocks.
+ * A format is described by where its d sits and how element j's code is read and written
+ * (quant/blocks.h); the bit positions come from lut_bit_pos(). */
+#include <string.h>
+
+#include "../../quant/blocks.h"
+#include "../lut.h"
+
+typedef struct {
+    uint32_t type;
+    int block, block_bytes, planes, d_at;
+    int (*code)(const uint8_t *blk, int j);
+    void (*set_code)(uint8_t *blk, int j, int code); /* into a zeroed block */
+} lut_format;
+
+/* Q1_0 and Q2_0: d first, then the codes, 8 / bits codes a byte in element order */
+static int code_q1_0(const uint8_t *b, int j) {
+    return (b[2 + j / 8] >> (j % 8)) & 1;
+}
+static void set_q1_0(uint8_t *b, int j, int c) {
+    b[2 + j / 8] |= (uint8_t)(c << (j % 8));
+}
+static int code_q2_0(const uint8_t *b, int j) {
+    return (b[2 + j / 4] >> 2 * (j % 4)) & 3;
+}
+static void set_q2_0(uint8_t *b, int j, int c) {
+    b[2 + j / 4] |= (uint8_t)(c << 2 * (j % 4));
+}
+/* TQ2_0: codes first (byte 32h + m holds 128h + m + 32s in bits 2s), d last */
+static int tq2_byte(int j) {
+    return j / 128 * 32 + j % 32;
+}
+static int code_tq2_0(const uint8_t *b, int j) {
+    return (b[tq2_byte(j)] >> 2 * (j % 128 / 32)) & 3;
+}
+static void set_tq2_0(uint8_t *b, int j, int c) {
+    b[tq2_byte(j)] |= (uint8_t)(c << 2 * (j % 128 / 32));
+}
+
+static const lut_format fmt_q1_0 = {QT_Q1_0, 128, sizeof(block_q1_0), 1, 0, code_q1_0, set_q1_0};
+static const lut_format fmt_q2_0 = {QT_Q2_0, 64, sizeof(block_q2_0), 2, 0, code_q2_0, set_q2_0};
+static const lut_format fmt_tq2_0 = {QT_TQ2_0,   QK_K,     sizeof(block_tq2_0), 2, QK_K / 4,
+                                     code_tq2_0, set_tq2_0};
+
+/* Row r's block `one` <-> its place in the packed block x8 (pack = 1: one -> x8; x8 must
+ * be zeroed first when packing, `one` when unpacking). */
+static void move_block(const lut_format *f, uint8_t *x8, uint8_t *one, int r, int pack) {
+    const int unit_bytes = 16 * f->planes;
+    if (pack)
+        memcpy(x8 + 2 * r, one + f->d_at, 2);
+    else
+        memcpy(one + f->d_at, x8 + 2 * r, 2);
+    for (int j = 0; j < f->block; j++)
+        for (int p = 0; p < f->planes; p++) {
+            int bit, at = 16 + j / 16 * unit_bytes + lut_bit_pos(f->planes, j % 16, p, r, &bit);
+            if (pack)
+                x8[at] |= (uint8_t)(((f->code(one, j) >> p) & 1) << bit);
+            else if ((x8[at] >> bit) & 1)
+                f->set_code(one, j, f->code(one, j) | 1 << p);
+        }
+}
+
+static void convert(const lut_format *f, int64_t rows, int64_t cols, const uint8_t *src,
+                    uint8_t *dst, int pack) {
+    const int64_t nb = cols / f->block;
+    const size_t bb = (size_t)f->block_bytes, row_bytes = (size_t)nb * bb;
+    memset(dst, 0, (size_t)rows * row_bytes);
+    const uint8_t *packed = pack ? dst : src, *plain = pack ? src : dst;
+    for (int64_t g = 0; g < rows / REPACK_ROWS; g++)
+        for (int64_t i = 0; i < nb; i++) {
+            uint8_t *x8 = (uint8_t *)packed + (g * nb + i) * REPACK_ROWS * bb;
+            for (int r = 0; r < REPACK_ROWS; r++)
+                move_block(f, x8, (uint8_t *)plain + (g * REPACK_ROWS + r) * row_bytes + i * bb, r,
+                           pack);
+        }
+}
+
+#define LUT_CONVERTERS(name)                                                                       \
+    static void pack_##name(int64_t rows, int64_t cols, const void *src, void *dst) {              \
+        convert(&fmt_##name, rows, cols, src, dst, 1);                                             \
+    }                                                                                              \
+    static void unpack_##name(int64_t rows, int64_t cols, const void *src, void *dst) {            \
+        convert(&fmt_##name, rows, cols, src, dst, 0);                                             \
+    }
+LUT_CONVERTERS(q1_0)
+LUT_CONVERTERS(q2_0)
+LUT_CONVERTERS(tq2_0)
+
+const x8_layout lut_q1_0 = {
+    .type = QT_Q1_0, .ref_tile = tile_lut_q1_0_ref, .pack = pack_q1_0, .unpack = unpack_q1_0};
+const x8_layout lut_q2_0 = {
+    .type = QT_Q2_0, .ref_tile = tile_lut_q2_0_ref, .pack = pack_q2_0, .unpack = unpack_q2_0};
+const x8_layout lut_tq2_0 = {
+    .type = QT_TQ2_0, .ref_tile = tile_lut_tq2_0_ref, .pack = pack_tq2_0, .unpack = unpack_tq2_0};
