@@ -2,6 +2,7 @@
  * the scalar LUT reference against the multiply references (vec_dot_*_ref, bit for bit),
  * the AVX2 and AVX-512 LUT kernels against the LUT reference (bit for bit) on random,
  * edge-case and tail shapes, and the A/B switch (SCARCE_LUT) deciding what is packed. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 #include "../quant/blocks.h"
 #include "../quant/fp16.h"
 #include "../quant/types.h"
+#include "bench_util.h"
 #include "isa_util.h"
 #include "kernel_ctx_util.h"
 #include "test.h"
@@ -256,4 +258,43 @@ TEST(lut_matmul_equals_reference) {
         repack_release(&W);
         free(x), free(y), free(want), free((void *)W.data);
     }
+}
+
+/* Weight GB/s of the best call in 0.3 s (shared machine: the least disturbed call). */
+static double matmul_gbs(const qmatrix *W, const float *x, float *y) {
+    return (double)W->rows * W->row_bytes / bench_best_matmul(W, x, 1, y, 0.3) / 1e9;
+}
+
+/* SCARCE_KBENCH=1: decode (B = 1) GB/s of the multiply kernels (file layout) and the LUT
+ * kernels (packed), 1 and 2 threads, on rows x cols (default 65536 x 2048: larger than
+ * the last-level cache, TinyLlama's row length; SCARCE_KBENCH_ROWS / _COLS). */
+TEST(lut_bench) {
+    const char *on = getenv("SCARCE_KBENCH");
+    if (!on || strcmp(on, "1") != 0) SKIP("set SCARCE_KBENCH=1 for the kernel figures");
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    int64_t rows = 65536, cols = 2048;
+    if (getenv("SCARCE_KBENCH_ROWS")) rows = atoll(getenv("SCARCE_KBENCH_ROWS")) / 64 * 64;
+    if (getenv("SCARCE_KBENCH_COLS")) cols = atoll(getenv("SCARCE_KBENCH_COLS")) / QK_K * QK_K;
+    float *x = malloc(cols * 4), *y = malloc(rows * 4);
+    for (int64_t i = 0; i < cols; i++) x[i] = (float)(next_u32() % 2001) / 1000.0f - 1;
+    fprintf(stderr, "%lldx%lld weight GB/s: %-6s %8s %8s %8s %8s\n", (long long)rows,
+            (long long)cols, "type", "mul 1t", "mul 2t", "lut 1t", "lut 2t");
+    for (int t = 0; t < NT; t++) {
+        size_t row_bytes = qtype_row_bytes(types[t], cols);
+        uint8_t *w = random_rows(t, 64, cols, -1), *big = malloc(row_bytes * rows);
+        for (int64_t r = 0; r < rows; r += 64) memcpy(big + r * row_bytes, w, 64 * row_bytes);
+        qmatrix W = {
+            .data = big, .type = types[t], .rows = rows, .cols = cols, .row_bytes = row_bytes};
+        double g[4];
+        for (int k = 0; k < 4; k++) {
+            if (k == 2) REQUIRE(repack_matrix(&W, kernels_isa()) == 0 && W.packed);
+            test_kernel_threads(k % 2 + 1);
+            g[k] = matmul_gbs(&W, x, y);
+        }
+        fprintf(stderr, "%32s %8.2f %8.2f %8.2f %8.2f\n", name_of(t), g[0], g[1], g[2], g[3]);
+        repack_release(&W);
+        free(w), free(big);
+    }
+    free(x), free(y);
+    CHECK(1);
 }
