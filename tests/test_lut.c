@@ -60,29 +60,24 @@ static uint8_t *random_rows(int t, int64_t rows, int64_t cols, int fill) {
     return w;
 }
 
-/* Activations in the type's dot_type: random codes over the whole int8 range (Q8_K: -128
- * too, as ggml's activation quantizer can write), or all `fill` when fill != 0. */
+/* Activations in the type's dot_type, from the reference quantizer of random floats, or
+ * with every code `fill` (Q8_K: its bsums made to match), so the edges are reached: +127,
+ * -127, and -128, which ggml's Q8_K quantizer can write. */
 static void *activation(int t, int64_t cols, int fill) {
-    if (qtype(types[t])->dot_type == QT_Q8_K) {
-        block_q8_K *a = malloc(cols / QK_K * sizeof *a);
-        for (int64_t i = 0; i < cols / QK_K; i++) {
-            a[i].d = (float)(next_u32() % 1000 + 1) * 1e-4f;
-            for (int k = 0; k < QK_K; k++)
-                a[i].qs[k] = (int8_t)(fill ? fill : (int)(next_u32() % 256) - 128);
-            for (int k = 0; k < QK_K / 16; k++) {
-                int sum = 0;
-                for (int e = 16 * k; e < 16 * k + 16; e++) sum += a[i].qs[e];
-                a[i].bsums[k] = (int16_t)sum;
-            }
-        }
-        return a;
+    const int q8_k = qtype(types[t])->dot_type == QT_Q8_K;
+    const size_t bytes = qtype_row_bytes(qtype(types[t])->dot_type, cols);
+    float *x = malloc(cols * sizeof *x);
+    void *a = malloc(bytes);
+    for (int64_t i = 0; i < cols; i++) x[i] = (float)(next_u32() % 20001) / 1000.0f - 10;
+    (q8_k ? quantize_row_q8_k_ref : quantize_row_q8_0_ref)(x, a, cols);
+    free(x);
+    for (int64_t i = 0; fill && q8_k && i < cols / QK_K; i++) {
+        block_q8_K *b = (block_q8_K *)a + i;
+        memset(b->qs, fill, QK_K);
+        for (int k = 0; k < QK_K / 16; k++) b->bsums[k] = (int16_t)(16 * fill);
     }
-    block_q8_0 *a = malloc(cols / QK32 * sizeof *a);
-    for (int64_t i = 0; i < cols / QK32; i++) {
-        a[i].d = f32_to_fp16((float)(next_u32() % 1000 + 1) * 1e-4f);
-        for (int k = 0; k < QK32; k++)
-            a[i].qs[k] = (int8_t)(fill ? fill : (int)(next_u32() % 255) - 127);
-    }
+    for (int64_t i = 0; fill && !q8_k && i < cols / QK32; i++)
+        memset(((block_q8_0 *)a)[i].qs, fill, QK32);
     return a;
 }
 

@@ -60,19 +60,17 @@ static void move_block(const lut_format *f, uint8_t *x8, uint8_t *one, int r, in
         }
 }
 
+/* Row r's block i sits in packed block i of its 8-row group (group g at 8 g row_bytes). */
 static void convert(const lut_format *f, int64_t rows, int64_t cols, const uint8_t *src,
                     uint8_t *dst, int pack) {
     const int64_t nb = cols / f->block;
     const size_t bb = (size_t)f->block_bytes, row_bytes = (size_t)nb * bb;
     memset(dst, 0, (size_t)rows * row_bytes);
-    const uint8_t *packed = pack ? dst : src, *plain = pack ? src : dst;
-    for (int64_t g = 0; g < rows / REPACK_ROWS; g++)
-        for (int64_t i = 0; i < nb; i++) {
-            uint8_t *x8 = (uint8_t *)packed + (g * nb + i) * REPACK_ROWS * bb;
-            for (int r = 0; r < REPACK_ROWS; r++)
-                move_block(f, x8, (uint8_t *)plain + (g * REPACK_ROWS + r) * row_bytes + i * bb, r,
-                           pack);
-        }
+    uint8_t *packed = pack ? dst : (uint8_t *)src, *plain = pack ? (uint8_t *)src : dst;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t i = 0; i < nb; i++)
+            move_block(f, packed + ((r / REPACK_ROWS) * nb + i) * REPACK_ROWS * bb,
+                       plain + r * row_bytes + i * bb, (int)(r % REPACK_ROWS), pack);
 }
 
 #define LUT_CONVERTERS(name)                                                                       \
