@@ -88,13 +88,18 @@ static int model_options_of(const scarce_model_params *p, model_options *o, char
                         KERNEL_MAX_THREADS);
     o->kernels.threads = threads;
     o->kernels.repack = p->repack != 0;
+    if (p->gemm && (o->kernels.gemm = kernel_config_parse_gemm(p->gemm)) == -2)
+        return api_fail(errbuf, SCARCE_ERR_ARGUMENT,
+                        "unknown gemm path '%s' (auto, tiles, own, blas, i8x8)", p->gemm);
+    o->kernels.adapt_threads = !p->fixed_threads;
+    o->kernels.steal = !p->static_rows;
     return 0;
 }
 
 /* Loads model and vocabulary into sm; 0 or a status with sm->error filled. */
 static int load(scarce_model *sm, const char *path, const model_options *opts, int vocab_only) {
     FILE *f = fopen(path, "rb");
-    if (!f) return api_fail(sm->error, SCARCE_ERR_IO, "%s: %s", path, strerror(errno));
+    if (!f) return api_fail(sm->error, SCARCE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     fclose(f);
     scarce_error err = {0};
     if (vocab_only) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api_impl.h"
+#include "draft_quant.h"
 #include "machine.h"
 
 /* The prompt's ids as `scarce run` makes them: BOS when the vocabulary asks for it, and an
@@ -109,23 +110,60 @@ static run_stats both_stats(const spec_decoder *sd) {
                                  : sd->target->stats;
 }
 
+/* The draft lengths of in into p (0 = their defaults); 0 or a status. */
+static int draft_lengths(scarce_context *ctx, const scarce_spec_params *in, spec_params *p) {
+    const int n = in->n_draft ? in->n_draft : 5;
+    const int lo = in->n_draft_min ? in->n_draft_min : 1,
+              hi = in->n_draft_max ? in->n_draft_max : n;
+    if (n < 1 || n > SPEC_MAX_DRAFT || lo < 1 || hi > SPEC_MAX_DRAFT || lo > hi)
+        return api_fail(ctx->error, SCARCE_ERR_ARGUMENT,
+                        "n_draft %d, n_draft_min %d, n_draft_max %d: expected 1 <= min <= max "
+                        "<= %d",
+                        in->n_draft, in->n_draft_min, in->n_draft_max, SPEC_MAX_DRAFT);
+    /* as `scarce run`: the first length inside the range */
+    p->n_draft = n < lo ? lo : n > hi ? hi : n;
+    p->n_draft_min = lo, p->n_draft_max = hi;
+    return SCARCE_OK;
+}
+
 /* spec_params from the public ones; 0 or a status. */
 static int spec_params_of(scarce_context *ctx, const scarce_spec_params *in, spec_params *p) {
-    const int n = in->n_draft ? in->n_draft : 5;
-    if (n < 1 || n > SPEC_MAX_DRAFT)
-        return api_fail(ctx->error, SCARCE_ERR_ARGUMENT, "n_draft %d: expected 1 .. %d",
-                        in->n_draft, SPEC_MAX_DRAFT);
-    static const spec_source sources[] = {SPEC_MODEL, SPEC_LAYERS, SPEC_LOOKUP};
-    if (in->source < SCARCE_DRAFT_MODEL || in->source > SCARCE_DRAFT_LOOKUP)
+    static const spec_source sources[] = {SPEC_MODEL, SPEC_LAYERS, SPEC_LOOKUP, SPEC_QUANT};
+    if (in->source < SCARCE_DRAFT_MODEL || in->source > SCARCE_DRAFT_QUANT)
         return api_fail(ctx->error, SCARCE_ERR_ARGUMENT, "unknown draft source %d", in->source);
     if (in->source == SCARCE_DRAFT_MODEL && !in->draft_model)
         return api_fail(ctx->error, SCARCE_ERR_ARGUMENT, "SCARCE_DRAFT_MODEL without draft_model");
+    if (in->source == SCARCE_DRAFT_QUANT && !in->draft_type)
+        return api_fail(ctx->error, SCARCE_ERR_ARGUMENT, "SCARCE_DRAFT_QUANT without draft_type");
+    if (in->n_lookup_tokens < 0 || (in->n_lookup_tokens && !in->lookup_tokens) ||
+        in->lookup_min < 0)
+        return api_fail(ctx->error, SCARCE_ERR_ARGUMENT,
+                        "lookup_min %d, n_lookup_tokens %d (tokens %s): expected >= 0 and "
+                        "tokens when n > 0",
+                        in->lookup_min, in->n_lookup_tokens, in->lookup_tokens ? "given" : "NULL");
+    int rc = api_check_ids(ctx, in->lookup_tokens, in->n_lookup_tokens);
+    if (rc) return rc;
     *p = (spec_params){.source = sources[in->source],
-                       .n_draft = n,
-                       .n_draft_min = 1,
-                       .n_draft_max = n,
+                       .policy = in->adapt ? SPEC_ADAPT : SPEC_COST,
                        .draft_layers = in->draft_layers,
-                       .lookup_n = in->lookup_n};
+                       .lookup_n = in->lookup_n,
+                       .lookup_min = in->lookup_min,
+                       .lookup_file = in->lookup_tokens,
+                       .n_lookup_file = in->n_lookup_tokens};
+    return draft_lengths(ctx, in, p);
+}
+
+/* The draft model of the call: the caller's, a copy quantized now (*copy set), or NULL. */
+static int draft_model_of(scarce_context *ctx, const scarce_spec_params *in, model **dm,
+                          int *copy) {
+    *dm = NULL, *copy = 0;
+    if (in->source == SCARCE_DRAFT_MODEL) *dm = in->draft_model->m;
+    if (in->source != SCARCE_DRAFT_QUANT) return SCARCE_OK;
+    scarce_error err = {0};
+    draft_quant_info info;
+    if (!(*dm = draft_quant_new(ctx->model->m, in->draft_type, NULL, &info, &err)))
+        return api_fail_err(ctx->error, SCARCE_ERR_ARGUMENT, &err);
+    *copy = 1;
     return SCARCE_OK;
 }
 
@@ -164,10 +202,14 @@ int scarce_generate_spec(scarce_context *ctx, const char *prompt, int n_predict,
     }
     scarce_error err = {0};
     spec_decoder sd;
-    const model *dm = p.source == SPEC_MODEL ? spec->draft_model->m : NULL;
-    if (spec_init(&sd, &ctx->s, &ctx->smp, dm, &p, &err)) {
+    model *dm;
+    int copy;
+    if ((rc = draft_model_of(ctx, spec, &dm, &copy)) ||
+        (spec_init(&sd, &ctx->s, &ctx->smp, dm, &p, &err) &&
+         (rc = api_fail_err(ctx->error, SCARCE_ERR_ARGUMENT, &err)))) {
+        if (copy) draft_quant_free(dm);
         free(ids);
-        return api_fail_err(ctx->error, SCARCE_ERR_ARGUMENT, &err);
+        return rc;
     }
     const run_stats begin = both_stats(&sd);
     const double t0 = now_seconds();
@@ -190,6 +232,7 @@ int scarce_generate_spec(scarce_context *ctx, const char *prompt, int n_predict,
         rc = SCARCE_OK;
     }
     spec_free(&sd);
+    if (copy) draft_quant_free(dm);
     free(ids);
     return rc;
 }

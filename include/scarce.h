@@ -55,6 +55,11 @@ typedef struct {
     int repack;      /* 1 = re-lay Q4_0/Q4_1/Q8_0/Q2_K rows 8 at a time at load (faster) */
     int vocab_only;  /* 1 = the vocabulary alone (any GGUF with tokenizer.ggml.*, such as
                         llama.cpp's vocab-only files): tokenize and detokenize, no contexts */
+    /* The A/B switches of the kernels (docs/bandwidth.md; all 0 = the defaults): */
+    const char *gemm;  /* batch path: NULL or "auto" = measured per shape; "tiles", "own",
+                          "blas" (our own GEMM when not built with OpenBLAS), "i8x8" */
+    int fixed_threads; /* 1 = every call on all n_threads (no running on the caller alone) */
+    int static_rows;   /* 1 = fixed row shares per thread (no work stealing) */
 } scarce_model_params;
 
 scarce_model_params scarce_model_default_params(void);
@@ -77,6 +82,11 @@ uint64_t scarce_model_weight_bytes(const scarce_model *model);
  * vocab_only. */
 const char *scarce_model_arch(const scarce_model *model);
 const char *scarce_model_isa(const scarce_model *model);
+/* The kernel configuration the model runs with, as one line into out (cap bytes):
+ * "isa=avx2 repack=on gemm=auto adapt_threads=on steal=on threads=2". Returns the bytes
+ * written (NUL added) or a status: SCARCE_ERR_ARGUMENT for a vocab_only model or a cap too
+ * small for the line. */
+int scarce_model_kernels(scarce_model *model, char *out, size_t cap);
 
 /* ---- vocabulary ----------------------------------------------------------------------- */
 
@@ -151,23 +161,157 @@ int scarce_generate(scarce_context *ctx, const char *prompt, int n_predict,
 
 /* Speculative generation: a draft proposes tokens, the context's model verifies them in
  * one batched pass. The text has the target's distribution (greedy: the same tokens as
- * scarce_generate). */
+ * scarce_generate). SCARCE_ERR_ARGUMENT for parameters out of range (the message names
+ * the field), SCARCE_ERR_TOKEN for a lookup token outside the vocabulary. */
 typedef enum {
     SCARCE_DRAFT_MODEL = 0,  /* draft_model: another model with the same vocabulary */
     SCARCE_DRAFT_LAYERS = 1, /* the target's first draft_layers layers + its output head */
     SCARCE_DRAFT_LOOKUP = 2, /* n-gram lookup of the last lookup_n tokens in the context */
+    SCARCE_DRAFT_QUANT = 3,  /* a copy of the target with its matrices in draft_type, built
+                                in memory by each call (seconds for a large model: for many
+                                calls, quantize a file and use SCARCE_DRAFT_MODEL) */
 } scarce_draft_source;
 
+/* Zero-initialised fields take their defaults. */
 typedef struct {
     scarce_draft_source source;
     scarce_model *draft_model;
     int draft_layers, lookup_n;
-    int n_draft; /* tokens drafted per target pass (1 .. 32; 0 = 5) */
+    int n_draft;                  /* the first draft length (1 .. 32; 0 = 5) */
+    int n_draft_min, n_draft_max; /* the lengths the policy may choose (0 = 1, n_draft;
+                                     equal: a fixed length) */
+    int adapt;      /* 0: each pass drafts the length with the best expected speed-up from the
+                       measured costs and acceptance, plain steps when none pays (`scarce run`'s
+                       default); 1: one longer after a fully accepted draft, one shorter after a
+                       rejection */
+    int lookup_min; /* SCARCE_DRAFT_LOOKUP: the shortest n-gram matched (0 = 1) */
+    const int32_t *lookup_tokens; /* SCARCE_DRAFT_LOOKUP: more text to find n-grams in */
+    int n_lookup_tokens;
+    const char *draft_type; /* SCARCE_DRAFT_QUANT: "q4_0", "q2_k", "tq2_0" ... */
 } scarce_spec_params;
 
 int scarce_generate_spec(scarce_context *ctx, const char *prompt, int n_predict,
                          const scarce_spec_params *spec, scarce_token_callback cb, void *user,
                          int *n_generated);
+
+/* ---- chat templates ------------------------------------------------------------------- */
+
+/* The turn formats scarce knows (ChatML, Llama 2 [INST], Llama 3, Gemma, Phi-3, Phi-4), by
+ * name: "chatml, llama2, ..." for messages. */
+const char *scarce_chat_template_names(void);
+/* 1 when name is one of them, else 0. */
+int scarce_chat_template_known(const char *name);
+/* The model's template: recognised in its tokenizer.chat_template, or, when the file has
+ * none, guessed from its vocabulary's turn tokens. NULL when neither works (the message
+ * in scarce_model_error says why). */
+const char *scarce_chat_template_of(scarce_model *model);
+/* The text of one user turn in template `name`, up to the header of the assistant's reply:
+ * on the first turn with the system prompt (system may be NULL); on later turns after what
+ * follows the end of the previous reply, and, when that reply did not end with the
+ * template's end token (closed = 0: cut short by n_predict), that token first. Writes at most cap
+ * bytes (NUL added) and returns the length of the whole text, as snprintf: a result >= cap means
+ * out was too small. A status for an unknown name or NULL arguments. */
+int scarce_chat_turn(const char *name, const char *system, const char *user, int first, int closed,
+                     char *out, size_t cap);
+/* The token that ends a reply in template `name` (ChatML's "<|im_end|>"): its id in the
+ * model's vocabulary, -1 when the template ends replies with EOS or the vocabulary lacks
+ * it; a status for an unknown name. */
+int scarce_chat_end_token(scarce_model *model, const char *name);
+
+/* ---- GGUF files: the metadata and tensor table, read without loading a model ----------- */
+
+typedef struct scarce_gguf scarce_gguf;
+
+/* Opens (mmaps and validates) a GGUF file. On failure *out is NULL and errbuf holds one line. */
+int scarce_gguf_open(const char *path, scarce_gguf **out, char *errbuf, size_t errcap);
+void scarce_gguf_close(scarce_gguf *gguf);
+
+typedef struct {
+    uint32_t version;
+    uint64_t n_kv, n_tensors;
+    uint64_t alignment, data_offset, file_bytes;
+} scarce_gguf_info;
+
+int scarce_gguf_get_info(const scarce_gguf *gguf, scarce_gguf_info *out);
+
+/* GGUF's value types (their numbers in the file). */
+enum {
+    SCARCE_GGUF_U8 = 0,
+    SCARCE_GGUF_I8,
+    SCARCE_GGUF_U16,
+    SCARCE_GGUF_I16,
+    SCARCE_GGUF_U32,
+    SCARCE_GGUF_I32,
+    SCARCE_GGUF_F32,
+    SCARCE_GGUF_BOOL,
+    SCARCE_GGUF_STRING,
+    SCARCE_GGUF_ARRAY,
+    SCARCE_GGUF_U64,
+    SCARCE_GGUF_I64,
+    SCARCE_GGUF_F64
+};
+/* GGUF's spelling, as llama.cpp's: "uint32", "string" ...; "unknown" for other values. */
+const char *scarce_gguf_type_name(int type);
+
+typedef struct {
+    const char *key;
+    int type;      /* SCARCE_GGUF_* */
+    int elem_type; /* arrays: the elements' type */
+    uint64_t n;    /* arrays: elements; else 1 */
+} scarce_gguf_kv;
+
+/* Key i (0 .. n_kv-1). SCARCE_ERR_ARGUMENT when i is out of range. */
+int scarce_gguf_get_kv(const scarce_gguf *gguf, uint64_t i, scarce_gguf_kv *out);
+
+/* Element j of key i (j = 0 for a scalar): strings as str/len (valid while the file is
+ * open; may hold NUL bytes), numbers in the member of their kind: u for u8..u64, i for
+ * signed and bool, f for f32/f64 (every number is also in f). */
+typedef struct {
+    const char *str;
+    uint64_t len;
+    uint64_t u;
+    int64_t i;
+    double f;
+} scarce_gguf_value;
+
+int scarce_gguf_get_value(const scarce_gguf *gguf, uint64_t i, uint64_t j, scarce_gguf_value *out);
+
+typedef struct {
+    const char *name;
+    const char *type; /* "q4_0", "f32" ...; "?" for a type this library does not know */
+    int n_dims;
+    int64_t ne[4];          /* ne[0] is the row length; unused dims are 1 */
+    uint64_t offset, bytes; /* from the start of the data section */
+} scarce_gguf_tensor;
+
+/* Tensor i (0 .. n_tensors-1). SCARCE_ERR_ARGUMENT when i is out of range. */
+int scarce_gguf_get_tensor(const scarce_gguf *gguf, uint64_t i, scarce_gguf_tensor *out);
+
+/* ---- the machine ---------------------------------------------------------------------- */
+
+typedef struct {
+    char cpu_name[128];
+    int physical_cores; /* this process may use (the default n_threads) */
+    int online_cpus;
+    uint64_t llc_bytes; /* last-level cache; 0 when unknown */
+} scarce_machine;
+
+int scarce_machine_info(scarce_machine *out);
+
+typedef struct {
+    int n_threads;
+    double read_gb_s; /* streaming sum of the buffer */
+    double copy_gb_s; /* memcpy of half onto the other half, read + write bytes */
+} scarce_membw;
+
+/* Measures 1 .. max_threads threads over a buffer of `bytes` (the median of reps timed
+ * repetitions) into out[0 .. max_threads). On failure errbuf holds one line. */
+int scarce_membw_measure(int max_threads, size_t bytes, int reps, scarce_membw *out, char *errbuf,
+                         size_t errcap);
+/* Stores read_gb_s as this CPU's peak in the cache (~/.cache/scarce/membw, one line per CPU
+ * model) that scarce_stats' pct_of_peak divides by; the file's path into path (may be NULL). */
+int scarce_membw_store_peak(double read_gb_s, int n_threads, char *path, size_t path_cap,
+                            char *errbuf, size_t errcap);
 
 /* ---- what a run cost ------------------------------------------------------------------ */
 

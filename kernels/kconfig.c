@@ -32,8 +32,7 @@ static int parse_isa(const char *name, isa_level *isa) {
     return -1;
 }
 
-/* -1 (auto) or a gemm_method; -2 when unknown. blas without OpenBLAS runs our own GEMM. */
-static int parse_gemm(const char *name) {
+int kernel_config_parse_gemm(const char *name) {
     if (!*name || strcmp(name, "auto") == 0) return -1;
     for (int m = GEMM_TILES; m <= GEMM_I8X8; m++)
         if (strcmp(name, gemm_method_name((gemm_method)m)) == 0)
@@ -49,7 +48,7 @@ int kernel_config_from_env(kernel_config *cfg, char *msg) {
         snprintf(msg, 128, "SCARCE_ISA: unknown ISA '%s' (scalar, avx2, avx512, neon)", isa);
         return -1;
     }
-    if (gemm && (cfg->gemm = parse_gemm(gemm)) == -2) {
+    if (gemm && (cfg->gemm = kernel_config_parse_gemm(gemm)) == -2) {
         snprintf(msg, 128, "SCARCE_GEMM: unknown path '%s' (auto, tiles, own, blas, i8x8)", gemm);
         return -1;
     }

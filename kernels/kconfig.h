@@ -44,6 +44,9 @@ int kernel_config_check(const kernel_config *cfg, char *msg);
 int kernel_config_packs(const kernel_config *cfg, uint32_t type);
 /* "isa=avx2 repack=on gemm=auto adapt_threads=on steal=on threads=2 lut=auto" */
 void kernel_config_describe(const kernel_config *cfg, char *buf, size_t size);
+/* The gemm field for a SCARCE_GEMM name: -1 ("auto" or ""), a gemm_method, or -2 when
+ * unknown. "blas" without OpenBLAS is our own GEMM. */
+int kernel_config_parse_gemm(const char *name);
 /* Name of cfg->gemm: "auto", or gemm_method_name(). */
 const char *kernel_config_gemm_name(const kernel_config *cfg);
 

@@ -3,8 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../engine/gguf.h"
-#include "../quant/types.h"
+#include "../include/scarce.h"
 #include "cli.h"
 
 enum { MAX_STR = 60, MAX_ITEMS = 8 };
@@ -28,44 +27,49 @@ static void print_str(const char *s, uint64_t len) {
     if (len > MAX_STR) printf("...(%llu bytes)", (unsigned long long)len);
 }
 
-static void print_number(const gguf_kv *kv, uint32_t type, uint64_t i, int is_array) {
-    double f = is_array ? gguf_arr_f64(kv, i) : kv->f64;
-    if (type == GGUF_F32 || type == GGUF_F64) printf("%.9g", f);
-    else if (type == GGUF_BOOL) printf("%s", (is_array ? gguf_arr_i64(kv, i) : kv->i64) ? "true" : "false");
-    else if (type == GGUF_U64) {
-        uint64_t u = kv->u64;
-        if (is_array) memcpy(&u, (const uint8_t *)kv->arr_data + 8 * i, 8);
-        printf("%llu", (unsigned long long)u);
-    } else printf("%lld", (long long)(is_array ? gguf_arr_i64(kv, i) : kv->i64));
+static void print_number(int type, const scarce_gguf_value *v) {
+    if (type == SCARCE_GGUF_F32 || type == SCARCE_GGUF_F64) printf("%.9g", v->f);
+    else if (type == SCARCE_GGUF_BOOL) printf("%s", v->i ? "true" : "false");
+    else if (type == SCARCE_GGUF_U64) printf("%llu", (unsigned long long)v->u);
+    else printf("%lld", (long long)v->i);
 }
 
-static void print_kv(const gguf_kv *kv) {
-    if (kv->type == GGUF_ARRAY) {
-        printf("%-40s [%s x %llu] ", kv->key, gguf_vtype_name(kv->arr_type),
-               (unsigned long long)kv->arr_n);
-        for (uint64_t i = 0; i < kv->arr_n && i < MAX_ITEMS; i++) {
-            if (i) printf(", ");
-            if (kv->arr_type == GGUF_STRING) print_str(kv->arr_str[i], kv->arr_str_len[i]);
-            else print_number(kv, kv->arr_type, i, 1);
+static void print_value(const scarce_gguf *g, uint64_t i, uint64_t j, int type) {
+    scarce_gguf_value v;
+    scarce_gguf_get_value(g, i, j, &v);
+    if (type == SCARCE_GGUF_STRING) print_str(v.str, v.len);
+    else print_number(type, &v);
+}
+
+static void print_kv(const scarce_gguf *g, uint64_t i) {
+    scarce_gguf_kv kv;
+    scarce_gguf_get_kv(g, i, &kv);
+    if (kv.type == SCARCE_GGUF_ARRAY) {
+        printf("%-40s [%s x %llu] ", kv.key, scarce_gguf_type_name(kv.elem_type),
+               (unsigned long long)kv.n);
+        for (uint64_t j = 0; j < kv.n && j < MAX_ITEMS; j++) {
+            if (j) printf(", ");
+            print_value(g, i, j, kv.elem_type);
         }
-        if (kv->arr_n > MAX_ITEMS) printf(", ...");
+        if (kv.n > MAX_ITEMS) printf(", ...");
     } else {
-        printf("%-40s %-6s ", kv->key, gguf_vtype_name(kv->type));
-        if (kv->type == GGUF_STRING) print_str(kv->str, kv->str_len);
-        else print_number(kv, kv->type, 0, 0);
+        printf("%-40s %-6s ", kv.key, scarce_gguf_type_name(kv.type));
+        print_value(g, i, 0, kv.type);
     }
     putchar('\n');
 }
 
-static void print_tensor(const gguf_tensor *t) {
+static uint64_t print_tensor(const scarce_gguf *g, uint64_t i) {
+    scarce_gguf_tensor t;
+    scarce_gguf_get_tensor(g, i, &t);
     char shape[96];
     int n = snprintf(shape, sizeof shape, "[");
-    for (int d = 0; d < t->n_dims; d++)
-        n += snprintf(shape + n, sizeof shape - n, "%s%lld", d ? ", " : "", (long long)t->ne[d]);
+    for (int d = 0; d < t.n_dims; d++)
+        n += snprintf(shape + n, sizeof shape - n, "%s%lld", d ? ", " : "", (long long)t.ne[d]);
     snprintf(shape + n, sizeof shape - n, "]");
-    const quant_type *qt = qtype(t->type);
-    printf("%-40s %-8s %-24s %12llu %12zu\n", t->name, qt ? qt->name : "?", shape,
-           (unsigned long long)t->offset, t->bytes);
+    printf("%-40s %-8s %-24s %12llu %12llu\n", t.name, t.type, shape,
+           (unsigned long long)t.offset, (unsigned long long)t.bytes);
+    return t.bytes;
 }
 
 int cmd_inspect(int argc, char **argv) {
@@ -77,22 +81,23 @@ int cmd_inspect(int argc, char **argv) {
         usage(stderr);
         return cli_error("inspect", EXIT_USAGE, "expected one FILE argument");
     }
-    scarce_error err = {{0}};
-    gguf_file *f = gguf_open(argv[1], &err);
-    if (!f) return cli_error("inspect", EXIT_RUNTIME, "%s", err.msg);
-    printf("%s: GGUF v%u, %llu keys, %llu tensors, alignment %zu, data at %zu, %zu bytes\n",
-           f->path, f->version, (unsigned long long)f->n_kv,
-           (unsigned long long)f->n_tensors, f->alignment, f->data_offset, f->size);
+    char msg[512];
+    scarce_gguf *g;
+    if (scarce_gguf_open(argv[1], &g, msg, sizeof msg))
+        return cli_error("inspect", EXIT_RUNTIME, "%s", msg);
+    scarce_gguf_info f;
+    scarce_gguf_get_info(g, &f);
+    printf("%s: GGUF v%u, %llu keys, %llu tensors, alignment %llu, data at %llu, %llu bytes\n",
+           argv[1], f.version, (unsigned long long)f.n_kv, (unsigned long long)f.n_tensors,
+           (unsigned long long)f.alignment, (unsigned long long)f.data_offset,
+           (unsigned long long)f.file_bytes);
     printf("\nmetadata:\n");
-    for (uint64_t i = 0; i < f->n_kv; i++) print_kv(&f->kv[i]);
+    for (uint64_t i = 0; i < f.n_kv; i++) print_kv(g, i);
     printf("\ntensors:\n%-40s %-8s %-24s %12s %12s\n", "name", "type", "shape", "offset", "bytes");
     uint64_t total = 0;
-    for (uint64_t i = 0; i < f->n_tensors; i++) {
-        print_tensor(&f->tensors[i]);
-        total += f->tensors[i].bytes;
-    }
+    for (uint64_t i = 0; i < f.n_tensors; i++) total += print_tensor(g, i);
     printf("\ntotal tensor bytes: %llu (%.2f MiB) in %llu tensors\n", (unsigned long long)total,
-           (double)total / (1 << 20), (unsigned long long)f->n_tensors);
-    gguf_close(f);
+           (double)total / (1 << 20), (unsigned long long)f.n_tensors);
+    scarce_gguf_close(g);
     return EXIT_OK;
 }

@@ -12,11 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/forward.h"
-#include "../engine/tokenizer.h"
+#include "../include/scarce.h"
+#include "api_setup.h"
 #include "cli.h"
-#include "kernel_setup.h"
-#include "textfile.h"
+#include "readfile.h"
 
 #define CMD "logits-diff"
 
@@ -26,22 +25,42 @@ typedef struct {
     FILE *f;
 } llama_logits;
 
-static int open_logits(const char *path, llama_logits *l, scarce_error *err) {
+/* 0, or -1 with msg (512 bytes) filled */
+static int open_logits(const char *path, llama_logits *l, char *msg) {
     char magic[8];
     memset(l, 0, sizeof *l);
-    if (!(l->f = fopen(path, "rb"))) return scarce_fail(err, "%s: cannot open", path);
+    if (!(l->f = fopen(path, "rb"))) return snprintf(msg, 512, "%s: cannot open", path), -1;
     if (fread(magic, 1, 8, l->f) != 8 || memcmp(magic, "_logits_", 8) ||
         fread(&l->n_ctx, 4, 1, l->f) != 1 || fread(&l->n_vocab, 4, 1, l->f) != 1 ||
         fread(&l->n_chunk, 4, 1, l->f) != 1)
-        return scarce_fail(err, "%s: not a llama-perplexity --kl-divergence-base file", path);
+        return snprintf(msg, 512, "%s: not a llama-perplexity --kl-divergence-base file", path), -1;
     if (l->n_ctx < 4 || l->n_ctx > (1 << 20) || l->n_vocab < 2 || l->n_chunk < 1 ||
         (int64_t)l->n_ctx * l->n_chunk > (1 << 26))
-        return scarce_fail(err, "%s: implausible header (n_ctx %d, n_vocab %d, n_chunk %d)", path,
-                           l->n_ctx, l->n_vocab, l->n_chunk);
+        return snprintf(msg, 512, "%s: implausible header (n_ctx %d, n_vocab %d, n_chunk %d)",
+                        path, l->n_ctx, l->n_vocab, l->n_chunk),
+               -1;
     size_t n = (size_t)l->n_ctx * l->n_chunk;
     if (!(l->tokens = malloc(n * 4)) || fread(l->tokens, 4, n, l->f) != n)
-        return scarce_fail(err, "%s: truncated token list", path);
+        return snprintf(msg, 512, "%s: truncated token list", path), -1;
     return 0;
+}
+
+/* The whole text of the file as ids, BOS first when the vocabulary adds one (as ppl and
+ * imatrix read their text): malloc'd, *n ids; NULL with msg (512 bytes) naming the file. */
+static int32_t *tokenize_text_file(scarce_model *m, const char *path, int *n, char *msg) {
+    size_t len;
+    char *text = read_file_text(path, &len, msg);
+    if (!text) return NULL;
+    /* a token covers at least one byte, plus BOS: len + 2 ids always suffice */
+    int32_t *ids = len < (1u << 30) ? malloc((len + 2) * sizeof *ids) : NULL;
+    *n = ids ? scarce_tokenize(m, text, scarce_token_add_flags(m) & SCARCE_ADD_BOS, ids,
+                               (int)len + 2)
+             : SCARCE_ERR_MEMORY;
+    free(text);
+    if (*n >= 0) return ids;
+    snprintf(msg, 512, "%s: %s", path, ids ? scarce_model_error(m) : "out of memory");
+    free(ids);
+    return NULL;
 }
 
 typedef struct {
@@ -103,54 +122,57 @@ int cmd_logits_diff(int argc, char **argv) {
         else return cli_error(CMD, EXIT_USAGE, "unknown option %s", f);
     }
     if (!model_path || !logits_path) return cli_error(CMD, EXIT_USAGE, "-m and --llama-logits are required");
-    scarce_error err = {0};
+    char msg[512] = "";
     llama_logits l;
-    model *m = NULL;
-    tokenizer *tok = NULL;
-    session s = {0};
+    scarce_model *m = NULL;
+    scarce_context *ctx = NULL;
     int rc = EXIT_RUNTIME;
-    const model_options opts = kernel_setup_options((int)threads);
-    if (open_logits(logits_path, &l, &err) || !(m = model_load(model_path, &opts, &err)) ||
-        !(tok = tokenizer_load(m->file, &err))) {
-        cli_error(CMD, EXIT_RUNTIME, "%s", err.msg);
+    const scarce_model_params mp = api_setup_model_params((int)threads);
+    if (open_logits(logits_path, &l, msg) || scarce_model_open(model_path, &mp, &m, msg, sizeof msg)) {
+        cli_error(CMD, EXIT_RUNTIME, "%s", msg);
         goto done;
     }
-    if (l.n_vocab != m->cfg.n_vocab) {
-        cli_error(CMD, EXIT_RUNTIME, "%s has %d tokens, %s %d", logits_path, l.n_vocab, model_path, m->cfg.n_vocab);
+    if (l.n_vocab != scarce_model_n_vocab(m)) {
+        cli_error(CMD, EXIT_RUNTIME, "%s has %d tokens, %s %d", logits_path, l.n_vocab, model_path,
+                  scarce_model_n_vocab(m));
         goto done;
     }
     if (text_path) { /* tokenization parity over the whole evaluated span */
         size_t n_tok = (size_t)l.n_ctx * l.n_chunk, same = 0;
-        int n = 0, *ids = tokenize_file(text_path, tok, &n, &err);
+        int n = 0;
+        int32_t *ids = tokenize_text_file(m, text_path, &n, msg);
         while (ids && same < n_tok && same < (size_t)n && ids[same] == l.tokens[same]) same++;
         if (ids)
             printf("tokens: %zu of the %zu llama.cpp evaluated are identical%s\n", same, n_tok,
                    same == n_tok ? " (all)" : "");
         else
-            printf("tokens: %s\n", err.msg);
+            printf("tokens: %s\n", msg);
         free(ids);
     }
     const int first = l.n_ctx / 2, nv = 2 * ((l.n_vocab + 1) / 2) + 4, n_rows = l.n_ctx - 1 - first;
     uint16_t *rows = malloc((size_t)n_rows * nv * 2);
     double *lp = malloc((size_t)l.n_vocab * sizeof(double));
-    int *chunk = malloc((size_t)l.n_ctx * sizeof(int));
-    if (!rows || !lp || !chunk || session_init(&s, m, l.n_ctx, &err)) {
-        cli_error(CMD, EXIT_RUNTIME, "%s", err.msg[0] ? err.msg : "out of memory");
+    int32_t *chunk = malloc((size_t)l.n_ctx * sizeof *chunk);
+    scarce_context_params cp = scarce_context_default_params();
+    cp.n_ctx = l.n_ctx;
+    if (!rows || !lp || !chunk || scarce_context_new(m, &cp, &ctx)) {
+        cli_error(CMD, EXIT_RUNTIME, "%s", rows && lp && chunk ? scarce_model_error(m) : "out of memory");
         free(rows), free(lp), free(chunk);
         goto done;
     }
+    const int bos = scarce_token_bos(m);
+    const int add_bos = (scarce_token_add_flags(m) & SCARCE_ADD_BOS) && bos >= 0;
     diff_stats d = {0};
     for (int c = 0; c < l.n_chunk; c++) {
         if (fread(rows, 2 * (size_t)nv, (size_t)n_rows, l.f) != (size_t)n_rows) {
             cli_error(CMD, EXIT_RUNTIME, "%s: truncated at chunk %d", logits_path, c);
             break;
         }
-        memcpy(chunk, l.tokens + (size_t)c * l.n_ctx, (size_t)l.n_ctx * sizeof(int));
-        if (tokenizer_add_bos(tok) && tokenizer_bos(tok) >= 0) chunk[0] = tokenizer_bos(tok);
-        kvcache_truncate(&s.cache, 0);
-        const float *logits = forward(&s, chunk, l.n_ctx, 1, &err);
-        if (!logits) {
-            cli_error(CMD, EXIT_RUNTIME, "%s", err.msg);
+        memcpy(chunk, l.tokens + (size_t)c * l.n_ctx, (size_t)l.n_ctx * sizeof *chunk);
+        if (add_bos) chunk[0] = bos;
+        const float *logits;
+        if (scarce_context_reset(ctx) || scarce_eval(ctx, chunk, l.n_ctx, 1, &logits)) {
+            cli_error(CMD, EXIT_RUNTIME, "%s", scarce_context_error(ctx));
             break;
         }
         for (int j = 0; j < n_rows; j++)
@@ -164,9 +186,8 @@ int cmd_logits_diff(int argc, char **argv) {
                100.0 * d.top1_same / (d.rows ? d.rows : 1), d.kl / (d.rows ? d.rows : 1));
     free(rows), free(lp), free(chunk);
 done:
-    session_free(&s);
-    tokenizer_free(tok);
-    model_free(m);
+    scarce_context_free(ctx);
+    scarce_model_close(m);
     free(l.tokens);
     if (l.f) fclose(l.f);
     return rc;

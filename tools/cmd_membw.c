@@ -6,8 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../engine/machine.h"
-#include "../engine/membw.h"
+#include "../include/scarce.h"
 #include "cli.h"
 
 static void usage(FILE *out) {
@@ -31,20 +30,20 @@ int cmd_membw(int argc, char **argv) {
         else if (!strcmp(f, "-r")) { if (cli_int("membw", f, v, 1, 1000, &reps)) return EXIT_USAGE; }
         else return cli_error("membw", EXIT_USAGE, "unknown option %s (see scarce membw -h)", f);
     }
-    const size_t llc = llc_bytes();
+    scarce_machine mach;
+    scarce_machine_info(&mach);
+    const size_t llc = mach.llc_bytes;
     size_t bytes = (size_t)size_mb << 20;
     if (!bytes) bytes = 8 * llc > ((size_t)1 << 30) ? 8 * llc : (size_t)1 << 30;
-    char cpu[256];
-    cpu_model_name(cpu, sizeof cpu);
-    printf("cpu: %s, last-level cache %zu KiB, buffer %zu MiB, median of %ld\n", cpu, llc >> 10,
-           bytes >> 20, reps);
+    printf("cpu: %s, last-level cache %zu KiB, buffer %zu MiB, median of %ld\n", mach.cpu_name,
+           llc >> 10, bytes >> 20, reps);
     if (llc && bytes < 8 * llc)
         fprintf(stderr, "scarce membw: warning: buffer < 8 x last-level cache: the cache inflates the figures\n");
-    membw_result *r = calloc((size_t)n_threads, sizeof *r);
-    scarce_error err = {0};
-    if (!r || membw_measure((int)n_threads, bytes, (int)reps, r, &err)) {
+    scarce_membw *r = calloc((size_t)n_threads, sizeof *r);
+    char msg[512];
+    if (!r || scarce_membw_measure((int)n_threads, bytes, (int)reps, r, msg, sizeof msg)) {
         free(r);
-        return cli_error("membw", EXIT_RUNTIME, "%s", r ? err.msg : "out of memory");
+        return cli_error("membw", EXIT_RUNTIME, "%s", r ? msg : "out of memory");
     }
     printf("| threads | read GB/s | copy GB/s |\n|---:|---:|---:|\n");
     int best = 0;
@@ -53,11 +52,11 @@ int cmd_membw(int argc, char **argv) {
         if (r[t].read_gb_s > r[best].read_gb_s) best = t;
     }
     char path[512] = "?";
-    membw_cache_path(path, sizeof path);
     if (llc && bytes < 8 * llc)
         printf("(not cached: the buffer is smaller than 8 x the last-level cache)\n");
-    else if (membw_cache_store(r[best].read_gb_s, r[best].n_threads, &err))
-        fprintf(stderr, "scarce membw: %s\n", err.msg);
+    else if (scarce_membw_store_peak(r[best].read_gb_s, r[best].n_threads, path, sizeof path, msg,
+                                     sizeof msg))
+        fprintf(stderr, "scarce membw: %s\n", msg);
     else
         printf("peak read %.2f GB/s (%d threads) cached in %s\n", r[best].read_gb_s,
                r[best].n_threads, path);

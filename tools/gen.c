@@ -1,79 +1,19 @@
-/* gen.c - generation options and the streaming generation loop shared by run and chat. */
+/* gen.c - the engine-side streaming generation loop of `scarce run`. */
 #include "gen.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../engine/machine.h"
 #include "cli.h"
 #include "kernel_setup.h"
 
-void gen_opts_default(gen_opts *o) {
-    /* one thread per physical core: SMT siblings share the core's load/FMA units, and
-     * decode is bound by memory that one thread per core already saturates */
-    *o = (gen_opts){.n_predict = 256, .n_threads = cpu_physical_cores(),
-                    .sp = {.temp = 0.8f, .top_k = 40, .top_p = 0.95f, .min_p = 0.05f}};
-    if (o->n_threads > KERNEL_MAX_THREADS) o->n_threads = KERNEL_MAX_THREADS;
-}
-
-void gen_opts_usage(FILE *out) {
-    fprintf(out,
-            "  -m FILE        GGUF model\n"
-            "  -n N           tokens to generate (default 256)\n"
-            "  -t N           threads (default: the physical cores this process may use)\n"
-            "  -c N           context length (default: the model's, at most 4096)\n"
-            "  --temp T       temperature, 0 = greedy (default 0.8)\n"
-            "  --top-k K      keep the K most likely tokens, 0 = off (default 40)\n"
-            "  --top-p P      nucleus sampling, 1 = off (default 0.95)\n"
-            "  --min-p P      drop tokens below P x the top probability, 0 = off (default 0.05)\n"
-            "  --seed S       random seed (default: from the clock)\n");
-}
-
-int gen_opts_parse(const char *cmd, int argc, char **argv, int *i, gen_opts *o) {
-    static const char *flags[] = {"-m", "-n", "-t", "-c", "--temp", "--top-k", "--top-p",
-                                  "--min-p", "--seed"};
-    const char *f = argv[*i], *v;
-    size_t k = 0;
-    while (k < sizeof flags / sizeof *flags && strcmp(f, flags[k])) k++;
-    if (k == sizeof flags / sizeof *flags) return 0;
-    if (!(v = cli_value(cmd, argc, argv, i))) return -1;
-    long n;
-    double d;
-    switch (k) {
-    case 0: o->model_path = v; return 1;
-    case 1: return cli_int(cmd, f, v, 0, 1 << 30, &o->n_predict) ? -1 : 1;
-    case 2: return cli_int(cmd, f, v, 1, 1024, &o->n_threads) ? -1 : 1;
-    case 3: return cli_int(cmd, f, v, 1, 1 << 24, &o->n_ctx) ? -1 : 1;
-    case 4: if (cli_float(cmd, f, v, 0, 100, &d)) return -1; o->sp.temp = (float)d; return 1;
-    case 5: if (cli_int(cmd, f, v, 0, 1 << 30, &n)) return -1; o->sp.top_k = (int)n; return 1;
-    case 6: if (cli_float(cmd, f, v, 0, 1, &d)) return -1; o->sp.top_p = (float)d; return 1;
-    case 7: if (cli_float(cmd, f, v, 0, 1, &d)) return -1; o->sp.min_p = (float)d; return 1;
-    default: {
-        char *end;
-        o->sp.seed = strtoull(v, &end, 10);
-        if (*end || end == v || *v == '-') {
-            cli_error(cmd, EXIT_USAGE, "--seed expects a non-negative integer, got '%s'", v);
-            return -1;
-        }
-        o->seed_given = 1;
-        return 1;
-    }
-    }
-}
-
-int gen_opts_finish(const char *cmd, gen_opts *o) {
-    if (!o->model_path) {
-        cli_error(cmd, EXIT_USAGE, "-m FILE is required");
-        return -1;
-    }
-    if (!o->seed_given) o->sp.seed = (uint64_t)time(NULL);
-    return 0;
-}
-
 int gen_ctx_open(gen_ctx *g, const gen_opts *o, scarce_error *err) {
     memset(g, 0, sizeof *g);
-    const model_options opts = kernel_setup_options((int)o->n_threads);
+    /* -t's default: one thread per physical core (see gen_opts_default) */
+    int threads = o->n_threads ? (int)o->n_threads : cpu_physical_cores();
+    if (threads > KERNEL_MAX_THREADS) threads = KERNEL_MAX_THREADS;
+    const model_options opts = kernel_setup_options(threads);
     if (!(g->m = model_load(o->model_path, &opts, err))) return -1;
     if (!(g->tok = tokenizer_load(g->m->file, err))) goto fail;
     if (tokenizer_n_vocab(g->tok) != g->m->cfg.n_vocab) {
@@ -84,7 +24,12 @@ int gen_ctx_open(gen_ctx *g, const gen_opts *o, scarce_error *err) {
     g->n_ctx = o->n_ctx ? (int)o->n_ctx
                         : (g->m->cfg.n_ctx_train < 4096 ? g->m->cfg.n_ctx_train : 4096);
     if (session_init(&g->s, g->m, g->n_ctx, err)) goto fail;
-    if (sampler_init(&g->smp, &o->sp, g->m->cfg.n_vocab)) {
+    const sampler_params sp = {.temp = o->sp.temp,
+                               .top_k = o->sp.top_k,
+                               .top_p = o->sp.top_p,
+                               .min_p = o->sp.min_p,
+                               .seed = o->sp.seed};
+    if (sampler_init(&g->smp, &sp, g->m->cfg.n_vocab)) {
         scarce_fail(err, "out of memory for the sampler");
         goto fail;
     }

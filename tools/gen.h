@@ -1,5 +1,6 @@
-/* gen.h - what `run` and `chat` share: the generation options (llama.cpp's flags) and the
- * prefill-then-decode loop that streams text. */
+/* gen.h - `scarce run`'s prefill-then-decode loop that streams text, on the engine (its
+ * --moe-stats / --trace-moe and summary read the session); chat streams through
+ * include/scarce.h (api_stream.h). */
 #ifndef SCARCE_GEN_H
 #define SCARCE_GEN_H
 
@@ -9,23 +10,7 @@
 #include "../engine/forward.h"
 #include "../engine/sampler.h"
 #include "../engine/tokenizer.h"
-
-typedef struct {
-    const char *model_path;
-    long n_predict, n_threads, n_ctx;
-    sampler_params sp;
-    int seed_given;
-} gen_opts;
-
-/* Defaults: -n 256, all cores, the model's context up to 4096, llama.cpp's sampling. */
-void gen_opts_default(gen_opts *o);
-/* Handles argv[*i] when it is a generation option (consuming its value): 1 when it was,
- * 0 when it is not one, -1 on a bad value (an error line has been printed). */
-int gen_opts_parse(const char *cmd, int argc, char **argv, int *i, gen_opts *o);
-/* The lines of -h for these options. */
-void gen_opts_usage(FILE *out);
-/* After parsing: -m present, seed from the clock when not given. 0 or -1 (printed). */
-int gen_opts_finish(const char *cmd, gen_opts *o);
+#include "gen_opts.h"
 
 /* Everything one generation needs, loaded from gen_opts. */
 typedef struct gen_ctx_s {

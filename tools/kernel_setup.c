@@ -1,6 +1,8 @@
 /* kernel_setup.c - the process's kernel configuration and how it is printed. */
 #include "kernel_setup.h"
 
+#include "api_setup.h"
+
 #include <unistd.h>
 
 #include "../engine/machine.h"
@@ -24,6 +26,17 @@ model_options kernel_setup_options(int n_threads) {
     model_options o = {.kernels = startup};
     o.kernels.threads = n_threads;
     return o;
+}
+
+scarce_model_params api_setup_model_params(int n_threads) {
+    scarce_model_params p = scarce_model_default_params();
+    p.n_threads = n_threads;
+    p.isa = kernels_isa_name(startup.isa);
+    p.repack = startup.repack;
+    p.gemm = kernel_config_gemm_name(&startup);
+    p.fixed_threads = !startup.adapt_threads;
+    p.static_rows = !startup.steal;
+    return p;
 }
 
 const kernel_config *kernel_setup_config(void) {

@@ -1,15 +1,17 @@
 /* textfile.c - whole files into memory. */
 #include "textfile.h"
 
+#include "readfile.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-char *read_whole_file(const char *path, size_t *len, scarce_error *err) {
+char *read_file_text(const char *path, size_t *len, char msg[512]) {
     FILE *f = fopen(path, "rb");
-    if (!f) return scarce_fail(err, "%s: cannot open (%s)", path, strerror(errno)), NULL;
+    if (!f) return snprintf(msg, 512, "%s: cannot open (%s)", path, strerror(errno)), NULL;
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
     while (buf) {
@@ -21,14 +23,21 @@ char *read_whole_file(const char *path, size_t *len, scarce_error *err) {
     }
     const int failed = ferror(f);
     fclose(f);
-    if (!buf) return scarce_fail(err, "%s: out of memory after %zu bytes", path, n), NULL;
+    if (!buf) return snprintf(msg, 512, "%s: out of memory after %zu bytes", path, n), NULL;
     if (failed) {
         free(buf);
-        return scarce_fail(err, "%s: cannot read", path), NULL;
+        return snprintf(msg, 512, "%s: cannot read", path), NULL;
     }
     buf[n] = 0;
     if (len) *len = n;
     return buf;
+}
+
+char *read_whole_file(const char *path, size_t *len, scarce_error *err) {
+    char msg[512];
+    char *text = read_file_text(path, len, msg);
+    if (!text) scarce_fail(err, "%s", msg);
+    return text;
 }
 
 int *tokenize_file(const char *path, const tokenizer *tok, int *n_out, scarce_error *err) {

@@ -1,0 +1,349 @@
+/* test_api_tools.c - what include/scarce.h gained so that tools/ can use it alone: the
+ * kernel switches of a model, chat templates, GGUF metadata, the machine and its memory
+ * bandwidth; each with its error paths. And the guard: the commands moved onto the header
+ * include nothing of engine/, kernels/ or quant/, directly or through a tools/ header. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../include/scarce.h"
+#include "shared_data.h"
+#include "test.h"
+
+#define STORIES "models/stories260K.gguf"
+#define SMOLLM "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+static int status_is(int got, int want, const char *what, const char *msg) {
+    CHECK_MSG(got == want, "%s: %s, expected %s", what, scarce_status_name(got),
+              scarce_status_name(want));
+    CHECK_MSG(!msg || msg[0], "%s: no message", what);
+    return got == want;
+}
+
+static scarce_model *open_with(const char *path, const scarce_model_params *mp) {
+    char err[512];
+    scarce_model *m = NULL;
+    int rc = scarce_model_open(path, mp, &m, err, sizeof err);
+    CHECK_MSG(rc == SCARCE_OK, "%s: %s", path, err);
+    return m;
+}
+
+static int append(void *user, int32_t token, const char *piece, size_t len) {
+    char *text = user;
+    (void)token;
+    strncat(text, piece, len < 200 ? len : 200);
+    return strlen(text) > 3000;
+}
+
+/* The greedy text of 24 tokens after PROMPT (into text, 4096 bytes). */
+static void greedy(scarce_model *m, char *text) {
+    scarce_context_params cp = scarce_context_default_params();
+    cp.temp = 0;
+    scarce_context *ctx = NULL;
+    text[0] = 0;
+    REQUIRE(scarce_context_new(m, &cp, &ctx) == SCARCE_OK);
+    CHECK_EQ_INT(scarce_generate(ctx, "Once upon a time", 24, append, text, NULL), SCARCE_OK);
+    scarce_context_free(ctx);
+}
+
+TEST(api_model_kernel_switches) {
+    NEED_SHARED(STORIES);
+    const char *path = shared_path(STORIES);
+    scarce_model_params mp = scarce_model_default_params();
+    mp.n_threads = 2;
+    scarce_model *plain = open_with(path, &mp);
+    mp.gemm = "own", mp.fixed_threads = 1, mp.static_rows = 1, mp.repack = 0;
+    scarce_model *switched = open_with(path, &mp);
+    REQUIRE(plain && switched);
+    char desc[256], a[4096], b[4096];
+    CHECK(scarce_model_kernels(plain, desc, sizeof desc) > 0);
+    CHECK_MSG(strstr(desc, "gemm=auto adapt_threads=on steal=on threads=2"), "%s", desc);
+    CHECK(scarce_model_kernels(switched, desc, sizeof desc) > 0);
+    CHECK_MSG(strstr(desc, "repack=off gemm=own adapt_threads=off steal=off"), "%s", desc);
+    /* the switches change how, not what: the same greedy text */
+    greedy(plain, a), greedy(switched, b);
+    CHECK_MSG(a[0] && !strcmp(a, b), "'%s' vs '%s'", a, b);
+    status_is(scarce_model_kernels(plain, desc, 8), SCARCE_ERR_ARGUMENT, "cap 8",
+              scarce_model_error(plain));
+    status_is(scarce_model_kernels(NULL, desc, sizeof desc), SCARCE_ERR_ARGUMENT, "NULL", NULL);
+    scarce_model_close(plain), scarce_model_close(switched);
+    char err[512];
+    scarce_model *m = NULL;
+    mp.gemm = "fastest";
+    status_is(scarce_model_open(path, &mp, &m, err, sizeof err), SCARCE_ERR_ARGUMENT, "gemm", err);
+    CHECK_MSG(!m && strstr(err, "fastest"), "%s", err);
+    mp = scarce_model_default_params(), mp.vocab_only = 1;
+    REQUIRE((m = open_with(path, &mp)));
+    status_is(scarce_model_kernels(m, desc, sizeof desc), SCARCE_ERR_ARGUMENT, "vocab_only",
+              scarce_model_error(m));
+    scarce_model_close(m);
+}
+
+/* ---- speculative: the draft-source struct carries `scarce run`'s options ------------- */
+
+/* Greedy speculative text of 40 tokens after "Once upon a time" into text (4096); status. */
+static int spec_text(scarce_context *ctx, const scarce_spec_params *sp, char *text,
+                     scarce_stats *st) {
+    text[0] = 0;
+    int rc = scarce_generate_spec(ctx, "Once upon a time", 40, sp, append, text, NULL);
+    if (!rc) scarce_context_stats(ctx, st);
+    return rc;
+}
+
+TEST(api_spec_quant_lookup_text_and_lengths) {
+    NEED_SHARED(STORIES);
+    scarce_model_params mp = scarce_model_default_params();
+    mp.n_threads = 1;
+    scarce_model *m = open_with(shared_path(STORIES), &mp);
+    REQUIRE(m);
+    scarce_context_params cp = scarce_context_default_params();
+    cp.temp = 0;
+    scarce_context *ctx;
+    REQUIRE(scarce_context_new(m, &cp, &ctx) == SCARCE_OK);
+    char plain[4096], got[4096];
+    plain[0] = 0;
+    REQUIRE(scarce_generate(ctx, "Once upon a time", 40, append, plain, NULL) == SCARCE_OK);
+    int32_t ids[512];
+    const int n_ids = scarce_tokenize(m, plain, 0, ids, 512);
+    REQUIRE(n_ids > 10);
+    scarce_stats st;
+    /* an in-memory q8_0 copy drafts; a fixed length of 3 */
+    const scarce_spec_params quant = {
+        .source = SCARCE_DRAFT_QUANT, .draft_type = "q8_0", .n_draft_min = 3, .n_draft_max = 3};
+    CHECK_MSG(spec_text(ctx, &quant, got, &st) == SCARCE_OK, "%s", scarce_context_error(ctx));
+    CHECK_MSG(!strcmp(got, plain), "q8_0 draft: '%s' vs '%s'", got, plain);
+    CHECK(st.spec_passes > 0 && st.spec_drafted > 0 && st.spec_accepted <= st.spec_drafted);
+    /* lookup in a text that holds the continuation: drafts are found and mostly accepted */
+    const scarce_spec_params look = {.source = SCARCE_DRAFT_LOOKUP,
+                                     .lookup_n = 3,
+                                     .lookup_min = 2,
+                                     .lookup_tokens = ids,
+                                     .n_lookup_tokens = n_ids,
+                                     .adapt = 1,
+                                     .n_draft = 4};
+    CHECK_MSG(spec_text(ctx, &look, got, &st) == SCARCE_OK, "%s", scarce_context_error(ctx));
+    CHECK_MSG(!strcmp(got, plain), "lookup text: '%s' vs '%s'", got, plain);
+    CHECK_MSG(st.spec_drafted > 0 && 2 * st.spec_accepted > st.spec_drafted,
+              "drafted %llu, accepted %llu", (unsigned long long)st.spec_drafted,
+              (unsigned long long)st.spec_accepted);
+    /* errors name what is wrong; nothing runs */
+    scarce_spec_params bad = quant;
+    bad.draft_type = NULL;
+    status_is(spec_text(ctx, &bad, got, &st), SCARCE_ERR_ARGUMENT, "no type",
+              scarce_context_error(ctx));
+    bad.draft_type = "q9_9";
+    status_is(spec_text(ctx, &bad, got, &st), SCARCE_ERR_ARGUMENT, "q9_9",
+              scarce_context_error(ctx));
+    CHECK_MSG(strstr(scarce_context_error(ctx), "q9_9"), "%s", scarce_context_error(ctx));
+    bad = quant, bad.n_draft_min = 4, bad.n_draft_max = 2;
+    status_is(spec_text(ctx, &bad, got, &st), SCARCE_ERR_ARGUMENT, "min > max",
+              scarce_context_error(ctx));
+    bad = look, bad.lookup_tokens = NULL;
+    status_is(spec_text(ctx, &bad, got, &st), SCARCE_ERR_ARGUMENT, "NULL tokens",
+              scarce_context_error(ctx));
+    int32_t wrong[2] = {1, 1 << 24};
+    bad = look, bad.lookup_tokens = wrong, bad.n_lookup_tokens = 2;
+    status_is(spec_text(ctx, &bad, got, &st), SCARCE_ERR_TOKEN, "token id",
+              scarce_context_error(ctx));
+    bad = look, bad.source = (scarce_draft_source)7;
+    status_is(spec_text(ctx, &bad, got, &st), SCARCE_ERR_ARGUMENT, "source 7",
+              scarce_context_error(ctx));
+    scarce_context_free(ctx);
+    scarce_model_close(m);
+}
+
+/* ---- GGUF metadata --------------------------------------------------------------------- */
+
+/* Index of key in g, or -1. */
+static long find_key(const scarce_gguf *g, const char *key, scarce_gguf_kv *kv) {
+    scarce_gguf_info info;
+    scarce_gguf_get_info(g, &info);
+    for (uint64_t i = 0; i < info.n_kv; i++)
+        if (scarce_gguf_get_kv(g, i, kv) == SCARCE_OK && !strcmp(kv->key, key)) return (long)i;
+    return -1;
+}
+
+TEST(api_gguf_metadata_and_tensors) {
+    NEED_SHARED(STORIES);
+    const char *path = shared_path(STORIES);
+    char err[512];
+    scarce_gguf *g = NULL;
+    REQUIRE(scarce_gguf_open(path, &g, err, sizeof err) == SCARCE_OK && g);
+    scarce_gguf_info info;
+    REQUIRE(scarce_gguf_get_info(g, &info) == SCARCE_OK);
+    CHECK(info.version >= 2 && info.n_kv > 5 && info.n_tensors > 5 && info.alignment >= 1);
+    scarce_gguf_kv kv;
+    scarce_gguf_value v;
+    long i = find_key(g, "general.architecture", &kv);
+    REQUIRE(i >= 0 && kv.type == SCARCE_GGUF_STRING && kv.n == 1);
+    CHECK(scarce_gguf_get_value(g, (uint64_t)i, 0, &v) == SCARCE_OK && v.len == 5 &&
+          !memcmp(v.str, "llama", 5));
+    CHECK(!strcmp(scarce_gguf_type_name(kv.type), "string"));
+    i = find_key(g, "llama.block_count", &kv);
+    REQUIRE(i >= 0 && kv.type == SCARCE_GGUF_U32);
+    CHECK(scarce_gguf_get_value(g, (uint64_t)i, 0, &v) == SCARCE_OK && v.u >= 1 &&
+          (uint64_t)v.i == v.u && v.f == (double)v.u);
+    /* the vocabulary: a string array as long as the model's vocabulary */
+    i = find_key(g, "tokenizer.ggml.tokens", &kv);
+    REQUIRE(i >= 0 && kv.type == SCARCE_GGUF_ARRAY && kv.elem_type == SCARCE_GGUF_STRING);
+    scarce_model_params mp = scarce_model_default_params();
+    mp.vocab_only = 1;
+    scarce_model *vocab = open_with(path, &mp);
+    REQUIRE(vocab);
+    CHECK_EQ_INT((int)kv.n, scarce_model_n_vocab(vocab));
+    REQUIRE(scarce_gguf_get_value(g, (uint64_t)i, kv.n - 1, &v) == SCARCE_OK);
+    CHECK(v.len == strlen(scarce_token_text(vocab, (int32_t)kv.n - 1)) &&
+          !memcmp(v.str, scarce_token_text(vocab, (int32_t)kv.n - 1), v.len));
+    scarce_model_close(vocab);
+    /* the tensors lie inside the file, in order of their offsets */
+    uint64_t end = 0;
+    for (uint64_t t = 0; t < info.n_tensors; t++) {
+        scarce_gguf_tensor ten;
+        REQUIRE(scarce_gguf_get_tensor(g, t, &ten) == SCARCE_OK);
+        CHECK_MSG(ten.n_dims >= 1 && ten.n_dims <= 4 && ten.ne[0] >= 1 && strcmp(ten.type, "?"),
+                  "%s", ten.name);
+        CHECK_MSG(info.data_offset + ten.offset + ten.bytes <= info.file_bytes, "%s", ten.name);
+        if (ten.offset + ten.bytes > end) end = ten.offset + ten.bytes;
+    }
+    CHECK(end > 0);
+    /* out of range */
+    status_is(scarce_gguf_get_kv(g, info.n_kv, &kv), SCARCE_ERR_ARGUMENT, "kv n_kv", NULL);
+    status_is(scarce_gguf_get_value(g, (uint64_t)i, kv.n, &v), SCARCE_ERR_ARGUMENT, "elem n", NULL);
+    status_is(scarce_gguf_get_tensor(g, info.n_tensors, NULL), SCARCE_ERR_ARGUMENT, "tensor", NULL);
+    status_is(scarce_gguf_get_info(NULL, &info), SCARCE_ERR_ARGUMENT, "info NULL", NULL);
+    CHECK(!strcmp(scarce_gguf_type_name(99), "unknown"));
+    scarce_gguf_close(g);
+    scarce_gguf_close(NULL);
+    status_is(scarce_gguf_open("/nonexistent/x.gguf", &g, err, sizeof err), SCARCE_ERR_IO,
+              "missing", err);
+    CHECK(g == NULL);
+    char bad[600];
+    snprintf(bad, sizeof bad, "%s/bad.gguf", test_tmpdir());
+    FILE *f = fopen(bad, "w");
+    REQUIRE(f);
+    fputs("GGUF but not really", f);
+    fclose(f);
+    status_is(scarce_gguf_open(bad, &g, err, sizeof err), SCARCE_ERR_FORMAT, "not gguf", err);
+    status_is(scarce_gguf_open(NULL, &g, err, sizeof err), SCARCE_ERR_ARGUMENT, "NULL", err);
+}
+
+/* ---- chat templates --------------------------------------------------------------------- */
+
+TEST(api_chat_templates) {
+    CHECK(scarce_chat_template_known("chatml") && !scarce_chat_template_known("nonesuch") &&
+          !scarce_chat_template_known(NULL));
+    CHECK(strstr(scarce_chat_template_names(), "chatml") != NULL);
+    char text[512];
+    int n = scarce_chat_turn("chatml", "Be brief", "Hi", 1, 1, text, sizeof text);
+    CHECK_MSG(n > 0 && n == (int)strlen(text) && strstr(text, "Be brief") && strstr(text, "Hi") &&
+                  strstr(text, "<|im_start|>assistant"),
+              "%d: %s", n, text);
+    /* snprintf's contract: the whole length, the text cut to fit */
+    char small[8];
+    CHECK_EQ_INT(scarce_chat_turn("chatml", "Be brief", "Hi", 1, 1, small, sizeof small), n);
+    CHECK(strlen(small) == 7 && !strncmp(small, text, 7));
+    CHECK_EQ_INT(scarce_chat_turn("chatml", NULL, "Hi", 1, 1, NULL, 0) > 0, 1);
+    /* a reply cut short is closed by the next turn */
+    CHECK(scarce_chat_turn("chatml", NULL, "More", 0, 0, text, sizeof text) > 0 &&
+          !strncmp(text, "<|im_end|>", 10));
+    status_is(scarce_chat_turn("nonesuch", NULL, "Hi", 1, 1, text, sizeof text),
+              SCARCE_ERR_ARGUMENT, "unknown", NULL);
+    status_is(scarce_chat_turn("chatml", NULL, NULL, 1, 1, text, sizeof text), SCARCE_ERR_ARGUMENT,
+              "NULL user", NULL);
+    NEED_SHARED(STORIES);
+    scarce_model_params mp = scarce_model_default_params();
+    mp.vocab_only = 1;
+    scarce_model *m = open_with(shared_path(STORIES), &mp);
+    REQUIRE(m);
+    /* llama2.c's vocabulary has no template and no turn tokens */
+    CHECK(scarce_chat_template_of(m) == NULL && strstr(scarce_model_error(m), "--chat-template"));
+    CHECK_EQ_INT(scarce_chat_end_token(m, "chatml"), -1);
+    status_is(scarce_chat_end_token(m, "nonesuch"), SCARCE_ERR_ARGUMENT, "end of unknown",
+              scarce_model_error(m));
+    scarce_model_close(m);
+    CHECK(scarce_chat_template_of(NULL) == NULL);
+    const char *smol = real_model_path(SMOLLM);
+    if (!smol) SKIP("%s not in models/ (models/fetch.sh)", SMOLLM);
+    REQUIRE((m = open_with(smol, &mp)));
+    const char *name = scarce_chat_template_of(m);
+    CHECK_MSG(name && !strcmp(name, "chatml"), "%s", name ? name : scarce_model_error(m));
+    int32_t ids[4];
+    CHECK_EQ_INT(scarce_tokenize(m, "<|im_end|>", 0, ids, 4), 1);
+    CHECK_EQ_INT(scarce_chat_end_token(m, "chatml"), ids[0]);
+    scarce_model_close(m);
+}
+
+/* ---- the machine -------------------------------------------------------------------------- */
+
+TEST(api_machine_and_membw) {
+    scarce_machine mach;
+    REQUIRE(scarce_machine_info(&mach) == SCARCE_OK);
+    CHECK(mach.cpu_name[0] && mach.physical_cores >= 1 && mach.online_cpus >= mach.physical_cores);
+    status_is(scarce_machine_info(NULL), SCARCE_ERR_ARGUMENT, "NULL", NULL);
+    scarce_membw r[2];
+    char err[512];
+    REQUIRE(scarce_membw_measure(2, 8 << 20, 1, r, err, sizeof err) == SCARCE_OK);
+    CHECK(r[0].n_threads == 1 && r[1].n_threads == 2 && r[0].read_gb_s > 0 && r[0].copy_gb_s > 0);
+    status_is(scarce_membw_measure(0, 8 << 20, 1, r, err, sizeof err), SCARCE_ERR_ARGUMENT,
+              "0 threads", err);
+    status_is(scarce_membw_measure(1, 100, 1, r, err, sizeof err), SCARCE_ERR_ARGUMENT, "100 B",
+              err);
+    status_is(scarce_membw_store_peak(0, 1, NULL, 0, err, sizeof err), SCARCE_ERR_ARGUMENT,
+              "peak 0", err);
+    /* the peak goes to $HOME/.cache/scarce/membw: a temporary HOME, restored after */
+    const char *home = getenv("HOME");
+    char *saved = home ? strdup(home) : NULL, path[600], want[600];
+    setenv("HOME", test_tmpdir(), 1);
+    int rc = scarce_membw_store_peak(12.5, 2, path, sizeof path, err, sizeof err);
+    saved ? setenv("HOME", saved, 1) : unsetenv("HOME");
+    free(saved);
+    REQUIRE(status_is(rc, SCARCE_OK, "store", NULL));
+    snprintf(want, sizeof want, "%s/.cache/scarce/membw", test_tmpdir());
+    CHECK_MSG(!strcmp(path, want), "%s", path);
+    char *line = read_file(path, NULL);
+    CHECK_MSG(line && !strncmp(line, "12.5", 4) && strstr(line, mach.cpu_name), "%s",
+              line ? line : "(unreadable)");
+    free(line);
+}
+
+/* ---- the guard: converted commands use the public header alone ------------------------- */
+
+/* NULL when tools/file, and every tools/ header it includes (recursively), includes
+ * nothing outside tools/ but the public header; else the first such include (into why). */
+static const char *outside_include(const char *file, int depth, char *why, size_t cap) {
+    char path[256];
+    snprintf(path, sizeof path, "tools/%s", file);
+    char *text = read_file(path, NULL);
+    if (!text || depth > 8) {
+        snprintf(why, cap, "%s: %s", path, text ? "includes nested too deep" : "unreadable");
+        free(text);
+        return why;
+    }
+    const char *bad = NULL;
+    for (char *line = strstr(text, "#include \""); line && !bad;
+         line = strstr(line + 1, "#include \"")) {
+        char inc[200];
+        if (sscanf(line, "#include \"%199[^\"]\"", inc) != 1) continue;
+        if (!strcmp(inc, "../include/scarce.h")) continue;
+        if (strstr(inc, "../"))
+            bad = (snprintf(why, cap, "%s includes \"%s\"", path, inc), why);
+        else
+            bad = outside_include(inc, depth + 1, why, cap);
+    }
+    free(text);
+    return bad;
+}
+
+TEST(tools_converted_use_only_the_header) {
+    /* README.md's "Which interface each command uses" lists these as on include/scarce.h */
+    static const char *converted[] = {"cmd_tokenize.c", "cmd_inspect.c", "cmd_membw.c",
+                                      "cmd_logits_diff.c", "cmd_chat.c"};
+    char why[512];
+    for (size_t i = 0; i < sizeof converted / sizeof *converted; i++)
+        CHECK_MSG(!outside_include(converted[i], 0, why, sizeof why), "%s", why);
+    /* the guard sees through tools/ headers: the start-up (scarce.c), which sets the
+     * dispatch table up, includes only tools/ headers, and kernel_setup.h includes the
+     * engine's model.h */
+    CHECK(outside_include("scarce.c", 0, why, sizeof why) && strstr(why, "kernel_setup.h") &&
+          strstr(why, "../engine/"));
+}
