@@ -42,8 +42,15 @@ void avx2_install(isa_kernels *k) {
                                .to_q8_0 = iq4_nl_to_q8_0_avx2});
     kernels_set(k, QT_MXFP4,
                 (type_kernels){.vec_dot = vec_dot_mxfp4_avx2, .dequantize = dequantize_mxfp4_avx2});
-    /* LUT kernels (kernels/lut.h) beside the multiply ones; which runs by default was
-     * measured (LUT_ON / LUT_OFF, see the figures there) */
+    /* LUT kernels (kernels/lut.h) beside the multiply ones (SCARCE_LUT=0/1 picks); the
+     * default was measured on the 2-core AMD EPYC (AVX2/FMA/F16C), TinyLlama 1.1B quantized
+     * to each type, `scarce bench -p 0 -n 32 -r 3 -t 1,2`, SCARCE_LUT=0 and 1 alternated
+     * twice under the bench lock, machine shared (load ~8): tok/s multiply -> LUT, 1 thread
+     * q1_0 4.0, 5.0 -> 8.0, 8.9; q2_0 2.2, 1.9 -> 6.5, 4.6; tq2_0 5.6, 5.0 -> 5.2, 5.7
+     * (2 threads: q1_0 3.4, 4.1 -> 7.7, 6.7; q2_0 2.2, 0.9 -> 4.8, 3.5; tq2_0 4.9, 4.9 ->
+     * 3.9, 4.8). Instructions per 2048 x 2048 matvec (callgrind): q1_0 2.52M -> 0.84M,
+     * q2_0 3.82M -> 1.02M, tq2_0 1.07M -> 0.93M. TQ2_0's LUT does not beat its multiply
+     * kernel measurably: it stays the A/B option (LUT_OFF). */
     kernels_set(k, QT_Q2_0,
                 (type_kernels){.vec_dot = vec_dot_q2_0_avx2,
                                .packed_tile = tile_lut_q2_0_avx2,
@@ -72,7 +79,7 @@ void avx2_install(isa_kernels *k) {
     kernels_set(k, QT_TQ2_0,
                 (type_kernels){.vec_dot = vec_dot_tq2_0_avx2,
                                .packed_tile = tile_lut_tq2_0_avx2,
-                               .lut = LUT_ON});
+                               .lut = LUT_OFF});
     kernels_set(k, QT_TQ1_0, (type_kernels){.vec_dot = vec_dot_tq1_0_avx2});
     kernels_set(k, QT_NVFP4, (type_kernels){.vec_dot = vec_dot_nvfp4_avx2});
     kernels_set(k, QT_Q1_0,
