@@ -32,7 +32,10 @@
  *
  * The tables are built per call of the tile kernel (for each token, LUT_CHUNK_COLS columns
  * at a time), not once per matmul: the kernel interface carries only the quantized
- * activations. */
+ * activations. Building costs ~3 instructions a column (callgrind, AVX2): 0.6% of a whole
+ * 2048 x 2048 Q2_0 matvec, but ~20% of the 64-row pieces matmul.c hands each of 2 threads;
+ * building once per matmul needs a hook there (not done). Which types run LUT kernels by
+ * default, with the figures: kernels/x86/avx2_install.c. */
 #ifndef SCARCE_LUT_H
 #define SCARCE_LUT_H
 
