@@ -19,7 +19,6 @@
 #include <string.h>
 
 #include "../kernels/ops.h"
-#include "attn_sinks.h"
 #include "machine.h"
 #include "mla.h"
 #include "moe.h"
@@ -61,8 +60,12 @@ int session_init(session *s, const model *m, int n_ctx, scarce_error *err) {
     rs->moe_out = calloc(B * c->n_embd, sizeof(float));
     rs->router = calloc(B * (c->n_expert ? c->n_expert : 1), sizeof(float));
     rs->logits = calloc(B * (size_t)c->n_vocab, sizeof(float));
-    if (!rs->x || !rs->xb || !rs->xb2 || !rs->q || !rs->k || !rs->v || !rs->hb || !rs->hb2 ||
-        !rs->moe_out || !rs->router || !rs->logits) {
+    /* the MoE FFN and latent attention run one after the other: one buffer serves both */
+    const size_t moe_bytes = moe_scratch_bytes(c, B);
+    const size_t mla_bytes = mla ? mla_scratch_bytes(c, B) : 0;
+    rs->scratch = aligned_alloc(64, (moe_bytes > mla_bytes ? moe_bytes : mla_bytes) / 64 * 64 + 64);
+    if (!rs->scratch || !rs->x || !rs->xb || !rs->xb2 || !rs->q || !rs->k || !rs->v || !rs->hb ||
+        !rs->hb2 || !rs->moe_out || !rs->router || !rs->logits) {
         session_free(s);
         return scarce_fail(err, "out of memory for the run state (context %d)", n_ctx);
     }
@@ -73,7 +76,7 @@ void session_free(session *s) {
     run_state *rs = &s->rs;
     free(rs->x), free(rs->xb), free(rs->xb2), free(rs->q), free(rs->k), free(rs->v);
     free(rs->hb), free(rs->hb2), free(rs->moe_out), free(rs->router);
-    free(rs->logits);
+    free(rs->logits), free(rs->scratch);
     kvcache_free(&s->cache);
     memset(s, 0, sizeof *s);
 }
@@ -189,27 +192,22 @@ static int attention_block(session *s, int l, int B, int pos0, scarce_error *err
     }
     double t_att = now_seconds();
     /* causal: token b sees positions 0..pos0+b, or its last `window` of them */
-    if (w->sinks) { /* gpt-oss */
-        attention_sinks(rs->xb2, rs->q, kvcache_k(&s->cache, l, 0), kvcache_v(&s->cache, l, 0), B,
-                        pos0, c->n_head, c->n_head_kv, c->head_dim, kv_dim, c->attn_scale,
-                        w->window, w->sinks);
-    } else {
-        const attention_args att = {.ops = kernel_ctx_ops(m->kernels),
-                                    .out = rs->xb2,
-                                    .q = rs->q,
-                                    .k = kvcache_k(&s->cache, l, 0),
-                                    .v = kvcache_v(&s->cache, l, 0),
-                                    .B = B,
-                                    .pos0 = pos0,
-                                    .n_head = c->n_head,
-                                    .n_head_kv = c->n_head_kv,
-                                    .head_dim = c->head_dim,
-                                    .kv_stride = kv_dim,
-                                    .scale = c->attn_scale,
-                                    .window = w->window,
-                                    .softcap = c->attn_softcap};
-        kernel_ctx_attention(m->kernels, &att);
-    }
+    const attention_args att = {.ops = kernel_ctx_ops(m->kernels),
+                                .out = rs->xb2,
+                                .q = rs->q,
+                                .k = kvcache_k(&s->cache, l, 0),
+                                .v = kvcache_v(&s->cache, l, 0),
+                                .B = B,
+                                .pos0 = pos0,
+                                .n_head = c->n_head,
+                                .n_head_kv = c->n_head_kv,
+                                .head_dim = c->head_dim,
+                                .kv_stride = kv_dim,
+                                .scale = c->attn_scale,
+                                .window = w->window,
+                                .softcap = c->attn_softcap,
+                                .sinks = w->sinks}; /* gpt-oss */
+    kernel_ctx_attention(m->kernels, &att);
     for (int b = 0; b < B; b++) {
         int n_pos = pos0 + b + 1;
         if (w->window && n_pos > w->window) n_pos = w->window;
@@ -235,7 +233,7 @@ static int dense_ffn(session *s, int l, int B, scarce_error *err) {
     if (weight_matmul_multi(s, l, gate_up_names, gate_up, 2, rs->xb, B, gate_up_out, err))
         return -1;
     if (c->ffn_act == FFN_GELU_TANH)
-        geglu_tanh(rs->hb, rs->hb2, B * c->n_ff);
+        ops_geglu(kernel_ctx_ops(s->m->kernels), rs->hb, rs->hb2, B * c->n_ff);
     else
         ops_swiglu(kernel_ctx_ops(s->m->kernels), rs->hb, rs->hb2, B * c->n_ff);
     return weight_matmul(s, l, "ffn_down", &w->ffn_down, rs->hb, B, rs->xb2, err);

@@ -20,6 +20,7 @@ typedef struct {
     float *moe_out;      /* [B][n_embd] */
     float *router;       /* [B][n_expert] */
     float *logits;       /* [B][n_vocab] */
+    void *scratch;       /* moe_ffn's and mla_attention's per-pass buffers (moe.h, mla.h) */
 } run_state;
 
 typedef struct moe_stats moe_stats; /* engine/moe.h */

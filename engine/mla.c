@@ -91,27 +91,38 @@ int mla_bind_layer(model *m, int l, scarce_error *err) {
                : 0;
 }
 
-/* One pass's buffers: the absorbed queries and attention outputs [B][n_head][R + n_rot],
- * the q bottleneck [B][n_lora_q], per-head gathers [B][max(nope, R)] and results
- * [B][max(R, v)], the heads' values side by side [B][n_head * v]. */
+/* One pass's buffers (carved from the session's run_state.scratch): the absorbed queries
+ * and attention outputs [B][n_head][R + n_rot], the q bottleneck [B][n_lora_q], the heads'
+ * gathered inputs [n_head][B][max(nope, R)] and results [n_head][B][max(R, v)], the heads'
+ * values side by side [B][n_head * v], one matmul_item per head. */
 typedef struct {
     float *q_abs, *att, *q_low, *gather, *head_out, *values;
-    void *block;
+    matmul_item *items;
 } mla_scratch;
 
-static int scratch_alloc(mla_scratch *sc, const model_config *c, int B) {
+/* The pieces at p (or their total size from p = NULL), each 64-byte aligned. */
+static size_t scratch_layout(mla_scratch *sc, char *p, const model_config *c, int B) {
     const size_t W = mla_cache_width(c), H = c->n_head, R = c->n_lora_kv, v = c->n_embd_head_v_mla,
                  nope = c->n_embd_head_k_mla - c->n_rot;
-    const size_t sizes[6] = {
-        B * H * W,           B * H * W, B * (size_t)(c->n_lora_q + 1), B * (nope > R ? nope : R),
-        B * (R > v ? R : v), B * H * v};
-    size_t total = 0;
-    for (int i = 0; i < 6; i++) total += sizes[i];
-    float *p = sc->block = malloc(total * sizeof(float));
-    if (!p) return -1;
+    const size_t sizes[6] = {B * H * W,
+                             B * H * W,
+                             B * (size_t)(c->n_lora_q + 1),
+                             B * H * (nope > R ? nope : R),
+                             B * H * (R > v ? R : v),
+                             B * H * v};
     float **dst[6] = {&sc->q_abs, &sc->att, &sc->q_low, &sc->gather, &sc->head_out, &sc->values};
-    for (int i = 0; i < 6; i++) *dst[i] = p, p += sizes[i];
-    return 0;
+    size_t total = 0;
+    for (int i = 0; i < 6; i++) {
+        if (p) *dst[i] = (float *)(p + total);
+        total += (sizes[i] * sizeof(float) + 63) / 64 * 64;
+    }
+    if (p) sc->items = (matmul_item *)(p + total);
+    return total + H * sizeof(matmul_item);
+}
+
+size_t mla_scratch_bytes(const model_config *c, int B) {
+    mla_scratch sc;
+    return scratch_layout(&sc, NULL, c, B);
 }
 
 /* q = wq x or wq_b rmsnorm(wq_a x) into rs->q ([B][n_head][nope + n_rot]). */
@@ -143,20 +154,30 @@ static int append_latents(session *s, int l, const layer_weights *w, int B, int 
 }
 
 /* Per head h: y[b] = M_h x_h[b] for the B tokens, where x_h[b] is the M_h.cols floats at
- * src + b * src_stride + h * src_head (gathered), and y goes to dst + b * dst_stride +
- * h * dst_head. */
+ * src + b * src_stride + h * src_head, and y goes to dst + b * dst_stride + h * dst_head:
+ * all heads in one matmul_each. One token reads and writes in place; a batch is gathered
+ * head by head ([h][b][cols]) and scattered back. */
 static int per_head(session *s, const qmatrix *M, mla_scratch *sc, int B, const float *src,
                     int src_stride, int src_head, float *dst, int dst_stride, int dst_head) {
-    for (int h = 0; h < s->m->cfg.n_head; h++) {
-        const size_t cols = (size_t)M[h].cols, rows = (size_t)M[h].rows;
+    const int H = s->m->cfg.n_head;
+    const size_t cols = (size_t)M[0].cols, rows = (size_t)M[0].rows;
+    for (int h = 0; h < H; h++) {
+        float *x = sc->gather + (size_t)h * B * cols, *y = sc->head_out + (size_t)h * B * rows;
+        if (B == 1) {
+            sc->items[h] =
+                (matmul_item){&M[h], src + (size_t)h * src_head, 1, dst + (size_t)h * dst_head};
+            continue;
+        }
         for (int b = 0; b < B; b++)
-            memcpy(sc->gather + b * cols, src + (size_t)b * src_stride + (size_t)h * src_head,
+            memcpy(x + b * cols, src + (size_t)b * src_stride + (size_t)h * src_head,
                    cols * sizeof(float));
-        if (matmul(s->m->kernels, &M[h], sc->gather, B, sc->head_out)) return -1;
-        for (int b = 0; b < B; b++)
-            memcpy(dst + (size_t)b * dst_stride + (size_t)h * dst_head, sc->head_out + b * rows,
-                   rows * sizeof(float));
+        sc->items[h] = (matmul_item){&M[h], x, B, y};
     }
+    if (matmul_each(s->m->kernels, sc->items, H)) return -1;
+    for (int h = 0; B > 1 && h < H; h++)
+        for (int b = 0; b < B; b++)
+            memcpy(dst + (size_t)b * dst_stride + (size_t)h * dst_head,
+                   sc->head_out + ((size_t)h * B + b) * rows, rows * sizeof(float));
     return 0;
 }
 
@@ -174,8 +195,7 @@ int mla_attention(session *s, int l, int B, int pos0, scarce_error *err) {
                             .attn_factor = c->rope_attn_factor,
                             .freq_factors = m->rope_freqs}; /* YaRN's, when the file has it */
     mla_scratch sc;
-    if (scratch_alloc(&sc, c, B))
-        return scarce_fail(err, "blk.%d: out of memory for latent attention (%d tokens)", l, B);
+    scratch_layout(&sc, s->rs.scratch, c, B); /* session_init sized it: mla_scratch_bytes */
     double t0 = now_seconds();
     if (project_q(s, w, &sc, B) || append_latents(s, l, w, B, pos0, &rp)) goto failed;
     for (int b = 0; b < B; b++) { /* the rope part of each head: q_abs[b][h][R..] */
@@ -190,8 +210,19 @@ int mla_attention(session *s, int l, int B, int pos0, scarce_error *err) {
     s->stats.t_matmul += now_seconds() - t0;
     /* one key/value head of W floats: the values' last n_rot outputs are not used */
     double t_att = now_seconds();
-    attention_batch_window(kernel_ctx_ops(m->kernels), sc.att, sc.q_abs, kvcache_k(&s->cache, l, 0),
-                           kvcache_k(&s->cache, l, 0), B, pos0, H, 1, W, W, c->attn_scale, 0, 0.0f);
+    const attention_args att = {.ops = kernel_ctx_ops(m->kernels),
+                                .out = sc.att,
+                                .q = sc.q_abs,
+                                .k = kvcache_k(&s->cache, l, 0),
+                                .v = kvcache_k(&s->cache, l, 0),
+                                .B = B,
+                                .pos0 = pos0,
+                                .n_head = H,
+                                .n_head_kv = 1,
+                                .head_dim = W,
+                                .kv_stride = W,
+                                .scale = c->attn_scale};
+    kernel_ctx_attention(m->kernels, &att);
     for (int b = 0; b < B; b++) {
         const uint64_t n_pos = (uint64_t)pos0 + b + 1;
         s->stats.kv_bytes += n_pos * W * sizeof(float);
@@ -205,9 +236,7 @@ int mla_attention(session *s, int l, int B, int pos0, scarce_error *err) {
     if (matmul(m->kernels, &w->wo, sc.values, B, rs->xb)) goto failed;
     s->stats.t_matmul += now_seconds() - t0;
     s->stats.flops += 2ull * B * H * ((uint64_t)nope * R + (uint64_t)R * v);
-    free(sc.block);
     return 0;
 failed:
-    free(sc.block);
     return scarce_fail(err, "blk.%d latent attention: %s", l, kernel_ctx_error(m->kernels));
 }

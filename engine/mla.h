@@ -23,6 +23,8 @@ int mla_cache_width(const model_config *c);
 /* Floats per position and layer ordinary attention would cache for the same heads:
  * n_head * (key_length_mla + value_length_mla). */
 int mla_expanded_width(const model_config *c);
+/* Bytes of mla_attention's per-pass buffers for up to B tokens (run_state.scratch). */
+size_t mla_scratch_bytes(const model_config *c, int B);
 /* Attention block of layer l for B tokens at pos0.. (x normed in rs->xb); result in rs->xb. */
 int mla_attention(session *s, int l, int B, int pos0, scarce_error *err);
 

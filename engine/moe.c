@@ -17,8 +17,10 @@ static void mask_groups(float *sel, int n_expert, int n_group, int n_group_used)
         const float *v = sel + (size_t)g * per;
         float best = -INFINITY, second = -INFINITY;
         for (int i = 0; i < per; i++)
-            if (v[i] > best) second = best, best = v[i];
-            else if (v[i] > second) second = v[i];
+            if (v[i] > best)
+                second = best, best = v[i];
+            else if (v[i] > second)
+                second = v[i];
         score[g] = per > 1 ? best + second : best;
     }
     unsigned char keep[MOE_MAX_EXPERT] = {0};
@@ -77,29 +79,46 @@ uint64_t moe_active_bytes(const model *m) {
     return bytes;
 }
 
-/* Per-pass scratch: the routing of B tokens and the tokens grouped by expert. */
+/* Per-pass scratch (carved from the session's run_state.scratch): the routing of B tokens,
+ * the tokens grouped by expert, and per choice (in slot order) the gathered input, the
+ * expert's gate and up outputs and its output, so that all chosen experts run in two
+ * matmul_each calls. */
 typedef struct {
-    int *chosen;    /* [B][k] */
-    float *weight;  /* [B][k] */
-    int *slot;      /* [B*k] indices b*k+j sorted by expert */
-    int *start;     /* [n_expert+1] slot range of each expert */
-    float *xe, *ye; /* [B][n_embd] gathered inputs, expert outputs */
-    void *block;
+    int *chosen;        /* [B][k] */
+    float *weight;      /* [B][k] */
+    int *slot;          /* [B*k] indices b*k+j sorted by expert */
+    int *start;         /* [n_expert+1] slot range of each expert */
+    float *xe, *ye;     /* [B*k][n_embd] gathered inputs, expert outputs */
+    float *gate, *up;   /* [B*k][n_ff_exp] */
+    matmul_item *items; /* [2][n_expert] */
 } moe_scratch;
 
-static int scratch_alloc(moe_scratch *sc, int B, int k, int n_expert, int n_embd) {
-    size_t nk = (size_t)B * k, floats = 2 * (size_t)B * n_embd;
-    size_t bytes = nk * (2 * sizeof(int) + sizeof(float)) + (n_expert + 1) * sizeof(int) +
-                   floats * sizeof(float) + 64;
-    char *p = sc->block = malloc(bytes);
-    if (!p) return -1;
-    sc->xe = (float *)p, p += (size_t)B * n_embd * sizeof(float);
-    sc->ye = (float *)p, p += (size_t)B * n_embd * sizeof(float);
-    sc->weight = (float *)p, p += nk * sizeof(float);
-    sc->chosen = (int *)p, p += nk * sizeof(int);
-    sc->slot = (int *)p, p += nk * sizeof(int);
-    sc->start = (int *)p;
-    return 0;
+/* The scratch's pieces at p (or their total size from p = NULL), each 64-byte aligned. */
+static size_t scratch_layout(moe_scratch *sc, char *p, const model_config *c, int B) {
+    const size_t nk = (size_t)B * c->n_expert_used, n_ff = c->n_ff_exp;
+    const size_t sizes[8] = {nk * sizeof(int),
+                             nk * sizeof(float),
+                             nk * sizeof(int),
+                             (c->n_expert + 1) * sizeof(int),
+                             nk * c->n_embd * sizeof(float),
+                             nk * c->n_embd * sizeof(float),
+                             nk * n_ff * sizeof(float),
+                             nk * n_ff * sizeof(float)};
+    void **dst[8] = {(void **)&sc->chosen, (void **)&sc->weight, (void **)&sc->slot,
+                     (void **)&sc->start,  (void **)&sc->xe,     (void **)&sc->ye,
+                     (void **)&sc->gate,   (void **)&sc->up};
+    size_t total = 0;
+    for (int i = 0; i < 8; i++) {
+        if (p) *dst[i] = p + total;
+        total += (sizes[i] + 63) / 64 * 64;
+    }
+    if (p) sc->items = (matmul_item *)(p + total);
+    return total + 2 * (size_t)c->n_expert * sizeof(matmul_item);
+}
+
+size_t moe_scratch_bytes(const model_config *c, int B) {
+    moe_scratch sc;
+    return c->n_expert ? scratch_layout(&sc, NULL, c, B) : 0;
 }
 
 /* Counting sort of the B*k (token, expert) choices by expert. */
@@ -143,44 +162,77 @@ void moe_swiglu_oai(float *gate, const float *up, int n) {
     }
 }
 
-/* The experts chosen in the pass, one after another: gather its tokens, gate and up in
- * one pass over the expert's rows, SwiGLU, down, scatter-add with the gate weights. */
-static int run_experts(session *s, int layer, const float *x, moe_scratch *sc, int B,
-                       float *out) {
+/* Gathers the tokens routed to each chosen expert (none when the expert has all B: x
+ * itself, so that decode converts x once for every expert) and lists its gate and up
+ * products: items[0..n) gate, items[n..2n) up. The number n of experts chosen. */
+static int list_gate_up(const model_config *c, const layer_weights *w, const float *x,
+                        moe_scratch *sc, int B) {
+    const int k = c->n_expert_used, n_embd = c->n_embd, n_ff = c->n_ff_exp;
+    int n = 0;
+    for (int e = 0; e < c->n_expert; e++) {
+        const int first = sc->start[e], n_tok = sc->start[e + 1] - first;
+        if (n_tok) n++;
+    }
+    for (int e = 0, i = 0; e < c->n_expert; e++) {
+        const int first = sc->start[e], n_tok = sc->start[e + 1] - first;
+        if (!n_tok) continue;
+        const float *in = x;
+        if (n_tok < B) {
+            float *xe = sc->xe + (size_t)first * n_embd;
+            for (int t = 0; t < n_tok; t++)
+                memcpy(xe + (size_t)t * n_embd, x + (size_t)(sc->slot[first + t] / k) * n_embd,
+                       n_embd * sizeof(float));
+            in = xe;
+        }
+        sc->items[i] = (matmul_item){&w->gate_exps[e], in, n_tok, sc->gate + (size_t)first * n_ff};
+        sc->items[n + i] = (matmul_item){&w->up_exps[e], in, n_tok, sc->up + (size_t)first * n_ff};
+        i++;
+    }
+    return n;
+}
+
+/* The chosen experts: gate and up of all of them in one matmul_each (each expert's rows
+ * one sequential stream, the threads splitting all experts' rows end to end), SwiGLU,
+ * down of all of them in a second, then the scatter-add with the gate weights in expert
+ * order. */
+static int run_experts(session *s, int layer, const float *x, moe_scratch *sc, int B, float *out) {
     const model_config *c = &s->m->cfg;
     const layer_weights *w = &s->m->layers[layer];
-    run_state *rs = &s->rs;
     kernel_ctx *kc = s->m->kernels;
     const int k = c->n_expert_used, n_embd = c->n_embd, n_ff = c->n_ff_exp;
+    const int n = list_gate_up(c, w, x, sc, B);
+    if (matmul_each(kc, sc->items, 2 * n)) return -1;
+    for (int e = 0, i = 0; e < c->n_expert; e++) {
+        const int first = sc->start[e], n_tok = sc->start[e + 1] - first;
+        if (!n_tok) continue;
+        float *gate = sc->gate + (size_t)first * n_ff, *up = sc->up + (size_t)first * n_ff;
+        if (w->gate_exps_b) { /* gpt-oss: each expert's biases */
+            add_bias(gate, w->gate_exps_b + (size_t)e * n_ff, n_tok, n_ff);
+            add_bias(up, w->up_exps_b + (size_t)e * n_ff, n_tok, n_ff);
+        }
+        if (c->ffn_act == FFN_SWIGLU_OAI)
+            moe_swiglu_oai(gate, up, n_tok * n_ff);
+        else
+            ops_swiglu(kernel_ctx_ops(kc), gate, up, n_tok * n_ff);
+        sc->items[i++] =
+            (matmul_item){&w->down_exps[e], gate, n_tok, sc->ye + (size_t)first * n_embd};
+        s->stats.weight_bytes += w->expert_bytes; /* once per pass */
+        s->stats.flops += 2ull * 3 * n_embd * n_ff * n_tok;
+    }
+    if (matmul_each(kc, sc->items, n)) return -1;
     memset(out, 0, (size_t)B * n_embd * sizeof(float));
     for (int e = 0; e < c->n_expert; e++) {
         const int first = sc->start[e], n_tok = sc->start[e + 1] - first;
-        if (!n_tok) continue;
-        for (int i = 0; i < n_tok; i++) /* gather the tokens routed to e */
-            memcpy(sc->xe + (size_t)i * n_embd, x + (size_t)(sc->slot[first + i] / k) * n_embd,
-                   n_embd * sizeof(float));
-        const qmatrix *const gate_up[2] = {&w->gate_exps[e], &w->up_exps[e]};
-        float *const gate_up_out[2] = {rs->hb, rs->hb2};
-        if (matmul_multi(kc, gate_up, 2, sc->xe, n_tok, gate_up_out)) return -1;
-        if (w->gate_exps_b) { /* gpt-oss: each expert's biases */
-            add_bias(rs->hb, w->gate_exps_b + (size_t)e * n_ff, n_tok, n_ff);
-            add_bias(rs->hb2, w->up_exps_b + (size_t)e * n_ff, n_tok, n_ff);
-        }
-        if (c->ffn_act == FFN_SWIGLU_OAI)
-            moe_swiglu_oai(rs->hb, rs->hb2, n_tok * n_ff);
-        else
-            ops_swiglu(kernel_ctx_ops(kc), rs->hb, rs->hb2, n_tok * n_ff);
-        if (matmul(kc, &w->down_exps[e], rs->hb, n_tok, sc->ye)) return -1;
-        if (w->down_exps_b) add_bias(sc->ye, w->down_exps_b + (size_t)e * n_embd, n_tok, n_embd);
-        for (int i = 0; i < n_tok; i++) { /* scatter-add with the gate weight */
-            const int choice = sc->slot[first + i];
+        if (w->down_exps_b)
+            add_bias(sc->ye + (size_t)first * n_embd, w->down_exps_b + (size_t)e * n_embd, n_tok,
+                     n_embd);
+        for (int i = first; i < first + n_tok; i++) { /* scatter-add with the gate weight */
+            const int choice = sc->slot[i];
             const float g = sc->weight[choice];
             float *o = out + (size_t)(choice / k) * n_embd;
             const float *y = sc->ye + (size_t)i * n_embd;
             for (int d = 0; d < n_embd; d++) o[d] += g * y[d];
         }
-        s->stats.weight_bytes += w->expert_bytes; /* once per pass */
-        s->stats.flops += 2ull * 3 * n_embd * n_ff * n_tok;
     }
     return 0;
 }
@@ -219,9 +271,7 @@ int moe_ffn(session *s, int layer, const float *x, int B, float *out, scarce_err
     run_state *rs = &s->rs;
     const int k = c->n_expert_used, n_expert = c->n_expert;
     moe_scratch sc;
-    if (scratch_alloc(&sc, B, k, n_expert, c->n_embd))
-        return scarce_fail(err, "layer %d: out of memory for the MoE scratch (%d tokens)", layer,
-                           B);
+    scratch_layout(&sc, rs->scratch, c, B); /* session_init sized it: moe_scratch_bytes */
     /* router: [B][n_expert] = x W_gate_inp^T */
     kernel_ctx *kc = s->m->kernels;
     if (matmul(kc, &w->ffn_gate_inp, x, B, rs->router)) goto kernel_failed;
@@ -234,10 +284,8 @@ int moe_ffn(session *s, int layer, const float *x, int B, float *out, scarce_err
     if (w->shexp_gate.data && run_shared(s, layer, x, &sc, B, out)) goto kernel_failed;
     s->stats.flops += 2ull * c->n_embd * n_expert * B;
     if (s->moe) stats_update(s->moe, layer, sc.chosen, sc.weight, B);
-    free(sc.block);
     return 0;
 kernel_failed:
-    free(sc.block);
     return scarce_fail(err, "blk.%d experts: %s", layer, kernel_ctx_error(kc));
 }
 

@@ -16,6 +16,7 @@
 #ifndef SCARCE_MOE_H
 #define SCARCE_MOE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "forward.h"
@@ -32,6 +33,9 @@ void moe_route(const moe_rule *rule, const float *router_logits, const float *se
  * (clamp(up, -7, 7) + 1). */
 void moe_swiglu_oai(float *gate, const float *up, int n);
 
+/* Bytes of moe_ffn's per-pass buffers for up to B tokens (run_state.scratch holds them,
+ * allocated once per session); 0 for a dense model. */
+size_t moe_scratch_bytes(const model_config *c, int B);
 /* out[b] = MoE FFN of x[b] for b < B (x: [B][n_embd], normed). Adds
  * each distinct chosen expert's bytes (once per pass) to s->stats (the router's and the
  * shared experts' are in the layer's pass_bytes); updates s->moe when set. */

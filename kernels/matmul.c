@@ -160,6 +160,20 @@ pool_stats kernel_ctx_pool_stats(const kernel_ctx *k) { return pool_get_stats(k-
 
 kernel_usage kernel_ctx_usage(const kernel_ctx *k) { return k->usage; }
 
+/* Converts B activation rows to t's dot_type (not f32) into buf, act_row bytes each. */
+static char *convert_into(const kernel_ctx *k, const quant_type *t, const float *X, int64_t B,
+                          int64_t cols, size_t act_row, char *buf) {
+    const quant_type *dt = qtype(t->dot_type);
+    from_float_fn from_float = kernels_for(k->cfg.isa, t->dot_type)->from_float;
+    for (int64_t b = 0; b < B; b++) {
+        if (from_float)
+            from_float(X + b * cols, buf + b * act_row, cols);
+        else
+            dt->quantize(X + b * cols, buf + b * act_row, cols, NULL);
+    }
+    return buf;
+}
+
 /* Converts B activation rows to the weight type's dot_type into buffer `slot`; returns X
  * itself for f32. */
 static const void *convert_activations(kernel_ctx *k, const quant_type *t, const float *X,
@@ -168,17 +182,9 @@ static const void *convert_activations(kernel_ctx *k, const quant_type *t, const
         *act_row = (size_t)cols * sizeof(float);
         return X;
     }
-    const quant_type *dt = qtype(t->dot_type);
-    from_float_fn from_float = kernels_for(k->cfg.isa, t->dot_type)->from_float;
     *act_row = qtype_row_bytes(t->dot_type, cols);
-    char *buf = k->act[slot]; /* fits: check_fits() bounds B and cols */
-    for (int64_t b = 0; b < B; b++) {
-        if (from_float)
-            from_float(X + b * cols, buf + b * *act_row, cols);
-        else
-            dt->quantize(X + b * cols, buf + b * *act_row, cols, NULL);
-    }
-    return buf;
+    /* fits: check_fits() bounds B and cols */
+    return convert_into(k, t, X, B, cols, *act_row, k->act[slot]);
 }
 
 typedef struct {
@@ -454,6 +460,83 @@ int matmul_multi(kernel_ctx *k, const qmatrix *const *W, int n, const float *X, 
     const int used = run_shared(k, jobs, n, worth_threads(k, work, rows));
     if (used < 0) return fail(k, "matmul_multi: %lld matrices x %lld tokens failed", n, B);
     k->usage.work += work, k->usage.thread_work += work * used;
+    return 0;
+}
+
+/* ---- matmul_each: products with their own inputs, in one pool call ---- */
+
+/* Products per pool call at most (the jobs live on the stack). */
+#define EACH_GROUP 64
+
+/* An input already converted for the current group. */
+typedef struct {
+    const float *X;
+    int64_t B, cols;
+    uint32_t dot_type;
+    const char *act;
+    size_t act_row;
+} converted_input;
+
+/* Where the group's converted inputs go: slot `slot` of the context, `used` bytes taken. */
+typedef struct {
+    converted_input done[EACH_GROUP];
+    int n_done, slot;
+    size_t used;
+} each_inputs;
+
+/* Sets job's activations for X: a conversion made earlier in the group, X itself (f32),
+ * or a new one in the next free bytes. -1 when the slots are full (run the group first). */
+static int each_activations(kernel_ctx *k, each_inputs *in, matmul_job *job, const float *X) {
+    const uint32_t dot_type = job->t->dot_type;
+    for (int i = 0; i < in->n_done; i++) {
+        const converted_input *c = &in->done[i];
+        if (c->X == X && c->B == job->B && c->cols == job->cols && c->dot_type == dot_type) {
+            job->act = c->act, job->act_row = c->act_row;
+            return 0;
+        }
+    }
+    if (dot_type == QT_F32) {
+        job->act = (const char *)X, job->act_row = (size_t)job->cols * sizeof(float);
+        return 0;
+    }
+    const size_t act_row = qtype_row_bytes(dot_type, job->cols);
+    const size_t bytes = (act_row * (size_t)job->B + 63) / 64 * 64;
+    if (in->used + bytes > k->act_bytes) in->slot++, in->used = 0;
+    if (in->slot == ACT_SLOTS) return -1;
+    job->act_row = act_row;
+    job->act = convert_into(k, job->t, X, job->B, job->cols, act_row, k->act[in->slot] + in->used);
+    in->used += bytes;
+    in->done[in->n_done++] =
+        (converted_input){X, job->B, job->cols, dot_type, job->act, act_row};
+    return 0;
+}
+
+int matmul_each(kernel_ctx *k, const matmul_item *items, int n) {
+    matmul_job jobs[EACH_GROUP];
+    for (int i = 0; i < n;) {
+        each_inputs in = {.n_done = 0};
+        int n_jobs = 0;
+        double work = 0;
+        int64_t rows = 0;
+        for (; i < n && n_jobs < EACH_GROUP; i++) {
+            const matmul_item *it = &items[i];
+            if (check_fits(k, it->W, it->B)) return -1;
+            matmul_job job = make_job(k, it->W, it->B, it->Y);
+            if (job.gemm != GEMM_TILES) { /* f32 GEMM paths: alone, after the group */
+                if (n_jobs) break;
+                if (matmul(k, it->W, it->X, it->B, it->Y)) return -1;
+                continue;
+            }
+            if (each_activations(k, &in, &job, it->X)) break;
+            jobs[n_jobs++] = job;
+            work += (double)it->W->rows * (double)it->W->row_bytes * (double)it->B;
+            rows += it->W->rows;
+        }
+        if (!n_jobs) continue;
+        const int used = run_shared(k, jobs, n_jobs, worth_threads(k, work, rows));
+        if (used < 0) return fail(k, "matmul_each: %lld products from item %lld failed", n_jobs, i);
+        k->usage.work += work, k->usage.thread_work += work * used;
+    }
     return 0;
 }
 

@@ -81,6 +81,19 @@ int matmul(kernel_ctx *k, const qmatrix *W, const float *X, int64_t B, float *Y)
 #define MATMUL_MULTI_MAX 8
 int matmul_multi(kernel_ctx *k, const qmatrix *const *W, int n, const float *X, int64_t B,
                  float *const *Y);
+/* One product of a matmul_each call: Y[b][W.rows] = W X[b][W.cols] for b < B. */
+typedef struct {
+    const qmatrix *W;
+    const float *X;
+    int64_t B;
+    float *Y;
+} matmul_item;
+/* items[i].Y = items[i].W items[i].X for i < n, as n matmul() calls would give bit for
+ * bit, with different inputs per product (the chosen experts of a MoE layer, MLA's per-head
+ * matrices): each distinct (X, B, dot type, cols) is converted once, and as many products
+ * as the context's activation scratch holds run in one pool call, their rows split end to
+ * end. Products that take an f32 GEMM path run as matmul() calls. */
+int matmul_each(kernel_ctx *k, const matmul_item *items, int n);
 /* Dequantizes row r of W into out[cols] (embedding lookup). */
 void qmatrix_row(const qmatrix *W, int64_t r, float *out);
 

@@ -10,11 +10,12 @@
 #endif
 
 /* Part of the dispatch table (kernels/cpu.h): set by kernels_init only. */
-static ops_kernels current = {attention_heads_ref, swiglu_ref};
+static ops_kernels current = {attention_heads_ref, swiglu_ref, geglu_tanh};
 
 void ops_install(const ops_kernels *k) {
     current.attention_heads = k && k->attention_heads ? k->attention_heads : attention_heads_ref;
     current.swiglu = k && k->swiglu ? k->swiglu : swiglu_ref;
+    current.geglu = k && k->geglu ? k->geglu : geglu_tanh;
 }
 
 /* x * rsqrt(mean(x^2) + eps) * w  (llama: RMSNorm) */
@@ -58,6 +59,10 @@ void geglu_tanh(float *gate, const float *up, int n) {
         const float x = gate[i];
         gate[i] = 0.5f * x * (1.0f + tanhf(sqrt_2_over_pi * (x + 0.044715f * x * x * x))) * up[i];
     }
+}
+
+void ops_geglu(const ops_kernels *ops, float *gate, const float *up, int n) {
+    (ops && ops->geglu ? ops->geglu : current.geglu)(gate, up, n);
 }
 
 void rope(float *x, int n_head, int head_dim, int n_rot, int pos, float freq_base) {
@@ -122,12 +127,14 @@ void attention_heads_ref(float *out, const float *q, const float *k, const float
     attention_heads_capped(out, q, k, v, n_pos, n_group, head_dim, kv_stride, scale, 0.0f);
 }
 
-void attention_heads_capped(float *out, const float *q, const float *k, const float *v, int n_pos,
-                            int n_group, int head_dim, int kv_stride, float scale, float softcap) {
+/* The scalar online softmax; sinks (or NULL) seed each head's max and sum. */
+static void heads_scalar(float *out, const float *q, const float *k, const float *v, int n_pos,
+                         int n_group, int head_dim, int kv_stride, float scale, float softcap,
+                         const float *sinks) {
     for (int h = 0; h < n_group; h++) {
         const float *qh = q + (size_t)h * head_dim;
         float *oh = out + (size_t)h * head_dim;
-        float max = -INFINITY, sum = 0.0f;
+        float max = sinks ? sinks[h] : -INFINITY, sum = sinks ? 1.0f : 0.0f;
         for (int i = 0; i < head_dim; i++) oh[i] = 0.0f;
         for (int t = 0; t < n_pos; t++) {
             const float *kt = k + (size_t)t * kv_stride, *vt = v + (size_t)t * kv_stride;
@@ -147,6 +154,17 @@ void attention_heads_capped(float *out, const float *q, const float *k, const fl
         }
         for (int i = 0; i < head_dim; i++) oh[i] /= sum;
     }
+}
+
+void attention_heads_capped(float *out, const float *q, const float *k, const float *v, int n_pos,
+                            int n_group, int head_dim, int kv_stride, float scale, float softcap) {
+    heads_scalar(out, q, k, v, n_pos, n_group, head_dim, kv_stride, scale, softcap, NULL);
+}
+
+void attention_heads_sinks(float *out, const float *q, const float *k, const float *v, int n_pos,
+                           int n_group, int head_dim, int kv_stride, float scale,
+                           const float *sinks) {
+    heads_scalar(out, q, k, v, n_pos, n_group, head_dim, kv_stride, scale, 0.0f, sinks);
 }
 
 /* Cost of query b's items in key positions, plus a fixed per-item overhead. */
@@ -177,7 +195,11 @@ void attention_items(const attention_args *a, int64_t i0, int64_t i1) {
         const int pos = a->pos0 + b;
         const int first = a->window > 0 && pos >= a->window ? pos - a->window + 1 : 0;
         const size_t kvo = (size_t)first * a->kv_stride + (size_t)g * a->head_dim;
-        if (a->softcap > 0.0f) /* scalar only: Gemma 2's capped scores */
+        if (a->sinks) /* scalar only: gpt-oss */
+            attention_heads_sinks(a->out + qo, a->q + qo, a->k + kvo, a->v + kvo, pos - first + 1,
+                                  group, a->head_dim, a->kv_stride, a->scale,
+                                  a->sinks + (size_t)g * group);
+        else if (a->softcap > 0.0f) /* scalar only: Gemma 2's capped scores */
             attention_heads_capped(a->out + qo, a->q + qo, a->k + kvo, a->v + kvo, pos - first + 1,
                                    group, a->head_dim, a->kv_stride, a->scale, a->softcap);
         else

@@ -27,11 +27,13 @@ void add_bias(float *x, const float *bias, int B, int n);
 /* gate = gelu(gate) * up with GELU's tanh approximation:
  * gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
 void geglu_tanh(float *gate, const float *up, int n);
+/* geglu_tanh with the ISA's kernel (NULL: the start-up set); geglu_tanh is its reference. */
+typedef struct ops_kernels ops_kernels;
+void ops_geglu(const ops_kernels *ops, float *gate, const float *up, int n);
 /* In place, numerically stable (subtracts the max). */
 void softmax(float *x, int n);
 /* The ISA-specific ops of one kernel set (defined below). Functions taking one use it;
  * NULL means the set kernels_init chose at start-up. */
-typedef struct ops_kernels ops_kernels;
 /* gate = silu(gate) * up, silu(x) = x / (1 + exp(-x)); swiglu() with the start-up set. */
 void ops_swiglu(const ops_kernels *ops, float *gate, const float *up, int n);
 void swiglu(float *gate, const float *up, int n);
@@ -65,6 +67,7 @@ typedef struct {
     const float *q, *k, *v;
     int B, pos0, n_head, n_head_kv, head_dim, kv_stride, window;
     float scale, softcap;
+    const float *sinks; /* [n_head] gpt-oss's sink logits (attention_heads_sinks), or NULL */
 } attention_args;
 /* Items [i0, i1) of the B * n_head_kv, item i = (query i / n_head_kv, kv head i % n_head_kv):
  * each writes only its own heads of out, so any split gives the same bits. */
@@ -86,6 +89,14 @@ void attention_heads_ref(float *out, const float *q, const float *k, const float
 /* attention_heads_ref with scores soft-capped: s -> softcap tanh(s / softcap) (0 = off). */
 void attention_heads_capped(float *out, const float *q, const float *k, const float *v, int n_pos,
                             int n_group, int head_dim, int kv_stride, float scale, float softcap);
+/* attention_heads_ref with a sink per head (gpt-oss): sink_h is one more logit in every
+ * softmax's denominator and contributes no value,
+ *   a_t = exp(s_t - M) / (sum_u exp(s_u - M) + exp(sink_h - M)),  M = max(max_u s_u, sink_h)
+ * (ggml_soft_max_add_sinks): the online softmax starts from max = sink_h, sum = 1.
+ * Scalar code. */
+void attention_heads_sinks(float *out, const float *q, const float *k, const float *v, int n_pos,
+                           int n_group, int head_dim, int kv_stride, float scale,
+                           const float *sinks);
 void swiglu_ref(float *gate, const float *up, int n);
 
 /* The ISA-specific ops; NULL fields (or k == NULL) select the scalar references.
@@ -93,6 +104,7 @@ void swiglu_ref(float *gate, const float *up, int n);
 struct ops_kernels {
     attention_heads_fn attention_heads;
     void (*swiglu)(float *gate, const float *up, int n);
+    void (*geglu)(float *gate, const float *up, int n);
 };
 void ops_install(const ops_kernels *k);
 

@@ -120,6 +120,31 @@ TEST(repack_round_trip) {
     }
 }
 
+/* repack_rows_to_q8_0 (GEMM_I8X8 of Q5_0 and IQ4_NL; its Q8_0 layout has its own unrolled
+ * copy) equals rewriting each row by to_q8_0, then repack_rows with x8_q8_0, byte for byte. */
+TEST(repack_to_q8_0_equals_convert_then_repack) {
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    const uint32_t from[] = {QT_Q5_0, QT_IQ4_NL};
+    int ran = 0;
+    for (int f = 0; f < 2; f++) {
+        const type_kernels *k = kernels_for(kernels_isa(), from[f]);
+        if (!k || !k->to_q8_0) continue;
+        const int64_t rows = 16, cols = 96;
+        const size_t q8_bytes = qtype_row_bytes(QT_Q8_0, cols) * rows;
+        uint8_t *src = random_rows(from[f], rows, cols), *q8 = malloc(q8_bytes);
+        uint8_t *want = malloc(q8_bytes), *got = malloc(q8_bytes);
+        const size_t row_bytes = qtype_row_bytes(from[f], cols);
+        for (int64_t r = 0; r < rows; r++)
+            k->to_q8_0(src + r * row_bytes, q8 + r * qtype_row_bytes(QT_Q8_0, cols), cols);
+        repack_rows(&x8_q8_0, rows, cols, q8, want);
+        repack_rows_to_q8_0(&x8_q8_0, k->to_q8_0, from[f], rows, cols, src, got);
+        CHECK_MSG(memcmp(want, got, q8_bytes) == 0, "%s", qtype(from[f])->name);
+        free(src), free(q8), free(want), free(got);
+        ran++;
+    }
+    if (!ran) SKIP("no to_q8_0 kernel on this ISA");
+}
+
 /* The packed reference reads the layout as the header describes: it equals the row
  * reference (vec_dot_*_ref) bit for bit, row by row. */
 TEST(repack_ref_equals_row_reference) {

@@ -45,5 +45,6 @@ void ref_install(isa_kernels *k) {
     /* no tiles and no packed kernels: the scalar ISA runs vec_dot per (row, token) and the
      * file layout (the packed references are the spec of the ISA kernels, not a speed-up) */
     k->gemm_tile = gemm_tile_f32_ref;
-    k->ops = (ops_kernels){.attention_heads = attention_heads_ref, .swiglu = swiglu_ref};
+    k->ops = (ops_kernels){.attention_heads = attention_heads_ref, .swiglu = swiglu_ref,
+                             .geglu = geglu_tanh};
 }

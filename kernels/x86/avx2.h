@@ -104,6 +104,7 @@ void dequantize_q4_0_avx2(const void *src, float *dst, int64_t n);
 void attention_heads_avx2(float *out, const float *q, const float *k, const float *v, int n_pos,
                           int n_group, int head_dim, int kv_stride, float scale);
 void swiglu_avx2(float *gate, const float *up, int n);
+void geglu_avx2(float *gate, const float *up, int n);
 void exp_f32_avx2(float *y, const float *x, int n);
 
 /* The AVX2 ISA's table: its kernels over the reference ones (kernels_init). */

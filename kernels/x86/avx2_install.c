@@ -95,5 +95,6 @@ void avx2_install(isa_kernels *k) {
     kernels_set(k, QT_IQ3_S, (type_kernels){.vec_dot = vec_dot_iq3_s_avx2});
     kernels_set(k, QT_Q8_K, (type_kernels){.from_float = quantize_row_q8_k_avx2});
     k->gemm_tile = gemm_tile_f32_avx2;
-    k->ops = (ops_kernels){.attention_heads = attention_heads_avx2, .swiglu = swiglu_avx2};
+    k->ops = (ops_kernels){.attention_heads = attention_heads_avx2, .swiglu = swiglu_avx2,
+                             .geglu = geglu_avx2};
 }
