@@ -448,7 +448,8 @@ static int release_packed(qmatrix *w, void *unused) {
 }
 
 static int pack(qmatrix *w, void *kernels) {
-    return repack_matrix(w, kernel_ctx_config(kernels)->isa);
+    const kernel_config *cfg = kernel_ctx_config(kernels);
+    return kernel_config_packs(cfg, w->type) ? repack_matrix(w, cfg->isa) : 0;
 }
 
 static int add_to_shape(qmatrix *w, void *shape) {

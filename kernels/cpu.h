@@ -23,6 +23,8 @@ typedef enum { ISA_SCALAR = 0, ISA_AVX2, ISA_AVX512, ISA_NEON, ISA_COUNT } isa_l
 
 struct x8_layout; /* kernels/repack.h */
 
+enum { LUT_NONE = 0, LUT_ON = 1, LUT_OFF = 2 };
+
 /* n elements of a block-32 type rewritten as n / 32 block_q8_0 (type_kernels.to_q8_0). */
 typedef void (*to_q8_0_fn)(const void *src, void *dst, int64_t n);
 
@@ -36,6 +38,9 @@ typedef struct type_kernels {
      * on it. Matrices are packed only where the ISA has packed_tile. */
     const struct x8_layout *packed_layout;
     vec_dot_tile_fn packed_tile;
+    /* packed_tile is a lookup-table kernel (kernels/lut.h): LUT_ON packs by default,
+     * LUT_OFF only when the configuration asks for LUTs (kconfig.h lut, measured slower) */
+    int lut;
     int gemm_i8x8;            /* large batches repack each panel per batch (GEMM_I8X8, gemm.h) */
     /* Block-32 types whose codes are int8 values times the block's d (Q5_0, IQ4_NL): n
      * elements rewritten as Q8_0 blocks, exactly (same d, same values), so that GEMM_I8X8

@@ -13,7 +13,8 @@ kernel_config kernel_config_default(void) {
                            .gemm = -1,
                            .adapt_threads = 1,
                            .steal = 1,
-                           .threads = 1};
+                           .threads = 1,
+                           .lut = -1};
 }
 
 /* 1 unless the variable is "0" (the A/B switches: unset means on). */
@@ -54,6 +55,14 @@ int kernel_config_from_env(kernel_config *cfg, char *msg) {
     cfg->repack = env_on("SCARCE_REPACK");
     cfg->adapt_threads = env_on("SCARCE_ADAPT_THREADS");
     cfg->steal = env_on("SCARCE_STEAL");
+    const char *lut = getenv("SCARCE_LUT");
+    if (lut && *lut && strcmp(lut, "auto") != 0) {
+        if (strcmp(lut, "0") != 0 && strcmp(lut, "1") != 0) {
+            snprintf(msg, 128, "SCARCE_LUT: unknown value '%s' (auto, 0, 1)", lut);
+            return -1;
+        }
+        cfg->lut = lut[0] == '1';
+    }
     return kernel_config_check(cfg, msg);
 }
 
@@ -71,6 +80,10 @@ int kernel_config_check(const kernel_config *cfg, char *msg) {
         snprintf(msg, 128, "kernel configuration: batch path %d is not one of ours", cfg->gemm);
         return -1;
     }
+    if (cfg->lut < -1 || cfg->lut > 1) {
+        snprintf(msg, 128, "kernel configuration: lut %d is not -1, 0 or 1", cfg->lut);
+        return -1;
+    }
     if (cfg->threads < 1 || cfg->threads > KERNEL_MAX_THREADS) {
         snprintf(msg, 128, "kernel configuration: %d threads (1 to %d)", cfg->threads,
                  KERNEL_MAX_THREADS);
@@ -83,8 +96,17 @@ const char *kernel_config_gemm_name(const kernel_config *cfg) {
     return cfg->gemm < 0 ? "auto" : gemm_method_name((gemm_method)cfg->gemm);
 }
 
+int kernel_config_packs(const kernel_config *cfg, uint32_t type) {
+    const type_kernels *k = kernels_for(cfg->isa, type);
+    if (!cfg->repack || !k) return 0;
+    if (k->lut == LUT_NONE) return 1;
+    return cfg->lut < 0 ? k->lut == LUT_ON : cfg->lut;
+}
+
 void kernel_config_describe(const kernel_config *cfg, char *buf, size_t size) {
-    snprintf(buf, size, "isa=%s repack=%s gemm=%s adapt_threads=%s steal=%s threads=%d",
+    static const char *const lut[] = {"auto", "off", "on"};
+    snprintf(buf, size, "isa=%s repack=%s gemm=%s adapt_threads=%s steal=%s threads=%d lut=%s",
              kernels_isa_name(cfg->isa), cfg->repack ? "on" : "off", kernel_config_gemm_name(cfg),
-             cfg->adapt_threads ? "on" : "off", cfg->steal ? "on" : "off", cfg->threads);
+             cfg->adapt_threads ? "on" : "off", cfg->steal ? "on" : "off", cfg->threads,
+             lut[cfg->lut + 1]);
 }

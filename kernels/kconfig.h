@@ -9,7 +9,9 @@
  *   SCARCE_REPACK=0                      keep the file layout (no 8-row interleaving)
  *   SCARCE_GEMM=auto|tiles|own|blas|i8x8 force one batch path (kernels/gemm.h)
  *   SCARCE_ADAPT_THREADS=0               always use all threads (no solo mode, pool.h)
- *   SCARCE_STEAL=0                       static row shares (no work stealing) */
+ *   SCARCE_STEAL=0                       static row shares (no work stealing)
+ *   SCARCE_LUT=auto|0|1                  lookup-table kernels for Q1_0/Q2_0/TQ2_0 (lut.h):
+ *                                        as measured per type, never, wherever there is one */
 #ifndef SCARCE_KCONFIG_H
 #define SCARCE_KCONFIG_H
 
@@ -26,6 +28,7 @@ typedef struct {
     int adapt_threads; /* 1: calls run on the caller alone while workers lose (pool.h) */
     int steal;         /* 1: a thread done early takes rows from a late one's share */
     int threads;       /* 1 .. KERNEL_MAX_THREADS */
+    int lut;           /* -1: LUT kernels where measured faster (LUT_ON); 0: never; 1: all */
 } kernel_config;
 
 /* The defaults, without reading the environment: the ISA kernels_init installed, repack
@@ -36,7 +39,10 @@ kernel_config kernel_config_default(void);
 int kernel_config_from_env(kernel_config *cfg, char *msg);
 /* 0 when every field is in range and the ISA runs on this CPU; else -1 with msg (128). */
 int kernel_config_check(const kernel_config *cfg, char *msg);
-/* "isa=avx2 repack=on gemm=auto adapt_threads=on steal=on threads=2" */
+/* 1 when matrices of `type` are packed at load under cfg (repack on, and for a type whose
+ * packed kernel is a LUT one, the lut choice says so). */
+int kernel_config_packs(const kernel_config *cfg, uint32_t type);
+/* "isa=avx2 repack=on gemm=auto adapt_threads=on steal=on threads=2 lut=auto" */
 void kernel_config_describe(const kernel_config *cfg, char *buf, size_t size);
 /* The gemm field for a SCARCE_GEMM name: -1 ("auto" or ""), a gemm_method, or -2 when
  * unknown. "blas" without OpenBLAS is our own GEMM. */

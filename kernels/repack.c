@@ -47,6 +47,10 @@ static void move_block(const x8_layout *l, uint8_t *x8, uint8_t *one, int r, int
 
 static void convert(const x8_layout *l, int64_t rows, int64_t cols, const uint8_t *src,
                     uint8_t *dst, int pack) {
+    if (l->pack) {
+        (pack ? l->pack : l->unpack)(rows, cols, src, dst);
+        return;
+    }
     const quant_type *t = qtype(l->type);
     const size_t bb = t->block_bytes;
     const int64_t nb = cols / t->block;

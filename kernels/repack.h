@@ -66,6 +66,9 @@ typedef struct {
     uint16_t from, len, count, at, at_step, row_step;
 } x8_run;
 
+/* rows (% 8 == 0) x cols of a layout's type, file layout -> packed (pack) or back. */
+typedef void (*x8_convert_fn)(int64_t rows, int64_t cols, const void *src, void *dst);
+
 #define X8_MAX_RUNS 8
 typedef struct x8_layout {
     uint32_t type; /* the format whose rows it re-lays */
@@ -74,6 +77,9 @@ typedef struct x8_layout {
     /* The scalar reference of the packed kernels of this layout (the spec they are held
      * to): vec_dot_tile_fn signature, as packed_tile of the ISA tables (kernels/cpu.h). */
     vec_dot_tile_fn ref_tile;
+    /* Non-NULL: a layout that byte runs cannot describe (bit planes, kernels/lut.h); these
+     * convert it (n_runs 0), under the same size and group-offset rules. */
+    x8_convert_fn pack, unpack;
 } x8_layout;
 
 /* The layouts above (kernels/ref/repack_ref.c); ref_install gives them to their types. */

@@ -30,8 +30,10 @@ typedef union {
 } emu256;
 typedef union {
     __m512i v;
+    uint8_t u8[64];
     uint16_t u16[32];
     int32_t s32[16];
+    int64_t s64[8];
 } emu512i;
 typedef union {
     __m512 v;
@@ -237,6 +239,76 @@ static inline __m256i emu_extracti64x4_epi64(__m512i a, int upper) {
     return r.v;
 }
 
+/* byte tables (the LUT kernels, avx512_lut.c) */
+/* vpshufb: "shuffle 8-bit integers in a within 128-bit lanes using shuffle control mask in
+ * the corresponding 8-bit element of b" (a control byte with bit 7 set gives 0) */
+static inline __m512i emu_shuffle_epi8(__m512i a, __m512i b) {
+    emu512i x = {a}, y = {b}, r;
+    for (int i = 0; i < 64; i++)
+        r.u8[i] = y.u8[i] & 0x80 ? 0 : x.u8[i / 16 * 16 + (y.u8[i] & 15)];
+    return r.v;
+}
+/* vpunpcklbw / vpunpckhbw: "unpack and interleave 8-bit integers from the low (high) half
+ * of each 128-bit lane in a and b" */
+static inline __m512i emu_unpack_epi8(__m512i a, __m512i b, int high) {
+    emu512i x = {a}, y = {b}, r;
+    for (int lane = 0; lane < 4; lane++)
+        for (int j = 0; j < 8; j++) {
+            r.u8[16 * lane + 2 * j] = x.u8[16 * lane + 8 * high + j];
+            r.u8[16 * lane + 2 * j + 1] = y.u8[16 * lane + 8 * high + j];
+        }
+    return r.v;
+}
+static inline __m512i emu_unpacklo_epi8(__m512i a, __m512i b) { return emu_unpack_epi8(a, b, 0); }
+static inline __m512i emu_unpackhi_epi8(__m512i a, __m512i b) { return emu_unpack_epi8(a, b, 1); }
+static inline __m512i emu_add_epi16(__m512i a, __m512i b) {
+    emu512i x = {a}, y = {b};
+    for (int i = 0; i < 32; i++) x.u16[i] = (uint16_t)(x.u16[i] + y.u16[i]);
+    return x.v;
+}
+static inline __m512i emu_srli_epi16(__m512i a, unsigned k) {
+    emu512i x = {a};
+    for (int i = 0; i < 32; i++) x.u16[i] = k > 15 ? 0 : (uint16_t)(x.u16[i] >> k);
+    return x.v;
+}
+static inline __m512i emu_set1_epi8(char v) {
+    emu512i r;
+    memset(r.u8, (unsigned char)v, 64);
+    return r.v;
+}
+static inline __m512i emu_setzero_si512(void) { return emu_set1_epi8(0); }
+static inline __m512i emu_loadu_si512(const void *p) {
+    emu512i r;
+    memcpy(r.u8, p, 64);
+    return r.v;
+}
+/* _mm512_set_epi64: e7 is the highest element */
+static inline __m512i emu_set_epi64(long long e7, long long e6, long long e5, long long e4,
+                                    long long e3, long long e2, long long e1, long long e0) {
+    emu512i r = {.s64 = {e0, e1, e2, e3, e4, e5, e6, e7}};
+    return r.v;
+}
+/* vpermq (512): "shuffle 64-bit integers in a across lanes using the corresponding index
+ * in idx" (low 3 bits) */
+static inline __m512i emu_permutexvar_epi64(__m512i idx, __m512i a) {
+    emu512i i = {idx}, x = {a}, r;
+    for (int k = 0; k < 8; k++) r.s64[k] = x.s64[i.s64[k] & 7];
+    return r.v;
+}
+/* the upper 256 bits are undefined in Intel's description; the model zeroes them */
+static inline __m512i emu_castsi256_si512(__m256i a) {
+    emu512i r = {.s64 = {0}};
+    memcpy(r.u8, &a, 32);
+    return r.v;
+}
+/* vpblendmd: "blend packed 32-bit integers from a and b using control mask k" (b where set) */
+static inline __m512i emu_mask_blend_epi32(__mmask16 k, __m512i a, __m512i b) {
+    emu512i x = {a}, y = {b};
+    for (int i = 0; i < 16; i++)
+        if ((k >> i) & 1) x.s32[i] = y.s32[i];
+    return x.v;
+}
+
 /* The intrinsics (some are macros in gcc's headers when not optimizing) become the models. */
 #undef _mm256_dpbusd_epi32
 #define _mm256_dpbusd_epi32 emu_dpbusd
@@ -298,5 +370,30 @@ static inline __m256i emu_extracti64x4_epi64(__m512i a, int upper) {
 #define _mm512_castsi512_si256 emu_castsi512_si256
 #undef _mm512_extracti64x4_epi64
 #define _mm512_extracti64x4_epi64 emu_extracti64x4_epi64
+
+#undef _mm512_shuffle_epi8
+#define _mm512_shuffle_epi8 emu_shuffle_epi8
+#undef _mm512_unpacklo_epi8
+#define _mm512_unpacklo_epi8 emu_unpacklo_epi8
+#undef _mm512_unpackhi_epi8
+#define _mm512_unpackhi_epi8 emu_unpackhi_epi8
+#undef _mm512_add_epi16
+#define _mm512_add_epi16 emu_add_epi16
+#undef _mm512_srli_epi16
+#define _mm512_srli_epi16 emu_srli_epi16
+#undef _mm512_set1_epi8
+#define _mm512_set1_epi8 emu_set1_epi8
+#undef _mm512_setzero_si512
+#define _mm512_setzero_si512 emu_setzero_si512
+#undef _mm512_loadu_si512
+#define _mm512_loadu_si512 emu_loadu_si512
+#undef _mm512_set_epi64
+#define _mm512_set_epi64 emu_set_epi64
+#undef _mm512_permutexvar_epi64
+#define _mm512_permutexvar_epi64 emu_permutexvar_epi64
+#undef _mm512_castsi256_si512
+#define _mm512_castsi256_si512 emu_castsi256_si512
+#undef _mm512_mask_blend_epi32
+#define _mm512_mask_blend_epi32 emu_mask_blend_epi32
 
 #endif

@@ -39,7 +39,7 @@ TEST(kconfig_from_env_reads_each_variable) {
     char text[160];
     kernel_config_describe(&c, text, sizeof text);
     CHECK_MSG(strcmp(text, "isa=scalar repack=off gemm=own adapt_threads=off steal=off "
-                           "threads=1") == 0,
+                           "threads=1 lut=auto") == 0,
               "%s", text);
     /* the defaults never look at the environment */
     const kernel_config d = kernel_config_default();

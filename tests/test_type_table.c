@@ -50,9 +50,33 @@ static void row_problems(const quant_type *t, problems *p) {
 
 /* ---- a layout of repack.h: its runs cover a block and a packed block once ---- */
 
+/* A layout with its own converters (kernels/lut.h): no runs, and unpack undoes pack on 8
+ * rows of two blocks of every byte value. */
+static void converted_layout_problems(const x8_layout *l, const quant_type *t, problems *p) {
+    if (l->n_runs != 0 || !l->unpack) {
+        problem(p, t->name, "converted layout with runs or without unpack");
+        return;
+    }
+    enum { MAX_BYTES = REPACK_ROWS * 2 * 528 };
+    const size_t bytes = REPACK_ROWS * 2 * t->block_bytes;
+    if (bytes > MAX_BYTES) {
+        problem(p, t->name, "block too large for the layout check");
+        return;
+    }
+    unsigned char src[MAX_BYTES], packed[MAX_BYTES], back[MAX_BYTES];
+    for (size_t i = 0; i < bytes; i++) src[i] = (unsigned char)(i * 167 + 13);
+    l->pack(REPACK_ROWS, 2 * t->block, src, packed);
+    l->unpack(REPACK_ROWS, 2 * t->block, packed, back);
+    if (memcmp(src, back, bytes)) problem(p, t->name, "converted layout does not round-trip");
+}
+
 static void layout_problems(const x8_layout *l, const quant_type *t, problems *p) {
     if (l->type != t->id) problem(p, t->name, "packed layout of another type");
     if (!l->ref_tile) problem(p, t->name, "packed layout without its reference tile");
+    if (l->pack) {
+        converted_layout_problems(l, t, p);
+        return;
+    }
     if (l->n_runs < 1 || l->n_runs > X8_MAX_RUNS) {
         problem(p, t->name, "packed layout run count out of range");
         return;

@@ -1,5 +1,6 @@
 /* install.c - the scalar ISA's table: the reference kernels of every format, the base every
  * other ISA starts from (an ISA replaces only the entries it has faster versions of). */
+#include "../lut.h"
 #include "../repack.h"
 #include "ref.h"
 
@@ -20,7 +21,7 @@ void ref_install(isa_kernels *k) {
     kernels_set(k, QT_Q5_1, (type_kernels){.vec_dot = vec_dot_q5_1_ref});
     kernels_set(k, QT_IQ4_NL, (type_kernels){.vec_dot = vec_dot_iq4_nl_ref});
     kernels_set(k, QT_MXFP4, (type_kernels){.vec_dot = vec_dot_mxfp4_ref});
-    kernels_set(k, QT_Q2_0, (type_kernels){.vec_dot = vec_dot_q2_0_ref});
+    kernels_set(k, QT_Q2_0, (type_kernels){.vec_dot = vec_dot_q2_0_ref, .packed_layout = &lut_q2_0});
     kernels_set(k, QT_Q2_0_32, (type_kernels){.vec_dot = vec_dot_q2_0_32_ref});
     kernels_set(k, QT_FP8_E4M3, (type_kernels){.vec_dot = vec_dot_fp8_e4m3_ref});
     kernels_set(k, QT_FP8_E5M2, (type_kernels){.vec_dot = vec_dot_fp8_e5m2_ref});
@@ -29,10 +30,11 @@ void ref_install(isa_kernels *k) {
     kernels_set(k, QT_Q4_K, (type_kernels){.vec_dot = vec_dot_q4_k_ref});
     kernels_set(k, QT_Q5_K, (type_kernels){.vec_dot = vec_dot_q5_k_ref});
     kernels_set(k, QT_Q6_K, (type_kernels){.vec_dot = vec_dot_q6_k_ref});
-    kernels_set(k, QT_TQ2_0, (type_kernels){.vec_dot = vec_dot_tq2_0_ref});
+    kernels_set(k, QT_TQ2_0,
+                (type_kernels){.vec_dot = vec_dot_tq2_0_ref, .packed_layout = &lut_tq2_0});
     kernels_set(k, QT_TQ1_0, (type_kernels){.vec_dot = vec_dot_tq1_0_ref});
     kernels_set(k, QT_NVFP4, (type_kernels){.vec_dot = vec_dot_nvfp4_ref});
-    kernels_set(k, QT_Q1_0, (type_kernels){.vec_dot = vec_dot_q1_0_ref});
+    kernels_set(k, QT_Q1_0, (type_kernels){.vec_dot = vec_dot_q1_0_ref, .packed_layout = &lut_q1_0});
     kernels_set(k, QT_IQ4_XS, (type_kernels){.vec_dot = vec_dot_iq4_xs_ref});
     kernels_set(k, QT_IQ2_XXS, (type_kernels){.vec_dot = vec_dot_iq2_xxs_ref});
     kernels_set(k, QT_IQ2_XS, (type_kernels){.vec_dot = vec_dot_iq2_xs_ref});

@@ -1,5 +1,6 @@
 /* avx2_install.c - the AVX2 ISA's table: its kernels over the reference ones (kernels/cpu.h).
  * Which kernel runs each format on AVX2 is decided here and nowhere else. */
+#include "../lut.h"
 #include "../repack.h"
 #include "avx2.h"
 
@@ -46,7 +47,19 @@ void avx2_install(isa_kernels *k) {
                                .to_q8_0 = iq4_nl_to_q8_0_avx2});
     kernels_set(k, QT_MXFP4,
                 (type_kernels){.vec_dot = vec_dot_mxfp4_avx2, .dequantize = dequantize_mxfp4_avx2});
-    kernels_set(k, QT_Q2_0, (type_kernels){.vec_dot = vec_dot_q2_0_avx2});
+    /* LUT kernels (kernels/lut.h) beside the multiply ones (SCARCE_LUT=0/1 picks); the
+     * default was measured on the 2-core AMD EPYC (AVX2/FMA/F16C), TinyLlama 1.1B quantized
+     * to each type, `scarce bench -p 0 -n 32 -r 3 -t 1,2`, SCARCE_LUT=0 and 1 alternated
+     * twice under the bench lock, machine shared (load ~8): tok/s multiply -> LUT, 1 thread
+     * q1_0 4.0, 5.0 -> 8.0, 8.9; q2_0 2.2, 1.9 -> 6.5, 4.6; tq2_0 5.6, 5.0 -> 5.2, 5.7
+     * (2 threads: q1_0 3.4, 4.1 -> 7.7, 6.7; q2_0 2.2, 0.9 -> 4.8, 3.5; tq2_0 4.9, 4.9 ->
+     * 3.9, 4.8). Instructions per 2048 x 2048 matvec (callgrind): q1_0 2.52M -> 0.84M,
+     * q2_0 3.82M -> 1.02M, tq2_0 1.07M -> 0.93M. TQ2_0's LUT does not beat its multiply
+     * kernel measurably: it stays the A/B option (LUT_OFF). */
+    kernels_set(k, QT_Q2_0,
+                (type_kernels){.vec_dot = vec_dot_q2_0_avx2,
+                               .packed_tile = tile_lut_q2_0_avx2,
+                               .lut = LUT_ON});
     kernels_set(k, QT_Q2_0_32, (type_kernels){.vec_dot = vec_dot_q2_0_32_avx2});
     kernels_set(k, QT_FP8_E4M3,
                 (type_kernels){.vec_dot = vec_dot_fp8_e4m3_avx2,
@@ -68,10 +81,16 @@ void avx2_install(isa_kernels *k) {
     kernels_set(
         k, QT_Q6_K,
         (type_kernels){.vec_dot = vec_dot_q6_k_avx2, .vec_dot_tile = vec_dot_tile_q6_k_avx2});
-    kernels_set(k, QT_TQ2_0, (type_kernels){.vec_dot = vec_dot_tq2_0_avx2});
+    kernels_set(k, QT_TQ2_0,
+                (type_kernels){.vec_dot = vec_dot_tq2_0_avx2,
+                               .packed_tile = tile_lut_tq2_0_avx2,
+                               .lut = LUT_OFF});
     kernels_set(k, QT_TQ1_0, (type_kernels){.vec_dot = vec_dot_tq1_0_avx2});
     kernels_set(k, QT_NVFP4, (type_kernels){.vec_dot = vec_dot_nvfp4_avx2});
-    kernels_set(k, QT_Q1_0, (type_kernels){.vec_dot = vec_dot_q1_0_avx2});
+    kernels_set(k, QT_Q1_0,
+                (type_kernels){.vec_dot = vec_dot_q1_0_avx2,
+                               .packed_tile = tile_lut_q1_0_avx2,
+                               .lut = LUT_ON});
     kernels_set(k, QT_IQ4_XS,
                 (type_kernels){.vec_dot = vec_dot_iq4_xs_avx2, .dequantize = dequantize_iq4_xs_avx2});
     kernels_set(k, QT_IQ2_XXS,

@@ -3,6 +3,7 @@
  * the f16/bf16/q8_0/q4_0 dequantizers for the GEMM panels, the GEMM micro-kernel,
  * attention and swiglu). Which kernel runs each format on AVX-512 is decided here. */
 #include "../cpu.h"
+#include "../lut.h"
 #include "avx512.h"
 
 void avx512_install(isa_kernels *k) {
@@ -72,4 +73,8 @@ void avx512_install(isa_kernels *k) {
     kernels_set(k, QT_IQ1_M,
                 (type_kernels){.vec_dot = vec_dot_iq1_m_avx512, .vec_dot_tile = vec_dot_tile_iq1_m_avx512});
     kernels_set(k, QT_Q8_K, (type_kernels){.from_float = quantize_row_q8_k_avx512});
+    /* LUT kernels (kernels/lut.h), defaults as on AVX2 (not measured: no AVX-512 here) */
+    kernels_set(k, QT_Q1_0, (type_kernels){.packed_tile = tile_lut_q1_0_avx512, .lut = LUT_ON});
+    kernels_set(k, QT_Q2_0, (type_kernels){.packed_tile = tile_lut_q2_0_avx512, .lut = LUT_ON});
+    kernels_set(k, QT_TQ2_0, (type_kernels){.packed_tile = tile_lut_tq2_0_avx512, .lut = LUT_OFF});
 }

@@ -1,0 +1,295 @@
+/* test_lut.c - the lookup-table kernels (kernels/lut.h): the bit-plane layout round trip,
+ * the scalar LUT reference against the multiply references (vec_dot_*_ref, bit for bit),
+ * the AVX2 and AVX-512 LUT kernels against the LUT reference (bit for bit) on random,
+ * edge-case and tail shapes, and the A/B switch (SCARCE_LUT) deciding what is packed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../kernels/cpu.h"
+#include "../kernels/kconfig.h"
+#include "../kernels/lut.h"
+#include "../kernels/matmul.h"
+#include "../kernels/ref/ref.h"
+#include "../quant/blocks.h"
+#include "../quant/fp16.h"
+#include "../quant/types.h"
+#include "bench_util.h"
+#include "isa_util.h"
+#include "kernel_ctx_util.h"
+#include "test.h"
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint32_t next_u32(void) {
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (uint32_t)(rng >> 16);
+}
+
+static const uint32_t types[] = {QT_Q1_0, QT_Q2_0, QT_TQ2_0};
+enum { NT = sizeof types / sizeof types[0] };
+static const x8_layout *const layouts[NT] = {&lut_q1_0, &lut_q2_0, &lut_tq2_0};
+static const vec_dot_fn row_dots[NT] = {vec_dot_q1_0_ref, vec_dot_q2_0_ref, vec_dot_tq2_0_ref};
+
+static const char *name_of(int t) {
+    return qtype(types[t])->name;
+}
+
+static int64_t cols_for(int t, int64_t cols) {
+    int64_t block = qtype(types[t])->block;
+    return (cols + block - 1) / block * block;
+}
+
+/* Random code bytes with finite fp16 scales (|d| < 2, either sign: Q2_0's d may be
+ * negative); TQ2_0's codes 3 (not ternary) are made 2 so the rows stay in the format. */
+static uint8_t *random_rows(int t, int64_t rows, int64_t cols, int fill) {
+    const quant_type *qt = qtype(types[t]);
+    size_t bytes = qtype_row_bytes(types[t], cols) * rows, bb = qt->block_bytes;
+    uint8_t *w = malloc(bytes);
+    for (size_t i = 0; i < bytes; i++) w[i] = fill >= 0 ? (uint8_t)fill : (uint8_t)next_u32();
+    const size_t d_at = types[t] == QT_TQ2_0 ? QK_K / 4 : 0;
+    for (size_t b = 0; b < bytes / bb; b++) {
+        uint16_t d = f32_to_fp16(((float)(next_u32() % 2001) - 1000) / 500.0f);
+        memcpy(w + b * bb + d_at, &d, 2);
+        if (types[t] == QT_TQ2_0)
+            for (size_t k = 0; k < QK_K / 4; k++) {
+                uint8_t *q = &w[b * bb + k];
+                for (int s = 0; s < 8; s += 2)
+                    if (((*q >> s) & 3) == 3) *q ^= (uint8_t)(1 << s);
+            }
+    }
+    return w;
+}
+
+/* Activations in the type's dot_type, from the reference quantizer of random floats, or
+ * with every code `fill` (Q8_K: its bsums made to match), so the edges are reached: +127,
+ * -127, and -128, which ggml's Q8_K quantizer can write. */
+static void *activation(int t, int64_t cols, int fill) {
+    const int q8_k = qtype(types[t])->dot_type == QT_Q8_K;
+    const size_t bytes = qtype_row_bytes(qtype(types[t])->dot_type, cols);
+    float *x = malloc(cols * sizeof *x);
+    void *a = malloc(bytes);
+    for (int64_t i = 0; i < cols; i++) x[i] = (float)(next_u32() % 20001) / 1000.0f - 10;
+    (q8_k ? quantize_row_q8_k_ref : quantize_row_q8_0_ref)(x, a, cols);
+    free(x);
+    for (int64_t i = 0; fill && q8_k && i < cols / QK_K; i++) {
+        block_q8_K *b = (block_q8_K *)a + i;
+        memset(b->qs, fill, QK_K);
+        for (int k = 0; k < QK_K / 16; k++) b->bsums[k] = (int16_t)(16 * fill);
+    }
+    for (int64_t i = 0; fill && !q8_k && i < cols / QK32; i++)
+        memset(((block_q8_0 *)a)[i].qs, fill, QK32);
+    return a;
+}
+
+TEST(lut_layout_round_trip) {
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    for (int t = 0; t < NT; t++) {
+        int64_t rows = 24, cols = cols_for(t, 384);
+        size_t row_bytes = qtype_row_bytes(types[t], cols), bytes = row_bytes * rows;
+        uint8_t *src = random_rows(t, rows, cols, -1), *packed = malloc(bytes),
+                *back = malloc(bytes);
+        repack_rows(layouts[t], rows, cols, src, packed);
+        unpack_rows(layouts[t], rows, cols, packed, back);
+        CHECK_MSG(memcmp(src, back, bytes) == 0, "%s: unpack(pack(rows)) != rows", name_of(t));
+        /* group 1 starts where row 8 starts in the file, with row 8's d first */
+        size_t d_at = types[t] == QT_TQ2_0 ? QK_K / 4 : 0;
+        CHECK(memcmp(packed + 8 * row_bytes, src + 8 * row_bytes + d_at, 2) == 0);
+        /* the layout is the type's packed layout on every ISA (the scalar one too) */
+        CHECK(kernels_for(ISA_SCALAR, types[t])->packed_layout == layouts[t]);
+        free(src), free(packed), free(back);
+    }
+}
+
+/* Runs `tile` on packed rows and compares every row with the multiply reference (row_ref
+ * = 1) or with the LUT reference (row_ref = 0): identical bits. */
+static int same_results(int t, vec_dot_tile_fn tile, const uint8_t *w, int64_t rows, int64_t cols,
+                        const void *a, int nact, int row_ref) {
+    size_t row_bytes = qtype_row_bytes(types[t], cols),
+           a_stride = qtype_row_bytes(qtype(types[t])->dot_type, cols);
+    size_t n = (size_t)rows * nact;
+    uint8_t *packed = malloc(row_bytes * rows);
+    float *y = malloc(n * 4), *want = malloc(n * 4);
+    repack_rows(layouts[t], rows, cols, w, packed);
+    tile(cols, y, rows, packed, row_bytes, (int)rows, a, a_stride, nact);
+    if (row_ref)
+        for (int b = 0; b < nact; b++)
+            for (int64_t r = 0; r < rows; r++)
+                row_dots[t](cols, &want[b * rows + r], w + r * row_bytes,
+                            (const char *)a + b * a_stride);
+    else
+        layouts[t]->ref_tile(cols, want, rows, packed, row_bytes, (int)rows, a, a_stride, nact);
+    int same = 1;
+    for (size_t i = 0; i < n && same; i++)
+        if (memcmp(&y[i], &want[i], 4)) {
+            test_fail_at(__FILE__, __LINE__, "%s rows=%lld cols=%lld [%zu][%zu]: %.9g want %.9g",
+                         name_of(t), (long long)rows, (long long)cols, i / rows, i % rows, y[i],
+                         want[i]);
+            same = 0;
+        }
+    free(packed), free(y), free(want);
+    return same;
+}
+
+/* The shapes: one block, several, past one table chunk (LUT_CHUNK_COLS) and ending inside
+ * the second; 8 rows (one group) to 40. Inputs: random, every weight bit set, every bit
+ * clear, activations at +127 and at the negative end. */
+static void check_all(vec_dot_tile_fn (*tile_of)(int t), int row_ref) {
+    const int64_t shapes[][2] = {
+        {8, 1}, {16, 256}, {24, 640}, {8, LUT_CHUNK_COLS + 256}, {40, 512}};
+    for (int t = 0; t < NT; t++) {
+        vec_dot_tile_fn tile = tile_of(t);
+        REQUIRE(tile);
+        for (int s = 0; s < 5; s++) {
+            int64_t rows = shapes[s][0], cols = cols_for(t, shapes[s][1]);
+            uint8_t *w = random_rows(t, rows, cols, -1);
+            void *a = activation(t, 3 * cols, 0);
+            for (int nact = 1; nact <= 3; nact += 2)
+                CHECK(same_results(t, tile, w, rows, cols, a, nact, row_ref));
+            free(w), free(a);
+        }
+        const int fills[][2] = {{0xFF, 127}, {0x00, -127}, {0xAA, -128}, {0x55, 127}};
+        for (int f = 0; f < 4; f++) {
+            if (fills[f][1] == -128 && qtype(types[t])->dot_type != QT_Q8_K) continue;
+            int64_t rows = 16, cols = cols_for(t, 512);
+            uint8_t *w = random_rows(t, rows, cols, fills[f][0]);
+            void *a = activation(t, cols, fills[f][1]);
+            CHECK_MSG(same_results(t, tile, w, rows, cols, a, 1, row_ref), "fill %d", f);
+            free(w), free(a);
+        }
+    }
+}
+
+static vec_dot_tile_fn ref_tile_of(int t) {
+    return layouts[t]->ref_tile;
+}
+static vec_dot_tile_fn packed_tile_of(int t) {
+    return kernels_for(kernels_isa(), types[t])->packed_tile;
+}
+
+TEST(lut_ref_equals_multiply_reference) {
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    check_all(ref_tile_of, 1);
+}
+
+TEST(lut_avx2_equals_reference) {
+    if (!kernels_isa_supported(ISA_AVX2)) SKIP("no AVX2 on this CPU");
+    REQUIRE(kernels_init("avx2", NULL) == 0);
+    check_all(packed_tile_of, 0);
+    check_all(packed_tile_of, 1);
+}
+
+TEST(lut_avx512_equals_reference) {
+    SKIP_WITHOUT_AVX512();
+    REQUIRE(kernels_init("avx512", NULL) == 0);
+    for (int t = 0; t < NT; t++) CHECK_EQ_INT(kernels_origin(ISA_AVX512, types[t], 1), ISA_AVX512);
+    check_all(packed_tile_of, 0);
+}
+
+/* SCARCE_LUT: auto packs the types whose LUT kernel is LUT_ON, 0 none, 1 all; repack=0
+ * none; bad values are refused naming the variable. */
+TEST(lut_config_switch) {
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    kernel_config c;
+    char msg[128] = "";
+    unsetenv("SCARCE_REPACK");
+    setenv("SCARCE_LUT", "0", 1);
+    REQUIRE(kernel_config_from_env(&c, msg) == 0);
+    CHECK(c.lut == 0);
+    for (int t = 0; t < NT; t++) {
+        const type_kernels *k = kernels_for(c.isa, types[t]);
+        int has = k->packed_tile != NULL && k->lut != LUT_NONE;
+        CHECK(!kernel_config_packs(&c, types[t]));
+        c.lut = 1;
+        CHECK_EQ_INT(kernel_config_packs(&c, types[t]), has);
+        c.lut = -1;
+        CHECK_EQ_INT(kernel_config_packs(&c, types[t]), has && k->lut == LUT_ON);
+        c.repack = 0;
+        CHECK(!kernel_config_packs(&c, types[t]));
+        c.repack = 1, c.lut = 0;
+    }
+    /* a type without a LUT kernel keeps packing with the switch off */
+    if (kernels_for(c.isa, QT_Q4_0)->packed_tile) CHECK(kernel_config_packs(&c, QT_Q4_0));
+    setenv("SCARCE_LUT", "sometimes", 1);
+    CHECK(kernel_config_from_env(&c, msg) == -1 && strstr(msg, "SCARCE_LUT"));
+    setenv("SCARCE_LUT", "auto", 1);
+    CHECK(kernel_config_from_env(&c, msg) == 0 && c.lut == -1);
+    unsetenv("SCARCE_LUT");
+}
+
+/* Through matmul: a packed matrix (LUT layout) gives the multiply reference's rows, one
+ * and two threads, for a decode step and a small batch. */
+TEST(lut_matmul_equals_reference) {
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    for (int t = 0; t < NT; t++) {
+        if (!kernels_for(kernels_isa(), types[t])->packed_tile) SKIP("no LUT kernel on this ISA");
+        const int64_t rows = 64, cols = cols_for(t, 512), B = 3;
+        qmatrix W = test_random_matrix(types[t], rows, cols);
+        float *x = malloc(B * cols * 4), *y = malloc(B * rows * 4), *want = malloc(B * rows * 4);
+        for (int64_t i = 0; i < B * cols; i++) x[i] = (float)(next_u32() % 2001) / 1000.0f - 1;
+        REQUIRE(repack_matrix(&W, kernels_isa()) == 0 && W.packed);
+        for (int threads = 1; threads <= 2; threads++) {
+            kernel_config cfg = kernel_config_default();
+            cfg.threads = threads;
+            kernel_shape shape = {.max_batch = B};
+            kernel_shape_add(&shape, &W);
+            char msg[128];
+            kernel_ctx *k = kernel_ctx_new(&cfg, &shape, msg);
+            REQUIRE(k);
+            REQUIRE(matmul(k, &W, x, B, y) == 0);
+            size_t act = qtype_row_bytes(qtype(types[t])->dot_type, cols);
+            void *a = malloc(act);
+            from_float_fn from_float =
+                kernels_for(kernels_isa(), qtype(types[t])->dot_type)->from_float;
+            for (int64_t b = 0; b < B; b++) {
+                from_float(x + b * cols, a, cols);
+                for (int64_t r = 0; r < rows; r++)
+                    row_dots[t](cols, &want[b * rows + r], (const char *)W.data + r * W.row_bytes,
+                                a);
+            }
+            CHECK_MSG(memcmp(y, want, B * rows * 4) == 0, "%s threads %d", name_of(t), threads);
+            free(a);
+            kernel_ctx_free(k);
+        }
+        repack_release(&W);
+        free(x), free(y), free(want), free((void *)W.data);
+    }
+}
+
+/* Weight GB/s of the best call in 0.3 s (shared machine: the least disturbed call). */
+static double matmul_gbs(const qmatrix *W, const float *x, float *y) {
+    return (double)W->rows * W->row_bytes / bench_best_matmul(W, x, 1, y, 0.3) / 1e9;
+}
+
+/* SCARCE_KBENCH=1: decode (B = 1) GB/s of the multiply kernels (file layout) and the LUT
+ * kernels (packed), 1 and 2 threads, on rows x cols (default 65536 x 2048: larger than
+ * the last-level cache, TinyLlama's row length; SCARCE_KBENCH_ROWS / _COLS). */
+TEST(lut_bench) {
+    const char *on = getenv("SCARCE_KBENCH");
+    if (!on || strcmp(on, "1") != 0) SKIP("set SCARCE_KBENCH=1 for the kernel figures");
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    int64_t rows = 65536, cols = 2048;
+    if (getenv("SCARCE_KBENCH_ROWS")) rows = atoll(getenv("SCARCE_KBENCH_ROWS")) / 64 * 64;
+    if (getenv("SCARCE_KBENCH_COLS")) cols = atoll(getenv("SCARCE_KBENCH_COLS")) / QK_K * QK_K;
+    float *x = malloc(cols * 4), *y = malloc(rows * 4);
+    for (int64_t i = 0; i < cols; i++) x[i] = (float)(next_u32() % 2001) / 1000.0f - 1;
+    fprintf(stderr, "%lldx%lld weight GB/s: %-6s %8s %8s %8s %8s\n", (long long)rows,
+            (long long)cols, "type", "mul 1t", "mul 2t", "lut 1t", "lut 2t");
+    for (int t = 0; t < NT; t++) {
+        size_t row_bytes = qtype_row_bytes(types[t], cols);
+        uint8_t *w = random_rows(t, 64, cols, -1), *big = malloc(row_bytes * rows);
+        for (int64_t r = 0; r < rows; r += 64) memcpy(big + r * row_bytes, w, 64 * row_bytes);
+        qmatrix W = {
+            .data = big, .type = types[t], .rows = rows, .cols = cols, .row_bytes = row_bytes};
+        double g[4];
+        for (int k = 0; k < 4; k++) {
+            if (k == 2) REQUIRE(repack_matrix(&W, kernels_isa()) == 0 && W.packed);
+            test_kernel_threads(k % 2 + 1);
+            g[k] = matmul_gbs(&W, x, y);
+        }
+        fprintf(stderr, "%32s %8.2f %8.2f %8.2f %8.2f\n", name_of(t), g[0], g[1], g[2], g[3]);
+        repack_release(&W);
+        free(w), free(big);
+    }
+    free(x), free(y);
+    CHECK(1);
+}
