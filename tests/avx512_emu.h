@@ -171,6 +171,12 @@ static inline __m512i emu_cvtps_epi32(__m512 a) {
     for (int i = 0; i < 16; i++) r.s32[i] = (int32_t)lrintf(x.f[i]);
     return r.v;
 }
+/* vpminsd: "compare packed signed 32-bit integers in a and b, and store packed minimum" */
+static inline __m512i emu_min_epi32(__m512i a, __m512i b) {
+    emu512i x = {a}, y = {b}, r;
+    for (int i = 0; i < 16; i++) r.s32[i] = x.s32[i] < y.s32[i] ? x.s32[i] : y.s32[i];
+    return r.v;
+}
 static inline __m128i emu_cvtsepi32_epi8(__m512i a) {
     emu512i x = {a};
     emu128 r;
@@ -221,6 +227,11 @@ static inline __m512i emu_and_si512(__m512i a, __m512i b) {
 static inline __m512i emu_set1_epi16(short v) {
     emu512i r;
     for (int i = 0; i < 32; i++) r.u16[i] = (uint16_t)v;
+    return r.v;
+}
+static inline __m512i emu_set1_epi32(int v) {
+    emu512i r;
+    for (int i = 0; i < 16; i++) r.s32[i] = v;
     return r.v;
 }
 static inline __m512 emu_castsi512_ps(__m512i a) {
@@ -344,6 +355,10 @@ static inline __m512i emu_mask_blend_epi32(__mmask16 k, __m512i a, __m512i b) {
 #define _mm512_reduce_max_ps emu_reduce_max_ps
 #undef _mm512_reduce_add_epi32
 #define _mm512_reduce_add_epi32 emu_reduce_add_epi32
+#undef _mm512_set1_epi32
+#define _mm512_set1_epi32 emu_set1_epi32
+#undef _mm512_min_epi32
+#define _mm512_min_epi32 emu_min_epi32
 #undef _mm512_cvtps_epi32
 #define _mm512_cvtps_epi32 emu_cvtps_epi32
 #undef _mm512_cvtsepi32_epi8

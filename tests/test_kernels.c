@@ -11,8 +11,8 @@
  *   other blocks:   (n / block + 16) * FLT_EPSILON  - the integer block sums are exact in
  *                   both; only the float sum of n / block scaled block sums is reordered
  *                   (q8_0 q4_0 q4_1 q5_0 q5_1 iq4_nl q2_0_32 q2_k q4_k q5_k q6_k).
- * Activation quantizers (from_float): same scale as the reference to 1e-6 relative, each
- * quantized value within one step (ties may round the other way), bsums consistent.
+ * Activation quantizers (from_float): each quantized value within one step of the reference
+ * (ties may round the other way); Q8_K, which does ggml's float operations, byte for byte.
  *
  * SCARCE_KBENCH=1 adds kernels_bench: matvec GB/s per type, scalar vs ISA, 1 and 2
  * threads, and the machine's read bandwidth. */
@@ -297,8 +297,12 @@ static void check_from_float_equals_reference(const char *isa) {
             fill_random(x, n, round == 0 ? 1.0f : round == 1 ? 3e4f : 1e-3f);
             for (int64_t i = 0; i < 40; i++) x[i * 37 % n] = 0.0f; /* a few exact zeros */
             memset(x + t->block, 0, t->block * sizeof(float));       /* an all-zero block */
+            x[2 * t->block + 5] = -1e6f, x[2 * t->block + 9] = 1e6f; /* opposite-sign tie */
             to_type(t, ref.from_float[ti], x, qr, n);
             simd.from_float[ti](x, qs, n);
+            if (t->id == QT_Q8_K) /* ggml's float operations in both: the same bytes */
+                CHECK_MSG(memcmp(qr, qs, qtype_row_bytes(t->id, n)) == 0,
+                          "q8_k round %d: SIMD bytes differ from the reference", round);
             t->dequantize(qr, dr, n);
             t->dequantize(qs, ds, n);
             for (int64_t b = 0; b < n / t->block; b++) {

@@ -8,6 +8,7 @@
  * super-block: only the order of the float sum over super-blocks differs from the
  * reference. */
 #include <immintrin.h>
+#include <math.h>
 #include <string.h>
 
 #include "../../quant/blocks.h"
@@ -56,11 +57,13 @@ void vec_dot_tile_q6_k_avx2(int64_t n, float *s, size_t s_stride, const void *w,
     tile_kq(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact, KQ_Q6_K);
 }
 
-/* Q8_K activations: d = amax / 127 (a float), q = round-to-nearest-even(x / d) as lrintf,
- * bsums[k] = sum of codes 16k .. 16k+15. */
+/* ggml's Q8_K quantizer (quant/q8_k.c has the formula and why): the signed value of largest
+ * magnitude, first on ties, iscale = -127 / max, codes round half to even (the default MXCSR
+ * mode of cvtps, as lrintf), at most 127, d = 1 / iscale: the reference's bytes exactly. */
 void quantize_row_q8_k_avx2(const float *src, void *dst, int64_t n) {
     block_q8_K *y = dst;
     const __m256 sign_mask = _mm256_set1_ps(-0.0f);
+    const __m256i max_code = _mm256_set1_epi32(127);
     for (int64_t i = 0; i < n / QK_K; i++) {
         const float *x = src + i * QK_K;
         __m256 amax = _mm256_setzero_ps();
@@ -69,13 +72,24 @@ void quantize_row_q8_k_avx2(const float *src, void *dst, int64_t n) {
         __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
         m = _mm_max_ps(m, _mm_movehl_ps(m, m));
         m = _mm_max_ss(m, _mm_movehdup_ps(m));
-        float d = _mm_cvtss_f32(m) / 127, inv_d = d > 0 ? 1 / d : 0;
-        y[i].d = d;
-        __m256 scale = _mm256_set1_ps(inv_d);
+        const float a = _mm_cvtss_f32(m);
+        float max = 0;
+        for (int j = 0; j < QK_K && a > 0; j++) /* the first element reaching the magnitude */
+            if (fabsf(x[j]) == a) {
+                max = x[j];
+                break;
+            }
+        memset(&y[i], 0, sizeof y[i]);
+        if (max == 0) continue;
+        const float iscale = -127.0f / max;
+        y[i].d = 1 / iscale;
+        const __m256 scale = _mm256_set1_ps(iscale);
         for (int k = 0; k < QK_K; k += 32) {
             __m256i q[4];
             for (int j = 0; j < 4; j++)
-                q[j] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + k + 8 * j), scale));
+                q[j] = _mm256_min_epi32(
+                    _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + k + 8 * j), scale)),
+                    max_code);
             /* 16 sums of 16 codes: two per 32 */
             __m256i s01 = _mm256_add_epi32(q[0], q[1]), s23 = _mm256_add_epi32(q[2], q[3]);
             y[i].bsums[k / 16] = (int16_t)hsum_i32x8(s01);

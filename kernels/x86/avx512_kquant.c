@@ -10,6 +10,7 @@
  * integers; one float FMA per super-block, so only the order of the float sum over
  * super-blocks differs from the reference. */
 #include <immintrin.h>
+#include <math.h>
 #include <string.h>
 
 #include "../../quant/blocks.h"
@@ -76,20 +77,31 @@ void vec_dot_tile_q2_k_avx512(int64_t n, float *s, size_t s_stride, const void *
 /* Q8_K activations: d = amax / 127 (a float), q = round-to-nearest-even(x / d), bsums[k] =
  * sum of codes 16k .. 16k+15: the operations of quantize_row_q8_k_avx2 (the same bytes),
  * one 512-bit register per 16 codes (one bsum). vpmovsdb saturates as the AVX2 packs do. */
+/* ggml's Q8_K quantizer, as quantize_row_q8_k_avx2 (the same float operations, bytes). */
 void quantize_row_q8_k_avx512(const float *src, void *dst, int64_t n) {
     block_q8_K *y = dst;
+    const __m512i max_code = _mm512_set1_epi32(127);
     for (int64_t i = 0; i < n / QK_K; i++) {
         const float *x = src + i * QK_K;
         __m512 amax = _mm512_setzero_ps();
         for (int k = 0; k < QK_K; k += 16)
             amax = _mm512_max_ps(amax, _mm512_abs_ps(_mm512_loadu_ps(x + k)));
-        float d = _mm512_reduce_max_ps(amax) / 127, inv_d = d > 0 ? 1 / d : 0;
-        y[i].d = d;
-        __m512 scale = _mm512_set1_ps(inv_d);
+        const float a = _mm512_reduce_max_ps(amax);
+        float max = 0;
+        for (int j = 0; j < QK_K && a > 0; j++) /* the first element reaching the magnitude */
+            if (fabsf(x[j]) == a) {
+                max = x[j];
+                break;
+            }
+        memset(&y[i], 0, sizeof y[i]);
+        if (max == 0) continue;
+        const float iscale = -127.0f / max;
+        y[i].d = 1 / iscale;
+        const __m512 scale = _mm512_set1_ps(iscale);
         for (int k = 0; k < QK_K; k += 16) {
-            __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + k), scale));
-            /* codes are within [-128, 127] (|x| / d <= 127 plus rounding): the sum of the
-             * int32 codes is the sum of the stored bytes */
+            __m512i q = _mm512_min_epi32(
+                _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + k), scale)), max_code);
+            /* codes are within [-127, 127]: the sum of the int32 codes is that of the bytes */
             y[i].bsums[k / 16] = (int16_t)_mm512_reduce_add_epi32(q);
             _mm_storeu_si128((__m128i *)(y[i].qs + k), _mm512_cvtsepi32_epi8(q));
         }
