@@ -2,6 +2,7 @@
  * architecture row and the file's keys, the experts' tensors, the shared experts, and the
  * bytes a token reads (from the tensor table, so that the report counts exactly what is
  * mapped). Facts: llama.cpp's llama_model::load_hparams and src/models/<arch>.cpp. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,7 +106,11 @@ static int read_widths(model *m, scarce_error *err) {
                            "experts",
                            m->file->path, c->arch, c->arch);
     if (d->moe_reads_keys) { /* DeepSeek: n_expert_shared experts of n_ff_exp side by side */
-        c->n_ff_shexp = c->n_ff_exp * c->n_expert_shared;
+        const int64_t width = (int64_t)c->n_ff_exp * c->n_expert_shared;
+        if (width > INT32_MAX) /* the tensors' widths are checked later; the int must hold it */
+            return scarce_fail(err, "%s: %s.expert_shared_count %d x expert width %d is too wide",
+                               m->file->path, c->arch, c->n_expert_shared, c->n_ff_exp);
+        c->n_ff_shexp = (int)width;
         return 0;
     }
     c->n_ff_shexp = c->n_ff; /* Qwen2-MoE: its own key, else n_ff */
