@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "formats.h"
+#include "types.h"
 
 void dequantize_q8_k(const void *src, float *dst, int64_t n) {
     const block_q8_K *b = src;
@@ -19,7 +20,7 @@ void dequantize_q8_k(const void *src, float *dst, int64_t n) {
 }
 
 /* The value of largest magnitude, signed (first on ties, as ggml's strict > keeps it). */
-static float signed_max(const float *x) {
+float q8_k_signed_max(const float *x) {
     float amax = 0, max = 0;
     for (int j = 0; j < QK_K; j++)
         if (fabsf(x[j]) > amax) amax = fabsf(x[j]), max = x[j];
@@ -31,7 +32,7 @@ void quantize_q8_k(const float *src, void *dst, int64_t n, const float *importan
     block_q8_K *b = dst;
     for (int64_t i = 0; i < n / QK_K; i++) {
         const float *x = src + i * QK_K;
-        const float max = signed_max(x);
+        const float max = q8_k_signed_max(x);
         memset(&b[i], 0, sizeof b[i]);
         if (max == 0) continue;
         const float iscale = -127.0f / max;

@@ -68,6 +68,10 @@ const quant_type *qtype_by_name(const char *name);
 size_t qtype_row_bytes(uint32_t id, int64_t n);
 /* Bits per weight of a type (block_bytes * 8 / block). */
 double qtype_bpw(uint32_t id);
+/* Q8_K's scale source (ggml's): the signed value of largest magnitude among QK_K floats,
+ * the first on ties; 0 for an all-zero block. SIMD Q8_K quantizers call it too, so every
+ * ISA picks the same element. */
+float q8_k_signed_max(const float *x);
 /* Index of the first NaN or infinity in x[0..n), or -1 when all are finite. Quantizers
  * assume finite input: callers run this first and refuse the tensor otherwise. */
 int quant_check_finite(const float *x, int64_t n);

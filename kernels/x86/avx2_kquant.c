@@ -8,10 +8,10 @@
  * super-block: only the order of the float sum over super-blocks differs from the
  * reference. */
 #include <immintrin.h>
-#include <math.h>
 #include <string.h>
 
 #include "../../quant/blocks.h"
+#include "../../quant/types.h"
 #include "../../quant/fp16.h"
 #include "avx2.h"
 #include "avx2_util.h"
@@ -62,23 +62,10 @@ void vec_dot_tile_q6_k_avx2(int64_t n, float *s, size_t s_stride, const void *w,
  * mode of cvtps, as lrintf), at most 127, d = 1 / iscale: the reference's bytes exactly. */
 void quantize_row_q8_k_avx2(const float *src, void *dst, int64_t n) {
     block_q8_K *y = dst;
-    const __m256 sign_mask = _mm256_set1_ps(-0.0f);
     const __m256i max_code = _mm256_set1_epi32(127);
     for (int64_t i = 0; i < n / QK_K; i++) {
         const float *x = src + i * QK_K;
-        __m256 amax = _mm256_setzero_ps();
-        for (int k = 0; k < QK_K; k += 8)
-            amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign_mask, _mm256_loadu_ps(x + k)));
-        __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
-        m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-        m = _mm_max_ss(m, _mm_movehdup_ps(m));
-        const float a = _mm_cvtss_f32(m);
-        float max = 0;
-        for (int j = 0; j < QK_K && a > 0; j++) /* the first element reaching the magnitude */
-            if (fabsf(x[j]) == a) {
-                max = x[j];
-                break;
-            }
+        const float max = q8_k_signed_max(x);
         memset(&y[i], 0, sizeof y[i]);
         if (max == 0) continue;
         const float iscale = -127.0f / max;

@@ -10,10 +10,10 @@
  * integers; one float FMA per super-block, so only the order of the float sum over
  * super-blocks differs from the reference. */
 #include <immintrin.h>
-#include <math.h>
 #include <string.h>
 
 #include "../../quant/blocks.h"
+#include "../../quant/types.h"
 #include "avx512.h"
 #include "avx512_util.h"
 #include "kquant_unpack.h"
@@ -83,16 +83,7 @@ void quantize_row_q8_k_avx512(const float *src, void *dst, int64_t n) {
     const __m512i max_code = _mm512_set1_epi32(127);
     for (int64_t i = 0; i < n / QK_K; i++) {
         const float *x = src + i * QK_K;
-        __m512 amax = _mm512_setzero_ps();
-        for (int k = 0; k < QK_K; k += 16)
-            amax = _mm512_max_ps(amax, _mm512_abs_ps(_mm512_loadu_ps(x + k)));
-        const float a = _mm512_reduce_max_ps(amax);
-        float max = 0;
-        for (int j = 0; j < QK_K && a > 0; j++) /* the first element reaching the magnitude */
-            if (fabsf(x[j]) == a) {
-                max = x[j];
-                break;
-            }
+        const float max = q8_k_signed_max(x);
         memset(&y[i], 0, sizeof y[i]);
         if (max == 0) continue;
         const float iscale = -127.0f / max;
