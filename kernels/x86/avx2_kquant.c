@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "../../quant/blocks.h"
-#include "../../quant/types.h"
 #include "../../quant/fp16.h"
+#include "../../quant/types.h"
 #include "avx2.h"
 #include "avx2_util.h"
 #include "kquant_unpack.h"
