@@ -97,8 +97,8 @@ static int read_widths(model *m, scarce_error *err) {
     if (c->n_ff_exp < 1)
         return scarce_fail(err, "%s: expert width %d (feed_forward_length / expert_used_count)",
                            m->file->path, c->n_ff_exp);
-    if (c->n_layer_dense_lead > c->n_layer)
-        return scarce_fail(err, "%s: %s.leading_dense_block_count %d > block_count %d",
+    if (c->n_layer_dense_lead >= c->n_layer) /* then no tensor would check the expert widths */
+        return scarce_fail(err, "%s: %s.leading_dense_block_count %d leaves no MoE layer of %d",
                            m->file->path, c->arch, c->n_layer_dense_lead, c->n_layer);
     if ((d->flags & ARCH_SHEXP) && c->n_expert_shared < 1)
         return scarce_fail(err,
@@ -120,6 +120,8 @@ static int read_widths(model *m, scarce_error *err) {
 int model_read_moe(model *m, scarce_error *err) {
     model_config *c = &m->cfg;
     const unsigned flags = c->desc->flags;
+    /* the widths the run state is sized for are only those some layer's tensors are checked
+     * against: a metadata width no tensor uses could otherwise ask for gigabytes */
     c->n_ff_max = c->n_ff;
     /* the last nextn_predict_layers blocks predict further tokens (GLM-4.x MTP); the main
      * pass, like llama.cpp's, runs the others and never reads them */
@@ -146,8 +148,9 @@ int model_read_moe(model *m, scarce_error *err) {
                            m->file->path, c->n_expert, c->n_expert_used, MOE_MAX_EXPERT,
                            MOE_MAX_USED);
     if (read_rule(m, err) || read_widths(m, err)) return -1;
+    if (c->n_layer_dense_lead == 0) c->n_ff_max = 0; /* no dense FFN reads n_ff */
     if (c->n_ff_exp > c->n_ff_max) c->n_ff_max = c->n_ff_exp;
-    if (c->n_ff_shexp > c->n_ff_max) c->n_ff_max = c->n_ff_shexp;
+    if (c->n_expert_shared && c->n_ff_shexp > c->n_ff_max) c->n_ff_max = c->n_ff_shexp;
     return 0;
 }
 

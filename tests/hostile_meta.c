@@ -129,6 +129,10 @@ const hostile_file hostile_files[] = {
      NULL, "ffn_"},
     {"ds_dense.gguf", BASE_DEEPSEEK2, "deepseek2.leading_dense_block_count", EDIT_U32, 0, 9, NULL,
      "leading_dense_block_count 9"},
+    /* every layer dense: no tensor checks the expert widths the run state would be sized by
+     * (found by fuzz_model: with expert_shared_count 107008 as well, a 3.5 GB calloc) */
+    {"ds_all_dense.gguf", BASE_DEEPSEEK2, "deepseek2.leading_dense_block_count", EDIT_U32, 0, 2,
+     NULL, "leading_dense_block_count 2 leaves no MoE layer of 2"},
     {"ds_gating.gguf", BASE_DEEPSEEK2, "deepseek2.expert_gating_func", EDIT_U32, 0, 7, NULL,
      "expert_gating_func = 7"},
     {"ds_scale.gguf", BASE_DEEPSEEK2, "deepseek2.expert_weights_scale", EDIT_F32, 0, INFINITY, NULL,
