@@ -93,6 +93,12 @@ static int model_options_of(const scarce_model_params *p, model_options *o, char
                         "unknown gemm path '%s' (auto, tiles, own, blas, i8x8)", p->gemm);
     o->kernels.adapt_threads = !p->fixed_threads;
     o->kernels.steal = !p->static_rows;
+    if (p->lut && strcmp(p->lut, "auto")) {
+        if (strcmp(p->lut, "off") && strcmp(p->lut, "on"))
+            return api_fail(errbuf, SCARCE_ERR_ARGUMENT, "unknown lut setting '%s' (auto, off, on)",
+                            p->lut);
+        o->kernels.lut = !strcmp(p->lut, "on");
+    }
     return 0;
 }
 

@@ -24,7 +24,9 @@
 extern "C" {
 #endif
 
-#define SCARCE_API_VERSION 2 /* 2: scarce_kernels_run, scarce_stats' time and output figures */
+#define SCARCE_API_VERSION 3 /* 2: scarce_kernels_run, scarce_stats' time and output figures;
+                                3: scarce_model_params.lut, scarce_model_get_params,
+                                scarce_model_type, scarce_model_moe_info */
 
 typedef enum {
     SCARCE_OK = 0,
@@ -60,6 +62,8 @@ typedef struct {
                           "blas" (our own GEMM when not built with OpenBLAS), "i8x8" */
     int fixed_threads; /* 1 = every call on all n_threads (no running on the caller alone) */
     int static_rows;   /* 1 = fixed row shares per thread (no work stealing) */
+    const char *lut;   /* lookup-table kernels of Q1_0/Q2_0/TQ2_0: NULL or "auto" = where
+                          measured faster, "off", "on" = wherever there is one (API 3) */
 } scarce_model_params;
 
 scarce_model_params scarce_model_default_params(void);
@@ -87,6 +91,30 @@ const char *scarce_model_isa(const scarce_model *model);
  * written (NUL added) or a status: SCARCE_ERR_ARGUMENT for a vocab_only model or a cap too
  * small for the line. */
 int scarce_model_kernels(scarce_model *model, char *out, size_t cap);
+/* The parameters the model really runs with: the ISA by name, n_threads resolved (never 0),
+ * gemm and lut by name ("auto" when measured); the strings are static. SCARCE_ERR_ARGUMENT
+ * for NULL or a vocab_only model. */
+int scarce_model_get_params(const scarce_model *model, scarce_model_params *out);
+/* The weight format holding most of the bytes of the model's matrices ("q4_1"; tensors of
+ * 2+ dimensions; "?" for a format this library cannot name, "" for NULL or vocab_only). */
+const char *scarce_model_type(const scarce_model *model);
+
+/* What a mixture-of-experts model reads: every weight, and per token only the router and
+ * the chosen experts (with the dense parts). */
+typedef struct {
+    size_t size; /* the caller sets sizeof(scarce_moe_info) (the layout's version) */
+    int n_expert, n_expert_used;
+    const char *gating;               /* how the router turns scores into weights ("softmax") */
+    uint64_t total_bytes;             /* all weight tensors */
+    uint64_t total_expert_bytes;      /* of them the experts' (every layer, every expert) */
+    uint64_t active_bytes_per_token;  /* the weight bytes one token reads */
+    /* multi-head latent attention (DeepSeek): floats per layer and position of the latent
+     * cache and of the expanded keys and values it stands for; 0 without MLA */
+    int mla_cache_width, mla_expanded_width, kv_lora_rank, n_rot, n_layer;
+} scarce_moe_info;
+
+/* SCARCE_ERR_ARGUMENT for NULL, a dense or vocab_only model or a wrong size. */
+int scarce_model_moe_info(const scarce_model *model, scarce_moe_info *out);
 
 /* The kernel code the model really runs: for each weight format of its matrices (largest
  * first, at most SCARCE_MAX_FORMATS), the ISA whose kernel it is (an avx512 set runs avx2

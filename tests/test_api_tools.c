@@ -79,6 +79,51 @@ TEST(api_model_kernel_switches) {
     scarce_model_close(m);
 }
 
+/* What bench and run print of a model: the parameters it really runs with, its main
+ * weight format and, for a mixture of experts, what a token reads. */
+TEST(api_model_params_type_and_moe_info) {
+    NEED_SHARED(STORIES);
+    const char *path = shared_path(STORIES);
+    scarce_model_params mp = scarce_model_default_params(), got;
+    mp.n_threads = 2, mp.gemm = "own", mp.lut = "off", mp.fixed_threads = 1;
+    scarce_model *m = open_with(path, &mp);
+    REQUIRE(m);
+    REQUIRE(scarce_model_get_params(m, &got) == SCARCE_OK);
+    CHECK(got.n_threads == 2 && got.repack == 1 && got.fixed_threads == 1 && !got.static_rows);
+    CHECK_MSG(!strcmp(got.isa, scarce_model_isa(m)) && !strcmp(got.gemm, "own") &&
+                  !strcmp(got.lut, "off"),
+              "%s %s %s", got.isa, got.gemm, got.lut);
+    CHECK_MSG(!strcmp(scarce_model_type(m), "f32"), "%s", scarce_model_type(m));
+    /* a dense model has no expert figures */
+    scarce_moe_info moe = {.size = sizeof moe};
+    status_is(scarce_model_moe_info(m, &moe), SCARCE_ERR_ARGUMENT, "dense", scarce_model_error(m));
+    scarce_model_close(m);
+    /* the defaults resolve: threads never 0, gemm and lut by name */
+    REQUIRE((m = open_with(path, NULL)));
+    REQUIRE(scarce_model_get_params(m, &got) == SCARCE_OK);
+    CHECK(got.n_threads >= 1 && !strcmp(got.gemm, "auto") && !strcmp(got.lut, "auto"));
+    scarce_model_close(m);
+    status_is(scarce_model_get_params(NULL, &got), SCARCE_ERR_ARGUMENT, "NULL", NULL);
+    CHECK(!strcmp(scarce_model_type(NULL), ""));
+    char err[512];
+    mp = scarce_model_default_params(), mp.lut = "sideways";
+    status_is(scarce_model_open(path, &mp, &m, err, sizeof err), SCARCE_ERR_ARGUMENT, "lut", err);
+    CHECK_MSG(!m && strstr(err, "sideways"), "%s", err);
+    const char *moe_path = shared_moe_model(); /* stories260K upcycled: 4 experts, top-2 */
+    REQUIRE(moe_path && (m = open_with(moe_path, NULL)));
+    REQUIRE(scarce_model_moe_info(m, &moe) == SCARCE_OK);
+    CHECK(moe.n_expert == 4 && moe.n_expert_used == 2 && moe.gating && moe.gating[0]);
+    CHECK_MSG(moe.total_expert_bytes < moe.total_bytes &&
+                  moe.active_bytes_per_token < moe.total_bytes &&
+                  moe.total_bytes == scarce_model_weight_bytes(m),
+              "experts %llu, active %llu, total %llu", (unsigned long long)moe.total_expert_bytes,
+              (unsigned long long)moe.active_bytes_per_token, (unsigned long long)moe.total_bytes);
+    CHECK(moe.mla_cache_width == 0);
+    moe.size = 3;
+    status_is(scarce_model_moe_info(m, &moe), SCARCE_ERR_ARGUMENT, "size", scarce_model_error(m));
+    scarce_model_close(m);
+}
+
 /* ---- speculative: the draft-source struct carries `scarce run`'s options ------------- */
 
 /* Greedy speculative text of 40 tokens after "Once upon a time" into text (4096); status. */

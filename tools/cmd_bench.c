@@ -8,14 +8,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../engine/forward.h"
-#include "../engine/machine.h"
-#include "../engine/moe.h"
+#include <time.h>
+
+#include "../include/scarce.h"
+#include "api_setup.h"
 #include "bench_spec.h"
 #include "cli.h"
-#include "kernel_setup.h"
 #include "report.h"
 #include "roofline.h"
+#include "summary.h"
 
 enum { MAX_LIST = 16 };
 
@@ -44,84 +45,107 @@ uint64_t bench_next_random(uint64_t *state) {
     return z ^ (z >> 31);
 }
 
-/* Seconds of one test run from an empty cache: prompt (one forward of n tokens) or
- * generation (n forwards of one token). */
-static double run_test(session *s, const int *ids, int n, int is_prompt, scarce_error *err) {
-    kvcache_truncate(&s->cache, 0);
-    const double t0 = now_seconds();
-    if (is_prompt) {
-        if (!forward(s, ids, n, 0, err)) return -1;
-    } else {
-        for (int i = 0; i < n; i++)
-            if (!forward(s, ids + i, 1, 0, err)) return -1;
-    }
-    return now_seconds() - t0;
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static int bench_test(session *s, const int *ids, int n, int is_prompt, int reps, bench_row *row,
-                      scarce_error *err) {
-    if (run_test(s, ids, n, is_prompt, err) < 0) return -1; /* warm-up */
-    double sum = 0, sq = 0;
-    const run_stats before = s->stats;
-    for (int r = 0; r < reps; r++) {
-        const double t = run_test(s, ids, n, is_prompt, err);
-        if (t < 0) return -1;
+/* Seconds of one test run from an empty context: prompt (one pass over n tokens) or
+ * generation (n passes of one token); 0 ok or a status. */
+static int run_test(scarce_context *ctx, const int32_t *ids, int n, int is_prompt, double *t) {
+    const float *logits;
+    int rc = scarce_context_reset(ctx);
+    const double t0 = now_s();
+    if (is_prompt) {
+        if (!rc) rc = scarce_eval(ctx, ids, n, 0, &logits);
+    } else {
+        for (int i = 0; i < n && !rc; i++) rc = scarce_eval(ctx, ids + i, 1, 0, &logits);
+    }
+    *t = now_s() - t0;
+    return rc;
+}
+
+/* One warm-up, then reps timed runs: tok/s mean and stddev, and per token what the runs
+ * read (each run's counters start at its reset: scarce_context_stats sums them). */
+static int bench_test(scarce_context *ctx, const int32_t *ids, int n, int is_prompt, int reps,
+                      bench_row *row, scarce_stats *last) {
+    double t, sum = 0, sq = 0, weight = 0, kv = 0, flops = 0, threads = 0;
+    int rc = run_test(ctx, ids, n, is_prompt, &t); /* warm-up */
+    for (int r = 0; r < reps && !rc; r++) {
+        if ((rc = run_test(ctx, ids, n, is_prompt, &t))) break;
         const double tok_s = n / (t > 0 ? t : 1e-9);
         sum += tok_s, sq += tok_s * tok_s;
+        /* eval alone: the whole run is the context's "prompt" phase */
+        scarce_context_stats(ctx, last);
+        weight += last->weight_bytes_per_token, kv += last->kv_bytes_per_token;
+        flops += last->flops_per_token, threads += last->threads_prefill;
     }
-    const run_stats d = stats_delta(&s->stats, &before);
+    if (rc) return rc;
     row->tok_s = sum / reps;
     const double var = reps > 1 ? (sq - sum * sum / reps) / (reps - 1) : 0;
     row->tok_s_sd = var > 0 ? sqrt(var) : 0;
-    row->weight_bytes_per_token = (double)d.weight_bytes / d.tokens;
-    row->kv_bytes_per_token = (double)d.kv_bytes / d.tokens;
-    row->flops_per_token = (double)d.flops / d.tokens;
+    /* every run reads the same n tokens: the mean of the runs' per-token figures is the
+     * total over the runs per token */
+    row->weight_bytes_per_token = weight / reps, row->kv_bytes_per_token = kv / reps;
+    row->flops_per_token = flops / reps, row->threads_used = threads / reps;
     row->gb_s = (row->weight_bytes_per_token + row->kv_bytes_per_token) * row->tok_s / 1e9;
     snprintf(row->test, sizeof row->test, "%s%d", is_prompt ? "pp" : "tg", n);
-    return 0;
+    return SCARCE_OK;
+}
+
+/* The fields of a row that describe the model and how it runs. */
+static void describe_row(scarce_model *m, const char *path, int n_threads, bench_row *row) {
+    memset(row, 0, sizeof *row);
+    snprintf(row->model, sizeof row->model, "%s", path);
+    snprintf(row->type, sizeof row->type, "%s", scarce_model_type(m));
+    row->model_bytes = scarce_model_weight_bytes(m);
+    row->threads = n_threads;
+    scarce_model_get_params(m, &row->kernels);
+    row->kernels_run.size = sizeof row->kernels_run;
+    scarce_model_kernels_run(m, &row->kernels_run);
+    scarce_moe_info moe = {.size = sizeof moe};
+    if (scarce_model_moe_info(m, &moe) == SCARCE_OK)
+        row->active_bytes_per_token = (double)moe.active_bytes_per_token,
+        row->total_weight_bytes = (double)row->model_bytes;
 }
 
 int bench_model(const char *path, int n_threads, int n_prompt, int n_gen, int reps,
                 bench_row *rows, int *n_rows, scarce_error *err) {
     *n_rows = 0;
-    const model_options opts = kernel_setup_options(n_threads);
-    model *m = model_load(path, &opts, err);
-    if (!m) return -1;
-    session s;
+    const scarce_model_params mp = api_setup_model_params(n_threads);
+    scarce_model *m;
+    if (scarce_model_open(path, &mp, &m, err->msg, sizeof err->msg)) return -1;
+    scarce_context *ctx = NULL;
+    scarce_context_params cp = scarce_context_default_params();
     const int n_max = n_prompt > n_gen ? n_prompt : n_gen;
-    int *ids = malloc((size_t)(n_max + 1) * sizeof *ids), rc = -1;
-    if (!ids || session_init(&s, m, n_max + 1, err)) {
-        if (!ids) scarce_fail(err, "out of memory");
-        free(ids);
-        model_free(m);
-        return -1;
-    }
+    cp.n_ctx = n_max + 1;
+    int32_t *ids = malloc((size_t)(n_max + 1) * sizeof *ids);
+    int rc = !ids ? SCARCE_ERR_MEMORY : scarce_context_new(m, &cp, &ctx);
+    if (rc) snprintf(err->msg, sizeof err->msg, "%s", ids ? scarce_model_error(m) : "out of memory");
     uint64_t seed = 1234;
-    for (int i = 0; i < n_max; i++) ids[i] = (int)(bench_next_random(&seed) % (uint64_t)m->cfg.n_vocab);
+    const uint64_t n_vocab = (uint64_t)scarce_model_n_vocab(m);
+    for (int i = 0; !rc && i < n_max; i++) ids[i] = (int32_t)(bench_next_random(&seed) % n_vocab);
     const int tests[2][2] = {{n_prompt, 1}, {n_gen, 0}};
-    for (int t = 0; t < 2; t++) {
+    for (int t = 0; t < 2 && !rc; t++) {
         if (tests[t][0] <= 0) continue;
         bench_row *row = &rows[*n_rows];
-        memset(row, 0, sizeof *row);
-        snprintf(row->model, sizeof row->model, "%s", path);
-        snprintf(row->type, sizeof row->type, "%s", model_type_name(m->file));
-        row->model_bytes = model_weight_bytes(m);
-        row->threads = n_threads;
-        row->kernels = *model_kernel_config(m);
-        if (m->cfg.n_expert) row->active_bytes_per_token = (double)moe_active_bytes(m),
-                             row->total_weight_bytes = (double)row->model_bytes;
-        if (bench_test(&s, ids, tests[t][0], tests[t][1], reps, row, err)) goto done;
-        const peak_context p = report_peak(row->gb_s, row->model_bytes);
-        row->pct_of_peak = p.pct, row->fits_in_cache = p.fits_in_cache;
-        row->peak_gb_s = p.have_peak ? p.peak_gb_s : NAN;
+        describe_row(m, path, n_threads, row);
+        scarce_stats st;
+        if ((rc = bench_test(ctx, ids, tests[t][0], tests[t][1], reps, row, &st))) {
+            snprintf(err->msg, sizeof err->msg, "%s", scarce_context_error(ctx));
+            break;
+        }
+        /* as run's summary: no % of a DRAM peak for a model the last-level cache holds */
+        row->fits_in_cache = st.fits_in_cache;
+        row->peak_gb_s = st.peak_gb_s > 0 ? st.peak_gb_s : NAN;
+        row->pct_of_peak = st.peak_gb_s > 0 && !st.fits_in_cache ? 100 * row->gb_s / st.peak_gb_s : -1;
         (*n_rows)++;
     }
-    rc = 0;
-done:
-    session_free(&s);
+    scarce_context_free(ctx);
     free(ids);
-    model_free(m);
-    return rc;
+    scarce_model_close(m);
+    return rc ? -1 : 0;
 }
 
 const char *path_base_name(const char *path) {
@@ -155,6 +179,15 @@ static void print_rows_md(const bench_row *rows, int n) {
         printf("| %s | %s | %.2f MiB | %d | %s | %.2f ± %.2f | %.3f |%s %.2f | %s |\n",
                path_base_name(r->model), r->type, r->model_bytes / 1048576.0, r->threads, r->test,
                r->tok_s, r->tok_s_sd, r->weight_bytes_per_token / 1e6, moe, r->gb_s, pct);
+    }
+    /* under the table, as llama-bench's "build:" line: the kernel code each model really
+     * ran (an avx512 set runs avx2 code where a format has no AVX-512 kernel) and the CPU */
+    scarce_machine cpu;
+    scarce_machine_info(&cpu);
+    for (int i = 0; i < n; i++) {
+        if (i && !strcmp(rows[i].model, rows[i - 1].model)) continue;
+        printf("%s%s ", i ? "" : "\n", path_base_name(rows[i].model));
+        summary_kernels_line(stdout, &rows[i].kernels_run, &cpu);
     }
     if (any_spec) bench_spec_print_md(rows, n);
 }
@@ -194,6 +227,8 @@ static void print_rows_csv(const bench_row *rows, int n) {
 }
 
 static void print_rows_json(const bench_row *rows, int n) {
+    scarce_machine cpu;
+    scarce_machine_info(&cpu);
     printf("[");
     for (int i = 0; i < n; i++) {
         const bench_row *r = &rows[i];
@@ -221,7 +256,10 @@ static void print_rows_json(const bench_row *rows, int n) {
             for (int j = 0; j < 4; j++) printf(j ? ", " : ""), json_num(stdout, r->verify_cost[j]);
             printf("], "), report_spec_json(stdout, &r->spec);
         }
-        printf(", \"kernels\": "), kernel_config_json(stdout, &r->kernels);
+        printf(", \"kernels\": "), summary_params_json(stdout, &r->kernels);
+        printf(", \"kernels_run\": "), summary_kernels_run_json(stdout, &r->kernels_run);
+        printf(", \"threads_used\": "), json_num(stdout, r->threads_used);
+        printf(", \"cpu_model\": "), json_str(stdout, cpu.cpu_name);
         printf("}");
     }
     printf("\n]\n");

@@ -36,6 +36,7 @@ scarce_model_params api_setup_model_params(int n_threads) {
     p.gemm = kernel_config_gemm_name(&startup);
     p.fixed_threads = !startup.adapt_threads;
     p.static_rows = !startup.steal;
+    p.lut = startup.lut < 0 ? "auto" : startup.lut ? "on" : "off";
     return p;
 }
 

@@ -34,14 +34,6 @@ const char *model_type_name(const gguf_file *f) {
 
 void report_kernels_run(const model *m, kernels_run *out) { api_kernels_run(m, out); }
 
-void report_kernels_run_text(const kernels_run *kr, char *buf, size_t cap) {
-    size_t len = (size_t)snprintf(buf, cap, "%s set; matmul", kr->set);
-    for (int i = 0; i < kr->n_formats && len < cap; i++)
-        len += (size_t)snprintf(buf + len, cap - len, "%s %s %s", i ? "," : "",
-                                kr->matmul[i].type, kr->matmul[i].isa);
-    if (len < cap) snprintf(buf + len, cap - len, "; attention %s", kr->attention);
-}
-
 phase_figures report_main_phase(const run_summary *s) {
     if (s->decode.tokens) return stats_figures(&s->decode, s->t_decode);
     return stats_figures(&s->prompt, s->t_prompt);
@@ -68,7 +60,7 @@ void report_run_text(FILE *out, const run_summary *s) {
     phase_threads(out, &s->decode, s->threads);
     char cpu[128], kr[256];
     cpu_model_name(cpu, sizeof cpu);
-    if (s->kernels_run) report_kernels_run_text(s->kernels_run, kr, sizeof kr);
+    if (s->kernels_run) summary_kernels_run_text(s->kernels_run, kr, sizeof kr);
     else snprintf(kr, sizeof kr, "%s set", s->isa);
     fprintf(out, "kernels: %s; CPU %s, %d physical cores\n", kr, cpu, cpu_physical_cores());
     fprintf(out, "per %s token: weights %.3f MB, KV %.3f MB, %.3f MFLOP, intensity %.2f FLOP/byte\n",
@@ -98,34 +90,6 @@ void report_run_text(FILE *out, const run_summary *s) {
             pct(wall - ph->t_forward, wall));
 }
 
-void json_str(FILE *out, const char *s) {
-    fputc('"', out);
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(out, "\\%c", c);
-        else if (c < 0x20) fprintf(out, "\\u%04x", c);
-        else fputc(c, out);
-    }
-    fputc('"', out);
-}
-
-void json_num(FILE *out, double v) {
-    if (isfinite(v)) fprintf(out, "%.6g", v);
-    else fputs("null", out);
-}
-
-static void kernels_run_json(FILE *out, const kernels_run *kr) {
-    fputs("{\"set\": ", out), json_str(out, kr->set);
-    fputs(", \"matmul\": [", out);
-    for (int i = 0; i < kr->n_formats; i++) {
-        fputs(i ? ", {\"type\": " : "{\"type\": ", out), json_str(out, kr->matmul[i].type);
-        fputs(", \"isa\": ", out), json_str(out, kr->matmul[i].isa);
-        fprintf(out, ", \"bytes\": %llu}", (unsigned long long)kr->matmul[i].bytes);
-    }
-    fputs("], \"attention\": ", out), json_str(out, kr->attention);
-    fputs("}", out);
-}
-
 void report_run_json(FILE *out, const run_summary *s) {
     const phase_figures pp = stats_figures(&s->prompt, s->t_prompt);
     const phase_figures tg = stats_figures(&s->decode, s->t_decode);
@@ -136,7 +100,7 @@ void report_run_json(FILE *out, const run_summary *s) {
     fprintf(out, ", \"threads\": %d, \"isa\": ", s->threads), json_str(out, s->isa);
     fprintf(out, ", \"model_bytes\": %zu", s->model_bytes);
     if (s->kernels) fputs(", \"kernels\": ", out), kernel_config_json(out, s->kernels);
-    if (s->kernels_run) fputs(", \"kernels_run\": ", out), kernels_run_json(out, s->kernels_run);
+    if (s->kernels_run) fputs(", \"kernels_run\": ", out), summary_kernels_run_json(out, s->kernels_run);
     char cpu[128];
     cpu_model_name(cpu, sizeof cpu);
     fputs(", \"cpu_model\": ", out), json_str(out, cpu);

@@ -11,6 +11,7 @@
 #include "../engine/draft_quant.h"
 #include "../engine/speculative.h"
 #include "../engine/stats.h"
+#include "summary.h"
 
 /* What a speculative run adds to the summary (tools/run_spec.c fills it). */
 typedef struct {
@@ -41,8 +42,6 @@ moe_summary report_moe_summary(const model *m, const moe_stats *st);
  * formats without an AVX-512 kernel), and attention's. */
 typedef scarce_kernels_run kernels_run; /* include/scarce.h */
 void report_kernels_run(const model *m, kernels_run *out);
-/* "avx2 set; matmul f32 avx2, q6_k avx2; attention avx2" */
-void report_kernels_run_text(const kernels_run *kr, char *buf, size_t cap);
 
 typedef struct {
     const char *model_path, *type_name, *isa;
@@ -123,15 +122,14 @@ typedef struct {
     draft_quant_info quant; /* --draft-quant: spec.quant points here */
     double verify_cost[4];  /* bench --draft: verify(k+1) / decode(1), k = 1, 2, 4, 8; 0 =
                                not measured */
-    kernel_config kernels;  /* how the model's kernels ran */
+    scarce_model_params kernels;    /* how the model's kernels ran (scarce_model_get_params) */
+    scarce_kernels_run kernels_run; /* the kernel code that ran */
+    double threads_used; /* threads the matmuls really ran on (mean over the timed runs) */
 } bench_row;
 
-/* ppN and tgN rows (those with N > 0) of one model at n_threads into rows[0..*n_rows). */
+/* ppN and tgN rows (those with N > 0) of one model at n_threads into rows[0..*n_rows),
+ * through include/scarce.h. */
 int bench_model(const char *path, int n_threads, int n_prompt, int n_gen, int reps,
                 bench_row *rows, int *n_rows, scarce_error *err);
-
-/* JSON pieces: a quoted, escaped string; a number (null when not finite). */
-void json_str(FILE *out, const char *s);
-void json_num(FILE *out, double v);
 
 #endif
