@@ -388,6 +388,12 @@ static void fill_phase_figures(scarce_stats *o, const api_run *r, const model *m
     o->weight_bytes_per_token = main.weight_bytes_per_token;
     o->kv_bytes_per_token = main.kv_bytes_per_token;
     o->flops_per_token = main.flops_per_token;
+    o->prompt_weight_bytes_per_token = pp.weight_bytes_per_token;
+    o->prompt_kv_bytes_per_token = pp.kv_bytes_per_token;
+    o->prompt_flops_per_token = pp.flops_per_token;
+    o->decode_weight_bytes_per_token = tg.weight_bytes_per_token;
+    o->decode_kv_bytes_per_token = tg.kv_bytes_per_token;
+    o->decode_flops_per_token = tg.flops_per_token;
     o->achieved_gb_s = main.achieved_gb_s;
     o->threads_prefill = stats_mean_threads(&r->prompt);
     o->threads_decode = stats_mean_threads(&r->decode);

@@ -26,7 +26,8 @@ extern "C" {
 
 #define SCARCE_API_VERSION 3 /* 2: scarce_kernels_run, scarce_stats' time and output figures;
                                 3: scarce_model_params.lut, scarce_model_get_params,
-                                scarce_model_type, scarce_model_moe_info */
+                                scarce_model_type, scarce_model_moe_info, scarce_stats'
+                                per-phase figures */
 
 typedef enum {
     SCARCE_OK = 0,
@@ -408,6 +409,9 @@ typedef struct {
     double t_forward_decode_s, t_matmul_decode_s, t_attention_decode_s;
     uint64_t model_bytes; /* all weight tensors (what fits_in_cache compares) */
     uint64_t llc_bytes;   /* the last-level cache; 0 when unknown */
+    /* each phase's own figures per token (API 3; the ones above are the main phase's) */
+    double prompt_weight_bytes_per_token, prompt_kv_bytes_per_token, prompt_flops_per_token;
+    double decode_weight_bytes_per_token, decode_kv_bytes_per_token, decode_flops_per_token;
 } scarce_stats;
 
 int scarce_context_stats(const scarce_context *ctx, scarce_stats *out);

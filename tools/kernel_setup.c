@@ -7,7 +7,6 @@
 
 #include "../engine/machine.h"
 #include "../kernels/gemm.h"
-#include "report.h"
 
 #define SCARCE_VERSION "0.1.0"
 #ifndef SCARCE_BUILD_FLAGS
@@ -71,12 +70,4 @@ void kernel_setup_print_version(FILE *out) {
             lacks[0] ? " (no avx512: lacks " : "", lacks, lacks[0] ? ")" : "");
     fprintf(out, "OpenBLAS: %s\n", gemm_have_blas() ? "linked" : "not linked");
     fprintf(out, "kernels: %s (threads: each command's -t)\n", cfg);
-}
-
-void kernel_config_json(FILE *out, const kernel_config *cfg) {
-    fputs("{\"isa\": ", out), json_str(out, kernels_isa_name(cfg->isa));
-    fprintf(out, ", \"repack\": %s", cfg->repack ? "true" : "false");
-    fputs(", \"gemm\": ", out), json_str(out, kernel_config_gemm_name(cfg));
-    fprintf(out, ", \"adapt_threads\": %s", cfg->adapt_threads ? "true" : "false");
-    fprintf(out, ", \"steal\": %s, \"threads\": %d}", cfg->steal ? "true" : "false", cfg->threads);
 }
