@@ -57,7 +57,8 @@ typedef struct {
 /* Runs a ppl job; errors printed; returns an exit code. */
 int ppl_run(const ppl_job *job, ppl_result *res);
 
-/* ---- shared by bench and sweep (tools/cmd_bench.c) ---- */
+/* ---- bench rows as bench --draft (tools/bench_spec.c) and the roofline read them; bench
+ * itself measures bench_rows.h's (tools/bench_spec_bridge.c copies between the two) ---- */
 typedef struct {
     char model[256], type[16], test[16]; /* test: "pp128", "tg64" */
     size_t model_bytes;
@@ -73,14 +74,6 @@ typedef struct {
     draft_quant_info quant; /* --draft-quant: spec.quant points here */
     double verify_cost[4];  /* bench --draft: verify(k+1) / decode(1), k = 1, 2, 4, 8; 0 =
                                not measured */
-    scarce_model_params kernels;    /* how the model's kernels ran (scarce_model_get_params) */
-    scarce_kernels_run kernels_run; /* the kernel code that ran */
-    double threads_used; /* threads the matmuls really ran on (mean over the timed runs) */
 } bench_row;
-
-/* ppN and tgN rows (those with N > 0) of one model at n_threads into rows[0..*n_rows),
- * through include/scarce.h. */
-int bench_model(const char *path, int n_threads, int n_prompt, int n_gen, int reps,
-                bench_row *rows, int *n_rows, scarce_error *err);
 
 #endif
