@@ -17,6 +17,8 @@
 
 _Static_assert(sizeof(int) == sizeof(int32_t), "token ids are passed to the engine as int");
 
+_Static_assert(SCARCE_MAX_THREADS == KERNEL_MAX_THREADS, "scarce.h's thread bound is the kernels'");
+
 #define API_MAX_CTX (1 << 24)
 
 int api_fail(char *buf, int status, const char *fmt, ...) {

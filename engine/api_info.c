@@ -172,10 +172,6 @@ int scarce_chat_end_token(scarce_model *sm, const char *name) {
 
 /* ---- GGUF files ----------------------------------------------------------------------- */
 
-struct scarce_gguf {
-    gguf_file *f;
-};
-
 int scarce_gguf_open(const char *path, scarce_gguf **out, char *errbuf, size_t errcap) {
     if (out) *out = NULL;
     if (!path || !out)

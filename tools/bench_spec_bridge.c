@@ -15,14 +15,18 @@ struct bench_spec_cli {
     int n_rows;
 };
 
-bench_spec_cli *bench_spec_cli_new(void) { return calloc(1, sizeof(bench_spec_cli)); }
+bench_spec_cli *bench_spec_cli_new(void) {
+    return calloc(1, sizeof(bench_spec_cli));
+}
 
 void bench_spec_cli_free(bench_spec_cli *sc) {
     if (sc) free(sc->rows);
     free(sc);
 }
 
-void bench_spec_cli_usage(FILE *out) { bench_spec_usage(out); }
+void bench_spec_cli_usage(FILE *out) {
+    bench_spec_usage(out);
+}
 
 int bench_spec_cli_parse(bench_spec_cli *sc, int argc, char **argv, int *i) {
     return bench_spec_parse(argc, argv, i, &sc->bs);
@@ -32,7 +36,9 @@ int bench_spec_cli_check(const bench_spec_cli *sc, long n_gen) {
     return bench_spec_check(&sc->bs, n_gen);
 }
 
-int bench_spec_cli_rows_per_tg(const bench_spec_cli *sc) { return sc->bs.want ? sc->bs.n_drafts : 0; }
+int bench_spec_cli_rows_per_tg(const bench_spec_cli *sc) {
+    return sc->bs.want ? sc->bs.n_drafts : 0;
+}
 
 /* the fields bench_spec.c and roofline.c read of a row */
 static void to_row(const bench_result *r, bench_row *w) {
@@ -76,8 +82,10 @@ void bench_spec_cli_csv(const bench_spec_cli *sc, FILE *out, const bench_result 
     }
     const bench_row *w = &sc->rows[r->spec - 1];
     const spec_summary *sp = &w->spec;
-    if (!strcmp(sp->source, "quant")) fprintf(out, "quant:%s,", sp->draft);
-    else fprintf(out, "%s,", sp->draft ? sp->draft : sp->source);
+    if (!strcmp(sp->source, "quant"))
+        fprintf(out, "quant:%s,", sp->draft);
+    else
+        fprintf(out, "%s,", sp->draft ? sp->draft : sp->source);
     fprintf(out, "%ld,%d,%.3f,%.3f,", sp->param, sp->n_draft, sp->tok_s_plain, sp->tok_s_spec);
     if (sp->stats.drafted) fprintf(out, "%.4f", (double)sp->stats.accepted / sp->stats.drafted);
     fprintf(out, ",%.4f,%s,%.4f", sp->tok_s_spec / sp->tok_s_plain, sp->policy,

@@ -13,7 +13,9 @@
 #include "run_spec_bridge.h"
 
 static volatile sig_atomic_t interrupted;
-static void on_sigint(int sig) { interrupted = sig; }
+static void on_sigint(int sig) {
+    interrupted = sig;
+}
 
 static void usage(FILE *out) {
     fprintf(out, "usage: scarce run -m FILE [options]\n"
@@ -30,9 +32,9 @@ static void usage(FILE *out) {
 typedef struct {
     gen_opts gen;
     const char *prompt;
-    run_spec_cli *spec; /* -md / --lookup / --draft-layers: tools/run_spec.c */
+    run_spec_cli *spec;       /* -md / --lookup / --draft-layers: tools/run_spec.c */
     int moe_stats, trace_moe; /* tools/moe_report.c */
-    int json; /* summary as JSON on stdout, generated text on stderr (tools/report.c) */
+    int json;        /* summary as JSON on stdout, generated text on stderr (tools/report.c) */
     const char *svg; /* --svg FILE: the roofline (tools/roofline.c) */
 } run_args;
 
@@ -125,8 +127,9 @@ static int prompt_ids(scarce_model *m, const char *prompt, int n_ctx, int32_t **
     if (cap > (size_t)1 << 30 || !(*ids = malloc(cap * sizeof **ids)))
         return cli_error("run", EXIT_RUNTIME, "prompt: out of memory"), -1;
     const int add = scarce_token_add_flags(m);
-    n = scarce_tokenize(m, prompt, (add > 0 && (add & SCARCE_ADD_BOS)) || !*prompt ? SCARCE_ADD_BOS : 0,
-                        *ids, (int)cap);
+    n = scarce_tokenize(m, prompt,
+                        (add > 0 && (add & SCARCE_ADD_BOS)) || !*prompt ? SCARCE_ADD_BOS : 0, *ids,
+                        (int)cap);
     if (n <= 0)
         return cli_error("run", EXIT_RUNTIME, "prompt: %s",
                          n == 0 ? "empty, and the vocabulary has no BOS to start from"

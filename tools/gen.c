@@ -9,8 +9,10 @@ enum { MSG_CAP = 512 };
 
 int gen_ctx_open(gen_ctx *g, const gen_opts *o, char *msg) {
     memset(g, 0, sizeof *g);
-    /* n_threads 0: one thread per physical core (see gen_opts_default) */
-    const scarce_model_params mp = api_setup_model_params((int)o->n_threads);
+    /* n_threads 0: one thread per physical core (see gen_opts_default); more than the
+     * kernels run on: as many as they do */
+    const int threads = o->n_threads > SCARCE_MAX_THREADS ? SCARCE_MAX_THREADS : (int)o->n_threads;
+    const scarce_model_params mp = api_setup_model_params(threads);
     if (scarce_model_open(o->model_path, &mp, &g->model, msg, MSG_CAP)) return -1;
     scarce_context_params cp = o->sp;
     cp.n_ctx = (int)o->n_ctx; /* 0: the model's training context, at most 4096 */
@@ -59,8 +61,13 @@ static int on_piece(void *user, int32_t token, const char *piece, size_t len) {
 int gen_stream(gen_ctx *g, const char *prompt, int32_t last_prompt_id, long n_predict, FILE *out,
                volatile sig_atomic_t *interrupted, gen_token_fn on_token, void *user,
                gen_result *res, char *msg) {
-    stream_state st = {.ctx = g->ctx, .n_ctx = g->n_ctx, .out = out, .interrupted = interrupted, .on_token = on_token,
-                       .user = user, .prev = last_prompt_id};
+    stream_state st = {.ctx = g->ctx,
+                       .n_ctx = g->n_ctx,
+                       .out = out,
+                       .interrupted = interrupted,
+                       .on_token = on_token,
+                       .user = user,
+                       .prev = last_prompt_id};
     int n_gen = 0;
     const int n = n_predict > 1 << 30 ? 1 << 30 : (int)n_predict;
     if (scarce_generate(g->ctx, prompt, n, on_piece, &st, &n_gen)) {
@@ -68,9 +75,12 @@ int gen_stream(gen_ctx *g, const char *prompt, int32_t last_prompt_id, long n_pr
         return -1;
     }
     *res = (gen_result){.n_gen = st.n, .stop = "end of text"};
-    if (st.stopped) res->stop = "interrupted (SIGINT)";
-    else if (n_gen == n) res->stop = "-n tokens generated";
-    else if (st.full) res->stop = "context full (-c)";
+    if (st.stopped)
+        res->stop = "interrupted (SIGINT)";
+    else if (n_gen == n)
+        res->stop = "-n tokens generated";
+    else if (st.full)
+        res->stop = "context full (-c)";
     /* an end-of-generation token was sampled after the last token had run */
     if (!st.stopped && res->stop[0] == 'e' && st.n && on_token) on_token(user, st.before, st.prev);
     return 0;

@@ -55,8 +55,13 @@ static const char *isa_compiled(void) {
 }
 
 void kernel_setup_print_version(FILE *out) {
+    /* the threads a command runs on when -t is not given (scarce_model_open's default),
+     * not the start-up placeholder of 1 */
+    kernel_config shown = startup;
+    const int cores = cpu_physical_cores();
+    shown.threads = cores < KERNEL_MAX_THREADS ? cores : KERNEL_MAX_THREADS;
     char cfg[160];
-    kernel_config_describe(&startup, cfg, sizeof cfg);
+    kernel_config_describe(&shown, cfg, sizeof cfg);
     fprintf(out, "scarce %s\n", SCARCE_VERSION);
     fprintf(out, "compiler: %s\n", __VERSION__);
     fprintf(out, "build flags: %s\n", SCARCE_BUILD_FLAGS);
@@ -69,5 +74,5 @@ void kernel_setup_print_version(FILE *out) {
     fprintf(out, "ISA detected: %s%s%s%s\n", kernels_isa_name(cpu_best_isa()),
             lacks[0] ? " (no avx512: lacks " : "", lacks, lacks[0] ? ")" : "");
     fprintf(out, "OpenBLAS: %s\n", gemm_have_blas() ? "linked" : "not linked");
-    fprintf(out, "kernels: %s (threads: each command's -t)\n", cfg);
+    fprintf(out, "kernels: %s (threads: the default -t; each command's -t overrides)\n", cfg);
 }

@@ -96,10 +96,12 @@ void moe_report_bytes(FILE *out, const scarce_moe_info *info, const scarce_stats
     if (info->mla_cache_width) { /* what the latent saves: per position, all layers */
         const double latent = 4.0 * info->n_layer * info->mla_cache_width;
         const double expanded = 4.0 * info->n_layer * info->mla_expanded_width;
-        fprintf(out, "kv cache: latent attention keeps %d floats per layer and position "
+        fprintf(out,
+                "kv cache: latent attention keeps %d floats per layer and position "
                 "(kv_lora_rank %d + rope %d) = %.0f bytes per token; the heads' own keys and "
-                "values would be %.0f (%.1fx)\n", info->mla_cache_width, info->kv_lora_rank,
-                info->n_rot, latent, expanded, expanded / latent);
+                "values would be %.0f (%.1fx)\n",
+                info->mla_cache_width, info->kv_lora_rank, info->n_rot, latent, expanded,
+                expanded / latent);
     }
 }
 
@@ -108,16 +110,21 @@ static void layer_array(FILE *out, const char *key, const scarce_context *ctx, i
     fprintf(out, ", \"%s\": [", key);
     scarce_moe_layer ml;
     for (int l = 0; layer_of(ctx, l, &ml); l++)
-        fputs(l ? ", " : "", out), json_num(out, which == 0 ? ml.cv : which == 1 ? ml.entropy : ml.reuse);
+        fputs(l ? ", " : "", out), json_num(out, which == 0   ? ml.cv
+                                                 : which == 1 ? ml.entropy
+                                                              : ml.reuse);
     fputs("]", out);
 }
 
 void moe_report_json(FILE *out, const scarce_moe_info *info, const scarce_context *ctx) {
-    fprintf(out, ", \"moe\": {\"n_expert\": %d, \"n_expert_used\": %d, \"gating\": ",
-            info->n_expert, info->n_expert_used);
+    fprintf(out,
+            ", \"moe\": {\"n_expert\": %d, \"n_expert_used\": %d, \"gating\": ", info->n_expert,
+            info->n_expert_used);
     json_str(out, info->gating);
-    fprintf(out, ", \"active_bytes_per_token\": %llu, \"total_expert_bytes\": %llu, "
-            "\"total_weight_bytes\": %llu", (unsigned long long)info->active_bytes_per_token,
+    fprintf(out,
+            ", \"active_bytes_per_token\": %llu, \"total_expert_bytes\": %llu, "
+            "\"total_weight_bytes\": %llu",
+            (unsigned long long)info->active_bytes_per_token,
             (unsigned long long)info->total_expert_bytes, (unsigned long long)info->total_bytes);
     scarce_moe_layer ml;
     if (ctx && layer_of(ctx, 0, &ml)) {

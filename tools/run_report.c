@@ -16,7 +16,9 @@ int run_report_of(scarce_model *m, const scarce_context *ctx, const char *path, 
     return rc;
 }
 
-static double pct(double part, double whole) { return whole > 0 ? 100 * part / whole : 0; }
+static double pct(double part, double whole) {
+    return whole > 0 ? 100 * part / whole : 0;
+}
 
 /* ", 1.6 of 2 threads" (the matmuls' work-weighted mean: adaptive threads may run small
  * matrices on one; none when the phase ran no matmul) and the end of the line */
@@ -42,7 +44,8 @@ void run_report_text(FILE *out, const run_report *r) {
     phase_threads(out, st->threads_decode, threads);
     summary_kernels_line(out, &r->kernels_run, &r->machine);
     const int decoded = st->decode_tokens > 0;
-    fprintf(out, "per %s token: weights %.3f MB, KV %.3f MB, %.3f MFLOP, intensity %.2f FLOP/byte\n",
+    fprintf(out,
+            "per %s token: weights %.3f MB, KV %.3f MB, %.3f MFLOP, intensity %.2f FLOP/byte\n",
             decoded ? "decoded" : "prompt", st->weight_bytes_per_token / 1e6,
             st->kv_bytes_per_token / 1e6, st->flops_per_token / 1e6, intensity(st));
     /* A large vocabulary makes the output matrix the largest read of a token (Gemma 3:
@@ -64,8 +67,9 @@ void run_report_text(FILE *out, const run_report *r) {
     const double fwd = decoded ? st->t_forward_decode_s : st->t_forward_prompt_s;
     const double mm = decoded ? st->t_matmul_decode_s : st->t_matmul_prompt_s;
     const double att = decoded ? st->t_attention_decode_s : st->t_attention_prompt_s;
-    fprintf(out, "time: matmul %.0f%%, attention %.0f%%, other ops %.0f%%, outside forward "
-                 "(sampling, output) %.0f%%\n",
+    fprintf(out,
+            "time: matmul %.0f%%, attention %.0f%%, other ops %.0f%%, outside forward "
+            "(sampling, output) %.0f%%\n",
             pct(mm, wall), pct(att, wall), pct(fwd - mm - att, wall), pct(wall - fwd, wall));
 }
 
@@ -81,11 +85,11 @@ void run_report_json(FILE *out, const run_report *r, run_report_more more, void 
     fprintf(out, ", \"physical_cores\": %d", r->machine.physical_cores);
     fputs(", \"threads_prefill\": ", out), json_num(out, st->threads_prefill);
     fputs(", \"threads_decode\": ", out), json_num(out, st->threads_decode);
-    fprintf(out, ", \"prompt_tokens\": %llu, \"prompt_tok_s\": ",
-            (unsigned long long)st->prompt_tokens);
+    fprintf(out,
+            ", \"prompt_tokens\": %llu, \"prompt_tok_s\": ", (unsigned long long)st->prompt_tokens);
     json_num(out, st->prompt_tok_s);
-    fprintf(out, ", \"decode_tokens\": %llu, \"decode_tok_s\": ",
-            (unsigned long long)st->decode_tokens);
+    fprintf(out,
+            ", \"decode_tokens\": %llu, \"decode_tok_s\": ", (unsigned long long)st->decode_tokens);
     json_num(out, st->decode_tok_s);
     fputs(", \"weight_bytes_per_token\": ", out), json_num(out, st->weight_bytes_per_token);
     fprintf(out, ", \"output_bytes_per_pass\": %llu",

@@ -16,24 +16,32 @@ struct run_spec_cli {
     run_spec_result res;
 };
 
-run_spec_cli *run_spec_cli_new(void) { return calloc(1, sizeof(run_spec_cli)); }
+run_spec_cli *run_spec_cli_new(void) {
+    return calloc(1, sizeof(run_spec_cli));
+}
 
-void run_spec_cli_free(run_spec_cli *sc) { free(sc); }
+void run_spec_cli_free(run_spec_cli *sc) {
+    free(sc);
+}
 
-void run_spec_cli_usage(FILE *out) { run_spec_usage(out); }
+void run_spec_cli_usage(FILE *out) {
+    run_spec_usage(out);
+}
 
 int run_spec_cli_parse(run_spec_cli *sc, int argc, char **argv, int *i) {
     return run_spec_parse(argc, argv, i, &sc->args);
 }
 
-int run_spec_cli_enabled(const run_spec_cli *sc) { return sc->args.enabled; }
+int run_spec_cli_enabled(const run_spec_cli *sc) {
+    return sc->args.enabled;
+}
 
 int run_spec_cli_run(run_spec_cli *sc, scarce_context *ctx, const int32_t *ids, int n,
                      long n_predict, FILE *text, volatile sig_atomic_t *interrupted,
                      const char **stop) {
     run_spec_result *r = &sc->res;
-    const int rc = run_spec(&sc->args, ctx->model->m, ctx->model->tok, &ctx->s, &ctx->smp, ids,
-                            n, n_predict, text, interrupted, r);
+    const int rc = run_spec(&sc->args, ctx->model->m, ctx->model->tok, &ctx->s, &ctx->smp, ids, n,
+                            n_predict, text, interrupted, r);
     *stop = r->stop ? r->stop : "error";
     /* the context's statistics become the run's, as scarce_generate_spec leaves them */
     ctx->run = (api_run){.valid = 1,
@@ -45,7 +53,9 @@ int run_spec_cli_run(run_spec_cli *sc, scarce_context *ctx, const int32_t *ids, 
     return rc;
 }
 
-void run_spec_cli_text(FILE *out, const run_spec_cli *sc) { report_spec_text(out, &sc->res.spec); }
+void run_spec_cli_text(FILE *out, const run_spec_cli *sc) {
+    report_spec_text(out, &sc->res.spec);
+}
 
 void run_spec_cli_json(FILE *out, void *sc) {
     fputs(", ", out);

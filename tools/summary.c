@@ -7,16 +7,21 @@ void json_str(FILE *out, const char *s) {
     fputc('"', out);
     for (; s && *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(out, "\\%c", c);
-        else if (c < 0x20) fprintf(out, "\\u%04x", c);
-        else fputc(c, out);
+        if (c == '"' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(out, "\\u%04x", c);
+        else
+            fputc(c, out);
     }
     fputc('"', out);
 }
 
 void json_num(FILE *out, double v) {
-    if (isfinite(v)) fprintf(out, "%.6g", v);
-    else fputs("null", out);
+    if (isfinite(v))
+        fprintf(out, "%.6g", v);
+    else
+        fputs("null", out);
 }
 
 void summary_params_json(FILE *out, const scarce_model_params *p) {
@@ -31,8 +36,8 @@ void summary_params_json(FILE *out, const scarce_model_params *p) {
 void summary_kernels_run_text(const scarce_kernels_run *kr, char *buf, size_t cap) {
     size_t len = (size_t)snprintf(buf, cap, "%s set; matmul", kr->set);
     for (int i = 0; i < kr->n_formats && len < cap; i++)
-        len += (size_t)snprintf(buf + len, cap - len, "%s %s %s", i ? "," : "",
-                                kr->matmul[i].type, kr->matmul[i].isa);
+        len += (size_t)snprintf(buf + len, cap - len, "%s %s %s", i ? "," : "", kr->matmul[i].type,
+                                kr->matmul[i].isa);
     if (len < cap) snprintf(buf + len, cap - len, "; attention %s", kr->attention);
 }
 
