@@ -17,6 +17,8 @@
 
 _Static_assert(sizeof(int) == sizeof(int32_t), "token ids are passed to the engine as int");
 
+_Static_assert(SCARCE_MAX_THREADS == KERNEL_MAX_THREADS, "scarce.h's thread bound is the kernels'");
+
 #define API_MAX_CTX (1 << 24)
 
 int api_fail(char *buf, int status, const char *fmt, ...) {
@@ -93,6 +95,12 @@ static int model_options_of(const scarce_model_params *p, model_options *o, char
                         "unknown gemm path '%s' (auto, tiles, own, blas, i8x8)", p->gemm);
     o->kernels.adapt_threads = !p->fixed_threads;
     o->kernels.steal = !p->static_rows;
+    if (p->lut && strcmp(p->lut, "auto")) {
+        if (strcmp(p->lut, "off") && strcmp(p->lut, "on"))
+            return api_fail(errbuf, SCARCE_ERR_ARGUMENT, "unknown lut setting '%s' (auto, off, on)",
+                            p->lut);
+        o->kernels.lut = !strcmp(p->lut, "on");
+    }
     return 0;
 }
 
@@ -382,6 +390,12 @@ static void fill_phase_figures(scarce_stats *o, const api_run *r, const model *m
     o->weight_bytes_per_token = main.weight_bytes_per_token;
     o->kv_bytes_per_token = main.kv_bytes_per_token;
     o->flops_per_token = main.flops_per_token;
+    o->prompt_weight_bytes_per_token = pp.weight_bytes_per_token;
+    o->prompt_kv_bytes_per_token = pp.kv_bytes_per_token;
+    o->prompt_flops_per_token = pp.flops_per_token;
+    o->decode_weight_bytes_per_token = tg.weight_bytes_per_token;
+    o->decode_kv_bytes_per_token = tg.kv_bytes_per_token;
+    o->decode_flops_per_token = tg.flops_per_token;
     o->achieved_gb_s = main.achieved_gb_s;
     o->threads_prefill = stats_mean_threads(&r->prompt);
     o->threads_decode = stats_mean_threads(&r->decode);

@@ -19,6 +19,11 @@ struct scarce_model {
     char error[API_ERROR_CAP];
 };
 
+/* An open GGUF file (engine/api_info.c; its tensors' rows: api_quant.c). */
+struct scarce_gguf {
+    gguf_file *f;
+};
+
 /* What the last generation cost, in the form tools/report.c prints it. */
 typedef struct {
     int valid; /* 0: only scarce_eval ran since the reset */

@@ -83,6 +83,34 @@ int scarce_model_kernels(scarce_model *sm, char *out, size_t cap) {
     return (int)len;
 }
 
+int scarce_model_get_params(const scarce_model *sm, scarce_model_params *out) {
+    if (!sm || !sm->m || !out) return SCARCE_ERR_ARGUMENT;
+    static const char *const lut[] = {"auto", "off", "on"};
+    const kernel_config *cfg = model_kernel_config(sm->m);
+    *out = (scarce_model_params){.n_threads = cfg->threads,
+                                 .isa = kernels_isa_name(cfg->isa),
+                                 .repack = cfg->repack,
+                                 .gemm = kernel_config_gemm_name(cfg),
+                                 .fixed_threads = !cfg->adapt_threads,
+                                 .static_rows = !cfg->steal,
+                                 .lut = lut[cfg->lut + 1]};
+    return SCARCE_OK;
+}
+
+const char *scarce_model_type(const scarce_model *sm) {
+    if (!sm || !sm->m) return "";
+    /* by type id, the lowest id winning a tie (as `scarce bench` has always named it) */
+    uint64_t bytes[QT_MAX_ID] = {0};
+    const gguf_file *f = sm->m->file;
+    for (uint64_t i = 0; i < f->n_tensors; i++)
+        if (f->tensors[i].n_dims >= 2 && f->tensors[i].type < QT_MAX_ID)
+            bytes[f->tensors[i].type] += f->tensors[i].bytes;
+    uint32_t best = 0;
+    for (uint32_t t = 1; t < QT_MAX_ID; t++)
+        if (bytes[t] > bytes[best]) best = t;
+    return type_name(best);
+}
+
 /* ---- chat templates ------------------------------------------------------------------- */
 
 const char *scarce_chat_template_names(void) {
@@ -143,10 +171,6 @@ int scarce_chat_end_token(scarce_model *sm, const char *name) {
 }
 
 /* ---- GGUF files ----------------------------------------------------------------------- */
-
-struct scarce_gguf {
-    gguf_file *f;
-};
 
 int scarce_gguf_open(const char *path, scarce_gguf **out, char *errbuf, size_t errcap) {
     if (out) *out = NULL;

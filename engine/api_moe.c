@@ -3,7 +3,36 @@
 #include <string.h>
 
 #include "api_impl.h"
+#include "arch.h"
+#include "mla.h"
 #include "moe.h"
+
+int scarce_model_moe_info(const scarce_model *sm, scarce_moe_info *out) {
+    if (!sm) return SCARCE_ERR_ARGUMENT;
+    char *err = ((scarce_model *)sm)->error; /* the message is the only thing written */
+    if (!out || out->size != sizeof *out || !sm->m || !sm->m->cfg.n_expert)
+        return api_fail(err, SCARCE_ERR_ARGUMENT, "scarce_model_moe_info: %s",
+                        !out                       ? "out is NULL"
+                        : out->size != sizeof *out ? "out->size is not sizeof(scarce_moe_info)"
+                        : !sm->m                   ? "the model was opened vocab_only"
+                                                   : "the model has no experts");
+    const model *m = sm->m;
+    const model_config *c = &m->cfg;
+    memset(out, 0, sizeof *out);
+    out->size = sizeof *out;
+    out->n_expert = c->n_expert, out->n_expert_used = c->n_expert_used;
+    out->gating = c->route_name;
+    out->total_bytes = model_weight_bytes(m);
+    out->active_bytes_per_token = moe_active_bytes(m);
+    for (int l = 0; l < c->n_layer; l++)
+        out->total_expert_bytes += moe_expert_bytes(m, l) * (uint64_t)c->n_expert;
+    out->n_layer = c->n_layer;
+    if (c->desc->flags & ARCH_MLA) {
+        out->mla_cache_width = mla_cache_width(c), out->mla_expanded_width = mla_expanded_width(c);
+        out->kv_lora_rank = c->n_lora_kv, out->n_rot = c->n_rot;
+    }
+    return SCARCE_OK;
+}
 
 int scarce_context_moe_track(scarce_context *ctx, int on) {
     if (!ctx) return SCARCE_ERR_ARGUMENT;

@@ -26,13 +26,17 @@ class Stats(C.Structure):  # scarce_stats in include/scarce.h, field for field
                 ("t_forward_prompt_s", C.c_double), ("t_matmul_prompt_s", C.c_double),
                 ("t_attention_prompt_s", C.c_double), ("t_forward_decode_s", C.c_double),
                 ("t_matmul_decode_s", C.c_double), ("t_attention_decode_s", C.c_double),
-                ("model_bytes", C.c_uint64), ("llc_bytes", C.c_uint64)]
+                ("model_bytes", C.c_uint64), ("llc_bytes", C.c_uint64),
+                ("prompt_weight_bytes_per_token", C.c_double),
+                ("prompt_kv_bytes_per_token", C.c_double), ("prompt_flops_per_token", C.c_double),
+                ("decode_weight_bytes_per_token", C.c_double),
+                ("decode_kv_bytes_per_token", C.c_double), ("decode_flops_per_token", C.c_double)]
 
 
 class ModelParams(C.Structure):  # scarce_model_params, field for field
     _fields_ = [("n_threads", C.c_int), ("isa", C.c_char_p), ("repack", C.c_int),
                 ("vocab_only", C.c_int), ("gemm", C.c_char_p), ("fixed_threads", C.c_int),
-                ("static_rows", C.c_int)]
+                ("static_rows", C.c_int), ("lut", C.c_char_p)]
 
 
 class ContextParams(C.Structure):

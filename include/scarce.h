@@ -24,7 +24,12 @@
 extern "C" {
 #endif
 
-#define SCARCE_API_VERSION 2 /* 2: scarce_kernels_run, scarce_stats' time and output figures */
+#define SCARCE_API_VERSION                                                                         \
+    3 /* 2: scarce_kernels_run, scarce_stats' time and output figures;                             \
+         3: scarce_model_params.lut, scarce_model_get_params,                                      \
+         scarce_model_type, scarce_model_moe_info, scarce_stats'                                   \
+         per-phase figures, scarce_model_quantize,                                                 \
+         scarce_gguf_tensor_row */
 
 typedef enum {
     SCARCE_OK = 0,
@@ -48,6 +53,8 @@ typedef struct scarce_context scarce_context;
 
 /* ---- models --------------------------------------------------------------------------- */
 
+#define SCARCE_MAX_THREADS 64 /* the most n_threads a model runs on */
+
 typedef struct {
     int n_threads;   /* matmul threads; 0 = the physical cores this process may use */
     const char *isa; /* "scalar", "avx2", "avx512", "neon"; NULL = the process default
@@ -60,6 +67,8 @@ typedef struct {
                           "blas" (our own GEMM when not built with OpenBLAS), "i8x8" */
     int fixed_threads; /* 1 = every call on all n_threads (no running on the caller alone) */
     int static_rows;   /* 1 = fixed row shares per thread (no work stealing) */
+    const char *lut;   /* lookup-table kernels of Q1_0/Q2_0/TQ2_0: NULL or "auto" = where
+                          measured faster, "off", "on" = wherever there is one (API 3) */
 } scarce_model_params;
 
 scarce_model_params scarce_model_default_params(void);
@@ -87,6 +96,30 @@ const char *scarce_model_isa(const scarce_model *model);
  * written (NUL added) or a status: SCARCE_ERR_ARGUMENT for a vocab_only model or a cap too
  * small for the line. */
 int scarce_model_kernels(scarce_model *model, char *out, size_t cap);
+/* The parameters the model really runs with: the ISA by name, n_threads resolved (never 0),
+ * gemm and lut by name ("auto" when measured); the strings are static. SCARCE_ERR_ARGUMENT
+ * for NULL or a vocab_only model. */
+int scarce_model_get_params(const scarce_model *model, scarce_model_params *out);
+/* The weight format holding most of the bytes of the model's matrices ("q4_1"; tensors of
+ * 2+ dimensions; "?" for a format this library cannot name, "" for NULL or vocab_only). */
+const char *scarce_model_type(const scarce_model *model);
+
+/* What a mixture-of-experts model reads: every weight, and per token only the router and
+ * the chosen experts (with the dense parts). */
+typedef struct {
+    size_t size; /* the caller sets sizeof(scarce_moe_info) (the layout's version) */
+    int n_expert, n_expert_used;
+    const char *gating;              /* how the router turns scores into weights ("softmax") */
+    uint64_t total_bytes;            /* all weight tensors */
+    uint64_t total_expert_bytes;     /* of them the experts' (every layer, every expert) */
+    uint64_t active_bytes_per_token; /* the weight bytes one token reads */
+    /* multi-head latent attention (DeepSeek): floats per layer and position of the latent
+     * cache and of the expanded keys and values it stands for; 0 without MLA */
+    int mla_cache_width, mla_expanded_width, kv_lora_rank, n_rot, n_layer;
+} scarce_moe_info;
+
+/* SCARCE_ERR_ARGUMENT for NULL, a dense or vocab_only model or a wrong size. */
+int scarce_model_moe_info(const scarce_model *model, scarce_moe_info *out);
 
 /* The kernel code the model really runs: for each weight format of its matrices (largest
  * first, at most SCARCE_MAX_FORMATS), the ISA whose kernel it is (an avx512 set runs avx2
@@ -328,6 +361,66 @@ typedef struct {
 /* Tensor i (0 .. n_tensors-1). SCARCE_ERR_ARGUMENT when i is out of range. */
 int scarce_gguf_get_tensor(const scarce_gguf *gguf, uint64_t i, scarce_gguf_tensor *out);
 
+/* Dequantizes row `row` of tensor i (ne[0] floats into out; rows count over ne[1..3]).
+ * SCARCE_ERR_ARGUMENT for an index or row out of range or a type this library cannot read. */
+int scarce_gguf_tensor_row(const scarce_gguf *gguf, uint64_t i, int64_t row, float *out);
+
+/* ---- quantization: a model file in, a model file out ---------------------------------- */
+
+/* The schemes scarce_model_quantize writes ("q4_0", "q4_k_m", "fp8_e4m3" ...): the i-th,
+ * NULL past the last. */
+const char *scarce_quant_scheme(int i);
+
+typedef struct {
+    int n_threads;       /* 0 = OpenMP's default; every count writes the same bytes */
+    const char *imatrix; /* column importances: scarce imatrix's file, llama-imatrix's GGUF or
+                            its legacy .dat; NULL = none */
+    int pure;            /* 1 = no per-tensor upgrades of llama.cpp's mixes (output, attn_v ...) */
+    /* after each chunk of rows (may be NULL): tensor (0-based) of n_tensors, source bytes
+     * read so far of bytes_total; return non-zero to stop (the call then fails with
+     * SCARCE_ERR_RUNTIME and leaves no file) */
+    int (*progress)(void *user, int tensor, int n_tensors, const char *name, int64_t bytes_done,
+                    int64_t bytes_total);
+    void *progress_user;
+} scarce_quantize_params;
+
+typedef struct {
+    const char *name;
+    const char *from_type, *type; /* "f32", "q4_k" */
+    const char *reason;           /* why not the scheme's base type; "" when it is */
+    int n_dims;
+    int64_t ne[4];
+    int64_t n_elements;
+    uint64_t bytes;
+    double rmse;       /* sqrt(mean((dequantized - source)^2)) */
+    double rms_source; /* sqrt(mean(source^2)), to read rmse relative to the weights */
+    int has_importance;
+} scarce_quant_tensor;
+
+typedef struct {
+    int n_tensors;
+    scarce_quant_tensor *tensors; /* [n_tensors], until scarce_quantize_report_free */
+    uint32_t file_type;           /* general.file_type written */
+    uint64_t total_bytes;         /* tensor data bytes written */
+    int64_t n_elements;
+    double bits_per_weight;
+    int dequantized_input; /* 1 when the input held quantized tensors (dequantized first) */
+    int imatrix_chunks;    /* chunks stored in the imatrix file (0 without) */
+    int n_imatrix_used;    /* tensors that got importance values */
+    void *impl;
+} scarce_quantize_report;
+
+/* Writes `out` (atomically: no file on failure) from the GGUF model `in` with every matrix in
+ * the type the scheme chooses, 1-D tensors f32, metadata and vocabulary copied. report (may
+ * be NULL) gets what was done, tensor by tensor. On failure errbuf holds one line:
+ * SCARCE_ERR_ARGUMENT for an unknown scheme, SCARCE_ERR_IO when `in` cannot be read,
+ * SCARCE_ERR_RUNTIME for the rest (a tensor of NaNs, a full disk, a stop asked by
+ * progress ...). */
+int scarce_model_quantize(const char *in, const char *out, const char *scheme,
+                          const scarce_quantize_params *params, scarce_quantize_report *report,
+                          char *errbuf, size_t errcap);
+void scarce_quantize_report_free(scarce_quantize_report *report); /* NULL is fine */
+
 /* ---- the machine ---------------------------------------------------------------------- */
 
 typedef struct {
@@ -380,6 +473,9 @@ typedef struct {
     double t_forward_decode_s, t_matmul_decode_s, t_attention_decode_s;
     uint64_t model_bytes; /* all weight tensors (what fits_in_cache compares) */
     uint64_t llc_bytes;   /* the last-level cache; 0 when unknown */
+    /* each phase's own figures per token (API 3; the ones above are the main phase's) */
+    double prompt_weight_bytes_per_token, prompt_kv_bytes_per_token, prompt_flops_per_token;
+    double decode_weight_bytes_per_token, decode_kv_bytes_per_token, decode_flops_per_token;
 } scarce_stats;
 
 int scarce_context_stats(const scarce_context *ctx, scarce_stats *out);

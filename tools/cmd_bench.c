@@ -8,14 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../engine/forward.h"
-#include "../engine/machine.h"
-#include "../engine/moe.h"
-#include "bench_spec.h"
+#include <time.h>
+
+#include "../include/scarce.h"
+#include "api_setup.h"
+#include "bench_rows.h"
+#include "bench_spec_bridge.h"
 #include "cli.h"
-#include "kernel_setup.h"
-#include "report.h"
-#include "roofline.h"
+#include "summary.h"
 
 enum { MAX_LIST = 16 };
 
@@ -33,7 +33,7 @@ static void usage(FILE *out) {
             "Token ids are random (no tokenizer; --draft starts from 8 of them).\n"
             "GB/s = (weight + KV bytes/token) x tok/s;\n"
             "%% of peak needs scarce membw to have run once.\n");
-    bench_spec_usage(out);
+    bench_spec_cli_usage(out);
 }
 
 /* splitmix64: reproducible random token ids */
@@ -44,84 +44,107 @@ uint64_t bench_next_random(uint64_t *state) {
     return z ^ (z >> 31);
 }
 
-/* Seconds of one test run from an empty cache: prompt (one forward of n tokens) or
- * generation (n forwards of one token). */
-static double run_test(session *s, const int *ids, int n, int is_prompt, scarce_error *err) {
-    kvcache_truncate(&s->cache, 0);
-    const double t0 = now_seconds();
-    if (is_prompt) {
-        if (!forward(s, ids, n, 0, err)) return -1;
-    } else {
-        for (int i = 0; i < n; i++)
-            if (!forward(s, ids + i, 1, 0, err)) return -1;
-    }
-    return now_seconds() - t0;
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static int bench_test(session *s, const int *ids, int n, int is_prompt, int reps, bench_row *row,
-                      scarce_error *err) {
-    if (run_test(s, ids, n, is_prompt, err) < 0) return -1; /* warm-up */
-    double sum = 0, sq = 0;
-    const run_stats before = s->stats;
-    for (int r = 0; r < reps; r++) {
-        const double t = run_test(s, ids, n, is_prompt, err);
-        if (t < 0) return -1;
+/* Seconds of one test run from an empty context: prompt (one pass over n tokens) or
+ * generation (n passes of one token); 0 ok or a status. */
+static int run_test(scarce_context *ctx, const int32_t *ids, int n, int is_prompt, double *t) {
+    const float *logits;
+    int rc = scarce_context_reset(ctx);
+    const double t0 = now_s();
+    if (is_prompt) {
+        if (!rc) rc = scarce_eval(ctx, ids, n, 0, &logits);
+    } else {
+        for (int i = 0; i < n && !rc; i++) rc = scarce_eval(ctx, ids + i, 1, 0, &logits);
+    }
+    *t = now_s() - t0;
+    return rc;
+}
+
+/* One warm-up, then reps timed runs: tok/s mean and stddev, and per token what the runs
+ * read (each run's counters start at its reset: scarce_context_stats sums them). */
+static int bench_test(scarce_context *ctx, const int32_t *ids, int n, int is_prompt, int reps,
+                      bench_result *row, scarce_stats *last) {
+    double t, sum = 0, sq = 0, weight = 0, kv = 0, flops = 0, threads = 0;
+    int rc = run_test(ctx, ids, n, is_prompt, &t); /* warm-up */
+    for (int r = 0; r < reps && !rc; r++) {
+        if ((rc = run_test(ctx, ids, n, is_prompt, &t))) break;
         const double tok_s = n / (t > 0 ? t : 1e-9);
         sum += tok_s, sq += tok_s * tok_s;
+        /* eval alone: the whole run is the context's "prompt" phase */
+        scarce_context_stats(ctx, last);
+        weight += last->weight_bytes_per_token, kv += last->kv_bytes_per_token;
+        flops += last->flops_per_token, threads += last->threads_prefill;
     }
-    const run_stats d = stats_delta(&s->stats, &before);
+    if (rc) return rc;
     row->tok_s = sum / reps;
     const double var = reps > 1 ? (sq - sum * sum / reps) / (reps - 1) : 0;
     row->tok_s_sd = var > 0 ? sqrt(var) : 0;
-    row->weight_bytes_per_token = (double)d.weight_bytes / d.tokens;
-    row->kv_bytes_per_token = (double)d.kv_bytes / d.tokens;
-    row->flops_per_token = (double)d.flops / d.tokens;
+    /* every run reads the same n tokens: the mean of the runs' per-token figures is the
+     * total over the runs per token */
+    row->weight_bytes_per_token = weight / reps, row->kv_bytes_per_token = kv / reps;
+    row->flops_per_token = flops / reps, row->threads_used = threads / reps;
     row->gb_s = (row->weight_bytes_per_token + row->kv_bytes_per_token) * row->tok_s / 1e9;
     snprintf(row->test, sizeof row->test, "%s%d", is_prompt ? "pp" : "tg", n);
-    return 0;
+    return SCARCE_OK;
+}
+
+/* The fields of a row that describe the model and how it runs. */
+static void describe_row(scarce_model *m, const char *path, int n_threads, bench_result *row) {
+    memset(row, 0, sizeof *row);
+    snprintf(row->model, sizeof row->model, "%s", path);
+    snprintf(row->type, sizeof row->type, "%s", scarce_model_type(m));
+    row->model_bytes = scarce_model_weight_bytes(m);
+    row->threads = n_threads;
+    scarce_model_get_params(m, &row->kernels);
+    row->kernels_run.size = sizeof row->kernels_run;
+    scarce_model_kernels_run(m, &row->kernels_run);
+    scarce_moe_info moe = {.size = sizeof moe};
+    if (scarce_model_moe_info(m, &moe) == SCARCE_OK)
+        row->active_bytes_per_token = (double)moe.active_bytes_per_token,
+        row->total_weight_bytes = (double)row->model_bytes;
 }
 
 int bench_model(const char *path, int n_threads, int n_prompt, int n_gen, int reps,
-                bench_row *rows, int *n_rows, scarce_error *err) {
+                bench_result *rows, int *n_rows, char *msg) {
     *n_rows = 0;
-    const model_options opts = kernel_setup_options(n_threads);
-    model *m = model_load(path, &opts, err);
-    if (!m) return -1;
-    session s;
+    const scarce_model_params mp = api_setup_model_params(n_threads);
+    scarce_model *m;
+    if (scarce_model_open(path, &mp, &m, msg, 512)) return -1;
+    scarce_context *ctx = NULL;
+    scarce_context_params cp = scarce_context_default_params();
     const int n_max = n_prompt > n_gen ? n_prompt : n_gen;
-    int *ids = malloc((size_t)(n_max + 1) * sizeof *ids), rc = -1;
-    if (!ids || session_init(&s, m, n_max + 1, err)) {
-        if (!ids) scarce_fail(err, "out of memory");
-        free(ids);
-        model_free(m);
-        return -1;
-    }
+    cp.n_ctx = n_max + 1;
+    int32_t *ids = malloc((size_t)(n_max + 1) * sizeof *ids);
+    int rc = !ids ? SCARCE_ERR_MEMORY : scarce_context_new(m, &cp, &ctx);
+    if (rc) snprintf(msg, 512, "%s", ids ? scarce_model_error(m) : "out of memory");
     uint64_t seed = 1234;
-    for (int i = 0; i < n_max; i++) ids[i] = (int)(bench_next_random(&seed) % (uint64_t)m->cfg.n_vocab);
+    const uint64_t n_vocab = (uint64_t)scarce_model_n_vocab(m);
+    for (int i = 0; !rc && i < n_max; i++) ids[i] = (int32_t)(bench_next_random(&seed) % n_vocab);
     const int tests[2][2] = {{n_prompt, 1}, {n_gen, 0}};
-    for (int t = 0; t < 2; t++) {
+    for (int t = 0; t < 2 && !rc; t++) {
         if (tests[t][0] <= 0) continue;
-        bench_row *row = &rows[*n_rows];
-        memset(row, 0, sizeof *row);
-        snprintf(row->model, sizeof row->model, "%s", path);
-        snprintf(row->type, sizeof row->type, "%s", model_type_name(m->file));
-        row->model_bytes = model_weight_bytes(m);
-        row->threads = n_threads;
-        row->kernels = *model_kernel_config(m);
-        if (m->cfg.n_expert) row->active_bytes_per_token = (double)moe_active_bytes(m),
-                             row->total_weight_bytes = (double)row->model_bytes;
-        if (bench_test(&s, ids, tests[t][0], tests[t][1], reps, row, err)) goto done;
-        const peak_context p = report_peak(row->gb_s, row->model_bytes);
-        row->pct_of_peak = p.pct, row->fits_in_cache = p.fits_in_cache;
-        row->peak_gb_s = p.have_peak ? p.peak_gb_s : NAN;
+        bench_result *row = &rows[*n_rows];
+        describe_row(m, path, n_threads, row);
+        scarce_stats st;
+        if ((rc = bench_test(ctx, ids, tests[t][0], tests[t][1], reps, row, &st))) {
+            snprintf(msg, 512, "%s", scarce_context_error(ctx));
+            break;
+        }
+        /* as run's summary: no % of a DRAM peak for a model the last-level cache holds */
+        row->fits_in_cache = st.fits_in_cache;
+        row->peak_gb_s = st.peak_gb_s > 0 ? st.peak_gb_s : NAN;
+        row->pct_of_peak = st.peak_gb_s > 0 && !st.fits_in_cache ? 100 * row->gb_s / st.peak_gb_s : -1;
         (*n_rows)++;
     }
-    rc = 0;
-done:
-    session_free(&s);
+    scarce_context_free(ctx);
     free(ids);
-    model_free(m);
-    return rc;
+    scarce_model_close(m);
+    return rc ? -1 : 0;
 }
 
 const char *path_base_name(const char *path) {
@@ -130,21 +153,21 @@ const char *path_base_name(const char *path) {
 }
 
 /* "fits in LLC", "42%" or "-": the % of peak column of one row */
-static void pct_cell(const bench_row *r, char *out, size_t cap) {
+static void pct_cell(const bench_result *r, char *out, size_t cap) {
     if (r->fits_in_cache) snprintf(out, cap, "fits in LLC");
     else if (r->pct_of_peak >= 0) snprintf(out, cap, "%.0f%%", r->pct_of_peak);
     else snprintf(out, cap, "-");
 }
 
-static void print_rows_md(const bench_row *rows, int n) {
+static void print_rows_md(const bench_result *rows, int n, const bench_spec_cli *sc) {
     int any_moe = 0, any_spec = 0;
     for (int i = 0; i < n; i++)
-        any_moe |= rows[i].active_bytes_per_token > 0, any_spec |= rows[i].has_spec;
+        any_moe |= rows[i].active_bytes_per_token > 0, any_spec |= rows[i].spec > 0;
     printf("| model | type | size | threads | test | t/s | weight MB/tok |%s GB/s | %% of peak |\n"
            "|---|---|---:|---:|---|---:|---:|%s---:|---:|\n",
            any_moe ? " MoE active/total MB |" : "", any_moe ? "---:|" : "");
     for (int i = 0; i < n; i++) {
-        const bench_row *r = &rows[i];
+        const bench_result *r = &rows[i];
         if (r->spec_extra) continue; /* the same tgN row with another draft */
         char pct[48], moe[64] = "";
         pct_cell(r, pct, sizeof pct);
@@ -156,18 +179,27 @@ static void print_rows_md(const bench_row *rows, int n) {
                path_base_name(r->model), r->type, r->model_bytes / 1048576.0, r->threads, r->test,
                r->tok_s, r->tok_s_sd, r->weight_bytes_per_token / 1e6, moe, r->gb_s, pct);
     }
-    if (any_spec) bench_spec_print_md(rows, n);
+    /* under the table, as llama-bench's "build:" line: the kernel code each model really
+     * ran (an avx512 set runs avx2 code where a format has no AVX-512 kernel) and the CPU */
+    scarce_machine cpu;
+    scarce_machine_info(&cpu);
+    for (int i = 0; i < n; i++) {
+        if (i && !strcmp(rows[i].model, rows[i - 1].model)) continue;
+        printf("%s%s ", i ? "" : "\n", path_base_name(rows[i].model));
+        summary_kernels_line(stdout, &rows[i].kernels_run, &cpu);
+    }
+    if (any_spec) bench_spec_cli_md(sc);
 }
 
 /* One line per row; the MoE and speculative columns stay empty where they do not apply. */
-static void print_rows_csv(const bench_row *rows, int n) {
+static void print_rows_csv(const bench_result *rows, int n, const bench_spec_cli *sc) {
     printf("model,type,size_bytes,threads,test,tok_s,tok_s_sd,weight_bytes_per_token,"
            "kv_bytes_per_token,gb_s,pct_of_peak,moe_active_bytes_per_token,"
            "moe_total_weight_bytes,spec_source,spec_param,spec_n_draft,spec_plain_tok_s,"
            "spec_tok_s,spec_acceptance_rate,spec_speedup,spec_policy,spec_expected_speedup,"
            "verify_k1,verify_k2,verify_k4,verify_k8\n");
     for (int i = 0; i < n; i++) {
-        const bench_row *r = &rows[i];
+        const bench_result *r = &rows[i];
         char pct[48];
         pct_cell(r, pct, sizeof pct);
         printf("%s,%s,%zu,%d,%s,%.3f,%.3f,%.0f,%.0f,%.4f,%s,", r->model, r->type,
@@ -177,26 +209,16 @@ static void print_rows_csv(const bench_row *rows, int n) {
         if (r->active_bytes_per_token > 0)
             printf("%.0f,%.0f,", r->active_bytes_per_token, r->total_weight_bytes);
         else printf(",,");
-        if (r->has_spec) {
-            const spec_summary *sp = &r->spec;
-            if (!strcmp(sp->source, "quant")) printf("quant:%s,", sp->draft);
-            else printf("%s,", sp->draft ? sp->draft : sp->source);
-            printf("%ld,%d,%.3f,%.3f,", sp->param, sp->n_draft, sp->tok_s_plain, sp->tok_s_spec);
-            if (sp->stats.drafted) printf("%.4f", (double)sp->stats.accepted / sp->stats.drafted);
-            printf(",%.4f,%s,%.4f", sp->tok_s_spec / sp->tok_s_plain, sp->policy,
-                   sp->stats.cost.last.best_speedup);
-            for (int j = 0; j < 4; j++) printf(",%.4f", r->verify_cost[j]);
-            printf("\n");
-        } else {
-            printf(",,,,,,,,,,,,\n");
-        }
+        bench_spec_cli_csv(sc, stdout, r);
     }
 }
 
-static void print_rows_json(const bench_row *rows, int n) {
+static void print_rows_json(const bench_result *rows, int n, const bench_spec_cli *sc) {
+    scarce_machine cpu;
+    scarce_machine_info(&cpu);
     printf("[");
     for (int i = 0; i < n; i++) {
-        const bench_row *r = &rows[i];
+        const bench_result *r = &rows[i];
         printf("%s\n  {\"model\": ", i ? "," : "");
         json_str(stdout, r->model);
         printf(", \"type\": "), json_str(stdout, r->type);
@@ -216,18 +238,17 @@ static void print_rows_json(const bench_row *rows, int n) {
             json_num(stdout, r->active_bytes_per_token);
             printf(", \"moe_total_weight_bytes\": "), json_num(stdout, r->total_weight_bytes);
         }
-        if (r->has_spec) {
-            printf(", \"verify_over_decode\": [");
-            for (int j = 0; j < 4; j++) printf(j ? ", " : ""), json_num(stdout, r->verify_cost[j]);
-            printf("], "), report_spec_json(stdout, &r->spec);
-        }
-        printf(", \"kernels\": "), kernel_config_json(stdout, &r->kernels);
+        bench_spec_cli_json(sc, stdout, r);
+        printf(", \"kernels\": "), summary_params_json(stdout, &r->kernels);
+        printf(", \"kernels_run\": "), summary_kernels_run_json(stdout, &r->kernels_run);
+        printf(", \"threads_used\": "), json_num(stdout, r->threads_used);
+        printf(", \"cpu_model\": "), json_str(stdout, cpu.cpu_name);
         printf("}");
     }
     printf("\n]\n");
 }
 
-typedef void (*rows_printer)(const bench_row *rows, int n);
+typedef void (*rows_printer)(const bench_result *rows, int n, const bench_spec_cli *sc);
 
 /* The printer of -o FORMAT, or NULL when there is none. */
 static rows_printer printer_of(const char *format) {
@@ -247,37 +268,69 @@ static int split_list(char *s, char **items, int cap) {
     return n;
 }
 
-int cmd_bench(int argc, char **argv) {
-    char *models[MAX_LIST], *thread_items[MAX_LIST], threads_default[] = "1,2";
-    char *model_list = NULL, *thread_list = threads_default;
-    const char *format = "md", *svg_path = NULL;
-    long n_prompt = 128, n_gen = 64, reps = 5;
-    bench_spec bs = {0};
+/* The rows of every model x thread count into rows[0..*n_rows); 0 or an exit code printed. */
+static int bench_all(char **models, int n_models, const int *threads, int n_threads,
+                     long n_prompt, long n_gen, long reps, bench_spec_cli *sc, bench_result *rows,
+                     int *n_rows) {
+    char msg[512];
+    *n_rows = 0;
+    for (int mi = 0; mi < n_models; mi++)
+        for (int t = 0; t < n_threads; t++) {
+            int added;
+            if (bench_model(models[mi], threads[t], (int)n_prompt, (int)n_gen, (int)reps,
+                            rows + *n_rows, &added, msg))
+                return cli_error("bench", EXIT_RUNTIME, "%s", msg);
+            *n_rows += added;
+            const int per_tg = bench_spec_cli_rows_per_tg(sc);
+            if (!per_tg) continue;
+            if (bench_spec_cli_rows(sc, models[mi], threads[t], (int)n_gen, &rows[*n_rows - 1],
+                                    msg))
+                return cli_error("bench", EXIT_RUNTIME, "%s --draft: %s", models[mi], msg);
+            *n_rows += per_tg - 1;
+        }
+    return EXIT_OK;
+}
+
+/* The options after -h; 0, or an exit code (-1: -h printed). */
+typedef struct {
+    char *model_list, *thread_list;
+    const char *format, *svg_path;
+    long n_prompt, n_gen, reps;
+} bench_args;
+
+static int parse_args(int argc, char **argv, bench_args *a, bench_spec_cli *sc) {
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v;
-        if (!strcmp(f, "-h") || !strcmp(f, "--help")) return usage(stdout), EXIT_OK;
-        const int sp = bench_spec_parse(argc, argv, &i, &bs);
+        if (!strcmp(f, "-h") || !strcmp(f, "--help")) return usage(stdout), -1;
+        const int sp = bench_spec_cli_parse(sc, argc, argv, &i);
         if (sp < 0) return EXIT_USAGE;
         if (sp > 0) continue;
         if (!(v = cli_value("bench", argc, argv, &i))) return EXIT_USAGE;
-        if (!strcmp(f, "-m")) model_list = argv[i];
-        else if (!strcmp(f, "-t")) thread_list = argv[i];
-        else if (!strcmp(f, "-o")) format = v;
-        else if (!strcmp(f, "--svg")) svg_path = v;
-        else if (!strcmp(f, "-p")) { if (cli_int("bench", f, v, 0, 1 << 16, &n_prompt)) return EXIT_USAGE; }
-        else if (!strcmp(f, "-n")) { if (cli_int("bench", f, v, 0, 1 << 16, &n_gen)) return EXIT_USAGE; }
-        else if (!strcmp(f, "-r")) { if (cli_int("bench", f, v, 1, 1000, &reps)) return EXIT_USAGE; }
+        if (!strcmp(f, "-m")) a->model_list = argv[i];
+        else if (!strcmp(f, "-t")) a->thread_list = argv[i];
+        else if (!strcmp(f, "-o")) a->format = v;
+        else if (!strcmp(f, "--svg")) a->svg_path = v;
+        else if (!strcmp(f, "-p")) { if (cli_int("bench", f, v, 0, 1 << 16, &a->n_prompt)) return EXIT_USAGE; }
+        else if (!strcmp(f, "-n")) { if (cli_int("bench", f, v, 0, 1 << 16, &a->n_gen)) return EXIT_USAGE; }
+        else if (!strcmp(f, "-r")) { if (cli_int("bench", f, v, 1, 1000, &a->reps)) return EXIT_USAGE; }
         else return cli_error("bench", EXIT_USAGE, "unknown option %s (see scarce bench -h)", f);
     }
-    if (!model_list) return cli_error("bench", EXIT_USAGE, "-m FILE[,FILE...] is required");
-    const rows_printer print_rows = printer_of(format);
-    if (!print_rows)
-        return cli_error("bench", EXIT_USAGE, "-o expects md, csv or json, got '%s'", format);
-    if (!n_prompt && !n_gen) return cli_error("bench", EXIT_USAGE, "-p 0 and -n 0: nothing to run");
-    const int spec_rc = bench_spec_check(&bs, n_gen);
-    if (spec_rc) return spec_rc;
-    const int n_models = split_list(model_list, models, MAX_LIST);
-    const int n_threads = split_list(thread_list, thread_items, MAX_LIST);
+    if (!a->model_list) return cli_error("bench", EXIT_USAGE, "-m FILE[,FILE...] is required");
+    if (!printer_of(a->format))
+        return cli_error("bench", EXIT_USAGE, "-o expects md, csv or json, got '%s'", a->format);
+    if (!a->n_prompt && !a->n_gen)
+        return cli_error("bench", EXIT_USAGE, "-p 0 and -n 0: nothing to run");
+    return bench_spec_cli_check(sc, a->n_gen);
+}
+
+static int bench_with(bench_spec_cli *sc, int argc, char **argv) {
+    char *models[MAX_LIST], *thread_items[MAX_LIST], threads_default[] = "1,2";
+    bench_args a = {.thread_list = threads_default, .format = "md", .n_prompt = 128,
+                    .n_gen = 64, .reps = 5};
+    const int parsed = parse_args(argc, argv, &a, sc);
+    if (parsed) return parsed < 0 ? EXIT_OK : parsed;
+    const int n_models = split_list(a.model_list, models, MAX_LIST);
+    const int n_threads = split_list(a.thread_list, thread_items, MAX_LIST);
     int threads[MAX_LIST];
     for (int t = 0; t < n_threads; t++) {
         long v;
@@ -285,30 +338,25 @@ int cmd_bench(int argc, char **argv) {
         threads[t] = (int)v;
     }
     /* ppN, tgN and a copy of tgN for each further draft */
-    const int per_run = 2 + (bs.n_drafts > 1 ? bs.n_drafts - 1 : 0);
-    bench_row *rows = calloc((size_t)(per_run * n_models * n_threads), sizeof *rows);
+    const int per_tg = bench_spec_cli_rows_per_tg(sc);
+    const int per_run = 2 + (per_tg > 1 ? per_tg - 1 : 0);
+    bench_result *rows = calloc((size_t)(per_run * n_models * n_threads), sizeof *rows);
     if (!rows) return cli_error("bench", EXIT_RUNTIME, "out of memory");
-    int n_rows = 0, rc = EXIT_OK;
-    scarce_error err = {0};
-    for (int mi = 0; mi < n_models && rc == EXIT_OK; mi++)
-        for (int t = 0; t < n_threads; t++) {
-            int added;
-            if (bench_model(models[mi], threads[t], (int)n_prompt, (int)n_gen, (int)reps,
-                            rows + n_rows, &added, &err)) {
-                rc = cli_error("bench", EXIT_RUNTIME, "%s", err.msg);
-                break;
-            }
-            n_rows += added;
-            if (bs.want && bench_spec_rows(models[mi], threads[t], (int)n_gen, &bs,
-                                           &rows[n_rows - 1], &err)) {
-                rc = cli_error("bench", EXIT_RUNTIME, "%s --draft: %s", models[mi], err.msg);
-                break;
-            }
-            if (bs.want) n_rows += bs.n_drafts - 1;
-        }
-    if (rc == EXIT_OK) print_rows(rows, n_rows);
-    if (rc == EXIT_OK && svg_path && roofline_write_bench(svg_path, rows, n_rows, &err))
-        rc = cli_error("bench", EXIT_RUNTIME, "%s", err.msg);
+    int n_rows;
+    int rc = bench_all(models, n_models, threads, n_threads, a.n_prompt, a.n_gen, a.reps, sc,
+                       rows, &n_rows);
+    if (rc == EXIT_OK) printer_of(a.format)(rows, n_rows, sc);
+    char msg[512];
+    if (rc == EXIT_OK && a.svg_path && bench_roofline_svg(a.svg_path, rows, n_rows, msg))
+        rc = cli_error("bench", EXIT_RUNTIME, "%s", msg);
     free(rows);
+    return rc;
+}
+
+int cmd_bench(int argc, char **argv) {
+    bench_spec_cli *sc = bench_spec_cli_new();
+    if (!sc) return cli_error("bench", EXIT_RUNTIME, "out of memory");
+    const int rc = bench_with(sc, argc, argv);
+    bench_spec_cli_free(sc);
     return rc;
 }

@@ -5,15 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../include/scarce.h"
 #include "cli.h"
 #include "gen.h"
-#include "report.h"
 #include "moe_report.h"
-#include "roofline.h"
-#include "run_spec.h"
+#include "run_report.h"
+#include "run_spec_bridge.h"
 
 static volatile sig_atomic_t interrupted;
-static void on_sigint(int sig) { interrupted = sig; }
+static void on_sigint(int sig) {
+    interrupted = sig;
+}
 
 static void usage(FILE *out) {
     fprintf(out, "usage: scarce run -m FILE [options]\n"
@@ -23,26 +25,28 @@ static void usage(FILE *out) {
                  "  --json         summary as one JSON object on stdout (the text goes to stderr)\n"
                  "  --svg FILE     the roofline: this run against the machine's limits\n");
     gen_opts_usage(out);
-    run_spec_usage(out);
+    run_spec_cli_usage(out);
     fprintf(out, "Text goes to stdout; the summary (tokens, tok/s) to stderr.\n");
 }
 
 typedef struct {
     gen_opts gen;
     const char *prompt;
-    run_spec_args spec; /* -md / --lookup / --draft-layers: tools/run_spec.c */
+    run_spec_cli *spec;       /* -md / --lookup / --draft-layers: tools/run_spec.c */
     int moe_stats, trace_moe; /* tools/moe_report.c */
-    int json; /* summary as JSON on stdout, generated text on stderr (tools/report.c) */
+    int json;        /* summary as JSON on stdout, generated text on stderr (tools/report.c) */
     const char *svg; /* --svg FILE: the roofline (tools/roofline.c) */
 } run_args;
 
 /* 0 ok, 1 = -h printed, -1 usage error printed */
 static int parse_args(int argc, char **argv, run_args *a) {
+    run_spec_cli *spec = a->spec;
     memset(a, 0, sizeof *a);
+    a->spec = spec;
     gen_opts_default(&a->gen);
     for (int i = 1; i < argc; i++) {
         int r = gen_opts_parse("run", argc, argv, &i, &a->gen);
-        if (!r) r = run_spec_parse(argc, argv, &i, &a->spec);
+        if (!r) r = run_spec_cli_parse(a->spec, argc, argv, &i);
         if (r < 0) return -1;
         if (r > 0) continue;
         const char *f = argv[i];
@@ -68,113 +72,124 @@ static int parse_args(int argc, char **argv, run_args *a) {
 }
 
 /* --svg: 0, or EXIT_RUNTIME with the error printed */
-static int write_svg(const run_args *a, const run_summary *sum) {
-    scarce_error err = {0};
-    if (!a->svg || !roofline_write_run(a->svg, sum, &err)) return 0;
-    return cli_error("run", EXIT_RUNTIME, "%s", err.msg);
+static int write_svg(const run_args *a, const run_report *r) {
+    char msg[512];
+    if (!a->svg || !run_roofline_svg(a->svg, r->type, r->params.n_threads, &r->st, msg)) return 0;
+    return cli_error("run", EXIT_RUNTIME, "%s", msg);
 }
 
-/* The run summary (stderr) and, with --json, the same as one JSON object (stdout); with
- * --svg the roofline. Returns 0 or the exit code of a failed --svg. */
-static int print_summary(const gen_ctx *g, const run_args *a, run_summary *sum) {
-    const gen_opts *o = &a->gen;
-    sum->model_path = o->model_path, sum->type_name = model_type_name(g->m->file);
-    sum->kernels = model_kernel_config(g->m);
-    sum->isa = kernels_isa_name(sum->kernels->isa), sum->threads = sum->kernels->threads;
-    sum->model_bytes = model_weight_bytes(g->m);
-    sum->output_bytes = (size_t)g->m->output.rows * g->m->output.row_bytes;
-    sum->n_vocab = g->m->cfg.n_vocab;
-    kernels_run kr;
-    report_kernels_run(g->m, &kr);
-    sum->kernels_run = &kr;
-    moe_summary moe;
-    if (g->m->cfg.n_expert) moe = report_moe_summary(g->m, a->moe_stats ? g->s.moe : NULL),
-                            sum->moe = &moe;
-    report_run_text(stderr, sum);
-    if (sum->spec) report_spec_text(stderr, sum->spec);
-    if (g->m->cfg.n_expert) moe_report_bytes(stderr, g->m, &sum->decode);
-    if (a->moe_stats && g->s.moe) moe_report_stats(stderr, g->s.moe);
-    if (a->json) report_run_json(stdout, sum);
-    return write_svg(a, sum);
+typedef struct {
+    const run_args *a;
+    const scarce_moe_info *moe; /* MoE models, else NULL */
+    const scarce_context *ctx;
+} json_extra;
+
+/* the members after the common ones: "speculative", then "moe" */
+static void more_json(FILE *out, void *user) {
+    const json_extra *x = user;
+    if (run_spec_cli_enabled(x->a->spec)) run_spec_cli_json(out, x->a->spec);
+    if (x->moe) moe_report_json(out, x->moe, x->a->moe_stats ? x->ctx : NULL);
 }
 
-static int summarize_plain(const gen_ctx *g, const gen_result *r, const run_args *a) {
-    fprintf(stderr, "\nstopped: %s\n", r->stop);
-    /* a one-token prompt is a one-token pass: counted (and timed) with the decode steps */
-    const int one = r->n_prompt == 1;
-    run_summary sum = {.prompt = stats_batched_part(&g->s.stats),
-                       .decode = stats_decode_part(&g->s.stats),
-                       .t_prompt = one ? 0 : r->t_prompt,
-                       .t_decode = r->t_gen + (one ? r->t_prompt : 0)};
-    return print_summary(g, a, &sum);
+/* "stopped: why", the run summary (stderr) and, with --json, the same as one JSON object
+ * (stdout); with --svg the roofline. Returns 0 or the exit code of a failure. */
+static int print_summary(const gen_ctx *g, const run_args *a, const char *stop) {
+    fprintf(stderr, "\nstopped: %s\n", stop);
+    run_report r;
+    scarce_moe_info moe = {.size = sizeof moe};
+    const int is_moe = scarce_model_moe_info(g->model, &moe) == SCARCE_OK;
+    if (run_report_of(g->model, g->ctx, a->gen.model_path, &r))
+        return cli_error("run", EXIT_RUNTIME, "summary: %s", scarce_context_error(g->ctx));
+    run_report_text(stderr, &r);
+    if (run_spec_cli_enabled(a->spec)) run_spec_cli_text(stderr, a->spec);
+    if (is_moe) moe_report_bytes(stderr, &moe, &r.st);
+    if (a->moe_stats && is_moe) moe_report_stats(stderr, &moe, g->ctx);
+    json_extra x = {.a = a, .moe = is_moe ? &moe : NULL, .ctx = g->ctx};
+    if (a->json) run_report_json(stdout, &r, more_json, &x);
+    return write_svg(a, &r);
 }
 
-static int summarize_spec(const gen_ctx *g, const run_spec_result *r, const run_args *a) {
-    fprintf(stderr, "\nstopped: %s\n", r->stop);
-    run_summary sum = {.prompt = r->prompt, .decode = r->decode, .t_prompt = r->t_prompt,
-                       .t_decode = r->t_decode, .spec = &r->spec};
-    return print_summary(g, a, &sum);
+typedef struct {
+    scarce_model *model;
+    const scarce_context *ctx;
+} trace_target;
+
+static void trace_moe(void *user, int32_t prev, int32_t token) {
+    const trace_target *t = user;
+    moe_report_trace(stderr, t->model, t->ctx, prev, token);
 }
 
-static void trace_moe(void *user, const gen_ctx *g, int prev, int token) {
-    (void)user;
-    moe_report_trace(stderr, g->tok, prev, token, g->s.moe);
+/* The prompt's ids as scarce_generate makes them (BOS when the vocabulary asks for it; an
+ * empty prompt starts from BOS alone) into *ids (malloc'ed); their number, or -1 printed. */
+static int prompt_ids(scarce_model *m, const char *prompt, int n_ctx, int32_t **ids) {
+    const size_t cap = 3 * strlen(prompt) + 5; /* the tokenizer's bound: 3 ids per byte */
+    int n = -1;
+    if (cap > (size_t)1 << 30 || !(*ids = malloc(cap * sizeof **ids)))
+        return cli_error("run", EXIT_RUNTIME, "prompt: out of memory"), -1;
+    const int add = scarce_token_add_flags(m);
+    n = scarce_tokenize(m, prompt,
+                        (add > 0 && (add & SCARCE_ADD_BOS)) || !*prompt ? SCARCE_ADD_BOS : 0, *ids,
+                        (int)cap);
+    if (n <= 0)
+        return cli_error("run", EXIT_RUNTIME, "prompt: %s",
+                         n == 0 ? "empty, and the vocabulary has no BOS to start from"
+                                : scarce_model_error(m)),
+               -1;
+    if (n > n_ctx)
+        return cli_error("run", EXIT_RUNTIME,
+                         "prompt is %d tokens, longer than the context of %d (-c)", n, n_ctx),
+               -1;
+    return n;
 }
 
 int cmd_run(int argc, char **argv) {
-    run_args a;
-    int p = parse_args(argc, argv, &a);
-    if (p) return p > 0 ? EXIT_OK : EXIT_USAGE;
-    scarce_error err = {0};
+    run_args a = {.spec = run_spec_cli_new()};
+    if (!a.spec) return cli_error("run", EXIT_RUNTIME, "out of memory");
+    int p = parse_args(argc, argv, &a), rc = EXIT_RUNTIME;
+    if (p) {
+        run_spec_cli_free(a.spec);
+        return p > 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    char msg[512];
     gen_ctx g;
-    if (gen_ctx_open(&g, &a.gen, &err)) return cli_error("run", EXIT_RUNTIME, "%s", err.msg);
-    int rc = EXIT_RUNTIME;
-    if (a.moe_stats || a.trace_moe) g.s.moe = moe_stats_new(g.m); /* NULL for dense models */
-    if (a.trace_moe && g.s.moe) g.on_token = trace_moe;
+    if (gen_ctx_open(&g, &a.gen, msg)) {
+        run_spec_cli_free(a.spec);
+        return cli_error("run", EXIT_RUNTIME, "%s", msg);
+    }
+    /* routing is counted only for MoE models (SCARCE_ERR_ARGUMENT for dense ones) */
+    const int tracking = (a.moe_stats || a.trace_moe) && !scarce_context_moe_track(g.ctx, 1);
+    trace_target trace = {g.model, g.ctx};
     FILE *text = a.json ? stderr : stdout;
     const char *prompt = a.prompt ? a.prompt : "";
-    size_t max_ids = tokenizer_max_ids(strlen(prompt));
-    int *ids = malloc(max_ids * sizeof(int));
-    /* with no prompt, generation starts from BOS alone */
-    int n = ids ? tokenizer_encode(g.tok, prompt, tokenizer_add_bos(g.tok) || !*prompt, ids,
-                                   (int)max_ids, &err)
-                : -1;
-    if (n <= 0) {
-        cli_error("run", EXIT_RUNTIME, "prompt: %s",
-                  n == 0 ? "empty, and the vocabulary has no BOS to start from" : err.msg);
-        goto done;
-    }
-    if (n > g.n_ctx) {
-        cli_error("run", EXIT_RUNTIME, "prompt is %d tokens, longer than the context of %d (-c)",
-                  n, g.n_ctx);
-        goto done;
-    }
+    int32_t *ids = NULL;
+    const int n = prompt_ids(g.model, prompt, g.n_ctx, &ids);
+    if (n <= 0) goto done;
     for (int i = 0; i < n; i++) {
         char piece[256];
-        int len = tokenizer_piece(g.tok, i ? ids[i - 1] : -1, ids[i], piece, sizeof piece);
-        fwrite(piece, 1, (size_t)len, text);
+        int len = scarce_token_piece(g.model, i ? ids[i - 1] : -1, ids[i], piece, sizeof piece);
+        fwrite(piece, 1, len > 0 ? (size_t)len : 0, text);
     }
     fflush(text);
     signal(SIGINT, on_sigint);
-    if (a.spec.enabled) {
-        run_spec_result sr;
-        rc = run_spec(&a.spec, g.m, g.tok, &g.s, &g.smp, ids, n, a.gen.n_predict, text,
-                      &interrupted, &sr);
-        if ((rc == EXIT_OK || (rc == EXIT_RUNTIME && interrupted)) && summarize_spec(&g, &sr, &a))
+    if (run_spec_cli_enabled(a.spec)) {
+        const char *stop;
+        rc = run_spec_cli_run(a.spec, g.ctx, ids, n, a.gen.n_predict, text, &interrupted, &stop);
+        if ((rc == EXIT_OK || (rc == EXIT_RUNTIME && interrupted)) && print_summary(&g, &a, stop))
             rc = EXIT_RUNTIME;
         goto done;
     }
     gen_result res;
-    if (gen_stream(&g, ids, n, a.gen.n_predict, -1, text, &interrupted, &res, &err)) {
-        cli_error("run", EXIT_RUNTIME, "%s", err.msg);
+    if (gen_stream(&g, prompt, ids[n - 1], a.gen.n_predict, text, &interrupted,
+                   tracking && a.trace_moe ? trace_moe : NULL, &trace, &res, msg)) {
+        cli_error("run", EXIT_RUNTIME, "%s", msg);
         goto done;
     }
     fputc('\n', text);
     fflush(text);
-    rc = summarize_plain(&g, &res, &a) || interrupted ? EXIT_RUNTIME : EXIT_OK;
+    rc = print_summary(&g, &a, res.stop) || interrupted ? EXIT_RUNTIME : EXIT_OK;
 done:
     free(ids);
-    moe_stats_free(g.s.moe);
     gen_ctx_close(&g);
+    run_spec_cli_free(a.spec);
     return rc;
 }

@@ -13,6 +13,7 @@
 #include "../engine/gguf.h"
 #include "../engine/quantize_model.h"
 #include "../quant/types.h"
+#include "bench_rows.h"
 #include "cli.h"
 #include "report.h"
 #include "svg.h"
@@ -91,11 +92,11 @@ static int measure(const char *path, const char *base, const char *base_out, con
     row->ppl = pr.ppl, row->ppl_err = pr.ppl_err;
     row->kl_mean = pr.kl.mean, row->kl_median = pr.kl.median, row->kl_p99 = pr.kl.p99;
     row->kl_max = pr.kl.max, row->top1_pct = pr.has_kl ? pr.kl.top1_agree_pct : 100;
-    bench_row br[2];
+    bench_result br[2];
     int n_rows;
-    scarce_error err = {0};
-    if (bench_model(path, n_threads, 0, n_gen, 3, br, &n_rows, &err) || n_rows != 1)
-        return cli_error("sweep", EXIT_RUNTIME, "%s", err.msg), -1;
+    char msg[512] = "";
+    if (bench_model(path, n_threads, 0, n_gen, 3, br, &n_rows, msg) || n_rows != 1)
+        return cli_error("sweep", EXIT_RUNTIME, "%s", msg), -1;
     row->tg_tok_s = br[0].tok_s, row->tg_sd = br[0].tok_s_sd;
     row->weight_mb_per_token = br[0].weight_bytes_per_token / 1e6;
     return 0;

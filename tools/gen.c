@@ -1,95 +1,87 @@
-/* gen.c - the engine-side streaming generation loop of `scarce run`. */
+/* gen.c - `scarce run`'s streaming generation through include/scarce.h. */
 #include "gen.h"
 
-#include <stdlib.h>
 #include <string.h>
 
-#include "../engine/machine.h"
-#include "cli.h"
-#include "kernel_setup.h"
+#include "api_setup.h"
 
-int gen_ctx_open(gen_ctx *g, const gen_opts *o, scarce_error *err) {
+enum { MSG_CAP = 512 };
+
+int gen_ctx_open(gen_ctx *g, const gen_opts *o, char *msg) {
     memset(g, 0, sizeof *g);
-    /* -t's default: one thread per physical core (see gen_opts_default) */
-    int threads = o->n_threads ? (int)o->n_threads : cpu_physical_cores();
-    if (threads > KERNEL_MAX_THREADS) threads = KERNEL_MAX_THREADS;
-    const model_options opts = kernel_setup_options(threads);
-    if (!(g->m = model_load(o->model_path, &opts, err))) return -1;
-    if (!(g->tok = tokenizer_load(g->m->file, err))) goto fail;
-    if (tokenizer_n_vocab(g->tok) != g->m->cfg.n_vocab) {
-        scarce_fail(err, "%s: vocabulary has %d tokens, token_embd.weight %d rows",
-                    o->model_path, tokenizer_n_vocab(g->tok), g->m->cfg.n_vocab);
-        goto fail;
+    /* n_threads 0: one thread per physical core (see gen_opts_default); more than the
+     * kernels run on: as many as they do */
+    const int threads = o->n_threads > SCARCE_MAX_THREADS ? SCARCE_MAX_THREADS : (int)o->n_threads;
+    const scarce_model_params mp = api_setup_model_params(threads);
+    if (scarce_model_open(o->model_path, &mp, &g->model, msg, MSG_CAP)) return -1;
+    scarce_context_params cp = o->sp;
+    cp.n_ctx = (int)o->n_ctx; /* 0: the model's training context, at most 4096 */
+    if (scarce_context_new(g->model, &cp, &g->ctx)) {
+        snprintf(msg, MSG_CAP, "%s", scarce_model_error(g->model));
+        gen_ctx_close(g);
+        return -1;
     }
-    g->n_ctx = o->n_ctx ? (int)o->n_ctx
-                        : (g->m->cfg.n_ctx_train < 4096 ? g->m->cfg.n_ctx_train : 4096);
-    if (session_init(&g->s, g->m, g->n_ctx, err)) goto fail;
-    const sampler_params sp = {.temp = o->sp.temp,
-                               .top_k = o->sp.top_k,
-                               .top_p = o->sp.top_p,
-                               .min_p = o->sp.min_p,
-                               .seed = o->sp.seed};
-    if (sampler_init(&g->smp, &sp, g->m->cfg.n_vocab)) {
-        scarce_fail(err, "out of memory for the sampler");
-        goto fail;
-    }
+    g->n_ctx = scarce_context_n_ctx(g->ctx);
     return 0;
-fail:
-    gen_ctx_close(g);
-    return -1;
 }
 
 void gen_ctx_close(gen_ctx *g) {
-    sampler_free(&g->smp);
-    if (g->s.m) session_free(&g->s);
-    tokenizer_free(g->tok);
-    model_free(g->m);
+    scarce_context_free(g->ctx);
+    scarce_model_close(g->model);
     memset(g, 0, sizeof *g);
 }
 
-static void put_piece(const tokenizer *tok, int prev, int id, FILE *out) {
-    char piece[256];
-    int len = tokenizer_piece(tok, prev, id, piece, sizeof piece);
-    fwrite(piece, 1, (size_t)len, out);
-    fflush(out);
+typedef struct {
+    scarce_context *ctx;
+    int n_ctx;
+    FILE *out;
+    volatile sig_atomic_t *interrupted;
+    int stopped; /* by *interrupted */
+    gen_token_fn on_token;
+    void *user;
+    int32_t before, prev; /* the two tokens last run */
+    int n;                /* tokens given to the callback */
+    int full;             /* the context was full when the last token came: it ends there */
+} stream_state;
+
+/* scarce_generate runs a token through the model just before it samples the next one:
+ * so when token k arrives, token k-1 has run and the hook sees it, before k is printed
+ * (the order of the lines of --trace-moe and the text). */
+static int on_piece(void *user, int32_t token, const char *piece, size_t len) {
+    stream_state *st = user;
+    if (st->n && st->on_token) st->on_token(st->user, st->before, st->prev);
+    if (st->interrupted && *st->interrupted) return st->stopped = 1;
+    fwrite(piece, 1, len, st->out);
+    fflush(st->out);
+    st->before = st->prev, st->prev = token, st->n++;
+    st->full = scarce_context_n_pos(st->ctx) >= st->n_ctx;
+    return 0;
 }
 
-int gen_stream(gen_ctx *g, const int *ids, int n, long n_predict, int end_id, FILE *out,
-               volatile sig_atomic_t *interrupted, gen_result *res, scarce_error *err) {
-    *res = (gen_result){.n_prompt = n, .last = -1, .stop = "-n tokens generated"};
-    if (g->s.cache.n_pos + n > g->n_ctx)
-        return scarce_fail(err, "prompt is %d tokens, %d positions are left in the context of %d (-c)",
-                           n, g->n_ctx - g->s.cache.n_pos, g->n_ctx);
-    double t0 = now_seconds();
-    const float *logits = forward(&g->s, ids, n, 0, err);
-    res->t_prompt = now_seconds() - t0;
-    if (!logits) return -1;
-    int prev = ids[n - 1];
-    double t1 = now_seconds();
-    while (res->n_gen < n_predict) {
-        if (interrupted && *interrupted) {
-            res->stop = "interrupted (SIGINT)";
-            break;
-        }
-        int next = sampler_sample(&g->smp, logits);
-        res->last = next;
-        if (next == end_id || tokenizer_is_eog(g->tok, next) || next == tokenizer_bos(g->tok)) {
-            res->stop = "end of text";
-            break;
-        }
-        put_piece(g->tok, prev, next, out);
-        res->n_gen++;
-        int before = prev;
-        prev = next;
-        if (res->n_gen == n_predict) break;
-        if (g->s.cache.n_pos >= g->n_ctx) {
-            res->stop = "context full (-c)";
-            break;
-        }
-        if (!(logits = forward(&g->s, &next, 1, 0, err))) return -1;
-        res->last = -1;
-        if (g->on_token) g->on_token(g->on_token_user, g, before, next);
+int gen_stream(gen_ctx *g, const char *prompt, int32_t last_prompt_id, long n_predict, FILE *out,
+               volatile sig_atomic_t *interrupted, gen_token_fn on_token, void *user,
+               gen_result *res, char *msg) {
+    stream_state st = {.ctx = g->ctx,
+                       .n_ctx = g->n_ctx,
+                       .out = out,
+                       .interrupted = interrupted,
+                       .on_token = on_token,
+                       .user = user,
+                       .prev = last_prompt_id};
+    int n_gen = 0;
+    const int n = n_predict > 1 << 30 ? 1 << 30 : (int)n_predict;
+    if (scarce_generate(g->ctx, prompt, n, on_piece, &st, &n_gen)) {
+        snprintf(msg, MSG_CAP, "%s", scarce_context_error(g->ctx));
+        return -1;
     }
-    res->t_gen = now_seconds() - t1;
+    *res = (gen_result){.n_gen = st.n, .stop = "end of text"};
+    if (st.stopped)
+        res->stop = "interrupted (SIGINT)";
+    else if (n_gen == n)
+        res->stop = "-n tokens generated";
+    else if (st.full)
+        res->stop = "context full (-c)";
+    /* an end-of-generation token was sampled after the last token had run */
+    if (!st.stopped && res->stop[0] == 'e' && st.n && on_token) on_token(user, st.before, st.prev);
     return 0;
 }

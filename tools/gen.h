@@ -1,46 +1,39 @@
-/* gen.h - `scarce run`'s prefill-then-decode loop that streams text, on the engine (its
- * --moe-stats / --trace-moe and summary read the session); chat streams through
- * include/scarce.h (api_stream.h). */
+/* gen.h - `scarce run`'s generation on include/scarce.h: open a model and one context from
+ * the shared options, and stream scarce_generate's text, with a hook that sees each token
+ * after it has gone through the model (--trace-moe reads its routing there). */
 #ifndef SCARCE_GEN_H
 #define SCARCE_GEN_H
 
 #include <signal.h>
 #include <stdio.h>
 
-#include "../engine/forward.h"
-#include "../engine/sampler.h"
-#include "../engine/tokenizer.h"
+#include "../include/scarce.h"
 #include "gen_opts.h"
 
-/* Everything one generation needs, loaded from gen_opts. */
-typedef struct gen_ctx_s {
-    model *m;
-    tokenizer *tok;
-    session s;
-    sampler smp;
+typedef struct {
+    scarce_model *model;
+    scarce_context *ctx;
     int n_ctx;
-    /* optional: called after each generated token has gone through the model */
-    void (*on_token)(void *user, const struct gen_ctx_s *g, int prev, int token);
-    void *on_token_user;
 } gen_ctx;
 
-int gen_ctx_open(gen_ctx *g, const gen_opts *o, scarce_error *err);
+/* The model with the start-up kernel configuration and -t, and a context of -c positions
+ * with the sampler settings. 0, or -1 with msg (512 bytes). */
+int gen_ctx_open(gen_ctx *g, const gen_opts *o, char *msg);
 void gen_ctx_close(gen_ctx *g);
 
+/* Called for each generated token once the model has run it: prev is the token before. */
+typedef void (*gen_token_fn)(void *user, int32_t prev, int32_t token);
+
 typedef struct {
-    int n_prompt, n_gen;
-    double t_prompt, t_gen;
+    int n_gen;
     const char *stop; /* why generation ended */
-    int last;         /* the last sampled token, not yet in the cache (-1: none) */
 } gen_result;
 
-/* Prefills ids[0..n) after what the session already holds, then samples up to n_predict
- * tokens, writing each piece to out as it is generated. Stops at an end-of-generation token
- * (tokenizer_is_eog) or BOS, at end_id (>= 0,
- * e.g. a chat template's end of turn), at n_predict, at the context end, or when
- * *interrupted becomes non-zero. The last sampled token (the one that ended generation,
- * or the last printed) is not in the cache yet: res->last, for a caller that goes on. */
-int gen_stream(gen_ctx *g, const int *ids, int n, long n_predict, int end_id, FILE *out,
-               volatile sig_atomic_t *interrupted, gen_result *res, scarce_error *err);
+/* scarce_generate from the prompt (its ids[0..n) for the hook: last is ids[n-1]), writing
+ * each piece to out as it is generated; stops as scarce_generate does or when *interrupted
+ * becomes non-zero. 0, or -1 with msg (512 bytes). */
+int gen_stream(gen_ctx *g, const char *prompt, int32_t last_prompt_id, long n_predict, FILE *out,
+               volatile sig_atomic_t *interrupted, gen_token_fn on_token, void *user,
+               gen_result *res, char *msg);
 
 #endif

@@ -7,7 +7,6 @@
 
 #include "../engine/machine.h"
 #include "../kernels/gemm.h"
-#include "report.h"
 
 #define SCARCE_VERSION "0.1.0"
 #ifndef SCARCE_BUILD_FLAGS
@@ -36,6 +35,7 @@ scarce_model_params api_setup_model_params(int n_threads) {
     p.gemm = kernel_config_gemm_name(&startup);
     p.fixed_threads = !startup.adapt_threads;
     p.static_rows = !startup.steal;
+    p.lut = startup.lut < 0 ? "auto" : startup.lut ? "on" : "off";
     return p;
 }
 
@@ -55,8 +55,13 @@ static const char *isa_compiled(void) {
 }
 
 void kernel_setup_print_version(FILE *out) {
+    /* the threads a command runs on when -t is not given (scarce_model_open's default),
+     * not the start-up placeholder of 1 */
+    kernel_config shown = startup;
+    const int cores = cpu_physical_cores();
+    shown.threads = cores < KERNEL_MAX_THREADS ? cores : KERNEL_MAX_THREADS;
     char cfg[160];
-    kernel_config_describe(&startup, cfg, sizeof cfg);
+    kernel_config_describe(&shown, cfg, sizeof cfg);
     fprintf(out, "scarce %s\n", SCARCE_VERSION);
     fprintf(out, "compiler: %s\n", __VERSION__);
     fprintf(out, "build flags: %s\n", SCARCE_BUILD_FLAGS);
@@ -69,13 +74,5 @@ void kernel_setup_print_version(FILE *out) {
     fprintf(out, "ISA detected: %s%s%s%s\n", kernels_isa_name(cpu_best_isa()),
             lacks[0] ? " (no avx512: lacks " : "", lacks, lacks[0] ? ")" : "");
     fprintf(out, "OpenBLAS: %s\n", gemm_have_blas() ? "linked" : "not linked");
-    fprintf(out, "kernels: %s (threads: each command's -t)\n", cfg);
-}
-
-void kernel_config_json(FILE *out, const kernel_config *cfg) {
-    fputs("{\"isa\": ", out), json_str(out, kernels_isa_name(cfg->isa));
-    fprintf(out, ", \"repack\": %s", cfg->repack ? "true" : "false");
-    fputs(", \"gemm\": ", out), json_str(out, kernel_config_gemm_name(cfg));
-    fprintf(out, ", \"adapt_threads\": %s", cfg->adapt_threads ? "true" : "false");
-    fprintf(out, ", \"steal\": %s, \"threads\": %d}", cfg->steal ? "true" : "false", cfg->threads);
+    fprintf(out, "kernels: %s (threads: the default -t; each command's -t overrides)\n", cfg);
 }

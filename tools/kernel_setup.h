@@ -1,6 +1,6 @@
 /* kernel_setup.h - the kernel configuration of this process: read from the environment
- * once at start-up (scarce.c), handed to every model the tools load (with their -t), and
- * printed by `scarce --version`, `run --json` and `bench -o json`. */
+ * once at start-up (scarce.c), handed to every model the tools load (with their -t; as
+ * scarce_model_params through api_setup.h), and printed by `scarce --version`. */
 #ifndef SCARCE_KERNEL_SETUP_H
 #define SCARCE_KERNEL_SETUP_H
 
@@ -18,7 +18,5 @@ const kernel_config *kernel_setup_config(void);
 /* `scarce --version`: version, build flags, ISA compiled / detected / configured, BLAS,
  * the kernel configuration. */
 void kernel_setup_print_version(FILE *out);
-/* The configuration as one JSON object: {"isa": "avx2", "repack": true, ...}. */
-void kernel_config_json(FILE *out, const kernel_config *cfg);
 
 #endif

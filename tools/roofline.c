@@ -453,20 +453,3 @@ int roofline_write_bench(const char *path, const bench_row *rows, int n, scarce_
     free(pts);
     return rc;
 }
-
-int roofline_write_run(const char *path, const run_summary *s, scarce_error *err) {
-    roofline_point pts[2];
-    int n = 0;
-    const run_stats *phase[2] = {&s->prompt, &s->decode};
-    const double secs[2] = {s->t_prompt, s->t_decode};
-    for (int k = 0; k < 2; k++) {
-        const phase_figures f = stats_figures(phase[k], secs[k]);
-        if (!f.tokens || !(f.tok_s > 0) || !(f.flops_per_token > 0)) continue;
-        char test[32];
-        snprintf(test, sizeof test, "%s%llu", k ? "tg" : "pp", (unsigned long long)f.tokens);
-        pts[n++] = point_of(s->type_name, s->threads, test, f.flops_per_token,
-                            f.weight_bytes_per_token + f.kv_bytes_per_token, f.tok_s);
-    }
-    if (!n) return scarce_fail(err, "%s: nothing was timed to plot", path);
-    return roofline_write(path, pts, n, err);
-}

@@ -27,9 +27,8 @@ int roofline_compute_peak(const char *type, int threads, double *gflops, scarce_
  * its points used); written atomically. Each point is one <circle class="point">. */
 int roofline_write(const char *path, const roofline_point *pts, int n, scarce_error *err);
 
-/* The points of bench's rows and of a run's prompt and decode phases. */
+/* The points of bench's rows (a run's: tools/run_spec_bridge.c). */
 #include "report.h"
 int roofline_write_bench(const char *path, const bench_row *rows, int n, scarce_error *err);
-int roofline_write_run(const char *path, const run_summary *s, scarce_error *err);
 
 #endif
