@@ -140,10 +140,23 @@ static double sweep_crossings(int n, const float *y, const float *wy, const floa
     return best_of(n, y, wy, w, qmin, qmax, cand, n_c, best_s);
 }
 
-float qsearch_sym(int n, const float *x, const float *w, int qmin, int qmax, int *q) {
-    float amax = 0, xmax = 0;
+/* max |x| (vectorised) and the first value of that magnitude in *xmax */
+static float abs_max(int n, const float *x, float *xmax) {
+    float amax = 0;
+#pragma omp simd reduction(max : amax)
+    for (int i = 0; i < n; i++) amax = fmaxf(amax, fabsf(x[i]));
+    *xmax = 0;
     for (int i = 0; i < n; i++)
-        if (fabsf(x[i]) > amax) amax = fabsf(x[i]), xmax = x[i];
+        if (fabsf(x[i]) == amax) {
+            *xmax = x[i];
+            break;
+        }
+    return amax;
+}
+
+float qsearch_sym(int n, const float *x, const float *w, int qmin, int qmax, int *q) {
+    float xmax;
+    const float amax = abs_max(n, x, &xmax);
     if (amax < 1e-30f) {
         for (int i = 0; i < n; i++) q[i] = 0;
         return 0.0f;
@@ -198,14 +211,28 @@ float qsearch_sym(int n, const float *x, const float *w, int qmin, int qmax, int
         best = sc, best_s = s_ls;
     }
     const float best_sgn = best_g ? -1.0f : 1.0f;
-    double sum_xq = 0, sum_q2 = 0;
-    for (int i = 0; i < n; i++) {
-        const float v = rintf(best_s * (best_sgn * x[i])); /* as score_lanes rounds */
-        q[i] = v < qmin ? qmin : v > qmax ? qmax : (int)v;
-        sum_xq += (double)w[i] * x[i] * q[i];
-        sum_q2 += (double)w[i] * q[i] * q[i];
+    /* the codes, and d = sum w x q / sum w q^2 in LANES double lanes (element i in lane
+     * i % LANES, added in lane order: the same bits on every ISA) */
+    double sum_xq[LANES] = {0}, sum_q2[LANES] = {0};
+    int i = 0;
+    for (; i + LANES <= n; i += LANES)
+#pragma omp simd
+        for (int l = 0; l < LANES; l++) {
+            float v = rintf(best_s * (best_sgn * x[i + l])); /* as score_lanes rounds */
+            v = v < qmin ? (float)qmin : v > qmax ? (float)qmax : v;
+            q[i + l] = (int)v;
+            const double wq = (double)w[i + l] * v;
+            sum_xq[l] += wq * x[i + l], sum_q2[l] += wq * v;
+        }
+    for (; i < n; i++) {
+        float v = rintf(best_s * (best_sgn * x[i]));
+        v = v < qmin ? (float)qmin : v > qmax ? (float)qmax : v;
+        q[i] = (int)v;
+        sum_xq[i % LANES] += (double)w[i] * v * x[i], sum_q2[i % LANES] += (double)w[i] * v * v;
     }
-    return sum_q2 > 0 ? (float)(sum_xq / sum_q2) : 0.0f;
+    double xq = 0, q2 = 0;
+    for (int l = 0; l < LANES; l++) xq += sum_xq[l], q2 += sum_q2[l];
+    return q2 > 0 ? (float)(xq / q2) : 0.0f;
 }
 
 /* Codes for (d, m) and their weighted squared error: LANES lanes (element i in lane
