@@ -2,6 +2,7 @@
  * the fixed non-linear grid kvalues_iq4nl (blocks.h), x = d * kvalues[index] (4.5 bits/weight).
  * Indices are packed as Q4_0's nibbles (byte j: element j low, element j+16 high). */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "formats.h"
@@ -81,15 +82,18 @@ static float sweep_window(const float *y, const float *w, float s_lo, float s_hi
     *best_yk = sk2 > 0 ? syk : 0, *best_k2 = sk2 > 0 ? sk2 : 1;
     float dyk[BINS] = {0}, dk2[BINS] = {0};
     const float per_s = BINS / (s_hi - s_lo);
+    int idx_hi[QK32];
+#pragma omp simd
+    for (int i = 0; i < QK32; i++) idx_hi[i] = nl_index(s_hi * y[i]);
     for (int i = 0; i < QK32; i++) {
-        if (!(y[i] != 0)) continue;
+        const int steps = abs(idx_hi[i] - idx[i]); /* crossings of element i in the window */
+        if (!steps) continue;
         const float inv_y = 1.0f / y[i], wy = w[i] * y[i];
         const int step = y[i] > 0 ? 1 : -1;
-        for (int k = idx[i]; k + step >= 0 && k + step < 16; k += step) {
+        for (int t = 0, k = idx[i]; t < steps; t++, k += step) {
             /* the crossing is in bin floor((s - s_lo) per_s), at the end of which it counts */
             const float at = (iq4nl_mid[step > 0 ? k : k - 1] * inv_y - s_lo) * per_s;
-            if (!(at < BINS)) break;
-            const int bin = at > 0 ? (int)at : 0;
+            const int bin = at > 0 ? (at < BINS ? (int)at : BINS - 1) : 0;
             const float v0 = kvalues_iq4nl[k], v1 = kvalues_iq4nl[k + step];
             dyk[bin] += wy * (v1 - v0), dk2[bin] += w[i] * (v1 * v1 - v0 * v0);
         }
