@@ -16,6 +16,8 @@
 
 #define N_STEPS 15 /* qsearch_affine: starting scales +-15 steps of 0.1 code */
 #define N_REFINE 2
+/* qsearch_affine's 2 N_STEPS + 1 starting scales, padded to whole SIMD registers */
+enum { STARTS = 32 };
 
 /* clamp(round-to-nearest-even(v), lo, hi) without a libm call: clamping first keeps |v| far
  * below 2^22, where adding 1.5 * 2^23 leaves the rounded integer in the low mantissa bits. */
@@ -362,6 +364,35 @@ static int seen_before(seen_codes *t, const affine_sums *s, int r) {
     return 0;
 }
 
+/* The code sums of every starting scale of qsearch_affine at once (offset m, inverse
+ * scales inv_d[STARTS]), the candidates in SIMD lanes: affine_pass's sums for each, in its
+ * order (element i into partial sum i % LANES, the partials added in lane order), so the
+ * same bits, for one read of the block instead of one per start. */
+static void affine_start_sums(int n, const float *x, const float *w, const float *inv_d, float m,
+                              int qmax, double sums[3][STARTS]) {
+    double part[LANES][3][STARTS];
+    const float hi = (float)qmax;
+    memset(part, 0, sizeof part);
+    for (int i = 0; i < n; i++) {
+        const float xm = x[i] - m;
+        const double wi = w[i], xi = x[i];
+        double *sq = part[i % LANES][0], *sq2 = part[i % LANES][1], *sqx = part[i % LANES][2];
+#pragma omp simd
+        for (int c = 0; c < STARTS; c++) {
+            float q = rintf(xm * inv_d[c]);
+            q = q < 0 ? 0 : q;
+            q = q > hi ? hi : q;
+            const double wq = wi * q;
+            sq[c] += wq, sq2[c] += wq * q, sqx[c] += wq * xi;
+        }
+    }
+    for (int c = 0; c < STARTS; c++) {
+        double a = 0, b = 0, e = 0;
+        for (int l = 0; l < LANES; l++) a += part[l][0][c], b += part[l][1][c], e += part[l][2][c];
+        sums[0][c] = a, sums[1][c] = b, sums[2][c] = e;
+    }
+}
+
 float qsearch_affine(int n, const float *x, const float *w, int qmax, int min_nonpos, float *m,
                      int *q) {
     float lo = x[0], hi = x[0];
@@ -376,11 +407,20 @@ float qsearch_affine(int n, const float *x, const float *w, int qmax, int min_no
     float best_d = 0, best_m = lo;
     affine_sums sums;
     affine_block_sums(n, x, w, &sums);
-    seen_codes seen = {0};
-    for (int k = -N_STEPS; k <= N_STEPS; k++) {
-        float d = (hi - lo) / ((float)qmax + 0.1f * k), mm = lo;
+    seen_codes seen;
+    memset(seen.used, 0, sizeof seen.used); /* the keys are read only where used */
+    float start_d[STARTS], start_inv[STARTS];
+    double start_sums[3][STARTS];
+    for (int k = 0; k < STARTS; k++) {
+        const int step = k < 2 * N_STEPS + 1 ? k - N_STEPS : N_STEPS; /* padded with the last */
+        start_d[k] = (hi - lo) / ((float)qmax + 0.1f * step);
+        start_inv[k] = start_d[k] != 0 ? 1.0f / start_d[k] : 0.0f;
+    }
+    affine_start_sums(n, x, w, start_inv, lo, qmax, start_sums);
+    for (int k = 0; k < 2 * N_STEPS + 1; k++) {
+        float d = start_d[k], mm = lo;
         if (!(d > 0)) continue;
-        affine_pass(n, x, w, d, mm, qmax, &sums);
+        sums.sq = start_sums[0][k], sums.sq2 = start_sums[1][k], sums.sqx = start_sums[2][k];
         for (int r = 0; r <= N_REFINE; r++) {
             /* codes met before: the fit and everything after it repeat a chain already run */
             if (!(d > 0) || seen_before(&seen, &sums, r)) break;
