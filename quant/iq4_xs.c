@@ -15,7 +15,7 @@
 #include "formats.h"
 #include "fp16.h"
 
-enum { NSUB = QK_K / 32 };
+enum { NSUB = QK_K / 32, LANES = 8 };
 
 void dequantize_iq4_xs(const void *src, float *dst, int64_t n) {
     const block_iq4_xs *b = src;
@@ -32,13 +32,43 @@ void dequantize_iq4_xs(const void *src, float *dst, int64_t n) {
     }
 }
 
-/* Grid index nearest to v, ties to the upper value (as ggml's best_index_int8). */
-static int grid_index(float v) {
-    if (v <= kvalues_iq4nl[0]) return 0;
-    if (v >= kvalues_iq4nl[15]) return 15;
-    int k = 1;
-    while (v >= kvalues_iq4nl[k]) k++;
-    return v - kvalues_iq4nl[k - 1] < kvalues_iq4nl[k] - v ? k - 1 : k;
+/* The grid's midpoints: the index nearest to v, ties to the upper value (as ggml's
+ * best_index_int8), is the number of midpoints at or below v. Every midpoint is a multiple
+ * of 0.5, exact in float; near one, v minus either neighbour is exact too, so this counts
+ * as the comparison of distances did. */
+static const float mid[15] = {-115.5f, -93.5f, -74.0f, -57.0f, -42.0f, -28.5f, -16.0f, -4.5f,
+                              7.0f,    19.0f,  31.5f,  45.5f,  61.0f,  79.0f,  101.0f};
+
+static inline int grid_index(float v) {
+    int k = 0;
+    for (int j = 0; j < 15; j++) k += v >= mid[j];
+    return k;
+}
+
+/* kvalues_iq4nl[grid_index(v)] as a sum of steps: no table look-up, so that loops
+ * over elements vectorise */
+static inline float grid_value(float v) {
+    float k = kvalues_iq4nl[0];
+    for (int j = 0; j < 15; j++)
+        k += v >= mid[j] ? (float)(kvalues_iq4nl[j + 1] - kvalues_iq4nl[j]) : 0.0f;
+    return k;
+}
+
+/* Weighted squared error of the 32 values x at scale dl with the indices set_sub stores
+ * (grid_index of x / dl); double sums in LANES lanes added in lane order (the same bits on every
+ * ISA). Equal to sub_error() after set_sub(), up to the order of the sum. */
+static double error_at(const float *x, const float *w, float dl) {
+    const float inv = dl != 0 ? 1 / dl : 0;
+    double err[LANES] = {0};
+    for (int i = 0; i < 32; i += LANES)
+#pragma omp simd
+        for (int l = 0; l < LANES; l++) {
+            const double e = (double)x[i + l] - dl * grid_value(inv * x[i + l]);
+            err[l] += (double)w[i + l] * e * e;
+        }
+    double total = 0;
+    for (int l = 0; l < LANES; l++) total += err[l];
+    return total;
 }
 
 /* Sub-block ib of b: scale code l + 32 and indices of x / (d l). */
@@ -71,6 +101,20 @@ static double block_error(const block_iq4_xs *b, const float *x, const float *w)
     return err;
 }
 
+/* sum gw x q and sum gw q^2 of the grid values q nearest to id x (ties up), in float as
+ * ggml sums, LANES lanes added in lane order */
+static void grid_sums(const float *x, const float *gw, float id, float *sqx, float *sq2) {
+    float a[LANES] = {0}, b[LANES] = {0};
+    for (int i = 0; i < 32; i += LANES)
+#pragma omp simd
+        for (int l = 0; l < LANES; l++) {
+            const float q = grid_value(id * x[i + l]);
+            a[l] += gw[i + l] * q * x[i + l], b[l] += gw[i + l] * q * q;
+        }
+    *sqx = *sq2 = 0;
+    for (int l = 0; l < LANES; l++) *sqx += a[l], *sq2 += b[l];
+}
+
 /* ggml's per-sub-block scale: the extreme value at either end of the grid, least squares
  * over +-7 grid steps, under ggml's weights gw (x^2, or importance * sqrt(sigma2 + x^2)). */
 static float ggml_iq4xs_scale(const float *x, const float *gw) {
@@ -78,19 +122,12 @@ static float ggml_iq4xs_scale(const float *x, const float *gw) {
     for (int j = 0; j < 32; j++)
         if (fabsf(x[j]) > amax) amax = fabsf(x[j]), max = x[j];
     if (amax < 1e-15f) return 0;
-    float d = -max / kvalues_iq4nl[0], id = 1 / d, sumqx = 0, sumq2 = 0;
-    for (int j = 0; j < 32; j++) {
-        float q = kvalues_iq4nl[grid_index(id * x[j])];
-        sumqx += gw[j] * q * x[j], sumq2 += gw[j] * q * q;
-    }
+    float d = -max / kvalues_iq4nl[0], sumqx, sumq2;
+    grid_sums(x, gw, 1 / d, &sumqx, &sumq2);
     d = sumq2 > 0 ? sumqx / sumq2 : 0;
     float best = d * sumqx;
     for (int t = -7; t <= 7; t++) {
-        id = (t + kvalues_iq4nl[0]) / max, sumqx = sumq2 = 0;
-        for (int j = 0; j < 32; j++) {
-            float q = kvalues_iq4nl[grid_index(id * x[j])];
-            sumqx += gw[j] * q * x[j], sumq2 += gw[j] * q * q;
-        }
+        grid_sums(x, gw, (t + kvalues_iq4nl[0]) / max, &sumqx, &sumq2);
         if (sumq2 > 0 && sumqx * sumqx > best * sumq2) d = sumqx / sumq2, best = d * sumqx;
     }
     return d;
@@ -116,24 +153,23 @@ static void ggml_rule(const float *x, const float *imp, block_iq4_xs *b) {
     }
 }
 
-/* Ours for super scale d (fp16-rounded): per sub-block the best of the integer scales
- * around scale / d. Returns the block's error. */
+/* Ours for super scale d_try (fp16-rounded, in *d16): per sub-block the best of the integer
+ * scales around scale / d, in l. Returns the block's error. */
 static double with_super_scale(const float *x, const float *w, const float *scale, float d_try,
-                               block_iq4_xs *b) {
-    b->d = f32_to_fp16(d_try);
-    float d = fp16_to_f32(b->d);
+                               uint16_t *d16, int *l) {
+    *d16 = f32_to_fp16(d_try);
+    const float d = fp16_to_f32(*d16);
     double total = 0;
     for (int ib = 0; ib < NSUB; ib++) {
         const float *xb = x + 32 * ib, *wb = w + 32 * ib;
-        int l0 = d != 0 ? (int)lrintf(scale[ib] / d) : 0, best_l = 0;
+        int l0 = d != 0 ? (int)lrintf(scale[ib] / d) : 0;
         double best = INFINITY;
-        for (int l = l0 - 1; l <= l0 + 1; l++) {
-            if (l < -32 || l > 31) continue;
-            set_sub(b, ib, l, d, xb);
-            double err = sub_error(b, ib, xb, wb);
-            if (err < best) best = err, best_l = l;
+        l[ib] = 0;
+        for (int k = l0 - 1; k <= l0 + 1; k++) {
+            if (k < -32 || k > 31) continue;
+            const double err = error_at(xb, wb, d * (float)k);
+            if (err < best) best = err, l[ib] = k;
         }
-        set_sub(b, ib, best_l, d, xb);
         total += best;
     }
     return total;
@@ -146,15 +182,17 @@ static void search(const float *x, const float *w, block_iq4_xs *b) {
         scale[ib] = iq4nl_search_block(x + 32 * ib, w + 32 * ib, idx);
         if (fabsf(scale[ib]) > fabsf(max_scale)) max_scale = scale[ib];
     }
-    /* the largest scale at -32 .. -28 in quarter steps, or at +31 */
+    /* the largest scale at -32 .. -28 in quarter steps, or at +31; only the best packed */
     double best = INFINITY;
-    block_iq4_xs cand;
-    memset(&cand, 0, sizeof cand);
+    int l[NSUB], best_l[NSUB] = {0};
+    uint16_t d16, best_d16 = 0;
     for (int k = 0; k <= 17; k++) {
-        float d = k < 17 ? -max_scale / (32 - 0.25f * k) : max_scale / 31;
-        double err = with_super_scale(x, w, scale, d, &cand);
-        if (err < best) best = err, *b = cand;
+        const float d = k < 17 ? -max_scale / (32 - 0.25f * k) : max_scale / 31;
+        const double err = with_super_scale(x, w, scale, d, &d16, l);
+        if (err < best) best = err, best_d16 = d16, memcpy(best_l, l, sizeof l);
     }
+    b->d = best_d16;
+    for (int ib = 0; ib < NSUB; ib++) set_sub(b, ib, best_l[ib], fp16_to_f32(best_d16), x + 32 * ib);
 }
 
 void quantize_iq4_xs(const float *src, void *dst, int64_t n, const float *importance) {

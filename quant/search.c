@@ -16,6 +16,8 @@
 
 #define N_STEPS 15 /* qsearch_affine: starting scales +-15 steps of 0.1 code */
 #define N_REFINE 2
+/* qsearch_affine's 2 N_STEPS + 1 starting scales, padded to whole SIMD registers */
+enum { STARTS = 32 };
 
 /* clamp(round-to-nearest-even(v), lo, hi) without a libm call: clamping first keeps |v| far
  * below 2^22, where adding 1.5 * 2^23 leaves the rounded integer in the low mantissa bits. */
@@ -59,18 +61,20 @@ const float *q_weights_x(const float *importance, int64_t offset, const float *x
  * of trial scales can step over the best one). That costs one pass per crossing, so a
  * coarse grid of COARSE scales over the whole window (both signs) first finds where the
  * best is, and the exact crossing sweep then runs one grid step either side of it.
- * Candidates are scored LANES at a time, one per SIMD lane (score_lanes), with the sums in
+ * Candidates are scored CAND_LANES at a time, one per SIMD lane (score_lanes), with the sums in
  * element order: the same bits on every ISA. */
-enum { LANES = 8, COARSE = 2 * LANES, MAX_CAND = QK_K * 8 };
+enum { LANES = 8, CAND_LANES = 16, COARSE = 16, MAX_CAND = QK_K * 8 };
 
-/* Scores of the candidate scales s[0..LANES) over the n values y, wy = w y, weights w. */
+/* Scores of the candidate scales s[0..CAND_LANES) over the n values y, wy = w y, weights w.
+ * Each lane is one candidate summed in element order, so the lane count changes no bits;
+ * 16 fill an AVX-512 register (half the instructions of 8 there, Xeon SPR). */
 static void score_lanes(int n, const float *y, const float *wy, const float *w, float lo, float hi,
                         const float *s, double *score) {
-    float syq[LANES] = {0}, sq2[LANES] = {0};
+    float syq[CAND_LANES] = {0}, sq2[CAND_LANES] = {0};
     for (int i = 0; i < n; i++) {
         const float yi = y[i], wyi = wy[i], wi = w[i];
 #pragma omp simd
-        for (int l = 0; l < LANES; l++) {
+        for (int l = 0; l < CAND_LANES; l++) {
             float q = rintf(s[l] * yi);
             q = q < lo ? lo : q;
             q = q > hi ? hi : q;
@@ -78,7 +82,8 @@ static void score_lanes(int n, const float *y, const float *wy, const float *w, 
             sq2[l] = fmaf(wi * q, q, sq2[l]);
         }
     }
-    for (int l = 0; l < LANES; l++) score[l] = sq2[l] > 0 ? (double)syq[l] * syq[l] / sq2[l] : -1;
+    for (int l = 0; l < CAND_LANES; l++)
+        score[l] = sq2[l] > 0 ? (double)syq[l] * syq[l] / sq2[l] : -1;
 }
 
 /* Score of one scale s, and its least-squares d (sum w y q / sum w q^2); the elements are
@@ -105,11 +110,11 @@ static double score_one(int n, const float *y, const float *wy, const float *w, 
 /* The best of the n_c candidates cand[] (padded here to whole lane groups). */
 static double best_of(int n, const float *y, const float *wy, const float *w, int qmin, int qmax,
                       float *cand, int n_c, float *best_s) {
-    for (int k = n_c; k % LANES; k++) cand[k] = cand[n_c - 1]; /* ties keep the first */
-    double best = -1, score[LANES];
-    for (int k = 0; k < n_c; k += LANES) {
+    for (int k = n_c; k % CAND_LANES; k++) cand[k] = cand[n_c - 1]; /* ties keep the first */
+    double best = -1, score[CAND_LANES];
+    for (int k = 0; k < n_c; k += CAND_LANES) {
         score_lanes(n, y, wy, w, (float)qmin, (float)qmax, cand + k, score);
-        for (int l = 0; l < LANES; l++)
+        for (int l = 0; l < CAND_LANES; l++)
             if (score[l] > best) best = score[l], *best_s = cand[k + l];
     }
     return best;
@@ -119,7 +124,7 @@ static double best_of(int n, const float *y, const float *wy, const float *w, in
 static double sweep_crossings(int n, const float *y, const float *wy, const float *w, int qmin,
                               int qmax, float s_lo, float s_hi, float *best_s) {
     const float above = 1.0f + 0x1p-20f; /* just past a crossing, before any distinct one */
-    float cand[MAX_CAND + LANES];
+    float cand[MAX_CAND + CAND_LANES];
     int n_c = 0;
     cand[n_c++] = s_lo;
     for (int i = 0; i < n; i++) {
@@ -137,10 +142,23 @@ static double sweep_crossings(int n, const float *y, const float *wy, const floa
     return best_of(n, y, wy, w, qmin, qmax, cand, n_c, best_s);
 }
 
-float qsearch_sym(int n, const float *x, const float *w, int qmin, int qmax, int *q) {
-    float amax = 0, xmax = 0;
+/* max |x| (vectorised) and the first value of that magnitude in *xmax */
+static float abs_max(int n, const float *x, float *xmax) {
+    float amax = 0;
+#pragma omp simd reduction(max : amax)
+    for (int i = 0; i < n; i++) amax = fmaxf(amax, fabsf(x[i]));
+    *xmax = 0;
     for (int i = 0; i < n; i++)
-        if (fabsf(x[i]) > amax) amax = fabsf(x[i]), xmax = x[i];
+        if (fabsf(x[i]) == amax) {
+            *xmax = x[i];
+            break;
+        }
+    return amax;
+}
+
+float qsearch_sym(int n, const float *x, const float *w, int qmin, int qmax, int *q) {
+    float xmax;
+    const float amax = abs_max(n, x, &xmax);
     if (amax < 1e-30f) {
         for (int i = 0; i < n; i++) q[i] = 0;
         return 0.0f;
@@ -195,14 +213,28 @@ float qsearch_sym(int n, const float *x, const float *w, int qmin, int qmax, int
         best = sc, best_s = s_ls;
     }
     const float best_sgn = best_g ? -1.0f : 1.0f;
-    double sum_xq = 0, sum_q2 = 0;
-    for (int i = 0; i < n; i++) {
-        const float v = rintf(best_s * (best_sgn * x[i])); /* as score_lanes rounds */
-        q[i] = v < qmin ? qmin : v > qmax ? qmax : (int)v;
-        sum_xq += (double)w[i] * x[i] * q[i];
-        sum_q2 += (double)w[i] * q[i] * q[i];
+    /* the codes, and d = sum w x q / sum w q^2 in LANES double lanes (element i in lane
+     * i % LANES, added in lane order: the same bits on every ISA) */
+    double sum_xq[LANES] = {0}, sum_q2[LANES] = {0};
+    int i = 0;
+    for (; i + LANES <= n; i += LANES)
+#pragma omp simd
+        for (int l = 0; l < LANES; l++) {
+            float v = rintf(best_s * (best_sgn * x[i + l])); /* as score_lanes rounds */
+            v = v < qmin ? (float)qmin : v > qmax ? (float)qmax : v;
+            q[i + l] = (int)v;
+            const double wq = (double)w[i + l] * v;
+            sum_xq[l] += wq * x[i + l], sum_q2[l] += wq * v;
+        }
+    for (; i < n; i++) {
+        float v = rintf(best_s * (best_sgn * x[i]));
+        v = v < qmin ? (float)qmin : v > qmax ? (float)qmax : v;
+        q[i] = (int)v;
+        sum_xq[i % LANES] += (double)w[i] * v * x[i], sum_q2[i % LANES] += (double)w[i] * v * v;
     }
-    return sum_q2 > 0 ? (float)(sum_xq / sum_q2) : 0.0f;
+    double xq = 0, q2 = 0;
+    for (int l = 0; l < LANES; l++) xq += sum_xq[l], q2 += sum_q2[l];
+    return q2 > 0 ? (float)(xq / q2) : 0.0f;
 }
 
 /* Codes for (d, m) and their weighted squared error: LANES lanes (element i in lane
@@ -332,6 +364,35 @@ static int seen_before(seen_codes *t, const affine_sums *s, int r) {
     return 0;
 }
 
+/* The code sums of every starting scale of qsearch_affine at once (offset m, inverse
+ * scales inv_d[STARTS]), the candidates in SIMD lanes: affine_pass's sums for each, in its
+ * order (element i into partial sum i % LANES, the partials added in lane order), so the
+ * same bits, for one read of the block instead of one per start. */
+static void affine_start_sums(int n, const float *x, const float *w, const float *inv_d, float m,
+                              int qmax, double sums[3][STARTS]) {
+    double part[LANES][3][STARTS];
+    const float hi = (float)qmax;
+    memset(part, 0, sizeof part);
+    for (int i = 0; i < n; i++) {
+        const float xm = x[i] - m;
+        const double wi = w[i], xi = x[i];
+        double *sq = part[i % LANES][0], *sq2 = part[i % LANES][1], *sqx = part[i % LANES][2];
+#pragma omp simd
+        for (int c = 0; c < STARTS; c++) {
+            float q = rintf(xm * inv_d[c]);
+            q = q < 0 ? 0 : q;
+            q = q > hi ? hi : q;
+            const double wq = wi * q;
+            sq[c] += wq, sq2[c] += wq * q, sqx[c] += wq * xi;
+        }
+    }
+    for (int c = 0; c < STARTS; c++) {
+        double a = 0, b = 0, e = 0;
+        for (int l = 0; l < LANES; l++) a += part[l][0][c], b += part[l][1][c], e += part[l][2][c];
+        sums[0][c] = a, sums[1][c] = b, sums[2][c] = e;
+    }
+}
+
 float qsearch_affine(int n, const float *x, const float *w, int qmax, int min_nonpos, float *m,
                      int *q) {
     float lo = x[0], hi = x[0];
@@ -346,11 +407,20 @@ float qsearch_affine(int n, const float *x, const float *w, int qmax, int min_no
     float best_d = 0, best_m = lo;
     affine_sums sums;
     affine_block_sums(n, x, w, &sums);
-    seen_codes seen = {0};
-    for (int k = -N_STEPS; k <= N_STEPS; k++) {
-        float d = (hi - lo) / ((float)qmax + 0.1f * k), mm = lo;
+    seen_codes seen;
+    memset(seen.used, 0, sizeof seen.used); /* the keys are read only where used */
+    float start_d[STARTS], start_inv[STARTS];
+    double start_sums[3][STARTS];
+    for (int k = 0; k < STARTS; k++) {
+        const int step = k < 2 * N_STEPS + 1 ? k - N_STEPS : N_STEPS; /* padded with the last */
+        start_d[k] = (hi - lo) / ((float)qmax + 0.1f * step);
+        start_inv[k] = start_d[k] != 0 ? 1.0f / start_d[k] : 0.0f;
+    }
+    affine_start_sums(n, x, w, start_inv, lo, qmax, start_sums);
+    for (int k = 0; k < 2 * N_STEPS + 1; k++) {
+        float d = start_d[k], mm = lo;
         if (!(d > 0)) continue;
-        affine_pass(n, x, w, d, mm, qmax, &sums);
+        sums.sq = start_sums[0][k], sums.sq2 = start_sums[1][k], sums.sqx = start_sums[2][k];
         for (int r = 0; r <= N_REFINE; r++) {
             /* codes met before: the fit and everything after it repeat a chain already run */
             if (!(d > 0) || seen_before(&seen, &sums, r)) break;

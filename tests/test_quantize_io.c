@@ -50,8 +50,8 @@ TEST(quantize_threads_same_bytes) {
     kernels_init(NULL, NULL);
     const char *model = tmp_path("syn.gguf");
     REQUIRE(make_model(model, 256, 1, 512) == 0);
-    static const char *types[] = {"q8_0",   "q4_0", "q4_1", "q5_0",  "q2_k", "q3_k",
-                                  "q4_k_m", "q5_k", "q6_k", "tq2_0", "mxfp4"};
+    static const char *types[] = {"q8_0", "q4_0",  "q4_1",  "q5_0",   "q2_k",   "q3_k", "q4_k_m",
+                                  "q5_k", "q6_k",  "tq2_0", "mxfp4",  "iq4_nl", "iq4_xs"};
     const char *one = tmp_path("t1.gguf"), *two = tmp_path("t2.gguf");
     for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
         scarce_error err;

@@ -123,6 +123,51 @@ static float ref_qsearch_affine(int n, const float *x, const float *w, int qmax,
     return best_d;
 }
 
+/* ---- the former IQ4_NL block search (62 starting scales, two refinements each) ---- */
+static int ref_nearest_index(float v) {
+    int best = 0;
+    for (int k = 1; k < 16; k++)
+        if (fabsf(v - kvalues_iq4nl[k]) < fabsf(v - kvalues_iq4nl[best])) best = k;
+    return best;
+}
+
+static void ref_assign(const float *x, const float *w, float inv_d, int *idx, double *skx,
+                       double *sk2) {
+    *skx = *sk2 = 0;
+    for (int j = 0; j < 32; j++) {
+        idx[j] = ref_nearest_index(x[j] * inv_d);
+        int k = kvalues_iq4nl[idx[j]];
+        *skx += (double)w[j] * x[j] * k;
+        *sk2 += (double)w[j] * k * k;
+    }
+}
+
+static float ref_iq4nl_search_block(const float *x, const float *w, int *idx) {
+    float amax = 0, xmax = 0;
+    for (int j = 0; j < 32; j++)
+        if (fabsf(x[j]) > amax) amax = fabsf(x[j]), xmax = x[j];
+    for (int j = 0; j < 32; j++) idx[j] = ref_nearest_index(0.0f);
+    if (amax < 1e-30f) return 0.0f;
+    int tmp[32];
+    double best = -1;
+    float best_d = 0;
+    const float ends[2] = {-127.0f, 113.0f};
+    for (int e = 0; e < 2; e++)
+        for (int s = -15; s <= 15; s++) {
+            double skx, sk2;
+            ref_assign(x, w, (ends[e] + s) / xmax, tmp, &skx, &sk2);
+            for (int r = 0; r < 3 && sk2 > 0; r++) {
+                if (skx * skx / sk2 > best) {
+                    best = skx * skx / sk2, best_d = (float)(skx / sk2);
+                    for (int j = 0; j < 32; j++) idx[j] = tmp[j];
+                }
+                if (skx == 0) break;
+                ref_assign(x, w, (float)(sk2 / skx), tmp, &skx, &sk2);
+            }
+        }
+    return best_d;
+}
+
 /* ---- rows of real weights ---- */
 typedef struct {
     float *x;
@@ -221,6 +266,30 @@ static void compare_on(const char *path) {
                nonpos ? " m<=0" : "", e_new, e_ref);
         CHECK_MSG(e_new <= e_ref * (1 + 1e-6), "affine n=%d qmax=%d on %s: %.9g > reference %.9g",
                   n, qmax, path, e_new, e_ref);
+    }
+    /* IQ4_NL blocks (also IQ4_XS's sub-block scales): the error of the stored (fp16) scale */
+    for (int weights = 0; weights < 2; weights++) {
+        double e_new = 0, e_ref = 0;
+        float w[32];
+        int idx[32];
+        for (int64_t b = 0; b + 32 <= r.n; b += 32) {
+            const float *x = r.x + b;
+            block_weights(x, 32, weights, w);
+            for (int who = 0; who < 2; who++) {
+                const float d = fp16_to_f32(f32_to_fp16(
+                    who ? ref_iq4nl_search_block(x, w, idx) : iq4nl_search_block(x, w, idx)));
+                double e = 0;
+                for (int j = 0; j < 32; j++) {
+                    const double diff = x[j] - d * kvalues_iq4nl[idx[j]];
+                    e += w[j] * diff * diff;
+                }
+                *(who ? &e_ref : &e_new) += e;
+            }
+        }
+        printf("  iq4_nl %s: squared error %.6g (reference %.6g)\n",
+               weights ? "x^2 weights" : "unweighted ", e_new, e_ref);
+        CHECK_MSG(e_new <= e_ref, "iq4_nl (%s weights) on %s: %.9g > reference %.9g",
+                  weights ? "x^2" : "unit", path, e_new, e_ref);
     }
     free(r.x);
 }
