@@ -37,12 +37,16 @@ void avx512_install(isa_kernels *k) {
                 (type_kernels){.vec_dot = vec_dot_iq4_nl_avx512,
                                .vec_dot_tile = vec_dot_tile_iq4_nl_avx512});
     kernels_set(k, QT_Q2_0_32, (type_kernels){.vec_dot = vec_dot_q2_0_32_avx512});
-    kernels_set(k, QT_FP8_E4M3,
-                (type_kernels){.vec_dot = vec_dot_fp8_e4m3_avx512,
-                               .vec_dot_tile = vec_dot_tile_fp8_e4m3_avx512});
-    kernels_set(k, QT_FP8_E5M2,
-                (type_kernels){.vec_dot = vec_dot_fp8_e5m2_avx512,
-                               .vec_dot_tile = vec_dot_tile_fp8_e5m2_avx512});
+    /* FP8 decodes by vpermt2b (VBMI) into vdpbf16ps (BF16): CPUs of the avx512 set without
+     * them (Cascade Lake) keep the AVX2 kernels */
+    if (__builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bf16")) {
+        kernels_set(k, QT_FP8_E4M3,
+                    (type_kernels){.vec_dot = vec_dot_fp8_e4m3_avx512,
+                                   .vec_dot_tile = vec_dot_tile_fp8_e4m3_avx512});
+        kernels_set(k, QT_FP8_E5M2,
+                    (type_kernels){.vec_dot = vec_dot_fp8_e5m2_avx512,
+                                   .vec_dot_tile = vec_dot_tile_fp8_e5m2_avx512});
+    }
     kernels_set(k, QT_Q2_K,
                 (type_kernels){.vec_dot = vec_dot_q2_k_avx512,
                                .vec_dot_tile = vec_dot_tile_q2_k_avx512,
