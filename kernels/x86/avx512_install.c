@@ -61,6 +61,17 @@ void avx512_install(isa_kernels *k) {
     kernels_set(
         k, QT_Q6_K,
         (type_kernels){.vec_dot = vec_dot_q6_k_avx512, .vec_dot_tile = vec_dot_tile_q6_k_avx512});
+    if (__builtin_cpu_supports("gfni")) {
+        kernels_set(k, QT_Q4_K,
+                    (type_kernels){.vec_dot = vec_dot_q4_k_avx512_gfni,
+                                   .vec_dot_tile = vec_dot_tile_q4_k_avx512_gfni});
+        kernels_set(k, QT_Q5_K,
+                    (type_kernels){.vec_dot = vec_dot_q5_k_avx512_gfni,
+                                   .vec_dot_tile = vec_dot_tile_q5_k_avx512_gfni});
+        kernels_set(k, QT_Q6_K,
+                    (type_kernels){.vec_dot = vec_dot_q6_k_avx512_gfni,
+                                   .vec_dot_tile = vec_dot_tile_q6_k_avx512_gfni});
+    }
     kernels_set(k, QT_IQ4_XS, (type_kernels){.vec_dot = vec_dot_iq4_xs_avx512});
     kernels_set(k, QT_IQ2_XXS,
                 (type_kernels){.vec_dot = vec_dot_iq2_xxs_avx512, .vec_dot_tile = vec_dot_tile_iq2_xxs_avx512});
