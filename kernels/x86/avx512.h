@@ -88,6 +88,10 @@ void vec_dot_tile_q6_k_avx512(int64_t n, float *s, size_t s_stride, const void *
 void quantize_row_q8_k_avx512(const float *x, void *y, int64_t n);
 /* Q4_K, Q5_K, Q6_K in 512-bit registers with GFNI (avx512_kquant_gfni.c): installed over the
  * ones above where CPUID has GFNI */
+void vec_dot_q2_k_avx512_gfni(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_tile_q2_k_avx512_gfni(int64_t n, float *s, size_t s_stride, const void *w,
+                                   size_t w_stride, int nrows, const void *a, size_t a_stride,
+                                   int nact);
 void vec_dot_q4_k_avx512_gfni(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q5_k_avx512_gfni(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q6_k_avx512_gfni(int64_t n, float *s, const void *w, const void *a);

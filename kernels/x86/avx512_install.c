@@ -62,6 +62,9 @@ void avx512_install(isa_kernels *k) {
         k, QT_Q6_K,
         (type_kernels){.vec_dot = vec_dot_q6_k_avx512, .vec_dot_tile = vec_dot_tile_q6_k_avx512});
     if (__builtin_cpu_supports("gfni")) {
+        kernels_set(k, QT_Q2_K,
+                    (type_kernels){.vec_dot = vec_dot_q2_k_avx512_gfni,
+                                   .vec_dot_tile = vec_dot_tile_q2_k_avx512_gfni});
         kernels_set(k, QT_Q4_K,
                     (type_kernels){.vec_dot = vec_dot_q4_k_avx512_gfni,
                                    .vec_dot_tile = vec_dot_tile_q4_k_avx512_gfni});

@@ -17,6 +17,15 @@ void vec_dot_q6_k_avx512_gfni(int64_t n, float *s, const void *w, const void *a)
     row512_q6_k(n / QK_K, s, 0, w, a, 0, 1);
 }
 
+void vec_dot_q2_k_avx512_gfni(int64_t n, float *s, const void *w, const void *a) {
+    row512_q2_k(n / QK_K, s, 0, w, a, 0, 1);
+}
+
+void vec_dot_tile_q2_k_avx512_gfni(int64_t n, float *s, size_t s_stride, const void *w,
+                                   size_t w_stride, int nrows, const void *a, size_t a_stride,
+                                   int nact) {
+    kq512_tile(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact, KQ512_Q2_K);
+}
 void vec_dot_tile_q4_k_avx512_gfni(int64_t n, float *s, size_t s_stride, const void *w,
                                    size_t w_stride, int nrows, const void *a, size_t a_stride,
                                    int nact) {

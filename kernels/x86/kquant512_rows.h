@@ -20,6 +20,7 @@
 
 #include <immintrin.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "../../quant/blocks.h"
 #include "avx2_util.h"
@@ -60,6 +61,23 @@ static inline const block_q8_K *kq512_act(const char *a, size_t a_stride, int j,
 static inline __m512i scaled_dot512(__m512i sum, __m512i codes, const int8_t *a, __m512i scales) {
     __m512i pairs = _mm512_maddubs_epi16(codes, _mm512_loadu_si512(a));
     return _mm512_dpwssd_epi32(sum, pairs, scales);
+}
+
+/* The block's d and dmin (two adjacent halves at p) as floats in lanes 0 and 1. */
+static inline __m128 d_dmin(const void *p) {
+    uint32_t bits;
+    memcpy(&bits, p, 4);
+    return _mm_cvtph_ps(_mm_cvtsi32_si128((int)bits));
+}
+
+/* The float step of a block with mins, for one activation of scale yd (dd: d_dmin):
+ * acc += sumi * (d yd), acc_min += min_sum * (dmin yd). */
+static inline void fold_with_min(__m128 dd, float yd, __m512i sumi, __m256i min_sum, __m512 *acc,
+                                 __m256 *acc_min) {
+    const __m128 scaled = _mm_mul_ps(dd, _mm_set1_ps(yd));
+    *acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi), _mm512_broadcastss_ps(scaled), *acc);
+    const __m256 dmin = _mm256_permutexvar_ps(_mm256_set1_epi32(1), _mm256_castps128_ps256(scaled));
+    *acc_min = _mm256_fmadd_ps(_mm256_cvtepi32_ps(min_sum), dmin, *acc_min);
 }
 
 /* Q4_K / Q5_K scales and mins (k4_scale_min for all 8 sub-blocks, as kquant_unpack.h's
@@ -111,7 +129,6 @@ static inline __attribute__((always_inline)) void row512_q45_k(int64_t nb, float
         const block_q4_K *x4 = five ? NULL : (const block_q4_K *)w + i;
         const block_q5_K *x5 = five ? (const block_q5_K *)w + i : NULL;
         const uint8_t *scales = five ? x5->scales : x4->scales, *qs = five ? x5->qs : x4->qs;
-        const uint16_t d16 = five ? x5->d : x4->d, dmin16 = five ? x5->dmin : x4->dmin;
         const __m256i sc_m = k45_scales_mins(scales);
         const __m256i m_pairs =
             _mm256_permutexvar_epi16(_mm256_loadu_si256((const __m256i *)k45_min_pairs_idx), sc_m);
@@ -130,23 +147,21 @@ static inline __attribute__((always_inline)) void row512_q45_k(int64_t nb, float
                 sumi[j] =
                     scaled_dot512(sumi[j], codes, kq512_act(a, a_stride, j, i)->qs + 64 * p, scv);
         }
-        const float d = half_f16c(d16), dmin = half_f16c(dmin16);
+        const __m128 dd = d_dmin(five ? (const void *)&x5->d : (const void *)&x4->d);
         for (int j = 0; j < NA; j++) {
             const block_q8_K *y = kq512_act(a, a_stride, j, i);
             __m256i min_sum =
                 _mm256_madd_epi16(m_pairs, _mm256_loadu_si256((const __m256i *)y->bsums));
-            acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[j]), _mm512_set1_ps(d * y->d), acc[j]);
-            acc_min[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(min_sum), _mm256_set1_ps(dmin * y->d),
-                                         acc_min[j]);
+            fold_with_min(dd, y->d, sumi[j], min_sum, &acc[j], &acc_min[j]);
         }
     }
     for (int j = 0; j < NA; j++)
         s[j * s_stride] = _mm512_reduce_add_ps(acc[j]) - hsum_f32x8(acc_min[j]);
 }
 
-/* vpermw index of Q6_K chunk c of half h (idx 2h + c): words 8k .. 8k + 7 = scale 8h + 4c + k
- * (sub-blocks of 16 codes, 8 pairs each). */
-static const uint16_t q6k_scale_idx[4][32] = {
+/* vpermw index for the chunk k of 64 codes of a type with sub-blocks of 16 (Q2_K, Q6_K):
+ * words 8l .. 8l + 7 (the 8 code pairs of 128-bit lane l) = scale 4k + l. */
+static const uint16_t sub16_scale_idx[4][32] = {
 #define S(b)                                                                                       \
     {b,     b,     b,     b,     b,     b,     b,     b,     b + 1, b + 1, b + 1,                  \
      b + 1, b + 1, b + 1, b + 1, b + 1, b + 2, b + 2, b + 2, b + 2, b + 2, b + 2,                  \
@@ -182,7 +197,7 @@ static inline __attribute__((always_inline)) void row512_q6_k(int64_t nb, float 
                 /* (low nibbles) | high: (L & 15) | high, or (L >> 4 & 15) | high */
                 __m512i codes = _mm512_ternarylogic_epi32(c ? _mm512_srli_epi16(L, 4) : L, low4,
                                                           high, 0xEA);
-                const __m512i scv = words_at(q6k_scale_idx[2 * h + c], sc512);
+                const __m512i scv = words_at(sub16_scale_idx[2 * h + c], sc512);
                 for (int j = 0; j < NA; j++)
                     sumi[j] = scaled_dot512(sumi[j], codes,
                                             kq512_act(a, a_stride, j, i)->qs + 128 * h + 64 * c, scv);
@@ -201,7 +216,52 @@ static inline __attribute__((always_inline)) void row512_q6_k(int64_t nb, float 
     for (int j = 0; j < NA; j++) s[j * s_stride] = _mm512_reduce_add_ps(acc[j]);
 }
 
-enum { KQ512_Q4_K, KQ512_Q5_K, KQ512_Q6_K };
+/* bits b, b + 1 -> bits 0, 1 */
+#define GF_BITS_TO_01(b) ((long long)(1 << (b)) << 56 | (long long)(1 << ((b) + 1)) << 48)
+
+/* Q2_K: x = d * sc * q - dmin * m, 16 sub-blocks of 16, one row against NA activations.
+ * Chunk k = 2h + c: codes 128h + 64c .. + 63 = bits 4c, 4c + 1 (first 32) and 4c + 2, 4c + 3
+ * (next 32) of qs[32h .. 32h + 31], the 128-bit lane l in sub-block 4k + l. */
+static inline __attribute__((always_inline)) void row512_q2_k(int64_t nb, float *s,
+                                                              size_t s_stride, const void *w,
+                                                              const char *a, size_t a_stride,
+                                                              const int NA) {
+    const block_q2_K *x = w;
+    const __m512i pairs[2] = {gf_halves(GF_BITS_TO_01(0), GF_BITS_TO_01(2)),
+                              gf_halves(GF_BITS_TO_01(4), GF_BITS_TO_01(6))};
+    const __m128i low4 = _mm_set1_epi8(15);
+    __m512 acc[KQ512_NA];
+    __m256 acc_min[KQ512_NA];
+    for (int j = 0; j < NA; j++) acc[j] = _mm512_setzero_ps(), acc_min[j] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        const __m128i packed = _mm_loadu_si128((const __m128i *)x[i].scales);
+        const __m512i sc512 =
+            _mm512_castsi256_si512(_mm256_cvtepu8_epi16(_mm_and_si128(packed, low4)));
+        const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(packed, 4), low4));
+        __m512i sumi[KQ512_NA];
+        for (int j = 0; j < NA; j++) sumi[j] = _mm512_setzero_si512();
+        for (int h = 0; h < 2; h++) {
+            const __m512i Q = bcast32(x[i].qs + 32 * h);
+            for (int c = 0; c < 2; c++) {
+                const __m512i codes = _mm512_gf2p8affine_epi64_epi8(Q, pairs[c], 0);
+                const __m512i scv = words_at(sub16_scale_idx[2 * h + c], sc512);
+                for (int j = 0; j < NA; j++)
+                    sumi[j] = scaled_dot512(sumi[j], codes,
+                                            kq512_act(a, a_stride, j, i)->qs + 128 * h + 64 * c, scv);
+            }
+        }
+        const __m128 dd = d_dmin(&x[i].d);
+        for (int j = 0; j < NA; j++) {
+            const block_q8_K *y = kq512_act(a, a_stride, j, i);
+            __m256i min_sum = _mm256_madd_epi16(mins, _mm256_loadu_si256((const __m256i *)y->bsums));
+            fold_with_min(dd, y->d, sumi[j], min_sum, &acc[j], &acc_min[j]);
+        }
+    }
+    for (int j = 0; j < NA; j++)
+        s[j * s_stride] = _mm512_reduce_add_ps(acc[j]) - hsum_f32x8(acc_min[j]);
+}
+
+enum { KQ512_Q4_K, KQ512_Q5_K, KQ512_Q6_K, KQ512_Q2_K };
 
 static inline __attribute__((always_inline)) void kq512_rows(int64_t nb, float *s,
                                                              size_t s_stride, const char *w,
@@ -211,6 +271,8 @@ static inline __attribute__((always_inline)) void kq512_rows(int64_t nb, float *
     for (int r = 0; r < nrows; r++) {
         if (TYPE == KQ512_Q6_K)
             row512_q6_k(nb, s + r, s_stride, w + r * w_stride, a, a_stride, NA);
+        else if (TYPE == KQ512_Q2_K)
+            row512_q2_k(nb, s + r, s_stride, w + r * w_stride, a, a_stride, NA);
         else
             row512_q45_k(nb, s + r, s_stride, w + r * w_stride, a, a_stride, NA,
                          TYPE == KQ512_Q5_K);
