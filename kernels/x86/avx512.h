@@ -141,6 +141,10 @@ void tile_q4_1x8_avx512(int64_t n, float *s, size_t s_stride, const void *w, siz
 void tile_q2_kx8_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                         int nrows, const void *a, size_t a_stride, int nact);
 
+/* The f32 GEMM micro-kernel of GEMM_OWN, 16 tokens a zmm (avx512_gemm.c) */
+void gemm_tile_f32_avx512(int64_t kc, const float *xt, const float *w, size_t ldw, float *c,
+                          int nr, int accumulate);
+
 /* The AVX-512 table: fills k (a copy of the AVX2 table) with the kernels above (cpu.c's ISA
  * list; kernels/cpu.h). */
 void avx512_install(isa_kernels *k);

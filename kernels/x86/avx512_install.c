@@ -7,6 +7,7 @@
 #include "avx512.h"
 
 void avx512_install(isa_kernels *k) {
+    k->gemm_tile = gemm_tile_f32_avx512;
     kernels_set(k, QT_F32,
                 (type_kernels){.vec_dot = vec_dot_f32_avx512,
                                .vec_dot_tile = vec_dot_tile_f32_avx512});
