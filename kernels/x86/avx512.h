@@ -8,8 +8,10 @@
  * the product differs the code is shared: kquant_rows.h, q2k_rows.h, tile_rows.h,
  * repack_x8_walk.h, repack_q2k_walk.h, fp8_walk.h); float kernels, FP8 and the activation
  * quantizers use 512-bit registers. Types without an AVX-512 kernel keep the AVX2 one:
- * avx2_install() runs first. Checked on an AVX2 machine under an emulation of these instructions
- * only: their speed is not measured.
+ * avx2_install() runs first. Written on an AVX2 machine and checked there under an
+ * emulation of these instructions; FP8 (avx512_fp8.c), Q2_K-Q6_K (avx512_kquant_gfni.c) and
+ * the GEMM micro-kernel (avx512_gemm.c) were rewritten on a Sapphire-Rapids-class Xeon
+ * (AVX512 VBMI/BF16/FP16, GFNI) and tested natively there.
  *
  * BF16 weights do not use vdpbf16ps: it multiplies bf16 by bf16, and the activations of
  * vec_dot_bf16 are f32 (dot_type QT_F32). Rounding them to bf16 leaves 8 bits of each (far
