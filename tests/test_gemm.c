@@ -326,14 +326,12 @@ TEST(gemm_i8x8_equals_reference) {
     check_i8x8(QT_IQ4_NL);
 }
 
-/* The AVX2 micro-kernel against gemm_tile_f32_ref, every row count (tails of the 6-row
+/* A SIMD micro-kernel against gemm_tile_f32_ref, every row count (tails of the 6-row
  * tile), k lengths below, at and off the 256 chunk, overwrite and accumulate, weights in
  * a panel (ldw = kc) and in place (ldw > kc, f32 rows). Both sum in float in the same k
  * order, one with fma, one with mul + add: |diff| <= 2 (kc + 1) FLT_EPSILON sum |terms|. */
-TEST(gemm_tile_avx2_equals_reference) {
-    REQUIRE(kernels_init(NULL, NULL) == 0);
-    if (!kernels_isa_supported(ISA_AVX2)) SKIP("no AVX2");
-    const gemm_tile_fn simd = kernels_of(ISA_AVX2)->gemm_tile;
+static void check_gemm_tile(isa_level isa) {
+    const gemm_tile_fn simd = kernels_of(isa)->gemm_tile;
     const int64_t kcs[] = {1, 7, 256, 300};
     for (int ki = 0; ki < 4; ki++)
         for (int pad = 0; pad <= 5; pad += 5)
@@ -367,6 +365,21 @@ TEST(gemm_tile_avx2_equals_reference) {
                               (long long)kc, ldw, nr, accumulate, bad);
                     free(w), free(xt);
                 }
+}
+
+TEST(gemm_tile_avx2_equals_reference) {
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    if (!kernels_isa_supported(ISA_AVX2)) SKIP("no AVX2");
+    check_gemm_tile(ISA_AVX2);
+}
+
+/* The AVX-512 micro-kernel sums even and odd k apart (12 FMA chains) and adds them at the
+ * end: another float order, within the same bound. */
+TEST(gemm_tile_avx512_equals_reference) {
+    SKIP_WITHOUT_AVX512();
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    CHECK(kernels_of(ISA_AVX512)->gemm_tile != kernels_of(ISA_AVX2)->gemm_tile);
+    check_gemm_tile(ISA_AVX512);
 }
 
 /* A NaN or an Inf weight reaches every token's output of its row (the panel converters

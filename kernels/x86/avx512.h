@@ -8,8 +8,10 @@
  * the product differs the code is shared: kquant_rows.h, q2k_rows.h, tile_rows.h,
  * repack_x8_walk.h, repack_q2k_walk.h, fp8_walk.h); float kernels, FP8 and the activation
  * quantizers use 512-bit registers. Types without an AVX-512 kernel keep the AVX2 one:
- * avx2_install() runs first. Checked on an AVX2 machine under an emulation of these instructions
- * only: their speed is not measured.
+ * avx2_install() runs first. Written on an AVX2 machine and checked there under an
+ * emulation of these instructions; FP8 (avx512_fp8.c), Q2_K-Q6_K (avx512_kquant_gfni.c) and
+ * the GEMM micro-kernel (avx512_gemm.c) were rewritten on a Sapphire-Rapids-class Xeon
+ * (AVX512 VBMI/BF16/FP16, GFNI) and tested natively there.
  *
  * BF16 weights do not use vdpbf16ps: it multiplies bf16 by bf16, and the activations of
  * vec_dot_bf16 are f32 (dot_type QT_F32). Rounding them to bf16 leaves 8 bits of each (far
@@ -86,6 +88,24 @@ void vec_dot_tile_q5_k_avx512(int64_t n, float *s, size_t s_stride, const void *
 void vec_dot_tile_q6_k_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                               int nrows, const void *a, size_t a_stride, int nact);
 void quantize_row_q8_k_avx512(const float *x, void *y, int64_t n);
+/* Q4_K, Q5_K, Q6_K in 512-bit registers with GFNI (avx512_kquant_gfni.c): installed over the
+ * ones above where CPUID has GFNI */
+void vec_dot_q2_k_avx512_gfni(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_tile_q2_k_avx512_gfni(int64_t n, float *s, size_t s_stride, const void *w,
+                                   size_t w_stride, int nrows, const void *a, size_t a_stride,
+                                   int nact);
+void vec_dot_q4_k_avx512_gfni(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q5_k_avx512_gfni(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q6_k_avx512_gfni(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_tile_q4_k_avx512_gfni(int64_t n, float *s, size_t s_stride, const void *w,
+                                   size_t w_stride, int nrows, const void *a, size_t a_stride,
+                                   int nact);
+void vec_dot_tile_q5_k_avx512_gfni(int64_t n, float *s, size_t s_stride, const void *w,
+                                   size_t w_stride, int nrows, const void *a, size_t a_stride,
+                                   int nact);
+void vec_dot_tile_q6_k_avx512_gfni(int64_t n, float *s, size_t s_stride, const void *w,
+                                   size_t w_stride, int nrows, const void *a, size_t a_stride,
+                                   int nact);
 /* IQ4_XS against Q8_K activations (avx512_iq4_xs.c) */
 void vec_dot_iq4_xs_avx512(int64_t n, float *s, const void *w, const void *a);
 /* codebook formats against Q8_K activations (avx512_iq2.c) */
@@ -122,6 +142,10 @@ void tile_q4_1x8_avx512(int64_t n, float *s, size_t s_stride, const void *w, siz
                         int nrows, const void *a, size_t a_stride, int nact);
 void tile_q2_kx8_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                         int nrows, const void *a, size_t a_stride, int nact);
+
+/* The f32 GEMM micro-kernel of GEMM_OWN, 16 tokens a zmm (avx512_gemm.c) */
+void gemm_tile_f32_avx512(int64_t kc, const float *xt, const float *w, size_t ldw, float *c,
+                          int nr, int accumulate);
 
 /* The AVX-512 table: fills k (a copy of the AVX2 table) with the kernels above (cpu.c's ISA
  * list; kernels/cpu.h). */

@@ -6,6 +6,43 @@
 #include "../lut.h"
 #include "avx512.h"
 
+/* The kernels that need more than the avx512 set's features (cpu_missing_avx512), each
+ * installed where CPUID has what it uses (elsewhere, e.g. Cascade Lake, the kernels
+ * installed before them run), and the 512-bit GEMM micro-kernel. test-emu512 models none of
+ * their instructions and does not build them (the Makefile's EMU_NATIVE_ONLY). */
+static void install_beyond_base(isa_kernels *k) {
+#ifndef SCARCE_AVX512_EMU_H
+    k->gemm_tile = gemm_tile_f32_avx512;
+    /* FP8 decodes by vpermt2b (VBMI) into vdpbf16ps (BF16); without them, AVX2's kernels */
+    if (__builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bf16")) {
+        kernels_set(k, QT_FP8_E4M3,
+                    (type_kernels){.vec_dot = vec_dot_fp8_e4m3_avx512,
+                                   .vec_dot_tile = vec_dot_tile_fp8_e4m3_avx512});
+        kernels_set(k, QT_FP8_E5M2,
+                    (type_kernels){.vec_dot = vec_dot_fp8_e5m2_avx512,
+                                   .vec_dot_tile = vec_dot_tile_fp8_e5m2_avx512});
+    }
+    /* K-quant codes unpacked by GF2P8AFFINEQB; without GFNI, the 256-bit avx512 kernels.
+     * Q2_K's packed 8-row tile stays its decode kernel. */
+    if (__builtin_cpu_supports("gfni")) {
+        kernels_set(k, QT_Q2_K,
+                    (type_kernels){.vec_dot = vec_dot_q2_k_avx512_gfni,
+                                   .vec_dot_tile = vec_dot_tile_q2_k_avx512_gfni});
+        kernels_set(k, QT_Q4_K,
+                    (type_kernels){.vec_dot = vec_dot_q4_k_avx512_gfni,
+                                   .vec_dot_tile = vec_dot_tile_q4_k_avx512_gfni});
+        kernels_set(k, QT_Q5_K,
+                    (type_kernels){.vec_dot = vec_dot_q5_k_avx512_gfni,
+                                   .vec_dot_tile = vec_dot_tile_q5_k_avx512_gfni});
+        kernels_set(k, QT_Q6_K,
+                    (type_kernels){.vec_dot = vec_dot_q6_k_avx512_gfni,
+                                   .vec_dot_tile = vec_dot_tile_q6_k_avx512_gfni});
+    }
+#else
+    (void)k;
+#endif
+}
+
 void avx512_install(isa_kernels *k) {
     kernels_set(k, QT_F32,
                 (type_kernels){.vec_dot = vec_dot_f32_avx512,
@@ -37,12 +74,6 @@ void avx512_install(isa_kernels *k) {
                 (type_kernels){.vec_dot = vec_dot_iq4_nl_avx512,
                                .vec_dot_tile = vec_dot_tile_iq4_nl_avx512});
     kernels_set(k, QT_Q2_0_32, (type_kernels){.vec_dot = vec_dot_q2_0_32_avx512});
-    kernels_set(k, QT_FP8_E4M3,
-                (type_kernels){.vec_dot = vec_dot_fp8_e4m3_avx512,
-                               .vec_dot_tile = vec_dot_tile_fp8_e4m3_avx512});
-    kernels_set(k, QT_FP8_E5M2,
-                (type_kernels){.vec_dot = vec_dot_fp8_e5m2_avx512,
-                               .vec_dot_tile = vec_dot_tile_fp8_e5m2_avx512});
     kernels_set(k, QT_Q2_K,
                 (type_kernels){.vec_dot = vec_dot_q2_k_avx512,
                                .vec_dot_tile = vec_dot_tile_q2_k_avx512,
@@ -73,6 +104,7 @@ void avx512_install(isa_kernels *k) {
     kernels_set(k, QT_IQ1_M,
                 (type_kernels){.vec_dot = vec_dot_iq1_m_avx512, .vec_dot_tile = vec_dot_tile_iq1_m_avx512});
     kernels_set(k, QT_Q8_K, (type_kernels){.from_float = quantize_row_q8_k_avx512});
+    install_beyond_base(k);
     /* LUT kernels (kernels/lut.h), defaults as on AVX2 (not measured: no AVX-512 here) */
     kernels_set(k, QT_Q1_0, (type_kernels){.packed_tile = tile_lut_q1_0_avx512, .lut = LUT_ON});
     kernels_set(k, QT_Q2_0, (type_kernels){.packed_tile = tile_lut_q2_0_avx512, .lut = LUT_ON});

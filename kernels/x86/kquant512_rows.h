@@ -1,0 +1,307 @@
+/* kquant512_rows.h - the Q4_K, Q5_K and Q6_K row dot products and tiles in 512-bit
+ * registers (AVX-512 BW + VNNI + GFNI), for avx512_kquant.c: kq512_tile.
+ *
+ * One register holds 64 codes whose 64 activations are contiguous, so activations load as
+ * they are, and codes come out of the packed bytes by GF2P8AFFINEQB, which applies an 8x8
+ * bit matrix to every byte, a matrix per 64-bit lane: a 32-byte load broadcast to both
+ * halves, with the low-nibble matrix in the low half and the high-nibble one in the high
+ * half, is the 64 codes of a Q4_K sub-block pair in one instruction (AVX2: and, shift,
+ * and). Q5_K's fifth bit and Q6_K's two high bits come out of qh the same way, moved to
+ * bit 4 (and 5), and ORed in. Then maddubs (codes < 64 unsigned, so pairs are exact in
+ * int16) and vpdpwssd with the sub-block scales (the scale of each code pair, vpermw from
+ * the block's scales) into int32 lanes: the reference's exact integer sums; the float
+ * steps per super-block are those of kquant_rows.h, so only the order of the float sum
+ * over super-blocks (and lanes) differs from the reference.
+ *
+ * Instructions per 32 weights at decode (64 rows x 2048 columns, one activation; counted by
+ * single-stepping on a Sapphire-Rapids-class Xeon), against the 256-bit kernels of
+ * kquant_rows.h / q2k_rows.h: Q4_K 6.43 (11.64), Q5_K 7.74 (14.91), Q6_K 5.83 (10.05),
+ * Q2_K 5.36 (its packed 8-row tile, which decode keeps: 5.61). About half of Q4_K's 51 per
+ * block are the 16 of the codes; the rest is the per-block scale unpack and float step. */
+#ifndef SCARCE_KQUANT512_ROWS_H
+#define SCARCE_KQUANT512_ROWS_H
+
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../../quant/blocks.h"
+#include "avx2_util.h"
+#include "kquant_unpack.h"
+
+/* Activations per weight unpack in the tiles (prefill, speculative verification). */
+#define KQ512_NA 4
+
+/* GF2P8AFFINEQB matrices (one per 64-bit lane): output bit i of a byte is the parity of
+ * matrix byte 7 - i AND the input byte. */
+#define GF_LOW_NIBBLE 0x0102040800000000ll  /* bits 0-3 -> 0-3 */
+#define GF_HIGH_NIBBLE 0x1020408000000000ll /* bits 4-7 -> 0-3 */
+/* bit b -> bit 4 */
+#define GF_BIT_TO_4(b) ((long long)(1 << (b)) << 24)
+/* bits b, b + 1 -> bits 4, 5 */
+#define GF_BITS_TO_45(b) (GF_BIT_TO_4(b) | (long long)(1 << ((b) + 1)) << 16)
+
+/* low-half matrix lo, high-half hi */
+static inline __m512i gf_halves(long long lo, long long hi) {
+    return _mm512_set_epi64(hi, hi, hi, hi, lo, lo, lo, lo);
+}
+
+/* 32 bytes at p in both 256-bit halves */
+static inline __m512i bcast32(const uint8_t *p) {
+    return _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)p));
+}
+
+/* word k of the result = word idx[k] of w (vpermw) */
+static inline __m512i words_at(const uint16_t *idx, __m512i w) {
+    return _mm512_permutexvar_epi16(_mm512_loadu_si512(idx), w);
+}
+
+static inline const block_q8_K *kq512_act(const char *a, size_t a_stride, int j, int64_t i) {
+    return (const block_q8_K *)(a + j * a_stride) + i;
+}
+
+/* sum + int32 lanes of scales . maddubs(codes, activations) */
+static inline __m512i scaled_dot512(__m512i sum, __m512i codes, const int8_t *a, __m512i scales) {
+    __m512i pairs = _mm512_maddubs_epi16(codes, _mm512_loadu_si512(a));
+    return _mm512_dpwssd_epi32(sum, pairs, scales);
+}
+
+/* The block's d and dmin (two adjacent halves at p) as floats in lanes 0 and 1. */
+static inline __m128 d_dmin(const void *p) {
+    uint32_t bits;
+    memcpy(&bits, p, 4);
+    return _mm_cvtph_ps(_mm_cvtsi32_si128((int)bits));
+}
+
+/* The float step of a block with mins, for one activation of scale yd (dd: d_dmin):
+ * acc += sumi * (d yd), acc_min += min_sum * (dmin yd). */
+static inline void fold_with_min(__m128 dd, float yd, __m512i sumi, __m256i min_sum, __m512 *acc,
+                                 __m256 *acc_min) {
+    const __m128 scaled = _mm_mul_ps(dd, _mm_set1_ps(yd));
+    *acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi), _mm512_broadcastss_ps(scaled), *acc);
+    const __m256 dmin = _mm256_permutexvar_ps(_mm256_set1_epi32(1), _mm256_castps128_ps256(scaled));
+    *acc_min = _mm256_fmadd_ps(_mm256_cvtepi32_ps(min_sum), dmin, *acc_min);
+}
+
+/* Q4_K / Q5_K scales and mins (k4_scale_min for all 8 sub-blocks, as kquant_unpack.h's
+ * k45_scales but in vector registers): int16 words 0-7 the scales, 8-15 the mins. Of the 12
+ * bytes b: scale j < 4 = b[j] & 63, min j < 4 = b[4 + j] & 63; scale j >= 4 = (b[4 + j] &
+ * 15) | (b[j - 4] >> 6) << 4, min j >= 4 = (b[4 + j] >> 4) | (b[j] >> 6) << 4. Reads 16
+ * bytes from `packed` (the 4 after the 12 are the block's next field). */
+static inline __m256i k45_scales_mins(const uint8_t *packed) {
+    const __m128i b = _mm_loadu_si128((const __m128i *)packed);
+    const __m128i low_src = _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11);
+    const __m128i top_src = _mm_setr_epi8(-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7);
+    const __m128i low_mask =
+        _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0);
+    const __m128i high_mask = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15);
+    __m128i v = _mm_shuffle_epi8(b, low_src);
+    __m128i low = _mm_and_si128(v, low_mask);
+    __m128i high = _mm_and_si128(_mm_srli_epi16(v, 4), high_mask);
+    __m128i top = _mm_and_si128(_mm_srli_epi16(_mm_shuffle_epi8(b, top_src), 2), _mm_set1_epi8(0x30));
+    return _mm256_cvtepu8_epi16(_mm_ternarylogic_epi32(low, high, top, 0xFE)); /* a | b | c */
+}
+
+/* vpermw index: each min twice (words 8-15 of k45_scales_mins), one per bsum of 16. */
+static const uint16_t k45_min_pairs_idx[16] = {8,  8,  9,  9,  10, 10, 11, 11,
+                                               12, 12, 13, 13, 14, 14, 15, 15};
+
+/* vpermw index: words 0-15 scale 2p, 16-31 scale 2p + 1 (Q4_K/Q5_K chunk p). */
+static const uint16_t k45_scale_idx[4][32] = {
+#define S(p)                                                                                       \
+    {2 * p,     2 * p,     2 * p,     2 * p,     2 * p,     2 * p,     2 * p,     2 * p,           \
+     2 * p,     2 * p,     2 * p,     2 * p,     2 * p,     2 * p,     2 * p,     2 * p,           \
+     2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1,       \
+     2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1}
+    S(0), S(1), S(2), S(3)
+#undef S
+};
+
+/* Q4_K (five = 0) and Q5_K (five = 1), one row against NA activations (s[j * s_stride]).
+ * Chunk p = codes 64p .. 64p + 63: low nibbles of qs[32p ..] (sub-block 2p), then their
+ * high nibbles (2p + 1); Q5_K's fifth bits are bits 2p and 2p + 1 of qh[0 .. 31]. */
+static inline __attribute__((always_inline)) void row512_q45_k(int64_t nb, float *s,
+                                                               size_t s_stride, const void *w,
+                                                               const char *a, size_t a_stride,
+                                                               const int NA, const int five) {
+    const __m512i nibbles = gf_halves(GF_LOW_NIBBLE, GF_HIGH_NIBBLE);
+    __m512 acc[KQ512_NA];
+    __m256 acc_min[KQ512_NA];
+    for (int j = 0; j < NA; j++) acc[j] = _mm512_setzero_ps(), acc_min[j] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        const block_q4_K *x4 = five ? NULL : (const block_q4_K *)w + i;
+        const block_q5_K *x5 = five ? (const block_q5_K *)w + i : NULL;
+        const uint8_t *scales = five ? x5->scales : x4->scales, *qs = five ? x5->qs : x4->qs;
+        const __m256i sc_m = k45_scales_mins(scales);
+        const __m256i m_pairs =
+            _mm256_permutexvar_epi16(_mm256_loadu_si256((const __m256i *)k45_min_pairs_idx), sc_m);
+        const __m512i sc512 = _mm512_castsi256_si512(sc_m);
+        __m512i H = five ? bcast32(x5->qh) : _mm512_setzero_si512();
+        __m512i sumi[KQ512_NA];
+        for (int j = 0; j < NA; j++) sumi[j] = _mm512_setzero_si512();
+        for (int p = 0; p < 4; p++) {
+            __m512i codes = _mm512_gf2p8affine_epi64_epi8(bcast32(qs + 32 * p), nibbles, 0);
+            if (five)
+                codes = _mm512_or_si512(
+                    codes, _mm512_gf2p8affine_epi64_epi8(
+                               H, gf_halves(GF_BIT_TO_4(2 * p), GF_BIT_TO_4(2 * p + 1)), 0));
+            const __m512i scv = words_at(k45_scale_idx[p], sc512);
+            for (int j = 0; j < NA; j++)
+                sumi[j] =
+                    scaled_dot512(sumi[j], codes, kq512_act(a, a_stride, j, i)->qs + 64 * p, scv);
+        }
+        const __m128 dd = d_dmin(five ? (const void *)&x5->d : (const void *)&x4->d);
+        for (int j = 0; j < NA; j++) {
+            const block_q8_K *y = kq512_act(a, a_stride, j, i);
+            __m256i min_sum =
+                _mm256_madd_epi16(m_pairs, _mm256_loadu_si256((const __m256i *)y->bsums));
+            fold_with_min(dd, y->d, sumi[j], min_sum, &acc[j], &acc_min[j]);
+        }
+    }
+    for (int j = 0; j < NA; j++)
+        s[j * s_stride] = _mm512_reduce_add_ps(acc[j]) - hsum_f32x8(acc_min[j]);
+}
+
+/* vpermw index for the chunk k of 64 codes of a type with sub-blocks of 16 (Q2_K, Q6_K):
+ * words 8l .. 8l + 7 (the 8 code pairs of 128-bit lane l) = scale 4k + l. */
+static const uint16_t sub16_scale_idx[4][32] = {
+#define S(b)                                                                                       \
+    {b,     b,     b,     b,     b,     b,     b,     b,     b + 1, b + 1, b + 1,                  \
+     b + 1, b + 1, b + 1, b + 1, b + 1, b + 2, b + 2, b + 2, b + 2, b + 2, b + 2,                  \
+     b + 2, b + 2, b + 3, b + 3, b + 3, b + 3, b + 3, b + 3, b + 3, b + 3}
+    S(0), S(4), S(8), S(12)
+#undef S
+};
+
+/* Q6_K: x = d * sc * (q - 32), one row against NA activations: sum sc q a - 32 sum sc bsums.
+ * Half h: chunk 0 = codes 128h .. 128h + 63 = low nibbles of ql[64h .. 64h + 63] with bits
+ * 0-1 (first 32) and 2-3 (next 32) of qh[32h ..] as bits 4-5; chunk 1 = codes 128h + 64 ..
+ * = the high nibbles of the same ql with bits 4-5 and 6-7. */
+static inline __attribute__((always_inline)) void row512_q6_k(int64_t nb, float *s,
+                                                              size_t s_stride, const void *w,
+                                                              const char *a, size_t a_stride,
+                                                              const int NA) {
+    const block_q6_K *x = w;
+    const __m512i low4 = _mm512_set1_epi8(15);
+    const __m512i high2[2] = {gf_halves(GF_BITS_TO_45(0), GF_BITS_TO_45(2)),
+                              gf_halves(GF_BITS_TO_45(4), GF_BITS_TO_45(6))};
+    __m512 acc[KQ512_NA];
+    for (int j = 0; j < NA; j++) acc[j] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales));
+        const __m512i sc512 = _mm512_castsi256_si512(sc16);
+        __m512i sumi[KQ512_NA];
+        for (int j = 0; j < NA; j++) sumi[j] = _mm512_setzero_si512();
+        for (int h = 0; h < 2; h++) {
+            const __m512i L = _mm512_loadu_si512(x[i].ql + 64 * h);
+            const __m512i H = bcast32(x[i].qh + 32 * h);
+            for (int c = 0; c < 2; c++) {
+                __m512i high = _mm512_gf2p8affine_epi64_epi8(H, high2[c], 0);
+                /* (low nibbles) | high: (L & 15) | high, or (L >> 4 & 15) | high */
+                __m512i codes = _mm512_ternarylogic_epi32(c ? _mm512_srli_epi16(L, 4) : L, low4,
+                                                          high, 0xEA);
+                const __m512i scv = words_at(sub16_scale_idx[2 * h + c], sc512);
+                for (int j = 0; j < NA; j++)
+                    sumi[j] = scaled_dot512(sumi[j], codes,
+                                            kq512_act(a, a_stride, j, i)->qs + 128 * h + 64 * c, scv);
+            }
+        }
+        const float d = half_f16c(x[i].d);
+        for (int j = 0; j < NA; j++) {
+            const block_q8_K *y = kq512_act(a, a_stride, j, i);
+            __m256i offset = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)y->bsums));
+            /* - 32 sum sc bsums, in the low 8 lanes */
+            __m512i total =
+                _mm512_sub_epi32(sumi[j], _mm512_zextsi256_si512(_mm256_slli_epi32(offset, 5)));
+            acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_set1_ps(d * y->d), acc[j]);
+        }
+    }
+    for (int j = 0; j < NA; j++) s[j * s_stride] = _mm512_reduce_add_ps(acc[j]);
+}
+
+/* bits b, b + 1 -> bits 0, 1 */
+#define GF_BITS_TO_01(b) ((long long)(1 << (b)) << 56 | (long long)(1 << ((b) + 1)) << 48)
+
+/* Q2_K: x = d * sc * q - dmin * m, 16 sub-blocks of 16, one row against NA activations.
+ * Chunk k = 2h + c: codes 128h + 64c .. + 63 = bits 4c, 4c + 1 (first 32) and 4c + 2, 4c + 3
+ * (next 32) of qs[32h .. 32h + 31], the 128-bit lane l in sub-block 4k + l. */
+static inline __attribute__((always_inline)) void row512_q2_k(int64_t nb, float *s,
+                                                              size_t s_stride, const void *w,
+                                                              const char *a, size_t a_stride,
+                                                              const int NA) {
+    const block_q2_K *x = w;
+    const __m512i pairs[2] = {gf_halves(GF_BITS_TO_01(0), GF_BITS_TO_01(2)),
+                              gf_halves(GF_BITS_TO_01(4), GF_BITS_TO_01(6))};
+    const __m128i low4 = _mm_set1_epi8(15);
+    __m512 acc[KQ512_NA];
+    __m256 acc_min[KQ512_NA];
+    for (int j = 0; j < NA; j++) acc[j] = _mm512_setzero_ps(), acc_min[j] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        const __m128i packed = _mm_loadu_si128((const __m128i *)x[i].scales);
+        const __m512i sc512 =
+            _mm512_castsi256_si512(_mm256_cvtepu8_epi16(_mm_and_si128(packed, low4)));
+        const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(packed, 4), low4));
+        __m512i sumi[KQ512_NA];
+        for (int j = 0; j < NA; j++) sumi[j] = _mm512_setzero_si512();
+        for (int h = 0; h < 2; h++) {
+            const __m512i Q = bcast32(x[i].qs + 32 * h);
+            for (int c = 0; c < 2; c++) {
+                const __m512i codes = _mm512_gf2p8affine_epi64_epi8(Q, pairs[c], 0);
+                const __m512i scv = words_at(sub16_scale_idx[2 * h + c], sc512);
+                for (int j = 0; j < NA; j++)
+                    sumi[j] = scaled_dot512(sumi[j], codes,
+                                            kq512_act(a, a_stride, j, i)->qs + 128 * h + 64 * c, scv);
+            }
+        }
+        const __m128 dd = d_dmin(&x[i].d);
+        for (int j = 0; j < NA; j++) {
+            const block_q8_K *y = kq512_act(a, a_stride, j, i);
+            __m256i min_sum = _mm256_madd_epi16(mins, _mm256_loadu_si256((const __m256i *)y->bsums));
+            fold_with_min(dd, y->d, sumi[j], min_sum, &acc[j], &acc_min[j]);
+        }
+    }
+    for (int j = 0; j < NA; j++)
+        s[j * s_stride] = _mm512_reduce_add_ps(acc[j]) - hsum_f32x8(acc_min[j]);
+}
+
+enum { KQ512_Q4_K, KQ512_Q5_K, KQ512_Q6_K, KQ512_Q2_K };
+
+static inline __attribute__((always_inline)) void kq512_rows(int64_t nb, float *s,
+                                                             size_t s_stride, const char *w,
+                                                             size_t w_stride, int nrows,
+                                                             const char *a, size_t a_stride,
+                                                             const int NA, const int TYPE) {
+    for (int r = 0; r < nrows; r++) {
+        if (TYPE == KQ512_Q6_K)
+            row512_q6_k(nb, s + r, s_stride, w + r * w_stride, a, a_stride, NA);
+        else if (TYPE == KQ512_Q2_K)
+            row512_q2_k(nb, s + r, s_stride, w + r * w_stride, a, a_stride, NA);
+        else
+            row512_q45_k(nb, s + r, s_stride, w + r * w_stride, a, a_stride, NA,
+                         TYPE == KQ512_Q5_K);
+    }
+}
+
+/* The NR x NA tile of vec_dot_tile: activations in groups of KQ512_NA (then 2, then 1), each
+ * against every row. Per (row, activation) exactly the row dot (the NA = 1 walk): the same
+ * integer sums and float operations, so the results are bit-identical to it. */
+static inline __attribute__((always_inline)) void
+kq512_tile(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride, int nrows,
+           const void *a, size_t a_stride, int nact, const int TYPE) {
+    const int64_t nb = n / QK_K;
+    const char *ab = a;
+    int j = 0;
+    for (; j + KQ512_NA <= nact; j += KQ512_NA)
+        kq512_rows(nb, s + j * s_stride, s_stride, w, w_stride, nrows, ab + j * a_stride,
+                   a_stride, KQ512_NA, TYPE);
+    if (j + 2 <= nact) {
+        kq512_rows(nb, s + j * s_stride, s_stride, w, w_stride, nrows, ab + j * a_stride,
+                   a_stride, 2, TYPE);
+        j += 2;
+    }
+    if (j < nact)
+        kq512_rows(nb, s + j * s_stride, s_stride, w, w_stride, nrows, ab + j * a_stride,
+                   a_stride, 1, TYPE);
+}
+
+#endif
