@@ -30,12 +30,17 @@
  * TQ1_0 has no LUT kernel: its 5 trits per byte (1.6 bits) would need a larger packed copy
  * (2 bits a weight, +19% bytes per token) or 243-entry tables; the multiply kernel stays.
  *
- * The tables are built per call of the tile kernel (for each token, LUT_CHUNK_COLS columns
- * at a time), not once per matmul: the kernel interface carries only the quantized
- * activations. Building costs ~3 instructions a column (callgrind, AVX2): 0.6% of a whole
- * 2048 x 2048 Q2_0 matvec, but ~20% of the 64-row pieces matmul.c hands each of 2 threads;
- * building once per matmul needs a hook there (not done). Which types run LUT kernels by
- * default, with the figures: kernels/x86/avx2_install.c. */
+ * The tables depend on the activations only, so they are built once per activation row
+ * and matmul (kernels/matmul.c), not once per tile call: type_kernels.packed_act turns each
+ * dot_type row into a "prepared" row (tables of every column, 8 bytes a column, then each
+ * activation block's code sum A and scale), and the SIMD packed_tile kernels take prepared
+ * rows as their activations (a_stride = packed_act's bytes). All rows and threads of a
+ * matmul (and q/k/v or gate/up sharing one input) read the same prepared row. Built per
+ * tile call, as before, the tables cost ~3 instructions a column (callgrind, AVX2 on the
+ * 2-core AMD EPYC): 0.6% of a 2048 x 2048 Q2_0 matvec but ~20% of the 64-row pieces
+ * matmul.c hands each of 2 threads. The scalar references below keep taking dot_type rows:
+ * they are the spec. Which types run LUT kernels by default, with the figures:
+ * kernels/x86/avx2_install.c and avx512_install.c. */
 #ifndef SCARCE_LUT_H
 #define SCARCE_LUT_H
 
@@ -44,7 +49,8 @@
 
 #include "repack.h"
 
-/* Columns whose tables are built at once (8 bytes of table per column: 32 KB, L1). */
+/* Columns whose tables the row loops walk at once (8 bytes of table per column: 32 KB, L1),
+ * every 8-row group passing over them before the next columns. */
 #define LUT_CHUNK_COLS 4096
 
 /* The layouts above (kernels/ref/lut_pack.c), with their reference tiles. */
@@ -59,7 +65,14 @@ void tile_lut_q2_0_ref(int64_t n, float *s, size_t s_stride, const void *w, size
 void tile_lut_tq2_0_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                         int nrows, const void *a, size_t a_stride, int nact);
 
-/* AVX2 (kernels/x86/avx2_lut.c) and AVX-512 (kernels/x86/avx512_lut.c) */
+/* AVX2 (kernels/x86/avx2_lut.c) and AVX-512 (kernels/x86/avx512_lut.c): the prepared row
+ * of one activation row (packed_act_fn, kernels/cpu.h: Q8_0 rows for Q1_0 / Q2_0, Q8_K
+ * rows for TQ2_0), and the tile kernels on prepared rows. Each ISA lays its tables for its
+ * own lookups: a prepared row is for that ISA's tiles only. */
+size_t lut_prepare_q8_0_avx2(const void *act, int64_t cols, void *dst);
+size_t lut_prepare_q8_k_avx2(const void *act, int64_t cols, void *dst);
+size_t lut_prepare_q8_0_avx512(const void *act, int64_t cols, void *dst);
+size_t lut_prepare_q8_k_avx512(const void *act, int64_t cols, void *dst);
 void tile_lut_q1_0_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                         int nrows, const void *a, size_t a_stride, int nact);
 void tile_lut_q2_0_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,

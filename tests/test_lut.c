@@ -100,9 +100,16 @@ TEST(lut_layout_round_trip) {
     }
 }
 
-/* Runs `tile` on packed rows and compares every row with the multiply reference (row_ref
- * = 1) or with the LUT reference (row_ref = 0): identical bits. */
-static int same_results(int t, vec_dot_tile_fn tile, const uint8_t *w, int64_t rows, int64_t cols,
+/* A packed kernel and the activation rows it reads (prep NULL: dot_type rows). */
+typedef struct {
+    vec_dot_tile_fn tile;
+    packed_act_fn prep;
+} packed_kernel;
+
+/* Runs the kernel on packed rows (its prepared activations made from a's dot_type rows)
+ * and compares every row with the multiply reference (row_ref = 1) or with the LUT
+ * reference on a's rows (row_ref = 0): identical bits. */
+static int same_results(int t, packed_kernel kernel, const uint8_t *w, int64_t rows, int64_t cols,
                         const void *a, int nact, int row_ref) {
     size_t row_bytes = qtype_row_bytes(types[t], cols),
            a_stride = qtype_row_bytes(qtype(types[t])->dot_type, cols);
@@ -110,7 +117,16 @@ static int same_results(int t, vec_dot_tile_fn tile, const uint8_t *w, int64_t r
     uint8_t *packed = malloc(row_bytes * rows);
     float *y = malloc(n * 4), *want = malloc(n * 4);
     repack_rows(layouts[t], rows, cols, w, packed);
-    tile(cols, y, rows, packed, row_bytes, (int)rows, a, a_stride, nact);
+    if (kernel.prep) {
+        const size_t bytes = kernel.prep(NULL, cols, NULL);
+        char *prepared = aligned_alloc(64, bytes * nact);
+        for (int b = 0; b < nact; b++)
+            CHECK(kernel.prep((const char *)a + b * a_stride, cols, prepared + b * bytes) == bytes);
+        kernel.tile(cols, y, rows, packed, row_bytes, (int)rows, prepared, bytes, nact);
+        free(prepared);
+    } else {
+        kernel.tile(cols, y, rows, packed, row_bytes, (int)rows, a, a_stride, nact);
+    }
     if (row_ref)
         for (int b = 0; b < nact; b++)
             for (int64_t r = 0; r < rows; r++)
@@ -133,12 +149,12 @@ static int same_results(int t, vec_dot_tile_fn tile, const uint8_t *w, int64_t r
 /* The shapes: one block, several, past one table chunk (LUT_CHUNK_COLS) and ending inside
  * the second; 8 rows (one group) to 40. Inputs: random, every weight bit set, every bit
  * clear, activations at +127 and at the negative end. */
-static void check_all(vec_dot_tile_fn (*tile_of)(int t), int row_ref) {
+static void check_all(packed_kernel (*kernel_of)(int t), int row_ref) {
     const int64_t shapes[][2] = {
         {8, 1}, {16, 256}, {24, 640}, {8, LUT_CHUNK_COLS + 256}, {40, 512}};
     for (int t = 0; t < NT; t++) {
-        vec_dot_tile_fn tile = tile_of(t);
-        REQUIRE(tile);
+        packed_kernel tile = kernel_of(t);
+        REQUIRE(tile.tile);
         for (int s = 0; s < 5; s++) {
             int64_t rows = shapes[s][0], cols = cols_for(t, shapes[s][1]);
             uint8_t *w = random_rows(t, rows, cols, -1);
@@ -159,11 +175,14 @@ static void check_all(vec_dot_tile_fn (*tile_of)(int t), int row_ref) {
     }
 }
 
-static vec_dot_tile_fn ref_tile_of(int t) {
-    return layouts[t]->ref_tile;
+static packed_kernel ref_tile_of(int t) {
+    return (packed_kernel){layouts[t]->ref_tile, NULL};
 }
-static vec_dot_tile_fn packed_tile_of(int t) {
-    return kernels_for(kernels_isa(), types[t])->packed_tile;
+/* the ISA's LUT kernels read prepared rows: packed_act is set with them */
+static packed_kernel packed_tile_of(int t) {
+    const type_kernels *k = kernels_for(kernels_isa(), types[t]);
+    CHECK_MSG(k->packed_act != NULL, "%s: a LUT tile without packed_act", name_of(t));
+    return (packed_kernel){k->packed_tile, k->packed_act};
 }
 
 TEST(lut_ref_equals_multiply_reference) {
@@ -253,6 +272,69 @@ TEST(lut_matmul_equals_reference) {
         repack_release(&W);
         free(x), free(y), free(want), free((void *)W.data);
     }
+}
+
+/* The multiply reference of W x (x converted by isa's from_float) into want. */
+static void reference_rows(isa_level isa, const qmatrix *W, const float *x, int64_t B,
+                           float *want) {
+    const uint32_t dot = qtype(W->type)->dot_type;
+    void *a = malloc(qtype_row_bytes(dot, W->cols));
+    vec_dot_fn dots[] = {vec_dot_q1_0_ref, vec_dot_q2_0_ref, vec_dot_tq2_0_ref};
+    int t = 0;
+    while (types[t] != W->type) t++;
+    for (int64_t b = 0; b < B; b++) {
+        kernels_for(isa, dot)->from_float(x + b * W->cols, a, W->cols);
+        for (int64_t r = 0; r < W->rows; r++)
+            dots[t](W->cols, &want[b * W->rows + r], (const char *)W->data + r * W->row_bytes, a);
+    }
+    free(a);
+}
+
+/* One input for packed LUT matrices of two types sharing the Q8_0 tables (Q2_0, Q1_0), an
+ * unpacked Q2_0 matrix (the same dot type, no tables) and TQ2_0 (Q8_K tables): matmul_multi
+ * and matmul_each give each its multiply reference's rows, on AVX2 and AVX-512. */
+TEST(lut_multi_and_each_share_prepared_rows) {
+    const uint32_t mix[4] = {QT_Q2_0, QT_Q1_0, QT_Q2_0, QT_TQ2_0};
+    const int64_t rows = 48, cols = 512, B = 2;
+    for (int isa = ISA_AVX2; isa <= ISA_AVX512; isa++) {
+        if (!kernels_isa_supported(isa)) continue;
+        REQUIRE(kernels_init(kernels_isa_name(isa), NULL) == 0);
+        qmatrix W[4];
+        const qmatrix *Wp[4];
+        float *x = malloc(B * cols * 4), *Y[4], *want = malloc(B * rows * 4);
+        for (int64_t i = 0; i < B * cols; i++) x[i] = (float)(next_u32() % 2001) / 1000.0f - 1;
+        kernel_shape shape = {.max_batch = B};
+        matmul_item items[4];
+        for (int m = 0; m < 4; m++) {
+            W[m] = test_random_matrix(mix[m], rows, cols);
+            if (m != 2) REQUIRE(repack_matrix(&W[m], isa) == 0 && W[m].packed);
+            Wp[m] = &W[m], Y[m] = malloc(B * rows * 4);
+            kernel_shape_add(&shape, &W[m]);
+            items[m] = (matmul_item){.W = &W[m], .X = x, .B = B, .Y = Y[m]};
+        }
+        kernel_config cfg = kernel_config_default();
+        cfg.isa = isa, cfg.threads = 2;
+        char msg[128];
+        kernel_ctx *k = kernel_ctx_new(&cfg, &shape, msg);
+        REQUIRE(k);
+        for (int call = 0; call < 2; call++) {
+            for (int m = 0; m < 4; m++) memset(Y[m], 0xFF, B * rows * 4);
+            REQUIRE(call ? matmul_each(k, items, 4) == 0 : matmul_multi(k, Wp, 4, x, B, Y) == 0);
+            for (int m = 0; m < 4; m++) {
+                reference_rows(isa, &W[m], x, B, want);
+                CHECK_MSG(memcmp(Y[m], want, B * rows * 4) == 0, "%s %s matrix %d (%s)",
+                          kernels_isa_name(isa), call ? "matmul_each" : "matmul_multi", m,
+                          qtype(mix[m])->name);
+            }
+        }
+        kernel_ctx_free(k);
+        for (int m = 0; m < 4; m++) {
+            repack_release(&W[m]);
+            free((void *)W[m].data), free(Y[m]);
+        }
+        free(x), free(want);
+    }
+    kernels_init(NULL, NULL);
 }
 
 /* Weight GB/s of the best call in 0.3 s (shared machine: the least disturbed call). */

@@ -74,7 +74,10 @@ void avx512_install(isa_kernels *k) {
                 (type_kernels){.vec_dot = vec_dot_iq1_m_avx512, .vec_dot_tile = vec_dot_tile_iq1_m_avx512});
     kernels_set(k, QT_Q8_K, (type_kernels){.from_float = quantize_row_q8_k_avx512});
     /* LUT kernels (kernels/lut.h), defaults as on AVX2 (not measured: no AVX-512 here) */
-    kernels_set(k, QT_Q1_0, (type_kernels){.packed_tile = tile_lut_q1_0_avx512, .lut = LUT_ON});
-    kernels_set(k, QT_Q2_0, (type_kernels){.packed_tile = tile_lut_q2_0_avx512, .lut = LUT_ON});
-    kernels_set(k, QT_TQ2_0, (type_kernels){.packed_tile = tile_lut_tq2_0_avx512, .lut = LUT_OFF});
+    kernels_set(k, QT_Q1_0, (type_kernels){.packed_tile = tile_lut_q1_0_avx512,
+                               .packed_act = lut_prepare_q8_0_avx512, .lut = LUT_ON});
+    kernels_set(k, QT_Q2_0, (type_kernels){.packed_tile = tile_lut_q2_0_avx512,
+                               .packed_act = lut_prepare_q8_0_avx512, .lut = LUT_ON});
+    kernels_set(k, QT_TQ2_0, (type_kernels){.packed_tile = tile_lut_tq2_0_avx512,
+                               .packed_act = lut_prepare_q8_k_avx512, .lut = LUT_OFF});
 }
