@@ -15,7 +15,8 @@
  * reference's order: the LUT kernels equal vec_dot_*_ref bit for bit.
  *
  * Weights are re-laid at load (repack.h's hook: x8_layout.pack), 8 rows at a time, a
- * packed block being 8 file blocks' bytes (144 for Q1_0 and Q2_0, 528 for TQ2_0):
+ * packed block being 8 file blocks' bytes (144 for Q1_0 and Q2_0, 528 for TQ2_0; TQ1_0
+ * below):
  *   d[8]      at 0: the 8 rows' fp16 d, row order
  *   units     at 16: the block's columns 16 at a time (unit u = columns 16u .. 16u+15,
  *             groups q = 0..3 of 4 columns each; bit j of an index = column 4q + j)
@@ -27,8 +28,13 @@
  *   the low nibbles against the tables (T_0 | T_1), one of the high nibbles against
  *   (T_2 | T_3), and every lookup result lane is 8 rows of one group (one plane: half of
  *   each lane is another group's, recombined with a dword blend).
- * TQ1_0 has no LUT kernel: its 5 trits per byte (1.6 bits) would need a larger packed copy
- * (2 bits a weight, +19% bytes per token) or 243-entry tables; the multiply kernel stays.
+ * TQ1_0's 5 trits a byte (1.6 bits) split into no 4-column nibbles, and 243-entry tables
+ * per 5 columns would be gathers, not shuffles; so its LUT kernel is TQ2_0's: the trits are
+ * re-laid at load in TQ2_0's two planes (codes 0..2 as TQ2_0's), a packed block of 528
+ * bytes for 8 file blocks of 54 (x8_layout.packed_block_bytes). That copy streams 2.06
+ * bits a weight instead of 1.69 (+22% bytes a token, which the engine's "weight bytes"
+ * figures, counted from the file, do not show); it pays where TQ1_0's multiply kernel, its
+ * trits decoded with multiplies, is compute-bound.
  *
  * The tables depend on the activations only, so they are built once per activation row
  * and matmul (kernels/matmul.c), not once per tile call: type_kernels.packed_act turns each
@@ -54,7 +60,7 @@
 #define LUT_CHUNK_COLS 4096
 
 /* The layouts above (kernels/ref/lut_pack.c), with their reference tiles. */
-extern const x8_layout lut_q1_0, lut_q2_0, lut_tq2_0;
+extern const x8_layout lut_q1_0, lut_q2_0, lut_tq2_0, lut_tq1_0;
 
 /* Scalar references (kernels/ref/lut.c): build T_g, look every index up, equal to
  * vec_dot_<type>_ref per row. vec_dot_tile_fn arguments as repack.h's packed kernels. */

@@ -365,7 +365,10 @@ static matmul_job make_job(const kernel_ctx *kc, const qmatrix *W, int64_t B, fl
     /* Packed copy (repack.h): its tile kernel takes the same arguments, rows starting at
      * r0 % 8 == 0 sit at r0 row_bytes as in the file. Larger batches keep the file layout. */
     vec_dot_tile_fn packed = W->packed && B <= REPACK_MAX_BATCH ? k->packed_tile : NULL;
-    if (packed) job.w = W->packed, job.tile = packed, job.prep = k->packed_act, job.gemm = GEMM_TILES;
+    if (packed) {
+        job.w = W->packed, job.tile = packed, job.prep = k->packed_act, job.gemm = GEMM_TILES;
+        job.row_bytes = repack_row_bytes(k->packed_layout, W->cols); /* TQ1_0's is larger */
+    }
     return job;
 }
 

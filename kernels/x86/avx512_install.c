@@ -78,6 +78,8 @@ void avx512_install(isa_kernels *k) {
                                .packed_act = lut_prepare_q8_0_avx512, .lut = LUT_ON});
     kernels_set(k, QT_Q2_0, (type_kernels){.packed_tile = tile_lut_q2_0_avx512,
                                .packed_act = lut_prepare_q8_0_avx512, .lut = LUT_ON});
+    kernels_set(k, QT_TQ1_0, (type_kernels){.packed_tile = tile_lut_tq2_0_avx512,
+                               .packed_act = lut_prepare_q8_k_avx512, .lut = LUT_OFF});
     kernels_set(k, QT_TQ2_0, (type_kernels){.packed_tile = tile_lut_tq2_0_avx512,
                                .packed_act = lut_prepare_q8_k_avx512, .lut = LUT_OFF});
 }
