@@ -1,5 +1,5 @@
-/* lut.h - lookup-table (LUT) decode kernels for the 1- and 2-bit formats Q1_0, Q2_0 and
- * TQ2_0, in the style of T-MAC and bitnet.cpp: instead of unpacking every weight and
+/* lut.h - lookup-table (LUT) decode kernels for the 1- and 2-bit formats Q1_0, Q2_0, TQ2_0
+ * and TQ1_0, in the style of T-MAC and bitnet.cpp: instead of unpacking every weight and
  * multiplying it with its activation, the activations are cut into groups of 4, and for
  * each group the 16 partial sums
  *     T_g[p] = sum_{j<4} bit_j(p) a_{4g+j}          (p = 0..15, a the int8 activation codes)
