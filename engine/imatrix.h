@@ -3,8 +3,10 @@
  * its rounding error costs about E[x_j^2] * err_ij^2 in the output: that is the weight the
  * quantizers give each column (quant_type.quantize's `importance`).
  *
- * File: a GGUF with one f32 tensor [cols] per weight matrix, named like the weight
- * ("blk.0.attn_q.weight"), plus imatrix.chunk_count / imatrix.chunk_size / imatrix.dataset. */
+ * File: llama-imatrix's GGUF, so that llama-quantize --imatrix reads it: per weight matrix
+ * "<weight>.in_sum2" (f32 [cols, 1], sum of x_j^2) and "<weight>.counts" (f32 [1, 1], the
+ * rows summed), with general.type = imatrix, imatrix.datasets (array of strings, the text
+ * file), imatrix.chunk_count and imatrix.chunk_size (u32). */
 #ifndef SCARCE_IMATRIX_H
 #define SCARCE_IMATRIX_H
 
@@ -26,9 +28,11 @@ int imatrix_write(const imatrix *im, const char *path, int n_chunks, int chunk_s
                   const char *dataset, scarce_error *err);
 
 /* ---- reading (imatrix_read.c): the three files quantizers meet ----
- *   - ours (above): one f32 tensor of means per weight, named like the weight;
- *   - llama-imatrix's GGUF: "<weight>.in_sum2" (f32 [cols, n_mat]) and "<weight>.counts"
- *     (f32 [n_mat]): mean = sum / count (the first matrix when there are several);
+ *   - llama-imatrix's GGUF, which scarce imatrix writes too: "<weight>.in_sum2" (f32
+ *     [cols, n_mat]) and "<weight>.counts" (f32 [n_mat]): mean = sum / count (the first
+ *     matrix when there are several; count 0 gives 1, as llama-quantize does);
+ *   - scarce imatrix's files before it wrote llama.cpp's layout: one f32 tensor of means
+ *     per weight, named like the weight;
  *   - llama-imatrix's legacy .dat: int32 n_entries, then per entry int32 len, name[len],
  *     int32 ncall, int32 n_values, float values[n_values] holding mean * ncall.
  * (layouts from llama.cpp common/imatrix-loader.cpp and tools/quantize/quantize.cpp) */

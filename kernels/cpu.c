@@ -179,7 +179,8 @@ void kernels_set(isa_kernels *k, uint32_t type, type_kernels with) {
     if (with.from_float) t->from_float = with.from_float;
     if (with.vec_dot_tile) t->vec_dot_tile = with.vec_dot_tile;
     if (with.packed_layout) t->packed_layout = with.packed_layout;
-    if (with.packed_tile) t->packed_tile = with.packed_tile;
+    /* a packed tile and the activation rows it reads are set together */
+    if (with.packed_tile) t->packed_tile = with.packed_tile, t->packed_act = with.packed_act;
     if (with.lut) t->lut = with.lut;
     if (with.gemm_i8x8) t->gemm_i8x8 = with.gemm_i8x8;
     if (with.to_q8_0) t->to_q8_0 = with.to_q8_0;

@@ -28,6 +28,11 @@ enum { LUT_NONE = 0, LUT_ON = 1, LUT_OFF = 2 };
 /* n elements of a block-32 type rewritten as n / 32 block_q8_0 (type_kernels.to_q8_0). */
 typedef void (*to_q8_0_fn)(const void *src, void *dst, int64_t n);
 
+/* One activation row in the dot type (cols columns) -> the row packed_tile reads instead,
+ * at dst; returns its bytes (a multiple of 64; dst NULL: only the bytes). Lookup-table
+ * kernels (kernels/lut.h) build their tables here, once per activation row and matmul. */
+typedef size_t (*packed_act_fn)(const void *act, int64_t cols, void *dst);
+
 /* The kernels of one format on one ISA. NULL / 0 fields: the format has none there. */
 typedef struct type_kernels {
     vec_dot_fn vec_dot;           /* row dot; every weight format has one on every ISA */
@@ -38,6 +43,9 @@ typedef struct type_kernels {
      * on it. Matrices are packed only where the ISA has packed_tile. */
     const struct x8_layout *packed_layout;
     vec_dot_tile_fn packed_tile;
+    /* NULL: packed_tile takes dot_type rows; else the rows this makes of them (set with
+     * packed_tile: the two go together) */
+    packed_act_fn packed_act;
     /* packed_tile is a lookup-table kernel (kernels/lut.h): LUT_ON packs by default,
      * LUT_OFF only when the configuration asks for LUTs (kconfig.h lut, measured slower) */
     int lut;

@@ -49,6 +49,7 @@ struct kernel_ctx {
     thread_pool *pool;          /* cfg.threads threads: the caller and its workers */
     char *act[ACT_SLOTS]; /* act_bytes each: max_batch rows of the widest dot-type row */
     size_t act_bytes;
+    char *act_one; /* one dot-type row on its way to a packed_act row (kernels/lut.h) */
     float *xt; /* GEMM_OWN's packed activations, xt_bytes */
     size_t xt_bytes;
     gemm_scratch scratch[KERNEL_MAX_THREADS]; /* [0, cfg.threads) allocated */
@@ -64,13 +65,15 @@ void kernel_shape_add(kernel_shape *shape, const qmatrix *W) {
 }
 
 /* Bytes of the widest converted activation row of `cols` in any dot type (whole blocks;
- * f32 activations are used in place). */
-static size_t max_act_row(int64_t cols) {
+ * f32 activations are used in place), or in any packed_act row of the ISA (prepared = 1). */
+static size_t max_act_row(const isa_kernels *isa, int64_t cols, int prepared) {
     size_t most = 64;
     for (int i = 0; qtype_at(i); i++) {
         const quant_type *dt = qtype(qtype_at(i)->dot_type);
         if (!dt || dt->id == QT_F32) continue;
         size_t bytes = (size_t)((cols + dt->block - 1) / dt->block) * dt->block_bytes;
+        packed_act_fn prep = isa->type[i].packed_act;
+        if (prepared && prep) bytes = prep(NULL, (cols + dt->block - 1) / dt->block * dt->block, NULL);
         if (bytes > most) most = bytes;
     }
     return most;
@@ -105,11 +108,13 @@ kernel_ctx *kernel_ctx_new(const kernel_config *cfg, const kernel_shape *shape, 
     k->cfg = *cfg, k->shape = *shape, k->kernels = kernels_of(cfg->isa);
     if (k->shape.max_batch < 1) k->shape.max_batch = 1;
     if (k->shape.max_cols < 1) k->shape.max_cols = 1;
-    k->act_bytes = max_act_row(k->shape.max_cols) * (size_t)k->shape.max_batch;
+    k->act_bytes = max_act_row(k->kernels, k->shape.max_cols, 1) * (size_t)k->shape.max_batch;
     k->xt_bytes = gemm_pack_x_bytes(k->shape.max_batch, k->shape.max_cols);
     for (int i = 0; i < ACT_SLOTS; i++)
         if (!(k->act[i] = alloc64(k->act_bytes))) goto oom;
-    if (!(k->xt = alloc64(k->xt_bytes)) || alloc_thread_scratch(k, 0, cfg->threads)) goto oom;
+    if (!(k->act_one = alloc64(max_act_row(k->kernels, k->shape.max_cols, 0))) ||
+        !(k->xt = alloc64(k->xt_bytes)) || alloc_thread_scratch(k, 0, cfg->threads))
+        goto oom;
     if (!(k->pool = pool_new(cfg->threads, msg))) {
         kernel_ctx_free(k);
         return NULL;
@@ -126,6 +131,7 @@ oom:
 void kernel_ctx_free(kernel_ctx *k) {
     if (!k) return;
     for (int i = 0; i < ACT_SLOTS; i++) free(k->act[i]);
+    free(k->act_one);
     for (int t = 0; t < KERNEL_MAX_THREADS; t++) free(k->scratch[t].panel), free(k->scratch[t].acc);
     free(k->xt);
     pool_free(k->pool);
@@ -160,31 +166,40 @@ pool_stats kernel_ctx_pool_stats(const kernel_ctx *k) { return pool_get_stats(k-
 
 kernel_usage kernel_ctx_usage(const kernel_ctx *k) { return k->usage; }
 
-/* Converts B activation rows to t's dot_type (not f32) into buf, act_row bytes each. */
-static char *convert_into(const kernel_ctx *k, const quant_type *t, const float *X, int64_t B,
-                          int64_t cols, size_t act_row, char *buf) {
+/* Converts B activation rows to t's dot_type (not f32) into buf, act_row bytes each, and
+ * with prep (a packed kernel's packed_act) on to the rows it makes. */
+static char *convert_into(const kernel_ctx *k, const quant_type *t, packed_act_fn prep,
+                          const float *X, int64_t B, int64_t cols, size_t act_row, char *buf) {
     const quant_type *dt = qtype(t->dot_type);
     from_float_fn from_float = kernels_for(k->cfg.isa, t->dot_type)->from_float;
     for (int64_t b = 0; b < B; b++) {
+        char *row = prep ? k->act_one : buf + b * act_row;
         if (from_float)
-            from_float(X + b * cols, buf + b * act_row, cols);
+            from_float(X + b * cols, row, cols);
         else
-            dt->quantize(X + b * cols, buf + b * act_row, cols, NULL);
+            dt->quantize(X + b * cols, row, cols, NULL);
+        if (prep) prep(row, cols, buf + b * act_row);
     }
     return buf;
 }
 
-/* Converts B activation rows to the weight type's dot_type into buffer `slot`; returns X
- * itself for f32. */
-static const void *convert_activations(kernel_ctx *k, const quant_type *t, const float *X,
-                                       int64_t B, int64_t cols, size_t *act_row, int slot) {
+/* Bytes of one converted activation row of t (prep: the packed_act row). */
+static size_t act_row_bytes(const quant_type *t, packed_act_fn prep, int64_t cols) {
+    return prep ? prep(NULL, cols, NULL) : qtype_row_bytes(t->dot_type, cols);
+}
+
+/* Converts B activation rows to the weight type's dot_type (and prep's rows) into buffer
+ * `slot`; returns X itself for f32. */
+static const void *convert_activations(kernel_ctx *k, const quant_type *t, packed_act_fn prep,
+                                       const float *X, int64_t B, int64_t cols, size_t *act_row,
+                                       int slot) {
     if (t->dot_type == QT_F32) {
         *act_row = (size_t)cols * sizeof(float);
         return X;
     }
-    *act_row = qtype_row_bytes(t->dot_type, cols);
+    *act_row = act_row_bytes(t, prep, cols);
     /* fits: check_fits() bounds B and cols */
-    return convert_into(k, t, X, B, cols, *act_row, k->act[slot]);
+    return convert_into(k, t, prep, X, B, cols, *act_row, k->act[slot]);
 }
 
 typedef struct {
@@ -193,6 +208,7 @@ typedef struct {
     int64_t rows, cols, B;
     vec_dot_fn dot;
     vec_dot_tile_fn tile; /* NULL: dot per (row, token) */
+    packed_act_fn prep;   /* the packed tile's activation rows (kernels/lut.h), or NULL */
     float *Y;
     gemm_method gemm; /* GEMM_TILES: the fields above; else the f32 path below */
     const quant_type *t;
@@ -349,7 +365,10 @@ static matmul_job make_job(const kernel_ctx *kc, const qmatrix *W, int64_t B, fl
     /* Packed copy (repack.h): its tile kernel takes the same arguments, rows starting at
      * r0 % 8 == 0 sit at r0 row_bytes as in the file. Larger batches keep the file layout. */
     vec_dot_tile_fn packed = W->packed && B <= REPACK_MAX_BATCH ? k->packed_tile : NULL;
-    if (packed) job.w = W->packed, job.tile = packed, job.gemm = GEMM_TILES;
+    if (packed) {
+        job.w = W->packed, job.tile = packed, job.prep = k->packed_act, job.gemm = GEMM_TILES;
+        job.row_bytes = repack_row_bytes(k->packed_layout, W->cols); /* TQ1_0's is larger */
+    }
     return job;
 }
 
@@ -416,7 +435,7 @@ int matmul(kernel_ctx *k, const qmatrix *W, const float *X, int64_t B, float *Y)
         if (!job.gemm_x)
             return fail(k, "matmul: %lld x %lld packed activations do not fit", B, W->cols);
     } else {
-        job.act = convert_activations(k, job.t, X, B, W->cols, &job.act_row, 0);
+        job.act = convert_activations(k, job.t, job.prep, X, B, W->cols, &job.act_row, 0);
     }
     /* Work scales with weight bytes x tokens; rows must give each thread a slice. */
     double work = (double)W->rows * (double)W->row_bytes * (double)B;
@@ -435,14 +454,16 @@ static int multi_activations(kernel_ctx *k, matmul_job *jobs, int n, const float
     for (int i = 0; i < n; i++) {
         int same = -1;
         for (int j = 0; j < i && same < 0; j++)
-            if (jobs[j].t->dot_type == jobs[i].t->dot_type && jobs[j].cols == jobs[i].cols) same = j;
+            if (jobs[j].t->dot_type == jobs[i].t->dot_type && jobs[j].cols == jobs[i].cols &&
+                jobs[j].prep == jobs[i].prep)
+                same = j;
         if (same >= 0) {
             jobs[i].act = jobs[same].act, jobs[i].act_row = jobs[same].act_row;
             continue;
         }
         if (slots == ACT_SLOTS) return -1;
-        jobs[i].act =
-            convert_activations(k, jobs[i].t, X, B, jobs[i].cols, &jobs[i].act_row, slots);
+        jobs[i].act = convert_activations(k, jobs[i].t, jobs[i].prep, X, B, jobs[i].cols,
+                                          &jobs[i].act_row, slots);
         slots += jobs[i].t->dot_type != QT_F32;
     }
     return 0;
@@ -485,6 +506,7 @@ typedef struct {
     const float *X;
     int64_t B, cols;
     uint32_t dot_type;
+    packed_act_fn prep;
     const char *act;
     size_t act_row;
 } converted_input;
@@ -502,7 +524,8 @@ static int each_activations(kernel_ctx *k, each_inputs *in, matmul_job *job, con
     const uint32_t dot_type = job->t->dot_type;
     for (int i = 0; i < in->n_done; i++) {
         const converted_input *c = &in->done[i];
-        if (c->X == X && c->B == job->B && c->cols == job->cols && c->dot_type == dot_type) {
+        if (c->X == X && c->B == job->B && c->cols == job->cols && c->dot_type == dot_type &&
+            c->prep == job->prep) {
             job->act = c->act, job->act_row = c->act_row;
             return 0;
         }
@@ -511,15 +534,16 @@ static int each_activations(kernel_ctx *k, each_inputs *in, matmul_job *job, con
         job->act = (const char *)X, job->act_row = (size_t)job->cols * sizeof(float);
         return 0;
     }
-    const size_t act_row = qtype_row_bytes(dot_type, job->cols);
+    const size_t act_row = act_row_bytes(job->t, job->prep, job->cols);
     const size_t bytes = (act_row * (size_t)job->B + 63) / 64 * 64;
     if (in->used + bytes > k->act_bytes) in->slot++, in->used = 0;
     if (in->slot == ACT_SLOTS) return -1;
     job->act_row = act_row;
-    job->act = convert_into(k, job->t, X, job->B, job->cols, act_row, k->act[in->slot] + in->used);
+    job->act = convert_into(k, job->t, job->prep, X, job->B, job->cols, act_row,
+                            k->act[in->slot] + in->used);
     in->used += bytes;
     in->done[in->n_done++] =
-        (converted_input){X, job->B, job->cols, dot_type, job->act, act_row};
+        (converted_input){X, job->B, job->cols, dot_type, job->prep, job->act, act_row};
     return 0;
 }
 

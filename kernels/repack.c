@@ -94,12 +94,19 @@ void repack_rows_to_q8_0(const x8_layout *layout, to_q8_0_fn to_q8_0, uint32_t f
         }
 }
 
+size_t repack_row_bytes(const x8_layout *layout, int64_t cols) {
+    const quant_type *t = qtype(layout->type);
+    const size_t nb = (size_t)(cols / t->block);
+    return layout->packed_block_bytes ? nb * layout->packed_block_bytes / REPACK_ROWS
+                                      : nb * t->block_bytes;
+}
+
 int repack_matrix(qmatrix *W, isa_level isa) {
     const type_kernels *k = kernels_for(isa, W->type);
     if (W->packed || !k || !k->packed_tile || !k->packed_layout || W->rows % REPACK_ROWS ||
         W->rows == 0)
         return 0;
-    size_t bytes = (size_t)W->rows * W->row_bytes;
+    size_t bytes = (size_t)W->rows * repack_row_bytes(k->packed_layout, W->cols);
     /* 64-byte lines: each group's first block starts a cache line when row_bytes allows */
     void *buf = aligned_alloc(64, (bytes + 63) / 64 * 64);
     if (!buf) return -1;

@@ -78,9 +78,17 @@ typedef struct x8_layout {
      * to): vec_dot_tile_fn signature, as packed_tile of the ISA tables (kernels/cpu.h). */
     vec_dot_tile_fn ref_tile;
     /* Non-NULL: a layout that byte runs cannot describe (bit planes, kernels/lut.h); these
-     * convert it (n_runs 0), under the same size and group-offset rules. */
+     * convert it (n_runs 0), under the same size and group-offset rules, except: */
     x8_convert_fn pack, unpack;
+    /* 0: a packed block is 8 file blocks' bytes. Else its bytes, more than that (TQ1_0 in
+     * TQ2_0's bit planes, lut.h): the copy then has repack_row_bytes() a row, group g at
+     * 8 g of those, and the packed kernels take that as w_stride. */
+    uint16_t packed_block_bytes;
 } x8_layout;
+
+/* Bytes a row of `cols` takes in the packed copy of layout (the type's row bytes unless
+ * packed_block_bytes says more). */
+size_t repack_row_bytes(const x8_layout *layout, int64_t cols);
 
 /* The layouts above (kernels/ref/repack_ref.c); ref_install gives them to their types. */
 extern const x8_layout x8_q4_0, x8_q4_1, x8_q8_0, x8_q2_k;

@@ -25,10 +25,11 @@ static uint32_t next_u32(void) {
     return (uint32_t)(rng >> 16);
 }
 
-static const uint32_t types[] = {QT_Q1_0, QT_Q2_0, QT_TQ2_0};
+static const uint32_t types[] = {QT_Q1_0, QT_Q2_0, QT_TQ2_0, QT_TQ1_0};
 enum { NT = sizeof types / sizeof types[0] };
-static const x8_layout *const layouts[NT] = {&lut_q1_0, &lut_q2_0, &lut_tq2_0};
-static const vec_dot_fn row_dots[NT] = {vec_dot_q1_0_ref, vec_dot_q2_0_ref, vec_dot_tq2_0_ref};
+static const x8_layout *const layouts[NT] = {&lut_q1_0, &lut_q2_0, &lut_tq2_0, &lut_tq1_0};
+static const vec_dot_fn row_dots[NT] = {vec_dot_q1_0_ref, vec_dot_q2_0_ref, vec_dot_tq2_0_ref,
+                                        vec_dot_tq1_0_ref};
 
 static const char *name_of(int t) {
     return qtype(types[t])->name;
@@ -39,14 +40,38 @@ static int64_t cols_for(int t, int64_t cols) {
     return (cols + block - 1) / block * block;
 }
 
+/* TQ1_0 block b of random trits (fill 0xFF: all 2, 0x00: all 0, else a pattern of all
+ * three), in quant/tq1_0.c's canonical bytes. */
+static void tq1_block(uint8_t *b, int fill) {
+    static const int weight[5] = {81, 27, 9, 3, 1};
+    int value[52] = {0};
+    for (int k = 0; k < QK_K; k++) {
+        int trit, pos = tq1_pos(k, &trit);
+        int code = fill == 0xFF ? 2 : fill == 0 ? 0 : fill > 0 ? (k + fill) % 3 : (int)(next_u32() % 3);
+        value[pos] += code * weight[trit];
+    }
+    for (int j = 0; j < 52; j++) b[j] = (uint8_t)((value[j] * 256 + 242) / 243);
+}
+
+static size_t d_offset(int t) {
+    return types[t] == QT_TQ2_0 ? QK_K / 4 : types[t] == QT_TQ1_0 ? 52 : 0;
+}
+
+/* Bytes of a row of the packed copy (TQ1_0's is larger than the file's). */
+static size_t packed_row(int t, int64_t cols) {
+    return repack_row_bytes(layouts[t], cols);
+}
+
 /* Random code bytes with finite fp16 scales (|d| < 2, either sign: Q2_0's d may be
- * negative); TQ2_0's codes 3 (not ternary) are made 2 so the rows stay in the format. */
+ * negative); TQ2_0's codes 3 (not ternary) are made 2 so the rows stay in the format;
+ * TQ1_0's bytes are those its quantizer writes. */
 static uint8_t *random_rows(int t, int64_t rows, int64_t cols, int fill) {
     const quant_type *qt = qtype(types[t]);
     size_t bytes = qtype_row_bytes(types[t], cols) * rows, bb = qt->block_bytes;
     uint8_t *w = malloc(bytes);
     for (size_t i = 0; i < bytes; i++) w[i] = fill >= 0 ? (uint8_t)fill : (uint8_t)next_u32();
-    const size_t d_at = types[t] == QT_TQ2_0 ? QK_K / 4 : 0;
+    for (size_t b = 0; types[t] == QT_TQ1_0 && b < bytes / bb; b++) tq1_block(w + b * bb, fill);
+    const size_t d_at = d_offset(t);
     for (size_t b = 0; b < bytes / bb; b++) {
         uint16_t d = f32_to_fp16(((float)(next_u32() % 2001) - 1000) / 500.0f);
         memcpy(w + b * bb + d_at, &d, 2);
@@ -86,38 +111,54 @@ TEST(lut_layout_round_trip) {
     for (int t = 0; t < NT; t++) {
         int64_t rows = 24, cols = cols_for(t, 384);
         size_t row_bytes = qtype_row_bytes(types[t], cols), bytes = row_bytes * rows;
-        uint8_t *src = random_rows(t, rows, cols, -1), *packed = malloc(bytes),
+        uint8_t *src = random_rows(t, rows, cols, -1), *packed = malloc(packed_row(t, cols) * rows),
                 *back = malloc(bytes);
         repack_rows(layouts[t], rows, cols, src, packed);
         unpack_rows(layouts[t], rows, cols, packed, back);
         CHECK_MSG(memcmp(src, back, bytes) == 0, "%s: unpack(pack(rows)) != rows", name_of(t));
-        /* group 1 starts where row 8 starts in the file, with row 8's d first */
-        size_t d_at = types[t] == QT_TQ2_0 ? QK_K / 4 : 0;
-        CHECK(memcmp(packed + 8 * row_bytes, src + 8 * row_bytes + d_at, 2) == 0);
+        /* group 1 starts where row 8 starts in the copy, with row 8's d first */
+        CHECK(memcmp(packed + 8 * packed_row(t, cols), src + 8 * row_bytes + d_offset(t), 2) == 0);
         /* the layout is the type's packed layout on every ISA (the scalar one too) */
         CHECK(kernels_for(ISA_SCALAR, types[t])->packed_layout == layouts[t]);
         free(src), free(packed), free(back);
     }
 }
 
-/* Runs `tile` on packed rows and compares every row with the multiply reference (row_ref
- * = 1) or with the LUT reference (row_ref = 0): identical bits. */
-static int same_results(int t, vec_dot_tile_fn tile, const uint8_t *w, int64_t rows, int64_t cols,
+/* A packed kernel and the activation rows it reads (prep NULL: dot_type rows). */
+typedef struct {
+    vec_dot_tile_fn tile;
+    packed_act_fn prep;
+} packed_kernel;
+
+/* Runs the kernel on packed rows (its prepared activations made from a's dot_type rows)
+ * and compares every row with the multiply reference (row_ref = 1) or with the LUT
+ * reference on a's rows (row_ref = 0): identical bits. */
+static int same_results(int t, packed_kernel kernel, const uint8_t *w, int64_t rows, int64_t cols,
                         const void *a, int nact, int row_ref) {
     size_t row_bytes = qtype_row_bytes(types[t], cols),
            a_stride = qtype_row_bytes(qtype(types[t])->dot_type, cols);
     size_t n = (size_t)rows * nact;
-    uint8_t *packed = malloc(row_bytes * rows);
+    const size_t w_stride = packed_row(t, cols);
+    uint8_t *packed = malloc(w_stride * rows);
     float *y = malloc(n * 4), *want = malloc(n * 4);
     repack_rows(layouts[t], rows, cols, w, packed);
-    tile(cols, y, rows, packed, row_bytes, (int)rows, a, a_stride, nact);
+    if (kernel.prep) {
+        const size_t bytes = kernel.prep(NULL, cols, NULL);
+        char *prepared = aligned_alloc(64, bytes * nact);
+        for (int b = 0; b < nact; b++)
+            CHECK(kernel.prep((const char *)a + b * a_stride, cols, prepared + b * bytes) == bytes);
+        kernel.tile(cols, y, rows, packed, w_stride, (int)rows, prepared, bytes, nact);
+        free(prepared);
+    } else {
+        kernel.tile(cols, y, rows, packed, w_stride, (int)rows, a, a_stride, nact);
+    }
     if (row_ref)
         for (int b = 0; b < nact; b++)
             for (int64_t r = 0; r < rows; r++)
                 row_dots[t](cols, &want[b * rows + r], w + r * row_bytes,
                             (const char *)a + b * a_stride);
     else
-        layouts[t]->ref_tile(cols, want, rows, packed, row_bytes, (int)rows, a, a_stride, nact);
+        layouts[t]->ref_tile(cols, want, rows, packed, w_stride, (int)rows, a, a_stride, nact);
     int same = 1;
     for (size_t i = 0; i < n && same; i++)
         if (memcmp(&y[i], &want[i], 4)) {
@@ -133,12 +174,12 @@ static int same_results(int t, vec_dot_tile_fn tile, const uint8_t *w, int64_t r
 /* The shapes: one block, several, past one table chunk (LUT_CHUNK_COLS) and ending inside
  * the second; 8 rows (one group) to 40. Inputs: random, every weight bit set, every bit
  * clear, activations at +127 and at the negative end. */
-static void check_all(vec_dot_tile_fn (*tile_of)(int t), int row_ref) {
+static void check_all(packed_kernel (*kernel_of)(int t), int row_ref) {
     const int64_t shapes[][2] = {
         {8, 1}, {16, 256}, {24, 640}, {8, LUT_CHUNK_COLS + 256}, {40, 512}};
     for (int t = 0; t < NT; t++) {
-        vec_dot_tile_fn tile = tile_of(t);
-        REQUIRE(tile);
+        packed_kernel tile = kernel_of(t);
+        REQUIRE(tile.tile);
         for (int s = 0; s < 5; s++) {
             int64_t rows = shapes[s][0], cols = cols_for(t, shapes[s][1]);
             uint8_t *w = random_rows(t, rows, cols, -1);
@@ -159,11 +200,14 @@ static void check_all(vec_dot_tile_fn (*tile_of)(int t), int row_ref) {
     }
 }
 
-static vec_dot_tile_fn ref_tile_of(int t) {
-    return layouts[t]->ref_tile;
+static packed_kernel ref_tile_of(int t) {
+    return (packed_kernel){layouts[t]->ref_tile, NULL};
 }
-static vec_dot_tile_fn packed_tile_of(int t) {
-    return kernels_for(kernels_isa(), types[t])->packed_tile;
+/* the ISA's LUT kernels read prepared rows: packed_act is set with them */
+static packed_kernel packed_tile_of(int t) {
+    const type_kernels *k = kernels_for(kernels_isa(), types[t]);
+    CHECK_MSG(k->packed_act != NULL, "%s: a LUT tile without packed_act", name_of(t));
+    return (packed_kernel){k->packed_tile, k->packed_act};
 }
 
 TEST(lut_ref_equals_multiply_reference) {
@@ -253,6 +297,71 @@ TEST(lut_matmul_equals_reference) {
         repack_release(&W);
         free(x), free(y), free(want), free((void *)W.data);
     }
+}
+
+/* The multiply reference of W x (x converted by isa's from_float) into want. */
+static void reference_rows(isa_level isa, const qmatrix *W, const float *x, int64_t B,
+                           float *want) {
+    const uint32_t dot = qtype(W->type)->dot_type;
+    void *a = malloc(qtype_row_bytes(dot, W->cols));
+    const vec_dot_fn *dots = row_dots;
+    int t = 0;
+    while (types[t] != W->type) t++;
+    for (int64_t b = 0; b < B; b++) {
+        kernels_for(isa, dot)->from_float(x + b * W->cols, a, W->cols);
+        for (int64_t r = 0; r < W->rows; r++)
+            dots[t](W->cols, &want[b * W->rows + r], (const char *)W->data + r * W->row_bytes, a);
+    }
+    free(a);
+}
+
+/* One input for packed LUT matrices of two types sharing the Q8_0 tables (Q2_0, Q1_0), an
+ * unpacked Q2_0 matrix (the same dot type, no tables), TQ2_0 and TQ1_0 (Q8_K tables, TQ1_0
+ * with its larger packed rows): matmul_multi
+ * and matmul_each give each its multiply reference's rows, on AVX2 and AVX-512. */
+TEST(lut_multi_and_each_share_prepared_rows) {
+    enum { NM = 5 };
+    const uint32_t mix[NM] = {QT_Q2_0, QT_Q1_0, QT_Q2_0, QT_TQ2_0, QT_TQ1_0};
+    const int64_t rows = 48, cols = 512, B = 2;
+    for (int isa = ISA_AVX2; isa <= ISA_AVX512; isa++) {
+        if (!kernels_isa_supported(isa)) continue;
+        REQUIRE(kernels_init(kernels_isa_name(isa), NULL) == 0);
+        qmatrix W[NM];
+        const qmatrix *Wp[NM];
+        float *x = malloc(B * cols * 4), *Y[NM], *want = malloc(B * rows * 4);
+        for (int64_t i = 0; i < B * cols; i++) x[i] = (float)(next_u32() % 2001) / 1000.0f - 1;
+        kernel_shape shape = {.max_batch = B};
+        matmul_item items[NM];
+        for (int m = 0; m < NM; m++) {
+            W[m] = test_random_matrix(mix[m], rows, cols);
+            if (m != 2) REQUIRE(repack_matrix(&W[m], isa) == 0 && W[m].packed);
+            Wp[m] = &W[m], Y[m] = malloc(B * rows * 4);
+            kernel_shape_add(&shape, &W[m]);
+            items[m] = (matmul_item){.W = &W[m], .X = x, .B = B, .Y = Y[m]};
+        }
+        kernel_config cfg = kernel_config_default();
+        cfg.isa = isa, cfg.threads = 2;
+        char msg[128];
+        kernel_ctx *k = kernel_ctx_new(&cfg, &shape, msg);
+        REQUIRE(k);
+        for (int call = 0; call < 2; call++) {
+            for (int m = 0; m < NM; m++) memset(Y[m], 0xFF, B * rows * 4);
+            REQUIRE(call ? matmul_each(k, items, NM) == 0 : matmul_multi(k, Wp, NM, x, B, Y) == 0);
+            for (int m = 0; m < NM; m++) {
+                reference_rows(isa, &W[m], x, B, want);
+                CHECK_MSG(memcmp(Y[m], want, B * rows * 4) == 0, "%s %s matrix %d (%s)",
+                          kernels_isa_name(isa), call ? "matmul_each" : "matmul_multi", m,
+                          qtype(mix[m])->name);
+            }
+        }
+        kernel_ctx_free(k);
+        for (int m = 0; m < NM; m++) {
+            repack_release(&W[m]);
+            free((void *)W[m].data), free(Y[m]);
+        }
+        free(x), free(want);
+    }
+    kernels_init(NULL, NULL);
 }
 
 /* Weight GB/s of the best call in 0.3 s (shared machine: the least disturbed call). */

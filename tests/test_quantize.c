@@ -336,14 +336,17 @@ TEST(quantize_policy_q4_k_m) {
     CHECK_EQ_INT(policy_tensor_type(m2, &pm, "blk.3.attn_v.weight", 2, 2048, why, sizeof why), QT_Q4_K);
 }
 
-/* sum_j imp_j * (w_ij - q_ij)^2 over a tensor of a quantized file, imp from an imatrix */
+/* sum_j imp_j * (w_ij - q_ij)^2 over a tensor of a quantized file, imp from an imatrix
+ * (its "<name>.in_sum2": E[x_j^2] times the rows seen, the same for every j) */
 static double weighted_error(const char *ref, const char *q, const char *imatrix, const char *name) {
     scarce_error err;
     gguf_file *a = gguf_open(ref, &err), *b = gguf_open(q, &err), *im = gguf_open(imatrix, &err);
     double e = -1;
     const gguf_tensor *ta = a ? gguf_find_tensor(a, name) : NULL;
     const gguf_tensor *tb = b ? gguf_find_tensor(b, name) : NULL;
-    const gguf_tensor *ti = im ? gguf_find_tensor(im, name) : NULL;
+    char sum_name[256];
+    snprintf(sum_name, sizeof sum_name, "%s.in_sum2", name);
+    const gguf_tensor *ti = im ? gguf_find_tensor(im, sum_name) : NULL;
     if (ta && tb && ti && ta->type == QT_F32) {
         const int64_t ne0 = ta->ne[0], rows = ta->ne[1];
         float *row = malloc(sizeof(float) * ne0);
@@ -379,10 +382,11 @@ TEST(quantize_imatrix) {
     REQUIRE(im);
     int64_t chunks = 0;
     CHECK(!gguf_get_i64(im, "imatrix.chunk_count", &chunks, &err) && chunks == 4);
-    CHECK_EQ_INT(im->n_tensors, 5 * 7 + 1); /* q k v o gate up down per layer + output */
-    const gguf_tensor *t = gguf_find_tensor(im, "blk.0.ffn_down.weight");
+    /* in_sum2 and counts of q k v o gate up down per layer + output (llama.cpp's layout) */
+    CHECK_EQ_INT(im->n_tensors, 2 * (5 * 7 + 1));
+    const gguf_tensor *t = gguf_find_tensor(im, "blk.0.ffn_down.weight.in_sum2");
     REQUIRE(t && t->type == QT_F32 && t->ne[0] == 172);
-    const float *v = gguf_find_tensor(im, "blk.2.attn_q.weight")->data;
+    const float *v = gguf_find_tensor(im, "blk.2.attn_q.weight.in_sum2")->data;
     double lo = 1e30, hi = 0;
     for (int j = 0; j < 64; j++) lo = fmin(lo, v[j]), hi = fmax(hi, v[j]);
     CHECK(lo > 0 && hi > lo); /* rmsnorm outputs: positive, uneven across columns */

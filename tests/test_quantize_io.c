@@ -137,14 +137,15 @@ TEST(quantize_disk_full_leaves_no_file) {
     check_nothing_left("full-out");
 }
 
-/* llama-imatrix's GGUF (name.in_sum2 / name.counts) and legacy .dat files, written here
- * from one of ours, give the same quantization as ours. */
+/* scarce imatrix writes llama-imatrix's GGUF (name.in_sum2 / name.counts); rewritten here
+ * as llama-imatrix's legacy .dat and as scarce's earlier layout (one tensor of means per
+ * weight), the three give the same quantization. */
 TEST(quantize_reads_llama_imatrix_formats) {
     NEED_SHARED(STORIES);
     NEED_SHARED("data/tinystories-valid.txt");
     kernels_init(NULL, NULL);
     const char *ours = tmp_path("im.gguf"), *dat = tmp_path("im.dat"),
-               *lg = tmp_path("im-llama.gguf");
+               *lg = tmp_path("im-means.gguf");
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "%s imatrix -m %s -f %s -c 64 --chunks 2 -o %s -t 1", scarce_bin(),
              shared_path(STORIES), shared_path("data/tinystories-valid.txt"), ours);
@@ -155,29 +156,31 @@ TEST(quantize_reads_llama_imatrix_formats) {
     FILE *fp = fopen(dat, "wb");
     gguf_writer *w = gguf_writer_new();
     REQUIRE(fp && w);
-    const int32_t n = (int32_t)im->n_tensors, ncall = 8;
+    const int32_t n = (int32_t)im->n_tensors / 2, ncall = 8;
     fwrite(&n, 4, 1, fp);
     gguf_writer_set_str(w, "general.type", "imatrix");
-    for (uint64_t i = 0; i < im->n_tensors; i++) {
+    char name[256];
+    for (uint64_t i = 0; i < im->n_tensors; i += 2) {
         const gguf_tensor *t = &im->tensors[i];
-        char name[256];
-        int64_t ne[2] = {t->ne[0], 1}, one[1] = {1};
-        snprintf(name, sizeof name, "%s.in_sum2", t->name);
-        CHECK(gguf_writer_add_tensor(w, name, QT_F32, 2, ne, &err) == 0);
-        snprintf(name, sizeof name, "%s.counts", t->name);
-        CHECK(gguf_writer_add_tensor(w, name, QT_F32, 1, one, &err) == 0);
+        REQUIRE(strlen(t->name) > 8 && !strcmp(t->name + strlen(t->name) - 8, ".in_sum2"));
+        snprintf(name, sizeof name, "%.*s", (int)strlen(t->name) - 8, t->name);
+        int64_t ne[1] = {t->ne[0]};
+        CHECK(gguf_writer_add_tensor(w, name, QT_F32, 1, ne, &err) == 0);
     }
     REQUIRE(gguf_writer_open(w, lg, &err) == 0);
-    for (uint64_t i = 0; i < im->n_tensors; i++) {
+    for (uint64_t i = 0; i < im->n_tensors; i += 2) {
         const gguf_tensor *t = &im->tensors[i];
-        const int32_t len = (int32_t)strlen(t->name), nval = (int32_t)t->ne[0];
-        float *v = malloc(sizeof(float) * (size_t)nval), count = (float)ncall;
-        for (int32_t j = 0; j < nval; j++) v[j] = ((const float *)t->data)[j] * ncall;
+        const float count = *(const float *)im->tensors[i + 1].data;
+        const int32_t len = (int32_t)strlen(t->name) - 8, nval = (int32_t)t->ne[0];
+        float *mean = malloc(sizeof(float) * (size_t)nval), *v = malloc(sizeof(float) * nval);
+        for (int32_t j = 0; j < nval; j++) {
+            mean[j] = ((const float *)t->data)[j] / count;
+            v[j] = mean[j] * ncall;
+        }
         fwrite(&len, 4, 1, fp), fwrite(t->name, 1, (size_t)len, fp);
         fwrite(&ncall, 4, 1, fp), fwrite(&nval, 4, 1, fp), fwrite(v, 4, (size_t)nval, fp);
-        CHECK(gguf_writer_write(w, v, sizeof(float) * (size_t)nval, &err) == 0);
-        CHECK(gguf_writer_write(w, &count, sizeof count, &err) == 0);
-        free(v);
+        CHECK(gguf_writer_write(w, mean, sizeof(float) * (size_t)nval, &err) == 0);
+        free(mean), free(v);
     }
     fclose(fp);
     REQUIRE(gguf_writer_finish(w, &err) == 0);
@@ -196,5 +199,5 @@ TEST(quantize_reads_llama_imatrix_formats) {
         quantize_report_free(&rep);
     }
     CHECK_MSG(same_bytes(outs[0], outs[1]), "the .dat imatrix quantized differently");
-    CHECK_MSG(same_bytes(outs[0], outs[2]), "llama-imatrix's GGUF quantized differently");
+    CHECK_MSG(same_bytes(outs[0], outs[2]), "the means' GGUF quantized differently");
 }

@@ -32,7 +32,8 @@ void ref_install(isa_kernels *k) {
     kernels_set(k, QT_Q6_K, (type_kernels){.vec_dot = vec_dot_q6_k_ref});
     kernels_set(k, QT_TQ2_0,
                 (type_kernels){.vec_dot = vec_dot_tq2_0_ref, .packed_layout = &lut_tq2_0});
-    kernels_set(k, QT_TQ1_0, (type_kernels){.vec_dot = vec_dot_tq1_0_ref});
+    kernels_set(k, QT_TQ1_0,
+                (type_kernels){.vec_dot = vec_dot_tq1_0_ref, .packed_layout = &lut_tq1_0});
     kernels_set(k, QT_NVFP4, (type_kernels){.vec_dot = vec_dot_nvfp4_ref});
     kernels_set(k, QT_Q1_0, (type_kernels){.vec_dot = vec_dot_q1_0_ref, .packed_layout = &lut_q1_0});
     kernels_set(k, QT_IQ4_XS, (type_kernels){.vec_dot = vec_dot_iq4_xs_ref});

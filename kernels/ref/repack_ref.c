@@ -145,11 +145,11 @@ void tile_q2_kx8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t
 /* ---- the layouts of repack.h as data: {from, len, count, at, at_step, row_step} ---- */
 
 /* d[8] at 0; chunk c of 4 qs bytes of row r at 16 + 32 c + 4 r */
-const x8_layout x8_q4_0 = {QT_Q4_0, 2, {{0, 2, 1, 0, 0, 2}, {2, 4, 4, 16, 32, 4}}, tile_q4_0x8_ref, NULL, NULL};
-const x8_layout x8_q8_0 = {QT_Q8_0, 2, {{0, 2, 1, 0, 0, 2}, {2, 4, 8, 16, 32, 4}}, tile_q8_0x8_ref, NULL, NULL};
+const x8_layout x8_q4_0 = {QT_Q4_0, 2, {{0, 2, 1, 0, 0, 2}, {2, 4, 4, 16, 32, 4}}, tile_q4_0x8_ref, NULL, NULL, 0};
+const x8_layout x8_q8_0 = {QT_Q8_0, 2, {{0, 2, 1, 0, 0, 2}, {2, 4, 8, 16, 32, 4}}, tile_q8_0x8_ref, NULL, NULL, 0};
 /* d[8] at 0, m[8] at 16, qs chunks from 32 */
 const x8_layout x8_q4_1 = {
-    QT_Q4_1, 3, {{0, 2, 1, 0, 0, 2}, {2, 2, 1, 16, 0, 2}, {4, 4, 4, 32, 32, 4}}, tile_q4_1x8_ref, NULL, NULL};
+    QT_Q4_1, 3, {{0, 2, 1, 0, 0, 2}, {2, 2, 1, 16, 0, 2}, {4, 4, 4, 32, 32, 4}}, tile_q4_1x8_ref, NULL, NULL, 0};
 /* Q2_K in 2-byte pieces: scale pair m of row r at 32 + 16 m + 2 r; qs bytes 32h + 16 half
  * + 2p (and the next) at 160 + 256 h + 2 half + 32 p + 4 r; d at 0, dmin at 16. */
 const x8_layout x8_q2_k = {QT_Q2_K,
@@ -163,4 +163,5 @@ const x8_layout x8_q2_k = {QT_Q2_K,
                             {82, 2, 1, 16, 0, 2}},
                            tile_q2_kx8_ref,
                            NULL,
-                           NULL};
+                           NULL,
+                           0};

@@ -59,6 +59,7 @@ void avx2_install(isa_kernels *k) {
     kernels_set(k, QT_Q2_0,
                 (type_kernels){.vec_dot = vec_dot_q2_0_avx2,
                                .packed_tile = tile_lut_q2_0_avx2,
+                               .packed_act = lut_prepare_q8_0_avx2,
                                .lut = LUT_ON});
     kernels_set(k, QT_Q2_0_32, (type_kernels){.vec_dot = vec_dot_q2_0_32_avx2});
     kernels_set(k, QT_FP8_E4M3,
@@ -84,12 +85,19 @@ void avx2_install(isa_kernels *k) {
     kernels_set(k, QT_TQ2_0,
                 (type_kernels){.vec_dot = vec_dot_tq2_0_avx2,
                                .packed_tile = tile_lut_tq2_0_avx2,
+                               .packed_act = lut_prepare_q8_k_avx2,
                                .lut = LUT_OFF});
-    kernels_set(k, QT_TQ1_0, (type_kernels){.vec_dot = vec_dot_tq1_0_avx2});
+    /* TQ1_0: TQ2_0's LUT kernel on a copy in TQ2_0's planes (kernels/lut.h) */
+    kernels_set(k, QT_TQ1_0,
+                (type_kernels){.vec_dot = vec_dot_tq1_0_avx2,
+                               .packed_tile = tile_lut_tq2_0_avx2,
+                               .packed_act = lut_prepare_q8_k_avx2,
+                               .lut = LUT_OFF});
     kernels_set(k, QT_NVFP4, (type_kernels){.vec_dot = vec_dot_nvfp4_avx2});
     kernels_set(k, QT_Q1_0,
                 (type_kernels){.vec_dot = vec_dot_q1_0_avx2,
                                .packed_tile = tile_lut_q1_0_avx2,
+                               .packed_act = lut_prepare_q8_0_avx2,
                                .lut = LUT_ON});
     kernels_set(k, QT_IQ4_XS,
                 (type_kernels){.vec_dot = vec_dot_iq4_xs_avx2, .dequantize = dequantize_iq4_xs_avx2});

@@ -105,8 +105,23 @@ void avx512_install(isa_kernels *k) {
                 (type_kernels){.vec_dot = vec_dot_iq1_m_avx512, .vec_dot_tile = vec_dot_tile_iq1_m_avx512});
     kernels_set(k, QT_Q8_K, (type_kernels){.from_float = quantize_row_q8_k_avx512});
     install_beyond_base(k);
-    /* LUT kernels (kernels/lut.h), defaults as on AVX2 (not measured: no AVX-512 here) */
-    kernels_set(k, QT_Q1_0, (type_kernels){.packed_tile = tile_lut_q1_0_avx512, .lut = LUT_ON});
-    kernels_set(k, QT_Q2_0, (type_kernels){.packed_tile = tile_lut_q2_0_avx512, .lut = LUT_ON});
-    kernels_set(k, QT_TQ2_0, (type_kernels){.packed_tile = tile_lut_tq2_0_avx512, .lut = LUT_OFF});
+    /* LUT kernels (kernels/lut.h, tables once per matmul) on for all four formats here:
+     * measured on the 2-core Xeon (Sapphire Rapids class, AVX-512), TinyLlama-shape files of
+     * each type (scarce mkmodel --type T), `scarce bench -p 0 -n 16 -r 3 -t 1,2`,
+     * SCARCE_LUT=0 and 1 in turn, two rounds under the bench lock with the machine loaded
+     * (load average 13-21 on 2 cores: absolute figures low, ratios noisy), tok/s 1 thread
+     * multiply -> LUT: q1_0 3.36, 2.75 -> 7.26, 5.70; q2_0 1.45, 1.44 -> 3.39, 3.76;
+     * tq2_0 3.31, 3.58 -> 4.59, 3.10; tq1_0 2.36, 2.26 -> 4.29, 4.11 (2 threads: q1_0
+     * 2.32, 2.51 -> 6.09, 5.71; q2_0 1.29, 1.46 -> 2.99, 3.27; tq2_0 3.38, 2.91 -> 4.10,
+     * 3.83; tq1_0 2.26, 2.14 -> 4.61, 4.14). TQ2_0's gain is the least sure (one of four
+     * pairs the other way); its tables built per tile call (before) gave 4.44, 4.29.
+     * TQ1_0 runs on the larger copy in its TQ2_0 planes (lut.h). */
+    kernels_set(k, QT_Q1_0, (type_kernels){.packed_tile = tile_lut_q1_0_avx512,
+                               .packed_act = lut_prepare_q8_0_avx512, .lut = LUT_ON});
+    kernels_set(k, QT_Q2_0, (type_kernels){.packed_tile = tile_lut_q2_0_avx512,
+                               .packed_act = lut_prepare_q8_0_avx512, .lut = LUT_ON});
+    kernels_set(k, QT_TQ1_0, (type_kernels){.packed_tile = tile_lut_tq2_0_avx512,
+                               .packed_act = lut_prepare_q8_k_avx512, .lut = LUT_ON});
+    kernels_set(k, QT_TQ2_0, (type_kernels){.packed_tile = tile_lut_tq2_0_avx512,
+                               .packed_act = lut_prepare_q8_k_avx512, .lut = LUT_ON});
 }

@@ -1,6 +1,8 @@
-/* lut_rows.h - the row loops of the LUT kernels (kernels/lut.h), shared by avx2_lut.c and
- * avx512_lut.c: per token, tables of up to LUT_CHUNK_COLS columns (lut_build.h), then each
- * 8-row group streams its packed blocks through the including file's lookups:
+/* lut_rows.h - the activation preparation and the row loops of the LUT kernels
+ * (kernels/lut.h), shared by avx2_lut.c and avx512_lut.c: once per activation row, the
+ * tables of every column (lut_build.h) with each activation block's sum and scale; then per
+ * LUT_CHUNK_COLS columns, each 8-row group streams its packed blocks through the including
+ * file's lookups:
  *   lookup1(units, tab, n_units)               one plane: int16 sums, rows 0..7 in each lane
  *   lookup2(units, tab, n_units, &acc0, &acc1)  two planes, added to acc0 / acc1
  * (n_units even), with its table layout LUT_WIDE (lut_build) and names LUT_NAME(f).
@@ -16,21 +18,53 @@
 #include "../lut.h"
 #include "lut_build.h"
 
-/* Per-token state of one chunk of columns: tables, activation sums and scales per
- * activation block. */
+/* A prepared activation row (kernels/lut.h, lut_prepare_*): tables of every column, then
+ * per activation block (32 columns of Q8_0, 256 of Q8_K) its code sum and its scale. */
 typedef struct {
-    _Alignas(32) uint8_t tab[LUT_CHUNK_COLS * 8];
-    int asum[LUT_CHUNK_COLS / QK32];
-    float da[LUT_CHUNK_COLS / QK32];
-} lut_chunk;
+    const uint8_t *tab; /* 8 bytes a column, lut_build's layout */
+    const int *asum;
+    const float *da;
+} lut_act;
 
-/* Tables, sums and scales of Q8_0 blocks [k0, k1) of one token. */
-static void chunk_q8_0(lut_chunk *c, const block_q8_0 *a, int64_t k0, int64_t k1) {
-    for (int64_t k = k0; k < k1; k++) {
-        lut_build(a[k].qs, QK32, c->tab + (k - k0) * QK32 * 8, LUT_WIDE);
-        c->asum[k - k0] = lut_sum32(a[k].qs);
-        c->da[k - k0] = _cvtsh_ss(a[k].d);
+static size_t prepared_bytes(int64_t cols, int block) {
+    return ((size_t)cols * 8 + (size_t)(cols / block) * 8 + 63) / 64 * 64;
+}
+
+static lut_act prepared(const void *row, int64_t cols, int block) {
+    const uint8_t *p = row;
+    const int *asum = (const int *)(p + cols * 8);
+    return (lut_act){p, asum, (const float *)(asum + cols / block)};
+}
+
+size_t LUT_NAME(lut_prepare_q8_0)(const void *act, int64_t cols, void *dst) {
+    const size_t bytes = prepared_bytes(cols, QK32);
+    if (!dst) return bytes;
+    const block_q8_0 *a = act;
+    uint8_t *tab = dst;
+    int *asum = (int *)(tab + cols * 8);
+    float *da = (float *)(asum + cols / QK32);
+    for (int64_t k = 0; k < cols / QK32; k++) {
+        lut_build(a[k].qs, QK32, tab + k * QK32 * 8, LUT_WIDE);
+        asum[k] = lut_sum32(a[k].qs);
+        da[k] = _cvtsh_ss(a[k].d);
     }
+    return bytes;
+}
+
+size_t LUT_NAME(lut_prepare_q8_k)(const void *act, int64_t cols, void *dst) {
+    const size_t bytes = prepared_bytes(cols, QK_K);
+    if (!dst) return bytes;
+    const block_q8_K *a = act;
+    uint8_t *tab = dst;
+    int *asum = (int *)(tab + cols * 8);
+    float *da = (float *)(asum + cols / QK_K);
+    for (int64_t i = 0; i < cols / QK_K; i++) {
+        lut_build(a[i].qs, QK_K, tab + i * QK_K * 8, LUT_WIDE);
+        int A = 0;
+        for (int k = 0; k < QK_K / 16; k++) A += a[i].bsums[k];
+        asum[i] = A, da[i] = a[i].d;
+    }
+    return bytes;
 }
 
 /* The 8 rows' running float sums: 0 for the first chunk, else what the last one stored. */
@@ -41,7 +75,7 @@ static inline __m256 running_sum(const float *s, int64_t c0) {
 /* Q1_0 / Q2_0 rows of one chunk (columns [c0, c1)): blocks of `block` columns, each of
  * block / 32 activation blocks of 32 columns. */
 static void rows_q8_0(int planes, int block, int64_t n, int64_t c0, int64_t c1, float *s,
-                      const uint8_t *w, size_t w_stride, int nrows, const lut_chunk *c) {
+                      const uint8_t *w, size_t w_stride, int nrows, const lut_act *c) {
     const int64_t nb = n / block;
     const size_t bb = w_stride / (size_t)nb;
     const int unit_bytes = 16 * planes;
@@ -52,7 +86,7 @@ static void rows_q8_0(int planes, int block, int64_t n, int64_t c0, int64_t c1, 
             __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)x8)),
                    part = _mm256_setzero_ps();
             for (int k = 0; k < block / QK32; k++) {
-                const int64_t ka = (i * block - c0) / QK32 + k; /* activation block in chunk */
+                const int64_t ka = i * (block / QK32) + k; /* activation block */
                 const uint8_t *units = x8 + 16 + 2 * k * unit_bytes, *tab = c->tab + ka * 256;
                 __m256i sumi;
                 if (planes == 1) {
@@ -72,14 +106,14 @@ static void rows_q8_0(int planes, int block, int64_t n, int64_t c0, int64_t c1, 
     }
 }
 
+/* Every 8-row group over LUT_CHUNK_COLS columns at a time: that chunk's tables (32 KB)
+ * stay in L1 while the groups stream by. */
 static void tile_q8_0(int planes, int block, int64_t n, float *s, size_t s_stride, const void *w,
                       size_t w_stride, int nrows, const void *a, size_t a_stride, int nact) {
-    lut_chunk c;
     for (int b = 0; b < nact; b++) {
-        const block_q8_0 *y = (const block_q8_0 *)((const char *)a + b * a_stride);
+        const lut_act c = prepared((const char *)a + b * a_stride, n, QK32);
         for (int64_t c0 = 0; c0 < n; c0 += LUT_CHUNK_COLS) {
             const int64_t c1 = c0 + LUT_CHUNK_COLS < n ? c0 + LUT_CHUNK_COLS : n;
-            chunk_q8_0(&c, y, c0 / QK32, c1 / QK32);
             rows_q8_0(planes, block, n, c0, c1, s + b * s_stride, w, w_stride, nrows, &c);
         }
     }
@@ -95,20 +129,20 @@ void LUT_NAME(tile_lut_q2_0)(int64_t n, float *s, size_t s_stride, const void *w
     tile_q8_0(2, 64, n, s, s_stride, w, w_stride, nrows, a, a_stride, nact);
 }
 
-/* TQ2_0 against Q8_K: one activation block per super-block, A from its bsums. */
+/* TQ2_0 against Q8_K: one activation block per super-block. */
 static void rows_tq2_0(int64_t n, int64_t c0, int64_t c1, float *s, const uint8_t *w,
-                       size_t w_stride, int nrows, const lut_chunk *c, const block_q8_K *y) {
+                       size_t w_stride, int nrows, const lut_act *c) {
     const int64_t nb = n / QK_K;
     for (int g = 0; g < nrows / 8; g++) {
         __m256 sum = running_sum(s + 8 * g, c0);
         for (int64_t i = c0 / QK_K; i < c1 / QK_K; i++) {
             const uint8_t *x8 = w + ((size_t)g * nb + i) * 8 * sizeof(block_tq2_0);
             __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
-            lookup2(x8 + 16, c->tab + (i * QK_K - c0) * 8, QK_K / 16, &acc0, &acc1);
+            lookup2(x8 + 16, c->tab + i * QK_K * 8, QK_K / 16, &acc0, &acc1);
             __m256i sumi = _mm256_add_epi32(lut_widen(acc0), _mm256_slli_epi32(lut_widen(acc1), 1));
-            sumi = _mm256_sub_epi32(sumi, _mm256_set1_epi32(c->asum[i - c0 / QK_K]));
+            sumi = _mm256_sub_epi32(sumi, _mm256_set1_epi32(c->asum[i]));
             __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)x8));
-            __m256 scale = _mm256_mul_ps(d, _mm256_set1_ps(y[i].d));
+            __m256 scale = _mm256_mul_ps(d, _mm256_set1_ps(c->da[i]));
             sum = _mm256_add_ps(sum, _mm256_mul_ps(_mm256_cvtepi32_ps(sumi), scale));
         }
         _mm256_storeu_ps(s + 8 * g, sum);
@@ -117,18 +151,11 @@ static void rows_tq2_0(int64_t n, int64_t c0, int64_t c1, float *s, const uint8_
 
 void LUT_NAME(tile_lut_tq2_0)(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                               int nrows, const void *a, size_t a_stride, int nact) {
-    lut_chunk c;
     for (int b = 0; b < nact; b++) {
-        const block_q8_K *y = (const block_q8_K *)((const char *)a + b * a_stride);
+        const lut_act c = prepared((const char *)a + b * a_stride, n, QK_K);
         for (int64_t c0 = 0; c0 < n; c0 += LUT_CHUNK_COLS) {
             const int64_t c1 = c0 + LUT_CHUNK_COLS < n ? c0 + LUT_CHUNK_COLS : n;
-            for (int64_t i = c0 / QK_K; i < c1 / QK_K; i++) {
-                lut_build(y[i].qs, QK_K, c.tab + (i * QK_K - c0) * 8, LUT_WIDE);
-                int A = 0;
-                for (int k = 0; k < QK_K / 16; k++) A += y[i].bsums[k];
-                c.asum[i - c0 / QK_K] = A;
-            }
-            rows_tq2_0(n, c0, c1, s + b * s_stride, w, w_stride, nrows, &c, y);
+            rows_tq2_0(n, c0, c1, s + b * s_stride, w, w_stride, nrows, &c);
         }
     }
 }
