@@ -1,6 +1,7 @@
 /* imatrix.c - collects E[x_j^2] per input column of each weight matrix (see imatrix.h). */
 #include "imatrix.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
