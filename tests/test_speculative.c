@@ -289,6 +289,53 @@ TEST(spec_context_full_stops_where_plain_does) {
     model_free(m);
 }
 
+/* ---- spec_bench: plain against speculative -------------------------------------------- */
+
+/* A stories260K run lasts milliseconds: one preempted plain run once made --spec-compare
+ * report 24x. The speed-up must come from medians of several interleaved runs. */
+TEST(spec_bench_median_ignores_one_preempted_run) {
+    const double plain[5] = {1.0e-3, 24.0e-3, 1.1e-3, 0.9e-3, 1.0e-3}; /* one preempted */
+    const double spec[5] = {0.5e-3, 0.6e-3, 0.4e-3, 0.5e-3, 12.0e-3};
+    const double speedup = spec_bench_median(plain, 5) / spec_bench_median(spec, 5);
+    CHECK_MSG(speedup > 1.9 && speedup < 2.1, "speed-up %.2f, want 2", speedup);
+    CHECK(spec_bench_median(plain, 2) == 12.5e-3 && spec_bench_median(plain, 0) == 0);
+    /* at least SPEC_BENCH_MIN_REPS, then until each side ran long enough, then a cap */
+    CHECK(spec_bench_more(0, 10, 10) && spec_bench_more(SPEC_BENCH_MIN_REPS - 1, 10, 10));
+    CHECK(!spec_bench_more(SPEC_BENCH_MIN_REPS, 10, 10));
+    CHECK(spec_bench_more(SPEC_BENCH_MIN_REPS, 10, 0.01) && spec_bench_more(5, 0.01, 10));
+    CHECK(!spec_bench_more(SPEC_BENCH_MAX_REPS, 0.01, 0.01));
+}
+
+TEST(spec_bench_repeats_tiny_models_and_emits_every_token) {
+    NEED_SHARED(STORIES);
+    scarce_error err = {0};
+    model *m = load_stories();
+    REQUIRE(m);
+    const spec_params p = {.source = SPEC_LOOKUP, .policy = SPEC_COST, .lookup_n = 2,
+                           .n_draft = 4, .n_draft_min = 1, .n_draft_max = 4};
+    const sampler_params greedy = {.temp = 0, .top_p = 1, .seed = 1};
+    spec_bench_result r;
+    REQUIRE(!spec_bench(m, NULL, &p, &greedy, prompt_b, 5, 32, 64, &r, &err));
+    /* 32 tokens of a 260K-parameter model take well under SPEC_BENCH_MIN_SECONDS */
+    CHECK_MSG(r.reps > SPEC_BENCH_MIN_REPS, "%d runs", r.reps);
+    CHECK_EQ_INT((int)r.stats.emitted, 32);
+    CHECK(r.tok_s_plain > 0 && r.tok_s_spec > 0);
+    model_free(m);
+}
+
+TEST(spec_cli_compare_json_reports_its_runs) {
+    NEED_SHARED(STORIES);
+    char cmd[1024], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s run -m %s -t 1 --temp 0 -n 40 -p \"Once upon a time\" "
+             "--lookup 2 --spec-compare --json", scarce_bin(), shared_path(STORIES));
+    CHECK_EQ_INT(run_cmd(cmd, &out, NULL), 0);
+    REQUIRE(out);
+    const char *reps = strstr(out, "\"compare_reps\": ");
+    REQUIRE(reps && strstr(out, "\"speedup_vs_plain\""));
+    CHECK_MSG(atoi(reps + strlen("\"compare_reps\": ")) >= SPEC_BENCH_MIN_REPS, "%s", reps);
+    free(out);
+}
+
 /* ---- the acceptance rule on hand-made distributions ---------------------------------- */
 
 #define V 6

@@ -187,6 +187,7 @@ static void compare_plain(model *m, const model *dm, const spec_params *p, const
         return;
     }
     sum->tok_s_plain = r.tok_s_plain, sum->tok_s_spec = r.tok_s_spec;
+    sum->compare_reps = r.reps;
 }
 
 /* what target and draft have read so far */
