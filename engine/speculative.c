@@ -148,7 +148,18 @@ int spec_init(spec_decoder *sd, session *target, sampler *smp, const model *draf
     if (p->source == SPEC_LOOKUP && init_lookup(sd, err)) return -1;
     if (p->source != SPEC_LOOKUP) {
         const model *dm = p->source == SPEC_LAYERS ? target->m : draft_model;
-        if (session_init(&sd->draft, dm, n_ctx, err)) return -1;
+        /* sampling needs the draft's whole distribution: no shortlist then */
+        const int n_short = smp->p.temp <= 0.0f ? p->draft_vocab : 0;
+        if (!(sd->view = malloc(sizeof *sd->view)))
+            return scarce_fail(err, "out of memory for the draft");
+        if (draft_view_init(sd->view, dm, target->m, n_short, n_ctx, err)) {
+            free(sd->view), sd->view = NULL;
+            return -1;
+        }
+        if (session_init(&sd->draft, &sd->view->m, n_ctx, err)) {
+            spec_free(sd);
+            return -1;
+        }
         sd->has_draft_session = 1;
         if (p->source == SPEC_LAYERS) sd->draft.n_layer_run = p->draft_layers;
     }
@@ -169,6 +180,7 @@ int spec_init(spec_decoder *sd, session *target, sampler *smp, const model *draf
 
 void spec_free(spec_decoder *sd) {
     if (sd->has_draft_session) session_free(&sd->draft);
+    if (sd->view) draft_view_free(sd->view), free(sd->view);
     lookup_index_free(&sd->lookup_ctx), lookup_index_free(&sd->lookup_file);
     sampler_free(&sd->draft_smp);
     free(sd->tokens), free(sd->p_target), free(sd->p_draft);
@@ -182,6 +194,7 @@ int spec_prefill(spec_decoder *sd, const int *prompt, int n, scarce_error *err) 
                            sd->target->cache.n_ctx);
     memcpy(sd->tokens, prompt, (size_t)n * sizeof(int));
     sd->n_tokens = n;
+    if (sd->view) draft_view_add(sd->view, prompt, n);
     /* all but the last token: the first round feeds it together with the draft */
     if (n > 1 && !forward(sd->target, prompt, n - 1, 0, err)) return -1;
     return 0;
@@ -213,7 +226,7 @@ static int draft_model_tokens(spec_decoder *sd, int k, int *draft, scarce_error 
     for (int i = 0; i < k; i++) {
         if (!logits) return -1;
         if (is_greedy(sd)) {
-            draft[i] = argmax(logits, n_vocab);
+            draft[i] = draft_view_argmax(sd->view, logits);
         } else {
             float *q = sd->p_draft + (size_t)i * n_vocab;
             sampler_probs(&sd->draft_smp, logits, q);
@@ -320,6 +333,7 @@ int spec_step(spec_decoder *sd, int max_emit, int *out, spec_pass *pass, scarce_
     memcpy(sd->tokens + n_old, draft, (size_t)a * sizeof(int));
     sd->tokens[n_old + a] = pass->next;
     sd->n_tokens = n_old + a + 1;
+    if (sd->view) draft_view_add(sd->view, sd->tokens + n_old, a + 1);
     kvcache_truncate(&t->cache, sd->n_tokens - 1);
     if (sd->has_draft_session) kvcache_truncate(&sd->draft.cache, n_old + a);
     sd->stats.t_draft += t1 - t0;

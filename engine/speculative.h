@@ -17,6 +17,7 @@
 
 #include <stdint.h>
 
+#include "draft_view.h"
 #include "forward.h"
 #include "lookup.h"
 #include "sampler.h"
@@ -38,6 +39,8 @@ typedef struct {
     int lookup_min;   /* ... and the shortest (0 = 1) */
     const int *lookup_file; /* SPEC_LOOKUP: more text to find n-grams in (NULL = none) */
     int n_lookup_file;
+    int draft_vocab; /* greedy model drafts: common ids their head scores, besides the text's
+                        tokens (0: the whole vocabulary; engine/draft_view.h) */
 } spec_params;
 
 typedef struct {
@@ -67,7 +70,8 @@ typedef struct {
 typedef struct {
     spec_params p;
     session *target;
-    session draft;          /* SPEC_MODEL / SPEC_LAYERS */
+    session draft;          /* SPEC_MODEL / SPEC_QUANT / SPEC_LAYERS, running view->m */
+    draft_view *view;       /* ... the draft model with a shortlisted head (draft_view.h) */
     int has_draft_session;
     sampler *smp;           /* the target's sampler: its generator drives acceptance */
     sampler draft_smp;      /* same transforms, own generator */

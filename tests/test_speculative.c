@@ -204,6 +204,49 @@ TEST(spec_greedy_draft_quant_equals_plain) {
     model_free(m);
 }
 
+/* --draft-vocab: the draft's head cut to the first ids + the text's tokens; the text stays
+ * the target's, and the view runs on the target's kernel context */
+TEST(spec_greedy_shortlisted_head_equals_plain) {
+    NEED_SHARED(STORIES);
+    model *m = load_stories();
+    REQUIRE(m);
+    draft_quant_info info;
+    scarce_error err = {0};
+    model *dm = draft_quant_new(m, "q8_0", NULL, &info, &err);
+    REQUIRE(dm);
+    double full, cut, layers;
+    check_greedy_source(m, dm, (spec_params){.source = SPEC_QUANT}, &full);
+    /* stories260K's ids 3..258 are byte tokens: 400 ids hold 141 of its 253 pieces, and
+     * the text's join them; a draft that cannot name " there" before it is written loses
+     * those passes, so acceptance drops, but never to nothing */
+    check_greedy_source(m, dm, (spec_params){.source = SPEC_QUANT, .draft_vocab = 400}, &cut);
+    check_greedy_source(m, NULL, (spec_params){.source = SPEC_LAYERS, .draft_layers = 3,
+                                               .draft_vocab = 8}, &layers);
+    CHECK_MSG(cut > 0.2 && full > 0.7, "acceptance %.2f with 400 ids, %.2f with all", cut, full);
+    /* the view itself: shortlist rows, their tokens, bytes, shared kernels */
+    draft_view v;
+    REQUIRE(!draft_view_init(&v, dm, m, 16, 64, &err));
+    CHECK(v.shared_kernels && v.m.kernels == m->kernels && v.n == 16 && v.m.output.rows == 16);
+    const uint64_t bytes16 = v.m.global_pass_bytes;
+    const int text[] = {300, 5, 300, 511, 17};
+    draft_view_add(&v, text, 5);
+    CHECK_EQ_INT(v.n, 19); /* 300, 511, 17: 5 was listed, 300 came twice */
+    CHECK(v.ids[16] == 300 && v.ids[17] == 511 && v.ids[18] == 17);
+    CHECK(v.m.global_pass_bytes == bytes16 + 3 * dm->output.row_bytes);
+    CHECK(!memcmp(v.rows + 16 * dm->output.row_bytes,
+                  (const uint8_t *)dm->output.data + 300 * dm->output.row_bytes,
+                  dm->output.row_bytes));
+    float logits[19] = {0};
+    logits[17] = 5; /* row 17 holds token 511 */
+    CHECK_EQ_INT(draft_view_argmax(&v, logits), 511);
+    draft_view_free(&v);
+    REQUIRE(!draft_view_init(&v, dm, m, 0, 64, &err)); /* 0: the whole head */
+    CHECK(!v.rows && v.m.output.rows == m->cfg.n_vocab && v.m.output.data == dm->output.data);
+    draft_view_free(&v);
+    draft_quant_free(dm);
+    model_free(m);
+}
+
 TEST(spec_greedy_lookup_file_equals_plain_and_is_used) {
     NEED_SHARED(STORIES);
     model *m = load_stories();
