@@ -17,6 +17,7 @@
 
 #include <stdint.h>
 
+#include "draft_view.h"
 #include "forward.h"
 #include "lookup.h"
 #include "sampler.h"
@@ -38,6 +39,8 @@ typedef struct {
     int lookup_min;   /* ... and the shortest (0 = 1) */
     const int *lookup_file; /* SPEC_LOOKUP: more text to find n-grams in (NULL = none) */
     int n_lookup_file;
+    int draft_vocab; /* greedy model drafts: common ids their head scores, besides the text's
+                        tokens (0: the whole vocabulary; engine/draft_view.h) */
 } spec_params;
 
 typedef struct {
@@ -67,7 +70,8 @@ typedef struct {
 typedef struct {
     spec_params p;
     session *target;
-    session draft;          /* SPEC_MODEL / SPEC_LAYERS */
+    session draft;          /* SPEC_MODEL / SPEC_QUANT / SPEC_LAYERS, running view->m */
+    draft_view *view;       /* ... the draft model with a shortlisted head (draft_view.h) */
     int has_draft_session;
     sampler *smp;           /* the target's sampler: its generator drives acceptance */
     sampler draft_smp;      /* same transforms, own generator */
@@ -107,14 +111,25 @@ int spec_prefill(spec_decoder *sd, const int *prompt, int n, scarce_error *err);
  * how many, 0 when the context is full, -1 on error. pass (may be NULL) describes it. */
 int spec_step(spec_decoder *sd, int max_emit, int *out, spec_pass *pass, scarce_error *err);
 
-/* Same prompt, n_gen tokens plain then n_gen tokens speculative (fresh sessions, no stop
- * on end-of-text): the two speeds measured in one run, for `scarce bench --draft`. */
+/* Same prompt, n_gen tokens plain and n_gen tokens speculative (fresh caches, no stop on
+ * end-of-text), repeated and interleaved: the two speeds measured in one run, for
+ * --spec-compare and `scarce bench --draft`. Each speed is n_gen / the median of its runs'
+ * seconds; at least SPEC_BENCH_MIN_REPS runs a side and, up to SPEC_BENCH_MAX_REPS, until
+ * each side has run SPEC_BENCH_MIN_SECONDS. stats: the last speculative run's. */
+#define SPEC_BENCH_MIN_REPS 3
+#define SPEC_BENCH_MAX_REPS 31
+#define SPEC_BENCH_MIN_SECONDS 0.3
 typedef struct {
     double tok_s_plain, tok_s_spec;
+    int reps; /* runs of each side */
     spec_stats stats;
 } spec_bench_result;
 int spec_bench(const model *target, const model *draft_model, const spec_params *p,
                const sampler_params *sp, const int *prompt, int n_prompt, int n_gen, int n_ctx,
                spec_bench_result *out, scarce_error *err);
+/* The median of t[0..n) (n <= SPEC_BENCH_MAX_REPS; 0 when n < 1). */
+double spec_bench_median(const double *t, int n);
+/* 1 while spec_bench wants another repetition after `reps`, whose sides took these seconds. */
+int spec_bench_more(int reps, double plain_seconds, double spec_seconds);
 
 #endif

@@ -204,6 +204,49 @@ TEST(spec_greedy_draft_quant_equals_plain) {
     model_free(m);
 }
 
+/* --draft-vocab: the draft's head cut to the first ids + the text's tokens; the text stays
+ * the target's, and the view runs on the target's kernel context */
+TEST(spec_greedy_shortlisted_head_equals_plain) {
+    NEED_SHARED(STORIES);
+    model *m = load_stories();
+    REQUIRE(m);
+    draft_quant_info info;
+    scarce_error err = {0};
+    model *dm = draft_quant_new(m, "q8_0", NULL, &info, &err);
+    REQUIRE(dm);
+    double full, cut, layers;
+    check_greedy_source(m, dm, (spec_params){.source = SPEC_QUANT}, &full);
+    /* stories260K's ids 3..258 are byte tokens: 400 ids hold 141 of its 253 pieces, and
+     * the text's join them; a draft that cannot name " there" before it is written loses
+     * those passes, so acceptance drops, but never to nothing */
+    check_greedy_source(m, dm, (spec_params){.source = SPEC_QUANT, .draft_vocab = 400}, &cut);
+    check_greedy_source(m, NULL, (spec_params){.source = SPEC_LAYERS, .draft_layers = 3,
+                                               .draft_vocab = 8}, &layers);
+    CHECK_MSG(cut > 0.2 && full > 0.7, "acceptance %.2f with 400 ids, %.2f with all", cut, full);
+    /* the view itself: shortlist rows, their tokens, bytes, shared kernels */
+    draft_view v;
+    REQUIRE(!draft_view_init(&v, dm, m, 16, 64, &err));
+    CHECK(v.shared_kernels && v.m.kernels == m->kernels && v.n == 16 && v.m.output.rows == 16);
+    const uint64_t bytes16 = v.m.global_pass_bytes;
+    const int text[] = {300, 5, 300, 511, 17};
+    draft_view_add(&v, text, 5);
+    CHECK_EQ_INT(v.n, 19); /* 300, 511, 17: 5 was listed, 300 came twice */
+    CHECK(v.ids[16] == 300 && v.ids[17] == 511 && v.ids[18] == 17);
+    CHECK(v.m.global_pass_bytes == bytes16 + 3 * dm->output.row_bytes);
+    CHECK(!memcmp(v.rows + 16 * dm->output.row_bytes,
+                  (const uint8_t *)dm->output.data + 300 * dm->output.row_bytes,
+                  dm->output.row_bytes));
+    float logits[19] = {0};
+    logits[17] = 5; /* row 17 holds token 511 */
+    CHECK_EQ_INT(draft_view_argmax(&v, logits), 511);
+    draft_view_free(&v);
+    REQUIRE(!draft_view_init(&v, dm, m, 0, 64, &err)); /* 0: the whole head */
+    CHECK(!v.rows && v.m.output.rows == m->cfg.n_vocab && v.m.output.data == dm->output.data);
+    draft_view_free(&v);
+    draft_quant_free(dm);
+    model_free(m);
+}
+
 TEST(spec_greedy_lookup_file_equals_plain_and_is_used) {
     NEED_SHARED(STORIES);
     model *m = load_stories();
@@ -287,6 +330,53 @@ TEST(spec_context_full_stops_where_plain_does) {
     sampler_free(&smp);
     session_free(&s);
     model_free(m);
+}
+
+/* ---- spec_bench: plain against speculative -------------------------------------------- */
+
+/* A stories260K run lasts milliseconds: one preempted plain run once made --spec-compare
+ * report 24x. The speed-up must come from medians of several interleaved runs. */
+TEST(spec_bench_median_ignores_one_preempted_run) {
+    const double plain[5] = {1.0e-3, 24.0e-3, 1.1e-3, 0.9e-3, 1.0e-3}; /* one preempted */
+    const double spec[5] = {0.5e-3, 0.6e-3, 0.4e-3, 0.5e-3, 12.0e-3};
+    const double speedup = spec_bench_median(plain, 5) / spec_bench_median(spec, 5);
+    CHECK_MSG(speedup > 1.9 && speedup < 2.1, "speed-up %.2f, want 2", speedup);
+    CHECK(spec_bench_median(plain, 2) == 12.5e-3 && spec_bench_median(plain, 0) == 0);
+    /* at least SPEC_BENCH_MIN_REPS, then until each side ran long enough, then a cap */
+    CHECK(spec_bench_more(0, 10, 10) && spec_bench_more(SPEC_BENCH_MIN_REPS - 1, 10, 10));
+    CHECK(!spec_bench_more(SPEC_BENCH_MIN_REPS, 10, 10));
+    CHECK(spec_bench_more(SPEC_BENCH_MIN_REPS, 10, 0.01) && spec_bench_more(5, 0.01, 10));
+    CHECK(!spec_bench_more(SPEC_BENCH_MAX_REPS, 0.01, 0.01));
+}
+
+TEST(spec_bench_repeats_tiny_models_and_emits_every_token) {
+    NEED_SHARED(STORIES);
+    scarce_error err = {0};
+    model *m = load_stories();
+    REQUIRE(m);
+    const spec_params p = {.source = SPEC_LOOKUP, .policy = SPEC_COST, .lookup_n = 2,
+                           .n_draft = 4, .n_draft_min = 1, .n_draft_max = 4};
+    const sampler_params greedy = {.temp = 0, .top_p = 1, .seed = 1};
+    spec_bench_result r;
+    REQUIRE(!spec_bench(m, NULL, &p, &greedy, prompt_b, 5, 32, 64, &r, &err));
+    /* 32 tokens of a 260K-parameter model take well under SPEC_BENCH_MIN_SECONDS */
+    CHECK_MSG(r.reps > SPEC_BENCH_MIN_REPS, "%d runs", r.reps);
+    CHECK_EQ_INT((int)r.stats.emitted, 32);
+    CHECK(r.tok_s_plain > 0 && r.tok_s_spec > 0);
+    model_free(m);
+}
+
+TEST(spec_cli_compare_json_reports_its_runs) {
+    NEED_SHARED(STORIES);
+    char cmd[1024], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s run -m %s -t 1 --temp 0 -n 40 -p \"Once upon a time\" "
+             "--lookup 2 --spec-compare --json", scarce_bin(), shared_path(STORIES));
+    CHECK_EQ_INT(run_cmd(cmd, &out, NULL), 0);
+    REQUIRE(out);
+    const char *reps = strstr(out, "\"compare_reps\": ");
+    REQUIRE(reps && strstr(out, "\"speedup_vs_plain\""));
+    CHECK_MSG(atoi(reps + strlen("\"compare_reps\": ")) >= SPEC_BENCH_MIN_REPS, "%s", reps);
+    free(out);
 }
 
 /* ---- the acceptance rule on hand-made distributions ---------------------------------- */

@@ -143,6 +143,7 @@ static int draft_row(model *m, const int *ids, int n_threads, int n_gen, const b
     if (rc) return -1;
     row->spec.stats = r.stats;
     row->spec.tok_s_plain = r.tok_s_plain, row->spec.tok_s_spec = r.tok_s_spec;
+    row->spec.compare_reps = r.reps;
     return 0;
 }
 

@@ -24,6 +24,7 @@ typedef struct {
     const char *policy;    /* "cost" or "adapt" (--draft-policy) */
     spec_stats stats;
     double tok_s_plain, tok_s_spec; /* --spec-compare; NAN when not measured */
+    int compare_reps;               /* ... the runs of each side whose median they are */
     const draft_quant_info *quant; /* --draft-quant: how the copy was built, else NULL */
     const char *lookup_file; /* --lookup-file, else NULL */
     int n_lookup_file;       /* its tokens */

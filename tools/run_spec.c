@@ -29,6 +29,9 @@ void run_spec_usage(FILE *out) {
             "                    draft, one shorter after a rejection\n"
             "  --draft-min N     the shortest draft (default 1; = --draft-max: a fixed length)\n"
             "  --draft-max N     the longest draft (default --draft)\n"
+            "  --draft-vocab N   greedy model drafts score the N first ids + the text's\n"
+            "                    tokens, not the whole vocabulary (default 0 = all; fewer\n"
+            "                    bytes per draft step, lower acceptance)\n"
             "  --trace-spec      one line per target pass: drafted, accepted, correction, the\n"
             "                    length chosen and why, the run's speed-up so far\n"
             "  --spec-compare    afterwards time plain decoding of as many tokens (speed-up)\n",
@@ -40,6 +43,12 @@ int run_spec_parse(int argc, char **argv, int *i, run_spec_args *sa) {
     /* any of them turns speculation on; build_params() then insists on one source */
     if (!strcmp(f, "--trace-spec")) return sa->enabled = sa->trace = 1;
     if (!strcmp(f, "--spec-compare")) return sa->enabled = sa->compare = 1;
+    if (!strcmp(f, "--draft-vocab")) { /* 0 is a value: the whole vocabulary */
+        if (!(v = cli_value("run", argc, argv, i)) ||
+            cli_int("run", f, v, 0, 1 << 24, &sa->draft_vocab))
+            return -1;
+        return sa->enabled = 1;
+    }
     static const char *const text_flags[] = {"-md", "--draft-quant", "--lookup-file",
                                               "--draft-policy"};
     static const char *const int_flags[] = {"--lookup", "--draft-layers", "--lookup-min",
@@ -125,7 +134,8 @@ static int build_params(const run_spec_args *sa, spec_params *p, spec_summary *s
                        .n_draft = n, .n_draft_min = sa->draft_min ? (int)sa->draft_min : 1,
                        .n_draft_max = sa->draft_max ? (int)sa->draft_max : n,
                        .lookup_n = lookup ? (sa->lookup_n ? (int)sa->lookup_n : 4) : 0,
-                       .lookup_min = (int)sa->lookup_min, .draft_layers = (int)sa->draft_layers};
+                       .lookup_min = (int)sa->lookup_min, .draft_layers = (int)sa->draft_layers,
+                       .draft_vocab = (int)sa->draft_vocab};
     if (p->n_draft < p->n_draft_min) p->n_draft = p->n_draft_min;
     if (p->n_draft > p->n_draft_max) p->n_draft = p->n_draft_max;
     *sum = (spec_summary){.n_draft = p->n_draft, .policy = policy, .tok_s_plain = NAN,
@@ -187,6 +197,7 @@ static void compare_plain(model *m, const model *dm, const spec_params *p, const
         return;
     }
     sum->tok_s_plain = r.tok_s_plain, sum->tok_s_spec = r.tok_s_spec;
+    sum->compare_reps = r.reps;
 }
 
 /* what target and draft have read so far */

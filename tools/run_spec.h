@@ -17,6 +17,7 @@ typedef struct {
     const char *draft_path, *draft_quant, *lookup_file;
     long lookup_n, lookup_min, draft_layers;
     long n_draft, draft_min, draft_max; /* 0 = default */
+    long draft_vocab;                   /* --draft-vocab (0 = the whole vocabulary) */
     const char *policy; /* --draft-policy: "cost" (default) or "adapt" */
     int trace;   /* --trace-spec */
     int compare; /* --spec-compare: also time plain decoding of the same length */

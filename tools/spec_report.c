@@ -114,9 +114,10 @@ void report_spec_text(FILE *out, const spec_summary *sp) {
     cost_text(out, sp);
     if (isfinite(sp->tok_s_plain) && isfinite(sp->tok_s_spec) && sp->tok_s_plain > 0)
         fprintf(out,
-                "spec-compare (no stop at end of text): plain %.1f tok/s, speculative "
-                "%.1f tok/s, speed-up %.2fx\n",
-                sp->tok_s_plain, sp->tok_s_spec, sp->tok_s_spec / sp->tok_s_plain);
+                "spec-compare (no stop at end of text; medians of %d runs each, interleaved): "
+                "plain %.1f tok/s, speculative %.1f tok/s, speed-up %.2fx\n",
+                sp->compare_reps, sp->tok_s_plain, sp->tok_s_spec,
+                sp->tok_s_spec / sp->tok_s_plain);
 }
 
 static void quant_json(FILE *out, const draft_quant_info *q) {
@@ -195,6 +196,7 @@ void report_spec_json(FILE *out, const spec_summary *sp) {
         fputs(", \"plain_tok_s\": ", out), json_num(out, sp->tok_s_plain);
         fputs(", \"spec_tok_s\": ", out), json_num(out, sp->tok_s_spec);
         fputs(", \"speedup_vs_plain\": ", out), json_num(out, sp->tok_s_spec / sp->tok_s_plain);
+        fprintf(out, ", \"compare_reps\": %d", sp->compare_reps);
     }
     fputs("}", out);
 }

@@ -19,6 +19,7 @@
 #                     tinyllama-{q8_0,q4_0}.gguf as tools/bench.sh writes them)
 #        SPEC_DRAFTS  ("q4_0 q8_0 q4_1 q2_k")  SPEC_N (128)  SPEC_THREADS (2)
 #        SPEC_WORK    where the f16 target and draft file are made (/tmp/scarce-spec-targets)
+#        SPEC_DRAFT_FILE  the -md draft (default: the target quantized to q4_0, made in SPEC_WORK)
 set -e
 cd "$(dirname "$0")/.."
 LLAMA=${1:-}
@@ -37,7 +38,7 @@ if [ ! -f "$M" ]; then
     M=$WORK/smollm2-f16.gguf
     [ -f "$M" ] || ./scarce quantize "$src" "$M" f16 >/dev/null
 fi
-DRAFT_FILE=$WORK/$(basename "$M" .gguf)-q4_0.gguf
+DRAFT_FILE=${SPEC_DRAFT_FILE:-$WORK/$(basename "$M" .gguf)-q4_0.gguf}
 [ -f "$DRAFT_FILE" ] || ./scarce quantize "$M" "$DRAFT_FILE" q4_0 >/dev/null
 
 STORY="Once upon a time, in a small village at the edge of a forest, there lived a girl who"
