@@ -27,6 +27,78 @@ static inline int32_t ysum_mult(const int KIND) {
     return KIND == KIND_Q8_0 ? 128 : KIND == KIND_Q4_0 ? 8 : 1;
 }
 
+/* The activation dwords (c, c + 1) of a block as 16 lanes: lanes 0-7 dword c, 8-15 dword
+ * c + 1 (one vpermd of the block's 32 codes; c even). */
+static inline __m512i act_pair(__m256i qy, int c) {
+    const __m512i idx = _mm512_set_epi32(c + 1, c + 1, c + 1, c + 1, c + 1, c + 1, c + 1, c + 1,
+                                         c, c, c, c, c, c, c, c);
+    return _mm512_permutexvar_epi32(idx, _mm512_castsi256_si512(qy));
+}
+
+/* Sum q y of one group's block (8 rows) as 16 int32 lanes: lanes r and 8 + r hold parts of
+ * row r (chunks c even and odd). A 64-byte load holds chunks c, c + 1 of the 8 rows. */
+static inline __m512i group_dot(const uint8_t *qs, const __m512i y[4], const int KIND) {
+    __m512i s = _mm512_setzero_si512();
+    if (KIND == KIND_Q8_0) {
+        const __m512i bias = _mm512_set1_epi8((char)0x80);
+        for (int p = 0; p < 4; p++)
+            s = _mm512_dpbusd_epi32(
+                s, _mm512_xor_si512(_mm512_loadu_si512(qs + 64 * p), bias), y[p]);
+    } else {
+        const __m512i m4 = _mm512_set1_epi8(0x0F);
+        for (int p = 0; p < 2; p++) {
+            __m512i raw = _mm512_loadu_si512(qs + 64 * p);
+            s = _mm512_dpbusd_epi32(s, _mm512_and_si512(raw, m4), y[p]);
+            s = _mm512_dpbusd_epi32(s, _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4), y[2 + p]);
+        }
+    }
+    return s;
+}
+
+/* 16 fp16 scales: 8 at p0 (lanes 0-7), 8 at p1 (lanes 8-15). */
+static inline __m512 load_scales16(const uint8_t *p0, const uint8_t *p1) {
+    __m256i h = _mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)p0)),
+        _mm_loadu_si128((const __m128i *)p1), 1);
+    return _mm512_cvtph_ps(h);
+}
+
+/* Decode: two groups (16 rows) x one activation over blocks [i0, i1) in 512-bit registers.
+ * Per block each group's chunk pairs go through vpdpbusd against the activation dword pairs
+ * (act_pair: 4 vpermd for both groups, where the 256-bit walk broadcasts 8 dwords); the two
+ * halves of each group's sum meet in int32 (exact), and the fold works on the 16 rows at
+ * once, lanes 0-7 group 0 and 8-15 group 1, with fold()'s float operations per lane:
+ * bit-identical to the 256-bit walk and to tile_*x8_ref. y[0..15] are the 16 rows. */
+static inline __attribute__((always_inline)) void x8_pair512(const tile_args *t, int64_t i0,
+                                                             int64_t i1, const int32_t *ysum,
+                                                             int accumulate, const int KIND) {
+    const size_t bb = x8_bytes(KIND), head = head_bytes(KIND), gb = t->group_bytes;
+    const block_q8_0 *act = act_row(t, 0);
+    __m512 acc = accumulate ? _mm512_loadu_ps(t->y) : _mm512_setzero_ps();
+    for (int64_t i = i0; i < i1; i++) {
+        const uint8_t *b0 = t->w + i * bb, *b1 = b0 + gb;
+        const __m256i qy = _mm256_loadu_si256((const __m256i *)act[i].qs);
+        __m512i y[4];
+        for (int p = 0; p < 4; p++) y[p] = act_pair(qy, 2 * p);
+        __m512i s0 = group_dot(b0 + head, y, KIND), s1 = group_dot(b1 + head, y, KIND);
+        /* lanes 0-7: group 0's halves summed, 8-15: group 1's */
+        __m512i isum = _mm512_add_epi32(_mm512_shuffle_i64x2(s0, s1, 0x44),
+                                        _mm512_shuffle_i64x2(s0, s1, 0xEE));
+        __m512 fdy = _mm512_cvtph_ps(_mm256_set1_epi16((short)act[i].d));
+        __m512 dx = load_scales16(b0, b1);
+        if (KIND == KIND_Q4_1) {
+            __m512 mx = load_scales16(b0 + 2 * REPACK_ROWS, b1 + 2 * REPACK_ROWS);
+            __m512 qyf = _mm512_mul_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(dx, fdy));
+            __m512 my = _mm512_mul_ps(_mm512_set1_ps((float)ysum[i - i0]), _mm512_mul_ps(mx, fdy));
+            acc = _mm512_add_ps(acc, _mm512_add_ps(qyf, my));
+        } else {
+            isum = _mm512_sub_epi32(isum, _mm512_set1_epi32(ysum[i - i0]));
+            acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(dx, fdy)));
+        }
+    }
+    _mm512_storeu_ps(t->y, acc);
+}
+
 /* NG groups x NA activations over blocks [i0, i1); y += (accumulate) or y = sums.
  * ysum[j][i - i0]: activation j's block i sum times the code offset. */
 static inline __attribute__((always_inline)) void x8_tile(const tile_args *t, int64_t i0,
@@ -34,6 +106,10 @@ static inline __attribute__((always_inline)) void x8_tile(const tile_args *t, in
                                                           int accumulate, const int NG,
                                                           const int NA, const int KIND) {
     const size_t bb = x8_bytes(KIND), head = head_bytes(KIND);
+    if (NG == 2 && NA == 1) {
+        x8_pair512(t, i0, i1, ysum[0], accumulate, KIND);
+        return;
+    }
     const __m256i m4 = _mm256_set1_epi8(0x0F), bias = _mm256_set1_epi8((char)0x80);
     __m256 acc[MAX_NG][MAX_NA];
     for (int g = 0; g < NG; g++)
