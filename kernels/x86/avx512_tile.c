@@ -7,7 +7,10 @@
  *   Q8_0:       sum x y = sum (x ^ 0x80) y - 128 sum y    (x ^ 0x80 = x + 128, 0..255)
  *   IQ4_NL:     the same with the grid stored xor 0x80
  *   Q5_1:       sum q y, and sum y for the m term
- * All exact in int32 for every code (-128 included). */
+ * All exact in int32 for every code (-128 included). Decode (one activation) goes through
+ * tile_x4_one: two rows per 512-bit register (instructions per 4 rows x 32 weights, objdump
+ * of gcc 12 -O3, tile_x -> tile_x4_one: Q5_0 73 -> 48, IQ4_NL 68 -> 45, Q4_0 64 -> 40,
+ * Q8_0 49 -> 34, Q5_1 102 -> 63). */
 #include <immintrin.h>
 #include <string.h>
 
