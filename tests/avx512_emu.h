@@ -320,6 +320,120 @@ static inline __m512i emu_mask_blend_epi32(__mmask16 k, __m512i a, __m512i b) {
     return x.v;
 }
 
+/* the 512-bit block-32 kernels (avx512_repack.c, avx512_tile.c) */
+/* vpdpbusd (512): emu_dpbusd on each 256-bit half */
+static inline __m512i emu_dpbusd512(__m512i src, __m512i a, __m512i b) {
+    __m256i r[2];
+    for (int h = 0; h < 2; h++)
+        r[h] = emu_dpbusd(emu_extracti64x4_epi64(src, h), emu_extracti64x4_epi64(a, h),
+                          emu_extracti64x4_epi64(b, h));
+    emu512i o;
+    memcpy(o.u8, &r[0], 32), memcpy(o.u8 + 32, &r[1], 32);
+    return o.v;
+}
+/* vpermd (512): "shuffle 32-bit integers in a across lanes using the corresponding index in
+ * idx" (low 4 bits) */
+static inline __m512i emu_permutexvar_epi32(__m512i idx, __m512i a) {
+    emu512i i = {idx}, x = {a}, r;
+    for (int k = 0; k < 16; k++) r.s32[k] = x.s32[i.s32[k] & 15];
+    return r.v;
+}
+static inline __m512i emu_xor_si512(__m512i a, __m512i b) {
+    emu512i x = {a}, y = {b};
+    for (int i = 0; i < 8; i++) x.s64[i] ^= y.s64[i];
+    return x.v;
+}
+/* vshufi64x2: "shuffle 128-bits (composed of 2 64-bit integers) selected by imm8 from a and
+ * b": lanes 0, 1 from a (imm bits 1:0, 3:2), lanes 2, 3 from b (bits 5:4, 7:6) */
+static inline __m512i emu_shuffle_i64x2(__m512i a, __m512i b, int imm) {
+    emu512i x = {a}, y = {b}, r;
+    for (int l = 0; l < 4; l++)
+        memcpy(r.u8 + 16 * l, (l < 2 ? x.u8 : y.u8) + 16 * ((imm >> (2 * l)) & 3), 16);
+    return r.v;
+}
+static inline __m512i emu_add_epi32(__m512i a, __m512i b) {
+    emu512i x = {a}, y = {b};
+    for (int i = 0; i < 16; i++) x.s32[i] = (int32_t)((uint32_t)x.s32[i] + (uint32_t)y.s32[i]);
+    return x.v;
+}
+static inline __m512i emu_sub_epi32(__m512i a, __m512i b) {
+    emu512i x = {a}, y = {b};
+    for (int i = 0; i < 16; i++) x.s32[i] = (int32_t)((uint32_t)x.s32[i] - (uint32_t)y.s32[i]);
+    return x.v;
+}
+/* vcvtdq2ps: round to nearest even, as the C conversion in the default rounding mode */
+static inline __m512 emu_cvtepi32_ps(__m512i a) {
+    emu512i x = {a};
+    emu512 r;
+    for (int i = 0; i < 16; i++) r.f[i] = (float)x.s32[i];
+    return r.v;
+}
+static inline void emu_storeu_ps(float *p, __m512 a) { memcpy(p, &a, 64); }
+/* vinserti64x4: a with its 256-bit half imm replaced by b */
+static inline __m512i emu_inserti64x4(__m512i a, __m256i b, int imm) {
+    emu512i x = {a};
+    memcpy(x.u8 + 32 * (imm & 1), &b, 32);
+    return x.v;
+}
+/* vpsrlw with a merge mask: 16-bit element i shifted where bit i of k is set, src's else */
+static inline __m512i emu_mask_srli_epi16(__m512i src, __mmask32 k, __m512i a, unsigned n) {
+    emu512i r = {src}, x = {a};
+    for (int i = 0; i < 32; i++)
+        if ((k >> i) & 1) r.u16[i] = n > 15 ? 0 : (uint16_t)(x.u16[i] >> n);
+    return r.v;
+}
+static inline __m512i emu_broadcast_i32x4(__m128i a) {
+    emu512i r;
+    for (int l = 0; l < 4; l++) memcpy(r.u8 + 16 * l, &a, 16);
+    return r.v;
+}
+static inline __m512i emu_broadcast_i64x4(__m256i a) {
+    emu512i r;
+    for (int h = 0; h < 2; h++) memcpy(r.u8 + 32 * h, &a, 32);
+    return r.v;
+}
+/* kunpckdq: "unpack and interleave 32 bits from masks a and b": b in bits 31:0, a in 63:32 */
+static inline __mmask64 emu_kunpackd(__mmask64 a, __mmask64 b) {
+    return (__mmask64)(((uint64_t)a << 32) | (uint32_t)b);
+}
+/* vpternlogd: bit j of the result is bit (a_j << 2 | b_j << 1 | c_j) of imm */
+static inline __m512i emu_ternarylogic_epi32(__m512i a, __m512i b, __m512i c, int imm) {
+    emu512i x = {a}, y = {b}, z = {c}, r;
+    for (int i = 0; i < 64; i++) {
+        uint8_t o = 0;
+        for (int j = 0; j < 8; j++) {
+            int at = ((x.u8[i] >> j) & 1) << 2 | ((y.u8[i] >> j) & 1) << 1 | ((z.u8[i] >> j) & 1);
+            o |= (uint8_t)(((imm >> at) & 1) << j);
+        }
+        r.u8[i] = o;
+    }
+    return r.v;
+}
+/* vmovdqu8 with a zero mask: byte i of a where bit i of k is set, else 0 */
+static inline __m512i emu_maskz_mov_epi8_512(__mmask64 k, __m512i a) {
+    emu512i r = {a};
+    for (int i = 0; i < 64; i++)
+        if (!((k >> i) & 1)) r.u8[i] = 0;
+    return r.v;
+}
+static inline __m256 emu_castps512_ps256(__m512 a) {
+    __m256 r;
+    memcpy(&r, &a, 32);
+    return r;
+}
+static inline __m256 emu_extractf32x8_ps(__m512 a, int upper) {
+    __m256 r;
+    memcpy(&r, (const char *)&a + 32 * (upper & 1), 32);
+    return r;
+}
+/* _mm512_set_epi32: e15 is the highest element */
+static inline __m512i emu_set_epi32(int e15, int e14, int e13, int e12, int e11, int e10, int e9,
+                                    int e8, int e7, int e6, int e5, int e4, int e3, int e2, int e1,
+                                    int e0) {
+    emu512i r = {.s32 = {e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13, e14, e15}};
+    return r.v;
+}
+
 /* The intrinsics (some are macros in gcc's headers when not optimizing) become the models. */
 #undef _mm256_dpbusd_epi32
 #define _mm256_dpbusd_epi32 emu_dpbusd
@@ -410,5 +524,42 @@ static inline __m512i emu_mask_blend_epi32(__mmask16 k, __m512i a, __m512i b) {
 #define _mm512_castsi256_si512 emu_castsi256_si512
 #undef _mm512_mask_blend_epi32
 #define _mm512_mask_blend_epi32 emu_mask_blend_epi32
+
+#undef _mm512_dpbusd_epi32
+#define _mm512_dpbusd_epi32 emu_dpbusd512
+#undef _mm512_permutexvar_epi32
+#define _mm512_permutexvar_epi32 emu_permutexvar_epi32
+#undef _mm512_xor_si512
+#define _mm512_xor_si512 emu_xor_si512
+#undef _mm512_shuffle_i64x2
+#define _mm512_shuffle_i64x2 emu_shuffle_i64x2
+#undef _mm512_add_epi32
+#define _mm512_add_epi32 emu_add_epi32
+#undef _mm512_sub_epi32
+#define _mm512_sub_epi32 emu_sub_epi32
+#undef _mm512_cvtepi32_ps
+#define _mm512_cvtepi32_ps emu_cvtepi32_ps
+#undef _mm512_storeu_ps
+#define _mm512_storeu_ps emu_storeu_ps
+#undef _mm512_inserti64x4
+#define _mm512_inserti64x4 emu_inserti64x4
+#undef _mm512_mask_srli_epi16
+#define _mm512_mask_srli_epi16 emu_mask_srli_epi16
+#undef _mm512_broadcast_i32x4
+#define _mm512_broadcast_i32x4 emu_broadcast_i32x4
+#undef _mm512_broadcast_i64x4
+#define _mm512_broadcast_i64x4 emu_broadcast_i64x4
+#undef _mm512_kunpackd
+#define _mm512_kunpackd emu_kunpackd
+#undef _mm512_ternarylogic_epi32
+#define _mm512_ternarylogic_epi32 emu_ternarylogic_epi32
+#undef _mm512_maskz_mov_epi8
+#define _mm512_maskz_mov_epi8 emu_maskz_mov_epi8_512
+#undef _mm512_castps512_ps256
+#define _mm512_castps512_ps256 emu_castps512_ps256
+#undef _mm512_extractf32x8_ps
+#define _mm512_extractf32x8_ps emu_extractf32x8_ps
+#undef _mm512_set_epi32
+#define _mm512_set_epi32 emu_set_epi32
 
 #endif

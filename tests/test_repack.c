@@ -15,6 +15,10 @@
 #include "../quant/types.h"
 #include "bench_util.h"
 #include "isa_util.h"
+#if defined(__x86_64__)
+#include "../kernels/x86/avx2.h"
+#include "../kernels/x86/avx512.h"
+#endif
 #include "kernel_ctx_util.h"
 #include "test.h"
 
@@ -224,6 +228,26 @@ TEST(repack_avx512_equals_reference) {
     SKIP_WITHOUT_AVX512();
     check_tiles_equal_reference("avx512");
 }
+
+#if defined(__x86_64__)
+/* On a CPU with AVX-512 both sets are filled, and each runs its own decode code: the
+ * SCARCE_ISA=avx2 rows of a benchmark time AVX2's kernels, the avx512 rows AVX-512's (the
+ * label once said avx512 over the AVX2 set). */
+TEST(repack_isa_tables_hold_their_own_kernels) {
+    SKIP_WITHOUT_AVX512();
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    const isa_level avx2 = ISA_AVX2, avx512 = ISA_AVX512;
+    CHECK(kernels_for(avx2, QT_Q4_0)->packed_tile == tile_q4_0x8_avx2);
+    CHECK(kernels_for(avx2, QT_Q4_1)->packed_tile == tile_q4_1x8_avx2);
+    CHECK(kernels_for(avx2, QT_Q8_0)->packed_tile == tile_q8_0x8_avx2);
+    CHECK(kernels_for(avx2, QT_Q5_0)->vec_dot_tile == vec_dot_tile_q5_0_avx2);
+    CHECK(kernels_for(avx512, QT_Q4_0)->packed_tile == tile_q4_0x8_avx512);
+    CHECK(kernels_for(avx512, QT_Q4_1)->packed_tile == tile_q4_1x8_avx512);
+    CHECK(kernels_for(avx512, QT_Q8_0)->packed_tile == tile_q8_0x8_avx512);
+    CHECK(kernels_for(avx512, QT_Q5_0)->vec_dot_tile == vec_dot_tile_q5_0_avx512);
+    CHECK(kernels_for(avx512, QT_IQ4_NL)->vec_dot_tile == vec_dot_tile_iq4_nl_avx512);
+}
+#endif
 
 /* Zeros, and the largest codes with the largest scales (int16 sums at their limit;
  * products overflow to inf in both the same way). Weights take any byte; activation

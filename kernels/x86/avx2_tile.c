@@ -61,6 +61,12 @@ static inline __m256i block_dot(const __m256i w[2], __m256i qy, __m256i prep, co
     return _mm256_madd_epi16(_mm256_sub_epi16(_mm256_maddubs_epi16(w[0], qy), prep), ones);
 }
 
+static inline __attribute__((always_inline)) void tile_x4_one(int64_t nb, float *s, const char *w,
+                                                              size_t w_stride, const char *a,
+                                                              const int KIND) {
+    tile_x(nb, s, 0, w, w_stride, a, 0, MAX_NR, 1, KIND);
+}
+
 TILE_ROWS_ENTRY_POINTS(avx2)
 
 /* Q5_0 (q - 16) and IQ4_NL (the grid value) blocks as Q8_0 blocks, exactly: the same d and

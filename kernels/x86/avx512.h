@@ -3,15 +3,16 @@
  * Same signatures and results as the scalar references in kernels/ref/ (integer block sums
  * exactly, floats up to summation order; packed tiles bit for bit): tests/test_avx512.c.
  * Integer products use VNNI: vpdpbusd (u8 x s8, 4 products summed into int32, no int16
- * saturation) and vpdpwssd (s16 x s16 pairs into int32) in 256-bit registers through VL,
- * so each kernel keeps the structure of its AVX2 sibling (kernels/x86/avx2_*.c; where only
- * the product differs the code is shared: kquant_rows.h, q2k_rows.h, tile_rows.h,
- * repack_x8_walk.h, repack_q2k_walk.h, fp8_walk.h); float kernels, FP8 and the activation
- * quantizers use 512-bit registers. Types without an AVX-512 kernel keep the AVX2 one:
- * avx2_install() runs first. Written on an AVX2 machine and checked there under an
- * emulation of these instructions; FP8 (avx512_fp8.c), Q2_K-Q6_K (avx512_kquant_gfni.c) and
- * the GEMM micro-kernel (avx512_gemm.c) were rewritten on a Sapphire-Rapids-class Xeon
- * (AVX512 VBMI/BF16/FP16, GFNI) and tested natively there.
+ * saturation) and vpdpwssd (s16 x s16 pairs into int32). Most kernels use them in 256-bit
+ * registers through VL and keep the structure of their AVX2 sibling (kernels/x86/avx2_*.c;
+ * where only the product differs the code is shared: kquant_rows.h, q2k_rows.h, tile_rows.h,
+ * repack_x8_walk.h, repack_q2k_walk.h, fp8_walk.h). 512-bit registers: the block-32 decode
+ * paths (avx512_repack.c: two chunks of 8 rows per load; avx512_tile.c: two rows per
+ * register), FP8 (avx512_fp8.c), Q2_K-Q6_K (avx512_kquant_gfni.c, GFNI unpacking), the GEMM
+ * micro-kernel (avx512_gemm.c), the float kernels and the activation quantizers. Types
+ * without an AVX-512 kernel keep the AVX2 one: avx2_install() runs first. Tested natively on
+ * a Sapphire-Rapids-class Xeon (AVX512 VBMI/BF16/FP16, GFNI), and under tests/avx512_emu.h
+ * on AVX2 machines (make test-emu512; the GFNI/VBMI/BF16 files are left out there).
  *
  * BF16 weights do not use vdpbf16ps: it multiplies bf16 by bf16, and the activations of
  * vec_dot_bf16 are f32 (dot_type QT_F32). Rounding them to bf16 leaves 8 bits of each (far

@@ -16,7 +16,9 @@
  *   act_prep(qy, KIND)         what the activation block contributes to every row (once):
  *                              k sum(a) for a code offset k, sum(a) lanes for Q5_1
  *   row_prep(blk, KIND, w)     the weight block's codes as the product wants them (w[2])
- *   block_dot(w, qy, prep, KIND)  8 int32 lanes whose sum is the block's sum q a, exact */
+ *   block_dot(w, qy, prep, KIND)  8 int32 lanes whose sum is the block's sum q a, exact
+ *   tile_x4_one(nb, s, w, w_stride, a, KIND)  the decode tile (4 rows x 1 activation):
+ *                              tile_x's sums bit for bit (AVX2: tile_x itself) */
 #ifndef SCARCE_TILE_ROWS_H
 #define SCARCE_TILE_ROWS_H
 
@@ -35,6 +37,8 @@ enum { TILE_Q4_0, TILE_Q8_0, TILE_Q5_0, TILE_Q5_1, TILE_IQ4_NL };
 static inline __m256i act_prep(__m256i qy, const int KIND);
 static inline void row_prep(const uint8_t *blk, const int KIND, __m256i w[2]);
 static inline __m256i block_dot(const __m256i w[2], __m256i qy, __m256i prep, const int KIND);
+static inline void tile_x4_one(int64_t nb, float *s, const char *w, size_t w_stride,
+                               const char *a, const int KIND);
 
 /* Bytes of one weight block. Every block starts with its fp16 d; Q5_1's m follows it. */
 static inline size_t tile_block_bytes(const int KIND) {
@@ -93,7 +97,10 @@ tile_rows(int64_t nb, float *s, size_t s_stride, const char *w, size_t w_stride,
           const char *a, size_t a_stride, const int NA, const int KIND) {
     int r = 0;
     for (; r + MAX_NR <= nrows; r += MAX_NR)
-        tile_x(nb, s + r, s_stride, w + r * w_stride, w_stride, a, a_stride, MAX_NR, NA, KIND);
+        if (NA == 1)
+            tile_x4_one(nb, s + r, w + r * w_stride, w_stride, a, KIND);
+        else
+            tile_x(nb, s + r, s_stride, w + r * w_stride, w_stride, a, a_stride, MAX_NR, NA, KIND);
     for (; r < nrows; r++)
         tile_x(nb, s + r, s_stride, w + r * w_stride, w_stride, a, a_stride, 1, NA, KIND);
 }
