@@ -41,6 +41,7 @@ typedef struct {
     int64_t max_cols;     /* columns of the widest matrix */
     size_t max_row_bytes; /* bytes of the longest row, in its own type */
     int64_t max_batch;    /* tokens per call */
+    int64_t max_rows;     /* rows of the tallest matrix (0: unknown) */
 } kernel_shape;
 
 /* Grows shape to hold W. */
