@@ -174,6 +174,8 @@ int kernel_ctx_set_threads(kernel_ctx *k, int n_threads, char *msg) {
 
 pool_stats kernel_ctx_pool_stats(const kernel_ctx *k) { return pool_get_stats(k->pool); }
 
+void kernel_ctx_quiesce(kernel_ctx *k) { pool_quiesce(k->pool); }
+
 kernel_usage kernel_ctx_usage(const kernel_ctx *k) { return k->usage; }
 
 /* Converts B activation rows to t's dot_type (not f32) into buf, act_row bytes each. */
@@ -378,7 +380,7 @@ static int run_shared(kernel_ctx *kc, const matmul_job *jobs, int n, int paralle
     multi_call call = {.kc = kc, .n = n};
     memcpy(call.jobs, jobs, sizeof *jobs * (size_t)n);
     /* rescue (pool.h) for one token, when every worker's rows fit its rows_out */
-    call.rescue = parallel && kc->cfg.steal && bounds[nth] * ROW_ALIGN <= (int64_t)kc->rows_out_floats;
+    call.rescue = parallel && kc->cfg.rescue && kc->cfg.steal && bounds[nth] * ROW_ALIGN <= (int64_t)kc->rows_out_floats;
     for (int i = 0; i < n; i++) call.rescue &= jobs[i].B == 1;
     pool_task task = {.fn = multi_piece,
                       .arg = &call,

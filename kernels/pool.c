@@ -278,6 +278,11 @@ int pool_threads(const thread_pool *p) {
     return p->n_threads;
 }
 
+void pool_quiesce(thread_pool *p) {
+    for (int w = 1; w < p->n_threads; w++)
+        while (atomic_load(&p->seats[w].in_slot) >= 0) sched_yield(); /* it may be queued here */
+}
+
 pool_stats pool_get_stats(const thread_pool *p) {
     return p->stats;
 }

@@ -69,6 +69,9 @@ thread_pool *pool_new(int n_threads, char *msg);
 /* Stops and joins the workers. NULL: nothing. */
 void pool_free(thread_pool *p);
 int pool_threads(const thread_pool *p);
+/* Returns once no worker is inside a call any more (one still finishing a piece taken back
+ * from it): memory the calls read may be freed after this. */
+void pool_quiesce(thread_pool *p);
 /* Runs the task to completion. The number of threads that computed items of it (1 when the
  * call ran on the caller alone), or -1 when a call of fn returned -1. */
 int pool_run(thread_pool *p, const pool_task *task);
