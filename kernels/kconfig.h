@@ -29,11 +29,11 @@ typedef struct {
     int adapt_threads; /* 1: calls run on the caller alone while workers lose (pool.h) */
     int steal;         /* 1: a thread done early takes rows from a late one's share */
     int threads;       /* 1 .. KERNEL_MAX_THREADS */
+    int lut;           /* -1: LUT kernels where measured faster (LUT_ON); 0: never; 1: all */
     /* 1: a one-token product may return while a worker still finishes a piece the caller
      * took back from it (pool.h); the weights and inputs it read must then stay mapped
      * until kernel_ctx_quiesce or kernel_ctx_free (matmul.h) */
     int rescue;
-    int lut;           /* -1: LUT kernels where measured faster (LUT_ON); 0: never; 1: all */
 } kernel_config;
 
 /* The defaults, without reading the environment: the ISA kernels_init installed, repack

@@ -100,7 +100,8 @@ static int alloc_thread_scratch(kernel_ctx *k, int from, int to) {
         if (!sc->panel && !(sc->panel = alloc64(panel))) return -1;
         if (!sc->acc && !(sc->acc = alloc64(acc))) return -1;
         sc->panel_bytes = panel, sc->acc_bytes = acc;
-        if (t > 0 && !k->rows_out[t] && !(k->rows_out[t] = alloc64(k->rows_out_floats * sizeof(float))))
+        if (t > 0 && !k->rows_out[t] &&
+            !(k->rows_out[t] = alloc64(k->rows_out_floats * sizeof(float))))
             return -1;
     }
     return 0;
@@ -120,7 +121,8 @@ kernel_ctx *kernel_ctx_new(const kernel_config *cfg, const kernel_shape *shape, 
     k->act_bytes = max_act_row(k->shape.max_cols) * (size_t)k->shape.max_batch;
     k->xt_bytes = gemm_pack_x_bytes(k->shape.max_batch, k->shape.max_cols);
     /* q/k/v or gate/up of the tallest matrix in one call, units rounded up */
-    k->rows_out_floats = (size_t)(ROWS_OUT_MATRICES * k->shape.max_rows + MATMUL_MULTI_MAX * ROW_ALIGN);
+    k->rows_out_floats =
+        (size_t)(ROWS_OUT_MATRICES * k->shape.max_rows + MATMUL_MULTI_MAX * ROW_ALIGN);
     if (k->rows_out_floats < ROWS_OUT_MIN) k->rows_out_floats = ROWS_OUT_MIN;
     for (int i = 0; i < ACT_SLOTS; i++)
         if (!(k->act[i] = alloc64(k->act_bytes))) goto oom;
@@ -380,7 +382,8 @@ static int run_shared(kernel_ctx *kc, const matmul_job *jobs, int n, int paralle
     multi_call call = {.kc = kc, .n = n};
     memcpy(call.jobs, jobs, sizeof *jobs * (size_t)n);
     /* rescue (pool.h) for one token, when every worker's rows fit its rows_out */
-    call.rescue = parallel && kc->cfg.rescue && kc->cfg.steal && bounds[nth] * ROW_ALIGN <= (int64_t)kc->rows_out_floats;
+    call.rescue = parallel && kc->cfg.rescue && kc->cfg.steal &&
+                  bounds[nth] * ROW_ALIGN <= (int64_t)kc->rows_out_floats;
     for (int i = 0; i < n; i++) call.rescue &= jobs[i].B == 1;
     pool_task task = {.fn = multi_piece,
                       .arg = &call,

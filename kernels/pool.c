@@ -66,8 +66,8 @@ typedef struct {
     pool_task task; /* its arg points at arg[] when the task's arg was copied */
     _Alignas(64) unsigned char arg[POOL_ARG_BYTES];
     uint32_t n_pieces;
-    uint32_t first[257];             /* share k = pieces [first[k], first[k + 1]) */
-    uint32_t start[MAX_PIECES + 1];  /* piece j = items [start[j], start[j + 1]) */
+    uint32_t first[257];            /* share k = pieces [first[k], first[k + 1]) */
+    uint32_t start[MAX_PIECES + 1]; /* piece j = items [start[j], start[j + 1]) */
     _Atomic uint32_t state[MAX_PIECES];
     _Alignas(64) _Atomic int failed; /* a worker's fn returned -1 */
 } slot;
@@ -344,7 +344,8 @@ static void record(thread_pool *p, const pool_task *t, int shared, double second
 static int free_slot(thread_pool *p) {
     for (int si = 0;; si = (si + 1) % p->n_threads) {
         int used = 0;
-        for (int w = 1; w < p->n_threads && !used; w++) used = atomic_load(&p->seats[w].in_slot) == si;
+        for (int w = 1; w < p->n_threads && !used; w++)
+            used = atomic_load(&p->seats[w].in_slot) == si;
         if (!used) return si;
     }
 }
@@ -353,7 +354,8 @@ static int free_slot(thread_pool *p) {
 static void cut_pieces(thread_pool *p, slot *s, const pool_task *t) {
     const int n = p->n_threads;
     int64_t piece = t->piece;
-    if (t->n_items / piece + n > MAX_PIECES) piece = (t->n_items + MAX_PIECES - n - 1) / (MAX_PIECES - n);
+    if (t->n_items / piece + n > MAX_PIECES)
+        piece = (t->n_items + MAX_PIECES - n - 1) / (MAX_PIECES - n);
     uint32_t np = 0;
     for (int k = 0; k < n; k++) {
         const int64_t a = t->bounds ? t->bounds[k] : t->n_items * k / n;
@@ -362,7 +364,8 @@ static void cut_pieces(thread_pool *p, slot *s, const pool_task *t) {
         for (int64_t i = a; i < b; i += piece) s->start[np++] = (uint32_t)i;
     }
     s->first[n] = np, s->start[np] = (uint32_t)t->n_items, s->n_pieces = np;
-    for (uint32_t j = 0; j < np; j++) atomic_store_explicit(&s->state[j], FREE, memory_order_relaxed);
+    for (uint32_t j = 0; j < np; j++)
+        atomic_store_explicit(&s->state[j], FREE, memory_order_relaxed);
 }
 
 /* Publishes t as the next generation in a free slot and wakes sleeping workers. */
@@ -411,9 +414,8 @@ static void join(thread_pool *p, slot *s, double grace, int *rc) {
                 if (deadline == 0) deadline = now + grace;
                 uint32_t expect = st;
                 if (now > deadline &&
-                    atomic_compare_exchange_strong_explicit(&s->state[j], &expect, TAKEN,
-                                                            memory_order_acquire,
-                                                            memory_order_relaxed)) {
+                    atomic_compare_exchange_strong_explicit(
+                        &s->state[j], &expect, TAKEN, memory_order_acquire, memory_order_relaxed)) {
                     p->stats.rescued++;
                     compute(s, j, 0, rc);
                     break;
@@ -450,7 +452,8 @@ int pool_run(thread_pool *p, const pool_task *t) {
     uint64_t used[4] = {0};
     int64_t caller_items = 0;
     for (uint32_t j = 0; j < s->n_pieces; j++) {
-        const int holder = (int)(atomic_load_explicit(&s->state[j], memory_order_relaxed) & THREAD_MASK);
+        const int holder =
+            (int)(atomic_load_explicit(&s->state[j], memory_order_relaxed) & THREAD_MASK);
         used[holder / 64] |= 1ull << (holder % 64);
         if (!holder) caller_items += s->start[j + 1] - s->start[j];
     }

@@ -17,9 +17,8 @@
 #include "kernel_ctx_util.h"
 #include "test.h"
 
-static const char *env_names[] = {"SCARCE_ISA", "SCARCE_REPACK", "SCARCE_GEMM",
-                                  "SCARCE_ADAPT_THREADS", "SCARCE_STEAL",
-                                  "SCARCE_RESCUE"};
+static const char *env_names[] = {"SCARCE_ISA",           "SCARCE_REPACK", "SCARCE_GEMM",
+                                  "SCARCE_ADAPT_THREADS", "SCARCE_STEAL",  "SCARCE_RESCUE"};
 
 static void clear_env(void) {
     for (size_t i = 0; i < sizeof env_names / sizeof *env_names; i++) unsetenv(env_names[i]);

@@ -172,7 +172,7 @@ typedef struct {
     _Atomic int *placed; /* times each item's result reached its place */
     int *own;            /* [2][n]: each worker's own results (thread 1 only here) */
     int64_t n;
-    int slow_workers;    /* workers sleep 3 ms per piece */
+    int slow_workers; /* workers sleep 3 ms per piece */
 } rescue_arg;
 
 static int rescue_items(void *arg, int64_t i0, int64_t i1, int thread) {
@@ -199,16 +199,23 @@ static void rescue_commit(const void *arg, int64_t i0, int64_t i1, int thread) {
  * slow: workers hold each piece 3 ms; the caller must take pieces back, not wait. */
 static pool_stats run_rescue(int slow, int calls) {
     const int64_t n = 4096;
-    rescue_arg r = {.placed = calloc(n, sizeof(_Atomic int)), .own = calloc(n, sizeof(int)),
-                    .n = n, .slow_workers = slow};
+    rescue_arg r = {.placed = calloc(n, sizeof(_Atomic int)),
+                    .own = calloc(n, sizeof(int)),
+                    .n = n,
+                    .slow_workers = slow};
     char msg[128];
     thread_pool *p = pool_new(2, msg);
     pool_stats st = {0};
     if (!p || !r.placed || !r.own) return st;
     for (int call = 0; call < calls; call++) {
         for (int64_t i = 0; i < n; i++) atomic_store(&r.placed[i], 0);
-        pool_task t = {.fn = rescue_items, .arg = &r, .n_items = n, .piece = 64, .steal = 1,
-                       .commit = rescue_commit, .arg_bytes = sizeof r};
+        pool_task t = {.fn = rescue_items,
+                       .arg = &r,
+                       .n_items = n,
+                       .piece = 64,
+                       .steal = 1,
+                       .commit = rescue_commit,
+                       .arg_bytes = sizeof r};
         const int rc = pool_run(p, &t);
         int ok = rc >= 1;
         for (int64_t i = 0; i < n && ok; i++) ok = atomic_load(&r.placed[i]) == 1;
