@@ -332,8 +332,8 @@ model *draft_quant_new(const model *target, const char *type_name, const model_o
 void draft_quant_free(model *draft) {
     if (!draft) return;
     quant_copy *c = (quant_copy *)draft;
+    kernel_ctx_free(draft->kernels); /* first: its workers may still read weights (pool.h) */
     if (c->arena) model_each_matmul_weight(draft, release_owned, c);
-    kernel_ctx_free(draft->kernels);
     for (int l = 0; draft->layers && l < draft->cfg.n_layer; l++)
         free(draft->layers[l].gate_exps), free(draft->layers[l].up_exps),
             free(draft->layers[l].down_exps), free(draft->layers[l].wk_b),

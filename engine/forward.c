@@ -74,6 +74,7 @@ int session_init(session *s, const model *m, int n_ctx, scarce_error *err) {
 
 void session_free(session *s) {
     run_state *rs = &s->rs;
+    if (s->m) kernel_ctx_quiesce(s->m->kernels); /* a worker may still read rs (pool.h) */
     free(rs->x), free(rs->xb), free(rs->xb2), free(rs->q), free(rs->k), free(rs->v);
     free(rs->hb), free(rs->hb2), free(rs->moe_out), free(rs->router);
     free(rs->logits), free(rs->scratch);

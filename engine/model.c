@@ -536,8 +536,8 @@ model *model_load(const char *path, const model_options *opts, scarce_error *err
 
 void model_free(model *m) {
     if (!m) return;
+    kernel_ctx_free(m->kernels); /* first: its workers may still read weights (pool.h) */
     each_matmul_weight(m, release_packed, NULL);
-    kernel_ctx_free(m->kernels);
     for (int l = 0; m->layers && l < m->cfg.n_layer; l++) {
         layer_weights *w = &m->layers[l];
         free(w->attn_norm);

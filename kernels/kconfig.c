@@ -14,6 +14,7 @@ kernel_config kernel_config_default(void) {
                            .adapt_threads = 1,
                            .steal = 1,
                            .threads = 1,
+                           .rescue = 1,
                            .lut = -1};
 }
 
@@ -55,6 +56,7 @@ int kernel_config_from_env(kernel_config *cfg, char *msg) {
     cfg->repack = env_on("SCARCE_REPACK");
     cfg->adapt_threads = env_on("SCARCE_ADAPT_THREADS");
     cfg->steal = env_on("SCARCE_STEAL");
+    cfg->rescue = env_on("SCARCE_RESCUE");
     const char *lut = getenv("SCARCE_LUT");
     if (lut && *lut && strcmp(lut, "auto") != 0) {
         if (strcmp(lut, "0") != 0 && strcmp(lut, "1") != 0) {
@@ -105,8 +107,9 @@ int kernel_config_packs(const kernel_config *cfg, uint32_t type) {
 
 void kernel_config_describe(const kernel_config *cfg, char *buf, size_t size) {
     static const char *const lut[] = {"auto", "off", "on"};
-    snprintf(buf, size, "isa=%s repack=%s gemm=%s adapt_threads=%s steal=%s threads=%d lut=%s",
+    snprintf(buf, size,
+             "isa=%s repack=%s gemm=%s adapt_threads=%s steal=%s threads=%d lut=%s rescue=%s",
              kernels_isa_name(cfg->isa), cfg->repack ? "on" : "off", kernel_config_gemm_name(cfg),
              cfg->adapt_threads ? "on" : "off", cfg->steal ? "on" : "off", cfg->threads,
-             lut[cfg->lut + 1]);
+             lut[cfg->lut + 1], cfg->rescue ? "on" : "off");
 }

@@ -10,6 +10,7 @@
  *   SCARCE_GEMM=auto|tiles|own|blas|i8x8 force one batch path (kernels/gemm.h)
  *   SCARCE_ADAPT_THREADS=0               always use all threads (no solo mode, pool.h)
  *   SCARCE_STEAL=0                       static row shares (no work stealing)
+ *   SCARCE_RESCUE=0                      wait for a worker's piece however long (pool.h)
  *   SCARCE_LUT=auto|0|1                  lookup-table kernels for Q1_0/Q2_0/TQ2_0 (lut.h):
  *                                        as measured per type, never, wherever there is one */
 #ifndef SCARCE_KCONFIG_H
@@ -29,6 +30,10 @@ typedef struct {
     int steal;         /* 1: a thread done early takes rows from a late one's share */
     int threads;       /* 1 .. KERNEL_MAX_THREADS */
     int lut;           /* -1: LUT kernels where measured faster (LUT_ON); 0: never; 1: all */
+    /* 1: a one-token product may return while a worker still finishes a piece the caller
+     * took back from it (pool.h); the weights and inputs it read must then stay mapped
+     * until kernel_ctx_quiesce or kernel_ctx_free (matmul.h) */
+    int rescue;
 } kernel_config;
 
 /* The defaults, without reading the environment: the ISA kernels_init installed, repack
@@ -42,7 +47,7 @@ int kernel_config_check(const kernel_config *cfg, char *msg);
 /* 1 when matrices of `type` are packed at load under cfg (repack on, and for a type whose
  * packed kernel is a LUT one, the lut choice says so). */
 int kernel_config_packs(const kernel_config *cfg, uint32_t type);
-/* "isa=avx2 repack=on gemm=auto adapt_threads=on steal=on threads=2 lut=auto" */
+/* "isa=avx2 repack=on gemm=auto adapt_threads=on steal=on threads=2 lut=auto rescue=on" */
 void kernel_config_describe(const kernel_config *cfg, char *buf, size_t size);
 /* The gemm field for a SCARCE_GEMM name: -1 ("auto" or ""), a gemm_method, or -2 when
  * unknown. "blas" without OpenBLAS is our own GEMM. */

@@ -39,6 +39,11 @@ _Static_assert(ROW_ALIGN % REPACK_ROWS == 0 && TILE_ROWS % REPACK_ROWS == 0,
 /* Rows per dynamically scheduled chunk of the large-batch paths (a multiple of ROW_ALIGN). */
 #define BATCH_CHUNK_ROWS 64
 
+/* Rows a worker's rows_out holds: this many of the tallest matrix (q/k/v, gate/up in one
+ * call), at least ROWS_OUT_MIN (contexts sized without rows). */
+#define ROWS_OUT_MATRICES 4
+#define ROWS_OUT_MIN 65536
+
 /* Activation conversions: slot i holds the i-th distinct dot type of a matmul_multi call. */
 #define ACT_SLOTS 4
 
@@ -53,6 +58,10 @@ struct kernel_ctx {
     float *xt; /* GEMM_OWN's packed activations, xt_bytes */
     size_t xt_bytes;
     gemm_scratch scratch[KERNEL_MAX_THREADS]; /* [0, cfg.threads) allocated */
+    /* [1, cfg.threads): a worker's rows of one token while the caller may take them back
+     * (pool.h rescue), rows_out_floats each */
+    float *rows_out[KERNEL_MAX_THREADS];
+    size_t rows_out_floats;
     kernel_usage usage;
     char error[160];
 };
@@ -62,6 +71,7 @@ struct kernel_ctx {
 void kernel_shape_add(kernel_shape *shape, const qmatrix *W) {
     if (W->cols > shape->max_cols) shape->max_cols = W->cols;
     if (W->row_bytes > shape->max_row_bytes) shape->max_row_bytes = W->row_bytes;
+    if (W->rows > shape->max_rows) shape->max_rows = W->rows;
 }
 
 /* Bytes of the widest converted activation row of `cols` in any dot type (whole blocks;
@@ -93,6 +103,9 @@ static int alloc_thread_scratch(kernel_ctx *k, int from, int to) {
         if (!sc->panel && !(sc->panel = alloc64(panel))) return -1;
         if (!sc->acc && !(sc->acc = alloc64(acc))) return -1;
         sc->panel_bytes = panel, sc->acc_bytes = acc;
+        if (t > 0 && !k->rows_out[t] &&
+            !(k->rows_out[t] = alloc64(k->rows_out_floats * sizeof(float))))
+            return -1;
     }
     return 0;
 }
@@ -110,6 +123,10 @@ kernel_ctx *kernel_ctx_new(const kernel_config *cfg, const kernel_shape *shape, 
     if (k->shape.max_cols < 1) k->shape.max_cols = 1;
     k->act_bytes = max_act_row(k->kernels, k->shape.max_cols, 1) * (size_t)k->shape.max_batch;
     k->xt_bytes = gemm_pack_x_bytes(k->shape.max_batch, k->shape.max_cols);
+    /* q/k/v or gate/up of the tallest matrix in one call, units rounded up */
+    k->rows_out_floats =
+        (size_t)(ROWS_OUT_MATRICES * k->shape.max_rows + MATMUL_MULTI_MAX * ROW_ALIGN);
+    if (k->rows_out_floats < ROWS_OUT_MIN) k->rows_out_floats = ROWS_OUT_MIN;
     for (int i = 0; i < ACT_SLOTS; i++)
         if (!(k->act[i] = alloc64(k->act_bytes))) goto oom;
     if (!(k->act_one = alloc64(max_act_row(k->kernels, k->shape.max_cols, 0))) ||
@@ -130,11 +147,12 @@ oom:
 
 void kernel_ctx_free(kernel_ctx *k) {
     if (!k) return;
+    pool_free(k->pool); /* first: a worker may still finish a piece taken back from it */
     for (int i = 0; i < ACT_SLOTS; i++) free(k->act[i]);
     free(k->act_one);
-    for (int t = 0; t < KERNEL_MAX_THREADS; t++) free(k->scratch[t].panel), free(k->scratch[t].acc);
+    for (int t = 0; t < KERNEL_MAX_THREADS; t++)
+        free(k->scratch[t].panel), free(k->scratch[t].acc), free(k->rows_out[t]);
     free(k->xt);
-    pool_free(k->pool);
     free(k);
 }
 
@@ -163,6 +181,8 @@ int kernel_ctx_set_threads(kernel_ctx *k, int n_threads, char *msg) {
 }
 
 pool_stats kernel_ctx_pool_stats(const kernel_ctx *k) { return pool_get_stats(k->pool); }
+
+void kernel_ctx_quiesce(kernel_ctx *k) { pool_quiesce(k->pool); }
 
 kernel_usage kernel_ctx_usage(const kernel_ctx *k) { return k->usage; }
 
@@ -292,9 +312,10 @@ static int64_t multi_boundary(const matmul_job *jobs, int n, int k, int nth) {
     return first_unit;
 }
 
-/* Runs global units [u0, u1) of the jobs; -1 when one of them fails. */
+/* Runs global units [u0, u1) of the jobs; -1 when one of them fails. out NULL: rows into
+ * the jobs' Y; else (B = 1) unit u's rows into out[u x ROW_ALIGN ..]. */
 static int multi_run(const matmul_job *jobs, int n, int64_t u0, int64_t u1,
-                     const gemm_scratch *sc) {
+                     const gemm_scratch *sc, float *out) {
     int64_t first_unit = 0;
     int rc = 0;
     for (int i = 0; i < n && first_unit < u1; i++) {
@@ -303,7 +324,9 @@ static int multi_run(const matmul_job *jobs, int n, int64_t u0, int64_t u1,
         if (b > units) b = units;
         if (a < b) {
             int64_t r1 = b * ROW_ALIGN < jobs[i].rows ? b * ROW_ALIGN : jobs[i].rows;
-            rc |= matmul_rows(&jobs[i], a * ROW_ALIGN, r1, sc);
+            matmul_job job = jobs[i];
+            if (out) job.Y = out + first_unit * ROW_ALIGN;
+            rc |= matmul_rows(&job, a * ROW_ALIGN, r1, sc);
         }
         first_unit += units;
     }
@@ -316,33 +339,80 @@ static int multi_run(const matmul_job *jobs, int n, int64_t u0, int64_t u1,
  * thread done early takes pieces from the far end of a late one's share (pool.h). */
 #define STEAL_UNITS 4
 
+/* Products per pool call at most (matmul_each groups; the jobs live in the call). */
+#define EACH_GROUP 64
+
+/* A pool call over jobs, self-contained: the pool copies it for a rescue call (pool.h). */
 typedef struct {
     kernel_ctx *kc;
-    const matmul_job *jobs;
-    int n;
+    int n, rescue; /* rescue: workers write rows to their kc->rows_out (B = 1) */
+    matmul_job jobs[EACH_GROUP];
 } multi_call;
+_Static_assert(sizeof(multi_call) <= POOL_ARG_BYTES, "a call's jobs fit the pool's copy");
 
 static int multi_piece(void *arg, int64_t u0, int64_t u1, int thread) {
     const multi_call *c = arg;
-    return multi_run(c->jobs, c->n, u0, u1, &c->kc->scratch[thread]);
+    float *out = c->rescue && thread > 0 ? c->kc->rows_out[thread] : NULL;
+    return multi_run(c->jobs, c->n, u0, u1, &c->kc->scratch[thread], out);
+}
+
+/* Copies worker `thread`'s rows of units [u0, u1) from its rows_out into the jobs' Y. */
+static void multi_commit(const void *arg, int64_t u0, int64_t u1, int thread) {
+    const multi_call *c = arg;
+    const float *from = c->kc->rows_out[thread];
+    int64_t first_unit = 0;
+    for (int i = 0; i < c->n && first_unit < u1; i++) {
+        const matmul_job *job = &c->jobs[i];
+        const int64_t units = units_of(job);
+        int64_t a = u0 > first_unit ? u0 - first_unit : 0, b = u1 - first_unit;
+        if (b > units) b = units;
+        if (a < b) {
+            int64_t r1 = b * ROW_ALIGN < job->rows ? b * ROW_ALIGN : job->rows;
+            memcpy(job->Y + a * ROW_ALIGN, from + (first_unit + a) * ROW_ALIGN,
+                   (size_t)(r1 - a * ROW_ALIGN) * sizeof(float));
+        }
+        first_unit += units;
+    }
+}
+
+/* Kinds of pool calls (pool.h), timed apart because sharing pays differently for each: row
+ * products of one token, of a batch, batch chunks (run_job), attention; each by its work
+ * in factors of 4 from the smallest worth sharing. */
+enum { KIND_SIZES = 8, KIND_TOKEN = 0, KIND_BATCH = 8, KIND_CHUNKS = 16, KIND_ATTENTION = 24 };
+_Static_assert(KIND_ATTENTION + KIND_SIZES <= POOL_KINDS, "pool kinds");
+
+static int call_kind(int base, double work, double smallest) {
+    int size = 0;
+    for (double w = smallest * 4; w <= work && size < KIND_SIZES - 1; w *= 4) size++;
+    return base + size;
 }
 
 /* The jobs' rows on the context's threads (parallel = 0: on the caller alone; returns the
  * threads that computed rows, or -1): share k =
  * units [multi_boundary(k), multi_boundary(k + 1)). cfg.steal = 0: static shares only
- * (A/B measurement). */
-static int run_shared(kernel_ctx *kc, const matmul_job *jobs, int n, int parallel) {
+ * (A/B measurement). work: weight bytes x tokens of all jobs. */
+static int run_shared(kernel_ctx *kc, const matmul_job *jobs, int n, int parallel, double work) {
     const int nth = kc->cfg.threads;
     int64_t bounds[KERNEL_MAX_THREADS + 1];
     for (int k = 0; k <= nth; k++) bounds[k] = multi_boundary(jobs, n, k, nth);
-    multi_call call = {kc, jobs, n};
+    multi_call call = {.kc = kc, .n = n};
+    memcpy(call.jobs, jobs, sizeof *jobs * (size_t)n);
+    /* rescue (pool.h) for one token, when every worker's rows fit its rows_out */
+    call.rescue = parallel && kc->cfg.rescue && kc->cfg.steal &&
+                  bounds[nth] * ROW_ALIGN <= (int64_t)kc->rows_out_floats;
+    for (int i = 0; i < n; i++) call.rescue &= jobs[i].B == 1;
     pool_task task = {.fn = multi_piece,
                       .arg = &call,
+                      .commit = call.rescue ? multi_commit : NULL,
+                      .arg_bytes = offsetof(multi_call, jobs) + sizeof *jobs * (size_t)n,
                       .n_items = bounds[nth],
                       .bounds = bounds,
                       .piece = parallel ? STEAL_UNITS : bounds[nth],
                       .steal = kc->cfg.steal,
-                      .adapt = kc->cfg.adapt_threads};
+                      .adapt = kc->cfg.adapt_threads,
+                      .kind = call_kind(jobs[0].B == 1 ? KIND_TOKEN : KIND_BATCH, work,
+                                        PARALLEL_MIN_BYTES),
+                      .work = work};
     return pool_run(kc->pool, &task);
 }
 
@@ -411,7 +481,8 @@ static int chunk_piece(void *arg, int64_t c0, int64_t c1, int thread) {
  * that computed rows, or -1 when a path fails. */
 static int run_job(kernel_ctx *k, const matmul_job *job, int parallel) {
     if (!parallel) return matmul_rows(job, 0, job->rows, &k->scratch[0]) ? -1 : 1;
-    if (job->gemm == GEMM_TILES) return run_shared(k, job, 1, 1);
+    const double work = (double)job->rows * (double)job->row_bytes * (double)job->B;
+    if (job->gemm == GEMM_TILES) return run_shared(k, job, 1, 1, work);
     /* Large batches are compute-bound: chunks of BATCH_CHUNK_ROWS, one per claim, so a
      * thread whose core is shared with another process does less instead of making
      * the others wait at the join (TinyLlama q4_0 pp128 -t 2 with load 6 on 2 cores,
@@ -423,7 +494,9 @@ static int run_job(kernel_ctx *k, const matmul_job *job, int parallel) {
                       .n_items = (job->rows + BATCH_CHUNK_ROWS - 1) / BATCH_CHUNK_ROWS,
                       .piece = 1,
                       .steal = k->cfg.steal,
-                      .adapt = k->cfg.adapt_threads};
+                      .adapt = k->cfg.adapt_threads,
+                      .kind = call_kind(KIND_CHUNKS, work, PARALLEL_MIN_BYTES),
+                      .work = work};
     return pool_run(k->pool, &task);
 }
 
@@ -490,16 +563,13 @@ int matmul_multi(kernel_ctx *k, const qmatrix *const *W, int n, const float *X, 
             if (matmul(k, W[i], X, B, Y[i])) return -1;
         return 0;
     }
-    const int used = run_shared(k, jobs, n, worth_threads(k, work, rows));
+    const int used = run_shared(k, jobs, n, worth_threads(k, work, rows), work);
     if (used < 0) return fail(k, "matmul_multi: %lld matrices x %lld tokens failed", n, B);
     k->usage.work += work, k->usage.thread_work += work * used;
     return 0;
 }
 
 /* ---- matmul_each: products with their own inputs, in one pool call ---- */
-
-/* Products per pool call at most (the jobs live on the stack). */
-#define EACH_GROUP 64
 
 /* An input already converted for the current group. */
 typedef struct {
@@ -569,7 +639,7 @@ int matmul_each(kernel_ctx *k, const matmul_item *items, int n) {
             rows += it->W->rows;
         }
         if (!n_jobs) continue;
-        const int used = run_shared(k, jobs, n_jobs, worth_threads(k, work, rows));
+        const int used = run_shared(k, jobs, n_jobs, worth_threads(k, work, rows), work);
         if (used < 0) return fail(k, "matmul_each: %lld products from item %lld failed", n_jobs, i);
         k->usage.work += work, k->usage.thread_work += work * used;
     }
@@ -608,6 +678,9 @@ void kernel_ctx_attention(kernel_ctx *k, const attention_args *a) {
                       .bounds = bounds,
                       .piece = 1,
                       .steal = k->cfg.steal,
-                      .adapt = k->cfg.adapt_threads};
+                      .adapt = k->cfg.adapt_threads,
+                      .kind = call_kind(KIND_ATTENTION, (double)attention_work(a),
+                                        ATTENTION_PARALLEL_MIN),
+                      .work = (double)attention_work(a)};
     pool_run(k->pool, &task);
 }

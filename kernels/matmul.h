@@ -41,6 +41,7 @@ typedef struct {
     int64_t max_cols;     /* columns of the widest matrix */
     size_t max_row_bytes; /* bytes of the longest row, in its own type */
     int64_t max_batch;    /* tokens per call */
+    int64_t max_rows;     /* rows of the tallest matrix (0: unknown) */
 } kernel_shape;
 
 /* Grows shape to hold W. */
@@ -56,6 +57,9 @@ const ops_kernels *kernel_ctx_ops(const kernel_ctx *k);
  * out of range or out of memory for the new threads' scratch; the context is then
  * unchanged. */
 int kernel_ctx_set_threads(kernel_ctx *k, int n_threads, char *msg);
+/* Returns once no worker still reads memory of a call that returned (cfg.rescue: a piece
+ * taken back from it); weights and inputs of earlier calls may be freed after this. */
+void kernel_ctx_quiesce(kernel_ctx *k);
 /* attention_items (ops.h) over all of a's items on the context's threads. */
 void kernel_ctx_attention(kernel_ctx *k, const attention_args *a);
 /* What the context's thread pool decided so far (pool.h). */

@@ -17,8 +17,8 @@
 #include "kernel_ctx_util.h"
 #include "test.h"
 
-static const char *env_names[] = {"SCARCE_ISA", "SCARCE_REPACK", "SCARCE_GEMM",
-                                  "SCARCE_ADAPT_THREADS", "SCARCE_STEAL"};
+static const char *env_names[] = {"SCARCE_ISA",           "SCARCE_REPACK", "SCARCE_GEMM",
+                                  "SCARCE_ADAPT_THREADS", "SCARCE_STEAL",  "SCARCE_RESCUE"};
 
 static void clear_env(void) {
     for (size_t i = 0; i < sizeof env_names / sizeof *env_names; i++) unsetenv(env_names[i]);
@@ -30,20 +30,22 @@ TEST(kconfig_from_env_reads_each_variable) {
     kernel_config c;
     char msg[128] = "";
     REQUIRE(kernel_config_from_env(&c, msg) == 0);
-    CHECK(c.isa == cpu_best_isa() && c.repack && c.gemm == -1 && c.adapt_threads && c.steal);
+    CHECK(c.isa == cpu_best_isa() && c.repack && c.gemm == -1 && c.adapt_threads && c.steal &&
+          c.rescue);
     setenv("SCARCE_ISA", "scalar", 1), setenv("SCARCE_REPACK", "0", 1);
     setenv("SCARCE_GEMM", "own", 1), setenv("SCARCE_ADAPT_THREADS", "0", 1);
-    setenv("SCARCE_STEAL", "0", 1);
+    setenv("SCARCE_STEAL", "0", 1), setenv("SCARCE_RESCUE", "0", 1);
     REQUIRE(kernel_config_from_env(&c, msg) == 0);
-    CHECK(c.isa == ISA_SCALAR && !c.repack && c.gemm == GEMM_OWN && !c.adapt_threads && !c.steal);
+    CHECK(c.isa == ISA_SCALAR && !c.repack && c.gemm == GEMM_OWN && !c.adapt_threads && !c.steal &&
+          !c.rescue);
     char text[160];
     kernel_config_describe(&c, text, sizeof text);
     CHECK_MSG(strcmp(text, "isa=scalar repack=off gemm=own adapt_threads=off steal=off "
-                           "threads=1 lut=auto") == 0,
+                           "threads=1 lut=auto rescue=off") == 0,
               "%s", text);
     /* the defaults never look at the environment */
     const kernel_config d = kernel_config_default();
-    CHECK(d.repack && d.gemm == -1 && d.adapt_threads && d.steal && d.threads == 1);
+    CHECK(d.repack && d.gemm == -1 && d.adapt_threads && d.steal && d.threads == 1 && d.rescue);
     /* bad values: one message naming the variable */
     setenv("SCARCE_GEMM", "fastest", 1);
     CHECK(kernel_config_from_env(&c, msg) == -1 && strstr(msg, "SCARCE_GEMM"));

@@ -166,6 +166,79 @@ TEST(pool_stops_inviting_workers_that_lose) {
     CHECK_EQ_INT(off.solo, 0);
 }
 
+/* ---- rescue: the caller takes back pieces a worker holds too long ---- */
+
+typedef struct {
+    _Atomic int *placed; /* times each item's result reached its place */
+    int *own;            /* [2][n]: each worker's own results (thread 1 only here) */
+    int64_t n;
+    int slow_workers; /* workers sleep 3 ms per piece */
+} rescue_arg;
+
+static int rescue_items(void *arg, int64_t i0, int64_t i1, int thread) {
+    const rescue_arg *r = arg;
+    if (r->slow_workers && thread != 0) sleep_us(3000);
+    for (int64_t i = i0; i < i1; i++) {
+        if (thread == 0)
+            atomic_fetch_add_explicit(&r->placed[i], 1, memory_order_relaxed);
+        else
+            r->own[i] = 1;
+    }
+    return 0;
+}
+
+static void rescue_commit(const void *arg, int64_t i0, int64_t i1, int thread) {
+    const rescue_arg *r = arg;
+    for (int64_t i = i0; i < i1; i++) {
+        if (r->own[i] == 1) atomic_fetch_add_explicit(&r->placed[i], 1, memory_order_relaxed);
+        r->own[i] = 0;
+    }
+}
+
+/* Calls of n items whose workers write their own memory: every item reaches its place once.
+ * slow: workers hold each piece 3 ms; the caller must take pieces back, not wait. */
+static pool_stats run_rescue(int slow, int calls) {
+    const int64_t n = 4096;
+    rescue_arg r = {.placed = calloc(n, sizeof(_Atomic int)),
+                    .own = calloc(n, sizeof(int)),
+                    .n = n,
+                    .slow_workers = slow};
+    char msg[128];
+    thread_pool *p = pool_new(2, msg);
+    pool_stats st = {0};
+    if (!p || !r.placed || !r.own) return st;
+    for (int call = 0; call < calls; call++) {
+        for (int64_t i = 0; i < n; i++) atomic_store(&r.placed[i], 0);
+        pool_task t = {.fn = rescue_items,
+                       .arg = &r,
+                       .n_items = n,
+                       .piece = 64,
+                       .steal = 1,
+                       .commit = rescue_commit,
+                       .arg_bytes = sizeof r};
+        const int rc = pool_run(p, &t);
+        int ok = rc >= 1;
+        for (int64_t i = 0; i < n && ok; i++) ok = atomic_load(&r.placed[i]) == 1;
+        CHECK_MSG(ok, "call %d (slow workers %d): rc %d or an item not placed exactly once", call,
+                  slow, rc);
+        if (!ok || (slow && pool_get_stats(p).rescued >= 3)) break;
+    }
+    st = pool_get_stats(p);
+    pool_free(p); /* joins a worker still asleep in a piece taken back from it */
+    free(r.placed), free(r.own);
+    return st;
+}
+
+TEST(pool_rescues_pieces_from_a_stopped_worker) {
+    /* adapt off: every call shared; the worker holds a piece 3 ms each time it enters one
+     * (until 3 pieces were taken back from it, or 2000 calls) */
+    pool_stats slow = run_rescue(1, 2000);
+    CHECK_MSG(slow.rescued >= 3, "a worker held pieces 3 ms in %llu calls, %llu taken back",
+              (unsigned long long)slow.calls, (unsigned long long)slow.rescued);
+    pool_stats quick = run_rescue(0, 300);
+    CHECK_EQ_INT(quick.calls, 300);
+}
+
 /* ---- a model on 1 and 2 threads ---- */
 
 #define PROMPT 150 /* past 113 positions SmolLM2's attention is worth the pool */
