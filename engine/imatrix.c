@@ -21,7 +21,9 @@ struct imatrix {
     int oom;
 };
 
-imatrix *imatrix_new(void) { return calloc(1, sizeof(imatrix)); }
+imatrix *imatrix_new(void) {
+    return calloc(1, sizeof(imatrix));
+}
 
 void imatrix_free(imatrix *im) {
     if (!im) return;
@@ -30,7 +32,9 @@ void imatrix_free(imatrix *im) {
     free(im);
 }
 
-int imatrix_count(const imatrix *im) { return im->n; }
+int imatrix_count(const imatrix *im) {
+    return im->n;
+}
 
 static entry *find_or_add(imatrix *im, const char *name, int64_t cols) {
     for (int i = 0; i < im->n; i++)

@@ -51,11 +51,11 @@ struct kernel_ctx {
     kernel_config cfg;
     const isa_kernels *kernels; /* the table of cfg.isa (kernels/cpu.h) */
     kernel_shape shape;
-    thread_pool *pool;          /* cfg.threads threads: the caller and its workers */
+    thread_pool *pool;    /* cfg.threads threads: the caller and its workers */
     char *act[ACT_SLOTS]; /* act_bytes each: max_batch rows of the widest dot-type row */
     size_t act_bytes;
     char *act_one; /* one dot-type row on its way to a packed_act row (kernels/lut.h) */
-    float *xt; /* GEMM_OWN's packed activations, xt_bytes */
+    float *xt;     /* GEMM_OWN's packed activations, xt_bytes */
     size_t xt_bytes;
     gemm_scratch scratch[KERNEL_MAX_THREADS]; /* [0, cfg.threads) allocated */
     /* [1, cfg.threads): a worker's rows of one token while the caller may take them back
@@ -83,7 +83,8 @@ static size_t max_act_row(const isa_kernels *isa, int64_t cols, int prepared) {
         if (!dt || dt->id == QT_F32) continue;
         size_t bytes = (size_t)((cols + dt->block - 1) / dt->block) * dt->block_bytes;
         packed_act_fn prep = isa->type[i].packed_act;
-        if (prepared && prep) bytes = prep(NULL, (cols + dt->block - 1) / dt->block * dt->block, NULL);
+        if (prepared && prep)
+            bytes = prep(NULL, (cols + dt->block - 1) / dt->block * dt->block, NULL);
         if (bytes > most) most = bytes;
     }
     return most;
@@ -156,11 +157,17 @@ void kernel_ctx_free(kernel_ctx *k) {
     free(k);
 }
 
-const kernel_config *kernel_ctx_config(const kernel_ctx *k) { return &k->cfg; }
+const kernel_config *kernel_ctx_config(const kernel_ctx *k) {
+    return &k->cfg;
+}
 
-const ops_kernels *kernel_ctx_ops(const kernel_ctx *k) { return &k->kernels->ops; }
+const ops_kernels *kernel_ctx_ops(const kernel_ctx *k) {
+    return &k->kernels->ops;
+}
 
-const char *kernel_ctx_error(const kernel_ctx *k) { return k->error; }
+const char *kernel_ctx_error(const kernel_ctx *k) {
+    return k->error;
+}
 
 int kernel_ctx_set_threads(kernel_ctx *k, int n_threads, char *msg) {
     kernel_config want = k->cfg;
@@ -180,11 +187,17 @@ int kernel_ctx_set_threads(kernel_ctx *k, int n_threads, char *msg) {
     return 0;
 }
 
-pool_stats kernel_ctx_pool_stats(const kernel_ctx *k) { return pool_get_stats(k->pool); }
+pool_stats kernel_ctx_pool_stats(const kernel_ctx *k) {
+    return pool_get_stats(k->pool);
+}
 
-void kernel_ctx_quiesce(kernel_ctx *k) { pool_quiesce(k->pool); }
+void kernel_ctx_quiesce(kernel_ctx *k) {
+    pool_quiesce(k->pool);
+}
 
-kernel_usage kernel_ctx_usage(const kernel_ctx *k) { return k->usage; }
+kernel_usage kernel_ctx_usage(const kernel_ctx *k) {
+    return k->usage;
+}
 
 /* Converts B activation rows to t's dot_type (not f32) into buf, act_row bytes each, and
  * with prep (a packed kernel's packed_act) on to the rows it makes. */
@@ -232,7 +245,7 @@ typedef struct {
     float *Y;
     gemm_method gemm; /* GEMM_TILES: the fields above; else the f32 path below */
     const quant_type *t;
-    const float *gemm_x;     /* gemm_prepare()'s activations */
+    const float *gemm_x;    /* gemm_prepare()'s activations */
     const isa_kernels *isa; /* the context's ISA table (the GEMM paths' kernels) */
     float scale;            /* W's per-tensor scale (qmatrix.scale), 0: none */
 } matmul_job;
@@ -291,7 +304,9 @@ static int matmul_rows(const matmul_job *job, int64_t r0, int64_t r1, const gemm
  * the bytes before it reach k/nth of the total, so each thread streams about the same
  * bytes, mostly from one matrix (q/k/v at 2 threads: 5/8 of wq | the rest of wq, wk, wv;
  * gate/up: gate | up). */
-static int64_t units_of(const matmul_job *job) { return (job->rows + ROW_ALIGN - 1) / ROW_ALIGN; }
+static int64_t units_of(const matmul_job *job) {
+    return (job->rows + ROW_ALIGN - 1) / ROW_ALIGN;
+}
 
 static int64_t multi_boundary(const matmul_job *jobs, int n, int k, int nth) {
     double total = 0;
@@ -314,8 +329,8 @@ static int64_t multi_boundary(const matmul_job *jobs, int n, int k, int nth) {
 
 /* Runs global units [u0, u1) of the jobs; -1 when one of them fails. out NULL: rows into
  * the jobs' Y; else (B = 1) unit u's rows into out[u x ROW_ALIGN ..]. */
-static int multi_run(const matmul_job *jobs, int n, int64_t u0, int64_t u1,
-                     const gemm_scratch *sc, float *out) {
+static int multi_run(const matmul_job *jobs, int n, int64_t u0, int64_t u1, const gemm_scratch *sc,
+                     float *out) {
     int64_t first_unit = 0;
     int rc = 0;
     for (int i = 0; i < n && first_unit < u1; i++) {
@@ -401,18 +416,18 @@ static int run_shared(kernel_ctx *kc, const matmul_job *jobs, int n, int paralle
     call.rescue = parallel && kc->cfg.rescue && kc->cfg.steal &&
                   bounds[nth] * ROW_ALIGN <= (int64_t)kc->rows_out_floats;
     for (int i = 0; i < n; i++) call.rescue &= jobs[i].B == 1;
-    pool_task task = {.fn = multi_piece,
-                      .arg = &call,
-                      .commit = call.rescue ? multi_commit : NULL,
-                      .arg_bytes = offsetof(multi_call, jobs) + sizeof *jobs * (size_t)n,
-                      .n_items = bounds[nth],
-                      .bounds = bounds,
-                      .piece = parallel ? STEAL_UNITS : bounds[nth],
-                      .steal = kc->cfg.steal,
-                      .adapt = kc->cfg.adapt_threads,
-                      .kind = call_kind(jobs[0].B == 1 ? KIND_TOKEN : KIND_BATCH, work,
-                                        PARALLEL_MIN_BYTES),
-                      .work = work};
+    pool_task task = {
+        .fn = multi_piece,
+        .arg = &call,
+        .commit = call.rescue ? multi_commit : NULL,
+        .arg_bytes = offsetof(multi_call, jobs) + sizeof *jobs * (size_t)n,
+        .n_items = bounds[nth],
+        .bounds = bounds,
+        .piece = parallel ? STEAL_UNITS : bounds[nth],
+        .steal = kc->cfg.steal,
+        .adapt = kc->cfg.adapt_threads,
+        .kind = call_kind(jobs[0].B == 1 ? KIND_TOKEN : KIND_BATCH, work, PARALLEL_MIN_BYTES),
+        .work = work};
     return pool_run(kc->pool, &task);
 }
 
@@ -514,8 +529,10 @@ int matmul(kernel_ctx *k, const qmatrix *W, const float *X, int64_t B, float *Y)
     double work = (double)W->rows * (double)W->row_bytes * (double)B;
     const int used = run_job(k, &job, worth_threads(k, work, W->rows));
     if (used < 0)
-        return fail(k, "matmul: a batch panel of %lld columns x %lld tokens does not fit the "
-                    "kernel scratch", W->cols, B);
+        return fail(k,
+                    "matmul: a batch panel of %lld columns x %lld tokens does not fit the "
+                    "kernel scratch",
+                    W->cols, B);
     k->usage.work += work, k->usage.thread_work += work * used;
     return 0;
 }
@@ -672,15 +689,15 @@ void kernel_ctx_attention(kernel_ctx *k, const attention_args *a) {
     int64_t bounds[KERNEL_MAX_THREADS + 1];
     for (int i = 0; i <= nth; i++) bounds[i] = attention_boundary(a, i, nth);
     bounds[nth] = n_items;
-    pool_task task = {.fn = attention_piece,
-                      .arg = (void *)a,
-                      .n_items = n_items,
-                      .bounds = bounds,
-                      .piece = 1,
-                      .steal = k->cfg.steal,
-                      .adapt = k->cfg.adapt_threads,
-                      .kind = call_kind(KIND_ATTENTION, (double)attention_work(a),
-                                        ATTENTION_PARALLEL_MIN),
-                      .work = (double)attention_work(a)};
+    pool_task task = {
+        .fn = attention_piece,
+        .arg = (void *)a,
+        .n_items = n_items,
+        .bounds = bounds,
+        .piece = 1,
+        .steal = k->cfg.steal,
+        .adapt = k->cfg.adapt_threads,
+        .kind = call_kind(KIND_ATTENTION, (double)attention_work(a), ATTENTION_PARALLEL_MIN),
+        .work = (double)attention_work(a)};
     pool_run(k->pool, &task);
 }

@@ -59,7 +59,8 @@ typedef struct {
     size_t arg_bytes;
 } pool_task;
 
-#define POOL_ARG_BYTES 12288 /* matmul.c: 64 jobs of 136 bytes (with the LUT prep pointer) and a header */
+#define POOL_ARG_BYTES                                                                             \
+    12288 /* matmul.c: 64 jobs of 136 bytes (with the LUT prep pointer) and a header */
 
 #define POOL_KINDS 32
 

@@ -38,8 +38,8 @@ void vec_dot_tile_f32_avx512(int64_t n, float *s, size_t s_stride, const void *w
                              int nrows, const void *a, size_t a_stride, int nact);
 void vec_dot_tile_f16_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                              int nrows, const void *a, size_t a_stride, int nact);
-void vec_dot_tile_bf16_avx512(int64_t n, float *s, size_t s_stride, const void *w,
-                              size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_bf16_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                              int nrows, const void *a, size_t a_stride, int nact);
 
 /* block-32 weights against Q8_0 activations, and the Q8_0 quantizer (avx512_q8.c) */
 void vec_dot_q8_0_avx512(int64_t n, float *s, const void *w, const void *a);
@@ -119,19 +119,22 @@ void vec_dot_iq1_s_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq1_m_avx512(int64_t n, float *s, const void *w, const void *a);
 /* their tiles: each sub-block unpacked once for up to 4 tokens (iq_rows.h) */
 void vec_dot_tile_iq2_xxs_avx512(int64_t n, float *s, size_t s_stride, const void *w,
-    size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
+                                 size_t w_stride, int nrows, const void *a, size_t a_stride,
+                                 int nact);
 void vec_dot_tile_iq2_xs_avx512(int64_t n, float *s, size_t s_stride, const void *w,
-    size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
-void vec_dot_tile_iq2_s_avx512(int64_t n, float *s, size_t s_stride, const void *w,
-    size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
+                                size_t w_stride, int nrows, const void *a, size_t a_stride,
+                                int nact);
+void vec_dot_tile_iq2_s_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                               int nrows, const void *a, size_t a_stride, int nact);
 void vec_dot_tile_iq3_xxs_avx512(int64_t n, float *s, size_t s_stride, const void *w,
-    size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
-void vec_dot_tile_iq3_s_avx512(int64_t n, float *s, size_t s_stride, const void *w,
-    size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
-void vec_dot_tile_iq1_s_avx512(int64_t n, float *s, size_t s_stride, const void *w,
-    size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
-void vec_dot_tile_iq1_m_avx512(int64_t n, float *s, size_t s_stride, const void *w,
-    size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
+                                 size_t w_stride, int nrows, const void *a, size_t a_stride,
+                                 int nact);
+void vec_dot_tile_iq3_s_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                               int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_iq1_s_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                               int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_iq1_m_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                               int nrows, const void *a, size_t a_stride, int nact);
 
 /* Packed 8-row tiles (kernels/repack.h layouts; avx512_repack.c, avx512_repack_q2k.c):
  * bit-identical to tile_*x8_ref. */
@@ -145,8 +148,8 @@ void tile_q2_kx8_avx512(int64_t n, float *s, size_t s_stride, const void *w, siz
                         int nrows, const void *a, size_t a_stride, int nact);
 
 /* The f32 GEMM micro-kernel of GEMM_OWN, 16 tokens a zmm (avx512_gemm.c) */
-void gemm_tile_f32_avx512(int64_t kc, const float *xt, const float *w, size_t ldw, float *c,
-                          int nr, int accumulate);
+void gemm_tile_f32_avx512(int64_t kc, const float *xt, const float *w, size_t ldw, float *c, int nr,
+                          int accumulate);
 
 /* The AVX-512 table: fills k (a copy of the AVX2 table) with the kernels above (cpu.c's ISA
  * list; kernels/cpu.h). */

@@ -44,15 +44,15 @@ static void install_beyond_base(isa_kernels *k) {
 }
 
 void avx512_install(isa_kernels *k) {
-    kernels_set(k, QT_F32,
-                (type_kernels){.vec_dot = vec_dot_f32_avx512,
-                               .vec_dot_tile = vec_dot_tile_f32_avx512});
-    kernels_set(k, QT_F16,
-                (type_kernels){.vec_dot = vec_dot_f16_avx512,
-                               .vec_dot_tile = vec_dot_tile_f16_avx512});
-    kernels_set(k, QT_BF16,
-                (type_kernels){.vec_dot = vec_dot_bf16_avx512,
-                               .vec_dot_tile = vec_dot_tile_bf16_avx512});
+    kernels_set(
+        k, QT_F32,
+        (type_kernels){.vec_dot = vec_dot_f32_avx512, .vec_dot_tile = vec_dot_tile_f32_avx512});
+    kernels_set(
+        k, QT_F16,
+        (type_kernels){.vec_dot = vec_dot_f16_avx512, .vec_dot_tile = vec_dot_tile_f16_avx512});
+    kernels_set(
+        k, QT_BF16,
+        (type_kernels){.vec_dot = vec_dot_bf16_avx512, .vec_dot_tile = vec_dot_tile_bf16_avx512});
     kernels_set(k, QT_Q8_0,
                 (type_kernels){.vec_dot = vec_dot_q8_0_avx512,
                                .from_float = quantize_row_q8_0_avx512,
@@ -90,19 +90,26 @@ void avx512_install(isa_kernels *k) {
         (type_kernels){.vec_dot = vec_dot_q6_k_avx512, .vec_dot_tile = vec_dot_tile_q6_k_avx512});
     kernels_set(k, QT_IQ4_XS, (type_kernels){.vec_dot = vec_dot_iq4_xs_avx512});
     kernels_set(k, QT_IQ2_XXS,
-                (type_kernels){.vec_dot = vec_dot_iq2_xxs_avx512, .vec_dot_tile = vec_dot_tile_iq2_xxs_avx512});
+                (type_kernels){.vec_dot = vec_dot_iq2_xxs_avx512,
+                               .vec_dot_tile = vec_dot_tile_iq2_xxs_avx512});
     kernels_set(k, QT_IQ2_XS,
-                (type_kernels){.vec_dot = vec_dot_iq2_xs_avx512, .vec_dot_tile = vec_dot_tile_iq2_xs_avx512});
-    kernels_set(k, QT_IQ2_S,
-                (type_kernels){.vec_dot = vec_dot_iq2_s_avx512, .vec_dot_tile = vec_dot_tile_iq2_s_avx512});
+                (type_kernels){.vec_dot = vec_dot_iq2_xs_avx512,
+                               .vec_dot_tile = vec_dot_tile_iq2_xs_avx512});
+    kernels_set(
+        k, QT_IQ2_S,
+        (type_kernels){.vec_dot = vec_dot_iq2_s_avx512, .vec_dot_tile = vec_dot_tile_iq2_s_avx512});
     kernels_set(k, QT_IQ3_XXS,
-                (type_kernels){.vec_dot = vec_dot_iq3_xxs_avx512, .vec_dot_tile = vec_dot_tile_iq3_xxs_avx512});
-    kernels_set(k, QT_IQ3_S,
-                (type_kernels){.vec_dot = vec_dot_iq3_s_avx512, .vec_dot_tile = vec_dot_tile_iq3_s_avx512});
-    kernels_set(k, QT_IQ1_S,
-                (type_kernels){.vec_dot = vec_dot_iq1_s_avx512, .vec_dot_tile = vec_dot_tile_iq1_s_avx512});
-    kernels_set(k, QT_IQ1_M,
-                (type_kernels){.vec_dot = vec_dot_iq1_m_avx512, .vec_dot_tile = vec_dot_tile_iq1_m_avx512});
+                (type_kernels){.vec_dot = vec_dot_iq3_xxs_avx512,
+                               .vec_dot_tile = vec_dot_tile_iq3_xxs_avx512});
+    kernels_set(
+        k, QT_IQ3_S,
+        (type_kernels){.vec_dot = vec_dot_iq3_s_avx512, .vec_dot_tile = vec_dot_tile_iq3_s_avx512});
+    kernels_set(
+        k, QT_IQ1_S,
+        (type_kernels){.vec_dot = vec_dot_iq1_s_avx512, .vec_dot_tile = vec_dot_tile_iq1_s_avx512});
+    kernels_set(
+        k, QT_IQ1_M,
+        (type_kernels){.vec_dot = vec_dot_iq1_m_avx512, .vec_dot_tile = vec_dot_tile_iq1_m_avx512});
     kernels_set(k, QT_Q8_K, (type_kernels){.from_float = quantize_row_q8_k_avx512});
     install_beyond_base(k);
     /* LUT kernels (kernels/lut.h, tables once per matmul) on for all four formats here:
@@ -116,12 +123,20 @@ void avx512_install(isa_kernels *k) {
      * 3.83; tq1_0 2.26, 2.14 -> 4.61, 4.14). TQ2_0's gain is the least sure (one of four
      * pairs the other way); its tables built per tile call (before) gave 4.44, 4.29.
      * TQ1_0 runs on the larger copy in its TQ2_0 planes (lut.h). */
-    kernels_set(k, QT_Q1_0, (type_kernels){.packed_tile = tile_lut_q1_0_avx512,
-                               .packed_act = lut_prepare_q8_0_avx512, .lut = LUT_ON});
-    kernels_set(k, QT_Q2_0, (type_kernels){.packed_tile = tile_lut_q2_0_avx512,
-                               .packed_act = lut_prepare_q8_0_avx512, .lut = LUT_ON});
-    kernels_set(k, QT_TQ1_0, (type_kernels){.packed_tile = tile_lut_tq2_0_avx512,
-                               .packed_act = lut_prepare_q8_k_avx512, .lut = LUT_ON});
-    kernels_set(k, QT_TQ2_0, (type_kernels){.packed_tile = tile_lut_tq2_0_avx512,
-                               .packed_act = lut_prepare_q8_k_avx512, .lut = LUT_ON});
+    kernels_set(k, QT_Q1_0,
+                (type_kernels){.packed_tile = tile_lut_q1_0_avx512,
+                               .packed_act = lut_prepare_q8_0_avx512,
+                               .lut = LUT_ON});
+    kernels_set(k, QT_Q2_0,
+                (type_kernels){.packed_tile = tile_lut_q2_0_avx512,
+                               .packed_act = lut_prepare_q8_0_avx512,
+                               .lut = LUT_ON});
+    kernels_set(k, QT_TQ1_0,
+                (type_kernels){.packed_tile = tile_lut_tq2_0_avx512,
+                               .packed_act = lut_prepare_q8_k_avx512,
+                               .lut = LUT_ON});
+    kernels_set(k, QT_TQ2_0,
+                (type_kernels){.packed_tile = tile_lut_tq2_0_avx512,
+                               .packed_act = lut_prepare_q8_k_avx512,
+                               .lut = LUT_ON});
 }
