@@ -191,7 +191,7 @@ void bench_spec_print_md(const bench_row *rows, int n) {
         else
             snprintf(src, sizeof src, "%s %ld", r->spec.source, r->spec.param);
         printf("| %s | %d | %s | %s | %.2f | %.2f | %s | %.2f | %d | %.2fx | %.2fx |\n",
-               path_base_name(r->model), r->threads, src, r->spec.policy, r->spec.tok_s_plain,
+               path_base_name(r->base.model), r->base.threads, src, r->spec.policy, r->spec.tok_s_plain,
                r->spec.tok_s_spec, acc, st->passes ? (double)st->emitted / st->passes : 0.0,
                usual_length(st), st->cost.last.best_speedup,
                r->spec.tok_s_spec / r->spec.tok_s_plain);
@@ -202,7 +202,7 @@ void bench_spec_print_md(const bench_row *rows, int n) {
     for (int i = 0; i < n; i++) {
         const bench_row *r = &rows[i];
         if (!r->has_spec || r->spec_extra) continue;
-        printf("| %s | %s | %d |", path_base_name(r->model), r->type, r->threads);
+        printf("| %s | %s | %d |", path_base_name(r->base.model), r->base.type, r->base.threads);
         for (int j = 0; j < 4; j++) printf(" %.2f |", r->verify_cost[j]);
         printf("\n");
     }

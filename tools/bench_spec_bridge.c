@@ -40,22 +40,6 @@ int bench_spec_cli_rows_per_tg(const bench_spec_cli *sc) {
     return sc->bs.want ? sc->bs.n_drafts : 0;
 }
 
-/* the fields bench_spec.c and roofline.c read of a row */
-static void to_row(const bench_result *r, bench_row *w) {
-    memset(w, 0, sizeof *w);
-    memcpy(w->model, r->model, sizeof w->model);
-    memcpy(w->type, r->type, sizeof w->type);
-    memcpy(w->test, r->test, sizeof w->test);
-    w->model_bytes = r->model_bytes, w->threads = r->threads;
-    w->tok_s = r->tok_s, w->tok_s_sd = r->tok_s_sd;
-    w->weight_bytes_per_token = r->weight_bytes_per_token;
-    w->kv_bytes_per_token = r->kv_bytes_per_token, w->flops_per_token = r->flops_per_token;
-    w->gb_s = r->gb_s, w->peak_gb_s = r->peak_gb_s, w->pct_of_peak = r->pct_of_peak;
-    w->fits_in_cache = r->fits_in_cache;
-    w->active_bytes_per_token = r->active_bytes_per_token;
-    w->total_weight_bytes = r->total_weight_bytes;
-}
-
 int bench_spec_cli_rows(bench_spec_cli *sc, const char *path, int n_threads, int n_gen,
                         bench_result *tg, char *msg) {
     const int n = sc->bs.n_drafts;
@@ -63,7 +47,7 @@ int bench_spec_cli_rows(bench_spec_cli *sc, const char *path, int n_threads, int
     if (!grown) return snprintf(msg, 512, "out of memory"), -1;
     sc->rows = grown;
     bench_row *w = sc->rows + sc->n_rows;
-    to_row(tg, w);
+    *w = (bench_row){.base = *tg};
     scarce_error err = {0};
     if (bench_spec_rows(path, n_threads, n_gen, &sc->bs, w, &err))
         return snprintf(msg, 512, "%s", err.msg), -1;
@@ -107,12 +91,8 @@ void bench_spec_cli_md(const bench_spec_cli *sc) {
 }
 
 int bench_roofline_svg(const char *path, const bench_result *rows, int n, char *msg) {
-    bench_row *w = calloc((size_t)n + 1, sizeof *w);
-    if (!w) return snprintf(msg, 512, "roofline: out of memory"), -1;
-    for (int i = 0; i < n; i++) to_row(&rows[i], &w[i]);
     scarce_error err = {0};
-    const int rc = roofline_write_bench(path, w, n, &err);
+    const int rc = roofline_write_bench(path, rows, n, &err);
     if (rc) snprintf(msg, 512, "%s", err.msg);
-    free(w);
     return rc;
 }

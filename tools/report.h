@@ -13,6 +13,7 @@
 #include "../engine/draft_quant.h"
 #include "../engine/speculative.h"
 #include "../engine/stats.h"
+#include "bench_rows.h"
 #include "summary.h"
 
 /* What a speculative run adds to the summary (tools/run_spec.c fills it). */
@@ -58,17 +59,10 @@ typedef struct {
 /* Runs a ppl job; errors printed; returns an exit code. */
 int ppl_run(const ppl_job *job, ppl_result *res);
 
-/* ---- bench rows as bench --draft (tools/bench_spec.c) and the roofline read them; bench
- * itself measures bench_rows.h's (tools/bench_spec_bridge.c copies between the two) ---- */
+/* ---- a bench --draft row (tools/bench_spec.c): the tgN row bench measured (bench_rows.h)
+ * and what the draft added ---- */
 typedef struct {
-    char model[256], type[16], test[16]; /* test: "pp128", "tg64" */
-    size_t model_bytes;
-    int threads;
-    double tok_s, tok_s_sd; /* mean, stddev over repetitions */
-    double weight_bytes_per_token, kv_bytes_per_token, flops_per_token;
-    double gb_s, peak_gb_s, pct_of_peak; /* peak NAN / pct < 0 when unknown */
-    int fits_in_cache;
-    double active_bytes_per_token, total_weight_bytes; /* MoE models; 0 when dense */
+    bench_result base;      /* the plain tgN row */
     int has_spec;           /* tgN row of bench --draft */
     spec_summary spec;      /* tok_s_plain / tok_s_spec measured by spec_bench() */
     int spec_extra;         /* a copy of the tgN row for a further draft (tools/bench_spec.c) */

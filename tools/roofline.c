@@ -438,12 +438,12 @@ static roofline_point point_of(const char *type, int threads, const char *test, 
     return p;
 }
 
-int roofline_write_bench(const char *path, const bench_row *rows, int n, scarce_error *err) {
+int roofline_write_bench(const char *path, const bench_result *rows, int n, scarce_error *err) {
     roofline_point *pts = calloc((size_t)n + 1, sizeof *pts);
     if (!pts) return scarce_fail(err, "roofline: out of memory");
     int n_pts = 0;
     for (int i = 0; i < n; i++) {
-        const bench_row *r = &rows[i];
+        const bench_result *r = &rows[i];
         if (!(r->tok_s > 0) || !(r->flops_per_token > 0)) continue; /* no place on log axes */
         pts[n_pts++] = point_of(r->type, r->threads, r->test, r->flops_per_token,
                                 r->weight_bytes_per_token + r->kv_bytes_per_token, r->tok_s);

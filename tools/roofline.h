@@ -29,6 +29,6 @@ int roofline_write(const char *path, const roofline_point *pts, int n, scarce_er
 
 /* The points of bench's rows (a run's: tools/run_spec_bridge.c). */
 #include "report.h"
-int roofline_write_bench(const char *path, const bench_row *rows, int n, scarce_error *err);
+int roofline_write_bench(const char *path, const bench_result *rows, int n, scarce_error *err);
 
 #endif
