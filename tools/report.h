@@ -7,28 +7,28 @@
 
 #include <stdio.h>
 
-#include "../engine/gguf.h"
-#include "../include/scarce.h"
-#include "../engine/moe.h"
 #include "../engine/draft_quant.h"
+#include "../engine/gguf.h"
+#include "../engine/moe.h"
 #include "../engine/speculative.h"
 #include "../engine/stats.h"
+#include "../include/scarce.h"
 #include "bench_rows.h"
 #include "summary.h"
 
 /* What a speculative run adds to the summary (tools/run_spec.c fills it). */
 typedef struct {
-    const char *source;    /* "model", "quant", "lookup", "layers" */
-    const char *draft;     /* SPEC_MODEL: the draft's path; SPEC_QUANT: the type */
-    long param;            /* lookup: n-gram length; layers: L */
-    int n_draft;           /* --draft */
-    const char *policy;    /* "cost" or "adapt" (--draft-policy) */
+    const char *source; /* "model", "quant", "lookup", "layers" */
+    const char *draft;  /* SPEC_MODEL: the draft's path; SPEC_QUANT: the type */
+    long param;         /* lookup: n-gram length; layers: L */
+    int n_draft;        /* --draft */
+    const char *policy; /* "cost" or "adapt" (--draft-policy) */
     spec_stats stats;
     double tok_s_plain, tok_s_spec; /* --spec-compare; NAN when not measured */
     int compare_reps;               /* ... the runs of each side whose median they are */
-    const draft_quant_info *quant; /* --draft-quant: how the copy was built, else NULL */
-    const char *lookup_file; /* --lookup-file, else NULL */
-    int n_lookup_file;       /* its tokens */
+    const draft_quant_info *quant;  /* --draft-quant: how the copy was built, else NULL */
+    const char *lookup_file;        /* --lookup-file, else NULL */
+    int n_lookup_file;              /* its tokens */
 } spec_summary;
 
 /* The speculative piece of the JSON summary: "speculative": {...} (no comma before), and
