@@ -16,6 +16,7 @@
 #include "../gemm.h"
 #include "avx2.h"
 #include "avx2_util.h"
+#include "gemm_tile_nr.h"
 
 static inline __attribute__((always_inline)) void tile(int64_t kc, const float *xt, const float *w,
                                                        size_t ldw, float *c, int accumulate,
@@ -47,28 +48,7 @@ static inline __attribute__((always_inline)) void tile(int64_t kc, const float *
 
 void gemm_tile_f32_avx2(int64_t kc, const float *xt, const float *w, size_t ldw, float *c, int nr,
                         int accumulate) {
-    switch (nr) {
-    case 6:
-        tile(kc, xt, w, ldw, c, accumulate, 6);
-        break;
-    case 5:
-        tile(kc, xt, w, ldw, c, accumulate, 5);
-        break;
-    case 4:
-        tile(kc, xt, w, ldw, c, accumulate, 4);
-        break;
-    case 3:
-        tile(kc, xt, w, ldw, c, accumulate, 3);
-        break;
-    case 2:
-        tile(kc, xt, w, ldw, c, accumulate, 2);
-        break;
-    case 1:
-        tile(kc, xt, w, ldw, c, accumulate, 1);
-        break;
-    default:
-        break;
-    }
+    GEMM_TILE_BY_NR(kc, xt, w, ldw, c, nr, accumulate);
 }
 
 /* ---- panel dequantizers: exactly the reference's values (d * q, one rounding), faster ---- */

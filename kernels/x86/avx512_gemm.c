@@ -12,6 +12,7 @@
 
 #include "../gemm.h"
 #include "avx512.h"
+#include "gemm_tile_nr.h"
 
 static inline __attribute__((always_inline)) void tile(int64_t kc, const float *xt, const float *w,
                                                        size_t ldw, float *c, int accumulate,
@@ -41,29 +42,8 @@ static inline __attribute__((always_inline)) void tile(int64_t kc, const float *
     for (int r = 0; r < NR; r++) _mm512_storeu_ps(c + r * GEMM_NT, _mm512_add_ps(even[r], odd[r]));
 }
 
-void gemm_tile_f32_avx512(int64_t kc, const float *xt, const float *w, size_t ldw, float *c,
-                          int nr, int accumulate) {
+void gemm_tile_f32_avx512(int64_t kc, const float *xt, const float *w, size_t ldw, float *c, int nr,
+                          int accumulate) {
     _Static_assert(GEMM_NT == 16 && GEMM_NR == 6, "one zmm of tokens, 6 rows");
-    switch (nr) {
-    case 6:
-        tile(kc, xt, w, ldw, c, accumulate, 6);
-        break;
-    case 5:
-        tile(kc, xt, w, ldw, c, accumulate, 5);
-        break;
-    case 4:
-        tile(kc, xt, w, ldw, c, accumulate, 4);
-        break;
-    case 3:
-        tile(kc, xt, w, ldw, c, accumulate, 3);
-        break;
-    case 2:
-        tile(kc, xt, w, ldw, c, accumulate, 2);
-        break;
-    case 1:
-        tile(kc, xt, w, ldw, c, accumulate, 1);
-        break;
-    default:
-        break;
-    }
+    GEMM_TILE_BY_NR(kc, xt, w, ldw, c, nr, accumulate);
 }
