@@ -391,18 +391,23 @@ static slot *launch(thread_pool *p, const pool_task *t) {
 }
 
 /* Ends the call: every piece done, by its holder or (rescue, after `grace` seconds of
- * waiting) by the caller; commits the workers' pieces; closes the call to late workers. */
-static void join(thread_pool *p, slot *s, double grace, int *rc) {
+ * waiting) by the caller; commits the workers' pieces; closes the call to late workers.
+ * Returns how many threads' results were used, and counts the workers' items in stats. */
+static int join(thread_pool *p, slot *s, double grace, int *rc) {
     const pool_task *t = &s->task;
     const int rescue = t->commit && t->steal;
     unsigned spins = 0;
     double deadline = 0;
+    uint64_t used[4] = {0}; /* the threads whose results were used */
+    int64_t caller_items = 0;
     for (uint32_t j = 0; j < s->n_pieces; j++) {
+        int used_from = 0;
         for (;;) {
             const uint32_t st = atomic_load_explicit(&s->state[j], memory_order_acquire);
             const int holder = (int)(st & THREAD_MASK);
             if (st & DONE) {
                 if (holder && t->commit) t->commit(t->arg, s->start[j], s->start[j + 1], holder);
+                used_from = holder;
                 break;
             }
             if (st == FREE && t->steal) { /* not after work(): it claimed every free piece */
@@ -423,8 +428,14 @@ static void join(thread_pool *p, slot *s, double grace, int *rc) {
             }
             relax(p, &spins);
         }
+        used[used_from / 64] |= 1ull << (used_from % 64);
+        if (!used_from) caller_items += s->start[j + 1] - s->start[j];
     }
     atomic_fetch_or(&p->state, CLOSED);
+    p->stats.worker_items += (uint64_t)(t->n_items - caller_items);
+    int threads = 0;
+    for (int i = 0; i < 4; i++) threads += __builtin_popcountll(used[i]);
+    return threads;
 }
 
 int pool_run(thread_pool *p, const pool_task *t) {
@@ -446,20 +457,9 @@ int pool_run(thread_pool *p, const pool_task *t) {
     int rc = 0;
     const int mine = work(p, s, 0, &rc);
     const double t1 = now_seconds();
-    join(p, s, GRACE_SECONDS + (mine ? GRACE_PIECES * (t1 - t0) / mine : 0), &rc);
+    const int threads =
+        join(p, s, GRACE_SECONDS + (mine ? GRACE_PIECES * (t1 - t0) / mine : 0), &rc);
     if (timed) record(p, t, 1, now_seconds() - t0);
-    /* the threads whose results were used, from the pieces' final states */
-    uint64_t used[4] = {0};
-    int64_t caller_items = 0;
-    for (uint32_t j = 0; j < s->n_pieces; j++) {
-        const int holder =
-            (int)(atomic_load_explicit(&s->state[j], memory_order_relaxed) & THREAD_MASK);
-        used[holder / 64] |= 1ull << (holder % 64);
-        if (!holder) caller_items += s->start[j + 1] - s->start[j];
-    }
-    p->stats.worker_items += (uint64_t)(t->n_items - caller_items);
     if (rc || atomic_load_explicit(&s->failed, memory_order_relaxed)) return -1;
-    int threads = 0;
-    for (int i = 0; i < 4; i++) threads += __builtin_popcountll(used[i]);
     return threads;
 }
