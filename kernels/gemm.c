@@ -34,8 +34,8 @@
 #define BLAS_PANEL_BYTES (256 * 1024)
 
 const char *gemm_method_name(gemm_method m) {
-    static const char *names[] = {"tiles", "own", "blas", "i8x8"};
-    return m >= GEMM_TILES && m <= GEMM_I8X8 ? names[m] : "?";
+    static const char *names[] = {"tiles", "own", "blas", "i8x8", "x16"};
+    return m >= GEMM_TILES && m <= GEMM_X16 ? names[m] : "?";
 }
 
 int gemm_have_blas(void) {
@@ -61,6 +61,7 @@ gemm_method gemm_choose(const isa_kernels *isa, uint32_t type, int64_t cols, int
     const int i8x8 = k->gemm_i8x8;
     if (forced == GEMM_BLAS && !gemm_have_blas()) forced = GEMM_OWN;
     if (forced == GEMM_I8X8 && !i8x8) forced = GEMM_TILES;
+    if (forced == GEMM_X16) forced = -1; /* packed matrices only (matmul.c make_job) */
     if (forced >= 0) return (gemm_method)forced;
     /* Measured (SCARCE_KBENCH=1 make test T=gemm_bench, Zen1, 1 thread, loaded machine,
      * 16384 x 2048, GFLOP/s at B = 2 / 8 / 64):

@@ -29,6 +29,7 @@ typedef enum {
     GEMM_I8X8,      /* q4_0 / q8_0 (q5_0 / iq4_nl as q8_0) panel repacked 8 rows
                        interleaved x q8_0 activations
                        (AVX2) */
+    GEMM_X16,       /* packed q4_0 / q4_1 / q8_0 x 16 tokens a register (act_x16.h) */
 } gemm_method;
 
 /* Tokens per group of packed activations (the micro-kernel's width). */
