@@ -79,11 +79,16 @@ int gemm_rows(gemm_method m, const struct quant_type *t, const char *w, size_t r
               size_t ldy, const struct isa_kernels *isa, const gemm_scratch *scratch);
 
 /* GEMM_I8X8: Y[b * ldy + r] for r in [r0, r1), b < B, from q4_0 or q8_0 rows (type) and
- * the q8_0 activations act (B rows of act_row bytes, as matmul converts them). -1: the
- * scratch is too small for row_bytes, or no kernel for the type. */
+ * the q8_0 activations act (B rows of act_row bytes, as matmul converts them). act_x16:
+ * NULL, or the same activations in act_x16.h's layout, which the panels then go through
+ * (the packed layout's packed_gemm, gemm_i8x8_x16). -1: the scratch is too small for
+ * row_bytes, or no kernel for the type. */
 int gemm_i8x8_rows(uint32_t type, const char *w, size_t row_bytes, int64_t r0, int64_t r1,
-                   int64_t cols, const void *act, size_t act_row, int64_t B, float *Y, size_t ldy,
-                   const struct isa_kernels *isa, const gemm_scratch *scratch);
+                   int64_t cols, const void *act, size_t act_row, const void *act_x16, int64_t B,
+                   float *Y, size_t ldy, const struct isa_kernels *isa,
+                   const gemm_scratch *scratch);
+/* 1 when GEMM_I8X8 panels of `type` have a token-lane kernel on isa (act_x16.h). */
+int gemm_i8x8_x16(const struct isa_kernels *isa, uint32_t type);
 
 /* The micro-kernel: c[r][t] (+)= sum_k w[r * ldw + k] * xt[k][t] for r < nr <= GEMM_NR,
  * t < GEMM_NT; accumulate = 0 overwrites c. */

@@ -247,6 +247,7 @@ typedef struct {
     vec_dot_fn dot;
     vec_dot_tile_fn tile; /* NULL: dot per (row, token) */
     x16_gemm_fn x16;      /* non-NULL: GEMM_X16 on act_x16 instead of tile */
+    int i8x8_x16;         /* GEMM_I8X8 whose panels take the x16 kernel on act_x16 */
     const char *act_x16;
     packed_act_fn prep; /* the packed tile's activation rows (kernels/lut.h), or NULL */
     float *Y;
@@ -268,7 +269,7 @@ static int product_rows(const matmul_job *job, int64_t r0, int64_t r1, const gem
     }
     if (job->gemm == GEMM_I8X8)
         return gemm_i8x8_rows(job->t->id, job->w, job->row_bytes, r0, r1, cols, job->act,
-                              job->act_row, job->B, job->Y, (size_t)rows, job->isa, sc);
+                              job->act_row, job->act_x16, job->B, job->Y, (size_t)rows, job->isa, sc);
     if (job->gemm != GEMM_TILES)
         return gemm_rows(job->gemm, job->t, job->w, job->row_bytes, r0, r1, cols, job->gemm_x,
                          job->B, job->Y, (size_t)rows, job->isa, sc);
@@ -470,6 +471,10 @@ static matmul_job make_job(const kernel_ctx *kc, const qmatrix *W, int64_t B, fl
             (kc->cfg.gemm < 0 || kc->cfg.gemm == GEMM_X16))
             job.x16 = k->packed_gemm;
     }
+    /* per-batch repacked panels (Q5_0, IQ4_NL as Q8_0; unpacked Q4_0/Q8_0) likewise */
+    if (job.gemm == GEMM_I8X8 && B >= X16_TOKENS && kc->act_x16[0] &&
+        gemm_i8x8_x16(kc->kernels, W->type) && (kc->cfg.gemm < 0 || kc->cfg.gemm == GEMM_X16))
+        job.i8x8_x16 = 1;
     return job;
 }
 
@@ -547,7 +552,7 @@ int matmul(kernel_ctx *k, const qmatrix *W, const float *X, int64_t B, float *Y)
             return fail(k, "matmul: %lld x %lld packed activations do not fit", B, W->cols);
     } else {
         job.act = convert_activations(k, job.t, job.prep, X, B, W->cols, &job.act_row, 0);
-        if (job.x16) job.act_x16 = x16_activations(k, &job, 0);
+        if (job.x16 || job.i8x8_x16) job.act_x16 = x16_activations(k, &job, 0);
     }
     /* Work scales with weight bytes x tokens; rows must give each thread a slice. */
     double work = (double)W->rows * (double)W->row_bytes * (double)B;

@@ -8,6 +8,8 @@
 
 #include "../kernels/act_x16.h"
 #include "../kernels/cpu.h"
+#include "../kernels/gemm.h"
+#include "../kernels/kconfig.h"
 #include "../kernels/matmul.h"
 #include "../kernels/ref/ref.h"
 #include "../kernels/repack.h"
@@ -205,4 +207,53 @@ TEST(x16_matmul_equals_row_reference) {
         free(x), free(Y), free(Z), free(a), free((void *)W.data), free((void *)V.data);
     }
     test_kernel_threads(1);
+}
+
+/* Batches of 16+ tokens on matrices not packed at load (Q5_0 and IQ4_NL always, Q4_0 with
+ * repack off) take GEMM_I8X8, whose per-batch packed panels now go through the x16
+ * kernel: the same bits as the forced old path (SCARCE_GEMM=i8x8: the packed tile), and
+ * in the packed rows as the row reference (the last rows % 8 go through the ISA's vec_dot,
+ * within float tolerance of it, as before). */
+TEST(x16_i8x8_panels_equal_packed_tile) {
+    SKIP_WITHOUT_NATIVE_AVX512();
+    REQUIRE(kernels_init("avx512", NULL) == 0);
+    const uint32_t ids[] = {QT_Q5_0, QT_IQ4_NL, QT_Q4_0, QT_Q8_0};
+    const vec_dot_fn dots[] = {vec_dot_q5_0_ref, vec_dot_iq4_nl_ref, vec_dot_q4_0_ref,
+                               vec_dot_q8_0_ref};
+    const int64_t rows = 100, cols = 256, B = 33; /* rows % 8 = 4: the row-dot tail too */
+    for (int t = 0; t < 4; t++) {
+        REQUIRE(gemm_i8x8_x16(kernels_of(ISA_AVX512), ids[t]));
+        qmatrix W = test_random_matrix(ids[t], rows, cols);
+        float *x = malloc(B * cols * 4), *Y = malloc(B * rows * 4), *Y0 = malloc(B * rows * 4);
+        for (int64_t i = 0; i < B * cols; i++) x[i] = test_uniform();
+        kernel_config cfg = kernel_config_default();
+        cfg.adapt_threads = 0, cfg.gemm = GEMM_I8X8;
+        REQUIRE(test_kernel_set(&cfg) == 0);
+        REQUIRE(matmul(test_kernels(), &W, x, B, Y0) == 0);
+        cfg.gemm = -1;
+        REQUIRE(test_kernel_set(&cfg) == 0);
+        for (int th = 1; th <= 2; th++) {
+            test_kernel_threads(th);
+            memset(Y, 0, B * rows * 4);
+            REQUIRE(matmul(test_kernels(), &W, x, B, Y) == 0);
+            CHECK_MSG(memcmp(Y, Y0, B * rows * 4) == 0, "%s %d thr: x16 panels vs packed tile",
+                      qtype(ids[t])->name, th);
+        }
+        block_q8_0 *a = malloc(qtype_row_bytes(QT_Q8_0, cols));
+        int bad = 0;
+        for (int64_t b = 0; b < B && !bad; b++) {
+            kernels_for(ISA_AVX512, QT_Q8_0)->from_float(x + b * cols, a, cols);
+            for (int64_t r = 0; r < rows / 8 * 8 && !bad; r++) { /* the tail: vec_dot rows */
+                float s;
+                dots[t](cols, &s, (const char *)W.data + r * W.row_bytes, a);
+                bad = memcmp(&s, &Y[b * rows + r], 4) != 0;
+                CHECK_MSG(!bad, "%s [%lld][%lld]: %.9g vs ref %.9g", qtype(ids[t])->name,
+                          (long long)b, (long long)r, Y[b * rows + r], s);
+            }
+        }
+        free(a), free(x), free(Y), free(Y0), free((void *)W.data);
+    }
+    test_kernel_threads(1);
+    kernel_config cfg = kernel_config_default();
+    REQUIRE(test_kernel_set(&cfg) == 0);
 }
