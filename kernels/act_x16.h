@@ -31,10 +31,28 @@ size_t act_x16_bytes(int64_t B, int64_t cols);
  * aligned). */
 void act_x16_pack(const void *rows, size_t row_bytes, int64_t B, int64_t cols, void *dst);
 
+/* The K-quants' activations (Q8_K rows: one d per 256, sums per 16) as "x16k": per group
+ * of 16 tokens, super-block i (256 columns) is X16K_BLOCK_BYTES at (group nsb + i)
+ * X16K_BLOCK_BYTES:
+ *   int8  qs[64][16][4]   dword c (codes 4c .. 4c + 3) of token t at 64 c + 4 t
+ *   float d[16]           at 4096: the token's Q8_K d
+ *   int16 bsums[8][16][2] at 4160: bsums[2j] and bsums[2j + 1] of token t at 64 j + 4 t
+ *                         (low half first: one vpdpwssd multiplies a pair by two scales)
+ * Tokens past B are zero. */
+#define X16K_BLOCK_BYTES 4672
+#define X16K_D_AT 4096
+#define X16K_BSUMS_AT 4160
+/* Bytes of B tokens of cols (a multiple of 256) in the x16k layout. */
+size_t act_x16k_bytes(int64_t B, int64_t cols);
+/* B rows of block_q8_K activations -> x16k at dst (act_x16k_bytes, 64-byte aligned). */
+void act_x16k_pack(const void *rows, size_t row_bytes, int64_t B, int64_t cols, void *dst);
+
 /* A token-lane kernel of one packed layout (type_kernels.packed_gemm, kernels/cpu.h):
  * Y[b * ldy + r] = row r . token b for r < nrows (% 8 == 0, from a group start, w_stride
  * the file's row bytes as for packed_tile) and b < B, bit-identical to the layout's
  * packed_tile / ref_tile on the Q8_0 rows that act_x16_pack took. */
+/* The same for a format's file layout (type_kernels.row_gemm): w = nrows rows (any count)
+ * of w_stride bytes, activations in x16 (Q8_0 dot type) or x16k (Q8_K). */
 typedef void (*x16_gemm_fn)(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
                             int nrows, const void *act_x16, int64_t B);
 

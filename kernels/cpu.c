@@ -194,6 +194,7 @@ void kernels_set(isa_kernels *k, uint32_t type, type_kernels with) {
         t->packed_gemm = with.packed_gemm;
     else if (with.packed_gemm)
         t->packed_gemm = with.packed_gemm;
+    if (with.row_gemm) t->row_gemm = with.row_gemm;
     if (with.lut) t->lut = with.lut;
     if (with.gemm_i8x8) t->gemm_i8x8 = with.gemm_i8x8;
     if (with.to_q8_0) t->to_q8_0 = with.to_q8_0;

@@ -47,6 +47,9 @@ typedef struct type_kernels {
     /* NULL, or the token-lane kernel of batches of 16+ tokens on the packed layout
      * (act_x16.h; gemm_method GEMM_X16) */
     x16_gemm_fn packed_gemm;
+    /* NULL, or the token-lane kernel of batches of 16+ tokens on the file layout's rows
+     * (act_x16.h: x16 activations for a Q8_0 dot type, x16k for Q8_K) */
+    x16_gemm_fn row_gemm;
     /* NULL: packed_tile takes dot_type rows; else the rows this makes of them (set with
      * packed_tile: the two go together) */
     packed_act_fn packed_act;

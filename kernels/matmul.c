@@ -269,7 +269,8 @@ static int product_rows(const matmul_job *job, int64_t r0, int64_t r1, const gem
     }
     if (job->gemm == GEMM_I8X8)
         return gemm_i8x8_rows(job->t->id, job->w, job->row_bytes, r0, r1, cols, job->act,
-                              job->act_row, job->act_x16, job->B, job->Y, (size_t)rows, job->isa, sc);
+                              job->act_row, job->act_x16, job->B, job->Y, (size_t)rows, job->isa,
+                              sc);
     if (job->gemm != GEMM_TILES)
         return gemm_rows(job->gemm, job->t, job->w, job->row_bytes, r0, r1, cols, job->gemm_x,
                          job->B, job->Y, (size_t)rows, job->isa, sc);
@@ -471,6 +472,10 @@ static matmul_job make_job(const kernel_ctx *kc, const qmatrix *W, int64_t B, fl
             (kc->cfg.gemm < 0 || kc->cfg.gemm == GEMM_X16))
             job.x16 = k->packed_gemm;
     }
+    /* file-layout rows with a token-lane kernel (Q4_K, Q5_K) */
+    if (!packed && job.gemm == GEMM_TILES && k->row_gemm && B >= X16_TOKENS && kc->act_x16[0] &&
+        (kc->cfg.gemm < 0 || kc->cfg.gemm == GEMM_X16))
+        job.x16 = k->row_gemm;
     /* per-batch repacked panels (Q5_0, IQ4_NL as Q8_0; unpacked Q4_0/Q8_0) likewise */
     if (job.gemm == GEMM_I8X8 && B >= X16_TOKENS && kc->act_x16[0] &&
         gemm_i8x8_x16(kc->kernels, W->type) && (kc->cfg.gemm < 0 || kc->cfg.gemm == GEMM_X16))
@@ -539,7 +544,10 @@ static int run_job(kernel_ctx *k, const matmul_job *job, int parallel) {
 /* The job's converted activations (act, in slot `slot`) in act_x16.h's layout, into the
  * slot's x16 buffer (x16 jobs have Q8_0 activations and B <= max_batch). */
 static const char *x16_activations(kernel_ctx *k, const matmul_job *job, int slot) {
-    act_x16_pack(job->act, job->act_row, job->B, job->cols, k->act_x16[slot]);
+    if (job->t->dot_type == QT_Q8_K)
+        act_x16k_pack(job->act, job->act_row, job->B, job->cols, k->act_x16[slot]);
+    else
+        act_x16_pack(job->act, job->act_row, job->B, job->cols, k->act_x16[slot]);
     return k->act_x16[slot];
 }
 

@@ -257,3 +257,101 @@ TEST(x16_i8x8_panels_equal_packed_tile) {
     kernel_config cfg = kernel_config_default();
     REQUIRE(test_kernel_set(&cfg) == 0);
 }
+
+/* Q4_K / Q5_K rows against x16k activations: every row and token has the bits of the
+ * row reference, for random rows, every byte pattern (scales and mins up to 63, all codes)
+ * with finite d/dmin, Q8_K activation codes -128..127, row tails of 1-3 and token tails. */
+static void check_kquant_rows(uint32_t id, vec_dot_fn ref, int64_t rows, int64_t cols, int64_t B,
+                              int scramble) {
+    const quant_type *t = qtype(id);
+    qmatrix W = test_random_matrix(id, rows, cols);
+    uint8_t *w = (uint8_t *)W.data;
+    if (scramble) {
+        for (size_t i = 0; i < W.row_bytes * rows; i++) w[i] = (uint8_t)next_u32();
+        for (size_t b = 0; b < W.row_bytes * rows / t->block_bytes; b++)
+            for (int f = 0; f < 2; f++) { /* d, dmin first in both blocks */
+                uint16_t h = f32_to_fp16((float)(next_u32() % 2000) * 1e-4f - 0.1f);
+                memcpy(w + b * t->block_bytes + 2 * f, &h, 2);
+            }
+    }
+    const size_t a_row = qtype_row_bytes(QT_Q8_K, cols);
+    block_q8_K *a = malloc(a_row * B);
+    for (int64_t i = 0; i < B * cols / QK_K; i++) {
+        a[i].d = (float)(next_u32() % 1000 + 1) * 1e-5f;
+        for (int k = 0; k < QK_K; k++) a[i].qs[k] = (int8_t)((int)(next_u32() % 256) - 128);
+        for (int k = 0; k < QK_K / 16; k++) {
+            int s = 0;
+            for (int e = 16 * k; e < 16 * k + 16; e++) s += a[i].qs[e];
+            a[i].bsums[k] = (int16_t)s;
+        }
+    }
+    uint8_t *x = aligned_alloc(64, act_x16k_bytes(B, cols));
+    act_x16k_pack(a, a_row, B, cols, x);
+    float *Y = malloc(rows * B * 4);
+    kernels_for(ISA_AVX512, id)->row_gemm(cols, Y, rows, w, W.row_bytes, (int)rows, x, B);
+    int bad = 0;
+    for (int64_t b = 0; b < B && !bad; b++)
+        for (int64_t r = 0; r < rows && !bad; r++) {
+            float s;
+            ref(cols, &s, w + r * W.row_bytes, (const char *)a + b * a_row);
+            bad = memcmp(&s, &Y[b * rows + r], 4) != 0;
+            CHECK_MSG(!bad, "%s rows=%lld B=%lld [%lld][%lld]: %.9g vs ref %.9g", t->name,
+                      (long long)rows, (long long)B, (long long)b, (long long)r, Y[b * rows + r],
+                      s);
+        }
+    free(a), free(x), free(Y), free(w);
+}
+
+TEST(x16_kquant_rows_equal_row_reference) {
+    SKIP_WITHOUT_NATIVE_AVX512();
+    REQUIRE(kernels_init("avx512", NULL) == 0);
+    const uint32_t ids[] = {QT_Q4_K, QT_Q5_K};
+    const vec_dot_fn refs[] = {vec_dot_q4_k_ref, vec_dot_q5_k_ref};
+    for (int t = 0; t < 2; t++) {
+        REQUIRE(kernels_for(ISA_AVX512, ids[t])->row_gemm != NULL);
+        CHECK(kernels_for(ISA_AVX2, ids[t])->row_gemm == NULL);
+        check_kquant_rows(ids[t], refs[t], 8, 256, 16, 0);
+        check_kquant_rows(ids[t], refs[t], 7, 768, 17, 0); /* 4 + 3 rows */
+        check_kquant_rows(ids[t], refs[t], 13, 2048, 64, 0);
+        check_kquant_rows(ids[t], refs[t], 6, 512, 33, 1);
+    }
+}
+
+/* matmul of 16+ tokens on Q4_K / Q5_K matrices takes the row kernel: the row reference's
+ * bits on 1 and 2 threads, and those of SCARCE_GEMM=tiles within the reference's tolerance
+ * (the tiles fold in another order). */
+TEST(x16_kquant_matmul_equals_row_reference) {
+    SKIP_WITHOUT_NATIVE_AVX512();
+    REQUIRE(kernels_init("avx512", NULL) == 0);
+    kernel_config cfg = kernel_config_default();
+    cfg.adapt_threads = 0;
+    REQUIRE(test_kernel_set(&cfg) == 0);
+    const uint32_t ids[] = {QT_Q4_K, QT_Q5_K};
+    const vec_dot_fn refs[] = {vec_dot_q4_k_ref, vec_dot_q5_k_ref};
+    const int64_t rows = 72, cols = 512, B = 20;
+    for (int t = 0; t < 2; t++) {
+        qmatrix W = test_random_matrix(ids[t], rows, cols);
+        float *x = malloc(B * cols * 4), *Y = malloc(B * rows * 4);
+        for (int64_t i = 0; i < B * cols; i++) x[i] = test_uniform();
+        block_q8_K *a = malloc(qtype_row_bytes(QT_Q8_K, cols));
+        for (int th = 1; th <= 2; th++) {
+            test_kernel_threads(th);
+            REQUIRE(matmul(test_kernels(), &W, x, B, Y) == 0);
+            int bad = 0;
+            for (int64_t b = 0; b < B && !bad; b++) {
+                kernels_for(ISA_AVX512, QT_Q8_K)->from_float
+                    ? kernels_for(ISA_AVX512, QT_Q8_K)->from_float(x + b * cols, a, cols)
+                    : qtype(QT_Q8_K)->quantize(x + b * cols, a, cols, NULL);
+                for (int64_t r = 0; r < rows && !bad; r++) {
+                    float s;
+                    refs[t](cols, &s, (const char *)W.data + r * W.row_bytes, a);
+                    bad = memcmp(&s, &Y[b * rows + r], 4) != 0;
+                    CHECK_MSG(!bad, "%s %d thr [%lld][%lld]: %.9g vs %.9g", qtype(ids[t])->name, th,
+                              (long long)b, (long long)r, Y[b * rows + r], s);
+                }
+            }
+        }
+        free(x), free(Y), free(a), free((void *)W.data);
+    }
+    test_kernel_threads(1);
+}

@@ -1,0 +1,153 @@
+/* avx512_x16_kquant.c - large batches (B >= 16) of Q4_K / Q5_K rows (file layout) with 16
+ * tokens in the lanes (kernels/act_x16.h, x16k activations), as avx512_x16_gemm.c does
+ * for the packed block-32 formats.
+ *
+ * Per super-block of 4 rows x 16 tokens: each row's 256 codes are unpacked to unsigned
+ * dwords u[c] (codes 4c .. 4c + 3, the activation dword c they multiply), its 8 scales
+ * and mins decoded; then per sub-block k each of its 8 activation dwords is one 64-byte
+ * load of 16 tokens, and each row's sum over the sub-block is 8 vpdpbusd with u[c]
+ * broadcast from memory (a load, no shuffle). The integer sums are the reference's
+ * (dot_q45_k in kernels/ref/dot_qk.c), exactly:
+ *   sumi = sum_k sc_k sum_{e in k} q_e y_e   (vpmulld by the broadcast scale, per sub-block)
+ *   summ = sum_k m_k (bsums[2k] + bsums[2k + 1])   (vpdpwssd of the bsum pairs by m_k | m_k)
+ * and the float fold is the reference's per lane: acc + dy (d (float)sumi - dmin (float)summ).
+ * So a row's result has the bits of vec_dot_q4_k_ref / vec_dot_q5_k_ref
+ * (tests/test_x16_gemm.c). */
+#include <immintrin.h>
+#include <stdalign.h>
+
+#include "../../quant/blocks.h"
+#include "../act_x16.h"
+#include "avx512.h"
+
+enum { XK_Q4_K, XK_Q5_K };
+
+/* Rows per pass: 4 rows x (sumi, summ, acc) + 8 activation registers fit the 32 zmm. */
+#define XK_ROWS 4
+
+/* One row's super-block, decoded for the products. */
+typedef struct {
+    alignas(64) uint32_t u[64]; /* unsigned codes, dword c = codes 4c .. 4c + 3 */
+    uint32_t sc[8];             /* sub-block scales */
+    uint32_t mm[8];             /* sub-block mins, m | m << 16 (vpdpwssd pairs) */
+    float d, dmin;
+} krow;
+
+static inline size_t xk_block_bytes(const int KIND) {
+    return KIND == XK_Q5_K ? sizeof(block_q5_K) : sizeof(block_q4_K);
+}
+
+/* Sub-block k = 2p + hi holds qs[32p + l] (l < 32) as its low (hi = 0) or high nibble;
+ * Q5_K's fifth bit of its element l is bit k of qh[l]. */
+static inline void row_prep(const uint8_t *blk, krow *k, const int KIND) {
+    const block_q4_K *b4 = (const block_q4_K *)blk;
+    const block_q5_K *b5 = (const block_q5_K *)blk;
+    const uint8_t *scales = KIND == XK_Q5_K ? b5->scales : b4->scales;
+    const uint8_t *qs = KIND == XK_Q5_K ? b5->qs : b4->qs;
+    k->d = _cvtsh_ss(KIND == XK_Q5_K ? b5->d : b4->d);
+    k->dmin = _cvtsh_ss(KIND == XK_Q5_K ? b5->dmin : b4->dmin);
+    for (int j = 0; j < 8; j++) {
+        uint8_t sc, m;
+        k4_scale_min(j, scales, &sc, &m);
+        k->sc[j] = sc, k->mm[j] = (uint32_t)m | (uint32_t)m << 16;
+    }
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const __m256i qh =
+        KIND == XK_Q5_K ? _mm256_loadu_si256((const __m256i *)b5->qh) : _mm256_setzero_si256();
+    for (int p = 0; p < 4; p++) {
+        const __m256i raw = _mm256_loadu_si256((const __m256i *)(qs + 32 * p));
+        __m256i lo = _mm256_and_si256(raw, m4),
+                hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+        if (KIND == XK_Q5_K) {
+            const __m256i b16 = _mm256_set1_epi8(0x10);
+            lo = _mm256_or_si256(
+                lo, _mm256_maskz_mov_epi8(
+                        _mm256_test_epi8_mask(qh, _mm256_set1_epi8((char)(1 << 2 * p))), b16));
+            hi = _mm256_or_si256(
+                hi,
+                _mm256_maskz_mov_epi8(
+                    _mm256_test_epi8_mask(qh, _mm256_set1_epi8((char)(1 << (2 * p + 1)))), b16));
+        }
+        _mm256_store_si256((__m256i *)(k->u + 16 * p), lo);
+        _mm256_store_si256((__m256i *)(k->u + 16 * p + 8), hi);
+    }
+}
+
+/* NR (1 .. XK_ROWS) rows x one group of 16 tokens over nsb super-blocks into out[r][t]. */
+static inline __attribute__((always_inline)) void rows_x16k(int64_t nsb, const uint8_t *w,
+                                                            size_t w_stride, const uint8_t *act,
+                                                            float *out, const int NR,
+                                                            const int KIND) {
+    krow kr[XK_ROWS];
+    const size_t bb = xk_block_bytes(KIND);
+    __m512 acc[XK_ROWS];
+    for (int r = 0; r < NR; r++) acc[r] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < nsb; i++) {
+        for (int r = 0; r < NR; r++) row_prep(w + r * w_stride + i * bb, &kr[r], KIND);
+        /* kr is read back from memory: broadcasts from memory are loads, where gcc would
+         * otherwise pull each dword out of the registers it stored (shuffle-port work) */
+        __asm__ volatile("" ::: "memory");
+        const uint8_t *a = act + i * X16K_BLOCK_BYTES;
+        __m512i sumi[XK_ROWS], summ[XK_ROWS];
+        for (int r = 0; r < NR; r++) sumi[r] = summ[r] = _mm512_setzero_si512();
+        for (int j = 0; j < 8; j++) {
+            const __m512i pair = _mm512_load_si512(a + X16K_BSUMS_AT + 64 * j);
+            for (int r = 0; r < NR; r++)
+                summ[r] = _mm512_dpwssd_epi32(summ[r], pair, _mm512_set1_epi32((int)kr[r].mm[j]));
+        }
+        for (int k = 0; k < 8; k++) {
+            __m512i y[8];
+            for (int c = 0; c < 8; c++) y[c] = _mm512_load_si512(a + 64 * (8 * k + c));
+            for (int r = 0; r < NR; r++) {
+                __m512i s = _mm512_setzero_si512();
+                for (int c = 0; c < 8; c++)
+                    s = _mm512_dpbusd_epi32(s, _mm512_set1_epi32((int)kr[r].u[8 * k + c]), y[c]);
+                sumi[r] = _mm512_add_epi32(
+                    sumi[r], _mm512_mullo_epi32(s, _mm512_set1_epi32((int)kr[r].sc[k])));
+            }
+        }
+        const __m512 dy = _mm512_load_ps(a + X16K_D_AT);
+        for (int r = 0; r < NR; r++) {
+            const __m512 t = _mm512_sub_ps(
+                _mm512_mul_ps(_mm512_set1_ps(kr[r].d), _mm512_cvtepi32_ps(sumi[r])),
+                _mm512_mul_ps(_mm512_set1_ps(kr[r].dmin), _mm512_cvtepi32_ps(summ[r])));
+            acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(dy, t));
+        }
+    }
+    for (int r = 0; r < NR; r++) _mm512_storeu_ps(out + X16_TOKENS * r, acc[r]);
+}
+
+static inline __attribute__((always_inline)) void x16k_gemm(int64_t cols, float *Y, size_t ldy,
+                                                            const void *w, size_t w_stride,
+                                                            int nrows, const void *act, int64_t B,
+                                                            const int KIND) {
+    const int64_t nsb = cols / QK_K, tgroups = (B + X16_TOKENS - 1) / X16_TOKENS;
+    alignas(64) float out[XK_ROWS * X16_TOKENS];
+    for (int r0 = 0; r0 < nrows; r0 += XK_ROWS) {
+        const int nr = nrows - r0 < XK_ROWS ? nrows - r0 : XK_ROWS;
+        const uint8_t *wr = (const uint8_t *)w + (size_t)r0 * w_stride;
+        for (int64_t tg = 0; tg < tgroups; tg++) {
+            const uint8_t *a = (const uint8_t *)act + tg * nsb * X16K_BLOCK_BYTES;
+            if (nr == XK_ROWS)
+                rows_x16k(nsb, wr, w_stride, a, out, XK_ROWS, KIND);
+            else
+                for (int r = 0; r < nr; r++)
+                    rows_x16k(nsb, wr + r * w_stride, w_stride, a, out + X16_TOKENS * r, 1, KIND);
+            const int64_t nt = B - tg * X16_TOKENS < X16_TOKENS ? B - tg * X16_TOKENS : X16_TOKENS;
+            for (int64_t t = 0; t < nt; t++) {
+                float *y = Y + (tg * X16_TOKENS + t) * ldy + r0;
+                for (int r = 0; r < nr; r++) y[r] = out[X16_TOKENS * r + t];
+            }
+        }
+    }
+}
+
+void gemm_q4_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                         int nrows, const void *act, int64_t B) {
+    x16k_gemm(cols, Y, ldy, w, w_stride, nrows, act, B, XK_Q4_K);
+}
+
+void gemm_q5_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                         int nrows, const void *act, int64_t B) {
+    x16k_gemm(cols, Y, ldy, w, w_stride, nrows, act, B, XK_Q5_K);
+}
