@@ -73,48 +73,80 @@ static inline void row_prep(const uint8_t *blk, krow *k, const int KIND) {
     }
 }
 
-/* NR (1 .. XK_ROWS) rows x one group of 16 tokens over nsb super-blocks into out[r][t]. */
-static inline __attribute__((always_inline)) void rows_x16k(int64_t nsb, const uint8_t *w,
-                                                            size_t w_stride, const uint8_t *act,
-                                                            float *out, const int NR,
-                                                            const int KIND) {
-    krow kr[XK_ROWS];
-    const size_t bb = xk_block_bytes(KIND);
+/* Super-blocks decoded at once (4 rows x 8 x 328 bytes: L1) and token groups that reuse
+ * them (B <= 128 in one pass; the engine's batches are at most 64). Decoding a row's
+ * super-block costs about as many instructions as its 64 vpdpbusd for one token group, so
+ * it is done once for all of them. */
+#define XK_SPAN 8
+#define XK_GROUPS 8
+
+/* NR (1 .. XK_ROWS) decoded rows x one group of 16 tokens over nsp super-blocks (kr[sp][r],
+ * act at the first): acc[r][t] += their sums, in super-block order. */
+static inline __attribute__((always_inline)) void
+rows_x16k(int nsp, const krow (*kr)[XK_ROWS], const uint8_t *act, float *acc_io, const int NR) {
     __m512 acc[XK_ROWS];
-    for (int r = 0; r < NR; r++) acc[r] = _mm512_setzero_ps();
-    for (int64_t i = 0; i < nsb; i++) {
-        for (int r = 0; r < NR; r++) row_prep(w + r * w_stride + i * bb, &kr[r], KIND);
-        /* kr is read back from memory: broadcasts from memory are loads, where gcc would
-         * otherwise pull each dword out of the registers it stored (shuffle-port work) */
-        __asm__ volatile("" ::: "memory");
-        const uint8_t *a = act + i * X16K_BLOCK_BYTES;
+    for (int r = 0; r < NR; r++) acc[r] = _mm512_load_ps(acc_io + X16_TOKENS * r);
+    for (int sp = 0; sp < nsp; sp++) {
+        const krow *k = kr[sp];
+        const uint8_t *a = act + (size_t)sp * X16K_BLOCK_BYTES;
         __m512i sumi[XK_ROWS], summ[XK_ROWS];
         for (int r = 0; r < NR; r++) sumi[r] = summ[r] = _mm512_setzero_si512();
         for (int j = 0; j < 8; j++) {
             const __m512i pair = _mm512_load_si512(a + X16K_BSUMS_AT + 64 * j);
             for (int r = 0; r < NR; r++)
-                summ[r] = _mm512_dpwssd_epi32(summ[r], pair, _mm512_set1_epi32((int)kr[r].mm[j]));
+                summ[r] = _mm512_dpwssd_epi32(summ[r], pair, _mm512_set1_epi32((int)k[r].mm[j]));
         }
-        for (int k = 0; k < 8; k++) {
+        for (int sb = 0; sb < 8; sb++) {
             __m512i y[8];
-            for (int c = 0; c < 8; c++) y[c] = _mm512_load_si512(a + 64 * (8 * k + c));
+            for (int c = 0; c < 8; c++) y[c] = _mm512_load_si512(a + 64 * (8 * sb + c));
             for (int r = 0; r < NR; r++) {
                 __m512i s = _mm512_setzero_si512();
                 for (int c = 0; c < 8; c++)
-                    s = _mm512_dpbusd_epi32(s, _mm512_set1_epi32((int)kr[r].u[8 * k + c]), y[c]);
+                    s = _mm512_dpbusd_epi32(s, _mm512_set1_epi32((int)k[r].u[8 * sb + c]), y[c]);
                 sumi[r] = _mm512_add_epi32(
-                    sumi[r], _mm512_mullo_epi32(s, _mm512_set1_epi32((int)kr[r].sc[k])));
+                    sumi[r], _mm512_mullo_epi32(s, _mm512_set1_epi32((int)k[r].sc[sb])));
             }
         }
         const __m512 dy = _mm512_load_ps(a + X16K_D_AT);
         for (int r = 0; r < NR; r++) {
             const __m512 t = _mm512_sub_ps(
-                _mm512_mul_ps(_mm512_set1_ps(kr[r].d), _mm512_cvtepi32_ps(sumi[r])),
-                _mm512_mul_ps(_mm512_set1_ps(kr[r].dmin), _mm512_cvtepi32_ps(summ[r])));
+                _mm512_mul_ps(_mm512_set1_ps(k[r].d), _mm512_cvtepi32_ps(sumi[r])),
+                _mm512_mul_ps(_mm512_set1_ps(k[r].dmin), _mm512_cvtepi32_ps(summ[r])));
             acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(dy, t));
         }
     }
-    for (int r = 0; r < NR; r++) _mm512_storeu_ps(out + X16_TOKENS * r, acc[r]);
+    for (int r = 0; r < NR; r++) _mm512_store_ps(acc_io + X16_TOKENS * r, acc[r]);
+}
+
+/* Rows [r0, r0 + nr) x token groups [tg0, tg0 + ntg): each span of super-blocks decoded
+ * once, then run against every group; acc[g][r][t] carries the sums between spans. */
+static inline __attribute__((always_inline)) void
+rows_groups(int64_t nsb, const uint8_t *w, size_t w_stride, int nr, const uint8_t *act, int64_t tg0,
+            int ntg, float (*acc)[XK_ROWS * X16_TOKENS], const int KIND) {
+    krow kr[XK_SPAN][XK_ROWS];
+    const size_t bb = xk_block_bytes(KIND);
+    for (int g = 0; g < ntg; g++)
+        for (int i = 0; i < XK_ROWS * X16_TOKENS; i++) acc[g][i] = 0;
+    for (int64_t i0 = 0; i0 < nsb; i0 += XK_SPAN) {
+        const int nsp = nsb - i0 < XK_SPAN ? (int)(nsb - i0) : XK_SPAN;
+        for (int sp = 0; sp < nsp; sp++)
+            for (int r = 0; r < nr; r++)
+                row_prep(w + r * w_stride + (i0 + sp) * bb, &kr[sp][r], KIND);
+        /* kr is read back from memory: broadcasts from memory are loads, where gcc would
+         * otherwise pull each dword out of the registers it stored (shuffle-port work) */
+        __asm__ volatile("" ::: "memory");
+        for (int g = 0; g < ntg; g++) {
+            const uint8_t *a = act + ((tg0 + g) * nsb + i0) * X16K_BLOCK_BYTES;
+            if (nr == XK_ROWS)
+                rows_x16k(nsp, (const krow(*)[XK_ROWS])kr, a, acc[g], XK_ROWS);
+            else if (nr == 3)
+                rows_x16k(nsp, (const krow(*)[XK_ROWS])kr, a, acc[g], 3);
+            else if (nr == 2)
+                rows_x16k(nsp, (const krow(*)[XK_ROWS])kr, a, acc[g], 2);
+            else
+                rows_x16k(nsp, (const krow(*)[XK_ROWS])kr, a, acc[g], 1);
+        }
+    }
 }
 
 static inline __attribute__((always_inline)) void x16k_gemm(int64_t cols, float *Y, size_t ldy,
@@ -122,21 +154,19 @@ static inline __attribute__((always_inline)) void x16k_gemm(int64_t cols, float 
                                                             int nrows, const void *act, int64_t B,
                                                             const int KIND) {
     const int64_t nsb = cols / QK_K, tgroups = (B + X16_TOKENS - 1) / X16_TOKENS;
-    alignas(64) float out[XK_ROWS * X16_TOKENS];
+    alignas(64) float acc[XK_GROUPS][XK_ROWS * X16_TOKENS];
     for (int r0 = 0; r0 < nrows; r0 += XK_ROWS) {
         const int nr = nrows - r0 < XK_ROWS ? nrows - r0 : XK_ROWS;
-        const uint8_t *wr = (const uint8_t *)w + (size_t)r0 * w_stride;
-        for (int64_t tg = 0; tg < tgroups; tg++) {
-            const uint8_t *a = (const uint8_t *)act + tg * nsb * X16K_BLOCK_BYTES;
-            if (nr == XK_ROWS)
-                rows_x16k(nsb, wr, w_stride, a, out, XK_ROWS, KIND);
-            else
-                for (int r = 0; r < nr; r++)
-                    rows_x16k(nsb, wr + r * w_stride, w_stride, a, out + X16_TOKENS * r, 1, KIND);
-            const int64_t nt = B - tg * X16_TOKENS < X16_TOKENS ? B - tg * X16_TOKENS : X16_TOKENS;
-            for (int64_t t = 0; t < nt; t++) {
-                float *y = Y + (tg * X16_TOKENS + t) * ldy + r0;
-                for (int r = 0; r < nr; r++) y[r] = out[X16_TOKENS * r + t];
+        for (int64_t tg0 = 0; tg0 < tgroups; tg0 += XK_GROUPS) {
+            const int ntg = tgroups - tg0 < XK_GROUPS ? (int)(tgroups - tg0) : XK_GROUPS;
+            rows_groups(nsb, (const uint8_t *)w + (size_t)r0 * w_stride, w_stride, nr, act, tg0,
+                        ntg, acc, KIND);
+            for (int g = 0; g < ntg; g++) {
+                const int64_t b0 = (tg0 + g) * X16_TOKENS;
+                const int64_t nt = B - b0 < X16_TOKENS ? B - b0 : X16_TOKENS;
+                for (int64_t t = 0; t < nt; t++)
+                    for (int r = 0; r < nr; r++)
+                        Y[(b0 + t) * ldy + r0 + r] = acc[g][X16_TOKENS * r + t];
             }
         }
     }
