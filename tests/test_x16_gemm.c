@@ -3,6 +3,7 @@
  * itself, the AVX-512 kernels bit for bit against the packed references on random,
  * edge-value and tail shapes, and matmul / matmul_multi taking them for 16+ tokens with
  * the same bits as the row references on 1 and 2 threads. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -269,9 +270,12 @@ static void check_kquant_rows(uint32_t id, vec_dot_fn ref, int64_t rows, int64_t
     if (scramble) {
         for (size_t i = 0; i < W.row_bytes * rows; i++) w[i] = (uint8_t)next_u32();
         for (size_t b = 0; b < W.row_bytes * rows / t->block_bytes; b++)
-            for (int f = 0; f < 2; f++) { /* d, dmin first in both blocks */
+            for (int f = 0; f < 2; f++) { /* Q4_K/Q5_K: d, dmin first; Q6_K: d last */
                 uint16_t h = f32_to_fp16((float)(next_u32() % 2000) * 1e-4f - 0.1f);
-                memcpy(w + b * t->block_bytes + 2 * f, &h, 2);
+                if (id == QT_Q6_K && f == 0)
+                    memcpy(w + b * t->block_bytes + offsetof(block_q6_K, d), &h, 2);
+                else if (id != QT_Q6_K)
+                    memcpy(w + b * t->block_bytes + 2 * f, &h, 2);
             }
     }
     const size_t a_row = qtype_row_bytes(QT_Q8_K, cols);
@@ -305,9 +309,9 @@ static void check_kquant_rows(uint32_t id, vec_dot_fn ref, int64_t rows, int64_t
 TEST(x16_kquant_rows_equal_row_reference) {
     SKIP_WITHOUT_NATIVE_AVX512();
     REQUIRE(kernels_init("avx512", NULL) == 0);
-    const uint32_t ids[] = {QT_Q4_K, QT_Q5_K};
-    const vec_dot_fn refs[] = {vec_dot_q4_k_ref, vec_dot_q5_k_ref};
-    for (int t = 0; t < 2; t++) {
+    const uint32_t ids[] = {QT_Q4_K, QT_Q5_K, QT_Q6_K};
+    const vec_dot_fn refs[] = {vec_dot_q4_k_ref, vec_dot_q5_k_ref, vec_dot_q6_k_ref};
+    for (int t = 0; t < 3; t++) {
         REQUIRE(kernels_for(ISA_AVX512, ids[t])->row_gemm != NULL);
         CHECK(kernels_for(ISA_AVX2, ids[t])->row_gemm == NULL);
         check_kquant_rows(ids[t], refs[t], 8, 256, 16, 0);
@@ -326,10 +330,10 @@ TEST(x16_kquant_matmul_equals_row_reference) {
     kernel_config cfg = kernel_config_default();
     cfg.adapt_threads = 0;
     REQUIRE(test_kernel_set(&cfg) == 0);
-    const uint32_t ids[] = {QT_Q4_K, QT_Q5_K};
-    const vec_dot_fn refs[] = {vec_dot_q4_k_ref, vec_dot_q5_k_ref};
+    const uint32_t ids[] = {QT_Q4_K, QT_Q5_K, QT_Q6_K};
+    const vec_dot_fn refs[] = {vec_dot_q4_k_ref, vec_dot_q5_k_ref, vec_dot_q6_k_ref};
     const int64_t rows = 72, cols = 512, B = 20;
-    for (int t = 0; t < 2; t++) {
+    for (int t = 0; t < 3; t++) {
         qmatrix W = test_random_matrix(ids[t], rows, cols);
         float *x = malloc(B * cols * 4), *Y = malloc(B * rows * 4);
         for (int64_t i = 0; i < B * cols; i++) x[i] = test_uniform();

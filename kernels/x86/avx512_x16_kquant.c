@@ -1,4 +1,4 @@
-/* avx512_x16_kquant.c - large batches (B >= 16) of Q4_K / Q5_K rows (file layout) with 16
+/* avx512_x16_kquant.c - large batches (B >= 16) of Q4_K / Q5_K / Q6_K rows (file layout) with 16
  * tokens in the lanes (kernels/act_x16.h, x16k activations), as avx512_x16_gemm.c does
  * for the packed block-32 formats.
  *
@@ -11,7 +11,10 @@
  *   sumi = sum_k sc_k sum_{e in k} q_e y_e   (vpmulld by the broadcast scale, per sub-block)
  *   summ = sum_k m_k (bsums[2k] + bsums[2k + 1])   (vpdpwssd of the bsum pairs by m_k | m_k)
  * and the float fold is the reference's per lane: acc + dy (d (float)sumi - dmin (float)summ).
- * So a row's result has the bits of vec_dot_q4_k_ref / vec_dot_q5_k_ref
+ * Q6_K (16 sub-blocks of 16, int8 scales, codes 0..63 - 32): sumi = sum_k sc_k sum q y
+ * - 32 sum_k sc_k bsums[k] (the second sum by vpdpwssd of the bsum pairs by the scale
+ * pairs), folded as vec_dot_q6_k_ref folds it: acc + (dy d) (float)sumi.
+ * So a row's result has the bits of vec_dot_q4_k_ref / _q5_k_ref / _q6_k_ref
  * (tests/test_x16_gemm.c). */
 #include <immintrin.h>
 #include <stdalign.h>
@@ -20,7 +23,7 @@
 #include "../act_x16.h"
 #include "avx512.h"
 
-enum { XK_Q4_K, XK_Q5_K };
+enum { XK_Q4_K, XK_Q5_K, XK_Q6_K };
 
 /* Rows per pass: 4 rows x (sumi, summ, acc) + 8 activation registers fit the 32 zmm. */
 #define XK_ROWS 4
@@ -28,18 +31,54 @@ enum { XK_Q4_K, XK_Q5_K };
 /* One row's super-block, decoded for the products. */
 typedef struct {
     alignas(64) uint32_t u[64]; /* unsigned codes, dword c = codes 4c .. 4c + 3 */
-    uint32_t sc[8];             /* sub-block scales */
-    uint32_t mm[8];             /* sub-block mins, m | m << 16 (vpdpwssd pairs) */
+    int32_t sc[16];             /* sub-block scales (Q4_K/Q5_K: 8 of 32 codes, Q6_K: 16 of 16) */
+    /* vpdpwssd pairs against the bsum pairs: Q4_K/Q5_K the min m_j twice (m | m << 16),
+     * Q6_K the scales of sub-blocks 2j, 2j + 1 (int16 each) */
+    uint32_t mm[8];
     float d, dmin;
 } krow;
 
 static inline size_t xk_block_bytes(const int KIND) {
-    return KIND == XK_Q5_K ? sizeof(block_q5_K) : sizeof(block_q4_K);
+    return KIND == XK_Q6_K   ? sizeof(block_q6_K)
+           : KIND == XK_Q5_K ? sizeof(block_q5_K)
+                             : sizeof(block_q4_K);
+}
+
+/* Q6_K (blocks.h): for half h and l < 32, elements 128h + 32p + l (p = 0..3) take the low
+ * (p < 2) or high nibble of ql[64h + 32 (p & 1) + l] and bits 2p, 2p + 1 of qh[32h + l]
+ * as bits 4-5; codes 0..63 (the - 32 comes off with the bsums). */
+static inline void row_prep_q6(const block_q6_K *b, krow *k) {
+    k->d = _cvtsh_ss(b->d), k->dmin = 0;
+    for (int j = 0; j < 16; j++) k->sc[j] = b->scales[j];
+    for (int j = 0; j < 8; j++)
+        k->mm[j] = (uint32_t)(uint16_t)(int16_t)b->scales[2 * j] |
+                   (uint32_t)(uint16_t)(int16_t)b->scales[2 * j + 1] << 16;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+    for (int h = 0; h < 2; h++) {
+        const __m256i l0 = _mm256_loadu_si256((const __m256i *)(b->ql + 64 * h));
+        const __m256i l1 = _mm256_loadu_si256((const __m256i *)(b->ql + 64 * h + 32));
+        const __m256i qh = _mm256_loadu_si256((const __m256i *)(b->qh + 32 * h));
+        /* bits 2p, 2p + 1 of each qh byte to bits 4-5 (the 16-bit shifts move no kept bit
+         * across bytes) */
+        const __m256i p[4] = {_mm256_or_si256(_mm256_and_si256(l0, m4),
+                                              _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30)),
+                              _mm256_or_si256(_mm256_and_si256(l1, m4),
+                                              _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30)),
+                              _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                              _mm256_and_si256(qh, m30)),
+                              _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                              _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30))};
+        for (int q = 0; q < 4; q++) _mm256_store_si256((__m256i *)(k->u + 32 * h + 8 * q), p[q]);
+    }
 }
 
 /* Sub-block k = 2p + hi holds qs[32p + l] (l < 32) as its low (hi = 0) or high nibble;
  * Q5_K's fifth bit of its element l is bit k of qh[l]. */
 static inline void row_prep(const uint8_t *blk, krow *k, const int KIND) {
+    if (KIND == XK_Q6_K) {
+        row_prep_q6((const block_q6_K *)blk, k);
+        return;
+    }
     const block_q4_K *b4 = (const block_q4_K *)blk;
     const block_q5_K *b5 = (const block_q5_K *)blk;
     const uint8_t *scales = KIND == XK_Q5_K ? b5->scales : b4->scales;
@@ -82,8 +121,11 @@ static inline void row_prep(const uint8_t *blk, krow *k, const int KIND) {
 
 /* NR (1 .. XK_ROWS) decoded rows x one group of 16 tokens over nsp super-blocks (kr[sp][r],
  * act at the first): acc[r][t] += their sums, in super-block order. */
-static inline __attribute__((always_inline)) void
-rows_x16k(int nsp, const krow (*kr)[XK_ROWS], const uint8_t *act, float *acc_io, const int NR) {
+static inline __attribute__((always_inline)) void rows_x16k(int nsp, const krow (*kr)[XK_ROWS],
+                                                            const uint8_t *act, float *acc_io,
+                                                            const int NR, const int KIND) {
+    /* sub-blocks of a super-block and the activation dwords of each */
+    const int NSUB = KIND == XK_Q6_K ? 16 : 8, DW = QK_K / 4 / NSUB;
     __m512 acc[XK_ROWS];
     for (int r = 0; r < NR; r++) acc[r] = _mm512_load_ps(acc_io + X16_TOKENS * r);
     for (int sp = 0; sp < nsp; sp++) {
@@ -96,23 +138,31 @@ rows_x16k(int nsp, const krow (*kr)[XK_ROWS], const uint8_t *act, float *acc_io,
             for (int r = 0; r < NR; r++)
                 summ[r] = _mm512_dpwssd_epi32(summ[r], pair, _mm512_set1_epi32((int)k[r].mm[j]));
         }
-        for (int sb = 0; sb < 8; sb++) {
+        for (int sb = 0; sb < NSUB; sb++) {
             __m512i y[8];
-            for (int c = 0; c < 8; c++) y[c] = _mm512_load_si512(a + 64 * (8 * sb + c));
+            for (int c = 0; c < DW; c++) y[c] = _mm512_load_si512(a + 64 * (DW * sb + c));
             for (int r = 0; r < NR; r++) {
                 __m512i s = _mm512_setzero_si512();
-                for (int c = 0; c < 8; c++)
-                    s = _mm512_dpbusd_epi32(s, _mm512_set1_epi32((int)k[r].u[8 * sb + c]), y[c]);
-                sumi[r] = _mm512_add_epi32(
-                    sumi[r], _mm512_mullo_epi32(s, _mm512_set1_epi32((int)k[r].sc[sb])));
+                for (int c = 0; c < DW; c++)
+                    s = _mm512_dpbusd_epi32(s, _mm512_set1_epi32((int)k[r].u[DW * sb + c]), y[c]);
+                sumi[r] = _mm512_add_epi32(sumi[r],
+                                           _mm512_mullo_epi32(s, _mm512_set1_epi32(k[r].sc[sb])));
             }
         }
         const __m512 dy = _mm512_load_ps(a + X16K_D_AT);
         for (int r = 0; r < NR; r++) {
-            const __m512 t = _mm512_sub_ps(
-                _mm512_mul_ps(_mm512_set1_ps(k[r].d), _mm512_cvtepi32_ps(sumi[r])),
-                _mm512_mul_ps(_mm512_set1_ps(k[r].dmin), _mm512_cvtepi32_ps(summ[r])));
-            acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(dy, t));
+            __m512 t;
+            if (KIND == XK_Q6_K) { /* vec_dot_q6_k_ref: dy d (float)(sum sc q y - 32 sum sc bsum) */
+                const __m512i si = _mm512_sub_epi32(sumi[r], _mm512_slli_epi32(summ[r], 5));
+                t = _mm512_mul_ps(_mm512_mul_ps(dy, _mm512_set1_ps(k[r].d)),
+                                  _mm512_cvtepi32_ps(si));
+            } else { /* dot_q45_k: dy (d (float)sumi - dmin (float)summ) */
+                t = _mm512_mul_ps(
+                    dy, _mm512_sub_ps(
+                            _mm512_mul_ps(_mm512_set1_ps(k[r].d), _mm512_cvtepi32_ps(sumi[r])),
+                            _mm512_mul_ps(_mm512_set1_ps(k[r].dmin), _mm512_cvtepi32_ps(summ[r]))));
+            }
+            acc[r] = _mm512_add_ps(acc[r], t);
         }
     }
     for (int r = 0; r < NR; r++) _mm512_store_ps(acc_io + X16_TOKENS * r, acc[r]);
@@ -138,13 +188,13 @@ rows_groups(int64_t nsb, const uint8_t *w, size_t w_stride, int nr, const uint8_
         for (int g = 0; g < ntg; g++) {
             const uint8_t *a = act + ((tg0 + g) * nsb + i0) * X16K_BLOCK_BYTES;
             if (nr == XK_ROWS)
-                rows_x16k(nsp, (const krow(*)[XK_ROWS])kr, a, acc[g], XK_ROWS);
+                rows_x16k(nsp, (const krow(*)[XK_ROWS])kr, a, acc[g], XK_ROWS, KIND);
             else if (nr == 3)
-                rows_x16k(nsp, (const krow(*)[XK_ROWS])kr, a, acc[g], 3);
+                rows_x16k(nsp, (const krow(*)[XK_ROWS])kr, a, acc[g], 3, KIND);
             else if (nr == 2)
-                rows_x16k(nsp, (const krow(*)[XK_ROWS])kr, a, acc[g], 2);
+                rows_x16k(nsp, (const krow(*)[XK_ROWS])kr, a, acc[g], 2, KIND);
             else
-                rows_x16k(nsp, (const krow(*)[XK_ROWS])kr, a, acc[g], 1);
+                rows_x16k(nsp, (const krow(*)[XK_ROWS])kr, a, acc[g], 1, KIND);
         }
     }
 }
@@ -180,4 +230,9 @@ void gemm_q4_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size
 void gemm_q5_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
                          int nrows, const void *act, int64_t B) {
     x16k_gemm(cols, Y, ldy, w, w_stride, nrows, act, B, XK_Q5_K);
+}
+
+void gemm_q6_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                         int nrows, const void *act, int64_t B) {
+    x16k_gemm(cols, Y, ldy, w, w_stride, nrows, act, B, XK_Q6_K);
 }
