@@ -472,10 +472,13 @@ static matmul_job make_job(const kernel_ctx *kc, const qmatrix *W, int64_t B, fl
             (kc->cfg.gemm < 0 || kc->cfg.gemm == GEMM_X16))
             job.x16 = k->packed_gemm;
     }
-    /* file-layout rows with a token-lane kernel (Q4_K, Q5_K) */
-    if (!packed && job.gemm == GEMM_TILES && k->row_gemm && B >= X16_TOKENS && kc->act_x16[0] &&
-        (kc->cfg.gemm < 0 || kc->cfg.gemm == GEMM_X16))
+    /* rows with a token-lane kernel on the file layout (K-quants): the file's bytes, also
+     * where a packed copy exists (Q2_K's, for decode) */
+    if (job.gemm == GEMM_TILES && k->row_gemm && B >= X16_TOKENS && kc->act_x16[0] &&
+        (kc->cfg.gemm < 0 || kc->cfg.gemm == GEMM_X16)) {
+        job.w = W->data, job.row_bytes = W->row_bytes, job.prep = NULL, job.tile = NULL;
         job.x16 = k->row_gemm;
+    }
     /* per-batch repacked panels (Q5_0, IQ4_NL as Q8_0; unpacked Q4_0/Q8_0) likewise */
     if (job.gemm == GEMM_I8X8 && B >= X16_TOKENS && kc->act_x16[0] &&
         gemm_i8x8_x16(kc->kernels, W->type) && (kc->cfg.gemm < 0 || kc->cfg.gemm == GEMM_X16))

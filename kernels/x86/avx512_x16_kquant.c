@@ -1,6 +1,6 @@
-/* avx512_x16_kquant.c - large batches (B >= 16) of Q4_K / Q5_K / Q6_K rows (file layout) with 16
- * tokens in the lanes (kernels/act_x16.h, x16k activations), as avx512_x16_gemm.c does
- * for the packed block-32 formats.
+/* avx512_x16_kquant.c - large batches (B >= 16) of Q2_K / Q4_K / Q5_K / Q6_K rows (file layout)
+ * with 16 tokens in the lanes (kernels/act_x16.h, x16k activations), as avx512_x16_gemm.c does for
+ * the packed block-32 formats.
  *
  * Per super-block of 4 rows x 16 tokens: each row's 256 codes are unpacked to unsigned
  * dwords u[c] (codes 4c .. 4c + 3, the activation dword c they multiply), its 8 scales
@@ -23,7 +23,7 @@
 #include "../act_x16.h"
 #include "avx512.h"
 
-enum { XK_Q4_K, XK_Q5_K, XK_Q6_K };
+enum { XK_Q4_K, XK_Q5_K, XK_Q6_K, XK_Q2_K };
 
 /* Rows per pass: 4 rows x (sumi, summ, acc) + 8 activation registers fit the 32 zmm. */
 #define XK_ROWS 4
@@ -39,7 +39,8 @@ typedef struct {
 } krow;
 
 static inline size_t xk_block_bytes(const int KIND) {
-    return KIND == XK_Q6_K   ? sizeof(block_q6_K)
+    return KIND == XK_Q2_K   ? sizeof(block_q2_K)
+           : KIND == XK_Q6_K ? sizeof(block_q6_K)
            : KIND == XK_Q5_K ? sizeof(block_q5_K)
                              : sizeof(block_q4_K);
 }
@@ -74,7 +75,33 @@ static inline void row_prep_q6(const block_q6_K *b, krow *k) {
 
 /* Sub-block k = 2p + hi holds qs[32p + l] (l < 32) as its low (hi = 0) or high nibble;
  * Q5_K's fifth bit of its element l is bit k of qh[l]. */
+/* Q2_K (blocks.h): element 128h + 32j + l = (qs[32h + l] >> 2j) & 3, sub-block
+ * 8h + 2j + l / 16. Its 4-bit scale is folded into the codes (q sc <= 45 fits a byte: one
+ * vpshufb of the 4-entry table sc x {0, 1, 2, 3} per 16-code sub-block), so the products
+ * are the scaled sums directly, with no vpmulld; mins pair up for vpdpwssd. */
+static inline void row_prep_q2(const block_q2_K *b, krow *k) {
+    k->d = _cvtsh_ss(b->d), k->dmin = _cvtsh_ss(b->dmin);
+    for (int j = 0; j < 8; j++)
+        k->mm[j] = (uint32_t)(b->scales[2 * j] >> 4) | (uint32_t)(b->scales[2 * j + 1] >> 4) << 16;
+    const __m256i m3 = _mm256_set1_epi8(3);
+    for (int h = 0; h < 2; h++) {
+        const __m256i raw = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * h));
+        for (int j = 0; j < 4; j++) {
+            const int sub = 8 * h + 2 * j; /* lanes 0-15: sub-block sub, 16-31: sub + 1 */
+            const uint32_t t0 = (uint32_t)(b->scales[sub] & 0xF) * 0x03020100u;
+            const uint32_t t1 = (uint32_t)(b->scales[sub + 1] & 0xF) * 0x03020100u;
+            const __m256i table = _mm256_set_epi32(0, 0, 0, (int)t1, 0, 0, 0, (int)t0);
+            const __m256i q = _mm256_and_si256(_mm256_srli_epi16(raw, 2 * j), m3);
+            _mm256_store_si256((__m256i *)(k->u + 32 * h + 8 * j), _mm256_shuffle_epi8(table, q));
+        }
+    }
+}
+
 static inline void row_prep(const uint8_t *blk, krow *k, const int KIND) {
+    if (KIND == XK_Q2_K) {
+        row_prep_q2((const block_q2_K *)blk, k);
+        return;
+    }
     if (KIND == XK_Q6_K) {
         row_prep_q6((const block_q6_K *)blk, k);
         return;
@@ -125,7 +152,7 @@ static inline __attribute__((always_inline)) void rows_x16k(int nsp, const krow 
                                                             const uint8_t *act, float *acc_io,
                                                             const int NR, const int KIND) {
     /* sub-blocks of a super-block and the activation dwords of each */
-    const int NSUB = KIND == XK_Q6_K ? 16 : 8, DW = QK_K / 4 / NSUB;
+    const int NSUB = KIND == XK_Q6_K || KIND == XK_Q2_K ? 16 : 8, DW = QK_K / 4 / NSUB;
     __m512 acc[XK_ROWS];
     for (int r = 0; r < NR; r++) acc[r] = _mm512_load_ps(acc_io + X16_TOKENS * r);
     for (int sp = 0; sp < nsp; sp++) {
@@ -142,6 +169,12 @@ static inline __attribute__((always_inline)) void rows_x16k(int nsp, const krow 
             __m512i y[8];
             for (int c = 0; c < DW; c++) y[c] = _mm512_load_si512(a + 64 * (DW * sb + c));
             for (int r = 0; r < NR; r++) {
+                if (KIND == XK_Q2_K) { /* scales already in the codes */
+                    for (int c = 0; c < DW; c++)
+                        sumi[r] = _mm512_dpbusd_epi32(
+                            sumi[r], _mm512_set1_epi32((int)k[r].u[DW * sb + c]), y[c]);
+                    continue;
+                }
                 __m512i s = _mm512_setzero_si512();
                 for (int c = 0; c < DW; c++)
                     s = _mm512_dpbusd_epi32(s, _mm512_set1_epi32((int)k[r].u[DW * sb + c]), y[c]);
@@ -235,4 +268,9 @@ void gemm_q5_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size
 void gemm_q6_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
                          int nrows, const void *act, int64_t B) {
     x16k_gemm(cols, Y, ldy, w, w_stride, nrows, act, B, XK_Q6_K);
+}
+
+void gemm_q2_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                         int nrows, const void *act, int64_t B) {
+    x16k_gemm(cols, Y, ldy, w, w_stride, nrows, act, B, XK_Q2_K);
 }
