@@ -11,6 +11,9 @@
  *    where the CPU has it, plain C otherwise; ~37 GFLOP/s on one Zen1 core in L1, ~93% of
  *    its FMA peak).
  *  - GEMM_BLAS: the same dequantized panels through OpenBLAS sgemm (BLAS=1 builds).
+ *  - GEMM_X16 (AVX-512, B >= 16): 16 tokens in the lanes of one register, each weight dword
+ *    broadcast into one vpdpbusd (act_x16.h); matmul.c takes it from the ISA table's
+ *    packed_gemm / row_gemm, and GEMM_I8X8's panels take it when the runner has one.
  * Each weight row is converted once per batch, so the conversion is spread over B tokens.
  * gemm_choose() says which path matmul() takes for a type and B (measured; see there). */
 #ifndef SCARCE_GEMM_H
