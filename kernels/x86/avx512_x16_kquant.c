@@ -1,4 +1,4 @@
-/* avx512_x16_kquant.c - large batches (B >= 16) of Q2_K / Q4_K / Q5_K / Q6_K rows (file layout)
+/* avx512_x16_kquant.c - large batches (B >= 16) of Q2_K .. Q6_K rows (file layout)
  * with 16 tokens in the lanes (kernels/act_x16.h, x16k activations), as avx512_x16_gemm.c does for
  * the packed block-32 formats.
  *
@@ -11,7 +11,8 @@
  *   sumi = sum_k sc_k sum_{e in k} q_e y_e   (vpmulld by the broadcast scale, per sub-block)
  *   summ = sum_k m_k (bsums[2k] + bsums[2k + 1])   (vpdpwssd of the bsum pairs by m_k | m_k)
  * and the float fold is the reference's per lane: acc + dy (d (float)sumi - dmin (float)summ).
- * Q6_K (16 sub-blocks of 16, int8 scales, codes 0..63 - 32): sumi = sum_k sc_k sum q y
+ * Q6_K (16 sub-blocks of 16, int8 scales, codes 0..63 - 32; Q3_K likewise with 0..7 - 4): sumi =
+ * sum_k sc_k sum q y
  * - 32 sum_k sc_k bsums[k] (the second sum by vpdpwssd of the bsum pairs by the scale
  * pairs), folded as vec_dot_q6_k_ref folds it: acc + (dy d) (float)sumi.
  * So a row's result has the bits of vec_dot_q4_k_ref / _q5_k_ref / _q6_k_ref
@@ -23,7 +24,7 @@
 #include "../act_x16.h"
 #include "avx512.h"
 
-enum { XK_Q4_K, XK_Q5_K, XK_Q6_K, XK_Q2_K };
+enum { XK_Q4_K, XK_Q5_K, XK_Q6_K, XK_Q2_K, XK_Q3_K };
 
 /* Rows per pass: 4 rows x (sumi, summ, acc) + 8 activation registers fit the 32 zmm. */
 #define XK_ROWS 4
@@ -39,7 +40,8 @@ typedef struct {
 } krow;
 
 static inline size_t xk_block_bytes(const int KIND) {
-    return KIND == XK_Q2_K   ? sizeof(block_q2_K)
+    return KIND == XK_Q3_K   ? sizeof(block_q3_K)
+           : KIND == XK_Q2_K ? sizeof(block_q2_K)
            : KIND == XK_Q6_K ? sizeof(block_q6_K)
            : KIND == XK_Q5_K ? sizeof(block_q5_K)
                              : sizeof(block_q4_K);
@@ -97,7 +99,34 @@ static inline void row_prep_q2(const block_q2_K *b, krow *k) {
     }
 }
 
+/* Q3_K (blocks.h): element 128h + 32j + l = low | high << 2 with low = (qs[32h + l] >> 2j)
+ * & 3 and high = bit 4h + j of hmask[l]: codes 0..7 (the - 4 comes off with the bsums, as
+ * Q6_K's - 32), scales k3_scale - 32 (signed: by vpmulld). */
+static inline void row_prep_q3(const block_q3_K *b, krow *k) {
+    k->d = _cvtsh_ss(b->d), k->dmin = 0;
+    for (int j = 0; j < 16; j++) k->sc[j] = k3_scale(j, b->scales) - 32;
+    for (int j = 0; j < 8; j++)
+        k->mm[j] = (uint32_t)(uint16_t)(int16_t)k->sc[2 * j] |
+                   (uint32_t)(uint16_t)(int16_t)k->sc[2 * j + 1] << 16;
+    const __m256i m3 = _mm256_set1_epi8(3), b4 = _mm256_set1_epi8(4);
+    const __m256i hm = _mm256_loadu_si256((const __m256i *)b->hmask);
+    for (int h = 0; h < 2; h++) {
+        const __m256i raw = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * h));
+        for (int j = 0; j < 4; j++) {
+            const __m256i lo = _mm256_and_si256(_mm256_srli_epi16(raw, 2 * j), m3);
+            const __mmask32 high =
+                _mm256_test_epi8_mask(hm, _mm256_set1_epi8((char)(1 << (4 * h + j))));
+            _mm256_store_si256((__m256i *)(k->u + 32 * h + 8 * j),
+                               _mm256_or_si256(lo, _mm256_maskz_mov_epi8(high, b4)));
+        }
+    }
+}
+
 static inline void row_prep(const uint8_t *blk, krow *k, const int KIND) {
+    if (KIND == XK_Q3_K) {
+        row_prep_q3((const block_q3_K *)blk, k);
+        return;
+    }
     if (KIND == XK_Q2_K) {
         row_prep_q2((const block_q2_K *)blk, k);
         return;
@@ -152,7 +181,7 @@ static inline __attribute__((always_inline)) void rows_x16k(int nsp, const krow 
                                                             const uint8_t *act, float *acc_io,
                                                             const int NR, const int KIND) {
     /* sub-blocks of a super-block and the activation dwords of each */
-    const int NSUB = KIND == XK_Q6_K || KIND == XK_Q2_K ? 16 : 8, DW = QK_K / 4 / NSUB;
+    const int NSUB = KIND == XK_Q4_K || KIND == XK_Q5_K ? 8 : 16, DW = QK_K / 4 / NSUB;
     __m512 acc[XK_ROWS];
     for (int r = 0; r < NR; r++) acc[r] = _mm512_load_ps(acc_io + X16_TOKENS * r);
     for (int sp = 0; sp < nsp; sp++) {
@@ -185,8 +214,10 @@ static inline __attribute__((always_inline)) void rows_x16k(int nsp, const krow 
         const __m512 dy = _mm512_load_ps(a + X16K_D_AT);
         for (int r = 0; r < NR; r++) {
             __m512 t;
-            if (KIND == XK_Q6_K) { /* vec_dot_q6_k_ref: dy d (float)(sum sc q y - 32 sum sc bsum) */
-                const __m512i si = _mm512_sub_epi32(sumi[r], _mm512_slli_epi32(summ[r], 5));
+            if (KIND == XK_Q6_K ||
+                KIND == XK_Q3_K) { /* vec_dot_q6_k_ref: dy d (float)(sum sc q y - 32 sum sc bsum) */
+                const __m512i si =
+                    _mm512_sub_epi32(sumi[r], _mm512_slli_epi32(summ[r], KIND == XK_Q6_K ? 5 : 2));
                 t = _mm512_mul_ps(_mm512_mul_ps(dy, _mm512_set1_ps(k[r].d)),
                                   _mm512_cvtepi32_ps(si));
             } else { /* dot_q45_k: dy (d (float)sumi - dmin (float)summ) */
@@ -273,4 +304,9 @@ void gemm_q6_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size
 void gemm_q2_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
                          int nrows, const void *act, int64_t B) {
     x16k_gemm(cols, Y, ldy, w, w_stride, nrows, act, B, XK_Q2_K);
+}
+
+void gemm_q3_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                         int nrows, const void *act, int64_t B) {
+    x16k_gemm(cols, Y, ldy, w, w_stride, nrows, act, B, XK_Q3_K);
 }
