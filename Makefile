@@ -75,7 +75,8 @@ $(B)/tools/kernel_setup.o: XFLAGS := -DSCARCE_BUILD_FLAGS='"$(CFLAGS)"'
 EB      := $(B)-emu512
 # (avx512_fp8.c, avx512_kquant_gfni.c, avx512_gemm.c use VBMI/BF16/GFNI/512-bit FMA forms the
 # header does not model: left out, their formats run the fallbacks installed without them)
-EMU_NATIVE_ONLY := kernels/x86/avx512_fp8.c kernels/x86/avx512_kquant_gfni.c kernels/x86/avx512_gemm.c
+EMU_NATIVE_ONLY := kernels/x86/avx512_fp8.c kernels/x86/avx512_kquant_gfni.c kernels/x86/avx512_gemm.c \
+                   kernels/x86/avx512_x16_gemm.c kernels/x86/avx512_x16_kquant.c
 EMU_OBJ := $(patsubst %.c,$(EB)/%.o,$(filter-out $(EMU_NATIVE_ONLY),$(wildcard kernels/x86/avx512*.c))) $(EB)/kernels/cpu.o
 EMU_LIB := $(filter-out $(B)/kernels/cpu.o $(B)/kernels/x86/avx512%,$(LIB_OBJ)) $(EMU_OBJ)
 
@@ -85,7 +86,7 @@ $(EB)/kernels/x86/avx512%.o: kernels/x86/avx512%.c tests/avx512_emu.h
 
 $(EB)/kernels/cpu.o: kernels/cpu.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) '-D__builtin_cpu_supports(feature)=1' -c $< -o $@
+	$(CC) $(CFLAGS) '-D__builtin_cpu_supports(feature)=1' -DSCARCE_AVX512_EMULATED -c $< -o $@
 
 $(EB)/libscarce.a: $(EMU_LIB)
 	@rm -f $@

@@ -40,6 +40,14 @@ static isa_kernels tables[ISA_COUNT];
 static int filled[ISA_COUNT];
 static isa_level current = ISA_SCALAR;
 
+int kernels_avx512_emulated(void) {
+#ifdef SCARCE_AVX512_EMULATED
+    return 1;
+#else
+    return 0;
+#endif
+}
+
 int cpu_missing_avx512(char *names, size_t size) {
     static const char *const needed[] = {"avx512f", "avx512bw", "avx512vl", "avx512dq",
                                          "avx512vnni"};
@@ -179,8 +187,14 @@ void kernels_set(isa_kernels *k, uint32_t type, type_kernels with) {
     if (with.from_float) t->from_float = with.from_float;
     if (with.vec_dot_tile) t->vec_dot_tile = with.vec_dot_tile;
     if (with.packed_layout) t->packed_layout = with.packed_layout;
-    /* a packed tile and the activation rows it reads are set together */
-    if (with.packed_tile) t->packed_tile = with.packed_tile, t->packed_act = with.packed_act;
+    /* a packed tile and the activation rows it reads are set together, and a batch kernel
+     * of an older packed tile does not outlive it (it may read another layout) */
+    if (with.packed_tile)
+        t->packed_tile = with.packed_tile, t->packed_act = with.packed_act,
+        t->packed_gemm = with.packed_gemm;
+    else if (with.packed_gemm)
+        t->packed_gemm = with.packed_gemm;
+    if (with.row_gemm) t->row_gemm = with.row_gemm;
     if (with.lut) t->lut = with.lut;
     if (with.gemm_i8x8) t->gemm_i8x8 = with.gemm_i8x8;
     if (with.to_q8_0) t->to_q8_0 = with.to_q8_0;

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "../quant/types.h"
+#include "act_x16.h"
 #include "gemm.h"
 #include "ops.h"
 
@@ -43,13 +44,19 @@ typedef struct type_kernels {
      * on it. Matrices are packed only where the ISA has packed_tile. */
     const struct x8_layout *packed_layout;
     vec_dot_tile_fn packed_tile;
+    /* NULL, or the token-lane kernel of batches of 16+ tokens on the packed layout
+     * (act_x16.h; gemm_method GEMM_X16) */
+    x16_gemm_fn packed_gemm;
+    /* NULL, or the token-lane kernel of batches of 16+ tokens on the file layout's rows
+     * (act_x16.h: x16 activations for a Q8_0 dot type, x16k for Q8_K) */
+    x16_gemm_fn row_gemm;
     /* NULL: packed_tile takes dot_type rows; else the rows this makes of them (set with
      * packed_tile: the two go together) */
     packed_act_fn packed_act;
     /* packed_tile is a lookup-table kernel (kernels/lut.h): LUT_ON packs by default,
      * LUT_OFF only when the configuration asks for LUTs (kconfig.h lut, measured slower) */
     int lut;
-    int gemm_i8x8;            /* large batches repack each panel per batch (GEMM_I8X8, gemm.h) */
+    int gemm_i8x8; /* large batches repack each panel per batch (GEMM_I8X8, gemm.h) */
     /* Block-32 types whose codes are int8 values times the block's d (Q5_0, IQ4_NL): n
      * elements rewritten as Q8_0 blocks, exactly (same d, same values), so that GEMM_I8X8
      * runs them on Q8_0's packed kernel. NULL: the type's own packed_tile runs them. */
@@ -74,6 +81,9 @@ const char *kernels_isa_name(isa_level isa);
  * lacks: 0 = all there. names (size bytes, may be NULL) gets the missing ones, as
  * "avx512f/avx512vnni". */
 int cpu_missing_avx512(char *names, size_t size);
+/* 1 in test-emu512's build (Makefile: AVX-512 modelled on AVX2), where the kernels beyond
+ * the base set (EMU_NATIVE_ONLY: FP8, GFNI k-quants, the 512-bit GEMMs) are not built. */
+int kernels_avx512_emulated(void);
 /* msg (128 bytes) = why `isa` cannot run here, naming the missing AVX-512 features. */
 void kernels_explain_unsupported(isa_level isa, char *msg);
 /* Best ISA the CPU supports. */

@@ -34,8 +34,8 @@
 #define BLAS_PANEL_BYTES (256 * 1024)
 
 const char *gemm_method_name(gemm_method m) {
-    static const char *names[] = {"tiles", "own", "blas", "i8x8"};
-    return m >= GEMM_TILES && m <= GEMM_I8X8 ? names[m] : "?";
+    static const char *names[] = {"tiles", "own", "blas", "i8x8", "x16"};
+    return m >= GEMM_TILES && m <= GEMM_X16 ? names[m] : "?";
 }
 
 int gemm_have_blas(void) {
@@ -61,6 +61,7 @@ gemm_method gemm_choose(const isa_kernels *isa, uint32_t type, int64_t cols, int
     const int i8x8 = k->gemm_i8x8;
     if (forced == GEMM_BLAS && !gemm_have_blas()) forced = GEMM_OWN;
     if (forced == GEMM_I8X8 && !i8x8) forced = GEMM_TILES;
+    if (forced == GEMM_X16) forced = -1; /* packed matrices only (matmul.c make_job) */
     if (forced >= 0) return (gemm_method)forced;
     /* Measured (SCARCE_KBENCH=1 make test T=gemm_bench, Zen1, 1 thread, loaded machine,
      * 16384 x 2048, GFLOP/s at B = 2 / 8 / 64):
@@ -260,12 +261,21 @@ int gemm_rows(gemm_method m, const quant_type *t, const char *w, size_t row_byte
 /* The load-time layout of repack.h, made per batch for weights that were not packed at
  * load (SCARCE_REPACK=0): panels of rows into the 8-row interleaved layout, then repack.h's
  * kernel; the last rows % 8 go through the type's own tile. */
-int gemm_i8x8_rows(uint32_t type, const char *w, size_t row_bytes, int64_t r0, int64_t r1,
-                   int64_t cols, const void *act, size_t act_row, int64_t B, float *Y, size_t ldy,
-                   const isa_kernels *isa, const gemm_scratch *scratch) {
+/* The kernels that run the packed panels of type: Q8_0's for types rewritten as Q8_0. */
+static const type_kernels *i8x8_runner(const isa_kernels *isa, uint32_t type) {
     const type_kernels *k = of_type(isa, type);
-    /* the kernels that run the packed panels: Q8_0's for types rewritten as Q8_0 */
-    const type_kernels *run = k && k->to_q8_0 ? of_type(isa, QT_Q8_0) : k;
+    return k && k->to_q8_0 ? of_type(isa, QT_Q8_0) : k;
+}
+
+int gemm_i8x8_x16(const isa_kernels *isa, uint32_t type) {
+    const type_kernels *run = i8x8_runner(isa, type);
+    return run && run->packed_gemm && run->packed_layout;
+}
+
+int gemm_i8x8_rows(uint32_t type, const char *w, size_t row_bytes, int64_t r0, int64_t r1,
+                   int64_t cols, const void *act, size_t act_row, const void *act_x16, int64_t B,
+                   float *Y, size_t ldy, const isa_kernels *isa, const gemm_scratch *scratch) {
+    const type_kernels *k = of_type(isa, type), *run = i8x8_runner(isa, type);
     if (!run || !run->packed_tile || !run->packed_layout) return -1;
     const size_t packed_row = k->to_q8_0 ? qtype_row_bytes(QT_Q8_0, cols) : row_bytes;
     int64_t panel = i8x8_panel_rows(packed_row);
@@ -279,7 +289,11 @@ int gemm_i8x8_rows(uint32_t type, const char *w, size_t row_bytes, int64_t r0, i
                                     w + p0 * row_bytes, buf);
             else
                 repack_rows(k->packed_layout, full, cols, w + p0 * row_bytes, buf);
-            run->packed_tile(cols, Y + p0, ldy, buf, packed_row, (int)full, act, act_row, (int)B);
+            if (act_x16 && run->packed_gemm)
+                run->packed_gemm(cols, Y + p0, ldy, buf, packed_row, (int)full, act_x16, B);
+            else
+                run->packed_tile(cols, Y + p0, ldy, buf, packed_row, (int)full, act, act_row,
+                                 (int)B);
         }
         for (int64_t r = p0 + full; r < p0 + np; r++)
             for (int64_t b = 0; b < B; b++)

@@ -11,6 +11,9 @@
  *    where the CPU has it, plain C otherwise; ~37 GFLOP/s on one Zen1 core in L1, ~93% of
  *    its FMA peak).
  *  - GEMM_BLAS: the same dequantized panels through OpenBLAS sgemm (BLAS=1 builds).
+ *  - GEMM_X16 (AVX-512, B >= 16): 16 tokens in the lanes of one register, each weight dword
+ *    broadcast into one vpdpbusd (act_x16.h); matmul.c takes it from the ISA table's
+ *    packed_gemm / row_gemm, and GEMM_I8X8's panels take it when the runner has one.
  * Each weight row is converted once per batch, so the conversion is spread over B tokens.
  * gemm_choose() says which path matmul() takes for a type and B (measured; see there). */
 #ifndef SCARCE_GEMM_H
@@ -29,6 +32,7 @@ typedef enum {
     GEMM_I8X8,      /* q4_0 / q8_0 (q5_0 / iq4_nl as q8_0) panel repacked 8 rows
                        interleaved x q8_0 activations
                        (AVX2) */
+    GEMM_X16,       /* packed q4_0 / q4_1 / q8_0 x 16 tokens a register (act_x16.h) */
 } gemm_method;
 
 /* Tokens per group of packed activations (the micro-kernel's width). */
@@ -78,11 +82,16 @@ int gemm_rows(gemm_method m, const struct quant_type *t, const char *w, size_t r
               size_t ldy, const struct isa_kernels *isa, const gemm_scratch *scratch);
 
 /* GEMM_I8X8: Y[b * ldy + r] for r in [r0, r1), b < B, from q4_0 or q8_0 rows (type) and
- * the q8_0 activations act (B rows of act_row bytes, as matmul converts them). -1: the
- * scratch is too small for row_bytes, or no kernel for the type. */
+ * the q8_0 activations act (B rows of act_row bytes, as matmul converts them). act_x16:
+ * NULL, or the same activations in act_x16.h's layout, which the panels then go through
+ * (the packed layout's packed_gemm, gemm_i8x8_x16). -1: the scratch is too small for
+ * row_bytes, or no kernel for the type. */
 int gemm_i8x8_rows(uint32_t type, const char *w, size_t row_bytes, int64_t r0, int64_t r1,
-                   int64_t cols, const void *act, size_t act_row, int64_t B, float *Y, size_t ldy,
-                   const struct isa_kernels *isa, const gemm_scratch *scratch);
+                   int64_t cols, const void *act, size_t act_row, const void *act_x16, int64_t B,
+                   float *Y, size_t ldy, const struct isa_kernels *isa,
+                   const gemm_scratch *scratch);
+/* 1 when GEMM_I8X8 panels of `type` have a token-lane kernel on isa (act_x16.h). */
+int gemm_i8x8_x16(const struct isa_kernels *isa, uint32_t type);
 
 /* The micro-kernel: c[r][t] (+)= sum_k w[r * ldw + k] * xt[k][t] for r < nr <= GEMM_NR,
  * t < GEMM_NT; accumulate = 0 overwrites c. */

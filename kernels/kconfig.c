@@ -35,7 +35,7 @@ static int parse_isa(const char *name, isa_level *isa) {
 
 int kernel_config_parse_gemm(const char *name) {
     if (!*name || strcmp(name, "auto") == 0) return -1;
-    for (int m = GEMM_TILES; m <= GEMM_I8X8; m++)
+    for (int m = GEMM_TILES; m <= GEMM_X16; m++)
         if (strcmp(name, gemm_method_name((gemm_method)m)) == 0)
             return m == GEMM_BLAS && !gemm_have_blas() ? GEMM_OWN : m;
     return -2;
@@ -50,7 +50,7 @@ int kernel_config_from_env(kernel_config *cfg, char *msg) {
         return -1;
     }
     if (gemm && (cfg->gemm = kernel_config_parse_gemm(gemm)) == -2) {
-        snprintf(msg, 128, "SCARCE_GEMM: unknown path '%s' (auto, tiles, own, blas, i8x8)", gemm);
+        snprintf(msg, 128, "SCARCE_GEMM: unknown path '%s' (auto, tiles, own, blas, i8x8, x16)", gemm);
         return -1;
     }
     cfg->repack = env_on("SCARCE_REPACK");
@@ -78,7 +78,7 @@ int kernel_config_check(const kernel_config *cfg, char *msg) {
         kernels_explain_unsupported(want, msg);
         return -1;
     }
-    if (cfg->gemm < -1 || cfg->gemm > GEMM_I8X8) {
+    if (cfg->gemm < -1 || cfg->gemm > GEMM_X16) {
         snprintf(msg, 128, "kernel configuration: batch path %d is not one of ours", cfg->gemm);
         return -1;
     }

@@ -7,7 +7,7 @@
  * getenv. Environment (all optional):
  *   SCARCE_ISA=scalar|avx2|avx512|neon   kernels (default: the best this CPU has)
  *   SCARCE_REPACK=0                      keep the file layout (no 8-row interleaving)
- *   SCARCE_GEMM=auto|tiles|own|blas|i8x8 force one batch path (kernels/gemm.h)
+ *   SCARCE_GEMM=auto|tiles|own|blas|i8x8|x16 force one batch path (kernels/gemm.h)
  *   SCARCE_ADAPT_THREADS=0               always use all threads (no solo mode, pool.h)
  *   SCARCE_STEAL=0                       static row shares (no work stealing)
  *   SCARCE_RESCUE=0                      wait for a worker's piece however long (pool.h)

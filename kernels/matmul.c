@@ -55,7 +55,9 @@ struct kernel_ctx {
     char *act[ACT_SLOTS]; /* act_bytes each: max_batch rows of the widest dot-type row */
     size_t act_bytes;
     char *act_one; /* one dot-type row on its way to a packed_act row (kernels/lut.h) */
-    float *xt;     /* GEMM_OWN's packed activations, xt_bytes */
+    /* act[i]'s rows in act_x16.h's layout for GEMM_X16; NULL when max_batch < X16_TOKENS */
+    char *act_x16[ACT_SLOTS];
+    float *xt; /* GEMM_OWN's packed activations, xt_bytes */
     size_t xt_bytes;
     gemm_scratch scratch[KERNEL_MAX_THREADS]; /* [0, cfg.threads) allocated */
     /* [1, cfg.threads): a worker's rows of one token while the caller may take them back
@@ -130,6 +132,9 @@ kernel_ctx *kernel_ctx_new(const kernel_config *cfg, const kernel_shape *shape, 
     if (k->rows_out_floats < ROWS_OUT_MIN) k->rows_out_floats = ROWS_OUT_MIN;
     for (int i = 0; i < ACT_SLOTS; i++)
         if (!(k->act[i] = alloc64(k->act_bytes))) goto oom;
+    const int64_t x16_cols = (k->shape.max_cols + 31) / 32 * 32;
+    for (int i = 0; i < ACT_SLOTS && k->shape.max_batch >= X16_TOKENS; i++)
+        if (!(k->act_x16[i] = alloc64(act_x16_bytes(k->shape.max_batch, x16_cols)))) goto oom;
     if (!(k->act_one = alloc64(max_act_row(k->kernels, k->shape.max_cols, 0))) ||
         !(k->xt = alloc64(k->xt_bytes)) || alloc_thread_scratch(k, 0, cfg->threads))
         goto oom;
@@ -149,7 +154,7 @@ oom:
 void kernel_ctx_free(kernel_ctx *k) {
     if (!k) return;
     pool_free(k->pool); /* first: a worker may still finish a piece taken back from it */
-    for (int i = 0; i < ACT_SLOTS; i++) free(k->act[i]);
+    for (int i = 0; i < ACT_SLOTS; i++) free(k->act[i]), free(k->act_x16[i]);
     free(k->act_one);
     for (int t = 0; t < KERNEL_MAX_THREADS; t++)
         free(k->scratch[t].panel), free(k->scratch[t].acc), free(k->rows_out[t]);
@@ -241,7 +246,10 @@ typedef struct {
     int64_t rows, cols, B;
     vec_dot_fn dot;
     vec_dot_tile_fn tile; /* NULL: dot per (row, token) */
-    packed_act_fn prep;   /* the packed tile's activation rows (kernels/lut.h), or NULL */
+    x16_gemm_fn x16;      /* non-NULL: GEMM_X16 on act_x16 instead of tile */
+    int i8x8_x16;         /* GEMM_I8X8 whose panels take the x16 kernel on act_x16 */
+    const char *act_x16;
+    packed_act_fn prep; /* the packed tile's activation rows (kernels/lut.h), or NULL */
     float *Y;
     gemm_method gemm; /* GEMM_TILES: the fields above; else the f32 path below */
     const quant_type *t;
@@ -254,9 +262,15 @@ typedef struct {
  * calling thread's scratch. -1 when a GEMM path finds the scratch too small. */
 static int product_rows(const matmul_job *job, int64_t r0, int64_t r1, const gemm_scratch *sc) {
     const int64_t cols = job->cols, rows = job->rows;
+    if (job->x16) { /* its own loops keep a group of rows hot for all tokens */
+        job->x16(cols, job->Y + r0, (size_t)rows, job->w + r0 * job->row_bytes, job->row_bytes,
+                 (int)(r1 - r0), job->act_x16, job->B);
+        return 0;
+    }
     if (job->gemm == GEMM_I8X8)
         return gemm_i8x8_rows(job->t->id, job->w, job->row_bytes, r0, r1, cols, job->act,
-                              job->act_row, job->B, job->Y, (size_t)rows, job->isa, sc);
+                              job->act_row, job->act_x16, job->B, job->Y, (size_t)rows, job->isa,
+                              sc);
     if (job->gemm != GEMM_TILES)
         return gemm_rows(job->gemm, job->t, job->w, job->row_bytes, r0, r1, cols, job->gemm_x,
                          job->B, job->Y, (size_t)rows, job->isa, sc);
@@ -453,7 +467,22 @@ static matmul_job make_job(const kernel_ctx *kc, const qmatrix *W, int64_t B, fl
     if (packed) {
         job.w = W->packed, job.tile = packed, job.prep = k->packed_act, job.gemm = GEMM_TILES;
         job.row_bytes = repack_row_bytes(k->packed_layout, W->cols); /* TQ1_0's is larger */
+        /* 16+ tokens: the token-lane kernel where the ISA has one (SCARCE_GEMM=tiles: not) */
+        if (k->packed_gemm && !k->packed_act && B >= X16_TOKENS && kc->act_x16[0] &&
+            (kc->cfg.gemm < 0 || kc->cfg.gemm == GEMM_X16))
+            job.x16 = k->packed_gemm;
     }
+    /* rows with a token-lane kernel on the file layout (K-quants): the file's bytes, also
+     * where a packed copy exists (Q2_K's, for decode) */
+    if (job.gemm == GEMM_TILES && k->row_gemm && B >= X16_TOKENS && kc->act_x16[0] &&
+        (kc->cfg.gemm < 0 || kc->cfg.gemm == GEMM_X16)) {
+        job.w = W->data, job.row_bytes = W->row_bytes, job.prep = NULL, job.tile = NULL;
+        job.x16 = k->row_gemm;
+    }
+    /* per-batch repacked panels (Q5_0, IQ4_NL as Q8_0; unpacked Q4_0/Q8_0) likewise */
+    if (job.gemm == GEMM_I8X8 && B >= X16_TOKENS && kc->act_x16[0] &&
+        gemm_i8x8_x16(kc->kernels, W->type) && (kc->cfg.gemm < 0 || kc->cfg.gemm == GEMM_X16))
+        job.i8x8_x16 = 1;
     return job;
 }
 
@@ -515,6 +544,16 @@ static int run_job(kernel_ctx *k, const matmul_job *job, int parallel) {
     return pool_run(k->pool, &task);
 }
 
+/* The job's converted activations (act, in slot `slot`) in act_x16.h's layout, into the
+ * slot's x16 buffer (x16 jobs have Q8_0 activations and B <= max_batch). */
+static const char *x16_activations(kernel_ctx *k, const matmul_job *job, int slot) {
+    if (job->t->dot_type == QT_Q8_K)
+        act_x16k_pack(job->act, job->act_row, job->B, job->cols, k->act_x16[slot]);
+    else
+        act_x16_pack(job->act, job->act_row, job->B, job->cols, k->act_x16[slot]);
+    return k->act_x16[slot];
+}
+
 int matmul(kernel_ctx *k, const qmatrix *W, const float *X, int64_t B, float *Y) {
     if (check_fits(k, W, B)) return -1;
     matmul_job job = make_job(k, W, B, Y);
@@ -524,6 +563,7 @@ int matmul(kernel_ctx *k, const qmatrix *W, const float *X, int64_t B, float *Y)
             return fail(k, "matmul: %lld x %lld packed activations do not fit", B, W->cols);
     } else {
         job.act = convert_activations(k, job.t, job.prep, X, B, W->cols, &job.act_row, 0);
+        if (job.x16 || job.i8x8_x16) job.act_x16 = x16_activations(k, &job, 0);
     }
     /* Work scales with weight bytes x tokens; rows must give each thread a slice. */
     double work = (double)W->rows * (double)W->row_bytes * (double)B;
@@ -540,7 +580,7 @@ int matmul(kernel_ctx *k, const qmatrix *W, const float *X, int64_t B, float *Y)
 /* The n matrices' activations: one conversion per distinct dot type. 0, or -1 when the
  * types need more than ACT_SLOTS buffers. */
 static int multi_activations(kernel_ctx *k, matmul_job *jobs, int n, const float *X, int64_t B) {
-    int slots = 0;
+    int slots = 0, slot_of[MATMUL_MULTI_MAX];
     for (int i = 0; i < n; i++) {
         int same = -1;
         for (int j = 0; j < i && same < 0; j++)
@@ -549,11 +589,19 @@ static int multi_activations(kernel_ctx *k, matmul_job *jobs, int n, const float
                 same = j;
         if (same >= 0) {
             jobs[i].act = jobs[same].act, jobs[i].act_row = jobs[same].act_row;
+            slot_of[i] = slot_of[same];
+            if (!jobs[i].x16) continue;
+            /* the x16 copy of the shared rows: made once, by the first job that needs it */
+            for (int j = 0; j < i && !jobs[i].act_x16; j++)
+                if (slot_of[j] == slot_of[i] && jobs[j].act_x16) jobs[i].act_x16 = jobs[j].act_x16;
+            if (!jobs[i].act_x16) jobs[i].act_x16 = x16_activations(k, &jobs[i], slot_of[i]);
             continue;
         }
         if (slots == ACT_SLOTS) return -1;
         jobs[i].act = convert_activations(k, jobs[i].t, jobs[i].prep, X, B, jobs[i].cols,
                                           &jobs[i].act_row, slots);
+        slot_of[i] = slots;
+        if (jobs[i].x16) jobs[i].act_x16 = x16_activations(k, &jobs[i], slots);
         slots += jobs[i].t->dot_type != QT_F32;
     }
     return 0;
@@ -645,6 +693,7 @@ int matmul_each(kernel_ctx *k, const matmul_item *items, int n) {
             const matmul_item *it = &items[i];
             if (check_fits(k, it->W, it->B)) return -1;
             matmul_job job = make_job(k, it->W, it->B, it->Y);
+            job.x16 = NULL; /* the group's inputs share slots: no room for x16 copies */
             if (job.gemm != GEMM_TILES) { /* f32 GEMM paths: alone, after the group */
                 if (n_jobs) break;
                 if (matmul(k, it->W, it->X, it->B, it->Y)) return -1;

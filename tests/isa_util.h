@@ -13,4 +13,11 @@
         if (cpu_missing_avx512(lacks_, sizeof lacks_)) SKIP("CPU lacks %s", lacks_);               \
     } while (0)
 
+/* For tests of the kernels test-emu512 does not build (Makefile EMU_NATIVE_ONLY). */
+#define SKIP_WITHOUT_NATIVE_AVX512()                                                               \
+    do {                                                                                           \
+        SKIP_WITHOUT_AVX512();                                                                     \
+        if (kernels_avx512_emulated()) SKIP("emulated AVX-512 build: kernel not built");           \
+    } while (0)
+
 #endif

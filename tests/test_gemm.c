@@ -376,7 +376,7 @@ TEST(gemm_tile_avx2_equals_reference) {
 /* The AVX-512 micro-kernel sums even and odd k apart (12 FMA chains) and adds them at the
  * end: another float order, within the same bound. */
 TEST(gemm_tile_avx512_equals_reference) {
-    SKIP_WITHOUT_AVX512();
+    SKIP_WITHOUT_NATIVE_AVX512();
     REQUIRE(kernels_init(NULL, NULL) == 0);
     CHECK(kernels_of(ISA_AVX512)->gemm_tile != kernels_of(ISA_AVX2)->gemm_tile);
     check_gemm_tile(ISA_AVX512);

@@ -147,6 +147,28 @@ void tile_q4_1x8_avx512(int64_t n, float *s, size_t s_stride, const void *w, siz
 void tile_q2_kx8_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                         int nrows, const void *a, size_t a_stride, int nact);
 
+/* Token-lane GEMMs of batches of 16+ tokens on the same packed layouts (act_x16.h;
+ * avx512_x16_gemm.c): bit-identical to tile_*x8_ref. */
+void gemm_q4_0x16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                         int nrows, const void *act, int64_t B);
+void gemm_q4_1x16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                         int nrows, const void *act, int64_t B);
+void gemm_q8_0x16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                         int nrows, const void *act, int64_t B);
+
+/* The same for Q2_K .. Q6_K rows in the file layout, x16k activations
+ * (avx512_x16_kquant.c): a row's result has the bits of vec_dot_q4_k_ref / _q5_k_ref. */
+void gemm_q4_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                         int nrows, const void *act, int64_t B);
+void gemm_q5_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                         int nrows, const void *act, int64_t B);
+void gemm_q6_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                         int nrows, const void *act, int64_t B);
+void gemm_q2_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                         int nrows, const void *act, int64_t B);
+void gemm_q3_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                         int nrows, const void *act, int64_t B);
+
 /* The f32 GEMM micro-kernel of GEMM_OWN, 16 tokens a zmm (avx512_gemm.c) */
 void gemm_tile_f32_avx512(int64_t kc, const float *xt, const float *w, size_t ldw, float *c, int nr,
                           int accumulate);

@@ -13,6 +13,14 @@
 static void install_beyond_base(isa_kernels *k) {
 #ifndef SCARCE_AVX512_EMU_H
     k->gemm_tile = gemm_tile_f32_avx512;
+    kernels_set(k, QT_Q4_0, (type_kernels){.packed_gemm = gemm_q4_0x16_avx512});
+    kernels_set(k, QT_Q4_1, (type_kernels){.packed_gemm = gemm_q4_1x16_avx512});
+    kernels_set(k, QT_Q8_0, (type_kernels){.packed_gemm = gemm_q8_0x16_avx512});
+    kernels_set(k, QT_Q4_K, (type_kernels){.row_gemm = gemm_q4_kx16_avx512});
+    kernels_set(k, QT_Q5_K, (type_kernels){.row_gemm = gemm_q5_kx16_avx512});
+    kernels_set(k, QT_Q6_K, (type_kernels){.row_gemm = gemm_q6_kx16_avx512});
+    kernels_set(k, QT_Q2_K, (type_kernels){.row_gemm = gemm_q2_kx16_avx512});
+    kernels_set(k, QT_Q3_K, (type_kernels){.row_gemm = gemm_q3_kx16_avx512});
     /* FP8 decodes by vpermt2b (VBMI) into vdpbf16ps (BF16); without them, AVX2's kernels */
     if (__builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bf16")) {
         kernels_set(k, QT_FP8_E4M3,

@@ -1,0 +1,312 @@
+/* avx512_x16_kquant.c - large batches (B >= 16) of Q2_K .. Q6_K rows (file layout)
+ * with 16 tokens in the lanes (kernels/act_x16.h, x16k activations), as avx512_x16_gemm.c does for
+ * the packed block-32 formats.
+ *
+ * Per super-block of 4 rows x 16 tokens: each row's 256 codes are unpacked to unsigned
+ * dwords u[c] (codes 4c .. 4c + 3, the activation dword c they multiply), its 8 scales
+ * and mins decoded; then per sub-block k each of its 8 activation dwords is one 64-byte
+ * load of 16 tokens, and each row's sum over the sub-block is 8 vpdpbusd with u[c]
+ * broadcast from memory (a load, no shuffle). The integer sums are the reference's
+ * (dot_q45_k in kernels/ref/dot_qk.c), exactly:
+ *   sumi = sum_k sc_k sum_{e in k} q_e y_e   (vpmulld by the broadcast scale, per sub-block)
+ *   summ = sum_k m_k (bsums[2k] + bsums[2k + 1])   (vpdpwssd of the bsum pairs by m_k | m_k)
+ * and the float fold is the reference's per lane: acc + dy (d (float)sumi - dmin (float)summ).
+ * Q6_K (16 sub-blocks of 16, int8 scales, codes 0..63 - 32; Q3_K likewise with 0..7 - 4): sumi =
+ * sum_k sc_k sum q y
+ * - 32 sum_k sc_k bsums[k] (the second sum by vpdpwssd of the bsum pairs by the scale
+ * pairs), folded as vec_dot_q6_k_ref folds it: acc + (dy d) (float)sumi.
+ * So a row's result has the bits of vec_dot_q4_k_ref / _q5_k_ref / _q6_k_ref
+ * (tests/test_x16_gemm.c). */
+#include <immintrin.h>
+#include <stdalign.h>
+
+#include "../../quant/blocks.h"
+#include "../act_x16.h"
+#include "avx512.h"
+
+enum { XK_Q4_K, XK_Q5_K, XK_Q6_K, XK_Q2_K, XK_Q3_K };
+
+/* Rows per pass: 4 rows x (sumi, summ, acc) + 8 activation registers fit the 32 zmm. */
+#define XK_ROWS 4
+
+/* One row's super-block, decoded for the products. */
+typedef struct {
+    alignas(64) uint32_t u[64]; /* unsigned codes, dword c = codes 4c .. 4c + 3 */
+    int32_t sc[16];             /* sub-block scales (Q4_K/Q5_K: 8 of 32 codes, Q6_K: 16 of 16) */
+    /* vpdpwssd pairs against the bsum pairs: Q4_K/Q5_K the min m_j twice (m | m << 16),
+     * Q6_K the scales of sub-blocks 2j, 2j + 1 (int16 each) */
+    uint32_t mm[8];
+    float d, dmin;
+} krow;
+
+static inline size_t xk_block_bytes(const int KIND) {
+    return KIND == XK_Q3_K   ? sizeof(block_q3_K)
+           : KIND == XK_Q2_K ? sizeof(block_q2_K)
+           : KIND == XK_Q6_K ? sizeof(block_q6_K)
+           : KIND == XK_Q5_K ? sizeof(block_q5_K)
+                             : sizeof(block_q4_K);
+}
+
+/* Q6_K (blocks.h): for half h and l < 32, elements 128h + 32p + l (p = 0..3) take the low
+ * (p < 2) or high nibble of ql[64h + 32 (p & 1) + l] and bits 2p, 2p + 1 of qh[32h + l]
+ * as bits 4-5; codes 0..63 (the - 32 comes off with the bsums). */
+static inline void row_prep_q6(const block_q6_K *b, krow *k) {
+    k->d = _cvtsh_ss(b->d), k->dmin = 0;
+    for (int j = 0; j < 16; j++) k->sc[j] = b->scales[j];
+    for (int j = 0; j < 8; j++)
+        k->mm[j] = (uint32_t)(uint16_t)(int16_t)b->scales[2 * j] |
+                   (uint32_t)(uint16_t)(int16_t)b->scales[2 * j + 1] << 16;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+    for (int h = 0; h < 2; h++) {
+        const __m256i l0 = _mm256_loadu_si256((const __m256i *)(b->ql + 64 * h));
+        const __m256i l1 = _mm256_loadu_si256((const __m256i *)(b->ql + 64 * h + 32));
+        const __m256i qh = _mm256_loadu_si256((const __m256i *)(b->qh + 32 * h));
+        /* bits 2p, 2p + 1 of each qh byte to bits 4-5 (the 16-bit shifts move no kept bit
+         * across bytes) */
+        const __m256i p[4] = {_mm256_or_si256(_mm256_and_si256(l0, m4),
+                                              _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30)),
+                              _mm256_or_si256(_mm256_and_si256(l1, m4),
+                                              _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30)),
+                              _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                              _mm256_and_si256(qh, m30)),
+                              _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                              _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30))};
+        for (int q = 0; q < 4; q++) _mm256_store_si256((__m256i *)(k->u + 32 * h + 8 * q), p[q]);
+    }
+}
+
+/* Sub-block k = 2p + hi holds qs[32p + l] (l < 32) as its low (hi = 0) or high nibble;
+ * Q5_K's fifth bit of its element l is bit k of qh[l]. */
+/* Q2_K (blocks.h): element 128h + 32j + l = (qs[32h + l] >> 2j) & 3, sub-block
+ * 8h + 2j + l / 16. Its 4-bit scale is folded into the codes (q sc <= 45 fits a byte: one
+ * vpshufb of the 4-entry table sc x {0, 1, 2, 3} per 16-code sub-block), so the products
+ * are the scaled sums directly, with no vpmulld; mins pair up for vpdpwssd. */
+static inline void row_prep_q2(const block_q2_K *b, krow *k) {
+    k->d = _cvtsh_ss(b->d), k->dmin = _cvtsh_ss(b->dmin);
+    for (int j = 0; j < 8; j++)
+        k->mm[j] = (uint32_t)(b->scales[2 * j] >> 4) | (uint32_t)(b->scales[2 * j + 1] >> 4) << 16;
+    const __m256i m3 = _mm256_set1_epi8(3);
+    for (int h = 0; h < 2; h++) {
+        const __m256i raw = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * h));
+        for (int j = 0; j < 4; j++) {
+            const int sub = 8 * h + 2 * j; /* lanes 0-15: sub-block sub, 16-31: sub + 1 */
+            const uint32_t t0 = (uint32_t)(b->scales[sub] & 0xF) * 0x03020100u;
+            const uint32_t t1 = (uint32_t)(b->scales[sub + 1] & 0xF) * 0x03020100u;
+            const __m256i table = _mm256_set_epi32(0, 0, 0, (int)t1, 0, 0, 0, (int)t0);
+            const __m256i q = _mm256_and_si256(_mm256_srli_epi16(raw, 2 * j), m3);
+            _mm256_store_si256((__m256i *)(k->u + 32 * h + 8 * j), _mm256_shuffle_epi8(table, q));
+        }
+    }
+}
+
+/* Q3_K (blocks.h): element 128h + 32j + l = low | high << 2 with low = (qs[32h + l] >> 2j)
+ * & 3 and high = bit 4h + j of hmask[l]: codes 0..7 (the - 4 comes off with the bsums, as
+ * Q6_K's - 32), scales k3_scale - 32 (signed: by vpmulld). */
+static inline void row_prep_q3(const block_q3_K *b, krow *k) {
+    k->d = _cvtsh_ss(b->d), k->dmin = 0;
+    for (int j = 0; j < 16; j++) k->sc[j] = k3_scale(j, b->scales) - 32;
+    for (int j = 0; j < 8; j++)
+        k->mm[j] = (uint32_t)(uint16_t)(int16_t)k->sc[2 * j] |
+                   (uint32_t)(uint16_t)(int16_t)k->sc[2 * j + 1] << 16;
+    const __m256i m3 = _mm256_set1_epi8(3), b4 = _mm256_set1_epi8(4);
+    const __m256i hm = _mm256_loadu_si256((const __m256i *)b->hmask);
+    for (int h = 0; h < 2; h++) {
+        const __m256i raw = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * h));
+        for (int j = 0; j < 4; j++) {
+            const __m256i lo = _mm256_and_si256(_mm256_srli_epi16(raw, 2 * j), m3);
+            const __mmask32 high =
+                _mm256_test_epi8_mask(hm, _mm256_set1_epi8((char)(1 << (4 * h + j))));
+            _mm256_store_si256((__m256i *)(k->u + 32 * h + 8 * j),
+                               _mm256_or_si256(lo, _mm256_maskz_mov_epi8(high, b4)));
+        }
+    }
+}
+
+static inline void row_prep(const uint8_t *blk, krow *k, const int KIND) {
+    if (KIND == XK_Q3_K) {
+        row_prep_q3((const block_q3_K *)blk, k);
+        return;
+    }
+    if (KIND == XK_Q2_K) {
+        row_prep_q2((const block_q2_K *)blk, k);
+        return;
+    }
+    if (KIND == XK_Q6_K) {
+        row_prep_q6((const block_q6_K *)blk, k);
+        return;
+    }
+    const block_q4_K *b4 = (const block_q4_K *)blk;
+    const block_q5_K *b5 = (const block_q5_K *)blk;
+    const uint8_t *scales = KIND == XK_Q5_K ? b5->scales : b4->scales;
+    const uint8_t *qs = KIND == XK_Q5_K ? b5->qs : b4->qs;
+    k->d = _cvtsh_ss(KIND == XK_Q5_K ? b5->d : b4->d);
+    k->dmin = _cvtsh_ss(KIND == XK_Q5_K ? b5->dmin : b4->dmin);
+    for (int j = 0; j < 8; j++) {
+        uint8_t sc, m;
+        k4_scale_min(j, scales, &sc, &m);
+        k->sc[j] = sc, k->mm[j] = (uint32_t)m | (uint32_t)m << 16;
+    }
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const __m256i qh =
+        KIND == XK_Q5_K ? _mm256_loadu_si256((const __m256i *)b5->qh) : _mm256_setzero_si256();
+    for (int p = 0; p < 4; p++) {
+        const __m256i raw = _mm256_loadu_si256((const __m256i *)(qs + 32 * p));
+        __m256i lo = _mm256_and_si256(raw, m4),
+                hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+        if (KIND == XK_Q5_K) {
+            const __m256i b16 = _mm256_set1_epi8(0x10);
+            lo = _mm256_or_si256(
+                lo, _mm256_maskz_mov_epi8(
+                        _mm256_test_epi8_mask(qh, _mm256_set1_epi8((char)(1 << 2 * p))), b16));
+            hi = _mm256_or_si256(
+                hi,
+                _mm256_maskz_mov_epi8(
+                    _mm256_test_epi8_mask(qh, _mm256_set1_epi8((char)(1 << (2 * p + 1)))), b16));
+        }
+        _mm256_store_si256((__m256i *)(k->u + 16 * p), lo);
+        _mm256_store_si256((__m256i *)(k->u + 16 * p + 8), hi);
+    }
+}
+
+/* Super-blocks decoded at once (4 rows x 8 x 328 bytes: L1) and token groups that reuse
+ * them (B <= 128 in one pass; the engine's batches are at most 64). Decoding a row's
+ * super-block costs about as many instructions as its 64 vpdpbusd for one token group, so
+ * it is done once for all of them. */
+#define XK_SPAN 8
+#define XK_GROUPS 8
+
+/* NR (1 .. XK_ROWS) decoded rows x one group of 16 tokens over nsp super-blocks (kr[sp][r],
+ * act at the first): acc[r][t] += their sums, in super-block order. */
+static inline __attribute__((always_inline)) void rows_x16k(int nsp, const krow (*kr)[XK_ROWS],
+                                                            const uint8_t *act, float *acc_io,
+                                                            const int NR, const int KIND) {
+    /* sub-blocks of a super-block and the activation dwords of each */
+    const int NSUB = KIND == XK_Q4_K || KIND == XK_Q5_K ? 8 : 16, DW = QK_K / 4 / NSUB;
+    __m512 acc[XK_ROWS];
+    for (int r = 0; r < NR; r++) acc[r] = _mm512_load_ps(acc_io + X16_TOKENS * r);
+    for (int sp = 0; sp < nsp; sp++) {
+        const krow *k = kr[sp];
+        const uint8_t *a = act + (size_t)sp * X16K_BLOCK_BYTES;
+        __m512i sumi[XK_ROWS], summ[XK_ROWS];
+        for (int r = 0; r < NR; r++) sumi[r] = summ[r] = _mm512_setzero_si512();
+        for (int j = 0; j < 8; j++) {
+            const __m512i pair = _mm512_load_si512(a + X16K_BSUMS_AT + 64 * j);
+            for (int r = 0; r < NR; r++)
+                summ[r] = _mm512_dpwssd_epi32(summ[r], pair, _mm512_set1_epi32((int)k[r].mm[j]));
+        }
+        for (int sb = 0; sb < NSUB; sb++) {
+            __m512i y[8];
+            for (int c = 0; c < DW; c++) y[c] = _mm512_load_si512(a + 64 * (DW * sb + c));
+            for (int r = 0; r < NR; r++) {
+                if (KIND == XK_Q2_K) { /* scales already in the codes */
+                    for (int c = 0; c < DW; c++)
+                        sumi[r] = _mm512_dpbusd_epi32(
+                            sumi[r], _mm512_set1_epi32((int)k[r].u[DW * sb + c]), y[c]);
+                    continue;
+                }
+                __m512i s = _mm512_setzero_si512();
+                for (int c = 0; c < DW; c++)
+                    s = _mm512_dpbusd_epi32(s, _mm512_set1_epi32((int)k[r].u[DW * sb + c]), y[c]);
+                sumi[r] = _mm512_add_epi32(sumi[r],
+                                           _mm512_mullo_epi32(s, _mm512_set1_epi32(k[r].sc[sb])));
+            }
+        }
+        const __m512 dy = _mm512_load_ps(a + X16K_D_AT);
+        for (int r = 0; r < NR; r++) {
+            __m512 t;
+            if (KIND == XK_Q6_K ||
+                KIND == XK_Q3_K) { /* vec_dot_q6_k_ref: dy d (float)(sum sc q y - 32 sum sc bsum) */
+                const __m512i si =
+                    _mm512_sub_epi32(sumi[r], _mm512_slli_epi32(summ[r], KIND == XK_Q6_K ? 5 : 2));
+                t = _mm512_mul_ps(_mm512_mul_ps(dy, _mm512_set1_ps(k[r].d)),
+                                  _mm512_cvtepi32_ps(si));
+            } else { /* dot_q45_k: dy (d (float)sumi - dmin (float)summ) */
+                t = _mm512_mul_ps(
+                    dy, _mm512_sub_ps(
+                            _mm512_mul_ps(_mm512_set1_ps(k[r].d), _mm512_cvtepi32_ps(sumi[r])),
+                            _mm512_mul_ps(_mm512_set1_ps(k[r].dmin), _mm512_cvtepi32_ps(summ[r]))));
+            }
+            acc[r] = _mm512_add_ps(acc[r], t);
+        }
+    }
+    for (int r = 0; r < NR; r++) _mm512_store_ps(acc_io + X16_TOKENS * r, acc[r]);
+}
+
+/* Rows [r0, r0 + nr) x token groups [tg0, tg0 + ntg): each span of super-blocks decoded
+ * once, then run against every group; acc[g][r][t] carries the sums between spans. */
+static inline __attribute__((always_inline)) void
+rows_groups(int64_t nsb, const uint8_t *w, size_t w_stride, int nr, const uint8_t *act, int64_t tg0,
+            int ntg, float (*acc)[XK_ROWS * X16_TOKENS], const int KIND) {
+    krow kr[XK_SPAN][XK_ROWS];
+    const size_t bb = xk_block_bytes(KIND);
+    for (int g = 0; g < ntg; g++)
+        for (int i = 0; i < XK_ROWS * X16_TOKENS; i++) acc[g][i] = 0;
+    for (int64_t i0 = 0; i0 < nsb; i0 += XK_SPAN) {
+        const int nsp = nsb - i0 < XK_SPAN ? (int)(nsb - i0) : XK_SPAN;
+        for (int sp = 0; sp < nsp; sp++)
+            for (int r = 0; r < nr; r++)
+                row_prep(w + r * w_stride + (i0 + sp) * bb, &kr[sp][r], KIND);
+        /* kr is read back from memory: broadcasts from memory are loads, where gcc would
+         * otherwise pull each dword out of the registers it stored (shuffle-port work) */
+        __asm__ volatile("" ::: "memory");
+        for (int g = 0; g < ntg; g++) {
+            const uint8_t *a = act + ((tg0 + g) * nsb + i0) * X16K_BLOCK_BYTES;
+            if (nr == XK_ROWS)
+                rows_x16k(nsp, (const krow(*)[XK_ROWS])kr, a, acc[g], XK_ROWS, KIND);
+            else if (nr == 3)
+                rows_x16k(nsp, (const krow(*)[XK_ROWS])kr, a, acc[g], 3, KIND);
+            else if (nr == 2)
+                rows_x16k(nsp, (const krow(*)[XK_ROWS])kr, a, acc[g], 2, KIND);
+            else
+                rows_x16k(nsp, (const krow(*)[XK_ROWS])kr, a, acc[g], 1, KIND);
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void x16k_gemm(int64_t cols, float *Y, size_t ldy,
+                                                            const void *w, size_t w_stride,
+                                                            int nrows, const void *act, int64_t B,
+                                                            const int KIND) {
+    const int64_t nsb = cols / QK_K, tgroups = (B + X16_TOKENS - 1) / X16_TOKENS;
+    alignas(64) float acc[XK_GROUPS][XK_ROWS * X16_TOKENS];
+    for (int r0 = 0; r0 < nrows; r0 += XK_ROWS) {
+        const int nr = nrows - r0 < XK_ROWS ? nrows - r0 : XK_ROWS;
+        for (int64_t tg0 = 0; tg0 < tgroups; tg0 += XK_GROUPS) {
+            const int ntg = tgroups - tg0 < XK_GROUPS ? (int)(tgroups - tg0) : XK_GROUPS;
+            rows_groups(nsb, (const uint8_t *)w + (size_t)r0 * w_stride, w_stride, nr, act, tg0,
+                        ntg, acc, KIND);
+            for (int g = 0; g < ntg; g++) {
+                const int64_t b0 = (tg0 + g) * X16_TOKENS;
+                const int64_t nt = B - b0 < X16_TOKENS ? B - b0 : X16_TOKENS;
+                for (int64_t t = 0; t < nt; t++)
+                    for (int r = 0; r < nr; r++)
+                        Y[(b0 + t) * ldy + r0 + r] = acc[g][X16_TOKENS * r + t];
+            }
+        }
+    }
+}
+
+void gemm_q4_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                         int nrows, const void *act, int64_t B) {
+    x16k_gemm(cols, Y, ldy, w, w_stride, nrows, act, B, XK_Q4_K);
+}
+
+void gemm_q5_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                         int nrows, const void *act, int64_t B) {
+    x16k_gemm(cols, Y, ldy, w, w_stride, nrows, act, B, XK_Q5_K);
+}
+
+void gemm_q6_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                         int nrows, const void *act, int64_t B) {
+    x16k_gemm(cols, Y, ldy, w, w_stride, nrows, act, B, XK_Q6_K);
+}
+
+void gemm_q2_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                         int nrows, const void *act, int64_t B) {
+    x16k_gemm(cols, Y, ldy, w, w_stride, nrows, act, B, XK_Q2_K);
+}
+
+void gemm_q3_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                         int nrows, const void *act, int64_t B) {
+    x16k_gemm(cols, Y, ldy, w, w_stride, nrows, act, B, XK_Q3_K);
+}
