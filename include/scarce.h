@@ -25,11 +25,12 @@ extern "C" {
 #endif
 
 #define SCARCE_API_VERSION                                                                         \
-    3 /* 2: scarce_kernels_run, scarce_stats' time and output figures;                             \
+    4 /* 2: scarce_kernels_run, scarce_stats' time and output figures;                             \
          3: scarce_model_params.lut, scarce_model_get_params,                                      \
          scarce_model_type, scarce_model_moe_info, scarce_stats'                                   \
          per-phase figures, scarce_model_quantize,                                                 \
-         scarce_gguf_tensor_row */
+         scarce_gguf_tensor_row;                                                                   \
+         4: scarce_ppl_* (perplexity, KL divergence, importance matrix) */
 
 typedef enum {
     SCARCE_OK = 0,
@@ -420,6 +421,95 @@ int scarce_model_quantize(const char *in, const char *out, const char *scheme,
                           const scarce_quantize_params *params, scarce_quantize_report *report,
                           char *errbuf, size_t errcap);
 void scarce_quantize_report_free(scarce_quantize_report *report); /* NULL is fine */
+
+/* ---- perplexity, KL divergence and the importance matrix (API 4) ------------------------ */
+
+/* llama-perplexity's method: the tokens are cut into windows of n_ctx that do not overlap;
+ * each runs from an empty cache with its first token replaced by BOS, and its second half is
+ * scored: logits row i (i = n_ctx/2 .. n_ctx-2) predicts token i+1,
+ *   NLL = -log softmax(logits)[token],  PPL = exp(mean NLL),  error = PPL x stderr(mean NLL).
+ * Against a base (a model with the same vocabulary, or a KL base file of the base's
+ * distributions as llama-perplexity --kl-divergence-base writes it, which stores its tokens
+ * and window) each scored position adds KL(base || model), and the summary gives their
+ * mean / median / p99 / max, the top-1 agreement and PPL(model) / PPL(base). All sums are in
+ * double; n_batch and the thread count change the speed, the figures only by the rounding of
+ * the batched matrix products. */
+typedef struct scarce_ppl scarce_ppl;
+
+typedef enum {
+    SCARCE_PPL_SECOND_HALF = 0, /* BOS first, positions n_ctx/2 .. n_ctx-2 (llama-perplexity) */
+    SCARCE_PPL_ALL = 1,         /* the window as it is, positions 0 .. n_ctx-2 (scarce imatrix);
+                                   no base, no base_out */
+} scarce_ppl_scoring;
+
+/* Zero-initialised fields take their defaults. */
+typedef struct {
+    int n_ctx;     /* window length in tokens, 4 .. 2^20 (SCARCE_PPL_ALL: 2 ..; 0 = 256); with
+                      base_file: 0 or the file's */
+    int n_batch;   /* tokens per forward pass (0 = the whole window) */
+    int n_windows; /* score at most this many windows (0 = every whole window of the tokens) */
+    scarce_ppl_scoring scoring;
+    scarce_model *base_model; /* compare with this model (same vocabulary), or NULL */
+    const char *base_file;    /* ... or with this KL base file: its tokens are scored */
+    const char *base_out;     /* write the model's own distributions as a KL base file (16-bit
+                                 log-probabilities) by scarce_ppl_save_base; may be NULL */
+    int imatrix;              /* 1 = also collect the importance matrix (scarce_ppl_save_imatrix) */
+} scarce_ppl_params;
+
+/* 1 when the file at path starts as a KL base file does ("_logits_"), else 0. */
+int scarce_ppl_is_base_file(const char *path);
+
+/* Prepares the scoring of ids[0..n_ids) (NULL and 0 with base_file: the file's tokens) by
+ * model. On failure *out is NULL and scarce_model_error(model) says why:
+ * SCARCE_ERR_ARGUMENT for parameters out of range, fewer tokens than one window or a base
+ * with another vocabulary, SCARCE_ERR_TOKEN for an id outside the vocabulary,
+ * SCARCE_ERR_IO / SCARCE_ERR_FORMAT for a base file that cannot be read / is not one. */
+int scarce_ppl_begin(scarce_model *model, const int32_t *ids, int n_ids,
+                     const scarce_ppl_params *params, scarce_ppl **out);
+/* Removes an unsaved base_out. NULL is fine. */
+void scarce_ppl_free(scarce_ppl *ppl);
+const char *scarce_ppl_error(const scarce_ppl *ppl);
+
+typedef struct {
+    int n_ctx;             /* the window */
+    int n_windows;         /* windows to score */
+    int n_tokens;          /* tokens given (or in the base file) */
+    int scored_per_window; /* positions scored in each window */
+} scarce_ppl_info;
+
+int scarce_ppl_get_info(const scarce_ppl *ppl, scarce_ppl_info *out);
+
+typedef struct {
+    int window;   /* 0-based */
+    int n_scored; /* its positions */
+    double nll;   /* its mean NLL */
+    double ppl;   /* PPL of every window scored so far */
+} scarce_ppl_window;
+
+/* Evaluates and scores the next window. SCARCE_ERR_ARGUMENT once all are scored. */
+int scarce_ppl_next(scarce_ppl *ppl, scarce_ppl_window *out);
+
+typedef struct {
+    int n_windows;     /* scored */
+    uint64_t n_scored; /* positions */
+    double ppl, ppl_err;
+    int has_kl; /* with a base: the figures below */
+    double base_ppl;
+    double kl_mean, kl_median, kl_p99, kl_max; /* KL(base || model), nats */
+    double top1_agree_pct;                     /* positions where both argmaxes agree */
+    double ppl_ratio, ppl_ratio_err; /* PPL / base PPL, error with the covariance included */
+    int n_imatrix;                   /* weight matrices the importance matrix holds */
+} scarce_ppl_result;
+
+/* The figures of the windows scored so far. */
+int scarce_ppl_get_result(const scarce_ppl *ppl, scarce_ppl_result *out);
+/* Writes base_out into place (atomically) once every window is scored: SCARCE_ERR_ARGUMENT
+ * before, or without base_out; SCARCE_ERR_IO when the file cannot be written. */
+int scarce_ppl_save_base(scarce_ppl *ppl);
+/* Writes the importance matrix of the windows scored so far to path (atomically; a GGUF in
+ * llama-imatrix's layout, for scarce_quantize_params.imatrix), naming dataset (may be NULL)
+ * as the text it came from. SCARCE_ERR_ARGUMENT without params.imatrix. */
+int scarce_ppl_save_imatrix(scarce_ppl *ppl, const char *path, const char *dataset);
 
 /* ---- the machine ---------------------------------------------------------------------- */
 

@@ -495,9 +495,9 @@ static const char *outside_include(const char *file, int depth, char *why, size_
 TEST(tools_converted_use_only_the_header) {
     /* README.md's "Which interface each command uses" lists these as on include/scarce.h */
     static const char *converted[] = {
-        "cmd_tokenize.c", "cmd_inspect.c", "cmd_membw.c", "cmd_logits_diff.c",
-        "cmd_chat.c",     "cmd_run.c",     "gen.c",       "run_report.c",
-        "moe_report.c",   "summary.c",     "cmd_bench.c", "cmd_quantize.c"};
+        "cmd_tokenize.c", "cmd_inspect.c",  "cmd_membw.c",  "cmd_logits_diff.c", "cmd_chat.c",
+        "cmd_run.c",      "gen.c",          "run_report.c", "moe_report.c",      "summary.c",
+        "cmd_bench.c",    "cmd_quantize.c", "cmd_ppl.c"};
     char why[512];
     for (size_t i = 0; i < sizeof converted / sizeof *converted; i++)
         CHECK_MSG(!outside_include(converted[i], 0, why, sizeof why), "%s", why);
@@ -507,8 +507,8 @@ TEST(tools_converted_use_only_the_header) {
     CHECK(outside_include("scarce.c", 0, why, sizeof why) && strstr(why, "kernel_setup.h") &&
           strstr(why, "../engine/"));
     /* not yet converted: the speculative commands (run_spec.c, bench_spec.c, spec_report.c)
-     * and what shares their engine types (report.h: sweep, ppl; roofline.c), reached from
-     * run and bench through one bridge file each */
+     * and what shares their engine types (report.h: sweep; roofline.c), reached from run and
+     * bench through one bridge file each */
     CHECK(outside_include("run_spec_bridge.c", 0, why, sizeof why) && strstr(why, "api_impl.h"));
     CHECK(outside_include("bench_spec_bridge.c", 0, why, sizeof why) &&
           strstr(why, "tools/report.h"));

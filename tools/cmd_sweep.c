@@ -15,6 +15,7 @@
 #include "../quant/types.h"
 #include "bench_rows.h"
 #include "cli.h"
+#include "ppl_run.h"
 #include "report.h"
 #include "svg.h"
 
@@ -87,11 +88,11 @@ static int measure(const char *path, const char *base, const char *base_out, con
                    .n_chunks = n_chunks,
                    .quiet = 1,
                    .n_threads = n_threads};
-    ppl_result pr;
+    scarce_ppl_result pr;
     if (ppl_run(&job, &pr)) return -1;
     row->ppl = pr.ppl, row->ppl_err = pr.ppl_err;
-    row->kl_mean = pr.kl.mean, row->kl_median = pr.kl.median, row->kl_p99 = pr.kl.p99;
-    row->kl_max = pr.kl.max, row->top1_pct = pr.has_kl ? pr.kl.top1_agree_pct : 100;
+    row->kl_mean = pr.kl_mean, row->kl_median = pr.kl_median, row->kl_p99 = pr.kl_p99;
+    row->kl_max = pr.kl_max, row->top1_pct = pr.has_kl ? pr.top1_agree_pct : 100;
     bench_result br[2];
     int n_rows;
     char msg[512] = "";

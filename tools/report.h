@@ -1,6 +1,6 @@
 /* report.h - what the commands not yet on include/scarce.h alone share on the engine's
  * types: the speculative summary (tools/run_spec.c, bench_spec.c, spec_report.c), bench
- * rows (bench, bench_spec, sweep, roofline) and ppl jobs (ppl, sweep). The run summary
+ * rows (bench, bench_spec, sweep, roofline). The run summary
  * itself is tools/run_report.h, on the public header. */
 #ifndef SCARCE_REPORT_H
 #define SCARCE_REPORT_H
@@ -35,29 +35,6 @@ typedef struct {
  * one text paragraph of the speculative counters (tools/spec_report.c). */
 void report_spec_json(FILE *out, const spec_summary *sp);
 void report_spec_text(FILE *out, const spec_summary *sp);
-
-/* ---- shared by ppl and sweep (tools/cmd_ppl.c) ---- */
-#include "../engine/ppl.h"
-
-typedef struct {
-    const char *model, *base, *text; /* base: NULL, a model or a KL base file (kl_base.h) */
-    const char *base_out;            /* write the model's rows as a KL base file; may be NULL */
-    int n_ctx, n_chunks, n_batch;    /* n_chunks 0 = all; n_batch 0 = whole window */
-    int quiet;                       /* no per-window lines or progress */
-    const char *cmd;                 /* names errors: "ppl" when NULL, "sweep" ... */
-    int n_threads;                   /* 0 = 1 */
-} ppl_job;
-
-typedef struct {
-    int chunks;
-    size_t scored;
-    double ppl, ppl_err, base_ppl;
-    int has_kl;
-    kl_summary kl;
-} ppl_result;
-
-/* Runs a ppl job; errors printed; returns an exit code. */
-int ppl_run(const ppl_job *job, ppl_result *res);
 
 /* ---- a bench --draft row (tools/bench_spec.c): the tgN row bench measured (bench_rows.h)
  * and what the draft added ---- */

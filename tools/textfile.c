@@ -72,3 +72,38 @@ int *tokenize_file(const char *path, const tokenizer *tok, int *n_out, scarce_er
     *n_out = n;
     return fit ? fit : ids;
 }
+
+int32_t *read_text_ids(scarce_model *model, const char *path, int *n_out, char msg[512]) {
+    size_t len;
+    char *text = read_file_text(path, &len, msg);
+    if (!text) return NULL;
+    /* the tokenizer reads a C string: a NUL would end the text there, silently */
+    const char *nul = memchr(text, 0, len);
+    if (nul) {
+        snprintf(msg, 512, "%s: a NUL byte at offset %zu: not a text file", path,
+                 (size_t)(nul - text));
+        free(text);
+        return NULL;
+    }
+    if (len > ((size_t)INT_MAX - 5) / 3) {
+        snprintf(msg, 512, "%s: %zu bytes, more than one text can hold", path, len);
+        free(text);
+        return NULL;
+    }
+    /* the most ids a text of len bytes can need (engine/tokenizer.c's tokenizer_max_ids: a
+     * SentencePiece space escapes to 3 bytes, each can fall back to one id; BOS, EOS) */
+    const int max_ids = (int)(3 * len + 5);
+    int32_t *ids = malloc((size_t)max_ids * sizeof *ids);
+    const int n = ids ? scarce_tokenize(model, text, scarce_token_add_flags(model) & SCARCE_ADD_BOS,
+                                        ids, max_ids)
+                      : SCARCE_ERR_MEMORY;
+    free(text);
+    if (n < 0) {
+        snprintf(msg, 512, "%s: %s", path, ids ? scarce_model_error(model) : "out of memory");
+        free(ids);
+        return NULL;
+    }
+    int32_t *fit = realloc(ids, ((size_t)n + 1) * sizeof *ids); /* usually a third of it */
+    *n_out = n;
+    return fit ? fit : ids;
+}
