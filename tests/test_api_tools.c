@@ -497,7 +497,7 @@ TEST(tools_converted_use_only_the_header) {
     static const char *converted[] = {
         "cmd_tokenize.c", "cmd_inspect.c",  "cmd_membw.c",  "cmd_logits_diff.c", "cmd_chat.c",
         "cmd_run.c",      "gen.c",          "run_report.c", "moe_report.c",      "summary.c",
-        "cmd_bench.c",    "cmd_quantize.c", "cmd_ppl.c"};
+        "cmd_bench.c",    "cmd_quantize.c", "cmd_ppl.c",    "cmd_imatrix.c"};
     char why[512];
     for (size_t i = 0; i < sizeof converted / sizeof *converted; i++)
         CHECK_MSG(!outside_include(converted[i], 0, why, sizeof why), "%s", why);
