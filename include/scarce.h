@@ -30,7 +30,8 @@ extern "C" {
          scarce_model_type, scarce_model_moe_info, scarce_stats'                                   \
          per-phase figures, scarce_model_quantize,                                                 \
          scarce_gguf_tensor_row;                                                                   \
-         4: scarce_ppl_* (perplexity, KL divergence, importance matrix) */
+         4: scarce_ppl_* (perplexity, KL divergence, importance matrix),                           \
+         scarce_quant_scheme_type */
 
 typedef enum {
     SCARCE_OK = 0,
@@ -371,6 +372,9 @@ int scarce_gguf_tensor_row(const scarce_gguf *gguf, uint64_t i, int64_t row, flo
 /* The schemes scarce_model_quantize writes ("q4_0", "q4_k_m", "fp8_e4m3" ...): the i-th,
  * NULL past the last. */
 const char *scarce_quant_scheme(int i);
+/* The weight format of most matrices of a scheme ("q4_k" for "q4_k_m"; a scheme named as its
+ * format stores every matrix in it); NULL for an unknown scheme (API 4). */
+const char *scarce_quant_scheme_type(const char *scheme);
 
 typedef struct {
     int n_threads;       /* 0 = OpenMP's default; every count writes the same bytes */

@@ -335,6 +335,12 @@ TEST(api_quantize_writes_a_model_and_reads_rows) {
     scarce_gguf_close(a), scarce_gguf_close(b);
     /* errors: nothing written */
     CHECK(scarce_quant_scheme(0) && !scarce_quant_scheme(-1) && !scarce_quant_scheme(1 << 20));
+    /* a scheme's format: its own name, or the base of llama.cpp's mix; every scheme has one */
+    CHECK(!strcmp(scarce_quant_scheme_type("q4_0"), "q4_0"));
+    CHECK(!strcmp(scarce_quant_scheme_type("Q4_K_M"), "q4_k"));
+    CHECK(!scarce_quant_scheme_type("q9_9") && !scarce_quant_scheme_type(NULL));
+    for (int i = 0; scarce_quant_scheme(i); i++)
+        CHECK_MSG(scarce_quant_scheme_type(scarce_quant_scheme(i)), "%s", scarce_quant_scheme(i));
     char out2[600];
     snprintf(out2, sizeof out2, "%s/never.gguf", test_tmpdir());
     status_is(scarce_model_quantize(path, out2, "q9_9", NULL, NULL, err, sizeof err),
@@ -497,7 +503,7 @@ TEST(tools_converted_use_only_the_header) {
     static const char *converted[] = {
         "cmd_tokenize.c", "cmd_inspect.c",  "cmd_membw.c",  "cmd_logits_diff.c", "cmd_chat.c",
         "cmd_run.c",      "gen.c",          "run_report.c", "moe_report.c",      "summary.c",
-        "cmd_bench.c",    "cmd_quantize.c", "cmd_ppl.c",    "cmd_imatrix.c"};
+        "cmd_bench.c",    "cmd_quantize.c", "cmd_ppl.c",    "cmd_imatrix.c",     "cmd_sweep.c"};
     char why[512];
     for (size_t i = 0; i < sizeof converted / sizeof *converted; i++)
         CHECK_MSG(!outside_include(converted[i], 0, why, sizeof why), "%s", why);
@@ -507,8 +513,8 @@ TEST(tools_converted_use_only_the_header) {
     CHECK(outside_include("scarce.c", 0, why, sizeof why) && strstr(why, "kernel_setup.h") &&
           strstr(why, "../engine/"));
     /* not yet converted: the speculative commands (run_spec.c, bench_spec.c, spec_report.c)
-     * and what shares their engine types (report.h: sweep; roofline.c), reached from run and
-     * bench through one bridge file each */
+     * and what shares their engine types (report.h, roofline.c), reached from run and bench
+     * through one bridge file each */
     CHECK(outside_include("run_spec_bridge.c", 0, why, sizeof why) && strstr(why, "api_impl.h"));
     CHECK(outside_include("bench_spec_bridge.c", 0, why, sizeof why) &&
           strstr(why, "tools/report.h"));
