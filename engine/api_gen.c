@@ -7,6 +7,7 @@
 #include "api_impl.h"
 
 _Static_assert(SCARCE_MAX_DRAFT == SPEC_MAX_DRAFT, "scarce.h's draft bound is the engine's");
+#include "../quant/types.h"
 #include "draft_quant.h"
 #include "machine.h"
 
@@ -157,14 +158,16 @@ static int spec_params_of(scarce_context *ctx, const scarce_spec_params *in, spe
 
 /* The draft model of the call: the caller's, a copy quantized now (*copy set), or NULL. */
 static int draft_model_of(scarce_context *ctx, const scarce_spec_params *in, model **dm,
-                          int *copy) {
+                          int *copy, draft_quant_info *info) {
     *dm = NULL, *copy = 0;
     if (in->source == SCARCE_DRAFT_MODEL) *dm = in->draft_model->m;
     if (in->source != SCARCE_DRAFT_QUANT) return SCARCE_OK;
     scarce_error err = {0};
-    draft_quant_info info;
-    if (!(*dm = draft_quant_new(ctx->model->m, in->draft_type, NULL, &info, &err)))
+    if (!(*dm = draft_quant_new(ctx->model->m, in->draft_type, NULL, info, &err)))
         return api_fail_err(ctx->error, SCARCE_ERR_ARGUMENT, &err);
+    /* the report outlives the caller's string: the type by its table name */
+    const quant_type *qt = qtype_by_name(in->draft_type);
+    info->type = qt ? qt->name : "?";
     *copy = 1;
     return SCARCE_OK;
 }
@@ -224,7 +227,8 @@ int scarce_generate_spec(scarce_context *ctx, const char *prompt, int n_predict,
     spec_decoder sd;
     model *dm;
     int copy;
-    if ((rc = draft_model_of(ctx, spec, &dm, &copy)) ||
+    draft_quant_info quant = {0};
+    if ((rc = draft_model_of(ctx, spec, &dm, &copy, &quant)) ||
         (spec_init(&sd, &ctx->s, &ctx->smp, dm, &p, &err) &&
          (rc = api_fail_err(ctx->error, SCARCE_ERR_ARGUMENT, &err)))) {
         if (copy) draft_quant_free(dm);
@@ -247,7 +251,10 @@ int scarce_generate_spec(scarce_context *ctx, const char *prompt, int n_predict,
                              .decode = stats_delta(&end, &prefilled),
                              .t_prompt = t1 - t0,
                              .t_decode = t2 - t1,
-                             .spec = sd.stats};
+                             .is_spec = 1,
+                             .spec = sd.stats,
+                             .has_quant = copy,
+                             .quant = quant};
         ctx->run.prompt.tokens = (uint64_t)n - 1, ctx->run.decode.tokens = (uint64_t)rc;
         rc = SCARCE_OK;
     }

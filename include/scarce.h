@@ -31,7 +31,7 @@ extern "C" {
          per-phase figures, scarce_model_quantize,                                                 \
          scarce_gguf_tensor_row;                                                                   \
          4: scarce_ppl_* (perplexity, KL divergence, importance matrix),                           \
-         scarce_quant_scheme_type */
+         scarce_quant_scheme_type, scarce_context_spec_report */
 
 typedef enum {
     SCARCE_OK = 0,
@@ -269,6 +269,54 @@ typedef struct {
 int scarce_generate_spec(scarce_context *ctx, const char *prompt, int n_predict,
                          const scarce_spec_params *spec, scarce_token_callback cb, void *user,
                          int *n_generated);
+
+/* The in-memory copy SCARCE_DRAFT_QUANT built (API 4). */
+typedef struct {
+    const char *type;             /* "q4_0" */
+    const char *fallback;         /* the first other type rows needed (NULL when none) */
+    int n_matrices;               /* the target's matmul weights */
+    int n_quantized;              /* ... stored in type */
+    int n_fallback;               /* ... in a fallback type: rows not a multiple of its block, or no
+                                     kernel on this ISA */
+    int n_kept;                   /* ... kept as they are: already in type or fewer bits */
+    uint64_t bytes, packed_bytes; /* RAM of the quantized matrices and of their repacked rows */
+    uint64_t weight_bytes_per_token, target_weight_bytes_per_token;
+    double seconds; /* to build it */
+} scarce_draft_quant_info;
+
+/* What the speculative decoder of the last scarce_generate_spec measured (API 4): `scarce
+ * run`'s speculative summary; docs/numbers.md explains each figure. */
+typedef struct {
+    size_t size; /* the caller sets sizeof(scarce_spec_report) (the layout's version) */
+    uint64_t passes, drafted, accepted, emitted;
+    uint64_t drafted_at[SCARCE_MAX_DRAFT], accepted_at[SCARCE_MAX_DRAFT]; /* by position */
+    uint64_t passes_by_length[SCARCE_MAX_DRAFT + 1]; /* passes that drafted k (0: plain) */
+    uint64_t lookup_misses; /* SCARCE_DRAFT_LOOKUP: passes that wanted a draft, found none */
+    double t_draft_s, t_target_s;
+    /* the cost model at the end (engine/spec_cost.h): figures only when cost_known */
+    int k_max; /* the longest length it considered */
+    int cost_known;
+    double plain_step_s;                      /* a plain decode step */
+    double draft_cost;                        /* a draft step / a plain step */
+    double verify_cost[SCARCE_MAX_DRAFT + 1]; /* [1..k_max]: a pass over k+1 tokens / a plain
+                                                 step */
+    double run_speedup; /* plain-step time x emitted / time spent (NaN when unknown) */
+    /* the last pass: its length and why ("best", "fixed by policy" ...), the best expected
+     * speed-up when it was chosen, and that length judged on the final figures */
+    int last_length;
+    const char *last_why;
+    double chosen_best_speedup;
+    double acceptance, expected_speedup;
+    int best_length;
+    double best_speedup, best_expected_tokens;
+    int probe_every; /* plain passes between the probes of a draft length */
+    int has_quant;   /* SCARCE_DRAFT_QUANT: the copy it built */
+    scarce_draft_quant_info quant;
+} scarce_spec_report;
+
+/* Of the last scarce_generate_spec on ctx. SCARCE_ERR_ARGUMENT for a wrong size or when the
+ * last generation was not speculative. */
+int scarce_context_spec_report(const scarce_context *ctx, scarce_spec_report *out);
 
 /* ---- chat templates ------------------------------------------------------------------- */
 

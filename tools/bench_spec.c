@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../engine/api_impl.h"
 #include "../engine/machine.h"
 #include "cli.h"
 #include "kernel_setup.h"
@@ -90,8 +91,8 @@ static int verify_costs(const model *m, const int *ids, double out[4], scarce_er
 }
 
 /* The draft model of d for target m (NULL for lookup and layers; close_draft frees it). */
-static int open_draft(const bench_draft *d, model *m, int n_threads, bench_row *row, model **dm,
-                      scarce_error *err) {
+static int open_draft(const bench_draft *d, model *m, int n_threads, draft_quant_info *quant,
+                      model **dm, scarce_error *err) {
     *dm = NULL;
     const model_options opts = kernel_setup_options(n_threads);
     if (d->source == SPEC_MODEL &&
@@ -101,8 +102,7 @@ static int open_draft(const bench_draft *d, model *m, int n_threads, bench_row *
         return -1;
     }
     if (d->source == SPEC_QUANT) {
-        if (!(*dm = draft_quant_new(m, d->arg, &opts, &row->quant, err))) return -1;
-        row->spec.quant = &row->quant;
+        if (!(*dm = draft_quant_new(m, d->arg, &opts, quant, err))) return -1;
     }
     return 0;
 }
@@ -135,13 +135,14 @@ static int draft_row(model *m, const int *ids, int n_threads, int n_gen, const b
                                .tok_s_spec = NAN};
     if (d->source == SPEC_MODEL || d->source == SPEC_QUANT) row->spec.draft = d->arg;
     model *dm;
-    if (open_draft(d, m, n_threads, row, &dm, err)) return -1;
+    draft_quant_info quant;
+    if (open_draft(d, m, n_threads, &quant, &dm, err)) return -1;
     const sampler_params greedy = {.temp = 0, .top_p = 1, .seed = 1};
     spec_bench_result r;
     const int rc = spec_bench(m, dm, &p, &greedy, ids, N_PROMPT, n_gen, N_PROMPT + n_gen, &r, err);
     close_draft(d, dm);
     if (rc) return -1;
-    row->spec.stats = r.stats;
+    api_spec_report(&r.stats, d->source == SPEC_QUANT ? &quant : NULL, &row->spec.stats);
     row->spec.tok_s_plain = r.tok_s_plain, row->spec.tok_s_spec = r.tok_s_spec;
     row->spec.compare_reps = r.reps;
     return 0;
@@ -169,9 +170,9 @@ done:
 }
 
 /* the length the run used most */
-static int usual_length(const spec_stats *st) {
+static int usual_length(const scarce_spec_report *st) {
     int best = 0;
-    for (int k = 1; k <= SPEC_MAX_DRAFT; k++)
+    for (int k = 1; k <= SCARCE_MAX_DRAFT; k++)
         if (st->passes_by_length[k] > st->passes_by_length[best]) best = k;
     return best;
 }
@@ -183,7 +184,7 @@ void bench_spec_print_md(const bench_row *rows, int n) {
     for (int i = 0; i < n; i++) {
         const bench_row *r = &rows[i];
         if (!r->has_spec) continue;
-        const spec_stats *st = &r->spec.stats;
+        const scarce_spec_report *st = &r->spec.stats;
         char src[300], acc[32] = "-";
         if (st->drafted) snprintf(acc, sizeof acc, "%.1f%%", 100.0 * st->accepted / st->drafted);
         if (r->spec.draft)
@@ -193,7 +194,7 @@ void bench_spec_print_md(const bench_row *rows, int n) {
         printf("| %s | %d | %s | %s | %.2f | %.2f | %s | %.2f | %d | %.2fx | %.2fx |\n",
                path_base_name(r->base.model), r->base.threads, src, r->spec.policy, r->spec.tok_s_plain,
                r->spec.tok_s_spec, acc, st->passes ? (double)st->emitted / st->passes : 0.0,
-               usual_length(st), st->cost.last.best_speedup,
+               usual_length(st), st->chosen_best_speedup,
                r->spec.tok_s_spec / r->spec.tok_s_plain);
     }
     printf(

@@ -73,7 +73,7 @@ void bench_spec_cli_csv(const bench_spec_cli *sc, FILE *out, const bench_result 
     fprintf(out, "%ld,%d,%.3f,%.3f,", sp->param, sp->n_draft, sp->tok_s_plain, sp->tok_s_spec);
     if (sp->stats.drafted) fprintf(out, "%.4f", (double)sp->stats.accepted / sp->stats.drafted);
     fprintf(out, ",%.4f,%s,%.4f", sp->tok_s_spec / sp->tok_s_plain, sp->policy,
-            sp->stats.cost.last.best_speedup);
+            sp->stats.chosen_best_speedup);
     for (int j = 0; j < 4; j++) fprintf(out, ",%.4f", w->verify_cost[j]);
     fprintf(out, "\n");
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../engine/api_impl.h"
 #include "../engine/machine.h"
 #include "cli.h"
 #include "textfile.h"
@@ -231,7 +232,7 @@ static int open_draft(const run_spec_args *sa, model *m, const tokenizer *tok, s
         ds->is_copy = 1;
         if (!(ds->dm = draft_quant_new(m, sa->draft_quant, &draft_opts, &res->quant, err)))
             return -1;
-        res->spec.quant = &res->quant;
+        res->has_quant = 1;
     }
     if (sa->lookup_file) {
         int n = 0;
@@ -281,7 +282,8 @@ int run_spec(const run_spec_args *sa, model *m, const tokenizer *tok, session *s
     memset(&res->decode.decode, 0, sizeof res->decode.decode);
     res->prompt.tokens = (uint64_t)n_prompt - 1; /* the last one is fed with the first draft */
     res->decode.tokens = (uint64_t)n_gen;
-    res->spec.stats = sd.stats;
+    res->stats = sd.stats;
+    api_spec_report(&sd.stats, res->has_quant ? &res->quant : NULL, &res->spec.stats);
     if (sa->compare)
         compare_plain(m, ds.dm, &p, smp, prompt, n_prompt, n_gen, s->cache.n_ctx, &res->spec);
     rc = *interrupted ? EXIT_RUNTIME : EXIT_OK;

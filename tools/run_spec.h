@@ -35,7 +35,9 @@ typedef struct {
                                  the bytes, so bytes/token are per token the user got) */
     double t_prompt, t_decode;
     const char *stop;
-    draft_quant_info quant; /* --draft-quant (spec.quant points here) */
+    spec_stats stats;       /* the decoder's own counters (spec.stats is their public form) */
+    int has_quant;          /* --draft-quant: */
+    draft_quant_info quant; /* the copy it built */
 } run_spec_result;
 
 /* Generates up to n_predict tokens after the prompt with speculative decoding into the

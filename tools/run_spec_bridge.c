@@ -49,7 +49,10 @@ int run_spec_cli_run(run_spec_cli *sc, scarce_context *ctx, const int32_t *ids, 
                          .decode = r->decode,
                          .t_prompt = r->t_prompt,
                          .t_decode = r->t_decode,
-                         .spec = r->spec.stats};
+                         .is_spec = 1,
+                         .spec = r->stats,
+                         .has_quant = r->has_quant,
+                         .quant = r->quant};
     return rc;
 }
 
