@@ -7,6 +7,7 @@
 #include "api_impl.h"
 
 _Static_assert(SCARCE_MAX_DRAFT == SPEC_MAX_DRAFT, "scarce.h's draft bound is the engine's");
+_Static_assert(SCARCE_MAX_LOOKUP_N == LOOKUP_MAX_N, "scarce.h's n-gram bound is the engine's");
 #include "../quant/types.h"
 #include "draft_quant.h"
 #include "machine.h"
@@ -152,13 +153,17 @@ static int spec_params_of(scarce_context *ctx, const scarce_spec_params *in, spe
                        .lookup_n = in->lookup_n,
                        .lookup_min = in->lookup_min,
                        .lookup_file = in->lookup_tokens,
-                       .n_lookup_file = in->n_lookup_tokens};
+                       .n_lookup_file = in->n_lookup_tokens,
+                       .draft_vocab = in->draft_vocab};
+    if (in->draft_vocab < 0)
+        return api_fail(ctx->error, SCARCE_ERR_ARGUMENT, "draft_vocab %d: expected >= 0",
+                        in->draft_vocab);
     return draft_lengths(ctx, in, p);
 }
 
 /* The draft model of the call: the caller's, a copy quantized now (*copy set), or NULL. */
-static int draft_model_of(scarce_context *ctx, const scarce_spec_params *in, model **dm,
-                          int *copy, draft_quant_info *info) {
+static int draft_model_of(scarce_context *ctx, const scarce_spec_params *in, model **dm, int *copy,
+                          draft_quant_info *info) {
     *dm = NULL, *copy = 0;
     if (in->source == SCARCE_DRAFT_MODEL) *dm = in->draft_model->m;
     if (in->source != SCARCE_DRAFT_QUANT) return SCARCE_OK;
@@ -180,7 +185,8 @@ static scarce_spec_pass pass_of(const spec_pass *ps) {
                           .sampling = ps->sampling,
                           .n_asked = ps->choice.k,
                           .expected_speedup = ps->choice.expected_speedup,
-                          .running_speedup = ps->running_speedup};
+                          .running_speedup = ps->running_speedup,
+                          .why = spec_why_name(ps->choice.why)};
     for (int i = 0; i < ps->n_drafted && i < SCARCE_MAX_DRAFT; i++)
         o.drafted[i] = ps->drafted[i], o.ratio[i] = ps->ratio[i];
     return o;
@@ -259,6 +265,42 @@ int scarce_generate_spec(scarce_context *ctx, const char *prompt, int n_predict,
         rc = SCARCE_OK;
     }
     spec_free(&sd);
+    if (copy) draft_quant_free(dm);
+    free(ids);
+    return rc;
+}
+
+int scarce_spec_compare(scarce_context *ctx, const char *prompt, int n_predict,
+                        const scarce_spec_params *spec, scarce_spec_compare_result *out) {
+    if (!ctx) return SCARCE_ERR_ARGUMENT;
+    if (!spec || !out || !prompt || n_predict < 1)
+        return api_fail(ctx->error, SCARCE_ERR_ARGUMENT, "scarce_spec_compare: %s",
+                        !spec     ? "spec params are NULL"
+                        : !out    ? "out is NULL"
+                        : !prompt ? "prompt is NULL"
+                                  : "n_predict < 1");
+    memset(out, 0, sizeof *out);
+    spec_params p;
+    int rc = spec_params_of(ctx, spec, &p);
+    if (rc) return rc;
+    int *ids = NULL, n = encode_prompt(ctx, prompt, &ids);
+    if (n >= 0 && n + n_predict > ctx->n_ctx)
+        n = api_fail(ctx->error, SCARCE_ERR_CONTEXT,
+                     "%d prompt + %d generated tokens do not fit the context of %d", n, n_predict,
+                     ctx->n_ctx);
+    model *dm = NULL;
+    int copy = 0;
+    draft_quant_info quant;
+    if (n < 0 || (rc = draft_model_of(ctx, spec, &dm, &copy, &quant))) {
+        free(ids);
+        return n < 0 ? n : rc;
+    }
+    scarce_error err = {0};
+    spec_bench_result r;
+    if (spec_bench(ctx->model->m, dm, &p, &ctx->smp.p, ids, n, n_predict, ctx->n_ctx, &r, &err))
+        rc = api_fail_err(ctx->error, SCARCE_ERR_RUNTIME, &err);
+    else
+        *out = (scarce_spec_compare_result){r.tok_s_plain, r.tok_s_spec, r.reps};
     if (copy) draft_quant_free(dm);
     free(ids);
     return rc;

@@ -31,7 +31,8 @@ extern "C" {
          per-phase figures, scarce_model_quantize,                                                 \
          scarce_gguf_tensor_row;                                                                   \
          4: scarce_ppl_* (perplexity, KL divergence, importance matrix),                           \
-         scarce_quant_scheme_type, scarce_context_spec_report */
+         scarce_quant_scheme_type, scarce_context_spec_report,                                     \
+         scarce_spec_compare, scarce_spec_params.draft_vocab, scarce_spec_pass.why */
 
 typedef enum {
     SCARCE_OK = 0,
@@ -229,6 +230,7 @@ typedef enum {
 
 /* What one target pass of scarce_generate_spec did (`scarce run --trace-spec`'s line). */
 #define SCARCE_MAX_DRAFT 32
+#define SCARCE_MAX_LOOKUP_N 16 /* the longest n-gram SCARCE_DRAFT_LOOKUP matches (API 4) */
 typedef struct {
     int n_drafted, n_accepted;         /* the draft's tokens, of them the target kept */
     int32_t drafted[SCARCE_MAX_DRAFT]; /* [n_drafted] */
@@ -239,6 +241,7 @@ typedef struct {
     int n_asked;             /* the length the policy chose (the draft may be shorter) */
     double expected_speedup; /* the cost policy's estimate for n_asked */
     double running_speedup;  /* plain-step time x tokens emitted / time spent, so far */
+    const char *why;         /* why n_asked: "best", "warm-up", "probe" ... (API 4) */
 } scarce_spec_pass;
 
 /* Return non-zero to stop the generation here: the pass's tokens are not given to the token
@@ -264,11 +267,27 @@ typedef struct {
     scarce_spec_pass_callback on_pass; /* after each target pass, before its tokens reach the
                                           token callback (may be NULL; API version 2) */
     void *pass_user;
+    int draft_vocab; /* greedy model drafts: their head scores only the draft_vocab first ids
+                        and the text's tokens (fewer bytes a step, lower acceptance); 0 = the
+                        whole vocabulary (API 4) */
 } scarce_spec_params;
 
 int scarce_generate_spec(scarce_context *ctx, const char *prompt, int n_predict,
                          const scarce_spec_params *spec, scarce_token_callback cb, void *user,
                          int *n_generated);
+
+/* Times plain generation against speculative generation of n_predict tokens after prompt,
+ * on a fresh context of ctx's model with its settings and n_ctx (ctx itself is left as it
+ * is), without stopping at the end of text: medians of runs of each side, interleaved, as
+ * many as make the figures steady (API 4). SCARCE_ERR_CONTEXT when the prompt and n_predict
+ * do not fit n_ctx. */
+typedef struct {
+    double plain_tok_s, spec_tok_s;
+    int reps; /* runs of each side */
+} scarce_spec_compare_result;
+
+int scarce_spec_compare(scarce_context *ctx, const char *prompt, int n_predict,
+                        const scarce_spec_params *spec, scarce_spec_compare_result *out);
 
 /* The in-memory copy SCARCE_DRAFT_QUANT built (API 4). */
 typedef struct {

@@ -133,3 +133,71 @@ TEST(api_spec_report_errors) {
     scarce_context_free(ctx);
     scarce_model_close(m);
 }
+
+static int collect_why(void *user, const scarce_spec_pass *pass) {
+    int *n_named = user;
+    *n_named += pass->why && pass->why[0] && pass->n_asked >= 0;
+    return 0;
+}
+
+static int append_text(void *user, int32_t token, const char *piece, size_t len) {
+    (void)token;
+    strncat(user, piece, len);
+    return 0;
+}
+
+/* A greedy model draft that scores a shortlist of the vocabulary gives the target's text,
+ * and every pass says why it drafted its length. */
+TEST(api_spec_draft_vocab_keeps_the_text_and_passes_say_why) {
+    NEED_SHARED(STORIES);
+    scarce_model *m;
+    scarce_context *ctx = greedy_context(&m);
+    REQUIRE(ctx);
+    static char plain[8192], spec[8192];
+    plain[0] = spec[0] = 0;
+    REQUIRE(scarce_generate(ctx, PROMPT, 40, append_text, plain, NULL) == SCARCE_OK);
+    int n_named = 0;
+    scarce_spec_params sp = {.source = SCARCE_DRAFT_MODEL,
+                             .draft_model = m,
+                             .n_draft = 4,
+                             .draft_vocab = 100,
+                             .on_pass = collect_why,
+                             .pass_user = &n_named};
+    REQUIRE(scarce_generate_spec(ctx, PROMPT, 40, &sp, append_text, spec, NULL) == SCARCE_OK);
+    CHECK_MSG(!strcmp(plain, spec), "plain: %s\nspec:  %s", plain, spec);
+    scarce_spec_report r = {.size = sizeof r};
+    REQUIRE(scarce_context_spec_report(ctx, &r) == SCARCE_OK);
+    CHECK_EQ_INT(n_named, (int)r.passes);
+    sp.draft_vocab = -1;
+    CHECK_EQ_INT(scarce_generate_spec(ctx, PROMPT, 4, &sp, NULL, NULL, NULL), SCARCE_ERR_ARGUMENT);
+    CHECK(strstr(scarce_context_error(ctx), "draft_vocab"));
+    scarce_context_free(ctx);
+    scarce_model_close(m);
+}
+
+/* scarce_spec_compare times both sides on contexts of its own: ctx keeps its sequence. */
+TEST(api_spec_compare_times_both_sides) {
+    NEED_SHARED(STORIES);
+    scarce_model *m;
+    scarce_context *ctx = greedy_context(&m);
+    REQUIRE(ctx);
+    const float *logits;
+    const int32_t ids[3] = {1, 20, 30};
+    REQUIRE(scarce_eval(ctx, ids, 3, 0, &logits) == SCARCE_OK);
+    scarce_spec_params sp = {.source = SCARCE_DRAFT_LOOKUP, .lookup_n = 2, .n_draft = 3};
+    scarce_spec_compare_result cr;
+    REQUIRE(scarce_spec_compare(ctx, PROMPT, 16, &sp, &cr) == SCARCE_OK);
+    CHECK(cr.reps >= 1 && cr.plain_tok_s > 0 && cr.spec_tok_s > 0);
+    CHECK_EQ_INT(scarce_context_n_pos(ctx), 3);
+    const int n_ctx = scarce_context_n_ctx(ctx);
+    CHECK_EQ_INT(scarce_spec_compare(ctx, PROMPT, n_ctx, &sp, &cr), SCARCE_ERR_CONTEXT);
+    CHECK(scarce_context_error(ctx)[0]);
+    CHECK_EQ_INT(scarce_spec_compare(ctx, PROMPT, 0, &sp, &cr), SCARCE_ERR_ARGUMENT);
+    CHECK_EQ_INT(scarce_spec_compare(ctx, NULL, 8, &sp, &cr), SCARCE_ERR_ARGUMENT);
+    CHECK_EQ_INT(scarce_spec_compare(ctx, PROMPT, 8, NULL, &cr), SCARCE_ERR_ARGUMENT);
+    CHECK_EQ_INT(scarce_spec_compare(NULL, PROMPT, 8, &sp, &cr), SCARCE_ERR_ARGUMENT);
+    sp.source = SCARCE_DRAFT_QUANT; /* without draft_type */
+    CHECK_EQ_INT(scarce_spec_compare(ctx, PROMPT, 8, &sp, &cr), SCARCE_ERR_ARGUMENT);
+    scarce_context_free(ctx);
+    scarce_model_close(m);
+}
