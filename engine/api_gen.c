@@ -270,38 +270,37 @@ int scarce_generate_spec(scarce_context *ctx, const char *prompt, int n_predict,
     return rc;
 }
 
-int scarce_spec_compare(scarce_context *ctx, const char *prompt, int n_predict,
+int scarce_spec_compare(scarce_context *ctx, const int32_t *ids, int n_ids, int n_predict,
                         const scarce_spec_params *spec, scarce_spec_compare_result *out) {
     if (!ctx) return SCARCE_ERR_ARGUMENT;
-    if (!spec || !out || !prompt || n_predict < 1)
+    if (!spec || !out || !ids || n_ids < 1 || n_predict < 1)
         return api_fail(ctx->error, SCARCE_ERR_ARGUMENT, "scarce_spec_compare: %s",
-                        !spec     ? "spec params are NULL"
-                        : !out    ? "out is NULL"
-                        : !prompt ? "prompt is NULL"
-                                  : "n_predict < 1");
+                        !spec  ? "spec params are NULL"
+                        : !out ? "out is NULL"
+                        : !ids ? "ids is NULL"
+                               : "n_ids or n_predict < 1");
     memset(out, 0, sizeof *out);
     spec_params p;
     int rc = spec_params_of(ctx, spec, &p);
+    if (!rc) rc = api_check_ids(ctx, ids, n_ids);
     if (rc) return rc;
-    int *ids = NULL, n = encode_prompt(ctx, prompt, &ids);
-    if (n >= 0 && n + n_predict > ctx->n_ctx)
-        n = api_fail(ctx->error, SCARCE_ERR_CONTEXT,
-                     "%d prompt + %d generated tokens do not fit the context of %d", n, n_predict,
-                     ctx->n_ctx);
+    if (n_ids + n_predict > ctx->n_ctx)
+        return api_fail(ctx->error, SCARCE_ERR_CONTEXT,
+                        "%d prompt + %d generated tokens do not fit the context of %d", n_ids,
+                        n_predict, ctx->n_ctx);
     model *dm = NULL;
     int copy = 0;
     draft_quant_info quant;
-    if (n < 0 || (rc = draft_model_of(ctx, spec, &dm, &copy, &quant))) {
-        free(ids);
-        return n < 0 ? n : rc;
-    }
+    if ((rc = draft_model_of(ctx, spec, &dm, &copy, &quant))) return rc;
     scarce_error err = {0};
     spec_bench_result r;
-    if (spec_bench(ctx->model->m, dm, &p, &ctx->smp.p, ids, n, n_predict, ctx->n_ctx, &r, &err))
+    if (spec_bench(ctx->model->m, dm, &p, &ctx->smp.p, ids, n_ids, n_predict, ctx->n_ctx, &r,
+                   &err)) {
         rc = api_fail_err(ctx->error, SCARCE_ERR_RUNTIME, &err);
-    else
-        *out = (scarce_spec_compare_result){r.tok_s_plain, r.tok_s_spec, r.reps};
+    } else {
+        out->plain_tok_s = r.tok_s_plain, out->spec_tok_s = r.tok_s_spec, out->reps = r.reps;
+        api_spec_report(&r.stats, copy ? &quant : NULL, &out->spec);
+    }
     if (copy) draft_quant_free(dm);
-    free(ids);
     return rc;
 }

@@ -195,6 +195,10 @@ int scarce_context_n_ctx(const scarce_context *ctx);
 int scarce_context_n_pos(const scarce_context *ctx);
 /* Forgets the sequence (positions, counters); the sampler's generator goes on. */
 int scarce_context_reset(scarce_context *ctx);
+/* Keeps the first n_pos positions (0 .. scarce_context_n_pos) and forgets the rest, so the
+ * next scarce_eval goes on from there: a rejected draft, or the same batch timed again
+ * (API 4). SCARCE_ERR_ARGUMENT for n_pos out of range. */
+int scarce_context_truncate(scarce_context *ctx, int n_pos);
 
 /* Runs ids[0..n) after what the context holds (one batched pass; a prompt). *logits gets
  * n_vocab floats for the last token, or n rows of them when all_logits; valid until the
@@ -276,19 +280,6 @@ int scarce_generate_spec(scarce_context *ctx, const char *prompt, int n_predict,
                          const scarce_spec_params *spec, scarce_token_callback cb, void *user,
                          int *n_generated);
 
-/* Times plain generation against speculative generation of n_predict tokens after prompt,
- * on a fresh context of ctx's model with its settings and n_ctx (ctx itself is left as it
- * is), without stopping at the end of text: medians of runs of each side, interleaved, as
- * many as make the figures steady (API 4). SCARCE_ERR_CONTEXT when the prompt and n_predict
- * do not fit n_ctx. */
-typedef struct {
-    double plain_tok_s, spec_tok_s;
-    int reps; /* runs of each side */
-} scarce_spec_compare_result;
-
-int scarce_spec_compare(scarce_context *ctx, const char *prompt, int n_predict,
-                        const scarce_spec_params *spec, scarce_spec_compare_result *out);
-
 /* The in-memory copy SCARCE_DRAFT_QUANT built (API 4). */
 typedef struct {
     const char *type;             /* "q4_0" */
@@ -336,6 +327,20 @@ typedef struct {
 /* Of the last scarce_generate_spec on ctx. SCARCE_ERR_ARGUMENT for a wrong size or when the
  * last generation was not speculative. */
 int scarce_context_spec_report(const scarce_context *ctx, scarce_spec_report *out);
+
+/* Times plain generation against speculative generation of n_predict tokens after the
+ * prompt's ids[0..n_ids), on a fresh context of ctx's model with its sampler settings and
+ * n_ctx (ctx itself is left as it is), without stopping at the end of text: medians of runs
+ * of each side, interleaved, as many as make the figures steady (API 4).
+ * SCARCE_ERR_CONTEXT when the prompt and n_predict do not fit n_ctx. */
+typedef struct {
+    double plain_tok_s, spec_tok_s;
+    int reps;                /* runs of each side */
+    scarce_spec_report spec; /* the counters of the last speculative run */
+} scarce_spec_compare_result;
+
+int scarce_spec_compare(scarce_context *ctx, const int32_t *ids, int n_ids, int n_predict,
+                        const scarce_spec_params *spec, scarce_spec_compare_result *out);
 
 /* ---- chat templates ------------------------------------------------------------------- */
 

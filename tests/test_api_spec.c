@@ -175,7 +175,8 @@ TEST(api_spec_draft_vocab_keeps_the_text_and_passes_say_why) {
     scarce_model_close(m);
 }
 
-/* scarce_spec_compare times both sides on contexts of its own: ctx keeps its sequence. */
+/* scarce_spec_compare times both sides on contexts of its own: ctx keeps its sequence;
+ * scarce_context_truncate takes positions back. */
 TEST(api_spec_compare_times_both_sides) {
     NEED_SHARED(STORIES);
     scarce_model *m;
@@ -186,18 +187,29 @@ TEST(api_spec_compare_times_both_sides) {
     REQUIRE(scarce_eval(ctx, ids, 3, 0, &logits) == SCARCE_OK);
     scarce_spec_params sp = {.source = SCARCE_DRAFT_LOOKUP, .lookup_n = 2, .n_draft = 3};
     scarce_spec_compare_result cr;
-    REQUIRE(scarce_spec_compare(ctx, PROMPT, 16, &sp, &cr) == SCARCE_OK);
+    REQUIRE(scarce_spec_compare(ctx, ids, 3, 16, &sp, &cr) == SCARCE_OK);
     CHECK(cr.reps >= 1 && cr.plain_tok_s > 0 && cr.spec_tok_s > 0);
+    CHECK(cr.spec.size == sizeof cr.spec && cr.spec.passes > 0 && !cr.spec.has_quant);
     CHECK_EQ_INT(scarce_context_n_pos(ctx), 3);
+    /* truncate: back to the first position, then the same batch again */
+    CHECK_EQ_INT(scarce_context_truncate(ctx, 4), SCARCE_ERR_ARGUMENT);
+    CHECK_EQ_INT(scarce_context_truncate(ctx, -1), SCARCE_ERR_ARGUMENT);
+    REQUIRE(scarce_context_truncate(ctx, 1) == SCARCE_OK);
+    CHECK_EQ_INT(scarce_context_n_pos(ctx), 1);
+    REQUIRE(scarce_eval(ctx, ids + 1, 2, 0, &logits) == SCARCE_OK);
+    CHECK_EQ_INT(scarce_context_n_pos(ctx), 3);
+    CHECK_EQ_INT(scarce_context_truncate(NULL, 0), SCARCE_ERR_ARGUMENT);
     const int n_ctx = scarce_context_n_ctx(ctx);
-    CHECK_EQ_INT(scarce_spec_compare(ctx, PROMPT, n_ctx, &sp, &cr), SCARCE_ERR_CONTEXT);
+    CHECK_EQ_INT(scarce_spec_compare(ctx, ids, 3, n_ctx, &sp, &cr), SCARCE_ERR_CONTEXT);
     CHECK(scarce_context_error(ctx)[0]);
-    CHECK_EQ_INT(scarce_spec_compare(ctx, PROMPT, 0, &sp, &cr), SCARCE_ERR_ARGUMENT);
-    CHECK_EQ_INT(scarce_spec_compare(ctx, NULL, 8, &sp, &cr), SCARCE_ERR_ARGUMENT);
-    CHECK_EQ_INT(scarce_spec_compare(ctx, PROMPT, 8, NULL, &cr), SCARCE_ERR_ARGUMENT);
-    CHECK_EQ_INT(scarce_spec_compare(NULL, PROMPT, 8, &sp, &cr), SCARCE_ERR_ARGUMENT);
+    const int32_t bad[1] = {1 << 20};
+    CHECK_EQ_INT(scarce_spec_compare(ctx, bad, 1, 8, &sp, &cr), SCARCE_ERR_TOKEN);
+    CHECK_EQ_INT(scarce_spec_compare(ctx, ids, 3, 0, &sp, &cr), SCARCE_ERR_ARGUMENT);
+    CHECK_EQ_INT(scarce_spec_compare(ctx, NULL, 3, 8, &sp, &cr), SCARCE_ERR_ARGUMENT);
+    CHECK_EQ_INT(scarce_spec_compare(ctx, ids, 3, 8, NULL, &cr), SCARCE_ERR_ARGUMENT);
+    CHECK_EQ_INT(scarce_spec_compare(NULL, ids, 3, 8, &sp, &cr), SCARCE_ERR_ARGUMENT);
     sp.source = SCARCE_DRAFT_QUANT; /* without draft_type */
-    CHECK_EQ_INT(scarce_spec_compare(ctx, PROMPT, 8, &sp, &cr), SCARCE_ERR_ARGUMENT);
+    CHECK_EQ_INT(scarce_spec_compare(ctx, ids, 3, 8, &sp, &cr), SCARCE_ERR_ARGUMENT);
     scarce_context_free(ctx);
     scarce_model_close(m);
 }

@@ -10,7 +10,7 @@
 #include "gen.h"
 #include "moe_report.h"
 #include "run_report.h"
-#include "run_roofline.h"
+#include "roofline_svg.h"
 #include "run_spec.h"
 
 static volatile sig_atomic_t interrupted;
@@ -174,7 +174,7 @@ int cmd_run(int argc, char **argv) {
     signal(SIGINT, on_sigint);
     if (run_spec_cli_enabled(a.spec)) {
         const char *stop;
-        rc = run_spec_cli_run(a.spec, g.model, g.ctx, prompt, ids[n - 1], a.gen.n_predict, text,
+        rc = run_spec_cli_run(a.spec, g.model, g.ctx, prompt, ids, n, a.gen.n_predict, text,
                               &interrupted, &stop);
         if ((rc == EXIT_OK || (rc == EXIT_RUNTIME && interrupted)) && print_summary(&g, &a, stop))
             rc = EXIT_RUNTIME;

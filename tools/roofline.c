@@ -1,6 +1,6 @@
 /* roofline.c - the roofline SVG: measured compute roof, membw memory roof, measured points. */
 #include "roofline.h"
-#include "run_roofline.h"
+#include "roofline_svg.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -455,7 +455,7 @@ int roofline_write_bench(const char *path, const bench_result *rows, int n, scar
     return rc;
 }
 
-/* ---- scarce run --svg (tools/run_roofline.h) ---- */
+/* ---- scarce run --svg and bench --svg (tools/roofline_svg.h) ---- */
 
 int run_roofline_svg(const char *path, const char *type, int threads, const scarce_stats *st,
                      char *msg) {
@@ -482,4 +482,11 @@ int run_roofline_svg(const char *path, const char *type, int threads, const scar
         return -1;
     }
     return 0;
+}
+
+int bench_roofline_svg(const char *path, const bench_result *rows, int n, char *msg) {
+    scarce_error err = {0};
+    const int rc = roofline_write_bench(path, rows, n, &err);
+    if (rc) snprintf(msg, 512, "%s", err.msg);
+    return rc;
 }

@@ -260,7 +260,7 @@ static const char *stop_reason(const stream *st, const scarce_context *ctx, long
 }
 
 int run_spec_cli_run(run_spec_cli *sc, scarce_model *model, scarce_context *ctx, const char *prompt,
-                     int32_t last_prompt_id, long n_predict, FILE *text,
+                     const int32_t *ids, int n_ids, long n_predict, FILE *text,
                      volatile sig_atomic_t *interrupted, const char **stop) {
     const run_spec_args *sa = &sc->args;
     spec_summary *sum = &sc->sum;
@@ -273,7 +273,7 @@ int run_spec_cli_run(run_spec_cli *sc, scarce_model *model, scarce_context *ctx,
     stream st = {.model = model, .text = text, .trace = sa->trace, .interrupted = interrupted};
     if (open_draft(sa, model, &p, sum, &draft, &file_ids)) goto done;
     if (sa->trace) p.on_pass = on_pass, p.pass_user = &st;
-    st.prev = last_prompt_id;
+    st.prev = ids[n_ids - 1];
     int n_gen = 0;
     const int gen_rc = scarce_generate_spec(ctx, prompt, (int)n_predict, &p, on_token, &st, &n_gen);
     /* the line of text ends unless the draft could not be set up (nothing ran) */
@@ -289,7 +289,7 @@ int run_spec_cli_run(run_spec_cli *sc, scarce_model *model, scarce_context *ctx,
     if (sa->compare && n_gen >= 1) {
         /* after the run's statistics: the comparison runs on contexts of its own */
         scarce_spec_compare_result cr;
-        if (scarce_spec_compare(ctx, prompt, n_gen, &p, &cr))
+        if (scarce_spec_compare(ctx, ids, n_ids, n_gen, &p, &cr))
             fprintf(stderr, "spec-compare: %s\n", scarce_context_error(ctx));
         else
             sum->tok_s_plain = cr.plain_tok_s, sum->tok_s_spec = cr.spec_tok_s,

@@ -20,13 +20,14 @@ int run_spec_cli_parse(run_spec_cli *sc, int argc, char **argv, int *i);
 /* 1 when a flag asked for speculative decoding */
 int run_spec_cli_enabled(const run_spec_cli *sc);
 
-/* Generates up to n_predict tokens after prompt (whose last id is last_prompt_id) with
+/* Generates up to n_predict tokens after prompt (its ids[0..n_ids), as scarce_generate_spec
+ * makes them, for the trace and --spec-compare) with
  * model's context ctx, streaming text to `text` (and a newline after it); --trace-spec lines
  * and errors go to stderr. The
  * context's statistics (scarce_context_stats) are then the run's: target + draft, per
  * emitted token. Returns an exit code; *stop says why generation ended. */
 int run_spec_cli_run(run_spec_cli *sc, scarce_model *model, scarce_context *ctx, const char *prompt,
-                     int32_t last_prompt_id, long n_predict, FILE *text,
+                     const int32_t *ids, int n_ids, long n_predict, FILE *text,
                      volatile sig_atomic_t *interrupted, const char **stop);
 /* The speculative paragraph of the text summary; the JSON member ", \"speculative\": {...}"
  * (a run_report_more: user is the run_spec_cli). */
