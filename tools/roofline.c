@@ -403,7 +403,7 @@ int roofline_write(const char *path, const roofline_point *pts, int n, scarce_er
     if (membw_peak(&bw, 0)) bw = 0;
     const frame f = make_frame(pts, n, roofs, n_roofs, bw);
     atomic_file af;
-    if (atomic_open(&af, path, err)) goto done;
+    if (atomic_open(&af, path, err->msg)) goto done;
     FILE *out = af.fp;
     fprintf(
         out,
@@ -422,7 +422,7 @@ int roofline_write(const char *path, const roofline_point *pts, int n, scarce_er
     point_labels(out, &f, pts, n, placed, &n_placed);
     notes(out, bw, roofs, n_roofs);
     fputs("</svg>\n", out);
-    rc = atomic_commit(&af, err);
+    rc = atomic_commit(&af, err->msg);
 done:
     free(roofs), free(placed);
     return rc;

@@ -205,7 +205,6 @@ static int build_params(const run_spec_args *sa, scarce_spec_params *p, spec_sum
 typedef struct {
     scarce_model *model;
     FILE *text;
-    int trace;
     long passes, n_gen;
     int32_t prev; /* the last token written */
     volatile sig_atomic_t *interrupted;
@@ -270,7 +269,7 @@ int run_spec_cli_run(run_spec_cli *sc, scarce_model *model, scarce_context *ctx,
     scarce_model *draft = NULL;
     int32_t *file_ids = NULL;
     int rc = EXIT_RUNTIME;
-    stream st = {.model = model, .text = text, .trace = sa->trace, .interrupted = interrupted};
+    stream st = {.model = model, .text = text, .interrupted = interrupted};
     if (open_draft(sa, model, &p, sum, &draft, &file_ids)) goto done;
     if (sa->trace) p.on_pass = on_pass, p.pass_user = &st;
     st.prev = ids[n_ids - 1];
