@@ -1,5 +1,5 @@
-/* readfile.h - a whole file into memory, for the commands that use include/scarce.h alone
- * (textfile.h gives the same with the engine's error type). */
+/* readfile.h - a whole file into memory, and the whole text of a file as a model's token
+ * ids (tools/textfile.c, on include/scarce.h). */
 #ifndef SCARCE_READFILE_H
 #define SCARCE_READFILE_H
 
