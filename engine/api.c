@@ -337,6 +337,16 @@ int scarce_context_reset(scarce_context *ctx) {
     return SCARCE_OK;
 }
 
+int scarce_context_truncate(scarce_context *ctx, int n_pos) {
+    if (!ctx) return SCARCE_ERR_ARGUMENT;
+    if (n_pos < 0 || n_pos > ctx->s.cache.n_pos)
+        return api_fail(ctx->error, SCARCE_ERR_ARGUMENT,
+                        "scarce_context_truncate: %d positions asked, the context holds %d",
+                        n_pos, ctx->s.cache.n_pos);
+    kvcache_truncate(&ctx->s.cache, n_pos);
+    return SCARCE_OK;
+}
+
 int api_check_ids(scarce_context *ctx, const int32_t *ids, int n) {
     const int n_vocab = ctx->model->m->cfg.n_vocab;
     for (int i = 0; i < n; i++)

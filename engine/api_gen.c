@@ -7,6 +7,8 @@
 #include "api_impl.h"
 
 _Static_assert(SCARCE_MAX_DRAFT == SPEC_MAX_DRAFT, "scarce.h's draft bound is the engine's");
+_Static_assert(SCARCE_MAX_LOOKUP_N == LOOKUP_MAX_N, "scarce.h's n-gram bound is the engine's");
+#include "../quant/types.h"
 #include "draft_quant.h"
 #include "machine.h"
 
@@ -151,20 +153,26 @@ static int spec_params_of(scarce_context *ctx, const scarce_spec_params *in, spe
                        .lookup_n = in->lookup_n,
                        .lookup_min = in->lookup_min,
                        .lookup_file = in->lookup_tokens,
-                       .n_lookup_file = in->n_lookup_tokens};
+                       .n_lookup_file = in->n_lookup_tokens,
+                       .draft_vocab = in->draft_vocab};
+    if (in->draft_vocab < 0)
+        return api_fail(ctx->error, SCARCE_ERR_ARGUMENT, "draft_vocab %d: expected >= 0",
+                        in->draft_vocab);
     return draft_lengths(ctx, in, p);
 }
 
 /* The draft model of the call: the caller's, a copy quantized now (*copy set), or NULL. */
-static int draft_model_of(scarce_context *ctx, const scarce_spec_params *in, model **dm,
-                          int *copy) {
+static int draft_model_of(scarce_context *ctx, const scarce_spec_params *in, model **dm, int *copy,
+                          draft_quant_info *info) {
     *dm = NULL, *copy = 0;
     if (in->source == SCARCE_DRAFT_MODEL) *dm = in->draft_model->m;
     if (in->source != SCARCE_DRAFT_QUANT) return SCARCE_OK;
     scarce_error err = {0};
-    draft_quant_info info;
-    if (!(*dm = draft_quant_new(ctx->model->m, in->draft_type, NULL, &info, &err)))
+    if (!(*dm = draft_quant_new(ctx->model->m, in->draft_type, NULL, info, &err)))
         return api_fail_err(ctx->error, SCARCE_ERR_ARGUMENT, &err);
+    /* the report outlives the caller's string: the type by its table name */
+    const quant_type *qt = qtype_by_name(in->draft_type);
+    info->type = qt ? qt->name : "?";
     *copy = 1;
     return SCARCE_OK;
 }
@@ -177,7 +185,8 @@ static scarce_spec_pass pass_of(const spec_pass *ps) {
                           .sampling = ps->sampling,
                           .n_asked = ps->choice.k,
                           .expected_speedup = ps->choice.expected_speedup,
-                          .running_speedup = ps->running_speedup};
+                          .running_speedup = ps->running_speedup,
+                          .why = spec_why_name(ps->choice.why)};
     for (int i = 0; i < ps->n_drafted && i < SCARCE_MAX_DRAFT; i++)
         o.drafted[i] = ps->drafted[i], o.ratio[i] = ps->ratio[i];
     return o;
@@ -224,7 +233,8 @@ int scarce_generate_spec(scarce_context *ctx, const char *prompt, int n_predict,
     spec_decoder sd;
     model *dm;
     int copy;
-    if ((rc = draft_model_of(ctx, spec, &dm, &copy)) ||
+    draft_quant_info quant = {0};
+    if ((rc = draft_model_of(ctx, spec, &dm, &copy, &quant)) ||
         (spec_init(&sd, &ctx->s, &ctx->smp, dm, &p, &err) &&
          (rc = api_fail_err(ctx->error, SCARCE_ERR_ARGUMENT, &err)))) {
         if (copy) draft_quant_free(dm);
@@ -247,12 +257,50 @@ int scarce_generate_spec(scarce_context *ctx, const char *prompt, int n_predict,
                              .decode = stats_delta(&end, &prefilled),
                              .t_prompt = t1 - t0,
                              .t_decode = t2 - t1,
-                             .spec = sd.stats};
+                             .is_spec = 1,
+                             .spec = sd.stats,
+                             .has_quant = copy,
+                             .quant = quant};
         ctx->run.prompt.tokens = (uint64_t)n - 1, ctx->run.decode.tokens = (uint64_t)rc;
         rc = SCARCE_OK;
     }
     spec_free(&sd);
     if (copy) draft_quant_free(dm);
     free(ids);
+    return rc;
+}
+
+int scarce_spec_compare(scarce_context *ctx, const int32_t *ids, int n_ids, int n_predict,
+                        const scarce_spec_params *spec, scarce_spec_compare_result *out) {
+    if (!ctx) return SCARCE_ERR_ARGUMENT;
+    if (!spec || !out || !ids || n_ids < 1 || n_predict < 1)
+        return api_fail(ctx->error, SCARCE_ERR_ARGUMENT, "scarce_spec_compare: %s",
+                        !spec  ? "spec params are NULL"
+                        : !out ? "out is NULL"
+                        : !ids ? "ids is NULL"
+                               : "n_ids or n_predict < 1");
+    memset(out, 0, sizeof *out);
+    spec_params p;
+    int rc = spec_params_of(ctx, spec, &p);
+    if (!rc) rc = api_check_ids(ctx, ids, n_ids);
+    if (rc) return rc;
+    if (n_ids + n_predict > ctx->n_ctx)
+        return api_fail(ctx->error, SCARCE_ERR_CONTEXT,
+                        "%d prompt + %d generated tokens do not fit the context of %d", n_ids,
+                        n_predict, ctx->n_ctx);
+    model *dm = NULL;
+    int copy = 0;
+    draft_quant_info quant;
+    if ((rc = draft_model_of(ctx, spec, &dm, &copy, &quant))) return rc;
+    scarce_error err = {0};
+    spec_bench_result r;
+    if (spec_bench(ctx->model->m, dm, &p, &ctx->smp.p, ids, n_ids, n_predict, ctx->n_ctx, &r,
+                   &err)) {
+        rc = api_fail_err(ctx->error, SCARCE_ERR_RUNTIME, &err);
+    } else {
+        out->plain_tok_s = r.tok_s_plain, out->spec_tok_s = r.tok_s_spec, out->reps = r.reps;
+        api_spec_report(&r.stats, copy ? &quant : NULL, &out->spec);
+    }
+    if (copy) draft_quant_free(dm);
     return rc;
 }

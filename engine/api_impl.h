@@ -4,6 +4,7 @@
 #define SCARCE_API_IMPL_H
 
 #include "../include/scarce.h"
+#include "draft_quant.h"
 #include "forward.h"
 #include "sampler.h"
 #include "speculative.h"
@@ -29,7 +30,10 @@ typedef struct {
     int valid; /* 0: only scarce_eval ran since the reset */
     run_stats prompt, decode;
     double t_prompt, t_decode;
+    int is_spec; /* spec below is of a speculative generation */
     spec_stats spec;
+    int has_quant; /* SCARCE_DRAFT_QUANT: the copy's figures */
+    draft_quant_info quant;
 } api_run;
 
 struct scarce_context {
@@ -44,6 +48,11 @@ struct scarce_context {
 /* The kernel code model m runs (scarce_model_kernels_run without the checks); tools/report.c
  * prints it for run and bench until they open models through the header. */
 void api_kernels_run(const model *m, scarce_kernels_run *out);
+
+/* The public form of a speculative run's counters and, when q is not NULL, of its
+ * in-memory draft (engine/api_spec.c); tools/run_spec.c and bench_spec.c print it until they
+ * run through scarce_generate_spec. */
+void api_spec_report(const spec_stats *st, const draft_quant_info *q, scarce_spec_report *out);
 
 /* Formats the message into buf (API_ERROR_CAP) and returns status. */
 int api_fail(char *buf, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

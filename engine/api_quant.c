@@ -33,6 +33,11 @@ static const char *type_name(uint32_t type) {
     return qt ? qt->name : "?";
 }
 
+const char *scarce_quant_scheme_type(const char *scheme) {
+    const quant_scheme *s = scheme ? quant_scheme_by_name(scheme) : NULL;
+    return s ? type_name(s->base) : NULL;
+}
+
 /* The caller's progress callback, and the flag quantize_model polls to stop. */
 typedef struct {
     const scarce_quantize_params *p;

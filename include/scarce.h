@@ -25,11 +25,14 @@ extern "C" {
 #endif
 
 #define SCARCE_API_VERSION                                                                         \
-    3 /* 2: scarce_kernels_run, scarce_stats' time and output figures;                             \
+    4 /* 2: scarce_kernels_run, scarce_stats' time and output figures;                             \
          3: scarce_model_params.lut, scarce_model_get_params,                                      \
          scarce_model_type, scarce_model_moe_info, scarce_stats'                                   \
          per-phase figures, scarce_model_quantize,                                                 \
-         scarce_gguf_tensor_row */
+         scarce_gguf_tensor_row;                                                                   \
+         4: scarce_ppl_* (perplexity, KL divergence, importance matrix),                           \
+         scarce_quant_scheme_type, scarce_context_spec_report,                                     \
+         scarce_spec_compare, scarce_spec_params.draft_vocab, scarce_spec_pass.why */
 
 typedef enum {
     SCARCE_OK = 0,
@@ -192,6 +195,10 @@ int scarce_context_n_ctx(const scarce_context *ctx);
 int scarce_context_n_pos(const scarce_context *ctx);
 /* Forgets the sequence (positions, counters); the sampler's generator goes on. */
 int scarce_context_reset(scarce_context *ctx);
+/* Keeps the first n_pos positions (0 .. scarce_context_n_pos) and forgets the rest, so the
+ * next scarce_eval goes on from there: a rejected draft, or the same batch timed again
+ * (API 4). SCARCE_ERR_ARGUMENT for n_pos out of range. */
+int scarce_context_truncate(scarce_context *ctx, int n_pos);
 
 /* Runs ids[0..n) after what the context holds (one batched pass; a prompt). *logits gets
  * n_vocab floats for the last token, or n rows of them when all_logits; valid until the
@@ -227,6 +234,7 @@ typedef enum {
 
 /* What one target pass of scarce_generate_spec did (`scarce run --trace-spec`'s line). */
 #define SCARCE_MAX_DRAFT 32
+#define SCARCE_MAX_LOOKUP_N 16 /* the longest n-gram SCARCE_DRAFT_LOOKUP matches (API 4) */
 typedef struct {
     int n_drafted, n_accepted;         /* the draft's tokens, of them the target kept */
     int32_t drafted[SCARCE_MAX_DRAFT]; /* [n_drafted] */
@@ -237,6 +245,7 @@ typedef struct {
     int n_asked;             /* the length the policy chose (the draft may be shorter) */
     double expected_speedup; /* the cost policy's estimate for n_asked */
     double running_speedup;  /* plain-step time x tokens emitted / time spent, so far */
+    const char *why;         /* why n_asked: "best", "warm-up", "probe" ... (API 4) */
 } scarce_spec_pass;
 
 /* Return non-zero to stop the generation here: the pass's tokens are not given to the token
@@ -262,11 +271,76 @@ typedef struct {
     scarce_spec_pass_callback on_pass; /* after each target pass, before its tokens reach the
                                           token callback (may be NULL; API version 2) */
     void *pass_user;
+    int draft_vocab; /* greedy model drafts: their head scores only the draft_vocab first ids
+                        and the text's tokens (fewer bytes a step, lower acceptance); 0 = the
+                        whole vocabulary (API 4) */
 } scarce_spec_params;
 
 int scarce_generate_spec(scarce_context *ctx, const char *prompt, int n_predict,
                          const scarce_spec_params *spec, scarce_token_callback cb, void *user,
                          int *n_generated);
+
+/* The in-memory copy SCARCE_DRAFT_QUANT built (API 4). */
+typedef struct {
+    const char *type;             /* "q4_0" */
+    const char *fallback;         /* the first other type rows needed (NULL when none) */
+    int n_matrices;               /* the target's matmul weights */
+    int n_quantized;              /* ... stored in type */
+    int n_fallback;               /* ... in a fallback type: rows not a multiple of its block, or no
+                                     kernel on this ISA */
+    int n_kept;                   /* ... kept as they are: already in type or fewer bits */
+    uint64_t bytes, packed_bytes; /* RAM of the quantized matrices and of their repacked rows */
+    uint64_t weight_bytes_per_token, target_weight_bytes_per_token;
+    double seconds; /* to build it */
+} scarce_draft_quant_info;
+
+/* What the speculative decoder of the last scarce_generate_spec measured (API 4): `scarce
+ * run`'s speculative summary; docs/numbers.md explains each figure. */
+typedef struct {
+    size_t size; /* the caller sets sizeof(scarce_spec_report) (the layout's version) */
+    uint64_t passes, drafted, accepted, emitted;
+    uint64_t drafted_at[SCARCE_MAX_DRAFT], accepted_at[SCARCE_MAX_DRAFT]; /* by position */
+    uint64_t passes_by_length[SCARCE_MAX_DRAFT + 1]; /* passes that drafted k (0: plain) */
+    uint64_t lookup_misses; /* SCARCE_DRAFT_LOOKUP: passes that wanted a draft, found none */
+    double t_draft_s, t_target_s;
+    /* the cost model at the end (engine/spec_cost.h): figures only when cost_known */
+    int k_max; /* the longest length it considered */
+    int cost_known;
+    double plain_step_s;                      /* a plain decode step */
+    double draft_cost;                        /* a draft step / a plain step */
+    double verify_cost[SCARCE_MAX_DRAFT + 1]; /* [1..k_max]: a pass over k+1 tokens / a plain
+                                                 step */
+    double run_speedup; /* plain-step time x emitted / time spent (NaN when unknown) */
+    /* the last pass: its length and why ("best", "fixed by policy" ...), the best expected
+     * speed-up when it was chosen, and that length judged on the final figures */
+    int last_length;
+    const char *last_why;
+    double chosen_best_speedup;
+    double acceptance, expected_speedup;
+    int best_length;
+    double best_speedup, best_expected_tokens;
+    int probe_every; /* plain passes between the probes of a draft length */
+    int has_quant;   /* SCARCE_DRAFT_QUANT: the copy it built */
+    scarce_draft_quant_info quant;
+} scarce_spec_report;
+
+/* Of the last scarce_generate_spec on ctx. SCARCE_ERR_ARGUMENT for a wrong size or when the
+ * last generation was not speculative. */
+int scarce_context_spec_report(const scarce_context *ctx, scarce_spec_report *out);
+
+/* Times plain generation against speculative generation of n_predict tokens after the
+ * prompt's ids[0..n_ids), on a fresh context of ctx's model with its sampler settings and
+ * n_ctx (ctx itself is left as it is), without stopping at the end of text: medians of runs
+ * of each side, interleaved, as many as make the figures steady (API 4).
+ * SCARCE_ERR_CONTEXT when the prompt and n_predict do not fit n_ctx. */
+typedef struct {
+    double plain_tok_s, spec_tok_s;
+    int reps;                /* runs of each side */
+    scarce_spec_report spec; /* the counters of the last speculative run */
+} scarce_spec_compare_result;
+
+int scarce_spec_compare(scarce_context *ctx, const int32_t *ids, int n_ids, int n_predict,
+                        const scarce_spec_params *spec, scarce_spec_compare_result *out);
 
 /* ---- chat templates ------------------------------------------------------------------- */
 
@@ -370,6 +444,9 @@ int scarce_gguf_tensor_row(const scarce_gguf *gguf, uint64_t i, int64_t row, flo
 /* The schemes scarce_model_quantize writes ("q4_0", "q4_k_m", "fp8_e4m3" ...): the i-th,
  * NULL past the last. */
 const char *scarce_quant_scheme(int i);
+/* The weight format of most matrices of a scheme ("q4_k" for "q4_k_m"; a scheme named as its
+ * format stores every matrix in it); NULL for an unknown scheme (API 4). */
+const char *scarce_quant_scheme_type(const char *scheme);
 
 typedef struct {
     int n_threads;       /* 0 = OpenMP's default; every count writes the same bytes */
@@ -420,6 +497,95 @@ int scarce_model_quantize(const char *in, const char *out, const char *scheme,
                           const scarce_quantize_params *params, scarce_quantize_report *report,
                           char *errbuf, size_t errcap);
 void scarce_quantize_report_free(scarce_quantize_report *report); /* NULL is fine */
+
+/* ---- perplexity, KL divergence and the importance matrix (API 4) ------------------------ */
+
+/* llama-perplexity's method: the tokens are cut into windows of n_ctx that do not overlap;
+ * each runs from an empty cache with its first token replaced by BOS, and its second half is
+ * scored: logits row i (i = n_ctx/2 .. n_ctx-2) predicts token i+1,
+ *   NLL = -log softmax(logits)[token],  PPL = exp(mean NLL),  error = PPL x stderr(mean NLL).
+ * Against a base (a model with the same vocabulary, or a KL base file of the base's
+ * distributions as llama-perplexity --kl-divergence-base writes it, which stores its tokens
+ * and window) each scored position adds KL(base || model), and the summary gives their
+ * mean / median / p99 / max, the top-1 agreement and PPL(model) / PPL(base). All sums are in
+ * double; n_batch and the thread count change the speed, the figures only by the rounding of
+ * the batched matrix products. */
+typedef struct scarce_ppl scarce_ppl;
+
+typedef enum {
+    SCARCE_PPL_SECOND_HALF = 0, /* BOS first, positions n_ctx/2 .. n_ctx-2 (llama-perplexity) */
+    SCARCE_PPL_ALL = 1,         /* the window as it is, positions 0 .. n_ctx-2 (scarce imatrix);
+                                   no base, no base_out */
+} scarce_ppl_scoring;
+
+/* Zero-initialised fields take their defaults. */
+typedef struct {
+    int n_ctx;     /* window length in tokens, 4 .. 2^20 (SCARCE_PPL_ALL: 2 ..; 0 = 256); with
+                      base_file: 0 or the file's */
+    int n_batch;   /* tokens per forward pass (0 = the whole window) */
+    int n_windows; /* score at most this many windows (0 = every whole window of the tokens) */
+    scarce_ppl_scoring scoring;
+    scarce_model *base_model; /* compare with this model (same vocabulary), or NULL */
+    const char *base_file;    /* ... or with this KL base file: its tokens are scored */
+    const char *base_out;     /* write the model's own distributions as a KL base file (16-bit
+                                 log-probabilities) by scarce_ppl_save_base; may be NULL */
+    int imatrix;              /* 1 = also collect the importance matrix (scarce_ppl_save_imatrix) */
+} scarce_ppl_params;
+
+/* 1 when the file at path starts as a KL base file does ("_logits_"), else 0. */
+int scarce_ppl_is_base_file(const char *path);
+
+/* Prepares the scoring of ids[0..n_ids) (NULL and 0 with base_file: the file's tokens) by
+ * model. On failure *out is NULL and scarce_model_error(model) says why:
+ * SCARCE_ERR_ARGUMENT for parameters out of range, fewer tokens than one window or a base
+ * with another vocabulary, SCARCE_ERR_TOKEN for an id outside the vocabulary,
+ * SCARCE_ERR_IO / SCARCE_ERR_FORMAT for a base file that cannot be read / is not one. */
+int scarce_ppl_begin(scarce_model *model, const int32_t *ids, int n_ids,
+                     const scarce_ppl_params *params, scarce_ppl **out);
+/* Removes an unsaved base_out. NULL is fine. */
+void scarce_ppl_free(scarce_ppl *ppl);
+const char *scarce_ppl_error(const scarce_ppl *ppl);
+
+typedef struct {
+    int n_ctx;             /* the window */
+    int n_windows;         /* windows to score */
+    int n_tokens;          /* tokens given (or in the base file) */
+    int scored_per_window; /* positions scored in each window */
+} scarce_ppl_info;
+
+int scarce_ppl_get_info(const scarce_ppl *ppl, scarce_ppl_info *out);
+
+typedef struct {
+    int window;   /* 0-based */
+    int n_scored; /* its positions */
+    double nll;   /* its mean NLL */
+    double ppl;   /* PPL of every window scored so far */
+} scarce_ppl_window;
+
+/* Evaluates and scores the next window. SCARCE_ERR_ARGUMENT once all are scored. */
+int scarce_ppl_next(scarce_ppl *ppl, scarce_ppl_window *out);
+
+typedef struct {
+    int n_windows;     /* scored */
+    uint64_t n_scored; /* positions */
+    double ppl, ppl_err;
+    int has_kl; /* with a base: the figures below */
+    double base_ppl;
+    double kl_mean, kl_median, kl_p99, kl_max; /* KL(base || model), nats */
+    double top1_agree_pct;                     /* positions where both argmaxes agree */
+    double ppl_ratio, ppl_ratio_err; /* PPL / base PPL, error with the covariance included */
+    int n_imatrix;                   /* weight matrices the importance matrix holds */
+} scarce_ppl_result;
+
+/* The figures of the windows scored so far. */
+int scarce_ppl_get_result(const scarce_ppl *ppl, scarce_ppl_result *out);
+/* Writes base_out into place (atomically) once every window is scored: SCARCE_ERR_ARGUMENT
+ * before, or without base_out; SCARCE_ERR_IO when the file cannot be written. */
+int scarce_ppl_save_base(scarce_ppl *ppl);
+/* Writes the importance matrix of the windows scored so far to path (atomically; a GGUF in
+ * llama-imatrix's layout, for scarce_quantize_params.imatrix), naming dataset (may be NULL)
+ * as the text it came from. SCARCE_ERR_ARGUMENT without params.imatrix. */
+int scarce_ppl_save_imatrix(scarce_ppl *ppl, const char *path, const char *dataset);
 
 /* ---- the machine ---------------------------------------------------------------------- */
 

@@ -82,9 +82,9 @@ TEST(svg_writer_is_well_formed_and_finds_front) {
           svg_on_front(&p, 3) && !svg_on_front(&p, 4));
     char path[512];
     snprintf(path, sizeof path, "%s/plot.svg", test_tmpdir());
-    scarce_error e;
+    char e[512];
     const svg_panel two[2] = {p, {"speed", "bits per weight", "tok/s", 0, 1, pts, 5}};
-    REQUIRE(svg_write(path, "test & plot", two, 2, &e) == 0);
+    REQUIRE(svg_write(path, "test & plot", two, 2, e) == 0);
     if (!have_xmllint()) SKIP("xmllint not installed (apt-get install libxml2-utils)");
     char cmd[600];
     snprintf(cmd, sizeof cmd, "xmllint --noout %s", path);

@@ -1,10 +1,10 @@
-/* test_textfile.c - tools/textfile.c, the tools' one whole-file reader (linked from
- * libtools.a). */
+/* test_textfile.c - tools/textfile.c, the tools' one whole-file reader and a text file's
+ * token ids (readfile.h, linked from libtools.a). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../tools/textfile.h"
+#include "../tools/readfile.h"
 #include "shared_data.h"
 #include "test.h"
 
@@ -23,10 +23,10 @@ TEST(textfile_reads_whole_files) {
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
         const char *path = write_pattern("f.txt", sizes[k]);
         REQUIRE(path);
-        scarce_error err = {{0}};
+        char err[512] = "";
         size_t len = 12345;
-        char *text = read_whole_file(path, &len, &err);
-        CHECK_MSG(text, "%zu bytes: %s", sizes[k], err.msg);
+        char *text = read_file_text(path, &len, err);
+        CHECK_MSG(text, "%zu bytes: %s", sizes[k], err);
         if (!text) continue;
         CHECK_EQ_INT(len, sizes[k]);
         CHECK_EQ_INT(strlen(text), sizes[k]); /* NUL-terminated right after the data */
@@ -40,18 +40,25 @@ TEST(textfile_reads_whole_files) {
 TEST(textfile_errors_name_the_path) {
     char missing[600];
     snprintf(missing, sizeof missing, "%s/no-such.txt", test_tmpdir());
-    scarce_error err = {{0}};
-    CHECK(!read_whole_file(missing, NULL, &err));
-    CHECK_MSG(strstr(err.msg, missing) && strstr(err.msg, "cannot open"), "%s", err.msg);
-    CHECK(!read_whole_file(test_tmpdir(), NULL, &err)); /* a directory opens, cannot be read */
-    CHECK_MSG(strstr(err.msg, test_tmpdir()), "%s", err.msg);
+    char err[512] = "";
+    CHECK(!read_file_text(missing, NULL, err));
+    CHECK_MSG(strstr(err, missing) && strstr(err, "cannot open"), "%s", err);
+    CHECK(!read_file_text(test_tmpdir(), NULL, err)); /* a directory opens, cannot be read */
+    CHECK_MSG(strstr(err, test_tmpdir()), "%s", err);
 }
 
+/* read_text_ids (what ppl, imatrix and run --lookup-file read): the ids of encoding the text
+ * with BOS first, as ppl and imatrix score it; errors name the path. */
 TEST(textfile_tokens_equal_encoding_the_text) {
     gguf_file *f;
     tokenizer *tok = shared_tokenizer("models/stories260K.gguf", &f);
     if (!tok) return;
-    scarce_error err = {{0}};
+    scarce_model_params mp = scarce_model_default_params();
+    mp.vocab_only = 1;
+    scarce_model *m = NULL;
+    char err[512] = "";
+    REQUIRE(scarce_model_open(shared_path("models/stories260K.gguf"), &mp, &m, err, sizeof err) ==
+            SCARCE_OK);
     const char *text = "Once upon a time, there was a little cat.\nIt liked milk.";
     char path[600];
     snprintf(path, sizeof path, "%s/story.txt", test_tmpdir());
@@ -60,15 +67,25 @@ TEST(textfile_tokens_equal_encoding_the_text) {
     fputs(text, out);
     REQUIRE(fclose(out) == 0);
     int n = 0, want[256];
-    int *ids = tokenize_file(path, tok, &n, &err);
-    const int n_want = tokenizer_encode(tok, text, tokenizer_add_bos(tok), want, 256, &err);
+    scarce_error e = {{0}};
+    int32_t *ids = read_text_ids(m, path, &n, err);
+    const int n_want = tokenizer_encode(tok, text, tokenizer_add_bos(tok), want, 256, &e);
     REQUIRE(ids && n_want > 1);
     CHECK_EQ_INT(n, n_want);
     CHECK(n == n_want && !memcmp(ids, want, sizeof(int) * (size_t)n));
-    CHECK_EQ_INT(ids[0], tokenizer_bos(tok)); /* BOS first, as ppl and imatrix score it */
+    CHECK_EQ_INT(ids[0], tokenizer_bos(tok));
     free(ids);
     snprintf(path, sizeof path, "%s/none.txt", test_tmpdir());
-    CHECK(!tokenize_file(path, tok, &n, &err) && strstr(err.msg, path));
+    CHECK(!read_text_ids(m, path, &n, err) && strstr(err, path));
+    /* a NUL byte would end the text early, silently: refused with its offset */
+    snprintf(path, sizeof path, "%s/binary.txt", test_tmpdir());
+    out = fopen(path, "wb");
+    REQUIRE(out);
+    fwrite("ab\0cd", 1, 5, out);
+    REQUIRE(fclose(out) == 0);
+    CHECK(!read_text_ids(m, path, &n, err));
+    CHECK_MSG(strstr(err, path) && strstr(err, "offset 2"), "%s", err);
+    scarce_model_close(m);
     tokenizer_free(tok);
     gguf_close(f);
 }

@@ -2,20 +2,31 @@
 #include "atomic_file.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
 
-int atomic_open(atomic_file *af, const char *path, scarce_error *err) {
+/* The message into msg (512 bytes); -1. */
+static int fail(char *msg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(char *msg, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, 512, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int atomic_open(atomic_file *af, const char *path, char *msg) {
     af->path = path;
     if ((size_t)snprintf(af->tmp, sizeof af->tmp, "%s.tmp.%d", path, (int)getpid()) >=
         sizeof af->tmp)
-        return af->fp = NULL, scarce_fail(err, "%s: path too long", path);
+        return af->fp = NULL, fail(msg, "%s: path too long", path);
     af->fp = fopen(af->tmp, "w");
-    if (!af->fp) return scarce_fail(err, "%s: cannot write: %s", af->tmp, strerror(errno));
+    if (!af->fp) return fail(msg, "%s: cannot write: %s", af->tmp, strerror(errno));
     return 0;
 }
 
-int atomic_commit(atomic_file *af, scarce_error *err) {
+int atomic_commit(atomic_file *af, char *msg) {
     /* fsync before rename: a crash leaves the old file or the new one, never a torn one */
     int bad = ferror(af->fp) || fflush(af->fp) != 0 || fsync(fileno(af->fp)) != 0;
     bad |= fclose(af->fp) != 0;
@@ -23,7 +34,7 @@ int atomic_commit(atomic_file *af, scarce_error *err) {
     if (bad || rename(af->tmp, af->path) != 0) {
         const int e = errno;
         unlink(af->tmp);
-        return scarce_fail(err, "%s: write failed: %s", af->path, strerror(e));
+        return fail(msg, "%s: write failed: %s", af->path, strerror(e));
     }
     return 0;
 }

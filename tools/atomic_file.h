@@ -6,18 +6,17 @@
 
 #include <stdio.h>
 
-#include "../engine/error.h"
-
 typedef struct {
     FILE *fp;       /* write here */
     char tmp[4200]; /* the temporary name */
     const char *path;
 } atomic_file;
 
-/* Opens the temporary file; 0 ok, -1 with err set. */
-int atomic_open(atomic_file *af, const char *path, scarce_error *err);
-/* Flushes, fsyncs and renames it to the final path (removing it on any failure). */
-int atomic_commit(atomic_file *af, scarce_error *err);
+/* Opens the temporary file; 0 ok, -1 with msg (512 bytes) set. */
+int atomic_open(atomic_file *af, const char *path, char *msg);
+/* Flushes, fsyncs and renames it to the final path (removing it on any failure); 0 ok, -1
+ * with msg (512 bytes) set. */
+int atomic_commit(atomic_file *af, char *msg);
 /* Closes and removes the temporary file (after an error while writing). */
 void atomic_abandon(atomic_file *af);
 

@@ -22,7 +22,7 @@ typedef struct {
     scarce_model_params kernels;    /* how the model's kernels ran (scarce_model_get_params) */
     scarce_kernels_run kernels_run; /* the kernel code that ran */
     double threads_used; /* threads the matmuls really ran on (mean over the timed runs) */
-    int spec;       /* bench --draft: 1 + the row's index in tools/bench_spec_bridge.c; 0 none */
+    int spec;       /* bench --draft: 1 + the row's index in tools/bench_spec.c; 0 none */
     int spec_extra; /* a copy of the tgN row for a further draft */
 } bench_result;
 

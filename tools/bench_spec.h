@@ -1,45 +1,36 @@
 /* bench_spec.h - scarce bench --draft: plain against speculative decoding of the same tgN
  * tokens, for one or several drafts in one run (each -md, --draft-quant, --lookup,
  * --draft-layers adds one), and what a verify pass of k + 1 tokens costs against a decode
- * step. cmd_bench.c parses through here and adds the rows. */
+ * step, in the terms of bench_rows.h (tools/bench_spec.c, on include/scarce.h). */
 #ifndef SCARCE_BENCH_SPEC_H
 #define SCARCE_BENCH_SPEC_H
 
-#include <stdint.h>
+#include <stdio.h>
 
-#include "report.h"
+#include "bench_rows.h"
 
-#define BENCH_MAX_DRAFTS 8
+/* The --draft flags of one bench and the speculative results of its rows. */
+typedef struct bench_spec_cli bench_spec_cli;
 
-typedef struct {
-    spec_source source;
-    const char *arg; /* -md: the path; --draft-quant: the type */
-    long n;          /* --lookup: longest n-gram; --draft-layers: L */
-} bench_draft;
-
-typedef struct {
-    int want;           /* --draft or a draft source was given */
-    long n_draft;       /* --draft N: the longest draft (default 8) */
-    const char *policy; /* --draft-policy: cost (default) or adapt */
-    bench_draft drafts[BENCH_MAX_DRAFTS];
-    int n_drafts;
-} bench_spec;
-
-void bench_spec_usage(FILE *out);
+bench_spec_cli *bench_spec_cli_new(void); /* NULL: out of memory */
+void bench_spec_cli_free(bench_spec_cli *sc);
+void bench_spec_cli_usage(FILE *out);
 /* argv[*i] (and its value): 1 consumed, 0 not ours, -1 error printed. */
-int bench_spec_parse(int argc, char **argv, int *i, bench_spec *bs);
+int bench_spec_cli_parse(bench_spec_cli *sc, int argc, char **argv, int *i);
 /* After parsing: 0, or an exit code with the error printed. */
-int bench_spec_check(const bench_spec *bs, long n_gen);
+int bench_spec_cli_check(const bench_spec_cli *sc, long n_gen);
+/* The rows each tgN row becomes: 0 without --draft, else one per draft. */
+int bench_spec_cli_rows_per_tg(const bench_spec_cli *sc);
 /* For the tgN row tg of the model at path: one speculative result per draft, the first in
- * tg itself and the others in copies of it at tg[1..n_drafts) (marked spec_extra), and
- * the verify costs. */
-int bench_spec_rows(const char *path, int n_threads, int n_gen, const bench_spec *bs, bench_row *tg,
-                    scarce_error *err);
+ * tg itself and the others in copies at tg[1 .. rows_per_tg) (marked spec_extra), and the
+ * verify costs. 0, or -1 with msg (512 bytes). */
+int bench_spec_cli_rows(bench_spec_cli *sc, const char *path, int n_threads, int n_gen,
+                        bench_result *tg, char *msg);
+/* The speculative cells of a row: csv (from spec_source on, with the newline), json
+ * (", \"verify_over_decode\": [...], \"speculative\": {...}"; nothing for a plain row). */
+void bench_spec_cli_csv(const bench_spec_cli *sc, FILE *out, const bench_result *r);
+void bench_spec_cli_json(const bench_spec_cli *sc, FILE *out, const bench_result *r);
 /* md: the acceptance / speed-up table and the verify-cost table. */
-void bench_spec_print_md(const bench_row *rows, int n);
-
-/* Shared with cmd_bench.c: splitmix64 for reproducible token ids; a path's file name. */
-uint64_t bench_next_random(uint64_t *state);
-const char *path_base_name(const char *path);
+void bench_spec_cli_md(const bench_spec_cli *sc);
 
 #endif

@@ -13,7 +13,8 @@
 #include "../include/scarce.h"
 #include "api_setup.h"
 #include "bench_rows.h"
-#include "bench_spec_bridge.h"
+#include "bench_spec.h"
+#include "roofline_svg.h"
 #include "cli.h"
 #include "summary.h"
 

@@ -4,16 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "../engine/kl_base.h"
-#include "../engine/machine.h"
-#include "../engine/ppl.h"
-#include "../engine/tokenizer.h"
+#include "../include/scarce.h"
+#include "api_setup.h"
 #include "cli.h"
-#include "kernel_setup.h"
-#include "report.h"
-#include "textfile.h"
+#include "ppl_run.h"
+#include "readfile.h"
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -33,119 +31,107 @@ static void usage(FILE *out) {
             "Windows do not overlap; each starts with BOS; positions c/2 .. c-1 are scored.\n");
 }
 
-typedef struct {
-    model *m;
-    session s;
-} loaded;
-
-static int load(loaded *l, const char *path, int n_ctx, int n_threads, scarce_error *err) {
-    memset(l, 0, sizeof *l);
-    const model_options opts = kernel_setup_options(n_threads > 0 ? n_threads : 1);
-    if (!(l->m = model_load(path, &opts, err))) return -1;
-    if (session_init(&l->s, l->m, n_ctx, err)) {
-        model_free(l->m);
-        l->m = NULL;
-        return -1;
-    }
-    return 0;
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
-static void unload(loaded *l) {
-    if (l->m) session_free(&l->s);
-    model_free(l->m);
-    memset(l, 0, sizeof *l);
+/* The model at path on n_threads, or NULL with the error printed. */
+static scarce_model *open_model(const char *cmd, const char *path, int n_threads) {
+    const scarce_model_params mp = api_setup_model_params(n_threads > 0 ? n_threads : 1);
+    scarce_model *m = NULL;
+    char err[512];
+    if (scarce_model_open(path, &mp, &m, err, sizeof err)) cli_error(cmd, EXIT_RUNTIME, "%s", err);
+    return m;
 }
 
-/* The tokens to score: the text's, or those stored in a KL base file (then its n_ctx). */
-static int *job_tokens(const ppl_job *job, tokenizer *tok, kl_base_file *in, int *n_ids, int *n_ctx,
-                       scarce_error *err) {
-    if (!in) return tokenize_file(job->text, tok, n_ids, err);
-    const kl_base_info bi = kl_base_get_info(in);
-    int *ids = malloc((size_t)bi.n_ctx * bi.n_chunk * sizeof *ids);
-    if (!ids) return scarce_fail(err, "out of memory for %d tokens", bi.n_ctx * bi.n_chunk), NULL;
-    memcpy(ids, bi.tokens, (size_t)bi.n_ctx * bi.n_chunk * sizeof *ids);
-    *n_ids = bi.n_ctx * bi.n_chunk, *n_ctx = bi.n_ctx;
-    return ids;
-}
-
-int ppl_run(const ppl_job *job, ppl_result *res) {
+/* The scorer of the job: its text's tokens, or those of the KL base file; NULL with the
+ * error printed. */
+static scarce_ppl *begin(const ppl_job *job, scarce_model *mod, scarce_model *base,
+                         int base_is_file) {
     const char *cmd = job->cmd ? job->cmd : "ppl";
-    scarce_error err = {0};
-    loaded mod = {0}, base = {0};
-    tokenizer *tok = NULL;
-    kl_base_file *in = NULL, *out = NULL;
-    int *ids = NULL, n_ids = 0, n_ctx = job->n_ctx, rc = EXIT_RUNTIME;
-    ppl_acc acc = {0};
-    memset(res, 0, sizeof *res);
-    const int base_is_file = job->base && kl_base_is_file(job->base);
-    if (base_is_file && (in = kl_base_open(job->base, &err))) n_ctx = kl_base_get_info(in).n_ctx;
-    if ((base_is_file && !in) || load(&mod, job->model, n_ctx, job->n_threads, &err) ||
-        (job->base && !in && load(&base, job->base, n_ctx, job->n_threads, &err)) ||
-        !(tok = tokenizer_load(mod.m->file, &err)) ||
-        !(ids = job_tokens(job, tok, in, &n_ids, &n_ctx, &err))) {
-        cli_error(cmd, EXIT_RUNTIME, "%s", err.msg);
-        goto done;
-    }
-    if (base.m && base.m->cfg.n_vocab != mod.m->cfg.n_vocab) {
-        cli_error(cmd, EXIT_RUNTIME,
-                  "%s has %d tokens in its vocabulary, %s has %d: KL needs the same vocabulary",
-                  job->base, base.m->cfg.n_vocab, job->model, mod.m->cfg.n_vocab);
-        goto done;
-    }
-    int n_chunks = n_ids / n_ctx;
-    if (job->n_chunks > 0 && job->n_chunks < n_chunks) n_chunks = job->n_chunks;
-    if (n_chunks < 1) {
+    scarce_ppl_params pp = {.n_ctx = base_is_file ? 0 : job->n_ctx,
+                            .n_batch = job->n_batch,
+                            .n_windows = job->n_chunks,
+                            .base_model = base,
+                            .base_file = base_is_file ? job->base : NULL,
+                            .base_out = job->base_out};
+    int32_t *ids = NULL;
+    int n_ids = 0;
+    char msg[512];
+    if (!base_is_file && !(ids = read_text_ids(mod, job->text, &n_ids, msg)))
+        return cli_error(cmd, EXIT_RUNTIME, "%s", msg), NULL;
+    if (!base_is_file && n_ids < job->n_ctx) {
         cli_error(cmd, EXIT_RUNTIME, "%s: %d tokens, fewer than one window of %d (-c)", job->text,
-                  n_ids, n_ctx);
-        goto done;
+                  n_ids, job->n_ctx);
+        free(ids);
+        return NULL;
     }
-    if (job->base_out &&
-        !(out = kl_base_create(job->base_out, n_ctx, mod.m->cfg.n_vocab, n_chunks, ids, &err))) {
-        cli_error(cmd, EXIT_RUNTIME, "%s", err.msg);
-        goto done;
-    }
+    scarce_ppl *ppl = NULL;
+    if (scarce_ppl_begin(mod, ids, n_ids, &pp, &ppl))
+        cli_error(cmd, EXIT_RUNTIME, "%s", scarce_model_error(mod));
+    free(ids);
+    return ppl;
+}
+
+/* Scores every window, printing the running PPL (and progress on a terminal). 0 or -1. */
+static int score_windows(const ppl_job *job, scarce_ppl *ppl, const scarce_ppl_info *in) {
     const int tty = isatty(2) && !job->quiet;
-    if (!job->quiet)
-        fprintf(stderr, "%s: %d tokens, %d windows of %d, scoring %d positions each\n",
-                in ? job->base : job->text, n_ids, n_chunks, n_ctx, n_ctx - 1 - n_ctx / 2);
     const double t0 = now_seconds();
-    const ppl_base pb = {.s = base.m ? &base.s : NULL, .in = in, .out = out};
-    for (int c = 0; c < n_chunks; c++) {
-        if (ppl_window_base(&mod.s, &pb, ids + (size_t)c * n_ctx, n_ctx, job->n_batch,
-                            tokenizer_bos(tok), &acc, &err)) {
-            cli_error(cmd, EXIT_RUNTIME, "window %d: %s", c, err.msg);
-            goto done;
+    for (int c = 0; c < in->n_windows; c++) {
+        scarce_ppl_window w;
+        if (scarce_ppl_next(ppl, &w)) {
+            cli_error(job->cmd ? job->cmd : "ppl", EXIT_RUNTIME, "window %d: %s", c,
+                      scarce_ppl_error(ppl));
+            return -1;
         }
-        if (!job->quiet)
-            printf("[%d]%.4f%s", c + 1, ppl_estimate(&acc, NULL), c + 1 < n_chunks ? "," : "\n");
+        if (!job->quiet) printf("[%d]%.4f%s", c + 1, w.ppl, c + 1 < in->n_windows ? "," : "\n");
         fflush(stdout);
         if (tty) {
             const double dt = now_seconds() - t0;
-            fprintf(stderr, "\r  window %d/%d, %.1f s, about %.0f s left   ", c + 1, n_chunks, dt,
-                    dt / (c + 1) * (n_chunks - c - 1));
+            fprintf(stderr, "\r  window %d/%d, %.1f s, about %.0f s left   ", c + 1, in->n_windows,
+                    dt, dt / (c + 1) * (in->n_windows - c - 1));
         }
     }
     if (tty) fputc('\n', stderr);
-    if (out && kl_base_commit(out, &err)) {
-        cli_error(cmd, EXIT_RUNTIME, "%s", err.msg);
+    return 0;
+}
+
+int ppl_run(const ppl_job *job, scarce_ppl_result *res) {
+    const char *cmd = job->cmd ? job->cmd : "ppl";
+    scarce_model *mod = NULL, *base = NULL;
+    scarce_ppl *ppl = NULL;
+    int rc = EXIT_RUNTIME;
+    memset(res, 0, sizeof *res);
+    const int base_is_file = job->base && scarce_ppl_is_base_file(job->base);
+    if (!(mod = open_model(cmd, job->model, job->n_threads)) ||
+        (job->base && !base_is_file && !(base = open_model(cmd, job->base, job->n_threads))))
+        goto done;
+    if (base && scarce_model_n_vocab(base) != scarce_model_n_vocab(mod)) {
+        cli_error(cmd, EXIT_RUNTIME,
+                  "%s has %d tokens in its vocabulary, %s has %d: KL needs the same vocabulary",
+                  job->base, scarce_model_n_vocab(base), job->model, scarce_model_n_vocab(mod));
         goto done;
     }
-    res->chunks = n_chunks;
-    res->scored = acc.n;
-    res->ppl = ppl_estimate(&acc, &res->ppl_err);
-    if (acc.has_base) {
-        res->base_ppl = ppl_base_estimate(&acc, NULL);
-        res->has_kl = ppl_kl_summary(&acc, &res->kl) == 0;
+    if (!(ppl = begin(job, mod, base, base_is_file))) goto done;
+    scarce_ppl_info in;
+    scarce_ppl_get_info(ppl, &in);
+    if (!job->quiet)
+        fprintf(stderr, "%s: %d tokens, %d windows of %d, scoring %d positions each\n",
+                base_is_file ? job->base : job->text, in.n_tokens, in.n_windows, in.n_ctx,
+                in.scored_per_window);
+    if (score_windows(job, ppl, &in)) goto done;
+    if (job->base_out && scarce_ppl_save_base(ppl)) {
+        cli_error(cmd, EXIT_RUNTIME, "%s", scarce_ppl_error(ppl));
+        goto done;
     }
+    scarce_ppl_get_result(ppl, res);
     rc = EXIT_OK;
 done:
-    kl_base_close(in);
-    kl_base_close(out); /* removes the temporary file unless committed */
-    ppl_acc_free(&acc);
-    free(ids);
-    tokenizer_free(tok);
-    unload(&mod);
-    unload(&base);
+    scarce_ppl_free(ppl); /* removes an unsaved base_out */
+    scarce_model_close(mod);
+    scarce_model_close(base);
     return rc;
 }
 
@@ -178,7 +164,7 @@ int cmd_ppl(int argc, char **argv) {
         } else
             return cli_error("ppl", EXIT_USAGE, "unknown option %s (see scarce ppl -h)", f);
     }
-    if (!job.model || (!job.text && !(job.base && kl_base_is_file(job.base))))
+    if (!job.model || (!job.text && !(job.base && scarce_ppl_is_base_file(job.base))))
         return cli_error("ppl", EXIT_USAGE,
                          "-m FILE and -f TEXT (or --kl-base with a KL base file) are required");
     if (job.base && job.base_out)
@@ -186,7 +172,7 @@ int cmd_ppl(int argc, char **argv) {
             "ppl", EXIT_USAGE,
             "--kl-base-out writes the -m model's own distributions: no --kl-base with it");
     job.n_threads = (int)n_threads;
-    ppl_result r;
+    scarce_ppl_result r;
     int rc = ppl_run(&job, &r);
     if (rc) return rc;
     printf("Final estimate: PPL = %.4f +/- %.5f\n", r.ppl, r.ppl_err);
@@ -194,8 +180,8 @@ int cmd_ppl(int argc, char **argv) {
         printf(
             "KL divergence vs %s over %zu positions: mean %.6f, median %.6f, p99 %.6f, max %.6f\n"
             "same top p (top-1 agreement) %.2f%%, PPL ratio %.4f +/- %.4f (base PPL %.4f)\n",
-            job.base, r.scored, r.kl.mean, r.kl.median, r.kl.p99, r.kl.max, r.kl.top1_agree_pct,
-            r.kl.ppl_ratio, r.kl.ppl_ratio_err, r.base_ppl);
+            job.base, (size_t)r.n_scored, r.kl_mean, r.kl_median, r.kl_p99, r.kl_max,
+            r.top1_agree_pct, r.ppl_ratio, r.ppl_ratio_err, r.base_ppl);
     if (job.base_out)
         printf("wrote %s (llama-perplexity --kl-divergence-base format)\n", job.base_out);
     return EXIT_OK;

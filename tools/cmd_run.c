@@ -10,7 +10,8 @@
 #include "gen.h"
 #include "moe_report.h"
 #include "run_report.h"
-#include "run_spec_bridge.h"
+#include "roofline_svg.h"
+#include "run_spec.h"
 
 static volatile sig_atomic_t interrupted;
 static void on_sigint(int sig) {
@@ -173,7 +174,8 @@ int cmd_run(int argc, char **argv) {
     signal(SIGINT, on_sigint);
     if (run_spec_cli_enabled(a.spec)) {
         const char *stop;
-        rc = run_spec_cli_run(a.spec, g.ctx, ids, n, a.gen.n_predict, text, &interrupted, &stop);
+        rc = run_spec_cli_run(a.spec, g.model, g.ctx, prompt, ids, n, a.gen.n_predict, text,
+                              &interrupted, &stop);
         if ((rc == EXIT_OK || (rc == EXIT_RUNTIME && interrupted)) && print_summary(&g, &a, stop))
             rc = EXIT_RUNTIME;
         goto done;

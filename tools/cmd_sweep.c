@@ -10,12 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../engine/gguf.h"
-#include "../engine/quantize_model.h"
-#include "../quant/types.h"
+#include "../include/scarce.h"
 #include "bench_rows.h"
 #include "cli.h"
-#include "report.h"
+#include "ppl_run.h"
+#include "summary.h"
 #include "svg.h"
 
 enum { MAX_TYPES = 32 };
@@ -58,16 +57,21 @@ static void usage(FILE *out) {
 
 /* Bits per weight of a file: tensor bytes x 8 / elements. */
 static double file_bpw(const char *path) {
-    scarce_error err;
-    gguf_file *f = gguf_open(path, &err);
-    if (!f) return NAN;
-    double bits = 0, n = 0;
-    for (uint64_t i = 0; i < f->n_tensors; i++) {
-        double elems = 1;
-        for (int d = 0; d < f->tensors[i].n_dims; d++) elems *= (double)f->tensors[i].ne[d];
-        bits += 8.0 * f->tensors[i].bytes, n += elems;
+    scarce_gguf *g = NULL;
+    scarce_gguf_info info;
+    if (scarce_gguf_open(path, &g, NULL, 0) || scarce_gguf_get_info(g, &info)) {
+        scarce_gguf_close(g);
+        return NAN;
     }
-    gguf_close(f);
+    double bits = 0, n = 0;
+    for (uint64_t i = 0; i < info.n_tensors; i++) {
+        scarce_gguf_tensor t;
+        if (scarce_gguf_get_tensor(g, i, &t)) continue;
+        double elems = 1;
+        for (int d = 0; d < t.n_dims; d++) elems *= (double)t.ne[d];
+        bits += 8.0 * t.bytes, n += elems;
+    }
+    scarce_gguf_close(g);
     return n > 0 ? bits / n : NAN;
 }
 
@@ -87,11 +91,11 @@ static int measure(const char *path, const char *base, const char *base_out, con
                    .n_chunks = n_chunks,
                    .quiet = 1,
                    .n_threads = n_threads};
-    ppl_result pr;
+    scarce_ppl_result pr;
     if (ppl_run(&job, &pr)) return -1;
     row->ppl = pr.ppl, row->ppl_err = pr.ppl_err;
-    row->kl_mean = pr.kl.mean, row->kl_median = pr.kl.median, row->kl_p99 = pr.kl.p99;
-    row->kl_max = pr.kl.max, row->top1_pct = pr.has_kl ? pr.kl.top1_agree_pct : 100;
+    row->kl_mean = pr.kl_mean, row->kl_median = pr.kl_median, row->kl_p99 = pr.kl_p99;
+    row->kl_max = pr.kl_max, row->top1_pct = pr.has_kl ? pr.top1_agree_pct : 100;
     bench_result br[2];
     int n_rows;
     char msg[512] = "";
@@ -175,10 +179,10 @@ static int write_plot(const char *prefix, const sweep_row *r, int n) {
     };
     char path[600];
     snprintf(path, sizeof path, "%s.svg", prefix);
-    scarce_error err;
+    char msg[512];
     if (svg_write(path, "scarce sweep: accuracy and speed vs bits/weight (red: Pareto front)",
-                  panels, 2, &err))
-        return cli_error("sweep", EXIT_RUNTIME, "%s", err.msg), -1;
+                  panels, 2, msg))
+        return cli_error("sweep", EXIT_RUNTIME, "%s", msg), -1;
     return 0;
 }
 
@@ -223,23 +227,24 @@ int cmd_sweep(int argc, char **argv) {
                 (int)n_threads, &rows[n]))
         goto done;
     n++;
-    for (int i = 0; qtype_at(i) && n < MAX_TYPES; i++) {
-        const quant_type *qt = qtype_at(i);
-        /* weight formats other than the f32 input; Q8_K is an activation format only */
-        if (!(qt->kind & QT_KIND_W) || qt->id == QT_F32) continue;
-        if (types && !in_list(types, qt->name)) continue;
+    for (int i = 0; scarce_quant_scheme(i) && n < MAX_TYPES; i++) {
+        /* every weight format but the f32 input: the schemes named as their format (the
+         * others are llama.cpp's mixes of several) */
+        const char *type = scarce_quant_scheme(i);
+        if (strcmp(type, scarce_quant_scheme_type(type)) || !strcmp(type, "f32")) continue;
+        if (types && !in_list(types, type)) continue;
         char *tmp = temp_paths[n_temp];
         snprintf(tmp, sizeof temp_paths[0], "%s/scarce-sweep-%d-%s.gguf",
-                 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid(), qt->name);
+                 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid(), type);
         n_temp++;
-        scarce_error err = {0};
-        fprintf(stderr, "sweep: %s\n", qt->name);
-        quantize_opts qo = {.n_threads = (int)n_threads};
-        if (quantize_model(model, tmp, qt->name, &qo, NULL, &err)) {
-            fprintf(stderr, "sweep: %s skipped: %s\n", qt->name, err.msg);
+        char msg[512];
+        fprintf(stderr, "sweep: %s\n", type);
+        const scarce_quantize_params qp = {.n_threads = (int)n_threads};
+        if (scarce_model_quantize(model, tmp, type, &qp, NULL, msg, sizeof msg)) {
+            fprintf(stderr, "sweep: %s skipped: %s\n", type, msg);
             continue;
         }
-        if (measure(tmp, kl_base, NULL, qt->name, text, (int)n_ctx, (int)n_chunks, (int)n_gen,
+        if (measure(tmp, kl_base, NULL, type, text, (int)n_ctx, (int)n_chunks, (int)n_gen,
                     (int)n_threads, &rows[n]))
             goto done;
         n++;

@@ -1,5 +1,6 @@
 /* roofline.c - the roofline SVG: measured compute roof, membw memory roof, measured points. */
 #include "roofline.h"
+#include "roofline_svg.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -402,7 +403,7 @@ int roofline_write(const char *path, const roofline_point *pts, int n, scarce_er
     if (membw_peak(&bw, 0)) bw = 0;
     const frame f = make_frame(pts, n, roofs, n_roofs, bw);
     atomic_file af;
-    if (atomic_open(&af, path, err)) goto done;
+    if (atomic_open(&af, path, err->msg)) goto done;
     FILE *out = af.fp;
     fprintf(
         out,
@@ -421,7 +422,7 @@ int roofline_write(const char *path, const roofline_point *pts, int n, scarce_er
     point_labels(out, &f, pts, n, placed, &n_placed);
     notes(out, bw, roofs, n_roofs);
     fputs("</svg>\n", out);
-    rc = atomic_commit(&af, err);
+    rc = atomic_commit(&af, err->msg);
 done:
     free(roofs), free(placed);
     return rc;
@@ -451,5 +452,41 @@ int roofline_write_bench(const char *path, const bench_result *rows, int n, scar
     const int rc = n_pts ? roofline_write(path, pts, n_pts, err)
                          : scarce_fail(err, "%s: nothing was timed to plot", path);
     free(pts);
+    return rc;
+}
+
+/* ---- scarce run --svg and bench --svg (tools/roofline_svg.h) ---- */
+
+int run_roofline_svg(const char *path, const char *type, int threads, const scarce_stats *st,
+                     char *msg) {
+    roofline_point pts[2];
+    int n = 0;
+    const uint64_t tokens[2] = {st->prompt_tokens, st->decode_tokens};
+    const double tok_s[2] = {st->prompt_tok_s, st->decode_tok_s};
+    const double flops[2] = {st->prompt_flops_per_token, st->decode_flops_per_token};
+    const double bytes[2] = {st->prompt_weight_bytes_per_token + st->prompt_kv_bytes_per_token,
+                             st->decode_weight_bytes_per_token + st->decode_kv_bytes_per_token};
+    for (int k = 0; k < 2; k++) {
+        if (!tokens[k] || !(tok_s[k] > 0) || !(flops[k] > 0)) continue;
+        roofline_point *p = &pts[n++];
+        *p = (roofline_point){.threads = threads,
+                              .intensity = bytes[k] > 0 ? flops[k] / bytes[k] : 0,
+                              .gflops = flops[k] * tok_s[k] / 1e9};
+        snprintf(p->type, sizeof p->type, "%s", type);
+        snprintf(p->test, sizeof p->test, "%s%llu", k ? "tg" : "pp", (unsigned long long)tokens[k]);
+    }
+    scarce_error err = {0};
+    if (!n) scarce_fail(&err, "%s: nothing was timed to plot", path);
+    if (!n || roofline_write(path, pts, n, &err)) {
+        snprintf(msg, 512, "%s", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+int bench_roofline_svg(const char *path, const bench_result *rows, int n, char *msg) {
+    scarce_error err = {0};
+    const int rc = roofline_write_bench(path, rows, n, &err);
+    if (rc) snprintf(msg, 512, "%s", err.msg);
     return rc;
 }

@@ -27,8 +27,8 @@ int roofline_compute_peak(const char *type, int threads, double *gflops, scarce_
  * its points used); written atomically. Each point is one <circle class="point">. */
 int roofline_write(const char *path, const roofline_point *pts, int n, scarce_error *err);
 
-/* The points of bench's rows (a run's: tools/run_spec_bridge.c). */
-#include "report.h"
+/* The points of bench's rows (a run's: run_roofline_svg, tools/roofline_svg.h). */
+#include "bench_rows.h"
 int roofline_write_bench(const char *path, const bench_result *rows, int n, scarce_error *err);
 
 #endif

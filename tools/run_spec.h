@@ -1,48 +1,37 @@
 /* run_spec.h - `scarce run` with speculative decoding (-md FILE, --draft-quant TYPE,
- * --lookup N, --lookup-file FILE, --draft-layers L). cmd_run.c hands its flags and, when one of them was given, the
- * generation loop over to this file. */
+ * --lookup N, --lookup-file FILE, --draft-layers L) on scarce_generate_spec: cmd_run.c hands
+ * its flags and, when one of them was given, the generation over to tools/run_spec.c. */
 #ifndef SCARCE_RUN_SPEC_H
 #define SCARCE_RUN_SPEC_H
 
 #include <signal.h>
 #include <stdio.h>
 
-#include "../engine/speculative.h"
-#include "../engine/tokenizer.h"
-#include "report.h"
+#include "../include/scarce.h"
 
-typedef struct {
-    int enabled; /* one of -md / --draft-quant / --lookup / --draft-layers given */
-    int n_sources;
-    const char *draft_path, *draft_quant, *lookup_file;
-    long lookup_n, lookup_min, draft_layers;
-    long n_draft, draft_min, draft_max; /* 0 = default */
-    long draft_vocab;                   /* --draft-vocab (0 = the whole vocabulary) */
-    const char *policy; /* --draft-policy: "cost" (default) or "adapt" */
-    int trace;   /* --trace-spec */
-    int compare; /* --spec-compare: also time plain decoding of the same length */
-} run_spec_args;
+/* The speculative flags of one run and, after the run, its summary. */
+typedef struct run_spec_cli run_spec_cli;
 
-void run_spec_usage(FILE *out);
-/* Consumes argv[*i] (and its value) when it is a speculative flag: 1; not ours: 0;
- * bad value: -1 (error printed). */
-int run_spec_parse(int argc, char **argv, int *i, run_spec_args *sa);
-/* What a speculative run did, for the run summary (text or JSON) of cmd_run.c. */
-typedef struct {
-    spec_summary spec;        /* counters and source; tok_s_* NAN unless --spec-compare */
-    run_stats prompt, decode; /* target + draft counters of the prefill and of the rounds;
-                                 decode.tokens = tokens emitted (rejected drafts included in
-                                 the bytes, so bytes/token are per token the user got) */
-    double t_prompt, t_decode;
-    const char *stop;
-    draft_quant_info quant; /* --draft-quant (spec.quant points here) */
-} run_spec_result;
+run_spec_cli *run_spec_cli_new(void); /* NULL: out of memory */
+void run_spec_cli_free(run_spec_cli *sc);
+void run_spec_cli_usage(FILE *out);
+/* argv[*i] (and its value): 1 consumed, 0 not a speculative flag, -1 bad value (printed). */
+int run_spec_cli_parse(run_spec_cli *sc, int argc, char **argv, int *i);
+/* 1 when a flag asked for speculative decoding */
+int run_spec_cli_enabled(const run_spec_cli *sc);
 
-/* Generates up to n_predict tokens after the prompt with speculative decoding into the
- * fresh session s, streaming text to `text`; --trace-spec lines and errors go to stderr.
- * Returns an exit code; *res receives the counters (res->spec.draft points into sa). */
-int run_spec(const run_spec_args *sa, model *m, const tokenizer *tok, session *s,
-             sampler *smp, const int *prompt, int n_prompt, long n_predict, FILE *text,
-             volatile sig_atomic_t *interrupted, run_spec_result *res);
+/* Generates up to n_predict tokens after prompt (its ids[0..n_ids), as scarce_generate_spec
+ * makes them, for the trace and --spec-compare) with
+ * model's context ctx, streaming text to `text` (and a newline after it); --trace-spec lines
+ * and errors go to stderr. The
+ * context's statistics (scarce_context_stats) are then the run's: target + draft, per
+ * emitted token. Returns an exit code; *stop says why generation ended. */
+int run_spec_cli_run(run_spec_cli *sc, scarce_model *model, scarce_context *ctx, const char *prompt,
+                     const int32_t *ids, int n_ids, long n_predict, FILE *text,
+                     volatile sig_atomic_t *interrupted, const char **stop);
+/* The speculative paragraph of the text summary; the JSON member ", \"speculative\": {...}"
+ * (a run_report_more: user is the run_spec_cli). */
+void run_spec_cli_text(FILE *out, const run_spec_cli *sc);
+void run_spec_cli_json(FILE *out, void *sc);
 
 #endif

@@ -125,9 +125,9 @@ static void front(FILE *out, const svg_panel *p, const frame *f) {
 }
 
 int svg_write(const char *path, const char *title, const svg_panel *panels, int n_panels,
-              scarce_error *err) {
+              char *msg) {
     atomic_file af;
-    if (atomic_open(&af, path, err)) return -1;
+    if (atomic_open(&af, path, msg)) return -1;
     FILE *out = af.fp;
     const int width = n_panels * PANEL_W, height = PANEL_H + 30;
     fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -161,5 +161,5 @@ int svg_write(const char *path, const char *title, const svg_panel *panels, int 
         }
     }
     fputs("</svg>\n", out);
-    return atomic_commit(&af, err);
+    return atomic_commit(&af, msg);
 }

@@ -5,8 +5,6 @@
 
 #include <stdio.h>
 
-#include "../engine/error.h"
-
 typedef struct {
     double x, y;
     const char *label;
@@ -20,9 +18,9 @@ typedef struct {
     int n;
 } svg_panel;
 
-/* Writes n_panels panels side by side to path. */
+/* Writes n_panels panels side by side to path (atomically); 0, or -1 with msg (512 bytes). */
 int svg_write(const char *path, const char *title, const svg_panel *panels, int n_panels,
-              scarce_error *err);
+              char *msg);
 
 /* 1 when point i is on the Pareto front: no other point has x <= and y at least as good,
  * one of the two strictly. */

@@ -1,6 +1,4 @@
-/* textfile.c - whole files into memory. */
-#include "textfile.h"
-
+/* textfile.c - whole files into memory, and a text file's token ids (readfile.h). */
 #include "readfile.h"
 
 #include <errno.h>
@@ -33,42 +31,37 @@ char *read_file_text(const char *path, size_t *len, char msg[512]) {
     return buf;
 }
 
-char *read_whole_file(const char *path, size_t *len, scarce_error *err) {
-    char msg[512];
-    char *text = read_file_text(path, len, msg);
-    if (!text) scarce_fail(err, "%s", msg);
-    return text;
-}
-
-int *tokenize_file(const char *path, const tokenizer *tok, int *n_out, scarce_error *err) {
+int32_t *read_text_ids(scarce_model *model, const char *path, int *n_out, char msg[512]) {
     size_t len;
-    char *text = read_whole_file(path, &len, err);
+    char *text = read_file_text(path, &len, msg);
     if (!text) return NULL;
     /* the tokenizer reads a C string: a NUL would end the text there, silently */
     const char *nul = memchr(text, 0, len);
     if (nul) {
-        const size_t at = (size_t)(nul - text);
+        snprintf(msg, 512, "%s: a NUL byte at offset %zu: not a text file", path,
+                 (size_t)(nul - text));
         free(text);
-        return scarce_fail(err, "%s: a NUL byte at offset %zu: not a text file", path, at), NULL;
-    }
-    if (len > ((size_t)INT_MAX - 5) / 3) {
-        free(text);
-        return scarce_fail(err, "%s: %zu bytes, more than one text can hold", path, len), NULL;
-    }
-    const size_t max_ids = tokenizer_max_ids(len);
-    int *ids = malloc(max_ids * sizeof *ids);
-    int n = ids ? tokenizer_encode(tok, text, tokenizer_add_bos(tok), ids, (int)max_ids, err)
-                : scarce_fail(err, "out of memory for %zu token ids", max_ids);
-    free(text);
-    if (n < 0) {
-        free(ids);
-        if (err) { /* the tokenizer's message does not name the file */
-            scarce_error why = *err;
-            scarce_fail(err, "%s: %s", path, why.msg);
-        }
         return NULL;
     }
-    int *fit = realloc(ids, ((size_t)n + 1) * sizeof *ids); /* usually a third of it */
+    if (len > ((size_t)INT_MAX - 5) / 3) {
+        snprintf(msg, 512, "%s: %zu bytes, more than one text can hold", path, len);
+        free(text);
+        return NULL;
+    }
+    /* the most ids a text of len bytes can need (engine/tokenizer.c's tokenizer_max_ids: a
+     * SentencePiece space escapes to 3 bytes, each can fall back to one id; BOS, EOS) */
+    const int max_ids = (int)(3 * len + 5);
+    int32_t *ids = malloc((size_t)max_ids * sizeof *ids);
+    const int n = ids ? scarce_tokenize(model, text, scarce_token_add_flags(model) & SCARCE_ADD_BOS,
+                                        ids, max_ids)
+                      : SCARCE_ERR_MEMORY;
+    free(text);
+    if (n < 0) {
+        snprintf(msg, 512, "%s: %s", path, ids ? scarce_model_error(model) : "out of memory");
+        free(ids);
+        return NULL;
+    }
+    int32_t *fit = realloc(ids, ((size_t)n + 1) * sizeof *ids); /* usually a third of it */
     *n_out = n;
     return fit ? fit : ids;
 }
