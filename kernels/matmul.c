@@ -474,9 +474,10 @@ static matmul_job make_job(const kernel_ctx *kc, const qmatrix *W, int64_t B, fl
     }
     /* rows with a token-lane kernel on the file layout (K-quants): the file's bytes, also
      * where a packed copy exists (Q2_K's, for decode) */
-    if (job.gemm == GEMM_TILES && k->row_gemm && B >= X16_TOKENS && kc->act_x16[0] &&
-        (kc->cfg.gemm < 0 || kc->cfg.gemm == GEMM_X16)) {
+    if ((job.gemm == GEMM_TILES || job.gemm == GEMM_OWN) && k->row_gemm && B >= X16_TOKENS &&
+        kc->act_x16[0] && (kc->cfg.gemm < 0 || kc->cfg.gemm == GEMM_X16)) {
         job.w = W->data, job.row_bytes = W->row_bytes, job.prep = NULL, job.tile = NULL;
+        job.gemm = GEMM_TILES; /* IQ4_XS's measured choice was the f32 GEMM */
         job.x16 = k->row_gemm;
     }
     /* per-batch repacked panels (Q5_0, IQ4_NL as Q8_0; unpacked Q4_0/Q8_0) likewise */

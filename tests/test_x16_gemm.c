@@ -276,9 +276,11 @@ static void check_kquant_rows(uint32_t id, vec_dot_fn ref, int64_t rows, int64_t
                     memcpy(w + b * t->block_bytes + offsetof(block_q6_K, d), &h, 2);
                 else if (id == QT_Q3_K && f == 0)
                     memcpy(w + b * t->block_bytes + offsetof(block_q3_K, d), &h, 2);
+                else if (id == QT_IQ4_XS && f == 0)
+                    memcpy(w + b * t->block_bytes, &h, 2);
                 else if (id == QT_Q2_K)
                     memcpy(w + b * t->block_bytes + offsetof(block_q2_K, d) + 2 * f, &h, 2);
-                else if (id != QT_Q6_K && id != QT_Q3_K)
+                else if (id != QT_Q6_K && id != QT_Q3_K && id != QT_IQ4_XS)
                     memcpy(w + b * t->block_bytes + 2 * f, &h, 2);
             }
     }
@@ -313,10 +315,10 @@ static void check_kquant_rows(uint32_t id, vec_dot_fn ref, int64_t rows, int64_t
 TEST(x16_kquant_rows_equal_row_reference) {
     SKIP_WITHOUT_NATIVE_AVX512();
     REQUIRE(kernels_init("avx512", NULL) == 0);
-    const uint32_t ids[] = {QT_Q4_K, QT_Q5_K, QT_Q6_K, QT_Q2_K, QT_Q3_K};
+    const uint32_t ids[] = {QT_Q4_K, QT_Q5_K, QT_Q6_K, QT_Q2_K, QT_Q3_K, QT_IQ4_XS};
     const vec_dot_fn refs[] = {vec_dot_q4_k_ref, vec_dot_q5_k_ref, vec_dot_q6_k_ref,
-                               vec_dot_q2_k_ref, vec_dot_q3_k_ref};
-    for (int t = 0; t < 5; t++) {
+                               vec_dot_q2_k_ref, vec_dot_q3_k_ref, vec_dot_iq4_xs_ref};
+    for (int t = 0; t < 6; t++) {
         REQUIRE(kernels_for(ISA_AVX512, ids[t])->row_gemm != NULL);
         CHECK(kernels_for(ISA_AVX2, ids[t])->row_gemm == NULL);
         check_kquant_rows(ids[t], refs[t], 8, 256, 16, 0);
@@ -335,11 +337,11 @@ TEST(x16_kquant_matmul_equals_row_reference) {
     kernel_config cfg = kernel_config_default();
     cfg.adapt_threads = 0;
     REQUIRE(test_kernel_set(&cfg) == 0);
-    const uint32_t ids[] = {QT_Q4_K, QT_Q5_K, QT_Q6_K, QT_Q2_K, QT_Q3_K};
+    const uint32_t ids[] = {QT_Q4_K, QT_Q5_K, QT_Q6_K, QT_Q2_K, QT_Q3_K, QT_IQ4_XS};
     const vec_dot_fn refs[] = {vec_dot_q4_k_ref, vec_dot_q5_k_ref, vec_dot_q6_k_ref,
-                               vec_dot_q2_k_ref, vec_dot_q3_k_ref};
+                               vec_dot_q2_k_ref, vec_dot_q3_k_ref, vec_dot_iq4_xs_ref};
     const int64_t rows = 72, cols = 512, B = 20;
-    for (int t = 0; t < 5; t++) {
+    for (int t = 0; t < 6; t++) {
         qmatrix W = test_random_matrix(ids[t], rows, cols);
         REQUIRE(repack_matrix(&W, ISA_AVX512) == 0); /* Q2_K's decode copy: x16 reads the file */
         float *x = malloc(B * cols * 4), *Y = malloc(B * rows * 4);

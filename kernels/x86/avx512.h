@@ -156,7 +156,7 @@ void gemm_q4_1x16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size
 void gemm_q8_0x16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
                          int nrows, const void *act, int64_t B);
 
-/* The same for Q2_K .. Q6_K rows in the file layout, x16k activations
+/* The same for Q2_K .. Q6_K and IQ4_XS rows in the file layout, x16k activations
  * (avx512_x16_kquant.c): a row's result has the bits of vec_dot_q4_k_ref / _q5_k_ref. */
 void gemm_q4_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
                          int nrows, const void *act, int64_t B);
@@ -168,6 +168,8 @@ void gemm_q2_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size
                          int nrows, const void *act, int64_t B);
 void gemm_q3_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
                          int nrows, const void *act, int64_t B);
+void gemm_iq4_xsx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                           int nrows, const void *act, int64_t B);
 
 /* The f32 GEMM micro-kernel of GEMM_OWN, 16 tokens a zmm (avx512_gemm.c) */
 void gemm_tile_f32_avx512(int64_t kc, const float *xt, const float *w, size_t ldw, float *c, int nr,

@@ -1,4 +1,4 @@
-/* avx512_x16_kquant.c - large batches (B >= 16) of Q2_K .. Q6_K rows (file layout)
+/* avx512_x16_kquant.c - large batches (B >= 16) of Q2_K .. Q6_K and IQ4_XS rows (file layout)
  * with 16 tokens in the lanes (kernels/act_x16.h, x16k activations), as avx512_x16_gemm.c does for
  * the packed block-32 formats.
  *
@@ -24,7 +24,7 @@
 #include "../act_x16.h"
 #include "avx512.h"
 
-enum { XK_Q4_K, XK_Q5_K, XK_Q6_K, XK_Q2_K, XK_Q3_K };
+enum { XK_Q4_K, XK_Q5_K, XK_Q6_K, XK_Q2_K, XK_Q3_K, XK_IQ4_XS };
 
 /* Rows per pass: 4 rows x (sumi, summ, acc) + 8 activation registers fit the 32 zmm. */
 #define XK_ROWS 4
@@ -40,7 +40,8 @@ typedef struct {
 } krow;
 
 static inline size_t xk_block_bytes(const int KIND) {
-    return KIND == XK_Q3_K   ? sizeof(block_q3_K)
+    return KIND == XK_IQ4_XS ? sizeof(block_iq4_xs)
+           : KIND == XK_Q3_K ? sizeof(block_q3_K)
            : KIND == XK_Q2_K ? sizeof(block_q2_K)
            : KIND == XK_Q6_K ? sizeof(block_q6_K)
            : KIND == XK_Q5_K ? sizeof(block_q5_K)
@@ -122,7 +123,34 @@ static inline void row_prep_q3(const block_q3_K *b, krow *k) {
     }
 }
 
+/* IQ4_XS (blocks.h): sub-block ib's 32 indices in qs[16 ib ..] as Q4_0's nibbles, each to
+ * its grid value + 128 (the grid xor 0x80: unsigned; the - 128 comes off with the bsum
+ * pairs times the scale pair l - 32 | l - 32), scales l - 32 by vpmulld. */
+static inline void row_prep_iq4_xs(const block_iq4_xs *b, krow *k) {
+    k->d = _cvtsh_ss(b->d), k->dmin = 0;
+    for (int ib = 0; ib < 8; ib++) {
+        k->sc[ib] = iq4xs_scale(b, ib) - 32;
+        k->mm[ib] = (uint32_t)(uint16_t)(int16_t)k->sc[ib] * 0x10001u;
+    }
+    const __m256i grid = _mm256_xor_si256(
+        _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)kvalues_iq4nl)),
+        _mm256_set1_epi8((char)0x80));
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (int p = 0; p < 4; p++) { /* sub-blocks 2p (lanes 0-15) and 2p + 1 (16-31) */
+        const __m256i raw = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * p));
+        const __m256i lo = _mm256_shuffle_epi8(grid, _mm256_and_si256(raw, m4));
+        const __m256i hi =
+            _mm256_shuffle_epi8(grid, _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4));
+        _mm256_store_si256((__m256i *)(k->u + 16 * p), _mm256_permute2x128_si256(lo, hi, 0x20));
+        _mm256_store_si256((__m256i *)(k->u + 16 * p + 8), _mm256_permute2x128_si256(lo, hi, 0x31));
+    }
+}
+
 static inline void row_prep(const uint8_t *blk, krow *k, const int KIND) {
+    if (KIND == XK_IQ4_XS) {
+        row_prep_iq4_xs((const block_iq4_xs *)blk, k);
+        return;
+    }
     if (KIND == XK_Q3_K) {
         row_prep_q3((const block_q3_K *)blk, k);
         return;
@@ -181,7 +209,8 @@ static inline __attribute__((always_inline)) void rows_x16k(int nsp, const krow 
                                                             const uint8_t *act, float *acc_io,
                                                             const int NR, const int KIND) {
     /* sub-blocks of a super-block and the activation dwords of each */
-    const int NSUB = KIND == XK_Q4_K || KIND == XK_Q5_K ? 8 : 16, DW = QK_K / 4 / NSUB;
+    const int NSUB = KIND == XK_Q4_K || KIND == XK_Q5_K || KIND == XK_IQ4_XS ? 8 : 16;
+    const int DW = QK_K / 4 / NSUB;
     __m512 acc[XK_ROWS];
     for (int r = 0; r < NR; r++) acc[r] = _mm512_load_ps(acc_io + X16_TOKENS * r);
     for (int sp = 0; sp < nsp; sp++) {
@@ -214,8 +243,12 @@ static inline __attribute__((always_inline)) void rows_x16k(int nsp, const krow 
         const __m512 dy = _mm512_load_ps(a + X16K_D_AT);
         for (int r = 0; r < NR; r++) {
             __m512 t;
-            if (KIND == XK_Q6_K ||
-                KIND == XK_Q3_K) { /* vec_dot_q6_k_ref: dy d (float)(sum sc q y - 32 sum sc bsum) */
+            if (KIND == XK_IQ4_XS) { /* vec_dot_iq4_xs_ref: (float)sumi (d dy) */
+                const __m512i si = _mm512_sub_epi32(sumi[r], _mm512_slli_epi32(summ[r], 7));
+                t = _mm512_mul_ps(_mm512_cvtepi32_ps(si),
+                                  _mm512_mul_ps(_mm512_set1_ps(k[r].d), dy));
+            } else if (KIND == XK_Q6_K || KIND == XK_Q3_K) {
+                /* vec_dot_q6_k_ref / _q3_k_ref: (dy d) (float)(sum sc q y - k sum sc bsum) */
                 const __m512i si =
                     _mm512_sub_epi32(sumi[r], _mm512_slli_epi32(summ[r], KIND == XK_Q6_K ? 5 : 2));
                 t = _mm512_mul_ps(_mm512_mul_ps(dy, _mm512_set1_ps(k[r].d)),
@@ -309,4 +342,9 @@ void gemm_q2_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size
 void gemm_q3_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
                          int nrows, const void *act, int64_t B) {
     x16k_gemm(cols, Y, ldy, w, w_stride, nrows, act, B, XK_Q3_K);
+}
+
+void gemm_iq4_xsx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                           int nrows, const void *act, int64_t B) {
+    x16k_gemm(cols, Y, ldy, w, w_stride, nrows, act, B, XK_IQ4_XS);
 }
