@@ -30,6 +30,20 @@ void vec_dot_q3_k_neon(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q4_k_neon(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q5_k_neon(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q6_k_neon(int64_t n, float *s, const void *w, const void *a);
+/* neon_iq.c */
+void vec_dot_iq4_xs_neon(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq2_xxs_neon(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq2_xs_neon(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq2_s_neon(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq3_xxs_neon(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq3_s_neon(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq1_s_neon(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_iq1_m_neon(int64_t n, float *s, const void *w, const void *a);
+/* neon_lowbit.c */
+void vec_dot_tq2_0_neon(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_tq1_0_neon(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q1_0_neon(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_nvfp4_neon(int64_t n, float *s, const void *w, const void *a);
 
 /* The NEON ISA's table: its kernels over the reference ones (kernels_init). */
 void neon_install(isa_kernels *k);

@@ -21,4 +21,16 @@ void neon_install(isa_kernels *k) {
     kernels_set(k, QT_Q4_K, (type_kernels){.vec_dot = vec_dot_q4_k_neon});
     kernels_set(k, QT_Q5_K, (type_kernels){.vec_dot = vec_dot_q5_k_neon});
     kernels_set(k, QT_Q6_K, (type_kernels){.vec_dot = vec_dot_q6_k_neon});
+    kernels_set(k, QT_IQ4_XS, (type_kernels){.vec_dot = vec_dot_iq4_xs_neon});
+    kernels_set(k, QT_IQ2_XXS, (type_kernels){.vec_dot = vec_dot_iq2_xxs_neon});
+    kernels_set(k, QT_IQ2_XS, (type_kernels){.vec_dot = vec_dot_iq2_xs_neon});
+    kernels_set(k, QT_IQ2_S, (type_kernels){.vec_dot = vec_dot_iq2_s_neon});
+    kernels_set(k, QT_IQ3_XXS, (type_kernels){.vec_dot = vec_dot_iq3_xxs_neon});
+    kernels_set(k, QT_IQ3_S, (type_kernels){.vec_dot = vec_dot_iq3_s_neon});
+    kernels_set(k, QT_IQ1_S, (type_kernels){.vec_dot = vec_dot_iq1_s_neon});
+    kernels_set(k, QT_IQ1_M, (type_kernels){.vec_dot = vec_dot_iq1_m_neon});
+    kernels_set(k, QT_TQ2_0, (type_kernels){.vec_dot = vec_dot_tq2_0_neon});
+    kernels_set(k, QT_TQ1_0, (type_kernels){.vec_dot = vec_dot_tq1_0_neon});
+    kernels_set(k, QT_Q1_0, (type_kernels){.vec_dot = vec_dot_q1_0_neon});
+    kernels_set(k, QT_NVFP4, (type_kernels){.vec_dot = vec_dot_nvfp4_neon});
 }

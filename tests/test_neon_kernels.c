@@ -1,0 +1,148 @@
+/* test_neon_kernels.c - the NEON dots of the IQ, ternary, 1-bit and NVFP4 formats against
+ * their scalar references (kernels/ref/), on raw random blocks (every grid index, sign
+ * pattern and scale the bytes can hold), on all-0x00 and all-0xFF blocks with the largest
+ * fp16 d (extreme codes and scales) against +-127 activations, with a NaN or infinite d, and
+ * on 1..9 and 40 blocks (tails of any unrolling).
+ *   Q8_K formats: equal bit for bit (same exact integer sum per super-block, same float
+ *   expression and order as the reference).
+ *   Q8_0 formats (Q1_0, NVFP4): exact integer sums per block, float sums in another order:
+ *   |neon - ref| <= (n / 16 + 16) FLT_EPSILON sum |w_i a_i| (w, a dequantized), as
+ *   test_kernels.c's bound with NVFP4's sub-blocks of 16 as the unit.
+ * They run on an aarch64 build (`make test-arm`: cross-compiled, under qemu-user); on other
+ * CPUs they skip. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../kernels/cpu.h"
+#include "../quant/blocks.h"
+#include "../quant/fp16.h"
+#include "../quant/types.h"
+#include "test.h"
+
+enum { D_NONE = -2, D_IQ1_M = -1, D_LAST = -3 };
+
+typedef struct {
+    uint32_t id;
+    int d_offset; /* byte offset of the fp16 d; D_LAST: the block's last 2 bytes; D_IQ1_M: the
+                     top nibbles of IQ1_M's scale words; D_NONE: no fp16 d (NVFP4) */
+} neon_case;
+
+static const neon_case cases[] = {
+    {QT_IQ4_XS, 0},     {QT_IQ2_XXS, 0},    {QT_IQ2_XS, 0}, {QT_IQ2_S, 0},
+    {QT_IQ3_XXS, 0},    {QT_IQ3_S, 0},      {QT_IQ1_S, 0},  {QT_IQ1_M, D_IQ1_M},
+    {QT_TQ2_0, D_LAST}, {QT_TQ1_0, D_LAST}, {QT_Q1_0, 0},   {QT_NVFP4, D_NONE},
+};
+enum { N_CASES = sizeof cases / sizeof cases[0] };
+
+static uint64_t rng;
+static uint32_t next_u32(void) {
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (uint32_t)(rng >> 32);
+}
+
+static void put_d(const neon_case *c, const quant_type *t, uint8_t *block, uint16_t d) {
+    if (c->d_offset >= 0 || c->d_offset == D_LAST) {
+        memcpy(block + (c->d_offset >= 0 ? (size_t)c->d_offset : t->block_bytes - 2), &d, 2);
+    } else if (c->d_offset == D_IQ1_M) {
+        for (int k = 0; k < 4; k++) {
+            uint16_t sc;
+            memcpy(&sc, block + 48 + 2 * k, 2);
+            sc = (uint16_t)((sc & 0x0fff) | ((d >> 4 * k) & 15) << 12);
+            memcpy(block + 48 + 2 * k, &sc, 2);
+        }
+    }
+}
+
+/* Operand kinds: random bytes and d; all 0x00 or all 0xFF with d = 65504 and +-127
+ * activations; random bytes with d NaN or +Inf. */
+enum { K_RANDOM, K_ZEROS, K_ONES, K_NAN, K_INF, K_COUNT };
+static const char *const kind_names[K_COUNT] = {"random", "0x00", "0xff", "d=nan", "d=inf"};
+
+static int8_t act_code(int kind, int j) {
+    if (kind == K_ZEROS || kind == K_ONES) return (int8_t)(j % 3 ? 127 : -127);
+    return (int8_t)((int)(next_u32() % 255) - 127);
+}
+
+/* nb blocks of weights of c and their activations (Q8_K or Q8_0, covering the same n). */
+static void make_operands(const neon_case *c, uint8_t *w, void *act, int nb, int kind) {
+    const quant_type *t = qtype(c->id);
+    for (int i = 0; i < nb; i++) {
+        uint8_t *b = w + i * t->block_bytes;
+        for (size_t j = 0; j < t->block_bytes; j++)
+            b[j] = (uint8_t)(kind == K_ZEROS ? 0 : kind == K_ONES ? 0xFF : next_u32());
+        float d = kind == K_ZEROS || kind == K_ONES ? 65504.0f
+                  : kind == K_NAN                   ? NAN
+                  : kind == K_INF                   ? INFINITY
+                                                    : (float)(next_u32() % 1000) / 997 - 0.5f;
+        put_d(c, t, b, f32_to_fp16(d));
+    }
+    const int64_t n = (int64_t)nb * t->block;
+    if (t->dot_type == QT_Q8_K) {
+        block_q8_K *a = act;
+        for (int64_t i = 0; i < n / QK_K; i++) {
+            a[i].d = kind == K_RANDOM ? (float)(next_u32() % 1000) / 1e5f : 1e-3f;
+            for (int j = 0; j < QK_K; j++) a[i].qs[j] = act_code(kind, j);
+            for (int s = 0; s < 16; s++) {
+                int sum = 0;
+                for (int j = 0; j < 16; j++) sum += a[i].qs[16 * s + j];
+                a[i].bsums[s] = (int16_t)sum;
+            }
+        }
+    } else {
+        block_q8_0 *a = act;
+        for (int64_t i = 0; i < n / QK32; i++) {
+            a[i].d = f32_to_fp16(kind == K_RANDOM ? (float)(next_u32() % 1000) / 1e5f : 1e-3f);
+            for (int j = 0; j < QK32; j++) a[i].qs[j] = act_code(kind, j);
+        }
+    }
+}
+
+/* sum |w_i a_i| of the dequantized operands (the scale of the float reordering error). */
+static double magnitude(const quant_type *t, const void *w, const void *act, int64_t n) {
+    float *wd = malloc(n * sizeof(float)), *ad = malloc(n * sizeof(float));
+    t->dequantize(w, wd, n);
+    qtype(t->dot_type)->dequantize(act, ad, n);
+    double mag = 0;
+    for (int64_t i = 0; i < n; i++) mag += fabs((double)wd[i] * ad[i]);
+    free(wd), free(ad);
+    return mag;
+}
+
+static int same_result(const quant_type *t, const void *w, const void *act, int64_t n, float got,
+                       float want) {
+    if (isnan(want) || isnan(got)) return isnan(want) && isnan(got);
+    if (t->dot_type == QT_Q8_K || isinf(want) || isinf(got)) return !memcmp(&got, &want, 4);
+    return fabs((double)got - want) <=
+           ((double)n / 16 + 16) * FLT_EPSILON * magnitude(t, w, act, n);
+}
+
+TEST(neon_lowbit_and_iq_dots_equal_reference) {
+    if (!kernels_isa_supported(ISA_NEON))
+        SKIP("the CPU has no NEON (not an aarch64 build): make test-arm runs this");
+    REQUIRE(kernels_init("neon", NULL) == 0);
+    enum { NB_MAX = 40 };
+    static uint8_t w[NB_MAX * 256];
+    static block_q8_K act[NB_MAX * 2]; /* room for NB_MAX blocks of 128 in Q8_0 too */
+    rng = 0x0123456789abcdefull;
+    for (int c = 0; c < N_CASES; c++) {
+        const quant_type *t = qtype(cases[c].id);
+        vec_dot_fn ref = kernels_for(ISA_SCALAR, t->id)->vec_dot;
+        vec_dot_fn neon = kernels_for(ISA_NEON, t->id)->vec_dot;
+        REQUIRE(ref && neon);
+        CHECK_MSG(neon != ref, "%s has no NEON dot", t->name);
+        for (int nb = 1; nb <= NB_MAX; nb += nb < 9 ? 1 : 31)
+            for (int kind = 0; kind < K_COUNT; kind++) {
+                if (cases[c].d_offset == D_NONE && (kind == K_NAN || kind == K_INF)) continue;
+                make_operands(&cases[c], w, act, nb, kind);
+                const int64_t n = (int64_t)nb * t->block;
+                float s_ref = NAN, s_neon = NAN;
+                ref(n, &s_ref, w, act);
+                neon(n, &s_neon, w, act);
+                CHECK_MSG(same_result(t, w, act, n, s_neon, s_ref),
+                          "%s nb=%d %s: neon %.9g ref %.9g", t->name, nb, kind_names[kind], s_neon,
+                          s_ref);
+            }
+    }
+}
