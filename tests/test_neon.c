@@ -24,3 +24,32 @@ TEST(neon_installs_a_kernel_per_claimed_type) {
                   qtype(claimed[i])->name);
     }
 }
+
+#if defined(__aarch64__)
+#include <string.h>
+
+#include "../kernels/arm/neon.h"
+
+/* The int8 kernels are the sdot copies exactly when the CPU has the dot product (HWCAP), and
+ * the two copies are different functions (else one of the paths would go untested). make
+ * test-arm runs this as a CPU with it (qemu -cpu max) and one without (-cpu cortex-a72). */
+TEST(neon_dotprod_kernels_follow_the_cpu) {
+    REQUIRE(kernels_init("neon", NULL) == 0);
+    static isa_kernels plain, sdot;
+    memset(&plain, 0, sizeof plain), memset(&sdot, 0, sizeof sdot);
+    neon_install_int8(&plain, 0);
+    neon_install_int8(&sdot, 1);
+    const int dotprod = neon_cpu_has_dotprod();
+    int n_int8 = 0;
+    for (int i = 0; i < QT_COUNT; i++) {
+        if (!plain.type[i].vec_dot) continue;
+        n_int8++;
+        const char *name = qtype_at(i)->name;
+        CHECK_MSG(plain.type[i].vec_dot != sdot.type[i].vec_dot, "%s: one kernel for both", name);
+        CHECK_MSG(kernels_for(ISA_NEON, qtype_at(i)->id)->vec_dot ==
+                      (dotprod ? sdot : plain).type[i].vec_dot,
+                  "%s: the %s kernel is not installed", name, dotprod ? "sdot" : "plain NEON");
+    }
+    CHECK(n_int8 >= 25);
+}
+#endif

@@ -8,8 +8,9 @@
  *   Q8_0 formats (Q1_0, NVFP4): exact integer sums per block, float sums in another order:
  *   |neon - ref| <= (n / 16 + 16) FLT_EPSILON sum |w_i a_i| (w, a dequantized), as
  *   test_kernels.c's bound with NVFP4's sub-blocks of 16 as the unit.
- * They run on an aarch64 build (`make test-arm`: cross-compiled, under qemu-user); on other
- * CPUs they skip. */
+ * Both builds of the int8 kernels are checked (plain NEON, and sdot where the CPU has it). They
+ * run on an aarch64 build (`make test-arm`: cross-compiled, under qemu-user); on other CPUs
+ * they skip. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -20,6 +21,9 @@
 #include "../quant/fp16.h"
 #include "../quant/types.h"
 #include "test.h"
+#if defined(__aarch64__)
+#include "../kernels/arm/neon.h"
+#endif
 
 enum { D_NONE = -2, D_IQ1_M = -1, D_LAST = -3 };
 
@@ -118,10 +122,8 @@ static int same_result(const quant_type *t, const void *w, const void *act, int6
            ((double)n / 16 + 16) * FLT_EPSILON * magnitude(t, w, act, n);
 }
 
-TEST(neon_lowbit_and_iq_dots_equal_reference) {
-    if (!kernels_isa_supported(ISA_NEON))
-        SKIP("the CPU has no NEON (not an aarch64 build): make test-arm runs this");
-    REQUIRE(kernels_init("neon", NULL) == 0);
+/* Each case's dot of one kernel table against the reference. */
+static void check_dots(const isa_kernels *k, const char *which) {
     enum { NB_MAX = 40 };
     static uint8_t w[NB_MAX * 256];
     static block_q8_K act[NB_MAX * 2]; /* room for NB_MAX blocks of 128 in Q8_0 too */
@@ -129,9 +131,9 @@ TEST(neon_lowbit_and_iq_dots_equal_reference) {
     for (int c = 0; c < N_CASES; c++) {
         const quant_type *t = qtype(cases[c].id);
         vec_dot_fn ref = kernels_for(ISA_SCALAR, t->id)->vec_dot;
-        vec_dot_fn neon = kernels_for(ISA_NEON, t->id)->vec_dot;
+        vec_dot_fn neon = k->type[qtype_index(t->id)].vec_dot;
         REQUIRE(ref && neon);
-        CHECK_MSG(neon != ref, "%s has no NEON dot", t->name);
+        CHECK_MSG(neon != ref, "%s has no %s dot", t->name, which);
         for (int nb = 1; nb <= NB_MAX; nb += nb < 9 ? 1 : 31)
             for (int kind = 0; kind < K_COUNT; kind++) {
                 if (cases[c].d_offset == D_NONE && (kind == K_NAN || kind == K_INF)) continue;
@@ -140,9 +142,28 @@ TEST(neon_lowbit_and_iq_dots_equal_reference) {
                 float s_ref = NAN, s_neon = NAN;
                 ref(n, &s_ref, w, act);
                 neon(n, &s_neon, w, act);
-                CHECK_MSG(same_result(t, w, act, n, s_neon, s_ref),
-                          "%s nb=%d %s: neon %.9g ref %.9g", t->name, nb, kind_names[kind], s_neon,
-                          s_ref);
+                CHECK_MSG(same_result(t, w, act, n, s_neon, s_ref), "%s %s nb=%d %s: %.9g ref %.9g",
+                          t->name, which, nb, kind_names[kind], s_neon, s_ref);
             }
     }
+}
+
+/* The installed set, and both builds of the int8 kernels: plain NEON always, the sdot one
+ * where the CPU runs it (qemu -cpu max in make test-arm). */
+TEST(neon_lowbit_and_iq_dots_equal_reference) {
+    if (!kernels_isa_supported(ISA_NEON))
+        SKIP("the CPU has no NEON (not an aarch64 build): make test-arm runs this");
+    REQUIRE(kernels_init("neon", NULL) == 0);
+    check_dots(kernels_of(ISA_NEON), "neon");
+#if defined(__aarch64__)
+    static isa_kernels k;
+    memset(&k, 0, sizeof k);
+    neon_install_int8(&k, 0);
+    check_dots(&k, "plain neon");
+    if (neon_cpu_has_dotprod()) {
+        memset(&k, 0, sizeof k);
+        neon_install_int8(&k, 1);
+        check_dots(&k, "neon sdot");
+    }
+#endif
 }

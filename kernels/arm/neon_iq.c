@@ -12,7 +12,7 @@
 /* IQ4_XS: per sub-block of 32 the 4-bit indices (Q4_0's nibble order) become grid values by
  * one table lookup, and the int32 lanes of their products are added times the scale l - 32
  * (|lane| <= 4 * 127 * 127 times |l - 32| <= 32: far from overflow). */
-void vec_dot_iq4_xs_neon(int64_t n, float *s, const void *w, const void *act) {
+static void vec_dot_iq4_xs_neon(int64_t n, float *s, const void *w, const void *act) {
     const block_iq4_xs *x = w;
     const block_q8_K *a = act;
     const int8x16_t grid = vld1q_s8(kvalues_iq4nl);
@@ -62,24 +62,35 @@ static inline float iq_dot_rows(int64_t n, const void *w, const block_q8_K *a, s
     return factor * sum;
 }
 
-void vec_dot_iq2_xxs_neon(int64_t n, float *s, const void *w, const void *a) {
+static void vec_dot_iq2_xxs_neon(int64_t n, float *s, const void *w, const void *a) {
     *s = iq_dot_rows(n, w, a, sizeof(block_iq2_xxs), iq2_xxs_sub, 0.125f);
 }
-void vec_dot_iq2_xs_neon(int64_t n, float *s, const void *w, const void *a) {
+static void vec_dot_iq2_xs_neon(int64_t n, float *s, const void *w, const void *a) {
     *s = iq_dot_rows(n, w, a, sizeof(block_iq2_xs), iq2_xs_sub, 0.125f);
 }
-void vec_dot_iq2_s_neon(int64_t n, float *s, const void *w, const void *a) {
+static void vec_dot_iq2_s_neon(int64_t n, float *s, const void *w, const void *a) {
     *s = iq_dot_rows(n, w, a, sizeof(block_iq2_s), iq2_s_sub, 0.125f);
 }
-void vec_dot_iq3_xxs_neon(int64_t n, float *s, const void *w, const void *a) {
+static void vec_dot_iq3_xxs_neon(int64_t n, float *s, const void *w, const void *a) {
     *s = iq_dot_rows(n, w, a, sizeof(block_iq3_xxs), iq3_xxs_sub, 0.25f);
 }
-void vec_dot_iq3_s_neon(int64_t n, float *s, const void *w, const void *a) {
+static void vec_dot_iq3_s_neon(int64_t n, float *s, const void *w, const void *a) {
     *s = iq_dot_rows(n, w, a, sizeof(block_iq3_s), iq3_s_sub, 1.0f);
 }
-void vec_dot_iq1_s_neon(int64_t n, float *s, const void *w, const void *a) {
+static void vec_dot_iq1_s_neon(int64_t n, float *s, const void *w, const void *a) {
     *s = iq_dot_rows(n, w, a, sizeof(block_iq1_s), iq1_s_sub, 0.125f);
 }
-void vec_dot_iq1_m_neon(int64_t n, float *s, const void *w, const void *a) {
+static void vec_dot_iq1_m_neon(int64_t n, float *s, const void *w, const void *a) {
     *s = iq_dot_rows(n, w, a, sizeof(block_iq1_m), iq1_m_sub, 0.125f);
+}
+
+void NEON_FN(iq_install)(isa_kernels *k) {
+    kernels_set(k, QT_IQ4_XS, (type_kernels){.vec_dot = vec_dot_iq4_xs_neon});
+    kernels_set(k, QT_IQ2_XXS, (type_kernels){.vec_dot = vec_dot_iq2_xxs_neon});
+    kernels_set(k, QT_IQ2_XS, (type_kernels){.vec_dot = vec_dot_iq2_xs_neon});
+    kernels_set(k, QT_IQ2_S, (type_kernels){.vec_dot = vec_dot_iq2_s_neon});
+    kernels_set(k, QT_IQ3_XXS, (type_kernels){.vec_dot = vec_dot_iq3_xxs_neon});
+    kernels_set(k, QT_IQ3_S, (type_kernels){.vec_dot = vec_dot_iq3_s_neon});
+    kernels_set(k, QT_IQ1_S, (type_kernels){.vec_dot = vec_dot_iq1_s_neon});
+    kernels_set(k, QT_IQ1_M, (type_kernels){.vec_dot = vec_dot_iq1_m_neon});
 }

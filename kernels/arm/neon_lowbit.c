@@ -21,7 +21,7 @@ static inline int sum_activations(const block_q8_K *a) {
 }
 
 /* TQ2_0: element 128 h + 32 l + j is crumb l of qs[32 h + j] (blocks.h). */
-void vec_dot_tq2_0_neon(int64_t n, float *s, const void *w, const void *act) {
+static void vec_dot_tq2_0_neon(int64_t n, float *s, const void *w, const void *act) {
     const block_tq2_0 *x = w;
     const block_q8_K *a = act;
     const uint8x16_t three = vdupq_n_u8(3);
@@ -56,7 +56,7 @@ static inline uint8x16_t trits(uint8x16_t b, uint8x16_t pow3) {
 
 /* Element order (blocks.h): trits 0..4 of qs[0..31] (5 x 32), of qs[32..47] (5 x 16), and
  * trits 0..3 of qh[0..3] (4 x 4, as one vector of qh repeated: lane 4 t + j = qh[j]). */
-void vec_dot_tq1_0_neon(int64_t n, float *s, const void *w, const void *act) {
+static void vec_dot_tq1_0_neon(int64_t n, float *s, const void *w, const void *act) {
     const block_tq1_0 *x = w;
     const block_q8_K *a = act;
     static const uint8_t pow3_qh[16] = {1, 1, 1, 1, 3, 3, 3, 3, 9, 9, 9, 9, 27, 27, 27, 27};
@@ -94,7 +94,7 @@ static inline int8x16_t plus_minus_one(uint32_t bits16) {
     return vsubq_s8(vreinterpretq_s8_u8(set), vdupq_n_s8(1));
 }
 
-void vec_dot_q1_0_neon(int64_t n, float *s, const void *w, const void *act) {
+static void vec_dot_q1_0_neon(int64_t n, float *s, const void *w, const void *act) {
     const block_q1_0 *x = w;
     const block_q8_0 *a = act;
     float sum = 0;
@@ -120,7 +120,7 @@ void vec_dot_q1_0_neon(int64_t n, float *s, const void *w, const void *act) {
 /* NVFP4: sub-block sb (16 elements: low nibbles of qs[8 sb ..] then high) meets half sb % 2
  * of Q8_0 block 2 i + sb / 2; its values are the doubled E2M1 grid (kvalues_mxfp4) by one
  * table lookup, and the four sub-blocks' integer sums are the four lanes of pairwise adds. */
-void vec_dot_nvfp4_neon(int64_t n, float *s, const void *w, const void *act) {
+static void vec_dot_nvfp4_neon(int64_t n, float *s, const void *w, const void *act) {
     const block_nvfp4 *x = w;
     const block_q8_0 *a = act;
     const int8x16_t grid = vld1q_s8(kvalues_mxfp4);
@@ -146,4 +146,11 @@ void vec_dot_nvfp4_neon(int64_t n, float *s, const void *w, const void *act) {
         acc = vfmaq_f32(acc, vcvtq_f32_s32(sums), vld1q_f32(scale));
     }
     *s = vaddvq_f32(acc);
+}
+
+void NEON_FN(lowbit_install)(isa_kernels *k) {
+    kernels_set(k, QT_TQ2_0, (type_kernels){.vec_dot = vec_dot_tq2_0_neon});
+    kernels_set(k, QT_TQ1_0, (type_kernels){.vec_dot = vec_dot_tq1_0_neon});
+    kernels_set(k, QT_Q1_0, (type_kernels){.vec_dot = vec_dot_q1_0_neon});
+    kernels_set(k, QT_NVFP4, (type_kernels){.vec_dot = vec_dot_nvfp4_neon});
 }

@@ -1,11 +1,39 @@
-/* neon_q32.c - NEON dot products of the block-32 types Q4_1, Q5_0, Q5_1 and IQ4_NL with
- * Q8_0 activations. As the references (kernels/ref/dot_q32.c): per block the exact integer
- * sum of code products, times the scales; only the float accumulation differs (none: blocks
- * are added in order, as the reference adds them). */
+/* neon_q32.c - NEON dot products of the block-32 types (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL,
+ * MXFP4, Q2_0_32) and of Q2_0 with Q8_0 activations. As the references (kernels/ref/
+ * dot_q32.c): per block the exact integer sum of code products, times the scales; only the
+ * float accumulation differs (Q8_0 and Q4_0 sum in float lanes; the others add the blocks in
+ * order, as the reference does). Compiled twice, plain and with sdot (neon_util.h). */
 #include "../../quant/blocks.h"
 #include "../../quant/fp16.h"
 #include "neon.h"
 #include "neon_util.h"
+
+static void vec_dot_q8_0_neon(int64_t n, float *s, const void *w, const void *a) {
+    const block_q8_0 *x = w, *y = a;
+    float32x4_t acc = vdupq_n_f32(0);
+    for (int64_t i = 0; i < n / QK32; i++) {
+        int32x4_t p = neon_dot32(vld1q_s8(x[i].qs), vld1q_s8(x[i].qs + 16), y[i].qs);
+        float d = fp16_to_f32(x[i].d) * fp16_to_f32(y[i].d);
+        acc = vfmaq_n_f32(acc, vcvtq_f32_s32(p), d);
+    }
+    *s = vaddvq_f32(acc);
+}
+
+/* Q4_0: low nibbles are elements 0..15, high nibbles 16..31; codes minus 8 */
+static void vec_dot_q4_0_neon(int64_t n, float *s, const void *w, const void *a) {
+    const block_q4_0 *x = w;
+    const block_q8_0 *y = a;
+    float32x4_t acc = vdupq_n_f32(0);
+    const int8x16_t eight = vdupq_n_s8(8);
+    for (int64_t i = 0; i < n / QK32; i++) {
+        uint8x16_t q = vld1q_u8(x[i].qs);
+        int8x16_t lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(q, vdupq_n_u8(15))), eight);
+        int8x16_t hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), eight);
+        float d = fp16_to_f32(x[i].d) * fp16_to_f32(y[i].d);
+        acc = vfmaq_n_f32(acc, vcvtq_f32_s32(neon_dot32(lo, hi, y[i].qs)), d);
+    }
+    *s = vaddvq_f32(acc);
+}
 
 /* Low nibbles (elements 0..15) and high nibbles (16..31) of a Q4-style block. */
 static inline void nibbles(const uint8_t *qs, uint8x16_t *lo, uint8x16_t *hi) {
@@ -41,7 +69,7 @@ static inline void q5_codes(const uint8_t *qs, const uint8_t *qh4, int offset, i
     *hi = vsubq_s8(vreinterpretq_s8_u8(h), vdupq_n_s8((int8_t)offset));
 }
 
-void vec_dot_q4_1_neon(int64_t n, float *s, const void *w, const void *act) {
+static void vec_dot_q4_1_neon(int64_t n, float *s, const void *w, const void *act) {
     const block_q4_1 *x = w;
     const block_q8_0 *a = act;
     float sum = 0;
@@ -55,7 +83,7 @@ void vec_dot_q4_1_neon(int64_t n, float *s, const void *w, const void *act) {
     *s = sum;
 }
 
-void vec_dot_q5_0_neon(int64_t n, float *s, const void *w, const void *act) {
+static void vec_dot_q5_0_neon(int64_t n, float *s, const void *w, const void *act) {
     const block_q5_0 *x = w;
     const block_q8_0 *a = act;
     float sum = 0;
@@ -68,7 +96,7 @@ void vec_dot_q5_0_neon(int64_t n, float *s, const void *w, const void *act) {
     *s = sum;
 }
 
-void vec_dot_q5_1_neon(int64_t n, float *s, const void *w, const void *act) {
+static void vec_dot_q5_1_neon(int64_t n, float *s, const void *w, const void *act) {
     const block_q5_1 *x = w;
     const block_q8_0 *a = act;
     float sum = 0;
@@ -82,7 +110,7 @@ void vec_dot_q5_1_neon(int64_t n, float *s, const void *w, const void *act) {
 }
 
 /* The 4-bit indices looked up in the grid with one table instruction per 16. */
-void vec_dot_iq4_nl_neon(int64_t n, float *s, const void *w, const void *act) {
+static void vec_dot_iq4_nl_neon(int64_t n, float *s, const void *w, const void *act) {
     const block_iq4_nl *x = w;
     const block_q8_0 *a = act;
     const int8x16_t grid = vld1q_s8(kvalues_iq4nl);
@@ -97,7 +125,7 @@ void vec_dot_iq4_nl_neon(int64_t n, float *s, const void *w, const void *act) {
 }
 
 /* MXFP4: as IQ4_NL with the doubled E2M1 grid and the halved power-of-two scale. */
-void vec_dot_mxfp4_neon(int64_t n, float *s, const void *w, const void *act) {
+static void vec_dot_mxfp4_neon(int64_t n, float *s, const void *w, const void *act) {
     const block_mxfp4 *x = w;
     const block_q8_0 *a = act;
     const int8x16_t grid = vld1q_s8(kvalues_mxfp4);
@@ -118,7 +146,7 @@ static inline uint8x16_t crumbs(uint8x16_t q, int k) {
 
 /* Q2_0 (block 64): element e is crumb e % 4 of byte e / 4; the codes are deinterleaved into
  * element order with two unzips, then each Q8_0 half as the reference does. */
-void vec_dot_q2_0_neon(int64_t n, float *s, const void *w, const void *act) {
+static void vec_dot_q2_0_neon(int64_t n, float *s, const void *w, const void *act) {
     const block_q2_0 *x = w;
     const block_q8_0 *a = act;
     float sum = 0;
@@ -143,7 +171,7 @@ void vec_dot_q2_0_neon(int64_t n, float *s, const void *w, const void *act) {
 }
 
 /* Q2_0_32: element j is crumb j / 8 of byte j % 8 (8 bytes, duplicated to 16 lanes). */
-void vec_dot_q2_0_32_neon(int64_t n, float *s, const void *w, const void *act) {
+static void vec_dot_q2_0_32_neon(int64_t n, float *s, const void *w, const void *act) {
     const block_q2_0_32 *x = w;
     const block_q8_0 *a = act;
     float sum = 0;
@@ -160,4 +188,16 @@ void vec_dot_q2_0_32_neon(int64_t n, float *s, const void *w, const void *act) {
         sum += affine_block(sumi, x[i].d, x[i].m, &a[i]);
     }
     *s = sum;
+}
+
+void NEON_FN(q32_install)(isa_kernels *k) {
+    kernels_set(k, QT_Q8_0, (type_kernels){.vec_dot = vec_dot_q8_0_neon});
+    kernels_set(k, QT_Q4_0, (type_kernels){.vec_dot = vec_dot_q4_0_neon});
+    kernels_set(k, QT_Q4_1, (type_kernels){.vec_dot = vec_dot_q4_1_neon});
+    kernels_set(k, QT_Q5_0, (type_kernels){.vec_dot = vec_dot_q5_0_neon});
+    kernels_set(k, QT_Q5_1, (type_kernels){.vec_dot = vec_dot_q5_1_neon});
+    kernels_set(k, QT_IQ4_NL, (type_kernels){.vec_dot = vec_dot_iq4_nl_neon});
+    kernels_set(k, QT_MXFP4, (type_kernels){.vec_dot = vec_dot_mxfp4_neon});
+    kernels_set(k, QT_Q2_0, (type_kernels){.vec_dot = vec_dot_q2_0_neon});
+    kernels_set(k, QT_Q2_0_32, (type_kernels){.vec_dot = vec_dot_q2_0_32_neon});
 }
