@@ -116,8 +116,8 @@ ARM_CFLAGS := -std=c11 -O2 -march=armv8-a -fopenmp -Wall -Wextra \
               -Wno-unused-parameter -D_GNU_SOURCE -MMD -MP
 ARM_LIB    := $(patsubst %.c,$(AB)/%.o,$(wildcard engine/*.c quant/*.c kernels/*.c kernels/ref/*.c kernels/arm/*.c))
 ARM_TESTS  := $(patsubst %.c,$(AB)/%.o,$(TEST_SRC) $(filter-out tools/scarce.c,$(TOOL_SRC)))
-ARM_T      ?= kernels_simd neon_ pool_computes pool_reports pool_two_pools pool_stops attention_heads
-ARM_T_BASE ?= kernels_simd neon_
+ARM_T      ?= kernels_simd kquant_simd neon_ pool_computes pool_reports pool_two_pools pool_stops attention_heads
+ARM_T_BASE ?= kernels_simd kquant_simd neon_
 ARM_MISSING := $(strip $(if $(shell command -v $(ARM_CC) 2>/dev/null),,$(ARM_CC)) \
                        $(if $(shell command -v $(ARM_QEMU) 2>/dev/null),,$(ARM_QEMU)))
 

@@ -168,35 +168,38 @@ TEST(neon_lowbit_and_iq_dots_equal_reference) {
 #endif
 }
 
-/* The block-32 tiles (vec_dot_tile) are bit-identical to their row kernels for every (row,
- * token): 1..9 rows x 1..5 tokens (tails of the 4-row and 2-token groups), in both builds. */
+/* The tiles (vec_dot_tile) are bit-identical to their row kernels for every (row, token): 1..9
+ * rows x 1..5 tokens (tails of the 4-row, 2-token and 4-token groups), in both builds. */
 static void check_tiles(const isa_kernels *k, const char *which) {
-    enum { NB = 5, ROWS = 9, NACT = 5, S_STRIDE = 11 };
-    static const uint32_t types[] = {QT_Q8_0, QT_Q4_0, QT_Q5_0, QT_IQ4_NL};
-    const int64_t n = NB * QK32;
-    static float x[ROWS > NACT ? ROWS * NB * QK32 : NACT * NB * QK32];
-    static block_q8_0 act[NACT * NB];
-    static uint8_t w[ROWS * NB * sizeof(block_q8_0)];
+    enum { ROWS = 9, NACT = 5, S_STRIDE = 11, N = 2 * QK_K };
+    static const uint32_t types[] = {QT_Q8_0, QT_Q4_0, QT_Q5_0, QT_IQ4_NL, QT_Q2_K,
+                                     QT_Q3_K, QT_Q4_K, QT_Q5_K, QT_Q6_K};
+    static float x[ROWS * N];
+    static uint8_t w[ROWS * N * 2], act[NACT * N * 2];
     rng = 0x5eed5eed5eed5eedull;
-    for (int64_t i = 0; i < NACT * n; i++) x[i] = (float)(next_u32() % 2001) / 1000 - 1;
-    qtype(QT_Q8_0)->quantize(x, act, NACT * n, NULL);
     for (size_t c = 0; c < sizeof types / sizeof *types; c++) {
-        const quant_type *t = qtype(types[c]);
+        const quant_type *t = qtype(types[c]), *dt = qtype(t->dot_type);
         const type_kernels *tk = &k->type[qtype_index(t->id)];
         CHECK_MSG(tk->vec_dot_tile, "%s has no %s tile", t->name, which);
         if (!tk->vec_dot_tile) continue;
-        const size_t row_bytes = qtype_row_bytes(t->id, n);
-        for (int64_t i = 0; i < ROWS * n; i++) x[i] = (float)(next_u32() % 2001) / 1000 - 1;
-        for (int r = 0; r < ROWS; r++) t->quantize(x + r * n, w + r * row_bytes, n, NULL);
+        const size_t row_bytes = qtype_row_bytes(t->id, N), act_bytes = qtype_row_bytes(dt->id, N);
+        for (int64_t i = 0; i < ROWS * N; i++) x[i] = (float)(next_u32() % 2001) / 1000 - 1;
+        for (int r = 0; r < ROWS; r++) t->quantize(x + r * N, w + r * row_bytes, N, NULL);
+        from_float_fn from_float = kernels_for(ISA_SCALAR, dt->id)->from_float;
+        for (int j = 0; j < NACT; j++) {
+            if (from_float)
+                from_float(x + j * N, act + j * act_bytes, N);
+            else
+                dt->quantize(x + j * N, act + j * act_bytes, N, NULL);
+        }
         for (int nrows = 1; nrows <= ROWS; nrows++)
             for (int nact = 1; nact <= NACT; nact++) {
                 float s[NACT * S_STRIDE];
-                tk->vec_dot_tile(n, s, S_STRIDE, w, row_bytes, nrows, act, NB * sizeof(block_q8_0),
-                                 nact);
+                tk->vec_dot_tile(N, s, S_STRIDE, w, row_bytes, nrows, act, act_bytes, nact);
                 for (int j = 0; j < nact; j++)
                     for (int r = 0; r < nrows; r++) {
                         float want = NAN;
-                        tk->vec_dot(n, &want, w + r * row_bytes, act + j * NB);
+                        tk->vec_dot(N, &want, w + r * row_bytes, act + j * act_bytes);
                         CHECK_MSG(!memcmp(&want, &s[j * S_STRIDE + r], sizeof want),
                                   "%s %s %dx%d (%d,%d): %.9g row %.9g", t->name, which, nrows, nact,
                                   r, j, s[j * S_STRIDE + r], want);

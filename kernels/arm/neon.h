@@ -24,6 +24,8 @@ void q32_install_neon(isa_kernels *k);
 void q32_install_neondp(isa_kernels *k);
 void kquant_install_neon(isa_kernels *k);
 void kquant_install_neondp(isa_kernels *k);
+void kquant_tile_install_neon(isa_kernels *k); /* neon_kquant_tile.c: their tiles */
+void kquant_tile_install_neondp(isa_kernels *k);
 void iq_install_neon(isa_kernels *k);
 void iq_install_neondp(isa_kernels *k);
 void lowbit_install_neon(isa_kernels *k);

@@ -21,10 +21,10 @@ int neon_cpu_has_dotprod(void) {
 
 void neon_install_int8(isa_kernels *k, int dotprod) {
     if (dotprod) {
-        q32_install_neondp(k), kquant_install_neondp(k);
+        q32_install_neondp(k), kquant_install_neondp(k), kquant_tile_install_neondp(k);
         iq_install_neondp(k), lowbit_install_neondp(k);
     } else {
-        q32_install_neon(k), kquant_install_neon(k);
+        q32_install_neon(k), kquant_install_neon(k), kquant_tile_install_neon(k);
         iq_install_neon(k), lowbit_install_neon(k);
     }
 }
