@@ -172,10 +172,11 @@ TEST(neon_lowbit_and_iq_dots_equal_reference) {
  * rows x 1..5 tokens (tails of the 4-row, 2-token and 4-token groups), in both builds. */
 static void check_tiles(const isa_kernels *k, const char *which) {
     enum { ROWS = 9, NACT = 5, S_STRIDE = 11, N = 2 * QK_K };
-    static const uint32_t types[] = {QT_Q8_0, QT_Q4_0, QT_Q5_0, QT_IQ4_NL, QT_Q2_K,
-                                     QT_Q3_K, QT_Q4_K, QT_Q5_K, QT_Q6_K};
+    static const uint32_t types[] = {
+        QT_Q8_0, QT_Q4_0,    QT_Q5_0,   QT_IQ4_NL, QT_Q2_K,    QT_Q3_K,  QT_Q4_K,  QT_Q5_K,
+        QT_Q6_K, QT_IQ2_XXS, QT_IQ2_XS, QT_IQ2_S,  QT_IQ3_XXS, QT_IQ3_S, QT_IQ1_S, QT_IQ1_M};
     static float x[ROWS * N];
-    static uint8_t w[ROWS * N * 2], act[NACT * N * 2];
+    static uint8_t w[ROWS * N * 2], act[ROWS * N * 2]; /* act: room for ROWS raw Q8_K rows */
     rng = 0x5eed5eed5eed5eedull;
     for (size_t c = 0; c < sizeof types / sizeof *types; c++) {
         const quant_type *t = qtype(types[c]), *dt = qtype(t->dot_type);
@@ -184,7 +185,13 @@ static void check_tiles(const isa_kernels *k, const char *which) {
         if (!tk->vec_dot_tile) continue;
         const size_t row_bytes = qtype_row_bytes(t->id, N), act_bytes = qtype_row_bytes(dt->id, N);
         for (int64_t i = 0; i < ROWS * N; i++) x[i] = (float)(next_u32() % 2001) / 1000 - 1;
-        for (int r = 0; r < ROWS; r++) t->quantize(x + r * N, w + r * row_bytes, N, NULL);
+        const neon_case *raw = NULL; /* the IQ formats: raw blocks (their quantizers are slow) */
+        for (int k = 0; k < N_CASES; k++)
+            if (cases[k].id == t->id) raw = &cases[k];
+        if (raw)
+            make_operands(raw, w, act, ROWS * (N / QK_K), K_RANDOM);
+        else
+            for (int r = 0; r < ROWS; r++) t->quantize(x + r * N, w + r * row_bytes, N, NULL);
         from_float_fn from_float = kernels_for(ISA_SCALAR, dt->id)->from_float;
         for (int j = 0; j < NACT; j++) {
             if (from_float)
