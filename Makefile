@@ -116,8 +116,12 @@ ARM_CFLAGS := -std=c11 -O2 -march=armv8-a -fopenmp -Wall -Wextra \
               -Wno-unused-parameter -D_GNU_SOURCE -MMD -MP
 ARM_LIB    := $(patsubst %.c,$(AB)/%.o,$(wildcard engine/*.c quant/*.c kernels/*.c kernels/ref/*.c kernels/arm/*.c))
 ARM_TESTS  := $(patsubst %.c,$(AB)/%.o,$(TEST_SRC) $(filter-out tools/scarce.c,$(TOOL_SRC)))
-ARM_T      ?= kernels_simd kquant_simd neon_ pool_computes pool_reports pool_two_pools pool_stops attention_heads
-ARM_T_BASE ?= kernels_simd kquant_simd neon_
+# (not kernels_simd_tile_equals_reference: it quantizes hundreds of IQ rows, minutes under
+# qemu; neon_tiles_equal_row_kernels holds the NEON tiles to their row kernels bit for bit,
+# and the kernels_simd_dot / neon_ tests hold the row kernels to the references)
+ARM_T_KERNELS := kernels_simd_dot kernels_simd_f32 kernels_simd_from_float kquant_simd neon_
+ARM_T      ?= $(ARM_T_KERNELS) pool_computes pool_reports pool_two_pools pool_stops attention_heads
+ARM_T_BASE ?= $(ARM_T_KERNELS)
 ARM_MISSING := $(strip $(if $(shell command -v $(ARM_CC) 2>/dev/null),,$(ARM_CC)) \
                        $(if $(shell command -v $(ARM_QEMU) 2>/dev/null),,$(ARM_QEMU)))
 
