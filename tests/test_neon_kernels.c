@@ -228,3 +228,31 @@ TEST(neon_tiles_equal_row_kernels) {
     }
 #endif
 }
+
+/* The Q8_0 activation quantizer gives the reference's bytes: random rows at three scales, an
+ * all-zero block, exact halves (ties round to even in both) and +-amax. */
+TEST(neon_q8_0_activations_equal_reference_bytes) {
+    if (!kernels_isa_supported(ISA_NEON))
+        SKIP("the CPU has no NEON (not an aarch64 build): make test-arm runs this");
+    REQUIRE(kernels_init("neon", NULL) == 0);
+    from_float_fn neon = kernels_for(ISA_NEON, QT_Q8_0)->from_float;
+    from_float_fn ref = kernels_for(ISA_SCALAR, QT_Q8_0)->from_float;
+    REQUIRE(neon && ref);
+    CHECK(neon != ref);
+    enum { N = 64 * QK32 };
+    static float x[N];
+    static block_q8_0 qn[N / QK32], qr[N / QK32];
+    rng = 0x9e3779b97f4a7c15ull;
+    const float scales[3] = {1.0f, 3e4f, 1e-3f};
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < N; i++)
+            x[i] = ((float)(next_u32() % 20001) / 10000 - 1) * scales[round];
+        memset(x + QK32, 0, QK32 * sizeof(float)); /* all-zero block */
+        for (int j = 0; j < QK32; j++) x[2 * QK32 + j] = (float)(j - 16) + 0.5f; /* ties */
+        x[2 * QK32] = -127.0f, x[3 * QK32 + 7] = 1e6f, x[3 * QK32 + 9] = -1e6f;
+        neon(x, qn, N);
+        ref(x, qr, N);
+        CHECK_MSG(!memcmp(qn, qr, sizeof qn), "round %d: NEON bytes differ from the reference",
+                  round);
+    }
+}

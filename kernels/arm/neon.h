@@ -12,6 +12,7 @@
 void vec_dot_f32_neon(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_f16_neon(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_bf16_neon(int64_t n, float *s, const void *w, const void *a);
+void quantize_row_q8_0_neon(const float *src, void *dst, int64_t n);
 /* neon_fp8.c */
 void vec_dot_fp8_e4m3_neon(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_fp8_e5m2_neon(int64_t n, float *s, const void *w, const void *a);

@@ -33,6 +33,7 @@ void neon_install(isa_kernels *k) {
     kernels_set(k, QT_F32, (type_kernels){.vec_dot = vec_dot_f32_neon});
     kernels_set(k, QT_F16, (type_kernels){.vec_dot = vec_dot_f16_neon});
     kernels_set(k, QT_BF16, (type_kernels){.vec_dot = vec_dot_bf16_neon});
+    kernels_set(k, QT_Q8_0, (type_kernels){.from_float = quantize_row_q8_0_neon});
     kernels_set(k, QT_FP8_E4M3, (type_kernels){.vec_dot = vec_dot_fp8_e4m3_neon});
     kernels_set(k, QT_FP8_E5M2, (type_kernels){.vec_dot = vec_dot_fp8_e5m2_neon});
     neon_install_int8(k, neon_cpu_has_dotprod());
