@@ -13,7 +13,7 @@ static inline uint8x16_t bit_bytes(uint8x16_t v, uint8_t mask, uint8_t value) {
     return vandq_u8(vtstq_u8(v, vdupq_n_u8(mask)), vdupq_n_u8(value));
 }
 
-void vec_dot_q2_k_neon(int64_t n, float *s, const void *w, const void *act) {
+static void vec_dot_q2_k_neon(int64_t n, float *s, const void *w, const void *act) {
     const block_q2_K *x = w;
     const block_q8_K *a = act;
     float sum = 0;
@@ -36,7 +36,7 @@ void vec_dot_q2_k_neon(int64_t n, float *s, const void *w, const void *act) {
     *s = sum;
 }
 
-void vec_dot_q3_k_neon(int64_t n, float *s, const void *w, const void *act) {
+static void vec_dot_q3_k_neon(int64_t n, float *s, const void *w, const void *act) {
     const block_q3_K *x = w;
     const block_q8_K *a = act;
     float sum = 0;
@@ -91,7 +91,7 @@ static float dot_q45_k(const uint16_t *dd, const uint8_t *scales, const uint8_t 
     return a->d * (fp16_to_f32(dd[0]) * (float)sumi - fp16_to_f32(dd[1]) * (float)summ);
 }
 
-void vec_dot_q4_k_neon(int64_t n, float *s, const void *w, const void *act) {
+static void vec_dot_q4_k_neon(int64_t n, float *s, const void *w, const void *act) {
     const block_q4_K *x = w;
     const block_q8_K *a = act;
     float sum = 0;
@@ -102,7 +102,7 @@ void vec_dot_q4_k_neon(int64_t n, float *s, const void *w, const void *act) {
     *s = sum;
 }
 
-void vec_dot_q5_k_neon(int64_t n, float *s, const void *w, const void *act) {
+static void vec_dot_q5_k_neon(int64_t n, float *s, const void *w, const void *act) {
     const block_q5_K *x = w;
     const block_q8_K *a = act;
     float sum = 0;
@@ -113,7 +113,7 @@ void vec_dot_q5_k_neon(int64_t n, float *s, const void *w, const void *act) {
     *s = sum;
 }
 
-void vec_dot_q6_k_neon(int64_t n, float *s, const void *w, const void *act) {
+static void vec_dot_q6_k_neon(int64_t n, float *s, const void *w, const void *act) {
     const block_q6_K *x = w;
     const block_q8_K *a = act;
     float sum = 0;
@@ -140,4 +140,12 @@ void vec_dot_q6_k_neon(int64_t n, float *s, const void *w, const void *act) {
         sum += a[i].d * fp16_to_f32(x[i].d) * (float)sumi;
     }
     *s = sum;
+}
+
+void NEON_FN(kquant_install)(isa_kernels *k) {
+    kernels_set(k, QT_Q2_K, (type_kernels){.vec_dot = vec_dot_q2_k_neon});
+    kernels_set(k, QT_Q3_K, (type_kernels){.vec_dot = vec_dot_q3_k_neon});
+    kernels_set(k, QT_Q4_K, (type_kernels){.vec_dot = vec_dot_q4_k_neon});
+    kernels_set(k, QT_Q5_K, (type_kernels){.vec_dot = vec_dot_q5_k_neon});
+    kernels_set(k, QT_Q6_K, (type_kernels){.vec_dot = vec_dot_q6_k_neon});
 }

@@ -5,11 +5,22 @@
 #include <arm_neon.h>
 #include <stdint.h>
 
+/* The int8 kernel files (neon_q32.c, neon_kquant.c, neon_iq.c, neon_lowbit.c) are compiled
+ * twice: as they are, for plain ARMv8 NEON, and through their *_dotprod.c copy, which
+ * defines NEON_DOTPROD_COPY and compiles them for ARMv8.2's dot-product instruction (sdot).
+ * NEON_FN names the one exported function of each (its install function) per copy;
+ * neon_install picks the copy from the CPU's HWCAP_ASIMDDP at run time. */
+#if defined(NEON_DOTPROD_COPY)
+#define NEON_FN(name) name##_neondp
+#else
+#define NEON_FN(name) name##_neon
+#endif
+
 /* acc + the products of 16 int8 pairs, four at a time into each int32 lane: the dot-product
- * instruction where the CPU has it (ARMv8.2 dotprod), else widening multiplies and pairwise
- * adds. Lanes differ between the two; only their sum is used. */
+ * instruction in the dotprod copies, else widening multiplies and pairwise adds. Lanes
+ * differ between the two; only their sum is used. */
 static inline int32x4_t neon_dot_s8(int32x4_t acc, int8x16_t a, int8x16_t b) {
-#if defined(__ARM_FEATURE_DOTPROD)
+#if defined(NEON_DOTPROD_COPY) && defined(__ARM_FEATURE_DOTPROD)
     return vdotq_s32(acc, a, b);
 #else
     acc = vpadalq_s16(acc, vmull_s8(vget_low_s8(a), vget_low_s8(b)));

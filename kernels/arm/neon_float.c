@@ -1,12 +1,12 @@
-/* neon_dot.c - AArch64 NEON (+dotprod, fp16) dot products: f32, f16, bf16 x f32 activations,
- * Q8_0 and Q4_0 x Q8_0 activations. Same contract as the AVX2 kernels: the integer block
- * sums are exact (sdot), only the float accumulation order differs from the reference. */
+/* neon_float.c - AArch64 NEON dot products of the float formats (f32, f16, bf16) with f32
+ * activations. Same contract as the AVX2 kernels: only the float accumulation order differs
+ * from the reference; and the Q8_0 activation quantizer. Plain ARMv8 NEON (fp16 -> f32
+ * conversions are in the base ISA). */
 #include <arm_neon.h>
 
 #include "../../quant/blocks.h"
 #include "../../quant/fp16.h"
 #include "neon.h"
-#include "neon_util.h"
 
 void vec_dot_f32_neon(int64_t n, float *s, const void *w, const void *a) {
     const float *x = w, *y = a;
@@ -57,29 +57,25 @@ void vec_dot_bf16_neon(int64_t n, float *s, const void *w, const void *a) {
     *s = sum;
 }
 
-void vec_dot_q8_0_neon(int64_t n, float *s, const void *w, const void *a) {
-    const block_q8_0 *x = w, *y = a;
-    float32x4_t acc = vdupq_n_f32(0);
+/* Activations -> Q8_0 as the reference (quantize_row_q8_0_ref): d = amax / 127, codes x / d
+ * rounded to nearest even (vcvtnq, as lrintf in the default rounding mode): the same bytes
+ * for finite inputs. */
+void quantize_row_q8_0_neon(const float *src, void *dst, int64_t n) {
+    block_q8_0 *y = dst;
     for (int64_t i = 0; i < n / QK32; i++) {
-        int32x4_t p = neon_dot32(vld1q_s8(x[i].qs), vld1q_s8(x[i].qs + 16), y[i].qs);
-        float d = fp16_to_f32(x[i].d) * fp16_to_f32(y[i].d);
-        acc = vfmaq_n_f32(acc, vcvtq_f32_s32(p), d);
+        const float *x = src + i * QK32;
+        float32x4_t v[8], amax = vdupq_n_f32(0);
+        for (int k = 0; k < 8; k++) {
+            v[k] = vld1q_f32(x + 4 * k);
+            amax = vmaxq_f32(amax, vabsq_f32(v[k]));
+        }
+        const float d = vmaxvq_f32(amax) / 127, inv_d = d > 0 ? 1 / d : 0;
+        y[i].d = f32_to_fp16(d);
+        int16x8_t h[4];
+        for (int k = 0; k < 4; k++)
+            h[k] = vcombine_s16(vqmovn_s32(vcvtnq_s32_f32(vmulq_n_f32(v[2 * k], inv_d))),
+                                vqmovn_s32(vcvtnq_s32_f32(vmulq_n_f32(v[2 * k + 1], inv_d))));
+        vst1q_s8(y[i].qs, vcombine_s8(vqmovn_s16(h[0]), vqmovn_s16(h[1])));
+        vst1q_s8(y[i].qs + 16, vcombine_s8(vqmovn_s16(h[2]), vqmovn_s16(h[3])));
     }
-    *s = vaddvq_f32(acc);
-}
-
-/* low nibbles are elements 0..15, high nibbles 16..31; codes minus 8 */
-void vec_dot_q4_0_neon(int64_t n, float *s, const void *w, const void *a) {
-    const block_q4_0 *x = w;
-    const block_q8_0 *y = a;
-    float32x4_t acc = vdupq_n_f32(0);
-    const int8x16_t eight = vdupq_n_s8(8);
-    for (int64_t i = 0; i < n / QK32; i++) {
-        uint8x16_t q = vld1q_u8(x[i].qs);
-        int8x16_t lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(q, vdupq_n_u8(15))), eight);
-        int8x16_t hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), eight);
-        float d = fp16_to_f32(x[i].d) * fp16_to_f32(y[i].d);
-        acc = vfmaq_n_f32(acc, vcvtq_f32_s32(neon_dot32(lo, hi, y[i].qs)), d);
-    }
-    *s = vaddvq_f32(acc);
 }
