@@ -65,16 +65,18 @@ const float *q_weights_x(const float *importance, int64_t offset, const float *x
  * element order: the same bits on every ISA. */
 enum { LANES = 8, CAND_LANES = 16, COARSE = 16, MAX_CAND = QK_K * 8 };
 
-/* Scores of the candidate scales s[0..CAND_LANES) over the n values y, wy = w y, weights w.
+/* Scores of the candidate scales s[0..lanes) over the n values y, wy = w y, weights w.
  * Each lane is one candidate summed in element order, so the lane count changes no bits;
- * 16 fill an AVX-512 register (half the instructions of 8 there, Xeon SPR). */
-static void score_lanes(int n, const float *y, const float *wy, const float *w, float lo, float hi,
-                        const float *s, double *score) {
-    float syq[CAND_LANES] = {0}, sq2[CAND_LANES] = {0};
+ * 16 fill an AVX-512 register (half the instructions of 8 there, Xeon SPR), and 32 (two
+ * registers) keep two independent chains of sums in flight where 16 wait on the fma latency.
+ * lanes is a constant at each call (score_16, score_32), so each inlined copy is unrolled. */
+static inline void score_lanes(int n, const float *y, const float *wy, const float *w, float lo,
+                               float hi, const float *s, int lanes, double *score) {
+    float syq[2 * CAND_LANES] = {0}, sq2[2 * CAND_LANES] = {0};
     for (int i = 0; i < n; i++) {
         const float yi = y[i], wyi = wy[i], wi = w[i];
 #pragma omp simd
-        for (int l = 0; l < CAND_LANES; l++) {
+        for (int l = 0; l < lanes; l++) {
             float q = rintf(s[l] * yi);
             q = q < lo ? lo : q;
             q = q > hi ? hi : q;
@@ -82,8 +84,18 @@ static void score_lanes(int n, const float *y, const float *wy, const float *w, 
             sq2[l] = fmaf(wi * q, q, sq2[l]);
         }
     }
-    for (int l = 0; l < CAND_LANES; l++)
+    for (int l = 0; l < lanes; l++)
         score[l] = sq2[l] > 0 ? (double)syq[l] * syq[l] / sq2[l] : -1;
+}
+
+static void score_16(int n, const float *y, const float *wy, const float *w, float lo, float hi,
+                     const float *s, double *score) {
+    score_lanes(n, y, wy, w, lo, hi, s, CAND_LANES, score);
+}
+
+static void score_32(int n, const float *y, const float *wy, const float *w, float lo, float hi,
+                     const float *s, double *score) {
+    score_lanes(n, y, wy, w, lo, hi, s, 2 * CAND_LANES, score);
 }
 
 /* Score of one scale s, and its least-squares d (sum w y q / sum w q^2); the elements are
@@ -107,38 +119,62 @@ static double score_one(int n, const float *y, const float *wy, const float *w, 
     return b > 0 ? a * a / b : -1;
 }
 
-/* The best of the n_c candidates cand[] (padded here to whole lane groups). */
+/* The best of the n_c candidates cand[] (padded here to whole lane groups), 32 at a time
+ * while 32 remain. */
 static double best_of(int n, const float *y, const float *wy, const float *w, int qmin, int qmax,
                       float *cand, int n_c, float *best_s) {
     for (int k = n_c; k % CAND_LANES; k++) cand[k] = cand[n_c - 1]; /* ties keep the first */
-    double best = -1, score[CAND_LANES];
-    for (int k = 0; k < n_c; k += CAND_LANES) {
-        score_lanes(n, y, wy, w, (float)qmin, (float)qmax, cand + k, score);
-        for (int l = 0; l < CAND_LANES; l++)
+    double best = -1, score[2 * CAND_LANES];
+    for (int k = 0; k < n_c;) {
+        const int lanes = n_c - k >= 2 * CAND_LANES ? 2 * CAND_LANES : CAND_LANES;
+        if (lanes == CAND_LANES) score_16(n, y, wy, w, (float)qmin, (float)qmax, cand + k, score);
+        else score_32(n, y, wy, w, (float)qmin, (float)qmax, cand + k, score);
+        for (int l = 0; l < lanes; l++)
             if (score[l] > best) best = score[l], *best_s = cand[k + l];
+        k += lanes;
     }
     return best;
 }
 
-/* Every distinct code vector of s in [s_lo, s_hi]: s_lo and just above each crossing. */
+/* Every distinct code vector of s in [s_lo, s_hi]: s_lo and just above each crossing, in
+ * element order and, per element, in increasing s. Element i crosses from code j to j + 1
+ * at s = (j + 0.5) / |y_i|; its first crossing in the window is at j0 = s_lo |y_i| - 0.5
+ * (or the one after) and there are at most span = (s_hi - s_lo) max|y| + 2 of them. The
+ * crossings of every element are computed in SIMD lanes for span steps (a fixed count, no
+ * branch per element), then the ones inside the window are packed without a branch. */
 static double sweep_crossings(int n, const float *y, const float *wy, const float *w, int qmin,
-                              int qmax, float s_lo, float s_hi, float *best_s) {
+                              int qmax, float s_lo, float s_hi, float amax, float *best_s) {
+    enum { MAX_SPAN = 16 };
     const float above = 1.0f + 0x1p-20f; /* just past a crossing, before any distinct one */
-    float cand[MAX_CAND + CAND_LANES];
+    float cand[MAX_CAND + 2 * CAND_LANES], c[MAX_SPAN][QK_K];
+    int ok[MAX_SPAN][QK_K];
+    int span = (int)((s_hi - s_lo) * amax) + 2;
+    span = span > MAX_SPAN ? MAX_SPAN : span;
+    float a[QK_K], inv_a[QK_K];
+    int j0[QK_K], lim[QK_K];
+#pragma omp simd
+    for (int i = 0; i < n; i++) {
+        a[i] = fabsf(y[i]);
+        lim[i] = y[i] > 0 ? qmax : -qmin;
+        inv_a[i] = a[i] > 0 ? 1.0f / a[i] : 0.0f;
+        const int j = (int)(s_lo * a[i] - 0.5f);
+        j0[i] = j < 0 ? 0 : j;
+    }
+    for (int t = 0; t < span; t++)
+#pragma omp simd
+        for (int i = 0; i < n; i++) {
+            const int j = j0[i] + t;
+            const float cj = ((float)j + 0.5f) * inv_a[i];
+            c[t][i] = cj * above;
+            ok[t][i] = (a[i] > 0) & (j < lim[i]) & (cj > s_lo) & (cj <= s_hi);
+        }
     int n_c = 0;
     cand[n_c++] = s_lo;
-    for (int i = 0; i < n; i++) {
-        const float a = fabsf(y[i]);
-        const int lim = y[i] > 0 ? qmax : -qmin;
-        if (!(a > 0)) continue;
-        const float inv_a = 1.0f / a;
-        int j = (int)(s_lo * a - 0.5f);
-        for (j = j < 0 ? 0 : j; j < lim && n_c < MAX_CAND; j++) {
-            const float c = ((float)j + 0.5f) * inv_a;
-            if (c > s_hi) break;
-            if (c > s_lo) cand[n_c++] = c * above;
+    for (int i = 0; i < n; i++)
+        for (int t = 0; t < span && n_c < MAX_CAND; t++) {
+            cand[n_c] = c[t][i];
+            n_c += ok[t][i];
         }
-    }
     return best_of(n, y, wy, w, qmin, qmax, cand, n_c, best_s);
 }
 
@@ -146,7 +182,10 @@ static double sweep_crossings(int n, const float *y, const float *wy, const floa
 static float abs_max(int n, const float *x, float *xmax) {
     float amax = 0;
 #pragma omp simd reduction(max : amax)
-    for (int i = 0; i < n; i++) amax = fmaxf(amax, fabsf(x[i]));
+    for (int i = 0; i < n; i++) {
+        const float a = fabsf(x[i]);
+        amax = a > amax ? a : amax; /* fmaxf is a libm call per element here (gcc 12) */
+    }
     *xmax = 0;
     for (int i = 0; i < n; i++)
         if (fabsf(x[i]) == amax) {
@@ -193,7 +232,7 @@ float qsearch_sym(int n, const float *x, const float *w, int qmin, int qmax, int
         if ((!few && g != best_g) || step[g] == 0) continue;
         const float lo = few ? win[g][0] : fmaxf(best_s - step[g], win[g][0]);
         const float hi = few ? win[g][1] : fminf(best_s + step[g], win[g][1]);
-        const double fine = sweep_crossings(n, y[g], wy[g], w, qmin, qmax, lo, hi, &s);
+        const double fine = sweep_crossings(n, y[g], wy[g], w, qmin, qmax, lo, hi, amax, &s);
         if (fine > best) best = fine, best_s = s, best_g = g;
     }
     if (best < 0) {
