@@ -63,7 +63,10 @@ const float *q_weights_x(const float *importance, int64_t offset, const float *x
  * best is, and the exact crossing sweep then runs one grid step either side of it.
  * Candidates are scored CAND_LANES at a time, one per SIMD lane (score_lanes), with the sums in
  * element order: the same bits on every ISA. */
-enum { LANES = 8, CAND_LANES = 16, COARSE = 16, MAX_CAND = QK_K * 8 };
+/* MAX_SPAN: crossings per element in one window (add_crossings); MAX_CAND: the crossings of
+ * the windows of both signs, each at most MAX_SPAN per element, plus each window's start */
+enum { LANES = 8, CAND_LANES = 16, COARSE = 16, MAX_SPAN = 16 };
+enum { MAX_CAND = 2 * QK_K * MAX_SPAN + 2 };
 
 /* Scores of the candidate scales s[0..lanes) over the n values y, wy = w y, weights w.
  * Each lane is one candidate summed in element order, so the lane count changes no bits;
@@ -132,14 +135,31 @@ static void score_all(int n, const float *y, const float *wy, const float *w, in
     }
 }
 
-/* The best of the n_c candidates cand[] (the first of equal scores) and its score. */
+/* The first index of the largest of score[0..n) (n > 0): the max as a vector reduction,
+ * then a search for it; a compare-and-keep loop carries its compare through every element
+ * (a quarter of the search's time on the Xeon SPR). */
+static int arg_max(const double *score, int n) {
+    double top = score[0];
+#pragma omp simd reduction(max : top)
+    for (int k = 0; k < n; k++) top = score[k] > top ? score[k] : top;
+    int k = 0;
+    while (score[k] != top) k++;
+    return k;
+}
+
+/* The best of the n_c candidates cand[] (the first of equal scores) and its score, or -1. */
 static double best_of(int n, const float *y, const float *wy, const float *w, int qmin, int qmax,
                       float *cand, int n_c, float *best_s) {
-    double best = -1, score[MAX_CAND + 2 * CAND_LANES];
-    if (n_c <= 0) return best;
-    score_all(n, y, wy, w, qmin, qmax, cand, n_c, score);
-    for (int k = 0; k < n_c; k++)
-        if (score[k] > best) best = score[k], *best_s = cand[k];
+    double best = -1, score[2 * CAND_LANES];
+    for (int k = n_c; k % CAND_LANES; k++) cand[k] = cand[n_c - 1]; /* ties keep the first */
+    for (int k = 0; k < n_c;) {
+        const int lanes = n_c - k >= 2 * CAND_LANES ? 2 * CAND_LANES : CAND_LANES;
+        if (lanes == CAND_LANES) score_16(n, y, wy, w, (float)qmin, (float)qmax, cand + k, score);
+        else score_32(n, y, wy, w, (float)qmin, (float)qmax, cand + k, score);
+        const int l = arg_max(score, lanes);
+        if (score[l] > best) best = score[l], *best_s = cand[k + l];
+        k += lanes;
+    }
     return best;
 }
 
@@ -154,7 +174,6 @@ static double best_of(int n, const float *y, const float *wy, const float *w, in
  * Returns the new count. */
 static int add_crossings(int n, const float *x, int qmin, int qmax, float sgn, float s_lo,
                          float s_hi, float amax, float *cand, int n_c) {
-    enum { MAX_SPAN = 16 };
     const float above = 1.0f + 0x1p-20f; /* just past a crossing, before any distinct one */
     float c[MAX_SPAN][QK_K], a[QK_K], inv_a[QK_K];
     int ok[MAX_SPAN][QK_K], j0[QK_K], lim[QK_K];
@@ -177,7 +196,7 @@ static int add_crossings(int n, const float *x, int qmin, int qmax, float sgn, f
             ok[t][i] = (a[i] > 0) & (j < lim[i]) & (cj > s_lo) & (cj <= s_hi);
         }
     for (int i = 0; i < n; i++)
-        for (int t = 0; t < span && n_c < MAX_CAND; t++) {
+        for (int t = 0; t < span; t++) {
             cand[n_c] = c[t][i];
             n_c += ok[t][i];
         }
@@ -229,9 +248,9 @@ static double sym_grid_search(int n, const float *x, const float *wx, const floa
     }
     if (!n_g) return -1;
     score_all(n, x, wx, w, qmin, qmax, grid, n_g, score);
-    double best = -1;
-    for (int k = 0; k < n_g; k++)
-        if (score[k] > best) best = score[k], *best_s = grid[k];
+    const int kb = arg_max(score, n_g);
+    double best = score[kb];
+    *best_s = grid[kb];
     if (best < 0) return best;
     const int g = *best_s < 0;
     const float p = fabsf(*best_s);
@@ -294,23 +313,24 @@ float qsearch_sym(int n, const float *x, const float *w, int qmin, int qmax, int
     }
     /* the codes, and d = sum w x q / sum w q^2 in LANES double lanes (element i in lane
      * i % LANES, added in lane order: the same bits on every ISA) */
+    float v[QK_K];
+#pragma omp simd
+    for (int i = 0; i < n; i++) {
+        float c = rintf(best_s * x[i]); /* as score_lanes rounds */
+        c = c < qmin ? (float)qmin : c;
+        c = c > qmax ? (float)qmax : c;
+        v[i] = c, q[i] = (int)c;
+    }
     double sum_xq[LANES] = {0}, sum_q2[LANES] = {0};
     int i = 0;
     for (; i + LANES <= n; i += LANES)
 #pragma omp simd
         for (int l = 0; l < LANES; l++) {
-            float v = rintf(best_s * x[i + l]); /* as score_lanes rounds */
-            v = v < qmin ? (float)qmin : v > qmax ? (float)qmax : v;
-            q[i + l] = (int)v;
-            const double wq = (double)w[i + l] * v;
-            sum_xq[l] += wq * x[i + l], sum_q2[l] += wq * v;
+            const double wq = (double)w[i + l] * v[i + l];
+            sum_xq[l] += wq * x[i + l], sum_q2[l] += wq * v[i + l];
         }
-    for (; i < n; i++) {
-        float v = rintf(best_s * x[i]);
-        v = v < qmin ? (float)qmin : v > qmax ? (float)qmax : v;
-        q[i] = (int)v;
-        sum_xq[i % LANES] += (double)w[i] * v * x[i], sum_q2[i % LANES] += (double)w[i] * v * v;
-    }
+    for (; i < n; i++)
+        sum_xq[i % LANES] += (double)w[i] * v[i] * x[i], sum_q2[i % LANES] += (double)w[i] * v[i] * v[i];
     double xq = 0, q2 = 0;
     for (int l = 0; l < LANES; l++) xq += sum_xq[l], q2 += sum_q2[l];
     return q2 > 0 ? (float)(xq / q2) : 0.0f;
