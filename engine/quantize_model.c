@@ -259,16 +259,25 @@ static int stream_tensor(job *jb, const gguf_tensor *t, quantize_tensor_info *in
     info->has_importance = imp != NULL;
     const chunk_job c = {t, qt, fast_dequantize(t->type), fast_dequantize(qt->id), imp};
     for (int i = 0; i < nt; i++) bad[i] = INT64_MAX;
-    chunk_task ct = {.c = &c, .jb = jb, .row_bytes = row_bytes, .x = x, .deq = deq,
-                     .e2 = sums, .s2 = sums + nt, .bad_row = bad, .err = err};
+    chunk_task ct = {.c = &c,
+                     .jb = jb,
+                     .row_bytes = row_bytes,
+                     .x = x,
+                     .deq = deq,
+                     .e2 = sums,
+                     .s2 = sums + nt,
+                     .bad_row = bad,
+                     .err = err};
     int64_t bad_row = INT64_MAX;
     for (int64_t r0 = 0, k = 0; r0 < rows; r0 += chunk, k++) {
         ct.r0 = r0, ct.n = rows - r0 < chunk ? rows - r0 : chunk, ct.out = dst[k & 1];
         ct.write = k > 0 ? dst[(k - 1) & 1] : NULL, ct.write_n = chunk;
-        const pool_task task = {.fn = chunk_rows, .arg = &ct, .n_items = ct.n, .piece = 1,
-                                .steal = 1};
-        if (jb->pool) pool_run(jb->pool, &task);
-        else chunk_rows(&ct, 0, ct.n, 0);
+        const pool_task task = {
+            .fn = chunk_rows, .arg = &ct, .n_items = ct.n, .piece = 1, .steal = 1};
+        if (jb->pool)
+            pool_run(jb->pool, &task);
+        else
+            chunk_rows(&ct, 0, ct.n, 0);
         if (ct.write) write_chunk(&ct, ct.write, ct.write_n); /* no rows reached thread 0 */
         for (int i = 0; i < nt; i++) bad_row = bad[i] < bad_row ? bad[i] : bad_row;
         if (bad_row < rows || ct.write_failed || ct.cancelled) break;

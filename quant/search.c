@@ -87,8 +87,7 @@ static inline void score_lanes(int n, const float *y, const float *wy, const flo
             sq2[l] = fmaf(wi * q, q, sq2[l]);
         }
     }
-    for (int l = 0; l < lanes; l++)
-        score[l] = sq2[l] > 0 ? (double)syq[l] * syq[l] / sq2[l] : -1;
+    for (int l = 0; l < lanes; l++) score[l] = sq2[l] > 0 ? (double)syq[l] * syq[l] / sq2[l] : -1;
 }
 
 static void score_16(int n, const float *y, const float *wy, const float *w, float lo, float hi,
@@ -129,8 +128,10 @@ static void score_all(int n, const float *y, const float *wy, const float *w, in
     for (int k = n_c; k % CAND_LANES; k++) cand[k] = cand[n_c - 1];
     for (int k = 0; k < n_c;) {
         const int lanes = n_c - k >= 2 * CAND_LANES ? 2 * CAND_LANES : CAND_LANES;
-        if (lanes == CAND_LANES) score_16(n, y, wy, w, (float)qmin, (float)qmax, cand + k, score + k);
-        else score_32(n, y, wy, w, (float)qmin, (float)qmax, cand + k, score + k);
+        if (lanes == CAND_LANES)
+            score_16(n, y, wy, w, (float)qmin, (float)qmax, cand + k, score + k);
+        else
+            score_32(n, y, wy, w, (float)qmin, (float)qmax, cand + k, score + k);
         k += lanes;
     }
 }
@@ -154,8 +155,10 @@ static double best_of(int n, const float *y, const float *wy, const float *w, in
     for (int k = n_c; k % CAND_LANES; k++) cand[k] = cand[n_c - 1]; /* ties keep the first */
     for (int k = 0; k < n_c;) {
         const int lanes = n_c - k >= 2 * CAND_LANES ? 2 * CAND_LANES : CAND_LANES;
-        if (lanes == CAND_LANES) score_16(n, y, wy, w, (float)qmin, (float)qmax, cand + k, score);
-        else score_32(n, y, wy, w, (float)qmin, (float)qmax, cand + k, score);
+        if (lanes == CAND_LANES)
+            score_16(n, y, wy, w, (float)qmin, (float)qmax, cand + k, score);
+        else
+            score_32(n, y, wy, w, (float)qmin, (float)qmax, cand + k, score);
         const int l = arg_max(score, lanes);
         if (score[l] > best) best = score[l], *best_s = cand[k + l];
         k += lanes;
@@ -168,10 +171,10 @@ static double best_of(int n, const float *y, const float *wy, const float *w, in
  * searches the codes of -x: a negative scale rounds as the positive one does on -x, since
  * rintf is odd). Element i crosses from code j to j + 1 at s = (j + 0.5) / |x_i|; its first
  * crossing in the window is at j0 = s_lo |x_i| - 0.5 (or the one after) and there are at
- * most span = (s_hi - s_lo) max|x| + 2 of them (+ 1 for the rounding of that product). The crossings of every element are computed
- * in SIMD lanes for span steps (a fixed count: no branch per element, whose misses cost the
- * former loop more than its work), then the ones inside the window are packed branch-free.
- * Returns the new count. */
+ * most span = (s_hi - s_lo) max|x| + 2 of them (+ 1 for the rounding of that product). The
+ * crossings of every element are computed in SIMD lanes for span steps (a fixed count: no branch
+ * per element, whose misses cost the former loop more than its work), then the ones inside the
+ * window are packed branch-free. Returns the new count. */
 static int add_crossings(int n, const float *x, int qmin, int qmax, float sgn, float s_lo,
                          float s_hi, float amax, float *cand, int n_c) {
     const float above = 1.0f + 0x1p-20f; /* just past a crossing, before any distinct one */
@@ -224,8 +227,7 @@ static float abs_max(int n, const float *x, float *xmax) {
  * inside its end of the range to 3 beyond it (clipping). The former grid search (+-1.5
  * codes and two refinements) never found its best outside; tests/test_quantize_search.c
  * holds that search. Returns 0 when this sign has no codes at the extreme's end. */
-static int sym_window(float sgn, float xmax, float amax, int qmin, int qmax, float *lo,
-                      float *hi) {
+static int sym_window(float sgn, float xmax, float amax, int qmin, int qmax, float *lo, float *hi) {
     const float end = (float)(sgn * xmax > 0 ? qmax : -qmin);
     if (end <= 0) return 0;
     *lo = fmaxf(end - 2.0f, 0.25f) / amax, *hi = (end + 3.0f) / amax;
@@ -330,7 +332,8 @@ float qsearch_sym(int n, const float *x, const float *w, int qmin, int qmax, int
             sum_xq[l] += wq * x[i + l], sum_q2[l] += wq * v[i + l];
         }
     for (; i < n; i++)
-        sum_xq[i % LANES] += (double)w[i] * v[i] * x[i], sum_q2[i % LANES] += (double)w[i] * v[i] * v[i];
+        sum_xq[i % LANES] += (double)w[i] * v[i] * x[i],
+            sum_q2[i % LANES] += (double)w[i] * v[i] * v[i];
     double xq = 0, q2 = 0;
     for (int l = 0; l < LANES; l++) xq += sum_xq[l], q2 += sum_q2[l];
     return q2 > 0 ? (float)(xq / q2) : 0.0f;
