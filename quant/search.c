@@ -63,18 +63,23 @@ const float *q_weights_x(const float *importance, int64_t offset, const float *x
  * best is, and the exact crossing sweep then runs one grid step either side of it.
  * Candidates are scored CAND_LANES at a time, one per SIMD lane (score_lanes), with the sums in
  * element order: the same bits on every ISA. */
-enum { LANES = 8, CAND_LANES = 16, COARSE = 16, MAX_CAND = QK_K * 8 };
+/* MAX_SPAN: crossings per element in one window (add_crossings); MAX_CAND: the crossings of
+ * the windows of both signs, each at most MAX_SPAN per element, plus each window's start */
+enum { LANES = 8, CAND_LANES = 16, COARSE = 16, MAX_SPAN = 16 };
+enum { MAX_CAND = 2 * QK_K * MAX_SPAN + 2 };
 
-/* Scores of the candidate scales s[0..CAND_LANES) over the n values y, wy = w y, weights w.
+/* Scores of the candidate scales s[0..lanes) over the n values y, wy = w y, weights w.
  * Each lane is one candidate summed in element order, so the lane count changes no bits;
- * 16 fill an AVX-512 register (half the instructions of 8 there, Xeon SPR). */
-static void score_lanes(int n, const float *y, const float *wy, const float *w, float lo, float hi,
-                        const float *s, double *score) {
-    float syq[CAND_LANES] = {0}, sq2[CAND_LANES] = {0};
+ * 16 fill an AVX-512 register (half the instructions of 8 there, Xeon SPR), and 32 (two
+ * registers) keep two independent chains of sums in flight where 16 wait on the fma latency.
+ * lanes is a constant at each call (score_16, score_32), so each inlined copy is unrolled. */
+static inline void score_lanes(int n, const float *y, const float *wy, const float *w, float lo,
+                               float hi, const float *s, int lanes, double *score) {
+    float syq[2 * CAND_LANES] = {0}, sq2[2 * CAND_LANES] = {0};
     for (int i = 0; i < n; i++) {
         const float yi = y[i], wyi = wy[i], wi = w[i];
 #pragma omp simd
-        for (int l = 0; l < CAND_LANES; l++) {
+        for (int l = 0; l < lanes; l++) {
             float q = rintf(s[l] * yi);
             q = q < lo ? lo : q;
             q = q > hi ? hi : q;
@@ -82,8 +87,17 @@ static void score_lanes(int n, const float *y, const float *wy, const float *w, 
             sq2[l] = fmaf(wi * q, q, sq2[l]);
         }
     }
-    for (int l = 0; l < CAND_LANES; l++)
-        score[l] = sq2[l] > 0 ? (double)syq[l] * syq[l] / sq2[l] : -1;
+    for (int l = 0; l < lanes; l++) score[l] = sq2[l] > 0 ? (double)syq[l] * syq[l] / sq2[l] : -1;
+}
+
+static void score_16(int n, const float *y, const float *wy, const float *w, float lo, float hi,
+                     const float *s, double *score) {
+    score_lanes(n, y, wy, w, lo, hi, s, CAND_LANES, score);
+}
+
+static void score_32(int n, const float *y, const float *wy, const float *w, float lo, float hi,
+                     const float *s, double *score) {
+    score_lanes(n, y, wy, w, lo, hi, s, 2 * CAND_LANES, score);
 }
 
 /* Score of one scale s, and its least-squares d (sum w y q / sum w q^2); the elements are
@@ -107,46 +121,99 @@ static double score_one(int n, const float *y, const float *wy, const float *w, 
     return b > 0 ? a * a / b : -1;
 }
 
-/* The best of the n_c candidates cand[] (padded here to whole lane groups). */
+/* The scores of the n_c candidates cand[] (padded here to whole lane groups), 32 at a time
+ * while 32 remain. */
+static void score_all(int n, const float *y, const float *wy, const float *w, int qmin, int qmax,
+                      float *cand, int n_c, double *score) {
+    for (int k = n_c; k % CAND_LANES; k++) cand[k] = cand[n_c - 1];
+    for (int k = 0; k < n_c;) {
+        const int lanes = n_c - k >= 2 * CAND_LANES ? 2 * CAND_LANES : CAND_LANES;
+        if (lanes == CAND_LANES)
+            score_16(n, y, wy, w, (float)qmin, (float)qmax, cand + k, score + k);
+        else
+            score_32(n, y, wy, w, (float)qmin, (float)qmax, cand + k, score + k);
+        k += lanes;
+    }
+}
+
+/* The first index of the largest of score[0..n) (n > 0): the max as a vector reduction,
+ * then a search for it; a compare-and-keep loop carries its compare through every element
+ * (a quarter of the search's time on the Xeon SPR). */
+static int arg_max(const double *score, int n) {
+    double top = score[0];
+#pragma omp simd reduction(max : top)
+    for (int k = 0; k < n; k++) top = score[k] > top ? score[k] : top;
+    int k = 0;
+    while (score[k] != top) k++;
+    return k;
+}
+
+/* The best of the n_c candidates cand[] (the first of equal scores) and its score, or -1. */
 static double best_of(int n, const float *y, const float *wy, const float *w, int qmin, int qmax,
                       float *cand, int n_c, float *best_s) {
+    double best = -1, score[2 * CAND_LANES];
     for (int k = n_c; k % CAND_LANES; k++) cand[k] = cand[n_c - 1]; /* ties keep the first */
-    double best = -1, score[CAND_LANES];
-    for (int k = 0; k < n_c; k += CAND_LANES) {
-        score_lanes(n, y, wy, w, (float)qmin, (float)qmax, cand + k, score);
-        for (int l = 0; l < CAND_LANES; l++)
-            if (score[l] > best) best = score[l], *best_s = cand[k + l];
+    for (int k = 0; k < n_c;) {
+        const int lanes = n_c - k >= 2 * CAND_LANES ? 2 * CAND_LANES : CAND_LANES;
+        if (lanes == CAND_LANES)
+            score_16(n, y, wy, w, (float)qmin, (float)qmax, cand + k, score);
+        else
+            score_32(n, y, wy, w, (float)qmin, (float)qmax, cand + k, score);
+        const int l = arg_max(score, lanes);
+        if (score[l] > best) best = score[l], *best_s = cand[k + l];
+        k += lanes;
     }
     return best;
 }
 
-/* Every distinct code vector of s in [s_lo, s_hi]: s_lo and just above each crossing. */
-static double sweep_crossings(int n, const float *y, const float *wy, const float *w, int qmin,
-                              int qmax, float s_lo, float s_hi, float *best_s) {
+/* Appends to cand[n_c..] every distinct code vector of the scales sgn s, s in (s_lo, s_hi]:
+ * just above each crossing, in element order and, per element, in increasing s (sgn = -1
+ * searches the codes of -x: a negative scale rounds as the positive one does on -x, since
+ * rintf is odd). Element i crosses from code j to j + 1 at s = (j + 0.5) / |x_i|; its first
+ * crossing in the window is at j0 = s_lo |x_i| - 0.5 (or the one after) and there are at
+ * most span = (s_hi - s_lo) max|x| + 2 of them (+ 1 for the rounding of that product). The
+ * crossings of every element are computed in SIMD lanes for span steps (a fixed count: no branch
+ * per element, whose misses cost the former loop more than its work), then the ones inside the
+ * window are packed branch-free. Returns the new count. */
+static int add_crossings(int n, const float *x, int qmin, int qmax, float sgn, float s_lo,
+                         float s_hi, float amax, float *cand, int n_c) {
     const float above = 1.0f + 0x1p-20f; /* just past a crossing, before any distinct one */
-    float cand[MAX_CAND + CAND_LANES];
-    int n_c = 0;
-    cand[n_c++] = s_lo;
+    float c[MAX_SPAN][QK_K], a[QK_K], inv_a[QK_K];
+    int ok[MAX_SPAN][QK_K], j0[QK_K], lim[QK_K];
+    int span = (int)((s_hi - s_lo) * amax) + 3;
+    span = span > MAX_SPAN ? MAX_SPAN : span;
+#pragma omp simd
     for (int i = 0; i < n; i++) {
-        const float a = fabsf(y[i]);
-        const int lim = y[i] > 0 ? qmax : -qmin;
-        if (!(a > 0)) continue;
-        const float inv_a = 1.0f / a;
-        int j = (int)(s_lo * a - 0.5f);
-        for (j = j < 0 ? 0 : j; j < lim && n_c < MAX_CAND; j++) {
-            const float c = ((float)j + 0.5f) * inv_a;
-            if (c > s_hi) break;
-            if (c > s_lo) cand[n_c++] = c * above;
-        }
+        a[i] = fabsf(x[i]);
+        lim[i] = sgn * x[i] > 0 ? qmax : -qmin;
+        inv_a[i] = a[i] > 0 ? 1.0f / a[i] : 0.0f;
+        const int j = (int)(s_lo * a[i] - 0.5f);
+        j0[i] = j < 0 ? 0 : j;
     }
-    return best_of(n, y, wy, w, qmin, qmax, cand, n_c, best_s);
+    for (int t = 0; t < span; t++)
+#pragma omp simd
+        for (int i = 0; i < n; i++) {
+            const int j = j0[i] + t;
+            const float cj = ((float)j + 0.5f) * inv_a[i];
+            c[t][i] = sgn * (cj * above);
+            ok[t][i] = (a[i] > 0) & (j < lim[i]) & (cj > s_lo) & (cj <= s_hi);
+        }
+    for (int i = 0; i < n; i++)
+        for (int t = 0; t < span; t++) {
+            cand[n_c] = c[t][i];
+            n_c += ok[t][i];
+        }
+    return n_c;
 }
 
 /* max |x| (vectorised) and the first value of that magnitude in *xmax */
 static float abs_max(int n, const float *x, float *xmax) {
     float amax = 0;
 #pragma omp simd reduction(max : amax)
-    for (int i = 0; i < n; i++) amax = fmaxf(amax, fabsf(x[i]));
+    for (int i = 0; i < n; i++) {
+        const float a = fabsf(x[i]);
+        amax = a > amax ? a : amax; /* fmaxf is a libm call per element here (gcc 12) */
+    }
     *xmax = 0;
     for (int i = 0; i < n; i++)
         if (fabsf(x[i]) == amax) {
@@ -156,6 +223,66 @@ static float abs_max(int n, const float *x, float *xmax) {
     return amax;
 }
 
+/* The window of scales of one sign (sgn = +-1): the extreme value mapped from 2 codes
+ * inside its end of the range to 3 beyond it (clipping). The former grid search (+-1.5
+ * codes and two refinements) never found its best outside; tests/test_quantize_search.c
+ * holds that search. Returns 0 when this sign has no codes at the extreme's end. */
+static int sym_window(float sgn, float xmax, float amax, int qmin, int qmax, float *lo, float *hi) {
+    const float end = (float)(sgn * xmax > 0 ? qmax : -qmin);
+    if (end <= 0) return 0;
+    *lo = fmaxf(end - 2.0f, 0.25f) / amax, *hi = (end + 3.0f) / amax;
+    return 1;
+}
+
+/* Many codes: a grid of COARSE scales over each sign's window finds where the best is, and
+ * every code vector within one grid step of the best grid point is scored. */
+static double sym_grid_search(int n, const float *x, const float *wx, const float *w, int qmin,
+                              int qmax, int n_signs, float xmax, float amax, float *best_s) {
+    float lo[2], hi[2], step[2], grid[2 * COARSE + 2 * CAND_LANES];
+    float cand[MAX_CAND + 2 * CAND_LANES];
+    double score[2 * COARSE + 2 * CAND_LANES];
+    int n_g = 0;
+    for (int g = 0; g < n_signs; g++) {
+        const float sgn = g ? -1.0f : 1.0f;
+        if (!sym_window(sgn, xmax, amax, qmin, qmax, &lo[g], &hi[g])) continue;
+        step[g] = (hi[g] - lo[g]) / (COARSE - 1);
+        for (int k = 0; k < COARSE; k++) grid[n_g++] = sgn * (lo[g] + step[g] * (float)k);
+    }
+    if (!n_g) return -1;
+    score_all(n, x, wx, w, qmin, qmax, grid, n_g, score);
+    const int kb = arg_max(score, n_g);
+    double best = score[kb];
+    *best_s = grid[kb];
+    if (best < 0) return best;
+    const int g = *best_s < 0;
+    const float p = fabsf(*best_s);
+    const int n_c = add_crossings(n, x, qmin, qmax, g ? -1.0f : 1.0f, fmaxf(p - step[g], lo[g]),
+                                  fminf(p + step[g], hi[g]), amax, cand, 0);
+    float s_fine = 0;
+    const double fine = best_of(n, x, wx, w, qmin, qmax, cand, n_c, &s_fine);
+    if (fine > best) best = fine, *best_s = s_fine;
+    return best;
+}
+
+/* Few codes (<= 16: q4_0, q3_k, q2_0): a grid steps over optima that the former search
+ * found (test_quantize_search.c: q3_k on stories260K), and a sweep of the whole windows of
+ * both signs has few crossings (about 50 a sign for q4_0): every code vector is scored. */
+static double sym_full_sweep(int n, const float *x, const float *wx, const float *w, int qmin,
+                             int qmax, int n_signs, float xmax, float amax, float *best_s) {
+    float cand[MAX_CAND + 2 * CAND_LANES];
+    int n_c = 0;
+    for (int g = 0; g < n_signs; g++) {
+        const float sgn = g ? -1.0f : 1.0f;
+        float lo, hi;
+        if (!sym_window(sgn, xmax, amax, qmin, qmax, &lo, &hi)) continue;
+        cand[n_c++] = sgn * lo;
+        n_c = add_crossings(n, x, qmin, qmax, sgn, lo, hi, amax, cand, n_c);
+    }
+    return best_of(n, x, wx, w, qmin, qmax, cand, n_c, best_s);
+}
+
+/* Scales are signed: a negative one codes -x (add_crossings), so both signs are scored in
+ * one pass over x. */
 float qsearch_sym(int n, const float *x, const float *w, int qmin, int qmax, int *q) {
     float xmax;
     const float amax = abs_max(n, x, &xmax);
@@ -163,39 +290,14 @@ float qsearch_sym(int n, const float *x, const float *w, int qmin, int qmax, int
         for (int i = 0; i < n; i++) q[i] = 0;
         return 0.0f;
     }
-    /* The window: the extreme value mapped from 2 codes inside its end of the range to 3
-     * beyond it (clipping). The former grid search (+-1.5 codes and two refinements)
-     * never found its best outside; tests/test_quantize_search.c holds that search. */
-    float y[2][QK_K], wy[2][QK_K], win[2][2], grid[COARSE], step[2] = {0, 0};
-    double best = -1;
-    float best_s = 0;
-    int best_g = 0;
     const int n_signs = qmin < 0 && qmin != -qmax ? 2 : 1;
-    const int few = qmax - qmin < 16;
-    for (int g = 0; g < n_signs; g++) {
-        const float sgn = g ? -1.0f : 1.0f;
-        const float end = (float)(sgn * xmax > 0 ? qmax : -qmin);
-        if (end <= 0) continue;
-        win[g][0] = fmaxf(end - 2.0f, 0.25f) / amax, win[g][1] = (end + 3.0f) / amax;
-        step[g] = (win[g][1] - win[g][0]) / (COARSE - 1);
-        for (int i = 0; i < n; i++) y[g][i] = sgn * x[i], wy[g][i] = w[i] * y[g][i];
-        if (few) continue;
-        for (int k = 0; k < COARSE; k++) grid[k] = win[g][0] + step[g] * (float)k;
-        float s = 0;
-        const double score = best_of(n, y[g], wy[g], w, qmin, qmax, grid, COARSE, &s);
-        if (score > best) best = score, best_s = s, best_g = g;
-    }
-    /* Few codes (<= 16: q4_0, q3_k, q2_0): the grid steps over optima that the former
-     * search found (test_quantize_search.c), and a full sweep has few crossings: sweep
-     * the whole window of both signs. */
-    float s = best_s;
-    for (int g = 0; g < n_signs; g++) {
-        if ((!few && g != best_g) || step[g] == 0) continue;
-        const float lo = few ? win[g][0] : fmaxf(best_s - step[g], win[g][0]);
-        const float hi = few ? win[g][1] : fminf(best_s + step[g], win[g][1]);
-        const double fine = sweep_crossings(n, y[g], wy[g], w, qmin, qmax, lo, hi, &s);
-        if (fine > best) best = fine, best_s = s, best_g = g;
-    }
+    float wx[QK_K];
+#pragma omp simd
+    for (int i = 0; i < n; i++) wx[i] = w[i] * x[i];
+    float best_s = 0;
+    double best = qmax - qmin < 16
+                      ? sym_full_sweep(n, x, wx, w, qmin, qmax, n_signs, xmax, amax, &best_s)
+                      : sym_grid_search(n, x, wx, w, qmin, qmax, n_signs, xmax, amax, &best_s);
     if (best < 0) {
         for (int i = 0; i < n; i++) q[i] = 0;
         return 0.0f;
@@ -204,34 +306,34 @@ float qsearch_sym(int n, const float *x, const float *w, int qmin, int qmax, int
      * refinement step) */
     for (int r = 0; r < 2 && n % LANES == 0; r++) {
         float d;
-        score_one(n, y[best_g], wy[best_g], w, (float)qmin, (float)qmax, best_s, &d);
-        if (!(d > 0)) break;
+        score_one(n, x, wx, w, (float)qmin, (float)qmax, best_s, &d);
+        if (!(d * best_s > 0)) break; /* the sign of the codes stays */
         const float s_ls = 1.0f / d;
-        const double sc =
-            score_one(n, y[best_g], wy[best_g], w, (float)qmin, (float)qmax, s_ls, &d);
+        const double sc = score_one(n, x, wx, w, (float)qmin, (float)qmax, s_ls, &d);
         if (!(sc > best)) break;
         best = sc, best_s = s_ls;
     }
-    const float best_sgn = best_g ? -1.0f : 1.0f;
     /* the codes, and d = sum w x q / sum w q^2 in LANES double lanes (element i in lane
      * i % LANES, added in lane order: the same bits on every ISA) */
+    float v[QK_K];
+#pragma omp simd
+    for (int i = 0; i < n; i++) {
+        float c = rintf(best_s * x[i]); /* as score_lanes rounds */
+        c = c < qmin ? (float)qmin : c;
+        c = c > qmax ? (float)qmax : c;
+        v[i] = c, q[i] = (int)c;
+    }
     double sum_xq[LANES] = {0}, sum_q2[LANES] = {0};
     int i = 0;
     for (; i + LANES <= n; i += LANES)
 #pragma omp simd
         for (int l = 0; l < LANES; l++) {
-            float v = rintf(best_s * (best_sgn * x[i + l])); /* as score_lanes rounds */
-            v = v < qmin ? (float)qmin : v > qmax ? (float)qmax : v;
-            q[i + l] = (int)v;
-            const double wq = (double)w[i + l] * v;
-            sum_xq[l] += wq * x[i + l], sum_q2[l] += wq * v;
+            const double wq = (double)w[i + l] * v[i + l];
+            sum_xq[l] += wq * x[i + l], sum_q2[l] += wq * v[i + l];
         }
-    for (; i < n; i++) {
-        float v = rintf(best_s * (best_sgn * x[i]));
-        v = v < qmin ? (float)qmin : v > qmax ? (float)qmax : v;
-        q[i] = (int)v;
-        sum_xq[i % LANES] += (double)w[i] * v * x[i], sum_q2[i % LANES] += (double)w[i] * v * v;
-    }
+    for (; i < n; i++)
+        sum_xq[i % LANES] += (double)w[i] * v[i] * x[i],
+            sum_q2[i % LANES] += (double)w[i] * v[i] * v[i];
     double xq = 0, q2 = 0;
     for (int l = 0; l < LANES; l++) xq += sum_xq[l], q2 += sum_q2[l];
     return q2 > 0 ? (float)(xq / q2) : 0.0f;
