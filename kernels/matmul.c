@@ -445,6 +445,12 @@ static int run_shared(kernel_ctx *kc, const matmul_job *jobs, int n, int paralle
     return pool_run(kc->pool, &task);
 }
 
+/* 1 when a batch of B tokens may take a token-lane (x16) kernel: 16+ tokens, a context
+ * sized for them, and no other batch path forced (SCARCE_GEMM=tiles, i8x8, ...). */
+static int x16_allowed(const kernel_ctx *kc, int64_t B) {
+    return B >= X16_TOKENS && kc->act_x16[0] && (kc->cfg.gemm < 0 || kc->cfg.gemm == GEMM_X16);
+}
+
 /* The job for W x B tokens into Y, without its activations (job.act / job.gemm_x). */
 static matmul_job make_job(const kernel_ctx *kc, const qmatrix *W, int64_t B, float *Y) {
     const quant_type *t = qtype(W->type);
@@ -468,21 +474,17 @@ static matmul_job make_job(const kernel_ctx *kc, const qmatrix *W, int64_t B, fl
         job.w = W->packed, job.tile = packed, job.prep = k->packed_act, job.gemm = GEMM_TILES;
         job.row_bytes = repack_row_bytes(k->packed_layout, W->cols); /* TQ1_0's is larger */
         /* 16+ tokens: the token-lane kernel where the ISA has one (SCARCE_GEMM=tiles: not) */
-        if (k->packed_gemm && !k->packed_act && B >= X16_TOKENS && kc->act_x16[0] &&
-            (kc->cfg.gemm < 0 || kc->cfg.gemm == GEMM_X16))
-            job.x16 = k->packed_gemm;
+        if (k->packed_gemm && !k->packed_act && x16_allowed(kc, B)) job.x16 = k->packed_gemm;
     }
     /* rows with a token-lane kernel on the file layout (K-quants): the file's bytes, also
      * where a packed copy exists (Q2_K's, for decode) */
-    if ((job.gemm == GEMM_TILES || job.gemm == GEMM_OWN) && k->row_gemm && B >= X16_TOKENS &&
-        kc->act_x16[0] && (kc->cfg.gemm < 0 || kc->cfg.gemm == GEMM_X16)) {
+    if ((job.gemm == GEMM_TILES || job.gemm == GEMM_OWN) && k->row_gemm && x16_allowed(kc, B)) {
         job.w = W->data, job.row_bytes = W->row_bytes, job.prep = NULL, job.tile = NULL;
         job.gemm = GEMM_TILES; /* IQ4_XS's measured choice was the f32 GEMM */
         job.x16 = k->row_gemm;
     }
     /* per-batch repacked panels (Q5_0, IQ4_NL as Q8_0; unpacked Q4_0/Q8_0) likewise */
-    if (job.gemm == GEMM_I8X8 && B >= X16_TOKENS && kc->act_x16[0] &&
-        gemm_i8x8_x16(kc->kernels, W->type) && (kc->cfg.gemm < 0 || kc->cfg.gemm == GEMM_X16))
+    if (job.gemm == GEMM_I8X8 && gemm_i8x8_x16(kc->kernels, W->type) && x16_allowed(kc, B))
         job.i8x8_x16 = 1;
     return job;
 }

@@ -169,8 +169,9 @@ TEST(neon_lowbit_and_iq_dots_equal_reference) {
 }
 
 /* The tiles (vec_dot_tile) are bit-identical to their row kernels for every (row, token): 1..9
- * rows x 1..5 tokens (tails of the 4-row, 2-token and 4-token groups), in both builds. */
-static void check_tiles(const isa_kernels *k, const char *which) {
+ * rows x 1..5 tokens (tails of the 4-row, 2-token and 4-token groups), in both builds. (Only
+ * an aarch64 build calls it.) */
+__attribute__((unused)) static void check_tiles(const isa_kernels *k, const char *which) {
     enum { ROWS = 9, NACT = 5, S_STRIDE = 11, N = 2 * QK_K };
     static const uint32_t types[] = {
         QT_Q8_0, QT_Q4_0,    QT_Q5_0,   QT_IQ4_NL, QT_Q2_K,    QT_Q3_K,  QT_Q4_K,  QT_Q5_K,
