@@ -1,9 +1,10 @@
 /* avx512_x16_gemm.c - large batches (B >= 16) over the 8-row packed Q4_0 / Q4_1 / Q8_0
  * layouts (kernels/repack.h) with 16 tokens in the lanes (kernels/act_x16.h says why).
  *
- * Per packed block (8 rows x 32 columns) and group of 16 tokens: the block's codes are
- * unpacked once to unsigned dwords u[c][r] (codes 4c .. 4c + 3 of row r) in a 256-byte
- * stack buffer; then for each of the 8 activation dwords c one 64-byte load of the 16
+ * Per packed block (8 rows x 32 columns): the block's codes are unpacked once (for every
+ * token group: X16_SPAN blocks at a time) to unsigned dwords u[c][r] (codes 4c .. 4c + 3 of
+ * row r) in a stack buffer; then per group of 16 tokens and for each of the 8 activation
+ * dwords c one 64-byte load of the 16
  * tokens' dword c, and for each row one vpdpbusd of it with u[c][r] broadcast from memory
  * (a load, not a shuffle): 64 vpdpbusd = 4096 multiply-adds, no vpermd. Each row's int32
  * sums start at -k sum y (the code offset k: Q4_0 8, Q8_0 128, as avx512_repack.c) and are
@@ -20,6 +21,7 @@
 #include "../act_x16.h"
 #include "../repack.h"
 #include "avx512.h"
+#include "x16_tile.h"
 
 enum { X16_Q4_0, X16_Q4_1, X16_Q8_0 };
 
@@ -54,21 +56,29 @@ static inline void unpack_block(const uint8_t *blk, uint32_t *u, float *d, float
     }
 }
 
-/* One group of 8 packed rows x one group of 16 tokens over nb blocks into out[r][t]. */
-static inline __attribute__((always_inline)) void
-group_x16(int64_t nb, const uint8_t *w, const uint8_t *act, float *out, const int KIND) {
-    alignas(64) uint32_t u[64];
+/* Packed blocks unpacked at once (16 x (256 + 64) bytes: L1) and token groups that reuse
+ * them (B <= 128 in one pass; the engine's batches are at most 64). Unpacking a block costs
+ * about a sixth of its 64 vpdpbusd for one token group (objdump, gcc 12), so it is done
+ * once for every group, as avx512_x16_kquant.c decodes its super-blocks once. */
+#define X16_SPAN 16
+#define X16_GROUPS 8
+
+/* One packed block unpacked for the products. */
+typedef struct {
+    alignas(64) uint32_t u[64]; /* u[8 c + r]: row r's codes 4c .. 4c + 3 */
     alignas(32) float d[8], m[8];
-    const size_t bb = x16_block_bytes(KIND);
+} xblock;
+
+/* One group of 16 tokens over nsp unpacked blocks (act at the first): acc_io[r][t] += the
+ * 8 rows' sums, in block order. */
+static inline __attribute__((always_inline)) void
+blocks_x16(int nsp, const xblock *xb, const uint8_t *act, float *acc_io, const int KIND) {
     __m512 acc[8];
-    for (int r = 0; r < 8; r++) acc[r] = _mm512_setzero_ps();
-    for (int64_t i = 0; i < nb; i++) {
-        unpack_block(w + i * bb, u, d, m, KIND);
-        /* u, d, m are read back from memory below: a broadcast from memory is a load, where
-         * gcc would otherwise pull each dword out of the registers it stored (valignd,
-         * vpsrldq, vpbroadcastd from xmm: shuffle-port work next to every vpdpbusd) */
-        __asm__ volatile("" ::: "memory");
-        const uint8_t *a = act + i * X16_BLOCK_BYTES;
+    for (int r = 0; r < 8; r++) acc[r] = _mm512_load_ps(acc_io + X16_TOKENS * r);
+    for (int sp = 0; sp < nsp; sp++) {
+        const uint32_t *u = xb[sp].u;
+        const float *d = xb[sp].d, *m = xb[sp].m;
+        const uint8_t *a = act + (size_t)sp * X16_BLOCK_BYTES;
         const __m512i ysum = _mm512_load_si512(a + X16_SUM_AT);
         const __m512 dy = _mm512_load_ps(a + X16_D_AT);
         /* the sums start at -k sum y (Q4_1: 0), so vpdpbusd leaves sum (q - k) y */
@@ -95,7 +105,30 @@ group_x16(int64_t nb, const uint8_t *w, const uint8_t *act, float *out, const in
             }
         }
     }
-    for (int r = 0; r < 8; r++) _mm512_storeu_ps(out + X16_TOKENS * r, acc[r]);
+    for (int r = 0; r < 8; r++) _mm512_store_ps(acc_io + X16_TOKENS * r, acc[r]);
+}
+
+/* One group of 8 packed rows x token groups [tg0, tg0 + ntg) over nb blocks: each span of
+ * blocks unpacked once, then run against every group; acc[g][r][t] carries the sums
+ * between spans. */
+static inline __attribute__((always_inline)) void
+rows_groups(int64_t nb, const uint8_t *w, const uint8_t *act, int64_t tg0, int ntg,
+            float (*acc)[REPACK_ROWS * X16_TOKENS], const int KIND) {
+    xblock xb[X16_SPAN];
+    const size_t bb = x16_block_bytes(KIND);
+    for (int g = 0; g < ntg; g++)
+        for (int i = 0; i < REPACK_ROWS * X16_TOKENS; i++) acc[g][i] = 0;
+    for (int64_t i0 = 0; i0 < nb; i0 += X16_SPAN) {
+        const int nsp = nb - i0 < X16_SPAN ? (int)(nb - i0) : X16_SPAN;
+        for (int sp = 0; sp < nsp; sp++)
+            unpack_block(w + (i0 + sp) * bb, xb[sp].u, xb[sp].d, xb[sp].m, KIND);
+        /* xb is read back from memory below: a broadcast from memory is a load, where gcc
+         * would otherwise pull each dword out of the registers it stored (valignd, vpsrldq,
+         * vpbroadcastd from xmm: shuffle-port work next to every vpdpbusd) */
+        __asm__ volatile("" ::: "memory");
+        for (int g = 0; g < ntg; g++)
+            blocks_x16(nsp, xb, act + ((tg0 + g) * nb + i0) * X16_BLOCK_BYTES, acc[g], KIND);
+    }
 }
 
 static inline __attribute__((always_inline)) void x16_gemm(int64_t cols, float *Y, size_t ldy,
@@ -103,15 +136,16 @@ static inline __attribute__((always_inline)) void x16_gemm(int64_t cols, float *
                                                            int nrows, const void *act, int64_t B,
                                                            const int KIND) {
     const int64_t nb = cols / QK32, tgroups = (B + X16_TOKENS - 1) / X16_TOKENS;
-    alignas(64) float out[REPACK_ROWS * X16_TOKENS];
+    alignas(64) float acc[X16_GROUPS][REPACK_ROWS * X16_TOKENS];
     for (int g = 0; g < nrows / REPACK_ROWS; g++) {
         const uint8_t *wg = (const uint8_t *)w + (size_t)g * REPACK_ROWS * w_stride;
-        for (int64_t tg = 0; tg < tgroups; tg++) {
-            group_x16(nb, wg, (const uint8_t *)act + tg * nb * X16_BLOCK_BYTES, out, KIND);
-            const int64_t nt = B - tg * X16_TOKENS < X16_TOKENS ? B - tg * X16_TOKENS : X16_TOKENS;
-            for (int64_t t = 0; t < nt; t++) {
-                float *y = Y + (tg * X16_TOKENS + t) * ldy + g * REPACK_ROWS;
-                for (int r = 0; r < REPACK_ROWS; r++) y[r] = out[X16_TOKENS * r + t];
+        for (int64_t tg0 = 0; tg0 < tgroups; tg0 += X16_GROUPS) {
+            const int ntg = tgroups - tg0 < X16_GROUPS ? (int)(tgroups - tg0) : X16_GROUPS;
+            rows_groups(nb, wg, (const uint8_t *)act, tg0, ntg, acc, KIND);
+            for (int k = 0; k < ntg; k++) {
+                const int64_t b0 = (tg0 + k) * X16_TOKENS;
+                x16_tile_store(Y, ldy, b0, B - b0 < X16_TOKENS ? B - b0 : X16_TOKENS,
+                               g * REPACK_ROWS, REPACK_ROWS, acc[k]);
             }
         }
     }

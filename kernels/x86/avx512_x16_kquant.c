@@ -23,6 +23,7 @@
 #include "../../quant/blocks.h"
 #include "../act_x16.h"
 #include "avx512.h"
+#include "x16_tile.h"
 
 enum { XK_Q4_K, XK_Q5_K, XK_Q6_K, XK_Q2_K, XK_Q3_K, XK_IQ4_XS };
 
@@ -310,10 +311,8 @@ static inline __attribute__((always_inline)) void x16k_gemm(int64_t cols, float 
                         ntg, acc, KIND);
             for (int g = 0; g < ntg; g++) {
                 const int64_t b0 = (tg0 + g) * X16_TOKENS;
-                const int64_t nt = B - b0 < X16_TOKENS ? B - b0 : X16_TOKENS;
-                for (int64_t t = 0; t < nt; t++)
-                    for (int r = 0; r < nr; r++)
-                        Y[(b0 + t) * ldy + r0 + r] = acc[g][X16_TOKENS * r + t];
+                x16_tile_store(Y, ldy, b0, B - b0 < X16_TOKENS ? B - b0 : X16_TOKENS, r0, nr,
+                               acc[g]);
             }
         }
     }
