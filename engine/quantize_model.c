@@ -31,6 +31,7 @@ typedef struct {
     const quantize_opts *o;
     quantize_progress at; /* what the progress callback is told */
     thread_pool *pool;    /* NULL: one thread */
+    const quant_scheme *scheme;
 } job;
 
 void quantize_report_free(quantize_report *rep) {
@@ -89,6 +90,9 @@ static int read_policy_model(const gguf_file *f, policy_model *pm, scarce_error 
                            arch, (long long)n_head_kv, (long long)n_head);
     pm->n_layer = (int)n_layer;
     pm->n_gqa = (int)(n_head / n_head_kv);
+    int64_t n_expert = 0;
+    if (policy_count(f, arch, "expert_count", 0, &n_expert, err)) return -1;
+    pm->n_expert = (int)n_expert;
     pm->has_output = gguf_find_tensor(f, "output.weight") != NULL;
     return 0;
 }
@@ -257,6 +261,11 @@ static int stream_tensor(job *jb, const gguf_tensor *t, quantize_tensor_info *in
     }
     if (jb->imatrix && load_importance(jb->imatrix, t->name, ne0, &imp, err)) goto done;
     info->has_importance = imp != NULL;
+    if (!imp && policy_needs_imatrix(jb->scheme, t->name, info->type)) {
+        scarce_fail(err, "tensor %s: the importance matrix has no entry for it, which %s needs",
+                    t->name, qt->name);
+        goto done;
+    }
     const chunk_job c = {t, qt, fast_dequantize(t->type), fast_dequantize(qt->id), imp};
     for (int i = 0; i < nt; i++) bad[i] = INT64_MAX;
     chunk_task ct = {.c = &c,
@@ -315,6 +324,13 @@ static int plan(job *jb, const quant_scheme *s, const policy_model *pm, quantize
         info->n_elements = n_elements(t);
         info->type = policy_tensor_type(s, pm, t->name, t->n_dims, t->ne[0], info->reason,
                                         sizeof info->reason);
+        if (!jb->imatrix && policy_needs_imatrix(s, t->name, info->type))
+            return scarce_fail(err,
+                               "%s needs an importance matrix (--imatrix FILE, made by scarce "
+                               "imatrix or llama-imatrix): tensor %s would be %s, whose "
+                               "codebook search must know which columns matter (llama.cpp "
+                               "refuses it too)",
+                               s->name, t->name, qtype(info->type)->name);
         info->bytes = qtype_row_bytes(info->type, t->ne[0]) * (size_t)(info->n_elements / t->ne[0]);
         if (t->type != QT_F32 && t->type != QT_F16 && t->type != QT_BF16)
             rep->dequantized_input = 1;
@@ -376,7 +392,7 @@ int quantize_model(const char *in, const char *out, const char *type_name,
     memset(rep, 0, sizeof *rep);
     const quant_scheme *s = quant_scheme_by_name(type_name);
     if (!s) return scarce_fail(err, "unknown type '%s' (see scarce quantize -h)", type_name);
-    job jb = {.o = o};
+    job jb = {.o = o, .scheme = s};
     int rc = -1;
     if (!(jb.in = gguf_open(in, err))) goto done;
     if (o->imatrix_path && !(jb.imatrix = imatrix_open(o->imatrix_path, err))) goto done;

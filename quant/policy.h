@@ -16,7 +16,11 @@ enum quant_mix {
     MIX_PURE,   /* every matrix in the base type, no exception at all (f32/f16/bf16, own types) */
     MIX_Q2_K,   /* llama.cpp Q2_K   */
     MIX_Q2_K_S, /* llama.cpp Q2_K_S */
-    MIX_Q3_K_S, MIX_Q3_K_M, MIX_Q3_K_L, MIX_Q4_K_S, MIX_Q4_K_M, MIX_Q5_K_S, MIX_Q5_K_M
+    MIX_Q3_K_S, MIX_Q3_K_M, MIX_Q3_K_L, MIX_Q4_K_S, MIX_Q4_K_M, MIX_Q5_K_S, MIX_Q5_K_M,
+    MIX_IQ2_M,    /* llama.cpp IQ2_M: IQ2_S with IQ3_S / Q4_K upgrades */
+    MIX_IQ3_XS,   /* llama.cpp IQ3_XS: IQ3_S, q/k and the middle gate/up in IQ3_XXS */
+    MIX_IQ3_M,    /* llama.cpp IQ3_M: IQ3_S, attn_v/attn_output in Q4_K */
+    MIX_MXFP4_MOE /* llama.cpp MXFP4_MOE: experts MXFP4, every other matrix Q8_0 */
 };
 
 typedef struct {
@@ -36,6 +40,7 @@ typedef struct {
     int n_layer;     /* {arch}.block_count */
     int n_gqa;       /* n_head / n_head_kv */
     int has_output;  /* output.weight present (else token_embd doubles as output) */
+    int n_expert;    /* {arch}.expert_count (0: dense) */
     int has_imatrix; /* llama.cpp changes a few choices when an importance matrix is given */
     int pure;        /* --pure: no per-tensor upgrades at all */
 } policy_model;
@@ -47,8 +52,14 @@ uint32_t policy_tensor_type(const quant_scheme *s, const policy_model *pm, const
                             int n_dims, int64_t ne0, char *reason, size_t cap);
 
 /* A type whose block divides ne0, at least as many bits per weight as `type`
- * (llama.cpp's table for its types: q2_k/q3_k -> iq4_nl, q4_k -> q5_0, q5_k -> q5_1,
- * q6_k -> q8_0; f16 when nothing fits). Returns `type` itself when it fits. */
+ * (llama.cpp's table for its types: the IQ types of 256 -> iq4_nl; q2_k, q3_k, tq1_0,
+ * tq2_0, q2_0 -> q4_0; q4_k -> q5_0; q5_k -> q5_1; q6_k -> q8_0; f16 when nothing fits).
+ * Returns `type` itself when it fits. */
 uint32_t policy_fallback(uint32_t type, int64_t ne0);
+
+/* 1 when llama.cpp refuses to write tensor `name` in `type` without an importance matrix
+ * (the sub-3-bit IQ types, and Q2_K in a q2_k_s file; never token_embd or output): their
+ * codebook searches need to know which columns matter. */
+int policy_needs_imatrix(const quant_scheme *s, const char *name, uint32_t type);
 
 #endif

@@ -233,6 +233,28 @@ TEST(iq_quantized_models_run) {
     CHECK(ran == 5);
 }
 
+/* Without an importance matrix the sub-3-bit IQ types are refused as llama.cpp refuses them:
+ * one line naming the scheme, the tensor and the option, exit 1, no output file. */
+TEST(iq_quantize_refuses_without_imatrix) {
+    const char *vocab = shared_path("models/stories260K.gguf");
+    if (!file_exists(vocab)) SKIP("models/stories260K.gguf not found");
+    char f32[512], out[512], cmd[2048], *errs = NULL;
+    snprintf(f32, sizeof f32, "%s/noimx.gguf", test_tmpdir());
+    snprintf(out, sizeof out, "%s/noimx-iq2.gguf", test_tmpdir());
+    snprintf(cmd, sizeof cmd,
+             "%s mkmodel -o %s --vocab %s --n-embd 256 --n-layer 1 --n-head 4 --n-head-kv 4 "
+             "--n-ff 256 --seed 3",
+             scarce_bin(), f32, vocab);
+    REQUIRE(run_cmd(cmd, NULL, NULL) == 0);
+    snprintf(cmd, sizeof cmd, "%s quantize %s %s iq2_xxs", scarce_bin(), f32, out);
+    CHECK(run_cmd(cmd, NULL, &errs) == 1);
+    CHECK_MSG(errs && strstr(errs, "iq2_xxs needs an importance matrix (--imatrix FILE") &&
+                  strstr(errs, "blk.0."),
+              "printed: %s", errs ? errs : "");
+    CHECK(!file_exists(out));
+    free(errs);
+}
+
 /* llama-quantize's IQ1 files of SmolLM2-135M load and run, and predict llama.cpp's greedy
  * next token after "The capital of France is" (token ids from llama-tokenize; most of
  * SmolLM2's matrices have rows of 576, no multiple of 256, so llama-quantize keeps those in

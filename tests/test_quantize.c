@@ -112,7 +112,7 @@ TEST(quantize_stories_every_type) {
                 CHECK_EQ_INT(t->type, s->base == QT_BF16 ? QT_BF16 : QT_F16);
                 if (qtype(s->base)->block > 1) CHECK(strstr(t->reason, "fallback") != NULL);
             } else if (strstr(t->name, "attn_q")) { /* 64: llama.cpp's fallback table */
-                uint32_t want = s->base == QT_Q2_K || s->base == QT_Q3_K ? QT_IQ4_NL
+                uint32_t want = s->base == QT_Q2_K || s->base == QT_Q3_K ? QT_Q4_0
                               : s->base == QT_Q4_K ? QT_Q5_0 : s->base == QT_Q5_K ? QT_Q5_1
                               : s->base == QT_Q6_K ? QT_Q8_0 : s->base;
                 CHECK_MSG(t->type == want, "%s: %s is %s", types[k], t->name, qtype(t->type)->name);
@@ -327,13 +327,70 @@ TEST(quantize_policy_q4_k_m) {
     CHECK_EQ_INT(policy_tensor_type(s, &pm, "token_embd.weight", 2, 2048, why, sizeof why), QT_Q4_K);
     CHECK_EQ_INT(policy_tensor_type(s, &pm, "blk.0.attn_norm.weight", 1, 2048, why, sizeof why), QT_F32);
     /* fallbacks: llama.cpp's table, then f16 */
-    CHECK_EQ_INT(policy_fallback(QT_Q2_K, 64), QT_IQ4_NL);
+    CHECK_EQ_INT(policy_fallback(QT_Q2_K, 64), QT_Q4_0);
+    CHECK_EQ_INT(policy_fallback(QT_IQ2_XXS, 64), QT_IQ4_NL);
+    CHECK_EQ_INT(policy_fallback(QT_TQ1_0, 576), QT_Q4_0);
     CHECK_EQ_INT(policy_fallback(QT_Q6_K, 64), QT_Q8_0);
     CHECK_EQ_INT(policy_fallback(QT_Q4_K, 172), QT_F16);
     CHECK_EQ_INT(policy_fallback(QT_Q4_K, 512), QT_Q4_K);
     const quant_scheme *m2 = quant_scheme_by_name("q2_k_m");
     CHECK_EQ_INT(policy_tensor_type(m2, &pm, "blk.3.ffn_down.weight", 2, 5632, why, sizeof why), QT_Q3_K);
     CHECK_EQ_INT(policy_tensor_type(m2, &pm, "blk.3.attn_v.weight", 2, 2048, why, sizeof why), QT_Q4_K);
+}
+
+/* llama.cpp's IQ, TQ and MXFP4 mixes (llama_tensor_get_type, llama-quant.cpp) on a 32-layer
+ * model, and which tensors it refuses to write without an importance matrix. */
+TEST(quantize_policy_iq_mixes) {
+    policy_model gqa8 = {.n_layer = 32, .n_gqa = 8, .has_output = 1};
+    policy_model mha = {.n_layer = 32, .n_gqa = 1, .has_output = 1};
+    char why[160];
+#define TYPE_OF(scheme, pm, name, dims)                                                      \
+    policy_tensor_type(quant_scheme_by_name(scheme), &(pm), name, dims, 2048, why, sizeof why)
+    const quant_scheme *m = quant_scheme_by_name("iq2_m");
+    REQUIRE(m && m->base == QT_IQ2_S && m->file_type == 29);
+    CHECK_EQ_INT(TYPE_OF("iq2_m", gqa8, "blk.5.attn_v.weight", 2), QT_Q4_K);
+    CHECK_EQ_INT(TYPE_OF("iq2_m", mha, "blk.5.attn_v.weight", 2), QT_IQ3_S);
+    CHECK_EQ_INT(TYPE_OF("iq2_m", mha, "blk.0.ffn_down.weight", 2), QT_IQ3_S);
+    CHECK_EQ_INT(TYPE_OF("iq2_m", mha, "blk.10.ffn_down.weight", 2), QT_IQ2_S);
+    CHECK_EQ_INT(TYPE_OF("iq2_m", mha, "blk.10.attn_output.weight", 2), QT_IQ3_S);
+    CHECK_EQ_INT(TYPE_OF("iq2_m", mha, "output.weight", 2), QT_Q5_K);
+    CHECK_EQ_INT(TYPE_OF("iq2_m", mha, "token_embd.weight", 2), QT_IQ3_S);
+    CHECK_EQ_INT(TYPE_OF("iq3_xs", mha, "blk.0.attn_q.weight", 2), QT_IQ3_XXS);
+    CHECK_EQ_INT(TYPE_OF("iq3_xs", mha, "blk.0.attn_k.weight", 2), QT_IQ3_XXS);
+    CHECK_EQ_INT(TYPE_OF("iq3_xs", mha, "blk.10.ffn_gate.weight", 2), QT_IQ3_XXS);
+    CHECK_EQ_INT(TYPE_OF("iq3_xs", mha, "blk.0.ffn_up.weight", 2), QT_IQ3_S);
+    CHECK_EQ_INT(TYPE_OF("iq3_xs", gqa8, "blk.3.attn_v.weight", 2), QT_Q4_K);
+    CHECK_EQ_INT(TYPE_OF("iq3_m", mha, "blk.3.attn_v.weight", 2), QT_Q4_K);
+    CHECK_EQ_INT(TYPE_OF("iq3_m", mha, "blk.3.attn_output.weight", 2), QT_Q4_K);
+    CHECK_EQ_INT(TYPE_OF("iq3_m", mha, "blk.0.ffn_down.weight", 2), QT_Q4_K);
+    CHECK_EQ_INT(TYPE_OF("iq3_m", mha, "blk.10.ffn_down.weight", 2), QT_IQ3_S);
+    /* the plain IQ/TQ schemes follow llama.cpp's file type of the same name */
+    CHECK_EQ_INT(TYPE_OF("iq2_xxs", mha, "token_embd.weight", 2), QT_Q2_K);
+    CHECK_EQ_INT(TYPE_OF("iq2_xxs", mha, "output.weight", 2), QT_Q5_K);
+    CHECK_EQ_INT(TYPE_OF("iq2_xxs", mha, "blk.7.attn_v.weight", 2), QT_Q2_K);
+    CHECK_EQ_INT(TYPE_OF("iq2_xxs", mha, "blk.7.ffn_down.weight", 2), QT_IQ2_XXS);
+    CHECK_EQ_INT(TYPE_OF("iq1_s", mha, "blk.7.attn_output.weight", 2), QT_IQ2_XXS);
+    CHECK_EQ_INT(TYPE_OF("iq3_xxs", mha, "blk.7.attn_q.weight", 2), QT_IQ2_S);
+    CHECK_EQ_INT(TYPE_OF("tq1_0", mha, "token_embd.weight", 2), QT_Q4_K);
+    CHECK_EQ_INT(TYPE_OF("tq2_0", mha, "output.weight", 2), QT_Q6_K);
+    /* mxfp4 stays whole; mxfp4_moe: experts (3-D) MXFP4, everything else Q8_0 */
+    CHECK_EQ_INT(TYPE_OF("mxfp4", mha, "blk.0.attn_q.weight", 2), QT_MXFP4);
+    CHECK_EQ_INT(TYPE_OF("mxfp4_moe", mha, "blk.0.ffn_up_exps.weight", 3), QT_MXFP4);
+    CHECK_EQ_INT(TYPE_OF("mxfp4_moe", mha, "blk.0.attn_q.weight", 2), QT_Q8_0);
+    CHECK_EQ_INT(TYPE_OF("mxfp4_moe", mha, "output.weight", 2), QT_Q8_0);
+    /* 8 experts: attn_v in Q8_0, attn_k in Q4_K for the 2-bit IQ types */
+    policy_model moe8 = {.n_layer = 32, .n_gqa = 4, .n_expert = 8, .has_output = 1};
+    CHECK_EQ_INT(TYPE_OF("q4_k_m", moe8, "blk.1.attn_v.weight", 2), QT_Q8_0);
+    CHECK_EQ_INT(TYPE_OF("iq2_xs", moe8, "blk.1.attn_k.weight", 2), QT_Q4_K);
+#undef TYPE_OF
+    const quant_scheme *x = quant_scheme_by_name("iq2_xxs"), *k2s = quant_scheme_by_name("q2_k_s"),
+                       *k2m = quant_scheme_by_name("q2_k_m");
+    CHECK(policy_needs_imatrix(x, "blk.0.attn_q.weight", QT_IQ2_XXS));
+    CHECK(!policy_needs_imatrix(x, "token_embd.weight", QT_IQ2_XXS));
+    CHECK(!policy_needs_imatrix(x, "blk.0.attn_v.weight", QT_Q2_K));
+    CHECK(policy_needs_imatrix(k2s, "blk.0.attn_q.weight", QT_Q2_K));
+    CHECK(!policy_needs_imatrix(k2m, "blk.0.attn_q.weight", QT_Q2_K));
+    CHECK(!policy_needs_imatrix(x, "blk.0.attn_q.weight", QT_IQ3_S));
 }
 
 /* sum_j imp_j * (w_ij - q_ij)^2 over a tensor of a quantized file, imp from an imatrix

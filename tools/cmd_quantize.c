@@ -18,7 +18,10 @@ static void usage(FILE *out) {
     for (int i = 0; scarce_quant_scheme(i); i++) fprintf(out, " %s", scarce_quant_scheme(i));
     fprintf(out,
             "\n  q2_k..q6_k are the plain K-quants; q2_k_m, q3_k_m, q4_k_m ... are llama.cpp's\n"
-            "  mixes (its Q2_K is our q2_k_m). 1-D tensors stay f32; a tensor whose rows fit\n"
+            "  mixes (its Q2_K is our q2_k_m); iq2_m, iq3_xs, iq3_m, mxfp4_moe are its mixes\n"
+            "  of those names, and the other IQ/TQ names follow its rules for that file type\n"
+            "  (iq2_xxs .. iq1_m need --imatrix, as in llama.cpp; iq2_s keeps IQ2_S where\n"
+            "  llama.cpp's IQ2_S file puts IQ2_XS). 1-D tensors stay f32; a tensor whose rows fit\n"
             "  no block of its type falls back to the nearest type with at least as many\n"
             "  bits (f16 when none fits) and the table says so. fp8_e4m3, fp8_e5m2 and q2_0_32\n"
             "  are scarce's own types: other readers refuse such files (scarce.types).\n"
