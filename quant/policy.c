@@ -14,28 +14,24 @@
  * Formats with no file type (-1: activation-only) are no scheme (skipped below). */
 #define PURE_MIX(block, scarce) ((block) == 1 || (scarce) ? MIX_PURE : MIX_NONE)
 static const quant_scheme schemes[] = {
-#define QTYPE(NAME, fmt, id, block, bytes, ftype, scarce, dot, kind)                            \
+#define QTYPE(NAME, fmt, id, block, bytes, ftype, scarce, dot, kind)                               \
     {#fmt, QT_##NAME, (uint32_t)(ftype), PURE_MIX(block, scarce)},
 #include "type_list.h"
     /* llama.cpp's mixes */
-    {"q2_k_m", QT_Q2_K, 10, MIX_Q2_K},
-    {"q2_k_s", QT_Q2_K, 21, MIX_Q2_K_S},
-    {"q3_k_s", QT_Q3_K, 11, MIX_Q3_K_S},
-    {"q3_k_m", QT_Q3_K, 12, MIX_Q3_K_M},
-    {"q3_k_l", QT_Q3_K, 13, MIX_Q3_K_L},
-    {"q4_k_s", QT_Q4_K, 14, MIX_Q4_K_S},
-    {"q4_k_m", QT_Q4_K, 15, MIX_Q4_K_M},
-    {"q5_k_s", QT_Q5_K, 16, MIX_Q5_K_S},
-    {"q5_k_m", QT_Q5_K, 17, MIX_Q5_K_M},
-    {"iq2_m", QT_IQ2_S, 29, MIX_IQ2_M},
-    {"iq3_xs", QT_IQ3_S, 22, MIX_IQ3_XS},
-    {"iq3_m", QT_IQ3_S, 27, MIX_IQ3_M},
+    {"q2_k_m", QT_Q2_K, 10, MIX_Q2_K},          {"q2_k_s", QT_Q2_K, 21, MIX_Q2_K_S},
+    {"q3_k_s", QT_Q3_K, 11, MIX_Q3_K_S},        {"q3_k_m", QT_Q3_K, 12, MIX_Q3_K_M},
+    {"q3_k_l", QT_Q3_K, 13, MIX_Q3_K_L},        {"q4_k_s", QT_Q4_K, 14, MIX_Q4_K_S},
+    {"q4_k_m", QT_Q4_K, 15, MIX_Q4_K_M},        {"q5_k_s", QT_Q5_K, 16, MIX_Q5_K_S},
+    {"q5_k_m", QT_Q5_K, 17, MIX_Q5_K_M},        {"iq2_m", QT_IQ2_S, 29, MIX_IQ2_M},
+    {"iq3_xs", QT_IQ3_S, 22, MIX_IQ3_XS},       {"iq3_m", QT_IQ3_S, 27, MIX_IQ3_M},
     {"mxfp4_moe", QT_MXFP4, 38, MIX_MXFP4_MOE},
 };
 enum { N_SCHEMES = sizeof schemes / sizeof schemes[0] };
 
 /* A format without a file type is no scheme. */
-static int is_scheme(const quant_scheme *s) { return s->file_type != (uint32_t)-1; }
+static int is_scheme(const quant_scheme *s) {
+    return s->file_type != (uint32_t)-1;
+}
 
 const quant_scheme *quant_scheme_at(int i) {
     for (int k = 0; k < N_SCHEMES; k++)
@@ -58,24 +54,68 @@ uint32_t policy_fallback(uint32_t type, int64_t ne0) {
     if (fits(type, ne0)) return type;
     uint32_t next = QT_F16;
     switch (type) { /* llama.cpp's table (tensor_type_fallback): a block-32 type */
-    case QT_IQ1_S: case QT_IQ1_M: case QT_IQ2_XXS: case QT_IQ2_XS: case QT_IQ2_S:
-    case QT_IQ3_XXS: case QT_IQ3_S: case QT_IQ4_XS: next = QT_IQ4_NL; break;
-    case QT_Q2_0: case QT_Q2_K: case QT_Q3_K: case QT_TQ1_0: case QT_TQ2_0: next = QT_Q4_0; break;
-    case QT_Q4_K: next = QT_Q5_0; break;
-    case QT_Q5_K: next = QT_Q5_1; break;
-    case QT_Q6_K: next = QT_Q8_0; break;
-    default: break;
+    case QT_IQ1_S:
+    case QT_IQ1_M:
+    case QT_IQ2_XXS:
+    case QT_IQ2_XS:
+    case QT_IQ2_S:
+    case QT_IQ3_XXS:
+    case QT_IQ3_S:
+    case QT_IQ4_XS:
+        next = QT_IQ4_NL;
+        break;
+    case QT_Q2_0:
+    case QT_Q2_K:
+    case QT_Q3_K:
+    case QT_TQ1_0:
+    case QT_TQ2_0:
+        next = QT_Q4_0;
+        break;
+    case QT_Q4_K:
+        next = QT_Q5_0;
+        break;
+    case QT_Q5_K:
+        next = QT_Q5_1;
+        break;
+    case QT_Q6_K:
+        next = QT_Q8_0;
+        break;
+    default:
+        break;
     }
     return fits(next, ne0) ? next : QT_F16;
 }
 
 /* llama.cpp's file types (LLAMA_FTYPE_MOSTLY_*), whose per-tensor rules are ported below */
 enum {
-    FT_NONE = 0, FT_Q4_0 = 2, FT_Q5_0 = 8, FT_Q2_K = 10, FT_Q3_K_S = 11, FT_Q3_K_M = 12,
-    FT_Q3_K_L = 13, FT_Q4_K_S = 14, FT_Q4_K_M = 15, FT_Q5_K_S = 16, FT_Q5_K_M = 17,
-    FT_IQ2_XXS = 19, FT_IQ2_XS = 20, FT_Q2_K_S = 21, FT_IQ3_XS = 22, FT_IQ3_XXS = 23,
-    FT_IQ1_S = 24, FT_IQ4_NL = 25, FT_IQ3_S = 26, FT_IQ3_M = 27, FT_IQ2_S = 28, FT_IQ2_M = 29,
-    FT_IQ4_XS = 30, FT_IQ1_M = 31, FT_TQ1_0 = 36, FT_TQ2_0 = 37, FT_MXFP4_MOE = 38, FT_Q2_0 = 41
+    FT_NONE = 0,
+    FT_Q4_0 = 2,
+    FT_Q5_0 = 8,
+    FT_Q2_K = 10,
+    FT_Q3_K_S = 11,
+    FT_Q3_K_M = 12,
+    FT_Q3_K_L = 13,
+    FT_Q4_K_S = 14,
+    FT_Q4_K_M = 15,
+    FT_Q5_K_S = 16,
+    FT_Q5_K_M = 17,
+    FT_IQ2_XXS = 19,
+    FT_IQ2_XS = 20,
+    FT_Q2_K_S = 21,
+    FT_IQ3_XS = 22,
+    FT_IQ3_XXS = 23,
+    FT_IQ1_S = 24,
+    FT_IQ4_NL = 25,
+    FT_IQ3_S = 26,
+    FT_IQ3_M = 27,
+    FT_IQ2_S = 28,
+    FT_IQ2_M = 29,
+    FT_IQ4_XS = 30,
+    FT_IQ1_M = 31,
+    FT_TQ1_0 = 36,
+    FT_TQ2_0 = 37,
+    FT_MXFP4_MOE = 38,
+    FT_Q2_0 = 41
 };
 
 /* Whose rules a scheme follows: a mix its own file type's; a plain scheme of a llama.cpp
@@ -85,9 +125,15 @@ enum {
 static int rules_of(const quant_scheme *s) {
     if (s->mix != MIX_NONE) return (int)s->file_type;
     switch (s->base) {
-    case QT_Q2_K: case QT_Q3_K: case QT_Q4_K: case QT_Q5_K: case QT_Q6_K: case QT_MXFP4:
+    case QT_Q2_K:
+    case QT_Q3_K:
+    case QT_Q4_K:
+    case QT_Q5_K:
+    case QT_Q6_K:
+    case QT_MXFP4:
         return FT_NONE;
-    default: return (int)s->file_type;
+    default:
+        return (int)s->file_type;
     }
 }
 
@@ -98,8 +144,18 @@ static int use_more_bits(int i, int n) {
 }
 
 /* llama.cpp's tensor categories (tensor_get_category: the first match in this order) */
-enum { C_OTHER, C_OUTPUT, C_TOKEN_EMBD, C_ATTN_V, C_ATTN_K, C_ATTN_Q, C_ATTN_OUT, C_FFN_UP,
-       C_FFN_GATE, C_FFN_DOWN };
+enum {
+    C_OTHER,
+    C_OUTPUT,
+    C_TOKEN_EMBD,
+    C_ATTN_V,
+    C_ATTN_K,
+    C_ATTN_Q,
+    C_ATTN_OUT,
+    C_FFN_UP,
+    C_FFN_GATE,
+    C_FFN_DOWN
+};
 
 static int category(const char *name) {
     if (!strcmp(name, "output.weight")) return C_OUTPUT;
@@ -122,7 +178,8 @@ static int is_ft(int ft, const int *list, int n) {
         if (list[i] == ft) return 1;
     return 0;
 }
-#define FT_IN(ft, ...) is_ft(ft, (const int[]){__VA_ARGS__}, sizeof((int[]){__VA_ARGS__}) / sizeof(int))
+#define FT_IN(ft, ...)                                                                             \
+    is_ft(ft, (const int[]){__VA_ARGS__}, sizeof((int[]){__VA_ARGS__}) / sizeof(int))
 
 /* the 1-2 bit IQ file types, which share their rules for attn_v, ffn_down, attn_output */
 static int low_iq(int ft) {
@@ -149,28 +206,41 @@ static uint32_t low_iq_rule(int ft, int cat, const policy_model *pm, int layer) 
     switch (cat) {
     case C_ATTN_V:
         return pm->n_gqa >= 4 || pm->n_expert >= 4 ? QT_Q4_K : s_or_m ? QT_IQ3_S : QT_Q2_K;
-    case C_ATTN_K: return pm->n_expert == 8 ? QT_Q4_K : 0;
-    case C_FFN_DOWN: return layer < pm->n_layer / 8 ? (s_or_m ? QT_IQ3_S : QT_Q2_K) : 0;
+    case C_ATTN_K:
+        return pm->n_expert == 8 ? QT_Q4_K : 0;
+    case C_FFN_DOWN:
+        return layer < pm->n_layer / 8 ? (s_or_m ? QT_IQ3_S : QT_Q2_K) : 0;
     case C_ATTN_OUT:
         if (pm->n_expert == 8) return QT_Q5_K;
         return ft == FT_IQ1_S || ft == FT_IQ1_M ? QT_IQ2_XXS : s_or_m ? QT_IQ3_S : 0;
-    default: return 0;
+    default:
+        return 0;
     }
 }
 
 static uint32_t attn_v_rule(int ft, const policy_model *pm, int i) {
     const int gqa4 = pm->n_gqa >= 4;
     uint32_t t = 0;
-    if (ft == FT_Q2_K) t = gqa4 ? QT_Q4_K : QT_Q3_K;
-    else if (ft == FT_Q2_K_S && gqa4) t = QT_Q4_K;
-    else if (ft == FT_IQ3_XXS) t = gqa4 ? QT_Q4_K : !pm->has_imatrix ? QT_IQ3_S : 0;
-    else if (FT_IN(ft, FT_IQ3_XS, FT_IQ3_S) && gqa4) t = QT_Q4_K;
-    else if (ft == FT_IQ3_M) t = QT_Q4_K;
-    else if (ft == FT_Q3_K_M) t = i < 2 ? QT_Q5_K : QT_Q4_K;
-    else if (ft == FT_Q3_K_L) t = QT_Q5_K;
-    else if (FT_IN(ft, FT_IQ4_NL, FT_IQ4_XS) && gqa4) t = QT_Q5_K;
-    else if (FT_IN(ft, FT_Q4_K_M, FT_Q5_K_M) && use_more_bits(i, pm->n_layer)) t = QT_Q6_K;
-    else if (ft == FT_Q4_K_S && i < 4) t = QT_Q5_K;
+    if (ft == FT_Q2_K)
+        t = gqa4 ? QT_Q4_K : QT_Q3_K;
+    else if (ft == FT_Q2_K_S && gqa4)
+        t = QT_Q4_K;
+    else if (ft == FT_IQ3_XXS)
+        t = gqa4 ? QT_Q4_K : !pm->has_imatrix ? QT_IQ3_S : 0;
+    else if (FT_IN(ft, FT_IQ3_XS, FT_IQ3_S) && gqa4)
+        t = QT_Q4_K;
+    else if (ft == FT_IQ3_M)
+        t = QT_Q4_K;
+    else if (ft == FT_Q3_K_M)
+        t = i < 2 ? QT_Q5_K : QT_Q4_K;
+    else if (ft == FT_Q3_K_L)
+        t = QT_Q5_K;
+    else if (FT_IN(ft, FT_IQ4_NL, FT_IQ4_XS) && gqa4)
+        t = QT_Q5_K;
+    else if (FT_IN(ft, FT_Q4_K_M, FT_Q5_K_M) && use_more_bits(i, pm->n_layer))
+        t = QT_Q6_K;
+    else if (ft == FT_Q4_K_S && i < 4)
+        t = QT_Q5_K;
     /* (llama.cpp also lifts Q3_K/Q4_K to Q5_K on 70B models: a model-size class we do not
      * read) */
     return pm->n_expert == 8 ? QT_Q8_0 : t;
@@ -179,35 +249,54 @@ static uint32_t attn_v_rule(int ft, const policy_model *pm, int i) {
 static uint32_t ffn_down_rule(int ft, const policy_model *pm, int i) {
     const int n = pm->n_layer;
     switch (ft) {
-    case FT_Q2_K: return QT_Q3_K;
-    case FT_Q2_K_S: return i < n / 8 ? QT_Q4_K : 0;
-    case FT_IQ3_XXS: return pm->has_imatrix ? 0 : i < n / 8 ? QT_Q4_K : QT_Q3_K;
-    case FT_Q3_K_M: return i < n / 16 ? QT_Q5_K : QT_Q4_K;
+    case FT_Q2_K:
+        return QT_Q3_K;
+    case FT_Q2_K_S:
+        return i < n / 8 ? QT_Q4_K : 0;
+    case FT_IQ3_XXS:
+        return pm->has_imatrix ? 0 : i < n / 8 ? QT_Q4_K : QT_Q3_K;
+    case FT_Q3_K_M:
+        return i < n / 16 ? QT_Q5_K : QT_Q4_K;
     case FT_IQ3_M:
         return i < n / 8 || (pm->n_expert == 8 && use_more_bits(i, n)) ? QT_Q4_K : 0;
-    case FT_Q3_K_L: return QT_Q5_K;
-    case FT_Q4_K_M: return use_more_bits(i, n) ? QT_Q6_K : 0;
-    case FT_IQ4_NL: case FT_IQ4_XS: return i < n / 8 && !pm->has_imatrix ? QT_Q5_K : 0;
-    case FT_Q5_K_M: return use_more_bits(i, n) ? QT_Q6_K : 0;
-    case FT_Q4_K_S: return i < n / 8 ? QT_Q5_K : 0;
-    case FT_Q4_0: return pm->has_imatrix && i < n / 8 ? QT_Q4_1 : 0;
-    case FT_Q5_0: return pm->has_imatrix && i < n / 8 ? QT_Q5_1 : 0;
-    default: return 0;
+    case FT_Q3_K_L:
+        return QT_Q5_K;
+    case FT_Q4_K_M:
+        return use_more_bits(i, n) ? QT_Q6_K : 0;
+    case FT_IQ4_NL:
+    case FT_IQ4_XS:
+        return i < n / 8 && !pm->has_imatrix ? QT_Q5_K : 0;
+    case FT_Q5_K_M:
+        return use_more_bits(i, n) ? QT_Q6_K : 0;
+    case FT_Q4_K_S:
+        return i < n / 8 ? QT_Q5_K : 0;
+    case FT_Q4_0:
+        return pm->has_imatrix && i < n / 8 ? QT_Q4_1 : 0;
+    case FT_Q5_0:
+        return pm->has_imatrix && i < n / 8 ? QT_Q5_1 : 0;
+    default:
+        return 0;
     }
 }
 
 static uint32_t attn_output_rule(int ft, const policy_model *pm) {
     if (pm->n_expert == 8)
-        return FT_IN(ft, FT_Q2_K, FT_IQ3_XS, FT_IQ3_XXS, FT_Q3_K_S, FT_Q3_K_M, FT_IQ4_NL,
-                     FT_Q4_K_S, FT_Q4_K_M, FT_IQ3_S, FT_IQ3_M, FT_IQ4_XS)
+        return FT_IN(ft, FT_Q2_K, FT_IQ3_XS, FT_IQ3_XXS, FT_Q3_K_S, FT_Q3_K_M, FT_IQ4_NL, FT_Q4_K_S,
+                     FT_Q4_K_M, FT_IQ3_S, FT_IQ3_M, FT_IQ4_XS)
                    ? QT_Q5_K
                    : 0;
     switch (ft) {
-    case FT_Q2_K: return QT_Q3_K;
-    case FT_IQ3_XXS: return QT_IQ3_S;
-    case FT_Q3_K_M: case FT_IQ3_M: return QT_Q4_K;
-    case FT_Q3_K_L: return QT_Q5_K;
-    default: return 0;
+    case FT_Q2_K:
+        return QT_Q3_K;
+    case FT_IQ3_XXS:
+        return QT_IQ3_S;
+    case FT_Q3_K_M:
+    case FT_IQ3_M:
+        return QT_Q4_K;
+    case FT_Q3_K_L:
+        return QT_Q5_K;
+    default:
+        return 0;
     }
 }
 
@@ -215,8 +304,10 @@ static uint32_t attn_output_rule(int ft, const policy_model *pm) {
 static void layer_reason(const char *name, int layer, char *reason, size_t cap) {
     const char *dot = strchr(name, '.');
     dot = dot ? strchr(dot + 1, '.') : NULL;
-    if (dot) snprintf(reason, cap, "%.*s layer %d", (int)strcspn(dot + 1, "."), dot + 1, layer);
-    else snprintf(reason, cap, "layer %d", layer);
+    if (dot)
+        snprintf(reason, cap, "%.*s layer %d", (int)strcspn(dot + 1, "."), dot + 1, layer);
+    else
+        snprintf(reason, cap, "layer %d", layer);
 }
 
 /* llama.cpp's choice for one tensor (llama_tensor_get_type_impl), 0 for the base; why in
@@ -241,20 +332,32 @@ static uint32_t mix_rule(const quant_scheme *s, const policy_model *pm, const ch
         layer_reason(name, layer, reason, cap);
     } else if (layer >= 0) {
         switch (cat) {
-        case C_ATTN_V: t = attn_v_rule(ft, pm, layer); break;
-        case C_ATTN_K:
-            t = pm->n_expert == 8 ? QT_Q8_0 : ft == FT_IQ3_XS ? QT_IQ3_XXS
-                                          : ft == FT_IQ3_XXS ? QT_IQ2_S : 0;
+        case C_ATTN_V:
+            t = attn_v_rule(ft, pm, layer);
             break;
-        case C_ATTN_Q: t = ft == FT_IQ3_XS ? QT_IQ3_XXS : ft == FT_IQ3_XXS ? QT_IQ2_S : 0; break;
-        case C_FFN_DOWN: t = ffn_down_rule(ft, pm, layer); break;
-        case C_ATTN_OUT: t = attn_output_rule(ft, pm); break;
-        case C_FFN_GATE: case C_FFN_UP:
+        case C_ATTN_K:
+            t = pm->n_expert == 8  ? QT_Q8_0
+                : ft == FT_IQ3_XS  ? QT_IQ3_XXS
+                : ft == FT_IQ3_XXS ? QT_IQ2_S
+                                   : 0;
+            break;
+        case C_ATTN_Q:
+            t = ft == FT_IQ3_XS ? QT_IQ3_XXS : ft == FT_IQ3_XXS ? QT_IQ2_S : 0;
+            break;
+        case C_FFN_DOWN:
+            t = ffn_down_rule(ft, pm, layer);
+            break;
+        case C_ATTN_OUT:
+            t = attn_output_rule(ft, pm);
+            break;
+        case C_FFN_GATE:
+        case C_FFN_UP:
             t = ft == FT_IQ3_XS && layer >= pm->n_layer / 8 && layer < 7 * pm->n_layer / 8
                     ? QT_IQ3_XXS
                     : 0;
             break;
-        default: break;
+        default:
+            break;
         }
         layer_reason(name, layer, reason, cap);
     }
@@ -266,10 +369,17 @@ int policy_needs_imatrix(const quant_scheme *s, const char *name, uint32_t type)
     const int cat = category(name);
     if (cat == C_OUTPUT || cat == C_TOKEN_EMBD) return 0;
     switch (type) {
-    case QT_IQ3_XXS: case QT_IQ2_XXS: case QT_IQ2_XS: case QT_IQ2_S: case QT_IQ1_M: case QT_IQ1_S:
+    case QT_IQ3_XXS:
+    case QT_IQ2_XXS:
+    case QT_IQ2_XS:
+    case QT_IQ2_S:
+    case QT_IQ1_M:
+    case QT_IQ1_S:
         return 1;
-    case QT_Q2_K: return s->mix == MIX_Q2_K_S;
-    default: return 0;
+    case QT_Q2_K:
+        return s->mix == MIX_Q2_K_S;
+    default:
+        return 0;
     }
 }
 

@@ -16,7 +16,13 @@ enum quant_mix {
     MIX_PURE,   /* every matrix in the base type, no exception at all (f32/f16/bf16, own types) */
     MIX_Q2_K,   /* llama.cpp Q2_K   */
     MIX_Q2_K_S, /* llama.cpp Q2_K_S */
-    MIX_Q3_K_S, MIX_Q3_K_M, MIX_Q3_K_L, MIX_Q4_K_S, MIX_Q4_K_M, MIX_Q5_K_S, MIX_Q5_K_M,
+    MIX_Q3_K_S,
+    MIX_Q3_K_M,
+    MIX_Q3_K_L,
+    MIX_Q4_K_S,
+    MIX_Q4_K_M,
+    MIX_Q5_K_S,
+    MIX_Q5_K_M,
     MIX_IQ2_M,    /* llama.cpp IQ2_M: IQ2_S with IQ3_S / Q4_K upgrades */
     MIX_IQ3_XS,   /* llama.cpp IQ3_XS: IQ3_S, q/k and the middle gate/up in IQ3_XXS */
     MIX_IQ3_M,    /* llama.cpp IQ3_M: IQ3_S, attn_v/attn_output in Q4_K */
