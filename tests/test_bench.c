@@ -121,6 +121,29 @@ TEST(sweep_writes_tables_and_plot) {
     free(err);
 }
 
+/* A type that cannot be written without an importance matrix gets the one sweep collects
+ * from the text in the input's pass (and says so); the others are quantized without. */
+TEST(sweep_imatrix_for_the_types_that_need_one) {
+    NEED_SHARED(STORIES);
+    char model[512], cmd[2048], path[600], *err = NULL;
+    snprintf(model, sizeof model, "%s/sweep256.gguf", test_tmpdir());
+    snprintf(cmd, sizeof cmd,
+             "%s mkmodel -o %s --vocab %s --n-embd 256 --n-layer 1 --n-head 4 --n-head-kv 4 "
+             "--n-ff 256 --seed 4",
+             scarce_bin(), model, shared_path(STORIES));
+    REQUIRE(run_cmd(cmd, NULL, NULL) == 0);
+    snprintf(cmd, sizeof cmd,
+             "%s sweep -m %s -f %s -c 64 --chunks 2 -n 4 -t 1 --types q4_0,iq2_xxs -o %s/sw256",
+             scarce_bin(), model, shared_path("data/tinystories-valid.txt"), test_tmpdir());
+    CHECK_MSG(run_cmd(cmd, NULL, &err) == 0, "sweep failed: %s", err ? err : "");
+    snprintf(path, sizeof path, "%s/sw256.csv", test_tmpdir());
+    char *csv = read_file(path, NULL);
+    CHECK_MSG(csv && strstr(csv, "\nq4_0,0,") && strstr(csv, "\niq2_xxs,1,"), "csv: %s",
+              csv ? csv : "(none)");
+    free(csv);
+    free(err);
+}
+
 /* ---- speculative and MoE fields of run --json / bench --draft ------------------------- */
 
 /* The number after "key": (NAN when absent). */

@@ -56,7 +56,8 @@ static scarce_ppl *begin(const ppl_job *job, scarce_model *mod, scarce_model *ba
                             .n_windows = job->n_chunks,
                             .base_model = base,
                             .base_file = base_is_file ? job->base : NULL,
-                            .base_out = job->base_out};
+                            .base_out = job->base_out,
+                            .imatrix = job->imatrix_out != NULL};
     int32_t *ids = NULL;
     int n_ids = 0;
     char msg[512];
@@ -123,6 +124,10 @@ int ppl_run(const ppl_job *job, scarce_ppl_result *res) {
                 in.scored_per_window);
     if (score_windows(job, ppl, &in)) goto done;
     if (job->base_out && scarce_ppl_save_base(ppl)) {
+        cli_error(cmd, EXIT_RUNTIME, "%s", scarce_ppl_error(ppl));
+        goto done;
+    }
+    if (job->imatrix_out && scarce_ppl_save_imatrix(ppl, job->imatrix_out, job->text)) {
         cli_error(cmd, EXIT_RUNTIME, "%s", scarce_ppl_error(ppl));
         goto done;
     }

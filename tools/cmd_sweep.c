@@ -17,10 +17,10 @@
 #include "summary.h"
 #include "svg.h"
 
-enum { MAX_TYPES = 32 };
+enum { MAX_TYPES = 48 }; /* rows; the formats are 30 today */
 
 /* Temp files to remove: the one piece of global state, for the signal handler. */
-static char temp_paths[MAX_TYPES][512];
+static char temp_paths[MAX_TYPES + 2][512]; /* + the KL base and the importance matrix */
 static volatile sig_atomic_t n_temp;
 
 static void remove_temps(void) {
@@ -36,6 +36,7 @@ static void on_signal(int sig) {
 
 typedef struct {
     char type[16];
+    int imatrix; /* quantized with an importance matrix */
     double bpw, ppl, ppl_err, kl_mean, kl_median, kl_p99, kl_max, top1_pct, tg_tok_s, tg_sd;
     double weight_mb_per_token;
 } sweep_row;
@@ -51,8 +52,12 @@ static void usage(FILE *out) {
             "  -t N         threads (default: all cores)\n"
             "  -o PREFIX    output files PREFIX.md .csv .json .svg (default: sweep)\n"
             "  --types A,B  only these types (default: every weight type)\n"
+            "  --imatrix F  importance matrix for every type (scarce imatrix's file)\n"
             "The input's distributions are computed once (a KL base file, as ppl --kl-base-out\n"
-            "writes) and every type is scored against it.\n");
+            "writes) and every type is scored against it. Without --imatrix, the same pass over\n"
+            "the text collects an importance matrix, used only for the types that cannot be\n"
+            "written without one (iq2_xxs, iq2_xs, iq2_s, iq3_xxs, iq1_s, iq1_m: column\n"
+            "'imatrix' says which).\n");
 }
 
 /* Bits per weight of a file: tensor bytes x 8 / elements. */
@@ -76,9 +81,9 @@ static double file_bpw(const char *path) {
 }
 
 /* base: the KL base file of the input (NULL for the input itself, which writes base_out). */
-static int measure(const char *path, const char *base, const char *base_out, const char *type,
-                   const char *text, int n_ctx, int n_chunks, int n_gen, int n_threads,
-                   sweep_row *row) {
+static int measure(const char *path, const char *base, const char *base_out,
+                   const char *imatrix_out, const char *type, const char *text, int n_ctx,
+                   int n_chunks, int n_gen, int n_threads, sweep_row *row) {
     memset(row, 0, sizeof *row);
     snprintf(row->type, sizeof row->type, "%s", type);
     row->bpw = file_bpw(path);
@@ -86,6 +91,7 @@ static int measure(const char *path, const char *base, const char *base_out, con
                    .model = path,
                    .base = base,
                    .base_out = base_out,
+                   .imatrix_out = imatrix_out,
                    .text = text,
                    .n_ctx = n_ctx,
                    .n_chunks = n_chunks,
@@ -137,22 +143,27 @@ static int write_tables(const char *prefix, const char *model, const sweep_row *
     }
     fprintf(
         md,
-        "| type | bits/weight | PPL | KL mean | KL median | KL p99 | KL max | top-1 %% | "
-        "decode tok/s | weight MB/token |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    fprintf(csv,
-            "type,bpw,ppl,ppl_err,kl_mean,kl_median,kl_p99,kl_max,top1_pct,tg_tok_s,tg_tok_s_sd,"
-            "weight_mb_per_token\n");
+        "| type | imatrix | bits/weight | PPL | KL mean | KL median | KL p99 | KL max | top-1 %% | "
+        "decode tok/s | weight MB/token "
+        "|\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    fprintf(csv, "type,imatrix,bpw,ppl,ppl_err,kl_mean,kl_median,kl_p99,kl_max,top1_pct,tg_tok_s,"
+                 "tg_tok_s_sd,"
+                 "weight_mb_per_token\n");
     fputs("{\"model\": ", js), json_str(js, model), fputs(", \"types\": [", js);
     for (int i = 0; i < n; i++) {
-        fprintf(
-            md,
-            "| %s | %.3f | %.4f ± %.4f | %.6f | %.6f | %.6f | %.6f | %.2f | %.1f ± %.1f | %.3f |\n",
-            r[i].type, r[i].bpw, r[i].ppl, r[i].ppl_err, r[i].kl_mean, r[i].kl_median, r[i].kl_p99,
-            r[i].kl_max, r[i].top1_pct, r[i].tg_tok_s, r[i].tg_sd, r[i].weight_mb_per_token);
-        fprintf(csv, "%s,%.4f,%.6f,%.6f,%.8f,%.8f,%.8f,%.8f,%.3f,%.3f,%.3f,%.4f\n", r[i].type,
-                r[i].bpw, r[i].ppl, r[i].ppl_err, r[i].kl_mean, r[i].kl_median, r[i].kl_p99,
-                r[i].kl_max, r[i].top1_pct, r[i].tg_tok_s, r[i].tg_sd, r[i].weight_mb_per_token);
+        fprintf(md,
+                "| %s | %s | %.3f | %.4f ± %.4f | %.6f | %.6f | %.6f | %.6f | %.2f | %.1f ± %.1f | "
+                "%.3f "
+                "|\n",
+                r[i].type, r[i].imatrix ? "yes" : "no", r[i].bpw, r[i].ppl, r[i].ppl_err,
+                r[i].kl_mean, r[i].kl_median, r[i].kl_p99, r[i].kl_max, r[i].top1_pct,
+                r[i].tg_tok_s, r[i].tg_sd, r[i].weight_mb_per_token);
+        fprintf(csv, "%s,%d,%.4f,%.6f,%.6f,%.8f,%.8f,%.8f,%.8f,%.3f,%.3f,%.3f,%.4f\n", r[i].type,
+                r[i].imatrix, r[i].bpw, r[i].ppl, r[i].ppl_err, r[i].kl_mean, r[i].kl_median,
+                r[i].kl_p99, r[i].kl_max, r[i].top1_pct, r[i].tg_tok_s, r[i].tg_sd,
+                r[i].weight_mb_per_token);
         fprintf(js, "%s\n  {\"type\": ", i ? "," : ""), json_str(js, r[i].type);
+        fprintf(js, ", \"imatrix\": %s", r[i].imatrix ? "true" : "false");
         const double v[] = {
             r[i].bpw,    r[i].ppl,    r[i].ppl_err,  r[i].kl_mean,  r[i].kl_median,
             r[i].kl_p99, r[i].kl_max, r[i].top1_pct, r[i].tg_tok_s, r[i].weight_mb_per_token};
@@ -187,7 +198,7 @@ static int write_plot(const char *prefix, const sweep_row *r, int n) {
 }
 
 int cmd_sweep(int argc, char **argv) {
-    const char *model = NULL, *text = NULL, *prefix = "sweep", *types = NULL;
+    const char *model = NULL, *text = NULL, *prefix = "sweep", *types = NULL, *imatrix = NULL;
     long n_ctx = 128, n_chunks = 8, n_gen = 32, n_threads = sysconf(_SC_NPROCESSORS_ONLN);
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v;
@@ -201,6 +212,8 @@ int cmd_sweep(int argc, char **argv) {
             prefix = v;
         else if (!strcmp(f, "--types"))
             types = v;
+        else if (!strcmp(f, "--imatrix"))
+            imatrix = v;
         else if (!strcmp(f, "-c")) {
             if (cli_int("sweep", f, v, 4, 1 << 20, &n_ctx)) return EXIT_USAGE;
         } else if (!strcmp(f, "--chunks")) {
@@ -223,8 +236,16 @@ int cmd_sweep(int argc, char **argv) {
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
     n_temp++;
     fprintf(stderr, "sweep: %s (input)\n", model);
-    if (measure(model, NULL, kl_base, "input", text, (int)n_ctx, (int)n_chunks, (int)n_gen,
-                (int)n_threads, &rows[n]))
+    /* without --imatrix, the input's pass also collects one, for the types that need it */
+    char *own_imatrix = NULL;
+    if (!imatrix) {
+        own_imatrix = temp_paths[n_temp];
+        snprintf(own_imatrix, sizeof temp_paths[0], "%s/scarce-sweep-%d.imatrix",
+                 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
+        n_temp++;
+    }
+    if (measure(model, NULL, kl_base, own_imatrix, "input", text, (int)n_ctx, (int)n_chunks,
+                (int)n_gen, (int)n_threads, &rows[n]))
         goto done;
     n++;
     for (int i = 0; scarce_quant_scheme(i) && n < MAX_TYPES; i++) {
@@ -239,14 +260,20 @@ int cmd_sweep(int argc, char **argv) {
         n_temp++;
         char msg[512];
         fprintf(stderr, "sweep: %s\n", type);
-        const scarce_quantize_params qp = {.n_threads = (int)n_threads};
-        if (scarce_model_quantize(model, tmp, type, &qp, NULL, msg, sizeof msg)) {
+        scarce_quantize_params qp = {.n_threads = (int)n_threads, .imatrix = imatrix};
+        int rc_q = scarce_model_quantize(model, tmp, type, &qp, NULL, msg, sizeof msg);
+        if (rc_q && own_imatrix) { /* a type that needs an importance matrix: the text's */
+            qp.imatrix = own_imatrix;
+            rc_q = scarce_model_quantize(model, tmp, type, &qp, NULL, msg, sizeof msg);
+        }
+        if (rc_q) {
             fprintf(stderr, "sweep: %s skipped: %s\n", type, msg);
             continue;
         }
-        if (measure(tmp, kl_base, NULL, type, text, (int)n_ctx, (int)n_chunks, (int)n_gen,
+        if (measure(tmp, kl_base, NULL, NULL, type, text, (int)n_ctx, (int)n_chunks, (int)n_gen,
                     (int)n_threads, &rows[n]))
             goto done;
+        rows[n].imatrix = qp.imatrix != NULL;
         n++;
         unlink(tmp);
     }

@@ -8,6 +8,7 @@
 typedef struct {
     const char *model, *base, *text; /* base: NULL, a model or a KL base file */
     const char *base_out;            /* write the model's rows as a KL base file; may be NULL */
+    const char *imatrix_out;         /* also write the importance matrix here; may be NULL */
     int n_ctx, n_chunks, n_batch;    /* n_chunks 0 = all; n_batch 0 = whole window */
     int quiet;                       /* no per-window lines or progress */
     const char *cmd;                 /* names errors: "ppl" when NULL, "sweep" ... */
