@@ -1,0 +1,196 @@
+/* avx512_iq_sb.c - IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S against Q8_K with 512-bit registers,
+ * a super-block (256 values) at a time.
+ *
+ * Why: the shared loop of iq_rows.h unpacks each sub-block of 32 in scalar code (grid
+ * lookups into a struct, sign bits spread to bytes by a shuffle and a compare) and spent
+ * 87% of a decode in it (perf, IQ3_S, Xeon SPR class), 0.6x llama.cpp's speed there. Here
+ * each 64 values of a super-block are
+ *   magnitudes: one vpgatherdd (IQ3: 16 grid entries of 4 bytes) or vpgatherqq (IQ2: 8 of 8)
+ *               from the indices, computed in vector lanes;
+ *   signs:      a 64-bit mask (IQ2_S / IQ3_S store the bits; IQ2_XXS / IQ2_XS / IQ3_XXS store
+ *               7 of 8, the 8th by parity, iq_signs8), applied to the activations by one
+ *               masked subtract;
+ *   scales:     16 int32 lanes, each the ls = 2 s + 1 of the 16 values its 4 lanes cover.
+ * and each token's sum is vpdpbusd(magnitudes, signed activations) x scales, summed over the
+ * block. The integer sum of a block is the reference's exactly (iq_rows.h, kernels/ref/
+ * dot_iq.c), folded as it folds it (sum += d_w d_a (float)isum, then x factor): bit-identical
+ * (tests/test_iq.c). The layouts are those of quant/iq_unpack.h, read here 64 values at once. */
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../../quant/iq_unpack.h"
+#include "avx512.h"
+
+/* One super-block unpacked for the products. */
+typedef struct {
+    __m512i mag[4];   /* unsigned magnitudes of values 64k .. 64k + 63 */
+    __mmask64 neg[4]; /* bit j: value 64k + j is negative */
+    __m512i ls[4];    /* int32 lane l: the scale of values 64k + 4l .. 64k + 4l + 3 */
+    float d;
+} iq_sb;
+
+static inline uint64_t le64(const void *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* Lanes 0-3 a, 4-7 b, 8-11 c, 12-15 d: the scales of the four 16-value halves of a chunk. */
+static inline __m512i ls4(int a, int b, int c, int d) {
+    return _mm512_setr_epi32(a, a, a, a, b, b, b, b, c, c, c, c, d, d, d, d);
+}
+
+/* The 8 sign bytes of 8 groups whose 7 stored bits are the low bits of the 8 lanes of v: the
+ * 8th bit is their parity (iq_signs8), folded by xor in the lanes; vpmovdb packs the bytes. */
+static inline uint64_t signs7x8(__m256i v) {
+    const __m256i s = _mm256_and_si256(v, _mm256_set1_epi32(127));
+    __m256i p = _mm256_xor_si256(s, _mm256_srli_epi32(s, 4));
+    p = _mm256_xor_si256(p, _mm256_srli_epi32(p, 2));
+    p = _mm256_and_si256(_mm256_xor_si256(p, _mm256_srli_epi32(p, 1)), _mm256_set1_epi32(1));
+    const __m128i bytes = _mm256_cvtepi32_epi8(_mm256_or_si256(s, _mm256_slli_epi32(p, 7)));
+    return (uint64_t)_mm_cvtsi128_si64(bytes);
+}
+
+/* Lanes 0-3: aux0 >> 0, 7, 14, 21; lanes 4-7 the same of aux1 (4 groups' sign bits each). */
+static inline __m256i aux_fields(uint32_t aux0, uint32_t aux1) {
+    const __m256i a = _mm256_setr_epi32((int)aux0, (int)aux0, (int)aux0, (int)aux0, (int)aux1,
+                                        (int)aux1, (int)aux1, (int)aux1);
+    return _mm256_srlv_epi32(a, _mm256_setr_epi32(0, 7, 14, 21, 0, 7, 14, 21));
+}
+
+static inline void sb_iq3_s(const block_iq3_s *b, iq_sb *u) {
+    u->d = _cvtsh_ss(b->d);
+    for (int k = 0; k < 4; k++) {
+        /* index j = qs[j] | bit j % 8 of qh[j / 8] << 8 (iq3_s_sub) */
+        __m512i idx = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(b->qs + 16 * k)));
+        const __mmask16 hi = (__mmask16)(b->qh[2 * k] | b->qh[2 * k + 1] << 8);
+        idx = _mm512_mask_add_epi32(idx, hi, idx, _mm512_set1_epi32(256));
+        u->mag[k] = _mm512_i32gather_epi32(idx, (const void *)iq3s_grid, 4);
+        u->neg[k] = le64(b->signs + 8 * k);
+        const int s0 = 2 * (b->scales[k] & 15) + 1, s1 = 2 * (b->scales[k] >> 4) + 1;
+        u->ls[k] = ls4(s0, s0, s1, s1);
+    }
+}
+
+static inline void sb_iq3_xxs(const block_iq3_xxs *b, iq_sb *u) {
+    u->d = _cvtsh_ss(b->d);
+    for (int k = 0; k < 4; k++) {
+        const __m512i idx =
+            _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(b->qs + 16 * k)));
+        u->mag[k] = _mm512_i32gather_epi32(idx, (const void *)iq3xxs_grid, 4);
+        const uint32_t a0 = iq_le32(b->qs + 64 + 8 * k), a1 = iq_le32(b->qs + 68 + 8 * k);
+        u->neg[k] = signs7x8(aux_fields(a0, a1));
+        const int s0 = (int)(2 * (a0 >> 28) + 1), s1 = (int)(2 * (a1 >> 28) + 1);
+        u->ls[k] = ls4(s0, s0, s1, s1);
+    }
+}
+
+static inline void sb_iq2_xxs(const block_iq2_xxs *b, iq_sb *u) {
+    u->d = _cvtsh_ss(b->d);
+    const uint8_t *q = (const uint8_t *)b->qs;
+    for (int k = 0; k < 4; k++) {
+        /* sub-blocks 2k, 2k + 1: 4 index bytes, then their sign/scale word, each */
+        const __m128i raw = _mm_loadu_si128((const __m128i *)(q + 16 * k));
+        const __m128i pick =
+            _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, -1, -1, -1, -1, -1, -1, -1, -1);
+        const __m256i idx = _mm256_cvtepu8_epi32(_mm_shuffle_epi8(raw, pick));
+        u->mag[k] = _mm512_i32gather_epi64(idx, (const void *)iq2xxs_grid, 8);
+        const uint32_t a0 = (uint32_t)_mm_extract_epi32(raw, 1),
+                       a1 = (uint32_t)_mm_extract_epi32(raw, 3);
+        u->neg[k] = signs7x8(aux_fields(a0, a1));
+        const int s0 = (int)(2 * (a0 >> 28) + 1), s1 = (int)(2 * (a1 >> 28) + 1);
+        u->ls[k] = ls4(s0, s0, s1, s1);
+    }
+}
+
+static inline void sb_iq2_xs(const block_iq2_xs *b, iq_sb *u) {
+    u->d = _cvtsh_ss(b->d);
+    for (int k = 0; k < 4; k++) {
+        /* 8 uint16: a 9-bit index and 7 sign bits each */
+        const __m128i v = _mm_loadu_si128((const __m128i *)(b->qs + 8 * k));
+        const __m256i w = _mm256_cvtepu16_epi32(v);
+        const __m256i idx = _mm256_and_si256(w, _mm256_set1_epi32(511));
+        u->mag[k] = _mm512_i32gather_epi64(idx, (const void *)iq2xs_grid, 8);
+        u->neg[k] = signs7x8(_mm256_srli_epi32(w, 9));
+        const uint8_t sc0 = b->scales[2 * k], sc1 = b->scales[2 * k + 1];
+        u->ls[k] =
+            ls4(2 * (sc0 & 15) + 1, 2 * (sc0 >> 4) + 1, 2 * (sc1 & 15) + 1, 2 * (sc1 >> 4) + 1);
+    }
+}
+
+static inline void sb_iq2_s(const block_iq2_s *b, iq_sb *u) {
+    u->d = _cvtsh_ss(b->d);
+    for (int k = 0; k < 4; k++) {
+        /* group g of sub-block 2k + g / 4: qs[8k + g] | bits 2 (g % 4) .. + 1 of its qh << 8 */
+        __m256i idx = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(b->qs + 8 * k)));
+        const __m256i qh = _mm256_setr_epi32(b->qh[2 * k], b->qh[2 * k], b->qh[2 * k], b->qh[2 * k],
+                                             b->qh[2 * k + 1], b->qh[2 * k + 1], b->qh[2 * k + 1],
+                                             b->qh[2 * k + 1]);
+        const __m256i hi = _mm256_and_si256(
+            _mm256_srlv_epi32(qh, _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6)), _mm256_set1_epi32(3));
+        idx = _mm256_add_epi32(idx, _mm256_slli_epi32(hi, 8));
+        u->mag[k] = _mm512_i32gather_epi64(idx, (const void *)iq2s_grid, 8);
+        u->neg[k] = le64(b->qs + 32 + 8 * k);
+        const uint8_t sc0 = b->scales[2 * k], sc1 = b->scales[2 * k + 1];
+        u->ls[k] =
+            ls4(2 * (sc0 & 15) + 1, 2 * (sc0 >> 4) + 1, 2 * (sc1 & 15) + 1, 2 * (sc1 >> 4) + 1);
+    }
+}
+
+/* The block's integer sum against one token's 256 codes: sum over chunks of
+ * ls x vpdpbusd(magnitudes, signed codes). */
+static inline int32_t sb_isum(const iq_sb *u, const int8_t *qs) {
+    __m512i acc = _mm512_setzero_si512();
+    for (int k = 0; k < 4; k++) {
+        const __m512i y = _mm512_loadu_si512(qs + 64 * k);
+        const __m512i ys = _mm512_mask_sub_epi8(y, u->neg[k], _mm512_setzero_si512(), y);
+        const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u->mag[k], ys);
+        acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(p, u->ls[k]));
+    }
+    return _mm512_reduce_add_epi32(acc);
+}
+
+enum { SB_NA = 8 }; /* tokens per pass of the tile */
+
+/* nrows x nact dot products, each super-block unpacked once per row and pass of up to SB_NA
+ * tokens; (row, token) sums in the row dot's order. */
+#define SB_KERNELS(fmt, factor)                                                                    \
+    void vec_dot_##fmt##_avx512(int64_t n, float *s, const void *w, const void *act) {             \
+        const block_##fmt *b = w;                                                                  \
+        const block_q8_K *a = act;                                                                 \
+        float sum = 0;                                                                             \
+        for (int64_t i = 0; i < n / QK_K; i++) {                                                   \
+            iq_sb u;                                                                               \
+            sb_##fmt(b + i, &u);                                                                   \
+            sum += u.d * a[i].d * (float)sb_isum(&u, a[i].qs);                                     \
+        }                                                                                          \
+        *s = factor * sum;                                                                         \
+    }                                                                                              \
+    void vec_dot_tile_##fmt##_avx512(int64_t n, float *s, size_t s_stride, const void *w,          \
+                                     size_t w_stride, int nrows, const void *act, size_t a_stride, \
+                                     int nact) {                                                   \
+        for (int r = 0; r < nrows; r++) {                                                          \
+            const block_##fmt *b = (const block_##fmt *)((const char *)w + r * w_stride);          \
+            for (int j0 = 0; j0 < nact; j0 += SB_NA) {                                             \
+                const int na = nact - j0 < SB_NA ? nact - j0 : SB_NA;                              \
+                float sum[SB_NA] = {0};                                                            \
+                for (int64_t i = 0; i < n / QK_K; i++) {                                           \
+                    iq_sb u;                                                                       \
+                    sb_##fmt(b + i, &u);                                                           \
+                    for (int j = 0; j < na; j++) {                                                 \
+                        const block_q8_K *a =                                                      \
+                            (const block_q8_K *)((const char *)act + (j0 + j) * a_stride) + i;     \
+                        sum[j] += u.d * a->d * (float)sb_isum(&u, a->qs);                          \
+                    }                                                                              \
+                }                                                                                  \
+                for (int j = 0; j < na; j++) s[(size_t)(j0 + j) * s_stride + r] = factor * sum[j]; \
+            }                                                                                      \
+        }                                                                                          \
+    }
+
+SB_KERNELS(iq2_xxs, 0.125f)
+SB_KERNELS(iq2_xs, 0.125f)
+SB_KERNELS(iq2_s, 0.125f)
+SB_KERNELS(iq3_xxs, 0.25f)
+SB_KERNELS(iq3_s, 1.0f)
