@@ -25,14 +25,19 @@ extern "C" {
 #endif
 
 #define SCARCE_API_VERSION                                                                         \
-    4 /* 2: scarce_kernels_run, scarce_stats' time and output figures;                             \
+    5 /* 2: scarce_kernels_run, scarce_stats' time and output figures;                             \
          3: scarce_model_params.lut, scarce_model_get_params,                                      \
          scarce_model_type, scarce_model_moe_info, scarce_stats'                                   \
          per-phase figures, scarce_model_quantize,                                                 \
          scarce_gguf_tensor_row;                                                                   \
          4: scarce_ppl_* (perplexity, KL divergence, importance matrix),                           \
          scarce_quant_scheme_type, scarce_context_spec_report,                                     \
-         scarce_spec_compare, scarce_spec_params.draft_vocab, scarce_spec_pass.why */
+         scarce_spec_compare, scarce_spec_params.draft_vocab, scarce_spec_pass.why;              \
+         5: start-up (scarce_backend_init, scarce_model_params_from_env,                           \
+         scarce_model_params_describe, scarce_build_info), scarce_model_params.wait_workers,        \
+         scarce_kernel_peak_measure, scarce_membw_cached_peak, the GGUF writer                     \
+         (scarce_gguf_writer_*), scarce_gguf_find_key / find_tensor / tensor_data / get_int /      \
+         get_str / error, the weight formats (scarce_type_*) and architectures (scarce_arch_*) */
 
 typedef enum {
     SCARCE_OK = 0,
@@ -72,9 +77,48 @@ typedef struct {
     int static_rows;   /* 1 = fixed row shares per thread (no work stealing) */
     const char *lut;   /* lookup-table kernels of Q1_0/Q2_0/TQ2_0: NULL or "auto" = where
                           measured faster, "off", "on" = wherever there is one (API 3) */
+    int wait_workers;  /* 1 = a one-token product waits for a slow worker's piece however long
+                          (0: the caller takes it back and computes it itself) (API 5) */
 } scarce_model_params;
 
 scarce_model_params scarce_model_default_params(void);
+
+/* ---- process start-up (API 5) ---------------------------------------------------------- */
+
+/* Fills the CPU dispatch table, the library's one piece of global state, with `isa` as the
+ * process default (what scarce_model_params.isa = NULL runs): "scalar", "avx2", "avx512",
+ * "neon"; NULL = the best of this CPU. Optional: the first scarce_model_open fills it with
+ * NULL. SCARCE_ERR_ARGUMENT for an unknown name or when the table is already set up for
+ * another ISA, SCARCE_ERR_ISA for one this CPU lacks (the message names what it lacks). */
+int scarce_backend_init(const char *isa, char *errbuf, size_t errcap);
+
+/* The kernel switches the environment asks for, as model parameters (n_threads 0, every
+ * name resolved: isa is the best of this CPU when SCARCE_ISA is unset): SCARCE_ISA,
+ * SCARCE_REPACK=0, SCARCE_GEMM, SCARCE_ADAPT_THREADS=0, SCARCE_STEAL=0, SCARCE_RESCUE=0,
+ * SCARCE_LUT=auto|0|1 (docs/bandwidth.md). The library reads no environment except in this
+ * call. SCARCE_ERR_ARGUMENT for a value that is not one of the variable's, SCARCE_ERR_ISA
+ * for an ISA this CPU lacks; the message names the variable. */
+int scarce_model_params_from_env(scarce_model_params *out, char *errbuf, size_t errcap);
+
+/* The kernel configuration params (NULL = the defaults) give a model, as one line into out
+ * (cap bytes), as scarce_model_kernels prints it: "isa=avx2 repack=on ... threads=2"
+ * (n_threads 0: the physical cores). Returns the bytes written (NUL added) or a status:
+ * SCARCE_ERR_ARGUMENT for parameters a model would refuse or a cap too small. */
+int scarce_model_params_describe(const scarce_model_params *params, char *out, size_t cap);
+
+/* What this library is and what this CPU runs (`scarce --version`). */
+typedef struct {
+    const char *version;      /* scarce_version() */
+    const char *compiler;     /* the compiler that built the library */
+    const char *build_flags;  /* its flags ("?" when the build did not record them) */
+    const char *isa_compiled; /* the kernel sets built in: "scalar avx2 avx512" */
+    const char *isa_detected; /* the best of them this CPU runs */
+    char isa_missing[64]; /* the features of the avx512 set this CPU lacks ("avx512f/...");
+                             "" when it has them all */
+    int blas;             /* 1 when linked with OpenBLAS */
+} scarce_build;
+
+int scarce_build_info(scarce_build *out);
 
 /* Opens a GGUF model. On failure *out is NULL and errbuf (errcap bytes, may be NULL) holds
  * one line naming the file and what was wrong. */
@@ -612,6 +656,33 @@ int scarce_membw_measure(int max_threads, size_t bytes, int reps, scarce_membw *
  * model) that scarce_stats' pct_of_peak divides by; the file's path into path (may be NULL). */
 int scarce_membw_store_peak(double read_gb_s, int n_threads, char *path, size_t path_cap,
                             char *errbuf, size_t errcap);
+/* The peak scarce_membw_store_peak cached for this CPU, GB/s: SCARCE_ERR_IO when there is
+ * none (API 5). */
+int scarce_membw_cached_peak(double *read_gb_s);
+
+/* The compute roof of a weight format (`scarce run --svg`'s roofline): how fast its kernels
+ * multiply data already in cache, so that memory does not limit them (API 5). */
+typedef struct {
+    size_t size;   /* the caller sets sizeof(scarce_kernel_peak) (the layout's version) */
+    int n_threads; /* the threads it ran on */
+    /* the format's dot kernel (its 4 x 4 tile kernel, else the row one) over 4 rows of 512
+     * in L1, each thread timing itself (one the OS parks on a busy machine does not pull
+     * the others down), summed over the threads */
+    double dot_gflops;
+    /* the batched product of 32 tokens over 96 rows of 512 in L2: the path prefill takes
+     * (the register-tiled GEMMs where the format has one); 0 when it cannot run */
+    double matmul_gflops;
+    double gflops; /* the larger: the roof */
+} scarce_kernel_peak;
+
+/* Measures the roof of format `type` ("q4_0") now, in about 0.2 s: each figure the best of 3
+ * tries, so a moment of contention on a shared machine does not lower it below what runs
+ * reached. params: the kernel set and switches as a model would run them (NULL = the
+ * defaults; n_threads 0 = the physical cores). SCARCE_ERR_ARGUMENT for an unknown format or
+ * one without a dot kernel in that set, or params a model would refuse; SCARCE_ERR_ISA for a
+ * set this CPU lacks; SCARCE_ERR_MEMORY. */
+int scarce_kernel_peak_measure(const char *type, const scarce_model_params *params,
+                               scarce_kernel_peak *out, char *errbuf, size_t errcap);
 
 /* ---- what a run cost ------------------------------------------------------------------ */
 
