@@ -20,9 +20,11 @@ struct scarce_model {
     char error[API_ERROR_CAP];
 };
 
-/* An open GGUF file (engine/api_info.c; its tensors' rows: api_quant.c). */
+/* An open GGUF file (engine/api_info.c; its tensors' rows: api_quant.c; look-ups by name:
+ * api_gguf.c). */
 struct scarce_gguf {
     gguf_file *f;
+    char error[API_ERROR_CAP];
 };
 
 /* What the last generation cost, in the form tools/report.c prints it. */

@@ -483,6 +483,135 @@ int scarce_gguf_get_tensor(const scarce_gguf *gguf, uint64_t i, scarce_gguf_tens
  * SCARCE_ERR_ARGUMENT for an index or row out of range or a type this library cannot read. */
 int scarce_gguf_tensor_row(const scarce_gguf *gguf, uint64_t i, int64_t row, float *out);
 
+/* The message of the last failed scarce_gguf_get_int / get_str on gguf ("" when none; never
+ * NULL) (API 5). */
+const char *scarce_gguf_error(const scarce_gguf *gguf);
+/* The index of key, of the tensor named: -1 when the file has none (or an argument is NULL). */
+int64_t scarce_gguf_find_key(const scarce_gguf *gguf, const char *key);
+int64_t scarce_gguf_find_tensor(const scarce_gguf *gguf, const char *name);
+/* Tensor i's bytes in the mapped file (scarce_gguf_tensor.bytes of them), valid while it is
+ * open; NULL when i is out of range. */
+const void *scarce_gguf_tensor_data(const scarce_gguf *gguf, uint64_t i);
+/* The value of key: of any integer type whose value fits / a string without NUL bytes
+ * (valid while the file is open). SCARCE_ERR_ARGUMENT for NULL arguments, SCARCE_ERR_FORMAT
+ * when the key is absent or of another type (scarce_gguf_error names the key, the type
+ * expected and the type found). */
+int scarce_gguf_get_int(scarce_gguf *gguf, const char *key, int64_t *out);
+int scarce_gguf_get_str(scarce_gguf *gguf, const char *key, const char **out);
+
+/* ---- GGUF files: writing (API 5) --------------------------------------------------------
+ * Set the keys and declare the tensors, open, write the tensors' bytes in the order they were
+ * declared, finish. GGUF v3: keys in the order first set, each tensor aligned to
+ * general.alignment (32 when unset). The file is written to PATH.tmp.PID and appears as PATH
+ * only when finish succeeds (flushed, fsynced, renamed): scarce_gguf_writer_free before
+ * that removes it, so a failed or interrupted write leaves nothing behind. Errors: a status,
+ * and the message in scarce_gguf_writer_error. */
+typedef struct scarce_gguf_writer scarce_gguf_writer;
+
+/* SCARCE_ERR_MEMORY (*out NULL) or SCARCE_OK. */
+int scarce_gguf_writer_new(scarce_gguf_writer **out);
+void scarce_gguf_writer_free(scarce_gguf_writer *w); /* NULL is fine */
+const char *scarce_gguf_writer_error(const scarce_gguf_writer *w);
+
+/* Keys. Setting a key that is set replaces its value in its place. SCARCE_ERR_ARGUMENT for
+ * NULL arguments, an empty key, an element type that is not a number, or a call after open;
+ * a failed set also fails open, so a run of them may be checked once, there. */
+int scarce_gguf_writer_set_u32(scarce_gguf_writer *w, const char *key, uint32_t v);
+int scarce_gguf_writer_set_i32(scarce_gguf_writer *w, const char *key, int32_t v);
+int scarce_gguf_writer_set_u64(scarce_gguf_writer *w, const char *key, uint64_t v);
+int scarce_gguf_writer_set_f32(scarce_gguf_writer *w, const char *key, float v);
+int scarce_gguf_writer_set_bool(scarce_gguf_writer *w, const char *key, int v);
+int scarce_gguf_writer_set_str(scarce_gguf_writer *w, const char *key, const char *v);
+int scarce_gguf_writer_set_arr_str(scarce_gguf_writer *w, const char *key, const char *const *v,
+                                   uint64_t n);
+/* n numbers of SCARCE_GGUF_* type elem_type, little-endian. */
+int scarce_gguf_writer_set_arr(scarce_gguf_writer *w, const char *key, int elem_type,
+                               const void *data, uint64_t n);
+/* Key i (0 .. n_kv-1) of an open file, under its own name, whatever its type. */
+int scarce_gguf_writer_copy_kv(scarce_gguf_writer *w, const scarce_gguf *from, uint64_t i);
+
+/* Declares the next tensor: its format by name ("q4_0"), n_dims (1 .. 4) sizes ne[0 ..
+ * n_dims), ne[0] the row length, a multiple of the format's block. SCARCE_ERR_ARGUMENT for an
+ * unknown format, a bad shape, a name declared before or a call after open. */
+int scarce_gguf_writer_add_tensor(scarce_gguf_writer *w, const char *name, const char *type,
+                                  int n_dims, const int64_t *ne);
+/* Creates PATH.tmp.PID and writes the keys and the tensor table. SCARCE_ERR_IO when it
+ * cannot; the status of a failed set; SCARCE_ERR_ARGUMENT when open already. */
+int scarce_gguf_writer_open(scarce_gguf_writer *w, const char *path);
+/* The next `bytes` of the tensors' data, in declaration order (a tensor may come in several
+ * pieces, a piece may span tensors). SCARCE_ERR_ARGUMENT before open or past the end of the
+ * last tensor, SCARCE_ERR_IO when the write fails. */
+int scarce_gguf_writer_write(scarce_gguf_writer *w, const void *data, size_t bytes);
+/* Completes the file and puts it in place. SCARCE_ERR_ARGUMENT before open or while tensor
+ * bytes are missing (the message names the tensor), SCARCE_ERR_IO when the file cannot be
+ * completed. */
+int scarce_gguf_writer_finish(scarce_gguf_writer *w);
+
+/* ---- weight formats (API 5): the type table ---------------------------------------------- */
+
+typedef struct {
+    const char *name;   /* "q4_k" */
+    uint32_t id;        /* its GGUF tensor type (ggml's number; scarce's own from 200) */
+    int block;          /* elements per block: a row's length is a multiple of it */
+    size_t block_bytes; /* bytes per block */
+    int file_type;      /* general.file_type of a model stored in it (llama.cpp's LLAMA_FTYPE_*,
+                           scarce's own from 200); -1 when none */
+    int own;            /* 1: a scarce format: files holding it name it in the string array
+                           scarce.types, so that other readers fail with "unknown type" */
+    int weights;        /* 1: matrices can be stored in it (0: an activation format) */
+    int can_quantize, can_dequantize; /* scarce_type_quantize / _dequantize work */
+} scarce_type_info;
+
+/* The i-th format of the table, NULL past the last. */
+const char *scarce_type_name(int i);
+/* By name (any case). SCARCE_ERR_ARGUMENT for a format this library does not know. */
+int scarce_type_get_info(const char *name, scarce_type_info *out);
+/* Bytes of a row of n elements in format type: 0 for an unknown format or n not a multiple
+ * of its block. */
+size_t scarce_type_row_bytes(const char *type, int64_t n);
+/* A row of n floats into format type (its quantizer without importances, as scarce quantize
+ * without --imatrix), out holding scarce_type_row_bytes(type, n); and back. Threads may call
+ * them at once. SCARCE_ERR_ARGUMENT for an unknown format, one without that direction, or n
+ * not a positive multiple of its block. */
+int scarce_type_quantize(const char *type, const float *x, int64_t n, void *out);
+int scarce_type_dequantize(const char *type, const void *data, int64_t n, float *out);
+
+/* ---- architectures (API 5): what a model file of each holds ------------------------------ */
+
+/* Tensors and keys beyond the llama baseline (llama.cpp's names). */
+enum {
+    SCARCE_ARCH_QKV_BIAS = 1 << 0,   /* blk.N.attn_{q,k,v}.bias (Qwen2) */
+    SCARCE_ARCH_QK_NORM = 1 << 1,    /* blk.N.attn_{q,k}_norm.weight: a norm per head */
+    SCARCE_ARCH_POST_NORMS = 1 << 2, /* blk.N.post_attention_norm, post_ffw_norm (Gemma) */
+    SCARCE_ARCH_EMBD_SCALE = 1 << 3, /* embeddings times sqrt(n_embd) (Gemma) */
+    SCARCE_ARCH_FUSED_QKV = 1 << 4,  /* blk.N.attn_qkv.weight: q, k, v rows in one (Phi-3) */
+    SCARCE_ARCH_FUSED_UP = 1 << 5,   /* blk.N.ffn_up.weight: gate rows, then up rows (Phi-3) */
+    SCARCE_ARCH_MOE = 1 << 6,        /* may have experts (<arch>.expert_count) */
+    SCARCE_ARCH_TIED_OUTPUT = 1 << 7,  /* no output.weight: the output is token_embd */
+    SCARCE_ARCH_QK_NORM_FULL = 1 << 8, /* the q/k norms span all heads (OLMoE) */
+    SCARCE_ARCH_EXPERTS = 1 << 9,      /* experts required */
+    SCARCE_ARCH_SHEXP = 1 << 10,       /* shared experts blk.N.ffn_{gate,up,down}_shexp */
+    SCARCE_ARCH_SHEXP_GATE = 1 << 11,  /* ... scaled by a gate, ffn_gate_inp_shexp (Qwen2-MoE) */
+    SCARCE_ARCH_MLA = 1 << 12,         /* multi-head latent attention (DeepSeek-V2/V3) */
+    SCARCE_ARCH_SINKS = 1 << 13,       /* attention sinks, biases on the attention output, the
+                                          router and the experts (gpt-oss) */
+};
+
+typedef struct {
+    const char *name; /* general.architecture */
+    unsigned flags;   /* SCARCE_ARCH_* */
+    int swa_pattern;  /* sliding-window layers: one global in swa_pattern (0: no window) */
+    int moe_ff_per_used; /* experts are n_ff / n_expert_used wide unless
+                            <arch>.expert_feed_forward_length says (Qwen MoE) */
+    int moe_reads_keys;  /* the routing keys (expert_gating_func, expert_weights_norm/scale,
+                            expert_shared_count, leading_dense_block_count) are read (DeepSeek) */
+} scarce_arch_info;
+
+/* The i-th architecture, NULL past the last. */
+const char *scarce_arch_name(int i);
+/* SCARCE_ERR_ARGUMENT for an architecture this library does not run. */
+int scarce_arch_get_info(const char *name, scarce_arch_info *out);
+
 /* ---- quantization: a model file in, a model file out ---------------------------------- */
 
 /* The schemes scarce_model_quantize writes ("q4_0", "q4_k_m", "fp8_e4m3" ...): the i-th,
