@@ -97,7 +97,7 @@ int scarce_backend_init(const char *isa, char *errbuf, size_t errcap);
  * SCARCE_REPACK=0, SCARCE_GEMM, SCARCE_ADAPT_THREADS=0, SCARCE_STEAL=0, SCARCE_RESCUE=0,
  * SCARCE_LUT=auto|0|1 (docs/bandwidth.md). The library reads no environment except in this
  * call. SCARCE_ERR_ARGUMENT for a value that is not one of the variable's, SCARCE_ERR_ISA
- * for an ISA this CPU lacks; the message names the variable. */
+ * for an ISA this CPU lacks; the message names the variable and *out is left as it was. */
 int scarce_model_params_from_env(scarce_model_params *out, char *errbuf, size_t errcap);
 
 /* The kernel configuration params (NULL = the defaults) give a model, as one line into out
