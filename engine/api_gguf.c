@@ -52,9 +52,9 @@ enum { W_KEYS, W_OPEN, W_DONE, W_BROKEN };
 
 struct scarce_gguf_writer {
     gguf_writer *w;
-    int state;                   /* W_* */
-    int set_status;              /* of the first failed set: open returns it */
-    uint64_t declared, written;  /* tensor data bytes */
+    int state;                  /* W_* */
+    int set_status;             /* of the first failed set: open returns it */
+    uint64_t declared, written; /* tensor data bytes */
     char error[API_ERROR_CAP];
 };
 
@@ -138,8 +138,8 @@ int scarce_gguf_writer_set_arr_str(scarce_gguf_writer *w, const char *key, const
                                    uint64_t n) {
     int rc = key_ok(w, key, v != NULL || n == 0);
     for (uint64_t i = 0; !rc && i < n; i++)
-        if (!v[i]) rc = set_failed(w, "gguf writer: %s: string %llu is NULL", key,
-                                   (unsigned long long)i);
+        if (!v[i])
+            rc = set_failed(w, "gguf writer: %s: string %llu is NULL", key, (unsigned long long)i);
     if (!rc) gguf_writer_set_arr_str(w->w, key, v, n);
     return rc;
 }
@@ -148,8 +148,7 @@ int scarce_gguf_writer_set_arr(scarce_gguf_writer *w, const char *key, int elem_
                                const void *data, uint64_t n) {
     int rc = key_ok(w, key, data != NULL || n == 0);
     if (!rc && (elem_type < 0 || !gguf_vtype_size((uint32_t)elem_type)))
-        rc = set_failed(w, "gguf writer: %s: element type %d is not a number type", key,
-                        elem_type);
+        rc = set_failed(w, "gguf writer: %s: element type %d is not a number type", key, elem_type);
     if (!rc) gguf_writer_set_arr(w->w, key, (uint32_t)elem_type, data, n);
     return rc;
 }

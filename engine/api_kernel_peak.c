@@ -94,8 +94,9 @@ static int measure(const quant_type *wt, const kernel_config *cfg, scarce_kernel
     const quant_type *at = qtype(wt->dot_type);
     const type_kernels *wk = kernels_for(cfg->isa, wt->id);
     if (!at || !wk || !wk->vec_dot)
-        return api_fail(msg, SCARCE_ERR_ARGUMENT, "kernel peak: no dot kernel for '%s' in the %s set",
-                        wt->name, kernels_isa_name(cfg->isa));
+        return api_fail(msg, SCARCE_ERR_ARGUMENT,
+                        "kernel peak: no dot kernel for '%s' in the %s set", wt->name,
+                        kernels_isa_name(cfg->isa));
     const size_t w_row = qtype_row_bytes(wt->id, PEAK_COLS),
                  a_row = qtype_row_bytes(at->id, PEAK_COLS);
     if (!w_row || !a_row)

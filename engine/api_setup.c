@@ -89,7 +89,7 @@ int scarce_model_params_from_env(scarce_model_params *out, char *errbuf, size_t 
         const char *isa = getenv("SCARCE_ISA");
         const int known = isa && *isa ? isa_by_name(isa) : -1;
         rc = known >= 0 && !kernels_isa_supported((isa_level)known) ? SCARCE_ERR_ISA
-                                                                     : SCARCE_ERR_ARGUMENT;
+                                                                    : SCARCE_ERR_ARGUMENT;
     } else {
         api_params_of_config(&cfg, out);
         out->n_threads = 0; /* the threads are each command's (-t) */
@@ -134,8 +134,7 @@ int scarce_build_info(scarce_build *out) {
     out->build_flags = SCARCE_BUILD_FLAGS;
     out->isa_compiled = isa_compiled();
     out->isa_detected = kernels_isa_name(cpu_best_isa());
-    if (cpu_missing_avx512(out->isa_missing, sizeof out->isa_missing) == 0)
-        out->isa_missing[0] = 0;
+    if (cpu_missing_avx512(out->isa_missing, sizeof out->isa_missing) == 0) out->isa_missing[0] = 0;
     out->blas = gemm_have_blas();
     return SCARCE_OK;
 }

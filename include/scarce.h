@@ -32,9 +32,9 @@ extern "C" {
          scarce_gguf_tensor_row;                                                                   \
          4: scarce_ppl_* (perplexity, KL divergence, importance matrix),                           \
          scarce_quant_scheme_type, scarce_context_spec_report,                                     \
-         scarce_spec_compare, scarce_spec_params.draft_vocab, scarce_spec_pass.why;              \
+         scarce_spec_compare, scarce_spec_params.draft_vocab, scarce_spec_pass.why;                \
          5: start-up (scarce_backend_init, scarce_model_params_from_env,                           \
-         scarce_model_params_describe, scarce_build_info), scarce_model_params.wait_workers,        \
+         scarce_model_params_describe, scarce_build_info), scarce_model_params.wait_workers,       \
          scarce_kernel_peak_measure, scarce_membw_cached_peak, the GGUF writer                     \
          (scarce_gguf_writer_*), scarce_gguf_find_key / find_tensor / tensor_data / get_int /      \
          get_str / error, the weight formats (scarce_type_*) and architectures (scarce_arch_*) */
@@ -113,9 +113,9 @@ typedef struct {
     const char *build_flags;  /* its flags ("?" when the build did not record them) */
     const char *isa_compiled; /* the kernel sets built in: "scalar avx2 avx512" */
     const char *isa_detected; /* the best of them this CPU runs */
-    char isa_missing[64]; /* the features of the avx512 set this CPU lacks ("avx512f/...");
-                             "" when it has them all */
-    int blas;             /* 1 when linked with OpenBLAS */
+    char isa_missing[64];     /* the features of the avx512 set this CPU lacks ("avx512f/...");
+                                 "" when it has them all */
+    int blas;                 /* 1 when linked with OpenBLAS */
 } scarce_build;
 
 int scarce_build_info(scarce_build *out);
@@ -580,13 +580,13 @@ int scarce_type_dequantize(const char *type, const void *data, int64_t n, float 
 
 /* Tensors and keys beyond the llama baseline (llama.cpp's names). */
 enum {
-    SCARCE_ARCH_QKV_BIAS = 1 << 0,   /* blk.N.attn_{q,k,v}.bias (Qwen2) */
-    SCARCE_ARCH_QK_NORM = 1 << 1,    /* blk.N.attn_{q,k}_norm.weight: a norm per head */
-    SCARCE_ARCH_POST_NORMS = 1 << 2, /* blk.N.post_attention_norm, post_ffw_norm (Gemma) */
-    SCARCE_ARCH_EMBD_SCALE = 1 << 3, /* embeddings times sqrt(n_embd) (Gemma) */
-    SCARCE_ARCH_FUSED_QKV = 1 << 4,  /* blk.N.attn_qkv.weight: q, k, v rows in one (Phi-3) */
-    SCARCE_ARCH_FUSED_UP = 1 << 5,   /* blk.N.ffn_up.weight: gate rows, then up rows (Phi-3) */
-    SCARCE_ARCH_MOE = 1 << 6,        /* may have experts (<arch>.expert_count) */
+    SCARCE_ARCH_QKV_BIAS = 1 << 0,     /* blk.N.attn_{q,k,v}.bias (Qwen2) */
+    SCARCE_ARCH_QK_NORM = 1 << 1,      /* blk.N.attn_{q,k}_norm.weight: a norm per head */
+    SCARCE_ARCH_POST_NORMS = 1 << 2,   /* blk.N.post_attention_norm, post_ffw_norm (Gemma) */
+    SCARCE_ARCH_EMBD_SCALE = 1 << 3,   /* embeddings times sqrt(n_embd) (Gemma) */
+    SCARCE_ARCH_FUSED_QKV = 1 << 4,    /* blk.N.attn_qkv.weight: q, k, v rows in one (Phi-3) */
+    SCARCE_ARCH_FUSED_UP = 1 << 5,     /* blk.N.ffn_up.weight: gate rows, then up rows (Phi-3) */
+    SCARCE_ARCH_MOE = 1 << 6,          /* may have experts (<arch>.expert_count) */
     SCARCE_ARCH_TIED_OUTPUT = 1 << 7,  /* no output.weight: the output is token_embd */
     SCARCE_ARCH_QK_NORM_FULL = 1 << 8, /* the q/k norms span all heads (OLMoE) */
     SCARCE_ARCH_EXPERTS = 1 << 9,      /* experts required */
@@ -598,9 +598,9 @@ enum {
 };
 
 typedef struct {
-    const char *name; /* general.architecture */
-    unsigned flags;   /* SCARCE_ARCH_* */
-    int swa_pattern;  /* sliding-window layers: one global in swa_pattern (0: no window) */
+    const char *name;    /* general.architecture */
+    unsigned flags;      /* SCARCE_ARCH_* */
+    int swa_pattern;     /* sliding-window layers: one global in swa_pattern (0: no window) */
     int moe_ff_per_used; /* experts are n_ff / n_expert_used wide unless
                             <arch>.expert_feed_forward_length says (Qwen MoE) */
     int moe_reads_keys;  /* the routing keys (expert_gating_func, expert_weights_norm/scale,

@@ -203,13 +203,13 @@ TEST(api_gguf_writer_errors_leave_no_file) {
     CHECK_MSG(strstr(scarce_gguf_writer_error(w), "block"), "%s", scarce_gguf_writer_error(w));
     status_is(scarce_gguf_writer_add_tensor(w, "t", "f32", 5, ne), SCARCE_ERR_ARGUMENT, "5 dims",
               scarce_gguf_writer_error(w));
-    status_is(scarce_gguf_writer_add_tensor(w, "t", "f32", 2, NULL), SCARCE_ERR_ARGUMENT,
-              "NULL ne", scarce_gguf_writer_error(w));
+    status_is(scarce_gguf_writer_add_tensor(w, "t", "f32", 2, NULL), SCARCE_ERR_ARGUMENT, "NULL ne",
+              scarce_gguf_writer_error(w));
     REQUIRE(scarce_gguf_writer_add_tensor(w, "t", "f32", 2, ne) == SCARCE_OK);
     status_is(scarce_gguf_writer_add_tensor(w, "t", "f32", 2, ne), SCARCE_ERR_ARGUMENT, "twice",
               scarce_gguf_writer_error(w));
-    status_is(scarce_gguf_writer_set_arr(w, "k", SCARCE_GGUF_STRING, zeros, 1),
-              SCARCE_ERR_ARGUMENT, "string as a number", scarce_gguf_writer_error(w));
+    status_is(scarce_gguf_writer_set_arr(w, "k", SCARCE_GGUF_STRING, zeros, 1), SCARCE_ERR_ARGUMENT,
+              "string as a number", scarce_gguf_writer_error(w));
     status_is(scarce_gguf_writer_write(w, zeros, 4), SCARCE_ERR_ARGUMENT, "write before open",
               scarce_gguf_writer_error(w));
     status_is(scarce_gguf_writer_finish(w), SCARCE_ERR_ARGUMENT, "finish before open",
@@ -421,8 +421,8 @@ TEST(api_backend_init_and_params_from_env) {
     status_is(scarce_backend_init("neon", err, sizeof err), SCARCE_ERR_ISA, "neon on x86", err);
 #endif
     /* the environment: read only by scarce_model_params_from_env */
-    static const char *const vars[] = {"SCARCE_ISA",  "SCARCE_REPACK", "SCARCE_GEMM",
-                                       "SCARCE_STEAL", "SCARCE_RESCUE", "SCARCE_LUT",
+    static const char *const vars[] = {"SCARCE_ISA",          "SCARCE_REPACK", "SCARCE_GEMM",
+                                       "SCARCE_STEAL",        "SCARCE_RESCUE", "SCARCE_LUT",
                                        "SCARCE_ADAPT_THREADS"};
     char *saved[7];
     for (int i = 0; i < 7; i++) {
@@ -458,8 +458,7 @@ TEST(api_backend_init_and_params_from_env) {
     p.n_threads = 3;
     const int len = scarce_model_params_describe(&p, line, sizeof line);
     CHECK_MSG(len == (int)strlen(line) && strstr(line, "gemm=own") && strstr(line, "steal=off") &&
-                  strstr(line, "threads=3") && strstr(line, "lut=on") &&
-                  strstr(line, "rescue=off"),
+                  strstr(line, "threads=3") && strstr(line, "lut=on") && strstr(line, "rescue=off"),
               "%s", line);
     status_is(scarce_model_params_describe(&p, line, 8), SCARCE_ERR_ARGUMENT, "cap 8", NULL);
     p.gemm = "fastest";
