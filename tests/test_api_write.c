@@ -472,3 +472,28 @@ TEST(api_backend_init_and_params_from_env) {
           strstr(b.isa_compiled, b.isa_detected) && (b.blas == 0 || b.blas == 1));
     status_is(scarce_build_info(NULL), SCARCE_ERR_ARGUMENT, "NULL", NULL);
 }
+
+/* ---- examples/speed.py mirrors the public structs field for field ------------------------ */
+
+/* ctypes cannot read the header: a field added to a struct the script passes must be added
+ * there too, or the library writes past Python's copy (scarce_model_default_params). */
+TEST(api_ctypes_example_mirrors_the_struct_layouts) {
+    if (run_cmd("python3 -c 'import ctypes'", NULL, NULL))
+        SKIP("no python3 with ctypes on this machine");
+    char *out = NULL;
+    REQUIRE(run_cmd("python3 -c 'import ctypes, importlib.util as u; "
+                    "s = u.spec_from_file_location(\"speed\", \"examples/speed.py\"); "
+                    "m = u.module_from_spec(s); s.loader.exec_module(m); "
+                    "print(ctypes.sizeof(m.ModelParams), ctypes.sizeof(m.ContextParams), "
+                    "ctypes.sizeof(m.Stats))'",
+                    &out, NULL) == 0 &&
+            out);
+    size_t sizes[3] = {0};
+    CHECK_MSG(sscanf(out, "%zu %zu %zu", &sizes[0], &sizes[1], &sizes[2]) == 3, "%s", out);
+    CHECK_MSG(sizes[0] == sizeof(scarce_model_params), "ModelParams %zu, C %zu", sizes[0],
+              sizeof(scarce_model_params));
+    CHECK_MSG(sizes[1] == sizeof(scarce_context_params), "ContextParams %zu, C %zu", sizes[1],
+              sizeof(scarce_context_params));
+    CHECK_MSG(sizes[2] == sizeof(scarce_stats), "Stats %zu, C %zu", sizes[2], sizeof(scarce_stats));
+    free(out);
+}
