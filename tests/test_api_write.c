@@ -497,3 +497,21 @@ TEST(api_ctypes_example_mirrors_the_struct_layouts) {
     CHECK_MSG(sizes[2] == sizeof(scarce_stats), "Stats %zu, C %zu", sizes[2], sizeof(scarce_stats));
     free(out);
 }
+
+/* SCARCE_RESCUE=0 as a parameter: a model runs with it and says so. */
+TEST(api_model_params_wait_workers_round_trip) {
+    NEED_SHARED(STORIES);
+    char err[512], line[256];
+    scarce_model_params mp = scarce_model_default_params(), got;
+    CHECK(mp.wait_workers == 0);
+    for (int wait = 0; wait < 2; wait++) {
+        scarce_model *m = NULL;
+        mp.wait_workers = wait, mp.n_threads = 2;
+        REQUIRE(scarce_model_open(shared_path(STORIES), &mp, &m, err, sizeof err) == SCARCE_OK);
+        REQUIRE(scarce_model_get_params(m, &got) == SCARCE_OK);
+        CHECK_EQ_INT(got.wait_workers, wait);
+        REQUIRE(scarce_model_kernels(m, line, sizeof line) > 0);
+        CHECK_MSG(strstr(line, wait ? "rescue=off" : "rescue=on"), "%s", line);
+        scarce_model_close(m);
+    }
+}
