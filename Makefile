@@ -67,7 +67,7 @@ $(B)/kernels/x86/avx512%.o $(FB)/kernels/x86/avx512%.o $(PB)/kernels/x86/avx512%
 # (kernels/arm: plain ARMv8-A; the *_dotprod.c copies enable sdot themselves, picked at run time)
 $(B)/kernels/arm/%.o $(FB)/kernels/arm/%.o $(PB)/kernels/arm/%.o:             XFLAGS := -march=armv8-a
 # scarce --version prints the flags this build was compiled with
-$(B)/tools/kernel_setup.o: XFLAGS := -DSCARCE_BUILD_FLAGS='"$(CFLAGS)"'
+$(B)/engine/api_setup.o $(PB)/engine/api_setup.o: XFLAGS := -DSCARCE_BUILD_FLAGS='"$(CFLAGS)"'
 
 # test-emu512: the AVX-512 kernel tests on a CPU without AVX-512. kernels/x86/avx512*.c are
 # compiled for AVX2 with tests/avx512_emu.h forced in (a scalar model of each AVX-512

@@ -3,7 +3,6 @@
  * arguments and returns a status with a message in the handle; nothing prints or exits. */
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,29 +44,15 @@ const char *scarce_version(void) {
     return "0.1.0";
 }
 
-/* ---- the dispatch table, filled once per process -------------------------------------- */
-
-static pthread_once_t kernels_once = PTHREAD_ONCE_INIT;
-static int kernels_status; /* written once inside kernels_once */
-
-static void init_kernels(void) {
-    char msg[128];
-    /* a program that set the tables up itself (the scarce tools) keeps its choice; "" =
-     * the best ISA of this CPU, without reading $SCARCE_ISA (library code reads no
-     * environment) */
-    if (!kernels_of(ISA_SCALAR)) kernels_status = kernels_init("", msg) ? SCARCE_ERR_RUNTIME : 0;
-}
-
 /* ---- models --------------------------------------------------------------------------- */
 
 scarce_model_params scarce_model_default_params(void) {
     return (scarce_model_params){.n_threads = 0, .isa = NULL, .repack = 1};
 }
 
-/* The kernel configuration of params; 0 or a status with errbuf filled. */
-static int model_options_of(const scarce_model_params *p, model_options *o, char *errbuf) {
+int api_model_options(const scarce_model_params *p, model_options *o, char *errbuf) {
     /* the ISA the dispatch table was set up with: the best of this CPU, unless the program
-     * chose one itself before (the scarce tools: $SCARCE_ISA) */
+     * chose one itself before (scarce_backend_init: the scarce tools' $SCARCE_ISA) */
     o->kernels = kernel_config_default();
     if (p->isa) {
         int found = -1;
@@ -95,6 +80,7 @@ static int model_options_of(const scarce_model_params *p, model_options *o, char
                         "unknown gemm path '%s' (auto, tiles, own, blas, i8x8)", p->gemm);
     o->kernels.adapt_threads = !p->fixed_threads;
     o->kernels.steal = !p->static_rows;
+    o->kernels.rescue = !p->wait_workers;
     if (p->lut && strcmp(p->lut, "auto")) {
         if (strcmp(p->lut, "off") && strcmp(p->lut, "on"))
             return api_fail(errbuf, SCARCE_ERR_ARGUMENT, "unknown lut setting '%s' (auto, off, on)",
@@ -134,13 +120,11 @@ int scarce_model_open(const char *path, const scarce_model_params *params, scarc
     model_options opts;
     const scarce_model_params defaults = scarce_model_default_params();
     if (out) *out = NULL;
-    pthread_once(&kernels_once, init_kernels);
     if (!path || !out) {
         rc = api_fail(msg, SCARCE_ERR_ARGUMENT, "scarce_model_open: %s is NULL",
                       path ? "out" : "path");
-    } else if (kernels_status) {
-        rc = api_fail(msg, kernels_status, "the CPU dispatch table could not be set up");
-    } else if (!(rc = model_options_of(params ? params : &defaults, &opts, msg))) {
+    } else if (!(rc = api_kernels_ready(msg)) &&
+               !(rc = api_model_options(params ? params : &defaults, &opts, msg))) {
         if (!(sm = calloc(1, sizeof *sm))) {
             rc = api_fail(msg, SCARCE_ERR_MEMORY, "%s: out of memory", path);
         } else if ((rc = load(sm, path, &opts, (params ? params : &defaults)->vocab_only))) {

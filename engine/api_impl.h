@@ -20,9 +20,11 @@ struct scarce_model {
     char error[API_ERROR_CAP];
 };
 
-/* An open GGUF file (engine/api_info.c; its tensors' rows: api_quant.c). */
+/* An open GGUF file (engine/api_info.c; its tensors' rows: api_quant.c; look-ups by name:
+ * api_gguf.c). */
 struct scarce_gguf {
     gguf_file *f;
+    char error[API_ERROR_CAP];
 };
 
 /* What the last generation cost, in the form tools/report.c prints it. */
@@ -53,6 +55,15 @@ void api_kernels_run(const model *m, scarce_kernels_run *out);
  * in-memory draft (engine/api_spec.c); tools/run_spec.c and bench_spec.c print it until they
  * run through scarce_generate_spec. */
 void api_spec_report(const spec_stats *st, const draft_quant_info *q, scarce_spec_report *out);
+
+/* The dispatch table filled (the best ISA of this CPU unless the program chose one with
+ * scarce_backend_init): 0, or a status with msg (API_ERROR_CAP) set (engine/api_setup.c). */
+int api_kernels_ready(char *msg);
+/* The kernel configuration of model parameters (engine/api.c); 0 or a status with errbuf
+ * (API_ERROR_CAP) set. */
+int api_model_options(const scarce_model_params *p, model_options *o, char *errbuf);
+/* The public form of a kernel configuration (strings static). */
+void api_params_of_config(const kernel_config *cfg, scarce_model_params *out);
 
 /* Formats the message into buf (API_ERROR_CAP) and returns status. */
 int api_fail(char *buf, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -85,15 +85,7 @@ int scarce_model_kernels(scarce_model *sm, char *out, size_t cap) {
 
 int scarce_model_get_params(const scarce_model *sm, scarce_model_params *out) {
     if (!sm || !sm->m || !out) return SCARCE_ERR_ARGUMENT;
-    static const char *const lut[] = {"auto", "off", "on"};
-    const kernel_config *cfg = model_kernel_config(sm->m);
-    *out = (scarce_model_params){.n_threads = cfg->threads,
-                                 .isa = kernels_isa_name(cfg->isa),
-                                 .repack = cfg->repack,
-                                 .gemm = kernel_config_gemm_name(cfg),
-                                 .fixed_threads = !cfg->adapt_threads,
-                                 .static_rows = !cfg->steal,
-                                 .lut = lut[cfg->lut + 1]};
+    api_params_of_config(model_kernel_config(sm->m), out);
     return SCARCE_OK;
 }
 

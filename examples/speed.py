@@ -36,7 +36,7 @@ class Stats(C.Structure):  # scarce_stats in include/scarce.h, field for field
 class ModelParams(C.Structure):  # scarce_model_params, field for field
     _fields_ = [("n_threads", C.c_int), ("isa", C.c_char_p), ("repack", C.c_int),
                 ("vocab_only", C.c_int), ("gemm", C.c_char_p), ("fixed_threads", C.c_int),
-                ("static_rows", C.c_int), ("lut", C.c_char_p)]
+                ("static_rows", C.c_int), ("lut", C.c_char_p), ("wait_workers", C.c_int)]
 
 
 class ContextParams(C.Structure):

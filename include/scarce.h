@@ -25,14 +25,19 @@ extern "C" {
 #endif
 
 #define SCARCE_API_VERSION                                                                         \
-    4 /* 2: scarce_kernels_run, scarce_stats' time and output figures;                             \
+    5 /* 2: scarce_kernels_run, scarce_stats' time and output figures;                             \
          3: scarce_model_params.lut, scarce_model_get_params,                                      \
          scarce_model_type, scarce_model_moe_info, scarce_stats'                                   \
          per-phase figures, scarce_model_quantize,                                                 \
          scarce_gguf_tensor_row;                                                                   \
          4: scarce_ppl_* (perplexity, KL divergence, importance matrix),                           \
          scarce_quant_scheme_type, scarce_context_spec_report,                                     \
-         scarce_spec_compare, scarce_spec_params.draft_vocab, scarce_spec_pass.why */
+         scarce_spec_compare, scarce_spec_params.draft_vocab, scarce_spec_pass.why;                \
+         5: start-up (scarce_backend_init, scarce_model_params_from_env,                           \
+         scarce_model_params_describe, scarce_build_info), scarce_model_params.wait_workers,       \
+         scarce_kernel_peak_measure, scarce_membw_cached_peak, the GGUF writer                     \
+         (scarce_gguf_writer_*), scarce_gguf_find_key / find_tensor / tensor_data / get_int /      \
+         get_str / error, the weight formats (scarce_type_*) and architectures (scarce_arch_*) */
 
 typedef enum {
     SCARCE_OK = 0,
@@ -72,9 +77,48 @@ typedef struct {
     int static_rows;   /* 1 = fixed row shares per thread (no work stealing) */
     const char *lut;   /* lookup-table kernels of Q1_0/Q2_0/TQ2_0: NULL or "auto" = where
                           measured faster, "off", "on" = wherever there is one (API 3) */
+    int wait_workers;  /* 1 = a one-token product waits for a slow worker's piece however long
+                          (0: the caller takes it back and computes it itself) (API 5) */
 } scarce_model_params;
 
 scarce_model_params scarce_model_default_params(void);
+
+/* ---- process start-up (API 5) ---------------------------------------------------------- */
+
+/* Fills the CPU dispatch table, the library's one piece of global state, with `isa` as the
+ * process default (what scarce_model_params.isa = NULL runs): "scalar", "avx2", "avx512",
+ * "neon"; NULL = the best of this CPU. Optional: the first scarce_model_open fills it with
+ * NULL. SCARCE_ERR_ARGUMENT for an unknown name or when the table is already set up for
+ * another ISA, SCARCE_ERR_ISA for one this CPU lacks (the message names what it lacks). */
+int scarce_backend_init(const char *isa, char *errbuf, size_t errcap);
+
+/* The kernel switches the environment asks for, as model parameters (n_threads 0, every
+ * name resolved: isa is the best of this CPU when SCARCE_ISA is unset): SCARCE_ISA,
+ * SCARCE_REPACK=0, SCARCE_GEMM, SCARCE_ADAPT_THREADS=0, SCARCE_STEAL=0, SCARCE_RESCUE=0,
+ * SCARCE_LUT=auto|0|1 (docs/bandwidth.md). The library reads no environment except in this
+ * call. SCARCE_ERR_ARGUMENT for a value that is not one of the variable's, SCARCE_ERR_ISA
+ * for an ISA this CPU lacks; the message names the variable and *out is left as it was. */
+int scarce_model_params_from_env(scarce_model_params *out, char *errbuf, size_t errcap);
+
+/* The kernel configuration params (NULL = the defaults) give a model, as one line into out
+ * (cap bytes), as scarce_model_kernels prints it: "isa=avx2 repack=on ... threads=2"
+ * (n_threads 0: the physical cores). Returns the bytes written (NUL added) or a status:
+ * SCARCE_ERR_ARGUMENT for parameters a model would refuse or a cap too small. */
+int scarce_model_params_describe(const scarce_model_params *params, char *out, size_t cap);
+
+/* What this library is and what this CPU runs (`scarce --version`). */
+typedef struct {
+    const char *version;      /* scarce_version() */
+    const char *compiler;     /* the compiler that built the library */
+    const char *build_flags;  /* its flags ("?" when the build did not record them) */
+    const char *isa_compiled; /* the kernel sets built in: "scalar avx2 avx512" */
+    const char *isa_detected; /* the best of them this CPU runs */
+    char isa_missing[64];     /* the features of the avx512 set this CPU lacks ("avx512f/...");
+                                 "" when it has them all */
+    int blas;                 /* 1 when linked with OpenBLAS */
+} scarce_build;
+
+int scarce_build_info(scarce_build *out);
 
 /* Opens a GGUF model. On failure *out is NULL and errbuf (errcap bytes, may be NULL) holds
  * one line naming the file and what was wrong. */
@@ -439,6 +483,135 @@ int scarce_gguf_get_tensor(const scarce_gguf *gguf, uint64_t i, scarce_gguf_tens
  * SCARCE_ERR_ARGUMENT for an index or row out of range or a type this library cannot read. */
 int scarce_gguf_tensor_row(const scarce_gguf *gguf, uint64_t i, int64_t row, float *out);
 
+/* The message of the last failed scarce_gguf_get_int / get_str on gguf ("" when none; never
+ * NULL) (API 5). */
+const char *scarce_gguf_error(const scarce_gguf *gguf);
+/* The index of key, of the tensor named: -1 when the file has none (or an argument is NULL). */
+int64_t scarce_gguf_find_key(const scarce_gguf *gguf, const char *key);
+int64_t scarce_gguf_find_tensor(const scarce_gguf *gguf, const char *name);
+/* Tensor i's bytes in the mapped file (scarce_gguf_tensor.bytes of them), valid while it is
+ * open; NULL when i is out of range. */
+const void *scarce_gguf_tensor_data(const scarce_gguf *gguf, uint64_t i);
+/* The value of key: of any integer type whose value fits / a string without NUL bytes
+ * (valid while the file is open). SCARCE_ERR_ARGUMENT for NULL arguments, SCARCE_ERR_FORMAT
+ * when the key is absent or of another type (scarce_gguf_error names the key, the type
+ * expected and the type found). */
+int scarce_gguf_get_int(scarce_gguf *gguf, const char *key, int64_t *out);
+int scarce_gguf_get_str(scarce_gguf *gguf, const char *key, const char **out);
+
+/* ---- GGUF files: writing (API 5) --------------------------------------------------------
+ * Set the keys and declare the tensors, open, write the tensors' bytes in the order they were
+ * declared, finish. GGUF v3: keys in the order first set, each tensor aligned to
+ * general.alignment (32 when unset). The file is written to PATH.tmp.PID and appears as PATH
+ * only when finish succeeds (flushed, fsynced, renamed): scarce_gguf_writer_free before
+ * that removes it, so a failed or interrupted write leaves nothing behind. Errors: a status,
+ * and the message in scarce_gguf_writer_error. */
+typedef struct scarce_gguf_writer scarce_gguf_writer;
+
+/* SCARCE_ERR_MEMORY (*out NULL) or SCARCE_OK. */
+int scarce_gguf_writer_new(scarce_gguf_writer **out);
+void scarce_gguf_writer_free(scarce_gguf_writer *w); /* NULL is fine */
+const char *scarce_gguf_writer_error(const scarce_gguf_writer *w);
+
+/* Keys. Setting a key that is set replaces its value in its place. SCARCE_ERR_ARGUMENT for
+ * NULL arguments, an empty key, an element type that is not a number, or a call after open;
+ * a failed set also fails open, so a run of them may be checked once, there. */
+int scarce_gguf_writer_set_u32(scarce_gguf_writer *w, const char *key, uint32_t v);
+int scarce_gguf_writer_set_i32(scarce_gguf_writer *w, const char *key, int32_t v);
+int scarce_gguf_writer_set_u64(scarce_gguf_writer *w, const char *key, uint64_t v);
+int scarce_gguf_writer_set_f32(scarce_gguf_writer *w, const char *key, float v);
+int scarce_gguf_writer_set_bool(scarce_gguf_writer *w, const char *key, int v);
+int scarce_gguf_writer_set_str(scarce_gguf_writer *w, const char *key, const char *v);
+int scarce_gguf_writer_set_arr_str(scarce_gguf_writer *w, const char *key, const char *const *v,
+                                   uint64_t n);
+/* n numbers of SCARCE_GGUF_* type elem_type, little-endian. */
+int scarce_gguf_writer_set_arr(scarce_gguf_writer *w, const char *key, int elem_type,
+                               const void *data, uint64_t n);
+/* Key i (0 .. n_kv-1) of an open file, under its own name, whatever its type. */
+int scarce_gguf_writer_copy_kv(scarce_gguf_writer *w, const scarce_gguf *from, uint64_t i);
+
+/* Declares the next tensor: its format by name ("q4_0"), n_dims (1 .. 4) sizes ne[0 ..
+ * n_dims), ne[0] the row length, a multiple of the format's block. SCARCE_ERR_ARGUMENT for an
+ * unknown format, a bad shape, a name declared before or a call after open. */
+int scarce_gguf_writer_add_tensor(scarce_gguf_writer *w, const char *name, const char *type,
+                                  int n_dims, const int64_t *ne);
+/* Creates PATH.tmp.PID and writes the keys and the tensor table. SCARCE_ERR_IO when it
+ * cannot; the status of a failed set; SCARCE_ERR_ARGUMENT when open already. */
+int scarce_gguf_writer_open(scarce_gguf_writer *w, const char *path);
+/* The next `bytes` of the tensors' data, in declaration order (a tensor may come in several
+ * pieces, a piece may span tensors). SCARCE_ERR_ARGUMENT before open or past the end of the
+ * last tensor, SCARCE_ERR_IO when the write fails. */
+int scarce_gguf_writer_write(scarce_gguf_writer *w, const void *data, size_t bytes);
+/* Completes the file and puts it in place. SCARCE_ERR_ARGUMENT before open or while tensor
+ * bytes are missing (the message names the tensor), SCARCE_ERR_IO when the file cannot be
+ * completed. */
+int scarce_gguf_writer_finish(scarce_gguf_writer *w);
+
+/* ---- weight formats (API 5): the type table ---------------------------------------------- */
+
+typedef struct {
+    const char *name;   /* "q4_k" */
+    uint32_t id;        /* its GGUF tensor type (ggml's number; scarce's own from 200) */
+    int block;          /* elements per block: a row's length is a multiple of it */
+    size_t block_bytes; /* bytes per block */
+    int file_type;      /* general.file_type of a model stored in it (llama.cpp's LLAMA_FTYPE_*,
+                           scarce's own from 200); -1 when none */
+    int own;            /* 1: a scarce format: files holding it name it in the string array
+                           scarce.types, so that other readers fail with "unknown type" */
+    int weights;        /* 1: matrices can be stored in it (0: an activation format) */
+    int can_quantize, can_dequantize; /* scarce_type_quantize / _dequantize work */
+} scarce_type_info;
+
+/* The i-th format of the table, NULL past the last. */
+const char *scarce_type_name(int i);
+/* By name (any case). SCARCE_ERR_ARGUMENT for a format this library does not know. */
+int scarce_type_get_info(const char *name, scarce_type_info *out);
+/* Bytes of a row of n elements in format type: 0 for an unknown format or n not a multiple
+ * of its block. */
+size_t scarce_type_row_bytes(const char *type, int64_t n);
+/* A row of n floats into format type (its quantizer without importances, as scarce quantize
+ * without --imatrix), out holding scarce_type_row_bytes(type, n); and back. Threads may call
+ * them at once. SCARCE_ERR_ARGUMENT for an unknown format, one without that direction, or n
+ * not a positive multiple of its block. */
+int scarce_type_quantize(const char *type, const float *x, int64_t n, void *out);
+int scarce_type_dequantize(const char *type, const void *data, int64_t n, float *out);
+
+/* ---- architectures (API 5): what a model file of each holds ------------------------------ */
+
+/* Tensors and keys beyond the llama baseline (llama.cpp's names). */
+enum {
+    SCARCE_ARCH_QKV_BIAS = 1 << 0,     /* blk.N.attn_{q,k,v}.bias (Qwen2) */
+    SCARCE_ARCH_QK_NORM = 1 << 1,      /* blk.N.attn_{q,k}_norm.weight: a norm per head */
+    SCARCE_ARCH_POST_NORMS = 1 << 2,   /* blk.N.post_attention_norm, post_ffw_norm (Gemma) */
+    SCARCE_ARCH_EMBD_SCALE = 1 << 3,   /* embeddings times sqrt(n_embd) (Gemma) */
+    SCARCE_ARCH_FUSED_QKV = 1 << 4,    /* blk.N.attn_qkv.weight: q, k, v rows in one (Phi-3) */
+    SCARCE_ARCH_FUSED_UP = 1 << 5,     /* blk.N.ffn_up.weight: gate rows, then up rows (Phi-3) */
+    SCARCE_ARCH_MOE = 1 << 6,          /* may have experts (<arch>.expert_count) */
+    SCARCE_ARCH_TIED_OUTPUT = 1 << 7,  /* no output.weight: the output is token_embd */
+    SCARCE_ARCH_QK_NORM_FULL = 1 << 8, /* the q/k norms span all heads (OLMoE) */
+    SCARCE_ARCH_EXPERTS = 1 << 9,      /* experts required */
+    SCARCE_ARCH_SHEXP = 1 << 10,       /* shared experts blk.N.ffn_{gate,up,down}_shexp */
+    SCARCE_ARCH_SHEXP_GATE = 1 << 11,  /* ... scaled by a gate, ffn_gate_inp_shexp (Qwen2-MoE) */
+    SCARCE_ARCH_MLA = 1 << 12,         /* multi-head latent attention (DeepSeek-V2/V3) */
+    SCARCE_ARCH_SINKS = 1 << 13,       /* attention sinks, biases on the attention output, the
+                                          router and the experts (gpt-oss) */
+};
+
+typedef struct {
+    const char *name;    /* general.architecture */
+    unsigned flags;      /* SCARCE_ARCH_* */
+    int swa_pattern;     /* sliding-window layers: one global in swa_pattern (0: no window) */
+    int moe_ff_per_used; /* experts are n_ff / n_expert_used wide unless
+                            <arch>.expert_feed_forward_length says (Qwen MoE) */
+    int moe_reads_keys;  /* the routing keys (expert_gating_func, expert_weights_norm/scale,
+                            expert_shared_count, leading_dense_block_count) are read (DeepSeek) */
+} scarce_arch_info;
+
+/* The i-th architecture, NULL past the last. */
+const char *scarce_arch_name(int i);
+/* SCARCE_ERR_ARGUMENT for an architecture this library does not run. */
+int scarce_arch_get_info(const char *name, scarce_arch_info *out);
+
 /* ---- quantization: a model file in, a model file out ---------------------------------- */
 
 /* The schemes scarce_model_quantize writes ("q4_0", "q4_k_m", "fp8_e4m3" ...): the i-th,
@@ -612,6 +785,33 @@ int scarce_membw_measure(int max_threads, size_t bytes, int reps, scarce_membw *
  * model) that scarce_stats' pct_of_peak divides by; the file's path into path (may be NULL). */
 int scarce_membw_store_peak(double read_gb_s, int n_threads, char *path, size_t path_cap,
                             char *errbuf, size_t errcap);
+/* The peak scarce_membw_store_peak cached for this CPU, GB/s: SCARCE_ERR_IO when there is
+ * none (API 5). */
+int scarce_membw_cached_peak(double *read_gb_s);
+
+/* The compute roof of a weight format (`scarce run --svg`'s roofline): how fast its kernels
+ * multiply data already in cache, so that memory does not limit them (API 5). */
+typedef struct {
+    size_t size;   /* the caller sets sizeof(scarce_kernel_peak) (the layout's version) */
+    int n_threads; /* the threads it ran on */
+    /* the format's dot kernel (its 4 x 4 tile kernel, else the row one) over 4 rows of 512
+     * in L1, each thread timing itself (one the OS parks on a busy machine does not pull
+     * the others down), summed over the threads */
+    double dot_gflops;
+    /* the batched product of 32 tokens over 96 rows of 512 in L2: the path prefill takes
+     * (the register-tiled GEMMs where the format has one); 0 when it cannot run */
+    double matmul_gflops;
+    double gflops; /* the larger: the roof */
+} scarce_kernel_peak;
+
+/* Measures the roof of format `type` ("q4_0") now, in about 0.2 s: each figure the best of 3
+ * tries, so a moment of contention on a shared machine does not lower it below what runs
+ * reached. params: the kernel set and switches as a model would run them (NULL = the
+ * defaults; n_threads 0 = the physical cores). SCARCE_ERR_ARGUMENT for an unknown format or
+ * one without a dot kernel in that set, or params a model would refuse; SCARCE_ERR_ISA for a
+ * set this CPU lacks; SCARCE_ERR_MEMORY. */
+int scarce_kernel_peak_measure(const char *type, const scarce_model_params *params,
+                               scarce_kernel_peak *out, char *errbuf, size_t errcap);
 
 /* ---- what a run cost ------------------------------------------------------------------ */
 

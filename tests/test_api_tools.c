@@ -1,11 +1,13 @@
 /* test_api_tools.c - what include/scarce.h gained so that tools/ can use it alone: the
  * kernel switches of a model, chat templates, GGUF metadata, the machine and its memory
- * bandwidth; each with its error paths. And the guard: the commands moved onto the header
- * include nothing of engine/, kernels/ or quant/, directly or through a tools/ header. */
+ * bandwidth; each with its error paths. And the guard: tools/ includes nothing of engine/,
+ * kernels/ or quant/, directly or through a tools/ header. */
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../include/scarce.h"
 #include "shared_data.h"
@@ -470,13 +472,14 @@ TEST(api_tools_name_the_isa_that_ran) {
     free(out);
 }
 
-/* ---- the guard: converted commands use the public header alone ------------------------- */
+/* ---- the guard: tools/ uses the public header alone ------------------------------------- */
 
-/* NULL when tools/file, and every tools/ header it includes (recursively), includes
- * nothing outside tools/ but the public header; else the first such include (into why). */
-static const char *outside_include(const char *file, int depth, char *why, size_t cap) {
-    char path[256];
-    snprintf(path, sizeof path, "tools/%s", file);
+/* NULL when dir/file, and every header of dir it includes (recursively), includes nothing
+ * outside dir but the public header; else the first such include (into why). */
+static const char *outside_include(const char *dir, const char *file, int depth, char *why,
+                                   size_t cap) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
     char *text = read_file(path, NULL);
     if (!text || depth > 8) {
         snprintf(why, cap, "%s: %s", path, text ? "includes nested too deep" : "unreadable");
@@ -492,40 +495,49 @@ static const char *outside_include(const char *file, int depth, char *why, size_
         if (strstr(inc, "../"))
             bad = (snprintf(why, cap, "%s includes \"%s\"", path, inc), why);
         else
-            bad = outside_include(inc, depth + 1, why, cap);
+            bad = outside_include(dir, inc, depth + 1, why, cap);
     }
     free(text);
     return bad;
 }
 
-TEST(tools_converted_use_only_the_header) {
-    /* README.md's "Which interface each command uses" lists these as on include/scarce.h */
-    static const char *converted[] = {
-        "cmd_tokenize.c", "cmd_inspect.c",  "cmd_membw.c",  "cmd_logits_diff.c", "cmd_chat.c",
-        "cmd_run.c",      "gen.c",          "run_report.c", "moe_report.c",      "summary.c",
-        "cmd_bench.c",    "cmd_quantize.c", "cmd_ppl.c",    "cmd_imatrix.c",     "cmd_sweep.c",
-        "spec_report.c",  "run_spec.c",     "bench_spec.c"};
-    char why[512];
-    for (size_t i = 0; i < sizeof converted / sizeof *converted; i++)
-        CHECK_MSG(!outside_include(converted[i], 0, why, sizeof why), "%s", why);
-    /* the guard sees through tools/ headers: the start-up (scarce.c), which sets the
-     * dispatch table up, includes only tools/ headers, and kernel_setup.h includes the
-     * engine's model.h */
-    CHECK(outside_include("scarce.c", 0, why, sizeof why) && strstr(why, "kernel_setup.h") &&
-          strstr(why, "../engine/"));
-    /* not yet converted: the roofline plot of run --svg and bench --svg (roofline.c measures
-     * the kernels' compute peak through kernels/), reached through the public declarations
-     * of roofline_svg.h */
-    CHECK(!outside_include("roofline_svg.h", 0, why, sizeof why));
-    CHECK(outside_include("roofline.c", 0, why, sizeof why) && strstr(why, "../engine/"));
-    /* a reasoned exception, not a gap: mkmodel (with mkmodel_moe.c) and upcycle are developer
-     * tools that build synthetic or upcycled models tensor by tensor, through the GGUF writer,
-     * the type table and the architecture table. The library writes whole models only
-     * (scarce_model_quantize); a public API for writing a model from a description would be
-     * a second file-format interface for two test-fixture builders. */
-    static const char *engine_by_design[] = {"cmd_mkmodel.c", "mkmodel_moe.c", "cmd_upcycle.c"};
-    for (size_t i = 0; i < sizeof engine_by_design / sizeof *engine_by_design; i++)
-        CHECK_MSG(outside_include(engine_by_design[i], 0, why, sizeof why) &&
-                      strstr(why, "../engine/"),
-                  "%s: %s", engine_by_design[i], why);
+/* The C sources and headers of dir checked; how many, or -1 when dir cannot be read. */
+static int check_dir(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    char why[1024];
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        const size_t len = strlen(e->d_name);
+        if (len < 3 || e->d_name[len - 2] != '.' || !strchr("ch", e->d_name[len - 1])) continue;
+        n++;
+        CHECK_MSG(!outside_include(dir, e->d_name, 0, why, sizeof why), "%s", why);
+    }
+    closedir(d);
+    return n;
+}
+
+TEST(tools_use_only_the_header) {
+    /* every command, its helpers and the start-up (README.md's "Which interface each command
+     * uses"): no include of engine/, kernels/ or quant/, directly or through a tools/ header */
+    CHECK_MSG(check_dir("tools") > 40, "tools/ has fewer sources than it should");
+    /* the guard fails when it should: through a header, and directly */
+    char dir[600], path[700], why[1024];
+    snprintf(dir, sizeof dir, "%s/guard_tools", test_tmpdir());
+    mkdir(dir, 0755);
+    const char *const files[][2] = {{"cmd.c", "#include <stdio.h>\n#include \"helper.h\"\n"},
+                                    {"helper.h", "#include \"../include/scarce.h\"\n"
+                                                 "#include \"../engine/model.h\"\n"},
+                                    {"direct.c", "#include \"../quant/types.h\"\n"}};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i][0]);
+        FILE *f = fopen(path, "w");
+        REQUIRE(f);
+        fputs(files[i][1], f);
+        fclose(f);
+    }
+    CHECK(outside_include(dir, "cmd.c", 0, why, sizeof why) && strstr(why, "helper.h") &&
+          strstr(why, "../engine/model.h"));
+    CHECK(outside_include(dir, "direct.c", 0, why, sizeof why) && strstr(why, "../quant/"));
+    CHECK(!outside_include("tools", "scarce.c", 0, why, sizeof why));
 }

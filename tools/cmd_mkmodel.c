@@ -3,18 +3,26 @@
  *
  * The weights are streamed a chunk of rows at a time (memory stays a few MB whatever the
  * model size). Each row's random numbers come from its own generator seeded by (seed, tensor,
- * row), so the output is identical for a seed whatever the thread count. */
+ * row), so the output is identical for a seed whatever the thread count. Written through the
+ * public GGUF writer (scarce_gguf_writer) with the type and architecture tables of
+ * include/scarce.h (scarce_type_*, scarce_arch_*). */
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/arch.h"
-#include "../engine/gguf.h"
-#include "../quant/types.h"
+#include "../include/scarce.h"
 #include "cli.h"
 #include "mkmodel.h"
+
+/* "llama, mixtral, ..." into buf (for usage and errors). */
+static void arch_names(char *buf, size_t size) {
+    size_t n = 0;
+    buf[0] = 0;
+    for (int i = 0; scarce_arch_name(i) && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "", scarce_arch_name(i));
+}
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -93,38 +101,38 @@ int mk_add(tensor_list *l, const char *name, int n_dims, int64_t ne0, int64_t ne
     t->n_dims = n_dims;
     t->ne[0] = ne0, t->ne[1] = ne1, t->ne[2] = ne2;
     t->is_norm = n_dims == 1;
-    t->type = QT_F32;
+    t->type = "f32";
     return 0;
 }
 
 /* Attention tensors of layer i as the architecture's files hold them. */
 static int attention_tensors(const mk_args *a, long i, tensor_list *l) {
-    const unsigned flags = a->arch->flags;
+    const unsigned flags = a->arch.flags;
     const int64_t q_dim = a->n_head * a->head_dim, kv_dim = a->n_head_kv * a->head_dim;
     char nm[64];
     int rc = 0;
 #define T(suffix, nd, x, y) (snprintf(nm, sizeof nm, "blk.%ld." suffix, i), rc |= mk_add(l, nm, nd, x, y, 1))
-    if (flags & ARCH_MLA) return mk_mla_tensors(a, i, l);
+    if (flags & SCARCE_ARCH_MLA) return mk_mla_tensors(a, i, l);
     T("attn_norm.weight", 1, a->n_embd, 1);
-    if (flags & ARCH_FUSED_QKV) {
+    if (flags & SCARCE_ARCH_FUSED_QKV) {
         T("attn_qkv.weight", 2, a->n_embd, q_dim + 2 * kv_dim);
     } else {
         T("attn_q.weight", 2, a->n_embd, q_dim);
         T("attn_k.weight", 2, a->n_embd, kv_dim);
         T("attn_v.weight", 2, a->n_embd, kv_dim);
     }
-    if (flags & ARCH_QKV_BIAS) { /* random values, not norms */
+    if (flags & SCARCE_ARCH_QKV_BIAS) { /* random values, not norms */
         T("attn_q.bias", 1, q_dim, 1), l->t[l->n - 1].is_norm = 0;
         T("attn_k.bias", 1, kv_dim, 1), l->t[l->n - 1].is_norm = 0;
         T("attn_v.bias", 1, kv_dim, 1), l->t[l->n - 1].is_norm = 0;
     }
-    if (flags & ARCH_QK_NORM) { /* per head, or over all heads (OLMoE) */
-        T("attn_q_norm.weight", 1, flags & ARCH_QK_NORM_FULL ? q_dim : a->head_dim, 1);
-        T("attn_k_norm.weight", 1, flags & ARCH_QK_NORM_FULL ? kv_dim : a->head_dim, 1);
+    if (flags & SCARCE_ARCH_QK_NORM) { /* per head, or over all heads (OLMoE) */
+        T("attn_q_norm.weight", 1, flags & SCARCE_ARCH_QK_NORM_FULL ? q_dim : a->head_dim, 1);
+        T("attn_k_norm.weight", 1, flags & SCARCE_ARCH_QK_NORM_FULL ? kv_dim : a->head_dim, 1);
     }
     T("attn_output.weight", 2, q_dim, a->n_embd);
-    if (flags & ARCH_POST_NORMS) T("post_attention_norm.weight", 1, a->n_embd, 1);
-    if (flags & ARCH_SINKS) { /* gpt-oss: random sinks and output bias */
+    if (flags & SCARCE_ARCH_POST_NORMS) T("post_attention_norm.weight", 1, a->n_embd, 1);
+    if (flags & SCARCE_ARCH_SINKS) { /* gpt-oss: random sinks and output bias */
         T("attn_sinks.weight", 1, a->n_head, 1), l->t[l->n - 1].is_norm = 0;
         T("attn_output.bias", 1, a->n_embd, 1), l->t[l->n - 1].is_norm = 0;
     }
@@ -137,13 +145,13 @@ static int ffn_tensors(const mk_args *a, long i, tensor_list *l) {
     char nm[64];
     int rc = 0;
 #define T(suffix, nd, x, y, z) (snprintf(nm, sizeof nm, "blk.%ld." suffix, i), rc |= mk_add(l, nm, nd, x, y, z))
-    if (a->arch->flags & ARCH_SINKS) /* gpt-oss's name for the FFN's input norm */
+    if (a->arch.flags & SCARCE_ARCH_SINKS) /* gpt-oss's name for the FFN's input norm */
         T("post_attention_norm.weight", 1, a->n_embd, 1, 1);
     else
         T("ffn_norm.weight", 1, a->n_embd, 1, 1);
     if (a->n_expert > 0 && i >= a->n_dense_lead) {
         rc |= mk_moe_ffn_tensors(a, i, l);
-    } else if (a->arch->flags & ARCH_FUSED_UP) {
+    } else if (a->arch.flags & SCARCE_ARCH_FUSED_UP) {
         T("ffn_up.weight", 2, a->n_embd, 2 * a->n_ff, 1);
         T("ffn_down.weight", 2, a->n_ff, a->n_embd, 1);
     } else {
@@ -151,7 +159,7 @@ static int ffn_tensors(const mk_args *a, long i, tensor_list *l) {
         T("ffn_up.weight", 2, a->n_embd, a->n_ff, 1);
         T("ffn_down.weight", 2, a->n_ff, a->n_embd, 1);
     }
-    if (a->arch->flags & ARCH_POST_NORMS) T("post_ffw_norm.weight", 1, a->n_embd, 1, 1);
+    if (a->arch.flags & SCARCE_ARCH_POST_NORMS) T("post_ffw_norm.weight", 1, a->n_embd, 1, 1);
 #undef T
     return rc;
 }
@@ -160,7 +168,7 @@ static int ffn_tensors(const mk_args *a, long i, tensor_list *l) {
 static int build_tensors(const mk_args *a, int64_t n_vocab, tensor_list *l) {
     int rc = mk_add(l, "token_embd.weight", 2, a->n_embd, n_vocab, 1);
     rc |= mk_add(l, "output_norm.weight", 1, a->n_embd, 1, 1);
-    if (!(a->arch->flags & ARCH_TIED_OUTPUT)) rc |= mk_add(l, "output.weight", 2, a->n_embd, n_vocab, 1);
+    if (!(a->arch.flags & SCARCE_ARCH_TIED_OUTPUT)) rc |= mk_add(l, "output.weight", 2, a->n_embd, n_vocab, 1);
     if (!rc && a->rope_freqs) {
         rc |= mk_add(l, "rope_freqs.weight", 1, a->n_rot / 2, 1, 1);
         if (!rc) l->t[l->n - 1].is_norm = 0, l->t[l->n - 1].is_rope_freqs = 1;
@@ -178,14 +186,14 @@ static int build_tensors(const mk_args *a, int64_t n_vocab, tensor_list *l) {
 
 /* Weight matrices get the requested type when their rows fit its block, else f16 (noted);
  * norms and the MoE router stay f32 (small, and llama.cpp keeps the router unquantized). */
-static void assign_types(tensor_list *l, const quant_type *qt) {
+static void assign_types(tensor_list *l, const scarce_type_info *qt) {
     for (int i = 0; i < l->n; i++) {
         mk_tensor *t = &l->t[i];
         if (t->n_dims == 1 || strstr(t->name, "ffn_gate_inp") || strstr(t->name, ".bias")) continue;
         if (t->ne[0] % qt->block == 0) {
-            t->type = qt->id;
+            t->type = qt->name;
         } else {
-            t->type = QT_F16;
+            t->type = "f16";
             fprintf(stderr, "scarce mkmodel: note: %s has rows of %lld, not a multiple of %s's "
                     "block %d: written as f16\n", t->name, (long long)t->ne[0], qt->name, qt->block);
         }
@@ -194,41 +202,42 @@ static void assign_types(tensor_list *l, const quant_type *qt) {
 
 /* ---- metadata ----------------------------------------------------------------------------- */
 
-void arch_u32(gguf_writer *w, const mk_args *a, const char *suffix, long v) {
+/* (a failed set fails scarce_gguf_writer_open, which says why) */
+void arch_u32(scarce_gguf_writer *w, const mk_args *a, const char *suffix, long v) {
     char key[128];
-    snprintf(key, sizeof key, "%s.%s", a->arch->name, suffix);
-    gguf_writer_set_u32(w, key, (uint32_t)v);
+    snprintf(key, sizeof key, "%s.%s", a->arch.name, suffix);
+    scarce_gguf_writer_set_u32(w, key, (uint32_t)v);
 }
 
-void arch_f32(gguf_writer *w, const mk_args *a, const char *suffix, float v) {
+void arch_f32(scarce_gguf_writer *w, const mk_args *a, const char *suffix, float v) {
     char key[128];
-    snprintf(key, sizeof key, "%s.%s", a->arch->name, suffix);
-    gguf_writer_set_f32(w, key, v);
+    snprintf(key, sizeof key, "%s.%s", a->arch.name, suffix);
+    scarce_gguf_writer_set_f32(w, key, v);
 }
 
-static void set_keys(gguf_writer *w, const mk_args *a, const quant_type *qt) {
+static void set_keys(scarce_gguf_writer *w, const mk_args *a, const scarce_type_info *qt) {
     char name[96];
     /* no architecture in the name: llama.cpp's vocabulary loader gives "phi3" names
      * Phi-3's special tokens, which a borrowed vocabulary lacks */
     snprintf(name, sizeof name, "scarce-mkmodel-%ldx%ld%s", a->n_embd, a->n_layer,
              a->n_expert > 0 ? "-moe" : "");
-    gguf_writer_set_str(w, "general.architecture", a->arch->name);
-    gguf_writer_set_str(w, "general.name", name);
+    scarce_gguf_writer_set_str(w, "general.architecture", a->arch.name);
+    scarce_gguf_writer_set_str(w, "general.name", name);
     arch_u32(w, a, "context_length", a->n_ctx);
     arch_u32(w, a, "embedding_length", a->n_embd);
     arch_u32(w, a, "block_count", a->n_layer);
     arch_u32(w, a, "feed_forward_length", a->n_ff);
     arch_u32(w, a, "attention.head_count", a->n_head);
     /* latent attention is one shared key/value head for llama.cpp (its converter writes 1) */
-    arch_u32(w, a, "attention.head_count_kv", a->arch->flags & ARCH_MLA ? 1 : a->n_head_kv);
-    if (a->arch->flags & ARCH_MLA) { /* the cached latent's widths, then the heads' */
+    arch_u32(w, a, "attention.head_count_kv", a->arch.flags & SCARCE_ARCH_MLA ? 1 : a->n_head_kv);
+    if (a->arch.flags & SCARCE_ARCH_MLA) { /* the cached latent's widths, then the heads' */
         arch_u32(w, a, "attention.key_length", a->kv_lora_rank + a->n_rot);
         arch_u32(w, a, "attention.value_length", a->kv_lora_rank);
         arch_u32(w, a, "attention.key_length_mla", a->head_dim);
         arch_u32(w, a, "attention.value_length_mla", a->v_head_dim);
         arch_u32(w, a, "attention.q_lora_rank", a->q_lora_rank);
         arch_u32(w, a, "attention.kv_lora_rank", a->kv_lora_rank);
-    } else if (a->head_dim != a->n_embd / a->n_head || (a->arch->flags & ARCH_QK_NORM)) {
+    } else if (a->head_dim != a->n_embd / a->n_head || (a->arch.flags & SCARCE_ARCH_QK_NORM)) {
         arch_u32(w, a, "attention.key_length", a->head_dim); /* as the Qwen3/Gemma converters */
         arch_u32(w, a, "attention.value_length", a->head_dim);
     }
@@ -240,8 +249,8 @@ static void set_keys(gguf_writer *w, const mk_args *a, const quant_type *qt) {
     if (a->final_softcap > 0) arch_f32(w, a, "final_logit_softcapping", (float)a->final_softcap);
     if (a->yarn > 1) { /* YaRN over an original context of --ctx / factor */
         char key[128];
-        snprintf(key, sizeof key, "%s.rope.scaling.type", a->arch->name);
-        gguf_writer_set_str(w, key, "yarn");
+        snprintf(key, sizeof key, "%s.rope.scaling.type", a->arch.name);
+        scarce_gguf_writer_set_str(w, key, "yarn");
         arch_f32(w, a, "rope.scaling.factor", (float)a->yarn);
         const long orig = (long)(a->n_ctx / a->yarn);
         arch_u32(w, a, "rope.scaling.original_context_length", orig > 0 ? orig : 1);
@@ -260,28 +269,34 @@ static void set_keys(gguf_writer *w, const mk_args *a, const quant_type *qt) {
         mk_moe_keys(w, a);
     }
     /* the type table's file type of a file of qt (llama.cpp's LLAMA_FTYPE_*, ours >= 200) */
-    if (qt->file_type >= 0) gguf_writer_set_u32(w, "general.file_type", (uint32_t)qt->file_type);
-    if (qt->is_scarce) { /* our own type ids: other readers must fail with "unknown type" */
+    if (qt->file_type >= 0)
+        scarce_gguf_writer_set_u32(w, "general.file_type", (uint32_t)qt->file_type);
+    if (qt->own) { /* our own type ids: other readers must fail with "unknown type" */
         const char *names[1] = {qt->name};
-        gguf_writer_set_arr_str(w, "scarce.types", names, 1);
+        scarce_gguf_writer_set_arr_str(w, "scarce.types", names, 1);
     }
 }
 
 /* Every tokenizer.* key of the vocabulary file; the token count is the model's n_vocab. */
-static int copy_tokenizer(gguf_writer *w, const char *path, int64_t *n_vocab) {
-    scarce_error err = {{0}};
-    gguf_file *v = gguf_open(path, &err);
-    if (!v) return cli_error(CMD, EXIT_RUNTIME, "%s", err.msg);
-    const gguf_kv *tokens = gguf_find(v, "tokenizer.ggml.tokens");
-    if (!tokens || tokens->type != GGUF_ARRAY || tokens->arr_type != GGUF_STRING ||
-        tokens->arr_n == 0) {
-        gguf_close(v);
+static int copy_tokenizer(scarce_gguf_writer *w, const char *path, int64_t *n_vocab) {
+    char msg[512];
+    scarce_gguf *v = NULL;
+    if (scarce_gguf_open(path, &v, msg, sizeof msg)) return cli_error(CMD, EXIT_RUNTIME, "%s", msg);
+    scarce_gguf_info info;
+    scarce_gguf_kv tokens, kv;
+    scarce_gguf_get_info(v, &info);
+    const int64_t i_tokens = scarce_gguf_find_key(v, "tokenizer.ggml.tokens");
+    if (i_tokens < 0 || scarce_gguf_get_kv(v, (uint64_t)i_tokens, &tokens) ||
+        tokens.type != SCARCE_GGUF_ARRAY || tokens.elem_type != SCARCE_GGUF_STRING ||
+        tokens.n == 0) {
+        scarce_gguf_close(v);
         return cli_error(CMD, EXIT_RUNTIME, "%s: no tokenizer.ggml.tokens string array", path);
     }
-    *n_vocab = (int64_t)tokens->arr_n;
-    for (uint64_t i = 0; i < v->n_kv; i++)
-        if (!strncmp(v->kv[i].key, "tokenizer.", 10)) gguf_writer_copy_kv(w, &v->kv[i]);
-    gguf_close(v);
+    *n_vocab = (int64_t)tokens.n;
+    for (uint64_t i = 0; i < info.n_kv; i++)
+        if (!scarce_gguf_get_kv(v, i, &kv) && !strncmp(kv.key, "tokenizer.", 10))
+            scarce_gguf_writer_copy_kv(w, v, i);
+    scarce_gguf_close(v);
     return 0;
 }
 
@@ -295,13 +310,18 @@ enum { CHUNK_FLOATS = 1 << 18 }; /* 1 MiB of f32 per chunk of rows */
  * from memory like any other, which is all speed and bandwidth benchmarks need. */
 enum { POOL_ROWS = 64 };
 
-static int write_pooled(gguf_writer *w, const mk_tensor *t, int index, uint64_t seed,
-                        float *src, uint8_t *dst, scarce_error *err) {
-    const quant_type *qt = qtype(t->type);
+/* The writer's message into msg (512 bytes); -1. */
+static int writer_failed(const scarce_gguf_writer *w, char *msg) {
+    snprintf(msg, 512, "%s", scarce_gguf_writer_error(w));
+    return -1;
+}
+
+static int write_pooled(scarce_gguf_writer *w, const mk_tensor *t, int index, uint64_t seed,
+                        float *src, uint8_t *dst, char *msg) {
     int64_t ne0 = t->ne[0], n_rows = t->ne[1] * t->ne[2];
-    size_t row_bytes = qtype_row_bytes(t->type, ne0);
+    size_t row_bytes = scarce_type_row_bytes(t->type, ne0);
     uint8_t *pool = malloc(POOL_ROWS * row_bytes);
-    if (!pool) return scarce_fail(err, "out of memory for tensor %s", t->name);
+    if (!pool) return snprintf(msg, 512, "out of memory for tensor %s", t->name), -1;
     const int64_t fit = ne0 >= CHUNK_FLOATS ? 1 : CHUNK_FLOATS / ne0; /* rows src holds */
     for (int64_t p0 = 0; p0 < POOL_ROWS; p0 += fit) {
         int64_t np = POOL_ROWS - p0 < fit ? POOL_ROWS - p0 : fit;
@@ -311,7 +331,7 @@ static int write_pooled(gguf_writer *w, const mk_tensor *t, int index, uint64_t 
             rng g;
             rng_seed(&g, seed, (uint64_t)index, (uint64_t)(p0 + r));
             fill_normal(&g, x, ne0, 0.02f);
-            qt->quantize(x, pool + (p0 + r) * row_bytes, ne0, NULL);
+            scarce_type_quantize(t->type, x, ne0, pool + (p0 + r) * row_bytes);
         }
     }
     int64_t chunk = (int64_t)(CHUNK_FLOATS * sizeof(float) / row_bytes);
@@ -323,7 +343,7 @@ static int write_pooled(gguf_writer *w, const mk_tensor *t, int index, uint64_t 
         int64_t nr = n_rows - r0 < chunk ? n_rows - r0 : chunk;
         for (int64_t r = 0; r < nr; r++)
             memcpy(dst + r * row_bytes, pool + (rng_next(&pick) % POOL_ROWS) * row_bytes, row_bytes);
-        rc = gguf_writer_write(w, dst, (size_t)nr * row_bytes, err);
+        if (scarce_gguf_writer_write(w, dst, (size_t)nr * row_bytes)) rc = writer_failed(w, msg);
     }
     free(pool);
     return rc;
@@ -359,20 +379,23 @@ static void fill_vector(const mk_args *a, const mk_tensor *t, int index, float *
     }
 }
 
-/* Generates and writes one tensor, a chunk of rows at a time. */
-static int write_tensor(gguf_writer *w, const mk_args *a, const mk_tensor *t, int index,
-                        float *src, uint8_t *dst, scarce_error *err) {
-    const quant_type *qt = qtype(t->type);
+/* Generates and writes one tensor, a chunk of rows at a time; 0, or -1 with msg (512) set. */
+static int write_tensor(scarce_gguf_writer *w, const mk_args *a, const mk_tensor *t, int index,
+                        float *src, uint8_t *dst, char *msg) {
+    scarce_type_info qt;
+    scarce_type_get_info(t->type, &qt);
     const uint64_t seed = (uint64_t)a->seed;
     int64_t ne0 = t->ne[0], n_rows = t->ne[1] * t->ne[2];
     if (t->n_dims == 1) {
         fill_vector(a, t, index, src);
-        qt->quantize(src, dst, ne0, NULL);
-        return gguf_writer_write(w, dst, qtype_row_bytes(t->type, ne0), err);
+        scarce_type_quantize(t->type, src, ne0, dst);
+        if (scarce_gguf_writer_write(w, dst, scarce_type_row_bytes(t->type, ne0)))
+            return writer_failed(w, msg);
+        return 0;
     }
-    if (qt->block > 1 && n_rows > POOL_ROWS)
-        return write_pooled(w, t, index, seed, src, dst, err);
-    size_t row_bytes = qtype_row_bytes(t->type, ne0);
+    if (qt.block > 1 && n_rows > POOL_ROWS)
+        return write_pooled(w, t, index, seed, src, dst, msg);
+    size_t row_bytes = scarce_type_row_bytes(t->type, ne0);
     int64_t chunk = ne0 >= CHUNK_FLOATS ? 1 : CHUNK_FLOATS / ne0;
     for (int64_t r0 = 0; r0 < n_rows; r0 += chunk) {
         int64_t nr = n_rows - r0 < chunk ? n_rows - r0 : chunk;
@@ -382,9 +405,9 @@ static int write_tensor(gguf_writer *w, const mk_args *a, const mk_tensor *t, in
             rng g;
             rng_seed(&g, seed, (uint64_t)index, (uint64_t)(r0 + r));
             fill_normal(&g, x, ne0, 0.02f);
-            qt->quantize(x, dst + r * row_bytes, ne0, NULL);
+            scarce_type_quantize(t->type, x, ne0, dst + r * row_bytes);
         }
-        if (gguf_writer_write(w, dst, (size_t)nr * row_bytes, err)) return -1;
+        if (scarce_gguf_writer_write(w, dst, (size_t)nr * row_bytes)) return writer_failed(w, msg);
     }
     return 0;
 }
@@ -393,14 +416,14 @@ static int write_tensor(gguf_writer *w, const mk_args *a, const mk_tensor *t, in
 static volatile sig_atomic_t interrupted;
 static void on_sigint(int sig) { interrupted = sig; }
 
-static int write_model(const mk_args *a, const quant_type *qt) {
-    gguf_writer *w = gguf_writer_new();
+static int write_model(const mk_args *a, const scarce_type_info *qt) {
+    scarce_gguf_writer *w = NULL;
     tensor_list l = {0};
     float *src = NULL;
     uint8_t *dst = NULL;
     int64_t n_vocab = 0;
-    scarce_error err = {{0}};
-    if (!w) return cli_error(CMD, EXIT_RUNTIME, "out of memory");
+    char msg[512];
+    if (scarce_gguf_writer_new(&w)) return cli_error(CMD, EXIT_RUNTIME, "out of memory");
     signal(SIGINT, on_sigint);
     set_keys(w, a, qt);
     int rc = copy_tokenizer(w, a->vocab, &n_vocab);
@@ -414,8 +437,8 @@ static int write_model(const mk_args *a, const quant_type *qt) {
     for (int i = 0; i < l.n; i++) {
         int64_t ne[3] = {l.t[i].ne[0], l.t[i].ne[1], l.t[i].ne[2]};
         if (l.t[i].ne[0] > max_ne0) max_ne0 = l.t[i].ne[0];
-        if (gguf_writer_add_tensor(w, l.t[i].name, l.t[i].type, l.t[i].n_dims, ne, &err)) {
-            rc = cli_error(CMD, EXIT_RUNTIME, "%s", err.msg);
+        if (scarce_gguf_writer_add_tensor(w, l.t[i].name, l.t[i].type, l.t[i].n_dims, ne)) {
+            rc = cli_error(CMD, EXIT_RUNTIME, "%s", scarce_gguf_writer_error(w));
             goto done;
         }
     }
@@ -426,18 +449,19 @@ static int write_model(const mk_args *a, const quant_type *qt) {
         rc = cli_error(CMD, EXIT_RUNTIME, "out of memory");
         goto done;
     }
-    if (gguf_writer_open(w, a->out, &err)) {
-        rc = cli_error(CMD, EXIT_RUNTIME, "%s", err.msg);
+    if (scarce_gguf_writer_open(w, a->out)) {
+        rc = cli_error(CMD, EXIT_RUNTIME, "%s", scarce_gguf_writer_error(w));
         goto done;
     }
     for (int i = 0; i < l.n && !rc; i++)
         if (interrupted)
             rc = cli_error(CMD, EXIT_RUNTIME, "%s: interrupted (SIGINT), nothing written", a->out);
-        else if (write_tensor(w, a, &l.t[i], i, src, dst, &err))
-            rc = cli_error(CMD, EXIT_RUNTIME, "%s", err.msg);
-    if (!rc && gguf_writer_finish(w, &err)) rc = cli_error(CMD, EXIT_RUNTIME, "%s", err.msg);
+        else if (write_tensor(w, a, &l.t[i], i, src, dst, msg))
+            rc = cli_error(CMD, EXIT_RUNTIME, "%s", msg);
+    if (!rc && scarce_gguf_writer_finish(w))
+        rc = cli_error(CMD, EXIT_RUNTIME, "%s", scarce_gguf_writer_error(w));
 done:
-    gguf_writer_free(w); /* before finish: removes the temp file */
+    scarce_gguf_writer_free(w); /* before finish: removes the temp file */
     free(l.t);
     free(src);
     free(dst);
@@ -470,7 +494,7 @@ static long *int_flag(mk_args *a, const char *flag, long *hi) {
 
 /* The architecture and what it allows: head size, rope dimensions, window, experts. */
 static int check_arch_args(mk_args *a) {
-    if (!(a->arch = arch_find(a->arch_name))) {
+    if (scarce_arch_get_info(a->arch_name, &a->arch)) {
         char names[256];
         arch_names(names, sizeof names);
         return cli_error(CMD, EXIT_USAGE, "--arch %s: not one of %s", a->arch_name, names);
@@ -480,12 +504,12 @@ static int check_arch_args(mk_args *a) {
     if (a->n_rot > a->head_dim || a->n_rot % 2)
         return cli_error(CMD, EXIT_USAGE, "--n-rot %ld must be even and <= head dim %ld",
                          a->n_rot, a->head_dim);
-    if (a->swa && !a->arch->swa_pattern)
+    if (a->swa && !a->arch.swa_pattern)
         return cli_error(CMD, EXIT_USAGE, "--swa: architecture %s has no sliding window",
-                         a->arch->name);
-    if (a->n_expert > 0 && !(a->arch->flags & ARCH_MOE))
+                         a->arch.name);
+    if (a->n_expert > 0 && !(a->arch.flags & SCARCE_ARCH_MOE))
         return cli_error(CMD, EXIT_USAGE, "--n-expert: architecture %s has no experts here",
-                         a->arch->name);
+                         a->arch.name);
     return mk_moe_check(a);
 }
 
@@ -552,9 +576,10 @@ int cmd_mkmodel(int argc, char **argv) {
     mk_args a;
     int rc = parse_args(argc, argv, &a);
     if (rc) return rc == 1 ? EXIT_OK : rc;
-    const quant_type *qt = qtype_by_name(a.type_name);
-    if (!qt || !(qt->kind & QT_KIND_W)) /* activation-only formats hold no matrices */
+    scarce_type_info qt;
+    /* activation-only formats hold no matrices */
+    if (scarce_type_get_info(a.type_name, &qt) || !qt.weights)
         return cli_error(CMD, EXIT_USAGE, "--type %s: unknown type or one that cannot be written",
                          a.type_name);
-    return write_model(&a, qt);
+    return write_model(&a, &qt);
 }

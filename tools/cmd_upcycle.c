@@ -8,14 +8,13 @@
  * llama.expert_used_count are set. With --noise 0 the experts are identical and Mixtral's
  * renormalised weights sum to 1, so the MoE computes the dense function whatever the router.
  * With --noise S, each expert's weights get Gaussian noise of std S x (std of that tensor).
- * Written streaming, tensor by tensor, through the atomic GGUF writer. */
+ * Written streaming, tensor by tensor, through the atomic GGUF writer (scarce_gguf_writer). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/gguf.h"
-#include "../quant/types.h"
+#include "../include/scarce.h"
 #include "cli.h"
 
 #define CMD "upcycle"
@@ -66,7 +65,8 @@ enum { COPY, EXPERTS, ROUTER };
 
 typedef struct {
     int kind;
-    const gguf_tensor *src; /* COPY, EXPERTS */
+    uint64_t src;           /* COPY, EXPERTS: the input tensor */
+    scarce_gguf_tensor in;  /* ... its name, format and shape */
     char name[96];
 } out_tensor;
 
@@ -77,119 +77,145 @@ static int dense_ffn(const char *name, int *layer, char what[16]) {
     return !strcmp(what, "ffn_gate") || !strcmp(what, "ffn_up") || !strcmp(what, "ffn_down");
 }
 
-/* Declares the output tensors in the input's order, a router before each layer's ffn_gate. */
-static int plan(const gguf_file *f, const up_args *a, int64_t n_embd, gguf_writer *w,
-                out_tensor *t, int *n_out, scarce_error *err) {
+/* Declares the output tensors in the input's order, a router before each layer's ffn_gate.
+ * 0, or an exit code with the error printed. */
+static int plan(const scarce_gguf *g, uint64_t n_tensors, const up_args *a, int64_t n_embd,
+                scarce_gguf_writer *w, out_tensor *t, int *n_out) {
     int n = 0, n_ffn = 0;
-    for (uint64_t i = 0; i < f->n_tensors; i++) {
-        const gguf_tensor *src = &f->tensors[i];
+    for (uint64_t i = 0; i < n_tensors; i++) {
+        scarce_gguf_tensor src;
         int layer;
         char what[16];
-        if (!dense_ffn(src->name, &layer, what)) {
-            t[n] = (out_tensor){COPY, src, ""};
-            snprintf(t[n].name, sizeof t[n].name, "%s", src->name);
-            if (gguf_writer_add_tensor(w, src->name, src->type, src->n_dims, src->ne, err)) return -1;
+        scarce_gguf_get_tensor(g, i, &src);
+        if (!dense_ffn(src.name, &layer, what)) {
+            t[n] = (out_tensor){COPY, i, src, ""};
+            snprintf(t[n].name, sizeof t[n].name, "%s", src.name);
+            if (scarce_gguf_writer_add_tensor(w, src.name, src.type, src.n_dims, src.ne))
+                return cli_error(CMD, EXIT_RUNTIME, "%s", scarce_gguf_writer_error(w));
             n++;
             continue;
         }
-        if (src->n_dims != 2)
-            return scarce_fail(err, "tensor %s: expected a matrix, got %d dims", src->name, src->n_dims);
+        if (src.n_dims != 2)
+            return cli_error(CMD, EXIT_RUNTIME, "tensor %s: expected a matrix, got %d dims",
+                             src.name, src.n_dims);
         n_ffn++;
         if (!strcmp(what, "ffn_gate")) {
-            t[n] = (out_tensor){ROUTER, NULL, ""};
+            t[n] = (out_tensor){ROUTER, 0, {0}, ""};
             snprintf(t[n].name, sizeof t[n].name, "blk.%d.ffn_gate_inp.weight", layer);
             int64_t ne[2] = {n_embd, a->n_expert};
-            if (gguf_writer_add_tensor(w, t[n].name, QT_F32, 2, ne, err)) return -1;
+            if (scarce_gguf_writer_add_tensor(w, t[n].name, "f32", 2, ne))
+                return cli_error(CMD, EXIT_RUNTIME, "%s", scarce_gguf_writer_error(w));
             n++;
         }
-        t[n] = (out_tensor){EXPERTS, src, ""};
+        t[n] = (out_tensor){EXPERTS, i, src, ""};
         snprintf(t[n].name, sizeof t[n].name, "blk.%d.%s_exps.weight", layer, what);
-        int64_t ne[3] = {src->ne[0], src->ne[1], a->n_expert};
-        if (gguf_writer_add_tensor(w, t[n].name, src->type, 3, ne, err)) return -1;
+        int64_t ne[3] = {src.ne[0], src.ne[1], a->n_expert};
+        if (scarce_gguf_writer_add_tensor(w, t[n].name, src.type, 3, ne))
+            return cli_error(CMD, EXIT_RUNTIME, "%s", scarce_gguf_writer_error(w));
         n++;
     }
-    if (n_ffn == 0) return scarce_fail(err, "%s: no blk.L.ffn_{gate,up,down}.weight tensors", f->path);
+    if (n_ffn == 0)
+        return cli_error(CMD, EXIT_RUNTIME, "%s: no blk.L.ffn_{gate,up,down}.weight tensors",
+                         a->in);
     *n_out = n;
     return 0;
 }
 
 /* ---- writing ------------------------------------------------------------------------------- */
 
+/* The next bytes of the file; 0, or an exit code with the writer's error printed. */
+static int write_bytes(scarce_gguf_writer *w, const void *data, size_t bytes) {
+    if (!scarce_gguf_writer_write(w, data, bytes)) return 0;
+    return cli_error(CMD, EXIT_RUNTIME, "%s", scarce_gguf_writer_error(w));
+}
+
 /* std of all elements of a tensor (dequantized), in double. */
-static double tensor_std(const gguf_tensor *t, float *row) {
-    const quant_type *qt = qtype(t->type);
-    size_t row_bytes = qtype_row_bytes(t->type, t->ne[0]);
+static double tensor_std(const scarce_gguf_tensor *t, const char *data, float *row) {
+    size_t row_bytes = scarce_type_row_bytes(t->type, t->ne[0]);
     int64_t n_rows = t->ne[1] * t->ne[2] * t->ne[3];
     double sum = 0, sum2 = 0;
     for (int64_t r = 0; r < n_rows; r++) {
-        qt->dequantize((const char *)t->data + r * row_bytes, row, t->ne[0]);
+        scarce_type_dequantize(t->type, data + r * row_bytes, t->ne[0], row);
         for (int64_t j = 0; j < t->ne[0]; j++) sum += row[j], sum2 += (double)row[j] * row[j];
     }
     double n = (double)n_rows * t->ne[0], mean = sum / n;
     return sqrt(fmax(sum2 / n - mean * mean, 0));
 }
 
-/* N copies of src, each perturbed by its own noise when std_noise > 0. */
-static int write_experts(gguf_writer *w, const out_tensor *t, int index, const up_args *a,
-                         float *row, void *qrow, scarce_error *err) {
-    const gguf_tensor *src = t->src;
-    const quant_type *qt = qtype(src->type);
-    if (a->noise > 0 && (!qt || !qt->quantize || !qt->dequantize))
-        return scarce_fail(err, "tensor %s: type %s cannot be re-quantized for --noise", src->name,
-                           qt ? qt->name : "unknown");
-    const double std_noise = a->noise > 0 ? a->noise * tensor_std(src, row) : 0;
-    size_t row_bytes = qtype_row_bytes(src->type, src->ne[0]);
+/* N copies of the input tensor, each perturbed by its own noise when std_noise > 0. 0, or
+ * an exit code with the error printed (as every writing step below). */
+static int write_experts(scarce_gguf_writer *w, const scarce_gguf *g, const out_tensor *t,
+                         int index, const up_args *a, float *row, void *qrow) {
+    const scarce_gguf_tensor *src = &t->in;
+    const char *data = scarce_gguf_tensor_data(g, t->src);
+    scarce_type_info qt;
+    const int known = scarce_type_get_info(src->type, &qt) == SCARCE_OK;
+    if (a->noise > 0 && (!known || !qt.can_quantize || !qt.can_dequantize))
+        return cli_error(CMD, EXIT_RUNTIME, "tensor %s: type %s cannot be re-quantized for --noise",
+                         src->name, known ? qt.name : "unknown");
+    const double std_noise = a->noise > 0 ? a->noise * tensor_std(src, data, row) : 0;
+    size_t row_bytes = scarce_type_row_bytes(src->type, src->ne[0]);
     for (long e = 0; e < a->n_expert; e++) {
         if (std_noise == 0) {
-            if (gguf_writer_write(w, src->data, src->bytes, err)) return -1;
+            if (write_bytes(w, data, src->bytes)) return EXIT_RUNTIME;
             continue;
         }
         rng r = rng_for((uint64_t)a->seed, (uint64_t)index, (uint64_t)e);
         for (int64_t i = 0; i < src->ne[1]; i++) {
-            qt->dequantize((const char *)src->data + i * row_bytes, row, src->ne[0]);
+            scarce_type_dequantize(src->type, data + i * row_bytes, src->ne[0], row);
             for (int64_t j = 0; j < src->ne[0]; j++) row[j] += (float)std_noise * rng_normal(&r);
-            qt->quantize(row, qrow, src->ne[0], NULL);
-            if (gguf_writer_write(w, qrow, row_bytes, err)) return -1;
+            scarce_type_quantize(src->type, row, src->ne[0], qrow);
+            if (write_bytes(w, qrow, row_bytes)) return EXIT_RUNTIME;
         }
     }
     return 0;
 }
 
 /* Router rows of std 1/sqrt(n_embd): logits of order 1 for unit-rms inputs. */
-static int write_router(gguf_writer *w, int index, const up_args *a, int64_t n_embd, float *row,
-                        scarce_error *err) {
+static int write_router(scarce_gguf_writer *w, int index, const up_args *a, int64_t n_embd,
+                        float *row) {
     rng r = rng_for((uint64_t)a->seed, (uint64_t)index, 0x7f7f);
     for (long e = 0; e < a->n_expert; e++) {
         for (int64_t j = 0; j < n_embd; j++) row[j] = rng_normal(&r) / sqrtf((float)n_embd);
-        if (gguf_writer_write(w, row, (size_t)n_embd * sizeof(float), err)) return -1;
+        if (write_bytes(w, row, (size_t)n_embd * sizeof(float))) return EXIT_RUNTIME;
     }
     return 0;
 }
 
-static int get_key(const gguf_file *f, const char *key, int64_t *v) {
-    scarce_error err = {{0}};
-    if (gguf_get_i64(f, key, v, &err) || *v < 1)
-        return cli_error(CMD, EXIT_RUNTIME, "%s: %s", f->path, err.msg[0] ? err.msg : "bad value");
+static int get_key(scarce_gguf *g, const up_args *a, const char *key, int64_t *v) {
+    const int rc = scarce_gguf_get_int(g, key, v);
+    if (rc || *v < 1)
+        return cli_error(CMD, EXIT_RUNTIME, "%s: %s", a->in, rc ? scarce_gguf_error(g) : "bad value");
     return 0;
 }
 
-static int upcycle(const up_args *a, gguf_file *f) {
-    scarce_error err = {{0}};
+/* Every key of the input, then the expert counts. */
+static void copy_keys(scarce_gguf_writer *w, const scarce_gguf *g, uint64_t n_kv,
+                      const up_args *a) {
+    for (uint64_t i = 0; i < n_kv; i++) scarce_gguf_writer_copy_kv(w, g, i);
+    scarce_gguf_writer_set_u32(w, "llama.expert_count", (uint32_t)a->n_expert);
+    scarce_gguf_writer_set_u32(w, "llama.expert_used_count", (uint32_t)a->n_used);
+}
+
+static int upcycle(const up_args *a, scarce_gguf *g) {
     const char *arch = NULL;
-    if (gguf_find(f, "general.architecture") &&
-        gguf_get_string(f, "general.architecture", &arch, &err))
-        return cli_error(CMD, EXIT_RUNTIME, "%s", err.msg);
+    if (scarce_gguf_find_key(g, "general.architecture") >= 0 &&
+        scarce_gguf_get_str(g, "general.architecture", &arch))
+        return cli_error(CMD, EXIT_RUNTIME, "%s", scarce_gguf_error(g));
     if (!arch || strcmp(arch, "llama"))
         return cli_error(CMD, EXIT_RUNTIME, "%s: general.architecture is '%s', expected 'llama'",
                          a->in, arch ? arch : "(missing)");
     int64_t n_embd, n_expert_in = 0;
-    if (get_key(f, "llama.embedding_length", &n_embd)) return EXIT_RUNTIME;
-    if (gguf_find(f, "llama.expert_count") && !gguf_get_i64(f, "llama.expert_count", &n_expert_in, &err) &&
-        n_expert_in > 0)
+    if (get_key(g, a, "llama.embedding_length", &n_embd)) return EXIT_RUNTIME;
+    if (scarce_gguf_find_key(g, "llama.expert_count") >= 0 &&
+        !scarce_gguf_get_int(g, "llama.expert_count", &n_expert_in) && n_expert_in > 0)
         return cli_error(CMD, EXIT_RUNTIME, "%s: already a mixture of %lld experts", a->in,
                          (long long)n_expert_in);
-    gguf_writer *w = gguf_writer_new();
-    out_tensor *t = calloc(2 * f->n_tensors + 1, sizeof *t);
+    scarce_gguf_info info;
+    scarce_gguf_get_info(g, &info);
+    scarce_gguf_writer *w = NULL;
+    scarce_gguf_writer_new(&w);
+    out_tensor *t = calloc(2 * info.n_tensors + 1, sizeof *t);
     float *row = NULL;
     void *qrow = NULL;
     int n_out = 0, rc = EXIT_RUNTIME;
@@ -197,42 +223,38 @@ static int upcycle(const up_args *a, gguf_file *f) {
         cli_error(CMD, EXIT_RUNTIME, "out of memory");
         goto done;
     }
-    for (uint64_t i = 0; i < f->n_kv; i++) gguf_writer_copy_kv(w, &f->kv[i]);
-    gguf_writer_set_u32(w, "llama.expert_count", (uint32_t)a->n_expert);
-    gguf_writer_set_u32(w, "llama.expert_used_count", (uint32_t)a->n_used);
-    if (plan(f, a, n_embd, w, t, &n_out, &err)) {
-        cli_error(CMD, EXIT_RUNTIME, "%s", err.msg);
-        goto done;
-    }
+    copy_keys(w, g, info.n_kv, a);
+    if (plan(g, info.n_tensors, a, n_embd, w, t, &n_out)) goto done;
     int64_t max_ne0 = n_embd;
-    for (uint64_t i = 0; i < f->n_tensors; i++)
-        if (f->tensors[i].ne[0] > max_ne0) max_ne0 = f->tensors[i].ne[0];
+    for (uint64_t i = 0; i < info.n_tensors; i++) {
+        scarce_gguf_tensor ten;
+        scarce_gguf_get_tensor(g, i, &ten);
+        if (ten.ne[0] > max_ne0) max_ne0 = ten.ne[0];
+    }
     row = malloc((size_t)max_ne0 * sizeof(float));
     qrow = malloc((size_t)max_ne0 * sizeof(float) + 64); /* no type is wider than f32 */
     if (!row || !qrow) {
         cli_error(CMD, EXIT_RUNTIME, "out of memory");
         goto done;
     }
-    if (gguf_writer_open(w, a->out, &err)) {
-        cli_error(CMD, EXIT_RUNTIME, "%s", err.msg);
+    if (scarce_gguf_writer_open(w, a->out)) {
+        cli_error(CMD, EXIT_RUNTIME, "%s", scarce_gguf_writer_error(w));
         goto done;
     }
     for (int i = 0; i < n_out; i++) {
-        int r = t[i].kind == COPY      ? gguf_writer_write(w, t[i].src->data, t[i].src->bytes, &err)
-                : t[i].kind == ROUTER  ? write_router(w, i, a, n_embd, row, &err)
-                                       : write_experts(w, &t[i], i, a, row, qrow, &err);
-        if (r) {
-            cli_error(CMD, EXIT_RUNTIME, "%s", err.msg);
-            goto done;
-        }
+        const out_tensor *o = &t[i];
+        const int r = o->kind == COPY ? write_bytes(w, scarce_gguf_tensor_data(g, o->src), o->in.bytes)
+                      : o->kind == ROUTER ? write_router(w, i, a, n_embd, row)
+                                          : write_experts(w, g, o, i, a, row, qrow);
+        if (r) goto done; /* the error is printed */
     }
-    if (gguf_writer_finish(w, &err)) {
-        cli_error(CMD, EXIT_RUNTIME, "%s", err.msg);
+    if (scarce_gguf_writer_finish(w)) {
+        cli_error(CMD, EXIT_RUNTIME, "%s", scarce_gguf_writer_error(w));
         goto done;
     }
     rc = EXIT_OK;
 done:
-    gguf_writer_free(w); /* before finish: removes the temp file */
+    scarce_gguf_writer_free(w); /* before finish: removes the temp file */
     free(t);
     free(row);
     free(qrow);
@@ -271,10 +293,10 @@ int cmd_upcycle(int argc, char **argv) {
     up_args a;
     int rc = parse_args(argc, argv, &a);
     if (rc) return rc == 1 ? EXIT_OK : rc;
-    scarce_error err = {{0}};
-    gguf_file *f = gguf_open(a.in, &err);
-    if (!f) return cli_error(CMD, EXIT_RUNTIME, "%s", err.msg);
-    rc = upcycle(&a, f);
-    gguf_close(f);
+    char msg[512];
+    scarce_gguf *g = NULL;
+    if (scarce_gguf_open(a.in, &g, msg, sizeof msg)) return cli_error(CMD, EXIT_RUNTIME, "%s", msg);
+    rc = upcycle(&a, g);
+    scarce_gguf_close(g);
     return rc;
 }

@@ -7,14 +7,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../engine/arch.h"
-#include "../engine/gguf.h"
+#include "../include/scarce.h"
 
 #define CMD "mkmodel"
 
 typedef struct {
     const char *out, *vocab, *type_name, *arch_name;
-    const arch_desc *arch;
+    scarce_arch_info arch;
     long n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx, n_expert, n_expert_used, seed;
     long head_dim, n_rot, swa;                          /* 0 = n_embd / n_head, head_dim, none */
     long rope_base, rope_freqs, longrope, random_norms; /* the last three: 0/1 */
@@ -31,7 +30,7 @@ typedef struct {
 
 typedef struct {
     char name[64];
-    uint32_t type;
+    const char *type; /* "f32", the --type, or "f16" for rows not a multiple of its block */
     int n_dims;
     int64_t ne[3];
     int is_norm;       /* all ones (or 1 + noise with --random-norms) */
@@ -46,8 +45,8 @@ typedef struct {
 
 /* Appends a tensor (1-D ones are norms: set is_norm = 0 for a random vector). */
 int mk_add(tensor_list *l, const char *name, int n_dims, int64_t ne0, int64_t ne1, int64_t ne2);
-void arch_u32(gguf_writer *w, const mk_args *a, const char *suffix, long v);
-void arch_f32(gguf_writer *w, const mk_args *a, const char *suffix, float v);
+void arch_u32(scarce_gguf_writer *w, const mk_args *a, const char *suffix, long v);
+void arch_f32(scarce_gguf_writer *w, const mk_args *a, const char *suffix, float v);
 
 /* mkmodel_moe.c */
 void mk_moe_usage(FILE *out);
@@ -59,6 +58,6 @@ int mk_moe_check(mk_args *a);
 int mk_moe_ffn_tensors(const mk_args *a, long i, tensor_list *l);
 /* The attention tensors of an MLA layer i. */
 int mk_mla_tensors(const mk_args *a, long i, tensor_list *l);
-void mk_moe_keys(gguf_writer *w, const mk_args *a);
+void mk_moe_keys(scarce_gguf_writer *w, const mk_args *a);
 
 #endif

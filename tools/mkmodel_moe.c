@@ -42,14 +42,14 @@ int mk_moe_zero_ok(const mk_args *a, const long *field) {
 }
 
 int mk_moe_check(mk_args *a) {
-    const unsigned flags = a->arch->flags;
-    if ((flags & ARCH_EXPERTS) && a->n_expert < 1)
+    const unsigned flags = a->arch.flags;
+    if ((flags & SCARCE_ARCH_EXPERTS) && a->n_expert < 1)
         return cli_error(CMD, EXIT_USAGE, "--arch %s needs --n-expert and --n-expert-used",
-                         a->arch->name);
-    const int reads_ff_exp = a->arch->moe_ff_per_used || a->arch->moe_reads_keys;
+                         a->arch.name);
+    const int reads_ff_exp = a->arch.moe_ff_per_used || a->arch.moe_reads_keys;
     if (a->n_ff_exp && a->n_ff_exp != a->n_ff && !reads_ff_exp)
         return cli_error(CMD, EXIT_USAGE, "--n-ff-exp: architecture %s's experts are --n-ff wide",
-                         a->arch->name);
+                         a->arch.name);
     if (!a->n_ff_exp) a->n_ff_exp = a->n_ff;
     if (!a->n_ff_shexp) a->n_ff_shexp = a->n_ff;
     if (!a->n_expert_shared) a->n_expert_shared = 1;
@@ -63,17 +63,17 @@ int mk_moe_check(mk_args *a) {
                          "--expert-groups %ld must divide --n-expert %ld and "
                          "--expert-groups-used be in [1, groups)",
                          a->n_group, a->n_expert);
-    if ((flags & ARCH_QK_NORM_FULL) && a->n_head_kv != a->n_head)
+    if ((flags & SCARCE_ARCH_QK_NORM_FULL) && a->n_head_kv != a->n_head)
         return cli_error(CMD, EXIT_USAGE,
                          "--arch %s: llama.cpp wants --n-head-kv = --n-head "
                          "(its k norm is n_embd wide)",
-                         a->arch->name);
-    if ((flags & ARCH_SINKS) && (!a->swa || a->n_rot != a->head_dim))
+                         a->arch.name);
+    if ((flags & SCARCE_ARCH_SINKS) && (!a->swa || a->n_rot != a->head_dim))
         return cli_error(CMD, EXIT_USAGE, "--arch %s needs --swa W and --n-rot = head dim",
-                         a->arch->name);
-    if (flags & ARCH_MLA) {
+                         a->arch.name);
+    if (flags & SCARCE_ARCH_MLA) {
         if (a->kv_lora_rank < 1)
-            return cli_error(CMD, EXIT_USAGE, "--arch %s needs --kv-lora-rank", a->arch->name);
+            return cli_error(CMD, EXIT_USAGE, "--arch %s needs --kv-lora-rank", a->arch.name);
         if (a->n_rot >= a->head_dim)
             return cli_error(CMD, EXIT_USAGE,
                              "--n-rot %ld must be < --head-dim %ld (the rest "
@@ -88,7 +88,7 @@ int mk_moe_check(mk_args *a) {
 #define RANDOM_VECTOR() (l->t[l->n - 1].is_norm = 0) /* a 1-D tensor that is not a norm */
 
 int mk_moe_ffn_tensors(const mk_args *a, long i, tensor_list *l) {
-    const unsigned flags = a->arch->flags;
+    const unsigned flags = a->arch.flags;
     char nm[64];
     int rc = 0;
     T("ffn_gate_inp.weight", 2, a->n_embd, a->n_expert, 1);
@@ -96,15 +96,15 @@ int mk_moe_ffn_tensors(const mk_args *a, long i, tensor_list *l) {
     T("ffn_gate_exps.weight", 3, a->n_embd, a->n_ff_exp, a->n_expert);
     T("ffn_up_exps.weight", 3, a->n_embd, a->n_ff_exp, a->n_expert);
     T("ffn_down_exps.weight", 3, a->n_ff_exp, a->n_embd, a->n_expert);
-    if ((flags & ARCH_SINKS) && !rc) { /* gpt-oss: biases of the router and the experts */
+    if ((flags & SCARCE_ARCH_SINKS) && !rc) { /* gpt-oss: biases of the router and the experts */
         T("ffn_gate_inp.bias", 1, a->n_expert, 1, 1), RANDOM_VECTOR();
         T("ffn_gate_exps.bias", 2, a->n_ff_exp, a->n_expert, 1);
         T("ffn_up_exps.bias", 2, a->n_ff_exp, a->n_expert, 1);
         T("ffn_down_exps.bias", 2, a->n_embd, a->n_expert, 1);
     }
-    if (!(flags & ARCH_SHEXP)) return rc;
-    const long shexp = flags & ARCH_MLA ? a->n_ff_exp * a->n_expert_shared : a->n_ff_shexp;
-    if ((flags & ARCH_SHEXP_GATE) && !rc)
+    if (!(flags & SCARCE_ARCH_SHEXP)) return rc;
+    const long shexp = flags & SCARCE_ARCH_MLA ? a->n_ff_exp * a->n_expert_shared : a->n_ff_shexp;
+    if ((flags & SCARCE_ARCH_SHEXP_GATE) && !rc)
         T("ffn_gate_inp_shexp.weight", 1, a->n_embd, 1, 1), RANDOM_VECTOR();
     T("ffn_gate_shexp.weight", 2, a->n_embd, shexp, 1);
     T("ffn_up_shexp.weight", 2, a->n_embd, shexp, 1);
@@ -132,11 +132,11 @@ int mk_mla_tensors(const mk_args *a, long i, tensor_list *l) {
     return rc;
 }
 
-void mk_moe_keys(gguf_writer *w, const mk_args *a) {
-    const arch_desc *d = a->arch;
+void mk_moe_keys(scarce_gguf_writer *w, const mk_args *a) {
+    const scarce_arch_info *d = &a->arch;
     if (d->moe_ff_per_used || d->moe_reads_keys)
         arch_u32(w, a, "expert_feed_forward_length", a->n_ff_exp);
-    if ((d->flags & ARCH_SHEXP) && !d->moe_reads_keys)
+    if ((d->flags & SCARCE_ARCH_SHEXP) && !d->moe_reads_keys)
         arch_u32(w, a, "expert_shared_feed_forward_length", a->n_ff_shexp);
     if (a->n_group > 1) {
         arch_u32(w, a, "expert_group_count", a->n_group);
@@ -148,6 +148,6 @@ void mk_moe_keys(gguf_writer *w, const mk_args *a) {
     arch_u32(w, a, "leading_dense_block_count", a->n_dense_lead);
     if (a->gating) arch_u32(w, a, "expert_gating_func", a->gating);
     snprintf(key, sizeof key, "%s.expert_weights_norm", d->name);
-    gguf_writer_set_bool(w, key, (int)a->weights_norm);
+    scarce_gguf_writer_set_bool(w, key, (int)a->weights_norm);
     if (a->weights_scale > 0) arch_f32(w, a, "expert_weights_scale", (float)a->weights_scale);
 }

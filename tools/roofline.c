@@ -3,132 +3,22 @@
 #include "roofline_svg.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/machine.h"
-#include "../engine/membw.h"
-#include "../kernels/cpu.h"
-#include "../kernels/matmul.h"
-#include "../quant/types.h"
+#include "api_setup.h"
 #include "atomic_file.h"
-#include "kernel_setup.h"
 #include "svg.h"
 
-/* ---- the compute roof: the type's kernels on data already in cache ---------------------- */
-
-/* 96 rows x 512 columns: at most 192 KB (f32), in L2; the dot kernel's 4 rows are in L1 */
-enum { PEAK_COLS = 512, PEAK_ROWS = 96, PEAK_BATCH = 32, DOT_ROWS = 4 };
-#define PEAK_SECONDS 0.02 /* long enough for the clock, short enough to run on every --svg */
-enum { PEAK_TRIES = 3 };
-
-/* a row of PEAK_COLS floats in type t (its quantizer; else its fast conversion; else zeros) */
-static void fill_row(const quant_type *t, const float *x, void *out) {
-    const type_kernels *k = kernels_for(kernel_setup_config()->isa, t->id);
-    if (t->id == QT_F32)
-        memcpy(out, x, PEAK_COLS * sizeof(float));
-    else if (t->quantize)
-        t->quantize(x, out, PEAK_COLS, NULL);
-    else if (k && k->from_float)
-        k->from_float(x, out, PEAK_COLS);
-    else
-        memset(out, 0, qtype_row_bytes(t->id, PEAK_COLS));
-}
-
-/* 4 x 4 dot products of w's first rows with a's (the tile kernel when the type has one) */
-static void dot_tile(const type_kernels *wk, const char *w, size_t w_row, const char *a,
-                     size_t a_row, float *s) {
-    if (wk->vec_dot_tile) {
-        wk->vec_dot_tile(PEAK_COLS, s, DOT_ROWS, w, w_row, DOT_ROWS, a, a_row, DOT_ROWS);
-        return;
-    }
-    for (int j = 0; j < DOT_ROWS; j++)
-        for (int i = 0; i < DOT_ROWS; i++)
-            wk->vec_dot(PEAK_COLS, &s[j * DOT_ROWS + i], w + i * w_row, a + j * a_row);
-}
-
-/* GFLOP/s of the dot kernel on L1 rows, summed over threads that each time themselves (a
- * thread the OS parks for a while on a busy machine then does not pull the others down) */
-static double dot_rate(const type_kernels *wk, const char *w, size_t w_row, const char *a,
-                       size_t a_row, int threads) {
-    double total = 0;
-#pragma omp parallel num_threads(threads) reduction(+ : total)
-    {
-        float s[DOT_ROWS * DOT_ROWS];
-        double t = 0;
-        long calls = 16;
-        for (; t < PEAK_SECONDS && calls < (1L << 30); calls *= 2) {
-            const double t0 = now_seconds();
-            for (long c = 0; c < calls; c++) {
-                dot_tile(wk, w, w_row, a, a_row, s);
-                __asm__ volatile("" : : "r"(s) : "memory"); /* keep the results */
-            }
-            t = now_seconds() - t0;
-        }
-        total += 2.0 * PEAK_COLS * DOT_ROWS * DOT_ROWS * (double)(calls / 2) / t / 1e9;
-    }
-    return total;
-}
-
-/* GFLOP/s of matmul() of a batch of PEAK_BATCH over an L2-resident matrix: the path prefill
- * takes (the register-tiled GEMMs of kernels/gemm.c where the type has one), in a kernel
- * context of the process's configuration with `threads` threads; 0 when it cannot run */
-static double matmul_rate(const qmatrix *W, const float *X, float *Y, int threads) {
-    kernel_config cfg = *kernel_setup_config();
-    cfg.threads = threads;
-    kernel_shape shape = {.max_batch = PEAK_BATCH};
-    kernel_shape_add(&shape, W);
-    char msg[128];
-    kernel_ctx *k = kernel_ctx_new(&cfg, &shape, msg);
-    double t = 0;
-    long calls = 1;
-    if (!k || matmul(k, W, X, PEAK_BATCH, Y)) { /* warm-up: threads started, caches filled */
-        kernel_ctx_free(k);
-        return 0;
-    }
-    for (; t < PEAK_SECONDS && calls < (1L << 24); calls *= 2) {
-        const double t0 = now_seconds();
-        for (long c = 0; c < calls; c++) matmul(k, W, X, PEAK_BATCH, Y);
-        t = now_seconds() - t0;
-    }
-    kernel_ctx_free(k);
-    return 2.0 * PEAK_ROWS * PEAK_COLS * PEAK_BATCH * (double)(calls / 2) / t / 1e9;
-}
-
-int roofline_compute_peak(const char *type, int threads, double *gflops, scarce_error *err) {
-    const quant_type *wt = qtype_by_name(type), *at = wt ? qtype(wt->dot_type) : NULL;
-    const type_kernels *wk = wt ? kernels_for(kernel_setup_config()->isa, wt->id) : NULL;
-    if (!wt || !at || !wk || !wk->vec_dot)
-        return scarce_fail(err, "roofline: no dot kernel for '%s'", type);
-    const size_t w_row = qtype_row_bytes(wt->id, PEAK_COLS),
-                 a_row = qtype_row_bytes(at->id, PEAK_COLS);
-    if (!w_row || !a_row)
-        return scarce_fail(err, "roofline: %s rows of %d do not fit its block", type, PEAK_COLS);
-    char *w = calloc(PEAK_ROWS, w_row), *a = calloc(DOT_ROWS, a_row);
-    float *x = malloc(PEAK_BATCH * PEAK_COLS * sizeof *x),
-          *y = malloc(PEAK_BATCH * PEAK_ROWS * sizeof *y);
-    if (!w || !a || !x || !y) {
-        free(w), free(a), free(x), free(y);
-        return scarce_fail(err, "roofline: out of memory");
-    }
-    uint32_t seed = 12345;
-    for (int i = 0; i < PEAK_BATCH * PEAK_COLS; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        x[i] = (float)(seed >> 8) / (1 << 24) - 0.5f;
-    }
-    for (int r = 0; r < PEAK_ROWS; r++)
-        fill_row(wt, x + (r % PEAK_BATCH) * PEAK_COLS, w + r * w_row);
-    for (int r = 0; r < DOT_ROWS; r++) fill_row(at, x + r * PEAK_COLS, a + r * a_row);
-    const qmatrix W = {
-        .data = w, .type = wt->id, .rows = PEAK_ROWS, .cols = PEAK_COLS, .row_bytes = w_row};
-    /* a peak: the best of a few tries, so a moment of contention on a shared machine does
-     * not lower the roof below what the runs themselves reached */
-    *gflops = 0;
-    for (int tries = 0; tries < PEAK_TRIES; tries++)
-        *gflops = fmax(*gflops, fmax(dot_rate(wk, w, w_row, a, a_row, threads),
-                                     matmul_rate(&W, x, y, threads)));
-    free(w), free(a), free(x), free(y);
-    return 0;
+/* The message into msg (512 bytes); -1. */
+static int fail(char *msg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(char *msg, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, 512, fmt, ap);
+    va_end(ap);
+    return -1;
 }
 
 /* ---- the picture ------------------------------------------------------------------------ */
@@ -346,8 +236,8 @@ static void point_labels(FILE *out, const frame *f, const roofline_point *pts, i
 }
 
 static void notes(FILE *out, double bw, const roof *roofs, int n_roofs) {
-    char cpu[128];
-    cpu_model_name(cpu, sizeof cpu);
+    scarce_machine mach;
+    scarce_machine_info(&mach);
     const int y = H - BOTTOM + 68;
     fprintf(out,
             "<g font-size=\"12\" fill=\"#333\">\n<text x=\"%d\" y=\"%d\">"
@@ -368,7 +258,7 @@ static void notes(FILE *out, double bw, const roof *roofs, int n_roofs) {
             "of the type's dot kernel on rows in L1</text>\n<text x=\"%d\" y=\"%d\">and a "
             "32-token matmul from L2, with the most threads of the type's points.   machine: ",
             LEFT, y + 36, n_roofs > 1 ? "s" : "", LEFT + 12, y + 54);
-    svg_escape(out, cpu);
+    svg_escape(out, mach.cpu_name);
     fputs("</text>\n", out);
     for (int r = 0; r < n_roofs; r++) /* the legend of the compute roofs, 3 per line */
         fprintf(out,
@@ -379,13 +269,23 @@ static void notes(FILE *out, double bw, const roof *roofs, int n_roofs) {
     fputs("</g>\n", out);
 }
 
-int roofline_write(const char *path, const roofline_point *pts, int n, scarce_error *err) {
+/* The compute roof of a type at `threads` threads, in the process's kernel configuration
+ * (scarce_kernel_peak_measure); 0 or -1 with msg (512 bytes) set. */
+static int compute_roof(roof *r, char *msg) {
+    const scarce_model_params mp = api_setup_model_params(r->threads);
+    scarce_kernel_peak peak = {.size = sizeof peak};
+    if (scarce_kernel_peak_measure(r->type, &mp, &peak, msg, 512)) return -1;
+    r->gflops = peak.gflops;
+    return 0;
+}
+
+int roofline_write(const char *path, const roofline_point *pts, int n, char *msg) {
     roof *roofs = calloc((size_t)n + 1, sizeof *roofs);
     /* the slanted roof's boxes, the flat roofs, circles, labels */
     box *placed = calloc(SLANT_BOXES + 4 * (size_t)n + 4, sizeof *placed);
     if (!roofs || !placed) {
         free(roofs), free(placed);
-        return scarce_fail(err, "roofline: out of memory");
+        return fail(msg, "roofline: out of memory");
     }
     int n_roofs = 0, n_placed = 0, rc = -1;
     /* one compute roof per type, at the most threads any of its points used: the most
@@ -397,13 +297,12 @@ int roofline_write(const char *path, const roofline_point *pts, int n, scarce_er
         if (pts[i].threads > roofs[r].threads) roofs[r].threads = pts[i].threads;
     }
     for (int r = 0; r < n_roofs; r++)
-        if (roofline_compute_peak(roofs[r].type, roofs[r].threads, &roofs[r].gflops, err))
-            goto done;
+        if (compute_roof(&roofs[r], msg)) goto done;
     double bw = 0;
-    if (membw_peak(&bw, 0)) bw = 0;
+    if (scarce_membw_cached_peak(&bw)) bw = 0;
     const frame f = make_frame(pts, n, roofs, n_roofs, bw);
     atomic_file af;
-    if (atomic_open(&af, path, err->msg)) goto done;
+    if (atomic_open(&af, path, msg)) goto done;
     FILE *out = af.fp;
     fprintf(
         out,
@@ -422,7 +321,7 @@ int roofline_write(const char *path, const roofline_point *pts, int n, scarce_er
     point_labels(out, &f, pts, n, placed, &n_placed);
     notes(out, bw, roofs, n_roofs);
     fputs("</svg>\n", out);
-    rc = atomic_commit(&af, err->msg);
+    rc = atomic_commit(&af, msg);
 done:
     free(roofs), free(placed);
     return rc;
@@ -439,9 +338,9 @@ static roofline_point point_of(const char *type, int threads, const char *test, 
     return p;
 }
 
-int roofline_write_bench(const char *path, const bench_result *rows, int n, scarce_error *err) {
+int bench_roofline_svg(const char *path, const bench_result *rows, int n, char *msg) {
     roofline_point *pts = calloc((size_t)n + 1, sizeof *pts);
-    if (!pts) return scarce_fail(err, "roofline: out of memory");
+    if (!pts) return fail(msg, "roofline: out of memory");
     int n_pts = 0;
     for (int i = 0; i < n; i++) {
         const bench_result *r = &rows[i];
@@ -449,13 +348,13 @@ int roofline_write_bench(const char *path, const bench_result *rows, int n, scar
         pts[n_pts++] = point_of(r->type, r->threads, r->test, r->flops_per_token,
                                 r->weight_bytes_per_token + r->kv_bytes_per_token, r->tok_s);
     }
-    const int rc = n_pts ? roofline_write(path, pts, n_pts, err)
-                         : scarce_fail(err, "%s: nothing was timed to plot", path);
+    const int rc = n_pts ? roofline_write(path, pts, n_pts, msg)
+                         : fail(msg, "%s: nothing was timed to plot", path);
     free(pts);
     return rc;
 }
 
-/* ---- scarce run --svg and bench --svg (tools/roofline_svg.h) ---- */
+/* ---- scarce run --svg (tools/roofline_svg.h) ---- */
 
 int run_roofline_svg(const char *path, const char *type, int threads, const scarce_stats *st,
                      char *msg) {
@@ -475,18 +374,6 @@ int run_roofline_svg(const char *path, const char *type, int threads, const scar
         snprintf(p->type, sizeof p->type, "%s", type);
         snprintf(p->test, sizeof p->test, "%s%llu", k ? "tg" : "pp", (unsigned long long)tokens[k]);
     }
-    scarce_error err = {0};
-    if (!n) scarce_fail(&err, "%s: nothing was timed to plot", path);
-    if (!n || roofline_write(path, pts, n, &err)) {
-        snprintf(msg, 512, "%s", err.msg);
-        return -1;
-    }
-    return 0;
-}
-
-int bench_roofline_svg(const char *path, const bench_result *rows, int n, char *msg) {
-    scarce_error err = {0};
-    const int rc = roofline_write_bench(path, rows, n, &err);
-    if (rc) snprintf(msg, 512, "%s", err.msg);
-    return rc;
+    if (!n) return fail(msg, "%s: nothing was timed to plot", path);
+    return roofline_write(path, pts, n, msg);
 }

@@ -1,6 +1,5 @@
 /* roofline_svg.h - `scarce run --svg FILE` and `scarce bench --svg FILE`: the measured
- * phases or rows against the machine's roofs (tools/roofline.c, not yet on include/scarce.h
- * alone), declared in the public header's terms. */
+ * phases or rows against the machine's roofs (tools/roofline.c). */
 #ifndef SCARCE_ROOFLINE_SVG_H
 #define SCARCE_ROOFLINE_SVG_H
 

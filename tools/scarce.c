@@ -47,7 +47,7 @@ int main(int argc, char **argv) {
     /* a file size limit (ulimit -f) must fail the write with EFBIG, not kill the process
      * and leave a temp file behind */
     signal(SIGXFSZ, SIG_IGN);
-    char msg[128];
+    char msg[512];
     /* the environment's kernel settings are read here, once */
     if (kernel_setup_from_env(msg) != 0) return cli_error("", EXIT_USAGE, "%s", msg);
     if (!strcmp(argv[1], "--version")) {
