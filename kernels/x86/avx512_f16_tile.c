@@ -37,25 +37,25 @@ typedef struct {
 
 #define DEFINE_FLOAT_TILE(name, elem_t, load, load_mask)                                           \
     DEFINE_FINISH(name, elem_t, load, load_mask)                                                   \
-    DEFINE_GROUP(1, name, elem_t, load)                                                            \
-    DEFINE_GROUP(2, name, elem_t, load)                                                            \
-    DEFINE_GROUP(3, name, elem_t, load)                                                            \
-    DEFINE_GROUP(4, name, elem_t, load)                                                            \
-    DEFINE_GROUP(5, name, elem_t, load)                                                            \
-    DEFINE_GROUP(6, name, elem_t, load)                                                            \
-    static void (*const groups_##name[GROUP + 1])(const elem_t *, int64_t, const float *, size_t,  \
-                                                  acc4 *) = {NULL,                                 \
-                                                             group_##name##_1,                     \
-                                                             group_##name##_2,                     \
-                                                             group_##name##_3,                     \
-                                                             group_##name##_4,                     \
-                                                             group_##name##_5,                     \
-                                                             group_##name##_6};                    \
-    FLOAT_TILE_WALK(avx512, name, elem_t, 64, groups_##name)
+    DEFINE_ROWS(1, name, elem_t, load)                                                             \
+    DEFINE_ROWS(2, name, elem_t, load)                                                             \
+    DEFINE_ROWS(3, name, elem_t, load)                                                             \
+    DEFINE_ROWS(4, name, elem_t, load)                                                             \
+    DEFINE_ROWS(5, name, elem_t, load)                                                             \
+    DEFINE_ROWS(6, name, elem_t, load)                                                             \
+    static void (*const rows_##name[GROUP + 1])(int64_t, float *, size_t, const void *, size_t,    \
+                                                int, const float *, size_t) = {NULL,               \
+                                                                               rows_##name##_1,    \
+                                                                               rows_##name##_2,    \
+                                                                               rows_##name##_3,    \
+                                                                               rows_##name##_4,    \
+                                                                               rows_##name##_5,    \
+                                                                               rows_##name##_6};   \
+    FLOAT_TILE_WALK(avx512, name, rows_##name)
 
-#define DEFINE_GROUP(NT, name, elem_t, load)                                                       \
-    FLOAT_TILE_GROUP(NT, name, elem_t, load, __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps,       \
-                     _mm512_fmadd_ps)
+#define DEFINE_ROWS(NT, name, elem_t, load)                                                        \
+    FLOAT_TILE_ROWS(NT, name, elem_t, load, __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps,        \
+                    _mm512_fmadd_ps)
 
 DEFINE_FLOAT_TILE(f32, float, load16_f32, load16_f32_mask)
 DEFINE_FLOAT_TILE(f16, uint16_t, load16_f16, load16_f16_mask)
