@@ -35,8 +35,8 @@ static void point_output(draft_view *v) {
     v->m.global_pass_bytes = v->other_pass_bytes + (uint64_t)v->n * v->full->row_bytes;
 }
 
-int draft_view_init(draft_view *v, const model *draft, const model *target, int n_short, int n_text,
-                    const qmatrix *coarse, scarce_error *err) {
+int draft_view_init(draft_view *v, const model *draft, const model *target, int n_short,
+                    int n_text, const qmatrix *coarse, scarce_error *err) {
     memset(v, 0, sizeof *v);
     v->m = *draft;
     v->full = &draft->output;

@@ -34,6 +34,7 @@
 
 #include "model.h"
 
+
 typedef struct {
     model m;             /* what the draft session runs */
     const qmatrix *full; /* the draft's own head */
@@ -42,8 +43,8 @@ typedef struct {
     uint8_t *listed;     /* per token id: 1 when it has a row */
     int n, cap;
     uint64_t other_pass_bytes; /* what a pass reads besides the head */
-    int shared_kernels;        /* 1: m.kernels is the target's */
-    int coarse;                /* 1: m.output is a coarse head, full the rows that rescore it */
+    int shared_kernels; /* 1: m.kernels is the target's */
+    int coarse;         /* 1: m.output is a coarse head, full the rows that rescore it */
 } draft_view;
 
 /* Candidates of a coarse head scored again with the full rows. */
@@ -53,8 +54,8 @@ typedef struct {
  * many as the vocabulary: the whole head, no shortlist); n_text: how many more distinct
  * tokens the text may add; coarse: NULL, or a coarse head of draft's (used when there is
  * no shortlist). */
-int draft_view_init(draft_view *v, const model *draft, const model *target, int n_short, int n_text,
-                    const qmatrix *coarse, scarce_error *err);
+int draft_view_init(draft_view *v, const model *draft, const model *target, int n_short,
+                    int n_text, const qmatrix *coarse, scarce_error *err);
 void draft_view_free(draft_view *v);
 /* Gives the tokens rows (those not listed yet, while there is room). */
 void draft_view_add(draft_view *v, const int *tokens, int n);

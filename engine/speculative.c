@@ -84,8 +84,8 @@ int spec_check_vocab(const model *target, const model *draft, scarce_error *err)
     const gguf_kv *a = gguf_find(target->file, "tokenizer.ggml.tokens");
     const gguf_kv *b = gguf_find(draft->file, "tokenizer.ggml.tokens");
     if (!a && !b) return 0; /* no strings to compare: equal sizes is all we can check */
-    if (!a || !b || a->type != GGUF_ARRAY || b->type != GGUF_ARRAY || a->arr_type != GGUF_STRING ||
-        b->arr_type != GGUF_STRING)
+    if (!a || !b || a->type != GGUF_ARRAY || b->type != GGUF_ARRAY ||
+        a->arr_type != GGUF_STRING || b->arr_type != GGUF_STRING)
         return scarce_fail(err, "%s: tokenizer.ggml.tokens missing or not strings in %s", dp,
                            a ? dp : tp);
     if (a->arr_n != b->arr_n)
@@ -93,32 +93,30 @@ int spec_check_vocab(const model *target, const model *draft, scarce_error *err)
                            (unsigned long long)b->arr_n, tp, (unsigned long long)a->arr_n);
     for (uint64_t i = 0; i < a->arr_n; i++)
         if (!token_strings_equal(a, b, i))
-            return scarce_fail(err,
-                               "%s: token %llu is '%.40s', target %s has '%.40s' "
-                               "(draft and target need the same vocabulary)",
-                               dp, (unsigned long long)i, b->arr_str[i], tp, a->arr_str[i]);
+            return scarce_fail(err, "%s: token %llu is '%.40s', target %s has '%.40s' "
+                               "(draft and target need the same vocabulary)", dp,
+                               (unsigned long long)i, b->arr_str[i], tp, a->arr_str[i]);
     return 0;
 }
 
 static int check_params(const spec_params *p, const model *target, const model *draft_model,
                         scarce_error *err) {
-    if (p->n_draft_min < 1 || p->n_draft_max > SPEC_MAX_DRAFT || p->n_draft_min > p->n_draft_max ||
-        p->n_draft < p->n_draft_min || p->n_draft > p->n_draft_max)
-        return scarce_fail(err,
-                           "draft length %d must lie in --draft-min %d .. --draft-max %d "
-                           "within 1..%d",
-                           p->n_draft, p->n_draft_min, p->n_draft_max, SPEC_MAX_DRAFT);
+    if (p->n_draft_min < 1 || p->n_draft_max > SPEC_MAX_DRAFT ||
+        p->n_draft_min > p->n_draft_max || p->n_draft < p->n_draft_min ||
+        p->n_draft > p->n_draft_max)
+        return scarce_fail(err, "draft length %d must lie in --draft-min %d .. --draft-max %d "
+                           "within 1..%d", p->n_draft, p->n_draft_min, p->n_draft_max,
+                           SPEC_MAX_DRAFT);
     if ((p->source == SPEC_MODEL || p->source == SPEC_QUANT) && !draft_model)
         return scarce_fail(err, "speculative: no draft model given");
-    if (p->source == SPEC_LAYERS && (p->draft_layers < 1 || p->draft_layers > target->cfg.n_layer))
+    if (p->source == SPEC_LAYERS &&
+        (p->draft_layers < 1 || p->draft_layers > target->cfg.n_layer))
         return scarce_fail(err, "%s: --draft-layers %d, the model has %d layers",
                            target->file->path, p->draft_layers, target->cfg.n_layer);
     if (p->source == SPEC_LOOKUP &&
         (p->lookup_n < 1 || p->lookup_n > LOOKUP_MAX_N || p->lookup_min > p->lookup_n))
-        return scarce_fail(err,
-                           "--lookup %d (shortest n-gram %d): the n-grams need 1 to %d "
-                           "tokens",
-                           p->lookup_n, p->lookup_min, LOOKUP_MAX_N);
+        return scarce_fail(err, "--lookup %d (shortest n-gram %d): the n-grams need 1 to %d "
+                           "tokens", p->lookup_n, p->lookup_min, LOOKUP_MAX_N);
     return 0;
 }
 
@@ -127,9 +125,9 @@ static int init_lookup(spec_decoder *sd, scarce_error *err) {
     const spec_params *p = &sd->p;
     const int n_min = p->lookup_min > 0 ? p->lookup_min : 1;
     if (lookup_index_init(&sd->lookup_ctx, n_min, p->lookup_n) ||
-        (p->lookup_file &&
-         (lookup_index_init(&sd->lookup_file, n_min, p->lookup_n) ||
-          lookup_index_update(&sd->lookup_file, p->lookup_file, p->n_lookup_file)))) {
+        (p->lookup_file && (lookup_index_init(&sd->lookup_file, n_min, p->lookup_n) ||
+                            lookup_index_update(&sd->lookup_file, p->lookup_file,
+                                                p->n_lookup_file)))) {
         lookup_index_free(&sd->lookup_ctx), lookup_index_free(&sd->lookup_file);
         return scarce_fail(err, "out of memory for the n-gram index (%d lookup-file tokens)",
                            p->n_lookup_file);
@@ -156,8 +154,8 @@ int spec_init(spec_decoder *sd, session *target, sampler *smp, const model *draf
         if (!(sd->view = malloc(sizeof *sd->view)))
             return scarce_fail(err, "out of memory for the draft");
         /* greedy --draft-quant drafts score with the copy's coarse head (draft_view.h) */
-        const qmatrix *coarse =
-            p->source == SPEC_QUANT && smp->p.temp <= 0.0f ? draft_quant_coarse_head(dm) : NULL;
+        const qmatrix *coarse = p->source == SPEC_QUANT && smp->p.temp <= 0.0f
+                                    ? draft_quant_coarse_head(dm) : NULL;
         if (draft_view_init(sd->view, dm, target->m, n_short, n_ctx, coarse, err)) {
             free(sd->view), sd->view = NULL;
             return -1;
@@ -178,7 +176,8 @@ int spec_init(spec_decoder *sd, session *target, sampler *smp, const model *draf
     if (sampler_init(&sd->draft_smp, &dp, n_vocab) || !sd->tokens || !sd->p_target ||
         !sd->p_draft) {
         spec_free(sd);
-        return scarce_fail(err, "out of memory for speculative decoding (vocabulary %d)", n_vocab);
+        return scarce_fail(err, "out of memory for speculative decoding (vocabulary %d)",
+                           n_vocab);
     }
     return 0;
 }
@@ -212,15 +211,13 @@ static int draft_lookup(spec_decoder *sd, int k, int *draft) {
     lookup_index_update(&sd->lookup_ctx, sd->tokens, sd->n_tokens); /* out of memory: fewer */
     const lookup_source sources[2] = {{&sd->lookup_ctx, sd->tokens, sd->n_tokens},
                                       {&sd->lookup_file, sd->p.lookup_file, sd->p.n_lookup_file}};
-    const int got = lookup_draft(sources, sd->p.lookup_file ? 2 : 1, sd->tokens, sd->n_tokens, k,
-                                 draft, NULL, NULL);
+    const int got = lookup_draft(sources, sd->p.lookup_file ? 2 : 1, sd->tokens, sd->n_tokens,
+                                 k, draft, NULL, NULL);
     if (k > 0 && !got) sd->stats.lookup_misses++;
     return got;
 }
 
-static int is_greedy(const spec_decoder *sd) {
-    return sd->smp->p.temp <= 0.0f;
-}
+static int is_greedy(const spec_decoder *sd) { return sd->smp->p.temp <= 0.0f; }
 
 /* Draft model / truncated target: catch up on unseen tokens, then k autoregressive steps. */
 static int draft_model_tokens(spec_decoder *sd, int k, int *draft, scarce_error *err) {
@@ -459,8 +456,8 @@ int spec_bench(const model *target, const model *draft_model, const spec_params 
                 if (t_plain[reps] < 0) goto done;
                 sum_plain += t_plain[reps];
             } else {
-                t_spec[reps] =
-                    time_spec(&s, draft_model, p, sp, prompt, n_prompt, n_gen, &out->stats, err);
+                t_spec[reps] = time_spec(&s, draft_model, p, sp, prompt, n_prompt, n_gen,
+                                         &out->stats, err);
                 if (t_spec[reps] < 0) goto done;
                 sum_spec += t_spec[reps];
             }

@@ -36,10 +36,8 @@ static int plain_greedy(const model *m, const int *prompt, int n, int n_ctx, int
     int got = 0;
     while (logits && got < n_gen) {
         out[got] = argmax(logits, m->cfg.n_vocab);
-        if (++got < n_gen && s.cache.n_pos < n_ctx)
-            logits = forward(&s, &out[got - 1], 1, 0, &err);
-        else
-            break;
+        if (++got < n_gen && s.cache.n_pos < n_ctx) logits = forward(&s, &out[got - 1], 1, 0, &err);
+        else break;
     }
     session_free(&s);
     return got;
@@ -95,10 +93,9 @@ static void check_greedy_prompts(const model *m, const model *dm, spec_params ba
                                   n_gen, &st);
             CHECK_EQ_INT(n, n_gen);
             int same = n == n_gen && !memcmp(got, want, (size_t)n_gen * sizeof(int));
-            CHECK_MSG(same,
-                      "source %d (layers %d, lookup %d), prompt %zu, draft %d (policy %d): "
-                      "text differs from plain greedy",
-                      (int)p.source, p.draft_layers, p.lookup_n, pi, k, (int)p.policy);
+            CHECK_MSG(same, "source %d (layers %d, lookup %d), prompt %zu, draft %d (policy %d): "
+                      "text differs from plain greedy", (int)p.source, p.draft_layers,
+                      p.lookup_n, pi, k, (int)p.policy);
             CHECK_EQ_INT(st.emitted, st.accepted + st.passes);
             drafted += st.drafted, accepted += st.accepted;
         }
@@ -156,10 +153,8 @@ static const char *make_unrelated_draft(void) {
     static char path[512];
     char cmd[1536];
     snprintf(path, sizeof path, "%s/draft.gguf", test_tmpdir());
-    snprintf(cmd, sizeof cmd,
-             "%s mkmodel -o %s --vocab %s --n-embd 32 --n-layer 1 --n-head 4 "
-             "--n-head-kv 2 --n-ff 64",
-             scarce_bin(), path, shared_path(STORIES));
+    snprintf(cmd, sizeof cmd, "%s mkmodel -o %s --vocab %s --n-embd 32 --n-layer 1 --n-head 4 "
+             "--n-head-kv 2 --n-ff 64", scarce_bin(), path, shared_path(STORIES));
     return run_cmd(cmd, NULL, NULL) == 0 ? path : NULL;
 }
 
@@ -225,9 +220,8 @@ TEST(spec_greedy_shortlisted_head_equals_plain) {
      * the text's join them; a draft that cannot name " there" before it is written loses
      * those passes, so acceptance drops, but never to nothing */
     check_greedy_source(m, dm, (spec_params){.source = SPEC_QUANT, .draft_vocab = 400}, &cut);
-    check_greedy_source(m, NULL,
-                        (spec_params){.source = SPEC_LAYERS, .draft_layers = 3, .draft_vocab = 8},
-                        &layers);
+    check_greedy_source(m, NULL, (spec_params){.source = SPEC_LAYERS, .draft_layers = 3,
+                                               .draft_vocab = 8}, &layers);
     CHECK_MSG(cut > 0.2 && full > 0.7, "acceptance %.2f with 400 ids, %.2f with all", cut, full);
     /* the view itself: shortlist rows, their tokens, bytes, shared kernels */
     draft_view v;
@@ -288,11 +282,8 @@ TEST(spec_greedy_lookup_file_equals_plain_and_is_used) {
     int file[5 + N_GEN];
     memcpy(file, prompt_b, sizeof prompt_b);
     REQUIRE(plain_greedy(m, prompt_b, 5, 256, file + 5, N_GEN) == N_GEN);
-    spec_params p = {.source = SPEC_LOOKUP,
-                     .lookup_n = 4,
-                     .lookup_min = 2,
-                     .lookup_file = file,
-                     .n_lookup_file = 5 + N_GEN};
+    spec_params p = {.source = SPEC_LOOKUP, .lookup_n = 4, .lookup_min = 2,
+                     .lookup_file = file, .n_lookup_file = 5 + N_GEN};
     double acc;
     check_greedy_source(m, NULL, p, &acc);
     const sampler_params greedy = {.temp = 0};
@@ -331,8 +322,8 @@ TEST(spec_greedy_smollm2_every_source_equals_plain) {
     check_greedy_prompts(m, copy, (spec_params){.source = SPEC_QUANT}, smol_prompt, 1, n_gen, &acc);
     check_greedy_prompts(m, NULL, (spec_params){.source = SPEC_LAYERS, .draft_layers = 10},
                          smol_prompt, 1, n_gen, &acc);
-    check_greedy_prompts(m, NULL, (spec_params){.source = SPEC_LOOKUP, .lookup_n = 3}, smol_prompt,
-                         1, n_gen, &acc);
+    check_greedy_prompts(m, NULL, (spec_params){.source = SPEC_LOOKUP, .lookup_n = 3},
+                         smol_prompt, 1, n_gen, &acc);
     draft_quant_free(copy);
     model_free(dm);
     model_free(m);
@@ -348,11 +339,8 @@ TEST(spec_context_full_stops_where_plain_does) {
     int n_want = plain_greedy(m, prompt_b, 5, n_ctx, want, 64);
     CHECK_EQ_INT(n_want, n_ctx - 5 + 1);
     const sampler_params greedy = {.temp = 0};
-    spec_params p = {.source = SPEC_LAYERS,
-                     .draft_layers = m->cfg.n_layer,
-                     .n_draft = 6,
-                     .n_draft_min = 6,
-                     .n_draft_max = 6};
+    spec_params p = {.source = SPEC_LAYERS, .draft_layers = m->cfg.n_layer, .n_draft = 6,
+                     .n_draft_min = 6, .n_draft_max = 6};
     int n = spec_generate(m, NULL, &p, &greedy, prompt_b, 5, n_ctx, got, 64, NULL);
     CHECK_EQ_INT(n, n_want);
     CHECK(n == n_want && !memcmp(got, want, (size_t)n * sizeof(int)));
@@ -393,12 +381,8 @@ TEST(spec_bench_repeats_tiny_models_and_emits_every_token) {
     scarce_error err = {0};
     model *m = load_stories();
     REQUIRE(m);
-    const spec_params p = {.source = SPEC_LOOKUP,
-                           .policy = SPEC_COST,
-                           .lookup_n = 2,
-                           .n_draft = 4,
-                           .n_draft_min = 1,
-                           .n_draft_max = 4};
+    const spec_params p = {.source = SPEC_LOOKUP, .policy = SPEC_COST, .lookup_n = 2,
+                           .n_draft = 4, .n_draft_min = 1, .n_draft_max = 4};
     const sampler_params greedy = {.temp = 0, .top_p = 1, .seed = 1};
     spec_bench_result r;
     REQUIRE(!spec_bench(m, NULL, &p, &greedy, prompt_b, 5, 32, 64, &r, &err));
@@ -412,10 +396,8 @@ TEST(spec_bench_repeats_tiny_models_and_emits_every_token) {
 TEST(spec_cli_compare_json_reports_its_runs) {
     NEED_SHARED(STORIES);
     char cmd[1024], *out = NULL;
-    snprintf(cmd, sizeof cmd,
-             "%s run -m %s -t 1 --temp 0 -n 40 -p \"Once upon a time\" "
-             "--lookup 2 --spec-compare --json",
-             scarce_bin(), shared_path(STORIES));
+    snprintf(cmd, sizeof cmd, "%s run -m %s -t 1 --temp 0 -n 40 -p \"Once upon a time\" "
+             "--lookup 2 --spec-compare --json", scarce_bin(), shared_path(STORIES));
     CHECK_EQ_INT(run_cmd(cmd, &out, NULL), 0);
     REQUIRE(out);
     const char *reps = strstr(out, "\"compare_reps\": ");
@@ -519,10 +501,8 @@ TEST(spec_cli_vocabulary_mismatch_and_overflow_fail_cleanly) {
     NEED_FILE(other);
     char path[512], cmd[1536], args[1024];
     snprintf(path, sizeof path, "%s/other_vocab.gguf", test_tmpdir());
-    snprintf(cmd, sizeof cmd,
-             "%s mkmodel -o %s --vocab %s --n-embd 32 --n-layer 1 --n-head 4 "
-             "--n-head-kv 2 --n-ff 64",
-             scarce_bin(), path, other);
+    snprintf(cmd, sizeof cmd, "%s mkmodel -o %s --vocab %s --n-embd 32 --n-layer 1 --n-head 4 "
+             "--n-head-kv 2 --n-ff 64", scarce_bin(), path, other);
     REQUIRE(run_cmd(cmd, NULL, NULL) == 0);
     snprintf(args, sizeof args, "-md %s", path);
     check_one_line_error(args, 1, "vocabulary");
@@ -566,8 +546,7 @@ TEST(spec_cli_greedy_text_equals_plain) {
         REQUIRE(spec && err);
         /* --json puts the text on stderr and the summary on stdout */
         const char *text = i == 0 ? err : spec;
-        CHECK_MSG(!strncmp(text, plain, strlen(plain)), "%s:\n%s\nplain:\n%s", args[i], text,
-                  plain);
+        CHECK_MSG(!strncmp(text, plain, strlen(plain)), "%s:\n%s\nplain:\n%s", args[i], text, plain);
         if (i == 0) CHECK(strstr(spec, "\"draft_quant\"") && strstr(spec, "\"cost_model\""));
         if (i == 1) CHECK(strstr(err, "lookup:") && strstr(err, "lookup.txt"));
         free(spec), free(err);
