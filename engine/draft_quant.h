@@ -25,6 +25,9 @@ typedef struct {
     int n_shared;         /* ... kept as they are: already in that type or fewer bits */
     size_t bytes;         /* RAM of the quantized matrices */
     size_t packed_bytes;  /* RAM of their repacked copies (kernels/repack.h), 0 when off */
+    size_t coarse_bytes;  /* the coarse head's (0: none; in bytes and packed_bytes too);
+                             greedy drafts read it instead of the head: weight_bytes
+                             - the head + this */
     size_t weight_bytes;  /* the draft's matmul weights per token (shared ones included) */
     size_t target_bytes;  /* the target's, for the ratio */
     double seconds;       /* wall time of building it */
@@ -35,6 +38,11 @@ typedef struct {
  * it. NULL on error (unknown type, no kernel, non-finite weights, out of memory). */
 model *draft_quant_new(const model *target, const char *type_name, const model_options *opts,
                        draft_quant_info *info, scarce_error *err);
+/* The copy's coarse head, or NULL: when the head kept 8 bits (the default for types below
+ * 8: its argmax decides what the target checks), a 4-bit copy of it too, for greedy drafts
+ * that score the whole vocabulary with it and the best few candidates again with the 8-bit
+ * rows (draft_view.h): the head is a third of a q4_1 draft's bytes. */
+const qmatrix *draft_quant_coarse_head(const model *draft);
 /* Frees what draft_quant_new allocated (not the shared parts). NULL is fine. */
 void draft_quant_free(model *draft);
 

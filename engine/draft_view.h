@@ -15,6 +15,11 @@
  *    (question) and 0.93 -> 0.89 (code): rare words (" generosity") are the tokens a story
  *    needs, and each miss costs a pass. The expected speed-up E(a,k) / (v(k) + k d) came
  *    out even, and the timings (2-core Xeon, AVX-512, load 12) could not tell them apart.
+ *    A coarse head (--draft-quant's 4-bit copy of its 8-bit head, draft_quant.h) instead
+ *    scores the whole vocabulary at half the bytes; its COARSE_TOP best ids are scored
+ *    again with the 8-bit rows against the same hidden state (f32 dot products) and the
+ *    best of them is proposed, so the proposal is the 8-bit head's argmax unless that id
+ *    falls outside the coarse top. Greedy drafts only; not with a shortlist.
  * 2. The draft runs on the target's kernel context (thread pool and scratch) when its
  *    matrices fit in it and the configurations agree: two pools on a 2-core machine had the
  *    idle one's workers spinning on the cores the other one's calls needed.
@@ -39,17 +44,24 @@ typedef struct {
     int n, cap;
     uint64_t other_pass_bytes; /* what a pass reads besides the head */
     int shared_kernels; /* 1: m.kernels is the target's */
+    int coarse;         /* 1: m.output is a coarse head, full the rows that rescore it */
 } draft_view;
+
+/* Candidates of a coarse head scored again with the full rows. */
+#define COARSE_TOP 8
 
 /* A view of draft for a decoder of target. n_short: common ids in the shortlist (0, or as
  * many as the vocabulary: the whole head, no shortlist); n_text: how many more distinct
- * tokens the text may add. */
+ * tokens the text may add; coarse: NULL, or a coarse head of draft's (used when there is
+ * no shortlist). */
 int draft_view_init(draft_view *v, const model *draft, const model *target, int n_short,
-                    int n_text, scarce_error *err);
+                    int n_text, const qmatrix *coarse, scarce_error *err);
 void draft_view_free(draft_view *v);
 /* Gives the tokens rows (those not listed yet, while there is room). */
 void draft_view_add(draft_view *v, const int *tokens, int n);
-/* The token the draft proposes from the view's logits: the argmax of its rows. */
-int draft_view_argmax(const draft_view *v, const float *logits);
+/* The token the draft proposes from the view's logits: the argmax of its rows; with a
+ * coarse head, of the full rows' scores of its COARSE_TOP best against hidden (the
+ * n_embd inputs of the head, after the output norm). */
+int draft_view_argmax(const draft_view *v, const float *logits, const float *hidden);
 
 #endif

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "draft_quant.h"
 #include "machine.h"
 
 /* ---- the acceptance rule ------------------------------------------------------------ */
@@ -152,7 +153,10 @@ int spec_init(spec_decoder *sd, session *target, sampler *smp, const model *draf
         const int n_short = smp->p.temp <= 0.0f ? p->draft_vocab : 0;
         if (!(sd->view = malloc(sizeof *sd->view)))
             return scarce_fail(err, "out of memory for the draft");
-        if (draft_view_init(sd->view, dm, target->m, n_short, n_ctx, err)) {
+        /* greedy --draft-quant drafts score with the copy's coarse head (draft_view.h) */
+        const qmatrix *coarse = p->source == SPEC_QUANT && smp->p.temp <= 0.0f
+                                    ? draft_quant_coarse_head(dm) : NULL;
+        if (draft_view_init(sd->view, dm, target->m, n_short, n_ctx, coarse, err)) {
             free(sd->view), sd->view = NULL;
             return -1;
         }
@@ -226,7 +230,7 @@ static int draft_model_tokens(spec_decoder *sd, int k, int *draft, scarce_error 
     for (int i = 0; i < k; i++) {
         if (!logits) return -1;
         if (is_greedy(sd)) {
-            draft[i] = draft_view_argmax(sd->view, logits);
+            draft[i] = draft_view_argmax(sd->view, logits, d->rs.xb);
         } else {
             float *q = sd->p_draft + (size_t)i * n_vocab;
             sampler_probs(&sd->draft_smp, logits, q);

@@ -225,7 +225,7 @@ TEST(spec_greedy_shortlisted_head_equals_plain) {
     CHECK_MSG(cut > 0.2 && full > 0.7, "acceptance %.2f with 400 ids, %.2f with all", cut, full);
     /* the view itself: shortlist rows, their tokens, bytes, shared kernels */
     draft_view v;
-    REQUIRE(!draft_view_init(&v, dm, m, 16, 64, &err));
+    REQUIRE(!draft_view_init(&v, dm, m, 16, 64, NULL, &err));
     CHECK(v.shared_kernels && v.m.kernels == m->kernels && v.n == 16 && v.m.output.rows == 16);
     const uint64_t bytes16 = v.m.global_pass_bytes;
     const int text[] = {300, 5, 300, 511, 17};
@@ -238,10 +238,37 @@ TEST(spec_greedy_shortlisted_head_equals_plain) {
                   dm->output.row_bytes));
     float logits[19] = {0};
     logits[17] = 5; /* row 17 holds token 511 */
-    CHECK_EQ_INT(draft_view_argmax(&v, logits), 511);
+    CHECK_EQ_INT(draft_view_argmax(&v, logits, NULL), 511);
     draft_view_free(&v);
-    REQUIRE(!draft_view_init(&v, dm, m, 0, 64, &err)); /* 0: the whole head */
+    REQUIRE(!draft_view_init(&v, dm, m, 0, 64, NULL, &err)); /* 0: the whole head */
     CHECK(!v.rows && v.m.output.rows == m->cfg.n_vocab && v.m.output.data == dm->output.data);
+    draft_view_free(&v);
+    /* the coarse head: a q4_1 copy of the 8-bit head scores all ids, the 8-bit rows the
+     * COARSE_TOP best again against the hidden state */
+    const qmatrix *coarse = draft_quant_coarse_head(dm);
+    REQUIRE(coarse);
+    CHECK(coarse->type == QT_Q4_1 && coarse->rows == m->cfg.n_vocab && info.coarse_bytes > 0);
+    REQUIRE(!draft_view_init(&v, dm, m, 0, 64, coarse, &err));
+    CHECK(v.coarse && !v.rows && v.m.output.data == coarse->data);
+    const int n_embd = m->cfg.n_embd, n_vocab = m->cfg.n_vocab;
+    float *hidden = malloc((size_t)n_embd * sizeof *hidden), *row = malloc((size_t)n_embd * 4);
+    float *all = calloc((size_t)n_vocab, sizeof *all);
+    REQUIRE(hidden && row && all);
+    for (int i = 0; i < n_embd; i++) hidden[i] = (float)((i * 37) % 11) - 5.0f;
+    /* logits that put ids 40..47 on top (40 highest): the proposal is the one of them the
+     * 8-bit rows score best, whatever the coarse order */
+    for (int t = 0; t < n_vocab; t++) all[t] = t >= 40 && t < 48 ? 100.0f - t : -1.0f;
+    int want = -1;
+    float best = -INFINITY;
+    for (int t = 40; t < 48; t++) {
+        qmatrix_row(&dm->output, t, row);
+        double sum = 0;
+        for (int i = 0; i < n_embd; i++) sum += (double)row[i] * hidden[i];
+        if ((float)sum > best) best = (float)sum, want = t;
+    }
+    CHECK_EQ_INT(draft_view_argmax(&v, all, hidden), want);
+    CHECK_EQ_INT(draft_view_argmax(&v, all, NULL), 40); /* no hidden state: the coarse one */
+    free(hidden), free(row), free(all);
     draft_view_free(&v);
     draft_quant_free(dm);
     model_free(m);

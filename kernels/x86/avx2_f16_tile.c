@@ -46,17 +46,17 @@ typedef struct {
 
 #define DEFINE_FLOAT_TILE(name, elem_t, load, to_f32)                                              \
     DEFINE_FINISH(name, elem_t, load, to_f32)                                                      \
-    DEFINE_GROUP(1, name, elem_t, load)                                                            \
-    DEFINE_GROUP(2, name, elem_t, load)                                                            \
-    DEFINE_GROUP(3, name, elem_t, load)                                                            \
-    static void (*const groups_##name[GROUP + 1])(const elem_t *, int64_t, const float *, size_t,  \
-                                                  acc4 *) = {NULL, group_##name##_1,               \
-                                                             group_##name##_2, group_##name##_3};  \
-    FLOAT_TILE_WALK(avx2, name, elem_t, 32, groups_##name)
+    DEFINE_ROWS(1, name, elem_t, load)                                                             \
+    DEFINE_ROWS(2, name, elem_t, load)                                                             \
+    DEFINE_ROWS(3, name, elem_t, load)                                                             \
+    static void (*const rows_##name[GROUP + 1])(int64_t, float *, size_t, const void *, size_t,    \
+                                                int, const float *, size_t) = {                    \
+        NULL, rows_##name##_1, rows_##name##_2, rows_##name##_3};                                  \
+    FLOAT_TILE_WALK(avx2, name, rows_##name)
 
-#define DEFINE_GROUP(NT, name, elem_t, load)                                                       \
-    FLOAT_TILE_GROUP(NT, name, elem_t, load, __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps,        \
-                     _mm256_fmadd_ps)
+#define DEFINE_ROWS(NT, name, elem_t, load)                                                        \
+    FLOAT_TILE_ROWS(NT, name, elem_t, load, __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps,         \
+                    _mm256_fmadd_ps)
 
 DEFINE_FLOAT_TILE(f32, float, load8_f32, f32_identity)
 DEFINE_FLOAT_TILE(f16, uint16_t, load8_f16, fp16_to_f32)
