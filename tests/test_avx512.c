@@ -210,7 +210,9 @@ TEST(avx512_install_goes_over_avx2) {
                     id == QT_Q8_0 || id == QT_Q2_K || id == QT_FP8_E4M3 || id == QT_FP8_E5M2 ||
                     id == QT_Q5_0 || id == QT_Q5_1 || id == QT_IQ4_NL || id == QT_Q4_K ||
                     id == QT_Q5_K || id == QT_Q6_K;
-        int packed = id == QT_Q4_0 || id == QT_Q4_1 || id == QT_Q8_0 || id == QT_Q2_K;
+        int packed = id == QT_Q4_0 || id == QT_Q4_1 || id == QT_Q8_0 || id == QT_Q2_K ||
+                     (id == QT_Q4_K && __builtin_cpu_supports("avx512vbmi") &&
+                      !kernels_avx512_emulated());
         /* test-emu512 builds no FP8 kernels (EMU_NATIVE_ONLY): AVX2's stay */
         if ((id == QT_FP8_E4M3 || id == QT_FP8_E5M2) && kernels_avx512_emulated()) continue;
         CHECK_MSG(k5->vec_dot && k5->vec_dot != k2->vec_dot, "%s: not the AVX-512 vec_dot", name);

@@ -31,6 +31,9 @@ static void install_beyond_base(isa_kernels *k) {
                     (type_kernels){.vec_dot = vec_dot_fp8_e5m2_avx512,
                                    .vec_dot_tile = vec_dot_tile_fp8_e5m2_avx512});
     }
+    /* Q4_K's 8-row interleaved tile takes its scales out by vpermb / vpmultishiftqb (VBMI) */
+    if (__builtin_cpu_supports("avx512vbmi"))
+        kernels_set(k, QT_Q4_K, (type_kernels){.packed_tile = tile_q4_kx8_avx512});
     /* K-quant codes unpacked by GF2P8AFFINEQB; without GFNI, the 256-bit avx512 kernels.
      * Q2_K's packed 8-row tile stays its decode kernel. */
     if (__builtin_cpu_supports("gfni")) {
