@@ -34,6 +34,17 @@
  * with the pair of scales (scales[2m], scales[2m + 1], m = 4h + j) applies both
  * (kernels/x86/avx2_repack_q2k.c).
  *
+ * Q2_K in sub-block dwords ("q2_kx8d", the AVX-512 kernel's; activations in Q8_K). Block i
+ * of a group (672 bytes) is
+ *   d[8]        at   0, dmin[8] at 16, as q2_kx8
+ *   scales[128] at  32: groups t = 0..3 of 32 bytes; row r's dword at 32 + 32 t + 4 r holds
+ *               its scale bytes 4t .. 4t + 3 (scale | min << 4, unchanged)
+ *   qs[512]     at 160: chunks c = 8 h + k (h = 0..1, k = 0..7) of 32 bytes; row r's dword
+ *               at 160 + 32 c + 4 r holds its qs bytes 32 h + 4 k .. 32 h + 4 k + 3
+ * so the 4 codes at bits 2j of a row's dword are elements 128 h + 32 j + 4 k .. + 3, all in
+ * sub-block 8 h + 2 j + k / 4: one vpdpbusd sums them against one activation dword
+ * (kernels/x86/avx512_repack_q2k.c).
+ *
  * Q4_K ("q4_kx8", activations in Q8_K). Block i of a group (1152 = 8 x 144 bytes) is
  *   d[8]        at   0: the 8 rows' fp16 d, row order
  *   dmin[8]     at  16: the 8 rows' fp16 dmin
@@ -108,7 +119,7 @@ typedef struct x8_layout {
 size_t repack_row_bytes(const x8_layout *layout, int64_t cols);
 
 /* The layouts above (kernels/ref/repack_ref.c); ref_install gives them to their types. */
-extern const x8_layout x8_q4_0, x8_q4_1, x8_q8_0, x8_q2_k, x8_q4_k;
+extern const x8_layout x8_q4_0, x8_q4_1, x8_q8_0, x8_q2_k, x8_q2_k_d, x8_q4_k;
 
 /* Packed kernels (packed_tile of a type's kernels, kernels/cpu.h) have the vec_dot_tile_fn
  * signature (quant/types.h): w is the packed data of nrows (% 8 == 0) rows from a group
@@ -141,6 +152,9 @@ void tile_q4_1x8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t
 /* Q2_K: per row exactly vec_dot_q2_k_ref's sum (activations block_q8_K). */
 void tile_q2_kx8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                      int nrows, const void *a, size_t a_stride, int nact);
+/* Q2_K in sub-block dwords: the same sums as tile_q2_kx8_ref. */
+void tile_q2_kx8d_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                      int nrows, const void *a, size_t a_stride, int nact);
 /* Q4_K: per row exactly vec_dot_q4_k_ref's sum (activations block_q8_K). */
 void tile_q4_kx8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                      int nrows, const void *a, size_t a_stride, int nact);

@@ -103,16 +103,33 @@ enum { NT = sizeof types / sizeof types[0] };
 static const vec_dot_fn row_dots[NT] = {vec_dot_q4_0_ref, vec_dot_q8_0_ref, vec_dot_q4_1_ref,
                                         vec_dot_q2_k_ref, vec_dot_q4_k_ref};
 static const x8_layout *const layouts[NT] = {&x8_q4_0, &x8_q8_0, &x8_q4_1, &x8_q2_k, &x8_q4_k};
+/* Layouts beyond one per type (AVX-512's Q2_K in sub-block dwords), for the layout tests. */
+static const x8_layout *const other_layouts[] = {&x8_q2_k_d};
+enum { NO = sizeof other_layouts / sizeof other_layouts[0] };
+/* Layout k of the NT + NO: the types' own, then the others; *t = its index in types. */
+static const x8_layout *layout_at(int k, int *t) {
+    const x8_layout *l = k < NT ? layouts[k] : other_layouts[k - NT];
+    for (*t = 0; types[*t] != l->type; ++*t) {
+    }
+    return l;
+}
+/* The layout the running ISA packs types[t] in. */
+static const x8_layout *isa_layout(int t) {
+    const x8_layout *l = kernels_for(kernels_isa(), types[t])->packed_layout;
+    return l ? l : layouts[t];
+}
 
 TEST(repack_round_trip) {
     REQUIRE(kernels_init(NULL, NULL) == 0);
-    for (int t = 0; t < NT; t++) {
+    for (int k = 0; k < NT + NO; k++) {
+        int t;
+        const x8_layout *l = layout_at(k, &t);
         int64_t rows = 24, cols = cols_for(types[t], 96);
         size_t bytes = qtype_row_bytes(types[t], cols) * rows;
         uint8_t *src = malloc(bytes), *packed = malloc(bytes), *back = malloc(bytes);
         random_bytes(src, bytes);
-        repack_rows(layouts[t], rows, cols, src, packed);
-        unpack_rows(layouts[t], rows, cols, packed, back);
+        repack_rows(l, rows, cols, src, packed);
+        unpack_rows(l, rows, cols, packed, back);
         CHECK_MSG(memcmp(src, back, bytes) == 0, "%s: unpack(repack(rows)) != rows",
                   qtype(types[t])->name);
         CHECK_MSG(memcmp(src, packed, bytes) != 0, "%s: packing moved nothing",
@@ -152,14 +169,16 @@ TEST(repack_to_q8_0_equals_convert_then_repack) {
 /* The packed reference reads the layout as the header describes: it equals the row
  * reference (vec_dot_*_ref) bit for bit, row by row. */
 TEST(repack_ref_equals_row_reference) {
-    for (int t = 0; t < NT; t++) {
+    for (int k = 0; k < NT + NO; k++) {
+        int t;
+        const x8_layout *l = layout_at(k, &t);
         int64_t rows = 16, cols = cols_for(types[t], 128);
         size_t row_bytes = qtype_row_bytes(types[t], cols);
         uint8_t *w = random_rows(types[t], rows, cols), *packed = malloc(row_bytes * rows);
         void *a = activation(types[t], cols, 0, 0);
         float y[16], s;
-        repack_rows(layouts[t], rows, cols, w, packed);
-        layouts[t]->ref_tile(cols, y, 0, packed, row_bytes, rows, a, 0, 1);
+        repack_rows(l, rows, cols, w, packed);
+        l->ref_tile(cols, y, 0, packed, row_bytes, rows, a, 0, 1);
         for (int r = 0; r < rows; r++) {
             row_dots[t](cols, &s, w + r * row_bytes, a);
             CHECK_MSG(memcmp(&s, &y[r], 4) == 0, "%s row %d: packed %.9g vs row %.9g",
@@ -173,7 +192,7 @@ TEST(repack_ref_equals_row_reference) {
  * apart); 1 = identical bits. */
 static int same_as_ref(int t, const uint8_t *packed, int64_t rows, int64_t cols, const void *a,
                        size_t a_stride, int nact) {
-    vec_dot_tile_fn ref = layouts[t]->ref_tile;
+    vec_dot_tile_fn ref = isa_layout(t)->ref_tile;
     vec_dot_tile_fn simd = kernels_for(kernels_isa(), types[t])->packed_tile;
     size_t row_bytes = qtype_row_bytes(types[t], cols), n = (size_t)rows * nact;
     float *y0 = malloc(n * 4), *y1 = malloc(n * 4);
@@ -216,13 +235,13 @@ static void check_tiles_equal_reference(const char *isa) {
             /* 5 activations: the 4-token tile and its remainder */
             void *a = activation(types[t], 5 * cols, 0, 0);
             size_t a_stride = act_bytes(types[t], cols);
-            repack_rows(layouts[t], rows, cols, w, packed);
+            repack_rows(isa_layout(t), rows, cols, w, packed);
             for (int nact = 1; nact <= 5; nact += s == 3 ? 4 : 1)
                 CHECK(same_as_ref(t, packed, rows, cols, a, a_stride, nact));
             /* every code pattern (q8_0: -128 too), finite scales */
             random_bytes(w, bytes);
             tame_scales(types[t], w, bytes / qtype(types[t])->block_bytes);
-            repack_rows(layouts[t], rows, cols, w, packed);
+            repack_rows(isa_layout(t), rows, cols, w, packed);
             CHECK(same_as_ref(t, packed, rows, cols, a, a_stride, 1));
             CHECK(same_as_ref(t, packed, rows, cols, a, a_stride, 3));
             free(w), free(packed), free(a);
@@ -285,7 +304,7 @@ static void check_tile_edge_values(const char *isa, int q8_minus128) {
                         memcpy(w + b * bb + field_at(types[t], i), &d, 2);
                 }
                 void *a = activation(types[t], cols, acts[k], k == 1 ? 65504.0f : 0.5f);
-                repack_rows(layouts[t], rows, cols, w, packed);
+                repack_rows(isa_layout(t), rows, cols, w, packed);
                 CHECK_MSG(same_as_ref(t, packed, rows, cols, a, 0, 1) &&
                               same_as_ref(t, packed, rows, cols, a, 0, 2),
                           "%s fill %#x act %d", qtype(types[t])->name, fills[f], acts[k]);

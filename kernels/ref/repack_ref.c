@@ -144,6 +144,50 @@ void tile_q2_kx8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t
                             (const block_q8_K *)((const char *)a + j * a_stride));
 }
 
+/* Q2_K in sub-block dwords (repack.h "q2_kx8d"; packed block: d[8], dmin[8], scale groups
+ * at 32, qs chunks at 160). Code of row r, element e = 128 h + 32 j + l: bits 2j of qs
+ * byte 32 h + l, in chunk 8 h + l / 4 at byte l % 4 of the row's dword; scale byte of
+ * sub-block k in group k / 4 at byte k % 4 of the row's dword. */
+static int q2kd_code(const uint8_t *qs, int r, int e) {
+    int h = e / 128, j = (e % 128) / 32, l = e % 32;
+    return (qs[32 * (8 * h + l / 4) + 4 * r + l % 4] >> 2 * j) & 3;
+}
+
+/* One group of 8 rows, as vec_dot_q2_k_ref sums one row (the same integers and float
+ * steps as gemv_q2_kx8_ref). */
+static void gemv_q2_kx8d_ref(int64_t cols, float *y, const uint8_t *w, const block_q8_K *a) {
+    const int64_t nb = cols / QK_K;
+    float sum[REPACK_ROWS] = {0};
+    for (int64_t i = 0; i < nb; i++) {
+        const uint8_t *blk = w + i * REPACK_ROWS * sizeof(block_q2_K);
+        const uint16_t *d = (const uint16_t *)blk, *dmin = d + REPACK_ROWS;
+        const uint8_t *scales = blk + 32, *qs = blk + 160;
+        for (int r = 0; r < REPACK_ROWS; r++) {
+            int sumi = 0, summ = 0;
+            for (int k = 0; k < 16; k++) {
+                const int scale = scales[32 * (k / 4) + 4 * r + k % 4];
+                int sub = 0;
+                for (int e = 16 * k; e < 16 * k + 16; e++) sub += q2kd_code(qs, r, e) * a[i].qs[e];
+                sumi += (scale & 0xF) * sub;
+                summ += (scale >> 4) * a[i].bsums[k];
+            }
+            sum[r] +=
+                a[i].d * (fp16_to_f32(d[r]) * (float)sumi - fp16_to_f32(dmin[r]) * (float)summ);
+        }
+    }
+    for (int r = 0; r < REPACK_ROWS; r++) y[r] = sum[r];
+}
+
+void tile_q2_kx8d_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                      int nrows, const void *a, size_t a_stride, int nact) {
+    const size_t group_bytes = REPACK_ROWS * w_stride;
+    for (int j = 0; j < nact; j++)
+        for (int g = 0; g < nrows / REPACK_ROWS; g++)
+            gemv_q2_kx8d_ref(n, s + j * s_stride + g * REPACK_ROWS,
+                             (const uint8_t *)w + g * group_bytes,
+                             (const block_q8_K *)((const char *)a + j * a_stride));
+}
+
 /* ---- Q4_K (repack.h "q4_kx8"): its converters and the reference ---- */
 
 enum { Q4KX8_BYTES = REPACK_ROWS * sizeof(block_q4_K), Q4KX8_UNITS = 32, Q4KX8_QS = 128 };
@@ -295,3 +339,15 @@ const x8_layout x8_q2_k = {QT_Q2_K,
                            NULL,
                            NULL,
                            0};
+/* Q2_K in sub-block dwords: the 4 scale bytes 4t .. 4t + 3 of row r at 32 + 32 t + 4 r; qs
+ * bytes 32 h + 4 c .. + 3 at 160 + 32 (8 h + c) + 4 r; d at 0, dmin at 16. */
+const x8_layout x8_q2_k_d = {QT_Q2_K,
+                             4,
+                             {{0, 4, 4, 32, 32, 4},
+                              {16, 4, 16, 160, 32, 4},
+                              {80, 2, 1, 0, 0, 2},
+                              {82, 2, 1, 16, 0, 2}},
+                             tile_q2_kx8d_ref,
+                             NULL,
+                             NULL,
+                             0};

@@ -30,6 +30,7 @@
 #include "../../quant/blocks.h"
 #include "../repack.h"
 #include "avx512.h"
+#include "avx512_util.h"
 
 enum { X8_BYTES = REPACK_ROWS * sizeof(block_q4_K), UNITS_AT = 32, QS_AT = 128 };
 #define MAX_NA 4
@@ -66,15 +67,6 @@ static inline __m256i min_pair_lanes(__m256i unit, int t) {
     const __m256i ctrl = ms_ctrl(12 * t, 0, 12 * t + 6, 0);
     return _mm256_and_si256(_mm256_multishift_epi64_epi8(ctrl, unit),
                             _mm256_set1_epi32(0x003F003F));
-}
-
-/* acc + vpdpbusd(codes, the activation dword at p in every lane), the dword as the EVEX
- * form's broadcast memory operand: gcc 12 emits a separate vpbroadcastd for
- * _mm256_set1_epi32 of a load (64 per block and group: 4.48 instructions per 32 weights,
- * 3.45 with this). */
-static inline __m256i dpbusd_bcast(__m256i acc, __m256i codes, const int8_t *p) {
-    __asm__("vpdpbusd %2%{1to8%}, %1, %0" : "+v"(acc) : "v"(codes), "m"(*(const int32_t *)p));
-    return acc;
 }
 
 /* What a group x NA activations works on. */
