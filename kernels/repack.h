@@ -124,8 +124,8 @@ extern const x8_layout x8_q4_0, x8_q4_1, x8_q8_0, x8_q2_k, x8_q2_k_d, x8_q4_k;
 /* Packed kernels (packed_tile of a type's kernels, kernels/cpu.h) have the vec_dot_tile_fn
  * signature (quant/types.h): w is the packed data of nrows (% 8 == 0) rows from a group
  * start, w_stride the file's row bytes (a group is 8 w_stride bytes), activations in the
- * type's dot_type (Q8_0; Q8_K for Q2_K and Q4_K). An ISA without a packed kernel for a type (scalar:
- * none) keeps the file layout and the ordinary kernels. */
+ * type's dot_type (Q8_0; Q8_K for Q2_K and Q4_K). An ISA without a packed kernel for a type
+ * (scalar: none) keeps the file layout and the ordinary kernels. */
 
 /* Packs W when the type has a packed kernel on `isa` and rows % 8 == 0, and sets W->packed
  * to a new aligned buffer of rows * row_bytes bytes (free with repack_release). A kernel

@@ -210,9 +210,9 @@ TEST(avx512_install_goes_over_avx2) {
                     id == QT_Q8_0 || id == QT_Q2_K || id == QT_FP8_E4M3 || id == QT_FP8_E5M2 ||
                     id == QT_Q5_0 || id == QT_Q5_1 || id == QT_IQ4_NL || id == QT_Q4_K ||
                     id == QT_Q5_K || id == QT_Q6_K;
-        int packed = id == QT_Q4_0 || id == QT_Q4_1 || id == QT_Q8_0 || id == QT_Q2_K ||
-                     (id == QT_Q4_K && __builtin_cpu_supports("avx512vbmi") &&
-                      !kernels_avx512_emulated());
+        int packed =
+            id == QT_Q4_0 || id == QT_Q4_1 || id == QT_Q8_0 || id == QT_Q2_K ||
+            (id == QT_Q4_K && __builtin_cpu_supports("avx512vbmi") && !kernels_avx512_emulated());
         /* test-emu512 builds no FP8 kernels (EMU_NATIVE_ONLY): AVX2's stay */
         if ((id == QT_FP8_E4M3 || id == QT_FP8_E5M2) && kernels_avx512_emulated()) continue;
         CHECK_MSG(k5->vec_dot && k5->vec_dot != k2->vec_dot, "%s: not the AVX-512 vec_dot", name);
@@ -221,8 +221,7 @@ TEST(avx512_install_goes_over_avx2) {
         CHECK_MSG(!packed || k5->packed_tile, "%s: no packed_tile", name);
         /* Q2_K: AVX-512 packs in sub-block dwords (repack.h q2_kx8d) */
         CHECK((k5->packed_layout == k2->packed_layout) == (id != QT_Q2_K) &&
-              k5->dequantize == k2->dequantize &&
-              k5->gemm_i8x8 == k2->gemm_i8x8);
+              k5->dequantize == k2->dequantize && k5->gemm_i8x8 == k2->gemm_i8x8);
     }
     /* the activation quantizers */
     CHECK(kernels_for(ISA_AVX512, QT_Q8_0)->from_float !=

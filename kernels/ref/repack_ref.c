@@ -196,7 +196,8 @@ enum { Q4KX8_BYTES = REPACK_ROWS * sizeof(block_q4_K), Q4KX8_UNITS = 32, Q4KX8_Q
  * 4 u + j sits in it. */
 static uint64_t q4kx8_unit_word(const uint8_t *blk, int u, int r) {
     uint64_t word = 0;
-    for (int b = 0; b < 6; b++) word |= (uint64_t)blk[Q4KX8_UNITS + 24 * u + 6 * (r / 2) + b] << 8 * b;
+    for (int b = 0; b < 6; b++)
+        word |= (uint64_t)blk[Q4KX8_UNITS + 24 * u + 6 * (r / 2) + b] << 8 * b;
     return word;
 }
 static int q4kx8_field_bit(int r, int j) {
@@ -241,7 +242,8 @@ void tile_q4_kx8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t
         for (int g = 0; g < nrows / REPACK_ROWS; g++) {
             const uint8_t *group = (const uint8_t *)w + g * REPACK_ROWS * w_stride;
             float sum[REPACK_ROWS] = {0};
-            for (int64_t i = 0; i < nb; i++) q4_kx8_block_ref(group + i * Q4KX8_BYTES, &act[i], sum);
+            for (int64_t i = 0; i < nb; i++)
+                q4_kx8_block_ref(group + i * Q4KX8_BYTES, &act[i], sum);
             for (int r = 0; r < REPACK_ROWS; r++) s[j * s_stride + g * REPACK_ROWS + r] = sum[r];
         }
     }
@@ -287,7 +289,8 @@ static void q4_kx8_move(uint8_t *x8, block_q4_K *const one[REPACK_ROWS], int pac
                 for (int b = 0; b < 6; b++) at[b] = (uint8_t)(word >> 8 * b);
             } else {
                 for (int r = 2 * q; r < 2 * q + 2; r++)
-                    for (int j = 0; j < 4; j++) fields[r][4 * u + j] = q4kx8_field(x8, r, 4 * u + j);
+                    for (int j = 0; j < 4; j++)
+                        fields[r][4 * u + j] = q4kx8_field(x8, r, 4 * u + j);
             }
         }
     for (int r = 0; r < REPACK_ROWS && !pack; r++) k4_scale_bytes(fields[r], one[r]->scales);
@@ -341,13 +344,11 @@ const x8_layout x8_q2_k = {QT_Q2_K,
                            0};
 /* Q2_K in sub-block dwords: the 4 scale bytes 4t .. 4t + 3 of row r at 32 + 32 t + 4 r; qs
  * bytes 32 h + 4 c .. + 3 at 160 + 32 (8 h + c) + 4 r; d at 0, dmin at 16. */
-const x8_layout x8_q2_k_d = {QT_Q2_K,
-                             4,
-                             {{0, 4, 4, 32, 32, 4},
-                              {16, 4, 16, 160, 32, 4},
-                              {80, 2, 1, 0, 0, 2},
-                              {82, 2, 1, 16, 0, 2}},
-                             tile_q2_kx8d_ref,
-                             NULL,
-                             NULL,
-                             0};
+const x8_layout x8_q2_k_d = {
+    QT_Q2_K,
+    4,
+    {{0, 4, 4, 32, 32, 4}, {16, 4, 16, 160, 32, 4}, {80, 2, 1, 0, 0, 2}, {82, 2, 1, 16, 0, 2}},
+    tile_q2_kx8d_ref,
+    NULL,
+    NULL,
+    0};

@@ -61,9 +61,9 @@ static inline __m256i byte_to_lane(int b) {
 
 /* One group (blocks w, 8 rows) x NA activations over blocks [i0, i1); y += (accumulate) or
  * y = sums. */
-static inline __attribute__((always_inline)) void
-q2k_group(const tile_args *t, const uint8_t *w, int64_t i0, int64_t i1, int accumulate,
-          const int NA) {
+static inline __attribute__((always_inline)) void q2k_group(const tile_args *t, const uint8_t *w,
+                                                            int64_t i0, int64_t i1, int accumulate,
+                                                            const int NA) {
     const __m256i m3 = _mm256_set1_epi8(3), m12 = _mm256_set1_epi8(12);
     const __m256i low4 = _mm256_set1_epi8(0x0F);
     __m256 acc[MAX_NA];
@@ -91,9 +91,9 @@ q2k_group(const tile_args *t, const uint8_t *w, int64_t i0, int64_t i1, int accu
                     const __m256i raw =
                         _mm256_loadu_si256((const __m256i *)(blk + QS_AT + 32 * (8 * h + k)));
                     const __m256i raw4 = _mm256_srli_epi16(raw, 4);
-                    const __m256i codes[4] = {
-                        _mm256_and_si256(raw, m3), _mm256_and_si256(raw, m12),
-                        _mm256_and_si256(raw4, m3), _mm256_and_si256(raw4, m12)};
+                    const __m256i codes[4] = {_mm256_and_si256(raw, m3), _mm256_and_si256(raw, m12),
+                                              _mm256_and_si256(raw4, m3),
+                                              _mm256_and_si256(raw4, m12)};
                     for (int j = 0; j < NA; j++) {
                         const int8_t *a = act_row(t, j)[i].qs + 128 * h + 4 * k;
                         for (int jj = 0; jj < 4; jj++)
@@ -140,7 +140,7 @@ q2k_group(const tile_args *t, const uint8_t *w, int64_t i0, int64_t i1, int accu
 
 /* The shapes, each its own function (register allocation per shape). */
 #define GROUP_SHAPE(NA)                                                                            \
-    static __attribute__((noinline)) void group_##NA(const tile_args *t, const uint8_t *w,        \
+    static __attribute__((noinline)) void group_##NA(const tile_args *t, const uint8_t *w,         \
                                                      int64_t i0, int64_t i1, int accumulate) {     \
         q2k_group(t, w, i0, i1, accumulate, NA);                                                   \
     }
@@ -171,7 +171,7 @@ void tile_q2_kx8_avx512(int64_t n, float *s, size_t s_stride, const void *w, siz
         const int na = nact - j0 < MAX_NA ? nact - j0 : MAX_NA;
         tile_args t = {.act = (const char *)a + j0 * a_stride,
                        .act_stride = a_stride,
-                       .digits = (const int8_t(*)[SPAN_BLOCKS * 32])digits,
+                       .digits = (const int8_t(*)[SPAN_BLOCKS * 32]) digits,
                        .y_stride = s_stride};
         for (int64_t i0 = 0; i0 < nb; i0 += SPAN_BLOCKS) {
             const int64_t i1 = i0 + SPAN_BLOCKS < nb ? i0 + SPAN_BLOCKS : nb;

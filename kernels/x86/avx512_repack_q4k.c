@@ -39,9 +39,8 @@ enum { X8_BYTES = REPACK_ROWS * sizeof(block_q4_K), UNITS_AT = 32, QS_AT = 128 }
 #define SPAN_BLOCKS 64
 
 /* vpermb index: qword q gets the 6 bytes of row pair q (bytes 6q .. 6q + 5 of a unit) */
-static const int8_t unit_idx[32] = {0,  1,  2,  3,  4,  5,  5,  5,  6,  7,  8,
-                                    9,  10, 11, 11, 11, 12, 13, 14, 15, 16, 17,
-                                    17, 17, 18, 19, 20, 21, 22, 23, 23, 23};
+static const int8_t unit_idx[32] = {0,  1,  2,  3,  4,  5,  5,  5,  6,  7,  8,  9,  10, 11, 11, 11,
+                                    12, 13, 14, 15, 16, 17, 17, 17, 18, 19, 20, 21, 22, 23, 23, 23};
 
 /* vpmultishiftqb control of one qword (the same for the 4): byte b takes the 8 bits from bit
  * at[b] of the row pair's 48-bit word (mod 64); odd row pair members at + 24. */
@@ -84,9 +83,9 @@ static inline const block_q8_K *act_row(const tile_args *t, int j) {
 
 /* One group (blocks w, 8 rows) x NA activations over blocks [i0, i1); y += (accumulate) or
  * y = sums. */
-static inline __attribute__((always_inline)) void
-q4k_group(const tile_args *t, const uint8_t *w, int64_t i0, int64_t i1, int accumulate,
-          const int NA) {
+static inline __attribute__((always_inline)) void q4k_group(const tile_args *t, const uint8_t *w,
+                                                            int64_t i0, int64_t i1, int accumulate,
+                                                            const int NA) {
     const __m256i idx = _mm256_loadu_si256((const __m256i *)unit_idx);
     const __m256i low4 = _mm256_set1_epi8(0x0F), high4 = _mm256_set1_epi8((char)0xF0);
     __m256 acc[MAX_NA];
@@ -144,7 +143,7 @@ q4k_group(const tile_args *t, const uint8_t *w, int64_t i0, int64_t i1, int accu
 
 /* The shapes, each its own function (register allocation per shape). */
 #define GROUP_SHAPE(NA)                                                                            \
-    static __attribute__((noinline)) void group_##NA(const tile_args *t, const uint8_t *w,        \
+    static __attribute__((noinline)) void group_##NA(const tile_args *t, const uint8_t *w,         \
                                                      int64_t i0, int64_t i1, int accumulate) {     \
         q4k_group(t, w, i0, i1, accumulate, NA);                                                   \
     }
@@ -172,7 +171,7 @@ void tile_q4_kx8_avx512(int64_t n, float *s, size_t s_stride, const void *w, siz
         const int na = nact - j0 < MAX_NA ? nact - j0 : MAX_NA;
         tile_args t = {.act = (const char *)a + j0 * a_stride,
                        .act_stride = a_stride,
-                       .bpairs = (const int32_t(*)[SPAN_BLOCKS * 4])bpairs,
+                       .bpairs = (const int32_t(*)[SPAN_BLOCKS * 4]) bpairs,
                        .y_stride = s_stride};
         for (int64_t i0 = 0; i0 < nb; i0 += SPAN_BLOCKS) {
             const int64_t i1 = i0 + SPAN_BLOCKS < nb ? i0 + SPAN_BLOCKS : nb;
