@@ -1,5 +1,5 @@
-/* repack.h - Q4_0 / Q4_1 / Q8_0 / Q2_K weights re-laid at load time, 8 rows interleaved, for
- * decode and small batches.
+/* repack.h - Q4_0 / Q4_1 / Q8_0 / Q2_K / Q4_K weights re-laid at load time, 8 rows
+ * interleaved, for decode and small batches.
  *
  * Why: a one-row dot product ends every 32-weight block with a float fold (int32 sum ->
  * float -> x scales -> accumulate) and every row with a horizontal sum. With 8 rows
@@ -33,6 +33,34 @@
  * one sub-block 8h + 2j + 1: a maddubs result is a pair of sub-block sums, and one madd
  * with the pair of scales (scales[2m], scales[2m + 1], m = 4h + j) applies both
  * (kernels/x86/avx2_repack_q2k.c).
+ *
+ * Q2_K in sub-block dwords ("q2_kx8d", the AVX-512 kernel's; activations in Q8_K). Block i
+ * of a group (672 bytes) is
+ *   d[8]        at   0, dmin[8] at 16, as q2_kx8
+ *   scales[128] at  32: groups t = 0..3 of 32 bytes; row r's dword at 32 + 32 t + 4 r holds
+ *               its scale bytes 4t .. 4t + 3 (scale | min << 4, unchanged)
+ *   qs[512]     at 160: chunks c = 8 h + k (h = 0..1, k = 0..7) of 32 bytes; row r's dword
+ *               at 160 + 32 c + 4 r holds its qs bytes 32 h + 4 k .. 32 h + 4 k + 3
+ * so the 4 codes at bits 2j of a row's dword are elements 128 h + 32 j + 4 k .. + 3, all in
+ * sub-block 8 h + 2 j + k / 4: one vpdpbusd sums them against one activation dword
+ * (kernels/x86/avx512_repack_q2k.c).
+ *
+ * Q4_K ("q4_kx8", activations in Q8_K). Block i of a group (1152 = 8 x 144 bytes) is
+ *   d[8]        at   0: the 8 rows' fp16 d, row order
+ *   dmin[8]     at  16: the 8 rows' fp16 dmin
+ *   units[4]    at  32: unit u (24 bytes at 32 + 24 u) holds fields 4u .. 4u + 3 of each row,
+ *               field f < 8 the scale of sub-block f, f >= 8 the min of sub-block f - 8
+ *               (k4_scale_min's 6-bit values, re-encoded: the 96 bits of a row's 12 scale
+ *               bytes, each once); rows 2q and 2q + 1 share the 6 bytes at 32 + 24 u + 6 q,
+ *               a 48-bit little-endian word with row 2q's field 4u + j at bit 6 j and row
+ *               2q + 1's at bit 24 + 6 j
+ *   qs[1024]    at 128: chunks c = 8 p + k (p = 0..3, k = 0..7) of 32 bytes; row r's dword at
+ *               128 + 32 c + 4 r holds its qs bytes 32 p + 4 k .. 32 p + 4 k + 3 (unchanged:
+ *               low nibbles elements 64 p + 4 k .., sub-block 2 p; high nibbles + 32,
+ *               sub-block 2 p + 1)
+ * so one 32-byte load is 4 codes of 8 rows against one activation dword per nibble, and one
+ * byte permute plus one bit-field extract (vpermb, vpmultishiftqb) gives a sub-block's 8
+ * scales in the rows' lanes (kernels/x86/avx512_repack_q4k.c).
  *
  * Only matrices with rows % 8 == 0, of a type with a packed kernel for the running ISA,
  * are packed (repack_matrix); the file's bytes stay mapped and qmatrix.data keeps
@@ -91,13 +119,13 @@ typedef struct x8_layout {
 size_t repack_row_bytes(const x8_layout *layout, int64_t cols);
 
 /* The layouts above (kernels/ref/repack_ref.c); ref_install gives them to their types. */
-extern const x8_layout x8_q4_0, x8_q4_1, x8_q8_0, x8_q2_k;
+extern const x8_layout x8_q4_0, x8_q4_1, x8_q8_0, x8_q2_k, x8_q2_k_d, x8_q4_k;
 
 /* Packed kernels (packed_tile of a type's kernels, kernels/cpu.h) have the vec_dot_tile_fn
  * signature (quant/types.h): w is the packed data of nrows (% 8 == 0) rows from a group
  * start, w_stride the file's row bytes (a group is 8 w_stride bytes), activations in the
- * type's dot_type (Q8_0; Q8_K for Q2_K). An ISA without a packed kernel for a type (scalar:
- * none) keeps the file layout and the ordinary kernels. */
+ * type's dot_type (Q8_0; Q8_K for Q2_K and Q4_K). An ISA without a packed kernel for a type
+ * (scalar: none) keeps the file layout and the ordinary kernels. */
 
 /* Packs W when the type has a packed kernel on `isa` and rows % 8 == 0, and sets W->packed
  * to a new aligned buffer of rows * row_bytes bytes (free with repack_release). A kernel
@@ -123,6 +151,12 @@ void tile_q4_1x8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t
                      int nrows, const void *a, size_t a_stride, int nact);
 /* Q2_K: per row exactly vec_dot_q2_k_ref's sum (activations block_q8_K). */
 void tile_q2_kx8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                     int nrows, const void *a, size_t a_stride, int nact);
+/* Q2_K in sub-block dwords: the same sums as tile_q2_kx8_ref. */
+void tile_q2_kx8d_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                      int nrows, const void *a, size_t a_stride, int nact);
+/* Q4_K: per row exactly vec_dot_q4_k_ref's sum (activations block_q8_K). */
+void tile_q4_kx8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                      int nrows, const void *a, size_t a_stride, int nact);
 /* AVX2 (kernels/x86/avx2_repack.c; Q2_K: kernels/x86/avx2_repack_q2k.c) */
 void tile_q4_0x8_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,

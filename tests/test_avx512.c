@@ -194,6 +194,15 @@ TEST(avx512_quantizers_equal_avx2_bytes) {
  * Q4_K, Q5_K, Q6_K and FP8 and the packed
  * tiles of Q4_0, Q4_1, Q8_0 and Q2_K differ, and everything else (other tiles, packed
  * layouts, the GEMM dequantizers and flags) is AVX2's. */
+/* Q4_K's packed tile needs VBMI (avx512_repack_q4k.c) */
+static int cpu_has_vbmi(void) {
+#if defined(__x86_64__)
+    return __builtin_cpu_supports("avx512vbmi");
+#else
+    return 0;
+#endif
+}
+
 TEST(avx512_install_goes_over_avx2) {
     SKIP_WITHOUT_AVX512();
     const uint32_t replaced[] = {QT_F32,  QT_F16,  QT_BF16,   QT_Q8_0,     QT_Q4_0,    QT_Q4_1,
@@ -210,15 +219,17 @@ TEST(avx512_install_goes_over_avx2) {
                     id == QT_Q8_0 || id == QT_Q2_K || id == QT_FP8_E4M3 || id == QT_FP8_E5M2 ||
                     id == QT_Q5_0 || id == QT_Q5_1 || id == QT_IQ4_NL || id == QT_Q4_K ||
                     id == QT_Q5_K || id == QT_Q6_K;
-        int packed = id == QT_Q4_0 || id == QT_Q4_1 || id == QT_Q8_0 || id == QT_Q2_K;
+        int packed = id == QT_Q4_0 || id == QT_Q4_1 || id == QT_Q8_0 || id == QT_Q2_K ||
+                     (id == QT_Q4_K && cpu_has_vbmi() && !kernels_avx512_emulated());
         /* test-emu512 builds no FP8 kernels (EMU_NATIVE_ONLY): AVX2's stay */
         if ((id == QT_FP8_E4M3 || id == QT_FP8_E5M2) && kernels_avx512_emulated()) continue;
         CHECK_MSG(k5->vec_dot && k5->vec_dot != k2->vec_dot, "%s: not the AVX-512 vec_dot", name);
         CHECK_MSG((k5->vec_dot_tile != k2->vec_dot_tile) == tiled, "%s: vec_dot_tile", name);
         CHECK_MSG((k5->packed_tile != k2->packed_tile) == packed, "%s: packed_tile", name);
         CHECK_MSG(!packed || k5->packed_tile, "%s: no packed_tile", name);
-        CHECK(k5->packed_layout == k2->packed_layout && k5->dequantize == k2->dequantize &&
-              k5->gemm_i8x8 == k2->gemm_i8x8);
+        /* Q2_K: AVX-512 packs in sub-block dwords (repack.h q2_kx8d) */
+        CHECK((k5->packed_layout == k2->packed_layout) == (id != QT_Q2_K) &&
+              k5->dequantize == k2->dequantize && k5->gemm_i8x8 == k2->gemm_i8x8);
     }
     /* the activation quantizers */
     CHECK(kernels_for(ISA_AVX512, QT_Q8_0)->from_float !=

@@ -40,9 +40,9 @@ static uint8_t *random_rows(uint32_t type, int64_t rows, int64_t cols) {
     return (uint8_t *)test_random_matrix(type, rows, cols).data;
 }
 
-/* fp16 fields of a block: Q4_1 d and m, Q2_K d and dmin, the others d. */
+/* fp16 fields of a block: Q4_1 d and m, Q2_K and Q4_K d and dmin, the others d. */
 static int n_fields(uint32_t type) {
-    return type == QT_Q4_1 || type == QT_Q2_K ? 2 : 1;
+    return type == QT_Q4_1 || type == QT_Q2_K || type == QT_Q4_K ? 2 : 1;
 }
 
 /* Byte offset of fp16 field f in a block (Q2_K keeps d, dmin after scales and qs). */
@@ -61,7 +61,7 @@ static void tame_scales(uint32_t type, uint8_t *rows, size_t n_blocks) {
         }
 }
 
-/* Bytes of one activation row of `cols` for weights of `type` (Q8_0, or Q8_K for Q2_K). */
+/* Bytes of one activation row of `cols` for weights of `type` (Q8_0, or Q8_K for K-quants). */
 static size_t act_bytes(uint32_t type, int64_t cols) {
     return qtype_row_bytes(qtype(type)->dot_type, cols);
 }
@@ -98,21 +98,38 @@ static int64_t cols_for(uint32_t type, int64_t cols) {
     return (cols + block - 1) / block * block;
 }
 
-static const uint32_t types[] = {QT_Q4_0, QT_Q8_0, QT_Q4_1, QT_Q2_K};
+static const uint32_t types[] = {QT_Q4_0, QT_Q8_0, QT_Q4_1, QT_Q2_K, QT_Q4_K};
 enum { NT = sizeof types / sizeof types[0] };
 static const vec_dot_fn row_dots[NT] = {vec_dot_q4_0_ref, vec_dot_q8_0_ref, vec_dot_q4_1_ref,
-                                        vec_dot_q2_k_ref};
-static const x8_layout *const layouts[NT] = {&x8_q4_0, &x8_q8_0, &x8_q4_1, &x8_q2_k};
+                                        vec_dot_q2_k_ref, vec_dot_q4_k_ref};
+static const x8_layout *const layouts[NT] = {&x8_q4_0, &x8_q8_0, &x8_q4_1, &x8_q2_k, &x8_q4_k};
+/* Layouts beyond one per type (AVX-512's Q2_K in sub-block dwords), for the layout tests. */
+static const x8_layout *const other_layouts[] = {&x8_q2_k_d};
+enum { NO = sizeof other_layouts / sizeof other_layouts[0] };
+/* Layout k of the NT + NO: the types' own, then the others; *t = its index in types. */
+static const x8_layout *layout_at(int k, int *t) {
+    const x8_layout *l = k < NT ? layouts[k] : other_layouts[k - NT];
+    for (*t = 0; types[*t] != l->type; ++*t) {
+    }
+    return l;
+}
+/* The layout the running ISA packs types[t] in. */
+static const x8_layout *isa_layout(int t) {
+    const x8_layout *l = kernels_for(kernels_isa(), types[t])->packed_layout;
+    return l ? l : layouts[t];
+}
 
 TEST(repack_round_trip) {
     REQUIRE(kernels_init(NULL, NULL) == 0);
-    for (int t = 0; t < NT; t++) {
+    for (int k = 0; k < NT + NO; k++) {
+        int t;
+        const x8_layout *l = layout_at(k, &t);
         int64_t rows = 24, cols = cols_for(types[t], 96);
         size_t bytes = qtype_row_bytes(types[t], cols) * rows;
         uint8_t *src = malloc(bytes), *packed = malloc(bytes), *back = malloc(bytes);
         random_bytes(src, bytes);
-        repack_rows(layouts[t], rows, cols, src, packed);
-        unpack_rows(layouts[t], rows, cols, packed, back);
+        repack_rows(l, rows, cols, src, packed);
+        unpack_rows(l, rows, cols, packed, back);
         CHECK_MSG(memcmp(src, back, bytes) == 0, "%s: unpack(repack(rows)) != rows",
                   qtype(types[t])->name);
         CHECK_MSG(memcmp(src, packed, bytes) != 0, "%s: packing moved nothing",
@@ -152,14 +169,16 @@ TEST(repack_to_q8_0_equals_convert_then_repack) {
 /* The packed reference reads the layout as the header describes: it equals the row
  * reference (vec_dot_*_ref) bit for bit, row by row. */
 TEST(repack_ref_equals_row_reference) {
-    for (int t = 0; t < NT; t++) {
+    for (int k = 0; k < NT + NO; k++) {
+        int t;
+        const x8_layout *l = layout_at(k, &t);
         int64_t rows = 16, cols = cols_for(types[t], 128);
         size_t row_bytes = qtype_row_bytes(types[t], cols);
         uint8_t *w = random_rows(types[t], rows, cols), *packed = malloc(row_bytes * rows);
         void *a = activation(types[t], cols, 0, 0);
         float y[16], s;
-        repack_rows(layouts[t], rows, cols, w, packed);
-        layouts[t]->ref_tile(cols, y, 0, packed, row_bytes, rows, a, 0, 1);
+        repack_rows(l, rows, cols, w, packed);
+        l->ref_tile(cols, y, 0, packed, row_bytes, rows, a, 0, 1);
         for (int r = 0; r < rows; r++) {
             row_dots[t](cols, &s, w + r * row_bytes, a);
             CHECK_MSG(memcmp(&s, &y[r], 4) == 0, "%s row %d: packed %.9g vs row %.9g",
@@ -173,7 +192,7 @@ TEST(repack_ref_equals_row_reference) {
  * apart); 1 = identical bits. */
 static int same_as_ref(int t, const uint8_t *packed, int64_t rows, int64_t cols, const void *a,
                        size_t a_stride, int nact) {
-    vec_dot_tile_fn ref = layouts[t]->ref_tile;
+    vec_dot_tile_fn ref = isa_layout(t)->ref_tile;
     vec_dot_tile_fn simd = kernels_for(kernels_isa(), types[t])->packed_tile;
     size_t row_bytes = qtype_row_bytes(types[t], cols), n = (size_t)rows * nact;
     float *y0 = malloc(n * 4), *y1 = malloc(n * 4);
@@ -192,27 +211,37 @@ static int same_as_ref(int t, const uint8_t *packed, int64_t rows, int64_t cols,
     return same;
 }
 
+/* 1 when the running ISA has a packed kernel for types[t]: all but Q4_K everywhere, Q4_K on
+ * AVX-512 with VBMI (avx512_repack_q4k.c). */
+static int has_packed(int t) {
+    return kernels_for(kernels_isa(), types[t])->packed_tile != NULL;
+}
+
 static void check_tiles_equal_reference(const char *isa) {
     REQUIRE(kernels_init(isa, NULL) == 0);
-    for (int t = 0; t < NT; t++) REQUIRE(kernels_for(kernels_isa(), types[t])->packed_tile);
+    for (int t = 0; t < NT; t++) REQUIRE(has_packed(t) || types[t] == QT_Q4_K);
+#if defined(__x86_64__)
+    if (kernels_isa() == ISA_AVX512 && __builtin_cpu_supports("avx512vbmi"))
+        REQUIRE(has_packed(NT - 1));
+#endif
     /* 1, 2, 3 and 5 groups (the 16-row loop and its remainder); 16448 columns run the Q4_0
      * activation sums in two spans, Q2_K (16640) its activation reorder in three */
     int64_t shapes[][2] = {{8, 32}, {16, 256}, {24, 96}, {16, 16448}, {40, 512}};
     for (int t = 0; t < NT; t++)
-        for (int s = 0; s < 5; s++) {
+        for (int s = 0; s < 5 && has_packed(t); s++) {
             int64_t rows = shapes[s][0], cols = cols_for(types[t], shapes[s][1]);
             size_t bytes = qtype_row_bytes(types[t], cols) * rows;
             uint8_t *w = random_rows(types[t], rows, cols), *packed = malloc(bytes);
             /* 5 activations: the 4-token tile and its remainder */
             void *a = activation(types[t], 5 * cols, 0, 0);
             size_t a_stride = act_bytes(types[t], cols);
-            repack_rows(layouts[t], rows, cols, w, packed);
+            repack_rows(isa_layout(t), rows, cols, w, packed);
             for (int nact = 1; nact <= 5; nact += s == 3 ? 4 : 1)
                 CHECK(same_as_ref(t, packed, rows, cols, a, a_stride, nact));
             /* every code pattern (q8_0: -128 too), finite scales */
             random_bytes(w, bytes);
             tame_scales(types[t], w, bytes / qtype(types[t])->block_bytes);
-            repack_rows(layouts[t], rows, cols, w, packed);
+            repack_rows(isa_layout(t), rows, cols, w, packed);
             CHECK(same_as_ref(t, packed, rows, cols, a, a_stride, 1));
             CHECK(same_as_ref(t, packed, rows, cols, a, a_stride, 3));
             free(w), free(packed), free(a);
@@ -258,6 +287,7 @@ static void check_tile_edge_values(const char *isa, int q8_minus128) {
     REQUIRE(kernels_init(isa, NULL) == 0);
     const int64_t rows = 16;
     for (int t = 0; t < NT; t++) {
+        if (!has_packed(t)) continue;
         const int64_t cols = cols_for(types[t], 64);
         size_t bytes = qtype_row_bytes(types[t], cols) * rows, bb = qtype(types[t])->block_bytes;
         uint8_t *w = malloc(bytes), *packed = malloc(bytes);
@@ -274,7 +304,7 @@ static void check_tile_edge_values(const char *isa, int q8_minus128) {
                         memcpy(w + b * bb + field_at(types[t], i), &d, 2);
                 }
                 void *a = activation(types[t], cols, acts[k], k == 1 ? 65504.0f : 0.5f);
-                repack_rows(layouts[t], rows, cols, w, packed);
+                repack_rows(isa_layout(t), rows, cols, w, packed);
                 CHECK_MSG(same_as_ref(t, packed, rows, cols, a, 0, 1) &&
                               same_as_ref(t, packed, rows, cols, a, 0, 2),
                           "%s fill %#x act %d", qtype(types[t])->name, fills[f], acts[k]);
@@ -294,7 +324,7 @@ TEST(repack_avx512_edge_values) {
     check_tile_edge_values("avx512", 1);
 }
 
-/* Which matrices get packed: Q4_0/Q4_1/Q8_0/Q2_K with rows % 8 == 0 and an ISA kernel
+/* Which matrices get packed: Q4_0/Q4_1/Q8_0/Q2_K/Q4_K with rows % 8 == 0 and an ISA kernel
  * (a configuration with repack off does not call repack_matrix). matvec and small batches
  * on a packed matrix equal the row
  * reference exactly, on 1 and 2 threads; a large batch (file layout) stays within float
@@ -306,6 +336,7 @@ TEST(repack_matrix_rules_and_matvec) {
     fixed.adapt_threads = 0;
     REQUIRE(test_kernel_set(&fixed) == 0);
     for (int t = 0; t < NT; t++) {
+        if (!has_packed(t)) continue;
         const int64_t rows = 264, cols = 512;
         size_t row_bytes = qtype_row_bytes(types[t], cols);
         uint8_t *w = random_rows(types[t], rows, cols);
@@ -396,9 +427,10 @@ TEST(repack_forward_on_off_same_greedy) {
     REQUIRE(kernels_init(NULL, NULL) == 0);
     model_options opts = model_options_default();
     opts.kernels.adapt_threads = 0;
-    const char *names[] = {"q4_0", "q8_0", "q4_1", "q2_k"};
+    const char *names[] = {"q4_0", "q8_0", "q4_1", "q2_k", "q4_k"};
     enum { N = 24, V = 512 };
     for (int t = 0; t < NT; t++) {
+        if (!has_packed(t)) continue;
         char path[512], cmd[1024];
         snprintf(path, sizeof path, "%s/r-%s.gguf", test_tmpdir(), names[t]);
         int n_embd = (int)cols_for(types[t], 128); /* Q2_K rows: whole 256-blocks */
@@ -424,15 +456,15 @@ TEST(repack_forward_on_off_same_greedy) {
         for (int i = 0; i < N * V; i++) worst = fmax(worst, fabs(logits[0][i] - logits[1][i]));
         CHECK_MSG(worst < (types[t] == QT_Q2_K ? 2e-2 : 1e-3),
                   "%s: repack on/off max |logit diff| %.3g", names[t], worst);
-        if (types[t] == QT_Q2_K) { /* the packed kernel sums as the reference does */
+        if (types[t] == QT_Q2_K || types[t] == QT_Q4_K) { /* packed sums as the reference */
             kernels_init("scalar", NULL);
             const model_options scalar = model_options_default();
             REQUIRE(greedy(path, &scalar, N, tok[0], logits[0], &packed[0], &err) == 0);
             kernels_init(NULL, NULL);
             worst = 0;
             for (int i = 0; i < N * V; i++) worst = fmax(worst, fabs(logits[0][i] - logits[1][i]));
-            CHECK_MSG(worst < 1e-5, "q2_k: packed vs scalar reference max |logit diff| %.3g",
-                      worst);
+            CHECK_MSG(worst < 1e-5, "%s: packed vs scalar reference max |logit diff| %.3g",
+                      names[t], worst);
         }
         CHECK_MSG(memcmp(logits[1], logits[2], sizeof(float) * N * V) == 0,
                   "%s: packed 1 vs 2 threads differ", names[t]);

@@ -27,7 +27,7 @@ void ref_install(isa_kernels *k) {
     kernels_set(k, QT_FP8_E5M2, (type_kernels){.vec_dot = vec_dot_fp8_e5m2_ref});
     kernels_set(k, QT_Q2_K, (type_kernels){.vec_dot = vec_dot_q2_k_ref, .packed_layout = &x8_q2_k});
     kernels_set(k, QT_Q3_K, (type_kernels){.vec_dot = vec_dot_q3_k_ref});
-    kernels_set(k, QT_Q4_K, (type_kernels){.vec_dot = vec_dot_q4_k_ref});
+    kernels_set(k, QT_Q4_K, (type_kernels){.vec_dot = vec_dot_q4_k_ref, .packed_layout = &x8_q4_k});
     kernels_set(k, QT_Q5_K, (type_kernels){.vec_dot = vec_dot_q5_k_ref});
     kernels_set(k, QT_Q6_K, (type_kernels){.vec_dot = vec_dot_q6_k_ref});
     kernels_set(k, QT_TQ2_0,

@@ -146,6 +146,9 @@ void tile_q4_1x8_avx512(int64_t n, float *s, size_t s_stride, const void *w, siz
                         int nrows, const void *a, size_t a_stride, int nact);
 void tile_q2_kx8_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                         int nrows, const void *a, size_t a_stride, int nact);
+/* Q4_K (kernels/x86/avx512_repack_q4k.c; needs VBMI) */
+void tile_q4_kx8_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                        int nrows, const void *a, size_t a_stride, int nact);
 
 /* Token-lane GEMMs of batches of 16+ tokens on the same packed layouts (act_x16.h;
  * avx512_x16_gemm.c): bit-identical to tile_*x8_ref. */

@@ -4,6 +4,7 @@
  * attention and swiglu). Which kernel runs each format on AVX-512 is decided here. */
 #include "../cpu.h"
 #include "../lut.h"
+#include "../repack.h"
 #include "avx512.h"
 
 /* The kernels that need more than the avx512 set's features (cpu_missing_avx512), each
@@ -31,6 +32,9 @@ static void install_beyond_base(isa_kernels *k) {
                     (type_kernels){.vec_dot = vec_dot_fp8_e5m2_avx512,
                                    .vec_dot_tile = vec_dot_tile_fp8_e5m2_avx512});
     }
+    /* Q4_K's 8-row interleaved tile takes its scales out by vpermb / vpmultishiftqb (VBMI) */
+    if (__builtin_cpu_supports("avx512vbmi"))
+        kernels_set(k, QT_Q4_K, (type_kernels){.packed_tile = tile_q4_kx8_avx512});
     /* K-quant codes unpacked by GF2P8AFFINEQB; without GFNI, the 256-bit avx512 kernels.
      * Q2_K's packed 8-row tile stays its decode kernel. */
     if (__builtin_cpu_supports("gfni")) {
@@ -83,9 +87,11 @@ void avx512_install(isa_kernels *k) {
                 (type_kernels){.vec_dot = vec_dot_iq4_nl_avx512,
                                .vec_dot_tile = vec_dot_tile_iq4_nl_avx512});
     kernels_set(k, QT_Q2_0_32, (type_kernels){.vec_dot = vec_dot_q2_0_32_avx512});
+    /* Q2_K's packed copy in sub-block dwords (repack.h q2_kx8d), not AVX2's byte pairs */
     kernels_set(k, QT_Q2_K,
                 (type_kernels){.vec_dot = vec_dot_q2_k_avx512,
                                .vec_dot_tile = vec_dot_tile_q2_k_avx512,
+                               .packed_layout = &x8_q2_k_d,
                                .packed_tile = tile_q2_kx8_avx512});
     kernels_set(k, QT_Q3_K, (type_kernels){.vec_dot = vec_dot_q3_k_avx512});
     kernels_set(

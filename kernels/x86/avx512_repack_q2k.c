@@ -1,24 +1,210 @@
-/* avx512_repack_q2k.c - gemv over the 8-row interleaved Q2_K layout (kernels/repack.h)
- * against Q8_K activations with AVX-512 VNNI: the walk of avx2_repack_q2k.c
- * (repack_q2k_walk.h), whose int16 pair sums of a sub-block pair (sub-block 2m in the low
- * word of a row's lane, 2m + 1 in the high one) go through vpdpwssd with the scale pair:
- * madd and add in one instruction. vpdpbusd does not fit this layout: it would add the
- * two sub-blocks of a lane, which have different scales. Codes masked in place as 4 q
- * (odd j) keep madd, the exact division by 4, and add. The integer sums are those of the
- * AVX2 kernel, the float fold the reference's: bit-identical to tile_q2_kx8_ref. */
-#pragma GCC optimize("schedule-insns", "sched-pressure")
+/* avx512_repack_q2k.c - gemv over the Q2_K layout in sub-block dwords (kernels/repack.h,
+ * "q2_kx8d") against Q8_K activations with AVX-512 VNNI: decode and batches of up to 15
+ * tokens.
+ *
+ *   sum x a = da (d sumi - dmin summ),  sumi = sum_k sc_k S_k,  S_k = sum_{e in k} q_e a_e,
+ *                                       summ = sum_k m_k bsums_k     (k = 16 sub-blocks)
+ *
+ * Lane = row, 256-bit registers. A row's dword in a chunk holds 4 qs bytes whose codes at
+ * bits 2j are 4 elements of one sub-block, so per chunk and j one and (codes q for even j;
+ * for odd j masked in place, 4 q) and one vpdpbusd against the activation dword, broadcast
+ * from memory as an EVEX operand, add to that sub-block's S_k in the rows' lanes. S_k fits
+ * int16 (|S_k| <= 4 x 3 x 128 x 16 = 24576), so vpdpwssd of S_k with the scale zero-extended
+ * in the lane (sc, 0) is sc_k S_k: one instruction per sub-block and 8 rows. The scales come
+ * from the layout's scale groups by one and per group and one vpshufb per sub-block (byte
+ * k % 4 of each row's dword to its low byte, zeros above). The mins take vpdpbusd too: the
+ * row's 4 min nibbles of a group as bytes against the activation's bsums split in base-16
+ * digits (bsums = 16 hi + lo, lo in 0..15, hi in -128..127; formed once per activation
+ * block): summ = sum m lo + 16 sum m hi. All integers are the reference's exactly:
+ *   sumi = even-j sums + (odd-j sums, 4 sc S) / 4,   |sumi| <= 256 x 3 x 15 x 128,
+ * and the float fold is the reference's operations (mul, mul, sub, mul, add; no fma):
+ * results are bit-identical to tile_q2_kx8d_ref and vec_dot_q2_k_ref.
+ *
+ * Instructions per 32 weights at decode (64 rows x 2048 columns, one activation, ptrace
+ * single-step on the Sapphire-Rapids-class Xeon): the byte-pair layout (q2_kx8, maddubs into
+ * int16 pair sums, repack_q2k_walk.h) 5.61, this one 4.14 (2 activations 4.98 -> 3.13 per
+ * weight x activation, 4: 4.57 -> 2.60), 4.31 with the prefetches (PREFETCH_AHEAD). */
+#include <immintrin.h>
+#include <stdalign.h>
+#include <string.h>
 
+#include "../../quant/blocks.h"
+#include "../repack.h"
 #include "avx512.h"
 #include "avx512_util.h"
 
-static inline __m256i q2k_scaled_add(__m256i isum, __m256i s16, __m256i scales, int quad_codes) {
-    if (!quad_codes) return dpwssd(isum, s16, scales);
-    return _mm256_add_epi32(isum, _mm256_srai_epi32(_mm256_madd_epi16(s16, scales), 2));
+enum { X8_BYTES = REPACK_ROWS * sizeof(block_q2_K), SCALES_AT = 32, QS_AT = 160 };
+#define MAX_NA 4
+/* Each block's lines are prefetched this far ahead (8 blocks of 8 rows): the hardware
+ * prefetchers alone left the kernel short of the memory rate. Measured on the 2-core
+ * Sapphire-Rapids-class Xeon, one thread, thread CPU time of one 600 MB matvec (4096
+ * columns), median of 9, machine loaded (load average 6-8), distance in blocks none / 6 /
+ * 8 / 12 / 16, two rounds: Q4_K 8.43 / 10.95 / 10.07 / 9.34 / 9.99 and 8.55 / 9.43 / 9.66 /
+ * 8.11 / 8.36 GB/s; Q2_K 7.35 / 8.86 / 9.84 / 10.51 / 10.10 and 7.42 / 9.12 / 9.26 / 9.00 /
+ * 8.90 GB/s (q8_0's packed kernel, no prefetch, 10.5-11.7 in the same runs). */
+#define PREFETCH_AHEAD (8 * X8_BYTES)
+/* Activation blocks whose bsum digits are kept at once (16384 columns: one span for most
+ * models): 4 x 64 x 32 bytes on the stack. */
+#define SPAN_BLOCKS 64
+
+/* What a group x NA activations works on. */
+typedef struct {
+    const char *act; /* activation rows (block_q8_K), act_stride bytes apart */
+    size_t act_stride;
+    /* per activation, block i: bytes 32 (i - i0) + k = bsums_k & 15, + 16 + k = bsums_k >> 4 */
+    const int8_t (*digits)[SPAN_BLOCKS * 32];
+    float *y; /* y[j * y_stride + lane] */
+    size_t y_stride;
+} tile_args;
+
+static inline const block_q8_K *act_row(const tile_args *t, int j) {
+    return (const block_q8_K *)(t->act + j * t->act_stride);
 }
 
-#include "repack_q2k_walk.h"
+/* vpshufb index (per 128-bit lane): byte b of each dword to its byte 0, zeros above */
+static inline __m256i byte_to_lane(int b) {
+    const int x = (int)0x80808000u | b;
+    return _mm256_setr_epi32(x, x + 4, x + 8, x + 12, x, x + 4, x + 8, x + 12);
+}
+
+/* One group (blocks w, 8 rows) x NA activations over blocks [i0, i1); y += (accumulate) or
+ * y = sums. */
+static inline __attribute__((always_inline)) void q2k_group(const tile_args *t, const uint8_t *w,
+                                                            int64_t i0, int64_t i1, int accumulate,
+                                                            const int NA) {
+    const __m256i m3 = _mm256_set1_epi8(3), m12 = _mm256_set1_epi8(12);
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    __m256 acc[MAX_NA];
+    for (int j = 0; j < NA; j++)
+        acc[j] = accumulate ? _mm256_loadu_ps(t->y + j * t->y_stride) : _mm256_setzero_ps();
+    for (int64_t i = i0; i < i1; i++) {
+        const uint8_t *blk = w + i * X8_BYTES;
+#pragma GCC unroll 18
+        for (int l = 0; l < (X8_BYTES + 63) / 64; l++)
+            _mm_prefetch((const char *)blk + PREFETCH_AHEAD + 64 * l, _MM_HINT_T0);
+        __m256i even[MAX_NA], odd[MAX_NA];
+        for (int j = 0; j < NA; j++) even[j] = odd[j] = _mm256_setzero_si256();
+        __m256i sc[4]; /* scale groups, the scale nibbles as bytes */
+        for (int g = 0; g < 4; g++)
+            sc[g] = _mm256_and_si256(
+                _mm256_loadu_si256((const __m256i *)(blk + SCALES_AT + 32 * g)), low4);
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; h++)
+#pragma GCC unroll 2
+            for (int half = 0; half < 2; half++) {
+                /* S of sub-blocks 8h + 2jj + half, jj = 0..3 */
+                __m256i sub[MAX_NA][4];
+                for (int j = 0; j < NA; j++)
+                    for (int jj = 0; jj < 4; jj++) sub[j][jj] = _mm256_setzero_si256();
+#pragma GCC unroll 4
+                for (int kk = 0; kk < 4; kk++) {
+                    const int k = 4 * half + kk;
+                    const __m256i raw =
+                        _mm256_loadu_si256((const __m256i *)(blk + QS_AT + 32 * (8 * h + k)));
+                    const __m256i raw4 = _mm256_srli_epi16(raw, 4);
+                    const __m256i codes[4] = {_mm256_and_si256(raw, m3), _mm256_and_si256(raw, m12),
+                                              _mm256_and_si256(raw4, m3),
+                                              _mm256_and_si256(raw4, m12)};
+                    for (int j = 0; j < NA; j++) {
+                        const int8_t *a = act_row(t, j)[i].qs + 128 * h + 4 * k;
+                        for (int jj = 0; jj < 4; jj++)
+                            sub[j][jj] = dpbusd_bcast(sub[j][jj], codes[jj], a + 32 * jj);
+                    }
+                }
+                for (int jj = 0; jj < 4; jj++) {
+                    /* sub-block 8h + 2jj + half: group 2h + jj / 2, byte (2jj + half) % 4 */
+                    const __m256i scale =
+                        _mm256_shuffle_epi8(sc[2 * h + jj / 2], byte_to_lane((2 * jj + half) % 4));
+                    for (int j = 0; j < NA; j++) {
+                        if (jj % 2)
+                            odd[j] = _mm256_dpwssd_epi32(odd[j], sub[j][jj], scale);
+                        else
+                            even[j] = _mm256_dpwssd_epi32(even[j], sub[j][jj], scale);
+                    }
+                }
+            }
+        __m256i mins[4];
+        for (int g = 0; g < 4; g++)
+            mins[g] = _mm256_and_si256(
+                _mm256_srli_epi16(_mm256_loadu_si256((const __m256i *)(blk + SCALES_AT + 32 * g)),
+                                  4),
+                low4);
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)blk));
+        const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 16)));
+        for (int j = 0; j < NA; j++) {
+            const int8_t *dg = t->digits[j] + 32 * (i - i0);
+            __m256i summ_lo = _mm256_setzero_si256(), summ_hi = _mm256_setzero_si256();
+            for (int g = 0; g < 4; g++) {
+                summ_lo = dpbusd_bcast(summ_lo, mins[g], dg + 4 * g);
+                summ_hi = dpbusd_bcast(summ_hi, mins[g], dg + 16 + 4 * g);
+            }
+            const __m256i summ = _mm256_add_epi32(summ_lo, _mm256_slli_epi32(summ_hi, 4));
+            const __m256i sumi = _mm256_add_epi32(even[j], _mm256_srai_epi32(odd[j], 2));
+            /* the reference's da * (d * sumi - dmin * summ), then += */
+            const __m256 v = _mm256_sub_ps(_mm256_mul_ps(d, _mm256_cvtepi32_ps(sumi)),
+                                           _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(summ)));
+            acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(_mm256_set1_ps(act_row(t, j)[i].d), v));
+        }
+    }
+    for (int j = 0; j < NA; j++) _mm256_storeu_ps(t->y + j * t->y_stride, acc[j]);
+}
+
+/* The shapes, each its own function (register allocation per shape). */
+#define GROUP_SHAPE(NA)                                                                            \
+    static __attribute__((noinline)) void group_##NA(const tile_args *t, const uint8_t *w,         \
+                                                     int64_t i0, int64_t i1, int accumulate) {     \
+        q2k_group(t, w, i0, i1, accumulate, NA);                                                   \
+    }
+GROUP_SHAPE(1)
+GROUP_SHAPE(2)
+GROUP_SHAPE(3)
+GROUP_SHAPE(4)
+
+/* Blocks [i0, i1) of an activation: bytes 32 (i - i0) + k = bsums_k & 15 (0..15), 16 + k =
+ * bsums_k >> 4 (|bsums_k| <= 16 x 128: -128..127), so bsums_k = 16 hi + lo. */
+static void bsum_digits(const block_q8_K *a, int64_t i0, int64_t i1, int8_t *out) {
+    for (int64_t i = i0; i < i1; i++) {
+        const __m256i b = _mm256_loadu_si256((const __m256i *)a[i].bsums);
+        const __m256i lo = _mm256_and_si256(b, _mm256_set1_epi16(15));
+        const __m256i hi = _mm256_srai_epi16(b, 4);
+        /* packs per 128-bit lane: lo 0-7, hi 0-7 | lo 8-15, hi 8-15; then lo 0-15, hi 0-15 */
+        const __m256i packed = _mm256_permute4x64_epi64(_mm256_packs_epi16(lo, hi), 0xD8);
+        _mm256_storeu_si256((__m256i *)(out + 32 * (i - i0)), packed);
+    }
+}
 
 void tile_q2_kx8_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                         int nrows, const void *a, size_t a_stride, int nact) {
-    q2k_gemv(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact);
+    const int64_t nb = n / QK_K;
+    const size_t group_bytes = REPACK_ROWS * w_stride;
+    alignas(64) int8_t digits[MAX_NA][SPAN_BLOCKS * 32];
+    for (int j0 = 0; j0 < nact; j0 += MAX_NA) {
+        const int na = nact - j0 < MAX_NA ? nact - j0 : MAX_NA;
+        tile_args t = {.act = (const char *)a + j0 * a_stride,
+                       .act_stride = a_stride,
+                       .digits = (const int8_t(*)[SPAN_BLOCKS * 32]) digits,
+                       .y_stride = s_stride};
+        for (int64_t i0 = 0; i0 < nb; i0 += SPAN_BLOCKS) {
+            const int64_t i1 = i0 + SPAN_BLOCKS < nb ? i0 + SPAN_BLOCKS : nb;
+            for (int j = 0; j < na; j++) bsum_digits(act_row(&t, j), i0, i1, digits[j]);
+            for (int g = 0; g < nrows / REPACK_ROWS; g++) {
+                const uint8_t *wg = (const uint8_t *)w + g * group_bytes;
+                t.y = s + j0 * s_stride + g * REPACK_ROWS;
+                switch (na) {
+                case 1:
+                    group_1(&t, wg, i0, i1, i0 > 0);
+                    break;
+                case 2:
+                    group_2(&t, wg, i0, i1, i0 > 0);
+                    break;
+                case 3:
+                    group_3(&t, wg, i0, i1, i0 > 0);
+                    break;
+                default:
+                    group_4(&t, wg, i0, i1, i0 > 0);
+                    break;
+                }
+            }
+        }
+    }
 }

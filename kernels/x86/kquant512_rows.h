@@ -16,8 +16,10 @@
  * Instructions per 32 weights at decode (64 rows x 2048 columns, one activation; counted by
  * single-stepping on a Sapphire-Rapids-class Xeon), against the 256-bit kernels of
  * kquant_rows.h / q2k_rows.h: Q4_K 6.43 (11.64), Q5_K 7.74 (14.91), Q6_K 5.83 (10.05),
- * Q2_K 5.36 (its packed 8-row tile, which decode keeps: 5.61). About half of Q4_K's 51 per
- * block are the 16 of the codes; the rest is the per-block scale unpack and float step. */
+ * Q2_K 5.36 (its packed 8-row tile, which decode keeps: 5.61, now 4.31 in
+ * avx512_repack_q2k.c; Q4_K's decode is the packed tile of avx512_repack_q4k.c: 3.79). About
+ * half of Q4_K's 51 per block are the 16 of the codes; the rest is the per-block scale unpack
+ * and float step. */
 #ifndef SCARCE_KQUANT512_ROWS_H
 #define SCARCE_KQUANT512_ROWS_H
 

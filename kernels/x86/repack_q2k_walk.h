@@ -1,6 +1,7 @@
-/* repack_q2k_walk.h - the walk over the 8-row interleaved Q2_K layout shared by the AVX2
- * and AVX-512 packed Q2_K kernels (avx2_repack_q2k.c explains it): q2k_gemv. The including
- * file defines, before including this,
+/* repack_q2k_walk.h - the walk over the 8-row interleaved Q2_K layout (q2_kx8) of the AVX2
+ * packed Q2_K kernel (avx2_repack_q2k.c explains it): q2k_gemv. (AVX-512 packs Q2_K in
+ * sub-block dwords instead: avx512_repack_q2k.c.) The including file defines, before
+ * including this,
  *   __m256i q2k_scaled_add(__m256i isum, __m256i s16, __m256i scales, int quad_codes)
  * = isum + the int32 pairs s16 . scales (madd), divided by 4 first when quad_codes (the
  * codes were masked in place as 4 q): the one step where the ISAs differ. */

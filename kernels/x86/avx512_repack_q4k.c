@@ -1,0 +1,215 @@
+/* avx512_repack_q4k.c - gemv over the 8-row interleaved Q4_K layout (kernels/repack.h,
+ * "q4_kx8") against Q8_K activations: decode and batches of up to 15 tokens.
+ *
+ * Lane = row, in 256-bit registers (the integer products run on two ports at 256 bits, one
+ * at 512, on the Sapphire-Rapids-class Xeon). Per chunk (4 codes of 8 rows, 32 bytes) the
+ * low nibbles are the codes q of sub-block 2p and the high nibbles, masked in place, 16 q of
+ * sub-block 2p + 1; each goes into vpdpbusd against its activation dword broadcast from
+ * memory (no shuffle), 8 chunks giving the rows' sums S of a sub-block pair. The scales
+ * apply once per sub-block and row, by vpmulld of the sums with the scales in the rows'
+ * lanes: sc (high sums, already x16) and 16 sc (low sums), so the block's integer is
+ *   16 sumi = sum_p 16 sc_2p S_2p + sc_2p+1 (16 S_2p+1),   |16 sumi| < 2^29,
+ * exact, then >> 4. The scales come out of the layout's units by one vpermb (a row pair's
+ * 48 bits to each qword) and per sub-block one vpmultishiftqb (each row's 6 bits to its
+ * lane: at bit 0, or at bit 4 for 16 sc) and an and. The min term summ = sum_k m_k (bsums
+ * pair k) is vpdpwssd of the min pairs (m_2t | m_2t+1 << 16, the same extraction) against
+ * the activation's bsum pairs (B_2t | B_2t+1 << 16, B_k = bsums[2k] + bsums[2k + 1], formed
+ * once per activation block). Then the reference's float steps per row and block
+ * (dot_q45_k in kernels/ref/dot_qk.c): acc + da (d sumi - dmin summ). The integers are the
+ * reference's and so are the float operations in their order: results are bit-identical to
+ * tile_q4_kx8_ref and vec_dot_q4_k_ref (tests/test_repack.c).
+ *
+ * Instructions per 32 weights at decode (64 rows x 2048 columns, one activation, ptrace
+ * single-step on the Sapphire-Rapids-class Xeon): the 512-bit row kernel (kquant512_rows.h)
+ * 6.43, this tile 3.50 (3.79 with the prefetches, PREFETCH_AHEAD); 4 activations 3.56 ->
+ * 2.39 per weight x activation.
+ *
+ * VBMI (vpermb, vpmultishiftqb) is enabled for this file alone; avx512_install.c installs
+ * the kernel only where CPUID has it. */
+#pragma GCC target("avx512vbmi,no-avxvnni")
+
+#include <immintrin.h>
+#include <stdalign.h>
+#include <string.h>
+
+#include "../../quant/blocks.h"
+#include "../repack.h"
+#include "avx512.h"
+#include "avx512_util.h"
+
+enum { X8_BYTES = REPACK_ROWS * sizeof(block_q4_K), UNITS_AT = 32, QS_AT = 128 };
+#define MAX_NA 4
+/* Each block's lines are prefetched this far ahead (8 blocks of 8 rows): the hardware
+ * prefetchers alone left the kernel short of the memory rate. Measured on the 2-core
+ * Sapphire-Rapids-class Xeon, one thread, thread CPU time of one 600 MB matvec (4096
+ * columns), median of 9, machine loaded (load average 6-8), distance in blocks none / 6 /
+ * 8 / 12 / 16, two rounds: Q4_K 8.43 / 10.95 / 10.07 / 9.34 / 9.99 and 8.55 / 9.43 / 9.66 /
+ * 8.11 / 8.36 GB/s; Q2_K 7.35 / 8.86 / 9.84 / 10.51 / 10.10 and 7.42 / 9.12 / 9.26 / 9.00 /
+ * 8.90 GB/s (q8_0's packed kernel, no prefetch, 10.5-11.7 in the same runs). */
+#define PREFETCH_AHEAD (8 * X8_BYTES)
+/* Activation blocks whose bsum pairs are kept at once (16384 columns: one span for most
+ * models): 4 x 64 x 16 bytes on the stack. */
+#define SPAN_BLOCKS 64
+
+/* vpermb index: qword q gets the 6 bytes of row pair q (bytes 6q .. 6q + 5 of a unit) */
+static const int8_t unit_idx[32] = {0,  1,  2,  3,  4,  5,  5,  5,  6,  7,  8,  9,  10, 11, 11, 11,
+                                    12, 13, 14, 15, 16, 17, 17, 17, 18, 19, 20, 21, 22, 23, 23, 23};
+
+/* vpmultishiftqb control of one qword (the same for the 4): byte b takes the 8 bits from bit
+ * at[b] of the row pair's 48-bit word (mod 64); odd row pair members at + 24. */
+static inline __m256i ms_ctrl(int b0, int b1, int b2, int b3) {
+    const long long lo = (long long)((uint64_t)(b0 & 63) | (uint64_t)(b1 & 63) << 8 |
+                                     (uint64_t)(b2 & 63) << 16 | (uint64_t)(b3 & 63) << 24);
+    const long long q = lo | (long long)((uint64_t)lo + 0x18181818ull) << 32;
+    return _mm256_set1_epi64x(q);
+}
+
+/* Sub-block j % 4 of a unit as dword lanes: sc (bits 0-5) or 16 sc (bits 4-9: the byte
+ * from 4 bits below the field, and the byte from 4 bits above it for bits 8-9). */
+static inline __m256i scale_lanes(__m256i unit, int j) {
+    const __m256i ctrl = ms_ctrl(6 * j, 0, 0, 0);
+    return _mm256_and_si256(_mm256_multishift_epi64_epi8(ctrl, unit), _mm256_set1_epi32(0x3F));
+}
+static inline __m256i scale16_lanes(__m256i unit, int j) {
+    const __m256i ctrl = ms_ctrl(6 * j - 4, 6 * j + 4, 0, 0);
+    return _mm256_and_si256(_mm256_multishift_epi64_epi8(ctrl, unit), _mm256_set1_epi32(0x3F0));
+}
+/* Mins 2t, 2t + 1 of a unit (t = 0, 1) as int16 pairs in dword lanes. */
+static inline __m256i min_pair_lanes(__m256i unit, int t) {
+    const __m256i ctrl = ms_ctrl(12 * t, 0, 12 * t + 6, 0);
+    return _mm256_and_si256(_mm256_multishift_epi64_epi8(ctrl, unit),
+                            _mm256_set1_epi32(0x003F003F));
+}
+
+/* What a group x NA activations works on. */
+typedef struct {
+    const char *act; /* activation rows (block_q8_K), act_stride bytes apart */
+    size_t act_stride;
+    const int32_t (*bpairs)[SPAN_BLOCKS * 4]; /* per activation: block i's 4 bsum pairs */
+    float *y;                                 /* y[j * y_stride + lane] */
+    size_t y_stride;
+} tile_args;
+
+static inline const block_q8_K *act_row(const tile_args *t, int j) {
+    return (const block_q8_K *)(t->act + j * t->act_stride);
+}
+
+/* One group (blocks w, 8 rows) x NA activations over blocks [i0, i1); y += (accumulate) or
+ * y = sums. */
+static inline __attribute__((always_inline)) void q4k_group(const tile_args *t, const uint8_t *w,
+                                                            int64_t i0, int64_t i1, int accumulate,
+                                                            const int NA) {
+    const __m256i idx = _mm256_loadu_si256((const __m256i *)unit_idx);
+    const __m256i low4 = _mm256_set1_epi8(0x0F), high4 = _mm256_set1_epi8((char)0xF0);
+    __m256 acc[MAX_NA];
+    for (int j = 0; j < NA; j++)
+        acc[j] = accumulate ? _mm256_loadu_ps(t->y + j * t->y_stride) : _mm256_setzero_ps();
+    for (int64_t i = i0; i < i1; i++) {
+        const uint8_t *blk = w + i * X8_BYTES;
+#pragma GCC unroll 18
+        for (int l = 0; l < (X8_BYTES + 63) / 64; l++)
+            _mm_prefetch((const char *)blk + PREFETCH_AHEAD + 64 * l, _MM_HINT_T0);
+        __m256i unit[4];
+        for (int u = 0; u < 4; u++)
+            unit[u] = _mm256_permutexvar_epi8(
+                idx, _mm256_loadu_si256((const __m256i *)(blk + UNITS_AT + 24 * u)));
+        __m256i sum16[MAX_NA];
+        for (int j = 0; j < NA; j++) sum16[j] = _mm256_setzero_si256();
+#pragma GCC unroll 4
+        for (int p = 0; p < 4; p++) {
+            __m256i low[MAX_NA], high[MAX_NA];
+            for (int j = 0; j < NA; j++) low[j] = high[j] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+            for (int k = 0; k < 8; k++) {
+                const __m256i raw =
+                    _mm256_loadu_si256((const __m256i *)(blk + QS_AT + 32 * (8 * p + k)));
+                const __m256i ql = _mm256_and_si256(raw, low4), qh = _mm256_and_si256(raw, high4);
+                for (int j = 0; j < NA; j++) {
+                    const int8_t *a = act_row(t, j)[i].qs + 64 * p + 4 * k;
+                    low[j] = dpbusd_bcast(low[j], ql, a);
+                    high[j] = dpbusd_bcast(high[j], qh, a + 32);
+                }
+            }
+            /* sub-blocks 2p (low nibbles) and 2p + 1: unit p / 2, fields 2 (p % 2) and + 1 */
+            const __m256i sc_low = scale16_lanes(unit[p / 2], 2 * (p % 2));
+            const __m256i sc_high = scale_lanes(unit[p / 2], 2 * (p % 2) + 1);
+            for (int j = 0; j < NA; j++)
+                sum16[j] = _mm256_add_epi32(sum16[j],
+                                            _mm256_add_epi32(_mm256_mullo_epi32(low[j], sc_low),
+                                                             _mm256_mullo_epi32(high[j], sc_high)));
+        }
+        const __m256i mins[4] = {min_pair_lanes(unit[2], 0), min_pair_lanes(unit[2], 1),
+                                 min_pair_lanes(unit[3], 0), min_pair_lanes(unit[3], 1)};
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)blk));
+        const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 16)));
+        for (int j = 0; j < NA; j++) {
+            const int32_t *bp = t->bpairs[j] + 4 * (i - i0);
+            __m256i summ = _mm256_setzero_si256();
+            for (int q = 0; q < 4; q++)
+                summ = _mm256_dpwssd_epi32(summ, mins[q], _mm256_set1_epi32(bp[q]));
+            const __m256i sumi = _mm256_srai_epi32(sum16[j], 4);
+            /* the reference's da * (d * sumi - dmin * summ), then += */
+            const __m256 v = _mm256_sub_ps(_mm256_mul_ps(d, _mm256_cvtepi32_ps(sumi)),
+                                           _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(summ)));
+            acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(_mm256_set1_ps(act_row(t, j)[i].d), v));
+        }
+    }
+    for (int j = 0; j < NA; j++) _mm256_storeu_ps(t->y + j * t->y_stride, acc[j]);
+}
+
+/* The shapes, each its own function (register allocation per shape). */
+#define GROUP_SHAPE(NA)                                                                            \
+    static __attribute__((noinline)) void group_##NA(const tile_args *t, const uint8_t *w,         \
+                                                     int64_t i0, int64_t i1, int accumulate) {     \
+        q4k_group(t, w, i0, i1, accumulate, NA);                                                   \
+    }
+GROUP_SHAPE(1)
+GROUP_SHAPE(2)
+GROUP_SHAPE(3)
+GROUP_SHAPE(4)
+
+/* Blocks [i0, i1) of an activation: dword 4 (i - i0) + t = B_2t | B_2t+1 << 16. */
+static void bsum_pairs(const block_q8_K *a, int64_t i0, int64_t i1, int32_t *out) {
+    for (int64_t i = i0; i < i1; i++) {
+        const __m128i lo = _mm_loadu_si128((const __m128i *)a[i].bsums);
+        const __m128i hi = _mm_loadu_si128((const __m128i *)(a[i].bsums + 8));
+        /* B_k = bsums[2k] + bsums[2k + 1], |B_k| <= 32 x 128: exact in int16 */
+        _mm_storeu_si128((__m128i *)(out + 4 * (i - i0)), _mm_hadd_epi16(lo, hi));
+    }
+}
+
+void tile_q4_kx8_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                        int nrows, const void *a, size_t a_stride, int nact) {
+    const int64_t nb = n / QK_K;
+    const size_t group_bytes = REPACK_ROWS * w_stride;
+    alignas(64) int32_t bpairs[MAX_NA][SPAN_BLOCKS * 4];
+    for (int j0 = 0; j0 < nact; j0 += MAX_NA) {
+        const int na = nact - j0 < MAX_NA ? nact - j0 : MAX_NA;
+        tile_args t = {.act = (const char *)a + j0 * a_stride,
+                       .act_stride = a_stride,
+                       .bpairs = (const int32_t(*)[SPAN_BLOCKS * 4]) bpairs,
+                       .y_stride = s_stride};
+        for (int64_t i0 = 0; i0 < nb; i0 += SPAN_BLOCKS) {
+            const int64_t i1 = i0 + SPAN_BLOCKS < nb ? i0 + SPAN_BLOCKS : nb;
+            for (int j = 0; j < na; j++) bsum_pairs(act_row(&t, j), i0, i1, bpairs[j]);
+            for (int g = 0; g < nrows / REPACK_ROWS; g++) {
+                const uint8_t *wg = (const uint8_t *)w + g * group_bytes;
+                t.y = s + j0 * s_stride + g * REPACK_ROWS;
+                switch (na) {
+                case 1:
+                    group_1(&t, wg, i0, i1, i0 > 0);
+                    break;
+                case 2:
+                    group_2(&t, wg, i0, i1, i0 > 0);
+                    break;
+                case 3:
+                    group_3(&t, wg, i0, i1, i0 > 0);
+                    break;
+                default:
+                    group_4(&t, wg, i0, i1, i0 > 0);
+                    break;
+                }
+            }
+        }
+    }
+}
