@@ -547,14 +547,25 @@ static int run_job(kernel_ctx *k, const matmul_job *job, int parallel) {
     return pool_run(k->pool, &task);
 }
 
-/* The job's converted activations (act, in slot `slot`) in act_x16.h's layout, into the
- * slot's x16 buffer (x16 jobs have Q8_0 activations and B <= max_batch). */
-static const char *x16_activations(kernel_ctx *k, const matmul_job *job, int slot) {
+/* Bytes of the job's activations in the x16 layout (x16k for Q8_K dot types). */
+static size_t x16_bytes(const matmul_job *job) {
+    return job->t->dot_type == QT_Q8_K ? act_x16k_bytes(job->B, job->cols)
+                                       : act_x16_bytes(job->B, job->cols);
+}
+
+/* The job's converted activations (act) in act_x16.h's layout, into dst (x16_bytes). */
+static const char *x16_pack_into(const matmul_job *job, char *dst) {
     if (job->t->dot_type == QT_Q8_K)
-        act_x16k_pack(job->act, job->act_row, job->B, job->cols, k->act_x16[slot]);
+        act_x16k_pack(job->act, job->act_row, job->B, job->cols, dst);
     else
-        act_x16_pack(job->act, job->act_row, job->B, job->cols, k->act_x16[slot]);
-    return k->act_x16[slot];
+        act_x16_pack(job->act, job->act_row, job->B, job->cols, dst);
+    return dst;
+}
+
+/* The same into the slot's x16 buffer (x16 jobs have Q8_0 / Q8_K activations and B <=
+ * max_batch). */
+static const char *x16_activations(kernel_ctx *k, const matmul_job *job, int slot) {
+    return x16_pack_into(job, k->act_x16[slot]);
 }
 
 int matmul(kernel_ctx *k, const qmatrix *W, const float *X, int64_t B, float *Y) {
@@ -577,7 +588,16 @@ int matmul(kernel_ctx *k, const qmatrix *W, const float *X, int64_t B, float *Y)
                     "kernel scratch",
                     W->cols, B);
     k->usage.work += work, k->usage.thread_work += work * used;
+    if (job.x16 || job.i8x8_x16) k->usage.x16_work += work;
     return 0;
+}
+
+/* Weight bytes x tokens of the jobs that take a token-lane kernel (kernel_usage.x16_work). */
+static double x16_work(const matmul_job *jobs, int n) {
+    double work = 0;
+    for (int i = 0; i < n; i++)
+        if (jobs[i].x16) work += (double)jobs[i].rows * (double)jobs[i].row_bytes * jobs[i].B;
+    return work;
 }
 
 /* The n matrices' activations: one conversion per distinct dot type. 0, or -1 when the
@@ -634,37 +654,63 @@ int matmul_multi(kernel_ctx *k, const qmatrix *const *W, int n, const float *X, 
     const int used = run_shared(k, jobs, n, worth_threads(k, work, rows), work);
     if (used < 0) return fail(k, "matmul_multi: %lld matrices x %lld tokens failed", n, B);
     k->usage.work += work, k->usage.thread_work += work * used;
+    k->usage.x16_work += x16_work(jobs, n);
     return 0;
 }
 
 /* ---- matmul_each: products with their own inputs, in one pool call ---- */
 
-/* An input already converted for the current group. */
+/* An input already converted for the current group (act_x16: its x16 copy, or NULL). */
 typedef struct {
     const float *X;
     int64_t B, cols;
     uint32_t dot_type;
     packed_act_fn prep;
-    const char *act;
+    const char *act, *act_x16;
     size_t act_row;
 } converted_input;
 
-/* Where the group's converted inputs go: slot `slot` of the context, `used` bytes taken. */
+/* Where the group's converted inputs go: slot `slot` of the context, `used` bytes taken;
+ * their x16 copies likewise in x16_slot of act_x16, x16_used bytes taken. */
 typedef struct {
     converted_input done[EACH_GROUP];
-    int n_done, slot;
-    size_t used;
+    int n_done, slot, x16_slot;
+    size_t used, x16_used;
 } each_inputs;
 
+/* Bytes of one act_x16 buffer (kernel_ctx_new's size). */
+static size_t x16_slot_bytes(const kernel_ctx *k) {
+    return act_x16_bytes(k->shape.max_batch, (k->shape.max_cols + 31) / 32 * 32);
+}
+
+/* The next free bytes of the group's x16 buffers for `bytes` (64-byte multiples), or NULL
+ * when the slots are full. */
+static char *each_x16_space(kernel_ctx *k, each_inputs *in, size_t bytes) {
+    bytes = (bytes + 63) / 64 * 64;
+    if (in->x16_used + bytes > x16_slot_bytes(k)) in->x16_slot++, in->x16_used = 0;
+    if (in->x16_slot == ACT_SLOTS) return NULL;
+    char *at = k->act_x16[in->x16_slot] + in->x16_used;
+    in->x16_used += bytes;
+    return at;
+}
+
 /* Sets job's activations for X: a conversion made earlier in the group, X itself (f32),
- * or a new one in the next free bytes. -1 when the slots are full (run the group first). */
+ * or a new one in the next free bytes, with its x16 copy when the job takes GEMM_X16
+ * (made once per input, as the conversion). -1 when the slots are full (run the group
+ * first). */
 static int each_activations(kernel_ctx *k, each_inputs *in, matmul_job *job, const float *X) {
     const uint32_t dot_type = job->t->dot_type;
     for (int i = 0; i < in->n_done; i++) {
-        const converted_input *c = &in->done[i];
+        converted_input *c = &in->done[i];
         if (c->X == X && c->B == job->B && c->cols == job->cols && c->dot_type == dot_type &&
             c->prep == job->prep) {
             job->act = c->act, job->act_row = c->act_row;
+            if (job->x16 && !c->act_x16) {
+                char *at = each_x16_space(k, in, x16_bytes(job));
+                if (!at) return -1;
+                c->act_x16 = x16_pack_into(job, at);
+            }
+            job->act_x16 = c->act_x16;
             return 0;
         }
     }
@@ -676,13 +722,34 @@ static int each_activations(kernel_ctx *k, each_inputs *in, matmul_job *job, con
     const size_t bytes = (act_row * (size_t)job->B + 63) / 64 * 64;
     if (in->used + bytes > k->act_bytes) in->slot++, in->used = 0;
     if (in->slot == ACT_SLOTS) return -1;
+    char *x16_at = job->x16 ? each_x16_space(k, in, x16_bytes(job)) : NULL;
+    if (job->x16 && !x16_at) return -1;
     job->act_row = act_row;
     job->act = convert_into(k, job->t, job->prep, X, job->B, job->cols, act_row,
                             k->act[in->slot] + in->used);
     in->used += bytes;
-    in->done[in->n_done++] =
-        (converted_input){X, job->B, job->cols, dot_type, job->prep, job->act, act_row};
+    job->act_x16 = x16_at ? x16_pack_into(job, x16_at) : NULL;
+    in->done[in->n_done++] = (converted_input){X,         job->B,        job->cols, dot_type,
+                                               job->prep, job->act,      job->act_x16, act_row};
     return 0;
+}
+
+/* Tokens from which an expert's packed Q4_0 / Q4_1 / Q8_0 rows take the token-lane kernel
+ * (matmul() waits for X16_TOKENS): a MoE pass of 64 tokens gives each chosen expert about
+ * 64 k / n_expert of them (8 for OLMoE, 4 for Qwen3-30B-A3B), and the x16 kernel with half
+ * its lanes idle still beats the packed tiles from 8 on. Measured (Xeon, Sapphire Rapids
+ * class, AVX-512, 1 thread, 8 and 128 packed q4_0 experts of 1024 x 2048, best of 7):
+ * x16 / tile time 1.09 / 0.99 at 6 tokens, 0.86 / 0.84 at 8, 0.70 / 0.61 at 10; Q4_K's
+ * x16k rows were 1.32x the tiles at 8 and 1.04-1.10x at 10-12, so K-quants keep 16. */
+#define EACH_X16_PACKED_MIN 8
+
+/* job (made by make_job) on the token-lane kernel of W's packed layout for
+ * EACH_X16_PACKED_MIN .. X16_TOKENS - 1 tokens, where make_job would take it at 16. */
+static void each_x16_small_batch(const kernel_ctx *k, const qmatrix *W, matmul_job *job) {
+    const type_kernels *tk = kernels_for(k->cfg.isa, W->type);
+    if (!job->x16 && job->B >= EACH_X16_PACKED_MIN && W->packed && job->w == W->packed &&
+        tk->packed_gemm && !job->prep && x16_allowed(k, X16_TOKENS))
+        job->x16 = tk->packed_gemm;
 }
 
 int matmul_each(kernel_ctx *k, const matmul_item *items, int n) {
@@ -695,8 +762,10 @@ int matmul_each(kernel_ctx *k, const matmul_item *items, int n) {
         for (; i < n && n_jobs < EACH_GROUP; i++) {
             const matmul_item *it = &items[i];
             if (check_fits(k, it->W, it->B)) return -1;
+            /* 16+ tokens of a packed Q4_0/Q8_0 or K-quant expert: GEMM_X16, as matmul();
+             * packed ones from 8 */
             matmul_job job = make_job(k, it->W, it->B, it->Y);
-            job.x16 = NULL; /* the group's inputs share slots: no room for x16 copies */
+            each_x16_small_batch(k, it->W, &job);
             if (job.gemm != GEMM_TILES) { /* f32 GEMM paths: alone, after the group */
                 if (n_jobs) break;
                 if (matmul(k, it->W, it->X, it->B, it->Y)) return -1;
@@ -711,6 +780,7 @@ int matmul_each(kernel_ctx *k, const matmul_item *items, int n) {
         const int used = run_shared(k, jobs, n_jobs, worth_threads(k, work, rows), work);
         if (used < 0) return fail(k, "matmul_each: %lld products from item %lld failed", n_jobs, i);
         k->usage.work += work, k->usage.thread_work += work * used;
+        k->usage.x16_work += x16_work(jobs, n_jobs);
     }
     return 0;
 }

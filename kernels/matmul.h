@@ -67,9 +67,10 @@ pool_stats kernel_ctx_pool_stats(const kernel_ctx *k);
 /* How many threads the matmuls really ran on (the pool may run a call on the caller alone,
  * and a worker may come too late to take part): work = weight bytes x tokens of every call,
  * thread_work = the same times the threads that computed rows of it, so thread_work / work
- * is the work-weighted mean thread count. */
+ * is the work-weighted mean thread count. x16_work: the part of work that ran on token-lane
+ * (x16) kernels (act_x16.h). */
 typedef struct {
-    double work, thread_work;
+    double work, thread_work, x16_work;
 } kernel_usage;
 kernel_usage kernel_ctx_usage(const kernel_ctx *k);
 /* Why the last call that returned -1 failed. */

@@ -9,8 +9,10 @@
 
 #include "../kernels/cpu.h"
 #include "../kernels/matmul.h"
+#include "../kernels/ref/ref.h"
 #include "../kernels/repack.h"
 #include "../quant/types.h"
+#include "isa_util.h"
 #include "kernel_ctx_util.h"
 #include "test.h"
 
@@ -104,6 +106,119 @@ TEST(moe_matmul_each_equals_separate_matmuls) {
         free_matrices(W, 6);
     }
     test_kernel_threads(1);
+}
+
+/* Expert batches of 16+ tokens through matmul_each take the token-lane GEMM (GEMM_X16) as
+ * matmul() does: packed Q4_0 / Q8_0 experts and Q4_K ones (file layout), gate/up pairs
+ * sharing their gathered input, among batches of fewer tokens (the int8 tiles; packed
+ * experts take x16 from 8 tokens: EACH_X16_PACKED_MIN in kernels/matmul.c). Every
+ * product equals the row reference (vec_dot_*_ref on the Q8_0 / Q8_K rows of its input)
+ * bit for bit on 1 and 2 threads (Q4_K's tiles below 16 tokens within 1e-5: they fold in
+ * another order), and kernel_usage.x16_work counts exactly the x16 ones. */
+TEST(moe_matmul_each_x16_equals_row_reference) {
+    SKIP_WITHOUT_NATIVE_AVX512();
+    REQUIRE(kernels_init("avx512", NULL) == 0);
+    enum { NW = 3, N = 16 };
+    const uint32_t types[NW] = {QT_Q4_0, QT_Q8_0, QT_Q4_K};
+    const vec_dot_fn refs[NW] = {vec_dot_q4_0_ref, vec_dot_q8_0_ref, vec_dot_q4_k_ref};
+    const int64_t cols = 512, batches[N / 2] = {16, 3, 40, 8, 1, 12, 7, 33};
+    qmatrix W[NW];
+    for (int w = 0; w < NW; w++) W[w] = random_matrix(types[w], 136, cols, 1);
+    REQUIRE(W[0].packed && W[1].packed);
+    float *X[N / 2], *Y[N];
+    matmul_item items[N];
+    double want_x16 = 0;
+    for (int i = 0; i < N; i++) { /* items 2j and 2j+1: one expert's gate and up */
+        const int64_t B = batches[i / 2];
+        if (i % 2 == 0) {
+            X[i / 2] = malloc(sizeof(float) * B * cols);
+            for (int64_t j = 0; j < B * cols; j++) X[i / 2][j] = rand_unit();
+        }
+        const qmatrix *w = &W[(i / 2 + i % 2) % NW];
+        Y[i] = malloc(sizeof(float) * B * w->rows);
+        items[i] = (matmul_item){w, X[i / 2], B, Y[i]};
+        if (B >= 16 || (B >= 8 && w->packed))
+            want_x16 += (double)w->rows * (double)w->row_bytes * (double)B;
+    }
+    char *act = malloc(qtype_row_bytes(QT_Q8_K, cols) + qtype_row_bytes(QT_Q8_0, cols));
+    for (int threads = 1; threads <= 2; threads++) {
+        setup(threads);
+        const double x16_before = kernel_ctx_usage(test_kernels()).x16_work;
+        CHECK_MSG(matmul_each(test_kernels(), items, N) == 0, "matmul_each: %s",
+                  kernel_ctx_error(test_kernels()));
+        CHECK_MSG(kernel_ctx_usage(test_kernels()).x16_work - x16_before == want_x16,
+                  "%d threads: x16 work %.0f, the 16+ token products are %.0f", threads,
+                  kernel_ctx_usage(test_kernels()).x16_work - x16_before, want_x16);
+        for (int i = 0; i < N; i++) {
+            const qmatrix *w = items[i].W;
+            const int t = (int)(w - W);
+            const uint32_t dot = qtype(w->type)->dot_type;
+            int bad = 0;
+            for (int64_t b = 0; b < items[i].B && !bad; b++) {
+                kernels_for(ISA_AVX512, dot)->from_float
+                    ? kernels_for(ISA_AVX512, dot)->from_float(items[i].X + b * cols, act, cols)
+                    : qtype(dot)->quantize(items[i].X + b * cols, act, cols, NULL);
+                for (int64_t r = 0; r < w->rows && !bad; r++) {
+                    float s;
+                    refs[t](cols, &s, (const char *)w->data + r * w->row_bytes, act);
+                    const float got = items[i].Y[b * w->rows + r];
+                    /* Q4_K's tiles of < 16 tokens fold in another order: near, not equal */
+                    bad = w->type == QT_Q4_K && items[i].B < 16
+                              ? !(fabsf(got - s) <= 1e-5f * (1.0f + fabsf(s)))
+                              : memcmp(&s, &got, 4) != 0;
+                    CHECK_MSG(!bad, "%d threads, product %d (%s, B=%lld) [%lld][%lld]: %.9g vs %.9g",
+                              threads, i, qtype(w->type)->name, (long long)items[i].B,
+                              (long long)b, (long long)r, items[i].Y[b * w->rows + r], s);
+                }
+            }
+        }
+    }
+    for (int i = 0; i < N; i++) free(Y[i]);
+    for (int i = 0; i < N / 2; i++) free(X[i]);
+    free(act);
+    free_matrices(W, NW);
+    test_kernel_threads(1);
+}
+
+/* A context sized for 32 tokens of 512 columns holds four x16 inputs of 32 tokens: ten
+ * distinct inputs of 32 tokens (and their shared pairs) split into several pool calls,
+ * each product still equal to its own matmul() and all of them on the x16 kernel. */
+TEST(moe_matmul_each_x16_splits_when_the_slots_fill) {
+    SKIP_WITHOUT_NATIVE_AVX512();
+    REQUIRE(kernels_init("avx512", NULL) == 0);
+    kernel_config cfg = kernel_config_default();
+    cfg.adapt_threads = 0, cfg.rescue = 0;
+    const kernel_shape shape = {.max_cols = 512, .max_row_bytes = 512 * 4, .max_batch = 32};
+    char msg[128];
+    kernel_ctx *k = kernel_ctx_new(&cfg, &shape, msg);
+    CHECK_MSG(k != NULL, "kernel_ctx_new: %s", msg);
+    REQUIRE(k != NULL);
+    enum { N = 20, B = 32 };
+    qmatrix W = random_matrix(QT_Q4_0, 64, 512, 1);
+    REQUIRE(W.packed != NULL);
+    matmul_item items[N];
+    float *X[N / 2], *sep[N];
+    for (int i = 0; i < N; i++) {
+        if (i % 2 == 0) {
+            X[i / 2] = malloc(sizeof(float) * B * 512);
+            for (int j = 0; j < B * 512; j++) X[i / 2][j] = rand_unit();
+        }
+        items[i] = (matmul_item){&W, X[i / 2], B, malloc(sizeof(float) * B * 64)};
+        sep[i] = malloc(sizeof(float) * B * 64);
+        REQUIRE(matmul(k, &W, X[i / 2], B, sep[i]) == 0);
+    }
+    const double before = kernel_ctx_usage(k).x16_work;
+    const int rc = matmul_each(k, items, N);
+    CHECK_MSG(rc == 0, "matmul_each: %s", kernel_ctx_error(k));
+    CHECK(kernel_ctx_usage(k).x16_work - before == (double)N * 64 * W.row_bytes * B);
+    for (int i = 0; i < N; i++) {
+        CHECK_MSG(memcmp(sep[i], items[i].Y, sizeof(float) * B * 64) == 0,
+                  "product %d != matmul", i);
+        free(sep[i]), free(items[i].Y);
+    }
+    for (int i = 0; i < N / 2; i++) free(X[i]);
+    free_matrices(&W, 1);
+    kernel_ctx_free(k);
 }
 
 /* Double-precision causal attention with a sink per head over keys first..p. */
