@@ -137,7 +137,10 @@ TEST(moe_matmul_each_x16_equals_row_reference) {
         const qmatrix *w = &W[(i / 2 + i % 2) % NW];
         Y[i] = malloc(sizeof(float) * B * w->rows);
         items[i] = (matmul_item){w, X[i / 2], B, Y[i]};
-        if (B >= 16 || (B >= 8 && w->packed))
+        /* packed experts with a token-lane kernel of their packed layout (Q4_0, Q8_0; not
+         * Q4_K's q4_kx8, whose x16 reads the file rows) from 8 tokens */
+        const int packed_x16 = w->packed && kernels_for(ISA_AVX512, w->type)->packed_gemm;
+        if (B >= 16 || (B >= 8 && packed_x16))
             want_x16 += (double)w->rows * (double)w->row_bytes * (double)B;
     }
     char *act = malloc(qtype_row_bytes(QT_Q8_K, cols) + qtype_row_bytes(QT_Q8_0, cols));
