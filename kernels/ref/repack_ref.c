@@ -134,14 +134,20 @@ static void gemv_q2_kx8_ref(int64_t cols, float *y, const uint8_t *w, const bloc
     for (int r = 0; r < REPACK_ROWS; r++) y[r] = sum[r];
 }
 
-void tile_q2_kx8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
-                     int nrows, const void *a, size_t a_stride, int nact) {
+/* nact activations x the groups of 8 rows, each group by gemv (the Q2_K layouts) */
+typedef void (*gemv_k_fn)(int64_t cols, float *y, const uint8_t *w, const block_q8_K *a);
+static void tile_groups_ref(gemv_k_fn gemv, int64_t n, float *s, size_t s_stride, const void *w,
+                            size_t w_stride, int nrows, const void *a, size_t a_stride, int nact) {
     const size_t group_bytes = REPACK_ROWS * w_stride;
     for (int j = 0; j < nact; j++)
         for (int g = 0; g < nrows / REPACK_ROWS; g++)
-            gemv_q2_kx8_ref(n, s + j * s_stride + g * REPACK_ROWS,
-                            (const uint8_t *)w + g * group_bytes,
-                            (const block_q8_K *)((const char *)a + j * a_stride));
+            gemv(n, s + j * s_stride + g * REPACK_ROWS, (const uint8_t *)w + g * group_bytes,
+                 (const block_q8_K *)((const char *)a + j * a_stride));
+}
+
+void tile_q2_kx8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                     int nrows, const void *a, size_t a_stride, int nact) {
+    tile_groups_ref(gemv_q2_kx8_ref, n, s, s_stride, w, w_stride, nrows, a, a_stride, nact);
 }
 
 /* Q2_K in sub-block dwords (repack.h "q2_kx8d"; packed block: d[8], dmin[8], scale groups
@@ -180,12 +186,7 @@ static void gemv_q2_kx8d_ref(int64_t cols, float *y, const uint8_t *w, const blo
 
 void tile_q2_kx8d_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                       int nrows, const void *a, size_t a_stride, int nact) {
-    const size_t group_bytes = REPACK_ROWS * w_stride;
-    for (int j = 0; j < nact; j++)
-        for (int g = 0; g < nrows / REPACK_ROWS; g++)
-            gemv_q2_kx8d_ref(n, s + j * s_stride + g * REPACK_ROWS,
-                             (const uint8_t *)w + g * group_bytes,
-                             (const block_q8_K *)((const char *)a + j * a_stride));
+    tile_groups_ref(gemv_q2_kx8d_ref, n, s, s_stride, w, w_stride, nrows, a, a_stride, nact);
 }
 
 /* ---- Q4_K (repack.h "q4_kx8"): its converters and the reference ---- */
