@@ -38,6 +38,12 @@ const char *scarce_quant_scheme_type(const char *scheme) {
     return s ? type_name(s->base) : NULL;
 }
 
+int scarce_quant_scheme_needs_imatrix(const char *scheme) {
+    const quant_scheme *s = scheme ? quant_scheme_by_name(scheme) : NULL;
+    /* a block weight matrix of the scheme's base type (token_embd and output never need one) */
+    return s ? policy_needs_imatrix(s, "blk.0.ffn_up.weight", s->base) : SCARCE_ERR_ARGUMENT;
+}
+
 /* The caller's progress callback, and the flag quantize_model polls to stop. */
 typedef struct {
     const scarce_quantize_params *p;

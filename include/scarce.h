@@ -37,7 +37,8 @@ extern "C" {
          scarce_model_params_describe, scarce_build_info), scarce_model_params.wait_workers,       \
          scarce_kernel_peak_measure, scarce_membw_cached_peak, the GGUF writer                     \
          (scarce_gguf_writer_*), scarce_gguf_find_key / find_tensor / tensor_data / get_int /      \
-         get_str / error, the weight formats (scarce_type_*) and architectures (scarce_arch_*) */
+         get_str / error, the weight formats (scarce_type_*) and architectures (scarce_arch_*),   \
+         scarce_quant_scheme_needs_imatrix */
 
 typedef enum {
     SCARCE_OK = 0,
@@ -620,6 +621,10 @@ const char *scarce_quant_scheme(int i);
 /* The weight format of most matrices of a scheme ("q4_k" for "q4_k_m"; a scheme named as its
  * format stores every matrix in it); NULL for an unknown scheme (API 4). */
 const char *scarce_quant_scheme_type(const char *scheme);
+/* 1 when the scheme's weight matrices cannot be written without an importance matrix
+ * (scarce_quantize_params.imatrix; as in llama.cpp: iq2_xxs, iq2_xs, iq2_s, iq3_xxs, iq1_s,
+ * iq1_m, q2_k_s), 0 when they can, SCARCE_ERR_ARGUMENT for an unknown scheme (API 5). */
+int scarce_quant_scheme_needs_imatrix(const char *scheme);
 
 typedef struct {
     int n_threads;       /* 0 = OpenMP's default; every count writes the same bytes */

@@ -341,6 +341,15 @@ TEST(api_quantize_writes_a_model_and_reads_rows) {
     CHECK(!strcmp(scarce_quant_scheme_type("q4_0"), "q4_0"));
     CHECK(!strcmp(scarce_quant_scheme_type("Q4_K_M"), "q4_k"));
     CHECK(!scarce_quant_scheme_type("q9_9") && !scarce_quant_scheme_type(NULL));
+    /* the types llama.cpp will not write without an importance matrix */
+    CHECK_EQ_INT(scarce_quant_scheme_needs_imatrix("iq2_xxs"), 1);
+    CHECK_EQ_INT(scarce_quant_scheme_needs_imatrix("iq1_m"), 1);
+    CHECK_EQ_INT(scarce_quant_scheme_needs_imatrix("q2_k_s"), 1);
+    CHECK_EQ_INT(scarce_quant_scheme_needs_imatrix("q2_k_m"), 0);
+    CHECK_EQ_INT(scarce_quant_scheme_needs_imatrix("iq3_s"), 0);
+    CHECK_EQ_INT(scarce_quant_scheme_needs_imatrix("q4_0"), 0);
+    CHECK_EQ_INT(scarce_quant_scheme_needs_imatrix("q9_9"), SCARCE_ERR_ARGUMENT);
+    CHECK_EQ_INT(scarce_quant_scheme_needs_imatrix(NULL), SCARCE_ERR_ARGUMENT);
     for (int i = 0; scarce_quant_scheme(i); i++)
         CHECK_MSG(scarce_quant_scheme_type(scarce_quant_scheme(i)), "%s", scarce_quant_scheme(i));
     char out2[600];

@@ -260,12 +260,12 @@ int cmd_sweep(int argc, char **argv) {
         n_temp++;
         char msg[512];
         fprintf(stderr, "sweep: %s\n", type);
-        scarce_quantize_params qp = {.n_threads = (int)n_threads, .imatrix = imatrix};
-        int rc_q = scarce_model_quantize(model, tmp, type, &qp, NULL, msg, sizeof msg);
-        if (rc_q && own_imatrix) { /* a type that needs an importance matrix: the text's */
-            qp.imatrix = own_imatrix;
-            rc_q = scarce_model_quantize(model, tmp, type, &qp, NULL, msg, sizeof msg);
-        }
+        /* the text's own importance matrix only where the type cannot do without one */
+        const char *im = imatrix ? imatrix
+                         : scarce_quant_scheme_needs_imatrix(type) == 1 ? own_imatrix
+                                                                        : NULL;
+        const scarce_quantize_params qp = {.n_threads = (int)n_threads, .imatrix = im};
+        const int rc_q = scarce_model_quantize(model, tmp, type, &qp, NULL, msg, sizeof msg);
         if (rc_q) {
             fprintf(stderr, "sweep: %s skipped: %s\n", type, msg);
             continue;
