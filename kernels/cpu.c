@@ -191,11 +191,13 @@ void kernels_set(isa_kernels *k, uint32_t type, type_kernels with) {
      * of an older packed tile does not outlive it (it may read another layout) */
     if (with.packed_tile)
         t->packed_tile = with.packed_tile, t->packed_act = with.packed_act,
-        t->packed_gemm = with.packed_gemm;
+        t->packed_gemm = with.packed_gemm, t->lut = with.lut;
     else if (with.packed_gemm)
         t->packed_gemm = with.packed_gemm;
+    /* lut describes packed_tile: a new packed tile brings its own (LUT_NONE: a multiply
+     * kernel, packed whatever SCARCE_LUT says) */
+    if (!with.packed_tile && with.lut) t->lut = with.lut;
     if (with.row_gemm) t->row_gemm = with.row_gemm;
-    if (with.lut) t->lut = with.lut;
     if (with.gemm_i8x8) t->gemm_i8x8 = with.gemm_i8x8;
     if (with.to_q8_0) t->to_q8_0 = with.to_q8_0;
     if (with.dequantize) t->dequantize = with.dequantize;

@@ -124,10 +124,12 @@ TEST(lut_layout_round_trip) {
     }
 }
 
-/* A packed kernel and the activation rows it reads (prep NULL: dot_type rows). */
+/* A packed kernel, the activation rows it reads (prep NULL: dot_type rows) and its layout
+ * (the LUT planes, or another ISA's own: the ternary VNNI kernels', kernels/ternary.h). */
 typedef struct {
     vec_dot_tile_fn tile;
     packed_act_fn prep;
+    const x8_layout *layout;
 } packed_kernel;
 
 /* Runs the kernel on packed rows (its prepared activations made from a's dot_type rows)
@@ -138,10 +140,10 @@ static int same_results(int t, packed_kernel kernel, const uint8_t *w, int64_t r
     size_t row_bytes = qtype_row_bytes(types[t], cols),
            a_stride = qtype_row_bytes(qtype(types[t])->dot_type, cols);
     size_t n = (size_t)rows * nact;
-    const size_t w_stride = packed_row(t, cols);
+    const size_t w_stride = repack_row_bytes(kernel.layout, cols);
     uint8_t *packed = malloc(w_stride * rows);
     float *y = malloc(n * 4), *want = malloc(n * 4);
-    repack_rows(layouts[t], rows, cols, w, packed);
+    repack_rows(kernel.layout, rows, cols, w, packed);
     if (kernel.prep) {
         const size_t bytes = kernel.prep(NULL, cols, NULL);
         char *prepared = aligned_alloc(64, bytes * nact);
@@ -158,7 +160,7 @@ static int same_results(int t, packed_kernel kernel, const uint8_t *w, int64_t r
                 row_dots[t](cols, &want[b * rows + r], w + r * row_bytes,
                             (const char *)a + b * a_stride);
     else
-        layouts[t]->ref_tile(cols, want, rows, packed, w_stride, (int)rows, a, a_stride, nact);
+        kernel.layout->ref_tile(cols, want, rows, packed, w_stride, (int)rows, a, a_stride, nact);
     int same = 1;
     for (size_t i = 0; i < n && same; i++)
         if (memcmp(&y[i], &want[i], 4)) {
@@ -201,13 +203,13 @@ static void check_all(packed_kernel (*kernel_of)(int t), int row_ref) {
 }
 
 static packed_kernel ref_tile_of(int t) {
-    return (packed_kernel){layouts[t]->ref_tile, NULL};
+    return (packed_kernel){layouts[t]->ref_tile, NULL, layouts[t]};
 }
-/* the ISA's LUT kernels read prepared rows: packed_act is set with them */
+/* the ISA's LUT (and ternary VNNI) kernels read prepared rows: packed_act is set with them */
 static packed_kernel packed_tile_of(int t) {
     const type_kernels *k = kernels_for(kernels_isa(), types[t]);
-    CHECK_MSG(k->packed_act != NULL, "%s: a LUT tile without packed_act", name_of(t));
-    return (packed_kernel){k->packed_tile, k->packed_act};
+    CHECK_MSG(k->packed_act != NULL, "%s: a packed tile without packed_act", name_of(t));
+    return (packed_kernel){k->packed_tile, k->packed_act, k->packed_layout};
 }
 
 TEST(lut_ref_equals_multiply_reference) {
@@ -241,6 +243,13 @@ TEST(lut_config_switch) {
     CHECK(c.lut == 0);
     for (int t = 0; t < NT; t++) {
         const type_kernels *k = kernels_for(c.isa, types[t]);
+        if (k->packed_tile && k->lut == LUT_NONE) { /* a multiply kernel: packed always */
+            CHECK(kernel_config_packs(&c, types[t]));
+            c.repack = 0;
+            CHECK(!kernel_config_packs(&c, types[t]));
+            c.repack = 1;
+            continue;
+        }
         int has = k->packed_tile != NULL && k->lut != LUT_NONE;
         CHECK(!kernel_config_packs(&c, types[t]));
         c.lut = 1;

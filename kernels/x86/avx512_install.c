@@ -5,6 +5,7 @@
 #include "../cpu.h"
 #include "../lut.h"
 #include "../repack.h"
+#include "../ternary.h"
 #include "avx512.h"
 
 /* The kernels that need more than the avx512 set's features (cpu_missing_avx512), each
@@ -51,6 +52,22 @@ static void install_beyond_base(isa_kernels *k) {
                     (type_kernels){.vec_dot = vec_dot_q6_k_avx512_gfni,
                                    .vec_dot_tile = vec_dot_tile_q6_k_avx512_gfni});
     }
+#else
+    (void)k;
+#endif
+}
+
+/* The ternary types' VNNI kernels (kernels/ternary.h) over the LUT ones above: TODO figures. */
+static void install_ternary(isa_kernels *k) {
+#ifndef SCARCE_AVX512_EMU_H
+    kernels_set(k, QT_TQ2_0,
+                (type_kernels){.packed_layout = &x8_tq2_0,
+                               .packed_tile = tile_tq2_0x8_avx512,
+                               .packed_act = ternary_prepare_tq2_0_avx512});
+    kernels_set(k, QT_TQ1_0,
+                (type_kernels){.packed_layout = &x8_tq1_0,
+                               .packed_tile = tile_tq1_0x8_avx512,
+                               .packed_act = ternary_prepare_tq1_0_avx512});
 #else
     (void)k;
 #endif
@@ -154,4 +171,5 @@ void avx512_install(isa_kernels *k) {
                 (type_kernels){.packed_tile = tile_lut_tq2_0_avx512,
                                .packed_act = lut_prepare_q8_k_avx512,
                                .lut = LUT_ON});
+    install_ternary(k);
 }

@@ -1,0 +1,175 @@
+/* avx512_ternary.c - the ternary VNNI kernels of kernels/ternary.h (AVX-512 F/BW/VL, VNNI):
+ * 8 rows at a time, one 64-byte load a row and super-block, 4 (TQ2_0) or 10 (TQ1_0)
+ * vpdpbusd against prepared activation vectors shared by the 8 rows,
+ * and one transposing reduction that turns the 8 rows' int32 lanes into 8 sums. */
+#include <immintrin.h>
+#include <string.h>
+
+#include "../../quant/blocks.h"
+#include "../ternary.h"
+
+enum { TQ2_ACT = 256, TQ1_ACT = 320 };
+
+/* Each packed block's lines are prefetched this many blocks ahead: TODO figures. */
+#ifndef TQ_PREFETCH_BLOCKS
+#define TQ_PREFETCH_BLOCKS 8
+#endif
+
+static inline void prefetch_block(const uint8_t *x8, size_t bytes) {
+#pragma GCC unroll 9
+    for (size_t l = 0; l < (bytes + 63) / 64; l++)
+        _mm_prefetch((const char *)x8 + TQ_PREFETCH_BLOCKS * bytes + 64 * l, _MM_HINT_T0);
+}
+
+/* Bytes of a prepared row: `head` bytes, per block `per_block` bytes, then A and d of
+ * every block (a multiple of 64). */
+static size_t prepared_bytes(int64_t cols, size_t head, size_t per_block) {
+    const size_t nb = (size_t)(cols / QK_K);
+    return (head + nb * per_block + nb * 8 + 63) / 64 * 64;
+}
+
+/* A and d of block i after the codes */
+static void block_sums(const block_q8_K *a, int64_t nb, uint8_t *after_codes) {
+    int *asum = (int *)after_codes;
+    float *da = (float *)(asum + nb);
+    for (int64_t i = 0; i < nb; i++) {
+        int A = 0;
+        for (int k = 0; k < QK_K / 16; k++) A += a[i].bsums[k];
+        asum[i] = A, da[i] = a[i].d;
+    }
+}
+
+size_t ternary_prepare_tq2_0_avx512(const void *act, int64_t cols, void *dst) {
+    const size_t bytes = prepared_bytes(cols, 0, TQ2_ACT);
+    if (!dst) return bytes;
+    const block_q8_K *a = act;
+    const int64_t nb = cols / QK_K;
+    uint8_t *q = dst;
+    for (int64_t i = 0; i < nb; i++, q += TQ2_ACT)
+        for (int s = 0; s < 4; s++) {
+            memcpy(q + 64 * s, a[i].qs + 32 * s, 32);
+            memcpy(q + 64 * s + 32, a[i].qs + 128 + 32 * s, 32);
+        }
+    block_sums(a, nb, q);
+    return bytes;
+}
+
+size_t ternary_prepare_tq1_0_avx512(const void *act, int64_t cols, void *dst) {
+    const size_t bytes = prepared_bytes(cols, 0, TQ1_ACT);
+    if (!dst) return bytes;
+    const block_q8_K *a = act;
+    const int64_t nb = cols / QK_K;
+    uint8_t *q = dst;
+    for (int64_t i = 0; i < nb; i++, q += TQ1_ACT) {
+        memset(q, 0, TQ1_ACT);
+        for (int n = 0; n < 5; n++) {
+            memcpy(q + 64 * n, a[i].qs + 32 * n, 32);
+            memcpy(q + 64 * n + 32, a[i].qs + 160 + 16 * n, 16);
+            if (n < 4) memcpy(q + 64 * n + 48, a[i].qs + 240 + 4 * n, 4);
+        }
+    }
+    block_sums(a, nb, q);
+    return bytes;
+}
+
+/* The 8 rows' sums of their 16 int32 lanes, rows 0..7 in order: pairs of rows interleaved
+ * (epi32, then epi64) leave rows 0..3 / 4..7 in every 128-bit lane, then the lanes fold. */
+static inline __m256i row_sums(const __m512i acc[8]) {
+    __m512i p[4], q[2];
+    for (int k = 0; k < 4; k++)
+        p[k] = _mm512_add_epi32(_mm512_unpacklo_epi32(acc[2 * k], acc[2 * k + 1]),
+                                _mm512_unpackhi_epi32(acc[2 * k], acc[2 * k + 1]));
+    for (int k = 0; k < 2; k++)
+        q[k] = _mm512_add_epi32(_mm512_unpacklo_epi64(p[2 * k], p[2 * k + 1]),
+                                _mm512_unpackhi_epi64(p[2 * k], p[2 * k + 1]));
+    /* lanes: q0 L0+L1, q0 L2+L3, q1 L0+L1, q1 L2+L3 -> (rows 0..3, rows 4..7) */
+    __m512i v = _mm512_add_epi32(_mm512_shuffle_i32x4(q[0], q[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                 _mm512_shuffle_i32x4(q[0], q[1], _MM_SHUFFLE(3, 1, 3, 1)));
+    v = _mm512_shuffle_i32x4(v, v, _MM_SHUFFLE(3, 1, 2, 0));
+    return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+}
+
+/* sum += (sumi - A) x (d x d_a), the reference's steps for 8 rows */
+static inline __m256 add_block(__m256 sum, __m256i sumi, int A, const uint8_t *d8, float da) {
+    __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)d8));
+    __m256 scale = _mm256_mul_ps(d, _mm256_set1_ps(da));
+    sumi = _mm256_sub_epi32(sumi, _mm256_set1_epi32(A));
+    return _mm256_add_ps(sum, _mm256_mul_ps(_mm256_cvtepi32_ps(sumi), scale));
+}
+
+/* One 8-row group of TQ2_0 over nb blocks: codes (qs >> 2 s) & 3 against vector s. */
+static void group_tq2_0(int64_t nb, float *s, const uint8_t *x8, const uint8_t *qa,
+                        const int *asum, const float *da) {
+    const __m512i low2 = _mm512_set1_epi8(3);
+    __m256 sum = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++, x8 += 8 * sizeof(block_tq2_0), qa += TQ2_ACT) {
+        if (TQ_PREFETCH_BLOCKS) prefetch_block(x8, 8 * sizeof(block_tq2_0));
+        const __m512i a0 = _mm512_loadu_si512(qa), a1 = _mm512_loadu_si512(qa + 64),
+                      a2 = _mm512_loadu_si512(qa + 128), a3 = _mm512_loadu_si512(qa + 192);
+        __m512i acc[8];
+        for (int r = 0; r < 8; r++) {
+            const __m512i v = _mm512_loadu_si512(x8 + 16 + 64 * r);
+            __m512i c = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(v, low2), a0);
+            c = _mm512_dpbusd_epi32(c, _mm512_and_si512(_mm512_srli_epi16(v, 2), low2), a1);
+            c = _mm512_dpbusd_epi32(c, _mm512_and_si512(_mm512_srli_epi16(v, 4), low2), a2);
+            acc[r] = _mm512_dpbusd_epi32(c, _mm512_and_si512(_mm512_srli_epi16(v, 6), low2), a3);
+        }
+        sum = add_block(sum, row_sums(acc), asum[i], x8, da[i]);
+    }
+    _mm256_storeu_ps(s, sum);
+}
+
+/* One 8-row group of TQ1_0, trit-major: with x_0 = b and x_(n+1) = 3 x_n mod 256 (two
+ * byte adds), trit n of byte b is t_n = floor(3 x_n / 256), so 256 t_n = 3 x_n - x_(n+1)
+ * exactly, and sum t_n a = (3 sum x_n a - sum x_(n+1) a) / 256 with both sums vpdpbusd's
+ * (x unsigned, a signed): two vpdpbusd a trit vector, no compares, tables or multiplies.
+ * Per lane the sum is a multiple of 256, so the shift is exact. */
+static void group_tq1_0(int64_t nb, float *s, const uint8_t *x8, const uint8_t *qa,
+                        const int *asum, const float *da) {
+    const __mmask64 bytes52 = (1ull << 52) - 1;
+    __m256 sum = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++, x8 += 8 * sizeof(block_tq1_0), qa += TQ1_ACT) {
+        if (TQ_PREFETCH_BLOCKS) prefetch_block(x8, 8 * sizeof(block_tq1_0));
+        __m512i acc[8];
+        for (int r = 0; r < 8; r++) {
+            __m512i x = _mm512_maskz_loadu_epi8(bytes52, x8 + 16 + 52 * r);
+            __m512i plus = _mm512_setzero_si512(), minus = _mm512_setzero_si512();
+            for (int n = 0; n < 5; n++) {
+                const __m512i y = _mm512_loadu_si512(qa + 64 * n);
+                plus = _mm512_dpbusd_epi32(plus, x, y);
+                x = _mm512_add_epi8(x, _mm512_add_epi8(x, x));
+                minus = _mm512_dpbusd_epi32(minus, x, y);
+            }
+            acc[r] = _mm512_sub_epi32(_mm512_add_epi32(plus, _mm512_slli_epi32(plus, 1)), minus);
+        }
+        __m256i sumi = _mm256_srai_epi32(row_sums(acc), 8);
+        sum = add_block(sum, sumi, asum[i], x8, da[i]);
+    }
+    _mm256_storeu_ps(s, sum);
+}
+
+void tile_tq2_0x8_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                         int nrows, const void *a, size_t a_stride, int nact) {
+    const int64_t nb = n / QK_K;
+    for (int b = 0; b < nact; b++) {
+        const uint8_t *qa = (const uint8_t *)a + b * a_stride;
+        const int *asum = (const int *)(qa + nb * TQ2_ACT);
+        const float *da = (const float *)(asum + nb);
+        for (int g = 0; g < nrows / 8; g++)
+            group_tq2_0(nb, s + b * s_stride + 8 * g, (const uint8_t *)w + (size_t)g * 8 * w_stride,
+                        qa, asum, da);
+    }
+}
+
+void tile_tq1_0x8_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                         int nrows, const void *a, size_t a_stride, int nact) {
+    const int64_t nb = n / QK_K;
+    for (int b = 0; b < nact; b++) {
+        const uint8_t *qa = (const uint8_t *)a + b * a_stride;
+        const int *asum = (const int *)(qa + nb * TQ1_ACT);
+        const float *da = (const float *)(asum + nb);
+        for (int g = 0; g < nrows / 8; g++)
+            group_tq1_0(nb, s + b * s_stride + 8 * g, (const uint8_t *)w + (size_t)g * 8 * w_stride,
+                        qa, asum, da);
+    }
+}
