@@ -148,10 +148,71 @@ static void group_tq1_0(int64_t nb, float *s, const uint8_t *x8, const uint8_t *
     _mm256_storeu_ps(s, sum);
 }
 
+/* Batches (nact > 1): each packed block's codes are decoded once, 8 rows x V vectors of 64
+ * code bytes, and every token then takes V vpdpbusd a row from them (the decode-time
+ * kernels above redo the unpack per token: TQ1_0's 10 vpdpbusd a row would be paid per
+ * token). TQ1_0's trits as codes: t = (x_n >= 86) + (x_n >= 171) = floor(3 x_n / 256). */
+static inline void codes_tq2_0(const uint8_t *x8, __m512i *codes) {
+    const __m512i low2 = _mm512_set1_epi8(3);
+    for (int r = 0; r < 8; r++) {
+        const __m512i v = _mm512_loadu_si512(x8 + 16 + 64 * r);
+        codes[4 * r] = _mm512_and_si512(v, low2);
+        codes[4 * r + 1] = _mm512_and_si512(_mm512_srli_epi16(v, 2), low2);
+        codes[4 * r + 2] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low2);
+        codes[4 * r + 3] = _mm512_and_si512(_mm512_srli_epi16(v, 6), low2);
+    }
+}
+
+static inline void codes_tq1_0(const uint8_t *x8, __m512i *codes) {
+    const __m512i one = _mm512_set1_epi8(1), two = _mm512_set1_epi8(2),
+                  t1 = _mm512_set1_epi8(86), t2 = _mm512_set1_epi8((char)171);
+    for (int r = 0; r < 8; r++) {
+        __m512i x = _mm512_maskz_loadu_epi8((1ull << 52) - 1, x8 + 16 + 52 * r);
+        for (int n = 0; n < 5; n++) {
+            __m512i c = _mm512_maskz_mov_epi8(_mm512_cmpge_epu8_mask(x, t1), one);
+            codes[5 * r + n] = _mm512_mask_mov_epi8(c, _mm512_cmpge_epu8_mask(x, t2), two);
+            x = _mm512_add_epi8(x, _mm512_add_epi8(x, x));
+        }
+    }
+}
+
+/* One 8-row group of a batch: V code vectors a row (4: TQ2_0, 5: TQ1_0), a packed block
+ * of x8_bytes, act_bytes of prepared activations a block. Each token's running sums live
+ * in s between blocks (the first block starts them at 0 + term, as the reference does). */
+static inline void batch_group(int V, size_t x8_bytes, size_t act_bytes, int64_t nb, float *s,
+                               size_t s_stride, const uint8_t *x8, const uint8_t *a,
+                               size_t a_stride, int nact) {
+    for (int64_t i = 0; i < nb; i++, x8 += x8_bytes) {
+        __m512i codes[8 * 5];
+        if (V == 4)
+            codes_tq2_0(x8, codes);
+        else
+            codes_tq1_0(x8, codes);
+        for (int b = 0; b < nact; b++) {
+            const uint8_t *qa = a + b * a_stride;
+            const int *asum = (const int *)(qa + nb * act_bytes);
+            const float *da = (const float *)(asum + nb);
+            __m512i y[5], acc[8];
+            for (int v = 0; v < V; v++) y[v] = _mm512_loadu_si512(qa + i * act_bytes + 64 * v);
+            for (int r = 0; r < 8; r++) {
+                __m512i c = _mm512_setzero_si512();
+                for (int v = 0; v < V; v++) c = _mm512_dpbusd_epi32(c, codes[V * r + v], y[v]);
+                acc[r] = c;
+            }
+            float *out = s + b * s_stride;
+            __m256 sum = i ? _mm256_loadu_ps(out) : _mm256_setzero_ps();
+            _mm256_storeu_ps(out, add_block(sum, row_sums(acc), asum[i], x8, da[i]));
+        }
+    }
+}
+
 void tile_tq2_0x8_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                          int nrows, const void *a, size_t a_stride, int nact) {
     const int64_t nb = n / QK_K;
-    for (int b = 0; b < nact; b++) {
+    for (int g = 0; nact > 1 && g < nrows / 8; g++)
+        batch_group(4, 8 * sizeof(block_tq2_0), TQ2_ACT, nb, s + 8 * g, s_stride,
+                    (const uint8_t *)w + (size_t)g * 8 * w_stride, a, a_stride, nact);
+    for (int b = 0; nact == 1 && b < nact; b++) {
         const uint8_t *qa = (const uint8_t *)a + b * a_stride;
         const int *asum = (const int *)(qa + nb * TQ2_ACT);
         const float *da = (const float *)(asum + nb);
@@ -164,7 +225,10 @@ void tile_tq2_0x8_avx512(int64_t n, float *s, size_t s_stride, const void *w, si
 void tile_tq1_0x8_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                          int nrows, const void *a, size_t a_stride, int nact) {
     const int64_t nb = n / QK_K;
-    for (int b = 0; b < nact; b++) {
+    for (int g = 0; nact > 1 && g < nrows / 8; g++)
+        batch_group(5, 8 * sizeof(block_tq1_0), TQ1_ACT, nb, s + 8 * g, s_stride,
+                    (const uint8_t *)w + (size_t)g * 8 * w_stride, a, a_stride, nact);
+    for (int b = 0; nact == 1 && b < nact; b++) {
         const uint8_t *qa = (const uint8_t *)a + b * a_stride;
         const int *asum = (const int *)(qa + nb * TQ1_ACT);
         const float *da = (const float *)(asum + nb);
