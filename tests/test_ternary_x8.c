@@ -1,0 +1,165 @@
+/* test_ternary_x8.c - the ternary VNNI kernels on 8-row copies (kernels/ternary.h): the
+ * layouts round-trip, and the reference tiles and the AVX-512 tiles equal vec_dot_tq*_ref
+ * bit for bit on any bytes (TQ1_0 bytes no quantizer writes, TQ2_0 code 3, the trit
+ * boundaries 85/86 and 170/171 of x_n), activations at -128 and +127, one token (the decode
+ * kernel) and batches (codes decoded once), several shapes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../kernels/cpu.h"
+#include "../kernels/ref/ref.h"
+#include "../kernels/ternary.h"
+#include "../quant/blocks.h"
+#include "../quant/fp16.h"
+#include "../quant/types.h"
+#include "isa_util.h"
+#include "test.h"
+
+static uint64_t rng = 0x2545F4914F6CDD1Dull;
+static uint32_t next_u32(void) {
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (uint32_t)(rng >> 16);
+}
+
+typedef struct {
+    uint32_t type;
+    const x8_layout *layout;
+    vec_dot_fn dot;
+    size_t d_at;
+} ternary_type;
+
+static const ternary_type tt[2] = {{QT_TQ2_0, &x8_tq2_0, vec_dot_tq2_0_ref, QK_K / 4},
+                                   {QT_TQ1_0, &x8_tq1_0, vec_dot_tq1_0_ref, 52}};
+
+/* Rows of raw bytes: mode 0 random, 1 the boundary bytes (and their x_n images) in turn,
+ * 2 all 0xFF; finite fp16 d of either sign. */
+static uint8_t *raw_rows(const ternary_type *t, int64_t rows, int64_t cols, int mode) {
+    static const uint8_t edge[] = {0, 1, 85, 86, 87, 170, 171, 172, 242, 243, 254, 255};
+    const size_t bytes = qtype_row_bytes(t->type, cols) * rows,
+                 bb = qtype(t->type)->block_bytes;
+    uint8_t *w = malloc(bytes);
+    for (size_t i = 0; i < bytes; i++)
+        w[i] = mode == 0 ? (uint8_t)next_u32() : mode == 1 ? edge[i % sizeof edge] : 0xFF;
+    for (size_t b = 0; b < bytes / bb; b++) {
+        uint16_t d = f32_to_fp16(((float)(next_u32() % 2001) - 1000) / 400.0f);
+        memcpy(w + b * bb + t->d_at, &d, 2);
+    }
+    return w;
+}
+
+/* Q8_K rows from random floats, or every code `fill` with bsums to match. */
+static block_q8_K *activations(int64_t cols, int nact, int fill) {
+    block_q8_K *a = malloc(sizeof *a * (size_t)(cols / QK_K) * nact);
+    float *x = malloc(sizeof *x * cols);
+    for (int b = 0; b < nact; b++) {
+        block_q8_K *row = a + b * (cols / QK_K);
+        for (int64_t i = 0; i < cols; i++) x[i] = (float)(next_u32() % 20001) / 1000.0f - 10;
+        quantize_row_q8_k_ref(x, row, cols);
+        for (int64_t i = 0; fill && i < cols / QK_K; i++) {
+            memset(row[i].qs, fill, QK_K);
+            for (int k = 0; k < QK_K / 16; k++) row[i].bsums[k] = (int16_t)(16 * fill);
+        }
+    }
+    free(x);
+    return a;
+}
+
+/* The tile (prep: its activation rows, NULL: Q8_K rows) on the packed rows against the
+ * row reference: identical bits. */
+static int same_as_rows(const ternary_type *t, vec_dot_tile_fn tile, packed_act_fn prep,
+                        const uint8_t *w, int64_t rows, int64_t cols, const block_q8_K *a,
+                        int nact) {
+    const size_t row_bytes = qtype_row_bytes(t->type, cols), a_row = qtype_row_bytes(QT_Q8_K, cols);
+    uint8_t *packed = malloc(row_bytes * rows);
+    float *y = malloc(sizeof *y * rows * nact), *want = malloc(sizeof *want * rows * nact);
+    repack_rows(t->layout, rows, cols, w, packed);
+    if (prep) {
+        const size_t bytes = prep(NULL, cols, NULL);
+        char *p = aligned_alloc(64, bytes * nact);
+        for (int b = 0; b < nact; b++)
+            CHECK(prep((const char *)a + b * a_row, cols, p + b * bytes) == bytes);
+        tile(cols, y, rows, packed, row_bytes, (int)rows, p, bytes, nact);
+        free(p);
+    } else {
+        tile(cols, y, rows, packed, row_bytes, (int)rows, a, a_row, nact);
+    }
+    for (int b = 0; b < nact; b++)
+        for (int64_t r = 0; r < rows; r++)
+            t->dot(cols, &want[b * rows + r], w + r * row_bytes, (const char *)a + b * a_row);
+    int same = memcmp(y, want, sizeof *y * rows * nact) == 0;
+    for (int64_t i = 0; !same && i < rows * nact; i++)
+        if (memcmp(&y[i], &want[i], 4)) {
+            test_fail_at(__FILE__, __LINE__, "%s rows=%lld cols=%lld nact=%d [%lld]: %.9g want %.9g",
+                         qtype(t->type)->name, (long long)rows, (long long)cols, nact,
+                         (long long)i, y[i], want[i]);
+            break;
+        }
+    free(packed), free(y), free(want);
+    return same;
+}
+
+static void check_tiles(vec_dot_tile_fn (*tile_of)(int), packed_act_fn (*prep_of)(int)) {
+    const int64_t shapes[][2] = {{8, 256}, {16, 512}, {40, 2816}, {24, 5632}};
+    for (int k = 0; k < 2; k++) {
+        const ternary_type *t = &tt[k];
+        for (int s = 0; s < 4; s++)
+            for (int mode = 0; mode < 3; mode++) {
+                const int64_t rows = shapes[s][0], cols = shapes[s][1];
+                uint8_t *w = raw_rows(t, rows, cols, mode);
+                for (int nact = 1; nact <= 5; nact += 2) {
+                    const int fill = mode == 2 ? (nact == 3 ? -128 : 127) : 0;
+                    block_q8_K *a = activations(cols, nact, fill);
+                    CHECK_MSG(same_as_rows(t, tile_of(k), prep_of(k), w, rows, cols, a, nact),
+                              "mode %d fill %d", mode, fill);
+                    free(a);
+                }
+                free(w);
+            }
+    }
+}
+
+static vec_dot_tile_fn ref_tile(int k) {
+    return tt[k].layout->ref_tile;
+}
+static packed_act_fn no_prep(int k) {
+    return NULL;
+}
+/* the installed kernels (named through the table: test-emu512 does not build them) */
+static vec_dot_tile_fn avx512_tile(int k) {
+    return kernels_for(ISA_AVX512, tt[k].type)->packed_tile;
+}
+static packed_act_fn avx512_prep(int k) {
+    return kernels_for(ISA_AVX512, tt[k].type)->packed_act;
+}
+
+TEST(ternary_x8_layout_round_trip) {
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    for (int k = 0; k < 2; k++) {
+        const int64_t rows = 16, cols = 768;
+        const size_t bytes = qtype_row_bytes(tt[k].type, cols) * rows;
+        uint8_t *w = raw_rows(&tt[k], rows, cols, 0), *packed = malloc(bytes), *back = malloc(bytes);
+        repack_rows(tt[k].layout, rows, cols, w, packed);
+        unpack_rows(tt[k].layout, rows, cols, packed, back);
+        CHECK_MSG(memcmp(w, back, bytes) == 0, "%s", qtype(tt[k].type)->name);
+        /* row 1's d second, its codes from byte 16 + row bytes */
+        CHECK(memcmp(packed + 2, w + qtype_row_bytes(tt[k].type, cols) + tt[k].d_at, 2) == 0);
+        free(w), free(packed), free(back);
+    }
+}
+
+TEST(ternary_x8_ref_equals_rows) {
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    check_tiles(ref_tile, no_prep);
+}
+
+TEST(ternary_x8_avx512_equals_rows) {
+    SKIP_WITHOUT_NATIVE_AVX512();
+    REQUIRE(kernels_init("avx512", NULL) == 0);
+    for (int k = 0; k < 2; k++) {
+        const type_kernels *tk = kernels_for(ISA_AVX512, tt[k].type);
+        REQUIRE(tk->packed_tile && tk->packed_act);
+        CHECK(tk->packed_layout == tt[k].layout && tk->lut == LUT_NONE);
+    }
+    check_tiles(avx512_tile, avx512_prep);
+    kernels_init(NULL, NULL);
+}
