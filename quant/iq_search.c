@@ -129,7 +129,8 @@ static void tree_descend(tree_search *s, int a, int b, int p, double partial) {
 
 static int best_entry(const iq_tree *tr, const float *t, const float *w, float dl, double *err) {
     if (!tr->n_levels) return best_entry_scan(tr->grid, t, w, dl, err);
-    tree_search s = {.tr = tr, .best = INFINITY, .best_e = 0};
+    tree_search s; /* not zeroed: every field read is written (a memset was 2% of IQ2_XS) */
+    s.tr = tr, s.best = INFINITY, s.best_e = 0;
     const int width = tr->width;
     s.rest[width] = 0;
     for (int p = width - 1; p >= 0; p--) {
@@ -137,7 +138,7 @@ static int best_entry(const iq_tree *tr, const float *t, const float *w, float d
         double least = INFINITY;
         for (int l = 0; l < tr->n_levels; l++) {
             s.cost[j][l] = elem_cost(t, w, dl, j, tr->level[l]);
-            least = fmin(least, s.cost[j][l]);
+            least = s.cost[j][l] < least ? s.cost[j][l] : least; /* fmin: a libm call */
         }
         s.rest[p] = s.rest[p + 1] + least;
     }
