@@ -48,7 +48,8 @@ static int best_entry_scan(const iq_grid *g, const float *t, const float *w, flo
     double best_err = INFINITY;
     for (int e = 0; e < g->n_entries; e++) {
         double sum = 0;
-        for (int j = 0; j < width && sum < best_err; j++) sum += elem_cost(t, w, dl, j, grid_value(g, e, j));
+        for (int j = 0; j < width && sum < best_err; j++)
+            sum += elem_cost(t, w, dl, j, grid_value(g, e, j));
         if (sum < best_err) best_err = sum, best = e;
     }
     *err = best_err;
@@ -62,7 +63,8 @@ int iq_tree_init(iq_tree *tr, const iq_grid *g) {
     if (n > IQ_TREE_MAX) return -1;
     for (int e = 0; e < n; e++) {
         if (e && (g->grid64 ? g->grid64[e] <= g->grid64[e - 1] : g->grid32[e] <= g->grid32[e - 1]))
-            return -1; /* the tree needs entries in ascending order, last element most significant */
+            return -1; /* the tree needs entries in ascending order, last element most significant
+                        */
         for (int j = 0; j < width; j++) is_level[grid_value(g, e, j)] = 1;
     }
     uint8_t index_of[256];

@@ -276,8 +276,8 @@ static void compare_on(const char *path) {
             const float *x = r.x + b;
             block_weights(x, 32, weights, w);
             for (int who = 0; who < 2; who++) {
-                const float d = fp16_to_f32(f32_to_fp16(
-                    who ? ref_iq4nl_search_block(x, w, idx) : iq4nl_search_block(x, w, idx)));
+                const float d = fp16_to_f32(f32_to_fp16(who ? ref_iq4nl_search_block(x, w, idx)
+                                                            : iq4nl_search_block(x, w, idx)));
                 double e = 0;
                 for (int j = 0; j < 32; j++) {
                     const double diff = x[j] - d * kvalues_iq4nl[idx[j]];
@@ -338,7 +338,8 @@ TEST(iq_tree_search_equals_scan) {
                 const float dl = 0.002f * (float)(1 + seed * seed);
                 const double a = iq_fit(&tree, N, t, w, dl, e_tree);
                 const double b = iq_fit_scan(&grids[k], N, t, w, dl, e_scan);
-                mismatches += a != b || memcmp(e_tree, e_scan, sizeof(int) * (size_t)(N / tree.width));
+                mismatches +=
+                    a != b || memcmp(e_tree, e_scan, sizeof(int) * (size_t)(N / tree.width));
                 cases++;
             }
         CHECK_MSG(mismatches == 0, "grid %zu: %d of %d groups of fits differ from the scan", k,
