@@ -61,37 +61,47 @@ int iq_tree_init(iq_tree *tr, const iq_grid *g) {
     int is_level[256] = {0};
     tr->grid = g, tr->width = width, tr->n_levels = 0;
     if (n > IQ_TREE_MAX) return -1;
-    for (int e = 0; e < n; e++) {
-        if (e && (g->grid64 ? g->grid64[e] <= g->grid64[e - 1] : g->grid32[e] <= g->grid32[e - 1]))
-            return -1; /* the tree needs entries in ascending order, last element most significant
-                        */
+    for (int e = 0; e < n; e++)
         for (int j = 0; j < width; j++) is_level[grid_value(g, e, j)] = 1;
-    }
     uint8_t index_of[256];
+    int n_levels = 0;
     for (int v = 0; v < 256; v++)
         if (is_level[v]) {
-            if (tr->n_levels == IQ_MAX_LEVELS) return -1;
-            index_of[v] = (uint8_t)tr->n_levels, tr->level[tr->n_levels++] = (uint8_t)v;
+            if (n_levels == IQ_MAX_LEVELS) return -1;
+            index_of[v] = (uint8_t)n_levels, tr->level[n_levels++] = (uint8_t)v;
         }
-    for (int e = 0; e < n; e++)
+    /* node 0 the root; a node's children (one per level of its element) are nodes, at the
+     * last element entries; the first entry of a code vector keeps the leaf (the scan's
+     * first-of-equals) */
+    int n_nodes = 1;
+    for (int k = 0; k < n_levels; k++) tr->child[k] = -1;
+    for (int e = 0; e < n; e++) {
+        int node = 0;
         for (int j = 0; j < width; j++) tr->digit[e][j] = index_of[grid_value(g, e, j)];
-    /* next[p][e]: the first entry after e whose elements width - 1 .. width - 1 - p differ
-     * from e's (the end of e's subtree at depth p + 1), built from the last entry back */
-    for (int e = n - 1; e >= 0; e--)
         for (int p = 0; p < width; p++) {
-            int same = e + 1 < n;
-            for (int q = 0; same && q <= p; q++)
-                same = tr->digit[e + 1][width - 1 - q] == tr->digit[e][width - 1 - q];
-            tr->next[p][e] = (int16_t)(same ? tr->next[p][e + 1] : e + 1);
+            int16_t *slot = &tr->child[node * n_levels + tr->digit[e][width - 1 - p]];
+            if (p == width - 1) {
+                if (*slot < 0) *slot = (int16_t)e;
+            } else {
+                if (*slot < 0) {
+                    if ((n_nodes + 1) * n_levels > IQ_TREE_SLOTS) return -1;
+                    for (int k = 0; k < n_levels; k++) tr->child[n_nodes * n_levels + k] = -1;
+                    *slot = (int16_t)n_nodes++;
+                }
+                node = *slot;
+            }
         }
+    }
+    tr->n_levels = n_levels;
     return 0;
 }
 
-/* One group's search state: cost[j][l] of element j at level l, rest[p] the least cost of
- * the elements below depth p, and the best leaf so far. */
+/* One group's search state: cost[j][l] of element j at level l, order[j] its levels by
+ * increasing cost, rest[p] the least cost of the elements below depth p, the best leaf. */
 typedef struct {
     const iq_tree *tr;
     double cost[8][IQ_MAX_LEVELS], rest[9];
+    uint8_t order[8][IQ_MAX_LEVELS];
     double best;
     int best_e;
 } tree_search;
@@ -104,28 +114,23 @@ static void tree_leaf(tree_search *s, int e) {
     if (sum < s->best || (sum == s->best && e < s->best_e)) s->best = sum, s->best_e = e;
 }
 
-/* Entries [a, b), which share their elements above depth p, at cost `partial` for those:
- * each child (one value of element width - 1 - p) in increasing cost, cut once its bound
- * exceeds the best leaf. The bound is a sum in another order than the leaf's: a relative
- * margin of 1e-9 (far above double rounding) keeps every leaf that could equal the best. */
-static void tree_descend(tree_search *s, int a, int b, int p, double partial) {
+/* The subtree of `node` (its elements above depth p fixed, at cost `partial`): its children
+ * in increasing cost of element width - 1 - p, cut once the bound exceeds the best leaf.
+ * The bound is a sum in another order than the leaf's: a relative margin of 1e-9 (far above
+ * double rounding) keeps every leaf that could equal the best. */
+static void tree_descend(tree_search *s, int node, int p, double partial) {
     const iq_tree *tr = s->tr;
-    const int j = tr->width - 1 - p;
-    int first[IQ_MAX_LEVELS], n_ch = 0;
-    double c[IQ_MAX_LEVELS];
-    for (int e = a; e < b; e = tr->next[p][e]) {
-        const double ce = s->cost[j][tr->digit[e][j]];
-        int k = n_ch++;
-        for (; k > 0 && c[k - 1] > ce; k--) c[k] = c[k - 1], first[k] = first[k - 1];
-        c[k] = ce, first[k] = e;
-    }
-    for (int k = 0; k < n_ch; k++) {
-        const double part = partial + c[k];
-        if (part + s->rest[p + 1] > s->best * (1 + 1e-9)) break;
+    const int j = tr->width - 1 - p, n_levels = tr->n_levels;
+    const int16_t *child = tr->child + node * n_levels;
+    for (int k = 0; k < n_levels; k++) {
+        const int l = s->order[j][k];
+        const double part = partial + s->cost[j][l];
+        if (part > s->best * (1 + 1e-9) - s->rest[p + 1]) break;
+        if (child[l] < 0) continue;
         if (p + 1 == tr->width)
-            tree_leaf(s, first[k]);
+            tree_leaf(s, child[l]);
         else
-            tree_descend(s, first[k], tr->next[p][first[k]], p + 1, part);
+            tree_descend(s, child[l], p + 1, part);
     }
 }
 
@@ -133,18 +138,24 @@ static int best_entry(const iq_tree *tr, const float *t, const float *w, float d
     if (!tr->n_levels) return best_entry_scan(tr->grid, t, w, dl, err);
     tree_search s; /* not zeroed: every field read is written (a memset was 2% of IQ2_XS) */
     s.tr = tr, s.best = INFINITY, s.best_e = 0;
-    const int width = tr->width;
+    const int width = tr->width, n_levels = tr->n_levels;
     s.rest[width] = 0;
     for (int p = width - 1; p >= 0; p--) {
         const int j = width - 1 - p;
-        double least = INFINITY;
-        for (int l = 0; l < tr->n_levels; l++) {
-            s.cost[j][l] = elem_cost(t, w, dl, j, tr->level[l]);
-            least = s.cost[j][l] < least ? s.cost[j][l] : least; /* fmin: a libm call */
-        }
-        s.rest[p] = s.rest[p + 1] + least;
+        double *c = s.cost[j];
+        for (int l = 0; l < n_levels; l++) c[l] = elem_cost(t, w, dl, j, tr->level[l]);
+        /* c is convex in the (ascending) levels: the cheapest, then outwards, the cheaper
+         * neighbour first, is the order by cost (an insertion sort of 8 levels was a fifth
+         * of IQ3_XXS's time, Xeon SPR perf) */
+        int m = 0;
+        for (int l = 1; l < n_levels; l++) m = c[l] < c[m] ? l : m;
+        int lo = m - 1, hi = m + 1;
+        s.order[j][0] = (uint8_t)m;
+        for (int k = 1; k < n_levels; k++)
+            s.order[j][k] = (uint8_t)(hi >= n_levels || (lo >= 0 && c[lo] <= c[hi]) ? lo-- : hi++);
+        s.rest[p] = s.rest[p + 1] + c[m];
     }
-    tree_descend(&s, 0, tr->grid->n_entries, 0, 0.0);
+    tree_descend(&s, 0, 0, 0.0);
     *err = s.best;
     return s.best_e;
 }
@@ -260,7 +271,7 @@ void iq_quantize(const iq_format *f, const float *src, void *dst, int64_t n, siz
     int s[16], entry[64];
     uint8_t signs[32];
     iq_tree tree;
-    if (iq_tree_init(&tree, &f->grid)) tree.n_levels = 0; /* not a sorted set: scan instead */
+    if (iq_tree_init(&tree, &f->grid)) tree.n_levels = 0; /* too large: scan instead */
     for (int64_t i = 0; i < n / QK_K; i++) {
         const float *x = src + i * QK_K, *w = q_weights(importance, i * QK_K, QK_K, ones);
         for (int k = 0; k < 32; k++)

@@ -25,18 +25,18 @@ static inline int iq_width(const iq_grid *g) {
  * even), an odd count flips the sign of the element with the least w x^2, whose target
  * becomes -|x| (ggml's rule). */
 uint8_t iq_signs(const float *x, const float *w, int parity, float *t);
-/* The grid as a prefix tree over its values, element width - 1 first (the order of the
- * grids' ascending entries): level[] the distinct values; digit[e][j] the level of entry e's
- * element j; next[p][e] the end of the run of entries that share e's elements width - 1 ..
- * width - 1 - p. iq_tree_init returns -1 (n_levels then unusable) for a grid it cannot hold
- * (unsorted, > IQ_TREE_MAX entries, > IQ_MAX_LEVELS values). */
-enum { IQ_TREE_MAX = 1024, IQ_MAX_LEVELS = 8 };
+/* The grid as a prefix tree over its values, element width - 1 first: level[] the distinct
+ * values; digit[e][j] the level of entry e's element j; child[node n_levels + l] the child
+ * of a node for level l of its element (a node, at the last element an entry; -1 none),
+ * node 0 the root. iq_tree_init returns -1 (n_levels then 0: search by scanning) for a grid
+ * it cannot hold (> IQ_TREE_MAX entries, > IQ_MAX_LEVELS values, > IQ_TREE_SLOTS slots). */
+enum { IQ_TREE_MAX = 1024, IQ_MAX_LEVELS = 8, IQ_TREE_SLOTS = 8192 };
 typedef struct {
     const iq_grid *grid;
     int width, n_levels; /* n_levels 0: search by scanning every entry */
     uint8_t level[IQ_MAX_LEVELS];
     uint8_t digit[IQ_TREE_MAX][8];
-    int16_t next[8][IQ_TREE_MAX];
+    int16_t child[IQ_TREE_SLOTS];
 } iq_tree;
 int iq_tree_init(iq_tree *tr, const iq_grid *g);
 
