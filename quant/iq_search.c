@@ -96,11 +96,11 @@ int iq_tree_init(iq_tree *tr, const iq_grid *g) {
     return 0;
 }
 
-/* One group's search state: cost[j][l] of element j at level l, order[j] its levels by
+/* One group's search state: cost[l][j] of element j at level l, order[j] its levels by
  * increasing cost, rest[p] the least cost of the elements below depth p, the best leaf. */
 typedef struct {
     const iq_tree *tr;
-    double cost[8][IQ_MAX_LEVELS], rest[9];
+    double cost[IQ_MAX_LEVELS][8], rest[9];
     uint8_t order[8][IQ_MAX_LEVELS];
     double best;
     int best_e;
@@ -110,7 +110,7 @@ typedef struct {
  * or equal to it at a lower index (the scan's first-of-equals). */
 static void tree_leaf(tree_search *s, int e) {
     double sum = 0;
-    for (int j = 0; j < s->tr->width; j++) sum += s->cost[j][s->tr->digit[e][j]];
+    for (int j = 0; j < s->tr->width; j++) sum += s->cost[s->tr->digit[e][j]][j];
     if (sum < s->best || (sum == s->best && e < s->best_e)) s->best = sum, s->best_e = e;
 }
 
@@ -124,7 +124,7 @@ static void tree_descend(tree_search *s, int node, int p, double partial) {
     const int16_t *child = tr->child + node * n_levels;
     for (int k = 0; k < n_levels; k++) {
         const int l = s->order[j][k];
-        const double part = partial + s->cost[j][l];
+        const double part = partial + s->cost[l][j];
         if (part > s->best * (1 + 1e-9) - s->rest[p + 1]) break;
         if (child[l] < 0) continue;
         if (p + 1 == tr->width)
@@ -134,26 +134,43 @@ static void tree_descend(tree_search *s, int node, int p, double partial) {
     }
 }
 
+/* cost[l][j] for every level and element, as elem_cost computes it */
+static inline void cost_table(double cost[][8], const float *t, const float *w, float dl,
+                              const iq_tree *tr, int width) {
+    for (int l = 0; l < tr->n_levels; l++) {
+        const float v = tr->level[l];
+#pragma omp simd
+        for (int j = 0; j < width; j++) {
+            double diff = t[j] - dl * v;
+            cost[l][j] = w[j] * diff * diff;
+        }
+    }
+}
+
 static int best_entry(const iq_tree *tr, const float *t, const float *w, float dl, double *err) {
     if (!tr->n_levels) return best_entry_scan(tr->grid, t, w, dl, err);
     tree_search s; /* not zeroed: every field read is written (a memset was 2% of IQ2_XS) */
     s.tr = tr, s.best = INFINITY, s.best_e = 0;
     const int width = tr->width, n_levels = tr->n_levels;
+    if (width == 8) /* a constant width: the elements in SIMD lanes */
+        cost_table(s.cost, t, w, dl, tr, 8);
+    else
+        cost_table(s.cost, t, w, dl, tr, 4);
     s.rest[width] = 0;
     for (int p = width - 1; p >= 0; p--) {
         const int j = width - 1 - p;
-        double *c = s.cost[j];
-        for (int l = 0; l < n_levels; l++) c[l] = elem_cost(t, w, dl, j, tr->level[l]);
-        /* c is convex in the (ascending) levels: the cheapest, then outwards, the cheaper
-         * neighbour first, is the order by cost (an insertion sort of 8 levels was a fifth
-         * of IQ3_XXS's time, Xeon SPR perf) */
+        /* the cost is convex in the (ascending) levels: the cheapest, then outwards, the
+         * cheaper neighbour first, is the order by cost (an insertion sort of 8 levels was a
+         * fifth of IQ3_XXS's time, Xeon SPR perf) */
         int m = 0;
-        for (int l = 1; l < n_levels; l++) m = c[l] < c[m] ? l : m;
+        for (int l = 1; l < n_levels; l++) m = s.cost[l][j] < s.cost[m][j] ? l : m;
         int lo = m - 1, hi = m + 1;
         s.order[j][0] = (uint8_t)m;
         for (int k = 1; k < n_levels; k++)
-            s.order[j][k] = (uint8_t)(hi >= n_levels || (lo >= 0 && c[lo] <= c[hi]) ? lo-- : hi++);
-        s.rest[p] = s.rest[p + 1] + c[m];
+            s.order[j][k] =
+                (uint8_t)(hi >= n_levels || (lo >= 0 && s.cost[lo][j] <= s.cost[hi][j]) ? lo--
+                                                                                        : hi++);
+        s.rest[p] = s.rest[p + 1] + s.cost[m][j];
     }
     tree_descend(&s, 0, 0, 0.0);
     *err = s.best;
