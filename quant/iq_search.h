@@ -25,12 +25,29 @@ static inline int iq_width(const iq_grid *g) {
  * even), an odd count flips the sign of the element with the least w x^2, whose target
  * becomes -|x| (ggml's rule). */
 uint8_t iq_signs(const float *x, const float *w, int parity, float *t);
-/* Entries for the n targets (n / width groups) at scale dl; returns the weighted error. */
-double iq_fit(const iq_grid *g, int n, const float *t, const float *w, float dl, int *entry);
+/* The grid as a prefix tree over its values, element width - 1 first: level[] the distinct
+ * values; digit[e][j] the level of entry e's element j; child[node n_levels + l] the child
+ * of a node for level l of its element (a node, at the last element an entry; -1 none),
+ * node 0 the root. iq_tree_init returns -1 (n_levels then 0: search by scanning) for a grid
+ * it cannot hold (> IQ_TREE_MAX entries, > IQ_MAX_LEVELS values, > IQ_TREE_SLOTS slots). */
+enum { IQ_TREE_MAX = 1024, IQ_MAX_LEVELS = 8, IQ_TREE_SLOTS = 8192 };
+typedef struct {
+    const iq_grid *grid;
+    int width, n_levels; /* n_levels 0: search by scanning every entry */
+    uint8_t level[IQ_MAX_LEVELS];
+    uint8_t digit[IQ_TREE_MAX][8];
+    int16_t child[IQ_TREE_SLOTS];
+} iq_tree;
+int iq_tree_init(iq_tree *tr, const iq_grid *g);
+
+/* Entries for the n targets (n / width groups) at scale dl; returns the weighted error.
+ * iq_fit searches the tree, iq_fit_scan tries every entry: the same entries and error. */
+double iq_fit(const iq_tree *tr, int n, const float *t, const float *w, float dl, int *entry);
+double iq_fit_scan(const iq_grid *g, int n, const float *t, const float *w, float dl, int *entry);
 /* Super-block of nsub sub-blocks of sub_n targets, each with a scale dl = d unit (2 s + 1),
  * s in 0..smax: searches each sub-block's float scale, then d (returned as fp16 bits) and
  * each s (among its rounding and neighbours), with the entries for them. */
-uint16_t iq_fit_super(const iq_grid *g, int nsub, int sub_n, const float *t, const float *w,
+uint16_t iq_fit_super(const iq_tree *tr, int nsub, int sub_n, const float *t, const float *w,
                       float unit, int smax, int *s, int *entry);
 
 /* --- the whole format: every codebook format is its unpack + factor, and for quantizing

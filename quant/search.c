@@ -68,36 +68,69 @@ const float *q_weights_x(const float *importance, int64_t offset, const float *x
 enum { LANES = 8, CAND_LANES = 16, COARSE = 16, MAX_SPAN = 16 };
 enum { MAX_CAND = 2 * QK_K * MAX_SPAN + 2 };
 
-/* Scores of the candidate scales s[0..lanes) over the n values y, wy = w y, weights w.
+/* 16 floats as one value of GNU C's generic vectors (one AVX-512 register here, two AVX2
+ * ones elsewhere): sums held in such values stay in registers through a loop, where gcc 12
+ * kept a float array of sums in memory, reloading it at each element (a store-forwarding
+ * delay in every fma chain: most of best_of's time, Xeon SPR perf). */
+typedef float f32x16 __attribute__((vector_size(64)));
+
+static inline f32x16 splat16(float v) {
+    return (f32x16){v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v};
+}
+
+/* Scores of the candidate scales s[0..16 nvec) over the n values y, wy = w y, weights w.
  * Each lane is one candidate summed in element order, so the lane count changes no bits;
- * 16 fill an AVX-512 register (half the instructions of 8 there, Xeon SPR), and 32 (two
- * registers) keep two independent chains of sums in flight where 16 wait on the fma latency.
- * lanes is a constant at each call (score_16, score_32), so each inlined copy is unrolled. */
-static inline void score_lanes(int n, const float *y, const float *wy, const float *w, float lo,
-                               float hi, const float *s, int lanes, double *score) {
-    float syq[2 * CAND_LANES] = {0}, sq2[2 * CAND_LANES] = {0};
+ * 2 vectors keep two independent chains of sums in flight where 1 waits on the fma
+ * latency. nvec is a constant at each call (score_16, score_32). The score (sum w y q)^2 /
+ * sum w q^2 is divided in SIMD lanes too (as a scalar per lane it took longer than the
+ * scoring). sq2 = 0 only when every code is 0, and then syq = 0: divided by 1 instead,
+ * v = 0 and the score is -1; elsewhere the same bits as the division (v - 0). */
+/* Built with fp-contract=fast so that each a + b * c of score_lanes is one fused
+ * multiply-add (fmaf's single rounding: the bits of the scalar reference); generic vectors
+ * have no fma builtin in gcc 12, and -std=c11 turns contraction off elsewhere. */
+#define CONTRACT __attribute__((optimize("fp-contract=fast")))
+
+CONTRACT static inline void score_lanes(int n, const float *y, const float *wy, const float *w,
+                                        float lo, float hi, const float *s, int nvec,
+                                        double *score) {
+    f32x16 sv[2], syq[2], sq2[2];
+    for (int k = 0; k < nvec; k++) {
+        memcpy(&sv[k], s + 16 * k, sizeof sv[k]);
+        syq[k] = (f32x16){0}, sq2[k] = (f32x16){0};
+    }
     for (int i = 0; i < n; i++) {
-        const float yi = y[i], wyi = wy[i], wi = w[i];
+        const f32x16 wyi = splat16(wy[i]), wi = splat16(w[i]);
+        for (int k = 0; k < nvec; k++) { /* the codes as the scalar rule, then the sums */
+            float codes[16];
 #pragma omp simd
-        for (int l = 0; l < lanes; l++) {
-            float q = rintf(s[l] * yi);
-            q = q < lo ? lo : q;
-            q = q > hi ? hi : q;
-            syq[l] = fmaf(wyi, q, syq[l]);
-            sq2[l] = fmaf(wi * q, q, sq2[l]);
+            for (int l = 0; l < 16; l++) {
+                float c = rintf(s[16 * k + l] * y[i]);
+                c = c < lo ? lo : c;
+                codes[l] = c > hi ? hi : c;
+            }
+            f32x16 q;
+            memcpy(&q, codes, sizeof q);
+            syq[k] = syq[k] + wyi * q;      /* fmaf(wy, q, syq): contracted (CONTRACT) */
+            sq2[k] = sq2[k] + (wi * q) * q; /* fmaf(w q, q, sq2) */
         }
     }
-    for (int l = 0; l < lanes; l++) score[l] = sq2[l] > 0 ? (double)syq[l] * syq[l] / sq2[l] : -1;
+    for (int k = 0; k < nvec; k++)
+#pragma omp simd
+        for (int l = 0; l < 16; l++) {
+            const double zero = sq2[k][l] == 0.0f;
+            const double v = (double)syq[k][l] * syq[k][l] / ((double)sq2[k][l] + zero);
+            score[16 * k + l] = v - zero * (v + 1);
+        }
 }
 
-static void score_16(int n, const float *y, const float *wy, const float *w, float lo, float hi,
-                     const float *s, double *score) {
-    score_lanes(n, y, wy, w, lo, hi, s, CAND_LANES, score);
+CONTRACT static void score_16(int n, const float *y, const float *wy, const float *w, float lo,
+                              float hi, const float *s, double *score) {
+    score_lanes(n, y, wy, w, lo, hi, s, 1, score);
 }
 
-static void score_32(int n, const float *y, const float *wy, const float *w, float lo, float hi,
-                     const float *s, double *score) {
-    score_lanes(n, y, wy, w, lo, hi, s, 2 * CAND_LANES, score);
+CONTRACT static void score_32(int n, const float *y, const float *wy, const float *w, float lo,
+                              float hi, const float *s, double *score) {
+    score_lanes(n, y, wy, w, lo, hi, s, 2, score);
 }
 
 /* Score of one scale s, and its least-squares d (sum w y q / sum w q^2); the elements are
@@ -172,37 +205,47 @@ static double best_of(int n, const float *y, const float *wy, const float *w, in
  * rintf is odd). Element i crosses from code j to j + 1 at s = (j + 0.5) / |x_i|; its first
  * crossing in the window is at j0 = s_lo |x_i| - 0.5 (or the one after) and there are at
  * most span = (s_hi - s_lo) max|x| + 2 of them (+ 1 for the rounding of that product). The
- * crossings of every element are computed in SIMD lanes for span steps (a fixed count: no branch
- * per element, whose misses cost the former loop more than its work), then the ones inside the
- * window are packed branch-free. Returns the new count. */
+ * crossings of every element are counted in SIMD lanes for span steps (a fixed count: no
+ * branch per element), then each element's run is written whole (16 values, the count
+ * advanced by its length): the former pack loop, one store and add per (element, step),
+ * was a quarter of q4_0's time (Xeon SPR perf). Returns the new count; cand needs room for
+ * 16 values past it. */
 static int add_crossings(int n, const float *x, int qmin, int qmax, float sgn, float s_lo,
                          float s_hi, float amax, float *cand, int n_c) {
     const float above = 1.0f + 0x1p-20f; /* just past a crossing, before any distinct one */
-    float c[MAX_SPAN][QK_K], a[QK_K], inv_a[QK_K];
-    int ok[MAX_SPAN][QK_K], j0[QK_K], lim[QK_K];
+    float inv_a[QK_K];
+    int j0[QK_K], lim[QK_K], below[QK_K], inside[QK_K];
     int span = (int)((s_hi - s_lo) * amax) + 3;
     span = span > MAX_SPAN ? MAX_SPAN : span;
 #pragma omp simd
     for (int i = 0; i < n; i++) {
-        a[i] = fabsf(x[i]);
+        const float a = fabsf(x[i]);
         lim[i] = sgn * x[i] > 0 ? qmax : -qmin;
-        inv_a[i] = a[i] > 0 ? 1.0f / a[i] : 0.0f;
-        const int j = (int)(s_lo * a[i] - 0.5f);
+        inv_a[i] = a > 0 ? 1.0f / a : 0.0f;
+        const int j = (int)(s_lo * a - 0.5f);
         j0[i] = j < 0 ? 0 : j;
+        below[i] = inside[i] = 0;
     }
+    /* the crossings j0 + t increase with t, so those in the window are one run: it starts
+     * after the `below` ones at or under s_lo and holds `inside` of them */
     for (int t = 0; t < span; t++)
 #pragma omp simd
         for (int i = 0; i < n; i++) {
             const int j = j0[i] + t;
             const float cj = ((float)j + 0.5f) * inv_a[i];
-            c[t][i] = sgn * (cj * above);
-            ok[t][i] = (a[i] > 0) & (j < lim[i]) & (cj > s_lo) & (cj <= s_hi);
+            below[i] += cj <= s_lo;
+            inside[i] += (inv_a[i] > 0) & (j < lim[i]) & (cj > s_lo) & (cj <= s_hi);
         }
-    for (int i = 0; i < n; i++)
-        for (int t = 0; t < span; t++) {
-            cand[n_c] = c[t][i];
-            n_c += ok[t][i];
+    for (int i = 0; i < n; i++) {
+        float run[MAX_SPAN];
+#pragma omp simd
+        for (int k = 0; k < MAX_SPAN; k++) {
+            const float cj = ((float)(j0[i] + below[i] + k) + 0.5f) * inv_a[i];
+            run[k] = sgn * (cj * above);
         }
+        memcpy(cand + n_c, run, sizeof run);
+        n_c += inside[i];
+    }
     return n_c;
 }
 

@@ -276,8 +276,8 @@ static void compare_on(const char *path) {
             const float *x = r.x + b;
             block_weights(x, 32, weights, w);
             for (int who = 0; who < 2; who++) {
-                const float d = fp16_to_f32(f32_to_fp16(
-                    who ? ref_iq4nl_search_block(x, w, idx) : iq4nl_search_block(x, w, idx)));
+                const float d = fp16_to_f32(f32_to_fp16(who ? ref_iq4nl_search_block(x, w, idx)
+                                                            : iq4nl_search_block(x, w, idx)));
                 double e = 0;
                 for (int j = 0; j < 32; j++) {
                     const double diff = x[j] - d * kvalues_iq4nl[idx[j]];
@@ -304,4 +304,45 @@ TEST(quantize_search_never_worse_smollm2) {
     const char *path = real_model_path("SmolLM2-135M-Instruct.Q4_1.gguf");
     if (!path) SKIP("SmolLM2-135M-Instruct.Q4_1.gguf not fetched (models/fetch.sh)");
     compare_on(path);
+}
+
+/* ---- the IQ2/IQ3 grid search: the prefix-tree search finds the scan's entries ---- */
+#include "../quant/iq_search.h"
+#include "quant_data.h"
+
+/* Every grid's tree search against the scan of every entry on Gaussian, outlier and zero
+ * targets (some negative, as the parity rule makes them), varied weights (zeros included)
+ * and scales from far below to far above the grid: the same entries and the same error,
+ * to the bit. */
+TEST(iq_tree_search_equals_scan) {
+    static const iq_grid grids[] = {
+        {.grid64 = iq2xxs_grid, .n_entries = 256}, {.grid64 = iq2xs_grid, .n_entries = 512},
+        {.grid64 = iq2s_grid, .n_entries = 1024},  {.grid32 = iq3xxs_grid, .n_entries = 256},
+        {.grid32 = iq3s_grid, .n_entries = 512},
+    };
+    static iq_tree tree;
+    enum { N = 64 };
+    float t[N], w[N];
+    int e_tree[N / 4], e_scan[N / 4];
+    for (size_t k = 0; k < sizeof grids / sizeof grids[0]; k++) {
+        REQUIRE(iq_tree_init(&tree, &grids[k]) == 0);
+        int mismatches = 0, cases = 0;
+        for (int kind = DATA_GAUSS; kind <= DATA_ZERO; kind++)
+            for (int seed = 0; seed < 40; seed++) {
+                fill_data(kind, t, N, 1000 * k + 10 * seed + kind);
+                fill_data(DATA_UNIFORM, w, N, 777 + seed);
+                for (int i = 0; i < N; i++) {
+                    t[i] = i % 9 == 4 ? -fabsf(t[i]) : fabsf(t[i]);
+                    w[i] = seed % 5 == 0 ? 1.0f : (i % 11 == 3 ? 0.0f : fabsf(w[i]) + 0.01f);
+                }
+                const float dl = 0.002f * (float)(1 + seed * seed);
+                const double a = iq_fit(&tree, N, t, w, dl, e_tree);
+                const double b = iq_fit_scan(&grids[k], N, t, w, dl, e_scan);
+                mismatches +=
+                    a != b || memcmp(e_tree, e_scan, sizeof(int) * (size_t)(N / tree.width));
+                cases++;
+            }
+        CHECK_MSG(mismatches == 0, "grid %zu: %d of %d groups of fits differ from the scan", k,
+                  mismatches, cases);
+    }
 }
