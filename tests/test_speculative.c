@@ -256,11 +256,11 @@ TEST(spec_greedy_shortlisted_head_equals_plain) {
     REQUIRE(!draft_view_init(&v, dm, m, 0, 64, NULL, &err)); /* 0: the whole head */
     CHECK(!v.rows && v.m.output.rows == m->cfg.n_vocab && v.m.output.data == dm->output.data);
     draft_view_free(&v);
-    /* the coarse head: a q4_1 copy of the 8-bit head scores all ids, the 8-bit rows the
+    /* the coarse head: a q4_0 copy of the 8-bit head scores all ids, the 8-bit rows the
      * COARSE_TOP best again against the hidden state */
     const qmatrix *coarse = draft_quant_coarse_head(dm);
     REQUIRE(coarse);
-    CHECK(coarse->type == QT_Q4_1 && coarse->rows == m->cfg.n_vocab && info.coarse_bytes > 0);
+    CHECK(coarse->type == QT_Q4_0 && coarse->rows == m->cfg.n_vocab && info.coarse_bytes > 0);
     REQUIRE(!draft_view_init(&v, dm, m, 0, 64, coarse, &err));
     CHECK(v.coarse && !v.rows && v.m.output.data == coarse->data);
     const int n_embd = m->cfg.n_embd, n_vocab = m->cfg.n_vocab;
