@@ -5,7 +5,12 @@
 
 #include "api_impl.h"
 
-static void quant_of(const draft_quant_info *q, scarce_draft_quant_info *out) {
+/* The copy's figures; per token, what its one-token steps read when there were any (a
+ * greedy draft reads the coarse head, draft_quant.h), else what the copy would read. */
+static void quant_of(const draft_quant_info *q, const spec_stats *st,
+                     scarce_draft_quant_info *out) {
+    const uint64_t step_bytes =
+        st->draft_steps ? st->draft_step_bytes / st->draft_steps : q->weight_bytes;
     *out = (scarce_draft_quant_info){.type = q->type,
                                      .fallback = q->fallback,
                                      .n_matrices = q->n_matrices,
@@ -14,7 +19,7 @@ static void quant_of(const draft_quant_info *q, scarce_draft_quant_info *out) {
                                      .n_kept = q->n_shared,
                                      .bytes = q->bytes,
                                      .packed_bytes = q->packed_bytes,
-                                     .weight_bytes_per_token = q->weight_bytes,
+                                     .weight_bytes_per_token = step_bytes,
                                      .target_weight_bytes_per_token = q->target_bytes,
                                      .seconds = q->seconds};
 }
@@ -50,7 +55,7 @@ void api_spec_report(const spec_stats *st, const draft_quant_info *q, scarce_spe
     out->lookup_misses = st->lookup_misses;
     out->t_draft_s = st->t_draft, out->t_target_s = st->t_target;
     cost_of(st, out);
-    if (q) out->has_quant = 1, quant_of(q, &out->quant);
+    if (q) out->has_quant = 1, quant_of(q, st, &out->quant);
 }
 
 _Static_assert(sizeof(((spec_stats *)0)->drafted_at) ==

@@ -39,7 +39,7 @@ typedef struct {
 model *draft_quant_new(const model *target, const char *type_name, const model_options *opts,
                        draft_quant_info *info, scarce_error *err);
 /* The copy's coarse head, or NULL: when the head kept 8 bits (the default for types below
- * 8: its argmax decides what the target checks), a 4-bit copy of it too, for greedy drafts
+ * 8: its argmax decides what the target checks), a q4_0 copy of it too, for greedy drafts
  * that score the whole vocabulary with it and the best few candidates again with the 8-bit
  * rows (draft_view.h): the head is a third of a q4_1 draft's bytes. */
 const qmatrix *draft_quant_coarse_head(const model *draft);

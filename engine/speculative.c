@@ -341,6 +341,10 @@ int spec_step(spec_decoder *sd, int max_emit, int *out, spec_pass *pass, scarce_
     kvcache_truncate(&t->cache, sd->n_tokens - 1);
     if (sd->has_draft_session) kvcache_truncate(&sd->draft.cache, n_old + a);
     sd->stats.t_draft += t1 - t0;
+    if (sd->has_draft_session) {
+        sd->stats.draft_steps = sd->draft.stats.decode.passes;
+        sd->stats.draft_step_bytes = sd->draft.stats.decode.weight_bytes;
+    }
     sd->stats.t_target += now_seconds() - t1;
     pass->n_drafted = k;
     pass->n_accepted = a;

@@ -52,6 +52,9 @@ typedef struct {
     double t_draft, t_target; /* seconds in drafting / in verification + acceptance */
     uint64_t passes_by_length[SPEC_MAX_DRAFT + 1]; /* passes that drafted k (0: plain) */
     uint64_t lookup_misses;   /* SPEC_LOOKUP: passes that wanted a draft and found none */
+    /* the draft model's one-token steps and the weight bytes they read (forward()'s count:
+     * with a coarse head, its bytes and the rescored rows', not the 8-bit head's) */
+    uint64_t draft_steps, draft_step_bytes;
     spec_cost cost;           /* the cost model's figures and its latest choice */
 } spec_stats;
 

@@ -172,6 +172,13 @@ TEST(spec_greedy_unrelated_draft_equals_plain) {
     model_free(m);
 }
 
+/* The bytes a one-token pass of m counts as read besides the embedding row (forward.c). */
+static uint64_t pass_bytes(const model *m) {
+    uint64_t bytes = m->global_pass_bytes;
+    for (int l = 0; l < m->cfg.n_layer; l++) bytes += m->layers[l].pass_bytes;
+    return bytes;
+}
+
 TEST(spec_greedy_draft_quant_equals_plain) {
     NEED_SHARED(STORIES);
     model *m = load_stories();
@@ -189,6 +196,12 @@ TEST(spec_greedy_draft_quant_equals_plain) {
         CHECK_EQ_INT(info.n_quantized + info.n_fallback + info.n_shared, info.n_matrices);
         CHECK(info.bytes > 0 && info.weight_bytes < info.target_bytes && info.seconds >= 0);
         CHECK(i < 3 ? info.n_quantized > 0 : info.n_fallback > 0 && !strcmp(info.fallback, "q4_0"));
+        /* what a pass of the copy counts as read: the target's count less what its
+         * matrices shed (it started as the target's, from the file's tensor table) */
+        CHECK_MSG(pass_bytes(m) - pass_bytes(dm) == info.target_bytes - info.weight_bytes,
+                  "%s: a pass of the copy counts %llu bytes, the target's %llu, matrices %zu "
+                  "-> %zu", types[i], (unsigned long long)pass_bytes(dm),
+                  (unsigned long long)pass_bytes(m), info.target_bytes, info.weight_bytes);
         double acc;
         check_greedy_source(m, dm, (spec_params){.source = SPEC_QUANT}, &acc);
         if (i == 0) CHECK_MSG(acc > 0.7, "a q8_0 copy was accepted only %.2f", acc);
@@ -243,11 +256,11 @@ TEST(spec_greedy_shortlisted_head_equals_plain) {
     REQUIRE(!draft_view_init(&v, dm, m, 0, 64, NULL, &err)); /* 0: the whole head */
     CHECK(!v.rows && v.m.output.rows == m->cfg.n_vocab && v.m.output.data == dm->output.data);
     draft_view_free(&v);
-    /* the coarse head: a q4_1 copy of the 8-bit head scores all ids, the 8-bit rows the
+    /* the coarse head: a q4_0 copy of the 8-bit head scores all ids, the 8-bit rows the
      * COARSE_TOP best again against the hidden state */
     const qmatrix *coarse = draft_quant_coarse_head(dm);
     REQUIRE(coarse);
-    CHECK(coarse->type == QT_Q4_1 && coarse->rows == m->cfg.n_vocab && info.coarse_bytes > 0);
+    CHECK(coarse->type == QT_Q4_0 && coarse->rows == m->cfg.n_vocab && info.coarse_bytes > 0);
     REQUIRE(!draft_view_init(&v, dm, m, 0, 64, coarse, &err));
     CHECK(v.coarse && !v.rows && v.m.output.data == coarse->data);
     const int n_embd = m->cfg.n_embd, n_vocab = m->cfg.n_vocab;

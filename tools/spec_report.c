@@ -21,7 +21,7 @@ static void quant_text(FILE *out, const scarce_draft_quant_info *q) {
     if (q->n_kept) fprintf(out, ", %d kept", q->n_kept);
     fprintf(out, "), %.1f MB", q->bytes / 1e6);
     if (q->packed_bytes) fprintf(out, " + %.1f MB repacked", q->packed_bytes / 1e6);
-    fprintf(out, ", built in %.2f s; reads %.1f of the target's %.1f MB per token\n", q->seconds,
+    fprintf(out, ", built in %.2f s; reads %.1f of the target's %.1f MB per step\n", q->seconds,
             q->weight_bytes_per_token / 1e6, q->target_weight_bytes_per_token / 1e6);
 }
 
