@@ -25,7 +25,6 @@
  * int16 pair sums, repack_q2k_walk.h) 5.61, this one 4.14 (2 activations 4.98 -> 3.13 per
  * weight x activation, 4: 4.57 -> 2.60), 4.31 with the prefetches (PREFETCH_AHEAD). */
 #include <immintrin.h>
-#include <stdalign.h>
 #include <string.h>
 
 #include "../../quant/blocks.h"
@@ -34,32 +33,9 @@
 #include "avx512_util.h"
 
 enum { X8_BYTES = REPACK_ROWS * sizeof(block_q2_K), SCALES_AT = 32, QS_AT = 160 };
-#define MAX_NA 4
-/* Each block's lines are prefetched this far ahead (8 blocks of 8 rows): the hardware
- * prefetchers alone left the kernel short of the memory rate. Measured on the 2-core
- * Sapphire-Rapids-class Xeon, one thread, thread CPU time of one 600 MB matvec (4096
- * columns), median of 9, machine loaded (load average 6-8), distance in blocks none / 6 /
- * 8 / 12 / 16, two rounds: Q4_K 8.43 / 10.95 / 10.07 / 9.34 / 9.99 and 8.55 / 9.43 / 9.66 /
- * 8.11 / 8.36 GB/s; Q2_K 7.35 / 8.86 / 9.84 / 10.51 / 10.10 and 7.42 / 9.12 / 9.26 / 9.00 /
- * 8.90 GB/s (q8_0's packed kernel, no prefetch, 10.5-11.7 in the same runs). */
-#define PREFETCH_AHEAD (8 * X8_BYTES)
-/* Activation blocks whose bsum digits are kept at once (16384 columns: one span for most
- * models): 4 x 64 x 32 bytes on the stack. */
-#define SPAN_BLOCKS 64
-
-/* What a group x NA activations works on. */
-typedef struct {
-    const char *act; /* activation rows (block_q8_K), act_stride bytes apart */
-    size_t act_stride;
-    /* per activation, block i: bytes 32 (i - i0) + k = bsums_k & 15, + 16 + k = bsums_k >> 4 */
-    const int8_t (*digits)[SPAN_BLOCKS * 32];
-    float *y; /* y[j * y_stride + lane] */
-    size_t y_stride;
-} tile_args;
-
-static inline const block_q8_K *act_row(const tile_args *t, int j) {
-    return (const block_q8_K *)(t->act + j * t->act_stride);
-}
+/* an activation block's bsums in base-16 digits (prep_blocks) */
+#define PREP_BYTES 32
+#include "repack_kx8_walk.h"
 
 /* vpshufb index (per 128-bit lane): byte b of each dword to its byte 0, zeros above */
 static inline __m256i byte_to_lane(int b) {
@@ -67,9 +43,9 @@ static inline __m256i byte_to_lane(int b) {
     return _mm256_setr_epi32(x, x + 4, x + 8, x + 12, x, x + 4, x + 8, x + 12);
 }
 
-/* One group (blocks w, 8 rows) x NA activations over blocks [i0, i1); y += (accumulate) or
- * y = sums. */
-static inline __attribute__((always_inline)) void q2k_group(const tile_args *t, const uint8_t *w,
+/* kx8_group of repack_kx8_walk.h: one group (blocks w, 8 rows) x NA activations over
+ * blocks [i0, i1); y += (accumulate) or y = sums. */
+static inline __attribute__((always_inline)) void kx8_group(const tile_args *t, const uint8_t *w,
                                                             int64_t i0, int64_t i1, int accumulate,
                                                             const int NA) {
     const __m256i m3 = _mm256_set1_epi8(3), m12 = _mm256_set1_epi8(12);
@@ -79,9 +55,7 @@ static inline __attribute__((always_inline)) void q2k_group(const tile_args *t, 
         acc[j] = accumulate ? _mm256_loadu_ps(t->y + j * t->y_stride) : _mm256_setzero_ps();
     for (int64_t i = i0; i < i1; i++) {
         const uint8_t *blk = w + i * X8_BYTES;
-#pragma GCC unroll 18
-        for (int l = 0; l < (X8_BYTES + 63) / 64; l++)
-            _mm_prefetch((const char *)blk + PREFETCH_AHEAD + 64 * l, _MM_HINT_T0);
+        prefetch_block(blk);
         __m256i even[MAX_NA], odd[MAX_NA];
         for (int j = 0; j < NA; j++) even[j] = odd[j] = _mm256_setzero_si256();
         __m256i sc[4]; /* scale groups, the scale nibbles as bytes */
@@ -132,7 +106,7 @@ static inline __attribute__((always_inline)) void q2k_group(const tile_args *t, 
         const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)blk));
         const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 16)));
         for (int j = 0; j < NA; j++) {
-            const int8_t *dg = t->digits[j] + 32 * (i - i0);
+            const int8_t *dg = act_prep(t, j, i - i0);
             __m256i summ_lo = _mm256_setzero_si256(), summ_hi = _mm256_setzero_si256();
             for (int g = 0; g < 4; g++) {
                 summ_lo = dpbusd_bcast(summ_lo, mins[g], dg + 4 * g);
@@ -149,62 +123,20 @@ static inline __attribute__((always_inline)) void q2k_group(const tile_args *t, 
     for (int j = 0; j < NA; j++) _mm256_storeu_ps(t->y + j * t->y_stride, acc[j]);
 }
 
-/* The shapes, each its own function (register allocation per shape). */
-#define GROUP_SHAPE(NA)                                                                            \
-    static __attribute__((noinline)) void group_##NA(const tile_args *t, const uint8_t *w,         \
-                                                     int64_t i0, int64_t i1, int accumulate) {     \
-        q2k_group(t, w, i0, i1, accumulate, NA);                                                   \
-    }
-GROUP_SHAPE(1)
-GROUP_SHAPE(2)
-GROUP_SHAPE(3)
-GROUP_SHAPE(4)
-
 /* Blocks [i0, i1) of an activation: bytes 32 (i - i0) + k = bsums_k & 15 (0..15), 16 + k =
  * bsums_k >> 4 (|bsums_k| <= 16 x 128: -128..127), so bsums_k = 16 hi + lo. */
-static void bsum_digits(const block_q8_K *a, int64_t i0, int64_t i1, int8_t *out) {
+static void prep_blocks(const block_q8_K *a, int64_t i0, int64_t i1, int32_t *out) {
     for (int64_t i = i0; i < i1; i++) {
         const __m256i b = _mm256_loadu_si256((const __m256i *)a[i].bsums);
         const __m256i lo = _mm256_and_si256(b, _mm256_set1_epi16(15));
         const __m256i hi = _mm256_srai_epi16(b, 4);
         /* packs per 128-bit lane: lo 0-7, hi 0-7 | lo 8-15, hi 8-15; then lo 0-15, hi 0-15 */
         const __m256i packed = _mm256_permute4x64_epi64(_mm256_packs_epi16(lo, hi), 0xD8);
-        _mm256_storeu_si256((__m256i *)(out + 32 * (i - i0)), packed);
+        _mm256_storeu_si256((__m256i *)(out + 8 * (i - i0)), packed);
     }
 }
 
 void tile_q2_kx8_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                         int nrows, const void *a, size_t a_stride, int nact) {
-    const int64_t nb = n / QK_K;
-    const size_t group_bytes = REPACK_ROWS * w_stride;
-    alignas(64) int8_t digits[MAX_NA][SPAN_BLOCKS * 32];
-    for (int j0 = 0; j0 < nact; j0 += MAX_NA) {
-        const int na = nact - j0 < MAX_NA ? nact - j0 : MAX_NA;
-        tile_args t = {.act = (const char *)a + j0 * a_stride,
-                       .act_stride = a_stride,
-                       .digits = (const int8_t(*)[SPAN_BLOCKS * 32]) digits,
-                       .y_stride = s_stride};
-        for (int64_t i0 = 0; i0 < nb; i0 += SPAN_BLOCKS) {
-            const int64_t i1 = i0 + SPAN_BLOCKS < nb ? i0 + SPAN_BLOCKS : nb;
-            for (int j = 0; j < na; j++) bsum_digits(act_row(&t, j), i0, i1, digits[j]);
-            for (int g = 0; g < nrows / REPACK_ROWS; g++) {
-                const uint8_t *wg = (const uint8_t *)w + g * group_bytes;
-                t.y = s + j0 * s_stride + g * REPACK_ROWS;
-                switch (na) {
-                case 1:
-                    group_1(&t, wg, i0, i1, i0 > 0);
-                    break;
-                case 2:
-                    group_2(&t, wg, i0, i1, i0 > 0);
-                    break;
-                case 3:
-                    group_3(&t, wg, i0, i1, i0 > 0);
-                    break;
-                default:
-                    group_4(&t, wg, i0, i1, i0 > 0);
-                    break;
-                }
-            }
-        }
-    }
+    kx8_gemv(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact);
 }

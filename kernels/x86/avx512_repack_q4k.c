@@ -29,7 +29,6 @@
 #pragma GCC target("avx512vbmi,no-avxvnni")
 
 #include <immintrin.h>
-#include <stdalign.h>
 #include <string.h>
 
 #include "../../quant/blocks.h"
@@ -38,18 +37,9 @@
 #include "avx512_util.h"
 
 enum { X8_BYTES = REPACK_ROWS * sizeof(block_q4_K), UNITS_AT = 32, QS_AT = 128 };
-#define MAX_NA 4
-/* Each block's lines are prefetched this far ahead (8 blocks of 8 rows): the hardware
- * prefetchers alone left the kernel short of the memory rate. Measured on the 2-core
- * Sapphire-Rapids-class Xeon, one thread, thread CPU time of one 600 MB matvec (4096
- * columns), median of 9, machine loaded (load average 6-8), distance in blocks none / 6 /
- * 8 / 12 / 16, two rounds: Q4_K 8.43 / 10.95 / 10.07 / 9.34 / 9.99 and 8.55 / 9.43 / 9.66 /
- * 8.11 / 8.36 GB/s; Q2_K 7.35 / 8.86 / 9.84 / 10.51 / 10.10 and 7.42 / 9.12 / 9.26 / 9.00 /
- * 8.90 GB/s (q8_0's packed kernel, no prefetch, 10.5-11.7 in the same runs). */
-#define PREFETCH_AHEAD (8 * X8_BYTES)
-/* Activation blocks whose bsum pairs are kept at once (16384 columns: one span for most
- * models): 4 x 64 x 16 bytes on the stack. */
-#define SPAN_BLOCKS 64
+/* an activation block's 4 bsum pairs (prep_blocks) */
+#define PREP_BYTES 16
+#include "repack_kx8_walk.h"
 
 /* vpermb index: qword q gets the 6 bytes of row pair q (bytes 6q .. 6q + 5 of a unit) */
 static const int8_t unit_idx[32] = {0,  1,  2,  3,  4,  5,  5,  5,  6,  7,  8,  9,  10, 11, 11, 11,
@@ -81,22 +71,9 @@ static inline __m256i min_pair_lanes(__m256i unit, int t) {
                             _mm256_set1_epi32(0x003F003F));
 }
 
-/* What a group x NA activations works on. */
-typedef struct {
-    const char *act; /* activation rows (block_q8_K), act_stride bytes apart */
-    size_t act_stride;
-    const int32_t (*bpairs)[SPAN_BLOCKS * 4]; /* per activation: block i's 4 bsum pairs */
-    float *y;                                 /* y[j * y_stride + lane] */
-    size_t y_stride;
-} tile_args;
-
-static inline const block_q8_K *act_row(const tile_args *t, int j) {
-    return (const block_q8_K *)(t->act + j * t->act_stride);
-}
-
-/* One group (blocks w, 8 rows) x NA activations over blocks [i0, i1); y += (accumulate) or
- * y = sums. */
-static inline __attribute__((always_inline)) void q4k_group(const tile_args *t, const uint8_t *w,
+/* kx8_group of repack_kx8_walk.h: one group (blocks w, 8 rows) x NA activations over
+ * blocks [i0, i1); y += (accumulate) or y = sums. */
+static inline __attribute__((always_inline)) void kx8_group(const tile_args *t, const uint8_t *w,
                                                             int64_t i0, int64_t i1, int accumulate,
                                                             const int NA) {
     const __m256i idx = _mm256_loadu_si256((const __m256i *)unit_idx);
@@ -106,9 +83,7 @@ static inline __attribute__((always_inline)) void q4k_group(const tile_args *t, 
         acc[j] = accumulate ? _mm256_loadu_ps(t->y + j * t->y_stride) : _mm256_setzero_ps();
     for (int64_t i = i0; i < i1; i++) {
         const uint8_t *blk = w + i * X8_BYTES;
-#pragma GCC unroll 18
-        for (int l = 0; l < (X8_BYTES + 63) / 64; l++)
-            _mm_prefetch((const char *)blk + PREFETCH_AHEAD + 64 * l, _MM_HINT_T0);
+        prefetch_block(blk);
         __m256i unit[4];
         for (int u = 0; u < 4; u++)
             unit[u] = _mm256_permutexvar_epi8(
@@ -143,7 +118,7 @@ static inline __attribute__((always_inline)) void q4k_group(const tile_args *t, 
         const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)blk));
         const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 16)));
         for (int j = 0; j < NA; j++) {
-            const int32_t *bp = t->bpairs[j] + 4 * (i - i0);
+            const int32_t *bp = act_prep(t, j, i - i0);
             __m256i summ = _mm256_setzero_si256();
             for (int q = 0; q < 4; q++)
                 summ = _mm256_dpwssd_epi32(summ, mins[q], _mm256_set1_epi32(bp[q]));
@@ -157,19 +132,8 @@ static inline __attribute__((always_inline)) void q4k_group(const tile_args *t, 
     for (int j = 0; j < NA; j++) _mm256_storeu_ps(t->y + j * t->y_stride, acc[j]);
 }
 
-/* The shapes, each its own function (register allocation per shape). */
-#define GROUP_SHAPE(NA)                                                                            \
-    static __attribute__((noinline)) void group_##NA(const tile_args *t, const uint8_t *w,         \
-                                                     int64_t i0, int64_t i1, int accumulate) {     \
-        q4k_group(t, w, i0, i1, accumulate, NA);                                                   \
-    }
-GROUP_SHAPE(1)
-GROUP_SHAPE(2)
-GROUP_SHAPE(3)
-GROUP_SHAPE(4)
-
 /* Blocks [i0, i1) of an activation: dword 4 (i - i0) + t = B_2t | B_2t+1 << 16. */
-static void bsum_pairs(const block_q8_K *a, int64_t i0, int64_t i1, int32_t *out) {
+static void prep_blocks(const block_q8_K *a, int64_t i0, int64_t i1, int32_t *out) {
     for (int64_t i = i0; i < i1; i++) {
         const __m128i lo = _mm_loadu_si128((const __m128i *)a[i].bsums);
         const __m128i hi = _mm_loadu_si128((const __m128i *)(a[i].bsums + 8));
@@ -180,36 +144,5 @@ static void bsum_pairs(const block_q8_K *a, int64_t i0, int64_t i1, int32_t *out
 
 void tile_q4_kx8_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                         int nrows, const void *a, size_t a_stride, int nact) {
-    const int64_t nb = n / QK_K;
-    const size_t group_bytes = REPACK_ROWS * w_stride;
-    alignas(64) int32_t bpairs[MAX_NA][SPAN_BLOCKS * 4];
-    for (int j0 = 0; j0 < nact; j0 += MAX_NA) {
-        const int na = nact - j0 < MAX_NA ? nact - j0 : MAX_NA;
-        tile_args t = {.act = (const char *)a + j0 * a_stride,
-                       .act_stride = a_stride,
-                       .bpairs = (const int32_t(*)[SPAN_BLOCKS * 4]) bpairs,
-                       .y_stride = s_stride};
-        for (int64_t i0 = 0; i0 < nb; i0 += SPAN_BLOCKS) {
-            const int64_t i1 = i0 + SPAN_BLOCKS < nb ? i0 + SPAN_BLOCKS : nb;
-            for (int j = 0; j < na; j++) bsum_pairs(act_row(&t, j), i0, i1, bpairs[j]);
-            for (int g = 0; g < nrows / REPACK_ROWS; g++) {
-                const uint8_t *wg = (const uint8_t *)w + g * group_bytes;
-                t.y = s + j0 * s_stride + g * REPACK_ROWS;
-                switch (na) {
-                case 1:
-                    group_1(&t, wg, i0, i1, i0 > 0);
-                    break;
-                case 2:
-                    group_2(&t, wg, i0, i1, i0 > 0);
-                    break;
-                case 3:
-                    group_3(&t, wg, i0, i1, i0 > 0);
-                    break;
-                default:
-                    group_4(&t, wg, i0, i1, i0 > 0);
-                    break;
-                }
-            }
-        }
-    }
+    kx8_gemv(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact);
 }
