@@ -331,6 +331,26 @@ static inline __m512i emu_dpbusd512(__m512i src, __m512i a, __m512i b) {
     memcpy(o.u8, &r[0], 32), memcpy(o.u8 + 32, &r[1], 32);
     return o.v;
 }
+/* vpdpwssd (512): emu_dpwssd on each 256-bit half (the Q2_K pair tile, avx512_repack_q2k.c) */
+static inline __m512i emu_dpwssd512(__m512i src, __m512i a, __m512i b) {
+    __m256i r[2];
+    for (int h = 0; h < 2; h++)
+        r[h] = emu_dpwssd(emu_extracti64x4_epi64(src, h), emu_extracti64x4_epi64(a, h),
+                          emu_extracti64x4_epi64(b, h));
+    emu512i o;
+    memcpy(o.u8, &r[0], 32), memcpy(o.u8 + 32, &r[1], 32);
+    return o.v;
+}
+static inline __m512i emu_srai_epi32(__m512i a, unsigned k) {
+    emu512i x = {a};
+    for (int i = 0; i < 16; i++) x.s32[i] >>= k > 31 ? 31 : k;
+    return x.v;
+}
+static inline __m512 emu_sub_ps(__m512 a, __m512 b) {
+    emu512 x = {a}, y = {b};
+    for (int i = 0; i < 16; i++) x.f[i] -= y.f[i];
+    return x.v;
+}
 /* vpermd (512): "shuffle 32-bit integers in a across lanes using the corresponding index in
  * idx" (low 4 bits) */
 static inline __m512i emu_permutexvar_epi32(__m512i idx, __m512i a) {
@@ -527,6 +547,12 @@ static inline __m512i emu_set_epi32(int e15, int e14, int e13, int e12, int e11,
 
 #undef _mm512_dpbusd_epi32
 #define _mm512_dpbusd_epi32 emu_dpbusd512
+#undef _mm512_dpwssd_epi32
+#define _mm512_dpwssd_epi32 emu_dpwssd512
+#undef _mm512_srai_epi32
+#define _mm512_srai_epi32 emu_srai_epi32
+#undef _mm512_sub_ps
+#define _mm512_sub_ps emu_sub_ps
 #undef _mm512_permutexvar_epi32
 #define _mm512_permutexvar_epi32 emu_permutexvar_epi32
 #undef _mm512_xor_si512

@@ -225,10 +225,13 @@ static void check_tiles_equal_reference(const char *isa) {
         REQUIRE(has_packed(NT - 1));
 #endif
     /* 1, 2, 3 and 5 groups (the 16-row loop and its remainder); 16448 columns run the Q4_0
-     * activation sums in two spans, Q2_K (16640) its activation reorder in three */
-    int64_t shapes[][2] = {{8, 32}, {16, 256}, {24, 96}, {16, 16448}, {40, 512}};
+     * activation sums in two spans, Q2_K (16640) its activation reorder in three; 3072
+     * columns (12 K-blocks) switch the AVX-512 Q2_K pair's first-group look-ahead to the next
+     * pair mid-row (at block 4: a span split in two runs) */
+    int64_t shapes[][2] = {{8, 32}, {16, 256}, {24, 96}, {16, 16448}, {40, 512}, {40, 3072}};
+    enum { N_SHAPES = sizeof shapes / sizeof shapes[0] };
     for (int t = 0; t < NT; t++)
-        for (int s = 0; s < 5 && has_packed(t); s++) {
+        for (int s = 0; s < N_SHAPES && has_packed(t); s++) {
             int64_t rows = shapes[s][0], cols = cols_for(types[t], shapes[s][1]);
             size_t bytes = qtype_row_bytes(types[t], cols) * rows;
             uint8_t *w = random_rows(types[t], rows, cols), *packed = malloc(bytes);

@@ -20,10 +20,18 @@
  * and the float fold is the reference's operations (mul, mul, sub, mul, add; no fma):
  * results are bit-identical to tile_q2_kx8d_ref and vec_dot_q2_k_ref.
  *
+ * Two groups at a time (kx8_pair): the same steps in 512-bit registers, lanes 0-7 one
+ * group's rows and 8-15 the next group's, each 64-byte operand two 32-byte loads (vmovdqu,
+ * vinserti64x4). Both halves want the same activation dword, so vpdpbusd keeps its {1to16}
+ * memory broadcast and every unpack, shuffle and fold instruction serves 16 rows; an odd
+ * last group goes through the 256-bit kx8_group.
+ *
  * Instructions per 32 weights at decode (64 rows x 2048 columns, one activation, ptrace
  * single-step on the Sapphire-Rapids-class Xeon): the byte-pair layout (q2_kx8, maddubs into
  * int16 pair sums, repack_q2k_walk.h) 5.61, this one 4.14 (2 activations 4.98 -> 3.13 per
- * weight x activation, 4: 4.57 -> 2.60), 4.31 with the prefetches (PREFETCH_AHEAD). */
+ * weight x activation, 4: 4.57 -> 2.60), 4.31 with the prefetches (PREFETCH_AHEAD); in group
+ * pairs 2.63 (2 activations 1.82, 4: 1.55 per weight x activation). In L3 (20 MB matvec, 64-row
+ * pieces, 1 thread, thread CPU time, median of 3 rounds of 9, load 3-4) 19.9 -> 25.8 GB/s. */
 #include <immintrin.h>
 #include <string.h>
 
@@ -35,6 +43,7 @@
 enum { X8_BYTES = REPACK_ROWS * sizeof(block_q2_K), SCALES_AT = 32, QS_AT = 160 };
 /* an activation block's bsums in base-16 digits (prep_blocks) */
 #define PREP_BYTES 32
+#define KX8_PAIRS
 #include "repack_kx8_walk.h"
 
 /* vpshufb index (per 128-bit lane): byte b of each dword to its byte 0, zeros above */
@@ -121,6 +130,112 @@ static inline __attribute__((always_inline)) void kx8_group(const tile_args *t, 
         }
     }
     for (int j = 0; j < NA; j++) _mm256_storeu_ps(t->y + j * t->y_stride, acc[j]);
+}
+
+/* 16 rows of a pair of groups: lanes 0-7 from p0 (group 0), 8-15 from p1 (group 1). */
+static inline __m512i load_pair(const uint8_t *p0, const uint8_t *p1) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)p0)),
+                              _mm256_loadu_si256((const __m256i *)p1), 1);
+}
+
+/* dpbusd of 16 lanes against the dword at p in every lane ({1to16}, as dpbusd_bcast). */
+static inline __m512i dpbusd16_bcast(__m512i acc, __m512i u, const int8_t *p) {
+#ifdef SCARCE_AVX512_EMU_H
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm512_dpbusd_epi32(acc, u, _mm512_set1_epi32(v));
+#else
+    __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(u), "m"(*(const int32_t *)p));
+    return acc;
+#endif
+}
+
+/* kx8_pair of repack_kx8_walk.h: two groups (blocks w and w + gb, 16 rows) x NA activations
+ * over blocks [i0, i1), kx8_group's steps in 512-bit registers, lanes 0-7 the first group's
+ * rows and 8-15 the second's: both halves take the same activation dword, so every
+ * vpdpbusd keeps its {1to16} memory broadcast and every unpack, scale shuffle and fold
+ * instruction serves 16 rows. y[j * y_stride + 0..15] += (accumulate) or = the sums. */
+static inline __attribute__((always_inline)) void kx8_pair(const tile_args *t, const uint8_t *w,
+                                                           size_t gb, size_t ahead0, int64_t i0,
+                                                           int64_t from, int64_t to, int accumulate,
+                                                           const int NA) {
+    const __m512i m3 = _mm512_set1_epi8(3), m12 = _mm512_set1_epi8(12);
+    const __m512i low4 = _mm512_set1_epi8(0x0F);
+    __m512 acc[MAX_NA];
+    for (int j = 0; j < NA; j++)
+        acc[j] = accumulate ? _mm512_loadu_ps(t->y + j * t->y_stride) : _mm512_setzero_ps();
+    for (int64_t i = from; i < to; i++) {
+        const uint8_t *b0 = w + i * X8_BYTES, *b1 = b0 + gb;
+        prefetch_pair(b0, b1, ahead0);
+        __m512i even[MAX_NA], odd[MAX_NA];
+        for (int j = 0; j < NA; j++) even[j] = odd[j] = _mm512_setzero_si512();
+        __m512i sc[4]; /* scale groups, the scale nibbles as bytes */
+        for (int g = 0; g < 4; g++)
+            sc[g] = _mm512_and_si512(load_pair(b0 + SCALES_AT + 32 * g, b1 + SCALES_AT + 32 * g),
+                                     low4);
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; h++)
+#pragma GCC unroll 2
+            for (int half = 0; half < 2; half++) {
+                /* S of sub-blocks 8h + 2jj + half, jj = 0..3 */
+                __m512i sub[MAX_NA][4];
+                for (int j = 0; j < NA; j++)
+                    for (int jj = 0; jj < 4; jj++) sub[j][jj] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+                for (int kk = 0; kk < 4; kk++) {
+                    const int k = 4 * half + kk, at = QS_AT + 32 * (8 * h + k);
+                    const __m512i raw = load_pair(b0 + at, b1 + at);
+                    const __m512i raw4 = _mm512_srli_epi16(raw, 4);
+                    const __m512i codes[4] = {_mm512_and_si512(raw, m3), _mm512_and_si512(raw, m12),
+                                              _mm512_and_si512(raw4, m3),
+                                              _mm512_and_si512(raw4, m12)};
+                    for (int j = 0; j < NA; j++) {
+                        const int8_t *a = act_row(t, j)[i].qs + 128 * h + 4 * k;
+                        for (int jj = 0; jj < 4; jj++)
+                            sub[j][jj] = dpbusd16_bcast(sub[j][jj], codes[jj], a + 32 * jj);
+                    }
+                }
+                for (int jj = 0; jj < 4; jj++) {
+                    /* sub-block 8h + 2jj + half: group 2h + jj / 2, byte (2jj + half) % 4 */
+                    const __m256i idx = byte_to_lane((2 * jj + half) % 4);
+                    const __m512i scale = _mm512_shuffle_epi8(
+                        sc[2 * h + jj / 2],
+                        _mm512_inserti64x4(_mm512_castsi256_si512(idx), idx, 1));
+                    for (int j = 0; j < NA; j++) {
+                        if (jj % 2)
+                            odd[j] = _mm512_dpwssd_epi32(odd[j], sub[j][jj], scale);
+                        else
+                            even[j] = _mm512_dpwssd_epi32(even[j], sub[j][jj], scale);
+                    }
+                }
+            }
+        __m512i mins[4];
+        for (int g = 0; g < 4; g++)
+            mins[g] = _mm512_and_si512(
+                _mm512_srli_epi16(load_pair(b0 + SCALES_AT + 32 * g, b1 + SCALES_AT + 32 * g), 4),
+                low4);
+        const __m512 d = _mm512_cvtph_ps(_mm256_inserti128_si256(
+            _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)b0)),
+            _mm_loadu_si128((const __m128i *)b1), 1));
+        const __m512 dmin = _mm512_cvtph_ps(_mm256_inserti128_si256(
+            _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(b0 + 16))),
+            _mm_loadu_si128((const __m128i *)(b1 + 16)), 1));
+        for (int j = 0; j < NA; j++) {
+            const int8_t *dg = act_prep(t, j, i - i0);
+            __m512i summ_lo = _mm512_setzero_si512(), summ_hi = _mm512_setzero_si512();
+            for (int g = 0; g < 4; g++) {
+                summ_lo = dpbusd16_bcast(summ_lo, mins[g], dg + 4 * g);
+                summ_hi = dpbusd16_bcast(summ_hi, mins[g], dg + 16 + 4 * g);
+            }
+            const __m512i summ = _mm512_add_epi32(summ_lo, _mm512_slli_epi32(summ_hi, 4));
+            const __m512i sumi = _mm512_add_epi32(even[j], _mm512_srai_epi32(odd[j], 2));
+            /* the reference's da * (d * sumi - dmin * summ), then += */
+            const __m512 v = _mm512_sub_ps(_mm512_mul_ps(d, _mm512_cvtepi32_ps(sumi)),
+                                           _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(summ)));
+            acc[j] = _mm512_add_ps(acc[j], _mm512_mul_ps(_mm512_set1_ps(act_row(t, j)[i].d), v));
+        }
+    }
+    for (int j = 0; j < NA; j++) _mm512_storeu_ps(t->y + j * t->y_stride, acc[j]);
 }
 
 /* Blocks [i0, i1) of an activation: bytes 32 (i - i0) + k = bsums_k & 15 (0..15), 16 + k =

@@ -80,6 +80,76 @@ GROUP_SHAPE(3)
 GROUP_SHAPE(4)
 #undef GROUP_SHAPE
 
+#ifdef KX8_PAIRS
+/* An including file that defines KX8_PAIRS also has kx8_pair: two groups (blocks w and
+ * w + gb, 16 rows, y[j * y_stride + 0..15]) x NA activations over blocks [from, to) of the
+ * span that starts at block i0 (act_prep's index base), prefetching the first group ahead0
+ * bytes ahead; the same sums as kx8_group on each. The walk takes groups two at a time, the odd last one through kx8_group. */
+static inline __attribute__((always_inline)) void kx8_pair(const tile_args *t, const uint8_t *w,
+                                                           size_t gb, size_t ahead0, int64_t i0,
+                                                           int64_t from, int64_t to, int accumulate,
+                                                           const int NA);
+
+/* prefetch_block for both groups of a pair, block b0 of the first, b1 of the second: the
+ * first group's lines ahead0 bytes ahead, the second's PREFETCH_AHEAD (pair_blocks). */
+static inline __attribute__((always_inline)) void prefetch_pair(const uint8_t *b0,
+                                                                const uint8_t *b1, size_t ahead0) {
+    const char *p0 = (const char *)b0 + ahead0, *p1 = (const char *)b1 + PREFETCH_AHEAD;
+#pragma GCC unroll 18
+    for (int l = 0; l < (X8_BYTES + 63) / 64; l++) {
+        _mm_prefetch(p0 + 64 * l, _MM_HINT_T0);
+        _mm_prefetch(p1 + 64 * l, _MM_HINT_T0);
+    }
+}
+
+/* The pair's blocks [i0, i1) in two runs of kx8_pair, each with its own look-ahead of the
+ * first group: past its group's end that look-ahead would land in the second group, which
+ * is being read now, so from there on it goes 2 groups further, to the next pair's second
+ * group (the second group's lands in the next pair's first by itself), as the Q4_0 pair
+ * tile does (avx512_repack.c). Two runs: the jump costs nothing per block. */
+#define PAIR_BLOCKS(NA)                                                                            \
+    do {                                                                                           \
+        const int64_t i_jump =                                                                     \
+            gb > PREFETCH_AHEAD ? (int64_t)((gb - PREFETCH_AHEAD + X8_BYTES - 1) / X8_BYTES) : 0;  \
+        const int64_t mid = i_jump < i0 ? i0 : i_jump > i1 ? i1 : i_jump;                          \
+        if (mid > i0) kx8_pair(t, w, gb, PREFETCH_AHEAD, i0, i0, mid, accumulate, NA);             \
+        if (i1 > mid)                                                                              \
+            kx8_pair(t, w, gb, PREFETCH_AHEAD + 2 * gb, i0, mid, i1, accumulate || mid > i0, NA);  \
+    } while (0)
+
+#define PAIR_SHAPE(NA)                                                                             \
+    static __attribute__((noinline)) void pair_##NA(const tile_args *t, const uint8_t *w,          \
+                                                    size_t gb, int64_t i0, int64_t i1,             \
+                                                    int accumulate) {                              \
+        PAIR_BLOCKS(NA);                                                                           \
+    }
+PAIR_SHAPE(1)
+PAIR_SHAPE(2)
+PAIR_SHAPE(3)
+PAIR_SHAPE(4)
+#undef PAIR_SHAPE
+#undef PAIR_BLOCKS
+
+/* Groups [g, g + 2) x na activations over a span. */
+static void pair_span(const tile_args *t, const uint8_t *wg, size_t gb, int64_t i0, int64_t i1,
+                      int na) {
+    switch (na) {
+    case 1:
+        pair_1(t, wg, gb, i0, i1, i0 > 0);
+        break;
+    case 2:
+        pair_2(t, wg, gb, i0, i1, i0 > 0);
+        break;
+    case 3:
+        pair_3(t, wg, gb, i0, i1, i0 > 0);
+        break;
+    default:
+        pair_4(t, wg, gb, i0, i1, i0 > 0);
+        break;
+    }
+}
+#endif
+
 /* The packed kernels' signature (repack.h): nrows (% 8 == 0) rows from a group start. */
 static void kx8_gemv(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                      int nrows, const void *a, size_t a_stride, int nact) {
@@ -96,7 +166,14 @@ static void kx8_gemv(int64_t n, float *s, size_t s_stride, const void *w, size_t
             const int64_t i1 = i0 + SPAN_BLOCKS < nb ? i0 + SPAN_BLOCKS : nb;
             for (int j = 0; j < na; j++)
                 prep_blocks(act_row(&t, j), i0, i1, prep + (size_t)j * SPAN_BLOCKS * PREP_BYTES / 4);
-            for (int g = 0; g < nrows / REPACK_ROWS; g++) {
+            int g = 0;
+#ifdef KX8_PAIRS
+            for (; g + 2 <= nrows / REPACK_ROWS; g += 2) {
+                t.y = s + j0 * s_stride + g * REPACK_ROWS;
+                pair_span(&t, (const uint8_t *)w + g * group_bytes, group_bytes, i0, i1, na);
+            }
+#endif
+            for (; g < nrows / REPACK_ROWS; g++) {
                 const uint8_t *wg = (const uint8_t *)w + g * group_bytes;
                 t.y = s + j0 * s_stride + g * REPACK_ROWS;
                 switch (na) {
