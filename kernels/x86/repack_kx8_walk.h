@@ -32,7 +32,9 @@
  * 8 / 12 / 16, two rounds: Q4_K 8.43 / 10.95 / 10.07 / 9.34 / 9.99 and 8.55 / 9.43 / 9.66 /
  * 8.11 / 8.36 GB/s; Q2_K 7.35 / 8.86 / 9.84 / 10.51 / 10.10 and 7.42 / 9.12 / 9.26 / 9.00 /
  * 8.90 GB/s (q8_0's packed kernel, no prefetch, 10.5-11.7 in the same runs). */
+#ifndef PREFETCH_AHEAD
 #define PREFETCH_AHEAD (8 * X8_BYTES)
+#endif
 
 /* What a group x NA activations works on. */
 typedef struct {
