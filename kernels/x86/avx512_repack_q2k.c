@@ -31,7 +31,11 @@
  * int16 pair sums, repack_q2k_walk.h) 5.61, this one 4.14 (2 activations 4.98 -> 3.13 per
  * weight x activation, 4: 4.57 -> 2.60), 4.31 with the prefetches (PREFETCH_AHEAD); in group
  * pairs 2.63 (2 activations 1.82, 4: 1.55 per weight x activation). In L3 (20 MB matvec, 64-row
- * pieces, 1 thread, thread CPU time, median of 3 rounds of 9, load 3-4) 19.9 -> 25.8 GB/s. */
+ * pieces, 1 thread, thread CPU time, median of 3 rounds of 9, load 3-4) 19.9 -> 25.8 GB/s;
+ * from DRAM (600 MB, 5 runs a round, load 5-8) 2048 columns 9.14 -> 10.20, 5632 columns
+ * 10.20 -> 11.58 GB/s. Prefetch distance of the pair, same probe, 4 / 8 / 12 / 16 blocks:
+ * 2048 columns 10.71 / 10.71 / 11.60 / 12.54, 5632 columns 11.06 / 11.16 / 10.97 / 10.37-10.80
+ * GB/s: flat within the load's noise, 8 kept. */
 #include <immintrin.h>
 #include <string.h>
 
