@@ -306,3 +306,49 @@ TEST(iq1_llama_quantize_files_run) {
     }
     if (!ran) SKIP("models/smollm2-iq1_s.gguf / smollm2-iq1_m.gguf not found (made as above)");
 }
+
+/* SCARCE_KBENCH=1: TSC ticks per 256 weights of each codebook format's dot, per ISA, the
+ * least of 300 calls over 64 rows x 4096 (one Q8_K row: decode) and of 100 tile calls with 8
+ * tokens (per token: prefill). Figures, not checks; run under the bench lock (BRIEF). */
+static uint64_t tsc_now(void) {
+    return __builtin_ia32_rdtsc();
+}
+
+TEST(iq_kbench) {
+    const char *on = getenv("SCARCE_KBENCH");
+    if (!on || strcmp(on, "1") != 0) SKIP("set SCARCE_KBENCH=1 for the kernel figures");
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    enum { ROWS = 64, NB = 16, NTOK = 8 };
+    static uint8_t w[ROWS * NB * 256];
+    static block_q8_K a[NTOK * NB];
+    rng = 0xbe7cbe7cbe7cbe7cull;
+    fprintf(stderr, "%-8s %-7s %10s %10s\n", "type", "isa", "dot t/256", "tile t/256");
+    for (int c = 1; c < N_CASES; c++) {
+        const quant_type *t = qtype(cases[c].id);
+        const size_t row_bytes = NB * t->block_bytes;
+        for (int j = 0; j < NTOK; j++) random_operands(&cases[c], w, a + j * NB, NB, -1);
+        for (int r = 0; r < ROWS; r++) random_operands(&cases[c], w + r * row_bytes, a, NB, -1);
+        for (int isa = ISA_AVX2; isa < ISA_COUNT; isa++) {
+            if (!kernels_isa_supported(isa)) continue;
+            const type_kernels *k = kernels_for(isa, t->id);
+            uint64_t best = UINT64_MAX, best_tile = UINT64_MAX;
+            static float s[NTOK * ROWS];
+            for (int rep = 0; rep < 300; rep++) {
+                uint64_t t0 = tsc_now();
+                for (int r = 0; r < ROWS; r++) k->vec_dot(NB * QK_K, s + r, w + r * row_bytes, a);
+                uint64_t dt = tsc_now() - t0;
+                if (dt < best) best = dt;
+            }
+            for (int rep = 0; k->vec_dot_tile && rep < 100; rep++) {
+                uint64_t t0 = tsc_now();
+                k->vec_dot_tile(NB * QK_K, s, ROWS, w, row_bytes, ROWS, a, NB * sizeof(block_q8_K),
+                                NTOK);
+                uint64_t dt = tsc_now() - t0;
+                if (dt < best_tile) best_tile = dt;
+            }
+            fprintf(stderr, "%-8s %-7s %10.1f %10.1f\n", t->name, kernels_isa_name(isa),
+                    (double)best / (ROWS * NB), (double)best_tile / (ROWS * NB * NTOK));
+        }
+    }
+    CHECK(1);
+}
