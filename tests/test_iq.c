@@ -157,6 +157,61 @@ TEST(iq_avx512_dot_equals_reference) {
     check_dots(ISA_AVX512);
 }
 
+/* Edge codes: for v = 0 .. 255, super-block 0 all bytes v (every 8-bit index, explicit sign
+ * byte and scale nibble), 1 the ramp v + j (each byte position through every value, with its
+ * index's high bits and 7-bit sign codes), 2 v ^ 0x5a j; d at 65504 or random; activations
+ * +-127 (block 0) or random. Each SIMD dot and 3 x 3 tile equals the reference bit for bit. */
+static void check_edges(isa_level isa) {
+    enum { NB = 3, NACT = 3 };
+    static uint8_t w[NACT * NB * 256];
+    static block_q8_K a[NACT * NB];
+    rng = 0xed6eed6eed6eed6eull;
+    for (int c = 1; c < N_CASES; c++) {
+        const quant_type *t = qtype(cases[c].id);
+        const type_kernels *k = kernels_for(isa, t->id);
+        const size_t bb = t->block_bytes, row_bytes = NB * bb;
+        int bad = 0;
+        for (int v = 0; v < 256 && !bad; v++) {
+            for (int r = 0; r < NACT; r++) {
+                random_operands(&cases[c], w + r * row_bytes, a + r * NB, NB, -1);
+                uint8_t *b = w + r * row_bytes;
+                for (size_t j = 0; j < bb; j++)
+                    b[j] = (uint8_t)v, b[bb + j] = (uint8_t)(v + j + r),
+                    b[2 * bb + j] = (uint8_t)(v ^ (0x5a * j));
+                put_d(&cases[c], b, f32_to_fp16(r ? 65504.0f : 0.37f));
+                put_d(&cases[c], b + bb, f32_to_fp16(-1.5f));
+                for (int j = 0; j < QK_K; j++) a[r * NB].qs[j] = (int8_t)((j + v) % 3 ? 127 : -127);
+            }
+            float tile[NACT * NACT];
+            k->vec_dot_tile(NB * QK_K, tile, NACT, w, row_bytes, NACT, a, NB * sizeof(block_q8_K),
+                            NACT);
+            for (int r = 0; r < NACT; r++)
+                for (int j = 0; j < NACT; j++) {
+                    float ref = NAN, simd = NAN;
+                    kernels_for(ISA_SCALAR, t->id)
+                        ->vec_dot(NB * QK_K, &ref, w + r * row_bytes, a + j * NB);
+                    k->vec_dot(NB * QK_K, &simd, w + r * row_bytes, a + j * NB);
+                    bad += memcmp(&ref, &simd, sizeof ref) ||
+                           memcmp(&ref, &tile[j * NACT + r], sizeof ref);
+                    CHECK_MSG(!bad, "%s %s v=%d (%d,%d): dot %.9g tile %.9g ref %.9g", t->name,
+                              kernels_isa_name(isa), v, r, j, simd, tile[j * NACT + r], ref);
+                }
+        }
+    }
+}
+
+TEST(iq_avx2_edge_codes_equal_reference) {
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    if (!kernels_isa_supported(ISA_AVX2)) SKIP("no AVX2 on this CPU");
+    check_edges(ISA_AVX2);
+}
+
+TEST(iq_avx512_edge_codes_equal_reference) {
+    SKIP_WITHOUT_AVX512();
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    check_edges(ISA_AVX512);
+}
+
 /* The tiles (each sub-block unpacked once for several tokens) equal the scalar reference
  * bit for bit for every (row, token): 3 rows x 1..9 tokens (tails of the 4-token groups). */
 static void check_tiles(isa_level isa) {
