@@ -41,9 +41,11 @@ static inline uint32_t le16(const void *p) {
     return v;
 }
 
-/* Sub-block k's 32 sign bits (dword k of words; bit j set: value j negative) as bytes -1 / +1. */
-static inline __m256i sign_bytes(__m256i words, int k) {
-    const __m256i w = _mm256_permutevar8x32_epi32(words, _mm256_set1_epi32(k));
+/* A sub-block's 32 sign bits, the 4 bytes at p (bit j set: value j negative), as bytes -1 / +1.
+ * Read from memory (the computed ones stored first): vpbroadcastd from memory is a load uop,
+ * vpermd from a register one more on the shuffle port that the rest crowds. */
+static inline __m256i sign_bytes(const uint8_t *p) {
+    const __m256i w = _mm256_set1_epi32((int)iq_le32(p));
     const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2,
                                             2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
     const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
@@ -110,14 +112,15 @@ static inline void sb_iq2_xxs(const block_iq2_xxs *b, iq_sb8 *u) {
     const uint8_t *q = (const uint8_t *)b->qs;
     u->d = _cvtsh_ss(b->d);
     const __m256i aux = iq2_xxs_aux(q);
-    const __m256i signs = signs7_words(aux);
+    uint8_t signs[32];
+    _mm256_storeu_si256((__m256i *)signs, signs7_words(aux));
     const __m256i one = _mm256_set1_epi32(1);
     const __m256i h =
         halves_from_dwords(_mm256_add_epi32(_mm256_slli_epi32(_mm256_srli_epi32(aux, 28), 1), one));
     for (int k = 0; k < 8; k++) {
         const __m128i idx = _mm_cvtepu8_epi32(_mm_cvtsi32_si128((int)iq_le32(q + 8 * k)));
         u->mag[k] = _mm256_i32gather_epi64((const long long *)iq2xxs_grid, idx, 8);
-        u->sgn[k] = sign_bytes(signs, k);
+        u->sgn[k] = sign_bytes(signs + 4 * k);
         u->ls[k] = half_scales(h, k);
     }
 }
@@ -129,30 +132,31 @@ static inline void sb_iq2_xs(const block_iq2_xs *b, iq_sb8 *u) {
     const __m256i v1 = _mm256_loadu_si256((const __m256i *)(b->qs + 16));
     const __m256i s = _mm256_packus_epi16(with_parity(_mm256_srli_epi16(v0, 9)),
                                           with_parity(_mm256_srli_epi16(v1, 9)));
-    const __m256i signs = _mm256_permute4x64_epi64(s, 0xD8);
+    uint8_t signs[32];
+    _mm256_storeu_si256((__m256i *)signs, _mm256_permute4x64_epi64(s, 0xD8));
     const __m256i h = halves_from_nibbles(b->scales);
     for (int k = 0; k < 8; k++) {
         const __m128i w = _mm_cvtepu16_epi32(_mm_loadl_epi64((const __m128i *)(b->qs + 4 * k)));
         const __m128i idx = _mm_and_si128(w, _mm_set1_epi32(511));
         u->mag[k] = _mm256_i32gather_epi64((const long long *)iq2xs_grid, idx, 8);
-        u->sgn[k] = sign_bytes(signs, k);
+        u->sgn[k] = sign_bytes(signs + 4 * k);
         u->ls[k] = half_scales(h, k);
     }
 }
 
 static inline void sb_iq2_s(const block_iq2_s *b, iq_sb8 *u) {
     u->d = _cvtsh_ss(b->d);
-    const __m256i signs = _mm256_loadu_si256((const __m256i *)(b->qs + 32));
+    const uint8_t *signs = b->qs + 32;
     const __m256i h = halves_from_nibbles(b->scales);
     for (int k = 0; k < 8; k++) {
         /* group l: qs[4k + l] | bits 2l, 2l + 1 of qh[k] << 8 */
         const __m128i lo = _mm_cvtepu8_epi32(_mm_cvtsi32_si128((int)iq_le32(b->qs + 4 * k)));
-        const __m128i hi =
-            _mm_and_si128(_mm_srlv_epi32(_mm_set1_epi32(b->qh[k]), _mm_setr_epi32(0, 2, 4, 6)),
-                          _mm_set1_epi32(3));
+        const __m128i hi = _mm_and_si128(
+            _mm_srlv_epi32(_mm_set1_epi32((int)iq_le32(b->qh + k)), _mm_setr_epi32(0, 2, 4, 6)),
+            _mm_set1_epi32(3));
         const __m128i idx = _mm_or_si128(lo, _mm_slli_epi32(hi, 8));
         u->mag[k] = _mm256_i32gather_epi64((const long long *)iq2s_grid, idx, 8);
-        u->sgn[k] = sign_bytes(signs, k);
+        u->sgn[k] = sign_bytes(signs + 4 * k);
         u->ls[k] = half_scales(h, k);
     }
 }
@@ -160,21 +164,22 @@ static inline void sb_iq2_s(const block_iq2_s *b, iq_sb8 *u) {
 static inline void sb_iq3_xxs(const block_iq3_xxs *b, iq_sb8 *u) {
     u->d = _cvtsh_ss(b->d);
     const __m256i aux = _mm256_loadu_si256((const __m256i *)(b->qs + 64));
-    const __m256i signs = signs7_words(aux);
+    uint8_t signs[32];
+    _mm256_storeu_si256((__m256i *)signs, signs7_words(aux));
     const __m256i one = _mm256_set1_epi32(1);
     const __m256i h =
         halves_from_dwords(_mm256_add_epi32(_mm256_slli_epi32(_mm256_srli_epi32(aux, 28), 1), one));
     for (int k = 0; k < 8; k++) {
         const __m256i idx = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(b->qs + 8 * k)));
         u->mag[k] = _mm256_i32gather_epi32((const int *)iq3xxs_grid, idx, 4);
-        u->sgn[k] = sign_bytes(signs, k);
+        u->sgn[k] = sign_bytes(signs + 4 * k);
         u->ls[k] = half_scales(h, k);
     }
 }
 
 static inline void sb_iq3_s(const block_iq3_s *b, iq_sb8 *u) {
     u->d = _cvtsh_ss(b->d);
-    const __m256i signs = _mm256_loadu_si256((const __m256i *)b->signs);
+    const uint8_t *signs = b->signs;
     /* 4 bytes of two 4-bit scales: sub-block 2i low nibble, 2i + 1 high; both halves alike */
     const __m128i x = _mm_cvtsi32_si128((int)iq_le32(b->scales));
     const __m128i m = _mm_set1_epi8(15);
@@ -185,11 +190,11 @@ static inline void sb_iq3_s(const block_iq3_s *b, iq_sb8 *u) {
     for (int k = 0; k < 8; k++) {
         /* index j = qs[8k + j] | bit j of qh[k] << 8 */
         const __m256i lo = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(b->qs + 8 * k)));
-        const __m256i bit = _mm256_and_si256(_mm256_set1_epi32(b->qh[k]),
+        const __m256i bit = _mm256_and_si256(_mm256_set1_epi32((int)iq_le32(b->qh + k)),
                                              _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128));
         const __m256i hi = _mm256_sllv_epi32(bit, _mm256_setr_epi32(8, 7, 6, 5, 4, 3, 2, 1));
         u->mag[k] = _mm256_i32gather_epi32((const int *)iq3s_grid, _mm256_or_si256(lo, hi), 4);
-        u->sgn[k] = sign_bytes(signs, k);
+        u->sgn[k] = sign_bytes(signs + 4 * k);
         u->ls[k] = half_scales(h, k);
     }
 }
