@@ -366,12 +366,19 @@ TEST(iq1_llama_quantize_files_run) {
  * least of 300 calls over 64 rows x 4096 (one Q8_K row: decode) and of 100 tile calls with 8
  * tokens (per token: prefill). Figures, not checks; run under the bench lock (BRIEF). */
 static uint64_t tsc_now(void) {
+#if defined(__x86_64__)
     return __builtin_ia32_rdtsc();
+#else
+    return 0; /* the test skips: TSC ticks are an x86 figure */
+#endif
 }
 
 TEST(iq_kbench) {
     const char *on = getenv("SCARCE_KBENCH");
     if (!on || strcmp(on, "1") != 0) SKIP("set SCARCE_KBENCH=1 for the kernel figures");
+#if !defined(__x86_64__)
+    SKIP("TSC ticks: x86 only");
+#endif
     REQUIRE(kernels_init(NULL, NULL) == 0);
     enum { ROWS = 64, NB = 16, NTOK = 8 };
     static uint8_t w[ROWS * NB * 256];
