@@ -6,7 +6,8 @@
  * which is ggml's d (0.5 + s) / 4 (IQ2), d (0.5 + s) / 2 (IQ3_XXS), d (1 + 2 s) (IQ3_S)
  * exactly (a power-of-two factor does not change float rounding). Layouts from ggml's
  * ggml-common.h and dequantize_row_iq*; the dequantizers (quant/iq_codebook.c), reference dots
- * (kernels/ref/dot_iq.c) and AVX2 dots (kernels/x86/avx2_iq2.c) all read the blocks here. */
+ * (kernels/ref/dot_iq.c) and the emulated AVX-512 dots (kernels/x86/iq_rows.h) read the blocks
+ * here; the SIMD super-block kernels (kernels/x86/avx*_iq_sb.c) read the same layouts. */
 #ifndef SCARCE_IQ_UNPACK_H
 #define SCARCE_IQ_UNPACK_H
 

@@ -157,6 +157,61 @@ TEST(iq_avx512_dot_equals_reference) {
     check_dots(ISA_AVX512);
 }
 
+/* Edge codes: for v = 0 .. 255, super-block 0 all bytes v (every 8-bit index, explicit sign
+ * byte and scale nibble), 1 the ramp v + j (each byte position through every value, with its
+ * index's high bits and 7-bit sign codes), 2 v ^ 0x5a j; d at 65504 or random; activations
+ * +-127 (block 0) or random. Each SIMD dot and 3 x 3 tile equals the reference bit for bit. */
+static void check_edges(isa_level isa) {
+    enum { NB = 3, NACT = 3 };
+    static uint8_t w[NACT * NB * 256];
+    static block_q8_K a[NACT * NB];
+    rng = 0xed6eed6eed6eed6eull;
+    for (int c = 1; c < N_CASES; c++) {
+        const quant_type *t = qtype(cases[c].id);
+        const type_kernels *k = kernels_for(isa, t->id);
+        const size_t bb = t->block_bytes, row_bytes = NB * bb;
+        int bad = 0;
+        for (int v = 0; v < 256 && !bad; v++) {
+            for (int r = 0; r < NACT; r++) {
+                random_operands(&cases[c], w + r * row_bytes, a + r * NB, NB, -1);
+                uint8_t *b = w + r * row_bytes;
+                for (size_t j = 0; j < bb; j++)
+                    b[j] = (uint8_t)v, b[bb + j] = (uint8_t)(v + j + r),
+                    b[2 * bb + j] = (uint8_t)(v ^ (0x5a * j));
+                put_d(&cases[c], b, f32_to_fp16(r ? 65504.0f : 0.37f));
+                put_d(&cases[c], b + bb, f32_to_fp16(-1.5f));
+                for (int j = 0; j < QK_K; j++) a[r * NB].qs[j] = (int8_t)((j + v) % 3 ? 127 : -127);
+            }
+            float tile[NACT * NACT];
+            k->vec_dot_tile(NB * QK_K, tile, NACT, w, row_bytes, NACT, a, NB * sizeof(block_q8_K),
+                            NACT);
+            for (int r = 0; r < NACT; r++)
+                for (int j = 0; j < NACT; j++) {
+                    float ref = NAN, simd = NAN;
+                    kernels_for(ISA_SCALAR, t->id)
+                        ->vec_dot(NB * QK_K, &ref, w + r * row_bytes, a + j * NB);
+                    k->vec_dot(NB * QK_K, &simd, w + r * row_bytes, a + j * NB);
+                    bad += memcmp(&ref, &simd, sizeof ref) ||
+                           memcmp(&ref, &tile[j * NACT + r], sizeof ref);
+                    CHECK_MSG(!bad, "%s %s v=%d (%d,%d): dot %.9g tile %.9g ref %.9g", t->name,
+                              kernels_isa_name(isa), v, r, j, simd, tile[j * NACT + r], ref);
+                }
+        }
+    }
+}
+
+TEST(iq_avx2_edge_codes_equal_reference) {
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    if (!kernels_isa_supported(ISA_AVX2)) SKIP("no AVX2 on this CPU");
+    check_edges(ISA_AVX2);
+}
+
+TEST(iq_avx512_edge_codes_equal_reference) {
+    SKIP_WITHOUT_AVX512();
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    check_edges(ISA_AVX512);
+}
+
 /* The tiles (each sub-block unpacked once for several tokens) equal the scalar reference
  * bit for bit for every (row, token): 3 rows x 1..9 tokens (tails of the 4-token groups). */
 static void check_tiles(isa_level isa) {
@@ -305,4 +360,57 @@ TEST(iq1_llama_quantize_files_run) {
         model_free(m);
     }
     if (!ran) SKIP("models/smollm2-iq1_s.gguf / smollm2-iq1_m.gguf not found (made as above)");
+}
+
+/* SCARCE_KBENCH=1: TSC ticks per 256 weights of each codebook format's dot, per ISA, the
+ * least of 300 calls over 64 rows x 4096 (one Q8_K row: decode) and of 100 tile calls with 8
+ * tokens (per token: prefill). Figures, not checks; run under the bench lock (BRIEF). */
+static uint64_t tsc_now(void) {
+#if defined(__x86_64__)
+    return __builtin_ia32_rdtsc();
+#else
+    return 0; /* the test skips: TSC ticks are an x86 figure */
+#endif
+}
+
+TEST(iq_kbench) {
+    const char *on = getenv("SCARCE_KBENCH");
+    if (!on || strcmp(on, "1") != 0) SKIP("set SCARCE_KBENCH=1 for the kernel figures");
+#if !defined(__x86_64__)
+    SKIP("TSC ticks: x86 only");
+#endif
+    REQUIRE(kernels_init(NULL, NULL) == 0);
+    enum { ROWS = 64, NB = 16, NTOK = 8 };
+    static uint8_t w[ROWS * NB * 256];
+    static block_q8_K a[NTOK * NB];
+    rng = 0xbe7cbe7cbe7cbe7cull;
+    fprintf(stderr, "%-8s %-7s %10s %10s\n", "type", "isa", "dot t/256", "tile t/256");
+    for (int c = 1; c < N_CASES; c++) {
+        const quant_type *t = qtype(cases[c].id);
+        const size_t row_bytes = NB * t->block_bytes;
+        for (int j = 0; j < NTOK; j++) random_operands(&cases[c], w, a + j * NB, NB, -1);
+        for (int r = 0; r < ROWS; r++) random_operands(&cases[c], w + r * row_bytes, a, NB, -1);
+        for (int isa = ISA_AVX2; isa < ISA_COUNT; isa++) {
+            if (!kernels_isa_supported(isa)) continue;
+            const type_kernels *k = kernels_for(isa, t->id);
+            uint64_t best = UINT64_MAX, best_tile = UINT64_MAX;
+            static float s[NTOK * ROWS];
+            for (int rep = 0; rep < 300; rep++) {
+                uint64_t t0 = tsc_now();
+                for (int r = 0; r < ROWS; r++) k->vec_dot(NB * QK_K, s + r, w + r * row_bytes, a);
+                uint64_t dt = tsc_now() - t0;
+                if (dt < best) best = dt;
+            }
+            for (int rep = 0; k->vec_dot_tile && rep < 100; rep++) {
+                uint64_t t0 = tsc_now();
+                k->vec_dot_tile(NB * QK_K, s, ROWS, w, row_bytes, ROWS, a, NB * sizeof(block_q8_K),
+                                NTOK);
+                uint64_t dt = tsc_now() - t0;
+                if (dt < best_tile) best_tile = dt;
+            }
+            fprintf(stderr, "%-8s %-7s %10.1f %10.1f\n", t->name, kernels_isa_name(isa),
+                    (double)best / (ROWS * NB), (double)best_tile / (ROWS * NB * NTOK));
+        }
+    }
+    CHECK(1);
 }

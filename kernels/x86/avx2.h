@@ -86,7 +86,7 @@ void vec_dot_tq1_0_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_nvfp4_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q1_0_avx2(int64_t n, float *s, const void *w, const void *a);
 
-/* codebook formats against Q8_K activations (avx2_iq2.c) */
+/* codebook formats against Q8_K activations (avx2_iq_sb.c) */
 void vec_dot_iq2_xxs_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq2_xs_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq2_s_avx2(int64_t n, float *s, const void *w, const void *a);
@@ -94,7 +94,7 @@ void vec_dot_iq3_xxs_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq3_s_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq1_s_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq1_m_avx2(int64_t n, float *s, const void *w, const void *a);
-/* their tiles: each sub-block unpacked once for up to 4 tokens (iq_rows.h) */
+/* their tiles: each super-block unpacked once for up to 8 tokens (avx2_iq_sb.c) */
 void vec_dot_tile_iq2_xxs_avx2(int64_t n, float *s, size_t s_stride, const void *w,
     size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
 void vec_dot_tile_iq2_xs_avx2(int64_t n, float *s, size_t s_stride, const void *w,

@@ -109,7 +109,7 @@ void vec_dot_tile_q6_k_avx512_gfni(int64_t n, float *s, size_t s_stride, const v
                                    int nact);
 /* IQ4_XS against Q8_K activations (avx512_iq4_xs.c) */
 void vec_dot_iq4_xs_avx512(int64_t n, float *s, const void *w, const void *a);
-/* codebook formats against Q8_K activations (avx512_iq2.c) */
+/* codebook formats against Q8_K activations (avx512_iq_sb.c; make test-emu512: avx512_iq2.c) */
 void vec_dot_iq2_xxs_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq2_xs_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq2_s_avx512(int64_t n, float *s, const void *w, const void *a);
@@ -117,7 +117,7 @@ void vec_dot_iq3_xxs_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq3_s_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq1_s_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq1_m_avx512(int64_t n, float *s, const void *w, const void *a);
-/* their tiles: each sub-block unpacked once for up to 4 tokens (iq_rows.h) */
+/* their tiles: each super-block unpacked once for up to 8 tokens (avx512_iq_sb.c) */
 void vec_dot_tile_iq2_xxs_avx512(int64_t n, float *s, size_t s_stride, const void *w,
                                  size_t w_stride, int nrows, const void *a, size_t a_stride,
                                  int nact);

@@ -1,10 +1,10 @@
-/* avx512_iq2.c - IQ1_S and IQ1_M against Q8_K activations with AVX-512 VNNI (the other
- * codebook formats: avx512_iq_sb.c).
+/* avx512_iq2.c - the codebook formats on the sub-block loop of iq_rows.h for make test-emu512
+ * only (kernels/x86/avx512_iq_sb.c, the native kernels, uses gathers and mask operations
+ * tests/avx512_emu.h does not model).
  *
- * As avx2_iq2.c (the loop: iq_rows.h), but vpdpbusd multiplies the unsigned magnitudes by
- * the sign-applied activations straight into int32 (no int16 pairs), and the halves'
- * scales ls multiply those lanes (lanes 0..3: elements 0..15, 4..7: 16..31). Exact
- * integers, scaled as the reference: equal to it bit for bit. */
+ * vpdpbusd multiplies the unsigned magnitudes by the sign-applied activations straight into
+ * int32, and the halves' scales ls multiply those lanes (lanes 0..3: elements 0..15, 4..7:
+ * 16..31). Exact integers, scaled as the reference: equal to it bit for bit. */
 #include <immintrin.h>
 
 #include "avx512.h"
@@ -18,10 +18,5 @@ static inline __m256i scaled_sub(__m256i mag, __m256i a, int ls0, int ls1) {
 #include "iq_rows.h"
 
 #ifdef SCARCE_AVX512_EMU_H
-/* make test-emu512 (kernels/x86/avx512_iq_sb.c is native only: its gathers and mask
- * operations have no model in tests/avx512_emu.h): every codebook format on this loop */
 IQ_DOTS(avx512)
-#else
-IQ_DOT(iq1_s, avx512, 0.125f)
-IQ_DOT(iq1_m, avx512, 0.125f)
 #endif

@@ -1,5 +1,5 @@
-/* avx512_iq_sb.c - IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S against Q8_K with 512-bit registers,
- * a super-block (256 values) at a time.
+/* avx512_iq_sb.c - IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ1_S, IQ1_M against Q8_K with 512-bit
+ * registers, a super-block (256 values) at a time.
  *
  * Why: the shared loop of iq_rows.h unpacks each sub-block of 32 in scalar code (grid
  * lookups into a struct, sign bits spread to bytes by a shuffle and a compare) and spent
@@ -138,6 +138,55 @@ static inline void sb_iq2_s(const block_iq2_s *b, iq_sb *u) {
     }
 }
 
+/* IQ1: chunk k holds groups 8k .. 8k + 7 (sub-blocks 2k, 2k + 1); grid entries g (bytes -1, 0, 1)
+ * become v = 8 g + delta (delta +-1 per group: never 0), |v| the magnitude and v < 0 the sign.
+ * 8 g is g << 3 in 16-bit lanes with each byte's spill into its neighbour masked off. */
+static inline void iq1_chunk(iq_sb *u, int k, __m256i idx, __mmask8 neg_delta) {
+    const __m512i g = _mm512_i32gather_epi64(idx, (const void *)iq1s_grid, 8);
+    const __m512i delta =
+        _mm512_mask_blend_epi64(neg_delta, _mm512_set1_epi8(1), _mm512_set1_epi8(-1));
+    const __m512i g8 = _mm512_and_si512(_mm512_slli_epi16(g, 3), _mm512_set1_epi8((char)0xF8));
+    const __m512i v = _mm512_add_epi8(g8, delta);
+    u->mag[k] = _mm512_abs_epi8(v);
+    u->neg[k] = _mm512_movepi8_mask(v);
+}
+
+static inline void sb_iq1_s(const block_iq1_s *b, iq_sb *u) {
+    u->d = _cvtsh_ss(b->d);
+    for (int k = 0; k < 4; k++) {
+        /* qh[i]: bits 3l .. 3l + 2 group l's index bits 8-10, 12-14 the scale, 15 delta < 0 */
+        const uint32_t qh = iq_le32((const uint8_t *)(b->qh + 2 * k));
+        const __m256i hi = _mm256_srlv_epi32(_mm256_set1_epi32((int)qh),
+                                             _mm256_setr_epi32(0, 3, 6, 9, 16, 19, 22, 25));
+        const __m256i lo = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(b->qs + 8 * k)));
+        const __m256i idx =
+            _mm256_or_si256(lo, _mm256_slli_epi32(_mm256_and_si256(hi, _mm256_set1_epi32(7)), 8));
+        iq1_chunk(u, k, idx, (__mmask8)((qh >> 15 & 1) * 0x0F | (qh >> 31) * 0xF0));
+        const int s0 = (int)(2 * (qh >> 12 & 7) + 1), s1 = (int)(2 * (qh >> 28 & 7) + 1);
+        u->ls[k] = ls4(s0, s0, s1, s1);
+    }
+}
+
+static inline void sb_iq1_m(const block_iq1_m *b, iq_sb *u) {
+    uint16_t sc[4];
+    memcpy(sc, b->scales, 8);
+    u->d = _cvtsh_ss((uint16_t)((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) |
+                                (sc[3] & 0xf000)));
+    for (int k = 0; k < 4; k++) {
+        /* nibble l of qh[4k ..]: group l's index bits 8-10 (bits 0-2), delta < 0 (bit 3) */
+        const __m256i nib = _mm256_srlv_epi32(_mm256_set1_epi32((int)iq_le32(b->qh + 4 * k)),
+                                              _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28));
+        const __m256i lo = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(b->qs + 8 * k)));
+        const __m256i idx =
+            _mm256_or_si256(lo, _mm256_slli_epi32(_mm256_and_si256(nib, _mm256_set1_epi32(7)), 8));
+        iq1_chunk(u, k, idx, _mm256_test_epi32_mask(nib, _mm256_set1_epi32(8)));
+        /* sc[k]: bits 0-2, 3-5 the halves of sub-block 2k, 6-8, 9-11 those of 2k + 1 */
+        const int s = sc[k];
+        u->ls[k] =
+            ls4(2 * (s & 7) + 1, 2 * (s >> 3 & 7) + 1, 2 * (s >> 6 & 7) + 1, 2 * (s >> 9 & 7) + 1);
+    }
+}
+
 /* The block's integer sum against one token's 256 codes: sum over chunks of
  * ls x vpdpbusd(magnitudes, signed codes). */
 static inline int32_t sb_isum(const iq_sb *u, const int8_t *qs) {
@@ -194,3 +243,5 @@ SB_KERNELS(iq2_xs, 0.125f)
 SB_KERNELS(iq2_s, 0.125f)
 SB_KERNELS(iq3_xxs, 0.25f)
 SB_KERNELS(iq3_s, 1.0f)
+SB_KERNELS(iq1_s, 0.125f)
+SB_KERNELS(iq1_m, 0.125f)

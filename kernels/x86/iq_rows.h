@@ -1,5 +1,8 @@
-/* iq_rows.h - the codebook formats' row dot products shared by the AVX2 and AVX-512 kernels
- * (avx2_iq2.c explains them). The including file defines, before including this,
+/* iq_rows.h - the codebook formats' row dot products a sub-block at a time, from the common
+ * form of quant/iq_unpack.h: now only make test-emu512's (avx512_iq2.c); the native kernels
+ * unpack a super-block at a time (avx2_iq_sb.c, avx512_iq_sb.c). Per sub-block of 32 the 4
+ * grid words are one vector, the sign bits byte masks negating the activations. The including
+ * file defines, before including this,
  *   __m256i scaled_sub(__m256i mag, __m256i a, int ls0, int ls1)
  * = 8 int32 lanes of ls x sum(mag x a) over a sub-block of 32 (mag unsigned <= 62, a the
  * sign-applied int8 activations; ls0 for elements 0..15, ls1 for 16..31): the one step
