@@ -94,3 +94,18 @@ void dequantize_f16_avx512(const void *src, float *dst, int64_t n) {
         _mm512_mask_storeu_ps(dst + i, m, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, h + i)));
     }
 }
+
+/* bf16 panel rows, 16 a step: bf16 is the upper half of an f32 (widen, shift), exact. */
+void dequantize_bf16_avx512(const void *src, float *dst, int64_t n) {
+    const uint16_t *h = src;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512i x = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(h + i)));
+        _mm512_storeu_ps(dst + i, _mm512_castsi512_ps(_mm512_slli_epi32(x, 16)));
+    }
+    if (i < n) {
+        const __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        __m512i x = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, h + i));
+        _mm512_mask_storeu_ps(dst + i, m, _mm512_castsi512_ps(_mm512_slli_epi32(x, 16)));
+    }
+}
