@@ -1,10 +1,10 @@
 /* gemm.c - batched matmul paths for large batches (see gemm.h): panels, packing, BLAS.
  *
- * GEMM_OWN, per thread, for a panel of rows (OWN_PANEL_BYTES of floats, L2):
- *   dequantize each row once, sequentially (the prefetchers follow one row at a time),
- *   chunk-major (wbuf[chunk of KC columns][row][KC]); then per chunk and group of 16
- *   tokens (16 KiB of packed activations: L1) run the 6 x 16 micro-kernel over the
- *   panel, accumulating in c[group][row][token], written out transposed into Y at the end.
+ * GEMM_OWN, per thread, for a panel of rows (OWN_AHEAD_BYTES of the file, at most 64 rows):
+ *   per chunk of KC columns, dequantize the panel's rows (from L2: the panel's bytes were
+ *   prefetched while the previous panel computed), then per two groups of 16 tokens
+ *   (2 x 16 KiB of packed activations: L1) run the 8-row micro-kernel over the panel,
+ *   accumulating in c[group][row][token], written out transposed into Y at the end.
  * GEMM_BLAS, per thread: dequantize BLAS_PANEL_BYTES of whole rows, one cblas_sgemm
  *   Y[B x P] = X[B x cols] * panel^T with ldc = rows. OpenBLAS runs single-threaded inside
  *   our OpenMP threads (its own threads would fight OpenMP's for the same cores).
@@ -27,9 +27,11 @@
 
 /* Columns per chunk of GEMM_OWN: a multiple of every block size (1, 32, 256). */
 #define KC 256
-/* Dequantized bytes per panel of GEMM_OWN, and a cap on its rows (a multiple of GEMM_NR). */
-#define OWN_PANEL_BYTES (256 * 1024)
-#define OWN_PANEL_MAX 96
+#define KC_SMALL 128
+/* File bytes per panel of GEMM_OWN (prefetched into L2 while the panel before it computes),
+ * and a cap on its rows (a multiple of GEMM_NR). */
+#define OWN_AHEAD_BYTES (256 * 1024)
+#define OWN_PANEL_MAX 64
 /* Dequantized bytes per panel of GEMM_BLAS (about half of a 512 KiB L2). */
 #define BLAS_PANEL_BYTES (256 * 1024)
 
@@ -125,21 +127,29 @@ const float *gemm_prepare(gemm_method m, const float *X, int64_t B, int64_t cols
     return xt;
 }
 
-void gemm_tile_f32_ref(int64_t kc, const float *xt, const float *w, size_t ldw, float *c, int nr,
-                       int accumulate) {
-    for (int r = 0; r < nr; r++) {
-        float acc[GEMM_NT];
-        for (int t = 0; t < GEMM_NT; t++) acc[t] = accumulate ? c[r * GEMM_NT + t] : 0;
-        for (int64_t k = 0; k < kc; k++)
-            for (int t = 0; t < GEMM_NT; t++) acc[t] += w[r * ldw + k] * xt[k * GEMM_NT + t];
-        memcpy(c + r * GEMM_NT, acc, sizeof acc);
-    }
+void gemm_tile_f32_ref(int64_t kc, const float *xt, size_t ldx, const float *w, size_t ldw, float *c,
+                       size_t ldc, int nr, int ng, int accumulate) {
+    for (int g = 0; g < ng; g++)
+        for (int r = 0; r < nr; r++) {
+            float acc[GEMM_NT], *cr = c + g * ldc + r * GEMM_NT;
+            for (int t = 0; t < GEMM_NT; t++) acc[t] = accumulate ? cr[t] : 0;
+            for (int64_t k = 0; k < kc; k++)
+                for (int t = 0; t < GEMM_NT; t++)
+                    acc[t] += w[r * ldw + k] * xt[g * ldx + k * GEMM_NT + t];
+            memcpy(cr, acc, sizeof acc);
+        }
 }
 
-/* Rows per panel of GEMM_OWN for rows of `cols` floats: OWN_PANEL_BYTES of them, a
- * multiple of GEMM_NR, at least GEMM_NR. */
-static int own_panel_rows(int64_t cols) {
-    int64_t p = OWN_PANEL_BYTES / ((size_t)cols * sizeof(float)) / GEMM_NR * GEMM_NR;
+/* Columns per chunk of GEMM_OWN for type t: KC_SMALL (two groups' activations, 16 KiB,
+ * and a tile's rows, 4 KiB, stay in L1 while the tile runs) unless t's block is longer. */
+static int64_t own_chunk(const quant_type *t) {
+    return t->block > KC_SMALL ? KC : KC_SMALL;
+}
+
+/* Rows per panel of GEMM_OWN for rows of row_bytes in the file: OWN_AHEAD_BYTES of them
+ * (the look-ahead, see own_panel), a multiple of GEMM_NR in [GEMM_NR, OWN_PANEL_MAX]. */
+static int own_panel_rows(size_t row_bytes) {
+    int64_t p = (int64_t)(OWN_AHEAD_BYTES / row_bytes) / GEMM_NR * GEMM_NR;
     return p < GEMM_NR ? GEMM_NR : p > OWN_PANEL_MAX ? OWN_PANEL_MAX : (int)p;
 }
 
@@ -164,8 +174,7 @@ static int64_t i8x8_panel_rows(size_t row_bytes) {
  * the largest matrix bounds every smaller one. */
 void gemm_scratch_size(int64_t max_cols, size_t max_row_bytes, int64_t max_B,
                        size_t *panel_bytes, size_t *acc_bytes) {
-    size_t f32_row = (size_t)max_cols * sizeof(float), need = OWN_PANEL_BYTES;
-    if (GEMM_NR * f32_row > need) need = GEMM_NR * f32_row;
+    size_t f32_row = (size_t)max_cols * sizeof(float), need = OWN_PANEL_MAX * KC * sizeof(float);
     if (BLAS_PANEL_BYTES > need) need = BLAS_PANEL_BYTES;
     if (8 * f32_row > need) need = 8 * f32_row;
     if (I8X8_PANEL_BYTES > need) need = I8X8_PANEL_BYTES;
@@ -175,41 +184,58 @@ void gemm_scratch_size(int64_t max_cols, size_t max_row_bytes, int64_t max_B,
     *acc_bytes = groups * OWN_PANEL_MAX * GEMM_NT * sizeof(float);
 }
 
-/* Rows [p0, p0 + np) of W against all groups; c is [groups][panel][GEMM_NT]. The panel is
- * dequantized row by row first (one sequential read of each row: the prefetchers follow
- * it, where chunk-by-chunk reads of many rows would wait on DRAM), chunk-major:
- * wbuf[chunk][row][KC], so the micro-kernel reads each chunk of rows contiguously. f32
- * rows need no conversion: the kernel reads them in place (wbuf NULL, ldw = the row). */
+/* Prefetches lines [from, to) of the n_lines 64-byte lines at p into L2. */
+static void prefetch_lines(const char *p, int64_t from, int64_t to) {
+    for (int64_t i = from; i < to; i++) __builtin_prefetch(p + i * 64, 0, 2);
+}
+
+/* Rows [p0, p0 + np) of W against all groups; c is [groups][panel][GEMM_NT]. Per chunk of
+ * KC columns, the panel's rows are dequantized into wbuf[row][KC] (f32 rows: read in
+ * place, wbuf NULL, ldw = the row) and the micro-kernel runs over them, GEMM_NG groups of
+ * tokens a call (their activations, 2 x 16 KiB, stay in L1 while the rows pass).
+ * Meanwhile the `ahead` bytes of the next panel's rows are prefetched into L2, a slice
+ * before each kernel call, so the chunks read L2, not DRAM: dequantizing whole panels
+ * from DRAM before computing them left the core waiting on memory for 26% of TinyLlama
+ * f16 pp64 (perf, 1 thread, Sapphire-Rapids-class Xeon), and that memory phase is what
+ * two threads share. */
 static void own_panel(const quant_type *t, dequantize_fn dequantize, const char *w,
                       size_t row_bytes, int64_t p0, int np, int panel, int64_t cols,
-                      const float *xt, int64_t groups, float *wbuf, float *c, gemm_tile_fn kernel) {
-    for (int r = 0; wbuf && r < np; r++) {
-        const char *src = w + (p0 + r) * row_bytes;
-        for (int64_t k0 = 0; k0 < cols; k0 += KC) { /* KC is a multiple of the block */
-            int64_t kc = cols - k0 < KC ? cols - k0 : KC;
-            dequantize(src + k0 / t->block * t->block_bytes, wbuf + k0 * np + r * kc, kc);
-        }
-    }
-    for (int64_t k0 = 0; k0 < cols; k0 += KC) {
-        int64_t kc = cols - k0 < KC ? cols - k0 : KC;
-        const float *wk = wbuf ? wbuf + k0 * np : (const float *)(w + p0 * row_bytes) + k0;
+                      const float *xt, int64_t groups, float *wbuf, float *c, gemm_tile_fn kernel,
+                      const char *ahead, size_t ahead_bytes) {
+    const int64_t chunks = (cols + own_chunk(t) - 1) / own_chunk(t), pairs = (groups + GEMM_NG - 1) / GEMM_NG;
+    const int64_t tiles = (np + GEMM_NR - 1) / GEMM_NR, calls = chunks * pairs * tiles;
+    const int64_t lines = (int64_t)((ahead_bytes + 63) / 64);
+    int64_t call = 0;
+    const int64_t step = own_chunk(t);
+    for (int64_t k0 = 0; k0 < cols; k0 += step) {
+        int64_t kc = cols - k0 < step ? cols - k0 : step;
+        for (int r = 0; wbuf && r < np; r++) /* step is a multiple of the block */
+            dequantize(w + (p0 + r) * row_bytes + k0 / t->block * t->block_bytes, wbuf + r * kc,
+                       kc);
+        const float *wk = wbuf ? wbuf : (const float *)(w + p0 * row_bytes) + k0;
         size_t ldw = wbuf ? (size_t)kc : row_bytes / sizeof(float);
-        for (int64_t g = 0; g < groups; g++) {
+        for (int64_t g = 0; g < groups; g += GEMM_NG) {
             const float *xg = xt + (g * cols + k0) * GEMM_NT;
             float *cg = c + g * panel * GEMM_NT;
-            for (int r = 0; r < np; r += GEMM_NR)
-                kernel(kc, xg, wk + r * ldw, ldw, cg + r * GEMM_NT,
-                       np - r < GEMM_NR ? np - r : GEMM_NR, k0 > 0);
+            int ng = groups - g < GEMM_NG ? (int)(groups - g) : GEMM_NG;
+            for (int r = 0; r < np; r += GEMM_NR, call++) {
+                prefetch_lines(ahead, lines * call / calls, lines * (call + 1) / calls);
+                kernel(kc, xg, (size_t)cols * GEMM_NT, wk + r * ldw, ldw, cg + r * GEMM_NT,
+                       (size_t)panel * GEMM_NT, np - r < GEMM_NR ? np - r : GEMM_NR, ng, k0 > 0);
+            }
         }
     }
 }
 
+/* Rows [r0, r1) of the rows of W; the look-ahead of the last panel runs into the rows
+ * after r1 (below `rows`), which the caller's next piece usually holds (pool.h: a thread
+ * claims its share front to back). */
 static int own_rows(const quant_type *t, const char *w, size_t row_bytes, int64_t r0, int64_t r1,
-                    int64_t cols, const float *xt, int64_t B, float *Y, size_t ldy,
+                    int64_t rows, int64_t cols, const float *xt, int64_t B, float *Y, size_t ldy,
                     const isa_kernels *isa, const gemm_scratch *scratch) {
     int64_t groups = (B + GEMM_NT - 1) / GEMM_NT;
-    int panel = own_panel_rows(cols), in_place = t->id == QT_F32;
-    if ((!in_place && (size_t)panel * cols * sizeof(float) > scratch->panel_bytes) ||
+    int panel = own_panel_rows(row_bytes), in_place = t->id == QT_F32;
+    if ((!in_place && (size_t)panel * KC * sizeof(float) > scratch->panel_bytes) ||
         (size_t)groups * panel * GEMM_NT * sizeof(float) > scratch->acc_bytes)
         return -1;
     float *wbuf = in_place ? NULL : scratch->panel, *c = scratch->acc;
@@ -217,7 +243,10 @@ static int own_rows(const quant_type *t, const char *w, size_t row_bytes, int64_
     gemm_tile_fn kernel = isa->gemm_tile;
     for (int64_t p0 = r0; p0 < r1; p0 += panel) {
         int np = r1 - p0 < panel ? (int)(r1 - p0) : panel;
-        own_panel(t, dequantize, w, row_bytes, p0, np, panel, cols, xt, groups, wbuf, c, kernel);
+        int64_t next = p0 + np, next_np = rows - next < panel ? rows - next : panel;
+        if (next_np < 0) next_np = 0;
+        own_panel(t, dequantize, w, row_bytes, p0, np, panel, cols, xt, groups, wbuf, c, kernel,
+                  w + next * row_bytes, (size_t)next_np * row_bytes);
         for (int64_t b = 0; b < B; b++) {
             const float *cb = c + (b / GEMM_NT) * panel * GEMM_NT + b % GEMM_NT;
             float *y = Y + b * ldy + p0;
@@ -247,13 +276,13 @@ static int blas_rows(const quant_type *t, const char *w, size_t row_bytes, int64
 #endif
 
 int gemm_rows(gemm_method m, const quant_type *t, const char *w, size_t row_bytes, int64_t r0,
-              int64_t r1, int64_t cols, const float *x, int64_t B, float *Y, size_t ldy,
-              const isa_kernels *isa, const gemm_scratch *scratch) {
+              int64_t r1, int64_t rows, int64_t cols, const float *x, int64_t B, float *Y,
+              size_t ldy, const isa_kernels *isa, const gemm_scratch *scratch) {
 #ifdef SCARCE_BLAS
     if (m == GEMM_BLAS)
         return blas_rows(t, w, row_bytes, r0, r1, cols, x, B, Y, ldy, isa, scratch);
 #endif
-    return own_rows(t, w, row_bytes, r0, r1, cols, x, B, Y, ldy, isa, scratch);
+    return own_rows(t, w, row_bytes, r0, r1, rows, cols, x, B, Y, ldy, isa, scratch);
 }
 
 /* ---- GEMM_I8X8 ---- */

@@ -7,9 +7,8 @@
  *    per 8 rows (the types whose kernels set gemm_i8x8: q4_0 / q8_0 on AVX2, and q5_0 /
  *    iq4_nl rewritten as Q8_0 per panel, type_kernels.to_q8_0).
  *  - GEMM_OWN: rows dequantized to f32 per batch (f32 rows read in place), then a
- *    register-tiled f32 micro-kernel (6 rows x 16 tokens; the ISA table's gemm_tile: AVX2
- *    where the CPU has it, plain C otherwise; ~37 GFLOP/s on one Zen1 core in L1, ~93% of
- *    its FMA peak).
+ *    register-tiled f32 micro-kernel (up to 8 rows x 2 groups of 16 tokens; the ISA
+ *    table's gemm_tile: AVX-512 or AVX2 where the CPU has it, plain C otherwise).
  *  - GEMM_BLAS: the same dequantized panels through OpenBLAS sgemm (BLAS=1 builds).
  *  - GEMM_X16 (AVX-512, B >= 16): 16 tokens in the lanes of one register, each weight dword
  *    broadcast into one vpdpbusd (act_x16.h); matmul.c takes it from the ISA table's
@@ -37,8 +36,10 @@ typedef enum {
 
 /* Tokens per group of packed activations (the micro-kernel's width). */
 #define GEMM_NT 16
-/* Weight rows per micro-kernel call. */
-#define GEMM_NR 6
+/* Weight rows per micro-kernel call at most. */
+#define GEMM_NR 8
+/* Groups of GEMM_NT tokens per micro-kernel call at most. */
+#define GEMM_NG 2
 
 /* Path for B tokens of weight type `type` with rows of `cols` elements on the kernels of
  * isa. forced: -1 for the measured choice, or the method a kernel configuration forces
@@ -73,13 +74,14 @@ void gemm_pack_x(const float *X, int64_t B, int64_t cols, float *xt);
 const float *gemm_prepare(gemm_method m, const float *X, int64_t B, int64_t cols, float *xt,
                           size_t xt_bytes);
 
-/* Y[b * ldy + r] = dot(row r of W, X[b]) for r in [r0, r1), b < B. W's rows are
- * row_bytes apart, of type t; x is what gemm_prepare(m, X, ...) returned. Called from
- * several threads at once on disjoint row ranges, each with its own scratch. Returns -1
- * when the scratch is too small for cols and B. */
+/* Y[b * ldy + r] = dot(row r of W, X[b]) for r in [r0, r1), b < B. W has `rows` rows,
+ * row_bytes apart, of type t (rows past r1 may be prefetched, never used); x is what
+ * gemm_prepare(m, X, ...) returned. Called from several threads at once on disjoint row
+ * ranges, each with its own scratch. Returns -1 when the scratch is too small for cols
+ * and B. */
 int gemm_rows(gemm_method m, const struct quant_type *t, const char *w, size_t row_bytes,
-              int64_t r0, int64_t r1, int64_t cols, const float *x, int64_t B, float *Y,
-              size_t ldy, const struct isa_kernels *isa, const gemm_scratch *scratch);
+              int64_t r0, int64_t r1, int64_t rows, int64_t cols, const float *x, int64_t B,
+              float *Y, size_t ldy, const struct isa_kernels *isa, const gemm_scratch *scratch);
 
 /* GEMM_I8X8: Y[b * ldy + r] for r in [r0, r1), b < B, from q4_0 or q8_0 rows (type) and
  * the q8_0 activations act (B rows of act_row bytes, as matmul converts them). act_x16:
@@ -93,12 +95,13 @@ int gemm_i8x8_rows(uint32_t type, const char *w, size_t row_bytes, int64_t r0, i
 /* 1 when GEMM_I8X8 panels of `type` have a token-lane kernel on isa (act_x16.h). */
 int gemm_i8x8_x16(const struct isa_kernels *isa, uint32_t type);
 
-/* The micro-kernel: c[r][t] (+)= sum_k w[r * ldw + k] * xt[k][t] for r < nr <= GEMM_NR,
- * t < GEMM_NT; accumulate = 0 overwrites c. */
-typedef void (*gemm_tile_fn)(int64_t kc, const float *xt, const float *w, size_t ldw, float *c,
-                             int nr, int accumulate);
-void gemm_tile_f32_ref(int64_t kc, const float *xt, const float *w, size_t ldw, float *c, int nr,
-                       int accumulate);
+/* The micro-kernel: c[g * ldc + r * GEMM_NT + t] (+)= sum_k w[r * ldw + k] *
+ * xt[g * ldx + k * GEMM_NT + t] for groups g < ng <= GEMM_NG, rows r < nr <= GEMM_NR,
+ * tokens t < GEMM_NT; accumulate = 0 overwrites c. */
+typedef void (*gemm_tile_fn)(int64_t kc, const float *xt, size_t ldx, const float *w, size_t ldw,
+                             float *c, size_t ldc, int nr, int ng, int accumulate);
+void gemm_tile_f32_ref(int64_t kc, const float *xt, size_t ldx, const float *w, size_t ldw, float *c,
+                       size_t ldc, int nr, int ng, int accumulate);
 /* A dequantizer (quant_type.dequantize's signature); the fastest one of each type on each
  * ISA fills the f32 panels (type_kernels.dequantize, kernels/cpu.h). */
 typedef void (*dequantize_fn)(const void *src, float *dst, int64_t n);

@@ -272,8 +272,8 @@ static int product_rows(const matmul_job *job, int64_t r0, int64_t r1, const gem
                               job->act_row, job->act_x16, job->B, job->Y, (size_t)rows, job->isa,
                               sc);
     if (job->gemm != GEMM_TILES)
-        return gemm_rows(job->gemm, job->t, job->w, job->row_bytes, r0, r1, cols, job->gemm_x,
-                         job->B, job->Y, (size_t)rows, job->isa, sc);
+        return gemm_rows(job->gemm, job->t, job->w, job->row_bytes, r0, r1, rows, cols,
+                         job->gemm_x, job->B, job->Y, (size_t)rows, job->isa, sc);
     if (job->tile && job->B == 1) {
         job->tile(cols, &job->Y[r0], 0, job->w + r0 * job->row_bytes, job->row_bytes,
                   (int)(r1 - r0), job->act, job->act_row, 1);

@@ -95,7 +95,7 @@ static void run_gemm(gemm_method m, const quant_type *t, const char *w, size_t r
         int64_t r0 = rows * ith / n, r1 = rows * (ith + 1) / n;
         gemm_scratch sc = {.panel = alloc64(panel), .panel_bytes = panel, .acc = alloc64(acc),
                            .acc_bytes = acc};
-        failed += gemm_rows(m, t, w, row_bytes, r0, r1, cols, gx, B, Y, (size_t)rows,
+        failed += gemm_rows(m, t, w, row_bytes, r0, r1, rows, cols, gx, B, Y, (size_t)rows,
                             kernels_of(kernels_isa()), &sc) != 0;
         free(sc.panel), free(sc.acc);
     }
@@ -329,45 +329,52 @@ TEST(gemm_i8x8_equals_reference) {
     check_i8x8(QT_IQ4_NL);
 }
 
-/* A SIMD micro-kernel against gemm_tile_f32_ref, every row count (tails of the 6-row
- * tile), k lengths below, at and off the 256 chunk, overwrite and accumulate, weights in
- * a panel (ldw = kc) and in place (ldw > kc, f32 rows). Both sum in float in the same k
- * order, one with fma, one with mul + add: |diff| <= 2 (kc + 1) FLT_EPSILON sum |terms|. */
+/* A SIMD micro-kernel against gemm_tile_f32_ref, every row count (tails of the 8-row
+ * tile), one and two groups of tokens, k lengths below, at and off the 256 chunk,
+ * overwrite and accumulate, weights in a panel (ldw = kc) and in place (ldw > kc, f32
+ * rows), groups apart by more than their length. Both sum in float, one with fma, one
+ * with mul + add, maybe in another order: |diff| <= 2 (kc + 1) FLT_EPSILON sum |terms|. */
 static void check_gemm_tile(isa_level isa) {
+    enum { C = GEMM_NG * GEMM_NR * GEMM_NT };
     const gemm_tile_fn simd = kernels_of(isa)->gemm_tile;
     const int64_t kcs[] = {1, 7, 256, 300};
     for (int ki = 0; ki < 4; ki++)
         for (int pad = 0; pad <= 5; pad += 5)
-            for (int nr = 1; nr <= GEMM_NR; nr++)
-                for (int accumulate = 0; accumulate <= 1; accumulate++) {
-                    int64_t kc = kcs[ki];
-                    size_t ldw = (size_t)kc + pad;
-                    float *w = malloc(GEMM_NR * ldw * sizeof(float));
-                    float *xt = malloc(kc * GEMM_NT * sizeof(float));
-                    float c0[GEMM_NR * GEMM_NT], c_ref[GEMM_NR * GEMM_NT], c[GEMM_NR * GEMM_NT];
-                    for (size_t i = 0; i < GEMM_NR * ldw; i++) w[i] = uniform();
-                    for (int64_t i = 0; i < kc * GEMM_NT; i++) xt[i] = uniform();
-                    for (int i = 0; i < GEMM_NR * GEMM_NT; i++) c0[i] = uniform();
-                    memcpy(c_ref, c0, sizeof c0), memcpy(c, c0, sizeof c0);
-                    gemm_tile_f32_ref(kc, xt, w, ldw, c_ref, nr, accumulate);
-                    simd(kc, xt, w, ldw, c, nr, accumulate);
-                    int bad = 0;
-                    for (int r = 0; r < GEMM_NR; r++)
-                        for (int t = 0; t < GEMM_NT; t++) {
-                            int i = r * GEMM_NT + t;
-                            if (r >= nr) { /* rows past nr are not touched */
-                                bad += c[i] != c0[i];
-                                continue;
-                            }
-                            double mag = accumulate ? fabs(c0[i]) : 0;
-                            for (int64_t k = 0; k < kc; k++)
-                                mag += fabs((double)w[r * ldw + k] * xt[k * GEMM_NT + t]);
-                            bad += !(fabs(c[i] - c_ref[i]) <= 2 * (kc + 1) * FLT_EPSILON * mag);
-                        }
-                    CHECK_MSG(bad == 0, "kc=%lld ldw=%zu nr=%d accumulate=%d: %d wrong",
-                              (long long)kc, ldw, nr, accumulate, bad);
-                    free(w), free(xt);
-                }
+            for (int ng = 1; ng <= GEMM_NG; ng++)
+                for (int nr = 1; nr <= GEMM_NR; nr++)
+                    for (int accumulate = 0; accumulate <= 1; accumulate++) {
+                        int64_t kc = kcs[ki];
+                        size_t ldw = (size_t)kc + pad, ldx = (kc + pad) * GEMM_NT;
+                        const size_t ldc = GEMM_NR * GEMM_NT;
+                        float *w = malloc(GEMM_NR * ldw * sizeof(float));
+                        float *xt = malloc(GEMM_NG * ldx * sizeof(float));
+                        float c0[C], c_ref[C], c[C];
+                        for (size_t i = 0; i < GEMM_NR * ldw; i++) w[i] = uniform();
+                        for (size_t i = 0; i < GEMM_NG * ldx; i++) xt[i] = uniform();
+                        for (int i = 0; i < C; i++) c0[i] = uniform();
+                        memcpy(c_ref, c0, sizeof c0), memcpy(c, c0, sizeof c0);
+                        gemm_tile_f32_ref(kc, xt, ldx, w, ldw, c_ref, ldc, nr, ng, accumulate);
+                        simd(kc, xt, ldx, w, ldw, c, ldc, nr, ng, accumulate);
+                        int bad = 0;
+                        for (int g = 0; g < GEMM_NG; g++)
+                            for (int r = 0; r < GEMM_NR; r++)
+                                for (int t = 0; t < GEMM_NT; t++) {
+                                    int i = g * ldc + r * GEMM_NT + t;
+                                    if (r >= nr || g >= ng) { /* not touched */
+                                        bad += c[i] != c0[i];
+                                        continue;
+                                    }
+                                    double mag = accumulate ? fabs(c0[i]) : 0;
+                                    for (int64_t k = 0; k < kc; k++)
+                                        mag += fabs((double)w[r * ldw + k] *
+                                                    xt[g * ldx + k * GEMM_NT + t]);
+                                    bad += !(fabs(c[i] - c_ref[i]) <=
+                                             2 * (kc + 1) * FLT_EPSILON * mag);
+                                }
+                        CHECK_MSG(bad == 0, "kc=%lld ldw=%zu nr=%d ng=%d accumulate=%d: %d wrong",
+                                  (long long)kc, ldw, nr, ng, accumulate, bad);
+                        free(w), free(xt);
+                    }
 }
 
 TEST(gemm_tile_avx2_equals_reference) {

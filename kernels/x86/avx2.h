@@ -116,8 +116,8 @@ void dequantize_iq4_xs_avx2(const void *src, float *dst, int64_t n);
 
 /* f32 GEMM micro-kernel (gemm_tile_fn of kernels/gemm.h) and the dequantizers that fill its
  * panels, same values as the reference dequantizers of quant/ (avx2_gemm.c) */
-void gemm_tile_f32_avx2(int64_t kc, const float *xt, const float *w, size_t ldw, float *c, int nr,
-                        int accumulate);
+void gemm_tile_f32_avx2(int64_t kc, const float *xt, size_t ldx, const float *w, size_t ldw,
+                        float *c, size_t ldc, int nr, int ng, int accumulate);
 void dequantize_f16_avx2(const void *src, float *dst, int64_t n);
 void dequantize_bf16_avx2(const void *src, float *dst, int64_t n);
 void dequantize_q8_0_avx2(const void *src, float *dst, int64_t n);

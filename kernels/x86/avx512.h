@@ -174,9 +174,12 @@ void gemm_q3_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size
 void gemm_iq4_xsx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
                            int nrows, const void *act, int64_t B);
 
-/* The f32 GEMM micro-kernel of GEMM_OWN, 16 tokens a zmm (avx512_gemm.c) */
-void gemm_tile_f32_avx512(int64_t kc, const float *xt, const float *w, size_t ldw, float *c, int nr,
-                          int accumulate);
+/* The f32 GEMM micro-kernel of GEMM_OWN, 16 tokens a zmm, and its f16 / bf16 panel converters
+ * (avx512_gemm.c) */
+void gemm_tile_f32_avx512(int64_t kc, const float *xt, size_t ldx, const float *w, size_t ldw,
+                          float *c, size_t ldc, int nr, int ng, int accumulate);
+void dequantize_f16_avx512(const void *src, float *dst, int64_t n);
+void dequantize_bf16_avx512(const void *src, float *dst, int64_t n);
 
 /* The AVX-512 table: fills k (a copy of the AVX2 table) with the kernels above (cpu.c's ISA
  * list; kernels/cpu.h). */

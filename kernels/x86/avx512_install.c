@@ -15,6 +15,8 @@
 static void install_beyond_base(isa_kernels *k) {
 #ifndef SCARCE_AVX512_EMU_H
     k->gemm_tile = gemm_tile_f32_avx512;
+    kernels_set(k, QT_F16, (type_kernels){.dequantize = dequantize_f16_avx512});
+    kernels_set(k, QT_BF16, (type_kernels){.dequantize = dequantize_bf16_avx512});
     kernels_set(k, QT_Q4_0, (type_kernels){.packed_gemm = gemm_q4_0x16_avx512});
     kernels_set(k, QT_Q4_1, (type_kernels){.packed_gemm = gemm_q4_1x16_avx512});
     kernels_set(k, QT_Q8_0, (type_kernels){.packed_gemm = gemm_q8_0x16_avx512});
