@@ -374,9 +374,9 @@ static int multi_run(const matmul_job *jobs, int n, int64_t u0, int64_t u1, cons
  * period of a few pieces (pool.h), while one that runs halves it. Alone, the worker sleeps
  * and, with autogroup scheduling, its core goes to other sessions' work. OLMoE-shaped q4_0
  * (moe-16.gguf), 2 threads, Xeon (Sapphire Rapids class, AVX-512): the adaptive rule had
- * run 23-63% of a decode's pool calls alone (load 1-4); tok/s of 64-token rounds, 3
- * alternating pairs of processes at load 5-8: before 8.3 8.0 12.6 12.5 8.2 7.9, after
- * 9.6 13.0 10.9 8.1 10.6 10.4 (noisy: other sessions' work on both cores). */
+ * run 23-63% of a decode's pool calls alone (load 1-4, 20-16 tok/s). Speed not shown yet:
+ * 6 alternating pairs of processes at load 4-8 (the worker on a core 4-16% of the time),
+ * tok/s of 64-token rounds, median 8.9 before, 9.3 after, pairs either way. */
 #define ALWAYS_SHARED_UNITS (64 * STEAL_UNITS)
 
 /* Products per pool call at most (matmul_each groups; the jobs live in the call). */
