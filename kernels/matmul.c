@@ -368,6 +368,17 @@ static int multi_run(const matmul_job *jobs, int n, int64_t u0, int64_t u1, cons
  * thread done early takes pieces from the far end of a late one's share (pool.h). */
 #define STEAL_UNITS 4
 
+/* One-token calls of at least this many units (1024 rows: a decode step's expert products,
+ * TinyLlama's gate/up) are shared whatever the pool's timing of their kind says: with
+ * stealing and rescue a worker that is late or preempted costs such a call at most a grace
+ * period of a few pieces (pool.h), while one that runs halves it. Alone, the worker sleeps
+ * and, with autogroup scheduling, its core goes to other sessions' work. OLMoE-shaped q4_0
+ * (moe-16.gguf), 2 threads, Xeon (Sapphire Rapids class, AVX-512): the adaptive rule had
+ * run 23-63% of a decode's pool calls alone (load 1-4, 20-16 tok/s). Speed not shown yet:
+ * 6 alternating pairs of processes at load 4-8 (the worker on a core 4-16% of the time),
+ * tok/s of 64-token rounds, median 8.9 before, 9.3 after, pairs either way. */
+#define ALWAYS_SHARED_UNITS (64 * STEAL_UNITS)
+
 /* Products per pool call at most (matmul_each groups; the jobs live in the call). */
 #define EACH_GROUP 64
 
@@ -439,7 +450,7 @@ static int run_shared(kernel_ctx *kc, const matmul_job *jobs, int n, int paralle
         .bounds = bounds,
         .piece = parallel ? STEAL_UNITS : bounds[nth],
         .steal = kc->cfg.steal,
-        .adapt = kc->cfg.adapt_threads,
+        .adapt = kc->cfg.adapt_threads && !(call.rescue && bounds[nth] >= ALWAYS_SHARED_UNITS),
         .kind = call_kind(jobs[0].B == 1 ? KIND_TOKEN : KIND_BATCH, work, PARALLEL_MIN_BYTES),
         .work = work};
     return pool_run(kc->pool, &task);

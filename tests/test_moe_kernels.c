@@ -224,6 +224,50 @@ TEST(moe_matmul_each_x16_splits_when_the_slots_fill) {
     kernel_ctx_free(k);
 }
 
+/* A decode step's expert products (8 experts' gate and up, 16 x 1024 rows: 1024 16-row
+ * units, past ALWAYS_SHARED_UNITS in kernels/matmul.c) run shared on every call with the
+ * pool's adaptive mode on, whatever its timing says (the second call of a kind would run
+ * alone otherwise), and equal the products on one thread bit for bit. */
+TEST(moe_large_decode_calls_are_always_shared) {
+    kernels_init(NULL, NULL);
+    kernel_config cfg = kernel_config_default();
+    cfg.adapt_threads = 1, cfg.steal = 1, cfg.rescue = 1, cfg.threads = 2;
+    const kernel_shape shape = {.max_cols = 256, .max_row_bytes = 256 * 4, .max_batch = 1,
+                                .max_rows = 1024};
+    char msg[128];
+    kernel_ctx *two = kernel_ctx_new(&cfg, &shape, msg);
+    cfg.threads = 1;
+    kernel_ctx *one = kernel_ctx_new(&cfg, &shape, msg);
+    REQUIRE(two != NULL && one != NULL);
+    enum { EXPERTS = 8, N = 2 * EXPERTS, ROWS = 1024, CALLS = 40 };
+    qmatrix W[N];
+    for (int i = 0; i < N; i++) W[i] = random_matrix(QT_Q4_0, ROWS, 256, 1);
+    float x[256];
+    for (int j = 0; j < 256; j++) x[j] = rand_unit();
+    matmul_item items[N], ref[N];
+    for (int i = 0; i < N; i++) {
+        items[i] = (matmul_item){&W[i], x, 1, malloc(sizeof(float) * ROWS)};
+        ref[i] = (matmul_item){&W[i], x, 1, malloc(sizeof(float) * ROWS)};
+    }
+    REQUIRE(matmul_each(one, ref, N) == 0);
+    const pool_stats before = kernel_ctx_pool_stats(two);
+    for (int c = 0; c < CALLS; c++) {
+        CHECK_MSG(matmul_each(two, items, N) == 0, "matmul_each: %s", kernel_ctx_error(two));
+        for (int i = 0; i < N; i++)
+            CHECK_MSG(memcmp(items[i].Y, ref[i].Y, sizeof(float) * ROWS) == 0,
+                      "call %d: product %d on 2 threads != 1 thread", c, i);
+    }
+    const pool_stats after = kernel_ctx_pool_stats(two);
+    CHECK_MSG(after.calls - before.calls == CALLS, "%llu pool calls for %d matmul_each",
+              (unsigned long long)(after.calls - before.calls), CALLS);
+    CHECK_MSG(after.solo == before.solo, "%llu of %d calls ran on the caller alone",
+              (unsigned long long)(after.solo - before.solo), CALLS);
+    for (int i = 0; i < N; i++) free(items[i].Y), free(ref[i].Y);
+    free_matrices(W, N);
+    kernel_ctx_free(two);
+    kernel_ctx_free(one);
+}
+
 /* Double-precision causal attention with a sink per head over keys first..p. */
 static void sinks_reference(double *out, const float *q, const float *k, const float *v, int p,
                             int first, int n_head, int n_head_kv, int head_dim, float scale,
