@@ -21,6 +21,7 @@
 
 #include "../../quant/iq_unpack.h"
 #include "avx512.h"
+#include "iq_sb_walk.h"
 
 /* One super-block unpacked for the products. */
 typedef struct {
@@ -200,43 +201,8 @@ static inline int32_t sb_isum(const iq_sb *u, const int8_t *qs) {
     return _mm512_reduce_add_epi32(acc);
 }
 
-enum { SB_NA = 8 }; /* tokens per pass of the tile */
-
-/* nrows x nact dot products, each super-block unpacked once per row and pass of up to SB_NA
- * tokens; (row, token) sums in the row dot's order. */
-#define SB_KERNELS(fmt, factor)                                                                    \
-    void vec_dot_##fmt##_avx512(int64_t n, float *s, const void *w, const void *act) {             \
-        const block_##fmt *b = w;                                                                  \
-        const block_q8_K *a = act;                                                                 \
-        float sum = 0;                                                                             \
-        for (int64_t i = 0; i < n / QK_K; i++) {                                                   \
-            iq_sb u;                                                                               \
-            sb_##fmt(b + i, &u);                                                                   \
-            sum += u.d * a[i].d * (float)sb_isum(&u, a[i].qs);                                     \
-        }                                                                                          \
-        *s = factor * sum;                                                                         \
-    }                                                                                              \
-    void vec_dot_tile_##fmt##_avx512(int64_t n, float *s, size_t s_stride, const void *w,          \
-                                     size_t w_stride, int nrows, const void *act, size_t a_stride, \
-                                     int nact) {                                                   \
-        for (int r = 0; r < nrows; r++) {                                                          \
-            const block_##fmt *b = (const block_##fmt *)((const char *)w + r * w_stride);          \
-            for (int j0 = 0; j0 < nact; j0 += SB_NA) {                                             \
-                const int na = nact - j0 < SB_NA ? nact - j0 : SB_NA;                              \
-                float sum[SB_NA] = {0};                                                            \
-                for (int64_t i = 0; i < n / QK_K; i++) {                                           \
-                    iq_sb u;                                                                       \
-                    sb_##fmt(b + i, &u);                                                           \
-                    for (int j = 0; j < na; j++) {                                                 \
-                        const block_q8_K *a =                                                      \
-                            (const block_q8_K *)((const char *)act + (j0 + j) * a_stride) + i;     \
-                        sum[j] += u.d * a->d * (float)sb_isum(&u, a->qs);                          \
-                    }                                                                              \
-                }                                                                                  \
-                for (int j = 0; j < na; j++) s[(size_t)(j0 + j) * s_stride + r] = factor * sum[j]; \
-            }                                                                                      \
-        }                                                                                          \
-    }
+/* the row dots and tiles of every format (iq_sb_walk.h) over this file's unpack */
+#define SB_KERNELS(fmt, factor) IQ_SB_KERNELS(fmt, factor, avx512, iq_sb)
 
 SB_KERNELS(iq2_xxs, 0.125f)
 SB_KERNELS(iq2_xs, 0.125f)
