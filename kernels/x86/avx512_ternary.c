@@ -214,31 +214,31 @@ static inline void batch_group(int V, size_t x8_bytes, size_t act_bytes, int64_t
 void tile_tq2_0x8_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                          int nrows, const void *a, size_t a_stride, int nact) {
     const int64_t nb = n / QK_K;
-    for (int g = 0; nact > 1 && g < nrows / 8; g++)
-        batch_group(4, 8 * sizeof(block_tq2_0), TQ2_ACT, nb, s + 8 * g, s_stride,
-                    (const uint8_t *)w + (size_t)g * 8 * w_stride, a, a_stride, nact);
-    for (int b = 0; nact == 1 && b < nact; b++) {
-        const uint8_t *qa = (const uint8_t *)a + b * a_stride;
-        const int *asum = (const int *)(qa + nb * TQ2_ACT);
-        const float *da = (const float *)(asum + nb);
+    if (nact > 1) {
         for (int g = 0; g < nrows / 8; g++)
-            group_tq2_0(nb, s + b * s_stride + 8 * g, (const uint8_t *)w + (size_t)g * 8 * w_stride,
-                        qa, asum, da);
+            batch_group(4, 8 * sizeof(block_tq2_0), TQ2_ACT, nb, s + 8 * g, s_stride,
+                        (const uint8_t *)w + (size_t)g * 8 * w_stride, a, a_stride, nact);
+        return;
     }
+    const uint8_t *qa = a; /* one token */
+    const int *asum = (const int *)(qa + nb * TQ2_ACT);
+    const float *da = (const float *)(asum + nb);
+    for (int g = 0; g < nrows / 8; g++)
+        group_tq2_0(nb, s + 8 * g, (const uint8_t *)w + (size_t)g * 8 * w_stride, qa, asum, da);
 }
 
 void tile_tq1_0x8_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                          int nrows, const void *a, size_t a_stride, int nact) {
     const int64_t nb = n / QK_K;
-    for (int g = 0; nact > 1 && g < nrows / 8; g++)
-        batch_group(5, 8 * sizeof(block_tq1_0), TQ1_ACT, nb, s + 8 * g, s_stride,
-                    (const uint8_t *)w + (size_t)g * 8 * w_stride, a, a_stride, nact);
-    for (int b = 0; nact == 1 && b < nact; b++) {
-        const uint8_t *qa = (const uint8_t *)a + b * a_stride;
-        const int *asum = (const int *)(qa + nb * TQ1_ACT);
-        const float *da = (const float *)(asum + nb);
+    if (nact > 1) {
         for (int g = 0; g < nrows / 8; g++)
-            group_tq1_0(nb, s + b * s_stride + 8 * g, (const uint8_t *)w + (size_t)g * 8 * w_stride,
-                        qa, asum, da);
+            batch_group(5, 8 * sizeof(block_tq1_0), TQ1_ACT, nb, s + 8 * g, s_stride,
+                        (const uint8_t *)w + (size_t)g * 8 * w_stride, a, a_stride, nact);
+        return;
     }
+    const uint8_t *qa = a; /* one token */
+    const int *asum = (const int *)(qa + nb * TQ1_ACT);
+    const float *da = (const float *)(asum + nb);
+    for (int g = 0; g < nrows / 8; g++)
+        group_tq1_0(nb, s + 8 * g, (const uint8_t *)w + (size_t)g * 8 * w_stride, qa, asum, da);
 }
