@@ -45,11 +45,17 @@ float q_mean_square(const float *x, int64_t n) {
     return n > 0 ? (float)(sum / (double)n) : 0.0f;
 }
 
+/* sqrtf of a value >= 0 (or NaN) without errno: one vsqrtps for a vector of them where
+ * sqrtf was a libm call per element (gcc 12); IEEE sqrt rounds correctly, the same bits. */
+__attribute__((optimize("no-math-errno"))) static inline float sqrt_nonneg(float v) {
+    return sqrtf(v);
+}
+
 const float *q_weights_x(const float *importance, int64_t offset, const float *x, int n,
                          float sigma2, float *buf) {
     float ones[QK_K];
     const float *imp = q_weights(importance, offset, n, ones);
-    for (int i = 0; i < n; i++) buf[i] = imp[i] * sqrtf(sigma2 + x[i] * x[i]);
+    for (int i = 0; i < n; i++) buf[i] = imp[i] * sqrt_nonneg(sigma2 + x[i] * x[i]);
     return buf;
 }
 
@@ -199,50 +205,82 @@ static double best_of(int n, const float *y, const float *wy, const float *w, in
     return best;
 }
 
+static inline int imin(int a, int b) { return a < b ? a : b; }
+static inline int imax(int a, int b) { return a > b ? a : b; }
+
+/* The crossing (j + 0.5) / |x| of add_crossings, as it computes it: increasing in j (for
+ * every j, negative ones too), so the crossings at or under a bound are those up to one j. */
+static inline float crossing(int j, float inv_a) { return ((float)j + 0.5f) * inv_a; }
+
+/* The last j whose crossing is <= s, from e = (int)(s |x| - 0.5): the float crossings and
+ * that float product round apart by a few ulps, which moves the answer at most 1 from
+ * floor(s |x| - 0.5) (both near one integer), and e is that floor or (for a product in
+ * [-0.5, 0)) 1 above it, so counting e - 1, e, e + 1 finds it. (floorf would keep gcc 12
+ * from vectorising the loop.) */
+static inline int last_crossing_at_or_under(float s, float a, float inv_a) {
+    const int e = (int)(s * a - 0.5f);
+    return e - 2 + (crossing(e - 1, inv_a) <= s) + (crossing(e, inv_a) <= s) +
+           (crossing(e + 1, inv_a) <= s);
+}
+
 /* Appends to cand[n_c..] every distinct code vector of the scales sgn s, s in (s_lo, s_hi]:
  * just above each crossing, in element order and, per element, in increasing s (sgn = -1
  * searches the codes of -x: a negative scale rounds as the positive one does on -x, since
  * rintf is odd). Element i crosses from code j to j + 1 at s = (j + 0.5) / |x_i|; its first
  * crossing in the window is at j0 = s_lo |x_i| - 0.5 (or the one after) and there are at
- * most span = (s_hi - s_lo) max|x| + 2 of them (+ 1 for the rounding of that product). The
- * crossings of every element are counted in SIMD lanes for span steps (a fixed count: no
- * branch per element), then each element's run is written whole (16 values, the count
- * advanced by its length): the former pack loop, one store and add per (element, step),
- * was a quarter of q4_0's time (Xeon SPR perf). Returns the new count; cand needs room for
- * 16 values past it. */
+ * most span = (s_hi - s_lo) max|x| + 2 of them (+ 1 for the rounding of that product).
+ * Those of the span steps j0 + t, t < span, at or under s_lo (`below`) and in the window
+ * (`inside`, codes under the clamp) are counted from the last crossing under each end of
+ * the window, in SIMD lanes: the same counts as testing every step, for 6 crossings an
+ * element where q4_0's window had 8 steps of 4 tests (a fifth of its search, Xeon SPR
+ * perf). Each element's run is then written whole (span rounded up to 8 or 16 values, the
+ * count advanced by its length): the former pack loop, one store and add per (element,
+ * step), was a quarter of q4_0's time. Returns the new count; cand needs room for 16
+ * values past it. */
 static int add_crossings(int n, const float *x, int qmin, int qmax, float sgn, float s_lo,
                          float s_hi, float amax, float *cand, int n_c) {
     const float above = 1.0f + 0x1p-20f; /* just past a crossing, before any distinct one */
     float inv_a[QK_K];
-    int j0[QK_K], lim[QK_K], below[QK_K], inside[QK_K];
+    int first[QK_K], inside[QK_K], j0[QK_K], last_lo[QK_K], last_hi[QK_K], lim[QK_K];
     int span = (int)((s_hi - s_lo) * amax) + 3;
     span = span > MAX_SPAN ? MAX_SPAN : span;
 #pragma omp simd
     for (int i = 0; i < n; i++) {
-        const float a = fabsf(x[i]);
+        const float a = fabsf(x[i]), ia = a > 0 ? 1.0f / a : 0.0f;
+        inv_a[i] = ia;
         lim[i] = sgn * x[i] > 0 ? qmax : -qmin;
-        inv_a[i] = a > 0 ? 1.0f / a : 0.0f;
-        const int j = (int)(s_lo * a - 0.5f);
-        j0[i] = j < 0 ? 0 : j;
-        below[i] = inside[i] = 0;
+        j0[i] = (int)(s_lo * a - 0.5f);
+        last_lo[i] = last_crossing_at_or_under(s_lo, a, ia);
+        last_hi[i] = last_crossing_at_or_under(s_hi, a, ia);
     }
-    /* the crossings j0 + t increase with t, so those in the window are one run: it starts
-     * after the `below` ones at or under s_lo and holds `inside` of them */
-    for (int t = 0; t < span; t++)
+    /* (a second loop: in the first, these selects kept gcc 12 from vectorising it) */
 #pragma omp simd
+    for (int i = 0; i < n; i++) {
+        const int j = j0[i] < 0 ? 0 : j0[i];
+        int below = last_lo[i] - j + 1;
+        below = below < 0 ? 0 : below > span ? span : below;
+        /* the last crossing inside: at or under s_hi, j < lim, t < span */
+        int last = last_hi[i] < lim[i] - 1 ? last_hi[i] : lim[i] - 1;
+        last = last < j + span - 1 ? last : j + span - 1;
+        first[i] = j + below;
+        const int count = last - first[i] + 1;
+        inside[i] = inv_a[i] > 0 && count > 0 ? count : 0;
+    }
+    if (span <= 8) {
         for (int i = 0; i < n; i++) {
-            const int j = j0[i] + t;
-            const float cj = ((float)j + 0.5f) * inv_a[i];
-            below[i] += cj <= s_lo;
-            inside[i] += (inv_a[i] > 0) & (j < lim[i]) & (cj > s_lo) & (cj <= s_hi);
+            float run[8];
+#pragma omp simd
+            for (int k = 0; k < 8; k++) run[k] = sgn * (crossing(first[i] + k, inv_a[i]) * above);
+            memcpy(cand + n_c, run, sizeof run);
+            n_c += inside[i];
         }
+        return n_c;
+    }
     for (int i = 0; i < n; i++) {
         float run[MAX_SPAN];
 #pragma omp simd
-        for (int k = 0; k < MAX_SPAN; k++) {
-            const float cj = ((float)(j0[i] + below[i] + k) + 0.5f) * inv_a[i];
-            run[k] = sgn * (cj * above);
-        }
+        for (int k = 0; k < MAX_SPAN; k++)
+            run[k] = sgn * (crossing(first[i] + k, inv_a[i]) * above);
         memcpy(cand + n_c, run, sizeof run);
         n_c += inside[i];
     }
@@ -347,14 +385,17 @@ float qsearch_sym(int n, const float *x, const float *w, int qmin, int qmax, int
     }
     /* polish: the scale of the best codes' least-squares d, twice (the former search's
      * refinement step) */
+    float d = 0;
+    if (n % LANES == 0) score_one(n, x, wx, w, (float)qmin, (float)qmax, best_s, &d);
     for (int r = 0; r < 2 && n % LANES == 0; r++) {
-        float d;
-        score_one(n, x, wx, w, (float)qmin, (float)qmax, best_s, &d);
         if (!(d * best_s > 0)) break; /* the sign of the codes stays */
         const float s_ls = 1.0f / d;
-        const double sc = score_one(n, x, wx, w, (float)qmin, (float)qmax, s_ls, &d);
+        float d_ls;
+        const double sc = score_one(n, x, wx, w, (float)qmin, (float)qmax, s_ls, &d_ls);
         if (!(sc > best)) break;
-        best = sc, best_s = s_ls;
+        /* the next step's d is d_ls: score_one(s_ls) again would give the same bits (it
+         * was called twice a step, a tenth of q8_0's search time, Xeon SPR perf) */
+        best = sc, best_s = s_ls, d = d_ls;
     }
     /* the codes, and d = sum w x q / sum w q^2 in LANES double lanes (element i in lane
      * i % LANES, added in lane order: the same bits on every ISA) */
