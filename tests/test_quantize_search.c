@@ -346,3 +346,184 @@ TEST(iq_tree_search_equals_scan) {
                   mismatches, cases);
     }
 }
+
+/* ---- qsearch_sym as a plain statement: the same bits, every candidate written out ----
+ * search.c computes the candidates of each window in SIMD lanes and shortcuts (crossings
+ * counted from the last one under each end of the window, the polish reusing a d); this
+ * is what it must compute, element by element: the test holds every faster search to it
+ * bit for bit (d and codes), on random, tied, sparse, extreme and real blocks. */
+static double plain_score(int n, const float *x, const float *wx, const float *w, int qmin,
+                          int qmax, float s) {
+    float syq = 0, sq2 = 0;
+    for (int i = 0; i < n; i++) {
+        float c = rintf(s * x[i]);
+        c = c < qmin ? (float)qmin : c > qmax ? (float)qmax : c;
+        syq = fmaf(wx[i], c, syq);
+        sq2 = fmaf(w[i] * c, c, sq2);
+    }
+    return sq2 == 0 ? -1 : (double)syq * syq / sq2;
+}
+
+/* score_one's sums: element i in lane i % 8, the lanes added in order */
+static double plain_score8(int n, const float *x, const float *wx, const float *w, int qmin,
+                           int qmax, float s, float *d) {
+    float syq[8] = {0}, sq2[8] = {0};
+    for (int i = 0; i < n; i++) {
+        float c = rintf(s * x[i]);
+        c = c < qmin ? (float)qmin : c > qmax ? (float)qmax : c;
+        syq[i % 8] = fmaf(wx[i], c, syq[i % 8]);
+        sq2[i % 8] = fmaf(w[i] * c, c, sq2[i % 8]);
+    }
+    double a = 0, b = 0;
+    for (int l = 0; l < 8; l++) a += syq[l], b += sq2[l];
+    *d = b > 0 ? (float)(a / b) : 0;
+    return b > 0 ? a * a / b : -1;
+}
+
+/* the first best of the window's crossings (s_lo, s_hi] of sign sgn, after `best` */
+static double plain_crossings(int n, const float *x, const float *wx, const float *w, int qmin,
+                              int qmax, float sgn, float s_lo, float s_hi, double best,
+                              float *best_s) {
+    for (int i = 0; i < n; i++) {
+        const float a = fabsf(x[i]), inv_a = a > 0 ? 1.0f / a : 0.0f;
+        const int lim = sgn * x[i] > 0 ? qmax : -qmin;
+        for (int j = 0; inv_a > 0 && j < lim; j++) {
+            const float cj = ((float)j + 0.5f) * inv_a;
+            if (!(cj > s_lo && cj <= s_hi)) continue;
+            const float s = sgn * (cj * (1.0f + 0x1p-20f));
+            const double sc = plain_score(n, x, wx, w, qmin, qmax, s);
+            if (sc > best) best = sc, *best_s = s;
+        }
+    }
+    return best;
+}
+
+static float plain_qsearch_sym(int n, const float *x, const float *w, int qmin, int qmax, int *q) {
+    float amax = 0, xmax = 0, wx[QK_K];
+    for (int i = 0; i < n; i++)
+        if (fabsf(x[i]) > amax) amax = fabsf(x[i]), xmax = x[i];
+    for (int i = 0; i < n; i++) q[i] = 0, wx[i] = w[i] * x[i];
+    if (amax < 1e-30f) return 0;
+    const int n_signs = qmin < 0 && qmin != -qmax ? 2 : 1;
+    float lo[2], hi[2], step[2], best_s = 0;
+    int on[2] = {0, 0};
+    for (int g = 0; g < n_signs; g++) {
+        const float sgn = g ? -1.0f : 1.0f, end = (float)(sgn * xmax > 0 ? qmax : -qmin);
+        if (end <= 0) continue;
+        on[g] = 1, lo[g] = fmaxf(end - 2.0f, 0.25f) / amax, hi[g] = (end + 3.0f) / amax;
+        step[g] = (hi[g] - lo[g]) / 15;
+    }
+    double best = -1;
+    if (qmax - qmin < 16) { /* every code vector of both windows */
+        for (int g = 0; g < n_signs; g++) {
+            if (!on[g]) continue;
+            const float sgn = g ? -1.0f : 1.0f;
+            const double sc = plain_score(n, x, wx, w, qmin, qmax, sgn * lo[g]);
+            if (sc > best) best = sc, best_s = sgn * lo[g];
+            best = plain_crossings(n, x, wx, w, qmin, qmax, sgn, lo[g], hi[g], best, &best_s);
+        }
+    } else { /* 16 scales a window, then the crossings one step either side of the best */
+        for (int g = 0; g < n_signs; g++)
+            for (int k = 0; on[g] && k < 16; k++) {
+                const float s = (g ? -1.0f : 1.0f) * (lo[g] + step[g] * (float)k);
+                const double sc = plain_score(n, x, wx, w, qmin, qmax, s);
+                if (sc > best) best = sc, best_s = s;
+            }
+        if (best >= 0) {
+            const int g = best_s < 0;
+            const float p = fabsf(best_s);
+            best = plain_crossings(n, x, wx, w, qmin, qmax, g ? -1.0f : 1.0f,
+                                   fmaxf(p - step[g], lo[g]), fminf(p + step[g], hi[g]), best,
+                                   &best_s);
+        }
+    }
+    if (best < 0) return 0;
+    for (int r = 0; r < 2 && n % 8 == 0; r++) { /* polish */
+        float d;
+        plain_score8(n, x, wx, w, qmin, qmax, best_s, &d);
+        if (!(d * best_s > 0)) break;
+        const float s_ls = 1.0f / d;
+        const double sc = plain_score8(n, x, wx, w, qmin, qmax, s_ls, &d);
+        if (!(sc > best)) break;
+        best = sc, best_s = s_ls;
+    }
+    double sxq[8] = {0}, sq2[8] = {0};
+    for (int i = 0; i < n; i++) {
+        float c = rintf(best_s * x[i]);
+        c = c < qmin ? (float)qmin : c > qmax ? (float)qmax : c;
+        q[i] = (int)c;
+        sxq[i % 8] += (double)w[i] * c * x[i], sq2[i % 8] += (double)w[i] * c * c;
+    }
+    double a = 0, b = 0;
+    for (int l = 0; l < 8; l++) a += sxq[l], b += sq2[l];
+    return b > 0 ? (float)(a / b) : 0;
+}
+
+/* One block through both: 0 when d and every code are the same bits. */
+static int sym_differs(int n, const float *x, const float *w, int qmin, int qmax) {
+    int q1[QK_K], q2[QK_K];
+    const float d1 = qsearch_sym(n, x, w, qmin, qmax, q1), d2 = plain_qsearch_sym(n, x, w, qmin, qmax, q2);
+    return memcmp(&d1, &d2, sizeof d1) || memcmp(q1, q2, sizeof(int) * (size_t)n);
+}
+
+static const int sym_ranges[][3] = {{32, -127, 127}, {32, -16, 15}, {32, -8, 7}, {64, -1, 2},
+                                    {16, -32, 31},   {16, -4, 3},   {16, 0, 15}, {8, 0, 63},
+                                    {16, 0, 63},     {16, -128, 127}};
+
+TEST(qsearch_sym_is_its_plain_statement) {
+    enum { BLOCKS = 300 };
+    float x[QK_K], w[QK_K];
+    for (size_t k = 0; k < sizeof sym_ranges / sizeof sym_ranges[0]; k++) {
+        const int n = sym_ranges[k][0], qmin = sym_ranges[k][1], qmax = sym_ranges[k][2];
+        int differ = 0;
+        for (int b = 0; b < BLOCKS; b++) {
+            test_rng r = {(uint64_t)(1000 * k + b) * 2654435761u + 7};
+            fill_data(b % 3 == 0 ? DATA_GAUSS : b % 3 == 1 ? DATA_UNIFORM : DATA_OUTLIERS, x, n,
+                      1000 * k + b);
+            const int shape = b % 8;
+            for (int i = 0; i < n; i++) {
+                if (shape == 1) x[i] = 0.125f * (float)((int)(x[i] * 8)); /* many ties */
+                if (shape == 2 && i % 5) x[i] = 0;                          /* sparse */
+                if (shape == 3) x[i] *= 1e-30f;                             /* near underflow */
+                if (shape == 4) x[i] *= 1e30f;
+                if (shape == 5) x[i] = 0.01f * (float)(i % 7) - 0.02f; /* Q4_1-like levels */
+                w[i] = b % 4 == 0 ? 1.0f : b % 4 == 1 ? x[i] * x[i] + 1e-4f
+                       : b % 4 == 2 ? (float)rng_uniform(&r) * (i % 6 != 0)
+                                    : sqrtf(0.5f + x[i] * x[i]);
+            }
+            if (shape == 6) x[n / 2] = 0, x[0] = -x[1]; /* equal magnitudes, both signs */
+            differ += sym_differs(n, x, w, qmin, qmax);
+        }
+        CHECK_MSG(differ == 0, "n=%d [%d, %d]: %d of %d blocks differ from the plain statement", n,
+                  qmin, qmax, differ, BLOCKS);
+    }
+}
+
+static void sym_plain_on(const char *path) {
+    rows r;
+    REQUIRE(load_rows(path, 1 << 16, &r) == 0);
+    float w[QK_K];
+    for (size_t k = 0; k < sizeof sym_ranges / sizeof sym_ranges[0]; k++) {
+        const int n = sym_ranges[k][0], qmin = sym_ranges[k][1], qmax = sym_ranges[k][2];
+        int differ = 0, blocks = 0;
+        for (int64_t b = 0; b + n <= r.n; b += n, blocks++) {
+            block_weights(r.x + b, n, blocks % 2, w);
+            differ += sym_differs(n, r.x + b, w, qmin, qmax);
+        }
+        CHECK_MSG(differ == 0, "%s n=%d [%d, %d]: %d of %d blocks differ from the plain statement",
+                  path, n, qmin, qmax, differ, blocks);
+    }
+    free(r.x);
+}
+
+TEST(qsearch_sym_is_its_plain_statement_stories) {
+    const char *path = shared_path("models/stories260K.gguf");
+    NEED_FILE(path);
+    sym_plain_on(path);
+}
+
+TEST(qsearch_sym_is_its_plain_statement_smollm2) {
+    const char *path = real_model_path("SmolLM2-135M-Instruct.Q4_1.gguf");
+    if (!path) SKIP("SmolLM2-135M-Instruct.Q4_1.gguf not fetched (models/fetch.sh)");
+    sym_plain_on(path);
+}
