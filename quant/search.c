@@ -246,7 +246,10 @@ static int add_crossings(int n, const float *x, int qmin, int qmax, float sgn, f
     span = span > MAX_SPAN ? MAX_SPAN : span;
 #pragma omp simd
     for (int i = 0; i < n; i++) {
-        const float a = fabsf(x[i]), ia = a > 0 ? 1.0f / a : 0.0f;
+        /* 1 / 0 = inf here (crossings -inf for j < 0, +inf from 0: the last one under
+         * either end is -1, no run), made 0 in the next loop: a division under a select
+         * kept gcc 12 from vectorising this loop for AVX2 */
+        const float a = fabsf(x[i]), ia = 1.0f / a;
         inv_a[i] = ia;
         lim[i] = sgn * x[i] > 0 ? qmax : -qmin;
         j0[i] = (int)(s_lo * a - 0.5f);
@@ -256,6 +259,7 @@ static int add_crossings(int n, const float *x, int qmin, int qmax, float sgn, f
     /* (a second loop: in the first, these selects kept gcc 12 from vectorising it) */
 #pragma omp simd
     for (int i = 0; i < n; i++) {
+        inv_a[i] = x[i] != 0 ? inv_a[i] : 0.0f;
         const int j = j0[i] < 0 ? 0 : j0[i];
         int below = last_lo[i] - j + 1;
         below = below < 0 ? 0 : below > span ? span : below;
