@@ -93,8 +93,12 @@ static inline f32x16 splat16(float v) {
  * v = 0 and the score is -1; elsewhere the same bits as the division (v - 0). */
 /* Built with fp-contract=fast so that each a + b * c of score_lanes is one fused
  * multiply-add (fmaf's single rounding: the bits of the scalar reference); generic vectors
- * have no fma builtin in gcc 12, and -std=c11 turns contraction off elsewhere. */
-#define CONTRACT __attribute__((optimize("fp-contract=fast")))
+ * have no fma builtin in gcc 12, and -std=c11 turns contraction off elsewhere. And at O3
+ * whatever the build: gcc 12 fuses only from -O2, so the -O1 of SANITIZE=1 rounded twice
+ * and its codes differed from the release build's (q8_0: 122 of 1368 stories260K blocks, 67
+ * of 2046 SmolLM2 ones, tests/test_quantize_search.c); a per-lane fmaf kept the sums in
+ * memory at -O3. */
+#define CONTRACT __attribute__((optimize("O3", "fp-contract=fast")))
 
 CONTRACT static inline void score_lanes(int n, const float *y, const float *wy, const float *w,
                                         float lo, float hi, const float *s, int nvec,
