@@ -20,6 +20,8 @@ typedef struct { uint16_t d; int8_t qs[QK32]; } block_q8_0;
 typedef struct { uint16_t d; uint8_t qs[QK32 / 2]; } block_q4_0;
 /* Q4_1: x[j] = d * nibble + m, nibbles as Q4_0 */
 typedef struct { uint16_t d, m; uint8_t qs[QK32 / 2]; } block_q4_1;
+/* Q4_1_F32 (scarce): Q4_1 with f32 d and m (its dot products read them with no conversion) */
+typedef struct { float d, m; uint8_t qs[QK32 / 2]; } block_q4_1_f32;
 /* Q5_0: x[j] = d * (q - 16), q = nibble | bit j of qh (little-endian uint32) << 4 */
 typedef struct { uint16_t d; uint8_t qh[4]; uint8_t qs[QK32 / 2]; } block_q5_0;
 /* Q5_1: x[j] = d * q + m, q as Q5_0 */
@@ -94,6 +96,7 @@ typedef struct { uint16_t d, m; uint8_t qs[QK32 / 4]; } block_q2_0_32;
 _Static_assert(sizeof(block_q8_0) == 34, "q8_0");
 _Static_assert(sizeof(block_q4_0) == 18, "q4_0");
 _Static_assert(sizeof(block_q4_1) == 20, "q4_1");
+_Static_assert(sizeof(block_q4_1_f32) == 24, "q4_1_f32");
 _Static_assert(sizeof(block_q5_0) == 22, "q5_0");
 _Static_assert(sizeof(block_q5_1) == 24, "q5_1");
 _Static_assert(sizeof(block_iq4_nl) == 18, "iq4_nl");

@@ -83,6 +83,10 @@ QTYPE(TQ1_0,    tq1_0,    34,  256,  54,   36,   0,     Q8_K, W)
 QTYPE(FP8_E4M3, fp8_e4m3, 200, 32,   34,   200,  1,     Q8_0, W)
 QTYPE(FP8_E5M2, fp8_e5m2, 201, 32,   34,   201,  1,     Q8_0, W)
 QTYPE(Q2_0_32,  q2_0_32,  202, 32,   12,   202,  1,     Q8_0, W)
+/* Q4_1's nibbles with f32 d and m (6 bits/weight), multiplied with f32 activations (not
+ * Q8_0 codes): the speculative draft's format (engine/draft_quant.h), where the
+ * activations' 8-bit rounding cost acceptance */
+QTYPE(Q4_1_F32, q4_1_f32, 203, 32,   24,   203,  1,     F32,  W)
 // clang-format on
 
 #undef QTYPE

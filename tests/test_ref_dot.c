@@ -2,6 +2,7 @@
  * dequantized weights and the dequantized activations (its dot_type), for several lengths;
  * and the reference activation quantizers round-trip as plain amax/127 rounding. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "../kernels/ref/ref.h"
 #include "../quant/blocks.h"
@@ -20,7 +21,10 @@ static void check_dot(const quant_type *t, int64_t n, uint64_t seed) {
     fill_data(DATA_GAUSS, w, n, seed);
     fill_data(DATA_GAUSS, a, n, seed + 1000);
     t->quantize(w, wq, n, NULL);
-    ref.type[qtype_index(at->id)].from_float(a, aq, n);
+    if (at->id == QT_F32) /* Q4_1_F32: the activations as they are */
+        memcpy(aq, a, n * sizeof(float));
+    else
+        ref.type[qtype_index(at->id)].from_float(a, aq, n);
     t->dequantize(wq, wd, n);
     at->dequantize(aq, ad, n);
     double want = 0, mag = 0;
@@ -41,7 +45,7 @@ TEST(ref_dot_matches_dequantized_dot) {
         const quant_type *t = qtype_at(i);
         if (t->block == 1 || t->id == QT_Q8_K) continue; /* float types; Q8_K is activation-only */
         REQUIRE(ref.type[i].vec_dot != NULL &&
-                ref.type[qtype_index(t->dot_type)].from_float != NULL);
+                (t->dot_type == QT_F32 || ref.type[qtype_index(t->dot_type)].from_float != NULL));
         const int64_t lengths[] = {256, 512, 2304, 4096};
         for (int k = 0; k < 4; k++) check_dot(t, lengths[k], 7 * k + i);
         if (t->block == 32) check_dot(t, 288, 5 + i); /* rows a K-quant cannot take */

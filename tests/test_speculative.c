@@ -186,8 +186,8 @@ TEST(spec_greedy_draft_quant_equals_plain) {
     int before[N_GEN], after[N_GEN];
     REQUIRE(plain_greedy(m, prompt_b, 5, 256, before, N_GEN) == N_GEN);
     /* q2_k needs rows of 256: stories260K's 64 take the q4_0 fallback */
-    static const char *const types[] = {"q8_0", "q4_0", "q4_1", "q2_k"};
-    for (int i = 0; i < 4; i++) {
+    static const char *const types[] = {"q8_0", "q4_0", "q4_1", "q4_1_f32", "q2_k"};
+    for (int i = 0; i < 5; i++) {
         draft_quant_info info;
         scarce_error err = {0};
         model *dm = draft_quant_new(m, types[i], NULL, &info, &err);
@@ -195,7 +195,7 @@ TEST(spec_greedy_draft_quant_equals_plain) {
         if (!dm) continue;
         CHECK_EQ_INT(info.n_quantized + info.n_fallback + info.n_shared, info.n_matrices);
         CHECK(info.bytes > 0 && info.weight_bytes < info.target_bytes && info.seconds >= 0);
-        CHECK(i < 3 ? info.n_quantized > 0 : info.n_fallback > 0 && !strcmp(info.fallback, "q4_0"));
+        CHECK(i < 4 ? info.n_quantized > 0 : info.n_fallback > 0 && !strcmp(info.fallback, "q4_0"));
         /* what a pass of the copy counts as read: the target's count less what its
          * matrices shed (it started as the target's, from the file's tensor table) */
         CHECK_MSG(pass_bytes(m) - pass_bytes(dm) == info.target_bytes - info.weight_bytes,

@@ -17,7 +17,7 @@
 #                     models/SmolLM2-135M-Instruct.Q4_1.gguf by scarce quantize)
 #        SPEC_TINY    TinyLlama-shape files "q8_0.gguf q4_0.gguf" (default: models/cache/
 #                     tinyllama-{q8_0,q4_0}.gguf as tools/bench.sh writes them)
-#        SPEC_DRAFTS  ("q4_0 q8_0 q4_1 q2_k")  SPEC_N (128)  SPEC_THREADS (2)
+#        SPEC_DRAFTS  ("q4_0 q8_0 q4_1 q4_1_f32 q2_k")  SPEC_N (128)  SPEC_THREADS (2)
 #        SPEC_WORK    where the f16 target and draft file are made (/tmp/scarce-spec-targets)
 #        SPEC_DRAFT_FILE  the -md draft (default: the target quantized to q4_0, made in SPEC_WORK)
 set -e
@@ -25,7 +25,7 @@ cd "$(dirname "$0")/.."
 LLAMA=${1:-}
 N=${SPEC_N:-128}
 T=${SPEC_THREADS:-2}
-DRAFTS=${SPEC_DRAFTS:-"q4_0 q8_0 q4_1 q2_k"}
+DRAFTS=${SPEC_DRAFTS:-"q4_0 q8_0 q4_1 q4_1_f32 q2_k"}
 WORK=${SPEC_WORK:-/tmp/scarce-spec-targets}
 mkdir -p "$WORK"
 [ -x ./scarce ] || { echo "spec_targets.sh: build ./scarce first (make)" >&2; exit 1; }

@@ -17,6 +17,7 @@ void ref_install(isa_kernels *k) {
                                .packed_layout = &x8_q8_0});
     kernels_set(k, QT_Q4_0, (type_kernels){.vec_dot = vec_dot_q4_0_ref, .packed_layout = &x8_q4_0});
     kernels_set(k, QT_Q4_1, (type_kernels){.vec_dot = vec_dot_q4_1_ref, .packed_layout = &x8_q4_1});
+    kernels_set(k, QT_Q4_1_F32, (type_kernels){.vec_dot = vec_dot_q4_1_f32_ref});
     kernels_set(k, QT_Q5_0, (type_kernels){.vec_dot = vec_dot_q5_0_ref});
     kernels_set(k, QT_Q5_1, (type_kernels){.vec_dot = vec_dot_q5_1_ref});
     kernels_set(k, QT_IQ4_NL, (type_kernels){.vec_dot = vec_dot_iq4_nl_ref});

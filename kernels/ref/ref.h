@@ -24,6 +24,7 @@ void vec_dot_tile_bf16_ref(int64_t n, float *s, size_t s_stride, const void *w, 
 void vec_dot_q8_0_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q4_0_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q4_1_ref(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q4_1_f32_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q5_0_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q5_1_ref(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq4_nl_ref(int64_t n, float *s, const void *w, const void *a);

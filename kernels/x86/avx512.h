@@ -45,6 +45,10 @@ void vec_dot_tile_bf16_avx512(int64_t n, float *s, size_t s_stride, const void *
 void vec_dot_q8_0_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q4_0_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q4_1_avx512(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q4_1_f32_avx512(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_tile_q4_1_f32_avx512(int64_t n, float *s, size_t s_stride, const void *w,
+                                  size_t w_stride, int nrows, const void *a, size_t a_stride,
+                                  int nact);
 void vec_dot_q5_0_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q5_1_avx512(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq4_nl_avx512(int64_t n, float *s, const void *w, const void *a);

@@ -102,6 +102,9 @@ void avx512_install(isa_kernels *k) {
                                .packed_tile = tile_q4_0x8_avx512});
     kernels_set(k, QT_Q4_1,
                 (type_kernels){.vec_dot = vec_dot_q4_1_avx512, .packed_tile = tile_q4_1x8_avx512});
+    kernels_set(k, QT_Q4_1_F32,
+                (type_kernels){.vec_dot = vec_dot_q4_1_f32_avx512,
+                               .vec_dot_tile = vec_dot_tile_q4_1_f32_avx512});
     kernels_set(
         k, QT_Q5_0,
         (type_kernels){.vec_dot = vec_dot_q5_0_avx512, .vec_dot_tile = vec_dot_tile_q5_0_avx512});
