@@ -163,7 +163,8 @@ TEST(avx512_f16_bf16_nan_and_inf_at_every_position) {
 }
 
 /* The Q8_0 and Q8_K quantizers do the AVX2 ones' float operations: the same bytes, on
- * ordinary, huge, tiny and all-zero blocks, and rows whose values round to ties. */
+ * ordinary, huge, tiny and all-zero blocks, rows whose values round to ties, and blocks whose
+ * largest magnitude comes with both signs (the first one sets the sign of d). */
 TEST(avx512_quantizers_equal_avx2_bytes) {
     SKIP_WITHOUT_AVX512();
     const uint32_t ids[2] = {QT_Q8_0, QT_Q8_K};
@@ -172,11 +173,13 @@ TEST(avx512_quantizers_equal_avx2_bytes) {
     for (int t = 0; t < 2; t++) {
         size_t bytes = qtype_row_bytes(ids[t], n);
         uint8_t *q2 = malloc(bytes), *q5 = malloc(bytes);
-        for (int round = 0; round < 5; round++) {
-            const float scales[] = {1.0f, 3e37f, 1e-30f, 0.0f, 1.0f};
+        for (int round = 0; round < 6; round++) {
+            const float scales[] = {1.0f, 3e37f, 1e-30f, 0.0f, 1.0f, 1.0f};
+            /* round 5: -3 .. 3, the largest magnitude many times with either sign first */
             for (int64_t i = 0; i < n; i++)
-                x[i] = round == 4 ? (float)((int)(rand_u32() % 255) - 127) * 0.5f
-                                  : rand_float() * scales[round];
+                x[i] = round == 4   ? (float)((int)(rand_u32() % 255) - 127) * 0.5f
+                       : round == 5 ? (float)((int)(rand_u32() % 7) - 3)
+                                    : rand_float() * scales[round];
             memset(x + QK_K, 0, QK_K * sizeof(float)); /* an all-zero block */
             REQUIRE(kernels_init("avx512", NULL) == 0);
             kernels_for(ISA_AVX2, ids[t])->from_float(x, q2, n);

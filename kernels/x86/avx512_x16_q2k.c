@@ -105,9 +105,19 @@ static inline __m512i dpwssd_bcast16(__m512i acc, __m512i w, const uint8_t *p) {
 }
 
 /* NT (<= TOK) tokens from lane t0 of one x16k super-block a against p: acc[t][16 rows] +=
- * the reference's fold of this super-block. */
+ * the reference's fold of this super-block. The min terms go first, through memory, so
+ * that the code loop holds only its NT sums and u in registers. */
 static inline __attribute__((always_inline)) void
 tokens_block(const pair_block *p, const uint8_t *a, int t0, float *acc, const int NT) {
+    alignas(64) float min_term[TOK][16];
+    const __m512 d = _mm512_load_ps(p->d), dmin = _mm512_load_ps(p->dmin);
+    for (int t = 0; t < NT; t++) {
+        __m512i summ = _mm512_setzero_si512();
+        for (int j = 0; j < 8; j++)
+            summ = dpwssd_bcast16(summ, _mm512_load_si512(p->mm[j]),
+                                  a + X16K_BSUMS_AT + 64 * j + 4 * (t0 + t));
+        _mm512_store_ps(min_term[t], _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(summ)));
+    }
     __m512i sumi[TOK];
     for (int t = 0; t < NT; t++) sumi[t] = _mm512_setzero_si512();
 #pragma GCC unroll 4
@@ -116,15 +126,9 @@ tokens_block(const pair_block *p, const uint8_t *a, int t0, float *acc, const in
         for (int t = 0; t < NT; t++)
             sumi[t] = dpbusd_bcast16(sumi[t], u, a + 64 * c + 4 * (t0 + t));
     }
-    __m512i mm[8];
-    for (int j = 0; j < 8; j++) mm[j] = _mm512_load_si512(p->mm[j]);
-    const __m512 d = _mm512_load_ps(p->d), dmin = _mm512_load_ps(p->dmin);
     for (int t = 0; t < NT; t++) {
-        __m512i summ = _mm512_setzero_si512();
-        for (int j = 0; j < 8; j++)
-            summ = dpwssd_bcast16(summ, mm[j], a + X16K_BSUMS_AT + 64 * j + 4 * (t0 + t));
         const __m512 v = _mm512_sub_ps(_mm512_mul_ps(d, _mm512_cvtepi32_ps(sumi[t])),
-                                       _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(summ)));
+                                       _mm512_load_ps(min_term[t]));
         const __m512 dy = _mm512_set1_ps(((const float *)(a + X16K_D_AT))[t0 + t]);
         float *at = acc + 16 * t;
         _mm512_store_ps(at, _mm512_add_ps(_mm512_load_ps(at), _mm512_mul_ps(dy, v)));
