@@ -232,8 +232,7 @@ TEST(avx512_install_goes_over_avx2) {
         CHECK_MSG(!packed || k5->packed_tile, "%s: no packed_tile", name);
         /* Q2_K: AVX-512 packs in sub-block dwords (repack.h q2_kx8d); f16 / bf16 GEMM panels
          * convert 16 a step (avx512_gemm.c, not in test-emu512's build) */
-        const int own_dequantize =
-            (id == QT_F16 || id == QT_BF16) && !kernels_avx512_emulated();
+        const int own_dequantize = (id == QT_F16 || id == QT_BF16) && !kernels_avx512_emulated();
         CHECK((k5->packed_layout == k2->packed_layout) == (id != QT_Q2_K) &&
               (k5->dequantize != k2->dequantize) == own_dequantize &&
               k5->gemm_i8x8 == k2->gemm_i8x8);

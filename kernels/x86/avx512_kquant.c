@@ -90,8 +90,8 @@ static float signed_max_256(const float *x) {
     if (top == 0) return 0;
     const __m512 want = _mm512_set1_ps(top);
     for (int k = 0; k < QK_K; k += 16) {
-        const __mmask16 at = _mm512_cmp_ps_mask(
-            _mm512_andnot_ps(sign, _mm512_loadu_ps(x + k)), want, _CMP_EQ_OQ);
+        const __mmask16 at =
+            _mm512_cmp_ps_mask(_mm512_andnot_ps(sign, _mm512_loadu_ps(x + k)), want, _CMP_EQ_OQ);
         if (at) return x[k + __builtin_ctz(at)];
     }
     return 0; /* not reached: top is one of the magnitudes */
