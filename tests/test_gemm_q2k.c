@@ -12,6 +12,7 @@
 #include "../quant/blocks.h"
 #include "../quant/fp16.h"
 #include "../quant/types.h"
+#include "bench_util.h"
 #include "isa_util.h"
 #include "kernel_ctx_util.h"
 #include "test.h"
@@ -118,4 +119,50 @@ TEST(gemm_q2k_packed_edge_values) {
             free(a);
         }
     free(w);
+}
+
+/* ---- SCARCE_KBENCH=1: figures, not checks ---- */
+
+typedef void (*x16_call)(int64_t, float *, size_t, const void *, size_t, int, const void *,
+                         int64_t);
+
+/* Seconds of the fastest of `reps` calls (after one warm-up): the least disturbed one. */
+static double best_call(x16_call f, int64_t cols, float *Y, int64_t rows, const void *w,
+                        size_t row_bytes, const void *x, int64_t B, int reps) {
+    double best = 1e30;
+    for (int i = 0; i <= reps; i++) {
+        const double t0 = bench_now();
+        f(cols, Y, rows, w, row_bytes, (int)rows, x, B);
+        const double t = bench_now() - t0;
+        if (i && t < best) best = t;
+    }
+    return best;
+}
+
+/* GMAC/s of the packed kernel and of the file-layout row kernel (avx512_x16_kquant.c) on
+ * the 110M shape's matrices, 64 tokens (forward's batch), one thread. */
+TEST(gemm_q2k_bench) {
+    if (!getenv("SCARCE_KBENCH")) SKIP("set SCARCE_KBENCH=1 for the Q2_K batch figures");
+    SKIP_WITHOUT_NATIVE_AVX512();
+    REQUIRE(kernels_init("avx512", NULL) == 0);
+    const int64_t shapes[][2] = {{768, 768}, {2048, 768}, {768, 2048}}, B = 64;
+    const type_kernels *k = kernels_for(ISA_AVX512, QT_Q2_K);
+    for (int s = 0; s < 3; s++) {
+        const int64_t rows = shapes[s][0], cols = shapes[s][1];
+        qmatrix W = test_random_matrix(QT_Q2_K, rows, cols);
+        uint8_t *packed = malloc(W.row_bytes * rows),
+                *x = aligned_alloc(64, act_x16k_bytes(B, cols));
+        repack_rows(&x8_q2_k_d, rows, cols, W.data, packed);
+        block_q8_K *a = q8k_rows(B, cols, 0);
+        act_x16k_pack(a, qtype_row_bytes(QT_Q8_K, cols), B, cols, x);
+        float *Y = malloc(rows * B * 4);
+        const double macs = (double)rows * cols * B / 1e9;
+        const double tp = best_call(k->packed_gemm, cols, Y, rows, packed, W.row_bytes, x, B, 50);
+        const double tr = best_call(k->row_gemm, cols, Y, rows, W.data, W.row_bytes, x, B, 50);
+        printf("\nq2_k %lld x %lld, B %lld: packed (rows in lanes) %.1f GMAC/s, file rows (tokens "
+               "in lanes) %.1f GMAC/s",
+               (long long)rows, (long long)cols, (long long)B, macs / tp, macs / tr);
+        free(packed), free(x), free(a), free(Y), free((void *)W.data);
+    }
+    printf("\n");
 }
