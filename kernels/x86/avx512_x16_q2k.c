@@ -18,7 +18,14 @@
  *         summ = sum_j vpdpwssd(mm[j], bsums pair j) = sum_k m_k bsums_k
  * then per token the reference's fold, no fma: acc += dy (d (float)sumi - dmin (float)summ),
  * super-block by super-block: results are bit-identical to tile_q2_kx8d_ref and
- * vec_dot_q2_k_ref (tests/test_x16_gemm.c). */
+ * vec_dot_q2_k_ref (tests/test_gemm_q2k.c, tests/test_x16_gemm.c).
+ *
+ * Measured on the 2-core Sapphire-Rapids-class Xeon VM, load 6-8 (other engineers' jobs):
+ * SCARCE_KBENCH=1 test_runner gemm_q2k_bench (110M shapes, B 64, 1 thread) 191-208 GMAC/s
+ * here against 108-116 for the file-layout kernel (the VNNI peak is 272); `scarce bench -m
+ * 110m-q2_k.gguf -p 128 -n 0 -r 3 -t 1,2`, two alternating rounds with llama-bench: pp128
+ * 1 thread 709, 600 -> 1274, 1075 tok/s (llama.cpp 502, 497), 2 threads 753, 553 -> 1064,
+ * 1002 (llama.cpp 762, 755). */
 #include <immintrin.h>
 #include <stdalign.h>
 
