@@ -77,7 +77,7 @@ EB      := $(B)-emu512
 # (avx512_fp8.c, avx512_kquant_gfni.c, avx512_gemm.c use VBMI/BF16/GFNI/512-bit FMA forms the
 # header does not model: left out, their formats run the fallbacks installed without them)
 EMU_NATIVE_ONLY := kernels/x86/avx512_fp8.c kernels/x86/avx512_kquant_gfni.c kernels/x86/avx512_gemm.c \
-                   kernels/x86/avx512_x16_gemm.c kernels/x86/avx512_x16_kquant.c \
+                   kernels/x86/avx512_x16_gemm.c kernels/x86/avx512_x16_kquant.c kernels/x86/avx512_x16_q2k.c \
                    kernels/x86/avx512_iq_sb.c kernels/x86/avx512_repack_q4k.c kernels/x86/avx512_ternary.c
 EMU_OBJ := $(patsubst %.c,$(EB)/%.o,$(filter-out $(EMU_NATIVE_ONLY),$(wildcard kernels/x86/avx512*.c))) $(EB)/kernels/cpu.o
 EMU_LIB := $(filter-out $(B)/kernels/cpu.o $(B)/kernels/x86/avx512%,$(LIB_OBJ)) $(EMU_OBJ)

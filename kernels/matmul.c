@@ -487,9 +487,10 @@ static matmul_job make_job(const kernel_ctx *kc, const qmatrix *W, int64_t B, fl
         /* 16+ tokens: the token-lane kernel where the ISA has one (SCARCE_GEMM=tiles: not) */
         if (k->packed_gemm && !k->packed_act && x16_allowed(kc, B)) job.x16 = k->packed_gemm;
     }
-    /* rows with a token-lane kernel on the file layout (K-quants): the file's bytes, also
-     * where a packed copy exists (Q2_K's, for decode) */
-    if ((job.gemm == GEMM_TILES || job.gemm == GEMM_OWN) && k->row_gemm && x16_allowed(kc, B)) {
+    /* rows with a token-lane kernel on the file layout (K-quants): the file's bytes, unless
+     * the packed copy has its own batch kernel (Q2_K's) */
+    if (!job.x16 && (job.gemm == GEMM_TILES || job.gemm == GEMM_OWN) && k->row_gemm &&
+        x16_allowed(kc, B)) {
         job.w = W->data, job.row_bytes = W->row_bytes, job.prep = NULL, job.tile = NULL;
         job.gemm = GEMM_TILES; /* IQ4_XS's measured choice was the f32 GEMM */
         job.x16 = k->row_gemm;

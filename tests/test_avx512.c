@@ -11,10 +11,12 @@
  *   |avx512 - ref| <= (n / 32 + 16) * FLT_EPSILON * sum_i |w_i a_i|. */
 #include <float.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../kernels/cpu.h"
+#include "../kernels/ref/ref.h"
 #include "../quant/blocks.h"
 #include "../quant/fp16.h"
 #include "../quant/types.h"
@@ -131,6 +133,61 @@ TEST(avx512_block32_raw_blocks_equal_reference) {
     }
 }
 
+/* Q2_K, Q4_K, Q5_K (d sc q - dmin m): the 512-bit row kernels (kquant512_rows.h, where the
+ * CPU has GFNI) fold each super-block as the reference does, so vec_dot and every column of
+ * vec_dot_tile (1..7 activations) have the reference's bits, on every byte pattern with
+ * finite d, dmin, at 1, 2, 3 and 8 super-blocks. */
+TEST(avx512_kquant_rows_with_mins_have_reference_bits) {
+    SKIP_WITHOUT_AVX512();
+#if defined(__x86_64__)
+    if (!__builtin_cpu_supports("gfni") || kernels_avx512_emulated())
+        SKIP("no GFNI (or test-emu512): the 256-bit K-quant kernels run");
+#endif
+    REQUIRE(kernels_init("avx512", NULL) == 0);
+    const uint32_t ids[] = {QT_Q2_K, QT_Q4_K, QT_Q5_K};
+    const vec_dot_fn refs[] = {vec_dot_q2_k_ref, vec_dot_q4_k_ref, vec_dot_q5_k_ref};
+    /* offset of d (dmin follows) */
+    const size_t d_at[] = {offsetof(block_q2_K, d), offsetof(block_q4_K, d),
+                           offsetof(block_q5_K, d)};
+    enum { NA = 7 };
+    for (int t = 0; t < 3; t++) {
+        const type_kernels *k = kernels_for(ISA_AVX512, ids[t]);
+        const size_t bb = qtype(ids[t])->block_bytes;
+        for (int64_t nb = 1; nb <= 8; nb += nb == 3 ? 5 : 1) {
+            const int64_t n = nb * QK_K;
+            uint8_t *w = malloc(nb * bb);
+            block_q8_K *a = malloc(NA * nb * sizeof *a);
+            for (int64_t b = 0; b < nb; b++) {
+                for (size_t i = 0; i < bb; i++) w[b * bb + i] = (uint8_t)rand_u32();
+                for (int f = 0; f < 2; f++) {
+                    uint16_t h = f32_to_fp16(rand_float() * 0.1f);
+                    memcpy(w + b * bb + d_at[t] + 2 * f, &h, 2);
+                }
+            }
+            for (int64_t b = 0; b < NA * nb; b++) {
+                a[b].d = rand_float() * 1e-2f;
+                for (int i = 0; i < QK_K; i++) a[b].qs[i] = (int8_t)rand_u32();
+                for (int g = 0; g < QK_K / 16; g++) {
+                    int sum = 0;
+                    for (int i = 16 * g; i < 16 * g + 16; i++) sum += a[b].qs[i];
+                    a[b].bsums[g] = (int16_t)sum;
+                }
+            }
+            float want[NA], got[NA], tiled[NA];
+            for (int j = 0; j < NA; j++) {
+                refs[t](n, &want[j], w, a + j * nb);
+                k->vec_dot(n, &got[j], w, a + j * nb);
+            }
+            k->vec_dot_tile(n, tiled, 1, w, nb * bb, 1, a, nb * sizeof *a, NA);
+            for (int j = 0; j < NA; j++)
+                CHECK_MSG(memcmp(&want[j], &got[j], 4) == 0 && memcmp(&want[j], &tiled[j], 4) == 0,
+                          "%s nb %lld act %d: dot %.9g tile %.9g ref %.9g", qtype(ids[t])->name,
+                          (long long)nb, j, got[j], tiled[j], want[j]);
+            free(w), free(a);
+        }
+    }
+}
+
 /* f16 / bf16 weights: NaN anywhere gives NaN, +inf against positive activations +inf, at
  * every position of lengths around the 16-lane width and its 64-element unroll (the masked
  * tail included). */
@@ -163,7 +220,8 @@ TEST(avx512_f16_bf16_nan_and_inf_at_every_position) {
 }
 
 /* The Q8_0 and Q8_K quantizers do the AVX2 ones' float operations: the same bytes, on
- * ordinary, huge, tiny and all-zero blocks, and rows whose values round to ties. */
+ * ordinary, huge, tiny and all-zero blocks, rows whose values round to ties, and blocks whose
+ * largest magnitude comes with both signs (the first one sets the sign of d). */
 TEST(avx512_quantizers_equal_avx2_bytes) {
     SKIP_WITHOUT_AVX512();
     const uint32_t ids[2] = {QT_Q8_0, QT_Q8_K};
@@ -172,11 +230,13 @@ TEST(avx512_quantizers_equal_avx2_bytes) {
     for (int t = 0; t < 2; t++) {
         size_t bytes = qtype_row_bytes(ids[t], n);
         uint8_t *q2 = malloc(bytes), *q5 = malloc(bytes);
-        for (int round = 0; round < 5; round++) {
-            const float scales[] = {1.0f, 3e37f, 1e-30f, 0.0f, 1.0f};
+        for (int round = 0; round < 6; round++) {
+            const float scales[] = {1.0f, 3e37f, 1e-30f, 0.0f, 1.0f, 1.0f};
+            /* round 5: -3 .. 3, the largest magnitude many times with either sign first */
             for (int64_t i = 0; i < n; i++)
-                x[i] = round == 4 ? (float)((int)(rand_u32() % 255) - 127) * 0.5f
-                                  : rand_float() * scales[round];
+                x[i] = round == 4   ? (float)((int)(rand_u32() % 255) - 127) * 0.5f
+                       : round == 5 ? (float)((int)(rand_u32() % 7) - 3)
+                                    : rand_float() * scales[round];
             memset(x + QK_K, 0, QK_K * sizeof(float)); /* an all-zero block */
             REQUIRE(kernels_init("avx512", NULL) == 0);
             kernels_for(ISA_AVX2, ids[t])->from_float(x, q2, n);
@@ -229,8 +289,7 @@ TEST(avx512_install_goes_over_avx2) {
         CHECK_MSG(!packed || k5->packed_tile, "%s: no packed_tile", name);
         /* Q2_K: AVX-512 packs in sub-block dwords (repack.h q2_kx8d); f16 / bf16 GEMM panels
          * convert 16 a step (avx512_gemm.c, not in test-emu512's build) */
-        const int own_dequantize =
-            (id == QT_F16 || id == QT_BF16) && !kernels_avx512_emulated();
+        const int own_dequantize = (id == QT_F16 || id == QT_BF16) && !kernels_avx512_emulated();
         CHECK((k5->packed_layout == k2->packed_layout) == (id != QT_Q2_K) &&
               (k5->dequantize != k2->dequantize) == own_dequantize &&
               k5->gemm_i8x8 == k2->gemm_i8x8);

@@ -328,9 +328,9 @@ TEST(x16_kquant_rows_equal_row_reference) {
     }
 }
 
-/* matmul of 16+ tokens on K-quant matrices (Q2_K packed for decode) takes the row kernel: the row
- * reference's bits on 1 and 2 threads, and those of SCARCE_GEMM=tiles within the reference's
- * tolerance (the tiles fold in another order). */
+/* matmul of 16+ tokens on K-quant matrices takes the row kernel (Q2_K, packed: its packed
+ * copy's batch kernel): the row reference's bits on 1 and 2 threads, and those of
+ * SCARCE_GEMM=tiles within the reference's tolerance (the tiles fold in another order). */
 TEST(x16_kquant_matmul_equals_row_reference) {
     SKIP_WITHOUT_NATIVE_AVX512();
     REQUIRE(kernels_init("avx512", NULL) == 0);
@@ -343,7 +343,7 @@ TEST(x16_kquant_matmul_equals_row_reference) {
     const int64_t rows = 72, cols = 512, B = 20;
     for (int t = 0; t < 6; t++) {
         qmatrix W = test_random_matrix(ids[t], rows, cols);
-        REQUIRE(repack_matrix(&W, ISA_AVX512) == 0); /* Q2_K's decode copy: x16 reads the file */
+        REQUIRE(repack_matrix(&W, ISA_AVX512) == 0); /* Q2_K: its packed copy's batch kernel */
         float *x = malloc(B * cols * 4), *Y = malloc(B * rows * 4);
         for (int64_t i = 0; i < B * cols; i++) x[i] = test_uniform();
         block_q8_K *a = malloc(qtype_row_bytes(QT_Q8_K, cols));

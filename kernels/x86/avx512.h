@@ -177,6 +177,10 @@ void gemm_q3_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size
                          int nrows, const void *act, int64_t B);
 void gemm_iq4_xsx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
                            int nrows, const void *act, int64_t B);
+/* Q2_K's packed copy (repack.h q2_kx8d) with rows in the lanes, x16k activations
+ * (avx512_x16_q2k.c): bit-identical to tile_q2_kx8d_ref. */
+void gemm_q2_kx8d_x16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                             int nrows, const void *act, int64_t B);
 
 /* The f32 GEMM micro-kernel of GEMM_OWN, 16 tokens a zmm, and its f16 / bf16 panel converters
  * (avx512_gemm.c) */

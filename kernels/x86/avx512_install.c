@@ -23,7 +23,9 @@ static void install_beyond_base(isa_kernels *k) {
     kernels_set(k, QT_Q4_K, (type_kernels){.row_gemm = gemm_q4_kx16_avx512});
     kernels_set(k, QT_Q5_K, (type_kernels){.row_gemm = gemm_q5_kx16_avx512});
     kernels_set(k, QT_Q6_K, (type_kernels){.row_gemm = gemm_q6_kx16_avx512});
-    kernels_set(k, QT_Q2_K, (type_kernels){.row_gemm = gemm_q2_kx16_avx512});
+    kernels_set(k, QT_Q2_K,
+                (type_kernels){.row_gemm = gemm_q2_kx16_avx512,
+                               .packed_gemm = gemm_q2_kx8d_x16_avx512});
     kernels_set(k, QT_Q3_K, (type_kernels){.row_gemm = gemm_q3_kx16_avx512});
     kernels_set(k, QT_IQ4_XS, (type_kernels){.row_gemm = gemm_iq4_xsx16_avx512});
     /* FP8 decodes by vpermt2b (VBMI) into vdpbf16ps (BF16); without them, AVX2's kernels */

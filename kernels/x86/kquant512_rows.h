@@ -9,9 +9,10 @@
  * and). Q5_K's fifth bit and Q6_K's two high bits come out of qh the same way, moved to
  * bit 4 (and 5), and ORed in. Then maddubs (codes < 64 unsigned, so pairs are exact in
  * int16) and vpdpwssd with the sub-block scales (the scale of each code pair, vpermw from
- * the block's scales) into int32 lanes: the reference's exact integer sums; the float
- * steps per super-block are those of kquant_rows.h, so only the order of the float sum
- * over super-blocks (and lanes) differs from the reference.
+ * the block's scales) into int32 lanes: the reference's exact integer sums. Q2_K, Q4_K and
+ * Q5_K (with mins) reduce them per super-block and fold as the reference does (fold_with_min):
+ * their results have the reference's bits; Q6_K folds per block with an fma in the lanes, so
+ * only the order of its float sum differs from the reference.
  *
  * Instructions per 32 weights at decode (64 rows x 2048 columns, one activation; counted by
  * single-stepping on a Sapphire-Rapids-class Xeon), against the 256-bit kernels of
@@ -75,14 +76,79 @@ static inline __m128 d_dmin(const void *p) {
     return _mm_cvtph_ps(_mm_cvtsi32_si128((int)bits));
 }
 
-/* The float step of a block with mins, for one activation of scale yd (dd: d_dmin):
- * acc += sumi * (d yd), acc_min += min_sum * (dmin yd). */
-static inline void fold_with_min(__m128 dd, float yd, __m512i sumi, __m256i min_sum, __m512 *acc,
-                                 __m256 *acc_min) {
-    const __m128 scaled = _mm_mul_ps(dd, _mm_set1_ps(yd));
-    *acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi), _mm512_broadcastss_ps(scaled), *acc);
-    const __m256 dmin = _mm256_permutexvar_ps(_mm256_set1_epi32(1), _mm256_castps128_ps256(scaled));
-    *acc_min = _mm256_fmadd_ps(_mm256_cvtepi32_ps(min_sum), dmin, *acc_min);
+/* The float step of a block with mins, for one activation of scale yd (dd: d_dmin), in the
+ * reference's order (dot_q45_k, vec_dot_q2_k_ref): the integer sums reduced over the lanes
+ * first (exact), then sum + yd (d (float)sumi - dmin (float)summ), no fma. Summing the d
+ * and the dmin terms apart (an fma per block in the lanes, subtracted once at the row's end)
+ * missed the scalar reference by 6.2e-3 in the logits of tests/test_repack.c's Q4_K model.
+ * 13 instructions a block and activation where that took 6, so the tiles share one reduction
+ * tree between 4 activations (fold4_with_min) or, for one activation, 4 rows (fold_rows4).
+ * Cost, 64 rows x 2048 columns in L2, 1 thread, ns per row and activation, old / new fold
+ * (the Sapphire-Rapids-class Xeon, load 6): Q4_K 57.9 / 59.2 (1 activation), 33.1 / 35.3
+ * (4); Q2_K 49.5 / 51.2, 30.7 / 32.7. From DRAM (decode of an unpacked matrix) no difference
+ * can show: 17-19 GB/s of weights a thread against the ~11 DRAM gives one. */
+static inline float fold_with_min(__m128 dd, float yd, __m512i sumi, __m256i min_sum, float sum) {
+    const __m256i s8 =
+        _mm256_add_epi32(_mm512_castsi512_si256(sumi), _mm512_extracti64x4_epi64(sumi, 1));
+    __m256i t = _mm256_hadd_epi32(s8, min_sum); /* per 128-bit half: s s m m */
+    t = _mm256_hadd_epi32(t, t);                /* per 128-bit half: s m s m */
+    const __m128i both = _mm_add_epi32(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
+    const __m128 terms = _mm_mul_ps(dd, _mm_cvtepi32_ps(both)); /* d sumi, dmin summ */
+    return sum + yd * _mm_cvtss_f32(_mm_sub_ss(terms, _mm_movehdup_ps(terms)));
+}
+
+/* fold_with_min for N = 2 .. 4 (row, activation) pairs at once, lane j the pair j: one tree
+ * of horizontal adds reduces all their integer sums (where fold_with_min took a reduction
+ * each), then the same float operations lane by lane with d, dmin and the activation scale
+ * y of each pair. */
+static inline __attribute__((always_inline)) __m128 fold4_with_min(__m128 d, __m128 dmin, __m128 y,
+                                                                   const __m512i *sumi,
+                                                                   const __m256i *min_sum,
+                                                                   __m128 acc, const int N) {
+    __m256i s[4], m[4];
+    for (int j = 0; j < 4; j++) {
+        s[j] = j < N ? _mm256_add_epi32(_mm512_castsi512_si256(sumi[j]),
+                                        _mm512_extracti64x4_epi64(sumi[j], 1))
+                     : _mm256_setzero_si256();
+        m[j] = j < N ? min_sum[j] : _mm256_setzero_si256();
+    }
+    /* per 128-bit half: lane j = pair j's partial sum */
+    const __m256i S =
+        _mm256_hadd_epi32(_mm256_hadd_epi32(s[0], s[1]), _mm256_hadd_epi32(s[2], s[3]));
+    const __m256i M =
+        _mm256_hadd_epi32(_mm256_hadd_epi32(m[0], m[1]), _mm256_hadd_epi32(m[2], m[3]));
+    const __m128i si = _mm_add_epi32(_mm256_castsi256_si128(S), _mm256_extracti128_si256(S, 1));
+    const __m128i sm = _mm_add_epi32(_mm256_castsi256_si128(M), _mm256_extracti128_si256(M, 1));
+    const __m128 diff =
+        _mm_sub_ps(_mm_mul_ps(d, _mm_cvtepi32_ps(si)), _mm_mul_ps(dmin, _mm_cvtepi32_ps(sm)));
+    return _mm_add_ps(acc, _mm_mul_ps(y, diff));
+}
+
+/* One row's block against NA activations: fold_with_min into the float acc for one, else
+ * fold4_with_min into the lanes of acc4 (lane j activation j); and the sums out at the end. */
+#define FOLD_BLOCK(dd, yd, sumi, min_sum, acc, acc4, NA)                                           \
+    do {                                                                                           \
+        if (NA == 1)                                                                               \
+            acc = fold_with_min(dd, yd[0], sumi[0], min_sum[0], acc);                              \
+        else                                                                                       \
+            acc4 = fold4_with_min(                                                                 \
+                _mm_shuffle_ps(dd, dd, 0x00), _mm_shuffle_ps(dd, dd, 0x55),                        \
+                _mm_setr_ps(yd[0], NA > 1 ? yd[1] : 0, NA > 2 ? yd[2] : 0, NA > 3 ? yd[3] : 0),    \
+                sumi, min_sum, acc4, NA);                                                          \
+    } while (0)
+#define STORE_SUMS(s, s_stride, acc, acc4, NA)                                                     \
+    do {                                                                                           \
+        float lanes_[4];                                                                           \
+        _mm_storeu_ps(lanes_, acc4);                                                               \
+        for (int j_ = 0; j_ < NA; j_++) s[j_ * s_stride] = NA == 1 ? acc : lanes_[j_];             \
+    } while (0)
+
+/* Four rows' blocks (dd[r]: d_dmin of row r) against one activation (scale yd): lane r row r. */
+static inline __attribute__((always_inline)) __m128
+fold_rows4(const __m128 *dd, float yd, const __m512i *sumi, const __m256i *min_sum, __m128 acc) {
+    const __m128 t01 = _mm_unpacklo_ps(dd[0], dd[1]), t23 = _mm_unpacklo_ps(dd[2], dd[3]);
+    return fold4_with_min(_mm_movelh_ps(t01, t23), _mm_movehl_ps(t23, t01), _mm_set1_ps(yd), sumi,
+                          min_sum, acc, 4);
 }
 
 /* Q4_K / Q5_K scales and mins (k4_scale_min for all 8 sub-blocks, as kquant_unpack.h's
@@ -100,7 +166,8 @@ static inline __m256i k45_scales_mins(const uint8_t *packed) {
     __m128i v = _mm_shuffle_epi8(b, low_src);
     __m128i low = _mm_and_si128(v, low_mask);
     __m128i high = _mm_and_si128(_mm_srli_epi16(v, 4), high_mask);
-    __m128i top = _mm_and_si128(_mm_srli_epi16(_mm_shuffle_epi8(b, top_src), 2), _mm_set1_epi8(0x30));
+    __m128i top =
+        _mm_and_si128(_mm_srli_epi16(_mm_shuffle_epi8(b, top_src), 2), _mm_set1_epi8(0x30));
     return _mm256_cvtepu8_epi16(_mm_ternarylogic_epi32(low, high, top, 0xFE)); /* a | b | c */
 }
 
@@ -111,66 +178,78 @@ static const uint16_t k45_min_pairs_idx[16] = {8,  8,  9,  9,  10, 10, 11, 11,
 /* vpermw index: words 0-15 scale 2p, 16-31 scale 2p + 1 (Q4_K/Q5_K chunk p). */
 static const uint16_t k45_scale_idx[4][32] = {
 #define S(p)                                                                                       \
-    {2 * p,     2 * p,     2 * p,     2 * p,     2 * p,     2 * p,     2 * p,     2 * p,           \
-     2 * p,     2 * p,     2 * p,     2 * p,     2 * p,     2 * p,     2 * p,     2 * p,           \
-     2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1,       \
-     2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1}
+    {                                                                                              \
+        2 * p, 2 * p, 2 * p, 2 * p, 2 * p, 2 * p, 2 * p, 2 * p, 2 * p, 2 * p, 2 * p, 2 * p, 2 * p, \
+            2 * p, 2 * p, 2 * p, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, \
+            2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1,           \
+            2 * p + 1, 2 * p + 1, 2 * p + 1                                                        \
+    }
     S(0), S(1), S(2), S(3)
 #undef S
 };
 
-/* Q4_K (five = 0) and Q5_K (five = 1), one row against NA activations (s[j * s_stride]).
- * Chunk p = codes 64p .. 64p + 63: low nibbles of qs[32p ..] (sub-block 2p), then their
- * high nibbles (2p + 1); Q5_K's fifth bits are bits 2p and 2p + 1 of qh[0 .. 31]. */
+/* Q4_K (five = 0) and Q5_K (five = 1), block i of one row against NA activations: the
+ * integer sums sumi[j], min_sum[j] (in lanes) and the activation scales yd[j]; returns the
+ * block's d_dmin. Chunk p = codes 64p .. 64p + 63: low nibbles of qs[32p ..] (sub-block
+ * 2p), then their high nibbles (2p + 1); Q5_K's fifth bits are bits 2p and 2p + 1 of
+ * qh[0 .. 31]. */
+static inline __attribute__((always_inline)) __m128
+block_q45_k(const void *w, int64_t i, const char *a, size_t a_stride, __m512i *sumi,
+            __m256i *min_sum, float *yd, const int NA, const int five) {
+    const __m512i nibbles = gf_halves(GF_LOW_NIBBLE, GF_HIGH_NIBBLE);
+    const block_q4_K *x4 = five ? NULL : (const block_q4_K *)w + i;
+    const block_q5_K *x5 = five ? (const block_q5_K *)w + i : NULL;
+    const uint8_t *scales = five ? x5->scales : x4->scales, *qs = five ? x5->qs : x4->qs;
+    const __m256i sc_m = k45_scales_mins(scales);
+    const __m256i m_pairs =
+        _mm256_permutexvar_epi16(_mm256_loadu_si256((const __m256i *)k45_min_pairs_idx), sc_m);
+    const __m512i sc512 = _mm512_castsi256_si512(sc_m);
+    __m512i H = five ? bcast32(x5->qh) : _mm512_setzero_si512();
+    for (int j = 0; j < NA; j++) sumi[j] = _mm512_setzero_si512();
+    for (int p = 0; p < 4; p++) {
+        __m512i codes = _mm512_gf2p8affine_epi64_epi8(bcast32(qs + 32 * p), nibbles, 0);
+        if (five)
+            codes = _mm512_or_si512(
+                codes, _mm512_gf2p8affine_epi64_epi8(
+                           H, gf_halves(GF_BIT_TO_4(2 * p), GF_BIT_TO_4(2 * p + 1)), 0));
+        const __m512i scv = words_at(k45_scale_idx[p], sc512);
+        for (int j = 0; j < NA; j++)
+            sumi[j] = scaled_dot512(sumi[j], codes, kq512_act(a, a_stride, j, i)->qs + 64 * p, scv);
+    }
+    for (int j = 0; j < NA; j++) {
+        const block_q8_K *y = kq512_act(a, a_stride, j, i);
+        min_sum[j] = _mm256_madd_epi16(m_pairs, _mm256_loadu_si256((const __m256i *)y->bsums));
+        yd[j] = y->d;
+    }
+    return d_dmin(five ? (const void *)&x5->d : (const void *)&x4->d);
+}
+
+/* Q4_K / Q5_K, one row against NA activations (s[j * s_stride]). */
 static inline __attribute__((always_inline)) void row512_q45_k(int64_t nb, float *s,
                                                                size_t s_stride, const void *w,
                                                                const char *a, size_t a_stride,
                                                                const int NA, const int five) {
-    const __m512i nibbles = gf_halves(GF_LOW_NIBBLE, GF_HIGH_NIBBLE);
-    __m512 acc[KQ512_NA];
-    __m256 acc_min[KQ512_NA];
-    for (int j = 0; j < NA; j++) acc[j] = _mm512_setzero_ps(), acc_min[j] = _mm256_setzero_ps();
+    float acc = 0; /* NA = 1 */
+    __m128 acc4 = _mm_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
-        const block_q4_K *x4 = five ? NULL : (const block_q4_K *)w + i;
-        const block_q5_K *x5 = five ? (const block_q5_K *)w + i : NULL;
-        const uint8_t *scales = five ? x5->scales : x4->scales, *qs = five ? x5->qs : x4->qs;
-        const __m256i sc_m = k45_scales_mins(scales);
-        const __m256i m_pairs =
-            _mm256_permutexvar_epi16(_mm256_loadu_si256((const __m256i *)k45_min_pairs_idx), sc_m);
-        const __m512i sc512 = _mm512_castsi256_si512(sc_m);
-        __m512i H = five ? bcast32(x5->qh) : _mm512_setzero_si512();
         __m512i sumi[KQ512_NA];
-        for (int j = 0; j < NA; j++) sumi[j] = _mm512_setzero_si512();
-        for (int p = 0; p < 4; p++) {
-            __m512i codes = _mm512_gf2p8affine_epi64_epi8(bcast32(qs + 32 * p), nibbles, 0);
-            if (five)
-                codes = _mm512_or_si512(
-                    codes, _mm512_gf2p8affine_epi64_epi8(
-                               H, gf_halves(GF_BIT_TO_4(2 * p), GF_BIT_TO_4(2 * p + 1)), 0));
-            const __m512i scv = words_at(k45_scale_idx[p], sc512);
-            for (int j = 0; j < NA; j++)
-                sumi[j] =
-                    scaled_dot512(sumi[j], codes, kq512_act(a, a_stride, j, i)->qs + 64 * p, scv);
-        }
-        const __m128 dd = d_dmin(five ? (const void *)&x5->d : (const void *)&x4->d);
-        for (int j = 0; j < NA; j++) {
-            const block_q8_K *y = kq512_act(a, a_stride, j, i);
-            __m256i min_sum =
-                _mm256_madd_epi16(m_pairs, _mm256_loadu_si256((const __m256i *)y->bsums));
-            fold_with_min(dd, y->d, sumi[j], min_sum, &acc[j], &acc_min[j]);
-        }
+        __m256i min_sum[KQ512_NA];
+        float yd[KQ512_NA];
+        const __m128 dd = block_q45_k(w, i, a, a_stride, sumi, min_sum, yd, NA, five);
+        FOLD_BLOCK(dd, yd, sumi, min_sum, acc, acc4, NA);
     }
-    for (int j = 0; j < NA; j++)
-        s[j * s_stride] = _mm512_reduce_add_ps(acc[j]) - hsum_f32x8(acc_min[j]);
+    STORE_SUMS(s, s_stride, acc, acc4, NA);
 }
 
 /* vpermw index for the chunk k of 64 codes of a type with sub-blocks of 16 (Q2_K, Q6_K):
  * words 8l .. 8l + 7 (the 8 code pairs of 128-bit lane l) = scale 4k + l. */
 static const uint16_t sub16_scale_idx[4][32] = {
 #define S(b)                                                                                       \
-    {b,     b,     b,     b,     b,     b,     b,     b,     b + 1, b + 1, b + 1,                  \
-     b + 1, b + 1, b + 1, b + 1, b + 1, b + 2, b + 2, b + 2, b + 2, b + 2, b + 2,                  \
-     b + 2, b + 2, b + 3, b + 3, b + 3, b + 3, b + 3, b + 3, b + 3, b + 3}
+    {                                                                                              \
+        b, b, b, b, b, b, b, b, b + 1, b + 1, b + 1, b + 1, b + 1, b + 1, b + 1, b + 1, b + 2,     \
+            b + 2, b + 2, b + 2, b + 2, b + 2, b + 2, b + 2, b + 3, b + 3, b + 3, b + 3, b + 3,    \
+            b + 3, b + 3, b + 3                                                                    \
+    }
     S(0), S(4), S(8), S(12)
 #undef S
 };
@@ -179,10 +258,9 @@ static const uint16_t sub16_scale_idx[4][32] = {
  * Half h: chunk 0 = codes 128h .. 128h + 63 = low nibbles of ql[64h .. 64h + 63] with bits
  * 0-1 (first 32) and 2-3 (next 32) of qh[32h ..] as bits 4-5; chunk 1 = codes 128h + 64 ..
  * = the high nibbles of the same ql with bits 4-5 and 6-7. */
-static inline __attribute__((always_inline)) void row512_q6_k(int64_t nb, float *s,
-                                                              size_t s_stride, const void *w,
-                                                              const char *a, size_t a_stride,
-                                                              const int NA) {
+static inline __attribute__((always_inline)) void row512_q6_k(int64_t nb, float *s, size_t s_stride,
+                                                              const void *w, const char *a,
+                                                              size_t a_stride, const int NA) {
     const block_q6_K *x = w;
     const __m512i low4 = _mm512_set1_epi8(15);
     const __m512i high2[2] = {gf_halves(GF_BITS_TO_45(0), GF_BITS_TO_45(2)),
@@ -200,12 +278,12 @@ static inline __attribute__((always_inline)) void row512_q6_k(int64_t nb, float 
             for (int c = 0; c < 2; c++) {
                 __m512i high = _mm512_gf2p8affine_epi64_epi8(H, high2[c], 0);
                 /* (low nibbles) | high: (L & 15) | high, or (L >> 4 & 15) | high */
-                __m512i codes = _mm512_ternarylogic_epi32(c ? _mm512_srli_epi16(L, 4) : L, low4,
-                                                          high, 0xEA);
+                __m512i codes =
+                    _mm512_ternarylogic_epi32(c ? _mm512_srli_epi16(L, 4) : L, low4, high, 0xEA);
                 const __m512i scv = words_at(sub16_scale_idx[2 * h + c], sc512);
                 for (int j = 0; j < NA; j++)
-                    sumi[j] = scaled_dot512(sumi[j], codes,
-                                            kq512_act(a, a_stride, j, i)->qs + 128 * h + 64 * c, scv);
+                    sumi[j] = scaled_dot512(
+                        sumi[j], codes, kq512_act(a, a_stride, j, i)->qs + 128 * h + 64 * c, scv);
             }
         }
         const float d = half_f16c(x[i].d);
@@ -224,56 +302,89 @@ static inline __attribute__((always_inline)) void row512_q6_k(int64_t nb, float 
 /* bits b, b + 1 -> bits 0, 1 */
 #define GF_BITS_TO_01(b) ((long long)(1 << (b)) << 56 | (long long)(1 << ((b) + 1)) << 48)
 
-/* Q2_K: x = d * sc * q - dmin * m, 16 sub-blocks of 16, one row against NA activations.
- * Chunk k = 2h + c: codes 128h + 64c .. + 63 = bits 4c, 4c + 1 (first 32) and 4c + 2, 4c + 3
- * (next 32) of qs[32h .. 32h + 31], the 128-bit lane l in sub-block 4k + l. */
-static inline __attribute__((always_inline)) void row512_q2_k(int64_t nb, float *s,
-                                                              size_t s_stride, const void *w,
-                                                              const char *a, size_t a_stride,
-                                                              const int NA) {
-    const block_q2_K *x = w;
+/* Q2_K: x = d * sc * q - dmin * m, 16 sub-blocks of 16: block i of one row against NA
+ * activations, as block_q45_k. Chunk k = 2h + c: codes 128h + 64c .. + 63 = bits 4c, 4c + 1
+ * (first 32) and 4c + 2, 4c + 3 (next 32) of qs[32h .. 32h + 31], the 128-bit lane l in
+ * sub-block 4k + l. */
+static inline __attribute__((always_inline)) __m128 block_q2_k(const void *w, int64_t i,
+                                                               const char *a, size_t a_stride,
+                                                               __m512i *sumi, __m256i *min_sum,
+                                                               float *yd, const int NA) {
+    const block_q2_K *x = (const block_q2_K *)w + i;
     const __m512i pairs[2] = {gf_halves(GF_BITS_TO_01(0), GF_BITS_TO_01(2)),
                               gf_halves(GF_BITS_TO_01(4), GF_BITS_TO_01(6))};
     const __m128i low4 = _mm_set1_epi8(15);
-    __m512 acc[KQ512_NA];
-    __m256 acc_min[KQ512_NA];
-    for (int j = 0; j < NA; j++) acc[j] = _mm512_setzero_ps(), acc_min[j] = _mm256_setzero_ps();
-    for (int64_t i = 0; i < nb; i++) {
-        const __m128i packed = _mm_loadu_si128((const __m128i *)x[i].scales);
-        const __m512i sc512 =
-            _mm512_castsi256_si512(_mm256_cvtepu8_epi16(_mm_and_si128(packed, low4)));
-        const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(packed, 4), low4));
-        __m512i sumi[KQ512_NA];
-        for (int j = 0; j < NA; j++) sumi[j] = _mm512_setzero_si512();
-        for (int h = 0; h < 2; h++) {
-            const __m512i Q = bcast32(x[i].qs + 32 * h);
-            for (int c = 0; c < 2; c++) {
-                const __m512i codes = _mm512_gf2p8affine_epi64_epi8(Q, pairs[c], 0);
-                const __m512i scv = words_at(sub16_scale_idx[2 * h + c], sc512);
-                for (int j = 0; j < NA; j++)
-                    sumi[j] = scaled_dot512(sumi[j], codes,
-                                            kq512_act(a, a_stride, j, i)->qs + 128 * h + 64 * c, scv);
-            }
-        }
-        const __m128 dd = d_dmin(&x[i].d);
-        for (int j = 0; j < NA; j++) {
-            const block_q8_K *y = kq512_act(a, a_stride, j, i);
-            __m256i min_sum = _mm256_madd_epi16(mins, _mm256_loadu_si256((const __m256i *)y->bsums));
-            fold_with_min(dd, y->d, sumi[j], min_sum, &acc[j], &acc_min[j]);
+    const __m128i packed = _mm_loadu_si128((const __m128i *)x->scales);
+    const __m512i sc512 = _mm512_castsi256_si512(_mm256_cvtepu8_epi16(_mm_and_si128(packed, low4)));
+    const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(packed, 4), low4));
+    for (int j = 0; j < NA; j++) sumi[j] = _mm512_setzero_si512();
+    for (int h = 0; h < 2; h++) {
+        const __m512i Q = bcast32(x->qs + 32 * h);
+        for (int c = 0; c < 2; c++) {
+            const __m512i codes = _mm512_gf2p8affine_epi64_epi8(Q, pairs[c], 0);
+            const __m512i scv = words_at(sub16_scale_idx[2 * h + c], sc512);
+            for (int j = 0; j < NA; j++)
+                sumi[j] = scaled_dot512(sumi[j], codes,
+                                        kq512_act(a, a_stride, j, i)->qs + 128 * h + 64 * c, scv);
         }
     }
-    for (int j = 0; j < NA; j++)
-        s[j * s_stride] = _mm512_reduce_add_ps(acc[j]) - hsum_f32x8(acc_min[j]);
+    for (int j = 0; j < NA; j++) {
+        const block_q8_K *y = kq512_act(a, a_stride, j, i);
+        min_sum[j] = _mm256_madd_epi16(mins, _mm256_loadu_si256((const __m256i *)y->bsums));
+        yd[j] = y->d;
+    }
+    return d_dmin(&x->d);
+}
+
+/* Q2_K, one row against NA activations (s[j * s_stride]). */
+static inline __attribute__((always_inline)) void row512_q2_k(int64_t nb, float *s, size_t s_stride,
+                                                              const void *w, const char *a,
+                                                              size_t a_stride, const int NA) {
+    float acc = 0; /* NA = 1 */
+    __m128 acc4 = _mm_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        __m512i sumi[KQ512_NA];
+        __m256i min_sum[KQ512_NA];
+        float yd[KQ512_NA];
+        const __m128 dd = block_q2_k(w, i, a, a_stride, sumi, min_sum, yd, NA);
+        FOLD_BLOCK(dd, yd, sumi, min_sum, acc, acc4, NA);
+    }
+    STORE_SUMS(s, s_stride, acc, acc4, NA);
+}
+
+/* Four rows (w_stride apart) of Q2_K (q2) or Q4_K / Q5_K against one activation: s[0 .. 3],
+ * each row's blocks folded as row512_q45_k / row512_q2_k fold them (the same bits), the four
+ * folds sharing one reduction tree. */
+static inline __attribute__((always_inline)) void rows4_with_min(int64_t nb, float *s,
+                                                                 const char *w, size_t w_stride,
+                                                                 const char *a, const int q2,
+                                                                 const int five) {
+    __m128 acc = _mm_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        __m512i sumi[4];
+        __m256i min_sum[4];
+        __m128 dd[4];
+        float yd;
+        for (int r = 0; r < 4; r++)
+            dd[r] =
+                q2 ? block_q2_k(w + r * w_stride, i, a, 0, &sumi[r], &min_sum[r], &yd, 1)
+                   : block_q45_k(w + r * w_stride, i, a, 0, &sumi[r], &min_sum[r], &yd, 1, five);
+        acc = fold_rows4(dd, yd, sumi, min_sum, acc);
+    }
+    _mm_storeu_ps(s, acc);
 }
 
 enum { KQ512_Q4_K, KQ512_Q5_K, KQ512_Q6_K, KQ512_Q2_K };
 
-static inline __attribute__((always_inline)) void kq512_rows(int64_t nb, float *s,
-                                                             size_t s_stride, const char *w,
-                                                             size_t w_stride, int nrows,
-                                                             const char *a, size_t a_stride,
-                                                             const int NA, const int TYPE) {
-    for (int r = 0; r < nrows; r++) {
+static inline __attribute__((always_inline)) void
+kq512_rows(int64_t nb, float *s, size_t s_stride, const char *w, size_t w_stride, int nrows,
+           const char *a, size_t a_stride, const int NA, const int TYPE) {
+    int r = 0;
+    if (NA == 1 && TYPE != KQ512_Q6_K) /* decode: four rows share a fold (rows4_with_min) */
+        for (; r + 4 <= nrows; r += 4)
+            rows4_with_min(nb, s + r, w + r * w_stride, w_stride, a, TYPE == KQ512_Q2_K,
+                           TYPE == KQ512_Q5_K);
+    for (; r < nrows; r++) {
         if (TYPE == KQ512_Q6_K)
             row512_q6_k(nb, s + r, s_stride, w + r * w_stride, a, a_stride, NA);
         else if (TYPE == KQ512_Q2_K)
@@ -294,16 +405,16 @@ kq512_tile(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
     const char *ab = a;
     int j = 0;
     for (; j + KQ512_NA <= nact; j += KQ512_NA)
-        kq512_rows(nb, s + j * s_stride, s_stride, w, w_stride, nrows, ab + j * a_stride,
-                   a_stride, KQ512_NA, TYPE);
+        kq512_rows(nb, s + j * s_stride, s_stride, w, w_stride, nrows, ab + j * a_stride, a_stride,
+                   KQ512_NA, TYPE);
     if (j + 2 <= nact) {
-        kq512_rows(nb, s + j * s_stride, s_stride, w, w_stride, nrows, ab + j * a_stride,
-                   a_stride, 2, TYPE);
+        kq512_rows(nb, s + j * s_stride, s_stride, w, w_stride, nrows, ab + j * a_stride, a_stride,
+                   2, TYPE);
         j += 2;
     }
     if (j < nact)
-        kq512_rows(nb, s + j * s_stride, s_stride, w, w_stride, nrows, ab + j * a_stride,
-                   a_stride, 1, TYPE);
+        kq512_rows(nb, s + j * s_stride, s_stride, w, w_stride, nrows, ab + j * a_stride, a_stride,
+                   1, TYPE);
 }
 
 #endif
