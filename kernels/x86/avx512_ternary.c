@@ -270,9 +270,11 @@ static void batch_group_tq1_0(int64_t nb, float *s, size_t s_stride, const uint8
             const float *da = (const float *)(asum + nb);
             __m512i acc[4];
             for (int k = 0; k < 4; k++) acc[k] = _mm512_setzero_si512();
+#pragma GCC unroll 30
             for (int k = 0; k < 30; k++)
                 acc[k % 4] = _mm512_dpbusd_epi32(acc[k % 4], codes[k],
                                                  _mm512_set1_epi64(load8(q + 8 * k)));
+#pragma GCC unroll 4
             for (int n = 0; n < 4; n++)
                 acc[n] = _mm512_dpbusd_epi32(acc[n], codes[30 + n],
                                              _mm512_set1_epi32(load4(q + 240 + 4 * n)));
