@@ -10,7 +10,9 @@
  *   signs:      a 64-bit mask (IQ2_S / IQ3_S store the bits; IQ2_XXS / IQ2_XS / IQ3_XXS store
  *               7 of 8, the 8th by parity, iq_signs8), applied to the activations by one
  *               masked subtract;
- *   scales:     16 int32 lanes, each the ls = 2 s + 1 of the 16 values its 4 lanes cover.
+ *   scales:     16 int32 lanes, each the ls = 2 s + 1 of the 16 values its 4 lanes cover
+ *               (IQ2_XXS / IQ2_XS / IQ2_S / IQ3_XXS: signs and scales of the whole block at
+ *               once, then a permute a chunk);
  * and each token's sum is vpdpbusd(magnitudes, signed activations) x scales, summed over the
  * block. The integer sum of a block is the reference's exactly (iq_rows.h, kernels/ref/
  * dot_iq.c), folded as it folds it (sum += d_w d_a (float)isum, then x factor): bit-identical
@@ -42,24 +44,6 @@ static inline __m512i ls4(int a, int b, int c, int d) {
     return _mm512_setr_epi32(a, a, a, a, b, b, b, b, c, c, c, c, d, d, d, d);
 }
 
-/* The 8 sign bytes of 8 groups whose 7 stored bits are the low bits of the 8 lanes of v: the
- * 8th bit is their parity (iq_signs8), folded by xor in the lanes; vpmovdb packs the bytes. */
-static inline uint64_t signs7x8(__m256i v) {
-    const __m256i s = _mm256_and_si256(v, _mm256_set1_epi32(127));
-    __m256i p = _mm256_xor_si256(s, _mm256_srli_epi32(s, 4));
-    p = _mm256_xor_si256(p, _mm256_srli_epi32(p, 2));
-    p = _mm256_and_si256(_mm256_xor_si256(p, _mm256_srli_epi32(p, 1)), _mm256_set1_epi32(1));
-    const __m128i bytes = _mm256_cvtepi32_epi8(_mm256_or_si256(s, _mm256_slli_epi32(p, 7)));
-    return (uint64_t)_mm_cvtsi128_si64(bytes);
-}
-
-/* Lanes 0-3: aux0 >> 0, 7, 14, 21; lanes 4-7 the same of aux1 (4 groups' sign bits each). */
-static inline __m256i aux_fields(uint32_t aux0, uint32_t aux1) {
-    const __m256i a = _mm256_setr_epi32((int)aux0, (int)aux0, (int)aux0, (int)aux0, (int)aux1,
-                                        (int)aux1, (int)aux1, (int)aux1);
-    return _mm256_srlv_epi32(a, _mm256_setr_epi32(0, 7, 14, 21, 0, 7, 14, 21));
-}
-
 static inline void sb_iq3_s(const block_iq3_s *b, iq_sb *u) {
     u->d = _cvtsh_ss(b->d);
     for (int k = 0; k < 4; k++) {
@@ -74,20 +58,8 @@ static inline void sb_iq3_s(const block_iq3_s *b, iq_sb *u) {
     }
 }
 
-static inline void sb_iq3_xxs(const block_iq3_xxs *b, iq_sb *u) {
-    u->d = _cvtsh_ss(b->d);
-    for (int k = 0; k < 4; k++) {
-        const __m512i idx =
-            _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(b->qs + 16 * k)));
-        u->mag[k] = _mm512_i32gather_epi32(idx, (const void *)iq3xxs_grid, 4);
-        const uint32_t a0 = iq_le32(b->qs + 64 + 8 * k), a1 = iq_le32(b->qs + 68 + 8 * k);
-        u->neg[k] = signs7x8(aux_fields(a0, a1));
-        const int s0 = (int)(2 * (a0 >> 28) + 1), s1 = (int)(2 * (a1 >> 28) + 1);
-        u->ls[k] = ls4(s0, s0, s1, s1);
-    }
-}
-
-/* signs7x8 for 16 groups in 16 lanes: 16 sign bytes, lane order. */
+/* The 16 sign bytes of 16 groups whose 7 stored bits are the low bits of the 16 lanes of v:
+ * the 8th bit is their parity (iq_signs8), folded by xor in the lanes; vpmovdb packs them. */
 static inline __m128i signs7x16(__m512i v) {
     const __m512i s = _mm512_and_si512(v, _mm512_set1_epi32(127));
     __m512i p = _mm512_xor_si512(s, _mm512_srli_epi32(s, 4));
@@ -96,17 +68,10 @@ static inline __m128i signs7x16(__m512i v) {
     return _mm512_cvtepi32_epi8(_mm512_or_si512(s, _mm512_slli_epi32(p, 7)));
 }
 
-/* IQ2_XXS: the signs and scales of all 8 sub-blocks from their 8 sign/scale words at once
- * (the odd dwords of the 64 qs bytes), the magnitudes by one gather a chunk as before. Per
- * chunk signs7x8 and ls4's scalar inserts made this the slowest AVX-512 IQ unpack: iq_kbench,
- * 2-core SPR-class Xeon, load 9, TSC ticks per 256 weights, row dot / 8-token tile, 62.2 /
- * 17.5 -> 38.9 / 15.1 (3 runs alike; the AVX2 kernel 52.7 / 17.3), so AVX-512 keeps its own. */
-static inline void sb_iq2_xxs(const block_iq2_xxs *b, iq_sb *u) {
-    u->d = _cvtsh_ss(b->d);
-    const uint8_t *q = (const uint8_t *)b->qs;
-    const __m512i aux = _mm512_permutexvar_epi32(
-        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15),
-        _mm512_loadu_si512(q));
+/* Signs and scales of the 8 sub-blocks from their sign/scale words (lanes 0..7 of aux: 4
+ * groups' 7 sign bits at bits 0, 7, 14, 21, the scale s in bits 28..31, ls = 2 s + 1), all at
+ * once (IQ2_XXS, IQ3_XXS). */
+static inline void signs_scales8(__m512i aux, iq_sb *u) {
     /* lane 4 s + j (sub-blocks 0..3, then 4..7): group j's 7 sign bits of sub-block s */
     const __m512i shifts = _mm512_setr_epi32(0, 7, 14, 21, 0, 7, 14, 21, 0, 7, 14, 21, 0, 7, 14, 21);
     const __m512i lo4 = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
@@ -115,9 +80,40 @@ static inline void sb_iq2_xxs(const block_iq2_xxs *b, iq_sb *u) {
         _mm512_permutexvar_epi32(_mm512_add_epi32(lo4, _mm512_set1_epi32(4)), aux), shifts));
     u->neg[0] = (uint64_t)_mm_cvtsi128_si64(s03), u->neg[1] = (uint64_t)_mm_extract_epi64(s03, 1);
     u->neg[2] = (uint64_t)_mm_cvtsi128_si64(s47), u->neg[3] = (uint64_t)_mm_extract_epi64(s47, 1);
-    /* lane s (< 8): 2 (aux_s >> 28) + 1 */
     const __m512i ls8 = _mm512_add_epi32(_mm512_slli_epi32(_mm512_srli_epi32(aux, 28), 1),
                                          _mm512_set1_epi32(1));
+    for (int k = 0; k < 4; k++) {
+        const __m512i sel = _mm512_mask_blend_epi32(0xFF00, _mm512_set1_epi32(2 * k),
+                                                    _mm512_set1_epi32(2 * k + 1));
+        u->ls[k] = _mm512_permutexvar_epi32(sel, ls8);
+    }
+}
+
+/* IQ3_XXS: signs and scales as IQ2_XXS's (signs_scales8): iq_kbench, 2-core SPR-class Xeon,
+ * load 10, TSC ticks per 256 weights, row dot / 8-token tile, best of 3: 51.9 / 16.8 -> 39.8 /
+ * 15.4 (AVX2's 53.6 / 17.9). */
+static inline void sb_iq3_xxs(const block_iq3_xxs *b, iq_sb *u) {
+    u->d = _cvtsh_ss(b->d);
+    signs_scales8(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b->qs + 64))), u);
+    for (int k = 0; k < 4; k++) {
+        const __m512i idx =
+            _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(b->qs + 16 * k)));
+        u->mag[k] = _mm512_i32gather_epi32(idx, (const void *)iq3xxs_grid, 4);
+    }
+}
+
+/* IQ2_XXS: the signs and scales of all 8 sub-blocks from their 8 sign/scale words at once
+ * (the odd dwords of the 64 qs bytes), the magnitudes by one gather a chunk as before. Per
+ * chunk sign parities (8 lanes at a time) and ls4's scalar inserts made this the slowest AVX-512 IQ unpack: iq_kbench,
+ * 2-core SPR-class Xeon, load 9, TSC ticks per 256 weights, row dot / 8-token tile, 62.2 /
+ * 17.5 -> 38.9 / 15.1 (3 runs alike; the AVX2 kernel 52.7 / 17.3), so AVX-512 keeps its own. */
+static inline void sb_iq2_xxs(const block_iq2_xxs *b, iq_sb *u) {
+    u->d = _cvtsh_ss(b->d);
+    const uint8_t *q = (const uint8_t *)b->qs;
+    const __m512i aux = _mm512_permutexvar_epi32(
+        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15),
+        _mm512_loadu_si512(q));
+    signs_scales8(aux, u);
     for (int k = 0; k < 4; k++) {
         /* sub-blocks 2k, 2k + 1: 4 index bytes, then their sign/scale word, each */
         const __m128i raw = _mm_loadu_si128((const __m128i *)(q + 16 * k));
@@ -125,9 +121,6 @@ static inline void sb_iq2_xxs(const block_iq2_xxs *b, iq_sb *u) {
             _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, -1, -1, -1, -1, -1, -1, -1, -1);
         const __m256i idx = _mm256_cvtepu8_epi32(_mm_shuffle_epi8(raw, pick));
         u->mag[k] = _mm512_i32gather_epi64(idx, (const void *)iq2xxs_grid, 8);
-        const __m512i sel = _mm512_mask_blend_epi32(0xFF00, _mm512_set1_epi32(2 * k),
-                                                    _mm512_set1_epi32(2 * k + 1));
-        u->ls[k] = _mm512_permutexvar_epi32(sel, ls8);
     }
 }
 
