@@ -9,17 +9,20 @@
  *
  * Layouts ("tq2_0x8", "tq1_0x8": byte runs, repack.h; a packed block is 8 file blocks'
  * bytes, so bytes streamed a token are the file's):
- *   TQ2_0 (528 bytes): d[8] at 0 (row order), row r's 64 qs bytes at 16 + 64 r, unchanged
- *   TQ1_0 (432 bytes): d[8] at 0, row r's 48 qs + 4 qh bytes at 16 + 52 r, unchanged
- * so one 64-byte load is a row's whole super-block (TQ1_0: a masked 52-byte load).
+ *   TQ2_0 (528 bytes): d[8] at 0 (row order), row r's 64 qs bytes at 16 + 64 r, unchanged,
+ *     so one 64-byte load is a row's whole super-block
+ *   TQ1_0 (432 bytes): d[8] at 0, then row r's 52 code bytes (qs[0..47], qh[0..3]) in
+ *     8-byte pieces: piece m = 0..5 (bytes 8 m .. 8 m + 7) at 16 + 64 m + 8 r, qh at
+ *     400 + 4 r, so one 64-byte load is piece m of all 8 rows, row r in int32 lanes 2r and
+ *     2r + 1, and one broadcast qword of activations serves the 8 rows
  *
  * Prepared activation row (packed_act): per super-block the activation codes re-ordered to
  * line up with the codes one load gives, then every block's A (int32) and d (float):
  *   TQ2_0, 256 bytes a block: vector s (64 bytes at 64 s) = a[32 s .. 32 s + 31],
  *     a[128 + 32 s .. 128 + 32 s + 31]: the codes (qs >> 2 s) & 3 of a row's 64 bytes
- *   TQ1_0, 320 bytes a block, trit-major: vector n (64 bytes at 64 n) = a[32 n .. + 31],
- *     a[160 + 16 n .. + 15], a[240 + 4 n .. + 3] (n < 4; 0 for n = 4), 12 zero bytes: trit
- *     n of each of the row's 52 bytes (quant/blocks.h tq1_pos)
+ *   TQ1_0, 256 bytes a block: at 40 m + 8 n the 8 codes under trit n of piece m's bytes,
+ *     at 240 + 4 n those of qh's trit n (n < 4; the fifth holds no weight; quant/blocks.h
+ *     tq1_pos)
  *   TQ1_0's trits without tables or multiplies: x_0 = b, x_(n+1) = 3 x_n mod 256 (two byte
  *   adds), t_n = floor(3 x_n / 256) (quant/blocks.h tq1_trit), so 256 t_n = 3 x_n - x_(n+1)
  *   and sum t_n a = (3 sum x_n a - sum x_(n+1) a) / 256: two vpdpbusd a trit vector

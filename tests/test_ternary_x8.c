@@ -12,6 +12,7 @@
 #include "../quant/blocks.h"
 #include "../quant/fp16.h"
 #include "../quant/types.h"
+#include "bench_util.h"
 #include "isa_util.h"
 #include "test.h"
 
@@ -162,4 +163,72 @@ TEST(ternary_x8_avx512_equals_rows) {
     }
     check_tiles(avx512_tile, avx512_prep);
     kernels_init(NULL, NULL);
+}
+
+/* The tile over all rows, split in `threads` equal shares (multiples of 8 rows). */
+static void tile_threads(vec_dot_tile_fn tile, int threads, int64_t rows, int64_t cols, float *y,
+                         const uint8_t *packed, size_t row_bytes, const char *act,
+                         size_t act_bytes, int nact) {
+#pragma omp parallel for num_threads(threads)
+    for (int k = 0; k < threads; k++) {
+        const int64_t r0 = rows * k / threads / 8 * 8, r1 = rows * (k + 1) / threads / 8 * 8;
+        tile(cols, y + r0, rows, packed + r0 * row_bytes, row_bytes, (int)(r1 - r0), act,
+             act_bytes, nact);
+    }
+}
+
+/* Seconds of the fastest of the calls made in `budget` seconds after one warm-up. */
+static double best_tile_seconds(vec_dot_tile_fn tile, int threads, int64_t rows, int64_t cols,
+                                float *y, const uint8_t *packed, size_t row_bytes, const char *act,
+                                size_t act_bytes, int nact, double budget) {
+    tile_threads(tile, threads, rows, cols, y, packed, row_bytes, act, act_bytes, nact);
+    double best = 1e30, t0 = bench_now();
+    do {
+        const double t1 = bench_now();
+        tile_threads(tile, threads, rows, cols, y, packed, row_bytes, act, act_bytes, nact);
+        if (bench_now() - t1 < best) best = bench_now() - t1;
+    } while (bench_now() - t0 < budget);
+    return best;
+}
+
+/* SCARCE_KBENCH=1: the installed AVX-512 ternary tiles called directly, file bytes a second
+ * (x tokens for batches): decode on 65536 x 2048 (in the last-level cache: the kernel's own
+ * rate) and 1048576 x 2048 (beyond it: DRAM) on 1 and 2 threads, batches of 8 and 64 tokens
+ * on 4096 x 2048 on 1. Figures, not checks. */
+TEST(ternary_x8_bench) {
+    const char *on = getenv("SCARCE_KBENCH");
+    if (!on || strcmp(on, "1") != 0) SKIP("set SCARCE_KBENCH=1 for the kernel figures");
+    SKIP_WITHOUT_NATIVE_AVX512();
+    REQUIRE(kernels_init("avx512", NULL) == 0);
+    /* rows, tokens, threads */
+    const int64_t cols = 2048, shapes[][3] = {{65536, 1, 1}, {65536, 1, 2},  {1048576, 1, 1},
+                                              {1048576, 1, 2}, {4096, 8, 1}, {4096, 64, 1}};
+    for (int k = 1; k >= 0; k--) {
+        const ternary_type *t = &tt[k];
+        const type_kernels *tk = kernels_for(ISA_AVX512, t->type);
+        const size_t row_bytes = qtype_row_bytes(t->type, cols), a_row = qtype_row_bytes(QT_Q8_K, cols);
+        const size_t act_bytes = tk->packed_act(NULL, cols, NULL);
+        fprintf(stderr, "%s GB/s of file bytes (x tokens):", qtype(t->type)->name);
+        for (int s = 0; s < 6; s++) {
+            const int64_t rows = shapes[s][0];
+            const int nact = (int)shapes[s][1], threads = (int)shapes[s][2];
+            uint8_t *w = raw_rows(t, 64, cols, 0), *big = malloc(row_bytes * rows),
+                    *packed = aligned_alloc(64, row_bytes * rows);
+            for (int64_t r = 0; r < rows; r += 64) memcpy(big + r * row_bytes, w, 64 * row_bytes);
+            repack_rows(t->layout, rows, cols, big, packed);
+            block_q8_K *a = activations(cols, nact, 0);
+            char *act = aligned_alloc(64, act_bytes * nact);
+            for (int b = 0; b < nact; b++)
+                tk->packed_act((const char *)a + b * a_row, cols, act + b * act_bytes);
+            float *y = malloc(sizeof *y * rows * nact);
+            const double sec = best_tile_seconds(tk->packed_tile, threads, rows, cols, y, packed,
+                                                 row_bytes, act, act_bytes, nact, 0.5);
+            fprintf(stderr, "  %lldx%lld B=%d %dt %.2f", (long long)rows, (long long)cols, nact,
+                    threads, (double)rows * row_bytes * nact / sec / 1e9);
+            free(w), free(big), free(packed), free(a), free(act), free(y);
+        }
+        fprintf(stderr, "\n");
+    }
+    kernels_init(NULL, NULL);
+    CHECK(1);
 }

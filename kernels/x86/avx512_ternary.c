@@ -1,14 +1,15 @@
-/* avx512_ternary.c - the ternary VNNI kernels of kernels/ternary.h (AVX-512 F/BW/VL, VNNI):
- * 8 rows at a time, one 64-byte load a row and super-block, 4 (TQ2_0) or 10 (TQ1_0)
- * vpdpbusd against prepared activation vectors shared by the 8 rows,
- * and one transposing reduction that turns the 8 rows' int32 lanes into 8 sums. */
+/* avx512_ternary.c - the ternary VNNI kernels of kernels/ternary.h (AVX-512 F/BW/VL, VNNI),
+ * 8 rows at a time. TQ2_0: one 64-byte load a row and super-block, 4 vpdpbusd against
+ * prepared activation vectors shared by the 8 rows, and one transposing reduction that
+ * turns the 8 rows' int32 lanes into 8 sums. TQ1_0: 64-byte loads of 8-byte pieces of all
+ * 8 rows, 10 vpdpbusd a piece against broadcast activation qwords, rows in lane pairs. */
 #include <immintrin.h>
 #include <string.h>
 
 #include "../../quant/blocks.h"
 #include "../ternary.h"
 
-enum { TQ2_ACT = 256, TQ1_ACT = 320 };
+enum { TQ2_ACT = 256, TQ1_ACT = 256 };
 
 /* Each packed block's lines are prefetched this many blocks ahead (the hardware prefetchers
  * alone left the kernels at 60-70% of their cached rate). 2-core Sapphire-Rapids-class Xeon,
@@ -59,21 +60,28 @@ size_t ternary_prepare_tq2_0_avx512(const void *act, int64_t cols, void *dst) {
     return bytes;
 }
 
+/* Activation code of the weight under byte j (0..51: qs, then qh) of a row's block, trit n
+ * (quant/blocks.h tq1_pos, inverted); 0 for qh's fifth trit, which holds no weight. */
+static int8_t tq1_act(const block_q8_K *a, int j, int n) {
+    if (j < 32) return a->qs[32 * n + j];
+    if (j < 48) return a->qs[160 + 16 * n + j - 32];
+    return n < 4 ? a->qs[240 + 4 * n + j - 48] : 0;
+}
+
 size_t ternary_prepare_tq1_0_avx512(const void *act, int64_t cols, void *dst) {
     const size_t bytes = prepared_bytes(cols, 0, TQ1_ACT);
     if (!dst) return bytes;
     const block_q8_K *a = act;
     const int64_t nb = cols / QK_K;
-    uint8_t *q = dst;
+    int8_t *q = dst;
     for (int64_t i = 0; i < nb; i++, q += TQ1_ACT) {
-        memset(q, 0, TQ1_ACT);
-        for (int n = 0; n < 5; n++) {
-            memcpy(q + 64 * n, a[i].qs + 32 * n, 32);
-            memcpy(q + 64 * n + 32, a[i].qs + 160 + 16 * n, 16);
-            if (n < 4) memcpy(q + 64 * n + 48, a[i].qs + 240 + 4 * n, 4);
-        }
+        for (int m = 0; m < 6; m++)
+            for (int n = 0; n < 5; n++)
+                for (int j = 0; j < 8; j++) q[40 * m + 8 * n + j] = tq1_act(&a[i], 8 * m + j, n);
+        for (int n = 0; n < 4; n++)
+            for (int j = 0; j < 4; j++) q[240 + 4 * n + j] = tq1_act(&a[i], 48 + j, n);
     }
-    block_sums(a, nb, q);
+    block_sums(a, nb, (uint8_t *)q);
     return bytes;
 }
 
@@ -124,39 +132,75 @@ static void group_tq2_0(int64_t nb, float *s, const uint8_t *x8, const uint8_t *
     _mm256_storeu_ps(s, sum);
 }
 
-/* One 8-row group of TQ1_0, trit-major: with x_0 = b and x_(n+1) = 3 x_n mod 256 (two
- * byte adds), trit n of byte b is t_n = floor(3 x_n / 256), so 256 t_n = 3 x_n - x_(n+1)
- * exactly, and sum t_n a = (3 sum x_n a - sum x_(n+1) a) / 256 with both sums vpdpbusd's
- * (x unsigned, a signed): two vpdpbusd a trit vector, no compares, tables or multiplies.
- * Per lane the sum is a multiple of 256, so the shift is exact. */
+/* 8 bytes at p as one int64 (vpbroadcastq's operand), 4 as one int32 */
+static inline int64_t load8(const uint8_t *p) {
+    int64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+static inline int load4(const uint8_t *p) {
+    int v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* The 8 rows' sums from int32 lanes where row r owns lanes 2r and 2r + 1: lane pairs
+ * added as qwords, then each qword's low half, in row order. */
+static inline __m256i pair_sums(__m512i v) {
+    return _mm512_cvtepi64_epi32(_mm512_add_epi32(v, _mm512_srli_epi64(v, 32)));
+}
+
+/* One 8-row group of TQ1_0. With x_0 = b and x_(n+1) = 3 x_n mod 256 (two byte adds),
+ * trit n of byte b is t_n = floor(3 x_n / 256), so 256 t_n = 3 x_n - x_(n+1) exactly, and
+ * sum t_n a = (3 sum x_n a - sum x_(n+1) a) / 256 with both sums vpdpbusd's (x unsigned,
+ * a signed): two vpdpbusd a trit vector, no compares, tables or multiplies; per row the
+ * sum is a multiple of 256, so the shift is exact. A piece m is 64 bytes, row r's code
+ * bytes 8 m .. 8 m + 7 in lanes 2r and 2r + 1, so one broadcast qword of activation codes
+ * serves the 8 rows and every lane of a vpdpbusd carries weights (the row-per-register
+ * kernel before this one used 52 of 64 bytes and needed a transposing reduction a block);
+ * qh's 4 bytes a row go zero-extended to lanes 2r, and their fifth trit has no weight.
+ * Three pairs of accumulators keep vpdpbusd's latency (5 cycles) off the critical path.
+ * Instructions of the block loop (8 rows x 256 weights; gcc -O3, counted in the object
+ * code: valgrind has no AVX-512), before -> after this layout: 259 -> 212, i.e. 4.05 -> 3.31
+ * a 32 weights; vector ALU 234 -> 160 (vpdpbusd 80 -> 68, vpaddb 80 -> 68, the transposing
+ * reduction and per-row fixups gone). vpdpbusd and vpaddb zmm both issue on 2 ports here
+ * (microbenchmark: 12 independent ones in ~6.9 and ~6 core cycles), so ALU uops / 2 is the
+ * bound: ~80 cycles a block, 5.2 bytes a cycle; measured (test_ternary_x8.c ternary_x8_bench,
+ * 2-core SPR-class Xeon at ~3 GHz, 1 thread, in cache) 10.7 -> 15.0 GB/s. */
 static void group_tq1_0(int64_t nb, float *s, const uint8_t *x8, const uint8_t *qa,
                         const int *asum, const float *da) {
-    const __mmask64 bytes52 = (1ull << 52) - 1;
     __m256 sum = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; i++, x8 += 8 * sizeof(block_tq1_0), qa += TQ1_ACT) {
         if (TQ_PREFETCH_BLOCKS) prefetch_block(x8, 8 * sizeof(block_tq1_0));
-        __m512i acc[8];
-        for (int r = 0; r < 8; r++) {
-            __m512i x = _mm512_maskz_loadu_epi8(bytes52, x8 + 16 + 52 * r);
-            __m512i plus = _mm512_setzero_si512(), minus = _mm512_setzero_si512();
+        __m512i plus[3], minus[3];
+        for (int k = 0; k < 3; k++) plus[k] = minus[k] = _mm512_setzero_si512();
+        for (int m = 0; m < 6; m++) {
+            __m512i x = _mm512_loadu_si512(x8 + 16 + 64 * m);
             for (int n = 0; n < 5; n++) {
-                const __m512i y = _mm512_loadu_si512(qa + 64 * n);
-                plus = _mm512_dpbusd_epi32(plus, x, y);
+                const __m512i y = _mm512_set1_epi64(load8(qa + 40 * m + 8 * n));
+                plus[m % 3] = _mm512_dpbusd_epi32(plus[m % 3], x, y);
                 x = _mm512_add_epi8(x, _mm512_add_epi8(x, x));
-                minus = _mm512_dpbusd_epi32(minus, x, y);
+                minus[m % 3] = _mm512_dpbusd_epi32(minus[m % 3], x, y);
             }
-            acc[r] = _mm512_sub_epi32(_mm512_add_epi32(plus, _mm512_slli_epi32(plus, 1)), minus);
         }
-        __m256i sumi = _mm256_srai_epi32(row_sums(acc), 8);
-        sum = add_block(sum, sumi, asum[i], x8, da[i]);
+        __m512i x = _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(x8 + 400)));
+        for (int n = 0; n < 4; n++) {
+            const __m512i y = _mm512_set1_epi32(load4(qa + 240 + 4 * n));
+            plus[n % 3] = _mm512_dpbusd_epi32(plus[n % 3], x, y);
+            x = _mm512_add_epi8(x, _mm512_add_epi8(x, x));
+            minus[n % 3] = _mm512_dpbusd_epi32(minus[n % 3], x, y);
+        }
+        const __m512i p = _mm512_add_epi32(plus[0], _mm512_add_epi32(plus[1], plus[2])),
+                      q = _mm512_add_epi32(minus[0], _mm512_add_epi32(minus[1], minus[2]));
+        const __m512i v = _mm512_sub_epi32(_mm512_add_epi32(p, _mm512_slli_epi32(p, 1)), q);
+        sum = add_block(sum, _mm256_srai_epi32(pair_sums(v), 8), asum[i], x8, da[i]);
     }
     _mm256_storeu_ps(s, sum);
 }
 
-/* Batches (nact > 1): each packed block's codes are decoded once, 8 rows x V vectors of 64
- * code bytes, and every token then takes V vpdpbusd a row from them (the decode-time
- * kernels above redo the unpack per token: TQ1_0's 10 vpdpbusd a row would be paid per
- * token). TQ1_0's trits as codes: t = (x_n >= 86) + (x_n >= 171) = floor(3 x_n / 256). */
+/* Batches (nact > 1): each packed block's codes are decoded once and every token then
+ * takes one vpdpbusd a code vector from them (the decode-time kernels above redo the
+ * unpack per token: TQ1_0's two vpdpbusd a trit vector would be paid per token). */
 static inline void codes_tq2_0(const uint8_t *x8, __m512i *codes) {
     const __m512i low2 = _mm512_set1_epi8(3);
     for (int r = 0; r < 8; r++) {
@@ -168,40 +212,22 @@ static inline void codes_tq2_0(const uint8_t *x8, __m512i *codes) {
     }
 }
 
-static inline void codes_tq1_0(const uint8_t *x8, __m512i *codes) {
-    const __m512i one = _mm512_set1_epi8(1), two = _mm512_set1_epi8(2),
-                  t1 = _mm512_set1_epi8(86), t2 = _mm512_set1_epi8((char)171);
-    for (int r = 0; r < 8; r++) {
-        __m512i x = _mm512_maskz_loadu_epi8((1ull << 52) - 1, x8 + 16 + 52 * r);
-        for (int n = 0; n < 5; n++) {
-            __m512i c = _mm512_maskz_mov_epi8(_mm512_cmpge_epu8_mask(x, t1), one);
-            codes[5 * r + n] = _mm512_mask_mov_epi8(c, _mm512_cmpge_epu8_mask(x, t2), two);
-            x = _mm512_add_epi8(x, _mm512_add_epi8(x, x));
-        }
-    }
-}
-
-/* One 8-row group of a batch: V code vectors a row (4: TQ2_0, 5: TQ1_0), a packed block
- * of x8_bytes, act_bytes of prepared activations a block. Each token's running sums live
+/* One 8-row group of a TQ2_0 batch: 4 code vectors a row. Each token's running sums live
  * in s between blocks (the first block starts them at 0 + term, as the reference does). */
-static inline void batch_group(int V, size_t x8_bytes, size_t act_bytes, int64_t nb, float *s,
-                               size_t s_stride, const uint8_t *x8, const uint8_t *a,
-                               size_t a_stride, int nact) {
-    for (int64_t i = 0; i < nb; i++, x8 += x8_bytes) {
-        __m512i codes[8 * 5];
-        if (V == 4)
-            codes_tq2_0(x8, codes);
-        else
-            codes_tq1_0(x8, codes);
+static void batch_group_tq2_0(int64_t nb, float *s, size_t s_stride, const uint8_t *x8,
+                              const uint8_t *a, size_t a_stride, int nact) {
+    for (int64_t i = 0; i < nb; i++, x8 += 8 * sizeof(block_tq2_0)) {
+        __m512i codes[8 * 4];
+        codes_tq2_0(x8, codes);
         for (int b = 0; b < nact; b++) {
             const uint8_t *qa = a + b * a_stride;
-            const int *asum = (const int *)(qa + nb * act_bytes);
+            const int *asum = (const int *)(qa + nb * TQ2_ACT);
             const float *da = (const float *)(asum + nb);
-            __m512i y[5], acc[8];
-            for (int v = 0; v < V; v++) y[v] = _mm512_loadu_si512(qa + i * act_bytes + 64 * v);
+            __m512i y[4], acc[8];
+            for (int v = 0; v < 4; v++) y[v] = _mm512_loadu_si512(qa + i * TQ2_ACT + 64 * v);
             for (int r = 0; r < 8; r++) {
                 __m512i c = _mm512_setzero_si512();
-                for (int v = 0; v < V; v++) c = _mm512_dpbusd_epi32(c, codes[V * r + v], y[v]);
+                for (int v = 0; v < 4; v++) c = _mm512_dpbusd_epi32(c, codes[4 * r + v], y[v]);
                 acc[r] = c;
             }
             float *out = s + b * s_stride;
@@ -211,13 +237,68 @@ static inline void batch_group(int V, size_t x8_bytes, size_t act_bytes, int64_t
     }
 }
 
+/* TQ1_0's trit codes t = (x >= 86) + (x >= 171) = floor(3 x / 256), byte by byte. */
+static inline __m512i trit_codes(__m512i x) {
+    const __m512i c = _mm512_maskz_mov_epi8(_mm512_cmpge_epu8_mask(x, _mm512_set1_epi8(86)),
+                                            _mm512_set1_epi8(1));
+    return _mm512_mask_mov_epi8(c, _mm512_cmpge_epu8_mask(x, _mm512_set1_epi8((char)171)),
+                                _mm512_set1_epi8(2));
+}
+
+/* A block's 34 trit-code vectors in group_tq1_0's lanes: pieces m = 0..5 trits 0..4 at
+ * 5 m + n, qh's trits 0..3 at 30 + n (zero in the odd lanes). */
+static inline void codes_tq1_0(const uint8_t *x8, __m512i *codes) {
+    for (int m = 0; m < 6; m++) {
+        __m512i x = _mm512_loadu_si512(x8 + 16 + 64 * m);
+        for (int n = 0; n < 5; n++) {
+            codes[5 * m + n] = trit_codes(x);
+            x = _mm512_add_epi8(x, _mm512_add_epi8(x, x));
+        }
+    }
+    __m512i x = _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(x8 + 400)));
+    for (int n = 0; n < 4; n++) {
+        codes[30 + n] = trit_codes(x);
+        x = _mm512_add_epi8(x, _mm512_add_epi8(x, x));
+    }
+}
+
+/* One 8-row group of a TQ1_0 batch: 34 vpdpbusd a token and block against the broadcast
+ * activation codes group_tq1_0 uses, four accumulators (vpdpbusd's latency). */
+static void batch_group_tq1_0(int64_t nb, float *s, size_t s_stride, const uint8_t *x8,
+                              const uint8_t *a, size_t a_stride, int nact) {
+    for (int64_t i = 0; i < nb; i++, x8 += 8 * sizeof(block_tq1_0)) {
+        __m512i codes[34];
+        codes_tq1_0(x8, codes);
+        for (int b = 0; b < nact; b++) {
+            const uint8_t *qa = a + b * a_stride, *q = qa + i * TQ1_ACT;
+            const int *asum = (const int *)(qa + nb * TQ1_ACT);
+            const float *da = (const float *)(asum + nb);
+            __m512i acc[4];
+            for (int k = 0; k < 4; k++) acc[k] = _mm512_setzero_si512();
+#pragma GCC unroll 30
+            for (int k = 0; k < 30; k++)
+                acc[k % 4] = _mm512_dpbusd_epi32(acc[k % 4], codes[k],
+                                                 _mm512_set1_epi64(load8(q + 8 * k)));
+#pragma GCC unroll 4
+            for (int n = 0; n < 4; n++)
+                acc[n] = _mm512_dpbusd_epi32(acc[n], codes[30 + n],
+                                             _mm512_set1_epi32(load4(q + 240 + 4 * n)));
+            const __m512i v = _mm512_add_epi32(_mm512_add_epi32(acc[0], acc[1]),
+                                               _mm512_add_epi32(acc[2], acc[3]));
+            float *out = s + b * s_stride;
+            __m256 sum = i ? _mm256_loadu_ps(out) : _mm256_setzero_ps();
+            _mm256_storeu_ps(out, add_block(sum, pair_sums(v), asum[i], x8, da[i]));
+        }
+    }
+}
+
 void tile_tq2_0x8_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                          int nrows, const void *a, size_t a_stride, int nact) {
     const int64_t nb = n / QK_K;
     if (nact > 1) {
         for (int g = 0; g < nrows / 8; g++)
-            batch_group(4, 8 * sizeof(block_tq2_0), TQ2_ACT, nb, s + 8 * g, s_stride,
-                        (const uint8_t *)w + (size_t)g * 8 * w_stride, a, a_stride, nact);
+            batch_group_tq2_0(nb, s + 8 * g, s_stride, (const uint8_t *)w + (size_t)g * 8 * w_stride,
+                              a, a_stride, nact);
         return;
     }
     const uint8_t *qa = a; /* one token */
@@ -232,8 +313,8 @@ void tile_tq1_0x8_avx512(int64_t n, float *s, size_t s_stride, const void *w, si
     const int64_t nb = n / QK_K;
     if (nact > 1) {
         for (int g = 0; g < nrows / 8; g++)
-            batch_group(5, 8 * sizeof(block_tq1_0), TQ1_ACT, nb, s + 8 * g, s_stride,
-                        (const uint8_t *)w + (size_t)g * 8 * w_stride, a, a_stride, nact);
+            batch_group_tq1_0(nb, s + 8 * g, s_stride, (const uint8_t *)w + (size_t)g * 8 * w_stride,
+                              a, a_stride, nact);
         return;
     }
     const uint8_t *qa = a; /* one token */
