@@ -15,7 +15,7 @@ TEST(neon_installs_a_kernel_per_claimed_type) {
         QT_Q5_1,   QT_IQ4_NL, QT_Q2_K,    QT_Q3_K,     QT_Q4_K,     QT_Q5_K,   QT_Q6_K,
         QT_MXFP4,  QT_Q2_0,   QT_Q2_0_32, QT_FP8_E4M3, QT_FP8_E5M2, QT_IQ4_XS, QT_IQ2_XXS,
         QT_IQ2_XS, QT_IQ2_S,  QT_IQ3_XXS, QT_IQ3_S,    QT_IQ1_S,    QT_IQ1_M,  QT_TQ2_0,
-        QT_TQ1_0,  QT_Q1_0,   QT_NVFP4};
+        QT_TQ1_0,  QT_Q1_0,   QT_NVFP4,    QT_Q4_1_F32};
     for (size_t i = 0; i < sizeof claimed / sizeof *claimed; i++) {
         const type_kernels *neon = kernels_for(ISA_NEON, claimed[i]);
         const type_kernels *ref = kernels_for(ISA_SCALAR, claimed[i]);

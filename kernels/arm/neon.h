@@ -16,6 +16,7 @@ void quantize_row_q8_0_neon(const float *src, void *dst, int64_t n);
 /* neon_fp8.c */
 void vec_dot_fp8_e4m3_neon(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_fp8_e5m2_neon(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q4_1_f32_neon(int64_t n, float *s, const void *w, const void *a);
 
 /* The int8 kernels, each file's into k by its install function: _neon plain NEON, _neondp
  * the same code built with sdot (neon_util.h). neon_q32.c: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,

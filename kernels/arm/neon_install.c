@@ -36,5 +36,6 @@ void neon_install(isa_kernels *k) {
     kernels_set(k, QT_Q8_0, (type_kernels){.from_float = quantize_row_q8_0_neon});
     kernels_set(k, QT_FP8_E4M3, (type_kernels){.vec_dot = vec_dot_fp8_e4m3_neon});
     kernels_set(k, QT_FP8_E5M2, (type_kernels){.vec_dot = vec_dot_fp8_e5m2_neon});
+    kernels_set(k, QT_Q4_1_F32, (type_kernels){.vec_dot = vec_dot_q4_1_f32_neon});
     neon_install_int8(k, neon_cpu_has_dotprod());
 }

@@ -25,6 +25,7 @@ void vec_dot_tile_bf16_avx2(int64_t n, float *s, size_t s_stride, const void *w,
 void vec_dot_q8_0_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q4_0_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q4_1_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_q4_1_f32_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q5_0_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_q5_1_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_iq4_nl_avx2(int64_t n, float *s, const void *w, const void *a);

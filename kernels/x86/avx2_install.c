@@ -32,6 +32,7 @@ void avx2_install(isa_kernels *k) {
                                .dequantize = dequantize_q4_0_avx2});
     kernels_set(k, QT_Q4_1,
                 (type_kernels){.vec_dot = vec_dot_q4_1_avx2, .packed_tile = tile_q4_1x8_avx2});
+    kernels_set(k, QT_Q4_1_F32, (type_kernels){.vec_dot = vec_dot_q4_1_f32_avx2});
     kernels_set(k, QT_Q5_0,
                 (type_kernels){.vec_dot = vec_dot_q5_0_avx2,
                                .vec_dot_tile = vec_dot_tile_q5_0_avx2,
