@@ -136,23 +136,7 @@ static inline __attribute__((always_inline)) void kx8_group(const tile_args *t, 
     for (int j = 0; j < NA; j++) _mm256_storeu_ps(t->y + j * t->y_stride, acc[j]);
 }
 
-/* 16 rows of a pair of groups: lanes 0-7 from p0 (group 0), 8-15 from p1 (group 1). */
-static inline __m512i load_pair(const uint8_t *p0, const uint8_t *p1) {
-    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)p0)),
-                              _mm256_loadu_si256((const __m256i *)p1), 1);
-}
-
-/* dpbusd of 16 lanes against the dword at p in every lane ({1to16}, as dpbusd_bcast). */
-static inline __m512i dpbusd16_bcast(__m512i acc, __m512i u, const int8_t *p) {
-#ifdef SCARCE_AVX512_EMU_H
-    int32_t v;
-    memcpy(&v, p, 4);
-    return _mm512_dpbusd_epi32(acc, u, _mm512_set1_epi32(v));
-#else
-    __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(u), "m"(*(const int32_t *)p));
-    return acc;
-#endif
-}
+/* load_pair, dpbusd16_bcast: avx512_util.h */
 
 /* kx8_pair of repack_kx8_walk.h: two groups (blocks w and w + gb, 16 rows) x NA activations
  * over blocks [i0, i1), kx8_group's steps in 512-bit registers, lanes 0-7 the first group's

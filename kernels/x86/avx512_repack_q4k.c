@@ -140,17 +140,7 @@ static inline __attribute__((always_inline)) void kx8_group(const tile_args *t, 
 
 /* ---- two groups at a time (kx8_pair): 16 rows in 512-bit registers ---- */
 
-/* 16 rows of a pair of groups: lanes 0-7 (bytes 0-31) from p0, 8-15 from p1. */
-static inline __m512i load_pair(const uint8_t *p0, const uint8_t *p1) {
-    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)p0)),
-                              _mm256_loadu_si256((const __m256i *)p1), 1);
-}
-
-/* dpbusd of 16 lanes against the dword at p in every lane ({1to16}, as dpbusd_bcast). */
-static inline __m512i dpbusd16_bcast(__m512i acc, __m512i u, const int8_t *p) {
-    __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(u), "m"(*(const int32_t *)p));
-    return acc;
-}
+/* load_pair, dpbusd16_bcast: avx512_util.h */
 
 /* ms_ctrl, scale_lanes, scale16_lanes and min_pair_lanes in 512-bit registers (the
  * control is the same for every qword) */

@@ -38,6 +38,25 @@ static inline __m256i dpbusd_bcast(__m256i acc, __m256i u, const int8_t *p) {
 #endif
 }
 
+/* 16 rows of a pair of 8-row groups (the Q2_K and Q4_K pair tiles): lanes 0-7 (bytes 0-31)
+ * from p0, lanes 8-15 from p1. */
+static inline __m512i load_pair(const uint8_t *p0, const uint8_t *p1) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)p0)),
+                              _mm256_loadu_si256((const __m256i *)p1), 1);
+}
+
+/* dpbusd of 16 lanes against the dword at p in every lane ({1to16}, as dpbusd_bcast). */
+static inline __m512i dpbusd16_bcast(__m512i acc, __m512i u, const int8_t *p) {
+#ifdef SCARCE_AVX512_EMU_H
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm512_dpbusd_epi32(acc, u, _mm512_set1_epi32(v));
+#else
+    __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(u), "m"(*(const int32_t *)p));
+    return acc;
+#endif
+}
+
 /* acc + 8 int32 lanes of s16 pairs a[2i] b[2i] + a[2i+1] b[2i+1]: vpdpwssd (madd + add). */
 static inline __m256i dpwssd(__m256i acc, __m256i a, __m256i b) {
     return _mm256_dpwssd_epi32(acc, a, b);

@@ -33,6 +33,7 @@
 #include "../act_x16.h"
 #include "../repack.h"
 #include "avx512.h"
+#include "avx512_util.h" /* load_pair */
 
 enum { X8_BYTES = REPACK_ROWS * sizeof(block_q2_K), SCALES_AT = 32, QS_AT = 160 };
 
@@ -48,12 +49,6 @@ typedef struct {
     uint32_t mm[8][16];
     float d[16], dmin[16];
 } pair_block;
-
-/* 16 rows of a pair of groups: lanes 0-7 from p0 (the first group), 8-15 from p1. */
-static inline __m512i load_pair(const uint8_t *p0, const uint8_t *p1) {
-    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)p0)),
-                              _mm256_loadu_si256((const __m256i *)p1), 1);
-}
 
 /* 16 fp16 of which 8 at p0 (lanes 0-7) and 8 at p1, as floats. */
 static inline __m512 load_pair_f16(const uint8_t *p0, const uint8_t *p1) {
