@@ -116,15 +116,20 @@ static inline __m256i iq2_xxs_aux(const uint8_t *q) {
     return _mm256_permute4x64_epi64(odd, 0xD8);
 }
 
+/* IQ2_XXS / IQ3_XXS: each sub-block's 4-bit scale (the top of its aux dword) as the halves
+ * 2 s + 1 of halves_from_dwords. */
+static inline __m256i halves_from_aux(__m256i aux) {
+    const __m256i s = _mm256_srli_epi32(aux, 28);
+    return halves_from_dwords(_mm256_add_epi32(_mm256_add_epi32(s, s), _mm256_set1_epi32(1)));
+}
+
 static inline void sb_iq2_xxs(const block_iq2_xxs *b, iq_sb8 *u) {
     const uint8_t *q = (const uint8_t *)b->qs;
     u->d = _cvtsh_ss(b->d);
     const __m256i aux = iq2_xxs_aux(q);
     uint8_t signs[32];
     _mm256_storeu_si256((__m256i *)signs, signs7_words(aux));
-    const __m256i one = _mm256_set1_epi32(1);
-    const __m256i h =
-        halves_from_dwords(_mm256_add_epi32(_mm256_slli_epi32(_mm256_srli_epi32(aux, 28), 1), one));
+    const __m256i h = halves_from_aux(aux);
     for (int k = 0; k < 8; k++) {
         const __m128i idx = _mm_cvtepu8_epi32(_mm_cvtsi32_si128((int)iq_le32(q + 8 * k)));
         u->mag[k] = _mm256_i32gather_epi64((const long long *)iq2xxs_grid, idx, 8);
@@ -174,9 +179,7 @@ static inline void sb_iq3_xxs(const block_iq3_xxs *b, iq_sb8 *u) {
     const __m256i aux = _mm256_loadu_si256((const __m256i *)(b->qs + 64));
     uint8_t signs[32];
     _mm256_storeu_si256((__m256i *)signs, signs7_words(aux));
-    const __m256i one = _mm256_set1_epi32(1);
-    const __m256i h =
-        halves_from_dwords(_mm256_add_epi32(_mm256_slli_epi32(_mm256_srli_epi32(aux, 28), 1), one));
+    const __m256i h = halves_from_aux(aux);
     for (int k = 0; k < 8; k++) {
         const __m256i idx = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(b->qs + 8 * k)));
         u->mag[k] = _mm256_i32gather_epi32((const int *)iq3xxs_grid, idx, 4);
