@@ -26,15 +26,6 @@
 #define Q41F_PREFETCH 2048 /* bytes ahead of the blocks read (the rows of a share are adjacent) */
 #endif
 
-static inline void block_fma(const block_q4_1_f32 *b, const float *y, __m512 iota, __m512 *a0,
-                             __m512 *a1) {
-    const __m512 lut = _mm512_fmadd_ps(iota, _mm512_set1_ps(b->d), _mm512_set1_ps(b->m));
-    const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)b->qs));
-    *a0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(v, lut), _mm512_loadu_ps(y), *a0);
-    *a1 = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), lut),
-                          _mm512_loadu_ps(y + 16), *a1);
-}
-
 /* Block b's weights (the row dot's table and picks) into NT tokens' accumulators q, q + 1. */
 static inline __attribute__((always_inline)) void block_tokens(const block_q4_1_f32 *b,
                                                                const float *y, size_t ys,
@@ -51,9 +42,9 @@ static inline __attribute__((always_inline)) void block_tokens(const block_q4_1_
 }
 
 /* One row against NT tokens (NT a constant where it is inlined): each block's table and
- * picked weights made once for all of them, then each token's FMAs exactly as the row
- * dot's (pairs of blocks into accumulators 0, 1 and 2, 3, an odd last block into 0, 1, the
- * same reduction), so a batched token gets the row dot's bits (tests/test_gemm.c). */
+ * picked weights made once for all of them, then each token's FMAs (pairs of blocks into
+ * accumulators 0, 1 and 2, 3, an odd last block into 0, 1); the row dot is NT = 1, so a
+ * batched token gets the row dot's bits (tests/test_gemm.c). */
 static inline __attribute__((always_inline)) void row_tokens(int64_t nb, const block_q4_1_f32 *x,
                                                              const float *y, size_t ys,
                                                              float *s, size_t s_stride, int NT) {
@@ -73,22 +64,9 @@ static inline __attribute__((always_inline)) void row_tokens(int64_t nb, const b
                                                              _mm512_add_ps(acc[t][2], acc[t][3])));
 }
 
+/* The row dot is the one-token case of row_tokens (so a batched token has its bits). */
 void vec_dot_q4_1_f32_avx512(int64_t n, float *s, const void *w, const void *a) {
-    const block_q4_1_f32 *x = w;
-    const float *y = a;
-    const int64_t nb = n / QK32;
-    const __m512 iota = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
-                     _mm512_setzero_ps()};
-    int64_t i = 0;
-    for (; i + 2 <= nb; i += 2) {
-        _mm_prefetch((const char *)&x[i] + Q41F_PREFETCH, _MM_HINT_T0);
-        block_fma(&x[i], y + i * QK32, iota, &acc[0], &acc[1]);
-        block_fma(&x[i + 1], y + (i + 1) * QK32, iota, &acc[2], &acc[3]);
-    }
-    if (i < nb) block_fma(&x[i], y + i * QK32, iota, &acc[0], &acc[1]);
-    *s = _mm512_reduce_add_ps(
-        _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
+    row_tokens(n / QK32, w, a, 0, s, 0, 1);
 }
 
 /* Batches (a draft's catch-up, prefill): GROUP tokens at a time share each row's tables. */
