@@ -54,6 +54,13 @@ uint32_t policy_fallback(uint32_t type, int64_t ne0) {
     if (fits(type, ne0)) return type;
     uint32_t next = QT_F16;
     switch (type) { /* llama.cpp's table (tensor_type_fallback): a block-32 type */
+    case QT_Q1_0:
+        /* llama.cpp has no fallback for Q1_0 (it refuses the file: "no tensor type fallback
+         * is defined for type q1_0"); ours is the next lowest standard type whose block fits,
+         * Q2_0 (64, 2.25 bits), then Q2_0's own fallback, so a 1-bit file stays near 2 bits
+         * on SmolLM2's 576-wide rows instead of keeping them in f16 (11.5 bits a weight) */
+        next = fits(QT_Q2_0, ne0) ? QT_Q2_0 : QT_Q4_0;
+        break;
     case QT_IQ1_S:
     case QT_IQ1_M:
     case QT_IQ2_XXS:

@@ -331,6 +331,10 @@ TEST(quantize_policy_q4_k_m) {
     CHECK_EQ_INT(policy_fallback(QT_IQ2_XXS, 64), QT_IQ4_NL);
     CHECK_EQ_INT(policy_fallback(QT_TQ1_0, 576), QT_Q4_0);
     CHECK_EQ_INT(policy_fallback(QT_Q6_K, 64), QT_Q8_0);
+    /* ours where llama.cpp refuses: Q1_0 -> Q2_0 (block 64) -> Q4_0 (block 32) */
+    CHECK_EQ_INT(policy_fallback(QT_Q1_0, 576), QT_Q2_0);
+    CHECK_EQ_INT(policy_fallback(QT_Q1_0, 96), QT_Q4_0);
+    CHECK_EQ_INT(policy_fallback(QT_Q1_0, 640), QT_Q1_0);
     CHECK_EQ_INT(policy_fallback(QT_Q4_K, 172), QT_F16);
     CHECK_EQ_INT(policy_fallback(QT_Q4_K, 512), QT_Q4_K);
     const quant_scheme *m2 = quant_scheme_by_name("q2_k_m");

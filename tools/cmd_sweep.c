@@ -53,6 +53,8 @@ static void usage(FILE *out) {
             "  -o PREFIX    output files PREFIX.md .csv .json .svg (default: sweep)\n"
             "  --types A,B  only these types (default: every weight type)\n"
             "  --imatrix F  importance matrix for every type (scarce imatrix's file)\n"
+            "  --pure       every matrix in the type, output and token embeddings too (as\n"
+            "               quantize --pure): the bits/weight of the format itself\n"
             "The input's distributions are computed once (a KL base file, as ppl --kl-base-out\n"
             "writes) and every type is scored against it. Without --imatrix, the same pass over\n"
             "the text collects an importance matrix, used only for the types that cannot be\n"
@@ -200,9 +202,14 @@ static int write_plot(const char *prefix, const sweep_row *r, int n) {
 int cmd_sweep(int argc, char **argv) {
     const char *model = NULL, *text = NULL, *prefix = "sweep", *types = NULL, *imatrix = NULL;
     long n_ctx = 128, n_chunks = 8, n_gen = 32, n_threads = sysconf(_SC_NPROCESSORS_ONLN);
+    int pure = 0;
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v;
         if (!strcmp(f, "-h") || !strcmp(f, "--help")) return usage(stdout), EXIT_OK;
+        if (!strcmp(f, "--pure")) {
+            pure = 1;
+            continue;
+        }
         if (!(v = cli_value("sweep", argc, argv, &i))) return EXIT_USAGE;
         if (!strcmp(f, "-m"))
             model = v;
@@ -264,7 +271,7 @@ int cmd_sweep(int argc, char **argv) {
         const char *im = imatrix ? imatrix
                          : scarce_quant_scheme_needs_imatrix(type) == 1 ? own_imatrix
                                                                         : NULL;
-        const scarce_quantize_params qp = {.n_threads = (int)n_threads, .imatrix = im};
+        const scarce_quantize_params qp = {.n_threads = (int)n_threads, .imatrix = im, .pure = pure};
         const int rc_q = scarce_model_quantize(model, tmp, type, &qp, NULL, msg, sizeof msg);
         if (rc_q) {
             fprintf(stderr, "sweep: %s skipped: %s\n", type, msg);
