@@ -32,6 +32,14 @@ typedef struct {
     quantize_progress at; /* what the progress callback is told */
     thread_pool *pool;    /* NULL: one thread */
     const quant_scheme *scheme;
+    /* two output buffers shared by every tensor (each the largest chunk), filled in turn:
+     * the last chunk of a tensor is written while the first chunk of the next is quantized,
+     * so that only the last chunk of the file is written with no quantizing beside it */
+    uint8_t *buf[2];
+    int next_buf;               /* the buffer the next chunk fills */
+    const uint8_t *pending;     /* filled, not yet written (NULL: none) */
+    size_t pending_bytes;       /* its bytes */
+    int64_t pending_src_bytes;  /* the source bytes it stands for (progress) */
 } job;
 
 void quantize_report_free(quantize_report *rep) {
@@ -181,7 +189,8 @@ static int non_finite(const gguf_tensor *t, int64_t r, float *x, scarce_error *e
 }
 
 /* One chunk of rows for the thread pool: rows [r0, r0 + n) into out, and (by the caller,
- * thread 0, before its first rows) the write of the previous chunk. */
+ * thread 0, before its first rows) the write of the chunk before it, of this tensor or of
+ * the one before. */
 typedef struct {
     const chunk_job *c;
     job *jb;
@@ -191,36 +200,33 @@ typedef struct {
     float *x, *deq;       /* a row of each per thread */
     double *e2, *s2;      /* per thread */
     int64_t *bad_row;     /* per thread: the first row holding a NaN/Inf, or INT64_MAX */
-    const uint8_t *write; /* the previous chunk, or NULL */
-    int64_t write_n;
+    int write;            /* 1: thread 0 writes jb->pending first */
     int write_failed, cancelled;
     scarce_error *err;
 } chunk_task;
 
-/* Writes the n rows of a chunk from dst, then reports progress and reads the cancel flag
- * (on the calling thread, between chunks, as before). */
-static void write_chunk(chunk_task *ct, const uint8_t *dst, int64_t n) {
-    job *jb = ct->jb;
-    const gguf_tensor *t = ct->c->t;
-    if (gguf_writer_write(jb->w, dst, (size_t)n * ct->row_bytes, ct->err)) {
-        ct->write_failed = 1;
-        return;
-    }
-    if (jb->o->cancel && *jb->o->cancel) {
-        scarce_fail(ct->err, "interrupted at tensor %s: nothing written", t->name);
-        ct->cancelled = 1;
-        return;
-    }
-    jb->at.bytes_done += (int64_t)(n * qtype_row_bytes(t->type, t->ne[0]));
+/* Writes the pending chunk, then reports progress and reads the cancel flag (on the
+ * calling thread, between chunks, as before). Returns -1 on a failed write or a cancel. */
+static int write_pending(job *jb, scarce_error *err) {
+    if (!jb->pending) return 0;
+    const uint8_t *p = jb->pending;
+    jb->pending = NULL;
+    if (gguf_writer_write(jb->w, p, jb->pending_bytes, err)) return -1;
+    if (jb->o->cancel && *jb->o->cancel)
+        return scarce_fail(err, "interrupted at tensor %s: nothing written", jb->at.name);
+    jb->at.bytes_done += jb->pending_src_bytes;
     if (jb->o->progress) jb->o->progress(jb->o->progress_ctx, &jb->at);
+    return 0;
+}
+
+static void write_chunk(chunk_task *ct) {
+    ct->write = 0;
+    if (write_pending(ct->jb, ct->err)) ct->write_failed = 1;
 }
 
 static int chunk_rows(void *arg, int64_t i0, int64_t i1, int thread) {
     chunk_task *ct = arg;
-    if (thread == 0 && ct->write) { /* the others take rows meanwhile */
-        write_chunk(ct, ct->write, ct->write_n);
-        ct->write = NULL;
-    }
+    if (thread == 0 && ct->write) write_chunk(ct); /* the others take rows meanwhile */
     const int64_t ne0 = ct->c->t->ne[0];
     float *x = ct->x + (size_t)thread * ne0, *deq = ct->deq + (size_t)thread * ne0;
     for (int64_t r = i0; r < i1; r++)
@@ -231,31 +237,40 @@ static int chunk_rows(void *arg, int64_t i0, int64_t i1, int thread) {
     return 0;
 }
 
-/* Streams the tensor in chunks of rows through two output buffers, the rows of a chunk on
- * the pool (kernels/pool.h: the caller works too, idle workers sleep, rows are taken from
- * a thread that is late): while the caller writes chunk k, the workers quantize chunk k + 1,
+/* Rows of a tensor in one streamed chunk (its output at most CHUNK_ELEMENTS floats' worth
+ * of rows, at least one row). */
+static int64_t chunk_rows_of(int64_t ne0, int64_t rows) {
+    int64_t chunk = CHUNK_ELEMENTS / ne0;
+    if (chunk < 1) chunk = 1;
+    return chunk > rows ? rows : chunk;
+}
+
+/* Streams the tensor in chunks of rows through the job's two output buffers, the rows of a
+ * chunk on the pool (kernels/pool.h: the caller works too, idle workers sleep, rows are
+ * taken from a thread that is late): while the caller writes chunk k (of this tensor or,
+ * for the first chunk, the last of the tensor before), the workers quantize chunk k + 1,
  * and the caller joins them after its write. Before, each chunk was an OpenMP region whose
  * write ran alone with the other threads spinning: on this loaded 2-core Xeon SPR, a q8_0
  * run of SmolLM2 took 12.0 s (5.6 s CPU) with OpenMP's spinning wait and 6.2 s (2.9 s CPU)
- * with OMP_WAIT_POLICY=passive. Bytes are the same: each row is quantized by itself into
- * its place. */
+ * with OMP_WAIT_POLICY=passive. And before the buffers were shared, a tensor's last chunk
+ * was written alone, which was every tensor of one chunk: all of SmolLM2's but the
+ * embedding. Bytes are the same: each row is quantized by itself into its place. The last
+ * chunk is left pending in jb (the caller writes it). */
 static int stream_tensor(job *jb, const gguf_tensor *t, quantize_tensor_info *info,
                          scarce_error *err) {
     const quant_type *qt = qtype(info->type);
     const int64_t ne0 = t->ne[0], rows = info->n_elements / ne0;
-    int64_t chunk = CHUNK_ELEMENTS / ne0;
-    if (chunk < 1) chunk = 1;
-    if (chunk > rows) chunk = rows;
+    const int64_t chunk = chunk_rows_of(ne0, rows);
     const size_t row_bytes = qtype_row_bytes(info->type, ne0);
+    const int64_t src_row_bytes = (int64_t)qtype_row_bytes(t->type, ne0);
     const int nt = jb->pool ? pool_threads(jb->pool) : 1;
     float *x = malloc((size_t)(nt * ne0) * sizeof *x);
     float *deq = malloc((size_t)(nt * ne0) * sizeof *deq);
     double *sums = calloc(2 * (size_t)nt, sizeof *sums);
     int64_t *bad = malloc((size_t)nt * sizeof *bad);
-    uint8_t *dst[2] = {malloc((size_t)chunk * row_bytes), malloc((size_t)chunk * row_bytes)};
     float *imp = NULL;
     int rc = -1;
-    if (!x || !deq || !sums || !bad || !dst[0] || !dst[1]) {
+    if (!x || !deq || !sums || !bad) {
         scarce_fail(err, "tensor %s: out of memory for %lld rows", t->name, (long long)chunk);
         goto done;
     }
@@ -278,32 +293,35 @@ static int stream_tensor(job *jb, const gguf_tensor *t, quantize_tensor_info *in
                      .bad_row = bad,
                      .err = err};
     int64_t bad_row = INT64_MAX;
-    for (int64_t r0 = 0, k = 0; r0 < rows; r0 += chunk, k++) {
-        ct.r0 = r0, ct.n = rows - r0 < chunk ? rows - r0 : chunk, ct.out = dst[k & 1];
-        ct.write = k > 0 ? dst[(k - 1) & 1] : NULL, ct.write_n = chunk;
+    for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+        ct.r0 = r0, ct.n = rows - r0 < chunk ? rows - r0 : chunk;
+        ct.out = jb->buf[jb->next_buf];
+        ct.write = jb->pending != NULL;
         const pool_task task = {
             .fn = chunk_rows, .arg = &ct, .n_items = ct.n, .piece = 1, .steal = 1};
         if (jb->pool)
             pool_run(jb->pool, &task);
         else
             chunk_rows(&ct, 0, ct.n, 0);
-        if (ct.write) write_chunk(&ct, ct.write, ct.write_n); /* no rows reached thread 0 */
+        if (ct.write) write_chunk(&ct); /* no rows reached thread 0 */
         for (int i = 0; i < nt; i++) bad_row = bad[i] < bad_row ? bad[i] : bad_row;
-        if (bad_row < rows || ct.write_failed || ct.cancelled) break;
-        if (r0 + ct.n >= rows) write_chunk(&ct, ct.out, ct.n);
+        if (bad_row < rows || ct.write_failed) break;
+        jb->pending = ct.out, jb->pending_bytes = (size_t)ct.n * row_bytes;
+        jb->pending_src_bytes = ct.n * src_row_bytes;
+        jb->next_buf ^= 1;
     }
     if (bad_row < rows) {
         non_finite(t, bad_row, x, err);
         goto done;
     }
-    if (ct.write_failed || ct.cancelled) goto done;
+    if (ct.write_failed) goto done;
     double err2 = 0, x2 = 0; /* in thread order */
     for (int i = 0; i < nt; i++) err2 += ct.e2[i], x2 += ct.s2[i];
     info->rmse = sqrt(err2 / (double)info->n_elements);
     info->rms_source = sqrt(x2 / (double)info->n_elements);
     rc = 0;
 done:
-    free(x), free(deq), free(sums), free(bad), free(dst[0]), free(dst[1]), free(imp);
+    free(x), free(deq), free(sums), free(bad), free(imp);
     return rc;
 }
 
@@ -374,12 +392,21 @@ static int run(job *jb, const char *out, const quant_scheme *s, const policy_mod
     write_metadata(jb, s, n);
     if (gguf_writer_open(jb->w, out, err)) return -1;
     jb->at.n_tensors = n;
-    for (int i = 0; i < n; i++) jb->at.bytes_total += (int64_t)jb->in->tensors[i].bytes;
+    size_t buf_bytes = 1;
+    for (int i = 0; i < n; i++) {
+        const int64_t ne0 = jb->in->tensors[i].ne[0], rows = jb->info[i].n_elements / ne0;
+        const size_t b = (size_t)chunk_rows_of(ne0, rows) * qtype_row_bytes(jb->info[i].type, ne0);
+        buf_bytes = b > buf_bytes ? b : buf_bytes;
+        jb->at.bytes_total += (int64_t)jb->in->tensors[i].bytes;
+    }
+    if (!(jb->buf[0] = malloc(buf_bytes)) || !(jb->buf[1] = malloc(buf_bytes)))
+        return scarce_fail(err, "out of memory for two chunks of %zu bytes", buf_bytes);
     for (int i = 0; i < n; i++) {
         jb->at.tensor = i, jb->at.name = jb->info[i].name;
         if (stream_tensor(jb, &jb->in->tensors[i], &jb->info[i], err)) return -1;
         rep->n_imatrix_used += jb->info[i].has_importance;
     }
+    if (write_pending(jb, err)) return -1; /* the last chunk: alone, then the fsync */
     return gguf_writer_finish(jb->w, err);
 }
 
@@ -415,6 +442,7 @@ int quantize_model(const char *in, const char *out, const char *type_name,
     rc = run(&jb, out, s, &pm, rep, err);
 done:
     pool_free(jb.pool);
+    free(jb.buf[0]), free(jb.buf[1]);
     gguf_writer_free(jb.w); /* before finish() this removes the temporary file */
     if (rc == 0) {
         rep->n_tensors = (int)jb.in->n_tensors;
