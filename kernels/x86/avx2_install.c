@@ -74,9 +74,10 @@ void avx2_install(isa_kernels *k) {
                                .vec_dot_tile = vec_dot_tile_q2_k_avx2,
                                .packed_tile = tile_q2_kx8_avx2});
     kernels_set(k, QT_Q3_K, (type_kernels){.vec_dot = vec_dot_q3_k_avx2});
-    kernels_set(
-        k, QT_Q4_K,
-        (type_kernels){.vec_dot = vec_dot_q4_k_avx2, .vec_dot_tile = vec_dot_tile_q4_k_avx2});
+    kernels_set(k, QT_Q4_K,
+                (type_kernels){.vec_dot = vec_dot_q4_k_avx2,
+                               .vec_dot_tile = vec_dot_tile_q4_k_avx2,
+                               .packed_tile = tile_q4_kx8_avx2});
     kernels_set(
         k, QT_Q5_K,
         (type_kernels){.vec_dot = vec_dot_q5_k_avx2, .vec_dot_tile = vec_dot_tile_q5_k_avx2});
