@@ -86,6 +86,7 @@ void avx2_install(isa_kernels *k) {
         (type_kernels){.vec_dot = vec_dot_q6_k_avx2, .vec_dot_tile = vec_dot_tile_q6_k_avx2});
     kernels_set(k, QT_TQ2_0,
                 (type_kernels){.vec_dot = vec_dot_tq2_0_avx2,
+                               .vec_dot_tile = vec_dot_tile_tq2_0_avx2,
                                .packed_tile = tile_lut_tq2_0_avx2,
                                .packed_act = lut_prepare_q8_k_avx2,
                                .lut = LUT_OFF});
