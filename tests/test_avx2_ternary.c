@@ -72,9 +72,10 @@ static int tile_same_as_ref(const ternary_type *t, vec_dot_tile_fn tile, const u
     int same = memcmp(y, want, sizeof *y * rows * nact) == 0;
     for (int64_t i = 0; !same && i < rows * nact; i++)
         if (memcmp(&y[i], &want[i], 4)) {
-            test_fail_at(__FILE__, __LINE__, "%s rows=%lld cols=%lld nact=%d [%lld]: %.9g want %.9g",
-                         qtype(t->type)->name, (long long)rows, (long long)cols, nact,
-                         (long long)i, y[i], want[i]);
+            test_fail_at(__FILE__, __LINE__,
+                         "%s rows=%lld cols=%lld nact=%d [%lld]: %.9g want %.9g",
+                         qtype(t->type)->name, (long long)rows, (long long)cols, nact, (long long)i,
+                         y[i], want[i]);
             break;
         }
     free(y), free(want);

@@ -93,6 +93,7 @@ void avx2_install(isa_kernels *k) {
     /* TQ1_0: TQ2_0's LUT kernel on a copy in TQ2_0's planes (kernels/lut.h) */
     kernels_set(k, QT_TQ1_0,
                 (type_kernels){.vec_dot = vec_dot_tq1_0_avx2,
+                               .vec_dot_tile = vec_dot_tile_tq1_0_avx2,
                                .packed_tile = tile_lut_tq2_0_avx2,
                                .packed_act = lut_prepare_q8_k_avx2,
                                .lut = LUT_OFF});

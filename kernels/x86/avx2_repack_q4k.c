@@ -87,14 +87,14 @@ static inline __m256i field_twins(__m256i x, int t) {
  * NG = 2 the first group's lines are prefetched ahead0 bytes ahead, the second's
  * PREFETCH_AHEAD (repack_kx8_walk.h's pair walk). */
 static inline __attribute__((always_inline)) void
-q4k_blocks(const tile_args *t, const uint8_t *w, size_t gb, size_t ahead0, int64_t i0,
-           int64_t from, int64_t to, int accumulate, const int NG, const int NA) {
+q4k_blocks(const tile_args *t, const uint8_t *w, size_t gb, size_t ahead0, int64_t i0, int64_t from,
+           int64_t to, int accumulate, const int NG, const int NA) {
     const __m256i low4 = _mm256_set1_epi8(0x0F);
     __m256 acc[2][MAX_NA];
     for (int g = 0; g < NG; g++)
         for (int j = 0; j < NA; j++)
-            acc[g][j] = accumulate ? _mm256_loadu_ps(t->y + j * t->y_stride + 8 * g)
-                                   : _mm256_setzero_ps();
+            acc[g][j] =
+                accumulate ? _mm256_loadu_ps(t->y + j * t->y_stride + 8 * g) : _mm256_setzero_ps();
     for (int64_t i = from; i < to; i++) {
         const uint8_t *blk[2] = {w + i * X8_BYTES, w + gb + i * X8_BYTES};
         if (NG == 2)

@@ -111,17 +111,17 @@ static inline __m256i tq2_row_x4(const uint8_t *qs, const int8_t *a) {
         const __m256i v4 = _mm256_srli_epi16(v, 4);
         const int8_t *y = a + 128 * h;
         plain = _mm256_add_epi16(
-            plain, _mm256_add_epi16(
-                       _mm256_maddubs_epi16(_mm256_and_si256(v, m3),
-                                            _mm256_loadu_si256((const __m256i *)y)),
-                       _mm256_maddubs_epi16(_mm256_and_si256(v4, m3),
-                                            _mm256_loadu_si256((const __m256i *)(y + 64)))));
+            plain,
+            _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(v, m3),
+                                                  _mm256_loadu_si256((const __m256i *)y)),
+                             _mm256_maddubs_epi16(_mm256_and_si256(v4, m3),
+                                                  _mm256_loadu_si256((const __m256i *)(y + 64)))));
         quad = _mm256_add_epi16(
-            quad, _mm256_add_epi16(
-                      _mm256_maddubs_epi16(_mm256_and_si256(v, m12),
-                                           _mm256_loadu_si256((const __m256i *)(y + 32))),
-                      _mm256_maddubs_epi16(_mm256_and_si256(v4, m12),
-                                           _mm256_loadu_si256((const __m256i *)(y + 96)))));
+            quad,
+            _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(v, m12),
+                                                  _mm256_loadu_si256((const __m256i *)(y + 32))),
+                             _mm256_maddubs_epi16(_mm256_and_si256(v4, m12),
+                                                  _mm256_loadu_si256((const __m256i *)(y + 96)))));
     }
     return _mm256_add_epi32(_mm256_madd_epi16(plain, _mm256_set1_epi16(4)),
                             _mm256_madd_epi16(quad, _mm256_set1_epi16(1)));
@@ -137,22 +137,84 @@ static inline __m256i sums_of_8(const __m256i v[8]) {
                             _mm256_permute2x128_si256(q0, q1, 0x31));
 }
 
-/* 8 rows (w_stride bytes apart) against one activation row: s[0..7] */
-static void tq2_0_rows8(int64_t nb, float *s, const uint8_t *w, size_t w_stride,
-                        const block_q8_K *a) {
+/* TQ1_0: trit n of byte b is floor(3 x_n / 256), x_n = b 3^n mod 256 (quant/blocks.h). With
+ * the byte in the high half of a 16-bit lane (x << 8, low byte 0), mullo by 3^n leaves x_n << 8
+ * (the wrap mod 2^16 is the mod 256) and mulhi_epu16 by 3 is floor(3 x_n 256 / 2^16), the
+ * trit, in the low byte: even and odd bytes as two such vectors, the odd trits shifted back
+ * up, then maddubs. Per 32 weights 2 mullo, 2 mulhi, a shift, an or, maddubs and an int16
+ * add (the row kernel above: 11 for the trits alone, then maddubs, madd and add). */
+static inline __m256i tq1_trits(__m256i even, __m256i odd, __m256i mult) {
+    const __m256i three = _mm256_set1_epi16(3);
+    const __m256i te = _mm256_mulhi_epu16(_mm256_mullo_epi16(even, mult), three);
+    const __m256i to = _mm256_mulhi_epu16(_mm256_mullo_epi16(odd, mult), three);
+    return _mm256_or_si256(te, _mm256_slli_epi16(to, 8));
+}
+
+/* sum t a of one row's TQ1_0 block (t = trit 0..2) in 8 int32 lanes. Element order as
+ * vec_dot_tq1_0_avx2: 5 x 32 from qs[0..31]; qs[32..47] in both 128-bit lanes, trits n and
+ * n + 1 side by side; its fifth trit beside qh repeated (byte 4 n + j = qh[j], trit n). Each
+ * int16 lane sums 8 maddubs of |2 x 2 x 128|: exact. */
+static inline __m256i tq1_row(const block_tq1_0 *x, const int8_t *a) {
+    const __m256i high = _mm256_set1_epi16((short)0xFF00);
+    const __m256i v = _mm256_loadu_si256((const __m256i *)x->qs);
+    const __m256i ve = _mm256_slli_epi16(v, 8), vo = _mm256_and_si256(v, high);
+    const __m256i three = _mm256_set1_epi16(3); /* trit 0: x_0 = b, no mullo */
+    __m256i sum =
+        _mm256_maddubs_epi16(_mm256_or_si256(_mm256_mulhi_epu16(ve, three),
+                                             _mm256_slli_epi16(_mm256_mulhi_epu16(vo, three), 8)),
+                             _mm256_loadu_si256((const __m256i *)a));
+    static const short pow3[5] = {1, 3, 9, 27, 81};
+    for (int n = 1; n < 5; n++)
+        sum = _mm256_add_epi16(
+            sum, _mm256_maddubs_epi16(tq1_trits(ve, vo, _mm256_set1_epi16(pow3[n])),
+                                      _mm256_loadu_si256((const __m256i *)(a + 32 * n))));
+    const __m128i v16 = _mm_loadu_si128((const __m128i *)(x->qs + 32));
+    uint32_t qh;
+    memcpy(&qh, x->qh, 4);
+    const __m256i w = _mm256_setr_m128i(v16, v16),
+                  tail = _mm256_setr_m128i(v16, _mm_set1_epi32((int)qh));
+    const __m256i we = _mm256_slli_epi16(w, 8), wo = _mm256_and_si256(w, high);
+    const __m256i te = _mm256_slli_epi16(tail, 8), to = _mm256_and_si256(tail, high);
+    sum = _mm256_add_epi16(
+        sum, _mm256_maddubs_epi16(
+                 tq1_trits(we, wo, _mm256_setr_m128i(_mm_set1_epi16(1), _mm_set1_epi16(3))),
+                 _mm256_loadu_si256((const __m256i *)(a + 160))));
+    sum = _mm256_add_epi16(
+        sum, _mm256_maddubs_epi16(
+                 tq1_trits(we, wo, _mm256_setr_m128i(_mm_set1_epi16(9), _mm_set1_epi16(27))),
+                 _mm256_loadu_si256((const __m256i *)(a + 192))));
+    sum = _mm256_add_epi16(
+        sum,
+        _mm256_maddubs_epi16(tq1_trits(te, to,
+                                       _mm256_setr_m128i(_mm_set1_epi16(81),
+                                                         _mm_setr_epi16(1, 1, 3, 3, 9, 9, 27, 27))),
+                             _mm256_loadu_si256((const __m256i *)(a + 224))));
+    return _mm256_madd_epi16(sum, _mm256_set1_epi16(1));
+}
+
+/* 8 rows (w_stride bytes apart) against one activation row: s[0..7]. TQ2_0 (tq1 = 0) sums
+ * 4 sum q a, TQ1_0 sum t a: both minus A (sum a) make the reference's sumi. */
+static inline __attribute__((always_inline)) void
+rows8(int64_t nb, float *s, const uint8_t *w, size_t w_stride, const block_q8_K *a, const int tq1) {
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
         __m256i r4[8];
         uint16_t d[8];
         for (int r = 0; r < 8; r++) {
-            const block_tq2_0 *x = (const block_tq2_0 *)(w + r * w_stride) + i;
-            r4[r] = tq2_row_x4(x->qs, a[i].qs);
-            d[r] = x->d;
+            if (tq1) {
+                const block_tq1_0 *x = (const block_tq1_0 *)(w + r * w_stride) + i;
+                r4[r] = tq1_row(x, a[i].qs);
+                d[r] = x->d;
+            } else {
+                const block_tq2_0 *x = (const block_tq2_0 *)(w + r * w_stride) + i;
+                r4[r] = tq2_row_x4(x->qs, a[i].qs);
+                d[r] = x->d;
+            }
         }
         int A = 0;
         for (int k = 0; k < QK_K / 16; k++) A += a[i].bsums[k];
-        const __m256i sumi =
-            _mm256_sub_epi32(_mm256_srai_epi32(sums_of_8(r4), 2), _mm256_set1_epi32(A));
+        const __m256i sum = tq1 ? sums_of_8(r4) : _mm256_srai_epi32(sums_of_8(r4), 2);
+        const __m256i sumi = _mm256_sub_epi32(sum, _mm256_set1_epi32(A));
         /* the reference's (float) sumi x (d x d_a), then += */
         const __m256 scale = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)d)),
                                            _mm256_set1_ps(a[i].d));
@@ -161,14 +223,39 @@ static void tq2_0_rows8(int64_t nb, float *s, const uint8_t *w, size_t w_stride,
     _mm256_storeu_ps(s, acc);
 }
 
-void vec_dot_tile_tq2_0_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
-                             int nrows, const void *a, size_t a_stride, int nact) {
+static void tq2_0_rows8(int64_t nb, float *s, const uint8_t *w, size_t w_stride,
+                        const block_q8_K *a) {
+    rows8(nb, s, w, w_stride, a, 0);
+}
+static void tq1_0_rows8(int64_t nb, float *s, const uint8_t *w, size_t w_stride,
+                        const block_q8_K *a) {
+    rows8(nb, s, w, w_stride, a, 1);
+}
+
+/* Every activation against the rows in groups of 8 (the weights of a group stay in L1 for
+ * the next activation), the last nrows % 8 by the row kernel. */
+static inline __attribute__((always_inline)) void
+ternary_tile(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride, int nrows,
+             const void *a, size_t a_stride, int nact, const int tq1) {
     const int64_t nb = n / QK_K;
     for (int j = 0; j < nact; j++) {
         const block_q8_K *y = (const block_q8_K *)((const char *)a + j * a_stride);
         float *out = s + j * s_stride;
+        const uint8_t *rows = w;
         int r = 0;
-        for (; r + 8 <= nrows; r += 8) tq2_0_rows8(nb, out + r, (const uint8_t *)w + r * w_stride, w_stride, y);
-        for (; r < nrows; r++) vec_dot_tq2_0_avx2(n, out + r, (const uint8_t *)w + r * w_stride, y);
+        for (; r + 8 <= nrows; r += 8)
+            (tq1 ? tq1_0_rows8 : tq2_0_rows8)(nb, out + r, rows + r * w_stride, w_stride, y);
+        for (; r < nrows; r++)
+            (tq1 ? vec_dot_tq1_0_avx2 : vec_dot_tq2_0_avx2)(n, out + r, rows + r * w_stride, y);
     }
+}
+
+void vec_dot_tile_tq2_0_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                             int nrows, const void *a, size_t a_stride, int nact) {
+    ternary_tile(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact, 0);
+}
+
+void vec_dot_tile_tq1_0_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                             int nrows, const void *a, size_t a_stride, int nact) {
+    ternary_tile(n, s, s_stride, w, w_stride, nrows, a, a_stride, nact, 1);
 }
