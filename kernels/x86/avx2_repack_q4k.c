@@ -8,7 +8,7 @@
  *
  * Lane = row. A 32-byte chunk 8p + k holds 4 codes of each of the 8 rows: the low nibbles
  * are elements 64p + 4k .. + 3 (sub-block 2p), the high ones + 32 (sub-block 2p + 1), so one
- * activation dword broadcast serves all 8 rows (two with a pair of groups: decode). No VNNI
+ * activation dword broadcast serves all 8 rows. No VNNI
  * on these CPUs: maddubs gives per row two int16 partial sums, and the 8 chunks of a
  * sub-block add up in int16 before anything else (|8 x 2 x 15 x 128| = 30720 < 32767, with
  * activation codes down to -128), then one madd with the row's scale in both halves of its
@@ -24,8 +24,18 @@
  * exact, so the results are bit-identical to tile_q4_kx8_ref and vec_dot_q4_k_ref
  * (tests/test_repack.c).
  *
- * Decode walks two groups at once (kx8_pair, NA = 1: 16 rows per broadcast); batches one
- * group x up to 4 activations (kx8_group). */
+ * One group of 8 rows at a time, against 1 to 4 activations (repack_kx8_walk.h). Instructions
+ * per 32 weights, decode (64 x 2048, one activation; callgrind, library built with
+ * -march=x86-64-v3, i.e. 16 ymm registers as on Zen 1-3): the row kernel (avx2_kquant.c)
+ * 13.2, this tile 6.88; 4 activations 31.9 -> 21.7 (per weight x activation 8.0 -> 5.4).
+ * Two groups per broadcast (as the AVX2 Q2_K tile) counted 7.34 before and 6.92 with the
+ * pragma below: on 16 registers its saved broadcasts go into spills, so the walk stays
+ * one group at a time. TinyLlama-shape q4_k tg32, SCARCE_ISA=avx2, 2-core Sapphire-Rapids-
+ * class Xeon VM (load 6-8, bench lock): 9.8 -> 17.4 tok/s at 1 thread, 14.1 -> 24.2 at 2. */
+/* as avx2_repack_q2k.c: without it gcc schedules loads far ahead and spills (stack accesses
+ * of the pure-AVX2 one-activation walk 54 -> 12) */
+#pragma GCC optimize("schedule-insns", "sched-pressure")
+
 #include <immintrin.h>
 #include <string.h>
 
@@ -36,7 +46,6 @@
 enum { X8_BYTES = REPACK_ROWS * sizeof(block_q4_K), UNITS_AT = 32, QS_AT = 128 };
 /* an activation block's 4 bsum pairs (prep_blocks) */
 #define PREP_BYTES 16
-#define KX8_PAIRS
 #include "repack_kx8_walk.h"
 
 /* Unit u of a packed block with row r's 24 bits (4 fields of 6) at bytes 4 (r % 4) ..: the
@@ -82,112 +91,67 @@ static inline __m256i field_twins(__m256i x, int t) {
     return _mm256_and_si256(_mm256_blend_epi16(lo, hi, 0xAA), six);
 }
 
-/* NG groups (blocks w, w + gb: y lanes 8 g ..) x NA activations over blocks [from, to) of
- * the span that starts at block i0 (act_prep's base); y += (accumulate) or y = sums. With
- * NG = 2 the first group's lines are prefetched ahead0 bytes ahead, the second's
- * PREFETCH_AHEAD (repack_kx8_walk.h's pair walk). */
-static inline __attribute__((always_inline)) void
-q4k_blocks(const tile_args *t, const uint8_t *w, size_t gb, size_t ahead0, int64_t i0, int64_t from,
-           int64_t to, int accumulate, const int NG, const int NA) {
+/* kx8_group of repack_kx8_walk.h: one group (blocks w, 8 rows) x NA activations over blocks
+ * [i0, i1); y += (accumulate) or y = sums. */
+static inline __attribute__((always_inline)) void kx8_group(const tile_args *t, const uint8_t *w,
+                                                            int64_t i0, int64_t i1, int accumulate,
+                                                            const int NA) {
     const __m256i low4 = _mm256_set1_epi8(0x0F);
-    __m256 acc[2][MAX_NA];
-    for (int g = 0; g < NG; g++)
-        for (int j = 0; j < NA; j++)
-            acc[g][j] =
-                accumulate ? _mm256_loadu_ps(t->y + j * t->y_stride + 8 * g) : _mm256_setzero_ps();
-    for (int64_t i = from; i < to; i++) {
-        const uint8_t *blk[2] = {w + i * X8_BYTES, w + gb + i * X8_BYTES};
-        if (NG == 2)
-            prefetch_pair(blk[0], blk[1], ahead0);
-        else
-            prefetch_block(blk[0]);
-        __m256i sumi[2][MAX_NA];
-        for (int g = 0; g < NG; g++)
-            for (int j = 0; j < NA; j++) sumi[g][j] = _mm256_setzero_si256();
+    __m256 acc[MAX_NA];
+    for (int j = 0; j < NA; j++)
+        acc[j] = accumulate ? _mm256_loadu_ps(t->y + j * t->y_stride) : _mm256_setzero_ps();
+    for (int64_t i = i0; i < i1; i++) {
+        const uint8_t *blk = w + i * X8_BYTES;
+        prefetch_block(blk);
+        __m256i sumi[MAX_NA];
+        for (int j = 0; j < NA; j++) sumi[j] = _mm256_setzero_si256();
 #pragma GCC unroll 4
         for (int p = 0; p < 4; p++) {
             /* without it gcc hoists the broadcasts of every p and spills them (as in
              * repack_q2k_walk.h) */
             __asm__ volatile("" ::: "memory");
-            __m256i s_lo[2][MAX_NA], s_hi[2][MAX_NA];
+            __m256i s_lo[MAX_NA], s_hi[MAX_NA];
 #pragma GCC unroll 8
             for (int k = 0; k < 8; k++) {
-                __m256i lo[2], hi[2];
-                for (int g = 0; g < NG; g++) {
-                    const __m256i raw =
-                        _mm256_loadu_si256((const __m256i *)(blk[g] + QS_AT + 32 * (8 * p + k)));
-                    lo[g] = _mm256_and_si256(raw, low4);
-                    hi[g] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
-                }
+                const __m256i raw =
+                    _mm256_loadu_si256((const __m256i *)(blk + QS_AT + 32 * (8 * p + k)));
+                const __m256i lo = _mm256_and_si256(raw, low4);
+                const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
                 for (int j = 0; j < NA; j++) {
                     const int8_t *a = act_row(t, j)[i].qs + 64 * p + 4 * k;
-                    const __m256i a_lo = bcast4(a), a_hi = bcast4(a + 32);
-                    for (int g = 0; g < NG; g++) {
-                        const __m256i x_lo = _mm256_maddubs_epi16(lo[g], a_lo);
-                        const __m256i x_hi = _mm256_maddubs_epi16(hi[g], a_hi);
-                        s_lo[g][j] = k ? _mm256_add_epi16(s_lo[g][j], x_lo) : x_lo;
-                        s_hi[g][j] = k ? _mm256_add_epi16(s_hi[g][j], x_hi) : x_hi;
-                    }
+                    const __m256i x_lo = _mm256_maddubs_epi16(lo, bcast4(a));
+                    const __m256i x_hi = _mm256_maddubs_epi16(hi, bcast4(a + 32));
+                    s_lo[j] = k ? _mm256_add_epi16(s_lo[j], x_lo) : x_lo;
+                    s_hi[j] = k ? _mm256_add_epi16(s_hi[j], x_hi) : x_hi;
                 }
             }
             /* sub-blocks 2p and 2p + 1: unit p / 2, fields 2 (p % 2) and + 1 */
-            for (int g = 0; g < NG; g++) {
-                const __m256i wb = unit_bytes(unit_load(blk[g], p / 2), p % 2);
-                const __m256i sc_lo = field_pair(wb, 2 * (p % 2));
-                const __m256i sc_hi = field_pair(wb, 2 * (p % 2) + 1);
-                for (int j = 0; j < NA; j++)
-                    sumi[g][j] = _mm256_add_epi32(
-                        sumi[g][j], _mm256_add_epi32(_mm256_madd_epi16(s_lo[g][j], sc_lo),
-                                                     _mm256_madd_epi16(s_hi[g][j], sc_hi)));
-            }
+            const __m256i wb = unit_bytes(unit_load(blk, p / 2), p % 2);
+            const __m256i sc_lo = field_pair(wb, 2 * (p % 2));
+            const __m256i sc_hi = field_pair(wb, 2 * (p % 2) + 1);
+            for (int j = 0; j < NA; j++)
+                sumi[j] =
+                    _mm256_add_epi32(sumi[j], _mm256_add_epi32(_mm256_madd_epi16(s_lo[j], sc_lo),
+                                                               _mm256_madd_epi16(s_hi[j], sc_hi)));
         }
-        for (int g = 0; g < NG; g++) {
-            const __m256i x2 = unit_bytes(unit_load(blk[g], 2), 2);
-            const __m256i x3 = unit_bytes(unit_load(blk[g], 3), 2);
-            const __m256i mins[4] = {field_twins(x2, 0), field_twins(x2, 1), field_twins(x3, 0),
-                                     field_twins(x3, 1)};
-            const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)blk[g]));
-            const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk[g] + 16)));
-            for (int j = 0; j < NA; j++) {
-                const int32_t *bp = act_prep(t, j, i - i0);
-                __m256i summ = _mm256_madd_epi16(mins[0], _mm256_set1_epi32(bp[0]));
-                for (int q = 1; q < 4; q++)
-                    summ = _mm256_add_epi32(summ,
-                                            _mm256_madd_epi16(mins[q], _mm256_set1_epi32(bp[q])));
-                /* the reference's da * (d * sumi - dmin * summ), then += */
-                const __m256 v = _mm256_sub_ps(_mm256_mul_ps(d, _mm256_cvtepi32_ps(sumi[g][j])),
-                                               _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(summ)));
-                acc[g][j] =
-                    _mm256_add_ps(acc[g][j], _mm256_mul_ps(_mm256_set1_ps(act_row(t, j)[i].d), v));
-            }
+        const __m256i x2 = unit_bytes(unit_load(blk, 2), 2);
+        const __m256i x3 = unit_bytes(unit_load(blk, 3), 2);
+        const __m256i mins[4] = {field_twins(x2, 0), field_twins(x2, 1), field_twins(x3, 0),
+                                 field_twins(x3, 1)};
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)blk));
+        const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 16)));
+        for (int j = 0; j < NA; j++) {
+            const int32_t *bp = act_prep(t, j, i - i0);
+            __m256i summ = _mm256_madd_epi16(mins[0], _mm256_set1_epi32(bp[0]));
+            for (int q = 1; q < 4; q++)
+                summ = _mm256_add_epi32(summ, _mm256_madd_epi16(mins[q], _mm256_set1_epi32(bp[q])));
+            /* the reference's da * (d * sumi - dmin * summ), then += */
+            const __m256 v = _mm256_sub_ps(_mm256_mul_ps(d, _mm256_cvtepi32_ps(sumi[j])),
+                                           _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(summ)));
+            acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(_mm256_set1_ps(act_row(t, j)[i].d), v));
         }
     }
-    for (int g = 0; g < NG; g++)
-        for (int j = 0; j < NA; j++) _mm256_storeu_ps(t->y + j * t->y_stride + 8 * g, acc[g][j]);
-}
-
-/* kx8_group of repack_kx8_walk.h */
-static inline __attribute__((always_inline)) void kx8_group(const tile_args *t, const uint8_t *w,
-                                                            int64_t i0, int64_t i1, int accumulate,
-                                                            const int NA) {
-    q4k_blocks(t, w, 0, 0, i0, i0, i1, accumulate, 1, NA);
-}
-
-/* kx8_pair of repack_kx8_walk.h: decode (NA = 1) shares each broadcast between the two
- * groups; batches take the groups one after the other (the accumulators of 2 groups x NA
- * activations do not fit 16 ymm registers). */
-static inline __attribute__((always_inline)) void kx8_pair(const tile_args *t, const uint8_t *w,
-                                                           size_t gb, size_t ahead0, int64_t i0,
-                                                           int64_t from, int64_t to, int accumulate,
-                                                           const int NA) {
-    if (NA == 1) {
-        q4k_blocks(t, w, gb, ahead0, i0, from, to, accumulate, 2, 1);
-        return;
-    }
-    tile_args second = *t;
-    second.y = t->y + REPACK_ROWS;
-    q4k_blocks(t, w, 0, 0, i0, from, to, accumulate, 1, NA);
-    q4k_blocks(&second, w + gb, 0, 0, i0, from, to, accumulate, 1, NA);
+    for (int j = 0; j < NA; j++) _mm256_storeu_ps(t->y + j * t->y_stride, acc[j]);
 }
 
 /* Blocks [i0, i1) of an activation: dword 4 (i - i0) + t = B_2t | B_2t+1 << 16. */
