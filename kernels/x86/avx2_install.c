@@ -85,10 +85,17 @@ void avx2_install(isa_kernels *k) {
         k, QT_Q6_K,
         (type_kernels){.vec_dot = vec_dot_q6_k_avx2, .vec_dot_tile = vec_dot_tile_q6_k_avx2});
     /* TQ2_0 and TQ1_0: decode and batches by the 8-row tiles on the file layout
-     * (avx2_ternary.c; instructions per 32 weights, callgrind, pure-AVX2 build: TQ2_0 7.96
-     * -> 5.40, TQ1_0 19.9 -> 13.5 against the row kernels); TinyLlama shape tg32,
-     * SCARCE_ISA=avx2, 2-core Sapphire-Rapids-class Xeon VM, bench lock, load 8-10: tq2_0
-     * 15.4 / 16.4 -> 27.7 / 31.4 tok/s at 1 / 2 threads, tq1_0 9.6 / 8.4 -> 18.3 / 26.9 */
+     * (avx2_ternary.c). Instructions per 32 weights (64 x 2048, callgrind, library built
+     * with -march=x86-64-v3, /work/cache/avx2row/icount.c): TQ2_0 row kernel 7.96, tile
+     * 5.51, LUT 7.03; TQ1_0 row 19.95, tile 13.61, LUT 7.03 (on TQ2_0's planes, 22% more
+     * bytes); 4 activations TQ1_0 tile 27.2, LUT 28.0, TQ2_0 tile 20.4. TinyLlama shape
+     * `bench -p 64 -n 32 -r 3 -t 1,2`, SCARCE_ISA=avx2, 2-core Sapphire-Rapids-class Xeon
+     * VM, bench lock, load 11-14 (medians of 2 paired runs, tok/s at 1 / 2 threads): tq2_0
+     * tg32 15.2 / 15.5 -> 23.6 / 24.8, pp64 24.2 / 44.5 -> 41.9 / 61.6; tq1_0 tg32 11.4 /
+     * 11.2 -> 19.8 / 16.7. LUT (SCARCE_LUT=1) against the tiles in the same lock job: tq2_0
+     * tg32 15.6 / 13.4 against 23.6 / 20.6; tq1_0 tg32 13.9 / 13.2 against 16.4 / 15.0, pp64
+     * 31.9 / 44.8 against 18.0 / 27.8 (before the tile shared its trits between 4
+     * activations). So both stay LUT_OFF. */
     kernels_set(k, QT_TQ2_0,
                 (type_kernels){.vec_dot = vec_dot_tq2_0_avx2,
                                .vec_dot_tile = vec_dot_tile_tq2_0_avx2,
