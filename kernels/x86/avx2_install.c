@@ -90,12 +90,14 @@ void avx2_install(isa_kernels *k) {
      * 5.51, LUT 7.03; TQ1_0 row 19.95, tile 13.61, LUT 7.03 (on TQ2_0's planes, 22% more
      * bytes); 4 activations TQ1_0 tile 27.2, LUT 28.0, TQ2_0 tile 20.4. TinyLlama shape
      * `bench -p 64 -n 32 -r 3 -t 1,2`, SCARCE_ISA=avx2, 2-core Sapphire-Rapids-class Xeon
-     * VM, bench lock, load 11-14 (medians of 2 paired runs, tok/s at 1 / 2 threads): tq2_0
-     * tg32 15.2 / 15.5 -> 23.6 / 24.8, pp64 24.2 / 44.5 -> 41.9 / 61.6; tq1_0 tg32 11.4 /
-     * 11.2 -> 19.8 / 16.7. LUT (SCARCE_LUT=1) against the tiles in the same lock job: tq2_0
-     * tg32 15.6 / 13.4 against 23.6 / 20.6; tq1_0 tg32 13.9 / 13.2 against 16.4 / 15.0, pp64
-     * 31.9 / 44.8 against 18.0 / 27.8 (before the tile shared its trits between 4
-     * activations). So both stay LUT_OFF. */
+     * VM, bench lock, load 11-14, tok/s at 1 / 2 threads, row kernels -> tiles (medians of
+     * 2 paired runs): tq2_0 tg32 15.2 / 15.5 -> 23.6 / 24.8, pp64 24.2 / 44.5 -> 41.9 /
+     * 61.6; tq1_0 tg32 11.4 / 11.2 -> 19.8 / 16.7. Tiles against the LUT kernels
+     * (SCARCE_LUT=1), one lock job each: tq2_0 tg32 23.4 / 20.9 against 13.7 / 12.5, pp64
+     * 44.0 / 63.2 against 33.6 / 42.8; tq1_0 tg32 12.9 / 14.4 against 15.9 / 13.1 (two
+     * earlier pairs: 16.4 / 15.0 against 13.9 / 13.2, 13.9 / 10.8 against 15.8 / 14.3),
+     * pp64 32.5 / 44.1 against 34.3 / 42.9: TQ1_0 a tie within the noise, and the LUT's
+     * copy costs 22% more bytes than the file, so both stay LUT_OFF. */
     kernels_set(k, QT_TQ2_0,
                 (type_kernels){.vec_dot = vec_dot_tq2_0_avx2,
                                .vec_dot_tile = vec_dot_tile_tq2_0_avx2,
