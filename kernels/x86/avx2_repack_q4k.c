@@ -31,7 +31,11 @@
  * Two groups per broadcast (as the AVX2 Q2_K tile) counted 7.34 before and 6.92 with the
  * pragma below: on 16 registers its saved broadcasts go into spills, so the walk stays
  * one group at a time. TinyLlama-shape q4_k tg32, SCARCE_ISA=avx2, 2-core Sapphire-Rapids-
- * class Xeon VM (load 6-8, bench lock): 9.8 -> 17.4 tok/s at 1 thread, 14.1 -> 24.2 at 2. */
+ * class Xeon VM, bench lock, `bench -p 64 -n 32 -r 3 -t 1,2`: load 6-8, 9.8 -> 17.4 tok/s at 1
+ * thread, 14.1 -> 24.2 at 2 (pp64 31.5 -> 41.0, 54.6 -> 65.7); load 9-12, medians of 2 pairs,
+ * tg32 9.0 / 9.3 -> 13.6 / 12.5, pp64 28.7 / 45.0 -> 56.3 / 72.5; llama.cpp built for AVX2
+ * only, same lock job, load 6: tg32 8.65 / 17.3 against 13.45 / 15.8, pp64 31.6 / 55.3
+ * against 49.9 / 72.0. */
 /* as avx2_repack_q2k.c: without it gcc schedules loads far ahead and spills (stack accesses
  * of the pure-AVX2 one-activation walk 54 -> 12) */
 #pragma GCC optimize("schedule-insns", "sched-pressure")
