@@ -158,7 +158,7 @@ void tile_q2_kx8d_ref(int64_t n, float *s, size_t s_stride, const void *w, size_
 /* Q4_K: per row exactly vec_dot_q4_k_ref's sum (activations block_q8_K). */
 void tile_q4_kx8_ref(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                      int nrows, const void *a, size_t a_stride, int nact);
-/* AVX2 (kernels/x86/avx2_repack.c; Q2_K: kernels/x86/avx2_repack_q2k.c) */
+/* AVX2 (kernels/x86/avx2_repack.c; Q2_K, Q4_K: kernels/x86/avx2_repack_q{2,4}k.c) */
 void tile_q4_0x8_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                       int nrows, const void *a, size_t a_stride, int nact);
 void tile_q8_0x8_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
@@ -166,6 +166,9 @@ void tile_q8_0x8_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_
 void tile_q4_1x8_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                       int nrows, const void *a, size_t a_stride, int nact);
 void tile_q2_kx8_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                      int nrows, const void *a, size_t a_stride, int nact);
+/* Q4_K in q4_kx8 with AVX2 only (kernels/x86/avx2_repack_q4k.c) */
+void tile_q4_kx8_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
                       int nrows, const void *a, size_t a_stride, int nact);
 
 #endif

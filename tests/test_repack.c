@@ -212,7 +212,7 @@ static int same_as_ref(int t, const uint8_t *packed, int64_t rows, int64_t cols,
 }
 
 /* 1 when the running ISA has a packed kernel for types[t]: all but Q4_K everywhere, Q4_K on
- * AVX-512 with VBMI (avx512_repack_q4k.c). */
+ * AVX2 (avx2_repack_q4k.c) and AVX-512 with VBMI (avx512_repack_q4k.c). */
 static int has_packed(int t) {
     return kernels_for(kernels_isa(), types[t])->packed_tile != NULL;
 }
@@ -220,6 +220,7 @@ static int has_packed(int t) {
 static void check_tiles_equal_reference(const char *isa) {
     REQUIRE(kernels_init(isa, NULL) == 0);
     for (int t = 0; t < NT; t++) REQUIRE(has_packed(t) || types[t] == QT_Q4_K);
+    if (kernels_isa() == ISA_AVX2) REQUIRE(has_packed(NT - 1));
 #if defined(__x86_64__)
     /* (the emulated build leaves the VBMI Q4_K tile out: Makefile EMU_NATIVE_ONLY) */
     if (kernels_isa() == ISA_AVX512 && __builtin_cpu_supports("avx512vbmi") &&
@@ -275,6 +276,7 @@ TEST(repack_isa_tables_hold_their_own_kernels) {
     CHECK(kernels_for(avx2, QT_Q4_1)->packed_tile == tile_q4_1x8_avx2);
     CHECK(kernels_for(avx2, QT_Q8_0)->packed_tile == tile_q8_0x8_avx2);
     CHECK(kernels_for(avx2, QT_Q5_0)->vec_dot_tile == vec_dot_tile_q5_0_avx2);
+    CHECK(kernels_for(avx2, QT_Q4_K)->packed_tile == tile_q4_kx8_avx2);
     CHECK(kernels_for(avx512, QT_Q4_0)->packed_tile == tile_q4_0x8_avx512);
     CHECK(kernels_for(avx512, QT_Q4_1)->packed_tile == tile_q4_1x8_avx512);
     CHECK(kernels_for(avx512, QT_Q8_0)->packed_tile == tile_q8_0x8_avx512);

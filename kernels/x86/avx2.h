@@ -82,6 +82,10 @@ void quantize_row_q8_k_avx2(const float *x, void *y, int64_t n);
 /* ternary weights against Q8_K activations (avx2_ternary.c) */
 void vec_dot_tq2_0_avx2(int64_t n, float *s, const void *w, const void *a);
 void vec_dot_tq1_0_avx2(int64_t n, float *s, const void *w, const void *a);
+void vec_dot_tile_tq2_0_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                             int nrows, const void *a, size_t a_stride, int nact);
+void vec_dot_tile_tq1_0_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
+                             int nrows, const void *a, size_t a_stride, int nact);
 
 /* NVFP4 and Q1_0 against Q8_0 activations (avx2_nvfp4.c, avx2_q1_0.c) */
 void vec_dot_nvfp4_avx2(int64_t n, float *s, const void *w, const void *a);

@@ -74,23 +74,40 @@ void avx2_install(isa_kernels *k) {
                                .vec_dot_tile = vec_dot_tile_q2_k_avx2,
                                .packed_tile = tile_q2_kx8_avx2});
     kernels_set(k, QT_Q3_K, (type_kernels){.vec_dot = vec_dot_q3_k_avx2});
-    kernels_set(
-        k, QT_Q4_K,
-        (type_kernels){.vec_dot = vec_dot_q4_k_avx2, .vec_dot_tile = vec_dot_tile_q4_k_avx2});
+    kernels_set(k, QT_Q4_K,
+                (type_kernels){.vec_dot = vec_dot_q4_k_avx2,
+                               .vec_dot_tile = vec_dot_tile_q4_k_avx2,
+                               .packed_tile = tile_q4_kx8_avx2});
     kernels_set(
         k, QT_Q5_K,
         (type_kernels){.vec_dot = vec_dot_q5_k_avx2, .vec_dot_tile = vec_dot_tile_q5_k_avx2});
     kernels_set(
         k, QT_Q6_K,
         (type_kernels){.vec_dot = vec_dot_q6_k_avx2, .vec_dot_tile = vec_dot_tile_q6_k_avx2});
+    /* TQ2_0 and TQ1_0: decode and batches by the 8-row tiles on the file layout
+     * (avx2_ternary.c). Instructions per 32 weights (64 x 2048, callgrind, library built
+     * with -march=x86-64-v3, /work/cache/avx2row/icount.c): TQ2_0 row kernel 7.96, tile
+     * 5.51, LUT 7.03; TQ1_0 row 19.95, tile 13.61, LUT 7.03 (on TQ2_0's planes, 22% more
+     * bytes); 4 activations TQ1_0 tile 27.2, LUT 28.0, TQ2_0 tile 20.4. TinyLlama shape
+     * `bench -p 64 -n 32 -r 3 -t 1,2`, SCARCE_ISA=avx2, 2-core Sapphire-Rapids-class Xeon
+     * VM, bench lock, load 11-14, tok/s at 1 / 2 threads, row kernels -> tiles (medians of
+     * 2 paired runs): tq2_0 tg32 15.2 / 15.5 -> 23.6 / 24.8, pp64 24.2 / 44.5 -> 41.9 /
+     * 61.6; tq1_0 tg32 11.4 / 11.2 -> 19.8 / 16.7. Tiles against the LUT kernels
+     * (SCARCE_LUT=1), one lock job each: tq2_0 tg32 23.4 / 20.9 against 13.7 / 12.5, pp64
+     * 44.0 / 63.2 against 33.6 / 42.8; tq1_0 tg32 12.9 / 14.4 against 15.9 / 13.1 (two
+     * earlier pairs: 16.4 / 15.0 against 13.9 / 13.2, 13.9 / 10.8 against 15.8 / 14.3),
+     * pp64 32.5 / 44.1 against 34.3 / 42.9: TQ1_0 a tie within the noise, and the LUT's
+     * copy costs 22% more bytes than the file, so both stay LUT_OFF. */
     kernels_set(k, QT_TQ2_0,
                 (type_kernels){.vec_dot = vec_dot_tq2_0_avx2,
+                               .vec_dot_tile = vec_dot_tile_tq2_0_avx2,
                                .packed_tile = tile_lut_tq2_0_avx2,
                                .packed_act = lut_prepare_q8_k_avx2,
                                .lut = LUT_OFF});
     /* TQ1_0: TQ2_0's LUT kernel on a copy in TQ2_0's planes (kernels/lut.h) */
     kernels_set(k, QT_TQ1_0,
                 (type_kernels){.vec_dot = vec_dot_tq1_0_avx2,
+                               .vec_dot_tile = vec_dot_tile_tq1_0_avx2,
                                .packed_tile = tile_lut_tq2_0_avx2,
                                .packed_act = lut_prepare_q8_k_avx2,
                                .lut = LUT_OFF});
