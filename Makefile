@@ -62,7 +62,10 @@ PB      := $(B)-pic
 PIC_OBJ := $(LIB_SRC:%.c=$(PB)/%.o)
 
 # SIMD files are compiled for their ISA whatever the build machine; cpu.c picks at run time.
-$(B)/kernels/x86/avx2%.o $(FB)/kernels/x86/avx2%.o $(PB)/kernels/x86/avx2%.o:     XFLAGS := -mavx2 -mfma -mf16c
+# The AVX2 set is held to AVX2 (-mno-avx512f -mno-avxvnni): on an AVX-512 machine -march=native
+# would let gcc give it EVEX forms and 32 registers, so SCARCE_ISA=avx2 would not run what an
+# AVX2-only core (Zen 1-3) runs.
+$(B)/kernels/x86/avx2%.o $(FB)/kernels/x86/avx2%.o $(PB)/kernels/x86/avx2%.o:     XFLAGS := -mavx2 -mfma -mf16c -mno-avx512f -mno-avxvnni
 $(B)/kernels/x86/avx512%.o $(FB)/kernels/x86/avx512%.o $(PB)/kernels/x86/avx512%.o: XFLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -mfma -mf16c
 # (kernels/arm: plain ARMv8-A; the *_dotprod.c copies enable sdot themselves, picked at run time)
 $(B)/kernels/arm/%.o $(FB)/kernels/arm/%.o $(PB)/kernels/arm/%.o:             XFLAGS := -march=armv8-a
