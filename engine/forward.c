@@ -183,10 +183,7 @@ static int attention_block(session *s, int l, int B, int pos0, scarce_error *err
         if (w->k_norm)
             rmsnorm_heads(k, w->k_norm, full ? 1 : c->n_head_kv, full ? kv_dim : c->head_dim,
                           c->rms_eps);
-        if (w->use_rope) {
-            rope_ext(q, c->n_head, c->head_dim, pos, &rp);
-            rope_ext(k, c->n_head_kv, c->head_dim, pos, &rp);
-        }
+        if (w->use_rope) rope_ext_qk(q, c->n_head, k, c->n_head_kv, c->head_dim, pos, &rp);
         memcpy(kvcache_k(&s->cache, l, pos), k, (size_t)kv_dim * sizeof(float));
         memcpy(kvcache_v(&s->cache, l, pos), rs->v + (size_t)b * kv_dim,
                (size_t)kv_dim * sizeof(float));

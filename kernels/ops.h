@@ -20,6 +20,10 @@ typedef struct {
     const float *freq_factors; /* [n_rot/2] or NULL */
 } rope_params;
 void rope_ext(float *x, int n_head, int head_dim, int pos, const rope_params *p);
+/* rope_ext of q (n_head heads) and k (n_head_kv heads, or NULL) at the same position, the
+ * angles computed once: the same bits as two rope_ext calls. */
+void rope_ext_qk(float *q, int n_head, float *k, int n_head_kv, int head_dim, int pos,
+                 const rope_params *p);
 /* rmsnorm of each of n_head vectors of head_dim, one weight[head_dim] for all (q/k norm). */
 void rmsnorm_heads(float *x, const float *weight, int n_head, int head_dim, float eps);
 /* x[b][i] += bias[i] for B rows of n. */

@@ -97,6 +97,34 @@ static float signed_max_256(const float *x) {
     return 0; /* not reached: top is one of the magnitudes */
 }
 
+/* The 16 sums of 16 codes of a block (bsums) from its 256 stored codes: vpdpbusd with ones
+ * sums each 4, two swaps within each 128-bit lane (= 16 codes, one bsum) leave the bsum in
+ * all its 4 int32, one vpermd a register and 3 blends gather the 16, a pack makes them int16.
+ * Exact: |bsum| <= 16 x 127. Only intrinsics tests/avx512_emu.h models (test-emu512). With
+ * a reduction per bsum (a 10-instruction tree each) the quantizer was 0.21 ms of a 1-thread
+ * TinyLlama-shaped TQ1_0 token (perf), run by the caller alone at 2 threads; rows of 2048 +
+ * 5632 floats in L1, best of 20 x 1000, thread CPU time, 2-core Sapphire-Rapids-class Xeon:
+ * 2.66 -> 1.96 us. */
+static inline void store_bsums(const int8_t *qs, int16_t *bsums) {
+    const __m512i ones = _mm512_set1_epi8(1);
+    const __m512i swap1 = _mm512_set_epi32(14, 15, 12, 13, 10, 11, 8, 9, 6, 7, 4, 5, 2, 3, 0, 1);
+    const __m512i swap2 = _mm512_set_epi32(13, 12, 15, 14, 9, 8, 11, 10, 5, 4, 7, 6, 1, 0, 3, 2);
+    /* lane k of register z's gather: its lane 4 (k % 4), the bsum 4 z + k % 4 */
+    const __m512i gather = _mm512_set_epi32(12, 8, 4, 0, 12, 8, 4, 0, 12, 8, 4, 0, 12, 8, 4, 0);
+    __m512i all = _mm512_setzero_si512();
+    for (int z = 0; z < 4; z++) {
+        __m512i v =
+            _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, _mm512_loadu_si512(qs + 64 * z));
+        v = _mm512_add_epi32(v, _mm512_permutexvar_epi32(swap1, v));
+        v = _mm512_add_epi32(v, _mm512_permutexvar_epi32(swap2, v));
+        all = _mm512_mask_blend_epi32((__mmask16)(0xF << (4 * z)), all,
+                                      _mm512_permutexvar_epi32(gather, v));
+    }
+    const __m256i words = _mm256_packs_epi32(_mm512_castsi512_si256(all),
+                                             _mm512_extracti64x4_epi64(all, 1));
+    _mm256_storeu_si256((__m256i *)bsums, _mm256_permute4x64_epi64(words, 0xD8));
+}
+
 /* ggml's Q8_K quantizer, as quantize_row_q8_k_avx2 (the same float operations, bytes). */
 void quantize_row_q8_k_avx512(const float *src, void *dst, int64_t n) {
     block_q8_K *y = dst;
@@ -104,17 +132,19 @@ void quantize_row_q8_k_avx512(const float *src, void *dst, int64_t n) {
     for (int64_t i = 0; i < n / QK_K; i++) {
         const float *x = src + i * QK_K;
         const float max = signed_max_256(x);
-        memset(&y[i], 0, sizeof y[i]);
-        if (max == 0) continue;
+        if (max == 0) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
         const float iscale = -127.0f / max;
         y[i].d = 1 / iscale;
         const __m512 scale = _mm512_set1_ps(iscale);
         for (int k = 0; k < QK_K; k += 16) {
             __m512i q = _mm512_min_epi32(
                 _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + k), scale)), max_code);
-            /* codes are within [-127, 127]: the sum of the int32 codes is that of the bytes */
-            y[i].bsums[k / 16] = (int16_t)_mm512_reduce_add_epi32(q);
             _mm_storeu_si128((__m128i *)(y[i].qs + k), _mm512_cvtsepi32_epi8(q));
         }
+        /* codes are within [-127, 127]: the sum of the bytes is that of the int32 codes */
+        store_bsums(y[i].qs, y[i].bsums);
     }
 }

@@ -254,6 +254,29 @@ static const uint16_t sub16_scale_idx[4][32] = {
 #undef S
 };
 
+/* Decode (one activation) prefetches the bytes this far ahead of each Q6_K block: the rows
+ * of a share follow each other in the file, so the look-ahead runs on into the next row.
+ * The hardware prefetchers alone left this kernel the slowest decode of all types (the
+ * Q6_K output matrix of TinyLlama-shaped TQ1_0 mixes: 21% of a 2-thread decode for 21% of
+ * its bytes, where the TQ1_0 layers took 61% for 79%). Measured on the 2-core
+ * Sapphire-Rapids-class Xeon, 1 thread, median of 7-11 matvecs of 357120 x 2048 (600 MB,
+ * tiled), machine loaded (load 6-9; 1-thread read probe 11.5 GB/s): none 6.3-7.4 GB/s,
+ * 2048 bytes 10.4-10.6, 4096 10.0-10.8, 8192 9.3-10.6. */
+#ifndef Q6K_PREFETCH_AHEAD
+#define Q6K_PREFETCH_AHEAD 4096
+#endif
+
+/* The lines of `bytes` bytes from p, one a 64 bytes (a block's lines from its first byte:
+ * the next block's first line covers what the last one may leave). always_inline: see
+ * repack_kx8_walk.h (gcc drops a plain inline function made only of prefetches). */
+static inline __attribute__((always_inline)) void prefetch_lines(const void *p, const int bytes) {
+#pragma GCC unroll 4
+    for (int l = 0; l < (bytes + 63) / 64; l++) _mm_prefetch((const char *)p + 64 * l, _MM_HINT_T0);
+}
+static inline __attribute__((always_inline)) void prefetch_q6k_block(const void *blk) {
+    prefetch_lines((const char *)blk + Q6K_PREFETCH_AHEAD, sizeof(block_q6_K));
+}
+
 /* Q6_K: x = d * sc * (q - 32), one row against NA activations: sum sc q a - 32 sum sc bsums.
  * Half h: chunk 0 = codes 128h .. 128h + 63 = low nibbles of ql[64h .. 64h + 63] with bits
  * 0-1 (first 32) and 2-3 (next 32) of qh[32h ..] as bits 4-5; chunk 1 = codes 128h + 64 ..
@@ -268,6 +291,7 @@ static inline __attribute__((always_inline)) void row512_q6_k(int64_t nb, float 
     __m512 acc[KQ512_NA];
     for (int j = 0; j < NA; j++) acc[j] = _mm512_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
+        if (NA == 1 && Q6K_PREFETCH_AHEAD) prefetch_q6k_block(&x[i]);
         __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales));
         const __m512i sc512 = _mm512_castsi256_si512(sc16);
         __m512i sumi[KQ512_NA];
@@ -352,6 +376,16 @@ static inline __attribute__((always_inline)) void row512_q2_k(int64_t nb, float 
     STORE_SUMS(s, s_stride, acc, acc4, NA);
 }
 
+/* rows4_with_min prefetches the next 4 rows' blocks as it reads its own (1: on): the file
+ * layout's decode of Q5_K (always: it has no packed copy) and of Q4_K / Q2_K (rows % 8 != 0,
+ * SCARCE_REPACK=0). 2-core Sapphire-Rapids-class Xeon, 1 thread, caller CPU time, median of
+ * 7 matvecs of ~600 MB (x 2048 columns, tiled), two rounds, load 9-10, off / on: Q5_K
+ * 7.15 / 11.10 and 7.01 / 10.22 GB/s, Q4_K 6.93 / 10.67 and 6.64 / 10.74, Q2_K 5.77 / 9.33
+ * and 5.59 / 9.69. */
+#ifndef ROWS4_PREFETCH
+#define ROWS4_PREFETCH 1
+#endif
+
 /* Four rows (w_stride apart) of Q2_K (q2) or Q4_K / Q5_K against one activation: s[0 .. 3],
  * each row's blocks folded as row512_q45_k / row512_q2_k fold them (the same bits), the four
  * folds sharing one reduction tree. */
@@ -359,12 +393,17 @@ static inline __attribute__((always_inline)) void rows4_with_min(int64_t nb, flo
                                                                  const char *w, size_t w_stride,
                                                                  const char *a, const int q2,
                                                                  const int five) {
+    const int block_bytes =
+        q2 ? (int)sizeof(block_q2_K) : five ? (int)sizeof(block_q5_K) : (int)sizeof(block_q4_K);
     __m128 acc = _mm_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
         __m512i sumi[4];
         __m256i min_sum[4];
         __m128 dd[4];
         float yd;
+        for (int r = 0; r < 4; r++) /* the next 4 rows' block i (see ROWS4_PREFETCH) */
+            if (ROWS4_PREFETCH)
+                prefetch_lines(w + (4 + r) * w_stride + i * block_bytes, block_bytes);
         for (int r = 0; r < 4; r++)
             dd[r] =
                 q2 ? block_q2_k(w + r * w_stride, i, a, 0, &sumi[r], &min_sum[r], &yd, 1)
