@@ -11,6 +11,7 @@
 #include "../quant/blocks.h"
 #include "../quant/fp16.h"
 #include "../quant/types.h"
+#include "ternary_data.h"
 #include "test.h"
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
@@ -28,37 +29,6 @@ typedef struct {
 static const ternary_type tt[] = {{QT_TQ2_0, vec_dot_tq2_0_ref, QK_K / 4},
                                   {QT_TQ1_0, vec_dot_tq1_0_ref, 52}};
 enum { NTT = sizeof tt / sizeof tt[0] };
-
-/* Rows of raw bytes: mode 0 random, 1 the boundary bytes in turn, 2 all 0xFF; finite d. */
-static uint8_t *raw_rows(const ternary_type *t, int64_t rows, int64_t cols, int mode) {
-    static const uint8_t edge[] = {0, 1, 85, 86, 87, 170, 171, 172, 242, 243, 254, 255};
-    const size_t bytes = qtype_row_bytes(t->type, cols) * rows, bb = qtype(t->type)->block_bytes;
-    uint8_t *w = malloc(bytes);
-    for (size_t i = 0; i < bytes; i++)
-        w[i] = mode == 0 ? (uint8_t)next_u32() : mode == 1 ? edge[i % sizeof edge] : 0xFF;
-    for (size_t b = 0; b < bytes / bb; b++) {
-        uint16_t d = f32_to_fp16(((float)(next_u32() % 2001) - 1000) / 400.0f);
-        memcpy(w + b * bb + t->d_at, &d, 2);
-    }
-    return w;
-}
-
-/* Q8_K rows from random floats, or every code `fill` with bsums to match. */
-static block_q8_K *activations(int64_t cols, int nact, int fill) {
-    block_q8_K *a = malloc(sizeof *a * (size_t)(cols / QK_K) * nact);
-    float *x = malloc(sizeof *x * cols);
-    for (int b = 0; b < nact; b++) {
-        block_q8_K *row = a + b * (cols / QK_K);
-        for (int64_t i = 0; i < cols; i++) x[i] = (float)(next_u32() % 20001) / 1000.0f - 10;
-        quantize_row_q8_k_ref(x, row, cols);
-        for (int64_t i = 0; fill && i < cols / QK_K; i++) {
-            memset(row[i].qs, fill, QK_K);
-            for (int k = 0; k < QK_K / 16; k++) row[i].bsums[k] = (int16_t)(16 * fill);
-        }
-    }
-    free(x);
-    return a;
-}
 
 /* The tile on rows x cols against nact activations equals the row reference bit for bit. */
 static int tile_same_as_ref(const ternary_type *t, vec_dot_tile_fn tile, const uint8_t *w,
@@ -95,10 +65,10 @@ TEST(avx2_ternary_tiles_equal_reference) {
         for (int s = 0; s < 5; s++)
             for (int mode = 0; mode < 3; mode++) {
                 const int64_t rows = shapes[s][0], cols = shapes[s][1];
-                uint8_t *w = raw_rows(t, rows, cols, mode);
+                uint8_t *w = ternary_raw_rows(t->type, t->d_at, rows, cols, mode, next_u32);
                 for (int nact = 1; nact <= 5; nact += 2) {
                     const int fill = mode == 2 ? (nact == 3 ? -128 : 127) : 0;
-                    block_q8_K *a = activations(cols, nact, fill);
+                    block_q8_K *a = ternary_activations(cols, nact, fill, next_u32);
                     CHECK_MSG(tile_same_as_ref(t, tile, w, rows, cols, a, nact), "mode %d fill %d",
                               mode, fill);
                     free(a);

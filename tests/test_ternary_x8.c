@@ -14,6 +14,7 @@
 #include "../quant/types.h"
 #include "bench_util.h"
 #include "isa_util.h"
+#include "ternary_data.h"
 #include "test.h"
 
 static uint64_t rng = 0x2545F4914F6CDD1Dull;
@@ -31,39 +32,6 @@ typedef struct {
 
 static const ternary_type tt[2] = {{QT_TQ2_0, &x8_tq2_0, vec_dot_tq2_0_ref, QK_K / 4},
                                    {QT_TQ1_0, &x8_tq1_0, vec_dot_tq1_0_ref, 52}};
-
-/* Rows of raw bytes: mode 0 random, 1 the boundary bytes (and their x_n images) in turn,
- * 2 all 0xFF; finite fp16 d of either sign. */
-static uint8_t *raw_rows(const ternary_type *t, int64_t rows, int64_t cols, int mode) {
-    static const uint8_t edge[] = {0, 1, 85, 86, 87, 170, 171, 172, 242, 243, 254, 255};
-    const size_t bytes = qtype_row_bytes(t->type, cols) * rows,
-                 bb = qtype(t->type)->block_bytes;
-    uint8_t *w = malloc(bytes);
-    for (size_t i = 0; i < bytes; i++)
-        w[i] = mode == 0 ? (uint8_t)next_u32() : mode == 1 ? edge[i % sizeof edge] : 0xFF;
-    for (size_t b = 0; b < bytes / bb; b++) {
-        uint16_t d = f32_to_fp16(((float)(next_u32() % 2001) - 1000) / 400.0f);
-        memcpy(w + b * bb + t->d_at, &d, 2);
-    }
-    return w;
-}
-
-/* Q8_K rows from random floats, or every code `fill` with bsums to match. */
-static block_q8_K *activations(int64_t cols, int nact, int fill) {
-    block_q8_K *a = malloc(sizeof *a * (size_t)(cols / QK_K) * nact);
-    float *x = malloc(sizeof *x * cols);
-    for (int b = 0; b < nact; b++) {
-        block_q8_K *row = a + b * (cols / QK_K);
-        for (int64_t i = 0; i < cols; i++) x[i] = (float)(next_u32() % 20001) / 1000.0f - 10;
-        quantize_row_q8_k_ref(x, row, cols);
-        for (int64_t i = 0; fill && i < cols / QK_K; i++) {
-            memset(row[i].qs, fill, QK_K);
-            for (int k = 0; k < QK_K / 16; k++) row[i].bsums[k] = (int16_t)(16 * fill);
-        }
-    }
-    free(x);
-    return a;
-}
 
 /* The tile (prep: its activation rows, NULL: Q8_K rows) on the packed rows against the
  * row reference: identical bits. */
@@ -106,10 +74,10 @@ static void check_tiles(vec_dot_tile_fn (*tile_of)(int), packed_act_fn (*prep_of
         for (int s = 0; s < 4; s++)
             for (int mode = 0; mode < 3; mode++) {
                 const int64_t rows = shapes[s][0], cols = shapes[s][1];
-                uint8_t *w = raw_rows(t, rows, cols, mode);
+                uint8_t *w = ternary_raw_rows(t->type, t->d_at, rows, cols, mode, next_u32);
                 for (int nact = 1; nact <= 5; nact += 2) {
                     const int fill = mode == 2 ? (nact == 3 ? -128 : 127) : 0;
-                    block_q8_K *a = activations(cols, nact, fill);
+                    block_q8_K *a = ternary_activations(cols, nact, fill, next_u32);
                     CHECK_MSG(same_as_rows(t, tile_of(k), prep_of(k), w, rows, cols, a, nact),
                               "mode %d fill %d", mode, fill);
                     free(a);
@@ -138,7 +106,8 @@ TEST(ternary_x8_layout_round_trip) {
     for (int k = 0; k < 2; k++) {
         const int64_t rows = 16, cols = 768;
         const size_t bytes = qtype_row_bytes(tt[k].type, cols) * rows;
-        uint8_t *w = raw_rows(&tt[k], rows, cols, 0), *packed = malloc(bytes), *back = malloc(bytes);
+        uint8_t *w = ternary_raw_rows(tt[k].type, tt[k].d_at, rows, cols, 0, next_u32),
+                *packed = malloc(bytes), *back = malloc(bytes);
         repack_rows(tt[k].layout, rows, cols, w, packed);
         unpack_rows(tt[k].layout, rows, cols, packed, back);
         CHECK_MSG(memcmp(w, back, bytes) == 0, "%s", qtype(tt[k].type)->name);
@@ -212,11 +181,11 @@ TEST(ternary_x8_bench) {
         for (int s = 0; s < 6; s++) {
             const int64_t rows = shapes[s][0];
             const int nact = (int)shapes[s][1], threads = (int)shapes[s][2];
-            uint8_t *w = raw_rows(t, 64, cols, 0), *big = malloc(row_bytes * rows),
-                    *packed = aligned_alloc(64, row_bytes * rows);
+            uint8_t *w = ternary_raw_rows(t->type, t->d_at, 64, cols, 0, next_u32),
+                    *big = malloc(row_bytes * rows), *packed = aligned_alloc(64, row_bytes * rows);
             for (int64_t r = 0; r < rows; r += 64) memcpy(big + r * row_bytes, w, 64 * row_bytes);
             repack_rows(t->layout, rows, cols, big, packed);
-            block_q8_K *a = activations(cols, nact, 0);
+            block_q8_K *a = ternary_activations(cols, nact, 0, next_u32);
             char *act = aligned_alloc(64, act_bytes * nact);
             for (int b = 0; b < nact; b++)
                 tk->packed_act((const char *)a + b * a_row, cols, act + b * act_bytes);

@@ -51,6 +51,7 @@ enum { X8_BYTES = REPACK_ROWS * sizeof(block_q4_K), UNITS_AT = 32, QS_AT = 128 }
 /* an activation block's 4 bsum pairs (prep_blocks) */
 #define PREP_BYTES 16
 #include "repack_kx8_walk.h"
+#include "q4k_prep.h"
 
 /* Unit u of a packed block with row r's 24 bits (4 fields of 6) at bytes 4 (r % 4) ..: the
  * unit's bytes 0-15 in the low 128-bit lane, 12-27 in the high one (pshufb works per lane). */
@@ -156,16 +157,6 @@ static inline __attribute__((always_inline)) void kx8_group(const tile_args *t, 
         }
     }
     for (int j = 0; j < NA; j++) _mm256_storeu_ps(t->y + j * t->y_stride, acc[j]);
-}
-
-/* Blocks [i0, i1) of an activation: dword 4 (i - i0) + t = B_2t | B_2t+1 << 16. */
-static void prep_blocks(const block_q8_K *a, int64_t i0, int64_t i1, int32_t *out) {
-    for (int64_t i = i0; i < i1; i++) {
-        const __m128i lo = _mm_loadu_si128((const __m128i *)a[i].bsums);
-        const __m128i hi = _mm_loadu_si128((const __m128i *)(a[i].bsums + 8));
-        /* B_k = bsums[2k] + bsums[2k + 1], |B_k| <= 32 x 128: exact in int16 */
-        _mm_storeu_si128((__m128i *)(out + 4 * (i - i0)), _mm_hadd_epi16(lo, hi));
-    }
 }
 
 void tile_q4_kx8_avx2(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,

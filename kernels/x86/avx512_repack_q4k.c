@@ -46,6 +46,7 @@ enum { X8_BYTES = REPACK_ROWS * sizeof(block_q4_K), UNITS_AT = 32, QS_AT = 128 }
 #define PREP_BYTES 16
 #define KX8_PAIRS
 #include "repack_kx8_walk.h"
+#include "q4k_prep.h"
 
 /* vpermb index: qword q gets the 6 bytes of row pair q (bytes 6q .. 6q + 5 of a unit) */
 static const int8_t unit_idx[32] = {0,  1,  2,  3,  4,  5,  5,  5,  6,  7,  8,  9,  10, 11, 11, 11,
@@ -232,16 +233,6 @@ static inline __attribute__((always_inline)) void kx8_pair(const tile_args *t, c
         }
     }
     for (int j = 0; j < NA; j++) _mm512_storeu_ps(t->y + j * t->y_stride, acc[j]);
-}
-
-/* Blocks [i0, i1) of an activation: dword 4 (i - i0) + t = B_2t | B_2t+1 << 16. */
-static void prep_blocks(const block_q8_K *a, int64_t i0, int64_t i1, int32_t *out) {
-    for (int64_t i = i0; i < i1; i++) {
-        const __m128i lo = _mm_loadu_si128((const __m128i *)a[i].bsums);
-        const __m128i hi = _mm_loadu_si128((const __m128i *)(a[i].bsums + 8));
-        /* B_k = bsums[2k] + bsums[2k + 1], |B_k| <= 32 x 128: exact in int16 */
-        _mm_storeu_si128((__m128i *)(out + 4 * (i - i0)), _mm_hadd_epi16(lo, hi));
-    }
 }
 
 void tile_q4_kx8_avx512(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride,
