@@ -177,6 +177,19 @@ void gemm_q3_kx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size
                          int nrows, const void *act, int64_t B);
 void gemm_iq4_xsx16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
                            int nrows, const void *act, int64_t B);
+/* The codebook formats the same way (their values + 64 as unsigned codes, the 64 off with the
+ * bsums): bit-identical to vec_dot_<fmt>_ref. */
+#define X16_IQ_DECL(fmt)                                                                           \
+    void gemm_##fmt##x16_avx512(int64_t cols, float *Y, size_t ldy, const void *w,                 \
+                                size_t w_stride, int nrows, const void *act, int64_t B);
+X16_IQ_DECL(iq2_xxs)
+X16_IQ_DECL(iq2_xs)
+X16_IQ_DECL(iq2_s)
+X16_IQ_DECL(iq3_xxs)
+X16_IQ_DECL(iq3_s)
+X16_IQ_DECL(iq1_s)
+X16_IQ_DECL(iq1_m)
+#undef X16_IQ_DECL
 /* Q2_K's packed copy (repack.h q2_kx8d) with rows in the lanes, x16k activations
  * (avx512_x16_q2k.c): bit-identical to tile_q2_kx8d_ref. */
 void gemm_q2_kx8d_x16_avx512(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
