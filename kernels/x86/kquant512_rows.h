@@ -291,7 +291,7 @@ static inline __attribute__((always_inline)) void row512_q6_k(int64_t nb, float 
     __m512 acc[KQ512_NA];
     for (int j = 0; j < NA; j++) acc[j] = _mm512_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
-        if (NA == 1 && Q6K_PREFETCH_AHEAD) prefetch_q6k_block(&x[i]);
+        if (NA == 1 && Q6K_PREFETCH_AHEAD > 0) prefetch_q6k_block(&x[i]);
         __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales));
         const __m512i sc512 = _mm512_castsi256_si512(sc16);
         __m512i sumi[KQ512_NA];
