@@ -60,7 +60,7 @@ int api_model_options(const scarce_model_params *p, model_options *o, char *errb
             if (!strcmp(p->isa, kernels_isa_name(i))) found = i;
         if (found < 0)
             return api_fail(errbuf, SCARCE_ERR_ARGUMENT,
-                            "unknown ISA '%s' (scalar, avx2, avx512, neon)", p->isa);
+                            "unknown ISA '%s' (scalar, avx2, avx512, amx, neon)", p->isa);
         if (!kernels_isa_supported(found)) {
             char msg[128];
             kernels_explain_unsupported(found, msg);

@@ -49,7 +49,7 @@ int scarce_backend_init(const char *isa, char *errbuf, size_t errcap) {
     char msg[API_ERROR_CAP] = "";
     int rc = SCARCE_OK, want = isa ? isa_by_name(isa) : -1;
     if (isa && want < 0) {
-        rc = api_fail(msg, SCARCE_ERR_ARGUMENT, "unknown ISA '%s' (scalar, avx2, avx512, neon)",
+        rc = api_fail(msg, SCARCE_ERR_ARGUMENT, "unknown ISA '%s' (scalar, avx2, avx512, amx, neon)",
                       isa);
     } else if (isa && !kernels_isa_supported((isa_level)want)) {
         char why[128];

@@ -8,13 +8,14 @@
 #include "ref/ref.h"
 #if defined(__x86_64__)
 #include "x86/avx2.h"
+#include "x86/amx.h"
 #include "x86/avx512.h"
 #endif
 #if defined(__aarch64__)
 #include "arm/neon.h"
 #endif
 
-static const char *const isa_names[ISA_COUNT] = {"scalar", "avx2", "avx512", "neon"};
+static const char *const isa_names[ISA_COUNT] = {"scalar", "avx2", "avx512", "neon", "amx"};
 
 /* Each ISA's table starts as a copy of the one of the ISA it builds on (base; -1 for the
  * scalar root), then its install function puts its kernels over it. An ISA not built for
@@ -30,6 +31,10 @@ static const isa_line isa_list[ISA_COUNT] = {
     [ISA_AVX2] = {ISA_SCALAR, avx2_install},
     /* the AVX-512 set goes over the AVX2 one: formats without an AVX-512 kernel run AVX2's */
     [ISA_AVX512] = {ISA_AVX2, avx512_install},
+#ifndef SCARCE_AVX512_EMULATED
+    /* AMX's batch products over the AVX-512 set (test-emu512 models no tiles) */
+    [ISA_AMX] = {ISA_AVX512, amx_install},
+#endif
 #endif
 #if defined(__aarch64__)
     [ISA_NEON] = {ISA_SCALAR, neon_install},
@@ -76,8 +81,12 @@ isa_level cpu_best_isa(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
     if (!cpu_missing_avx512(NULL, 0) && __builtin_cpu_supports("avx2") &&
-        __builtin_cpu_supports("fma"))
+        __builtin_cpu_supports("fma")) {
+#ifndef SCARCE_AVX512_EMULATED
+        if (amx_ready(NULL, 0)) return ISA_AMX;
+#endif
         return ISA_AVX512;
+    }
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ISA_AVX2;
     return ISA_SCALAR;
 #elif defined(__aarch64__)
@@ -118,6 +127,11 @@ void kernels_explain_unsupported(isa_level isa, char *msg) {
     if (isa == ISA_AVX512 && cpu_missing_avx512(lacks, sizeof lacks))
         snprintf(msg, 128, "ISA 'avx512' is not supported by this CPU (lacks %s; best: %s)", lacks,
                  kernels_isa_name(cpu_best_isa()));
+#if defined(__x86_64__) && !defined(SCARCE_AVX512_EMULATED)
+    else if (isa == ISA_AMX && (cpu_missing_avx512(lacks, sizeof lacks) || !amx_ready(lacks, sizeof lacks)))
+        snprintf(msg, 128, "ISA 'amx' is not supported by this CPU (lacks %s; best: %s)", lacks,
+                 kernels_isa_name(cpu_best_isa()));
+#endif
     else
         snprintf(msg, 128, "ISA '%s' is not supported by this CPU (best: %s)",
                  kernels_isa_name(isa), kernels_isa_name(cpu_best_isa()));
@@ -131,7 +145,7 @@ int kernels_init(const char *isa, char *msg) {
         for (int i = ISA_SCALAR; i < ISA_COUNT; i++)
             if (strcmp(isa, isa_names[i]) == 0) want = i, found = 1;
         if (!found) {
-            if (msg) snprintf(msg, 128, "unknown ISA '%s' (scalar, avx2, avx512, neon)", isa);
+            if (msg) snprintf(msg, 128, "unknown ISA '%s' (scalar, avx2, avx512, amx, neon)", isa);
             return -1;
         }
         if (!kernels_isa_supported(want)) {

@@ -3,7 +3,7 @@
  *
  * kernels_init() runs once at start-up: it fills one table per ISA this CPU supports (the
  * scalar references of kernels/ref/ first, then each ISA's install function over the table
- * of the ISA it builds on), and picks the default ISA ($SCARCE_ISA=scalar|avx2|avx512|neon,
+ * of the ISA it builds on), and picks the default ISA ($SCARCE_ISA=scalar|avx2|avx512|amx|neon,
  * the argument, or the best available). These tables are the only global mutable state of
  * the program; after kernels_init they are read-only. Callers look kernels up by ISA and
  * type (kernels_for) and never test types or ISAs themselves.
@@ -20,7 +20,8 @@
 #include "gemm.h"
 #include "ops.h"
 
-typedef enum { ISA_SCALAR = 0, ISA_AVX2, ISA_AVX512, ISA_NEON, ISA_COUNT } isa_level;
+/* ISA_AMX: the AVX-512 set with AMX tile products for large batches (x86/amx.h) */
+typedef enum { ISA_SCALAR = 0, ISA_AVX2, ISA_AVX512, ISA_NEON, ISA_AMX, ISA_COUNT } isa_level;
 
 struct x8_layout; /* kernels/repack.h */
 

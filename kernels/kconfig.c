@@ -46,7 +46,7 @@ int kernel_config_from_env(kernel_config *cfg, char *msg) {
     cfg->isa = cpu_best_isa();
     const char *isa = getenv("SCARCE_ISA"), *gemm = getenv("SCARCE_GEMM");
     if (isa && *isa && parse_isa(isa, &cfg->isa)) {
-        snprintf(msg, 128, "SCARCE_ISA: unknown ISA '%s' (scalar, avx2, avx512, neon)", isa);
+        snprintf(msg, 128, "SCARCE_ISA: unknown ISA '%s' (scalar, avx2, avx512, amx, neon)", isa);
         return -1;
     }
     if (gemm && (cfg->gemm = kernel_config_parse_gemm(gemm)) == -2) {

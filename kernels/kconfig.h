@@ -5,7 +5,7 @@
  * then on it is a value: each loaded model owns a copy in its kernel context (matmul.h),
  * so a target and a draft model can run differently, and library code never calls
  * getenv. Environment (all optional):
- *   SCARCE_ISA=scalar|avx2|avx512|neon   kernels (default: the best this CPU has)
+ *   SCARCE_ISA=scalar|avx2|avx512|amx|neon kernels (default: the best this CPU has)
  *   SCARCE_REPACK=0                      keep the file layout (no 8-row interleaving)
  *   SCARCE_GEMM=auto|tiles|own|blas|i8x8|x16 force one batch path (kernels/gemm.h)
  *   SCARCE_ADAPT_THREADS=0               always use all threads (no solo mode, pool.h)

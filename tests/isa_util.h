@@ -20,4 +20,14 @@
         if (kernels_avx512_emulated()) SKIP("emulated AVX-512 build: kernel not built");           \
     } while (0)
 
+/* For the AMX set's tests: skips naming what the CPU (or OS) lacks. */
+#define SKIP_WITHOUT_AMX()                                                                         \
+    do {                                                                                           \
+        if (!kernels_isa_supported(ISA_AMX)) {                                                     \
+            char why_[128];                                                                        \
+            kernels_explain_unsupported(ISA_AMX, why_);                                            \
+            SKIP("%s", why_);                                                                      \
+        }                                                                                          \
+    } while (0)
+
 #endif

@@ -1,6 +1,6 @@
 /* test_x16_gemm.c - the token-lane GEMM of large batches on the packed Q4_0 / Q4_1 / Q8_0
- * layouts (kernels/act_x16.h, kernels/x86/avx512_x16_gemm.c): the x16 activation layout
- * itself, the AVX-512 kernels bit for bit against the packed references on random,
+ * layouts (kernels/act_x16.h, kernels/x86/avx512_x16_gemm.c, amx_gemm.c): the x16 activation
+ * layout itself, the AVX-512 and AMX kernels bit for bit against the packed references on random,
  * edge-value and tail shapes, and matmul / matmul_multi taking them for 16+ tokens with
  * the same bits as the row references on 1 and 2 threads. */
 #include <stddef.h>
@@ -69,8 +69,9 @@ TEST(x16_layout_holds_codes_scales_sums) {
     free(a), free(x);
 }
 
-/* The ISA's x16 kernel vs the layout's packed reference on B tokens; 1 = same bits. */
-static int same_as_ref(int t, const uint8_t *packed, int64_t rows, int64_t cols,
+/* The x16 kernel of isa (avx512, or amx: its tile products) vs the layout's packed reference
+ * on B tokens; 1 = same bits. */
+static int same_as_ref(isa_level isa, int t, const uint8_t *packed, int64_t rows, int64_t cols,
                        const block_q8_0 *a, int64_t B) {
     const size_t row_bytes = qtype_row_bytes(types[t], cols),
                  a_row = qtype_row_bytes(QT_Q8_0, cols);
@@ -80,14 +81,13 @@ static int same_as_ref(int t, const uint8_t *packed, int64_t rows, int64_t cols,
     act_x16_pack(a, a_row, B, cols, x);
     layouts[t]->ref_tile(cols, y0, rows, packed, row_bytes, (int)rows, a, a_row, (int)B);
     memset(y1, 0xA5, n * 4);
-    kernels_for(ISA_AVX512, types[t])
-        ->packed_gemm(cols, y1, rows, packed, row_bytes, (int)rows, x, B);
+    kernels_for(isa, types[t])->packed_gemm(cols, y1, rows, packed, row_bytes, (int)rows, x, B);
     int same = 1;
     for (size_t i = 0; i < n && same; i++)
         if (memcmp(&y0[i], &y1[i], 4)) {
             test_fail_at(__FILE__, __LINE__,
-                         "%s rows=%lld cols=%lld B=%lld [%zu][%zu]: %.9g vs ref %.9g",
-                         qtype(types[t])->name, (long long)rows, (long long)cols, (long long)B,
+                         "%s %s rows=%lld cols=%lld B=%lld [%zu][%zu]: %.9g vs ref %.9g",
+                         kernels_isa_name(isa), qtype(types[t])->name, (long long)rows, (long long)cols, (long long)B,
                          i / rows, i % rows, y1[i], y0[i]);
             same = 0;
         }
@@ -95,25 +95,21 @@ static int same_as_ref(int t, const uint8_t *packed, int64_t rows, int64_t cols,
     return same;
 }
 
-TEST(x16_avx512_equals_packed_reference) {
-    SKIP_WITHOUT_NATIVE_AVX512();
-    REQUIRE(kernels_init("avx512", NULL) == 0);
-    /* 1, 3, 5 groups of rows; 1 block, odd block counts, a wide row; tails of 16 tokens */
-    const int64_t shapes[][2] = {{8, 32}, {24, 96}, {40, 2048}, {16, 16448}};
-    const int64_t batches[] = {16, 17, 31, 33, 64};
-    for (int t = 0; t < NT; t++) /* AVX-512's only: AVX2 has no VNNI to spare a shuffle with */
-        CHECK(kernels_for(ISA_AVX512, types[t])->packed_gemm &&
-              !kernels_for(ISA_AVX2, types[t])->packed_gemm);
+/* 1, 3, 5, 6 groups of rows (AMX: 16 a tile, a last 8 on AVX-512); 1 block, odd block
+ * counts, a wide row; tails of 16 tokens, and more token groups than a pass holds */
+static void x16_equals_packed_reference(isa_level isa) {
+    const int64_t shapes[][2] = {{8, 32}, {24, 96}, {40, 2048}, {48, 544}, {16, 16448}};
+    const int64_t batches[] = {16, 17, 31, 33, 64, 145};
     for (int t = 0; t < NT; t++)
-        for (int s = 0; s < 4; s++) {
+        for (int s = 0; s < 5; s++) {
             const int64_t rows = shapes[s][0], cols = shapes[s][1];
             const size_t bytes = qtype_row_bytes(types[t], cols) * rows;
             qmatrix W = test_random_matrix(types[t], rows, cols);
             uint8_t *packed = malloc(bytes);
             repack_rows(layouts[t], rows, cols, W.data, packed);
-            block_q8_0 *a = random_act(64, cols, 0, 0);
-            for (int k = 0; k < 5; k++)
-                if (s < 3 || k == 4) CHECK(same_as_ref(t, packed, rows, cols, a, batches[k]));
+            block_q8_0 *a = random_act(145, cols, 0, 0);
+            for (int k = 0; k < 6; k++)
+                if (s < 4 || k == 4) CHECK(same_as_ref(isa, t, packed, rows, cols, a, batches[k]));
             /* every byte pattern of the codes */
             for (size_t i = 0; i < bytes; i++) ((uint8_t *)W.data)[i] ^= (uint8_t)next_u32();
             const size_t bb = qtype(types[t])->block_bytes;
@@ -123,17 +119,33 @@ TEST(x16_avx512_equals_packed_reference) {
                     memcpy((uint8_t *)W.data + b * bb + 2 * f, &h, 2);
                 }
             repack_rows(layouts[t], rows, cols, W.data, packed);
-            CHECK(same_as_ref(t, packed, rows, cols, a, 17));
+            CHECK(same_as_ref(isa, t, packed, rows, cols, a, 17));
             free(a), free(packed), free((void *)W.data);
         }
 }
 
-/* Zeros, the largest codes with the largest scales (products overflow to inf alike),
- * activation codes 127, -127, -128, 1. */
-TEST(x16_avx512_edge_values) {
+TEST(x16_avx512_equals_packed_reference) {
     SKIP_WITHOUT_NATIVE_AVX512();
     REQUIRE(kernels_init("avx512", NULL) == 0);
-    const int64_t rows = 16, cols = 64, B = 18;
+    for (int t = 0; t < NT; t++) /* AVX-512's only: AVX2 has no VNNI to spare a shuffle with */
+        CHECK(kernels_for(ISA_AVX512, types[t])->packed_gemm &&
+              !kernels_for(ISA_AVX2, types[t])->packed_gemm);
+    x16_equals_packed_reference(ISA_AVX512);
+}
+
+TEST(x16_amx_equals_packed_reference) {
+    SKIP_WITHOUT_AMX();
+    REQUIRE(kernels_init("amx", NULL) == 0);
+    for (int t = 0; t < NT; t++) /* AMX's own kernels, not AVX-512's */
+        CHECK(kernels_for(ISA_AMX, types[t])->packed_gemm !=
+              kernels_for(ISA_AVX512, types[t])->packed_gemm);
+    x16_equals_packed_reference(ISA_AMX);
+}
+
+/* Zeros, the largest codes with the largest scales (products overflow to inf alike),
+ * activation codes 127, -127, -128, 1. */
+static void x16_edge_values(isa_level isa) {
+    const int64_t rows = 24, cols = 64, B = 18;
     const int fills[] = {0x00, 0xFF, 0x80, 0x77}, acts[] = {127, -127, -128, 1};
     const float scales[] = {0.0f, 65504.0f, 1.0f, -65504.0f};
     for (int t = 0; t < NT; t++) {
@@ -149,7 +161,7 @@ TEST(x16_avx512_edge_values) {
                 }
                 block_q8_0 *a = random_act(B, cols, acts[k], k == 1 ? 65504.0f : 0.5f);
                 repack_rows(layouts[t], rows, cols, w, packed);
-                CHECK_MSG(same_as_ref(t, packed, rows, cols, a, B), "%s fill %#x act %d",
+                CHECK_MSG(same_as_ref(isa, t, packed, rows, cols, a, B), "%s fill %#x act %d",
                           qtype(types[t])->name, fills[f], acts[k]);
                 free(a);
             }
@@ -157,11 +169,22 @@ TEST(x16_avx512_edge_values) {
     }
 }
 
-/* matmul and matmul_multi of 16+ tokens on packed matrices: the row reference's bits
- * (every token, every row) on 1 and 2 threads, as for decode and small batches. */
-TEST(x16_matmul_equals_row_reference) {
+TEST(x16_avx512_edge_values) {
     SKIP_WITHOUT_NATIVE_AVX512();
     REQUIRE(kernels_init("avx512", NULL) == 0);
+    x16_edge_values(ISA_AVX512);
+}
+
+TEST(x16_amx_edge_values) {
+    SKIP_WITHOUT_AMX();
+    REQUIRE(kernels_init("amx", NULL) == 0);
+    x16_edge_values(ISA_AMX);
+}
+
+/* matmul and matmul_multi of 16+ tokens on packed matrices: the row reference's bits
+ * (every token, every row) on 1 and 2 threads, as for decode and small batches. */
+static void x16_matmul_equals_row_reference(const char *isa) {
+    REQUIRE(kernels_init(isa, NULL) == 0);
     kernel_config cfg = kernel_config_default();
     cfg.adapt_threads = 0;
     REQUIRE(test_kernel_set(&cfg) == 0);
@@ -208,6 +231,16 @@ TEST(x16_matmul_equals_row_reference) {
         free(x), free(Y), free(Z), free(a), free((void *)W.data), free((void *)V.data);
     }
     test_kernel_threads(1);
+}
+
+TEST(x16_matmul_equals_row_reference) {
+    SKIP_WITHOUT_NATIVE_AVX512();
+    x16_matmul_equals_row_reference("avx512");
+}
+
+TEST(x16_amx_matmul_equals_row_reference) {
+    SKIP_WITHOUT_AMX();
+    x16_matmul_equals_row_reference("amx");
 }
 
 /* Batches of 16+ tokens on matrices not packed at load (Q5_0 and IQ4_NL always, Q4_0 with

@@ -1,0 +1,57 @@
+/* amx_install.c - whether AMX runs here, and the AMX set's table (amx.h). */
+#include "amx.h"
+
+#include <cpuid.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../cpu.h"
+
+/* Linux's leave to use a dynamically enabled state component (arch/x86/include/uapi/asm/
+ * prctl.h), and AMX's tile data component number (Intel SDM vol. 1, 13.1). */
+#define ARCH_REQ_XCOMP_PERM 0x1023
+#define XFEATURE_XTILEDATA 18
+
+static void add_name(char *names, size_t size, const char *name) {
+    if (!names || !size) return;
+    const size_t len = strlen(names);
+    snprintf(names + len, size - len, "%s%s", len ? "/" : "", name);
+}
+
+/* XCR0 by XGETBV (the OS's enabled state components); 0 when the OS has no XSAVE */
+static unsigned long long xcr0(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return 0; /* OSXSAVE */
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((unsigned long long)hi << 32) | lo;
+}
+
+int amx_ready(char *names, size_t size) {
+    if (names && size) names[0] = 0;
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) d = 0;
+    /* CPUID.(7,0):EDX bit 24 AMX-TILE, bit 25 AMX-INT8 */
+    const int tile = (d >> 24) & 1, int8 = (d >> 25) & 1;
+    if (!tile) add_name(names, size, "amx-tile");
+    if (!int8) add_name(names, size, "amx-int8");
+    if (!tile || !int8) return 0;
+    /* XCR0 bits 17 (tile configuration) and 18 (tile data): the OS saves the tiles */
+    if ((xcr0() & (3ull << 17)) != (3ull << 17)) {
+        add_name(names, size, "OS tile state (XCR0)");
+        return 0;
+    }
+    /* asked once per process: granted, it holds for every thread */
+    static int granted = -1;
+    if (granted < 0) granted = syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+    if (!granted) add_name(names, size, "tile-state permission (arch_prctl)");
+    return granted;
+}
+
+void amx_install(isa_kernels *k) {
+    kernels_set(k, QT_Q4_0, (type_kernels){.packed_gemm = gemm_q4_0x16_amx});
+    kernels_set(k, QT_Q4_1, (type_kernels){.packed_gemm = gemm_q4_1x16_amx});
+    kernels_set(k, QT_Q8_0, (type_kernels){.packed_gemm = gemm_q8_0x16_amx});
+}
