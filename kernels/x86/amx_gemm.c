@@ -16,9 +16,10 @@
  * Q4_0 2048 x 5632 x 64 tokens, best of 7, the machine loaded by builds: the AVX-512 token-lane
  * kernel 162-177 GMAC/s, this one 280-288 (1.65x). Taken apart: without the fold 472, without
  * the tile store 453: the tile unit's two loads, product and store take about 45 cycles a
- * 16 x 16 x 32 block (8192 multiply-adds: under a fifth of the tile unit's 1024 a cycle at K = 64; the block
- * scales cap K at 32 and force a store per block), and the fold (4 vector float operations a
- * row) overlaps it only in part. A store folded one block later measured the same. */
+ * 16 x 16 x 32 block (8192 multiply-adds, under a fifth of its 1024 a cycle at K = 64: the
+ * block scales cap K at 32 and force a store per block), and the fold (4 vector float
+ * operations a row) overlaps it only in part. A store folded one block later measured the
+ * same. */
 #include <immintrin.h>
 #include <stdalign.h>
 #include <string.h>
