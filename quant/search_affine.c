@@ -14,12 +14,21 @@
 enum { STARTS = 32 };
 /* the partial sums of a block: element i in lane i % LANES, added in lane order */
 enum { LANES = 8 };
+/* chains run side by side (chains_in_slots) */
+enum { SLOTS = 2 };
 
 /* The sums of the weighted least-squares fit x ~ d q + m for fixed codes; sw, sx, sx2 do
  * not depend on the codes (one pass per block). */
 typedef struct {
     double sw, sq, sq2, sx, sqx, sx2;
 } affine_sums;
+
+/* The weighted squared error of the codes of s at (d, m), expanded from the sums (below) */
+static double affine_err(const affine_sums *s, float d, float m) {
+    const double dd = d, mm = m;
+    return dd * (dd * s->sq2 + 2 * mm * s->sq - 2 * s->sqx) + mm * (mm * s->sw - 2 * s->sx) +
+           s->sx2;
+}
 
 /* One pass at (d, m): the codes it rounds to give the code sums sq, sq2, sqx of s, and the
  * weighted squared error, returned, is expanded from the sums:
@@ -43,9 +52,7 @@ static double affine_pass(int n, const float *x, const float *w, float d, float 
     }
     s->sq = s->sq2 = s->sqx = 0;
     for (int l = 0; l < LANES; l++) s->sq += sq[l], s->sq2 += sq2[l], s->sqx += sqx[l];
-    const double dd = d, mm = m;
-    return dd * (dd * s->sq2 + 2 * mm * s->sq - 2 * s->sqx) + mm * (mm * s->sw - 2 * s->sx) +
-           s->sx2;
+    return affine_err(s, d, m);
 }
 
 /* The code-independent sums sw, sx, sx2 of a block (lanes as affine_pass). */
@@ -135,6 +142,111 @@ static void affine_start_sums(int n, const float *x, const float *w, const float
     }
 }
 
+/* The chains one after another, from the start codes' sums start_sums (the statement of the
+ * search, and the fallback of chains_in_slots); a chain that reaches codes already fitted at
+ * an earlier step is cut short (seen_before). Fills the best (d, m). */
+static void chains_in_order(int n, const float *x, const float *w, int qmax, int min_nonpos,
+                            const float *start_d, double start_sums[3][STARTS], affine_sums sums,
+                            float *best_d, float *best_m) {
+    seen_codes seen;
+    memset(seen.used, 0, sizeof seen.used); /* the keys are read only where used */
+    double best_err = INFINITY;
+    for (int k = 0; k < 2 * N_STEPS + 1; k++) {
+        float d = start_d[k], mm = 0;
+        if (!(d > 0)) continue;
+        sums.sq = start_sums[0][k], sums.sq2 = start_sums[1][k], sums.sqx = start_sums[2][k];
+        for (int r = 0; r <= N_REFINE; r++) {
+            /* codes met before: the fit and everything after it repeat a chain already run */
+            if (!(d > 0) || seen_before(&seen, &sums, r)) break;
+            fit_affine(&sums, min_nonpos, &d, &mm);
+            const double err = affine_pass(n, x, w, d, mm, qmax, &sums);
+            if (err < best_err) best_err = err, *best_d = d, *best_m = mm;
+        }
+    }
+}
+
+/* affine_pass for SLOTS candidates (d[c], m[c]) in one loop over the block: each one's sums
+ * in its own order (the same bits), the candidates' latency chains side by side. */
+static void affine_pass_slots(int n, const float *x, const float *w, const float *d,
+                              const float *m, int qmax, affine_sums *s, double *err) {
+    const float hi = (float)qmax;
+    float inv_d[SLOTS];
+    double sq[SLOTS][LANES] = {{0}}, sq2[SLOTS][LANES] = {{0}}, sqx[SLOTS][LANES] = {{0}};
+    for (int c = 0; c < SLOTS; c++) inv_d[c] = d[c] != 0 ? 1.0f / d[c] : 0.0f;
+    for (int i = 0; i + LANES <= n; i += LANES)
+        for (int c = 0; c < SLOTS; c++)
+#pragma omp simd
+            for (int l = 0; l < LANES; l++) {
+                float q = rintf((x[i + l] - m[c]) * inv_d[c]);
+                q = q < 0 ? 0 : q;
+                q = q > hi ? hi : q;
+                const double wq = (double)w[i + l] * q;
+                sq[c][l] += wq, sq2[c][l] += wq * q, sqx[c][l] += wq * x[i + l];
+            }
+    for (int c = 0; c < SLOTS; c++) {
+        s[c].sq = s[c].sq2 = s[c].sqx = 0;
+        for (int l = 0; l < LANES; l++)
+            s[c].sq += sq[c][l], s[c].sq2 += sq2[c][l], s[c].sqx += sqx[c][l];
+        err[c] = affine_err(&s[c], d[c], m[c]);
+    }
+}
+
+/* The chains SLOTS at a time, each slot taking the next start when its chain ends, every
+ * step of the live ones in one affine_pass_slots: chains_in_order runs one fit, pass and
+ * table probe after another, each waiting on the last (the sums' latency, the divisions, a
+ * mispredicted branch per cut). SmolLM2 rows, one thread, Xeon SPR (thread CPU time): q4_k
+ * 68 -> 62 ns/value, q4_1 53 -> 47, q5_1 49 -> 46, q2_k (n = 16) 91 -> 89; SLOTS = 4 was
+ * slower than 2 (its 96 double sums do not fit in registers). The steps come in
+ * another order, so the table cuts other repeats; but every evaluation of the uncut chains
+ * is still represented by an equal one run (a cut chain's codes were fitted at an earlier
+ * or equal step, by a chain that went on from there), so the lowest error is the same and,
+ * when one (d, m) has it, so is the result. Returns 0 (the caller runs chains_in_order)
+ * when different (d, m) tie at the lowest error: which comes first decides there. */
+static int chains_in_slots(int n, const float *x, const float *w, int qmax, int min_nonpos,
+                           const float *start_d, double start_sums[3][STARTS], affine_sums sums,
+                           float *best_d, float *best_m) {
+    seen_codes seen;
+    memset(seen.used, 0, sizeof seen.used);
+    affine_sums slot[SLOTS];
+    float d[SLOTS], m[SLOTS];
+    int r[SLOTS], live[SLOTS] = {0}, next = 0;
+    double best_err = INFINITY;
+    int n_tie = 0; /* evaluations at best_err whose (d, m) differ from the best's */
+    for (;;) {
+        int any = 0;
+        for (int c = 0; c < SLOTS; c++) {
+            for (;;) { /* the slot's next step, or the next start's first */
+                if (!live[c]) {
+                    while (next < 2 * N_STEPS + 1 && !(start_d[next] > 0)) next++;
+                    if (next == 2 * N_STEPS + 1) break;
+                    slot[c] = sums, d[c] = start_d[next], r[c] = 0, live[c] = 1;
+                    slot[c].sq = start_sums[0][next], slot[c].sq2 = start_sums[1][next];
+                    slot[c].sqx = start_sums[2][next++];
+                }
+                if (r[c] <= N_REFINE && d[c] > 0 && !seen_before(&seen, &slot[c], r[c])) break;
+                live[c] = 0;
+            }
+            if (live[c]) fit_affine(&slot[c], min_nonpos, &d[c], &m[c]);
+            else d[c] = 0, m[c] = 0; /* an empty slot: its pass is discarded */
+            any |= live[c];
+        }
+        if (!any) break;
+        double err[SLOTS];
+        affine_pass_slots(n, x, w, d, m, qmax, slot, err);
+        for (int c = 0; c < SLOTS; c++) {
+            if (!live[c]) continue;
+            r[c]++;
+            if (err[c] < best_err) {
+                best_err = err[c], *best_d = d[c], *best_m = m[c], n_tie = 0;
+            } else if (err[c] == best_err && (memcmp(&d[c], best_d, sizeof d[c]) ||
+                                              memcmp(&m[c], best_m, sizeof m[c]))) {
+                n_tie++;
+            }
+        }
+    }
+    return n_tie == 0;
+}
+
 float qsearch_affine(int n, const float *x, const float *w, int qmax, int min_nonpos, float *m,
                      int *q) {
     float lo = x[0], hi = x[0];
@@ -145,12 +257,8 @@ float qsearch_affine(int n, const float *x, const float *w, int qmax, int min_no
         *m = lo;
         return 0.0f;
     }
-    double best_err = INFINITY;
-    float best_d = 0, best_m = lo;
     affine_sums sums;
     affine_block_sums(n, x, w, &sums);
-    seen_codes seen;
-    memset(seen.used, 0, sizeof seen.used); /* the keys are read only where used */
     float start_d[STARTS], start_inv[STARTS];
     double start_sums[3][STARTS];
     for (int k = 0; k < STARTS; k++) {
@@ -159,17 +267,10 @@ float qsearch_affine(int n, const float *x, const float *w, int qmax, int min_no
         start_inv[k] = start_d[k] != 0 ? 1.0f / start_d[k] : 0.0f;
     }
     affine_start_sums(n, x, w, start_inv, lo, qmax, start_sums);
-    for (int k = 0; k < 2 * N_STEPS + 1; k++) {
-        float d = start_d[k], mm = lo;
-        if (!(d > 0)) continue;
-        sums.sq = start_sums[0][k], sums.sq2 = start_sums[1][k], sums.sqx = start_sums[2][k];
-        for (int r = 0; r <= N_REFINE; r++) {
-            /* codes met before: the fit and everything after it repeat a chain already run */
-            if (!(d > 0) || seen_before(&seen, &sums, r)) break;
-            fit_affine(&sums, min_nonpos, &d, &mm);
-            const double err = affine_pass(n, x, w, d, mm, qmax, &sums);
-            if (err < best_err) best_err = err, best_d = d, best_m = mm;
-        }
+    float best_d = 0, best_m = lo;
+    if (!chains_in_slots(n, x, w, qmax, min_nonpos, start_d, start_sums, sums, &best_d, &best_m)) {
+        best_d = 0, best_m = lo;
+        chains_in_order(n, x, w, qmax, min_nonpos, start_d, start_sums, sums, &best_d, &best_m);
     }
     q_err_affine(n, x, w, best_d, best_m, qmax, q);
     *m = best_m;
