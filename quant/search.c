@@ -124,10 +124,17 @@ typedef int32_t i32x16 __attribute__((vector_size(64)));
  * clamp(v, lo, hi) as the scalar rule writes it (v < lo ? lo : v, then v > hi ? hi : v),
  * with the lane masks of GNU C's vector compares (C has no vector ?:). */
 static inline f32x16 clamp16(f32x16 v, f32x16 lo, f32x16 hi) {
+#ifdef __AVX512F__
+    /* vmaxps / vminps: one instruction each where the masks took two; they differ only in
+     * the sign of a zero (v = -0 at lo = 0) and for NaN (s y is finite), and round_small16
+     * makes every zero +0 */
+    return (f32x16)_mm512_min_ps(_mm512_max_ps((__m512)v, (__m512)lo), (__m512)hi);
+#else
     i32x16 m = v < lo;
     v = (f32x16)((m & (i32x16)lo) | (~m & (i32x16)v));
     m = v > hi;
     return (f32x16)((m & (i32x16)hi) | (~m & (i32x16)v));
+#endif
 }
 
 /* rintf of |v| <= 2^22 (round to nearest even): adding 1.5 * 2^23 leaves no fraction bits.
