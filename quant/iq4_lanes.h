@@ -27,9 +27,8 @@ static inline f32x16 splat16(float v) {
 /* the midpoints of kvalues_iq4nl (multiples of 0.5, exact), padded with +inf (never probed) */
 static const f32x16 iq4_mids = {-115.5f, -93.5f, -74.0f, -57.0f, -42.0f, -28.5f, -16.0f, -4.5f,
                                 7.0f,    19.0f,  31.5f,  45.5f,  61.0f,  79.0f,  101.0f, INFINITY};
-static const f32x16 iq4_values = {-127.0f, -104.0f, -83.0f, -65.0f, -49.0f, -35.0f,
-                                  -22.0f,  -10.0f,  1.0f,   13.0f,  25.0f,  38.0f,
-                                  53.0f,   69.0f,   89.0f,  113.0f};
+static const f32x16 iq4_values = {-127.0f, -104.0f, -83.0f, -65.0f, -49.0f, -35.0f, -22.0f, -10.0f,
+                                  1.0f,    13.0f,   25.0f,  38.0f,  53.0f,  69.0f,  89.0f,  113.0f};
 
 /* indices of the grid values nearest to v: ties to the lower value (ties_up = 0) or upper */
 static inline i32x16 iq4_index16(f32x16 v, int ties_up) {
@@ -41,6 +40,8 @@ static inline i32x16 iq4_index16(f32x16 v, int ties_up) {
     return idx;
 }
 
-static inline f32x16 iq4_value16(i32x16 idx) { return __builtin_shuffle(iq4_values, idx); }
+static inline f32x16 iq4_value16(i32x16 idx) {
+    return __builtin_shuffle(iq4_values, idx);
+}
 
 #endif

@@ -167,8 +167,8 @@ static void chains_in_order(int n, const float *x, const float *w, int qmax, int
 
 /* affine_pass for SLOTS candidates (d[c], m[c]) in one loop over the block: each one's sums
  * in its own order (the same bits), the candidates' latency chains side by side. */
-static void affine_pass_slots(int n, const float *x, const float *w, const float *d,
-                              const float *m, int qmax, affine_sums *s, double *err) {
+static void affine_pass_slots(int n, const float *x, const float *w, const float *d, const float *m,
+                              int qmax, affine_sums *s, double *err) {
     const float hi = (float)qmax;
     float inv_d[SLOTS];
     double sq[SLOTS][LANES] = {{0}}, sq2[SLOTS][LANES] = {{0}}, sqx[SLOTS][LANES] = {{0}};
@@ -226,8 +226,10 @@ static int chains_in_slots(int n, const float *x, const float *w, int qmax, int 
                 if (r[c] <= N_REFINE && d[c] > 0 && !seen_before(&seen, &slot[c], r[c])) break;
                 live[c] = 0;
             }
-            if (live[c]) fit_affine(&slot[c], min_nonpos, &d[c], &m[c]);
-            else d[c] = 0, m[c] = 0; /* an empty slot: its pass is discarded */
+            if (live[c])
+                fit_affine(&slot[c], min_nonpos, &d[c], &m[c]);
+            else
+                d[c] = 0, m[c] = 0; /* an empty slot: its pass is discarded */
             any |= live[c];
         }
         if (!any) break;
@@ -238,8 +240,8 @@ static int chains_in_slots(int n, const float *x, const float *w, int qmax, int 
             r[c]++;
             if (err[c] < best_err) {
                 best_err = err[c], *best_d = d[c], *best_m = m[c], n_tie = 0;
-            } else if (err[c] == best_err && (memcmp(&d[c], best_d, sizeof d[c]) ||
-                                              memcmp(&m[c], best_m, sizeof m[c]))) {
+            } else if (err[c] == best_err &&
+                       (memcmp(&d[c], best_d, sizeof d[c]) || memcmp(&m[c], best_m, sizeof m[c]))) {
                 n_tie++;
             }
         }
