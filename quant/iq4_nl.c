@@ -7,6 +7,7 @@
 
 #include "formats.h"
 #include "fp16.h"
+#include "iq4_lanes.h"
 
 /* WINDOW: grid units either side of each end that the sweep covers (+-15, the former
  * search's start points, measured 1% more error on SmolLM2 rows: its refinements left
@@ -37,32 +38,27 @@ static inline int nl_index(float v) {
     return k;
 }
 
-/* The codes nearest to s y: indices idx and grid values kv (a sum of steps, no table
- * look-up, so that the loop vectorises); returns sum w y k and sum w k^2 as a score. */
+/* The codes nearest to s y: indices idx (when not NULL); returns sum w y k and sum w k^2
+ * as a score. The codes 16 at a time (iq4_lanes.h), the double sums in LANES lanes (element
+ * i in lane i % LANES, added in lane order: the same bits on every ISA). */
 static double codes_at(const float *y, const float *w, float s, int *idx, double *syk,
                        double *sk2) {
-    float kv[QK32];
-    int ix[QK32];
-#pragma omp simd
-    for (int i = 0; i < QK32; i++) {
-        const float v = s * y[i];
-        int k = 0;
-        float val = kvalues_iq4nl[0];
-        for (int j = 0; j < 15; j++) {
-            const int above = v > iq4nl_mid[j];
-            k += above;
-            val += above ? (float)(kvalues_iq4nl[j + 1] - kvalues_iq4nl[j]) : 0.0f;
+    f64x8 a = {0}, b = {0};
+    for (int i = 0; i < QK32; i += 16) {
+        f32x16 yv;
+        memcpy(&yv, y + i, sizeof yv);
+        const i32x16 k = iq4_index16(splat16(s) * yv, 0);
+        if (idx) memcpy(idx + i, &k, sizeof k);
+        const f32x16_halves kv = {iq4_value16(k)};
+        for (int h = 0; h < 2; h++) {
+            f32x8 yh, wh;
+            memcpy(&yh, y + i + 8 * h, sizeof yh);
+            memcpy(&wh, w + i + 8 * h, sizeof wh);
+            const f64x8 kd = __builtin_convertvector(kv.half[h], f64x8),
+                        wk = __builtin_convertvector(wh, f64x8) * kd;
+            a += wk * __builtin_convertvector(yh, f64x8), b += wk * kd;
         }
-        ix[i] = k, kv[i] = val;
     }
-    if (idx) memcpy(idx, ix, sizeof ix);
-    double a[LANES] = {0}, b[LANES] = {0}; /* lane l sums elements l, l + LANES, ... */
-    for (int i = 0; i < QK32; i += LANES)
-#pragma omp simd
-        for (int l = 0; l < LANES; l++) {
-            const double wk = (double)w[i + l] * kv[i + l];
-            a[l] += wk * y[i + l], b[l] += wk * kv[i + l];
-        }
     *syk = *sk2 = 0;
     for (int l = 0; l < LANES; l++) *syk += a[l], *sk2 += b[l];
     return *sk2 > 0 ? *syk * *syk / *sk2 : -1;

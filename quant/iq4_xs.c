@@ -14,6 +14,7 @@
 
 #include "formats.h"
 #include "fp16.h"
+#include "iq4_lanes.h"
 
 enum { NSUB = QK_K / 32, LANES = 8 };
 
@@ -45,27 +46,29 @@ static inline int grid_index(float v) {
     return k;
 }
 
-/* kvalues_iq4nl[grid_index(v)] as a sum of steps: no table look-up, so that loops
- * over elements vectorise */
-static inline float grid_value(float v) {
-    float k = kvalues_iq4nl[0];
-    for (int j = 0; j < 15; j++)
-        k += v >= mid[j] ? (float)(kvalues_iq4nl[j + 1] - kvalues_iq4nl[j]) : 0.0f;
-    return k;
-}
+/* grid_value of 16 values (iq4_lanes.h) */
+static inline f32x16 grid_value16(f32x16 v) { return iq4_value16(iq4_index16(v, 1)); }
 
 /* Weighted squared error of the 32 values x at scale dl with the indices set_sub stores
- * (grid_index of x / dl); double sums in LANES lanes added in lane order (the same bits on every
- * ISA). Equal to sub_error() after set_sub(), up to the order of the sum. */
+ * (grid_index of x / dl): e = x - dl q in double (dl q a float product), w e^2 summed in
+ * LANES double lanes (element i in lane i % LANES), added in lane order: the same bits on
+ * every ISA. Equal to sub_error() after set_sub(), up to the order of the sum. */
 static double error_at(const float *x, const float *w, float dl) {
     const float inv = dl != 0 ? 1 / dl : 0;
-    double err[LANES] = {0};
-    for (int i = 0; i < 32; i += LANES)
-#pragma omp simd
-        for (int l = 0; l < LANES; l++) {
-            const double e = (double)x[i + l] - dl * grid_value(inv * x[i + l]);
-            err[l] += (double)w[i + l] * e * e;
+    f64x8 err = {0};
+    for (int i = 0; i < 32; i += 16) {
+        f32x16 xv;
+        memcpy(&xv, x + i, sizeof xv);
+        const f32x16_halves p = {splat16(dl) * grid_value16(splat16(inv) * xv)};
+        for (int h = 0; h < 2; h++) {
+            f32x8 xh, wh;
+            memcpy(&xh, x + i + 8 * h, sizeof xh);
+            memcpy(&wh, w + i + 8 * h, sizeof wh);
+            const f64x8 e = __builtin_convertvector(xh, f64x8) -
+                            __builtin_convertvector(p.half[h], f64x8);
+            err += __builtin_convertvector(wh, f64x8) * e * e;
         }
+    }
     double total = 0;
     for (int l = 0; l < LANES; l++) total += err[l];
     return total;
@@ -104,13 +107,18 @@ static double block_error(const block_iq4_xs *b, const float *x, const float *w)
 /* sum gw x q and sum gw q^2 of the grid values q nearest to id x (ties up), in float as
  * ggml sums, LANES lanes added in lane order */
 static void grid_sums(const float *x, const float *gw, float id, float *sqx, float *sq2) {
-    float a[LANES] = {0}, b[LANES] = {0};
-    for (int i = 0; i < 32; i += LANES)
-#pragma omp simd
-        for (int l = 0; l < LANES; l++) {
-            const float q = grid_value(id * x[i + l]);
-            a[l] += gw[i + l] * q * x[i + l], b[l] += gw[i + l] * q * q;
+    f32x8 a = {0}, b = {0};
+    for (int i = 0; i < 32; i += 16) {
+        f32x16 xv;
+        memcpy(&xv, x + i, sizeof xv);
+        const f32x16_halves q = {grid_value16(splat16(id) * xv)};
+        for (int h = 0; h < 2; h++) {
+            f32x8 xh, gh;
+            memcpy(&xh, x + i + 8 * h, sizeof xh);
+            memcpy(&gh, gw + i + 8 * h, sizeof gh);
+            a += gh * q.half[h] * xh, b += gh * q.half[h] * q.half[h];
         }
+    }
     *sqx = *sq2 = 0;
     for (int l = 0; l < LANES; l++) *sqx += a[l], *sq2 += b[l];
 }

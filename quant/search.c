@@ -6,7 +6,8 @@
  * solution; for fixed (d, m) the best codes are round-to-nearest and clamp. We alternate the
  * two from many starting scales (the extreme value mapped near each end of the code range,
  * +-15 steps of 0.1 code) and keep the best. llama.cpp does one pass from +-9 steps with
- * x^2-like weights; we default to w = 1 (plain squared error: what RMSE measures). */
+ * x^2-like weights; we default to w = 1 (plain squared error: what RMSE measures).
+ * The affine search (with an offset m) is in search_affine.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +19,6 @@
 #include <immintrin.h>
 #endif
 
-#define N_STEPS 15 /* qsearch_affine: starting scales +-15 steps of 0.1 code */
-#define N_REFINE 2
-/* qsearch_affine's 2 N_STEPS + 1 starting scales, padded to whole SIMD registers */
-enum { STARTS = 32 };
 
 /* clamp(round-to-nearest-even(v), lo, hi) without a libm call: clamping first keeps |v| far
  * below 2^22, where adding 1.5 * 2^23 leaves the rounded integer in the low mantissa bits. */
@@ -116,26 +113,50 @@ static inline f32x16 splat16(float v) {
  * memory at -O3. */
 #define CONTRACT __attribute__((optimize("O3", "fp-contract=fast")))
 
+typedef int32_t i32x16 __attribute__((vector_size(64)));
+
+/* The codes of score_lanes in whole f32x16 values: the former per-lane loop over a float
+ * array was vectorised 8 wide (gcc 12's 256-bit preference for this CPU), its two ymm stores
+ * read back as one zmm: a failed store forwarding per element and half of the scoring's
+ * time (perf annotate; SmolLM2 rows, thread CPU time, one thread, Xeon SPR: q4_0 72 -> 28
+ * ns/value, q8_0 26.5 -> 13, q3_k 57 -> 31; the same bytes). clamp(rint(v)) = rint(clamp(v)) for integer bounds (rint is
+ * monotone and keeps integers), so the clamp comes first and bounds |v| for round_small16.
+ * clamp(v, lo, hi) as the scalar rule writes it (v < lo ? lo : v, then v > hi ? hi : v),
+ * with the lane masks of GNU C's vector compares (C has no vector ?:). */
+static inline f32x16 clamp16(f32x16 v, f32x16 lo, f32x16 hi) {
+#ifdef __AVX512F__
+    /* vmaxps / vminps: one instruction each where the masks took two; they differ only in
+     * the sign of a zero (v = -0 at lo = 0) and for NaN (s y is finite), and round_small16
+     * makes every zero +0 */
+    return (f32x16)_mm512_min_ps(_mm512_max_ps((__m512)v, (__m512)lo), (__m512)hi);
+#else
+    i32x16 m = v < lo;
+    v = (f32x16)((m & (i32x16)lo) | (~m & (i32x16)v));
+    m = v > hi;
+    return (f32x16)((m & (i32x16)hi) | (~m & (i32x16)v));
+#endif
+}
+
+/* rintf of |v| <= 2^22 (round to nearest even): adding 1.5 * 2^23 leaves no fraction bits.
+ * A -0 code comes out +0: the same sums (an fma adding -0 to a sum adds nothing). */
+static inline f32x16 round_small16(f32x16 v) {
+    const f32x16 magic = splat16(12582912.0f);
+    return (v + magic) - magic;
+}
+
 CONTRACT static inline void score_lanes(int n, const float *y, const float *wy, const float *w,
                                         float lo, float hi, const float *s, int nvec,
                                         double *score) {
     f32x16 sv[2], syq[2], sq2[2];
+    const f32x16 lov = splat16(lo), hiv = splat16(hi);
     for (int k = 0; k < nvec; k++) {
         memcpy(&sv[k], s + 16 * k, sizeof sv[k]);
         syq[k] = (f32x16){0}, sq2[k] = (f32x16){0};
     }
     for (int i = 0; i < n; i++) {
-        const f32x16 wyi = splat16(wy[i]), wi = splat16(w[i]);
+        const f32x16 wyi = splat16(wy[i]), wi = splat16(w[i]), yi = splat16(y[i]);
         for (int k = 0; k < nvec; k++) { /* the codes as the scalar rule, then the sums */
-            float codes[16];
-#pragma omp simd
-            for (int l = 0; l < 16; l++) {
-                float c = rintf(s[16 * k + l] * y[i]);
-                c = c < lo ? lo : c;
-                codes[l] = c > hi ? hi : c;
-            }
-            f32x16 q;
-            memcpy(&q, codes, sizeof q);
+            const f32x16 q = round_small16(clamp16(sv[k] * yi, lov, hiv));
             syq[k] = syq[k] + wyi * q;      /* fmaf(wy, q, syq): contracted (CONTRACT) */
             sq2[k] = sq2[k] + (wi * q) * q; /* fmaf(w q, q, sq2) */
         }
@@ -388,7 +409,9 @@ static double sym_grid_search(int n, const float *x, const float *wx, const floa
  * 1.9 of 91 candidates a block were left (4% of blocks fell back to scoring all), the same
  * bits, but sorting the crossings and the scalar sweep took 3370 ns a block where scoring
  * all 91 in SIMD lanes takes 1620 (16 vector ops a candidate): a sort in SIMD lanes would
- * be needed to gain. */
+ * be needed to gain. Since score_lanes stopped failing its store forwarding, the whole
+ * q4_0 block search takes about 800 ns (SmolLM2 rows, one thread), the scoring a third of it:
+ * the sort and walk alone would cost four times what they could save. */
 static double sym_full_sweep(int n, const float *x, const float *wx, const float *w, int qmin,
                              int qmax, int n_signs, float xmax, float amax, float *best_s) {
     float cand[MAX_CAND + 2 * CAND_LANES];
@@ -498,167 +521,6 @@ float q_err_affine(int n, const float *x, const float *w, float d, float m, int 
 
 float q_err_sym(int n, const float *x, const float *w, float d, int qmin, int qmax, int *q) {
     return q_err_lanes(n, x, w, d, 0.0f, qmin, qmax, q);
-}
-
-/* The sums of the weighted least-squares fit x ~ d q + m for fixed codes; sw, sx, sx2 do
- * not depend on the codes (one pass per block). */
-typedef struct {
-    double sw, sq, sq2, sx, sqx, sx2;
-} affine_sums;
-
-/* One pass at (d, m): the codes it rounds to give the code sums sq, sq2, sqx of s, and the
- * weighted squared error, returned, is expanded from the sums:
- *   sum w (d q + m - x)^2 = d^2 sq2 + 2 d m sq - 2 d sqx + m^2 sw - 2 m sx + sx2,
- * so each refinement step of qsearch_affine reads the block once with three running sums.
- * Double sums in LANES lanes (element i in lane i % LANES), added in lane order: the same
- * bits on every ISA. n is a multiple of LANES (every block is). */
-static double affine_pass(int n, const float *x, const float *w, float d, float m, int qmax,
-                          affine_sums *s) {
-    const float inv_d = d != 0 ? 1.0f / d : 0.0f, hi = (float)qmax;
-    double sq[LANES] = {0}, sq2[LANES] = {0}, sqx[LANES] = {0};
-    for (int i = 0; i + LANES <= n; i += LANES) {
-#pragma omp simd
-        for (int l = 0; l < LANES; l++) {
-            float q = rintf((x[i + l] - m) * inv_d);
-            q = q < 0 ? 0 : q;
-            q = q > hi ? hi : q;
-            const double wq = (double)w[i + l] * q;
-            sq[l] += wq, sq2[l] += wq * q, sqx[l] += wq * x[i + l];
-        }
-    }
-    s->sq = s->sq2 = s->sqx = 0;
-    for (int l = 0; l < LANES; l++) s->sq += sq[l], s->sq2 += sq2[l], s->sqx += sqx[l];
-    const double dd = d, mm = m;
-    return dd * (dd * s->sq2 + 2 * mm * s->sq - 2 * s->sqx) + mm * (mm * s->sw - 2 * s->sx) +
-           s->sx2;
-}
-
-/* The code-independent sums sw, sx, sx2 of a block (lanes as affine_pass). */
-static void affine_block_sums(int n, const float *x, const float *w, affine_sums *s) {
-    double sw[LANES] = {0}, sx[LANES] = {0}, sx2[LANES] = {0};
-    for (int i = 0; i + LANES <= n; i += LANES)
-        for (int l = 0; l < LANES; l++) {
-            const double wx = (double)w[i + l] * x[i + l];
-            sw[l] += w[i + l], sx[l] += wx, sx2[l] += wx * x[i + l];
-        }
-    *s = (affine_sums){0};
-    for (int l = 0; l < LANES; l++) s->sw += sw[l], s->sx += sx[l], s->sx2 += sx2[l];
-}
-
-/* Weighted least squares of x ~ d q + m from the sums (m <= 0 when min_nonpos). */
-static void fit_affine(const affine_sums *s, int min_nonpos, float *d, float *m) {
-    const double det = s->sw * s->sq2 - s->sq * s->sq;
-    if (det > 0) {
-        *d = (float)((s->sw * s->sqx - s->sq * s->sx) / det);
-        *m = (float)((s->sq2 * s->sx - s->sq * s->sqx) / det);
-    } else { /* all codes equal: only the offset is determined */
-        *d = 0;
-        *m = s->sw > 0 ? (float)(s->sx / s->sw) : 0;
-    }
-    if (min_nonpos && *m > 0) {
-        *m = 0;
-        *d = s->sq2 > 0 ? (float)(s->sqx / s->sq2) : 0;
-    }
-}
-
-/* The code sums (sq, sq2, sqx) that qsearch_affine has fitted in this block, each with the
- * refinement step r it was fitted at: equal sums mean the same fit, so a chain that reaches
- * them again at a step >= r repeats one already run (and no further) and is cut short: the
- * same results as running it, with fewer passes. Open addressing on the bits of sqx. */
-enum { SEEN_SLOTS = 256 };
-typedef struct {
-    double key[SEEN_SLOTS][3];
-    unsigned char used[SEEN_SLOTS]; /* 0: empty, else 1 + the step */
-} seen_codes;
-
-static int seen_before(seen_codes *t, const affine_sums *s, int r) {
-    uint64_t h;
-    memcpy(&h, &s->sqx, 8);
-    h ^= h >> 29, h *= 0x9E3779B97F4A7C15ull;
-    for (unsigned i = (unsigned)(h >> 56), probes = 0; probes < SEEN_SLOTS; i++, probes++) {
-        i %= SEEN_SLOTS;
-        if (!t->used[i]) {
-            t->used[i] = (unsigned char)(1 + r);
-            t->key[i][0] = s->sq, t->key[i][1] = s->sq2, t->key[i][2] = s->sqx;
-            return 0;
-        }
-        if (t->key[i][0] == s->sq && t->key[i][1] == s->sq2 && t->key[i][2] == s->sqx) {
-            if (t->used[i] <= 1 + r) return 1;
-            t->used[i] = (unsigned char)(1 + r); /* now run from an earlier step */
-            return 0;
-        }
-    }
-    return 0;
-}
-
-/* The code sums of every starting scale of qsearch_affine at once (offset m, inverse
- * scales inv_d[STARTS]), the candidates in SIMD lanes: affine_pass's sums for each, in its
- * order (element i into partial sum i % LANES, the partials added in lane order), so the
- * same bits, for one read of the block instead of one per start. */
-static void affine_start_sums(int n, const float *x, const float *w, const float *inv_d, float m,
-                              int qmax, double sums[3][STARTS]) {
-    double part[LANES][3][STARTS];
-    const float hi = (float)qmax;
-    memset(part, 0, sizeof part);
-    for (int i = 0; i < n; i++) {
-        const float xm = x[i] - m;
-        const double wi = w[i], xi = x[i];
-        double *sq = part[i % LANES][0], *sq2 = part[i % LANES][1], *sqx = part[i % LANES][2];
-#pragma omp simd
-        for (int c = 0; c < STARTS; c++) {
-            float q = rintf(xm * inv_d[c]);
-            q = q < 0 ? 0 : q;
-            q = q > hi ? hi : q;
-            const double wq = wi * q;
-            sq[c] += wq, sq2[c] += wq * q, sqx[c] += wq * xi;
-        }
-    }
-    for (int c = 0; c < STARTS; c++) {
-        double a = 0, b = 0, e = 0;
-        for (int l = 0; l < LANES; l++) a += part[l][0][c], b += part[l][1][c], e += part[l][2][c];
-        sums[0][c] = a, sums[1][c] = b, sums[2][c] = e;
-    }
-}
-
-float qsearch_affine(int n, const float *x, const float *w, int qmax, int min_nonpos, float *m,
-                     int *q) {
-    float lo = x[0], hi = x[0];
-    for (int i = 1; i < n; i++) lo = fminf(lo, x[i]), hi = fmaxf(hi, x[i]);
-    if (min_nonpos && lo > 0) lo = 0;
-    if (hi - lo < 1e-30f * fmaxf(1.0f, fabsf(lo))) {
-        for (int i = 0; i < n; i++) q[i] = 0;
-        *m = lo;
-        return 0.0f;
-    }
-    double best_err = INFINITY;
-    float best_d = 0, best_m = lo;
-    affine_sums sums;
-    affine_block_sums(n, x, w, &sums);
-    seen_codes seen;
-    memset(seen.used, 0, sizeof seen.used); /* the keys are read only where used */
-    float start_d[STARTS], start_inv[STARTS];
-    double start_sums[3][STARTS];
-    for (int k = 0; k < STARTS; k++) {
-        const int step = k < 2 * N_STEPS + 1 ? k - N_STEPS : N_STEPS; /* padded with the last */
-        start_d[k] = (hi - lo) / ((float)qmax + 0.1f * step);
-        start_inv[k] = start_d[k] != 0 ? 1.0f / start_d[k] : 0.0f;
-    }
-    affine_start_sums(n, x, w, start_inv, lo, qmax, start_sums);
-    for (int k = 0; k < 2 * N_STEPS + 1; k++) {
-        float d = start_d[k], mm = lo;
-        if (!(d > 0)) continue;
-        sums.sq = start_sums[0][k], sums.sq2 = start_sums[1][k], sums.sqx = start_sums[2][k];
-        for (int r = 0; r <= N_REFINE; r++) {
-            /* codes met before: the fit and everything after it repeat a chain already run */
-            if (!(d > 0) || seen_before(&seen, &sums, r)) break;
-            fit_affine(&sums, min_nonpos, &d, &mm);
-            const double err = affine_pass(n, x, w, d, mm, qmax, &sums);
-            if (err < best_err) best_err = err, best_d = d, best_m = mm;
-        }
-    }
-    q_err_affine(n, x, w, best_d, best_m, qmax, q);
-    *m = best_m;
-    return best_d;
 }
 
 /* Ternary codes (TQ1_0, TQ2_0): x ~ d t, t in {-1, 0, 1}. For a given d the best codes are

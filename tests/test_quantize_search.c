@@ -527,3 +527,136 @@ TEST(qsearch_sym_is_its_plain_statement_smollm2) {
     if (!path) SKIP("SmolLM2-135M-Instruct.Q4_1.gguf not fetched (models/fetch.sh)");
     sym_plain_on(path);
 }
+
+/* ---- qsearch_affine as a plain statement: the same bits ----
+ * search_affine.c cuts chains that repeat codes already fitted and runs two chains side by
+ * side; this is what it must compute: every chain in full, one after another, the first of
+ * the lowest errors. */
+static void plain_affine_pass(int n, const float *x, const float *w, float d, float m, int qmax,
+                                double *sums /* sq, sq2, sqx */) {
+    const float inv = d != 0 ? 1.0f / d : 0.0f;
+    double lane[3][8] = {{0}};
+    for (int i = 0; i < n; i++) {
+        float q = rintf((x[i] - m) * inv);
+        q = q < 0 ? 0 : q > (float)qmax ? (float)qmax : q;
+        const double wq = (double)w[i] * q;
+        lane[0][i % 8] += wq, lane[1][i % 8] += wq * q, lane[2][i % 8] += wq * x[i];
+    }
+    sums[0] = sums[1] = sums[2] = 0;
+    for (int l = 0; l < 8; l++) sums[0] += lane[0][l], sums[1] += lane[1][l], sums[2] += lane[2][l];
+}
+
+static float plain_qsearch_affine(int n, const float *x, const float *w, int qmax, int min_nonpos,
+                                  float *m_out, int *q) {
+    float lo = x[0], hi = x[0];
+    for (int i = 1; i < n; i++) lo = fminf(lo, x[i]), hi = fmaxf(hi, x[i]);
+    if (min_nonpos && lo > 0) lo = 0;
+    for (int i = 0; i < n; i++) q[i] = 0;
+    *m_out = lo;
+    if (hi - lo < 1e-30f * fmaxf(1.0f, fabsf(lo))) return 0;
+    double b[3][8] = {{0}}, sw = 0, sx = 0, sx2 = 0; /* the block's sums, lanes as above */
+    for (int i = 0; i < n; i++) {
+        const double wx = (double)w[i] * x[i];
+        b[0][i % 8] += w[i], b[1][i % 8] += wx, b[2][i % 8] += wx * x[i];
+    }
+    for (int l = 0; l < 8; l++) sw += b[0][l], sx += b[1][l], sx2 += b[2][l];
+    double best = INFINITY;
+    float best_d = 0, best_m = lo;
+    for (int k = -15; k <= 15; k++) {
+        float d = (hi - lo) / ((float)qmax + 0.1f * k), m = lo;
+        if (!(d > 0)) continue;
+        double s[3];
+        plain_affine_pass(n, x, w, d, m, qmax, s);
+        for (int r = 0; r <= 2 && d > 0; r++) {
+            const double det = sw * s[1] - s[0] * s[0];
+            if (det > 0) {
+                d = (float)((sw * s[2] - s[0] * sx) / det);
+                m = (float)((s[1] * sx - s[0] * s[2]) / det);
+            } else {
+                d = 0, m = sw > 0 ? (float)(sx / sw) : 0;
+            }
+            if (min_nonpos && m > 0) m = 0, d = s[1] > 0 ? (float)(s[2] / s[1]) : 0;
+            plain_affine_pass(n, x, w, d, m, qmax, s);
+            const double dd = d, mm = m;
+            const double err = dd * (dd * s[1] + 2 * mm * s[0] - 2 * s[2]) +
+                               mm * (mm * sw - 2 * sx) + sx2;
+            if (err < best) best = err, best_d = d, best_m = m;
+        }
+    }
+    const float inv = best_d != 0 ? 1.0f / best_d : 0.0f;
+    for (int i = 0; i < n; i++) {
+        const float c = rintf((x[i] - best_m) * inv);
+        q[i] = c < 0 ? 0 : c > (float)qmax ? qmax : (int)c;
+    }
+    *m_out = best_m;
+    return best_d;
+}
+
+static int affine_differs(int n, const float *x, const float *w, int qmax, int nonpos) {
+    int q1[QK_K], q2[QK_K];
+    float m1, m2;
+    const float d1 = qsearch_affine(n, x, w, qmax, nonpos, &m1, q1),
+                d2 = plain_qsearch_affine(n, x, w, qmax, nonpos, &m2, q2);
+    return memcmp(&d1, &d2, 4) || memcmp(&m1, &m2, 4) || memcmp(q1, q2, sizeof(int) * (size_t)n);
+}
+
+static const int affine_ranges[][3] = {{32, 15, 0}, {32, 31, 0}, {32, 3, 0},
+                                       {32, 15, 1}, {32, 31, 1}, {16, 3, 1}};
+
+TEST(qsearch_affine_is_its_plain_statement) {
+    enum { BLOCKS = 400 };
+    float x[QK_K], w[QK_K];
+    for (size_t k = 0; k < sizeof affine_ranges / sizeof affine_ranges[0]; k++) {
+        const int n = affine_ranges[k][0], qmax = affine_ranges[k][1], nonpos = affine_ranges[k][2];
+        int differ = 0;
+        for (int b = 0; b < BLOCKS; b++) {
+            test_rng r = {(uint64_t)(1000 * k + b) * 2654435761u + 11};
+            fill_data(b % 3 == 0 ? DATA_GAUSS : b % 3 == 1 ? DATA_UNIFORM : DATA_OUTLIERS, x, n,
+                      5000 + 1000 * k + b);
+            const int shape = b % 8;
+            for (int i = 0; i < n; i++) {
+                if (shape == 1) x[i] = 0.125f * (float)((int)(x[i] * 8)); /* many ties */
+                if (shape == 2 && i % 5) x[i] = 0;                          /* sparse */
+                if (shape == 3) x[i] *= 1e-30f;                             /* near underflow */
+                if (shape == 4) x[i] *= 1e30f;
+                if (shape == 5) x[i] = 0.01f * (float)(i % 7) - 0.02f; /* Q4_1-like levels */
+                if (shape == 6) x[i] = fabsf(x[i]) + 0.5f;             /* all positive */
+                w[i] = b % 4 == 0 ? 1.0f : b % 4 == 1 ? x[i] * x[i] + 1e-4f
+                       : b % 4 == 2 ? (float)rng_uniform(&r) * (i % 6 != 0)
+                                    : sqrtf(0.5f + x[i] * x[i]);
+            }
+            differ += affine_differs(n, x, w, qmax, nonpos);
+        }
+        CHECK_MSG(differ == 0, "n=%d qmax=%d%s: %d of %d blocks differ from the plain statement", n,
+                  qmax, nonpos ? " m<=0" : "", differ, BLOCKS);
+    }
+}
+
+static void affine_plain_on(const char *path) {
+    rows r;
+    REQUIRE(load_rows(path, 1 << 16, &r) == 0);
+    float w[QK_K];
+    for (size_t k = 0; k < sizeof affine_ranges / sizeof affine_ranges[0]; k++) {
+        const int n = affine_ranges[k][0], qmax = affine_ranges[k][1], nonpos = affine_ranges[k][2];
+        int differ = 0, blocks = 0;
+        for (int64_t b = 0; b + n <= r.n; b += n, blocks++) {
+            block_weights(r.x + b, n, blocks % 2, w);
+            differ += affine_differs(n, r.x + b, w, qmax, nonpos);
+        }
+        CHECK_MSG(differ == 0, "%s n=%d qmax=%d%s: %d of %d blocks differ from the plain statement",
+                  path, n, qmax, nonpos ? " m<=0" : "", differ, blocks);
+    }
+    free(r.x);
+}
+
+TEST(qsearch_affine_is_its_plain_statement_stories) {
+    const char *path = shared_path("models/stories260K.gguf");
+    NEED_FILE(path);
+    affine_plain_on(path);
+}
+
+TEST(qsearch_affine_is_its_plain_statement_smollm2) {
+    const char *path = real_model_path("SmolLM2-135M-Instruct.Q4_1.gguf");
+    if (!path) SKIP("SmolLM2-135M-Instruct.Q4_1.gguf not fetched (models/fetch.sh)");
+    affine_plain_on(path);
+}
