@@ -73,8 +73,10 @@ static void tiles_configure(void) {
     _tile_loadconfig(&c);
 }
 
-/* Row r of s from its decoded krow: v = sc (u - off) per code as int16 (32 codes a zmm, the
- * scale per word by vpermw from the 16 scales), its even bytes to lo, odd to hi. */
+/* Row r of s from its decoded krow: v = sc (u - off) per code as int16, the even codes of
+ * 64 in the words' low bytes and the odd ones in their high bytes (no widening shuffle: the
+ * scale of a word by vpermw from the 16 scales, its two codes share a sub-block); lo takes
+ * the products' low bytes back to code order by a byte blend, hi their high bytes. */
 static inline void row_split(const krow *k, ksb *s, int r, const int KIND) {
     s->d[r] = k->d, s->dmin[r] = k->dmin;
     memcpy(s->mm[r], k->mm, sizeof k->mm);
@@ -86,21 +88,19 @@ static inline void row_split(const krow *k, ksb *s, int r, const int KIND) {
     const int sub_len = KIND == XK_Q4_K || KIND == XK_Q5_K || KIND == XK_IQ4_XS ? 32 : 16;
     const __m512i sc16 = _mm512_castsi256_si512(_mm512_cvtepi32_epi16(_mm512_loadu_si512(k->sc)));
     const __m512i off = _mm512_set1_epi16((short)ak_offset(KIND));
-    alignas(64) uint8_t even[64], odd[64];
-    for (int i = 0; i < 64; i++) even[i] = (uint8_t)(2 * i), odd[i] = (uint8_t)(2 * i + 1);
-    const __m512i ev = _mm512_load_si512(even), od = _mm512_load_si512(odd);
-    for (int q = 0; q < 4; q++) { /* codes 64q .. 64q + 63 */
-        __m512i p[2];
-        for (int h = 0; h < 2; h++) {
-            const int c0 = 64 * q + 32 * h;
-            alignas(64) int16_t idx[32];
-            for (int i = 0; i < 32; i++) idx[i] = (int16_t)((c0 + i) / sub_len);
-            const __m512i scale = _mm512_permutexvar_epi16(_mm512_load_si512(idx), sc16);
-            const __m512i w = _mm512_cvtepu8_epi16(_mm256_load_si256((const __m256i *)(u + c0)));
-            p[h] = _mm512_mullo_epi16(_mm512_sub_epi16(w, off), scale);
-        }
-        _mm512_store_si512(s->lo[r] + 64 * q, _mm512_permutex2var_epi8(p[0], ev, p[1]));
-        _mm512_store_si512(s->hi[r] + 64 * q, _mm512_permutex2var_epi8(p[0], od, p[1]));
+    const __m512i m8 = _mm512_set1_epi16(0xFF);
+    const __mmask64 odd = 0xAAAAAAAAAAAAAAAAull;
+    for (int q = 0; q < 4; q++) { /* codes 64q .. 64q + 63, word i = codes 64q + 2i, + 1 */
+        alignas(64) int16_t idx[32];
+        for (int i = 0; i < 32; i++) idx[i] = (int16_t)((64 * q + 2 * i) / sub_len);
+        const __m512i scale = _mm512_permutexvar_epi16(_mm512_load_si512(idx), sc16);
+        const __m512i x = _mm512_load_si512(u + 64 * q);
+        const __m512i pe = _mm512_mullo_epi16(_mm512_sub_epi16(_mm512_and_si512(x, m8), off), scale);
+        const __m512i po = _mm512_mullo_epi16(_mm512_sub_epi16(_mm512_srli_epi16(x, 8), off), scale);
+        _mm512_store_si512(s->lo[r] + 64 * q,
+                           _mm512_mask_blend_epi8(odd, pe, _mm512_slli_epi16(po, 8)));
+        _mm512_store_si512(s->hi[r] + 64 * q,
+                           _mm512_mask_blend_epi8(odd, _mm512_srli_epi16(pe, 8), po));
     }
 }
 
