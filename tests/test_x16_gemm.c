@@ -418,11 +418,16 @@ TEST(x16_kquant_rows_equal_row_reference) {
 TEST(x16_amx_kquant_rows_equal_row_reference) {
     SKIP_WITHOUT_AMX();
     REQUIRE(kernels_init("amx", NULL) == 0);
+    for (int t = 0; t < NKQ; t++) /* AMX's own kernels, not AVX-512's */
+        CHECK(kernels_for(ISA_AMX, kq_ids[t])->row_gemm != kernels_for(ISA_AVX512, kq_ids[t])->row_gemm);
+    /* Q2_K's batches take the file rows' tiles, decode still its packed tile */
+    CHECK(kernels_for(ISA_AMX, QT_Q2_K)->packed_gemm == NULL &&
+          kernels_for(ISA_AMX, QT_Q2_K)->packed_tile == kernels_for(ISA_AVX512, QT_Q2_K)->packed_tile);
     x16_kquant_rows_equal_row_reference(ISA_AMX);
 }
 
 /* matmul of 16+ tokens on K-quant matrices takes the row kernel (Q2_K, packed: its packed
- * copy's batch kernel; unpacked: the row kernel): the row reference's bits on 1 and 2
+ * copy's batch kernel on AVX-512, the row kernel on AMX; unpacked: the row kernel): the row reference's bits on 1 and 2
  * threads. rows = 72 (AMX: 4 tiles and 8 rows of AVX-512) and B 20, 100. */
 static void x16_kquant_matmul_equals_row_reference(const char *isa) {
     REQUIRE(kernels_init(isa, NULL) == 0);
