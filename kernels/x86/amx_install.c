@@ -59,7 +59,7 @@ void amx_install(isa_kernels *k) {
     kernels_set(k, QT_Q6_K, (type_kernels){.row_gemm = gemm_q6_kx16_amx});
     /* Q2_K's batches leave its packed copy's AVX-512 batch kernel for the file rows' tiles
      * (the same bits): 2048 x 5632, B 64, 1 thread, Xeon SPR-class: 210 -> 320 GMAC/s
-     * (amxk-data/kb_q2k_packed.c). Re-setting the packed tile without a packed_gemm drops it
+     * (amx_kquant.c header). Re-setting the packed tile without a packed_gemm drops it
      * (kernels_set); decode keeps the packed tile. */
     const type_kernels q2 = k->type[qtype_index(QT_Q2_K)];
     kernels_set(k, QT_Q2_K,

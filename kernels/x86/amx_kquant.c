@@ -16,7 +16,23 @@
  * 45): one product per 64 codes on u itself. Q4_K / Q5_K / Q2_K keep their mins apart
  * (summ = sum_k m_k bsum_k by vpdpwssd of the bsum pairs, as rows_x16k), folded with dmin.
  * The float fold is rows_x16k's per row and super-block. Rows past the last 16 take the
- * AVX-512 kernel (the same bits). Tests: tests/test_x16_gemm.c (x16_kquant_*). */
+ * AVX-512 kernel (the same bits), and so do whole batches of one token group (B <= 16) of
+ * Q4_K / Q5_K / Q6_K / IQ4_XS, where it measured faster. Tests: tests/test_x16_gemm.c
+ * (x16_amx_kquant_*).
+ *
+ * Measured (2-core Sapphire Rapids-class Xeon VM, 2600 MHz, load 6-9 from other jobs): row_gemm
+ * of random rows 2048 x 5632, B 64, 1 thread, best of 7 interleaved, AVX-512 -> AMX, GMAC/s:
+ *   Q4_K 145 -> 220, Q5_K 138 -> 212, Q6_K 127 -> 243, Q2_K 129 -> 330, Q3_K 118 -> 244,
+ *   IQ4_XS 139 -> 267, IQ2_XXS 119 -> 235, IQ2_XS 120 -> 232, IQ2_S 118 -> 222,
+ *   IQ3_XXS 113 -> 235, IQ3_S 112 -> 236, IQ1_S 122 -> 253, IQ1_M 124 -> 242;
+ * B 32: Q4_K 118 -> 134, Q6_K 94 -> 145; B 16 (one group): Q4_K 109 -> 99, Q6_K 112 -> 105
+ * (hence AVX-512 there), Q2_K 102 -> 160, IQ2_XXS 85 -> 94. Q2_K's packed copy's AVX-512 batch
+ * kernel (avx512_x16_q2k.c) on the same matrix: 210 GMAC/s at B 64, 207 at B 128 (AMX here
+ * 394), so the AMX set sends Q2_K batches to the file rows (amx_install.c). End to end,
+ * `SCARCE_ISA=avx512|amx ./scarce bench -m tinyllama-q4_k.gguf -p 128 -n 0 -r 3 -t 1`, 7
+ * interleaved pairs, median pp128: 76 -> 88 tok/s (runs spread 61-82 / 70-114 under the
+ * load); tinyllama-q2_k.gguf, 3 pairs: 109 -> 136. The decode (prep) is now about 40% of a
+ * B 64 call: the next lever is overlapping it with the tile products. */
 #include <immintrin.h>
 #include <stdalign.h>
 #include <string.h>
@@ -225,7 +241,11 @@ static inline __attribute__((always_inline)) void amx_kgemm(int64_t cols, float 
     const int64_t nsb = cols / QK_K, tgroups = (B + X16_TOKENS - 1) / X16_TOKENS;
     alignas(64) float acc[AK_GROUPS][AK_ROWS * X16_TOKENS];
     alignas(64) ksb s[AK_SPAN];
-    const int n16 = nrows / AK_ROWS * AK_ROWS;
+    /* one token group (B <= 16): a row's decode is not shared, and for the formats with the
+     * cheapest decode the AVX-512 kernel measured faster (Q4_K 1.69 vs 1.86 ms, header) */
+    const int avx512_rows_only = tgroups == 1 && (KIND == XK_Q4_K || KIND == XK_Q5_K ||
+                                                  KIND == XK_Q6_K || KIND == XK_IQ4_XS);
+    const int n16 = avx512_rows_only ? 0 : nrows / AK_ROWS * AK_ROWS;
     if (n16) tiles_configure();
     for (int r0 = 0; r0 < n16; r0 += AK_ROWS) {
         const uint8_t *wr = (const uint8_t *)w + (size_t)r0 * w_stride;
