@@ -45,6 +45,8 @@ void api_kernels_run(const model *m, scarce_kernels_run *out) {
             const int packed = cfg->repack && tk && tk->packed_tile;
             out->matmul[k].type = type_name(t->type);
             out->matmul[k].isa = kernels_isa_name(kernels_origin(cfg->isa, t->type, packed));
+            out->matmul[k].batch_isa =
+                kernels_isa_name(kernels_batch_origin(cfg->isa, t->type, packed));
             out->n_formats++;
         }
         out->matmul[k].bytes += t->bytes;

@@ -118,7 +118,7 @@ int scarce_model_params_describe(const scarce_model_params *p, char *out, size_t
 /* The kernel sets this library carries (each is picked at run time, kernels/cpu.c). */
 static const char *isa_compiled(void) {
 #if defined(__x86_64__)
-    return "scalar avx2 avx512"; /* kernels/x86/avx512_*.c are built on every x86-64 */
+    return "scalar avx2 avx512 amx"; /* kernels/x86/ is built on every x86-64 */
 #elif defined(__aarch64__)
     return "scalar neon";
 #else

@@ -171,7 +171,9 @@ int scarce_model_moe_info(const scarce_model *model, scarce_moe_info *out);
 
 /* The kernel code the model really runs: for each weight format of its matrices (largest
  * first, at most SCARCE_MAX_FORMATS), the ISA whose kernel it is (an avx512 set runs avx2
- * code for formats without an AVX-512 kernel), and attention's. The strings are static. */
+ * code for formats without an AVX-512 kernel) for one token and for large batches (an amx
+ * set runs AVX-512 dots for decode and AMX tiles for prefill), and attention's. The strings
+ * are static. */
 #define SCARCE_MAX_FORMATS 8
 typedef struct {
     size_t size;     /* the caller sets sizeof(scarce_kernels_run) (the layout's version) */
@@ -179,6 +181,7 @@ typedef struct {
     int n_formats;
     struct {
         const char *type, *isa; /* "q4_1", "avx2" */
+        const char *batch_isa;  /* of the 16+ token batches' kernel ("amx") */
         uint64_t bytes;         /* weight bytes in this format */
     } matmul[SCARCE_MAX_FORMATS];
     const char *attention;

@@ -185,6 +185,21 @@ int kernels_origin(isa_level isa, uint32_t type, int packed) {
     return at;
 }
 
+int kernels_batch_origin(isa_level isa, uint32_t type, int packed) {
+    int i = qtype_index(type), at = isa;
+    if (i < 0 || !kernels_of(isa)) return -1;
+    const type_kernels *t = &tables[isa].type[i];
+    x16_gemm_fn own = packed && t->packed_gemm ? t->packed_gemm : t->row_gemm;
+    /* rewritten as Q8_0 panels (gemm.h GEMM_I8X8): Q8_0's packed batch kernel runs them */
+    if (!own && t->to_q8_0 && type != QT_Q8_0) return kernels_batch_origin(isa, QT_Q8_0, 1);
+    if (!own) return kernels_origin(isa, type, packed);
+    for (int b = isa_list[at].base; b >= 0 && filled[b]; at = b, b = isa_list[b].base) {
+        const type_kernels *u = &tables[b].type[i];
+        if ((packed && t->packed_gemm ? u->packed_gemm : u->row_gemm) != own) break;
+    }
+    return at;
+}
+
 int kernels_ops_origin(isa_level isa) {
     int at = isa;
     if (!kernels_of(isa)) return -1;

@@ -102,6 +102,10 @@ const type_kernels *kernels_for(isa_level isa, uint32_t type);
  * isa itself, or an ISA it builds on when isa has no kernel of its own for the format (an
  * avx512 set runs avx2 code for formats without an AVX-512 kernel). -1 when unknown. */
 int kernels_origin(isa_level isa, uint32_t type, int packed);
+/* The same for the kernel of large batches (packed_gemm when packed, else row_gemm; a
+ * format rewritten as Q8_0 panels (to_q8_0): Q8_0's packed_gemm; with none of them,
+ * kernels_origin's: its tiles run the batches). */
+int kernels_batch_origin(isa_level isa, uint32_t type, int packed);
 /* The same for attention. */
 int kernels_ops_origin(isa_level isa);
 

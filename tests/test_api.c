@@ -281,6 +281,7 @@ TEST(api_kernels_run_names_each_format_and_checks_its_size) {
     uint64_t sum = 0;
     for (int i = 0; i < kr.n_formats; i++) {
         CHECK(kr.matmul[i].bytes > 0 && kr.matmul[i].isa && *kr.matmul[i].isa);
+        CHECK(kr.matmul[i].batch_isa && *kr.matmul[i].batch_isa);
         if (i) CHECK(kr.matmul[i].bytes <= kr.matmul[i - 1].bytes);
         for (int j = 0; j < i; j++) CHECK(strcmp(kr.matmul[i].type, kr.matmul[j].type));
         sum += kr.matmul[i].bytes;
@@ -295,7 +296,8 @@ TEST(api_kernels_run_names_each_format_and_checks_its_size) {
     scarce_kernels_run ks = {.size = sizeof ks};
     CHECK_EQ_INT(scarce_model_kernels_run(s, &ks), SCARCE_OK);
     CHECK(!strcmp(ks.set, "scalar") && !strcmp(ks.attention, "scalar"));
-    for (int i = 0; i < ks.n_formats; i++) CHECK(!strcmp(ks.matmul[i].isa, "scalar"));
+    for (int i = 0; i < ks.n_formats; i++)
+        CHECK(!strcmp(ks.matmul[i].isa, "scalar") && !strcmp(ks.matmul[i].batch_isa, "scalar"));
     scarce_model_close(s);
     /* errors */
     check_status(scarce_model_kernels_run(NULL, &kr), SCARCE_ERR_ARGUMENT, "kernels_run(NULL)",

@@ -37,8 +37,7 @@ static float *random_floats(size_t n, float scale) {
 
 static int have_avx2(void) {
 #if defined(__x86_64__)
-    isa_level best = cpu_best_isa();
-    return best == ISA_AVX2 || best == ISA_AVX512;
+    return kernels_isa_supported(ISA_AVX2); /* avx512 and amx build on it */
 #else
     return 0;
 #endif

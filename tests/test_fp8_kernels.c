@@ -110,7 +110,7 @@ static int run_case(const case_t *c, vec_dot_fn ref) {
 /* The reference vec_dot of the type, after kernels_init of the ISA `isa` (NULL: AVX2 on
  * x86, whatever the CPU's best; the AVX-512 variants pass "avx512"). */
 static vec_dot_fn setup(uint32_t id, const char *isa) {
-    if (!isa && cpu_best_isa() == ISA_AVX512) isa = "avx2";
+    if (!isa && kernels_isa_supported(ISA_AVX512)) isa = "avx2";
     if (kernels_init(isa, NULL) != 0) return NULL;
     return kernels_for(ISA_SCALAR, id)->vec_dot;
 }

@@ -64,7 +64,7 @@ static int load_tables(isa_table *ref, isa_table *simd, const char *isa) {
     if (kernels_init(kernels_isa_name(best), NULL) != 0) return -1;
     snapshot(ref, ISA_SCALAR);
     if (best == ISA_SCALAR) return 0;
-    if (!isa) isa = best == ISA_AVX512 ? "avx2" : kernels_isa_name(best);
+    if (!isa) isa = kernels_isa_supported(ISA_AVX512) ? "avx2" : kernels_isa_name(best);
     if (kernels_init(isa, NULL) != 0) return -1;
     snapshot(simd, kernels_isa());
     return 1;

@@ -223,7 +223,8 @@ static void check_tiles_equal_reference(const char *isa) {
     if (kernels_isa() == ISA_AVX2) REQUIRE(has_packed(NT - 1));
 #if defined(__x86_64__)
     /* (the emulated build leaves the VBMI Q4_K tile out: Makefile EMU_NATIVE_ONLY) */
-    if (kernels_isa() == ISA_AVX512 && __builtin_cpu_supports("avx512vbmi") &&
+    if ((kernels_isa() == ISA_AVX512 || kernels_isa() == ISA_AMX) &&
+        __builtin_cpu_supports("avx512vbmi") &&
         !kernels_avx512_emulated())
         REQUIRE(has_packed(NT - 1));
 #endif

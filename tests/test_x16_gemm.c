@@ -136,9 +136,15 @@ TEST(x16_avx512_equals_packed_reference) {
 TEST(x16_amx_equals_packed_reference) {
     SKIP_WITHOUT_AMX();
     REQUIRE(kernels_init("amx", NULL) == 0);
-    for (int t = 0; t < NT; t++) /* AMX's own kernels, not AVX-512's */
+    for (int t = 0; t < NT; t++) { /* AMX's own kernels, not AVX-512's, and said so */
         CHECK(kernels_for(ISA_AMX, types[t])->packed_gemm !=
               kernels_for(ISA_AVX512, types[t])->packed_gemm);
+        CHECK_EQ_INT(kernels_batch_origin(ISA_AMX, types[t], 1), ISA_AMX);
+        CHECK_EQ_INT(kernels_origin(ISA_AMX, types[t], 1), ISA_AVX512); /* decode: AVX-512's */
+        CHECK_EQ_INT(kernels_batch_origin(ISA_AVX512, types[t], 1), ISA_AVX512);
+    }
+    /* Q5_0's batches run as Q8_0 panels: on AMX's Q8_0 kernel */
+    CHECK_EQ_INT(kernels_batch_origin(ISA_AMX, QT_Q5_0, 0), ISA_AMX);
     x16_equals_packed_reference(ISA_AMX);
 }
 

@@ -2,7 +2,7 @@
 """side_by_side.py - scarce bench and llama-bench on the same files, one after the other, and
 one markdown table of their tok/s, the ratio, and the share of the read peak each reaches.
 
-    tools/side_by_side.py [--llama-bin DIR] [--isa avx512,avx2] [-p 128] [-n 64] [-r 3]
+    tools/side_by_side.py [--llama-bin DIR] [--isa amx,avx512,avx2] [-p 128] [-n 64] [-r 3]
                           [-t 1,2] FILE...
 
 DIR holds llama.cpp's llama-bench (built by the user, outside this repository); without it, or
@@ -50,6 +50,8 @@ def cpu_isas():
         have.append("avx2")
     if {"avx512f", "avx512bw", "avx512vl"} <= flags:
         have.append("avx512")
+        if {"amx_tile", "amx_int8"} <= flags:
+            have.append("amx")
     return have
 
 

@@ -2,6 +2,7 @@
 #include "summary.h"
 
 #include <math.h>
+#include <string.h>
 
 void json_str(FILE *out, const char *s) {
     fputc('"', out);
@@ -35,9 +36,12 @@ void summary_params_json(FILE *out, const scarce_model_params *p) {
 
 void summary_kernels_run_text(const scarce_kernels_run *kr, char *buf, size_t cap) {
     size_t len = (size_t)snprintf(buf, cap, "%s set; matmul", kr->set);
-    for (int i = 0; i < kr->n_formats && len < cap; i++)
+    for (int i = 0; i < kr->n_formats && len < cap; i++) {
         len += (size_t)snprintf(buf + len, cap - len, "%s %s %s", i ? "," : "", kr->matmul[i].type,
                                 kr->matmul[i].isa);
+        if (len < cap && strcmp(kr->matmul[i].batch_isa, kr->matmul[i].isa))
+            len += (size_t)snprintf(buf + len, cap - len, " (batches %s)", kr->matmul[i].batch_isa);
+    }
     if (len < cap) snprintf(buf + len, cap - len, "; attention %s", kr->attention);
 }
 
@@ -47,6 +51,7 @@ void summary_kernels_run_json(FILE *out, const scarce_kernels_run *kr) {
     for (int i = 0; i < kr->n_formats; i++) {
         fputs(i ? ", {\"type\": " : "{\"type\": ", out), json_str(out, kr->matmul[i].type);
         fputs(", \"isa\": ", out), json_str(out, kr->matmul[i].isa);
+        fputs(", \"batch_isa\": ", out), json_str(out, kr->matmul[i].batch_isa);
         fprintf(out, ", \"bytes\": %llu}", (unsigned long long)kr->matmul[i].bytes);
     }
     fputs("], \"attention\": ", out), json_str(out, kr->attention);
@@ -54,7 +59,7 @@ void summary_kernels_run_json(FILE *out, const scarce_kernels_run *kr) {
 }
 
 void summary_kernels_line(FILE *out, const scarce_kernels_run *kr, const scarce_machine *mach) {
-    char text[256];
+    char text[384];
     summary_kernels_run_text(kr, text, sizeof text);
     fprintf(out, "kernels: %s; CPU %s, %d physical cores\n", text, mach->cpu_name,
             mach->physical_cores);
