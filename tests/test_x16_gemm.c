@@ -424,8 +424,11 @@ TEST(x16_kquant_rows_equal_row_reference) {
 TEST(x16_amx_kquant_rows_equal_row_reference) {
     SKIP_WITHOUT_AMX();
     REQUIRE(kernels_init("amx", NULL) == 0);
-    for (int t = 0; t < NKQ; t++) /* AMX's own kernels, not AVX-512's */
+    for (int t = 0; t < NKQ; t++) { /* AMX's own kernels, not AVX-512's, and said so */
         CHECK(kernels_for(ISA_AMX, kq_ids[t])->row_gemm != kernels_for(ISA_AVX512, kq_ids[t])->row_gemm);
+        CHECK_EQ_INT(kernels_batch_origin(ISA_AMX, kq_ids[t], 0), ISA_AMX);
+    }
+    CHECK_EQ_INT(kernels_batch_origin(ISA_AMX, QT_Q2_K, 1), ISA_AMX);
     /* Q2_K's batches take the file rows' tiles, decode still its packed tile */
     CHECK(kernels_for(ISA_AMX, QT_Q2_K)->packed_gemm == NULL &&
           kernels_for(ISA_AMX, QT_Q2_K)->packed_tile == kernels_for(ISA_AVX512, QT_Q2_K)->packed_tile);

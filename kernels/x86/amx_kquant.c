@@ -138,7 +138,7 @@ static inline void row_split(const krow *k, ksb *s, int r, const int KIND) {
     } while (0)
 
 /* acc[r] (tokens in lanes) += super-block s's sums (cl, ch: 16 x 16 int32 tiles, row r at
- * 16 r), folded as rows_x16k folds them (xk: its kind). */
+ * 16 r), folded as rows_x16k folds them. */
 static inline __attribute__((always_inline)) void fold(__m512 acc[AK_ROWS], const int32_t *cl,
                                                         const int32_t *ch, const ksb *s,
                                                         const uint8_t *a, const int KIND) {
