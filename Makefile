@@ -68,7 +68,7 @@ PIC_OBJ := $(LIB_SRC:%.c=$(PB)/%.o)
 $(B)/kernels/x86/avx2%.o $(FB)/kernels/x86/avx2%.o $(PB)/kernels/x86/avx2%.o:     XFLAGS := -mavx2 -mfma -mf16c -mno-avx512f -mno-avxvnni
 $(B)/kernels/x86/avx512%.o $(FB)/kernels/x86/avx512%.o $(PB)/kernels/x86/avx512%.o: XFLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -mfma -mf16c
 # (kernels/arm: plain ARMv8-A; the *_dotprod.c copies enable sdot themselves, picked at run time)
-$(B)/kernels/x86/amx%.o $(FB)/kernels/x86/amx%.o $(PB)/kernels/x86/amx%.o:       XFLAGS := -mamx-tile -mamx-int8 -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -mfma -mf16c
+$(B)/kernels/x86/amx%.o $(FB)/kernels/x86/amx%.o $(PB)/kernels/x86/amx%.o:       XFLAGS := -mamx-tile -mamx-int8 -mavx512f -mavx512vbmi -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -mfma -mf16c
 $(B)/kernels/arm/%.o $(FB)/kernels/arm/%.o $(PB)/kernels/arm/%.o:             XFLAGS := -march=armv8-a
 # scarce --version prints the flags this build was compiled with
 $(B)/engine/api_setup.o $(PB)/engine/api_setup.o: XFLAGS := -DSCARCE_BUILD_FLAGS='"$(CFLAGS)"'

@@ -305,36 +305,60 @@ static int d_first(uint32_t id) {
            id == QT_IQ3_XXS || id == QT_IQ3_S || id == QT_IQ1_S;
 }
 
-/* Q4_K / Q5_K rows against x16k activations: every row and token has the bits of the
- * row reference, for random rows, every byte pattern (scales and mins up to 63, all codes)
- * with finite d/dmin, Q8_K activation codes -128..127, row tails of 1-3 and token tails. */
-static void check_kquant_rows(uint32_t id, vec_dot_fn ref, int64_t rows, int64_t cols, int64_t B,
-                              int scramble) {
+/* The K-quant and codebook formats of the row kernels, with their row references. */
+static const uint32_t kq_ids[] = {QT_Q4_K,    QT_Q5_K,    QT_Q6_K,   QT_Q2_K,  QT_Q3_K,
+                                  QT_IQ4_XS,  QT_IQ2_XXS, QT_IQ2_XS, QT_IQ2_S, QT_IQ3_XXS,
+                                  QT_IQ3_S,   QT_IQ1_S,   QT_IQ1_M};
+static const vec_dot_fn kq_refs[] = {vec_dot_q4_k_ref,    vec_dot_q5_k_ref,   vec_dot_q6_k_ref,
+                                     vec_dot_q2_k_ref,    vec_dot_q3_k_ref,   vec_dot_iq4_xs_ref,
+                                     vec_dot_iq2_xxs_ref, vec_dot_iq2_xs_ref, vec_dot_iq2_s_ref,
+                                     vec_dot_iq3_xxs_ref, vec_dot_iq3_s_ref,  vec_dot_iq1_s_ref,
+                                     vec_dot_iq1_m_ref};
+enum { NKQ = sizeof kq_ids / sizeof kq_ids[0] };
+
+/* Every block's fp16 d (and Q2_K .. Q5_K's dmin) set by next_d(): finite, whatever the bytes
+ * around them (IQ1_M keeps its d in its scales' high nibbles: left as they are). */
+static void set_kquant_scales(uint32_t id, uint8_t *w, size_t bytes, float (*next_d)(int f)) {
+    const size_t bb = qtype(id)->block_bytes;
+    for (size_t b = 0; b < bytes / bb; b++)
+        for (int f = 0; f < 2; f++) { /* Q4_K/Q5_K: d, dmin first; Q6_K: d last */
+            uint16_t h = f32_to_fp16(next_d(f));
+            if (id == QT_Q6_K && f == 0)
+                memcpy(w + b * bb + offsetof(block_q6_K, d), &h, 2);
+            else if (id == QT_Q3_K && f == 0)
+                memcpy(w + b * bb + offsetof(block_q3_K, d), &h, 2);
+            else if (d_first(id) && f == 0)
+                memcpy(w + b * bb, &h, 2);
+            else if (id == QT_Q2_K)
+                memcpy(w + b * bb + offsetof(block_q2_K, d) + 2 * f, &h, 2);
+            else if (id != QT_Q6_K && id != QT_Q3_K && !d_first(id) && id != QT_IQ1_M)
+                memcpy(w + b * bb + 2 * f, &h, 2);
+        }
+}
+
+static float random_d(int f) { return (float)(next_u32() % 2000) * 1e-4f - 0.1f; }
+static float edge_d(int f) { return f ? -2.0f : 60000.0f; }
+
+/* The row kernel of isa (avx512, or amx: its tile products) on x16k activations: every row
+ * and token has the bits of the row reference. scramble: 0 the quantizer's rows, 1 random
+ * bytes (every grid index, sign, scale and min) with finite d/dmin; fill (edge) >= 0: every
+ * weight byte = fill with large d, and every activation code act_fill (0: random codes). */
+static void check_kquant_rows(isa_level isa, uint32_t id, vec_dot_fn ref, int64_t rows,
+                              int64_t cols, int64_t B, int scramble, int fill, int act_fill) {
     const quant_type *t = qtype(id);
     qmatrix W = test_random_matrix(id, rows, cols);
     uint8_t *w = (uint8_t *)W.data;
-    if (scramble) {
-        for (size_t i = 0; i < W.row_bytes * rows; i++) w[i] = (uint8_t)next_u32();
-        for (size_t b = 0; b < W.row_bytes * rows / t->block_bytes; b++)
-            for (int f = 0; f < 2; f++) { /* Q4_K/Q5_K: d, dmin first; Q6_K: d last */
-                uint16_t h = f32_to_fp16((float)(next_u32() % 2000) * 1e-4f - 0.1f);
-                if (id == QT_Q6_K && f == 0)
-                    memcpy(w + b * t->block_bytes + offsetof(block_q6_K, d), &h, 2);
-                else if (id == QT_Q3_K && f == 0)
-                    memcpy(w + b * t->block_bytes + offsetof(block_q3_K, d), &h, 2);
-                else if (d_first(id) && f == 0)
-                    memcpy(w + b * t->block_bytes, &h, 2);
-                else if (id == QT_Q2_K)
-                    memcpy(w + b * t->block_bytes + offsetof(block_q2_K, d) + 2 * f, &h, 2);
-                else if (id != QT_Q6_K && id != QT_Q3_K && !d_first(id))
-                    memcpy(w + b * t->block_bytes + 2 * f, &h, 2);
-            }
+    if (scramble || fill >= 0) {
+        for (size_t i = 0; i < W.row_bytes * rows; i++)
+            w[i] = fill >= 0 ? (uint8_t)fill : (uint8_t)next_u32();
+        set_kquant_scales(id, w, W.row_bytes * rows, fill >= 0 ? edge_d : random_d);
     }
     const size_t a_row = qtype_row_bytes(QT_Q8_K, cols);
     block_q8_K *a = malloc(a_row * B);
     for (int64_t i = 0; i < B * cols / QK_K; i++) {
         a[i].d = (float)(next_u32() % 1000 + 1) * 1e-5f;
-        for (int k = 0; k < QK_K; k++) a[i].qs[k] = (int8_t)((int)(next_u32() % 256) - 128);
+        for (int k = 0; k < QK_K; k++)
+            a[i].qs[k] = (int8_t)(act_fill ? act_fill : (int)(next_u32() % 256) - 128);
         for (int k = 0; k < QK_K / 16; k++) {
             int s = 0;
             for (int e = 16 * k; e < 16 * k + 16; e++) s += a[i].qs[e];
@@ -344,81 +368,121 @@ static void check_kquant_rows(uint32_t id, vec_dot_fn ref, int64_t rows, int64_t
     uint8_t *x = aligned_alloc(64, act_x16k_bytes(B, cols));
     act_x16k_pack(a, a_row, B, cols, x);
     float *Y = malloc(rows * B * 4);
-    kernels_for(ISA_AVX512, id)->row_gemm(cols, Y, rows, w, W.row_bytes, (int)rows, x, B);
+    memset(Y, 0xA5, rows * B * 4);
+    kernels_for(isa, id)->row_gemm(cols, Y, rows, w, W.row_bytes, (int)rows, x, B);
     int bad = 0;
     for (int64_t b = 0; b < B && !bad; b++)
         for (int64_t r = 0; r < rows && !bad; r++) {
             float s;
             ref(cols, &s, w + r * W.row_bytes, (const char *)a + b * a_row);
             bad = memcmp(&s, &Y[b * rows + r], 4) != 0;
-            CHECK_MSG(!bad, "%s rows=%lld B=%lld [%lld][%lld]: %.9g vs ref %.9g", t->name,
-                      (long long)rows, (long long)B, (long long)b, (long long)r, Y[b * rows + r],
-                      s);
+            CHECK_MSG(!bad, "%s %s rows=%lld B=%lld fill %d act %d [%lld][%lld]: %.9g vs ref %.9g",
+                      kernels_isa_name(isa), t->name, (long long)rows, (long long)B, fill,
+                      act_fill, (long long)b, (long long)r, Y[b * rows + r], s);
         }
     free(a), free(x), free(Y), free(w);
+}
+
+/* Row tails of 1-3 (AVX-512: 4 rows a pass) and of 1-15 (AMX: 16 a tile, the rest on
+ * AVX-512), 1 and 8 super-blocks, token tails and more groups than a pass holds. */
+static void x16_kquant_rows_equal_row_reference(isa_level isa) {
+    const int64_t batches[] = {16, 17, 33, 64, 145};
+    for (int t = 0; t < NKQ; t++) {
+        const uint32_t id = kq_ids[t];
+        const vec_dot_fn ref = kq_refs[t];
+        REQUIRE(kernels_for(isa, id)->row_gemm != NULL);
+        check_kquant_rows(isa, id, ref, 8, 256, 16, 0, -1, 0);
+        check_kquant_rows(isa, id, ref, 7, 768, 17, 0, -1, 0); /* 4 + 3 rows */
+        check_kquant_rows(isa, id, ref, 13, 2048, 64, 0, -1, 0);
+        for (int k = 0; k < 5; k++) /* 16, 2 x 16 + 3 rows */
+            check_kquant_rows(isa, id, ref, k % 2 ? 35 : 16, k < 4 ? 512 : 256, batches[k], 0, -1,
+                              0);
+        /* any bytes (every grid index, sign and scale) with a finite d; IQ1_M keeps its d in
+         * its scales' high nibbles, so it takes the quantizer's rows only */
+        if (id != QT_IQ1_M) {
+            check_kquant_rows(isa, id, ref, 6, 512, 33, 1, -1, 0);
+            check_kquant_rows(isa, id, ref, 37, 1024, 33, 1, -1, 0);
+        }
+        /* edge values: zero and all-ones bytes (the largest codes, scales and mins), 0x80,
+         * with activation codes 127, -128 and random */
+        const int fills[] = {0x00, 0xFF, 0x80}, acts[] = {127, -128, 0};
+        for (int f = 0; f < 3; f++)
+            for (int k = 0; k < 3; k++)
+                if (id != QT_IQ1_M || f == 0)
+                    check_kquant_rows(isa, id, ref, 19, 512, 17, 0, fills[f], acts[k]);
+    }
 }
 
 TEST(x16_kquant_rows_equal_row_reference) {
     SKIP_WITHOUT_NATIVE_AVX512();
     REQUIRE(kernels_init("avx512", NULL) == 0);
-    const uint32_t ids[] = {QT_Q4_K,    QT_Q5_K,  QT_Q6_K,   QT_Q2_K,    QT_Q3_K,
-                            QT_IQ4_XS,  QT_IQ2_XXS, QT_IQ2_XS, QT_IQ2_S, QT_IQ3_XXS,
-                            QT_IQ3_S,   QT_IQ1_S, QT_IQ1_M};
-    const vec_dot_fn refs[] = {vec_dot_q4_k_ref,   vec_dot_q5_k_ref,  vec_dot_q6_k_ref,
-                               vec_dot_q2_k_ref,   vec_dot_q3_k_ref,  vec_dot_iq4_xs_ref,
-                               vec_dot_iq2_xxs_ref, vec_dot_iq2_xs_ref, vec_dot_iq2_s_ref,
-                               vec_dot_iq3_xxs_ref, vec_dot_iq3_s_ref, vec_dot_iq1_s_ref,
-                               vec_dot_iq1_m_ref};
-    for (int t = 0; t < (int)(sizeof ids / sizeof ids[0]); t++) {
-        REQUIRE(kernels_for(ISA_AVX512, ids[t])->row_gemm != NULL);
-        CHECK(kernels_for(ISA_AVX2, ids[t])->row_gemm == NULL);
-        check_kquant_rows(ids[t], refs[t], 8, 256, 16, 0);
-        check_kquant_rows(ids[t], refs[t], 7, 768, 17, 0); /* 4 + 3 rows */
-        check_kquant_rows(ids[t], refs[t], 13, 2048, 64, 0);
-        /* any bytes (every grid index, sign and scale) with a finite d; IQ1_M keeps its d in
-         * its scales' high nibbles, so it takes the quantizer's rows only */
-        if (ids[t] != QT_IQ1_M) check_kquant_rows(ids[t], refs[t], 6, 512, 33, 1);
+    for (int t = 0; t < NKQ; t++) /* AVX-512's only */
+        CHECK(kernels_for(ISA_AVX2, kq_ids[t])->row_gemm == NULL);
+    x16_kquant_rows_equal_row_reference(ISA_AVX512);
+}
+
+TEST(x16_amx_kquant_rows_equal_row_reference) {
+    SKIP_WITHOUT_AMX();
+    REQUIRE(kernels_init("amx", NULL) == 0);
+    for (int t = 0; t < NKQ; t++) { /* AMX's own kernels, not AVX-512's, and said so */
+        CHECK(kernels_for(ISA_AMX, kq_ids[t])->row_gemm != kernels_for(ISA_AVX512, kq_ids[t])->row_gemm);
+        CHECK_EQ_INT(kernels_batch_origin(ISA_AMX, kq_ids[t], 0), ISA_AMX);
     }
+    CHECK_EQ_INT(kernels_batch_origin(ISA_AMX, QT_Q2_K, 1), ISA_AMX);
+    /* Q2_K's batches take the file rows' tiles, decode still its packed tile */
+    CHECK(kernels_for(ISA_AMX, QT_Q2_K)->packed_gemm == NULL &&
+          kernels_for(ISA_AMX, QT_Q2_K)->packed_tile == kernels_for(ISA_AVX512, QT_Q2_K)->packed_tile);
+    x16_kquant_rows_equal_row_reference(ISA_AMX);
 }
 
 /* matmul of 16+ tokens on K-quant matrices takes the row kernel (Q2_K, packed: its packed
- * copy's batch kernel): the row reference's bits on 1 and 2 threads, and those of
- * SCARCE_GEMM=tiles within the reference's tolerance (the tiles fold in another order). */
-TEST(x16_kquant_matmul_equals_row_reference) {
-    SKIP_WITHOUT_NATIVE_AVX512();
-    REQUIRE(kernels_init("avx512", NULL) == 0);
+ * copy's batch kernel on AVX-512, the row kernel on AMX; unpacked: the row kernel): the row reference's bits on 1 and 2
+ * threads. rows = 72 (AMX: 4 tiles and 8 rows of AVX-512) and B 20, 100. */
+static void x16_kquant_matmul_equals_row_reference(const char *isa) {
+    REQUIRE(kernels_init(isa, NULL) == 0);
     kernel_config cfg = kernel_config_default();
     cfg.adapt_threads = 0;
     REQUIRE(test_kernel_set(&cfg) == 0);
-    const uint32_t ids[] = {QT_Q4_K, QT_Q5_K, QT_Q6_K, QT_Q2_K, QT_Q3_K, QT_IQ4_XS};
-    const vec_dot_fn refs[] = {vec_dot_q4_k_ref, vec_dot_q5_k_ref, vec_dot_q6_k_ref,
-                               vec_dot_q2_k_ref, vec_dot_q3_k_ref, vec_dot_iq4_xs_ref};
-    const int64_t rows = 72, cols = 512, B = 20;
-    for (int t = 0; t < 6; t++) {
-        qmatrix W = test_random_matrix(ids[t], rows, cols);
-        REQUIRE(repack_matrix(&W, ISA_AVX512) == 0); /* Q2_K: its packed copy's batch kernel */
-        float *x = malloc(B * cols * 4), *Y = malloc(B * rows * 4);
-        for (int64_t i = 0; i < B * cols; i++) x[i] = test_uniform();
-        block_q8_K *a = malloc(qtype_row_bytes(QT_Q8_K, cols));
-        for (int th = 1; th <= 2; th++) {
-            test_kernel_threads(th);
-            REQUIRE(matmul(test_kernels(), &W, x, B, Y) == 0);
-            int bad = 0;
-            for (int64_t b = 0; b < B && !bad; b++) {
-                kernels_for(ISA_AVX512, QT_Q8_K)->from_float
-                    ? kernels_for(ISA_AVX512, QT_Q8_K)->from_float(x + b * cols, a, cols)
-                    : qtype(QT_Q8_K)->quantize(x + b * cols, a, cols, NULL);
-                for (int64_t r = 0; r < rows && !bad; r++) {
-                    float s;
-                    refs[t](cols, &s, (const char *)W.data + r * W.row_bytes, a);
-                    bad = memcmp(&s, &Y[b * rows + r], 4) != 0;
-                    CHECK_MSG(!bad, "%s %d thr [%lld][%lld]: %.9g vs %.9g", qtype(ids[t])->name, th,
-                              (long long)b, (long long)r, Y[b * rows + r], s);
+    const int64_t rows = 72, cols = 512, batches[] = {20, 100};
+    for (int t = 0; t < NKQ; t++)
+        for (int pk = 0; pk < (kq_ids[t] == QT_Q2_K ? 2 : 1); pk++)
+            for (int nb = 0; nb < 2; nb++) {
+                const int64_t B = batches[nb];
+                qmatrix W = test_random_matrix(kq_ids[t], rows, cols);
+                if (pk == 0) REQUIRE(repack_matrix(&W, ISA_AVX512) == 0);
+                float *x = malloc(B * cols * 4), *Y = malloc(B * rows * 4);
+                for (int64_t i = 0; i < B * cols; i++) x[i] = test_uniform();
+                block_q8_K *a = malloc(qtype_row_bytes(QT_Q8_K, cols));
+                for (int th = 1; th <= 2; th++) {
+                    test_kernel_threads(th);
+                    REQUIRE(matmul(test_kernels(), &W, x, B, Y) == 0);
+                    int bad = 0;
+                    for (int64_t b = 0; b < B && !bad; b++) {
+                        kernels_for(ISA_AVX512, QT_Q8_K)->from_float
+                            ? kernels_for(ISA_AVX512, QT_Q8_K)->from_float(x + b * cols, a, cols)
+                            : qtype(QT_Q8_K)->quantize(x + b * cols, a, cols, NULL);
+                        for (int64_t r = 0; r < rows && !bad; r++) {
+                            float s;
+                            kq_refs[t](cols, &s, (const char *)W.data + r * W.row_bytes, a);
+                            bad = memcmp(&s, &Y[b * rows + r], 4) != 0;
+                            CHECK_MSG(!bad, "%s %s packed %d B=%lld %d thr [%lld][%lld]: %.9g vs %.9g",
+                                      isa, qtype(kq_ids[t])->name, !pk, (long long)B, th,
+                                      (long long)b, (long long)r, Y[b * rows + r], s);
+                        }
+                    }
                 }
+                repack_release(&W);
+                free(x), free(Y), free(a), free((void *)W.data);
             }
-        }
-        repack_release(&W);
-        free(x), free(Y), free(a), free((void *)W.data);
-    }
     test_kernel_threads(1);
+}
+
+TEST(x16_kquant_matmul_equals_row_reference) {
+    SKIP_WITHOUT_NATIVE_AVX512();
+    x16_kquant_matmul_equals_row_reference("avx512");
+}
+
+TEST(x16_amx_kquant_matmul_equals_row_reference) {
+    SKIP_WITHOUT_AMX();
+    x16_kquant_matmul_equals_row_reference("amx");
 }

@@ -30,4 +30,24 @@ void gemm_q4_1x16_amx(int64_t cols, float *Y, size_t ldy, const void *w, size_t 
 void gemm_q8_0x16_amx(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
                       int nrows, const void *act, int64_t B);
 
+/* Token-lane GEMMs (row_gemm) of the file-layout K-quant and codebook rows against x16k
+ * activations, 16 rows a tile (amx_kquant.c): bit-identical to gemm_*x16_avx512. */
+#define AMX_KQUANT_GEMM(fmt)                                                                       \
+    void gemm_##fmt##x16_amx(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,   \
+                             int nrows, const void *act, int64_t B);
+AMX_KQUANT_GEMM(q4_k)
+AMX_KQUANT_GEMM(q5_k)
+AMX_KQUANT_GEMM(q6_k)
+AMX_KQUANT_GEMM(q2_k)
+AMX_KQUANT_GEMM(q3_k)
+AMX_KQUANT_GEMM(iq4_xs)
+AMX_KQUANT_GEMM(iq2_xxs)
+AMX_KQUANT_GEMM(iq2_xs)
+AMX_KQUANT_GEMM(iq2_s)
+AMX_KQUANT_GEMM(iq3_xxs)
+AMX_KQUANT_GEMM(iq3_s)
+AMX_KQUANT_GEMM(iq1_s)
+AMX_KQUANT_GEMM(iq1_m)
+#undef AMX_KQUANT_GEMM
+
 #endif
