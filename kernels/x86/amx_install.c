@@ -32,12 +32,16 @@ static unsigned long long xcr0(void) {
 int amx_ready(char *names, size_t size) {
     if (names && size) names[0] = 0;
     unsigned a = 0, b = 0, c = 0, d = 0;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) d = 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) c = d = 0;
     /* CPUID.(7,0):EDX bit 24 AMX-TILE, bit 25 AMX-INT8 */
     const int tile = (d >> 24) & 1, int8 = (d >> 25) & 1;
     if (!tile) add_name(names, size, "amx-tile");
     if (!int8) add_name(names, size, "amx-int8");
-    if (!tile || !int8) return 0;
+    /* the K-quant tiles split codes with VBMI byte permutes (amx_kquant.c): every AMX CPU so
+     * far has it, but the kernels are compiled for it, so it is asked for */
+    const int vbmi = (c >> 1) & 1; /* CPUID.(7,0):ECX bit 1 AVX512_VBMI */
+    if (!vbmi) add_name(names, size, "avx512vbmi");
+    if (!tile || !int8 || !vbmi) return 0;
     /* XCR0 bits 17 (tile configuration) and 18 (tile data): the OS saves the tiles */
     if ((xcr0() & (3ull << 17)) != (3ull << 17)) {
         add_name(names, size, "OS tile state (XCR0)");
