@@ -332,7 +332,8 @@ TEST(x16_kquant_rows_equal_row_reference) {
                                vec_dot_iq1_m_ref};
     for (int t = 0; t < (int)(sizeof ids / sizeof ids[0]); t++) {
         REQUIRE(kernels_for(ISA_AVX512, ids[t])->row_gemm != NULL);
-        CHECK(kernels_for(ISA_AVX2, ids[t])->row_gemm == NULL);
+        /* AVX2 has the codebook formats' (tests/test_avx2_x16_iq.c), not the K-quants' */
+        CHECK((kernels_for(ISA_AVX2, ids[t])->row_gemm == NULL) == (t < 6));
         check_kquant_rows(ids[t], refs[t], 8, 256, 16, 0);
         check_kquant_rows(ids[t], refs[t], 7, 768, 17, 0); /* 4 + 3 rows */
         check_kquant_rows(ids[t], refs[t], 13, 2048, 64, 0);
