@@ -37,7 +37,8 @@ enum { XI_IQ2_XXS, XI_IQ2_XS, XI_IQ2_S, XI_IQ3_XXS, XI_IQ3_S, XI_IQ1_S, XI_IQ1_M
 /* One row's super-block, decoded for the products. */
 typedef struct {
     alignas(32) uint32_t u[64]; /* codes v + 64, dword c = values 4c .. 4c + 3 */
-    uint32_t ls[16];            /* half n's scale twice (ls | ls << 16): vpmaddwd's operand */
+    __m256i ls[16];             /* half n's scale in every int16 lane: vpmaddwd's operand,
+                                   read from memory (the 16 ymm hold the sums) */
     uint32_t mm[8];             /* 64 ls_2j | 64 ls_2j+1 << 16, against the bsum pairs */
     float d;
 } xrow;
@@ -72,12 +73,11 @@ static inline __attribute__((always_inline)) void row_prep(const uint8_t *blk, x
     for (int q = 0; q < 8; q++) /* sgn is nonzero: vpsignb gives +-magnitude, never 0 */
         _mm256_store_si256((__m256i *)(k->u + 8 * q),
                            _mm256_add_epi8(_mm256_sign_epi8(u.mag[q], u.sgn[q]), b64));
-    /* int16 lane n: half n's ls; qwords to 0, 2, 1, 3 so that unpacklo / hi take halves
-     * 0-7 / 8-15 in order */
+    /* int16 lane n: half n's ls */
     const __m256i ls16 = _mm256_cvtepu8_epi16(u.halves);
-    const __m256i q = _mm256_permute4x64_epi64(ls16, 0xD8);
-    _mm256_storeu_si256((__m256i *)k->ls, _mm256_unpacklo_epi16(q, q));
-    _mm256_storeu_si256((__m256i *)(k->ls + 8), _mm256_unpackhi_epi16(q, q));
+    alignas(32) int16_t ls[16];
+    _mm256_store_si256((__m256i *)ls, ls16);
+    for (int n = 0; n < 16; n++) k->ls[n] = _mm256_set1_epi16(ls[n]);
     _mm256_storeu_si256((__m256i *)k->mm, _mm256_slli_epi16(ls16, 6));
 }
 
@@ -102,17 +102,20 @@ static inline __attribute__((always_inline)) void rows_x16k(int nsp, const xrow 
             }
         }
         for (int n = 0; n < 16; n++) {
-            __m256i ls[XI_ROWS];
-            for (int r = 0; r < NR; r++) ls[r] = _mm256_set1_epi32((int)k[r].ls[n]);
-            for (int c = 4 * n; c < 4 * n + 4; c++) {
+#pragma GCC unroll 4
+            for (int cc = 0; cc < 4; cc++) {
+                const int c = 4 * n + cc;
                 const __m256i y0 = _mm256_load_si256((const __m256i *)(a + 64 * c));
                 const __m256i y1 = _mm256_load_si256((const __m256i *)(a + 64 * c + 32));
                 for (int r = 0; r < NR; r++) {
                     const __m256i w = _mm256_set1_epi32((int)k[r].u[c]);
                     s[r][0] = _mm256_add_epi32(
-                        s[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(w, y0), ls[r]));
+                        s[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(w, y0), k[r].ls[n]));
                     s[r][1] = _mm256_add_epi32(
-                        s[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(w, y1), ls[r]));
+                        s[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(w, y1), k[r].ls[n]));
+                    /* the sums stay in registers, added in this order: gcc otherwise
+                     * reassociates them into trees whose partial sums spill */
+                    __asm__("" : "+x"(s[r][0]), "+x"(s[r][1]));
                 }
             }
         }
