@@ -4,18 +4,24 @@
  * avx512_x16_kquant.c's scheme without VNNI.
  *
  * Per super-block and row, once for every group of 16 tokens: the row dots' unpack
- * (avx2_iq_unpack.h) gives the values v (|v| <= 62), stored as unsigned codes v + 64 (dword c
- * = values 4c .. 4c + 3), with each 16-value half's scale ls as an int16 pair. Per
- * activation dword c of a half n and row:
- *   s += vpmaddwd(vpmaddubsw(broadcast u[c], y_c), ls_n | ls_n)
- * vpmaddubsw's int16 pair sums are at most 2 x 126 x 128 = 32256 < 2^15 (no saturation), and
+ * (avx2_iq_unpack.h) gives the signed values v (|v| <= 62), stored as bytes (dword c = values
+ * 4c .. 4c + 3), with each 16-value half's scale ls as int16 lanes. The activations are made
+ * unsigned (y + 128, one xor per load, shared by the rows), and per activation dword c of a
+ * half n and row:
+ *   s += vpmaddwd(vpmaddubsw(y_c + 128, broadcast v[c]), ls_n | ls_n)
+ * vpmaddubsw's int16 pair sums are at most 2 x 255 x 62 = 31620 < 2^15 (no saturation), and
  * vpmaddwd adds the pairs into the token's dword scaled by the half's ls: 3 instructions per
- * 32 products where VNNI takes one per 64. The + 64 comes off with the bsum pairs:
- *   s -= vpmaddwd(bsums[2j] | bsums[2j + 1], 64 ls_2j | 64 ls_2j+1)
- * so s = sum_n ls_n sum_{e in n} v_e y_e, the reference's integer (kernels/ref/dot_iq.c)
- * exactly (|s| < 16 x 31 x 16 x 126 x 128 < 2^31), folded per super-block as the row dot
- * folds it: acc + (d dy) (float)s, times the format's factor at the end: a row's result has
- * the bits of vec_dot_<fmt>_ref (tests/test_avx2_x16_iq.c). */
+ * 32 products where VNNI takes one per 64. The + 128 adds 128 sum_n ls_n sum_{e in n} v_e, a
+ * constant of the row that s starts below (no per-token term), so
+ *   s = sum_n ls_n sum_{e in n} v_e y_e,
+ * the reference's integer (kernels/ref/dot_iq.c) exactly (|s| < 16 x 31 x 16 x 62 x 255 <
+ * 2^31), folded per super-block as the row dot folds it: acc + (d dy) (float)s, times the
+ * format's factor at the end: a row's result has
+ * the bits of vec_dot_<fmt>_ref (tests/test_avx2_x16_iq.c). Codes v + 64 against the signed
+ * activations (avx512_x16_kquant.c's way) needed the - 64 per token from the bsum pairs, 16
+ * vpmaddwd a row and super-block more: iq2_xxs 2048 x 2048 x 64 tokens, 2-core
+ * Sapphire-Rapids-class Xeon VM, TSC ticks per row super-block and group of 16, best of 25,
+ * 3 runs: 133-136 -> 126-130. */
 #include <immintrin.h>
 #include <stdalign.h>
 
@@ -36,10 +42,10 @@ enum { XI_IQ2_XXS, XI_IQ2_XS, XI_IQ2_S, XI_IQ3_XXS, XI_IQ3_S, XI_IQ1_S, XI_IQ1_M
 
 /* One row's super-block, decoded for the products. */
 typedef struct {
-    alignas(32) uint32_t u[64]; /* codes v + 64, dword c = values 4c .. 4c + 3 */
+    alignas(32) uint32_t v[64]; /* the signed values, dword c = values 4c .. 4c + 3 */
     __m256i ls[16];             /* half n's scale in every int16 lane: vpmaddwd's operand,
                                    read from memory (the 16 ymm hold the sums) */
-    uint32_t mm[8];             /* 64 ls_2j | 64 ls_2j+1 << 16, against the bsum pairs */
+    int32_t bias;               /* 128 sum_n ls_n sum_{e in n} v_e: what the + 128 adds */
     float d;
 } xrow;
 
@@ -69,16 +75,22 @@ static inline __attribute__((always_inline)) void row_prep(const uint8_t *blk, x
     if (KIND == XI_IQ1_S) sb_iq1_s((const block_iq1_s *)blk, &u);
     if (KIND == XI_IQ1_M) sb_iq1_m((const block_iq1_m *)blk, &u);
     k->d = u.d;
-    const __m256i b64 = _mm256_set1_epi8(64);
-    for (int q = 0; q < 8; q++) /* sgn is nonzero: vpsignb gives +-magnitude, never 0 */
-        _mm256_store_si256((__m256i *)(k->u + 8 * q),
-                           _mm256_add_epi8(_mm256_sign_epi8(u.mag[q], u.sgn[q]), b64));
+    __m256i bias = _mm256_setzero_si256();
+    for (int q = 0; q < 8; q++) { /* sgn is nonzero: vpsignb gives +-magnitude, never 0 */
+        const __m256i v = _mm256_sign_epi8(u.mag[q], u.sgn[q]);
+        _mm256_store_si256((__m256i *)(k->v + 8 * q), v);
+        bias = _mm256_add_epi32(
+            bias, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), v), u.ls[q]));
+    }
+    __m128i b = _mm_add_epi32(_mm256_castsi256_si128(bias), _mm256_extracti128_si256(bias, 1));
+    b = _mm_add_epi32(b, _mm_shuffle_epi32(b, _MM_SHUFFLE(1, 0, 3, 2)));
+    b = _mm_add_epi32(b, _mm_shuffle_epi32(b, _MM_SHUFFLE(2, 3, 0, 1)));
+    k->bias = 128 * _mm_cvtsi128_si32(b);
     /* int16 lane n: half n's ls */
     const __m256i ls16 = _mm256_cvtepu8_epi16(u.halves);
     alignas(32) int16_t ls[16];
     _mm256_store_si256((__m256i *)ls, ls16);
     for (int n = 0; n < 16; n++) k->ls[n] = _mm256_set1_epi16(ls[n]);
-    _mm256_storeu_si256((__m256i *)k->mm, _mm256_slli_epi16(ls16, 6));
 }
 
 /* NR (1 .. XI_ROWS) decoded rows x one group of 16 tokens over nsp super-blocks (kr[sp][r],
@@ -90,29 +102,23 @@ static inline __attribute__((always_inline)) void rows_x16k(int nsp, const xrow 
         const xrow *k = kr[sp];
         const uint8_t *a = act + (size_t)sp * X16K_BLOCK_BYTES;
         __m256i s[XI_ROWS][2];
-        for (int r = 0; r < NR; r++) s[r][0] = s[r][1] = _mm256_setzero_si256();
-        for (int j = 0; j < 8; j++) { /* the + 64 of the codes, per sub-block pair */
-            const __m256i p0 = _mm256_load_si256((const __m256i *)(a + X16K_BSUMS_AT + 64 * j));
-            const __m256i p1 =
-                _mm256_load_si256((const __m256i *)(a + X16K_BSUMS_AT + 64 * j + 32));
-            for (int r = 0; r < NR; r++) {
-                const __m256i m = _mm256_set1_epi32((int)k[r].mm[j]);
-                s[r][0] = _mm256_sub_epi32(s[r][0], _mm256_madd_epi16(p0, m));
-                s[r][1] = _mm256_sub_epi32(s[r][1], _mm256_madd_epi16(p1, m));
-            }
-        }
+        for (int r = 0; r < NR; r++) s[r][0] = s[r][1] = _mm256_set1_epi32(-k[r].bias);
+        const __m256i b128 = _mm256_set1_epi8((char)0x80);
         for (int n = 0; n < 16; n++) {
 #pragma GCC unroll 4
             for (int cc = 0; cc < 4; cc++) {
                 const int c = 4 * n + cc;
-                const __m256i y0 = _mm256_load_si256((const __m256i *)(a + 64 * c));
-                const __m256i y1 = _mm256_load_si256((const __m256i *)(a + 64 * c + 32));
+                /* y + 128: unsigned codes (xor of the sign bit) */
+                const __m256i y0 =
+                    _mm256_xor_si256(_mm256_load_si256((const __m256i *)(a + 64 * c)), b128);
+                const __m256i y1 = _mm256_xor_si256(
+                    _mm256_load_si256((const __m256i *)(a + 64 * c + 32)), b128);
                 for (int r = 0; r < NR; r++) {
-                    const __m256i w = _mm256_set1_epi32((int)k[r].u[c]);
+                    const __m256i w = _mm256_set1_epi32((int)k[r].v[c]);
                     s[r][0] = _mm256_add_epi32(
-                        s[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(w, y0), k[r].ls[n]));
+                        s[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(y0, w), k[r].ls[n]));
                     s[r][1] = _mm256_add_epi32(
-                        s[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(w, y1), k[r].ls[n]));
+                        s[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(y1, w), k[r].ls[n]));
                     /* the sums stay in registers, added in this order: gcc otherwise
                      * reassociates them into trees whose partial sums spill */
                     __asm__("" : "+x"(s[r][0]), "+x"(s[r][1]));
