@@ -134,12 +134,22 @@ static inline int32_t iq2_xxs_isum(const block_iq2_xxs *b, const int8_t *qs) {
     return _mm_cvtsi128_si32(s);
 }
 
+/* Bytes ahead of the block being read that the row dot asks the cache for: decode streams
+ * 300 MB of weights and waited on them. TinyLlama-shaped IQ2_XXS, `bench -p 0 -n 32 -r 3 -t
+ * 1,2`, SCARCE_ISA=avx2, 2-core SPR-class Xeon VM, load 1.4, 2 rounds, tg32 tok/s 1 / 2
+ * threads: none 7.11-7.14 / 13.08-13.14, 256 10.53-10.77 / 20.52, 1024 14.14 / 27.07
+ * (llama.cpp AVX2 build 5.4 / 11.0 in the same minutes). */
+#ifndef IQ2_XXS_PREFETCH
+#define IQ2_XXS_PREFETCH 1024
+#endif
 void vec_dot_iq2_xxs_avx2(int64_t n, float *s, const void *w, const void *act) {
     const block_iq2_xxs *b = w;
     const block_q8_K *a = act;
     float sum = 0;
-    for (int64_t i = 0; i < n / QK_K; i++)
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        _mm_prefetch((const char *)(b + i) + IQ2_XXS_PREFETCH, _MM_HINT_T0);
         sum += _cvtsh_ss(b[i].d) * a[i].d * (float)iq2_xxs_isum(b + i, a[i].qs);
+    }
     *s = 0.125f * sum;
 }
 
