@@ -115,6 +115,23 @@ void vec_dot_tile_iq1_s_avx2(int64_t n, float *s, size_t s_stride, const void *w
 void vec_dot_tile_iq1_m_avx2(int64_t n, float *s, size_t s_stride, const void *w,
     size_t w_stride, int nrows, const void *a, size_t a_stride, int nact);
 
+/* their batches of 16+ tokens, 16 in the lanes (x16_gemm_fn on x16k activations,
+ * avx2_x16_iq.c): type_kernels.row_gemm, bit for bit the row references */
+void gemm_iq2_xxsx16_avx2(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                          int nrows, const void *act, int64_t B);
+void gemm_iq2_xsx16_avx2(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                         int nrows, const void *act, int64_t B);
+void gemm_iq2_sx16_avx2(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                        int nrows, const void *act, int64_t B);
+void gemm_iq3_xxsx16_avx2(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                          int nrows, const void *act, int64_t B);
+void gemm_iq3_sx16_avx2(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                        int nrows, const void *act, int64_t B);
+void gemm_iq1_sx16_avx2(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                        int nrows, const void *act, int64_t B);
+void gemm_iq1_mx16_avx2(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                        int nrows, const void *act, int64_t B);
+
 /* IQ4_XS weights against Q8_K activations, and its batch dequantizer (avx2_iq4_xs.c) */
 void vec_dot_iq4_xs_avx2(int64_t n, float *s, const void *w, const void *a);
 void dequantize_iq4_xs_avx2(const void *src, float *dst, int64_t n);

@@ -7,9 +7,8 @@
 
 enum { SB_NA = 8 }; /* tokens per pass of the tile */
 
-/* nrows x nact dot products, each super-block unpacked once per row and pass of up to SB_NA
- * tokens; (row, token) sums in the row dot's order. */
-#define IQ_SB_KERNELS(fmt, factor, isa, sbt)                                                       \
+/* The row dot of fmt (vec_dot_<fmt>_<isa>). */
+#define IQ_SB_DOT(fmt, factor, isa, sbt)                                                           \
     void vec_dot_##fmt##_##isa(int64_t n, float *s, const void *w, const void *act) {              \
         const block_##fmt *b = w;                                                                  \
         const block_q8_K *a = act;                                                                 \
@@ -20,10 +19,14 @@ enum { SB_NA = 8 }; /* tokens per pass of the tile */
             sum += u.d * a[i].d * (float)sb_isum(&u, a[i].qs);                                     \
         }                                                                                          \
         *s = factor * sum;                                                                         \
-    }                                                                                              \
-    void vec_dot_tile_##fmt##_##isa(int64_t n, float *s, size_t s_stride, const void *w,           \
-                                    size_t w_stride, int nrows, const void *act, size_t a_stride,  \
-                                    int nact) {                                                    \
+    }
+
+/* nrows x nact dot products, each super-block unpacked once per row and pass of up to SB_NA
+ * tokens; (row, token) sums in the row dot's order. `decl`: the function's storage class,
+ * type and name (vec_dot_tile_<fmt>_<isa> in IQ_SB_KERNELS). */
+#define IQ_SB_TILE(fmt, factor, sbt, decl)                                                         \
+    decl(int64_t n, float *s, size_t s_stride, const void *w, size_t w_stride, int nrows,          \
+         const void *act, size_t a_stride, int nact) {                                             \
         for (int r = 0; r < nrows; r++) {                                                          \
             const block_##fmt *b = (const block_##fmt *)((const char *)w + r * w_stride);          \
             for (int j0 = 0; j0 < nact; j0 += SB_NA) {                                             \
@@ -42,5 +45,9 @@ enum { SB_NA = 8 }; /* tokens per pass of the tile */
             }                                                                                      \
         }                                                                                          \
     }
+
+#define IQ_SB_KERNELS(fmt, factor, isa, sbt)                                                       \
+    IQ_SB_DOT(fmt, factor, isa, sbt)                                                               \
+    IQ_SB_TILE(fmt, factor, sbt, void vec_dot_tile_##fmt##_##isa)
 
 #endif
