@@ -30,18 +30,30 @@ static const f32x16 iq4_mids = {-115.5f, -93.5f, -74.0f, -57.0f, -42.0f, -28.5f,
 static const f32x16 iq4_values = {-127.0f, -104.0f, -83.0f, -65.0f, -49.0f, -35.0f, -22.0f, -10.0f,
                                   1.0f,    13.0f,   25.0f,  38.0f,  53.0f,  69.0f,  89.0f,  113.0f};
 
+/* table[idx[l] % 16] in each lane l: GNU C's variable shuffle (one vpermps on AVX-512); clang
+ * (the fuzz build) has no variable form, so lane by lane there, the same values */
+static inline f32x16 lanes16(f32x16 table, i32x16 idx) {
+#if defined(__clang__)
+    f32x16 r;
+    for (int l = 0; l < 16; l++) r[l] = table[idx[l] & 15];
+    return r;
+#else
+    return __builtin_shuffle(table, idx);
+#endif
+}
+
 /* indices of the grid values nearest to v: ties to the lower value (ties_up = 0) or upper */
 static inline i32x16 iq4_index16(f32x16 v, int ties_up) {
     i32x16 idx = {0};
     for (int step = 8; step; step >>= 1) {
-        const f32x16 probe = __builtin_shuffle(iq4_mids, idx + (step - 1));
+        const f32x16 probe = lanes16(iq4_mids, idx + (step - 1));
         idx += (ties_up ? v >= probe : v > probe) & step;
     }
     return idx;
 }
 
 static inline f32x16 iq4_value16(i32x16 idx) {
-    return __builtin_shuffle(iq4_values, idx);
+    return lanes16(iq4_values, idx);
 }
 
 #endif
