@@ -298,7 +298,11 @@ static int write_padding(gguf_writer *w, uint64_t pos, scarce_error *err) {
     return 0;
 }
 
-/* Alignment from general.alignment when set (as a u32 power of two), else the default. */
+/* Alignment from general.alignment when set (as a u32 power of two, at most
+ * MAX_WRITE_ALIGNMENT), else the default. The cap: each tensor pads up to the alignment, and a
+ * fuzzed 2^31 had the writer put gigabytes of zeros on disk (fuzz_model timed out in write);
+ * files in the wild use 32. */
+#define MAX_WRITE_ALIGNMENT (1u << 20)
 static int writer_alignment(gguf_writer *w, scarce_error *err) {
     w->alignment = GGUF_DEFAULT_ALIGNMENT;
     wkv *kv = find_wkv(w, "general.alignment");
@@ -308,6 +312,9 @@ static int writer_alignment(gguf_writer *w, scarce_error *err) {
                                   (uint32_t)kv->blob[2] << 16 | (uint32_t)kv->blob[3] << 24;
     if (!a || (a & (a - 1)))
         return scarce_fail(err, "%s: general.alignment must be a u32 power of two", w->path);
+    if (a > MAX_WRITE_ALIGNMENT)
+        return scarce_fail(err, "%s: general.alignment %u is above the %u this writer pads to",
+                           w->path, a, MAX_WRITE_ALIGNMENT);
     w->alignment = a;
     return 0;
 }
