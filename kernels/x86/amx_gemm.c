@@ -28,6 +28,7 @@
 #include "../act_x16.h"
 #include "../repack.h"
 #include "amx.h"
+#include "amx_tiles.h"
 #include "avx512.h"
 #include "x16_tile.h"
 
@@ -38,23 +39,12 @@ enum { AX_Q4_0, AX_Q4_1, AX_Q8_0 };
 #define AX_SPAN 16
 #define AX_GROUPS 8
 
-/* The palette-1 tile configuration (Intel SDM, LDTILECFG): tiles 0, 1 the int32 results
- * (16 x 16), 2, 3 the weight codes (16 rows x 32 bytes), 4, 5 the activations (8 dword rows
- * of 16 tokens). */
-typedef struct {
-    uint8_t palette, start_row, reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} __attribute__((packed)) tile_config;
-
+/* Tiles 0, 1 the int32 results (16 x 16), 2, 3 the weight codes (16 rows x 32 bytes), 4, 5
+ * the activations (8 dword rows of 16 tokens). */
 static void tiles_configure(void) {
-    alignas(64) tile_config c;
-    memset(&c, 0, sizeof c);
-    c.palette = 1;
-    for (int t = 0; t < 2; t++) c.rows[t] = 16, c.colsb[t] = 64;
-    for (int t = 2; t < 4; t++) c.rows[t] = 16, c.colsb[t] = 32;
-    for (int t = 4; t < 6; t++) c.rows[t] = 8, c.colsb[t] = 64;
-    _tile_loadconfig(&c);
+    static const uint8_t rows[8] = {16, 16, 16, 16, 8, 8};
+    static const uint16_t colsb[8] = {64, 64, 32, 32, 64, 64};
+    tiles_load_shapes(rows, colsb);
 }
 
 static inline size_t ax_block_bytes(const int KIND) {

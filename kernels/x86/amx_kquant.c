@@ -40,6 +40,7 @@
 #include "../../quant/blocks.h"
 #include "../act_x16.h"
 #include "amx.h"
+#include "amx_tiles.h"
 #include "avx512.h"
 #include "x16_tile.h"
 #include "xk_row_prep.h"
@@ -72,21 +73,13 @@ static inline int ak_offset(const int KIND) {
                                 : 0;
 }
 
-/* Palette 1 (Intel SDM, LDTILECFG): all eight tiles 16 rows x 64 bytes: 0-3 the int32 sums
- * (lo, hi; two sets, alternated), 4, 5 the codes' lo / hi (16 rows x 64 codes), 6, 7 the
- * activations of 64 codes (16 dword rows of 16 tokens). */
-typedef struct {
-    uint8_t palette, start_row, reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} __attribute__((packed)) tile_config;
-
+/* All eight tiles 16 rows x 64 bytes: 0-3 the int32 sums (lo, hi; two sets, alternated), 4, 5
+ * the codes' lo / hi (16 rows x 64 codes), 6, 7 the activations of 64 codes (16 dword rows of
+ * 16 tokens). */
 static void tiles_configure(void) {
-    alignas(64) tile_config c;
-    memset(&c, 0, sizeof c);
-    c.palette = 1;
-    for (int t = 0; t < 8; t++) c.rows[t] = 16, c.colsb[t] = 64;
-    _tile_loadconfig(&c);
+    static const uint8_t rows[8] = {16, 16, 16, 16, 16, 16, 16, 16};
+    static const uint16_t colsb[8] = {64, 64, 64, 64, 64, 64, 64, 64};
+    tiles_load_shapes(rows, colsb);
 }
 
 /* Row r of s from its decoded krow: v = sc (u - off) per code as int16, the even codes of
