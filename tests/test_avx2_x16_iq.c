@@ -154,3 +154,49 @@ TEST(avx2_x16_iq_matmul_equals_row_reference) {
     }
     test_kernel_threads(1);
 }
+
+/* SCARCE_KBENCH=1: TSC ticks per row super-block and group of 16 tokens of each format's
+ * row_gemm on the avx2 set, the least of 40 calls over 64 rows x 2048 (the quantizer's rows)
+ * at B = 16, 64 and 128 (the unpack of a span is shared by up to 8 groups: t(B) = core +
+ * unpack / groups). Figures, not checks; run under the bench lock (BRIEF). */
+static uint64_t tsc_now(void) {
+#if defined(__x86_64__)
+    return __builtin_ia32_rdtsc();
+#else
+    return 0; /* kernels_isa_supported(ISA_AVX2) is 0 there: the test skips */
+#endif
+}
+
+TEST(avx2_x16_iq_kbench) {
+    const char *on = getenv("SCARCE_KBENCH");
+    if (!on || strcmp(on, "1") != 0) SKIP("set SCARCE_KBENCH=1 for the kernel figures");
+    if (!kernels_isa_supported(ISA_AVX2)) SKIP("no AVX2 on this CPU");
+    REQUIRE(kernels_init("avx2", NULL) == 0);
+    enum { ROWS = 64, COLS = 2048, BMAX = 128 };
+    const int Bs[] = {16, 64, 128};
+    block_q8_K *a = make_act(BMAX, COLS, 0);
+    uint8_t *x = aligned_alloc(64, act_x16k_bytes(BMAX, COLS));
+    float *Y = malloc((size_t)ROWS * BMAX * 4);
+    fprintf(stderr, "%-8s %8s %8s %8s  (ticks / row super-block / 16 tokens)\n", "type", "B=16",
+            "B=64", "B=128");
+    for (int t = 0; t < NI; t++) {
+        qmatrix W = test_random_matrix(ids[t], ROWS, COLS);
+        const x16_gemm_fn f = kernels_for(ISA_AVX2, ids[t])->row_gemm;
+        fprintf(stderr, "%-8s", qtype(ids[t])->name);
+        for (int i = 0; i < 3; i++) {
+            act_x16k_pack(a, qtype_row_bytes(QT_Q8_K, COLS), Bs[i], COLS, x);
+            uint64_t best = UINT64_MAX;
+            for (int rep = 0; rep < 40; rep++) {
+                const uint64_t t0 = tsc_now();
+                f(COLS, Y, ROWS, W.data, W.row_bytes, ROWS, x, Bs[i]);
+                const uint64_t dt = tsc_now() - t0;
+                if (dt < best) best = dt;
+            }
+            fprintf(stderr, " %8.1f", (double)best / (ROWS * (COLS / QK_K) * (Bs[i] / 16)));
+        }
+        fprintf(stderr, "\n");
+        free((void *)W.data);
+    }
+    free(a), free(x), free(Y);
+    CHECK(1);
+}
