@@ -24,10 +24,10 @@ static uint32_t next_u32(void) {
 }
 
 static const uint32_t ids[] = {QT_IQ2_XXS, QT_IQ2_XS, QT_IQ2_S, QT_IQ3_XXS,
-                               QT_IQ3_S,   QT_IQ1_S,  QT_IQ1_M};
+                               QT_IQ3_S,   QT_IQ1_S,  QT_IQ1_M, QT_IQ4_XS};
 static const vec_dot_fn refs[] = {vec_dot_iq2_xxs_ref, vec_dot_iq2_xs_ref, vec_dot_iq2_s_ref,
                                   vec_dot_iq3_xxs_ref, vec_dot_iq3_s_ref,  vec_dot_iq1_s_ref,
-                                  vec_dot_iq1_m_ref};
+                                  vec_dot_iq1_m_ref,   vec_dot_iq4_xs_ref};
 enum { NI = sizeof ids / sizeof ids[0] };
 
 /* How the weight bytes are made: the quantizer's rows, random bytes with a random finite d,

@@ -131,6 +131,8 @@ void gemm_iq1_sx16_avx2(int64_t cols, float *Y, size_t ldy, const void *w, size_
                         int nrows, const void *act, int64_t B);
 void gemm_iq1_mx16_avx2(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
                         int nrows, const void *act, int64_t B);
+void gemm_iq4_xsx16_avx2(int64_t cols, float *Y, size_t ldy, const void *w, size_t w_stride,
+                         int nrows, const void *act, int64_t B);
 
 /* IQ4_XS weights against Q8_K activations, and its batch dequantizer (avx2_iq4_xs.c) */
 void vec_dot_iq4_xs_avx2(int64_t n, float *s, const void *w, const void *a);

@@ -117,8 +117,12 @@ void avx2_install(isa_kernels *k) {
                                .packed_tile = tile_lut_q1_0_avx2,
                                .packed_act = lut_prepare_q8_0_avx2,
                                .lut = LUT_ON});
+    /* IQ4_XS: batches of 16+ tokens by the codebook formats' token-lane kernel
+     * (avx2_x16_iq.c), the reference's bits, where they took the f32 GEMM (gemm.c) */
     kernels_set(k, QT_IQ4_XS,
-                (type_kernels){.vec_dot = vec_dot_iq4_xs_avx2, .dequantize = dequantize_iq4_xs_avx2});
+                (type_kernels){.vec_dot = vec_dot_iq4_xs_avx2,
+                               .dequantize = dequantize_iq4_xs_avx2,
+                               .row_gemm = gemm_iq4_xsx16_avx2});
     /* The codebook formats: row dots and tiles (avx2_iq_sb.c), batches of 16+ tokens by the
      * token-lane kernel (avx2_x16_iq.c). TinyLlama-shaped IQ2_XXS (imatrix quantized), `bench
      * -p 64 -n 32 -r 3 -t 1,2`, SCARCE_ISA=avx2, 2-core Sapphire-Rapids-class Xeon VM under

@@ -1,5 +1,5 @@
 /* avx2_x16_iq.c - large batches (B >= 16) of the codebook formats (IQ2_XXS, IQ2_XS, IQ2_S,
- * IQ3_XXS, IQ3_S, IQ1_S, IQ1_M) on the file layout with 16 tokens in the lanes (the x16k
+ * IQ3_XXS, IQ3_S, IQ1_S, IQ1_M) and IQ4_XS on the file layout with 16 tokens in the lanes (the x16k
  * activations of kernels/act_x16.h: an activation dword c of 16 tokens is two ymm), AVX2 only.
  * avx512_x16_kquant.c's scheme without VNNI.
  *
@@ -21,7 +21,16 @@
  * activations (avx512_x16_kquant.c's way) needed the - 64 per token from the bsum pairs, 16
  * vpmaddwd a row and super-block more: iq2_xxs 2048 x 2048 x 64 tokens, 2-core
  * Sapphire-Rapids-class Xeon VM, TSC ticks per row super-block and group of 16, best of 25,
- * 3 runs: 133-136 -> 126-130. */
+ * 3 runs: 133-136 -> 126-130.
+ *
+ * IQ4_XS: its grid values reach -127, so neither y + 128 against them nor values + 128
+ * against y fits vpmaddubsw's int16 pairs (2 x 255 x 127 > 2^15). The sign goes to the
+ * values instead: vpmaddubsw(|y|, sign(v, y)), |y| <= 128 unsigned and |v| <= 127 (v = -127
+ * negates to 127; y = 0 zeroes the product as it should), pairs at most 2 x 128 x 127 =
+ * 32512, then vpmaddwd by the sub-block's l - 32: vec_dot_iq4_xs_ref's integer exactly (|s| <=
+ * 8 x 32 x 32 x 127 x 128 < 2^31), no bias. Two vpsignb more per row and dword than the
+ * codebook formats: kbench (below) 160 ticks a row super-block and group at B = 128
+ * against their 120. */
 #include <immintrin.h>
 #include <stdalign.h>
 
@@ -30,7 +39,7 @@
 #include "avx2_iq_unpack.h"
 #include "x16_tile.h"
 
-enum { XI_IQ2_XXS, XI_IQ2_XS, XI_IQ2_S, XI_IQ3_XXS, XI_IQ3_S, XI_IQ1_S, XI_IQ1_M };
+enum { XI_IQ2_XXS, XI_IQ2_XS, XI_IQ2_S, XI_IQ3_XXS, XI_IQ3_S, XI_IQ1_S, XI_IQ1_M, XI_IQ4_XS };
 
 /* Rows per pass: 4 rows x 2 int32 sums (8 ymm) + 2 activation ymm + the code, scale and
  * product registers fill the 16 ymm. */
@@ -44,13 +53,16 @@ enum { XI_IQ2_XXS, XI_IQ2_XS, XI_IQ2_S, XI_IQ3_XXS, XI_IQ3_S, XI_IQ1_S, XI_IQ1_M
 typedef struct {
     alignas(32) uint32_t v[64]; /* the signed values, dword c = values 4c .. 4c + 3 */
     __m256i ls[16];             /* half n's scale in every int16 lane: vpmaddwd's operand,
-                                   read from memory (the 16 ymm hold the sums) */
-    int32_t bias;               /* 128 sum_n ls_n sum_{e in n} v_e: what the + 128 adds */
+                                   read from memory (the 16 ymm hold the sums); IQ4_XS:
+                                   sub-block n's l - 32 (n < 8) */
+    int32_t bias;               /* 128 sum_n ls_n sum_{e in n} v_e: what the + 128 adds
+                                   (IQ4_XS: 0, its activations keep their sign) */
     float d;
 } xrow;
 
 static inline size_t xi_block_bytes(const int KIND) {
-    return KIND == XI_IQ2_XXS  ? sizeof(block_iq2_xxs)
+    return KIND == XI_IQ4_XS   ? sizeof(block_iq4_xs)
+           : KIND == XI_IQ2_XXS ? sizeof(block_iq2_xxs)
            : KIND == XI_IQ2_XS ? sizeof(block_iq2_xs)
            : KIND == XI_IQ2_S  ? sizeof(block_iq2_s)
            : KIND == XI_IQ3_XXS ? sizeof(block_iq3_xxs)
@@ -61,11 +73,33 @@ static inline size_t xi_block_bytes(const int KIND) {
 
 /* The factor the row dot multiplies its sum by (avx2_iq_sb.c's SB_KERNELS). */
 static inline float xi_factor(const int KIND) {
-    return KIND == XI_IQ3_S ? 1.0f : KIND == XI_IQ3_XXS ? 0.25f : 0.125f;
+    return KIND == XI_IQ3_S || KIND == XI_IQ4_XS ? 1.0f : KIND == XI_IQ3_XXS ? 0.25f : 0.125f;
+}
+
+/* IQ4_XS (blocks.h): sub-block ib's 32 indices in qs[16 ib ..] (low nibbles values 0-15,
+ * high 16-31), each to its grid value by one byte shuffle of kvalues_iq4nl (xk_row_prep.h's
+ * row_prep_iq4_xs without its + 128), and the sub-block's l - 32 for vpmaddwd. */
+static inline void row_prep_iq4_xs(const block_iq4_xs *b, xrow *k) {
+    k->d = _cvtsh_ss(b->d), k->bias = 0;
+    for (int ib = 0; ib < 8; ib++) k->ls[ib] = _mm256_set1_epi16((short)(iq4xs_scale(b, ib) - 32));
+    const __m256i grid = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)kvalues_iq4nl));
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (int p = 0; p < 4; p++) { /* sub-blocks 2p (lanes 0-15) and 2p + 1 (16-31) */
+        const __m256i raw = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * p));
+        const __m256i lo = _mm256_shuffle_epi8(grid, _mm256_and_si256(raw, m4));
+        const __m256i hi =
+            _mm256_shuffle_epi8(grid, _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4));
+        _mm256_store_si256((__m256i *)(k->v + 16 * p), _mm256_permute2x128_si256(lo, hi, 0x20));
+        _mm256_store_si256((__m256i *)(k->v + 16 * p + 8), _mm256_permute2x128_si256(lo, hi, 0x31));
+    }
 }
 
 static inline __attribute__((always_inline)) void row_prep(const uint8_t *blk, xrow *k,
                                                            const int KIND) {
+    if (KIND == XI_IQ4_XS) {
+        row_prep_iq4_xs((const block_iq4_xs *)blk, k);
+        return;
+    }
     iq_sb8 u;
     if (KIND == XI_IQ2_XXS) sb_iq2_xxs((const block_iq2_xxs *)blk, &u);
     if (KIND == XI_IQ2_XS) sb_iq2_xs((const block_iq2_xs *)blk, &u);
@@ -97,7 +131,7 @@ static inline __attribute__((always_inline)) void row_prep(const uint8_t *blk, x
  * act at the first): acc[16 r + t] += their sums, in super-block order. */
 static inline __attribute__((always_inline)) void rows_x16k(int nsp, const xrow (*kr)[XI_ROWS],
                                                             const uint8_t *act, float *acc,
-                                                            const int NR) {
+                                                            const int NR, const int KIND) {
     for (int sp = 0; sp < nsp; sp++) {
         const xrow *k = kr[sp];
         const uint8_t *a = act + (size_t)sp * X16K_BLOCK_BYTES;
@@ -105,20 +139,24 @@ static inline __attribute__((always_inline)) void rows_x16k(int nsp, const xrow 
         for (int r = 0; r < NR; r++) s[r][0] = s[r][1] = _mm256_set1_epi32(-k[r].bias);
         const __m256i b128 = _mm256_set1_epi8((char)0x80);
         for (int n = 0; n < 16; n++) {
+            const int ln = KIND == XI_IQ4_XS ? n / 2 : n; /* IQ4_XS: a scale per 32 */
 #pragma GCC unroll 4
             for (int cc = 0; cc < 4; cc++) {
                 const int c = 4 * n + cc;
-                /* y + 128: unsigned codes (xor of the sign bit) */
-                const __m256i y0 =
-                    _mm256_xor_si256(_mm256_load_si256((const __m256i *)(a + 64 * c)), b128);
-                const __m256i y1 = _mm256_xor_si256(
-                    _mm256_load_si256((const __m256i *)(a + 64 * c + 32)), b128);
+                const __m256i x0 = _mm256_load_si256((const __m256i *)(a + 64 * c));
+                const __m256i x1 = _mm256_load_si256((const __m256i *)(a + 64 * c + 32));
+                /* y + 128: unsigned codes (xor of the sign bit); IQ4_XS: |y| */
+                const __m256i y0 = KIND == XI_IQ4_XS ? _mm256_abs_epi8(x0) : _mm256_xor_si256(x0, b128);
+                const __m256i y1 = KIND == XI_IQ4_XS ? _mm256_abs_epi8(x1) : _mm256_xor_si256(x1, b128);
                 for (int r = 0; r < NR; r++) {
                     const __m256i w = _mm256_set1_epi32((int)k[r].v[c]);
+                    /* IQ4_XS: |y| against the values with y's sign */
+                    const __m256i w0 = KIND == XI_IQ4_XS ? _mm256_sign_epi8(w, x0) : w;
+                    const __m256i w1 = KIND == XI_IQ4_XS ? _mm256_sign_epi8(w, x1) : w;
                     s[r][0] = _mm256_add_epi32(
-                        s[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(y0, w), k[r].ls[n]));
+                        s[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(y0, w0), k[r].ls[ln]));
                     s[r][1] = _mm256_add_epi32(
-                        s[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(y1, w), k[r].ls[n]));
+                        s[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(y1, w1), k[r].ls[ln]));
                     /* the sums stay in registers, added in this order: gcc otherwise
                      * reassociates them into trees whose partial sums spill */
                     __asm__("" : "+x"(s[r][0]), "+x"(s[r][1]));
@@ -159,13 +197,13 @@ rows_groups(int64_t nsb, const uint8_t *w, size_t w_stride, int nr, const uint8_
             const uint8_t *a = act + ((tg0 + g) * nsb + i0) * X16K_BLOCK_BYTES;
             const xrow(*k)[XI_ROWS] = (const xrow(*)[XI_ROWS])kr;
             if (nr == XI_ROWS)
-                rows_x16k(nsp, k, a, acc[g], XI_ROWS);
+                rows_x16k(nsp, k, a, acc[g], XI_ROWS, KIND);
             else if (nr == 3)
-                rows_x16k(nsp, k, a, acc[g], 3);
+                rows_x16k(nsp, k, a, acc[g], 3, KIND);
             else if (nr == 2)
-                rows_x16k(nsp, k, a, acc[g], 2);
+                rows_x16k(nsp, k, a, acc[g], 2, KIND);
             else
-                rows_x16k(nsp, k, a, acc[g], 1);
+                rows_x16k(nsp, k, a, acc[g], 1, KIND);
         }
     }
 }
@@ -205,3 +243,4 @@ XI_GEMM(iq3_xxs, XI_IQ3_XXS)
 XI_GEMM(iq3_s, XI_IQ3_S)
 XI_GEMM(iq1_s, XI_IQ1_S)
 XI_GEMM(iq1_m, XI_IQ1_M)
+XI_GEMM(iq4_xs, XI_IQ4_XS)
