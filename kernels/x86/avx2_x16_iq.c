@@ -1,7 +1,7 @@
 /* avx2_x16_iq.c - large batches (B >= 16) of the codebook formats (IQ2_XXS, IQ2_XS, IQ2_S,
- * IQ3_XXS, IQ3_S, IQ1_S, IQ1_M) and IQ4_XS on the file layout with 16 tokens in the lanes (the x16k
- * activations of kernels/act_x16.h: an activation dword c of 16 tokens is two ymm), AVX2 only.
- * avx512_x16_kquant.c's scheme without VNNI.
+ * IQ3_XXS, IQ3_S, IQ1_S, IQ1_M) and IQ4_XS on the file layout with 16 tokens in the lanes
+ * (the x16k activations of kernels/act_x16.h: an activation dword c of 16 tokens is two ymm),
+ * AVX2 only. avx512_x16_kquant.c's scheme without VNNI.
  *
  * Per super-block and row, once for every group of 16 tokens: the row dots' unpack
  * (avx2_iq_unpack.h) gives the signed values v (|v| <= 62), stored as bytes (dword c = values
@@ -22,6 +22,14 @@
  * vpmaddwd a row and super-block more: iq2_xxs 2048 x 2048 x 64 tokens, 2-core
  * Sapphire-Rapids-class Xeon VM, TSC ticks per row super-block and group of 16, best of 25,
  * 3 runs: 133-136 -> 126-130.
+ *
+ * Where the cycles go (avx2_x16_iq_kbench, same VM, iq2_xxs 64 x 2048, ticks a row super-block
+ * and group at B = 16 / 64 / 128: 171 / 127 / 120): the unpack ~59 a row super-block, shared
+ * by the groups, the products ~112. These are bound by ports 0 and 1, which run vpmaddubsw and
+ * vpmaddwd alike (4 a row and dword): without the xor 130 at B = 64 (no gain), without the
+ * vpmaddwd (wrong sums, a probe) 91 / 84 at B = 64 / 128; the gathers of the unpack replaced by
+ * 4 scalar loads each: no change. Adding two dwords' int16 pairs before one vpmaddwd would
+ * overflow here (4 x 255 x 43 > 2^15); IQ1's small values allow it (half_iq1).
  *
  * IQ4_XS: its grid values reach -127, so neither y + 128 against them nor values + 128
  * against y fits vpmaddubsw's int16 pairs (2 x 255 x 127 > 2^15). The sign goes to the
@@ -61,14 +69,14 @@ typedef struct {
 } xrow;
 
 static inline size_t xi_block_bytes(const int KIND) {
-    return KIND == XI_IQ4_XS   ? sizeof(block_iq4_xs)
+    return KIND == XI_IQ4_XS    ? sizeof(block_iq4_xs)
            : KIND == XI_IQ2_XXS ? sizeof(block_iq2_xxs)
-           : KIND == XI_IQ2_XS ? sizeof(block_iq2_xs)
-           : KIND == XI_IQ2_S  ? sizeof(block_iq2_s)
+           : KIND == XI_IQ2_XS  ? sizeof(block_iq2_xs)
+           : KIND == XI_IQ2_S   ? sizeof(block_iq2_s)
            : KIND == XI_IQ3_XXS ? sizeof(block_iq3_xxs)
-           : KIND == XI_IQ3_S  ? sizeof(block_iq3_s)
-           : KIND == XI_IQ1_S  ? sizeof(block_iq1_s)
-                               : sizeof(block_iq1_m);
+           : KIND == XI_IQ3_S   ? sizeof(block_iq3_s)
+           : KIND == XI_IQ1_S   ? sizeof(block_iq1_s)
+                                : sizeof(block_iq1_m);
 }
 
 /* The factor the row dot multiplies its sum by (avx2_iq_sb.c's SB_KERNELS). */
@@ -82,7 +90,8 @@ static inline float xi_factor(const int KIND) {
 static inline void row_prep_iq4_xs(const block_iq4_xs *b, xrow *k) {
     k->d = _cvtsh_ss(b->d), k->bias = 0;
     for (int ib = 0; ib < 8; ib++) k->ls[ib] = _mm256_set1_epi16((short)(iq4xs_scale(b, ib) - 32));
-    const __m256i grid = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)kvalues_iq4nl));
+    const __m256i grid =
+        _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)kvalues_iq4nl));
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     for (int p = 0; p < 4; p++) { /* sub-blocks 2p (lanes 0-15) and 2p + 1 (16-31) */
         const __m256i raw = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * p));
@@ -180,8 +189,10 @@ static inline __attribute__((always_inline)) void rows_x16k(int nsp, const xrow 
                 const __m256i x0 = _mm256_load_si256((const __m256i *)(a + 64 * c));
                 const __m256i x1 = _mm256_load_si256((const __m256i *)(a + 64 * c + 32));
                 /* y + 128: unsigned codes (xor of the sign bit); IQ4_XS: |y| */
-                const __m256i y0 = KIND == XI_IQ4_XS ? _mm256_abs_epi8(x0) : _mm256_xor_si256(x0, b128);
-                const __m256i y1 = KIND == XI_IQ4_XS ? _mm256_abs_epi8(x1) : _mm256_xor_si256(x1, b128);
+                const __m256i y0 =
+                    KIND == XI_IQ4_XS ? _mm256_abs_epi8(x0) : _mm256_xor_si256(x0, b128);
+                const __m256i y1 =
+                    KIND == XI_IQ4_XS ? _mm256_abs_epi8(x1) : _mm256_xor_si256(x1, b128);
                 for (int r = 0; r < NR; r++) {
                     const __m256i w = _mm256_set1_epi32((int)k[r].v[c]);
                     /* IQ4_XS: |y| against the values with y's sign */
@@ -244,8 +255,8 @@ rows_groups(int64_t nsb, const uint8_t *w, size_t w_stride, int nr, const uint8_
 
 static inline __attribute__((always_inline)) void x16_iq_gemm(int64_t cols, float *Y, size_t ldy,
                                                               const void *w, size_t w_stride,
-                                                              int nrows, const void *act,
-                                                              int64_t B, const int KIND) {
+                                                              int nrows, const void *act, int64_t B,
+                                                              const int KIND) {
     const int64_t nsb = cols / QK_K, tgroups = (B + X16_TOKENS - 1) / X16_TOKENS;
     alignas(32) float acc[XI_GROUPS][XI_ROWS * X16_TOKENS];
     for (int r0 = 0; r0 < nrows; r0 += XI_ROWS) {
