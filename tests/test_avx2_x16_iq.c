@@ -1,7 +1,7 @@
 /* test_avx2_x16_iq.c - the AVX2 batch kernel of the codebook formats and IQ4_XS, 16 tokens in
  * the lanes (kernels/x86/avx2_x16_iq.c, row_gemm of the avx2 set): every row and token has the
- * bits of vec_dot_<fmt>_ref, on the quantizer's rows, on any bytes (every grid index, sign and scale)
- * with a finite d, on the extreme codes and scales against activation codes -128 / 127,
+ * bits of vec_dot_<fmt>_ref, on the quantizer's rows, on any bytes (every grid index, sign and
+ * scale) with a finite d, on the extreme codes and scales against activation codes -128 / 127,
  * for row counts with 1-3 rows left over and token counts past a group of 16; and matmul
  * takes it for 16+ tokens with the same bits on 1 and 2 threads. Runs on any AVX2 CPU. */
 #include <stdlib.h>
