@@ -24,18 +24,29 @@
  * exact, so the results are bit-identical to tile_q4_kx8_ref and vec_dot_q4_k_ref
  * (tests/test_repack.c).
  *
- * One group of 8 rows at a time, against 1 to 4 activations (repack_kx8_walk.h). Instructions
- * per 32 weights, decode (64 x 2048, one activation; callgrind, library built with
- * -march=x86-64-v3, i.e. 16 ymm registers as on Zen 1-3): the row kernel (avx2_kquant.c)
- * 13.2, this tile 6.88; 4 activations 31.9 -> 21.7 (per weight x activation 8.0 -> 5.4).
- * Two groups per broadcast (as the AVX2 Q2_K tile) counted 7.34 before and 6.92 with the
- * pragma below: on 16 registers its saved broadcasts go into spills, so the walk stays
- * one group at a time. TinyLlama-shape q4_k tg32, SCARCE_ISA=avx2, 2-core Sapphire-Rapids-
- * class Xeon VM, bench lock, `bench -p 64 -n 32 -r 3 -t 1,2`: load 6-8, 9.8 -> 17.4 tok/s at 1
- * thread, 14.1 -> 24.2 at 2 (pp64 31.5 -> 41.0, 54.6 -> 65.7); load 9-12, medians of 2 pairs,
- * tg32 9.0 / 9.3 -> 13.6 / 12.5, pp64 28.7 / 45.0 -> 56.3 / 72.5; llama.cpp built for AVX2
- * only, same lock job, load 6: tg32 8.65 / 17.3 against 13.45 / 15.8, pp64 31.6 / 55.3
- * against 49.9 / 72.0. */
+ * Against 1 to 4 activations (repack_kx8_walk.h). Instructions per 32 weights, decode (64 x
+ * 2048, one activation; callgrind, library built with -march=x86-64-v3, i.e. 16 ymm
+ * registers as on Zen 1-3): the row kernel (avx2_kquant.c) 13.2, this tile 6.88; 4
+ * activations 31.9 -> 21.7 (per weight x activation 8.0 -> 5.4). Sharing broadcasts between
+ * two groups (as the AVX2 Q2_K tile) counted 7.34, then 6.92 with the pragma below: on 16
+ * registers the saved broadcasts go into spills. What decode lacked was not instructions but
+ * memory streams: one group at a time read one stream, and the tile reached 8.4-8.7 GB/s
+ * where the AVX-512 pair tile reads 11.2-11.7 (1 thread, 40 packed 5632 x 2048 matrices,
+ * 460 MB streamed per pass, median of 7; a harness outside the tree on the 2-core
+ * Sapphire-Rapids-class Xeon VM, bench lock). So one activation walks two groups, their
+ * blocks alternating, both prefetched (kx8_pair, KX8_PAIRS): 10.3-10.6 GB/s. (Look-ahead in
+ * blocks 2 / 3 / 4 / 5 / 6 / 8 / 12: 10.9 / 11.0 / 10.5-10.7 / 10.3 / 10.1 / 10.1 / 9.8 in the
+ * harness, 4 and 8 tied in the model, so the shared default of 8 stays.)
+ * Batches: 4 activations' sums did not fit 16 registers, and gcc spilled 232 ymm registers
+ * a block, reassociated the int16 chains into trees (all 8 products of a sum kept) and
+ * hoisted later chunks' broadcasts; with the sums in memory (MEM_NA), a barrier per chunk
+ * and the chains pinned: 2 spills a block, and at 64 tokens in 24-row panels (matmul.c)
+ * the harness gives 33.4 -> 48.1 GB/s x tokens (4 tokens 33-34 -> 43-45).
+ * TinyLlama-shape q4_k, SCARCE_ISA=avx2, `tools/side_by_side.py --isa avx2 -p 64 -n 32 -r 3
+ * -t 1,2` against llama.cpp built for AVX2 only, old and new binaries alternated twice, load
+ * 3.5, tok/s at 1 / 2 threads: tg32 12.4, 12.7 / 22.6, 24.2 -> 17.1, 18.3 / 29.8, 33.5
+ * (llama.cpp 12.1-12.8 / 19.9-23.6), pp64 55.4, 55.7 / 98.0, 104.4 -> 75.7, 82.1 / 110.2,
+ * 139.8 (llama.cpp 46-47 / 88-96). */
 /* as avx2_repack_q2k.c: without it gcc schedules loads far ahead and spills (stack accesses
  * of the pure-AVX2 one-activation walk 54 -> 12) */
 #pragma GCC optimize("schedule-insns", "sched-pressure")
