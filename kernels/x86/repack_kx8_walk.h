@@ -1,6 +1,6 @@
-/* repack_kx8_walk.h - the walk over the 8-row interleaved K-quant layouts of the AVX-512
- * tiles, Q4_K ("q4_kx8", avx512_repack_q4k.c) and Q2_K in sub-block dwords ("q2_kx8d",
- * avx512_repack_q2k.c), against Q8_K activations: kx8_gemv. Activations go 4 at a time;
+/* repack_kx8_walk.h - the walk over the 8-row interleaved K-quant layouts of the packed
+ * tiles, Q4_K ("q4_kx8", avx512_repack_q4k.c and avx2_repack_q4k.c) and Q2_K in sub-block
+ * dwords ("q2_kx8d", avx512_repack_q2k.c), against Q8_K activations: kx8_gemv. Activations go 4 at a time;
  * per span of SPAN_BLOCKS blocks each activation's blocks are prepared once for all rows
  * (PREP_BYTES a block: Q4_K its bsum pairs, Q2_K its bsums' base-16 digits), then every
  * group of 8 rows walks the span against them, one function per activation count.
