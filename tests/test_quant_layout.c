@@ -199,6 +199,47 @@ TEST(fp8_e4m3_all_codes) {
     CHECK_EQ_INT(f32_to_fp8_e4m3(ldexpf(1.5f, -10)), 0x01);
 }
 
+/* The nearest finite code to x >= 0 by trying all of them, ties to the even code, saturating at
+ * max_code: the plain statement f32_to_fp8_* must equal on every float. */
+static int fp8_nearest_brute(double x, int ebits, int mbits, int bias, int max_code) {
+    int best = 0;
+    double best_d = INFINITY;
+    for (int c = 0; c <= max_code; c++) {
+        double d = fabs(ocp_value(c, ebits, mbits, bias) - x);
+        if (d < best_d || (d == best_d && (c & 1) == 0)) best = c, best_d = d;
+    }
+    return best;
+}
+
+/* Every code, every midpoint between neighbours and the floats either side of it, and
+ * random magnitudes from far below the smallest subnormal to beyond the maximum. */
+TEST(fp8_encode_nearest_brute_force) {
+    struct { int ebits, mbits, bias, max_code; uint8_t (*enc)(float); } f[2] = {
+        {4, 3, 7, 0x7E, f32_to_fp8_e4m3}, {5, 2, 15, 0x7B, f32_to_fp8_e5m2}};
+    uint64_t rng = 0x9E3779B97F4A7C15ull;
+    for (int k = 0; k < 2; k++) {
+        float probes[4 * 128 + 4000];
+        int n = 0;
+        for (int c = 0; c < f[k].max_code; c++) {
+            float lo = (float)ocp_value(c, f[k].ebits, f[k].mbits, f[k].bias);
+            float mid = (float)((lo + ocp_value(c + 1, f[k].ebits, f[k].mbits, f[k].bias)) / 2);
+            probes[n++] = lo, probes[n++] = mid;
+            probes[n++] = nextafterf(mid, 0), probes[n++] = nextafterf(mid, INFINITY);
+        }
+        while (n < (int)(sizeof probes / sizeof probes[0])) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            float u = (float)(rng >> 40) / (float)(1 << 24); /* [0, 1) */
+            probes[n++] = ldexpf(1.0f + u, (int)(rng >> 33 & 63) - 30);
+        }
+        for (int i = 0; i < n; i++) {
+            int want = fp8_nearest_brute(probes[i], f[k].ebits, f[k].mbits, f[k].bias, f[k].max_code);
+            CHECK_MSG(f[k].enc(probes[i]) == want, "fp8 %s of %a: %#x, nearest %#x",
+                      k ? "e5m2" : "e4m3", probes[i], f[k].enc(probes[i]), want);
+            CHECK_MSG(f[k].enc(-probes[i]) == (want | 0x80), "fp8 of -%a", probes[i]);
+        }
+    }
+}
+
 TEST(fp8_e5m2_all_codes) {
     for (int c = 0; c < 256; c++) {
         float v = fp8_e5m2_to_f32((uint8_t)c);
