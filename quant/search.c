@@ -317,8 +317,13 @@ static inline int last_crossing_at_or_under(float s, float a, float inv_a) {
 static int add_crossings(int n, const float *x, int qmin, int qmax, float sgn, float s_lo,
                          float s_hi, float amax, float *cand, int n_c) {
     const float above = 1.0f + 0x1p-20f; /* just past a crossing, before any distinct one */
+    /* sgn (c above) as c (sgn above): rounding to nearest is odd. And crossing(j + k) as
+     * (j + 0.5) + k times 1 / |x|, the sum exact: the same bits for half the run's work
+     * (no conversion a value, one product less) */
+    const float sgn_above = sgn * above;
     float inv_a[QK_K];
-    int first[QK_K], inside[QK_K], j0[QK_K], last_lo[QK_K], last_hi[QK_K], lim[QK_K];
+    int inside[QK_K], j0[QK_K], last_lo[QK_K], last_hi[QK_K], lim[QK_K];
+    float first[QK_K]; /* the first crossing's j + 0.5 (exact: |j| < 2^22) */
     int span = (int)((s_hi - s_lo) * amax) + 3;
     span = span > MAX_SPAN ? MAX_SPAN : span;
 #pragma omp simd
@@ -343,15 +348,15 @@ static int add_crossings(int n, const float *x, int qmin, int qmax, float sgn, f
         /* the last crossing inside: at or under s_hi, j < lim, t < span */
         int last = last_hi[i] < lim[i] - 1 ? last_hi[i] : lim[i] - 1;
         last = last < j + span - 1 ? last : j + span - 1;
-        first[i] = j + below;
-        const int count = last - first[i] + 1;
+        first[i] = (float)(j + below) + 0.5f;
+        const int count = last - (j + below) + 1;
         inside[i] = inv_a[i] > 0 && count > 0 ? count : 0;
     }
     if (span <= 8) {
         for (int i = 0; i < n; i++) {
             float run[8];
 #pragma omp simd
-            for (int k = 0; k < 8; k++) run[k] = sgn * (crossing(first[i] + k, inv_a[i]) * above);
+            for (int k = 0; k < 8; k++) run[k] = ((first[i] + (float)k) * inv_a[i]) * sgn_above;
             memcpy(cand + n_c, run, sizeof run);
             n_c += inside[i];
         }
@@ -361,7 +366,7 @@ static int add_crossings(int n, const float *x, int qmin, int qmax, float sgn, f
         float run[MAX_SPAN];
 #pragma omp simd
         for (int k = 0; k < MAX_SPAN; k++)
-            run[k] = sgn * (crossing(first[i] + k, inv_a[i]) * above);
+            run[k] = ((first[i] + (float)k) * inv_a[i]) * sgn_above;
         memcpy(cand + n_c, run, sizeof run);
         n_c += inside[i];
     }
