@@ -296,8 +296,10 @@ static inline float crossing(int j, float inv_a) { return ((float)j + 0.5f) * in
  * from vectorising the loop.) */
 static inline int last_crossing_at_or_under(float s, float a, float inv_a) {
     const int e = (int)(s * a - 0.5f);
-    return e - 2 + (crossing(e - 1, inv_a) <= s) + (crossing(e, inv_a) <= s) +
-           (crossing(e + 1, inv_a) <= s);
+    const float c = (float)e; /* crossing(e + t) = ((c + t) + 0.5) inv_a: one conversion, the
+                                 sums exact (|e| is small) */
+    return e - 2 + ((c - 0.5f) * inv_a <= s) + ((c + 0.5f) * inv_a <= s) +
+           ((c + 1.5f) * inv_a <= s);
 }
 
 /* Appends to cand[n_c..] every distinct code vector of the scales sgn s, s in (s_lo, s_hi]:
