@@ -115,12 +115,13 @@ TEST(quant_check_finite_finds_first) {
     CHECK_EQ_INT(quant_check_finite(x, 2), -1);
 }
 
-/* Long rows (the 64-lane pass and its tail): the first NaN or infinity wherever it falls,
- * at and across the 64-value steps, and none among finite extremes (FLT_MAX, subnormals). */
+/* finite extremes: near FLT_MAX, a negative subnormal, 0.5 */
 static void finite_row(float *x, int n) {
     for (int i = 0; i < n; i++) x[i] = i % 3 == 0 ? 3.4e38f : i % 3 == 1 ? -1e-45f : 0.5f;
 }
 
+/* Long rows (the 64-lane pass and its tail): the first NaN or infinity wherever it falls,
+ * at and across the 64-value steps, and none among finite extremes. */
 TEST(quant_check_finite_long_rows) {
     enum { N = 300 };
     static float x[N];
