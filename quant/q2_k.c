@@ -26,10 +26,11 @@ void quantize_q2_k(const float *src, void *dst, int64_t n, const float *importan
         const float *x = src + i * QK_K, *w = q_weights(importance, i * QK_K, QK_K, ones);
         kquant_affine(x, w, 16, 3, 15, q, sc, mn, &b[i].d, &b[i].dmin);
         for (int j = 0; j < 16; j++) b[i].scales[j] = (uint8_t)(sc[j] | mn[j] << 4);
-        for (int k = 0; k < QK_K / 4; k++) b[i].qs[k] = 0;
-        for (int e = 0; e < QK_K; e++) {
-            int h = e / 128, j = (e % 128) / 32, l = e % 32;
-            b[i].qs[32 * h + l] |= (uint8_t)(q[e] << 2 * j);
-        }
+        /* each byte once from its 4 codes (a loop over e or-ed each byte 4 times) */
+        for (int h = 0; h < 2; h++)
+            for (int l = 0; l < 32; l++) {
+                const int *qe = q + 128 * h + l;
+                b[i].qs[32 * h + l] = (uint8_t)(qe[0] | qe[32] << 2 | qe[64] << 4 | qe[96] << 6);
+            }
     }
 }

@@ -2,6 +2,7 @@
 #include "types.h"
 
 #include <math.h>
+#include <string.h>
 #include <strings.h>
 
 #include "formats.h"
@@ -58,8 +59,23 @@ double qtype_bpw(uint32_t id) {
     return t ? 8.0 * (double)t->block_bytes / t->block : 0.0;
 }
 
+/* 64 values at a time by their exponent bits (all ones: NaN or infinity) in SIMD lanes, the
+ * element search only in the 64 that hold one: the element loop, one compare and exit
+ * branch a value, was 1.5% of a q4_0 run (Xeon SPR perf). */
 int quant_check_finite(const float *x, int64_t n) {
-    for (int64_t i = 0; i < n; i++)
+    enum { STEP = 64 };
+    int64_t i = 0;
+    for (; i + STEP <= n; i += STEP) {
+        uint32_t bad = 0;
+#pragma omp simd reduction(| : bad)
+        for (int k = 0; k < STEP; k++) {
+            uint32_t u;
+            memcpy(&u, x + i + k, sizeof u);
+            bad |= (u & 0x7f800000u) == 0x7f800000u;
+        }
+        if (bad) break;
+    }
+    for (; i < n; i++)
         if (!isfinite(x[i])) return i > INT32_MAX ? INT32_MAX : (int)i;
     return -1;
 }

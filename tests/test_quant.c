@@ -115,6 +115,34 @@ TEST(quant_check_finite_finds_first) {
     CHECK_EQ_INT(quant_check_finite(x, 2), -1);
 }
 
+/* finite extremes: near FLT_MAX, a negative subnormal, 0.5 */
+static void finite_row(float *x, int n) {
+    for (int i = 0; i < n; i++) x[i] = i % 3 == 0 ? 3.4e38f : i % 3 == 1 ? -1e-45f : 0.5f;
+}
+
+/* Long rows (the 64-lane pass and its tail): the first NaN or infinity wherever it falls,
+ * at and across the 64-value steps, and none among finite extremes. */
+TEST(quant_check_finite_long_rows) {
+    enum { N = 300 };
+    static float x[N];
+    const float bad[3] = {NAN, INFINITY, -INFINITY};
+    const int at[] = {0, 1, 62, 63, 64, 65, 127, 128, 255, 256, 257, 299};
+    finite_row(x, N);
+    for (int n = 0; n <= N; n++) CHECK_EQ_INT(quant_check_finite(x, n), -1);
+    for (size_t k = 0; k < sizeof at / sizeof at[0]; k++)
+        for (int b = 0; b < 3; b++) {
+            const int later = N - 1 - at[k] % 7; /* a second one, after or at the first */
+            finite_row(x, N);
+            x[at[k]] = bad[b];
+            CHECK_EQ_INT(quant_check_finite(x, N), at[k]);
+            CHECK_EQ_INT(quant_check_finite(x, at[k]), -1);
+            if (later > at[k]) {
+                x[later] = bad[(b + 1) % 3];
+                CHECK_EQ_INT(quant_check_finite(x, N), at[k]);
+            }
+        }
+}
+
 TEST(quant_table_rows_consistent) {
     for (int i = 0; qtype_at(i); i++) {
         const quant_type *t = qtype_at(i);

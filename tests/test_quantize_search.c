@@ -660,3 +660,40 @@ TEST(qsearch_affine_is_its_plain_statement_smollm2) {
     if (!path) SKIP("SmolLM2-135M-Instruct.Q4_1.gguf not fetched (models/fetch.sh)");
     affine_plain_on(path);
 }
+
+/* ---- q_mean_square: lane sums, with the in-order sum where they could round apart ---- */
+static float plain_mean_square(const float *x, int64_t n) {
+    double sum = 0;
+    for (int64_t i = 0; i < n; i++) sum += (double)x[i] * x[i];
+    return n > 0 ? (float)(sum / (double)n) : 0.0f;
+}
+
+/* Bit for bit the in-order statement on random rows of every length to 2100 (tails), of
+ * magnitudes from 1e-30 to 1e30, sparse and spread over 60 binades, and on squares that are
+ * float rounding midpoints (4097^2 = 2^24 + 8193 needs 25 bits: the fallback's case). */
+TEST(q_mean_square_is_its_in_order_sum) {
+    enum { MAXN = 2100 };
+    static float x[MAXN];
+    int differ = 0, rows = 0;
+    for (int k = 0; k < 400; k++, rows++) {
+        const int64_t n = k < 100 ? k : 1 + (k * 997) % MAXN;
+        fill_data(k % 3 == 0 ? DATA_GAUSS : k % 3 == 1 ? DATA_UNIFORM : DATA_OUTLIERS, x,
+                  n ? (int)n : 1, k);
+        const int shape = k % 6;
+        for (int64_t i = 0; i < n; i++) {
+            if (shape == 1) x[i] *= 1e-30f;
+            if (shape == 2) x[i] *= 1e30f;
+            if (shape == 3 && i % 7) x[i] = 0;
+            if (shape == 4) x[i] *= ldexpf(1.0f, (int)(i % 60) - 30);
+            if (shape == 5) x[i] = fp16_to_f32(f32_to_fp16(0.02f * x[i]));
+        }
+        const float a = q_mean_square(x, n), b = plain_mean_square(x, n);
+        differ += memcmp(&a, &b, sizeof a) != 0;
+    }
+    for (int n = 1; n <= 9; n++, rows++) {
+        for (int i = 0; i < n; i++) x[i] = i == 0 ? 4097.0f : 0.0f;
+        const float a = q_mean_square(x, n), b = plain_mean_square(x, n);
+        differ += memcmp(&a, &b, sizeof a) != 0;
+    }
+    CHECK_MSG(differ == 0, "%d of %d rows differ from the in-order sum", differ, rows);
+}
