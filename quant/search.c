@@ -560,24 +560,39 @@ float q_err_sym(int n, const float *x, const float *w, float d, int qmin, int qm
  * t = sign(x) where |x| > d / 2, so the optimal support is the k largest |x| for some k;
  * for that support the least-squares d is sum w|x| / sum w and the error drops by
  * (sum w|x|)^2 / sum w. Trying every k (|x| sorted once) gives the exact optimum. */
-typedef struct {
-    float ax;
-    int i;
-} abs_index;
-
-static int by_abs_desc(const void *a, const void *b) {
-    float x = ((const abs_index *)a)->ax, y = ((const abs_index *)b)->ax;
-    return (x < y) - (x > y);
+/* The indices of x by |x| descending, ties in index order: a stable LSD radix sort, 8 bits a
+ * pass, of the complemented bits of |x| (a float >= 0 orders as its bits); a pass whose digit
+ * is the same for every element is skipped. It replaced qsort (glibc's merge sort, which kept
+ * ties in index order too: the same codes), the larger part of TQ1_0 / TQ2_0 quantization. */
+static void abs_order_desc(int n, const float *x, uint16_t *order) {
+    uint32_t key[QK_K], key_tmp[QK_K];
+    uint16_t order_tmp[QK_K];
+    for (int i = 0; i < n; i++) {
+        float a = fabsf(x[i]);
+        memcpy(&key[i], &a, sizeof a);
+        key[i] = ~key[i], order[i] = (uint16_t)i;
+    }
+    for (int shift = 0; shift < 32; shift += 8) {
+        int start[257] = {0};
+        for (int i = 0; i < n; i++) start[((key[i] >> shift) & 255) + 1]++;
+        if (start[((key[0] >> shift) & 255) + 1] == n) continue;
+        for (int b = 0; b < 256; b++) start[b + 1] += start[b];
+        for (int i = 0; i < n; i++) {
+            int p = start[(key[i] >> shift) & 255]++;
+            key_tmp[p] = key[i], order_tmp[p] = order[i];
+        }
+        memcpy(key, key_tmp, (size_t)n * sizeof key[0]);
+        memcpy(order, order_tmp, (size_t)n * sizeof order[0]);
+    }
 }
 
 static float ternary_scale(int n, const float *x, const float *w) {
-    abs_index order[QK_K];
-    for (int i = 0; i < n; i++) order[i] = (abs_index){fabsf(x[i]), i};
-    qsort(order, (size_t)n, sizeof order[0], by_abs_desc);
+    uint16_t order[QK_K];
+    abs_order_desc(n, x, order);
     double s_ax = 0, s_w = 0, best = 0, best_d = 0;
-    for (int k = 0; k < n && order[k].ax > 0; k++) {
-        s_ax += (double)w[order[k].i] * order[k].ax;
-        s_w += w[order[k].i];
+    for (int k = 0; k < n && fabsf(x[order[k]]) > 0; k++) {
+        s_ax += (double)w[order[k]] * fabsf(x[order[k]]);
+        s_w += w[order[k]];
         if (s_w > 0 && s_ax * s_ax / s_w > best) best = s_ax * s_ax / s_w, best_d = s_ax / s_w;
     }
     return (float)best_d;

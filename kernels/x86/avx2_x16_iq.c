@@ -45,6 +45,7 @@
 #include "../act_x16.h"
 #include "avx2.h"
 #include "avx2_iq_unpack.h"
+#include "iq4_xs_values.h"
 #include "x16_tile.h"
 
 enum { XI_IQ2_XXS, XI_IQ2_XS, XI_IQ2_S, XI_IQ3_XXS, XI_IQ3_S, XI_IQ1_S, XI_IQ1_M, XI_IQ4_XS };
@@ -90,17 +91,8 @@ static inline float xi_factor(const int KIND) {
 static inline void row_prep_iq4_xs(const block_iq4_xs *b, xrow *k) {
     k->d = _cvtsh_ss(b->d), k->bias = 0;
     for (int ib = 0; ib < 8; ib++) k->ls[ib] = _mm256_set1_epi16((short)(iq4xs_scale(b, ib) - 32));
-    const __m256i grid =
-        _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)kvalues_iq4nl));
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
-    for (int p = 0; p < 4; p++) { /* sub-blocks 2p (lanes 0-15) and 2p + 1 (16-31) */
-        const __m256i raw = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * p));
-        const __m256i lo = _mm256_shuffle_epi8(grid, _mm256_and_si256(raw, m4));
-        const __m256i hi =
-            _mm256_shuffle_epi8(grid, _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4));
-        _mm256_store_si256((__m256i *)(k->v + 16 * p), _mm256_permute2x128_si256(lo, hi, 0x20));
-        _mm256_store_si256((__m256i *)(k->v + 16 * p + 8), _mm256_permute2x128_si256(lo, hi, 0x31));
-    }
+    iq4_xs_values(b, _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)kvalues_iq4nl)),
+                  k->v);
 }
 
 static inline __attribute__((always_inline)) void row_prep(const uint8_t *blk, xrow *k,

@@ -13,6 +13,7 @@
 #include "../../quant/blocks.h"
 #include "avx512.h"
 #include "avx512_iq_unpack.h"
+#include "iq4_xs_values.h"
 
 enum {
     XK_Q4_K,
@@ -145,15 +146,7 @@ static inline void row_prep_iq4_xs(const block_iq4_xs *b, krow *k) {
     const __m256i grid = _mm256_xor_si256(
         _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)kvalues_iq4nl)),
         _mm256_set1_epi8((char)0x80));
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
-    for (int p = 0; p < 4; p++) { /* sub-blocks 2p (lanes 0-15) and 2p + 1 (16-31) */
-        const __m256i raw = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * p));
-        const __m256i lo = _mm256_shuffle_epi8(grid, _mm256_and_si256(raw, m4));
-        const __m256i hi =
-            _mm256_shuffle_epi8(grid, _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4));
-        _mm256_store_si256((__m256i *)(k->u + 16 * p), _mm256_permute2x128_si256(lo, hi, 0x20));
-        _mm256_store_si256((__m256i *)(k->u + 16 * p + 8), _mm256_permute2x128_si256(lo, hi, 0x31));
-    }
+    iq4_xs_values(b, grid, k->u);
 }
 
 /* The codebook formats: the super-block unpacked as the row dots unpack it (iq_sb: magnitudes,
