@@ -285,18 +285,15 @@ static double best_of(int n, const float *y, const float *wy, const float *w, in
 static inline int imin(int a, int b) { return a < b ? a : b; }
 static inline int imax(int a, int b) { return a > b ? a : b; }
 
-/* The crossing (j + 0.5) / |x| of add_crossings, as it computes it: increasing in j (for
- * every j, negative ones too), so the crossings at or under a bound are those up to one j. */
-static inline float crossing(int j, float inv_a) { return ((float)j + 0.5f) * inv_a; }
-
-/* The last j whose crossing is <= s, from e = (int)(s |x| - 0.5): the float crossings and
+/* The last j whose crossing ((float)j + 0.5) * inv_a (add_crossings' float, increasing in j
+ * for every j, negative ones too) is <= s, from e = (int)(s |x| - 0.5): the float crossings and
  * that float product round apart by a few ulps, which moves the answer at most 1 from
  * floor(s |x| - 0.5) (both near one integer), and e is that floor or (for a product in
  * [-0.5, 0)) 1 above it, so counting e - 1, e, e + 1 finds it. (floorf would keep gcc 12
  * from vectorising the loop.) */
 static inline int last_crossing_at_or_under(float s, float a, float inv_a) {
     const int e = (int)(s * a - 0.5f);
-    const float c = (float)e; /* crossing(e + t) = ((c + t) + 0.5) inv_a: one conversion, the
+    const float c = (float)e; /* crossing e + t is ((c + t) + 0.5) inv_a: one conversion, the
                                  sums exact (|e| is small) */
     return e - 2 + ((c - 0.5f) * inv_a <= s) + ((c + 0.5f) * inv_a <= s) +
            ((c + 1.5f) * inv_a <= s);
@@ -319,7 +316,7 @@ static inline int last_crossing_at_or_under(float s, float a, float inv_a) {
 static int add_crossings(int n, const float *x, int qmin, int qmax, float sgn, float s_lo,
                          float s_hi, float amax, float *cand, int n_c) {
     const float above = 1.0f + 0x1p-20f; /* just past a crossing, before any distinct one */
-    /* sgn (c above) as c (sgn above): rounding to nearest is odd. And crossing(j + k) as
+    /* sgn (c above) as c (sgn above): rounding to nearest is odd. And crossing j + k as
      * (j + 0.5) + k times 1 / |x|, the sum exact: the same bits for half the run's work
      * (no conversion a value, one product less) */
     const float sgn_above = sgn * above;
@@ -556,10 +553,6 @@ float q_err_sym(int n, const float *x, const float *w, float d, int qmin, int qm
     return q_err_lanes(n, x, w, d, 0.0f, qmin, qmax, q);
 }
 
-/* Ternary codes (TQ1_0, TQ2_0): x ~ d t, t in {-1, 0, 1}. For a given d the best codes are
- * t = sign(x) where |x| > d / 2, so the optimal support is the k largest |x| for some k;
- * for that support the least-squares d is sum w|x| / sum w and the error drops by
- * (sum w|x|)^2 / sum w. Trying every k (|x| sorted once) gives the exact optimum. */
 /* The indices of x by |x| descending, ties in index order: a stable LSD radix sort, 8 bits a
  * pass, of the complemented bits of |x| (a float >= 0 orders as its bits); a pass whose digit
  * is the same for every element is skipped. It replaced qsort (glibc's merge sort, which kept
@@ -586,6 +579,10 @@ static void abs_order_desc(int n, const float *x, uint16_t *order) {
     }
 }
 
+/* Ternary codes (TQ1_0, TQ2_0): x ~ d t, t in {-1, 0, 1}. For a given d the best codes are
+ * t = sign(x) where |x| > d / 2, so the optimal support is the k largest |x| for some k;
+ * for that support the least-squares d is sum w|x| / sum w and the error drops by
+ * (sum w|x|)^2 / sum w. Trying every k (|x| sorted once) gives the exact optimum. */
 static float ternary_scale(int n, const float *x, const float *w) {
     uint16_t order[QK_K];
     abs_order_desc(n, x, order);
